@@ -1,0 +1,409 @@
+#include "storage/incidence.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "storage/records.pb.h"
+
+namespace aesignal::storage {
+namespace {
+
+using google::protobuf::io::CodedInputStream;
+
+void AppendVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+bool ReadVarint(std::string_view* in, uint64_t* v) {
+  CodedInputStream stream(reinterpret_cast<const uint8_t*>(in->data()),
+                          static_cast<int>(in->size()));
+  if (!stream.ReadVarint64(v)) return false;
+  in->remove_prefix(static_cast<size_t>(stream.CurrentPosition()));
+  return true;
+}
+
+bool IsRelated(v1::Relatedness r) {
+  return r == v1::RELATEDNESS_POSSIBLE || r == v1::RELATEDNESS_PROBABLE ||
+         r == v1::RELATEDNESS_DEFINITE;
+}
+
+TermKey Overall(std::string key) {
+  TermKey t;
+  t.level = Level::kOverall;
+  t.overall = std::move(key);
+  return t;
+}
+
+absl::Status AddToCounter(Txn& txn, const std::string& key,
+                          const CellCounts& delta) {
+  auto current = txn.Get(Cf::kCounters, key);
+  if (!current.ok()) return current.status();
+  CellCounts value;
+  if (current->has_value()) {
+    auto decoded = DecodeCellCounts(**current);
+    if (!decoded.ok()) return decoded.status();
+    value = *decoded;
+  }
+  value.interval_subjects += delta.interval_subjects;
+  value.new_subjects += delta.new_subjects;
+  value.events += delta.events;
+  if (value.interval_subjects < 0 || value.new_subjects < 0 || value.events < 0) {
+    return absl::InternalError("incidence counter would become negative");
+  }
+  if (value.zero()) {
+    txn.Delete(Cf::kCounters, key);
+  } else {
+    txn.Put(Cf::kCounters, key, EncodeCellCounts(value));
+  }
+  return absl::OkStatus();
+}
+
+// One (term, subject) state change.
+struct StateChange {
+  int group = 0;
+  std::vector<std::pair<int, int>> window_deltas;  // (window, +1/-1)
+};
+
+void CollectChanges(
+    const v1::AdverseEventReport* report, const Placement* at, int sign,
+    std::map<std::pair<TermKey, std::string>, StateChange>* changes) {
+  if (report == nullptr || at == nullptr) return;
+  for (TermKey& term : TermsOf(*report)) {
+    StateChange& change = (*changes)[{std::move(term), at->subject_id}];
+    change.group = at->group;
+    change.window_deltas.emplace_back(at->window, sign);
+  }
+}
+
+}  // namespace
+
+std::vector<TermKey> TermsOf(const v1::AdverseEventReport& report) {
+  std::vector<TermKey> terms;
+  TermKey pt;
+  pt.level = Level::kPt;
+  pt.soc = report.soc();
+  pt.pt = report.pt();
+  terms.push_back(std::move(pt));
+  TermKey soc;
+  soc.level = Level::kSoc;
+  soc.soc = report.soc();
+  terms.push_back(std::move(soc));
+  terms.push_back(Overall(kAnyAe));
+  if (report.serious()) terms.push_back(Overall(kAnySae));
+  if (report.grade() >= 3) terms.push_back(Overall(kGrade3Plus));
+  if (IsRelated(report.relatedness())) terms.push_back(Overall(kRelated));
+  std::set<std::string> aesi(report.aesi().begin(), report.aesi().end());
+  for (const std::string& category : aesi) {
+    terms.push_back(Overall(absl::StrCat(kAesiPrefix, category)));
+  }
+  return terms;
+}
+
+std::string EncodeCellCounts(const CellCounts& c) {
+  std::string out;
+  AppendVarint(&out, static_cast<uint64_t>(c.interval_subjects));
+  AppendVarint(&out, static_cast<uint64_t>(c.new_subjects));
+  AppendVarint(&out, static_cast<uint64_t>(c.events));
+  return out;
+}
+
+absl::StatusOr<CellCounts> DecodeCellCounts(std::string_view bytes) {
+  uint64_t a = 0, b = 0, c = 0;
+  if (!ReadVarint(&bytes, &a) || !ReadVarint(&bytes, &b) ||
+      !ReadVarint(&bytes, &c) || !bytes.empty()) {
+    return absl::DataLossError("malformed incidence counter value");
+  }
+  return CellCounts{static_cast<int64_t>(a), static_cast<int64_t>(b),
+                    static_cast<int64_t>(c)};
+}
+
+std::string EncodeWindowCounts(const WindowCounts& w) {
+  std::string out;
+  for (uint32_t count : w) AppendVarint(&out, count);
+  return out;
+}
+
+absl::StatusOr<WindowCounts> DecodeWindowCounts(std::string_view bytes,
+                                                int num_windows) {
+  WindowCounts out;
+  out.reserve(num_windows);
+  while (!bytes.empty()) {
+    uint64_t v = 0;
+    if (!ReadVarint(&bytes, &v) || v > UINT32_MAX) {
+      return absl::DataLossError("malformed subject-term state");
+    }
+    out.push_back(static_cast<uint32_t>(v));
+  }
+  if (static_cast<int>(out.size()) != num_windows) {
+    return absl::DataLossError(absl::StrCat("subject-term state has ",
+                                            out.size(), " windows, trial has ",
+                                            num_windows));
+  }
+  return out;
+}
+
+std::map<int, CellCounts> CellDeltas(const WindowCounts& before,
+                                     const WindowCounts& after) {
+  std::map<int, CellCounts> deltas;
+  auto first_window = [](const WindowCounts& w) {
+    for (size_t i = 0; i < w.size(); ++i) {
+      if (w[i] > 0) return static_cast<int>(i);
+    }
+    return -1;
+  };
+  const size_t n = std::max(before.size(), after.size());
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t b = i < before.size() ? before[i] : 0;
+    const int64_t a = i < after.size() ? after[i] : 0;
+    if (a == b) continue;
+    CellCounts& d = deltas[static_cast<int>(i)];
+    d.events += a - b;
+    d.interval_subjects += (a > 0 ? 1 : 0) - (b > 0 ? 1 : 0);
+  }
+  const int first_before = first_window(before);
+  const int first_after = first_window(after);
+  if (first_before != first_after) {
+    if (first_before >= 0) deltas[first_before].new_subjects -= 1;
+    if (first_after >= 0) deltas[first_after].new_subjects += 1;
+  }
+  for (auto it = deltas.begin(); it != deltas.end();) {
+    it = it->second.zero() ? deltas.erase(it) : std::next(it);
+  }
+  return deltas;
+}
+
+absl::Status ApplyReportChange(Txn& txn, std::string_view trial_id,
+                               int num_windows,
+                               const v1::AdverseEventReport* removed,
+                               const Placement* removed_at,
+                               const v1::AdverseEventReport* added,
+                               const Placement* added_at) {
+  std::map<std::pair<TermKey, std::string>, StateChange> changes;
+  CollectChanges(removed, removed_at, -1, &changes);
+  CollectChanges(added, added_at, +1, &changes);
+  for (const auto& [term_subject, change] : changes) {
+    const auto& [term, subject_id] = term_subject;
+    const std::string state_key = SubjectTermKey(trial_id, term, subject_id);
+    auto stored = txn.Get(Cf::kSubjectTerms, state_key);
+    if (!stored.ok()) return stored.status();
+    WindowCounts before(num_windows, 0);
+    if (stored->has_value()) {
+      auto decoded = DecodeWindowCounts(**stored, num_windows);
+      if (!decoded.ok()) return decoded.status();
+      before = *std::move(decoded);
+    }
+    WindowCounts after = before;
+    for (const auto& [window, delta] : change.window_deltas) {
+      if (window < 0 || window >= num_windows) {
+        return absl::InternalError(absl::StrCat("window ", window,
+                                                " out of range"));
+      }
+      if (delta < 0 && after[window] == 0) {
+        return absl::InternalError(
+            "removing an event that the subject-term state does not hold");
+      }
+      after[window] += delta;
+    }
+    if (std::all_of(after.begin(), after.end(),
+                    [](uint32_t c) { return c == 0; })) {
+      txn.Delete(Cf::kSubjectTerms, state_key);
+    } else {
+      txn.Put(Cf::kSubjectTerms, state_key, EncodeWindowCounts(after));
+    }
+    for (const auto& [window, delta] : CellDeltas(before, after)) {
+      const std::string counter_key =
+          CounterKey(trial_id, term, static_cast<uint16_t>(change.group),
+                     static_cast<uint16_t>(window));
+      if (absl::Status s = AddToCounter(txn, counter_key, delta); !s.ok()) {
+        return s;
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<TermCounters>> ReadTermCounters(
+    const ReadView& view, std::string_view trial_id, Level level,
+    int num_groups, int num_windows, std::string_view after, int max_terms,
+    bool* more) {
+  *more = false;
+  const std::string prefix = CounterLevelPrefix(trial_id, level);
+  std::string start = prefix;
+  if (!after.empty()) {
+    // Every counter key of the term `after` starts with prefix-of-trial +
+    // encoded term; begin right after all of them.
+    start = PrefixSuccessor(TrialPrefix(trial_id) + std::string(after));
+  }
+  std::vector<TermCounters> out;
+  absl::Status error;
+  absl::Status scan = view.Scan(
+      Cf::kCounters, prefix, start,
+      [&](std::string_view key, std::string_view value) {
+        auto parts = DecodeCounterKey(key);
+        if (!parts.has_value()) {
+          error = absl::DataLossError("malformed counter key");
+          return false;
+        }
+        if (out.empty() || !(out.back().term == parts->term)) {
+          if (static_cast<int>(out.size()) == max_terms) {
+            *more = true;
+            return false;
+          }
+          out.push_back({parts->term,
+                         std::vector<CellCounts>(num_groups * num_windows)});
+        }
+        if (parts->group >= num_groups || parts->window >= num_windows) {
+          error = absl::DataLossError("counter cell outside the trial layout");
+          return false;
+        }
+        auto counts = DecodeCellCounts(value);
+        if (!counts.ok()) {
+          error = counts.status();
+          return false;
+        }
+        out.back().cells[parts->group * num_windows + parts->window] = *counts;
+        return true;
+      });
+  if (!scan.ok()) return scan;
+  if (!error.ok()) return error;
+  return out;
+}
+
+absl::StatusOr<TermCounters> ReadOneTerm(const ReadView& view,
+                                         std::string_view trial_id,
+                                         const TermKey& term, int num_groups,
+                                         int num_windows) {
+  TermCounters out{term, std::vector<CellCounts>(num_groups * num_windows)};
+  const std::string prefix = TrialPrefix(trial_id) + EncodeTerm(term);
+  absl::Status error;
+  absl::Status scan =
+      view.Scan(Cf::kCounters, prefix, prefix,
+                [&](std::string_view key, std::string_view value) {
+                  auto parts = DecodeCounterKey(key);
+                  auto counts = DecodeCellCounts(value);
+                  if (!parts.has_value() || !counts.ok() ||
+                      parts->group >= num_groups ||
+                      parts->window >= num_windows) {
+                    error = absl::DataLossError("malformed counter");
+                    return false;
+                  }
+                  out.cells[parts->group * num_windows + parts->window] =
+                      *counts;
+                  return true;
+                });
+  if (!scan.ok()) return scan;
+  if (!error.ok()) return error;
+  return out;
+}
+
+absl::Status VerifyCounters(const ReadView& view, std::string_view trial_id,
+                            int num_windows) {
+  // Recount from the highest stored version of every report.
+  std::map<std::string, WindowCounts> states;  // subject-term key -> counts
+  std::map<std::string, int> state_group;
+  std::map<std::string, CellCounts> counters;
+  std::map<std::pair<std::string, std::string>, StoredReport> latest;
+  absl::Status error;
+  absl::Status scan = view.Scan(
+      Cf::kReports, TrialPrefix(trial_id), "",
+      [&](std::string_view key, std::string_view value) {
+        auto parts = DecodeReportKey(key);
+        StoredReport stored;
+        if (!parts.has_value() || !stored.ParseFromArray(value.data(),
+                                                         value.size())) {
+          error = absl::DataLossError("malformed report record");
+          return false;
+        }
+        // Keys sort by version within a report, so the last one wins.
+        latest[{parts->site_id, parts->report_id}] = std::move(stored);
+        return true;
+      });
+  if (!scan.ok()) return scan;
+  if (!error.ok()) return error;
+  for (const auto& [id, stored] : latest) {
+    for (const TermKey& term : TermsOf(stored.report())) {
+      const std::string key =
+          SubjectTermKey(trial_id, term, stored.report().subject_id());
+      WindowCounts& w = states[key];
+      w.resize(num_windows, 0);
+      if (stored.window() < 0 || stored.window() >= num_windows) {
+        return absl::DataLossError("stored report window out of range");
+      }
+      w[stored.window()] += 1;
+      state_group[key] = stored.dose_group();
+    }
+  }
+  for (const auto& [key, w] : states) {
+    auto parts = DecodeSubjectTermKey(key);
+    for (const auto& [window, delta] : CellDeltas(WindowCounts(num_windows, 0), w)) {
+      CellCounts& c = counters[CounterKey(
+          trial_id, parts->term, static_cast<uint16_t>(state_group[key]),
+          static_cast<uint16_t>(window))];
+      c.interval_subjects += delta.interval_subjects;
+      c.new_subjects += delta.new_subjects;
+      c.events += delta.events;
+    }
+  }
+
+  // Compare with what is stored.
+  std::vector<std::string> diffs;
+  auto note = [&](std::string d) {
+    if (diffs.size() < 5) diffs.push_back(std::move(d));
+  };
+  size_t stored_states = 0;
+  scan = view.Scan(Cf::kSubjectTerms, TrialPrefix(trial_id), "",
+                   [&](std::string_view key, std::string_view value) {
+                     ++stored_states;
+                     auto it = states.find(std::string(key));
+                     auto decoded = DecodeWindowCounts(value, num_windows);
+                     if (it == states.end() || !decoded.ok() ||
+                         *decoded != it->second) {
+                       note("subject-term state differs from recount");
+                     }
+                     return true;
+                   });
+  if (!scan.ok()) return scan;
+  if (stored_states != states.size()) {
+    note(absl::StrCat("stored ", stored_states, " subject-term states, recount ",
+                      states.size()));
+  }
+  size_t stored_counters = 0;
+  scan = view.Scan(Cf::kCounters, TrialPrefix(trial_id), "",
+                   [&](std::string_view key, std::string_view value) {
+                     ++stored_counters;
+                     auto it = counters.find(std::string(key));
+                     auto decoded = DecodeCellCounts(value);
+                     if (it == counters.end() || !decoded.ok() ||
+                         !(*decoded == it->second)) {
+                       auto parts = DecodeCounterKey(key);
+                       note(absl::StrCat(
+                           "counter differs from recount for term '",
+                           parts ? parts->term.pt + parts->term.soc +
+                                       parts->term.overall
+                                 : "?",
+                           "'"));
+                     }
+                     return true;
+                   });
+  if (!scan.ok()) return scan;
+  if (stored_counters != counters.size()) {
+    note(absl::StrCat("stored ", stored_counters, " counters, recount ",
+                      counters.size()));
+  }
+  if (!diffs.empty()) {
+    std::string msg = "incidence counters differ from a recount of reports:";
+    for (const auto& d : diffs) absl::StrAppend(&msg, " ", d, ";");
+    return absl::DataLossError(msg);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace aesignal::storage

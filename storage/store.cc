@@ -1,0 +1,349 @@
+#include "storage/store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/table.h>
+#include <rocksdb/cache.h>
+#include <rocksdb/write_batch.h>
+
+#include <filesystem>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "storage/keys.h"
+
+namespace aesignal::storage {
+namespace {
+
+constexpr std::string_view kSchemaVersionKey = "schema_version";
+
+rocksdb::Slice ToSlice(std::string_view s) { return {s.data(), s.size()}; }
+std::string_view ToView(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+
+}  // namespace
+
+const char* CfName(Cf cf) {
+  switch (cf) {
+    case Cf::kMeta:
+      return "meta";
+    case Cf::kTrials:
+      return "trials";
+    case Cf::kSubjects:
+      return "subjects";
+    case Cf::kSubjectHistory:
+      return "subject_history";
+    case Cf::kReports:
+      return "reports";
+    case Cf::kSubjectTerms:
+      return "subject_terms";
+    case Cf::kCounters:
+      return "counters";
+  }
+  return "?";
+}
+
+absl::Status FromRocks(const rocksdb::Status& s) {
+  if (s.ok()) return absl::OkStatus();
+  const std::string msg = absl::StrCat("rocksdb: ", s.ToString());
+  switch (s.code()) {
+    case rocksdb::Status::kNotFound:
+      return absl::NotFoundError(msg);
+    case rocksdb::Status::kCorruption:
+      return absl::DataLossError(msg);
+    case rocksdb::Status::kInvalidArgument:
+    case rocksdb::Status::kNotSupported:
+      return absl::FailedPreconditionError(msg);
+    case rocksdb::Status::kIOError:
+    case rocksdb::Status::kBusy:
+    case rocksdb::Status::kTimedOut:
+    case rocksdb::Status::kTryAgain:
+      return absl::UnavailableError(msg);
+    case rocksdb::Status::kAborted:
+      return absl::AbortedError(msg);
+    case rocksdb::Status::kIncomplete:
+    case rocksdb::Status::kShutdownInProgress:
+      return absl::UnavailableError(msg);
+    default:
+      return absl::InternalError(msg);
+  }
+}
+
+// --- ReadView ----------------------------------------------------------------
+
+absl::StatusOr<std::optional<std::string>> ReadView::Get(
+    Cf cf, std::string_view key) const {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(ro, (*cfs_)[static_cast<int>(cf)], ToSlice(key), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) return FromRocks(s);
+  return value;
+}
+
+absl::Status ReadView::Scan(
+    Cf cf, std::string_view prefix, std::string_view start,
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  const std::string upper = PrefixSuccessor(prefix);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
+  if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(ro, (*cfs_)[static_cast<int>(cf)]));
+  const std::string_view seek = start.empty() || start < prefix ? prefix : start;
+  for (it->Seek(ToSlice(seek)); it->Valid(); it->Next()) {
+    const std::string_view key = ToView(it->key());
+    if (key.substr(0, prefix.size()) != prefix) break;
+    if (!fn(key, ToView(it->value()))) break;
+  }
+  return FromRocks(it->status());
+}
+
+absl::StatusOr<std::optional<std::pair<std::string, std::string>>>
+ReadView::Last(Cf cf, std::string_view prefix) const {
+  const std::string upper = PrefixSuccessor(prefix);
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(ro, (*cfs_)[static_cast<int>(cf)]));
+  if (upper.empty()) {
+    it->SeekToLast();
+  } else {
+    it->SeekForPrev(ToSlice(upper));
+    // SeekForPrev lands on `upper` itself if present; step before it.
+    if (it->Valid() && ToView(it->key()) == upper) it->Prev();
+  }
+  if (!it->status().ok()) return FromRocks(it->status());
+  if (!it->Valid()) return std::nullopt;
+  const std::string_view key = ToView(it->key());
+  if (key.substr(0, prefix.size()) != prefix) return std::nullopt;
+  return std::make_pair(std::string(key), it->value().ToString());
+}
+
+SnapshotView::SnapshotView(rocksdb::DB* db,
+                           const std::vector<rocksdb::ColumnFamilyHandle*>* cfs)
+    : ReadView(db, cfs, db->GetSnapshot()) {}
+
+SnapshotView::~SnapshotView() { db_->ReleaseSnapshot(snapshot_); }
+
+// --- Txn ---------------------------------------------------------------------
+
+absl::StatusOr<std::optional<std::string>> Txn::Get(Cf cf,
+                                                    std::string_view key) const {
+  auto it = pending_.find(std::make_pair(static_cast<int>(cf), std::string(key)));
+  if (it != pending_.end()) return it->second;
+  return ReadView::Get(cf, key);
+}
+
+void Txn::Put(Cf cf, std::string_view key, std::string value) {
+  pending_[{static_cast<int>(cf), std::string(key)}] = std::move(value);
+}
+
+void Txn::Delete(Cf cf, std::string_view key) {
+  pending_[{static_cast<int>(cf), std::string(key)}] = std::nullopt;
+}
+
+// --- Store -------------------------------------------------------------------
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  if (options.path.empty()) {
+    return absl::InvalidArgumentError("store path must not be empty");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(options.path, ec);
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot create data dir ", options.path, ": ", ec.message()));
+  }
+
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  // Default WAL recovery (point in time): after a crash the database holds
+  // every synced write and a prefix of the unsynced ones, never a torn batch.
+  db_options.IncreaseParallelism(2);
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+  for (int i = 0; i < kNumCfs; ++i) {
+    descriptors.emplace_back(CfName(static_cast<Cf>(i)), cf_options);
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw_db = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw_db);
+  if (!s.ok()) return FromRocks(s);
+
+  auto store = std::unique_ptr<Store>(new Store());
+  store->path_ = options.path;
+  store->db_.reset(raw_db);
+  // handles[0] is the default column family, which aesignal does not use.
+  store->db_->DestroyColumnFamilyHandle(handles[0]);
+  store->cfs_.assign(handles.begin() + 1, handles.end());
+
+  // Schema version: written on first open, checked on every later one.
+  ReadView view = store->Latest();
+  auto version = view.Get(Cf::kMeta, kSchemaVersionKey);
+  if (!version.ok()) return version.status();
+  if (!version->has_value()) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = store->db_->Put(wo, store->cfs_[static_cast<int>(Cf::kMeta)],
+                        ToSlice(kSchemaVersionKey),
+                        std::to_string(kSchemaVersion));
+    if (!s.ok()) return FromRocks(s);
+  } else {
+    int stored = 0;
+    if (!absl::SimpleAtoi(**version, &stored) || stored != kSchemaVersion) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("data dir ", options.path, " has schema version '",
+                       **version, "'; this build reads version ",
+                       kSchemaVersion));
+    }
+  }
+
+  store->committer_ = std::thread([raw = store.get()] { raw->CommitLoop(); });
+  return store;
+}
+
+Store::~Store() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (committer_.joinable()) committer_.join();
+  for (auto* handle : cfs_) db_->DestroyColumnFamilyHandle(handle);
+  cfs_.clear();
+  if (db_) {
+    db_->Close().PermitUncheckedError();
+    db_.reset();
+  }
+}
+
+ReadView Store::Latest() const { return ReadView(db_.get(), &cfs_, nullptr); }
+
+std::unique_ptr<SnapshotView> Store::Snapshot() const {
+  return std::unique_ptr<SnapshotView>(new SnapshotView(db_.get(), &cfs_));
+}
+
+Store::Stats Store::stats() const {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+absl::Status Store::Commit(Mutation mutation) {
+  absl::Notification done;
+  absl::Status result;
+  CommitAsync(std::move(mutation), [&](absl::Status s) {
+    result = std::move(s);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return result;
+}
+
+void Store::CommitAsync(Mutation mutation, CommitCallback done) {
+  absl::Status refused;
+  {
+    absl::MutexLock lock(&mu_);
+    if (failed_.ok() && !stopping_) {
+      queue_.push_back({std::move(mutation), std::move(done)});
+      return;
+    }
+    refused = failed_.ok() ? absl::UnavailableError("store is shutting down")
+                           : failed_;
+  }
+  done(refused);
+}
+
+void Store::CommitLoop() {
+  for (;;) {
+    std::vector<Pending> group;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](Store* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
+            return s->stopping_ || !s->queue_.empty();
+          },
+          this));
+      if (queue_.empty()) return;  // stopping and drained
+      while (!queue_.empty()) {
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    RunGroup(group);
+  }
+}
+
+void Store::RunGroup(std::vector<Pending>& group) {
+  std::vector<absl::Status> results(group.size());
+  bool wrote = false;
+  int64_t committed = 0;
+  absl::Status storage_failure;
+  for (size_t i = 0; i < group.size(); ++i) {
+    if (!storage_failure.ok()) {
+      results[i] = storage_failure;
+      continue;
+    }
+    Txn txn(db_.get(), &cfs_);
+    results[i] = group[i].mutation(txn);
+    if (!results[i].ok() || txn.empty()) continue;
+    rocksdb::WriteBatch batch;
+    for (const auto& [cf_key, value] : txn.pending_) {
+      rocksdb::ColumnFamilyHandle* cf = cfs_[cf_key.first];
+      rocksdb::Status s = value.has_value()
+                              ? batch.Put(cf, cf_key.second, *value)
+                              : batch.Delete(cf, cf_key.second);
+      if (!s.ok()) {
+        results[i] = FromRocks(s);
+        break;
+      }
+    }
+    if (!results[i].ok()) continue;
+    // Not synced here: the WAL is synced once for the whole group below, and
+    // no caller is completed before that.
+    rocksdb::WriteOptions wo;
+    wo.sync = false;
+    rocksdb::Status s = db_->Write(wo, &batch);
+    if (!s.ok()) {
+      storage_failure = FromRocks(s);
+      results[i] = storage_failure;
+      continue;
+    }
+    wrote = true;
+    ++committed;
+  }
+  int64_t syncs = 0;
+  if (wrote) {
+    rocksdb::Status s = db_->SyncWAL();
+    ++syncs;
+    if (!s.ok()) {
+      storage_failure = FromRocks(s);
+      for (auto& r : results) {
+        if (r.ok()) r = storage_failure;
+      }
+    }
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    stats_.commits += committed;
+    stats_.wal_syncs += syncs;
+    if (!storage_failure.ok() && failed_.ok()) {
+      failed_ = absl::UnavailableError(absl::StrCat(
+          "storage write failed, restart the server to recover: ",
+          storage_failure.message()));
+    }
+  }
+  for (size_t i = 0; i < group.size(); ++i) group[i].done(results[i]);
+}
+
+}  // namespace aesignal::storage

@@ -1,0 +1,206 @@
+// Store: the one owner of aesignal's RocksDB database.
+//
+// Reads go straight to RocksDB (lock-free, thread-safe). Every write goes
+// through Commit(): mutations run one at a time, in arrival order, on a single
+// committer thread, each building exactly one atomic WriteBatch. The committer
+// writes every batch of a group without syncing and then syncs the WAL once
+// for the whole group (group commit), and only then completes the callers. So
+// a completed Commit is durable against process crash and power loss, and
+// concurrent writers share fsyncs.
+//
+// Example:
+//   auto store = Store::Open({.path = "/var/lib/aesignal"});
+//   absl::Status s = (*store)->Commit([&](Txn& txn) {
+//     txn.Put(Cf::kTrials, TrialKey("T1"), bytes);
+//     return absl::OkStatus();
+//   });
+#ifndef AESIGNAL_STORAGE_STORE_H_
+#define AESIGNAL_STORAGE_STORE_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+
+namespace rocksdb {
+class ColumnFamilyHandle;
+class DB;
+class Snapshot;
+class Status;
+}  // namespace rocksdb
+
+namespace aesignal::storage {
+
+// Column families. Values are indexes into the handle table.
+enum class Cf : int {
+  kMeta = 0,            // schema version and other metadata
+  kTrials = 1,          // trial_id -> aesignal.v1.Trial
+  kSubjects = 2,        // (trial, subject) -> current aesignal.v1.Subject
+  kSubjectHistory = 3,  // (trial, subject, version) -> aesignal.v1.Subject
+  kReports = 4,         // (trial, site, report, version) -> StoredReport
+  kSubjectTerms = 5,    // (trial, term, subject) -> per-window event counts
+  kCounters = 6,        // (trial, term, group, window) -> CellCounts
+};
+inline constexpr int kNumCfs = 7;
+const char* CfName(Cf cf);
+
+// The schema version this build reads and writes.
+inline constexpr int kSchemaVersion = 1;
+
+// Translates a RocksDB status into an absl::Status (the only place that does).
+absl::Status FromRocks(const rocksdb::Status& s);
+
+struct StoreOptions {
+  // Directory of the database; created if missing.
+  std::string path;
+  // RocksDB block cache size.
+  size_t block_cache_bytes = 64 << 20;
+};
+
+// Consistent reads. A view with a snapshot sees one point in time across all
+// column families; one without sees the latest data.
+// Not thread-safe; cheap to create. The Store must outlive it.
+class ReadView {
+ public:
+  virtual ~ReadView() = default;
+
+  // NOT_FOUND is not an error: returns std::nullopt.
+  virtual absl::StatusOr<std::optional<std::string>> Get(
+      Cf cf, std::string_view key) const;
+
+  // Calls fn(key, value) for keys k with prefix <= ... in key order, starting
+  // at the first key >= start (start defaults to prefix), while fn returns
+  // true. Keys pending in a Txn are not visible to Scan.
+  absl::Status Scan(
+      Cf cf, std::string_view prefix, std::string_view start,
+      const std::function<bool(std::string_view key, std::string_view value)>&
+          fn) const;
+
+  // The last key (in key order) starting with `prefix`, with its value.
+  absl::StatusOr<std::optional<std::pair<std::string, std::string>>> Last(
+      Cf cf, std::string_view prefix) const;
+
+ protected:
+  friend class Store;
+  ReadView(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>* cfs,
+           const rocksdb::Snapshot* snapshot)
+      : db_(db), cfs_(cfs), snapshot_(snapshot) {}
+
+  rocksdb::DB* db_;
+  const std::vector<rocksdb::ColumnFamilyHandle*>* cfs_;
+  const rocksdb::Snapshot* snapshot_;  // may be null
+};
+
+// A view pinned to one snapshot; releases it on destruction.
+class SnapshotView : public ReadView {
+ public:
+  ~SnapshotView() override;
+  SnapshotView(const SnapshotView&) = delete;
+  SnapshotView& operator=(const SnapshotView&) = delete;
+
+ private:
+  friend class Store;
+  SnapshotView(rocksdb::DB* db,
+               const std::vector<rocksdb::ColumnFamilyHandle*>* cfs);
+};
+
+// The write side of one Commit. Get() sees this transaction's own pending
+// writes over the latest committed data (read-your-writes); the writes become
+// one atomic WriteBatch when the mutation returns OK, and are dropped when it
+// returns an error. Only valid inside the mutation.
+class Txn : public ReadView {
+ public:
+  absl::StatusOr<std::optional<std::string>> Get(
+      Cf cf, std::string_view key) const override;
+  void Put(Cf cf, std::string_view key, std::string value);
+  void Delete(Cf cf, std::string_view key);
+  bool empty() const { return pending_.empty(); }
+  size_t pending_writes() const { return pending_.size(); }
+
+ private:
+  friend class Store;
+  Txn(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>* cfs)
+      : ReadView(db, cfs, nullptr) {}
+
+  // nullopt value = delete.
+  std::map<std::pair<int, std::string>, std::optional<std::string>>
+      pending_;
+};
+
+// A unit of work run by the committer: read through and write into the Txn.
+using Mutation = std::function<absl::Status(Txn&)>;
+// Called on the committer thread once the mutation is durable (OK) or has
+// failed; must be quick and must not call Commit.
+using CommitCallback = std::function<void(absl::Status)>;
+
+// Thread-safe. Owns the RocksDB instance and its column-family handles.
+class Store {
+ public:
+  // Opens (creating if needed) the database at options.path, checks its schema
+  // version and starts the committer. Reopening is fast: nothing is rebuilt.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
+
+  // Stops the committer after finishing queued work, then closes the DB.
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Runs `mutation` on the committer thread and waits until its writes are
+  // durable. Returns the mutation's own error, or a storage error.
+  absl::Status Commit(Mutation mutation);
+  // As Commit, but returns at once; `done` runs when the work is durable.
+  void CommitAsync(Mutation mutation, CommitCallback done);
+
+  // A view of the latest committed data.
+  ReadView Latest() const;
+  // A consistent point-in-time view.
+  std::unique_ptr<SnapshotView> Snapshot() const;
+
+  struct Stats {
+    int64_t commits = 0;     // mutations committed
+    int64_t wal_syncs = 0;   // fsyncs issued (<= commits thanks to grouping)
+  };
+  Stats stats() const;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  struct Pending {
+    Mutation mutation;
+    CommitCallback done;
+  };
+
+  Store() = default;
+  void CommitLoop();
+  // Runs one group of mutations; returns their statuses.
+  void RunGroup(std::vector<Pending>& group);
+
+  std::string path_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
+
+  mutable absl::Mutex mu_;
+  std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Set when a write or WAL sync failed: later commits fail fast, since what
+  // is in memory may no longer match what is durable. Restart to recover.
+  absl::Status failed_ ABSL_GUARDED_BY(mu_);
+  Stats stats_ ABSL_GUARDED_BY(mu_);
+  std::thread committer_;
+};
+
+}  // namespace aesignal::storage
+
+#endif  // AESIGNAL_STORAGE_STORE_H_
