@@ -1,0 +1,785 @@
+#include "services/monitor/monitor.h"
+
+#include <map>
+#include <memory>
+#include <set>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "google/protobuf/util/time_util.h"
+#include "services/monitor/errors.h"
+#include "services/monitor/validation.h"
+#include "services/signal/binomial_ci.h"
+#include "storage/incidence.h"
+#include "storage/keys.h"
+#include "storage/records.pb.h"
+
+namespace aesignal::monitor {
+namespace {
+
+using google::protobuf::util::MessageDifferencer;
+using storage::Cf;
+using storage::Level;
+using storage::TermKey;
+
+google::protobuf::Timestamp NowProto() {
+  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+      absl::ToUnixNanos(absl::Now()));
+}
+
+absl::StatusOr<int> PageSize(int requested, int default_size, int max_size,
+                             const char* field) {
+  if (requested < 0) return InvalidArgument(std::string(field), "must be >= 0");
+  if (requested == 0) return default_size;
+  return std::min(requested, max_size);
+}
+
+std::string EncodePageToken(absl::string_view bytes) {
+  return absl::WebSafeBase64Escape(bytes);
+}
+
+absl::StatusOr<std::string> DecodePageToken(absl::string_view token) {
+  std::string bytes;
+  if (!absl::WebSafeBase64Unescape(token, &bytes) || bytes.empty()) {
+    return InvalidArgument("page_token", "is not a token this server issued");
+  }
+  return bytes;
+}
+
+template <typename Message>
+absl::StatusOr<Message> Parse(std::string_view bytes, const char* what) {
+  Message m;
+  if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError(absl::StrCat("corrupt stored ", what));
+  }
+  return m;
+}
+
+// Trial content as CreateTrial compares it (output-only fields cleared).
+v1::Trial Content(v1::Trial t) {
+  t.clear_create_time();
+  t.clear_name();
+  return t;
+}
+
+v1::FollowUpStatus NormalStatus(v1::FollowUpStatus s) {
+  return s == v1::FOLLOW_UP_STATUS_UNSPECIFIED ? v1::FOLLOW_UP_STATUS_ONGOING
+                                               : s;
+}
+
+// --- Ingest of one batch -----------------------------------------------------
+
+struct Batch {
+  std::string trial_id;
+  v1::Trial trial;
+  v1::SubmitReportsRequest request;
+  std::vector<std::optional<ValidReport>> valid;  // per report; nullopt = rejected
+  v1::SubmitReportsResponse response;
+};
+
+void SetRejected(v1::ReportResult* result, absl::StatusCode code,
+                 std::string field, std::string reason) {
+  result->set_status(v1::REPORT_STATUS_REJECTED);
+  result->set_code(static_cast<int>(code));
+  result->set_field(std::move(field));
+  result->set_reason(std::move(reason));
+}
+
+// The stateless half: everything that needs only the trial design.
+void ValidateBatch(Batch& batch) {
+  std::map<std::tuple<std::string, std::string, uint32_t>, int> first_index;
+  const int n = batch.request.reports_size();
+  batch.valid.resize(n);
+  for (int i = 0; i < n; ++i) {
+    const v1::AdverseEventReport& r = batch.request.reports(i);
+    v1::ReportResult* result = batch.response.add_results();
+    result->set_index(i);
+    result->set_report_id(r.report_id());
+    result->set_version(r.version());
+    const std::string path = absl::StrCat("reports[", i, "]");
+    auto checked = ValidateReport(batch.trial, r, path);
+    if (auto* rejection = std::get_if<Rejection>(&checked)) {
+      SetRejected(result, rejection->code, rejection->field, rejection->reason);
+      continue;
+    }
+    auto [it, inserted] = first_index.try_emplace(
+        std::make_tuple(r.site_id(), r.report_id(), r.version()), i);
+    if (!inserted) {
+      SetRejected(result, absl::StatusCode::kInvalidArgument,
+                  path + ".report_id",
+                  absl::StrCat("duplicates reports[", it->second,
+                               "] (same site_id, report_id and version) in "
+                               "this batch"));
+      continue;
+    }
+    batch.valid[i] = std::get<ValidReport>(checked);
+  }
+}
+
+// The stateful half, run on the committer thread: subject and version checks,
+// then the report and its counter changes go into the transaction.
+absl::Status ApplyBatch(storage::Txn& txn, Batch& batch) {
+  const int num_windows = batch.trial.timepoints_size();
+  const google::protobuf::Timestamp now = NowProto();
+  std::map<std::string, std::optional<v1::Subject>> subjects;
+  // Newest version of each report as of this point of the batch (the Txn's
+  // Last() does not see this batch's own writes).
+  std::map<std::pair<std::string, std::string>, storage::StoredReport> newest;
+
+  for (int i = 0; i < batch.request.reports_size(); ++i) {
+    if (!batch.valid[i].has_value()) continue;
+    const v1::AdverseEventReport& r = batch.request.reports(i);
+    v1::ReportResult* result = batch.response.mutable_results(i);
+    const std::string path = absl::StrCat("reports[", i, "]");
+
+    // The subject, as enrolled.
+    auto sit = subjects.find(r.subject_id());
+    if (sit == subjects.end()) {
+      auto bytes = txn.Get(Cf::kSubjects,
+                           storage::SubjectKey(batch.trial_id, r.subject_id()));
+      if (!bytes.ok()) return bytes.status();
+      std::optional<v1::Subject> subject;
+      if (bytes->has_value()) {
+        AESIGNAL_ASSIGN_OR_RETURN(subject, Parse<v1::Subject>(**bytes, "subject"));
+      }
+      sit = subjects.emplace(r.subject_id(), std::move(subject)).first;
+    }
+    if (!sit->second.has_value()) {
+      SetRejected(result, absl::StatusCode::kNotFound, path + ".subject_id",
+                  absl::StrCat("subject '", r.subject_id(),
+                               "' is not enrolled in trial ", batch.trial_id));
+      continue;
+    }
+    const v1::Subject& subject = *sit->second;
+    if (subject.site_id() != r.site_id()) {
+      SetRejected(result, absl::StatusCode::kInvalidArgument, path + ".site_id",
+                  absl::StrCat("subject '", r.subject_id(),
+                               "' is enrolled at site '", subject.site_id(),
+                               "'"));
+      continue;
+    }
+    if (!r.dose_group_id().empty() &&
+        r.dose_group_id() != subject.dose_group_id()) {
+      SetRejected(result, absl::StatusCode::kInvalidArgument,
+                  path + ".dose_group_id",
+                  absl::StrCat("subject '", r.subject_id(),
+                               "' is enrolled in dose group '",
+                               subject.dose_group_id(), "'"));
+      continue;
+    }
+
+    // Version checks.
+    const std::string key = storage::ReportKey(batch.trial_id, r.site_id(),
+                                               r.report_id(), r.version());
+    auto same_version = txn.Get(Cf::kReports, key);
+    if (!same_version.ok()) return same_version.status();
+    if (same_version->has_value()) {
+      AESIGNAL_ASSIGN_OR_RETURN(
+          storage::StoredReport stored,
+          Parse<storage::StoredReport>(**same_version, "report"));
+      if (MessageDifferencer::Equals(stored.report(), r)) {
+        result->set_status(v1::REPORT_STATUS_DUPLICATE);
+      } else {
+        SetRejected(result, absl::StatusCode::kAlreadyExists, path + ".version",
+                    absl::StrCat("version ", r.version(), " of report '",
+                                 r.report_id(),
+                                 "' is already stored with different content; "
+                                 "send a follow-up with a higher version"));
+      }
+      continue;
+    }
+    const auto report_key = std::make_pair(r.site_id(), r.report_id());
+    std::optional<storage::StoredReport> previous;
+    if (auto nit = newest.find(report_key); nit != newest.end()) {
+      previous = nit->second;
+    } else {
+      auto last = txn.Last(Cf::kReports,
+                           storage::ReportVersionsPrefix(
+                               batch.trial_id, r.site_id(), r.report_id()));
+      if (!last.ok()) return last.status();
+      if (last->has_value()) {
+        AESIGNAL_ASSIGN_OR_RETURN(
+            previous, Parse<storage::StoredReport>((*last)->second, "report"));
+      }
+    }
+    if (previous.has_value() &&
+        previous->report().subject_id() != r.subject_id()) {
+      SetRejected(result, absl::StatusCode::kInvalidArgument,
+                  path + ".subject_id",
+                  absl::StrCat("report '", r.report_id(),
+                               "' belongs to subject '",
+                               previous->report().subject_id(),
+                               "'; a follow-up cannot change the subject"));
+      continue;
+    }
+
+    storage::StoredReport stored;
+    *stored.mutable_report() = r;
+    stored.set_window(batch.valid[i]->window);
+    stored.set_dose_group(DoseGroupIndex(batch.trial, subject.dose_group_id()));
+    *stored.mutable_receive_time() = now;
+
+    if (previous.has_value() && previous->report().version() > r.version()) {
+      // History only: the newer stored version stays counted.
+      stored.set_superseded_on_arrival(true);
+      txn.Put(Cf::kReports, key, stored.SerializeAsString());
+      result->set_status(v1::REPORT_STATUS_SUPERSEDED);
+      continue;
+    }
+
+    storage::Placement added_at{r.subject_id(), stored.dose_group(),
+                                stored.window()};
+    if (previous.has_value()) {
+      storage::Placement removed_at{previous->report().subject_id(),
+                                    previous->dose_group(), previous->window()};
+      AESIGNAL_RETURN_IF_ERROR(storage::ApplyReportChange(
+          txn, batch.trial_id, num_windows, &previous->report(), &removed_at,
+          &r, &added_at));
+    } else {
+      AESIGNAL_RETURN_IF_ERROR(storage::ApplyReportChange(
+          txn, batch.trial_id, num_windows, nullptr, nullptr, &r, &added_at));
+    }
+    txn.Put(Cf::kReports, key, stored.SerializeAsString());
+    newest[report_key] = std::move(stored);
+    result->set_status(v1::REPORT_STATUS_ACCEPTED);
+  }
+  return absl::OkStatus();
+}
+
+void Tally(v1::SubmitReportsResponse& response) {
+  int counts[5] = {0, 0, 0, 0, 0};
+  for (const auto& r : response.results()) ++counts[r.status()];
+  response.set_accepted_count(counts[v1::REPORT_STATUS_ACCEPTED]);
+  response.set_duplicate_count(counts[v1::REPORT_STATUS_DUPLICATE]);
+  response.set_superseded_count(counts[v1::REPORT_STATUS_SUPERSEDED]);
+  response.set_rejected_count(counts[v1::REPORT_STATUS_REJECTED]);
+}
+
+// --- Incidence ---------------------------------------------------------------
+
+struct OverallRow {
+  std::string key;
+  std::string label;
+};
+
+std::vector<OverallRow> OverallRows(const v1::Trial& trial) {
+  std::vector<OverallRow> rows = {
+      {storage::kAnyAe, "Any AE"},
+      {storage::kAnySae, "Any serious AE"},
+      {storage::kGrade3Plus, "Any grade >= 3 AE"},
+      {storage::kRelated, "Any related AE (possible, probable, definite)"},
+  };
+  for (const auto& c : trial.aesi_categories()) {
+    rows.push_back({absl::StrCat(storage::kAesiPrefix, c),
+                    absl::StrCat("AESI: ", c)});
+  }
+  return rows;
+}
+
+// Denominators of one trial at one snapshot.
+struct Denominators {
+  std::vector<int64_t> dosed;    // per group
+  std::vector<int64_t> at_risk;  // per group * num_windows + window
+};
+
+absl::StatusOr<Denominators> ReadDenominators(const storage::ReadView& view,
+                                              const v1::Trial& trial) {
+  const int num_groups = trial.dose_groups_size();
+  const int num_windows = trial.timepoints_size();
+  // A subject with an AE in a window has evidently been followed into it,
+  // even if its last contact day has not been updated yet.
+  std::map<std::string, int> last_event_window;
+  TermKey any_ae;
+  any_ae.level = Level::kOverall;
+  any_ae.overall = storage::kAnyAe;
+  const std::string states_prefix =
+      storage::TrialPrefix(trial.trial_id()) + storage::EncodeTerm(any_ae);
+  absl::Status error;
+  AESIGNAL_RETURN_IF_ERROR(view.Scan(
+      Cf::kSubjectTerms, states_prefix, "",
+      [&](std::string_view key, std::string_view value) {
+        auto parts = storage::DecodeSubjectTermKey(key);
+        auto counts = storage::DecodeWindowCounts(value, num_windows);
+        if (!parts.has_value() || !counts.ok()) {
+          error = absl::DataLossError("corrupt subject-term state");
+          return false;
+        }
+        for (int w = num_windows - 1; w >= 0; --w) {
+          if ((*counts)[w] > 0) {
+            last_event_window[parts->subject_id] = w;
+            break;
+          }
+        }
+        return true;
+      }));
+  AESIGNAL_RETURN_IF_ERROR(error);
+
+  Denominators d;
+  d.dosed.assign(num_groups, 0);
+  d.at_risk.assign(num_groups * num_windows, 0);
+  AESIGNAL_RETURN_IF_ERROR(view.Scan(
+      Cf::kSubjects, storage::TrialPrefix(trial.trial_id()), "",
+      [&](std::string_view, std::string_view value) {
+        v1::Subject s;
+        if (!s.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          error = absl::DataLossError("corrupt stored subject");
+          return false;
+        }
+        const int g = DoseGroupIndex(trial, s.dose_group_id());
+        if (g < 0) {
+          error = absl::DataLossError("stored subject has an unknown group");
+          return false;
+        }
+        ++d.dosed[g];
+        auto it = last_event_window.find(s.subject_id());
+        const int event_window = it == last_event_window.end() ? -1 : it->second;
+        for (int w = 0; w < num_windows; ++w) {
+          const int window_start =
+              w == 0 ? 1 : trial.timepoints(w - 1).study_day() + 1;
+          if (s.last_contact_day() >= window_start || w <= event_window) {
+            ++d.at_risk[g * num_windows + w];
+          }
+        }
+        return true;
+      }));
+  AESIGNAL_RETURN_IF_ERROR(error);
+  return d;
+}
+
+absl::Status FillEstimate(int64_t subjects, int64_t events, int64_t n,
+                          double level, v1::Estimate* out) {
+  auto ci = signal::ClopperPearson(subjects, n, level);
+  if (!ci.ok()) {
+    return absl::InternalError(absl::StrCat(
+        "inconsistent counters: ", subjects, " subjects of ", n, ": ",
+        ci.status().message()));
+  }
+  out->set_subjects(subjects);
+  out->set_events(events);
+  out->set_denominator(n);
+  out->set_proportion(ci->estimate);
+  out->set_ci_lower(ci->lower);
+  out->set_ci_upper(ci->upper);
+  return absl::OkStatus();
+}
+
+absl::Status BuildTermIncidence(const v1::Trial& trial,
+                                const storage::TermCounters& counters,
+                                const Denominators& d, double level,
+                                v1::TermIncidence* out) {
+  const int num_groups = trial.dose_groups_size();
+  const int num_windows = trial.timepoints_size();
+  // Group rows, then the all-groups total (index num_groups).
+  for (int g = 0; g <= num_groups; ++g) {
+    const bool total = g == num_groups;
+    int64_t cum_subjects = 0, cum_events = 0;
+    for (int w = 0; w < num_windows; ++w) {
+      int64_t interval_subjects = 0, interval_events = 0, new_subjects = 0;
+      int64_t dosed = 0, at_risk = 0;
+      for (int gg = total ? 0 : g; gg < (total ? num_groups : g + 1); ++gg) {
+        const storage::CellCounts& c = counters.cells[gg * num_windows + w];
+        interval_subjects += c.interval_subjects;
+        interval_events += c.events;
+        new_subjects += c.new_subjects;
+        dosed += d.dosed[gg];
+        at_risk += d.at_risk[gg * num_windows + w];
+      }
+      cum_subjects += new_subjects;
+      cum_events += interval_events;
+      v1::IncidenceCell* cell = out->add_cells();
+      cell->set_dose_group_id(total ? "" : trial.dose_groups(g).dose_group_id());
+      cell->set_timepoint_id(trial.timepoints(w).timepoint_id());
+      cell->set_n_dosed(dosed);
+      cell->set_n_at_risk(at_risk);
+      AESIGNAL_RETURN_IF_ERROR(FillEstimate(cum_subjects, cum_events, dosed,
+                                            level, cell->mutable_cumulative()));
+      AESIGNAL_RETURN_IF_ERROR(FillEstimate(interval_subjects, interval_events,
+                                            at_risk, level,
+                                            cell->mutable_interval()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// --- Trials --------------------------------------------------------------------
+
+absl::StatusOr<v1::Trial> Monitor::LoadTrial(const storage::ReadView& view,
+                                             const std::string& trial_id) {
+  auto bytes = view.Get(Cf::kTrials, storage::TrialKey(trial_id));
+  if (!bytes.ok()) return bytes.status();
+  if (!bytes->has_value()) {
+    return absl::NotFoundError(absl::StrCat("trial '", trial_id, "' not found"));
+  }
+  return Parse<v1::Trial>(**bytes, "trial");
+}
+
+absl::StatusOr<v1::Trial> Monitor::CreateTrial(
+    const v1::CreateTrialRequest& request) {
+  if (!request.has_trial()) return InvalidArgument("trial", "is required");
+  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial,
+                            ValidateAndNormalizeTrial(request.trial()));
+  *trial.mutable_create_time() = NowProto();
+  v1::Trial result;
+  AESIGNAL_RETURN_IF_ERROR(store_.Commit([&](storage::Txn& txn) -> absl::Status {
+    const std::string key = storage::TrialKey(trial.trial_id());
+    auto existing = txn.Get(Cf::kTrials, key);
+    if (!existing.ok()) return existing.status();
+    if (existing->has_value()) {
+      AESIGNAL_ASSIGN_OR_RETURN(v1::Trial stored,
+                                Parse<v1::Trial>(**existing, "trial"));
+      if (!MessageDifferencer::Equals(Content(stored), Content(trial))) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "trial '", trial.trial_id(),
+            "' already exists with different content; trials are immutable"));
+      }
+      result = std::move(stored);  // identical: idempotent
+      return absl::OkStatus();
+    }
+    txn.Put(Cf::kTrials, key, trial.SerializeAsString());
+    result = trial;
+    return absl::OkStatus();
+  }));
+  return result;
+}
+
+absl::StatusOr<v1::Trial> Monitor::GetTrial(const v1::GetTrialRequest& request) {
+  AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
+                            ParseTrialName(request.name(), "name"));
+  return LoadTrial(store_.Latest(), trial_id);
+}
+
+absl::StatusOr<v1::ListTrialsResponse> Monitor::ListTrials(
+    const v1::ListTrialsRequest& request) {
+  AESIGNAL_ASSIGN_OR_RETURN(int page_size,
+                            PageSize(request.page_size(), 50, 1000, "page_size"));
+  std::string start;
+  if (!request.page_token().empty()) {
+    AESIGNAL_ASSIGN_OR_RETURN(std::string last,
+                              DecodePageToken(request.page_token()));
+    start = storage::TrialKey(last) + '\0';
+  }
+  v1::ListTrialsResponse response;
+  absl::Status error;
+  bool more = false;
+  AESIGNAL_RETURN_IF_ERROR(store_.Latest().Scan(
+      Cf::kTrials, "", start, [&](std::string_view, std::string_view value) {
+        if (response.trials_size() == page_size) {
+          more = true;
+          return false;
+        }
+        auto trial = Parse<v1::Trial>(value, "trial");
+        if (!trial.ok()) {
+          error = trial.status();
+          return false;
+        }
+        *response.add_trials() = *std::move(trial);
+        return true;
+      }));
+  AESIGNAL_RETURN_IF_ERROR(error);
+  if (more) {
+    response.set_next_page_token(EncodePageToken(
+        response.trials(response.trials_size() - 1).trial_id()));
+  }
+  return response;
+}
+
+// --- Subjects ------------------------------------------------------------------
+
+absl::StatusOr<v1::EnrollSubjectsResponse> Monitor::EnrollSubjects(
+    const v1::EnrollSubjectsRequest& request) {
+  AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
+                            ParseTrialName(request.parent(), "parent"));
+  if (request.subjects().empty()) {
+    return InvalidArgument("subjects", "at least one subject is required");
+  }
+  if (request.subjects_size() > kMaxSubjectsPerRequest) {
+    return InvalidArgument(
+        "subjects", absl::StrCat("at most ", kMaxSubjectsPerRequest,
+                                 " subjects per request, got ",
+                                 request.subjects_size()));
+  }
+  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(store_.Latest(), trial_id));
+  std::vector<FieldViolation> violations;
+  std::map<std::string, int> first_index;
+  for (int i = 0; i < request.subjects_size(); ++i) {
+    const std::string path = absl::StrCat("subjects[", i, "]");
+    ValidateSubject(trial, request.subjects(i), path, &violations);
+    auto [it, inserted] =
+        first_index.try_emplace(request.subjects(i).subject_id(), i);
+    if (!inserted) {
+      violations.push_back({path + ".subject_id",
+                            absl::StrCat("duplicates subjects[", it->second,
+                                         "] in this request")});
+    }
+  }
+  if (!violations.empty()) return InvalidArgument(violations);
+
+  v1::EnrollSubjectsResponse response;
+  const google::protobuf::Timestamp now = NowProto();
+  AESIGNAL_RETURN_IF_ERROR(store_.Commit([&](storage::Txn& txn) -> absl::Status {
+    response.Clear();
+    std::vector<FieldViolation> stateful;
+    for (int i = 0; i < request.subjects_size(); ++i) {
+      const std::string path = absl::StrCat("subjects[", i, "]");
+      v1::Subject s = request.subjects(i);
+      s.set_status(NormalStatus(s.status()));
+      s.set_name(absl::StrCat(TrialName(trial_id), "/subjects/", s.subject_id()));
+      const std::string key = storage::SubjectKey(trial_id, s.subject_id());
+      auto existing = txn.Get(Cf::kSubjects, key);
+      if (!existing.ok()) return existing.status();
+      if (existing->has_value()) {
+        AESIGNAL_ASSIGN_OR_RETURN(v1::Subject stored,
+                                  Parse<v1::Subject>(**existing, "subject"));
+        if (stored.site_id() != s.site_id()) {
+          stateful.push_back({path + ".site_id",
+                              absl::StrCat("subject is enrolled at site '",
+                                           stored.site_id(),
+                                           "'; the site cannot change")});
+        }
+        if (stored.dose_group_id() != s.dose_group_id()) {
+          stateful.push_back(
+              {path + ".dose_group_id",
+               absl::StrCat("subject is enrolled in dose group '",
+                            stored.dose_group_id(),
+                            "'; the dose group cannot change")});
+        }
+        if (s.last_contact_day() < stored.last_contact_day()) {
+          stateful.push_back(
+              {path + ".last_contact_day",
+               absl::StrCat("follow-up can only grow: stored last contact day "
+                            "is ",
+                            stored.last_contact_day())});
+        }
+        if (s.last_contact_day() == stored.last_contact_day() &&
+            s.status() == stored.status()) {
+          *response.add_subjects() = stored;
+          response.set_unchanged_count(response.unchanged_count() + 1);
+          continue;
+        }
+        s.set_version(stored.version() + 1);
+        response.set_updated_count(response.updated_count() + 1);
+      } else {
+        s.set_version(1);
+        response.set_created_count(response.created_count() + 1);
+      }
+      *s.mutable_update_time() = now;
+      txn.Put(Cf::kSubjects, key, s.SerializeAsString());
+      txn.Put(Cf::kSubjectHistory,
+              storage::SubjectHistoryKey(trial_id, s.subject_id(), s.version()),
+              s.SerializeAsString());
+      *response.add_subjects() = std::move(s);
+    }
+    if (!stateful.empty()) return InvalidArgument(stateful);
+    return absl::OkStatus();
+  }));
+  return response;
+}
+
+absl::StatusOr<v1::ListSubjectsResponse> Monitor::ListSubjects(
+    const v1::ListSubjectsRequest& request) {
+  AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
+                            ParseTrialName(request.parent(), "parent"));
+  AESIGNAL_ASSIGN_OR_RETURN(
+      int page_size, PageSize(request.page_size(), 100, 10000, "page_size"));
+  storage::ReadView view = store_.Latest();
+  AESIGNAL_RETURN_IF_ERROR(LoadTrial(view, trial_id).status());
+  std::string start;
+  if (!request.page_token().empty()) {
+    AESIGNAL_ASSIGN_OR_RETURN(std::string last,
+                              DecodePageToken(request.page_token()));
+    start = storage::SubjectKey(trial_id, last) + '\0';
+  }
+  v1::ListSubjectsResponse response;
+  absl::Status error;
+  bool more = false;
+  AESIGNAL_RETURN_IF_ERROR(view.Scan(
+      Cf::kSubjects, storage::TrialPrefix(trial_id), start,
+      [&](std::string_view, std::string_view value) {
+        if (response.subjects_size() == page_size) {
+          more = true;
+          return false;
+        }
+        auto subject = Parse<v1::Subject>(value, "subject");
+        if (!subject.ok()) {
+          error = subject.status();
+          return false;
+        }
+        *response.add_subjects() = *std::move(subject);
+        return true;
+      }));
+  AESIGNAL_RETURN_IF_ERROR(error);
+  if (more) {
+    response.set_next_page_token(EncodePageToken(
+        response.subjects(response.subjects_size() - 1).subject_id()));
+  }
+  return response;
+}
+
+// --- Ingest --------------------------------------------------------------------
+
+void Monitor::SubmitReportsAsync(const v1::SubmitReportsRequest& request,
+                                 SubmitDone done) {
+  auto trial_id = ParseTrialName(request.parent(), "parent");
+  if (!trial_id.ok()) return done(trial_id.status());
+  if (request.reports().empty()) {
+    return done(InvalidArgument("reports", "at least one report is required"));
+  }
+  if (request.reports_size() > kMaxReportsPerBatch) {
+    return done(InvalidArgument(
+        "reports", absl::StrCat("at most ", kMaxReportsPerBatch,
+                                " reports per batch, got ",
+                                request.reports_size())));
+  }
+  auto trial = LoadTrial(store_.Latest(), *trial_id);
+  if (!trial.ok()) return done(trial.status());
+
+  auto batch = std::make_shared<Batch>();
+  batch->trial_id = *std::move(trial_id);
+  batch->trial = *std::move(trial);
+  batch->request = request;
+  ValidateBatch(*batch);
+  store_.CommitAsync(
+      [batch](storage::Txn& txn) { return ApplyBatch(txn, *batch); },
+      [batch, done = std::move(done)](absl::Status status) {
+        if (!status.ok()) return done(status);
+        Tally(batch->response);
+        done(std::move(batch->response));
+      });
+}
+
+absl::StatusOr<v1::SubmitReportsResponse> Monitor::SubmitReports(
+    const v1::SubmitReportsRequest& request) {
+  absl::StatusOr<v1::SubmitReportsResponse> result;
+  absl::Notification finished;
+  SubmitReportsAsync(request,
+                     [&](absl::StatusOr<v1::SubmitReportsResponse> r) {
+                       result = std::move(r);
+                       finished.Notify();
+                     });
+  finished.WaitForNotification();
+  return result;
+}
+
+// --- Queries -------------------------------------------------------------------
+
+absl::StatusOr<v1::GetIncidenceResponse> Monitor::GetIncidence(
+    const v1::GetIncidenceRequest& request) {
+  AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
+                            ParseTrialName(request.parent(), "parent"));
+  Level level;
+  switch (request.level()) {
+    case v1::TERM_LEVEL_PT:
+      level = Level::kPt;
+      break;
+    case v1::TERM_LEVEL_SOC:
+      level = Level::kSoc;
+      break;
+    case v1::TERM_LEVEL_OVERALL:
+      level = Level::kOverall;
+      break;
+    default:
+      return InvalidArgument("level", "must be PT, SOC or OVERALL");
+  }
+  const double confidence =
+      request.confidence_level() == 0 ? 0.95 : request.confidence_level();
+  if (!(confidence > 0 && confidence < 1)) {
+    return InvalidArgument("confidence_level", "must be in (0, 1)");
+  }
+  AESIGNAL_ASSIGN_OR_RETURN(
+      int page_size, PageSize(request.page_size(), 100, 1000, "page_size"));
+  std::optional<TermKey> after;
+  if (!request.page_token().empty()) {
+    AESIGNAL_ASSIGN_OR_RETURN(std::string bytes,
+                              DecodePageToken(request.page_token()));
+    std::string_view in = bytes;
+    TermKey term;
+    if (!storage::ConsumeTerm(&in, &term) || !in.empty() ||
+        term.level != level) {
+      return InvalidArgument("page_token",
+                             "is not a token of this query's level");
+    }
+    after = std::move(term);
+  }
+
+  // One snapshot for counters and denominators, so they agree.
+  std::unique_ptr<storage::SnapshotView> view = store_.Snapshot();
+  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, trial_id));
+  AESIGNAL_ASSIGN_OR_RETURN(Denominators denominators,
+                            ReadDenominators(*view, trial));
+  const int num_groups = trial.dose_groups_size();
+  const int num_windows = trial.timepoints_size();
+
+  std::vector<storage::TermCounters> rows;
+  std::vector<std::string> labels;
+  bool more = false;
+  if (level == Level::kOverall) {
+    // Every overall row is shown, zero or not, in a fixed clinical order.
+    const std::vector<OverallRow> all = OverallRows(trial);
+    size_t begin = 0;
+    if (after.has_value()) {
+      while (begin < all.size() && all[begin].key != after->overall) ++begin;
+      if (begin == all.size()) {
+        return InvalidArgument("page_token", "unknown overall row");
+      }
+      ++begin;
+    }
+    for (size_t i = begin; i < all.size(); ++i) {
+      if (static_cast<int>(rows.size()) == page_size) {
+        more = true;
+        break;
+      }
+      TermKey term;
+      term.level = Level::kOverall;
+      term.overall = all[i].key;
+      AESIGNAL_ASSIGN_OR_RETURN(
+          storage::TermCounters counters,
+          storage::ReadOneTerm(*view, trial_id, term, num_groups, num_windows));
+      rows.push_back(std::move(counters));
+      labels.push_back(all[i].label);
+    }
+  } else {
+    AESIGNAL_ASSIGN_OR_RETURN(
+        rows, storage::ReadTermCounters(
+                  *view, trial_id, level, num_groups, num_windows,
+                  after.has_value() ? storage::EncodeTerm(*after) : "",
+                  page_size, &more));
+    for (const auto& row : rows) {
+      labels.push_back(level == Level::kPt ? row.term.pt : row.term.soc);
+    }
+  }
+
+  v1::GetIncidenceResponse response;
+  response.set_confidence_level(confidence);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    v1::TermIncidence* term = response.add_terms();
+    term->set_level(request.level());
+    term->set_soc(rows[i].term.soc);
+    term->set_pt(rows[i].term.pt);
+    term->set_overall_key(rows[i].term.overall);
+    term->set_label(labels[i]);
+    AESIGNAL_RETURN_IF_ERROR(
+        BuildTermIncidence(trial, rows[i], denominators, confidence, term));
+  }
+  if (more && !rows.empty()) {
+    response.set_next_page_token(
+        EncodePageToken(storage::EncodeTerm(rows.back().term)));
+  }
+  return response;
+}
+
+absl::Status Monitor::VerifyCounters(const std::string& trial_id) {
+  std::unique_ptr<storage::SnapshotView> view = store_.Snapshot();
+  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, trial_id));
+  return storage::VerifyCounters(*view, trial_id, trial.timepoints_size());
+}
+
+}  // namespace aesignal::monitor

@@ -1,0 +1,73 @@
+// Monitor: aesignal's domain layer. Validates requests against the trial
+// design, records trials, subjects and AE reports in the Store, and answers
+// incidence queries from the maintained counters.
+//
+// Request and response values are the aesignal.v1 messages (plain protobuf,
+// no gRPC). Errors are absl::Status: INVALID_ARGUMENT with a
+// google.rpc.BadRequest payload (see errors.h), NOT_FOUND, ALREADY_EXISTS,
+// UNAVAILABLE when storage is failing.
+//
+// Thread-safe. `store` must outlive the Monitor.
+#ifndef AESIGNAL_SERVICES_MONITOR_MONITOR_H_
+#define AESIGNAL_SERVICES_MONITOR_MONITOR_H_
+
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "aesignal/v1/ingest_service.pb.h"
+#include "aesignal/v1/safety_service.pb.h"
+#include "aesignal/v1/trial.pb.h"
+#include "aesignal/v1/trial_service.pb.h"
+#include "storage/store.h"
+
+namespace aesignal::monitor {
+
+class Monitor {
+ public:
+  explicit Monitor(storage::Store* store) : store_(*store) {}
+
+  // --- Trials and subjects ---------------------------------------------------
+  absl::StatusOr<v1::Trial> CreateTrial(const v1::CreateTrialRequest& request);
+  absl::StatusOr<v1::Trial> GetTrial(const v1::GetTrialRequest& request);
+  absl::StatusOr<v1::ListTrialsResponse> ListTrials(
+      const v1::ListTrialsRequest& request);
+  absl::StatusOr<v1::EnrollSubjectsResponse> EnrollSubjects(
+      const v1::EnrollSubjectsRequest& request);
+  absl::StatusOr<v1::ListSubjectsResponse> ListSubjects(
+      const v1::ListSubjectsRequest& request);
+
+  // --- Ingest ----------------------------------------------------------------
+  // Validates and stores one batch atomically (reports and the counters they
+  // change in one WriteBatch) and returns once it is durable. Per-report
+  // outcomes are in the response; a rejected report never blocks the others.
+  // Whole-request errors: INVALID_ARGUMENT (bad parent, empty or oversized
+  // batch), NOT_FOUND (unknown trial), UNAVAILABLE (storage).
+  absl::StatusOr<v1::SubmitReportsResponse> SubmitReports(
+      const v1::SubmitReportsRequest& request);
+  // As SubmitReports, but returns at once; `done` runs (on the store's
+  // committer thread, or inline for requests refused before queueing) when
+  // the batch is durable or failed. Batches complete in submission order.
+  using SubmitDone =
+      std::function<void(absl::StatusOr<v1::SubmitReportsResponse>)>;
+  void SubmitReportsAsync(const v1::SubmitReportsRequest& request,
+                          SubmitDone done);
+
+  // --- Queries ---------------------------------------------------------------
+  absl::StatusOr<v1::GetIncidenceResponse> GetIncidence(
+      const v1::GetIncidenceRequest& request);
+
+  // Recounts the trial's counters from its stored reports and compares
+  // (DATA_LOSS on a mismatch). Scans every report: for audits and tests.
+  absl::Status VerifyCounters(const std::string& trial_id);
+
+ private:
+  absl::StatusOr<v1::Trial> LoadTrial(const storage::ReadView& view,
+                                      const std::string& trial_id);
+
+  storage::Store& store_;
+};
+
+}  // namespace aesignal::monitor
+
+#endif  // AESIGNAL_SERVICES_MONITOR_MONITOR_H_

@@ -1,0 +1,487 @@
+#include "services/monitor/monitor.h"
+
+#include <map>
+#include <random>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/monitor/errors.h"
+#include "services/monitor/validation.h"
+#include "storage/keys.h"
+#include "storage/store.h"
+#include "tests/testing/temp_dir.h"
+
+namespace aesignal::monitor {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr char kTrial[] = "NCT0001";
+constexpr char kParent[] = "trials/NCT0001";
+
+v1::Trial MakeTrial() {
+  v1::Trial t;
+  t.set_trial_id(kTrial);
+  t.set_title("MSC dose escalation");
+  for (const char* id : {"LOW", "MID", "HIGH"}) {
+    auto* g = t.add_dose_groups();
+    g->set_dose_group_id(id);
+    g->set_label(id);
+  }
+  for (auto [id, day] : {std::pair{"M3", 91}, {"M6", 182}, {"M12", 365}}) {
+    auto* tp = t.add_timepoints();
+    tp->set_timepoint_id(id);
+    tp->set_study_day(day);
+  }
+  t.add_sites()->set_site_id("01");
+  t.add_sites()->set_site_id("02");
+  return t;
+}
+
+v1::Subject MakeSubject(const std::string& id, const std::string& group,
+                        int last_contact, const std::string& site = "01") {
+  v1::Subject s;
+  s.set_subject_id(id);
+  s.set_site_id(site);
+  s.set_dose_group_id(group);
+  s.set_last_contact_day(last_contact);
+  return s;
+}
+
+v1::AdverseEventReport MakeReport(const std::string& id, uint32_t version,
+                                  const std::string& subject, int day,
+                                  const std::string& pt, int grade = 1,
+                                  bool serious = false) {
+  v1::AdverseEventReport r;
+  r.set_report_id(id);
+  r.set_version(version);
+  r.set_site_id("01");
+  r.set_subject_id(subject);
+  r.set_onset_study_day(day);
+  r.set_pt(pt);
+  r.set_soc("SOC " + pt.substr(0, 1));
+  r.set_grade(grade);
+  r.set_serious(serious);
+  return r;
+}
+
+class MonitorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = storage::Store::Open({.path = dir_.Sub("db")});
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+    monitor_ = std::make_unique<Monitor>(store_.get());
+    v1::CreateTrialRequest create;
+    *create.mutable_trial() = MakeTrial();
+    ASSERT_TRUE(monitor_->CreateTrial(create).ok());
+    // 3 subjects per group; S9 followed only to day 100 (into M6's window).
+    v1::EnrollSubjectsRequest enroll;
+    enroll.set_parent(kParent);
+    const char* groups[] = {"LOW", "MID", "HIGH"};
+    for (int i = 1; i <= 9; ++i) {
+      *enroll.add_subjects() =
+          MakeSubject(absl::StrCat("S", i), groups[(i - 1) / 3],
+                      i == 9 ? 100 : 365);
+    }
+    ASSERT_TRUE(monitor_->EnrollSubjects(enroll).ok());
+  }
+
+  absl::StatusOr<v1::SubmitReportsResponse> Submit(
+      std::vector<v1::AdverseEventReport> reports) {
+    v1::SubmitReportsRequest request;
+    request.set_parent(kParent);
+    for (auto& r : reports) *request.add_reports() = std::move(r);
+    return monitor_->SubmitReports(request);
+  }
+
+  std::vector<v1::ReportStatus> Statuses(const v1::SubmitReportsResponse& r) {
+    std::vector<v1::ReportStatus> out;
+    for (const auto& x : r.results()) out.push_back(x.status());
+    return out;
+  }
+
+  v1::GetIncidenceResponse Incidence(v1::TermLevel level) {
+    v1::GetIncidenceResponse all;
+    v1::GetIncidenceRequest request;
+    request.set_parent(kParent);
+    request.set_level(level);
+    request.set_page_size(2);  // exercise pagination
+    for (;;) {
+      auto page = monitor_->GetIncidence(request);
+      EXPECT_TRUE(page.ok()) << page.status();
+      if (!page.ok()) return all;
+      for (auto& t : *page->mutable_terms()) *all.add_terms() = std::move(t);
+      if (page->next_page_token().empty()) return all;
+      request.set_page_token(page->next_page_token());
+    }
+  }
+
+  // The cell of `label` for `group` ("" = total) at `timepoint`.
+  static const v1::IncidenceCell* Cell(const v1::GetIncidenceResponse& r,
+                                       const std::string& label,
+                                       const std::string& group,
+                                       const std::string& timepoint) {
+    for (const auto& t : r.terms()) {
+      if (t.label() != label) continue;
+      for (const auto& c : t.cells()) {
+        if (c.dose_group_id() == group && c.timepoint_id() == timepoint) {
+          return &c;
+        }
+      }
+    }
+    return nullptr;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<Monitor> monitor_;
+};
+
+TEST_F(MonitorTest, CreateTrialIsIdempotentButImmutable) {
+  v1::CreateTrialRequest again;
+  *again.mutable_trial() = MakeTrial();
+  auto same = monitor_->CreateTrial(again);
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(same->name(), kParent);
+  again.mutable_trial()->set_title("changed");
+  EXPECT_EQ(monitor_->CreateTrial(again).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  v1::GetTrialRequest get;
+  get.set_name("trials/NOPE");
+  EXPECT_EQ(monitor_->GetTrial(get).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(MonitorTest, ListTrialsPaginates) {
+  for (const char* id : {"A1", "B2", "C3"}) {
+    v1::CreateTrialRequest create;
+    *create.mutable_trial() = MakeTrial();
+    create.mutable_trial()->set_trial_id(id);
+    ASSERT_TRUE(monitor_->CreateTrial(create).ok());
+  }
+  std::vector<std::string> ids;
+  v1::ListTrialsRequest request;
+  request.set_page_size(3);
+  for (int pages = 0;; ++pages) {
+    ASSERT_LT(pages, 5);
+    auto page = monitor_->ListTrials(request);
+    ASSERT_TRUE(page.ok());
+    for (const auto& t : page->trials()) ids.push_back(t.trial_id());
+    if (page->next_page_token().empty()) break;
+    request.set_page_token(page->next_page_token());
+  }
+  EXPECT_THAT(ids, ElementsAre("A1", "B2", "C3", kTrial));
+  request.set_page_token("%%%");
+  EXPECT_EQ(monitor_->ListTrials(request).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(MonitorTest, EnrollmentIsVersionedAndAllOrNothing) {
+  v1::EnrollSubjectsRequest req;
+  req.set_parent(kParent);
+  *req.add_subjects() = MakeSubject("S1", "LOW", 365);  // unchanged
+  *req.add_subjects() = MakeSubject("S2", "LOW", 400);  // follow-up grows
+  *req.add_subjects() = MakeSubject("S10", "MID", 5);   // new
+  auto resp = monitor_->EnrollSubjects(req);
+  ASSERT_TRUE(resp.ok()) << resp.status();
+  EXPECT_EQ(resp->unchanged_count(), 1);
+  EXPECT_EQ(resp->updated_count(), 1);
+  EXPECT_EQ(resp->created_count(), 1);
+  EXPECT_EQ(resp->subjects(1).version(), 2u);
+  // Both versions of S2 are kept.
+  for (uint32_t v : {1u, 2u}) {
+    auto h = store_->Latest().Get(storage::Cf::kSubjectHistory,
+                                  storage::SubjectHistoryKey(kTrial, "S2", v));
+    ASSERT_TRUE(h.ok());
+    EXPECT_TRUE(h->has_value()) << "version " << v;
+  }
+
+  // A bad subject fails the whole request; the good one is not written.
+  v1::EnrollSubjectsRequest bad;
+  bad.set_parent(kParent);
+  *bad.add_subjects() = MakeSubject("S11", "MID", 5);
+  *bad.add_subjects() = MakeSubject("S3", "HIGH", 365);  // group change
+  *bad.add_subjects() = MakeSubject("S4", "MID", 10);     // follow-up shrinks
+  auto failed = monitor_->EnrollSubjects(bad);
+  ASSERT_EQ(failed.status().code(), absl::StatusCode::kInvalidArgument);
+  std::vector<std::string> fields;
+  for (const auto& v : ViolationsOf(failed.status())) fields.push_back(v.field);
+  EXPECT_THAT(fields, ElementsAre("subjects[1].dose_group_id",
+                                  "subjects[2].last_contact_day"));
+  v1::ListSubjectsRequest list;
+  list.set_parent(kParent);
+  list.set_page_size(4);
+  std::vector<std::string> ids;
+  for (;;) {
+    auto page = monitor_->ListSubjects(list);
+    ASSERT_TRUE(page.ok());
+    for (const auto& s : page->subjects()) ids.push_back(s.subject_id());
+    if (page->next_page_token().empty()) break;
+    list.set_page_token(page->next_page_token());
+  }
+  EXPECT_EQ(ids.size(), 10u);  // S1..S10, not S11
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), "S11"), 0);
+}
+
+TEST_F(MonitorTest, ReportOutcomesAndIdempotency) {
+  auto first = Submit({MakeReport("R1", 1, "S1", 10, "Headache"),
+                       MakeReport("R2", 1, "S2", 10, "Nausea")});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->accepted_count(), 2);
+
+  // Retried batch: nothing counted twice.
+  auto retry = Submit({MakeReport("R1", 1, "S1", 10, "Headache"),
+                       MakeReport("R2", 1, "S2", 10, "Nausea")});
+  ASSERT_TRUE(retry.ok());
+  EXPECT_THAT(Statuses(*retry), ElementsAre(v1::REPORT_STATUS_DUPLICATE,
+                                            v1::REPORT_STATUS_DUPLICATE));
+
+  // v3 then v2: v2 is history only.
+  auto follow = Submit({MakeReport("R1", 3, "S1", 10, "Headache", 2),
+                        MakeReport("R1", 2, "S1", 10, "Headache", 3)});
+  ASSERT_TRUE(follow.ok());
+  EXPECT_THAT(Statuses(*follow), ElementsAre(v1::REPORT_STATUS_ACCEPTED,
+                                             v1::REPORT_STATUS_SUPERSEDED));
+  auto overall = Incidence(v1::TERM_LEVEL_OVERALL);
+  EXPECT_EQ(Cell(overall, "Any grade >= 3 AE", "", "M3")->cumulative().subjects(),
+            0);
+
+  // Same version, different content: rejected, not silently dropped.
+  auto conflict = Submit({MakeReport("R2", 1, "S2", 10, "Vomiting")});
+  ASSERT_TRUE(conflict.ok());
+  EXPECT_EQ(conflict->results(0).status(), v1::REPORT_STATUS_REJECTED);
+  EXPECT_EQ(conflict->results(0).field(), "reports[0].version");
+  EXPECT_EQ(conflict->results(0).code(),
+            static_cast<int>(absl::StatusCode::kAlreadyExists));
+  EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
+}
+
+TEST_F(MonitorTest, RejectedReportsNeverBlockValidOnes) {
+  auto bad_subject = MakeReport("R1", 1, "S99", 10, "Headache");
+  auto wrong_site = MakeReport("R2", 1, "S1", 10, "Headache");
+  wrong_site.set_site_id("02");
+  auto wrong_group = MakeReport("R3", 1, "S1", 10, "Headache");
+  wrong_group.set_dose_group_id("HIGH");
+  auto bad_grade = MakeReport("R4", 1, "S1", 10, "Headache", 9);
+  auto good = MakeReport("R5", 1, "S1", 10, "Headache");
+  auto dup_in_batch = MakeReport("R5", 1, "S1", 10, "Headache");
+  auto moved = MakeReport("R6", 1, "S2", 10, "Headache");
+  auto moved_v2 = MakeReport("R6", 2, "S3", 10, "Headache");
+  auto resp = Submit({bad_subject, wrong_site, wrong_group, bad_grade, good,
+                      dup_in_batch, moved, moved_v2});
+  ASSERT_TRUE(resp.ok()) << resp.status();
+  EXPECT_THAT(Statuses(*resp),
+              ElementsAre(v1::REPORT_STATUS_REJECTED, v1::REPORT_STATUS_REJECTED,
+                          v1::REPORT_STATUS_REJECTED, v1::REPORT_STATUS_REJECTED,
+                          v1::REPORT_STATUS_ACCEPTED, v1::REPORT_STATUS_REJECTED,
+                          v1::REPORT_STATUS_ACCEPTED,
+                          v1::REPORT_STATUS_REJECTED));
+  EXPECT_EQ(resp->results(0).code(),
+            static_cast<int>(absl::StatusCode::kNotFound));
+  EXPECT_EQ(resp->results(0).field(), "reports[0].subject_id");
+  EXPECT_EQ(resp->results(1).field(), "reports[1].site_id");
+  EXPECT_EQ(resp->results(2).field(), "reports[2].dose_group_id");
+  EXPECT_EQ(resp->results(3).field(), "reports[3].grade");
+  EXPECT_THAT(resp->results(5).reason(), HasSubstr("duplicates reports[4]"));
+  EXPECT_THAT(resp->results(7).reason(), HasSubstr("cannot change the subject"));
+  EXPECT_EQ(resp->accepted_count(), 2);
+  EXPECT_EQ(resp->rejected_count(), 6);
+}
+
+TEST_F(MonitorTest, WholeRequestErrors) {
+  v1::SubmitReportsRequest request;
+  request.set_parent("trials/NOPE");
+  *request.add_reports() = MakeReport("R1", 1, "S1", 10, "Headache");
+  EXPECT_EQ(monitor_->SubmitReports(request).status().code(),
+            absl::StatusCode::kNotFound);
+  request.set_parent("NOPE");
+  auto bad = monitor_->SubmitReports(request);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ViolationsOf(bad.status())[0].field, "parent");
+  request.set_parent(kParent);
+  request.clear_reports();
+  EXPECT_EQ(monitor_->SubmitReports(request).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  for (int i = 0; i <= kMaxReportsPerBatch; ++i) {
+    *request.add_reports() = MakeReport(absl::StrCat("R", i), 1, "S1", 10, "X");
+  }
+  EXPECT_EQ(monitor_->SubmitReports(request).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(MonitorTest, IncidenceTableValues) {
+  // LOW: S1 headache day 10 and day 150 (two events, one subject), S2 day 120.
+  // HIGH: S7 serious grade-3 headache day 300; S9 (last contact day 100) has
+  // a headache on day 150, so it was evidently followed into M6's window.
+  ASSERT_TRUE(Submit({MakeReport("R1", 1, "S1", 10, "Headache"),
+                      MakeReport("R2", 1, "S1", 150, "Headache"),
+                      MakeReport("R3", 1, "S2", 120, "Headache"),
+                      MakeReport("R4", 1, "S7", 300, "Headache", 3, true),
+                      MakeReport("R5", 1, "S9", 150, "Headache")})
+                  .ok());
+  auto pt = Incidence(v1::TERM_LEVEL_PT);
+  ASSERT_EQ(pt.terms_size(), 1);
+  EXPECT_EQ(pt.terms(0).soc(), "SOC H");
+  // 4 groups (3 + total) x 3 timepoints.
+  EXPECT_EQ(pt.terms(0).cells_size(), 12);
+
+  const auto* low_m3 = Cell(pt, "Headache", "LOW", "M3");
+  ASSERT_NE(low_m3, nullptr);
+  EXPECT_EQ(low_m3->n_dosed(), 3);
+  EXPECT_EQ(low_m3->cumulative().subjects(), 1);
+  EXPECT_EQ(low_m3->interval().subjects(), 1);
+  EXPECT_NEAR(low_m3->cumulative().ci_lower(), 0.008403759, 1e-6);
+  EXPECT_NEAR(low_m3->cumulative().ci_upper(), 0.905700675, 1e-6);
+
+  const auto* low_m6 = Cell(pt, "Headache", "LOW", "M6");
+  EXPECT_EQ(low_m6->cumulative().subjects(), 2);  // S1 counted once
+  EXPECT_EQ(low_m6->cumulative().events(), 3);
+  EXPECT_EQ(low_m6->interval().subjects(), 2);
+  EXPECT_EQ(low_m6->interval().events(), 2);
+  EXPECT_DOUBLE_EQ(low_m6->cumulative().proportion(), 2.0 / 3);
+
+  const auto* high_m6 = Cell(pt, "Headache", "HIGH", "M6");
+  EXPECT_EQ(high_m6->n_at_risk(), 3);  // S9's follow-up (day 100) reaches M6
+  EXPECT_EQ(high_m6->interval().subjects(), 1);
+  const auto* high_m12 = Cell(pt, "Headache", "HIGH", "M12");
+  EXPECT_EQ(high_m12->cumulative().subjects(), 2);
+  // Neither S9's last contact (day 100) nor its event (M6) reaches M12's
+  // window (from day 183), so S9 is not at risk there.
+  EXPECT_EQ(high_m12->n_at_risk(), 2);
+  EXPECT_EQ(high_m12->interval().subjects(), 1);
+
+  const auto* total_m12 = Cell(pt, "Headache", "", "M12");
+  EXPECT_EQ(total_m12->n_dosed(), 9);
+  EXPECT_EQ(total_m12->cumulative().subjects(), 4);
+  EXPECT_EQ(total_m12->cumulative().events(), 5);
+
+  auto overall = Incidence(v1::TERM_LEVEL_OVERALL);
+  std::vector<std::string> labels;
+  for (const auto& t : overall.terms()) labels.push_back(t.overall_key());
+  EXPECT_THAT(labels, ElementsAre("any_ae", "any_sae", "grade_3_plus",
+                                  "related", "aesi:infection",
+                                  "aesi:thromboembolism", "aesi:malignancy",
+                                  "aesi:infusion_reaction"));
+  EXPECT_EQ(Cell(overall, "Any serious AE", "HIGH", "M12")
+                ->cumulative()
+                .subjects(),
+            1);
+  EXPECT_EQ(Cell(overall, "Any serious AE", "HIGH", "M6")
+                ->cumulative()
+                .subjects(),
+            0);
+  EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
+}
+
+TEST_F(MonitorTest, FollowUpDowngradeUpdatesEveryCell) {
+  ASSERT_TRUE(Submit({MakeReport("R1", 1, "S4", 20, "Pneumonia", 3, true)}).ok());
+  auto overall = Incidence(v1::TERM_LEVEL_OVERALL);
+  EXPECT_EQ(Cell(overall, "Any serious AE", "MID", "M3")->cumulative().subjects(),
+            1);
+  // Follow-up: recoded to bronchitis, grade 2, not serious, later onset.
+  ASSERT_TRUE(Submit({MakeReport("R1", 2, "S4", 100, "Bronchitis", 2)}).ok());
+  overall = Incidence(v1::TERM_LEVEL_OVERALL);
+  EXPECT_EQ(Cell(overall, "Any serious AE", "MID", "M12")->cumulative().subjects(),
+            0);
+  EXPECT_EQ(Cell(overall, "Any AE", "MID", "M3")->cumulative().subjects(), 0);
+  EXPECT_EQ(Cell(overall, "Any AE", "MID", "M6")->cumulative().subjects(), 1);
+  auto pt = Incidence(v1::TERM_LEVEL_PT);
+  ASSERT_EQ(pt.terms_size(), 1);
+  EXPECT_EQ(pt.terms(0).pt(), "Bronchitis");
+  EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
+}
+
+TEST_F(MonitorTest, BadIncidenceRequests) {
+  v1::GetIncidenceRequest r;
+  r.set_parent(kParent);
+  EXPECT_EQ(monitor_->GetIncidence(r).status().code(),
+            absl::StatusCode::kInvalidArgument);  // level missing
+  r.set_level(v1::TERM_LEVEL_PT);
+  r.set_confidence_level(1.5);
+  EXPECT_EQ(monitor_->GetIncidence(r).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  r.set_confidence_level(0.9);
+  r.set_page_token("bm9wZQ");
+  EXPECT_EQ(monitor_->GetIncidence(r).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  r.clear_page_token();
+  r.set_parent("trials/NOPE");
+  EXPECT_EQ(monitor_->GetIncidence(r).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+// Model-based: random reports and follow-ups, then every cell of every level
+// must equal a brute-force count over the latest version of each report.
+TEST_F(MonitorTest, CountersMatchBruteForceUnderRandomFollowUps) {
+  std::mt19937 rng(20261123);
+  const std::vector<std::string> pts = {"Alpha", "Beta", "Bravo", "Gamma"};
+  std::map<std::string, v1::AdverseEventReport> latest;  // by report id
+  std::map<std::string, uint32_t> next_version;
+  for (int round = 0; round < 40; ++round) {
+    std::vector<v1::AdverseEventReport> batch;
+    for (int k = 0; k < 10; ++k) {
+      std::string id = absl::StrCat("R", rng() % 30);
+      std::string subject = latest.count(id) ? latest[id].subject_id()
+                                             : absl::StrCat("S", 1 + rng() % 9);
+      uint32_t& v = next_version[id];
+      // Mostly new versions, sometimes a stale one or an exact retry.
+      uint32_t version = rng() % 5 == 0 && v > 1 ? v - 1 : ++v;
+      auto r = MakeReport(id, version, subject, 1 + rng() % 365,
+                          pts[rng() % pts.size()], 1 + rng() % 5,
+                          rng() % 4 == 0);
+      if (rng() % 3 == 0) r.add_aesi("infection");
+      batch.push_back(r);
+    }
+    auto resp = Submit(batch);
+    ASSERT_TRUE(resp.ok()) << resp.status();
+    for (int i = 0; i < resp->results_size(); ++i) {
+      if (resp->results(i).status() == v1::REPORT_STATUS_ACCEPTED) {
+        latest[batch[i].report_id()] = batch[i];
+      }
+    }
+  }
+  ASSERT_TRUE(monitor_->VerifyCounters(kTrial).ok());
+
+  // Brute force: subjects and events per (pt, group, cumulative timepoint).
+  const std::map<std::string, std::string> group_of = {
+      {"S1", "LOW"}, {"S2", "LOW"}, {"S3", "LOW"},   {"S4", "MID"}, {"S5", "MID"},
+      {"S6", "MID"}, {"S7", "HIGH"}, {"S8", "HIGH"}, {"S9", "HIGH"}};
+  const std::vector<std::pair<std::string, int>> tps = {
+      {"M3", 91}, {"M6", 182}, {"M12", 365}};
+  auto pt_table = Incidence(v1::TERM_LEVEL_PT);
+  auto overall = Incidence(v1::TERM_LEVEL_OVERALL);
+  for (const std::string& pt : pts) {
+    for (const std::string group : {"LOW", "MID", "HIGH"}) {
+      for (const auto& [tp, day] : tps) {
+        std::set<std::string> subjects, sae_subjects;
+        int events = 0;
+        for (const auto& [id, r] : latest) {
+          if (group_of.at(r.subject_id()) != group || r.onset_study_day() > day) {
+            continue;
+          }
+          if (r.serious()) sae_subjects.insert(r.subject_id());
+          if (r.pt() != pt) continue;
+          subjects.insert(r.subject_id());
+          ++events;
+        }
+        const auto* cell = Cell(pt_table, pt, group, tp);
+        const int64_t got = cell ? cell->cumulative().subjects() : 0;
+        const int64_t got_events = cell ? cell->cumulative().events() : 0;
+        EXPECT_EQ(got, static_cast<int64_t>(subjects.size()))
+            << pt << " " << group << " " << tp;
+        EXPECT_EQ(got_events, events) << pt << " " << group << " " << tp;
+        EXPECT_EQ(Cell(overall, "Any serious AE", group, tp)
+                      ->cumulative()
+                      .subjects(),
+                  static_cast<int64_t>(sae_subjects.size()));
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace aesignal::monitor

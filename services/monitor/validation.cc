@@ -1,0 +1,399 @@
+#include "services/monitor/validation.h"
+
+#include <cmath>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace aesignal::monitor {
+namespace {
+
+constexpr size_t kMaxIdLength = 64;
+constexpr size_t kMaxReportIdLength = 128;
+constexpr size_t kMaxTextLength = 500;
+
+bool IsTrialIdChar(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' ||
+         c == '_' || c == '-';
+}
+
+// Printable ASCII or UTF-8 bytes; no control characters.
+bool IsPrintable(absl::string_view s) {
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F) return false;
+  }
+  return true;
+}
+
+// An identifier: 1..max printable characters, no leading/trailing space and
+// no '/' (identifiers appear in resource names).
+std::string CheckId(absl::string_view id, size_t max_length) {
+  if (id.empty()) return "is required";
+  if (id.size() > max_length) {
+    return absl::StrCat("must be at most ", max_length, " characters");
+  }
+  if (!IsPrintable(id)) return "must not contain control characters";
+  if (id.front() == ' ' || id.back() == ' ') {
+    return "must not start or end with a space";
+  }
+  if (absl::StrContains(id, '/')) return "must not contain '/'";
+  return "";
+}
+
+std::string CheckText(absl::string_view text, bool required) {
+  if (text.empty()) return required ? "is required" : "";
+  if (text.size() > kMaxTextLength) {
+    return absl::StrCat("must be at most ", kMaxTextLength, " characters");
+  }
+  if (!IsPrintable(text)) return "must not contain control characters";
+  return "";
+}
+
+bool IsAesiCategory(absl::string_view s) {
+  if (s.empty() || s.size() > kMaxIdLength) return false;
+  for (char c : s) {
+    if (!(absl::ascii_islower(static_cast<unsigned char>(c)) ||
+          absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '_')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void Add(std::vector<FieldViolation>* v, std::string field, std::string why) {
+  if (!why.empty()) v->push_back({std::move(field), std::move(why)});
+}
+
+Rejection Reject(std::string field, std::string reason,
+                 absl::StatusCode code = absl::StatusCode::kInvalidArgument) {
+  return Rejection{code, std::move(field), std::move(reason)};
+}
+
+}  // namespace
+
+const std::vector<std::string>& DefaultAesiCategories() {
+  static const auto* kDefault = new std::vector<std::string>{
+      "infection", "thromboembolism", "malignancy", "infusion_reaction"};
+  return *kDefault;
+}
+
+std::string TrialName(absl::string_view trial_id) {
+  return absl::StrCat("trials/", trial_id);
+}
+
+absl::StatusOr<std::string> ParseTrialName(absl::string_view name,
+                                           absl::string_view field) {
+  constexpr absl::string_view kPrefix = "trials/";
+  if (!absl::StartsWith(name, kPrefix) || name.size() == kPrefix.size()) {
+    return InvalidArgument(
+        std::string(field),
+        absl::StrCat("must be a trial resource name 'trials/{trial_id}', got '",
+                     name, "'"));
+  }
+  std::string id(name.substr(kPrefix.size()));
+  for (char c : id) {
+    if (!IsTrialIdChar(c)) {
+      return InvalidArgument(std::string(field),
+                             "trial_id may contain only [A-Za-z0-9._-]");
+    }
+  }
+  return id;
+}
+
+absl::StatusOr<v1::Trial> ValidateAndNormalizeTrial(const v1::Trial& in) {
+  std::vector<FieldViolation> v;
+  v1::Trial trial = in;
+  trial.clear_create_time();
+
+  const std::string& id = trial.trial_id();
+  if (id.empty()) {
+    Add(&v, "trial.trial_id", "is required");
+  } else if (id.size() > kMaxIdLength) {
+    Add(&v, "trial.trial_id", "must be at most 64 characters");
+  } else {
+    for (char c : id) {
+      if (!IsTrialIdChar(c)) {
+        Add(&v, "trial.trial_id", "may contain only [A-Za-z0-9._-]");
+        break;
+      }
+    }
+  }
+  trial.set_name(TrialName(id));
+  Add(&v, "trial.title", CheckText(trial.title(), /*required=*/true));
+
+  if (trial.dose_groups().empty()) {
+    Add(&v, "trial.dose_groups", "at least one dose group is required");
+  }
+  if (trial.dose_groups_size() > kMaxDoseGroups) {
+    Add(&v, "trial.dose_groups",
+        absl::StrCat("at most ", kMaxDoseGroups, " dose groups"));
+  }
+  std::set<std::string> seen;
+  for (int i = 0; i < trial.dose_groups_size(); ++i) {
+    const auto& g = trial.dose_groups(i);
+    const std::string path = absl::StrCat("trial.dose_groups[", i, "]");
+    Add(&v, path + ".dose_group_id", CheckId(g.dose_group_id(), kMaxIdLength));
+    if (!g.dose_group_id().empty() && !seen.insert(g.dose_group_id()).second) {
+      Add(&v, path + ".dose_group_id", "duplicate dose_group_id");
+    }
+    Add(&v, path + ".label", CheckText(g.label(), false));
+    Add(&v, path + ".dose_unit", CheckText(g.dose_unit(), false));
+    if (!std::isfinite(g.dose_value()) || g.dose_value() < 0) {
+      Add(&v, path + ".dose_value", "must be a finite number >= 0");
+    }
+  }
+
+  if (trial.timepoints().empty()) {
+    Add(&v, "trial.timepoints", "at least one timepoint is required");
+  }
+  if (trial.timepoints_size() > kMaxTimepoints) {
+    Add(&v, "trial.timepoints",
+        absl::StrCat("at most ", kMaxTimepoints, " timepoints"));
+  }
+  seen.clear();
+  int previous_day = 0;
+  for (int i = 0; i < trial.timepoints_size(); ++i) {
+    const auto& t = trial.timepoints(i);
+    const std::string path = absl::StrCat("trial.timepoints[", i, "]");
+    Add(&v, path + ".timepoint_id", CheckId(t.timepoint_id(), kMaxIdLength));
+    if (!t.timepoint_id().empty() && !seen.insert(t.timepoint_id()).second) {
+      Add(&v, path + ".timepoint_id", "duplicate timepoint_id");
+    }
+    Add(&v, path + ".label", CheckText(t.label(), false));
+    if (t.study_day() <= previous_day) {
+      Add(&v, path + ".study_day",
+          absl::StrCat("must be greater than ", previous_day,
+                       i == 0 ? " (day 1 is the day of first dose)"
+                              : " (timepoints must be in increasing study_day "
+                                "order)"));
+    }
+    previous_day = std::max(previous_day, t.study_day());
+  }
+
+  if (trial.sites().empty()) {
+    Add(&v, "trial.sites", "at least one site is required");
+  }
+  seen.clear();
+  for (int i = 0; i < trial.sites_size(); ++i) {
+    const std::string path = absl::StrCat("trial.sites[", i, "]");
+    Add(&v, path + ".site_id", CheckId(trial.sites(i).site_id(), kMaxIdLength));
+    if (!trial.sites(i).site_id().empty() &&
+        !seen.insert(trial.sites(i).site_id()).second) {
+      Add(&v, path + ".site_id", "duplicate site_id");
+    }
+    Add(&v, path + ".name", CheckText(trial.sites(i).name(), false));
+  }
+
+  if (trial.aesi_categories().empty()) {
+    for (const auto& c : DefaultAesiCategories()) trial.add_aesi_categories(c);
+  }
+  seen.clear();
+  for (int i = 0; i < trial.aesi_categories_size(); ++i) {
+    const std::string& c = trial.aesi_categories(i);
+    const std::string path = absl::StrCat("trial.aesi_categories[", i, "]");
+    if (!IsAesiCategory(c)) {
+      Add(&v, path, "must be 1-64 characters of [a-z0-9_]");
+    } else if (!seen.insert(c).second) {
+      Add(&v, path, "duplicate category");
+    }
+  }
+  if (!v.empty()) return InvalidArgument(v);
+  return trial;
+}
+
+int DoseGroupIndex(const v1::Trial& trial, absl::string_view id) {
+  for (int i = 0; i < trial.dose_groups_size(); ++i) {
+    if (trial.dose_groups(i).dose_group_id() == id) return i;
+  }
+  return -1;
+}
+
+int TimepointIndex(const v1::Trial& trial, absl::string_view id) {
+  for (int i = 0; i < trial.timepoints_size(); ++i) {
+    if (trial.timepoints(i).timepoint_id() == id) return i;
+  }
+  return -1;
+}
+
+bool HasSite(const v1::Trial& trial, absl::string_view site_id) {
+  for (const auto& s : trial.sites()) {
+    if (s.site_id() == site_id) return true;
+  }
+  return false;
+}
+
+int WindowOfDay(const v1::Trial& trial, int study_day) {
+  for (int i = 0; i < trial.timepoints_size(); ++i) {
+    if (study_day <= trial.timepoints(i).study_day()) return i;
+  }
+  return -1;
+}
+
+void ValidateSubject(const v1::Trial& trial, const v1::Subject& s,
+                     const std::string& path,
+                     std::vector<FieldViolation>* v) {
+  Add(v, path + ".subject_id", CheckId(s.subject_id(), kMaxIdLength));
+  if (s.site_id().empty()) {
+    Add(v, path + ".site_id", "is required");
+  } else if (!HasSite(trial, s.site_id())) {
+    Add(v, path + ".site_id",
+        absl::StrCat("site '", s.site_id(), "' is not a site of trial ",
+                     trial.trial_id()));
+  }
+  if (s.dose_group_id().empty()) {
+    Add(v, path + ".dose_group_id", "is required");
+  } else if (DoseGroupIndex(trial, s.dose_group_id()) < 0) {
+    Add(v, path + ".dose_group_id",
+        absl::StrCat("dose group '", s.dose_group_id(),
+                     "' is not a dose group of trial ", trial.trial_id()));
+  }
+  if (s.last_contact_day() < 1) {
+    Add(v, path + ".last_contact_day",
+        absl::StrCat("must be >= 1 (day 1 = first dose), got ",
+                     s.last_contact_day()));
+  }
+  if (!v1::FollowUpStatus_IsValid(s.status())) {
+    Add(v, path + ".status", "unknown follow-up status");
+  }
+}
+
+std::variant<ValidReport, Rejection> ValidateReport(
+    const v1::Trial& trial, const v1::AdverseEventReport& r,
+    const std::string& path) {
+  const auto f = [&](absl::string_view field) {
+    return absl::StrCat(path, ".", field);
+  };
+  if (std::string why = CheckId(r.report_id(), kMaxReportIdLength);
+      !why.empty()) {
+    return Reject(f("report_id"), why);
+  }
+  if (r.version() < 1) return Reject(f("version"), "must be >= 1");
+  if (r.site_id().empty()) return Reject(f("site_id"), "is required");
+  if (!HasSite(trial, r.site_id())) {
+    return Reject(f("site_id"),
+                  absl::StrCat("site '", r.site_id(),
+                               "' is not a site of trial ", trial.trial_id()),
+                  absl::StatusCode::kNotFound);
+  }
+  if (std::string why = CheckId(r.subject_id(), kMaxIdLength); !why.empty()) {
+    return Reject(f("subject_id"), why);
+  }
+  ValidReport valid;
+  if (!r.dose_group_id().empty()) {
+    valid.dose_group = DoseGroupIndex(trial, r.dose_group_id());
+    if (valid.dose_group < 0) {
+      return Reject(f("dose_group_id"),
+                    absl::StrCat("dose group '", r.dose_group_id(),
+                                 "' is not a dose group of trial ",
+                                 trial.trial_id()),
+                    absl::StatusCode::kNotFound);
+    }
+  }
+
+  // Onset: a study day, a timepoint, or both (which must agree).
+  const auto& last = trial.timepoints(trial.timepoints_size() - 1);
+  int window_of_timepoint = -1;
+  if (!r.timepoint_id().empty()) {
+    window_of_timepoint = TimepointIndex(trial, r.timepoint_id());
+    if (window_of_timepoint < 0) {
+      return Reject(f("timepoint_id"),
+                    absl::StrCat("timepoint '", r.timepoint_id(),
+                                 "' is not a timepoint of trial ",
+                                 trial.trial_id()),
+                    absl::StatusCode::kNotFound);
+    }
+  }
+  if (r.has_onset_study_day()) {
+    const int day = r.onset_study_day();
+    if (day < 1) {
+      return Reject(f("onset_study_day"),
+                    absl::StrCat("must be >= 1 (day 1 = first dose; only "
+                                 "treatment-emergent AEs are monitored), got ",
+                                 day));
+    }
+    valid.window = WindowOfDay(trial, day);
+    if (valid.window < 0) {
+      return Reject(f("onset_study_day"),
+                    absl::StrCat("day ", day, " is after the last timepoint (",
+                                 last.timepoint_id(), ", day ",
+                                 last.study_day(), ")"));
+    }
+    if (window_of_timepoint >= 0 && window_of_timepoint != valid.window) {
+      const int from = window_of_timepoint == 0
+                           ? 1
+                           : trial.timepoints(window_of_timepoint - 1)
+                                     .study_day() +
+                                 1;
+      return Reject(
+          f("onset_study_day"),
+          absl::StrCat("day ", day, " is outside the window of timepoint ",
+                       r.timepoint_id(), " (days ", from, "-",
+                       trial.timepoints(window_of_timepoint).study_day(), ")"));
+    }
+  } else if (window_of_timepoint >= 0) {
+    valid.window = window_of_timepoint;
+  } else {
+    return Reject(f("onset_study_day"),
+                  "onset_study_day or timepoint_id is required");
+  }
+
+  if (std::string why = CheckText(r.pt(), true); !why.empty()) {
+    return Reject(f("pt"), why);
+  }
+  if (!r.pt_code().empty()) {
+    bool digits = r.pt_code().size() == 8;
+    for (char c : r.pt_code()) {
+      digits = digits && absl::ascii_isdigit(static_cast<unsigned char>(c));
+    }
+    if (!digits) return Reject(f("pt_code"), "must be an 8-digit MedDRA code");
+  }
+  if (std::string why = CheckText(r.soc(), true); !why.empty()) {
+    return Reject(f("soc"), why);
+  }
+  if (std::string why = CheckText(r.verbatim_term(), false); !why.empty()) {
+    return Reject(f("verbatim_term"), why);
+  }
+  if (r.grade() < 1 || r.grade() > 5) {
+    return Reject(f("grade"),
+                  absl::StrCat("must be 1-5 (CTCAE), got ", r.grade()));
+  }
+  const bool any_criterion = r.death() || r.life_threatening() ||
+                             r.hospitalization() || r.disability() ||
+                             r.congenital_anomaly() || r.medically_important();
+  if (any_criterion && !r.serious()) {
+    return Reject(f("serious"),
+                  "must be true when a seriousness criterion is set");
+  }
+  if (!v1::Relatedness_IsValid(r.relatedness())) {
+    return Reject(f("relatedness"), "unknown value");
+  }
+  if (!v1::Outcome_IsValid(r.outcome())) {
+    return Reject(f("outcome"), "unknown value");
+  }
+  if (!v1::ActionTaken_IsValid(r.action_taken())) {
+    return Reject(f("action_taken"), "unknown value");
+  }
+  std::set<std::string> aesi;
+  for (int i = 0; i < r.aesi_size(); ++i) {
+    const std::string& c = r.aesi(i);
+    bool known = false;
+    for (const auto& k : trial.aesi_categories()) known = known || k == c;
+    if (!known) {
+      return Reject(absl::StrCat(f("aesi"), "[", i, "]"),
+                    absl::StrCat("'", c, "' is not an AESI category of trial ",
+                                 trial.trial_id(), " (",
+                                 absl::StrJoin(trial.aesi_categories(), ", "),
+                                 ")"));
+    }
+    if (!aesi.insert(c).second) {
+      return Reject(absl::StrCat(f("aesi"), "[", i, "]"), "duplicate category");
+    }
+  }
+  return valid;
+}
+
+}  // namespace aesignal::monitor

@@ -1,0 +1,165 @@
+#include "services/monitor/validation.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace aesignal::monitor {
+namespace {
+
+using ::testing::HasSubstr;
+
+v1::Trial GoodTrial() {
+  v1::Trial t;
+  t.set_trial_id("NCT0001");
+  t.set_title("Test");
+  for (const char* id : {"LOW", "HIGH"}) t.add_dose_groups()->set_dose_group_id(id);
+  int day = 0;
+  for (const char* id : {"M3", "M6", "M12"}) {
+    auto* tp = t.add_timepoints();
+    tp->set_timepoint_id(id);
+    tp->set_study_day(day += 91);
+  }
+  t.add_sites()->set_site_id("01");
+  return t;
+}
+
+v1::AdverseEventReport GoodReport() {
+  v1::AdverseEventReport r;
+  r.set_report_id("R1");
+  r.set_version(1);
+  r.set_site_id("01");
+  r.set_subject_id("S1");
+  r.set_onset_study_day(10);
+  r.set_pt("Headache");
+  r.set_soc("Nervous system disorders");
+  r.set_grade(1);
+  return r;
+}
+
+TEST(TrialValidationTest, NormalizesAGoodTrial) {
+  auto t = ValidateAndNormalizeTrial(GoodTrial());
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->name(), "trials/NCT0001");
+  EXPECT_EQ(t->aesi_categories_size(), 4);
+}
+
+TEST(TrialValidationTest, ReportsEveryViolationWithItsField) {
+  v1::Trial t = GoodTrial();
+  t.set_trial_id("bad id!");
+  t.mutable_timepoints(1)->set_study_day(10);  // not increasing
+  t.add_dose_groups()->set_dose_group_id("LOW");  // duplicate
+  t.clear_sites();
+  auto result = ValidateAndNormalizeTrial(t);
+  ASSERT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  std::vector<std::string> fields;
+  for (const auto& v : ViolationsOf(result.status())) fields.push_back(v.field);
+  EXPECT_THAT(fields, ::testing::UnorderedElementsAre(
+                          "trial.trial_id", "trial.timepoints[1].study_day",
+                          "trial.dose_groups[2].dose_group_id", "trial.sites"));
+}
+
+TEST(WindowTest, UsesHalfOpenWindowsEndingAtTimepointDays) {
+  v1::Trial t = GoodTrial();  // days 91, 182, 273
+  EXPECT_EQ(WindowOfDay(t, 1), 0);
+  EXPECT_EQ(WindowOfDay(t, 91), 0);
+  EXPECT_EQ(WindowOfDay(t, 92), 1);
+  EXPECT_EQ(WindowOfDay(t, 273), 2);
+  EXPECT_EQ(WindowOfDay(t, 274), -1);
+}
+
+Rejection Rejected(const v1::AdverseEventReport& r) {
+  auto v = ValidateReport(GoodTrial(), r, "reports[0]");
+  EXPECT_TRUE(std::holds_alternative<Rejection>(v));
+  return std::holds_alternative<Rejection>(v) ? std::get<Rejection>(v)
+                                              : Rejection{};
+}
+
+TEST(ReportValidationTest, AcceptsAGoodReport) {
+  auto v = ValidateReport(GoodTrial(), GoodReport(), "reports[0]");
+  ASSERT_TRUE(std::holds_alternative<ValidReport>(v));
+  EXPECT_EQ(std::get<ValidReport>(v).window, 0);
+}
+
+TEST(ReportValidationTest, TimepointAloneGivesTheWindow) {
+  auto r = GoodReport();
+  r.clear_onset_study_day();
+  r.set_timepoint_id("M12");
+  auto v = ValidateReport(GoodTrial(), r, "reports[0]");
+  ASSERT_TRUE(std::holds_alternative<ValidReport>(v));
+  EXPECT_EQ(std::get<ValidReport>(v).window, 2);
+}
+
+TEST(ReportValidationTest, NamesTheFieldOfEachProblem) {
+  struct Case {
+    std::function<void(v1::AdverseEventReport&)> mutate;
+    std::string field;
+    std::string reason_part;
+    absl::StatusCode code = absl::StatusCode::kInvalidArgument;
+  };
+  std::vector<Case> cases = {
+      {[](auto& r) { r.set_grade(6); }, "reports[0].grade", "1-5"},
+      {[](auto& r) { r.set_grade(0); }, "reports[0].grade", "1-5"},
+      {[](auto& r) { r.set_version(0); }, "reports[0].version", ">= 1"},
+      {[](auto& r) { r.clear_report_id(); }, "reports[0].report_id", "required"},
+      {[](auto& r) { r.clear_pt(); }, "reports[0].pt", "required"},
+      {[](auto& r) { r.clear_soc(); }, "reports[0].soc", "required"},
+      {[](auto& r) { r.set_onset_study_day(400); }, "reports[0].onset_study_day",
+       "after the last timepoint"},
+      {[](auto& r) { r.set_onset_study_day(0); }, "reports[0].onset_study_day",
+       ">= 1"},
+      {[](auto& r) { r.clear_onset_study_day(); }, "reports[0].onset_study_day",
+       "required"},
+      {[](auto& r) { r.set_timepoint_id("M6"); }, "reports[0].onset_study_day",
+       "outside the window"},
+      {[](auto& r) { r.set_timepoint_id("M99"); }, "reports[0].timepoint_id",
+       "not a timepoint", absl::StatusCode::kNotFound},
+      {[](auto& r) { r.set_site_id("99"); }, "reports[0].site_id",
+       "not a site", absl::StatusCode::kNotFound},
+      {[](auto& r) { r.set_dose_group_id("MID"); }, "reports[0].dose_group_id",
+       "not a dose group", absl::StatusCode::kNotFound},
+      {[](auto& r) { r.set_hospitalization(true); }, "reports[0].serious",
+       "seriousness criterion"},
+      {[](auto& r) { r.add_aesi("covid"); }, "reports[0].aesi[0]",
+       "not an AESI category"},
+      {[](auto& r) { r.set_pt_code("12"); }, "reports[0].pt_code", "8-digit"},
+      {[](auto& r) { r.set_relatedness(static_cast<v1::Relatedness>(42)); },
+       "reports[0].relatedness", "unknown"},
+      {[](auto& r) { r.set_subject_id("a/b"); }, "reports[0].subject_id", "'/'"},
+  };
+  for (const Case& c : cases) {
+    auto r = GoodReport();
+    c.mutate(r);
+    Rejection rej = Rejected(r);
+    EXPECT_EQ(rej.field, c.field);
+    EXPECT_THAT(rej.reason, HasSubstr(c.reason_part)) << c.field;
+    EXPECT_EQ(rej.code, c.code) << c.field;
+  }
+}
+
+TEST(SubjectValidationTest, ChecksReferencesAndFollowUp) {
+  v1::Subject s;
+  s.set_subject_id("S1");
+  s.set_site_id("02");
+  s.set_dose_group_id("MID");
+  s.set_last_contact_day(0);
+  std::vector<FieldViolation> v;
+  ValidateSubject(GoodTrial(), s, "subjects[0]", &v);
+  std::vector<std::string> fields;
+  for (const auto& x : v) fields.push_back(x.field);
+  EXPECT_THAT(fields, ::testing::ElementsAre("subjects[0].site_id",
+                                             "subjects[0].dose_group_id",
+                                             "subjects[0].last_contact_day"));
+}
+
+TEST(TrialNameTest, ParsesAndRejects) {
+  EXPECT_EQ(*ParseTrialName("trials/NCT1", "parent"), "NCT1");
+  EXPECT_FALSE(ParseTrialName("NCT1", "parent").ok());
+  EXPECT_FALSE(ParseTrialName("trials/", "parent").ok());
+  EXPECT_FALSE(ParseTrialName("trials/a/b", "parent").ok());
+  auto v = ViolationsOf(ParseTrialName("x", "parent").status());
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].field, "parent");
+}
+
+}  // namespace
+}  // namespace aesignal::monitor
