@@ -1,0 +1,171 @@
+#include "services/grpc/services.h"
+
+#include <deque>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "services/grpc/status.h"
+#include "services/monitor/errors.h"
+
+namespace aesignal::grpc_services {
+namespace {
+
+// Copies a StatusOr's value into *out and returns the mapped status.
+template <typename T>
+grpc::Status Reply(absl::StatusOr<T> result, T* out) {
+  if (!result.ok()) return ToGrpc(result.status());
+  *out = *std::move(result);
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+grpc::Status TrialServiceImpl::CreateTrial(grpc::ServerContext*,
+                                           const v1::CreateTrialRequest* req,
+                                           v1::Trial* resp) {
+  return Reply(monitor_.CreateTrial(*req), resp);
+}
+
+grpc::Status TrialServiceImpl::GetTrial(grpc::ServerContext*,
+                                        const v1::GetTrialRequest* req,
+                                        v1::Trial* resp) {
+  return Reply(monitor_.GetTrial(*req), resp);
+}
+
+grpc::Status TrialServiceImpl::ListTrials(grpc::ServerContext*,
+                                          const v1::ListTrialsRequest* req,
+                                          v1::ListTrialsResponse* resp) {
+  return Reply(monitor_.ListTrials(*req), resp);
+}
+
+grpc::Status TrialServiceImpl::EnrollSubjects(
+    grpc::ServerContext*, const v1::EnrollSubjectsRequest* req,
+    v1::EnrollSubjectsResponse* resp) {
+  return Reply(monitor_.EnrollSubjects(*req), resp);
+}
+
+grpc::Status TrialServiceImpl::ListSubjects(grpc::ServerContext*,
+                                            const v1::ListSubjectsRequest* req,
+                                            v1::ListSubjectsResponse* resp) {
+  return Reply(monitor_.ListSubjects(*req), resp);
+}
+
+grpc::Status IngestServiceImpl::SubmitReports(
+    grpc::ServerContext*, const v1::SubmitReportsRequest* req,
+    v1::SubmitReportsResponse* resp) {
+  return Reply(monitor_.SubmitReports(*req), resp);
+}
+
+namespace {
+
+// Per-stream pipeline state, shared with the commit callbacks (which may run
+// after the handler has stopped reading) so that it lives as long as any of
+// them.
+struct StreamState {
+  struct Slot {
+    v1::StreamReportsResponse response;
+    bool ready = false;
+  };
+  absl::Mutex mu;
+  absl::CondVar changed;
+  // Responses complete in submission order (the store commits FIFO), so a
+  // queue of slots filled by the commit callbacks keeps them ordered.
+  std::deque<Slot> slots ABSL_GUARDED_BY(mu);
+  bool reading_done ABSL_GUARDED_BY(mu) = false;
+  bool write_failed ABSL_GUARDED_BY(mu) = false;
+};
+
+void FillBatchResult(absl::StatusOr<v1::SubmitReportsResponse> result,
+                     v1::StreamReportsResponse* response) {
+  if (result.ok()) {
+    *response->mutable_result() = *std::move(result);
+    return;
+  }
+  v1::BatchError* error = response->mutable_error();
+  error->set_code(static_cast<int>(result.status().code()));
+  error->set_message(std::string(result.status().message()));
+  auto violations = monitor::ViolationsOf(result.status());
+  if (!violations.empty()) error->set_field(violations[0].field);
+}
+
+}  // namespace
+
+grpc::Status IngestServiceImpl::StreamReports(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<v1::StreamReportsResponse,
+                             v1::StreamReportsRequest>* stream) {
+  auto state = std::make_shared<StreamState>();
+
+  // The writer sends responses in order as they become durable, and drains
+  // every slot before exiting, so no callback outlives the handler's stream.
+  std::thread writer([state, stream] {
+    for (;;) {
+      v1::StreamReportsResponse next;
+      bool send = false;
+      {
+        absl::MutexLock lock(&state->mu);
+        while (!(!state->slots.empty() && state->slots.front().ready) &&
+               !(state->reading_done && state->slots.empty())) {
+          state->changed.Wait(&state->mu);
+        }
+        if (state->slots.empty()) return;
+        next = std::move(state->slots.front().response);
+        state->slots.pop_front();
+        send = !state->write_failed;
+        state->changed.SignalAll();
+      }
+      if (send && !stream->Write(next)) {
+        absl::MutexLock lock(&state->mu);
+        state->write_failed = true;
+        state->changed.SignalAll();
+      }
+    }
+  });
+
+  v1::StreamReportsRequest request;
+  while (stream->Read(&request)) {
+    StreamState::Slot* slot;
+    {
+      absl::MutexLock lock(&state->mu);
+      // Bound the work one stream can queue: a slow client's further batches
+      // wait in gRPC flow control, not in server memory.
+      while (state->slots.size() >= static_cast<size_t>(kMaxInFlightPerStream) &&
+             !state->write_failed) {
+        state->changed.Wait(&state->mu);
+      }
+      if (state->write_failed) break;
+      state->slots.emplace_back();
+      slot = &state->slots.back();  // deque keeps element addresses stable
+      slot->response.set_batch_id(request.batch_id());
+    }
+    v1::SubmitReportsRequest submit;
+    submit.set_parent(request.parent());
+    submit.mutable_reports()->Swap(request.mutable_reports());
+    monitor_.SubmitReportsAsync(
+        submit,
+        [state, slot](absl::StatusOr<v1::SubmitReportsResponse> result) {
+          absl::MutexLock lock(&state->mu);
+          FillBatchResult(std::move(result), &slot->response);
+          slot->ready = true;
+          state->changed.SignalAll();
+        });
+  }
+  {
+    absl::MutexLock lock(&state->mu);
+    state->reading_done = true;
+    state->changed.SignalAll();
+  }
+  writer.join();
+  if (context->IsCancelled()) {
+    return grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled");
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SafetyServiceImpl::GetIncidence(grpc::ServerContext*,
+                                             const v1::GetIncidenceRequest* req,
+                                             v1::GetIncidenceResponse* resp) {
+  return Reply(monitor_.GetIncidence(*req), resp);
+}
+
+}  // namespace aesignal::grpc_services

@@ -1,0 +1,70 @@
+// gRPC service implementations. Each handler is thin: it calls the Monitor
+// and maps the absl::Status to a grpc::Status (status.h).
+//
+// Thread-safe. `monitor` must outlive the services.
+#ifndef AESIGNAL_SERVICES_GRPC_SERVICES_H_
+#define AESIGNAL_SERVICES_GRPC_SERVICES_H_
+
+#include "aesignal/v1/ingest_service.grpc.pb.h"
+#include "aesignal/v1/safety_service.grpc.pb.h"
+#include "aesignal/v1/trial_service.grpc.pb.h"
+#include "services/monitor/monitor.h"
+
+namespace aesignal::grpc_services {
+
+class TrialServiceImpl final : public v1::TrialService::Service {
+ public:
+  explicit TrialServiceImpl(monitor::Monitor* monitor) : monitor_(*monitor) {}
+
+  grpc::Status CreateTrial(grpc::ServerContext*, const v1::CreateTrialRequest*,
+                           v1::Trial*) override;
+  grpc::Status GetTrial(grpc::ServerContext*, const v1::GetTrialRequest*,
+                        v1::Trial*) override;
+  grpc::Status ListTrials(grpc::ServerContext*, const v1::ListTrialsRequest*,
+                          v1::ListTrialsResponse*) override;
+  grpc::Status EnrollSubjects(grpc::ServerContext*,
+                              const v1::EnrollSubjectsRequest*,
+                              v1::EnrollSubjectsResponse*) override;
+  grpc::Status ListSubjects(grpc::ServerContext*, const v1::ListSubjectsRequest*,
+                            v1::ListSubjectsResponse*) override;
+
+ private:
+  monitor::Monitor& monitor_;
+};
+
+// StreamReports pipelines: while one batch is being made durable the next is
+// already read and queued, up to kMaxInFlightPerStream batches per stream;
+// responses go back in request order.
+class IngestServiceImpl final : public v1::IngestService::Service {
+ public:
+  static constexpr int kMaxInFlightPerStream = 16;
+
+  explicit IngestServiceImpl(monitor::Monitor* monitor) : monitor_(*monitor) {}
+
+  grpc::Status SubmitReports(grpc::ServerContext*,
+                             const v1::SubmitReportsRequest*,
+                             v1::SubmitReportsResponse*) override;
+  grpc::Status StreamReports(
+      grpc::ServerContext*,
+      grpc::ServerReaderWriter<v1::StreamReportsResponse,
+                               v1::StreamReportsRequest>*) override;
+
+ private:
+  monitor::Monitor& monitor_;
+};
+
+class SafetyServiceImpl final : public v1::SafetyService::Service {
+ public:
+  explicit SafetyServiceImpl(monitor::Monitor* monitor) : monitor_(*monitor) {}
+
+  grpc::Status GetIncidence(grpc::ServerContext*,
+                            const v1::GetIncidenceRequest*,
+                            v1::GetIncidenceResponse*) override;
+
+ private:
+  monitor::Monitor& monitor_;
+};
+
+}  // namespace aesignal::grpc_services
+
+#endif  // AESIGNAL_SERVICES_GRPC_SERVICES_H_

@@ -1,0 +1,64 @@
+#include "services/server/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "services/grpc/services.h"
+#include "services/monitor/monitor.h"
+#include "storage/store.h"
+
+namespace aesignal {
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(
+    const ServerOptions& options) {
+  auto server = std::unique_ptr<Server>(new Server());
+  const absl::Time open_start = absl::Now();
+  auto store = storage::Store::Open({.path = options.data_dir});
+  if (!store.ok()) return store.status();
+  server->open_time_ = absl::Now() - open_start;
+  server->store_ = *std::move(store);
+  server->monitor_ = std::make_unique<monitor::Monitor>(server->store_.get());
+  server->trial_service_ =
+      std::make_unique<grpc_services::TrialServiceImpl>(server->monitor_.get());
+  server->ingest_service_ =
+      std::make_unique<grpc_services::IngestServiceImpl>(server->monitor_.get());
+  server->safety_service_ =
+      std::make_unique<grpc_services::SafetyServiceImpl>(server->monitor_.get());
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
+                           &server->port_);
+  builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  builder.RegisterService(server->trial_service_.get());
+  builder.RegisterService(server->ingest_service_.get());
+  builder.RegisterService(server->safety_service_.get());
+  server->grpc_server_ = builder.BuildAndStart();
+  if (server->grpc_server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen));
+  }
+  return server;
+}
+
+Server::~Server() {
+  Shutdown();
+  // Members are destroyed in reverse order: gRPC server, services, monitor,
+  // and last the store, whose destructor drains the commit queue.
+}
+
+void Server::Wait() {
+  if (grpc_server_) grpc_server_->Wait();
+}
+
+void Server::Shutdown(absl::Duration grace) {
+  if (grpc_server_) {
+    grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  }
+}
+
+}  // namespace aesignal

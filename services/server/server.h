@@ -1,0 +1,82 @@
+// The aesignal server as a library: opens the store, serves the gRPC API
+// (plus grpc.health.v1 and server reflection) and shuts down in order.
+// main.cc only parses flags and calls Start; tests call Start with
+// listen = "127.0.0.1:0" and read port().
+//
+// Thread-safe. Example:
+//   auto server = Server::Start({.listen = "127.0.0.1:0", .data_dir = dir});
+//   int port = (*server)->port();
+//   (*server)->Shutdown();
+#ifndef AESIGNAL_SERVICES_SERVER_SERVER_H_
+#define AESIGNAL_SERVICES_SERVER_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace grpc {
+class Server;
+}  // namespace grpc
+
+namespace aesignal {
+namespace storage {
+class Store;
+}
+namespace monitor {
+class Monitor;
+}
+namespace grpc_services {
+class TrialServiceImpl;
+class IngestServiceImpl;
+class SafetyServiceImpl;
+}  // namespace grpc_services
+
+struct ServerOptions {
+  // host:port to listen on; port 0 picks a free port (see Server::port()).
+  std::string listen = "127.0.0.1:50051";
+  // RocksDB data directory; created if missing.
+  std::string data_dir = "./var/aesignal";
+  // Largest request message accepted; bigger ones fail with
+  // RESOURCE_EXHAUSTED before reaching a handler.
+  int max_receive_message_bytes = 16 << 20;
+};
+
+class Server {
+ public:
+  static absl::StatusOr<std::unique_ptr<Server>> Start(
+      const ServerOptions& options);
+  // Shuts down (if not yet) and closes the store.
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // The bound port.
+  int port() const { return port_; }
+  // How long opening the data dir took (no counters are rebuilt on open).
+  absl::Duration open_time() const { return open_time_; }
+  // Blocks until Shutdown() is called from another thread.
+  void Wait();
+  // Stops accepting calls, lets in-flight calls finish (up to `grace`), then
+  // cancels the rest. Idempotent.
+  void Shutdown(absl::Duration grace = absl::Seconds(5));
+
+  monitor::Monitor& monitor() { return *monitor_; }
+
+ private:
+  Server() = default;
+
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<monitor::Monitor> monitor_;
+  std::unique_ptr<grpc_services::TrialServiceImpl> trial_service_;
+  std::unique_ptr<grpc_services::IngestServiceImpl> ingest_service_;
+  std::unique_ptr<grpc_services::SafetyServiceImpl> safety_service_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  int port_ = 0;
+  absl::Duration open_time_;
+};
+
+}  // namespace aesignal
+
+#endif  // AESIGNAL_SERVICES_SERVER_SERVER_H_
