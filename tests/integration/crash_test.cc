@@ -1,0 +1,271 @@
+// Durability under SIGKILL: stream reports into a real aesignald process,
+// kill -9 it mid-stream (several times), restart it on the same data dir, and
+// prove that every acknowledged report is present, none is counted twice,
+// and the counters equal a recount from the stored reports.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "aesignal/v1/ingest_service.grpc.pb.h"
+#include "aesignal/v1/safety_service.grpc.pb.h"
+#include "aesignal/v1/trial_service.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "services/monitor/monitor.h"
+#include "storage/keys.h"
+#include "storage/store.h"
+#include "tests/testing/fixtures.h"
+#include "tests/testing/temp_dir.h"
+
+namespace aesignal {
+namespace {
+
+using testing::Report;
+
+constexpr char kParent[] = "trials/T";
+
+// An aesignald child process.
+class ServerProcess {
+ public:
+  explicit ServerProcess(const std::string& data_dir) {
+    int out[2];
+    if (pipe(out) != 0) return;
+    const absl::Time started = absl::Now();
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], STDOUT_FILENO);
+      close(out[0]);
+      close(out[1]);
+      const std::string dir_flag = "--data_dir=" + data_dir;
+      execl(AESIGNALD_PATH, AESIGNALD_PATH, "--listen=127.0.0.1:0",
+            dir_flag.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(out[1]);
+    // First stdout line: "aesignald listening on 127.0.0.1:PORT (...)".
+    std::string line;
+    pollfd pfd{out[0], POLLIN, 0};
+    while (line.find('\n') == std::string::npos && poll(&pfd, 1, 10000) > 0) {
+      char buf[256];
+      const ssize_t n = read(out[0], buf, sizeof buf);
+      if (n <= 0) break;
+      line.append(buf, n);
+    }
+    close(out[0]);
+    startup_ = absl::Now() - started;
+    const size_t colon = line.find("127.0.0.1:");
+    if (colon != std::string::npos) {
+      const std::string rest = line.substr(colon + 10);
+      (void)absl::SimpleAtoi(rest.substr(0, rest.find(' ')), &port_);
+    }
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_),
+                                   grpc::InsecureChannelCredentials());
+  }
+  ~ServerProcess() { Kill(SIGKILL); }
+
+  int port() const { return port_; }
+  absl::Duration startup() const { return startup_; }
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+
+  // Sends `sig` and reaps the process; returns its wait status.
+  int Kill(int sig) {
+    if (pid_ <= 0) return -1;
+    kill(pid_, sig);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  absl::Duration startup_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+struct Acked {
+  std::string report_id;
+  uint32_t version;
+  friend auto operator<=>(const Acked&, const Acked&) = default;
+};
+
+// Streams batches until the server dies; returns what was acknowledged as
+// stored (ACCEPTED, SUPERSEDED or DUPLICATE). Kills the server with SIGKILL
+// after `kill_after_acks` acknowledged batches, while writes are in flight.
+std::vector<Acked> StreamUntilKilled(ServerProcess& server, int cycle,
+                                     int kill_after_acks,
+                                     const std::vector<Acked>& earlier) {
+  auto stub = v1::IngestService::NewStub(server.channel());
+  grpc::ClientContext ctx;
+  auto stream = stub->StreamReports(&ctx);
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::map<int64_t, std::vector<v1::AdverseEventReport>> sent;
+
+  std::thread writer([&] {
+    for (int b = 0; !stop.load(); ++b) {
+      v1::StreamReportsRequest request;
+      request.set_batch_id(b);
+      request.set_parent(kParent);
+      for (int i = 0; i < 50; ++i) {
+        const int subject = 1 + (b * 50 + i) % 30;
+        if (i % 10 == 0 && !earlier.empty()) {
+          // A follow-up of a report acknowledged in an earlier cycle.
+          const Acked& old = earlier[(b * 7 + i) % earlier.size()];
+          auto r = Report(old.report_id, old.version + 100 * (cycle + 1) + b,
+                          "S0", 1, "Followup", 2);
+          // Keep the original subject: report ids encode it.
+          r.set_subject_id(old.report_id.substr(old.report_id.rfind('~') + 1));
+          *request.add_reports() = r;
+          continue;
+        }
+        const std::string id = absl::StrCat("C", cycle, "-B", b, "-", i, "~S",
+                                            subject);
+        *request.add_reports() =
+            Report(id, 1, absl::StrCat("S", subject), 1 + (b + i) % 365,
+                   i % 3 ? "Headache" : "Nausea", 1 + i % 5, i % 7 == 0);
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        sent[b] = {request.reports().begin(), request.reports().end()};
+      }
+      if (!stream->Write(request)) break;
+    }
+  });
+
+  std::vector<Acked> acked;
+  v1::StreamReportsResponse response;
+  int batches = 0;
+  while (stream->Read(&response)) {
+    EXPECT_FALSE(response.has_error()) << response.error().message();
+    std::vector<v1::AdverseEventReport> reports;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      reports = sent[response.batch_id()];
+    }
+    for (const auto& result : response.result().results()) {
+      if (result.status() == v1::REPORT_STATUS_REJECTED) {
+        ADD_FAILURE() << result.field() << ": " << result.reason();
+        continue;
+      }
+      acked.push_back({result.report_id(), result.version()});
+    }
+    if (++batches == kill_after_acks) server.Kill(SIGKILL);
+  }
+  stop = true;
+  ctx.TryCancel();
+  writer.join();
+  stream->Finish().IgnoreError();
+  EXPECT_GE(batches, kill_after_acks);
+  return acked;
+}
+
+TEST(CrashTest, AckedReportsSurviveSigkill) {
+  testing::TempDir dir;
+  const std::string data_dir = dir.Sub("data");
+  std::vector<Acked> acked;
+  {
+    ServerProcess server(data_dir);
+    ASSERT_GT(server.port(), 0);
+    auto trials = v1::TrialService::NewStub(server.channel());
+    v1::CreateTrialRequest create;
+    *create.mutable_trial() = testing::ThreeGroupTrial("T");
+    v1::Trial trial;
+    grpc::ClientContext c1;
+    ASSERT_TRUE(trials->CreateTrial(&c1, create, &trial).ok());
+    v1::EnrollSubjectsRequest enroll;
+    enroll.set_parent(kParent);
+    for (int i = 1; i <= 30; ++i) *enroll.add_subjects() = testing::SubjectNumber(i);
+    v1::EnrollSubjectsResponse enrolled;
+    grpc::ClientContext c2;
+    ASSERT_TRUE(trials->EnrollSubjects(&c2, enroll, &enrolled).ok());
+    auto got = StreamUntilKilled(server, 0, 20, acked);
+    acked.insert(acked.end(), got.begin(), got.end());
+  }
+  for (int cycle = 1; cycle <= 2; ++cycle) {
+    ServerProcess server(data_dir);
+    ASSERT_GT(server.port(), 0) << "restart " << cycle << " failed";
+    std::cout << "restart " << cycle << ": listening after "
+              << absl::FormatDuration(server.startup()) << "\n";
+    auto got = StreamUntilKilled(server, cycle, 15, acked);
+    acked.insert(acked.end(), got.begin(), got.end());
+  }
+  ASSERT_GT(acked.size(), 1000u);
+
+  // Every acknowledged report comes back DUPLICATE from a restarted server:
+  // it is stored, and resubmitting it changes nothing.
+  {
+    ServerProcess server(data_dir);
+    ASSERT_GT(server.port(), 0);
+    auto ingest = v1::IngestService::NewStub(server.channel());
+    std::set<Acked> unique(acked.begin(), acked.end());
+    std::vector<Acked> list(unique.begin(), unique.end());
+    // Resubmitting needs the full content; rebuild it from the store after
+    // shutdown instead. Here: probe presence through the API by submitting a
+    // conflicting version-content, which must be REJECTED as already stored.
+    for (size_t start = 0; start < list.size(); start += 1000) {
+      v1::SubmitReportsRequest request;
+      request.set_parent(kParent);
+      for (size_t i = start; i < std::min(list.size(), start + 1000); ++i) {
+        const std::string& id = list[i].report_id;
+        auto probe = Report(id, list[i].version,
+                            id.substr(id.rfind('~') + 1), 1, "Probe");
+        *request.add_reports() = probe;
+      }
+      v1::SubmitReportsResponse response;
+      grpc::ClientContext ctx;
+      ASSERT_TRUE(ingest->SubmitReports(&ctx, request, &response).ok());
+      for (const auto& r : response.results()) {
+        EXPECT_EQ(r.status(), v1::REPORT_STATUS_REJECTED)
+            << r.report_id() << " v" << r.version() << " not stored";
+        EXPECT_EQ(r.field(), absl::StrCat("reports[", r.index(), "].version"));
+      }
+    }
+    EXPECT_EQ(WEXITSTATUS(server.Kill(SIGTERM)), 0);
+  }
+
+  // Offline: counters equal a recount, and no report is counted twice.
+  auto store = storage::Store::Open({.path = data_dir});
+  ASSERT_TRUE(store.ok()) << store.status();
+  monitor::Monitor monitor(store->get());
+  absl::Status verified = monitor.VerifyCounters("T");
+  EXPECT_TRUE(verified.ok()) << verified;
+  std::set<std::pair<std::string, std::string>> distinct_reports;
+  ASSERT_TRUE((*store)
+                  ->Latest()
+                  .Scan(storage::Cf::kReports, storage::TrialPrefix("T"), "",
+                        [&](std::string_view key, std::string_view) {
+                          auto parts = storage::DecodeReportKey(key);
+                          distinct_reports.insert(
+                              {parts->site_id, parts->report_id});
+                          return true;
+                        })
+                  .ok());
+  v1::GetIncidenceRequest request;
+  request.set_parent(kParent);
+  request.set_level(v1::TERM_LEVEL_OVERALL);
+  auto incidence = monitor.GetIncidence(request);
+  ASSERT_TRUE(incidence.ok());
+  const v1::TermIncidence& any_ae = incidence->terms(0);
+  ASSERT_EQ(any_ae.overall_key(), "any_ae");
+  const v1::IncidenceCell& total_last = any_ae.cells(any_ae.cells_size() - 1);
+  ASSERT_EQ(total_last.dose_group_id(), "");
+  EXPECT_EQ(total_last.cumulative().events(),
+            static_cast<int64_t>(distinct_reports.size()));
+  std::cout << "acknowledged " << acked.size() << " report versions; stored "
+            << distinct_reports.size() << " reports\n";
+}
+
+}  // namespace
+}  // namespace aesignal
