@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The main job: install what is missing, build, start aesignald on an embedded
+# RocksDB data dir (./var/aesignal), load the bundled example trial, print its
+# incidence tables, and keep serving until Ctrl-C.
+#
+#   bash deploy/run.sh            # listen on 127.0.0.1:50051
+#   LISTEN=127.0.0.1:6000 DATA_DIR=/tmp/x bash deploy/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LISTEN=${LISTEN:-127.0.0.1:50051}
+DATA_DIR=${DATA_DIR:-./var/aesignal}
+
+bash deploy/setup.sh
+bash deploy/build.sh
+BIN=${BUILD_DIR:-build}
+
+"$BIN/services/server/aesignald" --listen="$LISTEN" --data_dir="$DATA_DIR" &
+SERVER_PID=$!
+trap 'kill -TERM $SERVER_PID 2>/dev/null; wait $SERVER_PID 2>/dev/null' EXIT INT TERM
+
+CLI=("$BIN/clients/cli/aesignal" --server "$LISTEN")
+for _ in $(seq 50); do
+  if "${CLI[@]}" trial list >/dev/null 2>&1; then break; fi
+  kill -0 $SERVER_PID 2>/dev/null || { echo "aesignald failed to start" >&2; exit 1; }
+  sleep 0.2
+done
+
+echo "== Loading the example trial (deploy/example; safe to repeat)"
+"${CLI[@]}" trial create --file deploy/example/trial.json >/dev/null
+"${CLI[@]}" subjects enroll --trial MSC-IPF-EX1 --file deploy/example/subjects.csv
+"${CLI[@]}" reports submit --trial MSC-IPF-EX1 --file deploy/example/reports.csv
+
+echo
+echo "== Incidence, overall rows (cumulative subjects with >= 1 event / N dosed, exact 95% CI)"
+"${CLI[@]}" incidence --trial MSC-IPF-EX1 --by overall
+echo
+echo "== Incidence by SOC"
+"${CLI[@]}" incidence --trial MSC-IPF-EX1 --by soc
+
+cat <<EOT
+
+aesignald is serving on $LISTEN (data in $DATA_DIR). In another terminal try:
+  $BIN/clients/cli/aesignal --server $LISTEN incidence --trial MSC-IPF-EX1 --by pt
+  $BIN/clients/cli/aesignal --server $LISTEN incidence --trial MSC-IPF-EX1 --by pt --format csv
+Press Ctrl-C to stop.
+EOT
+wait $SERVER_PID
