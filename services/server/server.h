@@ -63,6 +63,7 @@ class Server {
   void Shutdown(absl::Duration grace = absl::Seconds(5));
 
   monitor::Monitor& monitor() { return *monitor_; }
+  storage::Store& store() { return *store_; }
 
  private:
   Server() = default;
