@@ -55,7 +55,8 @@ absl::Status AddToCounter(Txn& txn, const std::string& key,
   value.interval_subjects += delta.interval_subjects;
   value.new_subjects += delta.new_subjects;
   value.events += delta.events;
-  if (value.interval_subjects < 0 || value.new_subjects < 0 || value.events < 0) {
+  if (value.interval_subjects < 0 || value.new_subjects < 0 ||
+      value.events < 0) {
     return absl::InternalError("incidence counter would become negative");
   }
   if (value.zero()) {
@@ -203,8 +204,8 @@ absl::Status ApplyReportChange(Txn& txn, std::string_view trial_id,
     WindowCounts after = before;
     for (const auto& [window, delta] : change.window_deltas) {
       if (window < 0 || window >= num_windows) {
-        return absl::InternalError(absl::StrCat("window ", window,
-                                                " out of range"));
+        return absl::InternalError(
+            absl::StrCat("window ", window, " out of range"));
       }
       if (delta < 0 && after[window] == 0) {
         return absl::InternalError(
@@ -257,8 +258,8 @@ absl::StatusOr<std::vector<TermCounters>> ReadTermCounters(
             *more = true;
             return false;
           }
-          out.push_back({parts->term,
-                         std::vector<CellCounts>(num_groups * num_windows)});
+          out.push_back(
+              {parts->term, std::vector<CellCounts>(num_groups * num_windows)});
         }
         if (parts->group >= num_groups || parts->window >= num_windows) {
           error = absl::DataLossError("counter cell outside the trial layout");
@@ -284,21 +285,19 @@ absl::StatusOr<TermCounters> ReadOneTerm(const ReadView& view,
   TermCounters out{term, std::vector<CellCounts>(num_groups * num_windows)};
   const std::string prefix = TrialPrefix(trial_id) + EncodeTerm(term);
   absl::Status error;
-  absl::Status scan =
-      view.Scan(Cf::kCounters, prefix, prefix,
-                [&](std::string_view key, std::string_view value) {
-                  auto parts = DecodeCounterKey(key);
-                  auto counts = DecodeCellCounts(value);
-                  if (!parts.has_value() || !counts.ok() ||
-                      parts->group >= num_groups ||
-                      parts->window >= num_windows) {
-                    error = absl::DataLossError("malformed counter");
-                    return false;
-                  }
-                  out.cells[parts->group * num_windows + parts->window] =
-                      *counts;
-                  return true;
-                });
+  absl::Status scan = view.Scan(
+      Cf::kCounters, prefix, prefix,
+      [&](std::string_view key, std::string_view value) {
+        auto parts = DecodeCounterKey(key);
+        auto counts = DecodeCellCounts(value);
+        if (!parts.has_value() || !counts.ok() || parts->group >= num_groups ||
+            parts->window >= num_windows) {
+          error = absl::DataLossError("malformed counter");
+          return false;
+        }
+        out.cells[parts->group * num_windows + parts->window] = *counts;
+        return true;
+      });
   if (!scan.ok()) return scan;
   if (!error.ok()) return error;
   return out;
@@ -317,8 +316,8 @@ absl::Status VerifyCounters(const ReadView& view, std::string_view trial_id,
       [&](std::string_view key, std::string_view value) {
         auto parts = DecodeReportKey(key);
         StoredReport stored;
-        if (!parts.has_value() || !stored.ParseFromArray(value.data(),
-                                                         value.size())) {
+        if (!parts.has_value() ||
+            !stored.ParseFromArray(value.data(), value.size())) {
           error = absl::DataLossError("malformed report record");
           return false;
         }
@@ -343,7 +342,8 @@ absl::Status VerifyCounters(const ReadView& view, std::string_view trial_id,
   }
   for (const auto& [key, w] : states) {
     auto parts = DecodeSubjectTermKey(key);
-    for (const auto& [window, delta] : CellDeltas(WindowCounts(num_windows, 0), w)) {
+    for (const auto& [window, delta] :
+         CellDeltas(WindowCounts(num_windows, 0), w)) {
       CellCounts& c = counters[CounterKey(
           trial_id, parts->term, static_cast<uint16_t>(state_group[key]),
           static_cast<uint16_t>(window))];
@@ -359,40 +359,40 @@ absl::Status VerifyCounters(const ReadView& view, std::string_view trial_id,
     if (diffs.size() < 5) diffs.push_back(std::move(d));
   };
   size_t stored_states = 0;
-  scan = view.Scan(Cf::kSubjectTerms, TrialPrefix(trial_id), "",
-                   [&](std::string_view key, std::string_view value) {
-                     ++stored_states;
-                     auto it = states.find(std::string(key));
-                     auto decoded = DecodeWindowCounts(value, num_windows);
-                     if (it == states.end() || !decoded.ok() ||
-                         *decoded != it->second) {
-                       note("subject-term state differs from recount");
-                     }
-                     return true;
-                   });
+  scan = view.Scan(
+      Cf::kSubjectTerms, TrialPrefix(trial_id), "",
+      [&](std::string_view key, std::string_view value) {
+        ++stored_states;
+        auto it = states.find(std::string(key));
+        auto decoded = DecodeWindowCounts(value, num_windows);
+        if (it == states.end() || !decoded.ok() || *decoded != it->second) {
+          note("subject-term state differs from recount");
+        }
+        return true;
+      });
   if (!scan.ok()) return scan;
   if (stored_states != states.size()) {
-    note(absl::StrCat("stored ", stored_states, " subject-term states, recount ",
-                      states.size()));
+    note(absl::StrCat("stored ", stored_states,
+                      " subject-term states, recount ", states.size()));
   }
   size_t stored_counters = 0;
-  scan = view.Scan(Cf::kCounters, TrialPrefix(trial_id), "",
-                   [&](std::string_view key, std::string_view value) {
-                     ++stored_counters;
-                     auto it = counters.find(std::string(key));
-                     auto decoded = DecodeCellCounts(value);
-                     if (it == counters.end() || !decoded.ok() ||
-                         !(*decoded == it->second)) {
-                       auto parts = DecodeCounterKey(key);
-                       note(absl::StrCat(
-                           "counter differs from recount for term '",
-                           parts ? parts->term.pt + parts->term.soc +
-                                       parts->term.overall
-                                 : "?",
-                           "'"));
-                     }
-                     return true;
-                   });
+  scan =
+      view.Scan(Cf::kCounters, TrialPrefix(trial_id), "",
+                [&](std::string_view key, std::string_view value) {
+                  ++stored_counters;
+                  auto it = counters.find(std::string(key));
+                  auto decoded = DecodeCellCounts(value);
+                  if (it == counters.end() || !decoded.ok() ||
+                      !(*decoded == it->second)) {
+                    auto parts = DecodeCounterKey(key);
+                    note(absl::StrCat("counter differs from recount for term '",
+                                      parts ? parts->term.pt + parts->term.soc +
+                                                  parts->term.overall
+                                            : "?",
+                                      "'"));
+                  }
+                  return true;
+                });
   if (!scan.ok()) return scan;
   if (stored_counters != counters.size()) {
     note(absl::StrCat("stored ", stored_counters, " counters, recount ",

@@ -6,8 +6,8 @@
 // For every (term, subject) the store keeps the subject's event count per
 // window; for every (term, dose group, window) it keeps
 //   interval_subjects: subjects with >= 1 event in the window,
-//   new_subjects:      subjects whose first event for the term is in the window,
-//   events:            events in the window.
+//   new_subjects:      subjects whose first event for the term is in the
+//   window, events:            events in the window.
 // Cumulative subjects at timepoint k = sum of new_subjects over windows <= k,
 // so a subject is counted once per term however many events it has. When a
 // follow-up replaces a version, the old contributions are removed and the new

@@ -67,10 +67,10 @@ TEST(TermsOfTest, ListsEveryRowAReportCountsIn) {
                      : t.level == Level::kSoc   ? "SOC:" + t.soc
                                                 : "PT:" + t.pt);
   }
-  EXPECT_THAT(labels, ElementsAre("PT:Pneumonia",
-                                  "SOC:Infections and infestations", "any_ae",
-                                  "any_sae", "grade_3_plus", "related",
-                                  "aesi:infection"));
+  EXPECT_THAT(
+      labels,
+      ElementsAre("PT:Pneumonia", "SOC:Infections and infestations", "any_ae",
+                  "any_sae", "grade_3_plus", "related", "aesi:infection"));
   r.set_grade(2);
   r.set_serious(false);
   r.set_relatedness(v1::RELATEDNESS_UNLIKELY);

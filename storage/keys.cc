@@ -122,7 +122,9 @@ std::optional<std::string> DecodeTrialKey(std::string_view key) {
   return trial_id;
 }
 
-std::string TrialPrefix(std::string_view trial_id) { return TrialKey(trial_id); }
+std::string TrialPrefix(std::string_view trial_id) {
+  return TrialKey(trial_id);
+}
 
 std::string SubjectKey(std::string_view trial_id, std::string_view subject_id) {
   std::string out = TrialPrefix(trial_id);

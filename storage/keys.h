@@ -83,7 +83,8 @@ struct ReportKeyParts {
   std::string site_id;
   std::string report_id;
   uint32_t version = 0;
-  friend bool operator==(const ReportKeyParts&, const ReportKeyParts&) = default;
+  friend bool operator==(const ReportKeyParts&,
+                         const ReportKeyParts&) = default;
 };
 std::optional<ReportKeyParts> DecodeReportKey(std::string_view key);
 

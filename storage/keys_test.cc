@@ -9,9 +9,15 @@
 namespace aesignal::storage {
 namespace {
 
-const std::vector<std::string> kAwkwardStrings = {
-    "", "a", "ab", std::string("a\0b", 3), std::string("\0", 1),
-    std::string("\0\0\xFF", 3), "\xFF\xFF", "NCT02221258", "Überempfindlich"};
+const std::vector<std::string> kAwkwardStrings = {"",
+                                                  "a",
+                                                  "ab",
+                                                  std::string("a\0b", 3),
+                                                  std::string("\0", 1),
+                                                  std::string("\0\0\xFF", 3),
+                                                  "\xFF\xFF",
+                                                  "NCT02221258",
+                                                  "Überempfindlich"};
 
 TEST(OrderedStringTest, RoundTrips) {
   for (const std::string& s : kAwkwardStrings) {

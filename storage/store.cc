@@ -1,10 +1,10 @@
 #include "storage/store.h"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
-#include <rocksdb/cache.h>
 #include <rocksdb/write_batch.h>
 
 #include <filesystem>
@@ -20,7 +20,9 @@ namespace {
 constexpr std::string_view kSchemaVersionKey = "schema_version";
 
 rocksdb::Slice ToSlice(std::string_view s) { return {s.data(), s.size()}; }
-std::string_view ToView(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+std::string_view ToView(const rocksdb::Slice& s) {
+  return {s.data(), s.size()};
+}
 
 }  // namespace
 
@@ -94,7 +96,8 @@ absl::Status ReadView::Scan(
   if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(ro, (*cfs_)[static_cast<int>(cf)]));
-  const std::string_view seek = start.empty() || start < prefix ? prefix : start;
+  const std::string_view seek =
+      start.empty() || start < prefix ? prefix : start;
   for (it->Seek(ToSlice(seek)); it->Valid(); it->Next()) {
     const std::string_view key = ToView(it->key());
     if (key.substr(0, prefix.size()) != prefix) break;
@@ -132,9 +135,10 @@ SnapshotView::~SnapshotView() { db_->ReleaseSnapshot(snapshot_); }
 
 // --- Txn ---------------------------------------------------------------------
 
-absl::StatusOr<std::optional<std::string>> Txn::Get(Cf cf,
-                                                    std::string_view key) const {
-  auto it = pending_.find(std::make_pair(static_cast<int>(cf), std::string(key)));
+absl::StatusOr<std::optional<std::string>> Txn::Get(
+    Cf cf, std::string_view key) const {
+  auto it =
+      pending_.find(std::make_pair(static_cast<int>(cf), std::string(key)));
   if (it != pending_.end()) return it->second;
   return ReadView::Get(cf, key);
 }
@@ -149,7 +153,8 @@ void Txn::Delete(Cf cf, std::string_view key) {
 
 // --- Store -------------------------------------------------------------------
 
-absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(
+    const StoreOptions& options) {
   if (options.path.empty()) {
     return absl::InvalidArgumentError("store path must not be empty");
   }
@@ -178,8 +183,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw_db = nullptr;
-  rocksdb::Status s =
-      rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw_db);
+  rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, descriptors,
+                                        &handles, &raw_db);
   if (!s.ok()) return FromRocks(s);
 
   auto store = std::unique_ptr<Store>(new Store());
@@ -203,10 +208,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   } else {
     int stored = 0;
     if (!absl::SimpleAtoi(**version, &stored) || stored != kSchemaVersion) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("data dir ", options.path, " has schema version '",
-                       **version, "'; this build reads version ",
-                       kSchemaVersion));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "data dir ", options.path, " has schema version '", **version,
+          "'; this build reads version ", kSchemaVersion));
     }
   }
 
@@ -338,9 +342,9 @@ void Store::RunGroup(std::vector<Pending>& group) {
     stats_.commits += committed;
     stats_.wal_syncs += syncs;
     if (!storage_failure.ok() && failed_.ok()) {
-      failed_ = absl::UnavailableError(absl::StrCat(
-          "storage write failed, restart the server to recover: ",
-          storage_failure.message()));
+      failed_ = absl::UnavailableError(
+          absl::StrCat("storage write failed, restart the server to recover: ",
+                       storage_failure.message()));
     }
   }
   for (size_t i = 0; i < group.size(); ++i) group[i].done(results[i]);

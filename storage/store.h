@@ -94,7 +94,8 @@ class ReadView {
 
  protected:
   friend class Store;
-  ReadView(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>* cfs,
+  ReadView(rocksdb::DB* db,
+           const std::vector<rocksdb::ColumnFamilyHandle*>* cfs,
            const rocksdb::Snapshot* snapshot)
       : db_(db), cfs_(cfs), snapshot_(snapshot) {}
 
@@ -135,8 +136,7 @@ class Txn : public ReadView {
       : ReadView(db, cfs, nullptr) {}
 
   // nullopt value = delete.
-  std::map<std::pair<int, std::string>, std::optional<std::string>>
-      pending_;
+  std::map<std::pair<int, std::string>, std::optional<std::string>> pending_;
 };
 
 // A unit of work run by the committer: read through and write into the Txn.
@@ -150,7 +150,8 @@ class Store {
  public:
   // Opens (creating if needed) the database at options.path, checks its schema
   // version and starts the committer. Reopening is fast: nothing is rebuilt.
-  static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  static absl::StatusOr<std::unique_ptr<Store>> Open(
+      const StoreOptions& options);
 
   // Stops the committer after finishing queued work, then closes the DB.
   ~Store();
@@ -169,8 +170,8 @@ class Store {
   std::unique_ptr<SnapshotView> Snapshot() const;
 
   struct Stats {
-    int64_t commits = 0;     // mutations committed
-    int64_t wal_syncs = 0;   // fsyncs issued (<= commits thanks to grouping)
+    int64_t commits = 0;    // mutations committed
+    int64_t wal_syncs = 0;  // fsyncs issued (<= commits thanks to grouping)
   };
   Stats stats() const;
 

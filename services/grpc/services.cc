@@ -129,7 +129,8 @@ grpc::Status IngestServiceImpl::StreamReports(
       absl::MutexLock lock(&state->mu);
       // Bound the work one stream can queue: a slow client's further batches
       // wait in gRPC flow control, not in server memory.
-      while (state->slots.size() >= static_cast<size_t>(kMaxInFlightPerStream) &&
+      while (state->slots.size() >=
+                 static_cast<size_t>(kMaxInFlightPerStream) &&
              !state->write_failed) {
         state->changed.Wait(&state->mu);
       }

@@ -25,7 +25,8 @@ class TrialServiceImpl final : public v1::TrialService::Service {
   grpc::Status EnrollSubjects(grpc::ServerContext*,
                               const v1::EnrollSubjectsRequest*,
                               v1::EnrollSubjectsResponse*) override;
-  grpc::Status ListSubjects(grpc::ServerContext*, const v1::ListSubjectsRequest*,
+  grpc::Status ListSubjects(grpc::ServerContext*,
+                            const v1::ListSubjectsRequest*,
                             v1::ListSubjectsResponse*) override;
 
  private:

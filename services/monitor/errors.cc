@@ -23,7 +23,8 @@ absl::Status InvalidArgument(const std::vector<FieldViolation>& violations) {
 }
 
 absl::Status InvalidArgument(std::string field, std::string description) {
-  return InvalidArgument({FieldViolation{std::move(field), std::move(description)}});
+  return InvalidArgument(
+      {FieldViolation{std::move(field), std::move(description)}});
 }
 
 std::vector<FieldViolation> ViolationsOf(const absl::Status& status) {

@@ -19,7 +19,8 @@ inline constexpr char kBadRequestTypeUrl[] =
 struct FieldViolation {
   std::string field;        // e.g. "reports[3].grade"
   std::string description;  // e.g. "must be 1-5 (CTCAE), got 7"
-  friend bool operator==(const FieldViolation&, const FieldViolation&) = default;
+  friend bool operator==(const FieldViolation&,
+                         const FieldViolation&) = default;
 };
 
 // INVALID_ARGUMENT whose message lists the violations and whose payload is a
@@ -31,16 +32,16 @@ absl::Status InvalidArgument(std::string field, std::string description);
 std::vector<FieldViolation> ViolationsOf(const absl::Status& status);
 
 // `early-return` helpers; this Abseil has no ABSL_RETURN_IF_ERROR.
-#define AESIGNAL_RETURN_IF_ERROR(expr)           \
-  do {                                           \
-    if (absl::Status _st = (expr); !_st.ok()) {  \
-      return _st;                                \
-    }                                            \
+#define AESIGNAL_RETURN_IF_ERROR(expr)          \
+  do {                                          \
+    if (absl::Status _st = (expr); !_st.ok()) { \
+      return _st;                               \
+    }                                           \
   } while (0)
 
 #define AESIGNAL_CONCAT_INNER(a, b) a##b
 #define AESIGNAL_CONCAT(a, b) AESIGNAL_CONCAT_INNER(a, b)
-#define AESIGNAL_ASSIGN_OR_RETURN(lhs, expr)                         \
+#define AESIGNAL_ASSIGN_OR_RETURN(lhs, expr) \
   AESIGNAL_ASSIGN_OR_RETURN_IMPL(AESIGNAL_CONCAT(_sor_, __LINE__), lhs, expr)
 #define AESIGNAL_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                   \

@@ -80,7 +80,8 @@ struct Batch {
   std::string trial_id;
   v1::Trial trial;
   v1::SubmitReportsRequest request;
-  std::vector<std::optional<ValidReport>> valid;  // per report; nullopt = rejected
+  std::vector<std::optional<ValidReport>>
+      valid;  // per report; nullopt = rejected
   v1::SubmitReportsResponse response;
 };
 
@@ -147,7 +148,8 @@ absl::Status ApplyBatch(storage::Txn& txn, Batch& batch) {
       if (!bytes.ok()) return bytes.status();
       std::optional<v1::Subject> subject;
       if (bytes->has_value()) {
-        AESIGNAL_ASSIGN_OR_RETURN(subject, Parse<v1::Subject>(**bytes, "subject"));
+        AESIGNAL_ASSIGN_OR_RETURN(subject,
+                                  Parse<v1::Subject>(**bytes, "subject"));
       }
       sit = subjects.emplace(r.subject_id(), std::move(subject)).first;
     }
@@ -159,10 +161,10 @@ absl::Status ApplyBatch(storage::Txn& txn, Batch& batch) {
     }
     const v1::Subject& subject = *sit->second;
     if (subject.site_id() != r.site_id()) {
-      SetRejected(result, absl::StatusCode::kInvalidArgument, path + ".site_id",
-                  absl::StrCat("subject '", r.subject_id(),
-                               "' is enrolled at site '", subject.site_id(),
-                               "'"));
+      SetRejected(
+          result, absl::StatusCode::kInvalidArgument, path + ".site_id",
+          absl::StrCat("subject '", r.subject_id(), "' is enrolled at site '",
+                       subject.site_id(), "'"));
       continue;
     }
     if (!r.dose_group_id().empty() &&
@@ -187,11 +189,11 @@ absl::Status ApplyBatch(storage::Txn& txn, Batch& batch) {
       if (MessageDifferencer::Equals(stored.report(), r)) {
         result->set_status(v1::REPORT_STATUS_DUPLICATE);
       } else {
-        SetRejected(result, absl::StatusCode::kAlreadyExists, path + ".version",
-                    absl::StrCat("version ", r.version(), " of report '",
-                                 r.report_id(),
-                                 "' is already stored with different content; "
-                                 "send a follow-up with a higher version"));
+        SetRejected(
+            result, absl::StatusCode::kAlreadyExists, path + ".version",
+            absl::StrCat("version ", r.version(), " of report '", r.report_id(),
+                         "' is already stored with different content; "
+                         "send a follow-up with a higher version"));
       }
       continue;
     }
@@ -211,12 +213,11 @@ absl::Status ApplyBatch(storage::Txn& txn, Batch& batch) {
     }
     if (previous.has_value() &&
         previous->report().subject_id() != r.subject_id()) {
-      SetRejected(result, absl::StatusCode::kInvalidArgument,
-                  path + ".subject_id",
-                  absl::StrCat("report '", r.report_id(),
-                               "' belongs to subject '",
-                               previous->report().subject_id(),
-                               "'; a follow-up cannot change the subject"));
+      SetRejected(
+          result, absl::StatusCode::kInvalidArgument, path + ".subject_id",
+          absl::StrCat("report '", r.report_id(), "' belongs to subject '",
+                       previous->report().subject_id(),
+                       "'; a follow-up cannot change the subject"));
       continue;
     }
 
@@ -277,8 +278,8 @@ std::vector<OverallRow> OverallRows(const v1::Trial& trial) {
       {storage::kRelated, "Any related AE (possible, probable, definite)"},
   };
   for (const auto& c : trial.aesi_categories()) {
-    rows.push_back({absl::StrCat(storage::kAesiPrefix, c),
-                    absl::StrCat("AESI: ", c)});
+    rows.push_back(
+        {absl::StrCat(storage::kAesiPrefix, c), absl::StrCat("AESI: ", c)});
   }
   return rows;
 }
@@ -302,23 +303,23 @@ absl::StatusOr<Denominators> ReadDenominators(const storage::ReadView& view,
   const std::string states_prefix =
       storage::TrialPrefix(trial.trial_id()) + storage::EncodeTerm(any_ae);
   absl::Status error;
-  AESIGNAL_RETURN_IF_ERROR(view.Scan(
-      Cf::kSubjectTerms, states_prefix, "",
-      [&](std::string_view key, std::string_view value) {
-        auto parts = storage::DecodeSubjectTermKey(key);
-        auto counts = storage::DecodeWindowCounts(value, num_windows);
-        if (!parts.has_value() || !counts.ok()) {
-          error = absl::DataLossError("corrupt subject-term state");
-          return false;
-        }
-        for (int w = num_windows - 1; w >= 0; --w) {
-          if ((*counts)[w] > 0) {
-            last_event_window[parts->subject_id] = w;
-            break;
-          }
-        }
-        return true;
-      }));
+  AESIGNAL_RETURN_IF_ERROR(
+      view.Scan(Cf::kSubjectTerms, states_prefix, "",
+                [&](std::string_view key, std::string_view value) {
+                  auto parts = storage::DecodeSubjectTermKey(key);
+                  auto counts = storage::DecodeWindowCounts(value, num_windows);
+                  if (!parts.has_value() || !counts.ok()) {
+                    error = absl::DataLossError("corrupt subject-term state");
+                    return false;
+                  }
+                  for (int w = num_windows - 1; w >= 0; --w) {
+                    if ((*counts)[w] > 0) {
+                      last_event_window[parts->subject_id] = w;
+                      break;
+                    }
+                  }
+                  return true;
+                }));
   AESIGNAL_RETURN_IF_ERROR(error);
 
   Denominators d;
@@ -339,7 +340,8 @@ absl::StatusOr<Denominators> ReadDenominators(const storage::ReadView& view,
         }
         ++d.dosed[g];
         auto it = last_event_window.find(s.subject_id());
-        const int event_window = it == last_event_window.end() ? -1 : it->second;
+        const int event_window =
+            it == last_event_window.end() ? -1 : it->second;
         for (int w = 0; w < num_windows; ++w) {
           const int window_start =
               w == 0 ? 1 : trial.timepoints(w - 1).study_day() + 1;
@@ -357,9 +359,9 @@ absl::Status FillEstimate(int64_t subjects, int64_t events, int64_t n,
                           double level, v1::Estimate* out) {
   auto ci = signal::ClopperPearson(subjects, n, level);
   if (!ci.ok()) {
-    return absl::InternalError(absl::StrCat(
-        "inconsistent counters: ", subjects, " subjects of ", n, ": ",
-        ci.status().message()));
+    return absl::InternalError(absl::StrCat("inconsistent counters: ", subjects,
+                                            " subjects of ", n, ": ",
+                                            ci.status().message()));
   }
   out->set_subjects(subjects);
   out->set_events(events);
@@ -394,7 +396,8 @@ absl::Status BuildTermIncidence(const v1::Trial& trial,
       cum_subjects += new_subjects;
       cum_events += interval_events;
       v1::IncidenceCell* cell = out->add_cells();
-      cell->set_dose_group_id(total ? "" : trial.dose_groups(g).dose_group_id());
+      cell->set_dose_group_id(total ? ""
+                                    : trial.dose_groups(g).dose_group_id());
       cell->set_timepoint_id(trial.timepoints(w).timepoint_id());
       cell->set_n_dosed(dosed);
       cell->set_n_at_risk(at_risk);
@@ -410,14 +413,16 @@ absl::Status BuildTermIncidence(const v1::Trial& trial,
 
 }  // namespace
 
-// --- Trials --------------------------------------------------------------------
+// --- Trials
+// --------------------------------------------------------------------
 
 absl::StatusOr<v1::Trial> Monitor::LoadTrial(const storage::ReadView& view,
                                              const std::string& trial_id) {
   auto bytes = view.Get(Cf::kTrials, storage::TrialKey(trial_id));
   if (!bytes.ok()) return bytes.status();
   if (!bytes->has_value()) {
-    return absl::NotFoundError(absl::StrCat("trial '", trial_id, "' not found"));
+    return absl::NotFoundError(
+        absl::StrCat("trial '", trial_id, "' not found"));
   }
   return Parse<v1::Trial>(**bytes, "trial");
 }
@@ -429,7 +434,8 @@ absl::StatusOr<v1::Trial> Monitor::CreateTrial(
                             ValidateAndNormalizeTrial(request.trial()));
   *trial.mutable_create_time() = NowProto();
   v1::Trial result;
-  AESIGNAL_RETURN_IF_ERROR(store_.Commit([&](storage::Txn& txn) -> absl::Status {
+  AESIGNAL_RETURN_IF_ERROR(store_.Commit([&](storage::Txn& txn)
+                                             -> absl::Status {
     const std::string key = storage::TrialKey(trial.trial_id());
     auto existing = txn.Get(Cf::kTrials, key);
     if (!existing.ok()) return existing.status();
@@ -451,7 +457,8 @@ absl::StatusOr<v1::Trial> Monitor::CreateTrial(
   return result;
 }
 
-absl::StatusOr<v1::Trial> Monitor::GetTrial(const v1::GetTrialRequest& request) {
+absl::StatusOr<v1::Trial> Monitor::GetTrial(
+    const v1::GetTrialRequest& request) {
   AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
                             ParseTrialName(request.name(), "name"));
   return LoadTrial(store_.Latest(), trial_id);
@@ -459,8 +466,8 @@ absl::StatusOr<v1::Trial> Monitor::GetTrial(const v1::GetTrialRequest& request) 
 
 absl::StatusOr<v1::ListTrialsResponse> Monitor::ListTrials(
     const v1::ListTrialsRequest& request) {
-  AESIGNAL_ASSIGN_OR_RETURN(int page_size,
-                            PageSize(request.page_size(), 50, 1000, "page_size"));
+  AESIGNAL_ASSIGN_OR_RETURN(
+      int page_size, PageSize(request.page_size(), 50, 1000, "page_size"));
   std::string start;
   if (!request.page_token().empty()) {
     AESIGNAL_ASSIGN_OR_RETURN(std::string last,
@@ -492,7 +499,8 @@ absl::StatusOr<v1::ListTrialsResponse> Monitor::ListTrials(
   return response;
 }
 
-// --- Subjects ------------------------------------------------------------------
+// --- Subjects
+// ------------------------------------------------------------------
 
 absl::StatusOr<v1::EnrollSubjectsResponse> Monitor::EnrollSubjects(
     const v1::EnrollSubjectsRequest& request) {
@@ -503,11 +511,12 @@ absl::StatusOr<v1::EnrollSubjectsResponse> Monitor::EnrollSubjects(
   }
   if (request.subjects_size() > kMaxSubjectsPerRequest) {
     return InvalidArgument(
-        "subjects", absl::StrCat("at most ", kMaxSubjectsPerRequest,
-                                 " subjects per request, got ",
-                                 request.subjects_size()));
+        "subjects",
+        absl::StrCat("at most ", kMaxSubjectsPerRequest,
+                     " subjects per request, got ", request.subjects_size()));
   }
-  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(store_.Latest(), trial_id));
+  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial,
+                            LoadTrial(store_.Latest(), trial_id));
   std::vector<FieldViolation> violations;
   std::map<std::string, int> first_index;
   for (int i = 0; i < request.subjects_size(); ++i) {
@@ -525,14 +534,16 @@ absl::StatusOr<v1::EnrollSubjectsResponse> Monitor::EnrollSubjects(
 
   v1::EnrollSubjectsResponse response;
   const google::protobuf::Timestamp now = NowProto();
-  AESIGNAL_RETURN_IF_ERROR(store_.Commit([&](storage::Txn& txn) -> absl::Status {
+  AESIGNAL_RETURN_IF_ERROR(store_.Commit([&](storage::Txn& txn)
+                                             -> absl::Status {
     response.Clear();
     std::vector<FieldViolation> stateful;
     for (int i = 0; i < request.subjects_size(); ++i) {
       const std::string path = absl::StrCat("subjects[", i, "]");
       v1::Subject s = request.subjects(i);
       s.set_status(NormalStatus(s.status()));
-      s.set_name(absl::StrCat(TrialName(trial_id), "/subjects/", s.subject_id()));
+      s.set_name(
+          absl::StrCat(TrialName(trial_id), "/subjects/", s.subject_id()));
       const std::string key = storage::SubjectKey(trial_id, s.subject_id());
       auto existing = txn.Get(Cf::kSubjects, key);
       if (!existing.ok()) return existing.status();
@@ -540,10 +551,10 @@ absl::StatusOr<v1::EnrollSubjectsResponse> Monitor::EnrollSubjects(
         AESIGNAL_ASSIGN_OR_RETURN(v1::Subject stored,
                                   Parse<v1::Subject>(**existing, "subject"));
         if (stored.site_id() != s.site_id()) {
-          stateful.push_back({path + ".site_id",
-                              absl::StrCat("subject is enrolled at site '",
-                                           stored.site_id(),
-                                           "'; the site cannot change")});
+          stateful.push_back(
+              {path + ".site_id",
+               absl::StrCat("subject is enrolled at site '", stored.site_id(),
+                            "'; the site cannot change")});
         }
         if (stored.dose_group_id() != s.dose_group_id()) {
           stateful.push_back(
@@ -601,21 +612,21 @@ absl::StatusOr<v1::ListSubjectsResponse> Monitor::ListSubjects(
   v1::ListSubjectsResponse response;
   absl::Status error;
   bool more = false;
-  AESIGNAL_RETURN_IF_ERROR(view.Scan(
-      Cf::kSubjects, storage::TrialPrefix(trial_id), start,
-      [&](std::string_view, std::string_view value) {
-        if (response.subjects_size() == page_size) {
-          more = true;
-          return false;
-        }
-        auto subject = Parse<v1::Subject>(value, "subject");
-        if (!subject.ok()) {
-          error = subject.status();
-          return false;
-        }
-        *response.add_subjects() = *std::move(subject);
-        return true;
-      }));
+  AESIGNAL_RETURN_IF_ERROR(
+      view.Scan(Cf::kSubjects, storage::TrialPrefix(trial_id), start,
+                [&](std::string_view, std::string_view value) {
+                  if (response.subjects_size() == page_size) {
+                    more = true;
+                    return false;
+                  }
+                  auto subject = Parse<v1::Subject>(value, "subject");
+                  if (!subject.ok()) {
+                    error = subject.status();
+                    return false;
+                  }
+                  *response.add_subjects() = *std::move(subject);
+                  return true;
+                }));
   AESIGNAL_RETURN_IF_ERROR(error);
   if (more) {
     response.set_next_page_token(EncodePageToken(
@@ -624,7 +635,8 @@ absl::StatusOr<v1::ListSubjectsResponse> Monitor::ListSubjects(
   return response;
 }
 
-// --- Ingest --------------------------------------------------------------------
+// --- Ingest
+// --------------------------------------------------------------------
 
 void Monitor::SubmitReportsAsync(const v1::SubmitReportsRequest& request,
                                  SubmitDone done) {
@@ -635,9 +647,9 @@ void Monitor::SubmitReportsAsync(const v1::SubmitReportsRequest& request,
   }
   if (request.reports_size() > kMaxReportsPerBatch) {
     return done(InvalidArgument(
-        "reports", absl::StrCat("at most ", kMaxReportsPerBatch,
-                                " reports per batch, got ",
-                                request.reports_size())));
+        "reports",
+        absl::StrCat("at most ", kMaxReportsPerBatch,
+                     " reports per batch, got ", request.reports_size())));
   }
   auto trial = LoadTrial(store_.Latest(), *trial_id);
   if (!trial.ok()) return done(trial.status());
@@ -660,16 +672,16 @@ absl::StatusOr<v1::SubmitReportsResponse> Monitor::SubmitReports(
     const v1::SubmitReportsRequest& request) {
   absl::StatusOr<v1::SubmitReportsResponse> result;
   absl::Notification finished;
-  SubmitReportsAsync(request,
-                     [&](absl::StatusOr<v1::SubmitReportsResponse> r) {
-                       result = std::move(r);
-                       finished.Notify();
-                     });
+  SubmitReportsAsync(request, [&](absl::StatusOr<v1::SubmitReportsResponse> r) {
+    result = std::move(r);
+    finished.Notify();
+  });
   finished.WaitForNotification();
   return result;
 }
 
-// --- Queries -------------------------------------------------------------------
+// --- Queries
+// -------------------------------------------------------------------
 
 absl::StatusOr<v1::GetIncidenceResponse> Monitor::GetIncidence(
     const v1::GetIncidenceRequest& request) {

@@ -83,9 +83,8 @@ class MonitorTest : public ::testing::Test {
     enroll.set_parent(kParent);
     const char* groups[] = {"LOW", "MID", "HIGH"};
     for (int i = 1; i <= 9; ++i) {
-      *enroll.add_subjects() =
-          MakeSubject(absl::StrCat("S", i), groups[(i - 1) / 3],
-                      i == 9 ? 100 : 365);
+      *enroll.add_subjects() = MakeSubject(
+          absl::StrCat("S", i), groups[(i - 1) / 3], i == 9 ? 100 : 365);
     }
     ASSERT_TRUE(monitor_->EnrollSubjects(enroll).ok());
   }
@@ -205,7 +204,7 @@ TEST_F(MonitorTest, EnrollmentIsVersionedAndAllOrNothing) {
   bad.set_parent(kParent);
   *bad.add_subjects() = MakeSubject("S11", "MID", 5);
   *bad.add_subjects() = MakeSubject("S3", "HIGH", 365);  // group change
-  *bad.add_subjects() = MakeSubject("S4", "MID", 10);     // follow-up shrinks
+  *bad.add_subjects() = MakeSubject("S4", "MID", 10);    // follow-up shrinks
   auto failed = monitor_->EnrollSubjects(bad);
   ASSERT_EQ(failed.status().code(), absl::StatusCode::kInvalidArgument);
   std::vector<std::string> fields;
@@ -247,8 +246,8 @@ TEST_F(MonitorTest, ReportOutcomesAndIdempotency) {
   EXPECT_THAT(Statuses(*follow), ElementsAre(v1::REPORT_STATUS_ACCEPTED,
                                              v1::REPORT_STATUS_SUPERSEDED));
   auto overall = Incidence(v1::TERM_LEVEL_OVERALL);
-  EXPECT_EQ(Cell(overall, "Any grade >= 3 AE", "", "M3")->cumulative().subjects(),
-            0);
+  EXPECT_EQ(
+      Cell(overall, "Any grade >= 3 AE", "", "M3")->cumulative().subjects(), 0);
 
   // Same version, different content: rejected, not silently dropped.
   auto conflict = Submit({MakeReport("R2", 1, "S2", 10, "Vomiting")});
@@ -274,12 +273,12 @@ TEST_F(MonitorTest, RejectedReportsNeverBlockValidOnes) {
   auto resp = Submit({bad_subject, wrong_site, wrong_group, bad_grade, good,
                       dup_in_batch, moved, moved_v2});
   ASSERT_TRUE(resp.ok()) << resp.status();
-  EXPECT_THAT(Statuses(*resp),
-              ElementsAre(v1::REPORT_STATUS_REJECTED, v1::REPORT_STATUS_REJECTED,
-                          v1::REPORT_STATUS_REJECTED, v1::REPORT_STATUS_REJECTED,
-                          v1::REPORT_STATUS_ACCEPTED, v1::REPORT_STATUS_REJECTED,
-                          v1::REPORT_STATUS_ACCEPTED,
-                          v1::REPORT_STATUS_REJECTED));
+  EXPECT_THAT(
+      Statuses(*resp),
+      ElementsAre(v1::REPORT_STATUS_REJECTED, v1::REPORT_STATUS_REJECTED,
+                  v1::REPORT_STATUS_REJECTED, v1::REPORT_STATUS_REJECTED,
+                  v1::REPORT_STATUS_ACCEPTED, v1::REPORT_STATUS_REJECTED,
+                  v1::REPORT_STATUS_ACCEPTED, v1::REPORT_STATUS_REJECTED));
   EXPECT_EQ(resp->results(0).code(),
             static_cast<int>(absl::StatusCode::kNotFound));
   EXPECT_EQ(resp->results(0).field(), "reports[0].subject_id");
@@ -287,7 +286,8 @@ TEST_F(MonitorTest, RejectedReportsNeverBlockValidOnes) {
   EXPECT_EQ(resp->results(2).field(), "reports[2].dose_group_id");
   EXPECT_EQ(resp->results(3).field(), "reports[3].grade");
   EXPECT_THAT(resp->results(5).reason(), HasSubstr("duplicates reports[4]"));
-  EXPECT_THAT(resp->results(7).reason(), HasSubstr("cannot change the subject"));
+  EXPECT_THAT(resp->results(7).reason(),
+              HasSubstr("cannot change the subject"));
   EXPECT_EQ(resp->accepted_count(), 2);
   EXPECT_EQ(resp->rejected_count(), 6);
 }
@@ -362,31 +362,31 @@ TEST_F(MonitorTest, IncidenceTableValues) {
   auto overall = Incidence(v1::TERM_LEVEL_OVERALL);
   std::vector<std::string> labels;
   for (const auto& t : overall.terms()) labels.push_back(t.overall_key());
-  EXPECT_THAT(labels, ElementsAre("any_ae", "any_sae", "grade_3_plus",
-                                  "related", "aesi:infection",
-                                  "aesi:thromboembolism", "aesi:malignancy",
-                                  "aesi:infusion_reaction"));
-  EXPECT_EQ(Cell(overall, "Any serious AE", "HIGH", "M12")
-                ->cumulative()
-                .subjects(),
-            1);
-  EXPECT_EQ(Cell(overall, "Any serious AE", "HIGH", "M6")
-                ->cumulative()
-                .subjects(),
-            0);
+  EXPECT_THAT(labels,
+              ElementsAre("any_ae", "any_sae", "grade_3_plus", "related",
+                          "aesi:infection", "aesi:thromboembolism",
+                          "aesi:malignancy", "aesi:infusion_reaction"));
+  EXPECT_EQ(
+      Cell(overall, "Any serious AE", "HIGH", "M12")->cumulative().subjects(),
+      1);
+  EXPECT_EQ(
+      Cell(overall, "Any serious AE", "HIGH", "M6")->cumulative().subjects(),
+      0);
   EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
 }
 
 TEST_F(MonitorTest, FollowUpDowngradeUpdatesEveryCell) {
-  ASSERT_TRUE(Submit({MakeReport("R1", 1, "S4", 20, "Pneumonia", 3, true)}).ok());
+  ASSERT_TRUE(
+      Submit({MakeReport("R1", 1, "S4", 20, "Pneumonia", 3, true)}).ok());
   auto overall = Incidence(v1::TERM_LEVEL_OVERALL);
-  EXPECT_EQ(Cell(overall, "Any serious AE", "MID", "M3")->cumulative().subjects(),
-            1);
+  EXPECT_EQ(
+      Cell(overall, "Any serious AE", "MID", "M3")->cumulative().subjects(), 1);
   // Follow-up: recoded to bronchitis, grade 2, not serious, later onset.
   ASSERT_TRUE(Submit({MakeReport("R1", 2, "S4", 100, "Bronchitis", 2)}).ok());
   overall = Incidence(v1::TERM_LEVEL_OVERALL);
-  EXPECT_EQ(Cell(overall, "Any serious AE", "MID", "M12")->cumulative().subjects(),
-            0);
+  EXPECT_EQ(
+      Cell(overall, "Any serious AE", "MID", "M12")->cumulative().subjects(),
+      0);
   EXPECT_EQ(Cell(overall, "Any AE", "MID", "M3")->cumulative().subjects(), 0);
   EXPECT_EQ(Cell(overall, "Any AE", "MID", "M6")->cumulative().subjects(), 1);
   auto pt = Incidence(v1::TERM_LEVEL_PT);
@@ -430,9 +430,9 @@ TEST_F(MonitorTest, CountersMatchBruteForceUnderRandomFollowUps) {
       uint32_t& v = next_version[id];
       // Mostly new versions, sometimes a stale one or an exact retry.
       uint32_t version = rng() % 5 == 0 && v > 1 ? v - 1 : ++v;
-      auto r = MakeReport(id, version, subject, 1 + rng() % 365,
-                          pts[rng() % pts.size()], 1 + rng() % 5,
-                          rng() % 4 == 0);
+      auto r =
+          MakeReport(id, version, subject, 1 + rng() % 365,
+                     pts[rng() % pts.size()], 1 + rng() % 5, rng() % 4 == 0);
       if (rng() % 3 == 0) r.add_aesi("infection");
       batch.push_back(r);
     }
@@ -448,8 +448,9 @@ TEST_F(MonitorTest, CountersMatchBruteForceUnderRandomFollowUps) {
 
   // Brute force: subjects and events per (pt, group, cumulative timepoint).
   const std::map<std::string, std::string> group_of = {
-      {"S1", "LOW"}, {"S2", "LOW"}, {"S3", "LOW"},   {"S4", "MID"}, {"S5", "MID"},
-      {"S6", "MID"}, {"S7", "HIGH"}, {"S8", "HIGH"}, {"S9", "HIGH"}};
+      {"S1", "LOW"},  {"S2", "LOW"},  {"S3", "LOW"},
+      {"S4", "MID"},  {"S5", "MID"},  {"S6", "MID"},
+      {"S7", "HIGH"}, {"S8", "HIGH"}, {"S9", "HIGH"}};
   const std::vector<std::pair<std::string, int>> tps = {
       {"M3", 91}, {"M6", 182}, {"M12", 365}};
   auto pt_table = Incidence(v1::TERM_LEVEL_PT);
@@ -460,7 +461,8 @@ TEST_F(MonitorTest, CountersMatchBruteForceUnderRandomFollowUps) {
         std::set<std::string> subjects, sae_subjects;
         int events = 0;
         for (const auto& [id, r] : latest) {
-          if (group_of.at(r.subject_id()) != group || r.onset_study_day() > day) {
+          if (group_of.at(r.subject_id()) != group ||
+              r.onset_study_day() > day) {
             continue;
           }
           if (r.serious()) sae_subjects.insert(r.subject_id());
@@ -474,10 +476,9 @@ TEST_F(MonitorTest, CountersMatchBruteForceUnderRandomFollowUps) {
         EXPECT_EQ(got, static_cast<int64_t>(subjects.size()))
             << pt << " " << group << " " << tp;
         EXPECT_EQ(got_events, events) << pt << " " << group << " " << tp;
-        EXPECT_EQ(Cell(overall, "Any serious AE", group, tp)
-                      ->cumulative()
-                      .subjects(),
-                  static_cast<int64_t>(sae_subjects.size()));
+        EXPECT_EQ(
+            Cell(overall, "Any serious AE", group, tp)->cumulative().subjects(),
+            static_cast<int64_t>(sae_subjects.size()));
       }
     }
   }

@@ -234,8 +234,7 @@ int WindowOfDay(const v1::Trial& trial, int study_day) {
 }
 
 void ValidateSubject(const v1::Trial& trial, const v1::Subject& s,
-                     const std::string& path,
-                     std::vector<FieldViolation>* v) {
+                     const std::string& path, std::vector<FieldViolation>* v) {
   Add(v, path + ".subject_id", CheckId(s.subject_id(), kMaxIdLength));
   if (s.site_id().empty()) {
     Add(v, path + ".site_id", "is required");
@@ -286,11 +285,11 @@ std::variant<ValidReport, Rejection> ValidateReport(
   if (!r.dose_group_id().empty()) {
     valid.dose_group = DoseGroupIndex(trial, r.dose_group_id());
     if (valid.dose_group < 0) {
-      return Reject(f("dose_group_id"),
-                    absl::StrCat("dose group '", r.dose_group_id(),
-                                 "' is not a dose group of trial ",
-                                 trial.trial_id()),
-                    absl::StatusCode::kNotFound);
+      return Reject(
+          f("dose_group_id"),
+          absl::StrCat("dose group '", r.dose_group_id(),
+                       "' is not a dose group of trial ", trial.trial_id()),
+          absl::StatusCode::kNotFound);
     }
   }
 
@@ -300,11 +299,11 @@ std::variant<ValidReport, Rejection> ValidateReport(
   if (!r.timepoint_id().empty()) {
     window_of_timepoint = TimepointIndex(trial, r.timepoint_id());
     if (window_of_timepoint < 0) {
-      return Reject(f("timepoint_id"),
-                    absl::StrCat("timepoint '", r.timepoint_id(),
-                                 "' is not a timepoint of trial ",
-                                 trial.trial_id()),
-                    absl::StatusCode::kNotFound);
+      return Reject(
+          f("timepoint_id"),
+          absl::StrCat("timepoint '", r.timepoint_id(),
+                       "' is not a timepoint of trial ", trial.trial_id()),
+          absl::StatusCode::kNotFound);
     }
   }
   if (r.has_onset_study_day()) {
@@ -317,17 +316,16 @@ std::variant<ValidReport, Rejection> ValidateReport(
     }
     valid.window = WindowOfDay(trial, day);
     if (valid.window < 0) {
-      return Reject(f("onset_study_day"),
-                    absl::StrCat("day ", day, " is after the last timepoint (",
-                                 last.timepoint_id(), ", day ",
-                                 last.study_day(), ")"));
+      return Reject(
+          f("onset_study_day"),
+          absl::StrCat("day ", day, " is after the last timepoint (",
+                       last.timepoint_id(), ", day ", last.study_day(), ")"));
     }
     if (window_of_timepoint >= 0 && window_of_timepoint != valid.window) {
-      const int from = window_of_timepoint == 0
-                           ? 1
-                           : trial.timepoints(window_of_timepoint - 1)
-                                     .study_day() +
-                                 1;
+      const int from =
+          window_of_timepoint == 0
+              ? 1
+              : trial.timepoints(window_of_timepoint - 1).study_day() + 1;
       return Reject(
           f("onset_study_day"),
           absl::StrCat("day ", day, " is outside the window of timepoint ",
@@ -383,11 +381,11 @@ std::variant<ValidReport, Rejection> ValidateReport(
     bool known = false;
     for (const auto& k : trial.aesi_categories()) known = known || k == c;
     if (!known) {
-      return Reject(absl::StrCat(f("aesi"), "[", i, "]"),
-                    absl::StrCat("'", c, "' is not an AESI category of trial ",
-                                 trial.trial_id(), " (",
-                                 absl::StrJoin(trial.aesi_categories(), ", "),
-                                 ")"));
+      return Reject(
+          absl::StrCat(f("aesi"), "[", i, "]"),
+          absl::StrCat("'", c, "' is not an AESI category of trial ",
+                       trial.trial_id(), " (",
+                       absl::StrJoin(trial.aesi_categories(), ", "), ")"));
     }
     if (!aesi.insert(c).second) {
       return Reject(absl::StrCat(f("aesi"), "[", i, "]"), "duplicate category");

@@ -12,7 +12,8 @@ v1::Trial GoodTrial() {
   v1::Trial t;
   t.set_trial_id("NCT0001");
   t.set_title("Test");
-  for (const char* id : {"LOW", "HIGH"}) t.add_dose_groups()->set_dose_group_id(id);
+  for (const char* id : {"LOW", "HIGH"})
+    t.add_dose_groups()->set_dose_group_id(id);
   int day = 0;
   for (const char* id : {"M3", "M6", "M12"}) {
     auto* tp = t.add_timepoints();
@@ -46,7 +47,7 @@ TEST(TrialValidationTest, NormalizesAGoodTrial) {
 TEST(TrialValidationTest, ReportsEveryViolationWithItsField) {
   v1::Trial t = GoodTrial();
   t.set_trial_id("bad id!");
-  t.mutable_timepoints(1)->set_study_day(10);  // not increasing
+  t.mutable_timepoints(1)->set_study_day(10);     // not increasing
   t.add_dose_groups()->set_dose_group_id("LOW");  // duplicate
   t.clear_sites();
   auto result = ValidateAndNormalizeTrial(t);
@@ -100,11 +101,12 @@ TEST(ReportValidationTest, NamesTheFieldOfEachProblem) {
       {[](auto& r) { r.set_grade(6); }, "reports[0].grade", "1-5"},
       {[](auto& r) { r.set_grade(0); }, "reports[0].grade", "1-5"},
       {[](auto& r) { r.set_version(0); }, "reports[0].version", ">= 1"},
-      {[](auto& r) { r.clear_report_id(); }, "reports[0].report_id", "required"},
+      {[](auto& r) { r.clear_report_id(); }, "reports[0].report_id",
+       "required"},
       {[](auto& r) { r.clear_pt(); }, "reports[0].pt", "required"},
       {[](auto& r) { r.clear_soc(); }, "reports[0].soc", "required"},
-      {[](auto& r) { r.set_onset_study_day(400); }, "reports[0].onset_study_day",
-       "after the last timepoint"},
+      {[](auto& r) { r.set_onset_study_day(400); },
+       "reports[0].onset_study_day", "after the last timepoint"},
       {[](auto& r) { r.set_onset_study_day(0); }, "reports[0].onset_study_day",
        ">= 1"},
       {[](auto& r) { r.clear_onset_study_day(); }, "reports[0].onset_study_day",
@@ -113,8 +115,8 @@ TEST(ReportValidationTest, NamesTheFieldOfEachProblem) {
        "outside the window"},
       {[](auto& r) { r.set_timepoint_id("M99"); }, "reports[0].timepoint_id",
        "not a timepoint", absl::StatusCode::kNotFound},
-      {[](auto& r) { r.set_site_id("99"); }, "reports[0].site_id",
-       "not a site", absl::StatusCode::kNotFound},
+      {[](auto& r) { r.set_site_id("99"); }, "reports[0].site_id", "not a site",
+       absl::StatusCode::kNotFound},
       {[](auto& r) { r.set_dose_group_id("MID"); }, "reports[0].dose_group_id",
        "not a dose group", absl::StatusCode::kNotFound},
       {[](auto& r) { r.set_hospitalization(true); }, "reports[0].serious",
@@ -124,7 +126,8 @@ TEST(ReportValidationTest, NamesTheFieldOfEachProblem) {
       {[](auto& r) { r.set_pt_code("12"); }, "reports[0].pt_code", "8-digit"},
       {[](auto& r) { r.set_relatedness(static_cast<v1::Relatedness>(42)); },
        "reports[0].relatedness", "unknown"},
-      {[](auto& r) { r.set_subject_id("a/b"); }, "reports[0].subject_id", "'/'"},
+      {[](auto& r) { r.set_subject_id("a/b"); }, "reports[0].subject_id",
+       "'/'"},
   };
   for (const Case& c : cases) {
     auto r = GoodReport();

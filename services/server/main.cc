@@ -38,8 +38,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "aesignald: %s\n", server.status().ToString().c_str());
     return 1;
   }
-  const std::string host =
-      options.listen.substr(0, options.listen.rfind(':'));
+  const std::string host = options.listen.substr(0, options.listen.rfind(':'));
   std::printf("aesignald listening on %s:%d (data dir %s, opened in %s)\n",
               host.c_str(), (*server)->port(), options.data_dir.c_str(),
               absl::FormatDuration((*server)->open_time()).c_str());

@@ -23,10 +23,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   server->monitor_ = std::make_unique<monitor::Monitor>(server->store_.get());
   server->trial_service_ =
       std::make_unique<grpc_services::TrialServiceImpl>(server->monitor_.get());
-  server->ingest_service_ =
-      std::make_unique<grpc_services::IngestServiceImpl>(server->monitor_.get());
-  server->safety_service_ =
-      std::make_unique<grpc_services::SafetyServiceImpl>(server->monitor_.get());
+  server->ingest_service_ = std::make_unique<grpc_services::IngestServiceImpl>(
+      server->monitor_.get());
+  server->safety_service_ = std::make_unique<grpc_services::SafetyServiceImpl>(
+      server->monitor_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -12,8 +12,10 @@ namespace {
 // promises absl::Status, never exceptions.
 using NoThrowPolicy = boost::math::policies::policy<
     boost::math::policies::domain_error<boost::math::policies::errno_on_error>,
-    boost::math::policies::overflow_error<boost::math::policies::errno_on_error>,
-    boost::math::policies::evaluation_error<boost::math::policies::errno_on_error>>;
+    boost::math::policies::overflow_error<
+        boost::math::policies::errno_on_error>,
+    boost::math::policies::evaluation_error<
+        boost::math::policies::errno_on_error>>;
 
 }  // namespace
 

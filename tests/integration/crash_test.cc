@@ -3,6 +3,7 @@
 // prove that every acknowledged report is present, none is counted twice,
 // and the counters equal a recount from the stored reports.
 #include <fcntl.h>
+#include <grpcpp/grpcpp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -12,8 +13,6 @@
 #include <chrono>
 #include <set>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -130,8 +129,8 @@ std::vector<Acked> StreamUntilKilled(ServerProcess& server, int cycle,
           *request.add_reports() = r;
           continue;
         }
-        const std::string id = absl::StrCat("C", cycle, "-B", b, "-", i, "~S",
-                                            subject);
+        const std::string id =
+            absl::StrCat("C", cycle, "-B", b, "-", i, "~S", subject);
         *request.add_reports() =
             Report(id, 1, absl::StrCat("S", subject), 1 + (b + i) % 365,
                    i % 3 ? "Headache" : "Nausea", 1 + i % 5, i % 7 == 0);
@@ -186,7 +185,8 @@ TEST(CrashTest, AckedReportsSurviveSigkill) {
     ASSERT_TRUE(trials->CreateTrial(&c1, create, &trial).ok());
     v1::EnrollSubjectsRequest enroll;
     enroll.set_parent(kParent);
-    for (int i = 1; i <= 30; ++i) *enroll.add_subjects() = testing::SubjectNumber(i);
+    for (int i = 1; i <= 30; ++i)
+      *enroll.add_subjects() = testing::SubjectNumber(i);
     v1::EnrollSubjectsResponse enrolled;
     grpc::ClientContext c2;
     ASSERT_TRUE(trials->EnrollSubjects(&c2, enroll, &enrolled).ok());
@@ -219,8 +219,8 @@ TEST(CrashTest, AckedReportsSurviveSigkill) {
       request.set_parent(kParent);
       for (size_t i = start; i < std::min(list.size(), start + 1000); ++i) {
         const std::string& id = list[i].report_id;
-        auto probe = Report(id, list[i].version,
-                            id.substr(id.rfind('~') + 1), 1, "Probe");
+        auto probe = Report(id, list[i].version, id.substr(id.rfind('~') + 1),
+                            1, "Probe");
         *request.add_reports() = probe;
       }
       v1::SubmitReportsResponse response;
@@ -242,16 +242,16 @@ TEST(CrashTest, AckedReportsSurviveSigkill) {
   absl::Status verified = monitor.VerifyCounters("T");
   EXPECT_TRUE(verified.ok()) << verified;
   std::set<std::pair<std::string, std::string>> distinct_reports;
-  ASSERT_TRUE((*store)
-                  ->Latest()
-                  .Scan(storage::Cf::kReports, storage::TrialPrefix("T"), "",
-                        [&](std::string_view key, std::string_view) {
-                          auto parts = storage::DecodeReportKey(key);
-                          distinct_reports.insert(
-                              {parts->site_id, parts->report_id});
-                          return true;
-                        })
-                  .ok());
+  ASSERT_TRUE(
+      (*store)
+          ->Latest()
+          .Scan(storage::Cf::kReports, storage::TrialPrefix("T"), "",
+                [&](std::string_view key, std::string_view) {
+                  auto parts = storage::DecodeReportKey(key);
+                  distinct_reports.insert({parts->site_id, parts->report_id});
+                  return true;
+                })
+          .ok());
   v1::GetIncidenceRequest request;
   request.set_parent(kParent);
   request.set_level(v1::TERM_LEVEL_OVERALL);

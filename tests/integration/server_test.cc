@@ -47,7 +47,8 @@ class ServerTest : public ::testing::Test {
     ASSERT_TRUE(trials_->CreateTrial(&ctx, create, &trial).ok());
     v1::EnrollSubjectsRequest enroll;
     enroll.set_parent(kParent);
-    for (int i = 1; i <= 9; ++i) *enroll.add_subjects() = testing::SubjectNumber(i);
+    for (int i = 1; i <= 9; ++i)
+      *enroll.add_subjects() = testing::SubjectNumber(i);
     v1::EnrollSubjectsResponse enrolled;
     grpc::ClientContext ctx2;
     ASSERT_TRUE(trials_->EnrollSubjects(&ctx2, enroll, &enrolled).ok());
@@ -61,8 +62,10 @@ class ServerTest : public ::testing::Test {
     v1::SubmitReportsResponse response;
     grpc::ClientContext ctx;
     grpc::Status s = ingest_->SubmitReports(&ctx, request, &response);
-    if (status != nullptr) *status = s;
-    else EXPECT_TRUE(s.ok()) << s.error_message();
+    if (status != nullptr)
+      *status = s;
+    else
+      EXPECT_TRUE(s.ok()) << s.error_message();
     return response;
   }
 
@@ -109,7 +112,8 @@ TEST_F(ServerTest, InvalidArgumentCarriesFieldViolations) {
   for (const auto& v : bad.field_violations()) {
     fields.push_back(v.field());
   }
-  EXPECT_THAT(fields, ElementsAre("trial.title", "trial.timepoints[2].study_day"));
+  EXPECT_THAT(fields,
+              ElementsAre("trial.title", "trial.timepoints[2].study_day"));
 }
 
 TEST_F(ServerTest, TrialErrorsMapToTheRightCodes) {

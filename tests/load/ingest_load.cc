@@ -5,11 +5,11 @@
 // fsyncs the group commit needed.
 //
 //   ingest_load [--streams=4] [--batches=200] [--batch_size=250] [--window=8]
+#include <grpcpp/grpcpp.h>
+
 #include <atomic>
 #include <iostream>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -56,10 +56,10 @@ int64_t RunStream(std::shared_ptr<grpc::Channel> channel, int stream_index) {
     request.set_parent("trials/LOAD");
     for (int i = 0; i < batch_size; ++i) {
       const int n = b * batch_size + i;
-      *request.add_reports() = testing::Report(
-          absl::StrCat("L", stream_index, "-", n), 1,
-          absl::StrCat("S", 1 + n % subjects), 1 + n % 365,
-          absl::StrCat("PT", n % 97), 1 + n % 5, n % 11 == 0);
+      *request.add_reports() =
+          testing::Report(absl::StrCat("L", stream_index, "-", n), 1,
+                          absl::StrCat("S", 1 + n % subjects), 1 + n % 365,
+                          absl::StrCat("PT", n % 97), 1 + n % 5, n % 11 == 0);
     }
     if (!stream->Write(request)) break;
   }
@@ -75,13 +75,15 @@ int64_t RunStream(std::shared_ptr<grpc::Channel> channel, int stream_index) {
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   testing::TempDir dir;
-  auto server = Server::Start({.listen = "127.0.0.1:0", .data_dir = dir.Sub("data")});
+  auto server =
+      Server::Start({.listen = "127.0.0.1:0", .data_dir = dir.Sub("data")});
   if (!server.ok()) {
     std::cerr << server.status() << "\n";
     return 1;
   }
-  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
-                                     grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
+                          grpc::InsecureChannelCredentials());
   auto trials = v1::TrialService::NewStub(channel);
   {
     v1::CreateTrialRequest create;
@@ -120,14 +122,17 @@ int main(int argc, char** argv) {
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   int64_t total = 0;
   for (int64_t a : accepted) total += a;
-  std::cout << "streams=" << streams << " batch_size=" << absl::GetFlag(FLAGS_batch_size)
+  std::cout << "streams=" << streams
+            << " batch_size=" << absl::GetFlag(FLAGS_batch_size)
             << " window=" << absl::GetFlag(FLAGS_window) << "\n"
             << "acknowledged (durable) reports: " << total << " in " << seconds
-            << " s = " << static_cast<int64_t>(total / seconds) << " reports/s\n";
+            << " s = " << static_cast<int64_t>(total / seconds)
+            << " reports/s\n";
   const auto stats = (*server)->store().stats();
   std::cout << "batches committed: " << stats.commits
             << ", WAL fsyncs: " << stats.wal_syncs << " ("
-            << static_cast<double>(stats.commits) / std::max<int64_t>(1, stats.wal_syncs)
+            << static_cast<double>(stats.commits) /
+                   std::max<int64_t>(1, stats.wal_syncs)
             << " batches per fsync)\n";
   return total == int64_t{streams} * absl::GetFlag(FLAGS_batches) *
                       absl::GetFlag(FLAGS_batch_size)
