@@ -327,6 +327,33 @@ absl::Status VerifyCounters(const ReadView& view, std::string_view trial_id,
       });
   if (!scan.ok()) return scan;
   if (!error.ok()) return error;
+  // Each report's head must point at its newest version.
+  std::vector<std::string> diffs;
+  auto note = [&](std::string d) {
+    if (diffs.size() < 5) diffs.push_back(std::move(d));
+  };
+  size_t heads = 0;
+  absl::Status head_scan =
+      view.Scan(Cf::kReportHeads, TrialPrefix(trial_id), "",
+                [&](std::string_view, std::string_view) {
+                  ++heads;
+                  return true;
+                });
+  if (!head_scan.ok()) return head_scan;
+  if (heads != latest.size()) {
+    note(absl::StrCat(heads, " report heads for ", latest.size(), " reports"));
+  }
+  for (const auto& [id, stored] : latest) {
+    auto head = view.Get(Cf::kReportHeads,
+                         ReportHeadKey(trial_id, id.first, id.second));
+    if (!head.ok()) return head.status();
+    std::string want;
+    AppendBigEndian32(&want, stored.report().version());
+    if (!head->has_value() || **head != want) {
+      note(absl::StrCat("head of report '", id.second,
+                        "' does not point at its newest version"));
+    }
+  }
   for (const auto& [id, stored] : latest) {
     for (const TermKey& term : TermsOf(stored.report())) {
       const std::string key =
@@ -354,10 +381,6 @@ absl::Status VerifyCounters(const ReadView& view, std::string_view trial_id,
   }
 
   // Compare with what is stored.
-  std::vector<std::string> diffs;
-  auto note = [&](std::string d) {
-    if (diffs.size() < 5) diffs.push_back(std::move(d));
-  };
   size_t stored_states = 0;
   scan = view.Scan(
       Cf::kSubjectTerms, TrialPrefix(trial_id), "",
@@ -399,7 +422,8 @@ absl::Status VerifyCounters(const ReadView& view, std::string_view trial_id,
                       counters.size()));
   }
   if (!diffs.empty()) {
-    std::string msg = "incidence counters differ from a recount of reports:";
+    std::string msg =
+        "stored counters or heads differ from a recount of reports:";
     for (const auto& d : diffs) absl::StrAppend(&msg, " ", d, ";");
     return absl::DataLossError(msg);
   }

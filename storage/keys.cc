@@ -164,6 +164,11 @@ std::string ReportKey(std::string_view trial_id, std::string_view site_id,
   return out;
 }
 
+std::string ReportHeadKey(std::string_view trial_id, std::string_view site_id,
+                          std::string_view report_id) {
+  return ReportVersionsPrefix(trial_id, site_id, report_id);
+}
+
 std::optional<ReportKeyParts> DecodeReportKey(std::string_view key) {
   ReportKeyParts parts;
   if (!ConsumeOrderedString(&key, &parts.trial_id) ||

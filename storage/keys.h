@@ -78,6 +78,10 @@ std::string ReportKey(std::string_view trial_id, std::string_view site_id,
 std::string ReportVersionsPrefix(std::string_view trial_id,
                                  std::string_view site_id,
                                  std::string_view report_id);
+// report_heads: (trial, site, report) -> newest stored version (big-endian).
+std::string ReportHeadKey(std::string_view trial_id, std::string_view site_id,
+                          std::string_view report_id);
+
 struct ReportKeyParts {
   std::string trial_id;
   std::string site_id;

@@ -2,6 +2,7 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
@@ -42,6 +43,8 @@ const char* CfName(Cf cf) {
       return "subject_terms";
     case Cf::kCounters:
       return "counters";
+    case Cf::kReportHeads:
+      return "report_heads";
   }
   return "?";
 }
@@ -171,8 +174,16 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   // Default WAL recovery (point in time): after a crash the database holds
   // every synced write and a prefix of the unsynced ones, never a torn batch.
   db_options.IncreaseParallelism(2);
+  // Restart time: bound the WAL that a crash leaves to replay, and replay it
+  // into memtables without flushing them during Open.
+  db_options.max_total_wal_size = options.max_wal_bytes;
+  db_options.avoid_flush_during_recovery = true;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  // Most ingest lookups miss (new reports, new subject-term states): bloom
+  // filters answer those without reading data blocks.
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.cache_index_and_filter_blocks = true;
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
 
@@ -189,6 +200,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
 
   auto store = std::unique_ptr<Store>(new Store());
   store->path_ = options.path;
+  store->flush_on_close_ = options.flush_on_close;
   store->db_.reset(raw_db);
   // handles[0] is the default column family, which aesignal does not use.
   store->db_->DestroyColumnFamilyHandle(handles[0]);
@@ -224,6 +236,10 @@ Store::~Store() {
     stopping_ = true;
   }
   if (committer_.joinable()) committer_.join();
+  if (db_ && flush_on_close_) {
+    rocksdb::FlushOptions flush;
+    db_->Flush(flush, cfs_).PermitUncheckedError();
+  }
   for (auto* handle : cfs_) db_->DestroyColumnFamilyHandle(handle);
   cfs_.clear();
   if (db_) {

@@ -52,8 +52,9 @@ enum class Cf : int {
   kReports = 4,         // (trial, site, report, version) -> StoredReport
   kSubjectTerms = 5,    // (trial, term, subject) -> per-window event counts
   kCounters = 6,        // (trial, term, group, window) -> CellCounts
+  kReportHeads = 7,     // (trial, site, report) -> newest stored version
 };
-inline constexpr int kNumCfs = 7;
+inline constexpr int kNumCfs = 8;
 const char* CfName(Cf cf);
 
 // The schema version this build reads and writes.
@@ -67,6 +68,12 @@ struct StoreOptions {
   std::string path;
   // RocksDB block cache size.
   size_t block_cache_bytes = 64 << 20;
+  // Upper bound of the write-ahead log kept before memtables are flushed; it
+  // bounds the replay work, and so the restart time, after a crash.
+  uint64_t max_wal_bytes = 64ull << 20;
+  // Flush memtables when the store is destroyed, so that a clean restart
+  // replays almost nothing. (Tests turn it off to time crash recovery.)
+  bool flush_on_close = true;
 };
 
 // Consistent reads. A view with a snapshot sees one point in time across all
@@ -189,6 +196,7 @@ class Store {
   void RunGroup(std::vector<Pending>& group);
 
   std::string path_;
+  bool flush_on_close_ = true;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
 

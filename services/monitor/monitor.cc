@@ -20,6 +20,7 @@
 #include "storage/incidence.h"
 #include "storage/keys.h"
 #include "storage/records.pb.h"
+#include "storage/reports.h"
 
 namespace aesignal::monitor {
 namespace {
@@ -130,9 +131,6 @@ absl::Status ApplyBatch(storage::Txn& txn, Batch& batch) {
   const int num_windows = batch.trial.timepoints_size();
   const google::protobuf::Timestamp now = NowProto();
   std::map<std::string, std::optional<v1::Subject>> subjects;
-  // Newest version of each report as of this point of the batch (the Txn's
-  // Last() does not see this batch's own writes).
-  std::map<std::pair<std::string, std::string>, storage::StoredReport> newest;
 
   for (int i = 0; i < batch.request.reports_size(); ++i) {
     if (!batch.valid[i].has_value()) continue;
@@ -178,15 +176,11 @@ absl::Status ApplyBatch(storage::Txn& txn, Batch& batch) {
     }
 
     // Version checks.
-    const std::string key = storage::ReportKey(batch.trial_id, r.site_id(),
-                                               r.report_id(), r.version());
-    auto same_version = txn.Get(Cf::kReports, key);
+    auto same_version = storage::ReadReportVersion(
+        txn, batch.trial_id, r.site_id(), r.report_id(), r.version());
     if (!same_version.ok()) return same_version.status();
     if (same_version->has_value()) {
-      AESIGNAL_ASSIGN_OR_RETURN(
-          storage::StoredReport stored,
-          Parse<storage::StoredReport>(**same_version, "report"));
-      if (MessageDifferencer::Equals(stored.report(), r)) {
+      if (MessageDifferencer::Equals((*same_version)->report(), r)) {
         result->set_status(v1::REPORT_STATUS_DUPLICATE);
       } else {
         SetRejected(
@@ -197,20 +191,10 @@ absl::Status ApplyBatch(storage::Txn& txn, Batch& batch) {
       }
       continue;
     }
-    const auto report_key = std::make_pair(r.site_id(), r.report_id());
-    std::optional<storage::StoredReport> previous;
-    if (auto nit = newest.find(report_key); nit != newest.end()) {
-      previous = nit->second;
-    } else {
-      auto last = txn.Last(Cf::kReports,
-                           storage::ReportVersionsPrefix(
-                               batch.trial_id, r.site_id(), r.report_id()));
-      if (!last.ok()) return last.status();
-      if (last->has_value()) {
-        AESIGNAL_ASSIGN_OR_RETURN(
-            previous, Parse<storage::StoredReport>((*last)->second, "report"));
-      }
-    }
+    auto newest = storage::ReadNewestReport(txn, batch.trial_id, r.site_id(),
+                                            r.report_id());
+    if (!newest.ok()) return newest.status();
+    const std::optional<storage::StoredReport>& previous = *newest;
     if (previous.has_value() &&
         previous->report().subject_id() != r.subject_id()) {
       SetRejected(
@@ -230,7 +214,8 @@ absl::Status ApplyBatch(storage::Txn& txn, Batch& batch) {
     if (previous.has_value() && previous->report().version() > r.version()) {
       // History only: the newer stored version stays counted.
       stored.set_superseded_on_arrival(true);
-      txn.Put(Cf::kReports, key, stored.SerializeAsString());
+      storage::WriteReportVersion(txn, batch.trial_id, stored,
+                                  /*newest=*/false);
       result->set_status(v1::REPORT_STATUS_SUPERSEDED);
       continue;
     }
@@ -247,8 +232,7 @@ absl::Status ApplyBatch(storage::Txn& txn, Batch& batch) {
       AESIGNAL_RETURN_IF_ERROR(storage::ApplyReportChange(
           txn, batch.trial_id, num_windows, nullptr, nullptr, &r, &added_at));
     }
-    txn.Put(Cf::kReports, key, stored.SerializeAsString());
-    newest[report_key] = std::move(stored);
+    storage::WriteReportVersion(txn, batch.trial_id, stored, /*newest=*/true);
     result->set_status(v1::REPORT_STATUS_ACCEPTED);
   }
   return absl::OkStatus();

@@ -1,0 +1,35 @@
+// Typed access to stored AE report versions.
+//
+// Every version of a report is kept under its own key in `reports`; the
+// `report_heads` column family points at the newest stored version, so
+// finding the counted version is one point lookup (bloom-filtered for new
+// reports) instead of an iterator seek. Thread-compatible.
+#ifndef AESIGNAL_STORAGE_REPORTS_H_
+#define AESIGNAL_STORAGE_REPORTS_H_
+
+#include <optional>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "storage/records.pb.h"
+#include "storage/store.h"
+
+namespace aesignal::storage {
+
+// The stored report at exactly this version, if any.
+absl::StatusOr<std::optional<StoredReport>> ReadReportVersion(
+    const ReadView& view, std::string_view trial_id, std::string_view site_id,
+    std::string_view report_id, uint32_t version);
+
+// The newest stored version of a report (the counted one), if any.
+absl::StatusOr<std::optional<StoredReport>> ReadNewestReport(
+    const ReadView& view, std::string_view trial_id, std::string_view site_id,
+    std::string_view report_id);
+
+// Stores one version. If `newest`, it also becomes the report's head.
+void WriteReportVersion(Txn& txn, std::string_view trial_id,
+                        const StoredReport& stored, bool newest);
+
+}  // namespace aesignal::storage
+
+#endif  // AESIGNAL_STORAGE_REPORTS_H_
