@@ -1,0 +1,77 @@
+// aesignal C++ client SDK: trials, enrollment, report submission and
+// incidence tables.
+//
+// Example:
+//   auto client = aesignal::client::Client(
+//       aesignal::client::MakeClientConnection({.target = "127.0.0.1:50051"}));
+//   absl::StatusOr<aesignal::v1::Trial> trial = client.GetTrial("NCT02013700");
+//   if (!trial.ok()) { ... trial.status() ... }
+//
+// Every call returns absl::Status / StatusOr; errors carry the gRPC code and,
+// for INVALID_ARGUMENT, a google.rpc.BadRequest (see BadRequestOf in
+// aesignal/client/status.h). The List* / GetIncidence helpers that return
+// vectors follow next_page_token to the end.
+//
+// For streaming many reports with batching, a bounded window and reconnects,
+// use ReportStreamer (aesignal/client/report_streamer.h).
+//
+// Thread-safety: a Client is safe to use from many threads at once (it holds
+// only a shared ClientConnection).
+#ifndef AESIGNAL_CLIENTS_CPP_AESIGNAL_CLIENT_CLIENT_H_
+#define AESIGNAL_CLIENTS_CPP_AESIGNAL_CLIENT_CLIENT_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "aesignal/client/connection.h"
+
+namespace aesignal::client {
+
+// "trials/{trial_id}", the resource name the API uses as parent.
+std::string TrialName(std::string_view trial_id);
+
+class Client {
+ public:
+  explicit Client(std::shared_ptr<ClientConnection> connection);
+
+  // Creates `trial`; identical content already stored is not an error (the
+  // stored trial is returned), different content is ALREADY_EXISTS.
+  absl::StatusOr<v1::Trial> CreateTrial(const v1::Trial& trial);
+  absl::StatusOr<v1::Trial> GetTrial(std::string_view trial_id);
+  // One page; page_size 0 lets the server choose.
+  absl::StatusOr<v1::ListTrialsResponse> ListTrials(
+      int page_size = 0, const std::string& page_token = "");
+  // Every trial, following pages.
+  absl::StatusOr<std::vector<v1::Trial>> ListAllTrials();
+
+  // Enrolls or updates subjects, all or nothing.
+  absl::StatusOr<v1::EnrollSubjectsResponse> EnrollSubjects(
+      std::string_view trial_id, const std::vector<v1::Subject>& subjects);
+  absl::StatusOr<std::vector<v1::Subject>> ListAllSubjects(
+      std::string_view trial_id);
+
+  // One durable batch. Per-report outcomes are in the response; a rejected
+  // report does not fail the call.
+  absl::StatusOr<v1::SubmitReportsResponse> SubmitReports(
+      std::string_view trial_id,
+      const std::vector<v1::AdverseEventReport>& reports);
+
+  // The whole incidence table at `level` (all pages), with Clopper-Pearson
+  // intervals at `confidence_level` (0 lets the server use 0.95).
+  absl::StatusOr<v1::GetIncidenceResponse> GetIncidence(
+      std::string_view trial_id, v1::TermLevel level,
+      double confidence_level = 0);
+
+  ClientConnection& connection() { return *connection_; }
+  std::shared_ptr<ClientConnection> shared_connection() { return connection_; }
+
+ private:
+  std::shared_ptr<ClientConnection> connection_;
+};
+
+}  // namespace aesignal::client
+
+#endif  // AESIGNAL_CLIENTS_CPP_AESIGNAL_CLIENT_CLIENT_H_

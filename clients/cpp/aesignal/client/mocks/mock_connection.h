@@ -1,0 +1,49 @@
+// GoogleMock doubles of the SDK's transport, for testing code that uses
+// aesignal::client::Client or ReportStreamer without a server.
+//
+// Example:
+//   auto mock = std::make_shared<aesignal::client::MockClientConnection>();
+//   EXPECT_CALL(*mock, GetTrial).WillOnce(Return(trial));
+//   aesignal::client::Client client(mock);
+#ifndef AESIGNAL_CLIENTS_CPP_AESIGNAL_CLIENT_MOCKS_MOCK_CONNECTION_H_
+#define AESIGNAL_CLIENTS_CPP_AESIGNAL_CLIENT_MOCKS_MOCK_CONNECTION_H_
+
+#include <memory>
+
+#include "aesignal/client/connection.h"
+#include "gmock/gmock.h"
+
+namespace aesignal::client {
+
+class MockReportStream : public ReportStream {
+ public:
+  MOCK_METHOD(bool, Write, (const v1::StreamReportsRequest&), (override));
+  MOCK_METHOD(bool, Read, (v1::StreamReportsResponse*), (override));
+  MOCK_METHOD(void, WritesDone, (), (override));
+  MOCK_METHOD(absl::Status, Finish, (), (override));
+  MOCK_METHOD(void, Cancel, (), (override));
+};
+
+class MockClientConnection : public ClientConnection {
+ public:
+  MOCK_METHOD(absl::StatusOr<v1::Trial>, CreateTrial,
+              (const v1::CreateTrialRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::Trial>, GetTrial,
+              (const v1::GetTrialRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::ListTrialsResponse>, ListTrials,
+              (const v1::ListTrialsRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::EnrollSubjectsResponse>, EnrollSubjects,
+              (const v1::EnrollSubjectsRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::ListSubjectsResponse>, ListSubjects,
+              (const v1::ListSubjectsRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::SubmitReportsResponse>, SubmitReports,
+              (const v1::SubmitReportsRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::GetIncidenceResponse>, GetIncidence,
+              (const v1::GetIncidenceRequest&), (override));
+  MOCK_METHOD(std::unique_ptr<ReportStream>, OpenReportStream, (),
+              (override));
+};
+
+}  // namespace aesignal::client
+
+#endif  // AESIGNAL_CLIENTS_CPP_AESIGNAL_CLIENT_MOCKS_MOCK_CONNECTION_H_

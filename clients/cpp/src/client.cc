@@ -1,0 +1,105 @@
+#include "aesignal/client/client.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace aesignal::client {
+
+std::string TrialName(std::string_view trial_id) {
+  return absl::StrCat("trials/", absl::string_view(trial_id.data(),
+                                                   trial_id.size()));
+}
+
+Client::Client(std::shared_ptr<ClientConnection> connection)
+    : connection_(std::move(connection)) {}
+
+absl::StatusOr<v1::Trial> Client::CreateTrial(const v1::Trial& trial) {
+  v1::CreateTrialRequest request;
+  *request.mutable_trial() = trial;
+  return connection_->CreateTrial(request);
+}
+
+absl::StatusOr<v1::Trial> Client::GetTrial(std::string_view trial_id) {
+  v1::GetTrialRequest request;
+  request.set_name(TrialName(trial_id));
+  return connection_->GetTrial(request);
+}
+
+absl::StatusOr<v1::ListTrialsResponse> Client::ListTrials(
+    int page_size, const std::string& page_token) {
+  v1::ListTrialsRequest request;
+  request.set_page_size(page_size);
+  request.set_page_token(page_token);
+  return connection_->ListTrials(request);
+}
+
+absl::StatusOr<std::vector<v1::Trial>> Client::ListAllTrials() {
+  std::vector<v1::Trial> trials;
+  std::string token;
+  do {
+    absl::StatusOr<v1::ListTrialsResponse> page = ListTrials(0, token);
+    if (!page.ok()) return page.status();
+    for (auto& trial : *page->mutable_trials()) {
+      trials.push_back(std::move(trial));
+    }
+    token = page->next_page_token();
+  } while (!token.empty());
+  return trials;
+}
+
+absl::StatusOr<v1::EnrollSubjectsResponse> Client::EnrollSubjects(
+    std::string_view trial_id, const std::vector<v1::Subject>& subjects) {
+  v1::EnrollSubjectsRequest request;
+  request.set_parent(TrialName(trial_id));
+  for (const auto& subject : subjects) *request.add_subjects() = subject;
+  return connection_->EnrollSubjects(request);
+}
+
+absl::StatusOr<std::vector<v1::Subject>> Client::ListAllSubjects(
+    std::string_view trial_id) {
+  std::vector<v1::Subject> subjects;
+  v1::ListSubjectsRequest request;
+  request.set_parent(TrialName(trial_id));
+  do {
+    absl::StatusOr<v1::ListSubjectsResponse> page =
+        connection_->ListSubjects(request);
+    if (!page.ok()) return page.status();
+    for (auto& subject : *page->mutable_subjects()) {
+      subjects.push_back(std::move(subject));
+    }
+    request.set_page_token(page->next_page_token());
+  } while (!request.page_token().empty());
+  return subjects;
+}
+
+absl::StatusOr<v1::SubmitReportsResponse> Client::SubmitReports(
+    std::string_view trial_id,
+    const std::vector<v1::AdverseEventReport>& reports) {
+  v1::SubmitReportsRequest request;
+  request.set_parent(TrialName(trial_id));
+  for (const auto& report : reports) *request.add_reports() = report;
+  return connection_->SubmitReports(request);
+}
+
+absl::StatusOr<v1::GetIncidenceResponse> Client::GetIncidence(
+    std::string_view trial_id, v1::TermLevel level, double confidence_level) {
+  v1::GetIncidenceRequest request;
+  request.set_parent(TrialName(trial_id));
+  request.set_level(level);
+  request.set_confidence_level(confidence_level);
+  v1::GetIncidenceResponse all;
+  do {
+    absl::StatusOr<v1::GetIncidenceResponse> page =
+        connection_->GetIncidence(request);
+    if (!page.ok()) return page.status();
+    all.set_confidence_level(page->confidence_level());
+    for (auto& term : *page->mutable_terms()) {
+      *all.add_terms() = std::move(term);
+    }
+    request.set_page_token(page->next_page_token());
+  } while (!request.page_token().empty());
+  return all;
+}
+
+}  // namespace aesignal::client

@@ -1,0 +1,145 @@
+#include "aesignal/client/connection.h"
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <utility>
+
+#include "absl/time/clock.h"
+#include "aesignal/client/status.h"
+#include "aesignal/v1/ingest_service.grpc.pb.h"
+#include "aesignal/v1/safety_service.grpc.pb.h"
+#include "aesignal/v1/trial_service.grpc.pb.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/support/channel_arguments.h"
+
+namespace aesignal::client {
+namespace {
+
+class GrpcReportStream : public ReportStream {
+ public:
+  explicit GrpcReportStream(v1::IngestService::Stub& stub)
+      : stream_(stub.StreamReports(&context_)) {}
+
+  bool Write(const v1::StreamReportsRequest& request) override {
+    return stream_->Write(request);
+  }
+  bool Read(v1::StreamReportsResponse* response) override {
+    return stream_->Read(response);
+  }
+  void WritesDone() override { stream_->WritesDone(); }
+  absl::Status Finish() override { return FromGrpc(stream_->Finish()); }
+  void Cancel() override { context_.TryCancel(); }
+
+ private:
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::StreamReportsRequest,
+                                           v1::StreamReportsResponse>>
+      stream_;
+};
+
+class GrpcConnection : public ClientConnection {
+ public:
+  explicit GrpcConnection(const ConnectionOptions& options)
+      : options_(options), channel_(MakeChannel(options)),
+        trials_(v1::TrialService::NewStub(channel_)),
+        ingest_(v1::IngestService::NewStub(channel_)),
+        safety_(v1::SafetyService::NewStub(channel_)) {}
+
+  absl::StatusOr<v1::Trial> CreateTrial(
+      const v1::CreateTrialRequest& request) override {
+    return Call<v1::Trial>(request, [&](auto* ctx, auto& req, auto* resp) {
+      return trials_->CreateTrial(ctx, req, resp);
+    });
+  }
+  absl::StatusOr<v1::Trial> GetTrial(
+      const v1::GetTrialRequest& request) override {
+    return Call<v1::Trial>(request, [&](auto* ctx, auto& req, auto* resp) {
+      return trials_->GetTrial(ctx, req, resp);
+    });
+  }
+  absl::StatusOr<v1::ListTrialsResponse> ListTrials(
+      const v1::ListTrialsRequest& request) override {
+    return Call<v1::ListTrialsResponse>(
+        request, [&](auto* ctx, auto& req, auto* resp) {
+          return trials_->ListTrials(ctx, req, resp);
+        });
+  }
+  absl::StatusOr<v1::EnrollSubjectsResponse> EnrollSubjects(
+      const v1::EnrollSubjectsRequest& request) override {
+    return Call<v1::EnrollSubjectsResponse>(
+        request, [&](auto* ctx, auto& req, auto* resp) {
+          return trials_->EnrollSubjects(ctx, req, resp);
+        });
+  }
+  absl::StatusOr<v1::ListSubjectsResponse> ListSubjects(
+      const v1::ListSubjectsRequest& request) override {
+    return Call<v1::ListSubjectsResponse>(
+        request, [&](auto* ctx, auto& req, auto* resp) {
+          return trials_->ListSubjects(ctx, req, resp);
+        });
+  }
+  absl::StatusOr<v1::SubmitReportsResponse> SubmitReports(
+      const v1::SubmitReportsRequest& request) override {
+    return Call<v1::SubmitReportsResponse>(
+        request, [&](auto* ctx, auto& req, auto* resp) {
+          return ingest_->SubmitReports(ctx, req, resp);
+        });
+  }
+  absl::StatusOr<v1::GetIncidenceResponse> GetIncidence(
+      const v1::GetIncidenceRequest& request) override {
+    return Call<v1::GetIncidenceResponse>(
+        request, [&](auto* ctx, auto& req, auto* resp) {
+          return safety_->GetIncidence(ctx, req, resp);
+        });
+  }
+  std::unique_ptr<ReportStream> OpenReportStream() override {
+    return std::make_unique<GrpcReportStream>(*ingest_);
+  }
+
+ private:
+  static std::shared_ptr<grpc::Channel> MakeChannel(
+      const ConnectionOptions& options) {
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+    auto credentials = options.credentials != nullptr
+                           ? options.credentials
+                           : grpc::InsecureChannelCredentials();
+    return grpc::CreateCustomChannel(options.target, credentials, args);
+  }
+
+  // One unary call with a per-attempt deadline, retried with exponential
+  // backoff while the status is retryable.
+  template <typename Response, typename Request, typename Rpc>
+  absl::StatusOr<Response> Call(const Request& request, Rpc rpc) {
+    absl::Duration backoff = options_.initial_backoff;
+    absl::Status status;
+    for (int attempt = 1;; ++attempt) {
+      grpc::ClientContext context;
+      context.set_deadline(
+          absl::ToChronoTime(absl::Now() + options_.call_timeout));
+      Response response;
+      status = FromGrpc(rpc(&context, request, &response));
+      if (status.ok()) return response;
+      if (!IsRetryable(status) || attempt >= options_.max_attempts) break;
+      absl::SleepFor(backoff);
+      backoff *= 2;
+    }
+    return status;
+  }
+
+  const ConnectionOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::TrialService::Stub> trials_;
+  std::unique_ptr<v1::IngestService::Stub> ingest_;
+  std::unique_ptr<v1::SafetyService::Stub> safety_;
+};
+
+}  // namespace
+
+std::shared_ptr<ClientConnection> MakeClientConnection(
+    const ConnectionOptions& options) {
+  return std::make_shared<GrpcConnection>(options);
+}
+
+}  // namespace aesignal::client

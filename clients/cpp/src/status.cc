@@ -1,0 +1,43 @@
+#include "aesignal/client/status.h"
+
+#include <string>
+
+#include "absl/strings/cord.h"
+#include "google/rpc/status.pb.h"
+
+namespace aesignal::client {
+namespace {
+constexpr char kBadRequestType[] =
+    "type.googleapis.com/google.rpc.BadRequest";
+}  // namespace
+
+absl::Status FromGrpc(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  // gRPC and absl share code numbering by construction.
+  absl::Status result(static_cast<absl::StatusCode>(status.error_code()),
+                      status.error_message());
+  google::rpc::Status rich;
+  if (!status.error_details().empty() &&
+      rich.ParseFromString(status.error_details())) {
+    for (const auto& any : rich.details()) {
+      result.SetPayload(any.type_url(), absl::Cord(any.value()));
+    }
+  }
+  return result;
+}
+
+std::optional<google::rpc::BadRequest> BadRequestOf(
+    const absl::Status& status) {
+  auto payload = status.GetPayload(kBadRequestType);
+  if (!payload.has_value()) return std::nullopt;
+  google::rpc::BadRequest bad_request;
+  if (!bad_request.ParseFromString(std::string(*payload))) return std::nullopt;
+  return bad_request;
+}
+
+bool IsRetryable(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnavailable ||
+         status.code() == absl::StatusCode::kAborted;
+}
+
+}  // namespace aesignal::client

@@ -1,0 +1,327 @@
+#include "aesignal/client/report_streamer.h"
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "aesignal/client/mocks/mock_connection.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace aesignal::client {
+namespace {
+
+// An in-memory IngestService: idempotent by report_id + version like the
+// real one, holding acks until `ack_when_pending` batches are unacknowledged
+// (or the client half-closes), with injectable stream failures.
+class FakeServer {
+ public:
+  explicit FakeServer(int ack_when_pending) : ack_when_(ack_when_pending) {}
+
+  // The next stream opened breaks (UNAVAILABLE) right after committing the
+  // batch with this ordinal on that stream, before acknowledging it.
+  void BreakAfterCommit(int batch_ordinal) {
+    absl::MutexLock lock(&mu_);
+    break_after_.push_back(batch_ordinal);
+  }
+  // Every stream from now on fails at once with `status`.
+  void FailAllStreams(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    fail_all_ = status;
+  }
+  // The next batch is answered with a batch-level error.
+  void RejectNextBatch(absl::StatusCode code) {
+    absl::MutexLock lock(&mu_);
+    reject_code_ = code;
+  }
+
+  int max_pending() const {
+    absl::MutexLock lock(&mu_);
+    return max_pending_;
+  }
+  int streams_opened() const {
+    absl::MutexLock lock(&mu_);
+    return streams_;
+  }
+  std::multiset<std::string> stored() const {
+    absl::MutexLock lock(&mu_);
+    return stored_;
+  }
+
+  class Stream : public ReportStream {
+   public:
+    explicit Stream(FakeServer* server, int break_after, absl::Status fail)
+        : server_(server), break_after_(break_after), status_(fail) {
+      if (!fail.ok()) ended_ = true;
+    }
+    bool Write(const v1::StreamReportsRequest& request) override {
+      absl::MutexLock lock(&server_->mu_);
+      if (ended_) return false;
+      ++written_;
+      v1::StreamReportsResponse response;
+      response.set_batch_id(request.batch_id());
+      if (server_->reject_code_ != absl::StatusCode::kOk) {
+        response.mutable_error()->set_code(
+            static_cast<int>(server_->reject_code_));
+        response.mutable_error()->set_message("trial not found");
+        server_->reject_code_ = absl::StatusCode::kOk;
+      } else {
+        auto* result = response.mutable_result();
+        for (int i = 0; i < request.reports_size(); ++i) {
+          const auto& report = request.reports(i);
+          const std::string key =
+              absl::StrCat(report.report_id(), "#", report.version());
+          auto* r = result->add_results();
+          r->set_index(i);
+          r->set_report_id(report.report_id());
+          r->set_version(report.version());
+          if (report.pt().empty()) {
+            r->set_status(v1::REPORT_STATUS_REJECTED);
+            r->set_field("pt");
+            result->set_rejected_count(result->rejected_count() + 1);
+          } else if (server_->keys_.insert(key).second) {
+            server_->stored_.insert(key);
+            r->set_status(v1::REPORT_STATUS_ACCEPTED);
+            result->set_accepted_count(result->accepted_count() + 1);
+          } else {
+            r->set_status(v1::REPORT_STATUS_DUPLICATE);
+            result->set_duplicate_count(result->duplicate_count() + 1);
+          }
+        }
+      }
+      if (written_ == break_after_) {  // committed, never acknowledged
+        ended_ = true;
+        status_ = absl::UnavailableError("connection reset");
+        return true;
+      }
+      pending_.push_back(response);
+      server_->max_pending_ =
+          std::max(server_->max_pending_, static_cast<int>(pending_.size()));
+      if (static_cast<int>(pending_.size()) >= server_->ack_when_) Release();
+      return true;
+    }
+    bool Read(v1::StreamReportsResponse* response) override {
+      absl::MutexLock lock(&server_->mu_);
+      server_->mu_.Await(absl::Condition(
+          +[](Stream* s) { return !s->ready_.empty() || s->ended_; }, this));
+      if (ready_.empty()) return false;
+      *response = ready_.front();
+      ready_.erase(ready_.begin());
+      return true;
+    }
+    void WritesDone() override {
+      absl::MutexLock lock(&server_->mu_);
+      Release();
+      half_closed_ = true;
+      if (!ended_) ended_ = true;  // after the acks already released
+    }
+    absl::Status Finish() override {
+      absl::MutexLock lock(&server_->mu_);
+      return status_;
+    }
+    void Cancel() override {
+      absl::MutexLock lock(&server_->mu_);
+      ready_.clear();
+      ended_ = true;
+      if (status_.ok()) status_ = absl::CancelledError("cancelled");
+    }
+
+   private:
+    void Release() {
+      for (auto& r : pending_) ready_.push_back(r);
+      pending_.clear();
+    }
+    FakeServer* server_;
+    int break_after_;
+    int written_ = 0;
+    bool ended_ = false;
+    bool half_closed_ = false;
+    absl::Status status_;
+    std::vector<v1::StreamReportsResponse> pending_;
+    std::vector<v1::StreamReportsResponse> ready_;
+  };
+
+  std::unique_ptr<ReportStream> Open() {
+    absl::MutexLock lock(&mu_);
+    ++streams_;
+    int break_after = -1;
+    if (!break_after_.empty()) {
+      break_after = break_after_.front();
+      break_after_.erase(break_after_.begin());
+    }
+    return std::make_unique<Stream>(this, break_after, fail_all_);
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  const int ack_when_;
+  std::vector<int> break_after_;
+  absl::Status fail_all_;
+  absl::StatusCode reject_code_ = absl::StatusCode::kOk;
+  std::set<std::string> keys_;
+  std::multiset<std::string> stored_;
+  int max_pending_ = 0;
+  int streams_ = 0;
+};
+
+std::shared_ptr<MockClientConnection> ConnectionTo(FakeServer& server) {
+  auto connection = std::make_shared<MockClientConnection>();
+  ON_CALL(*connection, OpenReportStream).WillByDefault([&server] {
+    return server.Open();
+  });
+  EXPECT_CALL(*connection, OpenReportStream).Times(::testing::AnyNumber());
+  return connection;
+}
+
+v1::AdverseEventReport Report(int n) {
+  v1::AdverseEventReport report;
+  report.set_report_id(absl::StrCat("R", n));
+  report.set_version(1);
+  report.set_pt("Headache");
+  return report;
+}
+
+StreamerOptions FastOptions(int batch_size, int window) {
+  StreamerOptions options;
+  options.batch_size = batch_size;
+  options.max_unacked_batches = window;
+  options.initial_backoff = absl::Milliseconds(1);
+  options.max_reconnects = 3;
+  return options;
+}
+
+struct Outcomes {
+  absl::Mutex mu;
+  std::vector<ReportOutcome> all;
+  ReportStreamer::OutcomeCallback Callback() {
+    return [this](const ReportOutcome& o) {
+      absl::MutexLock lock(&mu);
+      all.push_back(o);
+    };
+  }
+};
+
+TEST(ReportStreamerTest, EveryReportGetsOneOutcomeInOrder) {
+  FakeServer server(/*ack_when_pending=*/1);
+  Outcomes outcomes;
+  ReportStreamer streamer(ConnectionTo(server), "T", FastOptions(7, 4),
+                          outcomes.Callback());
+  for (int i = 0; i < 100; ++i) {
+    v1::AdverseEventReport report = Report(i);
+    if (i == 42) report.clear_pt();  // rejected by the fake server
+    ASSERT_TRUE(streamer.Add(report).ok());
+  }
+  auto summary = streamer.Finish();
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->accepted, 99);
+  EXPECT_EQ(summary->rejected, 1);
+  EXPECT_EQ(summary->batches, 15);  // ceil(100 / 7)
+  EXPECT_EQ(summary->reconnects, 0);
+  ASSERT_EQ(outcomes.all.size(), 100u);
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(outcomes.all[i].sequence, i);
+    EXPECT_EQ(outcomes.all[i].result.report_id(), absl::StrCat("R", i));
+  }
+  EXPECT_EQ(outcomes.all[42].result.status(), v1::REPORT_STATUS_REJECTED);
+  EXPECT_EQ(outcomes.all[42].result.field(), "pt");
+  EXPECT_EQ(streamer.acknowledged(), 100);
+  EXPECT_EQ(streamer.added(), 100);
+}
+
+TEST(ReportStreamerTest, WindowBoundsUnacknowledgedBatches) {
+  // The fake acknowledges only when 3 batches are pending: a streamer that
+  // respected no window would push the maximum above 3; one that stopped
+  // short of 3 would deadlock.
+  FakeServer server(/*ack_when_pending=*/3);
+  ReportStreamer streamer(ConnectionTo(server), "T", FastOptions(10, 3));
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(streamer.Add(Report(i)).ok());
+  auto summary = streamer.Finish();
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->accepted, 1000);
+  EXPECT_EQ(server.max_pending(), 3);
+}
+
+TEST(ReportStreamerTest, BrokenStreamResendsAndCountsEachReportOnce) {
+  FakeServer server(/*ack_when_pending=*/2);
+  server.BreakAfterCommit(5);  // first stream: batch 5 stored, never acked
+  server.BreakAfterCommit(2);  // second stream breaks too
+  Outcomes outcomes;
+  ReportStreamer streamer(ConnectionTo(server), "T", FastOptions(10, 4),
+                          outcomes.Callback());
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(streamer.Add(Report(i)).ok());
+  auto summary = streamer.Finish();
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->reconnects, 2);
+  EXPECT_EQ(summary->accepted + summary->duplicate, 200);
+  EXPECT_GT(summary->duplicate, 0);  // committed-but-unacked batches resent
+  // Stored exactly once each, and one outcome per report, in order.
+  std::multiset<std::string> stored = server.stored();
+  EXPECT_EQ(stored.size(), 200u);
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_EQ(stored.count(absl::StrCat("R", i, "#1")), 1u) << i;
+  }
+  ASSERT_EQ(outcomes.all.size(), 200u);
+  for (int i = 0; i < 200; ++i) EXPECT_EQ(outcomes.all[i].sequence, i);
+}
+
+TEST(ReportStreamerTest, GivesUpAfterMaxReconnects) {
+  FakeServer server(/*ack_when_pending=*/1);
+  server.FailAllStreams(absl::UnavailableError("server down"));
+  ReportStreamer streamer(ConnectionTo(server), "T", FastOptions(5, 2));
+  absl::Status status;
+  for (int i = 0; i < 50 && status.ok(); ++i) status = streamer.Add(Report(i));
+  if (status.ok()) status = streamer.Finish().status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(status.message()),
+              ::testing::HasSubstr("server down"));
+  EXPECT_EQ(server.streams_opened(), 4);  // first + 3 reconnects
+}
+
+TEST(ReportStreamerTest, NonRetryableStreamErrorIsReturned) {
+  FakeServer server(/*ack_when_pending=*/1);
+  server.FailAllStreams(absl::PermissionDeniedError("not your site"));
+  ReportStreamer streamer(ConnectionTo(server), "T", FastOptions(5, 2));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(streamer.Add(Report(i)).ok());
+  EXPECT_EQ(streamer.Finish().status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(server.streams_opened(), 1);
+}
+
+TEST(ReportStreamerTest, BatchErrorStopsTheStream) {
+  FakeServer server(/*ack_when_pending=*/1);
+  server.RejectNextBatch(absl::StatusCode::kNotFound);
+  ReportStreamer streamer(ConnectionTo(server), "T", FastOptions(5, 2));
+  absl::Status status;
+  for (int i = 0; i < 50 && status.ok(); ++i) status = streamer.Add(Report(i));
+  if (status.ok()) status = streamer.Finish().status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(status.message()),
+              ::testing::HasSubstr("trial not found"));
+}
+
+TEST(ReportStreamerTest, NothingAddedOpensNoStream) {
+  FakeServer server(/*ack_when_pending=*/1);
+  ReportStreamer streamer(ConnectionTo(server), "T");
+  auto summary = streamer.Finish();
+  ASSERT_TRUE(summary.ok());
+  EXPECT_EQ(summary->batches, 0);
+  EXPECT_EQ(server.streams_opened(), 0);
+  EXPECT_EQ(streamer.Add(Report(1)).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(ReportStreamerTest, DestroyWithoutFinishCancelsCleanly) {
+  FakeServer server(/*ack_when_pending=*/100);  // never acks on its own
+  {
+    ReportStreamer streamer(ConnectionTo(server), "T", FastOptions(1, 8));
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(streamer.Add(Report(i)).ok());
+  }
+  EXPECT_EQ(server.stored().size(), 3u);
+}
+
+}  // namespace
+}  // namespace aesignal::client
