@@ -7,8 +7,8 @@
 namespace aesignal::client {
 
 std::string TrialName(std::string_view trial_id) {
-  return absl::StrCat("trials/", absl::string_view(trial_id.data(),
-                                                   trial_id.size()));
+  return absl::StrCat("trials/",
+                      absl::string_view(trial_id.data(), trial_id.size()));
 }
 
 Client::Client(std::shared_ptr<ClientConnection> connection)

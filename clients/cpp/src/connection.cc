@@ -41,7 +41,8 @@ class GrpcReportStream : public ReportStream {
 class GrpcConnection : public ClientConnection {
  public:
   explicit GrpcConnection(const ConnectionOptions& options)
-      : options_(options), channel_(MakeChannel(options)),
+      : options_(options),
+        channel_(MakeChannel(options)),
         trials_(v1::TrialService::NewStub(channel_)),
         ingest_(v1::IngestService::NewStub(channel_)),
         safety_(v1::SafetyService::NewStub(channel_)) {}

@@ -165,9 +165,10 @@ absl::Status ReportStreamer::Recover() {
   if (failures >= options_.max_reconnects) {
     return absl::Status(
         status.ok() ? absl::StatusCode::kUnavailable : status.code(),
-        absl::StrCat("report stream failed ", failures + 1,
-                     " times without progress; last error: ",
-                     status.ok() ? "stream closed by server" : status.message()));
+        absl::StrCat(
+            "report stream failed ", failures + 1,
+            " times without progress; last error: ",
+            status.ok() ? "stream closed by server" : status.message()));
   }
   absl::Duration backoff = options_.initial_backoff;
   for (int i = 0; i < failures && backoff < options_.max_backoff; ++i) {
@@ -204,11 +205,10 @@ void ReportStreamer::ReadLoop(ReportStream* stream) {
                 : absl::StrCat(error.field(), ": ", error.message()));
         break;
       }
-      auto it = std::find_if(unacked_.begin(), unacked_.end(),
-                             [&](const Batch& b) {
-                               return b.request.batch_id() ==
-                                      response.batch_id();
-                             });
+      auto it =
+          std::find_if(unacked_.begin(), unacked_.end(), [&](const Batch& b) {
+            return b.request.batch_id() == response.batch_id();
+          });
       const auto& result = response.result();
       if (it == unacked_.end() ||
           result.results_size() != it->request.reports_size()) {

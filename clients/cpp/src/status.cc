@@ -7,8 +7,7 @@
 
 namespace aesignal::client {
 namespace {
-constexpr char kBadRequestType[] =
-    "type.googleapis.com/google.rpc.BadRequest";
+constexpr char kBadRequestType[] = "type.googleapis.com/google.rpc.BadRequest";
 }  // namespace
 
 absl::Status FromGrpc(const grpc::Status& status) {

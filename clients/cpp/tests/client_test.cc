@@ -57,8 +57,8 @@ TEST(ClientTest, GetTrialUsesResourceName) {
   auto mock = std::make_shared<MockClientConnection>();
   v1::Trial trial;
   trial.set_trial_id("NCT1");
-  EXPECT_CALL(*mock, GetTrial(Property(&v1::GetTrialRequest::name,
-                                       "trials/NCT1")))
+  EXPECT_CALL(*mock,
+              GetTrial(Property(&v1::GetTrialRequest::name, "trials/NCT1")))
       .WillOnce(Return(trial));
   Client client(mock);
   auto got = client.GetTrial("NCT1");
@@ -81,11 +81,11 @@ TEST(ClientTest, ListAllTrialsFollowsPages) {
   first.add_trials()->set_trial_id("A");
   first.set_next_page_token("t1");
   second.add_trials()->set_trial_id("B");
-  EXPECT_CALL(*mock, ListTrials(Property(&v1::ListTrialsRequest::page_token,
-                                         "")))
+  EXPECT_CALL(*mock,
+              ListTrials(Property(&v1::ListTrialsRequest::page_token, "")))
       .WillOnce(Return(first));
-  EXPECT_CALL(*mock, ListTrials(Property(&v1::ListTrialsRequest::page_token,
-                                         "t1")))
+  EXPECT_CALL(*mock,
+              ListTrials(Property(&v1::ListTrialsRequest::page_token, "t1")))
       .WillOnce(Return(second));
   Client client(mock);
   auto trials = client.ListAllTrials();

@@ -28,8 +28,8 @@ class MockClientConnection : public ClientConnection {
  public:
   MOCK_METHOD(absl::StatusOr<v1::Trial>, CreateTrial,
               (const v1::CreateTrialRequest&), (override));
-  MOCK_METHOD(absl::StatusOr<v1::Trial>, GetTrial,
-              (const v1::GetTrialRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::Trial>, GetTrial, (const v1::GetTrialRequest&),
+              (override));
   MOCK_METHOD(absl::StatusOr<v1::ListTrialsResponse>, ListTrials,
               (const v1::ListTrialsRequest&), (override));
   MOCK_METHOD(absl::StatusOr<v1::EnrollSubjectsResponse>, EnrollSubjects,
@@ -40,8 +40,7 @@ class MockClientConnection : public ClientConnection {
               (const v1::SubmitReportsRequest&), (override));
   MOCK_METHOD(absl::StatusOr<v1::GetIncidenceResponse>, GetIncidence,
               (const v1::GetIncidenceRequest&), (override));
-  MOCK_METHOD(std::unique_ptr<ReportStream>, OpenReportStream, (),
-              (override));
+  MOCK_METHOD(std::unique_ptr<ReportStream>, OpenReportStream, (), (override));
 };
 
 }  // namespace aesignal::client

@@ -1,0 +1,613 @@
+#include "clients/cli/cli.h"
+
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "aesignal/client/client.h"
+#include "aesignal/client/report_streamer.h"
+#include "aesignal/client/status.h"
+#include "clients/cli/csv.h"
+#include "clients/cli/csv_mapping.h"
+#include "clients/cli/incidence_format.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace aesignal::cli {
+namespace {
+
+using client::Client;
+
+constexpr int kOk = 0;
+constexpr int kFailed = 1;
+
+// "NOT_FOUND: trial X not found" plus one indented line per field violation;
+// `field_label` may turn a violation's field path into a file position.
+void PrintStatus(std::ostream& err, const absl::Status& status,
+                 const std::function<std::string(const std::string&)>&
+                     field_label = nullptr) {
+  err << "error: " << absl::StatusCodeToString(status.code()) << ": "
+      << status.message() << "\n";
+  if (auto bad = client::BadRequestOf(status)) {
+    for (const auto& v : bad->field_violations()) {
+      err << "  " << (field_label ? field_label(v.field()) : v.field()) << ": "
+          << v.description() << "\n";
+    }
+  }
+}
+
+// Index i of a field path "prefix[i].rest", and "rest".
+bool SplitIndexedPath(const std::string& path, absl::string_view prefix,
+                      int* index, std::string* rest) {
+  if (!absl::StartsWith(path, absl::StrCat(prefix, "["))) return false;
+  const size_t close = path.find(']');
+  if (close == std::string::npos) return false;
+  if (!absl::SimpleAtoi(absl::string_view(path).substr(
+                            prefix.size() + 1, close - prefix.size() - 1),
+                        index)) {
+    return false;
+  }
+  *rest = path.substr(std::min(path.size(), close + 2));
+  return true;
+}
+
+std::string JsonOf(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(message, &json, options)
+           .ok()) {
+    return "{}\n";
+  }
+  return json;
+}
+
+struct Ctx {
+  CliStreams io;
+  std::string server;
+  double timeout_seconds = 30;
+
+  Client MakeClient() const {
+    client::ConnectionOptions options;
+    options.target = server;
+    options.call_timeout = absl::Seconds(timeout_seconds);
+    return Client(client::MakeClientConnection(options));
+  }
+};
+
+// Reads a whole CSV file as messages of type M. Prints every problem as
+// "file:LINE: column: reason". `lines` receives each message's line.
+template <typename M>
+bool ReadCsvMessages(const std::string& path, std::ostream& err,
+                     std::vector<M>* messages, std::vector<int>* lines) {
+  std::ifstream in(path);
+  if (!in) {
+    err << path << ": cannot open file\n";
+    return false;
+  }
+  CsvReader reader(in);
+  auto header = reader.Next();
+  if (!header.ok() || !header->has_value()) {
+    err << path << ":1: "
+        << (header.ok() ? "empty file (a header line is required)"
+                        : std::string(header.status().message()))
+        << "\n";
+    return false;
+  }
+  auto mapping = CsvMapping::Create(M::descriptor(), (*header)->fields);
+  if (!mapping.ok()) {
+    err << path << ":1: " << mapping.status().message() << "\n";
+    return false;
+  }
+  bool ok = true;
+  while (true) {
+    auto record = reader.Next();
+    if (!record.ok()) {
+      err << path << ":" << record.status().message() << "\n";
+      return false;
+    }
+    if (!record->has_value()) break;
+    M message;
+    auto errors = mapping->Fill((*record)->fields, &message);
+    for (const auto& e : errors) {
+      err << path << ":" << (*record)->line << ": "
+          << (e.column.empty() ? "" : e.column + ": ") << e.reason << "\n";
+    }
+    if (!errors.empty()) {
+      ok = false;
+      continue;
+    }
+    messages->push_back(std::move(message));
+    lines->push_back((*record)->line);
+  }
+  return ok;
+}
+
+int TrialCreate(Ctx& ctx, const std::string& file) {
+  std::ifstream in(file);
+  if (!in) {
+    ctx.io.err << file << ": cannot open file\n";
+    return kFailed;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  v1::Trial trial;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto parsed =
+      google::protobuf::util::JsonStringToMessage(text.str(), &trial, options);
+  if (!parsed.ok()) {
+    ctx.io.err << file << ": not a valid aesignal.v1.Trial in proto JSON: "
+               << parsed.message() << "\n";
+    return kFailed;
+  }
+  auto created = ctx.MakeClient().CreateTrial(trial);
+  if (!created.ok()) {
+    PrintStatus(ctx.io.err, created.status());
+    return kFailed;
+  }
+  ctx.io.out << "trial " << created->trial_id() << " stored ("
+             << created->dose_groups_size() << " dose groups, "
+             << created->timepoints_size() << " timepoints, "
+             << created->sites_size() << " sites; created "
+             << google::protobuf::util::TimeUtil::ToString(
+                    created->create_time())
+             << ")\n";
+  return kOk;
+}
+
+void PrintTrial(const v1::Trial& t, std::ostream& out) {
+  out << "trial " << t.trial_id() << ": " << t.title() << "\n";
+  out << "created "
+      << google::protobuf::util::TimeUtil::ToString(t.create_time()) << "\n";
+  out << "dose groups (in order):\n";
+  for (const auto& g : t.dose_groups()) {
+    out << absl::StrFormat("  %-10s %-24s %g %s%s\n", g.dose_group_id(),
+                           g.label(), g.dose_value(), g.dose_unit(),
+                           g.control() ? "  [control]" : "");
+  }
+  out << "timepoints (window = study days after the previous one, up to "
+         "its day):\n";
+  int previous = 0;
+  for (const auto& tp : t.timepoints()) {
+    out << absl::StrFormat("  %-10s %-24s day %d (window %d-%d)\n",
+                           tp.timepoint_id(), tp.label(), tp.study_day(),
+                           previous + 1, tp.study_day());
+    previous = tp.study_day();
+  }
+  std::vector<std::string> sites;
+  for (const auto& s : t.sites()) {
+    sites.push_back(s.name().empty()
+                        ? s.site_id()
+                        : absl::StrCat(s.site_id(), " (", s.name(), ")"));
+  }
+  out << "sites: " << absl::StrJoin(sites, ", ") << "\n";
+  out << "AESI categories: " << absl::StrJoin(t.aesi_categories(), ", ")
+      << "\n";
+}
+
+int TrialGet(Ctx& ctx, const std::string& trial_id, const std::string& format) {
+  auto trial = ctx.MakeClient().GetTrial(trial_id);
+  if (!trial.ok()) {
+    PrintStatus(ctx.io.err, trial.status());
+    return kFailed;
+  }
+  if (format == "json") {
+    ctx.io.out << JsonOf(*trial) << "\n";
+  } else {
+    PrintTrial(*trial, ctx.io.out);
+  }
+  return kOk;
+}
+
+int TrialList(Ctx& ctx, const std::string& format) {
+  auto trials = ctx.MakeClient().ListAllTrials();
+  if (!trials.ok()) {
+    PrintStatus(ctx.io.err, trials.status());
+    return kFailed;
+  }
+  if (format == "json") {
+    v1::ListTrialsResponse all;
+    for (auto& t : *trials) *all.add_trials() = t;
+    ctx.io.out << JsonOf(all) << "\n";
+    return kOk;
+  }
+  ctx.io.out << absl::StrFormat("%-16s %-6s %-10s %s\n", "trial_id", "groups",
+                                "timepoints", "title");
+  for (const auto& t : *trials) {
+    ctx.io.out << absl::StrFormat("%-16s %-6d %-10d %s\n", t.trial_id(),
+                                  t.dose_groups_size(), t.timepoints_size(),
+                                  t.title());
+  }
+  return kOk;
+}
+
+int SubjectsEnroll(Ctx& ctx, const std::string& trial_id,
+                   const std::string& file) {
+  std::vector<v1::Subject> subjects;
+  std::vector<int> lines;
+  if (!ReadCsvMessages(file, ctx.io.err, &subjects, &lines)) {
+    ctx.io.err << "nothing enrolled: fix the rows above (enrollment is all "
+                  "or nothing)\n";
+    return kFailed;
+  }
+  auto enrolled = ctx.MakeClient().EnrollSubjects(trial_id, subjects);
+  if (!enrolled.ok()) {
+    PrintStatus(ctx.io.err, enrolled.status(), [&](const std::string& field) {
+      int index;
+      std::string rest;
+      if (SplitIndexedPath(field, "subjects", &index, &rest) && index >= 0 &&
+          index < static_cast<int>(lines.size())) {
+        return absl::StrCat(file, ":", lines[index], ": ", rest);
+      }
+      return field;
+    });
+    return kFailed;
+  }
+  ctx.io.out << "subjects: " << subjects.size() << " in file; "
+             << enrolled->created_count() << " enrolled, "
+             << enrolled->updated_count() << " updated (new version), "
+             << enrolled->unchanged_count() << " unchanged\n";
+  return kOk;
+}
+
+int SubjectsList(Ctx& ctx, const std::string& trial_id,
+                 const std::string& format) {
+  auto subjects = ctx.MakeClient().ListAllSubjects(trial_id);
+  if (!subjects.ok()) {
+    PrintStatus(ctx.io.err, subjects.status());
+    return kFailed;
+  }
+  if (format == "json") {
+    v1::ListSubjectsResponse all;
+    for (auto& s : *subjects) *all.add_subjects() = s;
+    ctx.io.out << JsonOf(all) << "\n";
+    return kOk;
+  }
+  auto status_name = [](v1::FollowUpStatus s) {
+    return absl::AsciiStrToLower(
+        absl::StripPrefix(v1::FollowUpStatus_Name(s), "FOLLOW_UP_STATUS_"));
+  };
+  if (format == "csv") {
+    ctx.io.out << CsvLine({"subject_id", "site_id", "dose_group_id",
+                           "last_contact_day", "status", "version"})
+               << "\n";
+    for (const auto& s : *subjects) {
+      ctx.io.out << CsvLine({s.subject_id(), s.site_id(), s.dose_group_id(),
+                             absl::StrCat(s.last_contact_day()),
+                             status_name(s.status()),
+                             absl::StrCat(s.version())})
+                 << "\n";
+    }
+    return kOk;
+  }
+  ctx.io.out << absl::StrFormat("%-14s %-6s %-12s %-16s %-12s %s\n",
+                                "subject_id", "site", "dose_group",
+                                "last_contact_day", "status", "version");
+  for (const auto& s : *subjects) {
+    ctx.io.out << absl::StrFormat("%-14s %-6s %-12s %-16d %-12s %d\n",
+                                  s.subject_id(), s.site_id(),
+                                  s.dose_group_id(), s.last_contact_day(),
+                                  status_name(s.status()), s.version());
+  }
+  return kOk;
+}
+
+struct SubmitFlags {
+  std::string trial;
+  std::string file;
+  int batch_size = 500;
+  int window = 8;
+};
+
+// Rewrites "reports[k]" inside a server reason (an index within the batch)
+// as the file line of that report.
+std::string ReasonWithLines(std::string reason,
+                            const std::vector<int>& line_of_sequence,
+                            int64_t batch_start) {
+  size_t at = reason.find("reports[");
+  if (at == std::string::npos) return reason;
+  size_t close = reason.find(']', at);
+  int k;
+  if (close == std::string::npos ||
+      !absl::SimpleAtoi(reason.substr(at + 8, close - at - 8), &k)) {
+    return reason;
+  }
+  const int64_t seq = batch_start + k;
+  if (seq < 0 || seq >= static_cast<int64_t>(line_of_sequence.size())) {
+    return reason;
+  }
+  return absl::StrCat(reason.substr(0, at), "line ", line_of_sequence[seq],
+                      reason.substr(close + 1));
+}
+
+int ReportsSubmit(Ctx& ctx, const SubmitFlags& flags) {
+  std::ifstream in(flags.file);
+  if (!in) {
+    ctx.io.err << flags.file << ": cannot open file\n";
+    return kFailed;
+  }
+  CsvReader reader(in);
+  auto header = reader.Next();
+  if (!header.ok() || !header->has_value()) {
+    ctx.io.err << flags.file << ":1: "
+               << (header.ok() ? "empty file (a header line is required)"
+                               : std::string(header.status().message()))
+               << "\n";
+    return kFailed;
+  }
+  auto mapping = CsvMapping::Create(v1::AdverseEventReport::descriptor(),
+                                    (*header)->fields);
+  if (!mapping.ok()) {
+    ctx.io.err << flags.file << ":1: " << mapping.status().message() << "\n";
+    return kFailed;
+  }
+
+  // Line of each streamed report (by sequence); written by this thread
+  // before Add(), read by the outcome callback after the ack.
+  std::vector<int> line_of_sequence;
+  std::mutex mu;
+  std::vector<std::pair<int, std::string>> problems;  // (line, message)
+  int64_t unreadable_rows = 0;
+  client::StreamerOptions options;
+  options.batch_size = flags.batch_size;
+  options.max_unacked_batches = flags.window;
+  client::ReportStreamer streamer(
+      ctx.MakeClient().shared_connection(), flags.trial, options,
+      [&](const client::ReportOutcome& o) {
+        if (o.result.status() != v1::REPORT_STATUS_REJECTED) return;
+        std::lock_guard<std::mutex> lock(mu);
+        const int line = line_of_sequence[o.sequence];
+        std::string field = o.result.field();
+        int index;
+        std::string rest;
+        if (SplitIndexedPath(field, "reports", &index, &rest)) field = rest;
+        problems.emplace_back(
+            line,
+            absl::StrCat(flags.file, ":", line, ": ",
+                         field.empty() ? "" : field + ": ",
+                         ReasonWithLines(o.result.reason(), line_of_sequence,
+                                         o.sequence - o.result.index())));
+      });
+
+  absl::Time last_progress = absl::Now();
+  auto progress = [&](bool final) {
+    if (!ctx.io.progress) return;
+    if (!final && absl::Now() - last_progress < absl::Milliseconds(200)) return;
+    last_progress = absl::Now();
+    ctx.io.err << "\rreports: " << streamer.added() << " sent, "
+               << streamer.acknowledged() << " acknowledged" << std::flush;
+    if (final) ctx.io.err << "\n";
+  };
+
+  absl::Status stream_status;
+  bool csv_broken = false;
+  while (stream_status.ok()) {
+    auto record = reader.Next();
+    if (!record.ok()) {
+      std::lock_guard<std::mutex> lock(mu);
+      problems.emplace_back(
+          std::numeric_limits<int>::max(),
+          absl::StrCat(flags.file, ":", record.status().message(),
+                       " (the rest of the file was not read)"));
+      csv_broken = true;
+      break;
+    }
+    if (!record->has_value()) break;
+    v1::AdverseEventReport report;
+    auto errors = mapping->Fill((*record)->fields, &report);
+    if (!errors.empty()) {
+      std::lock_guard<std::mutex> lock(mu);
+      ++unreadable_rows;
+      for (const auto& e : errors) {
+        problems.emplace_back(
+            (*record)->line,
+            absl::StrCat(flags.file, ":", (*record)->line, ": ",
+                         e.column.empty() ? "" : e.column + ": ", e.reason));
+      }
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      line_of_sequence.push_back((*record)->line);
+    }
+    stream_status = streamer.Add(std::move(report));
+    progress(false);
+  }
+  absl::StatusOr<client::StreamSummary> summary =
+      stream_status.ok() ? streamer.Finish() : stream_status;
+  progress(true);
+
+  std::sort(problems.begin(), problems.end());
+  for (const auto& p : problems) ctx.io.err << p.second << "\n";
+  if (!summary.ok()) {
+    PrintStatus(ctx.io.err, summary.status());
+    ctx.io.err << "reports acknowledged before the error are stored; "
+                  "resubmitting the file is safe (duplicates are not counted "
+                  "twice)\n";
+    return kFailed;
+  }
+  ctx.io.out << "reports: " << line_of_sequence.size() + unreadable_rows
+             << " rows; accepted " << summary->accepted << ", duplicate "
+             << summary->duplicate << ", superseded " << summary->superseded
+             << ", rejected " << summary->rejected + unreadable_rows;
+  if (unreadable_rows > 0) {
+    ctx.io.out << " (" << unreadable_rows << " unreadable, not sent)";
+  }
+  ctx.io.out << "\n";
+  return summary->rejected + unreadable_rows > 0 || csv_broken ? kFailed : kOk;
+}
+
+struct IncidenceFlags {
+  std::string trial;
+  std::string by = "overall";
+  std::string format = "table";
+  double confidence = 0.95;
+  bool interval = false;
+  bool ci = false;
+};
+
+int Incidence(Ctx& ctx, const IncidenceFlags& flags) {
+  Client c = ctx.MakeClient();
+  const v1::TermLevel level = flags.by == "pt"    ? v1::TERM_LEVEL_PT
+                              : flags.by == "soc" ? v1::TERM_LEVEL_SOC
+                                                  : v1::TERM_LEVEL_OVERALL;
+  auto table = c.GetIncidence(flags.trial, level, flags.confidence);
+  if (!table.ok()) {
+    PrintStatus(ctx.io.err, table.status());
+    return kFailed;
+  }
+  if (flags.format == "json") {
+    ctx.io.out << JsonOf(*table) << "\n";
+  } else if (flags.format == "csv") {
+    WriteIncidenceCsv(*table, ctx.io.out);
+  } else {
+    auto trial = c.GetTrial(flags.trial);
+    if (!trial.ok()) {
+      PrintStatus(ctx.io.err, trial.status());
+      return kFailed;
+    }
+    WriteIncidenceTable(*trial, *table,
+                        {.interval = flags.interval, .ci = flags.ci},
+                        ctx.io.out);
+  }
+  return kOk;
+}
+
+}  // namespace
+
+int RunCli(const std::vector<std::string>& args, CliStreams io) {
+  Ctx ctx{.io = io, .server = "127.0.0.1:50051"};
+  CLI::App app{
+      "aesignal: command-line client of the aesignal adverse-event safety "
+      "monitor (aesignald)."};
+  app.name("aesignal");
+  app.require_subcommand(1);
+  app.add_option("--server", ctx.server, "aesignald address HOST:PORT")
+      ->capture_default_str();
+  app.add_option("--timeout", ctx.timeout_seconds,
+                 "deadline of each call, seconds")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+
+  std::function<int()> action;
+  const std::vector<std::string> table_json = {"table", "json"};
+
+  // trial create|get|list
+  auto* trial = app.add_subcommand("trial", "create, show and list trials");
+  trial->require_subcommand(1);
+  std::string trial_file, trial_id, format = "table";
+  auto* create = trial->add_subcommand(
+      "create", "create a trial from a proto-JSON file (idempotent)");
+  create->add_option("--file", trial_file, "trial JSON (aesignal.v1.Trial)")
+      ->required();
+  create->callback(
+      [&] { action = [&] { return TrialCreate(ctx, trial_file); }; });
+  auto* get = trial->add_subcommand("get", "show a trial's design");
+  get->add_option("--trial", trial_id, "trial id")->required();
+  get->add_option("--format", format)->check(CLI::IsMember(table_json));
+  get->callback(
+      [&] { action = [&] { return TrialGet(ctx, trial_id, format); }; });
+  auto* list = trial->add_subcommand("list", "list trials");
+  list->add_option("--format", format)->check(CLI::IsMember(table_json));
+  list->callback([&] { action = [&] { return TrialList(ctx, format); }; });
+
+  // subjects enroll|list
+  auto* subjects = app.add_subcommand("subjects", "enroll and list subjects");
+  subjects->require_subcommand(1);
+  std::string subjects_file;
+  auto* enroll = subjects->add_subcommand(
+      "enroll", "enroll or update subjects from CSV (all or nothing)");
+  enroll->add_option("--trial", trial_id, "trial id")->required();
+  enroll
+      ->add_option("--file", subjects_file,
+                   "CSV with columns named as aesignal.v1.Subject fields")
+      ->required();
+  enroll->callback([&] {
+    action = [&] { return SubjectsEnroll(ctx, trial_id, subjects_file); };
+  });
+  auto* subjects_list = subjects->add_subcommand("list", "list subjects");
+  subjects_list->add_option("--trial", trial_id, "trial id")->required();
+  subjects_list->add_option("--format", format)
+      ->check(CLI::IsMember({"table", "csv", "json"}));
+  subjects_list->callback(
+      [&] { action = [&] { return SubjectsList(ctx, trial_id, format); }; });
+
+  // reports submit
+  auto* reports = app.add_subcommand("reports", "submit AE reports");
+  reports->require_subcommand(1);
+  SubmitFlags submit_flags;
+  auto* submit = reports->add_subcommand(
+      "submit",
+      "stream reports from CSV; prints per-row rejections and the counts");
+  submit->add_option("--trial", submit_flags.trial, "trial id")->required();
+  submit
+      ->add_option("--file", submit_flags.file,
+                   "CSV with columns named as aesignal.v1.AdverseEventReport "
+                   "fields")
+      ->required();
+  submit
+      ->add_option("--batch-size", submit_flags.batch_size,
+                   "reports per streamed batch")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  submit
+      ->add_option("--window", submit_flags.window,
+                   "unacknowledged batches in flight")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  submit->callback(
+      [&] { action = [&] { return ReportsSubmit(ctx, submit_flags); }; });
+
+  // incidence
+  IncidenceFlags incidence_flags;
+  auto* incidence = app.add_subcommand(
+      "incidence", "subject incidence by term x dose group x timepoint");
+  incidence->add_option("--trial", incidence_flags.trial, "trial id")
+      ->required();
+  incidence->add_option("--by", incidence_flags.by, "pt, soc or overall")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"pt", "soc", "overall"}));
+  incidence
+      ->add_option("--format", incidence_flags.format, "table, csv or json")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"table", "csv", "json"}));
+  incidence
+      ->add_option("--confidence", incidence_flags.confidence,
+                   "confidence level of the Clopper-Pearson intervals")
+      ->capture_default_str()
+      ->check(CLI::Range(0.5, 0.9999));
+  incidence->add_flag("--interval", incidence_flags.interval,
+                      "table: incidence within each window (of subjects at "
+                      "risk) instead of cumulative");
+  incidence->add_flag("--ci", incidence_flags.ci,
+                      "table: show the interval in each cell");
+  incidence->callback(
+      [&] { action = [&] { return Incidence(ctx, incidence_flags); }; });
+
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  try {
+    app.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e, io.out, io.err);
+    return code == 0 ? kOk : 2;
+  }
+  return action ? action() : 2;
+}
+
+}  // namespace aesignal::cli

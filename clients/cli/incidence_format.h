@@ -1,0 +1,34 @@
+// Renders an incidence table (GetIncidenceResponse) as a terminal table, CSV
+// or JSON for the aesignal CLI. Pure functions.
+#ifndef AESIGNAL_CLIENTS_CLI_INCIDENCE_FORMAT_H_
+#define AESIGNAL_CLIENTS_CLI_INCIDENCE_FORMAT_H_
+
+#include <ostream>
+
+#include "aesignal/v1/safety_service.pb.h"
+#include "aesignal/v1/trial.pb.h"
+
+namespace aesignal::cli {
+
+struct IncidenceTableOptions {
+  bool interval = false;  // per-window incidence instead of cumulative
+  bool ci = false;        // show the confidence interval in each cell
+};
+
+// One block per term; rows are the trial's dose groups in order and "All";
+// columns the timepoints; a cell is "x/N pct%" (x subjects with >= 1 event,
+// N dosed; for --interval, N at risk in the window).
+void WriteIncidenceTable(const v1::Trial& trial,
+                         const v1::GetIncidenceResponse& table,
+                         const IncidenceTableOptions& options,
+                         std::ostream& out);
+
+// Long format, one line per term x dose group x timepoint, with every count,
+// proportion and interval bound (full precision). dose_group_id is empty for
+// the all-groups total.
+void WriteIncidenceCsv(const v1::GetIncidenceResponse& table,
+                       std::ostream& out);
+
+}  // namespace aesignal::cli
+
+#endif  // AESIGNAL_CLIENTS_CLI_INCIDENCE_FORMAT_H_
