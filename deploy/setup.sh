@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages aesignal needs to build and test, if any is
 # missing. Idempotent; run as root (or with sudo available).
+#   bash deploy/setup.sh          # build + test
+#   bash deploy/setup.sh lint     # also clang-format and npm (for buf lint)
 set -euo pipefail
 
 PACKAGES=(
@@ -10,6 +12,11 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libboost-math-dev libcli11-dev
 )
+if [[ ${1:-} == lint ]]; then
+  PACKAGES+=(clang-format git)
+  # buf comes from the npm registry; use the machine's Node.js if it has one.
+  command -v npm >/dev/null || PACKAGES+=(npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

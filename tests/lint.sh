@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
-# Style checks run by CI after the tests: clang-format (Google style) on every
-# C++ file, and buf lint on the protos (buf comes from the npm registry).
+# Style checks, registered as ctest tests with label "lint" (CI runs them after
+# the README test command; see .ci/run):
+#   bash tests/lint.sh clang-format   # Google style on every tracked C++ file
+#   bash tests/lint.sh buf            # buf lint on the protos (buf from npm)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== clang-format (Google style)"
-mapfile -t files < <(git ls-files '*.cc' '*.h')
-clang-format --dry-run --Werror "${files[@]}"
-echo "clang-format: ${#files[@]} files clean"
-
-echo "== buf lint"
-BUF_DIR=${BUF_DIR:-build/tools/buf}
-if [[ ! -x "$BUF_DIR/node_modules/.bin/buf" ]]; then
-  mkdir -p "$BUF_DIR"
-  (cd "$BUF_DIR" && npm install --silent --no-audit --no-fund @bufbuild/buf@1.75.0)
-fi
-(cd proto && "../$BUF_DIR/node_modules/.bin/buf" lint)
-echo "buf lint: clean"
+case ${1:-} in
+  clang-format)
+    mapfile -t files < <(git ls-files '*.cc' '*.h')
+    clang-format --dry-run --Werror "${files[@]}"
+    echo "clang-format: ${#files[@]} files clean"
+    ;;
+  buf)
+    BUF_DIR=${BUF_DIR:-build/tools/buf}
+    if [[ ! -x "$BUF_DIR/node_modules/.bin/buf" ]]; then
+      mkdir -p "$BUF_DIR"
+      (cd "$BUF_DIR" && npm install --silent --no-audit --no-fund @bufbuild/buf@1.75.0)
+    fi
+    (cd proto && "../$BUF_DIR/node_modules/.bin/buf" lint)
+    echo "buf lint: clean"
+    ;;
+  *)
+    echo "usage: $0 clang-format|buf" >&2
+    exit 2
+    ;;
+esac
