@@ -13,12 +13,12 @@ case ${1:-} in
     echo "clang-format: ${#files[@]} files clean"
     ;;
   buf)
-    BUF_DIR=${BUF_DIR:-build/tools/buf}
+    mkdir -p "${BUF_DIR:-build/tools/buf}"
+    BUF_DIR=$(cd "${BUF_DIR:-build/tools/buf}" && pwd)
     if [[ ! -x "$BUF_DIR/node_modules/.bin/buf" ]]; then
-      mkdir -p "$BUF_DIR"
       (cd "$BUF_DIR" && npm install --silent --no-audit --no-fund @bufbuild/buf@1.75.0)
     fi
-    (cd proto && "../$BUF_DIR/node_modules/.bin/buf" lint)
+    (cd proto && "$BUF_DIR/node_modules/.bin/buf" lint)
     echo "buf lint: clean"
     ;;
   *)
