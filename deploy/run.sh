@@ -31,7 +31,7 @@ echo "== Loading the example trial (deploy/example; safe to repeat)"
 "${CLI[@]}" reports submit --trial MSC-IPF-EX1 --file deploy/example/reports.csv
 
 echo
-echo "== Incidence, overall rows (cumulative subjects with >= 1 event / N dosed, exact 95% CI)"
+echo "== Incidence, overall rows (subjects with >= 1 event by the timepoint / N dosed; add --ci or --format csv for exact 95% CIs)"
 "${CLI[@]}" incidence --trial MSC-IPF-EX1 --by overall
 echo
 echo "== Incidence by SOC"
