@@ -45,6 +45,14 @@ const char* CfName(Cf cf) {
       return "counters";
     case Cf::kReportHeads:
       return "report_heads";
+    case Cf::kBaselines:
+      return "baselines";
+    case Cf::kSignals:
+      return "signals";
+    case Cf::kSignalLog:
+      return "signal_log";
+    case Cf::kDirtyTerms:
+      return "dirty_terms";
   }
   return "?";
 }

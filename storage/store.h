@@ -53,8 +53,12 @@ enum class Cf : int {
   kSubjectTerms = 5,    // (trial, term, subject) -> per-window event counts
   kCounters = 6,        // (trial, term, group, window) -> CellCounts
   kReportHeads = 7,     // (trial, site, report) -> newest stored version
+  kBaselines = 8,       // (trial, baseline, version) -> aesignal.v1.Baseline
+  kSignals = 9,         // (trial, signal) -> current aesignal.v1.Signal
+  kSignalLog = 10,      // (trial, sequence) -> SignalChange
+  kDirtyTerms = 11,     // (trial, term) -> DirtyTerm: awaiting evaluation
 };
-inline constexpr int kNumCfs = 8;
+inline constexpr int kNumCfs = 12;
 const char* CfName(Cf cf);
 
 // The schema version this build reads and writes.

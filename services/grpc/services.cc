@@ -4,8 +4,10 @@
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "services/grpc/status.h"
 #include "services/monitor/errors.h"
+#include "services/monitor/validation.h"
 
 namespace aesignal::grpc_services {
 namespace {
@@ -167,6 +169,64 @@ grpc::Status SafetyServiceImpl::GetIncidence(grpc::ServerContext*,
                                              const v1::GetIncidenceRequest* req,
                                              v1::GetIncidenceResponse* resp) {
   return Reply(monitor_.GetIncidence(*req), resp);
+}
+
+grpc::Status SignalServiceImpl::PutBaselines(grpc::ServerContext*,
+                                             const v1::PutBaselinesRequest* req,
+                                             v1::PutBaselinesResponse* resp) {
+  return Reply(monitor_.signals().PutBaselines(*req), resp);
+}
+
+grpc::Status SignalServiceImpl::ListBaselines(
+    grpc::ServerContext*, const v1::ListBaselinesRequest* req,
+    v1::ListBaselinesResponse* resp) {
+  return Reply(monitor_.signals().ListBaselines(*req), resp);
+}
+
+grpc::Status SignalServiceImpl::ListSignals(grpc::ServerContext*,
+                                            const v1::ListSignalsRequest* req,
+                                            v1::ListSignalsResponse* resp) {
+  return Reply(monitor_.signals().ListSignals(*req), resp);
+}
+
+grpc::Status SignalServiceImpl::GetSignal(grpc::ServerContext*,
+                                          const v1::GetSignalRequest* req,
+                                          v1::Signal* resp) {
+  return Reply(monitor_.signals().GetSignal(*req), resp);
+}
+
+grpc::Status SignalServiceImpl::UpdateSignal(grpc::ServerContext*,
+                                             const v1::UpdateSignalRequest* req,
+                                             v1::Signal* resp) {
+  return Reply(monitor_.signals().UpdateSignal(*req), resp);
+}
+
+grpc::Status SignalServiceImpl::WatchSignals(
+    grpc::ServerContext* ctx, const v1::WatchSignalsRequest* req,
+    grpc::ServerWriter<v1::WatchSignalsResponse>* writer) {
+  auto trial_id = monitor::ParseTrialName(req->parent(), "parent");
+  if (!trial_id.ok()) return ToGrpc(trial_id.status());
+  // Fails with NOT_FOUND for an unknown trial before streaming.
+  v1::GetTrialRequest get;
+  get.set_name(req->parent());
+  if (auto trial = monitor_.GetTrial(get); !trial.ok()) {
+    return ToGrpc(trial.status());
+  }
+  int64_t after = req->after_sequence();
+  while (!ctx->IsCancelled()) {
+    auto changes = monitor_.signals().WaitForChanges(
+        *trial_id, after, absl::Now() + absl::Milliseconds(500));
+    if (!changes.ok()) return ToGrpc(changes.status());
+    for (auto& change : *changes) {
+      v1::WatchSignalsResponse response;
+      after = change.signal().change_sequence();
+      response.set_change_sequence(after);
+      *response.mutable_signal() = std::move(*change.mutable_signal());
+      *response.mutable_event() = std::move(*change.mutable_event());
+      if (!writer->Write(response)) return grpc::Status::CANCELLED;
+    }
+  }
+  return grpc::Status::CANCELLED;
 }
 
 }  // namespace aesignal::grpc_services

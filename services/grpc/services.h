@@ -7,6 +7,7 @@
 
 #include "aesignal/v1/ingest_service.grpc.pb.h"
 #include "aesignal/v1/safety_service.grpc.pb.h"
+#include "aesignal/v1/signal_service.grpc.pb.h"
 #include "aesignal/v1/trial_service.grpc.pb.h"
 #include "services/monitor/monitor.h"
 
@@ -61,6 +62,33 @@ class SafetyServiceImpl final : public v1::SafetyService::Service {
   grpc::Status GetIncidence(grpc::ServerContext*,
                             const v1::GetIncidenceRequest*,
                             v1::GetIncidenceResponse*) override;
+
+ private:
+  monitor::Monitor& monitor_;
+};
+
+// WatchSignals holds one server thread per watcher and polls for
+// cancellation every `kWatchPoll`, so shutdown ends watches promptly.
+class SignalServiceImpl final : public v1::SignalService::Service {
+ public:
+  explicit SignalServiceImpl(monitor::Monitor* monitor) : monitor_(*monitor) {}
+
+  grpc::Status PutBaselines(grpc::ServerContext*,
+                            const v1::PutBaselinesRequest*,
+                            v1::PutBaselinesResponse*) override;
+  grpc::Status ListBaselines(grpc::ServerContext*,
+                             const v1::ListBaselinesRequest*,
+                             v1::ListBaselinesResponse*) override;
+  grpc::Status ListSignals(grpc::ServerContext*, const v1::ListSignalsRequest*,
+                           v1::ListSignalsResponse*) override;
+  grpc::Status GetSignal(grpc::ServerContext*, const v1::GetSignalRequest*,
+                         v1::Signal*) override;
+  grpc::Status UpdateSignal(grpc::ServerContext*,
+                            const v1::UpdateSignalRequest*,
+                            v1::Signal*) override;
+  grpc::Status WatchSignals(
+      grpc::ServerContext*, const v1::WatchSignalsRequest*,
+      grpc::ServerWriter<v1::WatchSignalsResponse>*) override;
 
  private:
   monitor::Monitor& monitor_;

@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/monitor/common.h"
 #include "services/monitor/errors.h"
 #include "services/monitor/validation.h"
 #include "services/signal/binomial_ci.h"
@@ -21,47 +22,23 @@
 #include "storage/keys.h"
 #include "storage/records.pb.h"
 #include "storage/reports.h"
+#include "storage/signals.h"
 
 namespace aesignal::monitor {
 namespace {
+
+using internal::DecodePageToken;
+using internal::Denominators;
+using internal::EncodePageToken;
+using internal::NowProto;
+using internal::PageSize;
+using internal::Parse;
+using internal::ReadDenominators;
 
 using google::protobuf::util::MessageDifferencer;
 using storage::Cf;
 using storage::Level;
 using storage::TermKey;
-
-google::protobuf::Timestamp NowProto() {
-  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
-      absl::ToUnixNanos(absl::Now()));
-}
-
-absl::StatusOr<int> PageSize(int requested, int default_size, int max_size,
-                             const char* field) {
-  if (requested < 0) return InvalidArgument(std::string(field), "must be >= 0");
-  if (requested == 0) return default_size;
-  return std::min(requested, max_size);
-}
-
-std::string EncodePageToken(absl::string_view bytes) {
-  return absl::WebSafeBase64Escape(bytes);
-}
-
-absl::StatusOr<std::string> DecodePageToken(absl::string_view token) {
-  std::string bytes;
-  if (!absl::WebSafeBase64Unescape(token, &bytes) || bytes.empty()) {
-    return InvalidArgument("page_token", "is not a token this server issued");
-  }
-  return bytes;
-}
-
-template <typename Message>
-absl::StatusOr<Message> Parse(std::string_view bytes, const char* what) {
-  Message m;
-  if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return absl::DataLossError(absl::StrCat("corrupt stored ", what));
-  }
-  return m;
-}
 
 // Trial content as CreateTrial compares it (output-only fields cleared).
 v1::Trial Content(v1::Trial t) {
@@ -84,7 +61,18 @@ struct Batch {
   std::vector<std::optional<ValidReport>>
       valid;  // per report; nullopt = rejected
   v1::SubmitReportsResponse response;
+  // Term rows whose counters this batch changed, with the last report that
+  // changed each: they are marked for signal evaluation in the same write.
+  std::map<TermKey, std::pair<std::string, uint32_t>> dirty_terms;
 };
+
+void NoteDirty(Batch& batch, const v1::AdverseEventReport& report,
+               const v1::AdverseEventReport& trigger) {
+  for (TermKey& term : storage::TermsOf(report)) {
+    batch.dirty_terms[std::move(term)] = {trigger.report_id(),
+                                          trigger.version()};
+  }
+}
 
 void SetRejected(v1::ReportResult* result, absl::StatusCode code,
                  std::string field, std::string reason) {
@@ -222,6 +210,8 @@ absl::Status ApplyBatch(storage::Txn& txn, Batch& batch) {
 
     storage::Placement added_at{r.subject_id(), stored.dose_group(),
                                 stored.window()};
+    if (previous.has_value()) NoteDirty(batch, previous->report(), r);
+    NoteDirty(batch, r, r);
     if (previous.has_value()) {
       storage::Placement removed_at{previous->report().subject_id(),
                                     previous->dose_group(), previous->window()};
@@ -234,6 +224,10 @@ absl::Status ApplyBatch(storage::Txn& txn, Batch& batch) {
     }
     storage::WriteReportVersion(txn, batch.trial_id, stored, /*newest=*/true);
     result->set_status(v1::REPORT_STATUS_ACCEPTED);
+  }
+  for (const auto& [term, trigger] : batch.dirty_terms) {
+    AESIGNAL_RETURN_IF_ERROR(storage::MarkTermDirty(
+        txn, batch.trial_id, term, trigger.first, trigger.second));
   }
   return absl::OkStatus();
 }
@@ -266,77 +260,6 @@ std::vector<OverallRow> OverallRows(const v1::Trial& trial) {
         {absl::StrCat(storage::kAesiPrefix, c), absl::StrCat("AESI: ", c)});
   }
   return rows;
-}
-
-// Denominators of one trial at one snapshot.
-struct Denominators {
-  std::vector<int64_t> dosed;    // per group
-  std::vector<int64_t> at_risk;  // per group * num_windows + window
-};
-
-absl::StatusOr<Denominators> ReadDenominators(const storage::ReadView& view,
-                                              const v1::Trial& trial) {
-  const int num_groups = trial.dose_groups_size();
-  const int num_windows = trial.timepoints_size();
-  // A subject with an AE in a window has evidently been followed into it,
-  // even if its last contact day has not been updated yet.
-  std::map<std::string, int> last_event_window;
-  TermKey any_ae;
-  any_ae.level = Level::kOverall;
-  any_ae.overall = storage::kAnyAe;
-  const std::string states_prefix =
-      storage::TrialPrefix(trial.trial_id()) + storage::EncodeTerm(any_ae);
-  absl::Status error;
-  AESIGNAL_RETURN_IF_ERROR(
-      view.Scan(Cf::kSubjectTerms, states_prefix, "",
-                [&](std::string_view key, std::string_view value) {
-                  auto parts = storage::DecodeSubjectTermKey(key);
-                  auto counts = storage::DecodeWindowCounts(value, num_windows);
-                  if (!parts.has_value() || !counts.ok()) {
-                    error = absl::DataLossError("corrupt subject-term state");
-                    return false;
-                  }
-                  for (int w = num_windows - 1; w >= 0; --w) {
-                    if ((*counts)[w] > 0) {
-                      last_event_window[parts->subject_id] = w;
-                      break;
-                    }
-                  }
-                  return true;
-                }));
-  AESIGNAL_RETURN_IF_ERROR(error);
-
-  Denominators d;
-  d.dosed.assign(num_groups, 0);
-  d.at_risk.assign(num_groups * num_windows, 0);
-  AESIGNAL_RETURN_IF_ERROR(view.Scan(
-      Cf::kSubjects, storage::TrialPrefix(trial.trial_id()), "",
-      [&](std::string_view, std::string_view value) {
-        v1::Subject s;
-        if (!s.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-          error = absl::DataLossError("corrupt stored subject");
-          return false;
-        }
-        const int g = DoseGroupIndex(trial, s.dose_group_id());
-        if (g < 0) {
-          error = absl::DataLossError("stored subject has an unknown group");
-          return false;
-        }
-        ++d.dosed[g];
-        auto it = last_event_window.find(s.subject_id());
-        const int event_window =
-            it == last_event_window.end() ? -1 : it->second;
-        for (int w = 0; w < num_windows; ++w) {
-          const int window_start =
-              w == 0 ? 1 : trial.timepoints(w - 1).study_day() + 1;
-          if (s.last_contact_day() >= window_start || w <= event_window) {
-            ++d.at_risk[g * num_windows + w];
-          }
-        }
-        return true;
-      }));
-  AESIGNAL_RETURN_IF_ERROR(error);
-  return d;
 }
 
 absl::Status FillEstimate(int64_t subjects, int64_t events, int64_t n,
@@ -645,8 +568,10 @@ void Monitor::SubmitReportsAsync(const v1::SubmitReportsRequest& request,
   ValidateBatch(*batch);
   store_.CommitAsync(
       [batch](storage::Txn& txn) { return ApplyBatch(txn, *batch); },
-      [batch, done = std::move(done)](absl::Status status) {
+      [batch, signals = signals_.get(),
+       done = std::move(done)](absl::Status status) {
         if (!status.ok()) return done(status);
+        if (!batch->dirty_terms.empty()) signals->OnBatchCommitted();
         Tally(batch->response);
         done(std::move(batch->response));
       });

@@ -12,6 +12,7 @@
 #define AESIGNAL_SERVICES_MONITOR_MONITOR_H_
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -19,13 +20,19 @@
 #include "aesignal/v1/safety_service.pb.h"
 #include "aesignal/v1/trial.pb.h"
 #include "aesignal/v1/trial_service.pb.h"
+#include "services/monitor/signals.h"
 #include "storage/store.h"
 
 namespace aesignal::monitor {
 
 class Monitor {
  public:
-  explicit Monitor(storage::Store* store) : store_(*store) {}
+  // `store` must outlive the monitor. Starts the signal evaluator.
+  explicit Monitor(storage::Store* store)
+      : store_(*store), signals_(std::make_unique<SignalBook>(store)) {}
+
+  // Baselines, signals, triage and watching (see signals.h).
+  SignalBook& signals() { return *signals_; }
 
   // --- Trials and subjects ---------------------------------------------------
   absl::StatusOr<v1::Trial> CreateTrial(const v1::CreateTrialRequest& request);
@@ -66,6 +73,7 @@ class Monitor {
                                       const std::string& trial_id);
 
   storage::Store& store_;
+  std::unique_ptr<SignalBook> signals_;
 };
 
 }  // namespace aesignal::monitor

@@ -27,6 +27,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       server->monitor_.get());
   server->safety_service_ = std::make_unique<grpc_services::SafetyServiceImpl>(
       server->monitor_.get());
+  server->signal_service_ = std::make_unique<grpc_services::SignalServiceImpl>(
+      server->monitor_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -37,6 +39,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   builder.RegisterService(server->trial_service_.get());
   builder.RegisterService(server->ingest_service_.get());
   builder.RegisterService(server->safety_service_.get());
+  builder.RegisterService(server->signal_service_.get());
   server->grpc_server_ = builder.BuildAndStart();
   if (server->grpc_server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(

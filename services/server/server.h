@@ -31,6 +31,7 @@ namespace grpc_services {
 class TrialServiceImpl;
 class IngestServiceImpl;
 class SafetyServiceImpl;
+class SignalServiceImpl;
 }  // namespace grpc_services
 
 struct ServerOptions {
@@ -73,6 +74,7 @@ class Server {
   std::unique_ptr<grpc_services::TrialServiceImpl> trial_service_;
   std::unique_ptr<grpc_services::IngestServiceImpl> ingest_service_;
   std::unique_ptr<grpc_services::SafetyServiceImpl> safety_service_;
+  std::unique_ptr<grpc_services::SignalServiceImpl> signal_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;
   absl::Duration open_time_;

@@ -1,0 +1,109 @@
+#include "services/monitor/common.h"
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/escaping.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/util/time_util.h"
+#include "services/monitor/errors.h"
+#include "services/monitor/validation.h"
+#include "storage/incidence.h"
+#include "storage/keys.h"
+
+namespace aesignal::monitor::internal {
+
+using storage::Cf;
+using storage::Level;
+using storage::TermKey;
+
+google::protobuf::Timestamp NowProto() {
+  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+      absl::ToUnixNanos(absl::Now()));
+}
+
+absl::StatusOr<int> PageSize(int requested, int default_size, int max_size,
+                             const char* field) {
+  if (requested < 0) return InvalidArgument(std::string(field), "must be >= 0");
+  if (requested == 0) return default_size;
+  return std::min(requested, max_size);
+}
+
+std::string EncodePageToken(absl::string_view bytes) {
+  return absl::WebSafeBase64Escape(bytes);
+}
+
+absl::StatusOr<std::string> DecodePageToken(absl::string_view token) {
+  std::string bytes;
+  if (!absl::WebSafeBase64Unescape(token, &bytes) || bytes.empty()) {
+    return InvalidArgument("page_token", "is not a token this server issued");
+  }
+  return bytes;
+}
+
+absl::StatusOr<Denominators> ReadDenominators(const storage::ReadView& view,
+                                              const v1::Trial& trial) {
+  const int num_groups = trial.dose_groups_size();
+  const int num_windows = trial.timepoints_size();
+  // A subject with an AE in a window has evidently been followed into it,
+  // even if its last contact day has not been updated yet.
+  std::map<std::string, int> last_event_window;
+  TermKey any_ae;
+  any_ae.level = Level::kOverall;
+  any_ae.overall = storage::kAnyAe;
+  const std::string states_prefix =
+      storage::TrialPrefix(trial.trial_id()) + storage::EncodeTerm(any_ae);
+  absl::Status error;
+  AESIGNAL_RETURN_IF_ERROR(
+      view.Scan(Cf::kSubjectTerms, states_prefix, "",
+                [&](std::string_view key, std::string_view value) {
+                  auto parts = storage::DecodeSubjectTermKey(key);
+                  auto counts = storage::DecodeWindowCounts(value, num_windows);
+                  if (!parts.has_value() || !counts.ok()) {
+                    error = absl::DataLossError("corrupt subject-term state");
+                    return false;
+                  }
+                  for (int w = num_windows - 1; w >= 0; --w) {
+                    if ((*counts)[w] > 0) {
+                      last_event_window[parts->subject_id] = w;
+                      break;
+                    }
+                  }
+                  return true;
+                }));
+  AESIGNAL_RETURN_IF_ERROR(error);
+
+  Denominators d;
+  d.dosed.assign(num_groups, 0);
+  d.at_risk.assign(num_groups * num_windows, 0);
+  AESIGNAL_RETURN_IF_ERROR(view.Scan(
+      Cf::kSubjects, storage::TrialPrefix(trial.trial_id()), "",
+      [&](std::string_view, std::string_view value) {
+        v1::Subject s;
+        if (!s.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          error = absl::DataLossError("corrupt stored subject");
+          return false;
+        }
+        const int g = DoseGroupIndex(trial, s.dose_group_id());
+        if (g < 0) {
+          error = absl::DataLossError("stored subject has an unknown group");
+          return false;
+        }
+        ++d.dosed[g];
+        auto it = last_event_window.find(s.subject_id());
+        const int event_window =
+            it == last_event_window.end() ? -1 : it->second;
+        for (int w = 0; w < num_windows; ++w) {
+          const int window_start =
+              w == 0 ? 1 : trial.timepoints(w - 1).study_day() + 1;
+          if (s.last_contact_day() >= window_start || w <= event_window) {
+            ++d.at_risk[g * num_windows + w];
+          }
+        }
+        return true;
+      }));
+  AESIGNAL_RETURN_IF_ERROR(error);
+  return d;
+}
+
+}  // namespace aesignal::monitor::internal

@@ -1,0 +1,49 @@
+// Helpers shared by the monitor's parts (trials, ingest, incidence, signals).
+// Internal to services/monitor.
+#ifndef AESIGNAL_SERVICES_MONITOR_COMMON_H_
+#define AESIGNAL_SERVICES_MONITOR_COMMON_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "aesignal/v1/trial.pb.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "storage/store.h"
+
+namespace aesignal::monitor::internal {
+
+google::protobuf::Timestamp NowProto();
+
+// page_size: 0 -> default_size, capped at max_size; negative is an error.
+absl::StatusOr<int> PageSize(int requested, int default_size, int max_size,
+                             const char* field);
+std::string EncodePageToken(absl::string_view bytes);
+absl::StatusOr<std::string> DecodePageToken(absl::string_view token);
+
+template <typename Message>
+absl::StatusOr<Message> Parse(std::string_view bytes, const char* what) {
+  Message m;
+  if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError(absl::StrCat("corrupt stored ", what));
+  }
+  return m;
+}
+
+// Denominators of one trial at one snapshot: subjects dosed per group, and
+// subjects at risk per group x window (followed into the window: last contact
+// on or after its first day, or an AE reported in it or later).
+struct Denominators {
+  std::vector<int64_t> dosed;    // per group
+  std::vector<int64_t> at_risk;  // per group * num_windows + window
+};
+absl::StatusOr<Denominators> ReadDenominators(const storage::ReadView& view,
+                                              const v1::Trial& trial);
+
+}  // namespace aesignal::monitor::internal
+
+#endif  // AESIGNAL_SERVICES_MONITOR_COMMON_H_

@@ -1,0 +1,51 @@
+// Evaluation of one term row's cells: turns counters, denominators, baselines
+// and the trial's policy into evidence per (method, dose group, timepoint),
+// using the pure signal module. No I/O.
+#ifndef AESIGNAL_SERVICES_MONITOR_EVALUATE_H_
+#define AESIGNAL_SERVICES_MONITOR_EVALUATE_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "aesignal/v1/signal.pb.h"
+#include "aesignal/v1/trial.pb.h"
+#include "services/monitor/common.h"
+#include "storage/incidence.h"
+
+namespace aesignal::monitor {
+
+// The policy with defaults filled in for zero fields.
+v1::SignalPolicy EffectivePolicy(const v1::SignalPolicy& policy);
+
+// One evaluated cell.
+struct Finding {
+  v1::SignalMethod method = v1::SIGNAL_METHOD_UNSPECIFIED;
+  std::string dose_group_id;  // "" = all groups / across groups
+  std::string timepoint_id;
+  v1::Evidence evidence;  // crosses, statistic, p/posterior, counts, ...
+};
+
+// The term row as the API names it.
+void SetTermFields(const storage::TermKey& term, v1::Signal* signal);
+v1::TermLevel ApiLevel(storage::Level level);
+
+// Evaluates every applicable cell of `term`: baselines that match the row,
+// the control arm (if the trial flags one), the dose trend, and later windows
+// against earlier ones. Cells below the policy's minimum cases are reported
+// with crosses = false.
+absl::StatusOr<std::vector<Finding>> EvaluateTerm(
+    const v1::Trial& trial, const v1::SignalPolicy& policy,
+    const storage::TermCounters& counters,
+    const internal::Denominators& denominators,
+    const std::vector<v1::Baseline>& baselines);
+
+// A stable id for a signal cell, e.g. "BAYESIAN~PT~Pneumonia~D100M~M12";
+// characters '/', '~' and '%' in names are percent-encoded.
+std::string SignalId(v1::SignalMethod method, const storage::TermKey& term,
+                     const std::string& dose_group_id,
+                     const std::string& timepoint_id);
+
+}  // namespace aesignal::monitor
+
+#endif  // AESIGNAL_SERVICES_MONITOR_EVALUATE_H_

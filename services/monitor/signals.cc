@@ -1,0 +1,594 @@
+#include "services/monitor/signals.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "services/monitor/common.h"
+#include "services/monitor/errors.h"
+#include "services/monitor/evaluate.h"
+#include "services/monitor/validation.h"
+#include "storage/incidence.h"
+#include "storage/keys.h"
+#include "storage/signals.h"
+
+namespace aesignal::monitor {
+namespace {
+
+using google::protobuf::util::MessageDifferencer;
+using internal::NowProto;
+using internal::Parse;
+using storage::Cf;
+using storage::Level;
+using storage::TermKey;
+
+constexpr char kSystemActor[] = "system";
+constexpr int kMaxBaselinesPerRequest = 10000;
+
+absl::StatusOr<v1::Trial> LoadTrial(const storage::ReadView& view,
+                                    const std::string& trial_id) {
+  auto bytes = view.Get(Cf::kTrials, storage::TrialKey(trial_id));
+  if (!bytes.ok()) return bytes.status();
+  if (!bytes->has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("trial '", trial_id, "' not found"));
+  }
+  return Parse<v1::Trial>(**bytes, "trial");
+}
+
+TermKey TermOf(const v1::Baseline& b) {
+  TermKey t;
+  switch (b.level()) {
+    case v1::TERM_LEVEL_PT:
+      t.level = Level::kPt;
+      t.soc = b.soc();
+      t.pt = b.pt();
+      break;
+    case v1::TERM_LEVEL_SOC:
+      t.level = Level::kSoc;
+      t.soc = b.soc();
+      break;
+    default:
+      t.level = Level::kOverall;
+      t.overall = b.overall_key();
+      break;
+  }
+  return t;
+}
+
+bool KnownOverallKey(const v1::Trial& trial, const std::string& key) {
+  if (key == storage::kAnyAe || key == storage::kAnySae ||
+      key == storage::kGrade3Plus || key == storage::kRelated) {
+    return true;
+  }
+  if (!absl::StartsWith(key, storage::kAesiPrefix)) return false;
+  const std::string category =
+      key.substr(std::string(storage::kAesiPrefix).size());
+  return std::find(trial.aesi_categories().begin(),
+                   trial.aesi_categories().end(),
+                   category) != trial.aesi_categories().end();
+}
+
+void ValidateBaseline(const v1::Trial& trial, const v1::Baseline& b,
+                      const std::string& path, std::vector<FieldViolation>* v) {
+  auto add = [&](const std::string& field, std::string why) {
+    v->push_back({absl::StrCat(path, ".", field), std::move(why)});
+  };
+  if (b.baseline_id().empty() || b.baseline_id().size() > 128 ||
+      absl::StrContains(b.baseline_id(), '/')) {
+    add("baseline_id", "is required: 1..128 characters, no '/'");
+  }
+  switch (b.level()) {
+    case v1::TERM_LEVEL_PT:
+      if (b.pt().empty()) add("pt", "is required for level PT");
+      if (b.soc().empty()) add("soc", "is required for level PT");
+      break;
+    case v1::TERM_LEVEL_SOC:
+      if (b.soc().empty()) add("soc", "is required for level SOC");
+      break;
+    case v1::TERM_LEVEL_OVERALL:
+      if (!KnownOverallKey(trial, b.overall_key())) {
+        add("overall_key",
+            absl::StrCat("'", b.overall_key(),
+                         "' is not an overall row of this trial (any_ae, "
+                         "any_sae, grade_3_plus, related, aesi:<category>)"));
+      }
+      break;
+    default:
+      add("level", "must be PT, SOC or OVERALL");
+  }
+  if (!b.timepoint_id().empty() &&
+      TimepointIndex(trial, b.timepoint_id()) < 0) {
+    add("timepoint_id",
+        absl::StrCat("'", b.timepoint_id(), "' is not a timepoint of trial ",
+                     trial.trial_id()));
+  }
+  if (!b.dose_group_id().empty() &&
+      DoseGroupIndex(trial, b.dose_group_id()) < 0) {
+    add("dose_group_id",
+        absl::StrCat("'", b.dose_group_id(), "' is not a dose group of trial ",
+                     trial.trial_id()));
+  }
+  if (!(b.expected_proportion() > 0 && b.expected_proportion() < 1)) {
+    add("expected_proportion",
+        absl::StrCat("must be in (0, 1), got ", b.expected_proportion()));
+  }
+  if (b.source_events() < 0 || b.source_subjects() < 0 ||
+      b.source_events() > b.source_subjects()) {
+    add("source_events",
+        "source_events and source_subjects must satisfy 0 <= events <= "
+        "subjects");
+  }
+  if (b.citation().empty()) {
+    add("citation", "is required: where the expected incidence comes from");
+  }
+}
+
+// Baseline content as PutBaselines compares it.
+v1::Baseline Content(v1::Baseline b) {
+  b.clear_name();
+  b.clear_version();
+  b.clear_update_time();
+  return b;
+}
+
+absl::StatusOr<std::pair<std::string, std::string>> ParseSignalName(
+    const std::string& name) {
+  // trials/{trial}/signals/{signal}
+  std::vector<std::string> parts = absl::StrSplit(name, '/');
+  if (parts.size() != 4 || parts[0] != "trials" || parts[2] != "signals" ||
+      parts[1].empty() || parts[3].empty()) {
+    return InvalidArgument("name",
+                           "must be trials/{trial_id}/signals/{signal_id}");
+  }
+  return std::make_pair(parts[1], parts[3]);
+}
+
+bool SameNumbers(const v1::Evidence& a, const v1::Evidence& b) {
+  return a.crosses() == b.crosses() && a.subjects() == b.subjects() &&
+         a.denominator() == b.denominator() && a.p_value() == b.p_value() &&
+         a.posterior_probability() == b.posterior_probability() &&
+         a.statistic() == b.statistic() &&
+         a.comparison_subjects() == b.comparison_subjects() &&
+         a.comparison_denominator() == b.comparison_denominator() &&
+         a.expected_proportion() == b.expected_proportion() &&
+         a.baseline_version() == b.baseline_version() &&
+         a.threshold() == b.threshold();
+}
+
+bool AllowedTransition(v1::SignalStatus from, v1::SignalStatus to) {
+  switch (from) {
+    case v1::SIGNAL_STATUS_NEW:
+      return to == v1::SIGNAL_STATUS_VALIDATED ||
+             to == v1::SIGNAL_STATUS_REFUTED;
+    case v1::SIGNAL_STATUS_VALIDATED:
+      return to == v1::SIGNAL_STATUS_UNDER_ASSESSMENT ||
+             to == v1::SIGNAL_STATUS_CLOSED;
+    case v1::SIGNAL_STATUS_UNDER_ASSESSMENT:
+      return to == v1::SIGNAL_STATUS_CLOSED;
+    case v1::SIGNAL_STATUS_REFUTED:
+      return to == v1::SIGNAL_STATUS_VALIDATED;
+    case v1::SIGNAL_STATUS_CLOSED:
+      return to == v1::SIGNAL_STATUS_UNDER_ASSESSMENT;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+SignalBook::SignalBook(storage::Store* store) : store_(*store) {
+  evaluator_ = std::thread([this] { EvaluatorLoop(); });
+}
+
+SignalBook::~SignalBook() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  evaluator_.join();
+}
+
+void SignalBook::OnBatchCommitted() {
+  absl::MutexLock lock(&mu_);
+  ++batches_pending_;
+  idle_ = false;
+}
+
+void SignalBook::NotifyChanges() {
+  absl::MutexLock lock(&mu_);
+  ++change_epoch_;
+}
+
+void SignalBook::EvaluatorLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto work = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+        return batches_pending_ > 0 || stopping_;
+      };
+      // The periodic wake-up retries after a failed round.
+      mu_.AwaitWithTimeout(absl::Condition(&work), absl::Seconds(1));
+      if (stopping_) return;
+      batches_pending_ = 0;
+    }
+    absl::StatusOr<int> evaluated = EvaluateRound();
+    absl::MutexLock lock(&mu_);
+    if (!evaluated.ok()) {
+      last_error_ = evaluated.status();
+      batches_pending_ = 1;  // retry on the next tick
+      continue;
+    }
+    last_error_ = absl::OkStatus();
+    if (batches_pending_ == 0) idle_ = true;
+  }
+}
+
+absl::Status SignalBook::WaitIdle(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto done = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return idle_ && batches_pending_ == 0;
+  };
+  if (!mu_.AwaitWithTimeout(absl::Condition(&done), timeout)) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "signal evaluation still busy; last error: ", last_error_.ToString()));
+  }
+  return last_error_;
+}
+
+absl::StatusOr<int> SignalBook::EvaluateRound() {
+  std::unique_ptr<storage::SnapshotView> snapshot = store_.Snapshot();
+  AESIGNAL_ASSIGN_OR_RETURN(std::vector<storage::DirtyTermEntry> dirty,
+                            storage::ReadDirtyTerms(*snapshot));
+  if (dirty.empty()) return 0;
+
+  // Dirty rows come in key order, i.e. grouped by trial.
+  size_t begin = 0;
+  bool changed = false;
+  while (begin < dirty.size()) {
+    size_t end = begin;
+    const std::string trial_id = dirty[begin].trial_id;
+    while (end < dirty.size() && dirty[end].trial_id == trial_id) ++end;
+
+    AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*snapshot, trial_id));
+    const v1::SignalPolicy policy = EffectivePolicy(trial.signal_policy());
+    AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::Baseline> baselines,
+                              storage::ReadBaselines(*snapshot, trial_id));
+    AESIGNAL_ASSIGN_OR_RETURN(internal::Denominators denominators,
+                              internal::ReadDenominators(*snapshot, trial));
+
+    struct Evaluated {
+      const storage::DirtyTermEntry* entry;
+      std::vector<Finding> findings;
+    };
+    std::vector<Evaluated> evaluated;
+    for (size_t i = begin; i < end; ++i) {
+      const storage::DirtyTermEntry& entry = dirty[i];
+      AESIGNAL_ASSIGN_OR_RETURN(
+          storage::TermCounters counters,
+          storage::ReadOneTerm(*snapshot, trial_id, entry.term,
+                               trial.dose_groups_size(),
+                               trial.timepoints_size()));
+      std::vector<v1::Baseline> matching;
+      for (const auto& b : baselines) {
+        if (TermOf(b) == entry.term) matching.push_back(b);
+      }
+      AESIGNAL_ASSIGN_OR_RETURN(
+          std::vector<Finding> findings,
+          EvaluateTerm(trial, policy, counters, denominators, matching));
+      evaluated.push_back({&entry, std::move(findings)});
+    }
+
+    int changes = 0;
+    absl::Status committed = store_.Commit([&](storage::Txn& txn) {
+      changes = 0;
+      AESIGNAL_ASSIGN_OR_RETURN(int64_t sequence,
+                                storage::NextSignalSequence(txn, trial_id));
+      const google::protobuf::Timestamp now = NowProto();
+      for (const Evaluated& e : evaluated) {
+        const storage::DirtyTerm& mark = e.entry->mark;
+        for (const Finding& f : e.findings) {
+          const std::string id = SignalId(f.method, e.entry->term,
+                                          f.dose_group_id, f.timepoint_id);
+          AESIGNAL_ASSIGN_OR_RETURN(std::optional<v1::Signal> current,
+                                    storage::ReadSignal(txn, trial_id, id));
+          v1::Evidence evidence = f.evidence;
+          evidence.set_report_id(mark.report_id());
+          evidence.set_report_version(mark.report_version());
+          *evidence.mutable_evaluate_time() = now;
+          v1::SignalEvent event;
+          event.set_actor(kSystemActor);
+          *event.mutable_time() = now;
+          v1::Signal signal;
+          if (!current.has_value()) {
+            if (!evidence.crosses()) continue;
+            signal.set_name(absl::StrCat("trials/", trial_id, "/signals/", id));
+            signal.set_signal_id(id);
+            signal.set_trial_id(trial_id);
+            signal.set_method(f.method);
+            SetTermFields(e.entry->term, &signal);
+            signal.set_dose_group_id(f.dose_group_id);
+            signal.set_timepoint_id(f.timepoint_id);
+            signal.set_status(v1::SIGNAL_STATUS_NEW);
+            signal.set_raised_by_report_id(mark.report_id());
+            signal.set_raised_by_report_version(mark.report_version());
+            *signal.mutable_raise_time() = now;
+            event.set_kind(v1::SignalEvent::KIND_RAISED);
+            event.set_to_status(v1::SIGNAL_STATUS_NEW);
+          } else {
+            if (SameNumbers(current->evidence(), evidence)) continue;
+            signal = *std::move(current);
+            event.set_kind(v1::SignalEvent::KIND_EVIDENCE_UPDATED);
+            event.set_from_status(signal.status());
+            event.set_to_status(signal.status());
+          }
+          *event.mutable_evidence() = evidence;
+          *signal.mutable_evidence() = evidence;
+          *signal.mutable_update_time() = now;
+          *signal.add_history() = event;
+          signal.set_change_sequence(sequence++);
+          storage::WriteSignalChange(txn, trial_id, signal, event);
+          ++changes;
+        }
+        AESIGNAL_RETURN_IF_ERROR(storage::ClearDirtyTerm(
+            txn, trial_id, e.entry->term, mark.generation()));
+      }
+      return absl::OkStatus();
+    });
+    AESIGNAL_RETURN_IF_ERROR(committed);
+    changed = changed || changes > 0;
+    begin = end;
+  }
+  if (changed) NotifyChanges();
+  return static_cast<int>(dirty.size());
+}
+
+absl::StatusOr<std::vector<storage::SignalChange>> SignalBook::WaitForChanges(
+    const std::string& trial_id, int64_t after, absl::Time deadline) {
+  while (true) {
+    int64_t epoch;
+    {
+      absl::MutexLock lock(&mu_);
+      epoch = change_epoch_;
+    }
+    std::vector<storage::SignalChange> changes;
+    AESIGNAL_RETURN_IF_ERROR(storage::ReadSignalLog(
+        store_.Latest(), trial_id, after, [&](storage::SignalChange c) {
+          changes.push_back(std::move(c));
+          return changes.size() < 1000;
+        }));
+    if (!changes.empty()) return changes;
+    absl::MutexLock lock(&mu_);
+    auto moved = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return change_epoch_ != epoch || stopping_;
+    };
+    if (!mu_.AwaitWithDeadline(absl::Condition(&moved), deadline) ||
+        stopping_) {
+      return changes;
+    }
+  }
+}
+
+absl::StatusOr<v1::PutBaselinesResponse> SignalBook::PutBaselines(
+    const v1::PutBaselinesRequest& request) {
+  AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
+                            ParseTrialName(request.parent(), "parent"));
+  if (request.baselines().empty() ||
+      request.baselines_size() > kMaxBaselinesPerRequest) {
+    return InvalidArgument(
+        "baselines",
+        absl::StrCat("must hold 1..", kMaxBaselinesPerRequest, " baselines"));
+  }
+  v1::PutBaselinesResponse response;
+  absl::Status committed = store_.Commit([&](storage::Txn& txn) {
+    response.Clear();
+    AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(txn, trial_id));
+    std::vector<FieldViolation> violations;
+    std::map<std::string, int> first;
+    for (int i = 0; i < request.baselines_size(); ++i) {
+      const std::string path = absl::StrCat("baselines[", i, "]");
+      ValidateBaseline(trial, request.baselines(i), path, &violations);
+      auto [it, inserted] =
+          first.emplace(request.baselines(i).baseline_id(), i);
+      if (!inserted) {
+        violations.push_back(
+            {path + ".baseline_id",
+             absl::StrCat("duplicates baselines[", it->second, "]")});
+      }
+    }
+    if (!violations.empty()) return InvalidArgument(violations);
+    const google::protobuf::Timestamp now = NowProto();
+    for (const v1::Baseline& b : request.baselines()) {
+      AESIGNAL_ASSIGN_OR_RETURN(
+          std::optional<v1::Baseline> current,
+          storage::ReadBaseline(txn, trial_id, b.baseline_id()));
+      if (current.has_value() &&
+          MessageDifferencer::Equals(Content(*current), Content(b))) {
+        response.set_unchanged_count(response.unchanged_count() + 1);
+        *response.add_baselines() = *current;
+        continue;
+      }
+      v1::Baseline stored = Content(b);
+      stored.set_name(
+          absl::StrCat("trials/", trial_id, "/baselines/", b.baseline_id()));
+      stored.set_version(current.has_value() ? current->version() + 1 : 1);
+      *stored.mutable_update_time() = now;
+      storage::WriteBaseline(txn, trial_id, stored);
+      (current.has_value()
+           ? response.set_updated_count(response.updated_count() + 1)
+           : response.set_created_count(response.created_count() + 1));
+      // Re-evaluate the row against the new baseline (and the old term, if
+      // the baseline moved to another row).
+      AESIGNAL_RETURN_IF_ERROR(
+          storage::MarkTermDirty(txn, trial_id, TermOf(stored), "", 0));
+      if (current.has_value() && !(TermOf(*current) == TermOf(stored))) {
+        AESIGNAL_RETURN_IF_ERROR(
+            storage::MarkTermDirty(txn, trial_id, TermOf(*current), "", 0));
+      }
+      *response.add_baselines() = std::move(stored);
+    }
+    return absl::OkStatus();
+  });
+  AESIGNAL_RETURN_IF_ERROR(committed);
+  OnBatchCommitted();
+  return response;
+}
+
+absl::StatusOr<v1::ListBaselinesResponse> SignalBook::ListBaselines(
+    const v1::ListBaselinesRequest& request) {
+  AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
+                            ParseTrialName(request.parent(), "parent"));
+  auto view = store_.Snapshot();
+  AESIGNAL_RETURN_IF_ERROR(LoadTrial(*view, trial_id).status());
+  AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::Baseline> baselines,
+                            storage::ReadBaselines(*view, trial_id));
+  v1::ListBaselinesResponse response;
+  for (auto& b : baselines) *response.add_baselines() = std::move(b);
+  return response;
+}
+
+absl::StatusOr<v1::ListSignalsResponse> SignalBook::ListSignals(
+    const v1::ListSignalsRequest& request) {
+  AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
+                            ParseTrialName(request.parent(), "parent"));
+  AESIGNAL_ASSIGN_OR_RETURN(
+      int page_size,
+      internal::PageSize(request.page_size(), 50, 1000, "page_size"));
+  size_t offset = 0;
+  if (!request.page_token().empty()) {
+    AESIGNAL_ASSIGN_OR_RETURN(std::string bytes,
+                              internal::DecodePageToken(request.page_token()));
+    if (!absl::SimpleAtoi(bytes, &offset)) {
+      return InvalidArgument("page_token", "is not a token this server issued");
+    }
+  }
+  auto view = store_.Snapshot();
+  AESIGNAL_RETURN_IF_ERROR(LoadTrial(*view, trial_id).status());
+  AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::Signal> all,
+                            storage::ReadSignals(*view, trial_id));
+  std::vector<v1::Signal> matching;
+  for (auto& s : all) {
+    if (request.status() != v1::SIGNAL_STATUS_UNSPECIFIED &&
+        s.status() != request.status()) {
+      continue;
+    }
+    if (!request.dose_group_id().empty() &&
+        s.dose_group_id() != request.dose_group_id()) {
+      continue;
+    }
+    if (!request.timepoint_id().empty() &&
+        s.timepoint_id() != request.timepoint_id()) {
+      continue;
+    }
+    if (!request.term().empty() && s.pt() != request.term() &&
+        s.soc() != request.term() && s.overall_key() != request.term()) {
+      continue;
+    }
+    if (request.level() != v1::TERM_LEVEL_UNSPECIFIED &&
+        s.level() != request.level()) {
+      continue;
+    }
+    if (request.method() != v1::SIGNAL_METHOD_UNSPECIFIED &&
+        s.method() != request.method()) {
+      continue;
+    }
+    matching.push_back(std::move(s));
+  }
+  // Newest first: by the time raised, then id for a stable order.
+  std::sort(matching.begin(), matching.end(),
+            [](const v1::Signal& a, const v1::Signal& b) {
+              if (a.raise_time().seconds() != b.raise_time().seconds()) {
+                return a.raise_time().seconds() > b.raise_time().seconds();
+              }
+              if (a.raise_time().nanos() != b.raise_time().nanos()) {
+                return a.raise_time().nanos() > b.raise_time().nanos();
+              }
+              return a.signal_id() < b.signal_id();
+            });
+  v1::ListSignalsResponse response;
+  for (size_t i = offset;
+       i < matching.size() && i < offset + static_cast<size_t>(page_size);
+       ++i) {
+    *response.add_signals() = std::move(matching[i]);
+  }
+  if (offset + page_size < matching.size()) {
+    response.set_next_page_token(
+        internal::EncodePageToken(absl::StrCat(offset + page_size)));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::Signal> SignalBook::GetSignal(
+    const v1::GetSignalRequest& request) {
+  AESIGNAL_ASSIGN_OR_RETURN(auto ids, ParseSignalName(request.name()));
+  auto view = store_.Snapshot();
+  AESIGNAL_RETURN_IF_ERROR(LoadTrial(*view, ids.first).status());
+  AESIGNAL_ASSIGN_OR_RETURN(std::optional<v1::Signal> signal,
+                            storage::ReadSignal(*view, ids.first, ids.second));
+  if (!signal.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("signal '", request.name(), "' not found"));
+  }
+  return *std::move(signal);
+}
+
+absl::StatusOr<v1::Signal> SignalBook::UpdateSignal(
+    const v1::UpdateSignalRequest& request) {
+  AESIGNAL_ASSIGN_OR_RETURN(auto ids, ParseSignalName(request.name()));
+  std::vector<FieldViolation> violations;
+  if (request.status() == v1::SIGNAL_STATUS_UNSPECIFIED) {
+    violations.push_back({"status", "is required"});
+  }
+  if (request.comment().empty()) {
+    violations.push_back({"comment", "is required: say why"});
+  }
+  if (request.actor().empty()) {
+    violations.push_back({"actor", "is required: who triages"});
+  }
+  if (!violations.empty()) return InvalidArgument(violations);
+  v1::Signal updated;
+  absl::Status committed = store_.Commit([&](storage::Txn& txn) {
+    AESIGNAL_ASSIGN_OR_RETURN(std::optional<v1::Signal> signal,
+                              storage::ReadSignal(txn, ids.first, ids.second));
+    if (!signal.has_value()) {
+      return absl::NotFoundError(
+          absl::StrCat("signal '", request.name(), "' not found"));
+    }
+    if (!AllowedTransition(signal->status(), request.status())) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "a ", v1::SignalStatus_Name(signal->status()),
+          " signal cannot move to ", v1::SignalStatus_Name(request.status()),
+          " (NEW -> VALIDATED|REFUTED; VALIDATED -> UNDER_ASSESSMENT|CLOSED; "
+          "UNDER_ASSESSMENT -> CLOSED; REFUTED -> VALIDATED; CLOSED -> "
+          "UNDER_ASSESSMENT)"));
+    }
+    AESIGNAL_ASSIGN_OR_RETURN(int64_t sequence,
+                              storage::NextSignalSequence(txn, ids.first));
+    v1::SignalEvent event;
+    event.set_kind(v1::SignalEvent::KIND_TRIAGED);
+    *event.mutable_time() = NowProto();
+    event.set_actor(request.actor());
+    event.set_from_status(signal->status());
+    event.set_to_status(request.status());
+    event.set_comment(request.comment());
+    signal->set_status(request.status());
+    *signal->mutable_update_time() = event.time();
+    *signal->add_history() = event;
+    signal->set_change_sequence(sequence);
+    storage::WriteSignalChange(txn, ids.first, *signal, event);
+    updated = *std::move(signal);
+    return absl::OkStatus();
+  });
+  AESIGNAL_RETURN_IF_ERROR(committed);
+  NotifyChanges();
+  return updated;
+}
+
+}  // namespace aesignal::monitor

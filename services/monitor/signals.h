@@ -1,0 +1,84 @@
+// The signal side of the monitor: baselines, signal evaluation after ingest,
+// signal queries, triage and change notification.
+//
+// Evaluation is incremental and durable. Every ingest batch marks the term
+// rows whose counters it changed as dirty, in the same atomic write as the
+// counters (storage/signals.h). A background evaluator takes the dirty rows,
+// evaluates their cells (services/monitor/evaluate.h, which feeds the pure
+// signal module) on one snapshot, and in one write raises or updates signals,
+// appends every change to the trial's change log, and clears the marks it
+// evaluated (unless a newer batch marked them again). A crash in between
+// leaves the marks, so the next start evaluates them: nothing is missed.
+//
+// Thread-safe.
+#ifndef AESIGNAL_SERVICES_MONITOR_SIGNALS_H_
+#define AESIGNAL_SERVICES_MONITOR_SIGNALS_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "aesignal/v1/signal_service.pb.h"
+#include "storage/records.pb.h"
+#include "storage/store.h"
+
+namespace aesignal::monitor {
+
+class SignalBook {
+ public:
+  // Starts the evaluator, which first evaluates rows left dirty by an earlier
+  // run. `store` must outlive this object.
+  explicit SignalBook(storage::Store* store);
+  // Stops the evaluator (finishing the round in progress).
+  ~SignalBook();
+  SignalBook(const SignalBook&) = delete;
+  SignalBook& operator=(const SignalBook&) = delete;
+
+  absl::StatusOr<v1::PutBaselinesResponse> PutBaselines(
+      const v1::PutBaselinesRequest& request);
+  absl::StatusOr<v1::ListBaselinesResponse> ListBaselines(
+      const v1::ListBaselinesRequest& request);
+  absl::StatusOr<v1::ListSignalsResponse> ListSignals(
+      const v1::ListSignalsRequest& request);
+  absl::StatusOr<v1::Signal> GetSignal(const v1::GetSignalRequest& request);
+  absl::StatusOr<v1::Signal> UpdateSignal(
+      const v1::UpdateSignalRequest& request);
+
+  // Changes of the trial with sequence > after, in order. If there are none,
+  // waits until one is committed or `deadline` passes (then returns none).
+  absl::StatusOr<std::vector<storage::SignalChange>> WaitForChanges(
+      const std::string& trial_id, int64_t after, absl::Time deadline);
+
+  // Called after an ingest batch that marked rows dirty became durable.
+  void OnBatchCommitted();
+
+  // Blocks until no dirty rows remain or `timeout` passes (for tests and
+  // tools); returns the evaluator's last error if it failed.
+  absl::Status WaitIdle(absl::Duration timeout);
+
+ private:
+  void EvaluatorLoop();
+  // One round: evaluates every dirty row. Returns the number evaluated.
+  absl::StatusOr<int> EvaluateRound();
+  void NotifyChanges();
+
+  storage::Store& store_;
+
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t batches_pending_ ABSL_GUARDED_BY(mu_) = 1;  // evaluate at start
+  int64_t change_epoch_ ABSL_GUARDED_BY(mu_) = 0;     // bumps on each commit
+  bool idle_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status last_error_ ABSL_GUARDED_BY(mu_);
+  std::thread evaluator_;
+};
+
+}  // namespace aesignal::monitor
+
+#endif  // AESIGNAL_SERVICES_MONITOR_SIGNALS_H_

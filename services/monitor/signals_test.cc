@@ -1,0 +1,396 @@
+// Signal evaluation end to end through the Monitor: baselines, ingest,
+// evaluation, queries, triage and the change log.
+#include "services/monitor/signals.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/monitor/errors.h"
+#include "services/monitor/monitor.h"
+#include "storage/signals.h"
+#include "storage/store.h"
+#include "tests/testing/temp_dir.h"
+
+namespace aesignal::monitor {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+constexpr char kTrial[] = "SIG1";
+constexpr char kParent[] = "trials/SIG1";
+constexpr char kSoc[] = "Infections and infestations";
+
+// Groups of six: PBO (control, optional), LOW, MID, HIGH; M3, M6, M12.
+v1::Trial MakeTrial(bool with_control, const v1::SignalPolicy& policy) {
+  v1::Trial t;
+  t.set_trial_id(kTrial);
+  t.set_title("signal test");
+  if (with_control) {
+    auto* g = t.add_dose_groups();
+    g->set_dose_group_id("PBO");
+    g->set_control(true);
+  }
+  for (auto [id, dose] :
+       {std::pair{"LOW", 2.5e7}, {"MID", 5e7}, {"HIGH", 1e8}}) {
+    auto* g = t.add_dose_groups();
+    g->set_dose_group_id(id);
+    g->set_dose_value(dose);
+    g->set_dose_unit("cells");
+  }
+  for (auto [id, day] : {std::pair{"M3", 91}, {"M6", 182}, {"M12", 365}}) {
+    auto* tp = t.add_timepoints();
+    tp->set_timepoint_id(id);
+    tp->set_study_day(day);
+  }
+  t.add_sites()->set_site_id("01");
+  *t.mutable_signal_policy() = policy;
+  return t;
+}
+
+v1::AdverseEventReport Pneumonia(const std::string& id,
+                                 const std::string& subject, int day,
+                                 uint32_t version = 1) {
+  v1::AdverseEventReport r;
+  r.set_report_id(id);
+  r.set_version(version);
+  r.set_site_id("01");
+  r.set_subject_id(subject);
+  r.set_onset_study_day(day);
+  r.set_pt("Pneumonia");
+  r.set_soc(kSoc);
+  r.set_grade(2);
+  return r;
+}
+
+v1::SignalPolicy Only(v1::SignalMethod method) {
+  v1::SignalPolicy p;
+  p.set_disable_binomial(method != v1::SIGNAL_METHOD_BINOMIAL_EXACT);
+  p.set_disable_bayesian(method != v1::SIGNAL_METHOD_BAYESIAN);
+  p.set_disable_control(method != v1::SIGNAL_METHOD_CONTROL_FISHER);
+  p.set_disable_trend(method != v1::SIGNAL_METHOD_DOSE_TREND);
+  p.set_disable_over_time(method != v1::SIGNAL_METHOD_OVER_TIME);
+  return p;
+}
+
+class SignalsTest : public ::testing::Test {
+ protected:
+  void Open() {
+    auto store = storage::Store::Open({.path = dir_.Sub("db")});
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+    monitor_ = std::make_unique<Monitor>(store_.get());
+  }
+  void Start(bool with_control, const v1::SignalPolicy& policy) {
+    Open();
+    v1::CreateTrialRequest create;
+    *create.mutable_trial() = MakeTrial(with_control, policy);
+    ASSERT_TRUE(monitor_->CreateTrial(create).ok());
+    v1::EnrollSubjectsRequest enroll;
+    enroll.set_parent(kParent);
+    for (const auto& g : create.trial().dose_groups()) {
+      for (int i = 1; i <= 6; ++i) {
+        auto* s = enroll.add_subjects();
+        s->set_subject_id(absl::StrCat(g.dose_group_id(), "-", i));
+        s->set_site_id("01");
+        s->set_dose_group_id(g.dose_group_id());
+        s->set_last_contact_day(365);
+      }
+    }
+    ASSERT_TRUE(monitor_->EnrollSubjects(enroll).ok());
+  }
+  void PutBaseline(double p0, const std::string& timepoint = "M12") {
+    v1::PutBaselinesRequest put;
+    put.set_parent(kParent);
+    auto* b = put.add_baselines();
+    b->set_baseline_id("pneumonia");
+    b->set_level(v1::TERM_LEVEL_PT);
+    b->set_soc(kSoc);
+    b->set_pt("Pneumonia");
+    b->set_timepoint_id(timepoint);
+    b->set_expected_proportion(p0);
+    b->set_citation("Test et al. 2020");
+    auto put_result = monitor_->signals().PutBaselines(put);
+    ASSERT_TRUE(put_result.ok()) << put_result.status();
+  }
+  void Submit(std::vector<v1::AdverseEventReport> reports) {
+    v1::SubmitReportsRequest request;
+    request.set_parent(kParent);
+    for (auto& r : reports) *request.add_reports() = std::move(r);
+    auto response = monitor_->SubmitReports(request);
+    ASSERT_TRUE(response.ok()) << response.status();
+    ASSERT_EQ(response->rejected_count(), 0)
+        << response->results(0).field() << response->results(0).reason();
+    ASSERT_TRUE(monitor_->signals().WaitIdle(absl::Seconds(10)).ok());
+  }
+  std::vector<v1::Signal> Signals() {
+    v1::ListSignalsRequest list;
+    list.set_parent(kParent);
+    auto response = monitor_->signals().ListSignals(list);
+    EXPECT_TRUE(response.ok()) << response.status();
+    return {response->signals().begin(), response->signals().end()};
+  }
+  static std::vector<std::string> Ids(const std::vector<v1::Signal>& s) {
+    std::vector<std::string> ids;
+    for (const auto& x : s) ids.push_back(x.signal_id());
+    return ids;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<Monitor> monitor_;
+};
+
+TEST_F(SignalsTest, CrossingABaselineRaisesExactlyTheExpectedSignal) {
+  Start(false, Only(v1::SIGNAL_METHOD_BINOMIAL_EXACT));
+  PutBaseline(0.05);
+  Submit({Pneumonia("A1", "HIGH-1", 100)});
+  EXPECT_THAT(Signals(), IsEmpty());  // 1 case: below the minimum of 2
+
+  Submit({Pneumonia("A2", "HIGH-2", 200)});
+  std::vector<v1::Signal> signals = Signals();
+  // HIGH at M12: 2/6 against p0 = 0.05; the all-groups cell (2/18) does not
+  // cross: P(X >= 2 | 18, 0.05) = 0.2265.
+  ASSERT_THAT(Ids(signals), ElementsAre("BINOMIAL~PT~Infections and "
+                                        "infestations~Pneumonia~HIGH~M12"));
+  const v1::Signal& s = signals[0];
+  EXPECT_EQ(s.status(), v1::SIGNAL_STATUS_NEW);
+  EXPECT_EQ(s.raised_by_report_id(), "A2");
+  EXPECT_EQ(s.evidence().subjects(), 2);
+  EXPECT_EQ(s.evidence().denominator(), 6);
+  // P(X >= 2 | n = 6, p = 0.05) = 1 - 0.95^6 - 6 * 0.05 * 0.95^5.
+  const double expected = 1 - std::pow(0.95, 6) - 6 * 0.05 * std::pow(0.95, 5);
+  EXPECT_NEAR(s.evidence().p_value(), expected, 1e-12);
+  EXPECT_EQ(s.evidence().citation(), "Test et al. 2020");
+  EXPECT_DOUBLE_EQ(s.evidence().expected_proportion(), 0.05);
+  ASSERT_EQ(s.history_size(), 1);
+  EXPECT_EQ(s.history(0).kind(), v1::SignalEvent::KIND_RAISED);
+}
+
+TEST_F(SignalsTest, StayingUnderTheBaselineRaisesNothing) {
+  Start(false, v1::SignalPolicy());  // every method on
+  PutBaseline(0.5, "");
+  Submit({Pneumonia("A1", "LOW-1", 30), Pneumonia("A2", "MID-1", 30),
+          Pneumonia("A3", "HIGH-1", 30)});
+  EXPECT_THAT(Signals(), IsEmpty());
+}
+
+TEST_F(SignalsTest, FollowUpThatDowngradesUpdatesTheEvidence) {
+  Start(false, Only(v1::SIGNAL_METHOD_BAYESIAN));
+  PutBaseline(0.05);
+  Submit({Pneumonia("A1", "HIGH-1", 100), Pneumonia("A2", "HIGH-2", 120)});
+  auto signals = Signals();
+  ASSERT_EQ(signals.size(), 1u);
+  EXPECT_EQ(signals[0].signal_id(),
+            "BAYESIAN~PT~Infections and infestations~Pneumonia~HIGH~M12");
+  EXPECT_TRUE(signals[0].evidence().crosses());
+  // Posterior Beta(0.05 + 2, 0.95 + 4): P(p > 0.05).
+  EXPECT_GT(signals[0].evidence().posterior_probability(), 0.95);
+
+  // The follow-up recodes A2 as a common cold: the cell drops to 1/6.
+  v1::AdverseEventReport follow_up = Pneumonia("A2", "HIGH-2", 120, 2);
+  follow_up.set_pt("Nasopharyngitis");
+  Submit({follow_up});
+  signals = Signals();
+  ASSERT_EQ(signals.size(), 1u);  // never deleted
+  const v1::Signal& s = signals[0];
+  EXPECT_FALSE(s.evidence().crosses());
+  EXPECT_EQ(s.evidence().subjects(), 1);
+  EXPECT_EQ(s.evidence().report_id(), "A2");
+  EXPECT_EQ(s.evidence().report_version(), 2u);
+  ASSERT_EQ(s.history_size(), 2);
+  EXPECT_EQ(s.history(1).kind(), v1::SignalEvent::KIND_EVIDENCE_UPDATED);
+  EXPECT_EQ(s.history(0).evidence().subjects(), 2);
+}
+
+TEST_F(SignalsTest, ControlArmPathRaisesOnARiseAndStaysQuietOnNull) {
+  Start(true, Only(v1::SIGNAL_METHOD_CONTROL_FISHER));
+  // Null: one case in every group.
+  Submit({Pneumonia("N1", "PBO-1", 50), Pneumonia("N2", "LOW-1", 50),
+          Pneumonia("N3", "MID-1", 50), Pneumonia("N4", "HIGH-1", 50)});
+  EXPECT_THAT(Signals(), IsEmpty());
+  // Rise: five of six in HIGH by M3 against one of six on placebo.
+  std::vector<v1::AdverseEventReport> rise;
+  for (int i = 2; i <= 5; ++i) {
+    rise.push_back(
+        Pneumonia(absl::StrCat("R", i), absl::StrCat("HIGH-", i), 60));
+  }
+  Submit(rise);
+  auto signals = Signals();
+  // HIGH 5/6 vs PBO 1/6 at M3, M6 and M12 (cumulative).
+  ASSERT_THAT(
+      Ids(signals),
+      ::testing::UnorderedElementsAre(
+          "CONTROL~PT~Infections and infestations~Pneumonia~HIGH~M3",
+          "CONTROL~PT~Infections and infestations~Pneumonia~HIGH~M6",
+          "CONTROL~PT~Infections and infestations~Pneumonia~HIGH~M12",
+          "CONTROL~SOC~Infections and infestations~HIGH~M3",
+          "CONTROL~SOC~Infections and infestations~HIGH~M6",
+          "CONTROL~SOC~Infections and infestations~HIGH~M12",
+          "CONTROL~OVERALL~any_ae~HIGH~M3", "CONTROL~OVERALL~any_ae~HIGH~M6",
+          "CONTROL~OVERALL~any_ae~HIGH~M12"));
+  // P(X >= 5) for X ~ Hypergeometric(N = 12, K = 6, n = 6) =
+  // (C(6,5) C(6,1) + C(6,6) C(6,0)) / C(12,6) = 37 / 924.
+  for (const auto& s : signals) {
+    EXPECT_NEAR(s.evidence().p_value(), 37.0 / 924, 1e-12) << s.signal_id();
+    EXPECT_EQ(s.evidence().comparison_subjects(), 1);
+  }
+}
+
+TEST_F(SignalsTest, DoseTrendPathRaisesOnARiseAndStaysQuietOnNull) {
+  Start(false, Only(v1::SIGNAL_METHOD_DOSE_TREND));
+  Submit({Pneumonia("N1", "LOW-1", 50), Pneumonia("N2", "MID-1", 50),
+          Pneumonia("N3", "HIGH-1", 50)});
+  EXPECT_THAT(Signals(), IsEmpty());
+  Submit({Pneumonia("R1", "HIGH-2", 50), Pneumonia("R2", "HIGH-3", 50),
+          Pneumonia("R3", "HIGH-4", 50)});
+  auto signals = Signals();
+  ASSERT_FALSE(signals.empty());
+  for (const auto& s : signals) {
+    EXPECT_EQ(s.method(), v1::SIGNAL_METHOD_DOSE_TREND);
+    EXPECT_EQ(s.dose_group_id(), "");
+    EXPECT_LE(s.evidence().p_value(), 0.05);
+  }
+  EXPECT_THAT(Ids(signals),
+              ::testing::Contains(
+                  "TREND~PT~Infections and infestations~Pneumonia~ALL~M3"));
+}
+
+TEST_F(SignalsTest, TriageFollowsTheLifecycleAndRecordsWhoWhenWhy) {
+  Start(false, Only(v1::SIGNAL_METHOD_BINOMIAL_EXACT));
+  PutBaseline(0.05);
+  Submit({Pneumonia("A1", "HIGH-1", 100), Pneumonia("A2", "HIGH-2", 200)});
+  auto signals = Signals();
+  ASSERT_EQ(signals.size(), 1u);
+  v1::UpdateSignalRequest update;
+  update.set_name(signals[0].name());
+  update.set_status(v1::SIGNAL_STATUS_CLOSED);
+  update.set_comment("x");
+  update.set_actor("dsmb@example.org");
+  EXPECT_EQ(monitor_->signals().UpdateSignal(update).status().code(),
+            absl::StatusCode::kFailedPrecondition);  // NEW -> CLOSED
+  update.set_status(v1::SIGNAL_STATUS_VALIDATED);
+  update.clear_comment();
+  EXPECT_THAT(
+      ViolationsOf(monitor_->signals().UpdateSignal(update).status()),
+      ::testing::Contains(::testing::Field(&FieldViolation::field, "comment")));
+  update.set_comment("two pneumonias at the top dose: confirmed by review");
+  auto validated = monitor_->signals().UpdateSignal(update);
+  ASSERT_TRUE(validated.ok()) << validated.status();
+  EXPECT_EQ(validated->status(), v1::SIGNAL_STATUS_VALIDATED);
+  const auto& event = validated->history(validated->history_size() - 1);
+  EXPECT_EQ(event.kind(), v1::SignalEvent::KIND_TRIAGED);
+  EXPECT_EQ(event.actor(), "dsmb@example.org");
+  EXPECT_EQ(event.from_status(), v1::SIGNAL_STATUS_NEW);
+  EXPECT_THAT(event.comment(), HasSubstr("confirmed"));
+
+  // Readable with the signal, and in the change log in order.
+  v1::GetSignalRequest get;
+  get.set_name(signals[0].name());
+  auto got = monitor_->signals().GetSignal(get);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->history_size(), 2);
+  auto changes = monitor_->signals().WaitForChanges(kTrial, 0, absl::Now());
+  ASSERT_TRUE(changes.ok());
+  ASSERT_EQ(changes->size(), 2u);
+  EXPECT_EQ((*changes)[0].signal().change_sequence(), 1);
+  EXPECT_EQ((*changes)[1].event().kind(), v1::SignalEvent::KIND_TRIAGED);
+  // Re-evaluation after triage keeps the status.
+  Submit({Pneumonia("A3", "HIGH-3", 250)});
+  got = monitor_->signals().GetSignal(get);
+  EXPECT_EQ(got->status(), v1::SIGNAL_STATUS_VALIDATED);
+  EXPECT_EQ(got->evidence().subjects(), 3);
+}
+
+TEST_F(SignalsTest, WatcherSeesARaisedSignalPromptly) {
+  Start(false, Only(v1::SIGNAL_METHOD_BINOMIAL_EXACT));
+  PutBaseline(0.05);
+  absl::StatusOr<std::vector<storage::SignalChange>> seen;
+  absl::Time seen_at;
+  std::thread watcher([&] {
+    seen = monitor_->signals().WaitForChanges(kTrial, 0,
+                                              absl::Now() + absl::Seconds(10));
+    seen_at = absl::Now();
+  });
+  absl::SleepFor(absl::Milliseconds(50));
+  v1::SubmitReportsRequest request;
+  request.set_parent(kParent);
+  *request.add_reports() = Pneumonia("A1", "HIGH-1", 100);
+  *request.add_reports() = Pneumonia("A2", "HIGH-2", 100);
+  ASSERT_TRUE(monitor_->SubmitReports(request).ok());
+  const absl::Time acked = absl::Now();
+  watcher.join();
+  ASSERT_TRUE(seen.ok()) << seen.status();
+  ASSERT_EQ(seen->size(), 1u);
+  EXPECT_EQ((*seen)[0].event().kind(), v1::SignalEvent::KIND_RAISED);
+  EXPECT_LT(seen_at - acked, absl::Seconds(1));
+}
+
+TEST_F(SignalsTest, BaselinesAreVersionedAndValidated) {
+  Start(false, v1::SignalPolicy());
+  PutBaseline(0.05);
+  PutBaseline(0.05);  // identical: unchanged
+  PutBaseline(0.10);  // revised: version 2, version 1 kept
+  v1::ListBaselinesRequest list;
+  list.set_parent(kParent);
+  auto listed = monitor_->signals().ListBaselines(list);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->baselines_size(), 1);
+  EXPECT_EQ(listed->baselines(0).version(), 2u);
+  EXPECT_DOUBLE_EQ(listed->baselines(0).expected_proportion(), 0.10);
+  auto v1_bytes = store_->Latest().Get(
+      storage::Cf::kBaselines, storage::BaselineKey(kTrial, "pneumonia", 1));
+  ASSERT_TRUE(v1_bytes.ok() && v1_bytes->has_value());
+
+  v1::PutBaselinesRequest bad;
+  bad.set_parent(kParent);
+  auto* b = bad.add_baselines();
+  b->set_baseline_id("x");
+  b->set_level(v1::TERM_LEVEL_OVERALL);
+  b->set_overall_key("aesi:unknown");
+  b->set_timepoint_id("Y9");
+  b->set_expected_proportion(1.5);
+  auto status = monitor_->signals().PutBaselines(bad).status();
+  std::vector<std::string> fields;
+  for (const auto& v : ViolationsOf(status)) fields.push_back(v.field);
+  EXPECT_THAT(
+      fields,
+      ElementsAre("baselines[0].overall_key", "baselines[0].timepoint_id",
+                  "baselines[0].expected_proportion", "baselines[0].citation"));
+}
+
+TEST_F(SignalsTest, DirtyRowsLeftByACrashAreEvaluatedOnRestart) {
+  Start(false, Only(v1::SIGNAL_METHOD_BINOMIAL_EXACT));
+  PutBaseline(0.05);
+  Submit({Pneumonia("A1", "HIGH-1", 100), Pneumonia("A2", "HIGH-2", 200)});
+  ASSERT_EQ(Signals().size(), 1u);
+  // Simulate a crash after an ingest batch and before its evaluation: the
+  // row is marked dirty but its signal change was never written.
+  monitor_.reset();
+  ASSERT_TRUE(store_
+                  ->Commit([](storage::Txn& txn) {
+                    txn.Delete(
+                        storage::Cf::kSignals,
+                        storage::SignalKey(kTrial,
+                                           "BINOMIAL~PT~Infections and "
+                                           "infestations~Pneumonia~HIGH~M12"));
+                    storage::TermKey term;
+                    term.level = storage::Level::kPt;
+                    term.soc = kSoc;
+                    term.pt = "Pneumonia";
+                    return storage::MarkTermDirty(txn, kTrial, term, "A2", 1);
+                  })
+                  .ok());
+  monitor_ = std::make_unique<Monitor>(store_.get());
+  ASSERT_TRUE(monitor_->signals().WaitIdle(absl::Seconds(10)).ok());
+  EXPECT_EQ(Signals().size(), 1u);
+  auto dirty = storage::ReadDirtyTerms(store_->Latest());
+  ASSERT_TRUE(dirty.ok());
+  EXPECT_THAT(*dirty, IsEmpty());
+}
+
+}  // namespace
+}  // namespace aesignal::monitor

@@ -1,0 +1,145 @@
+#include "services/monitor/stats.h"
+
+#include <cmath>
+#include <map>
+#include <stdexcept>
+
+#include "absl/strings/str_cat.h"
+#include "boost/math/distributions/hypergeometric.hpp"
+#include "boost/math/special_functions/beta.hpp"
+
+namespace aesignal::monitor::stats {
+namespace {
+
+// Boost.Math reports domain errors by throwing; nothing is thrown past here.
+template <typename F>
+absl::StatusOr<double> Guarded(const char* what, F f) {
+  try {
+    const double v = f();
+    if (!std::isfinite(v)) {
+      return absl::InternalError(absl::StrCat(what, ": non-finite result"));
+    }
+    return std::min(1.0, std::max(0.0, v));
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat(what, ": ", e.what()));
+  }
+}
+
+double HypergeometricPmf(int64_t k, int64_t defective, int64_t sample,
+                         int64_t total) {
+  boost::math::hypergeometric_distribution<double> d(
+      static_cast<unsigned>(defective), static_cast<unsigned>(sample),
+      static_cast<unsigned>(total));
+  return boost::math::pdf(d, static_cast<unsigned>(k));
+}
+
+}  // namespace
+
+absl::StatusOr<double> BinomialUpperTail(int64_t x, int64_t n, double p0) {
+  if (x < 0 || n < 0 || x > n || !(p0 > 0 && p0 < 1)) {
+    return absl::InvalidArgumentError(
+        "binomial test: need 0 <= x <= n and "
+        "0 < p0 < 1");
+  }
+  if (x == 0) return 1.0;
+  return Guarded("binomial test", [&] {
+    return boost::math::ibeta(static_cast<double>(x),
+                              static_cast<double>(n - x + 1), p0);
+  });
+}
+
+absl::StatusOr<double> PosteriorExceeds(int64_t x, int64_t n, double p0,
+                                        double a, double b) {
+  if (x < 0 || n < 0 || x > n || !(p0 > 0 && p0 < 1) || !(a > 0) || !(b > 0)) {
+    return absl::InvalidArgumentError(
+        "posterior: need 0 <= x <= n, 0 < p0 < 1, a > 0, b > 0");
+  }
+  return Guarded("posterior",
+                 [&] { return boost::math::ibetac(a + x, b + (n - x), p0); });
+}
+
+absl::StatusOr<double> FisherGreater(int64_t x1, int64_t n1, int64_t x0,
+                                     int64_t n0) {
+  if (x1 < 0 || x0 < 0 || x1 > n1 || x0 > n0) {
+    return absl::InvalidArgumentError("Fisher: need 0 <= x <= n per group");
+  }
+  if (x1 == 0) return 1.0;
+  return Guarded("Fisher", [&] {
+    boost::math::hypergeometric_distribution<double> d(
+        static_cast<unsigned>(x1 + x0), static_cast<unsigned>(n1),
+        static_cast<unsigned>(n1 + n0));
+    return boost::math::cdf(
+        boost::math::complement(d, static_cast<unsigned>(x1 - 1)));
+  });
+}
+
+absl::StatusOr<TrendResult> CochranArmitageIncreasing(
+    const std::vector<int64_t>& x, const std::vector<int64_t>& n,
+    const std::vector<double>& scores) {
+  if (x.size() != n.size() || x.size() != scores.size() || x.size() < 2) {
+    return absl::InvalidArgumentError(
+        "trend: x, n and scores must have the same size >= 2");
+  }
+  int64_t total_n = 0, total_x = 0;
+  double s_obs = 0, sum_nt = 0, sum_ntt = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (x[i] < 0 || x[i] > n[i]) {
+      return absl::InvalidArgumentError("trend: need 0 <= x <= n per group");
+    }
+    total_n += n[i];
+    total_x += x[i];
+    s_obs += scores[i] * x[i];
+    sum_nt += n[i] * scores[i];
+    sum_ntt += n[i] * scores[i] * scores[i];
+  }
+  TrendResult result;
+  if (total_n == 0 || total_x == 0 || total_x == total_n) return result;
+  const double pbar = static_cast<double>(total_x) / total_n;
+  const double variance =
+      pbar * (1 - pbar) * (sum_ntt - sum_nt * sum_nt / total_n);
+  if (!(variance > 0)) return result;
+  result.z = (s_obs - pbar * sum_nt) / std::sqrt(variance);
+
+  // Conditional exact distribution of S = sum t_i x_i given the total, by
+  // chaining hypergeometric draws group by group, when small enough.
+  double states = 1;
+  for (int64_t ni : n) states *= static_cast<double>(ni + 1);
+  if (states <= 2e6) {
+    try {
+      // (events left, score sum scaled to an integer) -> probability.
+      constexpr double kScale = 1e6;
+      std::map<std::pair<int64_t, int64_t>, double> dist = {
+          {{total_x, 0}, 1.0}};
+      int64_t n_left = total_n;
+      for (size_t i = 0; i < x.size(); ++i) {
+        std::map<std::pair<int64_t, int64_t>, double> next;
+        for (const auto& [state, prob] : dist) {
+          const auto [left, sum] = state;
+          for (int64_t k = std::max<int64_t>(0, left - (n_left - n[i]));
+               k <= std::min(left, n[i]); ++k) {
+            const double pk = HypergeometricPmf(k, left, n[i], n_left);
+            if (pk == 0) continue;
+            next[{left - k, sum + std::llround(scores[i] * k * kScale)}] +=
+                prob * pk;
+          }
+        }
+        n_left -= n[i];
+        dist = std::move(next);
+      }
+      const int64_t observed = std::llround(s_obs * kScale);
+      double p = 0;
+      for (const auto& [state, prob] : dist) {
+        if (state.second >= observed) p += prob;
+      }
+      result.p = std::min(1.0, p);
+      result.exact = true;
+      return result;
+    } catch (const std::exception&) {
+      // Fall through to the asymptotic test.
+    }
+  }
+  result.p = 0.5 * std::erfc(result.z / std::sqrt(2.0));
+  return result;
+}
+
+}  // namespace aesignal::monitor::stats

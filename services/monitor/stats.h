@@ -1,0 +1,41 @@
+// The statistics the evaluator calls, behind one small interface so the
+// evaluator reads as policy, not arithmetic. Implemented on Boost.Math.
+// Pure functions; thread-safe.
+#ifndef AESIGNAL_SERVICES_MONITOR_STATS_H_
+#define AESIGNAL_SERVICES_MONITOR_STATS_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace aesignal::monitor::stats {
+
+// P(X >= x) for X ~ Binomial(n, p0): the one-sided exact binomial p-value.
+absl::StatusOr<double> BinomialUpperTail(int64_t x, int64_t n, double p0);
+
+// P(p > p0 | x of n) under a Beta(a, b) prior (posterior Beta(a+x, b+n-x)).
+absl::StatusOr<double> PosteriorExceeds(int64_t x, int64_t n, double p0,
+                                        double a, double b);
+
+// One-sided Fisher exact p-value that group 1 (x1 of n1) has a higher
+// proportion than group 0 (x0 of n0): P(X >= x1) under the hypergeometric
+// law given the margins.
+absl::StatusOr<double> FisherGreater(int64_t x1, int64_t n1, int64_t x0,
+                                     int64_t n0);
+
+struct TrendResult {
+  double z = 0;        // Cochran-Armitage statistic
+  double p = 1;        // one-sided p-value for an increasing trend
+  bool exact = false;  // conditional exact (permutation) or asymptotic
+};
+// Cochran-Armitage test for a proportion increasing with `scores`. Exact
+// (conditional on the total, by enumeration) when the enumeration is small
+// enough, else asymptotic (normal).
+absl::StatusOr<TrendResult> CochranArmitageIncreasing(
+    const std::vector<int64_t>& x, const std::vector<int64_t>& n,
+    const std::vector<double>& scores);
+
+}  // namespace aesignal::monitor::stats
+
+#endif  // AESIGNAL_SERVICES_MONITOR_STATS_H_

@@ -1,0 +1,228 @@
+#include "storage/signals.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace aesignal::storage {
+namespace {
+
+template <typename M>
+absl::StatusOr<M> ParseRecord(std::string_view bytes, const char* what) {
+  M message;
+  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError(absl::StrCat("unparsable stored ", what));
+  }
+  return message;
+}
+
+std::string BaselinePrefix(std::string_view trial_id,
+                           std::string_view baseline_id) {
+  std::string out = TrialPrefix(trial_id);
+  AppendOrderedString(&out, baseline_id);
+  return out;
+}
+
+std::string SignalLogKey(std::string_view trial_id, int64_t sequence) {
+  std::string out = TrialPrefix(trial_id);
+  AppendBigEndian32(&out, static_cast<uint32_t>(sequence >> 32));
+  AppendBigEndian32(&out, static_cast<uint32_t>(sequence));
+  return out;
+}
+
+}  // namespace
+
+std::string BaselineKey(std::string_view trial_id, std::string_view baseline_id,
+                        uint32_t version) {
+  std::string out = BaselinePrefix(trial_id, baseline_id);
+  AppendBigEndian32(&out, version);
+  return out;
+}
+
+absl::StatusOr<std::optional<v1::Baseline>> ReadBaseline(
+    const ReadView& view, std::string_view trial_id,
+    std::string_view baseline_id) {
+  auto last = view.Last(Cf::kBaselines, BaselinePrefix(trial_id, baseline_id));
+  if (!last.ok()) return last.status();
+  if (!last->has_value()) return std::nullopt;
+  auto baseline = ParseRecord<v1::Baseline>((*last)->second, "baseline");
+  if (!baseline.ok()) return baseline.status();
+  return *std::move(baseline);
+}
+
+absl::StatusOr<std::vector<v1::Baseline>> ReadBaselines(
+    const ReadView& view, std::string_view trial_id) {
+  std::vector<v1::Baseline> out;
+  absl::Status error;
+  absl::Status scan =
+      view.Scan(Cf::kBaselines, TrialPrefix(trial_id), "",
+                [&](std::string_view, std::string_view value) {
+                  auto baseline = ParseRecord<v1::Baseline>(value, "baseline");
+                  if (!baseline.ok()) {
+                    error = baseline.status();
+                    return false;
+                  }
+                  // Versions of one id are adjacent and ascending: keep the
+                  // last.
+                  if (!out.empty() &&
+                      out.back().baseline_id() == baseline->baseline_id()) {
+                    out.back() = *std::move(baseline);
+                  } else {
+                    out.push_back(*std::move(baseline));
+                  }
+                  return true;
+                });
+  if (!scan.ok()) return scan;
+  if (!error.ok()) return error;
+  return out;
+}
+
+void WriteBaseline(Txn& txn, std::string_view trial_id,
+                   const v1::Baseline& baseline) {
+  txn.Put(Cf::kBaselines,
+          BaselineKey(trial_id, baseline.baseline_id(), baseline.version()),
+          baseline.SerializeAsString());
+}
+
+std::string SignalKey(std::string_view trial_id, std::string_view signal_id) {
+  std::string out = TrialPrefix(trial_id);
+  AppendOrderedString(&out, signal_id);
+  return out;
+}
+
+absl::StatusOr<std::optional<v1::Signal>> ReadSignal(
+    const ReadView& view, std::string_view trial_id,
+    std::string_view signal_id) {
+  auto bytes = view.Get(Cf::kSignals, SignalKey(trial_id, signal_id));
+  if (!bytes.ok()) return bytes.status();
+  if (!bytes->has_value()) return std::nullopt;
+  auto signal = ParseRecord<v1::Signal>(**bytes, "signal");
+  if (!signal.ok()) return signal.status();
+  return *std::move(signal);
+}
+
+absl::StatusOr<std::vector<v1::Signal>> ReadSignals(const ReadView& view,
+                                                    std::string_view trial_id) {
+  std::vector<v1::Signal> out;
+  absl::Status error;
+  absl::Status scan = view.Scan(Cf::kSignals, TrialPrefix(trial_id), "",
+                                [&](std::string_view, std::string_view value) {
+                                  auto signal =
+                                      ParseRecord<v1::Signal>(value, "signal");
+                                  if (!signal.ok()) {
+                                    error = signal.status();
+                                    return false;
+                                  }
+                                  out.push_back(*std::move(signal));
+                                  return true;
+                                });
+  if (!scan.ok()) return scan;
+  if (!error.ok()) return error;
+  return out;
+}
+
+absl::StatusOr<int64_t> NextSignalSequence(const ReadView& view,
+                                           std::string_view trial_id) {
+  const std::string prefix = TrialPrefix(trial_id);
+  auto last = view.Last(Cf::kSignalLog, prefix);
+  if (!last.ok()) return last.status();
+  if (!last->has_value()) return 1;
+  std::string_view rest = (*last)->first;
+  rest.remove_prefix(prefix.size());
+  uint32_t high, low;
+  if (!ConsumeBigEndian32(&rest, &high) || !ConsumeBigEndian32(&rest, &low)) {
+    return absl::DataLossError("malformed signal log key");
+  }
+  return ((static_cast<int64_t>(high) << 32) | low) + 1;
+}
+
+void WriteSignalChange(Txn& txn, std::string_view trial_id,
+                       const v1::Signal& signal, const v1::SignalEvent& event) {
+  txn.Put(Cf::kSignals, SignalKey(trial_id, signal.signal_id()),
+          signal.SerializeAsString());
+  SignalChange change;
+  *change.mutable_signal() = signal;
+  change.mutable_signal()->clear_history();  // the log carries the event
+  *change.mutable_event() = event;
+  txn.Put(Cf::kSignalLog, SignalLogKey(trial_id, signal.change_sequence()),
+          change.SerializeAsString());
+}
+
+absl::Status ReadSignalLog(const ReadView& view, std::string_view trial_id,
+                           int64_t after,
+                           const std::function<bool(SignalChange)>& fn) {
+  absl::Status error;
+  absl::Status scan = view.Scan(
+      Cf::kSignalLog, TrialPrefix(trial_id), SignalLogKey(trial_id, after + 1),
+      [&](std::string_view, std::string_view value) {
+        auto change = ParseRecord<SignalChange>(value, "signal change");
+        if (!change.ok()) {
+          error = change.status();
+          return false;
+        }
+        return fn(*std::move(change));
+      });
+  if (!scan.ok()) return scan;
+  return error;
+}
+
+std::string DirtyTermKey(std::string_view trial_id, const TermKey& term) {
+  return TrialPrefix(trial_id) + EncodeTerm(term);
+}
+
+absl::Status MarkTermDirty(Txn& txn, std::string_view trial_id,
+                           const TermKey& term, std::string_view report_id,
+                           uint32_t report_version) {
+  const std::string key = DirtyTermKey(trial_id, term);
+  auto bytes = txn.Get(Cf::kDirtyTerms, key);
+  if (!bytes.ok()) return bytes.status();
+  DirtyTerm mark;
+  if (bytes->has_value()) {
+    auto parsed = ParseRecord<DirtyTerm>(**bytes, "dirty term");
+    if (!parsed.ok()) return parsed.status();
+    mark = *std::move(parsed);
+  }
+  mark.set_report_id(std::string(report_id));
+  mark.set_report_version(report_version);
+  mark.set_generation(mark.generation() + 1);
+  txn.Put(Cf::kDirtyTerms, key, mark.SerializeAsString());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<DirtyTermEntry>> ReadDirtyTerms(
+    const ReadView& view) {
+  std::vector<DirtyTermEntry> out;
+  absl::Status error;
+  absl::Status scan = view.Scan(
+      Cf::kDirtyTerms, "", "",
+      [&](std::string_view key, std::string_view value) {
+        DirtyTermEntry entry;
+        std::string_view rest = key;
+        auto mark = ParseRecord<DirtyTerm>(value, "dirty term");
+        if (!ConsumeOrderedString(&rest, &entry.trial_id) ||
+            !ConsumeTerm(&rest, &entry.term) || !rest.empty() || !mark.ok()) {
+          error = absl::DataLossError("malformed dirty term");
+          return false;
+        }
+        entry.mark = *std::move(mark);
+        out.push_back(std::move(entry));
+        return true;
+      });
+  if (!scan.ok()) return scan;
+  if (!error.ok()) return error;
+  return out;
+}
+
+absl::Status ClearDirtyTerm(Txn& txn, std::string_view trial_id,
+                            const TermKey& term, uint64_t generation) {
+  const std::string key = DirtyTermKey(trial_id, term);
+  auto bytes = txn.Get(Cf::kDirtyTerms, key);
+  if (!bytes.ok()) return bytes.status();
+  if (!bytes->has_value()) return absl::OkStatus();
+  auto mark = ParseRecord<DirtyTerm>(**bytes, "dirty term");
+  if (!mark.ok()) return mark.status();
+  if (mark->generation() == generation) txn.Delete(Cf::kDirtyTerms, key);
+  return absl::OkStatus();
+}
+
+}  // namespace aesignal::storage

@@ -1,0 +1,83 @@
+// Stored baselines, signals, the signal change log and dirty-term marks.
+//
+// - baselines: every version is kept; the current one is the highest.
+// - signals: the current state of each signal (with its full history inside);
+//   every change is also appended to the trial's change log under a dense,
+//   increasing sequence number, which WatchSignals cursors use.
+// - dirty terms: term rows whose counters changed since their signals were
+//   last evaluated (see records.proto DirtyTerm).
+//
+// Thread-compatible: reads and writes go through the given view/transaction.
+#ifndef AESIGNAL_STORAGE_SIGNALS_H_
+#define AESIGNAL_STORAGE_SIGNALS_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "aesignal/v1/signal.pb.h"
+#include "storage/keys.h"
+#include "storage/records.pb.h"
+#include "storage/store.h"
+
+namespace aesignal::storage {
+
+// --- Baselines ---------------------------------------------------------------
+std::string BaselineKey(std::string_view trial_id, std::string_view baseline_id,
+                        uint32_t version);
+absl::StatusOr<std::optional<v1::Baseline>> ReadBaseline(
+    const ReadView& view, std::string_view trial_id,
+    std::string_view baseline_id);
+// The current version of every baseline of the trial, by baseline_id.
+absl::StatusOr<std::vector<v1::Baseline>> ReadBaselines(
+    const ReadView& view, std::string_view trial_id);
+void WriteBaseline(Txn& txn, std::string_view trial_id,
+                   const v1::Baseline& baseline);
+
+// --- Signals -----------------------------------------------------------------
+std::string SignalKey(std::string_view trial_id, std::string_view signal_id);
+absl::StatusOr<std::optional<v1::Signal>> ReadSignal(
+    const ReadView& view, std::string_view trial_id,
+    std::string_view signal_id);
+absl::StatusOr<std::vector<v1::Signal>> ReadSignals(const ReadView& view,
+                                                    std::string_view trial_id);
+
+// The sequence number the next change of the trial gets (1 for the first).
+// Scan-free: reads the last log key.
+absl::StatusOr<int64_t> NextSignalSequence(const ReadView& view,
+                                           std::string_view trial_id);
+// Stores `signal` (whose change_sequence must be set, and whose last history
+// entry is `event`) and appends the change to the log.
+void WriteSignalChange(Txn& txn, std::string_view trial_id,
+                       const v1::Signal& signal, const v1::SignalEvent& event);
+// Calls fn for each logged change with sequence > after, in order, until fn
+// returns false.
+absl::Status ReadSignalLog(const ReadView& view, std::string_view trial_id,
+                           int64_t after,
+                           const std::function<bool(SignalChange)>& fn);
+
+// --- Dirty terms -------------------------------------------------------------
+std::string DirtyTermKey(std::string_view trial_id, const TermKey& term);
+struct DirtyTermEntry {
+  std::string trial_id;
+  TermKey term;
+  DirtyTerm mark;
+};
+// Marks `term` of the trial dirty, keeping a generation that increases.
+absl::Status MarkTermDirty(Txn& txn, std::string_view trial_id,
+                           const TermKey& term, std::string_view report_id,
+                           uint32_t report_version);
+// Every dirty mark (all trials), in key order.
+absl::StatusOr<std::vector<DirtyTermEntry>> ReadDirtyTerms(
+    const ReadView& view);
+// Removes the mark if its generation is still `generation`.
+absl::Status ClearDirtyTerm(Txn& txn, std::string_view trial_id,
+                            const TermKey& term, uint64_t generation);
+
+}  // namespace aesignal::storage
+
+#endif  // AESIGNAL_STORAGE_SIGNALS_H_
