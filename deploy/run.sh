@@ -28,6 +28,7 @@ done
 echo "== Loading the example trial (deploy/example; safe to repeat)"
 "${CLI[@]}" trial create --file deploy/example/trial.json >/dev/null
 "${CLI[@]}" subjects enroll --trial MSC-IPF-EX1 --file deploy/example/subjects.csv
+"${CLI[@]}" baselines load --trial MSC-IPF-EX1 --file deploy/example/baselines.csv
 "${CLI[@]}" reports submit --trial MSC-IPF-EX1 --file deploy/example/reports.csv
 
 echo
@@ -36,6 +37,10 @@ echo "== Incidence, overall rows (subjects with >= 1 event by the timepoint / N 
 echo
 echo "== Incidence by SOC"
 "${CLI[@]}" incidence --trial MSC-IPF-EX1 --by soc
+echo
+echo "== Signals against the published baselines (deploy/example/baselines.csv)"
+sleep 1  # evaluation runs right after each durable batch
+"${CLI[@]}" signals list --trial MSC-IPF-EX1
 
 cat <<EOT
 

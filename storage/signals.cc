@@ -172,7 +172,7 @@ std::string DirtyTermKey(std::string_view trial_id, const TermKey& term) {
 
 absl::Status MarkTermDirty(Txn& txn, std::string_view trial_id,
                            const TermKey& term, std::string_view report_id,
-                           uint32_t report_version) {
+                           uint32_t report_version, int group, int window) {
   const std::string key = DirtyTermKey(trial_id, term);
   auto bytes = txn.Get(Cf::kDirtyTerms, key);
   if (!bytes.ok()) return bytes.status();
@@ -185,6 +185,12 @@ absl::Status MarkTermDirty(Txn& txn, std::string_view trial_id,
   mark.set_report_id(std::string(report_id));
   mark.set_report_version(report_version);
   mark.set_generation(mark.generation() + 1);
+  if (group >= 0) {
+    ReportRef& ref =
+        (*mark.mutable_cell_reports())[DirtyCellKey(group, window)];
+    ref.set_report_id(std::string(report_id));
+    ref.set_report_version(report_version);
+  }
   txn.Put(Cf::kDirtyTerms, key, mark.SerializeAsString());
   return absl::OkStatus();
 }

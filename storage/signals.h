@@ -68,9 +68,14 @@ struct DirtyTermEntry {
   DirtyTerm mark;
 };
 // Marks `term` of the trial dirty, keeping a generation that increases.
+// `group` and `window` place the report (group -1: none, e.g. a baseline
+// change).
 absl::Status MarkTermDirty(Txn& txn, std::string_view trial_id,
                            const TermKey& term, std::string_view report_id,
-                           uint32_t report_version);
+                           uint32_t report_version, int group = -1,
+                           int window = 0);
+// The key of a cell in DirtyTerm.cell_reports.
+inline int DirtyCellKey(int group, int window) { return group * 256 + window; }
 // Every dirty mark (all trials), in key order.
 absl::StatusOr<std::vector<DirtyTermEntry>> ReadDirtyTerms(
     const ReadView& view);

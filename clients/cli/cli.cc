@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -488,6 +489,311 @@ int Incidence(Ctx& ctx, const IncidenceFlags& flags) {
   return kOk;
 }
 
+std::string EnumWord(const google::protobuf::EnumDescriptor* type, int value,
+                     absl::string_view prefix) {
+  const auto* v = type->FindValueByNumber(value);
+  if (v == nullptr) return "?";
+  return absl::AsciiStrToLower(absl::StripPrefix(v->name(), prefix));
+}
+
+std::string MethodWord(v1::SignalMethod m) {
+  return EnumWord(v1::SignalMethod_descriptor(), m, "SIGNAL_METHOD_");
+}
+std::string StatusWord(v1::SignalStatus s) {
+  return EnumWord(v1::SignalStatus_descriptor(), s, "SIGNAL_STATUS_");
+}
+
+std::string TermText(const v1::Signal& s) {
+  switch (s.level()) {
+    case v1::TERM_LEVEL_PT:
+      return absl::StrCat("PT ", s.pt());
+    case v1::TERM_LEVEL_SOC:
+      return absl::StrCat("SOC ", s.soc());
+    default:
+      return s.overall_key();
+  }
+}
+
+std::string Stat(const v1::Evidence& e) {
+  if (e.method() == v1::SIGNAL_METHOD_BAYESIAN) {
+    return absl::StrFormat("post=%.4f", e.posterior_probability());
+  }
+  return absl::StrFormat("p=%.4g", e.p_value());
+}
+
+int BaselinesLoad(Ctx& ctx, const std::string& trial_id,
+                  const std::string& file) {
+  std::vector<v1::Baseline> baselines;
+  std::vector<int> lines;
+  if (!ReadCsvMessages(file, ctx.io.err, &baselines, &lines)) {
+    ctx.io.err << "nothing loaded: fix the rows above (baselines load all or "
+                  "nothing)\n";
+    return kFailed;
+  }
+  auto put = ctx.MakeClient().PutBaselines(trial_id, baselines);
+  if (!put.ok()) {
+    PrintStatus(ctx.io.err, put.status(), [&](const std::string& field) {
+      int index;
+      std::string rest;
+      if (SplitIndexedPath(field, "baselines", &index, &rest) && index >= 0 &&
+          index < static_cast<int>(lines.size())) {
+        return absl::StrCat(file, ":", lines[index], ": ", rest);
+      }
+      return field;
+    });
+    return kFailed;
+  }
+  ctx.io.out << "baselines: " << baselines.size() << " in file; "
+             << put->created_count() << " new, " << put->updated_count()
+             << " revised (new version), " << put->unchanged_count()
+             << " unchanged\n";
+  return kOk;
+}
+
+int BaselinesList(Ctx& ctx, const std::string& trial_id,
+                  const std::string& format) {
+  auto baselines = ctx.MakeClient().ListBaselines(trial_id);
+  if (!baselines.ok()) {
+    PrintStatus(ctx.io.err, baselines.status());
+    return kFailed;
+  }
+  if (format == "json") {
+    v1::ListBaselinesResponse all;
+    for (auto& b : *baselines) *all.add_baselines() = b;
+    ctx.io.out << JsonOf(all) << "\n";
+    return kOk;
+  }
+  for (const auto& b : *baselines) {
+    std::string term = b.level() == v1::TERM_LEVEL_PT    ? b.pt()
+                       : b.level() == v1::TERM_LEVEL_SOC ? b.soc()
+                                                         : b.overall_key();
+    ctx.io.out << absl::StrFormat(
+        "%-28s v%-2d %-32s %-8s %-6s p0=%.4g%s\n    %s\n", b.baseline_id(),
+        b.version(), term,
+        b.dose_group_id().empty() ? "all" : b.dose_group_id(),
+        b.timepoint_id().empty() ? "all" : b.timepoint_id(),
+        b.expected_proportion(),
+        b.source_subjects() > 0 ? absl::StrCat(" (", b.source_events(), "/",
+                                               b.source_subjects(), ")")
+                                : "",
+        b.citation());
+  }
+  return kOk;
+}
+
+struct SignalFlags {
+  std::string trial;
+  std::string status;
+  std::string method;
+  std::string dose_group;
+  std::string timepoint;
+  std::string term;
+  std::string format = "table";
+  std::string signal;
+  std::string comment;
+  std::string actor;
+  int64_t after = 0;
+  double seconds = 0;
+  int max_changes = 0;
+};
+
+template <typename Enum>
+bool ParseEnumFlag(const google::protobuf::EnumDescriptor* type,
+                   const std::string& prefix, const std::string& text,
+                   Enum* out) {
+  std::string name = absl::AsciiStrToUpper(text);
+  for (char& c : name) {
+    if (c == '-' || c == ' ') c = '_';
+  }
+  const auto* v = type->FindValueByName(prefix + name);
+  if (v == nullptr) v = type->FindValueByName(name);
+  if (v == nullptr || v->number() == 0) return false;
+  *out = static_cast<Enum>(v->number());
+  return true;
+}
+
+std::string SignalName(const std::string& trial, const std::string& signal) {
+  if (absl::StartsWith(signal, "trials/")) return signal;
+  return absl::StrCat("trials/", trial, "/signals/", signal);
+}
+
+int SignalsList(Ctx& ctx, const SignalFlags& f) {
+  v1::ListSignalsRequest filter;
+  if (!f.status.empty()) {
+    v1::SignalStatus status;
+    if (!ParseEnumFlag(v1::SignalStatus_descriptor(), "SIGNAL_STATUS_",
+                       f.status, &status)) {
+      ctx.io.err << "--status: '" << f.status << "' is not one of: "
+                 << EnumChoices(v1::SignalStatus_descriptor()) << "\n";
+      return 2;
+    }
+    filter.set_status(status);
+  }
+  if (!f.method.empty()) {
+    v1::SignalMethod method;
+    if (!ParseEnumFlag(v1::SignalMethod_descriptor(), "SIGNAL_METHOD_",
+                       f.method, &method)) {
+      ctx.io.err << "--method: '" << f.method << "' is not one of: "
+                 << EnumChoices(v1::SignalMethod_descriptor()) << "\n";
+      return 2;
+    }
+    filter.set_method(method);
+  }
+  filter.set_dose_group_id(f.dose_group);
+  filter.set_timepoint_id(f.timepoint);
+  filter.set_term(f.term);
+  auto signals = ctx.MakeClient().ListAllSignals(f.trial, filter);
+  if (!signals.ok()) {
+    PrintStatus(ctx.io.err, signals.status());
+    return kFailed;
+  }
+  if (f.format == "json") {
+    v1::ListSignalsResponse all;
+    for (auto& s : *signals) *all.add_signals() = s;
+    ctx.io.out << JsonOf(all) << "\n";
+    return kOk;
+  }
+  if (signals->empty()) {
+    ctx.io.out << "no signals\n";
+    return kOk;
+  }
+  ctx.io.out << absl::StrFormat(
+      "%-20s %-16s %-14s %-36s %-6s %-5s %-7s %-12s %s\n", "raised", "status",
+      "method", "term", "group", "time", "x/N", "statistic", "now");
+  for (const auto& s : *signals) {
+    const auto& e = s.evidence();
+    ctx.io.out << absl::StrFormat(
+        "%-20s %-16s %-14s %-36s %-6s %-5s %-7s %-12s %s\n",
+        google::protobuf::util::TimeUtil::ToString(s.raise_time())
+            .substr(0, 19),
+        StatusWord(s.status()), MethodWord(s.method()), TermText(s),
+        s.dose_group_id().empty() ? "all" : s.dose_group_id(), s.timepoint_id(),
+        absl::StrCat(e.subjects(), "/", e.denominator()), Stat(e),
+        e.crosses() ? "crossing" : "below threshold");
+  }
+  ctx.io.out << signals->size()
+             << " signal(s); show one with: aesignal signals "
+                "show --trial "
+             << f.trial << " --signal ID\n";
+  for (const auto& s : *signals) ctx.io.out << "  " << s.signal_id() << "\n";
+  return kOk;
+}
+
+void PrintSignal(const v1::Signal& s, std::ostream& out) {
+  const auto& e = s.evidence();
+  out << "signal " << s.signal_id() << "\n";
+  out << "  status:   " << StatusWord(s.status()) << "\n";
+  out << "  method:   " << MethodWord(s.method()) << "\n";
+  out << "  term:     " << TermText(s)
+      << (s.level() == v1::TERM_LEVEL_PT ? absl::StrCat(" (", s.soc(), ")")
+                                         : "")
+      << "\n";
+  out << "  cell:     dose group "
+      << (s.dose_group_id().empty() ? "all" : s.dose_group_id())
+      << ", timepoint " << s.timepoint_id() << "\n";
+  out << "  raised:   "
+      << google::protobuf::util::TimeUtil::ToString(s.raise_time())
+      << " by report " << s.raised_by_report_id() << " v"
+      << s.raised_by_report_version() << "\n";
+  out << "  evidence: " << e.summary() << "\n";
+  out << absl::StrFormat(
+      "            %d/%d = %.1f%% (%.0f%% CI %.1f-%.1f%%), %s, threshold %g, "
+      "%s\n",
+      e.subjects(), e.denominator(), 100 * e.proportion(),
+      100 * e.confidence_level(), 100 * e.ci_lower(), 100 * e.ci_upper(),
+      Stat(e), e.threshold(), e.crosses() ? "crossing" : "below threshold");
+  if (!e.baseline_id().empty()) {
+    out << "  baseline: " << e.baseline_id() << " v" << e.baseline_version()
+        << ", p0 = " << e.expected_proportion() << "; source: " << e.citation()
+        << "\n";
+  }
+  out << "  history:\n";
+  for (const auto& h : s.history()) {
+    out << "    " << google::protobuf::util::TimeUtil::ToString(h.time())
+        << "  "
+        << EnumWord(v1::SignalEvent::Kind_descriptor(), h.kind(), "KIND_")
+        << "  " << h.actor();
+    if (h.kind() == v1::SignalEvent::KIND_TRIAGED) {
+      out << "  " << StatusWord(h.from_status()) << " -> "
+          << StatusWord(h.to_status()) << ": " << h.comment();
+    } else {
+      out << "  " << h.evidence().subjects() << "/"
+          << h.evidence().denominator() << " " << Stat(h.evidence())
+          << " (report " << h.evidence().report_id() << ")";
+    }
+    out << "\n";
+  }
+}
+
+int SignalsShow(Ctx& ctx, const SignalFlags& f) {
+  auto signal = ctx.MakeClient().GetSignal(SignalName(f.trial, f.signal));
+  if (!signal.ok()) {
+    PrintStatus(ctx.io.err, signal.status());
+    return kFailed;
+  }
+  if (f.format == "json") {
+    ctx.io.out << JsonOf(*signal) << "\n";
+  } else {
+    PrintSignal(*signal, ctx.io.out);
+  }
+  return kOk;
+}
+
+int SignalsTriage(Ctx& ctx, const SignalFlags& f) {
+  v1::SignalStatus status;
+  if (!ParseEnumFlag(v1::SignalStatus_descriptor(), "SIGNAL_STATUS_", f.status,
+                     &status)) {
+    ctx.io.err << "--status: '" << f.status << "' is not one of: "
+               << EnumChoices(v1::SignalStatus_descriptor()) << "\n";
+    return 2;
+  }
+  auto signal = ctx.MakeClient().UpdateSignal(SignalName(f.trial, f.signal),
+                                              status, f.comment, f.actor);
+  if (!signal.ok()) {
+    PrintStatus(ctx.io.err, signal.status());
+    return kFailed;
+  }
+  ctx.io.out << "signal " << signal->signal_id() << " is now "
+             << StatusWord(signal->status()) << "\n";
+  return kOk;
+}
+
+int SignalsWatch(Ctx& ctx, const SignalFlags& f) {
+  int seen = 0;
+  const absl::Time until = f.seconds > 0
+                               ? absl::Now() + absl::Seconds(f.seconds)
+                               : absl::InfiniteFuture();
+  absl::Status status = ctx.MakeClient().WatchSignals(
+      f.trial, f.after,
+      [&](const v1::WatchSignalsResponse& change) {
+        const v1::Signal& s = change.signal();
+        if (f.format == "json") {
+          google::protobuf::util::JsonPrintOptions options;
+          options.preserve_proto_field_names = true;
+          std::string json;
+          if (google::protobuf::util::MessageToJsonString(change, &json,
+                                                          options)
+                  .ok()) {
+            ctx.io.out << json << "\n";
+          }
+        } else {
+          ctx.io.out << "#" << change.change_sequence() << " "
+                     << EnumWord(v1::SignalEvent::Kind_descriptor(),
+                                 change.event().kind(), "KIND_")
+                     << " " << StatusWord(s.status()) << " " << s.signal_id()
+                     << ": " << s.evidence().summary() << "\n";
+        }
+        ctx.io.out.flush();
+        return f.max_changes <= 0 || ++seen < f.max_changes;
+      },
+      until);
+  if (!status.ok()) {
+    PrintStatus(ctx.io.err, status);
+    return kFailed;
+  }
+  return kOk;
+}
+
 }  // namespace
 
 int RunCli(const std::vector<std::string>& args, CliStreams io) {
@@ -598,6 +904,86 @@ int RunCli(const std::vector<std::string>& args, CliStreams io) {
                       "table: show the interval in each cell");
   incidence->callback(
       [&] { action = [&] { return Incidence(ctx, incidence_flags); }; });
+
+  // baselines load|list
+  auto* baselines = app.add_subcommand(
+      "baselines", "expected incidences signals are measured against");
+  baselines->require_subcommand(1);
+  std::string baselines_file;
+  auto* load = baselines->add_subcommand(
+      "load", "add or revise baselines from CSV (versioned; all or nothing)");
+  load->add_option("--trial", trial_id, "trial id")->required();
+  load->add_option("--file", baselines_file,
+                   "CSV with columns named as aesignal.v1.Baseline fields")
+      ->required();
+  load->callback([&] {
+    action = [&] { return BaselinesLoad(ctx, trial_id, baselines_file); };
+  });
+  auto* baselines_list =
+      baselines->add_subcommand("list", "current version of every baseline");
+  baselines_list->add_option("--trial", trial_id, "trial id")->required();
+  baselines_list->add_option("--format", format)
+      ->check(CLI::IsMember(table_json));
+  baselines_list->callback(
+      [&] { action = [&] { return BaselinesList(ctx, trial_id, format); }; });
+
+  // signals list|show|watch|triage
+  SignalFlags signal_flags;
+  auto* signals = app.add_subcommand("signals", "safety signals");
+  signals->require_subcommand(1);
+  auto* signals_list = signals->add_subcommand("list", "signals, newest first");
+  signals_list->add_option("--trial", signal_flags.trial, "trial id")
+      ->required();
+  signals_list->add_option("--status", signal_flags.status,
+                           "new, validated, refuted, under_assessment, closed");
+  signals_list->add_option("--method", signal_flags.method,
+                           "binomial_exact, bayesian, control_fisher, "
+                           "dose_trend, over_time");
+  signals_list->add_option("--dose-group", signal_flags.dose_group);
+  signals_list->add_option("--timepoint", signal_flags.timepoint);
+  signals_list->add_option("--term", signal_flags.term,
+                           "PT, SOC or overall key");
+  signals_list->add_option("--format", signal_flags.format)
+      ->check(CLI::IsMember(table_json));
+  signals_list->callback(
+      [&] { action = [&] { return SignalsList(ctx, signal_flags); }; });
+  auto* show =
+      signals->add_subcommand("show", "a signal's evidence and history");
+  show->add_option("--trial", signal_flags.trial, "trial id")->required();
+  show->add_option("--signal", signal_flags.signal, "signal id or name")
+      ->required();
+  show->add_option("--format", signal_flags.format)
+      ->check(CLI::IsMember(table_json));
+  show->callback(
+      [&] { action = [&] { return SignalsShow(ctx, signal_flags); }; });
+  auto* watch = signals->add_subcommand(
+      "watch", "print signal changes as they happen (resumable with --after)");
+  watch->add_option("--trial", signal_flags.trial, "trial id")->required();
+  watch->add_option("--after", signal_flags.after,
+                    "only changes after this sequence number");
+  watch->add_option("--seconds", signal_flags.seconds,
+                    "stop after this long (default: until interrupted)");
+  watch->add_option("--max-changes", signal_flags.max_changes,
+                    "stop after this many changes");
+  watch->add_option("--format", signal_flags.format)
+      ->check(CLI::IsMember(table_json));
+  watch->callback(
+      [&] { action = [&] { return SignalsWatch(ctx, signal_flags); }; });
+  auto* triage = signals->add_subcommand(
+      "triage", "move a signal through its lifecycle (EMA GVP Module IX)");
+  triage->add_option("--trial", signal_flags.trial, "trial id")->required();
+  triage->add_option("--signal", signal_flags.signal, "signal id or name")
+      ->required();
+  triage
+      ->add_option("--status", signal_flags.status,
+                   "validated, refuted, under_assessment, closed")
+      ->required();
+  triage->add_option("--comment", signal_flags.comment, "why (required)")
+      ->required();
+  triage->add_option("--actor", signal_flags.actor, "who (required)")
+      ->required();
+  triage->callback(
+      [&] { action = [&] { return SignalsTriage(ctx, signal_flags); }; });
 
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));

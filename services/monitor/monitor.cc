@@ -63,14 +63,17 @@ struct Batch {
   v1::SubmitReportsResponse response;
   // Term rows whose counters this batch changed, with the last report that
   // changed each: they are marked for signal evaluation in the same write.
-  std::map<TermKey, std::pair<std::string, uint32_t>> dirty_terms;
+  // Per row: (group, window) -> (report_id, version).
+  std::map<TermKey,
+           std::map<std::pair<int, int>, std::pair<std::string, uint32_t>>>
+      dirty_terms;
 };
 
-void NoteDirty(Batch& batch, const v1::AdverseEventReport& report,
-               const v1::AdverseEventReport& trigger) {
+void NoteDirty(Batch& batch, const v1::AdverseEventReport& report, int group,
+               int window, const v1::AdverseEventReport& trigger) {
   for (TermKey& term : storage::TermsOf(report)) {
-    batch.dirty_terms[std::move(term)] = {trigger.report_id(),
-                                          trigger.version()};
+    batch.dirty_terms[std::move(term)][{group, window}] = {trigger.report_id(),
+                                                           trigger.version()};
   }
 }
 
@@ -210,8 +213,11 @@ absl::Status ApplyBatch(storage::Txn& txn, Batch& batch) {
 
     storage::Placement added_at{r.subject_id(), stored.dose_group(),
                                 stored.window()};
-    if (previous.has_value()) NoteDirty(batch, previous->report(), r);
-    NoteDirty(batch, r, r);
+    if (previous.has_value()) {
+      NoteDirty(batch, previous->report(), previous->dose_group(),
+                previous->window(), r);
+    }
+    NoteDirty(batch, r, stored.dose_group(), stored.window(), r);
     if (previous.has_value()) {
       storage::Placement removed_at{previous->report().subject_id(),
                                     previous->dose_group(), previous->window()};
@@ -225,9 +231,12 @@ absl::Status ApplyBatch(storage::Txn& txn, Batch& batch) {
     storage::WriteReportVersion(txn, batch.trial_id, stored, /*newest=*/true);
     result->set_status(v1::REPORT_STATUS_ACCEPTED);
   }
-  for (const auto& [term, trigger] : batch.dirty_terms) {
-    AESIGNAL_RETURN_IF_ERROR(storage::MarkTermDirty(
-        txn, batch.trial_id, term, trigger.first, trigger.second));
+  for (const auto& [term, by_group] : batch.dirty_terms) {
+    for (const auto& [cell, trigger] : by_group) {
+      AESIGNAL_RETURN_IF_ERROR(
+          storage::MarkTermDirty(txn, batch.trial_id, term, trigger.first,
+                                 trigger.second, cell.first, cell.second));
+    }
   }
   return absl::OkStatus();
 }

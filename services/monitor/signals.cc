@@ -1,6 +1,7 @@
 #include "services/monitor/signals.h"
 
 #include <algorithm>
+#include <iostream>
 #include <map>
 #include <set>
 #include <utility>
@@ -222,6 +223,11 @@ void SignalBook::EvaluatorLoop() {
     absl::StatusOr<int> evaluated = EvaluateRound();
     absl::MutexLock lock(&mu_);
     if (!evaluated.ok()) {
+      // Logged once per distinct error; retried every second meanwhile.
+      if (evaluated.status() != last_error_) {
+        std::cerr << "aesignal: signal evaluation failed (will retry): "
+                  << evaluated.status() << std::endl;
+      }
       last_error_ = evaluated.status();
       batches_pending_ = 1;  // retry on the next tick
       continue;
@@ -299,9 +305,27 @@ absl::StatusOr<int> SignalBook::EvaluateRound() {
                                           f.dose_group_id, f.timepoint_id);
           AESIGNAL_ASSIGN_OR_RETURN(std::optional<v1::Signal> current,
                                     storage::ReadSignal(txn, trial_id, id));
+          // Name the report that changed this cell: of the signal's group
+          // (any group for totals and trends), in the latest window up to
+          // the timepoint; else the row's latest.
+          std::string report_id = mark.report_id();
+          uint32_t report_version = mark.report_version();
+          const int group = DoseGroupIndex(trial, f.dose_group_id);
+          const int window = TimepointIndex(trial, f.timepoint_id);
+          bool found = false;
+          for (int w = window; w >= 0 && !found; --w) {
+            for (int g = 0; g < trial.dose_groups_size() && !found; ++g) {
+              if (group >= 0 && g != group) continue;
+              auto it = mark.cell_reports().find(storage::DirtyCellKey(g, w));
+              if (it == mark.cell_reports().end()) continue;
+              report_id = it->second.report_id();
+              report_version = it->second.report_version();
+              found = true;
+            }
+          }
           v1::Evidence evidence = f.evidence;
-          evidence.set_report_id(mark.report_id());
-          evidence.set_report_version(mark.report_version());
+          evidence.set_report_id(report_id);
+          evidence.set_report_version(report_version);
           *evidence.mutable_evaluate_time() = now;
           v1::SignalEvent event;
           event.set_actor(kSystemActor);
@@ -317,8 +341,8 @@ absl::StatusOr<int> SignalBook::EvaluateRound() {
             signal.set_dose_group_id(f.dose_group_id);
             signal.set_timepoint_id(f.timepoint_id);
             signal.set_status(v1::SIGNAL_STATUS_NEW);
-            signal.set_raised_by_report_id(mark.report_id());
-            signal.set_raised_by_report_version(mark.report_version());
+            signal.set_raised_by_report_id(report_id);
+            signal.set_raised_by_report_version(report_version);
             *signal.mutable_raise_time() = now;
             event.set_kind(v1::SignalEvent::KIND_RAISED);
             event.set_to_status(v1::SIGNAL_STATUS_NEW);

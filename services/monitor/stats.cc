@@ -1,5 +1,6 @@
 #include "services/monitor/stats.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <stdexcept>
@@ -63,7 +64,10 @@ absl::StatusOr<double> FisherGreater(int64_t x1, int64_t n1, int64_t x0,
   if (x1 < 0 || x0 < 0 || x1 > n1 || x0 > n0) {
     return absl::InvalidArgumentError("Fisher: need 0 <= x <= n per group");
   }
-  if (x1 == 0) return 1.0;
+  // The support of X starts at max(0, n1 + K - N): at or below it the upper
+  // tail is everything.
+  const int64_t k = x1 + x0;
+  if (x1 <= std::max<int64_t>(0, n1 + k - (n1 + n0))) return 1.0;
   return Guarded("Fisher", [&] {
     boost::math::hypergeometric_distribution<double> d(
         static_cast<unsigned>(x1 + x0), static_cast<unsigned>(n1),

@@ -36,6 +36,7 @@ ex="$root/deploy/example"
 
 "${A[@]}" trial create --file "$ex/trial.json"
 "${A[@]}" subjects enroll --trial MSC-IPF-EX1 --file "$ex/subjects.csv"
+"${A[@]}" baselines load --trial MSC-IPF-EX1 --file "$ex/baselines.csv"
 out=$("${A[@]}" reports submit --trial MSC-IPF-EX1 --file "$ex/reports.csv")
 echo "$out"
 [[ $out == *"accepted 16, duplicate 0, superseded 0, rejected 0"* ]] || fail "first submit: $out"
@@ -44,6 +45,15 @@ echo "$out"
 
 out=$("${A[@]}" reports submit --trial MSC-IPF-EX1 --file "$ex/reports.csv")
 [[ $out == *"accepted 0, duplicate 16"* ]] || fail "resubmit: $out"
+
+# The signals the example raises (evaluation follows each durable batch).
+for _ in $(seq 50); do
+  "${A[@]}" signals list --trial MSC-IPF-EX1 >"$work/signals.txt"
+  grep -q "BINOMIAL~OVERALL~any_sae~D100M~M6" "$work/signals.txt" && break
+  sleep 0.1
+done
+cat "$work/signals.txt"
+grep -q "BINOMIAL~OVERALL~any_sae~D100M~M6" "$work/signals.txt" || fail "no SAE signal"
 
 printf 'report_id,version,site_id,subject_id,onset_study_day,pt,soc,grade\nX1,1,01,EX1-001,9999,Rash,Skin,2\n' >"$work/bad.csv"
 set +e
@@ -58,4 +68,6 @@ start_server
 A=("$build/clients/cli/aesignal" --server "127.0.0.1:$port")
 "${A[@]}" incidence --trial MSC-IPF-EX1 --by pt --format csv >"$work/pt2.csv"
 cmp "$work/pt1.csv" "$work/pt2.csv" || fail "incidence changed across restart"
+"${A[@]}" signals list --trial MSC-IPF-EX1 --format json >"$work/signals2.json"
+grep -q '"signal_id": "BINOMIAL~OVERALL~any_sae~D100M~M6"' "$work/signals2.json" || fail "signal lost across restart"
 echo "e2e example: PASS"

@@ -11,6 +11,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "services/monitor/monitor.h"
+#include "services/monitor/signals.h"
 #include "services/server/server.h"
 #include "tests/testing/temp_dir.h"
 
@@ -102,12 +103,12 @@ TEST_F(CliTest, IncidenceFormats) {
                  kExample + "/reports.csv"})
                 .code,
             0);
-  // Table: the SAE row of the example (AE-0005 v2 is a serious pneumonia in
-  // D100M by month 6).
+  // Table: the SAE row of the example (AE-0006 is a serious dyspnoea in
+  // D100M in month 3, AE-0005 v2 a serious pneumonia by month 6).
   CliRun table = Cli({"incidence", "--trial", "MSC-IPF-EX1"});
   ASSERT_EQ(table.code, 0) << table.err;
   EXPECT_THAT(table.out, HasSubstr("Any serious AE"));
-  EXPECT_THAT(table.out, HasSubstr("D100M       0/3 0%  1/3 33%"));
+  EXPECT_THAT(table.out, HasSubstr("D100M       1/3 33%  2/3 67%"));
 
   // JSON is the proto's JSON and parses back.
   CliRun json = Cli({"incidence", "--trial", "MSC-IPF-EX1", "--by", "soc",
@@ -221,6 +222,51 @@ TEST_F(CliTest, UsageAndServerErrors) {
                         {.out = out, .err = err}),
             1);
   EXPECT_THAT(err.str(), HasSubstr("UNAVAILABLE"));
+}
+
+TEST_F(CliTest, BaselinesSignalsWatchAndTriage) {
+  LoadExample();
+  CliRun loaded = Cli({"baselines", "load", "--trial", "MSC-IPF-EX1", "--file",
+                       kExample + "/baselines.csv"});
+  ASSERT_EQ(loaded.code, 0) << loaded.err;
+  EXPECT_THAT(loaded.out, HasSubstr("5 new"));
+  ASSERT_EQ(Cli({"reports", "submit", "--trial", "MSC-IPF-EX1", "--file",
+                 kExample + "/reports.csv"})
+                .code,
+            0);
+  ASSERT_TRUE(server_->monitor().signals().WaitIdle(absl::Seconds(10)).ok());
+
+  // The example raises, against the Cx611 serious-AE baseline (1/46), the
+  // D100M cell at month 6: 2/3, P(X >= 2 | 3, 1/46).
+  CliRun list = Cli({"signals", "list", "--trial", "MSC-IPF-EX1", "--method",
+                     "binomial_exact", "--dose-group", "D100M"});
+  ASSERT_EQ(list.code, 0) << list.err;
+  EXPECT_THAT(list.out, HasSubstr("BINOMIAL~OVERALL~any_sae~D100M~M6"));
+  CliRun show = Cli({"signals", "show", "--trial", "MSC-IPF-EX1", "--signal",
+                     "BINOMIAL~OVERALL~any_sae~D100M~M6"});
+  ASSERT_EQ(show.code, 0) << show.err;
+  EXPECT_THAT(show.out, HasSubstr("p=0.001397"));
+  EXPECT_THAT(show.out, HasSubstr("Ann Rheum Dis 2017"));
+  EXPECT_THAT(show.out, HasSubstr("by report AE-0005 v2"));
+
+  CliRun triage =
+      Cli({"signals", "triage", "--trial", "MSC-IPF-EX1", "--signal",
+           "BINOMIAL~OVERALL~any_sae~D100M~M6", "--status", "validated",
+           "--comment", "DSMB review", "--actor", "chair"});
+  ASSERT_EQ(triage.code, 0) << triage.err;
+  EXPECT_THAT(triage.out, HasSubstr("is now validated"));
+  CliRun bad = Cli({"signals", "triage", "--trial", "MSC-IPF-EX1", "--signal",
+                    "BINOMIAL~OVERALL~any_sae~D100M~M6", "--status", "new",
+                    "--comment", "x", "--actor", "y"});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_THAT(bad.err, HasSubstr("FAILED_PRECONDITION"));
+
+  // The watcher replays the log from the start, the triage last.
+  CliRun watch = Cli({"signals", "watch", "--trial", "MSC-IPF-EX1", "--seconds",
+                      "5", "--max-changes", "6"});
+  ASSERT_EQ(watch.code, 0) << watch.err;
+  EXPECT_THAT(watch.out, HasSubstr("#1 raised"));
+  EXPECT_THAT(watch.out, HasSubstr("#6 triaged validated"));
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "aesignal/client/status.h"
 
 namespace aesignal::client {
 
@@ -100,6 +102,89 @@ absl::StatusOr<v1::GetIncidenceResponse> Client::GetIncidence(
     request.set_page_token(page->next_page_token());
   } while (!request.page_token().empty());
   return all;
+}
+
+absl::StatusOr<v1::PutBaselinesResponse> Client::PutBaselines(
+    std::string_view trial_id, const std::vector<v1::Baseline>& baselines) {
+  v1::PutBaselinesRequest request;
+  request.set_parent(TrialName(trial_id));
+  for (const auto& b : baselines) *request.add_baselines() = b;
+  return connection_->PutBaselines(request);
+}
+
+absl::StatusOr<std::vector<v1::Baseline>> Client::ListBaselines(
+    std::string_view trial_id) {
+  v1::ListBaselinesRequest request;
+  request.set_parent(TrialName(trial_id));
+  auto response = connection_->ListBaselines(request);
+  if (!response.ok()) return response.status();
+  return std::vector<v1::Baseline>(response->baselines().begin(),
+                                   response->baselines().end());
+}
+
+absl::StatusOr<std::vector<v1::Signal>> Client::ListAllSignals(
+    std::string_view trial_id, v1::ListSignalsRequest filter) {
+  filter.set_parent(TrialName(trial_id));
+  filter.clear_page_token();
+  std::vector<v1::Signal> signals;
+  do {
+    auto page = connection_->ListSignals(filter);
+    if (!page.ok()) return page.status();
+    for (auto& s : *page->mutable_signals()) signals.push_back(std::move(s));
+    filter.set_page_token(page->next_page_token());
+  } while (!filter.page_token().empty());
+  return signals;
+}
+
+absl::StatusOr<v1::Signal> Client::GetSignal(const std::string& signal_name) {
+  v1::GetSignalRequest request;
+  request.set_name(signal_name);
+  return connection_->GetSignal(request);
+}
+
+absl::StatusOr<v1::Signal> Client::UpdateSignal(const std::string& signal_name,
+                                                v1::SignalStatus status,
+                                                const std::string& comment,
+                                                const std::string& actor) {
+  v1::UpdateSignalRequest request;
+  request.set_name(signal_name);
+  request.set_status(status);
+  request.set_comment(comment);
+  request.set_actor(actor);
+  return connection_->UpdateSignal(request);
+}
+
+absl::Status Client::WatchSignals(std::string_view trial_id,
+                                  int64_t after_sequence,
+                                  const ChangeCallback& on_change,
+                                  absl::Time until) {
+  v1::WatchSignalsRequest request;
+  request.set_parent(TrialName(trial_id));
+  absl::Duration backoff = absl::Milliseconds(100);
+  while (true) {
+    request.set_after_sequence(after_sequence);
+    std::unique_ptr<SignalWatch> watch =
+        connection_->WatchSignals(request, until);
+    v1::WatchSignalsResponse change;
+    bool delivered = false;
+    while (watch->Read(&change)) {
+      delivered = true;
+      after_sequence = change.change_sequence();
+      if (!on_change(change)) {
+        watch->Cancel();
+        while (watch->Read(&change)) {
+        }
+        watch->Finish().IgnoreError();
+        return absl::OkStatus();
+      }
+    }
+    absl::Status status = watch->Finish();
+    if (absl::Now() >= until) return absl::OkStatus();
+    if (!IsRetryable(status) && !status.ok()) return status;
+    if (delivered) backoff = absl::Milliseconds(100);
+    absl::SleepFor(std::min(backoff, until - absl::Now()));
+    backoff = std::min(backoff * 2, absl::Seconds(5));
+  }
 }
 
 }  // namespace aesignal::client

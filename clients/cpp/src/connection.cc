@@ -9,6 +9,7 @@
 #include "aesignal/client/status.h"
 #include "aesignal/v1/ingest_service.grpc.pb.h"
 #include "aesignal/v1/safety_service.grpc.pb.h"
+#include "aesignal/v1/signal_service.grpc.pb.h"
 #include "aesignal/v1/trial_service.grpc.pb.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/support/channel_arguments.h"
@@ -38,6 +39,26 @@ class GrpcReportStream : public ReportStream {
       stream_;
 };
 
+class GrpcSignalWatch : public SignalWatch {
+ public:
+  GrpcSignalWatch(v1::SignalService::Stub& stub,
+                  const v1::WatchSignalsRequest& request, absl::Time deadline) {
+    if (deadline != absl::InfiniteFuture()) {
+      context_.set_deadline(absl::ToChronoTime(deadline));
+    }
+    reader_ = stub.WatchSignals(&context_, request);
+  }
+  bool Read(v1::WatchSignalsResponse* response) override {
+    return reader_->Read(response);
+  }
+  absl::Status Finish() override { return FromGrpc(reader_->Finish()); }
+  void Cancel() override { context_.TryCancel(); }
+
+ private:
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReader<v1::WatchSignalsResponse>> reader_;
+};
+
 class GrpcConnection : public ClientConnection {
  public:
   explicit GrpcConnection(const ConnectionOptions& options)
@@ -45,7 +66,8 @@ class GrpcConnection : public ClientConnection {
         channel_(MakeChannel(options)),
         trials_(v1::TrialService::NewStub(channel_)),
         ingest_(v1::IngestService::NewStub(channel_)),
-        safety_(v1::SafetyService::NewStub(channel_)) {}
+        safety_(v1::SafetyService::NewStub(channel_)),
+        signals_(v1::SignalService::NewStub(channel_)) {}
 
   absl::StatusOr<v1::Trial> CreateTrial(
       const v1::CreateTrialRequest& request) override {
@@ -94,6 +116,43 @@ class GrpcConnection : public ClientConnection {
           return safety_->GetIncidence(ctx, req, resp);
         });
   }
+  absl::StatusOr<v1::PutBaselinesResponse> PutBaselines(
+      const v1::PutBaselinesRequest& request) override {
+    return Call<v1::PutBaselinesResponse>(
+        request, [&](auto* ctx, auto& req, auto* resp) {
+          return signals_->PutBaselines(ctx, req, resp);
+        });
+  }
+  absl::StatusOr<v1::ListBaselinesResponse> ListBaselines(
+      const v1::ListBaselinesRequest& request) override {
+    return Call<v1::ListBaselinesResponse>(
+        request, [&](auto* ctx, auto& req, auto* resp) {
+          return signals_->ListBaselines(ctx, req, resp);
+        });
+  }
+  absl::StatusOr<v1::ListSignalsResponse> ListSignals(
+      const v1::ListSignalsRequest& request) override {
+    return Call<v1::ListSignalsResponse>(
+        request, [&](auto* ctx, auto& req, auto* resp) {
+          return signals_->ListSignals(ctx, req, resp);
+        });
+  }
+  absl::StatusOr<v1::Signal> GetSignal(
+      const v1::GetSignalRequest& request) override {
+    return Call<v1::Signal>(request, [&](auto* ctx, auto& req, auto* resp) {
+      return signals_->GetSignal(ctx, req, resp);
+    });
+  }
+  absl::StatusOr<v1::Signal> UpdateSignal(
+      const v1::UpdateSignalRequest& request) override {
+    return Call<v1::Signal>(request, [&](auto* ctx, auto& req, auto* resp) {
+      return signals_->UpdateSignal(ctx, req, resp);
+    });
+  }
+  std::unique_ptr<SignalWatch> WatchSignals(
+      const v1::WatchSignalsRequest& request, absl::Time deadline) override {
+    return std::make_unique<GrpcSignalWatch>(*signals_, request, deadline);
+  }
   std::unique_ptr<ReportStream> OpenReportStream() override {
     return std::make_unique<GrpcReportStream>(*ingest_);
   }
@@ -134,6 +193,7 @@ class GrpcConnection : public ClientConnection {
   std::unique_ptr<v1::TrialService::Stub> trials_;
   std::unique_ptr<v1::IngestService::Stub> ingest_;
   std::unique_ptr<v1::SafetyService::Stub> safety_;
+  std::unique_ptr<v1::SignalService::Stub> signals_;
 };
 
 }  // namespace

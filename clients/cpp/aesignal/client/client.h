@@ -20,6 +20,8 @@
 #ifndef AESIGNAL_CLIENTS_CPP_AESIGNAL_CLIENT_CLIENT_H_
 #define AESIGNAL_CLIENTS_CPP_AESIGNAL_CLIENT_CLIENT_H_
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -64,6 +66,31 @@ class Client {
   absl::StatusOr<v1::GetIncidenceResponse> GetIncidence(
       std::string_view trial_id, v1::TermLevel level,
       double confidence_level = 0);
+
+  // --- Baselines and signals -------------------------------------------------
+  absl::StatusOr<v1::PutBaselinesResponse> PutBaselines(
+      std::string_view trial_id, const std::vector<v1::Baseline>& baselines);
+  absl::StatusOr<std::vector<v1::Baseline>> ListBaselines(
+      std::string_view trial_id);
+  // Every signal matching `filter` (its parent and page fields are set
+  // here), newest first, following pages.
+  absl::StatusOr<std::vector<v1::Signal>> ListAllSignals(
+      std::string_view trial_id, v1::ListSignalsRequest filter = {});
+  // `signal` is a name (trials/{t}/signals/{id}).
+  absl::StatusOr<v1::Signal> GetSignal(const std::string& signal_name);
+  absl::StatusOr<v1::Signal> UpdateSignal(const std::string& signal_name,
+                                          v1::SignalStatus status,
+                                          const std::string& comment,
+                                          const std::string& actor);
+
+  // Streams the trial's signal changes with sequence > after_sequence to
+  // `on_change` until it returns false, `until` passes (then OK), or a
+  // non-retryable error. A broken connection is re-established and resumed
+  // after the last change delivered, so nothing is missed or repeated.
+  using ChangeCallback = std::function<bool(const v1::WatchSignalsResponse&)>;
+  absl::Status WatchSignals(std::string_view trial_id, int64_t after_sequence,
+                            const ChangeCallback& on_change,
+                            absl::Time until = absl::InfiniteFuture());
 
   ClientConnection& connection() { return *connection_; }
   std::shared_ptr<ClientConnection> shared_connection() { return connection_; }

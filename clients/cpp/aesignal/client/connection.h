@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "aesignal/v1/ingest_service.pb.h"
 #include "aesignal/v1/safety_service.pb.h"
+#include "aesignal/v1/signal_service.pb.h"
 #include "aesignal/v1/trial_service.pb.h"
 #include "grpcpp/security/credentials.h"
 
@@ -33,6 +34,18 @@ class ReportStream {
   virtual bool Read(v1::StreamReportsResponse* response) = 0;
   // Half-closes: no more writes. The server answers what it has received.
   virtual void WritesDone() = 0;
+  // After Read() returned false: the final status of the call.
+  virtual absl::Status Finish() = 0;
+  // Aborts the call; a blocked Read() returns false. Safe from any thread.
+  virtual void Cancel() = 0;
+};
+
+// One WatchSignals call.
+class SignalWatch {
+ public:
+  virtual ~SignalWatch() = default;
+  // Blocks for the next change. False when the call has ended.
+  virtual bool Read(v1::WatchSignalsResponse* response) = 0;
   // After Read() returned false: the final status of the call.
   virtual absl::Status Finish() = 0;
   // Aborts the call; a blocked Read() returns false. Safe from any thread.
@@ -57,6 +70,19 @@ class ClientConnection {
       const v1::SubmitReportsRequest& request) = 0;
   virtual absl::StatusOr<v1::GetIncidenceResponse> GetIncidence(
       const v1::GetIncidenceRequest& request) = 0;
+  virtual absl::StatusOr<v1::PutBaselinesResponse> PutBaselines(
+      const v1::PutBaselinesRequest& request) = 0;
+  virtual absl::StatusOr<v1::ListBaselinesResponse> ListBaselines(
+      const v1::ListBaselinesRequest& request) = 0;
+  virtual absl::StatusOr<v1::ListSignalsResponse> ListSignals(
+      const v1::ListSignalsRequest& request) = 0;
+  virtual absl::StatusOr<v1::Signal> GetSignal(
+      const v1::GetSignalRequest& request) = 0;
+  virtual absl::StatusOr<v1::Signal> UpdateSignal(
+      const v1::UpdateSignalRequest& request) = 0;
+  // Opens a WatchSignals call that ends at `deadline` (DEADLINE_EXCEEDED).
+  virtual std::unique_ptr<SignalWatch> WatchSignals(
+      const v1::WatchSignalsRequest& request, absl::Time deadline) = 0;
   // Opens a StreamReports call. Never null; a stream that could not be
   // opened fails on first use.
   virtual std::unique_ptr<ReportStream> OpenReportStream() = 0;

@@ -24,6 +24,13 @@ class MockReportStream : public ReportStream {
   MOCK_METHOD(void, Cancel, (), (override));
 };
 
+class MockSignalWatch : public SignalWatch {
+ public:
+  MOCK_METHOD(bool, Read, (v1::WatchSignalsResponse*), (override));
+  MOCK_METHOD(absl::Status, Finish, (), (override));
+  MOCK_METHOD(void, Cancel, (), (override));
+};
+
 class MockClientConnection : public ClientConnection {
  public:
   MOCK_METHOD(absl::StatusOr<v1::Trial>, CreateTrial,
@@ -40,6 +47,18 @@ class MockClientConnection : public ClientConnection {
               (const v1::SubmitReportsRequest&), (override));
   MOCK_METHOD(absl::StatusOr<v1::GetIncidenceResponse>, GetIncidence,
               (const v1::GetIncidenceRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::PutBaselinesResponse>, PutBaselines,
+              (const v1::PutBaselinesRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::ListBaselinesResponse>, ListBaselines,
+              (const v1::ListBaselinesRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::ListSignalsResponse>, ListSignals,
+              (const v1::ListSignalsRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::Signal>, GetSignal,
+              (const v1::GetSignalRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::Signal>, UpdateSignal,
+              (const v1::UpdateSignalRequest&), (override));
+  MOCK_METHOD(std::unique_ptr<SignalWatch>, WatchSignals,
+              (const v1::WatchSignalsRequest&, absl::Time), (override));
   MOCK_METHOD(std::unique_ptr<ReportStream>, OpenReportStream, (), (override));
 };
 

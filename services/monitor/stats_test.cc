@@ -1,0 +1,73 @@
+// Reference values from R 4.2 (base): fisher.test(..., alternative =
+// "greater"), pbinom(x - 1, n, p0, lower.tail = FALSE), pbeta(p0, a + x,
+// b + n - x, lower.tail = FALSE), prop.trend.test (chi-square = Z^2).
+#include "services/monitor/stats.h"
+
+#include <cmath>
+
+#include "gtest/gtest.h"
+
+namespace aesignal::monitor::stats {
+namespace {
+
+double Fisher(int64_t x1, int64_t n1, int64_t x0, int64_t n0) {
+  auto p = FisherGreater(x1, n1, x0, n0);
+  EXPECT_TRUE(p.ok()) << p.status();
+  return p.value_or(-1);
+}
+
+TEST(StatsTest, FisherGreaterMatchesR) {
+  EXPECT_NEAR(Fisher(1, 3, 0, 3), 0.5, 1e-12);
+  EXPECT_NEAR(Fisher(5, 6, 1, 6), 0.040043290043290054, 1e-12);
+  EXPECT_NEAR(Fisher(2, 3, 2, 3), 0.8, 1e-12);
+  EXPECT_NEAR(Fisher(3, 3, 3, 3), 1, 1e-12);  // x1 at the support's floor
+  EXPECT_NEAR(Fisher(1, 1, 0, 1), 0.5, 1e-12);
+  EXPECT_NEAR(Fisher(0, 5, 2, 5), 1, 1e-12);
+  EXPECT_NEAR(Fisher(10, 20, 2, 20), 0.0069070739259838206, 1e-12);
+  EXPECT_FALSE(FisherGreater(4, 3, 0, 3).ok());
+}
+
+TEST(StatsTest, BinomialUpperTailMatchesR) {
+  EXPECT_NEAR(*BinomialUpperTail(2, 6, 0.05), 0.032773828124999994, 1e-12);
+  EXPECT_NEAR(*BinomialUpperTail(1, 3, 0.0217), 0.063697548313000035, 1e-12);
+  EXPECT_NEAR(*BinomialUpperTail(50, 1000, 0.04), 0.066305871231347666, 1e-10);
+  EXPECT_EQ(*BinomialUpperTail(0, 5, 0.3), 1);
+  EXPECT_FALSE(BinomialUpperTail(1, 5, 0).ok());
+  EXPECT_FALSE(BinomialUpperTail(6, 5, 0.5).ok());
+}
+
+TEST(StatsTest, PosteriorExceedsMatchesR) {
+  EXPECT_NEAR(*PosteriorExceeds(2, 6, 0.05, 0.05, 0.95), 0.97095700570394217,
+              1e-10);
+  EXPECT_NEAR(*PosteriorExceeds(2, 3, 0.0217391, 0.75, 22.75),
+              0.97175925074985392, 1e-10);
+  EXPECT_FALSE(PosteriorExceeds(1, 3, 0.5, 0, 1).ok());
+}
+
+TEST(StatsTest, TrendZMatchesRAndExactPMatchesEnumeration) {
+  auto trend = CochranArmitageIncreasing({0, 1, 3}, {3, 3, 3}, {2.5, 5, 10});
+  ASSERT_TRUE(trend.ok());
+  EXPECT_NEAR(trend->z * trend->z, 6.3, 1e-9);  // prop.trend.test X-squared
+  EXPECT_TRUE(trend->exact);
+  // Brute force: all (x1, x2, x3) with sum 4, weight prod C(3, xi) / C(9, 4).
+  auto choose = [](int n, int k) {
+    return std::tgamma(n + 1) / std::tgamma(k + 1) / std::tgamma(n - k + 1);
+  };
+  double p = 0;
+  for (int a = 0; a <= 3; ++a) {
+    for (int b = 0; b <= 3; ++b) {
+      const int c = 4 - a - b;
+      if (c < 0 || c > 3) continue;
+      if (2.5 * a + 5 * b + 10 * c >= 35 - 1e-9) {
+        p += choose(3, a) * choose(3, b) * choose(3, c) / choose(9, 4);
+      }
+    }
+  }
+  EXPECT_NEAR(trend->p, p, 1e-12);
+  // No events or all events: no evidence either way.
+  EXPECT_EQ(CochranArmitageIncreasing({0, 0, 0}, {3, 3, 3}, {1, 2, 3})->p, 1);
+  EXPECT_FALSE(CochranArmitageIncreasing({1}, {3, 3}, {1, 2}).ok());
+}
+
+}  // namespace
+}  // namespace aesignal::monitor::stats
