@@ -138,14 +138,40 @@ absl::StatusOr<int64_t> NextSignalSequence(const ReadView& view,
 
 void WriteSignalChange(Txn& txn, std::string_view trial_id,
                        const v1::Signal& signal, const v1::SignalEvent& event) {
+  v1::Signal current = signal;
+  current.clear_history();
   txn.Put(Cf::kSignals, SignalKey(trial_id, signal.signal_id()),
-          signal.SerializeAsString());
+          current.SerializeAsString());
+  std::string history_key = SignalKey(trial_id, signal.signal_id());
+  AppendBigEndian32(&history_key,
+                    static_cast<uint32_t>(signal.change_sequence() >> 32));
+  AppendBigEndian32(&history_key,
+                    static_cast<uint32_t>(signal.change_sequence()));
+  txn.Put(Cf::kSignalHistory, history_key, event.SerializeAsString());
   SignalChange change;
-  *change.mutable_signal() = signal;
-  change.mutable_signal()->clear_history();  // the log carries the event
+  *change.mutable_signal() = std::move(current);
   *change.mutable_event() = event;
   txn.Put(Cf::kSignalLog, SignalLogKey(trial_id, signal.change_sequence()),
           change.SerializeAsString());
+}
+
+absl::Status ReadSignalHistory(const ReadView& view, std::string_view trial_id,
+                               v1::Signal* signal) {
+  signal->clear_history();
+  absl::Status error;
+  absl::Status scan = view.Scan(
+      Cf::kSignalHistory, SignalKey(trial_id, signal->signal_id()), "",
+      [&](std::string_view, std::string_view value) {
+        auto event = ParseRecord<v1::SignalEvent>(value, "signal event");
+        if (!event.ok()) {
+          error = event.status();
+          return false;
+        }
+        *signal->add_history() = *std::move(event);
+        return true;
+      });
+  if (!scan.ok()) return scan;
+  return error;
 }
 
 absl::Status ReadSignalLog(const ReadView& view, std::string_view trial_id,
@@ -172,7 +198,8 @@ std::string DirtyTermKey(std::string_view trial_id, const TermKey& term) {
 
 absl::Status MarkTermDirty(Txn& txn, std::string_view trial_id,
                            const TermKey& term, std::string_view report_id,
-                           uint32_t report_version, int group, int window) {
+                           uint32_t report_version,
+                           const std::vector<CellReport>& cells) {
   const std::string key = DirtyTermKey(trial_id, term);
   auto bytes = txn.Get(Cf::kDirtyTerms, key);
   if (!bytes.ok()) return bytes.status();
@@ -185,11 +212,11 @@ absl::Status MarkTermDirty(Txn& txn, std::string_view trial_id,
   mark.set_report_id(std::string(report_id));
   mark.set_report_version(report_version);
   mark.set_generation(mark.generation() + 1);
-  if (group >= 0) {
+  for (const CellReport& cell : cells) {
     ReportRef& ref =
-        (*mark.mutable_cell_reports())[DirtyCellKey(group, window)];
-    ref.set_report_id(std::string(report_id));
-    ref.set_report_version(report_version);
+        (*mark.mutable_cell_reports())[DirtyCellKey(cell.group, cell.window)];
+    ref.set_report_id(cell.report_id);
+    ref.set_report_version(cell.report_version);
   }
   txn.Put(Cf::kDirtyTerms, key, mark.SerializeAsString());
   return absl::OkStatus();

@@ -1,9 +1,10 @@
 // Stored baselines, signals, the signal change log and dirty-term marks.
 //
 // - baselines: every version is kept; the current one is the highest.
-// - signals: the current state of each signal (with its full history inside);
-//   every change is also appended to the trial's change log under a dense,
-//   increasing sequence number, which WatchSignals cursors use.
+// - signals: the current state of each signal (without history); every
+//   change is appended to the signal's history and to the trial's change log
+//   under a dense, increasing sequence number, which WatchSignals cursors use.
+//   Writes stay O(1) however long a signal's history grows.
 // - dirty terms: term rows whose counters changed since their signals were
 //   last evaluated (see records.proto DirtyTerm).
 //
@@ -50,10 +51,13 @@ absl::StatusOr<std::vector<v1::Signal>> ReadSignals(const ReadView& view,
 // Scan-free: reads the last log key.
 absl::StatusOr<int64_t> NextSignalSequence(const ReadView& view,
                                            std::string_view trial_id);
-// Stores `signal` (whose change_sequence must be set, and whose last history
-// entry is `event`) and appends the change to the log.
+// Stores `signal` (whose change_sequence must be set; its history field is
+// not stored) and appends `event` to its history and to the trial's log.
 void WriteSignalChange(Txn& txn, std::string_view trial_id,
                        const v1::Signal& signal, const v1::SignalEvent& event);
+// Fills signal->history with every stored event of the signal, oldest first.
+absl::Status ReadSignalHistory(const ReadView& view, std::string_view trial_id,
+                               v1::Signal* signal);
 // Calls fn for each logged change with sequence > after, in order, until fn
 // returns false.
 absl::Status ReadSignalLog(const ReadView& view, std::string_view trial_id,
@@ -67,13 +71,19 @@ struct DirtyTermEntry {
   TermKey term;
   DirtyTerm mark;
 };
-// Marks `term` of the trial dirty, keeping a generation that increases.
-// `group` and `window` place the report (group -1: none, e.g. a baseline
-// change).
+// Marks `term` of the trial dirty, keeping a generation that increases:
+// `report_id`/`report_version` is the row's latest report, and `cells` the
+// latest report per cell (group, window) that the change touched.
+struct CellReport {
+  int group = 0;
+  int window = 0;
+  std::string report_id;
+  uint32_t report_version = 0;
+};
 absl::Status MarkTermDirty(Txn& txn, std::string_view trial_id,
                            const TermKey& term, std::string_view report_id,
-                           uint32_t report_version, int group = -1,
-                           int window = 0);
+                           uint32_t report_version,
+                           const std::vector<CellReport>& cells = {});
 // The key of a cell in DirtyTerm.cell_reports.
 inline int DirtyCellKey(int group, int window) { return group * 256 + window; }
 // Every dirty mark (all trials), in key order.

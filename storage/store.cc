@@ -53,6 +53,8 @@ const char* CfName(Cf cf) {
       return "signal_log";
     case Cf::kDirtyTerms:
       return "dirty_terms";
+    case Cf::kSignalHistory:
+      return "signal_history";
   }
   return "?";
 }

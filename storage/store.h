@@ -57,8 +57,9 @@ enum class Cf : int {
   kSignals = 9,         // (trial, signal) -> current aesignal.v1.Signal
   kSignalLog = 10,      // (trial, sequence) -> SignalChange
   kDirtyTerms = 11,     // (trial, term) -> DirtyTerm: awaiting evaluation
+  kSignalHistory = 12,  // (trial, signal, sequence) -> aesignal.v1.SignalEvent
 };
-inline constexpr int kNumCfs = 12;
+inline constexpr int kNumCfs = 13;
 const char* CfName(Cf cf);
 
 // The schema version this build reads and writes.

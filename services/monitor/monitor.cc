@@ -231,12 +231,15 @@ absl::Status ApplyBatch(storage::Txn& txn, Batch& batch) {
     storage::WriteReportVersion(txn, batch.trial_id, stored, /*newest=*/true);
     result->set_status(v1::REPORT_STATUS_ACCEPTED);
   }
-  for (const auto& [term, by_group] : batch.dirty_terms) {
-    for (const auto& [cell, trigger] : by_group) {
-      AESIGNAL_RETURN_IF_ERROR(
-          storage::MarkTermDirty(txn, batch.trial_id, term, trigger.first,
-                                 trigger.second, cell.first, cell.second));
+  for (const auto& [term, by_cell] : batch.dirty_terms) {
+    std::vector<storage::CellReport> cells;
+    cells.reserve(by_cell.size());
+    for (const auto& [cell, trigger] : by_cell) {
+      cells.push_back({cell.first, cell.second, trigger.first, trigger.second});
     }
+    const auto& last = by_cell.rbegin()->second;
+    AESIGNAL_RETURN_IF_ERROR(storage::MarkTermDirty(
+        txn, batch.trial_id, term, last.first, last.second, cells));
   }
   return absl::OkStatus();
 }

@@ -356,7 +356,6 @@ absl::StatusOr<int> SignalBook::EvaluateRound() {
           *event.mutable_evidence() = evidence;
           *signal.mutable_evidence() = evidence;
           *signal.mutable_update_time() = now;
-          *signal.add_history() = event;
           signal.set_change_sequence(sequence++);
           storage::WriteSignalChange(txn, trial_id, signal, event);
           ++changes;
@@ -560,6 +559,8 @@ absl::StatusOr<v1::Signal> SignalBook::GetSignal(
     return absl::NotFoundError(
         absl::StrCat("signal '", request.name(), "' not found"));
   }
+  AESIGNAL_RETURN_IF_ERROR(
+      storage::ReadSignalHistory(*view, ids.first, &*signal));
   return *std::move(signal);
 }
 
@@ -604,7 +605,6 @@ absl::StatusOr<v1::Signal> SignalBook::UpdateSignal(
     event.set_comment(request.comment());
     signal->set_status(request.status());
     *signal->mutable_update_time() = event.time();
-    *signal->add_history() = event;
     signal->set_change_sequence(sequence);
     storage::WriteSignalChange(txn, ids.first, *signal, event);
     updated = *std::move(signal);
@@ -612,6 +612,8 @@ absl::StatusOr<v1::Signal> SignalBook::UpdateSignal(
   });
   AESIGNAL_RETURN_IF_ERROR(committed);
   NotifyChanges();
+  AESIGNAL_RETURN_IF_ERROR(
+      storage::ReadSignalHistory(store_.Latest(), ids.first, &updated));
   return updated;
 }
 

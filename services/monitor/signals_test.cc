@@ -131,7 +131,17 @@ class SignalsTest : public ::testing::Test {
     list.set_parent(kParent);
     auto response = monitor_->signals().ListSignals(list);
     EXPECT_TRUE(response.ok()) << response.status();
-    return {response->signals().begin(), response->signals().end()};
+    // With history (GetSignal fills it; ListSignals does not).
+    std::vector<v1::Signal> out;
+    for (const auto& listed : response->signals()) {
+      EXPECT_EQ(listed.history_size(), 0);
+      v1::GetSignalRequest get;
+      get.set_name(listed.name());
+      auto full = monitor_->signals().GetSignal(get);
+      EXPECT_TRUE(full.ok()) << full.status();
+      out.push_back(*full);
+    }
+    return out;
   }
   static std::vector<std::string> Ids(const std::vector<v1::Signal>& s) {
     std::vector<std::string> ids;
