@@ -31,16 +31,20 @@ absl::Status InvalidArgument(std::string field, std::string description);
 // The violations carried by a status (empty if none).
 std::vector<FieldViolation> ViolationsOf(const absl::Status& status);
 
-// `early-return` helpers; this Abseil has no ABSL_RETURN_IF_ERROR.
-#define AESIGNAL_RETURN_IF_ERROR(expr)          \
+// `early-return` helpers; this Abseil has no ABSL_RETURN_IF_ERROR. The
+// status variable is named per use (__COUNTER__) so the macro nests, e.g.
+// around a Commit whose mutation uses it too.
+#define AESIGNAL_CONCAT_INNER(a, b) a##b
+#define AESIGNAL_CONCAT(a, b) AESIGNAL_CONCAT_INNER(a, b)
+#define AESIGNAL_RETURN_IF_ERROR(expr) \
+  AESIGNAL_RETURN_IF_ERROR_IMPL(AESIGNAL_CONCAT(_st_, __COUNTER__), expr)
+#define AESIGNAL_RETURN_IF_ERROR_IMPL(st, expr) \
   do {                                          \
-    if (absl::Status _st = (expr); !_st.ok()) { \
-      return _st;                               \
+    if (absl::Status st = (expr); !st.ok()) {   \
+      return st;                                \
     }                                           \
   } while (0)
 
-#define AESIGNAL_CONCAT_INNER(a, b) a##b
-#define AESIGNAL_CONCAT(a, b) AESIGNAL_CONCAT_INNER(a, b)
 #define AESIGNAL_ASSIGN_OR_RETURN(lhs, expr) \
   AESIGNAL_ASSIGN_OR_RETURN_IMPL(AESIGNAL_CONCAT(_sor_, __LINE__), lhs, expr)
 #define AESIGNAL_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \

@@ -244,6 +244,34 @@ absl::Status ApplyBatch(storage::Txn& txn, Batch& batch) {
   return absl::OkStatus();
 }
 
+// Marks every term row of the trial that has counters for re-evaluation.
+absl::Status MarkAllTermsDirty(storage::Txn& txn, const std::string& trial_id) {
+  const std::string prefix = storage::TrialPrefix(trial_id);
+  std::vector<TermKey> terms;
+  std::string last_encoded;
+  absl::Status error;
+  AESIGNAL_RETURN_IF_ERROR(txn.Scan(
+      Cf::kCounters, prefix, "", [&](std::string_view key, std::string_view) {
+        auto parts = storage::DecodeCounterKey(key);
+        if (!parts.has_value()) {
+          error = absl::DataLossError("malformed counter key");
+          return false;
+        }
+        std::string encoded = storage::EncodeTerm(parts->term);
+        if (encoded != last_encoded) {
+          terms.push_back(parts->term);
+          last_encoded = std::move(encoded);
+        }
+        return true;
+      }));
+  AESIGNAL_RETURN_IF_ERROR(error);
+  for (const TermKey& term : terms) {
+    AESIGNAL_RETURN_IF_ERROR(
+        storage::MarkTermDirty(txn, trial_id, term, "", 0));
+  }
+  return absl::OkStatus();
+}
+
 void Tally(v1::SubmitReportsResponse& response) {
   int counts[5] = {0, 0, 0, 0, 0};
   for (const auto& r : response.results()) ++counts[r.status()];
@@ -509,8 +537,15 @@ absl::StatusOr<v1::EnrollSubjectsResponse> Monitor::EnrollSubjects(
       *response.add_subjects() = std::move(s);
     }
     if (!stateful.empty()) return InvalidArgument(stateful);
+    if (response.created_count() + response.updated_count() > 0) {
+      // Denominators changed: every row with events is re-evaluated.
+      AESIGNAL_RETURN_IF_ERROR(MarkAllTermsDirty(txn, trial_id));
+    }
     return absl::OkStatus();
   }));
+  if (response.created_count() + response.updated_count() > 0) {
+    signals_->OnBatchCommitted();
+  }
   return response;
 }
 

@@ -402,5 +402,28 @@ TEST_F(SignalsTest, DirtyRowsLeftByACrashAreEvaluatedOnRestart) {
   EXPECT_THAT(*dirty, IsEmpty());
 }
 
+TEST_F(SignalsTest, EnrollingMoreSubjectsReevaluatesWithTheNewDenominator) {
+  Start(false, Only(v1::SIGNAL_METHOD_BINOMIAL_EXACT));
+  PutBaseline(0.05);
+  Submit({Pneumonia("A1", "HIGH-1", 100), Pneumonia("A2", "HIGH-2", 200)});
+  ASSERT_EQ(Signals().size(), 1u);
+  v1::EnrollSubjectsRequest enroll;
+  enroll.set_parent(kParent);
+  for (int i = 7; i <= 12; ++i) {
+    auto* s = enroll.add_subjects();
+    s->set_subject_id(absl::StrCat("HIGH-", i));
+    s->set_site_id("01");
+    s->set_dose_group_id("HIGH");
+    s->set_last_contact_day(365);
+  }
+  ASSERT_TRUE(monitor_->EnrollSubjects(enroll).ok());
+  ASSERT_TRUE(monitor_->signals().WaitIdle(absl::Seconds(10)).ok());
+  auto signals = Signals();
+  ASSERT_EQ(signals.size(), 1u);
+  EXPECT_EQ(signals[0].evidence().denominator(), 12);
+  EXPECT_FALSE(signals[0].evidence().crosses());  // P(X >= 2 | 12) = 0.118
+  EXPECT_EQ(signals[0].history_size(), 2);
+}
+
 }  // namespace
 }  // namespace aesignal::monitor
