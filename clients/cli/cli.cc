@@ -937,8 +937,8 @@ int RunCli(const std::vector<std::string>& args, CliStreams io) {
   signals_list->add_option("--status", signal_flags.status,
                            "new, validated, refuted, under_assessment, closed");
   signals_list->add_option("--method", signal_flags.method,
-                           "binomial_exact, bayesian, control_fisher, "
-                           "dose_trend, over_time");
+                           "binomial_exact, bayesian, maxsprt, "
+                           "control_fisher, dose_trend, over_time");
   signals_list->add_option("--dose-group", signal_flags.dose_group);
   signals_list->add_option("--timepoint", signal_flags.timepoint);
   signals_list->add_option("--term", signal_flags.term,

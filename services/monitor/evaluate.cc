@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "services/monitor/errors.h"
 #include "services/monitor/stats.h"
 #include "services/monitor/validation.h"
@@ -43,6 +45,8 @@ const char* MethodName(v1::SignalMethod m) {
       return "TREND";
     case v1::SIGNAL_METHOD_OVER_TIME:
       return "OVERTIME";
+    case v1::SIGNAL_METHOD_MAXSPRT:
+      return "MAXSPRT";
     default:
       return "UNSPECIFIED";
   }
@@ -116,6 +120,23 @@ void SetBaseline(const v1::Baseline& b, v1::Evidence* e) {
   e->set_baseline_id(b.baseline_id());
   e->set_baseline_version(b.version());
   e->set_citation(b.citation());
+}
+
+// Critical values are costly (a bisection over exact recursions) and few
+// distinct (alpha, T, M) occur: cache them.
+absl::StatusOr<double> CachedCriticalValue(double alpha, double t, int m) {
+  static absl::Mutex mu(absl::kConstInit);
+  static auto* cache = new std::map<std::tuple<double, double, int>, double>();
+  const auto key = std::make_tuple(alpha, t, m);
+  {
+    absl::MutexLock lock(&mu);
+    if (auto it = cache->find(key); it != cache->end()) return it->second;
+  }
+  AESIGNAL_ASSIGN_OR_RETURN(double cv,
+                            stats::MaxSprtCriticalValue(alpha, t, m));
+  absl::MutexLock lock(&mu);
+  (*cache)[key] = cv;
+  return cv;
 }
 
 }  // namespace
@@ -220,6 +241,32 @@ absl::StatusOr<std::vector<Finding>> EvaluateTerm(
               "P(X>=%d)=%.4g, alpha %.3g",
               cell.subjects, n, 100.0 * cell.subjects / n, 100 * p0,
               b->baseline_id(), cell.subjects, p, policy.alpha()));
+          out.push_back(std::move(f));
+        }
+        if (policy.maxsprt_planned_subjects() > 0) {
+          // Expected cases under the baseline among those dosed so far; the
+          // surveillance ends at the planned enrollment.
+          const double mu = p0 * n;
+          const int64_t planned =
+              static_cast<int64_t>(policy.maxsprt_planned_subjects()) *
+              (g < 0 ? groups : 1);
+          const double t = std::max(mu, p0 * planned);
+          AESIGNAL_ASSIGN_OR_RETURN(
+              double cv, CachedCriticalValue(policy.alpha(), t,
+                                             static_cast<int>(min_cases)));
+          const double llr = stats::PoissonLlr(cell.subjects, mu);
+          Finding f{v1::SIGNAL_METHOD_MAXSPRT, group_id(g), timepoint, {}};
+          f.evidence.set_method(f.method);
+          SetCell(cell.subjects, n, &f.evidence);
+          SetBaseline(*b, &f.evidence);
+          f.evidence.set_statistic(llr);
+          f.evidence.set_threshold(cv);
+          f.evidence.set_crosses(llr >= cv && cell.subjects >= min_cases);
+          f.evidence.set_summary(absl::StrFormat(
+              "%d cases vs %.3g expected (%s): MaxSPRT LLR %.4g, critical "
+              "value %.6g (alpha %.3g, T %.3g, M %d)",
+              cell.subjects, mu, b->baseline_id(), llr, cv, policy.alpha(), t,
+              min_cases));
           out.push_back(std::move(f));
         }
         if (!policy.disable_bayesian()) {

@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "services/monitor/errors.h"
 #include "services/monitor/monitor.h"
+#include "services/monitor/stats.h"
 #include "storage/signals.h"
 #include "storage/store.h"
 #include "tests/testing/temp_dir.h"
@@ -73,6 +74,7 @@ v1::SignalPolicy Only(v1::SignalMethod method) {
   p.set_disable_control(method != v1::SIGNAL_METHOD_CONTROL_FISHER);
   p.set_disable_trend(method != v1::SIGNAL_METHOD_DOSE_TREND);
   p.set_disable_over_time(method != v1::SIGNAL_METHOD_OVER_TIME);
+  if (method == v1::SIGNAL_METHOD_MAXSPRT) p.set_maxsprt_planned_subjects(6);
   return p;
 }
 
@@ -423,6 +425,24 @@ TEST_F(SignalsTest, EnrollingMoreSubjectsReevaluatesWithTheNewDenominator) {
   EXPECT_EQ(signals[0].evidence().denominator(), 12);
   EXPECT_FALSE(signals[0].evidence().crosses());  // P(X >= 2 | 12) = 0.118
   EXPECT_EQ(signals[0].history_size(), 2);
+}
+
+TEST_F(SignalsTest, MaxSprtUsesTheExactCriticalValue) {
+  Start(false, Only(v1::SIGNAL_METHOD_MAXSPRT));
+  PutBaseline(0.05);
+  Submit({Pneumonia("A1", "HIGH-1", 100), Pneumonia("A2", "HIGH-2", 120),
+          Pneumonia("A3", "HIGH-3", 130)});
+  auto signals = Signals();
+  ASSERT_EQ(signals.size(), 1u);
+  const v1::Signal& s = signals[0];
+  EXPECT_EQ(s.signal_id(),
+            "MAXSPRT~PT~Infections and infestations~Pneumonia~HIGH~M12");
+  // 3 cases against mu = 0.05 x 6 = 0.3 expected; T = 0.3, M = 2.
+  EXPECT_NEAR(s.evidence().statistic(), 0.3 - 3 + 3 * std::log(10.0), 1e-12);
+  auto cv = stats::MaxSprtCriticalValue(0.05, 0.3, 2);
+  ASSERT_TRUE(cv.ok());
+  EXPECT_DOUBLE_EQ(s.evidence().threshold(), *cv);
+  EXPECT_TRUE(s.evidence().crosses());
 }
 
 }  // namespace

@@ -153,4 +153,89 @@ absl::StatusOr<TrendResult> CochranArmitageIncreasing(
   return result;
 }
 
+double PoissonLlr(double c, double mu) {
+  if (!(c > mu) || c <= 0 || mu <= 0) return 0;
+  return (mu - c) + c * std::log(c / mu);
+}
+
+namespace {
+
+// The largest mu < i at which i events give LLR >= cv (LLR decreases in mu
+// below i), or 0 if none (cv unreachable with i events).
+double Boundary(int i, double cv) {
+  double lo = 0, hi = i;  // LLR(i, lo+) = inf >= cv, LLR(i, i) = 0 < cv
+  for (int iter = 0; iter < 200; ++iter) {
+    const double mid = 0.5 * (lo + hi);
+    if (PoissonLlr(i, mid) >= cv) {
+      lo = mid;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+double PoissonPmf(int k, double mu) {
+  if (mu <= 0) return k == 0 ? 1.0 : 0.0;
+  return std::exp(k * std::log(mu) - mu - std::lgamma(k + 1.0));
+}
+
+}  // namespace
+
+absl::StatusOr<double> MaxSprtAlpha(double cv, double surveillance_end,
+                                    int min_events) {
+  if (!(cv > 0) || !(surveillance_end > 0) || min_events < 1) {
+    return absl::InvalidArgumentError("MaxSPRT: need cv > 0, T > 0 and M >= 1");
+  }
+  // surviving[j]: probability of j events so far and no signal yet.
+  std::vector<double> surviving = {1.0};
+  double mu = 0;
+  for (int i = min_events;; ++i) {
+    // Paths that reach i or more events while mu <= boundary(i) signal; the
+    // next look that matters is where count i stops signalling.
+    const double next = std::min(Boundary(i, cv), surveillance_end);
+    if (next > mu) {
+      const double step = next - mu;
+      std::vector<double> moved(i, 0.0);  // counts >= i are absorbed
+      for (size_t j = 0; j < surviving.size(); ++j) {
+        for (int k = 0; j + k < static_cast<size_t>(i); ++k) {
+          moved[j + k] += surviving[j] * PoissonPmf(k, step);
+        }
+      }
+      surviving = std::move(moved);
+      mu = next;
+    } else {
+      if (static_cast<int>(surviving.size()) > i) surviving.resize(i);
+    }
+    if (mu >= surveillance_end) break;
+  }
+  double survive = 0;
+  for (double p : surviving) survive += p;
+  return std::min(1.0, std::max(0.0, 1 - survive));
+}
+
+absl::StatusOr<double> MaxSprtCriticalValue(double alpha,
+                                            double surveillance_end,
+                                            int min_events) {
+  if (!(alpha > 0 && alpha < 1)) {
+    return absl::InvalidArgumentError("MaxSPRT: alpha must be in (0, 1)");
+  }
+  double lo = 1e-9, hi = 1;
+  // alpha(cv) decreases in cv: find hi with alpha(hi) < alpha.
+  while (true) {
+    auto a = MaxSprtAlpha(hi, surveillance_end, min_events);
+    if (!a.ok()) return a.status();
+    if (*a < alpha) break;
+    hi *= 2;
+    if (hi > 1e4) return absl::InternalError("MaxSPRT: no critical value");
+  }
+  while (hi - lo > 1e-10) {
+    const double mid = 0.5 * (lo + hi);
+    auto a = MaxSprtAlpha(mid, surveillance_end, min_events);
+    if (!a.ok()) return a.status();
+    (*a > alpha ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
 }  // namespace aesignal::monitor::stats

@@ -69,5 +69,20 @@ TEST(StatsTest, TrendZMatchesRAndExactPMatchesEnumeration) {
   EXPECT_FALSE(CochranArmitageIncreasing({1}, {3, 3}, {1, 2}).ok());
 }
 
+TEST(StatsTest, MaxSprtCriticalValueMatchesPublishedValue) {
+  // Kulldorff et al. 2011, Table 1: alpha 0.05, T 10, M 1 -> 3.467952.
+  auto cv = MaxSprtCriticalValue(0.05, 10, 1);
+  ASSERT_TRUE(cv.ok()) << cv.status();
+  EXPECT_NEAR(*cv, 3.467952, 1e-5);
+  // The exact type-I error at the critical value is alpha, for several T, M.
+  for (auto [t, m] : {std::pair{10.0, 1}, {5.0, 2}, {20.0, 3}, {2.0, 1}}) {
+    auto c = MaxSprtCriticalValue(0.05, t, m);
+    ASSERT_TRUE(c.ok());
+    EXPECT_NEAR(*MaxSprtAlpha(*c, t, m), 0.05, 1e-7) << t << " " << m;
+  }
+  EXPECT_DOUBLE_EQ(PoissonLlr(2, 3), 0);
+  EXPECT_NEAR(PoissonLlr(5, 1), 1 - 5 + 5 * std::log(5.0), 1e-12);
+}
+
 }  // namespace
 }  // namespace aesignal::monitor::stats
