@@ -194,7 +194,7 @@ absl::StatusOr<std::vector<Finding>> EvaluateTerm(
     const v1::Trial& trial, const v1::SignalPolicy& policy,
     const storage::TermCounters& counters,
     const internal::Denominators& denominators,
-    const std::vector<v1::Baseline>& baselines) {
+    const std::vector<v1::Baseline>& baselines, const AdjustedP* screening) {
   const int groups = trial.dose_groups_size();
   const int windows = trial.timepoints_size();
   const Table table(counters, groups, windows);
@@ -303,10 +303,7 @@ absl::StatusOr<std::vector<Finding>> EvaluateTerm(
     }
 
     // Against the control arm.
-    int control = -1;
-    for (int g = 0; g < groups; ++g) {
-      if (trial.dose_groups(g).control()) control = g;
-    }
+    const int control = ControlGroup(trial);
     if (control >= 0 && !policy.disable_control()) {
       const Cell c = table.Cumulative(control, k);
       const int64_t nc = dosed(control);
@@ -332,6 +329,19 @@ absl::StatusOr<std::vector<Finding>> EvaluateTerm(
             "%d/%d vs control %s %d/%d: one-sided Fisher p = %.4g, alpha %.3g",
             cell.subjects, n, group_id(control), c.subjects, nc, p,
             policy.alpha()));
+        if (screening != nullptr) {
+          auto it = screening->find({g, k});
+          const double adjusted = it == screening->end() ? 1 : it->second;
+          f.evidence.set_adjusted_p_value(adjusted);
+          f.evidence.set_threshold(policy.fdr());
+          f.evidence.set_crosses(adjusted <= policy.fdr() &&
+                                 cell.subjects >= min_cases);
+          f.evidence.set_summary(absl::StrFormat(
+              "%d/%d vs control %s %d/%d: one-sided Fisher p = %.4g, double "
+              "FDR adjusted %.4g, FDR %.3g",
+              cell.subjects, n, group_id(control), c.subjects, nc, p, adjusted,
+              policy.fdr()));
+        }
         out.push_back(std::move(f));
       }
     }
@@ -407,6 +417,47 @@ absl::StatusOr<std::vector<Finding>> EvaluateTerm(
             "subject-windows: one-sided Fisher p = %.4g, alpha %.3g",
             timepoint, x, n, x_before, n_before, p, policy.alpha()));
         out.push_back(std::move(f));
+      }
+    }
+  }
+  return out;
+}
+
+int ControlGroup(const v1::Trial& trial) {
+  for (int g = 0; g < trial.dose_groups_size(); ++g) {
+    if (trial.dose_groups(g).control()) return g;
+  }
+  return -1;
+}
+
+absl::StatusOr<std::map<std::string, AdjustedP>> ScreenPts(
+    const v1::Trial& trial, const std::vector<storage::TermCounters>& pts,
+    const internal::Denominators& denominators) {
+  const int groups = trial.dose_groups_size();
+  const int windows = trial.timepoints_size();
+  const int control = ControlGroup(trial);
+  std::map<std::string, AdjustedP> out;
+  if (control < 0 || pts.empty()) return out;
+  std::vector<std::string> socs;
+  for (const auto& row : pts) socs.push_back(row.term.soc);
+  for (int g = 0; g < groups; ++g) {
+    if (g == control) continue;
+    for (int k = 0; k < windows; ++k) {
+      std::vector<double> ps;
+      for (const auto& row : pts) {
+        const Table table(row, groups, windows);
+        AESIGNAL_ASSIGN_OR_RETURN(
+            double p,
+            stats::FisherGreater(table.Cumulative(g, k).subjects,
+                                 denominators.dosed[g],
+                                 table.Cumulative(control, k).subjects,
+                                 denominators.dosed[control]));
+        ps.push_back(p);
+      }
+      AESIGNAL_ASSIGN_OR_RETURN(std::vector<double> adjusted,
+                                stats::DoubleFdr(socs, ps));
+      for (size_t i = 0; i < pts.size(); ++i) {
+        out[storage::EncodeTerm(pts[i].term)][{g, k}] = adjusted[i];
       }
     }
   }

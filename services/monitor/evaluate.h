@@ -4,7 +4,9 @@
 #ifndef AESIGNAL_SERVICES_MONITOR_EVALUATE_H_
 #define AESIGNAL_SERVICES_MONITOR_EVALUATE_H_
 
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -34,11 +36,27 @@ v1::TermLevel ApiLevel(storage::Level level);
 // the control arm (if the trial flags one), the dose trend, and later windows
 // against earlier ones. Cells below the policy's minimum cases are reported
 // with crosses = false.
+//
+// `screening`, if not null, holds for this (PT) row the double-FDR adjusted
+// control-arm p-value per (group index, window index); control-arm decisions
+// then use it against policy.fdr().
+using AdjustedP = std::map<std::pair<int, int>, double>;
 absl::StatusOr<std::vector<Finding>> EvaluateTerm(
     const v1::Trial& trial, const v1::SignalPolicy& policy,
     const storage::TermCounters& counters,
     const internal::Denominators& denominators,
-    const std::vector<v1::Baseline>& baselines);
+    const std::vector<v1::Baseline>& baselines,
+    const AdjustedP* screening = nullptr);
+
+// Control-arm screening of every PT row with the double FDR: for each
+// non-control group and window, the raw one-sided Fisher p of every PT row,
+// adjusted across PTs within SOCs and across SOCs. Keyed by the encoded term.
+absl::StatusOr<std::map<std::string, AdjustedP>> ScreenPts(
+    const v1::Trial& trial, const std::vector<storage::TermCounters>& pts,
+    const internal::Denominators& denominators);
+
+// The control group's index, or -1.
+int ControlGroup(const v1::Trial& trial);
 
 // A stable id for a signal cell, e.g. "BAYESIAN~PT~Pneumonia~D100M~M12";
 // characters '/', '~' and '%' in names are percent-encoded.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <set>
 #include <utility>
@@ -161,7 +162,8 @@ bool SameNumbers(const v1::Evidence& a, const v1::Evidence& b) {
          a.comparison_denominator() == b.comparison_denominator() &&
          a.expected_proportion() == b.expected_proportion() &&
          a.baseline_version() == b.baseline_version() &&
-         a.threshold() == b.threshold();
+         a.threshold() == b.threshold() &&
+         a.adjusted_p_value() == b.adjusted_p_value();
 }
 
 bool AllowedTransition(v1::SignalStatus from, v1::SignalStatus to) {
@@ -270,13 +272,43 @@ absl::StatusOr<int> SignalBook::EvaluateRound() {
     AESIGNAL_ASSIGN_OR_RETURN(internal::Denominators denominators,
                               internal::ReadDenominators(*snapshot, trial));
 
+    // The rows to evaluate: the dirty ones; with PT screening under the
+    // double FDR, every PT row (one row's counts move every adjustment).
+    std::vector<const storage::DirtyTermEntry*> rows;
+    for (size_t i = begin; i < end; ++i) rows.push_back(&dirty[i]);
+    std::map<std::string, AdjustedP> screening;
+    std::vector<storage::DirtyTermEntry> screened_rows;  // owns added rows
+    if (policy.screening_fdr() && !policy.disable_control() &&
+        ControlGroup(trial) >= 0) {
+      bool more = false;
+      AESIGNAL_ASSIGN_OR_RETURN(
+          std::vector<storage::TermCounters> pts,
+          storage::ReadTermCounters(*snapshot, trial_id, Level::kPt,
+                                    trial.dose_groups_size(),
+                                    trial.timepoints_size(), "",
+                                    std::numeric_limits<int>::max(), &more));
+      AESIGNAL_ASSIGN_OR_RETURN(screening, ScreenPts(trial, pts, denominators));
+      std::set<std::string> dirty_pts;
+      for (const auto* row : rows) {
+        if (row->term.level == Level::kPt) {
+          dirty_pts.insert(storage::EncodeTerm(row->term));
+        }
+      }
+      screened_rows.reserve(pts.size());
+      for (const auto& pt : pts) {
+        if (dirty_pts.count(storage::EncodeTerm(pt.term))) continue;
+        screened_rows.push_back({trial_id, pt.term, storage::DirtyTerm()});
+      }
+      for (const auto& row : screened_rows) rows.push_back(&row);
+    }
+
     struct Evaluated {
       const storage::DirtyTermEntry* entry;
       std::vector<Finding> findings;
     };
     std::vector<Evaluated> evaluated;
-    for (size_t i = begin; i < end; ++i) {
-      const storage::DirtyTermEntry& entry = dirty[i];
+    for (const storage::DirtyTermEntry* row : rows) {
+      const storage::DirtyTermEntry& entry = *row;
       AESIGNAL_ASSIGN_OR_RETURN(
           storage::TermCounters counters,
           storage::ReadOneTerm(*snapshot, trial_id, entry.term,
@@ -286,9 +318,15 @@ absl::StatusOr<int> SignalBook::EvaluateRound() {
       for (const auto& b : baselines) {
         if (TermOf(b) == entry.term) matching.push_back(b);
       }
-      AESIGNAL_ASSIGN_OR_RETURN(
-          std::vector<Finding> findings,
-          EvaluateTerm(trial, policy, counters, denominators, matching));
+      const AdjustedP* adjusted = nullptr;
+      if (entry.term.level == Level::kPt && !screening.empty()) {
+        auto it = screening.find(storage::EncodeTerm(entry.term));
+        static const AdjustedP kNone;
+        adjusted = it == screening.end() ? &kNone : &it->second;
+      }
+      AESIGNAL_ASSIGN_OR_RETURN(std::vector<Finding> findings,
+                                EvaluateTerm(trial, policy, counters,
+                                             denominators, matching, adjusted));
       evaluated.push_back({&entry, std::move(findings)});
     }
 

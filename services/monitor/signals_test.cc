@@ -445,5 +445,37 @@ TEST_F(SignalsTest, MaxSprtUsesTheExactCriticalValue) {
   EXPECT_TRUE(s.evidence().crosses());
 }
 
+TEST_F(SignalsTest, PtScreeningWithDoubleFdrAdjustsControlArmDecisions) {
+  v1::SignalPolicy policy = Only(v1::SIGNAL_METHOD_CONTROL_FISHER);
+  policy.set_screening_fdr(true);
+  Start(true, policy);
+  auto event = [](const std::string& id, const std::string& subject,
+                  const std::string& pt, const std::string& soc) {
+    v1::AdverseEventReport r = Pneumonia(id, subject, 30);
+    r.set_pt(pt);
+    r.set_soc(soc);
+    return r;
+  };
+  std::vector<v1::AdverseEventReport> reports = {
+      event("P1", "PBO-1", "Pneumonia", kSoc),
+      event("N1", "HIGH-6", "Rash", "Skin"),
+      event("N2", "MID-1", "Headache", "Nervous"),
+      event("N3", "LOW-1", "Nausea", "GI")};
+  for (int i = 1; i <= 5; ++i) {
+    reports.push_back(event(absl::StrCat("H", i), absl::StrCat("HIGH-", i),
+                            "Pneumonia", kSoc));
+  }
+  Submit(reports);
+  // Pneumonia HIGH 5/6 vs placebo 1/6: raw p = 37/924 = 0.040 would cross
+  // alpha 0.05, but across 4 SOCs the double-FDR p is 4 x 0.040 = 0.160 > 0.1.
+  // The SOC row (pre-specified level, unadjusted) still crosses.
+  std::vector<std::string> ids = Ids(Signals());
+  EXPECT_THAT(ids,
+              ::testing::Not(::testing::Contains(
+                  "CONTROL~PT~Infections and infestations~Pneumonia~HIGH~M3")));
+  EXPECT_THAT(ids, ::testing::Contains(
+                       "CONTROL~SOC~Infections and infestations~HIGH~M3"));
+}
+
 }  // namespace
 }  // namespace aesignal::monitor

@@ -238,4 +238,57 @@ absl::StatusOr<double> MaxSprtCriticalValue(double alpha,
   return 0.5 * (lo + hi);
 }
 
+std::vector<double> BenjaminiHochberg(const std::vector<double>& p) {
+  const size_t m = p.size();
+  std::vector<size_t> order(m);
+  for (size_t i = 0; i < m; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return p[a] < p[b]; });
+  std::vector<double> adjusted(m);
+  double running = 1;
+  for (size_t r = m; r-- > 0;) {
+    running = std::min(running, p[order[r]] * m / (r + 1));
+    adjusted[order[r]] = std::min(1.0, running);
+  }
+  return adjusted;
+}
+
+absl::StatusOr<std::vector<double>> DoubleFdr(
+    const std::vector<std::string>& soc, const std::vector<double>& p) {
+  if (soc.size() != p.size()) {
+    return absl::InvalidArgumentError("double FDR: soc and p differ in size");
+  }
+  for (double v : p) {
+    if (!(v >= 0 && v <= 1)) {
+      return absl::InvalidArgumentError(
+          "double FDR: p-values must be in [0, 1]");
+    }
+  }
+  std::map<std::string, std::vector<size_t>> by_soc;
+  for (size_t i = 0; i < p.size(); ++i) by_soc[soc[i]].push_back(i);
+  std::vector<double> within(p.size());
+  std::vector<std::string> names;
+  std::vector<double> soc_min;
+  for (const auto& [name, members] : by_soc) {
+    std::vector<double> ps;
+    for (size_t i : members) ps.push_back(p[i]);
+    std::vector<double> adj = BenjaminiHochberg(ps);
+    double lowest = 1;
+    for (size_t j = 0; j < members.size(); ++j) {
+      within[members[j]] = adj[j];
+      lowest = std::min(lowest, adj[j]);
+    }
+    names.push_back(name);
+    soc_min.push_back(lowest);
+  }
+  std::vector<double> across = BenjaminiHochberg(soc_min);
+  std::map<std::string, double> soc_adjusted;
+  for (size_t b = 0; b < names.size(); ++b) soc_adjusted[names[b]] = across[b];
+  std::vector<double> combined(p.size());
+  for (size_t i = 0; i < p.size(); ++i) {
+    combined[i] = std::max(soc_adjusted[soc[i]], within[i]);
+  }
+  return combined;
+}
+
 }  // namespace aesignal::monitor::stats

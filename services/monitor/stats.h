@@ -5,6 +5,7 @@
 #define AESIGNAL_SERVICES_MONITOR_STATS_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -52,6 +53,17 @@ absl::StatusOr<double> MaxSprtCriticalValue(double alpha,
 // The exact probability under H0 of a signal by T at critical value `cv`.
 absl::StatusOr<double> MaxSprtAlpha(double cv, double surveillance_end,
                                     int min_events);
+
+// Benjamini-Hochberg adjusted p-values (same order as `p`).
+std::vector<double> BenjaminiHochberg(const std::vector<double>& p);
+
+// Double FDR (Mehrotra & Heyse 2004): BH within each SOC, the minimum
+// adjusted p per SOC, BH across SOCs; a PT's combined adjusted p is
+// max(its SOC's across-SOC adjusted p, its within-SOC adjusted p), so it is
+// flagged at level q iff its SOC is flagged at q and it is flagged within
+// its SOC at q. `soc[i]` names the SOC of p[i].
+absl::StatusOr<std::vector<double>> DoubleFdr(
+    const std::vector<std::string>& soc, const std::vector<double>& p);
 
 }  // namespace aesignal::monitor::stats
 

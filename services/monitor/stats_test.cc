@@ -84,5 +84,23 @@ TEST(StatsTest, MaxSprtCriticalValueMatchesPublishedValue) {
   EXPECT_NEAR(PoissonLlr(5, 1), 1 - 5 + 5 * std::log(5.0), 1e-12);
 }
 
+TEST(StatsTest, BenjaminiHochbergAndDoubleFdrMatchR) {
+  // p.adjust(p, "BH"); double FDR built from ave(p, soc, p.adjust BH),
+  // tapply min, p.adjust BH across SOCs, pmax.
+  const std::vector<double> p = {0.001, 0.02, 0.03, 0.2, 0.5, 0.04, 0.9};
+  const std::vector<double> bh = {0.007, 0.07, 0.07, 0.28, 0.58333333333333337,
+                                  0.07,  0.9};
+  auto got = BenjaminiHochberg(p);
+  for (size_t i = 0; i < p.size(); ++i) EXPECT_NEAR(got[i], bh[i], 1e-12) << i;
+  auto dfdr = DoubleFdr({"A", "A", "A", "B", "B", "C", "C"}, p);
+  ASSERT_TRUE(dfdr.ok());
+  const std::vector<double> expected = {0.009, 0.03, 0.03, 0.4, 0.5, 0.12, 0.9};
+  for (size_t i = 0; i < p.size(); ++i) {
+    EXPECT_NEAR((*dfdr)[i], expected[i], 1e-12) << i;
+  }
+  EXPECT_FALSE(DoubleFdr({"A"}, {0.1, 0.2}).ok());
+  EXPECT_FALSE(DoubleFdr({"A"}, {1.5}).ok());
+}
+
 }  // namespace
 }  // namespace aesignal::monitor::stats
