@@ -21,6 +21,7 @@
 #include "aesignal/client/status.h"
 #include "clients/cli/csv.h"
 #include "clients/cli/csv_mapping.h"
+#include "clients/cli/import/import_command.h"
 #include "clients/cli/incidence_format.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -598,6 +599,9 @@ int RunCli(const std::vector<std::string>& args, CliStreams io) {
                       "table: show the interval in each cell");
   incidence->callback(
       [&] { action = [&] { return Incidence(ctx, incidence_flags); }; });
+
+  // import adam|sdtm (clients/cli/import)
+  AddImportCommands(app, {&ctx.server, &ctx.timeout_seconds, &ctx.io}, &action);
 
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
