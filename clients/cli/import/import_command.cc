@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -130,14 +131,20 @@ int RunImport(const ImportContext& ctx, const ImportFlags& flags) {
               ? absl::StrCat(" (", st.not_safety, " not, not enrolled)")
               : "")
       << "\n";
-  out << plan.ae_file << ": " << st.ae_rows << " AE rows, "
-      << st.teae_rows + static_cast<int64_t>(plan.report_errors.size())
+  // Counted rows, not errors: a row may have several bad cells.
+  std::set<int> bad_lines;
+  for (const RowError& e : plan.report_errors) bad_lines.insert(e.line);
+  out << plan.ae_file << ": " << st.ae_rows
+      << " AE rows: " << st.teae_rows + static_cast<int64_t>(bad_lines.size())
       << " treatment-emergent in the safety population";
-  if (st.not_teae > 0) out << "; " << st.not_teae << " not treatment-emergent";
-  if (st.ae_not_safety > 0) {
-    out << "; " << st.ae_not_safety << " of subjects outside it";
+  if (st.not_teae > 0) {
+    out << ", " << st.not_teae << " not treatment-emergent (skipped)";
   }
-  out << " (skipped)\n";
+  if (st.ae_not_safety > 0) {
+    out << ", " << st.ae_not_safety
+        << " of subjects outside the safety population (skipped)";
+  }
+  out << "\n";
 
   for (const RowError& e : plan.subject_errors) {
     err << import::FormatRowError(e) << "\n";
@@ -151,10 +158,6 @@ int RunImport(const ImportContext& ctx, const ImportFlags& flags) {
   for (const RowError& e : plan.report_errors) {
     err << import::FormatRowError(e) << "\n";
   }
-  // Counted rows, not errors: a row may have several bad cells.
-  std::set<int> bad_lines;
-  for (const RowError& e : plan.report_errors) bad_lines.insert(e.line);
-
   out << "trial " << plan.trial.trial_id() << ": "
       << plan.trial.dose_groups_size() << " dose groups ("
       << GroupList(plan.trial) << "), " << plan.trial.timepoints_size()
