@@ -972,14 +972,12 @@ absl::StatusOr<ImportPlan> MapSdtm(const Dataset& dm, const Dataset& ex,
       absl::CivilDay from, to;
       absl::CivilMonth month;
       absl::CivilYear year;
-      const absl::string_view text = absl::string_view(start).substr(0, 7);
+      const absl::string_view text = absl::StripAsciiWhitespace(start);
       bool parsed = true;
       if (text.size() == 7 && absl::ParseCivilTime(text, &month)) {
         from = absl::CivilDay(month);
         to = absl::CivilDay(month + 1) - 1;
-      } else if (text.size() >= 4 &&
-                 absl::ParseCivilTime(text.substr(0, 4), &year) &&
-                 (text.size() == 4 || text[4] == '-')) {
+      } else if (text.size() == 4 && absl::ParseCivilTime(text, &year)) {
         from = absl::CivilDay(year);
         to = absl::CivilDay(year + 1) - 1;
       } else {
