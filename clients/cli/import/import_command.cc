@@ -128,7 +128,7 @@ int RunImport(const ImportContext& ctx, const ImportFlags& flags) {
   out << subject_file << ": " << st.subject_rows << " subjects, "
       << st.safety_subjects << " in the safety population"
       << (st.not_safety > 0
-              ? absl::StrCat(" (", st.not_safety, " not, not enrolled)")
+              ? absl::StrCat(" (", st.not_safety, " outside it, not enrolled)")
               : "")
       << "\n";
   // Counted rows, not errors: a row may have several bad cells.
