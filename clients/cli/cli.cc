@@ -506,6 +506,8 @@ int RunCli(const std::vector<std::string>& args, CliStreams io) {
       ->check(CLI::PositiveNumber);
 
   std::function<int()> action;
+  // import adam|sdtm (clients/cli/import)
+  AddImportCommands(app, {&ctx.server, &ctx.timeout_seconds, &ctx.io}, &action);
   const std::vector<std::string> table_json = {"table", "json"};
 
   // trial create|get|list
@@ -599,9 +601,6 @@ int RunCli(const std::vector<std::string>& args, CliStreams io) {
                       "table: show the interval in each cell");
   incidence->callback(
       [&] { action = [&] { return Incidence(ctx, incidence_flags); }; });
-
-  // import adam|sdtm (clients/cli/import)
-  AddImportCommands(app, {&ctx.server, &ctx.timeout_seconds, &ctx.io}, &action);
 
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
