@@ -216,10 +216,30 @@ SasFormatKind ClassifySasFormat(absl::string_view format) {
 }
 
 absl::StatusOr<Dataset> ReadDataset(const std::string& path) {
-  if (absl::EndsWithIgnoreCase(path, ".csv")) return ReadCsv(path);
-  if (absl::EndsWithIgnoreCase(path, ".xpt")) return ReadXpt(path);
-  return absl::InvalidArgumentError(absl::StrCat(
-      path, ": unknown dataset format (expected a .csv or .xpt file)"));
+  absl::StatusOr<Dataset> ds;
+  if (absl::EndsWithIgnoreCase(path, ".csv")) {
+    ds = ReadCsv(path);
+  } else if (absl::EndsWithIgnoreCase(path, ".xpt")) {
+    ds = ReadXpt(path);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": unknown dataset format (expected a .csv or .xpt file)"));
+  }
+  if (!ds.ok()) return ds;
+  for (size_t i = 0; i < ds->columns().size(); ++i) {
+    const std::string& name = ds->columns()[i];
+    if (name.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":1: column ", i + 1, " has no name"));
+    }
+    if (ds->Column(name) != static_cast<int>(i)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":1: column '", name,
+                       "' appears twice (names are compared "
+                       "without regard to case)"));
+    }
+  }
+  return ds;
 }
 
 }  // namespace aesignal::cli::import

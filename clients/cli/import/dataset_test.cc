@@ -47,6 +47,10 @@ TEST(DatasetTest, CsvErrorsNameTheLine) {
             absl::StatusCode::kNotFound);
   EXPECT_THAT(ReadDataset(dir.Sub("x.sas7bdat")).status().message(),
               HasSubstr("expected a .csv or .xpt"));
+  const std::string twice = dir.Sub("twice.csv");
+  std::ofstream(twice) << "USUBJID,AESEQ,usubjid\n1,2,3\n";
+  EXPECT_THAT(ReadDataset(twice).status().message(),
+              HasSubstr("twice.csv:1: column 'usubjid' appears twice"));
   const std::string not_xpt = dir.Sub("not.xpt");
   std::ofstream(not_xpt) << "this is not SAS transport\n";
   EXPECT_THAT(ReadDataset(not_xpt).status().message(),
