@@ -11,6 +11,7 @@ PACKAGES=(
   libabsl-dev librocksdb-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libboost-math-dev libcli11-dev
+  libreadstat-dev gawk
 )
 if [[ ${1:-} == lint ]]; then
   PACKAGES+=(clang-format git)

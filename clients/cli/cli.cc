@@ -22,6 +22,7 @@
 #include "aesignal/client/status.h"
 #include "clients/cli/csv.h"
 #include "clients/cli/csv_mapping.h"
+#include "clients/cli/import/import_command.h"
 #include "clients/cli/incidence_format.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -811,6 +812,8 @@ int RunCli(const std::vector<std::string>& args, CliStreams io) {
       ->check(CLI::PositiveNumber);
 
   std::function<int()> action;
+  // import adam|sdtm (clients/cli/import)
+  AddImportCommands(app, {&ctx.server, &ctx.timeout_seconds, &ctx.io}, &action);
   const std::vector<std::string> table_json = {"table", "json"};
 
   // trial create|get|list

@@ -1,0 +1,321 @@
+#include "clients/cli/import/adam_mapping.h"
+
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace aesignal::cli::import {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+// A dataset from "A,B\n1,2\n" text (no quoting; rows from line 2).
+Dataset Table(const std::string& path, const std::string& text) {
+  std::vector<std::string> lines = absl::StrSplit(text, '\n');
+  std::vector<std::string> columns = absl::StrSplit(lines[0], ',');
+  std::vector<DatasetRow> rows;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    if (lines[i].empty()) continue;
+    rows.push_back({.line = static_cast<int>(i) + 1,
+                    .cells = absl::StrSplit(lines[i], ',')});
+    rows.back().cells.resize(columns.size());
+  }
+  return Dataset(path, columns, rows);
+}
+
+std::vector<std::string> GroupIds(const v1::Trial& t) {
+  std::vector<std::string> ids;
+  for (const auto& g : t.dose_groups()) ids.push_back(g.dose_group_id());
+  return ids;
+}
+
+const char kAdsl[] =
+    "STUDYID,USUBJID,SITEID,TRT01A,TRT01AN,SAFFL,TRTDURD,TRTSDT,TRTEDT,EOSSTT,"
+    "DCDECOD\n"
+    "S1,S-1,01,High,20,Y,30,,,COMPLETED,\n"
+    "S1,S-2,01,Placebo,0,Y,,2024-01-01,2024-01-10,,ADVERSE EVENT\n"
+    "S1,S-3,02,Low,10,Y,5,,,,COMPLETED\n"
+    "S1,S-4,02,Low,10,N,5,,,,\n";
+const char kAdaeHeader[] =
+    "USUBJID,TRTA,AESEQ,AEDECOD,AEBODSYS,AETERM,AETOXGR,AESEV,AESER,AESHOSP,"
+    "AESDTH,AEREL,AEOUT,AEACN,TRTEMFL,ASTDY\n";
+
+ImportOptions Options() {
+  ImportOptions o;
+  o.trial_id = "T1";
+  return o;
+}
+
+TEST(AdamMappingTest, TrialSubjectsAndReports) {
+  Dataset adsl = Table("adsl.csv", kAdsl);
+  Dataset adae =
+      Table("adae.csv",
+            std::string(kAdaeHeader) +
+                "S-1,High,1,Nausea,GI,felt sick,,SEVERE,N,Y,N,PROBABLE,"
+                "RECOVERED/RESOLVED,DOSE REDUCED,Y,12\n"
+                "S-3,Low,7,Rash,Skin,rash,4,MILD,Y,Y,N,REMOTE,FATAL,,Y,8\n"
+                "S-2,Placebo,2,Rash,Skin,rash,,MILD,N,N,N,,,,N,-3\n"
+                "S-4,Low,1,Rash,Skin,rash,,MILD,N,N,N,,,,Y,2\n");
+  auto plan = MapAdam(adsl, adae, Options());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_THAT(plan->subject_errors, IsEmpty());
+  EXPECT_THAT(plan->report_errors, IsEmpty());
+  const v1::Trial& t = plan->trial;
+  EXPECT_EQ(t.title(), "S1 (imported from ADaM)");
+  EXPECT_THAT(GroupIds(t), ElementsAre("Placebo", "Low", "High"));
+  EXPECT_TRUE(t.dose_groups(0).control());
+  EXPECT_FALSE(t.dose_groups(1).control());
+  EXPECT_EQ(t.dose_groups(2).dose_value(), 20);
+  ASSERT_EQ(t.sites_size(), 2);
+  // Follow-up: TRTDURD 30; TRTEDT-TRTSDT+1 = 10; TRTDURD 5 raised to onset 8.
+  ASSERT_EQ(plan->subjects.size(), 3u);
+  EXPECT_EQ(plan->subjects[0].last_contact_day(), 30);
+  EXPECT_EQ(plan->subjects[0].status(), v1::FOLLOW_UP_STATUS_COMPLETED);
+  EXPECT_EQ(plan->subjects[1].last_contact_day(), 10);
+  EXPECT_EQ(plan->subjects[1].status(), v1::FOLLOW_UP_STATUS_WITHDRAWN);
+  EXPECT_EQ(plan->subjects[2].last_contact_day(), 8);
+  EXPECT_EQ(plan->subjects[2].status(), v1::FOLLOW_UP_STATUS_COMPLETED);
+  EXPECT_EQ(plan->stats.follow_up_from_onset, 1);
+  // Timepoints cover the last day (30).
+  EXPECT_EQ(t.timepoints(t.timepoints_size() - 1).study_day(), 30);
+
+  ASSERT_EQ(plan->reports.size(), 2u);
+  const v1::AdverseEventReport& a = plan->reports[0];
+  EXPECT_EQ(a.report_id(), "S-1-1");
+  EXPECT_EQ(a.site_id(), "01");
+  EXPECT_EQ(a.dose_group_id(), "High");
+  EXPECT_EQ(a.onset_study_day(), 12);
+  EXPECT_EQ(a.grade(), 3);  // SEVERE
+  EXPECT_FALSE(a.serious());
+  EXPECT_FALSE(a.hospitalization());  // AESER N is authoritative
+  EXPECT_EQ(a.relatedness(), v1::RELATEDNESS_PROBABLE);
+  EXPECT_EQ(a.outcome(), v1::OUTCOME_RECOVERED);
+  EXPECT_EQ(a.action_taken(), v1::ACTION_TAKEN_DOSE_REDUCED);
+  EXPECT_EQ(a.verbatim_term(), "felt sick");
+  const v1::AdverseEventReport& b = plan->reports[1];
+  EXPECT_EQ(b.grade(), 4);  // AETOXGR wins over AESEV
+  EXPECT_TRUE(b.serious());
+  EXPECT_TRUE(b.hospitalization());
+  EXPECT_EQ(b.relatedness(), v1::RELATEDNESS_UNLIKELY);
+  EXPECT_EQ(b.outcome(), v1::OUTCOME_FATAL);
+  EXPECT_EQ(plan->report_lines, std::vector<int>({2, 3}));
+  EXPECT_EQ(plan->stats.not_teae, 1);
+  EXPECT_EQ(plan->stats.ae_not_safety, 1);
+  EXPECT_EQ(plan->stats.not_safety, 1);
+  EXPECT_EQ(plan->stats.grade_from_severity, 1);
+  EXPECT_EQ(plan->stats.criteria_without_serious, 1);
+  EXPECT_EQ(plan->field_columns.at("grade"), "AETOXGR");
+}
+
+TEST(AdamMappingTest, DoseOrderAndControlOptions) {
+  Dataset adsl = Table("adsl.csv", kAdsl);
+  Dataset adae = Table("adae.csv", kAdaeHeader);
+  ImportOptions o = Options();
+  o.dose_order = {"low", "High", "placebo"};
+  o.control = "Low";
+  auto plan = MapAdam(adsl, adae, o);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_THAT(GroupIds(plan->trial), ElementsAre("Low", "High", "Placebo"));
+  EXPECT_TRUE(plan->trial.dose_groups(0).control());
+  EXPECT_FALSE(plan->trial.dose_groups(2).control());
+
+  o = Options();
+  o.no_control = true;
+  plan = MapAdam(adsl, adae, o);
+  ASSERT_TRUE(plan.ok());
+  for (const auto& g : plan->trial.dose_groups()) EXPECT_FALSE(g.control());
+
+  o = Options();
+  o.dose_order = {"Low", "High"};
+  EXPECT_THAT(MapAdam(adsl, adae, o).status().message(),
+              HasSubstr("must list every arm"));
+  o = Options();
+  o.control = "Medium";
+  EXPECT_THAT(MapAdam(adsl, adae, o).status().message(),
+              HasSubstr("--control 'Medium' is not an arm"));
+}
+
+TEST(AdamMappingTest, WithoutNumericCodesOrderFollowsTheLabels) {
+  Dataset adsl = Table("adsl.csv",
+                       "USUBJID,SITEID,TRT01A,SAFFL\n"
+                       "S-1,01,Drug High Dose,Y\nS-2,01,Drug Low Dose,Y\n"
+                       "S-3,01,Placebo,Y\nS-4,01,Screen Failure,N\n");
+  auto plan = MapAdam(adsl, Table("adae.csv", kAdaeHeader), Options());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_THAT(GroupIds(plan->trial),
+              ElementsAre("Placebo", "Drug Low Dose", "Drug High Dose"));
+  ASSERT_EQ(plan->notes.size(), 1u);
+  EXPECT_THAT(plan->notes[0], HasSubstr("--dose-order"));
+
+  // Rank codes 1,2,3 are an order, not doses; a dose in the label is used.
+  adsl = Table("adsl.csv",
+               "USUBJID,SITEID,TRT01A,TRT01AN,SAFFL\n"
+               "S-1,01,Drug 5 mg,2,Y\nS-2,01,Placebo,1,Y\nS-3,01,Drug/X,3,Y\n");
+  plan = MapAdam(adsl, Table("adae.csv", kAdaeHeader), Options());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_THAT(GroupIds(plan->trial),
+              ElementsAre("Placebo", "Drug 5 mg", "Drug-X"));
+  EXPECT_EQ(plan->trial.dose_groups(1).dose_value(), 5);
+  EXPECT_EQ(plan->trial.dose_groups(1).dose_unit(), "mg");
+  EXPECT_EQ(plan->trial.dose_groups(2).dose_value(), 0);
+  EXPECT_EQ(plan->trial.dose_groups(2).label(), "Drug/X");
+}
+
+TEST(AdamMappingTest, RowErrorsNameLineAndColumn) {
+  Dataset adsl = Table("adsl.csv", kAdsl);
+  Dataset adae =
+      Table("adae.csv",
+            std::string(kAdaeHeader) +
+                "S-1,Low,1,Nausea,GI,x,,MILD,N,N,N,,,,Y,3\n"  // arm differs
+                "S-1,High,2,,GI,x,7,MILD,X,N,N,,,,Y,3\n"      // 3 errors
+                "S-1,High,3,Nausea,GI,x,,MILD,N,N,N,,ODD,SKIP,Y,0\n"
+                "S-1,High,4,Nausea,GI,x,,MILD,N,N,N,,,,Y,\n");  // imputed
+  auto plan = MapAdam(adsl, adae, Options());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  std::vector<std::string> errors;
+  for (const auto& e : plan->report_errors) errors.push_back(FormatRowError(e));
+  EXPECT_THAT(
+      errors,
+      ElementsAre(
+          HasSubstr("adae.csv:2: TRTA: 'Low' differs from the subject's "
+                    "TRT01A 'High'"),
+          "adae.csv:3: AEDECOD: is empty (the MedDRA PT is required)",
+          "adae.csv:3: AETOXGR: '7' is not a CTCAE grade 1-5",
+          "adae.csv:3: AESER: 'X' is not Y or N",
+          "adae.csv:4: ASTDY: onset study day 0 is before the first dose, but "
+          "TRTEMFL is Y",
+          HasSubstr("adae.csv:4: AEOUT: 'ODD' is not a CDISC outcome term"),
+          HasSubstr("adae.csv:4: AEACN: 'SKIP' is not a CDISC action term")));
+  ASSERT_EQ(plan->reports.size(), 1u);
+  EXPECT_EQ(plan->reports[0].onset_study_day(), 1);
+  EXPECT_EQ(plan->stats.onset_imputed, 1);
+}
+
+TEST(AdamMappingTest, MissingColumnsAndTheMappingFile) {
+  Dataset adsl = Table("adsl.csv", kAdsl);
+  Dataset adae = Table("adae.csv",
+                       "USUBJID,AESEQ,PT,SOC,AESEV,TEFL,DAY\n"
+                       "S-1,1,Nausea,GI,MILD,Y,4\n");
+  EXPECT_THAT(MapAdam(adsl, adae, Options()).status().message(),
+              HasSubstr("adae.csv:1: required column AEDECOD is missing"));
+  auto map = ColumnMap::Parse(
+      "# our names\nAEDECOD = PT\n aebodsys=SOC  # lower case is fine\n"
+      "TRTEMFL = TEFL\nASTDY = DAY\n",
+      "map.txt");
+  ASSERT_TRUE(map.ok()) << map.status();
+  ImportOptions o = Options();
+  o.columns = *map;
+  auto plan = MapAdam(adsl, adae, o);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_EQ(plan->reports.size(), 1u);
+  EXPECT_EQ(plan->reports[0].pt(), "Nausea");
+  EXPECT_EQ(plan->reports[0].soc(), "GI");
+  EXPECT_EQ(plan->field_columns.at("onset_study_day"), "DAY");
+
+  EXPECT_THAT(ColumnMap::Parse("AEDECOD PT\n", "m").status().message(),
+              HasSubstr("m:1: expected 'STANDARD = COLUMN'"));
+  EXPECT_THAT(ColumnMap::Parse("A=B\na = C\n", "m").status().message(),
+              HasSubstr("m:2: a is mapped twice"));
+  o.columns = *ColumnMap::Parse("AEDECOD = NOPE", "m");
+  EXPECT_THAT(MapAdam(adsl, adae, o).status().message(),
+              HasSubstr("required column AEDECOD (mapped to NOPE) is missing"));
+}
+
+TEST(AdamMappingTest, SdtmStudyDaysAndPartialDates) {
+  Dataset dm = Table("dm.csv",
+                     "STUDYID,USUBJID,SITEID,ACTARM,ACTARMCD,RFENDTC\n"
+                     "S2,A,1,Placebo,PBO,2024-03-31\nS2,B,1,Screen "
+                     "Failure,SCRNFAIL,\n");
+  Dataset ex = Table("ex.csv",
+                     "USUBJID,EXDOSE,EXDOSU,EXSTDTC,EXENDTC\n"
+                     "A,0,mg,2024-03-12T08:00,2024-03-20\n");
+  Dataset ae = Table("ae.csv",
+                     "USUBJID,AESEQ,AEDECOD,AEBODSYS,AESEV,AESTDTC\n"
+                     "A,1,X,S,MILD,2024-03-11\n"    // day -1: not TE
+                     "A,2,X,S,MILD,2024-03-12\n"    // day 1
+                     "A,3,X,S,MILD,2024-03\n"       // contains dose: day 1
+                     "A,4,X,S,MILD,2024-04\n"       // 2024-04-01: day 21
+                     "A,5,X,S,MILD,2024-02\n"       // before: not TE
+                     "A,6,X,S,MILD,\n"              // missing: day 1
+                     "A,7,X,S,MILD,2024-13-01\n"    // error
+                     "B,1,X,S,MILD,2024-03-15\n");  // not dosed
+  auto plan = MapSdtm(dm, ex, ae, Options());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_THAT(plan->subject_errors, IsEmpty());
+  ASSERT_EQ(plan->subjects.size(), 1u);
+  EXPECT_EQ(plan->subjects[0].last_contact_day(), 21);  // RFENDTC 03-31
+  std::vector<int> days;
+  for (const auto& r : plan->reports) days.push_back(r.onset_study_day());
+  EXPECT_THAT(days, ElementsAre(1, 1, 21, 1));
+  EXPECT_EQ(plan->stats.not_teae, 2);
+  EXPECT_EQ(plan->stats.ae_not_safety, 1);
+  EXPECT_EQ(plan->stats.onset_partial, 3);
+  EXPECT_EQ(plan->stats.onset_imputed, 1);
+  ASSERT_EQ(plan->report_errors.size(), 1u);
+  EXPECT_THAT(FormatRowError(plan->report_errors[0]),
+              HasSubstr("ae.csv:8: AESTDTC: '2024-13-01' is not an ISO 8601"));
+  EXPECT_EQ(plan->trial.title(), "S2 (imported from SDTM)");
+  EXPECT_EQ(plan->trial.dose_groups(0).dose_unit(), "mg");
+}
+
+TEST(AdamMappingTest, BuildingBlocks) {
+  EXPECT_EQ(StudyDay(10, 10), 1);
+  EXPECT_EQ(StudyDay(9, 10), -1);  // no day 0
+  EXPECT_EQ(StudyDay(40, 10), 31);
+  EXPECT_EQ(ParseIsoDate("1970-01-02"), 1);
+  EXPECT_EQ(ParseIsoDate("1970-01-02T10:11:12"), 1);
+  EXPECT_EQ(ParseIsoDate("1970-01"), std::nullopt);
+  EXPECT_EQ(ParseIsoDate("1970-01-02x"), std::nullopt);
+  EXPECT_EQ(SanitizeId("  A/B\tC "), "A-B-C");
+  EXPECT_EQ(SanitizeId(std::string(70, 'x')).size(), 64u);
+
+  auto tps = ParseTimepoints("D30:30, D91:91:Day 91");
+  ASSERT_TRUE(tps.ok()) << tps.status();
+  ASSERT_EQ(tps->size(), 2u);
+  EXPECT_EQ((*tps)[1].timepoint_id(), "D91");
+  EXPECT_EQ((*tps)[1].label(), "Day 91");
+  EXPECT_FALSE(ParseTimepoints("D30").ok());
+  EXPECT_FALSE(ParseTimepoints("D0:0").ok());
+
+  auto ids = [](int last) {
+    std::vector<std::string> out;
+    for (const auto& tp : DefaultTimepoints(last)) {
+      out.push_back(absl::StrCat(tp.timepoint_id(), "@", tp.study_day()));
+    }
+    return out;
+  };
+  EXPECT_THAT(ids(10), ElementsAre("D10@10"));
+  EXPECT_THAT(ids(28), ElementsAre("W2@14", "W4@28"));
+  EXPECT_THAT(ids(194),
+              ElementsAre("W2@14", "W4@28", "W8@56", "W12@84", "W16@112",
+                          "W20@140", "W24@168", "W26@182", "D194@194"));
+
+  v1::Relatedness rel;
+  ASSERT_TRUE(MapRelatedness("not related", &rel));
+  EXPECT_EQ(rel, v1::RELATEDNESS_NOT_RELATED);
+  ASSERT_TRUE(MapRelatedness("RELATED", &rel));
+  EXPECT_EQ(rel, v1::RELATEDNESS_DEFINITE);
+  ASSERT_TRUE(MapRelatedness("", &rel));
+  EXPECT_EQ(rel, v1::RELATEDNESS_UNSPECIFIED);
+  EXPECT_FALSE(MapRelatedness("MAYBE", &rel));
+  v1::Outcome out;
+  ASSERT_TRUE(MapOutcome("RECOVERING/RESOLVING", &out));
+  EXPECT_EQ(out, v1::OUTCOME_RECOVERING);
+  ASSERT_TRUE(MapOutcome("NOT RECOVERED/NOT RESOLVED", &out));
+  EXPECT_EQ(out, v1::OUTCOME_NOT_RECOVERED);
+  ASSERT_TRUE(MapOutcome("recovered/resolved with sequelae", &out));
+  EXPECT_EQ(out, v1::OUTCOME_RECOVERED_WITH_SEQUELAE);
+  v1::ActionTaken act;
+  ASSERT_TRUE(MapActionTaken("DRUG INTERRUPTED", &act));
+  EXPECT_EQ(act, v1::ACTION_TAKEN_DRUG_INTERRUPTED);
+  EXPECT_FALSE(MapActionTaken("DOSE INCREASED", &act));
+  EXPECT_EQ(GradeFromSeverity("moderate"), 2);
+  EXPECT_EQ(GradeFromSeverity("SEVERE"), 3);
+  EXPECT_EQ(GradeFromSeverity("LIFE THREATENING"), 4);
+  EXPECT_EQ(GradeFromSeverity(""), std::nullopt);
+}
+
+}  // namespace
+}  // namespace aesignal::cli::import

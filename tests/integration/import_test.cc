@@ -1,0 +1,385 @@
+// `aesignal import adam|sdtm` end to end (in process) against a real server
+// on 127.0.0.1:0, on the public CDISC pilot data (tests/data, see its
+// README): the incidence table the server computes after the import must equal,
+// cell for cell, an independent count made by tests/import/teae_counts.awk
+// from the same CSVs; the SAS transport fixture must give the identical
+// table; bad rows are named and not sent.
+#include <stdio.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <tuple>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "aesignal/client/client.h"
+#include "clients/cli/cli.h"
+#include "clients/cli/csv.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/monitor/monitor.h"
+#include "services/server/server.h"
+#include "tests/testing/temp_dir.h"
+
+namespace aesignal {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+const std::string kSource = AESIGNAL_SOURCE_DIR;
+const std::string kData = kSource + "/tests/data";
+const std::string kAwk = kSource + "/tests/import/teae_counts.awk";
+
+struct CliRun {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+// (level, arm label or "" for all arms, soc, pt) -> (subjects, events)
+using Key = std::tuple<std::string, std::string, std::string, std::string>;
+using Counts = std::map<Key, std::pair<int64_t, int64_t>>;
+
+std::string Show(const Key& k) {
+  return absl::StrCat(std::get<0>(k), " | ", std::get<1>(k), " | ",
+                      std::get<2>(k), " | ", std::get<3>(k));
+}
+
+class ImportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server =
+        Server::Start({.listen = "127.0.0.1:0", .data_dir = dir_.Sub("data")});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+  }
+
+  std::string Address() const {
+    return absl::StrCat("127.0.0.1:", server_->port());
+  }
+
+  CliRun Cli(std::vector<std::string> args) {
+    args.insert(args.begin(), {"aesignal", "--server", Address()});
+    std::ostringstream out, err;
+    int code = cli::RunCli(args, {.out = out, .err = err});
+    return {code, out.str(), err.str()};
+  }
+
+  std::string WriteFile(const std::string& name, const std::string& text) {
+    std::string path = dir_.Sub(name);
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  CliRun ImportAdam(const std::string& trial, const std::string& adsl,
+                    const std::string& adae,
+                    std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"import", "adam", "--trial", trial,
+                                     "--adsl", adsl,   "--adae",  adae};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto start = std::chrono::steady_clock::now();
+    CliRun run = Cli(args);
+    const std::chrono::duration<double> took =
+        std::chrono::steady_clock::now() - start;
+    std::cout << "import " << trial << " (" << adae << "): " << took.count()
+              << " s\n"
+              << run.out;
+    return run;
+  }
+
+  // Last-timepoint cumulative cells of `incidence --by pt|soc --format csv`,
+  // with dose groups shown by label (= the arm text).
+  Counts ServerCounts(const std::string& trial_id, int* cells_listed) {
+    client::ConnectionOptions options;
+    options.target = Address();
+    client::Client c(client::MakeClientConnection(options));
+    auto trial = c.GetTrial(trial_id);
+    EXPECT_TRUE(trial.ok()) << trial.status();
+    if (!trial.ok()) return {};
+    std::map<std::string, std::string> label{{"", ""}};
+    for (const auto& g : trial->dose_groups()) {
+      label[g.dose_group_id()] = g.label();
+    }
+    const std::string last =
+        trial->timepoints(trial->timepoints_size() - 1).timepoint_id();
+    Counts counts;
+    *cells_listed = 0;
+    for (const char* by : {"pt", "soc"}) {
+      CliRun run = Cli(
+          {"incidence", "--trial", trial_id, "--by", by, "--format", "csv"});
+      EXPECT_EQ(run.code, 0) << run.err;
+      std::istringstream in(run.out);
+      cli::CsvReader reader(in);
+      auto header = reader.Next();
+      EXPECT_TRUE(header.ok() && header->has_value());
+      std::map<std::string, size_t> col;
+      for (size_t i = 0; i < (*header)->fields.size(); ++i) {
+        col[(*header)->fields[i]] = i;
+      }
+      while (true) {
+        auto rec = reader.Next();
+        EXPECT_TRUE(rec.ok()) << rec.status();
+        if (!rec.ok() || !rec->has_value()) break;
+        const auto& f = (*rec)->fields;
+        if (f[col["timepoint_id"]] != last) continue;
+        ++*cells_listed;
+        int64_t subjects = 0, events = 0;
+        EXPECT_TRUE(absl::SimpleAtoi(f[col["cumulative_subjects"]], &subjects));
+        EXPECT_TRUE(absl::SimpleAtoi(f[col["cumulative_events"]], &events));
+        if (subjects == 0 && events == 0) continue;  // the script lists none
+        Key key{f[col["level"]], label[f[col["dose_group_id"]]], f[col["soc"]],
+                f[col["pt"]]};
+        EXPECT_TRUE(
+            counts.emplace(key, std::make_pair(subjects, events)).second)
+            << "cell twice: " << Show(key);
+      }
+    }
+    return counts;
+  }
+
+  // The independent count (gawk script) on the same CSVs.
+  static Counts ScriptCounts(const std::string& adsl, const std::string& adae) {
+    const std::string command =
+        absl::StrCat("gawk -f '", kAwk, "' '", adsl, "' '", adae, "'");
+    FILE* pipe = popen(command.c_str(), "r");
+    EXPECT_NE(pipe, nullptr) << command;
+    std::string text;
+    char buffer[4096];
+    size_t n;
+    while (pipe != nullptr && (n = fread(buffer, 1, sizeof buffer, pipe)) > 0) {
+      text.append(buffer, n);
+    }
+    const int status = pipe == nullptr ? -1 : pclose(pipe);
+    EXPECT_EQ(status, 0) << command
+                         << " failed (is gawk installed? bash deploy/setup.sh)";
+    Counts counts;
+    for (absl::string_view line : absl::StrSplit(text, '\n')) {
+      if (line.empty()) continue;
+      std::vector<std::string> f = absl::StrSplit(line, '\t');
+      EXPECT_EQ(f.size(), 6u) << line;
+      if (f.size() != 6) continue;
+      int64_t subjects = 0, events = 0;
+      EXPECT_TRUE(absl::SimpleAtoi(f[4], &subjects)) << line;
+      EXPECT_TRUE(absl::SimpleAtoi(f[5], &events)) << line;
+      counts[{f[0], f[1], f[2], f[3]}] = {subjects, events};
+    }
+    return counts;
+  }
+
+  // Every cell equal, none missing on either side. Returns cells compared.
+  static int ExpectSameCounts(const Counts& server, const Counts& script) {
+    int compared = 0;
+    for (const auto& [key, value] : script) {
+      auto it = server.find(key);
+      if (it == server.end()) {
+        ADD_FAILURE() << "missing on the server: " << Show(key) << " = "
+                      << value.first << " subjects / " << value.second
+                      << " events";
+        continue;
+      }
+      EXPECT_EQ(it->second, value)
+          << Show(key) << ": server " << it->second.first << "/"
+          << it->second.second << ", script " << value.first << "/"
+          << value.second << " (subjects/events)";
+      ++compared;
+    }
+    for (const auto& [key, value] : server) {
+      if (!script.count(key)) {
+        ADD_FAILURE() << "not in the independent count: " << Show(key);
+      }
+    }
+    return compared;
+  }
+
+  void ExpectImportMatchesScript(const std::string& trial,
+                                 const std::string& dir) {
+    const std::string adsl = kData + "/" + dir + "/adsl.csv";
+    const std::string adae = kData + "/" + dir + "/adae.csv";
+    CliRun run = ImportAdam(trial, adsl, adae);
+    ASSERT_EQ(run.code, 0) << run.err;
+    EXPECT_THAT(run.out, HasSubstr("rejected 0"));
+    int listed = 0;
+    Counts server = ServerCounts(trial, &listed);
+    Counts script = ScriptCounts(adsl, adae);
+    ASSERT_FALSE(script.empty());
+    const int compared = ExpectSameCounts(server, script);
+    std::cout << trial << ": " << compared
+              << " non-empty cells (arm x SOC x PT and arm x SOC, plus all "
+                 "arms; subjects and events) equal the independent count; "
+              << listed << " last-timepoint cells listed by the server\n";
+    EXPECT_TRUE(server_->monitor().VerifyCounters(trial).ok());
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(ImportTest, CdiscPilotMatchesIndependentCount) {
+  ExpectImportMatchesScript("CDISCPILOT01", "cdiscpilot01");
+  CliRun subjects =
+      Cli({"subjects", "list", "--trial", "CDISCPILOT01", "--format", "csv"});
+  // header + 254 subjects (the whole safety population)
+  EXPECT_EQ(std::count(subjects.out.begin(), subjects.out.end(), '\n'), 255);
+  CliRun trial = Cli({"trial", "get", "--trial", "CDISCPILOT01"});
+  EXPECT_THAT(trial.out, HasSubstr("Placebo                  0   [control]"));
+  EXPECT_THAT(trial.out, HasSubstr("Xanomeline High Dose     81"));
+}
+
+TEST_F(ImportTest, PharmaverseMatchesIndependentCount) {
+  ExpectImportMatchesScript("PHARMAVERSE", "pharmaverseadam");
+}
+
+// The SAS transport fixture (tests/import/make_xpt.R) gives the identical
+// incidence tables, and re-importing is a no-op (every report DUPLICATE).
+TEST_F(ImportTest, XptGivesTheIdenticalTable) {
+  const std::string dir = kData + "/cdiscpilot01";
+  CliRun csv = ImportAdam("PILOT-CSV", dir + "/adsl.csv", dir + "/adae.csv");
+  ASSERT_EQ(csv.code, 0) << csv.err;
+  CliRun xpt = ImportAdam("PILOT-XPT", dir + "/adsl.xpt", dir + "/adae.xpt");
+  ASSERT_EQ(xpt.code, 0) << xpt.err;
+  EXPECT_THAT(xpt.out, HasSubstr("accepted 1126, duplicate 0"));
+  for (const char* by : {"pt", "soc", "overall"}) {
+    SCOPED_TRACE(by);
+    CliRun a = Cli(
+        {"incidence", "--trial", "PILOT-CSV", "--by", by, "--format", "csv"});
+    CliRun b = Cli(
+        {"incidence", "--trial", "PILOT-XPT", "--by", by, "--format", "csv"});
+    ASSERT_EQ(a.code, 0) << a.err;
+    EXPECT_GT(a.out.size(), 1000u);
+    EXPECT_EQ(a.out, b.out);
+  }
+  CliRun again = ImportAdam("PILOT-CSV", dir + "/adsl.xpt", dir + "/adae.xpt");
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("254 unchanged"));
+  EXPECT_THAT(again.out, HasSubstr("accepted 0, duplicate 1126"));
+}
+
+TEST_F(ImportTest, BadRowsAreNamedAndNotSent) {
+  const std::string adsl =
+      WriteFile("adsl.csv",
+                "STUDYID,USUBJID,SITEID,TRT01A,TRT01AN,SAFFL,TRTDURD\n"
+                "S1,S1-001,01,Placebo,0,Y,30\n"
+                "S1,S1-002,01,Drug 5 mg,5,Y,30\n"
+                "S1,S1-003,02,Drug 5 mg,5,N,\n");
+  const std::string adae = WriteFile(
+      "adae.csv",
+      "USUBJID,AESEQ,AEDECOD,AEBODSYS,AETERM,AESEV,AESER,AEREL,AEOUT,"
+      "TRTEMFL,ASTDY\n"
+      "S1-001,1,Headache,Nervous system disorders,hd,MILD,N,NONE,,Y,3\n"
+      "S1-001,2,Nausea,Gastrointestinal disorders,n,VERY BAD,N,NONE,,Y,4\n"
+      "S1-002,1,Rash,Skin disorders,r,MILD,N,SOMEWHAT,,Y,5\n"
+      "S1-002,2,Rash,Skin disorders,r,MILD,N,NONE,,Y,-2\n"
+      "S1-002,3,Rash,Skin disorders,r,MILD,N,NONE,,N,-2\n"
+      "S1-003,1,Rash,Skin disorders,r,MILD,N,NONE,,Y,2\n"
+      "S1-009,1,Rash,Skin disorders,r,MILD,N,NONE,,Y,2\n"
+      "S1-002,4,Rash,Skin disorders,r,MILD,N,NONE,,Y,\n"
+      "S1-002,4,Rash,Skin disorders,r,MODERATE,N,NONE,,Y,9\n"
+      "S1-002,5,Rash,Skin disorders,r,MILD,N,NONE,,Y,400\n");
+  CliRun run = ImportAdam("BAD", adsl, adae, {"--timepoints", "D30:30"});
+  EXPECT_EQ(run.code, 1);
+  EXPECT_THAT(run.err, HasSubstr(adae + ":3: AESEV: 'VERY BAD' is not a "
+                                        "severity"));
+  EXPECT_THAT(run.err, HasSubstr(adae + ":4: AEREL: 'SOMEWHAT' is not a "
+                                        "causality term"));
+  EXPECT_THAT(run.err, HasSubstr(adae + ":5: ASTDY: onset study day -2 is "
+                                        "before the first dose"));
+  EXPECT_THAT(run.err, HasSubstr(adae + ":8: USUBJID: subject 'S1-009' is "
+                                        "not in"));
+  EXPECT_THAT(run.err,
+              HasSubstr(adae + ":10: AESEQ: USUBJID + AESEQ "
+                               "'S1-002-4' repeats the row at line 9"));
+  EXPECT_THAT(run.err, HasSubstr(adae + ":11: ASTDY (onset_study_day): "
+                                        "rejected by the server: day 400 is "
+                                        "after the last timepoint"));
+  // Sent: line 2 and line 9 (missing ASTDY -> day 1) accepted, line 11
+  // rejected by the server; 5 rows unmappable; line 6 not TE, line 7 not in
+  // the safety population.
+  EXPECT_THAT(run.out, HasSubstr("reports: 3 sent; accepted 2, duplicate 0, "
+                                 "superseded 0, rejected 1; 5 AE rows not "
+                                 "sent"));
+  EXPECT_THAT(run.out, HasSubstr("imputed: 1 treatment-emergent AEs without "
+                                 "an onset day counted from day 1"));
+  CliRun table =
+      Cli({"incidence", "--trial", "BAD", "--by", "pt", "--format", "csv"});
+  EXPECT_THAT(table.out, HasSubstr("Headache"));
+  EXPECT_THAT(table.out, Not(HasSubstr("Nausea")));
+}
+
+TEST_F(ImportTest, SubjectErrorsStopEverything) {
+  const std::string adsl =
+      WriteFile("adsl.csv",
+                "USUBJID,SITEID,TRT01A,SAFFL\nS-1,01,Placebo,Y\nS-2,,Drug,Y\n");
+  const std::string adae =
+      WriteFile("adae.csv",
+                "USUBJID,AESEQ,AEDECOD,AEBODSYS,AESEV,TRTEMFL,ASTDY\n"
+                "S-1,1,Headache,Nervous system disorders,MILD,Y,3\n");
+  CliRun run = ImportAdam("STOPPED", adsl, adae);
+  EXPECT_EQ(run.code, 1);
+  EXPECT_THAT(run.err, HasSubstr(adsl + ":3: SITEID: is empty"));
+  EXPECT_THAT(run.err, HasSubstr("nothing imported"));
+  EXPECT_THAT(Cli({"trial", "get", "--trial", "STOPPED"}).err,
+              HasSubstr("NOT_FOUND"));
+
+  // A required column missing is named at line 1.
+  const std::string no_pt =
+      WriteFile("no_pt.csv",
+                "USUBJID,AESEQ,PREFTERM,AEBODSYS,AESEV,TRTEMFL,ASTDY\n"
+                "S-1,1,Headache,Nervous system disorders,MILD,Y,3\n");
+  const std::string good_adsl =
+      WriteFile("adsl2.csv", "USUBJID,SITEID,TRT01A,SAFFL\nS-1,01,Placebo,Y\n");
+  run = ImportAdam("MAPPED", good_adsl, no_pt);
+  EXPECT_EQ(run.code, 1);
+  EXPECT_THAT(run.err, HasSubstr(no_pt + ":1: required column AEDECOD is "
+                                         "missing"));
+  // ... and a mapping file names it.
+  const std::string map = WriteFile(
+      "map.txt", "# our export names the PT differently\nAEDECOD = PREFTERM\n");
+  run = ImportAdam("MAPPED", good_adsl, no_pt, {"--mapping", map});
+  EXPECT_EQ(run.code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("accepted 1"));
+}
+
+TEST_F(ImportTest, SdtmSyntheticFixture) {
+  const std::string dir = kData + "/sdtm_synthetic";
+  CliRun run =
+      Cli({"import", "sdtm", "--trial", "SYN01", "--dm", dir + "/dm.csv",
+           "--ex", dir + "/ex.csv", "--ae", dir + "/ae.csv"});
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("5 subjects, 4 in the safety population"));
+  EXPECT_THAT(run.out, HasSubstr("8 AE rows: 6 treatment-emergent in the "
+                                 "safety population, 1 not "
+                                 "treatment-emergent (skipped), 1 of subjects "
+                                 "outside the safety population (skipped)"));
+  EXPECT_THAT(run.out,
+              HasSubstr("Placebo [control] < Drug 10 mg < Drug 20 mg"));
+  EXPECT_THAT(run.out, HasSubstr("accepted 6"));
+  // Follow-up from RFENDTC (or the last EX end date), CDISC study days.
+  CliRun subjects =
+      Cli({"subjects", "list", "--trial", "SYN01", "--format", "csv"});
+  EXPECT_THAT(subjects.out, HasSubstr("SYN01-101-001,101,Placebo,90,"));
+  EXPECT_THAT(subjects.out, HasSubstr("SYN01-101-002,101,Drug 10 mg,87,"));
+  EXPECT_THAT(subjects.out, HasSubstr("SYN01-102-003,102,Drug 20 mg,31,"));
+  EXPECT_THAT(subjects.out, HasSubstr("SYN01-102-004,102,Drug 20 mg,40,"));
+  // Onsets: Rash "2024-04" (first dose 2024-03-12) -> 2024-04-01 = day 21,
+  // in W4 (days 15-28), not in W2.
+  CliRun pt =
+      Cli({"incidence", "--trial", "SYN01", "--by", "pt", "--format", "csv"});
+  EXPECT_THAT(pt.out, HasSubstr("PT,Skin and subcutaneous tissue disorders,"
+                                "Rash,,Rash,Drug 20 mg,W2,2,2,0,0,2,"));
+  EXPECT_THAT(pt.out, HasSubstr("PT,Skin and subcutaneous tissue disorders,"
+                                "Rash,,Rash,Drug 20 mg,W4,2,2,1,1,2,"));
+  // Placebo headache: day -3 not treatment-emergent, day 1 counted once.
+  EXPECT_THAT(pt.out, HasSubstr("PT,Nervous system disorders,Headache,,"
+                                "Headache,Placebo,W2,1,1,1,1,1,"));
+  // Nausea for Drug 10 mg: days 11 and 47 -> 1 subject, 2 events by D90.
+  EXPECT_THAT(pt.out, HasSubstr("PT,Gastrointestinal disorders,Nausea,,Nausea,"
+                                "Drug 10 mg,D90,1,1,1,2,1,"));
+}
+
+}  // namespace
+}  // namespace aesignal
