@@ -47,8 +47,13 @@ v1::Trial MakeTrial(int groups, bool control) {
     dg->set_control(is_control);
     dg->set_dose_value(is_control ? 0 : 2.5e7 * (1 << (g - (control ? 1 : 0))));
   }
-  for (auto [id, day] : {std::pair{"M3", 91}, {"M6", 182}, {"M12", 365},
-                         {"Y2", 730}, {"Y3", 1095}, {"Y4", 1461}, {"Y5", 1826}}) {
+  for (auto [id, day] : {std::pair{"M3", 91},
+                         {"M6", 182},
+                         {"M12", 365},
+                         {"Y2", 730},
+                         {"Y3", 1095},
+                         {"Y4", 1461},
+                         {"Y5", 1826}}) {
     auto* tp = t.add_timepoints();
     tp->set_timepoint_id(id);
     tp->set_study_day(day);
@@ -136,9 +141,9 @@ int main(int argc, char** argv) {
       policy.min_cases(), static_cast<double>(events_total) / trials);
   auto line = [&](const std::string& name, int count) {
     auto ci = signal::ClopperPearson(count, trials, 0.95);
-    std::cout << absl::StrFormat("  %-22s %6d / %d = %6.2f%%  [%.2f%%, %.2f%%]\n",
-                                 name, count, trials, 100.0 * count / trials,
-                                 100 * ci->lower, 100 * ci->upper);
+    std::cout << absl::StrFormat(
+        "  %-22s %6d / %d = %6.2f%%  [%.2f%%, %.2f%%]\n", name, count, trials,
+        100.0 * count / trials, 100 * ci->lower, 100 * ci->upper);
   };
   for (v1::SignalMethod m :
        {v1::SIGNAL_METHOD_BINOMIAL_EXACT, v1::SIGNAL_METHOD_BAYESIAN,
