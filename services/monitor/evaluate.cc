@@ -9,9 +9,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "services/monitor/errors.h"
-#include "services/monitor/stats.h"
 #include "services/monitor/validation.h"
 #include "services/signal/binomial_ci.h"
+#include "services/signal/signal_stats.h"
 
 namespace aesignal::monitor {
 namespace {
@@ -133,7 +133,7 @@ absl::StatusOr<double> CachedCriticalValue(double alpha, double t, int m) {
     if (auto it = cache->find(key); it != cache->end()) return it->second;
   }
   AESIGNAL_ASSIGN_OR_RETURN(double cv,
-                            stats::MaxSprtCriticalValue(alpha, t, m));
+                            signal::MaxSprtCriticalValue(alpha, t, m));
   absl::MutexLock lock(&mu);
   (*cache)[key] = cv;
   return cv;
@@ -225,7 +225,7 @@ absl::StatusOr<std::vector<Finding>> EvaluateTerm(
         const double p0 = b->expected_proportion();
         if (!policy.disable_binomial()) {
           AESIGNAL_ASSIGN_OR_RETURN(
-              double p, stats::BinomialUpperTail(cell.subjects, n, p0));
+              double p, signal::BinomialUpperTail(cell.subjects, n, p0));
           Finding f{
               v1::SIGNAL_METHOD_BINOMIAL_EXACT, group_id(g), timepoint, {}};
           f.evidence.set_method(f.method);
@@ -254,7 +254,7 @@ absl::StatusOr<std::vector<Finding>> EvaluateTerm(
           AESIGNAL_ASSIGN_OR_RETURN(
               double cv, CachedCriticalValue(policy.alpha(), t,
                                              static_cast<int>(min_cases)));
-          const double llr = stats::PoissonLlr(cell.subjects, mu);
+          const double llr = signal::PoissonLlr(cell.subjects, mu);
           Finding f{v1::SIGNAL_METHOD_MAXSPRT, group_id(g), timepoint, {}};
           f.evidence.set_method(f.method);
           SetCell(cell.subjects, n, &f.evidence);
@@ -282,7 +282,7 @@ absl::StatusOr<std::vector<Finding>> EvaluateTerm(
           }
           AESIGNAL_ASSIGN_OR_RETURN(
               double post,
-              stats::PosteriorExceeds(cell.subjects, n, p0, a, bb));
+              signal::PosteriorExceeds(cell.subjects, n, p0, a, bb));
           Finding f{v1::SIGNAL_METHOD_BAYESIAN, group_id(g), timepoint, {}};
           f.evidence.set_method(f.method);
           SetCell(cell.subjects, n, &f.evidence);
@@ -313,7 +313,7 @@ absl::StatusOr<std::vector<Finding>> EvaluateTerm(
         const int64_t n = dosed(g);
         if (n == 0 || nc == 0) continue;
         AESIGNAL_ASSIGN_OR_RETURN(
-            double p, stats::FisherGreater(cell.subjects, n, c.subjects, nc));
+            double p, signal::FisherGreater(cell.subjects, n, c.subjects, nc));
         Finding f{v1::SIGNAL_METHOD_CONTROL_FISHER, group_id(g), timepoint, {}};
         f.evidence.set_method(f.method);
         SetCell(cell.subjects, n, &f.evidence);
@@ -364,8 +364,8 @@ absl::StatusOr<std::vector<Finding>> EvaluateTerm(
         for (int g = 0; g < groups; ++g) scores[g] = g;
       }
       AESIGNAL_ASSIGN_OR_RETURN(
-          stats::TrendResult trend,
-          stats::CochranArmitageIncreasing(xs, ns, scores));
+          signal::TrendResult trend,
+          signal::CochranArmitageIncreasing(xs, ns, scores));
       Finding f{v1::SIGNAL_METHOD_DOSE_TREND, "", timepoint, {}};
       f.evidence.set_method(f.method);
       int64_t n_all = 0;
@@ -401,7 +401,7 @@ absl::StatusOr<std::vector<Finding>> EvaluateTerm(
         }
         if (n == 0 || n_before == 0) continue;
         AESIGNAL_ASSIGN_OR_RETURN(
-            double p, stats::FisherGreater(x, n, x_before, n_before));
+            double p, signal::FisherGreater(x, n, x_before, n_before));
         Finding f{v1::SIGNAL_METHOD_OVER_TIME, group_id(g), timepoint, {}};
         f.evidence.set_method(f.method);
         SetCell(x, n, &f.evidence);
@@ -448,14 +448,14 @@ absl::StatusOr<std::map<std::string, AdjustedP>> ScreenPts(
         const Table table(row, groups, windows);
         AESIGNAL_ASSIGN_OR_RETURN(
             double p,
-            stats::FisherGreater(table.Cumulative(g, k).subjects,
-                                 denominators.dosed[g],
-                                 table.Cumulative(control, k).subjects,
-                                 denominators.dosed[control]));
+            signal::FisherGreater(table.Cumulative(g, k).subjects,
+                                  denominators.dosed[g],
+                                  table.Cumulative(control, k).subjects,
+                                  denominators.dosed[control]));
         ps.push_back(p);
       }
       AESIGNAL_ASSIGN_OR_RETURN(std::vector<double> adjusted,
-                                stats::DoubleFdr(socs, ps));
+                                signal::DoubleFdr(socs, ps));
       for (size_t i = 0; i < pts.size(); ++i) {
         out[storage::EncodeTerm(pts[i].term)][{g, k}] = adjusted[i];
       }

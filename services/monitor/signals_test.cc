@@ -9,7 +9,7 @@
 #include "gtest/gtest.h"
 #include "services/monitor/errors.h"
 #include "services/monitor/monitor.h"
-#include "services/monitor/stats.h"
+#include "services/signal/signal_stats.h"
 #include "storage/signals.h"
 #include "storage/store.h"
 #include "tests/testing/temp_dir.h"
@@ -439,7 +439,7 @@ TEST_F(SignalsTest, MaxSprtUsesTheExactCriticalValue) {
             "MAXSPRT~PT~Infections and infestations~Pneumonia~HIGH~M12");
   // 3 cases against mu = 0.05 x 6 = 0.3 expected; T = 0.3, M = 2.
   EXPECT_NEAR(s.evidence().statistic(), 0.3 - 3 + 3 * std::log(10.0), 1e-12);
-  auto cv = stats::MaxSprtCriticalValue(0.05, 0.3, 2);
+  auto cv = signal::MaxSprtCriticalValue(0.05, 0.3, 2);
   ASSERT_TRUE(cv.ok());
   EXPECT_DOUBLE_EQ(s.evidence().threshold(), *cv);
   EXPECT_TRUE(s.evidence().crosses());

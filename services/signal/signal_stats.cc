@@ -1,4 +1,4 @@
-#include "services/monitor/stats.h"
+#include "services/signal/signal_stats.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,7 +9,7 @@
 #include "boost/math/distributions/hypergeometric.hpp"
 #include "boost/math/special_functions/beta.hpp"
 
-namespace aesignal::monitor::stats {
+namespace aesignal::signal {
 namespace {
 
 // Boost.Math reports domain errors by throwing; nothing is thrown past here.
@@ -291,4 +291,4 @@ absl::StatusOr<std::vector<double>> DoubleFdr(
   return combined;
 }
 
-}  // namespace aesignal::monitor::stats
+}  // namespace aesignal::signal

@@ -1,13 +1,13 @@
 // Reference values from R 4.2 (base): fisher.test(..., alternative =
 // "greater"), pbinom(x - 1, n, p0, lower.tail = FALSE), pbeta(p0, a + x,
 // b + n - x, lower.tail = FALSE), prop.trend.test (chi-square = Z^2).
-#include "services/monitor/stats.h"
+#include "services/signal/signal_stats.h"
 
 #include <cmath>
 
 #include "gtest/gtest.h"
 
-namespace aesignal::monitor::stats {
+namespace aesignal::signal {
 namespace {
 
 double Fisher(int64_t x1, int64_t n1, int64_t x0, int64_t n0) {
@@ -103,4 +103,4 @@ TEST(StatsTest, BenjaminiHochbergAndDoubleFdrMatchR) {
 }
 
 }  // namespace
-}  // namespace aesignal::monitor::stats
+}  // namespace aesignal::signal

@@ -1,8 +1,9 @@
-// The statistics the evaluator calls, behind one small interface so the
-// evaluator reads as policy, not arithmetic. Implemented on Boost.Math.
-// Pure functions; thread-safe.
-#ifndef AESIGNAL_SERVICES_MONITOR_STATS_H_
-#define AESIGNAL_SERVICES_MONITOR_STATS_H_
+// Exact tests, sequential monitoring and multiplicity for safety signals:
+// the statistics the server's evaluator calls. Implemented on Boost.Math and
+// the standard library; no I/O. Pure functions; thread-safe. Errors are
+// absl::Status (INVALID_ARGUMENT for invalid input), never exceptions.
+#ifndef AESIGNAL_SERVICES_SIGNAL_SIGNAL_STATS_H_
+#define AESIGNAL_SERVICES_SIGNAL_SIGNAL_STATS_H_
 
 #include <cstdint>
 #include <string>
@@ -10,7 +11,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace aesignal::monitor::stats {
+namespace aesignal::signal {
 
 // P(X >= x) for X ~ Binomial(n, p0): the one-sided exact binomial p-value.
 absl::StatusOr<double> BinomialUpperTail(int64_t x, int64_t n, double p0);
@@ -65,6 +66,6 @@ std::vector<double> BenjaminiHochberg(const std::vector<double>& p);
 absl::StatusOr<std::vector<double>> DoubleFdr(
     const std::vector<std::string>& soc, const std::vector<double>& p);
 
-}  // namespace aesignal::monitor::stats
+}  // namespace aesignal::signal
 
-#endif  // AESIGNAL_SERVICES_MONITOR_STATS_H_
+#endif  // AESIGNAL_SERVICES_SIGNAL_SIGNAL_STATS_H_
