@@ -17,6 +17,17 @@ using storage::Cf;
 using storage::Level;
 using storage::TermKey;
 
+absl::StatusOr<v1::Trial> LoadTrial(const storage::ReadView& view,
+                                    const std::string& trial_id) {
+  auto bytes = view.Get(Cf::kTrials, storage::TrialKey(trial_id));
+  if (!bytes.ok()) return bytes.status();
+  if (!bytes->has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("trial '", trial_id, "' not found"));
+  }
+  return Parse<v1::Trial>(**bytes, "trial");
+}
+
 google::protobuf::Timestamp NowProto() {
   return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
       absl::ToUnixNanos(absl::Now()));

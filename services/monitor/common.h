@@ -34,6 +34,10 @@ absl::StatusOr<Message> Parse(std::string_view bytes, const char* what) {
   return m;
 }
 
+// The stored trial, or NOT_FOUND naming it.
+absl::StatusOr<v1::Trial> LoadTrial(const storage::ReadView& view,
+                                    const std::string& trial_id);
+
 // Denominators of one trial at one snapshot: subjects dosed per group, and
 // subjects at risk per group x window (followed into the window: last contact
 // on or after its first day, or an AE reported in it or later).

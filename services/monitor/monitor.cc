@@ -365,13 +365,7 @@ absl::Status BuildTermIncidence(const v1::Trial& trial,
 
 absl::StatusOr<v1::Trial> Monitor::LoadTrial(const storage::ReadView& view,
                                              const std::string& trial_id) {
-  auto bytes = view.Get(Cf::kTrials, storage::TrialKey(trial_id));
-  if (!bytes.ok()) return bytes.status();
-  if (!bytes->has_value()) {
-    return absl::NotFoundError(
-        absl::StrCat("trial '", trial_id, "' not found"));
-  }
-  return Parse<v1::Trial>(**bytes, "trial");
+  return internal::LoadTrial(view, trial_id);
 }
 
 absl::StatusOr<v1::Trial> Monitor::CreateTrial(

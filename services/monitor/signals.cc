@@ -25,6 +25,7 @@ namespace aesignal::monitor {
 namespace {
 
 using google::protobuf::util::MessageDifferencer;
+using internal::LoadTrial;
 using internal::NowProto;
 using internal::Parse;
 using storage::Cf;
@@ -33,17 +34,6 @@ using storage::TermKey;
 
 constexpr char kSystemActor[] = "system";
 constexpr int kMaxBaselinesPerRequest = 10000;
-
-absl::StatusOr<v1::Trial> LoadTrial(const storage::ReadView& view,
-                                    const std::string& trial_id) {
-  auto bytes = view.Get(Cf::kTrials, storage::TrialKey(trial_id));
-  if (!bytes.ok()) return bytes.status();
-  if (!bytes->has_value()) {
-    return absl::NotFoundError(
-        absl::StrCat("trial '", trial_id, "' not found"));
-  }
-  return Parse<v1::Trial>(**bytes, "trial");
-}
 
 TermKey TermOf(const v1::Baseline& b) {
   TermKey t;
