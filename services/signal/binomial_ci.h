@@ -29,6 +29,13 @@ struct ProportionInterval {
 absl::StatusOr<ProportionInterval> ClopperPearson(int64_t x, int64_t n,
                                                   double level);
 
+// Wilson score interval (the asymptotic interval R's prop.test gives without
+// continuity correction): centre (x + z²/2)/(n + z²), half-width
+// z √(x(n−x)/n + z²/4)/(n + z²), z = Φ⁻¹(1 − α/2). Offered as a labelled
+// alternative; Clopper-Pearson is the default for safety tables.
+// Errors as ClopperPearson.
+absl::StatusOr<ProportionInterval> Wilson(int64_t x, int64_t n, double level);
+
 }  // namespace aesignal::signal
 
 #endif  // AESIGNAL_SERVICES_SIGNAL_BINOMIAL_CI_H_

@@ -6,8 +6,10 @@
 #include <stdexcept>
 
 #include "absl/strings/str_cat.h"
+#include "boost/math/distributions/chi_squared.hpp"
 #include "boost/math/distributions/hypergeometric.hpp"
 #include "boost/math/special_functions/beta.hpp"
+#include "services/signal/binomial_ci.h"
 
 namespace aesignal::signal {
 namespace {
@@ -289,6 +291,186 @@ absl::StatusOr<std::vector<double>> DoubleFdr(
     combined[i] = std::max(soc_adjusted[soc[i]], within[i]);
   }
   return combined;
+}
+
+absl::StatusOr<double> BinomialMidP(int64_t x, int64_t n, double p0) {
+  if (x < 0 || n < 0 || x > n || !(p0 > 0 && p0 < 1)) {
+    return absl::InvalidArgumentError("mid-p: need 0 <= x <= n and 0 < p0 < 1");
+  }
+  return Guarded("mid-p", [&] {
+    const double above =
+        x == n ? 0.0
+               : boost::math::ibeta(static_cast<double>(x + 1),
+                                    static_cast<double>(n - x), p0);
+    const double at = std::exp(LogChoose(n, x) + x * std::log(p0) +
+                               (n - x) * std::log1p(-p0));
+    return above + 0.5 * at;
+  });
+}
+
+absl::StatusOr<RateInterval> PoissonRate(int64_t events, double patient_years,
+                                         double level) {
+  if (events < 0 || !(patient_years > 0) || !(level > 0 && level < 1)) {
+    return absl::InvalidArgumentError(
+        "rate: need events >= 0, patient-years > 0 and level in (0, 1)");
+  }
+  try {
+    const double alpha = 1 - level;
+    RateInterval out;
+    out.rate = 100.0 * events / patient_years;
+    if (events > 0) {
+      boost::math::chi_squared_distribution<double> lo(2.0 * events);
+      out.lower =
+          boost::math::quantile(lo, alpha / 2) / 2 * 100 / patient_years;
+    }
+    boost::math::chi_squared_distribution<double> hi(2.0 * events + 2);
+    out.upper =
+        boost::math::quantile(hi, 1 - alpha / 2) / 2 * 100 / patient_years;
+    return out;
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("rate: ", e.what()));
+  }
+}
+
+absl::StatusOr<std::vector<BoundaryRow>> PosteriorBoundary(double p0,
+                                                           int64_t nmax,
+                                                           double threshold,
+                                                           double a, double b) {
+  if (!(p0 > 0 && p0 < 1) || nmax < 1 || nmax > 100000 ||
+      !(threshold > 0 && threshold < 1) || !(a > 0) || !(b > 0)) {
+    return absl::InvalidArgumentError(
+        "boundary: need 0 < p0 < 1, 1 <= nmax <= 100000, 0 < threshold < 1, "
+        "a > 0, b > 0");
+  }
+  std::vector<BoundaryRow> rows;
+  for (int64_t n = 1; n <= nmax; ++n) {
+    BoundaryRow row;
+    row.n = n;
+    // The posterior increases with x: bisect for the smallest flagging x.
+    int64_t lo = 0, hi = n + 1;
+    while (lo < hi) {
+      const int64_t mid = (lo + hi) / 2;
+      auto post = PosteriorExceeds(mid, n, p0, a, b);
+      if (!post.ok()) return post.status();
+      if (*post > threshold) {
+        hi = mid;
+      } else {
+        lo = mid + 1;
+      }
+    }
+    if (lo <= n) {
+      row.min_x = lo;
+      row.posterior = *PosteriorExceeds(lo, n, p0, a, b);
+    }
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+absl::StatusOr<DifferenceInterval> NewcombeDifference(int64_t x1, int64_t n1,
+                                                      int64_t x0, int64_t n0,
+                                                      double level) {
+  if (n1 < 1 || n0 < 1) {
+    return absl::InvalidArgumentError("risk difference: need n1, n0 >= 1");
+  }
+  auto w1 = Wilson(x1, n1, level);
+  if (!w1.ok()) return w1.status();
+  auto w0 = Wilson(x0, n0, level);
+  if (!w0.ok()) return w0.status();
+  const double p1 = w1->estimate, p0 = w0->estimate;
+  DifferenceInterval out;
+  out.difference = p1 - p0;
+  out.lower = out.difference - std::sqrt((p1 - w1->lower) * (p1 - w1->lower) +
+                                         (w0->upper - p0) * (w0->upper - p0));
+  out.upper = out.difference + std::sqrt((w1->upper - p1) * (w1->upper - p1) +
+                                         (p0 - w0->lower) * (p0 - w0->lower));
+  return out;
+}
+
+double BinomialLlr(int64_t cases, int64_t events, double z) {
+  if (events <= 0 || cases <= 0) return 0;
+  const double c = static_cast<double>(cases), n = static_cast<double>(events);
+  if (!(c / n > 1 / (1 + z))) return 0;
+  double llr = c * std::log(c * (1 + z) / n);
+  if (cases < events) llr += (n - c) * std::log((n - c) * (1 + z) / (n * z));
+  return llr;
+}
+
+absl::StatusOr<double> BinomialMaxSprtAlpha(double cv, int64_t max_events,
+                                            int min_cases, double z) {
+  if (!(cv > 0) || max_events < 1 || max_events > 100000 || min_cases < 1 ||
+      !(z > 0)) {
+    return absl::InvalidArgumentError(
+        "binomial MaxSPRT: need cv > 0, 1 <= N <= 100000, M >= 1, z > 0");
+  }
+  const double p = 1 / (1 + z);
+  // alive[c]: probability of c cases after n events, no signal yet.
+  std::vector<double> alive = {1.0};
+  double signalled = 0;
+  for (int64_t n = 1; n <= max_events; ++n) {
+    std::vector<double> next(alive.size() + 1, 0.0);
+    for (size_t c = 0; c < alive.size(); ++c) {
+      next[c] += alive[c] * (1 - p);
+      next[c + 1] += alive[c] * p;
+    }
+    for (size_t c = 0; c < next.size(); ++c) {
+      if (static_cast<int>(c) >= min_cases &&
+          BinomialLlr(static_cast<int64_t>(c), n, z) >= cv) {
+        signalled += next[c];
+        next[c] = 0;
+      }
+    }
+    alive = std::move(next);
+  }
+  return std::min(1.0, signalled);
+}
+
+absl::StatusOr<double> BinomialMaxSprtCriticalValue(double alpha,
+                                                    int64_t max_events,
+                                                    int min_cases, double z) {
+  if (!(alpha > 0 && alpha < 1)) {
+    return absl::InvalidArgumentError(
+        "binomial MaxSPRT: alpha must be in (0, 1)");
+  }
+  // The type-I error is a step function of cv (counts are discrete): return
+  // the smallest cv whose error does not exceed alpha.
+  double lo = 1e-9, hi = 1;
+  while (true) {
+    auto a = BinomialMaxSprtAlpha(hi, max_events, min_cases, z);
+    if (!a.ok()) return a.status();
+    if (*a <= alpha) break;
+    hi *= 2;
+    if (hi > 1e4) return absl::InternalError("binomial MaxSPRT: no CV");
+  }
+  while (hi - lo > 1e-10) {
+    const double mid = 0.5 * (lo + hi);
+    auto a = BinomialMaxSprtAlpha(mid, max_events, min_cases, z);
+    if (!a.ok()) return a.status();
+    (*a > alpha ? lo : hi) = mid;
+  }
+  return hi;
+}
+
+absl::StatusOr<CusumResult> BernoulliCusum(const std::vector<int>& outcomes,
+                                           double p0, double odds_ratio,
+                                           double h) {
+  if (!(p0 > 0 && p0 < 1) || !(odds_ratio > 1) || !(h > 0)) {
+    return absl::InvalidArgumentError(
+        "CUSUM: need 0 < p0 < 1, odds ratio > 1 and h > 0");
+  }
+  CusumResult out;
+  const double up = std::log(odds_ratio);
+  const double drift = std::log(1 - p0 + odds_ratio * p0);
+  double s = 0;
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    if (outcomes[i] != 0 && outcomes[i] != 1) {
+      return absl::InvalidArgumentError("CUSUM: outcomes must be 0 or 1");
+    }
+    s = std::max(0.0, s + outcomes[i] * up - drift);
+    out.path.push_back(s);
+    if (out.signal_at < 0 && s > h) out.signal_at = static_cast<int64_t>(i + 1);
+  }
+  return out;
 }
 
 }  // namespace aesignal::signal

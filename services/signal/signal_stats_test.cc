@@ -4,6 +4,7 @@
 #include "services/signal/signal_stats.h"
 
 #include <cmath>
+#include <tuple>
 
 #include "gtest/gtest.h"
 
@@ -100,6 +101,78 @@ TEST(StatsTest, BenjaminiHochbergAndDoubleFdrMatchR) {
   }
   EXPECT_FALSE(DoubleFdr({"A"}, {0.1, 0.2}).ok());
   EXPECT_FALSE(DoubleFdr({"A"}, {1.5}).ok());
+}
+
+TEST(StatsTest, BinomialMaxSprtExactErrorAtTheCriticalValue) {
+  // The error is a step function of the CV (discrete counts): at the CV it
+  // is at most alpha, and just below the CV it exceeds alpha.
+  for (auto [n, m, z] : {std::tuple{20, 1, 1.0}, {50, 3, 2.0}, {100, 2, 4.0}}) {
+    auto cv = BinomialMaxSprtCriticalValue(0.05, n, m, z);
+    ASSERT_TRUE(cv.ok()) << cv.status();
+    EXPECT_LE(*BinomialMaxSprtAlpha(*cv, n, m, z), 0.05);
+    EXPECT_GT(*BinomialMaxSprtAlpha(*cv - 1e-6, n, m, z), 0.05);
+  }
+  EXPECT_DOUBLE_EQ(BinomialLlr(1, 2, 1), 0);  // c/n = 1/(1+z): no excess
+  EXPECT_NEAR(BinomialLlr(4, 4, 1), 4 * std::log(2.0), 1e-12);
+}
+
+TEST(StatsTest, BernoulliCusumByHand) {
+  // OR 2, p0 0.1: up = ln 2, drift = ln(1.1).
+  auto cusum = BernoulliCusum({1, 0, 1, 1}, 0.1, 2, 1.5);
+  ASSERT_TRUE(cusum.ok());
+  const double up = std::log(2.0), d = std::log(1.1);
+  ASSERT_EQ(cusum->path.size(), 4u);
+  EXPECT_NEAR(cusum->path[0], up - d, 1e-12);
+  EXPECT_NEAR(cusum->path[1], up - 2 * d, 1e-12);
+  EXPECT_NEAR(cusum->path[3], 3 * up - 4 * d, 1e-12);
+  EXPECT_EQ(cusum->signal_at, 4);  // 3 ln 2 - 4 ln 1.1 = 1.698 > 1.5
+  EXPECT_FALSE(BernoulliCusum({2}, 0.1, 2, 1).ok());
+  EXPECT_FALSE(BernoulliCusum({1}, 0.1, 0.5, 1).ok());
+}
+
+TEST(StatsTest, PosteriorBoundaryIsTheSmallestFlaggingCount) {
+  auto rows = PosteriorBoundary(0.2, 30, 0.95, 1, 1);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 30u);
+  for (const auto& row : *rows) {
+    if (row.min_x < 0) {
+      EXPECT_LE(*PosteriorExceeds(row.n, row.n, 0.2, 1, 1), 0.95);
+      continue;
+    }
+    EXPECT_GT(*PosteriorExceeds(row.min_x, row.n, 0.2, 1, 1), 0.95);
+    if (row.min_x > 0) {
+      EXPECT_LE(*PosteriorExceeds(row.min_x - 1, row.n, 0.2, 1, 1), 0.95);
+    }
+  }
+  // n = 1: one event gives Beta(2, 1), P(p > 0.2) = 1 - 0.2^2 = 0.96.
+  EXPECT_EQ((*rows)[0].min_x, 1);
+  EXPECT_NEAR((*rows)[0].posterior, 0.96, 1e-12);
+}
+
+TEST(StatsTest, NoNonFiniteResultForValidInputsAndErrorsForInvalid) {
+  for (int64_t n : {1, 2, 3, 7, 40, 1000, 1000000}) {
+    for (int64_t x : {int64_t{0}, int64_t{1}, n / 2, n - 1, n}) {
+      if (x < 0 || x > n) continue;
+      for (double p0 : {1e-9, 0.001, 0.2, 0.5, 0.999, 1 - 1e-9}) {
+        for (auto r : {BinomialUpperTail(x, n, p0), BinomialMidP(x, n, p0),
+                       PosteriorExceeds(x, n, p0, 0.5, 0.5)}) {
+          ASSERT_TRUE(r.ok()) << x << "/" << n << " " << p0 << r.status();
+          EXPECT_TRUE(std::isfinite(*r) && *r >= 0 && *r <= 1);
+        }
+      }
+      auto f = FisherGreater(x, n, n - x, n);
+      ASSERT_TRUE(f.ok());
+      EXPECT_TRUE(std::isfinite(*f));
+    }
+  }
+  EXPECT_FALSE(BinomialUpperTail(-1, 3, 0.5).ok());
+  EXPECT_FALSE(BinomialMidP(4, 3, 0.5).ok());
+  EXPECT_FALSE(BinomialUpperTail(1, 3, 1).ok());
+  EXPECT_FALSE(PoissonRate(1, -2, 0.95).ok());
+  EXPECT_FALSE(PoissonRate(-1, 2, 0.95).ok());
+  EXPECT_FALSE(NewcombeDifference(1, 0, 0, 3, 0.95).ok());
+  EXPECT_FALSE(MaxSprtCriticalValue(1.5, 10, 1).ok());
+  EXPECT_FALSE(PosteriorBoundary(0, 10, 0.9, 1, 1).ok());
 }
 
 }  // namespace
