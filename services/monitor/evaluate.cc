@@ -11,6 +11,7 @@
 #include "services/monitor/errors.h"
 #include "services/monitor/validation.h"
 #include "services/signal/binomial_ci.h"
+#include "services/signal/rule.h"
 #include "services/signal/signal_stats.h"
 
 namespace aesignal::monitor {
@@ -83,16 +84,57 @@ class Table {
   int groups_, windows_;
 };
 
-void SetCell(int64_t x, int64_t n, v1::Evidence* e) {
-  e->set_subjects(x);
-  e->set_denominator(n);
-  e->set_proportion(n > 0 ? static_cast<double>(x) / n : 0);
-  e->set_confidence_level(kConfidence);
-  auto ci = signal::ClopperPearson(x, n, kConfidence);
-  if (ci.ok()) {
-    e->set_ci_lower(ci->lower);
-    e->set_ci_upper(ci->upper);
+v1::SignalMethod ApiMethod(signal::Method m) {
+  switch (m) {
+    case signal::Method::kBinomialExact:
+      return v1::SIGNAL_METHOD_BINOMIAL_EXACT;
+    case signal::Method::kBayesian:
+      return v1::SIGNAL_METHOD_BAYESIAN;
+    case signal::Method::kMaxSprt:
+      return v1::SIGNAL_METHOD_MAXSPRT;
+    case signal::Method::kControlFisher:
+      return v1::SIGNAL_METHOD_CONTROL_FISHER;
+    case signal::Method::kDoseTrend:
+      return v1::SIGNAL_METHOD_DOSE_TREND;
+    case signal::Method::kOverTime:
+      return v1::SIGNAL_METHOD_OVER_TIME;
   }
+  return v1::SIGNAL_METHOD_UNSPECIFIED;
+}
+
+v1::Evidence ToEvidence(const signal::Decision& d) {
+  v1::Evidence e;
+  e.set_method(ApiMethod(d.method));
+  e.set_crosses(d.crosses);
+  e.set_statistic(d.statistic);
+  e.set_p_value(d.method == signal::Method::kBayesian ||
+                        d.method == signal::Method::kMaxSprt
+                    ? 0
+                    : d.p_value);
+  e.set_posterior_probability(d.posterior);
+  e.set_threshold(d.threshold);
+  e.set_subjects(d.subjects);
+  e.set_denominator(d.denominator);
+  e.set_proportion(d.interval.estimate);
+  e.set_ci_lower(d.interval.lower);
+  e.set_ci_upper(d.interval.upper);
+  e.set_confidence_level(kConfidence);
+  e.set_comparison_subjects(d.comparison_subjects);
+  e.set_comparison_denominator(d.comparison_denominator);
+  return e;
+}
+
+signal::SignalRule RuleFor(const v1::SignalPolicy& policy) {
+  signal::RuleSettings settings;
+  settings.alpha = policy.alpha();
+  settings.posterior_threshold = policy.posterior_threshold();
+  settings.prior_weight = policy.prior_weight();
+  settings.min_cases = policy.min_cases();
+  settings.binomial = !policy.disable_binomial();
+  settings.bayesian = !policy.disable_bayesian();
+  settings.planned_subjects = policy.maxsprt_planned_subjects();
+  settings.confidence_level = kConfidence;
+  return signal::SignalRule(settings);
 }
 
 // The baseline that applies to (group, timepoint): the most specific one
@@ -120,23 +162,6 @@ void SetBaseline(const v1::Baseline& b, v1::Evidence* e) {
   e->set_baseline_id(b.baseline_id());
   e->set_baseline_version(b.version());
   e->set_citation(b.citation());
-}
-
-// Critical values are costly (a bisection over exact recursions) and few
-// distinct (alpha, T, M) occur: cache them.
-absl::StatusOr<double> CachedCriticalValue(double alpha, double t, int m) {
-  static absl::Mutex mu(absl::kConstInit);
-  static auto* cache = new std::map<std::tuple<double, double, int>, double>();
-  const auto key = std::make_tuple(alpha, t, m);
-  {
-    absl::MutexLock lock(&mu);
-    if (auto it = cache->find(key); it != cache->end()) return it->second;
-  }
-  AESIGNAL_ASSIGN_OR_RETURN(double cv,
-                            signal::MaxSprtCriticalValue(alpha, t, m));
-  absl::MutexLock lock(&mu);
-  (*cache)[key] = cv;
-  return cv;
 }
 
 }  // namespace
@@ -198,7 +223,11 @@ absl::StatusOr<std::vector<Finding>> EvaluateTerm(
   const int groups = trial.dose_groups_size();
   const int windows = trial.timepoints_size();
   const Table table(counters, groups, windows);
-  const int64_t min_cases = policy.min_cases();
+  const signal::SignalRule rule = RuleFor(policy);
+  // The total's planned enrollment is every group's.
+  signal::RuleSettings total_settings = rule.settings();
+  total_settings.planned_subjects *= groups;
+  const signal::SignalRule total_rule(total_settings);
   std::vector<Finding> out;
 
   auto dosed = [&](int g) {
@@ -210,139 +239,96 @@ absl::StatusOr<std::vector<Finding>> EvaluateTerm(
   auto group_id = [&](int g) {
     return g < 0 ? std::string() : trial.dose_groups(g).dose_group_id();
   };
+  auto add = [&](const signal::Decision& d, const std::string& group,
+                 const std::string& timepoint, std::string summary) {
+    Finding f{ApiMethod(d.method), group, timepoint, ToEvidence(d)};
+    f.evidence.set_summary(std::move(summary));
+    out.push_back(std::move(f));
+    return &out.back();
+  };
+  const int control = ControlGroup(trial);
 
   for (int k = 0; k < windows; ++k) {
     const std::string& timepoint = trial.timepoints(k).timepoint_id();
 
     // Against reported baselines: each group and the total.
-    if (!baselines.empty()) {
-      for (int g = -1; g < groups; ++g) {
-        const v1::Baseline* b = BaselineFor(baselines, group_id(g), timepoint);
-        if (b == nullptr) continue;
-        const Cell cell = table.Cumulative(g, k);
-        const int64_t n = dosed(g);
-        if (n == 0) continue;
-        const double p0 = b->expected_proportion();
-        if (!policy.disable_binomial()) {
-          AESIGNAL_ASSIGN_OR_RETURN(
-              double p, signal::BinomialUpperTail(cell.subjects, n, p0));
-          Finding f{
-              v1::SIGNAL_METHOD_BINOMIAL_EXACT, group_id(g), timepoint, {}};
-          f.evidence.set_method(f.method);
-          SetCell(cell.subjects, n, &f.evidence);
-          SetBaseline(*b, &f.evidence);
-          f.evidence.set_statistic(static_cast<double>(cell.subjects));
-          f.evidence.set_p_value(p);
-          f.evidence.set_threshold(policy.alpha());
-          f.evidence.set_crosses(p <= policy.alpha() &&
-                                 cell.subjects >= min_cases);
-          f.evidence.set_summary(absl::StrFormat(
-              "%d/%d (%.1f%%) vs expected %.1f%% (%s): exact binomial "
-              "P(X>=%d)=%.4g, alpha %.3g",
-              cell.subjects, n, 100.0 * cell.subjects / n, 100 * p0,
-              b->baseline_id(), cell.subjects, p, policy.alpha()));
-          out.push_back(std::move(f));
+    for (int g = -1; g < groups && !baselines.empty(); ++g) {
+      const v1::Baseline* b = BaselineFor(baselines, group_id(g), timepoint);
+      const int64_t n = dosed(g);
+      if (b == nullptr || n == 0) continue;
+      const Cell cell = table.Cumulative(g, k);
+      AESIGNAL_ASSIGN_OR_RETURN(
+          std::vector<signal::Decision> decisions,
+          (g < 0 ? total_rule : rule)
+              .AgainstBaseline(cell.subjects, n,
+                               {.p0 = b->expected_proportion(),
+                                .source_events = b->source_events(),
+                                .source_subjects = b->source_subjects()}));
+      for (const signal::Decision& d : decisions) {
+        std::string summary;
+        switch (d.method) {
+          case signal::Method::kBinomialExact:
+            summary = absl::StrFormat(
+                "%d/%d (%.1f%%) vs expected %.1f%% (%s): exact binomial "
+                "P(X>=%d)=%.4g, alpha %.3g",
+                d.subjects, n, 100.0 * d.subjects / n, 100 * d.expected,
+                b->baseline_id(), d.subjects, d.p_value, d.threshold);
+            break;
+          case signal::Method::kMaxSprt:
+            summary = absl::StrFormat(
+                "%d cases vs %.3g expected (%s): MaxSPRT LLR %.4g, critical "
+                "value %.6g (alpha %.3g, T %.3g, M %d)",
+                d.subjects, d.expected, b->baseline_id(), d.statistic,
+                d.threshold, policy.alpha(), d.surveillance_end,
+                policy.min_cases());
+            break;
+          default:
+            summary = absl::StrFormat(
+                "%d/%d vs expected %.1f%% (%s): P(p > p0 | data) = %.4f under "
+                "Beta(%.3g, %.3g) prior, threshold %.3g",
+                d.subjects, n, 100 * b->expected_proportion(), b->baseline_id(),
+                d.posterior, d.prior_a, d.prior_b, d.threshold);
         }
-        if (policy.maxsprt_planned_subjects() > 0) {
-          // Expected cases under the baseline among those dosed so far; the
-          // surveillance ends at the planned enrollment.
-          const double mu = p0 * n;
-          const int64_t planned =
-              static_cast<int64_t>(policy.maxsprt_planned_subjects()) *
-              (g < 0 ? groups : 1);
-          const double t = std::max(mu, p0 * planned);
-          AESIGNAL_ASSIGN_OR_RETURN(
-              double cv, CachedCriticalValue(policy.alpha(), t,
-                                             static_cast<int>(min_cases)));
-          const double llr = signal::PoissonLlr(cell.subjects, mu);
-          Finding f{v1::SIGNAL_METHOD_MAXSPRT, group_id(g), timepoint, {}};
-          f.evidence.set_method(f.method);
-          SetCell(cell.subjects, n, &f.evidence);
-          SetBaseline(*b, &f.evidence);
-          f.evidence.set_statistic(llr);
-          f.evidence.set_threshold(cv);
-          f.evidence.set_crosses(llr >= cv && cell.subjects >= min_cases);
-          f.evidence.set_summary(absl::StrFormat(
-              "%d cases vs %.3g expected (%s): MaxSPRT LLR %.4g, critical "
-              "value %.6g (alpha %.3g, T %.3g, M %d)",
-              cell.subjects, mu, b->baseline_id(), llr, cv, policy.alpha(), t,
-              min_cases));
-          out.push_back(std::move(f));
-        }
-        if (!policy.disable_bayesian()) {
-          double a, bb;
-          if (b->source_subjects() > 0) {
-            a = policy.prior_weight() * (b->source_events() + 0.5);
-            bb = policy.prior_weight() *
-                 (b->source_subjects() - b->source_events() + 0.5);
-          } else {
-            // A weak prior centred on p0 worth one subject.
-            a = p0;
-            bb = 1 - p0;
-          }
-          AESIGNAL_ASSIGN_OR_RETURN(
-              double post,
-              signal::PosteriorExceeds(cell.subjects, n, p0, a, bb));
-          Finding f{v1::SIGNAL_METHOD_BAYESIAN, group_id(g), timepoint, {}};
-          f.evidence.set_method(f.method);
-          SetCell(cell.subjects, n, &f.evidence);
-          SetBaseline(*b, &f.evidence);
-          f.evidence.set_statistic(static_cast<double>(cell.subjects));
-          f.evidence.set_posterior_probability(post);
-          f.evidence.set_threshold(policy.posterior_threshold());
-          f.evidence.set_crosses(post > policy.posterior_threshold() &&
-                                 cell.subjects >= min_cases);
-          f.evidence.set_summary(absl::StrFormat(
-              "%d/%d vs expected %.1f%% (%s): P(p > p0 | data) = %.4f under "
-              "Beta(%.3g, %.3g) prior, threshold %.3g",
-              cell.subjects, n, 100 * p0, b->baseline_id(), post, a, bb,
-              policy.posterior_threshold()));
-          out.push_back(std::move(f));
+        v1::Evidence* e =
+            &add(d, group_id(g), timepoint, std::move(summary))->evidence;
+        SetBaseline(*b, e);
+        if (d.method == signal::Method::kMaxSprt) {
+          e->set_expected_proportion(b->expected_proportion());
         }
       }
     }
 
     // Against the control arm.
-    const int control = ControlGroup(trial);
     if (control >= 0 && !policy.disable_control()) {
       const Cell c = table.Cumulative(control, k);
       const int64_t nc = dosed(control);
       for (int g = 0; g < groups; ++g) {
-        if (g == control) continue;
-        const Cell cell = table.Cumulative(g, k);
         const int64_t n = dosed(g);
-        if (n == 0 || nc == 0) continue;
+        if (g == control || n == 0 || nc == 0) continue;
+        const Cell cell = table.Cumulative(g, k);
         AESIGNAL_ASSIGN_OR_RETURN(
-            double p, signal::FisherGreater(cell.subjects, n, c.subjects, nc));
-        Finding f{v1::SIGNAL_METHOD_CONTROL_FISHER, group_id(g), timepoint, {}};
-        f.evidence.set_method(f.method);
-        SetCell(cell.subjects, n, &f.evidence);
-        f.evidence.set_comparison(group_id(control));
-        f.evidence.set_comparison_subjects(c.subjects);
-        f.evidence.set_comparison_denominator(nc);
-        f.evidence.set_statistic(static_cast<double>(cell.subjects));
-        f.evidence.set_p_value(p);
-        f.evidence.set_threshold(policy.alpha());
-        f.evidence.set_crosses(p <= policy.alpha() &&
-                               cell.subjects >= min_cases);
-        f.evidence.set_summary(absl::StrFormat(
-            "%d/%d vs control %s %d/%d: one-sided Fisher p = %.4g, alpha %.3g",
-            cell.subjects, n, group_id(control), c.subjects, nc, p,
-            policy.alpha()));
+            signal::Decision d,
+            rule.AgainstControl(cell.subjects, n, c.subjects, nc));
+        Finding* f = add(
+            d, group_id(g), timepoint,
+            absl::StrFormat("%d/%d vs control %s %d/%d: one-sided Fisher p = "
+                            "%.4g, alpha %.3g",
+                            cell.subjects, n, group_id(control), c.subjects, nc,
+                            d.p_value, policy.alpha()));
+        f->evidence.set_comparison(group_id(control));
         if (screening != nullptr) {
           auto it = screening->find({g, k});
           const double adjusted = it == screening->end() ? 1 : it->second;
-          f.evidence.set_adjusted_p_value(adjusted);
-          f.evidence.set_threshold(policy.fdr());
-          f.evidence.set_crosses(adjusted <= policy.fdr() &&
-                                 cell.subjects >= min_cases);
-          f.evidence.set_summary(absl::StrFormat(
+          f->evidence.set_adjusted_p_value(adjusted);
+          f->evidence.set_threshold(policy.fdr());
+          f->evidence.set_crosses(adjusted <= policy.fdr() &&
+                                  cell.subjects >= policy.min_cases());
+          f->evidence.set_summary(absl::StrFormat(
               "%d/%d vs control %s %d/%d: one-sided Fisher p = %.4g, double "
               "FDR adjusted %.4g, FDR %.3g",
-              cell.subjects, n, group_id(control), c.subjects, nc, p, adjusted,
-              policy.fdr()));
+              cell.subjects, n, group_id(control), c.subjects, nc, d.p_value,
+              adjusted, policy.fdr()));
         }
-        out.push_back(std::move(f));
       }
     }
 
@@ -351,11 +337,9 @@ absl::StatusOr<std::vector<Finding>> EvaluateTerm(
       std::vector<int64_t> xs, ns;
       std::vector<double> scores;
       bool dose_scores = true;
-      int64_t total = 0;
       for (int g = 0; g < groups; ++g) {
         xs.push_back(table.Cumulative(g, k).subjects);
         ns.push_back(dosed(g));
-        total += xs.back();
         const auto& dg = trial.dose_groups(g);
         scores.push_back(dg.control() ? 0 : dg.dose_value());
         if (!dg.control() && !(dg.dose_value() > 0)) dose_scores = false;
@@ -363,30 +347,20 @@ absl::StatusOr<std::vector<Finding>> EvaluateTerm(
       if (!dose_scores) {
         for (int g = 0; g < groups; ++g) scores[g] = g;
       }
-      AESIGNAL_ASSIGN_OR_RETURN(
-          signal::TrendResult trend,
-          signal::CochranArmitageIncreasing(xs, ns, scores));
-      Finding f{v1::SIGNAL_METHOD_DOSE_TREND, "", timepoint, {}};
-      f.evidence.set_method(f.method);
-      int64_t n_all = 0;
-      for (int64_t n : ns) n_all += n;
-      SetCell(total, n_all, &f.evidence);
-      f.evidence.set_statistic(trend.z);
-      f.evidence.set_p_value(trend.p);
-      f.evidence.set_threshold(policy.alpha());
-      f.evidence.set_comparison(dose_scores ? "dose scores" : "rank scores");
-      f.evidence.set_crosses(trend.p <= policy.alpha() && total >= min_cases);
+      AESIGNAL_ASSIGN_OR_RETURN(signal::Decision d,
+                                rule.DoseTrend(xs, ns, scores));
       std::string counts;
       for (int g = 0; g < groups; ++g) {
         absl::StrAppend(&counts, g ? ", " : "", group_id(g), " ", xs[g], "/",
                         ns[g]);
       }
-      f.evidence.set_summary(absl::StrFormat(
-          "%s: %s Cochran-Armitage trend Z = %.3f, one-sided p = %.4g, alpha "
-          "%.3g",
-          counts, trend.exact ? "exact" : "asymptotic", trend.z, trend.p,
-          policy.alpha()));
-      out.push_back(std::move(f));
+      Finding* f = add(
+          d, "", timepoint,
+          absl::StrFormat("%s: %s Cochran-Armitage trend Z = %.3f, one-sided "
+                          "p = %.4g, alpha %.3g",
+                          counts, d.exact ? "exact" : "asymptotic", d.statistic,
+                          d.p_value, policy.alpha()));
+      f->evidence.set_comparison(dose_scores ? "dose scores" : "rank scores");
     }
 
     // A later window against the earlier windows of the same group.
@@ -400,23 +374,16 @@ absl::StatusOr<std::vector<Finding>> EvaluateTerm(
           n_before += denominators.at_risk[g * windows + w];
         }
         if (n == 0 || n_before == 0) continue;
-        AESIGNAL_ASSIGN_OR_RETURN(
-            double p, signal::FisherGreater(x, n, x_before, n_before));
-        Finding f{v1::SIGNAL_METHOD_OVER_TIME, group_id(g), timepoint, {}};
-        f.evidence.set_method(f.method);
-        SetCell(x, n, &f.evidence);
-        f.evidence.set_comparison("earlier windows");
-        f.evidence.set_comparison_subjects(x_before);
-        f.evidence.set_comparison_denominator(n_before);
-        f.evidence.set_statistic(static_cast<double>(x));
-        f.evidence.set_p_value(p);
-        f.evidence.set_threshold(policy.alpha());
-        f.evidence.set_crosses(p <= policy.alpha() && x >= min_cases);
-        f.evidence.set_summary(absl::StrFormat(
-            "window %s: %d/%d at risk vs earlier windows %d/%d "
-            "subject-windows: one-sided Fisher p = %.4g, alpha %.3g",
-            timepoint, x, n, x_before, n_before, p, policy.alpha()));
-        out.push_back(std::move(f));
+        AESIGNAL_ASSIGN_OR_RETURN(signal::Decision d,
+                                  rule.OverTime(x, n, x_before, n_before));
+        Finding* f = add(
+            d, group_id(g), timepoint,
+            absl::StrFormat("window %s: %d/%d at risk vs earlier windows "
+                            "%d/%d subject-windows: one-sided Fisher p = %.4g, "
+                            "alpha %.3g",
+                            timepoint, x, n, x_before, n_before, d.p_value,
+                            policy.alpha()));
+        f->evidence.set_comparison("earlier windows");
       }
     }
   }

@@ -1,0 +1,177 @@
+#include "services/signal/rule.h"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+#include "absl/base/const_init.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "services/signal/signal_stats.h"
+
+namespace aesignal::signal {
+namespace {
+
+// Critical values are costly (bisection over exact recursions) and few
+// distinct (alpha, T, M) occur in a trial.
+absl::StatusOr<double> CachedCriticalValue(double alpha, double t, int m) {
+  static absl::Mutex mu(absl::kConstInit);
+  static auto* cache = new std::map<std::tuple<double, double, int>, double>();
+  const auto key = std::make_tuple(alpha, t, m);
+  {
+    absl::MutexLock lock(&mu);
+    if (auto it = cache->find(key); it != cache->end()) return it->second;
+  }
+  auto cv = MaxSprtCriticalValue(alpha, t, m);
+  if (!cv.ok()) return cv.status();
+  absl::MutexLock lock(&mu);
+  (*cache)[key] = *cv;
+  return *cv;
+}
+
+absl::StatusOr<Decision> Cell(Method method, int64_t x, int64_t n,
+                              double level) {
+  auto ci = ClopperPearson(x, n, level);
+  if (!ci.ok()) return ci.status();
+  Decision d;
+  d.method = method;
+  d.subjects = x;
+  d.denominator = n;
+  d.interval = *ci;
+  d.statistic = static_cast<double>(x);
+  return d;
+}
+
+}  // namespace
+
+const char* MethodName(Method method) {
+  switch (method) {
+    case Method::kBinomialExact:
+      return "binomial_exact";
+    case Method::kBayesian:
+      return "bayesian";
+    case Method::kMaxSprt:
+      return "maxsprt";
+    case Method::kControlFisher:
+      return "control_fisher";
+    case Method::kDoseTrend:
+      return "dose_trend";
+    case Method::kOverTime:
+      return "over_time";
+  }
+  return "?";
+}
+
+std::pair<double, double> SignalRule::Prior(const Baseline& baseline) const {
+  if (baseline.source_subjects > 0) {
+    const double w = settings_.prior_weight;
+    return {w * (baseline.source_events + 0.5),
+            w * (baseline.source_subjects - baseline.source_events + 0.5)};
+  }
+  return {baseline.p0, 1 - baseline.p0};
+}
+
+absl::StatusOr<std::vector<Decision>> SignalRule::AgainstBaseline(
+    int64_t x, int64_t n, const Baseline& baseline) const {
+  if (!(baseline.p0 > 0 && baseline.p0 < 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("p0 must be in (0, 1), got ", baseline.p0));
+  }
+  if (baseline.source_events < 0 ||
+      baseline.source_events > baseline.source_subjects) {
+    return absl::InvalidArgumentError(
+        "source sample: need 0 <= events <= subjects");
+  }
+  const double p0 = baseline.p0;
+  const bool enough = x >= settings_.min_cases;
+  std::vector<Decision> out;
+  if (settings_.binomial) {
+    auto d = Cell(Method::kBinomialExact, x, n, settings_.confidence_level);
+    if (!d.ok()) return d.status();
+    auto p = BinomialUpperTail(x, n, p0);
+    if (!p.ok()) return p.status();
+    d->p_value = *p;
+    d->threshold = settings_.alpha;
+    d->expected = p0;
+    d->crosses = *p <= settings_.alpha && enough;
+    out.push_back(*d);
+  }
+  if (settings_.planned_subjects > 0 && n > 0) {
+    auto d = Cell(Method::kMaxSprt, x, n, settings_.confidence_level);
+    if (!d.ok()) return d.status();
+    const double mu = p0 * static_cast<double>(n);
+    const double t = std::max(mu, p0 * settings_.planned_subjects);
+    auto cv = CachedCriticalValue(
+        settings_.alpha, t,
+        static_cast<int>(std::max<int64_t>(1, settings_.min_cases)));
+    if (!cv.ok()) return cv.status();
+    d->statistic = PoissonLlr(static_cast<double>(x), mu);
+    d->threshold = *cv;
+    d->expected = mu;
+    d->surveillance_end = t;
+    d->crosses = d->statistic >= *cv && enough;
+    out.push_back(*d);
+  }
+  if (settings_.bayesian) {
+    auto d = Cell(Method::kBayesian, x, n, settings_.confidence_level);
+    if (!d.ok()) return d.status();
+    const auto [a, b] = Prior(baseline);
+    auto post = PosteriorExceeds(x, n, p0, a, b);
+    if (!post.ok()) return post.status();
+    d->posterior = *post;
+    d->threshold = settings_.posterior_threshold;
+    d->expected = p0;
+    d->prior_a = a;
+    d->prior_b = b;
+    d->crosses = *post > settings_.posterior_threshold && enough;
+    out.push_back(*d);
+  }
+  return out;
+}
+
+absl::StatusOr<Decision> SignalRule::AgainstControl(int64_t x, int64_t n,
+                                                    int64_t xc,
+                                                    int64_t nc) const {
+  auto d = Cell(Method::kControlFisher, x, n, settings_.confidence_level);
+  if (!d.ok()) return d.status();
+  auto p = FisherGreater(x, n, xc, nc);
+  if (!p.ok()) return p.status();
+  d->p_value = *p;
+  d->threshold = settings_.alpha;
+  d->comparison_subjects = xc;
+  d->comparison_denominator = nc;
+  d->crosses = *p <= settings_.alpha && x >= settings_.min_cases;
+  return *d;
+}
+
+absl::StatusOr<Decision> SignalRule::DoseTrend(
+    const std::vector<int64_t>& x, const std::vector<int64_t>& n,
+    const std::vector<double>& scores) const {
+  auto trend = CochranArmitageIncreasing(x, n, scores);
+  if (!trend.ok()) return trend.status();
+  int64_t total_x = 0, total_n = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    total_x += x[i];
+    total_n += n[i];
+  }
+  auto d =
+      Cell(Method::kDoseTrend, total_x, total_n, settings_.confidence_level);
+  if (!d.ok()) return d.status();
+  d->statistic = trend->z;
+  d->p_value = trend->p;
+  d->exact = trend->exact;
+  d->threshold = settings_.alpha;
+  d->crosses = trend->p <= settings_.alpha && total_x >= settings_.min_cases;
+  return *d;
+}
+
+absl::StatusOr<Decision> SignalRule::OverTime(int64_t x, int64_t n,
+                                              int64_t x_before,
+                                              int64_t n_before) const {
+  auto d = AgainstControl(x, n, x_before, n_before);
+  if (!d.ok()) return d.status();
+  d->method = Method::kOverTime;
+  return *d;
+}
+
+}  // namespace aesignal::signal
