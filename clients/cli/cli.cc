@@ -24,6 +24,7 @@
 #include "clients/cli/csv_mapping.h"
 #include "clients/cli/import/import_command.h"
 #include "clients/cli/incidence_format.h"
+#include "clients/cli/stats_command.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -798,6 +799,10 @@ int SignalsWatch(Ctx& ctx, const SignalFlags& f) {
 }  // namespace
 
 int RunCli(const std::vector<std::string>& args, CliStreams io) {
+  // The offline calculator parses its own arguments (and its own --help).
+  if (args.size() >= 2 && args[1] == "stats") {
+    return RunStatsCommand({args.begin() + 2, args.end()}, io.out, io.err);
+  }
   Ctx ctx{.io = io, .server = "127.0.0.1:50051"};
   CLI::App app{
       "aesignal: command-line client of the aesignal adverse-event safety "
@@ -987,6 +992,13 @@ int RunCli(const std::vector<std::string>& args, CliStreams io) {
       ->required();
   triage->callback(
       [&] { action = [&] { return SignalsTriage(ctx, signal_flags); }; });
+
+  // stats: the offline calculator parses its own arguments.
+  auto* stats = app.add_subcommand(
+      "stats",
+      "offline calculator of the signal statistics (no server): aesignal "
+      "stats --help");
+  stats->prefix_command();  // handled before parsing (see the top)
 
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
