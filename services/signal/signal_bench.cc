@@ -1,0 +1,91 @@
+// Google Benchmark of the signal module: every method for one cell, and a
+// whole trial of 5 dose groups x 10 timepoints x 1,000 PTs.
+//   build/services/signal/signal_bench
+#include <random>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "services/signal/rule.h"
+#include "services/signal/signal_stats.h"
+
+namespace aesignal::signal {
+namespace {
+
+RuleSettings AllMethods() {
+  RuleSettings s;
+  s.planned_subjects = 20;  // MaxSPRT on
+  return s;
+}
+
+// One cell: baseline methods (binomial, MaxSPRT, Bayesian), control arm,
+// dose trend across 5 groups and the over-time test.
+void BM_OneCellAllMethods(benchmark::State& state) {
+  const SignalRule rule(AllMethods());
+  const Baseline baseline{.p0 = 0.05, .source_events = 2, .source_subjects = 40};
+  for (auto _ : state) {
+    auto b = rule.AgainstBaseline(3, 10, baseline);
+    auto c = rule.AgainstControl(3, 10, 0, 10);
+    auto t = rule.DoseTrend({0, 1, 1, 2, 3}, {10, 10, 10, 10, 10},
+                            {0, 2.5e7, 5e7, 1e8, 2e8});
+    auto o = rule.OverTime(2, 10, 1, 40);
+    benchmark::DoNotOptimize(b);
+    benchmark::DoNotOptimize(c);
+    benchmark::DoNotOptimize(t);
+    benchmark::DoNotOptimize(o);
+  }
+}
+BENCHMARK(BM_OneCellAllMethods);
+
+// A trial: 5 groups (the first a control) of 10 subjects, 10 timepoints,
+// 1,000 PTs with a baseline each; every cell evaluated with every method, as
+// a full re-evaluation would (the server re-evaluates only changed rows).
+void BM_TrialFullEvaluation(benchmark::State& state) {
+  constexpr int kGroups = 5, kTimepoints = 10, kPts = 1000, kPerGroup = 10;
+  std::mt19937 rng(7);
+  std::binomial_distribution<int> cases(kPerGroup, 0.05);
+  std::vector<int64_t> x(kPts * kGroups);
+  for (auto& v : x) v = cases(rng);
+  const SignalRule rule(AllMethods());
+  const Baseline baseline{.p0 = 0.05};
+  const std::vector<double> scores = {0, 2.5e7, 5e7, 1e8, 2e8};
+  int64_t cells = 0;
+  for (auto _ : state) {
+    for (int pt = 0; pt < kPts; ++pt) {
+      for (int k = 0; k < kTimepoints; ++k) {
+        std::vector<int64_t> xs(kGroups), ns(kGroups, kPerGroup);
+        for (int g = 0; g < kGroups; ++g) {
+          // Cumulative cases grow over the timepoints.
+          xs[g] = x[pt * kGroups + g] * (k + 1) / kTimepoints;
+          auto b = rule.AgainstBaseline(xs[g], kPerGroup, baseline);
+          benchmark::DoNotOptimize(b);
+          if (g > 0) {
+            auto c = rule.AgainstControl(xs[g], kPerGroup, xs[0], kPerGroup);
+            benchmark::DoNotOptimize(c);
+          }
+          auto o = rule.OverTime(xs[g] > 0 ? 1 : 0, kPerGroup, xs[g],
+                                 kPerGroup * (k + 1));
+          benchmark::DoNotOptimize(o);
+          ++cells;
+        }
+        auto t = rule.DoseTrend(xs, ns, scores);
+        benchmark::DoNotOptimize(t);
+      }
+    }
+  }
+  state.counters["cells/s"] =
+      benchmark::Counter(static_cast<double>(cells), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_TrialFullEvaluation)->Unit(benchmark::kMillisecond);
+
+void BM_MaxSprtCriticalValueUncached(benchmark::State& state) {
+  for (auto _ : state) {
+    auto cv = MaxSprtCriticalValue(0.05, 10, 1);
+    benchmark::DoNotOptimize(cv);
+  }
+}
+BENCHMARK(BM_MaxSprtCriticalValueUncached)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace aesignal::signal
+
+BENCHMARK_MAIN();
