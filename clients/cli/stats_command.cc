@@ -323,6 +323,7 @@ int RunStatsCommand(const std::vector<std::string>& args, std::ostream& out,
       r.Num("z", res->z);
       r.Num("p_value_one_sided", res->p);
       r.Text("method", res->exact ? "exact conditional" : "asymptotic");
+      r.Num("p_asymptotic", res->p_asymptotic);
       return absl::OkStatus();
     };
   });

@@ -21,7 +21,8 @@ RuleSettings AllMethods() {
 // dose trend across 5 groups and the over-time test.
 void BM_OneCellAllMethods(benchmark::State& state) {
   const SignalRule rule(AllMethods());
-  const Baseline baseline{.p0 = 0.05, .source_events = 2, .source_subjects = 40};
+  const Baseline baseline{
+      .p0 = 0.05, .source_events = 2, .source_subjects = 40};
   for (auto _ : state) {
     auto b = rule.AgainstBaseline(3, 10, baseline);
     auto c = rule.AgainstControl(3, 10, 0, 10);
@@ -72,8 +73,8 @@ void BM_TrialFullEvaluation(benchmark::State& state) {
       }
     }
   }
-  state.counters["cells/s"] =
-      benchmark::Counter(static_cast<double>(cells), benchmark::Counter::kIsRate);
+  state.counters["cells/s"] = benchmark::Counter(static_cast<double>(cells),
+                                                 benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_TrialFullEvaluation)->Unit(benchmark::kMillisecond);
 

@@ -112,6 +112,7 @@ absl::StatusOr<TrendResult> CochranArmitageIncreasing(
       pbar * (1 - pbar) * (sum_ntt - sum_nt * sum_nt / total_n);
   if (!(variance > 0)) return result;
   result.z = (s_obs - pbar * sum_nt) / std::sqrt(variance);
+  result.p_asymptotic = 0.5 * std::erfc(result.z / std::sqrt(2.0));
 
   // Conditional exact distribution of S = sum t_i x_i given the total, by
   // chaining hypergeometric draws group by group, when small enough.
@@ -151,7 +152,7 @@ absl::StatusOr<TrendResult> CochranArmitageIncreasing(
       // Fall through to the asymptotic test.
     }
   }
-  result.p = 0.5 * std::erfc(result.z / std::sqrt(2.0));
+  result.p = result.p_asymptotic;
   return result;
 }
 

@@ -68,7 +68,8 @@ absl::StatusOr<DifferenceInterval> NewcombeDifference(int64_t x1, int64_t n1,
 struct TrendResult {
   double z = 0;        // Cochran-Armitage statistic
   double p = 1;        // one-sided p-value for an increasing trend
-  bool exact = false;  // conditional exact (permutation) or asymptotic
+  bool exact = false;  // p is conditional exact (permutation) or asymptotic
+  double p_asymptotic = 1;  // 1 - Phi(z), always
 };
 // Cochran-Armitage test for a proportion increasing with `scores`. Exact
 // (conditional on the total, by enumeration) when the enumeration is small

@@ -65,6 +65,8 @@ TEST(StatsTest, TrendZMatchesRAndExactPMatchesEnumeration) {
     }
   }
   EXPECT_NEAR(trend->p, p, 1e-12);
+  // pnorm(-sqrt(6.3)) in R = 0.0060368989...
+  EXPECT_NEAR(trend->p_asymptotic, 0.5 * std::erfc(std::sqrt(6.3 / 2)), 1e-12);
   // No events or all events: no evidence either way.
   EXPECT_EQ(CochranArmitageIncreasing({0, 0, 0}, {3, 3, 3}, {1, 2, 3})->p, 1);
   EXPECT_FALSE(CochranArmitageIncreasing({1}, {3, 3}, {1, 2}).ok());
