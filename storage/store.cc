@@ -55,6 +55,8 @@ const char* CfName(Cf cf) {
       return "dirty_terms";
     case Cf::kSignalHistory:
       return "signal_history";
+    case Cf::kAudit:
+      return "audit";
   }
   return "?";
 }

@@ -58,8 +58,9 @@ enum class Cf : int {
   kSignalLog = 10,      // (trial, sequence) -> SignalChange
   kDirtyTerms = 11,     // (trial, term) -> DirtyTerm: awaiting evaluation
   kSignalHistory = 12,  // (trial, signal, sequence) -> aesignal.v1.SignalEvent
+  kAudit = 13,          // (trial, sequence) -> aesignal.v1.AuditRecord
 };
-inline constexpr int kNumCfs = 13;
+inline constexpr int kNumCfs = 14;
 const char* CfName(Cf cf);
 
 // The schema version this build reads and writes.

@@ -1,5 +1,6 @@
 #include "clients/cli/cli.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -83,10 +84,12 @@ struct Ctx {
   CliStreams io;
   std::string server;
   double timeout_seconds = 30;
+  std::string principal;
 
   Client MakeClient() const {
     client::ConnectionOptions options;
     options.target = server;
+    options.principal = principal;
     options.call_timeout = absl::Seconds(timeout_seconds);
     return Client(client::MakeClientConnection(options));
   }
@@ -796,6 +799,35 @@ int SignalsWatch(Ctx& ctx, const SignalFlags& f) {
   return kOk;
 }
 
+int AuditList(Ctx& ctx, const std::string& trial_id, const std::string& action,
+              const std::string& resource, const std::string& principal,
+              const std::string& format) {
+  v1::GetAuditTrailRequest filter;
+  filter.set_action(action);
+  filter.set_resource_prefix(resource);
+  filter.set_principal(principal);
+  auto records = ctx.MakeClient().GetAuditTrail(trial_id, filter);
+  if (!records.ok()) {
+    PrintStatus(ctx.io.err, records.status());
+    return kFailed;
+  }
+  if (format == "json") {
+    v1::GetAuditTrailResponse all;
+    for (auto& r : *records) *all.add_records() = r;
+    ctx.io.out << JsonOf(all) << "\n";
+    return kOk;
+  }
+  for (const auto& r : *records) {
+    ctx.io.out << absl::StrFormat(
+        "#%-5d %s  %-16s %-24s %s v%d\n       by %s via %s: %s%s\n",
+        r.sequence(),
+        google::protobuf::util::TimeUtil::ToString(r.time()).substr(0, 23),
+        r.action(), "", r.resource(), r.version(), r.principal(), r.rpc(),
+        r.details(), r.reason().empty() ? "" : "; why: " + r.reason());
+  }
+  ctx.io.out << records->size() << " record(s)\n";
+  return kOk;
+}
 }  // namespace
 
 int RunCli(const std::vector<std::string>& args, CliStreams io) {
@@ -803,13 +835,22 @@ int RunCli(const std::vector<std::string>& args, CliStreams io) {
   if (args.size() >= 2 && args[1] == "stats") {
     return RunStatsCommand({args.begin() + 2, args.end()}, io.out, io.err);
   }
-  Ctx ctx{.io = io, .server = "127.0.0.1:50051"};
+  Ctx ctx{.io = io,
+          .server = "127.0.0.1:50051",
+          .timeout_seconds = 30,
+          .principal = ""};
   CLI::App app{
       "aesignal: command-line client of the aesignal adverse-event safety "
       "monitor (aesignald)."};
   app.name("aesignal");
   app.require_subcommand(1);
   app.add_option("--server", ctx.server, "aesignald address HOST:PORT")
+      ->capture_default_str();
+  if (const char* user = std::getenv("USER"); user != nullptr) {
+    ctx.principal = user;
+  }
+  app.add_option("--principal", ctx.principal,
+                 "who you are, recorded in the audit trail (default $USER)")
       ->capture_default_str();
   app.add_option("--timeout", ctx.timeout_seconds,
                  "deadline of each call, seconds")
@@ -992,6 +1033,25 @@ int RunCli(const std::vector<std::string>& args, CliStreams io) {
       ->required();
   triage->callback(
       [&] { action = [&] { return SignalsTriage(ctx, signal_flags); }; });
+
+  // audit list
+  auto* audit = app.add_subcommand("audit", "the audit trail");
+  audit->require_subcommand(1);
+  std::string audit_action, audit_resource, audit_principal;
+  auto* audit_list =
+      audit->add_subcommand("list", "every state change, oldest first");
+  audit_list->add_option("--trial", trial_id, "trial id")->required();
+  audit_list->add_option("--action", audit_action,
+                         "e.g. report.store, signal.triage");
+  audit_list->add_option("--resource", audit_resource, "resource name prefix");
+  audit_list->add_option("--by", audit_principal, "principal");
+  audit_list->add_option("--format", format)->check(CLI::IsMember(table_json));
+  audit_list->callback([&] {
+    action = [&] {
+      return AuditList(ctx, trial_id, audit_action, audit_resource,
+                       audit_principal, format);
+    };
+  });
 
   // stats: the offline calculator parses its own arguments.
   auto* stats = app.add_subcommand(

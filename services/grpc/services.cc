@@ -3,6 +3,7 @@
 #include <deque>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "services/grpc/status.h"
@@ -20,12 +21,30 @@ grpc::Status Reply(absl::StatusOr<T> result, T* out) {
   return grpc::Status::OK;
 }
 
+// Who is calling, for the audit trail. Until authentication is configured
+// the principal is the caller's claim in `x-aesignal-principal`, else its
+// peer address.
+monitor::CallInfo CallInfoOf(const grpc::ServerContext* context,
+                             const char* rpc) {
+  monitor::CallInfo call;
+  call.rpc = rpc;
+  const auto& metadata = context->client_metadata();
+  if (auto it = metadata.find("x-aesignal-principal"); it != metadata.end()) {
+    call.principal = std::string(it->second.data(), it->second.size());
+  } else {
+    call.principal = absl::StrCat("peer:", context->peer());
+  }
+  return call;
+}
+
 }  // namespace
 
-grpc::Status TrialServiceImpl::CreateTrial(grpc::ServerContext*,
+grpc::Status TrialServiceImpl::CreateTrial(grpc::ServerContext* context,
                                            const v1::CreateTrialRequest* req,
                                            v1::Trial* resp) {
-  return Reply(monitor_.CreateTrial(*req), resp);
+  return Reply(monitor_.CreateTrial(
+                   *req, CallInfoOf(context, "TrialService.CreateTrial")),
+               resp);
 }
 
 grpc::Status TrialServiceImpl::GetTrial(grpc::ServerContext*,
@@ -41,9 +60,11 @@ grpc::Status TrialServiceImpl::ListTrials(grpc::ServerContext*,
 }
 
 grpc::Status TrialServiceImpl::EnrollSubjects(
-    grpc::ServerContext*, const v1::EnrollSubjectsRequest* req,
+    grpc::ServerContext* context, const v1::EnrollSubjectsRequest* req,
     v1::EnrollSubjectsResponse* resp) {
-  return Reply(monitor_.EnrollSubjects(*req), resp);
+  return Reply(monitor_.EnrollSubjects(
+                   *req, CallInfoOf(context, "TrialService.EnrollSubjects")),
+               resp);
 }
 
 grpc::Status TrialServiceImpl::ListSubjects(grpc::ServerContext*,
@@ -53,9 +74,11 @@ grpc::Status TrialServiceImpl::ListSubjects(grpc::ServerContext*,
 }
 
 grpc::Status IngestServiceImpl::SubmitReports(
-    grpc::ServerContext*, const v1::SubmitReportsRequest* req,
+    grpc::ServerContext* context, const v1::SubmitReportsRequest* req,
     v1::SubmitReportsResponse* resp) {
-  return Reply(monitor_.SubmitReports(*req), resp);
+  return Reply(monitor_.SubmitReports(
+                   *req, CallInfoOf(context, "IngestService.SubmitReports")),
+               resp);
 }
 
 namespace {
@@ -97,6 +120,8 @@ grpc::Status IngestServiceImpl::StreamReports(
     grpc::ServerReaderWriter<v1::StreamReportsResponse,
                              v1::StreamReportsRequest>* stream) {
   auto state = std::make_shared<StreamState>();
+  const monitor::CallInfo call =
+      CallInfoOf(context, "IngestService.StreamReports");
 
   // The writer sends responses in order as they become durable, and drains
   // every slot before exiting, so no callback outlives the handler's stream.
@@ -151,7 +176,8 @@ grpc::Status IngestServiceImpl::StreamReports(
           FillBatchResult(std::move(result), &slot->response);
           slot->ready = true;
           state->changed.SignalAll();
-        });
+        },
+        call);
   }
   {
     absl::MutexLock lock(&state->mu);
@@ -171,10 +197,12 @@ grpc::Status SafetyServiceImpl::GetIncidence(grpc::ServerContext*,
   return Reply(monitor_.GetIncidence(*req), resp);
 }
 
-grpc::Status SignalServiceImpl::PutBaselines(grpc::ServerContext*,
+grpc::Status SignalServiceImpl::PutBaselines(grpc::ServerContext* context,
                                              const v1::PutBaselinesRequest* req,
                                              v1::PutBaselinesResponse* resp) {
-  return Reply(monitor_.signals().PutBaselines(*req), resp);
+  return Reply(monitor_.signals().PutBaselines(
+                   *req, CallInfoOf(context, "SignalService.PutBaselines")),
+               resp);
 }
 
 grpc::Status SignalServiceImpl::ListBaselines(
@@ -195,10 +223,12 @@ grpc::Status SignalServiceImpl::GetSignal(grpc::ServerContext*,
   return Reply(monitor_.signals().GetSignal(*req), resp);
 }
 
-grpc::Status SignalServiceImpl::UpdateSignal(grpc::ServerContext*,
+grpc::Status SignalServiceImpl::UpdateSignal(grpc::ServerContext* context,
                                              const v1::UpdateSignalRequest* req,
                                              v1::Signal* resp) {
-  return Reply(monitor_.signals().UpdateSignal(*req), resp);
+  return Reply(monitor_.signals().UpdateSignal(
+                   *req, CallInfoOf(context, "SignalService.UpdateSignal")),
+               resp);
 }
 
 grpc::Status SignalServiceImpl::WatchSignals(
@@ -227,6 +257,12 @@ grpc::Status SignalServiceImpl::WatchSignals(
     }
   }
   return grpc::Status::CANCELLED;
+}
+
+grpc::Status AuditServiceImpl::GetAuditTrail(
+    grpc::ServerContext*, const v1::GetAuditTrailRequest* req,
+    v1::GetAuditTrailResponse* resp) {
+  return Reply(monitor_.GetAuditTrail(*req), resp);
 }
 
 }  // namespace aesignal::grpc_services

@@ -5,6 +5,7 @@
 #ifndef AESIGNAL_SERVICES_GRPC_SERVICES_H_
 #define AESIGNAL_SERVICES_GRPC_SERVICES_H_
 
+#include "aesignal/v1/audit_service.grpc.pb.h"
 #include "aesignal/v1/ingest_service.grpc.pb.h"
 #include "aesignal/v1/safety_service.grpc.pb.h"
 #include "aesignal/v1/signal_service.grpc.pb.h"
@@ -89,6 +90,18 @@ class SignalServiceImpl final : public v1::SignalService::Service {
   grpc::Status WatchSignals(
       grpc::ServerContext*, const v1::WatchSignalsRequest*,
       grpc::ServerWriter<v1::WatchSignalsResponse>*) override;
+
+ private:
+  monitor::Monitor& monitor_;
+};
+
+class AuditServiceImpl final : public v1::AuditService::Service {
+ public:
+  explicit AuditServiceImpl(monitor::Monitor* monitor) : monitor_(*monitor) {}
+
+  grpc::Status GetAuditTrail(grpc::ServerContext*,
+                             const v1::GetAuditTrailRequest*,
+                             v1::GetAuditTrailResponse*) override;
 
  private:
   monitor::Monitor& monitor_;

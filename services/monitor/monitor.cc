@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -18,6 +20,7 @@
 #include "services/monitor/errors.h"
 #include "services/monitor/validation.h"
 #include "services/signal/binomial_ci.h"
+#include "storage/audit.h"
 #include "storage/incidence.h"
 #include "storage/keys.h"
 #include "storage/records.pb.h"
@@ -67,7 +70,22 @@ struct Batch {
   std::map<TermKey,
            std::map<std::pair<int, int>, std::pair<std::string, uint32_t>>>
       dirty_terms;
+  CallInfo call;  // for the audit trail
 };
+
+std::string ReportName(const std::string& trial_id,
+                       const v1::AdverseEventReport& r) {
+  return absl::StrCat("trials/", trial_id, "/reports/", r.site_id(), "/",
+                      r.report_id());
+}
+
+std::string ReportSummary(const v1::AdverseEventReport& r) {
+  return absl::StrCat("subject ", r.subject_id(), ": ", r.pt(), " (", r.soc(),
+                      "), grade ", r.grade(), r.serious() ? ", serious" : "",
+                      r.has_onset_study_day()
+                          ? absl::StrCat(", onset day ", r.onset_study_day())
+                          : absl::StrCat(", timepoint ", r.timepoint_id()));
+}
 
 void NoteDirty(Batch& batch, const v1::AdverseEventReport& report, int group,
                int window, const v1::AdverseEventReport& trigger) {
@@ -122,6 +140,19 @@ absl::Status ApplyBatch(storage::Txn& txn, Batch& batch) {
   const int num_windows = batch.trial.timepoints_size();
   const google::protobuf::Timestamp now = NowProto();
   std::map<std::string, std::optional<v1::Subject>> subjects;
+  std::optional<storage::AuditWriter> audit;
+  auto audit_report = [&](const v1::AdverseEventReport& r,
+                          const char* action) -> absl::Status {
+    if (!audit.has_value()) {
+      auto writer = storage::AuditWriter::Begin(txn, batch.trial_id);
+      if (!writer.ok()) return writer.status();
+      audit = *std::move(writer);
+    }
+    audit->Append(AuditOf(batch.call, now, action,
+                          ReportName(batch.trial_id, r), r.version(),
+                          ReportSummary(r)));
+    return absl::OkStatus();
+  };
 
   for (int i = 0; i < batch.request.reports_size(); ++i) {
     if (!batch.valid[i].has_value()) continue;
@@ -207,6 +238,7 @@ absl::Status ApplyBatch(storage::Txn& txn, Batch& batch) {
       stored.set_superseded_on_arrival(true);
       storage::WriteReportVersion(txn, batch.trial_id, stored,
                                   /*newest=*/false);
+      AESIGNAL_RETURN_IF_ERROR(audit_report(r, "report.history"));
       result->set_status(v1::REPORT_STATUS_SUPERSEDED);
       continue;
     }
@@ -229,6 +261,7 @@ absl::Status ApplyBatch(storage::Txn& txn, Batch& batch) {
           txn, batch.trial_id, num_windows, nullptr, nullptr, &r, &added_at));
     }
     storage::WriteReportVersion(txn, batch.trial_id, stored, /*newest=*/true);
+    AESIGNAL_RETURN_IF_ERROR(audit_report(r, "report.store"));
     result->set_status(v1::REPORT_STATUS_ACCEPTED);
   }
   for (const auto& [term, by_cell] : batch.dirty_terms) {
@@ -369,7 +402,7 @@ absl::StatusOr<v1::Trial> Monitor::LoadTrial(const storage::ReadView& view,
 }
 
 absl::StatusOr<v1::Trial> Monitor::CreateTrial(
-    const v1::CreateTrialRequest& request) {
+    const v1::CreateTrialRequest& request, const CallInfo& call) {
   if (!request.has_trial()) return InvalidArgument("trial", "is required");
   AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial,
                             ValidateAndNormalizeTrial(request.trial()));
@@ -392,6 +425,14 @@ absl::StatusOr<v1::Trial> Monitor::CreateTrial(
       return absl::OkStatus();
     }
     txn.Put(Cf::kTrials, key, trial.SerializeAsString());
+    AESIGNAL_ASSIGN_OR_RETURN(
+        storage::AuditWriter audit,
+        storage::AuditWriter::Begin(txn, trial.trial_id()));
+    audit.Append(
+        AuditOf(call, trial.create_time(), "trial.create", trial.name(), 1,
+                absl::StrCat(trial.dose_groups_size(), " dose groups, ",
+                             trial.timepoints_size(), " timepoints, ",
+                             trial.sites_size(), " sites: ", trial.title())));
     result = trial;
     return absl::OkStatus();
   }));
@@ -444,7 +485,7 @@ absl::StatusOr<v1::ListTrialsResponse> Monitor::ListTrials(
 // ------------------------------------------------------------------
 
 absl::StatusOr<v1::EnrollSubjectsResponse> Monitor::EnrollSubjects(
-    const v1::EnrollSubjectsRequest& request) {
+    const v1::EnrollSubjectsRequest& request, const CallInfo& call) {
   AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
                             ParseTrialName(request.parent(), "parent"));
   if (request.subjects().empty()) {
@@ -478,6 +519,7 @@ absl::StatusOr<v1::EnrollSubjectsResponse> Monitor::EnrollSubjects(
   AESIGNAL_RETURN_IF_ERROR(store_.Commit([&](storage::Txn& txn)
                                              -> absl::Status {
     response.Clear();
+    std::optional<storage::AuditWriter> audit;
     std::vector<FieldViolation> stateful;
     for (int i = 0; i < request.subjects_size(); ++i) {
       const std::string path = absl::StrCat("subjects[", i, "]");
@@ -524,6 +566,17 @@ absl::StatusOr<v1::EnrollSubjectsResponse> Monitor::EnrollSubjects(
         response.set_created_count(response.created_count() + 1);
       }
       *s.mutable_update_time() = now;
+      if (!audit.has_value()) {
+        AESIGNAL_ASSIGN_OR_RETURN(audit,
+                                  storage::AuditWriter::Begin(txn, trial_id));
+      }
+      audit->Append(AuditOf(
+          call, now, s.version() == 1 ? "subject.enroll" : "subject.update",
+          absl::StrCat("trials/", trial_id, "/subjects/", s.subject_id()),
+          s.version(),
+          absl::StrCat("site ", s.site_id(), ", group ", s.dose_group_id(),
+                       ", last contact day ", s.last_contact_day(), ", ",
+                       v1::FollowUpStatus_Name(s.status()))));
       txn.Put(Cf::kSubjects, key, s.SerializeAsString());
       txn.Put(Cf::kSubjectHistory,
               storage::SubjectHistoryKey(trial_id, s.subject_id(), s.version()),
@@ -587,7 +640,7 @@ absl::StatusOr<v1::ListSubjectsResponse> Monitor::ListSubjects(
 // --------------------------------------------------------------------
 
 void Monitor::SubmitReportsAsync(const v1::SubmitReportsRequest& request,
-                                 SubmitDone done) {
+                                 SubmitDone done, const CallInfo& call) {
   auto trial_id = ParseTrialName(request.parent(), "parent");
   if (!trial_id.ok()) return done(trial_id.status());
   if (request.reports().empty()) {
@@ -606,6 +659,7 @@ void Monitor::SubmitReportsAsync(const v1::SubmitReportsRequest& request,
   batch->trial_id = *std::move(trial_id);
   batch->trial = *std::move(trial);
   batch->request = request;
+  batch->call = call;
   ValidateBatch(*batch);
   store_.CommitAsync(
       [batch](storage::Txn& txn) { return ApplyBatch(txn, *batch); },
@@ -619,13 +673,16 @@ void Monitor::SubmitReportsAsync(const v1::SubmitReportsRequest& request,
 }
 
 absl::StatusOr<v1::SubmitReportsResponse> Monitor::SubmitReports(
-    const v1::SubmitReportsRequest& request) {
+    const v1::SubmitReportsRequest& request, const CallInfo& call) {
   absl::StatusOr<v1::SubmitReportsResponse> result;
   absl::Notification finished;
-  SubmitReportsAsync(request, [&](absl::StatusOr<v1::SubmitReportsResponse> r) {
-    result = std::move(r);
-    finished.Notify();
-  });
+  SubmitReportsAsync(
+      request,
+      [&](absl::StatusOr<v1::SubmitReportsResponse> r) {
+        result = std::move(r);
+        finished.Notify();
+      },
+      call);
   finished.WaitForNotification();
   return result;
 }
@@ -742,6 +799,49 @@ absl::Status Monitor::VerifyCounters(const std::string& trial_id) {
   std::unique_ptr<storage::SnapshotView> view = store_.Snapshot();
   AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, trial_id));
   return storage::VerifyCounters(*view, trial_id, trial.timepoints_size());
+}
+
+absl::StatusOr<v1::GetAuditTrailResponse> Monitor::GetAuditTrail(
+    const v1::GetAuditTrailRequest& request) {
+  AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
+                            ParseTrialName(request.parent(), "parent"));
+  AESIGNAL_ASSIGN_OR_RETURN(
+      int page_size, PageSize(request.page_size(), 100, 1000, "page_size"));
+  int64_t after = 0;
+  if (!request.page_token().empty()) {
+    AESIGNAL_ASSIGN_OR_RETURN(std::string bytes,
+                              DecodePageToken(request.page_token()));
+    if (!absl::SimpleAtoi(bytes, &after)) {
+      return InvalidArgument("page_token", "is not a token this server issued");
+    }
+  }
+  auto view = store_.Snapshot();
+  AESIGNAL_RETURN_IF_ERROR(LoadTrial(*view, trial_id).status());
+  v1::GetAuditTrailResponse response;
+  int64_t last = after;
+  bool more = false;
+  AESIGNAL_RETURN_IF_ERROR(
+      storage::ReadAudit(*view, trial_id, after, [&](v1::AuditRecord record) {
+        if (response.records_size() == page_size) {
+          more = true;
+          return false;
+        }
+        last = record.sequence();
+        if (!request.action().empty() && record.action() != request.action()) {
+          return true;
+        }
+        if (!request.principal().empty() &&
+            record.principal() != request.principal()) {
+          return true;
+        }
+        if (!absl::StartsWith(record.resource(), request.resource_prefix())) {
+          return true;
+        }
+        *response.add_records() = std::move(record);
+        return true;
+      }));
+  if (more) response.set_next_page_token(EncodePageToken(absl::StrCat(last)));
+  return response;
 }
 
 }  // namespace aesignal::monitor

@@ -16,10 +16,12 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "aesignal/v1/audit_service.pb.h"
 #include "aesignal/v1/ingest_service.pb.h"
 #include "aesignal/v1/safety_service.pb.h"
 #include "aesignal/v1/trial.pb.h"
 #include "aesignal/v1/trial_service.pb.h"
+#include "services/monitor/call_info.h"
 #include "services/monitor/signals.h"
 #include "storage/store.h"
 
@@ -35,12 +37,14 @@ class Monitor {
   SignalBook& signals() { return *signals_; }
 
   // --- Trials and subjects ---------------------------------------------------
-  absl::StatusOr<v1::Trial> CreateTrial(const v1::CreateTrialRequest& request);
+  // Every write takes the caller (`call`) for the audit trail.
+  absl::StatusOr<v1::Trial> CreateTrial(const v1::CreateTrialRequest& request,
+                                        const CallInfo& call = {});
   absl::StatusOr<v1::Trial> GetTrial(const v1::GetTrialRequest& request);
   absl::StatusOr<v1::ListTrialsResponse> ListTrials(
       const v1::ListTrialsRequest& request);
   absl::StatusOr<v1::EnrollSubjectsResponse> EnrollSubjects(
-      const v1::EnrollSubjectsRequest& request);
+      const v1::EnrollSubjectsRequest& request, const CallInfo& call = {});
   absl::StatusOr<v1::ListSubjectsResponse> ListSubjects(
       const v1::ListSubjectsRequest& request);
 
@@ -51,18 +55,22 @@ class Monitor {
   // Whole-request errors: INVALID_ARGUMENT (bad parent, empty or oversized
   // batch), NOT_FOUND (unknown trial), UNAVAILABLE (storage).
   absl::StatusOr<v1::SubmitReportsResponse> SubmitReports(
-      const v1::SubmitReportsRequest& request);
+      const v1::SubmitReportsRequest& request, const CallInfo& call = {});
   // As SubmitReports, but returns at once; `done` runs (on the store's
   // committer thread, or inline for requests refused before queueing) when
   // the batch is durable or failed. Batches complete in submission order.
   using SubmitDone =
       std::function<void(absl::StatusOr<v1::SubmitReportsResponse>)>;
   void SubmitReportsAsync(const v1::SubmitReportsRequest& request,
-                          SubmitDone done);
+                          SubmitDone done, const CallInfo& call = {});
 
   // --- Queries ---------------------------------------------------------------
   absl::StatusOr<v1::GetIncidenceResponse> GetIncidence(
       const v1::GetIncidenceRequest& request);
+
+  // The trial's audit trail, oldest first, filtered and paginated.
+  absl::StatusOr<v1::GetAuditTrailResponse> GetAuditTrail(
+      const v1::GetAuditTrailRequest& request);
 
   // Recounts the trial's counters from its stored reports and compares
   // (DATA_LOSS on a mismatch). Scans every report: for audits and tests.

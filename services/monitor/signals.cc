@@ -17,6 +17,7 @@
 #include "services/monitor/errors.h"
 #include "services/monitor/evaluate.h"
 #include "services/monitor/validation.h"
+#include "storage/audit.h"
 #include "storage/incidence.h"
 #include "storage/keys.h"
 #include "storage/signals.h"
@@ -428,7 +429,7 @@ absl::StatusOr<std::vector<storage::SignalChange>> SignalBook::WaitForChanges(
 }
 
 absl::StatusOr<v1::PutBaselinesResponse> SignalBook::PutBaselines(
-    const v1::PutBaselinesRequest& request) {
+    const v1::PutBaselinesRequest& request, const CallInfo& call) {
   AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
                             ParseTrialName(request.parent(), "parent"));
   if (request.baselines().empty() ||
@@ -456,6 +457,8 @@ absl::StatusOr<v1::PutBaselinesResponse> SignalBook::PutBaselines(
     }
     if (!violations.empty()) return InvalidArgument(violations);
     const google::protobuf::Timestamp now = NowProto();
+    AESIGNAL_ASSIGN_OR_RETURN(storage::AuditWriter audit,
+                              storage::AuditWriter::Begin(txn, trial_id));
     for (const v1::Baseline& b : request.baselines()) {
       AESIGNAL_ASSIGN_OR_RETURN(
           std::optional<v1::Baseline> current,
@@ -472,6 +475,12 @@ absl::StatusOr<v1::PutBaselinesResponse> SignalBook::PutBaselines(
       stored.set_version(current.has_value() ? current->version() + 1 : 1);
       *stored.mutable_update_time() = now;
       storage::WriteBaseline(txn, trial_id, stored);
+      audit.Append(AuditOf(
+          call, now, "baseline.put", stored.name(), stored.version(),
+          absl::StrCat("p0 ", stored.expected_proportion(), " for ",
+                       v1::TermLevel_Name(stored.level()), " ",
+                       stored.pt().empty() ? stored.soc() : stored.pt(),
+                       stored.overall_key(), "; source: ", stored.citation())));
       (current.has_value()
            ? response.set_updated_count(response.updated_count() + 1)
            : response.set_created_count(response.created_count() + 1));
@@ -593,7 +602,7 @@ absl::StatusOr<v1::Signal> SignalBook::GetSignal(
 }
 
 absl::StatusOr<v1::Signal> SignalBook::UpdateSignal(
-    const v1::UpdateSignalRequest& request) {
+    const v1::UpdateSignalRequest& request, const CallInfo& call) {
   AESIGNAL_ASSIGN_OR_RETURN(auto ids, ParseSignalName(request.name()));
   std::vector<FieldViolation> violations;
   if (request.status() == v1::SIGNAL_STATUS_UNSPECIFIED) {
@@ -635,6 +644,15 @@ absl::StatusOr<v1::Signal> SignalBook::UpdateSignal(
     *signal->mutable_update_time() = event.time();
     signal->set_change_sequence(sequence);
     storage::WriteSignalChange(txn, ids.first, *signal, event);
+    AESIGNAL_ASSIGN_OR_RETURN(storage::AuditWriter audit,
+                              storage::AuditWriter::Begin(txn, ids.first));
+    audit.Append(
+        AuditOf(call, event.time(), "signal.triage", signal->name(),
+                static_cast<uint32_t>(sequence),
+                absl::StrCat(v1::SignalStatus_Name(event.from_status()), " -> ",
+                             v1::SignalStatus_Name(event.to_status()), " by ",
+                             request.actor()),
+                request.comment()));
     updated = *std::move(signal);
     return absl::OkStatus();
   });

@@ -25,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "aesignal/v1/signal_service.pb.h"
+#include "services/monitor/call_info.h"
 #include "storage/records.pb.h"
 #include "storage/store.h"
 
@@ -41,14 +42,14 @@ class SignalBook {
   SignalBook& operator=(const SignalBook&) = delete;
 
   absl::StatusOr<v1::PutBaselinesResponse> PutBaselines(
-      const v1::PutBaselinesRequest& request);
+      const v1::PutBaselinesRequest& request, const CallInfo& call = {});
   absl::StatusOr<v1::ListBaselinesResponse> ListBaselines(
       const v1::ListBaselinesRequest& request);
   absl::StatusOr<v1::ListSignalsResponse> ListSignals(
       const v1::ListSignalsRequest& request);
   absl::StatusOr<v1::Signal> GetSignal(const v1::GetSignalRequest& request);
   absl::StatusOr<v1::Signal> UpdateSignal(
-      const v1::UpdateSignalRequest& request);
+      const v1::UpdateSignalRequest& request, const CallInfo& call = {});
 
   // Changes of the trial with sequence > after, in order. If there are none,
   // waits until one is committed or `deadline` passes (then returns none).

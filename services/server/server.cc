@@ -29,6 +29,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       server->monitor_.get());
   server->signal_service_ = std::make_unique<grpc_services::SignalServiceImpl>(
       server->monitor_.get());
+  server->audit_service_ =
+      std::make_unique<grpc_services::AuditServiceImpl>(server->monitor_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -40,6 +42,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   builder.RegisterService(server->ingest_service_.get());
   builder.RegisterService(server->safety_service_.get());
   builder.RegisterService(server->signal_service_.get());
+  builder.RegisterService(server->audit_service_.get());
   server->grpc_server_ = builder.BuildAndStart();
   if (server->grpc_server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(

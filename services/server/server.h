@@ -32,6 +32,7 @@ class TrialServiceImpl;
 class IngestServiceImpl;
 class SafetyServiceImpl;
 class SignalServiceImpl;
+class AuditServiceImpl;
 }  // namespace grpc_services
 
 struct ServerOptions {
@@ -75,6 +76,7 @@ class Server {
   std::unique_ptr<grpc_services::IngestServiceImpl> ingest_service_;
   std::unique_ptr<grpc_services::SafetyServiceImpl> safety_service_;
   std::unique_ptr<grpc_services::SignalServiceImpl> signal_service_;
+  std::unique_ptr<grpc_services::AuditServiceImpl> audit_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;
   absl::Duration open_time_;

@@ -250,9 +250,10 @@ TEST_F(CliTest, BaselinesSignalsWatchAndTriage) {
   EXPECT_THAT(show.out, HasSubstr("by report AE-0005 v2"));
 
   CliRun triage =
-      Cli({"signals", "triage", "--trial", "MSC-IPF-EX1", "--signal",
-           "BINOMIAL~OVERALL~any_sae~D100M~M6", "--status", "validated",
-           "--comment", "DSMB review", "--actor", "chair"});
+      Cli({"--principal", "dsmb-chair", "signals", "triage", "--trial",
+           "MSC-IPF-EX1", "--signal", "BINOMIAL~OVERALL~any_sae~D100M~M6",
+           "--status", "validated", "--comment", "DSMB review", "--actor",
+           "chair"});
   ASSERT_EQ(triage.code, 0) << triage.err;
   EXPECT_THAT(triage.out, HasSubstr("is now validated"));
   CliRun bad = Cli({"signals", "triage", "--trial", "MSC-IPF-EX1", "--signal",
@@ -267,6 +268,19 @@ TEST_F(CliTest, BaselinesSignalsWatchAndTriage) {
   ASSERT_EQ(watch.code, 0) << watch.err;
   EXPECT_THAT(watch.out, HasSubstr("#1 raised"));
   EXPECT_THAT(watch.out, HasSubstr("#6 triaged validated"));
+
+  // The audit trail records the baselines and the triage with who and why.
+  CliRun audit = Cli({"--principal", "dsmb-chair", "audit", "list", "--trial",
+                      "MSC-IPF-EX1", "--action", "signal.triage"});
+  ASSERT_EQ(audit.code, 0) << audit.err;
+  EXPECT_THAT(audit.out, HasSubstr("BINOMIAL~OVERALL~any_sae~D100M~M6"));
+  EXPECT_THAT(audit.out, HasSubstr("why: DSMB review"));
+  EXPECT_THAT(audit.out,
+              HasSubstr("by dsmb-chair via SignalService.UpdateSignal"));
+  EXPECT_THAT(audit.out, HasSubstr("1 record(s)"));
+  CliRun baselines = Cli({"audit", "list", "--trial", "MSC-IPF-EX1", "--action",
+                          "baseline.put", "--format", "json"});
+  EXPECT_THAT(baselines.out, HasSubstr("Ann Rheum Dis 2017"));
 }
 
 }  // namespace

@@ -187,4 +187,18 @@ absl::Status Client::WatchSignals(std::string_view trial_id,
   }
 }
 
+absl::StatusOr<std::vector<v1::AuditRecord>> Client::GetAuditTrail(
+    std::string_view trial_id, v1::GetAuditTrailRequest filter) {
+  filter.set_parent(TrialName(trial_id));
+  filter.clear_page_token();
+  std::vector<v1::AuditRecord> records;
+  do {
+    auto page = connection_->GetAuditTrail(filter);
+    if (!page.ok()) return page.status();
+    for (auto& r : *page->mutable_records()) records.push_back(std::move(r));
+    filter.set_page_token(page->next_page_token());
+  } while (!filter.page_token().empty());
+  return records;
+}
+
 }  // namespace aesignal::client

@@ -7,6 +7,7 @@
 
 #include "absl/time/clock.h"
 #include "aesignal/client/status.h"
+#include "aesignal/v1/audit_service.grpc.pb.h"
 #include "aesignal/v1/ingest_service.grpc.pb.h"
 #include "aesignal/v1/safety_service.grpc.pb.h"
 #include "aesignal/v1/signal_service.grpc.pb.h"
@@ -19,8 +20,12 @@ namespace {
 
 class GrpcReportStream : public ReportStream {
  public:
-  explicit GrpcReportStream(v1::IngestService::Stub& stub)
-      : stream_(stub.StreamReports(&context_)) {}
+  GrpcReportStream(v1::IngestService::Stub& stub,
+                   const std::string& principal) {
+    if (!principal.empty())
+      context_.AddMetadata("x-aesignal-principal", principal);
+    stream_ = stub.StreamReports(&context_);
+  }
 
   bool Write(const v1::StreamReportsRequest& request) override {
     return stream_->Write(request);
@@ -67,7 +72,8 @@ class GrpcConnection : public ClientConnection {
         trials_(v1::TrialService::NewStub(channel_)),
         ingest_(v1::IngestService::NewStub(channel_)),
         safety_(v1::SafetyService::NewStub(channel_)),
-        signals_(v1::SignalService::NewStub(channel_)) {}
+        signals_(v1::SignalService::NewStub(channel_)),
+        audit_(v1::AuditService::NewStub(channel_)) {}
 
   absl::StatusOr<v1::Trial> CreateTrial(
       const v1::CreateTrialRequest& request) override {
@@ -153,8 +159,15 @@ class GrpcConnection : public ClientConnection {
       const v1::WatchSignalsRequest& request, absl::Time deadline) override {
     return std::make_unique<GrpcSignalWatch>(*signals_, request, deadline);
   }
+  absl::StatusOr<v1::GetAuditTrailResponse> GetAuditTrail(
+      const v1::GetAuditTrailRequest& request) override {
+    return Call<v1::GetAuditTrailResponse>(
+        request, [&](auto* ctx, auto& req, auto* resp) {
+          return audit_->GetAuditTrail(ctx, req, resp);
+        });
+  }
   std::unique_ptr<ReportStream> OpenReportStream() override {
-    return std::make_unique<GrpcReportStream>(*ingest_);
+    return std::make_unique<GrpcReportStream>(*ingest_, options_.principal);
   }
 
  private:
@@ -178,6 +191,9 @@ class GrpcConnection : public ClientConnection {
       grpc::ClientContext context;
       context.set_deadline(
           absl::ToChronoTime(absl::Now() + options_.call_timeout));
+      if (!options_.principal.empty()) {
+        context.AddMetadata("x-aesignal-principal", options_.principal);
+      }
       Response response;
       status = FromGrpc(rpc(&context, request, &response));
       if (status.ok()) return response;
@@ -194,6 +210,7 @@ class GrpcConnection : public ClientConnection {
   std::unique_ptr<v1::IngestService::Stub> ingest_;
   std::unique_ptr<v1::SafetyService::Stub> safety_;
   std::unique_ptr<v1::SignalService::Stub> signals_;
+  std::unique_ptr<v1::AuditService::Stub> audit_;
 };
 
 }  // namespace

@@ -92,6 +92,11 @@ class Client {
                             const ChangeCallback& on_change,
                             absl::Time until = absl::InfiniteFuture());
 
+  // The trial's audit records matching `filter` (parent and page fields are
+  // set here), oldest first, following pages.
+  absl::StatusOr<std::vector<v1::AuditRecord>> GetAuditTrail(
+      std::string_view trial_id, v1::GetAuditTrailRequest filter = {});
+
   ClientConnection& connection() { return *connection_; }
   std::shared_ptr<ClientConnection> shared_connection() { return connection_; }
 

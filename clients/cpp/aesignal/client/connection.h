@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "aesignal/v1/audit_service.pb.h"
 #include "aesignal/v1/ingest_service.pb.h"
 #include "aesignal/v1/safety_service.pb.h"
 #include "aesignal/v1/signal_service.pb.h"
@@ -80,6 +81,8 @@ class ClientConnection {
       const v1::GetSignalRequest& request) = 0;
   virtual absl::StatusOr<v1::Signal> UpdateSignal(
       const v1::UpdateSignalRequest& request) = 0;
+  virtual absl::StatusOr<v1::GetAuditTrailResponse> GetAuditTrail(
+      const v1::GetAuditTrailRequest& request) = 0;
   // Opens a WatchSignals call that ends at `deadline` (DEADLINE_EXCEEDED).
   virtual std::unique_ptr<SignalWatch> WatchSignals(
       const v1::WatchSignalsRequest& request, absl::Time deadline) = 0;
@@ -101,6 +104,9 @@ struct ConnectionOptions {
   absl::Duration initial_backoff = absl::Milliseconds(100);
   // Largest response accepted (incidence pages can be large).
   int max_receive_message_bytes = 64 << 20;
+  // Sent as `x-aesignal-principal` on every call: who the audit trail
+  // records until the server authenticates callers. Empty: not sent.
+  std::string principal;
 };
 
 // The gRPC implementation. Channel creation is lazy: this never fails, and

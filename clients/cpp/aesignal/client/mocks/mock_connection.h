@@ -57,6 +57,8 @@ class MockClientConnection : public ClientConnection {
               (const v1::GetSignalRequest&), (override));
   MOCK_METHOD(absl::StatusOr<v1::Signal>, UpdateSignal,
               (const v1::UpdateSignalRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::GetAuditTrailResponse>, GetAuditTrail,
+              (const v1::GetAuditTrailRequest&), (override));
   MOCK_METHOD(std::unique_ptr<SignalWatch>, WatchSignals,
               (const v1::WatchSignalsRequest&, absl::Time), (override));
   MOCK_METHOD(std::unique_ptr<ReportStream>, OpenReportStream, (), (override));
