@@ -7,6 +7,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "services/server/server.h"
 
@@ -15,6 +16,12 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
 ABSL_FLAG(std::string, data_dir, "./var/aesignal",
           "RocksDB data directory (created if missing)");
 ABSL_FLAG(int, max_message_mb, 16, "largest request message accepted, MiB");
+ABSL_FLAG(int, drain_seconds, 0,
+          "on SIGTERM, report NOT_SERVING (readiness) this long before "
+          "stopping, so load balancers stop routing new calls");
+ABSL_FLAG(int, grace_seconds, 10,
+          "on SIGTERM, how long in-flight calls may finish before they are "
+          "cancelled");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -48,7 +55,9 @@ int main(int argc, char** argv) {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     std::fprintf(stderr, "aesignald: signal %d, shutting down\n", sig);
-    (*server)->Shutdown();
+    (*server)->BeginDrain();
+    absl::SleepFor(absl::Seconds(absl::GetFlag(FLAGS_drain_seconds)));
+    (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_grace_seconds)));
   });
   (*server)->Wait();
   stopper.join();

@@ -61,7 +61,14 @@ void Server::Wait() {
   if (grpc_server_) grpc_server_->Wait();
 }
 
+void Server::BeginDrain() {
+  if (grpc_server_ && grpc_server_->GetHealthCheckService() != nullptr) {
+    grpc_server_->GetHealthCheckService()->SetServingStatus(false);
+  }
+}
+
 void Server::Shutdown(absl::Duration grace) {
+  BeginDrain();
   if (grpc_server_) {
     grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   }

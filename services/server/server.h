@@ -60,8 +60,13 @@ class Server {
   absl::Duration open_time() const { return open_time_; }
   // Blocks until Shutdown() is called from another thread.
   void Wait();
-  // Stops accepting calls, lets in-flight calls finish (up to `grace`), then
-  // cancels the rest. Idempotent.
+  // Reports NOT_SERVING on grpc.health.v1 (readiness) while still serving, so
+  // load balancers stop routing new calls before Shutdown. Idempotent.
+  void BeginDrain();
+  // Reports NOT_SERVING, stops accepting calls, lets in-flight calls finish
+  // (up to `grace`; acknowledged batches are durable, unacknowledged ones are
+  // either committed whole or not at all), then cancels the rest.
+  // Idempotent.
   void Shutdown(absl::Duration grace = absl::Seconds(5));
 
   monitor::Monitor& monitor() { return *monitor_; }

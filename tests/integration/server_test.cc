@@ -262,6 +262,15 @@ TEST_F(ServerTest, HealthServiceReportsServing) {
   EXPECT_EQ(response, std::string("\x08\x01", 2));  // status: SERVING
 }
 
+TEST_F(ServerTest, HealthReportsNotServingWhileDraining) {
+  server_->BeginDrain();
+  std::string response;
+  grpc::Status s = GenericUnary(channel_.get(), "/grpc.health.v1.Health/Check",
+                                "", &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(response, std::string("\x08\x02", 2));  // status: NOT_SERVING
+}
+
 TEST_F(ServerTest, ReflectionListsTheServices) {
   grpc::GenericStub stub(channel_);
   grpc::CompletionQueue cq;
