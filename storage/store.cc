@@ -6,6 +6,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include <filesystem>
@@ -376,6 +377,44 @@ void Store::RunGroup(std::vector<Pending>& group) {
     }
   }
   for (size_t i = 0; i < group.size(); ++i) group[i].done(results[i]);
+}
+
+absl::Status Store::Checkpoint(const std::string& destination) {
+  if (std::filesystem::exists(destination)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("backup destination ", destination, " already exists"));
+  }
+  rocksdb::Checkpoint* raw = nullptr;
+  absl::Status created =
+      FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw));
+  if (!created.ok()) return created;
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  return FromRocks(checkpoint->CreateCheckpoint(destination));
+}
+
+absl::Status Store::RestoreCheckpoint(const std::string& checkpoint,
+                                      const std::string& data_dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(checkpoint, ec) ||
+      !std::filesystem::exists(std::filesystem::path(checkpoint) / "CURRENT",
+                               ec)) {
+    return absl::NotFoundError(
+        absl::StrCat(checkpoint, " is not an aesignal backup (no CURRENT)"));
+  }
+  if (std::filesystem::exists(data_dir, ec) &&
+      !std::filesystem::is_empty(data_dir, ec)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("refusing to restore into ", data_dir,
+                     ": it is not empty (restore into a new data dir)"));
+  }
+  std::filesystem::create_directories(data_dir, ec);
+  std::filesystem::copy(checkpoint, data_dir,
+                        std::filesystem::copy_options::recursive, ec);
+  if (ec) {
+    return absl::InternalError(absl::StrCat("restoring ", checkpoint, " to ",
+                                            data_dir, ": ", ec.message()));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace aesignal::storage

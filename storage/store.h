@@ -190,6 +190,17 @@ class Store {
 
   const std::string& path() const { return path_; }
 
+  // Writes a consistent point-in-time copy of every column family to
+  // `destination` (which must not exist) while the store keeps serving:
+  // RocksDB checkpoint (hard links for table files on the same filesystem,
+  // copies otherwise; the WAL up to this point included).
+  absl::Status Checkpoint(const std::string& destination);
+
+  // Seeds an empty (or missing) data directory `data_dir` from a checkpoint
+  // made by Checkpoint(). FAILED_PRECONDITION if `data_dir` is not empty.
+  static absl::Status RestoreCheckpoint(const std::string& checkpoint,
+                                        const std::string& data_dir);
+
  private:
   struct Pending {
     Mutation mutation;

@@ -828,6 +828,34 @@ int AuditList(Ctx& ctx, const std::string& trial_id, const std::string& action,
   ctx.io.out << records->size() << " record(s)\n";
   return kOk;
 }
+
+int AdminBackup(Ctx& ctx, const std::string& destination) {
+  v1::CreateBackupRequest request;
+  request.set_destination(destination);
+  auto backup = ctx.MakeClient().connection().CreateBackup(request);
+  if (!backup.ok()) {
+    PrintStatus(ctx.io.err, backup.status());
+    return kFailed;
+  }
+  ctx.io.out << "backup written to " << backup->destination() << " at "
+             << google::protobuf::util::TimeUtil::ToString(
+                    backup->create_time())
+             << " (restore: aesignald --restore_from=" << backup->destination()
+             << " --data_dir=NEW_EMPTY_DIR)\n";
+  return kOk;
+}
+
+int AdminVerify(Ctx& ctx, const std::string& trial_id) {
+  v1::VerifyTrialRequest request;
+  request.set_name(client::TrialName(trial_id));
+  auto verified = ctx.MakeClient().connection().VerifyTrial(request);
+  if (!verified.ok()) {
+    PrintStatus(ctx.io.err, verified.status());
+    return kFailed;
+  }
+  ctx.io.out << "trial " << trial_id << ": " << verified->result() << "\n";
+  return kOk;
+}
 }  // namespace
 
 int RunCli(const std::vector<std::string>& args, CliStreams io) {
@@ -1052,6 +1080,24 @@ int RunCli(const std::vector<std::string>& args, CliStreams io) {
                        audit_principal, format);
     };
   });
+
+  // admin backup|verify
+  auto* admin = app.add_subcommand("admin", "backups and verification");
+  admin->require_subcommand(1);
+  std::string backup_dest;
+  auto* backup = admin->add_subcommand(
+      "backup", "consistent backup of the whole store, while serving");
+  backup
+      ->add_option("--dest", backup_dest,
+                   "new directory on the server's filesystem")
+      ->required();
+  backup->callback(
+      [&] { action = [&] { return AdminBackup(ctx, backup_dest); }; });
+  auto* verify = admin->add_subcommand(
+      "verify", "recount a trial's counters from its reports and compare");
+  verify->add_option("--trial", trial_id, "trial id")->required();
+  verify->callback(
+      [&] { action = [&] { return AdminVerify(ctx, trial_id); }; });
 
   // stats: the offline calculator parses its own arguments.
   auto* stats = app.add_subcommand(

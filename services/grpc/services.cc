@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "google/protobuf/util/time_util.h"
 #include "services/grpc/status.h"
 #include "services/monitor/errors.h"
 #include "services/monitor/validation.h"
@@ -263,6 +264,32 @@ grpc::Status AuditServiceImpl::GetAuditTrail(
     grpc::ServerContext*, const v1::GetAuditTrailRequest* req,
     v1::GetAuditTrailResponse* resp) {
   return Reply(monitor_.GetAuditTrail(*req), resp);
+}
+
+grpc::Status AdminServiceImpl::CreateBackup(grpc::ServerContext*,
+                                            const v1::CreateBackupRequest* req,
+                                            v1::Backup* resp) {
+  if (req->destination().empty()) {
+    return ToGrpc(monitor::InvalidArgument("destination", "is required"));
+  }
+  absl::Status status = store_.Checkpoint(req->destination());
+  if (!status.ok()) return ToGrpc(status);
+  resp->set_destination(req->destination());
+  *resp->mutable_create_time() =
+      google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+          absl::ToUnixNanos(absl::Now()));
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::VerifyTrial(grpc::ServerContext*,
+                                           const v1::VerifyTrialRequest* req,
+                                           v1::VerifyTrialResponse* resp) {
+  auto trial_id = monitor::ParseTrialName(req->name(), "name");
+  if (!trial_id.ok()) return ToGrpc(trial_id.status());
+  absl::Status status = monitor_.VerifyCounters(*trial_id);
+  if (!status.ok()) return ToGrpc(status);
+  resp->set_result("counters equal a recount from the stored reports");
+  return grpc::Status::OK;
 }
 
 }  // namespace aesignal::grpc_services

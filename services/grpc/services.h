@@ -5,6 +5,7 @@
 #ifndef AESIGNAL_SERVICES_GRPC_SERVICES_H_
 #define AESIGNAL_SERVICES_GRPC_SERVICES_H_
 
+#include "aesignal/v1/admin_service.grpc.pb.h"
 #include "aesignal/v1/audit_service.grpc.pb.h"
 #include "aesignal/v1/ingest_service.grpc.pb.h"
 #include "aesignal/v1/safety_service.grpc.pb.h"
@@ -105,6 +106,22 @@ class AuditServiceImpl final : public v1::AuditService::Service {
 
  private:
   monitor::Monitor& monitor_;
+};
+
+class AdminServiceImpl final : public v1::AdminService::Service {
+ public:
+  AdminServiceImpl(monitor::Monitor* monitor, storage::Store* store)
+      : monitor_(*monitor), store_(*store) {}
+
+  grpc::Status CreateBackup(grpc::ServerContext*,
+                            const v1::CreateBackupRequest*,
+                            v1::Backup*) override;
+  grpc::Status VerifyTrial(grpc::ServerContext*, const v1::VerifyTrialRequest*,
+                           v1::VerifyTrialResponse*) override;
+
+ private:
+  monitor::Monitor& monitor_;
+  storage::Store& store_;
 };
 
 }  // namespace aesignal::grpc_services

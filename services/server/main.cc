@@ -16,6 +16,9 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
 ABSL_FLAG(std::string, data_dir, "./var/aesignal",
           "RocksDB data directory (created if missing)");
 ABSL_FLAG(int, max_message_mb, 16, "largest request message accepted, MiB");
+ABSL_FLAG(std::string, restore_from, "",
+          "seed an empty --data_dir from this backup directory "
+          "(aesignal admin backup) before starting");
 ABSL_FLAG(int, drain_seconds, 0,
           "on SIGTERM, report NOT_SERVING (readiness) this long before "
           "stopping, so load balancers stop routing new calls");
@@ -40,6 +43,7 @@ int main(int argc, char** argv) {
   options.listen = absl::GetFlag(FLAGS_listen);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_message_mb) << 20;
+  options.restore_from = absl::GetFlag(FLAGS_restore_from);
   auto server = aesignal::Server::Start(options);
   if (!server.ok()) {
     std::fprintf(stderr, "aesignald: %s\n", server.status().ToString().c_str());

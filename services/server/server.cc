@@ -16,6 +16,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     const ServerOptions& options) {
   auto server = std::unique_ptr<Server>(new Server());
   const absl::Time open_start = absl::Now();
+  if (!options.restore_from.empty()) {
+    absl::Status restored = storage::Store::RestoreCheckpoint(
+        options.restore_from, options.data_dir);
+    if (!restored.ok()) return restored;
+  }
   auto store = storage::Store::Open({.path = options.data_dir});
   if (!store.ok()) return store.status();
   server->open_time_ = absl::Now() - open_start;
@@ -31,6 +36,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       server->monitor_.get());
   server->audit_service_ =
       std::make_unique<grpc_services::AuditServiceImpl>(server->monitor_.get());
+  server->admin_service_ = std::make_unique<grpc_services::AdminServiceImpl>(
+      server->monitor_.get(), server->store_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -43,6 +50,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   builder.RegisterService(server->safety_service_.get());
   builder.RegisterService(server->signal_service_.get());
   builder.RegisterService(server->audit_service_.get());
+  builder.RegisterService(server->admin_service_.get());
   server->grpc_server_ = builder.BuildAndStart();
   if (server->grpc_server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(

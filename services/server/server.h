@@ -33,6 +33,7 @@ class IngestServiceImpl;
 class SafetyServiceImpl;
 class SignalServiceImpl;
 class AuditServiceImpl;
+class AdminServiceImpl;
 }  // namespace grpc_services
 
 struct ServerOptions {
@@ -43,6 +44,9 @@ struct ServerOptions {
   // Largest request message accepted; bigger ones fail with
   // RESOURCE_EXHAUSTED before reaching a handler.
   int max_receive_message_bytes = 16 << 20;
+  // If set, seed an empty data_dir from this backup (AdminService.CreateBackup)
+  // before opening it.
+  std::string restore_from = "";
 };
 
 class Server {
@@ -82,6 +86,7 @@ class Server {
   std::unique_ptr<grpc_services::SafetyServiceImpl> safety_service_;
   std::unique_ptr<grpc_services::SignalServiceImpl> signal_service_;
   std::unique_ptr<grpc_services::AuditServiceImpl> audit_service_;
+  std::unique_ptr<grpc_services::AdminServiceImpl> admin_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;
   absl::Duration open_time_;

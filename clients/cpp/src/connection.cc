@@ -7,6 +7,7 @@
 
 #include "absl/time/clock.h"
 #include "aesignal/client/status.h"
+#include "aesignal/v1/admin_service.grpc.pb.h"
 #include "aesignal/v1/audit_service.grpc.pb.h"
 #include "aesignal/v1/ingest_service.grpc.pb.h"
 #include "aesignal/v1/safety_service.grpc.pb.h"
@@ -73,7 +74,8 @@ class GrpcConnection : public ClientConnection {
         ingest_(v1::IngestService::NewStub(channel_)),
         safety_(v1::SafetyService::NewStub(channel_)),
         signals_(v1::SignalService::NewStub(channel_)),
-        audit_(v1::AuditService::NewStub(channel_)) {}
+        audit_(v1::AuditService::NewStub(channel_)),
+        admin_(v1::AdminService::NewStub(channel_)) {}
 
   absl::StatusOr<v1::Trial> CreateTrial(
       const v1::CreateTrialRequest& request) override {
@@ -166,6 +168,19 @@ class GrpcConnection : public ClientConnection {
           return audit_->GetAuditTrail(ctx, req, resp);
         });
   }
+  absl::StatusOr<v1::Backup> CreateBackup(
+      const v1::CreateBackupRequest& request) override {
+    return Call<v1::Backup>(request, [&](auto* ctx, auto& req, auto* resp) {
+      return admin_->CreateBackup(ctx, req, resp);
+    });
+  }
+  absl::StatusOr<v1::VerifyTrialResponse> VerifyTrial(
+      const v1::VerifyTrialRequest& request) override {
+    return Call<v1::VerifyTrialResponse>(
+        request, [&](auto* ctx, auto& req, auto* resp) {
+          return admin_->VerifyTrial(ctx, req, resp);
+        });
+  }
   std::unique_ptr<ReportStream> OpenReportStream() override {
     return std::make_unique<GrpcReportStream>(*ingest_, options_.principal);
   }
@@ -211,6 +226,7 @@ class GrpcConnection : public ClientConnection {
   std::unique_ptr<v1::SafetyService::Stub> safety_;
   std::unique_ptr<v1::SignalService::Stub> signals_;
   std::unique_ptr<v1::AuditService::Stub> audit_;
+  std::unique_ptr<v1::AdminService::Stub> admin_;
 };
 
 }  // namespace

@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "aesignal/v1/admin_service.pb.h"
 #include "aesignal/v1/audit_service.pb.h"
 #include "aesignal/v1/ingest_service.pb.h"
 #include "aesignal/v1/safety_service.pb.h"
@@ -83,6 +84,10 @@ class ClientConnection {
       const v1::UpdateSignalRequest& request) = 0;
   virtual absl::StatusOr<v1::GetAuditTrailResponse> GetAuditTrail(
       const v1::GetAuditTrailRequest& request) = 0;
+  virtual absl::StatusOr<v1::Backup> CreateBackup(
+      const v1::CreateBackupRequest& request) = 0;
+  virtual absl::StatusOr<v1::VerifyTrialResponse> VerifyTrial(
+      const v1::VerifyTrialRequest& request) = 0;
   // Opens a WatchSignals call that ends at `deadline` (DEADLINE_EXCEEDED).
   virtual std::unique_ptr<SignalWatch> WatchSignals(
       const v1::WatchSignalsRequest& request, absl::Time deadline) = 0;

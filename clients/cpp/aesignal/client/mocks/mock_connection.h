@@ -59,6 +59,10 @@ class MockClientConnection : public ClientConnection {
               (const v1::UpdateSignalRequest&), (override));
   MOCK_METHOD(absl::StatusOr<v1::GetAuditTrailResponse>, GetAuditTrail,
               (const v1::GetAuditTrailRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::Backup>, CreateBackup,
+              (const v1::CreateBackupRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::VerifyTrialResponse>, VerifyTrial,
+              (const v1::VerifyTrialRequest&), (override));
   MOCK_METHOD(std::unique_ptr<SignalWatch>, WatchSignals,
               (const v1::WatchSignalsRequest&, absl::Time), (override));
   MOCK_METHOD(std::unique_ptr<ReportStream>, OpenReportStream, (), (override));
