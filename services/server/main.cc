@@ -9,8 +9,12 @@
 #include "absl/flags/usage.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "services/server/config.h"
 #include "services/server/server.h"
 
+ABSL_FLAG(std::string, config, "",
+          "YAML file whose keys are these flags' names; flags given on the "
+          "command line win (see deploy/aesignald.example.yaml)");
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "host:port to listen on (port 0 picks a free port)");
 ABSL_FLAG(std::string, data_dir, "./var/aesignal",
@@ -31,6 +35,15 @@ int main(int argc, char** argv) {
       "aesignal server: durable AE-report ingest and incidence tables.\n"
       "Usage: aesignald [--listen=HOST:PORT] [--data_dir=DIR]");
   absl::ParseCommandLine(argc, argv);
+  if (const std::string config = absl::GetFlag(FLAGS_config); !config.empty()) {
+    absl::Status applied =
+        aesignal::ApplyConfigFile(config, aesignal::ExplicitFlags(argc, argv));
+    if (!applied.ok()) {
+      std::fprintf(stderr, "aesignald: %s\n",
+                   std::string(applied.message()).c_str());
+      return 2;
+    }
+  }
 
   // Block the stop signals in every thread; one thread waits for them.
   sigset_t stop_signals;

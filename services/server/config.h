@@ -1,0 +1,28 @@
+// Configuration files for aesignald: a YAML mapping whose keys are the
+// command-line flag names (`listen: 127.0.0.1:50051`, `data_dir: /var/...`).
+// Every flag can be set in the file; a flag given on the command line wins.
+#ifndef AESIGNAL_SERVICES_SERVER_CONFIG_H_
+#define AESIGNAL_SERVICES_SERVER_CONFIG_H_
+
+#include <set>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace aesignal {
+
+// Names of the flags set explicitly on the command line (--name=value,
+// --name value, --noname).
+std::set<std::string> ExplicitFlags(int argc, char** argv);
+
+// Sets every registered absl flag named by a top-level key of the YAML file
+// at `path`, except those in `keep` (explicit on the command line). Scalar
+// values are parsed as the flag's type; a sequence becomes a comma-separated
+// list. Errors name the file and the key: an unknown key, a value the flag
+// rejects, or a file that is not a YAML mapping.
+absl::Status ApplyConfigFile(const std::string& path,
+                             const std::set<std::string>& keep);
+
+}  // namespace aesignal
+
+#endif  // AESIGNAL_SERVICES_SERVER_CONFIG_H_

@@ -1,0 +1,69 @@
+#include "services/server/config.h"
+
+#include <fstream>
+
+#include "absl/flags/flag.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/temp_dir.h"
+
+ABSL_FLAG(std::string, cfg_test_listen, "127.0.0.1:50051", "test flag");
+ABSL_FLAG(int, cfg_test_port, 1, "test flag");
+ABSL_FLAG(bool, cfg_test_insecure, false, "test flag");
+ABSL_FLAG(std::vector<std::string>, cfg_test_list, {}, "test flag");
+
+namespace aesignal {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string Write(const aesignal::testing::TempDir& dir,
+                  const std::string& text) {
+  std::string path = dir.Sub("aesignald.yaml");
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(ConfigTest, SetsFlagsExceptThoseOnTheCommandLine) {
+  aesignal::testing::TempDir dir;
+  std::string path = Write(dir,
+                           "cfg_test_listen: 0.0.0.0:6000\n"
+                           "cfg_test_port: 7\n"
+                           "cfg_test_insecure: true\n"
+                           "cfg_test_list: [a, b]\n");
+  ASSERT_TRUE(ApplyConfigFile(path, {"cfg_test_port"}).ok());
+  EXPECT_EQ(absl::GetFlag(FLAGS_cfg_test_listen), "0.0.0.0:6000");
+  EXPECT_EQ(absl::GetFlag(FLAGS_cfg_test_port), 1);  // kept
+  EXPECT_TRUE(absl::GetFlag(FLAGS_cfg_test_insecure));
+  EXPECT_THAT(absl::GetFlag(FLAGS_cfg_test_list),
+              ::testing::ElementsAre("a", "b"));
+}
+
+TEST(ConfigTest, ErrorsNameTheFileAndKey) {
+  aesignal::testing::TempDir dir;
+  auto unknown = ApplyConfigFile(Write(dir, "lisen: x\n"), {});
+  EXPECT_EQ(unknown.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(unknown.message()), HasSubstr("unknown key 'lisen'"));
+  auto bad = ApplyConfigFile(Write(dir, "cfg_test_port: many\n"), {});
+  EXPECT_THAT(std::string(bad.message()), HasSubstr("key 'cfg_test_port'"));
+  auto not_map = ApplyConfigFile(Write(dir, "- a\n- b\n"), {});
+  EXPECT_THAT(std::string(not_map.message()), HasSubstr("mapping"));
+  auto broken = ApplyConfigFile(Write(dir, "a: [b\n"), {});
+  EXPECT_THAT(std::string(broken.message()), HasSubstr("not readable YAML"));
+  EXPECT_FALSE(ApplyConfigFile(dir.Sub("missing.yaml"), {}).ok());
+}
+
+TEST(ConfigTest, ExplicitFlagsFromArgv) {
+  const char* argv[] = {"aesignald", "--listen=1.2.3.4:5", "--data_dir",
+                        "/x",        "-grace_seconds=3",   "--noinsecure",
+                        "positional"};
+  auto names = ExplicitFlags(7, const_cast<char**>(argv));
+  EXPECT_TRUE(names.count("listen"));
+  EXPECT_TRUE(names.count("data_dir"));
+  EXPECT_TRUE(names.count("grace_seconds"));
+  EXPECT_TRUE(names.count("insecure"));
+  EXPECT_FALSE(names.count("positional"));
+}
+
+}  // namespace
+}  // namespace aesignal
