@@ -10,7 +10,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev librocksdb-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  libboost-math-dev libcli11-dev libyaml-cpp-dev
+  libboost-math-dev libcli11-dev libyaml-cpp-dev libssl-dev openssl
   libreadstat-dev gawk
 )
 if [[ ${1:-} == lint ]]; then

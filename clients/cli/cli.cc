@@ -1,5 +1,8 @@
 #include "clients/cli/cli.h"
 
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -11,6 +14,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -80,18 +84,66 @@ std::string JsonOf(const google::protobuf::Message& message) {
   return json;
 }
 
+// Lowercase hex of sha256(data): the server stores tokens as
+// "SALT:sha256hex(SALT + token)" (services/grpc/security.h).
+std::string Sha256Hex(const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), length));
+}
+
+absl::StatusOr<std::string> RandomHex(int bytes) {
+  std::string buffer(static_cast<size_t>(bytes), '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(buffer.data()), bytes) != 1) {
+    return absl::UnavailableError("RAND_bytes failed");
+  }
+  return absl::BytesToHexString(buffer);
+}
+
 struct Ctx {
   CliStreams io;
   std::string server;
   double timeout_seconds = 30;
   std::string principal;
+  // Transport security and credentials (see --tls-ca, --token-file).
+  std::string tls_ca = "", tls_cert = "", tls_key = "", token_file = "";
+  // Built from the fields above by Connect(), after parsing.
+  client::ConnectionOptions connection = {};
+
+  // Reads the credential files; false (after printing why) if one is bad.
+  bool Connect() {
+    connection.target = server;
+    connection.principal = principal;
+    connection.call_timeout = absl::Seconds(timeout_seconds);
+    if (!tls_ca.empty() || !tls_cert.empty() || !tls_key.empty()) {
+      auto credentials = client::TlsCredentials(tls_ca, tls_cert, tls_key);
+      if (!credentials.ok()) {
+        io.err << "aesignal: " << credentials.status().message() << "\n";
+        return false;
+      }
+      connection.credentials = *std::move(credentials);
+    }
+    if (!token_file.empty()) {
+      std::ifstream in(token_file);
+      std::string token;
+      if (!in || !std::getline(in, token) ||
+          absl::StripAsciiWhitespace(token).empty()) {
+        io.err << "aesignal: --token-file " << token_file
+               << ": cannot read a token from its first line\n";
+        return false;
+      }
+      connection.bearer_token = std::string(absl::StripAsciiWhitespace(token));
+    } else if (const char* token = std::getenv("AESIGNAL_TOKEN");
+               token != nullptr && *token != '\0') {
+      connection.bearer_token = token;
+    }
+    return true;
+  }
 
   Client MakeClient() const {
-    client::ConnectionOptions options;
-    options.target = server;
-    options.principal = principal;
-    options.call_timeout = absl::Seconds(timeout_seconds);
-    return Client(client::MakeClientConnection(options));
+    return Client(client::MakeClientConnection(connection));
   }
 };
 
@@ -829,6 +881,36 @@ int AuditList(Ctx& ctx, const std::string& trial_id, const std::string& action,
   return kOk;
 }
 
+struct NewTokenFlags {
+  std::string name, role;
+  std::vector<std::string> sites;
+};
+
+// 32 random bytes, hex: the token; a random 8-byte hex salt; prints the token
+// once (to give to the principal) and its YAML entry for the server.
+int AdminNewToken(Ctx& ctx, const NewTokenFlags& f) {
+  if (f.role == "site" && f.sites.empty()) {
+    ctx.io.err << "aesignal: --site: a site principal needs its site_ids\n";
+    return 2;
+  }
+  auto token = RandomHex(32);
+  auto salt = RandomHex(8);
+  if (!token.ok() || !salt.ok()) {
+    ctx.io.err << "aesignal: no random bytes available\n";
+    return kFailed;
+  }
+  ctx.io.out << "# token for " << f.name
+             << " (shown once; give it to them, e.g. as AESIGNAL_TOKEN):\n# "
+             << *token << "\n# entry for aesignald --principals:\n"
+             << "- name: " << f.name << "\n  role: " << f.role << "\n";
+  if (!f.sites.empty()) {
+    ctx.io.out << "  sites: [" << absl::StrJoin(f.sites, ", ") << "]\n";
+  }
+  ctx.io.out << "  token_sha256: \"" << *salt << ":"
+             << Sha256Hex(*salt + *token) << "\"\n";
+  return kOk;
+}
+
 int AdminBackup(Ctx& ctx, const std::string& destination) {
   v1::CreateBackupRequest request;
   request.set_destination(destination);
@@ -880,14 +962,23 @@ int RunCli(const std::vector<std::string>& args, CliStreams io) {
   app.add_option("--principal", ctx.principal,
                  "who you are, recorded in the audit trail (default $USER)")
       ->capture_default_str();
+  app.add_option("--tls-ca", ctx.tls_ca,
+                 "CA (PEM) that verifies the server; enables TLS");
+  app.add_option("--tls-cert", ctx.tls_cert,
+                 "client certificate (PEM) for mutual TLS; enables TLS");
+  app.add_option("--tls-key", ctx.tls_key, "its private key (PEM)");
+  app.add_option("--token-file", ctx.token_file,
+                 "file whose first line is your bearer token (default: "
+                 "$AESIGNAL_TOKEN)");
   app.add_option("--timeout", ctx.timeout_seconds,
                  "deadline of each call, seconds")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
 
   std::function<int()> action;
+  bool offline = false;  // the action needs no server connection
   // import adam|sdtm (clients/cli/import)
-  AddImportCommands(app, {&ctx.server, &ctx.timeout_seconds, &ctx.io}, &action);
+  AddImportCommands(app, {&ctx.connection, &ctx.io}, &action);
   const std::vector<std::string> table_json = {"table", "json"};
 
   // trial create|get|list
@@ -1082,7 +1173,7 @@ int RunCli(const std::vector<std::string>& args, CliStreams io) {
   });
 
   // admin backup|verify
-  auto* admin = app.add_subcommand("admin", "backups and verification");
+  auto* admin = app.add_subcommand("admin", "backups, verification and tokens");
   admin->require_subcommand(1);
   std::string backup_dest;
   auto* backup = admin->add_subcommand(
@@ -1099,6 +1190,23 @@ int RunCli(const std::vector<std::string>& args, CliStreams io) {
   verify->callback(
       [&] { action = [&] { return AdminVerify(ctx, trial_id); }; });
 
+  NewTokenFlags new_token;
+  auto* token_cmd = admin->add_subcommand(
+      "new-token",
+      "make a random bearer token and the principal entry (salted hash) "
+      "for aesignald --principals; offline");
+  token_cmd->add_option("--name", new_token.name, "principal name")->required();
+  token_cmd->add_option("--role", new_token.role)
+      ->required()
+      ->check(CLI::IsMember({"site", "safety_officer", "admin"}));
+  token_cmd->add_option("--site", new_token.sites,
+                        "site_id the principal may write (role site; "
+                        "repeatable)");
+  token_cmd->callback([&] {
+    offline = true;
+    action = [&] { return AdminNewToken(ctx, new_token); };
+  });
+
   // stats: the offline calculator parses its own arguments.
   auto* stats = app.add_subcommand(
       "stats",
@@ -1114,7 +1222,9 @@ int RunCli(const std::vector<std::string>& args, CliStreams io) {
     const int code = app.exit(e, io.out, io.err);
     return code == 0 ? kOk : 2;
   }
-  return action ? action() : 2;
+  if (!action) return 2;
+  if (!offline && !ctx.Connect()) return 2;
+  return action();
 }
 
 }  // namespace aesignal::cli

@@ -22,13 +22,21 @@ grpc::Status Reply(absl::StatusOr<T> result, T* out) {
   return grpc::Status::OK;
 }
 
-// Who is calling, for the audit trail. Until authentication is configured
-// the principal is the caller's claim in `x-aesignal-principal`, else its
-// peer address.
+// Who is calling: the authenticated principal (and its sites) when the
+// server authenticates callers; otherwise the caller's claim in
+// `x-aesignal-principal`, else its peer address.
 monitor::CallInfo CallInfoOf(const grpc::ServerContext* context,
-                             const char* rpc) {
+                             const char* rpc,
+                             const Authenticator* authenticator) {
   monitor::CallInfo call;
   call.rpc = rpc;
+  if (authenticator != nullptr) {
+    if (auto p = authenticator->Identify(*context); p.has_value()) {
+      call.principal = p->name;
+      if (p->role == Role::kSite) call.sites = p->sites;
+      return call;
+    }
+  }
   const auto& metadata = context->client_metadata();
   if (auto it = metadata.find("x-aesignal-principal"); it != metadata.end()) {
     call.principal = std::string(it->second.data(), it->second.size());
@@ -43,9 +51,10 @@ monitor::CallInfo CallInfoOf(const grpc::ServerContext* context,
 grpc::Status TrialServiceImpl::CreateTrial(grpc::ServerContext* context,
                                            const v1::CreateTrialRequest* req,
                                            v1::Trial* resp) {
-  return Reply(monitor_.CreateTrial(
-                   *req, CallInfoOf(context, "TrialService.CreateTrial")),
-               resp);
+  return Reply(
+      monitor_.CreateTrial(*req, CallInfoOf(context, "TrialService.CreateTrial",
+                                            authenticator_.get())),
+      resp);
 }
 
 grpc::Status TrialServiceImpl::GetTrial(grpc::ServerContext*,
@@ -64,7 +73,8 @@ grpc::Status TrialServiceImpl::EnrollSubjects(
     grpc::ServerContext* context, const v1::EnrollSubjectsRequest* req,
     v1::EnrollSubjectsResponse* resp) {
   return Reply(monitor_.EnrollSubjects(
-                   *req, CallInfoOf(context, "TrialService.EnrollSubjects")),
+                   *req, CallInfoOf(context, "TrialService.EnrollSubjects",
+                                    authenticator_.get())),
                resp);
 }
 
@@ -78,7 +88,8 @@ grpc::Status IngestServiceImpl::SubmitReports(
     grpc::ServerContext* context, const v1::SubmitReportsRequest* req,
     v1::SubmitReportsResponse* resp) {
   return Reply(monitor_.SubmitReports(
-                   *req, CallInfoOf(context, "IngestService.SubmitReports")),
+                   *req, CallInfoOf(context, "IngestService.SubmitReports",
+                                    authenticator_.get())),
                resp);
 }
 
@@ -122,7 +133,7 @@ grpc::Status IngestServiceImpl::StreamReports(
                              v1::StreamReportsRequest>* stream) {
   auto state = std::make_shared<StreamState>();
   const monitor::CallInfo call =
-      CallInfoOf(context, "IngestService.StreamReports");
+      CallInfoOf(context, "IngestService.StreamReports", authenticator_.get());
 
   // The writer sends responses in order as they become durable, and drains
   // every slot before exiting, so no callback outlives the handler's stream.
@@ -202,7 +213,8 @@ grpc::Status SignalServiceImpl::PutBaselines(grpc::ServerContext* context,
                                              const v1::PutBaselinesRequest* req,
                                              v1::PutBaselinesResponse* resp) {
   return Reply(monitor_.signals().PutBaselines(
-                   *req, CallInfoOf(context, "SignalService.PutBaselines")),
+                   *req, CallInfoOf(context, "SignalService.PutBaselines",
+                                    authenticator_.get())),
                resp);
 }
 
@@ -228,7 +240,8 @@ grpc::Status SignalServiceImpl::UpdateSignal(grpc::ServerContext* context,
                                              const v1::UpdateSignalRequest* req,
                                              v1::Signal* resp) {
   return Reply(monitor_.signals().UpdateSignal(
-                   *req, CallInfoOf(context, "SignalService.UpdateSignal")),
+                   *req, CallInfoOf(context, "SignalService.UpdateSignal",
+                                    authenticator_.get())),
                resp);
 }
 

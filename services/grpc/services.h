@@ -11,13 +11,17 @@
 #include "aesignal/v1/safety_service.grpc.pb.h"
 #include "aesignal/v1/signal_service.grpc.pb.h"
 #include "aesignal/v1/trial_service.grpc.pb.h"
+#include "services/grpc/security.h"
 #include "services/monitor/monitor.h"
 
 namespace aesignal::grpc_services {
 
 class TrialServiceImpl final : public v1::TrialService::Service {
  public:
-  explicit TrialServiceImpl(monitor::Monitor* monitor) : monitor_(*monitor) {}
+  // `authenticator` (may be null: no authentication) names the caller.
+  TrialServiceImpl(monitor::Monitor* monitor,
+                   std::shared_ptr<const Authenticator> authenticator = nullptr)
+      : monitor_(*monitor), authenticator_(std::move(authenticator)) {}
 
   grpc::Status CreateTrial(grpc::ServerContext*, const v1::CreateTrialRequest*,
                            v1::Trial*) override;
@@ -34,6 +38,7 @@ class TrialServiceImpl final : public v1::TrialService::Service {
 
  private:
   monitor::Monitor& monitor_;
+  std::shared_ptr<const Authenticator> authenticator_;
 };
 
 // StreamReports pipelines: while one batch is being made durable the next is
@@ -43,7 +48,11 @@ class IngestServiceImpl final : public v1::IngestService::Service {
  public:
   static constexpr int kMaxInFlightPerStream = 16;
 
-  explicit IngestServiceImpl(monitor::Monitor* monitor) : monitor_(*monitor) {}
+  // `authenticator` (may be null: no authentication) names the caller.
+  IngestServiceImpl(
+      monitor::Monitor* monitor,
+      std::shared_ptr<const Authenticator> authenticator = nullptr)
+      : monitor_(*monitor), authenticator_(std::move(authenticator)) {}
 
   grpc::Status SubmitReports(grpc::ServerContext*,
                              const v1::SubmitReportsRequest*,
@@ -55,6 +64,7 @@ class IngestServiceImpl final : public v1::IngestService::Service {
 
  private:
   monitor::Monitor& monitor_;
+  std::shared_ptr<const Authenticator> authenticator_;
 };
 
 class SafetyServiceImpl final : public v1::SafetyService::Service {
@@ -73,7 +83,11 @@ class SafetyServiceImpl final : public v1::SafetyService::Service {
 // cancellation every `kWatchPoll`, so shutdown ends watches promptly.
 class SignalServiceImpl final : public v1::SignalService::Service {
  public:
-  explicit SignalServiceImpl(monitor::Monitor* monitor) : monitor_(*monitor) {}
+  // `authenticator` (may be null: no authentication) names the caller.
+  SignalServiceImpl(
+      monitor::Monitor* monitor,
+      std::shared_ptr<const Authenticator> authenticator = nullptr)
+      : monitor_(*monitor), authenticator_(std::move(authenticator)) {}
 
   grpc::Status PutBaselines(grpc::ServerContext*,
                             const v1::PutBaselinesRequest*,
@@ -94,6 +108,7 @@ class SignalServiceImpl final : public v1::SignalService::Service {
 
  private:
   monitor::Monitor& monitor_;
+  std::shared_ptr<const Authenticator> authenticator_;
 };
 
 class AuditServiceImpl final : public v1::AuditService::Service {

@@ -3,6 +3,7 @@
 #define AESIGNAL_SERVICES_MONITOR_CALL_INFO_H_
 
 #include <string>
+#include <vector>
 
 #include "aesignal/v1/audit_service.pb.h"
 #include "google/protobuf/timestamp.pb.h"
@@ -12,6 +13,8 @@ namespace aesignal::monitor {
 struct CallInfo {
   std::string principal = "unknown";
   std::string rpc;
+  // Sites the caller may write (a `site` principal); empty: no restriction.
+  std::vector<std::string> sites = {};
 };
 
 // An audit record of `call` at `time` (sequence set when appended).

@@ -305,6 +305,19 @@ absl::Status MarkAllTermsDirty(storage::Txn& txn, const std::string& trial_id) {
   return absl::OkStatus();
 }
 
+// PERMISSION_DENIED if a restricted caller (a site) names a site that is not
+// its own: the whole request is refused and nothing is stored.
+absl::Status CheckSite(const CallInfo& call, const std::string& site_id,
+                       const std::string& field) {
+  if (call.sites.empty() || std::find(call.sites.begin(), call.sites.end(),
+                                      site_id) != call.sites.end()) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(
+      absl::StrCat(field, ": principal '", call.principal,
+                   "' may not write data of site '", site_id, "'"));
+}
+
 void Tally(v1::SubmitReportsResponse& response) {
   int counts[5] = {0, 0, 0, 0, 0};
   for (const auto& r : response.results()) ++counts[r.status()];
@@ -497,6 +510,11 @@ absl::StatusOr<v1::EnrollSubjectsResponse> Monitor::EnrollSubjects(
         absl::StrCat("at most ", kMaxSubjectsPerRequest,
                      " subjects per request, got ", request.subjects_size()));
   }
+  for (int i = 0; i < request.subjects_size(); ++i) {
+    AESIGNAL_RETURN_IF_ERROR(
+        CheckSite(call, request.subjects(i).site_id(),
+                  absl::StrCat("subjects[", i, "].site_id")));
+  }
   AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial,
                             LoadTrial(store_.Latest(), trial_id));
   std::vector<FieldViolation> violations;
@@ -651,6 +669,11 @@ void Monitor::SubmitReportsAsync(const v1::SubmitReportsRequest& request,
         "reports",
         absl::StrCat("at most ", kMaxReportsPerBatch,
                      " reports per batch, got ", request.reports_size())));
+  }
+  for (int i = 0; i < request.reports_size(); ++i) {
+    absl::Status site = CheckSite(call, request.reports(i).site_id(),
+                                  absl::StrCat("reports[", i, "].site_id"));
+    if (!site.ok()) return done(site);
   }
   auto trial = LoadTrial(store_.Latest(), *trial_id);
   if (!trial.ok()) return done(trial.status());

@@ -30,6 +30,20 @@ ABSL_FLAG(int, grace_seconds, 10,
           "on SIGTERM, how long in-flight calls may finish before they are "
           "cancelled");
 
+ABSL_FLAG(std::string, tls_cert, "",
+          "server certificate chain (PEM); with --tls_key enables TLS");
+ABSL_FLAG(std::string, tls_key, "", "server private key (PEM)");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "CA (PEM) that issues client certificates: presented certificates "
+          "are verified and their common name identifies the caller (mTLS)");
+ABSL_FLAG(bool, tls_require_client_cert, false,
+          "refuse TLS connections without a client certificate");
+ABSL_FLAG(bool, insecure, false,
+          "allow plaintext on a non-loopback address (logs a warning)");
+ABSL_FLAG(std::string, principals, "",
+          "YAML file of principals and roles (docs/operations.md); when set "
+          "every call must authenticate (needs TLS)");
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "aesignal server: durable AE-report ingest and incidence tables.\n"
@@ -57,6 +71,25 @@ int main(int argc, char** argv) {
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_message_mb) << 20;
   options.restore_from = absl::GetFlag(FLAGS_restore_from);
+  options.tls = {
+      .cert = absl::GetFlag(FLAGS_tls_cert),
+      .key = absl::GetFlag(FLAGS_tls_key),
+      .client_ca = absl::GetFlag(FLAGS_tls_client_ca),
+      .require_client_cert = absl::GetFlag(FLAGS_tls_require_client_cert)};
+  options.allow_insecure = absl::GetFlag(FLAGS_insecure);
+  if (const std::string path = absl::GetFlag(FLAGS_principals); !path.empty()) {
+    auto principals = aesignal::LoadPrincipals(path);
+    if (!principals.ok()) {
+      std::fprintf(stderr, "aesignald: %s\n",
+                   std::string(principals.status().message()).c_str());
+      return 2;
+    }
+    if (principals->empty()) {
+      std::fprintf(stderr, "aesignald: %s: no principals\n", path.c_str());
+      return 2;
+    }
+    options.principals = *std::move(principals);
+  }
   auto server = aesignal::Server::Start(options);
   if (!server.ok()) {
     std::fprintf(stderr, "aesignald: %s\n", server.status().ToString().c_str());

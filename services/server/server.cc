@@ -26,14 +26,21 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   server->open_time_ = absl::Now() - open_start;
   server->store_ = *std::move(store);
   server->monitor_ = std::make_unique<monitor::Monitor>(server->store_.get());
-  server->trial_service_ =
-      std::make_unique<grpc_services::TrialServiceImpl>(server->monitor_.get());
+  std::shared_ptr<Authenticator> authenticator;
+  if (!options.principals.empty()) {
+    authenticator = std::make_shared<Authenticator>(options.principals);
+  }
+  auto credentials = MakeServerCredentials(
+      options.listen, options.tls, options.allow_insecure, authenticator);
+  if (!credentials.ok()) return credentials.status();
+  server->trial_service_ = std::make_unique<grpc_services::TrialServiceImpl>(
+      server->monitor_.get(), authenticator);
   server->ingest_service_ = std::make_unique<grpc_services::IngestServiceImpl>(
-      server->monitor_.get());
+      server->monitor_.get(), authenticator);
   server->safety_service_ = std::make_unique<grpc_services::SafetyServiceImpl>(
       server->monitor_.get());
   server->signal_service_ = std::make_unique<grpc_services::SignalServiceImpl>(
-      server->monitor_.get());
+      server->monitor_.get(), authenticator);
   server->audit_service_ =
       std::make_unique<grpc_services::AuditServiceImpl>(server->monitor_.get());
   server->admin_service_ = std::make_unique<grpc_services::AdminServiceImpl>(
@@ -42,8 +49,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
-                           &server->port_);
+  builder.AddListeningPort(options.listen, *credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.RegisterService(server->trial_service_.get());
   builder.RegisterService(server->ingest_service_.get());

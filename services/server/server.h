@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/grpc/security.h"
 
 namespace grpc {
 class Server;
@@ -47,6 +48,13 @@ struct ServerOptions {
   // If set, seed an empty data_dir from this backup (AdminService.CreateBackup)
   // before opening it.
   std::string restore_from = "";
+  // TLS (PEM files); with client_ca, mutual TLS. Without TLS the server only
+  // listens on loopback unless allow_insecure.
+  TlsFiles tls = {};
+  bool allow_insecure = false;
+  // Principals and roles; empty: no authentication (only sensible on
+  // loopback). Non-empty requires TLS.
+  std::vector<Principal> principals = {};
 };
 
 class Server {

@@ -175,10 +175,7 @@ int RunImport(const ImportContext& ctx, const ImportFlags& flags) {
   }
 
   // Send: trial, subjects, reports.
-  client::ConnectionOptions conn;
-  conn.target = *ctx.server;
-  conn.call_timeout = absl::Seconds(*ctx.timeout_seconds);
-  client::Client c(client::MakeClientConnection(conn));
+  client::Client c(client::MakeClientConnection(*ctx.connection));
   auto created = c.CreateTrial(plan.trial);
   if (!created.ok()) {
     PrintError(err, created.status());

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "aesignal/client/connection.h"
 #include "clients/cli/cli.h"
 
 namespace aesignal::cli {
@@ -17,8 +18,8 @@ namespace aesignal::cli {
 // What the import commands need from the CLI; the pointees must outlive the
 // App (they are read when the command runs, after parsing).
 struct ImportContext {
-  const std::string* server = nullptr;      // HOST:PORT
-  const double* timeout_seconds = nullptr;  // per call
+  // Target, deadline and credentials (filled in after parsing).
+  const client::ConnectionOptions* connection = nullptr;
   const CliStreams* io = nullptr;
 };
 

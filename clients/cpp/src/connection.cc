@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <utility>
 
 #include "absl/time/clock.h"
@@ -14,17 +16,35 @@
 #include "aesignal/v1/signal_service.grpc.pb.h"
 #include "aesignal/v1/trial_service.grpc.pb.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 
 namespace aesignal::client {
 namespace {
 
+void AddCallMetadata(const ConnectionOptions& options,
+                     grpc::ClientContext* context) {
+  if (!options.bearer_token.empty()) {
+    context->AddMetadata("authorization", "Bearer " + options.bearer_token);
+  }
+  if (!options.principal.empty()) {
+    context->AddMetadata("x-aesignal-principal", options.principal);
+  }
+}
+
+absl::StatusOr<std::string> ReadPem(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError("cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 class GrpcReportStream : public ReportStream {
  public:
   GrpcReportStream(v1::IngestService::Stub& stub,
-                   const std::string& principal) {
-    if (!principal.empty())
-      context_.AddMetadata("x-aesignal-principal", principal);
+                   const ConnectionOptions& options) {
+    AddCallMetadata(options, &context_);
     stream_ = stub.StreamReports(&context_);
   }
 
@@ -48,7 +68,9 @@ class GrpcReportStream : public ReportStream {
 class GrpcSignalWatch : public SignalWatch {
  public:
   GrpcSignalWatch(v1::SignalService::Stub& stub,
-                  const v1::WatchSignalsRequest& request, absl::Time deadline) {
+                  const v1::WatchSignalsRequest& request, absl::Time deadline,
+                  const ConnectionOptions& options) {
+    AddCallMetadata(options, &context_);
     if (deadline != absl::InfiniteFuture()) {
       context_.set_deadline(absl::ToChronoTime(deadline));
     }
@@ -159,7 +181,8 @@ class GrpcConnection : public ClientConnection {
   }
   std::unique_ptr<SignalWatch> WatchSignals(
       const v1::WatchSignalsRequest& request, absl::Time deadline) override {
-    return std::make_unique<GrpcSignalWatch>(*signals_, request, deadline);
+    return std::make_unique<GrpcSignalWatch>(*signals_, request, deadline,
+                                             options_);
   }
   absl::StatusOr<v1::GetAuditTrailResponse> GetAuditTrail(
       const v1::GetAuditTrailRequest& request) override {
@@ -182,7 +205,7 @@ class GrpcConnection : public ClientConnection {
         });
   }
   std::unique_ptr<ReportStream> OpenReportStream() override {
-    return std::make_unique<GrpcReportStream>(*ingest_, options_.principal);
+    return std::make_unique<GrpcReportStream>(*ingest_, options_);
   }
 
  private:
@@ -206,9 +229,7 @@ class GrpcConnection : public ClientConnection {
       grpc::ClientContext context;
       context.set_deadline(
           absl::ToChronoTime(absl::Now() + options_.call_timeout));
-      if (!options_.principal.empty()) {
-        context.AddMetadata("x-aesignal-principal", options_.principal);
-      }
+      AddCallMetadata(options_, &context);
       Response response;
       status = FromGrpc(rpc(&context, request, &response));
       if (status.ok()) return response;
@@ -230,6 +251,29 @@ class GrpcConnection : public ClientConnection {
 };
 
 }  // namespace
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> TlsCredentials(
+    const std::string& ca, const std::string& cert, const std::string& key) {
+  if (cert.empty() != key.empty()) {
+    return absl::InvalidArgumentError(
+        "a client certificate needs both its cert and its key file");
+  }
+  grpc::SslCredentialsOptions ssl;
+  if (!ca.empty()) {
+    auto pem = ReadPem(ca);
+    if (!pem.ok()) return pem.status();
+    ssl.pem_root_certs = *std::move(pem);
+  }
+  if (!cert.empty()) {
+    auto cert_pem = ReadPem(cert);
+    if (!cert_pem.ok()) return cert_pem.status();
+    auto key_pem = ReadPem(key);
+    if (!key_pem.ok()) return key_pem.status();
+    ssl.pem_cert_chain = *std::move(cert_pem);
+    ssl.pem_private_key = *std::move(key_pem);
+  }
+  return grpc::SslCredentials(ssl);
+}
 
 std::shared_ptr<ClientConnection> MakeClientConnection(
     const ConnectionOptions& options) {

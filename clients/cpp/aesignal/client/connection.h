@@ -109,10 +109,19 @@ struct ConnectionOptions {
   absl::Duration initial_backoff = absl::Milliseconds(100);
   // Largest response accepted (incidence pages can be large).
   int max_receive_message_bytes = 64 << 20;
+  // Sent as `authorization: Bearer <token>` on every call when not empty
+  // (servers with principals configured require it, over TLS).
+  std::string bearer_token;
   // Sent as `x-aesignal-principal` on every call: who the audit trail
   // records until the server authenticates callers. Empty: not sent.
   std::string principal;
 };
+
+// TLS channel credentials from PEM files: `ca` verifies the server (empty:
+// the system roots); `cert` and `key` (both or neither) present a client
+// certificate for mutual TLS.
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> TlsCredentials(
+    const std::string& ca, const std::string& cert, const std::string& key);
 
 // The gRPC implementation. Channel creation is lazy: this never fails, and
 // an unreachable server surfaces as UNAVAILABLE on the first call.

@@ -1,0 +1,493 @@
+// Transport security and access control, end to end over TLS: every RPC of
+// every service is called by every role (and by nobody, and by a wrong
+// token, and by an unknown certificate) and the outcome is checked against
+// the role table in docs/operations.md, written out again here rather than
+// taken from the server's code. Certificates are made per run with openssl.
+#include "services/grpc/security.h"
+
+#include <fstream>
+#include <future>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "aesignal/client/client.h"
+#include "aesignal/v1/admin_service.grpc.pb.h"
+#include "aesignal/v1/audit_service.grpc.pb.h"
+#include "aesignal/v1/ingest_service.grpc.pb.h"
+#include "aesignal/v1/safety_service.grpc.pb.h"
+#include "aesignal/v1/signal_service.grpc.pb.h"
+#include "aesignal/v1/trial_service.grpc.pb.h"
+#include "clients/cli/cli.h"
+#include "gmock/gmock.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "gtest/gtest.h"
+#include "services/server/server.h"
+#include "tests/testing/fixtures.h"
+#include "tests/testing/temp_dir.h"
+
+namespace aesignal {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kAdminToken[] = "admin-token-0123456789";
+constexpr char kOfficerToken[] = "officer-token-0123456789";
+constexpr char kSite01Token[] = "site01-token-0123456789";
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void Write(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+// A CA, a server certificate for 127.0.0.1/localhost, client certificates
+// "site-02-cert" and "nobody" from that CA, and "rogue" from another CA.
+class Pki {
+ public:
+  explicit Pki(const std::string& dir) : dir_(dir) {}
+
+  bool Make() {
+    Write(dir_ + "/server.ext", "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
+    return Run("openssl req -x509 -newkey ec -pkeyopt "
+               "ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out "
+               "ca.pem -days 2 -subj /CN=aesignal-test-ca") &&
+           Run("openssl req -x509 -newkey ec -pkeyopt "
+               "ec_paramgen_curve:prime256v1 -nodes -keyout rogue-ca.key "
+               "-out rogue-ca.pem -days 2 -subj /CN=rogue-ca") &&
+           Issue("server", "localhost", "ca", "-extfile server.ext") &&
+           Issue("site-02-cert", "site-02-cert", "ca", "") &&
+           Issue("nobody", "nobody", "ca", "") &&
+           Issue("rogue", "site-02-cert", "rogue-ca", "");
+  }
+  std::string Path(const std::string& file) const { return dir_ + "/" + file; }
+
+ private:
+  bool Run(const std::string& command) const {
+    const std::string full =
+        absl::StrCat("cd '", dir_, "' && ", command, " >openssl.log 2>&1");
+    return std::system(full.c_str()) == 0;
+  }
+  bool Issue(const std::string& name, const std::string& cn,
+             const std::string& ca, const std::string& extra) const {
+    return Run(absl::StrCat(
+               "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+               "-nodes -keyout ",
+               name, ".key -out ", name, ".csr -subj /CN=", cn)) &&
+           Run(absl::StrCat("openssl x509 -req -in ", name, ".csr -CA ", ca,
+                            ".pem -CAkey ", ca, ".key -CAcreateserial -out ",
+                            name, ".pem -days 2 ", extra));
+  }
+  std::string dir_;
+};
+
+std::vector<Principal> TestPrincipals() {
+  Principal admin{.name = "ada",
+                  .role = Role::kAdmin,
+                  .token_sha256 = HashToken("s1", kAdminToken)};
+  Principal officer{.name = "olga",
+                    .role = Role::kSafetyOfficer,
+                    .token_sha256 = HashToken("s2", kOfficerToken)};
+  Principal site01{.name = "site01",
+                   .role = Role::kSite,
+                   .sites = {"01"},
+                   .token_sha256 = HashToken("s3", kSite01Token)};
+  Principal site02{.name = "site02",
+                   .role = Role::kSite,
+                   .sites = {"02"},
+                   .cert_common_name = "site-02-cert"};
+  return {admin, officer, site01, site02};
+}
+
+// The access table of docs/operations.md, independently of RoleAllows.
+const std::map<std::string, std::set<std::string>>& AllowedByRole() {
+  static const auto* table = new std::map<std::string, std::set<std::string>>{
+      {"site",
+       {"TrialService.GetTrial", "TrialService.EnrollSubjects",
+        "IngestService.SubmitReports", "IngestService.StreamReports"}},
+      {"safety_officer",
+       {"TrialService.GetTrial", "TrialService.ListTrials",
+        "TrialService.ListSubjects", "SafetyService.GetIncidence",
+        "SignalService.ListBaselines", "SignalService.ListSignals",
+        "SignalService.GetSignal", "SignalService.UpdateSignal",
+        "SignalService.WatchSignals", "AuditService.GetAuditTrail"}},
+  };
+  return *table;
+}
+
+// Every method of every aesignal.v1 service, as "Service.Method".
+std::vector<std::string> AllMethods() {
+  std::vector<std::string> methods;
+  const auto* pool = google::protobuf::DescriptorPool::generated_pool();
+  const auto* file = pool->FindFileByName("aesignal/v1/trial_service.proto");
+  EXPECT_NE(file, nullptr);
+  for (const char* name : {"TrialService", "IngestService", "SafetyService",
+                           "SignalService", "AuditService", "AdminService"}) {
+    const auto* service =
+        pool->FindServiceByName(absl::StrCat("aesignal.v1.", name));
+    EXPECT_NE(service, nullptr) << name;
+    if (service == nullptr) continue;
+    for (int i = 0; i < service->method_count(); ++i) {
+      methods.push_back(
+          absl::StrCat(service->name(), ".", service->method(i)->name()));
+    }
+  }
+  return methods;
+}
+
+class SecurityTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    pki_ = new Pki(dir_->path());
+    pki_ok_ = pki_->Make();
+  }
+  static void TearDownTestSuite() {
+    delete pki_;
+    delete dir_;
+  }
+
+  void SetUp() override {
+    ASSERT_TRUE(pki_ok_) << ReadAll(pki_->Path("openssl.log"));
+    data_ = std::make_unique<testing::TempDir>();
+    ServerOptions options{.listen = "127.0.0.1:0",
+                          .data_dir = data_->Sub("data")};
+    options.tls = {.cert = pki_->Path("server.pem"),
+                   .key = pki_->Path("server.key"),
+                   .client_ca = pki_->Path("ca.pem")};
+    options.principals = TestPrincipals();
+    auto server = Server::Start(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    target_ = absl::StrCat("127.0.0.1:", server_->port());
+  }
+
+  // Channel credentials: TLS verifying the server, with a client
+  // certificate if `cert` names one of the Pki's.
+  std::shared_ptr<grpc::ChannelCredentials> Tls(
+      const std::string& cert = "") const {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = ReadAll(pki_->Path("ca.pem"));
+    if (!cert.empty()) {
+      ssl.pem_cert_chain = ReadAll(pki_->Path(cert + ".pem"));
+      ssl.pem_private_key = ReadAll(pki_->Path(cert + ".key"));
+    }
+    return grpc::SslCredentials(ssl);
+  }
+
+  client::Client ClientWith(const std::string& token,
+                            const std::string& cert = "") const {
+    client::ConnectionOptions options;
+    options.target = target_;
+    options.credentials = Tls(cert);
+    options.bearer_token = token;
+    options.max_attempts = 1;
+    return client::Client(client::MakeClientConnection(options));
+  }
+
+  // Calls `path` with an empty request message and returns the status (and
+  // the response bytes in *response).
+  grpc::Status CallRaw(const std::string& path, const std::string& token,
+                       const std::string& cert, std::string* response) const {
+    auto channel = grpc::CreateChannel(target_, Tls(cert));
+    grpc::GenericStub stub(channel);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(10));
+    if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
+    grpc::Slice empty("");
+    grpc::ByteBuffer request(&empty, 1), reply;
+    std::promise<grpc::Status> done;
+    stub.UnaryCall(&context, path, grpc::StubOptions(), &request, &reply,
+                   [&](grpc::Status status) { done.set_value(status); });
+    grpc::Status status = done.get_future().get();
+    std::vector<grpc::Slice> slices;
+    if (status.ok() && response != nullptr && reply.Dump(&slices).ok()) {
+      for (const auto& slice : slices) {
+        response->append(reinterpret_cast<const char*>(slice.begin()),
+                         slice.size());
+      }
+    }
+    return status;
+  }
+
+  // Calls `method` ("Service.Method") with an empty request message;
+  // streaming methods are called as if unary (one empty message, then
+  // half-close), which is enough to pass or fail access checks.
+  grpc::StatusCode CallEmpty(const std::string& method,
+                             const std::string& token,
+                             const std::string& cert = "") const {
+    std::string path = absl::StrCat("/aesignal.v1.", method);
+    path[path.find('.', std::string("/aesignal.v1.").size())] = '/';
+    return CallRaw(path, token, cert, nullptr).error_code();
+  }
+
+  static testing::TempDir* dir_;
+  static Pki* pki_;
+  static bool pki_ok_;
+  std::unique_ptr<testing::TempDir> data_;
+  std::unique_ptr<Server> server_;
+  std::string target_;
+};
+
+testing::TempDir* SecurityTest::dir_ = nullptr;
+Pki* SecurityTest::pki_ = nullptr;
+bool SecurityTest::pki_ok_ = false;
+
+TEST_F(SecurityTest, EveryRoleTimesEveryRpc) {
+  struct Caller {
+    std::string role, token, cert;
+  };
+  const std::vector<Caller> callers = {
+      {"admin", kAdminToken, ""},
+      {"safety_officer", kOfficerToken, ""},
+      {"site", kSite01Token, ""},
+      {"site", "", "site-02-cert"},  // identified by its certificate
+  };
+  const std::vector<std::string> methods = AllMethods();
+  ASSERT_EQ(methods.size(), 17u) << "a new RPC needs a row in the table";
+  for (const std::string& method : methods) {
+    for (const Caller& caller : callers) {
+      const auto code = CallEmpty(method, caller.token, caller.cert);
+      const bool allowed = caller.role == "admin" ||
+                           AllowedByRole().at(caller.role).count(method) > 0;
+      SCOPED_TRACE(absl::StrCat(caller.role, " ", caller.cert, " -> ", method,
+                                ": code ", code));
+      if (allowed) {
+        // Past access control: the handler ran (and judged the empty
+        // request however it does).
+        EXPECT_NE(code, grpc::StatusCode::PERMISSION_DENIED);
+        EXPECT_NE(code, grpc::StatusCode::UNAUTHENTICATED);
+      } else {
+        EXPECT_EQ(code, grpc::StatusCode::PERMISSION_DENIED);
+      }
+    }
+    SCOPED_TRACE(method);
+    EXPECT_EQ(CallEmpty(method, ""), grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_EQ(CallEmpty(method, "not-a-token"),
+              grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_EQ(CallEmpty(method, std::string(kAdminToken) + "x"),
+              grpc::StatusCode::UNAUTHENTICATED);
+    // A certificate from the right CA but of nobody known.
+    EXPECT_EQ(CallEmpty(method, "", "nobody"),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+}
+
+TEST_F(SecurityTest, SitesWriteOnlyTheirOwnSubjectsAndNothingIsStored) {
+  client::Client admin = ClientWith(kAdminToken);
+  v1::Trial trial = testing::ThreeGroupTrial("T1");
+  trial.add_sites()->set_site_id("02");
+  ASSERT_TRUE(admin.CreateTrial(trial).ok());
+
+  client::Client site01 = ClientWith(kSite01Token);
+  v1::Subject at02 = testing::SubjectNumber(2);
+  at02.set_site_id("02");
+  auto enrolled =
+      site01.EnrollSubjects("T1", {testing::SubjectNumber(1), at02});
+  EXPECT_EQ(enrolled.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(enrolled.status().message(), HasSubstr("subjects[1].site_id"));
+  EXPECT_TRUE(admin.ListAllSubjects("T1")->empty())
+      << "a refused request stores nothing, not even its allowed rows";
+
+  // Site 02, by certificate, enrolls its own subject; site 01 enrolls its.
+  client::Client site02 = ClientWith("", "site-02-cert");
+  ASSERT_TRUE(site02.EnrollSubjects("T1", {at02}).ok());
+  ASSERT_TRUE(site01.EnrollSubjects("T1", {testing::SubjectNumber(1)}).ok());
+
+  // Site 01 reporting an AE of site 02's subject: refused, by either RPC.
+  v1::AdverseEventReport foreign = testing::Report("R9", 1, "S2", 10, "Rash");
+  foreign.set_site_id("02");
+  const v1::AdverseEventReport own = testing::Report("R1", 1, "S1", 10, "Rash");
+  auto submitted = site01.SubmitReports("T1", {own, foreign});
+  EXPECT_EQ(submitted.status().code(), absl::StatusCode::kPermissionDenied);
+
+  auto stream = site01.connection().OpenReportStream();
+  v1::StreamReportsRequest batch;
+  batch.set_parent("trials/T1");
+  batch.set_batch_id(7);
+  *batch.add_reports() = own;
+  *batch.add_reports() = foreign;
+  ASSERT_TRUE(stream->Write(batch));
+  stream->WritesDone();
+  v1::StreamReportsResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.batch_id(), 7);
+  EXPECT_EQ(response.error().code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_FALSE(stream->Read(&response));
+  EXPECT_TRUE(stream->Finish().ok());
+
+  auto incidence = admin.GetIncidence("T1", v1::TERM_LEVEL_OVERALL);
+  ASSERT_TRUE(incidence.ok()) << incidence.status();
+  for (const auto& term : incidence->terms()) {
+    for (const auto& cell : term.cells()) {
+      EXPECT_EQ(cell.cumulative().subjects(), 0);
+    }
+  }
+
+  // Its own report goes through, and the audit trail names the principal.
+  ASSERT_TRUE(site01.SubmitReports("T1", {own}).ok());
+  auto audit = ClientWith(kOfficerToken).GetAuditTrail("T1");
+  ASSERT_TRUE(audit.ok()) << audit.status();
+  std::set<std::string> principals;
+  for (const auto& record : *audit) principals.insert(record.principal());
+  EXPECT_EQ(principals, (std::set<std::string>{"ada", "site01", "site02"}));
+}
+
+TEST_F(SecurityTest, ClaimedPrincipalHeaderIsIgnoredWhenAuthenticating) {
+  client::ConnectionOptions options;
+  options.target = target_;
+  options.credentials = Tls();
+  options.bearer_token = kAdminToken;
+  options.principal = "someone-else";
+  client::Client admin(client::MakeClientConnection(options));
+  ASSERT_TRUE(admin.CreateTrial(testing::ThreeGroupTrial("T1")).ok());
+  auto audit = admin.GetAuditTrail("T1");
+  ASSERT_TRUE(audit.ok());
+  ASSERT_FALSE(audit->empty());
+  EXPECT_EQ(audit->front().principal(), "ada");
+}
+
+TEST_F(SecurityTest, CertificateFromAnotherCaCannotConnect) {
+  auto channel = grpc::CreateChannel(target_, Tls("rogue"));
+  auto stub = v1::TrialService::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(5));
+  v1::ListTrialsResponse response;
+  const auto status = stub->ListTrials(&context, {}, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << status.error_message();
+}
+
+TEST_F(SecurityTest, PlaintextClientCannotTalkToTlsServer) {
+  auto channel =
+      grpc::CreateChannel(target_, grpc::InsecureChannelCredentials());
+  auto stub = v1::TrialService::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(5));
+  context.AddMetadata("authorization", std::string("Bearer ") + kAdminToken);
+  v1::ListTrialsResponse response;
+  EXPECT_EQ(stub->ListTrials(&context, {}, &response).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(SecurityTest, HealthNeedsNoCredentials) {
+  std::string response;
+  // HealthCheckRequest{service: ""} is the empty message.
+  grpc::Status s = CallRaw("/grpc.health.v1.Health/Check", "", "", &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(response, std::string("\x08\x01", 2));  // status: SERVING
+}
+
+// `aesignal admin new-token` writes an entry the server accepts for the
+// token it printed (the CLI and the server hash independently).
+TEST_F(SecurityTest, CliNewTokenEntryAuthenticates) {
+  std::ostringstream out, err;
+  ASSERT_EQ(cli::RunCli({"aesignal", "admin", "new-token", "--name", "dora",
+                         "--role", "safety_officer"},
+                        {.out = out, .err = err}),
+            0)
+      << err.str();
+  std::string token, yaml;
+  bool next_is_token = false;
+  for (absl::string_view line : absl::StrSplit(out.str(), '\n')) {
+    if (next_is_token) {
+      token = std::string(absl::StripPrefix(line, "# "));
+      next_is_token = false;
+    } else if (absl::StartsWith(line, "# token for")) {
+      next_is_token = true;
+    } else if (!absl::StartsWith(line, "#")) {
+      absl::StrAppend(&yaml, line, "\n");
+    }
+  }
+  ASSERT_EQ(token.size(), 64u) << out.str();
+  Write(data_->Sub("principals.yaml"), yaml);
+  auto principals = LoadPrincipals(data_->Sub("principals.yaml"));
+  ASSERT_TRUE(principals.ok()) << principals.status() << "\n" << yaml;
+  ASSERT_EQ(principals->size(), 1u);
+
+  server_.reset();
+  testing::TempDir other;
+  ServerOptions options{.listen = "127.0.0.1:0", .data_dir = other.Sub("d")};
+  options.tls = {.cert = pki_->Path("server.pem"),
+                 .key = pki_->Path("server.key")};
+  options.principals = *principals;
+  auto server = Server::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  target_ = absl::StrCat("127.0.0.1:", (*server)->port());
+  EXPECT_EQ(CallEmpty("TrialService.ListTrials", token), grpc::StatusCode::OK);
+  EXPECT_EQ(CallEmpty("TrialService.CreateTrial", token),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(CallEmpty("TrialService.ListTrials", token.substr(1)),
+            grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST(ListenPolicyTest, PlaintextOnlyOnLoopbackUnlessInsecure) {
+  testing::TempDir dir;
+  auto refused =
+      Server::Start({.listen = "0.0.0.0:0", .data_dir = dir.Sub("a")});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("without TLS"));
+
+  ServerOptions insecure{.listen = "0.0.0.0:0", .data_dir = dir.Sub("b")};
+  insecure.allow_insecure = true;
+  EXPECT_TRUE(Server::Start(insecure).ok());
+
+  // Principals without TLS would send tokens in the clear.
+  ServerOptions tokens_in_clear{.listen = "127.0.0.1:0",
+                                .data_dir = dir.Sub("c")};
+  tokens_in_clear.principals = TestPrincipals();
+  EXPECT_EQ(Server::Start(tokens_in_clear).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(PrincipalsFileTest, ErrorsNameTheEntryAndField) {
+  testing::TempDir dir;
+  const std::string path = dir.Sub("p.yaml");
+  struct Case {
+    std::string yaml, message;
+  };
+  const std::vector<Case> cases = {
+      {"name: x\n", "must be a list"},
+      {"- {role: admin, token_sha256: 'a:b'}\n", "principal 1: name"},
+      {"- {name: a, role: boss, token_sha256: 'a:b'}\n",
+       "principal 1: role: 'boss'"},
+      {"- {name: a, role: site, token_sha256: 'a:b'}\n", "principal 1: sites"},
+      {"- {name: a, role: admin}\n",
+       "principal 1: needs token_sha256 or cert_common_name"},
+      {"- {name: a, role: admin, token_sha256: 'a:b'}\n"
+       "- {name: a, role: admin, token_sha256: 'c:d'}\n",
+       "principal 2: name: required and unique"},
+      {"- {name: a, role: admin, token_sha256: plaintext}\n",
+       "token_sha256: must be SALT:HEX"},
+      {"- [unclosed\n", "not readable YAML"},
+  };
+  for (const Case& c : cases) {
+    Write(path, c.yaml);
+    auto loaded = LoadPrincipals(path);
+    EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument)
+        << c.yaml;
+    EXPECT_THAT(loaded.status().message(), HasSubstr(c.message)) << c.yaml;
+  }
+}
+
+TEST(HashTokenTest, IsSaltedSha256) {
+  // printf 'pepperhunter2' | sha256sum
+  EXPECT_EQ(HashToken("pepper", "hunter2"),
+            "pepper:"
+            "ca458f67a1e64e60f40414c062c57abbfc1d41b5d0c30cd07d12704540067f21");
+}
+
+}  // namespace
+}  // namespace aesignal
