@@ -10,7 +10,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev librocksdb-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  libboost-math-dev libcli11-dev libyaml-cpp-dev libssl-dev openssl
+  libboost-math-dev libcli11-dev libyaml-cpp-dev libssl-dev openssl prometheus-cpp-dev
   libreadstat-dev gawk
 )
 if [[ ${1:-} == lint ]]; then

@@ -272,6 +272,28 @@ Store::Stats Store::stats() const {
   return stats_;
 }
 
+std::vector<std::pair<std::string, uint64_t>> Store::EngineProperties() const {
+  static constexpr const char* kProperties[] = {
+      "rocksdb.estimate-num-keys",
+      "rocksdb.total-sst-files-size",
+      "rocksdb.live-sst-files-size",
+      "rocksdb.cur-size-all-mem-tables",
+      "rocksdb.num-running-compactions",
+      "rocksdb.num-running-flushes",
+      "rocksdb.estimate-pending-compaction-bytes",
+      "rocksdb.block-cache-usage",
+      "rocksdb.background-errors",
+  };
+  std::vector<std::pair<std::string, uint64_t>> out;
+  for (const char* property : kProperties) {
+    uint64_t value = 0;
+    if (db_->GetAggregatedIntProperty(property, &value)) {
+      out.emplace_back(property, value);
+    }
+  }
+  return out;
+}
+
 absl::Status Store::Commit(Mutation mutation) {
   absl::Notification done;
   absl::Status result;

@@ -188,6 +188,13 @@ class Store {
   };
   Stats stats() const;
 
+  // RocksDB engine figures for monitoring, summed over column families:
+  // (property, value) for rocksdb.estimate-num-keys, total-sst-files-size,
+  // live-sst-files-size, cur-size-all-mem-tables, num-running-compactions,
+  // num-running-flushes, estimate-pending-compaction-bytes,
+  // block-cache-usage, background-errors.
+  std::vector<std::pair<std::string, uint64_t>> EngineProperties() const;
+
   const std::string& path() const { return path_; }
 
   // Writes a consistent point-in-time copy of every column family to

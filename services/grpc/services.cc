@@ -3,6 +3,7 @@
 #include <deque>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -131,6 +132,10 @@ grpc::Status IngestServiceImpl::StreamReports(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::StreamReportsResponse,
                              v1::StreamReportsRequest>* stream) {
+  monitor_.metrics().StreamsChanged("IngestService.StreamReports", +1);
+  const absl::Cleanup closed = [this] {
+    monitor_.metrics().StreamsChanged("IngestService.StreamReports", -1);
+  };
   auto state = std::make_shared<StreamState>();
   const monitor::CallInfo call =
       CallInfoOf(context, "IngestService.StreamReports", authenticator_.get());
@@ -256,6 +261,10 @@ grpc::Status SignalServiceImpl::WatchSignals(
   if (auto trial = monitor_.GetTrial(get); !trial.ok()) {
     return ToGrpc(trial.status());
   }
+  monitor_.metrics().StreamsChanged("SignalService.WatchSignals", +1);
+  const absl::Cleanup closed = [this] {
+    monitor_.metrics().StreamsChanged("SignalService.WatchSignals", -1);
+  };
   int64_t after = req->after_sequence();
   while (!ctx->IsCancelled()) {
     auto changes = monitor_.signals().WaitForChanges(

@@ -658,7 +658,18 @@ absl::StatusOr<v1::ListSubjectsResponse> Monitor::ListSubjects(
 // --------------------------------------------------------------------
 
 void Monitor::SubmitReportsAsync(const v1::SubmitReportsRequest& request,
-                                 SubmitDone done, const CallInfo& call) {
+                                 SubmitDone reply, const CallInfo& call) {
+  // Every outcome passes through the metrics on its way to the caller.
+  SubmitDone done = [metrics = &metrics_, reports = request.reports_size(),
+                     received = absl::Now(), reply = std::move(reply)](
+                        absl::StatusOr<v1::SubmitReportsResponse> result) {
+    if (result.ok()) {
+      metrics->BatchCommitted(*result, absl::Now() - received);
+    } else {
+      metrics->BatchRefused(result.status().code(), reports);
+    }
+    reply(std::move(result));
+  };
   auto trial_id = ParseTrialName(request.parent(), "parent");
   if (!trial_id.ok()) return done(trial_id.status());
   if (request.reports().empty()) {

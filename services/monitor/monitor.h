@@ -22,6 +22,7 @@
 #include "aesignal/v1/trial.pb.h"
 #include "aesignal/v1/trial_service.pb.h"
 #include "services/monitor/call_info.h"
+#include "services/monitor/metrics_sink.h"
 #include "services/monitor/signals.h"
 #include "storage/store.h"
 
@@ -29,9 +30,15 @@ namespace aesignal::monitor {
 
 class Monitor {
  public:
-  // `store` must outlive the monitor. Starts the signal evaluator.
-  explicit Monitor(storage::Store* store)
-      : store_(*store), signals_(std::make_unique<SignalBook>(store)) {}
+  // `store` (and `metrics`, if not null) must outlive the monitor. Starts the
+  // signal evaluator.
+  explicit Monitor(storage::Store* store, MetricsSink* metrics = nullptr)
+      : store_(*store),
+        metrics_(metrics != nullptr ? *metrics : NullMetrics()),
+        signals_(std::make_unique<SignalBook>(store, &metrics_)) {}
+
+  // Where operations metrics go (a no-op sink if none was given).
+  MetricsSink& metrics() { return metrics_; }
 
   // Baselines, signals, triage and watching (see signals.h).
   SignalBook& signals() { return *signals_; }
@@ -81,6 +88,7 @@ class Monitor {
                                       const std::string& trial_id);
 
   storage::Store& store_;
+  MetricsSink& metrics_;
   std::unique_ptr<SignalBook> signals_;
 };
 

@@ -178,7 +178,8 @@ bool AllowedTransition(v1::SignalStatus from, v1::SignalStatus to) {
 
 }  // namespace
 
-SignalBook::SignalBook(storage::Store* store) : store_(*store) {
+SignalBook::SignalBook(storage::Store* store, MetricsSink* metrics)
+    : store_(*store), metrics_(metrics != nullptr ? *metrics : NullMetrics()) {
   evaluator_ = std::thread([this] { EvaluatorLoop(); });
 }
 
@@ -321,9 +322,10 @@ absl::StatusOr<int> SignalBook::EvaluateRound() {
       evaluated.push_back({&entry, std::move(findings)});
     }
 
-    int changes = 0;
+    int changes = 0, raised = 0;
     absl::Status committed = store_.Commit([&](storage::Txn& txn) {
       changes = 0;
+      raised = 0;
       AESIGNAL_ASSIGN_OR_RETURN(int64_t sequence,
                                 storage::NextSignalSequence(txn, trial_id));
       const google::protobuf::Timestamp now = NowProto();
@@ -375,6 +377,7 @@ absl::StatusOr<int> SignalBook::EvaluateRound() {
             *signal.mutable_raise_time() = now;
             event.set_kind(v1::SignalEvent::KIND_RAISED);
             event.set_to_status(v1::SIGNAL_STATUS_NEW);
+            ++raised;
           } else {
             if (SameNumbers(current->evidence(), evidence)) continue;
             signal = *std::move(current);
@@ -395,6 +398,9 @@ absl::StatusOr<int> SignalBook::EvaluateRound() {
       return absl::OkStatus();
     });
     AESIGNAL_RETURN_IF_ERROR(committed);
+    metrics_.SignalEvents(v1::SignalEvent::KIND_RAISED, raised);
+    metrics_.SignalEvents(v1::SignalEvent::KIND_EVIDENCE_UPDATED,
+                          changes - raised);
     changed = changed || changes > 0;
     begin = end;
   }
@@ -657,6 +663,7 @@ absl::StatusOr<v1::Signal> SignalBook::UpdateSignal(
     return absl::OkStatus();
   });
   AESIGNAL_RETURN_IF_ERROR(committed);
+  metrics_.SignalEvents(v1::SignalEvent::KIND_TRIAGED, 1);
   NotifyChanges();
   AESIGNAL_RETURN_IF_ERROR(
       storage::ReadSignalHistory(store_.Latest(), ids.first, &updated));

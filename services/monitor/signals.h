@@ -26,6 +26,7 @@
 #include "absl/time/time.h"
 #include "aesignal/v1/signal_service.pb.h"
 #include "services/monitor/call_info.h"
+#include "services/monitor/metrics_sink.h"
 #include "storage/records.pb.h"
 #include "storage/store.h"
 
@@ -34,8 +35,8 @@ namespace aesignal::monitor {
 class SignalBook {
  public:
   // Starts the evaluator, which first evaluates rows left dirty by an earlier
-  // run. `store` must outlive this object.
-  explicit SignalBook(storage::Store* store);
+  // run. `store` and `metrics` (null: none) must outlive this object.
+  explicit SignalBook(storage::Store* store, MetricsSink* metrics = nullptr);
   // Stops the evaluator (finishing the round in progress).
   ~SignalBook();
   SignalBook(const SignalBook&) = delete;
@@ -70,6 +71,7 @@ class SignalBook {
   void NotifyChanges();
 
   storage::Store& store_;
+  MetricsSink& metrics_;
 
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -44,6 +44,16 @@ ABSL_FLAG(std::string, principals, "",
           "YAML file of principals and roles (docs/operations.md); when set "
           "every call must authenticate (needs TLS)");
 
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port of the Prometheus /metrics HTTP endpoint (empty: off)");
+ABSL_FLAG(int, keepalive_seconds, 60,
+          "ping connections idle this long (dead clients free their streams)");
+ABSL_FLAG(int, keepalive_timeout_seconds, 20,
+          "close a connection whose keepalive ping is not answered in time");
+ABSL_FLAG(int, memory_quota_mb, 1024,
+          "memory gRPC may use for all calls together; beyond it calls wait "
+          "(back-pressure) rather than grow memory");
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "aesignal server: durable AE-report ingest and incidence tables.\n"
@@ -77,6 +87,12 @@ int main(int argc, char** argv) {
       .client_ca = absl::GetFlag(FLAGS_tls_client_ca),
       .require_client_cert = absl::GetFlag(FLAGS_tls_require_client_cert)};
   options.allow_insecure = absl::GetFlag(FLAGS_insecure);
+  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  options.keepalive = absl::Seconds(absl::GetFlag(FLAGS_keepalive_seconds));
+  options.keepalive_timeout =
+      absl::Seconds(absl::GetFlag(FLAGS_keepalive_timeout_seconds));
+  options.memory_quota_bytes = int64_t{absl::GetFlag(FLAGS_memory_quota_mb)}
+                               << 20;
   if (const std::string path = absl::GetFlag(FLAGS_principals); !path.empty()) {
     auto principals = aesignal::LoadPrincipals(path);
     if (!principals.ok()) {
@@ -99,6 +115,13 @@ int main(int argc, char** argv) {
   std::printf("aesignald listening on %s:%d (data dir %s, opened in %s)\n",
               host.c_str(), (*server)->port(), options.data_dir.c_str(),
               absl::FormatDuration((*server)->open_time()).c_str());
+  if ((*server)->metrics_port() != 0) {
+    std::printf(
+        "aesignald metrics on http://%s:%d/metrics\n",
+        options.metrics_listen.substr(0, options.metrics_listen.rfind(':'))
+            .c_str(),
+        (*server)->metrics_port());
+  }
   std::fflush(stdout);
 
   std::thread stopper([&] {

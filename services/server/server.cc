@@ -3,11 +3,13 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "services/grpc/services.h"
 #include "services/monitor/monitor.h"
+#include "services/server/metrics.h"
 #include "storage/store.h"
 
 namespace aesignal {
@@ -25,7 +27,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   if (!store.ok()) return store.status();
   server->open_time_ = absl::Now() - open_start;
   server->store_ = *std::move(store);
-  server->monitor_ = std::make_unique<monitor::Monitor>(server->store_.get());
+  if (!options.metrics_listen.empty()) {
+    auto metrics =
+        PrometheusMetrics::Start(options.metrics_listen, server->store_.get());
+    if (!metrics.ok()) return metrics.status();
+    server->metrics_ = *std::move(metrics);
+  }
+  server->monitor_ = std::make_unique<monitor::Monitor>(server->store_.get(),
+                                                        server->metrics_.get());
   std::shared_ptr<Authenticator> authenticator;
   if (!options.principals.empty()) {
     authenticator = std::make_shared<Authenticator>(options.principals);
@@ -51,6 +60,19 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, *credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  builder.AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIME_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.keepalive)));
+  builder.AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_timeout)));
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.min_client_ping)));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  grpc::ResourceQuota quota("aesignald");
+  quota.Resize(static_cast<size_t>(options.memory_quota_bytes));
+  builder.SetResourceQuota(quota);
   builder.RegisterService(server->trial_service_.get());
   builder.RegisterService(server->ingest_service_.get());
   builder.RegisterService(server->safety_service_.get());
@@ -69,6 +91,10 @@ Server::~Server() {
   Shutdown();
   // Members are destroyed in reverse order: gRPC server, services, monitor,
   // and last the store, whose destructor drains the commit queue.
+}
+
+int Server::metrics_port() const {
+  return metrics_ != nullptr ? metrics_->port() : 0;
 }
 
 void Server::Wait() {

@@ -28,6 +28,7 @@ class Store;
 namespace monitor {
 class Monitor;
 }
+class PrometheusMetrics;
 namespace grpc_services {
 class TrialServiceImpl;
 class IngestServiceImpl;
@@ -55,6 +56,17 @@ struct ServerOptions {
   // Principals and roles; empty: no authentication (only sensible on
   // loopback). Non-empty requires TLS.
   std::vector<Principal> principals = {};
+  // host:port of the Prometheus /metrics HTTP endpoint; empty: none.
+  std::string metrics_listen = "";
+  // HTTP/2 keepalive: ping a connection idle this long, drop it if the ping
+  // is not answered within keepalive_timeout (dead clients free their
+  // streams). Clients may ping no more often than every min_client_ping.
+  absl::Duration keepalive = absl::Seconds(60);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
+  absl::Duration min_client_ping = absl::Seconds(10);
+  // Memory gRPC may use for all calls' buffers together; past it, new calls
+  // and reads wait (back-pressure) instead of growing memory.
+  int64_t memory_quota_bytes = int64_t{1} << 30;
 };
 
 class Server {
@@ -68,6 +80,8 @@ class Server {
 
   // The bound port.
   int port() const { return port_; }
+  // The bound port of /metrics (0: not serving metrics).
+  int metrics_port() const;
   // How long opening the data dir took (no counters are rebuilt on open).
   absl::Duration open_time() const { return open_time_; }
   // Blocks until Shutdown() is called from another thread.
@@ -87,7 +101,9 @@ class Server {
  private:
   Server() = default;
 
+  // Destroyed in reverse order: services, monitor, metrics, store.
   std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<PrometheusMetrics> metrics_;
   std::unique_ptr<monitor::Monitor> monitor_;
   std::unique_ptr<grpc_services::TrialServiceImpl> trial_service_;
   std::unique_ptr<grpc_services::IngestServiceImpl> ingest_service_;

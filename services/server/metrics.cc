@@ -1,0 +1,175 @@
+#include "services/server/metrics.h"
+
+#include <map>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "prometheus/collectable.h"
+#include "prometheus/counter.h"
+#include "prometheus/exposer.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+#include "storage/store.h"
+
+namespace aesignal {
+
+// Reads the store's figures at scrape time (no background polling).
+class StoreCollector final : public prometheus::Collectable {
+ public:
+  explicit StoreCollector(const storage::Store* store) : store_(*store) {}
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    std::vector<prometheus::MetricFamily> families;
+    const storage::Store::Stats stats = store_.stats();
+    families.push_back(Single(
+        "aesignal_store_commits_total", "mutations committed to RocksDB",
+        prometheus::MetricType::Counter, static_cast<double>(stats.commits)));
+    families.push_back(Single("aesignal_store_wal_syncs_total",
+                              "WAL fsyncs (fewer than commits: group commit)",
+                              prometheus::MetricType::Counter,
+                              static_cast<double>(stats.wal_syncs)));
+    for (const auto& [property, value] : store_.EngineProperties()) {
+      // rocksdb.total-sst-files-size -> aesignal_rocksdb_total_sst_files_size
+      std::string name = absl::StrReplaceAll(
+          property, {{"rocksdb.", "aesignal_rocksdb_"}, {"-", "_"}});
+      families.push_back(Single(name, "RocksDB property " + property,
+                                prometheus::MetricType::Gauge,
+                                static_cast<double>(value)));
+    }
+    return families;
+  }
+
+ private:
+  static prometheus::MetricFamily Single(std::string name, std::string help,
+                                         prometheus::MetricType type,
+                                         double value) {
+    prometheus::MetricFamily family;
+    family.name = std::move(name);
+    family.help = std::move(help);
+    family.type = type;
+    prometheus::ClientMetric metric;
+    if (type == prometheus::MetricType::Counter) {
+      metric.counter.value = value;
+    } else {
+      metric.gauge.value = value;
+    }
+    family.metric.push_back(std::move(metric));
+    return family;
+  }
+
+  const storage::Store& store_;
+};
+
+struct PrometheusMetrics::Families {
+  explicit Families(prometheus::Registry& registry)
+      : reports(prometheus::BuildCounter()
+                    .Name("aesignal_reports_total")
+                    .Help("AE reports received, by outcome and reason")
+                    .Register(registry)),
+        commit_seconds(
+            prometheus::BuildHistogram()
+                .Name("aesignal_batch_commit_seconds")
+                .Help("time from receiving a batch to its being durable")
+                .Register(registry)
+                .Add({},
+                     prometheus::Histogram::BucketBoundaries{
+                         0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1,
+                         0.25, 0.5, 1, 2.5, 5})),
+        streams(prometheus::BuildGauge()
+                    .Name("aesignal_open_streams")
+                    .Help("open streaming calls, by RPC")
+                    .Register(registry)),
+        signal_events(prometheus::BuildCounter()
+                          .Name("aesignal_signal_events_total")
+                          .Help("signal events made durable, by kind")
+                          .Register(registry)) {}
+
+  prometheus::Counter& Reports(const std::string& outcome,
+                               const std::string& reason) {
+    return reports.Add({{"outcome", outcome}, {"reason", reason}});
+  }
+
+  prometheus::Family<prometheus::Counter>& reports;
+  prometheus::Histogram& commit_seconds;
+  prometheus::Family<prometheus::Gauge>& streams;
+  prometheus::Family<prometheus::Counter>& signal_events;
+};
+
+namespace {
+
+// "INVALID_ARGUMENT" -> "invalid_argument".
+std::string CodeName(absl::StatusCode code) {
+  return absl::AsciiStrToLower(absl::StatusCodeToString(code));
+}
+
+}  // namespace
+
+PrometheusMetrics::PrometheusMetrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      families_(std::make_unique<Families>(*registry_)) {}
+
+PrometheusMetrics::~PrometheusMetrics() = default;
+
+absl::StatusOr<std::unique_ptr<PrometheusMetrics>> PrometheusMetrics::Start(
+    const std::string& listen, const storage::Store* store) {
+  std::unique_ptr<PrometheusMetrics> metrics(new PrometheusMetrics());
+  metrics->store_collector_ = std::make_shared<StoreCollector>(store);
+  try {
+    metrics->exposer_ = std::make_unique<prometheus::Exposer>(listen);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve metrics on ", listen, ": ", e.what()));
+  }
+  metrics->exposer_->RegisterCollectable(metrics->registry_);
+  metrics->exposer_->RegisterCollectable(metrics->store_collector_);
+  const std::vector<int> ports = metrics->exposer_->GetListeningPorts();
+  metrics->port_ = ports.empty() ? 0 : ports.front();
+  return metrics;
+}
+
+void PrometheusMetrics::BatchCommitted(
+    const v1::SubmitReportsResponse& response, absl::Duration latency) {
+  families_->commit_seconds.Observe(absl::ToDoubleSeconds(latency));
+  if (response.accepted_count() > 0) {
+    families_->Reports("accepted", "").Increment(response.accepted_count());
+  }
+  if (response.duplicate_count() > 0) {
+    families_->Reports("duplicate", "").Increment(response.duplicate_count());
+  }
+  if (response.superseded_count() > 0) {
+    families_->Reports("superseded", "").Increment(response.superseded_count());
+  }
+  if (response.rejected_count() == 0) return;
+  std::map<int, int> rejected_by_code;
+  for (const auto& result : response.results()) {
+    if (result.status() == v1::REPORT_STATUS_REJECTED) {
+      ++rejected_by_code[result.code()];
+    }
+  }
+  for (const auto& [code, count] : rejected_by_code) {
+    families_
+        ->Reports("rejected", CodeName(static_cast<absl::StatusCode>(code)))
+        .Increment(count);
+  }
+}
+
+void PrometheusMetrics::BatchRefused(absl::StatusCode code, int reports) {
+  families_->Reports("rejected", "batch_" + CodeName(code)).Increment(reports);
+}
+
+void PrometheusMetrics::SignalEvents(v1::SignalEvent::Kind kind, int count) {
+  if (count <= 0) return;
+  std::string name = absl::AsciiStrToLower(v1::SignalEvent::Kind_Name(kind));
+  if (name.rfind("kind_", 0) == 0) name = name.substr(5);
+  families_->signal_events.Add({{"kind", name}}).Increment(count);
+}
+
+void PrometheusMetrics::StreamsChanged(std::string_view rpc, int delta) {
+  families_->streams.Add({{"rpc", std::string(rpc)}}).Increment(delta);
+}
+
+}  // namespace aesignal
