@@ -433,6 +433,47 @@ TEST_F(SecurityTest, CliNewTokenEntryAuthenticates) {
             grpc::StatusCode::UNAUTHENTICATED);
 }
 
+TEST_F(SecurityTest, CliUsesTlsAndTokenFile) {
+  Write(data_->Sub("token"), std::string(kOfficerToken) + "\n");
+  const std::vector<std::string> base = {"aesignal", "--server", target_,
+                                         "--tls-ca", pki_->Path("ca.pem")};
+  auto run = [&](std::vector<std::string> extra, std::string* out_text,
+                 std::string* err_text) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::ostringstream out, err;
+    const int code = cli::RunCli(args, {.out = out, .err = err});
+    *out_text = out.str();
+    *err_text = err.str();
+    return code;
+  };
+  std::string out, err;
+  EXPECT_EQ(
+      run({"--token-file", data_->Sub("token"), "trial", "list"}, &out, &err),
+      0)
+      << err;
+  // No token: the server says who is missing.
+  unsetenv("AESIGNAL_TOKEN");
+  EXPECT_EQ(run({"trial", "list"}, &out, &err), 1);
+  EXPECT_THAT(err, HasSubstr("UNAUTHENTICATED"));
+  // The officer may not create trials.
+  Write(data_->Sub("trial.json"), R"({"trialId": "X", "title": "x"})");
+  EXPECT_EQ(run({"--token-file", data_->Sub("token"), "trial", "create",
+                 "--file", data_->Sub("trial.json")},
+                &out, &err),
+            1);
+  EXPECT_THAT(err, HasSubstr("PERMISSION_DENIED"));
+  // Unreadable credential files are usage errors named by the CLI.
+  EXPECT_EQ(
+      run({"--token-file", data_->Sub("missing"), "trial", "list"}, &out, &err),
+      2);
+  EXPECT_THAT(err, HasSubstr("--token-file"));
+  EXPECT_EQ(run({"--tls-cert", pki_->Path("nobody.pem"), "trial", "list"}, &out,
+                &err),
+            2);
+  EXPECT_THAT(err, HasSubstr("both its cert and its key"));
+}
+
 TEST(ListenPolicyTest, PlaintextOnlyOnLoopbackUnlessInsecure) {
   testing::TempDir dir;
   auto refused =
