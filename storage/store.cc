@@ -156,6 +156,7 @@ absl::StatusOr<std::optional<std::string>> Txn::Get(
   auto it =
       pending_.find(std::make_pair(static_cast<int>(cf), std::string(key)));
   if (it != pending_.end()) return it->second;
+  ++db_reads_;
   return ReadView::Get(cf, key);
 }
 
@@ -199,6 +200,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   table.cache_index_and_filter_blocks = true;
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // The same for the memtable, where recent data lives: a whole-key bloom
+  // filter lets a missing key skip the skip-list search (the ingest profile
+  // was dominated by memtable lookups, most of them misses).
+  cf_options.memtable_whole_key_filtering = true;
+  cf_options.memtable_prefix_bloom_size_ratio = 0.05;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
@@ -342,7 +348,7 @@ void Store::CommitLoop() {
 void Store::RunGroup(std::vector<Pending>& group) {
   std::vector<absl::Status> results(group.size());
   bool wrote = false;
-  int64_t committed = 0;
+  int64_t committed = 0, kv_reads = 0, kv_writes = 0;
   absl::Status storage_failure;
   for (size_t i = 0; i < group.size(); ++i) {
     if (!storage_failure.ok()) {
@@ -376,6 +382,8 @@ void Store::RunGroup(std::vector<Pending>& group) {
     }
     wrote = true;
     ++committed;
+    kv_reads += txn.db_reads_;
+    kv_writes += static_cast<int64_t>(txn.pending_.size());
   }
   int64_t syncs = 0;
   if (wrote) {
@@ -392,6 +400,8 @@ void Store::RunGroup(std::vector<Pending>& group) {
     absl::MutexLock lock(&mu_);
     stats_.commits += committed;
     stats_.wal_syncs += syncs;
+    stats_.kv_reads += kv_reads;
+    stats_.kv_writes += kv_writes;
     if (!storage_failure.ok() && failed_.ok()) {
       failed_ = absl::UnavailableError(
           absl::StrCat("storage write failed, restart the server to recover: ",

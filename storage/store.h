@@ -150,6 +150,8 @@ class Txn : public ReadView {
 
   // nullopt value = delete.
   std::map<std::pair<int, std::string>, std::optional<std::string>> pending_;
+  // Point reads that went to RocksDB (not answered from pending_).
+  mutable int64_t db_reads_ = 0;
 };
 
 // A unit of work run by the committer: read through and write into the Txn.
@@ -185,6 +187,8 @@ class Store {
   struct Stats {
     int64_t commits = 0;    // mutations committed
     int64_t wal_syncs = 0;  // fsyncs issued (<= commits thanks to grouping)
+    int64_t kv_reads = 0;   // point reads by committed mutations
+    int64_t kv_writes = 0;  // keys put or deleted by committed mutations
   };
   Stats stats() const;
 

@@ -3,10 +3,12 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <tuple>
 #include <utility>
 #include <variant>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -348,9 +350,33 @@ std::vector<OverallRow> OverallRows(const v1::Trial& trial) {
   return rows;
 }
 
+// Clopper-Pearson intervals, memoized: an incidence table asks for the same
+// few (x, n) pairs thousands of times (denominators are per dose group and
+// timepoint, counts small), and each costs two inverse-beta evaluations.
+// Thread-safe; bounded by clearing when full.
+absl::StatusOr<signal::ProportionInterval> CachedClopperPearson(int64_t x,
+                                                                int64_t n,
+                                                                double level) {
+  static absl::Mutex mu(absl::kConstInit);
+  static auto* cache ABSL_GUARDED_BY(mu) =
+      new absl::flat_hash_map<std::tuple<int64_t, int64_t, double>,
+                              signal::ProportionInterval>();
+  const auto key = std::make_tuple(x, n, level);
+  {
+    absl::MutexLock lock(&mu);
+    if (auto it = cache->find(key); it != cache->end()) return it->second;
+  }
+  auto ci = signal::ClopperPearson(x, n, level);
+  if (!ci.ok()) return ci;
+  absl::MutexLock lock(&mu);
+  if (cache->size() >= 1 << 20) cache->clear();
+  cache->emplace(key, *ci);
+  return ci;
+}
+
 absl::Status FillEstimate(int64_t subjects, int64_t events, int64_t n,
                           double level, v1::Estimate* out) {
-  auto ci = signal::ClopperPearson(subjects, n, level);
+  auto ci = CachedClopperPearson(subjects, n, level);
   if (!ci.ok()) {
     return absl::InternalError(absl::StrCat("inconsistent counters: ", subjects,
                                             " subjects of ", n, ": ",
@@ -724,6 +750,51 @@ absl::StatusOr<v1::SubmitReportsResponse> Monitor::SubmitReports(
 // --- Queries
 // -------------------------------------------------------------------
 
+namespace {
+
+// The one term a GetIncidence request names (soc/pt/overall_key by level).
+absl::StatusOr<TermKey> RequestedTerm(const v1::GetIncidenceRequest& request,
+                                      Level level, const v1::Trial& trial) {
+  TermKey term;
+  term.level = level;
+  switch (level) {
+    case Level::kPt:
+      if (request.soc().empty() || request.pt().empty()) {
+        return InvalidArgument("pt", "a PT row is named by its soc and pt");
+      }
+      term.soc = request.soc();
+      term.pt = request.pt();
+      break;
+    case Level::kSoc:
+      if (request.soc().empty() || !request.pt().empty()) {
+        return InvalidArgument("soc", "a SOC row is named by soc alone");
+      }
+      term.soc = request.soc();
+      break;
+    case Level::kOverall: {
+      bool known = false;
+      for (const OverallRow& row : OverallRows(trial)) {
+        known = known || row.key == request.overall_key();
+      }
+      if (!known) {
+        return InvalidArgument("overall_key", "is not an overall row key");
+      }
+      term.overall = request.overall_key();
+      break;
+    }
+  }
+  return term;
+}
+
+std::string OverallLabel(const v1::Trial& trial, const std::string& key) {
+  for (const OverallRow& row : OverallRows(trial)) {
+    if (row.key == key) return row.label;
+  }
+  return key;
+}
+
+}  // namespace
+
 absl::StatusOr<v1::GetIncidenceResponse> Monitor::GetIncidence(
     const v1::GetIncidenceRequest& request) {
   AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
@@ -771,10 +842,33 @@ absl::StatusOr<v1::GetIncidenceResponse> Monitor::GetIncidence(
   const int num_groups = trial.dose_groups_size();
   const int num_windows = trial.timepoints_size();
 
+  if (!request.dose_group_id().empty() &&
+      DoseGroupIndex(trial, request.dose_group_id()) < 0) {
+    return InvalidArgument("dose_group_id", "is not a dose group of the trial");
+  }
+  if (!request.timepoint_id().empty() &&
+      TimepointIndex(trial, request.timepoint_id()) < 0) {
+    return InvalidArgument("timepoint_id", "is not a timepoint of the trial");
+  }
+  std::optional<TermKey> only;
+  if (!request.soc().empty() || !request.pt().empty() ||
+      !request.overall_key().empty()) {
+    AESIGNAL_ASSIGN_OR_RETURN(only, RequestedTerm(request, level, trial));
+  }
+
   std::vector<storage::TermCounters> rows;
   std::vector<std::string> labels;
   bool more = false;
-  if (level == Level::kOverall) {
+  if (only.has_value()) {
+    AESIGNAL_ASSIGN_OR_RETURN(
+        storage::TermCounters counters,
+        storage::ReadOneTerm(*view, trial_id, *only, num_groups, num_windows));
+    rows.push_back(std::move(counters));
+    labels.push_back(level == Level::kPt ? only->pt
+                     : level == Level::kSoc
+                         ? only->soc
+                         : OverallLabel(trial, only->overall));
+  } else if (level == Level::kOverall) {
     // Every overall row is shown, zero or not, in a fixed clinical order.
     const std::vector<OverallRow> all = OverallRows(trial);
     size_t begin = 0;
@@ -821,6 +915,19 @@ absl::StatusOr<v1::GetIncidenceResponse> Monitor::GetIncidence(
     term->set_label(labels[i]);
     AESIGNAL_RETURN_IF_ERROR(
         BuildTermIncidence(trial, rows[i], denominators, confidence, term));
+    if (!request.dose_group_id().empty() || !request.timepoint_id().empty()) {
+      auto* cells = term->mutable_cells();
+      cells->erase(std::remove_if(cells->begin(), cells->end(),
+                                  [&](const v1::IncidenceCell& cell) {
+                                    return (!request.dose_group_id().empty() &&
+                                            cell.dose_group_id() !=
+                                                request.dose_group_id()) ||
+                                           (!request.timepoint_id().empty() &&
+                                            cell.timepoint_id() !=
+                                                request.timepoint_id());
+                                  }),
+                   cells->end());
+    }
   }
   if (more && !rows.empty()) {
     response.set_next_page_token(

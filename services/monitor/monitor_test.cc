@@ -313,6 +313,51 @@ TEST_F(MonitorTest, WholeRequestErrors) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(MonitorTest, IncidenceOfOneTermAndOneCell) {
+  ASSERT_TRUE(Submit({MakeReport("R1", 1, "S1", 10, "Headache"),
+                      MakeReport("R2", 1, "S2", 120, "Headache"),
+                      MakeReport("R3", 1, "S3", 10, "Rash")})
+                  .ok());
+  const v1::GetIncidenceResponse full = Incidence(v1::TERM_LEVEL_PT);
+  v1::GetIncidenceRequest request;
+  request.set_parent(kParent);
+  request.set_level(v1::TERM_LEVEL_PT);
+  request.set_soc("SOC H");
+  request.set_pt("Headache");
+  auto term = monitor_->GetIncidence(request);
+  ASSERT_TRUE(term.ok()) << term.status();
+  ASSERT_EQ(term->terms_size(), 1);
+  // The same row as in the full table.
+  std::string headache_row;
+  for (const auto& t : full.terms()) {
+    if (t.label() == "Headache") headache_row = t.DebugString();
+  }
+  ASSERT_FALSE(headache_row.empty());
+  EXPECT_EQ(term->terms(0).DebugString(), headache_row);
+
+  request.set_dose_group_id("LOW");
+  request.set_timepoint_id("M6");
+  auto cell = monitor_->GetIncidence(request);
+  ASSERT_TRUE(cell.ok()) << cell.status();
+  ASSERT_EQ(cell->terms(0).cells_size(), 1);
+  EXPECT_EQ(cell->terms(0).cells(0).DebugString(),
+            Cell(full, "Headache", "LOW", "M6")->DebugString());
+
+  // A term with no events is an all-zero row, not an error.
+  request.set_pt("Never reported");
+  auto zero = monitor_->GetIncidence(request);
+  ASSERT_TRUE(zero.ok());
+  EXPECT_EQ(zero->terms(0).cells(0).cumulative().subjects(), 0);
+
+  request.set_timepoint_id("M7");
+  EXPECT_EQ(monitor_->GetIncidence(request).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  request.set_timepoint_id("M6");
+  request.clear_soc();
+  EXPECT_EQ(monitor_->GetIncidence(request).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(MonitorTest, IncidenceTableValues) {
   // LOW: S1 headache day 10 and day 150 (two events, one subject), S2 day 120.
   // HIGH: S7 serious grade-3 headache day 300; S9 (last contact day 100) has

@@ -32,6 +32,13 @@ class StoreCollector final : public prometheus::Collectable {
                               "WAL fsyncs (fewer than commits: group commit)",
                               prometheus::MetricType::Counter,
                               static_cast<double>(stats.wal_syncs)));
+    families.push_back(Single(
+        "aesignal_store_key_reads_total", "point reads by committed mutations",
+        prometheus::MetricType::Counter, static_cast<double>(stats.kv_reads)));
+    families.push_back(Single("aesignal_store_key_writes_total",
+                              "keys written or deleted by committed mutations",
+                              prometheus::MetricType::Counter,
+                              static_cast<double>(stats.kv_writes)));
     for (const auto& [property, value] : store_.EngineProperties()) {
       // rocksdb.total-sst-files-size -> aesignal_rocksdb_total_sst_files_size
       std::string name = absl::StrReplaceAll(

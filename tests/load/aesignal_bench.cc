@@ -1,0 +1,778 @@
+// aesignal-bench: ingest and query speed against ceilings measured in the
+// same run on the same machine (docs/benchmarks.md).
+//
+//   aesignal-bench ingest   raw RocksDB fsync-per-batch puts of the same bytes
+//                           (ceiling), a raw gRPC loopback stream of the same
+//                           messages (ceiling), durable end-to-end ingest
+//                           batched, unbatched and over N concurrent streams
+//   aesignal-bench query    GetIncidence latency on a large trial
+//   aesignal-bench scale    a long ingest: rate and RSS per tenth, restart time
+//   aesignal-bench load     many concurrent streams, some of them slow
+//
+// Every mode exits non-zero if an acknowledged count is short or any call
+// fails, so the CI smoke runs (--smoke) check completeness, not speed.
+#include <grpcpp/grpcpp.h>
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "aesignal/v1/ingest_service.grpc.pb.h"
+#include "aesignal/v1/safety_service.grpc.pb.h"
+#include "aesignal/v1/trial_service.grpc.pb.h"
+#include "services/monitor/monitor.h"
+#include "services/server/server.h"
+#include "storage/store.h"
+#include "tests/testing/temp_dir.h"
+
+ABSL_FLAG(bool, smoke, false, "tiny sizes: seconds, for CI");
+ABSL_FLAG(int, batch_size, 250, "reports per batched message (>= 100)");
+ABSL_FLAG(int, batches, 400, "batched messages per run (ingest)");
+ABSL_FLAG(int, unbatched, 20000, "single-report messages per run (ingest)");
+ABSL_FLAG(int, streams, 16, "concurrent streams (ingest, load)");
+ABSL_FLAG(int, window, 8, "unacknowledged messages per stream");
+ABSL_FLAG(int, subjects, 10000, "subjects (query)");
+ABSL_FLAG(int, pts, 1000, "distinct PTs (query)");
+ABSL_FLAG(int, reports, 200000, "reports ingested before querying (query)");
+ABSL_FLAG(int, repeats, 50, "timed repetitions of each query");
+ABSL_FLAG(int64_t, scale_reports, 20000000, "reports (scale)");
+ABSL_FLAG(int, load_seconds, 120, "duration (load)");
+ABSL_FLAG(int, slow_streams, 4,
+          "of --streams, how many read their acks slowly (load)");
+ABSL_FLAG(std::string, data_dir, "",
+          "data directory (default: a temporary one, removed at exit)");
+
+namespace aesignal {
+namespace {
+
+// --- Shared pieces -----------------------------------------------------------
+
+struct Percentiles {
+  double p50_ms = 0, p99_ms = 0;
+};
+
+Percentiles Summarize(std::vector<double> ms) {
+  if (ms.empty()) return {};
+  std::sort(ms.begin(), ms.end());
+  auto at = [&](double q) {
+    return ms[std::min(ms.size() - 1, static_cast<size_t>(q * ms.size()))];
+  };
+  return {at(0.50), at(0.99)};
+}
+
+int64_t RssKiB() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atoll(line.c_str() + 6);
+  }
+  return -1;
+}
+
+v1::Trial BenchTrial(int groups, int timepoints) {
+  v1::Trial t;
+  t.set_trial_id("BENCH");
+  t.set_title("aesignal-bench");
+  for (int g = 0; g < groups; ++g) {
+    auto* group = t.add_dose_groups();
+    group->set_dose_group_id(absl::StrCat("G", g + 1));
+    group->set_label(absl::StrCat("dose ", g + 1));
+    group->set_dose_value(2.5e7 * (1 << g));
+    group->set_dose_unit("cells");
+  }
+  static const int kDays[] = {1, 7, 30, 91, 182, 365, 730, 1095, 1460, 1825};
+  for (int w = 0; w < timepoints; ++w) {
+    auto* tp = t.add_timepoints();
+    tp->set_timepoint_id(absl::StrCat("D", kDays[w]));
+    tp->set_study_day(kDays[w]);
+  }
+  t.add_sites()->set_site_id("01");
+  return t;
+}
+
+v1::AdverseEventReport MakeReport(int64_t n, int subjects, int pts,
+                                  int last_day, const std::string& tag) {
+  v1::AdverseEventReport r;
+  r.set_report_id(absl::StrCat(tag, "-", n));
+  r.set_version(1);
+  r.set_site_id("01");
+  r.set_subject_id(absl::StrCat("S", 1 + n % subjects));
+  r.set_onset_study_day(1 + static_cast<int>((n * 7919) % last_day));
+  const int pt = static_cast<int>((n * 104729) % pts);
+  r.set_pt(absl::StrCat("Preferred term ", pt));
+  r.set_soc(absl::StrCat("System organ class ", pt % 27));
+  r.set_grade(1 + static_cast<int>(n % 5));
+  r.set_serious(n % 11 == 0);
+  return r;
+}
+
+// An in-process aesignald with a trial of `groups` x `timepoints` and
+// `subjects` subjects, followed to the last timepoint.
+struct Fixture {
+  std::unique_ptr<testing::TempDir> temp;
+  std::string data_dir;
+  std::unique_ptr<Server> server;
+  std::string target;
+  int last_day = 0;
+
+  absl::Status Start(int groups, int timepoints, int subjects) {
+    data_dir = absl::GetFlag(FLAGS_data_dir);
+    if (data_dir.empty()) {
+      temp = std::make_unique<testing::TempDir>();
+      data_dir = temp->Sub("data");
+    }
+    auto started = Server::Start({.listen = "127.0.0.1:0",
+                                  .data_dir = data_dir,
+                                  .max_receive_message_bytes = 64 << 20});
+    if (!started.ok()) return started.status();
+    server = *std::move(started);
+    target = absl::StrCat("127.0.0.1:", server->port());
+    const v1::Trial trial = BenchTrial(groups, timepoints);
+    last_day = trial.timepoints(timepoints - 1).study_day();
+    auto stub = v1::TrialService::NewStub(Channel());
+    v1::CreateTrialRequest create;
+    *create.mutable_trial() = trial;
+    grpc::ClientContext c1;
+    v1::Trial created;
+    grpc::Status s = stub->CreateTrial(&c1, create, &created);
+    if (!s.ok()) return absl::InternalError(s.error_message());
+    for (int begin = 0; begin < subjects; begin += 10000) {
+      v1::EnrollSubjectsRequest enroll;
+      enroll.set_parent("trials/BENCH");
+      for (int i = begin; i < std::min(subjects, begin + 10000); ++i) {
+        v1::Subject* subject = enroll.add_subjects();
+        subject->set_subject_id(absl::StrCat("S", i + 1));
+        subject->set_site_id("01");
+        subject->set_dose_group_id(absl::StrCat("G", 1 + i % groups));
+        subject->set_last_contact_day(last_day);
+      }
+      grpc::ClientContext c2;
+      v1::EnrollSubjectsResponse enrolled;
+      s = stub->EnrollSubjects(&c2, enroll, &enrolled);
+      if (!s.ok()) return absl::InternalError(s.error_message());
+    }
+    return absl::OkStatus();
+  }
+
+  // A new channel (a separate client connection).
+  std::shared_ptr<grpc::Channel> Channel(int index = 0) const {
+    grpc::ChannelArguments args;
+    args.SetInt("aesignal.bench.client", index);
+    args.SetMaxSendMessageSize(64 << 20);
+    args.SetMaxReceiveMessageSize(64 << 20);
+    return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(),
+                                     args);
+  }
+};
+
+// A stream client: sends `messages` (built on the fly) keeping at most
+// `window` unacknowledged, and times every ack.
+struct StreamResult {
+  int64_t sent_messages = 0;
+  int64_t acked_reports = 0;
+  int64_t acked_messages = 0;
+  int64_t error_messages = 0;
+  std::vector<double> ack_ms;
+  bool ok = true;
+};
+
+using MessageMaker = std::function<v1::StreamReportsRequest(int64_t index)>;
+
+StreamResult RunStream(const std::shared_ptr<grpc::Channel>& channel,
+                       int64_t messages, int window, const MessageMaker& make,
+                       absl::Duration read_delay = absl::ZeroDuration(),
+                       absl::Time until = absl::InfiniteFuture(),
+                       std::atomic<int64_t>* progress = nullptr) {
+  auto stub = v1::IngestService::NewStub(channel);
+  grpc::ClientContext context;
+  auto stream = stub->StreamReports(&context);
+  StreamResult result;
+  absl::Mutex mu;
+  std::map<int64_t, absl::Time> sent;  // guarded by mu
+  bool reader_done = false;            // guarded by mu
+  std::thread reader([&] {
+    v1::StreamReportsResponse response;
+    while (stream->Read(&response)) {
+      if (read_delay > absl::ZeroDuration()) absl::SleepFor(read_delay);
+      absl::MutexLock lock(&mu);
+      auto it = sent.find(response.batch_id());
+      if (it != sent.end()) {
+        result.ack_ms.push_back(
+            absl::ToDoubleMilliseconds(absl::Now() - it->second));
+        sent.erase(it);
+      }
+      if (response.has_error()) {
+        result.ok = false;
+        ++result.error_messages;
+      }
+      result.acked_reports += response.result().accepted_count();
+      ++result.acked_messages;
+      if (progress != nullptr) *progress += response.result().accepted_count();
+    }
+    absl::MutexLock lock(&mu);
+    reader_done = true;
+  });
+  for (int64_t m = 0; m < messages && absl::Now() < until; ++m) {
+    v1::StreamReportsRequest request = make(m);
+    request.set_batch_id(m);
+    {
+      absl::MutexLock lock(&mu);
+      auto room = [&] {
+        return static_cast<int>(sent.size()) < window || reader_done;
+      };
+      mu.Await(absl::Condition(&room));
+      if (reader_done) break;
+      sent[m] = absl::Now();
+    }
+    if (!stream->Write(request)) break;
+    ++result.sent_messages;
+  }
+  stream->WritesDone();
+  reader.join();
+  grpc::Status status = stream->Finish();
+  if (!status.ok()) {
+    std::cerr << "stream: " << status.error_message() << "\n";
+    result.ok = false;
+  }
+  return result;
+}
+
+struct Row {
+  std::string name;
+  int64_t reports = 0;
+  int64_t messages = 0;
+  double seconds = 0;
+  Percentiles latency;
+  double reports_per_s() const { return reports / std::max(seconds, 1e-9); }
+  double messages_per_s() const { return messages / std::max(seconds, 1e-9); }
+};
+
+void PrintRows(const std::vector<Row>& rows) {
+  std::printf("%-44s %10s %10s %12s %10s %9s %9s\n", "run", "reports",
+              "seconds", "reports/s", "msgs/s", "p50 ms", "p99 ms");
+  for (const Row& r : rows) {
+    std::printf("%-44s %10lld %10.2f %12.0f %10.0f %9.2f %9.2f\n",
+                r.name.c_str(), static_cast<long long>(r.reports), r.seconds,
+                r.reports_per_s(), r.messages_per_s(), r.latency.p50_ms,
+                r.latency.p99_ms);
+  }
+}
+
+// --- Ceilings ----------------------------------------------------------------
+
+// Raw RocksDB: the same serialized reports, one WriteBatch per message,
+// fsynced (WriteOptions::sync), one writer.
+absl::StatusOr<Row> RawRocksDb(const std::vector<std::string>& payloads,
+                               int per_batch, const std::string& name) {
+  testing::TempDir dir;
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(options, dir.Sub("raw"), &raw);
+  if (!s.ok()) return absl::InternalError(s.ToString());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  std::vector<double> ms;
+  const absl::Time start = absl::Now();
+  int64_t messages = 0;
+  for (size_t i = 0; i < payloads.size(); i += per_batch) {
+    const absl::Time t0 = absl::Now();
+    rocksdb::WriteBatch batch;
+    for (size_t j = i; j < std::min(payloads.size(), i + per_batch); ++j) {
+      batch.Put(absl::StrCat("r", j), payloads[j]);
+    }
+    s = db->Write(sync, &batch);
+    if (!s.ok()) return absl::InternalError(s.ToString());
+    ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
+    ++messages;
+  }
+  Row row{.name = name,
+          .reports = static_cast<int64_t>(payloads.size()),
+          .messages = messages,
+          .seconds = absl::ToDoubleSeconds(absl::Now() - start),
+          .latency = Summarize(std::move(ms))};
+  return row;
+}
+
+// A gRPC service that acknowledges every message at once, storing nothing:
+// the transport's own ceiling for the same messages on loopback.
+class EchoIngest final : public v1::IngestService::Service {
+  grpc::Status StreamReports(
+      grpc::ServerContext*,
+      grpc::ServerReaderWriter<v1::StreamReportsResponse,
+                               v1::StreamReportsRequest>* stream) override {
+    v1::StreamReportsRequest request;
+    while (stream->Read(&request)) {
+      v1::StreamReportsResponse response;
+      response.set_batch_id(request.batch_id());
+      response.mutable_result()->set_accepted_count(request.reports_size());
+      if (!stream->Write(response)) break;
+    }
+    return grpc::Status::OK;
+  }
+};
+
+// --- Modes -------------------------------------------------------------------
+
+bool Complete(const Row& row, const StreamResult& result, int64_t expected) {
+  if (result.ok && result.acked_reports == expected) return true;
+  std::cerr << row.name << ": acknowledged " << result.acked_reports << " of "
+            << expected << " reports" << (result.ok ? "" : " (errors)") << "\n";
+  return false;
+}
+
+Row FromStreams(const std::string& name, const std::vector<StreamResult>& rs,
+                double seconds) {
+  Row row{.name = name, .seconds = seconds, .latency = {}};
+  std::vector<double> all;
+  for (const auto& r : rs) {
+    row.reports += r.acked_reports;
+    row.messages += r.acked_messages;
+    all.insert(all.end(), r.ack_ms.begin(), r.ack_ms.end());
+  }
+  row.latency = Summarize(std::move(all));
+  return row;
+}
+
+int Ingest() {
+  const bool smoke = absl::GetFlag(FLAGS_smoke);
+  const int batch_size = absl::GetFlag(FLAGS_batch_size);
+  const int batches = smoke ? 8 : absl::GetFlag(FLAGS_batches);
+  const int unbatched = smoke ? 200 : absl::GetFlag(FLAGS_unbatched);
+  const int streams = smoke ? 4 : absl::GetFlag(FLAGS_streams);
+  const int window = absl::GetFlag(FLAGS_window);
+  constexpr int kSubjects = 300;
+
+  Fixture fixture;
+  if (absl::Status s = fixture.Start(3, 5, kSubjects); !s.ok()) {
+    std::cerr << s << "\n";
+    return 1;
+  }
+  const int last_day = fixture.last_day;
+  auto batched_maker = [&](const std::string& tag) -> MessageMaker {
+    return [&, tag](int64_t m) {
+      v1::StreamReportsRequest request;
+      request.set_parent("trials/BENCH");
+      for (int i = 0; i < batch_size; ++i) {
+        *request.add_reports() =
+            MakeReport(m * batch_size + i, kSubjects, 97, last_day, tag);
+      }
+      return request;
+    };
+  };
+  auto single_maker = [&](const std::string& tag) -> MessageMaker {
+    return [&, tag](int64_t m) {
+      v1::StreamReportsRequest request;
+      request.set_parent("trials/BENCH");
+      *request.add_reports() = MakeReport(m, kSubjects, 97, last_day, tag);
+      return request;
+    };
+  };
+
+  std::vector<Row> rows;
+  bool complete = true;
+
+  // Ceiling 1: raw RocksDB with the same bytes and durability.
+  std::vector<std::string> payloads;
+  for (int64_t n = 0; n < int64_t{batches} * batch_size; ++n) {
+    payloads.push_back(
+        MakeReport(n, kSubjects, 97, last_day, "raw").SerializeAsString());
+  }
+  auto raw_batched = RawRocksDb(
+      payloads, batch_size,
+      absl::StrCat("ceiling: RocksDB fsync per ", batch_size, " reports"));
+  if (!raw_batched.ok()) {
+    std::cerr << raw_batched.status() << "\n";
+    return 1;
+  }
+  rows.push_back(*raw_batched);
+
+  // Ceiling 2: raw gRPC loopback stream of the same messages.
+  EchoIngest echo;
+  grpc::ServerBuilder builder;
+  int echo_port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &echo_port);
+  builder.SetMaxReceiveMessageSize(64 << 20);
+  builder.RegisterService(&echo);
+  std::unique_ptr<grpc::Server> echo_server = builder.BuildAndStart();
+  auto echo_channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", echo_port),
+                                          grpc::InsecureChannelCredentials());
+  {
+    const absl::Time t0 = absl::Now();
+    StreamResult r =
+        RunStream(echo_channel, batches, window, batched_maker("echo-b"));
+    rows.push_back(
+        FromStreams(absl::StrCat("ceiling: gRPC echo, ", batch_size, "/msg"),
+                    {r}, absl::ToDoubleSeconds(absl::Now() - t0)));
+  }
+  {
+    const absl::Time t0 = absl::Now();
+    StreamResult r =
+        RunStream(echo_channel, unbatched, 16, single_maker("echo-1"));
+    rows.push_back(FromStreams("ceiling: gRPC echo, 1/msg", {r},
+                               absl::ToDoubleSeconds(absl::Now() - t0)));
+  }
+  echo_server->Shutdown();
+
+  // End to end, durable, with counters (and signal bookkeeping).
+  const storage::Store::Stats before = fixture.server->store().stats();
+  {
+    const absl::Time t0 = absl::Now();
+    StreamResult r =
+        RunStream(fixture.Channel(1), batches, window, batched_maker("e2e-b"));
+    rows.push_back(
+        FromStreams(absl::StrCat("aesignal: 1 stream, ", batch_size, "/msg"),
+                    {r}, absl::ToDoubleSeconds(absl::Now() - t0)));
+    complete &= Complete(rows.back(), r, int64_t{batches} * batch_size);
+  }
+  // Storage work per report (including the signal evaluator's).
+  const storage::Store::Stats after = fixture.server->store().stats();
+  const double per_report = 1.0 / (int64_t{batches} * batch_size);
+  const double reads_per_report =
+      (after.kv_reads - before.kv_reads) * per_report;
+  const double writes_per_report =
+      (after.kv_writes - before.kv_writes) * per_report;
+  {
+    const absl::Time t0 = absl::Now();
+    StreamResult r =
+        RunStream(fixture.Channel(2), unbatched, 16, single_maker("e2e-1"));
+    rows.push_back(FromStreams("aesignal: 1 stream, 1/msg", {r},
+                               absl::ToDoubleSeconds(absl::Now() - t0)));
+    complete &= Complete(rows.back(), r, unbatched);
+  }
+  {
+    const int per_stream = std::max(1, batches / streams);
+    std::vector<StreamResult> results(streams);
+    std::vector<std::thread> threads;
+    const absl::Time t0 = absl::Now();
+    for (int s = 0; s < streams; ++s) {
+      threads.emplace_back([&, s] {
+        results[s] = RunStream(fixture.Channel(10 + s), per_stream, window,
+                               batched_maker(absl::StrCat("e2e-c", s)));
+      });
+    }
+    for (auto& t : threads) t.join();
+    rows.push_back(FromStreams(
+        absl::StrCat("aesignal: ", streams, " streams, ", batch_size, "/msg"),
+        results, absl::ToDoubleSeconds(absl::Now() - t0)));
+    for (const auto& r : results) {
+      complete &= Complete(rows.back(), r, int64_t{per_stream} * batch_size);
+    }
+  }
+  PrintRows(rows);
+  const Row& ceiling_db = rows[0];
+  const Row& ceiling_grpc_1 = rows[2];
+  std::printf(
+      "\nbatched, 1 stream / RocksDB ceiling      = %.2f  (target >= 0.5)\n"
+      "batched, %d streams / RocksDB ceiling    = %.2f\n"
+      "unbatched / gRPC echo 1/msg ceiling      = %.2f  (target >= 0.7)\n"
+      "store: %lld commits, %lld WAL fsyncs; batched run: %.1f key reads "
+      "and %.1f key writes per report (the ceiling writes 1)\n",
+      rows[3].reports_per_s() / ceiling_db.reports_per_s(), streams,
+      rows[5].reports_per_s() / ceiling_db.reports_per_s(),
+      rows[4].reports_per_s() / ceiling_grpc_1.reports_per_s(),
+      static_cast<long long>(fixture.server->store().stats().commits),
+      static_cast<long long>(fixture.server->store().stats().wal_syncs),
+      reads_per_report, writes_per_report);
+  return complete ? 0 : 1;
+}
+
+// Ingests `total` reports over `streams` streams; calls `tick(acked)` when
+// the acknowledged count passes a multiple of `tick_every`.
+bool IngestVolume(const Fixture& f, int64_t total, int streams, int subjects,
+                  int pts, const std::string& tag,
+                  const std::function<void(int64_t)>& tick = nullptr,
+                  int64_t tick_every = 0) {
+  const int batch_size = absl::GetFlag(FLAGS_batch_size);
+  const int64_t messages = (total + batch_size - 1) / batch_size;
+  std::atomic<int64_t> acked{0};
+  std::atomic<bool> ok{true};
+  absl::Notification finished;
+  std::thread ticker([&] {
+    int64_t next_tick = tick_every;
+    while (tick && tick_every > 0) {
+      const bool last =
+          finished.WaitForNotificationWithTimeout(absl::Milliseconds(50));
+      if (const int64_t now = acked.load(); now >= next_tick) {
+        tick(now);
+        next_tick = (now / tick_every + 1) * tick_every;
+      }
+      if (last) break;
+    }
+  });
+  std::vector<std::thread> threads;
+  for (int s = 0; s < streams; ++s) {
+    // Stream s sends messages s, s + streams, s + 2 * streams, ...
+    const int64_t share = (messages - s + streams - 1) / streams;
+    threads.emplace_back([&, s, share] {
+      StreamResult r = RunStream(
+          f.Channel(100 + s), share, absl::GetFlag(FLAGS_window),
+          [&, s](int64_t k) {
+            v1::StreamReportsRequest request;
+            request.set_parent("trials/BENCH");
+            const int64_t m = s + k * streams;
+            for (int i = 0; i < batch_size; ++i) {
+              const int64_t n = m * batch_size + i;
+              if (n >= total) break;
+              *request.add_reports() =
+                  MakeReport(n, subjects, pts, f.last_day, tag);
+            }
+            return request;
+          },
+          absl::ZeroDuration(), absl::InfiniteFuture(), &acked);
+      if (!r.ok) ok = false;
+    });
+  }
+  for (auto& t : threads) t.join();
+  finished.Notify();
+  ticker.join();
+  if (acked.load() != total) {
+    std::cerr << "acknowledged " << acked.load() << " of " << total << "\n";
+    return false;
+  }
+  return ok.load();
+}
+
+int Query() {
+  const bool smoke = absl::GetFlag(FLAGS_smoke);
+  const int subjects = smoke ? 500 : absl::GetFlag(FLAGS_subjects);
+  const int pts = smoke ? 100 : absl::GetFlag(FLAGS_pts);
+  const int reports = smoke ? 5000 : absl::GetFlag(FLAGS_reports);
+  const int repeats = smoke ? 3 : absl::GetFlag(FLAGS_repeats);
+  Fixture f;
+  if (absl::Status s = f.Start(5, 10, subjects); !s.ok()) {
+    std::cerr << s << "\n";
+    return 1;
+  }
+  const absl::Time t0 = absl::Now();
+  if (!IngestVolume(f, reports, 4, subjects, pts, "q")) return 1;
+  std::printf(
+      "trial: %d subjects x 5 dose groups x 10 timepoints, %d PTs; "
+      "%d reports ingested in %.1f s\n",
+      subjects, pts, reports, absl::ToDoubleSeconds(absl::Now() - t0));
+  (void)f.server->monitor().signals().WaitIdle(absl::Minutes(10));
+
+  auto stub = v1::SafetyService::NewStub(f.Channel(7));
+  auto timed = [&](const v1::GetIncidenceRequest& request, int times,
+                   int* terms) -> std::optional<Percentiles> {
+    std::vector<double> ms;
+    for (int i = 0; i < times; ++i) {
+      grpc::ClientContext context;
+      v1::GetIncidenceResponse response;
+      const absl::Time start = absl::Now();
+      grpc::Status s = stub->GetIncidence(&context, request, &response);
+      ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
+      if (!s.ok()) {
+        std::cerr << "GetIncidence: " << s.error_message() << "\n";
+        return std::nullopt;
+      }
+      *terms = response.terms_size();
+    }
+    return Summarize(std::move(ms));
+  };
+  struct Case {
+    std::string name;
+    v1::GetIncidenceRequest request;
+    int times;
+  };
+  std::vector<Case> cases;
+  auto base = [](v1::TermLevel level) {
+    v1::GetIncidenceRequest r;
+    r.set_parent("trials/BENCH");
+    r.set_level(level);
+    return r;
+  };
+  cases.push_back({"PT table, page of 100 terms (default)",
+                   base(v1::TERM_LEVEL_PT), repeats});
+  v1::GetIncidenceRequest big = base(v1::TERM_LEVEL_PT);
+  big.set_page_size(1000);
+  cases.push_back({"PT table, page of 1000 terms (max)", big, repeats});
+  cases.push_back({"SOC table", base(v1::TERM_LEVEL_SOC), repeats});
+  cases.push_back({"overall rows", base(v1::TERM_LEVEL_OVERALL), repeats});
+  v1::GetIncidenceRequest cell = base(v1::TERM_LEVEL_PT);
+  cell.set_soc("System organ class 7");
+  cell.set_pt("Preferred term 7");
+  cell.set_dose_group_id("G3");
+  cell.set_timepoint_id("D182");
+  cases.push_back({"one cell (PT x group x timepoint)", cell, repeats * 10});
+  std::printf("%-40s %8s %8s %10s %10s\n", "query", "terms", "calls", "p50 ms",
+              "p99 ms");
+  for (const Case& c : cases) {
+    int terms = 0;
+    auto p = timed(c.request, c.times, &terms);
+    if (!p.has_value()) return 1;
+    std::printf("%-40s %8d %8d %10.2f %10.2f\n", c.name.c_str(), terms, c.times,
+                p->p50_ms, p->p99_ms);
+  }
+  std::printf("targets: p99 <= 50 ms for a PT page, <= 5 ms for one cell\n");
+  return 0;
+}
+
+int Scale() {
+  const bool smoke = absl::GetFlag(FLAGS_smoke);
+  const int64_t total = smoke ? 20000 : absl::GetFlag(FLAGS_scale_reports);
+  constexpr int kSubjects = 10000;
+  Fixture f;
+  if (absl::Status s = f.Start(5, 10, kSubjects); !s.ok()) {
+    std::cerr << s << "\n";
+    return 1;
+  }
+  const int64_t tenth = std::max<int64_t>(1, total / 10);
+  absl::Time last = absl::Now();
+  int64_t last_done = 0;
+  const absl::Time start = last;
+  std::printf("%8s %12s %12s %10s\n", "tenth", "reports", "reports/s",
+              "RSS MiB");
+  if (!IngestVolume(
+          f, total, 4, kSubjects, 1000, "s",
+          [&](int64_t done) {
+            const absl::Time now = absl::Now();
+            std::printf("%8lld %12lld %12.0f %10.1f\n",
+                        static_cast<long long>(done / tenth),
+                        static_cast<long long>(done),
+                        (done - last_done) / absl::ToDoubleSeconds(now - last),
+                        RssKiB() / 1024.0);
+            std::fflush(stdout);
+            last = now;
+            last_done = done;
+          },
+          tenth)) {
+    return 1;
+  }
+  std::printf("total: %lld reports in %.1f s; RSS %.1f MiB\n",
+              static_cast<long long>(total),
+              absl::ToDoubleSeconds(absl::Now() - start), RssKiB() / 1024.0);
+  (void)f.server->monitor().signals().WaitIdle(absl::Minutes(30));
+  f.server.reset();
+  const absl::Time reopen = absl::Now();
+  auto again = Server::Start({.listen = "127.0.0.1:0", .data_dir = f.data_dir});
+  if (!again.ok()) {
+    std::cerr << again.status() << "\n";
+    return 1;
+  }
+  std::printf("restart (open data dir, serve): %s (store open %s)\n",
+              absl::FormatDuration(absl::Now() - reopen).c_str(),
+              absl::FormatDuration((*again)->open_time()).c_str());
+  return 0;
+}
+
+int Load() {
+  const bool smoke = absl::GetFlag(FLAGS_smoke);
+  const int streams = smoke ? 8 : absl::GetFlag(FLAGS_streams);
+  const int slow = std::min(streams - 1, absl::GetFlag(FLAGS_slow_streams));
+  const absl::Duration duration =
+      absl::Seconds(smoke ? 3 : absl::GetFlag(FLAGS_load_seconds));
+  constexpr int kSubjects = 1000;
+  constexpr int kBatch = 100;
+  Fixture f;
+  if (absl::Status s = f.Start(3, 5, kSubjects); !s.ok()) {
+    std::cerr << s << "\n";
+    return 1;
+  }
+  const absl::Time start = absl::Now();
+  const absl::Time end = start + duration;
+  std::vector<StreamResult> results(streams);
+  std::vector<std::thread> threads;
+  absl::Notification done;
+  std::vector<std::pair<double, int64_t>> rss;  // (seconds, KiB)
+  std::thread sampler([&] {
+    do {
+      rss.emplace_back(absl::ToDoubleSeconds(absl::Now() - start), RssKiB());
+    } while (
+        !done.WaitForNotificationWithTimeout(absl::Seconds(smoke ? 1 : 10)));
+  });
+  for (int s = 0; s < streams; ++s) {
+    threads.emplace_back([&, s] {
+      // Slow clients read each ack 50 ms late, so their window fills and
+      // they wait; the others must not be held up.
+      const absl::Duration delay =
+          s < slow ? absl::Milliseconds(50) : absl::ZeroDuration();
+      results[s] = RunStream(
+          f.Channel(200 + s), int64_t{1} << 40, absl::GetFlag(FLAGS_window),
+          [&, s](int64_t m) {
+            v1::StreamReportsRequest request;
+            request.set_parent("trials/BENCH");
+            for (int i = 0; i < kBatch; ++i) {
+              *request.add_reports() =
+                  MakeReport(m * kBatch + i, kSubjects, 200, f.last_day,
+                             absl::StrCat("l", s));
+            }
+            return request;
+          },
+          delay, end);
+    });
+  }
+  for (auto& t : threads) t.join();
+  done.Notify();
+  sampler.join();
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  std::vector<StreamResult> fast(results.begin() + slow, results.end());
+  std::vector<StreamResult> slowed(results.begin(), results.begin() + slow);
+  std::vector<Row> rows = {
+      FromStreams(absl::StrCat(streams - slow, " streams reading promptly"),
+                  fast, seconds),
+      FromStreams(absl::StrCat(slow, " streams reading 50 ms late"), slowed,
+                  seconds)};
+  // Latency stability: the first and last thirds of the prompt streams'
+  // acks, in order.
+  std::vector<double> first, last;
+  for (const auto& r : fast) {
+    const size_t third = r.ack_ms.size() / 3;
+    first.insert(first.end(), r.ack_ms.begin(), r.ack_ms.begin() + third);
+    last.insert(last.end(), r.ack_ms.end() - third, r.ack_ms.end());
+  }
+  PrintRows(rows);
+  const Percentiles early = Summarize(first), late = Summarize(last);
+  std::printf(
+      "prompt streams' ack latency, first third p50/p99 %.2f/%.2f ms,"
+      " last third %.2f/%.2f ms\n",
+      early.p50_ms, early.p99_ms, late.p50_ms, late.p99_ms);
+  std::printf("RSS over time (s:MiB):");
+  for (const auto& [t, kib] : rss) std::printf(" %.0f:%.0f", t, kib / 1024.0);
+  std::printf("\n");
+  int64_t errors = 0, unacked = 0;
+  for (const auto& r : results) {
+    errors += r.error_messages + (r.ok ? 0 : 1);
+    unacked += r.sent_messages - r.acked_messages;
+  }
+  std::printf("errors: %lld, sent but unacknowledged messages: %lld\n",
+              static_cast<long long>(errors), static_cast<long long>(unacked));
+  return errors == 0 && unacked == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace aesignal
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "aesignal-bench ingest|query|scale|load [--smoke] [flags]; see "
+      "docs/benchmarks.md");
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  const std::string mode = args.size() > 1 ? args[1] : "";
+  if (mode == "ingest") return aesignal::Ingest();
+  if (mode == "query") return aesignal::Query();
+  if (mode == "scale") return aesignal::Scale();
+  if (mode == "load") return aesignal::Load();
+  std::cerr << "usage: aesignal-bench ingest|query|scale|load [--smoke]\n";
+  return 2;
+}
