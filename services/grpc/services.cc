@@ -310,7 +310,11 @@ grpc::Status AdminServiceImpl::VerifyTrial(grpc::ServerContext*,
   if (!trial_id.ok()) return ToGrpc(trial_id.status());
   absl::Status status = monitor_.VerifyCounters(*trial_id);
   if (!status.ok()) return ToGrpc(status);
-  resp->set_result("counters equal a recount from the stored reports");
+  auto signals = monitor_.signals().VerifySignals(*trial_id);
+  if (!signals.ok()) return ToGrpc(signals.status());
+  resp->set_result(absl::StrCat(
+      "counters equal a recount from the stored reports; ", *signals,
+      " signals equal a re-evaluation of the counters"));
   return grpc::Status::OK;
 }
 

@@ -243,6 +243,90 @@ absl::Status SignalBook::WaitIdle(absl::Duration timeout) {
   return last_error_;
 }
 
+absl::StatusOr<int> SignalBook::VerifySignals(const std::string& trial_id) {
+  std::unique_ptr<storage::SnapshotView> snapshot = store_.Snapshot();
+  AESIGNAL_ASSIGN_OR_RETURN(std::vector<storage::DirtyTermEntry> dirty,
+                            storage::ReadDirtyTerms(*snapshot));
+  for (const auto& entry : dirty) {
+    if (entry.trial_id == trial_id) {
+      return absl::FailedPreconditionError(
+          "signal evaluation is pending for this trial; retry shortly");
+    }
+  }
+  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*snapshot, trial_id));
+  const v1::SignalPolicy policy = EffectivePolicy(trial.signal_policy());
+  AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::Baseline> baselines,
+                            storage::ReadBaselines(*snapshot, trial_id));
+  AESIGNAL_ASSIGN_OR_RETURN(internal::Denominators denominators,
+                            internal::ReadDenominators(*snapshot, trial));
+  const int groups = trial.dose_groups_size();
+  const int windows = trial.timepoints_size();
+
+  // Every term row with counters, at every level.
+  std::vector<storage::TermCounters> rows;
+  for (Level level : {Level::kPt, Level::kSoc, Level::kOverall}) {
+    bool more = false;
+    AESIGNAL_ASSIGN_OR_RETURN(
+        std::vector<storage::TermCounters> level_rows,
+        storage::ReadTermCounters(*snapshot, trial_id, level, groups, windows,
+                                  "", std::numeric_limits<int>::max(), &more));
+    for (auto& row : level_rows) rows.push_back(std::move(row));
+  }
+  std::map<std::string, AdjustedP> screening;
+  if (policy.screening_fdr() && !policy.disable_control() &&
+      ControlGroup(trial) >= 0) {
+    std::vector<storage::TermCounters> pts;
+    for (const auto& row : rows) {
+      if (row.term.level == Level::kPt) pts.push_back(row);
+    }
+    AESIGNAL_ASSIGN_OR_RETURN(screening, ScreenPts(trial, pts, denominators));
+  }
+
+  int checked = 0;
+  std::vector<std::string> differences;
+  for (const storage::TermCounters& counters : rows) {
+    std::vector<v1::Baseline> matching;
+    for (const auto& b : baselines) {
+      if (TermOf(b) == counters.term) matching.push_back(b);
+    }
+    const AdjustedP* adjusted = nullptr;
+    if (counters.term.level == Level::kPt && !screening.empty()) {
+      auto it = screening.find(storage::EncodeTerm(counters.term));
+      static const AdjustedP kNone;
+      adjusted = it == screening.end() ? &kNone : &it->second;
+    }
+    AESIGNAL_ASSIGN_OR_RETURN(std::vector<Finding> findings,
+                              EvaluateTerm(trial, policy, counters,
+                                           denominators, matching, adjusted));
+    for (const Finding& f : findings) {
+      const std::string id = SignalId(f.method, counters.term, f.dose_group_id,
+                                      f.timepoint_id);
+      AESIGNAL_ASSIGN_OR_RETURN(std::optional<v1::Signal> stored,
+                                storage::ReadSignal(*snapshot, trial_id, id));
+      if (!stored.has_value()) {
+        if (f.evidence.crosses()) {
+          differences.push_back(absl::StrCat(id, ": crosses, no signal"));
+        }
+        continue;
+      }
+      ++checked;
+      if (!SameNumbers(stored->evidence(), f.evidence)) {
+        differences.push_back(
+            absl::StrCat(id, ": stored evidence '", stored->evidence().summary(),
+                         "' but the counters give '", f.evidence.summary(),
+                         "'"));
+      }
+    }
+  }
+  if (!differences.empty()) {
+    differences.resize(std::min<size_t>(differences.size(), 5));
+    return absl::DataLossError(
+        absl::StrCat("signals differ from a re-evaluation of the counters: ",
+                     absl::StrJoin(differences, "; ")));
+  }
+  return checked;
+}
+
 absl::StatusOr<int> SignalBook::EvaluateRound() {
   std::unique_ptr<storage::SnapshotView> snapshot = store_.Snapshot();
   AESIGNAL_ASSIGN_OR_RETURN(std::vector<storage::DirtyTermEntry> dirty,

@@ -64,6 +64,13 @@ class SignalBook {
   // tools); returns the evaluator's last error if it failed.
   absl::Status WaitIdle(absl::Duration timeout);
 
+  // Re-evaluates every term row of the trial from its current counters, in
+  // memory, and compares with the stored signals: DATA_LOSS naming the first
+  // differences if a crossing has no signal or a signal's evidence differs;
+  // FAILED_PRECONDITION while rows await evaluation. Writes nothing. On
+  // success, returns how many signals were checked.
+  absl::StatusOr<int> VerifySignals(const std::string& trial_id);
+
  private:
   void EvaluatorLoop();
   // One round: evaluates every dirty row. Returns the number evaluated.
