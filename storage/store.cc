@@ -2,6 +2,7 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
@@ -9,6 +10,7 @@
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
+#include <cstdio>
 #include <filesystem>
 
 #include "absl/strings/numbers.h"
@@ -74,6 +76,10 @@ absl::Status FromRocks(const rocksdb::Status& s) {
     case rocksdb::Status::kNotSupported:
       return absl::FailedPreconditionError(msg);
     case rocksdb::Status::kIOError:
+      if (s.IsNoSpace()) {
+        return absl::ResourceExhaustedError(absl::StrCat("disk full: ", msg));
+      }
+      return absl::UnavailableError(msg);
     case rocksdb::Status::kBusy:
     case rocksdb::Status::kTimedOut:
     case rocksdb::Status::kTryAgain:
@@ -192,6 +198,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   // into memtables without flushing them during Open.
   db_options.max_total_wal_size = options.max_wal_bytes;
   db_options.avoid_flush_during_recovery = true;
+  if (options.env != nullptr) db_options.env = options.env;
+  // After a write error the store resumes RocksDB itself, once the disk
+  // takes writes again (CommitLoop); RocksDB's own background retries could
+  // run while it is still full and leave an error only a restart clears.
+  db_options.max_bgerror_resume_count = 0;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   // Most ingest lookups miss (new reports, new subject-term states): bloom
@@ -220,6 +231,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   auto store = std::unique_ptr<Store>(new Store());
   store->path_ = options.path;
   store->flush_on_close_ = options.flush_on_close;
+  store->resume_interval_ = options.resume_interval;
   store->db_.reset(raw_db);
   // handles[0] is the default column family, which aesignal does not use.
   store->db_->DestroyColumnFamilyHandle(handles[0]);
@@ -330,11 +342,47 @@ void Store::CommitLoop() {
     std::vector<Pending> group;
     {
       absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
+      const absl::Condition work(
           +[](Store* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
             return s->stopping_ || !s->queue_.empty();
           },
-          this));
+          this);
+      // After a failed write, nothing is queued (writes are refused): try to
+      // resume RocksDB every resume_interval until it works (space freed).
+      while (!failed_.ok() && !stopping_) {
+        if (mu_.AwaitWithTimeout(work, resume_interval_)) break;
+        mu_.Unlock();
+        // Resume, then flush every memtable: the failed batch may be in
+        // memory but not in the WAL, and later batches read memory. Once
+        // flushed, memory and disk agree (the unacknowledged batch is kept,
+        // and a client's retry of it is a DUPLICATE).
+        // Only once the disk takes a write again: a resume attempted while
+        // it is still full can itself fail in a way RocksDB cannot recover
+        // from without a restart.
+        rocksdb::Status resumed = ProbeWritable();
+        if (resumed.ok()) resumed = db_->Resume();
+        if (resumed.ok()) {
+          rocksdb::FlushOptions flush;
+          flush.wait = true;
+          flush.allow_write_stall = true;
+          resumed = db_->Flush(flush, cfs_);
+        }
+        mu_.Lock();
+        if (resumed.ok()) {
+          std::fprintf(stderr, "aesignal store: writing again after: %s\n",
+                       std::string(failed_.message()).c_str());
+          failed_ = absl::OkStatus();
+          last_resume_error_.clear();
+          ++stats_.resumes;
+        } else if (resumed.ToString() != last_resume_error_) {
+          last_resume_error_ = resumed.ToString();
+          std::fprintf(stderr,
+                       "aesignal store: cannot resume writing yet (retrying; "
+                       "restart if this persists after space is freed): %s\n",
+                       last_resume_error_.c_str());
+        }
+      }
+      mu_.Await(work);
       if (queue_.empty()) return;  // stopping and drained
       while (!queue_.empty()) {
         group.push_back(std::move(queue_.front()));
@@ -343,6 +391,18 @@ void Store::CommitLoop() {
     }
     RunGroup(group);
   }
+}
+
+rocksdb::Status Store::ProbeWritable() {
+  rocksdb::Env* env = db_->GetEnv();
+  const std::string probe = path_ + "/.aesignal-space-probe";
+  std::unique_ptr<rocksdb::WritableFile> file;
+  rocksdb::Status s = env->NewWritableFile(probe, &file, rocksdb::EnvOptions());
+  if (s.ok()) s = file->Append(rocksdb::Slice(std::string(1 << 20, '\0')));
+  if (s.ok()) s = file->Sync();
+  if (file != nullptr) file->Close().PermitUncheckedError();
+  env->DeleteFile(probe).PermitUncheckedError();
+  return s;
 }
 
 void Store::RunGroup(std::vector<Pending>& group) {
@@ -403,9 +463,16 @@ void Store::RunGroup(std::vector<Pending>& group) {
     stats_.kv_reads += kv_reads;
     stats_.kv_writes += kv_writes;
     if (!storage_failure.ok() && failed_.ok()) {
-      failed_ = absl::UnavailableError(
-          absl::StrCat("storage write failed, restart the server to recover: ",
+      // Keep the code (RESOURCE_EXHAUSTED for a full disk, else UNAVAILABLE)
+      // and refuse writes until RocksDB resumes (see CommitLoop).
+      failed_ = absl::Status(
+          storage_failure.code() == absl::StatusCode::kResourceExhausted
+              ? absl::StatusCode::kResourceExhausted
+              : absl::StatusCode::kUnavailable,
+          absl::StrCat("storage write failed; writes are refused until the "
+                       "store recovers (retried every second): ",
                        storage_failure.message()));
+      ++stats_.write_failures;
     }
   }
   for (size_t i = 0; i < group.size(); ++i) group[i].done(results[i]);

@@ -33,10 +33,12 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
+class Env;
 class Snapshot;
 class Status;
 }  // namespace rocksdb
@@ -80,6 +82,11 @@ struct StoreOptions {
   // Flush memtables when the store is destroyed, so that a clean restart
   // replays almost nothing. (Tests turn it off to time crash recovery.)
   bool flush_on_close = true;
+  // RocksDB environment (null: the default). Tests inject faults with it.
+  rocksdb::Env* env = nullptr;
+  // While a write has failed (disk full, I/O error), how often the store
+  // tries to resume RocksDB; writes are refused until it succeeds.
+  absl::Duration resume_interval = absl::Seconds(1);
 };
 
 // Consistent reads. A view with a snapshot sees one point in time across all
@@ -189,6 +196,8 @@ class Store {
     int64_t wal_syncs = 0;  // fsyncs issued (<= commits thanks to grouping)
     int64_t kv_reads = 0;   // point reads by committed mutations
     int64_t kv_writes = 0;  // keys put or deleted by committed mutations
+    int64_t write_failures = 0;  // storage failures (each refuses writes...)
+    int64_t resumes = 0;         // ...until a resume succeeds
   };
   Stats stats() const;
 
@@ -220,6 +229,8 @@ class Store {
 
   Store() = default;
   void CommitLoop();
+  // Whether the data dir takes a 1 MiB synced write (then deletes it).
+  rocksdb::Status ProbeWritable();
   // Runs one group of mutations; returns their statuses.
   void RunGroup(std::vector<Pending>& group);
 
@@ -232,8 +243,11 @@ class Store {
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // Set when a write or WAL sync failed: later commits fail fast, since what
-  // is in memory may no longer match what is durable. Restart to recover.
+  // is in memory may no longer match what is durable. Cleared once RocksDB
+  // resumes and every memtable is flushed (memory and disk agree again).
   absl::Status failed_ ABSL_GUARDED_BY(mu_);
+  absl::Duration resume_interval_;
+  std::string last_resume_error_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);
   std::thread committer_;
 };

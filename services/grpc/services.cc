@@ -312,9 +312,9 @@ grpc::Status AdminServiceImpl::VerifyTrial(grpc::ServerContext*,
   if (!status.ok()) return ToGrpc(status);
   auto signals = monitor_.signals().VerifySignals(*trial_id);
   if (!signals.ok()) return ToGrpc(signals.status());
-  resp->set_result(absl::StrCat(
-      "counters equal a recount from the stored reports; ", *signals,
-      " signals equal a re-evaluation of the counters"));
+  resp->set_result(
+      absl::StrCat("counters equal a recount from the stored reports; ",
+                   *signals, " signals equal a re-evaluation of the counters"));
   return grpc::Status::OK;
 }
 

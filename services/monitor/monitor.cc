@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -440,6 +441,20 @@ absl::StatusOr<v1::Trial> Monitor::LoadTrial(const storage::ReadView& view,
   return internal::LoadTrial(view, trial_id);
 }
 
+void Monitor::BeginDenominatorWrite(const std::string& trial_id) {
+  absl::MutexLock lock(&denominators_mu_);
+  DenominatorState& state = denominators_[trial_id];
+  ++state.generation;
+  ++state.in_flight;
+}
+
+void Monitor::EndDenominatorWrite(const std::string& trial_id) {
+  absl::MutexLock lock(&denominators_mu_);
+  DenominatorState& state = denominators_[trial_id];
+  ++state.generation;
+  --state.in_flight;
+}
+
 absl::StatusOr<v1::Trial> Monitor::CreateTrial(
     const v1::CreateTrialRequest& request, const CallInfo& call) {
   if (!request.has_trial()) return InvalidArgument("trial", "is required");
@@ -560,6 +575,8 @@ absl::StatusOr<v1::EnrollSubjectsResponse> Monitor::EnrollSubjects(
 
   v1::EnrollSubjectsResponse response;
   const google::protobuf::Timestamp now = NowProto();
+  BeginDenominatorWrite(trial_id);
+  const absl::Cleanup end_write = [&] { EndDenominatorWrite(trial_id); };
   AESIGNAL_RETURN_IF_ERROR(store_.Commit([&](storage::Txn& txn)
                                              -> absl::Status {
     response.Clear();
@@ -721,10 +738,12 @@ void Monitor::SubmitReportsAsync(const v1::SubmitReportsRequest& request,
   batch->request = request;
   batch->call = call;
   ValidateBatch(*batch);
+  BeginDenominatorWrite(batch->trial_id);
   store_.CommitAsync(
       [batch](storage::Txn& txn) { return ApplyBatch(txn, *batch); },
-      [batch, signals = signals_.get(),
+      [this, batch, signals = signals_.get(),
        done = std::move(done)](absl::Status status) {
+        EndDenominatorWrite(batch->trial_id);
         if (!status.ok()) return done(status);
         if (!batch->dirty_terms.empty()) signals->OnBatchCommitted();
         Tally(batch->response);
@@ -834,11 +853,45 @@ absl::StatusOr<v1::GetIncidenceResponse> Monitor::GetIncidence(
     after = std::move(term);
   }
 
-  // One snapshot for counters and denominators, so they agree.
+  // One snapshot for counters and denominators, so they agree; the
+  // denominators come from the cache if no write that changes them was in
+  // flight from before the snapshot to after it (see BeginDenominatorWrite).
+  uint64_t generation = 0;
+  bool stable_before = false;
+  std::optional<Denominators> cached;
+  {
+    absl::MutexLock lock(&denominators_mu_);
+    const DenominatorState& state = denominators_[trial_id];
+    generation = state.generation;
+    stable_before = state.in_flight == 0;
+    if (stable_before && state.cached_generation == generation) {
+      cached = state.cached;
+    }
+  }
   std::unique_ptr<storage::SnapshotView> view = store_.Snapshot();
+  bool stable_across = false;
+  {
+    absl::MutexLock lock(&denominators_mu_);
+    const DenominatorState& state = denominators_[trial_id];
+    stable_across =
+        stable_before && state.in_flight == 0 && state.generation == generation;
+  }
   AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, trial_id));
-  AESIGNAL_ASSIGN_OR_RETURN(Denominators denominators,
-                            ReadDenominators(*view, trial));
+  Denominators denominators;
+  if (cached.has_value() && stable_across) {
+    denominators = *std::move(cached);
+  } else {
+    AESIGNAL_ASSIGN_OR_RETURN(denominators, ReadDenominators(*view, trial));
+    if (stable_across) {
+      // The snapshot holds exactly the state of `generation`.
+      absl::MutexLock lock(&denominators_mu_);
+      DenominatorState& state = denominators_[trial_id];
+      if (state.generation == generation && state.in_flight == 0) {
+        state.cached = denominators;
+        state.cached_generation = generation;
+      }
+    }
+  }
   const int num_groups = trial.dose_groups_size();
   const int num_windows = trial.timepoints_size();
 

@@ -22,6 +22,7 @@
 #include "aesignal/v1/trial.pb.h"
 #include "aesignal/v1/trial_service.pb.h"
 #include "services/monitor/call_info.h"
+#include "services/monitor/common.h"
 #include "services/monitor/metrics_sink.h"
 #include "services/monitor/signals.h"
 #include "storage/store.h"
@@ -87,9 +88,27 @@ class Monitor {
   absl::StatusOr<v1::Trial> LoadTrial(const storage::ReadView& view,
                                       const std::string& trial_id);
 
+  // Denominators (dosed, at risk) cost a scan of every subject; queries
+  // reuse them while nothing that changes them has been written. A seqlock
+  // per trial: writers that may change them (enrolment, report batches) call
+  // Begin before queueing and End once done (visible or failed); a cached
+  // value is used only if no such write was in flight across the snapshot.
+  void BeginDenominatorWrite(const std::string& trial_id);
+  void EndDenominatorWrite(const std::string& trial_id);
+
+  struct DenominatorState {
+    uint64_t generation = 0;  // bumped by Begin and End
+    int in_flight = 0;
+    std::optional<uint64_t> cached_generation;
+    internal::Denominators cached;
+  };
+
   storage::Store& store_;
   MetricsSink& metrics_;
   std::unique_ptr<SignalBook> signals_;
+  absl::Mutex denominators_mu_;
+  std::map<std::string, DenominatorState> denominators_
+      ABSL_GUARDED_BY(denominators_mu_);
 };
 
 }  // namespace aesignal::monitor

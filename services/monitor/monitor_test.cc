@@ -313,6 +313,30 @@ TEST_F(MonitorTest, WholeRequestErrors) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// Denominators are cached between queries; every write that changes them
+// (enrolment, a follow-up change, an event beyond last contact) must show.
+TEST_F(MonitorTest, CachedDenominatorsFollowEveryChange) {
+  ASSERT_TRUE(Submit({MakeReport("R1", 1, "S1", 10, "Headache")}).ok());
+  auto cell = [&] {
+    return *Cell(Incidence(v1::TERM_LEVEL_PT), "Headache", "HIGH", "M12");
+  };
+  const v1::IncidenceCell before = cell();
+  EXPECT_EQ(cell().DebugString(), before.DebugString());  // from the cache
+
+  v1::EnrollSubjectsRequest enroll;
+  enroll.set_parent(kParent);
+  *enroll.add_subjects() = MakeSubject("S10", "HIGH", 365);
+  ASSERT_TRUE(monitor_->EnrollSubjects(enroll).ok());
+  const v1::IncidenceCell enrolled = cell();
+  EXPECT_EQ(enrolled.n_dosed(), before.n_dosed() + 1);
+  EXPECT_EQ(enrolled.n_at_risk(), before.n_at_risk() + 1);
+
+  // S9 (HIGH, last contact day 100) reports an event on day 300: it was
+  // evidently followed into M12's window.
+  ASSERT_TRUE(Submit({MakeReport("R2", 1, "S9", 300, "Rash")}).ok());
+  EXPECT_EQ(cell().n_at_risk(), enrolled.n_at_risk() + 1);
+}
+
 TEST_F(MonitorTest, IncidenceOfOneTermAndOneCell) {
   ASSERT_TRUE(Submit({MakeReport("R1", 1, "S1", 10, "Headache"),
                       MakeReport("R2", 1, "S2", 120, "Headache"),

@@ -299,8 +299,8 @@ absl::StatusOr<int> SignalBook::VerifySignals(const std::string& trial_id) {
                               EvaluateTerm(trial, policy, counters,
                                            denominators, matching, adjusted));
     for (const Finding& f : findings) {
-      const std::string id = SignalId(f.method, counters.term, f.dose_group_id,
-                                      f.timepoint_id);
+      const std::string id =
+          SignalId(f.method, counters.term, f.dose_group_id, f.timepoint_id);
       AESIGNAL_ASSIGN_OR_RETURN(std::optional<v1::Signal> stored,
                                 storage::ReadSignal(*snapshot, trial_id, id));
       if (!stored.has_value()) {
@@ -311,10 +311,9 @@ absl::StatusOr<int> SignalBook::VerifySignals(const std::string& trial_id) {
       }
       ++checked;
       if (!SameNumbers(stored->evidence(), f.evidence)) {
-        differences.push_back(
-            absl::StrCat(id, ": stored evidence '", stored->evidence().summary(),
-                         "' but the counters give '", f.evidence.summary(),
-                         "'"));
+        differences.push_back(absl::StrCat(
+            id, ": stored evidence '", stored->evidence().summary(),
+            "' but the counters give '", f.evidence.summary(), "'"));
       }
     }
   }

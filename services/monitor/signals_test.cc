@@ -182,6 +182,33 @@ TEST_F(SignalsTest, CrossingABaselineRaisesExactlyTheExpectedSignal) {
   EXPECT_EQ(s.history(0).kind(), v1::SignalEvent::KIND_RAISED);
 }
 
+TEST_F(SignalsTest, VerifySignalsDetectsEvidenceThatDisagreesWithCounters) {
+  Start(false, v1::SignalPolicy());  // every method on
+  PutBaseline(0.05);
+  Submit({Pneumonia("A1", "HIGH-1", 100), Pneumonia("A2", "HIGH-2", 200),
+          Pneumonia("A3", "LOW-1", 50)});
+  auto checked = monitor_->signals().VerifySignals("SIG1");
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  EXPECT_GT(*checked, 0);
+
+  // Tamper with one stored signal's evidence, as a lost update would.
+  std::vector<v1::Signal> signals = Signals();
+  ASSERT_FALSE(signals.empty());
+  v1::Signal tampered = signals[0];
+  tampered.mutable_evidence()->set_subjects(tampered.evidence().subjects() + 1);
+  ASSERT_TRUE(store_
+                  ->Commit([&](storage::Txn& txn) {
+                    storage::WriteSignalChange(txn, "SIG1", tampered,
+                                               v1::SignalEvent());
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  auto after = monitor_->signals().VerifySignals("SIG1");
+  EXPECT_EQ(after.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(after.status().message(),
+              ::testing::HasSubstr(tampered.signal_id()));
+}
+
 TEST_F(SignalsTest, StayingUnderTheBaselineRaisesNothing) {
   Start(false, v1::SignalPolicy());  // every method on
   PutBaseline(0.5, "");

@@ -1,7 +1,10 @@
-// Durability under SIGKILL: stream reports into a real aesignald process,
-// kill -9 it mid-stream (several times), restart it on the same data dir, and
-// prove that every acknowledged report is present, none is counted twice,
-// and the counters equal a recount from the stored reports.
+// Durability under SIGKILL: several clients stream reports (new ones and
+// follow-ups) into a real aesignald process, which is killed with SIGKILL at
+// a random moment, restarted on the same data dir, and killed again (20
+// times by default; AESIGNAL_CRASH_CYCLES=100 for the long run). Then: every
+// acknowledged report is present, none is counted twice, the counters equal
+// a recount from the stored reports, and the signals equal a re-evaluation
+// of the counters.
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <poll.h>
@@ -11,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -18,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "aesignal/v1/ingest_service.grpc.pb.h"
 #include "aesignal/v1/safety_service.grpc.pb.h"
+#include "aesignal/v1/signal_service.grpc.pb.h"
 #include "aesignal/v1/trial_service.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "services/monitor/monitor.h"
@@ -99,11 +104,10 @@ struct Acked {
   friend auto operator<=>(const Acked&, const Acked&) = default;
 };
 
-// Streams batches until the server dies; returns what was acknowledged as
-// stored (ACCEPTED, SUPERSEDED or DUPLICATE). Kills the server with SIGKILL
-// after `kill_after_acks` acknowledged batches, while writes are in flight.
-std::vector<Acked> StreamUntilKilled(ServerProcess& server, int cycle,
-                                     int kill_after_acks,
+// Client `client` streams batches until the server dies; returns what was
+// acknowledged as stored (ACCEPTED, SUPERSEDED or DUPLICATE).
+std::vector<Acked> StreamUntilKilled(const ServerProcess& server, int cycle,
+                                     int client,
                                      const std::vector<Acked>& earlier) {
   auto stub = v1::IngestService::NewStub(server.channel());
   grpc::ClientContext ctx;
@@ -121,16 +125,18 @@ std::vector<Acked> StreamUntilKilled(ServerProcess& server, int cycle,
         const int subject = 1 + (b * 50 + i) % 30;
         if (i % 10 == 0 && !earlier.empty()) {
           // A follow-up of a report acknowledged in an earlier cycle.
-          const Acked& old = earlier[(b * 7 + i) % earlier.size()];
-          auto r = Report(old.report_id, old.version + 100 * (cycle + 1) + b,
+          const Acked& old =
+              earlier[(b * 7 + i + client * 13) % earlier.size()];
+          auto r = Report(old.report_id,
+                          old.version + 1000 * (cycle + 1) + 10 * b + client,
                           "S0", 1, "Followup", 2);
           // Keep the original subject: report ids encode it.
           r.set_subject_id(old.report_id.substr(old.report_id.rfind('~') + 1));
           *request.add_reports() = r;
           continue;
         }
-        const std::string id =
-            absl::StrCat("C", cycle, "-B", b, "-", i, "~S", subject);
+        const std::string id = absl::StrCat("C", cycle, "-K", client, "-B", b,
+                                            "-", i, "~S", subject);
         *request.add_reports() =
             Report(id, 1, absl::StrCat("S", subject), 1 + (b + i) % 365,
                    i % 3 ? "Headache" : "Nausea", 1 + i % 5, i % 7 == 0);
@@ -160,17 +166,32 @@ std::vector<Acked> StreamUntilKilled(ServerProcess& server, int cycle,
       }
       acked.push_back({result.report_id(), result.version()});
     }
-    if (++batches == kill_after_acks) server.Kill(SIGKILL);
+    ++batches;
   }
   stop = true;
   ctx.TryCancel();
   writer.join();
   stream->Finish().IgnoreError();
-  EXPECT_GE(batches, kill_after_acks);
   return acked;
 }
 
+int EnvInt(const char* name, int fallback) {
+  const char* value = std::getenv(name);
+  int parsed = 0;
+  return value != nullptr && absl::SimpleAtoi(value, &parsed) ? parsed
+                                                              : fallback;
+}
+
+// AESIGNAL_CRASH_CYCLES (default 20) kills, AESIGNAL_CRASH_CLIENTS (3)
+// concurrent streaming clients, AESIGNAL_CRASH_SEED (time) for the moments.
 TEST(CrashTest, AckedReportsSurviveSigkill) {
+  const int cycles = EnvInt("AESIGNAL_CRASH_CYCLES", 20);
+  const int clients = EnvInt("AESIGNAL_CRASH_CLIENTS", 3);
+  const int seed = EnvInt("AESIGNAL_CRASH_SEED",
+                          static_cast<int>(absl::ToUnixMicros(absl::Now())));
+  std::cout << "cycles=" << cycles << " clients=" << clients << " seed=" << seed
+            << " (AESIGNAL_CRASH_SEED reproduces)\n";
+  std::mt19937 random(seed);
   testing::TempDir dir;
   const std::string data_dir = dir.Sub("data");
   std::vector<Acked> acked;
@@ -190,16 +211,43 @@ TEST(CrashTest, AckedReportsSurviveSigkill) {
     v1::EnrollSubjectsResponse enrolled;
     grpc::ClientContext c2;
     ASSERT_TRUE(trials->EnrollSubjects(&c2, enroll, &enrolled).ok());
-    auto got = StreamUntilKilled(server, 0, 20, acked);
-    acked.insert(acked.end(), got.begin(), got.end());
+    // Baselines, so signals are raised and updated while the server dies.
+    auto signals = v1::SignalService::NewStub(server.channel());
+    v1::PutBaselinesRequest put;
+    put.set_parent(kParent);
+    for (const char* pt : {"Headache", "Nausea"}) {
+      v1::Baseline* b = put.add_baselines();
+      b->set_baseline_id(pt);
+      b->set_level(v1::TERM_LEVEL_PT);
+      b->set_soc(absl::StrCat("SOC ", std::string(pt, 1)));
+      b->set_pt(pt);
+      b->set_expected_proportion(0.05);
+      b->set_citation("crash test");
+    }
+    v1::PutBaselinesResponse put_response;
+    grpc::ClientContext c3;
+    const grpc::Status baselines =
+        signals->PutBaselines(&c3, put, &put_response);
+    ASSERT_TRUE(baselines.ok()) << baselines.error_message();
   }
-  for (int cycle = 1; cycle <= 2; ++cycle) {
+  for (int cycle = 0; cycle < cycles; ++cycle) {
     ServerProcess server(data_dir);
     ASSERT_GT(server.port(), 0) << "restart " << cycle << " failed";
-    std::cout << "restart " << cycle << ": listening after "
-              << absl::FormatDuration(server.startup()) << "\n";
-    auto got = StreamUntilKilled(server, cycle, 15, acked);
-    acked.insert(acked.end(), got.begin(), got.end());
+    const int kill_after_ms =
+        std::uniform_int_distribution<int>(50, 700)(random);
+    std::cout << "cycle " << cycle << ": listening after "
+              << absl::FormatDuration(server.startup()) << ", SIGKILL after "
+              << kill_after_ms << " ms\n";
+    std::vector<std::vector<Acked>> got(clients);
+    std::vector<std::thread> threads;
+    for (int k = 0; k < clients; ++k) {
+      threads.emplace_back(
+          [&, k] { got[k] = StreamUntilKilled(server, cycle, k, acked); });
+    }
+    absl::SleepFor(absl::Milliseconds(kill_after_ms));
+    server.Kill(SIGKILL);
+    for (auto& t : threads) t.join();
+    for (const auto& g : got) acked.insert(acked.end(), g.begin(), g.end());
   }
   ASSERT_GT(acked.size(), 1000u);
 
@@ -241,6 +289,13 @@ TEST(CrashTest, AckedReportsSurviveSigkill) {
   monitor::Monitor monitor(store->get());
   absl::Status verified = monitor.VerifyCounters("T");
   EXPECT_TRUE(verified.ok()) << verified;
+  // Signals: rows left dirty by the last kill are evaluated on open; then
+  // every stored signal equals a re-evaluation of the counters.
+  ASSERT_TRUE(monitor.signals().WaitIdle(absl::Seconds(60)).ok());
+  auto signals = monitor.signals().VerifySignals("T");
+  ASSERT_TRUE(signals.ok()) << signals.status();
+  EXPECT_GT(*signals, 0) << "no signal was raised: the check checked nothing";
+  std::cout << *signals << " signals equal a re-evaluation\n";
   std::set<std::pair<std::string, std::string>> distinct_reports;
   ASSERT_TRUE(
       (*store)
