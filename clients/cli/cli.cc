@@ -1172,6 +1172,23 @@ int RunCli(const std::vector<std::string>& args, CliStreams io) {
     };
   });
 
+  // health
+  auto* health = app.add_subcommand(
+      "health",
+      "is the server serving? exit 0 if SERVING, 1 if not or unreachable "
+      "(grpc.health.v1; needs no token)");
+  health->callback([&] {
+    action = [&] {
+      auto serving = ctx.MakeClient().connection().CheckHealth();
+      if (!serving.ok()) {
+        ctx.io.err << "aesignal: " << serving.status() << "\n";
+        return kFailed;
+      }
+      ctx.io.out << (*serving ? "SERVING" : "NOT_SERVING") << "\n";
+      return *serving ? kOk : kFailed;
+    };
+  });
+
   // admin backup|verify
   auto* admin = app.add_subcommand("admin", "backups, verification and tokens");
   admin->require_subcommand(1);

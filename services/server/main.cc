@@ -46,6 +46,9 @@ ABSL_FLAG(std::string, principals, "",
 
 ABSL_FLAG(std::string, metrics_listen, "",
           "host:port of the Prometheus /metrics HTTP endpoint (empty: off)");
+ABSL_FLAG(std::string, health_listen, "",
+          "host:port of a plaintext listener serving only grpc.health.v1, "
+          "for probes that cannot use TLS (empty: off)");
 ABSL_FLAG(int, keepalive_seconds, 60,
           "ping connections idle this long (dead clients free their streams)");
 ABSL_FLAG(int, keepalive_timeout_seconds, 20,
@@ -88,6 +91,7 @@ int main(int argc, char** argv) {
       .require_client_cert = absl::GetFlag(FLAGS_tls_require_client_cert)};
   options.allow_insecure = absl::GetFlag(FLAGS_insecure);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  options.health_listen = absl::GetFlag(FLAGS_health_listen);
   options.keepalive = absl::Seconds(absl::GetFlag(FLAGS_keepalive_seconds));
   options.keepalive_timeout =
       absl::Seconds(absl::GetFlag(FLAGS_keepalive_timeout_seconds));

@@ -84,6 +84,18 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen));
   }
+  if (!options.health_listen.empty()) {
+    // Its own default health service, kept in step by BeginDrain.
+    grpc::ServerBuilder health;
+    health.AddListeningPort(options.health_listen,
+                            grpc::InsecureServerCredentials(),
+                            &server->health_port_);
+    server->health_server_ = health.BuildAndStart();
+    if (server->health_server_ == nullptr || server->health_port_ == 0) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot listen for health checks on ", options.health_listen));
+    }
+  }
   return server;
 }
 
@@ -102,8 +114,10 @@ void Server::Wait() {
 }
 
 void Server::BeginDrain() {
-  if (grpc_server_ && grpc_server_->GetHealthCheckService() != nullptr) {
-    grpc_server_->GetHealthCheckService()->SetServingStatus(false);
+  for (grpc::Server* server : {grpc_server_.get(), health_server_.get()}) {
+    if (server != nullptr && server->GetHealthCheckService() != nullptr) {
+      server->GetHealthCheckService()->SetServingStatus(false);
+    }
   }
 }
 
@@ -112,6 +126,7 @@ void Server::Shutdown(absl::Duration grace) {
   if (grpc_server_) {
     grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   }
+  if (health_server_) health_server_->Shutdown();
 }
 
 }  // namespace aesignal

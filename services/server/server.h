@@ -58,6 +58,9 @@ struct ServerOptions {
   std::vector<Principal> principals = {};
   // host:port of the Prometheus /metrics HTTP endpoint; empty: none.
   std::string metrics_listen = "";
+  // host:port of a plaintext listener serving only grpc.health.v1 (for
+  // probes that cannot speak TLS, like Kubernetes' grpc probe); empty: none.
+  std::string health_listen = "";
   // HTTP/2 keepalive: ping a connection idle this long, drop it if the ping
   // is not answered within keepalive_timeout (dead clients free their
   // streams). Clients may ping no more often than every min_client_ping.
@@ -82,6 +85,8 @@ class Server {
   int port() const { return port_; }
   // The bound port of /metrics (0: not serving metrics).
   int metrics_port() const;
+  // The bound port of the health-only listener (0: none).
+  int health_port() const { return health_port_; }
   // How long opening the data dir took (no counters are rebuilt on open).
   absl::Duration open_time() const { return open_time_; }
   // Blocks until Shutdown() is called from another thread.
@@ -112,7 +117,9 @@ class Server {
   std::unique_ptr<grpc_services::AuditServiceImpl> audit_service_;
   std::unique_ptr<grpc_services::AdminServiceImpl> admin_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<grpc::Server> health_server_;
   int port_ = 0;
+  int health_port_ = 0;
   absl::Duration open_time_;
 };
 

@@ -71,6 +71,18 @@ class FullableFileSystem final : public rocksdb::FileSystemWrapper {
       : FileSystemWrapper(rocksdb::FileSystem::Default()), disk_(disk) {}
   const char* Name() const override { return "FullableFileSystem"; }
 
+  // What RocksDB's SstFileManager polls before it resumes by itself.
+  rocksdb::IOStatus GetFreeSpace(const std::string& path,
+                                 const rocksdb::IOOptions& options,
+                                 uint64_t* free,
+                                 rocksdb::IODebugContext* dbg) override {
+    if (disk_->full) {
+      *free = 0;
+      return rocksdb::IOStatus::OK();
+    }
+    return target()->GetFreeSpace(path, options, free, dbg);
+  }
+
   rocksdb::IOStatus NewWritableFile(
       const std::string& name, const rocksdb::FileOptions& options,
       std::unique_ptr<rocksdb::FSWritableFile>* result,
@@ -156,8 +168,10 @@ TEST(DiskFullTest, WritesFailCleanlyAndTheStoreRecoversWhenSpaceReturns) {
 
     // Space returns: the store resumes on its own and takes writes again.
     disk.full = false;
+    // (RocksDB's own SstFileManager may be mid-recovery, which can take
+    // seconds on a loaded machine; the store then waits for it.)
     absl::StatusOr<v1::SubmitReportsResponse> resumed;
-    for (int attempt = 0; attempt < 100; ++attempt) {
+    for (int attempt = 0; attempt < 600; ++attempt) {
       resumed = monitor.SubmitReports(Batch(30000, 100));
       if (resumed.ok()) break;
       absl::SleepFor(absl::Milliseconds(50));

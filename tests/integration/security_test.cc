@@ -390,6 +390,48 @@ TEST_F(SecurityTest, HealthNeedsNoCredentials) {
   EXPECT_EQ(response, std::string("\x08\x01", 2));  // status: SERVING
 }
 
+// A plaintext health-only listener lets probes that cannot do TLS (the
+// Kubernetes grpc probe) see readiness, and nothing else.
+TEST_F(SecurityTest, PlaintextHealthListenerServesOnlyHealth) {
+  server_.reset();
+  testing::TempDir other;
+  ServerOptions options{.listen = "127.0.0.1:0", .data_dir = other.Sub("d")};
+  options.tls = {.cert = pki_->Path("server.pem"),
+                 .key = pki_->Path("server.key")};
+  options.principals = TestPrincipals();
+  options.health_listen = "127.0.0.1:0";
+  auto server = Server::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_GT((*server)->health_port(), 0);
+
+  client::ConnectionOptions plaintext;
+  plaintext.target = absl::StrCat("127.0.0.1:", (*server)->health_port());
+  plaintext.max_attempts = 1;
+  auto probe = client::MakeClientConnection(plaintext);
+  auto serving = probe->CheckHealth();
+  ASSERT_TRUE(serving.ok()) << serving.status();
+  EXPECT_TRUE(*serving);
+  // The aesignal services are not there.
+  client::Client c(probe);
+  EXPECT_EQ(c.ListAllTrials().status().code(),
+            absl::StatusCode::kUnimplemented);
+
+  // The CLI's health command over TLS needs no token.
+  std::ostringstream out, err;
+  EXPECT_EQ(cli::RunCli({"aesignal", "--server",
+                         absl::StrCat("127.0.0.1:", (*server)->port()),
+                         "--tls-ca", pki_->Path("ca.pem"), "health"},
+                        {.out = out, .err = err}),
+            0)
+      << err.str();
+  EXPECT_EQ(out.str(), "SERVING\n");
+
+  (*server)->BeginDrain();
+  serving = probe->CheckHealth();
+  ASSERT_TRUE(serving.ok());
+  EXPECT_FALSE(*serving);
+}
+
 // `aesignal admin new-token` writes an entry the server accepts for the
 // token it printed (the CLI and the server hash independently).
 TEST_F(SecurityTest, CliNewTokenEntryAuthenticates) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <future>
 #include <memory>
 #include <sstream>
 #include <utility>
@@ -16,6 +17,7 @@
 #include "aesignal/v1/signal_service.grpc.pb.h"
 #include "aesignal/v1/trial_service.grpc.pb.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 
@@ -206,6 +208,31 @@ class GrpcConnection : public ClientConnection {
   }
   std::unique_ptr<ReportStream> OpenReportStream() override {
     return std::make_unique<GrpcReportStream>(*ingest_, options_);
+  }
+  absl::StatusOr<bool> CheckHealth() override {
+    // Debian ships no generated health stubs: the request (service "") is
+    // the empty message and the answer is field 1, the status enum.
+    grpc::GenericStub stub(channel_);
+    grpc::ClientContext context;
+    context.set_deadline(
+        absl::ToChronoTime(absl::Now() + options_.call_timeout));
+    grpc::Slice empty("");
+    grpc::ByteBuffer request(&empty, 1), reply;
+    std::promise<grpc::Status> done;
+    stub.UnaryCall(&context, "/grpc.health.v1.Health/Check",
+                   grpc::StubOptions(), &request, &reply,
+                   [&](grpc::Status status) { done.set_value(status); });
+    const grpc::Status status = done.get_future().get();
+    if (!status.ok()) return FromGrpc(status);
+    std::vector<grpc::Slice> slices;
+    std::string bytes;
+    if (reply.Dump(&slices).ok()) {
+      for (const auto& slice : slices) {
+        bytes.append(reinterpret_cast<const char*>(slice.begin()),
+                     slice.size());
+      }
+    }
+    return bytes == std::string("\x08\x01", 2);  // status: SERVING
   }
 
  private:

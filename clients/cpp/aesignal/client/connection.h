@@ -94,6 +94,11 @@ class ClientConnection {
   // Opens a StreamReports call. Never null; a stream that could not be
   // opened fails on first use.
   virtual std::unique_ptr<ReportStream> OpenReportStream() = 0;
+  // grpc.health.v1 Check of the whole server: true if SERVING, false if
+  // NOT_SERVING (draining or shutting down); an error if unreachable.
+  virtual absl::StatusOr<bool> CheckHealth() {
+    return absl::UnimplementedError("CheckHealth");
+  }
 };
 
 struct ConnectionOptions {
