@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer, in
+# its own build tree (build-asan). -O1 -g1 keeps the build short and the stack
+# traces readable. Warnings stay warnings here: GCC's flow analysis under
+# sanitizers reports false -Wrestrict/-Wstringop positives inside libstdc++;
+# the normal build (deploy/test.sh) enforces -Werror.
+#
+#   bash tests/sanitize.sh            # after deploy/setup.sh
+#
+# ThreadSanitizer is not run: Debian's Abseil is not built with it, so every
+# absl::Mutex (used throughout, and by gRPC) is invisible to TSan and each
+# lock-protected access is reported as a race (docs/benchmarks.md#sanitizers).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${ASAN_BUILD_DIR:-build-asan}
+launcher=()
+if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+flags="-O1 -g1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
+  cmake -S . -B "$BUILD_DIR" -G Ninja "${launcher[@]}" -DCMAKE_BUILD_TYPE=None \
+    -DAESIGNAL_WERROR=OFF -DCMAKE_CXX_FLAGS="$flags" \
+    -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
+    -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined"
+fi
+cmake --build "$BUILD_DIR" -j "${JOBS:-$(nproc)}"
+# Leaks are checked; the suppressions name only third-party libraries' own
+# process-lifetime allocations.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:suppressions=$PWD/tests/asan.supp}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# Fewer SIGKILL cycles under ASan (each restart is slower); CI's plain run
+# does 20.
+export AESIGNAL_CRASH_CYCLES=${AESIGNAL_CRASH_CYCLES:-5}
+ctest --test-dir "$BUILD_DIR" --output-on-failure -j "${TEST_JOBS:-2}" \
+  --timeout 900 -LE lint
