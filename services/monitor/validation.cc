@@ -68,6 +68,29 @@ void Add(std::vector<FieldViolation>* v, std::string field, std::string why) {
   if (!why.empty()) v->push_back({std::move(field), std::move(why)});
 }
 
+// The signal policy. Zero fields (and, as EffectivePolicy reads them,
+// negative ones) take the defaults; a value that is set must be one the
+// signal evaluator can use: the levels alpha, posterior_threshold and fdr are
+// probabilities below 1 (NaN is not). Found by fuzz_trial_json: a trial with
+// alpha >= 1 was accepted and the evaluator then failed on its rows with a
+// baseline (MaxSPRT needs alpha in (0, 1)); a failing row ends every
+// evaluation round there, so trials after it got no signals any more
+// (tests/fuzz/regressions/fuzz_trial_json/policy_alpha_1_with_maxsprt.json).
+void CheckPolicy(const v1::SignalPolicy& p, std::vector<FieldViolation>* v) {
+  const auto level = [&](const char* field, double value,
+                         const char* default_value) {
+    if (!(value < 1)) {
+      v->push_back({absl::StrCat("trial.signal_policy.", field),
+                    absl::StrCat("must be a probability below 1 (0 for the "
+                                 "default ",
+                                 default_value, "), got ", value)});
+    }
+  };
+  level("alpha", p.alpha(), "0.05");
+  level("posterior_threshold", p.posterior_threshold(), "0.95");
+  level("fdr", p.fdr(), "0.1");
+}
+
 Rejection Reject(std::string field, std::string reason,
                  absl::StatusCode code = absl::StatusCode::kInvalidArgument) {
   return Rejection{code, std::move(field), std::move(reason)};
@@ -201,6 +224,7 @@ absl::StatusOr<v1::Trial> ValidateAndNormalizeTrial(const v1::Trial& in) {
       Add(&v, path, "duplicate category");
     }
   }
+  CheckPolicy(trial.signal_policy(), &v);
   if (!v.empty()) return InvalidArgument(v);
   return trial;
 }
