@@ -14,6 +14,7 @@ namespace {
 constexpr size_t kMaxIdLength = 64;
 constexpr size_t kMaxReportIdLength = 128;
 constexpr size_t kMaxTextLength = 500;
+constexpr int kMaxMinCases = 1000;
 
 bool IsTrialIdChar(char c) {
   return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' ||
@@ -89,6 +90,17 @@ void CheckPolicy(const v1::SignalPolicy& p, std::vector<FieldViolation>* v) {
   level("alpha", p.alpha(), "0.05");
   level("posterior_threshold", p.posterior_threshold(), "0.95");
   level("fdr", p.fdr(), "0.1");
+  // MaxSPRT's critical value takes time and memory linear in min_cases (per
+  // bisection step): min_cases 37777777 kept the evaluator busy for minutes
+  // and 2^31 - 1 asks for 16 GiB. Found by fuzz_trial_json
+  // (tests/fuzz/regressions/fuzz_trial_json/
+  // policy_min_cases_37777777_maxsprt_hangs.json). No cell of a monitored
+  // cohort needs more than kMaxMinCases cases to flag.
+  if (p.min_cases() > kMaxMinCases) {
+    v->push_back({"trial.signal_policy.min_cases",
+                  absl::StrCat("must be at most ", kMaxMinCases, ", got ",
+                               p.min_cases())});
+  }
 }
 
 Rejection Reject(std::string field, std::string reason,
