@@ -99,14 +99,23 @@ void CheckEvaluation(const v1::Trial& trial) {
       counters.cells[g * windows + w].events = (g + w) % 4;
     }
   }
+  constexpr double kP0 = 0.1;
   v1::Baseline baseline;
   baseline.set_baseline_id("B-1");
   baseline.set_level(v1::TERM_LEVEL_OVERALL);
   baseline.set_overall_key(storage::kAnyAe);
-  baseline.set_expected_proportion(0.1);
+  baseline.set_expected_proportion(kP0);
   baseline.set_source_events(2);
   baseline.set_source_subjects(40);
-  const v1::SignalPolicy policy = EffectivePolicy(trial.signal_policy());
+  v1::SignalPolicy policy = EffectivePolicy(trial.signal_policy());
+  // Known and not fixed (docs/fuzzing.md, "Open"): the exact MaxSPRT
+  // critical value costs about T^3 in the end of surveillance T = p0 x
+  // planned subjects (x groups for the total): seconds at T = 300, minutes
+  // at T = 1000. Keep T <= 40 here so the fuzzer looks for other problems.
+  const int64_t max_planned = static_cast<int64_t>(40 / kP0) / groups;
+  if (policy.maxsprt_planned_subjects() > max_planned) {
+    policy.set_maxsprt_planned_subjects(static_cast<int32_t>(max_planned));
+  }
   auto findings =
       EvaluateTerm(trial, policy, counters, denominators, {baseline});
   FUZZ_CHECK(findings.ok())
