@@ -15,6 +15,7 @@ constexpr size_t kMaxIdLength = 64;
 constexpr size_t kMaxReportIdLength = 128;
 constexpr size_t kMaxTextLength = 500;
 constexpr int kMaxMinCases = 1000;
+constexpr double kMaxPriorWeight = 1000;
 
 bool IsTrialIdChar(char c) {
   return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' ||
@@ -90,6 +91,17 @@ void CheckPolicy(const v1::SignalPolicy& p, std::vector<FieldViolation>* v) {
   level("alpha", p.alpha(), "0.05");
   level("posterior_threshold", p.posterior_threshold(), "0.95");
   level("fdr", p.fdr(), "0.1");
+  // The Bayesian prior is w x (the baseline's source sample); w = 1e308 or
+  // Infinity made it non-finite and the evaluator failed ("posterior:
+  // non-finite result") as for alpha above. Found with a hand-written input
+  // to fuzz_trial_json (tests/fuzz/regressions/fuzz_trial_json/
+  // policy_prior_weight_1e308.json).
+  if (!(p.prior_weight() <= kMaxPriorWeight)) {
+    v->push_back(
+        {"trial.signal_policy.prior_weight",
+         absl::StrCat("must be at most ", kMaxPriorWeight,
+                      " (0 for the default 0.5), got ", p.prior_weight())});
+  }
   // MaxSPRT's critical value takes time and memory linear in min_cases (per
   // bisection step): min_cases 37777777 kept the evaluator busy for minutes
   // and 2^31 - 1 asks for 16 GiB. Found by fuzz_trial_json
