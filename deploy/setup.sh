@@ -3,6 +3,8 @@
 # missing. Idempotent; run as root (or with sudo available).
 #   bash deploy/setup.sh          # build + test
 #   bash deploy/setup.sh lint     # also clang-format and npm (for buf lint)
+#   bash deploy/setup.sh fuzz     # also clang with libFuzzer + ASan/UBSan
+#                                 # runtimes (tests/fuzz/run.sh)
 set -euo pipefail
 
 PACKAGES=(
@@ -17,6 +19,12 @@ if [[ ${1:-} == lint ]]; then
   PACKAGES+=(clang-format git)
   # buf comes from the npm registry; use the machine's Node.js if it has one.
   command -v npm >/dev/null || PACKAGES+=(npm)
+fi
+if [[ ${1:-} == fuzz ]]; then
+  # clang/clang++ (clang-14); libclang-rt-14-dev holds libFuzzer and the
+  # sanitizer runtimes (libclang_rt.fuzzer/asan/ubsan); llvm gives
+  # llvm-symbolizer for readable crash stacks.
+  PACKAGES+=(clang libclang-rt-14-dev llvm)
 fi
 
 missing=()

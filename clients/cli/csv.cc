@@ -89,6 +89,10 @@ absl::StatusOr<std::optional<CsvRecord>> CsvReader::Next() {
 }
 
 std::string CsvLine(const std::vector<std::string>& fields) {
+  // A record of one empty field is written quoted: bare, it would be a blank
+  // line, which readers (CsvReader included) skip. (Found by fuzz_csv:
+  // tests/fuzz/regressions/fuzz_csv/csvline_lone_empty_field.csv.)
+  if (fields.size() == 1 && fields[0].empty()) return "\"\"";
   std::string line;
   for (size_t i = 0; i < fields.size(); ++i) {
     if (i > 0) line += ',';

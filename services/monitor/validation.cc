@@ -14,6 +14,8 @@ namespace {
 constexpr size_t kMaxIdLength = 64;
 constexpr size_t kMaxReportIdLength = 128;
 constexpr size_t kMaxTextLength = 500;
+constexpr int kMaxMinCases = 1000;
+constexpr double kMaxPriorWeight = 1000;
 
 bool IsTrialIdChar(char c) {
   return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' ||
@@ -66,6 +68,51 @@ bool IsAesiCategory(absl::string_view s) {
 
 void Add(std::vector<FieldViolation>* v, std::string field, std::string why) {
   if (!why.empty()) v->push_back({std::move(field), std::move(why)});
+}
+
+// The signal policy. Zero fields (and, as EffectivePolicy reads them,
+// negative ones) take the defaults; a value that is set must be one the
+// signal evaluator can use: the levels alpha, posterior_threshold and fdr are
+// probabilities below 1 (NaN is not). Found by fuzz_trial_json: a trial with
+// alpha >= 1 was accepted and the evaluator then failed on its rows with a
+// baseline (MaxSPRT needs alpha in (0, 1)); a failing row ends every
+// evaluation round there, so trials after it got no signals any more
+// (tests/fuzz/regressions/fuzz_trial_json/policy_alpha_1_with_maxsprt.json).
+void CheckPolicy(const v1::SignalPolicy& p, std::vector<FieldViolation>* v) {
+  const auto level = [&](const char* field, double value,
+                         const char* default_value) {
+    if (!(value < 1)) {
+      v->push_back({absl::StrCat("trial.signal_policy.", field),
+                    absl::StrCat("must be a probability below 1 (0 for the "
+                                 "default ",
+                                 default_value, "), got ", value)});
+    }
+  };
+  level("alpha", p.alpha(), "0.05");
+  level("posterior_threshold", p.posterior_threshold(), "0.95");
+  level("fdr", p.fdr(), "0.1");
+  // The Bayesian prior is w x (the baseline's source sample); w = 1e308 or
+  // Infinity made it non-finite and the evaluator failed ("posterior:
+  // non-finite result") as for alpha above. Found with a hand-written input
+  // to fuzz_trial_json (tests/fuzz/regressions/fuzz_trial_json/
+  // policy_prior_weight_1e308.json).
+  if (!(p.prior_weight() <= kMaxPriorWeight)) {
+    v->push_back(
+        {"trial.signal_policy.prior_weight",
+         absl::StrCat("must be at most ", kMaxPriorWeight,
+                      " (0 for the default 0.5), got ", p.prior_weight())});
+  }
+  // MaxSPRT's critical value takes time and memory linear in min_cases (per
+  // bisection step): min_cases 37777777 kept the evaluator busy for minutes
+  // and 2^31 - 1 asks for 16 GiB. Found by fuzz_trial_json
+  // (tests/fuzz/regressions/fuzz_trial_json/
+  // policy_min_cases_37777777_maxsprt_hangs.json). No cell of a monitored
+  // cohort needs more than kMaxMinCases cases to flag.
+  if (p.min_cases() > kMaxMinCases) {
+    v->push_back({"trial.signal_policy.min_cases",
+                  absl::StrCat("must be at most ", kMaxMinCases, ", got ",
+                               p.min_cases())});
+  }
 }
 
 Rejection Reject(std::string field, std::string reason,
@@ -201,6 +248,7 @@ absl::StatusOr<v1::Trial> ValidateAndNormalizeTrial(const v1::Trial& in) {
       Add(&v, path, "duplicate category");
     }
   }
+  CheckPolicy(trial.signal_policy(), &v);
   if (!v.empty()) return InvalidArgument(v);
   return trial;
 }
