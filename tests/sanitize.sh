@@ -23,13 +23,12 @@ if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
     -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined"
 fi
 cmake --build "$BUILD_DIR" -j "${JOBS:-$(nproc)}"
-# Leaks are checked; the suppressions name only third-party libraries' own
-# process-lifetime allocations.
-export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:suppressions=$PWD/tests/asan.supp}
-export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp}
+# Leaks are checked too (no suppressions needed so far).
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # Fewer SIGKILL cycles under ASan (each restart is slower); CI's plain run
 # does 20.
 export AESIGNAL_CRASH_CYCLES=${AESIGNAL_CRASH_CYCLES:-5}
+export CONSUMER_CXX_FLAGS="$flags" CONSUMER_LINKER_FLAGS="-fsanitize=address,undefined"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "${TEST_JOBS:-2}" \
   --timeout 900 -LE lint

@@ -10,7 +10,11 @@ trap 'rm -rf "$work"' EXIT
 cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
+# A sanitized SDK needs the consumer built with the same sanitizers
+# (tests/sanitize.sh sets these).
 cmake -S "$src_dir" -B "$work/build" "${generator[@]}" \
-  -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CXX_FLAGS="${CONSUMER_CXX_FLAGS:-}" \
+  -DCMAKE_EXE_LINKER_FLAGS="${CONSUMER_LINKER_FLAGS:-}" >/dev/null
 cmake --build "$work/build" >/dev/null
 "$work/build/consumer"
