@@ -126,6 +126,13 @@ int main(int argc, char** argv) {
             .c_str(),
         (*server)->metrics_port());
   }
+  if ((*server)->health_port() != 0) {
+    std::printf(
+        "aesignald health on %s:%d\n",
+        options.health_listen.substr(0, options.health_listen.rfind(':'))
+            .c_str(),
+        (*server)->health_port());
+  }
   std::fflush(stdout);
 
   std::thread stopper([&] {

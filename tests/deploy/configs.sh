@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Every config file deploy/ ships starts the real aesignald, and the health
+# checks the image, compose and Kubernetes use answer SERVING from it.
+#   bash tests/deploy/configs.sh BUILD_DIR
+# Paths that exist only inside a container or on a server host (data dir,
+# TLS files, principals) and the ports are overridden on the command line,
+# which also proves each key in the files is a flag aesignald knows (an
+# unknown key stops it with exit 2).
+set -euo pipefail
+build=$(cd "$1" && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d /tmp/aesignal-deploy-XXXXXX)
+server_pid=
+cleanup() {
+  [[ -n $server_pid ]] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+cli="$build/clients/cli/aesignal"
+
+# The config inside the Kubernetes ConfigMap (the block under
+# "aesignald.yaml: |", indented by four spaces).
+awk '/^  aesignald.yaml: \|/ {in_block = 1; next}
+     in_block && /^    / {print substr($0, 5); next}
+     in_block && !/^ *$/ {in_block = 0}' \
+  "$root/deploy/k8s/configmap.yaml" >"$work/configmap.yaml"
+grep -q '^health_listen:' "$work/configmap.yaml" ||
+  fail "no health_listen in the ConfigMap's config"
+
+# The health check commands as the image and compose run them, with the
+# installed CLI path and the fixed port replaced by this build's and the
+# port aesignald bound.
+docker_check=$(sed -n 's/^ *CMD \(\[.*\]\)$/\1/p' "$root/deploy/Dockerfile")
+compose_check=$(sed -n 's/^ *test: \(\[.*\]\)$/\1/p' "$root/deploy/docker-compose.yml")
+[[ -n $docker_check && -n $compose_check ]] || fail "health check command not found"
+
+run_check() {  # JSON_ARRAY PORT
+  local -a argv
+  # A flat JSON array of plain strings: ["a", "b", ...] -> lines.
+  mapfile -t argv < <(sed -e 's/^\[ *"//' -e 's/" *\]$//' -e 's/", *"/\n/g' <<<"$1")
+  [[ ${argv[0]} == CMD ]] && argv=("${argv[@]:1}")
+  [[ ${argv[0]} == /usr/local/bin/aesignal ]] || fail "unexpected check binary ${argv[0]}"
+  argv[0]=$cli
+  argv=("${argv[@]//127.0.0.1:8081/127.0.0.1:$2}")
+  env -i "${argv[@]}"
+}
+
+for config in "$root/deploy/aesignald.container.yaml" \
+              "$root/deploy/aesignald.production.yaml" \
+              "$root/deploy/aesignald.example.yaml" \
+              "$work/configmap.yaml"; do
+  name=${config#"$root/"}
+  rm -rf "$work/data" "$work/server.log"
+  "$build/services/server/aesignald" --config="$config" \
+    --listen=127.0.0.1:0 --data_dir="$work/data" --tls_cert= --tls_key= \
+    --tls_client_ca= --principals= --metrics_listen=127.0.0.1:0 \
+    --health_listen=127.0.0.1:0 --drain_seconds=0 >"$work/server.log" 2>&1 &
+  server_pid=$!
+  port= hport=
+  for _ in $(seq 100); do
+    port=$(sed -n 's/^aesignald listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/server.log")
+    hport=$(sed -n 's/^aesignald health on 127.0.0.1:\([0-9]*\)$/\1/p' "$work/server.log")
+    [[ -n $port && -n $hport ]] && break
+    kill -0 "$server_pid" 2>/dev/null || fail "$name: aesignald exited: $(cat "$work/server.log")"
+    sleep 0.1
+  done
+  [[ -n $port && -n $hport ]] || fail "$name: aesignald did not report its ports"
+  [[ $("$cli" --server "127.0.0.1:$hport" health) == SERVING ]] || fail "$name: health"
+  [[ $(run_check "$docker_check" "$hport") == SERVING ]] || fail "$name: Dockerfile HEALTHCHECK"
+  [[ $(run_check "$compose_check" "$hport") == SERVING ]] || fail "$name: compose healthcheck"
+  "$cli" --server "127.0.0.1:$port" trial list >/dev/null || fail "$name: trial list"
+  # The health port serves no aesignal service.
+  if "$cli" --server "127.0.0.1:$hport" trial list >/dev/null 2>&1; then
+    fail "$name: an aesignal RPC answered on the health port"
+  fi
+  kill -TERM "$server_pid"
+  wait "$server_pid" || fail "$name: aesignald exited $? after SIGTERM"
+  server_pid=
+  echo "ok: $name"
+done
+# An unknown key is refused (the checks above would not notice a config
+# that aesignald silently ignored).
+printf 'listen: 127.0.0.1:0\nno_such_flag: 1\n' >"$work/bad.yaml"
+set +e
+"$build/services/server/aesignald" --config="$work/bad.yaml" --data_dir="$work/bad" >"$work/bad.log" 2>&1
+rc=$?
+set -e
+[[ $rc == 2 ]] || fail "unknown config key: exit $rc, want 2"
+grep -q no_such_flag "$work/bad.log" || fail "unknown key not named: $(cat "$work/bad.log")"
+echo "ok: unknown key refused"
+echo "deploy configs: all passed"
