@@ -1,9 +1,15 @@
 #include "services/server/server.h"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/server_builder_option.h>
+#include <grpcpp/impl/server_builder_plugin.h>
 #include <grpcpp/resource_quota.h>
+
+#include <memory>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -13,6 +19,24 @@
 #include "storage/store.h"
 
 namespace aesignal {
+namespace {
+
+// Drops the server reflection plugin from one ServerBuilder. The plugin is
+// registered process-wide, and the health-only listener must expose nothing
+// but grpc.health.v1: it is plaintext and unauthenticated, and reflection
+// would hand out every aesignal .proto descriptor.
+class WithoutReflection : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>*
+                         plugins) override {
+    std::erase_if(*plugins, [](const auto& plugin) {
+      return plugin->name() == "proto_server_reflection";
+    });
+  }
+};
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     const ServerOptions& options) {
@@ -87,6 +111,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   if (!options.health_listen.empty()) {
     // Its own default health service, kept in step by BeginDrain.
     grpc::ServerBuilder health;
+    health.SetOption(std::make_unique<WithoutReflection>());
+    // A gRPC server needs at least one service of its own to start; the
+    // default generic one answers UNIMPLEMENTED to anything but health.
+    server->health_unimplemented_ =
+        std::make_unique<grpc::CallbackGenericService>();
+    health.RegisterCallbackGenericService(server->health_unimplemented_.get());
     health.AddListeningPort(options.health_listen,
                             grpc::InsecureServerCredentials(),
                             &server->health_port_);

@@ -18,6 +18,7 @@
 #include "services/grpc/security.h"
 
 namespace grpc {
+class CallbackGenericService;
 class Server;
 }  // namespace grpc
 
@@ -117,6 +118,9 @@ class Server {
   std::unique_ptr<grpc_services::AuditServiceImpl> audit_service_;
   std::unique_ptr<grpc_services::AdminServiceImpl> admin_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
+  // Answers UNIMPLEMENTED for every method on the health-only listener; it
+  // outlives health_server_.
+  std::unique_ptr<grpc::CallbackGenericService> health_unimplemented_;
   std::unique_ptr<grpc::Server> health_server_;
   int port_ = 0;
   int health_port_ = 0;

@@ -194,6 +194,22 @@ class SecurityTest : public ::testing::Test {
     return client::Client(client::MakeClientConnection(options));
   }
 
+  // Calls `path` on `channel` with one empty request message, then
+  // half-closes, and returns the status.
+  static grpc::Status UnaryEmpty(std::shared_ptr<grpc::Channel> channel,
+                                 const std::string& path) {
+    grpc::GenericStub stub(channel);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(10));
+    grpc::Slice empty("");
+    grpc::ByteBuffer request(&empty, 1), reply;
+    std::promise<grpc::Status> done;
+    stub.UnaryCall(&context, path, grpc::StubOptions(), &request, &reply,
+                   [&](grpc::Status status) { done.set_value(status); });
+    return done.get_future().get();
+  }
+
   // Calls `path` with an empty request message and returns the status (and
   // the response bytes in *response).
   grpc::Status CallRaw(const std::string& path, const std::string& token,
@@ -415,6 +431,21 @@ TEST_F(SecurityTest, PlaintextHealthListenerServesOnlyHealth) {
   client::Client c(probe);
   EXPECT_EQ(c.ListAllTrials().status().code(),
             absl::StatusCode::kUnimplemented);
+  // Nor is server reflection (it would hand out the aesignal schema without
+  // credentials); the TLS port has it.
+  const std::string reflection =
+      "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
+  EXPECT_EQ(UnaryEmpty(grpc::CreateChannel(plaintext.target,
+                                           grpc::InsecureChannelCredentials()),
+                       reflection)
+                .error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_NE(
+      UnaryEmpty(grpc::CreateChannel(
+                     absl::StrCat("127.0.0.1:", (*server)->port()), Tls("")),
+                 reflection)
+          .error_code(),
+      grpc::StatusCode::UNIMPLEMENTED);
 
   // The CLI's health command over TLS needs no token.
   std::ostringstream out, err;

@@ -23,6 +23,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,6 +38,7 @@
 #include "absl/time/clock.h"
 #include "aesignal/v1/ingest_service.grpc.pb.h"
 #include "aesignal/v1/safety_service.grpc.pb.h"
+#include "aesignal/v1/signal_service.grpc.pb.h"
 #include "aesignal/v1/trial_service.grpc.pb.h"
 #include "services/monitor/monitor.h"
 #include "services/server/server.h"
@@ -55,6 +57,9 @@ ABSL_FLAG(int, reports, 200000, "reports ingested before querying (query)");
 ABSL_FLAG(int, repeats, 50, "timed repetitions of each query");
 ABSL_FLAG(int64_t, scale_reports, 20000000, "reports (scale)");
 ABSL_FLAG(int, load_seconds, 120, "duration (load)");
+ABSL_FLAG(int, load_rate, 0,
+          "reports/s offered by all streams together, paced evenly (load; "
+          "0: as fast as the windows allow, i.e. saturation)");
 ABSL_FLAG(int, slow_streams, 4,
           "of --streams, how many read their acks slowly (load)");
 ABSL_FLAG(std::string, data_dir, "",
@@ -200,7 +205,8 @@ StreamResult RunStream(const std::shared_ptr<grpc::Channel>& channel,
                        int64_t messages, int window, const MessageMaker& make,
                        absl::Duration read_delay = absl::ZeroDuration(),
                        absl::Time until = absl::InfiniteFuture(),
-                       std::atomic<int64_t>* progress = nullptr) {
+                       std::atomic<int64_t>* progress = nullptr,
+                       absl::Duration pace = absl::ZeroDuration()) {
   auto stub = v1::IngestService::NewStub(channel);
   grpc::ClientContext context;
   auto stream = stub->StreamReports(&context);
@@ -230,7 +236,13 @@ StreamResult RunStream(const std::shared_ptr<grpc::Channel>& channel,
     absl::MutexLock lock(&mu);
     reader_done = true;
   });
+  const absl::Time first_send = absl::Now();
   for (int64_t m = 0; m < messages && absl::Now() < until; ++m) {
+    // Paced: message m is due at first_send + m * pace (open loop; a full
+    // window still holds it back, and the latency then includes that wait).
+    if (pace > absl::ZeroDuration()) {
+      absl::SleepFor(first_send + m * pace - absl::Now());
+    }
     v1::StreamReportsRequest request = make(m);
     request.set_batch_id(m);
     {
@@ -553,6 +565,108 @@ bool IngestVolume(const Fixture& f, int64_t total, int streams, int subjects,
   return ok.load();
 }
 
+// Puts a baseline (expected incidence 0.001 at every timepoint, in every
+// dose group) on the first `baseline_pts` PTs of the query trial, waits for
+// the evaluator, and times the signal queries a safety officer makes.
+int QuerySignals(const Fixture& f, int repeats, int baseline_pts) {
+  auto stub = v1::SignalService::NewStub(f.Channel(8));
+  v1::PutBaselinesRequest put;
+  put.set_parent("trials/BENCH");
+  for (int pt = 0; pt < baseline_pts; ++pt) {
+    v1::Baseline* b = put.add_baselines();
+    b->set_baseline_id(absl::StrCat("pt-", pt));
+    b->set_level(v1::TERM_LEVEL_PT);
+    b->set_pt(absl::StrCat("Preferred term ", pt));
+    b->set_soc(absl::StrCat("System organ class ", pt % 27));
+    b->set_expected_proportion(0.001);
+    b->set_citation("aesignal-bench");
+  }
+  const absl::Time t0 = absl::Now();
+  {
+    grpc::ClientContext context;
+    v1::PutBaselinesResponse response;
+    grpc::Status s = stub->PutBaselines(&context, put, &response);
+    if (!s.ok()) {
+      std::cerr << "PutBaselines: " << s.error_message() << "\n";
+      return 1;
+    }
+  }
+  if (absl::Status s =
+          f.server->monitor().signals().WaitIdle(absl::Minutes(30));
+      !s.ok()) {
+    std::cerr << s << "\n";
+    return 1;
+  }
+  const double evaluate_s = absl::ToDoubleSeconds(absl::Now() - t0);
+
+  auto list = [&](const v1::ListSignalsRequest& request, int times, int* count,
+                  std::string* first) -> std::optional<Percentiles> {
+    std::vector<double> ms;
+    for (int i = 0; i < times; ++i) {
+      grpc::ClientContext context;
+      v1::ListSignalsResponse response;
+      const absl::Time start = absl::Now();
+      grpc::Status s = stub->ListSignals(&context, request, &response);
+      ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
+      if (!s.ok()) {
+        std::cerr << "ListSignals: " << s.error_message() << "\n";
+        return std::nullopt;
+      }
+      *count = response.signals_size();
+      if (response.signals_size() > 0) *first = response.signals(0).name();
+    }
+    return Summarize(std::move(ms));
+  };
+  v1::ListSignalsRequest all;
+  all.set_parent("trials/BENCH");
+  v1::ListSignalsRequest one_term = all;
+  one_term.set_term("Preferred term 7");
+  v1::ListSignalsRequest one_cell = one_term;
+  one_cell.set_dose_group_id("G3");
+  one_cell.set_timepoint_id("D182");
+  int count = 0;
+  std::string first;
+  std::printf("%-40s %8s %8s %10s %10s\n", "signal query", "signals", "calls",
+              "p50 ms", "p99 ms");
+  struct Row {
+    const char* name;
+    const v1::ListSignalsRequest* request;
+  };
+  for (const Row& row :
+       {Row{"ListSignals, page of 50 (default)", &all},
+        Row{"ListSignals, one PT", &one_term},
+        Row{"ListSignals, one PT x group x timepoint", &one_cell}}) {
+    auto p = list(*row.request, repeats, &count, &first);
+    if (!p.has_value()) return 1;
+    std::printf("%-40s %8d %8d %10.2f %10.2f\n", row.name, count, repeats,
+                p->p50_ms, p->p99_ms);
+  }
+  if (first.empty()) {
+    std::cerr << "no signals raised: the benchmark's baselines should flag\n";
+    return 1;
+  }
+  std::vector<double> ms;
+  for (int i = 0; i < repeats * 10; ++i) {
+    grpc::ClientContext context;
+    v1::GetSignalRequest get;
+    get.set_name(first);
+    v1::Signal signal;
+    const absl::Time start = absl::Now();
+    grpc::Status s = stub->GetSignal(&context, get, &signal);
+    ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
+    if (!s.ok()) {
+      std::cerr << "GetSignal: " << s.error_message() << "\n";
+      return 1;
+    }
+  }
+  const Percentiles get = Summarize(std::move(ms));
+  std::printf("%-40s %8d %8d %10.2f %10.2f\n", "GetSignal", 1, repeats * 10,
+              get.p50_ms, get.p99_ms);
+  std::printf("baselines on %d PTs evaluated in %.1f s\n", baseline_pts,
+              evaluate_s);
+  return 0;
+}
+
 int Query() {
   const bool smoke = absl::GetFlag(FLAGS_smoke);
   const int subjects = smoke ? 500 : absl::GetFlag(FLAGS_subjects);
@@ -625,7 +739,7 @@ int Query() {
                 p->p50_ms, p->p99_ms);
   }
   std::printf("targets: p99 <= 50 ms for a PT page, <= 5 ms for one cell\n");
-  return 0;
+  return QuerySignals(f, repeats, std::min(pts, 100));
 }
 
 int Scale() {
@@ -684,6 +798,7 @@ int Load() {
       absl::Seconds(smoke ? 3 : absl::GetFlag(FLAGS_load_seconds));
   constexpr int kSubjects = 1000;
   constexpr int kBatch = 100;
+  const int rate = smoke ? 2000 : absl::GetFlag(FLAGS_load_rate);
   Fixture f;
   if (absl::Status s = f.Start(3, 5, kSubjects); !s.ok()) {
     std::cerr << s << "\n";
@@ -707,6 +822,12 @@ int Load() {
       // they wait; the others must not be held up.
       const absl::Duration delay =
           s < slow ? absl::Milliseconds(50) : absl::ZeroDuration();
+      // Each stream offers rate / streams reports/s, as kBatch-report
+      // messages; streams start spread over one interval.
+      const absl::Duration pace =
+          rate > 0 ? absl::Seconds(1.0 * kBatch * streams / rate)
+                   : absl::ZeroDuration();
+      absl::SleepFor(pace * s / streams);
       results[s] = RunStream(
           f.Channel(200 + s), int64_t{1} << 40, absl::GetFlag(FLAGS_window),
           [&, s](int64_t m) {
@@ -719,7 +840,7 @@ int Load() {
             }
             return request;
           },
-          delay, end);
+          delay, end, nullptr, pace);
     });
   }
   for (auto& t : threads) t.join();
@@ -740,6 +861,13 @@ int Load() {
     const size_t third = r.ack_ms.size() / 3;
     first.insert(first.end(), r.ack_ms.begin(), r.ack_ms.begin() + third);
     last.insert(last.end(), r.ack_ms.end() - third, r.ack_ms.end());
+  }
+  if (rate > 0) {
+    std::printf("offered: %d reports/s (%d per stream, %d-report messages)\n",
+                rate, rate / streams, kBatch);
+  } else {
+    std::printf("offered: as fast as %d-message windows allow (saturation)\n",
+                absl::GetFlag(FLAGS_window));
   }
   PrintRows(rows);
   const Percentiles early = Summarize(first), late = Summarize(last);
