@@ -621,9 +621,30 @@ int QuerySignals(const Fixture& f, int repeats, int baseline_pts) {
   all.set_parent("trials/BENCH");
   v1::ListSignalsRequest one_term = all;
   one_term.set_term("Preferred term 7");
+  // Untimed: how many signals the trial has, and one cell that has some.
+  int64_t total_signals = 0;
   v1::ListSignalsRequest one_cell = one_term;
-  one_cell.set_dose_group_id("G3");
-  one_cell.set_timepoint_id("D182");
+  for (v1::ListSignalsRequest page = all;;) {
+    page.set_page_size(1000);
+    grpc::ClientContext context;
+    v1::ListSignalsResponse response;
+    if (grpc::Status s = stub->ListSignals(&context, page, &response);
+        !s.ok()) {
+      std::cerr << "ListSignals: " << s.error_message() << "\n";
+      return 1;
+    }
+    total_signals += response.signals_size();
+    for (const v1::Signal& signal : response.signals()) {
+      if (signal.pt() == one_term.term()) {
+        one_cell.set_dose_group_id(signal.dose_group_id());
+        one_cell.set_timepoint_id(signal.timepoint_id());
+      }
+    }
+    if (response.next_page_token().empty()) break;
+    page.set_page_token(response.next_page_token());
+  }
+  std::printf("%lld signals stored (all methods, groups, timepoints)\n",
+              static_cast<long long>(total_signals));
   int count = 0;
   std::string first;
   std::printf("%-40s %8s %8s %10s %10s\n", "signal query", "signals", "calls",
