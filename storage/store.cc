@@ -204,11 +204,26 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   // run while it is still full and leave an error only a restart clears.
   db_options.max_bgerror_resume_count = 0;
   rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  // Half the cache is reserved for index and filter blocks (high priority).
+  table.block_cache = rocksdb::NewLRUCache(
+      options.block_cache_bytes, /*num_shard_bits=*/-1,
+      /*strict_capacity_limit=*/false, /*high_pri_pool_ratio=*/0.5);
   // Most ingest lookups miss (new reports, new subject-term states): bloom
   // filters answer those without reading data blocks.
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  // Index and filter blocks live in the block cache, so memory stays bounded
+  // as the store grows, and they are partitioned (4 KiB pieces under a small
+  // pinned top level). With whole-file filters, a large SST's filter (~1 MB)
+  // evicted from the cache had to be read back for a single lookup: at 1.2
+  // million reports ingest fell to a fifth of its starting rate, most of the
+  // time spent copying filter blocks (docs/benchmarks.md, Scale).
   table.cache_index_and_filter_blocks = true;
+  table.cache_index_and_filter_blocks_with_high_priority = true;
+  table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+  table.partition_filters = true;
+  table.metadata_block_size = 4096;
+  table.pin_top_level_index_and_filter = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   // The same for the memtable, where recent data lives: a whole-key bloom
