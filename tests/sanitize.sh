@@ -7,9 +7,7 @@
 #
 #   bash tests/sanitize.sh            # after deploy/setup.sh
 #
-# ThreadSanitizer is not run: Debian's Abseil is not built with it, so every
-# absl::Mutex (used throughout, and by gRPC) is invisible to TSan and each
-# lock-protected access is reported as a race (docs/benchmarks.md#sanitizers).
+# ThreadSanitizer has its own script and build: tests/tsan.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${ASAN_BUILD_DIR:-build-asan}

@@ -43,7 +43,13 @@ run_check() {  # JSON_ARRAY PORT
   [[ ${argv[0]} == /usr/local/bin/aesignal ]] || fail "unexpected check binary ${argv[0]}"
   argv[0]=$cli
   argv=("${argv[@]//127.0.0.1:8081/127.0.0.1:$2}")
-  env -i "${argv[@]}"
+  # No environment, as in the container (sanitizer options pass through:
+  # they configure the test build, not aesignal).
+  local -a keep=()
+  for var in ASAN_OPTIONS UBSAN_OPTIONS TSAN_OPTIONS; do
+    [[ -n ${!var:-} ]] && keep+=("$var=${!var}")
+  done
+  env -i "${keep[@]}" "${argv[@]}"
 }
 
 for config in "$root/deploy/aesignald.container.yaml" \
@@ -75,7 +81,9 @@ for config in "$root/deploy/aesignald.container.yaml" \
     fail "$name: an aesignal RPC answered on the health port"
   fi
   kill -TERM "$server_pid"
-  wait "$server_pid" || fail "$name: aesignald exited $? after SIGTERM"
+  rc=0
+  wait "$server_pid" || rc=$?
+  ((rc == 0)) || fail "$name: aesignald exited $rc after SIGTERM: $(cat "$work/server.log")"
   server_pid=
   echo "ok: $name"
 done
