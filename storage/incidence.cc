@@ -42,27 +42,44 @@ TermKey Overall(std::string key) {
   return t;
 }
 
-absl::Status AddToCounter(Txn& txn, const std::string& key,
-                          const CellCounts& delta) {
-  auto current = txn.Get(Cf::kCounters, key);
+// Adds the deltas of one dose group, keyed by window, to the counter row of
+// `row_key`.
+absl::Status AddToCounterRow(Txn& txn, const std::string& row_key, int group,
+                             const std::map<int, CellCounts>& deltas) {
+  auto current = txn.Get(Cf::kCounters, row_key);
   if (!current.ok()) return current.status();
-  CellCounts value;
+  CounterRow row;
   if (current->has_value()) {
-    auto decoded = DecodeCellCounts(**current);
+    auto decoded = DecodeCounterRow(**current);
     if (!decoded.ok()) return decoded.status();
-    value = *decoded;
+    row = *std::move(decoded);
   }
-  value.interval_subjects += delta.interval_subjects;
-  value.new_subjects += delta.new_subjects;
-  value.events += delta.events;
-  if (value.interval_subjects < 0 || value.new_subjects < 0 ||
-      value.events < 0) {
-    return absl::InternalError("incidence counter would become negative");
+  for (const auto& [window, delta] : deltas) {
+    const CounterCell probe{
+        static_cast<uint32_t>(group), static_cast<uint32_t>(window), {}};
+    auto it = std::lower_bound(row.begin(), row.end(), probe,
+                               [](const CounterCell& a, const CounterCell& b) {
+                                 return std::tie(a.group, a.window) <
+                                        std::tie(b.group, b.window);
+                               });
+    if (it == row.end() || it->group != probe.group ||
+        it->window != probe.window) {
+      it = row.insert(it, probe);
+    }
+    CellCounts& value = it->counts;
+    value.interval_subjects += delta.interval_subjects;
+    value.new_subjects += delta.new_subjects;
+    value.events += delta.events;
+    if (value.interval_subjects < 0 || value.new_subjects < 0 ||
+        value.events < 0) {
+      return absl::InternalError("incidence counter would become negative");
+    }
+    if (value.zero()) row.erase(it);
   }
-  if (value.zero()) {
-    txn.Delete(Cf::kCounters, key);
+  if (row.empty()) {
+    txn.Delete(Cf::kCounters, row_key);
   } else {
-    txn.Put(Cf::kCounters, key, EncodeCellCounts(value));
+    txn.Put(Cf::kCounters, row_key, EncodeCounterRow(row));
   }
   return absl::OkStatus();
 }
@@ -124,6 +141,48 @@ absl::StatusOr<CellCounts> DecodeCellCounts(std::string_view bytes) {
   }
   return CellCounts{static_cast<int64_t>(a), static_cast<int64_t>(b),
                     static_cast<int64_t>(c)};
+}
+
+std::string EncodeCounterRow(const CounterRow& row) {
+  std::string out;
+  out.reserve(row.size() * 5);
+  for (const CounterCell& cell : row) {
+    AppendVarint(&out, cell.group);
+    AppendVarint(&out, cell.window);
+    AppendVarint(&out, static_cast<uint64_t>(cell.counts.interval_subjects));
+    AppendVarint(&out, static_cast<uint64_t>(cell.counts.new_subjects));
+    AppendVarint(&out, static_cast<uint64_t>(cell.counts.events));
+  }
+  return out;
+}
+
+absl::StatusOr<CounterRow> DecodeCounterRow(std::string_view bytes) {
+  CounterRow row;
+  while (!bytes.empty()) {
+    uint64_t v[5];
+    for (uint64_t& x : v) {
+      if (!ReadVarint(&bytes, &x)) {
+        return absl::DataLossError("malformed counter row");
+      }
+    }
+    if (v[0] > UINT32_MAX || v[1] > UINT32_MAX || v[2] > INT64_MAX ||
+        v[3] > INT64_MAX || v[4] > INT64_MAX) {
+      return absl::DataLossError("counter row value out of range");
+    }
+    CounterCell cell{static_cast<uint32_t>(v[0]),
+                     static_cast<uint32_t>(v[1]),
+                     {static_cast<int64_t>(v[2]), static_cast<int64_t>(v[3]),
+                      static_cast<int64_t>(v[4])}};
+    if (cell.counts.zero()) {
+      return absl::DataLossError("counter row holds an all-zero cell");
+    }
+    if (!row.empty() && std::tie(row.back().group, row.back().window) >=
+                            std::tie(cell.group, cell.window)) {
+      return absl::DataLossError("counter row cells out of order");
+    }
+    row.push_back(cell);
+  }
+  return row;
 }
 
 std::string EncodeWindowCounts(const WindowCounts& w) {
@@ -219,17 +278,35 @@ absl::Status ApplyReportChange(Txn& txn, std::string_view trial_id,
     } else {
       txn.Put(Cf::kSubjectTerms, state_key, EncodeWindowCounts(after));
     }
-    for (const auto& [window, delta] : CellDeltas(before, after)) {
-      const std::string counter_key =
-          CounterKey(trial_id, term, static_cast<uint16_t>(change.group),
-                     static_cast<uint16_t>(window));
-      if (absl::Status s = AddToCounter(txn, counter_key, delta); !s.ok()) {
-        return s;
-      }
+    const std::map<int, CellCounts> deltas = CellDeltas(before, after);
+    if (deltas.empty()) continue;
+    if (absl::Status s = AddToCounterRow(txn, CounterRowKey(trial_id, term),
+                                         change.group, deltas);
+        !s.ok()) {
+      return s;
     }
   }
   return absl::OkStatus();
 }
+
+namespace {
+
+// Places a stored row into the trial's dense layout.
+absl::Status FillCells(std::string_view row_bytes, int num_groups,
+                       int num_windows, std::vector<CellCounts>* cells) {
+  auto row = DecodeCounterRow(row_bytes);
+  if (!row.ok()) return row.status();
+  for (const CounterCell& cell : *row) {
+    if (cell.group >= static_cast<uint32_t>(num_groups) ||
+        cell.window >= static_cast<uint32_t>(num_windows)) {
+      return absl::DataLossError("counter cell outside the trial layout");
+    }
+    (*cells)[cell.group * num_windows + cell.window] = cell.counts;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<std::vector<TermCounters>> ReadTermCounters(
     const ReadView& view, std::string_view trial_id, Level level,
@@ -239,39 +316,28 @@ absl::StatusOr<std::vector<TermCounters>> ReadTermCounters(
   const std::string prefix = CounterLevelPrefix(trial_id, level);
   std::string start = prefix;
   if (!after.empty()) {
-    // Every counter key of the term `after` starts with prefix-of-trial +
-    // encoded term; begin right after all of them.
-    start = PrefixSuccessor(TrialPrefix(trial_id) + std::string(after));
+    // Rows sort by encoded term; begin right after the row of `after`.
+    start = TrialPrefix(trial_id) + std::string(after);
+    start.push_back('\0');
   }
   std::vector<TermCounters> out;
   absl::Status error;
   absl::Status scan = view.Scan(
       Cf::kCounters, prefix, start,
       [&](std::string_view key, std::string_view value) {
-        auto parts = DecodeCounterKey(key);
+        if (static_cast<int>(out.size()) == max_terms) {
+          *more = true;
+          return false;
+        }
+        auto parts = DecodeCounterRowKey(key);
         if (!parts.has_value()) {
-          error = absl::DataLossError("malformed counter key");
+          error = absl::DataLossError("malformed counter row key");
           return false;
         }
-        if (out.empty() || !(out.back().term == parts->term)) {
-          if (static_cast<int>(out.size()) == max_terms) {
-            *more = true;
-            return false;
-          }
-          out.push_back(
-              {parts->term, std::vector<CellCounts>(num_groups * num_windows)});
-        }
-        if (parts->group >= num_groups || parts->window >= num_windows) {
-          error = absl::DataLossError("counter cell outside the trial layout");
-          return false;
-        }
-        auto counts = DecodeCellCounts(value);
-        if (!counts.ok()) {
-          error = counts.status();
-          return false;
-        }
-        out.back().cells[parts->group * num_windows + parts->window] = *counts;
-        return true;
+        out.push_back({std::move(parts->term),
+                       std::vector<CellCounts>(num_groups * num_windows)});
+        error = FillCells(value, num_groups, num_windows, &out.back().cells);
+        return error.ok();
       });
   if (!scan.ok()) return scan;
   if (!error.ok()) return error;
@@ -283,23 +349,12 @@ absl::StatusOr<TermCounters> ReadOneTerm(const ReadView& view,
                                          const TermKey& term, int num_groups,
                                          int num_windows) {
   TermCounters out{term, std::vector<CellCounts>(num_groups * num_windows)};
-  const std::string prefix = TrialPrefix(trial_id) + EncodeTerm(term);
-  absl::Status error;
-  absl::Status scan = view.Scan(
-      Cf::kCounters, prefix, prefix,
-      [&](std::string_view key, std::string_view value) {
-        auto parts = DecodeCounterKey(key);
-        auto counts = DecodeCellCounts(value);
-        if (!parts.has_value() || !counts.ok() || parts->group >= num_groups ||
-            parts->window >= num_windows) {
-          error = absl::DataLossError("malformed counter");
-          return false;
-        }
-        out.cells[parts->group * num_windows + parts->window] = *counts;
-        return true;
-      });
-  if (!scan.ok()) return scan;
-  if (!error.ok()) return error;
+  auto row = view.Get(Cf::kCounters, CounterRowKey(trial_id, term));
+  if (!row.ok()) return row.status();
+  if (row->has_value()) {
+    absl::Status filled = FillCells(**row, num_groups, num_windows, &out.cells);
+    if (!filled.ok()) return filled;
+  }
   return out;
 }
 
@@ -308,7 +363,9 @@ absl::Status VerifyCounters(const ReadView& view, std::string_view trial_id,
   // Recount from the highest stored version of every report.
   std::map<std::string, WindowCounts> states;  // subject-term key -> counts
   std::map<std::string, int> state_group;
-  std::map<std::string, CellCounts> counters;
+  // counter row key -> (group, window) -> counts
+  std::map<std::string, std::map<std::pair<uint32_t, uint32_t>, CellCounts>>
+      counters;
   std::map<std::pair<std::string, std::string>, StoredReport> latest;
   absl::Status error;
   absl::Status scan = view.Scan(
@@ -371,9 +428,9 @@ absl::Status VerifyCounters(const ReadView& view, std::string_view trial_id,
     auto parts = DecodeSubjectTermKey(key);
     for (const auto& [window, delta] :
          CellDeltas(WindowCounts(num_windows, 0), w)) {
-      CellCounts& c = counters[CounterKey(
-          trial_id, parts->term, static_cast<uint16_t>(state_group[key]),
-          static_cast<uint16_t>(window))];
+      CellCounts& c = counters[CounterRowKey(trial_id, parts->term)]
+                              [{static_cast<uint32_t>(state_group[key]),
+                                static_cast<uint32_t>(window)}];
       c.interval_subjects += delta.interval_subjects;
       c.new_subjects += delta.new_subjects;
       c.events += delta.events;
@@ -399,26 +456,38 @@ absl::Status VerifyCounters(const ReadView& view, std::string_view trial_id,
                       " subject-term states, recount ", states.size()));
   }
   size_t stored_counters = 0;
-  scan =
-      view.Scan(Cf::kCounters, TrialPrefix(trial_id), "",
-                [&](std::string_view key, std::string_view value) {
-                  ++stored_counters;
-                  auto it = counters.find(std::string(key));
-                  auto decoded = DecodeCellCounts(value);
-                  if (it == counters.end() || !decoded.ok() ||
-                      !(*decoded == it->second)) {
-                    auto parts = DecodeCounterKey(key);
-                    note(absl::StrCat("counter differs from recount for term '",
-                                      parts ? parts->term.pt + parts->term.soc +
-                                                  parts->term.overall
-                                            : "?",
-                                      "'"));
-                  }
-                  return true;
-                });
+  scan = view.Scan(
+      Cf::kCounters, TrialPrefix(trial_id), "",
+      [&](std::string_view key, std::string_view value) {
+        ++stored_counters;
+        auto it = counters.find(std::string(key));
+        auto decoded = DecodeCounterRow(value);
+        bool same = it != counters.end() && decoded.ok() &&
+                    decoded->size() == it->second.size();
+        if (same) {
+          auto want = it->second.begin();
+          for (const CounterCell& cell : *decoded) {
+            if (want->first != std::make_pair(cell.group, cell.window) ||
+                !(want->second == cell.counts)) {
+              same = false;
+              break;
+            }
+            ++want;
+          }
+        }
+        if (!same) {
+          auto parts = DecodeCounterRowKey(key);
+          note(absl::StrCat(
+              "counter row differs from recount for term '",
+              parts ? parts->term.pt + parts->term.soc + parts->term.overall
+                    : "?",
+              "'"));
+        }
+        return true;
+      });
   if (!scan.ok()) return scan;
   if (stored_counters != counters.size()) {
-    note(absl::StrCat("stored ", stored_counters, " counters, recount ",
+    note(absl::StrCat("stored ", stored_counters, " counter rows, recount ",
                       counters.size()));
   }
   if (!diffs.empty()) {
@@ -428,6 +497,94 @@ absl::Status VerifyCounters(const ReadView& view, std::string_view trial_id,
     return absl::DataLossError(msg);
   }
   return absl::OkStatus();
+}
+
+namespace {
+
+// A schema-1 counter key: the row key of its term, then big-endian 16-bit
+// dose group and window indexes.
+struct LegacyCellKey {
+  std::string row_key;
+  uint16_t group = 0;
+  uint16_t window = 0;
+};
+
+std::optional<LegacyCellKey> DecodeLegacyCellKey(std::string_view key) {
+  std::string_view in = key;
+  std::string trial_id;
+  TermKey term;
+  if (!ConsumeOrderedString(&in, &trial_id) || !ConsumeTerm(&in, &term)) {
+    return std::nullopt;
+  }
+  LegacyCellKey out;
+  out.row_key = std::string(key.substr(0, key.size() - in.size()));
+  if (!ConsumeBigEndian16(&in, &out.group) ||
+      !ConsumeBigEndian16(&in, &out.window) || !in.empty()) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::Status MigrateCellCountersToRows(Store& store) {
+  // Bounds one commit; a term's cells are never split across commits.
+  constexpr size_t kCellsPerCommit = 50000;
+  std::string start;
+  while (true) {
+    std::map<std::string, CounterRow> rows;
+    std::vector<std::string> cell_keys;
+    std::string resume;
+    absl::Status error;
+    const ReadView view = store.Latest();
+    absl::Status scan =
+        view.Scan(Cf::kCounters, "", start,
+                  [&](std::string_view key, std::string_view value) {
+                    if (DecodeCounterRowKey(key).has_value())
+                      return true;  // converted
+                    auto cell = DecodeLegacyCellKey(key);
+                    if (!cell.has_value()) {
+                      error = absl::DataLossError("unrecognized counter key");
+                      return false;
+                    }
+                    if (cell_keys.size() >= kCellsPerCommit &&
+                        !rows.contains(cell->row_key)) {
+                      resume = std::string(key);
+                      return false;
+                    }
+                    auto counts = DecodeCellCounts(value);
+                    if (!counts.ok()) {
+                      error = counts.status();
+                      return false;
+                    }
+                    CounterRow& row = rows[cell->row_key];
+                    if (!counts->zero())
+                      row.push_back({cell->group, cell->window, *counts});
+                    cell_keys.emplace_back(key);
+                    return true;
+                  });
+    if (!scan.ok()) return scan;
+    if (!error.ok()) return error;
+    if (cell_keys.empty()) return absl::OkStatus();
+    absl::Status committed = store.Commit([&](Txn& txn) -> absl::Status {
+      for (const std::string& key : cell_keys) txn.Delete(Cf::kCounters, key);
+      for (const auto& [row_key, row] : rows) {
+        auto existing = txn.Get(Cf::kCounters, row_key);
+        if (!existing.ok()) return existing.status();
+        if (existing->has_value()) {
+          return absl::DataLossError(
+              "a term has counters in both the schema-1 and schema-2 layout");
+        }
+        if (!row.empty()) {
+          txn.Put(Cf::kCounters, row_key, EncodeCounterRow(row));
+        }
+      }
+      return absl::OkStatus();
+    });
+    if (!committed.ok()) return committed;
+    if (resume.empty()) return absl::OkStatus();
+    start = std::move(resume);
+  }
 }
 
 }  // namespace aesignal::storage

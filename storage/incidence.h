@@ -4,10 +4,13 @@
 // to (its PT, its SOC, and overall rows such as any AE / any SAE / grade >= 3
 // / related / each AESI category), in the timepoint window of its onset.
 // For every (term, subject) the store keeps the subject's event count per
-// window; for every (term, dose group, window) it keeps
+// window; for every (term, dose group, window) cell it keeps
 //   interval_subjects: subjects with >= 1 event in the window,
 //   new_subjects:      subjects whose first event for the term is in the
-//   window, events:            events in the window.
+//                      window,
+//   events:            events in the window.
+// The cells of one term are stored together, as one counter row (its non-zero
+// cells), so a page of an incidence table reads one key per term.
 // Cumulative subjects at timepoint k = sum of new_subjects over windows <= k,
 // so a subject is counted once per term however many events it has. When a
 // follow-up replaces a version, the old contributions are removed and the new
@@ -51,8 +54,25 @@ struct CellCounts {
   }
   friend bool operator==(const CellCounts&, const CellCounts&) = default;
 };
+// Schema 1's value of one counter cell (read by the migration below).
 std::string EncodeCellCounts(const CellCounts& c);
 absl::StatusOr<CellCounts> DecodeCellCounts(std::string_view bytes);
+
+// One non-zero cell of a counter row.
+struct CounterCell {
+  uint32_t group = 0;   // dose group index
+  uint32_t window = 0;  // timepoint window index
+  CellCounts counts;
+  friend bool operator==(const CounterCell&, const CounterCell&) = default;
+};
+// The stored counters of one term: its non-zero cells, in (group, window)
+// order. Encoded as varints: group, window, interval_subjects, new_subjects,
+// events per cell.
+using CounterRow = std::vector<CounterCell>;
+std::string EncodeCounterRow(const CounterRow& row);
+// DATA_LOSS unless `bytes` is a well-formed row: cells in strictly increasing
+// (group, window) order, none all zero.
+absl::StatusOr<CounterRow> DecodeCounterRow(std::string_view bytes);
 
 // Per-window event counts of one subject for one term.
 using WindowCounts = std::vector<uint32_t>;
@@ -107,6 +127,13 @@ absl::StatusOr<TermCounters> ReadOneTerm(const ReadView& view,
 // Scans all reports: for verification and tests, never on a query path.
 absl::Status VerifyCounters(const ReadView& view, std::string_view trial_id,
                             int num_windows);
+
+// Schema 1 stored one key per counter cell, (trial, term, group, window) ->
+// CellCounts. Rewrites every such key into the counter rows of schema 2, one
+// atomic commit per batch of whole terms, so an interrupted run leaves each
+// term either converted or not and a rerun finishes the job. Called by
+// Store::Open before it records schema version 2.
+absl::Status MigrateCellCountersToRows(Store& store);
 
 }  // namespace aesignal::storage
 

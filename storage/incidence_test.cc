@@ -1,7 +1,10 @@
 #include "storage/incidence.h"
 
+#include <functional>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "storage/keys.h"
 #include "storage/store.h"
 #include "tests/testing/temp_dir.h"
 
@@ -50,6 +53,22 @@ TEST(EncodingTest, RoundTrips) {
   WindowCounts w{0, 5, 300, 0};
   EXPECT_EQ(*DecodeWindowCounts(EncodeWindowCounts(w), 4), w);
   EXPECT_FALSE(DecodeWindowCounts(EncodeWindowCounts(w), 3).ok());
+}
+
+TEST(EncodingTest, CounterRowRoundTripsAndRejectsMalformedRows) {
+  CounterRow row{{0, 0, Cell(1, 1, 1)},
+                 {0, 9, Cell(2, 0, 5)},
+                 {4, 0, Cell(300, 299, 70000)}};
+  EXPECT_EQ(*DecodeCounterRow(EncodeCounterRow(row)), row);
+  EXPECT_THAT(*DecodeCounterRow(""), IsEmpty());
+  // Truncated inside a cell.
+  std::string bytes = EncodeCounterRow(row);
+  EXPECT_FALSE(DecodeCounterRow(bytes.substr(0, bytes.size() - 1)).ok());
+  // Cells out of order, repeated, or all zero.
+  EXPECT_FALSE(DecodeCounterRow(EncodeCounterRow({row[1], row[0]})).ok());
+  EXPECT_FALSE(DecodeCounterRow(EncodeCounterRow({row[0], row[0]})).ok());
+  EXPECT_FALSE(
+      DecodeCounterRow(EncodeCounterRow({{1, 1, Cell(0, 0, 0)}})).ok());
 }
 
 TEST(TermsOfTest, ListsEveryRowAReportCountsIn) {
@@ -193,6 +212,146 @@ TEST_F(ApplyReportChangeTest, PaginatesByTerm) {
     after = EncodeTerm(rows->back().term);
   }
   EXPECT_THAT(seen, ElementsAre("A", "B", "C", "D", "E"));
+}
+
+// Rewrites every counter row into schema 1's one-key-per-cell layout and
+// marks the store as schema 1, as a build before schema 2 left it. Only the
+// terms for which `keep_row(term)` is true stay rows (an interrupted upgrade).
+absl::Status DowngradeToSchema1(
+    Store& store, const std::function<bool(const TermKey&)>& keep_row =
+                      [](const TermKey&) { return false; }) {
+  std::vector<std::pair<std::string, std::string>> rows;
+  absl::Status scan = store.Latest().Scan(
+      Cf::kCounters, "", "", [&](std::string_view k, std::string_view v) {
+        rows.emplace_back(k, v);
+        return true;
+      });
+  if (!scan.ok()) return scan;
+  return store.Commit([&](Txn& txn) -> absl::Status {
+    for (const auto& [key, value] : rows) {
+      auto parts = DecodeCounterRowKey(key);
+      auto row = DecodeCounterRow(value);
+      if (!parts.has_value() || !row.ok()) {
+        return absl::InternalError("not a row");
+      }
+      if (keep_row(parts->term)) continue;
+      txn.Delete(Cf::kCounters, key);
+      for (const CounterCell& cell : *row) {
+        std::string cell_key = key;
+        AppendBigEndian16(&cell_key, static_cast<uint16_t>(cell.group));
+        AppendBigEndian16(&cell_key, static_cast<uint16_t>(cell.window));
+        txn.Put(Cf::kCounters, cell_key, EncodeCellCounts(cell.counts));
+      }
+    }
+    txn.Put(Cf::kMeta, "schema_version", "1");
+    return absl::OkStatus();
+  });
+}
+
+TEST_F(ApplyReportChangeTest, OpeningASchema1StoreRewritesCellsIntoRows) {
+  // Several terms, groups and windows, and a follow-up that moved a subject.
+  const char* pts[] = {"Headache", "Rash", "Nausea", "Fatigue"};
+  for (int i = 0; i < 40; ++i) {
+    auto r = Report(pts[i % 4], 1 + i % 4, i % 5 == 0);
+    // A subject stays in one dose group.
+    Placement at{"S" + std::to_string(i % 7), (i % 7) % kGroups, i % kWindows};
+    absl::Status changed = Change(nullptr, nullptr, &r, &at);
+    ASSERT_TRUE(changed.ok()) << changed;
+  }
+  auto v1 = Report("Headache", 1, false);
+  auto v2 = Report("Rash", 3, true);
+  Placement w0{"S100", 1, 0}, w2{"S100", 1, 2};
+  ASSERT_TRUE(Change(nullptr, nullptr, &v1, &w0).ok());
+  ASSERT_TRUE(Change(&v1, &w0, &v2, &w2).ok());
+
+  auto all_rows = [&](Store& store) {
+    std::vector<TermCounters> out;
+    for (Level level : {Level::kPt, Level::kSoc, Level::kOverall}) {
+      bool more = false;
+      auto rows = ReadTermCounters(store.Latest(), "T", level, kGroups,
+                                   kWindows, "", 1000, &more);
+      EXPECT_TRUE(rows.ok()) << rows.status();
+      for (auto& row : *rows) out.push_back(std::move(row));
+    }
+    return out;
+  };
+  const std::vector<TermCounters> before = all_rows(*store_);
+  ASSERT_EQ(before.size(), 4u + 4u + 3u);  // PTs, SOCs, any/SAE/grade>=3
+
+  // Half the terms already converted: an upgrade that was interrupted.
+  ASSERT_TRUE(DowngradeToSchema1(*store_, [](const TermKey& t) {
+                return t.pt == "Rash" || t.overall == kAnyAe;
+              }).ok());
+  size_t cell_keys = 0;
+  ASSERT_TRUE(store_->Latest()
+                  .Scan(Cf::kCounters, "", "",
+                        [&](std::string_view k, std::string_view) {
+                          cell_keys += !DecodeCounterRowKey(k).has_value();
+                          return true;
+                        })
+                  .ok());
+  ASSERT_GT(cell_keys, 20u);
+  store_.reset();
+
+  auto reopened = Store::Open({.path = dir_.Sub("db")});
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  store_ = *std::move(reopened);
+  const std::vector<TermCounters> after = all_rows(*store_);
+  ASSERT_EQ(after.size(), before.size());
+  for (size_t i = 0; i < before.size(); ++i) {
+    EXPECT_EQ(after[i].term, before[i].term);
+    EXPECT_EQ(after[i].cells, before[i].cells) << after[i].term.pt;
+  }
+  // Nothing of the old layout is left, and the version is recorded.
+  ASSERT_TRUE(store_->Latest()
+                  .Scan(Cf::kCounters, "", "",
+                        [&](std::string_view k, std::string_view) {
+                          EXPECT_TRUE(DecodeCounterRowKey(k).has_value());
+                          return true;
+                        })
+                  .ok());
+  auto version = store_->Latest().Get(Cf::kMeta, "schema_version");
+  ASSERT_TRUE(version.ok() && version->has_value());
+  EXPECT_EQ(**version, std::to_string(kSchemaVersion));
+}
+
+TEST_F(ApplyReportChangeTest, UpgradeRefusesATermStoredInBothLayouts) {
+  auto r = Report("Headache", 1, false);
+  Placement at{"S1", 0, 0};
+  ASSERT_TRUE(Change(nullptr, nullptr, &r, &at).ok());
+  ASSERT_TRUE(DowngradeToSchema1(*store_).ok());
+  TermKey pt{Level::kPt, "SOC-Headache", "Headache", ""};
+  ASSERT_TRUE(store_
+                  ->Commit([&](Txn& txn) {
+                    txn.Put(Cf::kCounters, CounterRowKey("T", pt),
+                            EncodeCounterRow({{0, 0, Cell(1, 1, 1)}}));
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  store_.reset();
+  auto reopened = Store::Open({.path = dir_.Sub("db")});
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_EQ(reopened.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(reopened.status().message(),
+              ::testing::HasSubstr("schema version 1"));
+}
+
+TEST(StoreSchemaTest, RefusesANewerSchema) {
+  testing::TempDir dir;
+  {
+    auto store = Store::Open({.path = dir.Sub("db")});
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)
+                    ->Commit([](Txn& txn) {
+                      txn.Put(Cf::kMeta, "schema_version",
+                              std::to_string(kSchemaVersion + 1));
+                      return absl::OkStatus();
+                    })
+                    .ok());
+  }
+  auto store = Store::Open({.path = dir.Sub("db")});
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

@@ -198,13 +198,8 @@ std::optional<SubjectTermKeyParts> DecodeSubjectTermKey(std::string_view key) {
   return parts;
 }
 
-std::string CounterKey(std::string_view trial_id, const TermKey& term,
-                       uint16_t group, uint16_t window) {
-  std::string out = TrialPrefix(trial_id);
-  out += EncodeTerm(term);
-  AppendBigEndian16(&out, group);
-  AppendBigEndian16(&out, window);
-  return out;
+std::string CounterRowKey(std::string_view trial_id, const TermKey& term) {
+  return TrialPrefix(trial_id) + EncodeTerm(term);
 }
 
 std::string CounterLevelPrefix(std::string_view trial_id, Level level) {
@@ -213,12 +208,10 @@ std::string CounterLevelPrefix(std::string_view trial_id, Level level) {
   return out;
 }
 
-std::optional<CounterKeyParts> DecodeCounterKey(std::string_view key) {
-  CounterKeyParts parts;
+std::optional<CounterRowKeyParts> DecodeCounterRowKey(std::string_view key) {
+  CounterRowKeyParts parts;
   if (!ConsumeOrderedString(&key, &parts.trial_id) ||
-      !ConsumeTerm(&key, &parts.term) ||
-      !ConsumeBigEndian16(&key, &parts.group) ||
-      !ConsumeBigEndian16(&key, &parts.window) || !key.empty()) {
+      !ConsumeTerm(&key, &parts.term) || !key.empty()) {
     return std::nullopt;
   }
   return parts;

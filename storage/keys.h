@@ -105,20 +105,19 @@ struct SubjectTermKeyParts {
 };
 std::optional<SubjectTermKeyParts> DecodeSubjectTermKey(std::string_view key);
 
-// counters: (trial, term, dose group index, window index) -> CellCounts.
-std::string CounterKey(std::string_view trial_id, const TermKey& term,
-                       uint16_t group, uint16_t window);
-// Prefix of every counter of one level of one trial.
+// counters: (trial, term) -> the term's counter row: every non-zero (dose
+// group, window) cell of it (see incidence.h). One key per term row, so a
+// page of an incidence table is one short scan.
+std::string CounterRowKey(std::string_view trial_id, const TermKey& term);
+// Prefix of every counter row of one level of one trial.
 std::string CounterLevelPrefix(std::string_view trial_id, Level level);
-struct CounterKeyParts {
+struct CounterRowKeyParts {
   std::string trial_id;
   TermKey term;
-  uint16_t group = 0;
-  uint16_t window = 0;
-  friend bool operator==(const CounterKeyParts&,
-                         const CounterKeyParts&) = default;
+  friend bool operator==(const CounterRowKeyParts&,
+                         const CounterRowKeyParts&) = default;
 };
-std::optional<CounterKeyParts> DecodeCounterKey(std::string_view key);
+std::optional<CounterRowKeyParts> DecodeCounterRowKey(std::string_view key);
 
 // The smallest key greater than every key starting with `prefix` (for
 // iterate_upper_bound). `prefix` must not be all 0xFF bytes.

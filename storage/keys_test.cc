@@ -127,21 +127,27 @@ TEST(KeysTest, TermAndCounterKeysRoundTrip) {
     EXPECT_EQ(decoded, term);
     EXPECT_TRUE(in.empty());
 
-    CounterKeyParts want{"T", term, 3, 65535};
-    EXPECT_EQ(DecodeCounterKey(CounterKey("T", term, 3, 65535)), want);
+    CounterRowKeyParts want{"T", term};
+    EXPECT_EQ(DecodeCounterRowKey(CounterRowKey("T", term)), want);
     SubjectTermKeyParts st{"T", term, "S1"};
     EXPECT_EQ(DecodeSubjectTermKey(SubjectTermKey("T", term, "S1")), st);
-    EXPECT_EQ(CounterKey("T", term, 0, 0)
-                  .rfind(CounterLevelPrefix("T", term.level), 0),
-              0u);
+    EXPECT_EQ(
+        CounterRowKey("T", term).rfind(CounterLevelPrefix("T", term.level), 0),
+        0u);
   }
 }
 
-TEST(KeysTest, CountersOfOneTermAreContiguousAndOrdered) {
+TEST(KeysTest, CounterRowsSortByLevelThenTerm) {
   TermKey a{Level::kPt, "SOC", "A", ""};
   TermKey b{Level::kPt, "SOC", "B", ""};
-  EXPECT_LT(CounterKey("T", a, 1, 5), CounterKey("T", a, 2, 0));
-  EXPECT_LT(CounterKey("T", a, 65535, 65535), CounterKey("T", b, 0, 0));
+  TermKey ab{Level::kPt, "SOC", "AB", ""};
+  TermKey soc{Level::kSoc, "AAA", "", ""};
+  EXPECT_LT(CounterRowKey("T", a), CounterRowKey("T", ab));
+  EXPECT_LT(CounterRowKey("T", ab), CounterRowKey("T", b));
+  EXPECT_LT(CounterRowKey("T", b), CounterRowKey("T", soc));
+  // Another trial's rows are outside this trial's level prefix.
+  EXPECT_NE(CounterRowKey("T2", a).rfind(CounterLevelPrefix("T", a.level), 0),
+            0u);
 }
 
 TEST(KeysTest, PrefixSuccessor) {
@@ -152,7 +158,11 @@ TEST(KeysTest, PrefixSuccessor) {
 
 TEST(KeysTest, DecodersRejectGarbage) {
   EXPECT_FALSE(DecodeReportKey("garbage").has_value());
-  EXPECT_FALSE(DecodeCounterKey(TrialKey("T")).has_value());
+  EXPECT_FALSE(DecodeCounterRowKey(TrialKey("T")).has_value());
+  TermKey a{Level::kPt, "SOC", "A", ""};
+  // Trailing bytes (e.g. a schema-1 per-cell counter key) are not a row key.
+  EXPECT_FALSE(DecodeCounterRowKey(CounterRowKey("T", a) + std::string(4, '\0'))
+                   .has_value());
   EXPECT_FALSE(DecodeSubjectKey("").has_value());
 }
 

@@ -16,6 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "storage/incidence.h"
 #include "storage/keys.h"
 
 namespace aesignal::storage {
@@ -256,23 +257,33 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   ReadView view = store->Latest();
   auto version = view.Get(Cf::kMeta, kSchemaVersionKey);
   if (!version.ok()) return version.status();
-  if (!version->has_value()) {
+  int stored = kSchemaVersion;
+  if (version->has_value() && (!absl::SimpleAtoi(**version, &stored) ||
+                               stored < 1 || stored > kSchemaVersion)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "data dir ", options.path, " has schema version '", **version,
+        "'; this build reads versions 1 to ", kSchemaVersion));
+  }
+
+  store->committer_ = std::thread([raw = store.get()] { raw->CommitLoop(); });
+  if (stored == 1) {
+    absl::Status migrated = MigrateCellCountersToRows(*store);
+    if (!migrated.ok()) {
+      return absl::Status(
+          migrated.code(),
+          absl::StrCat("upgrading ", options.path,
+                       " from schema version 1: ", migrated.message()));
+    }
+  }
+  if (!version->has_value() || stored != kSchemaVersion) {
+    // Not through Commit: it is the store's own bookkeeping, not a mutation.
     rocksdb::WriteOptions wo;
     wo.sync = true;
     s = store->db_->Put(wo, store->cfs_[static_cast<int>(Cf::kMeta)],
                         ToSlice(kSchemaVersionKey),
                         std::to_string(kSchemaVersion));
     if (!s.ok()) return FromRocks(s);
-  } else {
-    int stored = 0;
-    if (!absl::SimpleAtoi(**version, &stored) || stored != kSchemaVersion) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "data dir ", options.path, " has schema version '", **version,
-          "'; this build reads version ", kSchemaVersion));
-    }
   }
-
-  store->committer_ = std::thread([raw = store.get()] { raw->CommitLoop(); });
   return store;
 }
 

@@ -65,8 +65,9 @@ enum class Cf : int {
 inline constexpr int kNumCfs = 14;
 const char* CfName(Cf cf);
 
-// The schema version this build reads and writes.
-inline constexpr int kSchemaVersion = 1;
+// The schema version this build reads and writes. Version 1 (one counter key
+// per incidence cell) is upgraded on open; see MigrateCellCountersToRows.
+inline constexpr int kSchemaVersion = 2;
 
 // Translates a RocksDB status into an absl::Status (the only place that does).
 absl::Status FromRocks(const rocksdb::Status& s);

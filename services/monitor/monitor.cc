@@ -284,20 +284,15 @@ absl::Status ApplyBatch(storage::Txn& txn, Batch& batch) {
 absl::Status MarkAllTermsDirty(storage::Txn& txn, const std::string& trial_id) {
   const std::string prefix = storage::TrialPrefix(trial_id);
   std::vector<TermKey> terms;
-  std::string last_encoded;
   absl::Status error;
   AESIGNAL_RETURN_IF_ERROR(txn.Scan(
       Cf::kCounters, prefix, "", [&](std::string_view key, std::string_view) {
-        auto parts = storage::DecodeCounterKey(key);
+        auto parts = storage::DecodeCounterRowKey(key);
         if (!parts.has_value()) {
-          error = absl::DataLossError("malformed counter key");
+          error = absl::DataLossError("malformed counter row key");
           return false;
         }
-        std::string encoded = storage::EncodeTerm(parts->term);
-        if (encoded != last_encoded) {
-          terms.push_back(parts->term);
-          last_encoded = std::move(encoded);
-        }
+        terms.push_back(std::move(parts->term));
         return true;
       }));
   AESIGNAL_RETURN_IF_ERROR(error);

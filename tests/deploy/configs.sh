@@ -57,7 +57,11 @@ for config in "$root/deploy/aesignald.container.yaml" \
               "$root/deploy/aesignald.example.yaml" \
               "$work/configmap.yaml"; do
   name=${config#"$root/"}
-  rm -rf "$work/data" "$work/server.log"
+  rm -rf "$work/data"
+  # Created here, not by the background job's redirection: the polling below
+  # may otherwise read it before the forked shell has opened it (sed then
+  # fails and set -e ends the test, a flake seen twice).
+  : >"$work/server.log"
   "$build/services/server/aesignald" --config="$config" \
     --listen=127.0.0.1:0 --data_dir="$work/data" --tls_cert= --tls_key= \
     --tls_client_ca= --principals= --metrics_listen=127.0.0.1:0 \

@@ -18,6 +18,10 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 start_server() {
+  # Truncated here, not by the background job's redirection, which the
+  # polling below could race (reading a missing file, or a previous run's
+  # port).
+  : >"$work/server.log"
   "$build/services/server/aesignald" --listen=127.0.0.1:0 --data_dir="$work/data" >"$work/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do

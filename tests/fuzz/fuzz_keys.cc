@@ -107,11 +107,10 @@ void CheckKeys(std::string_view key) {
     FUZZ_CHECK(encoded == key) << Hex(key);
     FUZZ_CHECK(DecodeSubjectTermKey(encoded) == p) << Hex(key);
   }
-  if (auto p = DecodeCounterKey(key)) {
-    const std::string encoded =
-        CounterKey(p->trial_id, p->term, p->group, p->window);
+  if (auto p = DecodeCounterRowKey(key)) {
+    const std::string encoded = CounterRowKey(p->trial_id, p->term);
     FUZZ_CHECK(encoded == key) << Hex(key);
-    FUZZ_CHECK(DecodeCounterKey(encoded) == p) << Hex(key);
+    FUZZ_CHECK(DecodeCounterRowKey(encoded) == p) << Hex(key);
     FUZZ_CHECK(key.starts_with(CounterLevelPrefix(p->trial_id, p->term.level)))
         << Hex(key);
   }
