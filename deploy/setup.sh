@@ -13,7 +13,7 @@ PACKAGES=(
   libabsl-dev librocksdb-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libboost-math-dev libcli11-dev libyaml-cpp-dev libssl-dev openssl prometheus-cpp-dev
-  libreadstat-dev gawk
+  libreadstat-dev gawk libjemalloc-dev
 )
 if [[ ${1:-} == lint ]]; then
   PACKAGES+=(clang-format git)

@@ -5,14 +5,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "storage/records.pb.h"
 
 namespace aesignal::storage {
 namespace {
-
-using google::protobuf::io::CodedInputStream;
 
 void AppendVarint(std::string* out, uint64_t v) {
   while (v >= 0x80) {
@@ -22,12 +18,22 @@ void AppendVarint(std::string* out, uint64_t v) {
   out->push_back(static_cast<char>(v));
 }
 
+// Reads a base-128 varint (at most 10 bytes) from the front of *in. Written
+// out rather than with protobuf's CodedInputStream, whose construction per
+// call dominated decoding counter rows.
 bool ReadVarint(std::string_view* in, uint64_t* v) {
-  CodedInputStream stream(reinterpret_cast<const uint8_t*>(in->data()),
-                          static_cast<int>(in->size()));
-  if (!stream.ReadVarint64(v)) return false;
-  in->remove_prefix(static_cast<size_t>(stream.CurrentPosition()));
-  return true;
+  uint64_t result = 0;
+  for (size_t i = 0; i < in->size() && i < 10; ++i) {
+    const uint8_t byte = static_cast<uint8_t>((*in)[i]);
+    if (i == 9 && byte > 1) return false;  // more than 64 bits
+    result |= static_cast<uint64_t>(byte & 0x7F) << (7 * i);
+    if ((byte & 0x80) == 0) {
+      *v = result;
+      in->remove_prefix(i + 1);
+      return true;
+    }
+  }
+  return false;
 }
 
 bool IsRelated(v1::Relatedness r) {

@@ -236,7 +236,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
   for (int i = 0; i < kNumCfs; ++i) {
-    descriptors.emplace_back(CfName(static_cast<Cf>(i)), cf_options);
+    rocksdb::ColumnFamilyOptions options_i = cf_options;
+    if (static_cast<Cf>(i) == Cf::kCounters) {
+      options_i.write_buffer_size = 4 << 20;
+    }
+    descriptors.emplace_back(CfName(static_cast<Cf>(i)), options_i);
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw_db = nullptr;

@@ -2,6 +2,7 @@
 // SIGTERM.
 #include <csignal>
 #include <cstdio>
+#include <string>
 #include <thread>
 
 #include "absl/flags/flag.h"
@@ -11,6 +12,28 @@
 #include "absl/time/time.h"
 #include "services/server/config.h"
 #include "services/server/server.h"
+
+#ifdef AESIGNAL_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
+
+namespace {
+
+// The allocator this binary runs on (see AESIGNAL_JEMALLOC in CMakeLists.txt).
+std::string AllocatorName() {
+#ifdef AESIGNAL_JEMALLOC
+  const char* version = nullptr;
+  size_t size = sizeof(version);
+  if (mallctl("version", &version, &size, nullptr, 0) == 0) {
+    return std::string("jemalloc ") + version;
+  }
+  return "jemalloc";
+#else
+  return "system malloc";
+#endif
+}
+
+}  // namespace
 
 ABSL_FLAG(std::string, config, "",
           "YAML file whose keys are these flags' names; flags given on the "
@@ -116,9 +139,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string host = options.listen.substr(0, options.listen.rfind(':'));
-  std::printf("aesignald listening on %s:%d (data dir %s, opened in %s)\n",
+  std::printf("aesignald listening on %s:%d (data dir %s, opened in %s, %s)\n",
               host.c_str(), (*server)->port(), options.data_dir.c_str(),
-              absl::FormatDuration((*server)->open_time()).c_str());
+              absl::FormatDuration((*server)->open_time()).c_str(),
+              AllocatorName().c_str());
   if ((*server)->metrics_port() != 0) {
     std::printf(
         "aesignald metrics on http://%s:%d/metrics\n",
