@@ -238,6 +238,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   for (int i = 0; i < kNumCfs; ++i) {
     rocksdb::ColumnFamilyOptions options_i = cf_options;
     if (static_cast<Cf>(i) == Cf::kCounters) {
+      // Few live keys (one row per term), rewritten on nearly every report:
+      // a small memtable flushes often and so holds fewer superseded
+      // versions for a table scan to step over (a 1,000-term page's scan
+      // went from ~16 to ~11 ms with glibc malloc).
       options_i.write_buffer_size = 4 << 20;
     }
     descriptors.emplace_back(CfName(static_cast<Cf>(i)), options_i);
