@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <cmath>
 #include <tuple>
+#include <utility>
 #include <vector>
 
+#include "boost/math/distributions/hypergeometric.hpp"
 #include "gtest/gtest.h"
 
 namespace aesignal::signal {
@@ -28,6 +30,50 @@ TEST(StatsTest, FisherGreaterMatchesR) {
   EXPECT_NEAR(Fisher(0, 5, 2, 5), 1, 1e-12);
   EXPECT_NEAR(Fisher(10, 20, 2, 20), 0.0069070739259838206, 1e-12);
   EXPECT_FALSE(FisherGreater(4, 3, 0, 3).ok());
+}
+
+// Boost's hypergeometric CDF (exact prime-factor arithmetic) as the oracle
+// for the summation FisherGreater uses, over small cohorts exhaustively and
+// large ones (both sides of the mode, tails down to ~1e-300).
+TEST(StatsTest, FisherGreaterMatchesBoost) {
+  auto boost_upper = [](int64_t x1, int64_t n1, int64_t x0, int64_t n0) {
+    // At or below the support's floor, max(0, n1 + K - N) = max(0, x1 + x0
+    // - n0), the upper tail is 1 (Boost refuses those arguments).
+    if (x1 <= std::max<int64_t>(0, x1 + x0 - n0)) return 1.0;
+    boost::math::hypergeometric_distribution<double> d(
+        static_cast<unsigned>(x1 + x0), static_cast<unsigned>(n1),
+        static_cast<unsigned>(n1 + n0));
+    return boost::math::cdf(
+        boost::math::complement(d, static_cast<unsigned>(x1 - 1)));
+  };
+  auto expect_close = [&](int64_t x1, int64_t n1, int64_t x0, int64_t n0) {
+    const double want = boost_upper(x1, n1, x0, n0);
+    EXPECT_NEAR(Fisher(x1, n1, x0, n0), want, std::max(1e-14, 1e-9 * want))
+        << x1 << "/" << n1 << " vs " << x0 << "/" << n0;
+  };
+  int cases = 0;
+  for (int64_t n1 = 1; n1 <= 12; ++n1) {
+    for (int64_t n0 = 1; n0 <= 12; n0 += 3) {
+      for (int64_t x1 = 0; x1 <= n1; ++x1) {
+        for (int64_t x0 = 0; x0 <= n0; ++x0) {
+          expect_close(x1, n1, x0, n0);
+          ++cases;
+        }
+      }
+    }
+  }
+  for (const auto& [n1, n0] : std::vector<std::pair<int64_t, int64_t>>{
+           {40, 40}, {2000, 2000}, {10000, 10000}, {10000, 40000}, {6, 9000}}) {
+    for (int64_t x0 : {int64_t{0}, int64_t{1}, n0 / 100, n0 / 10}) {
+      for (int64_t x1 : {int64_t{1}, int64_t{2}, n1 / 100, n1 / 50, n1 / 10,
+                         n1 / 5, n1 / 2}) {
+        if (x1 > n1 || x1 < 0) continue;
+        expect_close(x1, n1, x0, n0);
+        ++cases;
+      }
+    }
+  }
+  EXPECT_GT(cases, 1000);
 }
 
 TEST(StatsTest, BinomialUpperTailMatchesR) {

@@ -52,8 +52,10 @@ w(ra, "poisson_rate.csv")
 
 # One-sided Fisher exact (greater) and the Newcombe hybrid score interval of
 # p1 - p0 (method 10, from Wilson intervals).
-fi <- data.frame(x1 = c(1, 5, 2, 3, 1, 0, 10, 22, 6, 0), n1 = c(3, 6, 3, 3, 1, 5, 20, 84, 6, 40),
-                 x0 = c(0, 1, 2, 3, 0, 2, 2, 6, 0, 0), n0 = c(3, 6, 3, 3, 1, 5, 20, 86, 6, 40))
+fi <- data.frame(x1 = c(1, 5, 2, 3, 1, 0, 10, 22, 6, 0, 15, 60, 2, 400, 3, 5, 90),
+                 n1 = c(3, 6, 3, 3, 1, 5, 20, 84, 6, 40, 5000, 2000, 10000, 10000, 100, 10, 9000),
+                 x0 = c(0, 1, 2, 3, 0, 2, 2, 6, 0, 0, 3, 20, 0, 100, 10, 5, 95),
+                 n0 = c(3, 6, 3, 3, 1, 5, 20, 86, 6, 40, 5000, 2000, 10000, 10000, 100, 10, 9000))
 fi$p <- mapply(function(x1, n1, x0, n0)
   fisher.test(matrix(c(x1, n1 - x1, x0, n0 - x0), 2), alternative = "greater")$p.value,
   fi$x1, fi$n1, fi$x0, fi$n0)
