@@ -620,58 +620,47 @@ absl::StatusOr<v1::ListSignalsResponse> SignalBook::ListSignals(
   }
   auto view = store_.Snapshot();
   AESIGNAL_RETURN_IF_ERROR(LoadTrial(*view, trial_id).status());
-  AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::Signal> all,
-                            storage::ReadSignals(*view, trial_id));
-  std::vector<v1::Signal> matching;
-  for (auto& s : all) {
-    if (request.status() != v1::SIGNAL_STATUS_UNSPECIFIED &&
-        s.status() != request.status()) {
-      continue;
+  // The index says which signals are on the page; they are then read by key
+  // from the same snapshot. A signal the index names but the store lacks
+  // means the store was changed outside the change log: rebuild once.
+  for (int attempt = 0;; ++attempt) {
+    AESIGNAL_ASSIGN_OR_RETURN(std::shared_ptr<const SignalIndex> index,
+                              signal_index_.Get(*view, trial_id));
+    std::vector<const SignalSummary*> page;
+    size_t matched = 0;
+    for (const SignalSummary& s : index->newest_first) {
+      if (!MatchesListFilter(request, s)) continue;
+      if (matched >= offset && page.size() < static_cast<size_t>(page_size)) {
+        page.push_back(&s);
+      }
+      ++matched;
     }
-    if (!request.dose_group_id().empty() &&
-        s.dose_group_id() != request.dose_group_id()) {
-      continue;
+    v1::ListSignalsResponse response;
+    bool consistent = true;
+    for (const SignalSummary* s : page) {
+      AESIGNAL_ASSIGN_OR_RETURN(
+          std::optional<v1::Signal> signal,
+          storage::ReadSignal(*view, trial_id, s->signal_id));
+      if (!signal.has_value() ||
+          !MatchesListFilter(request, Summarize(*signal))) {
+        consistent = false;
+        break;
+      }
+      *response.add_signals() = *std::move(signal);
     }
-    if (!request.timepoint_id().empty() &&
-        s.timepoint_id() != request.timepoint_id()) {
-      continue;
+    if (!consistent) {
+      signal_index_.Forget(trial_id);
+      if (attempt == 0) continue;
+      return absl::InternalError(absl::StrCat(
+          "the signals of trial '", trial_id,
+          "' disagree with their change log; run aesignal admin verify"));
     }
-    if (!request.term().empty() && s.pt() != request.term() &&
-        s.soc() != request.term() && s.overall_key() != request.term()) {
-      continue;
+    if (offset + page_size < matched) {
+      response.set_next_page_token(
+          internal::EncodePageToken(absl::StrCat(offset + page_size)));
     }
-    if (request.level() != v1::TERM_LEVEL_UNSPECIFIED &&
-        s.level() != request.level()) {
-      continue;
-    }
-    if (request.method() != v1::SIGNAL_METHOD_UNSPECIFIED &&
-        s.method() != request.method()) {
-      continue;
-    }
-    matching.push_back(std::move(s));
+    return response;
   }
-  // Newest first: by the time raised, then id for a stable order.
-  std::sort(matching.begin(), matching.end(),
-            [](const v1::Signal& a, const v1::Signal& b) {
-              if (a.raise_time().seconds() != b.raise_time().seconds()) {
-                return a.raise_time().seconds() > b.raise_time().seconds();
-              }
-              if (a.raise_time().nanos() != b.raise_time().nanos()) {
-                return a.raise_time().nanos() > b.raise_time().nanos();
-              }
-              return a.signal_id() < b.signal_id();
-            });
-  v1::ListSignalsResponse response;
-  for (size_t i = offset;
-       i < matching.size() && i < offset + static_cast<size_t>(page_size);
-       ++i) {
-    *response.add_signals() = std::move(matching[i]);
-  }
-  if (offset + page_size < matching.size()) {
-    response.set_next_page_token(
-        internal::EncodePageToken(absl::StrCat(offset + page_size)));
-  }
-  return response;
 }
 
 absl::StatusOr<v1::Signal> SignalBook::GetSignal(

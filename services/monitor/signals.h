@@ -27,6 +27,7 @@
 #include "aesignal/v1/signal_service.pb.h"
 #include "services/monitor/call_info.h"
 #include "services/monitor/metrics_sink.h"
+#include "services/monitor/signal_index.h"
 #include "storage/records.pb.h"
 #include "storage/store.h"
 
@@ -71,6 +72,9 @@ class SignalBook {
   // success, returns how many signals were checked.
   absl::StatusOr<int> VerifySignals(const std::string& trial_id);
 
+  // The index behind ListSignals (for tests).
+  const SignalIndexCache& signal_index() const { return signal_index_; }
+
  private:
   void EvaluatorLoop();
   // One round: evaluates every dirty row. Returns the number evaluated.
@@ -79,6 +83,7 @@ class SignalBook {
 
   storage::Store& store_;
   MetricsSink& metrics_;
+  SignalIndexCache signal_index_;
 
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

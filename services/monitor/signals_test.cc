@@ -2,6 +2,7 @@
 // evaluation, queries, triage and the change log.
 #include "services/monitor/signals.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -296,6 +297,134 @@ TEST_F(SignalsTest, DoseTrendPathRaisesOnARiseAndStaysQuietOnNull) {
   EXPECT_THAT(Ids(signals),
               ::testing::Contains(
                   "TREND~PT~Infections and infestations~Pneumonia~ALL~M3"));
+}
+
+// ListSignals through the index against a filter written out here over a
+// full scan of the stored signals, page by page, for a set of filters.
+class SignalListingTest : public SignalsTest {
+ protected:
+  static std::vector<v1::ListSignalsRequest> Filters() {
+    std::vector<v1::ListSignalsRequest> out(10);
+    out[1].set_dose_group_id("HIGH");
+    out[2].set_timepoint_id("M6");
+    out[3].set_term("Pneumonia");
+    out[4].set_term(kSoc);
+    out[5].set_term("any_ae");
+    out[6].set_level(v1::TERM_LEVEL_SOC);
+    out[7].set_method(v1::SIGNAL_METHOD_CONTROL_FISHER);
+    out[8].set_status(v1::SIGNAL_STATUS_VALIDATED);
+    out[9].set_dose_group_id("MID");
+    out[9].set_timepoint_id("M12");
+    out[9].set_term("Pneumonia");
+    out[9].set_method(v1::SIGNAL_METHOD_BINOMIAL_EXACT);
+    for (auto& f : out) f.set_parent(kParent);
+    return out;
+  }
+  std::vector<std::string> Listed(v1::ListSignalsRequest request) {
+    request.set_page_size(4);
+    std::vector<std::string> ids;
+    for (int pages = 0; pages < 1000; ++pages) {
+      auto response = monitor_->signals().ListSignals(request);
+      EXPECT_TRUE(response.ok()) << response.status();
+      if (!response.ok()) break;
+      for (const auto& s : response->signals()) ids.push_back(s.signal_id());
+      if (response->next_page_token().empty()) break;
+      request.set_page_token(response->next_page_token());
+    }
+    return ids;
+  }
+  std::vector<std::string> Expected(const v1::ListSignalsRequest& f) {
+    auto all = storage::ReadSignals(store_->Latest(), kTrial);
+    EXPECT_TRUE(all.ok()) << all.status();
+    std::vector<v1::Signal> kept;
+    for (const auto& s : *all) {
+      const bool term = f.term().empty() || f.term() == s.pt() ||
+                        f.term() == s.soc() || f.term() == s.overall_key();
+      if (term &&
+          (f.dose_group_id().empty() ||
+           f.dose_group_id() == s.dose_group_id()) &&
+          (f.timepoint_id().empty() || f.timepoint_id() == s.timepoint_id()) &&
+          (f.level() == 0 || f.level() == s.level()) &&
+          (f.method() == 0 || f.method() == s.method()) &&
+          (f.status() == 0 || f.status() == s.status())) {
+        kept.push_back(s);
+      }
+    }
+    std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
+      const int64_t ta =
+          a.raise_time().seconds() * 1000000000 + a.raise_time().nanos();
+      const int64_t tb =
+          b.raise_time().seconds() * 1000000000 + b.raise_time().nanos();
+      return ta != tb ? ta > tb : a.signal_id() < b.signal_id();
+    });
+    return Ids(kept);
+  }
+  void ExpectListingsMatchTheStore(const std::string& when) {
+    for (const auto& f : Filters()) {
+      EXPECT_EQ(Listed(f), Expected(f))
+          << when << ", filter " << f.ShortDebugString();
+    }
+  }
+};
+
+TEST_F(SignalListingTest, IndexFollowsRaisesTriageAndReevaluation) {
+  Start(true, v1::SignalPolicy());
+  PutBaseline(0.05);
+  std::vector<v1::AdverseEventReport> rise;
+  for (int i = 1; i <= 5; ++i) {
+    rise.push_back(
+        Pneumonia(absl::StrCat("H", i), absl::StrCat("HIGH-", i), 60 * i));
+  }
+  Submit(rise);
+  ASSERT_GE(Expected(Filters()[0]).size(), 10u);
+  ExpectListingsMatchTheStore("after the first rise");
+  EXPECT_EQ(monitor_->signals().signal_index().scans(), 1);
+
+  // Triage: a status change, seen by the status filter.
+  v1::UpdateSignalRequest update;
+  update.set_name(
+      absl::StrCat(kParent, "/signals/", Expected(Filters()[7]).at(0)));
+  update.set_status(v1::SIGNAL_STATUS_VALIDATED);
+  update.set_comment("confirmed");
+  update.set_actor("dsmb@example.org");
+  ASSERT_TRUE(monitor_->signals().UpdateSignal(update).ok());
+  ASSERT_EQ(Expected(Filters()[8]).size(), 1u);
+  ExpectListingsMatchTheStore("after triage");
+
+  // New signals in another group and updated evidence in HIGH.
+  rise.clear();
+  for (int i = 1; i <= 5; ++i) {
+    rise.push_back(
+        Pneumonia(absl::StrCat("M", i), absl::StrCat("MID-", i), 300));
+  }
+  rise.push_back(Pneumonia("H6", "HIGH-6", 320));
+  Submit(rise);
+  ASSERT_FALSE(Expected(Filters()[9]).empty());
+  ExpectListingsMatchTheStore("after the second rise");
+
+  // Every listing after the first was brought up to date from the log.
+  EXPECT_EQ(monitor_->signals().signal_index().scans(), 1);
+  EXPECT_GE(monitor_->signals().signal_index().updates(), 2);
+}
+
+TEST_F(SignalListingTest, SignalsChangedOutsideTheLogAreRescanned) {
+  Start(false, Only(v1::SIGNAL_METHOD_BINOMIAL_EXACT));
+  PutBaseline(0.05);
+  Submit({Pneumonia("A1", "HIGH-1", 100), Pneumonia("A2", "HIGH-2", 200)});
+  ASSERT_EQ(Listed(Filters()[0]).size(), 1u);
+  // Not something aesignal does: a row deleted behind the change log's back.
+  ASSERT_TRUE(store_
+                  ->Commit([](storage::Txn& txn) {
+                    txn.Delete(
+                        storage::Cf::kSignals,
+                        storage::SignalKey(kTrial,
+                                           "BINOMIAL~PT~Infections and "
+                                           "infestations~Pneumonia~HIGH~M12"));
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_THAT(Listed(Filters()[0]), IsEmpty());
+  EXPECT_EQ(monitor_->signals().signal_index().scans(), 2);
 }
 
 TEST_F(SignalsTest, TriageFollowsTheLifecycleAndRecordsWhoWhenWhy) {
