@@ -414,6 +414,7 @@ absl::Status BuildTermIncidence(const v1::Trial& trial,
                                 v1::TermIncidence* out) {
   const int num_groups = trial.dose_groups_size();
   const int num_windows = trial.timepoints_size();
+  out->mutable_cells()->Reserve((num_groups + 1) * num_windows);
   // Group rows, then the all-groups total (index num_groups).
   for (int g = 0; g <= num_groups; ++g) {
     const bool total = g == num_groups;
@@ -432,8 +433,9 @@ absl::Status BuildTermIncidence(const v1::Trial& trial,
       cum_subjects += new_subjects;
       cum_events += interval_events;
       v1::IncidenceCell* cell = out->add_cells();
-      cell->set_dose_group_id(total ? ""
-                                    : trial.dose_groups(g).dose_group_id());
+      // The total's dose_group_id is "", proto3's default: left unset, it
+      // costs no string.
+      if (!total) cell->set_dose_group_id(trial.dose_groups(g).dose_group_id());
       cell->set_timepoint_id(trial.timepoints(w).timepoint_id());
       cell->set_n_dosed(dosed);
       cell->set_n_at_risk(at_risk);
