@@ -141,6 +141,7 @@ absl::StatusOr<std::shared_ptr<const SignalIndex>> SignalIndexCache::Get(
   auto it = kept_.find(trial_id);
   // Keep the newest index: a query on an older snapshot must not replace it.
   if (it == kept_.end()) {
+    // Any index can be rebuilt, so which one goes matters only for speed.
     if (kept_.size() >= max_trials_) kept_.erase(kept_.begin());
     kept_.emplace(trial_id, *index);
   } else if (it->second->next_sequence < (*index)->next_sequence) {

@@ -25,6 +25,9 @@ using ::testing::IsEmpty;
 constexpr char kTrial[] = "SIG1";
 constexpr char kParent[] = "trials/SIG1";
 constexpr char kSoc[] = "Infections and infestations";
+// The binomial signal that pneumonias in HIGH by M12 raise against p0 = 0.05.
+constexpr char kPneumoniaHighM12[] =
+    "BINOMIAL~PT~Infections and infestations~Pneumonia~HIGH~M12";
 
 // Groups of six: PBO (control, optional), LOW, MID, HIGH; M3, M6, M12.
 v1::Trial MakeTrial(bool with_control, const v1::SignalPolicy& policy) {
@@ -415,11 +418,8 @@ TEST_F(SignalListingTest, SignalsChangedOutsideTheLogAreRescanned) {
   // Not something aesignal does: a row deleted behind the change log's back.
   ASSERT_TRUE(store_
                   ->Commit([](storage::Txn& txn) {
-                    txn.Delete(
-                        storage::Cf::kSignals,
-                        storage::SignalKey(kTrial,
-                                           "BINOMIAL~PT~Infections and "
-                                           "infestations~Pneumonia~HIGH~M12"));
+                    txn.Delete(storage::Cf::kSignals,
+                               storage::SignalKey(kTrial, kPneumoniaHighM12));
                     return absl::OkStatus();
                   })
                   .ok());
@@ -540,11 +540,8 @@ TEST_F(SignalsTest, DirtyRowsLeftByACrashAreEvaluatedOnRestart) {
   monitor_.reset();
   ASSERT_TRUE(store_
                   ->Commit([](storage::Txn& txn) {
-                    txn.Delete(
-                        storage::Cf::kSignals,
-                        storage::SignalKey(kTrial,
-                                           "BINOMIAL~PT~Infections and "
-                                           "infestations~Pneumonia~HIGH~M12"));
+                    txn.Delete(storage::Cf::kSignals,
+                               storage::SignalKey(kTrial, kPneumoniaHighM12));
                     storage::TermKey term;
                     term.level = storage::Level::kPt;
                     term.soc = kSoc;
