@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -48,6 +49,11 @@ TermKey Overall(std::string key) {
   return t;
 }
 
+// A counter row's order: by dose group, then window.
+bool CellBefore(const CounterCell& a, const CounterCell& b) {
+  return std::tie(a.group, a.window) < std::tie(b.group, b.window);
+}
+
 // Adds the deltas of one dose group, keyed by window, to the counter row of
 // `row_key`.
 absl::Status AddToCounterRow(Txn& txn, const std::string& row_key, int group,
@@ -63,11 +69,7 @@ absl::Status AddToCounterRow(Txn& txn, const std::string& row_key, int group,
   for (const auto& [window, delta] : deltas) {
     const CounterCell probe{
         static_cast<uint32_t>(group), static_cast<uint32_t>(window), {}};
-    auto it = std::lower_bound(row.begin(), row.end(), probe,
-                               [](const CounterCell& a, const CounterCell& b) {
-                                 return std::tie(a.group, a.window) <
-                                        std::tie(b.group, b.window);
-                               });
+    auto it = std::lower_bound(row.begin(), row.end(), probe, CellBefore);
     if (it == row.end() || it->group != probe.group ||
         it->window != probe.window) {
       it = row.insert(it, probe);
@@ -182,8 +184,7 @@ absl::StatusOr<CounterRow> DecodeCounterRow(std::string_view bytes) {
     if (cell.counts.zero()) {
       return absl::DataLossError("counter row holds an all-zero cell");
     }
-    if (!row.empty() && std::tie(row.back().group, row.back().window) >=
-                            std::tie(cell.group, cell.window)) {
+    if (!row.empty() && !CellBefore(row.back(), cell)) {
       return absl::DataLossError("counter row cells out of order");
     }
     row.push_back(cell);
@@ -468,20 +469,13 @@ absl::Status VerifyCounters(const ReadView& view, std::string_view trial_id,
         ++stored_counters;
         auto it = counters.find(std::string(key));
         auto decoded = DecodeCounterRow(value);
-        bool same = it != counters.end() && decoded.ok() &&
-                    decoded->size() == it->second.size();
-        if (same) {
-          auto want = it->second.begin();
-          for (const CounterCell& cell : *decoded) {
-            if (want->first != std::make_pair(cell.group, cell.window) ||
-                !(want->second == cell.counts)) {
-              same = false;
-              break;
-            }
-            ++want;
+        CounterRow recounted;
+        if (it != counters.end()) {
+          for (const auto& [cell, counts] : it->second) {
+            recounted.push_back({cell.first, cell.second, counts});
           }
         }
-        if (!same) {
+        if (it == counters.end() || !decoded.ok() || *decoded != recounted) {
           auto parts = DecodeCounterRowKey(key);
           note(absl::StrCat(
               "counter row differs from recount for term '",
