@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "services/monitor/errors.h"
 #include "services/monitor/validation.h"
+#include "storage/incidence.h"
 #include "storage/keys.h"
 #include "storage/store.h"
 #include "tests/testing/temp_dir.h"
@@ -442,6 +443,49 @@ TEST_F(MonitorTest, IncidenceTableValues) {
       Cell(overall, "Any serious AE", "HIGH", "M6")->cumulative().subjects(),
       0);
   EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
+}
+
+// The recount behind `aesignal admin verify` must notice a counter row that
+// disagrees with the stored reports, and a row that is missing.
+TEST_F(MonitorTest, VerifyCountersFindsATamperedOrMissingRow) {
+  ASSERT_TRUE(Submit({MakeReport("R1", 1, "S4", 20, "Pneumonia", 3, true),
+                      MakeReport("R2", 1, "S5", 40, "Pneumonia")})
+                  .ok());
+  ASSERT_TRUE(monitor_->VerifyCounters(kTrial).ok());
+  storage::TermKey pneumonia;
+  pneumonia.level = storage::Level::kPt;
+  pneumonia.soc = "SOC P";
+  pneumonia.pt = "Pneumonia";
+  const std::string key = storage::CounterRowKey(kTrial, pneumonia);
+  auto bytes = store_->Latest().Get(storage::Cf::kCounters, key);
+  ASSERT_TRUE(bytes.ok() && bytes->has_value());
+  auto row = storage::DecodeCounterRow(**bytes);
+  ASSERT_TRUE(row.ok()) << row.status();
+  ASSERT_FALSE(row->empty());
+
+  (*row)[0].counts.events += 1;
+  ASSERT_TRUE(store_
+                  ->Commit([&](storage::Txn& txn) {
+                    txn.Put(storage::Cf::kCounters, key,
+                            storage::EncodeCounterRow(*row));
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  absl::Status tampered = monitor_->VerifyCounters(kTrial);
+  EXPECT_EQ(tampered.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(tampered.message(),
+              HasSubstr("counter row differs from recount for term "
+                        "'PneumoniaSOC P'"));
+
+  ASSERT_TRUE(store_
+                  ->Commit([&](storage::Txn& txn) {
+                    txn.Delete(storage::Cf::kCounters, key);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  absl::Status missing = monitor_->VerifyCounters(kTrial);
+  EXPECT_EQ(missing.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(missing.message(), HasSubstr("counter rows, recount"));
 }
 
 TEST_F(MonitorTest, FollowUpDowngradeUpdatesEveryCell) {
