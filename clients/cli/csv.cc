@@ -1,8 +1,89 @@
 #include "clients/cli/csv.h"
 
+#include <utility>
+
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
 namespace aesignal::cli {
+
+namespace {
+
+// Skips a UTF-8 byte-order mark at the start of `in` (spreadsheet exports);
+// an error if the first byte starts one but the next two do not finish it.
+absl::Status SkipByteOrderMark(std::istream& in) {
+  static constexpr char kBom[] = "\xEF\xBB\xBF";
+  if (in.peek() != static_cast<unsigned char>(kBom[0])) return absl::OkStatus();
+  char bom[3];
+  in.read(bom, 3);
+  if (in.gcount() != 3 || std::string_view(bom, 3) != kBom) {
+    return absl::InvalidArgumentError(
+        "line 1: invalid byte at the start of the file (not UTF-8?)");
+  }
+  return absl::OkStatus();
+}
+
+// One record as it is being read.
+struct PartialRecord {
+  CsvRecord record;
+  std::string field;
+  bool quoted = false;      // inside a quoted field
+  bool was_quoted = false;  // current field was quoted (and closed)
+  bool any_char = false;    // the record has any content
+};
+
+// `c`, read inside a quoted field: literal, but for the closing quote or a
+// doubled quote. Line breaks inside count towards `*line`.
+void QuotedChar(std::istream& in, char c, int* line, PartialRecord* r) {
+  if (c != '"') {
+    if (c == '\n') ++*line;
+    r->field += c;
+  } else if (in.peek() == '"') {
+    in.get(c);
+    r->field += '"';
+  } else {
+    r->quoted = false;
+    r->was_quoted = true;
+  }
+}
+
+// `c`, read outside quotes. True at the end of the record (its line break,
+// counted in `*line`).
+absl::StatusOr<bool> UnquotedChar(std::istream& in, char c, int* line,
+                                  PartialRecord* r) {
+  if (c == ',') {
+    r->record.fields.push_back(std::move(r->field));
+    r->field.clear();
+    r->was_quoted = false;
+    r->any_char = true;
+    return false;
+  }
+  if (c == '\r' && in.peek() == '\n') return false;  // CRLF
+  if (c == '\n') {
+    ++*line;
+    return true;
+  }
+  if (c == '"') {
+    if (!r->field.empty() || r->was_quoted) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("line ", *line,
+                       ": unexpected '\"' inside a field (quote the "
+                       "whole field and double the inner quotes)"));
+    }
+    r->quoted = true;
+    r->any_char = true;
+    return false;
+  }
+  if (r->was_quoted) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "line ", *line, ": unexpected character after a closing quote"));
+  }
+  r->field += c;
+  r->any_char = true;
+  return false;
+}
+
+}  // namespace
 
 CsvReader::CsvReader(std::istream& in) : in_(in) {}
 
@@ -11,80 +92,31 @@ bool CsvReader::GetChar(char* c) { return static_cast<bool>(in_.get(*c)); }
 absl::StatusOr<std::optional<CsvRecord>> CsvReader::Next() {
   if (at_start_) {
     at_start_ = false;
-    static constexpr char kBom[] = "\xEF\xBB\xBF";
-    if (in_.peek() == static_cast<unsigned char>(kBom[0])) {
-      char bom[3];
-      in_.read(bom, 3);
-      if (in_.gcount() != 3 || std::string_view(bom, 3) != kBom) {
-        return absl::InvalidArgumentError(
-            "line 1: invalid byte at the start of the file (not UTF-8?)");
-      }
-    }
+    if (absl::Status s = SkipByteOrderMark(in_); !s.ok()) return s;
   }
   while (true) {
-    CsvRecord record;
-    record.line = line_;
-    std::string field;
-    bool quoted = false;      // inside a quoted field
-    bool was_quoted = false;  // current field was quoted (and closed)
-    bool any_char = false;    // the record has any content
+    PartialRecord r;
+    r.record.line = line_;
     char c;
     bool eof = true;
     while (GetChar(&c)) {
       eof = false;
-      if (quoted) {
-        if (c == '"') {
-          if (in_.peek() == '"') {
-            in_.get(c);
-            field += '"';
-          } else {
-            quoted = false;
-            was_quoted = true;
-          }
-        } else {
-          if (c == '\n') ++line_;
-          field += c;
-        }
+      if (r.quoted) {
+        QuotedChar(in_, c, &line_, &r);
         continue;
       }
-      if (c == ',') {
-        record.fields.push_back(std::move(field));
-        field.clear();
-        was_quoted = false;
-        any_char = true;
-        continue;
-      }
-      if (c == '\r' && in_.peek() == '\n') continue;  // CRLF
-      if (c == '\n') {
-        ++line_;
-        break;
-      }
-      if (c == '"') {
-        if (!field.empty() || was_quoted) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("line ", line_,
-                           ": unexpected '\"' inside a field (quote the "
-                           "whole field and double the inner quotes)"));
-        }
-        quoted = true;
-        any_char = true;
-        continue;
-      }
-      if (was_quoted) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "line ", line_, ": unexpected character after a closing quote"));
-      }
-      field += c;
-      any_char = true;
+      absl::StatusOr<bool> end = UnquotedChar(in_, c, &line_, &r);
+      if (!end.ok()) return end.status();
+      if (*end) break;
     }
-    if (quoted) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("line ", record.line, ": quoted field is never closed"));
+    if (r.quoted) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "line ", r.record.line, ": quoted field is never closed"));
     }
-    if (eof && !any_char && field.empty()) return std::nullopt;
-    if (!any_char && field.empty()) continue;  // blank line
-    record.fields.push_back(std::move(field));
-    return record;
+    if (eof && !r.any_char && r.field.empty()) return std::nullopt;
+    if (!r.any_char && r.field.empty()) continue;  // blank line
+    r.record.fields.push_back(std::move(r.field));
+    return std::move(r.record);
   }
 }
 

@@ -65,20 +65,13 @@ std::optional<T> ParseInt(absl::string_view cell) {
   return static_cast<T>(v);
 }
 
-// Sets one singular (or appends one repeated) scalar value; returns the
+// Sets one singular (or appends one repeated) numeric value; returns the
 // reason if `cell` is not a valid value of the field's type.
-std::optional<std::string> SetValue(const FieldDescriptor* field,
-                                    absl::string_view cell, Message* message) {
+std::optional<std::string> SetNumber(const FieldDescriptor* field,
+                                     absl::string_view cell, Message* message) {
   const Reflection* r = message->GetReflection();
   const bool repeated = field->is_repeated();
   switch (field->cpp_type()) {
-    case FieldDescriptor::CPPTYPE_STRING:
-      if (repeated) {
-        r->AddString(message, field, std::string(cell));
-      } else {
-        r->SetString(message, field, std::string(cell));
-      }
-      return std::nullopt;
     case FieldDescriptor::CPPTYPE_INT32: {
       auto v = ParseInt<int32_t>(cell);
       if (!v) return absl::StrCat("'", cell, "' is not a 32-bit integer");
@@ -100,7 +93,7 @@ std::optional<std::string> SetValue(const FieldDescriptor* field,
                : r->SetInt64(message, field, *v);
       return std::nullopt;
     }
-    case FieldDescriptor::CPPTYPE_DOUBLE: {
+    default: {  // CPPTYPE_DOUBLE
       double v;
       if (!absl::SimpleAtod(cell, &v) || !std::isfinite(v)) {
         return absl::StrCat("'", cell, "' is not a finite number");
@@ -109,6 +102,25 @@ std::optional<std::string> SetValue(const FieldDescriptor* field,
                : r->SetDouble(message, field, v);
       return std::nullopt;
     }
+  }
+}
+
+// Sets one singular (or appends one repeated) scalar value; returns the
+// reason if `cell` is not a valid value of the field's type.
+std::optional<std::string> SetValue(const FieldDescriptor* field,
+                                    absl::string_view cell, Message* message) {
+  const Reflection* r = message->GetReflection();
+  const bool repeated = field->is_repeated();
+  switch (field->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_STRING:
+      repeated ? r->AddString(message, field, std::string(cell))
+               : r->SetString(message, field, std::string(cell));
+      return std::nullopt;
+    case FieldDescriptor::CPPTYPE_INT32:
+    case FieldDescriptor::CPPTYPE_UINT32:
+    case FieldDescriptor::CPPTYPE_INT64:
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      return SetNumber(field, cell, message);
     case FieldDescriptor::CPPTYPE_BOOL: {
       auto v = ParseBool(cell);
       if (!v) return absl::StrCat("'", cell, "' is not Y/N or true/false");

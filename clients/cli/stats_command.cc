@@ -107,6 +107,388 @@ absl::StatusOr<std::vector<T>> ParseList(const std::string& text,
   return out;
 }
 
+// Every input of every method, as parsed (one method runs per invocation).
+struct StatsInputs {
+  int64_t x = 0, n = 0, x0 = 0, n0 = 0, x1 = 0, n1 = 0, nmax = 0, events = 0;
+  int min_events = 1;
+  double level = 0.95, p0 = 0, a = 1, b = 1, weight = 0.5, threshold = 0.95,
+         alpha = 0.05, t = 0, z = 1, py = 0, odds_ratio = 2, h = 0, fdr = 0.1;
+  std::string method = "clopper-pearson", xs, ns, scores, outcomes, file;
+  bool mid_p = false;
+};
+
+// A method's computation, chosen by parsing, run after it.
+using Method = std::function<absl::Status(Result&)>;
+
+// Makes `compute(inputs, result)` the method to run when `command` is parsed.
+void OnParsed(CLI::App* command, StatsInputs& in, Method* run,
+              absl::Status (*compute)(StatsInputs&, Result&)) {
+  command->callback([&in, run, compute] {
+    *run = [&in, compute](Result& r) { return compute(in, r); };
+  });
+}
+
+absl::Status IncidenceCi(StatsInputs& in, Result& r) {
+  auto i = in.method == "wilson" ? signal::Wilson(in.x, in.n, in.level)
+                                 : signal::ClopperPearson(in.x, in.n, in.level);
+  if (!i.ok()) return i.status();
+  r.Text("method", in.method);
+  r.Int("x", in.x);
+  r.Int("n", in.n);
+  r.Num("level", in.level);
+  r.Num("proportion", i->estimate);
+  r.Num("lower", i->lower);
+  r.Num("upper", i->upper);
+  return absl::OkStatus();
+}
+
+void AddIncidenceCi(CLI::App& app, StatsInputs& in, Method* run) {
+  auto* ci = app.add_subcommand("incidence-ci",
+                                "subject incidence x/n with its interval");
+  ci->add_option("--x", in.x)->required();
+  ci->add_option("--n", in.n)->required();
+  ci->add_option("--level", in.level)->capture_default_str();
+  ci->add_option("--method", in.method, "clopper-pearson (default) or wilson")
+      ->check(CLI::IsMember({"clopper-pearson", "wilson"}));
+  OnParsed(ci, in, run, IncidenceCi);
+}
+
+absl::Status BinomTest(StatsInputs& in, Result& r) {
+  auto p = signal::BinomialUpperTail(in.x, in.n, in.p0);
+  if (!p.ok()) return p.status();
+  auto mid = signal::BinomialMidP(in.x, in.n, in.p0);
+  if (!mid.ok()) return mid.status();
+  r.Int("x", in.x);
+  r.Int("n", in.n);
+  r.Num("p0", in.p0);
+  r.Num("p_value", *p);
+  if (in.mid_p) r.Num("mid_p", *mid);
+  return absl::OkStatus();
+}
+
+void AddBinomTest(CLI::App& app, StatsInputs& in, Method* run) {
+  auto* bt = app.add_subcommand(
+      "binom-test", "one-sided exact binomial test P(X >= x | n, p0)");
+  bt->add_option("--x", in.x)->required();
+  bt->add_option("--n", in.n)->required();
+  bt->add_option("--p0", in.p0)->required();
+  bt->add_flag("--mid-p", in.mid_p, "also the mid-p value");
+  OnParsed(bt, in, run, BinomTest);
+}
+
+absl::Status Posterior(StatsInputs& in, Result& r) {
+  if (in.n0 > 0) {
+    if (in.x0 < 0 || in.x0 > in.n0) {
+      return absl::InvalidArgumentError("--x0 must be in [0, --n0]");
+    }
+    // The prior from the baseline's source sample, down-weighted.
+    in.a = in.weight * (in.x0 + 0.5);
+    in.b = in.weight * (in.n0 - in.x0 + 0.5);
+  }
+  auto p = signal::PosteriorExceeds(in.x, in.n, in.p0, in.a, in.b);
+  if (!p.ok()) return p.status();
+  r.Int("x", in.x);
+  r.Int("n", in.n);
+  r.Num("p0", in.p0);
+  r.Num("prior_a", in.a);
+  r.Num("prior_b", in.b);
+  r.Num("posterior", *p);
+  return absl::OkStatus();
+}
+
+void AddPosterior(CLI::App& app, StatsInputs& in, Method* run) {
+  auto* post = app.add_subcommand(
+      "posterior",
+      "P(p > p0 | x, n) under Beta(a, b), or a prior from the "
+      "baseline's source sample (--x0/--n0/--weight)");
+  post->add_option("--x", in.x)->required();
+  post->add_option("--n", in.n)->required();
+  post->add_option("--p0", in.p0)->required();
+  post->add_option("--a", in.a)->capture_default_str();
+  post->add_option("--b", in.b)->capture_default_str();
+  post->add_option("--x0", in.x0, "source events (with --n0)");
+  post->add_option("--n0", in.n0, "source subjects");
+  post->add_option("--weight", in.weight, "weight of the source sample")
+      ->capture_default_str();
+  OnParsed(post, in, run, Posterior);
+}
+
+absl::Status Boundary(StatsInputs& in, Result& r) {
+  auto rows =
+      signal::PosteriorBoundary(in.p0, in.nmax, in.threshold, in.a, in.b);
+  if (!rows.ok()) return rows.status();
+  r.Num("p0", in.p0);
+  r.Num("threshold", in.threshold);
+  r.Num("prior_a", in.a);
+  r.Num("prior_b", in.b);
+  std::vector<std::vector<double>> table;
+  for (const auto& row : *rows) {
+    table.push_back({static_cast<double>(row.n), static_cast<double>(row.min_x),
+                     row.posterior});
+  }
+  r.Rows({"n", "min_x", "posterior"}, std::move(table));
+  return absl::OkStatus();
+}
+
+void AddBoundary(CLI::App& app, StatsInputs& in, Method* run) {
+  auto* boundary = app.add_subcommand(
+      "boundary", "the stopping table: smallest x that flags for each n");
+  boundary->add_option("--p0", in.p0)->required();
+  boundary->add_option("--nmax", in.nmax)->required();
+  boundary->add_option("--threshold", in.threshold)->capture_default_str();
+  boundary->add_option("--a", in.a)->capture_default_str();
+  boundary->add_option("--b", in.b)->capture_default_str();
+  OnParsed(boundary, in, run, Boundary);
+}
+
+absl::Status MaxSprtCv(StatsInputs& in, Result& r) {
+  auto c = signal::MaxSprtCriticalValue(in.alpha, in.t, in.min_events);
+  if (!c.ok()) return c.status();
+  auto achieved = signal::MaxSprtAlpha(*c, in.t, in.min_events);
+  r.Num("alpha", in.alpha);
+  r.Num("T", in.t);
+  r.Int("M", in.min_events);
+  r.Num("critical_value", *c);
+  r.Num("type_i_error", achieved.value_or(0));
+  return absl::OkStatus();
+}
+
+void AddMaxSprtCv(CLI::App& app, StatsInputs& in, Method* run) {
+  auto* cv = app.add_subcommand(
+      "maxsprt-cv", "exact Poisson MaxSPRT critical value (Kulldorff 2011)");
+  cv->add_option("--alpha", in.alpha)->capture_default_str();
+  cv->add_option("--T", in.t, "end of surveillance, expected events")
+      ->required();
+  cv->add_option("--M", in.min_events, "minimum events to signal")
+      ->capture_default_str();
+  OnParsed(cv, in, run, MaxSprtCv);
+}
+
+absl::Status MaxSprtBinomialCv(StatsInputs& in, Result& r) {
+  auto c = signal::BinomialMaxSprtCriticalValue(in.alpha, in.nmax,
+                                                in.min_events, in.z);
+  if (!c.ok()) return c.status();
+  auto achieved =
+      signal::BinomialMaxSprtAlpha(*c, in.nmax, in.min_events, in.z);
+  r.Num("alpha", in.alpha);
+  r.Int("N", in.nmax);
+  r.Int("M", in.min_events);
+  r.Num("z", in.z);
+  r.Num("critical_value", *c);
+  r.Num("type_i_error", achieved.value_or(0));
+  return absl::OkStatus();
+}
+
+void AddMaxSprtBinomialCv(CLI::App& app, StatsInputs& in, Method* run) {
+  auto* bcv = app.add_subcommand("maxsprt-binomial-cv",
+                                 "exact binomial MaxSPRT critical value");
+  bcv->add_option("--alpha", in.alpha)->capture_default_str();
+  bcv->add_option("--N", in.nmax, "end of surveillance, total events")
+      ->required();
+  bcv->add_option("--M", in.min_events)->capture_default_str();
+  bcv->add_option("--z", in.z, "controls per case")->capture_default_str();
+  OnParsed(bcv, in, run, MaxSprtBinomialCv);
+}
+
+absl::Status Cusum(StatsInputs& in, Result& r) {
+  auto ys = ParseList<int>(in.outcomes, "--outcomes");
+  if (!ys.ok()) return ys.status();
+  auto c = signal::BernoulliCusum(*ys, in.p0, in.odds_ratio, in.h);
+  if (!c.ok()) return c.status();
+  r.Num("p0", in.p0);
+  r.Num("odds_ratio", in.odds_ratio);
+  r.Num("h", in.h);
+  r.Int("signal_at", c->signal_at);
+  std::vector<std::vector<double>> table;
+  for (size_t i = 0; i < c->path.size(); ++i) {
+    table.push_back({static_cast<double>(i + 1), static_cast<double>((*ys)[i]),
+                     c->path[i]});
+  }
+  r.Rows({"i", "y", "S"}, std::move(table));
+  return absl::OkStatus();
+}
+
+void AddCusum(CLI::App& app, StatsInputs& in, Method* run) {
+  auto* cusum = app.add_subcommand("cusum", "Bernoulli CUSUM path");
+  cusum->add_option("--outcomes", in.outcomes, "0/1 list, e.g. 0,1,0,1")
+      ->required();
+  cusum->add_option("--p0", in.p0)->required();
+  cusum->add_option("--or", in.odds_ratio, "odds ratio to detect")
+      ->capture_default_str();
+  cusum->add_option("--h", in.h, "decision value")->required();
+  OnParsed(cusum, in, run, Cusum);
+}
+
+absl::Status Trend(StatsInputs& in, Result& r) {
+  auto xv = ParseList<int64_t>(in.xs, "--x");
+  if (!xv.ok()) return xv.status();
+  auto nv = ParseList<int64_t>(in.ns, "--n");
+  if (!nv.ok()) return nv.status();
+  std::vector<double> sv;
+  if (in.scores.empty()) {
+    for (size_t i = 0; i < xv->size(); ++i) sv.push_back(i);
+  } else {
+    auto parsed = ParseList<double>(in.scores, "--scores");
+    if (!parsed.ok()) return parsed.status();
+    sv = *parsed;
+  }
+  auto res = signal::CochranArmitageIncreasing(*xv, *nv, sv);
+  if (!res.ok()) return res.status();
+  r.Num("z", res->z);
+  r.Num("p_value_one_sided", res->p);
+  r.Text("method", res->exact ? "exact conditional" : "asymptotic");
+  r.Num("p_asymptotic", res->p_asymptotic);
+  return absl::OkStatus();
+}
+
+void AddTrend(CLI::App& app, StatsInputs& in, Method* run) {
+  auto* trend = app.add_subcommand(
+      "trend", "Cochran-Armitage trend across ordered groups");
+  trend->add_option("--x", in.xs, "subjects with the event per group")
+      ->required();
+  trend->add_option("--n", in.ns, "subjects per group")->required();
+  trend->add_option("--scores", in.scores,
+                    "dose scores (default 0, 1, 2, ...)");
+  OnParsed(trend, in, run, Trend);
+}
+
+absl::Status Fisher(StatsInputs& in, Result& r) {
+  auto p = signal::FisherGreater(in.x1, in.n1, in.x0, in.n0);
+  if (!p.ok()) return p.status();
+  auto rd = signal::NewcombeDifference(in.x1, in.n1, in.x0, in.n0, in.level);
+  if (!rd.ok()) return rd.status();
+  r.Num("p_value_one_sided", *p);
+  r.Num("risk_difference", rd->difference);
+  r.Num("rd_lower", rd->lower);
+  r.Num("rd_upper", rd->upper);
+  r.Num("level", in.level);
+  return absl::OkStatus();
+}
+
+void AddFisher(CLI::App& app, StatsInputs& in, Method* run) {
+  auto* fisher = app.add_subcommand(
+      "fisher",
+      "one-sided Fisher exact test of x1/n1 above x0/n0, with the "
+      "risk difference and its Newcombe interval");
+  fisher->add_option("--x1", in.x1)->required();
+  fisher->add_option("--n1", in.n1)->required();
+  fisher->add_option("--x0", in.x0)->required();
+  fisher->add_option("--n0", in.n0)->required();
+  fisher->add_option("--level", in.level)->capture_default_str();
+  OnParsed(fisher, in, run, Fisher);
+}
+
+absl::Status Eair(StatsInputs& in, Result& r) {
+  auto rate = signal::PoissonRate(in.events, in.py, in.level);
+  if (!rate.ok()) return rate.status();
+  r.Int("events", in.events);
+  r.Num("patient_years", in.py);
+  r.Num("level", in.level);
+  r.Num("rate_per_100py", rate->rate);
+  r.Num("lower", rate->lower);
+  r.Num("upper", rate->upper);
+  return absl::OkStatus();
+}
+
+void AddEair(CLI::App& app, StatsInputs& in, Method* run) {
+  auto* eair = app.add_subcommand(
+      "eair", "incidence rate per 100 patient-years, exact Poisson interval");
+  eair->add_option("--events", in.events)->required();
+  eair->add_option("--py", in.py, "patient-years at risk")->required();
+  eair->add_option("--level", in.level)->capture_default_str();
+  OnParsed(eair, in, run, Eair);
+}
+
+// The rows of a dfdr input file (CSV with columns soc, pt, p; others are
+// ignored).
+struct PtPValues {
+  std::vector<std::string> socs, pts;
+  std::vector<double> ps;
+};
+
+absl::StatusOr<PtPValues> ReadPtPValues(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) return absl::NotFoundError(absl::StrCat(file, ": cannot open"));
+  CsvReader reader(in);
+  PtPValues out;
+  int soc_col = -1, pt_col = -1, p_col = -1;
+  while (true) {
+    auto rec = reader.Next();
+    if (!rec.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file, ":", rec.status().message()));
+    }
+    if (!rec->has_value()) break;
+    const auto& f = (*rec)->fields;
+    if (soc_col < 0) {  // the header
+      for (size_t i = 0; i < f.size(); ++i) {
+        if (f[i] == "soc") soc_col = i;
+        if (f[i] == "pt") pt_col = i;
+        if (f[i] == "p") p_col = i;
+      }
+      if (soc_col < 0 || pt_col < 0 || p_col < 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(file, ":1: need columns soc, pt, p"));
+      }
+      continue;
+    }
+    double p;
+    if (static_cast<int>(f.size()) <= std::max({soc_col, pt_col, p_col}) ||
+        !absl::SimpleAtod(f[p_col], &p)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file, ":", (*rec)->line, ": p: not a number"));
+    }
+    out.socs.push_back(f[soc_col]);
+    out.pts.push_back(f[pt_col]);
+    out.ps.push_back(p);
+  }
+  return out;
+}
+
+absl::Status Dfdr(StatsInputs& in, Result& r) {
+  auto terms = ReadPtPValues(in.file);
+  if (!terms.ok()) return terms.status();
+  const std::vector<double>& ps = terms->ps;
+  auto adjusted = signal::DoubleFdr(terms->socs, ps);
+  if (!adjusted.ok()) return adjusted.status();
+  std::vector<double> bh = signal::BenjaminiHochberg(ps);
+  r.Num("fdr", in.fdr);
+  std::vector<std::vector<double>> table;
+  int flagged = 0;
+  for (size_t i = 0; i < ps.size(); ++i) {
+    const bool flag = (*adjusted)[i] <= in.fdr;
+    flagged += flag;
+    table.push_back({static_cast<double>(i + 1), ps[i], bh[i], (*adjusted)[i],
+                     flag ? 1.0 : 0.0});
+  }
+  r.Int("terms", static_cast<int64_t>(ps.size()));
+  r.Int("flagged", flagged);
+  r.Rows({"row", "p", "bh", "double_fdr", "flagged"}, std::move(table));
+  return absl::OkStatus();
+}
+
+void AddDfdr(CLI::App& app, StatsInputs& in, Method* run) {
+  auto* dfdr = app.add_subcommand(
+      "dfdr", "Benjamini-Hochberg and double FDR over PT p-values");
+  dfdr->add_option("--file", in.file, "CSV with columns soc,pt,p")->required();
+  dfdr->add_option("--fdr", in.fdr)->capture_default_str();
+  OnParsed(dfdr, in, run, Dfdr);
+}
+
+void AddMethods(CLI::App& app, StatsInputs& in, Method* run) {
+  AddIncidenceCi(app, in, run);
+  AddBinomTest(app, in, run);
+  AddPosterior(app, in, run);
+  AddBoundary(app, in, run);
+  AddMaxSprtCv(app, in, run);
+  AddMaxSprtBinomialCv(app, in, run);
+  AddCusum(app, in, run);
+  AddTrend(app, in, run);
+  AddFisher(app, in, run);
+  AddEair(app, in, run);
+  AddDfdr(app, in, run);
+}
+
 }  // namespace
 
 int RunStatsCommand(const std::vector<std::string>& args, std::ostream& out,
@@ -119,320 +501,9 @@ int RunStatsCommand(const std::vector<std::string>& args, std::ostream& out,
   std::string format = "table";
   app.add_option("--format", format, "table or json (json: full precision)")
       ->check(CLI::IsMember({"table", "json"}));
-  std::function<absl::Status(Result&)> run;
-
-  int64_t x = 0, n = 0, x0 = 0, n0 = 0, x1 = 0, n1 = 0, nmax = 0, events = 0;
-  int min_events = 1;
-  double level = 0.95, p0 = 0, a = 1, b = 1, weight = 0.5, threshold = 0.95,
-         alpha = 0.05, t = 0, z = 1, py = 0, odds_ratio = 2, h = 0, fdr = 0.1;
-  std::string method = "clopper-pearson", xs, ns, scores, outcomes, file;
-  bool mid_p = false;
-
-  auto* ci = app.add_subcommand("incidence-ci",
-                                "subject incidence x/n with its interval");
-  ci->add_option("--x", x)->required();
-  ci->add_option("--n", n)->required();
-  ci->add_option("--level", level)->capture_default_str();
-  ci->add_option("--method", method, "clopper-pearson (default) or wilson")
-      ->check(CLI::IsMember({"clopper-pearson", "wilson"}));
-  ci->callback([&] {
-    run = [&](Result& r) -> absl::Status {
-      auto i = method == "wilson" ? signal::Wilson(x, n, level)
-                                  : signal::ClopperPearson(x, n, level);
-      if (!i.ok()) return i.status();
-      r.Text("method", method);
-      r.Int("x", x);
-      r.Int("n", n);
-      r.Num("level", level);
-      r.Num("proportion", i->estimate);
-      r.Num("lower", i->lower);
-      r.Num("upper", i->upper);
-      return absl::OkStatus();
-    };
-  });
-
-  auto* bt = app.add_subcommand(
-      "binom-test", "one-sided exact binomial test P(X >= x | n, p0)");
-  bt->add_option("--x", x)->required();
-  bt->add_option("--n", n)->required();
-  bt->add_option("--p0", p0)->required();
-  bt->add_flag("--mid-p", mid_p, "also the mid-p value");
-  bt->callback([&] {
-    run = [&](Result& r) -> absl::Status {
-      auto p = signal::BinomialUpperTail(x, n, p0);
-      if (!p.ok()) return p.status();
-      auto mid = signal::BinomialMidP(x, n, p0);
-      if (!mid.ok()) return mid.status();
-      r.Int("x", x);
-      r.Int("n", n);
-      r.Num("p0", p0);
-      r.Num("p_value", *p);
-      if (mid_p) r.Num("mid_p", *mid);
-      return absl::OkStatus();
-    };
-  });
-
-  auto* post = app.add_subcommand(
-      "posterior",
-      "P(p > p0 | x, n) under Beta(a, b), or a prior from the "
-      "baseline's source sample (--x0/--n0/--weight)");
-  post->add_option("--x", x)->required();
-  post->add_option("--n", n)->required();
-  post->add_option("--p0", p0)->required();
-  post->add_option("--a", a)->capture_default_str();
-  post->add_option("--b", b)->capture_default_str();
-  post->add_option("--x0", x0, "source events (with --n0)");
-  post->add_option("--n0", n0, "source subjects");
-  post->add_option("--weight", weight, "weight of the source sample")
-      ->capture_default_str();
-  post->callback([&] {
-    run = [&](Result& r) -> absl::Status {
-      if (n0 > 0) {
-        if (x0 < 0 || x0 > n0) {
-          return absl::InvalidArgumentError("--x0 must be in [0, --n0]");
-        }
-        a = weight * (x0 + 0.5);
-        b = weight * (n0 - x0 + 0.5);
-      }
-      auto p = signal::PosteriorExceeds(x, n, p0, a, b);
-      if (!p.ok()) return p.status();
-      r.Int("x", x);
-      r.Int("n", n);
-      r.Num("p0", p0);
-      r.Num("prior_a", a);
-      r.Num("prior_b", b);
-      r.Num("posterior", *p);
-      return absl::OkStatus();
-    };
-  });
-
-  auto* boundary = app.add_subcommand(
-      "boundary", "the stopping table: smallest x that flags for each n");
-  boundary->add_option("--p0", p0)->required();
-  boundary->add_option("--nmax", nmax)->required();
-  boundary->add_option("--threshold", threshold)->capture_default_str();
-  boundary->add_option("--a", a)->capture_default_str();
-  boundary->add_option("--b", b)->capture_default_str();
-  boundary->callback([&] {
-    run = [&](Result& r) -> absl::Status {
-      auto rows = signal::PosteriorBoundary(p0, nmax, threshold, a, b);
-      if (!rows.ok()) return rows.status();
-      r.Num("p0", p0);
-      r.Num("threshold", threshold);
-      r.Num("prior_a", a);
-      r.Num("prior_b", b);
-      std::vector<std::vector<double>> table;
-      for (const auto& row : *rows) {
-        table.push_back({static_cast<double>(row.n),
-                         static_cast<double>(row.min_x), row.posterior});
-      }
-      r.Rows({"n", "min_x", "posterior"}, std::move(table));
-      return absl::OkStatus();
-    };
-  });
-
-  auto* cv = app.add_subcommand(
-      "maxsprt-cv", "exact Poisson MaxSPRT critical value (Kulldorff 2011)");
-  cv->add_option("--alpha", alpha)->capture_default_str();
-  cv->add_option("--T", t, "end of surveillance, expected events")->required();
-  cv->add_option("--M", min_events, "minimum events to signal")
-      ->capture_default_str();
-  cv->callback([&] {
-    run = [&](Result& r) -> absl::Status {
-      auto c = signal::MaxSprtCriticalValue(alpha, t, min_events);
-      if (!c.ok()) return c.status();
-      auto achieved = signal::MaxSprtAlpha(*c, t, min_events);
-      r.Num("alpha", alpha);
-      r.Num("T", t);
-      r.Int("M", min_events);
-      r.Num("critical_value", *c);
-      r.Num("type_i_error", achieved.value_or(0));
-      return absl::OkStatus();
-    };
-  });
-
-  auto* bcv = app.add_subcommand("maxsprt-binomial-cv",
-                                 "exact binomial MaxSPRT critical value");
-  bcv->add_option("--alpha", alpha)->capture_default_str();
-  bcv->add_option("--N", nmax, "end of surveillance, total events")->required();
-  bcv->add_option("--M", min_events)->capture_default_str();
-  bcv->add_option("--z", z, "controls per case")->capture_default_str();
-  bcv->callback([&] {
-    run = [&](Result& r) -> absl::Status {
-      auto c = signal::BinomialMaxSprtCriticalValue(alpha, nmax, min_events, z);
-      if (!c.ok()) return c.status();
-      auto achieved = signal::BinomialMaxSprtAlpha(*c, nmax, min_events, z);
-      r.Num("alpha", alpha);
-      r.Int("N", nmax);
-      r.Int("M", min_events);
-      r.Num("z", z);
-      r.Num("critical_value", *c);
-      r.Num("type_i_error", achieved.value_or(0));
-      return absl::OkStatus();
-    };
-  });
-
-  auto* cusum = app.add_subcommand("cusum", "Bernoulli CUSUM path");
-  cusum->add_option("--outcomes", outcomes, "0/1 list, e.g. 0,1,0,1")
-      ->required();
-  cusum->add_option("--p0", p0)->required();
-  cusum->add_option("--or", odds_ratio, "odds ratio to detect")
-      ->capture_default_str();
-  cusum->add_option("--h", h, "decision value")->required();
-  cusum->callback([&] {
-    run = [&](Result& r) -> absl::Status {
-      auto ys = ParseList<int>(outcomes, "--outcomes");
-      if (!ys.ok()) return ys.status();
-      auto c = signal::BernoulliCusum(*ys, p0, odds_ratio, h);
-      if (!c.ok()) return c.status();
-      r.Num("p0", p0);
-      r.Num("odds_ratio", odds_ratio);
-      r.Num("h", h);
-      r.Int("signal_at", c->signal_at);
-      std::vector<std::vector<double>> table;
-      for (size_t i = 0; i < c->path.size(); ++i) {
-        table.push_back({static_cast<double>(i + 1),
-                         static_cast<double>((*ys)[i]), c->path[i]});
-      }
-      r.Rows({"i", "y", "S"}, std::move(table));
-      return absl::OkStatus();
-    };
-  });
-
-  auto* trend = app.add_subcommand(
-      "trend", "Cochran-Armitage trend across ordered groups");
-  trend->add_option("--x", xs, "subjects with the event per group")->required();
-  trend->add_option("--n", ns, "subjects per group")->required();
-  trend->add_option("--scores", scores, "dose scores (default 0, 1, 2, ...)");
-  trend->callback([&] {
-    run = [&](Result& r) -> absl::Status {
-      auto xv = ParseList<int64_t>(xs, "--x");
-      if (!xv.ok()) return xv.status();
-      auto nv = ParseList<int64_t>(ns, "--n");
-      if (!nv.ok()) return nv.status();
-      std::vector<double> sv;
-      if (scores.empty()) {
-        for (size_t i = 0; i < xv->size(); ++i) sv.push_back(i);
-      } else {
-        auto parsed = ParseList<double>(scores, "--scores");
-        if (!parsed.ok()) return parsed.status();
-        sv = *parsed;
-      }
-      auto res = signal::CochranArmitageIncreasing(*xv, *nv, sv);
-      if (!res.ok()) return res.status();
-      r.Num("z", res->z);
-      r.Num("p_value_one_sided", res->p);
-      r.Text("method", res->exact ? "exact conditional" : "asymptotic");
-      r.Num("p_asymptotic", res->p_asymptotic);
-      return absl::OkStatus();
-    };
-  });
-
-  auto* fisher = app.add_subcommand(
-      "fisher",
-      "one-sided Fisher exact test of x1/n1 above x0/n0, with the "
-      "risk difference and its Newcombe interval");
-  fisher->add_option("--x1", x1)->required();
-  fisher->add_option("--n1", n1)->required();
-  fisher->add_option("--x0", x0)->required();
-  fisher->add_option("--n0", n0)->required();
-  fisher->add_option("--level", level)->capture_default_str();
-  fisher->callback([&] {
-    run = [&](Result& r) -> absl::Status {
-      auto p = signal::FisherGreater(x1, n1, x0, n0);
-      if (!p.ok()) return p.status();
-      auto rd = signal::NewcombeDifference(x1, n1, x0, n0, level);
-      if (!rd.ok()) return rd.status();
-      r.Num("p_value_one_sided", *p);
-      r.Num("risk_difference", rd->difference);
-      r.Num("rd_lower", rd->lower);
-      r.Num("rd_upper", rd->upper);
-      r.Num("level", level);
-      return absl::OkStatus();
-    };
-  });
-
-  auto* eair = app.add_subcommand(
-      "eair", "incidence rate per 100 patient-years, exact Poisson interval");
-  eair->add_option("--events", events)->required();
-  eair->add_option("--py", py, "patient-years at risk")->required();
-  eair->add_option("--level", level)->capture_default_str();
-  eair->callback([&] {
-    run = [&](Result& r) -> absl::Status {
-      auto rate = signal::PoissonRate(events, py, level);
-      if (!rate.ok()) return rate.status();
-      r.Int("events", events);
-      r.Num("patient_years", py);
-      r.Num("level", level);
-      r.Num("rate_per_100py", rate->rate);
-      r.Num("lower", rate->lower);
-      r.Num("upper", rate->upper);
-      return absl::OkStatus();
-    };
-  });
-
-  auto* dfdr = app.add_subcommand(
-      "dfdr", "Benjamini-Hochberg and double FDR over PT p-values");
-  dfdr->add_option("--file", file, "CSV with columns soc,pt,p")->required();
-  dfdr->add_option("--fdr", fdr)->capture_default_str();
-  std::vector<std::string> pts;
-  dfdr->callback([&] {
-    run = [&](Result& r) -> absl::Status {
-      std::ifstream in(file);
-      if (!in) return absl::NotFoundError(absl::StrCat(file, ": cannot open"));
-      CsvReader reader(in);
-      std::vector<std::string> socs;
-      std::vector<double> ps;
-      int soc_col = -1, pt_col = -1, p_col = -1;
-      while (true) {
-        auto rec = reader.Next();
-        if (!rec.ok()) {
-          return absl::InvalidArgumentError(
-              absl::StrCat(file, ":", rec.status().message()));
-        }
-        if (!rec->has_value()) break;
-        const auto& f = (*rec)->fields;
-        if (soc_col < 0) {
-          for (size_t i = 0; i < f.size(); ++i) {
-            if (f[i] == "soc") soc_col = i;
-            if (f[i] == "pt") pt_col = i;
-            if (f[i] == "p") p_col = i;
-          }
-          if (soc_col < 0 || pt_col < 0 || p_col < 0) {
-            return absl::InvalidArgumentError(
-                absl::StrCat(file, ":1: need columns soc, pt, p"));
-          }
-          continue;
-        }
-        double p;
-        if (static_cast<int>(f.size()) <= std::max({soc_col, pt_col, p_col}) ||
-            !absl::SimpleAtod(f[p_col], &p)) {
-          return absl::InvalidArgumentError(
-              absl::StrCat(file, ":", (*rec)->line, ": p: not a number"));
-        }
-        socs.push_back(f[soc_col]);
-        pts.push_back(f[pt_col]);
-        ps.push_back(p);
-      }
-      auto adjusted = signal::DoubleFdr(socs, ps);
-      if (!adjusted.ok()) return adjusted.status();
-      std::vector<double> bh = signal::BenjaminiHochberg(ps);
-      r.Num("fdr", fdr);
-      std::vector<std::vector<double>> table;
-      int flagged = 0;
-      for (size_t i = 0; i < ps.size(); ++i) {
-        const bool flag = (*adjusted)[i] <= fdr;
-        flagged += flag;
-        table.push_back({static_cast<double>(i + 1), ps[i], bh[i],
-                         (*adjusted)[i], flag ? 1.0 : 0.0});
-      }
-      r.Int("terms", static_cast<int64_t>(ps.size()));
-      r.Int("flagged", flagged);
-      r.Rows({"row", "p", "bh", "double_fdr", "flagged"}, std::move(table));
-      return absl::OkStatus();
-    };
-  });
-
+  StatsInputs inputs;
+  Method run;
+  AddMethods(app, inputs, &run);
   // --format may also follow the method.
   for (CLI::App* sub : app.get_subcommands({})) {
     sub->add_option("--format", format, "table or json (json: full precision)")
@@ -454,6 +525,16 @@ int RunStatsCommand(const std::vector<std::string>& args, std::ostream& out,
   }
   result.Print(format == "json", out);
   return 0;
+}
+
+void AddStatsCommand(CLI::App& app) {
+  auto* stats = app.add_subcommand(
+      "stats",
+      "offline calculator of the signal statistics (no server): aesignal "
+      "stats --help");
+  // Listed for `aesignal --help` only: RunCli hands `aesignal stats ...` to
+  // RunStatsCommand before parsing, as it parses its own arguments.
+  stats->prefix_command();
 }
 
 }  // namespace aesignal::cli

@@ -8,12 +8,18 @@
 #include <string>
 #include <vector>
 
+#include "CLI/CLI.hpp"
+
 namespace aesignal::cli {
 
 // `args` are the words after "stats". Returns the exit code: 0 ok, 1 invalid
 // statistical input (message names the problem), 2 usage.
 int RunStatsCommand(const std::vector<std::string>& args, std::ostream& out,
                     std::ostream& err);
+
+// Adds `stats` to the `aesignal` app, for its help text only: RunCli hands
+// `aesignal stats ...` to RunStatsCommand before parsing.
+void AddStatsCommand(CLI::App& app);
 
 }  // namespace aesignal::cli
 

@@ -2,12 +2,11 @@
 
 #include <algorithm>
 #include <memory>
-#include <mutex>
 #include <set>
+#include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -15,10 +14,9 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "aesignal/client/client.h"
-#include "aesignal/client/report_streamer.h"
-#include "aesignal/client/status.h"
 #include "clients/cli/import/adam_mapping.h"
 #include "clients/cli/import/dataset.h"
+#include "clients/cli/report_upload.h"
 
 namespace aesignal::cli {
 namespace {
@@ -26,8 +24,7 @@ namespace {
 using import::ImportPlan;
 using import::RowError;
 
-constexpr int kOk = 0;
-constexpr int kFailed = 1;
+// Subjects per EnrollSubjects call (each call is all or nothing).
 constexpr size_t kEnrollChunk = 10000;
 
 struct ImportFlags {
@@ -46,16 +43,6 @@ struct ImportFlags {
   bool dry_run = false;
 };
 
-void PrintError(std::ostream& err, const absl::Status& status) {
-  err << "error: " << absl::StatusCodeToString(status.code()) << ": "
-      << status.message() << "\n";
-  if (auto bad = client::BadRequestOf(status)) {
-    for (const auto& v : bad->field_violations()) {
-      err << "  " << v.field() << ": " << v.description() << "\n";
-    }
-  }
-}
-
 // "reports[12].grade" -> "grade".
 std::string FieldName(const std::string& path) {
   const size_t dot = path.find("].");
@@ -71,11 +58,8 @@ std::string GroupList(const v1::Trial& t) {
   return absl::StrJoin(names, " < ");
 }
 
-int RunImport(const ImportContext& ctx, const ImportFlags& flags) {
-  std::ostream& out = ctx.io->out;
-  std::ostream& err = ctx.io->err;
-  const absl::Time start = absl::Now();
-
+absl::StatusOr<import::ImportOptions> OptionsFromFlags(
+    const ImportFlags& flags) {
   import::ImportOptions options;
   options.trial_id = flags.trial;
   options.title = flags.title;
@@ -86,56 +70,57 @@ int RunImport(const ImportContext& ctx, const ImportFlags& flags) {
   if (!flags.control.empty()) options.control = flags.control;
   options.no_control = flags.no_control;
   if (!flags.timepoints.empty()) {
-    auto tps = import::ParseTimepoints(flags.timepoints);
-    if (!tps.ok()) {
-      err << "error: " << tps.status().message() << "\n";
-      return kFailed;
-    }
-    options.timepoints = *std::move(tps);
+    auto timepoints = import::ParseTimepoints(flags.timepoints);
+    if (!timepoints.ok()) return timepoints.status();
+    options.timepoints = *std::move(timepoints);
   }
   if (!flags.mapping.empty()) {
-    auto map = import::ColumnMap::ReadFile(flags.mapping);
-    if (!map.ok()) {
-      err << "error: " << map.status().message() << "\n";
-      return kFailed;
-    }
-    options.columns = *std::move(map);
+    auto columns = import::ColumnMap::ReadFile(flags.mapping);
+    if (!columns.ok()) return columns.status();
+    options.columns = *std::move(columns);
   }
+  return options;
+}
 
-  // Read and map.
-  std::vector<std::string> paths =
-      flags.sdtm ? std::vector<std::string>{flags.dm, flags.ex, flags.ae}
-                 : std::vector<std::string>{flags.adsl, flags.adae};
+// The subject-level file (ADSL or DM) first, then EX (SDTM), then the AEs.
+std::vector<std::string> DatasetPaths(const ImportFlags& flags) {
+  return flags.sdtm ? std::vector<std::string>{flags.dm, flags.ex, flags.ae}
+                    : std::vector<std::string>{flags.adsl, flags.adae};
+}
+
+absl::StatusOr<ImportPlan> ReadAndMap(const ImportFlags& flags,
+                                      const import::ImportOptions& options) {
   std::vector<import::Dataset> data;
-  for (const std::string& path : paths) {
-    auto ds = import::ReadDataset(path);
-    if (!ds.ok()) {
-      err << "error: " << ds.status().message() << "\n";
-      return kFailed;
-    }
-    data.push_back(*std::move(ds));
+  for (const std::string& path : DatasetPaths(flags)) {
+    auto dataset = import::ReadDataset(path);
+    if (!dataset.ok()) return dataset.status();
+    data.push_back(*std::move(dataset));
   }
-  absl::StatusOr<ImportPlan> mapped =
-      flags.sdtm ? import::MapSdtm(data[0], data[1], data[2], options)
-                 : import::MapAdam(data[0], data[1], options);
-  if (!mapped.ok()) {
-    err << "error: " << mapped.status().message() << "\n";
-    return kFailed;
-  }
-  ImportPlan& plan = *mapped;
+  return flags.sdtm ? import::MapSdtm(data[0], data[1], data[2], options)
+                    : import::MapAdam(data[0], data[1], options);
+}
+
+// File lines of the AE rows that cannot be mapped (a row may have several
+// bad cells).
+std::set<int> BadReportLines(const ImportPlan& plan) {
+  std::set<int> lines;
+  for (const RowError& e : plan.report_errors) lines.insert(e.line);
+  return lines;
+}
+
+// What was read: subjects and the safety population, AE rows and why some
+// are skipped.
+void PrintDataSummary(const ImportPlan& plan, const std::string& subject_file,
+                      size_t bad_report_rows, std::ostream& out) {
   const import::ImportStats& st = plan.stats;
-  const std::string& subject_file = paths[0];
   out << subject_file << ": " << st.subject_rows << " subjects, "
       << st.safety_subjects << " in the safety population"
       << (st.not_safety > 0
               ? absl::StrCat(" (", st.not_safety, " outside it, not enrolled)")
               : "")
       << "\n";
-  // Counted rows, not errors: a row may have several bad cells.
-  std::set<int> bad_lines;
-  for (const RowError& e : plan.report_errors) bad_lines.insert(e.line);
   out << plan.ae_file << ": " << st.ae_rows
-      << " AE rows: " << st.teae_rows + static_cast<int64_t>(bad_lines.size())
+      << " AE rows: " << st.teae_rows + static_cast<int64_t>(bad_report_rows)
       << " treatment-emergent in the safety population";
   if (st.not_teae > 0) {
     out << ", " << st.not_teae << " not treatment-emergent (skipped)";
@@ -145,7 +130,22 @@ int RunImport(const ImportContext& ctx, const ImportFlags& flags) {
         << " of subjects outside the safety population (skipped)";
   }
   out << "\n";
+}
 
+void PrintTrialSummary(const ImportPlan& plan, std::ostream& out) {
+  const v1::Trial& trial = plan.trial;
+  const v1::Timepoint& last = trial.timepoints(trial.timepoints_size() - 1);
+  out << "trial " << trial.trial_id() << ": " << trial.dose_groups_size()
+      << " dose groups (" << GroupList(trial) << "), "
+      << trial.timepoints_size() << " timepoints (last " << last.timepoint_id()
+      << ", day " << last.study_day() << "), " << trial.sites_size()
+      << " sites\n";
+  for (const std::string& note : plan.notes) out << "note: " << note << "\n";
+}
+
+// Prints the mapping's row errors; false if the subject-level data has any
+// (then nothing may be sent).
+bool PrintRowErrors(const ImportPlan& plan, std::ostream& err) {
   for (const RowError& e : plan.subject_errors) {
     err << import::FormatRowError(e) << "\n";
   }
@@ -153,50 +153,38 @@ int RunImport(const ImportContext& ctx, const ImportFlags& flags) {
     err << "nothing imported: " << plan.subject_errors.size()
         << " problem(s) in the subject data above (the trial design and "
            "enrollment are all or nothing)\n";
-    return kFailed;
+    return false;
   }
   for (const RowError& e : plan.report_errors) {
     err << import::FormatRowError(e) << "\n";
   }
-  out << "trial " << plan.trial.trial_id() << ": "
-      << plan.trial.dose_groups_size() << " dose groups ("
-      << GroupList(plan.trial) << "), " << plan.trial.timepoints_size()
-      << " timepoints (last "
-      << plan.trial.timepoints(plan.trial.timepoints_size() - 1).timepoint_id()
-      << ", day "
-      << plan.trial.timepoints(plan.trial.timepoints_size() - 1).study_day()
-      << "), " << plan.trial.sites_size() << " sites\n";
-  for (const std::string& note : plan.notes) out << "note: " << note << "\n";
-  if (flags.dry_run) {
-    out << "dry run: nothing sent (" << plan.subjects.size() << " subjects, "
-        << plan.reports.size() << " reports, " << bad_lines.size()
-        << " AE rows rejected)\n";
-    return bad_lines.empty() ? kOk : kFailed;
-  }
+  return true;
+}
 
-  // Send: trial, subjects, reports.
-  client::Client c(client::MakeClientConnection(*ctx.connection));
-  auto created = c.CreateTrial(plan.trial);
-  if (!created.ok()) {
-    PrintError(err, created.status());
-    if (created.status().code() == absl::StatusCode::kAlreadyExists) {
-      err << "a trial " << plan.trial.trial_id()
-          << " with a different design exists (re-importing the same data "
-             "with the same options is safe; otherwise choose another "
-             "--trial)\n";
-    }
-    return kFailed;
+bool CreateTrial(client::Client& c, const v1::Trial& trial, std::ostream& err) {
+  auto created = c.CreateTrial(trial);
+  if (created.ok()) return true;
+  PrintStatus(err, created.status());
+  if (created.status().code() == absl::StatusCode::kAlreadyExists) {
+    err << "a trial " << trial.trial_id()
+        << " with a different design exists (re-importing the same data "
+           "with the same options is safe; otherwise choose another "
+           "--trial)\n";
   }
+  return false;
+}
+
+bool EnrollSubjects(client::Client& c, const ImportPlan& plan,
+                    std::ostream& out, std::ostream& err) {
   int64_t enrolled = 0, updated = 0, unchanged = 0;
-  for (size_t i = 0; i < plan.subjects.size(); i += kEnrollChunk) {
+  const std::vector<v1::Subject>& all = plan.subjects;
+  for (size_t i = 0; i < all.size(); i += kEnrollChunk) {
     std::vector<v1::Subject> chunk(
-        plan.subjects.begin() + i,
-        plan.subjects.begin() +
-            std::min(plan.subjects.size(), i + kEnrollChunk));
+        all.begin() + i, all.begin() + std::min(all.size(), i + kEnrollChunk));
     auto r = c.EnrollSubjects(plan.trial.trial_id(), chunk);
     if (!r.ok()) {
-      PrintError(err, r.status());
-      return kFailed;
+      PrintStatus(err, r.status());
+      return false;
     }
     enrolled += r->created_count();
     updated += r->updated_count();
@@ -204,62 +192,55 @@ int RunImport(const ImportContext& ctx, const ImportFlags& flags) {
   }
   out << "subjects: " << enrolled << " enrolled, " << updated
       << " updated (new version), " << unchanged << " unchanged\n";
+  return true;
+}
 
-  std::mutex mu;
-  std::vector<std::pair<int, std::string>> rejections;  // (line, message)
-  client::StreamerOptions so;
-  so.batch_size = flags.batch_size;
-  so.max_unacked_batches = flags.window;
-  client::ReportStreamer streamer(
-      c.shared_connection(), plan.trial.trial_id(), so,
-      [&](const client::ReportOutcome& o) {
-        if (o.result.status() != v1::REPORT_STATUS_REJECTED) return;
-        const int line = plan.report_lines[o.sequence];
-        const std::string field = FieldName(o.result.field());
-        auto col = plan.field_columns.find(field);
-        std::string where = col == plan.field_columns.end()
-                                ? field
-                                : absl::StrCat(col->second, " (", field, ")");
-        std::lock_guard<std::mutex> lock(mu);
-        rejections.emplace_back(
-            line, absl::StrCat(plan.ae_file, ":", line, ": ",
-                               where.empty() ? "" : where + ": ",
-                               "rejected by the server: ", o.result.reason()));
-      });
-  absl::Time last_progress = absl::Now();
-  const int64_t total = static_cast<int64_t>(plan.reports.size());
-  auto progress = [&](bool final) {
-    if (!ctx.io->progress) return;
-    if (!final && absl::Now() - last_progress < absl::Milliseconds(200)) return;
-    last_progress = absl::Now();
-    err << "\rreports: " << streamer.added() << "/" << total << " sent, "
-        << streamer.acknowledged() << " acknowledged" << std::flush;
-    if (final) err << "\n";
-  };
-  absl::Status status;
-  for (auto& report : plan.reports) {
-    status = streamer.Add(std::move(report));
-    if (!status.ok()) break;
-    progress(false);
+// "AE_FILE:LINE: COLUMN (field): rejected by the server: REASON".
+std::string Rejection(const ImportPlan& plan, const client::ReportOutcome& o,
+                      int line) {
+  const std::string field = FieldName(o.result.field());
+  auto col = plan.field_columns.find(field);
+  std::string where = col == plan.field_columns.end()
+                          ? field
+                          : absl::StrCat(col->second, " (", field, ")");
+  return absl::StrCat(plan.ae_file, ":", line, ": ",
+                      where.empty() ? "" : where + ": ",
+                      "rejected by the server: ", o.result.reason());
+}
+
+// Streams the plan's reports; prints the rejections (and, on failure, the
+// error). Consumes plan->reports.
+absl::StatusOr<client::StreamSummary> SendReports(const CommandContext& ctx,
+                                                  client::Client& c,
+                                                  const ImportFlags& flags,
+                                                  ImportPlan* plan) {
+  ReportUpload upload(c.shared_connection(), plan->trial.trial_id(),
+                      {.batch_size = flags.batch_size,
+                       .window = flags.window,
+                       .progress = ctx.io.progress ? &ctx.io.err : nullptr,
+                       .total = static_cast<int64_t>(plan->reports.size())},
+                      [plan](const client::ReportOutcome& o, int line,
+                             const std::vector<int>& /*line_of_sequence*/) {
+                        return Rejection(*plan, o, line);
+                      });
+  for (size_t i = 0; i < plan->reports.size(); ++i) {
+    if (!upload.Add(std::move(plan->reports[i]), plan->report_lines[i]).ok()) {
+      break;
+    }
   }
-  absl::StatusOr<client::StreamSummary> summary =
-      status.ok() ? streamer.Finish() : status;
-  progress(true);
-  std::sort(rejections.begin(), rejections.end());
-  for (const auto& r : rejections) err << r.second << "\n";
+  absl::StatusOr<client::StreamSummary> summary = upload.Finish();
+  upload.PrintProblems(ctx.io.err);
   if (!summary.ok()) {
-    PrintError(err, summary.status());
-    err << "reports acknowledged before the error are stored; running the "
-           "import again is safe (duplicates are not counted twice)\n";
-    return kFailed;
+    PrintStatus(ctx.io.err, summary.status());
+    ctx.io.err << "reports acknowledged before the error are stored; running "
+                  "the import again is safe (duplicates are not counted "
+                  "twice)\n";
   }
-  out << "reports: " << total << " sent; accepted " << summary->accepted
-      << ", duplicate " << summary->duplicate << ", superseded "
-      << summary->superseded << ", rejected " << summary->rejected;
-  if (!bad_lines.empty()) {
-    out << "; " << bad_lines.size() << " AE rows not sent (unmappable)";
-  }
-  out << "\n";
+  return summary;
+}
+
+// The imputations and corrections the mapping made, one line each.
+void PrintImputations(const import::ImportStats& st, std::ostream& out) {
   if (st.onset_imputed > 0) {
     out << "imputed: " << st.onset_imputed
         << " treatment-emergent AEs without an onset day counted from day 1\n";
@@ -283,12 +264,61 @@ int RunImport(const ImportContext& ctx, const ImportFlags& flags) {
     out << "follow-up: " << st.follow_up_from_onset
         << " subjects' last contact day raised to their last TEAE onset\n";
   }
-  out << absl::StrFormat("import: done in %.1f s\n",
-                         absl::ToDoubleSeconds(absl::Now() - start));
-  return summary->rejected > 0 || !bad_lines.empty() ? kFailed : kOk;
 }
 
-void AddCommon(CLI::App* cmd, ImportFlags* f) {
+// Sends the trial, the subjects and the reports, and prints what happened.
+int Send(const CommandContext& ctx, const ImportFlags& flags,
+         size_t bad_report_rows, absl::Time start, ImportPlan& plan) {
+  std::ostream& out = ctx.io.out;
+  client::Client c(client::MakeClientConnection(ctx.connection));
+  if (!CreateTrial(c, plan.trial, ctx.io.err) ||
+      !EnrollSubjects(c, plan, out, ctx.io.err)) {
+    return kExitFailed;
+  }
+  const size_t total = plan.reports.size();
+  auto summary = SendReports(ctx, c, flags, &plan);
+  if (!summary.ok()) return kExitFailed;
+  out << "reports: " << total << " sent; accepted " << summary->accepted
+      << ", duplicate " << summary->duplicate << ", superseded "
+      << summary->superseded << ", rejected " << summary->rejected;
+  if (bad_report_rows > 0) {
+    out << "; " << bad_report_rows << " AE rows not sent (unmappable)";
+  }
+  out << "\n";
+  PrintImputations(plan.stats, out);
+  out << absl::StrFormat("import: done in %.1f s\n",
+                         absl::ToDoubleSeconds(absl::Now() - start));
+  return summary->rejected > 0 || bad_report_rows > 0 ? kExitFailed : kExitOk;
+}
+
+int RunImport(const CommandContext& ctx, const ImportFlags& flags) {
+  std::ostream& out = ctx.io.out;
+  std::ostream& err = ctx.io.err;
+  const absl::Time start = absl::Now();
+  auto options = OptionsFromFlags(flags);
+  if (!options.ok()) {
+    err << "error: " << options.status().message() << "\n";
+    return kExitFailed;
+  }
+  absl::StatusOr<ImportPlan> plan = ReadAndMap(flags, *options);
+  if (!plan.ok()) {
+    err << "error: " << plan.status().message() << "\n";
+    return kExitFailed;
+  }
+  const size_t bad_report_rows = BadReportLines(*plan).size();
+  PrintDataSummary(*plan, DatasetPaths(flags)[0], bad_report_rows, out);
+  if (!PrintRowErrors(*plan, err)) return kExitFailed;
+  PrintTrialSummary(*plan, out);
+  if (flags.dry_run) {
+    out << "dry run: nothing sent (" << plan->subjects.size() << " subjects, "
+        << plan->reports.size() << " reports, " << bad_report_rows
+        << " AE rows rejected)\n";
+    return bad_report_rows == 0 ? kExitOk : kExitFailed;
+  }
+  return Send(ctx, flags, bad_report_rows, start, *plan);
+}
+
+void AddCommonFlags(CLI::App* cmd, ImportFlags* f) {
   cmd->add_option("--trial", f->trial, "aesignal trial id ([A-Za-z0-9._-])")
       ->required();
   cmd->add_option("--title", f->title,
@@ -316,8 +346,7 @@ void AddCommon(CLI::App* cmd, ImportFlags* f) {
 
 }  // namespace
 
-void AddImportCommands(CLI::App& app, ImportContext ctx,
-                       std::function<int()>* action) {
+void AddImportCommands(CLI::App& app, CommandContext& ctx) {
   auto* import_cmd = app.add_subcommand(
       "import", "import CDISC ADaM or SDTM datasets (.csv or SAS .xpt)");
   import_cmd->require_subcommand(1);
@@ -329,10 +358,9 @@ void AddImportCommands(CLI::App& app, ImportContext ctx,
       ->required();
   adam->add_option("--adae", adam_flags->adae, "ADAE (.csv or .xpt)")
       ->required();
-  AddCommon(adam, adam_flags.get());
-  adam->callback([ctx, action, adam_flags] {
-    *action = [ctx, adam_flags] { return RunImport(ctx, *adam_flags); };
-  });
+  AddCommonFlags(adam, adam_flags.get());
+  SetAction(adam, ctx,
+            [&ctx, adam_flags] { return RunImport(ctx, *adam_flags); });
 
   auto sdtm_flags = std::make_shared<ImportFlags>();
   sdtm_flags->sdtm = true;
@@ -341,10 +369,9 @@ void AddImportCommands(CLI::App& app, ImportContext ctx,
   sdtm->add_option("--dm", sdtm_flags->dm, "DM (.csv or .xpt)")->required();
   sdtm->add_option("--ex", sdtm_flags->ex, "EX (.csv or .xpt)")->required();
   sdtm->add_option("--ae", sdtm_flags->ae, "AE (.csv or .xpt)")->required();
-  AddCommon(sdtm, sdtm_flags.get());
-  sdtm->callback([ctx, action, sdtm_flags] {
-    *action = [ctx, sdtm_flags] { return RunImport(ctx, *sdtm_flags); };
-  });
+  AddCommonFlags(sdtm, sdtm_flags.get());
+  SetAction(sdtm, ctx,
+            [&ctx, sdtm_flags] { return RunImport(ctx, *sdtm_flags); });
 }
 
 }  // namespace aesignal::cli

@@ -1,0 +1,108 @@
+#include "clients/cli/command_context.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "aesignal/client/status.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace aesignal::cli {
+
+bool CommandContext::Connect() {
+  connection.target = server;
+  connection.principal = principal;
+  connection.call_timeout = absl::Seconds(timeout_seconds);
+  if (!tls_ca.empty() || !tls_cert.empty() || !tls_key.empty()) {
+    auto credentials = client::TlsCredentials(tls_ca, tls_cert, tls_key);
+    if (!credentials.ok()) {
+      io.err << "aesignal: " << credentials.status().message() << "\n";
+      return false;
+    }
+    connection.credentials = *std::move(credentials);
+  }
+  if (!token_file.empty()) {
+    std::ifstream in(token_file);
+    std::string token;
+    if (!in || !std::getline(in, token) ||
+        absl::StripAsciiWhitespace(token).empty()) {
+      io.err << "aesignal: --token-file " << token_file
+             << ": cannot read a token from its first line\n";
+      return false;
+    }
+    connection.bearer_token = std::string(absl::StripAsciiWhitespace(token));
+  } else if (const char* token = std::getenv("AESIGNAL_TOKEN");
+             token != nullptr && *token != '\0') {
+    connection.bearer_token = token;
+  }
+  return true;
+}
+
+client::Client CommandContext::MakeClient() const {
+  return client::Client(client::MakeClientConnection(connection));
+}
+
+void SetAction(CLI::App* command, CommandContext& ctx,
+               std::function<int()> run) {
+  command->callback([&ctx, run = std::move(run)] { ctx.action = run; });
+}
+
+void PrintStatus(std::ostream& err, const absl::Status& status,
+                 const FieldLabel& field_label) {
+  err << "error: " << absl::StatusCodeToString(status.code()) << ": "
+      << status.message() << "\n";
+  if (auto bad = client::BadRequestOf(status)) {
+    for (const auto& v : bad->field_violations()) {
+      err << "  " << (field_label ? field_label(v.field()) : v.field()) << ": "
+          << v.description() << "\n";
+    }
+  }
+}
+
+bool SplitIndexedPath(const std::string& path, absl::string_view prefix,
+                      int* index, std::string* rest) {
+  if (!absl::StartsWith(path, absl::StrCat(prefix, "["))) return false;
+  const size_t close = path.find(']');
+  if (close == std::string::npos) return false;
+  if (!absl::SimpleAtoi(absl::string_view(path).substr(
+                            prefix.size() + 1, close - prefix.size() - 1),
+                        index)) {
+    return false;
+  }
+  *rest = path.substr(std::min(path.size(), close + 2));
+  return true;
+}
+
+FieldLabel FileLineLabel(std::string file, absl::string_view prefix,
+                         std::vector<int> lines) {
+  return [file = std::move(file), prefix = std::string(prefix),
+          lines = std::move(lines)](const std::string& field) {
+    int index;
+    std::string rest;
+    if (SplitIndexedPath(field, prefix, &index, &rest) && index >= 0 &&
+        index < static_cast<int>(lines.size())) {
+      return absl::StrCat(file, ":", lines[index], ": ", rest);
+    }
+    return field;
+  };
+}
+
+std::string JsonOf(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(message, &json, options)
+           .ok()) {
+    return "{}\n";
+  }
+  return json;
+}
+
+}  // namespace aesignal::cli

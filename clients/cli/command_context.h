@@ -1,0 +1,84 @@
+// What every `aesignal` command group shares: the parsed global flags, the
+// streams, the action chosen by parsing, and the small helpers that print
+// errors and results the same way in every command.
+//
+// Each command group (trial_commands.cc, ..., import/import_command.cc) adds
+// its subcommands to the CLI11 app with an Add*Commands(app, ctx) function;
+// a subcommand's parse callback stores its work in ctx.action, which RunCli
+// (cli.cc) runs after parsing and connecting.
+//
+// Thread-compatible: used on the CLI's thread.
+#ifndef AESIGNAL_CLIENTS_CLI_COMMAND_CONTEXT_H_
+#define AESIGNAL_CLIENTS_CLI_COMMAND_CONTEXT_H_
+
+#include <functional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "aesignal/client/client.h"
+#include "aesignal/client/connection.h"
+#include "clients/cli/cli.h"
+#include "google/protobuf/message.h"
+
+namespace aesignal::cli {
+
+// Exit codes (see cli.h).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+
+struct CommandContext {
+  CliStreams io;
+  // Global flags, as parsed.
+  std::string server = "127.0.0.1:50051";
+  double timeout_seconds = 30;
+  std::string principal = "";
+  std::string tls_ca = "", tls_cert = "", tls_key = "", token_file = "";
+  // Built from the flags above by Connect(), after parsing.
+  client::ConnectionOptions connection = {};
+
+  // What the parsed subcommand does (returns the exit code); set by its
+  // parse callback, see SetAction().
+  std::function<int()> action = nullptr;
+  // The action needs no server (so no credentials are read).
+  bool offline = false;
+
+  // Reads the credential files; false (after printing why) if one is bad.
+  bool Connect();
+  // A client over a new connection with the options Connect() built.
+  client::Client MakeClient() const;
+};
+
+// When `command` is parsed, makes `run` the action of `ctx` (which must
+// outlive the app). `run` must own (or share) the flags it reads: they are
+// read after parsing, when the registering function has returned.
+void SetAction(CLI::App* command, CommandContext& ctx,
+               std::function<int()> run);
+
+// "error: NOT_FOUND: trial X not found" plus one indented line per field
+// violation; `field_label` may turn a violation's field path into a file
+// position.
+using FieldLabel = std::function<std::string(const std::string& field)>;
+void PrintStatus(std::ostream& err, const absl::Status& status,
+                 const FieldLabel& field_label = nullptr);
+
+// Index i of a field path "prefix[i].rest", and "rest".
+bool SplitIndexedPath(const std::string& path, absl::string_view prefix,
+                      int* index, std::string* rest);
+
+// A FieldLabel for a request whose `prefix` items were read from `file`:
+// "prefix[i].rest" becomes "FILE:LINE: rest", LINE being lines[i]; other
+// paths are kept.
+FieldLabel FileLineLabel(std::string file, absl::string_view prefix,
+                         std::vector<int> lines);
+
+// Proto JSON as the CLI prints it: indented, proto field names, every field.
+std::string JsonOf(const google::protobuf::Message& message);
+
+}  // namespace aesignal::cli
+
+#endif  // AESIGNAL_CLIENTS_CLI_COMMAND_CONTEXT_H_
