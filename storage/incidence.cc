@@ -1,10 +1,11 @@
 #include "storage/incidence.h"
 
 #include <algorithm>
-#include <set>
+#include <optional>
 #include <tuple>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "storage/records.pb.h"
 
@@ -35,18 +36,6 @@ bool ReadVarint(std::string_view* in, uint64_t* v) {
     }
   }
   return false;
-}
-
-bool IsRelated(v1::Relatedness r) {
-  return r == v1::RELATEDNESS_POSSIBLE || r == v1::RELATEDNESS_PROBABLE ||
-         r == v1::RELATEDNESS_DEFINITE;
-}
-
-TermKey Overall(std::string key) {
-  TermKey t;
-  t.level = Level::kOverall;
-  t.overall = std::move(key);
-  return t;
 }
 
 // A counter row's order: by dose group, then window.
@@ -92,46 +81,97 @@ absl::Status AddToCounterRow(Txn& txn, const std::string& row_key, int group,
   return absl::OkStatus();
 }
 
-// One (term, subject) state change.
+// One (term, subject) state change: the removed version's event leaves
+// `removed_window` and the added version's event joins `added_window`.
 struct StateChange {
-  int group = 0;
-  std::vector<std::pair<int, int>> window_deltas;  // (window, +1/-1)
+  const TermKey* term = nullptr;  // points into a CountedVersion's rows
+  std::string_view subject_id;
+  int group = 0;  // the added version's, if both apply
+  std::optional<int> removed_window;
+  std::optional<int> added_window;
 };
+// Inline: a version counts in a handful of rows, and ingest builds one of
+// these per report.
+using StateChanges = absl::InlinedVector<StateChange, 16>;
 
-void CollectChanges(
-    const v1::AdverseEventReport* report, const Placement* at, int sign,
-    std::map<std::pair<TermKey, std::string>, StateChange>* changes) {
-  if (report == nullptr || at == nullptr) return;
-  for (TermKey& term : TermsOf(*report)) {
-    StateChange& change = (*changes)[{std::move(term), at->subject_id}];
-    change.group = at->group;
-    change.window_deltas.emplace_back(at->window, sign);
+// The (term, subject) changes of replacing `removed` by `added`; a row both
+// count in (for the same subject) becomes one change.
+StateChanges CollectChanges(const CountedVersion* removed,
+                            const CountedVersion* added) {
+  StateChanges changes;
+  if (removed != nullptr) {
+    for (const TermKey& term : removed->rows) {
+      changes.push_back({&term, removed->subject_id, removed->group,
+                         removed->window, std::nullopt});
+    }
   }
+  if (added == nullptr) return changes;
+  const size_t num_removed = changes.size();
+  for (const TermKey& term : added->rows) {
+    const auto removed_end = changes.begin() + num_removed;
+    auto it = std::find_if(changes.begin(), removed_end, [&](const auto& c) {
+      return *c.term == term && c.subject_id == added->subject_id;
+    });
+    if (it != removed_end) {
+      it->group = added->group;
+      it->added_window = added->window;
+    } else {
+      changes.push_back({&term, added->subject_id, added->group, std::nullopt,
+                         added->window});
+    }
+  }
+  return changes;
+}
+
+// Moves one event into (+1) or out of (-1) `window` of a subject-term state.
+absl::Status MoveEvent(WindowCounts& counts, int window, int delta) {
+  if (window < 0 || window >= static_cast<int>(counts.size())) {
+    return absl::InternalError(
+        absl::StrCat("window ", window, " out of range"));
+  }
+  if (delta < 0 && counts[window] == 0) {
+    return absl::InternalError(
+        "removing an event that the subject-term state does not hold");
+  }
+  counts[window] += delta;
+  return absl::OkStatus();
+}
+
+// Applies one (term, subject) change: its state, then its counter row.
+absl::Status ApplyStateChange(Txn& txn, std::string_view trial_id,
+                              int num_windows, const StateChange& change) {
+  const std::string state_key =
+      SubjectTermKey(trial_id, *change.term, change.subject_id);
+  auto stored = txn.Get(Cf::kSubjectTerms, state_key);
+  if (!stored.ok()) return stored.status();
+  WindowCounts before(num_windows, 0);
+  if (stored->has_value()) {
+    auto decoded = DecodeWindowCounts(**stored, num_windows);
+    if (!decoded.ok()) return decoded.status();
+    before = *std::move(decoded);
+  }
+  WindowCounts after = before;
+  if (change.removed_window.has_value()) {
+    absl::Status moved = MoveEvent(after, *change.removed_window, -1);
+    if (!moved.ok()) return moved;
+  }
+  if (change.added_window.has_value()) {
+    absl::Status moved = MoveEvent(after, *change.added_window, +1);
+    if (!moved.ok()) return moved;
+  }
+  if (std::all_of(after.begin(), after.end(),
+                  [](uint32_t c) { return c == 0; })) {
+    txn.Delete(Cf::kSubjectTerms, state_key);
+  } else {
+    txn.Put(Cf::kSubjectTerms, state_key, EncodeWindowCounts(after));
+  }
+  const std::map<int, CellCounts> deltas = CellDeltas(before, after);
+  if (deltas.empty()) return absl::OkStatus();
+  return AddToCounterRow(txn, CounterRowKey(trial_id, *change.term),
+                         change.group, deltas);
 }
 
 }  // namespace
-
-std::vector<TermKey> TermsOf(const v1::AdverseEventReport& report) {
-  std::vector<TermKey> terms;
-  TermKey pt;
-  pt.level = Level::kPt;
-  pt.soc = report.soc();
-  pt.pt = report.pt();
-  terms.push_back(std::move(pt));
-  TermKey soc;
-  soc.level = Level::kSoc;
-  soc.soc = report.soc();
-  terms.push_back(std::move(soc));
-  terms.push_back(Overall(kAnyAe));
-  if (report.serious()) terms.push_back(Overall(kAnySae));
-  if (report.grade() >= 3) terms.push_back(Overall(kGrade3Plus));
-  if (IsRelated(report.relatedness())) terms.push_back(Overall(kRelated));
-  std::set<std::string> aesi(report.aesi().begin(), report.aesi().end());
-  for (const std::string& category : aesi) {
-    terms.push_back(Overall(absl::StrCat(kAesiPrefix, category)));
-  }
-  return terms;
-}
 
 std::string EncodeCellCounts(const CellCounts& c) {
   std::string out;
@@ -248,50 +288,11 @@ std::map<int, CellCounts> CellDeltas(const WindowCounts& before,
 }
 
 absl::Status ApplyReportChange(Txn& txn, std::string_view trial_id,
-                               int num_windows,
-                               const v1::AdverseEventReport* removed,
-                               const Placement* removed_at,
-                               const v1::AdverseEventReport* added,
-                               const Placement* added_at) {
-  std::map<std::pair<TermKey, std::string>, StateChange> changes;
-  CollectChanges(removed, removed_at, -1, &changes);
-  CollectChanges(added, added_at, +1, &changes);
-  for (const auto& [term_subject, change] : changes) {
-    const auto& [term, subject_id] = term_subject;
-    const std::string state_key = SubjectTermKey(trial_id, term, subject_id);
-    auto stored = txn.Get(Cf::kSubjectTerms, state_key);
-    if (!stored.ok()) return stored.status();
-    WindowCounts before(num_windows, 0);
-    if (stored->has_value()) {
-      auto decoded = DecodeWindowCounts(**stored, num_windows);
-      if (!decoded.ok()) return decoded.status();
-      before = *std::move(decoded);
-    }
-    WindowCounts after = before;
-    for (const auto& [window, delta] : change.window_deltas) {
-      if (window < 0 || window >= num_windows) {
-        return absl::InternalError(
-            absl::StrCat("window ", window, " out of range"));
-      }
-      if (delta < 0 && after[window] == 0) {
-        return absl::InternalError(
-            "removing an event that the subject-term state does not hold");
-      }
-      after[window] += delta;
-    }
-    if (std::all_of(after.begin(), after.end(),
-                    [](uint32_t c) { return c == 0; })) {
-      txn.Delete(Cf::kSubjectTerms, state_key);
-    } else {
-      txn.Put(Cf::kSubjectTerms, state_key, EncodeWindowCounts(after));
-    }
-    const std::map<int, CellCounts> deltas = CellDeltas(before, after);
-    if (deltas.empty()) continue;
-    if (absl::Status s = AddToCounterRow(txn, CounterRowKey(trial_id, term),
-                                         change.group, deltas);
-        !s.ok()) {
-      return s;
-    }
+                               int num_windows, const CountedVersion* removed,
+                               const CountedVersion* added) {
+  for (const StateChange& change : CollectChanges(removed, added)) {
+    absl::Status applied = ApplyStateChange(txn, trial_id, num_windows, change);
+    if (!applied.ok()) return applied;
   }
   return absl::OkStatus();
 }
@@ -365,15 +366,15 @@ absl::StatusOr<TermCounters> ReadOneTerm(const ReadView& view,
   return out;
 }
 
-absl::Status VerifyCounters(const ReadView& view, std::string_view trial_id,
-                            int num_windows) {
-  // Recount from the highest stored version of every report.
-  std::map<std::string, WindowCounts> states;  // subject-term key -> counts
-  std::map<std::string, int> state_group;
-  // counter row key -> (group, window) -> counts
-  std::map<std::string, std::map<std::pair<uint32_t, uint32_t>, CellCounts>>
-      counters;
-  std::map<std::pair<std::string, std::string>, StoredReport> latest;
+namespace {
+
+// The newest stored version of every report of a trial, by (site, report).
+using LatestReports =
+    std::map<std::pair<std::string, std::string>, StoredReport>;
+
+absl::StatusOr<LatestReports> ReadLatestReports(const ReadView& view,
+                                                std::string_view trial_id) {
+  LatestReports latest;
   absl::Status error;
   absl::Status scan = view.Scan(
       Cf::kReports, TrialPrefix(trial_id), "",
@@ -391,21 +392,41 @@ absl::Status VerifyCounters(const ReadView& view, std::string_view trial_id,
       });
   if (!scan.ok()) return scan;
   if (!error.ok()) return error;
-  // Each report's head must point at its newest version.
-  std::vector<std::string> diffs;
-  auto note = [&](std::string d) {
-    if (diffs.size() < 5) diffs.push_back(std::move(d));
-  };
+  return latest;
+}
+
+// The first few differences a verification finds, for its error message.
+class Differences {
+ public:
+  void Note(std::string difference) {
+    if (notes_.size() < 5) notes_.push_back(std::move(difference));
+  }
+  absl::Status ToStatus() const {
+    if (notes_.empty()) return absl::OkStatus();
+    std::string msg =
+        "stored counters or heads differ from a recount of reports:";
+    for (const auto& note : notes_) absl::StrAppend(&msg, " ", note, ";");
+    return absl::DataLossError(msg);
+  }
+
+ private:
+  std::vector<std::string> notes_;
+};
+
+// Each report's head must point at its newest version, and no other head
+// may exist.
+absl::Status CheckHeads(const ReadView& view, std::string_view trial_id,
+                        const LatestReports& latest, Differences& diffs) {
   size_t heads = 0;
-  absl::Status head_scan =
-      view.Scan(Cf::kReportHeads, TrialPrefix(trial_id), "",
-                [&](std::string_view, std::string_view) {
-                  ++heads;
-                  return true;
-                });
-  if (!head_scan.ok()) return head_scan;
+  absl::Status scan = view.Scan(Cf::kReportHeads, TrialPrefix(trial_id), "",
+                                [&](std::string_view, std::string_view) {
+                                  ++heads;
+                                  return true;
+                                });
+  if (!scan.ok()) return scan;
   if (heads != latest.size()) {
-    note(absl::StrCat(heads, " report heads for ", latest.size(), " reports"));
+    diffs.Note(
+        absl::StrCat(heads, " report heads for ", latest.size(), " reports"));
   }
   for (const auto& [id, stored] : latest) {
     auto head = view.Get(Cf::kReportHeads,
@@ -414,70 +435,104 @@ absl::Status VerifyCounters(const ReadView& view, std::string_view trial_id,
     std::string want;
     AppendBigEndian32(&want, stored.report().version());
     if (!head->has_value() || **head != want) {
-      note(absl::StrCat("head of report '", id.second,
-                        "' does not point at its newest version"));
+      diffs.Note(absl::StrCat("head of report '", id.second,
+                              "' does not point at its newest version"));
     }
   }
+  return absl::OkStatus();
+}
+
+// A subject-term state as recounted from reports.
+struct RecountedState {
+  TermKey term;
+  int group = 0;
+  WindowCounts windows;
+};
+
+// Subject-term states and counter rows computed from reports alone.
+struct Recount {
+  std::map<std::string, RecountedState> states;  // by subject-term key
+  // counter row key -> (group, window) -> counts
+  std::map<std::string, std::map<std::pair<uint32_t, uint32_t>, CellCounts>>
+      counters;
+};
+
+absl::StatusOr<Recount> RecountReports(const LatestReports& latest,
+                                       std::string_view trial_id,
+                                       int num_windows,
+                                       const CountedRowsFn& rows_of) {
+  Recount recount;
   for (const auto& [id, stored] : latest) {
-    for (const TermKey& term : TermsOf(stored.report())) {
-      const std::string key =
-          SubjectTermKey(trial_id, term, stored.report().subject_id());
-      WindowCounts& w = states[key];
-      w.resize(num_windows, 0);
-      if (stored.window() < 0 || stored.window() >= num_windows) {
-        return absl::DataLossError("stored report window out of range");
-      }
-      w[stored.window()] += 1;
-      state_group[key] = stored.dose_group();
+    if (stored.window() < 0 || stored.window() >= num_windows) {
+      return absl::DataLossError("stored report window out of range");
+    }
+    for (TermKey& term : rows_of(stored.report())) {
+      RecountedState& state = recount.states[SubjectTermKey(
+          trial_id, term, stored.report().subject_id())];
+      state.windows.resize(num_windows, 0);
+      state.windows[stored.window()] += 1;
+      state.group = stored.dose_group();
+      state.term = std::move(term);
     }
   }
-  for (const auto& [key, w] : states) {
-    auto parts = DecodeSubjectTermKey(key);
+  for (const auto& [key, state] : recount.states) {
+    auto& row = recount.counters[CounterRowKey(trial_id, state.term)];
     for (const auto& [window, delta] :
-         CellDeltas(WindowCounts(num_windows, 0), w)) {
-      CellCounts& c = counters[CounterRowKey(trial_id, parts->term)]
-                              [{static_cast<uint32_t>(state_group[key]),
-                                static_cast<uint32_t>(window)}];
+         CellDeltas(WindowCounts(num_windows, 0), state.windows)) {
+      CellCounts& c = row[{static_cast<uint32_t>(state.group),
+                           static_cast<uint32_t>(window)}];
       c.interval_subjects += delta.interval_subjects;
       c.new_subjects += delta.new_subjects;
       c.events += delta.events;
     }
   }
+  return recount;
+}
 
-  // Compare with what is stored.
+absl::Status CompareStates(const ReadView& view, std::string_view trial_id,
+                           int num_windows, const Recount& recount,
+                           Differences& diffs) {
   size_t stored_states = 0;
-  scan = view.Scan(
-      Cf::kSubjectTerms, TrialPrefix(trial_id), "",
-      [&](std::string_view key, std::string_view value) {
-        ++stored_states;
-        auto it = states.find(std::string(key));
-        auto decoded = DecodeWindowCounts(value, num_windows);
-        if (it == states.end() || !decoded.ok() || *decoded != it->second) {
-          note("subject-term state differs from recount");
-        }
-        return true;
-      });
+  absl::Status scan =
+      view.Scan(Cf::kSubjectTerms, TrialPrefix(trial_id), "",
+                [&](std::string_view key, std::string_view value) {
+                  ++stored_states;
+                  auto it = recount.states.find(std::string(key));
+                  auto decoded = DecodeWindowCounts(value, num_windows);
+                  if (it == recount.states.end() || !decoded.ok() ||
+                      *decoded != it->second.windows) {
+                    diffs.Note("subject-term state differs from recount");
+                  }
+                  return true;
+                });
   if (!scan.ok()) return scan;
-  if (stored_states != states.size()) {
-    note(absl::StrCat("stored ", stored_states,
-                      " subject-term states, recount ", states.size()));
+  if (stored_states != recount.states.size()) {
+    diffs.Note(absl::StrCat("stored ", stored_states,
+                            " subject-term states, recount ",
+                            recount.states.size()));
   }
-  size_t stored_counters = 0;
-  scan = view.Scan(
+  return absl::OkStatus();
+}
+
+absl::Status CompareCounters(const ReadView& view, std::string_view trial_id,
+                             const Recount& recount, Differences& diffs) {
+  size_t stored_rows = 0;
+  absl::Status scan = view.Scan(
       Cf::kCounters, TrialPrefix(trial_id), "",
       [&](std::string_view key, std::string_view value) {
-        ++stored_counters;
-        auto it = counters.find(std::string(key));
+        ++stored_rows;
+        auto it = recount.counters.find(std::string(key));
         auto decoded = DecodeCounterRow(value);
         CounterRow recounted;
-        if (it != counters.end()) {
+        if (it != recount.counters.end()) {
           for (const auto& [cell, counts] : it->second) {
             recounted.push_back({cell.first, cell.second, counts});
           }
         }
-        if (it == counters.end() || !decoded.ok() || *decoded != recounted) {
+        if (it == recount.counters.end() || !decoded.ok() ||
+            *decoded != recounted) {
           auto parts = DecodeCounterRowKey(key);
-          note(absl::StrCat(
+          diffs.Note(absl::StrCat(
               "counter row differs from recount for term '",
               parts ? parts->term.pt + parts->term.soc + parts->term.overall
                     : "?",
@@ -486,17 +541,29 @@ absl::Status VerifyCounters(const ReadView& view, std::string_view trial_id,
         return true;
       });
   if (!scan.ok()) return scan;
-  if (stored_counters != counters.size()) {
-    note(absl::StrCat("stored ", stored_counters, " counter rows, recount ",
-                      counters.size()));
-  }
-  if (!diffs.empty()) {
-    std::string msg =
-        "stored counters or heads differ from a recount of reports:";
-    for (const auto& d : diffs) absl::StrAppend(&msg, " ", d, ";");
-    return absl::DataLossError(msg);
+  if (stored_rows != recount.counters.size()) {
+    diffs.Note(absl::StrCat("stored ", stored_rows, " counter rows, recount ",
+                            recount.counters.size()));
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status VerifyCounters(const ReadView& view, std::string_view trial_id,
+                            int num_windows, const CountedRowsFn& rows_of) {
+  auto latest = ReadLatestReports(view, trial_id);
+  if (!latest.ok()) return latest.status();
+  Differences diffs;
+  absl::Status checked = CheckHeads(view, trial_id, *latest, diffs);
+  if (!checked.ok()) return checked;
+  auto recount = RecountReports(*latest, trial_id, num_windows, rows_of);
+  if (!recount.ok()) return recount.status();
+  checked = CompareStates(view, trial_id, num_windows, *recount, diffs);
+  if (!checked.ok()) return checked;
+  checked = CompareCounters(view, trial_id, *recount, diffs);
+  if (!checked.ok()) return checked;
+  return diffs.ToStatus();
 }
 
 namespace {

@@ -1,8 +1,10 @@
 // Subject-level incidence counters, maintained incrementally.
 //
-// Model. A report version contributes one event to each term row it belongs
-// to (its PT, its SOC, and overall rows such as any AE / any SAE / grade >= 3
-// / related / each AESI category), in the timepoint window of its onset.
+// Model. A report version contributes one event to each term row it counts
+// in, in the timepoint window of its onset. Which rows those are (its PT, its
+// SOC, overall rows such as any AE or each AESI category) is a clinical rule
+// that the caller decides and passes in (services/domain/incidence_rows.h):
+// storage counts what it is given and never interprets a report.
 // For every (term, subject) the store keeps the subject's event count per
 // window; for every (term, dose group, window) cell it keeps
 //   interval_subjects: subjects with >= 1 event in the window,
@@ -23,8 +25,11 @@
 #define AESIGNAL_STORAGE_INCIDENCE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -34,16 +39,6 @@
 #include "storage/store.h"
 
 namespace aesignal::storage {
-
-// Overall row keys, in display order (AESI rows follow, one per category).
-inline constexpr const char* kAnyAe = "any_ae";
-inline constexpr const char* kAnySae = "any_sae";
-inline constexpr const char* kGrade3Plus = "grade_3_plus";
-inline constexpr const char* kRelated = "related";
-inline constexpr const char* kAesiPrefix = "aesi:";
-
-// The term rows one report version counts in (PT, SOC, overall rows).
-std::vector<TermKey> TermsOf(const v1::AdverseEventReport& report);
 
 struct CellCounts {
   int64_t interval_subjects = 0;
@@ -85,22 +80,23 @@ absl::StatusOr<WindowCounts> DecodeWindowCounts(std::string_view bytes,
 std::map<int, CellCounts> CellDeltas(const WindowCounts& before,
                                      const WindowCounts& after);
 
-// Where one report version counts.
-struct Placement {
-  std::string subject_id;
-  int group = 0;   // dose group index
-  int window = 0;  // timepoint window index
+// One counted report version, as the counters see it: whose event it is,
+// where it counts (dose group, timepoint window) and the term rows it counts
+// in, as decided by the caller. A view: `subject_id` and `rows` must outlive
+// the call it is passed to.
+struct CountedVersion {
+  std::string_view subject_id;
+  int group = 0;                  // dose group index
+  int window = 0;                 // timepoint window index
+  std::span<const TermKey> rows;  // distinct
 };
 
 // Moves the counters of `trial_id` from `removed` (the previously counted
-// version of a report, if any) to `added` (the newly counted one), each being
-// one report version with its placement. Either may be null.
+// version of a report, if any) to `added` (the newly counted one). Either may
+// be null. Reads each touched subject-term state and counter row once.
 absl::Status ApplyReportChange(Txn& txn, std::string_view trial_id,
-                               int num_windows,
-                               const v1::AdverseEventReport* removed,
-                               const Placement* removed_at,
-                               const v1::AdverseEventReport* added,
-                               const Placement* added_at);
+                               int num_windows, const CountedVersion* removed,
+                               const CountedVersion* added);
 
 // The counters of one term row: cells[group * num_windows + window].
 struct TermCounters {
@@ -121,12 +117,20 @@ absl::StatusOr<TermCounters> ReadOneTerm(const ReadView& view,
                                          const TermKey& term, int num_groups,
                                          int num_windows);
 
+// The term rows a report version counts in: the caller's rule, the same one
+// whose rows it passes to ApplyReportChange.
+using CountedRowsFn =
+    std::function<std::vector<TermKey>(const v1::AdverseEventReport&)>;
+
 // Recomputes every subject-term state and counter of a trial from the stored
-// reports (the highest version of each report) and compares them with what is
-// stored. OK if identical; DATA_LOSS describing the first differences if not.
-// Scans all reports: for verification and tests, never on a query path.
+// reports (the highest version of each report, counted in the rows
+// `rows_of` gives) and compares them with what is stored; the recount never
+// reads the maintained states or counters. Also checks that every report's
+// head names its newest version. OK if identical; DATA_LOSS describing the
+// first differences if not. Scans all reports: for verification and tests,
+// never on a query path.
 absl::Status VerifyCounters(const ReadView& view, std::string_view trial_id,
-                            int num_windows);
+                            int num_windows, const CountedRowsFn& rows_of);
 
 // Schema 1 stored one key per counter cell, (trial, term, group, window) ->
 // CellCounts. Rewrites every such key into the counter rows of schema 2, one

@@ -1,10 +1,15 @@
 #include "storage/incidence.h"
 
 #include <functional>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/keys.h"
+#include "storage/records.pb.h"
+#include "storage/reports.h"
 #include "storage/store.h"
 #include "tests/testing/temp_dir.h"
 
@@ -71,31 +76,12 @@ TEST(EncodingTest, CounterRowRoundTripsAndRejectsMalformedRows) {
       DecodeCounterRow(EncodeCounterRow({{1, 1, Cell(0, 0, 0)}})).ok());
 }
 
-TEST(TermsOfTest, ListsEveryRowAReportCountsIn) {
-  v1::AdverseEventReport r;
-  r.set_pt("Pneumonia");
-  r.set_soc("Infections and infestations");
-  r.set_grade(3);
-  r.set_serious(true);
-  r.set_relatedness(v1::RELATEDNESS_POSSIBLE);
-  r.add_aesi("infection");
-  r.add_aesi("infection");  // duplicates count once
-  std::vector<std::string> labels;
-  for (const TermKey& t : TermsOf(r)) {
-    labels.push_back(t.level == Level::kOverall ? t.overall
-                     : t.level == Level::kSoc   ? "SOC:" + t.soc
-                                                : "PT:" + t.pt);
-  }
-  EXPECT_THAT(
-      labels,
-      ElementsAre("PT:Pneumonia", "SOC:Infections and infestations", "any_ae",
-                  "any_sae", "grade_3_plus", "related", "aesi:infection"));
-  r.set_grade(2);
-  r.set_serious(false);
-  r.set_relatedness(v1::RELATEDNESS_UNLIKELY);
-  r.clear_aesi();
-  EXPECT_EQ(TermsOf(r).size(), 3u);
-}
+// Where one report version counts (the test's owning form of CountedVersion).
+struct Placement {
+  std::string subject_id;
+  int group = 0;
+  int window = 0;
+};
 
 class ApplyReportChangeTest : public ::testing::Test {
  protected:
@@ -105,23 +91,36 @@ class ApplyReportChangeTest : public ::testing::Test {
     store_ = *std::move(store);
   }
 
-  static v1::AdverseEventReport Report(const std::string& pt, int grade,
-                                       bool serious) {
-    v1::AdverseEventReport r;
-    r.set_pt(pt);
-    r.set_soc("SOC-" + pt);
-    r.set_grade(grade);
-    r.set_serious(serious);
-    return r;
+  // The rows of a report version of `pt` as the domain's rule gives them:
+  // its PT and SOC, any AE, and any SAE / grade >= 3 when they apply.
+  // Storage counts whatever rows it is given.
+  static std::vector<TermKey> Report(const std::string& pt, int grade,
+                                     bool serious,
+                                     const std::string& soc = "") {
+    const std::string soc_name = soc.empty() ? "SOC-" + pt : soc;
+    std::vector<TermKey> rows = {{Level::kPt, soc_name, pt, ""},
+                                 {Level::kSoc, soc_name, "", ""},
+                                 {Level::kOverall, "", "", "any_ae"}};
+    if (serious) rows.push_back({Level::kOverall, "", "", "any_sae"});
+    if (grade >= 3) rows.push_back({Level::kOverall, "", "", "grade_3_plus"});
+    return rows;
   }
 
-  absl::Status Change(const v1::AdverseEventReport* old_r,
+  absl::Status Change(const std::vector<TermKey>* old_rows,
                       const Placement* old_at,
-                      const v1::AdverseEventReport* new_r,
+                      const std::vector<TermKey>* new_rows,
                       const Placement* new_at) {
+    auto counted = [](const std::vector<TermKey>* rows,
+                      const Placement* at) -> std::optional<CountedVersion> {
+      if (rows == nullptr) return std::nullopt;
+      return CountedVersion{at->subject_id, at->group, at->window, *rows};
+    };
+    const std::optional<CountedVersion> removed = counted(old_rows, old_at);
+    const std::optional<CountedVersion> added = counted(new_rows, new_at);
     return store_->Commit([&](Txn& txn) {
-      return ApplyReportChange(txn, "T", kWindows, old_r, old_at, new_r,
-                               new_at);
+      return ApplyReportChange(txn, "T", kWindows,
+                               removed ? &*removed : nullptr,
+                               added ? &*added : nullptr);
     });
   }
 
@@ -162,9 +161,9 @@ TEST_F(ApplyReportChangeTest, FollowUpMovesSubjectBetweenCells) {
 
   TermKey headache{Level::kPt, "SOC-Headache", "Headache", ""};
   TermKey migraine{Level::kPt, "SOC-Migraine", "Migraine", ""};
-  TermKey any_ae{Level::kOverall, "", "", kAnyAe};
-  TermKey sae{Level::kOverall, "", "", kAnySae};
-  TermKey g3{Level::kOverall, "", "", kGrade3Plus};
+  TermKey any_ae{Level::kOverall, "", "", "any_ae"};
+  TermKey sae{Level::kOverall, "", "", "any_sae"};
+  TermKey g3{Level::kOverall, "", "", "grade_3_plus"};
   EXPECT_EQ(Counter(headache, 0, 0), Cell(0, 0, 0));
   EXPECT_EQ(Counter(migraine, 0, 1), Cell(1, 1, 1));
   EXPECT_EQ(Counter(any_ae, 0, 0), Cell(0, 0, 0));
@@ -196,8 +195,7 @@ TEST_F(ApplyReportChangeTest, RemovingAnEventNotHeldIsAnErrorAndWritesNothing) {
 TEST_F(ApplyReportChangeTest, PaginatesByTerm) {
   Placement at{"S1", 0, 0};
   for (const char* pt : {"A", "B", "C", "D", "E"}) {
-    auto r = Report(pt, 1, false);
-    r.set_soc("SOC");
+    auto r = Report(pt, 1, false, "SOC");
     ASSERT_TRUE(Change(nullptr, nullptr, &r, &at).ok());
   }
   std::vector<std::string> seen;
@@ -212,6 +210,57 @@ TEST_F(ApplyReportChangeTest, PaginatesByTerm) {
     after = EncodeTerm(rows->back().term);
   }
   EXPECT_THAT(seen, ElementsAre("A", "B", "C", "D", "E"));
+}
+
+// Storage recounts with the caller's rule, never one of its own: with the
+// rule the counters were kept under the recount agrees, and with any other
+// it does not.
+TEST_F(ApplyReportChangeTest, VerifyCountersRecountsWithTheCallersRule) {
+  // The test's rule: the rows Report() gives for the report's PT and grade.
+  auto rule = [](const v1::AdverseEventReport& r) {
+    return Report(r.pt(), r.grade(), r.serious());
+  };
+  auto store_version = [&](const v1::AdverseEventReport* previous,
+                           const v1::AdverseEventReport& r, int window) {
+    const std::vector<TermKey> added_rows = rule(r);
+    const CountedVersion added{r.subject_id(), 1, window, added_rows};
+    std::vector<TermKey> removed_rows;
+    std::optional<CountedVersion> removed;
+    if (previous != nullptr) {
+      removed_rows = rule(*previous);
+      removed = CountedVersion{previous->subject_id(), 1, 0, removed_rows};
+    }
+    return store_->Commit([&](Txn& txn) {
+      StoredReport stored;
+      *stored.mutable_report() = r;
+      stored.set_window(window);
+      stored.set_dose_group(1);
+      WriteReportVersion(txn, "T", stored, /*newest=*/true);
+      return ApplyReportChange(txn, "T", kWindows,
+                               removed ? &*removed : nullptr, &added);
+    });
+  };
+  v1::AdverseEventReport first;
+  first.set_site_id("01");
+  first.set_report_id("R1");
+  first.set_version(1);
+  first.set_subject_id("S1");
+  first.set_pt("Headache");
+  first.set_grade(2);
+  v1::AdverseEventReport second = first;
+  second.set_version(2);
+  second.set_grade(3);
+  ASSERT_TRUE(store_version(nullptr, first, 0).ok());
+  ASSERT_TRUE(store_version(&first, second, 2).ok());
+
+  EXPECT_TRUE(VerifyCounters(store_->Latest(), "T", kWindows, rule).ok());
+  auto without_grade_3 = [](const v1::AdverseEventReport& r) {
+    return Report(r.pt(), 1, r.serious());
+  };
+  absl::Status other =
+      VerifyCounters(store_->Latest(), "T", kWindows, without_grade_3);
+  EXPECT_EQ(other.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(other.message(), ::testing::HasSubstr("grade_3_plus"));
 }
 
 // Rewrites every counter row into schema 1's one-key-per-cell layout and
@@ -280,7 +329,7 @@ TEST_F(ApplyReportChangeTest, OpeningASchema1StoreRewritesCellsIntoRows) {
 
   // Half the terms already converted: an upgrade that was interrupted.
   ASSERT_TRUE(DowngradeToSchema1(*store_, [](const TermKey& t) {
-                return t.pt == "Rash" || t.overall == kAnyAe;
+                return t.pt == "Rash" || t.overall == "any_ae";
               }).ok());
   size_t cell_keys = 0;
   ASSERT_TRUE(store_->Latest()

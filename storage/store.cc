@@ -177,18 +177,9 @@ void Txn::Delete(Cf cf, std::string_view key) {
 
 // --- Store -------------------------------------------------------------------
 
-absl::StatusOr<std::unique_ptr<Store>> Store::Open(
-    const StoreOptions& options) {
-  if (options.path.empty()) {
-    return absl::InvalidArgumentError("store path must not be empty");
-  }
-  std::error_code ec;
-  std::filesystem::create_directories(options.path, ec);
-  if (ec) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot create data dir ", options.path, ": ", ec.message()));
-  }
+namespace {
 
+rocksdb::Options DbOptions(const StoreOptions& options) {
   rocksdb::Options db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
@@ -204,6 +195,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   // takes writes again (CommitLoop); RocksDB's own background retries could
   // run while it is still full and leave an error only a restart clears.
   db_options.max_bgerror_resume_count = 0;
+  return db_options;
+}
+
+rocksdb::BlockBasedTableOptions TableOptions(const StoreOptions& options) {
   rocksdb::BlockBasedTableOptions table;
   // Half the cache is reserved for index and filter blocks (high priority).
   table.block_cache = rocksdb::NewLRUCache(
@@ -225,8 +220,16 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   table.metadata_block_size = 4096;
   table.pin_top_level_index_and_filter = true;
   table.pin_l0_filter_and_index_blocks_in_cache = true;
+  return table;
+}
+
+// The default column family (unused, but RocksDB requires it) and then
+// aesignal's, in Cf order.
+std::vector<rocksdb::ColumnFamilyDescriptor> ColumnFamilies(
+    const StoreOptions& options) {
   rocksdb::ColumnFamilyOptions cf_options;
-  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_options.table_factory.reset(
+      rocksdb::NewBlockBasedTableFactory(TableOptions(options)));
   // The same for the memtable, where recent data lives: a whole-key bloom
   // filter lets a missing key skip the skip-list search (the ingest profile
   // was dominated by memtable lookups, most of them misses).
@@ -246,10 +249,27 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     }
     descriptors.emplace_back(CfName(static_cast<Cf>(i)), options_i);
   }
+  return descriptors;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(
+    const StoreOptions& options) {
+  if (options.path.empty()) {
+    return absl::InvalidArgumentError("store path must not be empty");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(options.path, ec);
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot create data dir ", options.path, ": ", ec.message()));
+  }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw_db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, descriptors,
-                                        &handles, &raw_db);
+  rocksdb::Status s =
+      rocksdb::DB::Open(DbOptions(options), options.path,
+                        ColumnFamilies(options), &handles, &raw_db);
   if (!s.ok()) return FromRocks(s);
 
   auto store = std::unique_ptr<Store>(new Store());
@@ -261,38 +281,46 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   store->db_->DestroyColumnFamilyHandle(handles[0]);
   store->cfs_.assign(handles.begin() + 1, handles.end());
 
-  // Schema version: written on first open, checked on every later one.
-  ReadView view = store->Latest();
-  auto version = view.Get(Cf::kMeta, kSchemaVersionKey);
-  if (!version.ok()) return version.status();
-  int stored = kSchemaVersion;
-  if (version->has_value() && (!absl::SimpleAtoi(**version, &stored) ||
-                               stored < 1 || stored > kSchemaVersion)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "data dir ", options.path, " has schema version '", **version,
-        "'; this build reads versions 1 to ", kSchemaVersion));
-  }
-
+  auto stored = store->ReadSchemaVersion();
+  if (!stored.ok()) return stored.status();
   store->committer_ = std::thread([raw = store.get()] { raw->CommitLoop(); });
+  if (absl::Status upgraded = store->UpgradeSchema(*stored); !upgraded.ok()) {
+    return upgraded;
+  }
+  return store;
+}
+
+absl::StatusOr<std::optional<int>> Store::ReadSchemaVersion() const {
+  auto version = Latest().Get(Cf::kMeta, kSchemaVersionKey);
+  if (!version.ok()) return version.status();
+  if (!version->has_value()) return std::nullopt;
+  int stored = 0;
+  if (!absl::SimpleAtoi(**version, &stored) || stored < 1 ||
+      stored > kSchemaVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("data dir ", path_, " has schema version '", **version,
+                     "'; this build reads versions 1 to ", kSchemaVersion));
+  }
+  return stored;
+}
+
+absl::Status Store::UpgradeSchema(std::optional<int> stored) {
+  if (stored == kSchemaVersion) return absl::OkStatus();
   if (stored == 1) {
-    absl::Status migrated = MigrateCellCountersToRows(*store);
+    absl::Status migrated = MigrateCellCountersToRows(*this);
     if (!migrated.ok()) {
       return absl::Status(
           migrated.code(),
-          absl::StrCat("upgrading ", options.path,
+          absl::StrCat("upgrading ", path_,
                        " from schema version 1: ", migrated.message()));
     }
   }
-  if (!version->has_value() || stored != kSchemaVersion) {
-    // Not through Commit: it is the store's own bookkeeping, not a mutation.
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    s = store->db_->Put(wo, store->cfs_[static_cast<int>(Cf::kMeta)],
-                        ToSlice(kSchemaVersionKey),
-                        std::to_string(kSchemaVersion));
-    if (!s.ok()) return FromRocks(s);
-  }
-  return store;
+  // Not through Commit: it is the store's own bookkeeping, not a mutation.
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Put(wo, cfs_[static_cast<int>(Cf::kMeta)],
+                            ToSlice(kSchemaVersionKey),
+                            std::to_string(kSchemaVersion)));
 }
 
 Store::~Store() {
@@ -439,77 +467,73 @@ rocksdb::Status Store::ProbeWritable() {
   return s;
 }
 
+absl::Status Store::RunMutation(Pending& pending, GroupTally& tally) {
+  Txn txn(db_.get(), &cfs_);
+  absl::Status result = pending.mutation(txn);
+  if (!result.ok() || txn.empty()) return result;
+  rocksdb::WriteBatch batch;
+  for (const auto& [cf_key, value] : txn.pending_) {
+    rocksdb::ColumnFamilyHandle* cf = cfs_[cf_key.first];
+    rocksdb::Status s = value.has_value() ? batch.Put(cf, cf_key.second, *value)
+                                          : batch.Delete(cf, cf_key.second);
+    if (!s.ok()) return FromRocks(s);
+  }
+  // Not synced here: the WAL is synced once for the whole group, and no
+  // caller is completed before that.
+  rocksdb::WriteOptions wo;
+  wo.sync = false;
+  rocksdb::Status s = db_->Write(wo, &batch);
+  if (!s.ok()) {
+    tally.storage_failure = FromRocks(s);
+    return tally.storage_failure;
+  }
+  tally.wrote = true;
+  ++tally.committed;
+  tally.kv_reads += txn.db_reads_;
+  tally.kv_writes += static_cast<int64_t>(txn.pending_.size());
+  return absl::OkStatus();
+}
+
 void Store::RunGroup(std::vector<Pending>& group) {
   std::vector<absl::Status> results(group.size());
-  bool wrote = false;
-  int64_t committed = 0, kv_reads = 0, kv_writes = 0;
-  absl::Status storage_failure;
+  GroupTally tally;
   for (size_t i = 0; i < group.size(); ++i) {
-    if (!storage_failure.ok()) {
-      results[i] = storage_failure;
-      continue;
-    }
-    Txn txn(db_.get(), &cfs_);
-    results[i] = group[i].mutation(txn);
-    if (!results[i].ok() || txn.empty()) continue;
-    rocksdb::WriteBatch batch;
-    for (const auto& [cf_key, value] : txn.pending_) {
-      rocksdb::ColumnFamilyHandle* cf = cfs_[cf_key.first];
-      rocksdb::Status s = value.has_value()
-                              ? batch.Put(cf, cf_key.second, *value)
-                              : batch.Delete(cf, cf_key.second);
-      if (!s.ok()) {
-        results[i] = FromRocks(s);
-        break;
-      }
-    }
-    if (!results[i].ok()) continue;
-    // Not synced here: the WAL is synced once for the whole group below, and
-    // no caller is completed before that.
-    rocksdb::WriteOptions wo;
-    wo.sync = false;
-    rocksdb::Status s = db_->Write(wo, &batch);
-    if (!s.ok()) {
-      storage_failure = FromRocks(s);
-      results[i] = storage_failure;
-      continue;
-    }
-    wrote = true;
-    ++committed;
-    kv_reads += txn.db_reads_;
-    kv_writes += static_cast<int64_t>(txn.pending_.size());
+    // After a failed write, the rest of the group fails with it.
+    results[i] = tally.storage_failure.ok() ? RunMutation(group[i], tally)
+                                            : tally.storage_failure;
   }
-  int64_t syncs = 0;
-  if (wrote) {
+  if (tally.wrote) {
     rocksdb::Status s = db_->SyncWAL();
-    ++syncs;
+    ++tally.syncs;
     if (!s.ok()) {
-      storage_failure = FromRocks(s);
+      tally.storage_failure = FromRocks(s);
       for (auto& r : results) {
-        if (r.ok()) r = storage_failure;
+        if (r.ok()) r = tally.storage_failure;
       }
     }
   }
-  {
-    absl::MutexLock lock(&mu_);
-    stats_.commits += committed;
-    stats_.wal_syncs += syncs;
-    stats_.kv_reads += kv_reads;
-    stats_.kv_writes += kv_writes;
-    if (!storage_failure.ok() && failed_.ok()) {
-      // Keep the code (RESOURCE_EXHAUSTED for a full disk, else UNAVAILABLE)
-      // and refuse writes until RocksDB resumes (see CommitLoop).
-      failed_ = absl::Status(
-          storage_failure.code() == absl::StatusCode::kResourceExhausted
-              ? absl::StatusCode::kResourceExhausted
-              : absl::StatusCode::kUnavailable,
-          absl::StrCat("storage write failed; writes are refused until the "
-                       "store recovers (retried every second): ",
-                       storage_failure.message()));
-      ++stats_.write_failures;
-    }
-  }
+  RecordGroup(tally);
   for (size_t i = 0; i < group.size(); ++i) group[i].done(results[i]);
+}
+
+void Store::RecordGroup(const GroupTally& tally) {
+  absl::MutexLock lock(&mu_);
+  stats_.commits += tally.committed;
+  stats_.wal_syncs += tally.syncs;
+  stats_.kv_reads += tally.kv_reads;
+  stats_.kv_writes += tally.kv_writes;
+  if (!tally.storage_failure.ok() && failed_.ok()) {
+    // Keep the code (RESOURCE_EXHAUSTED for a full disk, else UNAVAILABLE)
+    // and refuse writes until RocksDB resumes (see CommitLoop).
+    failed_ = absl::Status(
+        tally.storage_failure.code() == absl::StatusCode::kResourceExhausted
+            ? absl::StatusCode::kResourceExhausted
+            : absl::StatusCode::kUnavailable,
+        absl::StrCat("storage write failed; writes are refused until the "
+                     "store recovers (retried every second): ",
+                     tally.storage_failure.message()));
+    ++stats_.write_failures;
+  }
 }
 
 absl::Status Store::Checkpoint(const std::string& destination) {

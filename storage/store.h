@@ -53,7 +53,7 @@ enum class Cf : int {
   kSubjectHistory = 3,  // (trial, subject, version) -> aesignal.v1.Subject
   kReports = 4,         // (trial, site, report, version) -> StoredReport
   kSubjectTerms = 5,    // (trial, term, subject) -> per-window event counts
-  kCounters = 6,        // (trial, term, group, window) -> CellCounts
+  kCounters = 6,        // (trial, term) -> counter row (incidence.h)
   kReportHeads = 7,     // (trial, site, report) -> newest stored version
   kBaselines = 8,       // (trial, baseline, version) -> aesignal.v1.Baseline
   kSignals = 9,         // (trial, signal) -> current aesignal.v1.Signal
@@ -229,11 +229,28 @@ class Store {
   };
 
   Store() = default;
+  // The schema version recorded in the data dir (none in a new one);
+  // FAILED_PRECONDITION for one this build cannot read.
+  absl::StatusOr<std::optional<int>> ReadSchemaVersion() const;
+  // Brings the data dir from schema version `stored` (none: new) to
+  // kSchemaVersion and records it. Needs the committer running.
+  absl::Status UpgradeSchema(std::optional<int> stored);
   void CommitLoop();
   // Whether the data dir takes a 1 MiB synced write (then deletes it).
   rocksdb::Status ProbeWritable();
-  // Runs one group of mutations; returns their statuses.
+  // What running one group of mutations did.
+  struct GroupTally {
+    bool wrote = false;
+    int64_t committed = 0, syncs = 0, kv_reads = 0, kv_writes = 0;
+    absl::Status storage_failure;  // the first failed write or WAL sync
+  };
+  // Runs one group of mutations and completes each with its status.
   void RunGroup(std::vector<Pending>& group);
+  // Runs one mutation and writes its batch, unsynced; returns the
+  // mutation's own error or the storage error.
+  absl::Status RunMutation(Pending& pending, GroupTally& tally);
+  // Adds the group to the stats; a storage failure stops writes.
+  void RecordGroup(const GroupTally& tally);
 
   std::string path_;
   bool flush_on_close_ = true;

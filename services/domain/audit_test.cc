@@ -6,11 +6,11 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/monitor/monitor.h"
+#include "services/domain/monitor.h"
 #include "storage/store.h"
 #include "tests/testing/temp_dir.h"
 
-namespace aesignal::monitor {
+namespace aesignal::domain {
 namespace {
 
 using ::testing::ElementsAre;
@@ -136,4 +136,4 @@ TEST_F(AuditTest, RefusedRequestsRecordNothing) {
 }
 
 }  // namespace
-}  // namespace aesignal::monitor
+}  // namespace aesignal::domain

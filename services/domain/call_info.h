@@ -1,21 +1,18 @@
 // Who is calling and through which RPC: recorded in the audit trail.
-#ifndef AESIGNAL_SERVICES_MONITOR_CALL_INFO_H_
-#define AESIGNAL_SERVICES_MONITOR_CALL_INFO_H_
+#ifndef AESIGNAL_SERVICES_DOMAIN_CALL_INFO_H_
+#define AESIGNAL_SERVICES_DOMAIN_CALL_INFO_H_
 
 #include <string>
-#include <vector>
 
 #include "aesignal/v1/audit_service.pb.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "services/access/caller.h"
 
-namespace aesignal::monitor {
+namespace aesignal::domain {
 
-struct CallInfo {
-  std::string principal = "unknown";
-  std::string rpc;
-  // Sites the caller may write (a `site` principal); empty: no restriction.
-  std::vector<std::string> sites = {};
-};
+// The caller of one call (services/access/caller.h): the audit trail's
+// principal and RPC, and the sites a site principal may write.
+using access::CallInfo;
 
 // An audit record of `call` at `time` (sequence set when appended).
 inline v1::AuditRecord AuditOf(const CallInfo& call,
@@ -35,6 +32,6 @@ inline v1::AuditRecord AuditOf(const CallInfo& call,
   return r;
 }
 
-}  // namespace aesignal::monitor
+}  // namespace aesignal::domain
 
-#endif  // AESIGNAL_SERVICES_MONITOR_CALL_INFO_H_
+#endif  // AESIGNAL_SERVICES_DOMAIN_CALL_INFO_H_

@@ -1,4 +1,4 @@
-#include "services/monitor/common.h"
+#include "services/domain/common.h"
 
 #include <algorithm>
 #include <map>
@@ -6,16 +6,15 @@
 #include "absl/strings/escaping.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
-#include "services/monitor/errors.h"
-#include "services/monitor/validation.h"
+#include "services/domain/incidence_rows.h"
+#include "services/domain/validation.h"
+#include "services/errors/errors.h"
 #include "storage/incidence.h"
 #include "storage/keys.h"
 
-namespace aesignal::monitor::internal {
+namespace aesignal::domain::internal {
 
 using storage::Cf;
-using storage::Level;
-using storage::TermKey;
 
 absl::StatusOr<v1::Trial> LoadTrial(const storage::ReadView& view,
                                     const std::string& trial_id) {
@@ -35,7 +34,8 @@ google::protobuf::Timestamp NowProto() {
 
 absl::StatusOr<int> PageSize(int requested, int default_size, int max_size,
                              const char* field) {
-  if (requested < 0) return InvalidArgument(std::string(field), "must be >= 0");
+  if (requested < 0)
+    return errors::InvalidArgument(std::string(field), "must be >= 0");
   if (requested == 0) return default_size;
   return std::min(requested, max_size);
 }
@@ -47,23 +47,26 @@ std::string EncodePageToken(absl::string_view bytes) {
 absl::StatusOr<std::string> DecodePageToken(absl::string_view token) {
   std::string bytes;
   if (!absl::WebSafeBase64Unescape(token, &bytes) || bytes.empty()) {
-    return InvalidArgument("page_token", "is not a token this server issued");
+    return errors::InvalidArgument("page_token",
+                                   "is not a token this server issued");
   }
   return bytes;
 }
 
-absl::StatusOr<Denominators> ReadDenominators(const storage::ReadView& view,
+namespace {
+
+// The last window in which each subject has an AE (any_ae row), by
+// subject_id: a subject with an AE in a window has evidently been followed
+// into it, even if its last contact day has not been updated yet.
+// subject_id -> the last window with an AE.
+using EventWindows = std::map<std::string, int>;
+
+absl::StatusOr<EventWindows> LastEventWindows(const storage::ReadView& view,
                                               const v1::Trial& trial) {
-  const int num_groups = trial.dose_groups_size();
   const int num_windows = trial.timepoints_size();
-  // A subject with an AE in a window has evidently been followed into it,
-  // even if its last contact day has not been updated yet.
-  std::map<std::string, int> last_event_window;
-  TermKey any_ae;
-  any_ae.level = Level::kOverall;
-  any_ae.overall = storage::kAnyAe;
-  const std::string states_prefix =
-      storage::TrialPrefix(trial.trial_id()) + storage::EncodeTerm(any_ae);
+  EventWindows last_event_window;
+  const std::string states_prefix = storage::TrialPrefix(trial.trial_id()) +
+                                    storage::EncodeTerm(OverallTerm(kAnyAe));
   absl::Status error;
   AESIGNAL_RETURN_IF_ERROR(
       view.Scan(Cf::kSubjectTerms, states_prefix, "",
@@ -83,10 +86,21 @@ absl::StatusOr<Denominators> ReadDenominators(const storage::ReadView& view,
                   return true;
                 }));
   AESIGNAL_RETURN_IF_ERROR(error);
+  return last_event_window;
+}
 
+}  // namespace
+
+absl::StatusOr<Denominators> ReadDenominators(const storage::ReadView& view,
+                                              const v1::Trial& trial) {
+  const int num_groups = trial.dose_groups_size();
+  const int num_windows = trial.timepoints_size();
+  AESIGNAL_ASSIGN_OR_RETURN(const EventWindows last_event_window,
+                            LastEventWindows(view, trial));
   Denominators d;
   d.dosed.assign(num_groups, 0);
   d.at_risk.assign(num_groups * num_windows, 0);
+  absl::Status error;
   AESIGNAL_RETURN_IF_ERROR(view.Scan(
       Cf::kSubjects, storage::TrialPrefix(trial.trial_id()), "",
       [&](std::string_view, std::string_view value) {
@@ -117,4 +131,4 @@ absl::StatusOr<Denominators> ReadDenominators(const storage::ReadView& view,
   return d;
 }
 
-}  // namespace aesignal::monitor::internal
+}  // namespace aesignal::domain::internal

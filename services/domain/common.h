@@ -1,7 +1,7 @@
 // Helpers shared by the monitor's parts (trials, ingest, incidence, signals).
-// Internal to services/monitor.
-#ifndef AESIGNAL_SERVICES_MONITOR_COMMON_H_
-#define AESIGNAL_SERVICES_MONITOR_COMMON_H_
+// Internal to services/domain.
+#ifndef AESIGNAL_SERVICES_DOMAIN_COMMON_H_
+#define AESIGNAL_SERVICES_DOMAIN_COMMON_H_
 
 #include <cstdint>
 #include <string>
@@ -15,7 +15,7 @@
 #include "google/protobuf/timestamp.pb.h"
 #include "storage/store.h"
 
-namespace aesignal::monitor::internal {
+namespace aesignal::domain::internal {
 
 google::protobuf::Timestamp NowProto();
 
@@ -48,6 +48,6 @@ struct Denominators {
 absl::StatusOr<Denominators> ReadDenominators(const storage::ReadView& view,
                                               const v1::Trial& trial);
 
-}  // namespace aesignal::monitor::internal
+}  // namespace aesignal::domain::internal
 
-#endif  // AESIGNAL_SERVICES_MONITOR_COMMON_H_
+#endif  // AESIGNAL_SERVICES_DOMAIN_COMMON_H_

@@ -1,20 +1,21 @@
-#include "services/monitor/evaluate.h"
+#include "services/domain/evaluate.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
-#include "services/monitor/errors.h"
-#include "services/monitor/validation.h"
+#include "services/domain/validation.h"
+#include "services/errors/errors.h"
 #include "services/signal/binomial_ci.h"
 #include "services/signal/rule.h"
 #include "services/signal/signal_stats.h"
 
-namespace aesignal::monitor {
+namespace aesignal::domain {
 namespace {
 
 using storage::Level;
@@ -32,25 +33,6 @@ std::string Escape(const std::string& s) {
     }
   }
   return out;
-}
-
-const char* MethodName(v1::SignalMethod m) {
-  switch (m) {
-    case v1::SIGNAL_METHOD_BINOMIAL_EXACT:
-      return "BINOMIAL";
-    case v1::SIGNAL_METHOD_BAYESIAN:
-      return "BAYESIAN";
-    case v1::SIGNAL_METHOD_CONTROL_FISHER:
-      return "CONTROL";
-    case v1::SIGNAL_METHOD_DOSE_TREND:
-      return "TREND";
-    case v1::SIGNAL_METHOD_OVER_TIME:
-      return "OVERTIME";
-    case v1::SIGNAL_METHOD_MAXSPRT:
-      return "MAXSPRT";
-    default:
-      return "UNSPECIFIED";
-  }
 }
 
 // Cumulative subjects and events of one group (or all) by window k.
@@ -84,33 +66,94 @@ class Table {
   int groups_, windows_;
 };
 
-v1::SignalMethod ApiMethod(signal::Method m) {
-  switch (m) {
-    case signal::Method::kBinomialExact:
-      return v1::SIGNAL_METHOD_BINOMIAL_EXACT;
-    case signal::Method::kBayesian:
-      return v1::SIGNAL_METHOD_BAYESIAN;
-    case signal::Method::kMaxSprt:
-      return v1::SIGNAL_METHOD_MAXSPRT;
-    case signal::Method::kControlFisher:
-      return v1::SIGNAL_METHOD_CONTROL_FISHER;
-    case signal::Method::kDoseTrend:
-      return v1::SIGNAL_METHOD_DOSE_TREND;
-    case signal::Method::kOverTime:
-      return v1::SIGNAL_METHOD_OVER_TIME;
+// --- Signal methods ----------------------------------------------------------
+
+// The summary of a decision against baseline `b` for a cell of x = d.subjects
+// of n subjects.
+using BaselineSummary = std::string (*)(const signal::Decision& d, int64_t n,
+                                        const v1::Baseline& b,
+                                        const v1::SignalPolicy& policy);
+
+std::string BinomialSummary(const signal::Decision& d, int64_t n,
+                            const v1::Baseline& b, const v1::SignalPolicy&) {
+  return absl::StrFormat(
+      "%d/%d (%.1f%%) vs expected %.1f%% (%s): exact binomial "
+      "P(X>=%d)=%.4g, alpha %.3g",
+      d.subjects, n, 100.0 * d.subjects / n, 100 * d.expected, b.baseline_id(),
+      d.subjects, d.p_value, d.threshold);
+}
+
+std::string BayesianSummary(const signal::Decision& d, int64_t n,
+                            const v1::Baseline& b, const v1::SignalPolicy&) {
+  return absl::StrFormat(
+      "%d/%d vs expected %.1f%% (%s): P(p > p0 | data) = %.4f under "
+      "Beta(%.3g, %.3g) prior, threshold %.3g",
+      d.subjects, n, 100 * b.expected_proportion(), b.baseline_id(),
+      d.posterior, d.prior_a, d.prior_b, d.threshold);
+}
+
+std::string MaxSprtSummary(const signal::Decision& d, int64_t,
+                           const v1::Baseline& b,
+                           const v1::SignalPolicy& policy) {
+  return absl::StrFormat(
+      "%d cases vs %.3g expected (%s): MaxSPRT LLR %.4g, critical "
+      "value %.6g (alpha %.3g, T %.3g, M %d)",
+      d.subjects, d.expected, b.baseline_id(), d.statistic, d.threshold,
+      policy.alpha(), d.surveillance_end, policy.min_cases());
+}
+
+// One signal method as the evaluator presents it.
+struct MethodSpec {
+  signal::Method method;
+  v1::SignalMethod api;
+  const char* id_name;  // in signal ids, which are stored: never change it
+  bool has_p_value;     // false: the evidence's p_value is left 0
+  BaselineSummary baseline_summary;  // null unless run against baselines
+};
+
+// Every signal method, one row each: the only place this file lists them.
+// To add a method: give it a signal::Method (services/signal/rule.h) and a
+// v1::SignalMethod (proto), add its row here, and run it in the comparison
+// it belongs to in RowEvaluator below (against baselines, the control arm,
+// the dose trend or earlier windows), or add a comparison there.
+constexpr MethodSpec kMethods[] = {
+    {signal::Method::kBinomialExact, v1::SIGNAL_METHOD_BINOMIAL_EXACT,
+     "BINOMIAL", true, BinomialSummary},
+    {signal::Method::kBayesian, v1::SIGNAL_METHOD_BAYESIAN, "BAYESIAN", false,
+     BayesianSummary},
+    {signal::Method::kControlFisher, v1::SIGNAL_METHOD_CONTROL_FISHER,
+     "CONTROL", true, nullptr},
+    {signal::Method::kDoseTrend, v1::SIGNAL_METHOD_DOSE_TREND, "TREND", true,
+     nullptr},
+    {signal::Method::kOverTime, v1::SIGNAL_METHOD_OVER_TIME, "OVERTIME", true,
+     nullptr},
+    {signal::Method::kMaxSprt, v1::SIGNAL_METHOD_MAXSPRT, "MAXSPRT", false,
+     MaxSprtSummary},
+};
+
+// The spec of a method the evaluator runs (every signal::Method has one).
+const MethodSpec& SpecOf(signal::Method method) {
+  for (const MethodSpec& spec : kMethods) {
+    if (spec.method == method) return spec;
   }
-  return v1::SIGNAL_METHOD_UNSPECIFIED;
+  std::abort();  // a signal::Method without a row in kMethods
+}
+
+// The name of an API method in signal ids ("UNSPECIFIED" if unknown).
+const char* IdName(v1::SignalMethod method) {
+  for (const MethodSpec& spec : kMethods) {
+    if (spec.api == method) return spec.id_name;
+  }
+  return "UNSPECIFIED";
 }
 
 v1::Evidence ToEvidence(const signal::Decision& d) {
+  const MethodSpec& spec = SpecOf(d.method);
   v1::Evidence e;
-  e.set_method(ApiMethod(d.method));
+  e.set_method(spec.api);
   e.set_crosses(d.crosses);
   e.set_statistic(d.statistic);
-  e.set_p_value(d.method == signal::Method::kBayesian ||
-                        d.method == signal::Method::kMaxSprt
-                    ? 0
-                    : d.p_value);
+  e.set_p_value(spec.has_p_value ? d.p_value : 0);
   e.set_posterior_probability(d.posterior);
   e.set_threshold(d.threshold);
   e.set_subjects(d.subjects);
@@ -123,6 +166,8 @@ v1::Evidence ToEvidence(const signal::Decision& d) {
   e.set_comparison_denominator(d.comparison_denominator);
   return e;
 }
+
+// --- Evaluation of one row ---------------------------------------------------
 
 signal::SignalRule RuleFor(const v1::SignalPolicy& policy) {
   signal::RuleSettings settings;
@@ -162,6 +207,220 @@ void SetBaseline(const v1::Baseline& b, v1::Evidence* e) {
   e->set_baseline_id(b.baseline_id());
   e->set_baseline_version(b.version());
   e->set_citation(b.citation());
+}
+
+// Ordered scores of the dose groups for the trend test: the doses (control
+// 0) if every treated group has a positive dose, else the groups' ranks.
+std::vector<double> TrendScores(const v1::Trial& trial, bool* dose_scores) {
+  std::vector<double> scores;
+  *dose_scores = true;
+  for (const auto& dg : trial.dose_groups()) {
+    scores.push_back(dg.control() ? 0 : dg.dose_value());
+    if (!dg.control() && !(dg.dose_value() > 0)) *dose_scores = false;
+  }
+  if (!*dose_scores) {
+    for (size_t g = 0; g < scores.size(); ++g) scores[g] = g;
+  }
+  return scores;
+}
+
+// Evaluates the cells of one term row, window by window, in each comparison
+// the policy enables. See EvaluateTerm.
+class RowEvaluator {
+ public:
+  RowEvaluator(const v1::Trial& trial, const v1::SignalPolicy& policy,
+               const storage::TermCounters& counters,
+               const internal::Denominators& denominators,
+               const std::vector<v1::Baseline>& baselines,
+               const AdjustedP* screening)
+      : trial_(trial),
+        policy_(policy),
+        groups_(trial.dose_groups_size()),
+        windows_(trial.timepoints_size()),
+        table_(counters, groups_, windows_),
+        denominators_(denominators),
+        baselines_(baselines),
+        screening_(screening),
+        rule_(RuleFor(policy)),
+        total_rule_(TotalSettings(rule_.settings(), groups_)),
+        control_(ControlGroup(trial)) {}
+
+  absl::StatusOr<std::vector<Finding>> Run() && {
+    for (int k = 0; k < windows_; ++k) {
+      const std::string& timepoint = trial_.timepoints(k).timepoint_id();
+      AESIGNAL_RETURN_IF_ERROR(AgainstBaselines(k, timepoint));
+      if (control_ >= 0 && !policy_.disable_control()) {
+        AESIGNAL_RETURN_IF_ERROR(AgainstControl(k, timepoint));
+      }
+      if (groups_ >= 3 && !policy_.disable_trend()) {
+        AESIGNAL_RETURN_IF_ERROR(DoseTrend(k, timepoint));
+      }
+      if (k >= 1 && !policy_.disable_over_time()) {
+        AESIGNAL_RETURN_IF_ERROR(OverTime(k, timepoint));
+      }
+    }
+    return std::move(out_);
+  }
+
+ private:
+  // The total's planned enrollment is every group's.
+  static signal::RuleSettings TotalSettings(signal::RuleSettings settings,
+                                            int groups) {
+    settings.planned_subjects *= groups;
+    return settings;
+  }
+
+  // Subjects dosed in group g (g = -1: all groups).
+  int64_t Dosed(int g) const {
+    if (g >= 0) return denominators_.dosed[g];
+    int64_t n = 0;
+    for (int64_t d : denominators_.dosed) n += d;
+    return n;
+  }
+  std::string GroupId(int g) const {
+    return g < 0 ? std::string() : trial_.dose_groups(g).dose_group_id();
+  }
+  Finding& Add(const signal::Decision& d, std::string group,
+               const std::string& timepoint, std::string summary) {
+    Finding& f = out_.emplace_back(Finding{
+        SpecOf(d.method).api, std::move(group), timepoint, ToEvidence(d)});
+    f.evidence.set_summary(std::move(summary));
+    return f;
+  }
+
+  absl::Status AgainstBaselines(int k, const std::string& timepoint);
+  absl::Status AgainstControl(int k, const std::string& timepoint);
+  void ApplyScreening(int g, int k, Finding& f) const;
+  absl::Status DoseTrend(int k, const std::string& timepoint);
+  absl::Status OverTime(int k, const std::string& timepoint);
+
+  const v1::Trial& trial_;
+  const v1::SignalPolicy& policy_;
+  const int groups_;
+  const int windows_;
+  const Table table_;
+  const internal::Denominators& denominators_;
+  const std::vector<v1::Baseline>& baselines_;
+  const AdjustedP* screening_;  // may be null
+  const signal::SignalRule rule_;
+  const signal::SignalRule total_rule_;  // for the all-groups total
+  const int control_;                    // -1: no control arm
+  std::vector<Finding> out_;
+};
+
+// Against reported baselines: each group and the total.
+absl::Status RowEvaluator::AgainstBaselines(int k,
+                                            const std::string& timepoint) {
+  for (int g = -1; g < groups_ && !baselines_.empty(); ++g) {
+    const v1::Baseline* b = BaselineFor(baselines_, GroupId(g), timepoint);
+    const int64_t n = Dosed(g);
+    if (b == nullptr || n == 0) continue;
+    const Cell cell = table_.Cumulative(g, k);
+    AESIGNAL_ASSIGN_OR_RETURN(
+        std::vector<signal::Decision> decisions,
+        (g < 0 ? total_rule_ : rule_)
+            .AgainstBaseline(cell.subjects, n,
+                             {.p0 = b->expected_proportion(),
+                              .source_events = b->source_events(),
+                              .source_subjects = b->source_subjects()}));
+    for (const signal::Decision& d : decisions) {
+      const BaselineSummary summary = SpecOf(d.method).baseline_summary;
+      Finding& f = Add(d, GroupId(g), timepoint,
+                       summary != nullptr ? summary(d, n, *b, policy_) : "");
+      SetBaseline(*b, &f.evidence);
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Against the control arm: each treated group.
+absl::Status RowEvaluator::AgainstControl(int k, const std::string& timepoint) {
+  const Cell c = table_.Cumulative(control_, k);
+  const int64_t nc = Dosed(control_);
+  for (int g = 0; g < groups_; ++g) {
+    const int64_t n = Dosed(g);
+    if (g == control_ || n == 0 || nc == 0) continue;
+    const Cell cell = table_.Cumulative(g, k);
+    AESIGNAL_ASSIGN_OR_RETURN(
+        signal::Decision d,
+        rule_.AgainstControl(cell.subjects, n, c.subjects, nc));
+    Finding& f =
+        Add(d, GroupId(g), timepoint,
+            absl::StrFormat("%d/%d vs control %s %d/%d: one-sided Fisher p = "
+                            "%.4g, alpha %.3g",
+                            cell.subjects, n, GroupId(control_), c.subjects, nc,
+                            d.p_value, policy_.alpha()));
+    f.evidence.set_comparison(GroupId(control_));
+    if (screening_ != nullptr) ApplyScreening(g, k, f);
+  }
+  return absl::OkStatus();
+}
+
+// Under PT screening the control-arm decision uses the double-FDR adjusted
+// p-value against policy.fdr() instead of the raw one against alpha.
+void RowEvaluator::ApplyScreening(int g, int k, Finding& f) const {
+  v1::Evidence& e = f.evidence;
+  auto it = screening_->find({g, k});
+  const double adjusted = it == screening_->end() ? 1 : it->second;
+  e.set_adjusted_p_value(adjusted);
+  e.set_threshold(policy_.fdr());
+  e.set_crosses(adjusted <= policy_.fdr() &&
+                e.subjects() >= policy_.min_cases());
+  e.set_summary(absl::StrFormat(
+      "%d/%d vs control %s %d/%d: one-sided Fisher p = %.4g, double "
+      "FDR adjusted %.4g, FDR %.3g",
+      e.subjects(), e.denominator(), GroupId(control_), e.comparison_subjects(),
+      e.comparison_denominator(), e.p_value(), adjusted, policy_.fdr()));
+}
+
+// Dose trend across the ordered groups.
+absl::Status RowEvaluator::DoseTrend(int k, const std::string& timepoint) {
+  std::vector<int64_t> xs, ns;
+  for (int g = 0; g < groups_; ++g) {
+    xs.push_back(table_.Cumulative(g, k).subjects);
+    ns.push_back(Dosed(g));
+  }
+  bool dose_scores = true;
+  const std::vector<double> scores = TrendScores(trial_, &dose_scores);
+  AESIGNAL_ASSIGN_OR_RETURN(signal::Decision d,
+                            rule_.DoseTrend(xs, ns, scores));
+  std::string counts;
+  for (int g = 0; g < groups_; ++g) {
+    absl::StrAppend(&counts, g ? ", " : "", GroupId(g), " ", xs[g], "/", ns[g]);
+  }
+  Finding& f =
+      Add(d, "", timepoint,
+          absl::StrFormat("%s: %s Cochran-Armitage trend Z = %.3f, one-sided "
+                          "p = %.4g, alpha %.3g",
+                          counts, d.exact ? "exact" : "asymptotic", d.statistic,
+                          d.p_value, policy_.alpha()));
+  f.evidence.set_comparison(dose_scores ? "dose scores" : "rank scores");
+  return absl::OkStatus();
+}
+
+// A later window against the earlier windows of the same group.
+absl::Status RowEvaluator::OverTime(int k, const std::string& timepoint) {
+  for (int g = 0; g < groups_; ++g) {
+    const int64_t x = table_.Interval(g, k);
+    const int64_t n = denominators_.at_risk[g * windows_ + k];
+    int64_t x_before = 0, n_before = 0;
+    for (int w = 0; w < k; ++w) {
+      x_before += table_.Interval(g, w);
+      n_before += denominators_.at_risk[g * windows_ + w];
+    }
+    if (n == 0 || n_before == 0) continue;
+    AESIGNAL_ASSIGN_OR_RETURN(signal::Decision d,
+                              rule_.OverTime(x, n, x_before, n_before));
+    Finding& f =
+        Add(d, GroupId(g), timepoint,
+            absl::StrFormat("window %s: %d/%d at risk vs earlier windows "
+                            "%d/%d subject-windows: one-sided Fisher p = %.4g, "
+                            "alpha %.3g",
+                            timepoint, x, n, x_before, n_before, d.p_value,
+                            policy_.alpha()));
+    f.evidence.set_comparison("earlier windows");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -207,7 +466,7 @@ std::string SignalId(v1::SignalMethod method, const TermKey& term,
   const std::string& name = term.level == Level::kPt    ? term.pt
                             : term.level == Level::kSoc ? term.soc
                                                         : term.overall;
-  std::string id = absl::StrCat(MethodName(method), "~", level, "~");
+  std::string id = absl::StrCat(IdName(method), "~", level, "~");
   if (term.level == Level::kPt) absl::StrAppend(&id, Escape(term.soc), "~");
   absl::StrAppend(&id, Escape(name), "~",
                   dose_group_id.empty() ? "ALL" : Escape(dose_group_id), "~",
@@ -220,174 +479,9 @@ absl::StatusOr<std::vector<Finding>> EvaluateTerm(
     const storage::TermCounters& counters,
     const internal::Denominators& denominators,
     const std::vector<v1::Baseline>& baselines, const AdjustedP* screening) {
-  const int groups = trial.dose_groups_size();
-  const int windows = trial.timepoints_size();
-  const Table table(counters, groups, windows);
-  const signal::SignalRule rule = RuleFor(policy);
-  // The total's planned enrollment is every group's.
-  signal::RuleSettings total_settings = rule.settings();
-  total_settings.planned_subjects *= groups;
-  const signal::SignalRule total_rule(total_settings);
-  std::vector<Finding> out;
-
-  auto dosed = [&](int g) {
-    if (g >= 0) return denominators.dosed[g];
-    int64_t n = 0;
-    for (int64_t d : denominators.dosed) n += d;
-    return n;
-  };
-  auto group_id = [&](int g) {
-    return g < 0 ? std::string() : trial.dose_groups(g).dose_group_id();
-  };
-  auto add = [&](const signal::Decision& d, const std::string& group,
-                 const std::string& timepoint, std::string summary) {
-    Finding f{ApiMethod(d.method), group, timepoint, ToEvidence(d)};
-    f.evidence.set_summary(std::move(summary));
-    out.push_back(std::move(f));
-    return &out.back();
-  };
-  const int control = ControlGroup(trial);
-
-  for (int k = 0; k < windows; ++k) {
-    const std::string& timepoint = trial.timepoints(k).timepoint_id();
-
-    // Against reported baselines: each group and the total.
-    for (int g = -1; g < groups && !baselines.empty(); ++g) {
-      const v1::Baseline* b = BaselineFor(baselines, group_id(g), timepoint);
-      const int64_t n = dosed(g);
-      if (b == nullptr || n == 0) continue;
-      const Cell cell = table.Cumulative(g, k);
-      AESIGNAL_ASSIGN_OR_RETURN(
-          std::vector<signal::Decision> decisions,
-          (g < 0 ? total_rule : rule)
-              .AgainstBaseline(cell.subjects, n,
-                               {.p0 = b->expected_proportion(),
-                                .source_events = b->source_events(),
-                                .source_subjects = b->source_subjects()}));
-      for (const signal::Decision& d : decisions) {
-        std::string summary;
-        switch (d.method) {
-          case signal::Method::kBinomialExact:
-            summary = absl::StrFormat(
-                "%d/%d (%.1f%%) vs expected %.1f%% (%s): exact binomial "
-                "P(X>=%d)=%.4g, alpha %.3g",
-                d.subjects, n, 100.0 * d.subjects / n, 100 * d.expected,
-                b->baseline_id(), d.subjects, d.p_value, d.threshold);
-            break;
-          case signal::Method::kMaxSprt:
-            summary = absl::StrFormat(
-                "%d cases vs %.3g expected (%s): MaxSPRT LLR %.4g, critical "
-                "value %.6g (alpha %.3g, T %.3g, M %d)",
-                d.subjects, d.expected, b->baseline_id(), d.statistic,
-                d.threshold, policy.alpha(), d.surveillance_end,
-                policy.min_cases());
-            break;
-          default:
-            summary = absl::StrFormat(
-                "%d/%d vs expected %.1f%% (%s): P(p > p0 | data) = %.4f under "
-                "Beta(%.3g, %.3g) prior, threshold %.3g",
-                d.subjects, n, 100 * b->expected_proportion(), b->baseline_id(),
-                d.posterior, d.prior_a, d.prior_b, d.threshold);
-        }
-        v1::Evidence* e =
-            &add(d, group_id(g), timepoint, std::move(summary))->evidence;
-        SetBaseline(*b, e);
-        if (d.method == signal::Method::kMaxSprt) {
-          e->set_expected_proportion(b->expected_proportion());
-        }
-      }
-    }
-
-    // Against the control arm.
-    if (control >= 0 && !policy.disable_control()) {
-      const Cell c = table.Cumulative(control, k);
-      const int64_t nc = dosed(control);
-      for (int g = 0; g < groups; ++g) {
-        const int64_t n = dosed(g);
-        if (g == control || n == 0 || nc == 0) continue;
-        const Cell cell = table.Cumulative(g, k);
-        AESIGNAL_ASSIGN_OR_RETURN(
-            signal::Decision d,
-            rule.AgainstControl(cell.subjects, n, c.subjects, nc));
-        Finding* f = add(
-            d, group_id(g), timepoint,
-            absl::StrFormat("%d/%d vs control %s %d/%d: one-sided Fisher p = "
-                            "%.4g, alpha %.3g",
-                            cell.subjects, n, group_id(control), c.subjects, nc,
-                            d.p_value, policy.alpha()));
-        f->evidence.set_comparison(group_id(control));
-        if (screening != nullptr) {
-          auto it = screening->find({g, k});
-          const double adjusted = it == screening->end() ? 1 : it->second;
-          f->evidence.set_adjusted_p_value(adjusted);
-          f->evidence.set_threshold(policy.fdr());
-          f->evidence.set_crosses(adjusted <= policy.fdr() &&
-                                  cell.subjects >= policy.min_cases());
-          f->evidence.set_summary(absl::StrFormat(
-              "%d/%d vs control %s %d/%d: one-sided Fisher p = %.4g, double "
-              "FDR adjusted %.4g, FDR %.3g",
-              cell.subjects, n, group_id(control), c.subjects, nc, d.p_value,
-              adjusted, policy.fdr()));
-        }
-      }
-    }
-
-    // Dose trend across the ordered groups.
-    if (groups >= 3 && !policy.disable_trend()) {
-      std::vector<int64_t> xs, ns;
-      std::vector<double> scores;
-      bool dose_scores = true;
-      for (int g = 0; g < groups; ++g) {
-        xs.push_back(table.Cumulative(g, k).subjects);
-        ns.push_back(dosed(g));
-        const auto& dg = trial.dose_groups(g);
-        scores.push_back(dg.control() ? 0 : dg.dose_value());
-        if (!dg.control() && !(dg.dose_value() > 0)) dose_scores = false;
-      }
-      if (!dose_scores) {
-        for (int g = 0; g < groups; ++g) scores[g] = g;
-      }
-      AESIGNAL_ASSIGN_OR_RETURN(signal::Decision d,
-                                rule.DoseTrend(xs, ns, scores));
-      std::string counts;
-      for (int g = 0; g < groups; ++g) {
-        absl::StrAppend(&counts, g ? ", " : "", group_id(g), " ", xs[g], "/",
-                        ns[g]);
-      }
-      Finding* f = add(
-          d, "", timepoint,
-          absl::StrFormat("%s: %s Cochran-Armitage trend Z = %.3f, one-sided "
-                          "p = %.4g, alpha %.3g",
-                          counts, d.exact ? "exact" : "asymptotic", d.statistic,
-                          d.p_value, policy.alpha()));
-      f->evidence.set_comparison(dose_scores ? "dose scores" : "rank scores");
-    }
-
-    // A later window against the earlier windows of the same group.
-    if (k >= 1 && !policy.disable_over_time()) {
-      for (int g = 0; g < groups; ++g) {
-        const int64_t x = table.Interval(g, k);
-        const int64_t n = denominators.at_risk[g * windows + k];
-        int64_t x_before = 0, n_before = 0;
-        for (int w = 0; w < k; ++w) {
-          x_before += table.Interval(g, w);
-          n_before += denominators.at_risk[g * windows + w];
-        }
-        if (n == 0 || n_before == 0) continue;
-        AESIGNAL_ASSIGN_OR_RETURN(signal::Decision d,
-                                  rule.OverTime(x, n, x_before, n_before));
-        Finding* f = add(
-            d, group_id(g), timepoint,
-            absl::StrFormat("window %s: %d/%d at risk vs earlier windows "
-                            "%d/%d subject-windows: one-sided Fisher p = %.4g, "
-                            "alpha %.3g",
-                            timepoint, x, n, x_before, n_before, d.p_value,
-                            policy.alpha()));
-        f->evidence.set_comparison("earlier windows");
-      }
-    }
-  }
-  return out;
+  return RowEvaluator(trial, policy, counters, denominators, baselines,
+                      screening)
+      .Run();
 }
 
 int ControlGroup(const v1::Trial& trial) {
@@ -431,4 +525,4 @@ absl::StatusOr<std::map<std::string, AdjustedP>> ScreenPts(
   return out;
 }
 
-}  // namespace aesignal::monitor
+}  // namespace aesignal::domain

@@ -1,8 +1,8 @@
 // Evaluation of one term row's cells: turns counters, denominators, baselines
 // and the trial's policy into evidence per (method, dose group, timepoint),
 // using the pure signal module. No I/O.
-#ifndef AESIGNAL_SERVICES_MONITOR_EVALUATE_H_
-#define AESIGNAL_SERVICES_MONITOR_EVALUATE_H_
+#ifndef AESIGNAL_SERVICES_DOMAIN_EVALUATE_H_
+#define AESIGNAL_SERVICES_DOMAIN_EVALUATE_H_
 
 #include <map>
 #include <string>
@@ -12,10 +12,10 @@
 #include "absl/status/statusor.h"
 #include "aesignal/v1/signal.pb.h"
 #include "aesignal/v1/trial.pb.h"
-#include "services/monitor/common.h"
+#include "services/domain/common.h"
 #include "storage/incidence.h"
 
-namespace aesignal::monitor {
+namespace aesignal::domain {
 
 // The policy with defaults filled in for zero fields.
 v1::SignalPolicy EffectivePolicy(const v1::SignalPolicy& policy);
@@ -64,6 +64,6 @@ std::string SignalId(v1::SignalMethod method, const storage::TermKey& term,
                      const std::string& dose_group_id,
                      const std::string& timepoint_id);
 
-}  // namespace aesignal::monitor
+}  // namespace aesignal::domain
 
-#endif  // AESIGNAL_SERVICES_MONITOR_EVALUATE_H_
+#endif  // AESIGNAL_SERVICES_DOMAIN_EVALUATE_H_

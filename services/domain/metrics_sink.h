@@ -2,8 +2,8 @@
 // it with Prometheus (services/server/metrics.h); the domain knows only this
 // interface. Implementations must be thread-safe and cheap: methods run on
 // the commit and evaluator threads.
-#ifndef AESIGNAL_SERVICES_MONITOR_METRICS_SINK_H_
-#define AESIGNAL_SERVICES_MONITOR_METRICS_SINK_H_
+#ifndef AESIGNAL_SERVICES_DOMAIN_METRICS_SINK_H_
+#define AESIGNAL_SERVICES_DOMAIN_METRICS_SINK_H_
 
 #include <string_view>
 
@@ -12,7 +12,7 @@
 #include "aesignal/v1/ingest_service.pb.h"
 #include "aesignal/v1/signal.pb.h"
 
-namespace aesignal::monitor {
+namespace aesignal::domain {
 
 class MetricsSink {
  public:
@@ -43,6 +43,6 @@ inline MetricsSink& NullMetrics() {
   return *null;
 }
 
-}  // namespace aesignal::monitor
+}  // namespace aesignal::domain
 
-#endif  // AESIGNAL_SERVICES_MONITOR_METRICS_SINK_H_
+#endif  // AESIGNAL_SERVICES_DOMAIN_METRICS_SINK_H_

@@ -1,4 +1,4 @@
-#include "services/monitor/monitor.h"
+#include "services/domain/monitor.h"
 
 #include <map>
 #include <memory>
@@ -19,9 +19,10 @@
 #include "absl/time/time.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
-#include "services/monitor/common.h"
-#include "services/monitor/errors.h"
-#include "services/monitor/validation.h"
+#include "services/domain/common.h"
+#include "services/domain/incidence_rows.h"
+#include "services/domain/validation.h"
+#include "services/errors/errors.h"
 #include "services/signal/binomial_ci.h"
 #include "storage/audit.h"
 #include "storage/incidence.h"
@@ -30,7 +31,7 @@
 #include "storage/reports.h"
 #include "storage/signals.h"
 
-namespace aesignal::monitor {
+namespace aesignal::domain {
 namespace {
 
 using internal::DecodePageToken;
@@ -90,11 +91,12 @@ std::string ReportSummary(const v1::AdverseEventReport& r) {
                           : absl::StrCat(", timepoint ", r.timepoint_id()));
 }
 
-void NoteDirty(Batch& batch, const v1::AdverseEventReport& report, int group,
+// Notes that `rows` changed in cell (group, window) because of `trigger`.
+void NoteDirty(Batch& batch, const std::vector<TermKey>& rows, int group,
                int window, const v1::AdverseEventReport& trigger) {
-  for (TermKey& term : storage::TermsOf(report)) {
-    batch.dirty_terms[std::move(term)][{group, window}] = {trigger.report_id(),
-                                                           trigger.version()};
+  for (const TermKey& term : rows) {
+    batch.dirty_terms[term][{group, window}] = {trigger.report_id(),
+                                                trigger.version()};
   }
 }
 
@@ -138,136 +140,198 @@ void ValidateBatch(Batch& batch) {
 }
 
 // The stateful half, run on the committer thread: subject and version checks,
-// then the report and its counter changes go into the transaction.
-absl::Status ApplyBatch(storage::Txn& txn, Batch& batch) {
-  const int num_windows = batch.trial.timepoints_size();
-  const google::protobuf::Timestamp now = NowProto();
-  std::map<std::string, std::optional<v1::Subject>> subjects;
-  std::optional<storage::AuditWriter> audit;
-  auto audit_report = [&](const v1::AdverseEventReport& r,
-                          const char* action) -> absl::Status {
-    if (!audit.has_value()) {
-      auto writer = storage::AuditWriter::Begin(txn, batch.trial_id);
-      if (!writer.ok()) return writer.status();
-      audit = *std::move(writer);
-    }
-    audit->Append(AuditOf(batch.call, now, action,
-                          ReportName(batch.trial_id, r), r.version(),
-                          ReportSummary(r)));
-    return absl::OkStatus();
-  };
+// then each accepted report and its counter changes go into the transaction.
+// One per batch; the rows buffers are reused for every report, so counting
+// a report allocates no row keys once they have grown.
+class BatchApplier {
+ public:
+  BatchApplier(storage::Txn& txn, Batch& batch)
+      : txn_(txn),
+        batch_(batch),
+        now_(NowProto()),
+        num_windows_(batch.trial.timepoints_size()) {}
 
-  for (int i = 0; i < batch.request.reports_size(); ++i) {
-    if (!batch.valid[i].has_value()) continue;
-    const v1::AdverseEventReport& r = batch.request.reports(i);
-    v1::ReportResult* result = batch.response.mutable_results(i);
-    const std::string path = absl::StrCat("reports[", i, "]");
-
-    // The subject, as enrolled.
-    auto sit = subjects.find(r.subject_id());
-    if (sit == subjects.end()) {
-      auto bytes = txn.Get(Cf::kSubjects,
-                           storage::SubjectKey(batch.trial_id, r.subject_id()));
-      if (!bytes.ok()) return bytes.status();
-      std::optional<v1::Subject> subject;
-      if (bytes->has_value()) {
-        AESIGNAL_ASSIGN_OR_RETURN(subject,
-                                  Parse<v1::Subject>(**bytes, "subject"));
+  absl::Status Run() {
+    for (int i = 0; i < batch_.request.reports_size(); ++i) {
+      if (batch_.valid[i].has_value()) {
+        AESIGNAL_RETURN_IF_ERROR(ApplyReport(i));
       }
-      sit = subjects.emplace(r.subject_id(), std::move(subject)).first;
     }
-    if (!sit->second.has_value()) {
-      SetRejected(result, absl::StatusCode::kNotFound, path + ".subject_id",
-                  absl::StrCat("subject '", r.subject_id(),
-                               "' is not enrolled in trial ", batch.trial_id));
-      continue;
-    }
-    const v1::Subject& subject = *sit->second;
-    if (subject.site_id() != r.site_id()) {
-      SetRejected(
-          result, absl::StatusCode::kInvalidArgument, path + ".site_id",
-          absl::StrCat("subject '", r.subject_id(), "' is enrolled at site '",
-                       subject.site_id(), "'"));
-      continue;
-    }
-    if (!r.dose_group_id().empty() &&
-        r.dose_group_id() != subject.dose_group_id()) {
-      SetRejected(result, absl::StatusCode::kInvalidArgument,
-                  path + ".dose_group_id",
-                  absl::StrCat("subject '", r.subject_id(),
-                               "' is enrolled in dose group '",
-                               subject.dose_group_id(), "'"));
-      continue;
-    }
-
-    // Version checks.
-    auto same_version = storage::ReadReportVersion(
-        txn, batch.trial_id, r.site_id(), r.report_id(), r.version());
-    if (!same_version.ok()) return same_version.status();
-    if (same_version->has_value()) {
-      if (MessageDifferencer::Equals((*same_version)->report(), r)) {
-        result->set_status(v1::REPORT_STATUS_DUPLICATE);
-      } else {
-        SetRejected(
-            result, absl::StatusCode::kAlreadyExists, path + ".version",
-            absl::StrCat("version ", r.version(), " of report '", r.report_id(),
-                         "' is already stored with different content; "
-                         "send a follow-up with a higher version"));
-      }
-      continue;
-    }
-    auto newest = storage::ReadNewestReport(txn, batch.trial_id, r.site_id(),
-                                            r.report_id());
-    if (!newest.ok()) return newest.status();
-    const std::optional<storage::StoredReport>& previous = *newest;
-    if (previous.has_value() &&
-        previous->report().subject_id() != r.subject_id()) {
-      SetRejected(
-          result, absl::StatusCode::kInvalidArgument, path + ".subject_id",
-          absl::StrCat("report '", r.report_id(), "' belongs to subject '",
-                       previous->report().subject_id(),
-                       "'; a follow-up cannot change the subject"));
-      continue;
-    }
-
-    storage::StoredReport stored;
-    *stored.mutable_report() = r;
-    stored.set_window(batch.valid[i]->window);
-    stored.set_dose_group(DoseGroupIndex(batch.trial, subject.dose_group_id()));
-    *stored.mutable_receive_time() = now;
-
-    if (previous.has_value() && previous->report().version() > r.version()) {
-      // History only: the newer stored version stays counted.
-      stored.set_superseded_on_arrival(true);
-      storage::WriteReportVersion(txn, batch.trial_id, stored,
-                                  /*newest=*/false);
-      AESIGNAL_RETURN_IF_ERROR(audit_report(r, "report.history"));
-      result->set_status(v1::REPORT_STATUS_SUPERSEDED);
-      continue;
-    }
-
-    storage::Placement added_at{r.subject_id(), stored.dose_group(),
-                                stored.window()};
-    if (previous.has_value()) {
-      NoteDirty(batch, previous->report(), previous->dose_group(),
-                previous->window(), r);
-    }
-    NoteDirty(batch, r, stored.dose_group(), stored.window(), r);
-    if (previous.has_value()) {
-      storage::Placement removed_at{previous->report().subject_id(),
-                                    previous->dose_group(), previous->window()};
-      AESIGNAL_RETURN_IF_ERROR(storage::ApplyReportChange(
-          txn, batch.trial_id, num_windows, &previous->report(), &removed_at,
-          &r, &added_at));
-    } else {
-      AESIGNAL_RETURN_IF_ERROR(storage::ApplyReportChange(
-          txn, batch.trial_id, num_windows, nullptr, nullptr, &r, &added_at));
-    }
-    storage::WriteReportVersion(txn, batch.trial_id, stored, /*newest=*/true);
-    AESIGNAL_RETURN_IF_ERROR(audit_report(r, "report.store"));
-    result->set_status(v1::REPORT_STATUS_ACCEPTED);
+    return MarkDirtyRows();
   }
-  for (const auto& [term, by_cell] : batch.dirty_terms) {
+
+ private:
+  absl::Status ApplyReport(int i);
+  absl::StatusOr<const v1::Subject*> EnrolledSubject(
+      const v1::AdverseEventReport& r, const std::string& path,
+      v1::ReportResult* result);
+  absl::StatusOr<bool> AlreadyStored(const v1::AdverseEventReport& r,
+                                     const std::string& path,
+                                     v1::ReportResult* result);
+  absl::Status Count(const v1::AdverseEventReport& r,
+                     const storage::StoredReport& stored,
+                     const std::optional<storage::StoredReport>& previous);
+  absl::Status Audit(const v1::AdverseEventReport& r, const char* action);
+  absl::Status MarkDirtyRows();
+
+  storage::Txn& txn_;
+  Batch& batch_;
+  const google::protobuf::Timestamp now_;
+  const int num_windows_;
+  // Subjects read so far (nullopt: not enrolled), by subject_id.
+  std::map<std::string, std::optional<v1::Subject>> subjects_;
+  std::optional<storage::AuditWriter> audit_;  // begun by the first record
+  std::vector<TermKey> added_rows_;
+  std::vector<TermKey> removed_rows_;
+};
+
+absl::Status BatchApplier::ApplyReport(int i) {
+  const v1::AdverseEventReport& r = batch_.request.reports(i);
+  v1::ReportResult* result = batch_.response.mutable_results(i);
+  const std::string path = absl::StrCat("reports[", i, "]");
+  AESIGNAL_ASSIGN_OR_RETURN(const v1::Subject* subject,
+                            EnrolledSubject(r, path, result));
+  if (subject == nullptr) return absl::OkStatus();  // rejected
+  AESIGNAL_ASSIGN_OR_RETURN(bool stored_already,
+                            AlreadyStored(r, path, result));
+  if (stored_already) return absl::OkStatus();
+  AESIGNAL_ASSIGN_OR_RETURN(
+      std::optional<storage::StoredReport> previous,
+      storage::ReadNewestReport(txn_, batch_.trial_id, r.site_id(),
+                                r.report_id()));
+  if (previous.has_value() &&
+      previous->report().subject_id() != r.subject_id()) {
+    SetRejected(
+        result, absl::StatusCode::kInvalidArgument, path + ".subject_id",
+        absl::StrCat("report '", r.report_id(), "' belongs to subject '",
+                     previous->report().subject_id(),
+                     "'; a follow-up cannot change the subject"));
+    return absl::OkStatus();
+  }
+
+  storage::StoredReport stored;
+  *stored.mutable_report() = r;
+  stored.set_window(batch_.valid[i]->window);
+  stored.set_dose_group(DoseGroupIndex(batch_.trial, subject->dose_group_id()));
+  *stored.mutable_receive_time() = now_;
+  if (previous.has_value() && previous->report().version() > r.version()) {
+    // History only: the newer stored version stays counted.
+    stored.set_superseded_on_arrival(true);
+    storage::WriteReportVersion(txn_, batch_.trial_id, stored,
+                                /*newest=*/false);
+    result->set_status(v1::REPORT_STATUS_SUPERSEDED);
+    return Audit(r, "report.history");
+  }
+  AESIGNAL_RETURN_IF_ERROR(Count(r, stored, previous));
+  storage::WriteReportVersion(txn_, batch_.trial_id, stored, /*newest=*/true);
+  result->set_status(v1::REPORT_STATUS_ACCEPTED);
+  return Audit(r, "report.store");
+}
+
+// The subject of `r` as enrolled, or null after rejecting `r` because it is
+// not enrolled or enrolled elsewhere (another site or dose group).
+absl::StatusOr<const v1::Subject*> BatchApplier::EnrolledSubject(
+    const v1::AdverseEventReport& r, const std::string& path,
+    v1::ReportResult* result) {
+  auto it = subjects_.find(r.subject_id());
+  if (it == subjects_.end()) {
+    AESIGNAL_ASSIGN_OR_RETURN(
+        std::optional<std::string> bytes,
+        txn_.Get(Cf::kSubjects,
+                 storage::SubjectKey(batch_.trial_id, r.subject_id())));
+    std::optional<v1::Subject> subject;
+    if (bytes.has_value()) {
+      AESIGNAL_ASSIGN_OR_RETURN(subject, Parse<v1::Subject>(*bytes, "subject"));
+    }
+    it = subjects_.emplace(r.subject_id(), std::move(subject)).first;
+  }
+  if (!it->second.has_value()) {
+    SetRejected(result, absl::StatusCode::kNotFound, path + ".subject_id",
+                absl::StrCat("subject '", r.subject_id(),
+                             "' is not enrolled in trial ", batch_.trial_id));
+    return nullptr;
+  }
+  const v1::Subject& subject = *it->second;
+  if (subject.site_id() != r.site_id()) {
+    SetRejected(
+        result, absl::StatusCode::kInvalidArgument, path + ".site_id",
+        absl::StrCat("subject '", r.subject_id(), "' is enrolled at site '",
+                     subject.site_id(), "'"));
+    return nullptr;
+  }
+  if (!r.dose_group_id().empty() &&
+      r.dose_group_id() != subject.dose_group_id()) {
+    SetRejected(result, absl::StatusCode::kInvalidArgument,
+                path + ".dose_group_id",
+                absl::StrCat("subject '", r.subject_id(),
+                             "' is enrolled in dose group '",
+                             subject.dose_group_id(), "'"));
+    return nullptr;
+  }
+  return &subject;
+}
+
+// Whether this version of `r` is stored already: the same content is a
+// DUPLICATE, different content is rejected (a follow-up needs a new version).
+absl::StatusOr<bool> BatchApplier::AlreadyStored(
+    const v1::AdverseEventReport& r, const std::string& path,
+    v1::ReportResult* result) {
+  AESIGNAL_ASSIGN_OR_RETURN(
+      std::optional<storage::StoredReport> same_version,
+      storage::ReadReportVersion(txn_, batch_.trial_id, r.site_id(),
+                                 r.report_id(), r.version()));
+  if (!same_version.has_value()) return false;
+  if (MessageDifferencer::Equals(same_version->report(), r)) {
+    result->set_status(v1::REPORT_STATUS_DUPLICATE);
+  } else {
+    SetRejected(
+        result, absl::StatusCode::kAlreadyExists, path + ".version",
+        absl::StrCat("version ", r.version(), " of report '", r.report_id(),
+                     "' is already stored with different content; "
+                     "send a follow-up with a higher version"));
+  }
+  return true;
+}
+
+// Moves the counters from the previously counted version (if any) to `r`,
+// in the rows the clinical rule puts each in, and notes those rows dirty.
+absl::Status BatchApplier::Count(
+    const v1::AdverseEventReport& r, const storage::StoredReport& stored,
+    const std::optional<storage::StoredReport>& previous) {
+  CountedRows(r, &added_rows_);
+  NoteDirty(batch_, added_rows_, stored.dose_group(), stored.window(), r);
+  const storage::CountedVersion added{r.subject_id(), stored.dose_group(),
+                                      stored.window(), added_rows_};
+  if (!previous.has_value()) {
+    return storage::ApplyReportChange(txn_, batch_.trial_id, num_windows_,
+                                      nullptr, &added);
+  }
+  CountedRows(previous->report(), &removed_rows_);
+  NoteDirty(batch_, removed_rows_, previous->dose_group(), previous->window(),
+            r);
+  const storage::CountedVersion removed{previous->report().subject_id(),
+                                        previous->dose_group(),
+                                        previous->window(), removed_rows_};
+  return storage::ApplyReportChange(txn_, batch_.trial_id, num_windows_,
+                                    &removed, &added);
+}
+
+absl::Status BatchApplier::Audit(const v1::AdverseEventReport& r,
+                                 const char* action) {
+  if (!audit_.has_value()) {
+    AESIGNAL_ASSIGN_OR_RETURN(
+        audit_, storage::AuditWriter::Begin(txn_, batch_.trial_id));
+  }
+  audit_->Append(AuditOf(batch_.call, now_, action,
+                         ReportName(batch_.trial_id, r), r.version(),
+                         ReportSummary(r)));
+  return absl::OkStatus();
+}
+
+// Marks every row the batch changed for signal evaluation, naming the last
+// report that changed each of its cells.
+absl::Status BatchApplier::MarkDirtyRows() {
+  for (const auto& [term, by_cell] : batch_.dirty_terms) {
     std::vector<storage::CellReport> cells;
     cells.reserve(by_cell.size());
     for (const auto& [cell, trigger] : by_cell) {
@@ -275,9 +339,13 @@ absl::Status ApplyBatch(storage::Txn& txn, Batch& batch) {
     }
     const auto& last = by_cell.rbegin()->second;
     AESIGNAL_RETURN_IF_ERROR(storage::MarkTermDirty(
-        txn, batch.trial_id, term, last.first, last.second, cells));
+        txn_, batch_.trial_id, term, last.first, last.second, cells));
   }
   return absl::OkStatus();
+}
+
+absl::Status ApplyBatch(storage::Txn& txn, Batch& batch) {
+  return BatchApplier(txn, batch).Run();
 }
 
 // Marks every term row of the trial that has counters for re-evaluation.
@@ -326,25 +394,6 @@ void Tally(v1::SubmitReportsResponse& response) {
 }
 
 // --- Incidence ---------------------------------------------------------------
-
-struct OverallRow {
-  std::string key;
-  std::string label;
-};
-
-std::vector<OverallRow> OverallRows(const v1::Trial& trial) {
-  std::vector<OverallRow> rows = {
-      {storage::kAnyAe, "Any AE"},
-      {storage::kAnySae, "Any serious AE"},
-      {storage::kGrade3Plus, "Any grade >= 3 AE"},
-      {storage::kRelated, "Any related AE (possible, probable, definite)"},
-  };
-  for (const auto& c : trial.aesi_categories()) {
-    rows.push_back(
-        {absl::StrCat(storage::kAesiPrefix, c), absl::StrCat("AESI: ", c)});
-  }
-  return rows;
-}
 
 // Clopper-Pearson intervals, memoized: an incidence table asks for the same
 // few (x, n) pairs thousands of times (denominators are per dose group and
@@ -476,7 +525,8 @@ void Monitor::EndDenominatorWrite(const std::string& trial_id) {
 
 absl::StatusOr<v1::Trial> Monitor::CreateTrial(
     const v1::CreateTrialRequest& request, const CallInfo& call) {
-  if (!request.has_trial()) return InvalidArgument("trial", "is required");
+  if (!request.has_trial())
+    return errors::InvalidArgument("trial", "is required");
   AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial,
                             ValidateAndNormalizeTrial(request.trial()));
   *trial.mutable_create_time() = NowProto();
@@ -557,15 +607,18 @@ absl::StatusOr<v1::ListTrialsResponse> Monitor::ListTrials(
 // --- Subjects
 // ------------------------------------------------------------------
 
-absl::StatusOr<v1::EnrollSubjectsResponse> Monitor::EnrollSubjects(
-    const v1::EnrollSubjectsRequest& request, const CallInfo& call) {
-  AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
-                            ParseTrialName(request.parent(), "parent"));
+namespace {
+
+// The checks of an EnrollSubjects request that need no stored state: its
+// size, the caller's sites, and each subject against the trial design.
+absl::Status CheckEnrollRequest(const v1::EnrollSubjectsRequest& request,
+                                const CallInfo& call) {
   if (request.subjects().empty()) {
-    return InvalidArgument("subjects", "at least one subject is required");
+    return errors::InvalidArgument("subjects",
+                                   "at least one subject is required");
   }
   if (request.subjects_size() > kMaxSubjectsPerRequest) {
-    return InvalidArgument(
+    return errors::InvalidArgument(
         "subjects",
         absl::StrCat("at most ", kMaxSubjectsPerRequest,
                      " subjects per request, got ", request.subjects_size()));
@@ -575,9 +628,12 @@ absl::StatusOr<v1::EnrollSubjectsResponse> Monitor::EnrollSubjects(
         CheckSite(call, request.subjects(i).site_id(),
                   absl::StrCat("subjects[", i, "].site_id")));
   }
-  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial,
-                            LoadTrial(store_.Latest(), trial_id));
-  std::vector<FieldViolation> violations;
+  return absl::OkStatus();
+}
+
+absl::Status ValidateSubjects(const v1::Trial& trial,
+                              const v1::EnrollSubjectsRequest& request) {
+  std::vector<errors::FieldViolation> violations;
   std::map<std::string, int> first_index;
   for (int i = 0; i < request.subjects_size(); ++i) {
     const std::string path = absl::StrCat("subjects[", i, "]");
@@ -590,85 +646,137 @@ absl::StatusOr<v1::EnrollSubjectsResponse> Monitor::EnrollSubjects(
                                          "] in this request")});
     }
   }
-  if (!violations.empty()) return InvalidArgument(violations);
+  if (!violations.empty()) return errors::InvalidArgument(violations);
+  return absl::OkStatus();
+}
+
+// What re-enrolling a stored subject may not change: its site and dose
+// group, and its follow-up may only grow.
+void CheckReenrollment(const v1::Subject& stored, const v1::Subject& s,
+                       const std::string& path,
+                       std::vector<errors::FieldViolation>* violations) {
+  if (stored.site_id() != s.site_id()) {
+    violations->push_back(
+        {path + ".site_id",
+         absl::StrCat("subject is enrolled at site '", stored.site_id(),
+                      "'; the site cannot change")});
+  }
+  if (stored.dose_group_id() != s.dose_group_id()) {
+    violations->push_back({path + ".dose_group_id",
+                           absl::StrCat("subject is enrolled in dose group '",
+                                        stored.dose_group_id(),
+                                        "'; the dose group cannot change")});
+  }
+  if (s.last_contact_day() < stored.last_contact_day()) {
+    violations->push_back(
+        {path + ".last_contact_day",
+         absl::StrCat("follow-up can only grow: stored last contact day is ",
+                      stored.last_contact_day())});
+  }
+}
+
+// Enrolls or updates every subject of a validated request in one
+// transaction, all or nothing: a stateful violation fails the whole request.
+class Enrollment {
+ public:
+  Enrollment(storage::Txn& txn, const std::string& trial_id,
+             const CallInfo& call, google::protobuf::Timestamp now,
+             v1::EnrollSubjectsResponse* response)
+      : txn_(txn),
+        trial_id_(trial_id),
+        call_(call),
+        now_(std::move(now)),
+        response_(*response) {}
+
+  absl::Status Run(const v1::EnrollSubjectsRequest& request) {
+    response_.Clear();
+    for (int i = 0; i < request.subjects_size(); ++i) {
+      AESIGNAL_RETURN_IF_ERROR(
+          Enroll(request.subjects(i), absl::StrCat("subjects[", i, "]")));
+    }
+    if (!violations_.empty()) return errors::InvalidArgument(violations_);
+    if (response_.created_count() + response_.updated_count() > 0) {
+      // Denominators changed: every row with events is re-evaluated.
+      AESIGNAL_RETURN_IF_ERROR(MarkAllTermsDirty(txn_, trial_id_));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status Enroll(v1::Subject s, const std::string& path) {
+    s.set_status(NormalStatus(s.status()));
+    s.set_name(
+        absl::StrCat(TrialName(trial_id_), "/subjects/", s.subject_id()));
+    const std::string key = storage::SubjectKey(trial_id_, s.subject_id());
+    AESIGNAL_ASSIGN_OR_RETURN(std::optional<std::string> existing,
+                              txn_.Get(Cf::kSubjects, key));
+    if (existing.has_value()) {
+      AESIGNAL_ASSIGN_OR_RETURN(v1::Subject stored,
+                                Parse<v1::Subject>(*existing, "subject"));
+      CheckReenrollment(stored, s, path, &violations_);
+      if (s.last_contact_day() == stored.last_contact_day() &&
+          s.status() == stored.status()) {
+        *response_.add_subjects() = stored;
+        response_.set_unchanged_count(response_.unchanged_count() + 1);
+        return absl::OkStatus();
+      }
+      s.set_version(stored.version() + 1);
+      response_.set_updated_count(response_.updated_count() + 1);
+    } else {
+      s.set_version(1);
+      response_.set_created_count(response_.created_count() + 1);
+    }
+    *s.mutable_update_time() = now_;
+    AESIGNAL_RETURN_IF_ERROR(Audit(s));
+    txn_.Put(Cf::kSubjects, key, s.SerializeAsString());
+    txn_.Put(Cf::kSubjectHistory,
+             storage::SubjectHistoryKey(trial_id_, s.subject_id(), s.version()),
+             s.SerializeAsString());
+    *response_.add_subjects() = std::move(s);
+    return absl::OkStatus();
+  }
+
+  absl::Status Audit(const v1::Subject& s) {
+    if (!audit_.has_value()) {
+      AESIGNAL_ASSIGN_OR_RETURN(audit_,
+                                storage::AuditWriter::Begin(txn_, trial_id_));
+    }
+    audit_->Append(AuditOf(
+        call_, now_, s.version() == 1 ? "subject.enroll" : "subject.update",
+        absl::StrCat("trials/", trial_id_, "/subjects/", s.subject_id()),
+        s.version(),
+        absl::StrCat("site ", s.site_id(), ", group ", s.dose_group_id(),
+                     ", last contact day ", s.last_contact_day(), ", ",
+                     v1::FollowUpStatus_Name(s.status()))));
+    return absl::OkStatus();
+  }
+
+  storage::Txn& txn_;
+  const std::string& trial_id_;
+  const CallInfo& call_;
+  const google::protobuf::Timestamp now_;
+  v1::EnrollSubjectsResponse& response_;
+  std::optional<storage::AuditWriter> audit_;  // begun by the first record
+  std::vector<errors::FieldViolation> violations_;
+};
+
+}  // namespace
+
+absl::StatusOr<v1::EnrollSubjectsResponse> Monitor::EnrollSubjects(
+    const v1::EnrollSubjectsRequest& request, const CallInfo& call) {
+  AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
+                            ParseTrialName(request.parent(), "parent"));
+  AESIGNAL_RETURN_IF_ERROR(CheckEnrollRequest(request, call));
+  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial,
+                            LoadTrial(store_.Latest(), trial_id));
+  AESIGNAL_RETURN_IF_ERROR(ValidateSubjects(trial, request));
 
   v1::EnrollSubjectsResponse response;
   const google::protobuf::Timestamp now = NowProto();
   BeginDenominatorWrite(trial_id);
   const absl::Cleanup end_write = [&] { EndDenominatorWrite(trial_id); };
-  AESIGNAL_RETURN_IF_ERROR(store_.Commit([&](storage::Txn& txn)
-                                             -> absl::Status {
-    response.Clear();
-    std::optional<storage::AuditWriter> audit;
-    std::vector<FieldViolation> stateful;
-    for (int i = 0; i < request.subjects_size(); ++i) {
-      const std::string path = absl::StrCat("subjects[", i, "]");
-      v1::Subject s = request.subjects(i);
-      s.set_status(NormalStatus(s.status()));
-      s.set_name(
-          absl::StrCat(TrialName(trial_id), "/subjects/", s.subject_id()));
-      const std::string key = storage::SubjectKey(trial_id, s.subject_id());
-      auto existing = txn.Get(Cf::kSubjects, key);
-      if (!existing.ok()) return existing.status();
-      if (existing->has_value()) {
-        AESIGNAL_ASSIGN_OR_RETURN(v1::Subject stored,
-                                  Parse<v1::Subject>(**existing, "subject"));
-        if (stored.site_id() != s.site_id()) {
-          stateful.push_back(
-              {path + ".site_id",
-               absl::StrCat("subject is enrolled at site '", stored.site_id(),
-                            "'; the site cannot change")});
-        }
-        if (stored.dose_group_id() != s.dose_group_id()) {
-          stateful.push_back(
-              {path + ".dose_group_id",
-               absl::StrCat("subject is enrolled in dose group '",
-                            stored.dose_group_id(),
-                            "'; the dose group cannot change")});
-        }
-        if (s.last_contact_day() < stored.last_contact_day()) {
-          stateful.push_back(
-              {path + ".last_contact_day",
-               absl::StrCat("follow-up can only grow: stored last contact day "
-                            "is ",
-                            stored.last_contact_day())});
-        }
-        if (s.last_contact_day() == stored.last_contact_day() &&
-            s.status() == stored.status()) {
-          *response.add_subjects() = stored;
-          response.set_unchanged_count(response.unchanged_count() + 1);
-          continue;
-        }
-        s.set_version(stored.version() + 1);
-        response.set_updated_count(response.updated_count() + 1);
-      } else {
-        s.set_version(1);
-        response.set_created_count(response.created_count() + 1);
-      }
-      *s.mutable_update_time() = now;
-      if (!audit.has_value()) {
-        AESIGNAL_ASSIGN_OR_RETURN(audit,
-                                  storage::AuditWriter::Begin(txn, trial_id));
-      }
-      audit->Append(AuditOf(
-          call, now, s.version() == 1 ? "subject.enroll" : "subject.update",
-          absl::StrCat("trials/", trial_id, "/subjects/", s.subject_id()),
-          s.version(),
-          absl::StrCat("site ", s.site_id(), ", group ", s.dose_group_id(),
-                       ", last contact day ", s.last_contact_day(), ", ",
-                       v1::FollowUpStatus_Name(s.status()))));
-      txn.Put(Cf::kSubjects, key, s.SerializeAsString());
-      txn.Put(Cf::kSubjectHistory,
-              storage::SubjectHistoryKey(trial_id, s.subject_id(), s.version()),
-              s.SerializeAsString());
-      *response.add_subjects() = std::move(s);
-    }
-    if (!stateful.empty()) return InvalidArgument(stateful);
-    if (response.created_count() + response.updated_count() > 0) {
-      // Denominators changed: every row with events is re-evaluated.
-      AESIGNAL_RETURN_IF_ERROR(MarkAllTermsDirty(txn, trial_id));
-    }
-    return absl::OkStatus();
+  AESIGNAL_RETURN_IF_ERROR(store_.Commit([&](storage::Txn& txn) {
+    return Enrollment(txn, trial_id, call, now, &response).Run(request);
   }));
   if (response.created_count() + response.updated_count() > 0) {
     signals_->OnBatchCommitted();
@@ -735,10 +843,11 @@ void Monitor::SubmitReportsAsync(const v1::SubmitReportsRequest& request,
   auto trial_id = ParseTrialName(request.parent(), "parent");
   if (!trial_id.ok()) return done(trial_id.status());
   if (request.reports().empty()) {
-    return done(InvalidArgument("reports", "at least one report is required"));
+    return done(
+        errors::InvalidArgument("reports", "at least one report is required"));
   }
   if (request.reports_size() > kMaxReportsPerBatch) {
-    return done(InvalidArgument(
+    return done(errors::InvalidArgument(
         "reports",
         absl::StrCat("at most ", kMaxReportsPerBatch,
                      " reports per batch, got ", request.reports_size())));
@@ -790,6 +899,56 @@ absl::StatusOr<v1::SubmitReportsResponse> Monitor::SubmitReports(
 
 namespace {
 
+absl::StatusOr<Level> LevelOf(v1::TermLevel level) {
+  switch (level) {
+    case v1::TERM_LEVEL_PT:
+      return Level::kPt;
+    case v1::TERM_LEVEL_SOC:
+      return Level::kSoc;
+    case v1::TERM_LEVEL_OVERALL:
+      return Level::kOverall;
+    default:
+      return errors::InvalidArgument("level", "must be PT, SOC or OVERALL");
+  }
+}
+
+// A GetIncidence request's paging and presentation, checked.
+struct IncidenceQuery {
+  std::string trial_id;
+  Level level = Level::kPt;
+  double confidence = 0.95;
+  int page_size = 0;
+  std::optional<TermKey> after;  // the last row of the previous page
+};
+
+absl::StatusOr<IncidenceQuery> ParseIncidenceQuery(
+    const v1::GetIncidenceRequest& request) {
+  IncidenceQuery query;
+  AESIGNAL_ASSIGN_OR_RETURN(query.trial_id,
+                            ParseTrialName(request.parent(), "parent"));
+  AESIGNAL_ASSIGN_OR_RETURN(query.level, LevelOf(request.level()));
+  query.confidence =
+      request.confidence_level() == 0 ? 0.95 : request.confidence_level();
+  if (!(query.confidence > 0 && query.confidence < 1)) {
+    return errors::InvalidArgument("confidence_level", "must be in (0, 1)");
+  }
+  AESIGNAL_ASSIGN_OR_RETURN(
+      query.page_size, PageSize(request.page_size(), 100, 1000, "page_size"));
+  if (!request.page_token().empty()) {
+    AESIGNAL_ASSIGN_OR_RETURN(std::string bytes,
+                              DecodePageToken(request.page_token()));
+    std::string_view in = bytes;
+    TermKey term;
+    if (!storage::ConsumeTerm(&in, &term) || !in.empty() ||
+        term.level != query.level) {
+      return errors::InvalidArgument("page_token",
+                                     "is not a token of this query's level");
+    }
+    query.after = std::move(term);
+  }
+  return query;
+}
+
 // The one term a GetIncidence request names (soc/pt/overall_key by level).
 absl::StatusOr<TermKey> RequestedTerm(const v1::GetIncidenceRequest& request,
                                       Level level, const v1::Trial& trial) {
@@ -798,30 +957,50 @@ absl::StatusOr<TermKey> RequestedTerm(const v1::GetIncidenceRequest& request,
   switch (level) {
     case Level::kPt:
       if (request.soc().empty() || request.pt().empty()) {
-        return InvalidArgument("pt", "a PT row is named by its soc and pt");
+        return errors::InvalidArgument("pt",
+                                       "a PT row is named by its soc and pt");
       }
       term.soc = request.soc();
       term.pt = request.pt();
       break;
     case Level::kSoc:
       if (request.soc().empty() || !request.pt().empty()) {
-        return InvalidArgument("soc", "a SOC row is named by soc alone");
+        return errors::InvalidArgument("soc",
+                                       "a SOC row is named by soc alone");
       }
       term.soc = request.soc();
       break;
-    case Level::kOverall: {
-      bool known = false;
-      for (const OverallRow& row : OverallRows(trial)) {
-        known = known || row.key == request.overall_key();
-      }
-      if (!known) {
-        return InvalidArgument("overall_key", "is not an overall row key");
+    case Level::kOverall:
+      if (!IsOverallRow(trial, request.overall_key())) {
+        return errors::InvalidArgument("overall_key",
+                                       "is not an overall row key");
       }
       term.overall = request.overall_key();
       break;
-    }
   }
   return term;
+}
+
+// Checks the request's filters against the trial; returns the one term row
+// it asks for, if it names one.
+absl::StatusOr<std::optional<TermKey>> CheckIncidenceFilters(
+    const v1::GetIncidenceRequest& request, Level level,
+    const v1::Trial& trial) {
+  if (!request.dose_group_id().empty() &&
+      DoseGroupIndex(trial, request.dose_group_id()) < 0) {
+    return errors::InvalidArgument("dose_group_id",
+                                   "is not a dose group of the trial");
+  }
+  if (!request.timepoint_id().empty() &&
+      TimepointIndex(trial, request.timepoint_id()) < 0) {
+    return errors::InvalidArgument("timepoint_id",
+                                   "is not a timepoint of the trial");
+  }
+  if (request.soc().empty() && request.pt().empty() &&
+      request.overall_key().empty()) {
+    return std::nullopt;
+  }
+  return RequestedTerm(request, level, trial);
 }
 
 std::string OverallLabel(const v1::Trial& trial, const std::string& key) {
@@ -831,188 +1010,194 @@ std::string OverallLabel(const v1::Trial& trial, const std::string& key) {
   return key;
 }
 
+// The term rows of one page of an incidence table, with their labels.
+struct IncidencePage {
+  std::vector<storage::TermCounters> rows;
+  std::vector<std::string> labels;
+  bool more = false;  // rows remain after this page
+};
+
+absl::StatusOr<IncidencePage> ReadOneRow(const storage::ReadView& view,
+                                         const v1::Trial& trial,
+                                         const TermKey& term) {
+  IncidencePage page;
+  AESIGNAL_ASSIGN_OR_RETURN(
+      storage::TermCounters counters,
+      storage::ReadOneTerm(view, trial.trial_id(), term,
+                           trial.dose_groups_size(), trial.timepoints_size()));
+  page.rows.push_back(std::move(counters));
+  page.labels.push_back(term.level == Level::kPt ? term.pt
+                        : term.level == Level::kSoc
+                            ? term.soc
+                            : OverallLabel(trial, term.overall));
+  return page;
+}
+
+// Every overall row is shown, zero or not, in a fixed clinical order.
+absl::StatusOr<IncidencePage> ReadOverallPage(const storage::ReadView& view,
+                                              const v1::Trial& trial,
+                                              const IncidenceQuery& query) {
+  const std::vector<OverallRow> all = OverallRows(trial);
+  size_t begin = 0;
+  if (query.after.has_value()) {
+    while (begin < all.size() && all[begin].key != query.after->overall) {
+      ++begin;
+    }
+    if (begin == all.size()) {
+      return errors::InvalidArgument("page_token", "unknown overall row");
+    }
+    ++begin;
+  }
+  IncidencePage page;
+  for (size_t i = begin; i < all.size(); ++i) {
+    if (static_cast<int>(page.rows.size()) == query.page_size) {
+      page.more = true;
+      break;
+    }
+    AESIGNAL_ASSIGN_OR_RETURN(
+        storage::TermCounters counters,
+        storage::ReadOneTerm(view, trial.trial_id(), OverallTerm(all[i].key),
+                             trial.dose_groups_size(),
+                             trial.timepoints_size()));
+    page.rows.push_back(std::move(counters));
+    page.labels.push_back(all[i].label);
+  }
+  return page;
+}
+
+// PT and SOC rows: only those with counters, in key order.
+absl::StatusOr<IncidencePage> ReadTermPage(const storage::ReadView& view,
+                                           const v1::Trial& trial,
+                                           const IncidenceQuery& query) {
+  IncidencePage page;
+  AESIGNAL_ASSIGN_OR_RETURN(
+      page.rows,
+      storage::ReadTermCounters(
+          view, trial.trial_id(), query.level, trial.dose_groups_size(),
+          trial.timepoints_size(),
+          query.after.has_value() ? storage::EncodeTerm(*query.after) : "",
+          query.page_size, &page.more));
+  for (const auto& row : page.rows) {
+    page.labels.push_back(query.level == Level::kPt ? row.term.pt
+                                                    : row.term.soc);
+  }
+  return page;
+}
+
+// Drops the cells outside the request's dose group and timepoint filters.
+void KeepRequestedCells(const v1::GetIncidenceRequest& request,
+                        v1::TermIncidence* term) {
+  if (request.dose_group_id().empty() && request.timepoint_id().empty()) {
+    return;
+  }
+  auto* cells = term->mutable_cells();
+  cells->erase(std::remove_if(
+                   cells->begin(), cells->end(),
+                   [&](const v1::IncidenceCell& cell) {
+                     return (!request.dose_group_id().empty() &&
+                             cell.dose_group_id() != request.dose_group_id()) ||
+                            (!request.timepoint_id().empty() &&
+                             cell.timepoint_id() != request.timepoint_id());
+                   }),
+               cells->end());
+}
+
+absl::StatusOr<v1::GetIncidenceResponse> IncidenceResponse(
+    const v1::GetIncidenceRequest& request, const IncidenceQuery& query,
+    const v1::Trial& trial, const Denominators& denominators,
+    const IncidencePage& page) {
+  v1::GetIncidenceResponse response;
+  response.set_confidence_level(query.confidence);
+  IntervalMemo intervals(query.confidence);
+  for (size_t i = 0; i < page.rows.size(); ++i) {
+    v1::TermIncidence* term = response.add_terms();
+    term->set_level(request.level());
+    term->set_soc(page.rows[i].term.soc);
+    term->set_pt(page.rows[i].term.pt);
+    term->set_overall_key(page.rows[i].term.overall);
+    term->set_label(page.labels[i]);
+    AESIGNAL_RETURN_IF_ERROR(
+        BuildTermIncidence(trial, page.rows[i], denominators, intervals, term));
+    KeepRequestedCells(request, term);
+  }
+  if (page.more && !page.rows.empty()) {
+    response.set_next_page_token(
+        EncodePageToken(storage::EncodeTerm(page.rows.back().term)));
+  }
+  return response;
+}
+
 }  // namespace
 
-absl::StatusOr<v1::GetIncidenceResponse> Monitor::GetIncidence(
-    const v1::GetIncidenceRequest& request) {
-  AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
-                            ParseTrialName(request.parent(), "parent"));
-  Level level;
-  switch (request.level()) {
-    case v1::TERM_LEVEL_PT:
-      level = Level::kPt;
-      break;
-    case v1::TERM_LEVEL_SOC:
-      level = Level::kSoc;
-      break;
-    case v1::TERM_LEVEL_OVERALL:
-      level = Level::kOverall;
-      break;
-    default:
-      return InvalidArgument("level", "must be PT, SOC or OVERALL");
+Monitor::DenominatorProbe Monitor::ProbeDenominators(
+    const std::string& trial_id) {
+  absl::MutexLock lock(&denominators_mu_);
+  const DenominatorState& state = denominators_[trial_id];
+  DenominatorProbe probe;
+  probe.generation = state.generation;
+  probe.stable = state.in_flight == 0;
+  if (probe.stable && state.cached_generation == state.generation) {
+    probe.cached = state.cached;
   }
-  const double confidence =
-      request.confidence_level() == 0 ? 0.95 : request.confidence_level();
-  if (!(confidence > 0 && confidence < 1)) {
-    return InvalidArgument("confidence_level", "must be in (0, 1)");
-  }
-  AESIGNAL_ASSIGN_OR_RETURN(
-      int page_size, PageSize(request.page_size(), 100, 1000, "page_size"));
-  std::optional<TermKey> after;
-  if (!request.page_token().empty()) {
-    AESIGNAL_ASSIGN_OR_RETURN(std::string bytes,
-                              DecodePageToken(request.page_token()));
-    std::string_view in = bytes;
-    TermKey term;
-    if (!storage::ConsumeTerm(&in, &term) || !in.empty() ||
-        term.level != level) {
-      return InvalidArgument("page_token",
-                             "is not a token of this query's level");
-    }
-    after = std::move(term);
-  }
+  return probe;
+}
 
-  // One snapshot for counters and denominators, so they agree; the
-  // denominators come from the cache if no write that changes them was in
-  // flight from before the snapshot to after it (see BeginDenominatorWrite).
-  uint64_t generation = 0;
-  bool stable_before = false;
-  std::optional<Denominators> cached;
-  {
-    absl::MutexLock lock(&denominators_mu_);
-    const DenominatorState& state = denominators_[trial_id];
-    generation = state.generation;
-    stable_before = state.in_flight == 0;
-    if (stable_before && state.cached_generation == generation) {
-      cached = state.cached;
-    }
-  }
-  std::unique_ptr<storage::SnapshotView> view = store_.Snapshot();
+absl::StatusOr<Denominators> Monitor::DenominatorsAt(
+    const storage::ReadView& snapshot, const v1::Trial& trial,
+    DenominatorProbe probe) {
   bool stable_across = false;
   {
     absl::MutexLock lock(&denominators_mu_);
-    const DenominatorState& state = denominators_[trial_id];
-    stable_across =
-        stable_before && state.in_flight == 0 && state.generation == generation;
+    const DenominatorState& state = denominators_[trial.trial_id()];
+    stable_across = probe.stable && state.in_flight == 0 &&
+                    state.generation == probe.generation;
   }
-  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, trial_id));
-  Denominators denominators;
-  if (cached.has_value() && stable_across) {
-    denominators = *std::move(cached);
-  } else {
-    AESIGNAL_ASSIGN_OR_RETURN(denominators, ReadDenominators(*view, trial));
-    if (stable_across) {
-      // The snapshot holds exactly the state of `generation`.
-      absl::MutexLock lock(&denominators_mu_);
-      DenominatorState& state = denominators_[trial_id];
-      if (state.generation == generation && state.in_flight == 0) {
-        state.cached = denominators;
-        state.cached_generation = generation;
-      }
+  if (probe.cached.has_value() && stable_across) {
+    return *std::move(probe.cached);
+  }
+  AESIGNAL_ASSIGN_OR_RETURN(Denominators denominators,
+                            ReadDenominators(snapshot, trial));
+  if (stable_across) {
+    // The snapshot holds exactly the state of `generation`.
+    absl::MutexLock lock(&denominators_mu_);
+    DenominatorState& state = denominators_[trial.trial_id()];
+    if (state.generation == probe.generation && state.in_flight == 0) {
+      state.cached = denominators;
+      state.cached_generation = probe.generation;
     }
   }
-  const int num_groups = trial.dose_groups_size();
-  const int num_windows = trial.timepoints_size();
+  return denominators;
+}
 
-  if (!request.dose_group_id().empty() &&
-      DoseGroupIndex(trial, request.dose_group_id()) < 0) {
-    return InvalidArgument("dose_group_id", "is not a dose group of the trial");
-  }
-  if (!request.timepoint_id().empty() &&
-      TimepointIndex(trial, request.timepoint_id()) < 0) {
-    return InvalidArgument("timepoint_id", "is not a timepoint of the trial");
-  }
-  std::optional<TermKey> only;
-  if (!request.soc().empty() || !request.pt().empty() ||
-      !request.overall_key().empty()) {
-    AESIGNAL_ASSIGN_OR_RETURN(only, RequestedTerm(request, level, trial));
-  }
-
-  std::vector<storage::TermCounters> rows;
-  std::vector<std::string> labels;
-  bool more = false;
+absl::StatusOr<v1::GetIncidenceResponse> Monitor::GetIncidence(
+    const v1::GetIncidenceRequest& request) {
+  AESIGNAL_ASSIGN_OR_RETURN(IncidenceQuery query, ParseIncidenceQuery(request));
+  // One snapshot for counters and denominators, so they agree.
+  const DenominatorProbe probe = ProbeDenominators(query.trial_id);
+  std::unique_ptr<storage::SnapshotView> view = store_.Snapshot();
+  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, query.trial_id));
+  AESIGNAL_ASSIGN_OR_RETURN(Denominators denominators,
+                            DenominatorsAt(*view, trial, probe));
+  AESIGNAL_ASSIGN_OR_RETURN(std::optional<TermKey> only,
+                            CheckIncidenceFilters(request, query.level, trial));
+  IncidencePage page;
   if (only.has_value()) {
-    AESIGNAL_ASSIGN_OR_RETURN(
-        storage::TermCounters counters,
-        storage::ReadOneTerm(*view, trial_id, *only, num_groups, num_windows));
-    rows.push_back(std::move(counters));
-    labels.push_back(level == Level::kPt ? only->pt
-                     : level == Level::kSoc
-                         ? only->soc
-                         : OverallLabel(trial, only->overall));
-  } else if (level == Level::kOverall) {
-    // Every overall row is shown, zero or not, in a fixed clinical order.
-    const std::vector<OverallRow> all = OverallRows(trial);
-    size_t begin = 0;
-    if (after.has_value()) {
-      while (begin < all.size() && all[begin].key != after->overall) ++begin;
-      if (begin == all.size()) {
-        return InvalidArgument("page_token", "unknown overall row");
-      }
-      ++begin;
-    }
-    for (size_t i = begin; i < all.size(); ++i) {
-      if (static_cast<int>(rows.size()) == page_size) {
-        more = true;
-        break;
-      }
-      TermKey term;
-      term.level = Level::kOverall;
-      term.overall = all[i].key;
-      AESIGNAL_ASSIGN_OR_RETURN(
-          storage::TermCounters counters,
-          storage::ReadOneTerm(*view, trial_id, term, num_groups, num_windows));
-      rows.push_back(std::move(counters));
-      labels.push_back(all[i].label);
-    }
+    AESIGNAL_ASSIGN_OR_RETURN(page, ReadOneRow(*view, trial, *only));
+  } else if (query.level == Level::kOverall) {
+    AESIGNAL_ASSIGN_OR_RETURN(page, ReadOverallPage(*view, trial, query));
   } else {
-    AESIGNAL_ASSIGN_OR_RETURN(
-        rows, storage::ReadTermCounters(
-                  *view, trial_id, level, num_groups, num_windows,
-                  after.has_value() ? storage::EncodeTerm(*after) : "",
-                  page_size, &more));
-    for (const auto& row : rows) {
-      labels.push_back(level == Level::kPt ? row.term.pt : row.term.soc);
-    }
+    AESIGNAL_ASSIGN_OR_RETURN(page, ReadTermPage(*view, trial, query));
   }
-
-  v1::GetIncidenceResponse response;
-  response.set_confidence_level(confidence);
-  IntervalMemo intervals(confidence);
-  for (size_t i = 0; i < rows.size(); ++i) {
-    v1::TermIncidence* term = response.add_terms();
-    term->set_level(request.level());
-    term->set_soc(rows[i].term.soc);
-    term->set_pt(rows[i].term.pt);
-    term->set_overall_key(rows[i].term.overall);
-    term->set_label(labels[i]);
-    AESIGNAL_RETURN_IF_ERROR(
-        BuildTermIncidence(trial, rows[i], denominators, intervals, term));
-    if (!request.dose_group_id().empty() || !request.timepoint_id().empty()) {
-      auto* cells = term->mutable_cells();
-      cells->erase(std::remove_if(cells->begin(), cells->end(),
-                                  [&](const v1::IncidenceCell& cell) {
-                                    return (!request.dose_group_id().empty() &&
-                                            cell.dose_group_id() !=
-                                                request.dose_group_id()) ||
-                                           (!request.timepoint_id().empty() &&
-                                            cell.timepoint_id() !=
-                                                request.timepoint_id());
-                                  }),
-                   cells->end());
-    }
-  }
-  if (more && !rows.empty()) {
-    response.set_next_page_token(
-        EncodePageToken(storage::EncodeTerm(rows.back().term)));
-  }
-  return response;
+  return IncidenceResponse(request, query, trial, denominators, page);
 }
 
 absl::Status Monitor::VerifyCounters(const std::string& trial_id) {
   std::unique_ptr<storage::SnapshotView> view = store_.Snapshot();
   AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, trial_id));
-  return storage::VerifyCounters(*view, trial_id, trial.timepoints_size());
+  // The recount puts each report in the rows of the same rule ingest uses.
+  return storage::VerifyCounters(
+      *view, trial_id, trial.timepoints_size(),
+      [](const v1::AdverseEventReport& report) { return CountedRows(report); });
 }
 
 absl::StatusOr<v1::GetAuditTrailResponse> Monitor::GetAuditTrail(
@@ -1026,7 +1211,8 @@ absl::StatusOr<v1::GetAuditTrailResponse> Monitor::GetAuditTrail(
     AESIGNAL_ASSIGN_OR_RETURN(std::string bytes,
                               DecodePageToken(request.page_token()));
     if (!absl::SimpleAtoi(bytes, &after)) {
-      return InvalidArgument("page_token", "is not a token this server issued");
+      return errors::InvalidArgument("page_token",
+                                     "is not a token this server issued");
     }
   }
   auto view = store_.Snapshot();
@@ -1058,4 +1244,11 @@ absl::StatusOr<v1::GetAuditTrailResponse> Monitor::GetAuditTrail(
   return response;
 }
 
-}  // namespace aesignal::monitor
+absl::Status Monitor::CreateBackup(const std::string& destination) {
+  if (destination.empty()) {
+    return errors::InvalidArgument("destination", "is required");
+  }
+  return store_.Checkpoint(destination);
+}
+
+}  // namespace aesignal::domain

@@ -8,11 +8,14 @@
 // UNAVAILABLE when storage is failing.
 //
 // Thread-safe. `store` must outlive the Monitor.
-#ifndef AESIGNAL_SERVICES_MONITOR_MONITOR_H_
-#define AESIGNAL_SERVICES_MONITOR_MONITOR_H_
+#ifndef AESIGNAL_SERVICES_DOMAIN_MONITOR_H_
+#define AESIGNAL_SERVICES_DOMAIN_MONITOR_H_
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -21,13 +24,13 @@
 #include "aesignal/v1/safety_service.pb.h"
 #include "aesignal/v1/trial.pb.h"
 #include "aesignal/v1/trial_service.pb.h"
-#include "services/monitor/call_info.h"
-#include "services/monitor/common.h"
-#include "services/monitor/metrics_sink.h"
-#include "services/monitor/signals.h"
+#include "services/domain/call_info.h"
+#include "services/domain/common.h"
+#include "services/domain/metrics_sink.h"
+#include "services/domain/signals.h"
 #include "storage/store.h"
 
-namespace aesignal::monitor {
+namespace aesignal::domain {
 
 class Monitor {
  public:
@@ -80,6 +83,12 @@ class Monitor {
   absl::StatusOr<v1::GetAuditTrailResponse> GetAuditTrail(
       const v1::GetAuditTrailRequest& request);
 
+  // --- Administration --------------------------------------------------------
+  // A consistent copy of the whole store in `destination` (a new directory
+  // on this machine), from which aesignald --restore-from starts.
+  // INVALID_ARGUMENT if `destination` is empty.
+  absl::Status CreateBackup(const std::string& destination);
+
   // Recounts the trial's counters from its stored reports and compares
   // (DATA_LOSS on a mismatch). Scans every report: for audits and tests.
   absl::Status VerifyCounters(const std::string& trial_id);
@@ -95,6 +104,18 @@ class Monitor {
   // value is used only if no such write was in flight across the snapshot.
   void BeginDenominatorWrite(const std::string& trial_id);
   void EndDenominatorWrite(const std::string& trial_id);
+  // What a query sees of the cache before it takes its snapshot.
+  struct DenominatorProbe {
+    uint64_t generation = 0;
+    bool stable = false;  // no write that changes them was in flight
+    std::optional<internal::Denominators> cached;  // valid for `generation`
+  };
+  DenominatorProbe ProbeDenominators(const std::string& trial_id);
+  // The denominators at `snapshot`, taken after `probe`: the cached ones if
+  // no such write was in flight across it, else read (and then cached).
+  absl::StatusOr<internal::Denominators> DenominatorsAt(
+      const storage::ReadView& snapshot, const v1::Trial& trial,
+      DenominatorProbe probe);
 
   struct DenominatorState {
     uint64_t generation = 0;  // bumped by Begin and End
@@ -111,6 +132,6 @@ class Monitor {
       ABSL_GUARDED_BY(denominators_mu_);
 };
 
-}  // namespace aesignal::monitor
+}  // namespace aesignal::domain
 
-#endif  // AESIGNAL_SERVICES_MONITOR_MONITOR_H_
+#endif  // AESIGNAL_SERVICES_DOMAIN_MONITOR_H_

@@ -1,4 +1,4 @@
-#include "services/monitor/monitor.h"
+#include "services/domain/monitor.h"
 
 #include <map>
 #include <random>
@@ -7,14 +7,14 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/monitor/errors.h"
-#include "services/monitor/validation.h"
+#include "services/domain/validation.h"
+#include "services/errors/errors.h"
 #include "storage/incidence.h"
 #include "storage/keys.h"
 #include "storage/store.h"
 #include "tests/testing/temp_dir.h"
 
-namespace aesignal::monitor {
+namespace aesignal::domain {
 namespace {
 
 using ::testing::ElementsAre;
@@ -209,7 +209,8 @@ TEST_F(MonitorTest, EnrollmentIsVersionedAndAllOrNothing) {
   auto failed = monitor_->EnrollSubjects(bad);
   ASSERT_EQ(failed.status().code(), absl::StatusCode::kInvalidArgument);
   std::vector<std::string> fields;
-  for (const auto& v : ViolationsOf(failed.status())) fields.push_back(v.field);
+  for (const auto& v : errors::ViolationsOf(failed.status()))
+    fields.push_back(v.field);
   EXPECT_THAT(fields, ElementsAre("subjects[1].dose_group_id",
                                   "subjects[2].last_contact_day"));
   v1::ListSubjectsRequest list;
@@ -302,7 +303,7 @@ TEST_F(MonitorTest, WholeRequestErrors) {
   request.set_parent("NOPE");
   auto bad = monitor_->SubmitReports(request);
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ViolationsOf(bad.status())[0].field, "parent");
+  EXPECT_EQ(errors::ViolationsOf(bad.status())[0].field, "parent");
   request.set_parent(kParent);
   request.clear_reports();
   EXPECT_EQ(monitor_->SubmitReports(request).status().code(),
@@ -598,4 +599,4 @@ TEST_F(MonitorTest, CountersMatchBruteForceUnderRandomFollowUps) {
 }
 
 }  // namespace
-}  // namespace aesignal::monitor
+}  // namespace aesignal::domain

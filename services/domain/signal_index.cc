@@ -1,4 +1,4 @@
-#include "services/monitor/signal_index.h"
+#include "services/domain/signal_index.h"
 
 #include <algorithm>
 #include <utility>
@@ -6,7 +6,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "storage/signals.h"
 
-namespace aesignal::monitor {
+namespace aesignal::domain {
 namespace {
 
 absl::StatusOr<std::shared_ptr<const SignalIndex>> Scan(
@@ -165,4 +165,4 @@ int64_t SignalIndexCache::updates() const {
   return updates_;
 }
 
-}  // namespace aesignal::monitor
+}  // namespace aesignal::domain

@@ -14,8 +14,8 @@
 // between, and a view older than the kept index gets an index of its own.
 //
 // Thread-safe.
-#ifndef AESIGNAL_SERVICES_MONITOR_SIGNAL_INDEX_H_
-#define AESIGNAL_SERVICES_MONITOR_SIGNAL_INDEX_H_
+#ifndef AESIGNAL_SERVICES_DOMAIN_SIGNAL_INDEX_H_
+#define AESIGNAL_SERVICES_DOMAIN_SIGNAL_INDEX_H_
 
 #include <cstdint>
 #include <map>
@@ -30,7 +30,7 @@
 #include "aesignal/v1/signal_service.pb.h"
 #include "storage/store.h"
 
-namespace aesignal::monitor {
+namespace aesignal::domain {
 
 // What ListSignals filters and sorts on, for one signal.
 struct SignalSummary {
@@ -92,6 +92,6 @@ class SignalIndexCache {
   int64_t updates_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-}  // namespace aesignal::monitor
+}  // namespace aesignal::domain
 
-#endif  // AESIGNAL_SERVICES_MONITOR_SIGNAL_INDEX_H_
+#endif  // AESIGNAL_SERVICES_DOMAIN_SIGNAL_INDEX_H_

@@ -1,10 +1,11 @@
-#include "services/monitor/signals.h"
+#include "services/domain/signals.h"
 
 #include <algorithm>
 #include <iostream>
 #include <limits>
 #include <map>
 #include <set>
+#include <span>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -13,16 +14,18 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/message_differencer.h"
-#include "services/monitor/common.h"
-#include "services/monitor/errors.h"
-#include "services/monitor/evaluate.h"
-#include "services/monitor/validation.h"
+#include "services/domain/common.h"
+#include "services/domain/evaluate.h"
+#include "services/domain/incidence_rows.h"
+#include "services/domain/row_evaluation.h"
+#include "services/domain/validation.h"
+#include "services/errors/errors.h"
 #include "storage/audit.h"
 #include "storage/incidence.h"
 #include "storage/keys.h"
 #include "storage/signals.h"
 
-namespace aesignal::monitor {
+namespace aesignal::domain {
 namespace {
 
 using google::protobuf::util::MessageDifferencer;
@@ -36,41 +39,9 @@ using storage::TermKey;
 constexpr char kSystemActor[] = "system";
 constexpr int kMaxBaselinesPerRequest = 10000;
 
-TermKey TermOf(const v1::Baseline& b) {
-  TermKey t;
-  switch (b.level()) {
-    case v1::TERM_LEVEL_PT:
-      t.level = Level::kPt;
-      t.soc = b.soc();
-      t.pt = b.pt();
-      break;
-    case v1::TERM_LEVEL_SOC:
-      t.level = Level::kSoc;
-      t.soc = b.soc();
-      break;
-    default:
-      t.level = Level::kOverall;
-      t.overall = b.overall_key();
-      break;
-  }
-  return t;
-}
-
-bool KnownOverallKey(const v1::Trial& trial, const std::string& key) {
-  if (key == storage::kAnyAe || key == storage::kAnySae ||
-      key == storage::kGrade3Plus || key == storage::kRelated) {
-    return true;
-  }
-  if (!absl::StartsWith(key, storage::kAesiPrefix)) return false;
-  const std::string category =
-      key.substr(std::string(storage::kAesiPrefix).size());
-  return std::find(trial.aesi_categories().begin(),
-                   trial.aesi_categories().end(),
-                   category) != trial.aesi_categories().end();
-}
-
 void ValidateBaseline(const v1::Trial& trial, const v1::Baseline& b,
-                      const std::string& path, std::vector<FieldViolation>* v) {
+                      const std::string& path,
+                      std::vector<errors::FieldViolation>* v) {
   auto add = [&](const std::string& field, std::string why) {
     v->push_back({absl::StrCat(path, ".", field), std::move(why)});
   };
@@ -87,7 +58,7 @@ void ValidateBaseline(const v1::Trial& trial, const v1::Baseline& b,
       if (b.soc().empty()) add("soc", "is required for level SOC");
       break;
     case v1::TERM_LEVEL_OVERALL:
-      if (!KnownOverallKey(trial, b.overall_key())) {
+      if (!IsOverallRow(trial, b.overall_key())) {
         add("overall_key",
             absl::StrCat("'", b.overall_key(),
                          "' is not an overall row of this trial (any_ae, "
@@ -138,23 +109,10 @@ absl::StatusOr<std::pair<std::string, std::string>> ParseSignalName(
   std::vector<std::string> parts = absl::StrSplit(name, '/');
   if (parts.size() != 4 || parts[0] != "trials" || parts[2] != "signals" ||
       parts[1].empty() || parts[3].empty()) {
-    return InvalidArgument("name",
-                           "must be trials/{trial_id}/signals/{signal_id}");
+    return errors::InvalidArgument(
+        "name", "must be trials/{trial_id}/signals/{signal_id}");
   }
   return std::make_pair(parts[1], parts[3]);
-}
-
-bool SameNumbers(const v1::Evidence& a, const v1::Evidence& b) {
-  return a.crosses() == b.crosses() && a.subjects() == b.subjects() &&
-         a.denominator() == b.denominator() && a.p_value() == b.p_value() &&
-         a.posterior_probability() == b.posterior_probability() &&
-         a.statistic() == b.statistic() &&
-         a.comparison_subjects() == b.comparison_subjects() &&
-         a.comparison_denominator() == b.comparison_denominator() &&
-         a.expected_proportion() == b.expected_proportion() &&
-         a.baseline_version() == b.baseline_version() &&
-         a.threshold() == b.threshold() &&
-         a.adjusted_p_value() == b.adjusted_p_value();
 }
 
 bool AllowedTransition(v1::SignalStatus from, v1::SignalStatus to) {
@@ -243,79 +201,92 @@ absl::Status SignalBook::WaitIdle(absl::Duration timeout) {
   return last_error_;
 }
 
-absl::StatusOr<int> SignalBook::VerifySignals(const std::string& trial_id) {
-  std::unique_ptr<storage::SnapshotView> snapshot = store_.Snapshot();
+namespace {
+
+// Every term row of the trial with counters, at every level.
+absl::StatusOr<std::vector<storage::TermCounters>> ReadAllRows(
+    const storage::ReadView& view, const v1::Trial& trial) {
+  std::vector<storage::TermCounters> rows;
+  for (Level level : {Level::kPt, Level::kSoc, Level::kOverall}) {
+    bool more = false;
+    AESIGNAL_ASSIGN_OR_RETURN(
+        std::vector<storage::TermCounters> level_rows,
+        storage::ReadTermCounters(view, trial.trial_id(), level,
+                                  trial.dose_groups_size(),
+                                  trial.timepoints_size(), "",
+                                  std::numeric_limits<int>::max(), &more));
+    for (auto& row : level_rows) rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+// FAILED_PRECONDITION while rows of the trial await evaluation: their
+// signals are not expected to match the counters yet.
+absl::Status CheckNoneDirty(const storage::ReadView& view,
+                            const std::string& trial_id) {
   AESIGNAL_ASSIGN_OR_RETURN(std::vector<storage::DirtyTermEntry> dirty,
-                            storage::ReadDirtyTerms(*snapshot));
+                            storage::ReadDirtyTerms(view));
   for (const auto& entry : dirty) {
     if (entry.trial_id == trial_id) {
       return absl::FailedPreconditionError(
           "signal evaluation is pending for this trial; retry shortly");
     }
   }
-  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*snapshot, trial_id));
-  const v1::SignalPolicy policy = EffectivePolicy(trial.signal_policy());
-  AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::Baseline> baselines,
-                            storage::ReadBaselines(*snapshot, trial_id));
-  AESIGNAL_ASSIGN_OR_RETURN(internal::Denominators denominators,
-                            internal::ReadDenominators(*snapshot, trial));
-  const int groups = trial.dose_groups_size();
-  const int windows = trial.timepoints_size();
+  return absl::OkStatus();
+}
 
-  // Every term row with counters, at every level.
-  std::vector<storage::TermCounters> rows;
-  for (Level level : {Level::kPt, Level::kSoc, Level::kOverall}) {
-    bool more = false;
-    AESIGNAL_ASSIGN_OR_RETURN(
-        std::vector<storage::TermCounters> level_rows,
-        storage::ReadTermCounters(*snapshot, trial_id, level, groups, windows,
-                                  "", std::numeric_limits<int>::max(), &more));
-    for (auto& row : level_rows) rows.push_back(std::move(row));
+// Re-runs the evaluation of one row and notes every cell whose recording
+// would change its stored signal. Counts the stored signals it checked.
+absl::Status CompareRow(const storage::ReadView& view,
+                        const TrialEvaluation& evaluation,
+                        const storage::TermCounters& row, int* checked,
+                        std::vector<std::string>* differences) {
+  const std::string& trial_id = evaluation.trial.trial_id();
+  AESIGNAL_ASSIGN_OR_RETURN(std::vector<Finding> findings,
+                            EvaluateRow(evaluation, row));
+  for (const Finding& f : findings) {
+    const std::string id =
+        SignalId(f.method, row.term, f.dose_group_id, f.timepoint_id);
+    AESIGNAL_ASSIGN_OR_RETURN(std::optional<v1::Signal> stored,
+                              storage::ReadSignal(view, trial_id, id));
+    if (stored.has_value()) ++*checked;
+    switch (ChangeFor(f, stored.has_value() ? &*stored : nullptr)) {
+      case CellChange::kNone:
+        break;
+      case CellChange::kRaise:
+        differences->push_back(absl::StrCat(id, ": crosses, no signal"));
+        break;
+      case CellChange::kUpdateEvidence:
+        differences->push_back(absl::StrCat(
+            id, ": stored evidence '", stored->evidence().summary(),
+            "' but the counters give '", f.evidence.summary(), "'"));
+        break;
+    }
   }
-  std::map<std::string, AdjustedP> screening;
-  if (policy.screening_fdr() && !policy.disable_control() &&
-      ControlGroup(trial) >= 0) {
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<int> SignalBook::VerifySignals(const std::string& trial_id) {
+  std::unique_ptr<storage::SnapshotView> snapshot = store_.Snapshot();
+  AESIGNAL_RETURN_IF_ERROR(CheckNoneDirty(*snapshot, trial_id));
+  AESIGNAL_ASSIGN_OR_RETURN(TrialEvaluation evaluation,
+                            ReadTrialEvaluation(*snapshot, trial_id));
+  AESIGNAL_ASSIGN_OR_RETURN(std::vector<storage::TermCounters> rows,
+                            ReadAllRows(*snapshot, evaluation.trial));
+  if (ScreensPts(evaluation)) {
     std::vector<storage::TermCounters> pts;
     for (const auto& row : rows) {
       if (row.term.level == Level::kPt) pts.push_back(row);
     }
-    AESIGNAL_ASSIGN_OR_RETURN(screening, ScreenPts(trial, pts, denominators));
+    AESIGNAL_RETURN_IF_ERROR(SetScreening(pts, &evaluation));
   }
-
   int checked = 0;
   std::vector<std::string> differences;
-  for (const storage::TermCounters& counters : rows) {
-    std::vector<v1::Baseline> matching;
-    for (const auto& b : baselines) {
-      if (TermOf(b) == counters.term) matching.push_back(b);
-    }
-    const AdjustedP* adjusted = nullptr;
-    if (counters.term.level == Level::kPt && !screening.empty()) {
-      auto it = screening.find(storage::EncodeTerm(counters.term));
-      static const AdjustedP kNone;
-      adjusted = it == screening.end() ? &kNone : &it->second;
-    }
-    AESIGNAL_ASSIGN_OR_RETURN(std::vector<Finding> findings,
-                              EvaluateTerm(trial, policy, counters,
-                                           denominators, matching, adjusted));
-    for (const Finding& f : findings) {
-      const std::string id =
-          SignalId(f.method, counters.term, f.dose_group_id, f.timepoint_id);
-      AESIGNAL_ASSIGN_OR_RETURN(std::optional<v1::Signal> stored,
-                                storage::ReadSignal(*snapshot, trial_id, id));
-      if (!stored.has_value()) {
-        if (f.evidence.crosses()) {
-          differences.push_back(absl::StrCat(id, ": crosses, no signal"));
-        }
-        continue;
-      }
-      ++checked;
-      if (!SameNumbers(stored->evidence(), f.evidence)) {
-        differences.push_back(absl::StrCat(
-            id, ": stored evidence '", stored->evidence().summary(),
-            "' but the counters give '", f.evidence.summary(), "'"));
-      }
-    }
+  for (const storage::TermCounters& row : rows) {
+    AESIGNAL_RETURN_IF_ERROR(
+        CompareRow(*snapshot, evaluation, row, &checked, &differences));
   }
   if (!differences.empty()) {
     differences.resize(std::min<size_t>(differences.size(), 5));
@@ -326,166 +297,220 @@ absl::StatusOr<int> SignalBook::VerifySignals(const std::string& trial_id) {
   return checked;
 }
 
+namespace {
+
+// A row a round evaluates (its dirty mark; an empty one for a PT row that
+// only screening brought in) and what evaluating it found.
+struct EvaluatedRow {
+  const storage::DirtyTermEntry* entry;
+  std::vector<Finding> findings;
+};
+
+// The rows a round evaluates for one trial: its dirty rows and, under PT
+// screening, every other PT row as well (one row's counts move every
+// adjustment), whose empty marks `screened` owns. Sets the screening.
+absl::StatusOr<std::vector<const storage::DirtyTermEntry*>> RowsToEvaluate(
+    const storage::ReadView& view,
+    std::span<const storage::DirtyTermEntry> dirty, TrialEvaluation& evaluation,
+    std::vector<storage::DirtyTermEntry>* screened) {
+  std::vector<const storage::DirtyTermEntry*> rows;
+  for (const auto& entry : dirty) rows.push_back(&entry);
+  if (!ScreensPts(evaluation)) return rows;
+  const v1::Trial& trial = evaluation.trial;
+  bool more = false;
+  AESIGNAL_ASSIGN_OR_RETURN(
+      std::vector<storage::TermCounters> pts,
+      storage::ReadTermCounters(
+          view, trial.trial_id(), Level::kPt, trial.dose_groups_size(),
+          trial.timepoints_size(), "", std::numeric_limits<int>::max(), &more));
+  AESIGNAL_RETURN_IF_ERROR(SetScreening(pts, &evaluation));
+  std::set<std::string> dirty_pts;
+  for (const auto& entry : dirty) {
+    if (entry.term.level == Level::kPt) {
+      dirty_pts.insert(storage::EncodeTerm(entry.term));
+    }
+  }
+  screened->reserve(pts.size());  // `rows` points into it
+  for (const auto& pt : pts) {
+    if (dirty_pts.count(storage::EncodeTerm(pt.term))) continue;
+    screened->push_back({trial.trial_id(), pt.term, storage::DirtyTerm()});
+  }
+  for (const auto& entry : *screened) rows.push_back(&entry);
+  return rows;
+}
+
+// Evaluates one trial's rows on the round's snapshot.
+absl::StatusOr<std::vector<EvaluatedRow>> EvaluateRows(
+    const storage::ReadView& view, const TrialEvaluation& evaluation,
+    const std::vector<const storage::DirtyTermEntry*>& rows) {
+  const v1::Trial& trial = evaluation.trial;
+  std::vector<EvaluatedRow> evaluated;
+  for (const storage::DirtyTermEntry* entry : rows) {
+    AESIGNAL_ASSIGN_OR_RETURN(
+        storage::TermCounters counters,
+        storage::ReadOneTerm(view, trial.trial_id(), entry->term,
+                             trial.dose_groups_size(),
+                             trial.timepoints_size()));
+    AESIGNAL_ASSIGN_OR_RETURN(std::vector<Finding> findings,
+                              EvaluateRow(evaluation, counters));
+    evaluated.push_back({entry, std::move(findings)});
+  }
+  return evaluated;
+}
+
+// The report a signal of this finding names: the one that last changed a
+// cell of the signal's group (any group for totals and trends), in the
+// latest window up to the signal's timepoint; else the row's latest.
+storage::ReportRef ReportOfCell(const v1::Trial& trial,
+                                const storage::DirtyTerm& mark,
+                                const Finding& f) {
+  const int group = DoseGroupIndex(trial, f.dose_group_id);
+  const int window = TimepointIndex(trial, f.timepoint_id);
+  for (int w = window; w >= 0; --w) {
+    for (int g = 0; g < trial.dose_groups_size(); ++g) {
+      if (group >= 0 && g != group) continue;
+      auto it = mark.cell_reports().find(storage::DirtyCellKey(g, w));
+      if (it != mark.cell_reports().end()) return it->second;
+    }
+  }
+  storage::ReportRef latest;
+  latest.set_report_id(mark.report_id());
+  latest.set_report_version(mark.report_version());
+  return latest;
+}
+
+// A new signal for a finding that crosses.
+v1::Signal NewSignal(const std::string& trial_id, const std::string& id,
+                     const storage::TermKey& term, const Finding& f,
+                     const storage::ReportRef& report,
+                     const google::protobuf::Timestamp& now) {
+  v1::Signal signal;
+  signal.set_name(absl::StrCat("trials/", trial_id, "/signals/", id));
+  signal.set_signal_id(id);
+  signal.set_trial_id(trial_id);
+  signal.set_method(f.method);
+  SetTermFields(term, &signal);
+  signal.set_dose_group_id(f.dose_group_id);
+  signal.set_timepoint_id(f.timepoint_id);
+  signal.set_status(v1::SIGNAL_STATUS_NEW);
+  signal.set_raised_by_report_id(report.report_id());
+  signal.set_raised_by_report_version(report.report_version());
+  *signal.mutable_raise_time() = now;
+  return signal;
+}
+
+// Signal changes written by one round for one trial.
+struct RoundTally {
+  int changes = 0;
+  int raised = 0;
+};
+
+// Records what one finding changes (see ChangeFor) in the signal of its
+// cell: raises it, or appends its new evidence.
+absl::Status RecordFinding(storage::Txn& txn, const v1::Trial& trial,
+                           const EvaluatedRow& row, const Finding& f,
+                           const google::protobuf::Timestamp& now,
+                           int64_t* sequence, RoundTally* tally) {
+  const std::string& trial_id = trial.trial_id();
+  const storage::TermKey& term = row.entry->term;
+  const std::string id =
+      SignalId(f.method, term, f.dose_group_id, f.timepoint_id);
+  AESIGNAL_ASSIGN_OR_RETURN(std::optional<v1::Signal> current,
+                            storage::ReadSignal(txn, trial_id, id));
+  const CellChange change =
+      ChangeFor(f, current.has_value() ? &*current : nullptr);
+  if (change == CellChange::kNone) return absl::OkStatus();
+  const storage::ReportRef report = ReportOfCell(trial, row.entry->mark, f);
+  v1::SignalEvent event;
+  event.set_actor(kSystemActor);
+  *event.mutable_time() = now;
+  v1::Signal signal;
+  if (change == CellChange::kRaise) {
+    signal = NewSignal(trial_id, id, term, f, report, now);
+    event.set_kind(v1::SignalEvent::KIND_RAISED);
+    event.set_to_status(v1::SIGNAL_STATUS_NEW);
+    ++tally->raised;
+  } else {
+    signal = *std::move(current);
+    event.set_kind(v1::SignalEvent::KIND_EVIDENCE_UPDATED);
+    event.set_from_status(signal.status());
+    event.set_to_status(signal.status());
+  }
+  v1::Evidence* evidence = event.mutable_evidence();
+  *evidence = f.evidence;
+  evidence->set_report_id(report.report_id());
+  evidence->set_report_version(report.report_version());
+  *evidence->mutable_evaluate_time() = now;
+  *signal.mutable_evidence() = *evidence;
+  *signal.mutable_update_time() = now;
+  signal.set_change_sequence((*sequence)++);
+  storage::WriteSignalChange(txn, trial_id, signal, event);
+  ++tally->changes;
+  return absl::OkStatus();
+}
+
+// Commits one trial's evaluated rows in one write: their signal changes,
+// and the removal of each mark that no newer batch has bumped meanwhile.
+absl::StatusOr<RoundTally> CommitEvaluatedRows(
+    storage::Store& store, const v1::Trial& trial,
+    const std::vector<EvaluatedRow>& rows) {
+  RoundTally tally;
+  AESIGNAL_RETURN_IF_ERROR(store.Commit([&](storage::Txn& txn) {
+    tally = RoundTally();
+    AESIGNAL_ASSIGN_OR_RETURN(
+        int64_t sequence, storage::NextSignalSequence(txn, trial.trial_id()));
+    const google::protobuf::Timestamp now = NowProto();
+    for (const EvaluatedRow& row : rows) {
+      for (const Finding& f : row.findings) {
+        AESIGNAL_RETURN_IF_ERROR(
+            RecordFinding(txn, trial, row, f, now, &sequence, &tally));
+      }
+      AESIGNAL_RETURN_IF_ERROR(
+          storage::ClearDirtyTerm(txn, trial.trial_id(), row.entry->term,
+                                  row.entry->mark.generation()));
+    }
+    return absl::OkStatus();
+  }));
+  return tally;
+}
+
+// Evaluates the dirty rows of one trial (all of `dirty` is of one trial)
+// and commits what they change.
+absl::StatusOr<RoundTally> EvaluateTrial(
+    storage::Store& store, const storage::ReadView& snapshot,
+    std::span<const storage::DirtyTermEntry> dirty) {
+  AESIGNAL_ASSIGN_OR_RETURN(
+      TrialEvaluation evaluation,
+      ReadTrialEvaluation(snapshot, dirty.front().trial_id));
+  std::vector<storage::DirtyTermEntry> screened;  // owns screened-in rows
+  AESIGNAL_ASSIGN_OR_RETURN(
+      std::vector<const storage::DirtyTermEntry*> rows,
+      RowsToEvaluate(snapshot, dirty, evaluation, &screened));
+  AESIGNAL_ASSIGN_OR_RETURN(std::vector<EvaluatedRow> evaluated,
+                            EvaluateRows(snapshot, evaluation, rows));
+  return CommitEvaluatedRows(store, evaluation.trial, evaluated);
+}
+
+}  // namespace
+
 absl::StatusOr<int> SignalBook::EvaluateRound() {
   std::unique_ptr<storage::SnapshotView> snapshot = store_.Snapshot();
   AESIGNAL_ASSIGN_OR_RETURN(std::vector<storage::DirtyTermEntry> dirty,
                             storage::ReadDirtyTerms(*snapshot));
-  if (dirty.empty()) return 0;
-
-  // Dirty rows come in key order, i.e. grouped by trial.
-  size_t begin = 0;
   bool changed = false;
-  while (begin < dirty.size()) {
-    size_t end = begin;
-    const std::string trial_id = dirty[begin].trial_id;
-    while (end < dirty.size() && dirty[end].trial_id == trial_id) ++end;
-
-    AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*snapshot, trial_id));
-    const v1::SignalPolicy policy = EffectivePolicy(trial.signal_policy());
-    AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::Baseline> baselines,
-                              storage::ReadBaselines(*snapshot, trial_id));
-    AESIGNAL_ASSIGN_OR_RETURN(internal::Denominators denominators,
-                              internal::ReadDenominators(*snapshot, trial));
-
-    // The rows to evaluate: the dirty ones; with PT screening under the
-    // double FDR, every PT row (one row's counts move every adjustment).
-    std::vector<const storage::DirtyTermEntry*> rows;
-    for (size_t i = begin; i < end; ++i) rows.push_back(&dirty[i]);
-    std::map<std::string, AdjustedP> screening;
-    std::vector<storage::DirtyTermEntry> screened_rows;  // owns added rows
-    if (policy.screening_fdr() && !policy.disable_control() &&
-        ControlGroup(trial) >= 0) {
-      bool more = false;
-      AESIGNAL_ASSIGN_OR_RETURN(
-          std::vector<storage::TermCounters> pts,
-          storage::ReadTermCounters(*snapshot, trial_id, Level::kPt,
-                                    trial.dose_groups_size(),
-                                    trial.timepoints_size(), "",
-                                    std::numeric_limits<int>::max(), &more));
-      AESIGNAL_ASSIGN_OR_RETURN(screening, ScreenPts(trial, pts, denominators));
-      std::set<std::string> dirty_pts;
-      for (const auto* row : rows) {
-        if (row->term.level == Level::kPt) {
-          dirty_pts.insert(storage::EncodeTerm(row->term));
-        }
-      }
-      screened_rows.reserve(pts.size());
-      for (const auto& pt : pts) {
-        if (dirty_pts.count(storage::EncodeTerm(pt.term))) continue;
-        screened_rows.push_back({trial_id, pt.term, storage::DirtyTerm()});
-      }
-      for (const auto& row : screened_rows) rows.push_back(&row);
+  // Dirty rows come in key order, i.e. grouped by trial.
+  for (size_t begin = 0, end = 0; begin < dirty.size(); begin = end) {
+    while (end < dirty.size() && dirty[end].trial_id == dirty[begin].trial_id) {
+      ++end;
     }
-
-    struct Evaluated {
-      const storage::DirtyTermEntry* entry;
-      std::vector<Finding> findings;
-    };
-    std::vector<Evaluated> evaluated;
-    for (const storage::DirtyTermEntry* row : rows) {
-      const storage::DirtyTermEntry& entry = *row;
-      AESIGNAL_ASSIGN_OR_RETURN(
-          storage::TermCounters counters,
-          storage::ReadOneTerm(*snapshot, trial_id, entry.term,
-                               trial.dose_groups_size(),
-                               trial.timepoints_size()));
-      std::vector<v1::Baseline> matching;
-      for (const auto& b : baselines) {
-        if (TermOf(b) == entry.term) matching.push_back(b);
-      }
-      const AdjustedP* adjusted = nullptr;
-      if (entry.term.level == Level::kPt && !screening.empty()) {
-        auto it = screening.find(storage::EncodeTerm(entry.term));
-        static const AdjustedP kNone;
-        adjusted = it == screening.end() ? &kNone : &it->second;
-      }
-      AESIGNAL_ASSIGN_OR_RETURN(std::vector<Finding> findings,
-                                EvaluateTerm(trial, policy, counters,
-                                             denominators, matching, adjusted));
-      evaluated.push_back({&entry, std::move(findings)});
-    }
-
-    int changes = 0, raised = 0;
-    absl::Status committed = store_.Commit([&](storage::Txn& txn) {
-      changes = 0;
-      raised = 0;
-      AESIGNAL_ASSIGN_OR_RETURN(int64_t sequence,
-                                storage::NextSignalSequence(txn, trial_id));
-      const google::protobuf::Timestamp now = NowProto();
-      for (const Evaluated& e : evaluated) {
-        const storage::DirtyTerm& mark = e.entry->mark;
-        for (const Finding& f : e.findings) {
-          const std::string id = SignalId(f.method, e.entry->term,
-                                          f.dose_group_id, f.timepoint_id);
-          AESIGNAL_ASSIGN_OR_RETURN(std::optional<v1::Signal> current,
-                                    storage::ReadSignal(txn, trial_id, id));
-          // Name the report that changed this cell: of the signal's group
-          // (any group for totals and trends), in the latest window up to
-          // the timepoint; else the row's latest.
-          std::string report_id = mark.report_id();
-          uint32_t report_version = mark.report_version();
-          const int group = DoseGroupIndex(trial, f.dose_group_id);
-          const int window = TimepointIndex(trial, f.timepoint_id);
-          bool found = false;
-          for (int w = window; w >= 0 && !found; --w) {
-            for (int g = 0; g < trial.dose_groups_size() && !found; ++g) {
-              if (group >= 0 && g != group) continue;
-              auto it = mark.cell_reports().find(storage::DirtyCellKey(g, w));
-              if (it == mark.cell_reports().end()) continue;
-              report_id = it->second.report_id();
-              report_version = it->second.report_version();
-              found = true;
-            }
-          }
-          v1::Evidence evidence = f.evidence;
-          evidence.set_report_id(report_id);
-          evidence.set_report_version(report_version);
-          *evidence.mutable_evaluate_time() = now;
-          v1::SignalEvent event;
-          event.set_actor(kSystemActor);
-          *event.mutable_time() = now;
-          v1::Signal signal;
-          if (!current.has_value()) {
-            if (!evidence.crosses()) continue;
-            signal.set_name(absl::StrCat("trials/", trial_id, "/signals/", id));
-            signal.set_signal_id(id);
-            signal.set_trial_id(trial_id);
-            signal.set_method(f.method);
-            SetTermFields(e.entry->term, &signal);
-            signal.set_dose_group_id(f.dose_group_id);
-            signal.set_timepoint_id(f.timepoint_id);
-            signal.set_status(v1::SIGNAL_STATUS_NEW);
-            signal.set_raised_by_report_id(report_id);
-            signal.set_raised_by_report_version(report_version);
-            *signal.mutable_raise_time() = now;
-            event.set_kind(v1::SignalEvent::KIND_RAISED);
-            event.set_to_status(v1::SIGNAL_STATUS_NEW);
-            ++raised;
-          } else {
-            if (SameNumbers(current->evidence(), evidence)) continue;
-            signal = *std::move(current);
-            event.set_kind(v1::SignalEvent::KIND_EVIDENCE_UPDATED);
-            event.set_from_status(signal.status());
-            event.set_to_status(signal.status());
-          }
-          *event.mutable_evidence() = evidence;
-          *signal.mutable_evidence() = evidence;
-          *signal.mutable_update_time() = now;
-          signal.set_change_sequence(sequence++);
-          storage::WriteSignalChange(txn, trial_id, signal, event);
-          ++changes;
-        }
-        AESIGNAL_RETURN_IF_ERROR(storage::ClearDirtyTerm(
-            txn, trial_id, e.entry->term, mark.generation()));
-      }
-      return absl::OkStatus();
-    });
-    AESIGNAL_RETURN_IF_ERROR(committed);
-    metrics_.SignalEvents(v1::SignalEvent::KIND_RAISED, raised);
+    AESIGNAL_ASSIGN_OR_RETURN(
+        RoundTally tally,
+        EvaluateTrial(store_, *snapshot,
+                      std::span(dirty).subspan(begin, end - begin)));
+    metrics_.SignalEvents(v1::SignalEvent::KIND_RAISED, tally.raised);
     metrics_.SignalEvents(v1::SignalEvent::KIND_EVIDENCE_UPDATED,
-                          changes - raised);
-    changed = changed || changes > 0;
-    begin = end;
+                          tally.changes - tally.raised);
+    changed = changed || tally.changes > 0;
   }
   if (changed) NotifyChanges();
   return static_cast<int>(dirty.size());
@@ -517,75 +542,94 @@ absl::StatusOr<std::vector<storage::SignalChange>> SignalBook::WaitForChanges(
   }
 }
 
+namespace {
+
+// Every baseline of the request against the trial, each id once.
+absl::Status ValidateBaselines(const v1::Trial& trial,
+                               const v1::PutBaselinesRequest& request) {
+  std::vector<errors::FieldViolation> violations;
+  std::map<std::string, int> first;
+  for (int i = 0; i < request.baselines_size(); ++i) {
+    const std::string path = absl::StrCat("baselines[", i, "]");
+    ValidateBaseline(trial, request.baselines(i), path, &violations);
+    auto [it, inserted] = first.emplace(request.baselines(i).baseline_id(), i);
+    if (!inserted) {
+      violations.push_back(
+          {path + ".baseline_id",
+           absl::StrCat("duplicates baselines[", it->second, "]")});
+    }
+  }
+  if (!violations.empty()) return errors::InvalidArgument(violations);
+  return absl::OkStatus();
+}
+
+// Stores `b` as the next version of its baseline unless its content is
+// unchanged, and marks its row (and the old row, if it moved) for
+// re-evaluation against it. Returns the current version.
+absl::StatusOr<v1::Baseline> PutBaseline(
+    storage::Txn& txn, const std::string& trial_id, const v1::Baseline& b,
+    const CallInfo& call, const google::protobuf::Timestamp& now,
+    storage::AuditWriter& audit, v1::PutBaselinesResponse* response) {
+  AESIGNAL_ASSIGN_OR_RETURN(
+      std::optional<v1::Baseline> current,
+      storage::ReadBaseline(txn, trial_id, b.baseline_id()));
+  if (current.has_value() &&
+      MessageDifferencer::Equals(Content(*current), Content(b))) {
+    response->set_unchanged_count(response->unchanged_count() + 1);
+    return *std::move(current);
+  }
+  v1::Baseline stored = Content(b);
+  stored.set_name(
+      absl::StrCat("trials/", trial_id, "/baselines/", b.baseline_id()));
+  stored.set_version(current.has_value() ? current->version() + 1 : 1);
+  *stored.mutable_update_time() = now;
+  storage::WriteBaseline(txn, trial_id, stored);
+  audit.Append(AuditOf(
+      call, now, "baseline.put", stored.name(), stored.version(),
+      absl::StrCat("p0 ", stored.expected_proportion(), " for ",
+                   v1::TermLevel_Name(stored.level()), " ",
+                   stored.pt().empty() ? stored.soc() : stored.pt(),
+                   stored.overall_key(), "; source: ", stored.citation())));
+  (current.has_value()
+       ? response->set_updated_count(response->updated_count() + 1)
+       : response->set_created_count(response->created_count() + 1));
+  AESIGNAL_RETURN_IF_ERROR(
+      storage::MarkTermDirty(txn, trial_id, TermOf(stored), "", 0));
+  if (current.has_value() && !(TermOf(*current) == TermOf(stored))) {
+    AESIGNAL_RETURN_IF_ERROR(
+        storage::MarkTermDirty(txn, trial_id, TermOf(*current), "", 0));
+  }
+  return stored;
+}
+
+}  // namespace
+
 absl::StatusOr<v1::PutBaselinesResponse> SignalBook::PutBaselines(
     const v1::PutBaselinesRequest& request, const CallInfo& call) {
   AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
                             ParseTrialName(request.parent(), "parent"));
   if (request.baselines().empty() ||
       request.baselines_size() > kMaxBaselinesPerRequest) {
-    return InvalidArgument(
+    return errors::InvalidArgument(
         "baselines",
         absl::StrCat("must hold 1..", kMaxBaselinesPerRequest, " baselines"));
   }
   v1::PutBaselinesResponse response;
-  absl::Status committed = store_.Commit([&](storage::Txn& txn) {
+  AESIGNAL_RETURN_IF_ERROR(store_.Commit([&](storage::Txn& txn) {
     response.Clear();
     AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(txn, trial_id));
-    std::vector<FieldViolation> violations;
-    std::map<std::string, int> first;
-    for (int i = 0; i < request.baselines_size(); ++i) {
-      const std::string path = absl::StrCat("baselines[", i, "]");
-      ValidateBaseline(trial, request.baselines(i), path, &violations);
-      auto [it, inserted] =
-          first.emplace(request.baselines(i).baseline_id(), i);
-      if (!inserted) {
-        violations.push_back(
-            {path + ".baseline_id",
-             absl::StrCat("duplicates baselines[", it->second, "]")});
-      }
-    }
-    if (!violations.empty()) return InvalidArgument(violations);
+    AESIGNAL_RETURN_IF_ERROR(ValidateBaselines(trial, request));
     const google::protobuf::Timestamp now = NowProto();
     AESIGNAL_ASSIGN_OR_RETURN(storage::AuditWriter audit,
                               storage::AuditWriter::Begin(txn, trial_id));
     for (const v1::Baseline& b : request.baselines()) {
       AESIGNAL_ASSIGN_OR_RETURN(
-          std::optional<v1::Baseline> current,
-          storage::ReadBaseline(txn, trial_id, b.baseline_id()));
-      if (current.has_value() &&
-          MessageDifferencer::Equals(Content(*current), Content(b))) {
-        response.set_unchanged_count(response.unchanged_count() + 1);
-        *response.add_baselines() = *current;
-        continue;
-      }
-      v1::Baseline stored = Content(b);
-      stored.set_name(
-          absl::StrCat("trials/", trial_id, "/baselines/", b.baseline_id()));
-      stored.set_version(current.has_value() ? current->version() + 1 : 1);
-      *stored.mutable_update_time() = now;
-      storage::WriteBaseline(txn, trial_id, stored);
-      audit.Append(AuditOf(
-          call, now, "baseline.put", stored.name(), stored.version(),
-          absl::StrCat("p0 ", stored.expected_proportion(), " for ",
-                       v1::TermLevel_Name(stored.level()), " ",
-                       stored.pt().empty() ? stored.soc() : stored.pt(),
-                       stored.overall_key(), "; source: ", stored.citation())));
-      (current.has_value()
-           ? response.set_updated_count(response.updated_count() + 1)
-           : response.set_created_count(response.created_count() + 1));
-      // Re-evaluate the row against the new baseline (and the old term, if
-      // the baseline moved to another row).
-      AESIGNAL_RETURN_IF_ERROR(
-          storage::MarkTermDirty(txn, trial_id, TermOf(stored), "", 0));
-      if (current.has_value() && !(TermOf(*current) == TermOf(stored))) {
-        AESIGNAL_RETURN_IF_ERROR(
-            storage::MarkTermDirty(txn, trial_id, TermOf(*current), "", 0));
-      }
-      *response.add_baselines() = std::move(stored);
+          v1::Baseline current,
+          PutBaseline(txn, trial_id, b, call, now, audit, &response));
+      *response.add_baselines() = std::move(current);
     }
     return absl::OkStatus();
-  });
-  AESIGNAL_RETURN_IF_ERROR(committed);
+  }));
   OnBatchCommitted();
   return response;
 }
@@ -615,7 +659,8 @@ absl::StatusOr<v1::ListSignalsResponse> SignalBook::ListSignals(
     AESIGNAL_ASSIGN_OR_RETURN(std::string bytes,
                               internal::DecodePageToken(request.page_token()));
     if (!absl::SimpleAtoi(bytes, &offset)) {
-      return InvalidArgument("page_token", "is not a token this server issued");
+      return errors::InvalidArgument("page_token",
+                                     "is not a token this server issued");
     }
   }
   auto view = store_.Snapshot();
@@ -679,10 +724,11 @@ absl::StatusOr<v1::Signal> SignalBook::GetSignal(
   return *std::move(signal);
 }
 
-absl::StatusOr<v1::Signal> SignalBook::UpdateSignal(
-    const v1::UpdateSignalRequest& request, const CallInfo& call) {
-  AESIGNAL_ASSIGN_OR_RETURN(auto ids, ParseSignalName(request.name()));
-  std::vector<FieldViolation> violations;
+namespace {
+
+// A triage names the new status, who decides and why.
+absl::Status CheckTriageRequest(const v1::UpdateSignalRequest& request) {
+  std::vector<errors::FieldViolation> violations;
   if (request.status() == v1::SIGNAL_STATUS_UNSPECIFIED) {
     violations.push_back({"status", "is required"});
   }
@@ -692,7 +738,16 @@ absl::StatusOr<v1::Signal> SignalBook::UpdateSignal(
   if (request.actor().empty()) {
     violations.push_back({"actor", "is required: who triages"});
   }
-  if (!violations.empty()) return InvalidArgument(violations);
+  if (!violations.empty()) return errors::InvalidArgument(violations);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Signal> SignalBook::UpdateSignal(
+    const v1::UpdateSignalRequest& request, const CallInfo& call) {
+  AESIGNAL_ASSIGN_OR_RETURN(auto ids, ParseSignalName(request.name()));
+  AESIGNAL_RETURN_IF_ERROR(CheckTriageRequest(request));
   v1::Signal updated;
   absl::Status committed = store_.Commit([&](storage::Txn& txn) {
     AESIGNAL_ASSIGN_OR_RETURN(std::optional<v1::Signal> signal,
@@ -742,4 +797,4 @@ absl::StatusOr<v1::Signal> SignalBook::UpdateSignal(
   return updated;
 }
 
-}  // namespace aesignal::monitor
+}  // namespace aesignal::domain

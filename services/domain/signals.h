@@ -4,15 +4,15 @@
 // Evaluation is incremental and durable. Every ingest batch marks the term
 // rows whose counters it changed as dirty, in the same atomic write as the
 // counters (storage/signals.h). A background evaluator takes the dirty rows,
-// evaluates their cells (services/monitor/evaluate.h, which feeds the pure
+// evaluates their cells (services/domain/evaluate.h, which feeds the pure
 // signal module) on one snapshot, and in one write raises or updates signals,
 // appends every change to the trial's change log, and clears the marks it
 // evaluated (unless a newer batch marked them again). A crash in between
 // leaves the marks, so the next start evaluates them: nothing is missed.
 //
 // Thread-safe.
-#ifndef AESIGNAL_SERVICES_MONITOR_SIGNALS_H_
-#define AESIGNAL_SERVICES_MONITOR_SIGNALS_H_
+#ifndef AESIGNAL_SERVICES_DOMAIN_SIGNALS_H_
+#define AESIGNAL_SERVICES_DOMAIN_SIGNALS_H_
 
 #include <cstdint>
 #include <functional>
@@ -25,13 +25,13 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "aesignal/v1/signal_service.pb.h"
-#include "services/monitor/call_info.h"
-#include "services/monitor/metrics_sink.h"
-#include "services/monitor/signal_index.h"
+#include "services/domain/call_info.h"
+#include "services/domain/metrics_sink.h"
+#include "services/domain/signal_index.h"
 #include "storage/records.pb.h"
 #include "storage/store.h"
 
-namespace aesignal::monitor {
+namespace aesignal::domain {
 
 class SignalBook {
  public:
@@ -94,6 +94,6 @@ class SignalBook {
   std::thread evaluator_;
 };
 
-}  // namespace aesignal::monitor
+}  // namespace aesignal::domain
 
-#endif  // AESIGNAL_SERVICES_MONITOR_SIGNALS_H_
+#endif  // AESIGNAL_SERVICES_DOMAIN_SIGNALS_H_

@@ -1,6 +1,6 @@
 // Signal evaluation end to end through the Monitor: baselines, ingest,
 // evaluation, queries, triage and the change log.
-#include "services/monitor/signals.h"
+#include "services/domain/signals.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,14 +8,14 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/monitor/errors.h"
-#include "services/monitor/monitor.h"
+#include "services/domain/monitor.h"
+#include "services/errors/errors.h"
 #include "services/signal/signal_stats.h"
 #include "storage/signals.h"
 #include "storage/store.h"
 #include "tests/testing/temp_dir.h"
 
-namespace aesignal::monitor {
+namespace aesignal::domain {
 namespace {
 
 using ::testing::ElementsAre;
@@ -443,8 +443,9 @@ TEST_F(SignalsTest, TriageFollowsTheLifecycleAndRecordsWhoWhenWhy) {
   update.set_status(v1::SIGNAL_STATUS_VALIDATED);
   update.clear_comment();
   EXPECT_THAT(
-      ViolationsOf(monitor_->signals().UpdateSignal(update).status()),
-      ::testing::Contains(::testing::Field(&FieldViolation::field, "comment")));
+      errors::ViolationsOf(monitor_->signals().UpdateSignal(update).status()),
+      ::testing::Contains(
+          ::testing::Field(&errors::FieldViolation::field, "comment")));
   update.set_comment("two pneumonias at the top dose: confirmed by review");
   auto validated = monitor_->signals().UpdateSignal(update);
   ASSERT_TRUE(validated.ok()) << validated.status();
@@ -523,7 +524,7 @@ TEST_F(SignalsTest, BaselinesAreVersionedAndValidated) {
   b->set_expected_proportion(1.5);
   auto status = monitor_->signals().PutBaselines(bad).status();
   std::vector<std::string> fields;
-  for (const auto& v : ViolationsOf(status)) fields.push_back(v.field);
+  for (const auto& v : errors::ViolationsOf(status)) fields.push_back(v.field);
   EXPECT_THAT(
       fields,
       ElementsAre("baselines[0].overall_key", "baselines[0].timepoint_id",
@@ -631,4 +632,4 @@ TEST_F(SignalsTest, PtScreeningWithDoubleFdrAdjustsControlArmDecisions) {
 }
 
 }  // namespace
-}  // namespace aesignal::monitor
+}  // namespace aesignal::domain

@@ -1,6 +1,8 @@
-#include "services/monitor/validation.h"
+#include "services/domain/validation.h"
 
+#include <algorithm>
 #include <cmath>
+#include <optional>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -8,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
-namespace aesignal::monitor {
+namespace aesignal::domain {
 namespace {
 
 constexpr size_t kMaxIdLength = 64;
@@ -66,7 +68,8 @@ bool IsAesiCategory(absl::string_view s) {
   return true;
 }
 
-void Add(std::vector<FieldViolation>* v, std::string field, std::string why) {
+void Add(std::vector<errors::FieldViolation>* v, std::string field,
+         std::string why) {
   if (!why.empty()) v->push_back({std::move(field), std::move(why)});
 }
 
@@ -78,7 +81,8 @@ void Add(std::vector<FieldViolation>* v, std::string field, std::string why) {
 // baseline (MaxSPRT needs alpha in (0, 1)); a failing row ends every
 // evaluation round there, so trials after it got no signals any more
 // (tests/fuzz/regressions/fuzz_trial_json/policy_alpha_1_with_maxsprt.json).
-void CheckPolicy(const v1::SignalPolicy& p, std::vector<FieldViolation>* v) {
+void CheckPolicy(const v1::SignalPolicy& p,
+                 std::vector<errors::FieldViolation>* v) {
   const auto level = [&](const char* field, double value,
                          const char* default_value) {
     if (!(value < 1)) {
@@ -136,7 +140,7 @@ absl::StatusOr<std::string> ParseTrialName(absl::string_view name,
                                            absl::string_view field) {
   constexpr absl::string_view kPrefix = "trials/";
   if (!absl::StartsWith(name, kPrefix) || name.size() == kPrefix.size()) {
-    return InvalidArgument(
+    return errors::InvalidArgument(
         std::string(field),
         absl::StrCat("must be a trial resource name 'trials/{trial_id}', got '",
                      name, "'"));
@@ -144,75 +148,72 @@ absl::StatusOr<std::string> ParseTrialName(absl::string_view name,
   std::string id(name.substr(kPrefix.size()));
   for (char c : id) {
     if (!IsTrialIdChar(c)) {
-      return InvalidArgument(std::string(field),
-                             "trial_id may contain only [A-Za-z0-9._-]");
+      return errors::InvalidArgument(
+          std::string(field), "trial_id may contain only [A-Za-z0-9._-]");
     }
   }
   return id;
 }
 
-absl::StatusOr<v1::Trial> ValidateAndNormalizeTrial(const v1::Trial& in) {
-  std::vector<FieldViolation> v;
-  v1::Trial trial = in;
-  trial.clear_create_time();
+namespace {
 
-  const std::string& id = trial.trial_id();
+void CheckTrialId(const std::string& id,
+                  std::vector<errors::FieldViolation>* v) {
   if (id.empty()) {
-    Add(&v, "trial.trial_id", "is required");
+    Add(v, "trial.trial_id", "is required");
   } else if (id.size() > kMaxIdLength) {
-    Add(&v, "trial.trial_id", "must be at most 64 characters");
-  } else {
-    for (char c : id) {
-      if (!IsTrialIdChar(c)) {
-        Add(&v, "trial.trial_id", "may contain only [A-Za-z0-9._-]");
-        break;
-      }
-    }
+    Add(v, "trial.trial_id", "must be at most 64 characters");
+  } else if (!std::all_of(id.begin(), id.end(), IsTrialIdChar)) {
+    Add(v, "trial.trial_id", "may contain only [A-Za-z0-9._-]");
   }
-  trial.set_name(TrialName(id));
-  Add(&v, "trial.title", CheckText(trial.title(), /*required=*/true));
+}
 
+void CheckDoseGroups(const v1::Trial& trial,
+                     std::vector<errors::FieldViolation>* v) {
   if (trial.dose_groups().empty()) {
-    Add(&v, "trial.dose_groups", "at least one dose group is required");
+    Add(v, "trial.dose_groups", "at least one dose group is required");
   }
   if (trial.dose_groups_size() > kMaxDoseGroups) {
-    Add(&v, "trial.dose_groups",
+    Add(v, "trial.dose_groups",
         absl::StrCat("at most ", kMaxDoseGroups, " dose groups"));
   }
   std::set<std::string> seen;
   for (int i = 0; i < trial.dose_groups_size(); ++i) {
     const auto& g = trial.dose_groups(i);
     const std::string path = absl::StrCat("trial.dose_groups[", i, "]");
-    Add(&v, path + ".dose_group_id", CheckId(g.dose_group_id(), kMaxIdLength));
+    Add(v, path + ".dose_group_id", CheckId(g.dose_group_id(), kMaxIdLength));
     if (!g.dose_group_id().empty() && !seen.insert(g.dose_group_id()).second) {
-      Add(&v, path + ".dose_group_id", "duplicate dose_group_id");
+      Add(v, path + ".dose_group_id", "duplicate dose_group_id");
     }
-    Add(&v, path + ".label", CheckText(g.label(), false));
-    Add(&v, path + ".dose_unit", CheckText(g.dose_unit(), false));
+    Add(v, path + ".label", CheckText(g.label(), false));
+    Add(v, path + ".dose_unit", CheckText(g.dose_unit(), false));
     if (!std::isfinite(g.dose_value()) || g.dose_value() < 0) {
-      Add(&v, path + ".dose_value", "must be a finite number >= 0");
+      Add(v, path + ".dose_value", "must be a finite number >= 0");
     }
   }
+}
 
+void CheckTimepoints(const v1::Trial& trial,
+                     std::vector<errors::FieldViolation>* v) {
   if (trial.timepoints().empty()) {
-    Add(&v, "trial.timepoints", "at least one timepoint is required");
+    Add(v, "trial.timepoints", "at least one timepoint is required");
   }
   if (trial.timepoints_size() > kMaxTimepoints) {
-    Add(&v, "trial.timepoints",
+    Add(v, "trial.timepoints",
         absl::StrCat("at most ", kMaxTimepoints, " timepoints"));
   }
-  seen.clear();
+  std::set<std::string> seen;
   int previous_day = 0;
   for (int i = 0; i < trial.timepoints_size(); ++i) {
     const auto& t = trial.timepoints(i);
     const std::string path = absl::StrCat("trial.timepoints[", i, "]");
-    Add(&v, path + ".timepoint_id", CheckId(t.timepoint_id(), kMaxIdLength));
+    Add(v, path + ".timepoint_id", CheckId(t.timepoint_id(), kMaxIdLength));
     if (!t.timepoint_id().empty() && !seen.insert(t.timepoint_id()).second) {
-      Add(&v, path + ".timepoint_id", "duplicate timepoint_id");
+      Add(v, path + ".timepoint_id", "duplicate timepoint_id");
     }
-    Add(&v, path + ".label", CheckText(t.label(), false));
+    Add(v, path + ".label", CheckText(t.label(), false));
     if (t.study_day() <= previous_day) {
-      Add(&v, path + ".study_day",
+      Add(v, path + ".study_day",
           absl::StrCat("must be greater than ", previous_day,
                        i == 0 ? " (day 1 is the day of first dose)"
                               : " (timepoints must be in increasing study_day "
@@ -220,36 +221,57 @@ absl::StatusOr<v1::Trial> ValidateAndNormalizeTrial(const v1::Trial& in) {
     }
     previous_day = std::max(previous_day, t.study_day());
   }
+}
 
+void CheckSites(const v1::Trial& trial,
+                std::vector<errors::FieldViolation>* v) {
   if (trial.sites().empty()) {
-    Add(&v, "trial.sites", "at least one site is required");
+    Add(v, "trial.sites", "at least one site is required");
   }
-  seen.clear();
+  std::set<std::string> seen;
   for (int i = 0; i < trial.sites_size(); ++i) {
     const std::string path = absl::StrCat("trial.sites[", i, "]");
-    Add(&v, path + ".site_id", CheckId(trial.sites(i).site_id(), kMaxIdLength));
+    Add(v, path + ".site_id", CheckId(trial.sites(i).site_id(), kMaxIdLength));
     if (!trial.sites(i).site_id().empty() &&
         !seen.insert(trial.sites(i).site_id()).second) {
-      Add(&v, path + ".site_id", "duplicate site_id");
+      Add(v, path + ".site_id", "duplicate site_id");
     }
-    Add(&v, path + ".name", CheckText(trial.sites(i).name(), false));
+    Add(v, path + ".name", CheckText(trial.sites(i).name(), false));
   }
+}
 
-  if (trial.aesi_categories().empty()) {
-    for (const auto& c : DefaultAesiCategories()) trial.add_aesi_categories(c);
-  }
-  seen.clear();
+void CheckAesiCategories(const v1::Trial& trial,
+                         std::vector<errors::FieldViolation>* v) {
+  std::set<std::string> seen;
   for (int i = 0; i < trial.aesi_categories_size(); ++i) {
     const std::string& c = trial.aesi_categories(i);
     const std::string path = absl::StrCat("trial.aesi_categories[", i, "]");
     if (!IsAesiCategory(c)) {
-      Add(&v, path, "must be 1-64 characters of [a-z0-9_]");
+      Add(v, path, "must be 1-64 characters of [a-z0-9_]");
     } else if (!seen.insert(c).second) {
-      Add(&v, path, "duplicate category");
+      Add(v, path, "duplicate category");
     }
   }
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Trial> ValidateAndNormalizeTrial(const v1::Trial& in) {
+  std::vector<errors::FieldViolation> v;
+  v1::Trial trial = in;
+  trial.clear_create_time();
+  CheckTrialId(trial.trial_id(), &v);
+  trial.set_name(TrialName(trial.trial_id()));
+  Add(&v, "trial.title", CheckText(trial.title(), /*required=*/true));
+  CheckDoseGroups(trial, &v);
+  CheckTimepoints(trial, &v);
+  CheckSites(trial, &v);
+  if (trial.aesi_categories().empty()) {
+    for (const auto& c : DefaultAesiCategories()) trial.add_aesi_categories(c);
+  }
+  CheckAesiCategories(trial, &v);
   CheckPolicy(trial.signal_policy(), &v);
-  if (!v.empty()) return InvalidArgument(v);
+  if (!v.empty()) return errors::InvalidArgument(v);
   return trial;
 }
 
@@ -282,7 +304,8 @@ int WindowOfDay(const v1::Trial& trial, int study_day) {
 }
 
 void ValidateSubject(const v1::Trial& trial, const v1::Subject& s,
-                     const std::string& path, std::vector<FieldViolation>* v) {
+                     const std::string& path,
+                     std::vector<errors::FieldViolation>* v) {
   Add(v, path + ".subject_id", CheckId(s.subject_id(), kMaxIdLength));
   if (s.site_id().empty()) {
     Add(v, path + ".site_id", "is required");
@@ -308,12 +331,26 @@ void ValidateSubject(const v1::Trial& trial, const v1::Subject& s,
   }
 }
 
-std::variant<ValidReport, Rejection> ValidateReport(
-    const v1::Trial& trial, const v1::AdverseEventReport& r,
-    const std::string& path) {
-  const auto f = [&](absl::string_view field) {
-    return absl::StrCat(path, ".", field);
-  };
+namespace {
+
+// A report's field name under `path`, e.g. "reports[3].grade".
+class FieldNames {
+ public:
+  explicit FieldNames(const std::string& path) : path_(path) {}
+  std::string operator()(absl::string_view field) const {
+    return absl::StrCat(path_, ".", field);
+  }
+
+ private:
+  const std::string& path_;
+};
+
+// Who and where: ids, version, site, subject and (if given) dose group.
+// Sets valid->dose_group.
+std::optional<Rejection> CheckReportIds(const v1::Trial& trial,
+                                        const v1::AdverseEventReport& r,
+                                        const FieldNames& f,
+                                        ValidReport* valid) {
   if (std::string why = CheckId(r.report_id(), kMaxReportIdLength);
       !why.empty()) {
     return Reject(f("report_id"), why);
@@ -329,10 +366,9 @@ std::variant<ValidReport, Rejection> ValidateReport(
   if (std::string why = CheckId(r.subject_id(), kMaxIdLength); !why.empty()) {
     return Reject(f("subject_id"), why);
   }
-  ValidReport valid;
   if (!r.dose_group_id().empty()) {
-    valid.dose_group = DoseGroupIndex(trial, r.dose_group_id());
-    if (valid.dose_group < 0) {
+    valid->dose_group = DoseGroupIndex(trial, r.dose_group_id());
+    if (valid->dose_group < 0) {
       return Reject(
           f("dose_group_id"),
           absl::StrCat("dose group '", r.dose_group_id(),
@@ -340,9 +376,14 @@ std::variant<ValidReport, Rejection> ValidateReport(
           absl::StatusCode::kNotFound);
     }
   }
+  return std::nullopt;
+}
 
-  // Onset: a study day, a timepoint, or both (which must agree).
-  const auto& last = trial.timepoints(trial.timepoints_size() - 1);
+// The onset: a study day, a timepoint, or both (which must agree). Sets
+// valid->window.
+std::optional<Rejection> CheckOnset(const v1::Trial& trial,
+                                    const v1::AdverseEventReport& r,
+                                    const FieldNames& f, ValidReport* valid) {
   int window_of_timepoint = -1;
   if (!r.timepoint_id().empty()) {
     window_of_timepoint = TimepointIndex(trial, r.timepoint_id());
@@ -354,47 +395,55 @@ std::variant<ValidReport, Rejection> ValidateReport(
           absl::StatusCode::kNotFound);
     }
   }
-  if (r.has_onset_study_day()) {
-    const int day = r.onset_study_day();
-    if (day < 1) {
+  if (!r.has_onset_study_day()) {
+    if (window_of_timepoint < 0) {
       return Reject(f("onset_study_day"),
-                    absl::StrCat("must be >= 1 (day 1 = first dose; only "
-                                 "treatment-emergent AEs are monitored), got ",
-                                 day));
+                    "onset_study_day or timepoint_id is required");
     }
-    valid.window = WindowOfDay(trial, day);
-    if (valid.window < 0) {
-      return Reject(
-          f("onset_study_day"),
-          absl::StrCat("day ", day, " is after the last timepoint (",
-                       last.timepoint_id(), ", day ", last.study_day(), ")"));
-    }
-    if (window_of_timepoint >= 0 && window_of_timepoint != valid.window) {
-      const int from =
-          window_of_timepoint == 0
-              ? 1
-              : trial.timepoints(window_of_timepoint - 1).study_day() + 1;
-      return Reject(
-          f("onset_study_day"),
-          absl::StrCat("day ", day, " is outside the window of timepoint ",
-                       r.timepoint_id(), " (days ", from, "-",
-                       trial.timepoints(window_of_timepoint).study_day(), ")"));
-    }
-  } else if (window_of_timepoint >= 0) {
-    valid.window = window_of_timepoint;
-  } else {
-    return Reject(f("onset_study_day"),
-                  "onset_study_day or timepoint_id is required");
+    valid->window = window_of_timepoint;
+    return std::nullopt;
   }
+  const int day = r.onset_study_day();
+  if (day < 1) {
+    return Reject(f("onset_study_day"),
+                  absl::StrCat("must be >= 1 (day 1 = first dose; only "
+                               "treatment-emergent AEs are monitored), got ",
+                               day));
+  }
+  valid->window = WindowOfDay(trial, day);
+  if (valid->window < 0) {
+    const auto& last = trial.timepoints(trial.timepoints_size() - 1);
+    return Reject(
+        f("onset_study_day"),
+        absl::StrCat("day ", day, " is after the last timepoint (",
+                     last.timepoint_id(), ", day ", last.study_day(), ")"));
+  }
+  if (window_of_timepoint >= 0 && window_of_timepoint != valid->window) {
+    const int from =
+        window_of_timepoint == 0
+            ? 1
+            : trial.timepoints(window_of_timepoint - 1).study_day() + 1;
+    return Reject(
+        f("onset_study_day"),
+        absl::StrCat("day ", day, " is outside the window of timepoint ",
+                     r.timepoint_id(), " (days ", from, "-",
+                     trial.timepoints(window_of_timepoint).study_day(), ")"));
+  }
+  return std::nullopt;
+}
 
+// What happened: the MedDRA terms and the verbatim term.
+std::optional<Rejection> CheckTerms(const v1::AdverseEventReport& r,
+                                    const FieldNames& f) {
   if (std::string why = CheckText(r.pt(), true); !why.empty()) {
     return Reject(f("pt"), why);
   }
   if (!r.pt_code().empty()) {
-    bool digits = r.pt_code().size() == 8;
-    for (char c : r.pt_code()) {
-      digits = digits && absl::ascii_isdigit(static_cast<unsigned char>(c));
-    }
+    const bool digits =
+        r.pt_code().size() == 8 &&
+        std::all_of(r.pt_code().begin(), r.pt_code().end(), [](char c) {
+          return absl::ascii_isdigit(static_cast<unsigned char>(c));
+        });
     if (!digits) return Reject(f("pt_code"), "must be an 8-digit MedDRA code");
   }
   if (std::string why = CheckText(r.soc(), true); !why.empty()) {
@@ -403,6 +452,12 @@ std::variant<ValidReport, Rejection> ValidateReport(
   if (std::string why = CheckText(r.verbatim_term(), false); !why.empty()) {
     return Reject(f("verbatim_term"), why);
   }
+  return std::nullopt;
+}
+
+// How bad: grade, seriousness and the coded assessments.
+std::optional<Rejection> CheckSeverity(const v1::AdverseEventReport& r,
+                                       const FieldNames& f) {
   if (r.grade() < 1 || r.grade() > 5) {
     return Reject(f("grade"),
                   absl::StrCat("must be 1-5 (CTCAE), got ", r.grade()));
@@ -423,11 +478,19 @@ std::variant<ValidReport, Rejection> ValidateReport(
   if (!v1::ActionTaken_IsValid(r.action_taken())) {
     return Reject(f("action_taken"), "unknown value");
   }
+  return std::nullopt;
+}
+
+// Each AESI category named once, and one of the trial's.
+std::optional<Rejection> CheckAesi(const v1::Trial& trial,
+                                   const v1::AdverseEventReport& r,
+                                   const FieldNames& f) {
   std::set<std::string> aesi;
   for (int i = 0; i < r.aesi_size(); ++i) {
     const std::string& c = r.aesi(i);
-    bool known = false;
-    for (const auto& k : trial.aesi_categories()) known = known || k == c;
+    const bool known = std::find(trial.aesi_categories().begin(),
+                                 trial.aesi_categories().end(),
+                                 c) != trial.aesi_categories().end();
     if (!known) {
       return Reject(
           absl::StrCat(f("aesi"), "[", i, "]"),
@@ -439,7 +502,23 @@ std::variant<ValidReport, Rejection> ValidateReport(
       return Reject(absl::StrCat(f("aesi"), "[", i, "]"), "duplicate category");
     }
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<ValidReport, Rejection> ValidateReport(
+    const v1::Trial& trial, const v1::AdverseEventReport& r,
+    const std::string& path) {
+  const FieldNames f(path);
+  ValidReport valid;
+  std::optional<Rejection> rejection = CheckReportIds(trial, r, f, &valid);
+  if (!rejection) rejection = CheckOnset(trial, r, f, &valid);
+  if (!rejection) rejection = CheckTerms(r, f);
+  if (!rejection) rejection = CheckSeverity(r, f);
+  if (!rejection) rejection = CheckAesi(trial, r, f);
+  if (rejection) return *std::move(rejection);
   return valid;
 }
 
-}  // namespace aesignal::monitor
+}  // namespace aesignal::domain

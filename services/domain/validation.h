@@ -3,8 +3,8 @@
 // Pure functions of their arguments: no storage, thread-safe. Stateful checks
 // (does the subject exist, which version is stored) happen when a batch is
 // committed; see monitor.h.
-#ifndef AESIGNAL_SERVICES_MONITOR_VALIDATION_H_
-#define AESIGNAL_SERVICES_MONITOR_VALIDATION_H_
+#ifndef AESIGNAL_SERVICES_DOMAIN_VALIDATION_H_
+#define AESIGNAL_SERVICES_DOMAIN_VALIDATION_H_
 
 #include <optional>
 #include <string>
@@ -17,9 +17,9 @@
 #include "absl/strings/string_view.h"
 #include "aesignal/v1/report.pb.h"
 #include "aesignal/v1/trial.pb.h"
-#include "services/monitor/errors.h"
+#include "services/errors/errors.h"
 
-namespace aesignal::monitor {
+namespace aesignal::domain {
 
 // Limits of one request.
 inline constexpr int kMaxReportsPerBatch = 5000;
@@ -49,7 +49,7 @@ bool HasSite(const v1::Trial& trial, absl::string_view site_id);
 // violations prefixed with `path` (e.g. "subjects[2]").
 void ValidateSubject(const v1::Trial& trial, const v1::Subject& subject,
                      const std::string& path,
-                     std::vector<FieldViolation>* violations);
+                     std::vector<errors::FieldViolation>* violations);
 
 // A report that passed the checks that need no stored state.
 struct ValidReport {
@@ -74,6 +74,6 @@ std::variant<ValidReport, Rejection> ValidateReport(
 // the last timepoint.
 int WindowOfDay(const v1::Trial& trial, int study_day);
 
-}  // namespace aesignal::monitor
+}  // namespace aesignal::domain
 
-#endif  // AESIGNAL_SERVICES_MONITOR_VALIDATION_H_
+#endif  // AESIGNAL_SERVICES_DOMAIN_VALIDATION_H_

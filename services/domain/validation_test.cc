@@ -1,9 +1,9 @@
-#include "services/monitor/validation.h"
+#include "services/domain/validation.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace aesignal::monitor {
+namespace aesignal::domain {
 namespace {
 
 using ::testing::HasSubstr;
@@ -53,7 +53,8 @@ TEST(TrialValidationTest, ReportsEveryViolationWithItsField) {
   auto result = ValidateAndNormalizeTrial(t);
   ASSERT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
   std::vector<std::string> fields;
-  for (const auto& v : ViolationsOf(result.status())) fields.push_back(v.field);
+  for (const auto& v : errors::ViolationsOf(result.status()))
+    fields.push_back(v.field);
   EXPECT_THAT(fields, ::testing::UnorderedElementsAre(
                           "trial.trial_id", "trial.timepoints[1].study_day",
                           "trial.dose_groups[2].dose_group_id", "trial.sites"));
@@ -145,7 +146,7 @@ TEST(SubjectValidationTest, ChecksReferencesAndFollowUp) {
   s.set_site_id("02");
   s.set_dose_group_id("MID");
   s.set_last_contact_day(0);
-  std::vector<FieldViolation> v;
+  std::vector<errors::FieldViolation> v;
   ValidateSubject(GoodTrial(), s, "subjects[0]", &v);
   std::vector<std::string> fields;
   for (const auto& x : v) fields.push_back(x.field);
@@ -159,10 +160,10 @@ TEST(TrialNameTest, ParsesAndRejects) {
   EXPECT_FALSE(ParseTrialName("NCT1", "parent").ok());
   EXPECT_FALSE(ParseTrialName("trials/", "parent").ok());
   EXPECT_FALSE(ParseTrialName("trials/a/b", "parent").ok());
-  auto v = ViolationsOf(ParseTrialName("x", "parent").status());
+  auto v = errors::ViolationsOf(ParseTrialName("x", "parent").status());
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0].field, "parent");
 }
 
 }  // namespace
-}  // namespace aesignal::monitor
+}  // namespace aesignal::domain

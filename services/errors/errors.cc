@@ -1,10 +1,10 @@
-#include "services/monitor/errors.h"
+#include "services/errors/errors.h"
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "google/rpc/error_details.pb.h"
 
-namespace aesignal::monitor {
+namespace aesignal::errors {
 
 absl::Status InvalidArgument(const std::vector<FieldViolation>& violations) {
   google::rpc::BadRequest bad_request;
@@ -39,4 +39,43 @@ std::vector<FieldViolation> ViolationsOf(const absl::Status& status) {
   return out;
 }
 
-}  // namespace aesignal::monitor
+absl::Status NotFound(std::string resource_type, std::string resource_name) {
+  google::rpc::ResourceInfo info;
+  absl::Status status = absl::NotFoundError(
+      absl::StrCat(resource_type, " '", resource_name, "' not found"));
+  info.set_resource_type(std::move(resource_type));
+  info.set_resource_name(std::move(resource_name));
+  status.SetPayload(kResourceInfoTypeUrl, absl::Cord(info.SerializeAsString()));
+  return status;
+}
+
+absl::Status FailedPrecondition(std::string message,
+                                const std::vector<PreconditionViolation>& v) {
+  google::rpc::PreconditionFailure failure;
+  for (const PreconditionViolation& violation : v) {
+    auto* out = failure.add_violations();
+    out->set_type(violation.type);
+    out->set_subject(violation.subject);
+    out->set_description(violation.description);
+  }
+  absl::Status status = absl::FailedPreconditionError(std::move(message));
+  status.SetPayload(kPreconditionFailureTypeUrl,
+                    absl::Cord(failure.SerializeAsString()));
+  return status;
+}
+
+absl::Status WithErrorInfo(
+    absl::Status status, std::string reason,
+    std::vector<std::pair<std::string, std::string>> metadata) {
+  if (status.ok()) return status;
+  google::rpc::ErrorInfo info;
+  info.set_reason(std::move(reason));
+  info.set_domain(kErrorDomain);
+  for (auto& [key, value] : metadata) {
+    (*info.mutable_metadata())[std::move(key)] = std::move(value);
+  }
+  status.SetPayload(kErrorInfoTypeUrl, absl::Cord(info.SerializeAsString()));
+  return status;
+}
+
+}  // namespace aesignal::errors

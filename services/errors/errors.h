@@ -1,20 +1,34 @@
-// Field-level errors for the domain layer.
+// Errors with structured details, built once for every layer and transport.
 //
 // The domain reports bad input as absl::Status INVALID_ARGUMENT carrying a
-// google.rpc.BadRequest payload (type URL kBadRequestTypeUrl), so the gRPC
-// layer can attach it to the RPC status without knowing the domain.
-#ifndef AESIGNAL_SERVICES_MONITOR_ERRORS_H_
-#define AESIGNAL_SERVICES_MONITOR_ERRORS_H_
+// google.rpc.BadRequest payload (type URL kBadRequestTypeUrl); a missing
+// resource as NOT_FOUND with a google.rpc.ResourceInfo; a refused state change
+// as FAILED_PRECONDITION with a google.rpc.PreconditionFailure. Each payload
+// is stored under its type URL, so a transport (status_table.h) attaches
+// every google.rpc detail without knowing who made it.
+//
+// Stateless; every function is thread-safe.
+#ifndef AESIGNAL_SERVICES_ERRORS_ERRORS_H_
+#define AESIGNAL_SERVICES_ERRORS_ERRORS_H_
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 
-namespace aesignal::monitor {
+namespace aesignal::errors {
 
 inline constexpr char kBadRequestTypeUrl[] =
     "type.googleapis.com/google.rpc.BadRequest";
+inline constexpr char kResourceInfoTypeUrl[] =
+    "type.googleapis.com/google.rpc.ResourceInfo";
+inline constexpr char kPreconditionFailureTypeUrl[] =
+    "type.googleapis.com/google.rpc.PreconditionFailure";
+inline constexpr char kErrorInfoTypeUrl[] =
+    "type.googleapis.com/google.rpc.ErrorInfo";
+// ErrorInfo.domain for every error aesignal raises.
+inline constexpr char kErrorDomain[] = "aesignal.dev";
 
 struct FieldViolation {
   std::string field;        // e.g. "reports[3].grade"
@@ -30,6 +44,28 @@ absl::Status InvalidArgument(std::string field, std::string description);
 
 // The violations carried by a status (empty if none).
 std::vector<FieldViolation> ViolationsOf(const absl::Status& status);
+
+// NOT_FOUND for `resource_name` of `resource_type` ("trial", "signal", ...)
+// with a google.rpc.ResourceInfo detail; the message is
+// "<resource_type> '<resource_name>' not found".
+absl::Status NotFound(std::string resource_type, std::string resource_name);
+
+struct PreconditionViolation {
+  std::string type;         // e.g. "SIGNAL_STATUS"
+  std::string subject;      // e.g. the signal's resource name
+  std::string description;  // why the state does not allow the request
+};
+
+// FAILED_PRECONDITION with `message` and a google.rpc.PreconditionFailure.
+absl::Status FailedPrecondition(std::string message,
+                                const std::vector<PreconditionViolation>& v);
+
+// `status` with a google.rpc.ErrorInfo detail (reason in UPPER_SNAKE_CASE,
+// domain "aesignal.dev") added; for machine-readable causes a client may
+// branch on. OK stays OK.
+absl::Status WithErrorInfo(
+    absl::Status status, std::string reason,
+    std::vector<std::pair<std::string, std::string>> metadata = {});
 
 // `early-return` helpers; this Abseil has no ABSL_RETURN_IF_ERROR. The
 // status variable is named per use (__COUNTER__) so the macro nests, e.g.
@@ -52,6 +88,6 @@ std::vector<FieldViolation> ViolationsOf(const absl::Status& status);
   if (!tmp.ok()) return tmp.status();                  \
   lhs = *std::move(tmp)
 
-}  // namespace aesignal::monitor
+}  // namespace aesignal::errors
 
-#endif  // AESIGNAL_SERVICES_MONITOR_ERRORS_H_
+#endif  // AESIGNAL_SERVICES_ERRORS_ERRORS_H_

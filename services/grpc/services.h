@@ -1,9 +1,14 @@
-// gRPC service implementations. Each handler is thin: it calls the Monitor
-// and maps the absl::Status to a grpc::Status (status.h).
+// The gRPC transport's service classes: one per v1 service, each RPC a few
+// lines that build the call's app::CallContext (caller, deadline,
+// cancellation), call the matching application facade and map its status
+// (status.h). No authorization, no status translation of their own, no
+// storage and no loops beyond reading and writing a stream.
 //
-// Thread-safe. `monitor` must outlive the services.
+// Thread-safe. The Application must outlive the services.
 #ifndef AESIGNAL_SERVICES_GRPC_SERVICES_H_
 #define AESIGNAL_SERVICES_GRPC_SERVICES_H_
+
+#include <memory>
 
 #include "aesignal/v1/admin_service.grpc.pb.h"
 #include "aesignal/v1/audit_service.grpc.pb.h"
@@ -11,17 +16,21 @@
 #include "aesignal/v1/safety_service.grpc.pb.h"
 #include "aesignal/v1/signal_service.grpc.pb.h"
 #include "aesignal/v1/trial_service.grpc.pb.h"
-#include "services/grpc/security.h"
-#include "services/monitor/monitor.h"
+#include "services/access/authenticator.h"
+#include "services/app/application.h"
 
 namespace aesignal::grpc_services {
 
+// What every service class adapts to: the application layer, and the
+// authenticator that names callers (null: authentication off).
+struct Backend {
+  app::Application* app = nullptr;
+  std::shared_ptr<const access::Authenticator> authenticator = nullptr;
+};
+
 class TrialServiceImpl final : public v1::TrialService::Service {
  public:
-  // `authenticator` (may be null: no authentication) names the caller.
-  TrialServiceImpl(monitor::Monitor* monitor,
-                   std::shared_ptr<const Authenticator> authenticator = nullptr)
-      : monitor_(*monitor), authenticator_(std::move(authenticator)) {}
+  explicit TrialServiceImpl(Backend backend) : backend_(std::move(backend)) {}
 
   grpc::Status CreateTrial(grpc::ServerContext*, const v1::CreateTrialRequest*,
                            v1::Trial*) override;
@@ -37,22 +46,14 @@ class TrialServiceImpl final : public v1::TrialService::Service {
                             v1::ListSubjectsResponse*) override;
 
  private:
-  monitor::Monitor& monitor_;
-  std::shared_ptr<const Authenticator> authenticator_;
+  Backend backend_;
 };
 
-// StreamReports pipelines: while one batch is being made durable the next is
-// already read and queued, up to kMaxInFlightPerStream batches per stream;
-// responses go back in request order.
+// StreamReports pipelines (app::IngestApp::StreamReports): while one batch
+// is being made durable the next is already read.
 class IngestServiceImpl final : public v1::IngestService::Service {
  public:
-  static constexpr int kMaxInFlightPerStream = 16;
-
-  // `authenticator` (may be null: no authentication) names the caller.
-  IngestServiceImpl(
-      monitor::Monitor* monitor,
-      std::shared_ptr<const Authenticator> authenticator = nullptr)
-      : monitor_(*monitor), authenticator_(std::move(authenticator)) {}
+  explicit IngestServiceImpl(Backend backend) : backend_(std::move(backend)) {}
 
   grpc::Status SubmitReports(grpc::ServerContext*,
                              const v1::SubmitReportsRequest*,
@@ -63,31 +64,27 @@ class IngestServiceImpl final : public v1::IngestService::Service {
                                v1::StreamReportsRequest>*) override;
 
  private:
-  monitor::Monitor& monitor_;
-  std::shared_ptr<const Authenticator> authenticator_;
+  Backend backend_;
 };
 
 class SafetyServiceImpl final : public v1::SafetyService::Service {
  public:
-  explicit SafetyServiceImpl(monitor::Monitor* monitor) : monitor_(*monitor) {}
+  explicit SafetyServiceImpl(Backend backend) : backend_(std::move(backend)) {}
 
   grpc::Status GetIncidence(grpc::ServerContext*,
                             const v1::GetIncidenceRequest*,
                             v1::GetIncidenceResponse*) override;
 
  private:
-  monitor::Monitor& monitor_;
+  Backend backend_;
 };
 
-// WatchSignals holds one server thread per watcher and polls for
-// cancellation every `kWatchPoll`, so shutdown ends watches promptly.
+// WatchSignals holds one server thread per watcher; the application layer
+// polls for cancellation (app::SignalsApp::kWatchPoll), so shutdown ends
+// watches promptly.
 class SignalServiceImpl final : public v1::SignalService::Service {
  public:
-  // `authenticator` (may be null: no authentication) names the caller.
-  SignalServiceImpl(
-      monitor::Monitor* monitor,
-      std::shared_ptr<const Authenticator> authenticator = nullptr)
-      : monitor_(*monitor), authenticator_(std::move(authenticator)) {}
+  explicit SignalServiceImpl(Backend backend) : backend_(std::move(backend)) {}
 
   grpc::Status PutBaselines(grpc::ServerContext*,
                             const v1::PutBaselinesRequest*,
@@ -107,26 +104,24 @@ class SignalServiceImpl final : public v1::SignalService::Service {
       grpc::ServerWriter<v1::WatchSignalsResponse>*) override;
 
  private:
-  monitor::Monitor& monitor_;
-  std::shared_ptr<const Authenticator> authenticator_;
+  Backend backend_;
 };
 
 class AuditServiceImpl final : public v1::AuditService::Service {
  public:
-  explicit AuditServiceImpl(monitor::Monitor* monitor) : monitor_(*monitor) {}
+  explicit AuditServiceImpl(Backend backend) : backend_(std::move(backend)) {}
 
   grpc::Status GetAuditTrail(grpc::ServerContext*,
                              const v1::GetAuditTrailRequest*,
                              v1::GetAuditTrailResponse*) override;
 
  private:
-  monitor::Monitor& monitor_;
+  Backend backend_;
 };
 
 class AdminServiceImpl final : public v1::AdminService::Service {
  public:
-  AdminServiceImpl(monitor::Monitor* monitor, storage::Store* store)
-      : monitor_(*monitor), store_(*store) {}
+  explicit AdminServiceImpl(Backend backend) : backend_(std::move(backend)) {}
 
   grpc::Status CreateBackup(grpc::ServerContext*,
                             const v1::CreateBackupRequest*,
@@ -135,8 +130,7 @@ class AdminServiceImpl final : public v1::AdminService::Service {
                            v1::VerifyTrialResponse*) override;
 
  private:
-  monitor::Monitor& monitor_;
-  storage::Store& store_;
+  Backend backend_;
 };
 
 }  // namespace aesignal::grpc_services

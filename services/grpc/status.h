@@ -1,4 +1,5 @@
-// absl::Status -> grpc::Status, done once for every handler.
+// absl::Status -> grpc::Status, done once for every handler, from the one
+// status table (services/errors/status_table.h).
 //
 // The code and message carry over; any payload whose type URL names a
 // google.rpc detail (e.g. google.rpc.BadRequest from the domain's field

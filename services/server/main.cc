@@ -10,6 +10,7 @@
 #include "absl/flags/usage.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "services/access/principals.h"
 #include "services/server/config.h"
 #include "services/server/server.h"
 
@@ -80,6 +81,65 @@ ABSL_FLAG(int, memory_quota_mb, 1024,
           "memory gRPC may use for all calls together; beyond it calls wait "
           "(back-pressure) rather than grow memory");
 
+namespace {
+
+// Flags (and the config file) as server options; INVALID_ARGUMENT naming
+// the file and entry if the principals file is bad.
+absl::StatusOr<aesignal::ServerOptions> OptionsFromFlags() {
+  aesignal::ServerOptions options;
+  options.listen = absl::GetFlag(FLAGS_listen);
+  options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_message_mb) << 20;
+  options.restore_from = absl::GetFlag(FLAGS_restore_from);
+  options.tls = {
+      .cert = absl::GetFlag(FLAGS_tls_cert),
+      .key = absl::GetFlag(FLAGS_tls_key),
+      .client_ca = absl::GetFlag(FLAGS_tls_client_ca),
+      .require_client_cert = absl::GetFlag(FLAGS_tls_require_client_cert)};
+  options.allow_insecure = absl::GetFlag(FLAGS_insecure);
+  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  options.health_listen = absl::GetFlag(FLAGS_health_listen);
+  options.keepalive = absl::Seconds(absl::GetFlag(FLAGS_keepalive_seconds));
+  options.keepalive_timeout =
+      absl::Seconds(absl::GetFlag(FLAGS_keepalive_timeout_seconds));
+  options.memory_quota_bytes = int64_t{absl::GetFlag(FLAGS_memory_quota_mb)}
+                               << 20;
+  if (const std::string path = absl::GetFlag(FLAGS_principals); !path.empty()) {
+    auto principals = aesignal::access::LoadPrincipals(path);
+    if (!principals.ok()) return principals.status();
+    if (principals->empty()) {
+      return absl::InvalidArgumentError(path + ": no principals");
+    }
+    options.principals = *std::move(principals);
+  }
+  return options;
+}
+
+std::string HostOf(const std::string& listen) {
+  return listen.substr(0, listen.rfind(':'));
+}
+
+// The lines scripts and operators read to find the server's ports.
+void PrintListening(const aesignal::ServerOptions& options,
+                    aesignal::Server& server) {
+  std::printf("aesignald listening on %s:%d (data dir %s, opened in %s, %s)\n",
+              HostOf(options.listen).c_str(), server.port(),
+              options.data_dir.c_str(),
+              absl::FormatDuration(server.open_time()).c_str(),
+              AllocatorName().c_str());
+  if (server.metrics_port() != 0) {
+    std::printf("aesignald metrics on http://%s:%d/metrics\n",
+                HostOf(options.metrics_listen).c_str(), server.metrics_port());
+  }
+  if (server.health_port() != 0) {
+    std::printf("aesignald health on %s:%d\n",
+                HostOf(options.health_listen).c_str(), server.health_port());
+  }
+  std::fflush(stdout);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "aesignal server: durable AE-report ingest and incidence tables.\n"
@@ -102,62 +162,18 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  aesignal::ServerOptions options;
-  options.listen = absl::GetFlag(FLAGS_listen);
-  options.data_dir = absl::GetFlag(FLAGS_data_dir);
-  options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_message_mb) << 20;
-  options.restore_from = absl::GetFlag(FLAGS_restore_from);
-  options.tls = {
-      .cert = absl::GetFlag(FLAGS_tls_cert),
-      .key = absl::GetFlag(FLAGS_tls_key),
-      .client_ca = absl::GetFlag(FLAGS_tls_client_ca),
-      .require_client_cert = absl::GetFlag(FLAGS_tls_require_client_cert)};
-  options.allow_insecure = absl::GetFlag(FLAGS_insecure);
-  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
-  options.health_listen = absl::GetFlag(FLAGS_health_listen);
-  options.keepalive = absl::Seconds(absl::GetFlag(FLAGS_keepalive_seconds));
-  options.keepalive_timeout =
-      absl::Seconds(absl::GetFlag(FLAGS_keepalive_timeout_seconds));
-  options.memory_quota_bytes = int64_t{absl::GetFlag(FLAGS_memory_quota_mb)}
-                               << 20;
-  if (const std::string path = absl::GetFlag(FLAGS_principals); !path.empty()) {
-    auto principals = aesignal::LoadPrincipals(path);
-    if (!principals.ok()) {
-      std::fprintf(stderr, "aesignald: %s\n",
-                   std::string(principals.status().message()).c_str());
-      return 2;
-    }
-    if (principals->empty()) {
-      std::fprintf(stderr, "aesignald: %s: no principals\n", path.c_str());
-      return 2;
-    }
-    options.principals = *std::move(principals);
+  auto options = OptionsFromFlags();
+  if (!options.ok()) {
+    std::fprintf(stderr, "aesignald: %s\n",
+                 std::string(options.status().message()).c_str());
+    return 2;
   }
-  auto server = aesignal::Server::Start(options);
+  auto server = aesignal::Server::Start(*options);
   if (!server.ok()) {
     std::fprintf(stderr, "aesignald: %s\n", server.status().ToString().c_str());
     return 1;
   }
-  const std::string host = options.listen.substr(0, options.listen.rfind(':'));
-  std::printf("aesignald listening on %s:%d (data dir %s, opened in %s, %s)\n",
-              host.c_str(), (*server)->port(), options.data_dir.c_str(),
-              absl::FormatDuration((*server)->open_time()).c_str(),
-              AllocatorName().c_str());
-  if ((*server)->metrics_port() != 0) {
-    std::printf(
-        "aesignald metrics on http://%s:%d/metrics\n",
-        options.metrics_listen.substr(0, options.metrics_listen.rfind(':'))
-            .c_str(),
-        (*server)->metrics_port());
-  }
-  if ((*server)->health_port() != 0) {
-    std::printf(
-        "aesignald health on %s:%d\n",
-        options.health_listen.substr(0, options.health_listen.rfind(':'))
-            .c_str(),
-        (*server)->health_port());
-  }
-  std::fflush(stdout);
+  PrintListening(*options, **server);
 
   std::thread stopper([&] {
     int sig = 0;

@@ -9,7 +9,7 @@
 //   aesignal_store_commits_total, aesignal_store_wal_syncs_total
 //   aesignal_rocksdb_<property>              RocksDB figures (Store)
 //
-// Thread-safe. The monitor reports into it through monitor::MetricsSink.
+// Thread-safe. The monitor reports into it through domain::MetricsSink.
 #ifndef AESIGNAL_SERVICES_SERVER_METRICS_H_
 #define AESIGNAL_SERVICES_SERVER_METRICS_H_
 
@@ -17,7 +17,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "services/monitor/metrics_sink.h"
+#include "services/domain/metrics_sink.h"
 
 namespace prometheus {
 class Exposer;
@@ -33,7 +33,7 @@ namespace storage {
 class Store;
 }
 
-class PrometheusMetrics final : public monitor::MetricsSink {
+class PrometheusMetrics final : public domain::MetricsSink {
  public:
   // Serves /metrics on `listen` (host:port; port 0 picks one). `store` is
   // read at each scrape and must outlive the returned object.

@@ -13,8 +13,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/access/authenticator.h"
+#include "services/app/application.h"
+#include "services/domain/monitor.h"
+#include "services/grpc/auth_processor.h"
+#include "services/grpc/credentials.h"
 #include "services/grpc/services.h"
-#include "services/monitor/monitor.h"
 #include "services/server/metrics.h"
 #include "storage/store.h"
 
@@ -38,9 +42,7 @@ class WithoutReflection : public grpc::ServerBuilderOption {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Server>> Server::Start(
-    const ServerOptions& options) {
-  auto server = std::unique_ptr<Server>(new Server());
+absl::Status Server::OpenStore(const ServerOptions& options) {
   const absl::Time open_start = absl::Now();
   if (!options.restore_from.empty()) {
     absl::Status restored = storage::Store::RestoreCheckpoint(
@@ -49,40 +51,32 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   }
   auto store = storage::Store::Open({.path = options.data_dir});
   if (!store.ok()) return store.status();
-  server->open_time_ = absl::Now() - open_start;
-  server->store_ = *std::move(store);
-  if (!options.metrics_listen.empty()) {
-    auto metrics =
-        PrometheusMetrics::Start(options.metrics_listen, server->store_.get());
-    if (!metrics.ok()) return metrics.status();
-    server->metrics_ = *std::move(metrics);
-  }
-  server->monitor_ = std::make_unique<monitor::Monitor>(server->store_.get(),
-                                                        server->metrics_.get());
-  std::shared_ptr<Authenticator> authenticator;
-  if (!options.principals.empty()) {
-    authenticator = std::make_shared<Authenticator>(options.principals);
-  }
-  auto credentials = MakeServerCredentials(
-      options.listen, options.tls, options.allow_insecure, authenticator);
-  if (!credentials.ok()) return credentials.status();
-  server->trial_service_ = std::make_unique<grpc_services::TrialServiceImpl>(
-      server->monitor_.get(), authenticator);
-  server->ingest_service_ = std::make_unique<grpc_services::IngestServiceImpl>(
-      server->monitor_.get(), authenticator);
-  server->safety_service_ = std::make_unique<grpc_services::SafetyServiceImpl>(
-      server->monitor_.get());
-  server->signal_service_ = std::make_unique<grpc_services::SignalServiceImpl>(
-      server->monitor_.get(), authenticator);
-  server->audit_service_ =
-      std::make_unique<grpc_services::AuditServiceImpl>(server->monitor_.get());
-  server->admin_service_ = std::make_unique<grpc_services::AdminServiceImpl>(
-      server->monitor_.get(), server->store_.get());
+  open_time_ = absl::Now() - open_start;
+  store_ = *std::move(store);
+  return absl::OkStatus();
+}
 
+void Server::MakeServices(
+    std::shared_ptr<const access::Authenticator> authenticator) {
+  monitor_ = std::make_unique<domain::Monitor>(store_.get(), metrics_.get());
+  app_ = std::make_unique<app::Application>(monitor_.get());
+  const grpc_services::Backend backend{.app = app_.get(),
+                                       .authenticator = authenticator};
+  trial_service_ = std::make_unique<grpc_services::TrialServiceImpl>(backend);
+  ingest_service_ = std::make_unique<grpc_services::IngestServiceImpl>(backend);
+  safety_service_ = std::make_unique<grpc_services::SafetyServiceImpl>(backend);
+  signal_service_ = std::make_unique<grpc_services::SignalServiceImpl>(backend);
+  audit_service_ = std::make_unique<grpc_services::AuditServiceImpl>(backend);
+  admin_service_ = std::make_unique<grpc_services::AdminServiceImpl>(backend);
+}
+
+absl::Status Server::StartGrpc(
+    const ServerOptions& options,
+    const std::shared_ptr<grpc::ServerCredentials>& credentials) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, *credentials, &server->port_);
+  builder.AddListeningPort(options.listen, credentials, &port_);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.AddChannelArgument(
       GRPC_ARG_KEEPALIVE_TIME_MS,
@@ -97,33 +91,68 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   grpc::ResourceQuota quota("aesignald");
   quota.Resize(static_cast<size_t>(options.memory_quota_bytes));
   builder.SetResourceQuota(quota);
-  builder.RegisterService(server->trial_service_.get());
-  builder.RegisterService(server->ingest_service_.get());
-  builder.RegisterService(server->safety_service_.get());
-  builder.RegisterService(server->signal_service_.get());
-  builder.RegisterService(server->audit_service_.get());
-  builder.RegisterService(server->admin_service_.get());
-  server->grpc_server_ = builder.BuildAndStart();
-  if (server->grpc_server_ == nullptr || server->port_ == 0) {
+  builder.RegisterService(trial_service_.get());
+  builder.RegisterService(ingest_service_.get());
+  builder.RegisterService(safety_service_.get());
+  builder.RegisterService(signal_service_.get());
+  builder.RegisterService(audit_service_.get());
+  builder.RegisterService(admin_service_.get());
+  grpc_server_ = builder.BuildAndStart();
+  if (grpc_server_ == nullptr || port_ == 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen));
   }
+  return absl::OkStatus();
+}
+
+absl::Status Server::StartHealthOnly(const std::string& listen) {
+  // Its own default health service, kept in step by BeginDrain.
+  grpc::ServerBuilder health;
+  health.SetOption(std::make_unique<WithoutReflection>());
+  // A gRPC server needs at least one service of its own to start; the
+  // default generic one answers UNIMPLEMENTED to anything but health.
+  health_unimplemented_ = std::make_unique<grpc::CallbackGenericService>();
+  health.RegisterCallbackGenericService(health_unimplemented_.get());
+  health.AddListeningPort(listen, grpc::InsecureServerCredentials(),
+                          &health_port_);
+  health_server_ = health.BuildAndStart();
+  if (health_server_ == nullptr || health_port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen for health checks on ", listen));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(
+    const ServerOptions& options) {
+  auto server = std::unique_ptr<Server>(new Server());
+  if (absl::Status opened = server->OpenStore(options); !opened.ok()) {
+    return opened;
+  }
+  if (!options.metrics_listen.empty()) {
+    auto metrics =
+        PrometheusMetrics::Start(options.metrics_listen, server->store_.get());
+    if (!metrics.ok()) return metrics.status();
+    server->metrics_ = *std::move(metrics);
+  }
+  std::shared_ptr<const access::Authenticator> authenticator;
+  std::shared_ptr<grpc_services::AuthProcessor> auth;
+  if (!options.principals.empty()) {
+    authenticator = std::make_shared<access::Authenticator>(options.principals);
+    auth = std::make_shared<grpc_services::AuthProcessor>(authenticator);
+  }
+  auto credentials = grpc_services::MakeServerCredentials(
+      options.listen, options.tls, options.allow_insecure, auth);
+  if (!credentials.ok()) return credentials.status();
+  server->MakeServices(authenticator);
+  if (absl::Status started = server->StartGrpc(options, *credentials);
+      !started.ok()) {
+    return started;
+  }
   if (!options.health_listen.empty()) {
-    // Its own default health service, kept in step by BeginDrain.
-    grpc::ServerBuilder health;
-    health.SetOption(std::make_unique<WithoutReflection>());
-    // A gRPC server needs at least one service of its own to start; the
-    // default generic one answers UNIMPLEMENTED to anything but health.
-    server->health_unimplemented_ =
-        std::make_unique<grpc::CallbackGenericService>();
-    health.RegisterCallbackGenericService(server->health_unimplemented_.get());
-    health.AddListeningPort(options.health_listen,
-                            grpc::InsecureServerCredentials(),
-                            &server->health_port_);
-    server->health_server_ = health.BuildAndStart();
-    if (server->health_server_ == nullptr || server->health_port_ == 0) {
-      return absl::UnavailableError(absl::StrCat(
-          "cannot listen for health checks on ", options.health_listen));
+    if (absl::Status started = server->StartHealthOnly(options.health_listen);
+        !started.ok()) {
+      return started;
     }
   }
   return server;
@@ -131,8 +160,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
 
 Server::~Server() {
   Shutdown();
-  // Members are destroyed in reverse order: gRPC server, services, monitor,
-  // and last the store, whose destructor drains the commit queue.
+  // Members are destroyed in reverse order: gRPC server, services, the
+  // application layer, monitor, and last the store, whose destructor drains the
+  // commit queue.
 }
 
 int Server::metrics_port() const {

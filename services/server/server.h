@@ -15,7 +15,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "services/grpc/security.h"
+#include "services/access/role.h"
+#include "services/grpc/credentials.h"
 
 namespace grpc {
 class CallbackGenericService;
@@ -26,8 +27,14 @@ namespace aesignal {
 namespace storage {
 class Store;
 }
-namespace monitor {
+namespace domain {
 class Monitor;
+}
+namespace access {
+class Authenticator;
+}
+namespace app {
+struct Application;
 }
 class PrometheusMetrics;
 namespace grpc_services {
@@ -52,11 +59,11 @@ struct ServerOptions {
   std::string restore_from = "";
   // TLS (PEM files); with client_ca, mutual TLS. Without TLS the server only
   // listens on loopback unless allow_insecure.
-  TlsFiles tls = {};
+  grpc_services::TlsFiles tls = {};
   bool allow_insecure = false;
   // Principals and roles; empty: no authentication (only sensible on
   // loopback). Non-empty requires TLS.
-  std::vector<Principal> principals = {};
+  std::vector<access::Principal> principals = {};
   // host:port of the Prometheus /metrics HTTP endpoint; empty: none.
   std::string metrics_listen = "";
   // host:port of a plaintext listener serving only grpc.health.v1 (for
@@ -101,16 +108,26 @@ class Server {
   // Idempotent.
   void Shutdown(absl::Duration grace = absl::Seconds(5));
 
-  monitor::Monitor& monitor() { return *monitor_; }
+  domain::Monitor& monitor() { return *monitor_; }
   storage::Store& store() { return *store_; }
+  app::Application& application() { return *app_; }
 
  private:
   Server() = default;
+  // The steps of Start, in order.
+  absl::Status OpenStore(const ServerOptions& options);
+  void MakeServices(std::shared_ptr<const access::Authenticator> authenticator);
+  absl::Status StartGrpc(
+      const ServerOptions& options,
+      const std::shared_ptr<grpc::ServerCredentials>& credentials);
+  absl::Status StartHealthOnly(const std::string& listen);
 
-  // Destroyed in reverse order: services, monitor, metrics, store.
+  // Destroyed in reverse order: services, application, monitor, metrics,
+  // store.
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<PrometheusMetrics> metrics_;
-  std::unique_ptr<monitor::Monitor> monitor_;
+  std::unique_ptr<domain::Monitor> monitor_;
+  std::unique_ptr<app::Application> app_;
   std::unique_ptr<grpc_services::TrialServiceImpl> trial_service_;
   std::unique_ptr<grpc_services::IngestServiceImpl> ingest_service_;
   std::unique_ptr<grpc_services::SafetyServiceImpl> safety_service_;

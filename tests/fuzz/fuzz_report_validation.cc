@@ -1,5 +1,5 @@
 // Fuzz target: the validation of SubmitReports and EnrollSubjects requests
-// against a fixed valid trial, both the pure checks (services/monitor/
+// against a fixed valid trial, both the pure checks (services/domain/
 // validation.h) and the whole request as the server runs it (Monitor on a
 // real Store: batch limits, duplicates within a batch, the caller's sites,
 // enrollment and version checks).
@@ -38,13 +38,13 @@
 #include "aesignal/v1/ingest_service.pb.h"
 #include "aesignal/v1/trial.pb.h"
 #include "aesignal/v1/trial_service.pb.h"
-#include "services/monitor/errors.h"
-#include "services/monitor/monitor.h"
-#include "services/monitor/validation.h"
+#include "services/domain/monitor.h"
+#include "services/domain/validation.h"
+#include "services/errors/errors.h"
 #include "storage/store.h"
 #include "tests/fuzz/fuzz_check.h"
 
-namespace aesignal::monitor {
+namespace aesignal::domain {
 namespace {
 
 constexpr char kTrialId[] = "NCT0001";
@@ -97,7 +97,7 @@ class World {
     std::filesystem::path base = "/dev/shm";
     if (std::getenv("TMPDIR") != nullptr ||
         !std::filesystem::is_directory(base, ec) ||
-        access(base.c_str(), W_OK) != 0) {
+        ::access(base.c_str(), W_OK) != 0) {
       base = std::filesystem::temp_directory_path();
     }
     std::string templ = (base / "aesignal-fuzz-XXXXXX").string();
@@ -158,7 +158,7 @@ void CheckRequestError(const absl::Status& status) {
              status.code() == absl::StatusCode::kPermissionDenied)
       << "unexpected error: " << status;
   if (status.code() == absl::StatusCode::kInvalidArgument) {
-    FUZZ_CHECK(!ViolationsOf(status).empty())
+    FUZZ_CHECK(!errors::ViolationsOf(status).empty())
         << "INVALID_ARGUMENT without field violations: " << status;
   }
   FUZZ_CHECK(!status.message().empty());
@@ -240,7 +240,7 @@ void FuzzReports(const v1::SubmitReportsRequest& request,
 void FuzzSubjects(const v1::EnrollSubjectsRequest& request,
                   const CallInfo& call) {
   World& world = World::Get();
-  std::vector<FieldViolation> violations;
+  std::vector<errors::FieldViolation> violations;
   for (int i = 0; i < request.subjects_size(); ++i) {
     const std::string path = absl::StrCat("subjects[", i, "]");
     const size_t before = violations.size();
@@ -268,27 +268,27 @@ void FuzzSubjects(const v1::EnrollSubjectsRequest& request,
 }
 
 }  // namespace
-}  // namespace aesignal::monitor
+}  // namespace aesignal::domain
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  namespace monitor = aesignal::monitor;
+  namespace domain = aesignal::domain;
   namespace v1 = aesignal::v1;
   if (size == 0) return 0;
   const uint8_t mode = data[0];
   const int proto_size = static_cast<int>(size - 1);
-  monitor::CallInfo call;
+  domain::CallInfo call;
   call.principal = "fuzz";
   if (mode & 4) call.sites = {"01"};
   if (mode & 1) {
     v1::EnrollSubjectsRequest request;
     if (!request.ParseFromArray(data + 1, proto_size)) return 0;
-    if (!(mode & 2)) request.set_parent(monitor::kParent);
-    monitor::FuzzSubjects(request, call);
+    if (!(mode & 2)) request.set_parent(domain::kParent);
+    domain::FuzzSubjects(request, call);
   } else {
     v1::SubmitReportsRequest request;
     if (!request.ParseFromArray(data + 1, proto_size)) return 0;
-    if (!(mode & 2)) request.set_parent(monitor::kParent);
-    monitor::FuzzReports(request, call);
+    if (!(mode & 2)) request.set_parent(domain::kParent);
+    domain::FuzzReports(request, call);
   }
   return 0;
 }

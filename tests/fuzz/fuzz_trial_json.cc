@@ -1,6 +1,6 @@
 // Fuzz target: a trial file as `aesignal trials create --file` reads it
 // (clients/cli/cli.cc: proto JSON, unknown fields are errors) and as the
-// server then checks it (ValidateAndNormalizeTrial, services/monitor/
+// server then checks it (ValidateAndNormalizeTrial, services/domain/
 // validation.h), and what the server does next with an accepted trial:
 // reports are checked against its design and its signal policy is evaluated.
 //
@@ -23,13 +23,14 @@
 #include "google/protobuf/util/field_comparator.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
-#include "services/monitor/common.h"
-#include "services/monitor/evaluate.h"
-#include "services/monitor/validation.h"
+#include "services/domain/common.h"
+#include "services/domain/evaluate.h"
+#include "services/domain/incidence_rows.h"
+#include "services/domain/validation.h"
 #include "storage/incidence.h"
 #include "tests/fuzz/fuzz_check.h"
 
-namespace aesignal::monitor {
+namespace aesignal::domain {
 namespace {
 
 using google::protobuf::util::MessageDifferencer;
@@ -92,7 +93,7 @@ void CheckEvaluation(const v1::Trial& trial) {
   const int windows = trial.timepoints_size();
   storage::TermCounters counters;
   counters.term.level = storage::Level::kOverall;
-  counters.term.overall = storage::kAnyAe;
+  counters.term.overall = aesignal::domain::kAnyAe;
   counters.cells.resize(static_cast<size_t>(groups) * windows);
   internal::Denominators denominators;
   denominators.dosed.assign(groups, 3);
@@ -109,7 +110,7 @@ void CheckEvaluation(const v1::Trial& trial) {
   v1::Baseline baseline;
   baseline.set_baseline_id("B-1");
   baseline.set_level(v1::TERM_LEVEL_OVERALL);
-  baseline.set_overall_key(storage::kAnyAe);
+  baseline.set_overall_key(aesignal::domain::kAnyAe);
   baseline.set_expected_proportion(kP0);
   baseline.set_source_events(2);
   baseline.set_source_subjects(40);
@@ -129,10 +130,10 @@ void CheckEvaluation(const v1::Trial& trial) {
 }
 
 }  // namespace
-}  // namespace aesignal::monitor
+}  // namespace aesignal::domain
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  namespace monitor = aesignal::monitor;
+  namespace domain = aesignal::domain;
   const std::string text(reinterpret_cast<const char*>(data), size);
   aesignal::v1::Trial trial;
   google::protobuf::util::JsonParseOptions options;
@@ -141,16 +142,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
            .ok()) {
     return 0;
   }
-  auto normalized = monitor::ValidateAndNormalizeTrial(trial);
+  auto normalized = domain::ValidateAndNormalizeTrial(trial);
   if (!normalized.ok()) {
     FUZZ_CHECK(normalized.status().code() == absl::StatusCode::kInvalidArgument)
         << normalized.status();
-    FUZZ_CHECK(!monitor::ViolationsOf(normalized.status()).empty())
+    FUZZ_CHECK(!aesignal::errors::ViolationsOf(normalized.status()).empty())
         << "INVALID_ARGUMENT without field violations: " << normalized.status();
     return 0;
   }
-  monitor::CheckNormalized(trial, *normalized);
-  monitor::CheckReports(*normalized);
-  monitor::CheckEvaluation(*normalized);
+  domain::CheckNormalized(trial, *normalized);
+  domain::CheckReports(*normalized);
+  domain::CheckEvaluation(*normalized);
   return 0;
 }

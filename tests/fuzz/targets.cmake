@@ -11,12 +11,12 @@ set(AESIGNAL_FUZZ_DIR ${PROJECT_SOURCE_DIR}/tests/fuzz)
 # Per target: sources besides <target>.cc, and libraries. The CSV code is
 # compiled in (rather than linking aesignal_cli_lib) so the fuzz build does
 # not have to build the SDK and the importer.
-set(fuzz_report_validation_LIBS aesignal::monitor)
+set(fuzz_report_validation_LIBS aesignal::domain)
 set(fuzz_csv_SOURCES
   ${PROJECT_SOURCE_DIR}/clients/cli/csv.cc
   ${PROJECT_SOURCE_DIR}/clients/cli/csv_mapping.cc)
 set(fuzz_csv_LIBS aesignal::proto absl::strings absl::statusor)
-set(fuzz_trial_json_LIBS aesignal::monitor)
+set(fuzz_trial_json_LIBS aesignal::domain)
 set(fuzz_keys_LIBS aesignal::storage)
 
 # Executable `exe` of fuzz target `name`, plus the sources in ARGN.

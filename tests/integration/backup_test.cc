@@ -8,7 +8,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "services/monitor/monitor.h"
+#include "services/domain/monitor.h"
 #include "services/server/server.h"
 #include "tests/testing/fixtures.h"
 #include "tests/testing/temp_dir.h"

@@ -10,8 +10,8 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
-#include "services/monitor/monitor.h"
-#include "services/monitor/signals.h"
+#include "services/domain/monitor.h"
+#include "services/domain/signals.h"
 #include "services/server/server.h"
 #include "tests/testing/temp_dir.h"
 

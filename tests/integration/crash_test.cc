@@ -25,7 +25,7 @@
 #include "aesignal/v1/signal_service.grpc.pb.h"
 #include "aesignal/v1/trial_service.grpc.pb.h"
 #include "gtest/gtest.h"
-#include "services/monitor/monitor.h"
+#include "services/domain/monitor.h"
 #include "storage/keys.h"
 #include "storage/store.h"
 #include "tests/testing/fixtures.h"
@@ -286,7 +286,7 @@ TEST(CrashTest, AckedReportsSurviveSigkill) {
   // Offline: counters equal a recount, and no report is counted twice.
   auto store = storage::Store::Open({.path = data_dir});
   ASSERT_TRUE(store.ok()) << store.status();
-  monitor::Monitor monitor(store->get());
+  domain::Monitor monitor(store->get());
   absl::Status verified = monitor.VerifyCounters("T");
   EXPECT_TRUE(verified.ok()) << verified;
   // Signals: rows left dirty by the last kill are evaluated on open; then

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/monitor/monitor.h"
+#include "services/domain/monitor.h"
 #include "storage/store.h"
 #include "tests/testing/fixtures.h"
 #include "tests/testing/temp_dir.h"
@@ -111,7 +111,7 @@ v1::SubmitReportsRequest Batch(int from, int count) {
   return request;
 }
 
-int64_t AnyAeEvents(monitor::Monitor& monitor) {
+int64_t AnyAeEvents(domain::Monitor& monitor) {
   v1::GetIncidenceRequest request;
   request.set_parent("trials/T1");
   request.set_level(v1::TERM_LEVEL_OVERALL);
@@ -135,7 +135,7 @@ TEST(DiskFullTest, WritesFailCleanlyAndTheStoreRecoversWhenSpaceReturns) {
                               .env = env.get(),
                               .resume_interval = absl::Milliseconds(50)});
     ASSERT_TRUE(store.ok()) << store.status();
-    monitor::Monitor monitor(store->get());
+    domain::Monitor monitor(store->get());
     v1::CreateTrialRequest create;
     *create.mutable_trial() = testing::ThreeGroupTrial("T1");
     ASSERT_TRUE(monitor.CreateTrial(create).ok());
@@ -192,7 +192,7 @@ TEST(DiskFullTest, WritesFailCleanlyAndTheStoreRecoversWhenSpaceReturns) {
   // After a restart: everything acknowledged is there, counted once.
   auto store = storage::Store::Open({.path = dir.Sub("data")});
   ASSERT_TRUE(store.ok()) << store.status();
-  monitor::Monitor monitor(store->get());
+  domain::Monitor monitor(store->get());
   EXPECT_TRUE(monitor.VerifyCounters("T1").ok());
   auto again = monitor.SubmitReports(Batch(0, 500));
   ASSERT_TRUE(again.ok());

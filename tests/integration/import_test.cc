@@ -21,7 +21,7 @@
 #include "clients/cli/csv.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/monitor/monitor.h"
+#include "services/domain/monitor.h"
 #include "services/server/server.h"
 #include "tests/testing/temp_dir.h"
 

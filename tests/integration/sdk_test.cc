@@ -8,7 +8,7 @@
 #include "aesignal/client/report_streamer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/monitor/monitor.h"
+#include "services/domain/monitor.h"
 #include "services/server/server.h"
 #include "tests/testing/fixtures.h"
 #include "tests/testing/temp_dir.h"

@@ -3,8 +3,6 @@
 // token, and by an unknown certificate) and the outcome is checked against
 // the role table in docs/operations.md, written out again here rather than
 // taken from the server's code. Certificates are made per run with openssl.
-#include "services/grpc/security.h"
-
 #include <fstream>
 #include <future>
 #include <map>
@@ -26,13 +24,19 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
+#include "services/access/principals.h"
 #include "services/server/server.h"
+#include "tests/testing/access_matrix.h"
 #include "tests/testing/fixtures.h"
 #include "tests/testing/temp_dir.h"
 
 namespace aesignal {
 namespace {
 
+using access::HashToken;
+using access::LoadPrincipals;
+using access::Principal;
+using access::Role;
 using ::testing::HasSubstr;
 
 constexpr char kAdminToken[] = "admin-token-0123456789";
@@ -106,42 +110,6 @@ std::vector<Principal> TestPrincipals() {
                    .sites = {"02"},
                    .cert_common_name = "site-02-cert"};
   return {admin, officer, site01, site02};
-}
-
-// The access table of docs/operations.md, independently of RoleAllows.
-const std::map<std::string, std::set<std::string>>& AllowedByRole() {
-  static const auto* table = new std::map<std::string, std::set<std::string>>{
-      {"site",
-       {"TrialService.GetTrial", "TrialService.EnrollSubjects",
-        "IngestService.SubmitReports", "IngestService.StreamReports"}},
-      {"safety_officer",
-       {"TrialService.GetTrial", "TrialService.ListTrials",
-        "TrialService.ListSubjects", "SafetyService.GetIncidence",
-        "SignalService.ListBaselines", "SignalService.ListSignals",
-        "SignalService.GetSignal", "SignalService.UpdateSignal",
-        "SignalService.WatchSignals", "AuditService.GetAuditTrail"}},
-  };
-  return *table;
-}
-
-// Every method of every aesignal.v1 service, as "Service.Method".
-std::vector<std::string> AllMethods() {
-  std::vector<std::string> methods;
-  const auto* pool = google::protobuf::DescriptorPool::generated_pool();
-  const auto* file = pool->FindFileByName("aesignal/v1/trial_service.proto");
-  EXPECT_NE(file, nullptr);
-  for (const char* name : {"TrialService", "IngestService", "SafetyService",
-                           "SignalService", "AuditService", "AdminService"}) {
-    const auto* service =
-        pool->FindServiceByName(absl::StrCat("aesignal.v1.", name));
-    EXPECT_NE(service, nullptr) << name;
-    if (service == nullptr) continue;
-    for (int i = 0; i < service->method_count(); ++i) {
-      methods.push_back(
-          absl::StrCat(service->name(), ".", service->method(i)->name()));
-    }
-  }
-  return methods;
 }
 
 class SecurityTest : public ::testing::Test {
@@ -269,13 +237,12 @@ TEST_F(SecurityTest, EveryRoleTimesEveryRpc) {
       {"site", kSite01Token, ""},
       {"site", "", "site-02-cert"},  // identified by its certificate
   };
-  const std::vector<std::string> methods = AllMethods();
+  const std::vector<std::string> methods = testing::AllV1Methods();
   ASSERT_EQ(methods.size(), 17u) << "a new RPC needs a row in the table";
   for (const std::string& method : methods) {
     for (const Caller& caller : callers) {
       const auto code = CallEmpty(method, caller.token, caller.cert);
-      const bool allowed = caller.role == "admin" ||
-                           AllowedByRole().at(caller.role).count(method) > 0;
+      const bool allowed = testing::ExpectedAllowed(caller.role, method);
       SCOPED_TRACE(absl::StrCat(caller.role, " ", caller.cert, " -> ", method,
                                 ": code ", code));
       if (allowed) {

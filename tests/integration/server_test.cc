@@ -11,7 +11,7 @@
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
-#include "services/monitor/monitor.h"
+#include "services/domain/monitor.h"
 #include "tests/testing/fixtures.h"
 #include "tests/testing/temp_dir.h"
 

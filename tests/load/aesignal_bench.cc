@@ -41,7 +41,7 @@
 #include "aesignal/v1/safety_service.grpc.pb.h"
 #include "aesignal/v1/signal_service.grpc.pb.h"
 #include "aesignal/v1/trial_service.grpc.pb.h"
-#include "services/monitor/monitor.h"
+#include "services/domain/monitor.h"
 #include "services/server/server.h"
 #include "storage/store.h"
 #include "tests/testing/temp_dir.h"

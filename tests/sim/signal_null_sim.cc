@@ -6,7 +6,7 @@
 // one PT with a baseline p0 stated at the last timepoint, and every subject
 // developing the PT with probability p0 by then, onset uniform over the
 // windows, in every group alike (the null). Reports arrive one at a time in
-// onset order and the evaluator's own code (monitor::EvaluateTerm) runs after
+// onset order and the evaluator's own code (domain::EvaluateTerm) runs after
 // each, as the server does after each batch; a method "signals" in a trial if
 // any look crosses its threshold. Prints, per method and overall, the share of
 // trials with a false signal and its exact 95% interval.
@@ -23,7 +23,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "services/monitor/evaluate.h"
+#include "services/domain/evaluate.h"
 #include "services/signal/binomial_ci.h"
 
 ABSL_FLAG(int, trials, 2000, "synthetic trials");
@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
 
   const v1::Trial trial = MakeTrial(groups, control);
   const int windows = trial.timepoints_size();
-  const v1::SignalPolicy policy = monitor::EffectivePolicy({});
+  const v1::SignalPolicy policy = domain::EffectivePolicy({});
   v1::Baseline baseline;
   baseline.set_baseline_id("null");
   baseline.set_level(v1::TERM_LEVEL_PT);
@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
   baseline.set_citation("simulation");
   const std::vector<v1::Baseline> baselines = {baseline};
 
-  monitor::internal::Denominators denominators;
+  domain::internal::Denominators denominators;
   denominators.dosed.assign(groups, per_group);
   denominators.at_risk.assign(groups * windows, per_group);
 
@@ -115,8 +115,8 @@ int main(int argc, char** argv) {
       ++cell.new_subjects;
       ++cell.events;
       ++looks;
-      auto findings = monitor::EvaluateTerm(trial, policy, counters,
-                                            denominators, baselines);
+      auto findings = domain::EvaluateTerm(trial, policy, counters,
+                                           denominators, baselines);
       if (!findings.ok()) {
         std::cerr << findings.status() << "\n";
         return 1;

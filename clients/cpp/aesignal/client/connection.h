@@ -118,7 +118,8 @@ struct ConnectionOptions {
   // (servers with principals configured require it, over TLS).
   std::string bearer_token;
   // Sent as `x-aesignal-principal` on every call: who the audit trail
-  // records until the server authenticates callers. Empty: not sent.
+  // records on a server that authenticates nobody, and only for calls from
+  // its own machine (loopback); ignored otherwise. Empty: not sent.
   std::string principal;
 };
 

@@ -1,0 +1,164 @@
+// The access module on its own, without any transport: the role x method
+// matrix (the same expectation, tests/testing/access_matrix.h, that
+// security_test checks through gRPC), authentication and the rule for
+// callers when authentication is off.
+#include <set>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/access/authenticator.h"
+#include "services/access/caller.h"
+#include "services/access/methods.h"
+#include "services/access/policy.h"
+#include "services/access/principals.h"
+#include "services/access/role.h"
+#include "tests/testing/access_matrix.h"
+
+namespace aesignal::access {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+TEST(MethodsTest, EveryV1MethodIsKnownOnce) {
+  std::set<std::string> known;
+  for (const Method& method : kAllMethods) {
+    EXPECT_TRUE(known.insert(method.FullName()).second) << method.FullName();
+  }
+  const std::vector<std::string> in_proto = testing::AllV1Methods();
+  EXPECT_EQ(std::set<std::string>(in_proto.begin(), in_proto.end()), known)
+      << "a new RPC needs a constant in methods.h and a row in policy.cc";
+}
+
+TEST(PolicyTest, EveryRoleTimesEveryMethodCalledDirectly) {
+  for (Role role : {Role::kSite, Role::kSafetyOfficer, Role::kAdmin}) {
+    const std::string role_name(RoleName(role));
+    const Caller caller{.principal = "p", .role = role};
+    for (const Method& method : kAllMethods) {
+      const bool expected =
+          testing::ExpectedAllowed(role_name, method.FullName());
+      SCOPED_TRACE(absl::StrCat(role_name, " -> ", method.FullName()));
+      EXPECT_EQ(RoleAllows(role, method), expected);
+      const absl::Status status = Authorize(caller, method);
+      if (expected) {
+        EXPECT_TRUE(status.ok()) << status;
+      } else {
+        EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied);
+        EXPECT_EQ(status.message(), absl::StrCat("principal 'p' may not call ",
+                                                 method.FullName()));
+      }
+    }
+  }
+}
+
+TEST(PolicyTest, UnknownMethodIsAdminOnly) {
+  const Method unknown{"TrialService", "DeleteEverything"};
+  EXPECT_FALSE(RoleAllows(Role::kSafetyOfficer, unknown));
+  EXPECT_FALSE(RoleAllows(Role::kSite, unknown));
+  EXPECT_TRUE(RoleAllows(Role::kAdmin, unknown));
+}
+
+TEST(RoleTest, NamesRoundTrip) {
+  for (Role role : {Role::kSite, Role::kSafetyOfficer, Role::kAdmin}) {
+    EXPECT_EQ(ParseRole(RoleName(role)), role);
+  }
+  EXPECT_EQ(ParseRole("root"), std::nullopt);
+}
+
+Authenticator TestAuthenticator() {
+  return Authenticator({
+      {.name = "ada",
+       .role = Role::kAdmin,
+       .token_sha256 = HashToken("s1", "t-ada")},
+      {.name = "site01",
+       .role = Role::kSite,
+       .sites = {"01"},
+       .token_sha256 = HashToken("s2", "t-site")},
+      {.name = "olga",
+       .role = Role::kSafetyOfficer,
+       .cert_common_name = "olga-cn"},
+  });
+}
+
+TEST(AuthenticatorTest, ByTokenOrCertificate) {
+  const Authenticator auth = TestAuthenticator();
+  auto ada = auth.Authenticate({.authorization = "Bearer t-ada"});
+  ASSERT_TRUE(ada.ok()) << ada.status();
+  EXPECT_EQ(ada->principal, "ada");
+  EXPECT_EQ(ada->role, Role::kAdmin);
+  EXPECT_TRUE(ada->sites.empty());
+  auto site = auth.Authenticate({.authorization = "Bearer t-site"});
+  ASSERT_TRUE(site.ok()) << site.status();
+  EXPECT_THAT(site->sites, ElementsAre("01"));
+  auto olga = auth.Authenticate({.cert_common_names = {"olga-cn"}});
+  ASSERT_TRUE(olga.ok()) << olga.status();
+  EXPECT_EQ(olga->role, Role::kSafetyOfficer);
+}
+
+TEST(AuthenticatorTest, RefusesWhatIsNotAPrincipal) {
+  const Authenticator auth = TestAuthenticator();
+  for (const Credentials& bad : std::vector<Credentials>{
+           {},
+           {.authorization = "t-ada"},  // no Bearer scheme
+           {.authorization = "Bearer t-adax"},
+           {.authorization = "Bearer "},
+           {.cert_common_names = {"mallory"}},
+       }) {
+    auto caller = auth.Authenticate(bad);
+    EXPECT_EQ(caller.status().code(), absl::StatusCode::kUnauthenticated)
+        << bad.authorization;
+  }
+  EXPECT_EQ(auth.CallerNamed("nobody"), std::nullopt);
+  EXPECT_EQ(auth.CallerNamed("site01")->sites, std::vector<std::string>{"01"});
+}
+
+TEST(UnauthenticatedCallerTest, OnlyLoopbackMayNameItself) {
+  EXPECT_EQ(UnauthenticatedCaller("ipv4:127.0.0.1:5000", "ana").principal,
+            "ana");
+  EXPECT_EQ(UnauthenticatedCaller("ipv6:[::1]:5000", "ana").principal, "ana");
+  EXPECT_EQ(UnauthenticatedCaller("ipv4:10.1.2.3:5000", "ana").principal,
+            "peer:ipv4:10.1.2.3:5000");
+  EXPECT_EQ(
+      UnauthenticatedCaller("ipv4:127.0.0.1:5000", std::nullopt).principal,
+      "peer:ipv4:127.0.0.1:5000");
+  // Without principals every caller may call everything (loopback-only
+  // listener unless --insecure); the name only reaches the audit trail.
+  EXPECT_EQ(UnauthenticatedCaller("ipv4:10.1.2.3:5000", "ana").role,
+            Role::kAdmin);
+}
+
+TEST(CallerTest, LoopbackAddresses) {
+  for (const char* yes : {"127.0.0.1:1", "127.1.2.3:1", "localhost:8080",
+                          "[::1]:1", "ipv4:127.0.0.1:1", "ipv6:[::1]:9"}) {
+    EXPECT_TRUE(IsLoopback(yes)) << yes;
+  }
+  for (const char* no : {"0.0.0.0:1", "10.0.0.1:1", "[::]:1",
+                         "ipv4:192.168.1.1:1", "128.0.0.1:1", "localhostx:1"}) {
+    EXPECT_FALSE(IsLoopback(no)) << no;
+  }
+}
+
+TEST(CallerTest, CallOfNamesTheRpcAndKeepsSites) {
+  const CallInfo call =
+      CallOf({.principal = "site01", .role = Role::kSite, .sites = {"01"}},
+             methods::kSubmitReports);
+  EXPECT_EQ(call.principal, "site01");
+  EXPECT_EQ(call.rpc, "IngestService.SubmitReports");
+  EXPECT_THAT(call.sites, ElementsAre("01"));
+}
+
+TEST(PrincipalsTest, RoleErrorNamesEntry) {
+  const std::string path = ::testing::TempDir() + "/principals.yaml";
+  FILE* f = std::fopen(path.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs("- {name: a, role: root, token_sha256: 's:x'}\n", f);
+  std::fclose(f);
+  auto loaded = LoadPrincipals(path);
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(loaded.status().message(), HasSubstr("principal 1: role"));
+}
+
+}  // namespace
+}  // namespace aesignal::access

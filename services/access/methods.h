@@ -1,0 +1,59 @@
+// The methods of the v1 API, named by service and method, transport-neutral:
+// the keys of the authorization table (policy.h) and the `rpc` of the audit
+// trail ("TrialService.CreateTrial").
+//
+// Constants; thread-safe.
+#ifndef AESIGNAL_SERVICES_ACCESS_METHODS_H_
+#define AESIGNAL_SERVICES_ACCESS_METHODS_H_
+
+#include <array>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace aesignal::access {
+
+struct Method {
+  absl::string_view service;  // "TrialService"
+  absl::string_view name;     // "CreateTrial"
+
+  // "TrialService.CreateTrial".
+  std::string FullName() const;
+  friend bool operator==(const Method& a, const Method& b) {
+    return a.service == b.service && a.name == b.name;
+  }
+};
+
+namespace methods {
+inline constexpr Method kCreateTrial{"TrialService", "CreateTrial"};
+inline constexpr Method kGetTrial{"TrialService", "GetTrial"};
+inline constexpr Method kListTrials{"TrialService", "ListTrials"};
+inline constexpr Method kEnrollSubjects{"TrialService", "EnrollSubjects"};
+inline constexpr Method kListSubjects{"TrialService", "ListSubjects"};
+inline constexpr Method kSubmitReports{"IngestService", "SubmitReports"};
+inline constexpr Method kStreamReports{"IngestService", "StreamReports"};
+inline constexpr Method kGetIncidence{"SafetyService", "GetIncidence"};
+inline constexpr Method kPutBaselines{"SignalService", "PutBaselines"};
+inline constexpr Method kListBaselines{"SignalService", "ListBaselines"};
+inline constexpr Method kListSignals{"SignalService", "ListSignals"};
+inline constexpr Method kGetSignal{"SignalService", "GetSignal"};
+inline constexpr Method kUpdateSignal{"SignalService", "UpdateSignal"};
+inline constexpr Method kWatchSignals{"SignalService", "WatchSignals"};
+inline constexpr Method kGetAuditTrail{"AuditService", "GetAuditTrail"};
+inline constexpr Method kCreateBackup{"AdminService", "CreateBackup"};
+inline constexpr Method kVerifyTrial{"AdminService", "VerifyTrial"};
+}  // namespace methods
+
+// Every method above (a test checks this against the proto's services).
+inline constexpr std::array<Method, 17> kAllMethods = {
+    methods::kCreateTrial,    methods::kGetTrial,     methods::kListTrials,
+    methods::kEnrollSubjects, methods::kListSubjects, methods::kSubmitReports,
+    methods::kStreamReports,  methods::kGetIncidence, methods::kPutBaselines,
+    methods::kListBaselines,  methods::kListSignals,  methods::kGetSignal,
+    methods::kUpdateSignal,   methods::kWatchSignals, methods::kGetAuditTrail,
+    methods::kCreateBackup,   methods::kVerifyTrial,
+};
+
+}  // namespace aesignal::access
+
+#endif  // AESIGNAL_SERVICES_ACCESS_METHODS_H_

@@ -1,0 +1,40 @@
+#include "services/app/admin.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/util/time_util.h"
+#include "services/domain/validation.h"
+#include "services/errors/errors.h"
+
+namespace aesignal::app {
+
+namespace methods = access::methods;
+
+absl::StatusOr<v1::Backup> AdminApp::CreateBackup(
+    const CallContext& context, const v1::CreateBackupRequest& request) {
+  AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kCreateBackup));
+  AESIGNAL_RETURN_IF_ERROR(monitor_.CreateBackup(request.destination()));
+  v1::Backup backup;
+  backup.set_destination(request.destination());
+  *backup.mutable_create_time() =
+      google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+          absl::ToUnixNanos(absl::Now()));
+  return backup;
+}
+
+absl::StatusOr<v1::VerifyTrialResponse> AdminApp::VerifyTrial(
+    const CallContext& context, const v1::VerifyTrialRequest& request) {
+  AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kVerifyTrial));
+  AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
+                            domain::ParseTrialName(request.name(), "name"));
+  AESIGNAL_RETURN_IF_ERROR(monitor_.VerifyCounters(trial_id));
+  AESIGNAL_ASSIGN_OR_RETURN(int signals,
+                            monitor_.signals().VerifySignals(trial_id));
+  v1::VerifyTrialResponse response;
+  response.set_result(
+      absl::StrCat("counters equal a recount from the stored reports; ",
+                   signals, " signals equal a re-evaluation of the counters"));
+  return response;
+}
+
+}  // namespace aesignal::app

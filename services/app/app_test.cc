@@ -1,0 +1,318 @@
+// The application layer driven directly, without any transport: every
+// facade method with a CallContext, authorization before anything else, the
+// caller reaching the audit trail, the ingest stream's ordering and batch
+// errors, the watch loop's end on cancellation and deadline, backup and
+// verification.
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/app/application.h"
+#include "storage/store.h"
+#include "tests/testing/fixtures.h"
+#include "tests/testing/temp_dir.h"
+
+namespace aesignal::app {
+namespace {
+
+using ::testing::HasSubstr;
+
+CallContext As(std::string principal, access::Role role,
+               std::vector<std::string> sites = {}) {
+  return CallContext{.caller = {.principal = std::move(principal),
+                                .role = role,
+                                .sites = std::move(sites)}};
+}
+
+class AppTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = storage::Store::Open({.path = dir_.Sub("db")});
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+    monitor_ = std::make_unique<domain::Monitor>(store_.get());
+    app_ = std::make_unique<Application>(monitor_.get());
+  }
+
+  // Trial T1 (3 groups x 3 timepoints; only the binomial method on), 9
+  // subjects, a baseline for serious AEs in HIGH at M3.
+  void CreateTrialWithSubjects() {
+    v1::CreateTrialRequest create;
+    *create.mutable_trial() = testing::ThreeGroupTrial("T1");
+    auto* policy = create.mutable_trial()->mutable_signal_policy();
+    policy->set_disable_bayesian(true);
+    policy->set_disable_trend(true);
+    policy->set_disable_over_time(true);
+    ASSERT_TRUE(app_->trials.CreateTrial(admin_, create).ok());
+    v1::EnrollSubjectsRequest enroll;
+    enroll.set_parent("trials/T1");
+    for (int i = 1; i <= 9; ++i) {
+      *enroll.add_subjects() = testing::SubjectNumber(i);
+    }
+    auto enrolled = app_->trials.EnrollSubjects(site01_, enroll);
+    ASSERT_TRUE(enrolled.ok()) << enrolled.status();
+    v1::PutBaselinesRequest put;
+    put.set_parent("trials/T1");
+    v1::Baseline* b = put.add_baselines();
+    b->set_baseline_id("sae");
+    b->set_level(v1::TERM_LEVEL_OVERALL);
+    b->set_overall_key("any_sae");
+    b->set_timepoint_id("M3");
+    b->set_dose_group_id("HIGH");
+    b->set_expected_proportion(0.02);
+    b->set_citation("test");
+    ASSERT_TRUE(app_->signals.PutBaselines(admin_, put).ok());
+  }
+
+  // Two serious AEs in HIGH by month 3 (2/3 against p0 = 0.02): one signal.
+  v1::SubmitReportsRequest TwoSeriousReports() {
+    v1::SubmitReportsRequest submit;
+    submit.set_parent("trials/T1");
+    *submit.add_reports() = testing::Report("R2", 1, "S3", 20, "Pneumonia", 3,
+                                            /*serious=*/true);
+    *submit.add_reports() =
+        testing::Report("R3", 1, "S6", 30, "Sepsis", 4, /*serious=*/true);
+    return submit;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<domain::Monitor> monitor_;
+  std::unique_ptr<Application> app_;
+  const CallContext admin_ = As("ada", access::Role::kAdmin);
+  const CallContext officer_ = As("olga", access::Role::kSafetyOfficer);
+  const CallContext site01_ = As("site01", access::Role::kSite, {"01"});
+};
+
+TEST_F(AppTest, TrialsFacade) {
+  CreateTrialWithSubjects();
+  v1::GetTrialRequest get;
+  get.set_name("trials/T1");
+  auto trial = app_->trials.GetTrial(site01_, get);
+  ASSERT_TRUE(trial.ok()) << trial.status();
+  EXPECT_EQ(trial->trial_id(), "T1");
+  auto trials = app_->trials.ListTrials(officer_, {});
+  ASSERT_TRUE(trials.ok()) << trials.status();
+  EXPECT_EQ(trials->trials_size(), 1);
+  v1::ListSubjectsRequest list;
+  list.set_parent("trials/T1");
+  auto subjects = app_->trials.ListSubjects(officer_, list);
+  ASSERT_TRUE(subjects.ok()) << subjects.status();
+  EXPECT_EQ(subjects->subjects_size(), 9);
+}
+
+TEST_F(AppTest, AuthorizesBeforeAnythingElse) {
+  // An empty request would be INVALID_ARGUMENT; the role is checked first.
+  auto created = app_->trials.CreateTrial(officer_, {});
+  EXPECT_EQ(created.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(created.status().message(),
+            "principal 'olga' may not call TrialService.CreateTrial");
+  EXPECT_EQ(app_->incidence.GetIncidence(site01_, {}).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(app_->admin.VerifyTrial(officer_, {}).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  bool read = false;
+  absl::Status stream = app_->ingest.StreamReports(
+      officer_, [&](v1::StreamReportsRequest*) { return read = true, false; },
+      [](const v1::StreamReportsResponse&) { return true; });
+  EXPECT_EQ(stream.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_FALSE(read) << "nothing is read from a caller that may not stream";
+  EXPECT_EQ(app_->trials.CreateTrial(admin_, {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(AppTest, PastDeadlineAndCancelledCallsDoNoWork) {
+  CallContext late = admin_;
+  late.deadline = absl::Now() - absl::Seconds(1);
+  EXPECT_EQ(app_->trials.ListTrials(late, {}).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  CallContext gone = admin_;
+  gone.is_cancelled = [] { return true; };
+  EXPECT_EQ(app_->trials.ListTrials(gone, {}).status().code(),
+            absl::StatusCode::kCancelled);
+}
+
+TEST_F(AppTest, SiteRestrictionAndCallerReachTheDomain) {
+  CreateTrialWithSubjects();
+  const CallContext site02 = As("site02", access::Role::kSite, {"02"});
+  auto refused = app_->ingest.SubmitReports(site02, TwoSeriousReports());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied);
+  auto stored = app_->ingest.SubmitReports(site01_, TwoSeriousReports());
+  ASSERT_TRUE(stored.ok()) << stored.status();
+
+  v1::GetAuditTrailRequest audit;
+  audit.set_parent("trials/T1");
+  auto trail = app_->audit.GetAuditTrail(officer_, audit);
+  ASSERT_TRUE(trail.ok()) << trail.status();
+  int reports_by_site01 = 0;
+  for (const v1::AuditRecord& r : trail->records()) {
+    if (r.action() == "trial.create") {
+      EXPECT_EQ(r.principal(), "ada");
+      EXPECT_EQ(r.rpc(), "TrialService.CreateTrial");
+    }
+    if (r.action() == "report.store") {
+      EXPECT_EQ(r.principal(), "site01");
+      EXPECT_EQ(r.rpc(), "IngestService.SubmitReports");
+      ++reports_by_site01;
+    }
+  }
+  EXPECT_EQ(reports_by_site01, 2);
+}
+
+TEST_F(AppTest, StreamAnswersInOrderWithBatchErrors) {
+  CreateTrialWithSubjects();
+  std::deque<v1::StreamReportsRequest> batches;
+  for (int i = 0; i < 40; ++i) {
+    v1::StreamReportsRequest b;
+    b.set_batch_id(100 + i);
+    // Every fifth batch names an unknown trial: refused as a whole.
+    b.set_parent(i % 5 == 4 ? "trials/NOPE" : "trials/T1");
+    *b.add_reports() =
+        testing::Report(absl::StrCat("R", i), 1, "S1", 10 + i, "Headache");
+    batches.push_back(std::move(b));
+  }
+  std::vector<v1::StreamReportsResponse> answers;
+  absl::Status status = app_->ingest.StreamReports(
+      site01_,
+      [&](v1::StreamReportsRequest* next) {
+        if (batches.empty()) return false;
+        *next = std::move(batches.front());
+        batches.pop_front();
+        return true;
+      },
+      [&](const v1::StreamReportsResponse& r) {
+        answers.push_back(r);
+        return true;
+      });
+  ASSERT_TRUE(status.ok()) << status;
+  ASSERT_EQ(answers.size(), 40u);
+  for (int i = 0; i < 40; ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(answers[i].batch_id(), 100 + i);
+    if (i % 5 == 4) {
+      EXPECT_EQ(answers[i].error().code(), 5);  // NOT_FOUND
+      EXPECT_THAT(answers[i].error().message(), HasSubstr("NOPE"));
+    } else {
+      EXPECT_FALSE(answers[i].has_error());
+      EXPECT_EQ(answers[i].result().results_size(), 1);
+    }
+  }
+}
+
+TEST_F(AppTest, StreamStopsReadingWhenTheCallerCannotReceive) {
+  CreateTrialWithSubjects();
+  int reads = 0;
+  absl::Status status = app_->ingest.StreamReports(
+      site01_,
+      [&](v1::StreamReportsRequest* next) {
+        if (reads == 1000) return false;
+        next->set_batch_id(++reads);
+        next->set_parent("trials/T1");
+        *next->add_reports() =
+            testing::Report(absl::StrCat("R", reads), 1, "S1", 10, "Headache");
+        return true;
+      },
+      [](const v1::StreamReportsResponse&) { return false; });
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_LT(reads, 1000) << "a failed write ends the stream";
+}
+
+TEST_F(AppTest, SignalsFacadeAndWatch) {
+  CreateTrialWithSubjects();
+  std::atomic<bool> cancelled = false;
+  CallContext watcher = officer_;
+  watcher.is_cancelled = [&] { return cancelled.load(); };
+  std::vector<v1::WatchSignalsResponse> seen;
+  absl::Status watch_status;
+  std::thread watch([&] {
+    v1::WatchSignalsRequest request;
+    request.set_parent("trials/T1");
+    watch_status = app_->signals.WatchSignals(
+        watcher, request, [&](const v1::WatchSignalsResponse& change) {
+          seen.push_back(change);
+          cancelled = true;  // one is enough
+          return true;
+        });
+  });
+  ASSERT_TRUE(app_->ingest.SubmitReports(site01_, TwoSeriousReports()).ok());
+  watch.join();
+  EXPECT_EQ(watch_status.code(), absl::StatusCode::kCancelled);
+  ASSERT_EQ(seen.size(), 1u);
+  const std::string id = "BINOMIAL~OVERALL~any_sae~HIGH~M3";
+  EXPECT_EQ(seen[0].signal().signal_id(), id);
+
+  v1::ListSignalsRequest list;
+  list.set_parent("trials/T1");
+  auto signals = app_->signals.ListSignals(officer_, list);
+  ASSERT_TRUE(signals.ok()) << signals.status();
+  ASSERT_EQ(signals->signals_size(), 1);
+  v1::GetSignalRequest get;
+  get.set_name(absl::StrCat("trials/T1/signals/", id));
+  auto signal = app_->signals.GetSignal(officer_, get);
+  ASSERT_TRUE(signal.ok()) << signal.status();
+  v1::UpdateSignalRequest triage;
+  triage.set_name(get.name());
+  triage.set_status(v1::SIGNAL_STATUS_VALIDATED);
+  triage.set_comment("two SAEs in HIGH");
+  triage.set_actor("olga");
+  auto triaged = app_->signals.UpdateSignal(officer_, triage);
+  ASSERT_TRUE(triaged.ok()) << triaged.status();
+  EXPECT_EQ(triaged->status(), v1::SIGNAL_STATUS_VALIDATED);
+  v1::ListBaselinesRequest baselines;
+  baselines.set_parent("trials/T1");
+  auto listed = app_->signals.ListBaselines(officer_, baselines);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_EQ(listed->baselines_size(), 1);
+}
+
+TEST_F(AppTest, WatchFailsFastOrEndsAtItsDeadline) {
+  CreateTrialWithSubjects();
+  auto never = [](const v1::WatchSignalsResponse&) { return true; };
+  v1::WatchSignalsRequest request;
+  request.set_parent("trials/NOPE");
+  EXPECT_EQ(app_->signals.WatchSignals(officer_, request, never).code(),
+            absl::StatusCode::kNotFound);
+  request.set_parent("bad");
+  EXPECT_EQ(app_->signals.WatchSignals(officer_, request, never).code(),
+            absl::StatusCode::kInvalidArgument);
+  request.set_parent("trials/T1");
+  CallContext brief = officer_;
+  brief.deadline = absl::Now() + absl::Milliseconds(200);
+  EXPECT_EQ(app_->signals.WatchSignals(brief, request, never).code(),
+            absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST_F(AppTest, IncidenceVerifyAndBackup) {
+  CreateTrialWithSubjects();
+  ASSERT_TRUE(app_->ingest.SubmitReports(site01_, TwoSeriousReports()).ok());
+  v1::GetIncidenceRequest incidence;
+  incidence.set_parent("trials/T1");
+  incidence.set_level(v1::TERM_LEVEL_OVERALL);
+  auto table = app_->incidence.GetIncidence(officer_, incidence);
+  ASSERT_TRUE(table.ok()) << table.status();
+  EXPECT_GT(table->terms_size(), 0);
+
+  ASSERT_TRUE(monitor_->signals().WaitIdle(absl::Seconds(10)).ok());
+  v1::VerifyTrialRequest verify;
+  verify.set_name("trials/T1");
+  auto verified = app_->admin.VerifyTrial(admin_, verify);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_THAT(verified->result(), HasSubstr("1 signals equal"));
+
+  v1::CreateBackupRequest backup;
+  EXPECT_EQ(app_->admin.CreateBackup(admin_, backup).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  backup.set_destination(dir_.Sub("backup"));
+  auto made = app_->admin.CreateBackup(admin_, backup);
+  ASSERT_TRUE(made.ok()) << made.status();
+  EXPECT_EQ(made->destination(), backup.destination());
+  EXPECT_TRUE(made->has_create_time());
+}
+
+}  // namespace
+}  // namespace aesignal::app

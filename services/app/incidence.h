@@ -1,0 +1,27 @@
+// SafetyService's application facade: incidence tables.
+//
+// Thread-safe. `monitor` must outlive the facade.
+#ifndef AESIGNAL_SERVICES_APP_INCIDENCE_H_
+#define AESIGNAL_SERVICES_APP_INCIDENCE_H_
+
+#include "absl/status/statusor.h"
+#include "aesignal/v1/safety_service.pb.h"
+#include "services/app/call_context.h"
+#include "services/domain/monitor.h"
+
+namespace aesignal::app {
+
+class IncidenceApp {
+ public:
+  explicit IncidenceApp(domain::Monitor* monitor) : monitor_(*monitor) {}
+
+  absl::StatusOr<v1::GetIncidenceResponse> GetIncidence(
+      const CallContext& context, const v1::GetIncidenceRequest& request);
+
+ private:
+  domain::Monitor& monitor_;
+};
+
+}  // namespace aesignal::app
+
+#endif  // AESIGNAL_SERVICES_APP_INCIDENCE_H_

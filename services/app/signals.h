@@ -1,0 +1,55 @@
+// SignalService's application facade: baselines, signals, triage and the
+// live watch.
+//
+// Thread-safe. `monitor` must outlive the facade.
+#ifndef AESIGNAL_SERVICES_APP_SIGNALS_H_
+#define AESIGNAL_SERVICES_APP_SIGNALS_H_
+
+#include <functional>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "aesignal/v1/signal_service.pb.h"
+#include "services/app/call_context.h"
+#include "services/domain/monitor.h"
+
+namespace aesignal::app {
+
+class SignalsApp {
+ public:
+  // How often a watch with nothing to send checks for cancellation and its
+  // deadline, so shutdown and departed callers end watches promptly.
+  static constexpr absl::Duration kWatchPoll = absl::Milliseconds(500);
+
+  explicit SignalsApp(domain::Monitor* monitor) : monitor_(*monitor) {}
+
+  absl::StatusOr<v1::PutBaselinesResponse> PutBaselines(
+      const CallContext& context, const v1::PutBaselinesRequest& request);
+  absl::StatusOr<v1::ListBaselinesResponse> ListBaselines(
+      const CallContext& context, const v1::ListBaselinesRequest& request);
+  absl::StatusOr<v1::ListSignalsResponse> ListSignals(
+      const CallContext& context, const v1::ListSignalsRequest& request);
+  absl::StatusOr<v1::Signal> GetSignal(const CallContext& context,
+                                       const v1::GetSignalRequest& request);
+  absl::StatusOr<v1::Signal> UpdateSignal(
+      const CallContext& context, const v1::UpdateSignalRequest& request);
+
+  // Sends one change; false if the caller can no longer receive.
+  using WriteChange = std::function<bool(const v1::WatchSignalsResponse&)>;
+
+  // Sends every signal change of the trial after request.after_sequence, in
+  // order, as it is committed, until the caller cancels, `write` fails or
+  // the deadline passes. Fails before sending anything for a bad parent
+  // (INVALID_ARGUMENT) or an unknown trial (NOT_FOUND); otherwise ends
+  // CANCELLED (caller gone) or DEADLINE_EXCEEDED.
+  absl::Status WatchSignals(const CallContext& context,
+                            const v1::WatchSignalsRequest& request,
+                            const WriteChange& write);
+
+ private:
+  domain::Monitor& monitor_;
+};
+
+}  // namespace aesignal::app
+
+#endif  // AESIGNAL_SERVICES_APP_SIGNALS_H_

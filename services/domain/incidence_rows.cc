@@ -1,0 +1,117 @@
+#include "services/domain/incidence_rows.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace aesignal::domain {
+namespace {
+
+using storage::Level;
+using storage::TermKey;
+
+bool IsRelated(v1::Relatedness r) {
+  return r == v1::RELATEDNESS_POSSIBLE || r == v1::RELATEDNESS_PROBABLE ||
+         r == v1::RELATEDNESS_DEFINITE;
+}
+
+// Appends rows to a vector whose existing elements are overwritten in place
+// (keeping their strings' capacity) before new ones are added.
+class RowWriter {
+ public:
+  explicit RowWriter(std::vector<TermKey>* rows) : rows_(*rows) {}
+  ~RowWriter() { rows_.resize(used_); }
+
+  void Pt(const std::string& soc, const std::string& pt) {
+    TermKey& t = Next(Level::kPt);
+    t.soc.assign(soc);
+    t.pt.assign(pt);
+  }
+  void Soc(const std::string& soc) { Next(Level::kSoc).soc.assign(soc); }
+  void Overall(std::string_view key) {
+    Next(Level::kOverall).overall.assign(key.data(), key.size());
+  }
+  void Aesi(const std::string& category) {
+    TermKey& t = Next(Level::kOverall);
+    t.overall.assign(kAesiPrefix);
+    t.overall.append(category);
+  }
+  size_t size() const { return used_; }
+
+ private:
+  TermKey& Next(Level level) {
+    if (used_ == rows_.size()) rows_.emplace_back();
+    TermKey& t = rows_[used_++];
+    t.level = level;
+    t.soc.clear();
+    t.pt.clear();
+    t.overall.clear();
+    return t;
+  }
+
+  std::vector<TermKey>& rows_;
+  size_t used_ = 0;
+};
+
+}  // namespace
+
+void CountedRows(const v1::AdverseEventReport& report,
+                 std::vector<TermKey>* rows) {
+  size_t first_aesi = 0;
+  {
+    RowWriter out(rows);
+    out.Pt(report.soc(), report.pt());
+    out.Soc(report.soc());
+    out.Overall(kAnyAe);
+    if (report.serious()) out.Overall(kAnySae);
+    if (report.grade() >= 3) out.Overall(kGrade3Plus);
+    if (IsRelated(report.relatedness())) out.Overall(kRelated);
+    first_aesi = out.size();
+    for (const std::string& category : report.aesi()) out.Aesi(category);
+  }
+  // Each category once, in category order (validation rejects repeats in
+  // new reports; the rule does not depend on it).
+  const auto aesi = rows->begin() + static_cast<std::ptrdiff_t>(first_aesi);
+  std::sort(aesi, rows->end());
+  rows->erase(std::unique(aesi, rows->end()), rows->end());
+}
+
+std::vector<TermKey> CountedRows(const v1::AdverseEventReport& report) {
+  std::vector<TermKey> rows;
+  CountedRows(report, &rows);
+  return rows;
+}
+
+TermKey OverallTerm(std::string_view key) {
+  TermKey t;
+  t.level = Level::kOverall;
+  t.overall = std::string(key);
+  return t;
+}
+
+std::vector<OverallRow> OverallRows(const v1::Trial& trial) {
+  std::vector<OverallRow> rows = {
+      {kAnyAe, "Any AE"},
+      {kAnySae, "Any serious AE"},
+      {kGrade3Plus, "Any grade >= 3 AE"},
+      {kRelated, "Any related AE (possible, probable, definite)"},
+  };
+  for (const auto& c : trial.aesi_categories()) {
+    rows.push_back({absl::StrCat(kAesiPrefix, c), absl::StrCat("AESI: ", c)});
+  }
+  return rows;
+}
+
+bool IsOverallRow(const v1::Trial& trial, std::string_view key) {
+  if (key == kAnyAe || key == kAnySae || key == kGrade3Plus ||
+      key == kRelated) {
+    return true;
+  }
+  if (!key.starts_with(kAesiPrefix)) return false;
+  key.remove_prefix(std::string_view(kAesiPrefix).size());
+  return std::find(trial.aesi_categories().begin(),
+                   trial.aesi_categories().end(),
+                   key) != trial.aesi_categories().end();
+}
+
+}  // namespace aesignal::domain

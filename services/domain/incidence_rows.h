@@ -1,0 +1,56 @@
+// Which incidence rows an AE report version counts in: the clinical rule.
+//
+// A version counts in its PT row, its SOC row and the overall rows it
+// qualifies for: any AE; any serious AE; any grade >= 3 AE; any related AE
+// (possible, probable or definite); and one row per AESI category it names.
+// The rule is decided here, once: ingest passes the rows to storage, which
+// counts what it is given (storage/incidence.h), and the counter recount
+// (Monitor::VerifyCounters) gives storage this same rule.
+//
+// Pure functions; thread-safe. Internal to services/domain.
+#ifndef AESIGNAL_SERVICES_DOMAIN_INCIDENCE_ROWS_H_
+#define AESIGNAL_SERVICES_DOMAIN_INCIDENCE_ROWS_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aesignal/v1/report.pb.h"
+#include "aesignal/v1/trial.pb.h"
+#include "storage/keys.h"
+
+namespace aesignal::domain {
+
+// Overall row keys. They are stored in counter keys and named by the API
+// (overall_key): never change one.
+inline constexpr char kAnyAe[] = "any_ae";
+inline constexpr char kAnySae[] = "any_sae";
+inline constexpr char kGrade3Plus[] = "grade_3_plus";
+inline constexpr char kRelated[] = "related";
+inline constexpr char kAesiPrefix[] = "aesi:";  // + the category
+
+// Sets *rows to the term rows `report` counts in, PT first, then SOC, then
+// the overall rows in display order (AESI rows by category, each once).
+// Reuses the vector's elements and their strings, so ingest, which calls it
+// for every report, allocates nothing once the vector has grown.
+void CountedRows(const v1::AdverseEventReport& report,
+                 std::vector<storage::TermKey>* rows);
+std::vector<storage::TermKey> CountedRows(const v1::AdverseEventReport& report);
+
+// The overall row with key `key`.
+storage::TermKey OverallTerm(std::string_view key);
+
+// One overall row of a trial as incidence tables show it.
+struct OverallRow {
+  std::string key;
+  std::string label;
+};
+// The trial's overall rows in display order: the four fixed ones, then one
+// per AESI category of the trial.
+std::vector<OverallRow> OverallRows(const v1::Trial& trial);
+// Whether `key` names one of the trial's overall rows.
+bool IsOverallRow(const v1::Trial& trial, std::string_view key);
+
+}  // namespace aesignal::domain
+
+#endif  // AESIGNAL_SERVICES_DOMAIN_INCIDENCE_ROWS_H_

@@ -1,0 +1,102 @@
+#include "services/domain/incidence_rows.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace aesignal::domain {
+namespace {
+
+using storage::Level;
+using storage::TermKey;
+using ::testing::ElementsAre;
+
+std::vector<std::string> Labels(const std::vector<TermKey>& rows) {
+  std::vector<std::string> labels;
+  for (const TermKey& t : rows) {
+    labels.push_back(t.level == Level::kOverall ? t.overall
+                     : t.level == Level::kSoc   ? "SOC:" + t.soc
+                                                : "PT:" + t.pt);
+  }
+  return labels;
+}
+
+TEST(CountedRowsTest, ListsEveryRowAReportCountsIn) {
+  v1::AdverseEventReport r;
+  r.set_pt("Pneumonia");
+  r.set_soc("Infections and infestations");
+  r.set_grade(3);
+  r.set_serious(true);
+  r.set_relatedness(v1::RELATEDNESS_POSSIBLE);
+  r.add_aesi("infection");
+  r.add_aesi("infection");  // duplicates count once
+  EXPECT_THAT(
+      Labels(CountedRows(r)),
+      ElementsAre("PT:Pneumonia", "SOC:Infections and infestations", "any_ae",
+                  "any_sae", "grade_3_plus", "related", "aesi:infection"));
+  r.set_grade(2);
+  r.set_serious(false);
+  r.set_relatedness(v1::RELATEDNESS_UNLIKELY);
+  r.clear_aesi();
+  EXPECT_EQ(CountedRows(r).size(), 3u);
+}
+
+TEST(CountedRowsTest, OnlyPossibleProbableAndDefiniteAreRelated) {
+  v1::AdverseEventReport r;
+  r.set_pt("Rash");
+  r.set_soc("Skin");
+  r.set_grade(1);
+  for (auto [relatedness, related] :
+       {std::pair{v1::RELATEDNESS_UNSPECIFIED, false},
+        {v1::RELATEDNESS_NOT_RELATED, false},
+        {v1::RELATEDNESS_UNLIKELY, false},
+        {v1::RELATEDNESS_POSSIBLE, true},
+        {v1::RELATEDNESS_PROBABLE, true},
+        {v1::RELATEDNESS_DEFINITE, true}}) {
+    r.set_relatedness(relatedness);
+    EXPECT_EQ(CountedRows(r).size(), related ? 4u : 3u)
+        << v1::Relatedness_Name(relatedness);
+  }
+}
+
+TEST(CountedRowsTest, ReusingTheVectorGivesTheSameRowsAsAFreshOne) {
+  v1::AdverseEventReport big;
+  big.set_pt("Pneumonia");
+  big.set_soc("Infections and infestations");
+  big.set_grade(4);
+  big.set_serious(true);
+  big.add_aesi("malignancy");
+  big.add_aesi("infection");
+  v1::AdverseEventReport small;
+  small.set_pt("Rash");
+  small.set_soc("Skin");
+  small.set_grade(1);
+  std::vector<TermKey> rows;
+  for (const auto* r : {&big, &small, &big}) {
+    CountedRows(*r, &rows);
+    EXPECT_EQ(rows, CountedRows(*r));
+  }
+  EXPECT_THAT(Labels(rows),
+              ElementsAre("PT:Pneumonia", "SOC:Infections and infestations",
+                          "any_ae", "any_sae", "grade_3_plus", "aesi:infection",
+                          "aesi:malignancy"));
+}
+
+TEST(OverallRowsTest, FixedRowsThenOnePerAesiCategory) {
+  v1::Trial trial;
+  trial.add_aesi_categories("infection");
+  std::vector<std::string> keys;
+  for (const OverallRow& row : OverallRows(trial)) keys.push_back(row.key);
+  EXPECT_THAT(keys, ElementsAre("any_ae", "any_sae", "grade_3_plus", "related",
+                                "aesi:infection"));
+  for (const std::string& key : keys) EXPECT_TRUE(IsOverallRow(trial, key));
+  EXPECT_FALSE(IsOverallRow(trial, "aesi:malignancy"));
+  EXPECT_FALSE(IsOverallRow(trial, "aesi:"));
+  EXPECT_FALSE(IsOverallRow(trial, "infection"));
+  EXPECT_FALSE(IsOverallRow(trial, ""));
+}
+
+}  // namespace
+}  // namespace aesignal::domain

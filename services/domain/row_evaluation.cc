@@ -1,0 +1,102 @@
+#include "services/domain/row_evaluation.h"
+
+#include <utility>
+
+#include "services/errors/errors.h"
+#include "storage/signals.h"
+
+namespace aesignal::domain {
+namespace {
+
+using storage::Level;
+using storage::TermKey;
+
+// Whether two evidences carry the same numbers (what a signal's evidence is
+// compared on: not its summary, report or evaluation time).
+bool SameNumbers(const v1::Evidence& a, const v1::Evidence& b) {
+  return a.crosses() == b.crosses() && a.subjects() == b.subjects() &&
+         a.denominator() == b.denominator() && a.p_value() == b.p_value() &&
+         a.posterior_probability() == b.posterior_probability() &&
+         a.statistic() == b.statistic() &&
+         a.comparison_subjects() == b.comparison_subjects() &&
+         a.comparison_denominator() == b.comparison_denominator() &&
+         a.expected_proportion() == b.expected_proportion() &&
+         a.baseline_version() == b.baseline_version() &&
+         a.threshold() == b.threshold() &&
+         a.adjusted_p_value() == b.adjusted_p_value();
+}
+
+}  // namespace
+
+absl::StatusOr<TrialEvaluation> ReadTrialEvaluation(
+    const storage::ReadView& view, const std::string& trial_id) {
+  TrialEvaluation e;
+  AESIGNAL_ASSIGN_OR_RETURN(e.trial, internal::LoadTrial(view, trial_id));
+  e.policy = EffectivePolicy(e.trial.signal_policy());
+  AESIGNAL_ASSIGN_OR_RETURN(e.baselines,
+                            storage::ReadBaselines(view, trial_id));
+  AESIGNAL_ASSIGN_OR_RETURN(e.denominators,
+                            internal::ReadDenominators(view, e.trial));
+  return e;
+}
+
+bool ScreensPts(const TrialEvaluation& e) {
+  return e.policy.screening_fdr() && !e.policy.disable_control() &&
+         ControlGroup(e.trial) >= 0;
+}
+
+absl::Status SetScreening(const std::vector<storage::TermCounters>& pts,
+                          TrialEvaluation* e) {
+  AESIGNAL_ASSIGN_OR_RETURN(e->screening,
+                            ScreenPts(e->trial, pts, e->denominators));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Finding>> EvaluateRow(
+    const TrialEvaluation& e, const storage::TermCounters& row) {
+  std::vector<v1::Baseline> matching;
+  for (const auto& b : e.baselines) {
+    if (TermOf(b) == row.term) matching.push_back(b);
+  }
+  const AdjustedP* adjusted = nullptr;
+  if (row.term.level == Level::kPt && !e.screening.empty()) {
+    // A PT row without screened p-values (it had no counters when they
+    // were computed) is adjusted as if p = 1 everywhere.
+    static const AdjustedP kNone;
+    auto it = e.screening.find(storage::EncodeTerm(row.term));
+    adjusted = it == e.screening.end() ? &kNone : &it->second;
+  }
+  return EvaluateTerm(e.trial, e.policy, row, e.denominators, matching,
+                      adjusted);
+}
+
+CellChange ChangeFor(const Finding& finding, const v1::Signal* stored) {
+  if (stored == nullptr) {
+    return finding.evidence.crosses() ? CellChange::kRaise : CellChange::kNone;
+  }
+  return SameNumbers(stored->evidence(), finding.evidence)
+             ? CellChange::kNone
+             : CellChange::kUpdateEvidence;
+}
+
+TermKey TermOf(const v1::Baseline& b) {
+  TermKey t;
+  switch (b.level()) {
+    case v1::TERM_LEVEL_PT:
+      t.level = Level::kPt;
+      t.soc = b.soc();
+      t.pt = b.pt();
+      break;
+    case v1::TERM_LEVEL_SOC:
+      t.level = Level::kSoc;
+      t.soc = b.soc();
+      break;
+    default:
+      t.level = Level::kOverall;
+      t.overall = b.overall_key();
+      break;
+  }
+  return t;
+}
+
+}  // namespace aesignal::domain

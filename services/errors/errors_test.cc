@@ -1,0 +1,92 @@
+#include "services/errors/errors.h"
+
+#include "gmock/gmock.h"
+#include "google/rpc/error_details.pb.h"
+#include "gtest/gtest.h"
+#include "services/errors/status_table.h"
+
+namespace aesignal::errors {
+namespace {
+
+using ::testing::ElementsAre;
+
+TEST(StatusTableTest, MapsEveryCanonicalCodeOnce) {
+  EXPECT_EQ(MappingOf(absl::StatusCode::kOk).http_status, 200);
+  EXPECT_EQ(MappingOf(absl::StatusCode::kInvalidArgument).http_status, 400);
+  EXPECT_EQ(MappingOf(absl::StatusCode::kFailedPrecondition).http_status, 400);
+  EXPECT_EQ(MappingOf(absl::StatusCode::kUnauthenticated).http_status, 401);
+  EXPECT_EQ(MappingOf(absl::StatusCode::kPermissionDenied).http_status, 403);
+  EXPECT_EQ(MappingOf(absl::StatusCode::kNotFound).http_status, 404);
+  EXPECT_EQ(MappingOf(absl::StatusCode::kAlreadyExists).http_status, 409);
+  EXPECT_EQ(MappingOf(absl::StatusCode::kResourceExhausted).http_status, 429);
+  EXPECT_EQ(MappingOf(absl::StatusCode::kCancelled).http_status, 499);
+  EXPECT_EQ(MappingOf(absl::StatusCode::kDataLoss).http_status, 500);
+  EXPECT_EQ(MappingOf(absl::StatusCode::kUnavailable).http_status, 503);
+  EXPECT_EQ(MappingOf(absl::StatusCode::kDeadlineExceeded).http_status, 504);
+  EXPECT_EQ(MappingOf(absl::StatusCode::kNotFound).grpc_code, 5);
+  EXPECT_EQ(MappingOf(absl::StatusCode::kNotFound).name, "NOT_FOUND");
+  EXPECT_EQ(MappingOf(absl::StatusCode::kUnauthenticated).grpc_code, 16);
+}
+
+TEST(StatusTableTest, NonCanonicalCodeIsUnknown) {
+  const auto& mapping = MappingOf(static_cast<absl::StatusCode>(42));
+  EXPECT_EQ(mapping.name, "UNKNOWN");
+  EXPECT_EQ(mapping.http_status, 500);
+}
+
+TEST(ErrorsTest, InvalidArgumentCarriesBadRequest) {
+  absl::Status status =
+      InvalidArgument({{"reports[0].grade", "must be 1-5"}, {"pt", "empty"}});
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "reports[0].grade: must be 1-5; pt: empty");
+  EXPECT_THAT(ViolationsOf(status),
+              ElementsAre(FieldViolation{"reports[0].grade", "must be 1-5"},
+                          FieldViolation{"pt", "empty"}));
+}
+
+TEST(ErrorsTest, RpcStatusPacksEveryGoogleRpcDetail) {
+  absl::Status status = WithErrorInfo(
+      FailedPrecondition("no", {{"SIGNAL_STATUS", "trials/T/signals/1",
+                                 "CLOSED cannot move to NEW"}}),
+      "BAD_TRANSITION", {{"from", "CLOSED"}});
+  status.SetPayload("type.example/not.rpc", absl::Cord("dropped"));
+  const google::rpc::Status rich = ToRpcStatus(status);
+  EXPECT_EQ(rich.code(), 9);
+  EXPECT_EQ(rich.message(), "no");
+  ASSERT_EQ(rich.details_size(), 2);
+  google::rpc::PreconditionFailure failure;
+  google::rpc::ErrorInfo info;
+  for (const auto& any : rich.details()) {
+    if (any.type_url() == kPreconditionFailureTypeUrl) {
+      ASSERT_TRUE(failure.ParseFromString(any.value()));
+    } else {
+      ASSERT_EQ(any.type_url(), kErrorInfoTypeUrl);
+      ASSERT_TRUE(info.ParseFromString(any.value()));
+    }
+  }
+  ASSERT_EQ(failure.violations_size(), 1);
+  EXPECT_EQ(failure.violations(0).subject(), "trials/T/signals/1");
+  EXPECT_EQ(info.reason(), "BAD_TRANSITION");
+  EXPECT_EQ(info.domain(), kErrorDomain);
+  EXPECT_EQ(info.metadata().at("from"), "CLOSED");
+}
+
+TEST(ErrorsTest, NotFoundNamesTheResource) {
+  absl::Status status = NotFound("trial", "NCT9");
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(status.message(), "trial 'NCT9' not found");
+  const google::rpc::Status rich = ToRpcStatus(status);
+  ASSERT_EQ(rich.details_size(), 1);
+  google::rpc::ResourceInfo info;
+  ASSERT_TRUE(info.ParseFromString(rich.details(0).value()));
+  EXPECT_EQ(info.resource_type(), "trial");
+  EXPECT_EQ(info.resource_name(), "NCT9");
+}
+
+TEST(ErrorsTest, ErrorInfoOnOkStaysOk) {
+  EXPECT_TRUE(WithErrorInfo(absl::OkStatus(), "X").ok());
+  EXPECT_EQ(ToRpcStatus(absl::OkStatus()).details_size(), 0);
+}
+
+}  // namespace
+}  // namespace aesignal::errors
