@@ -3,6 +3,9 @@
 # the README test command; see .ci/run):
 #   bash tests/lint.sh clang-format   # Google style on every tracked C++ file
 #   bash tests/lint.sh buf            # buf lint on the protos (buf from npm)
+#   bash tests/lint.sh function-length  # no function of 100+ lines in
+#                                       # services/, storage/, clients/ but
+#                                       # those docs/architecture.md lists
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,8 +24,11 @@ case ${1:-} in
     (cd proto && "$BUF_DIR/node_modules/.bin/buf" lint)
     echo "buf lint: clean"
     ;;
+  function-length)
+    python3 tests/function_lengths.py --check
+    ;;
   *)
-    echo "usage: $0 clang-format|buf" >&2
+    echo "usage: $0 clang-format|buf|function-length" >&2
     exit 2
     ;;
 esac

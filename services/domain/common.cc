@@ -21,8 +21,7 @@ absl::StatusOr<v1::Trial> LoadTrial(const storage::ReadView& view,
   auto bytes = view.Get(Cf::kTrials, storage::TrialKey(trial_id));
   if (!bytes.ok()) return bytes.status();
   if (!bytes->has_value()) {
-    return absl::NotFoundError(
-        absl::StrCat("trial '", trial_id, "' not found"));
+    return errors::NotFound("trial", trial_id);
   }
   return Parse<v1::Trial>(**bytes, "trial");
 }

@@ -115,6 +115,13 @@ absl::StatusOr<std::pair<std::string, std::string>> ParseSignalName(
   return std::make_pair(parts[1], parts[3]);
 }
 
+// The triage states a signal may move between (GVP Module IX), as the
+// refusal of any other move explains them.
+constexpr char kAllowedTransitions[] =
+    " (NEW -> VALIDATED|REFUTED; VALIDATED -> UNDER_ASSESSMENT|CLOSED; "
+    "UNDER_ASSESSMENT -> CLOSED; REFUTED -> VALIDATED; CLOSED -> "
+    "UNDER_ASSESSMENT)";
+
 bool AllowedTransition(v1::SignalStatus from, v1::SignalStatus to) {
   switch (from) {
     case v1::SIGNAL_STATUS_NEW:
@@ -716,8 +723,7 @@ absl::StatusOr<v1::Signal> SignalBook::GetSignal(
   AESIGNAL_ASSIGN_OR_RETURN(std::optional<v1::Signal> signal,
                             storage::ReadSignal(*view, ids.first, ids.second));
   if (!signal.has_value()) {
-    return absl::NotFoundError(
-        absl::StrCat("signal '", request.name(), "' not found"));
+    return errors::NotFound("signal", request.name());
   }
   AESIGNAL_RETURN_IF_ERROR(
       storage::ReadSignalHistory(*view, ids.first, &*signal));
@@ -753,16 +759,15 @@ absl::StatusOr<v1::Signal> SignalBook::UpdateSignal(
     AESIGNAL_ASSIGN_OR_RETURN(std::optional<v1::Signal> signal,
                               storage::ReadSignal(txn, ids.first, ids.second));
     if (!signal.has_value()) {
-      return absl::NotFoundError(
-          absl::StrCat("signal '", request.name(), "' not found"));
+      return errors::NotFound("signal", request.name());
     }
     if (!AllowedTransition(signal->status(), request.status())) {
-      return absl::FailedPreconditionError(absl::StrCat(
+      const std::string transition = absl::StrCat(
           "a ", v1::SignalStatus_Name(signal->status()),
-          " signal cannot move to ", v1::SignalStatus_Name(request.status()),
-          " (NEW -> VALIDATED|REFUTED; VALIDATED -> UNDER_ASSESSMENT|CLOSED; "
-          "UNDER_ASSESSMENT -> CLOSED; REFUTED -> VALIDATED; CLOSED -> "
-          "UNDER_ASSESSMENT)"));
+          " signal cannot move to ", v1::SignalStatus_Name(request.status()));
+      return errors::FailedPrecondition(
+          absl::StrCat(transition, kAllowedTransitions),
+          {{"SIGNAL_STATUS", request.name(), transition}});
     }
     AESIGNAL_ASSIGN_OR_RETURN(int64_t sequence,
                               storage::NextSignalSequence(txn, ids.first));

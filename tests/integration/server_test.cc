@@ -6,6 +6,7 @@
 
 #include "aesignal/v1/ingest_service.grpc.pb.h"
 #include "aesignal/v1/safety_service.grpc.pb.h"
+#include "aesignal/v1/signal_service.grpc.pb.h"
 #include "aesignal/v1/trial_service.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "google/rpc/error_details.pb.h"
@@ -79,15 +80,21 @@ class ServerTest : public ::testing::Test {
     return response.SerializeAsString();
   }
 
-  static google::rpc::BadRequest BadRequestOf(const grpc::Status& s) {
+  // The first detail of type Detail in a status's rich error details.
+  template <typename Detail>
+  static Detail DetailOf(const grpc::Status& s) {
     google::rpc::Status rich;
-    google::rpc::BadRequest bad;
+    Detail detail;
     EXPECT_TRUE(rich.ParseFromString(s.error_details()));
     for (const auto& any : rich.details()) {
-      if (any.UnpackTo(&bad)) return bad;
+      if (any.UnpackTo(&detail)) return detail;
     }
-    ADD_FAILURE() << "no BadRequest in error details";
-    return bad;
+    ADD_FAILURE() << "no " << Detail::descriptor()->full_name()
+                  << " in error details";
+    return detail;
+  }
+  static google::rpc::BadRequest BadRequestOf(const grpc::Status& s) {
+    return DetailOf<google::rpc::BadRequest>(s);
   }
 
   testing::TempDir dir_;
@@ -133,8 +140,59 @@ TEST_F(ServerTest, TrialErrorsMapToTheRightCodes) {
   v1::GetTrialRequest get;
   get.set_name("trials/NOPE");
   grpc::ClientContext ctx;
-  EXPECT_EQ(trials_->GetTrial(&ctx, get, &trial).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  const grpc::Status missing = trials_->GetTrial(&ctx, get, &trial);
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND);
+  const auto resource = DetailOf<google::rpc::ResourceInfo>(missing);
+  EXPECT_EQ(resource.resource_type(), "trial");
+  EXPECT_EQ(resource.resource_name(), "NOPE");
+}
+
+TEST_F(ServerTest, RefusedTriageCarriesPreconditionFailure) {
+  auto signals = v1::SignalService::NewStub(channel_);
+  v1::UpdateSignalRequest update;
+  update.set_name("trials/T1/signals/NOPE");
+  update.set_status(v1::SIGNAL_STATUS_CLOSED);
+  update.set_comment("why");
+  update.set_actor("me");
+  v1::Signal signal;
+  {
+    grpc::ClientContext ctx;
+    const grpc::Status s = signals->UpdateSignal(&ctx, update, &signal);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_EQ(DetailOf<google::rpc::ResourceInfo>(s).resource_type(), "signal");
+  }
+  // Two serious AEs in HIGH raise the any-SAE signal against a baseline;
+  // a NEW signal cannot be CLOSED directly.
+  v1::PutBaselinesRequest put;
+  put.set_parent(kParent);
+  v1::Baseline* b = put.add_baselines();
+  b->set_baseline_id("sae");
+  b->set_level(v1::TERM_LEVEL_OVERALL);
+  b->set_overall_key("any_sae");
+  b->set_timepoint_id("M3");
+  b->set_dose_group_id("HIGH");
+  b->set_expected_proportion(0.02);
+  b->set_citation("test");
+  v1::PutBaselinesResponse put_response;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(signals->PutBaselines(&ctx, put, &put_response).ok());
+  }
+  Submit({testing::Report("R1", 1, "S3", 20, "Pneumonia", 3, true),
+          testing::Report("R2", 1, "S6", 30, "Sepsis", 4, true)});
+  ASSERT_TRUE(server_->monitor().signals().WaitIdle(absl::Seconds(10)).ok());
+  update.set_name("trials/T1/signals/BINOMIAL~OVERALL~any_sae~HIGH~M3");
+  grpc::ClientContext ctx;
+  const grpc::Status s = signals->UpdateSignal(&ctx, update, &signal);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << s.error_message();
+  EXPECT_THAT(s.error_message(),
+              HasSubstr("a SIGNAL_STATUS_NEW signal cannot move to "
+                        "SIGNAL_STATUS_CLOSED"));
+  const auto failure = DetailOf<google::rpc::PreconditionFailure>(s);
+  ASSERT_EQ(failure.violations_size(), 1);
+  EXPECT_EQ(failure.violations(0).type(), "SIGNAL_STATUS");
+  EXPECT_EQ(failure.violations(0).subject(), update.name());
 }
 
 TEST_F(ServerTest, ResubmittingEverythingChangesNothing) {
