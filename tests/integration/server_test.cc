@@ -165,14 +165,7 @@ TEST_F(ServerTest, RefusedTriageCarriesPreconditionFailure) {
   // a NEW signal cannot be CLOSED directly.
   v1::PutBaselinesRequest put;
   put.set_parent(kParent);
-  v1::Baseline* b = put.add_baselines();
-  b->set_baseline_id("sae");
-  b->set_level(v1::TERM_LEVEL_OVERALL);
-  b->set_overall_key("any_sae");
-  b->set_timepoint_id("M3");
-  b->set_dose_group_id("HIGH");
-  b->set_expected_proportion(0.02);
-  b->set_citation("test");
+  *put.add_baselines() = testing::SeriousAeBaseline();
   v1::PutBaselinesResponse put_response;
   {
     grpc::ClientContext ctx;

@@ -32,15 +32,7 @@ TEST(SignalsServerTest, WatcherReceivesTheSignalAStreamRaises) {
   std::vector<v1::Subject> subjects;
   for (int i = 1; i <= 9; ++i) subjects.push_back(testing::SubjectNumber(i));
   ASSERT_TRUE(c.EnrollSubjects("T1", subjects).ok());
-  v1::Baseline baseline;
-  baseline.set_baseline_id("sae");
-  baseline.set_level(v1::TERM_LEVEL_OVERALL);
-  baseline.set_overall_key("any_sae");
-  baseline.set_timepoint_id("M3");
-  baseline.set_dose_group_id("HIGH");
-  baseline.set_expected_proportion(0.02);
-  baseline.set_citation("test");
-  ASSERT_TRUE(c.PutBaselines("T1", {baseline}).ok());
+  ASSERT_TRUE(c.PutBaselines("T1", {testing::SeriousAeBaseline()}).ok());
 
   // Reports below the baseline first: nothing raised.
   client::ReportStreamer quiet(c.shared_connection(), "T1");

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "aesignal/v1/report.pb.h"
+#include "aesignal/v1/signal.pb.h"
 #include "aesignal/v1/trial.pb.h"
 
 namespace aesignal::testing {
@@ -63,6 +64,20 @@ inline v1::AdverseEventReport Report(const std::string& report_id,
   r.set_grade(grade);
   r.set_serious(serious);
   return r;
+}
+
+// A baseline of 2 % for any serious AE in HIGH by month 3 (ThreeGroupTrial):
+// two serious AEs among HIGH's first subjects cross it.
+inline v1::Baseline SeriousAeBaseline() {
+  v1::Baseline b;
+  b.set_baseline_id("sae");
+  b.set_level(v1::TERM_LEVEL_OVERALL);
+  b.set_overall_key("any_sae");
+  b.set_timepoint_id("M3");
+  b.set_dose_group_id("HIGH");
+  b.set_expected_proportion(0.02);
+  b.set_citation("test");
+  return b;
 }
 
 }  // namespace aesignal::testing
