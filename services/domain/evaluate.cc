@@ -457,6 +457,21 @@ void SetTermFields(const TermKey& term, v1::Signal* signal) {
                                                 : term.overall);
 }
 
+namespace {
+
+// A signal id's dose group segment: "ALL" for the all-groups total (empty
+// dose_group_id), else the escaped dose group id — with the first letter of
+// a group literally named "ALL" escaped too ("%41LL"), so that no dose group
+// id a user can create collides with the total.
+std::string DoseGroupSegment(const std::string& dose_group_id) {
+  if (dose_group_id.empty()) return "ALL";
+  std::string segment = Escape(dose_group_id);
+  if (segment == "ALL") return "%41LL";
+  return segment;
+}
+
+}  // namespace
+
 std::string SignalId(v1::SignalMethod method, const TermKey& term,
                      const std::string& dose_group_id,
                      const std::string& timepoint_id) {
@@ -468,8 +483,7 @@ std::string SignalId(v1::SignalMethod method, const TermKey& term,
                                                         : term.overall;
   std::string id = absl::StrCat(IdName(method), "~", level, "~");
   if (term.level == Level::kPt) absl::StrAppend(&id, Escape(term.soc), "~");
-  absl::StrAppend(&id, Escape(name), "~",
-                  dose_group_id.empty() ? "ALL" : Escape(dose_group_id), "~",
+  absl::StrAppend(&id, Escape(name), "~", DoseGroupSegment(dose_group_id), "~",
                   Escape(timepoint_id));
   return id;
 }

@@ -1,13 +1,17 @@
 // Signals through the real server and the SDK: a watcher connected before the
 // reports are acknowledged receives the signal they raise within a second.
+#include <map>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "aesignal/client/client.h"
 #include "aesignal/client/report_streamer.h"
+#include "aesignal/v1/admin_service.grpc.pb.h"
 #include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "services/domain/monitor.h"
 #include "services/server/server.h"
 #include "tests/testing/fixtures.h"
 #include "tests/testing/temp_dir.h"
@@ -80,6 +84,76 @@ TEST(SignalsServerTest, WatcherReceivesTheSignalAStreamRaises) {
   auto all = c.ListAllSignals("T1");
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(all->size(), 1u);  // exactly the expected one
+}
+
+// Regression: a dose group whose id is "ALL" once shared its signal ids with
+// the all-groups total, so one signal carried the group's evidence under the
+// total's empty dose group and VerifyTrial reported DATA_LOSS.
+TEST(SignalsServerTest, DoseGroupNamedAllDoesNotCollideWithTheTotal) {
+  testing::TempDir dir;
+  auto server =
+      Server::Start({.listen = "127.0.0.1:0", .data_dir = dir.Sub("data")});
+  ASSERT_TRUE(server.ok()) << server.status();
+  client::ConnectionOptions options;
+  options.target = absl::StrCat("127.0.0.1:", (*server)->port());
+  client::Client c(client::MakeClientConnection(options));
+
+  v1::Trial trial = testing::ThreeGroupTrial("T2");
+  trial.clear_dose_groups();
+  for (const char* id : {"ALL", "OTHER"}) {
+    auto* g = trial.add_dose_groups();
+    g->set_dose_group_id(id);
+    g->set_label(id);
+  }
+  trial.mutable_signal_policy()->set_disable_bayesian(true);
+  trial.mutable_signal_policy()->set_disable_trend(true);
+  trial.mutable_signal_policy()->set_disable_over_time(true);
+  ASSERT_TRUE(c.CreateTrial(trial).ok());
+  std::vector<v1::Subject> subjects;
+  for (int i = 1; i <= 10; ++i) {
+    v1::Subject s = testing::SubjectNumber(i);
+    s.set_dose_group_id(i <= 3 ? "ALL" : "OTHER");
+    subjects.push_back(s);
+  }
+  ASSERT_TRUE(c.EnrollSubjects("T2", subjects).ok());
+  v1::Baseline baseline = testing::SeriousAeBaseline();
+  baseline.clear_dose_group_id();  // every group and the total
+  ASSERT_TRUE(c.PutBaselines("T2", {baseline}).ok());
+
+  // Group ALL at 3/3 with a serious AE, the total at 4/10.
+  client::ReportStreamer streamer(c.shared_connection(), "T2");
+  for (const char* subject : {"S1", "S2", "S3", "S4"}) {
+    ASSERT_TRUE(streamer
+                    .Add(testing::Report(absl::StrCat("R", subject), 1, subject,
+                                         20, "Pneumonia", 3, true))
+                    .ok());
+  }
+  ASSERT_TRUE(streamer.Finish().ok());
+  ASSERT_TRUE((*server)->monitor().signals().WaitIdle(absl::Seconds(10)).ok());
+
+  auto all = c.ListAllSignals("T2");
+  ASSERT_TRUE(all.ok()) << all.status();
+  std::map<std::string, const v1::Signal*> by_id;
+  for (const v1::Signal& s : *all) by_id[s.signal_id()] = &s;
+  const v1::Signal* group = by_id["BINOMIAL~OVERALL~any_sae~%41LL~M3"];
+  const v1::Signal* total = by_id["BINOMIAL~OVERALL~any_sae~ALL~M3"];
+  ASSERT_NE(group, nullptr);
+  ASSERT_NE(total, nullptr);
+  EXPECT_EQ(group->dose_group_id(), "ALL");
+  EXPECT_EQ(group->evidence().subjects(), 3);
+  EXPECT_EQ(group->evidence().denominator(), 3);
+  EXPECT_EQ(total->dose_group_id(), "");
+  EXPECT_EQ(total->evidence().subjects(), 4);
+  EXPECT_EQ(total->evidence().denominator(), 10);
+
+  v1::VerifyTrialRequest verify;
+  verify.set_name("trials/T2");
+  v1::VerifyTrialResponse verified;
+  grpc::ClientContext context;
+  auto admin = v1::AdminService::NewStub(
+      grpc::CreateChannel(options.target, grpc::InsecureChannelCredentials()));
+  const grpc::Status s = admin->VerifyTrial(&context, verify, &verified);
+  EXPECT_TRUE(s.ok()) << s.error_message();
 }
 
 }  // namespace
