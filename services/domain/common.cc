@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 
 #include "absl/strings/escaping.h"
 #include "absl/time/clock.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/domain/incidence_rows.h"
 #include "services/domain/validation.h"
@@ -39,17 +42,75 @@ absl::StatusOr<int> PageSize(int requested, int default_size, int max_size,
   return std::min(requested, max_size);
 }
 
-std::string EncodePageToken(absl::string_view bytes) {
-  return absl::WebSafeBase64Escape(bytes);
+namespace {
+
+constexpr char kPageTokenFormat = 1;
+constexpr size_t kFingerprintBytes = 8;
+
+// FNV-1a, 64 bits: stable across processes and builds (absl::Hash is not).
+uint64_t Fnv1a(absl::string_view bytes, uint64_t hash = 14695981039346656037u) {
+  for (unsigned char c : bytes) {
+    hash ^= c;
+    hash *= 1099511628211u;
+  }
+  return hash;
 }
 
-absl::StatusOr<std::string> DecodePageToken(absl::string_view token) {
-  std::string bytes;
-  if (!absl::WebSafeBase64Unescape(token, &bytes) || bytes.empty()) {
-    return errors::InvalidArgument("page_token",
-                                   "is not a token this server issued");
+// The request's type and its fields other than page_size and page_token.
+std::string RequestFingerprint(const google::protobuf::Message& request) {
+  std::unique_ptr<google::protobuf::Message> rest(request.New());
+  rest->CopyFrom(request);
+  const auto* descriptor = rest->GetDescriptor();
+  for (const char* field : {"page_size", "page_token"}) {
+    if (const auto* f = descriptor->FindFieldByName(field)) {
+      rest->GetReflection()->ClearField(rest.get(), f);
+    }
   }
-  return bytes;
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream out(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&out);
+    coded.SetSerializationDeterministic(true);
+    rest->SerializeToCodedStream(&coded);
+  }
+  uint64_t hash = Fnv1a(bytes, Fnv1a(descriptor->full_name()));
+  std::string fingerprint(kFingerprintBytes, '\0');
+  for (size_t i = 0; i < kFingerprintBytes; ++i) {
+    fingerprint[i] = static_cast<char>(hash >> (8 * i));
+  }
+  return fingerprint;
+}
+
+absl::Status NotIssued() {
+  return errors::InvalidArgument("page_token",
+                                 "is not a token this server issued");
+}
+
+}  // namespace
+
+std::string EncodePageToken(const google::protobuf::Message& request,
+                            absl::string_view cursor) {
+  return absl::WebSafeBase64Escape(absl::StrCat(
+      std::string(1, kPageTokenFormat), RequestFingerprint(request), cursor));
+}
+
+absl::StatusOr<std::string> DecodePageToken(
+    const google::protobuf::Message& request) {
+  const auto* field = request.GetDescriptor()->FindFieldByName("page_token");
+  if (field == nullptr) return NotIssued();
+  const std::string token = request.GetReflection()->GetString(request, field);
+  std::string bytes;
+  if (!absl::WebSafeBase64Unescape(token, &bytes) ||
+      bytes.size() <= 1 + kFingerprintBytes || bytes[0] != kPageTokenFormat) {
+    return NotIssued();
+  }
+  if (bytes.compare(1, kFingerprintBytes, RequestFingerprint(request)) != 0) {
+    return errors::InvalidArgument(
+        "page_token",
+        "was issued for a different request: keep the parent and every "
+        "filter of the first page while paging");
+  }
+  return bytes.substr(1 + kFingerprintBytes);
 }
 
 namespace {

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "aesignal/v1/trial.pb.h"
+#include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "storage/store.h"
 
@@ -22,8 +23,18 @@ google::protobuf::Timestamp NowProto();
 // page_size: 0 -> default_size, capped at max_size; negative is an error.
 absl::StatusOr<int> PageSize(int requested, int default_size, int max_size,
                              const char* field);
-std::string EncodePageToken(absl::string_view bytes);
-absl::StatusOr<std::string> DecodePageToken(absl::string_view token);
+
+// Page tokens (AIP-158): opaque, and bound to the request they continue. A
+// token holds a format byte, a fingerprint of the request's type and of every
+// field but page_size and page_token (so it continues only the same parent
+// and filters), and the cursor where the next page starts.
+std::string EncodePageToken(const google::protobuf::Message& request,
+                            absl::string_view cursor);
+// The cursor in request.page_token (which must not be empty):
+// INVALID_ARGUMENT on `page_token` if the token is malformed or was issued
+// for another request (another List, parent or filter).
+absl::StatusOr<std::string> DecodePageToken(
+    const google::protobuf::Message& request);
 
 template <typename Message>
 absl::StatusOr<Message> Parse(std::string_view bytes, const char* what) {

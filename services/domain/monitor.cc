@@ -575,8 +575,7 @@ absl::StatusOr<v1::ListTrialsResponse> Monitor::ListTrials(
       int page_size, PageSize(request.page_size(), 50, 1000, "page_size"));
   std::string start;
   if (!request.page_token().empty()) {
-    AESIGNAL_ASSIGN_OR_RETURN(std::string last,
-                              DecodePageToken(request.page_token()));
+    AESIGNAL_ASSIGN_OR_RETURN(std::string last, DecodePageToken(request));
     start = storage::TrialKey(last) + '\0';
   }
   v1::ListTrialsResponse response;
@@ -599,7 +598,7 @@ absl::StatusOr<v1::ListTrialsResponse> Monitor::ListTrials(
   AESIGNAL_RETURN_IF_ERROR(error);
   if (more) {
     response.set_next_page_token(EncodePageToken(
-        response.trials(response.trials_size() - 1).trial_id()));
+        request, response.trials(response.trials_size() - 1).trial_id()));
   }
   return response;
 }
@@ -794,8 +793,7 @@ absl::StatusOr<v1::ListSubjectsResponse> Monitor::ListSubjects(
   AESIGNAL_RETURN_IF_ERROR(LoadTrial(view, trial_id).status());
   std::string start;
   if (!request.page_token().empty()) {
-    AESIGNAL_ASSIGN_OR_RETURN(std::string last,
-                              DecodePageToken(request.page_token()));
+    AESIGNAL_ASSIGN_OR_RETURN(std::string last, DecodePageToken(request));
     start = storage::SubjectKey(trial_id, last) + '\0';
   }
   v1::ListSubjectsResponse response;
@@ -819,7 +817,7 @@ absl::StatusOr<v1::ListSubjectsResponse> Monitor::ListSubjects(
   AESIGNAL_RETURN_IF_ERROR(error);
   if (more) {
     response.set_next_page_token(EncodePageToken(
-        response.subjects(response.subjects_size() - 1).subject_id()));
+        request, response.subjects(response.subjects_size() - 1).subject_id()));
   }
   return response;
 }
@@ -935,8 +933,7 @@ absl::StatusOr<IncidenceQuery> ParseIncidenceQuery(
   AESIGNAL_ASSIGN_OR_RETURN(
       query.page_size, PageSize(request.page_size(), 100, 1000, "page_size"));
   if (!request.page_token().empty()) {
-    AESIGNAL_ASSIGN_OR_RETURN(std::string bytes,
-                              DecodePageToken(request.page_token()));
+    AESIGNAL_ASSIGN_OR_RETURN(std::string bytes, DecodePageToken(request));
     std::string_view in = bytes;
     TermKey term;
     if (!storage::ConsumeTerm(&in, &term) || !in.empty() ||
@@ -1122,7 +1119,7 @@ absl::StatusOr<v1::GetIncidenceResponse> IncidenceResponse(
   }
   if (page.more && !page.rows.empty()) {
     response.set_next_page_token(
-        EncodePageToken(storage::EncodeTerm(page.rows.back().term)));
+        EncodePageToken(request, storage::EncodeTerm(page.rows.back().term)));
   }
   return response;
 }
@@ -1208,8 +1205,7 @@ absl::StatusOr<v1::GetAuditTrailResponse> Monitor::GetAuditTrail(
       int page_size, PageSize(request.page_size(), 100, 1000, "page_size"));
   int64_t after = 0;
   if (!request.page_token().empty()) {
-    AESIGNAL_ASSIGN_OR_RETURN(std::string bytes,
-                              DecodePageToken(request.page_token()));
+    AESIGNAL_ASSIGN_OR_RETURN(std::string bytes, DecodePageToken(request));
     if (!absl::SimpleAtoi(bytes, &after)) {
       return errors::InvalidArgument("page_token",
                                      "is not a token this server issued");
@@ -1240,7 +1236,9 @@ absl::StatusOr<v1::GetAuditTrailResponse> Monitor::GetAuditTrail(
         *response.add_records() = std::move(record);
         return true;
       }));
-  if (more) response.set_next_page_token(EncodePageToken(absl::StrCat(last)));
+  if (more) {
+    response.set_next_page_token(EncodePageToken(request, absl::StrCat(last)));
+  }
   return response;
 }
 

@@ -664,7 +664,7 @@ absl::StatusOr<v1::ListSignalsResponse> SignalBook::ListSignals(
   size_t offset = 0;
   if (!request.page_token().empty()) {
     AESIGNAL_ASSIGN_OR_RETURN(std::string bytes,
-                              internal::DecodePageToken(request.page_token()));
+                              internal::DecodePageToken(request));
     if (!absl::SimpleAtoi(bytes, &offset)) {
       return errors::InvalidArgument("page_token",
                                      "is not a token this server issued");
@@ -709,7 +709,7 @@ absl::StatusOr<v1::ListSignalsResponse> SignalBook::ListSignals(
     }
     if (offset + page_size < matched) {
       response.set_next_page_token(
-          internal::EncodePageToken(absl::StrCat(offset + page_size)));
+          internal::EncodePageToken(request, absl::StrCat(offset + page_size)));
     }
     return response;
   }

@@ -147,6 +147,97 @@ TEST_F(ServerTest, TrialErrorsMapToTheRightCodes) {
   EXPECT_EQ(resource.resource_name(), "NOPE");
 }
 
+// Regression: ListTrials and ListSubjects once accepted any base64url token.
+// Every List's token is bound to the request it continues (AIP-158).
+TEST_F(ServerTest, PageTokensAreBoundToTheirRequest) {
+  for (const char* id : {"T2", "T3"}) {
+    v1::CreateTrialRequest create;
+    *create.mutable_trial() = testing::ThreeGroupTrial(id);
+    v1::Trial trial;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(trials_->CreateTrial(&ctx, create, &trial).ok());
+  }
+  auto page_token_error = [](const grpc::Status& s) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << s.error_message();
+    const auto bad = BadRequestOf(s);
+    return bad.field_violations_size() == 1 &&
+           bad.field_violations(0).field() == "page_token";
+  };
+
+  v1::ListTrialsRequest trials;
+  trials.set_page_size(2);
+  v1::ListTrialsResponse trials_page;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(trials_->ListTrials(&ctx, trials, &trials_page).ok());
+    ASSERT_FALSE(trials_page.next_page_token().empty());
+  }
+  trials.set_page_token(trials_page.next_page_token());
+  trials.set_page_size(5);  // the page size may change between pages
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(trials_->ListTrials(&ctx, trials, &trials_page).ok());
+    ASSERT_EQ(trials_page.trials_size(), 1);
+    EXPECT_EQ(trials_page.trials(0).trial_id(), "T3");
+  }
+  for (const char* garbage : {"garbage", "bm9wZQ", "%%%"}) {
+    trials.set_page_token(garbage);
+    grpc::ClientContext ctx;
+    EXPECT_TRUE(
+        page_token_error(trials_->ListTrials(&ctx, trials, &trials_page)))
+        << garbage;
+  }
+
+  v1::ListSubjectsRequest subjects;
+  subjects.set_parent(kParent);
+  subjects.set_page_size(4);
+  v1::ListSubjectsResponse subjects_page;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(trials_->ListSubjects(&ctx, subjects, &subjects_page).ok());
+    ASSERT_FALSE(subjects_page.next_page_token().empty());
+  }
+  const std::string token = subjects_page.next_page_token();
+  subjects.set_page_token(token);
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(trials_->ListSubjects(&ctx, subjects, &subjects_page).ok());
+    EXPECT_EQ(subjects_page.subjects_size(), 4);
+  }
+  subjects.set_parent("trials/T2");  // another trial's listing
+  {
+    grpc::ClientContext ctx;
+    EXPECT_TRUE(page_token_error(
+        trials_->ListSubjects(&ctx, subjects, &subjects_page)));
+  }
+  trials.set_page_token(token);  // another List's token
+  {
+    grpc::ClientContext ctx;
+    EXPECT_TRUE(
+        page_token_error(trials_->ListTrials(&ctx, trials, &trials_page)));
+  }
+
+  // Incidence: a token continues only the same level and filters.
+  Submit({Report("R1", 1, "S1", 10, "Headache"),
+          Report("R2", 1, "S2", 10, "Nausea")});
+  v1::GetIncidenceRequest incidence;
+  incidence.set_parent(kParent);
+  incidence.set_level(v1::TERM_LEVEL_PT);
+  incidence.set_page_size(1);
+  v1::GetIncidenceResponse incidence_page;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(safety_->GetIncidence(&ctx, incidence, &incidence_page).ok());
+    ASSERT_FALSE(incidence_page.next_page_token().empty());
+  }
+  incidence.set_page_token(incidence_page.next_page_token());
+  incidence.set_dose_group_id("LOW");
+  grpc::ClientContext ctx;
+  EXPECT_TRUE(page_token_error(
+      safety_->GetIncidence(&ctx, incidence, &incidence_page)));
+}
+
 TEST_F(ServerTest, RefusedTriageCarriesPreconditionFailure) {
   auto signals = v1::SignalService::NewStub(channel_);
   v1::UpdateSignalRequest update;
