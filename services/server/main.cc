@@ -8,6 +8,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "services/access/principals.h"
@@ -141,6 +143,14 @@ void PrintListening(const aesignal::ServerOptions& options,
 }  // namespace
 
 int main(int argc, char** argv) {
+  // --help lists the flags defined in this file (Abseil's default looks for a
+  // file named after the binary, aesignald.cc, and so listed none).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "services/server/main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
       "aesignal server: durable AE-report ingest and incidence tables.\n"
       "Usage: aesignald [--listen=HOST:PORT] [--data_dir=DIR]");
