@@ -40,6 +40,13 @@ class WithoutReflection : public grpc::ServerBuilderOption {
   }
 };
 
+// The v1 services, as grpc.health.v1 names them.
+constexpr const char* kServiceNames[] = {
+    "aesignal.v1.TrialService",  "aesignal.v1.IngestService",
+    "aesignal.v1.SafetyService", "aesignal.v1.SignalService",
+    "aesignal.v1.AuditService",  "aesignal.v1.AdminService",
+};
+
 }  // namespace
 
 absl::Status Server::OpenStore(const ServerOptions& options) {
@@ -101,6 +108,11 @@ absl::Status Server::StartGrpc(
   if (grpc_server_ == nullptr || port_ == 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen));
+  }
+  // A status per service as well as overall (""), all SERVING until a drain
+  // sets every one to NOT_SERVING.
+  for (const char* service : kServiceNames) {
+    grpc_server_->GetHealthCheckService()->SetServingStatus(service, true);
   }
   return absl::OkStatus();
 }

@@ -404,13 +404,42 @@ TEST_F(ServerTest, HealthServiceReportsServing) {
   EXPECT_EQ(response, std::string("\x08\x01", 2));  // status: SERVING
 }
 
+// HealthCheckRequest{service: name}: field 1, length-delimited.
+std::string HealthCheckFor(const std::string& service) {
+  return absl::StrCat(std::string("\x0a", 1),
+                      std::string(1, static_cast<char>(service.size())),
+                      service);
+}
+
+TEST_F(ServerTest, HealthReportsEveryServiceByName) {
+  for (const char* service :
+       {"aesignal.v1.TrialService", "aesignal.v1.IngestService",
+        "aesignal.v1.SafetyService", "aesignal.v1.SignalService",
+        "aesignal.v1.AuditService", "aesignal.v1.AdminService"}) {
+    std::string response;
+    grpc::Status s =
+        GenericUnary(channel_.get(), "/grpc.health.v1.Health/Check",
+                     HealthCheckFor(service), &response);
+    ASSERT_TRUE(s.ok()) << service << ": " << s.error_message();
+    EXPECT_EQ(response, std::string("\x08\x01", 2)) << service;
+  }
+  std::string response;
+  EXPECT_EQ(GenericUnary(channel_.get(), "/grpc.health.v1.Health/Check",
+                         HealthCheckFor("aesignal.v1.NoSuchService"), &response)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
 TEST_F(ServerTest, HealthReportsNotServingWhileDraining) {
   server_->BeginDrain();
-  std::string response;
-  grpc::Status s = GenericUnary(channel_.get(), "/grpc.health.v1.Health/Check",
-                                "", &response);
-  ASSERT_TRUE(s.ok()) << s.error_message();
-  EXPECT_EQ(response, std::string("\x08\x02", 2));  // status: NOT_SERVING
+  for (const std::string& request :
+       {std::string(), HealthCheckFor("aesignal.v1.IngestService")}) {
+    std::string response;
+    grpc::Status s = GenericUnary(
+        channel_.get(), "/grpc.health.v1.Health/Check", request, &response);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(response, std::string("\x08\x02", 2));  // status: NOT_SERVING
+  }
 }
 
 TEST_F(ServerTest, ReflectionListsTheServices) {
