@@ -531,34 +531,36 @@ absl::StatusOr<v1::Trial> Monitor::CreateTrial(
                             ValidateAndNormalizeTrial(request.trial()));
   *trial.mutable_create_time() = NowProto();
   v1::Trial result;
-  AESIGNAL_RETURN_IF_ERROR(store_.Commit([&](storage::Txn& txn)
-                                             -> absl::Status {
-    const std::string key = storage::TrialKey(trial.trial_id());
-    auto existing = txn.Get(Cf::kTrials, key);
-    if (!existing.ok()) return existing.status();
-    if (existing->has_value()) {
-      AESIGNAL_ASSIGN_OR_RETURN(v1::Trial stored,
-                                Parse<v1::Trial>(**existing, "trial"));
-      if (!MessageDifferencer::Equals(Content(stored), Content(trial))) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "trial '", trial.trial_id(),
-            "' already exists with different content; trials are immutable"));
-      }
-      result = std::move(stored);  // identical: idempotent
-      return absl::OkStatus();
-    }
-    txn.Put(Cf::kTrials, key, trial.SerializeAsString());
-    AESIGNAL_ASSIGN_OR_RETURN(
-        storage::AuditWriter audit,
-        storage::AuditWriter::Begin(txn, trial.trial_id()));
-    audit.Append(
-        AuditOf(call, trial.create_time(), "trial.create", trial.name(), 1,
-                absl::StrCat(trial.dose_groups_size(), " dose groups, ",
-                             trial.timepoints_size(), " timepoints, ",
-                             trial.sites_size(), " sites: ", trial.title())));
-    result = trial;
-    return absl::OkStatus();
-  }));
+  AESIGNAL_RETURN_IF_ERROR(
+      store_.Commit([&](storage::Txn& txn) -> absl::Status {
+        const std::string key = storage::TrialKey(trial.trial_id());
+        auto existing = txn.Get(Cf::kTrials, key);
+        if (!existing.ok()) return existing.status();
+        if (existing->has_value()) {
+          AESIGNAL_ASSIGN_OR_RETURN(v1::Trial stored,
+                                    Parse<v1::Trial>(**existing, "trial"));
+          if (!MessageDifferencer::Equals(Content(stored), Content(trial))) {
+            return errors::AlreadyExists(
+                "trial", trial.trial_id(),
+                absl::StrCat("trial '", trial.trial_id(),
+                             "' already exists with different content; trials "
+                             "are immutable"));
+          }
+          result = std::move(stored);  // identical: idempotent
+          return absl::OkStatus();
+        }
+        txn.Put(Cf::kTrials, key, trial.SerializeAsString());
+        AESIGNAL_ASSIGN_OR_RETURN(
+            storage::AuditWriter audit,
+            storage::AuditWriter::Begin(txn, trial.trial_id()));
+        audit.Append(AuditOf(
+            call, trial.create_time(), "trial.create", trial.name(), 1,
+            absl::StrCat(trial.dose_groups_size(), " dose groups, ",
+                         trial.timepoints_size(), " timepoints, ",
+                         trial.sites_size(), " sites: ", trial.title())));
+        result = trial;
+        return absl::OkStatus();
+      }));
   return result;
 }
 

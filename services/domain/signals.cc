@@ -235,8 +235,10 @@ absl::Status CheckNoneDirty(const storage::ReadView& view,
                             storage::ReadDirtyTerms(view));
   for (const auto& entry : dirty) {
     if (entry.trial_id == trial_id) {
-      return absl::FailedPreconditionError(
-          "signal evaluation is pending for this trial; retry shortly");
+      return errors::FailedPrecondition(
+          "signal evaluation is pending for this trial; retry shortly",
+          {{"EVALUATION_PENDING", absl::StrCat("trials/", trial_id),
+            "rows of the trial await signal evaluation"}});
     }
   }
   return absl::OkStatus();

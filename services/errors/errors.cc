@@ -1,5 +1,6 @@
 #include "services/errors/errors.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "google/rpc/error_details.pb.h"
@@ -19,7 +20,7 @@ absl::Status InvalidArgument(const std::vector<FieldViolation>& violations) {
   absl::Status status = absl::InvalidArgumentError(message);
   status.SetPayload(kBadRequestTypeUrl,
                     absl::Cord(bad_request.SerializeAsString()));
-  return status;
+  return WithErrorInfo(std::move(status), "FIELD_VIOLATIONS");
 }
 
 absl::Status InvalidArgument(std::string field, std::string description) {
@@ -39,14 +40,36 @@ std::vector<FieldViolation> ViolationsOf(const absl::Status& status) {
   return out;
 }
 
-absl::Status NotFound(std::string resource_type, std::string resource_name) {
+namespace {
+
+// `status` with a ResourceInfo and an ErrorInfo "<TYPE>_<suffix>".
+absl::Status AboutResource(absl::Status status, std::string resource_type,
+                           std::string resource_name,
+                           absl::string_view reason_suffix) {
   google::rpc::ResourceInfo info;
+  std::string reason = absl::AsciiStrToUpper(resource_type);
+  absl::StrAppend(&reason, "_", reason_suffix);
+  info.set_resource_type(std::move(resource_type));
+  info.set_resource_name(resource_name);
+  status.SetPayload(kResourceInfoTypeUrl, absl::Cord(info.SerializeAsString()));
+  return WithErrorInfo(std::move(status), std::move(reason),
+                       {{"resource", std::move(resource_name)}});
+}
+
+}  // namespace
+
+absl::Status NotFound(std::string resource_type, std::string resource_name) {
   absl::Status status = absl::NotFoundError(
       absl::StrCat(resource_type, " '", resource_name, "' not found"));
-  info.set_resource_type(std::move(resource_type));
-  info.set_resource_name(std::move(resource_name));
-  status.SetPayload(kResourceInfoTypeUrl, absl::Cord(info.SerializeAsString()));
-  return status;
+  return AboutResource(std::move(status), std::move(resource_type),
+                       std::move(resource_name), "NOT_FOUND");
+}
+
+absl::Status AlreadyExists(std::string resource_type, std::string resource_name,
+                           std::string message) {
+  return AboutResource(absl::AlreadyExistsError(std::move(message)),
+                       std::move(resource_type), std::move(resource_name),
+                       "ALREADY_EXISTS");
 }
 
 absl::Status FailedPrecondition(std::string message,
@@ -61,7 +84,7 @@ absl::Status FailedPrecondition(std::string message,
   absl::Status status = absl::FailedPreconditionError(std::move(message));
   status.SetPayload(kPreconditionFailureTypeUrl,
                     absl::Cord(failure.SerializeAsString()));
-  return status;
+  return v.empty() ? status : WithErrorInfo(std::move(status), v[0].type);
 }
 
 absl::Status WithErrorInfo(

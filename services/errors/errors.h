@@ -37,8 +37,8 @@ struct FieldViolation {
                          const FieldViolation&) = default;
 };
 
-// INVALID_ARGUMENT whose message lists the violations and whose payload is a
-// serialized google.rpc.BadRequest.
+// INVALID_ARGUMENT whose message lists the violations, with a
+// google.rpc.BadRequest and an ErrorInfo of reason "FIELD_VIOLATIONS".
 absl::Status InvalidArgument(const std::vector<FieldViolation>& violations);
 absl::Status InvalidArgument(std::string field, std::string description);
 
@@ -46,9 +46,15 @@ absl::Status InvalidArgument(std::string field, std::string description);
 std::vector<FieldViolation> ViolationsOf(const absl::Status& status);
 
 // NOT_FOUND for `resource_name` of `resource_type` ("trial", "signal", ...)
-// with a google.rpc.ResourceInfo detail; the message is
+// with a google.rpc.ResourceInfo detail and an ErrorInfo of reason
+// "<RESOURCE_TYPE>_NOT_FOUND"; the message is
 // "<resource_type> '<resource_name>' not found".
 absl::Status NotFound(std::string resource_type, std::string resource_name);
+
+// ALREADY_EXISTS with `message`, a ResourceInfo for the resource and an
+// ErrorInfo of reason "<RESOURCE_TYPE>_ALREADY_EXISTS".
+absl::Status AlreadyExists(std::string resource_type, std::string resource_name,
+                           std::string message);
 
 struct PreconditionViolation {
   std::string type;         // e.g. "SIGNAL_STATUS"
@@ -56,7 +62,8 @@ struct PreconditionViolation {
   std::string description;  // why the state does not allow the request
 };
 
-// FAILED_PRECONDITION with `message` and a google.rpc.PreconditionFailure.
+// FAILED_PRECONDITION with `message`, a google.rpc.PreconditionFailure and
+// an ErrorInfo whose reason is the first violation's type.
 absl::Status FailedPrecondition(std::string message,
                                 const std::vector<PreconditionViolation>& v);
 

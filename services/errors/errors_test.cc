@@ -71,21 +71,61 @@ TEST(ErrorsTest, RpcStatusPacksEveryGoogleRpcDetail) {
   EXPECT_EQ(info.metadata().at("from"), "CLOSED");
 }
 
+// The ErrorInfo among a status's rich details (reason empty if none).
+google::rpc::ErrorInfo ErrorInfoOf(const google::rpc::Status& rich) {
+  google::rpc::ErrorInfo info;
+  for (const auto& any : rich.details()) {
+    if (any.type_url() == kErrorInfoTypeUrl) {
+      EXPECT_TRUE(info.ParseFromString(any.value()));
+    }
+  }
+  return info;
+}
+
 TEST(ErrorsTest, NotFoundNamesTheResource) {
   absl::Status status = NotFound("trial", "NCT9");
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(status.message(), "trial 'NCT9' not found");
   const google::rpc::Status rich = ToRpcStatus(status);
-  ASSERT_EQ(rich.details_size(), 1);
+  ASSERT_EQ(rich.details_size(), 2);
   google::rpc::ResourceInfo info;
-  ASSERT_TRUE(info.ParseFromString(rich.details(0).value()));
+  for (const auto& any : rich.details()) {
+    if (any.type_url() == kResourceInfoTypeUrl) {
+      ASSERT_TRUE(info.ParseFromString(any.value()));
+    }
+  }
   EXPECT_EQ(info.resource_type(), "trial");
   EXPECT_EQ(info.resource_name(), "NCT9");
+  EXPECT_EQ(ErrorInfoOf(rich).reason(), "TRIAL_NOT_FOUND");
+  EXPECT_EQ(ErrorInfoOf(rich).metadata().at("resource"), "NCT9");
+}
+
+TEST(ErrorsTest, EveryErrorCarriesAnErrorInfo) {
+  EXPECT_EQ(ErrorInfoOf(ToRpcStatus(InvalidArgument("pt", "empty"))).reason(),
+            "FIELD_VIOLATIONS");
+  EXPECT_EQ(
+      ErrorInfoOf(ToRpcStatus(AlreadyExists("trial", "T", "differs"))).reason(),
+      "TRIAL_ALREADY_EXISTS");
+  EXPECT_EQ(
+      ErrorInfoOf(ToRpcStatus(FailedPrecondition("x", {{"A_B", "s", "d"}})))
+          .reason(),
+      "A_B");
+  // No layer named a cause: the code's name, in aesignal's domain.
+  const google::rpc::ErrorInfo fallback =
+      ErrorInfoOf(ToRpcStatus(absl::UnavailableError("disk")));
+  EXPECT_EQ(fallback.reason(), "UNAVAILABLE");
+  EXPECT_EQ(fallback.domain(), kErrorDomain);
+  // A specific reason is not replaced.
+  EXPECT_EQ(ErrorInfoOf(ToRpcStatus(WithErrorInfo(
+                            absl::UnavailableError("disk"), "DISK_FULL")))
+                .reason(),
+            "DISK_FULL");
 }
 
 TEST(ErrorsTest, ErrorInfoOnOkStaysOk) {
   EXPECT_TRUE(WithErrorInfo(absl::OkStatus(), "X").ok());
   EXPECT_EQ(ToRpcStatus(absl::OkStatus()).details_size(), 0);
+  EXPECT_EQ(ToRpcStatus(absl::OkStatus()).code(), 0);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "services/errors/errors.h"
 
 namespace aesignal::errors {
 namespace {
@@ -50,6 +51,12 @@ const StatusMapping& MappingOf(absl::StatusCode code) {
 }
 
 google::rpc::Status ToRpcStatus(const absl::Status& status) {
+  if (!status.ok() && !status.GetPayload(kErrorInfoTypeUrl).has_value()) {
+    // Every error carries an ErrorInfo (AIP-193); where no layer named a
+    // more specific cause, the reason is the code's name.
+    return ToRpcStatus(
+        WithErrorInfo(status, std::string(MappingOf(status.code()).name)));
+  }
   google::rpc::Status rich;
   rich.set_code(MappingOf(status.code()).grpc_code);
   rich.set_message(std::string(status.message()));

@@ -26,7 +26,9 @@ const StatusMapping& MappingOf(absl::StatusCode code);
 
 // `status` as a google.rpc.Status: code, message, and each payload whose type
 // URL names a google.rpc detail (BadRequest, ResourceInfo,
-// PreconditionFailure, ErrorInfo, ...) packed as a google.protobuf.Any.
+// PreconditionFailure, ErrorInfo, ...) packed as a google.protobuf.Any. An
+// error without an ErrorInfo gets one whose reason is its code's name
+// (domain aesignal.dev), so every error carries one (AIP-193).
 google::rpc::Status ToRpcStatus(const absl::Status& status);
 
 }  // namespace aesignal::errors

@@ -134,8 +134,12 @@ TEST_F(ServerTest, TrialErrorsMapToTheRightCodes) {
   create.mutable_trial()->set_title("other");
   {
     grpc::ClientContext ctx;
-    EXPECT_EQ(trials_->CreateTrial(&ctx, create, &trial).error_code(),
-              grpc::StatusCode::ALREADY_EXISTS);
+    const grpc::Status exists = trials_->CreateTrial(&ctx, create, &trial);
+    EXPECT_EQ(exists.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+    EXPECT_EQ(DetailOf<google::rpc::ResourceInfo>(exists).resource_name(),
+              "T1");
+    EXPECT_EQ(DetailOf<google::rpc::ErrorInfo>(exists).reason(),
+              "TRIAL_ALREADY_EXISTS");
   }
   v1::GetTrialRequest get;
   get.set_name("trials/NOPE");
@@ -145,6 +149,8 @@ TEST_F(ServerTest, TrialErrorsMapToTheRightCodes) {
   const auto resource = DetailOf<google::rpc::ResourceInfo>(missing);
   EXPECT_EQ(resource.resource_type(), "trial");
   EXPECT_EQ(resource.resource_name(), "NOPE");
+  EXPECT_EQ(DetailOf<google::rpc::ErrorInfo>(missing).reason(),
+            "TRIAL_NOT_FOUND");
 }
 
 // Regression: ListTrials and ListSubjects once accepted any base64url token.
