@@ -19,19 +19,34 @@
 namespace aesignal {
 namespace {
 
-TEST(SignalsServerTest, WatcherReceivesTheSignalAStreamRaises) {
-  testing::TempDir dir;
-  auto server =
-      Server::Start({.listen = "127.0.0.1:0", .data_dir = dir.Sub("data")});
-  ASSERT_TRUE(server.ok()) << server.status();
-  client::ConnectionOptions options;
-  options.target = absl::StrCat("127.0.0.1:", (*server)->port());
-  client::Client c(client::MakeClientConnection(options));
+// A real server on 127.0.0.1:0 and an SDK client of it.
+class SignalsServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server =
+        Server::Start({.listen = "127.0.0.1:0", .data_dir = dir_.Sub("data")});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    options_.target = absl::StrCat("127.0.0.1:", server_->port());
+  }
 
-  v1::Trial trial = testing::ThreeGroupTrial("T1");
-  trial.mutable_signal_policy()->set_disable_bayesian(true);
-  trial.mutable_signal_policy()->set_disable_trend(true);
-  trial.mutable_signal_policy()->set_disable_over_time(true);
+  // Only the binomial method: the signals these tests expect, and no others.
+  static v1::Trial BinomialOnly(v1::Trial trial) {
+    trial.mutable_signal_policy()->set_disable_bayesian(true);
+    trial.mutable_signal_policy()->set_disable_trend(true);
+    trial.mutable_signal_policy()->set_disable_over_time(true);
+    return trial;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Server> server_;
+  client::ConnectionOptions options_;
+};
+
+TEST_F(SignalsServerTest, WatcherReceivesTheSignalAStreamRaises) {
+  client::Client c(client::MakeClientConnection(options_));
+
+  const v1::Trial trial = BinomialOnly(testing::ThreeGroupTrial("T1"));
   ASSERT_TRUE(c.CreateTrial(trial).ok());
   std::vector<v1::Subject> subjects;
   for (int i = 1; i <= 9; ++i) subjects.push_back(testing::SubjectNumber(i));
@@ -89,25 +104,16 @@ TEST(SignalsServerTest, WatcherReceivesTheSignalAStreamRaises) {
 // Regression: a dose group whose id is "ALL" once shared its signal ids with
 // the all-groups total, so one signal carried the group's evidence under the
 // total's empty dose group and VerifyTrial reported DATA_LOSS.
-TEST(SignalsServerTest, DoseGroupNamedAllDoesNotCollideWithTheTotal) {
-  testing::TempDir dir;
-  auto server =
-      Server::Start({.listen = "127.0.0.1:0", .data_dir = dir.Sub("data")});
-  ASSERT_TRUE(server.ok()) << server.status();
-  client::ConnectionOptions options;
-  options.target = absl::StrCat("127.0.0.1:", (*server)->port());
-  client::Client c(client::MakeClientConnection(options));
+TEST_F(SignalsServerTest, DoseGroupNamedAllDoesNotCollideWithTheTotal) {
+  client::Client c(client::MakeClientConnection(options_));
 
-  v1::Trial trial = testing::ThreeGroupTrial("T2");
+  v1::Trial trial = BinomialOnly(testing::ThreeGroupTrial("T2"));
   trial.clear_dose_groups();
   for (const char* id : {"ALL", "OTHER"}) {
     auto* g = trial.add_dose_groups();
     g->set_dose_group_id(id);
     g->set_label(id);
   }
-  trial.mutable_signal_policy()->set_disable_bayesian(true);
-  trial.mutable_signal_policy()->set_disable_trend(true);
-  trial.mutable_signal_policy()->set_disable_over_time(true);
   ASSERT_TRUE(c.CreateTrial(trial).ok());
   std::vector<v1::Subject> subjects;
   for (int i = 1; i <= 10; ++i) {
@@ -129,7 +135,7 @@ TEST(SignalsServerTest, DoseGroupNamedAllDoesNotCollideWithTheTotal) {
                     .ok());
   }
   ASSERT_TRUE(streamer.Finish().ok());
-  ASSERT_TRUE((*server)->monitor().signals().WaitIdle(absl::Seconds(10)).ok());
+  ASSERT_TRUE(server_->monitor().signals().WaitIdle(absl::Seconds(10)).ok());
 
   auto all = c.ListAllSignals("T2");
   ASSERT_TRUE(all.ok()) << all.status();
@@ -151,7 +157,7 @@ TEST(SignalsServerTest, DoseGroupNamedAllDoesNotCollideWithTheTotal) {
   v1::VerifyTrialResponse verified;
   grpc::ClientContext context;
   auto admin = v1::AdminService::NewStub(
-      grpc::CreateChannel(options.target, grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel(options_.target, grpc::InsecureChannelCredentials()));
   const grpc::Status s = admin->VerifyTrial(&context, verify, &verified);
   EXPECT_TRUE(s.ok()) << s.error_message();
 }
