@@ -6,10 +6,6 @@
 
 namespace aesignal::access {
 
-std::string Method::FullName() const {
-  return absl::StrCat(service, ".", name);
-}
-
 Caller CallerOf(const Principal& principal) {
   Caller caller{.principal = principal.name, .role = principal.role};
   if (principal.role == Role::kSite) caller.sites = principal.sites;

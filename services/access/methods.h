@@ -9,6 +9,7 @@
 #include <array>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
 namespace aesignal::access {
@@ -18,7 +19,7 @@ struct Method {
   absl::string_view name;     // "CreateTrial"
 
   // "TrialService.CreateTrial".
-  std::string FullName() const;
+  std::string FullName() const { return absl::StrCat(service, ".", name); }
   friend bool operator==(const Method& a, const Method& b) {
     return a.service == b.service && a.name == b.name;
   }

@@ -18,9 +18,4 @@ absl::Status BeginCall(const CallContext& context,
   return absl::OkStatus();
 }
 
-access::CallInfo CallInfoOf(const CallContext& context,
-                            const access::Method& method) {
-  return access::CallOf(context.caller, method);
-}
-
 }  // namespace aesignal::app

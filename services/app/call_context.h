@@ -31,10 +31,6 @@ struct CallContext {
 absl::Status BeginCall(const CallContext& context,
                        const access::Method& method);
 
-// The domain's view of this call (audit principal, RPC name, site limits).
-access::CallInfo CallInfoOf(const CallContext& context,
-                            const access::Method& method);
-
 }  // namespace aesignal::app
 
 #endif  // AESIGNAL_SERVICES_APP_CALL_CONTEXT_H_

@@ -73,8 +73,9 @@ StreamState::Slot* NextSlot(StreamState& state, int64_t batch_id) {
   return slot;
 }
 
-}  // namespace
-
+// The outcome of one streamed batch as the stream reports it: the result, or
+// a BatchError with the status's google.rpc code (from the status table),
+// message and first field violation.
 void FillBatchResult(absl::StatusOr<v1::SubmitReportsResponse> result,
                      v1::StreamReportsResponse* response) {
   if (result.ok()) {
@@ -88,11 +89,13 @@ void FillBatchResult(absl::StatusOr<v1::SubmitReportsResponse> result,
   if (!violations.empty()) error->set_field(violations[0].field);
 }
 
+}  // namespace
+
 absl::StatusOr<v1::SubmitReportsResponse> IngestApp::SubmitReports(
     const CallContext& context, const v1::SubmitReportsRequest& request) {
   AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kSubmitReports));
-  return monitor_.SubmitReports(request,
-                                CallInfoOf(context, methods::kSubmitReports));
+  return monitor_.SubmitReports(
+      request, access::CallOf(context.caller, methods::kSubmitReports));
 }
 
 absl::Status IngestApp::StreamReports(const CallContext& context,
@@ -105,7 +108,8 @@ absl::Status IngestApp::StreamReports(const CallContext& context,
     monitor_.metrics().StreamsChanged(kStream, -1);
   };
   auto state = std::make_shared<StreamState>();
-  const access::CallInfo call = CallInfoOf(context, methods::kStreamReports);
+  const access::CallInfo call =
+      access::CallOf(context.caller, methods::kStreamReports);
   std::thread writer([state, &write] { WriteInOrder(*state, write); });
 
   v1::StreamReportsRequest request;

@@ -47,12 +47,6 @@ class IngestApp {
   domain::Monitor& monitor_;
 };
 
-// The outcome of one streamed batch as the stream reports it: the result, or
-// a BatchError with the status's google.rpc code, message and first field
-// violation.
-void FillBatchResult(absl::StatusOr<v1::SubmitReportsResponse> result,
-                     v1::StreamReportsResponse* response);
-
 }  // namespace aesignal::app
 
 #endif  // AESIGNAL_SERVICES_APP_INGEST_H_

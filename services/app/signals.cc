@@ -15,7 +15,7 @@ absl::StatusOr<v1::PutBaselinesResponse> SignalsApp::PutBaselines(
     const CallContext& context, const v1::PutBaselinesRequest& request) {
   AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kPutBaselines));
   return monitor_.signals().PutBaselines(
-      request, CallInfoOf(context, methods::kPutBaselines));
+      request, access::CallOf(context.caller, methods::kPutBaselines));
 }
 
 absl::StatusOr<v1::ListBaselinesResponse> SignalsApp::ListBaselines(
@@ -40,7 +40,7 @@ absl::StatusOr<v1::Signal> SignalsApp::UpdateSignal(
     const CallContext& context, const v1::UpdateSignalRequest& request) {
   AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kUpdateSignal));
   return monitor_.signals().UpdateSignal(
-      request, CallInfoOf(context, methods::kUpdateSignal));
+      request, access::CallOf(context.caller, methods::kUpdateSignal));
 }
 
 absl::Status SignalsApp::WatchSignals(const CallContext& context,

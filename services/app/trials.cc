@@ -9,8 +9,8 @@ namespace methods = access::methods;
 absl::StatusOr<v1::Trial> TrialsApp::CreateTrial(
     const CallContext& context, const v1::CreateTrialRequest& request) {
   AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kCreateTrial));
-  return monitor_.CreateTrial(request,
-                              CallInfoOf(context, methods::kCreateTrial));
+  return monitor_.CreateTrial(
+      request, access::CallOf(context.caller, methods::kCreateTrial));
 }
 
 absl::StatusOr<v1::Trial> TrialsApp::GetTrial(
@@ -28,8 +28,8 @@ absl::StatusOr<v1::ListTrialsResponse> TrialsApp::ListTrials(
 absl::StatusOr<v1::EnrollSubjectsResponse> TrialsApp::EnrollSubjects(
     const CallContext& context, const v1::EnrollSubjectsRequest& request) {
   AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kEnrollSubjects));
-  return monitor_.EnrollSubjects(request,
-                                 CallInfoOf(context, methods::kEnrollSubjects));
+  return monitor_.EnrollSubjects(
+      request, access::CallOf(context.caller, methods::kEnrollSubjects));
 }
 
 absl::StatusOr<v1::ListSubjectsResponse> TrialsApp::ListSubjects(

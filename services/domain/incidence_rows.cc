@@ -103,15 +103,9 @@ std::vector<OverallRow> OverallRows(const v1::Trial& trial) {
 }
 
 bool IsOverallRow(const v1::Trial& trial, std::string_view key) {
-  if (key == kAnyAe || key == kAnySae || key == kGrade3Plus ||
-      key == kRelated) {
-    return true;
-  }
-  if (!key.starts_with(kAesiPrefix)) return false;
-  key.remove_prefix(std::string_view(kAesiPrefix).size());
-  return std::find(trial.aesi_categories().begin(),
-                   trial.aesi_categories().end(),
-                   key) != trial.aesi_categories().end();
+  const std::vector<OverallRow> rows = OverallRows(trial);
+  return std::any_of(rows.begin(), rows.end(),
+                     [&](const OverallRow& row) { return row.key == key; });
 }
 
 }  // namespace aesignal::domain

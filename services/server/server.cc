@@ -42,9 +42,12 @@ class WithoutReflection : public grpc::ServerBuilderOption {
 
 // The v1 services, as grpc.health.v1 names them.
 constexpr const char* kServiceNames[] = {
-    "aesignal.v1.TrialService",  "aesignal.v1.IngestService",
-    "aesignal.v1.SafetyService", "aesignal.v1.SignalService",
-    "aesignal.v1.AuditService",  "aesignal.v1.AdminService",
+    v1::TrialService::service_full_name(),
+    v1::IngestService::service_full_name(),
+    v1::SafetyService::service_full_name(),
+    v1::SignalService::service_full_name(),
+    v1::AuditService::service_full_name(),
+    v1::AdminService::service_full_name(),
 };
 
 }  // namespace
