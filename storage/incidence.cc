@@ -249,11 +249,14 @@ absl::StatusOr<WindowCounts> DecodeWindowCounts(std::string_view bytes,
     }
     out.push_back(static_cast<uint32_t>(v));
   }
-  if (static_cast<int>(out.size()) != num_windows) {
+  // A state written before an amendment added timepoints is shorter: the
+  // windows it lacks came after the last one then, so they are empty.
+  if (static_cast<int>(out.size()) > num_windows) {
     return absl::DataLossError(absl::StrCat("subject-term state has ",
                                             out.size(), " windows, trial has ",
                                             num_windows));
   }
+  out.resize(num_windows, 0);
   return out;
 }
 

@@ -72,6 +72,8 @@ absl::StatusOr<CounterRow> DecodeCounterRow(std::string_view bytes);
 // Per-window event counts of one subject for one term.
 using WindowCounts = std::vector<uint32_t>;
 std::string EncodeWindowCounts(const WindowCounts& w);
+// A state with fewer windows than `num_windows` (stored before an amendment
+// appended timepoints) is padded with zeros; one with more is DATA_LOSS.
 absl::StatusOr<WindowCounts> DecodeWindowCounts(std::string_view bytes,
                                                 int num_windows);
 

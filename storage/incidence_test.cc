@@ -60,6 +60,12 @@ TEST(EncodingTest, RoundTrips) {
   EXPECT_FALSE(DecodeWindowCounts(EncodeWindowCounts(w), 3).ok());
 }
 
+TEST(EncodingTest, StateFromBeforeAddedTimepointsIsPaddedWithEmptyWindows) {
+  // Stored when the trial had 2 timepoints; an amendment appended 2.
+  EXPECT_EQ(*DecodeWindowCounts(EncodeWindowCounts({1, 2}), 4),
+            (WindowCounts{1, 2, 0, 0}));
+}
+
 TEST(EncodingTest, CounterRowRoundTripsAndRejectsMalformedRows) {
   CounterRow row{{0, 0, Cell(1, 1, 1)},
                  {0, 9, Cell(2, 0, 5)},

@@ -44,6 +44,64 @@ absl::StatusOr<std::optional<StoredReport>> ReadNewestReport(
   return stored;
 }
 
+absl::StatusOr<std::vector<StoredReport>> ReadReportVersions(
+    const ReadView& view, std::string_view trial_id, std::string_view site_id,
+    std::string_view report_id) {
+  std::vector<StoredReport> versions;
+  bool corrupt = false;
+  absl::Status scan = view.Scan(
+      Cf::kReports, ReportVersionsPrefix(trial_id, site_id, report_id), "",
+      [&](std::string_view, std::string_view value) {
+        StoredReport& stored = versions.emplace_back();
+        corrupt = !stored.ParseFromArray(value.data(),
+                                         static_cast<int>(value.size()));
+        return !corrupt;
+      });
+  if (!scan.ok()) return scan;
+  if (corrupt) return absl::DataLossError("corrupt stored report");
+  return versions;
+}
+
+absl::Status ScanNewestReports(
+    const ReadView& view, std::string_view trial_id,
+    const std::function<bool(const StoredReport&)>& fn) {
+  // Versions of a report are adjacent and ascending: a report's newest
+  // version is the last key before the (site, report) prefix changes.
+  std::string group;  // (site, report) prefix of `pending`
+  std::string pending;
+  bool keep_going = true;
+  absl::Status error;
+  auto flush = [&]() {
+    if (pending.empty()) return;
+    StoredReport stored;
+    if (!stored.ParseFromString(pending)) {
+      error = absl::DataLossError("corrupt stored report");
+      keep_going = false;
+      return;
+    }
+    keep_going = fn(stored);
+  };
+  absl::Status scan = view.Scan(
+      Cf::kReports, TrialPrefix(trial_id), "",
+      [&](std::string_view key, std::string_view value) {
+        if (key.size() < sizeof(uint32_t)) {
+          error = absl::DataLossError("malformed report key");
+          return false;
+        }
+        std::string_view prefix = key.substr(0, key.size() - sizeof(uint32_t));
+        if (prefix != group) {
+          flush();
+          if (!keep_going) return false;
+          group.assign(prefix);
+        }
+        pending.assign(value);
+        return true;
+      });
+  if (!scan.ok()) return scan;
+  if (keep_going) flush();
+  return error;
+}
+
 void WriteReportVersion(Txn& txn, std::string_view trial_id,
                         const StoredReport& stored, bool newest) {
   const auto& r = stored.report();

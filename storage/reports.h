@@ -7,8 +7,10 @@
 #ifndef AESIGNAL_STORAGE_REPORTS_H_
 #define AESIGNAL_STORAGE_REPORTS_H_
 
+#include <functional>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "storage/records.pb.h"
@@ -25,6 +27,18 @@ absl::StatusOr<std::optional<StoredReport>> ReadReportVersion(
 absl::StatusOr<std::optional<StoredReport>> ReadNewestReport(
     const ReadView& view, std::string_view trial_id, std::string_view site_id,
     std::string_view report_id);
+
+// Every stored version of a report, oldest first (empty if none).
+absl::StatusOr<std::vector<StoredReport>> ReadReportVersions(
+    const ReadView& view, std::string_view trial_id, std::string_view site_id,
+    std::string_view report_id);
+
+// Calls fn with the newest stored version of every report of the trial, in
+// (site, report) order, while fn returns true. Reads every version's key
+// but parses only the newest of each report.
+absl::Status ScanNewestReports(
+    const ReadView& view, std::string_view trial_id,
+    const std::function<bool(const StoredReport&)>& fn);
 
 // Stores one version. If `newest`, it also becomes the report's head.
 void WriteReportVersion(Txn& txn, std::string_view trial_id,

@@ -50,6 +50,27 @@ absl::StatusOr<std::optional<v1::Baseline>> ReadBaseline(
   return *std::move(baseline);
 }
 
+absl::StatusOr<std::vector<v1::Baseline>> ReadBaselineVersions(
+    const ReadView& view, std::string_view trial_id,
+    std::string_view baseline_id) {
+  std::vector<v1::Baseline> out;
+  absl::Status error;
+  absl::Status scan =
+      view.Scan(Cf::kBaselines, BaselinePrefix(trial_id, baseline_id), "",
+                [&](std::string_view, std::string_view value) {
+                  auto baseline = ParseRecord<v1::Baseline>(value, "baseline");
+                  if (!baseline.ok()) {
+                    error = baseline.status();
+                    return false;
+                  }
+                  out.push_back(*std::move(baseline));
+                  return true;
+                });
+  if (!scan.ok()) return scan;
+  if (!error.ok()) return error;
+  return out;
+}
+
 absl::StatusOr<std::vector<v1::Baseline>> ReadBaselines(
     const ReadView& view, std::string_view trial_id) {
   std::vector<v1::Baseline> out;
@@ -153,6 +174,30 @@ void WriteSignalChange(Txn& txn, std::string_view trial_id,
   *change.mutable_event() = event;
   txn.Put(Cf::kSignalLog, SignalLogKey(trial_id, signal.change_sequence()),
           change.SerializeAsString());
+}
+
+absl::Status RenameSignal(Txn& txn, std::string_view trial_id,
+                          std::string_view old_id, const v1::Signal& renamed) {
+  const std::string old_key = SignalKey(trial_id, old_id);
+  const std::string new_key = SignalKey(trial_id, renamed.signal_id());
+  std::vector<std::pair<std::string, std::string>> history;
+  absl::Status scan =
+      txn.Scan(Cf::kSignalHistory, old_key, "",
+               [&](std::string_view key, std::string_view value) {
+                 history.emplace_back(key, value);
+                 return true;
+               });
+  if (!scan.ok()) return scan;
+  for (const auto& [key, event] : history) {
+    // The key is the signal key followed by the 8-byte sequence.
+    txn.Put(Cf::kSignalHistory, new_key + key.substr(old_key.size()), event);
+    txn.Delete(Cf::kSignalHistory, key);
+  }
+  v1::Signal current = renamed;
+  current.clear_history();
+  txn.Delete(Cf::kSignals, old_key);
+  txn.Put(Cf::kSignals, new_key, current.SerializeAsString());
+  return absl::OkStatus();
 }
 
 absl::Status ReadSignalHistory(const ReadView& view, std::string_view trial_id,

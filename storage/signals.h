@@ -33,6 +33,10 @@ std::string BaselineKey(std::string_view trial_id, std::string_view baseline_id,
 absl::StatusOr<std::optional<v1::Baseline>> ReadBaseline(
     const ReadView& view, std::string_view trial_id,
     std::string_view baseline_id);
+// Every stored version of one baseline, oldest first (empty if none).
+absl::StatusOr<std::vector<v1::Baseline>> ReadBaselineVersions(
+    const ReadView& view, std::string_view trial_id,
+    std::string_view baseline_id);
 // The current version of every baseline of the trial, by baseline_id.
 absl::StatusOr<std::vector<v1::Baseline>> ReadBaselines(
     const ReadView& view, std::string_view trial_id);
@@ -55,6 +59,11 @@ absl::StatusOr<int64_t> NextSignalSequence(const ReadView& view,
 // not stored) and appends `event` to its history and to the trial's log.
 void WriteSignalChange(Txn& txn, std::string_view trial_id,
                        const v1::Signal& signal, const v1::SignalEvent& event);
+// Moves a stored signal to a new id (an id scheme upgrade): `renamed` (whose
+// signal_id is the new id) replaces it, and its history events move with it
+// under the same sequences. The change log keeps the snapshots it logged.
+absl::Status RenameSignal(Txn& txn, std::string_view trial_id,
+                          std::string_view old_id, const v1::Signal& renamed);
 // Fills signal->history with every stored event of the signal, oldest first.
 absl::Status ReadSignalHistory(const ReadView& view, std::string_view trial_id,
                                v1::Signal* signal);

@@ -29,30 +29,43 @@ namespace methods {
 inline constexpr Method kCreateTrial{"TrialService", "CreateTrial"};
 inline constexpr Method kGetTrial{"TrialService", "GetTrial"};
 inline constexpr Method kListTrials{"TrialService", "ListTrials"};
+inline constexpr Method kUpdateTrial{"TrialService", "UpdateTrial"};
 inline constexpr Method kEnrollSubjects{"TrialService", "EnrollSubjects"};
 inline constexpr Method kListSubjects{"TrialService", "ListSubjects"};
+inline constexpr Method kGetSubject{"TrialService", "GetSubject"};
 inline constexpr Method kSubmitReports{"IngestService", "SubmitReports"};
 inline constexpr Method kStreamReports{"IngestService", "StreamReports"};
 inline constexpr Method kGetIncidence{"SafetyService", "GetIncidence"};
+inline constexpr Method kGetReport{"SafetyService", "GetReport"};
+inline constexpr Method kListReports{"SafetyService", "ListReports"};
 inline constexpr Method kPutBaselines{"SignalService", "PutBaselines"};
 inline constexpr Method kListBaselines{"SignalService", "ListBaselines"};
+inline constexpr Method kGetBaseline{"SignalService", "GetBaseline"};
 inline constexpr Method kListSignals{"SignalService", "ListSignals"};
 inline constexpr Method kGetSignal{"SignalService", "GetSignal"};
+inline constexpr Method kTriageSignal{"SignalService", "TriageSignal"};
 inline constexpr Method kUpdateSignal{"SignalService", "UpdateSignal"};
 inline constexpr Method kWatchSignals{"SignalService", "WatchSignals"};
+inline constexpr Method kListAuditRecords{"AuditService", "ListAuditRecords"};
 inline constexpr Method kGetAuditTrail{"AuditService", "GetAuditTrail"};
 inline constexpr Method kCreateBackup{"AdminService", "CreateBackup"};
 inline constexpr Method kVerifyTrial{"AdminService", "VerifyTrial"};
 }  // namespace methods
 
 // Every method above (a test checks this against the proto's services).
-inline constexpr std::array<Method, 17> kAllMethods = {
-    methods::kCreateTrial,    methods::kGetTrial,     methods::kListTrials,
-    methods::kEnrollSubjects, methods::kListSubjects, methods::kSubmitReports,
-    methods::kStreamReports,  methods::kGetIncidence, methods::kPutBaselines,
-    methods::kListBaselines,  methods::kListSignals,  methods::kGetSignal,
-    methods::kUpdateSignal,   methods::kWatchSignals, methods::kGetAuditTrail,
-    methods::kCreateBackup,   methods::kVerifyTrial,
+inline constexpr std::array<Method, 24> kAllMethods = {
+    methods::kCreateTrial,      methods::kGetTrial,
+    methods::kListTrials,       methods::kUpdateTrial,
+    methods::kEnrollSubjects,   methods::kListSubjects,
+    methods::kGetSubject,       methods::kSubmitReports,
+    methods::kStreamReports,    methods::kGetIncidence,
+    methods::kGetReport,        methods::kListReports,
+    methods::kPutBaselines,     methods::kListBaselines,
+    methods::kGetBaseline,      methods::kListSignals,
+    methods::kGetSignal,        methods::kTriageSignal,
+    methods::kUpdateSignal,     methods::kWatchSignals,
+    methods::kListAuditRecords, methods::kGetAuditTrail,
+    methods::kCreateBackup,     methods::kVerifyTrial,
 };
 
 }  // namespace aesignal::access

@@ -16,22 +16,29 @@ struct Rule {
 
 // The access table (docs/operations.md, "Access control"); admin may call
 // everything. Every method of kAllMethods has a row (policy_test checks).
-constexpr std::array<Rule, 17> kRules = {{
+constexpr std::array<Rule, 24> kRules = {{
     // method                        site   safety_officer
     {methods::kCreateTrial, false, false},
     {methods::kGetTrial, true, true},  // a site reads the design it reports to
     {methods::kListTrials, false, true},
+    {methods::kUpdateTrial, false, false},  // a protocol amendment
     {methods::kEnrollSubjects, true, false},
     {methods::kListSubjects, false, true},
+    {methods::kGetSubject, true, true},  // a site reconciles its own subjects
     {methods::kSubmitReports, true, false},
     {methods::kStreamReports, true, false},
     {methods::kGetIncidence, false, true},
+    {methods::kGetReport, true, true},    // a site reconciles its own reports
+    {methods::kListReports, true, true},  // (site-restricted in the domain)
     {methods::kPutBaselines, false, false},
     {methods::kListBaselines, false, true},
+    {methods::kGetBaseline, false, true},
     {methods::kListSignals, false, true},
     {methods::kGetSignal, false, true},
-    {methods::kUpdateSignal, false, true},  // triage
+    {methods::kTriageSignal, false, true},
+    {methods::kUpdateSignal, false, true},  // triage (deprecated form)
     {methods::kWatchSignals, false, true},
+    {methods::kListAuditRecords, false, true},
     {methods::kGetAuditTrail, false, true},
     {methods::kCreateBackup, false, false},
     {methods::kVerifyTrial, false, false},

@@ -15,6 +15,9 @@ class AuditApp {
  public:
   explicit AuditApp(domain::Monitor* monitor) : monitor_(*monitor) {}
 
+  absl::StatusOr<v1::ListAuditRecordsResponse> ListAuditRecords(
+      const CallContext& context, const v1::ListAuditRecordsRequest& request);
+  // The deprecated name of ListAuditRecords.
   absl::StatusOr<v1::GetAuditTrailResponse> GetAuditTrail(
       const CallContext& context, const v1::GetAuditTrailRequest& request);
 

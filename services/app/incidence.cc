@@ -10,4 +10,18 @@ absl::StatusOr<v1::GetIncidenceResponse> IncidenceApp::GetIncidence(
   return monitor_.GetIncidence(request);
 }
 
+absl::StatusOr<v1::Report> IncidenceApp::GetReport(
+    const CallContext& context, const v1::GetReportRequest& request) {
+  AESIGNAL_RETURN_IF_ERROR(BeginCall(context, access::methods::kGetReport));
+  return monitor_.GetReport(
+      request, access::CallOf(context.caller, access::methods::kGetReport));
+}
+
+absl::StatusOr<v1::ListReportsResponse> IncidenceApp::ListReports(
+    const CallContext& context, const v1::ListReportsRequest& request) {
+  AESIGNAL_RETURN_IF_ERROR(BeginCall(context, access::methods::kListReports));
+  return monitor_.ListReports(
+      request, access::CallOf(context.caller, access::methods::kListReports));
+}
+
 }  // namespace aesignal::app

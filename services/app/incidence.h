@@ -1,4 +1,4 @@
-// SafetyService's application facade: incidence tables.
+// SafetyService's application facade: incidence tables and report listings.
 //
 // Thread-safe. `monitor` must outlive the facade.
 #ifndef AESIGNAL_SERVICES_APP_INCIDENCE_H_
@@ -17,6 +17,11 @@ class IncidenceApp {
 
   absl::StatusOr<v1::GetIncidenceResponse> GetIncidence(
       const CallContext& context, const v1::GetIncidenceRequest& request);
+  // Report read-back; a caller restricted to sites sees only its sites.
+  absl::StatusOr<v1::Report> GetReport(const CallContext& context,
+                                       const v1::GetReportRequest& request);
+  absl::StatusOr<v1::ListReportsResponse> ListReports(
+      const CallContext& context, const v1::ListReportsRequest& request);
 
  private:
   domain::Monitor& monitor_;

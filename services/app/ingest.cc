@@ -87,6 +87,7 @@ void FillBatchResult(absl::StatusOr<v1::SubmitReportsResponse> result,
   error->set_message(std::string(result.status().message()));
   auto violations = errors::ViolationsOf(result.status());
   if (!violations.empty()) error->set_field(violations[0].field);
+  *error->mutable_status() = errors::ToRpcStatus(result.status());
 }
 
 }  // namespace

@@ -43,6 +43,19 @@ absl::StatusOr<v1::Signal> SignalsApp::UpdateSignal(
       request, access::CallOf(context.caller, methods::kUpdateSignal));
 }
 
+absl::StatusOr<v1::Baseline> SignalsApp::GetBaseline(
+    const CallContext& context, const v1::GetBaselineRequest& request) {
+  AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kGetBaseline));
+  return monitor_.signals().GetBaseline(request);
+}
+
+absl::StatusOr<v1::Signal> SignalsApp::TriageSignal(
+    const CallContext& context, const v1::TriageSignalRequest& request) {
+  AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kTriageSignal));
+  return monitor_.signals().TriageSignal(
+      request, access::CallOf(context.caller, methods::kTriageSignal));
+}
+
 absl::Status SignalsApp::WatchSignals(const CallContext& context,
                                       const v1::WatchSignalsRequest& request,
                                       const WriteChange& write) {

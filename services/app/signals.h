@@ -31,6 +31,10 @@ class SignalsApp {
       const CallContext& context, const v1::ListSignalsRequest& request);
   absl::StatusOr<v1::Signal> GetSignal(const CallContext& context,
                                        const v1::GetSignalRequest& request);
+  absl::StatusOr<v1::Baseline> GetBaseline(
+      const CallContext& context, const v1::GetBaselineRequest& request);
+  absl::StatusOr<v1::Signal> TriageSignal(
+      const CallContext& context, const v1::TriageSignalRequest& request);
   absl::StatusOr<v1::Signal> UpdateSignal(
       const CallContext& context, const v1::UpdateSignalRequest& request);
 

@@ -38,4 +38,18 @@ absl::StatusOr<v1::ListSubjectsResponse> TrialsApp::ListSubjects(
   return monitor_.ListSubjects(request);
 }
 
+absl::StatusOr<v1::Trial> TrialsApp::UpdateTrial(
+    const CallContext& context, const v1::UpdateTrialRequest& request) {
+  AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kUpdateTrial));
+  return monitor_.UpdateTrial(
+      request, access::CallOf(context.caller, methods::kUpdateTrial));
+}
+
+absl::StatusOr<v1::Subject> TrialsApp::GetSubject(
+    const CallContext& context, const v1::GetSubjectRequest& request) {
+  AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kGetSubject));
+  return monitor_.GetSubject(
+      request, access::CallOf(context.caller, methods::kGetSubject));
+}
+
 }  // namespace aesignal::app

@@ -25,6 +25,10 @@ class TrialsApp {
       const CallContext& context, const v1::EnrollSubjectsRequest& request);
   absl::StatusOr<v1::ListSubjectsResponse> ListSubjects(
       const CallContext& context, const v1::ListSubjectsRequest& request);
+  absl::StatusOr<v1::Trial> UpdateTrial(const CallContext& context,
+                                        const v1::UpdateTrialRequest& request);
+  absl::StatusOr<v1::Subject> GetSubject(const CallContext& context,
+                                         const v1::GetSubjectRequest& request);
 
  private:
   domain::Monitor& monitor_;

@@ -107,7 +107,7 @@ TEST_F(AuditTest, EveryChangeIsRecordedInOrderWithWhoAndWhy) {
   EXPECT_EQ(trail[0].rpc(), "TrialService.CreateTrial");
   EXPECT_EQ(trail[2].resource(), "trials/AUD1/subjects/S1");
   EXPECT_EQ(trail[2].version(), 2u);
-  EXPECT_EQ(trail[3].resource(), "trials/AUD1/reports/01/R1");
+  EXPECT_EQ(trail[3].resource(), "trials/AUD1/sites/01/reports/R1");
   EXPECT_EQ(trail[3].version(), 2u);
   EXPECT_EQ(trail[3].principal(), "site-01");
   EXPECT_EQ(trail[4].version(), 1u);

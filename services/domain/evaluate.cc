@@ -6,6 +6,7 @@
 #include <map>
 #include <tuple>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
@@ -23,13 +24,17 @@ using storage::TermKey;
 
 constexpr double kConfidence = 0.95;
 
+// A name as a signal id segment: URL-safe (AIP-122) without any decoding
+// by a URL parser, since only [A-Za-z0-9_-] are kept and every other byte,
+// '.' included, becomes ".XX" (hex). '~' separates segments.
 std::string Escape(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '/' || c == '~' || c == '%') {
-      absl::StrAppendFormat(&out, "%%%02X", static_cast<unsigned char>(c));
-    } else {
+    if (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+        c == '-') {
       out += c;
+    } else {
+      absl::StrAppendFormat(&out, ".%02X", static_cast<unsigned char>(c));
     }
   }
   return out;
@@ -457,16 +462,24 @@ void SetTermFields(const TermKey& term, v1::Signal* signal) {
                                                 : term.overall);
 }
 
+void FillScope(v1::Signal* signal) {
+  signal->set_scope(signal->method() == v1::SIGNAL_METHOD_DOSE_TREND
+                        ? v1::DOSE_GROUP_SCOPE_ACROSS_GROUPS
+                    : signal->dose_group_id().empty()
+                        ? v1::DOSE_GROUP_SCOPE_ALL_GROUPS
+                        : v1::DOSE_GROUP_SCOPE_GROUP);
+}
+
 namespace {
 
 // A signal id's dose group segment: "ALL" for the all-groups total (empty
 // dose_group_id), else the escaped dose group id — with the first letter of
-// a group literally named "ALL" escaped too ("%41LL"), so that no dose group
+// a group literally named "ALL" escaped too (".41LL"), so that no dose group
 // id a user can create collides with the total.
 std::string DoseGroupSegment(const std::string& dose_group_id) {
   if (dose_group_id.empty()) return "ALL";
   std::string segment = Escape(dose_group_id);
-  if (segment == "ALL") return "%41LL";
+  if (segment == "ALL") return ".41LL";
   return segment;
 }
 

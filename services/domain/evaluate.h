@@ -30,6 +30,9 @@ struct Finding {
 
 // The term row as the API names it.
 void SetTermFields(const storage::TermKey& term, v1::Signal* signal);
+// Sets signal->scope from its method and dose group: ACROSS_GROUPS for the
+// dose-trend test, ALL_GROUPS for the total (empty dose group), else GROUP.
+void FillScope(v1::Signal* signal);
 v1::TermLevel ApiLevel(storage::Level level);
 
 // Evaluates every applicable cell of `term`: baselines that match the row,

@@ -20,9 +20,13 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/domain/common.h"
+#include "services/domain/evaluate.h"
 #include "services/domain/incidence_rows.h"
+#include "services/domain/report_listing.h"
+#include "services/domain/trial_amendment.h"
 #include "services/domain/validation.h"
 #include "services/errors/errors.h"
+#include "services/errors/status_table.h"
 #include "services/signal/binomial_ci.h"
 #include "storage/audit.h"
 #include "storage/incidence.h"
@@ -47,10 +51,24 @@ using storage::Cf;
 using storage::Level;
 using storage::TermKey;
 
-// Trial content as CreateTrial compares it (output-only fields cleared).
+// Trial content as CreateTrial compares it: output-only fields cleared, the
+// policy as in force (so re-sending a trial as GetTrial returned it, with the
+// defaults filled in, is still the same trial).
 v1::Trial Content(v1::Trial t) {
   t.clear_create_time();
+  t.clear_update_time();
+  t.clear_version();
   t.clear_name();
+  *t.mutable_signal_policy() = EffectivePolicy(t.signal_policy());
+  return t;
+}
+
+// A stored trial as the API returns it: the effective signal policy, and
+// version and update time also for trials stored before amendments existed.
+v1::Trial TrialForOutput(v1::Trial t) {
+  *t.mutable_signal_policy() = EffectivePolicy(t.signal_policy());
+  if (t.version() == 0) t.set_version(1);
+  if (!t.has_update_time()) *t.mutable_update_time() = t.create_time();
   return t;
 }
 
@@ -79,8 +97,7 @@ struct Batch {
 
 std::string ReportName(const std::string& trial_id,
                        const v1::AdverseEventReport& r) {
-  return absl::StrCat("trials/", trial_id, "/reports/", r.site_id(), "/",
-                      r.report_id());
+  return ReportResourceName(trial_id, r.site_id(), r.report_id());
 }
 
 std::string ReportSummary(const v1::AdverseEventReport& r) {
@@ -100,10 +117,24 @@ void NoteDirty(Batch& batch, const std::vector<TermKey>& rows, int group,
   }
 }
 
+// Why a report can be rejected, as the ErrorInfo reason of its error.
+const char* RejectionReason(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kNotFound:
+      return "REFERENCE_NOT_FOUND";  // site, timepoint, AESI or subject
+    case absl::StatusCode::kAlreadyExists:
+      return "REPORT_VERSION_CONFLICT";
+    default:
+      return "FIELD_VIOLATIONS";
+  }
+}
+
 void SetRejected(v1::ReportResult* result, absl::StatusCode code,
                  std::string field, std::string reason) {
   result->set_status(v1::REPORT_STATUS_REJECTED);
   result->set_code(static_cast<int>(code));
+  *result->mutable_error() = errors::ToRpcStatus(
+      errors::FieldError(code, field, reason, RejectionReason(code)));
   result->set_field(std::move(field));
   result->set_reason(std::move(reason));
 }
@@ -214,6 +245,7 @@ absl::Status BatchApplier::ApplyReport(int i) {
   stored.set_window(batch_.valid[i]->window);
   stored.set_dose_group(DoseGroupIndex(batch_.trial, subject->dose_group_id()));
   *stored.mutable_receive_time() = now_;
+  stored.set_submitted_by(batch_.call.principal);
   if (previous.has_value() && previous->report().version() > r.version()) {
     // History only: the newer stored version stays counted.
     stored.set_superseded_on_arrival(true);
@@ -483,8 +515,10 @@ absl::Status BuildTermIncidence(const v1::Trial& trial,
       cum_events += interval_events;
       v1::IncidenceCell* cell = out->add_cells();
       // The total's dose_group_id is "", proto3's default: left unset, it
-      // costs no string.
+      // costs no string; its scope says what it is.
       if (!total) cell->set_dose_group_id(trial.dose_groups(g).dose_group_id());
+      cell->set_scope(total ? v1::DOSE_GROUP_SCOPE_ALL_GROUPS
+                            : v1::DOSE_GROUP_SCOPE_GROUP);
       cell->set_timepoint_id(trial.timepoints(w).timepoint_id());
       cell->set_n_dosed(dosed);
       cell->set_n_at_risk(at_risk);
@@ -530,6 +564,8 @@ absl::StatusOr<v1::Trial> Monitor::CreateTrial(
   AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial,
                             ValidateAndNormalizeTrial(request.trial()));
   *trial.mutable_create_time() = NowProto();
+  *trial.mutable_update_time() = trial.create_time();
+  trial.set_version(1);
   v1::Trial result;
   AESIGNAL_RETURN_IF_ERROR(
       store_.Commit([&](storage::Txn& txn) -> absl::Status {
@@ -561,14 +597,43 @@ absl::StatusOr<v1::Trial> Monitor::CreateTrial(
         result = trial;
         return absl::OkStatus();
       }));
-  return result;
+  return TrialForOutput(std::move(result));
 }
 
 absl::StatusOr<v1::Trial> Monitor::GetTrial(
     const v1::GetTrialRequest& request) {
   AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
                             ParseTrialName(request.name(), "name"));
-  return LoadTrial(store_.Latest(), trial_id);
+  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial,
+                            LoadTrial(store_.Latest(), trial_id));
+  return TrialForOutput(std::move(trial));
+}
+
+absl::StatusOr<v1::Trial> Monitor::UpdateTrial(
+    const v1::UpdateTrialRequest& request, const CallInfo& call) {
+  AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id, AmendedTrialId(request));
+  const google::protobuf::Timestamp now = NowProto();
+  v1::Trial result;
+  // The denominators' shape follows the dose groups and timepoints.
+  BeginDenominatorWrite(trial_id);
+  const absl::Cleanup end_write = [&] { EndDenominatorWrite(trial_id); };
+  AESIGNAL_RETURN_IF_ERROR(store_.Commit([&](storage::Txn& txn) {
+    AESIGNAL_ASSIGN_OR_RETURN(v1::Trial stored, LoadTrial(txn, trial_id));
+    AESIGNAL_ASSIGN_OR_RETURN(Amendment amendment, AmendTrial(stored, request));
+    *amendment.trial.mutable_update_time() = now;
+    txn.Put(Cf::kTrials, storage::TrialKey(trial_id),
+            amendment.trial.SerializeAsString());
+    AESIGNAL_ASSIGN_OR_RETURN(storage::AuditWriter audit,
+                              storage::AuditWriter::Begin(txn, trial_id));
+    audit.Append(AuditOf(call, now, "trial.amend", amendment.trial.name(),
+                         amendment.trial.version(), amendment.changes));
+    // Every row is evaluated again under the amended design and policy.
+    AESIGNAL_RETURN_IF_ERROR(MarkAllTermsDirty(txn, trial_id));
+    result = std::move(amendment.trial);
+    return absl::OkStatus();
+  }));
+  signals_->OnBatchCommitted();
+  return TrialForOutput(std::move(result));
 }
 
 absl::StatusOr<v1::ListTrialsResponse> Monitor::ListTrials(
@@ -594,7 +659,7 @@ absl::StatusOr<v1::ListTrialsResponse> Monitor::ListTrials(
           error = trial.status();
           return false;
         }
-        *response.add_trials() = *std::move(trial);
+        *response.add_trials() = TrialForOutput(*std::move(trial));
         return true;
       }));
   AESIGNAL_RETURN_IF_ERROR(error);

@@ -58,6 +58,23 @@ class Monitor {
       const v1::EnrollSubjectsRequest& request, const CallInfo& call = {});
   absl::StatusOr<v1::ListSubjectsResponse> ListSubjects(
       const v1::ListSubjectsRequest& request);
+  // A protocol amendment (trial_amendment.h says what may change). Marks
+  // every row for re-evaluation under the amended design and policy.
+  absl::StatusOr<v1::Trial> UpdateTrial(const v1::UpdateTrialRequest& request,
+                                        const CallInfo& call = {});
+  // A subject with its stored versions; PERMISSION_DENIED for a caller
+  // restricted to other sites.
+  absl::StatusOr<v1::Subject> GetSubject(const v1::GetSubjectRequest& request,
+                                         const CallInfo& call = {});
+
+  // --- Report read-back (read_back.cc) -------------------------------------
+  // Both honour the caller's site restriction. ListReports scans the trial's
+  // stored reports (one pass, one page in memory): for listings, not for
+  // hot paths.
+  absl::StatusOr<v1::Report> GetReport(const v1::GetReportRequest& request,
+                                       const CallInfo& call = {});
+  absl::StatusOr<v1::ListReportsResponse> ListReports(
+      const v1::ListReportsRequest& request, const CallInfo& call = {});
 
   // --- Ingest ----------------------------------------------------------------
   // Validates and stores one batch atomically (reports and the counters they

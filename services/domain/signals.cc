@@ -401,6 +401,7 @@ v1::Signal NewSignal(const std::string& trial_id, const std::string& id,
   SetTermFields(term, &signal);
   signal.set_dose_group_id(f.dose_group_id);
   signal.set_timepoint_id(f.timepoint_id);
+  FillScope(&signal);
   signal.set_status(v1::SIGNAL_STATUS_NEW);
   signal.set_raised_by_report_id(report.report_id());
   signal.set_raised_by_report_version(report.report_version());
@@ -525,6 +526,72 @@ absl::StatusOr<int> SignalBook::EvaluateRound() {
   return static_cast<int>(dirty.size());
 }
 
+namespace {
+
+storage::TermKey SignalTerm(const v1::Signal& signal) {
+  storage::TermKey term;
+  term.level = signal.level() == v1::TERM_LEVEL_PT ? storage::Level::kPt
+               : signal.level() == v1::TERM_LEVEL_SOC
+                   ? storage::Level::kSoc
+                   : storage::Level::kOverall;
+  term.soc = signal.soc();
+  term.pt = signal.pt();
+  term.overall = signal.overall_key();
+  return term;
+}
+
+// Renames the signals of one trial whose id is not the current scheme's.
+absl::StatusOr<int> UpgradeTrialSignalIds(storage::Store& store,
+                                          const std::string& trial_id) {
+  int renamed = 0;
+  AESIGNAL_RETURN_IF_ERROR(store.Commit([&](storage::Txn& txn) {
+    renamed = 0;
+    AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::Signal> signals,
+                              storage::ReadSignals(txn, trial_id));
+    for (v1::Signal& signal : signals) {
+      const std::string id =
+          SignalId(signal.method(), SignalTerm(signal), signal.dose_group_id(),
+                   signal.timepoint_id());
+      if (id == signal.signal_id()) continue;
+      const std::string old_id = signal.signal_id();
+      signal.set_signal_id(id);
+      signal.set_name(absl::StrCat(TrialName(trial_id), "/signals/", id));
+      FillScope(&signal);
+      AESIGNAL_RETURN_IF_ERROR(
+          storage::RenameSignal(txn, trial_id, old_id, signal));
+      ++renamed;
+    }
+    return absl::OkStatus();
+  }));
+  return renamed;
+}
+
+}  // namespace
+
+absl::StatusOr<int> SignalBook::UpgradeSignalIds() {
+  std::vector<std::string> trial_ids;
+  absl::Status error;
+  AESIGNAL_RETURN_IF_ERROR(store_.Latest().Scan(
+      storage::Cf::kTrials, "", "",
+      [&](std::string_view key, std::string_view) {
+        auto id = storage::DecodeTrialKey(key);
+        if (!id.has_value()) {
+          error = absl::DataLossError("malformed trial key");
+          return false;
+        }
+        trial_ids.push_back(*std::move(id));
+        return true;
+      }));
+  AESIGNAL_RETURN_IF_ERROR(error);
+  int renamed = 0;
+  for (const std::string& trial_id : trial_ids) {
+    AESIGNAL_ASSIGN_OR_RETURN(int n, UpgradeTrialSignalIds(store_, trial_id));
+    if (n > 0) signal_index_.Forget(trial_id);
+    renamed += n;
+  }
+  return renamed;
+}
+
 absl::StatusOr<std::vector<storage::SignalChange>> SignalBook::WaitForChanges(
     const std::string& trial_id, int64_t after, absl::Time deadline) {
   while (true) {
@@ -536,6 +603,7 @@ absl::StatusOr<std::vector<storage::SignalChange>> SignalBook::WaitForChanges(
     std::vector<storage::SignalChange> changes;
     AESIGNAL_RETURN_IF_ERROR(storage::ReadSignalLog(
         store_.Latest(), trial_id, after, [&](storage::SignalChange c) {
+          FillScope(c.mutable_signal());  // also in changes logged before it
           changes.push_back(std::move(c));
           return changes.size() < 1000;
         }));
@@ -647,13 +715,51 @@ absl::StatusOr<v1::ListBaselinesResponse> SignalBook::ListBaselines(
     const v1::ListBaselinesRequest& request) {
   AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
                             ParseTrialName(request.parent(), "parent"));
+  AESIGNAL_ASSIGN_OR_RETURN(
+      int page_size,
+      internal::PageSize(request.page_size(), 100, 1000, "page_size"));
+  std::string after;  // the last baseline_id of the previous page
+  if (!request.page_token().empty()) {
+    AESIGNAL_ASSIGN_OR_RETURN(after, internal::DecodePageToken(request));
+  }
   auto view = store_.Snapshot();
   AESIGNAL_RETURN_IF_ERROR(LoadTrial(*view, trial_id).status());
+  // A trial has tens of baselines: reading them all per page is cheaper
+  // than a second index.
   AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::Baseline> baselines,
                             storage::ReadBaselines(*view, trial_id));
   v1::ListBaselinesResponse response;
-  for (auto& b : baselines) *response.add_baselines() = std::move(b);
+  for (auto& b : baselines) {
+    if (!after.empty() && b.baseline_id() <= after) continue;
+    if (response.baselines_size() == page_size) {
+      response.set_next_page_token(internal::EncodePageToken(
+          request, response.baselines(page_size - 1).baseline_id()));
+      break;
+    }
+    *response.add_baselines() = std::move(b);
+  }
   return response;
+}
+
+absl::StatusOr<v1::Baseline> SignalBook::GetBaseline(
+    const v1::GetBaselineRequest& request) {
+  std::vector<std::string> parts = absl::StrSplit(request.name(), '/');
+  if (parts.size() != 4 || parts[0] != "trials" || parts[2] != "baselines" ||
+      parts[1].empty() || parts[3].empty()) {
+    return errors::InvalidArgument(
+        "name", "must be trials/{trial_id}/baselines/{baseline_id}");
+  }
+  auto view = store_.Snapshot();
+  AESIGNAL_RETURN_IF_ERROR(LoadTrial(*view, parts[1]).status());
+  AESIGNAL_ASSIGN_OR_RETURN(
+      std::vector<v1::Baseline> versions,
+      storage::ReadBaselineVersions(*view, parts[1], parts[3]));
+  if (versions.empty()) return errors::NotFound("baseline", request.name());
+  v1::Baseline current = versions.back();
+  for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
+    *current.add_history() = std::move(*it);
+  }
+  return current;
 }
 
 absl::StatusOr<v1::ListSignalsResponse> SignalBook::ListSignals(
@@ -700,6 +806,7 @@ absl::StatusOr<v1::ListSignalsResponse> SignalBook::ListSignals(
         consistent = false;
         break;
       }
+      FillScope(&*signal);
       *response.add_signals() = *std::move(signal);
     }
     if (!consistent) {
@@ -727,6 +834,7 @@ absl::StatusOr<v1::Signal> SignalBook::GetSignal(
   if (!signal.has_value()) {
     return errors::NotFound("signal", request.name());
   }
+  FillScope(&*signal);
   AESIGNAL_RETURN_IF_ERROR(
       storage::ReadSignalHistory(*view, ids.first, &*signal));
   return *std::move(signal);
@@ -734,8 +842,10 @@ absl::StatusOr<v1::Signal> SignalBook::GetSignal(
 
 namespace {
 
-// A triage names the new status, who decides and why.
-absl::Status CheckTriageRequest(const v1::UpdateSignalRequest& request) {
+constexpr size_t kMaxRequestIdLength = 128;
+
+// A triage names the new status and why; who is the authenticated caller.
+absl::Status CheckTriageRequest(const v1::TriageSignalRequest& request) {
   std::vector<errors::FieldViolation> violations;
   if (request.status() == v1::SIGNAL_STATUS_UNSPECIFIED) {
     violations.push_back({"status", "is required"});
@@ -743,25 +853,75 @@ absl::Status CheckTriageRequest(const v1::UpdateSignalRequest& request) {
   if (request.comment().empty()) {
     violations.push_back({"comment", "is required: say why"});
   }
-  if (request.actor().empty()) {
-    violations.push_back({"actor", "is required: who triages"});
+  if (request.request_id().size() > kMaxRequestIdLength) {
+    violations.push_back(
+        {"request_id",
+         absl::StrCat("at most ", kMaxRequestIdLength, " characters")});
   }
   if (!violations.empty()) return errors::InvalidArgument(violations);
   return absl::OkStatus();
 }
 
+// For a retried request (same request_id): true if its change is already in
+// the signal's history; ALREADY_EXISTS if the id was used for another change.
+absl::StatusOr<bool> AlreadyTriaged(const v1::Signal& signal,
+                                    const v1::TriageSignalRequest& request) {
+  if (request.request_id().empty()) return false;
+  for (const v1::SignalEvent& event : signal.history()) {
+    if (event.kind() != v1::SignalEvent::KIND_TRIAGED ||
+        event.request_id() != request.request_id()) {
+      continue;
+    }
+    if (event.to_status() == request.status() &&
+        event.comment() == request.comment()) {
+      return true;
+    }
+    return errors::WithErrorInfo(
+        absl::AlreadyExistsError(absl::StrCat(
+            "request_id '", request.request_id(),
+            "' was already used for another triage of this signal")),
+        "REQUEST_ID_REUSED", {{"request_id", request.request_id()}});
+  }
+  return false;
+}
+
+v1::SignalEvent TriageEvent(const v1::Signal& signal,
+                            const v1::TriageSignalRequest& request,
+                            const CallInfo& call) {
+  v1::SignalEvent event;
+  event.set_kind(v1::SignalEvent::KIND_TRIAGED);
+  *event.mutable_time() = NowProto();
+  event.set_actor(call.principal);
+  event.set_display_name(request.display_name());
+  event.set_request_id(request.request_id());
+  event.set_from_status(signal.status());
+  event.set_to_status(request.status());
+  event.set_comment(request.comment());
+  return event;
+}
+
 }  // namespace
 
-absl::StatusOr<v1::Signal> SignalBook::UpdateSignal(
-    const v1::UpdateSignalRequest& request, const CallInfo& call) {
+absl::StatusOr<v1::Signal> SignalBook::TriageSignal(
+    const v1::TriageSignalRequest& request, const CallInfo& call) {
   AESIGNAL_ASSIGN_OR_RETURN(auto ids, ParseSignalName(request.name()));
   AESIGNAL_RETURN_IF_ERROR(CheckTriageRequest(request));
   v1::Signal updated;
+  bool changed = false;
   absl::Status committed = store_.Commit([&](storage::Txn& txn) {
     AESIGNAL_ASSIGN_OR_RETURN(std::optional<v1::Signal> signal,
                               storage::ReadSignal(txn, ids.first, ids.second));
     if (!signal.has_value()) {
       return errors::NotFound("signal", request.name());
+    }
+    AESIGNAL_RETURN_IF_ERROR(
+        storage::ReadSignalHistory(txn, ids.first, &*signal));
+    AESIGNAL_ASSIGN_OR_RETURN(bool retried, AlreadyTriaged(*signal, request));
+    signal->clear_history();
+    FillScope(&*signal);
+    if (retried) {
+      updated = *std::move(signal);  // the retry changes nothing
+      return absl::OkStatus();
     }
     if (!AllowedTransition(signal->status(), request.status())) {
       const std::string transition = absl::StrCat(
@@ -773,35 +933,48 @@ absl::StatusOr<v1::Signal> SignalBook::UpdateSignal(
     }
     AESIGNAL_ASSIGN_OR_RETURN(int64_t sequence,
                               storage::NextSignalSequence(txn, ids.first));
-    v1::SignalEvent event;
-    event.set_kind(v1::SignalEvent::KIND_TRIAGED);
-    *event.mutable_time() = NowProto();
-    event.set_actor(request.actor());
-    event.set_from_status(signal->status());
-    event.set_to_status(request.status());
-    event.set_comment(request.comment());
+    const v1::SignalEvent event = TriageEvent(*signal, request, call);
     signal->set_status(request.status());
     *signal->mutable_update_time() = event.time();
     signal->set_change_sequence(sequence);
     storage::WriteSignalChange(txn, ids.first, *signal, event);
     AESIGNAL_ASSIGN_OR_RETURN(storage::AuditWriter audit,
                               storage::AuditWriter::Begin(txn, ids.first));
-    audit.Append(
-        AuditOf(call, event.time(), "signal.triage", signal->name(),
-                static_cast<uint32_t>(sequence),
-                absl::StrCat(v1::SignalStatus_Name(event.from_status()), " -> ",
-                             v1::SignalStatus_Name(event.to_status()), " by ",
-                             request.actor()),
-                request.comment()));
+    audit.Append(AuditOf(
+        call, event.time(), "signal.triage", signal->name(),
+        static_cast<uint32_t>(sequence),
+        absl::StrCat(v1::SignalStatus_Name(event.from_status()), " -> ",
+                     v1::SignalStatus_Name(event.to_status()),
+                     event.display_name().empty()
+                         ? ""
+                         : absl::StrCat(" (", event.display_name(), ")")),
+        request.comment()));
     updated = *std::move(signal);
+    changed = true;
     return absl::OkStatus();
   });
   AESIGNAL_RETURN_IF_ERROR(committed);
-  metrics_.SignalEvents(v1::SignalEvent::KIND_TRIAGED, 1);
-  NotifyChanges();
+  if (changed) {
+    metrics_.SignalEvents(v1::SignalEvent::KIND_TRIAGED, 1);
+    NotifyChanges();
+  }
   AESIGNAL_RETURN_IF_ERROR(
       storage::ReadSignalHistory(store_.Latest(), ids.first, &updated));
   return updated;
+}
+
+absl::StatusOr<v1::Signal> SignalBook::UpdateSignal(
+    const v1::UpdateSignalRequest& request, const CallInfo& call) {
+  if (request.actor().empty()) {
+    // Kept as before for this deprecated method's clients.
+    return errors::InvalidArgument("actor", "is required: who triages");
+  }
+  v1::TriageSignalRequest triage;
+  triage.set_name(request.name());
+  triage.set_status(request.status());
+  triage.set_comment(request.comment());
+  triage.set_display_name(request.actor());
+  return TriageSignal(triage, call);
 }
 
 }  // namespace aesignal::domain

@@ -47,9 +47,17 @@ class SignalBook {
       const v1::PutBaselinesRequest& request, const CallInfo& call = {});
   absl::StatusOr<v1::ListBaselinesResponse> ListBaselines(
       const v1::ListBaselinesRequest& request);
+  // A baseline with every stored version in `history`, newest first.
+  absl::StatusOr<v1::Baseline> GetBaseline(
+      const v1::GetBaselineRequest& request);
   absl::StatusOr<v1::ListSignalsResponse> ListSignals(
       const v1::ListSignalsRequest& request);
   absl::StatusOr<v1::Signal> GetSignal(const v1::GetSignalRequest& request);
+  // Triage. The event's actor is `call.principal` (the authenticated
+  // caller); a retry with the same request_id returns the signal unchanged.
+  absl::StatusOr<v1::Signal> TriageSignal(
+      const v1::TriageSignalRequest& request, const CallInfo& call = {});
+  // The deprecated form of TriageSignal: `actor` becomes the display name.
   absl::StatusOr<v1::Signal> UpdateSignal(
       const v1::UpdateSignalRequest& request, const CallInfo& call = {});
 
@@ -57,6 +65,12 @@ class SignalBook {
   // waits until one is committed or `deadline` passes (then returns none).
   absl::StatusOr<std::vector<storage::SignalChange>> WaitForChanges(
       const std::string& trial_id, int64_t after, absl::Time deadline);
+
+  // Gives every stored signal the id the current scheme assigns to its cell
+  // (signal ids became URL-safe: names are escaped as ".XX", not "%XX" or
+  // not at all), moving its history with it. Idempotent; the server runs it
+  // at start, before serving. Returns how many signals were renamed.
+  absl::StatusOr<int> UpgradeSignalIds();
 
   // Called after an ingest batch that marked rows dirty became durable.
   void OnBatchCommitted();

@@ -27,7 +27,7 @@ constexpr char kParent[] = "trials/SIG1";
 constexpr char kSoc[] = "Infections and infestations";
 // The binomial signal that pneumonias in HIGH by M12 raise against p0 = 0.05.
 constexpr char kPneumoniaHighM12[] =
-    "BINOMIAL~PT~Infections and infestations~Pneumonia~HIGH~M12";
+    "BINOMIAL~PT~Infections.20and.20infestations~Pneumonia~HIGH~M12";
 
 // Groups of six: PBO (control, optional), LOW, MID, HIGH; M3, M6, M12.
 v1::Trial MakeTrial(bool with_control, const v1::SignalPolicy& policy) {
@@ -170,8 +170,9 @@ TEST_F(SignalsTest, CrossingABaselineRaisesExactlyTheExpectedSignal) {
   std::vector<v1::Signal> signals = Signals();
   // HIGH at M12: 2/6 against p0 = 0.05; the all-groups cell (2/18) does not
   // cross: P(X >= 2 | 18, 0.05) = 0.2265.
-  ASSERT_THAT(Ids(signals), ElementsAre("BINOMIAL~PT~Infections and "
-                                        "infestations~Pneumonia~HIGH~M12"));
+  // Names in ids are URL-safe: every byte but [A-Za-z0-9_-] is ".XX".
+  ASSERT_THAT(Ids(signals), ElementsAre("BINOMIAL~PT~Infections.20and."
+                                        "20infestations~Pneumonia~HIGH~M12"));
   const v1::Signal& s = signals[0];
   EXPECT_EQ(s.status(), v1::SIGNAL_STATUS_NEW);
   EXPECT_EQ(s.raised_by_report_id(), "A2");
@@ -228,7 +229,7 @@ TEST_F(SignalsTest, FollowUpThatDowngradesUpdatesTheEvidence) {
   auto signals = Signals();
   ASSERT_EQ(signals.size(), 1u);
   EXPECT_EQ(signals[0].signal_id(),
-            "BAYESIAN~PT~Infections and infestations~Pneumonia~HIGH~M12");
+            "BAYESIAN~PT~Infections.20and.20infestations~Pneumonia~HIGH~M12");
   EXPECT_TRUE(signals[0].evidence().crosses());
   // Posterior Beta(0.05 + 2, 0.95 + 4): P(p > 0.05).
   EXPECT_GT(signals[0].evidence().posterior_probability(), 0.95);
@@ -267,12 +268,12 @@ TEST_F(SignalsTest, ControlArmPathRaisesOnARiseAndStaysQuietOnNull) {
   ASSERT_THAT(
       Ids(signals),
       ::testing::UnorderedElementsAre(
-          "CONTROL~PT~Infections and infestations~Pneumonia~HIGH~M3",
-          "CONTROL~PT~Infections and infestations~Pneumonia~HIGH~M6",
-          "CONTROL~PT~Infections and infestations~Pneumonia~HIGH~M12",
-          "CONTROL~SOC~Infections and infestations~HIGH~M3",
-          "CONTROL~SOC~Infections and infestations~HIGH~M6",
-          "CONTROL~SOC~Infections and infestations~HIGH~M12",
+          "CONTROL~PT~Infections.20and.20infestations~Pneumonia~HIGH~M3",
+          "CONTROL~PT~Infections.20and.20infestations~Pneumonia~HIGH~M6",
+          "CONTROL~PT~Infections.20and.20infestations~Pneumonia~HIGH~M12",
+          "CONTROL~SOC~Infections.20and.20infestations~HIGH~M3",
+          "CONTROL~SOC~Infections.20and.20infestations~HIGH~M6",
+          "CONTROL~SOC~Infections.20and.20infestations~HIGH~M12",
           "CONTROL~OVERALL~any_ae~HIGH~M3", "CONTROL~OVERALL~any_ae~HIGH~M6",
           "CONTROL~OVERALL~any_ae~HIGH~M12"));
   // P(X >= 5) for X ~ Hypergeometric(N = 12, K = 6, n = 6) =
@@ -299,7 +300,7 @@ TEST_F(SignalsTest, DoseTrendPathRaisesOnARiseAndStaysQuietOnNull) {
   }
   EXPECT_THAT(Ids(signals),
               ::testing::Contains(
-                  "TREND~PT~Infections and infestations~Pneumonia~ALL~M3"));
+                  "TREND~PT~Infections.20and.20infestations~Pneumonia~ALL~M3"));
 }
 
 // ListSignals through the index against a filter written out here over a
@@ -427,32 +428,77 @@ TEST_F(SignalListingTest, SignalsChangedOutsideTheLogAreRescanned) {
   EXPECT_EQ(monitor_->signals().signal_index().scans(), 2);
 }
 
+TEST_F(SignalsTest, SignalsStoredUnderOldIdsAreRenamedWithTheirHistory) {
+  Start(false, Only(v1::SIGNAL_METHOD_BINOMIAL_EXACT));
+  PutBaseline(0.05);
+  Submit({Pneumonia("A1", "HIGH-1", 100), Pneumonia("A2", "HIGH-2", 200)});
+  Submit({Pneumonia("A3", "HIGH-3", 250)});  // a second history event
+  v1::GetSignalRequest get;
+  get.set_name(absl::StrCat(kParent, "/signals/", kPneumoniaHighM12));
+  auto current = monitor_->signals().GetSignal(get);
+  ASSERT_TRUE(current.ok()) << current.status();
+  ASSERT_EQ(current->history_size(), 2);
+  // As a build before URL-safe ids stored it: spaces in the id.
+  const std::string old_id =
+      "BINOMIAL~PT~Infections and infestations~Pneumonia~HIGH~M12";
+  ASSERT_TRUE(store_
+                  ->Commit([&](storage::Txn& txn) {
+                    v1::Signal old = *current;
+                    old.set_signal_id(old_id);
+                    old.set_name(absl::StrCat(kParent, "/signals/", old_id));
+                    return storage::RenameSignal(txn, kTrial, kPneumoniaHighM12,
+                                                 old);
+                  })
+                  .ok());
+  EXPECT_EQ(monitor_->signals().GetSignal(get).status().code(),
+            absl::StatusCode::kNotFound);
+
+  auto renamed = monitor_->signals().UpgradeSignalIds();
+  ASSERT_TRUE(renamed.ok()) << renamed.status();
+  EXPECT_EQ(*renamed, 1);
+  auto upgraded = monitor_->signals().GetSignal(get);
+  ASSERT_TRUE(upgraded.ok()) << upgraded.status();
+  EXPECT_EQ(upgraded->name(), get.name());
+  EXPECT_EQ(upgraded->history_size(), 2);
+  EXPECT_EQ(upgraded->scope(), v1::DOSE_GROUP_SCOPE_GROUP);
+  v1::GetSignalRequest old_get;
+  old_get.set_name(absl::StrCat(kParent, "/signals/", old_id));
+  EXPECT_EQ(monitor_->signals().GetSignal(old_get).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(*monitor_->signals().UpgradeSignalIds(), 0);  // idempotent
+  EXPECT_THAT(Signals(), ::testing::SizeIs(1));
+}
+
 TEST_F(SignalsTest, TriageFollowsTheLifecycleAndRecordsWhoWhenWhy) {
   Start(false, Only(v1::SIGNAL_METHOD_BINOMIAL_EXACT));
   PutBaseline(0.05);
   Submit({Pneumonia("A1", "HIGH-1", 100), Pneumonia("A2", "HIGH-2", 200)});
   auto signals = Signals();
   ASSERT_EQ(signals.size(), 1u);
-  v1::UpdateSignalRequest update;
+  // Who triages is the caller's principal; the display name is free text.
+  CallInfo call;
+  call.principal = "dsmb@example.org";
+  v1::TriageSignalRequest update;
   update.set_name(signals[0].name());
   update.set_status(v1::SIGNAL_STATUS_CLOSED);
   update.set_comment("x");
-  update.set_actor("dsmb@example.org");
-  EXPECT_EQ(monitor_->signals().UpdateSignal(update).status().code(),
+  update.set_display_name("DSMB chair");
+  EXPECT_EQ(monitor_->signals().TriageSignal(update, call).status().code(),
             absl::StatusCode::kFailedPrecondition);  // NEW -> CLOSED
   update.set_status(v1::SIGNAL_STATUS_VALIDATED);
   update.clear_comment();
-  EXPECT_THAT(
-      errors::ViolationsOf(monitor_->signals().UpdateSignal(update).status()),
-      ::testing::Contains(
-          ::testing::Field(&errors::FieldViolation::field, "comment")));
+  EXPECT_THAT(errors::ViolationsOf(
+                  monitor_->signals().TriageSignal(update, call).status()),
+              ::testing::Contains(
+                  ::testing::Field(&errors::FieldViolation::field, "comment")));
   update.set_comment("two pneumonias at the top dose: confirmed by review");
-  auto validated = monitor_->signals().UpdateSignal(update);
+  auto validated = monitor_->signals().TriageSignal(update, call);
   ASSERT_TRUE(validated.ok()) << validated.status();
   EXPECT_EQ(validated->status(), v1::SIGNAL_STATUS_VALIDATED);
   const auto& event = validated->history(validated->history_size() - 1);
   EXPECT_EQ(event.kind(), v1::SignalEvent::KIND_TRIAGED);
   EXPECT_EQ(event.actor(), "dsmb@example.org");
+  EXPECT_EQ(event.display_name(), "DSMB chair");
   EXPECT_EQ(event.from_status(), v1::SIGNAL_STATUS_NEW);
   EXPECT_THAT(event.comment(), HasSubstr("confirmed"));
 
@@ -590,7 +636,7 @@ TEST_F(SignalsTest, MaxSprtUsesTheExactCriticalValue) {
   ASSERT_EQ(signals.size(), 1u);
   const v1::Signal& s = signals[0];
   EXPECT_EQ(s.signal_id(),
-            "MAXSPRT~PT~Infections and infestations~Pneumonia~HIGH~M12");
+            "MAXSPRT~PT~Infections.20and.20infestations~Pneumonia~HIGH~M12");
   // 3 cases against mu = 0.05 x 6 = 0.3 expected; T = 0.3, M = 2.
   EXPECT_NEAR(s.evidence().statistic(), 0.3 - 3 + 3 * std::log(10.0), 1e-12);
   auto cv = signal::MaxSprtCriticalValue(0.05, 0.3, 2);
@@ -624,11 +670,12 @@ TEST_F(SignalsTest, PtScreeningWithDoubleFdrAdjustsControlArmDecisions) {
   // alpha 0.05, but across 4 SOCs the double-FDR p is 4 x 0.040 = 0.160 > 0.1.
   // The SOC row (pre-specified level, unadjusted) still crosses.
   std::vector<std::string> ids = Ids(Signals());
-  EXPECT_THAT(ids,
-              ::testing::Not(::testing::Contains(
-                  "CONTROL~PT~Infections and infestations~Pneumonia~HIGH~M3")));
+  EXPECT_THAT(
+      ids,
+      ::testing::Not(::testing::Contains(
+          "CONTROL~PT~Infections.20and.20infestations~Pneumonia~HIGH~M3")));
   EXPECT_THAT(ids, ::testing::Contains(
-                       "CONTROL~SOC~Infections and infestations~HIGH~M3"));
+                       "CONTROL~SOC~Infections.20and.20infestations~HIGH~M3"));
 }
 
 }  // namespace

@@ -259,7 +259,9 @@ void CheckAesiCategories(const v1::Trial& trial,
 absl::StatusOr<v1::Trial> ValidateAndNormalizeTrial(const v1::Trial& in) {
   std::vector<errors::FieldViolation> v;
   v1::Trial trial = in;
-  trial.clear_create_time();
+  trial.clear_create_time();  // output only
+  trial.clear_version();
+  trial.clear_update_time();
   CheckTrialId(trial.trial_id(), &v);
   trial.set_name(TrialName(trial.trial_id()));
   Add(&v, "trial.title", CheckText(trial.title(), /*required=*/true));

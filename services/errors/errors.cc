@@ -87,6 +87,16 @@ absl::Status FailedPrecondition(std::string message,
   return v.empty() ? status : WithErrorInfo(std::move(status), v[0].type);
 }
 
+absl::Status FieldError(absl::StatusCode code, std::string field,
+                        std::string description, std::string reason) {
+  absl::Status invalid =
+      InvalidArgument(std::move(field), std::move(description));
+  absl::Status status(code, invalid.message());
+  status.SetPayload(kBadRequestTypeUrl,
+                    *invalid.GetPayload(kBadRequestTypeUrl));
+  return WithErrorInfo(std::move(status), std::move(reason));
+}
+
 absl::Status WithErrorInfo(
     absl::Status status, std::string reason,
     std::vector<std::pair<std::string, std::string>> metadata) {

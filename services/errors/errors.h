@@ -42,6 +42,13 @@ struct FieldViolation {
 absl::Status InvalidArgument(const std::vector<FieldViolation>& violations);
 absl::Status InvalidArgument(std::string field, std::string description);
 
+// A status of any `code` naming one offending field: the message is
+// "<field>: <description>", with a google.rpc.BadRequest for the field and an
+// ErrorInfo of `reason`. (For outcomes such as a rejected report of a batch,
+// where the field matters but the code is not INVALID_ARGUMENT.)
+absl::Status FieldError(absl::StatusCode code, std::string field,
+                        std::string description, std::string reason);
+
 // The violations carried by a status (empty if none).
 std::vector<FieldViolation> ViolationsOf(const absl::Status& status);
 

@@ -91,6 +91,22 @@ grpc::Status TrialServiceImpl::ListSubjects(grpc::ServerContext* context,
   });
 }
 
+grpc::Status TrialServiceImpl::UpdateTrial(grpc::ServerContext* context,
+                                           const v1::UpdateTrialRequest* req,
+                                           v1::Trial* resp) {
+  return Unary(context, backend_, resp, [&](const Ctx& c) {
+    return backend_.app->trials.UpdateTrial(c, *req);
+  });
+}
+
+grpc::Status TrialServiceImpl::GetSubject(grpc::ServerContext* context,
+                                          const v1::GetSubjectRequest* req,
+                                          v1::Subject* resp) {
+  return Unary(context, backend_, resp, [&](const Ctx& c) {
+    return backend_.app->trials.GetSubject(c, *req);
+  });
+}
+
 grpc::Status IngestServiceImpl::SubmitReports(
     grpc::ServerContext* context, const v1::SubmitReportsRequest* req,
     v1::SubmitReportsResponse* resp) {
@@ -117,6 +133,22 @@ grpc::Status SafetyServiceImpl::GetIncidence(grpc::ServerContext* context,
                                              v1::GetIncidenceResponse* resp) {
   return Unary(context, backend_, resp, [&](const Ctx& c) {
     return backend_.app->incidence.GetIncidence(c, *req);
+  });
+}
+
+grpc::Status SafetyServiceImpl::GetReport(grpc::ServerContext* context,
+                                          const v1::GetReportRequest* req,
+                                          v1::Report* resp) {
+  return Unary(context, backend_, resp, [&](const Ctx& c) {
+    return backend_.app->incidence.GetReport(c, *req);
+  });
+}
+
+grpc::Status SafetyServiceImpl::ListReports(grpc::ServerContext* context,
+                                            const v1::ListReportsRequest* req,
+                                            v1::ListReportsResponse* resp) {
+  return Unary(context, backend_, resp, [&](const Ctx& c) {
+    return backend_.app->incidence.ListReports(c, *req);
   });
 }
 
@@ -152,6 +184,22 @@ grpc::Status SignalServiceImpl::GetSignal(grpc::ServerContext* context,
   });
 }
 
+grpc::Status SignalServiceImpl::GetBaseline(grpc::ServerContext* context,
+                                            const v1::GetBaselineRequest* req,
+                                            v1::Baseline* resp) {
+  return Unary(context, backend_, resp, [&](const Ctx& c) {
+    return backend_.app->signals.GetBaseline(c, *req);
+  });
+}
+
+grpc::Status SignalServiceImpl::TriageSignal(grpc::ServerContext* context,
+                                             const v1::TriageSignalRequest* req,
+                                             v1::Signal* resp) {
+  return Unary(context, backend_, resp, [&](const Ctx& c) {
+    return backend_.app->signals.TriageSignal(c, *req);
+  });
+}
+
 grpc::Status SignalServiceImpl::UpdateSignal(grpc::ServerContext* context,
                                              const v1::UpdateSignalRequest* req,
                                              v1::Signal* resp) {
@@ -168,6 +216,14 @@ grpc::Status SignalServiceImpl::WatchSignals(
         c, *req, [writer](const v1::WatchSignalsResponse& r) {
           return writer->Write(r);
         });
+  });
+}
+
+grpc::Status AuditServiceImpl::ListAuditRecords(
+    grpc::ServerContext* context, const v1::ListAuditRecordsRequest* req,
+    v1::ListAuditRecordsResponse* resp) {
+  return Unary(context, backend_, resp, [&](const Ctx& c) {
+    return backend_.app->audit.ListAuditRecords(c, *req);
   });
 }
 

@@ -44,6 +44,10 @@ class TrialServiceImpl final : public v1::TrialService::Service {
   grpc::Status ListSubjects(grpc::ServerContext*,
                             const v1::ListSubjectsRequest*,
                             v1::ListSubjectsResponse*) override;
+  grpc::Status UpdateTrial(grpc::ServerContext*, const v1::UpdateTrialRequest*,
+                           v1::Trial*) override;
+  grpc::Status GetSubject(grpc::ServerContext*, const v1::GetSubjectRequest*,
+                          v1::Subject*) override;
 
  private:
   Backend backend_;
@@ -74,6 +78,10 @@ class SafetyServiceImpl final : public v1::SafetyService::Service {
   grpc::Status GetIncidence(grpc::ServerContext*,
                             const v1::GetIncidenceRequest*,
                             v1::GetIncidenceResponse*) override;
+  grpc::Status GetReport(grpc::ServerContext*, const v1::GetReportRequest*,
+                         v1::Report*) override;
+  grpc::Status ListReports(grpc::ServerContext*, const v1::ListReportsRequest*,
+                           v1::ListReportsResponse*) override;
 
  private:
   Backend backend_;
@@ -96,6 +104,11 @@ class SignalServiceImpl final : public v1::SignalService::Service {
                            v1::ListSignalsResponse*) override;
   grpc::Status GetSignal(grpc::ServerContext*, const v1::GetSignalRequest*,
                          v1::Signal*) override;
+  grpc::Status GetBaseline(grpc::ServerContext*, const v1::GetBaselineRequest*,
+                           v1::Baseline*) override;
+  grpc::Status TriageSignal(grpc::ServerContext*,
+                            const v1::TriageSignalRequest*,
+                            v1::Signal*) override;
   grpc::Status UpdateSignal(grpc::ServerContext*,
                             const v1::UpdateSignalRequest*,
                             v1::Signal*) override;
@@ -111,6 +124,9 @@ class AuditServiceImpl final : public v1::AuditService::Service {
  public:
   explicit AuditServiceImpl(Backend backend) : backend_(std::move(backend)) {}
 
+  grpc::Status ListAuditRecords(grpc::ServerContext*,
+                                const v1::ListAuditRecordsRequest*,
+                                v1::ListAuditRecordsResponse*) override;
   grpc::Status GetAuditTrail(grpc::ServerContext*,
                              const v1::GetAuditTrailRequest*,
                              v1::GetAuditTrailResponse*) override;

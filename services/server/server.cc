@@ -160,6 +160,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       options.listen, options.tls, options.allow_insecure, auth);
   if (!credentials.ok()) return credentials.status();
   server->MakeServices(authenticator);
+  // Stores written before signal ids were URL-safe are upgraded before the
+  // first call can name a signal.
+  if (auto renamed = server->monitor_->signals().UpgradeSignalIds();
+      !renamed.ok()) {
+    return renamed.status();
+  }
   if (absl::Status started = server->StartGrpc(options, *credentials);
       !started.ok()) {
     return started;

@@ -238,7 +238,7 @@ TEST_F(SecurityTest, EveryRoleTimesEveryRpc) {
       {"site", "", "site-02-cert"},  // identified by its certificate
   };
   const std::vector<std::string> methods = testing::AllV1Methods();
-  ASSERT_EQ(methods.size(), 17u) << "a new RPC needs a row in the table";
+  ASSERT_EQ(methods.size(), 24u) << "a new RPC needs a row in the table";
   for (const std::string& method : methods) {
     for (const Caller& caller : callers) {
       const auto code = CallEmpty(method, caller.token, caller.cert);
@@ -324,6 +324,76 @@ TEST_F(SecurityTest, SitesWriteOnlyTheirOwnSubjectsAndNothingIsStored) {
   std::set<std::string> principals;
   for (const auto& record : *audit) principals.insert(record.principal());
   EXPECT_EQ(principals, (std::set<std::string>{"ada", "site01", "site02"}));
+}
+
+TEST_F(SecurityTest, SitesReadOnlyTheirOwnReportsAndSubjects) {
+  client::Client admin = ClientWith(kAdminToken);
+  v1::Trial trial = testing::ThreeGroupTrial("T1");
+  trial.add_sites()->set_site_id("02");
+  ASSERT_TRUE(admin.CreateTrial(trial).ok());
+  v1::Subject at02 = testing::SubjectNumber(2);
+  at02.set_site_id("02");
+  ASSERT_TRUE(
+      admin.EnrollSubjects("T1", {testing::SubjectNumber(1), at02}).ok());
+  v1::AdverseEventReport foreign = testing::Report("R9", 1, "S2", 10, "Rash");
+  foreign.set_site_id("02");
+  ASSERT_TRUE(
+      admin
+          .SubmitReports("T1",
+                         {testing::Report("R1", 1, "S1", 10, "Rash"), foreign})
+          .ok());
+
+  auto channel = grpc::CreateChannel(target_, Tls(""));
+  auto safety = v1::SafetyService::NewStub(channel);
+  auto trials = v1::TrialService::NewStub(channel);
+  auto as_site01 = [](grpc::ClientContext* context) {
+    context->AddMetadata("authorization",
+                         absl::StrCat("Bearer ", kSite01Token));
+  };
+  v1::ListReportsRequest list;
+  list.set_parent("trials/T1");
+  v1::ListReportsResponse listed;
+  {
+    grpc::ClientContext context;
+    as_site01(&context);
+    ASSERT_TRUE(safety->ListReports(&context, list, &listed).ok());
+  }
+  ASSERT_EQ(listed.reports_size(), 1);
+  EXPECT_EQ(listed.reports(0).report_id(), "R1");
+  EXPECT_EQ(listed.total_size(), 1);
+  list.set_site_id("02");
+  {
+    grpc::ClientContext context;
+    as_site01(&context);
+    EXPECT_EQ(safety->ListReports(&context, list, &listed).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  v1::GetReportRequest get;
+  get.set_name("trials/T1/sites/02/reports/R9");
+  v1::Report report;
+  {
+    grpc::ClientContext context;
+    as_site01(&context);
+    EXPECT_EQ(safety->GetReport(&context, get, &report).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  get.set_name("trials/T1/sites/01/reports/R1");
+  {
+    grpc::ClientContext context;
+    as_site01(&context);
+    const grpc::Status s = safety->GetReport(&context, get, &report);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(report.current().submitted_by(), "ada");
+  }
+  v1::GetSubjectRequest subject;
+  subject.set_name("trials/T1/subjects/S2");
+  v1::Subject s2;
+  {
+    grpc::ClientContext context;
+    as_site01(&context);
+    EXPECT_EQ(trials->GetSubject(&context, subject, &s2).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
 }
 
 TEST_F(SecurityTest, ClaimedPrincipalHeaderIsIgnoredWhenAuthenticating) {

@@ -141,7 +141,7 @@ TEST_F(SignalsServerTest, DoseGroupNamedAllDoesNotCollideWithTheTotal) {
   ASSERT_TRUE(all.ok()) << all.status();
   std::map<std::string, const v1::Signal*> by_id;
   for (const v1::Signal& s : *all) by_id[s.signal_id()] = &s;
-  const v1::Signal* group = by_id["BINOMIAL~OVERALL~any_sae~%41LL~M3"];
+  const v1::Signal* group = by_id["BINOMIAL~OVERALL~any_sae~.41LL~M3"];
   const v1::Signal* total = by_id["BINOMIAL~OVERALL~any_sae~ALL~M3"];
   ASSERT_NE(group, nullptr);
   ASSERT_NE(total, nullptr);

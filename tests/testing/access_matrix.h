@@ -27,13 +27,18 @@ inline const std::map<std::string, std::set<std::string>>& AllowedByRole() {
   static const auto* table = new std::map<std::string, std::set<std::string>>{
       {"site",
        {"TrialService.GetTrial", "TrialService.EnrollSubjects",
-        "IngestService.SubmitReports", "IngestService.StreamReports"}},
+        "TrialService.GetSubject", "IngestService.SubmitReports",
+        "IngestService.StreamReports", "SafetyService.GetReport",
+        "SafetyService.ListReports"}},
       {"safety_officer",
        {"TrialService.GetTrial", "TrialService.ListTrials",
-        "TrialService.ListSubjects", "SafetyService.GetIncidence",
-        "SignalService.ListBaselines", "SignalService.ListSignals",
-        "SignalService.GetSignal", "SignalService.UpdateSignal",
-        "SignalService.WatchSignals", "AuditService.GetAuditTrail"}},
+        "TrialService.ListSubjects", "TrialService.GetSubject",
+        "SafetyService.GetIncidence", "SafetyService.GetReport",
+        "SafetyService.ListReports", "SignalService.ListBaselines",
+        "SignalService.GetBaseline", "SignalService.ListSignals",
+        "SignalService.GetSignal", "SignalService.TriageSignal",
+        "SignalService.UpdateSignal", "SignalService.WatchSignals",
+        "AuditService.ListAuditRecords", "AuditService.GetAuditTrail"}},
   };
   return *table;
 }

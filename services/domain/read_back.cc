@@ -1,0 +1,214 @@
+// Monitor's read-back of what was stored: a subject with its versions, a
+// report with its versions, and the report listing. (monitor.h declares
+// them; the rest of Monitor is in monitor.cc.)
+#include <algorithm>
+#include <queue>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "services/domain/common.h"
+#include "services/domain/monitor.h"
+#include "services/domain/report_listing.h"
+#include "services/domain/validation.h"
+#include "services/errors/errors.h"
+#include "storage/keys.h"
+#include "storage/reports.h"
+
+namespace aesignal::domain {
+namespace {
+
+using internal::DecodePageToken;
+using internal::EncodePageToken;
+using internal::PageSize;
+using internal::Parse;
+using storage::Cf;
+
+// PERMISSION_DENIED if a caller restricted to sites asks for another site's
+// data.
+absl::Status CheckReadableSite(const CallInfo& call,
+                               const std::string& site_id) {
+  if (call.sites.empty() || std::find(call.sites.begin(), call.sites.end(),
+                                      site_id) != call.sites.end()) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(
+      absl::StrCat("principal '", call.principal,
+                   "' may not read data of site '", site_id, "'"));
+}
+
+bool SiteVisible(const CallInfo& call, const std::string& site_id) {
+  return CheckReadableSite(call, site_id).ok();
+}
+
+absl::StatusOr<std::pair<std::string, std::string>> ParseSubjectName(
+    const std::string& name) {
+  std::vector<std::string> parts = absl::StrSplit(name, '/');
+  if (parts.size() != 4 || parts[0] != "trials" || parts[2] != "subjects" ||
+      parts[1].empty() || parts[3].empty()) {
+    return errors::InvalidArgument(
+        "name", "must be trials/{trial_id}/subjects/{subject_id}");
+  }
+  return std::make_pair(parts[1], parts[3]);
+}
+
+// One page of the listing: the first `page_size` matching reports in order
+// after the cursor, found in one pass with a bounded heap (memory is one
+// page, whatever the trial's size), and the total number of matches.
+class ReportPage {
+ public:
+  ReportPage(const v1::Trial& trial, const v1::ListReportsRequest& request,
+             const CallInfo& call, std::string cursor, int page_size)
+      : trial_(trial),
+        request_(request),
+        call_(call),
+        cursor_(std::move(cursor)),
+        page_size_(page_size) {}
+
+  bool Offer(const storage::StoredReport& stored) {
+    if (!SiteVisible(call_, stored.report().site_id()) ||
+        !MatchesReportFilters(trial_, request_, stored)) {
+      return true;
+    }
+    ++total_;
+    std::string key = ReportOrderKey(trial_, request_, stored);
+    if (!cursor_.empty() && key <= cursor_) return true;
+    // Keep page_size + 1 to know whether another page follows.
+    if (static_cast<int>(heap_.size()) <= page_size_) {
+      heap_.emplace(std::move(key), stored);
+    } else if (key < heap_.top().first) {
+      heap_.pop();
+      heap_.emplace(std::move(key), stored);
+    }
+    return true;
+  }
+
+  v1::ListReportsResponse Finish() {
+    std::vector<Entry> entries;
+    while (!heap_.empty()) {
+      entries.push_back(heap_.top());
+      heap_.pop();
+    }
+    std::reverse(entries.begin(), entries.end());
+    v1::ListReportsResponse response;
+    response.set_total_size(total_);
+    const bool more = static_cast<int>(entries.size()) > page_size_;
+    if (more) entries.resize(page_size_);
+    for (const auto& [key, stored] : entries) {
+      v1::Report* report = response.add_reports();
+      report->set_name(ReportResourceName(trial_.trial_id(),
+                                          stored.report().site_id(),
+                                          stored.report().report_id()));
+      report->set_site_id(stored.report().site_id());
+      report->set_report_id(stored.report().report_id());
+      *report->mutable_current() = ReportVersionOf(trial_, stored);
+    }
+    if (more) {
+      response.set_next_page_token(
+          EncodePageToken(request_, entries.back().first));
+    }
+    return response;
+  }
+
+ private:
+  using Entry = std::pair<std::string, storage::StoredReport>;
+  struct KeyLess {
+    bool operator()(const Entry& a, const Entry& b) const {
+      return a.first < b.first;
+    }
+  };
+
+  const v1::Trial& trial_;
+  const v1::ListReportsRequest& request_;
+  const CallInfo& call_;
+  const std::string cursor_;
+  const int page_size_;
+  int total_ = 0;
+  // A max-heap by key: the largest kept key is dropped first.
+  std::priority_queue<Entry, std::vector<Entry>, KeyLess> heap_;
+};
+
+}  // namespace
+
+absl::StatusOr<v1::Subject> Monitor::GetSubject(
+    const v1::GetSubjectRequest& request, const CallInfo& call) {
+  AESIGNAL_ASSIGN_OR_RETURN(auto ids, ParseSubjectName(request.name()));
+  auto view = store_.Snapshot();
+  AESIGNAL_RETURN_IF_ERROR(LoadTrial(*view, ids.first).status());
+  AESIGNAL_ASSIGN_OR_RETURN(
+      std::optional<std::string> bytes,
+      view->Get(Cf::kSubjects, storage::SubjectKey(ids.first, ids.second)));
+  if (!bytes.has_value()) return errors::NotFound("subject", request.name());
+  AESIGNAL_ASSIGN_OR_RETURN(v1::Subject subject,
+                            Parse<v1::Subject>(*bytes, "subject"));
+  AESIGNAL_RETURN_IF_ERROR(CheckReadableSite(call, subject.site_id()));
+  std::vector<v1::Subject> versions;
+  absl::Status error;
+  AESIGNAL_RETURN_IF_ERROR(view->Scan(
+      Cf::kSubjectHistory, storage::SubjectKey(ids.first, ids.second), "",
+      [&](std::string_view, std::string_view value) {
+        auto version = Parse<v1::Subject>(value, "subject version");
+        if (!version.ok()) {
+          error = version.status();
+          return false;
+        }
+        versions.push_back(*std::move(version));
+        return true;
+      }));
+  AESIGNAL_RETURN_IF_ERROR(error);
+  for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
+    *subject.add_history() = std::move(*it);
+  }
+  return subject;
+}
+
+absl::StatusOr<v1::Report> Monitor::GetReport(
+    const v1::GetReportRequest& request, const CallInfo& call) {
+  AESIGNAL_ASSIGN_OR_RETURN(ReportNameParts ids,
+                            ParseReportName(request.name(), "name"));
+  AESIGNAL_RETURN_IF_ERROR(CheckReadableSite(call, ids.site_id));
+  auto view = store_.Snapshot();
+  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, ids.trial_id));
+  AESIGNAL_ASSIGN_OR_RETURN(
+      std::vector<storage::StoredReport> versions,
+      storage::ReadReportVersions(*view, ids.trial_id, ids.site_id,
+                                  ids.report_id));
+  const std::string name =
+      ReportResourceName(ids.trial_id, ids.site_id, ids.report_id);
+  if (versions.empty()) return errors::NotFound("report", name);
+  v1::Report report;
+  report.set_name(name);
+  report.set_site_id(ids.site_id);
+  report.set_report_id(ids.report_id);
+  *report.mutable_current() = ReportVersionOf(trial, versions.back());
+  for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
+    *report.add_versions() = ReportVersionOf(trial, *it);
+  }
+  return report;
+}
+
+absl::StatusOr<v1::ListReportsResponse> Monitor::ListReports(
+    const v1::ListReportsRequest& request, const CallInfo& call) {
+  AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
+                            ParseTrialName(request.parent(), "parent"));
+  AESIGNAL_ASSIGN_OR_RETURN(
+      int page_size, PageSize(request.page_size(), 100, 1000, "page_size"));
+  if (!request.site_id().empty()) {
+    AESIGNAL_RETURN_IF_ERROR(CheckReadableSite(call, request.site_id()));
+  }
+  auto view = store_.Snapshot();
+  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, trial_id));
+  AESIGNAL_RETURN_IF_ERROR(CheckListReportsRequest(trial, request));
+  std::string cursor;
+  if (!request.page_token().empty()) {
+    AESIGNAL_ASSIGN_OR_RETURN(cursor, DecodePageToken(request));
+  }
+  ReportPage page(trial, request, call, std::move(cursor), page_size);
+  AESIGNAL_RETURN_IF_ERROR(storage::ScanNewestReports(
+      *view, trial_id,
+      [&](const storage::StoredReport& stored) { return page.Offer(stored); }));
+  return page.Finish();
+}
+
+}  // namespace aesignal::domain
