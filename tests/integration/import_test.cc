@@ -227,7 +227,9 @@ TEST_F(ImportTest, CdiscPilotMatchesIndependentCount) {
   EXPECT_EQ(std::count(subjects.out.begin(), subjects.out.end(), '\n'), 255);
   CliRun trial = Cli({"trial", "get", "--trial", "CDISCPILOT01"});
   EXPECT_THAT(trial.out, HasSubstr("Placebo                  0   [control]"));
-  EXPECT_THAT(trial.out, HasSubstr("Xanomeline High Dose     81"));
+  // The id is URL-safe (AIP-122); the label keeps the arm's name.
+  EXPECT_THAT(trial.out, HasSubstr("  Xanomeline-High-Dose Xanomeline High "
+                                   "Dose     81"));
 }
 
 TEST_F(ImportTest, PharmaverseMatchesIndependentCount) {
@@ -356,29 +358,29 @@ TEST_F(ImportTest, SdtmSyntheticFixture) {
                                  "treatment-emergent (skipped), 1 of subjects "
                                  "outside the safety population (skipped)"));
   EXPECT_THAT(run.out,
-              HasSubstr("Placebo [control] < Drug 10 mg < Drug 20 mg"));
+              HasSubstr("Placebo [control] < Drug-10-mg < Drug-20-mg"));
   EXPECT_THAT(run.out, HasSubstr("accepted 6"));
   // Follow-up from RFENDTC (or the last EX end date), CDISC study days.
   CliRun subjects =
       Cli({"subjects", "list", "--trial", "SYN01", "--format", "csv"});
   EXPECT_THAT(subjects.out, HasSubstr("SYN01-101-001,101,Placebo,90,"));
-  EXPECT_THAT(subjects.out, HasSubstr("SYN01-101-002,101,Drug 10 mg,87,"));
-  EXPECT_THAT(subjects.out, HasSubstr("SYN01-102-003,102,Drug 20 mg,31,"));
-  EXPECT_THAT(subjects.out, HasSubstr("SYN01-102-004,102,Drug 20 mg,40,"));
+  EXPECT_THAT(subjects.out, HasSubstr("SYN01-101-002,101,Drug-10-mg,87,"));
+  EXPECT_THAT(subjects.out, HasSubstr("SYN01-102-003,102,Drug-20-mg,31,"));
+  EXPECT_THAT(subjects.out, HasSubstr("SYN01-102-004,102,Drug-20-mg,40,"));
   // Onsets: Rash "2024-04" (first dose 2024-03-12) -> 2024-04-01 = day 21,
   // in W4 (days 15-28), not in W2.
   CliRun pt =
       Cli({"incidence", "--trial", "SYN01", "--by", "pt", "--format", "csv"});
   EXPECT_THAT(pt.out, HasSubstr("PT,Skin and subcutaneous tissue disorders,"
-                                "Rash,,Rash,Drug 20 mg,W2,2,2,0,0,2,"));
+                                "Rash,,Rash,Drug-20-mg,W2,2,2,0,0,2,"));
   EXPECT_THAT(pt.out, HasSubstr("PT,Skin and subcutaneous tissue disorders,"
-                                "Rash,,Rash,Drug 20 mg,W4,2,2,1,1,2,"));
+                                "Rash,,Rash,Drug-20-mg,W4,2,2,1,1,2,"));
   // Placebo headache: day -3 not treatment-emergent, day 1 counted once.
   EXPECT_THAT(pt.out, HasSubstr("PT,Nervous system disorders,Headache,,"
                                 "Headache,Placebo,W2,1,1,1,1,1,"));
   // Nausea for Drug 10 mg: days 11 and 47 -> 1 subject, 2 events by D90.
   EXPECT_THAT(pt.out, HasSubstr("PT,Gastrointestinal disorders,Nausea,,Nausea,"
-                                "Drug 10 mg,D90,1,1,1,2,1,"));
+                                "Drug-10-mg,D90,1,1,1,2,1,"));
 }
 
 }  // namespace

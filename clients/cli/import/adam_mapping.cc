@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -336,15 +337,21 @@ std::vector<v1::Timepoint> DefaultTimepoints(int last_day) {
 }
 
 std::string SanitizeId(absl::string_view text) {
+  // Resource ids are URL-safe (AIP-122): [A-Za-z0-9._-], any other run of
+  // characters becomes one '-'; the label keeps the text as written.
   std::string id;
   for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    id.push_back(c == '/' || u < 0x20 || u == 0x7F ? '-' : c);
+    const bool keep = absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+                      c == '.' || c == '_' || c == '-';
+    if (keep) {
+      id.push_back(c);
+    } else if (!id.empty() && id.back() != '-') {
+      id.push_back('-');
+    }
   }
-  id = std::string(absl::StripAsciiWhitespace(id));
-  if (id.size() > 64) {
-    id = std::string(absl::StripTrailingAsciiWhitespace(id.substr(0, 64)));
-  }
+  while (!id.empty() && id.back() == '-') id.pop_back();
+  if (id.size() > 64) id.resize(64);
+  while (!id.empty() && id.back() == '-') id.pop_back();
   return id;
 }
 

@@ -143,8 +143,9 @@ absl::StatusOr<std::vector<v1::Timepoint>> ParseTimepoints(
 // Weeks 2, 4, 8, 12, 16, 20, 24, 26 then every 4 weeks, those before
 // `last_day`, then a final timepoint at `last_day` ("D{last_day}").
 std::vector<v1::Timepoint> DefaultTimepoints(int last_day);
-// An arm name as a dose-group / site id: '/' and control characters become
-// '-', surrounding spaces are trimmed, at most 64 characters.
+// An arm name as a URL-safe dose-group / site id (AIP-122): letters, digits,
+// '.', '_' and '-' are kept, every other run of characters becomes one '-'
+// (none leading or trailing), at most 64 characters.
 std::string SanitizeId(absl::string_view text);
 // CDISC study day of `date` relative to `reference` (day 1, no day 0).
 int64_t StudyDay(int64_t date_days, int64_t reference_days);

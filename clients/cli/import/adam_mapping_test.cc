@@ -145,7 +145,7 @@ TEST(AdamMappingTest, WithoutNumericCodesOrderFollowsTheLabels) {
   auto plan = MapAdam(adsl, Table("adae.csv", kAdaeHeader), Options());
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_THAT(GroupIds(plan->trial),
-              ElementsAre("Placebo", "Drug Low Dose", "Drug High Dose"));
+              ElementsAre("Placebo", "Drug-Low-Dose", "Drug-High-Dose"));
   ASSERT_EQ(plan->notes.size(), 1u);
   EXPECT_THAT(plan->notes[0], HasSubstr("--dose-order"));
 
@@ -156,7 +156,7 @@ TEST(AdamMappingTest, WithoutNumericCodesOrderFollowsTheLabels) {
   plan = MapAdam(adsl, Table("adae.csv", kAdaeHeader), Options());
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_THAT(GroupIds(plan->trial),
-              ElementsAre("Placebo", "Drug 5 mg", "Drug-X"));
+              ElementsAre("Placebo", "Drug-5-mg", "Drug-X"));
   EXPECT_EQ(plan->trial.dose_groups(1).dose_value(), 5);
   EXPECT_EQ(plan->trial.dose_groups(1).dose_unit(), "mg");
   EXPECT_EQ(plan->trial.dose_groups(2).dose_value(), 0);
@@ -269,6 +269,9 @@ TEST(AdamMappingTest, BuildingBlocks) {
   EXPECT_EQ(ParseIsoDate("1970-01"), std::nullopt);
   EXPECT_EQ(ParseIsoDate("1970-01-02x"), std::nullopt);
   EXPECT_EQ(SanitizeId("  A/B\tC "), "A-B-C");
+  EXPECT_EQ(SanitizeId("Xanomeline High Dose"), "Xanomeline-High-Dose");
+  EXPECT_EQ(SanitizeId("Drug (10 mg/kg) + MTX"), "Drug-10-mg-kg-MTX");
+  EXPECT_EQ(SanitizeId("v1.2_b"), "v1.2_b");
   EXPECT_EQ(SanitizeId(std::string(70, 'x')).size(), 64u);
 
   auto tps = ParseTimepoints("D30:30, D91:91:Day 91");

@@ -1,0 +1,141 @@
+'use strict';
+// The aesignal API for the Node examples, loaded from proto/ at run time with
+// @grpc/proto-loader: no generated code to keep in step with the protos.
+//
+// Loader options: field names as in the .proto files (keepCase), int64 as
+// strings (a JS number cannot hold every int64; convert counts with
+// Number()), enums as their value names, unset fields as defaults (message
+// fields as null), and the name of the set member for each oneof.
+
+const fs = require('node:fs');
+const path = require('node:path');
+const grpc = require('@grpc/grpc-js');
+const protoLoader = require('@grpc/proto-loader');
+const protobuf = require('protobufjs');
+
+const PROTO_DIR =
+  process.env.AESIGNAL_PROTO_DIR || path.resolve(__dirname, '..', '..', '..', 'proto');
+
+const LOADER_OPTIONS = {
+  keepCase: true,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+  includeDirs: [PROTO_DIR],
+};
+
+const SERVICE_FILES = [
+  'aesignal/v1/trial_service.proto',
+  'aesignal/v1/ingest_service.proto',
+  'aesignal/v1/safety_service.proto',
+  'aesignal/v1/signal_service.proto',
+];
+
+// aesignal.v1: service client constructors (TrialService, IngestService, ...).
+const v1 = grpc.loadPackageDefinition(
+  protoLoader.loadSync(SERVICE_FILES, LOADER_OPTIONS)).aesignal.v1;
+
+// Status code names by number (grpc.status maps names to numbers).
+const CODE_NAMES = Object.fromEntries(
+  Object.entries(grpc.status).map(([name, code]) => [code, name]));
+
+// One client per service, all on one channel to `target`.
+function connect(target) {
+  const trials = new v1.TrialService(target, grpc.credentials.createInsecure());
+  const channelOverride = trials.getChannel();
+  const make = (Service) => new Service(target, grpc.credentials.createInsecure(),
+    { channelOverride });
+  return {
+    trials,
+    ingest: make(v1.IngestService),
+    safety: make(v1.SafetyService),
+    signals: make(v1.SignalService),
+    close: () => channelOverride.close(),
+  };
+}
+
+// A unary call as a promise: await call(client, 'GetTrial', {name}).
+function call(client, method, request, options = {}) {
+  return new Promise((resolve, reject) => {
+    client[method](request, options, (err, response) => (err ? reject(err) : resolve(response)));
+  });
+}
+
+// google.rpc.Status and the error detail messages, for decoding the
+// grpc-status-details-bin trailer. proto-loader's definitions serialize only
+// what services send and receive, so these are read with protobufjs (which
+// proto-loader is built on) from the same proto/ directory.
+const errorTypes = (() => {
+  const root = new protobuf.Root();
+  root.resolvePath = (origin, target) => {
+    const inProtoDir = path.join(PROTO_DIR, target);
+    return fs.existsSync(inProtoDir) ? inProtoDir : target;
+  };
+  root.loadSync(['google/rpc/status.proto', 'google/rpc/error_details.proto'],
+    { keepCase: true });
+  root.resolveAll();
+  return root;
+})();
+
+const TO_OBJECT = { longs: String, enums: String, defaults: true };
+
+// The decoded google.rpc.Status of a gRPC error: {code, message, details},
+// each detail {type: 'google.rpc.BadRequest', ...its fields}; null if the
+// error carries none.
+function statusOf(error) {
+  const values = error.metadata ? error.metadata.get('grpc-status-details-bin') : [];
+  if (!values.length) return null;
+  const Status = errorTypes.lookupType('google.rpc.Status');
+  const status = Status.toObject(Status.decode(values[0]), TO_OBJECT);
+  status.details = status.details.map((any) => {
+    const type = any.type_url.slice(any.type_url.lastIndexOf('/') + 1);
+    let Detail;
+    try {
+      Detail = errorTypes.lookupType(type);
+    } catch {
+      return { type }; // a detail this client does not know
+    }
+    return { type, ...Detail.toObject(Detail.decode(any.value), TO_OBJECT) };
+  });
+  return status;
+}
+
+// [{field, description}] from the error's google.rpc.BadRequest details.
+function fieldViolations(error) {
+  const status = statusOf(error);
+  if (!status) return [];
+  return status.details
+    .filter((d) => d.type === 'google.rpc.BadRequest')
+    .flatMap((d) => d.field_violations);
+}
+
+// The error's google.rpc.ErrorInfo ({reason, domain, metadata}), or null.
+function errorInfo(error) {
+  const status = statusOf(error);
+  const info = status && status.details.find((d) => d.type === 'google.rpc.ErrorInfo');
+  return info || null;
+}
+
+// What a person running an example needs to fix the request: one line per
+// field violation, else the status message.
+function describeError(error) {
+  const violations = fieldViolations(error);
+  const lines = violations.length
+    ? violations.map((v) => `  ${v.field}: ${v.description}`)
+    : [`  ${error.details}`];
+  return `${CODE_NAMES[error.code] || error.code}:\n${lines.join('\n')}`;
+}
+
+module.exports = {
+  grpc,
+  v1,
+  PROTO_DIR,
+  CODE_NAMES,
+  connect,
+  call,
+  statusOf,
+  fieldViolations,
+  errorInfo,
+  describeError,
+};
