@@ -18,18 +18,18 @@ struct AuditFlags {
 };
 
 int AuditList(CommandContext& ctx, const AuditFlags& f) {
-  v1::GetAuditTrailRequest filter;
+  v1::ListAuditRecordsRequest filter;
   filter.set_action(f.action);
   filter.set_resource_prefix(f.resource);
   filter.set_principal(f.principal);
-  auto records = ctx.MakeClient().GetAuditTrail(f.trial, filter);
+  auto records = ctx.MakeClient().ListAuditRecords(f.trial, filter);
   if (!records.ok()) {
     PrintStatus(ctx.io.err, records.status());
     return kExitFailed;
   }
   if (f.format == "json") {
-    v1::GetAuditTrailResponse all;
-    for (auto& r : *records) *all.add_records() = r;
+    v1::ListAuditRecordsResponse all;
+    for (auto& r : *records) *all.add_audit_records() = r;
     ctx.io.out << JsonOf(all) << "\n";
     return kExitOk;
   }

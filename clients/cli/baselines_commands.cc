@@ -1,4 +1,4 @@
-// `aesignal baselines load|list`: the expected incidences signals are
+// `aesignal baselines load|list|show`: the expected incidences signals are
 // measured against.
 #include <memory>
 #include <string>
@@ -68,8 +68,31 @@ int BaselinesList(CommandContext& ctx, const std::string& trial_id,
   return kExitOk;
 }
 
+int BaselinesShow(CommandContext& ctx, const std::string& trial_id,
+                  const std::string& baseline_id, const std::string& format) {
+  auto baseline = ctx.MakeClient().GetBaseline(trial_id, baseline_id);
+  if (!baseline.ok()) {
+    PrintStatus(ctx.io.err, baseline.status());
+    return kExitFailed;
+  }
+  if (format == "json") {
+    ctx.io.out << JsonOf(*baseline) << "\n";
+    return kExitOk;
+  }
+  ctx.io.out << "baseline " << baseline->baseline_id() << " ("
+             << baseline->name() << "): " << baseline->history_size()
+             << " version(s), newest first; signals name the version they "
+                "used\n";
+  for (const auto& v : baseline->history()) {
+    ctx.io.out << "  stored " << ShortTime(v.update_time()) << "  "
+               << BaselineText(v);
+  }
+  return kExitOk;
+}
+
 struct BaselinesFlags {
   std::string trial;
+  std::string baseline;
   std::string file;
   std::string format = "table";
 };
@@ -98,6 +121,16 @@ void AddBaselinesCommands(CLI::App& app, CommandContext& ctx) {
       ->check(CLI::IsMember({"table", "json"}));
   SetAction(list, ctx,
             [&ctx, f] { return BaselinesList(ctx, f->trial, f->format); });
+
+  auto* show = baselines->add_subcommand(
+      "show", "one baseline with every stored version, newest first");
+  show->add_option("--trial", f->trial, "trial id")->required();
+  show->add_option("--baseline", f->baseline, "baseline id")->required();
+  show->add_option("--format", f->format)
+      ->check(CLI::IsMember({"table", "json"}));
+  SetAction(show, ctx, [&ctx, f] {
+    return BaselinesShow(ctx, f->trial, f->baseline, f->format);
+  });
 }
 
 }  // namespace aesignal::cli

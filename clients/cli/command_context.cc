@@ -1,5 +1,6 @@
 #include "clients/cli/command_context.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <utility>
@@ -8,9 +9,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "aesignal/client/status.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
 
 namespace aesignal::cli {
 
@@ -62,6 +65,12 @@ void PrintStatus(std::ostream& err, const absl::Status& status,
           << v.description() << "\n";
     }
   }
+  if (auto failure = client::PreconditionFailureOf(status)) {
+    for (const auto& v : failure->violations()) {
+      err << "  " << (v.subject().empty() ? "" : v.subject() + ": ")
+          << v.description() << "\n";
+    }
+  }
 }
 
 bool SplitIndexedPath(const std::string& path, absl::string_view prefix,
@@ -103,6 +112,38 @@ std::string JsonOf(const google::protobuf::Message& message) {
     return "{}\n";
   }
   return json;
+}
+
+std::string EnumWord(const google::protobuf::EnumDescriptor* type, int value,
+                     absl::string_view prefix) {
+  const auto* v = type->FindValueByNumber(value);
+  if (v == nullptr) return "?";
+  return absl::AsciiStrToLower(absl::StripPrefix(v->name(), prefix));
+}
+
+std::string ShortTime(const google::protobuf::Timestamp& time) {
+  if (time.seconds() == 0 && time.nanos() == 0) return "-";
+  return absl::StrCat(
+      google::protobuf::util::TimeUtil::ToString(time).substr(0, 19), "Z");
+}
+
+void PrintColumns(std::ostream& out,
+                  const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()), 0);
+    for (size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      absl::StrAppend(&line, row[i]);
+      if (i + 1 < row.size()) line.append(widths[i] - row[i].size() + 2, ' ');
+    }
+    out << line << "\n";
+  }
 }
 
 }  // namespace aesignal::cli

@@ -22,7 +22,9 @@
 #include "aesignal/client/client.h"
 #include "aesignal/client/connection.h"
 #include "clients/cli/cli.h"
+#include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
+#include "google/protobuf/timestamp.pb.h"
 
 namespace aesignal::cli {
 
@@ -60,8 +62,9 @@ void SetAction(CLI::App* command, CommandContext& ctx,
                std::function<int()> run);
 
 // "error: NOT_FOUND: trial X not found" plus one indented line per field
-// violation; `field_label` may turn a violation's field path into a file
-// position.
+// violation (google.rpc.BadRequest) and per precondition violation
+// (google.rpc.PreconditionFailure: "  SUBJECT: DESCRIPTION"); `field_label`
+// may turn a violation's field path into a file position.
 using FieldLabel = std::function<std::string(const std::string& field)>;
 void PrintStatus(std::ostream& err, const absl::Status& status,
                  const FieldLabel& field_label = nullptr);
@@ -78,6 +81,20 @@ FieldLabel FileLineLabel(std::string file, absl::string_view prefix,
 
 // Proto JSON as the CLI prints it: indented, proto field names, every field.
 std::string JsonOf(const google::protobuf::Message& message);
+
+// An enum value as the CLI prints it: its name without `prefix`, in lower
+// case ("validated" for SIGNAL_STATUS_VALIDATED); "?" if unknown.
+std::string EnumWord(const google::protobuf::EnumDescriptor* type, int value,
+                     absl::string_view prefix);
+
+// A timestamp as the CLI prints it in tables: "2026-11-29T07:41:26Z" (UTC,
+// whole seconds); "-" if unset.
+std::string ShortTime(const google::protobuf::Timestamp& time);
+
+// Rows printed as columns aligned on the widest cell, two spaces apart (the
+// last column is not padded). The first row is the header.
+void PrintColumns(std::ostream& out,
+                  const std::vector<std::vector<std::string>>& rows);
 
 }  // namespace aesignal::cli
 

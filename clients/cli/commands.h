@@ -13,15 +13,15 @@
 
 namespace aesignal::cli {
 
-// trial create|get|list (trial_commands.cc)
+// trial create|get|list|amend (trial_commands.cc)
 void AddTrialCommands(CLI::App& app, CommandContext& ctx);
-// subjects enroll|list (subjects_commands.cc)
+// subjects enroll|list|show (subjects_commands.cc)
 void AddSubjectsCommands(CLI::App& app, CommandContext& ctx);
-// reports submit (reports_commands.cc)
+// reports submit|list|show (reports_commands.cc)
 void AddReportsCommands(CLI::App& app, CommandContext& ctx);
 // incidence (incidence_commands.cc)
 void AddIncidenceCommand(CLI::App& app, CommandContext& ctx);
-// baselines load|list (baselines_commands.cc)
+// baselines load|list|show (baselines_commands.cc)
 void AddBaselinesCommands(CLI::App& app, CommandContext& ctx);
 // signals list|show|watch|triage (signals_commands.cc)
 void AddSignalsCommands(CLI::App& app, CommandContext& ctx);

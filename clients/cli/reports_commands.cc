@@ -1,4 +1,5 @@
-// `aesignal reports submit`: streams a CSV of reports through ReportUpload.
+// `aesignal reports submit|list|show`: streams a CSV of reports through
+// ReportUpload; lists the stored reports; shows one with every version.
 #include <fstream>
 #include <limits>
 #include <memory>
@@ -8,11 +9,13 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "clients/cli/commands.h"
 #include "clients/cli/csv.h"
 #include "clients/cli/csv_mapping.h"
 #include "clients/cli/csv_messages.h"
 #include "clients/cli/report_upload.h"
+#include "google/protobuf/util/time_util.h"
 
 namespace aesignal::cli {
 namespace {
@@ -130,10 +133,231 @@ int ReportsSubmit(CommandContext& ctx, const SubmitFlags& flags) {
              : kExitOk;
 }
 
+struct ListFlags {
+  std::string trial;
+  std::string subject, site, dose_group, pt, soc, aesi;
+  bool serious = false, non_serious = false;
+  int min_grade = 0;
+  int onset_from = 0, onset_to = 0;  // 0: unbounded
+  std::string received_after;
+  std::string order = "received";
+  int page_size = 0;
+  std::string page_token;
+  bool all = false;
+  std::string format = "table";
+};
+
+// The request's filters from the flags; false after printing a usage error.
+bool ReportFilter(CommandContext& ctx, const ListFlags& f,
+                  v1::ListReportsRequest* request) {
+  request->set_subject_id(f.subject);
+  request->set_site_id(f.site);
+  request->set_dose_group_id(f.dose_group);
+  request->set_pt(f.pt);
+  request->set_soc(f.soc);
+  request->set_aesi(f.aesi);
+  if (f.serious || f.non_serious) request->set_serious(f.serious);
+  request->set_min_grade(f.min_grade);
+  if (f.onset_from > 0) request->set_onset_day_min(f.onset_from);
+  if (f.onset_to > 0) request->set_onset_day_max(f.onset_to);
+  if (!f.received_after.empty() &&
+      !google::protobuf::util::TimeUtil::FromString(
+          f.received_after, request->mutable_received_after())) {
+    ctx.io.err << "--received-after: '" << f.received_after
+               << "' is not an RFC 3339 time such as 2026-11-29T08:00:00Z\n";
+    return false;
+  }
+  request->set_order_by(f.order == "onset" ? "onset_study_day"
+                                           : "receive_time desc");
+  request->set_page_size(f.page_size);
+  request->set_page_token(f.page_token);
+  return true;
+}
+
+std::string OnsetText(const v1::ReportVersion& v) {
+  if (v.report().has_onset_study_day()) {
+    return absl::StrCat(v.report().onset_study_day());
+  }
+  return absl::StrCat("- (", v.timepoint_id(), ")");
+}
+
+void WriteReportsTable(const std::vector<v1::Report>& reports,
+                       std::ostream& out) {
+  std::vector<std::vector<std::string>> rows = {
+      {"site", "report", "version", "subject", "group", "onset_day", "pt",
+       "grade", "serious", "received"}};
+  for (const auto& r : reports) {
+    const v1::ReportVersion& v = r.current();
+    const v1::AdverseEventReport& e = v.report();
+    rows.push_back({r.site_id(), r.report_id(), absl::StrCat(e.version()),
+                    e.subject_id(), v.dose_group_id(), OnsetText(v), e.pt(),
+                    absl::StrCat(e.grade()), e.serious() ? "Y" : "N",
+                    ShortTime(v.receive_time())});
+  }
+  PrintColumns(out, rows);
+}
+
+// One page (or, with --all, every page) of the listing, in `response`.
+absl::Status ReadReports(CommandContext& ctx, const ListFlags& f,
+                         const v1::ListReportsRequest& request,
+                         v1::ListReportsResponse* response) {
+  client::Client c = ctx.MakeClient();
+  if (!f.all) {
+    auto page = c.ListReports(f.trial, request);
+    if (!page.ok()) return page.status();
+    *response = *std::move(page);
+    return absl::OkStatus();
+  }
+  auto reports = c.ListAllReports(f.trial, request);
+  if (!reports.ok()) return reports.status();
+  for (auto& r : *reports) *response->add_reports() = std::move(r);
+  response->set_total_size(response->reports_size());
+  return absl::OkStatus();
+}
+
+int ReportsList(CommandContext& ctx, const ListFlags& f) {
+  v1::ListReportsRequest request;
+  if (!ReportFilter(ctx, f, &request)) return kExitUsage;
+  v1::ListReportsResponse response;
+  if (absl::Status s = ReadReports(ctx, f, request, &response); !s.ok()) {
+    PrintStatus(ctx.io.err, s);
+    return kExitFailed;
+  }
+  if (f.format == "json") {
+    ctx.io.out << JsonOf(response) << "\n";
+    return kExitOk;
+  }
+  WriteReportsTable({response.reports().begin(), response.reports().end()},
+                    ctx.io.out);
+  ctx.io.out << response.reports_size() << " of " << response.total_size()
+             << " matching report(s)\n";
+  if (!response.next_page_token().empty()) {
+    ctx.io.out << "next page: --page-token " << response.next_page_token()
+               << " (or --all for every page)\n";
+  }
+  return kExitOk;
+}
+
+std::string SeriousText(const v1::AdverseEventReport& e) {
+  if (!e.serious()) return "not serious";
+  std::vector<std::string> criteria;
+  if (e.death()) criteria.push_back("death");
+  if (e.life_threatening()) criteria.push_back("life-threatening");
+  if (e.hospitalization()) criteria.push_back("hospitalization");
+  if (e.disability()) criteria.push_back("disability");
+  if (e.congenital_anomaly()) criteria.push_back("congenital anomaly");
+  if (e.medically_important()) criteria.push_back("medically important");
+  if (criteria.empty()) return "serious";
+  return absl::StrCat("serious (", absl::StrJoin(criteria, ", "), ")");
+}
+
+void PrintReportVersion(const v1::ReportVersion& v, std::ostream& out) {
+  const v1::AdverseEventReport& e = v.report();
+  out << "version " << e.version() << "  received "
+      << ShortTime(v.receive_time()) << " by "
+      << (v.submitted_by().empty() ? "(not recorded)" : v.submitted_by())
+      << (v.superseded_on_arrival()
+              ? "  [history only: a newer version was already stored]"
+              : "")
+      << "\n";
+  out << "  subject " << e.subject_id() << ", dose group " << v.dose_group_id()
+      << ", onset day "
+      << (e.has_onset_study_day() ? absl::StrCat(e.onset_study_day()) : "-")
+      << " (timepoint " << v.timepoint_id() << ")\n";
+  out << "  " << e.pt() << " (" << e.soc() << "), grade " << e.grade() << ", "
+      << SeriousText(e) << "\n";
+  out << "  relatedness "
+      << EnumWord(v1::Relatedness_descriptor(), e.relatedness(), "RELATEDNESS_")
+      << ", outcome "
+      << EnumWord(v1::Outcome_descriptor(), e.outcome(), "OUTCOME_")
+      << ", action "
+      << EnumWord(v1::ActionTaken_descriptor(), e.action_taken(),
+                  "ACTION_TAKEN_")
+      << (e.aesi().empty()
+              ? ""
+              : absl::StrCat("; AESI: ", absl::StrJoin(e.aesi(), ", ")))
+      << "\n";
+  if (!e.verbatim_term().empty()) {
+    out << "  verbatim: " << e.verbatim_term() << "\n";
+  }
+}
+
+struct ShowFlags {
+  std::string trial, site, report;
+  std::string format = "table";
+};
+
+int ReportsShow(CommandContext& ctx, const ShowFlags& f) {
+  auto report = ctx.MakeClient().GetReport(f.trial, f.site, f.report);
+  if (!report.ok()) {
+    PrintStatus(ctx.io.err, report.status());
+    return kExitFailed;
+  }
+  if (f.format == "json") {
+    ctx.io.out << JsonOf(*report) << "\n";
+    return kExitOk;
+  }
+  ctx.io.out << "report " << report->report_id() << " of site "
+             << report->site_id() << " (" << report->name()
+             << "): " << report->versions_size()
+             << " version(s), newest first; the counted one is version "
+             << report->current().report().version() << "\n";
+  for (const auto& v : report->versions()) PrintReportVersion(v, ctx.io.out);
+  return kExitOk;
+}
+
+void AddList(CLI::App& reports, CommandContext& ctx) {
+  auto f = std::make_shared<ListFlags>();
+  auto* list = reports.add_subcommand(
+      "list", "stored reports (current versions), filtered, one page or all");
+  list->add_option("--trial", f->trial, "trial id")->required();
+  list->add_option("--subject", f->subject, "subject id");
+  list->add_option("--site", f->site, "site id");
+  list->add_option("--dose-group", f->dose_group, "dose group id");
+  list->add_option("--pt", f->pt, "MedDRA preferred term (exact)");
+  list->add_option("--soc", f->soc, "MedDRA system organ class (exact)");
+  auto* serious = list->add_flag("--serious", f->serious, "serious only");
+  list->add_flag("--non-serious", f->non_serious, "non-serious only")
+      ->excludes(serious);
+  list->add_option("--min-grade", f->min_grade, "CTCAE grade at least")
+      ->check(CLI::Range(1, 5));
+  list->add_option("--aesi", f->aesi, "carries this AESI category");
+  list->add_option("--onset-from", f->onset_from, "onset study day at least")
+      ->check(CLI::Range(1, 1000000));
+  list->add_option("--onset-to", f->onset_to, "onset study day at most")
+      ->check(CLI::Range(1, 1000000));
+  list->add_option("--received-after", f->received_after,
+                   "current version received after (RFC 3339)");
+  list->add_option("--order", f->order,
+                   "received (newest first) or onset (earliest first)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"received", "onset"}));
+  list->add_option("--page-size", f->page_size, "reports per page (max 1000)")
+      ->check(CLI::Range(1, 1000));
+  list->add_option("--page-token", f->page_token, "the page printed last");
+  list->add_flag("--all", f->all, "every page")->excludes("--page-token");
+  list->add_option("--format", f->format)
+      ->check(CLI::IsMember({"table", "json"}));
+  SetAction(list, ctx, [&ctx, f] { return ReportsList(ctx, *f); });
+}
+
+void AddShow(CLI::App& reports, CommandContext& ctx) {
+  auto f = std::make_shared<ShowFlags>();
+  auto* show = reports.add_subcommand(
+      "show", "one report with every stored version, newest first");
+  show->add_option("--trial", f->trial, "trial id")->required();
+  show->add_option("--site", f->site, "site id")->required();
+  show->add_option("--report", f->report, "report id")->required();
+  show->add_option("--format", f->format)
+      ->check(CLI::IsMember({"table", "json"}));
+  SetAction(show, ctx, [&ctx, f] { return ReportsShow(ctx, *f); });
+}
+
 }  // namespace
 
 void AddReportsCommands(CLI::App& app, CommandContext& ctx) {
-  auto* reports = app.add_subcommand("reports", "submit AE reports");
+  auto* reports =
+      app.add_subcommand("reports", "submit, list and show AE reports");
   reports->require_subcommand(1);
   auto f = std::make_shared<SubmitFlags>();
   auto* submit = reports->add_subcommand(
@@ -153,6 +377,8 @@ void AddReportsCommands(CLI::App& app, CommandContext& ctx) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
   SetAction(submit, ctx, [&ctx, f] { return ReportsSubmit(ctx, *f); });
+  AddList(*reports, ctx);
+  AddShow(*reports, ctx);
 }
 
 }  // namespace aesignal::cli

@@ -7,7 +7,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "clients/cli/commands.h"
@@ -30,18 +29,12 @@ struct SignalFlags {
   std::string format = "table";
   std::string signal;
   std::string comment;
-  std::string actor;
+  std::string actor;  // the display name
+  std::string request_id;
   int64_t after = 0;
   double seconds = 0;
   int max_changes = 0;
 };
-
-std::string EnumWord(const google::protobuf::EnumDescriptor* type, int value,
-                     absl::string_view prefix) {
-  const auto* v = type->FindValueByNumber(value);
-  if (v == nullptr) return "?";
-  return absl::AsciiStrToLower(absl::StripPrefix(v->name(), prefix));
-}
 
 std::string MethodWord(v1::SignalMethod m) {
   return EnumWord(v1::SignalMethod_descriptor(), m, "SIGNAL_METHOD_");
@@ -239,10 +232,21 @@ int SignalsShow(CommandContext& ctx, const SignalFlags& f) {
 int SignalsTriage(CommandContext& ctx, const SignalFlags& f) {
   v1::SignalStatus status;
   if (!ParseStatusFlag(ctx, f.status, &status)) return kExitUsage;
-  auto signal = ctx.MakeClient().UpdateSignal(SignalName(f.trial, f.signal),
-                                              status, f.comment, f.actor);
+  // One id for every attempt: the SDK retries a triage safely with it, and
+  // so can the user by passing it back after an unanswered call.
+  const std::string request_id =
+      f.request_id.empty() ? client::NewRequestId() : f.request_id;
+  auto signal = ctx.MakeClient().TriageSignal(
+      SignalName(f.trial, f.signal), status, f.comment, f.actor, request_id);
   if (!signal.ok()) {
     PrintStatus(ctx.io.err, signal.status());
+    const absl::StatusCode code = signal.status().code();
+    if (code == absl::StatusCode::kUnavailable ||
+        code == absl::StatusCode::kDeadlineExceeded) {
+      ctx.io.err << "the triage may have been applied; repeat the command "
+                    "with --request-id "
+                 << request_id << " to retry it safely\n";
+    }
     return kExitFailed;
   }
   ctx.io.out << "signal " << signal->signal_id() << " is now "
@@ -345,7 +349,13 @@ void AddTriage(CLI::App& signals, CommandContext& ctx,
                    "validated, refuted, under_assessment, closed")
       ->required();
   triage->add_option("--comment", f->comment, "why (required)")->required();
-  triage->add_option("--actor", f->actor, "who (required)")->required();
+  triage->add_option("--display-name,--actor", f->actor,
+                     "a name shown beside your principal, e.g. 'Dr. A. Smith, "
+                     "DSMB chair' (who triages is the authenticated "
+                     "principal)");
+  triage->add_option("--request-id", f->request_id,
+                     "retry a triage whose answer was lost, with the id it "
+                     "printed (default: a new one)");
   SetAction(triage, ctx, [&ctx, f] { return SignalsTriage(ctx, *f); });
 }
 

@@ -1,4 +1,4 @@
-// `aesignal subjects enroll|list`.
+// `aesignal subjects enroll|list|show`.
 #include <memory>
 #include <string>
 #include <vector>
@@ -86,8 +86,35 @@ int SubjectsList(CommandContext& ctx, const std::string& trial_id,
   return kExitOk;
 }
 
+int SubjectsShow(CommandContext& ctx, const std::string& trial_id,
+                 const std::string& subject_id, const std::string& format) {
+  auto subject = ctx.MakeClient().GetSubject(trial_id, subject_id);
+  if (!subject.ok()) {
+    PrintStatus(ctx.io.err, subject.status());
+    return kExitFailed;
+  }
+  if (format == "json") {
+    ctx.io.out << JsonOf(*subject) << "\n";
+    return kExitOk;
+  }
+  ctx.io.out << "subject " << subject->subject_id() << " (" << subject->name()
+             << "): site " << subject->site_id() << ", dose group "
+             << subject->dose_group_id() << "; " << subject->history_size()
+             << " version(s), newest first\n";
+  std::vector<std::vector<std::string>> rows = {
+      {"version", "stored", "last_contact_day", "status"}};
+  for (const auto& v : subject->history()) {
+    rows.push_back({absl::StrCat(v.version()), ShortTime(v.update_time()),
+                    absl::StrCat(v.last_contact_day()),
+                    StatusName(v.status())});
+  }
+  PrintColumns(ctx.io.out, rows);
+  return kExitOk;
+}
+
 struct SubjectsFlags {
   std::string trial;
+  std::string subject;
   std::string file;
   std::string format = "table";
 };
@@ -95,7 +122,8 @@ struct SubjectsFlags {
 }  // namespace
 
 void AddSubjectsCommands(CLI::App& app, CommandContext& ctx) {
-  auto* subjects = app.add_subcommand("subjects", "enroll and list subjects");
+  auto* subjects =
+      app.add_subcommand("subjects", "enroll, list and show subjects");
   subjects->require_subcommand(1);
   auto f = std::make_shared<SubjectsFlags>();
 
@@ -115,6 +143,16 @@ void AddSubjectsCommands(CLI::App& app, CommandContext& ctx) {
       ->check(CLI::IsMember({"table", "csv", "json"}));
   SetAction(list, ctx,
             [&ctx, f] { return SubjectsList(ctx, f->trial, f->format); });
+
+  auto* show = subjects->add_subcommand(
+      "show", "one subject with every stored version, newest first");
+  show->add_option("--trial", f->trial, "trial id")->required();
+  show->add_option("--subject", f->subject, "subject id")->required();
+  show->add_option("--format", f->format)
+      ->check(CLI::IsMember({"table", "json"}));
+  SetAction(show, ctx, [&ctx, f] {
+    return SubjectsShow(ctx, f->trial, f->subject, f->format);
+  });
 }
 
 }  // namespace aesignal::cli

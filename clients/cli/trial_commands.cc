@@ -1,13 +1,18 @@
-// `aesignal trial create|get|list`.
+// `aesignal trial create|get|list|amend`.
+#include <algorithm>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "clients/cli/commands.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -17,24 +22,31 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-int TrialCreate(CommandContext& ctx, const std::string& file) {
+// Reads a proto-JSON aesignal.v1.Trial; false after printing why.
+bool ReadTrialJson(CommandContext& ctx, const std::string& file,
+                   v1::Trial* trial) {
   std::ifstream in(file);
   if (!in) {
     ctx.io.err << file << ": cannot open file\n";
-    return kExitFailed;
+    return false;
   }
   std::stringstream text;
   text << in.rdbuf();
-  v1::Trial trial;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
   auto parsed =
-      google::protobuf::util::JsonStringToMessage(text.str(), &trial, options);
+      google::protobuf::util::JsonStringToMessage(text.str(), trial, options);
   if (!parsed.ok()) {
     ctx.io.err << file << ": not a valid aesignal.v1.Trial in proto JSON: "
                << parsed.message() << "\n";
-    return kExitFailed;
+    return false;
   }
+  return true;
+}
+
+int TrialCreate(CommandContext& ctx, const std::string& file) {
+  v1::Trial trial;
+  if (!ReadTrialJson(ctx, file, &trial)) return kExitFailed;
   auto created = ctx.MakeClient().CreateTrial(trial);
   if (!created.ok()) {
     PrintStatus(ctx.io.err, created.status());
@@ -62,7 +74,9 @@ void PrintTimepoints(const v1::Trial& t, std::ostream& out) {
 
 void PrintTrial(const v1::Trial& t, std::ostream& out) {
   out << "trial " << t.trial_id() << ": " << t.title() << "\n";
-  out << "created " << TimeUtil::ToString(t.create_time()) << "\n";
+  out << "created " << TimeUtil::ToString(t.create_time()) << "; version "
+      << t.version() << ", updated " << TimeUtil::ToString(t.update_time())
+      << "\n";
   out << "dose groups (in order):\n";
   for (const auto& g : t.dose_groups()) {
     out << absl::StrFormat("  %-10s %-24s %g %s%s\n", g.dose_group_id(),
@@ -118,6 +132,209 @@ int TrialList(CommandContext& ctx, const std::string& format) {
   return kExitOk;
 }
 
+struct AmendFlags {
+  std::string trial;
+  std::string title;
+  std::vector<std::string> dose_groups, timepoints, sites, aesi;
+  std::string from_json;
+  std::vector<std::string> mask;
+};
+
+// What the --add-* flags add, parsed.
+struct Additions {
+  std::vector<v1::DoseGroup> dose_groups;
+  std::vector<v1::Timepoint> timepoints;
+  std::vector<v1::Site> sites;
+};
+
+// "ID:LABEL:DOSE:UNIT" (the label may itself contain ':').
+bool ParseDoseGroup(const std::string& spec, v1::DoseGroup* group) {
+  std::vector<std::string> parts = absl::StrSplit(spec, ':');
+  double dose;
+  if (parts.size() < 4 || parts[0].empty() ||
+      !absl::SimpleAtod(parts[parts.size() - 2], &dose)) {
+    return false;
+  }
+  group->set_dose_group_id(parts[0]);
+  group->set_label(absl::StrJoin(parts.begin() + 1, parts.end() - 2, ":"));
+  group->set_dose_value(dose);
+  group->set_dose_unit(parts.back());
+  return true;
+}
+
+// "ID:LABEL:DAY" (the label may itself contain ':').
+bool ParseTimepoint(const std::string& spec, v1::Timepoint* timepoint) {
+  std::vector<std::string> parts = absl::StrSplit(spec, ':');
+  int day;
+  if (parts.size() < 3 || parts[0].empty() ||
+      !absl::SimpleAtoi(parts.back(), &day)) {
+    return false;
+  }
+  timepoint->set_timepoint_id(parts[0]);
+  timepoint->set_label(absl::StrJoin(parts.begin() + 1, parts.end() - 1, ":"));
+  timepoint->set_study_day(day);
+  return true;
+}
+
+// Parses the --add-* flags; false after printing a usage error.
+bool ParseAdditions(CommandContext& ctx, const AmendFlags& f, Additions* add) {
+  for (const auto& spec : f.dose_groups) {
+    if (!ParseDoseGroup(spec, &add->dose_groups.emplace_back())) {
+      ctx.io.err << "--add-dose-group '" << spec
+                 << "': expected ID:LABEL:DOSE:UNIT, e.g. "
+                    "D400M:400 x 10^6 cells:4e8:cells\n";
+      return false;
+    }
+  }
+  for (const auto& spec : f.timepoints) {
+    if (!ParseTimepoint(spec, &add->timepoints.emplace_back())) {
+      ctx.io.err << "--add-timepoint '" << spec
+                 << "': expected ID:LABEL:DAY, e.g. Y6:Year 6:2191\n";
+      return false;
+    }
+  }
+  for (const auto& spec : f.sites) {
+    std::pair<std::string, std::string> id_name =
+        absl::StrSplit(spec, absl::MaxSplits(':', 1));
+    v1::Site& site = add->sites.emplace_back();
+    site.set_site_id(id_name.first);
+    site.set_name(id_name.second);
+  }
+  return true;
+}
+
+// Copies the field `path` names ("*": every amendable one) from `from`.
+// Other paths are left to the server, which names what can be amended.
+void CopyMasked(const v1::Trial& from, const std::string& path, v1::Trial* to) {
+  const bool all = path == "*";
+  if (all || path == "title") to->set_title(from.title());
+  if (all || path == "dose_groups") {
+    *to->mutable_dose_groups() = from.dose_groups();
+  }
+  if (all || path == "timepoints")
+    *to->mutable_timepoints() = from.timepoints();
+  if (all || path == "sites") *to->mutable_sites() = from.sites();
+  if (all || path == "aesi_categories") {
+    *to->mutable_aesi_categories() = from.aesi_categories();
+  }
+  if (all || path == "signal_policy") {
+    *to->mutable_signal_policy() = from.signal_policy();
+  }
+}
+
+void AddPath(std::vector<std::string>* mask, const std::string& path) {
+  if (std::find(mask->begin(), mask->end(), path) == mask->end()) {
+    mask->push_back(path);
+  }
+}
+
+// `trial` (the current one) amended by the flags; returns the update mask.
+std::vector<std::string> ApplyAmendment(const AmendFlags& f,
+                                        const Additions& add,
+                                        const v1::Trial* from_file,
+                                        v1::Trial* trial) {
+  std::vector<std::string> mask;
+  if (from_file != nullptr) {
+    for (const auto& path : f.mask) {
+      CopyMasked(*from_file, path, trial);
+      AddPath(&mask, path);
+    }
+  }
+  if (!f.title.empty()) {
+    trial->set_title(f.title);
+    AddPath(&mask, "title");
+  }
+  for (const auto& g : add.dose_groups) *trial->add_dose_groups() = g;
+  if (!add.dose_groups.empty()) AddPath(&mask, "dose_groups");
+  for (const auto& t : add.timepoints) *trial->add_timepoints() = t;
+  if (!add.timepoints.empty()) AddPath(&mask, "timepoints");
+  for (const auto& s : add.sites) *trial->add_sites() = s;
+  if (!add.sites.empty()) AddPath(&mask, "sites");
+  for (const auto& c : f.aesi) trial->add_aesi_categories(c);
+  if (!f.aesi.empty()) AddPath(&mask, "aesi_categories");
+  return mask;
+}
+
+// Checks the flags and reads the --from-json file; false after printing a
+// usage error.
+bool PrepareAmendment(CommandContext& ctx, const AmendFlags& f, Additions* add,
+                      std::optional<v1::Trial>* from_file) {
+  if (f.from_json.empty() != f.mask.empty()) {
+    ctx.io.err << "--from-json and --mask go together: the mask names the "
+                  "fields to take from the file\n";
+    return false;
+  }
+  if (f.from_json.empty() && f.title.empty() && f.dose_groups.empty() &&
+      f.timepoints.empty() && f.sites.empty() && f.aesi.empty()) {
+    ctx.io.err << "nothing to amend: give --title, --add-dose-group, "
+                  "--add-timepoint, --add-site, --add-aesi, or --from-json "
+                  "FILE --mask PATHS\n";
+    return false;
+  }
+  if (!ParseAdditions(ctx, f, add)) return false;
+  if (f.from_json.empty()) return true;
+  if (!ReadTrialJson(ctx, f.from_json, &from_file->emplace())) return false;
+  const std::string& id = (*from_file)->trial_id();
+  if (!id.empty() && id != f.trial) {
+    ctx.io.err << f.from_json << ": is trial " << id << ", not " << f.trial
+               << "\n";
+    return false;
+  }
+  return true;
+}
+
+int TrialAmend(CommandContext& ctx, const AmendFlags& f) {
+  Additions add;
+  std::optional<v1::Trial> from_file;
+  if (!PrepareAmendment(ctx, f, &add, &from_file)) return kExitUsage;
+  client::Client c = ctx.MakeClient();
+  auto current = c.GetTrial(f.trial);
+  if (!current.ok()) {
+    PrintStatus(ctx.io.err, current.status());
+    return kExitFailed;
+  }
+  v1::Trial trial = *current;
+  const std::vector<std::string> mask =
+      ApplyAmendment(f, add, from_file ? &*from_file : nullptr, &trial);
+  auto amended = c.UpdateTrial(trial, mask);
+  if (!amended.ok()) {
+    PrintStatus(ctx.io.err, amended.status());
+    ctx.io.err << "trial " << f.trial << " unchanged (version "
+               << current->version() << ")\n";
+    return kExitFailed;
+  }
+  ctx.io.out << "trial " << amended->trial_id() << " amended ("
+             << absl::StrJoin(mask, ", ") << "): version " << current->version()
+             << " -> " << amended->version() << "\n";
+  PrintTrial(*amended, ctx.io.out);
+  return kExitOk;
+}
+
+void AddAmend(CLI::App& trial, CommandContext& ctx) {
+  auto f = std::make_shared<AmendFlags>();
+  auto* amend = trial.add_subcommand(
+      "amend",
+      "protocol amendment: add dose groups, timepoints, sites, AESI "
+      "categories, change the title, or take fields from a JSON file");
+  amend->add_option("--trial", f->trial, "trial id")->required();
+  amend->add_option("--title", f->title, "new title");
+  amend->add_option("--add-dose-group", f->dose_groups,
+                    "ID:LABEL:DOSE:UNIT, after the existing groups");
+  amend->add_option("--add-timepoint", f->timepoints,
+                    "ID:LABEL:DAY, after the last study day");
+  amend->add_option("--add-site", f->sites, "ID or ID:NAME");
+  amend->add_option("--add-aesi", f->aesi, "AESI category");
+  amend->add_option("--from-json", f->from_json,
+                    "trial JSON (as `trial get --format json` prints) whose "
+                    "--mask fields replace the current ones");
+  amend
+      ->add_option("--mask", f->mask,
+                   "fields to take from --from-json: title, dose_groups, "
+                   "timepoints, sites, aesi_categories, signal_policy or *")
+      ->delimiter(',');
+  SetAction(amend, ctx, [&ctx, f] { return TrialAmend(ctx, *f); });
+}
+
 struct TrialFlags {
   std::string file;
   std::string trial;
@@ -127,7 +344,8 @@ struct TrialFlags {
 }  // namespace
 
 void AddTrialCommands(CLI::App& app, CommandContext& ctx) {
-  auto* trial = app.add_subcommand("trial", "create, show and list trials");
+  auto* trial =
+      app.add_subcommand("trial", "create, show, list and amend trials");
   trial->require_subcommand(1);
   auto f = std::make_shared<TrialFlags>();
   const std::vector<std::string> table_json = {"table", "json"};
@@ -146,6 +364,8 @@ void AddTrialCommands(CLI::App& app, CommandContext& ctx) {
   auto* list = trial->add_subcommand("list", "list trials");
   list->add_option("--format", f->format)->check(CLI::IsMember(table_json));
   SetAction(list, ctx, [&ctx, f] { return TrialList(ctx, f->format); });
+
+  AddAmend(*trial, ctx);
 }
 
 }  // namespace aesignal::cli

@@ -620,6 +620,10 @@ absl::StatusOr<v1::Trial> Monitor::UpdateTrial(
   AESIGNAL_RETURN_IF_ERROR(store_.Commit([&](storage::Txn& txn) {
     AESIGNAL_ASSIGN_OR_RETURN(v1::Trial stored, LoadTrial(txn, trial_id));
     AESIGNAL_ASSIGN_OR_RETURN(Amendment amendment, AmendTrial(stored, request));
+    if (!amendment.changed) {
+      result = std::move(amendment.trial);  // identical: nothing to write
+      return absl::OkStatus();
+    }
     *amendment.trial.mutable_update_time() = now;
     txn.Put(Cf::kTrials, storage::TrialKey(trial_id),
             amendment.trial.SerializeAsString());

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "services/domain/evaluate.h"
 #include "services/domain/validation.h"
 #include "services/errors/errors.h"
 
@@ -155,12 +156,14 @@ class AmendmentCheck {
     }
   }
 
+  // Compared as in force: a policy sent back as GetTrial returned it (the
+  // defaults filled in) is no change.
   void Policy() {
-    if (!MessageDifferencer::Equals(stored_.signal_policy(),
-                                    amended_.signal_policy())) {
-      Note(absl::StrCat("signal policy {",
-                        stored_.signal_policy().ShortDebugString(), "} -> {",
-                        amended_.signal_policy().ShortDebugString(), "}"));
+    const v1::SignalPolicy before = EffectivePolicy(stored_.signal_policy());
+    const v1::SignalPolicy after = EffectivePolicy(amended_.signal_policy());
+    if (!MessageDifferencer::Equals(before, after)) {
+      Note(absl::StrCat("signal policy {", before.ShortDebugString(), "} -> {",
+                        after.ShortDebugString(), "}"));
     }
   }
 
@@ -171,9 +174,8 @@ class AmendmentCheck {
                      refused_.front().description),
         refused_);
   }
-  std::string Changes() const {
-    return changes_.empty() ? "no change" : absl::StrJoin(changes_, "; ");
-  }
+  bool Changed() const { return !changes_.empty(); }
+  std::string Changes() const { return absl::StrJoin(changes_, "; "); }
 
  private:
   void Refuse(std::string subject, std::string description) {
@@ -234,9 +236,10 @@ absl::StatusOr<Amendment> AmendTrial(const v1::Trial& stored,
   check.AesiCategories();
   check.Policy();
   AESIGNAL_RETURN_IF_ERROR(check.Result());
+  if (!check.Changed()) return Amendment{stored, /*changed=*/false, ""};
   *normalized.mutable_create_time() = stored.create_time();
   normalized.set_version(std::max<uint32_t>(stored.version(), 1) + 1);
-  return Amendment{std::move(normalized), check.Changes()};
+  return Amendment{std::move(normalized), /*changed=*/true, check.Changes()};
 }
 
 }  // namespace aesignal::domain

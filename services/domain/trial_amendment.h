@@ -19,6 +19,7 @@ absl::StatusOr<std::string> AmendedTrialId(
 
 struct Amendment {
   v1::Trial trial;      // the amended trial, validated and normalized
+  bool changed = true;  // false: identical to the stored trial (kept as is)
   std::string changes;  // what changed, with the values it replaced (audit)
 };
 
@@ -30,6 +31,9 @@ struct Amendment {
 // FAILED_PRECONDITION with a google.rpc.PreconditionFailure (one violation
 // per refused change) when it would invalidate stored data; INVALID_ARGUMENT
 // for a missing or unknown mask path or an amended trial that is invalid.
+// An amendment identical to the stored trial (policies compared as in
+// force) is no change: `changed` is false and `trial` the stored one, so an
+// identical request is idempotent.
 absl::StatusOr<Amendment> AmendTrial(const v1::Trial& stored,
                                      const v1::UpdateTrialRequest& request);
 

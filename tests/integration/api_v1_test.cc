@@ -110,6 +110,22 @@ class ApiV1Test : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s.error_message();
   }
 
+  // Two serious AEs among HIGH's subjects against the 2 % baseline raise
+  // BINOMIAL~OVERALL~any_sae~HIGH~M3; returns once evaluated and verified.
+  void RaiseSeriousAeSignal() {
+    Enroll({testing::SubjectNumber(3), testing::SubjectNumber(6)});
+    v1::PutBaselinesRequest put;
+    put.set_parent(kParent);
+    *put.add_baselines() = testing::SeriousAeBaseline();
+    v1::PutBaselinesResponse put_response;
+    ASSERT_TRUE(Call(&v1::SignalService::Stub::PutBaselines, signals_, put,
+                     &put_response)
+                    .ok());
+    Submit({Report("R1", 1, "S3", 20, "Pneumonia", 3, true),
+            Report("R2", 1, "S6", 30, "Sepsis", 4, true)});
+    ExpectVerified();
+  }
+
   v1::ListReportsResponse ListReports(v1::ListReportsRequest request) {
     request.set_parent(kParent);
     v1::ListReportsResponse response;
@@ -325,6 +341,25 @@ TEST_F(ApiV1Test, TrialReturnsItsEffectivePolicy) {
   const grpc::Status s =
       Call(&v1::TrialService::Stub::CreateTrial, trials_, again, &created);
   EXPECT_TRUE(s.ok()) << s.error_message();
+
+  // An amendment identical to the stored trial, as GetTrial returned it, is
+  // no change: no new version, no audit record (UpdateTrial is idempotent).
+  v1::UpdateTrialRequest same;
+  *same.mutable_trial() = trial;
+  same.mutable_update_mask()->add_paths("*");
+  v1::Trial unchanged;
+  const grpc::Status amended =
+      Call(&v1::TrialService::Stub::UpdateTrial, trials_, same, &unchanged);
+  ASSERT_TRUE(amended.ok()) << amended.error_message();
+  EXPECT_EQ(unchanged.version(), 1u);
+  v1::ListAuditRecordsRequest audit;
+  audit.set_parent(kParent);
+  audit.set_action("trial.amend");
+  v1::ListAuditRecordsResponse records;
+  ASSERT_TRUE(
+      Call(&v1::AuditService::Stub::ListAuditRecords, audit_, audit, &records)
+          .ok());
+  EXPECT_EQ(records.audit_records_size(), 0);
 }
 
 TEST_F(ApiV1Test, AmendmentAddsACohortAndCountsStayEqualToARecount) {
@@ -439,17 +474,7 @@ TEST_F(ApiV1Test, AmendmentThatWouldInvalidateCountsIsRefused) {
 }
 
 TEST_F(ApiV1Test, PolicyAmendmentReevaluatesSignals) {
-  Enroll({testing::SubjectNumber(3), testing::SubjectNumber(6)});
-  v1::PutBaselinesRequest put;
-  put.set_parent(kParent);
-  *put.add_baselines() = testing::SeriousAeBaseline();
-  v1::PutBaselinesResponse put_response;
-  ASSERT_TRUE(
-      Call(&v1::SignalService::Stub::PutBaselines, signals_, put, &put_response)
-          .ok());
-  Submit({Report("R1", 1, "S3", 20, "Pneumonia", 3, true),
-          Report("R2", 1, "S6", 30, "Sepsis", 4, true)});
-  ExpectVerified();
+  RaiseSeriousAeSignal();
   v1::GetSignalRequest get;
   get.set_name("trials/T1/signals/BINOMIAL~OVERALL~any_sae~HIGH~M3");
   v1::Signal before;
@@ -475,17 +500,7 @@ TEST_F(ApiV1Test, PolicyAmendmentReevaluatesSignals) {
 }
 
 TEST_F(ApiV1Test, TriageRetriedWithItsRequestIdChangesNothing) {
-  Enroll({testing::SubjectNumber(3), testing::SubjectNumber(6)});
-  v1::PutBaselinesRequest put;
-  put.set_parent(kParent);
-  *put.add_baselines() = testing::SeriousAeBaseline();
-  v1::PutBaselinesResponse put_response;
-  ASSERT_TRUE(
-      Call(&v1::SignalService::Stub::PutBaselines, signals_, put, &put_response)
-          .ok());
-  Submit({Report("R1", 1, "S3", 20, "Pneumonia", 3, true),
-          Report("R2", 1, "S6", 30, "Sepsis", 4, true)});
-  ASSERT_TRUE(server_->monitor().signals().WaitIdle(absl::Seconds(20)).ok());
+  RaiseSeriousAeSignal();
 
   v1::TriageSignalRequest triage;
   triage.set_name("trials/T1/signals/BINOMIAL~OVERALL~any_sae~HIGH~M3");

@@ -1,11 +1,16 @@
 // The aesignal CLI end to end (in process) against a real server on
-// 127.0.0.1:0: the bundled example trial, resubmission, bad files.
+// 127.0.0.1:0: the bundled example trial, resubmission, bad files, the
+// read-back commands (reports list/show, subjects show, baselines show) and
+// protocol amendments.
 #include "clients/cli/cli.h"
 
 #include <fstream>
 #include <sstream>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "aesignal/v1/safety_service.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
@@ -18,6 +23,8 @@
 namespace aesignal {
 namespace {
 
+using ::testing::ContainsRegex;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -62,9 +69,40 @@ class CliTest : public ::testing::Test {
     EXPECT_THAT(enrolled.out, HasSubstr("9 in file"));
   }
 
+  // The example trial with its reports, submitted as principal site-01.
+  void LoadExampleReports() {
+    LoadExample();
+    CliRun submitted =
+        Cli({"--principal", "site-01", "reports", "submit", "--trial",
+             "MSC-IPF-EX1", "--file", kExample + "/reports.csv"});
+    ASSERT_EQ(submitted.code, 0) << submitted.err;
+  }
+
   testing::TempDir dir_;
   std::unique_ptr<Server> server_;
 };
+
+// The report ids of a `reports list` table, in printed order.
+std::vector<std::string> ListedReports(const std::string& out) {
+  std::vector<std::string> ids;
+  for (absl::string_view line : absl::StrSplit(out, '\n')) {
+    std::vector<absl::string_view> cells =
+        absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (cells.size() >= 2 && absl::StartsWith(cells[1], "AE-")) {
+      ids.emplace_back(cells[1]);
+    }
+  }
+  return ids;
+}
+
+// The token of a "next page: --page-token TOKEN ..." line ("" if none).
+std::string NextPageToken(const std::string& out) {
+  const std::string marker = "next page: --page-token ";
+  const size_t at = out.find(marker);
+  if (at == std::string::npos) return "";
+  const size_t start = at + marker.size();
+  return out.substr(start, out.find(' ', start) - start);
+}
 
 TEST_F(CliTest, ExampleTrialLoadsAndResubmittingChangesNothing) {
   LoadExample();
@@ -276,11 +314,274 @@ TEST_F(CliTest, BaselinesSignalsWatchAndTriage) {
   EXPECT_THAT(audit.out, HasSubstr("BINOMIAL~OVERALL~any_sae~D100M~M6"));
   EXPECT_THAT(audit.out, HasSubstr("why: DSMB review"));
   EXPECT_THAT(audit.out,
-              HasSubstr("by dsmb-chair via SignalService.UpdateSignal"));
+              HasSubstr("by dsmb-chair via SignalService.TriageSignal"));
+  EXPECT_THAT(audit.out, HasSubstr("VALIDATED (chair)"));
   EXPECT_THAT(audit.out, HasSubstr("1 record(s)"));
   CliRun baselines = Cli({"audit", "list", "--trial", "MSC-IPF-EX1", "--action",
                           "baseline.put", "--format", "json"});
   EXPECT_THAT(baselines.out, HasSubstr("Ann Rheum Dis 2017"));
+}
+
+TEST_F(CliTest, ReportsListFilters) {
+  LoadExampleReports();
+  CliRun all = Cli({"reports", "list", "--trial", "MSC-IPF-EX1"});
+  ASSERT_EQ(all.code, 0) << all.err;
+  EXPECT_THAT(all.out, HasSubstr("15 of 15 matching report(s)"));
+  EXPECT_THAT(all.out, Not(HasSubstr("next page")));
+  // The counted version of AE-0005 is its follow-up, version 2.
+  EXPECT_THAT(all.out,
+              ContainsRegex("01 +AE-0005 +2 +EX1-004 +D100M +150 +Pneumonia "
+                            "+3 +Y +20[0-9-]+T[0-9:]+Z"));
+
+  auto listed = [&](std::vector<std::string> filters) {
+    std::vector<std::string> args = {"reports",     "list",    "--trial",
+                                     "MSC-IPF-EX1", "--order", "onset"};
+    args.insert(args.end(), filters.begin(), filters.end());
+    CliRun run = Cli(args);
+    EXPECT_EQ(run.code, 0) << run.err;
+    return ListedReports(run.out);
+  };
+  EXPECT_THAT(
+      listed({"--serious"}),
+      ElementsAre("AE-0006", "AE-0005", "AE-0007", "AE-0013", "AE-0015"));
+  EXPECT_THAT(listed({"--pt", "Pneumonia"}), ElementsAre("AE-0005"));
+  EXPECT_THAT(listed({"--site", "02", "--min-grade", "3"}),
+              ElementsAre("AE-0006", "AE-0007"));
+  EXPECT_THAT(listed({"--aesi", "infection"}),
+              ElementsAre("AE-0002", "AE-0012", "AE-0005", "AE-0010"));
+  EXPECT_THAT(
+      listed({"--site", "01", "--onset-from", "100", "--onset-to", "400"}),
+      ElementsAre("AE-0005", "AE-0010"));
+  EXPECT_THAT(
+      listed({"--non-serious", "--dose-group", "D200M"}),
+      ElementsAre("AE-0009", "AE-0014", "AE-0012", "AE-0010", "AE-0011"));
+  EXPECT_THAT(listed({"--subject", "EX1-007"}),
+              ElementsAre("AE-0009", "AE-0010", "AE-0011"));
+  EXPECT_THAT(listed({"--received-after", "2999-01-01T00:00:00Z"}),
+              ElementsAre());
+
+  CliRun unknown_group = Cli(
+      {"reports", "list", "--trial", "MSC-IPF-EX1", "--dose-group", "D999M"});
+  EXPECT_EQ(unknown_group.code, 1);
+  EXPECT_THAT(unknown_group.err, HasSubstr("INVALID_ARGUMENT"));
+  EXPECT_THAT(unknown_group.err, HasSubstr("dose_group_id"));
+  EXPECT_EQ(Cli({"reports", "list", "--trial", "MSC-IPF-EX1", "--serious",
+                 "--non-serious"})
+                .code,
+            2);
+  EXPECT_EQ(Cli({"reports", "list", "--trial", "MSC-IPF-EX1",
+                 "--received-after", "yesterday"})
+                .code,
+            2);
+}
+
+TEST_F(CliTest, ReportsListPages) {
+  LoadExampleReports();
+  const std::vector<std::string> query = {
+      "reports",     "list",        "--trial",
+      "MSC-IPF-EX1", "--serious",   "--order",
+      "onset",       "--page-size", "2"};
+  std::vector<std::string> seen;
+  std::string token;
+  int pages = 0;
+  do {
+    std::vector<std::string> args = query;
+    if (!token.empty()) args.insert(args.end(), {"--page-token", token});
+    CliRun page = Cli(args);
+    ASSERT_EQ(page.code, 0) << page.err;
+    EXPECT_THAT(page.out, HasSubstr(" of 5 matching report(s)"));
+    for (auto& id : ListedReports(page.out)) seen.push_back(id);
+    token = NextPageToken(page.out);
+    ASSERT_LE(++pages, 3) << page.out;
+  } while (!token.empty());
+  EXPECT_EQ(pages, 3);
+  EXPECT_THAT(
+      seen, ElementsAre("AE-0006", "AE-0005", "AE-0007", "AE-0013", "AE-0015"));
+
+  std::vector<std::string> every = query;
+  every.push_back("--all");
+  CliRun all = Cli(every);
+  ASSERT_EQ(all.code, 0) << all.err;
+  EXPECT_EQ(ListedReports(all.out), seen);
+  EXPECT_THAT(all.out, HasSubstr("5 of 5 matching report(s)"));
+  EXPECT_THAT(all.out, Not(HasSubstr("next page")));
+
+  // A token is bound to the filters it was issued for.
+  CliRun first = Cli(query);
+  CliRun other_filter =
+      Cli({"reports", "list", "--trial", "MSC-IPF-EX1", "--page-size", "2",
+           "--page-token", NextPageToken(first.out)});
+  EXPECT_EQ(other_filter.code, 1);
+  EXPECT_THAT(other_filter.err, HasSubstr("page_token"));
+}
+
+TEST_F(CliTest, ReportsShowEveryVersionNewestFirst) {
+  LoadExampleReports();
+  CliRun show = Cli({"reports", "show", "--trial", "MSC-IPF-EX1", "--site",
+                     "01", "--report", "AE-0005"});
+  ASSERT_EQ(show.code, 0) << show.err;
+  EXPECT_THAT(show.out, HasSubstr("2 version(s), newest first; the counted "
+                                  "one is version 2"));
+  const size_t v2 = show.out.find("version 2  received ");
+  const size_t v1 = show.out.find("version 1  received ");
+  ASSERT_NE(v2, std::string::npos) << show.out;
+  ASSERT_NE(v1, std::string::npos) << show.out;
+  EXPECT_LT(v2, v1);
+  EXPECT_THAT(show.out, ContainsRegex("received 20[0-9-]+T[0-9:]+Z by "
+                                      "site-01"));
+  EXPECT_THAT(show.out.substr(v2, v1 - v2),
+              HasSubstr("grade 3, serious (hospitalization)"));
+  EXPECT_THAT(show.out.substr(v1), HasSubstr("grade 2, not serious"));
+  EXPECT_THAT(show.out, HasSubstr("onset day 150 (timepoint M6)"));
+
+  CliRun json = Cli({"reports", "show", "--trial", "MSC-IPF-EX1", "--site",
+                     "01", "--report", "AE-0005", "--format", "json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  v1::Report report;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(json.out, &report).ok());
+  ASSERT_EQ(report.versions_size(), 2);
+  EXPECT_EQ(report.versions(0).report().version(), 2u);
+  EXPECT_EQ(report.versions(1).submitted_by(), "site-01");
+
+  CliRun missing = Cli({"reports", "show", "--trial", "MSC-IPF-EX1", "--site",
+                        "01", "--report", "AE-9999"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("NOT_FOUND"));
+}
+
+TEST_F(CliTest, SubjectsShowVersionsNewestFirst) {
+  LoadExample();
+  CliRun update =
+      Cli({"subjects", "enroll", "--trial", "MSC-IPF-EX1", "--file",
+           WriteFile("s.csv",
+                     "subject_id,site_id,dose_group_id,last_contact_day,"
+                     "status\nEX1-003,02,D20M,1500,completed\n")});
+  ASSERT_EQ(update.code, 0) << update.err;
+  CliRun show = Cli(
+      {"subjects", "show", "--trial", "MSC-IPF-EX1", "--subject", "EX1-003"});
+  ASSERT_EQ(show.code, 0) << show.err;
+  EXPECT_THAT(show.out, HasSubstr("subject EX1-003 "));
+  EXPECT_THAT(show.out, HasSubstr("site 02, dose group D20M; 2 version(s)"));
+  EXPECT_THAT(show.out, ContainsRegex("\n2 +20[0-9-]+T[0-9:]+Z +1500 +"
+                                      "completed\n1 +20[0-9-]+T[0-9:]+Z +1240 "
+                                      "+ongoing\n"));
+  CliRun missing = Cli(
+      {"subjects", "show", "--trial", "MSC-IPF-EX1", "--subject", "NOBODY"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("NOT_FOUND"));
+}
+
+TEST_F(CliTest, BaselinesShowHistory) {
+  LoadExample();
+  ASSERT_EQ(Cli({"baselines", "load", "--trial", "MSC-IPF-EX1", "--file",
+                 kExample + "/baselines.csv"})
+                .code,
+            0);
+  CliRun revised =
+      Cli({"baselines", "load", "--trial", "MSC-IPF-EX1", "--file",
+           WriteFile("b.csv",
+                     "baseline_id,level,overall_key,timepoint_id,"
+                     "expected_proportion,citation\n"
+                     "any-ae-6m,overall,any_ae,M6,0.5,Revised source 2026\n")});
+  ASSERT_EQ(revised.code, 0) << revised.err;
+  CliRun show = Cli({"baselines", "show", "--trial", "MSC-IPF-EX1",
+                     "--baseline", "any-ae-6m"});
+  ASSERT_EQ(show.code, 0) << show.err;
+  EXPECT_THAT(show.out, HasSubstr("2 version(s), newest first"));
+  const size_t v2 = show.out.find("Revised source 2026");
+  const size_t v1 = show.out.find("Ann Rheum Dis 2017");
+  ASSERT_NE(v2, std::string::npos) << show.out;
+  ASSERT_NE(v1, std::string::npos) << show.out;
+  EXPECT_LT(v2, v1);
+}
+
+TEST_F(CliTest, TrialAmendAddsADoseGroup) {
+  LoadExample();
+  CliRun amend =
+      Cli({"--principal", "pi", "trial", "amend", "--trial", "MSC-IPF-EX1",
+           "--add-dose-group", "D400M:400 x 10^6 cells:4e8:cells",
+           "--add-timepoint", "Y6:Year 6:2191", "--add-site", "03:Site 03",
+           "--add-aesi", "cytokine_release"});
+  ASSERT_EQ(amend.code, 0) << amend.err;
+  EXPECT_THAT(amend.out, HasSubstr("amended (dose_groups, timepoints, sites, "
+                                   "aesi_categories): version 1 -> 2"));
+  CliRun json =
+      Cli({"trial", "get", "--trial", "MSC-IPF-EX1", "--format", "json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  v1::Trial trial;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(json.out, &trial).ok());
+  EXPECT_EQ(trial.version(), 2u);
+  ASSERT_EQ(trial.dose_groups_size(), 4);
+  EXPECT_EQ(trial.dose_groups(3).dose_group_id(), "D400M");
+  EXPECT_EQ(trial.dose_groups(3).label(), "400 x 10^6 cells");
+  EXPECT_DOUBLE_EQ(trial.dose_groups(3).dose_value(), 4e8);
+  EXPECT_EQ(trial.timepoints(7).study_day(), 2191);
+  EXPECT_EQ(trial.sites(2).name(), "Site 03");
+
+  // The new group enrolls; the amendment is in the audit trail.
+  EXPECT_EQ(Cli({"subjects", "enroll", "--trial", "MSC-IPF-EX1", "--file",
+                 WriteFile("s.csv",
+                           "subject_id,site_id,dose_group_id,last_contact_day\n"
+                           "EX1-010,03,D400M,10\n")})
+                .code,
+            0);
+  CliRun audit = Cli(
+      {"audit", "list", "--trial", "MSC-IPF-EX1", "--action", "trial.amend"});
+  EXPECT_THAT(audit.out, HasSubstr("by pi via TrialService.UpdateTrial"));
+  EXPECT_THAT(audit.out, HasSubstr("dose group D400M added"));
+
+  CliRun retitled = Cli(
+      {"trial", "amend", "--trial", "MSC-IPF-EX1", "--title", "Amended title"});
+  ASSERT_EQ(retitled.code, 0) << retitled.err;
+  EXPECT_THAT(retitled.out, HasSubstr("(title): version 2 -> 3"));
+  EXPECT_THAT(retitled.out, HasSubstr("trial MSC-IPF-EX1: Amended title"));
+}
+
+TEST_F(CliTest, TrialAmendRefusalPrintsThePreconditions) {
+  LoadExample();
+  CliRun json =
+      Cli({"trial", "get", "--trial", "MSC-IPF-EX1", "--format", "json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  v1::Trial trial;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(json.out, &trial).ok());
+  trial.mutable_dose_groups()->DeleteSubrange(1, 1);  // drop D100M
+  std::string edited;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(trial, &edited).ok());
+  const std::string file = WriteFile("amended.json", edited);
+
+  CliRun refused = Cli({"trial", "amend", "--trial", "MSC-IPF-EX1",
+                        "--from-json", file, "--mask", "dose_groups"});
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("error: FAILED_PRECONDITION:"));
+  // One line per violation of the google.rpc.PreconditionFailure.
+  EXPECT_THAT(refused.err,
+              HasSubstr("\n  trial.dose_groups[1]: dose group 'D100M' must "
+                        "keep its position"));
+  EXPECT_THAT(refused.err, HasSubstr("\n  trial.dose_groups[2]: dose group "
+                                     "'D200M' cannot be removed"));
+  EXPECT_THAT(refused.err,
+              HasSubstr("trial MSC-IPF-EX1 unchanged (version 1)"));
+  CliRun after =
+      Cli({"trial", "get", "--trial", "MSC-IPF-EX1", "--format", "json"});
+  v1::Trial unchanged;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(after.out, &unchanged).ok());
+  EXPECT_EQ(unchanged.version(), 1u);
+  EXPECT_EQ(unchanged.dose_groups_size(), 3);
+
+  // Usage errors: a file without a mask, nothing to amend, a bad spec.
+  EXPECT_EQ(
+      Cli({"trial", "amend", "--trial", "MSC-IPF-EX1", "--from-json", file})
+          .code,
+      2);
+  EXPECT_EQ(Cli({"trial", "amend", "--trial", "MSC-IPF-EX1"}).code, 2);
+  CliRun bad_spec = Cli({"trial", "amend", "--trial", "MSC-IPF-EX1",
+                         "--add-dose-group", "D400M"});
+  EXPECT_EQ(bad_spec.code, 2);
+  EXPECT_THAT(bad_spec.err, HasSubstr("expected ID:LABEL:DOSE:UNIT"));
 }
 
 }  // namespace

@@ -1,5 +1,8 @@
 #include "aesignal/client/client.h"
 
+#include <array>
+#include <cstdint>
+#include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -7,10 +10,62 @@
 #include "aesignal/client/status.h"
 
 namespace aesignal::client {
+namespace {
+
+absl::string_view View(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
+
+// Sends `request` and then each next_page_token until the last page,
+// collecting the items `items(response)` points to.
+template <typename Item, typename Request, typename Page, typename Items>
+absl::StatusOr<std::vector<Item>> AllPages(Request request, Page page,
+                                           Items items) {
+  request.clear_page_token();
+  std::vector<Item> all;
+  do {
+    auto response = page(request);
+    if (!response.ok()) return response.status();
+    for (auto& item : *items(*response)) all.push_back(std::move(item));
+    request.set_page_token(response->next_page_token());
+  } while (!request.page_token().empty());
+  return all;
+}
+
+}  // namespace
 
 std::string TrialName(std::string_view trial_id) {
-  return absl::StrCat("trials/",
-                      absl::string_view(trial_id.data(), trial_id.size()));
+  return absl::StrCat("trials/", View(trial_id));
+}
+
+std::string SubjectName(std::string_view trial_id,
+                        std::string_view subject_id) {
+  return absl::StrCat(TrialName(trial_id), "/subjects/", View(subject_id));
+}
+
+std::string ReportName(std::string_view trial_id, std::string_view site_id,
+                       std::string_view report_id) {
+  return absl::StrCat(TrialName(trial_id), "/sites/", View(site_id),
+                      "/reports/", View(report_id));
+}
+
+std::string BaselineName(std::string_view trial_id,
+                         std::string_view baseline_id) {
+  return absl::StrCat(TrialName(trial_id), "/baselines/", View(baseline_id));
+}
+
+std::string NewRequestId() {
+  std::random_device random;  // the OS's generator; one per call
+  std::array<uint32_t, 4> w;
+  for (auto& word : w) word = random();
+  w[1] = (w[1] & 0xffff0fffu) | 0x00004000u;  // version 4
+  w[2] = (w[2] & 0x3fffffffu) | 0x80000000u;  // RFC 4122 variant
+  using absl::Hex;
+  return absl::StrCat(
+      Hex(w[0], absl::kZeroPad8), "-", Hex(w[1] >> 16, absl::kZeroPad4), "-",
+      Hex(w[1] & 0xffffu, absl::kZeroPad4), "-",
+      Hex(w[2] >> 16, absl::kZeroPad4), "-",
+      Hex(w[2] & 0xffffu, absl::kZeroPad4), Hex(w[3], absl::kZeroPad8));
 }
 
 Client::Client(std::shared_ptr<ClientConnection> connection)
@@ -50,6 +105,15 @@ absl::StatusOr<std::vector<v1::Trial>> Client::ListAllTrials() {
   return trials;
 }
 
+absl::StatusOr<v1::Trial> Client::UpdateTrial(
+    const v1::Trial& trial, const std::vector<std::string>& update_mask) {
+  v1::UpdateTrialRequest request;
+  *request.mutable_trial() = trial;
+  for (const auto& path : update_mask)
+    request.mutable_update_mask()->add_paths(path);
+  return connection_->UpdateTrial(request);
+}
+
 absl::StatusOr<v1::EnrollSubjectsResponse> Client::EnrollSubjects(
     std::string_view trial_id, const std::vector<v1::Subject>& subjects) {
   v1::EnrollSubjectsRequest request;
@@ -73,6 +137,13 @@ absl::StatusOr<std::vector<v1::Subject>> Client::ListAllSubjects(
     request.set_page_token(page->next_page_token());
   } while (!request.page_token().empty());
   return subjects;
+}
+
+absl::StatusOr<v1::Subject> Client::GetSubject(std::string_view trial_id,
+                                               std::string_view subject_id) {
+  v1::GetSubjectRequest request;
+  request.set_name(SubjectName(trial_id, subject_id));
+  return connection_->GetSubject(request);
 }
 
 absl::StatusOr<v1::SubmitReportsResponse> Client::SubmitReports(
@@ -104,6 +175,31 @@ absl::StatusOr<v1::GetIncidenceResponse> Client::GetIncidence(
   return all;
 }
 
+absl::StatusOr<v1::Report> Client::GetReport(std::string_view trial_id,
+                                             std::string_view site_id,
+                                             std::string_view report_id) {
+  v1::GetReportRequest request;
+  request.set_name(ReportName(trial_id, site_id, report_id));
+  return connection_->GetReport(request);
+}
+
+absl::StatusOr<v1::ListReportsResponse> Client::ListReports(
+    std::string_view trial_id, v1::ListReportsRequest filter) {
+  filter.set_parent(TrialName(trial_id));
+  return connection_->ListReports(filter);
+}
+
+absl::StatusOr<std::vector<v1::Report>> Client::ListAllReports(
+    std::string_view trial_id, v1::ListReportsRequest filter) {
+  filter.set_parent(TrialName(trial_id));
+  return AllPages<v1::Report>(
+      std::move(filter),
+      [&](const v1::ListReportsRequest& r) {
+        return connection_->ListReports(r);
+      },
+      [](v1::ListReportsResponse& page) { return page.mutable_reports(); });
+}
+
 absl::StatusOr<v1::PutBaselinesResponse> Client::PutBaselines(
     std::string_view trial_id, const std::vector<v1::Baseline>& baselines) {
   v1::PutBaselinesRequest request;
@@ -116,10 +212,19 @@ absl::StatusOr<std::vector<v1::Baseline>> Client::ListBaselines(
     std::string_view trial_id) {
   v1::ListBaselinesRequest request;
   request.set_parent(TrialName(trial_id));
-  auto response = connection_->ListBaselines(request);
-  if (!response.ok()) return response.status();
-  return std::vector<v1::Baseline>(response->baselines().begin(),
-                                   response->baselines().end());
+  return AllPages<v1::Baseline>(
+      std::move(request),
+      [&](const v1::ListBaselinesRequest& r) {
+        return connection_->ListBaselines(r);
+      },
+      [](v1::ListBaselinesResponse& page) { return page.mutable_baselines(); });
+}
+
+absl::StatusOr<v1::Baseline> Client::GetBaseline(std::string_view trial_id,
+                                                 std::string_view baseline_id) {
+  v1::GetBaselineRequest request;
+  request.set_name(BaselineName(trial_id, baseline_id));
+  return connection_->GetBaseline(request);
 }
 
 absl::StatusOr<std::vector<v1::Signal>> Client::ListAllSignals(
@@ -140,6 +245,21 @@ absl::StatusOr<v1::Signal> Client::GetSignal(const std::string& signal_name) {
   v1::GetSignalRequest request;
   request.set_name(signal_name);
   return connection_->GetSignal(request);
+}
+
+absl::StatusOr<v1::Signal> Client::TriageSignal(const std::string& signal_name,
+                                                v1::SignalStatus status,
+                                                const std::string& comment,
+                                                const std::string& display_name,
+                                                std::string request_id) {
+  v1::TriageSignalRequest request;
+  request.set_name(signal_name);
+  request.set_status(status);
+  request.set_comment(comment);
+  request.set_display_name(display_name);
+  request.set_request_id(request_id.empty() ? NewRequestId()
+                                            : std::move(request_id));
+  return connection_->TriageSignal(request);
 }
 
 absl::StatusOr<v1::Signal> Client::UpdateSignal(const std::string& signal_name,
@@ -185,6 +305,19 @@ absl::Status Client::WatchSignals(std::string_view trial_id,
     absl::SleepFor(std::min(backoff, until - absl::Now()));
     backoff = std::min(backoff * 2, absl::Seconds(5));
   }
+}
+
+absl::StatusOr<std::vector<v1::AuditRecord>> Client::ListAuditRecords(
+    std::string_view trial_id, v1::ListAuditRecordsRequest filter) {
+  filter.set_parent(TrialName(trial_id));
+  return AllPages<v1::AuditRecord>(
+      std::move(filter),
+      [&](const v1::ListAuditRecordsRequest& r) {
+        return connection_->ListAuditRecords(r);
+      },
+      [](v1::ListAuditRecordsResponse& page) {
+        return page.mutable_audit_records();
+      });
 }
 
 absl::StatusOr<std::vector<v1::AuditRecord>> Client::GetAuditTrail(

@@ -6,6 +6,7 @@
 #include <future>
 #include <memory>
 #include <sstream>
+#include <string_view>
 #include <utility>
 
 #include "absl/time/clock.h"
@@ -103,83 +104,95 @@ class GrpcConnection : public ClientConnection {
 
   absl::StatusOr<v1::Trial> CreateTrial(
       const v1::CreateTrialRequest& request) override {
-    return Call<v1::Trial>(request, [&](auto* ctx, auto& req, auto* resp) {
-      return trials_->CreateTrial(ctx, req, resp);
-    });
+    return Call<v1::Trial>("TrialService.CreateTrial", request,
+                           [&](auto* ctx, auto& req, auto* resp) {
+                             return trials_->CreateTrial(ctx, req, resp);
+                           });
   }
   absl::StatusOr<v1::Trial> GetTrial(
       const v1::GetTrialRequest& request) override {
-    return Call<v1::Trial>(request, [&](auto* ctx, auto& req, auto* resp) {
-      return trials_->GetTrial(ctx, req, resp);
-    });
+    return Call<v1::Trial>("TrialService.GetTrial", request,
+                           [&](auto* ctx, auto& req, auto* resp) {
+                             return trials_->GetTrial(ctx, req, resp);
+                           });
   }
   absl::StatusOr<v1::ListTrialsResponse> ListTrials(
       const v1::ListTrialsRequest& request) override {
-    return Call<v1::ListTrialsResponse>(
-        request, [&](auto* ctx, auto& req, auto* resp) {
-          return trials_->ListTrials(ctx, req, resp);
-        });
+    return Call<v1::ListTrialsResponse>("TrialService.ListTrials", request,
+                                        [&](auto* ctx, auto& req, auto* resp) {
+                                          return trials_->ListTrials(ctx, req,
+                                                                     resp);
+                                        });
   }
   absl::StatusOr<v1::EnrollSubjectsResponse> EnrollSubjects(
       const v1::EnrollSubjectsRequest& request) override {
     return Call<v1::EnrollSubjectsResponse>(
-        request, [&](auto* ctx, auto& req, auto* resp) {
+        "TrialService.EnrollSubjects", request,
+        [&](auto* ctx, auto& req, auto* resp) {
           return trials_->EnrollSubjects(ctx, req, resp);
         });
   }
   absl::StatusOr<v1::ListSubjectsResponse> ListSubjects(
       const v1::ListSubjectsRequest& request) override {
     return Call<v1::ListSubjectsResponse>(
-        request, [&](auto* ctx, auto& req, auto* resp) {
+        "TrialService.ListSubjects", request,
+        [&](auto* ctx, auto& req, auto* resp) {
           return trials_->ListSubjects(ctx, req, resp);
         });
   }
   absl::StatusOr<v1::SubmitReportsResponse> SubmitReports(
       const v1::SubmitReportsRequest& request) override {
     return Call<v1::SubmitReportsResponse>(
-        request, [&](auto* ctx, auto& req, auto* resp) {
+        "IngestService.SubmitReports", request,
+        [&](auto* ctx, auto& req, auto* resp) {
           return ingest_->SubmitReports(ctx, req, resp);
         });
   }
   absl::StatusOr<v1::GetIncidenceResponse> GetIncidence(
       const v1::GetIncidenceRequest& request) override {
     return Call<v1::GetIncidenceResponse>(
-        request, [&](auto* ctx, auto& req, auto* resp) {
+        "SafetyService.GetIncidence", request,
+        [&](auto* ctx, auto& req, auto* resp) {
           return safety_->GetIncidence(ctx, req, resp);
         });
   }
   absl::StatusOr<v1::PutBaselinesResponse> PutBaselines(
       const v1::PutBaselinesRequest& request) override {
     return Call<v1::PutBaselinesResponse>(
-        request, [&](auto* ctx, auto& req, auto* resp) {
+        "SignalService.PutBaselines", request,
+        [&](auto* ctx, auto& req, auto* resp) {
           return signals_->PutBaselines(ctx, req, resp);
         });
   }
   absl::StatusOr<v1::ListBaselinesResponse> ListBaselines(
       const v1::ListBaselinesRequest& request) override {
     return Call<v1::ListBaselinesResponse>(
-        request, [&](auto* ctx, auto& req, auto* resp) {
+        "SignalService.ListBaselines", request,
+        [&](auto* ctx, auto& req, auto* resp) {
           return signals_->ListBaselines(ctx, req, resp);
         });
   }
   absl::StatusOr<v1::ListSignalsResponse> ListSignals(
       const v1::ListSignalsRequest& request) override {
-    return Call<v1::ListSignalsResponse>(
-        request, [&](auto* ctx, auto& req, auto* resp) {
-          return signals_->ListSignals(ctx, req, resp);
-        });
+    return Call<v1::ListSignalsResponse>("SignalService.ListSignals", request,
+                                         [&](auto* ctx, auto& req, auto* resp) {
+                                           return signals_->ListSignals(
+                                               ctx, req, resp);
+                                         });
   }
   absl::StatusOr<v1::Signal> GetSignal(
       const v1::GetSignalRequest& request) override {
-    return Call<v1::Signal>(request, [&](auto* ctx, auto& req, auto* resp) {
-      return signals_->GetSignal(ctx, req, resp);
-    });
+    return Call<v1::Signal>("SignalService.GetSignal", request,
+                            [&](auto* ctx, auto& req, auto* resp) {
+                              return signals_->GetSignal(ctx, req, resp);
+                            });
   }
   absl::StatusOr<v1::Signal> UpdateSignal(
       const v1::UpdateSignalRequest& request) override {
-    return Call<v1::Signal>(request, [&](auto* ctx, auto& req, auto* resp) {
-      return signals_->UpdateSignal(ctx, req, resp);
-    });
+    return Call<v1::Signal>("SignalService.UpdateSignal", request,
+                            [&](auto* ctx, auto& req, auto* resp) {
+                              return signals_->UpdateSignal(ctx, req, resp);
+                            });
   }
   std::unique_ptr<SignalWatch> WatchSignals(
       const v1::WatchSignalsRequest& request, absl::Time deadline) override {
@@ -189,21 +202,77 @@ class GrpcConnection : public ClientConnection {
   absl::StatusOr<v1::GetAuditTrailResponse> GetAuditTrail(
       const v1::GetAuditTrailRequest& request) override {
     return Call<v1::GetAuditTrailResponse>(
-        request, [&](auto* ctx, auto& req, auto* resp) {
+        "AuditService.GetAuditTrail", request,
+        [&](auto* ctx, auto& req, auto* resp) {
           return audit_->GetAuditTrail(ctx, req, resp);
         });
   }
   absl::StatusOr<v1::Backup> CreateBackup(
       const v1::CreateBackupRequest& request) override {
-    return Call<v1::Backup>(request, [&](auto* ctx, auto& req, auto* resp) {
-      return admin_->CreateBackup(ctx, req, resp);
-    });
+    return Call<v1::Backup>("AdminService.CreateBackup", request,
+                            [&](auto* ctx, auto& req, auto* resp) {
+                              return admin_->CreateBackup(ctx, req, resp);
+                            });
   }
   absl::StatusOr<v1::VerifyTrialResponse> VerifyTrial(
       const v1::VerifyTrialRequest& request) override {
-    return Call<v1::VerifyTrialResponse>(
-        request, [&](auto* ctx, auto& req, auto* resp) {
-          return admin_->VerifyTrial(ctx, req, resp);
+    return Call<v1::VerifyTrialResponse>("AdminService.VerifyTrial", request,
+                                         [&](auto* ctx, auto& req, auto* resp) {
+                                           return admin_->VerifyTrial(ctx, req,
+                                                                      resp);
+                                         });
+  }
+  absl::StatusOr<v1::Trial> UpdateTrial(
+      const v1::UpdateTrialRequest& request) override {
+    return Call<v1::Trial>("TrialService.UpdateTrial", request,
+                           [&](auto* ctx, auto& req, auto* resp) {
+                             return trials_->UpdateTrial(ctx, req, resp);
+                           });
+  }
+  absl::StatusOr<v1::Subject> GetSubject(
+      const v1::GetSubjectRequest& request) override {
+    return Call<v1::Subject>("TrialService.GetSubject", request,
+                             [&](auto* ctx, auto& req, auto* resp) {
+                               return trials_->GetSubject(ctx, req, resp);
+                             });
+  }
+  absl::StatusOr<v1::Report> GetReport(
+      const v1::GetReportRequest& request) override {
+    return Call<v1::Report>("SafetyService.GetReport", request,
+                            [&](auto* ctx, auto& req, auto* resp) {
+                              return safety_->GetReport(ctx, req, resp);
+                            });
+  }
+  absl::StatusOr<v1::ListReportsResponse> ListReports(
+      const v1::ListReportsRequest& request) override {
+    return Call<v1::ListReportsResponse>("SafetyService.ListReports", request,
+                                         [&](auto* ctx, auto& req, auto* resp) {
+                                           return safety_->ListReports(ctx, req,
+                                                                       resp);
+                                         });
+  }
+  absl::StatusOr<v1::Baseline> GetBaseline(
+      const v1::GetBaselineRequest& request) override {
+    return Call<v1::Baseline>("SignalService.GetBaseline", request,
+                              [&](auto* ctx, auto& req, auto* resp) {
+                                return signals_->GetBaseline(ctx, req, resp);
+                              });
+  }
+  absl::StatusOr<v1::Signal> TriageSignal(
+      const v1::TriageSignalRequest& request) override {
+    return Call<v1::Signal>(
+        "SignalService.TriageSignal", request,
+        [&](auto* ctx, auto& req, auto* resp) {
+          return signals_->TriageSignal(ctx, req, resp);
+        },
+        /*has_request_id=*/!request.request_id().empty());
+  }
+  absl::StatusOr<v1::ListAuditRecordsResponse> ListAuditRecords(
+      const v1::ListAuditRecordsRequest& request) override {
+    return Call<v1::ListAuditRecordsResponse>(
+        "AuditService.ListAuditRecords", request,
+        [&](auto* ctx, auto& req, auto* resp) {
+          return audit_->ListAuditRecords(ctx, req, resp);
         });
   }
   std::unique_ptr<ReportStream> OpenReportStream() override {
@@ -246,10 +315,15 @@ class GrpcConnection : public ClientConnection {
     return grpc::CreateCustomChannel(options.target, credentials, args);
   }
 
-  // One unary call with a per-attempt deadline, retried with exponential
-  // backoff while the status is retryable.
+  // One unary call of `method` ("Service.Method") with a per-attempt
+  // deadline. If the RPC may be retried (MayRetry: kRetryPolicies), a
+  // retryable failure is retried with exponential backoff; otherwise the
+  // call is attempted once.
   template <typename Response, typename Request, typename Rpc>
-  absl::StatusOr<Response> Call(const Request& request, Rpc rpc) {
+  absl::StatusOr<Response> Call(std::string_view method, const Request& request,
+                                Rpc rpc, bool has_request_id = false) {
+    const int max_attempts =
+        MayRetry(method, has_request_id) ? options_.max_attempts : 1;
     absl::Duration backoff = options_.initial_backoff;
     absl::Status status;
     for (int attempt = 1;; ++attempt) {
@@ -260,7 +334,7 @@ class GrpcConnection : public ClientConnection {
       Response response;
       status = FromGrpc(rpc(&context, request, &response));
       if (status.ok()) return response;
-      if (!IsRetryable(status) || attempt >= options_.max_attempts) break;
+      if (!IsRetryable(status) || attempt >= max_attempts) break;
       absl::SleepFor(backoff);
       backoff *= 2;
     }
@@ -278,6 +352,54 @@ class GrpcConnection : public ClientConnection {
 };
 
 }  // namespace
+
+absl::StatusOr<v1::Trial> ClientConnection::UpdateTrial(
+    const v1::UpdateTrialRequest&) {
+  return absl::UnimplementedError("UpdateTrial");
+}
+absl::StatusOr<v1::Subject> ClientConnection::GetSubject(
+    const v1::GetSubjectRequest&) {
+  return absl::UnimplementedError("GetSubject");
+}
+absl::StatusOr<v1::Report> ClientConnection::GetReport(
+    const v1::GetReportRequest&) {
+  return absl::UnimplementedError("GetReport");
+}
+absl::StatusOr<v1::ListReportsResponse> ClientConnection::ListReports(
+    const v1::ListReportsRequest&) {
+  return absl::UnimplementedError("ListReports");
+}
+absl::StatusOr<v1::Baseline> ClientConnection::GetBaseline(
+    const v1::GetBaselineRequest&) {
+  return absl::UnimplementedError("GetBaseline");
+}
+absl::StatusOr<v1::Signal> ClientConnection::TriageSignal(
+    const v1::TriageSignalRequest&) {
+  return absl::UnimplementedError("TriageSignal");
+}
+absl::StatusOr<v1::ListAuditRecordsResponse> ClientConnection::ListAuditRecords(
+    const v1::ListAuditRecordsRequest&) {
+  return absl::UnimplementedError("ListAuditRecords");
+}
+
+RetryPolicy RetryPolicyOf(std::string_view method) {
+  for (const RpcRetryPolicy& row : kRetryPolicies) {
+    if (row.method == method) return row.policy;
+  }
+  return RetryPolicy::kNotIdempotent;
+}
+
+bool MayRetry(std::string_view method, bool has_request_id) {
+  switch (RetryPolicyOf(method)) {
+    case RetryPolicy::kIdempotent:
+      return true;
+    case RetryPolicy::kIdempotentWithRequestId:
+      return has_request_id;
+    case RetryPolicy::kNotIdempotent:
+      return false;
+  }
+  return false;
+}
 
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> TlsCredentials(
     const std::string& ca, const std::string& cert, const std::string& key) {

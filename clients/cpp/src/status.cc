@@ -8,6 +8,20 @@
 namespace aesignal::client {
 namespace {
 constexpr char kBadRequestType[] = "type.googleapis.com/google.rpc.BadRequest";
+constexpr char kPreconditionFailureType[] =
+    "type.googleapis.com/google.rpc.PreconditionFailure";
+
+// The detail of type `Detail` stored under `type_url`, if any.
+template <typename Detail>
+std::optional<Detail> DetailOf(const absl::Status& status,
+                               const char* type_url) {
+  auto payload = status.GetPayload(type_url);
+  if (!payload.has_value()) return std::nullopt;
+  Detail detail;
+  if (!detail.ParseFromString(std::string(*payload))) return std::nullopt;
+  return detail;
+}
+
 }  // namespace
 
 absl::Status FromGrpc(const grpc::Status& status) {
@@ -27,11 +41,13 @@ absl::Status FromGrpc(const grpc::Status& status) {
 
 std::optional<google::rpc::BadRequest> BadRequestOf(
     const absl::Status& status) {
-  auto payload = status.GetPayload(kBadRequestType);
-  if (!payload.has_value()) return std::nullopt;
-  google::rpc::BadRequest bad_request;
-  if (!bad_request.ParseFromString(std::string(*payload))) return std::nullopt;
-  return bad_request;
+  return DetailOf<google::rpc::BadRequest>(status, kBadRequestType);
+}
+
+std::optional<google::rpc::PreconditionFailure> PreconditionFailureOf(
+    const absl::Status& status) {
+  return DetailOf<google::rpc::PreconditionFailure>(status,
+                                                    kPreconditionFailureType);
 }
 
 bool IsRetryable(const absl::Status& status) {

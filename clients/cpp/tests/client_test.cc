@@ -13,6 +13,8 @@ namespace {
 
 using ::testing::_;
 using ::testing::ElementsAre;
+using ::testing::MatchesRegex;
+using ::testing::Ne;
 using ::testing::Property;
 using ::testing::Return;
 
@@ -35,6 +37,25 @@ TEST(StatusTest, FromGrpcKeepsCodeMessageAndBadRequest) {
   ASSERT_EQ(parsed->field_violations_size(), 1);
   EXPECT_EQ(parsed->field_violations(0).field(), "reports[2].grade");
   EXPECT_EQ(parsed->field_violations(0).description(), "must be 1..5");
+}
+
+TEST(StatusTest, PreconditionFailureSurvivesFromGrpc) {
+  google::rpc::PreconditionFailure failure;
+  auto* violation = failure.add_violations();
+  violation->set_type("TRIAL_AMENDMENT");
+  violation->set_subject("trial.dose_groups[1]");
+  violation->set_description("cannot be removed");
+  google::rpc::Status rich;
+  rich.set_code(9);
+  rich.add_details()->PackFrom(failure);
+  absl::Status converted = FromGrpc(grpc::Status(
+      grpc::StatusCode::FAILED_PRECONDITION, "no", rich.SerializeAsString()));
+  auto parsed = PreconditionFailureOf(converted);
+  ASSERT_TRUE(parsed.has_value());
+  ASSERT_EQ(parsed->violations_size(), 1);
+  EXPECT_EQ(parsed->violations(0).subject(), "trial.dose_groups[1]");
+  EXPECT_FALSE(BadRequestOf(converted).has_value());
+  EXPECT_FALSE(PreconditionFailureOf(absl::NotFoundError("x")).has_value());
 }
 
 TEST(StatusTest, FromGrpcWithoutDetails) {
@@ -153,6 +174,137 @@ TEST(ClientTest, SubmitAndEnrollSetParent) {
   Client client(mock);
   EXPECT_TRUE(client.SubmitReports("NCT1", {{}, {}}).ok());
   EXPECT_TRUE(client.EnrollSubjects("NCT1", {{}}).ok());
+}
+
+TEST(ClientTest, ReadsUseResourceNames) {
+  auto mock = std::make_shared<MockClientConnection>();
+  EXPECT_CALL(*mock, GetSubject(Property(&v1::GetSubjectRequest::name,
+                                         "trials/T1/subjects/S1")))
+      .WillOnce(Return(v1::Subject()));
+  EXPECT_CALL(*mock, GetReport(Property(&v1::GetReportRequest::name,
+                                        "trials/T1/sites/01/reports/AE/7")))
+      .WillOnce(Return(v1::Report()));
+  EXPECT_CALL(*mock, GetBaseline(Property(&v1::GetBaselineRequest::name,
+                                          "trials/T1/baselines/b1")))
+      .WillOnce(Return(v1::Baseline()));
+  Client client(mock);
+  EXPECT_TRUE(client.GetSubject("T1", "S1").ok());
+  EXPECT_TRUE(client.GetReport("T1", "01", "AE/7").ok());
+  EXPECT_TRUE(client.GetBaseline("T1", "b1").ok());
+}
+
+TEST(ClientTest, ListAllReportsKeepsFiltersAcrossPages) {
+  auto mock = std::make_shared<MockClientConnection>();
+  v1::ListReportsResponse first, second;
+  first.add_reports()->set_report_id("R1");
+  first.set_next_page_token("p2");
+  second.add_reports()->set_report_id("R2");
+  EXPECT_CALL(*mock, ListReports(_))
+      .WillOnce([&](const v1::ListReportsRequest& r) {
+        EXPECT_EQ(r.parent(), "trials/T1");
+        EXPECT_EQ(r.page_token(), "");
+        EXPECT_TRUE(r.serious());
+        return first;
+      })
+      .WillOnce([&](const v1::ListReportsRequest& r) {
+        EXPECT_EQ(r.page_token(), "p2");
+        EXPECT_TRUE(r.has_serious() && r.serious());
+        EXPECT_EQ(r.page_size(), 1);
+        return second;
+      });
+  Client client(mock);
+  v1::ListReportsRequest filter;
+  filter.set_serious(true);
+  filter.set_page_size(1);
+  filter.set_page_token("stale");  // ignored: the walk starts at page one
+  auto reports = client.ListAllReports("T1", filter);
+  ASSERT_TRUE(reports.ok()) << reports.status();
+  EXPECT_THAT(*reports, ElementsAre(Property(&v1::Report::report_id, "R1"),
+                                    Property(&v1::Report::report_id, "R2")));
+}
+
+TEST(ClientTest, ListBaselinesAndAuditRecordsFollowPages) {
+  auto mock = std::make_shared<MockClientConnection>();
+  v1::ListBaselinesResponse b1, b2;
+  b1.add_baselines()->set_baseline_id("a");
+  b1.set_next_page_token("t");
+  b2.add_baselines()->set_baseline_id("b");
+  EXPECT_CALL(*mock, ListBaselines(_))
+      .WillOnce(Return(b1))
+      .WillOnce(Return(b2));
+  v1::ListAuditRecordsResponse a1, a2;
+  a1.add_audit_records()->set_sequence(1);
+  a1.set_next_page_token("t");
+  a2.add_audit_records()->set_sequence(2);
+  EXPECT_CALL(*mock, ListAuditRecords(_))
+      .WillOnce(Return(a1))
+      .WillOnce([&](const v1::ListAuditRecordsRequest& r) {
+        EXPECT_EQ(r.action(), "trial.amend");
+        EXPECT_EQ(r.page_token(), "t");
+        return a2;
+      });
+  Client client(mock);
+  auto baselines = client.ListBaselines("T1");
+  ASSERT_TRUE(baselines.ok()) << baselines.status();
+  EXPECT_EQ(baselines->size(), 2u);
+  v1::ListAuditRecordsRequest filter;
+  filter.set_action("trial.amend");
+  auto records = client.ListAuditRecords("T1", filter);
+  ASSERT_TRUE(records.ok()) << records.status();
+  EXPECT_EQ(records->size(), 2u);
+}
+
+TEST(ClientTest, TriageSignalFillsAFreshRequestIdUnlessGiven) {
+  auto mock = std::make_shared<MockClientConnection>();
+  std::vector<std::string> ids;
+  EXPECT_CALL(*mock, TriageSignal(_))
+      .Times(3)
+      .WillRepeatedly([&](const v1::TriageSignalRequest& r) {
+        EXPECT_EQ(r.name(), "trials/T1/signals/S");
+        EXPECT_EQ(r.status(), v1::SIGNAL_STATUS_REFUTED);
+        EXPECT_EQ(r.comment(), "noise");
+        EXPECT_EQ(r.display_name(), "chair");
+        ids.push_back(r.request_id());
+        return v1::Signal();
+      });
+  Client client(mock);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(client
+                    .TriageSignal("trials/T1/signals/S",
+                                  v1::SIGNAL_STATUS_REFUTED, "noise", "chair")
+                    .ok());
+  }
+  EXPECT_TRUE(client
+                  .TriageSignal("trials/T1/signals/S",
+                                v1::SIGNAL_STATUS_REFUTED, "noise", "chair",
+                                "mine")
+                  .ok());
+  ASSERT_EQ(ids.size(), 3u);
+  const std::string uuid =
+      "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}";
+  EXPECT_THAT(ids[0], MatchesRegex(uuid));
+  EXPECT_THAT(ids[1], MatchesRegex(uuid));
+  EXPECT_THAT(ids[1], Ne(ids[0]));
+  EXPECT_EQ(ids[2], "mine");
+}
+
+TEST(ClientTest, UpdateTrialSendsTheMask) {
+  auto mock = std::make_shared<MockClientConnection>();
+  EXPECT_CALL(*mock, UpdateTrial(_))
+      .WillOnce([](const v1::UpdateTrialRequest& r) {
+        EXPECT_EQ(r.trial().trial_id(), "T1");
+        EXPECT_THAT(r.update_mask().paths(),
+                    ElementsAre("title", "dose_groups"));
+        v1::Trial amended = r.trial();
+        amended.set_version(2);
+        return amended;
+      });
+  Client client(mock);
+  v1::Trial trial;
+  trial.set_trial_id("T1");
+  auto amended = client.UpdateTrial(trial, {"title", "dose_groups"});
+  ASSERT_TRUE(amended.ok()) << amended.status();
+  EXPECT_EQ(amended->version(), 2u);
 }
 
 }  // namespace

@@ -5,14 +5,42 @@
 // (aesignal/client/mocks/mock_connection.h) or a fake.
 // MakeClientConnection() returns the real gRPC implementation.
 //
+// Retries: the gRPC implementation retries a unary call that fails with a
+// retryable status (IsRetryable: UNAVAILABLE, ABORTED) only if the RPC is
+// idempotent, i.e. a resend cannot apply a change twice (the server may have
+// applied an attempt whose response was lost). kRetryPolicies below is the
+// table, one row per unary RPC:
+//
+//   reads: every Get* and List* (GetTrial, ListTrials, GetSubject,
+//     ListSubjects, GetIncidence, GetReport, ListReports, ListBaselines,
+//     GetBaseline, ListSignals, GetSignal, ListAuditRecords, GetAuditTrail)
+//     and VerifyTrial (a recount)                              retried
+//   CreateTrial (the same content returns the stored trial)    retried
+//   EnrollSubjects (an identical subject is left unchanged)    retried
+//   SubmitReports (a resent report_id + version is DUPLICATE)  retried
+//   PutBaselines (an identical baseline is left unchanged)     retried
+//   TriageSignal with a request_id (a retry with the same id
+//     returns the signal unchanged; Client::TriageSignal fills
+//     one in)                                                  retried
+//   TriageSignal without a request_id                          attempted once
+//   UpdateTrial (an amendment is not idempotent in general)    attempted once
+//   UpdateSignal (deprecated; carries no request id)           attempted once
+//   CreateBackup (a retry would find the directory it made)    attempted once
+//
+// Streams retry at a higher level: ReportStreamer resends unacknowledged
+// batches (idempotent by report_id + version) and Client::WatchSignals
+// resumes after the last change delivered.
+//
 // Thread-safety: a ClientConnection is safe to use from many threads at once.
 // A ReportStream is a single bidirectional stream: at most one thread may
 // Write and one other thread may Read at a time.
 #ifndef AESIGNAL_CLIENTS_CPP_AESIGNAL_CLIENT_CONNECTION_H_
 #define AESIGNAL_CLIENTS_CPP_AESIGNAL_CLIENT_CONNECTION_H_
 
+#include <array>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -99,7 +127,79 @@ class ClientConnection {
   virtual absl::StatusOr<bool> CheckHealth() {
     return absl::UnimplementedError("CheckHealth");
   }
+
+  // RPCs added after the first SDK release. The defaults return
+  // UNIMPLEMENTED so that fakes written against the earlier interface still
+  // compile; the gRPC implementation and MockClientConnection override all.
+  virtual absl::StatusOr<v1::Trial> UpdateTrial(
+      const v1::UpdateTrialRequest& request);
+  virtual absl::StatusOr<v1::Subject> GetSubject(
+      const v1::GetSubjectRequest& request);
+  virtual absl::StatusOr<v1::Report> GetReport(
+      const v1::GetReportRequest& request);
+  virtual absl::StatusOr<v1::ListReportsResponse> ListReports(
+      const v1::ListReportsRequest& request);
+  virtual absl::StatusOr<v1::Baseline> GetBaseline(
+      const v1::GetBaselineRequest& request);
+  virtual absl::StatusOr<v1::Signal> TriageSignal(
+      const v1::TriageSignalRequest& request);
+  virtual absl::StatusOr<v1::ListAuditRecordsResponse> ListAuditRecords(
+      const v1::ListAuditRecordsRequest& request);
 };
+
+// Whether a unary RPC may be sent again after a retryable failure (see the
+// table at the top of this file).
+enum class RetryPolicy {
+  // Idempotent: retried.
+  kIdempotent,
+  // Idempotent only when the request carries a request_id: retried then,
+  // attempted once otherwise.
+  kIdempotentWithRequestId,
+  // Not idempotent: attempted once.
+  kNotIdempotent,
+};
+
+struct RpcRetryPolicy {
+  // "Service.Method", e.g. "TrialService.UpdateTrial".
+  std::string_view method;
+  RetryPolicy policy;
+};
+
+// Every unary RPC of aesignal.v1 (client_retry_test checks the table
+// against the services in the .proto files and against the gRPC
+// implementation's behaviour).
+inline constexpr std::array<RpcRetryPolicy, 22> kRetryPolicies = {{
+    {"TrialService.CreateTrial", RetryPolicy::kIdempotent},
+    {"TrialService.GetTrial", RetryPolicy::kIdempotent},
+    {"TrialService.ListTrials", RetryPolicy::kIdempotent},
+    {"TrialService.UpdateTrial", RetryPolicy::kNotIdempotent},
+    {"TrialService.EnrollSubjects", RetryPolicy::kIdempotent},
+    {"TrialService.ListSubjects", RetryPolicy::kIdempotent},
+    {"TrialService.GetSubject", RetryPolicy::kIdempotent},
+    {"IngestService.SubmitReports", RetryPolicy::kIdempotent},
+    {"SafetyService.GetIncidence", RetryPolicy::kIdempotent},
+    {"SafetyService.GetReport", RetryPolicy::kIdempotent},
+    {"SafetyService.ListReports", RetryPolicy::kIdempotent},
+    {"SignalService.PutBaselines", RetryPolicy::kIdempotent},
+    {"SignalService.ListBaselines", RetryPolicy::kIdempotent},
+    {"SignalService.GetBaseline", RetryPolicy::kIdempotent},
+    {"SignalService.ListSignals", RetryPolicy::kIdempotent},
+    {"SignalService.GetSignal", RetryPolicy::kIdempotent},
+    {"SignalService.TriageSignal", RetryPolicy::kIdempotentWithRequestId},
+    {"SignalService.UpdateSignal", RetryPolicy::kNotIdempotent},
+    {"AuditService.ListAuditRecords", RetryPolicy::kIdempotent},
+    {"AuditService.GetAuditTrail", RetryPolicy::kIdempotent},
+    {"AdminService.CreateBackup", RetryPolicy::kNotIdempotent},
+    {"AdminService.VerifyTrial", RetryPolicy::kIdempotent},
+}};
+
+// The policy of `method` ("Service.Method"); kNotIdempotent for a method
+// not in kRetryPolicies.
+RetryPolicy RetryPolicyOf(std::string_view method);
+
+// Whether a failed attempt of `method` may be sent again unchanged;
+// `has_request_id` says whether the request carries a request_id.
+bool MayRetry(std::string_view method, bool has_request_id);
 
 struct ConnectionOptions {
   // gRPC target, e.g. "127.0.0.1:50051" or "dns:///aesignal.example:443".
@@ -108,8 +208,9 @@ struct ConnectionOptions {
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   // Deadline of each unary call attempt.
   absl::Duration call_timeout = absl::Seconds(30);
-  // Attempts of a unary call that fails with a retryable status
-  // (IsRetryable), with exponential backoff starting at `initial_backoff`.
+  // Attempts of a unary call of an idempotent RPC (kRetryPolicies) that
+  // fails with a retryable status (IsRetryable), with exponential backoff
+  // starting at `initial_backoff`. Other RPCs are attempted once.
   int max_attempts = 4;
   absl::Duration initial_backoff = absl::Milliseconds(100);
   // Largest response accepted (incidence pages can be large).

@@ -2,8 +2,9 @@
 //
 // The server attaches google.rpc error details (for example a
 // google.rpc.BadRequest listing field violations) to its errors; FromGrpc keeps
-// them as absl::Status payloads keyed by their type URL, and BadRequestOf
-// reads the field violations back.
+// them as absl::Status payloads keyed by their type URL. BadRequestOf reads
+// the field violations back (INVALID_ARGUMENT), PreconditionFailureOf the
+// precondition violations (FAILED_PRECONDITION, e.g. a refused amendment).
 //
 // Pure functions; safe to call from any thread.
 #ifndef AESIGNAL_CLIENTS_CPP_AESIGNAL_CLIENT_STATUS_H_
@@ -25,10 +26,14 @@ absl::Status FromGrpc(const grpc::Status& status);
 // The google.rpc.BadRequest attached to `status`, if any.
 std::optional<google::rpc::BadRequest> BadRequestOf(const absl::Status& status);
 
-// Whether a failed call may be retried unchanged: the server did not see it
-// or could not process it for a transient reason (UNAVAILABLE, ABORTED).
-// Every aesignal RPC is idempotent (reports by report_id + version, trials by
-// content, enrollment by version), so retrying these is safe.
+// The google.rpc.PreconditionFailure attached to `status`, if any.
+std::optional<google::rpc::PreconditionFailure> PreconditionFailureOf(
+    const absl::Status& status);
+
+// Whether a failed call failed for a transient reason (UNAVAILABLE,
+// ABORTED), so that sending it again may succeed. Whether that is safe
+// depends on the RPC: only idempotent ones are retried (kRetryPolicies in
+// aesignal/client/connection.h).
 bool IsRetryable(const absl::Status& status);
 
 }  // namespace aesignal::client

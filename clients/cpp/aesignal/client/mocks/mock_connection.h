@@ -66,6 +66,21 @@ class MockClientConnection : public ClientConnection {
   MOCK_METHOD(std::unique_ptr<SignalWatch>, WatchSignals,
               (const v1::WatchSignalsRequest&, absl::Time), (override));
   MOCK_METHOD(std::unique_ptr<ReportStream>, OpenReportStream, (), (override));
+  MOCK_METHOD(absl::StatusOr<bool>, CheckHealth, (), (override));
+  MOCK_METHOD(absl::StatusOr<v1::Trial>, UpdateTrial,
+              (const v1::UpdateTrialRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::Subject>, GetSubject,
+              (const v1::GetSubjectRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::Report>, GetReport,
+              (const v1::GetReportRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::ListReportsResponse>, ListReports,
+              (const v1::ListReportsRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::Baseline>, GetBaseline,
+              (const v1::GetBaselineRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::Signal>, TriageSignal,
+              (const v1::TriageSignalRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::ListAuditRecordsResponse>, ListAuditRecords,
+              (const v1::ListAuditRecordsRequest&), (override));
 };
 
 }  // namespace aesignal::client
