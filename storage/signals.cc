@@ -176,6 +176,60 @@ void WriteSignalChange(Txn& txn, std::string_view trial_id,
           change.SerializeAsString());
 }
 
+std::string TopicKey(std::string_view trial_id, std::string_view topic_id) {
+  std::string out = TrialPrefix(trial_id);
+  AppendOrderedString(&out, topic_id);
+  return out;
+}
+
+absl::StatusOr<std::optional<v1::SignalTopic>> ReadTopic(
+    const ReadView& view, std::string_view trial_id,
+    std::string_view topic_id) {
+  auto bytes = view.Get(Cf::kTopics, TopicKey(trial_id, topic_id));
+  if (!bytes.ok()) return bytes.status();
+  if (!bytes->has_value()) return std::nullopt;
+  auto topic = ParseRecord<v1::SignalTopic>(**bytes, "topic");
+  if (!topic.ok()) return topic.status();
+  return *std::move(topic);
+}
+
+absl::StatusOr<std::vector<v1::SignalTopic>> ReadTopics(
+    const ReadView& view, std::string_view trial_id) {
+  std::vector<v1::SignalTopic> out;
+  absl::Status error;
+  absl::Status scan =
+      view.Scan(Cf::kTopics, TrialPrefix(trial_id), "",
+                [&](std::string_view, std::string_view value) {
+                  auto topic = ParseRecord<v1::SignalTopic>(value, "topic");
+                  if (!topic.ok()) {
+                    error = topic.status();
+                    return false;
+                  }
+                  out.push_back(*std::move(topic));
+                  return true;
+                });
+  if (!scan.ok()) return scan;
+  if (!error.ok()) return error;
+  return out;
+}
+
+void WriteTopicChange(Txn& txn, std::string_view trial_id,
+                      const v1::SignalTopic& topic,
+                      const v1::SignalEvent& event, bool log) {
+  v1::SignalTopic stored = topic;
+  stored.clear_evidence();
+  *stored.add_history() = event;
+  txn.Put(Cf::kTopics, TopicKey(trial_id, topic.topic_id()),
+          stored.SerializeAsString());
+  if (!log) return;
+  SignalChange change;
+  *change.mutable_topic() = std::move(stored);
+  change.mutable_topic()->clear_history();
+  *change.mutable_event() = event;
+  txn.Put(Cf::kSignalLog, SignalLogKey(trial_id, topic.change_sequence()),
+          change.SerializeAsString());
+}
+
 absl::Status RenameSignal(Txn& txn, std::string_view trial_id,
                           std::string_view old_id, const v1::Signal& renamed) {
   const std::string old_key = SignalKey(trial_id, old_id);

@@ -59,6 +59,22 @@ absl::StatusOr<int64_t> NextSignalSequence(const ReadView& view,
 // not stored) and appends `event` to its history and to the trial's log.
 void WriteSignalChange(Txn& txn, std::string_view trial_id,
                        const v1::Signal& signal, const v1::SignalEvent& event);
+// --- Signal topics -----------------------------------------------------------
+// A topic's stored state: status, raise and update times, change sequence and
+// its own history (raised, triaged). Its evidence is its signals, read apart.
+std::string TopicKey(std::string_view trial_id, std::string_view topic_id);
+absl::StatusOr<std::optional<v1::SignalTopic>> ReadTopic(
+    const ReadView& view, std::string_view trial_id, std::string_view topic_id);
+// Every stored topic of the trial, by topic_id.
+absl::StatusOr<std::vector<v1::SignalTopic>> ReadTopics(
+    const ReadView& view, std::string_view trial_id);
+// Stores `topic` (with `event` appended to its history; its evidence is not
+// stored) and, if `log` (the topic's change_sequence must be set then),
+// appends {topic without history, event} to the trial's change log.
+void WriteTopicChange(Txn& txn, std::string_view trial_id,
+                      const v1::SignalTopic& topic,
+                      const v1::SignalEvent& event, bool log = true);
+
 // Moves a stored signal to a new id (an id scheme upgrade): `renamed` (whose
 // signal_id is the new id) replaces it, and its history events move with it
 // under the same sequences. The change log keeps the snapshots it logged.

@@ -61,6 +61,8 @@ const char* CfName(Cf cf) {
       return "signal_history";
     case Cf::kAudit:
       return "audit";
+    case Cf::kTopics:
+      return "topics";
   }
   return "?";
 }

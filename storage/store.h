@@ -61,8 +61,9 @@ enum class Cf : int {
   kDirtyTerms = 11,     // (trial, term) -> DirtyTerm: awaiting evaluation
   kSignalHistory = 12,  // (trial, signal, sequence) -> aesignal.v1.SignalEvent
   kAudit = 13,          // (trial, sequence) -> aesignal.v1.AuditRecord
+  kTopics = 14,         // (trial, topic) -> aesignal.v1.SignalTopic (triage)
 };
-inline constexpr int kNumCfs = 14;
+inline constexpr int kNumCfs = 15;
 const char* CfName(Cf cf);
 
 // The schema version this build reads and writes. Version 1 (one counter key

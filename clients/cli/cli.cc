@@ -46,6 +46,7 @@ void AddCommands(CLI::App& app, CommandContext& ctx) {
   AddIncidenceCommand(app, ctx);
   AddBaselinesCommands(app, ctx);
   AddSignalsCommands(app, ctx);
+  AddTopicsCommands(app, ctx);
   AddAuditCommands(app, ctx);
   AddHealthCommand(app, ctx);
   AddAdminCommands(app, ctx);

@@ -25,6 +25,8 @@ void AddIncidenceCommand(CLI::App& app, CommandContext& ctx);
 void AddBaselinesCommands(CLI::App& app, CommandContext& ctx);
 // signals list|show|watch|triage (signals_commands.cc)
 void AddSignalsCommands(CLI::App& app, CommandContext& ctx);
+// topics list|show|triage (topics_commands.cc)
+void AddTopicsCommands(CLI::App& app, CommandContext& ctx);
 // audit list (audit_commands.cc)
 void AddAuditCommands(CLI::App& app, CommandContext& ctx);
 // health (admin_commands.cc)

@@ -46,6 +46,10 @@ inline constexpr Method kGetSignal{"SignalService", "GetSignal"};
 inline constexpr Method kTriageSignal{"SignalService", "TriageSignal"};
 inline constexpr Method kUpdateSignal{"SignalService", "UpdateSignal"};
 inline constexpr Method kWatchSignals{"SignalService", "WatchSignals"};
+inline constexpr Method kListTopics{"SignalService", "ListTopics"};
+inline constexpr Method kGetTopic{"SignalService", "GetTopic"};
+inline constexpr Method kTriageTopic{"SignalService", "TriageTopic"};
+inline constexpr Method kWatchTopics{"SignalService", "WatchTopics"};
 inline constexpr Method kListAuditRecords{"AuditService", "ListAuditRecords"};
 inline constexpr Method kGetAuditTrail{"AuditService", "GetAuditTrail"};
 inline constexpr Method kCreateBackup{"AdminService", "CreateBackup"};
@@ -53,7 +57,7 @@ inline constexpr Method kVerifyTrial{"AdminService", "VerifyTrial"};
 }  // namespace methods
 
 // Every method above (a test checks this against the proto's services).
-inline constexpr std::array<Method, 24> kAllMethods = {
+inline constexpr std::array<Method, 28> kAllMethods = {
     methods::kCreateTrial,      methods::kGetTrial,
     methods::kListTrials,       methods::kUpdateTrial,
     methods::kEnrollSubjects,   methods::kListSubjects,
@@ -64,6 +68,8 @@ inline constexpr std::array<Method, 24> kAllMethods = {
     methods::kGetBaseline,      methods::kListSignals,
     methods::kGetSignal,        methods::kTriageSignal,
     methods::kUpdateSignal,     methods::kWatchSignals,
+    methods::kListTopics,       methods::kGetTopic,
+    methods::kTriageTopic,      methods::kWatchTopics,
     methods::kListAuditRecords, methods::kGetAuditTrail,
     methods::kCreateBackup,     methods::kVerifyTrial,
 };

@@ -16,7 +16,7 @@ struct Rule {
 
 // The access table (docs/operations.md, "Access control"); admin may call
 // everything. Every method of kAllMethods has a row (policy_test checks).
-constexpr std::array<Rule, 24> kRules = {{
+constexpr std::array<Rule, 28> kRules = {{
     // method                        site   safety_officer
     {methods::kCreateTrial, false, false},
     {methods::kGetTrial, true, true},  // a site reads the design it reports to
@@ -38,6 +38,10 @@ constexpr std::array<Rule, 24> kRules = {{
     {methods::kTriageSignal, false, true},
     {methods::kUpdateSignal, false, true},  // triage (deprecated form)
     {methods::kWatchSignals, false, true},
+    {methods::kListTopics, false, true},
+    {methods::kGetTopic, false, true},
+    {methods::kTriageTopic, false, true},  // triage of a topic
+    {methods::kWatchTopics, false, true},
     {methods::kListAuditRecords, false, true},
     {methods::kGetAuditTrail, false, true},
     {methods::kCreateBackup, false, false},

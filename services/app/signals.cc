@@ -1,6 +1,8 @@
 #include "services/app/signals.h"
 
 #include <algorithm>
+#include <optional>
+#include <vector>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/time/clock.h"
@@ -56,41 +58,111 @@ absl::StatusOr<v1::Signal> SignalsApp::TriageSignal(
       request, access::CallOf(context.caller, methods::kTriageSignal));
 }
 
-absl::Status SignalsApp::WatchSignals(const CallContext& context,
-                                      const v1::WatchSignalsRequest& request,
-                                      const WriteChange& write) {
-  AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kWatchSignals));
-  AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
-                            domain::ParseTrialName(request.parent(), "parent"));
-  v1::GetTrialRequest get;  // NOT_FOUND for an unknown trial, before streaming
-  get.set_name(request.parent());
-  AESIGNAL_RETURN_IF_ERROR(monitor_.GetTrial(get).status());
+namespace {
 
-  const std::string stream = methods::kWatchSignals.FullName();
-  monitor_.metrics().StreamsChanged(stream, +1);
-  const absl::Cleanup closed = [&] {
-    monitor_.metrics().StreamsChanged(stream, -1);
-  };
-  int64_t after = request.after_sequence();
+// Runs a watch: `next(after, until)` returns the changes after a sequence
+// (waiting until `until`), `send` sends one and returns its sequence, or
+// nullopt if the caller went away. Ends CANCELLED or DEADLINE_EXCEEDED.
+template <typename Change, typename Next, typename Send>
+absl::Status RunWatch(const CallContext& context, int64_t after, Next next,
+                      Send send) {
   while (!context.Cancelled()) {
     if (absl::Now() >= context.deadline) {
       return absl::DeadlineExceededError("watch deadline reached");
     }
     AESIGNAL_ASSIGN_OR_RETURN(
-        auto changes,
-        monitor_.signals().WaitForChanges(
-            trial_id, after,
-            std::min(absl::Now() + kWatchPoll, context.deadline)));
-    for (auto& change : changes) {
-      v1::WatchSignalsResponse response;
-      after = change.signal().change_sequence();
-      response.set_change_sequence(after);
-      *response.mutable_signal() = std::move(*change.mutable_signal());
-      *response.mutable_event() = std::move(*change.mutable_event());
-      if (!write(response)) return absl::CancelledError("watcher went away");
+        std::vector<Change> changes,
+        next(after,
+             std::min(absl::Now() + SignalsApp::kWatchPoll, context.deadline)));
+    for (Change& change : changes) {
+      std::optional<int64_t> sent = send(change);
+      if (!sent.has_value()) return absl::CancelledError("watcher went away");
+      after = *sent;
     }
   }
   return absl::CancelledError("watch cancelled");
+}
+
+}  // namespace
+
+absl::Status SignalsApp::StartWatch(const CallContext& context,
+                                    const access::Method& method,
+                                    const std::string& parent,
+                                    std::string* trial_id) {
+  AESIGNAL_RETURN_IF_ERROR(BeginCall(context, method));
+  AESIGNAL_ASSIGN_OR_RETURN(*trial_id,
+                            domain::ParseTrialName(parent, "parent"));
+  v1::GetTrialRequest get;  // NOT_FOUND for an unknown trial, before streaming
+  get.set_name(parent);
+  return monitor_.GetTrial(get).status();
+}
+
+absl::Status SignalsApp::WatchSignals(const CallContext& context,
+                                      const v1::WatchSignalsRequest& request,
+                                      const WriteChange& write) {
+  std::string trial_id;
+  AESIGNAL_RETURN_IF_ERROR(
+      StartWatch(context, methods::kWatchSignals, request.parent(), &trial_id));
+  const std::string stream = methods::kWatchSignals.FullName();
+  monitor_.metrics().StreamsChanged(stream, +1);
+  const absl::Cleanup closed = [&] {
+    monitor_.metrics().StreamsChanged(stream, -1);
+  };
+  return RunWatch<storage::SignalChange>(
+      context, request.after_sequence(),
+      [&](int64_t after, absl::Time until) {
+        return monitor_.signals().WaitForChanges(trial_id, after, until);
+      },
+      [&](storage::SignalChange& change) -> std::optional<int64_t> {
+        v1::WatchSignalsResponse response;
+        const int64_t sequence = change.signal().change_sequence();
+        response.set_change_sequence(sequence);
+        *response.mutable_signal() = std::move(*change.mutable_signal());
+        *response.mutable_event() = std::move(*change.mutable_event());
+        if (!write(response)) return std::nullopt;
+        return sequence;
+      });
+}
+
+absl::Status SignalsApp::WatchTopics(const CallContext& context,
+                                     const v1::WatchTopicsRequest& request,
+                                     const WriteTopicChange& write) {
+  std::string trial_id;
+  AESIGNAL_RETURN_IF_ERROR(
+      StartWatch(context, methods::kWatchTopics, request.parent(), &trial_id));
+  const std::string stream = methods::kWatchTopics.FullName();
+  monitor_.metrics().StreamsChanged(stream, +1);
+  const absl::Cleanup closed = [&] {
+    monitor_.metrics().StreamsChanged(stream, -1);
+  };
+  return RunWatch<v1::WatchTopicsResponse>(
+      context, request.after_sequence(),
+      [&](int64_t after, absl::Time until) {
+        return monitor_.signals().WaitForTopicChanges(trial_id, after, until);
+      },
+      [&](v1::WatchTopicsResponse& change) -> std::optional<int64_t> {
+        if (!write(change)) return std::nullopt;
+        return change.change_sequence();
+      });
+}
+
+absl::StatusOr<v1::ListTopicsResponse> SignalsApp::ListTopics(
+    const CallContext& context, const v1::ListTopicsRequest& request) {
+  AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kListTopics));
+  return monitor_.signals().ListTopics(request);
+}
+
+absl::StatusOr<v1::SignalTopic> SignalsApp::GetTopic(
+    const CallContext& context, const v1::GetTopicRequest& request) {
+  AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kGetTopic));
+  return monitor_.signals().GetTopic(request);
+}
+
+absl::StatusOr<v1::SignalTopic> SignalsApp::TriageTopic(
+    const CallContext& context, const v1::TriageTopicRequest& request) {
+  AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kTriageTopic));
+  return monitor_.signals().TriageTopic(
+      request, access::CallOf(context.caller, methods::kTriageTopic));
 }
 
 }  // namespace aesignal::app

@@ -38,6 +38,18 @@ class SignalsApp {
   absl::StatusOr<v1::Signal> UpdateSignal(
       const CallContext& context, const v1::UpdateSignalRequest& request);
 
+  absl::StatusOr<v1::ListTopicsResponse> ListTopics(
+      const CallContext& context, const v1::ListTopicsRequest& request);
+  absl::StatusOr<v1::SignalTopic> GetTopic(const CallContext& context,
+                                           const v1::GetTopicRequest& request);
+  absl::StatusOr<v1::SignalTopic> TriageTopic(
+      const CallContext& context, const v1::TriageTopicRequest& request);
+  // As WatchSignals, for topic changes.
+  using WriteTopicChange = std::function<bool(const v1::WatchTopicsResponse&)>;
+  absl::Status WatchTopics(const CallContext& context,
+                           const v1::WatchTopicsRequest& request,
+                           const WriteTopicChange& write);
+
   // Sends one change; false if the caller can no longer receive.
   using WriteChange = std::function<bool(const v1::WatchSignalsResponse&)>;
 
@@ -51,6 +63,12 @@ class SignalsApp {
                             const WriteChange& write);
 
  private:
+  // Authorizes `method` and checks the watched trial exists (NOT_FOUND
+  // before anything is streamed).
+  absl::Status StartWatch(const CallContext& context,
+                          const access::Method& method,
+                          const std::string& parent, std::string* trial_id);
+
   domain::Monitor& monitor_;
 };
 

@@ -485,20 +485,25 @@ std::string DoseGroupSegment(const std::string& dose_group_id) {
 
 }  // namespace
 
-std::string SignalId(v1::SignalMethod method, const TermKey& term,
-                     const std::string& dose_group_id,
-                     const std::string& timepoint_id) {
+std::string TopicId(const TermKey& term) {
   const char* level = term.level == Level::kPt    ? "PT"
                       : term.level == Level::kSoc ? "SOC"
                                                   : "OVERALL";
   const std::string& name = term.level == Level::kPt    ? term.pt
                             : term.level == Level::kSoc ? term.soc
                                                         : term.overall;
-  std::string id = absl::StrCat(IdName(method), "~", level, "~");
+  std::string id = absl::StrCat(level, "~");
   if (term.level == Level::kPt) absl::StrAppend(&id, Escape(term.soc), "~");
-  absl::StrAppend(&id, Escape(name), "~", DoseGroupSegment(dose_group_id), "~",
-                  Escape(timepoint_id));
+  absl::StrAppend(&id, Escape(name));
   return id;
+}
+
+std::string SignalId(v1::SignalMethod method, const TermKey& term,
+                     const std::string& dose_group_id,
+                     const std::string& timepoint_id) {
+  return absl::StrCat(IdName(method), "~", TopicId(term), "~",
+                      DoseGroupSegment(dose_group_id), "~",
+                      Escape(timepoint_id));
 }
 
 absl::StatusOr<std::vector<Finding>> EvaluateTerm(

@@ -61,8 +61,14 @@ absl::StatusOr<std::map<std::string, AdjustedP>> ScreenPts(
 // The control group's index, or -1.
 int ControlGroup(const v1::Trial& trial);
 
-// A stable id for a signal cell, e.g. "BAYESIAN~PT~Pneumonia~D100M~M12";
-// characters '/', '~' and '%' in names are percent-encoded.
+// The stable, URL-safe id of a term row's topic: "LEVEL~[SOC~]NAME", every
+// byte of a name but [A-Za-z0-9_-] written ".XX", e.g.
+// "PT~Infections.20and.20infestations~Pneumonia" or "OVERALL~any_sae".
+std::string TopicId(const storage::TermKey& term);
+
+// A stable id for a signal cell: "METHOD~" + TopicId + "~GROUP~TIMEPOINT",
+// e.g. "BAYESIAN~PT~Infections.20and.20infestations~Pneumonia~D100M~M12";
+// the total's group segment is "ALL" (a group named ALL is ".41LL").
 std::string SignalId(v1::SignalMethod method, const storage::TermKey& term,
                      const std::string& dose_group_id,
                      const std::string& timepoint_id);

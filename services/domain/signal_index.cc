@@ -34,6 +34,7 @@ absl::StatusOr<std::shared_ptr<const SignalIndex>> Update(
   absl::Status read = storage::ReadSignalLog(
       view, trial_id, kept.next_sequence - 1,
       [&](storage::SignalChange change) {
+        if (!change.has_signal()) return true;  // a topic's own change
         SignalSummary summary = Summarize(change.signal());
         changed[summary.signal_id] = std::move(summary);
         return true;

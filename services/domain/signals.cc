@@ -18,6 +18,8 @@
 #include "services/domain/evaluate.h"
 #include "services/domain/incidence_rows.h"
 #include "services/domain/row_evaluation.h"
+#include "services/domain/topics.h"
+#include "services/domain/triage.h"
 #include "services/domain/validation.h"
 #include "services/errors/errors.h"
 #include "storage/audit.h"
@@ -113,32 +115,6 @@ absl::StatusOr<std::pair<std::string, std::string>> ParseSignalName(
         "name", "must be trials/{trial_id}/signals/{signal_id}");
   }
   return std::make_pair(parts[1], parts[3]);
-}
-
-// The triage states a signal may move between (GVP Module IX), as the
-// refusal of any other move explains them.
-constexpr char kAllowedTransitions[] =
-    " (NEW -> VALIDATED|REFUTED; VALIDATED -> UNDER_ASSESSMENT|CLOSED; "
-    "UNDER_ASSESSMENT -> CLOSED; REFUTED -> VALIDATED; CLOSED -> "
-    "UNDER_ASSESSMENT)";
-
-bool AllowedTransition(v1::SignalStatus from, v1::SignalStatus to) {
-  switch (from) {
-    case v1::SIGNAL_STATUS_NEW:
-      return to == v1::SIGNAL_STATUS_VALIDATED ||
-             to == v1::SIGNAL_STATUS_REFUTED;
-    case v1::SIGNAL_STATUS_VALIDATED:
-      return to == v1::SIGNAL_STATUS_UNDER_ASSESSMENT ||
-             to == v1::SIGNAL_STATUS_CLOSED;
-    case v1::SIGNAL_STATUS_UNDER_ASSESSMENT:
-      return to == v1::SIGNAL_STATUS_CLOSED;
-    case v1::SIGNAL_STATUS_REFUTED:
-      return to == v1::SIGNAL_STATUS_VALIDATED;
-    case v1::SIGNAL_STATUS_CLOSED:
-      return to == v1::SIGNAL_STATUS_UNDER_ASSESSMENT;
-    default:
-      return false;
-  }
 }
 
 }  // namespace
@@ -409,6 +385,22 @@ v1::Signal NewSignal(const std::string& trial_id, const std::string& id,
   return signal;
 }
 
+// Creates the topic of a newly raised signal's row if it has none yet: the
+// raising event starts the topic's history and goes to the change log.
+absl::Status EnsureTopic(storage::Txn& txn, const std::string& trial_id,
+                         const v1::Signal& signal,
+                         const v1::SignalEvent& raised, int64_t* sequence) {
+  v1::SignalTopic topic = TopicOfSignal(signal);
+  AESIGNAL_ASSIGN_OR_RETURN(
+      std::optional<v1::SignalTopic> stored,
+      storage::ReadTopic(txn, trial_id, topic.topic_id()));
+  if (stored.has_value()) return absl::OkStatus();
+  *topic.mutable_update_time() = raised.time();
+  topic.set_change_sequence((*sequence)++);
+  storage::WriteTopicChange(txn, trial_id, topic, raised);
+  return absl::OkStatus();
+}
+
 // Signal changes written by one round for one trial.
 struct RoundTally {
   int changes = 0;
@@ -453,6 +445,10 @@ absl::Status RecordFinding(storage::Txn& txn, const v1::Trial& trial,
   *evidence->mutable_evaluate_time() = now;
   *signal.mutable_evidence() = *evidence;
   *signal.mutable_update_time() = now;
+  if (change == CellChange::kRaise) {
+    AESIGNAL_RETURN_IF_ERROR(
+        EnsureTopic(txn, trial_id, signal, event, sequence));
+  }
   signal.set_change_sequence((*sequence)++);
   storage::WriteSignalChange(txn, trial_id, signal, event);
   ++tally->changes;
@@ -593,7 +589,8 @@ absl::StatusOr<int> SignalBook::UpgradeSignalIds() {
 }
 
 absl::StatusOr<std::vector<storage::SignalChange>> SignalBook::WaitForChanges(
-    const std::string& trial_id, int64_t after, absl::Time deadline) {
+    const std::string& trial_id, int64_t after, absl::Time deadline,
+    bool include_topics) {
   while (true) {
     int64_t epoch;
     {
@@ -603,7 +600,8 @@ absl::StatusOr<std::vector<storage::SignalChange>> SignalBook::WaitForChanges(
     std::vector<storage::SignalChange> changes;
     AESIGNAL_RETURN_IF_ERROR(storage::ReadSignalLog(
         store_.Latest(), trial_id, after, [&](storage::SignalChange c) {
-          FillScope(c.mutable_signal());  // also in changes logged before it
+          if (!include_topics && !c.has_signal()) return true;
+          if (c.has_signal()) FillScope(c.mutable_signal());  // old entries
           changes.push_back(std::move(c));
           return changes.size() < 1000;
         }));
@@ -840,68 +838,6 @@ absl::StatusOr<v1::Signal> SignalBook::GetSignal(
   return *std::move(signal);
 }
 
-namespace {
-
-constexpr size_t kMaxRequestIdLength = 128;
-
-// A triage names the new status and why; who is the authenticated caller.
-absl::Status CheckTriageRequest(const v1::TriageSignalRequest& request) {
-  std::vector<errors::FieldViolation> violations;
-  if (request.status() == v1::SIGNAL_STATUS_UNSPECIFIED) {
-    violations.push_back({"status", "is required"});
-  }
-  if (request.comment().empty()) {
-    violations.push_back({"comment", "is required: say why"});
-  }
-  if (request.request_id().size() > kMaxRequestIdLength) {
-    violations.push_back(
-        {"request_id",
-         absl::StrCat("at most ", kMaxRequestIdLength, " characters")});
-  }
-  if (!violations.empty()) return errors::InvalidArgument(violations);
-  return absl::OkStatus();
-}
-
-// For a retried request (same request_id): true if its change is already in
-// the signal's history; ALREADY_EXISTS if the id was used for another change.
-absl::StatusOr<bool> AlreadyTriaged(const v1::Signal& signal,
-                                    const v1::TriageSignalRequest& request) {
-  if (request.request_id().empty()) return false;
-  for (const v1::SignalEvent& event : signal.history()) {
-    if (event.kind() != v1::SignalEvent::KIND_TRIAGED ||
-        event.request_id() != request.request_id()) {
-      continue;
-    }
-    if (event.to_status() == request.status() &&
-        event.comment() == request.comment()) {
-      return true;
-    }
-    return errors::WithErrorInfo(
-        absl::AlreadyExistsError(absl::StrCat(
-            "request_id '", request.request_id(),
-            "' was already used for another triage of this signal")),
-        "REQUEST_ID_REUSED", {{"request_id", request.request_id()}});
-  }
-  return false;
-}
-
-v1::SignalEvent TriageEvent(const v1::Signal& signal,
-                            const v1::TriageSignalRequest& request,
-                            const CallInfo& call) {
-  v1::SignalEvent event;
-  event.set_kind(v1::SignalEvent::KIND_TRIAGED);
-  *event.mutable_time() = NowProto();
-  event.set_actor(call.principal);
-  event.set_display_name(request.display_name());
-  event.set_request_id(request.request_id());
-  event.set_from_status(signal.status());
-  event.set_to_status(request.status());
-  event.set_comment(request.comment());
-  return event;
-}
-
-}  // namespace
-
 absl::StatusOr<v1::Signal> SignalBook::TriageSignal(
     const v1::TriageSignalRequest& request, const CallInfo& call) {
   AESIGNAL_ASSIGN_OR_RETURN(auto ids, ParseSignalName(request.name()));
@@ -916,24 +852,19 @@ absl::StatusOr<v1::Signal> SignalBook::TriageSignal(
     }
     AESIGNAL_RETURN_IF_ERROR(
         storage::ReadSignalHistory(txn, ids.first, &*signal));
-    AESIGNAL_ASSIGN_OR_RETURN(bool retried, AlreadyTriaged(*signal, request));
+    AESIGNAL_ASSIGN_OR_RETURN(
+        bool retried, AlreadyTriaged(signal->history(), request, "signal"));
     signal->clear_history();
     FillScope(&*signal);
     if (retried) {
       updated = *std::move(signal);  // the retry changes nothing
       return absl::OkStatus();
     }
-    if (!AllowedTransition(signal->status(), request.status())) {
-      const std::string transition = absl::StrCat(
-          "a ", v1::SignalStatus_Name(signal->status()),
-          " signal cannot move to ", v1::SignalStatus_Name(request.status()));
-      return errors::FailedPrecondition(
-          absl::StrCat(transition, kAllowedTransitions),
-          {{"SIGNAL_STATUS", request.name(), transition}});
-    }
+    AESIGNAL_RETURN_IF_ERROR(CheckTransition(signal->status(), request.status(),
+                                             "signal", request.name()));
     AESIGNAL_ASSIGN_OR_RETURN(int64_t sequence,
                               storage::NextSignalSequence(txn, ids.first));
-    const v1::SignalEvent event = TriageEvent(*signal, request, call);
+    const v1::SignalEvent event = TriageEvent(signal->status(), request, call);
     signal->set_status(request.status());
     *signal->mutable_update_time() = event.time();
     signal->set_change_sequence(sequence);

@@ -63,8 +63,30 @@ class SignalBook {
 
   // Changes of the trial with sequence > after, in order. If there are none,
   // waits until one is committed or `deadline` passes (then returns none).
+  // Signal changes only, unless `include_topics` (then also the topics' own
+  // changes, whose `signal` is unset).
   absl::StatusOr<std::vector<storage::SignalChange>> WaitForChanges(
+      const std::string& trial_id, int64_t after, absl::Time deadline,
+      bool include_topics = false);
+
+  // --- Topics (topic_book.cc; topics.h has the model) -----------------------
+  // Ranked, filtered, paginated (offset tokens bound to the request).
+  absl::StatusOr<v1::ListTopicsResponse> ListTopics(
+      const v1::ListTopicsRequest& request);
+  // With its evidence (strongest first) and its history.
+  absl::StatusOr<v1::SignalTopic> GetTopic(const v1::GetTopicRequest& request);
+  // Triage of a topic; the rules of TriageSignal.
+  absl::StatusOr<v1::SignalTopic> TriageTopic(
+      const v1::TriageTopicRequest& request, const CallInfo& call = {});
+  // The trial's changes after `after` as topic changes (the topic as it is
+  // now), waiting as WaitForChanges does.
+  absl::StatusOr<std::vector<v1::WatchTopicsResponse>> WaitForTopicChanges(
       const std::string& trial_id, int64_t after, absl::Time deadline);
+  // Creates the stored record of every topic whose signals were raised
+  // before topics existed: status and history from its signals' triage
+  // events (oldest first; the last one's status), so no triage is lost.
+  // Idempotent; the server runs it at start. Returns how many it created.
+  absl::StatusOr<int> UpgradeTopics();
 
   // Gives every stored signal the id the current scheme assigns to its cell
   // (signal ids became URL-safe: names are escaped as ".XX", not "%XX" or

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -511,7 +512,8 @@ TEST_F(SignalsTest, TriageFollowsTheLifecycleAndRecordsWhoWhenWhy) {
   auto changes = monitor_->signals().WaitForChanges(kTrial, 0, absl::Now());
   ASSERT_TRUE(changes.ok());
   ASSERT_EQ(changes->size(), 2u);
-  EXPECT_EQ((*changes)[0].signal().change_sequence(), 1);
+  // Sequence 1 is the raise of its topic (a topic change, not listed here).
+  EXPECT_EQ((*changes)[0].signal().change_sequence(), 2);
   EXPECT_EQ((*changes)[1].event().kind(), v1::SignalEvent::KIND_TRIAGED);
   // Re-evaluation after triage keeps the status.
   Submit({Pneumonia("A3", "HIGH-3", 250)});
@@ -676,6 +678,175 @@ TEST_F(SignalsTest, PtScreeningWithDoubleFdrAdjustsControlArmDecisions) {
           "CONTROL~PT~Infections.20and.20infestations~Pneumonia~HIGH~M3")));
   EXPECT_THAT(ids, ::testing::Contains(
                        "CONTROL~SOC~Infections.20and.20infestations~HIGH~M3"));
+}
+
+// --- Topics ------------------------------------------------------------------
+
+class TopicsTest : public SignalsTest {
+ protected:
+  // HIGH 5/6 vs PBO 1/6 by M3: the control comparison crosses at M3, M6 and
+  // M12 for the PT, its SOC and any AE — nine signals, three topics.
+  void RaiseControlArmRise() {
+    Start(true, Only(v1::SIGNAL_METHOD_CONTROL_FISHER));
+    std::vector<v1::AdverseEventReport> reports = {
+        Pneumonia("N1", "PBO-1", 50)};
+    for (int i = 1; i <= 5; ++i) {
+      reports.push_back(
+          Pneumonia(absl::StrCat("R", i), absl::StrCat("HIGH-", i), 60));
+    }
+    Submit(reports);
+  }
+  std::vector<v1::SignalTopic> Topics() {
+    v1::ListTopicsRequest list;
+    list.set_parent(kParent);
+    auto response = monitor_->signals().ListTopics(list);
+    EXPECT_TRUE(response.ok()) << response.status();
+    return {response->topics().begin(), response->topics().end()};
+  }
+  static constexpr char kPneumoniaTopic[] =
+      "PT~Infections.20and.20infestations~Pneumonia";
+};
+
+TEST_F(TopicsTest, OneTopicPerTermWithItsSignalsAsEvidence) {
+  RaiseControlArmRise();
+  const auto topics = Topics();
+  ASSERT_EQ(topics.size(), 3u);
+  std::set<std::string> ids;
+  for (const auto& t : topics) {
+    ids.insert(t.topic_id());
+    EXPECT_EQ(t.evidence_count(), 3) << t.topic_id();
+    EXPECT_EQ(t.crossing_count(), 3) << t.topic_id();
+    EXPECT_TRUE(t.crossing());
+    EXPECT_EQ(t.status(), v1::SIGNAL_STATUS_NEW);
+    EXPECT_THAT(t.summary(), HasSubstr("Fisher"));
+    EXPECT_EQ(t.evidence_size(), 0);  // the list carries no evidence
+  }
+  EXPECT_THAT(ids, ::testing::UnorderedElementsAre(
+                       kPneumoniaTopic, "SOC~Infections.20and.20infestations",
+                       "OVERALL~any_ae"));
+  for (size_t i = 1; i < topics.size(); ++i) {
+    EXPECT_GE(topics[i - 1].strength(), topics[i].strength());
+  }
+  // p = 37/924 against alpha 0.05: log10(0.05 / (37/924)) decades past it.
+  const auto pt = std::find_if(topics.begin(), topics.end(), [](auto& t) {
+    return t.topic_id() == kPneumoniaTopic;
+  });
+  EXPECT_NEAR(pt->strength(), std::log10(0.05 / (37.0 / 924)), 1e-9);
+
+  v1::GetTopicRequest get;
+  get.set_name(absl::StrCat(kParent, "/topics/", kPneumoniaTopic));
+  auto topic = monitor_->signals().GetTopic(get);
+  ASSERT_TRUE(topic.ok()) << topic.status();
+  ASSERT_EQ(topic->evidence_size(), 3);
+  EXPECT_EQ(topic->evidence(0).signal_id(), topic->lead_signal_id());
+  for (const auto& e : topic->evidence()) {
+    EXPECT_EQ(e.pt(), "Pneumonia");
+    EXPECT_EQ(e.history_size(), 0);
+  }
+  ASSERT_EQ(topic->history_size(), 1);
+  EXPECT_EQ(topic->history(0).kind(), v1::SignalEvent::KIND_RAISED);
+  get.set_name(absl::StrCat(kParent, "/topics/PT~X~Nope"));
+  EXPECT_EQ(monitor_->signals().GetTopic(get).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(TopicsTest, TriageAppliesToTheTopicAndIsSafeToRetry) {
+  RaiseControlArmRise();
+  CallInfo call;
+  call.principal = "dsmb@example.org";
+  v1::TriageTopicRequest triage;
+  triage.set_name(absl::StrCat(kParent, "/topics/", kPneumoniaTopic));
+  triage.set_status(v1::SIGNAL_STATUS_VALIDATED);
+  triage.set_comment("five of six at the top dose");
+  triage.set_request_id("r-1");
+  auto first = monitor_->signals().TriageTopic(triage, call);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->status(), v1::SIGNAL_STATUS_VALIDATED);
+  ASSERT_EQ(first->history_size(), 2);
+  EXPECT_EQ(first->history(1).actor(), "dsmb@example.org");
+  auto retry = monitor_->signals().TriageTopic(triage, call);
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(retry->history_size(), 2);
+  EXPECT_EQ(retry->change_sequence(), first->change_sequence());
+  // VALIDATED -> CLOSED is allowed; CLOSED -> VALIDATED is not.
+  triage.set_status(v1::SIGNAL_STATUS_CLOSED);
+  triage.set_request_id("r-2");
+  EXPECT_TRUE(monitor_->signals().TriageTopic(triage, call).ok());
+  triage.set_status(v1::SIGNAL_STATUS_VALIDATED);
+  triage.set_request_id("r-3");
+  EXPECT_EQ(monitor_->signals().TriageTopic(triage, call).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  v1::ListTopicsRequest closed;
+  closed.set_parent(kParent);
+  closed.set_status(v1::SIGNAL_STATUS_CLOSED);
+  auto listed = monitor_->signals().ListTopics(closed);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->topics_size(), 1);
+  EXPECT_EQ(listed->total_size(), 1);
+  EXPECT_EQ(listed->topics(0).topic_id(), kPneumoniaTopic);
+}
+
+TEST_F(TopicsTest, TheChangeLogStreamsTopicChanges) {
+  RaiseControlArmRise();
+  auto changes =
+      monitor_->signals().WaitForTopicChanges(kTrial, 0, absl::Now());
+  ASSERT_TRUE(changes.ok()) << changes.status();
+  int raised = 0, evidence = 0;
+  for (const auto& c : *changes) {
+    if (c.event().kind() == v1::SignalEvent::KIND_RAISED) {
+      ++raised;
+      EXPECT_TRUE(c.signal_id().empty());
+    } else {
+      ++evidence;
+      EXPECT_EQ(c.event().kind(), v1::SignalEvent::KIND_EVIDENCE_UPDATED);
+      EXPECT_FALSE(c.signal_id().empty());
+    }
+    EXPECT_FALSE(c.topic().topic_id().empty());
+  }
+  EXPECT_EQ(raised, 3);    // each topic once
+  EXPECT_EQ(evidence, 9);  // each signal raised
+  // Signal watchers still see only signal changes.
+  auto signal_changes =
+      monitor_->signals().WaitForChanges(kTrial, 0, absl::Now());
+  ASSERT_TRUE(signal_changes.ok());
+  EXPECT_EQ(signal_changes->size(), 9u);
+}
+
+TEST_F(TopicsTest, TopicsRaisedBeforeTopicsExistedAreCreatedWithTheirTriage) {
+  RaiseControlArmRise();
+  // A signal triaged as evidence, as before topics existed.
+  CallInfo call;
+  call.principal = "officer";
+  v1::TriageSignalRequest triage;
+  triage.set_name(absl::StrCat(
+      kParent,
+      "/signals/CONTROL~PT~Infections.20and.20infestations~Pneumonia~HIGH~M3"));
+  triage.set_status(v1::SIGNAL_STATUS_REFUTED);
+  triage.set_comment("known background rate");
+  ASSERT_TRUE(monitor_->signals().TriageSignal(triage, call).ok());
+  // A store written before topics: no topic records.
+  ASSERT_TRUE(store_
+                  ->Commit([&](storage::Txn& txn) {
+                    for (const auto& t : Topics()) {
+                      txn.Delete(storage::Cf::kTopics,
+                                 storage::TopicKey(kTrial, t.topic_id()));
+                    }
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  auto created = monitor_->signals().UpgradeTopics();
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(*created, 3);
+  v1::GetTopicRequest get;
+  get.set_name(absl::StrCat(kParent, "/topics/", kPneumoniaTopic));
+  auto topic = monitor_->signals().GetTopic(get);
+  ASSERT_TRUE(topic.ok()) << topic.status();
+  EXPECT_EQ(topic->status(), v1::SIGNAL_STATUS_REFUTED);
+  ASSERT_EQ(topic->history_size(), 2);
+  EXPECT_EQ(topic->history(0).kind(), v1::SignalEvent::KIND_RAISED);
+  EXPECT_EQ(topic->history(1).comment(), "known background rate");
+  EXPECT_EQ(topic->history(1).actor(), "officer");
+  EXPECT_EQ(*monitor_->signals().UpgradeTopics(), 0);  // idempotent
 }
 
 }  // namespace

@@ -208,6 +208,41 @@ grpc::Status SignalServiceImpl::UpdateSignal(grpc::ServerContext* context,
   });
 }
 
+grpc::Status SignalServiceImpl::ListTopics(grpc::ServerContext* context,
+                                           const v1::ListTopicsRequest* req,
+                                           v1::ListTopicsResponse* resp) {
+  return Unary(context, backend_, resp, [&](const Ctx& c) {
+    return backend_.app->signals.ListTopics(c, *req);
+  });
+}
+
+grpc::Status SignalServiceImpl::GetTopic(grpc::ServerContext* context,
+                                         const v1::GetTopicRequest* req,
+                                         v1::SignalTopic* resp) {
+  return Unary(context, backend_, resp, [&](const Ctx& c) {
+    return backend_.app->signals.GetTopic(c, *req);
+  });
+}
+
+grpc::Status SignalServiceImpl::TriageTopic(grpc::ServerContext* context,
+                                            const v1::TriageTopicRequest* req,
+                                            v1::SignalTopic* resp) {
+  return Unary(context, backend_, resp, [&](const Ctx& c) {
+    return backend_.app->signals.TriageTopic(c, *req);
+  });
+}
+
+grpc::Status SignalServiceImpl::WatchTopics(
+    grpc::ServerContext* context, const v1::WatchTopicsRequest* req,
+    grpc::ServerWriter<v1::WatchTopicsResponse>* writer) {
+  return Streaming(context, backend_, [&](const Ctx& c) {
+    return backend_.app->signals.WatchTopics(
+        c, *req, [writer](const v1::WatchTopicsResponse& r) {
+          return writer->Write(r);
+        });
+  });
+}
+
 grpc::Status SignalServiceImpl::WatchSignals(
     grpc::ServerContext* context, const v1::WatchSignalsRequest* req,
     grpc::ServerWriter<v1::WatchSignalsResponse>* writer) {

@@ -115,6 +115,15 @@ class SignalServiceImpl final : public v1::SignalService::Service {
   grpc::Status WatchSignals(
       grpc::ServerContext*, const v1::WatchSignalsRequest*,
       grpc::ServerWriter<v1::WatchSignalsResponse>*) override;
+  grpc::Status ListTopics(grpc::ServerContext*, const v1::ListTopicsRequest*,
+                          v1::ListTopicsResponse*) override;
+  grpc::Status GetTopic(grpc::ServerContext*, const v1::GetTopicRequest*,
+                        v1::SignalTopic*) override;
+  grpc::Status TriageTopic(grpc::ServerContext*, const v1::TriageTopicRequest*,
+                           v1::SignalTopic*) override;
+  grpc::Status WatchTopics(
+      grpc::ServerContext*, const v1::WatchTopicsRequest*,
+      grpc::ServerWriter<v1::WatchTopicsResponse>*) override;
 
  private:
   Backend backend_;

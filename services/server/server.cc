@@ -166,6 +166,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       !renamed.ok()) {
     return renamed.status();
   }
+  // Topics raised before topics existed get their records (and triage).
+  if (auto created = server->monitor_->signals().UpgradeTopics();
+      !created.ok()) {
+    return created.status();
+  }
   if (absl::Status started = server->StartGrpc(options, *credentials);
       !started.ok()) {
     return started;

@@ -539,6 +539,70 @@ TEST_F(ApiV1Test, TriageRetriedWithItsRequestIdChangesNothing) {
   EXPECT_EQ(DetailOf<google::rpc::ErrorInfo>(s).reason(), "REQUEST_ID_REUSED");
 }
 
+TEST_F(ApiV1Test, TopicsGroupSignalsByTermAndStreamTheirChanges) {
+  // A watcher from the start of the log sees the topic raised, its evidence
+  // and its triage.
+  grpc::ClientContext watch_context;
+  watch_context.set_deadline(std::chrono::system_clock::now() +
+                             std::chrono::seconds(30));
+  v1::WatchTopicsRequest watch;
+  watch.set_parent(kParent);
+  auto reader = signals_->WatchTopics(&watch_context, watch);
+  RaiseSeriousAeSignal();
+
+  v1::ListTopicsRequest list;
+  list.set_parent(kParent);
+  v1::ListTopicsResponse topics;
+  ASSERT_TRUE(
+      Call(&v1::SignalService::Stub::ListTopics, signals_, list, &topics).ok());
+  ASSERT_GE(topics.topics_size(), 1);
+  EXPECT_EQ(topics.total_size(), topics.topics_size());
+  const v1::SignalTopic* sae = nullptr;
+  for (const auto& t : topics.topics()) {
+    if (t.topic_id() == "OVERALL~any_sae") sae = &t;
+  }
+  ASSERT_NE(sae, nullptr);
+  EXPECT_EQ(sae->name(), "trials/T1/topics/OVERALL~any_sae");
+  EXPECT_TRUE(sae->crossing());
+  // Its strongest evidence leads (both HIGH M3 items cross).
+  EXPECT_THAT(sae->lead_signal_id(), HasSubstr("~OVERALL~any_sae~HIGH~M3"));
+
+  v1::TriageTopicRequest triage;
+  triage.set_name(sae->name());
+  triage.set_status(v1::SIGNAL_STATUS_UNDER_ASSESSMENT);
+  triage.set_comment("not allowed from NEW");
+  v1::SignalTopic topic;
+  grpc::Status s =
+      Call(&v1::SignalService::Stub::TriageTopic, signals_, triage, &topic);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(DetailOf<google::rpc::PreconditionFailure>(s).violations(0).type(),
+            "SIGNAL_STATUS");
+  triage.set_status(v1::SIGNAL_STATUS_VALIDATED);
+  triage.set_comment("two SAEs in HIGH");
+  s = Call(&v1::SignalService::Stub::TriageTopic, signals_, triage, &topic);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(topic.status(), v1::SIGNAL_STATUS_VALIDATED);
+  EXPECT_GE(topic.evidence_size(), 1);
+
+  v1::GetTopicRequest get;
+  get.set_name(sae->name());
+  ASSERT_TRUE(
+      Call(&v1::SignalService::Stub::GetTopic, signals_, get, &topic).ok());
+  ASSERT_EQ(topic.history_size(), 2);
+  EXPECT_EQ(topic.history(1).comment(), "two SAEs in HIGH");
+
+  v1::WatchTopicsResponse change;
+  bool raised = false, evidence = false, triaged = false;
+  while (!(raised && evidence && triaged) && reader->Read(&change)) {
+    if (change.topic().topic_id() != "OVERALL~any_sae") continue;
+    raised |= change.event().kind() == v1::SignalEvent::KIND_RAISED;
+    evidence |= change.event().kind() == v1::SignalEvent::KIND_EVIDENCE_UPDATED;
+    triaged |= change.event().kind() == v1::SignalEvent::KIND_TRIAGED;
+  }
+  EXPECT_TRUE(raised && evidence && triaged);
+  watch_context.TryCancel();
+}
+
 TEST_F(ApiV1Test, RejectedReportsCarryARichStatus) {
   Enroll({testing::SubjectNumber(1)});
   Submit({Report("R1", 1, "S1", 10, "Headache")});

@@ -1,10 +1,13 @@
 // The aesignal CLI end to end (in process) against a real server on
 // 127.0.0.1:0: the bundled example trial, resubmission, bad files, the
-// read-back commands (reports list/show, subjects show, baselines show) and
-// protocol amendments.
+// read-back commands (reports list/show, subjects show, baselines show),
+// protocol amendments and the baseline libraries (baselines load --library)
+// with the example trials of deploy/examples.
 #include "clients/cli/cli.h"
 
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <sstream>
 #include <vector>
 
@@ -29,6 +32,8 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 const std::string kExample = AESIGNAL_SOURCE_DIR "/deploy/example";
+const std::string kExamples = AESIGNAL_SOURCE_DIR "/deploy/examples";
+const std::string kLibraries = AESIGNAL_SOURCE_DIR "/deploy/baselines";
 
 struct CliRun {
   int code;
@@ -76,6 +81,37 @@ class CliTest : public ::testing::Test {
         Cli({"--principal", "site-01", "reports", "submit", "--trial",
              "MSC-IPF-EX1", "--file", kExample + "/reports.csv"});
     ASSERT_EQ(submitted.code, 0) << submitted.err;
+  }
+
+  // `baselines load --library` (deploy/baselines) into `trial`.
+  CliRun LoadLibrary(const std::string& trial, const std::string& library,
+                     std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"baselines", "load",      "--trial",
+                                     trial,       "--library", library};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Cli(args);
+  }
+
+  // The stored baselines of `trial` by id, read back with `baselines list`.
+  std::map<std::string, v1::Baseline> StoredBaselines(
+      const std::string& trial) {
+    CliRun list =
+        Cli({"baselines", "list", "--trial", trial, "--format", "json"});
+    EXPECT_EQ(list.code, 0) << list.err;
+    v1::ListBaselinesResponse all;
+    EXPECT_TRUE(
+        google::protobuf::util::JsonStringToMessage(list.out, &all).ok())
+        << list.out;
+    std::map<std::string, v1::Baseline> by_id;
+    for (const auto& b : all.baselines()) by_id[b.baseline_id()] = b;
+    return by_id;
+  }
+
+  // Creates the example trial of deploy/examples/`name`.
+  void CreateExample(const std::string& name) {
+    CliRun created = Cli(
+        {"trial", "create", "--file", kExamples + "/" + name + "/trial.json"});
+    ASSERT_EQ(created.code, 0) << created.err;
   }
 
   testing::TempDir dir_;
@@ -582,6 +618,160 @@ TEST_F(CliTest, TrialAmendRefusalPrintsThePreconditions) {
                          "--add-dose-group", "D400M"});
   EXPECT_EQ(bad_spec.code, 2);
   EXPECT_THAT(bad_spec.err, HasSubstr("expected ID:LABEL:DOSE:UNIT"));
+}
+
+// --- Baseline libraries (deploy/baselines) ----------------------------------
+
+// Each example trial with the libraries its `libraries` file names: what is
+// stored (count, timepoint, p0, source sample, citation), and that loading
+// again changes nothing.
+TEST_F(CliTest, LibrariesLoadIntoTheirExampleTrials) {
+  CreateExample("ra-3x3-5y");
+  CliRun ra = LoadLibrary("EX-RA-3X3-5Y", kLibraries + "/ra5y.yaml");
+  ASSERT_EQ(ra.code, 0) << ra.err;
+  EXPECT_THAT(ra.out, HasSubstr("baselines: 16 sent; 16 new"));
+  EXPECT_THAT(ra.out, ContainsRegex("ra5y-nasopharyngitis +PT Nasopharyngitis "
+                                    "+4/9 +0.4444 +5 years \\(day 1826\\) "
+                                    "+-> Y5 \\(day 1826\\)"));
+  EXPECT_THAT(ra.out, HasSubstr("skipped ra5y-death: reference only"));
+  ASSERT_EQ(LoadLibrary("EX-RA-3X3-5Y", kLibraries + "/cx611.yaml").code, 0);
+  std::map<std::string, v1::Baseline> stored = StoredBaselines("EX-RA-3X3-5Y");
+  EXPECT_EQ(stored.size(), 16u + 3u);
+  const v1::Baseline& naso = stored["ra5y-nasopharyngitis"];
+  EXPECT_EQ(naso.soc(), "Infections and infestations");
+  EXPECT_EQ(naso.timepoint_id(), "Y5");
+  EXPECT_DOUBLE_EQ(naso.expected_proportion(), 4.0 / 9);
+  EXPECT_EQ(naso.source_events(), 4);
+  EXPECT_EQ(naso.source_subjects(), 9);
+  EXPECT_THAT(naso.citation(), HasSubstr("Kim MJ, Park EH, Shin K."));
+  EXPECT_THAT(naso.citation(), HasSubstr("\"nasopharyngitis (44.4%)\""));
+  EXPECT_EQ(stored["ra5y-sae"].source_events(), 5);
+  EXPECT_EQ(stored["ra5y-benign-ovarian-tumour"].timepoint_id(), "Y3");
+  EXPECT_EQ(stored["ra5y-benign-tumour"].overall_key(), "aesi:benign_tumour");
+  EXPECT_EQ(stored["cx611-any-ae"].timepoint_id(), "M6");  // week 24
+
+  CliRun again = LoadLibrary("EX-RA-3X3-5Y", kLibraries + "/ra5y.yaml");
+  EXPECT_THAT(again.out,
+              HasSubstr("0 new, 0 revised (new version), 16 unchanged"));
+
+  CreateExample("ctd-ild-10");
+  ASSERT_EQ(LoadLibrary("EX-CTD-ILD-10", kLibraries + "/ctdild.yaml").code, 0);
+  stored = StoredBaselines("EX-CTD-ILD-10");
+  EXPECT_EQ(stored.size(), 2u);
+  EXPECT_EQ(stored["ctdild-infusion-reaction"].timepoint_id(), "D1");
+  EXPECT_DOUBLE_EQ(stored["ctdild-infusion-reaction"].expected_proportion(),
+                   0.5 / 11);  // Jeffreys, 0/10
+  EXPECT_EQ(stored["ctdild-related"].timepoint_id(), "D182");
+  EXPECT_THAT(stored["ctdild-related"].citation(), HasSubstr("Jeffreys"));
+
+  CreateExample("sle-40");
+  ASSERT_EQ(LoadLibrary("EX-SLE-40", kLibraries + "/sle40.yaml").code, 0);
+  CliRun sle6 = LoadLibrary("EX-SLE-40", kLibraries + "/sle6.yaml");
+  EXPECT_EQ(sle6.code, 0) << sle6.err;
+  EXPECT_THAT(sle6.out,
+              HasSubstr("no entry applies to trial EX-SLE-40; nothing sent"));
+  stored = StoredBaselines("EX-SLE-40");
+  EXPECT_EQ(stored.size(), 5u);
+  EXPECT_DOUBLE_EQ(stored["sle40-any-ae"].expected_proportion(), 0.5 / 41);
+  EXPECT_EQ(stored["sle40-any-ae"].timepoint_id(), "M12");
+  EXPECT_EQ(stored["sle40-infusion-reaction"].timepoint_id(), "D8");
+  EXPECT_EQ(stored["sle40-relapse-9m"].timepoint_id(), "M9");
+}
+
+// The libraries of the two trials deploy/example/baselines.csv cites give the
+// example trial the same rows, timepoints and p0 as that file.
+TEST_F(CliTest, LibrariesReproduceTheExampleBaselines) {
+  LoadExample();
+  ASSERT_EQ(LoadLibrary("MSC-IPF-EX1", kLibraries + "/cx611.yaml").code, 0);
+  ASSERT_EQ(LoadLibrary("MSC-IPF-EX1", kLibraries + "/aether.yaml").code, 0);
+  std::map<std::string, v1::Baseline> stored = StoredBaselines("MSC-IPF-EX1");
+  struct Row {
+    std::string id, key_or_pt, timepoint;
+    double p0;
+  };
+  for (const Row& row :
+       std::vector<Row>{{"cx611-any-ae", "any_ae", "M6", 0.826087},
+                        {"cx611-grade3", "grade_3_plus", "M6", 0.108696},
+                        {"cx611-sae", "any_sae", "M6", 0.021739},
+                        {"aether-sae-4w", "any_sae", "M3", 0.05},
+                        {"aether-ipf-progression",
+                         "Idiopathic pulmonary fibrosis", "Y2", 0.222222}}) {
+    SCOPED_TRACE(row.id);
+    const v1::Baseline& b = stored[row.id];
+    EXPECT_EQ(b.pt().empty() ? b.overall_key() : b.pt(), row.key_or_pt);
+    EXPECT_EQ(b.timepoint_id(), row.timepoint);
+    EXPECT_NEAR(b.expected_proportion(), row.p0, 1e-6);
+  }
+}
+
+// --dry-run prints the plan (the timepoint of each entry, the skipped ones)
+// and sends nothing; a trial without an entry's AESI category skips it.
+TEST_F(CliTest, LibraryDryRunSendsNothing) {
+  LoadExample();
+  CliRun dry =
+      LoadLibrary("MSC-IPF-EX1", kLibraries + "/ra5y.yaml", {"--dry-run"});
+  ASSERT_EQ(dry.code, 0) << dry.err;
+  EXPECT_THAT(dry.out, ContainsRegex("ra5y-osteoarthritis .* -> Y5"));
+  EXPECT_THAT(dry.out, ContainsRegex("ra5y-benign-ovarian-tumour .* -> Y3"));
+  EXPECT_THAT(dry.out, HasSubstr("skipped ra5y-benign-tumour: trial "
+                                 "MSC-IPF-EX1 has no AESI category "
+                                 "'benign_tumour'"));
+  EXPECT_THAT(dry.out,
+              HasSubstr("dry run: 15 baseline(s) checked, nothing sent"));
+  EXPECT_TRUE(StoredBaselines("MSC-IPF-EX1").empty());
+  CliRun audit = Cli(
+      {"audit", "list", "--trial", "MSC-IPF-EX1", "--action", "baseline.put"});
+  EXPECT_THAT(audit.out, HasSubstr("0 record(s)"));
+
+  // A 5-year figure in a 6-month trial goes to the last timepoint, marked.
+  CreateExample("ctd-ild-10");
+  CliRun late =
+      LoadLibrary("EX-CTD-ILD-10", kLibraries + "/ra5y.yaml", {"--dry-run"});
+  EXPECT_THAT(
+      late.out,
+      HasSubstr("-> D182 (day 182), the trial's last (ends before day 1826)"));
+}
+
+// A bad library is refused with file, line and field before the server is
+// asked anything; a bad trial or bad usage likewise sends nothing.
+TEST_F(CliTest, LibraryBadInputIsRefusedAndNothingSent) {
+  LoadExample();
+  std::ifstream in(kLibraries + "/ra5y.yaml");
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  const size_t at = text.find("    x0: 4\n");  // nasopharyngitis
+  ASSERT_NE(at, std::string::npos);
+  const int line = 1 + std::count(text.begin(), text.begin() + at, '\n');
+  text.replace(at, 10, "    x0: 14\n    bogus: 1\n");
+  const std::string bad = WriteFile("ra5y.yaml", text);
+
+  CliRun refused = LoadLibrary("MSC-IPF-EX1", bad);
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_THAT(
+      refused.err,
+      HasSubstr(absl::StrCat(bad, ":", line,
+                             ": entries[1].x0: x0 = 14 is more than n0 = 9")));
+  EXPECT_THAT(refused.err,
+              HasSubstr(absl::StrCat(bad, ":", line + 1,
+                                     ": entries[1].bogus: unknown field")));
+  EXPECT_THAT(refused.err, HasSubstr("nothing sent"));
+  EXPECT_TRUE(StoredBaselines("MSC-IPF-EX1").empty());
+
+  CliRun renamed = LoadLibrary("MSC-IPF-EX1", WriteFile("copy.yaml", text));
+  EXPECT_THAT(renamed.err, HasSubstr("copy.yaml:"));
+  EXPECT_THAT(renamed.err, HasSubstr("library: 'ra5y' must be the file's"));
+
+  CliRun no_trial = LoadLibrary("NCT000", kLibraries + "/ra5y.yaml");
+  EXPECT_EQ(no_trial.code, 1);
+  EXPECT_THAT(no_trial.err, HasSubstr("NOT_FOUND"));
+
+  EXPECT_EQ(Cli({"baselines", "load", "--trial", "MSC-IPF-EX1"}).code, 2);
+  EXPECT_EQ(
+      Cli({"baselines", "load", "--trial", "MSC-IPF-EX1", "--file",
+           kExample + "/baselines.csv", "--library", kLibraries + "/ra5y.yaml"})
+          .code,
+      2);
+  EXPECT_TRUE(StoredBaselines("MSC-IPF-EX1").empty());
 }
 
 }  // namespace

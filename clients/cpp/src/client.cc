@@ -262,6 +262,40 @@ absl::StatusOr<v1::Signal> Client::TriageSignal(const std::string& signal_name,
   return connection_->TriageSignal(request);
 }
 
+absl::StatusOr<std::vector<v1::SignalTopic>> Client::ListAllTopics(
+    v1::ListTopicsRequest request) {
+  std::vector<v1::SignalTopic> out;
+  request.clear_page_token();
+  while (true) {
+    auto page = connection_->ListTopics(request);
+    if (!page.ok()) return page.status();
+    for (auto& t : *page->mutable_topics()) out.push_back(std::move(t));
+    if (page->next_page_token().empty()) return out;
+    request.set_page_token(page->next_page_token());
+  }
+}
+
+absl::StatusOr<v1::SignalTopic> Client::GetTopic(
+    const std::string& topic_name) {
+  v1::GetTopicRequest request;
+  request.set_name(topic_name);
+  return connection_->GetTopic(request);
+}
+
+absl::StatusOr<v1::SignalTopic> Client::TriageTopic(
+    const std::string& topic_name, v1::SignalStatus status,
+    const std::string& comment, const std::string& display_name,
+    std::string request_id) {
+  v1::TriageTopicRequest request;
+  request.set_name(topic_name);
+  request.set_status(status);
+  request.set_comment(comment);
+  request.set_display_name(display_name);
+  request.set_request_id(request_id.empty() ? NewRequestId()
+                                            : std::move(request_id));
+  return connection_->TriageTopic(request);
+}
+
 absl::StatusOr<v1::Signal> Client::UpdateSignal(const std::string& signal_name,
                                                 v1::SignalStatus status,
                                                 const std::string& comment,

@@ -267,6 +267,30 @@ class GrpcConnection : public ClientConnection {
         },
         /*has_request_id=*/!request.request_id().empty());
   }
+  absl::StatusOr<v1::ListTopicsResponse> ListTopics(
+      const v1::ListTopicsRequest& request) override {
+    return Call<v1::ListTopicsResponse>("SignalService.ListTopics", request,
+                                        [&](auto* ctx, auto& req, auto* resp) {
+                                          return signals_->ListTopics(ctx, req,
+                                                                      resp);
+                                        });
+  }
+  absl::StatusOr<v1::SignalTopic> GetTopic(
+      const v1::GetTopicRequest& request) override {
+    return Call<v1::SignalTopic>("SignalService.GetTopic", request,
+                                 [&](auto* ctx, auto& req, auto* resp) {
+                                   return signals_->GetTopic(ctx, req, resp);
+                                 });
+  }
+  absl::StatusOr<v1::SignalTopic> TriageTopic(
+      const v1::TriageTopicRequest& request) override {
+    return Call<v1::SignalTopic>(
+        "SignalService.TriageTopic", request,
+        [&](auto* ctx, auto& req, auto* resp) {
+          return signals_->TriageTopic(ctx, req, resp);
+        },
+        /*has_request_id=*/!request.request_id().empty());
+  }
   absl::StatusOr<v1::ListAuditRecordsResponse> ListAuditRecords(
       const v1::ListAuditRecordsRequest& request) override {
     return Call<v1::ListAuditRecordsResponse>(
@@ -376,6 +400,18 @@ absl::StatusOr<v1::Baseline> ClientConnection::GetBaseline(
 absl::StatusOr<v1::Signal> ClientConnection::TriageSignal(
     const v1::TriageSignalRequest&) {
   return absl::UnimplementedError("TriageSignal");
+}
+absl::StatusOr<v1::ListTopicsResponse> ClientConnection::ListTopics(
+    const v1::ListTopicsRequest&) {
+  return absl::UnimplementedError("ListTopics");
+}
+absl::StatusOr<v1::SignalTopic> ClientConnection::GetTopic(
+    const v1::GetTopicRequest&) {
+  return absl::UnimplementedError("GetTopic");
+}
+absl::StatusOr<v1::SignalTopic> ClientConnection::TriageTopic(
+    const v1::TriageTopicRequest&) {
+  return absl::UnimplementedError("TriageTopic");
 }
 absl::StatusOr<v1::ListAuditRecordsResponse> ClientConnection::ListAuditRecords(
     const v1::ListAuditRecordsRequest&) {

@@ -167,6 +167,12 @@ std::vector<RpcCall> SignalAuditAdminCalls() {
        [](ClientConnection& c) { return c.TriageSignal({}).status(); }},
       {"SignalService.UpdateSignal",
        [](ClientConnection& c) { return c.UpdateSignal({}).status(); }},
+      {"SignalService.ListTopics",
+       [](ClientConnection& c) { return c.ListTopics({}).status(); }},
+      {"SignalService.GetTopic",
+       [](ClientConnection& c) { return c.GetTopic({}).status(); }},
+      {"SignalService.TriageTopic",  // no request_id: attempted once
+       [](ClientConnection& c) { return c.TriageTopic({}).status(); }},
       {"AuditService.ListAuditRecords",
        [](ClientConnection& c) { return c.ListAuditRecords({}).status(); }},
       {"AuditService.GetAuditTrail",
@@ -183,7 +189,8 @@ std::vector<RpcCall> SignalAuditAdminCalls() {
 const std::set<std::string>& AttemptedOnce() {
   static const auto* once = new std::set<std::string>{
       "TrialService.UpdateTrial", "SignalService.TriageSignal",
-      "SignalService.UpdateSignal", "AdminService.CreateBackup"};
+      "SignalService.TriageTopic", "SignalService.UpdateSignal",
+      "AdminService.CreateBackup"};
   return *once;
 }
 

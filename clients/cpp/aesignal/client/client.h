@@ -132,6 +132,17 @@ class Client {
   // safely after a transient failure; pass your own to retry across
   // processes (the same id with another status or comment is
   // ALREADY_EXISTS).
+  // Signal topics (one per term row), ranked; every page.
+  absl::StatusOr<std::vector<v1::SignalTopic>> ListAllTopics(
+      v1::ListTopicsRequest request);
+  absl::StatusOr<v1::SignalTopic> GetTopic(const std::string& topic_name);
+  // Triage of a topic, with a request id as TriageSignal.
+  absl::StatusOr<v1::SignalTopic> TriageTopic(const std::string& topic_name,
+                                              v1::SignalStatus status,
+                                              const std::string& comment,
+                                              const std::string& display_name,
+                                              std::string request_id = "");
+
   absl::StatusOr<v1::Signal> TriageSignal(const std::string& signal_name,
                                           v1::SignalStatus status,
                                           const std::string& comment,

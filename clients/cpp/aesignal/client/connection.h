@@ -145,6 +145,12 @@ class ClientConnection {
       const v1::TriageSignalRequest& request);
   virtual absl::StatusOr<v1::ListAuditRecordsResponse> ListAuditRecords(
       const v1::ListAuditRecordsRequest& request);
+  virtual absl::StatusOr<v1::ListTopicsResponse> ListTopics(
+      const v1::ListTopicsRequest& request);
+  virtual absl::StatusOr<v1::SignalTopic> GetTopic(
+      const v1::GetTopicRequest& request);
+  virtual absl::StatusOr<v1::SignalTopic> TriageTopic(
+      const v1::TriageTopicRequest& request);
 };
 
 // Whether a unary RPC may be sent again after a retryable failure (see the
@@ -168,7 +174,7 @@ struct RpcRetryPolicy {
 // Every unary RPC of aesignal.v1 (client_retry_test checks the table
 // against the services in the .proto files and against the gRPC
 // implementation's behaviour).
-inline constexpr std::array<RpcRetryPolicy, 22> kRetryPolicies = {{
+inline constexpr std::array<RpcRetryPolicy, 25> kRetryPolicies = {{
     {"TrialService.CreateTrial", RetryPolicy::kIdempotent},
     {"TrialService.GetTrial", RetryPolicy::kIdempotent},
     {"TrialService.ListTrials", RetryPolicy::kIdempotent},
@@ -187,6 +193,9 @@ inline constexpr std::array<RpcRetryPolicy, 22> kRetryPolicies = {{
     {"SignalService.GetSignal", RetryPolicy::kIdempotent},
     {"SignalService.TriageSignal", RetryPolicy::kIdempotentWithRequestId},
     {"SignalService.UpdateSignal", RetryPolicy::kNotIdempotent},
+    {"SignalService.ListTopics", RetryPolicy::kIdempotent},
+    {"SignalService.GetTopic", RetryPolicy::kIdempotent},
+    {"SignalService.TriageTopic", RetryPolicy::kIdempotentWithRequestId},
     {"AuditService.ListAuditRecords", RetryPolicy::kIdempotent},
     {"AuditService.GetAuditTrail", RetryPolicy::kIdempotent},
     {"AdminService.CreateBackup", RetryPolicy::kNotIdempotent},

@@ -79,6 +79,12 @@ class MockClientConnection : public ClientConnection {
               (const v1::GetBaselineRequest&), (override));
   MOCK_METHOD(absl::StatusOr<v1::Signal>, TriageSignal,
               (const v1::TriageSignalRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::ListTopicsResponse>, ListTopics,
+              (const v1::ListTopicsRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::SignalTopic>, GetTopic,
+              (const v1::GetTopicRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::SignalTopic>, TriageTopic,
+              (const v1::TriageTopicRequest&), (override));
   MOCK_METHOD(absl::StatusOr<v1::ListAuditRecordsResponse>, ListAuditRecords,
               (const v1::ListAuditRecordsRequest&), (override));
 };

@@ -1,0 +1,283 @@
+// SignalBook's topic side: listing, reading, triaging and watching signal
+// topics, and creating the records of topics raised before topics existed.
+// The topic model (assembly from signals, ranking) is in topics.h.
+#include <algorithm>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "google/protobuf/util/time_util.h"
+#include "services/domain/common.h"
+#include "services/domain/evaluate.h"
+#include "services/domain/signals.h"
+#include "services/domain/topics.h"
+#include "services/domain/triage.h"
+#include "services/domain/validation.h"
+#include "services/errors/errors.h"
+#include "storage/audit.h"
+#include "storage/signals.h"
+
+namespace aesignal::domain {
+namespace {
+
+using internal::LoadTrial;
+
+absl::StatusOr<std::pair<std::string, std::string>> ParseTopicName(
+    const std::string& name) {
+  std::vector<std::string> parts = absl::StrSplit(name, '/');
+  if (parts.size() != 4 || parts[0] != "trials" || parts[2] != "topics" ||
+      parts[1].empty() || parts[3].empty()) {
+    return errors::InvalidArgument(
+        "name", "must be trials/{trial_id}/topics/{topic_id}");
+  }
+  return std::make_pair(parts[1], parts[3]);
+}
+
+bool Matches(const v1::ListTopicsRequest& request,
+             const v1::SignalTopic& topic) {
+  if (request.status() != v1::SIGNAL_STATUS_UNSPECIFIED &&
+      request.status() != topic.status()) {
+    return false;
+  }
+  if (request.level() != v1::TERM_LEVEL_UNSPECIFIED &&
+      request.level() != topic.level()) {
+    return false;
+  }
+  if (!request.term().empty() && request.term() != topic.pt() &&
+      request.term() != topic.soc() && request.term() != topic.overall_key()) {
+    return false;
+  }
+  return !request.crossing_only() || topic.crossing();
+}
+
+// The topics of the trial at one snapshot (`topic_id` non-empty: only it).
+absl::StatusOr<std::vector<v1::SignalTopic>> TopicsAt(
+    const storage::ReadView& view, const std::string& trial_id,
+    const std::string& topic_id, bool with_evidence) {
+  AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::Signal> signals,
+                            storage::ReadSignals(view, trial_id));
+  AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::SignalTopic> records,
+                            storage::ReadTopics(view, trial_id));
+  if (!topic_id.empty()) {
+    std::erase_if(signals, [&](const v1::Signal& s) {
+      return TopicId(TermOfSignal(s)) != topic_id;
+    });
+    std::erase_if(records, [&](const v1::SignalTopic& t) {
+      return t.topic_id() != topic_id;
+    });
+  }
+  for (v1::Signal& s : signals) FillScope(&s);
+  return AssembleTopics(trial_id, signals, records, with_evidence);
+}
+
+v1::TriageSignalRequest AsTriage(const v1::TriageTopicRequest& request) {
+  v1::TriageSignalRequest triage;
+  triage.set_name(request.name());
+  triage.set_status(request.status());
+  triage.set_comment(request.comment());
+  triage.set_display_name(request.display_name());
+  triage.set_request_id(request.request_id());
+  return triage;
+}
+
+// The record a topic raised before topics existed gets: raised when its
+// first signal was, then every triage of its signals in time order.
+v1::SignalTopic RecordFromSignals(const v1::SignalTopic& assembled,
+                                  const std::vector<v1::Signal>& signals) {
+  v1::SignalTopic record = assembled;
+  record.clear_evidence();
+  record.clear_history();
+  v1::SignalEvent raised;
+  raised.set_kind(v1::SignalEvent::KIND_RAISED);
+  raised.set_actor("system");
+  *raised.mutable_time() = assembled.raise_time();
+  raised.set_to_status(v1::SIGNAL_STATUS_NEW);
+  std::vector<v1::SignalEvent> triages;
+  for (const v1::Signal& s : signals) {
+    for (const v1::SignalEvent& e : s.history()) {
+      if (e.kind() == v1::SignalEvent::KIND_TRIAGED) triages.push_back(e);
+    }
+  }
+  std::stable_sort(triages.begin(), triages.end(),
+                   [](const v1::SignalEvent& a, const v1::SignalEvent& b) {
+                     return a.time() < b.time();
+                   });
+  *record.add_history() = std::move(raised);
+  record.set_status(v1::SIGNAL_STATUS_NEW);
+  for (v1::SignalEvent& e : triages) {
+    record.set_status(e.to_status());
+    *record.add_history() = std::move(e);
+  }
+  return record;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::ListTopicsResponse> SignalBook::ListTopics(
+    const v1::ListTopicsRequest& request) {
+  AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
+                            ParseTrialName(request.parent(), "parent"));
+  AESIGNAL_ASSIGN_OR_RETURN(
+      int page_size,
+      internal::PageSize(request.page_size(), 50, 1000, "page_size"));
+  size_t offset = 0;
+  if (!request.page_token().empty()) {
+    AESIGNAL_ASSIGN_OR_RETURN(std::string bytes,
+                              internal::DecodePageToken(request));
+    if (!absl::SimpleAtoi(bytes, &offset)) {
+      return errors::InvalidArgument("page_token",
+                                     "is not a token this server issued");
+    }
+  }
+  auto view = store_.Snapshot();
+  AESIGNAL_RETURN_IF_ERROR(LoadTrial(*view, trial_id).status());
+  AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::SignalTopic> topics,
+                            TopicsAt(*view, trial_id, "", false));
+  v1::ListTopicsResponse response;
+  size_t matched = 0;
+  for (v1::SignalTopic& topic : topics) {
+    if (!Matches(request, topic)) continue;
+    if (matched >= offset && response.topics_size() < page_size) {
+      topic.clear_history();
+      *response.add_topics() = std::move(topic);
+    }
+    ++matched;
+  }
+  response.set_total_size(static_cast<int>(matched));
+  if (offset + page_size < matched) {
+    response.set_next_page_token(
+        internal::EncodePageToken(request, absl::StrCat(offset + page_size)));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::SignalTopic> SignalBook::GetTopic(
+    const v1::GetTopicRequest& request) {
+  AESIGNAL_ASSIGN_OR_RETURN(auto ids, ParseTopicName(request.name()));
+  auto view = store_.Snapshot();
+  AESIGNAL_RETURN_IF_ERROR(LoadTrial(*view, ids.first).status());
+  AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::SignalTopic> topics,
+                            TopicsAt(*view, ids.first, ids.second, true));
+  if (topics.empty()) return errors::NotFound("topic", request.name());
+  return std::move(topics.front());
+}
+
+absl::StatusOr<v1::SignalTopic> SignalBook::TriageTopic(
+    const v1::TriageTopicRequest& request, const CallInfo& call) {
+  AESIGNAL_ASSIGN_OR_RETURN(auto ids, ParseTopicName(request.name()));
+  const v1::TriageSignalRequest triage = AsTriage(request);
+  AESIGNAL_RETURN_IF_ERROR(CheckTriageRequest(triage));
+  bool changed = false;
+  AESIGNAL_RETURN_IF_ERROR(store_.Commit([&](storage::Txn& txn) {
+    AESIGNAL_ASSIGN_OR_RETURN(std::optional<v1::SignalTopic> topic,
+                              storage::ReadTopic(txn, ids.first, ids.second));
+    if (!topic.has_value()) return errors::NotFound("topic", request.name());
+    AESIGNAL_ASSIGN_OR_RETURN(
+        bool retried, AlreadyTriaged(topic->history(), triage, "topic"));
+    if (retried) return absl::OkStatus();
+    AESIGNAL_RETURN_IF_ERROR(CheckTransition(topic->status(), request.status(),
+                                             "topic", request.name()));
+    AESIGNAL_ASSIGN_OR_RETURN(int64_t sequence,
+                              storage::NextSignalSequence(txn, ids.first));
+    const v1::SignalEvent event = TriageEvent(topic->status(), triage, call);
+    topic->set_status(request.status());
+    *topic->mutable_update_time() = event.time();
+    topic->set_change_sequence(sequence);
+    storage::WriteTopicChange(txn, ids.first, *topic, event);
+    AESIGNAL_ASSIGN_OR_RETURN(storage::AuditWriter audit,
+                              storage::AuditWriter::Begin(txn, ids.first));
+    audit.Append(AuditOf(
+        call, event.time(), "topic.triage", topic->name(),
+        static_cast<uint32_t>(sequence),
+        absl::StrCat(v1::SignalStatus_Name(event.from_status()), " -> ",
+                     v1::SignalStatus_Name(event.to_status()),
+                     event.display_name().empty()
+                         ? ""
+                         : absl::StrCat(" (", event.display_name(), ")")),
+        request.comment()));
+    changed = true;
+    return absl::OkStatus();
+  }));
+  if (changed) {
+    metrics_.SignalEvents(v1::SignalEvent::KIND_TRIAGED, 1);
+    NotifyChanges();
+  }
+  v1::GetTopicRequest get;
+  get.set_name(request.name());
+  return GetTopic(get);
+}
+
+absl::StatusOr<std::vector<v1::WatchTopicsResponse>>
+SignalBook::WaitForTopicChanges(const std::string& trial_id, int64_t after,
+                                absl::Time deadline) {
+  AESIGNAL_ASSIGN_OR_RETURN(
+      std::vector<storage::SignalChange> changes,
+      WaitForChanges(trial_id, after, deadline, /*include_topics=*/true));
+  std::vector<v1::WatchTopicsResponse> out;
+  if (changes.empty()) return out;
+  auto view = store_.Snapshot();
+  AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::SignalTopic> topics,
+                            TopicsAt(*view, trial_id, "", false));
+  std::map<std::string, const v1::SignalTopic*> by_id;
+  for (const v1::SignalTopic& t : topics) by_id[t.topic_id()] = &t;
+  for (storage::SignalChange& change : changes) {
+    v1::WatchTopicsResponse& response = out.emplace_back();
+    const bool own = !change.has_signal();
+    const std::string id = own ? change.topic().topic_id()
+                               : TopicId(TermOfSignal(change.signal()));
+    response.set_change_sequence(own ? change.topic().change_sequence()
+                                     : change.signal().change_sequence());
+    if (!own) {
+      response.set_signal_id(change.signal().signal_id());
+      change.mutable_event()->set_kind(v1::SignalEvent::KIND_EVIDENCE_UPDATED);
+    }
+    auto it = by_id.find(id);
+    *response.mutable_topic() =
+        it != by_id.end() ? *it->second : change.topic();
+    response.mutable_topic()->clear_history();
+    *response.mutable_event() = std::move(*change.mutable_event());
+  }
+  return out;
+}
+
+absl::StatusOr<int> SignalBook::UpgradeTopics() {
+  std::vector<std::string> trial_ids;
+  AESIGNAL_RETURN_IF_ERROR(
+      store_.Latest().Scan(storage::Cf::kTrials, "", "",
+                           [&](std::string_view key, std::string_view) {
+                             if (auto id = storage::DecodeTrialKey(key))
+                               trial_ids.push_back(*id);
+                             return true;
+                           }));
+  int created = 0;
+  for (const std::string& trial_id : trial_ids) {
+    AESIGNAL_RETURN_IF_ERROR(store_.Commit([&](storage::Txn& txn) {
+      AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::Signal> signals,
+                                storage::ReadSignals(txn, trial_id));
+      AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::SignalTopic> records,
+                                storage::ReadTopics(txn, trial_id));
+      std::map<std::string, std::vector<v1::Signal>> by_topic;
+      for (v1::Signal& s : signals) {
+        AESIGNAL_RETURN_IF_ERROR(storage::ReadSignalHistory(txn, trial_id, &s));
+        by_topic[TopicId(TermOfSignal(s))].push_back(std::move(s));
+      }
+      for (const v1::SignalTopic& r : records) by_topic.erase(r.topic_id());
+      for (auto& [id, members] : by_topic) {
+        v1::SignalTopic topic =
+            AssembleTopics(trial_id, members, {}, false).front();
+        v1::SignalTopic record = RecordFromSignals(topic, members);
+        v1::SignalEvent last = record.history(record.history_size() - 1);
+        record.mutable_history()->RemoveLast();
+        storage::WriteTopicChange(txn, trial_id, record, last, /*log=*/false);
+        ++created;
+      }
+      return absl::OkStatus();
+    }));
+  }
+  return created;
+}
+
+}  // namespace aesignal::domain

@@ -1,0 +1,176 @@
+#include "services/domain/topics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "google/protobuf/util/time_util.h"
+#include "services/domain/evaluate.h"
+#include "services/domain/validation.h"
+
+namespace aesignal::domain {
+namespace {
+
+constexpr double kTiny = 1e-300;  // keeps log10 finite at p = 0
+
+// Rows a DSMB weighs more at equal statistical strength: serious and severe
+// events and pre-specified AEs of special interest (docs/statistics.md,
+// "Topics").
+bool ClinicallyWeighted(const v1::SignalTopic& topic) {
+  const std::string& key = topic.overall_key();
+  return key == "any_sae" || key == "grade_3_plus" ||
+         key.rfind("aesi:", 0) == 0;
+}
+
+struct Item {
+  const v1::Signal* signal;
+  double strength;
+};
+
+// Strongest first; among equals the id decides, so the order is stable.
+bool Stronger(const Item& a, const Item& b) {
+  if (a.signal->evidence().crosses() != b.signal->evidence().crosses()) {
+    return a.signal->evidence().crosses();
+  }
+  if (a.strength != b.strength) return a.strength > b.strength;
+  return a.signal->signal_id() < b.signal->signal_id();
+}
+
+std::string Summary(const v1::SignalTopic& topic,
+                    const std::vector<Item>& items) {
+  const v1::Evidence& lead = items.front().signal->evidence();
+  std::string summary = lead.summary();
+  if (!lead.crosses()) {
+    summary = absl::StrCat("no longer crossing; last: ", summary);
+  }
+  for (const Item& item : items) {
+    const v1::Evidence& e = item.signal->evidence();
+    if (item.signal != items.front().signal && e.crosses() &&
+        e.method() == v1::SIGNAL_METHOD_DOSE_TREND) {
+      absl::StrAppend(&summary,
+                      absl::StrFormat("; dose trend p = %.3g", e.p_value()));
+      break;
+    }
+  }
+  return summary;
+}
+
+// Fills the evidence-derived fields of `topic` from its signals.
+void Summarize(std::vector<Item> items, bool with_evidence,
+               v1::SignalTopic* topic) {
+  std::sort(items.begin(), items.end(), Stronger);
+  topic->set_evidence_count(static_cast<int>(items.size()));
+  int crossing = 0;
+  bool trend = false;
+  for (const Item& item : items) {
+    const v1::Evidence& e = item.signal->evidence();
+    crossing += e.crosses() ? 1 : 0;
+    trend =
+        trend || (e.crosses() && e.method() == v1::SIGNAL_METHOD_DOSE_TREND);
+  }
+  topic->set_crossing_count(crossing);
+  topic->set_crossing(crossing > 0);
+  const Item& lead = items.front();
+  topic->set_lead_signal_id(lead.signal->signal_id());
+  // A documented heuristic: the lead's decades past its threshold, plus
+  // half a decade each for a serious/severe/AESI row and a crossing trend.
+  topic->set_strength(lead.strength +
+                      (crossing > 0 && ClinicallyWeighted(*topic) ? 0.5 : 0) +
+                      (trend ? 0.5 : 0));
+  topic->set_summary(Summary(*topic, items));
+  for (const Item& item : items) {
+    if (topic->update_time() < item.signal->update_time()) {
+      *topic->mutable_update_time() = item.signal->update_time();
+    }
+    if (with_evidence) {
+      v1::Signal* evidence = topic->add_evidence();
+      *evidence = *item.signal;
+      evidence->clear_history();
+    }
+  }
+}
+
+bool RankedFirst(const v1::SignalTopic& a, const v1::SignalTopic& b) {
+  if (a.crossing() != b.crossing()) return a.crossing();
+  if (a.strength() != b.strength()) return a.strength() > b.strength();
+  return a.topic_id() < b.topic_id();
+}
+
+}  // namespace
+
+double EvidenceStrength(const v1::Evidence& e) {
+  switch (e.method()) {
+    case v1::SIGNAL_METHOD_BAYESIAN:
+      return std::log10(std::max(1 - e.threshold(), kTiny) /
+                        std::max(1 - e.posterior_probability(), kTiny));
+    case v1::SIGNAL_METHOD_MAXSPRT:
+      return (e.statistic() - e.threshold()) / std::log(10.0);
+    default: {
+      const double p =
+          e.adjusted_p_value() > 0 ? e.adjusted_p_value() : e.p_value();
+      return std::log10(std::max(e.threshold(), kTiny) / std::max(p, kTiny));
+    }
+  }
+}
+
+storage::TermKey TermOfSignal(const v1::Signal& signal) {
+  storage::TermKey term;
+  term.level = signal.level() == v1::TERM_LEVEL_PT ? storage::Level::kPt
+               : signal.level() == v1::TERM_LEVEL_SOC
+                   ? storage::Level::kSoc
+                   : storage::Level::kOverall;
+  term.soc = signal.soc();
+  term.pt = signal.pt();
+  term.overall = signal.overall_key();
+  return term;
+}
+
+v1::SignalTopic TopicOfSignal(const v1::Signal& signal) {
+  v1::SignalTopic topic;
+  topic.set_topic_id(TopicId(TermOfSignal(signal)));
+  topic.set_trial_id(signal.trial_id());
+  topic.set_name(
+      absl::StrCat(TrialName(signal.trial_id()), "/topics/", topic.topic_id()));
+  topic.set_level(signal.level());
+  topic.set_soc(signal.soc());
+  topic.set_pt(signal.pt());
+  topic.set_overall_key(signal.overall_key());
+  topic.set_label(signal.label());
+  topic.set_status(v1::SIGNAL_STATUS_NEW);
+  *topic.mutable_raise_time() = signal.raise_time();
+  return topic;
+}
+
+std::vector<v1::SignalTopic> AssembleTopics(
+    const std::string& trial_id, const std::vector<v1::Signal>& signals,
+    const std::vector<v1::SignalTopic>& records, bool with_evidence) {
+  std::map<std::string, v1::SignalTopic> topics;
+  for (const v1::SignalTopic& record : records) {
+    topics[record.topic_id()] = record;
+  }
+  std::map<std::string, std::vector<Item>> items;
+  for (const v1::Signal& s : signals) {
+    v1::SignalTopic topic = TopicOfSignal(s);
+    auto [it, inserted] = topics.try_emplace(topic.topic_id(), topic);
+    if (inserted || s.raise_time() < it->second.raise_time()) {
+      *it->second.mutable_raise_time() = s.raise_time();
+    }
+    items[topic.topic_id()].push_back({&s, EvidenceStrength(s.evidence())});
+  }
+  std::vector<v1::SignalTopic> out;
+  out.reserve(topics.size());
+  for (auto& [id, topic] : topics) {
+    topic.set_trial_id(trial_id);
+    topic.clear_evidence();
+    auto it = items.find(id);
+    if (it != items.end()) Summarize(it->second, with_evidence, &topic);
+    out.push_back(std::move(topic));
+  }
+  std::sort(out.begin(), out.end(), RankedFirst);
+  return out;
+}
+
+}  // namespace aesignal::domain

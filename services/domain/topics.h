@@ -1,0 +1,39 @@
+// Signal topics: one per term row of a trial, the unit a DSMB reviews. A
+// topic's evidence is its row's signals (method x dose group x timepoint);
+// its triage state and own history are stored apart (storage/signals.h).
+// These functions are pure: they assemble topics from the stored signals
+// and topic records and rank them. Internal to services/domain.
+#ifndef AESIGNAL_SERVICES_DOMAIN_TOPICS_H_
+#define AESIGNAL_SERVICES_DOMAIN_TOPICS_H_
+
+#include <string>
+#include <vector>
+
+#include "aesignal/v1/signal.pb.h"
+#include "storage/keys.h"
+
+namespace aesignal::domain {
+
+// How far one evidence item is past its threshold, in decades (0 at the
+// threshold, negative below it): log10(threshold / p) for the exact tests
+// (the adjusted p where screening adjusted it), log10((1 - threshold) /
+// (1 - posterior)) for the Bayesian rule, (LLR - CV) / ln 10 for MaxSPRT.
+double EvidenceStrength(const v1::Evidence& evidence);
+
+// The topic of a signal's term row, with its term fields and id set.
+v1::SignalTopic TopicOfSignal(const v1::Signal& signal);
+storage::TermKey TermOfSignal(const v1::Signal& signal);
+
+// The trial's topics: one per term that has signals, each from its stored
+// record (status, history, raise time) if any, else NEW, with its evidence
+// summarized: counts, crossing, lead signal, strength, one-line summary.
+// Stored records without signals are kept. Ranked: strength, highest first,
+// then topic_id. `with_evidence` also fills each topic's evidence items
+// (strongest first, without their histories).
+std::vector<v1::SignalTopic> AssembleTopics(
+    const std::string& trial_id, const std::vector<v1::Signal>& signals,
+    const std::vector<v1::SignalTopic>& records, bool with_evidence);
+
+}  // namespace aesignal::domain
+
+#endif  // AESIGNAL_SERVICES_DOMAIN_TOPICS_H_
