@@ -336,12 +336,30 @@ TEST_F(CliTest, BaselinesSignalsWatchAndTriage) {
   EXPECT_EQ(bad.code, 1);
   EXPECT_THAT(bad.err, HasSubstr("FAILED_PRECONDITION"));
 
-  // The watcher replays the log from the start, the triage last.
+  // The watcher replays the log from the start, the triage last. Its
+  // sequence numbers skip the topics' own entries: #1 raised the any-SAE
+  // topic and #6 the grade >= 3 one (`topics` commands show them).
   CliRun watch = Cli({"signals", "watch", "--trial", "MSC-IPF-EX1", "--seconds",
                       "5", "--max-changes", "6"});
   ASSERT_EQ(watch.code, 0) << watch.err;
-  EXPECT_THAT(watch.out, HasSubstr("#1 raised"));
-  EXPECT_THAT(watch.out, HasSubstr("#6 triaged validated"));
+  EXPECT_THAT(watch.out, HasSubstr("#2 raised"));
+  EXPECT_THAT(watch.out, HasSubstr("#8 triaged validated"));
+  EXPECT_THAT(watch.out, Not(HasSubstr("#1 ")));
+
+  // The same changes as topics: two topics, ranked, the SAE one first.
+  CliRun topics = Cli({"topics", "list", "--trial", "MSC-IPF-EX1"});
+  ASSERT_EQ(topics.code, 0) << topics.err;
+  EXPECT_THAT(topics.out, HasSubstr("1     OVERALL~any_sae"));
+  EXPECT_THAT(topics.out, HasSubstr("OVERALL~grade_3_plus"));
+  CliRun topic = Cli({"topics", "show", "--trial", "MSC-IPF-EX1", "--topic",
+                      "OVERALL~any_sae"});
+  ASSERT_EQ(topic.code, 0) << topic.err;
+  EXPECT_THAT(topic.out, HasSubstr("BINOMIAL~OVERALL~any_sae~D100M~M6"));
+  CliRun triaged = Cli({"topics", "triage", "--trial", "MSC-IPF-EX1", "--topic",
+                        "OVERALL~any_sae", "--status", "validated", "--comment",
+                        "reviewed at the DSMB meeting"});
+  ASSERT_EQ(triaged.code, 0) << triaged.err;
+  EXPECT_THAT(triaged.out, HasSubstr("is now validated"));
 
   // The audit trail records the baselines and the triage with who and why.
   CliRun audit = Cli({"--principal", "dsmb-chair", "audit", "list", "--trial",
