@@ -1,5 +1,6 @@
 #include "clients/cli/stats_command.h"
 
+#include <cmath>
 #include <fstream>
 #include <functional>
 #include <string>
@@ -11,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "clients/cli/csv.h"
 #include "services/signal/binomial_ci.h"
@@ -22,9 +24,21 @@ namespace {
 // An ordered record printed as "key  value" lines or one JSON object.
 class Result {
  public:
+  // Inputs are validated, so a non-finite value would be a defect: it is
+  // reported as an error instead of printing inf or nan (not JSON).
   void Num(const std::string& key, double v) {
+    if (!std::isfinite(v) && status_.ok()) {
+      status_ = absl::InternalError(
+          absl::StrCat(key, ": non-finite result for finite input"));
+    }
     fields_.push_back({key, absl::StrFormat("%.17g", v), true});
   }
+  // A value that does not exist as a number (an infinite ratio, an
+  // unbounded limit): JSON null, `text` in the table.
+  void Missing(const std::string& key, const std::string& text) {
+    fields_.push_back({key, "null", true, text});
+  }
+  const absl::Status& status() const { return status_; }
   void Int(const std::string& key, int64_t v) {
     fields_.push_back({key, absl::StrCat(v), true});
   }
@@ -37,6 +51,13 @@ class Result {
   // A table of rows (for boundary, cusum, dfdr).
   void Rows(std::vector<std::string> header,
             std::vector<std::vector<double>> rows) {
+    for (const auto& row : rows) {
+      for (double v : row) {
+        if (!std::isfinite(v) && status_.ok()) {
+          status_ = absl::InternalError("non-finite value in the table");
+        }
+      }
+    }
     header_ = std::move(header);
     rows_ = std::move(rows);
   }
@@ -64,7 +85,7 @@ class Result {
       return;
     }
     for (const auto& f : fields_) {
-      std::string value = f.value;
+      std::string value = f.table_text.empty() ? f.value : f.table_text;
       double v;
       if (f.raw && absl::SimpleAtod(value, &v) &&
           value.find_first_of(".eE") != std::string::npos) {
@@ -86,23 +107,99 @@ class Result {
   struct Field {
     std::string key, value;
     bool raw;
+    std::string table_text = "";  // shown instead of value in the table
   };
   std::vector<Field> fields_;
+  absl::Status status_;
   std::vector<std::string> header_;
   std::vector<std::vector<double>> rows_;
 };
 
-template <typename T>
-absl::StatusOr<std::vector<T>> ParseList(const std::string& text,
-                                         const std::string& flag) {
-  std::vector<T> out;
+// The largest count any method takes (subjects, events): the signal
+// module's validated range.
+constexpr double kMaxCount = 1e12;
+
+// 1000, 1e+12, 1e-06 -> 1000, 1e12, 1e-6 (for messages).
+std::string Bound(double v) {
+  return absl::StrReplaceAll(absl::StrFormat("%g", v),
+                             {{"e+0", "e"}, {"e+", "e"}, {"e-0", "e-"}});
+}
+
+// "must be ..., got '<text>'" if `text` is not a whole number in [min, max]
+// (3, 3.0 and 3e0 are whole numbers); else empty, with `text` rewritten as
+// digits for the integer option.
+std::string CheckCount(std::string& text, double min, double max) {
+  double v;
+  if (!absl::SimpleAtod(text, &v) || !std::isfinite(v) || v != std::floor(v) ||
+      v < min || v > max) {
+    return absl::StrCat("must be a whole number in [", Bound(min), ", ",
+                        Bound(max), "], got '", text, "'");
+  }
+  text = absl::StrCat(static_cast<int64_t>(v));
+  return "";
+}
+
+// "must be ..." if `text` is not a finite number in the interval (open or
+// closed at each end), else empty.
+std::string CheckReal(const std::string& text, double lo, bool lo_open,
+                      double hi, bool hi_open) {
+  double v;
+  const bool ok = absl::SimpleAtod(text, &v) && std::isfinite(v) &&
+                  (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
+  if (ok) return "";
+  return absl::StrCat("must be a finite number in ", lo_open ? "(" : "[",
+                      Bound(lo), ", ", Bound(hi), hi_open ? ")" : "]",
+                      ", got '", text, "'");
+}
+
+CLI::Validator Count(double min = 0, double max = kMaxCount) {
+  return CLI::Validator(
+      [min, max](std::string& text) { return CheckCount(text, min, max); },
+      absl::StrCat("INT in [", Bound(min), ", ", Bound(max), "]"));
+}
+
+CLI::Validator Real(double lo, bool lo_open, double hi, bool hi_open) {
+  return CLI::Validator(
+      [=](std::string& text) {
+        return CheckReal(text, lo, lo_open, hi, hi_open);
+      },
+      "NUMBER");
+}
+
+// A probability or a level: in (0, 1).
+CLI::Validator Fraction() { return Real(0, true, 1, true); }
+// A positive parameter (prior weights, odds ratios, exposure): (0, max].
+CLI::Validator Positive(double max) { return Real(0, true, max, false); }
+
+// A comma-separated list of whole numbers in [min, max].
+absl::StatusOr<std::vector<int64_t>> ParseCounts(const std::string& text,
+                                                 const std::string& flag,
+                                                 double min = 0,
+                                                 double max = kMaxCount) {
+  std::vector<int64_t> out;
   for (absl::string_view part : absl::StrSplit(text, ',')) {
-    double v;
-    if (!absl::SimpleAtod(part, &v)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(flag, ": '", part, "' is not a number"));
+    std::string item(part);
+    if (std::string error = CheckCount(item, min, max); !error.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(flag, ": ", error));
     }
-    out.push_back(static_cast<T>(v));
+    out.push_back(std::stoll(item));
+  }
+  return out;
+}
+
+// A comma-separated list of finite numbers of magnitude up to 1e15.
+absl::StatusOr<std::vector<double>> ParseReals(const std::string& text,
+                                               const std::string& flag) {
+  std::vector<double> out;
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    if (std::string error =
+            CheckReal(std::string(part), -1e15, false, 1e15, false);
+        !error.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(flag, ": ", error));
+    }
+    double v;
+    (void)absl::SimpleAtod(part, &v);
+    out.push_back(v);
   }
   return out;
 }
@@ -113,7 +210,8 @@ struct StatsInputs {
   int min_events = 1;
   double level = 0.95, p0 = 0, a = 1, b = 1, weight = 0.5, threshold = 0.95,
          alpha = 0.05, t = 0, z = 1, py = 0, odds_ratio = 2, h = 0, fdr = 0.1;
-  std::string method = "clopper-pearson", xs, ns, scores, outcomes, file;
+  std::string method = "clopper-pearson", xs, ns, scores, outcomes, file,
+              alternative = "greater";
   bool mid_p = false;
 };
 
@@ -145,9 +243,9 @@ absl::Status IncidenceCi(StatsInputs& in, Result& r) {
 void AddIncidenceCi(CLI::App& app, StatsInputs& in, Method* run) {
   auto* ci = app.add_subcommand("incidence-ci",
                                 "subject incidence x/n with its interval");
-  ci->add_option("--x", in.x)->required();
-  ci->add_option("--n", in.n)->required();
-  ci->add_option("--level", in.level)->capture_default_str();
+  ci->add_option("--x", in.x)->required()->check(Count());
+  ci->add_option("--n", in.n)->required()->check(Count());
+  ci->add_option("--level", in.level)->capture_default_str()->check(Fraction());
   ci->add_option("--method", in.method, "clopper-pearson (default) or wilson")
       ->check(CLI::IsMember({"clopper-pearson", "wilson"}));
   OnParsed(ci, in, run, IncidenceCi);
@@ -169,9 +267,9 @@ absl::Status BinomTest(StatsInputs& in, Result& r) {
 void AddBinomTest(CLI::App& app, StatsInputs& in, Method* run) {
   auto* bt = app.add_subcommand(
       "binom-test", "one-sided exact binomial test P(X >= x | n, p0)");
-  bt->add_option("--x", in.x)->required();
-  bt->add_option("--n", in.n)->required();
-  bt->add_option("--p0", in.p0)->required();
+  bt->add_option("--x", in.x)->required()->check(Count());
+  bt->add_option("--n", in.n)->required()->check(Count());
+  bt->add_option("--p0", in.p0)->required()->check(Fraction());
   bt->add_flag("--mid-p", in.mid_p, "also the mid-p value");
   OnParsed(bt, in, run, BinomTest);
 }
@@ -201,15 +299,16 @@ void AddPosterior(CLI::App& app, StatsInputs& in, Method* run) {
       "posterior",
       "P(p > p0 | x, n) under Beta(a, b), or a prior from the "
       "baseline's source sample (--x0/--n0/--weight)");
-  post->add_option("--x", in.x)->required();
-  post->add_option("--n", in.n)->required();
-  post->add_option("--p0", in.p0)->required();
-  post->add_option("--a", in.a)->capture_default_str();
-  post->add_option("--b", in.b)->capture_default_str();
-  post->add_option("--x0", in.x0, "source events (with --n0)");
-  post->add_option("--n0", in.n0, "source subjects");
+  post->add_option("--x", in.x)->required()->check(Count());
+  post->add_option("--n", in.n)->required()->check(Count());
+  post->add_option("--p0", in.p0)->required()->check(Fraction());
+  post->add_option("--a", in.a)->capture_default_str()->check(Positive(1e6));
+  post->add_option("--b", in.b)->capture_default_str()->check(Positive(1e6));
+  post->add_option("--x0", in.x0, "source events (with --n0)")->check(Count());
+  post->add_option("--n0", in.n0, "source subjects")->check(Count());
   post->add_option("--weight", in.weight, "weight of the source sample")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(Positive(1e6));
   OnParsed(post, in, run, Posterior);
 }
 
@@ -233,11 +332,17 @@ absl::Status Boundary(StatsInputs& in, Result& r) {
 void AddBoundary(CLI::App& app, StatsInputs& in, Method* run) {
   auto* boundary = app.add_subcommand(
       "boundary", "the stopping table: smallest x that flags for each n");
-  boundary->add_option("--p0", in.p0)->required();
-  boundary->add_option("--nmax", in.nmax)->required();
-  boundary->add_option("--threshold", in.threshold)->capture_default_str();
-  boundary->add_option("--a", in.a)->capture_default_str();
-  boundary->add_option("--b", in.b)->capture_default_str();
+  boundary->add_option("--p0", in.p0)->required()->check(Fraction());
+  boundary->add_option("--nmax", in.nmax)->required()->check(Count(1, 1e5));
+  boundary->add_option("--threshold", in.threshold)
+      ->capture_default_str()
+      ->check(Fraction());
+  boundary->add_option("--a", in.a)
+      ->capture_default_str()
+      ->check(Positive(1e6));
+  boundary->add_option("--b", in.b)
+      ->capture_default_str()
+      ->check(Positive(1e6));
   OnParsed(boundary, in, run, Boundary);
 }
 
@@ -256,11 +361,15 @@ absl::Status MaxSprtCv(StatsInputs& in, Result& r) {
 void AddMaxSprtCv(CLI::App& app, StatsInputs& in, Method* run) {
   auto* cv = app.add_subcommand(
       "maxsprt-cv", "exact Poisson MaxSPRT critical value (Kulldorff 2011)");
-  cv->add_option("--alpha", in.alpha)->capture_default_str();
+  cv->add_option("--alpha", in.alpha)->capture_default_str()->check(Fraction());
+  // T = 10^4 takes seconds (docs/statistics.md); M beyond T + 1000 cannot
+  // occur in practice.
   cv->add_option("--T", in.t, "end of surveillance, expected events")
-      ->required();
+      ->required()
+      ->check(Positive(1e4));
   cv->add_option("--M", in.min_events, "minimum events to signal")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(Count(1, 1e4));
   OnParsed(cv, in, run, MaxSprtCv);
 }
 
@@ -282,18 +391,26 @@ absl::Status MaxSprtBinomialCv(StatsInputs& in, Result& r) {
 void AddMaxSprtBinomialCv(CLI::App& app, StatsInputs& in, Method* run) {
   auto* bcv = app.add_subcommand("maxsprt-binomial-cv",
                                  "exact binomial MaxSPRT critical value");
-  bcv->add_option("--alpha", in.alpha)->capture_default_str();
+  bcv->add_option("--alpha", in.alpha)
+      ->capture_default_str()
+      ->check(Fraction());
   bcv->add_option("--N", in.nmax, "end of surveillance, total events")
-      ->required();
-  bcv->add_option("--M", in.min_events)->capture_default_str();
-  bcv->add_option("--z", in.z, "controls per case")->capture_default_str();
+      ->required()
+      ->check(Count(1, 5000));
+  bcv->add_option("--M", in.min_events)
+      ->capture_default_str()
+      ->check(Count(1, 5000));
+  bcv->add_option("--z", in.z, "controls per case")
+      ->capture_default_str()
+      ->check(Positive(1e5));
   OnParsed(bcv, in, run, MaxSprtBinomialCv);
 }
 
 absl::Status Cusum(StatsInputs& in, Result& r) {
-  auto ys = ParseList<int>(in.outcomes, "--outcomes");
-  if (!ys.ok()) return ys.status();
-  auto c = signal::BernoulliCusum(*ys, in.p0, in.odds_ratio, in.h);
+  auto parsed = ParseCounts(in.outcomes, "--outcomes", 0, 1);
+  if (!parsed.ok()) return parsed.status();
+  const std::vector<int> ys(parsed->begin(), parsed->end());
+  auto c = signal::BernoulliCusum(ys, in.p0, in.odds_ratio, in.h);
   if (!c.ok()) return c.status();
   r.Num("p0", in.p0);
   r.Num("odds_ratio", in.odds_ratio);
@@ -301,8 +418,8 @@ absl::Status Cusum(StatsInputs& in, Result& r) {
   r.Int("signal_at", c->signal_at);
   std::vector<std::vector<double>> table;
   for (size_t i = 0; i < c->path.size(); ++i) {
-    table.push_back({static_cast<double>(i + 1), static_cast<double>((*ys)[i]),
-                     c->path[i]});
+    table.push_back(
+        {static_cast<double>(i + 1), static_cast<double>(ys[i]), c->path[i]});
   }
   r.Rows({"i", "y", "S"}, std::move(table));
   return absl::OkStatus();
@@ -312,38 +429,46 @@ void AddCusum(CLI::App& app, StatsInputs& in, Method* run) {
   auto* cusum = app.add_subcommand("cusum", "Bernoulli CUSUM path");
   cusum->add_option("--outcomes", in.outcomes, "0/1 list, e.g. 0,1,0,1")
       ->required();
-  cusum->add_option("--p0", in.p0)->required();
+  cusum->add_option("--p0", in.p0)->required()->check(Fraction());
   cusum->add_option("--or", in.odds_ratio, "odds ratio to detect")
-      ->capture_default_str();
-  cusum->add_option("--h", in.h, "decision value")->required();
+      ->capture_default_str()
+      ->check(Real(1, true, 1e6, false));
+  cusum->add_option("--h", in.h, "decision value")
+      ->required()
+      ->check(Positive(1e6));
   OnParsed(cusum, in, run, Cusum);
 }
 
 absl::Status Trend(StatsInputs& in, Result& r) {
-  auto xv = ParseList<int64_t>(in.xs, "--x");
+  auto xv = ParseCounts(in.xs, "--x");
   if (!xv.ok()) return xv.status();
-  auto nv = ParseList<int64_t>(in.ns, "--n");
+  auto nv = ParseCounts(in.ns, "--n");
   if (!nv.ok()) return nv.status();
   std::vector<double> sv;
   if (in.scores.empty()) {
     for (size_t i = 0; i < xv->size(); ++i) sv.push_back(i);
   } else {
-    auto parsed = ParseList<double>(in.scores, "--scores");
+    auto parsed = ParseReals(in.scores, "--scores");
     if (!parsed.ok()) return parsed.status();
     sv = *parsed;
   }
-  auto res = signal::CochranArmitageIncreasing(*xv, *nv, sv);
+  auto res = signal::CochranArmitage(*xv, *nv, sv, {.two_sided = true});
   if (!res.ok()) return res.status();
   r.Num("z", res->z);
   r.Num("p_value_one_sided", res->p);
+  r.Num("p_value_two_sided", res->p_two_sided);
   r.Text("method", res->exact ? "exact conditional" : "asymptotic");
   r.Num("p_asymptotic", res->p_asymptotic);
+  r.Num("p_asymptotic_two_sided", res->p_asymptotic_two_sided);
+  if (!res->note.empty()) r.Text("note", res->note);
   return absl::OkStatus();
 }
 
 void AddTrend(CLI::App& app, StatsInputs& in, Method* run) {
   auto* trend = app.add_subcommand(
-      "trend", "Cochran-Armitage trend across ordered groups");
+      "trend",
+      "Cochran-Armitage trend across ordered groups: exact conditional "
+      "p-values, one-sided (increasing) and two-sided");
   trend->add_option("--x", in.xs, "subjects with the event per group")
       ->required();
   trend->add_option("--n", in.ns, "subjects per group")->required();
@@ -352,12 +477,25 @@ void AddTrend(CLI::App& app, StatsInputs& in, Method* run) {
   OnParsed(trend, in, run, Trend);
 }
 
+absl::StatusOr<signal::Alternative> ParseAlternative(const std::string& text) {
+  if (text == "greater") return signal::Alternative::kGreater;
+  if (text == "less") return signal::Alternative::kLess;
+  if (text == "two.sided") return signal::Alternative::kTwoSided;
+  return absl::InvalidArgumentError("--alternative: greater, two.sided, less");
+}
+
 absl::Status Fisher(StatsInputs& in, Result& r) {
-  auto p = signal::FisherGreater(in.x1, in.n1, in.x0, in.n0);
+  auto alternative = ParseAlternative(in.alternative);
+  if (!alternative.ok()) return alternative.status();
+  auto p = signal::FisherExact(in.x1, in.n1, in.x0, in.n0, *alternative);
   if (!p.ok()) return p.status();
+  auto greater = signal::FisherGreater(in.x1, in.n1, in.x0, in.n0);
+  if (!greater.ok()) return greater.status();
   auto rd = signal::NewcombeDifference(in.x1, in.n1, in.x0, in.n0, in.level);
   if (!rd.ok()) return rd.status();
-  r.Num("p_value_one_sided", *p);
+  r.Text("alternative", in.alternative);
+  r.Num("p_value", *p);
+  r.Num("p_value_one_sided", *greater);  // "greater", as before --alternative
   r.Num("risk_difference", rd->difference);
   r.Num("rd_lower", rd->lower);
   r.Num("rd_upper", rd->upper);
@@ -365,17 +503,98 @@ absl::Status Fisher(StatsInputs& in, Result& r) {
   return absl::OkStatus();
 }
 
+// The two groups' counts: fisher's and compare's (--x2/--n2 alias the
+// control group's --x0/--n0).
+void AddTwoGroups(CLI::App* command, StatsInputs& in) {
+  command->add_option("--x1", in.x1, "events in group 1")
+      ->required()
+      ->check(Count());
+  command->add_option("--n1", in.n1, "subjects in group 1")
+      ->required()
+      ->check(Count());
+  command->add_option("--x0,--x2", in.x0, "events in group 0 (control)")
+      ->required()
+      ->check(Count());
+  command->add_option("--n0,--n2", in.n0, "subjects in group 0 (control)")
+      ->required()
+      ->check(Count());
+  command->add_option("--level", in.level)
+      ->capture_default_str()
+      ->check(Fraction());
+}
+
 void AddFisher(CLI::App& app, StatsInputs& in, Method* run) {
   auto* fisher = app.add_subcommand(
       "fisher",
-      "one-sided Fisher exact test of x1/n1 above x0/n0, with the "
-      "risk difference and its Newcombe interval");
-  fisher->add_option("--x1", in.x1)->required();
-  fisher->add_option("--n1", in.n1)->required();
-  fisher->add_option("--x0", in.x0)->required();
-  fisher->add_option("--n0", in.n0)->required();
-  fisher->add_option("--level", in.level)->capture_default_str();
+      "Fisher exact test of x1/n1 against x0/n0 (one-sided greater unless "
+      "--alternative), with the risk difference and its Newcombe interval");
+  AddTwoGroups(fisher, in);
+  fisher
+      ->add_option("--alternative", in.alternative,
+                   "greater (default), two.sided (R's fisher.test rule) or "
+                   "less")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"greater", "two.sided", "less"}));
   OnParsed(fisher, in, run, Fisher);
+}
+
+// The relative risk and its MN limits, with the zero-cell cases spelled out.
+void PrintRatio(const signal::RatioInterval& rr, Result& r) {
+  if (rr.ratio_undefined) {
+    r.Missing("relative_risk", "undefined");
+    r.Text("relative_risk_note", "no events in either group: 0/0");
+  } else if (!rr.ratio_finite) {
+    r.Missing("relative_risk", "infinite");
+    r.Text("relative_risk_note", "no events in group 0: p1/p0 is infinite");
+  } else {
+    r.Num("relative_risk", rr.ratio);
+  }
+  r.Num("rr_lower", rr.lower);
+  if (rr.upper_infinite) {
+    r.Missing("rr_upper", "unbounded");
+  } else {
+    r.Num("rr_upper", rr.upper);
+  }
+}
+
+absl::Status Compare(StatsInputs& in, Result& r) {
+  auto mn =
+      signal::MiettinenNurminenDifference(in.x1, in.n1, in.x0, in.n0, in.level);
+  if (!mn.ok()) return mn.status();
+  auto nc = signal::NewcombeDifference(in.x1, in.n1, in.x0, in.n0, in.level);
+  if (!nc.ok()) return nc.status();
+  auto rr =
+      signal::MiettinenNurminenRatio(in.x1, in.n1, in.x0, in.n0, in.level);
+  if (!rr.ok()) return rr.status();
+  r.Num("p1", static_cast<double>(in.x1) / static_cast<double>(in.n1));
+  r.Num("p0", static_cast<double>(in.x0) / static_cast<double>(in.n0));
+  r.Num("level", in.level);
+  r.Num("risk_difference", mn->difference);
+  r.Num("rd_lower", mn->lower);
+  r.Num("rd_upper", mn->upper);
+  r.Num("rd_newcombe_lower", nc->lower);
+  r.Num("rd_newcombe_upper", nc->upper);
+  PrintRatio(*rr, r);
+  for (auto alt : {signal::Alternative::kGreater, signal::Alternative::kLess,
+                   signal::Alternative::kTwoSided}) {
+    auto p = signal::FisherExact(in.x1, in.n1, in.x0, in.n0, alt);
+    if (!p.ok()) return p.status();
+    r.Num(alt == signal::Alternative::kTwoSided
+              ? "fisher_two_sided"
+              : absl::StrCat("fisher_", signal::AlternativeName(alt)),
+          *p);
+  }
+  return absl::OkStatus();
+}
+
+void AddCompare(CLI::App& app, StatsInputs& in, Method* run) {
+  auto* compare = app.add_subcommand(
+      "compare",
+      "group 1 against group 0: risk difference (Miettinen-Nurminen and "
+      "Newcombe intervals), relative risk (Miettinen-Nurminen interval) and "
+      "Fisher's exact p in all three directions");
+  AddTwoGroups(compare, in);
+  OnParsed(compare, in, run, Compare);
 }
 
 absl::Status Eair(StatsInputs& in, Result& r) {
@@ -393,9 +612,13 @@ absl::Status Eair(StatsInputs& in, Result& r) {
 void AddEair(CLI::App& app, StatsInputs& in, Method* run) {
   auto* eair = app.add_subcommand(
       "eair", "incidence rate per 100 patient-years, exact Poisson interval");
-  eair->add_option("--events", in.events)->required();
-  eair->add_option("--py", in.py, "patient-years at risk")->required();
-  eair->add_option("--level", in.level)->capture_default_str();
+  eair->add_option("--events", in.events)->required()->check(Count(0, 1e9));
+  eair->add_option("--py", in.py, "patient-years at risk")
+      ->required()
+      ->check(Real(1e-6, false, 1e12, false));
+  eair->add_option("--level", in.level)
+      ->capture_default_str()
+      ->check(Fraction());
   OnParsed(eair, in, run, Eair);
 }
 
@@ -471,7 +694,9 @@ void AddDfdr(CLI::App& app, StatsInputs& in, Method* run) {
   auto* dfdr = app.add_subcommand(
       "dfdr", "Benjamini-Hochberg and double FDR over PT p-values");
   dfdr->add_option("--file", in.file, "CSV with columns soc,pt,p")->required();
-  dfdr->add_option("--fdr", in.fdr)->capture_default_str();
+  dfdr->add_option("--fdr", in.fdr)
+      ->capture_default_str()
+      ->check(Real(0, true, 1, false));
   OnParsed(dfdr, in, run, Dfdr);
 }
 
@@ -485,6 +710,7 @@ void AddMethods(CLI::App& app, StatsInputs& in, Method* run) {
   AddCusum(app, in, run);
   AddTrend(app, in, run);
   AddFisher(app, in, run);
+  AddCompare(app, in, run);
   AddEair(app, in, run);
   AddDfdr(app, in, run);
 }
@@ -512,6 +738,13 @@ int RunStatsCommand(const std::vector<std::string>& args, std::ostream& out,
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {
     app.parse(reversed);
+  } catch (const CLI::ValidationError& e) {
+    // A value out of its range is invalid input, not a usage error.
+    err << "error: " << e.what() << "\n";
+    return 1;
+  } catch (const CLI::ConversionError& e) {
+    err << "error: " << e.what() << "\n";
+    return 1;
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e, out, err);
     return code == 0 ? 0 : 2;
@@ -519,6 +752,7 @@ int RunStatsCommand(const std::vector<std::string>& args, std::ostream& out,
   if (!run) return 2;
   Result result;
   absl::Status status = run(result);
+  if (status.ok()) status = result.status();
   if (!status.ok()) {
     err << "error: " << status.message() << "\n";
     return 1;

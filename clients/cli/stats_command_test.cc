@@ -12,6 +12,7 @@ namespace aesignal::cli {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 struct Out {
   int code;
@@ -76,7 +77,8 @@ TEST(StatsCommandTest, BadInputNamesTheProblem) {
   EXPECT_THAT(p0.err, HasSubstr("p0"));
   Out list = Stats({"trend", "--x", "0,a,3", "--n", "3,3,3"});
   EXPECT_EQ(list.code, 1);
-  EXPECT_THAT(list.err, HasSubstr("--x: 'a'"));
+  EXPECT_THAT(list.err, HasSubstr("--x: must be a whole number"));
+  EXPECT_THAT(list.err, HasSubstr("got 'a'"));
   EXPECT_EQ(Stats({"frobnicate"}).code, 2);
   EXPECT_EQ(Stats({"binom-test", "--x", "1"}).code, 2);  // missing flags
 }
@@ -95,6 +97,147 @@ TEST(StatsCommandTest, DoubleFdrFromAFile) {
   EXPECT_THAT(r.out, HasSubstr("\"flagged\": 3"));
   EXPECT_THAT(r.out, HasSubstr("\"double_fdr\": 0.0090000000000000"));
   EXPECT_EQ(Stats({"dfdr", "--file", "/nonexistent.csv"}).code, 1);
+}
+
+// No JSON value is inf or nan (%.17g would print them bare: not JSON).
+void ExpectFiniteJson(const std::string& json) {
+  for (const char* bad : {": inf", ": -inf", ": nan", ": -nan"}) {
+    EXPECT_THAT(json, Not(HasSubstr(bad))) << json;
+  }
+}
+
+TEST(StatsCommandTest, FisherAlternativesFollowRsFisherTest) {
+  // fisher.test(matrix(c(5, 1, 1, 5), 2)): greater 0.0400432900432901,
+  // less 0.998917748917749, two.sided 0.08008658008658.
+  const std::vector<std::string> table = {"--format", "json", "fisher", "--x1",
+                                          "5",        "--n1", "6",      "--x0",
+                                          "1",        "--n0", "6"};
+  Out greater = Stats(table);  // the default, as before --alternative
+  ASSERT_EQ(greater.code, 0) << greater.err;
+  EXPECT_THAT(greater.out, HasSubstr("\"alternative\": \"greater\""));
+  EXPECT_THAT(greater.out, HasSubstr("\"p_value\": 0.040043290043290"));
+  EXPECT_THAT(greater.out,
+              HasSubstr("\"p_value_one_sided\": 0.040043290043290"));
+  std::vector<std::string> args = table;
+  args.insert(args.end(), {"--alternative", "two.sided"});
+  Out two = Stats(args);
+  ASSERT_EQ(two.code, 0) << two.err;
+  EXPECT_THAT(two.out, HasSubstr("\"p_value\": 0.080086580086580"));
+  args.back() = "less";
+  EXPECT_THAT(Stats(args).out, HasSubstr("\"p_value\": 0.99891774891774"));
+  args.back() = "both";
+  EXPECT_EQ(Stats(args).code, 1);
+}
+
+TEST(StatsCommandTest, CompareGivesBothIntervalsAndNoInfinityInJson) {
+  // Fagerland et al. 2017, ch. 4: 7/34 vs 1/34, MN ratio 1.2086 to 43.0330.
+  Out rr = Stats({"--format", "json", "compare", "--x1", "7", "--n1", "34",
+                  "--x2", "1", "--n2", "34"});
+  ASSERT_EQ(rr.code, 0) << rr.err;
+  EXPECT_THAT(rr.out, HasSubstr("\"relative_risk\": 7,"));
+  EXPECT_THAT(rr.out, HasSubstr("\"rr_lower\": 1.2085"));
+  EXPECT_THAT(rr.out, HasSubstr("\"rr_upper\": 43.03"));
+  EXPECT_THAT(rr.out, HasSubstr("\"fisher_two_sided\": 0.05440013049506"));
+  // No events in the control group: an infinite ratio and an unbounded
+  // upper limit are null in JSON, words in the table.
+  Out zero = Stats({"--format", "json", "compare", "--x1", "3", "--n1", "10",
+                    "--x0", "0", "--n0", "10"});
+  ASSERT_EQ(zero.code, 0) << zero.err;
+  EXPECT_THAT(zero.out, HasSubstr("\"relative_risk\": null"));
+  EXPECT_THAT(zero.out, HasSubstr("\"rr_upper\": null"));
+  ExpectFiniteJson(zero.out);
+  Out table =
+      Stats({"compare", "--x1", "0", "--n1", "10", "--x0", "0", "--n0", "10"});
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("relative_risk          undefined"));
+  EXPECT_THAT(table.out, HasSubstr("rr_upper               unbounded"));
+}
+
+TEST(StatsCommandTest, TrendIsExactForTheIssueExample) {
+  Out r = Stats({"--format", "json", "trend", "--x", "0,0,1,2,4", "--n",
+                 "12,12,12,12,12"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  // coin's exact p (testdata/trend_exact.csv); asymptotic 0.00223.
+  EXPECT_THAT(r.out, HasSubstr("\"p_value_one_sided\": 0.00255724055902"));
+  EXPECT_THAT(r.out, HasSubstr("\"p_value_two_sided\": 0.00511448111804"));
+  EXPECT_THAT(r.out, HasSubstr("\"method\": \"exact conditional\""));
+  Out none = Stats({"trend", "--x", "0,0,0", "--n", "3,3,3"});
+  ASSERT_EQ(none.code, 0) << none.err;
+  EXPECT_THAT(none.out, HasSubstr("no events"));
+}
+
+TEST(StatsCommandTest, EveryMethodRejectsNonFiniteAndOutOfRangeValues) {
+  // Each case: a valid invocation with one value replaced.
+  const std::vector<std::pair<std::vector<std::string>, std::string>> bad = {
+      {{"incidence-ci", "--x", "3.5", "--n", "6"}, "--x"},
+      {{"incidence-ci", "--x", "1", "--n", "inf"}, "--n"},
+      {{"incidence-ci", "--x", "1", "--n", "6", "--level", "nan"}, "--level"},
+      {{"binom-test", "--x", "-1", "--n", "10", "--p0", "0.05"}, "--x"},
+      {{"binom-test", "--x", "1", "--n", "1e13", "--p0", "0.05"}, "--n"},
+      {{"binom-test", "--x", "1", "--n", "10", "--p0", "NaN"}, "--p0"},
+      {{"posterior", "--x", "1", "--n", "3", "--p0", "0.2", "--a", "inf"},
+       "--a"},
+      {{"posterior", "--x", "1", "--n", "3", "--p0", "0.2", "--weight", "-1"},
+       "--weight"},
+      {{"boundary", "--p0", "0.2", "--nmax", "1000000"}, "--nmax"},
+      {{"maxsprt-cv", "--T", "1e9"}, "--T"},
+      {{"maxsprt-cv", "--T", "10", "--M", "2.5"}, "--M"},
+      {{"maxsprt-cv", "--T", "10", "--alpha", "1"}, "--alpha"},
+      {{"maxsprt-binomial-cv", "--N", "100000"}, "--N"},
+      {{"maxsprt-binomial-cv", "--N", "50", "--z", "-inf"}, "--z"},
+      {{"cusum", "--outcomes", "1,0.5", "--p0", "0.1", "--h", "1"},
+       "--outcomes"},
+      {{"cusum", "--outcomes", "1,0", "--p0", "0.1", "--h", "inf"}, "--h"},
+      {{"trend", "--x", "1,2", "--n", "3,3", "--scores", "0,nan"}, "--scores"},
+      {{"trend", "--x", "1,2", "--n", "3,1e13"}, "--n"},
+      {{"fisher", "--x1", "1", "--n1", "3", "--x0", "0", "--n0", "3.25"},
+       "--n0"},
+      {{"compare", "--x1", "1", "--n1", "3", "--x0", "0", "--n0", "3",
+        "--level", "1.5"},
+       "--level"},
+      {{"eair", "--events", "2", "--py", "inf"}, "--py"},
+      {{"dfdr", "--file", "x.csv", "--fdr", "0"}, "--fdr"},
+  };
+  for (const auto& [args, flag] : bad) {
+    Out r = Stats(args);
+    EXPECT_EQ(r.code, 1) << args[0] << " " << flag << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr(flag)) << args[0];
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+}
+
+TEST(StatsCommandTest, AMaxSprtPlanThatCanNeverSignalIsAnError) {
+  Out r = Stats({"maxsprt-binomial-cv", "--N", "5", "--M", "6"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("never signal"));
+  Out p = Stats({"maxsprt-cv", "--T", "0.001", "--M", "1000"});
+  EXPECT_EQ(p.code, 1);
+  EXPECT_THAT(p.err, HasSubstr("never signal"));
+}
+
+TEST(StatsCommandTest, ExtremeValidInputsGiveFiniteJson) {
+  const std::vector<std::vector<std::string>> runs = {
+      {"binom-test", "--x", "1000000000000", "--n", "1000000000000", "--p0",
+       "0.999999999", "--mid-p"},
+      {"binom-test", "--x", "0", "--n", "1000000000000", "--p0", "1e-300",
+       "--mid-p"},
+      {"incidence-ci", "--x", "0", "--n", "1000000000000", "--level",
+       "0.999999"},
+      {"fisher", "--x1", "1000000000000", "--n1", "1000000000000", "--x0", "0",
+       "--n0", "1000000000000", "--alternative", "two.sided"},
+      {"compare", "--x1", "1", "--n1", "1", "--x0", "0", "--n0", "1"},
+      {"compare", "--x1", "999999999999", "--n1", "1000000000000", "--x0", "1",
+       "--n0", "1000000000000"},
+      {"eair", "--events", "1000000000", "--py", "1e-6", "--level", "0.999999"},
+      {"posterior", "--x", "0", "--n", "1000000000000", "--p0", "1e-12"},
+      {"trend", "--x", "0,0,5", "--n", "5,5,5", "--scores", "0,1e-15,1e15"},
+  };
+  for (auto args : runs) {
+    args.insert(args.begin(), {"--format", "json"});
+    Out r = Stats(args);
+    ASSERT_EQ(r.code, 0) << args[2] << ": " << r.err;
+    ExpectFiniteJson(r.out);
+  }
 }
 
 TEST(StatsCommandTest, ReachableFromTheMainCli) {

@@ -147,7 +147,15 @@ absl::StatusOr<Decision> SignalRule::AgainstControl(int64_t x, int64_t n,
 absl::StatusOr<Decision> SignalRule::DoseTrend(
     const std::vector<int64_t>& x, const std::vector<int64_t>& n,
     const std::vector<double>& scores) const {
-  auto trend = CochranArmitageIncreasing(x, n, scores);
+  // The server evaluates this for every row a batch changes, at every
+  // timepoint: its budget keeps one evaluation to milliseconds and a few MB
+  // (exact for every cohort design aesignal targets — groups of tens to a
+  // few hundred subjects); beyond it the p is the asymptotic one, labelled
+  // in the result. The calculator uses the larger default budget.
+  TrendOptions options;
+  options.max_work = 2e7;
+  options.max_cells = 1'000'000;
+  auto trend = CochranArmitage(x, n, scores, options);
   if (!trend.ok()) return trend.status();
   int64_t total_x = 0, total_n = 0;
   for (size_t i = 0; i < x.size(); ++i) {

@@ -26,7 +26,7 @@ enum class Method {
   kBayesian,       // beta-binomial posterior P(p > p0 | data)
   kMaxSprt,        // Poisson MaxSPRT, exact critical value
   kControlFisher,  // one-sided Fisher exact against the control arm
-  kDoseTrend,      // Cochran-Armitage across ordered groups (exact if small)
+  kDoseTrend,      // Cochran-Armitage across ordered groups (exact)
   kOverTime,       // a window against the earlier windows (Fisher)
 };
 

@@ -8,7 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "boost/math/distributions/chi_squared.hpp"
 #include "boost/math/special_functions/beta.hpp"
+#include "boost/math/special_functions/gamma.hpp"
 #include "services/signal/binomial_ci.h"
+#include "services/signal/distributions.h"
 
 namespace aesignal::signal {
 namespace {
@@ -27,34 +29,17 @@ absl::StatusOr<double> Guarded(const char* what, F f) {
   }
 }
 
-// log C(n, k).
-double LogChoose(int64_t n, int64_t k) {
-  return std::lgamma(n + 1.0) - std::lgamma(k + 1.0) - std::lgamma(n - k + 1.0);
-}
-
-// P(k defective in a sample of `sample` from `total` holding `defective`),
-// via log-gamma: fast, and accurate to ~1e-13 relative for the sizes of
-// safety cohorts.
-double HypergeometricPmf(int64_t k, int64_t defective, int64_t sample,
-                         int64_t total) {
-  return std::exp(LogChoose(defective, k) +
-                  LogChoose(total - defective, sample - k) -
-                  LogChoose(total, sample));
-}
+constexpr double kMaxSprtBound = 1e5;
+constexpr int64_t kMaxBinomialSprtEvents = 5000;
 
 }  // namespace
 
 absl::StatusOr<double> BinomialUpperTail(int64_t x, int64_t n, double p0) {
-  if (x < 0 || n < 0 || x > n || !(p0 > 0 && p0 < 1)) {
+  if (x < 0 || n < 0 || x > n || n > kMaxCount || !(p0 > 0 && p0 < 1)) {
     return absl::InvalidArgumentError(
-        "binomial test: need 0 <= x <= n and "
-        "0 < p0 < 1");
+        "binomial test: need 0 <= x <= n <= 1e12 and 0 < p0 < 1");
   }
-  if (x == 0) return 1.0;
-  return Guarded("binomial test", [&] {
-    return boost::math::ibeta(static_cast<double>(x),
-                              static_cast<double>(n - x + 1), p0);
-  });
+  return Binomial(n, p0).UpperTail(x);
 }
 
 absl::StatusOr<double> PosteriorExceeds(int64_t x, int64_t n, double p0,
@@ -65,117 +50,6 @@ absl::StatusOr<double> PosteriorExceeds(int64_t x, int64_t n, double p0,
   }
   return Guarded("posterior",
                  [&] { return boost::math::ibetac(a + x, b + (n - x), p0); });
-}
-
-absl::StatusOr<double> FisherGreater(int64_t x1, int64_t n1, int64_t x0,
-                                     int64_t n0) {
-  if (x1 < 0 || x0 < 0 || x1 > n1 || x0 > n0) {
-    return absl::InvalidArgumentError("Fisher: need 0 <= x <= n per group");
-  }
-  // X, the events of group 1 given k events in all, is hypergeometric on
-  // [lo, hi]: at or below lo the upper tail is everything.
-  const int64_t k = x1 + x0, total = n1 + n0, others = total - k;
-  const int64_t lo = std::max<int64_t>(0, n1 - others);
-  const int64_t hi = std::min(k, n1);
-  if (x1 <= lo) return 1.0;
-  // Summed from the term next to the mode outwards, where terms shrink: one
-  // log-gamma evaluation, then exact term ratios. (Boost's hypergeometric
-  // CDF, used before, costs a prime factorisation per evaluation and, with
-  // Boost 1.74's constexpr tables, copies its prime tables on every call: it
-  // was ~10 % of the server's CPU under ingest. FisherGreaterMatchesBoost
-  // checks the two agree.)
-  const double mode =
-      std::floor((n1 + 1.0) * (k + 1.0) / (static_cast<double>(total) + 2.0));
-  double sum = 1, term = 1;
-  if (static_cast<double>(x1) > mode) {
-    // P(X >= x1): terms decrease from x1 upwards.
-    for (int64_t j = x1; j < hi; ++j) {
-      term *= static_cast<double>(k - j) * static_cast<double>(n1 - j) /
-              (static_cast<double>(j + 1) *
-               static_cast<double>(others - n1 + j + 1));
-      sum += term;
-      if (term < sum * 1e-17) break;
-    }
-    return std::min(1.0, HypergeometricPmf(x1, k, n1, total) * sum);
-  }
-  // 1 - P(X <= x1 - 1): terms decrease from x1 - 1 downwards.
-  for (int64_t j = x1 - 1; j > lo; --j) {
-    term *= static_cast<double>(j) * static_cast<double>(others - n1 + j) /
-            (static_cast<double>(k - j + 1) * static_cast<double>(n1 - j + 1));
-    sum += term;
-    if (term < sum * 1e-17) break;
-  }
-  return std::max(0.0, 1.0 - HypergeometricPmf(x1 - 1, k, n1, total) * sum);
-}
-
-absl::StatusOr<TrendResult> CochranArmitageIncreasing(
-    const std::vector<int64_t>& x, const std::vector<int64_t>& n,
-    const std::vector<double>& scores) {
-  if (x.size() != n.size() || x.size() != scores.size() || x.size() < 2) {
-    return absl::InvalidArgumentError(
-        "trend: x, n and scores must have the same size >= 2");
-  }
-  int64_t total_n = 0, total_x = 0;
-  double s_obs = 0, sum_nt = 0, sum_ntt = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    if (x[i] < 0 || x[i] > n[i]) {
-      return absl::InvalidArgumentError("trend: need 0 <= x <= n per group");
-    }
-    total_n += n[i];
-    total_x += x[i];
-    s_obs += scores[i] * x[i];
-    sum_nt += n[i] * scores[i];
-    sum_ntt += n[i] * scores[i] * scores[i];
-  }
-  TrendResult result;
-  if (total_n == 0 || total_x == 0 || total_x == total_n) return result;
-  const double pbar = static_cast<double>(total_x) / total_n;
-  const double variance =
-      pbar * (1 - pbar) * (sum_ntt - sum_nt * sum_nt / total_n);
-  if (!(variance > 0)) return result;
-  result.z = (s_obs - pbar * sum_nt) / std::sqrt(variance);
-  result.p_asymptotic = 0.5 * std::erfc(result.z / std::sqrt(2.0));
-
-  // Conditional exact distribution of S = sum t_i x_i given the total, by
-  // chaining hypergeometric draws group by group, when small enough.
-  double states = 1;
-  for (int64_t ni : n) states *= static_cast<double>(ni + 1);
-  if (states <= 2e5) {
-    try {
-      // (events left, score sum scaled to an integer) -> probability.
-      constexpr double kScale = 1e6;
-      std::map<std::pair<int64_t, int64_t>, double> dist = {
-          {{total_x, 0}, 1.0}};
-      int64_t n_left = total_n;
-      for (size_t i = 0; i < x.size(); ++i) {
-        std::map<std::pair<int64_t, int64_t>, double> next;
-        for (const auto& [state, prob] : dist) {
-          const auto [left, sum] = state;
-          for (int64_t k = std::max<int64_t>(0, left - (n_left - n[i]));
-               k <= std::min(left, n[i]); ++k) {
-            const double pk = HypergeometricPmf(k, left, n[i], n_left);
-            if (pk == 0) continue;
-            next[{left - k, sum + std::llround(scores[i] * k * kScale)}] +=
-                prob * pk;
-          }
-        }
-        n_left -= n[i];
-        dist = std::move(next);
-      }
-      const int64_t observed = std::llround(s_obs * kScale);
-      double p = 0;
-      for (const auto& [state, prob] : dist) {
-        if (state.second >= observed) p += prob;
-      }
-      result.p = std::min(1.0, p);
-      result.exact = true;
-      return result;
-    } catch (const std::exception&) {
-      // Fall through to the asymptotic test.
-    }
-  }
-  result.p = result.p_asymptotic;
-  return result;
 }
 
 double PoissonLlr(double c, double mu) {
@@ -209,8 +83,13 @@ double PoissonPmf(int k, double mu) {
 
 absl::StatusOr<double> MaxSprtAlpha(double cv, double surveillance_end,
                                     int min_events) {
-  if (!(cv > 0) || !(surveillance_end > 0) || min_events < 1) {
-    return absl::InvalidArgumentError("MaxSPRT: need cv > 0, T > 0 and M >= 1");
+  // The recursion runs over ~T + cv event counts, each holding up to that
+  // many states: the bounds keep every call finite (T = 10^4 takes seconds).
+  if (!(cv > 0 && cv <= kMaxSprtBound) ||
+      !(surveillance_end > 0 && surveillance_end <= kMaxSprtBound) ||
+      min_events < 1 || min_events > kMaxSprtBound) {
+    return absl::InvalidArgumentError(
+        "MaxSPRT: need 0 < cv <= 1e5, 0 < T <= 1e5 and 1 <= M <= 1e5");
   }
   // surviving[j]: probability of j events so far and no signal yet.
   std::vector<double> surviving = {1.0};
@@ -259,6 +138,21 @@ absl::StatusOr<double> MaxSprtCriticalValue(double alpha,
                                             int min_events) {
   if (!(alpha > 0 && alpha < 1)) {
     return absl::InvalidArgumentError("MaxSPRT: alpha must be in (0, 1)");
+  }
+  if (auto s = MaxSprtAlpha(1, surveillance_end, min_events); !s.ok()) {
+    return s.status();  // the bounds on T and M
+  }
+  // A signal needs M events by T; when even that is 0 in double precision
+  // (alpha(cv) itself is 1 − a sum, too noisy to tell) no plan signals.
+  auto reach = Guarded("MaxSPRT", [&] {
+    return boost::math::gamma_p(static_cast<double>(min_events),
+                                surveillance_end);
+  });
+  if (!reach.ok()) return reach.status();
+  if (*reach == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "MaxSPRT: the plan can never signal: P(at least M = ", min_events,
+        " events by T = ", surveillance_end, ") is 0"));
   }
   double lo = 1e-9, hi = 1;
   // alpha(cv) decreases in cv: find hi with alpha(hi) < alpha.
@@ -332,25 +226,24 @@ absl::StatusOr<std::vector<double>> DoubleFdr(
 }
 
 absl::StatusOr<double> BinomialMidP(int64_t x, int64_t n, double p0) {
-  if (x < 0 || n < 0 || x > n || !(p0 > 0 && p0 < 1)) {
-    return absl::InvalidArgumentError("mid-p: need 0 <= x <= n and 0 < p0 < 1");
+  if (x < 0 || n < 0 || x > n || n > kMaxCount || !(p0 > 0 && p0 < 1)) {
+    return absl::InvalidArgumentError(
+        "mid-p: need 0 <= x <= n <= 1e12 and 0 < p0 < 1");
   }
-  return Guarded("mid-p", [&] {
-    const double above =
-        x == n ? 0.0
-               : boost::math::ibeta(static_cast<double>(x + 1),
-                                    static_cast<double>(n - x), p0);
-    const double at = std::exp(LogChoose(n, x) + x * std::log(p0) +
-                               (n - x) * std::log1p(-p0));
-    return above + 0.5 * at;
-  });
+  const Binomial law(n, p0);
+  return std::min(1.0, law.UpperTail(x + 1) + 0.5 * law.Pmf(x));
 }
 
 absl::StatusOr<RateInterval> PoissonRate(int64_t events, double patient_years,
                                          double level) {
-  if (events < 0 || !(patient_years > 0) || !(level > 0 && level < 1)) {
+  // Boost's chi-square quantile gives up beyond ~10^10 events; the bounds
+  // also keep the rate finite.
+  if (events < 0 || events > 1'000'000'000 ||
+      !(patient_years >= 1e-6 && patient_years <= 1e12) ||
+      !(level > 0 && level < 1)) {
     return absl::InvalidArgumentError(
-        "rate: need events >= 0, patient-years > 0 and level in (0, 1)");
+        "rate: need 0 <= events <= 1e9, 1e-6 <= patient-years <= 1e12 and "
+        "level in (0, 1)");
   }
   try {
     const double alpha = 1 - level;
@@ -436,10 +329,14 @@ double BinomialLlr(int64_t cases, int64_t events, double z) {
 
 absl::StatusOr<double> BinomialMaxSprtAlpha(double cv, int64_t max_events,
                                             int min_cases, double z) {
-  if (!(cv > 0) || max_events < 1 || max_events > 100000 || min_cases < 1 ||
-      !(z > 0)) {
+  // O(N^2) per call and ~50 calls per critical value: N = 5000 takes
+  // seconds, N = 10^5 took most of an hour.
+  if (!(cv > 0 && cv <= kMaxSprtBound) || max_events < 1 ||
+      max_events > kMaxBinomialSprtEvents || min_cases < 1 ||
+      !(z > 0 && z <= kMaxSprtBound)) {
     return absl::InvalidArgumentError(
-        "binomial MaxSPRT: need cv > 0, 1 <= N <= 100000, M >= 1, z > 0");
+        "binomial MaxSPRT: need 0 < cv <= 1e5, 1 <= N <= 5000, M >= 1, "
+        "0 < z <= 1e5");
   }
   const double p = 1 / (1 + z);
   // alive[c]: probability of c cases after n events, no signal yet.
@@ -473,6 +370,13 @@ absl::StatusOr<double> BinomialMaxSprtCriticalValue(double alpha,
   // The type-I error is a step function of cv (counts are discrete): return
   // the smallest cv whose error does not exceed alpha.
   double lo = 1e-9, hi = 1;
+  auto most = BinomialMaxSprtAlpha(lo, max_events, min_cases, z);
+  if (!most.ok()) return most.status();
+  if (*most == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "binomial MaxSPRT: the plan can never signal: no path of N = ",
+        max_events, " events has M = ", min_cases, " cases above 1/(1+z)"));
+  }
   while (true) {
     auto a = BinomialMaxSprtAlpha(hi, max_events, min_cases, z);
     if (!a.ok()) return a.status();

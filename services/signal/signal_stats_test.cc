@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <tuple>
 #include <utility>
 #include <vector>
 
 #include "boost/math/distributions/hypergeometric.hpp"
 #include "gtest/gtest.h"
+#include "services/signal/distributions.h"
 
 namespace aesignal::signal {
 namespace {
@@ -278,6 +280,170 @@ TEST(StatsTest, NoNonFiniteResultForValidInputsAndErrorsForInvalid) {
   EXPECT_FALSE(NewcombeDifference(1, 0, 0, 3, 0.95).ok());
   EXPECT_FALSE(MaxSprtCriticalValue(1.5, 10, 1).ok());
   EXPECT_FALSE(PosteriorBoundary(0, 10, 0.9, 1, 1).ok());
+}
+
+// The probability of a 2x2 table given its margins, from log-gammas (fine
+// for the small cohorts it is used on).
+double TablePmf(int64_t x1, int64_t n1, int64_t x0, int64_t n0) {
+  auto log_choose = [](double n, double k) {
+    return std::lgamma(n + 1) - std::lgamma(k + 1) - std::lgamma(n - k + 1);
+  };
+  return std::exp(log_choose(n1, x1) + log_choose(n0, x0) -
+                  log_choose(n1 + n0, x1 + x0));
+}
+
+// R's fisher.test rule by enumeration: every table with the observed margins.
+TEST(StatsTest, FisherThreeDirectionsMatchEnumeration) {
+  int cases = 0;
+  for (int64_t n1 = 0; n1 <= 9; ++n1) {
+    for (int64_t n0 = 0; n0 <= 9; n0 += 2) {
+      for (int64_t x1 = 0; x1 <= n1; ++x1) {
+        for (int64_t x0 = 0; x0 <= n0; ++x0) {
+          const int64_t k = x1 + x0;
+          const double observed = TablePmf(x1, n1, x0, n0);
+          double greater = 0, less = 0, two = 0;
+          for (int64_t a = std::max<int64_t>(0, k - n0); a <= std::min(k, n1);
+               ++a) {
+            const double d = TablePmf(a, n1, k - a, n0);
+            if (a >= x1) greater += d;
+            if (a <= x1) less += d;
+            if (d <= observed * (1 + 1e-7)) two += d;
+          }
+          const auto got = [&](Alternative alt) {
+            return FisherExact(x1, n1, x0, n0, alt).value_or(-1);
+          };
+          EXPECT_NEAR(got(Alternative::kGreater), std::min(1.0, greater),
+                      1e-12);
+          EXPECT_NEAR(got(Alternative::kLess), std::min(1.0, less), 1e-12);
+          EXPECT_NEAR(got(Alternative::kTwoSided), std::min(1.0, two), 1e-12)
+              << x1 << "/" << n1 << " vs " << x0 << "/" << n0;
+          ++cases;
+        }
+      }
+    }
+  }
+  EXPECT_GT(cases, 1000);
+  // fisher.test: the observed table is the most probable (p = 1), and two
+  // tables of equal probability on either side of the mode count together.
+  EXPECT_EQ(*FisherExact(3, 6, 3, 6, Alternative::kTwoSided), 1);
+  EXPECT_NEAR(*FisherExact(1, 10, 5, 7, Alternative::kTwoSided),
+              0.0345022624434389, 1e-12);
+  EXPECT_FALSE(FisherExact(2, 1, 0, 3, Alternative::kLess).ok());
+  EXPECT_FALSE(
+      FisherExact(1, 2'000'000'000'000, 0, 3, Alternative::kGreater).ok());
+}
+
+TEST(StatsTest, FisherTailsAreComplementaryAtLargeCounts) {
+  // P(X >= x) + P(X <= x - 1) = 1 in every regime, including cohorts of
+  // 10^12 where a log-gamma pmf would have no correct digit.
+  for (const auto& [x1, n1, x0, n0] :
+       std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t>>{
+           {30, 1'000'000'000'000, 10, 1'000'000'000'000},
+           {500'000, 1'000'000'000'000, 499'000, 1'000'000'000'000},
+           {3, 100, 10, 100},
+           {60, 2000, 20, 2000}}) {
+    const double up = *FisherExact(x1, n1, x0, n0, Alternative::kGreater);
+    const double down =
+        *FisherExact(x1 - 1, n1, x0 + 1, n0, Alternative::kLess);
+    EXPECT_NEAR(up + down, 1, 1e-12) << x1 << "/" << n1;
+  }
+}
+
+TEST(StatsTest, LoaderSaddlePointProbabilities) {
+  // The tabulated Stirling errors equal their definition.
+  for (int n = 1; n <= 15; ++n) {
+    EXPECT_NEAR(StirlingError(n),
+                std::lgamma(n + 1.0) - (n + 0.5) * std::log(n) + n -
+                    0.5 * std::log(2 * std::numbers::pi),
+                1e-14)
+        << n;
+  }
+  // Small n: the log-gamma formula is exact enough to compare with.
+  for (int n : {1, 2, 7, 30, 200}) {
+    for (int x = 0; x <= n; ++x) {
+      for (double p : {0.001, 0.3, 0.5, 0.97}) {
+        const double want = std::lgamma(n + 1.0) - std::lgamma(x + 1.0) -
+                            std::lgamma(n - x + 1.0) + x * std::log(p) +
+                            (n - x) * std::log1p(-p);
+        EXPECT_NEAR(LogBinomialPmf(x, n, p, 1 - p), want, 1e-11)
+            << x << "/" << n << " " << p;
+      }
+    }
+  }
+  // A distribution sums to one, and so does a hypergeometric law.
+  double total = 0;
+  for (int x = 0; x <= 100000; ++x) total += BinomialPmf(x, 100000, 0.01);
+  EXPECT_NEAR(total, 1, 1e-12);
+  const Hypergeometric h(400, 10000, 20000);
+  double mass = 0;
+  for (int64_t k = h.lo(); k <= h.hi(); ++k) mass += h.Pmf(k);
+  EXPECT_NEAR(mass, 1, 1e-12);
+  EXPECT_NEAR(h.UpperTail(210) + h.LowerTail(209), 1, 1e-14);
+}
+
+TEST(StatsTest, MiettinenNurminenPublishedExamples) {
+  // Fagerland, Lydersen & Laake, Statistical Analysis of Contingency Tables
+  // (CRC 2017), ch. 4 (to the 4 decimals printed there): 0/16 vs 15/72,
+  // difference -0.2083 (-0.3164 to -0.0056); 7/34 vs 1/34, ratio 7
+  // (1.2086 to 43.0330).
+  auto rd = MiettinenNurminenDifference(0, 16, 15, 72, 0.95);
+  ASSERT_TRUE(rd.ok());
+  EXPECT_NEAR(rd->difference, -0.2083, 5e-5);
+  EXPECT_NEAR(rd->lower, -0.3164, 5e-5);
+  EXPECT_NEAR(rd->upper, -0.0056, 5e-5);
+  auto rr = MiettinenNurminenRatio(7, 34, 1, 34, 0.95);
+  ASSERT_TRUE(rr.ok());
+  EXPECT_NEAR(rr->ratio, 7, 1e-12);
+  EXPECT_NEAR(rr->lower, 1.2086, 5e-5);
+  EXPECT_NEAR(rr->upper, 43.0330, 5e-5);
+  // A wider level gives a wider interval around the same estimate.
+  auto wide = MiettinenNurminenRatio(7, 34, 1, 34, 0.99);
+  EXPECT_LT(wide->lower, rr->lower);
+  EXPECT_GT(wide->upper, rr->upper);
+}
+
+TEST(StatsTest, MiettinenNurminenZeroCellsNeedNoCorrection) {
+  auto none_in_control = MiettinenNurminenRatio(3, 10, 0, 10, 0.95);
+  ASSERT_TRUE(none_in_control.ok());
+  EXPECT_FALSE(none_in_control->ratio_finite);
+  EXPECT_FALSE(none_in_control->ratio_undefined);
+  EXPECT_TRUE(none_in_control->upper_infinite);
+  EXPECT_GT(none_in_control->lower, 0);
+  EXPECT_TRUE(std::isfinite(none_in_control->lower));
+  auto none = MiettinenNurminenRatio(0, 10, 0, 10, 0.95);
+  EXPECT_TRUE(none->ratio_undefined);
+  EXPECT_EQ(none->lower, 0);
+  auto none_treated = MiettinenNurminenRatio(0, 10, 4, 10, 0.95);
+  EXPECT_EQ(none_treated->ratio, 0);
+  EXPECT_EQ(none_treated->lower, 0);
+  EXPECT_GT(none_treated->upper, 0);
+  EXPECT_LT(none_treated->upper, 1);
+  // Differences stay within [-1, 1] and contain the estimate.
+  for (auto [x1, n1, x0, n0] :
+       {std::tuple{6, 6, 0, 6}, {0, 6, 6, 6}, {0, 1, 0, 1}, {1, 1, 0, 1}}) {
+    auto d = MiettinenNurminenDifference(x1, n1, x0, n0, 0.95);
+    ASSERT_TRUE(d.ok());
+    EXPECT_GE(d->lower, -1);
+    EXPECT_LE(d->upper, 1);
+    EXPECT_LE(d->lower, d->difference);
+    EXPECT_GE(d->upper, d->difference);
+  }
+  EXPECT_FALSE(MiettinenNurminenDifference(1, 0, 0, 3, 0.95).ok());
+  EXPECT_FALSE(MiettinenNurminenRatio(1, 3, 0, 3, 1).ok());
+  EXPECT_FALSE(MiettinenNurminenRatio(4, 3, 0, 3, 0.95).ok());
+}
+
+TEST(StatsTest, MaxSprtPlansThatCanNeverSignalAreErrors) {
+  // Binomial: 6 cases can never occur among 5 events.
+  auto binomial = BinomialMaxSprtCriticalValue(0.05, 5, 6, 1);
+  EXPECT_EQ(binomial.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(binomial.status().message().find("never signal"),
+            std::string::npos);
+  // Poisson: 1000 events when 0.001 are expected underflow to probability 0.
+  auto poisson = MaxSprtCriticalValue(0.05, 0.001, 1000);
+  EXPECT_EQ(poisson.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(MaxSprtCriticalValue(0.05, 2e5, 1).ok());   // T bound
+  EXPECT_FALSE(BinomialMaxSprtAlpha(3, 6000, 1, 1).ok());  // N bound
 }
 
 }  // namespace
