@@ -524,18 +524,6 @@ absl::StatusOr<int> SignalBook::EvaluateRound() {
 
 namespace {
 
-storage::TermKey SignalTerm(const v1::Signal& signal) {
-  storage::TermKey term;
-  term.level = signal.level() == v1::TERM_LEVEL_PT ? storage::Level::kPt
-               : signal.level() == v1::TERM_LEVEL_SOC
-                   ? storage::Level::kSoc
-                   : storage::Level::kOverall;
-  term.soc = signal.soc();
-  term.pt = signal.pt();
-  term.overall = signal.overall_key();
-  return term;
-}
-
 // Renames the signals of one trial whose id is not the current scheme's.
 absl::StatusOr<int> UpgradeTrialSignalIds(storage::Store& store,
                                           const std::string& trial_id) {
@@ -546,8 +534,8 @@ absl::StatusOr<int> UpgradeTrialSignalIds(storage::Store& store,
                               storage::ReadSignals(txn, trial_id));
     for (v1::Signal& signal : signals) {
       const std::string id =
-          SignalId(signal.method(), SignalTerm(signal), signal.dose_group_id(),
-                   signal.timepoint_id());
+          SignalId(signal.method(), TermOfSignal(signal),
+                   signal.dose_group_id(), signal.timepoint_id());
       if (id == signal.signal_id()) continue;
       const std::string old_id = signal.signal_id();
       signal.set_signal_id(id);
@@ -869,17 +857,9 @@ absl::StatusOr<v1::Signal> SignalBook::TriageSignal(
     *signal->mutable_update_time() = event.time();
     signal->set_change_sequence(sequence);
     storage::WriteSignalChange(txn, ids.first, *signal, event);
-    AESIGNAL_ASSIGN_OR_RETURN(storage::AuditWriter audit,
-                              storage::AuditWriter::Begin(txn, ids.first));
-    audit.Append(AuditOf(
-        call, event.time(), "signal.triage", signal->name(),
-        static_cast<uint32_t>(sequence),
-        absl::StrCat(v1::SignalStatus_Name(event.from_status()), " -> ",
-                     v1::SignalStatus_Name(event.to_status()),
-                     event.display_name().empty()
-                         ? ""
-                         : absl::StrCat(" (", event.display_name(), ")")),
-        request.comment()));
+    AESIGNAL_RETURN_IF_ERROR(AuditTriage(txn, ids.first, call, event,
+                                         "signal.triage", signal->name(),
+                                         sequence));
     updated = *std::move(signal);
     changed = true;
     return absl::OkStatus();

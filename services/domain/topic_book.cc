@@ -187,17 +187,8 @@ absl::StatusOr<v1::SignalTopic> SignalBook::TriageTopic(
     *topic->mutable_update_time() = event.time();
     topic->set_change_sequence(sequence);
     storage::WriteTopicChange(txn, ids.first, *topic, event);
-    AESIGNAL_ASSIGN_OR_RETURN(storage::AuditWriter audit,
-                              storage::AuditWriter::Begin(txn, ids.first));
-    audit.Append(AuditOf(
-        call, event.time(), "topic.triage", topic->name(),
-        static_cast<uint32_t>(sequence),
-        absl::StrCat(v1::SignalStatus_Name(event.from_status()), " -> ",
-                     v1::SignalStatus_Name(event.to_status()),
-                     event.display_name().empty()
-                         ? ""
-                         : absl::StrCat(" (", event.display_name(), ")")),
-        request.comment()));
+    AESIGNAL_RETURN_IF_ERROR(AuditTriage(
+        txn, ids.first, call, event, "topic.triage", topic->name(), sequence));
     changed = true;
     return absl::OkStatus();
   }));

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/domain/common.h"
 #include "services/errors/errors.h"
+#include "storage/audit.h"
 
 namespace aesignal::domain {
 namespace {
@@ -101,6 +102,23 @@ v1::SignalEvent TriageEvent(v1::SignalStatus from,
   event.set_to_status(request.status());
   event.set_comment(request.comment());
   return event;
+}
+
+absl::Status AuditTriage(storage::Txn& txn, const std::string& trial_id,
+                         const CallInfo& call, const v1::SignalEvent& event,
+                         const char* action, const std::string& resource,
+                         int64_t sequence) {
+  AESIGNAL_ASSIGN_OR_RETURN(storage::AuditWriter audit,
+                            storage::AuditWriter::Begin(txn, trial_id));
+  audit.Append(AuditOf(
+      call, event.time(), action, resource, static_cast<uint32_t>(sequence),
+      absl::StrCat(v1::SignalStatus_Name(event.from_status()), " -> ",
+                   v1::SignalStatus_Name(event.to_status()),
+                   event.display_name().empty()
+                       ? ""
+                       : absl::StrCat(" (", event.display_name(), ")")),
+      event.comment()));
+  return absl::OkStatus();
 }
 
 }  // namespace aesignal::domain

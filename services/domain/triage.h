@@ -10,6 +10,7 @@
 #include "aesignal/v1/signal_service.pb.h"
 #include "google/protobuf/repeated_field.h"
 #include "services/domain/call_info.h"
+#include "storage/store.h"
 
 namespace aesignal::domain {
 
@@ -33,6 +34,13 @@ absl::StatusOr<bool> AlreadyTriaged(
 v1::SignalEvent TriageEvent(v1::SignalStatus from,
                             const v1::TriageSignalRequest& request,
                             const CallInfo& call);
+
+// Appends the audit record of a triage `event` (action "signal.triage" or
+// "topic.triage") of `resource` at change `sequence`; why is its comment.
+absl::Status AuditTriage(storage::Txn& txn, const std::string& trial_id,
+                         const CallInfo& call, const v1::SignalEvent& event,
+                         const char* action, const std::string& resource,
+                         int64_t sequence);
 
 }  // namespace aesignal::domain
 
