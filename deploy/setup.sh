@@ -2,6 +2,8 @@
 # Installs the Debian 12 packages aesignal needs to build and test, if any is
 # missing. Idempotent; run as root (or with sudo available).
 #   bash deploy/setup.sh          # build + test
+#   bash deploy/setup.sh build    # build only (the container image's build
+#                                 # stage): no Python/Node test clients
 #   bash deploy/setup.sh lint     # also clang-format (buf comes from npm)
 #   bash deploy/setup.sh fuzz     # also clang with libFuzzer + ASan/UBSan
 #                                 # runtimes (tests/fuzz/run.sh)
@@ -14,16 +16,18 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libboost-math-dev libcli11-dev libyaml-cpp-dev libssl-dev openssl prometheus-cpp-dev
   libreadstat-dev gawk libjemalloc-dev
+)
+if [[ ${1:-} != build ]]; then
   # The Python example client and its test (clients/python): Debian's gRPC
   # and protobuf runtimes for /usr/bin/python3, stubs from the protoc above.
-  python3 python3-grpcio python3-protobuf
-)
-# The Node example client (clients/node, packages from the npm registry) and
-# buf lint (also from npm). A machine that already has Node.js, e.g. from
-# another source whose nodejs bundles npm, keeps it: Debian's npm would
-# conflict with such a nodejs.
-command -v node >/dev/null || PACKAGES+=(nodejs)
-command -v npm >/dev/null || PACKAGES+=(npm)
+  PACKAGES+=(python3 python3-grpcio python3-protobuf)
+  # The Node example client (clients/node, packages from the npm registry)
+  # and buf lint (also from npm). A machine that already has Node.js, e.g.
+  # from another source whose nodejs bundles npm, keeps it: Debian's npm
+  # would conflict with such a nodejs.
+  command -v node >/dev/null || PACKAGES+=(nodejs)
+  command -v npm >/dev/null || PACKAGES+=(npm)
+fi
 if [[ ${1:-} == lint ]]; then
   PACKAGES+=(clang-format git)
 fi
