@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -189,6 +190,40 @@ absl::StatusOr<Denominators> ReadDenominators(const storage::ReadView& view,
       }));
   AESIGNAL_RETURN_IF_ERROR(error);
   return d;
+}
+
+absl::StatusOr<size_t> PageOffset(const google::protobuf::Message& request) {
+  const auto* field = request.GetDescriptor()->FindFieldByName("page_token");
+  if (field == nullptr ||
+      request.GetReflection()->GetString(request, field).empty()) {
+    return 0;
+  }
+  AESIGNAL_ASSIGN_OR_RETURN(std::string bytes, DecodePageToken(request));
+  size_t offset = 0;
+  if (!absl::SimpleAtoi(bytes, &offset)) {
+    return errors::InvalidArgument("page_token",
+                                   "is not a token this server issued");
+  }
+  return offset;
+}
+
+absl::StatusOr<std::vector<std::string>> ReadTrialIds(
+    const storage::ReadView& view) {
+  std::vector<std::string> ids;
+  absl::Status error;
+  AESIGNAL_RETURN_IF_ERROR(
+      view.Scan(storage::Cf::kTrials, "", "",
+                [&](std::string_view key, std::string_view) {
+                  auto id = storage::DecodeTrialKey(key);
+                  if (!id.has_value()) {
+                    error = absl::DataLossError("malformed trial key");
+                    return false;
+                  }
+                  ids.push_back(*std::move(id));
+                  return true;
+                }));
+  AESIGNAL_RETURN_IF_ERROR(error);
+  return ids;
 }
 
 }  // namespace aesignal::domain::internal

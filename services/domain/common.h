@@ -36,6 +36,15 @@ std::string EncodePageToken(const google::protobuf::Message& request,
 absl::StatusOr<std::string> DecodePageToken(
     const google::protobuf::Message& request);
 
+// The offset a page token of `request` continues at (0 without a token), for
+// Lists whose pages are offsets into a ranked order: INVALID_ARGUMENT on
+// `page_token` as DecodePageToken, or if the cursor is not an offset.
+absl::StatusOr<size_t> PageOffset(const google::protobuf::Message& request);
+
+// The id of every stored trial, in trial_id order.
+absl::StatusOr<std::vector<std::string>> ReadTrialIds(
+    const storage::ReadView& view);
+
 template <typename Message>
 absl::StatusOr<Message> Parse(std::string_view bytes, const char* what) {
   Message m;

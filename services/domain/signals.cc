@@ -553,20 +553,8 @@ absl::StatusOr<int> UpgradeTrialSignalIds(storage::Store& store,
 }  // namespace
 
 absl::StatusOr<int> SignalBook::UpgradeSignalIds() {
-  std::vector<std::string> trial_ids;
-  absl::Status error;
-  AESIGNAL_RETURN_IF_ERROR(store_.Latest().Scan(
-      storage::Cf::kTrials, "", "",
-      [&](std::string_view key, std::string_view) {
-        auto id = storage::DecodeTrialKey(key);
-        if (!id.has_value()) {
-          error = absl::DataLossError("malformed trial key");
-          return false;
-        }
-        trial_ids.push_back(*std::move(id));
-        return true;
-      }));
-  AESIGNAL_RETURN_IF_ERROR(error);
+  AESIGNAL_ASSIGN_OR_RETURN(std::vector<std::string> trial_ids,
+                            internal::ReadTrialIds(store_.Latest()));
   int renamed = 0;
   for (const std::string& trial_id : trial_ids) {
     AESIGNAL_ASSIGN_OR_RETURN(int n, UpgradeTrialSignalIds(store_, trial_id));
@@ -755,15 +743,7 @@ absl::StatusOr<v1::ListSignalsResponse> SignalBook::ListSignals(
   AESIGNAL_ASSIGN_OR_RETURN(
       int page_size,
       internal::PageSize(request.page_size(), 50, 1000, "page_size"));
-  size_t offset = 0;
-  if (!request.page_token().empty()) {
-    AESIGNAL_ASSIGN_OR_RETURN(std::string bytes,
-                              internal::DecodePageToken(request));
-    if (!absl::SimpleAtoi(bytes, &offset)) {
-      return errors::InvalidArgument("page_token",
-                                     "is not a token this server issued");
-    }
-  }
+  AESIGNAL_ASSIGN_OR_RETURN(size_t offset, internal::PageOffset(request));
   auto view = store_.Snapshot();
   AESIGNAL_RETURN_IF_ERROR(LoadTrial(*view, trial_id).status());
   // The index says which signals are on the page; they are then read by key

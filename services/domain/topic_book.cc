@@ -123,15 +123,7 @@ absl::StatusOr<v1::ListTopicsResponse> SignalBook::ListTopics(
   AESIGNAL_ASSIGN_OR_RETURN(
       int page_size,
       internal::PageSize(request.page_size(), 50, 1000, "page_size"));
-  size_t offset = 0;
-  if (!request.page_token().empty()) {
-    AESIGNAL_ASSIGN_OR_RETURN(std::string bytes,
-                              internal::DecodePageToken(request));
-    if (!absl::SimpleAtoi(bytes, &offset)) {
-      return errors::InvalidArgument("page_token",
-                                     "is not a token this server issued");
-    }
-  }
+  AESIGNAL_ASSIGN_OR_RETURN(size_t offset, internal::PageOffset(request));
   auto view = store_.Snapshot();
   AESIGNAL_RETURN_IF_ERROR(LoadTrial(*view, trial_id).status());
   AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::SignalTopic> topics,
@@ -235,14 +227,8 @@ SignalBook::WaitForTopicChanges(const std::string& trial_id, int64_t after,
 }
 
 absl::StatusOr<int> SignalBook::UpgradeTopics() {
-  std::vector<std::string> trial_ids;
-  AESIGNAL_RETURN_IF_ERROR(
-      store_.Latest().Scan(storage::Cf::kTrials, "", "",
-                           [&](std::string_view key, std::string_view) {
-                             if (auto id = storage::DecodeTrialKey(key))
-                               trial_ids.push_back(*id);
-                             return true;
-                           }));
+  AESIGNAL_ASSIGN_OR_RETURN(std::vector<std::string> trial_ids,
+                            internal::ReadTrialIds(store_.Latest()));
   int created = 0;
   for (const std::string& trial_id : trial_ids) {
     AESIGNAL_RETURN_IF_ERROR(store_.Commit([&](storage::Txn& txn) {
