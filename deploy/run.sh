@@ -38,15 +38,19 @@ echo
 echo "== Incidence by SOC"
 "${CLI[@]}" incidence --trial MSC-IPF-EX1 --by soc
 echo
-echo "== Signals against the published baselines (deploy/example/baselines.csv)"
+echo "== Signal topics against the published baselines (deploy/example/baselines.csv), ranked"
 sleep 1  # evaluation runs right after each durable batch
 "${CLI[@]}" signals list --trial MSC-IPF-EX1
+echo
+echo "== The strongest topic with its evidence table"
+"${CLI[@]}" signals show --trial MSC-IPF-EX1 OVERALL~any_sae
 
 cat <<EOT
 
 aesignald is serving on $LISTEN (data in $DATA_DIR). In another terminal try:
   $BIN/clients/cli/aesignal --server $LISTEN incidence --trial MSC-IPF-EX1 --by pt
   $BIN/clients/cli/aesignal --server $LISTEN incidence --trial MSC-IPF-EX1 --by pt --format csv
+  $BIN/clients/cli/aesignal --server $LISTEN signals list --evidence --trial MSC-IPF-EX1 --topic OVERALL~any_sae
 Press Ctrl-C to stop.
 EOT
 wait $SERVER_PID

@@ -23,7 +23,9 @@ void AddReportsCommands(CLI::App& app, CommandContext& ctx);
 void AddIncidenceCommand(CLI::App& app, CommandContext& ctx);
 // baselines load|list|show (baselines_commands.cc)
 void AddBaselinesCommands(CLI::App& app, CommandContext& ctx);
-// signals list|show|watch|triage (signals_commands.cc)
+// signals list|show|watch|triage (signals_commands.cc): topics, ranked, and
+// with --evidence their evidence items; list, show and triage of topics are
+// shared with `topics` (topic_printing.h)
 void AddSignalsCommands(CLI::App& app, CommandContext& ctx);
 // topics list|show|triage (topics_commands.cc)
 void AddTopicsCommands(CLI::App& app, CommandContext& ctx);

@@ -1,4 +1,7 @@
-// `aesignal signals list|show|watch|triage`.
+// `aesignal signals list|show|watch|triage`: the trial's signal topics
+// (one per term row, ranked: the same output as `topics`, from
+// topic_printing.h) and, with --evidence, the evidence items under them (one
+// signal per method x term x dose group x timepoint cell).
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,6 +14,7 @@
 #include "absl/time/time.h"
 #include "clients/cli/commands.h"
 #include "clients/cli/csv_mapping.h"
+#include "clients/cli/topic_printing.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -21,6 +25,10 @@ using google::protobuf::util::TimeUtil;
 
 struct SignalFlags {
   std::string trial;
+  bool evidence = false;  // evidence items instead of topics
+  bool crossing_only = false;
+  std::string id;     // positional: a topic or signal id
+  std::string topic;  // --topic
   std::string status;
   std::string method;
   std::string dose_group;
@@ -79,18 +87,6 @@ bool ParseEnumFlag(const google::protobuf::EnumDescriptor* type,
   return true;
 }
 
-// Parses --status; false after printing the accepted values.
-bool ParseStatusFlag(CommandContext& ctx, const std::string& text,
-                     v1::SignalStatus* status) {
-  if (ParseEnumFlag(v1::SignalStatus_descriptor(), "SIGNAL_STATUS_", text,
-                    status)) {
-    return true;
-  }
-  ctx.io.err << "--status: '" << text << "' is not one of: "
-             << EnumChoices(v1::SignalStatus_descriptor()) << "\n";
-  return false;
-}
-
 // Parses --method; false after printing the accepted values.
 bool ParseMethodFlag(CommandContext& ctx, const std::string& text,
                      v1::SignalMethod* method) {
@@ -113,7 +109,7 @@ bool ListFilter(CommandContext& ctx, const SignalFlags& f,
                 v1::ListSignalsRequest* filter) {
   if (!f.status.empty()) {
     v1::SignalStatus status;
-    if (!ParseStatusFlag(ctx, f.status, &status)) return false;
+    if (!ParseSignalStatus(ctx, f.status, &status)) return false;
     filter->set_status(status);
   }
   if (!f.method.empty()) {
@@ -143,25 +139,47 @@ void WriteSignalsTable(const std::vector<v1::Signal>& signals,
         e.crosses() ? "crossing" : "below threshold");
   }
   out << signals.size()
-      << " signal(s); show one with: aesignal signals show --trial " << trial
-      << " --signal ID\n";
+      << " evidence item(s), newest first; one with its history: aesignal "
+         "signals show --trial "
+      << trial << " --evidence ID\n";
   for (const auto& s : signals) out << "  " << s.signal_id() << "\n";
 }
 
-int SignalsList(CommandContext& ctx, const SignalFlags& f) {
+// The id without its `trials/{trial}/topics/` or `.../signals/` prefix.
+std::string BareId(const std::string& id) {
+  if (!absl::StartsWith(id, "trials/")) return id;
+  const size_t collection = id.find('/', std::string("trials/").size());
+  const size_t slash = collection == std::string::npos
+                           ? std::string::npos
+                           : id.find('/', collection + 1);
+  return slash == std::string::npos ? id : id.substr(slash + 1);
+}
+
+// `signals list --evidence`: the evidence items (signals), newest first.
+int EvidenceList(CommandContext& ctx, const SignalFlags& f) {
   v1::ListSignalsRequest filter;
   if (!ListFilter(ctx, f, &filter)) return kExitUsage;
+  const std::string topic = BareId(f.topic);
+  if (!topic.empty() && KindOfId(topic) != IdKind::kTopic) {
+    ctx.io.err << "--topic: '" << f.topic
+               << "' is not a topic id (PT~..., SOC~... or OVERALL~...)\n";
+    return kExitUsage;
+  }
   auto signals = ctx.MakeClient().ListAllSignals(f.trial, filter);
   if (!signals.ok()) {
     PrintStatus(ctx.io.err, signals.status());
     return kExitFailed;
   }
+  std::erase_if(*signals, [&](const v1::Signal& s) {
+    return (!topic.empty() && TopicOfSignalId(s.signal_id()) != topic) ||
+           (f.crossing_only && !s.evidence().crosses());
+  });
   if (f.format == "json") {
     v1::ListSignalsResponse all;
     for (auto& s : *signals) *all.add_signals() = s;
     ctx.io.out << JsonOf(all) << "\n";
   } else if (signals->empty()) {
-    ctx.io.out << "no signals\n";
+    ctx.io.out << "no evidence items\n";
   } else {
     WriteSignalsTable(*signals, f.trial, ctx.io.out);
   }
@@ -215,8 +233,58 @@ void PrintSignal(const v1::Signal& s, std::ostream& out) {
   PrintHistory(s, out);
 }
 
+// `signals list`: the topics, ranked (as `topics list`); with --evidence
+// their evidence items.
+int SignalsList(CommandContext& ctx, const SignalFlags& f) {
+  if (f.evidence) return EvidenceList(ctx, f);
+  return RunListTopics(
+      ctx, {.trial = f.trial,
+            .status = f.status,
+            .term = f.term,
+            .crossing_only = f.crossing_only,
+            .format = f.format,
+            .show_hint = absl::StrCat("aesignal signals show --trial ", f.trial,
+                                      " TOPIC")});
+}
+
+// The one id of `signals show|triage` (positional, --topic or --signal) and
+// what it names; false after printing a usage error. --topic must name a
+// topic, --signal (and --evidence) an evidence item; a positional id is
+// told by its first segment (topic_printing.h).
+bool ResolveId(CommandContext& ctx, const SignalFlags& f, std::string* id,
+               IdKind* kind) {
+  const int given = !f.id.empty() + !f.topic.empty() + !f.signal.empty();
+  if (given != 1) {
+    ctx.io.err << "give one id: a topic id (e.g. OVERALL~any_sae) or, with "
+                  "--evidence, a signal id (e.g. "
+                  "BINOMIAL~OVERALL~any_sae~D100M~M6)\n";
+    return false;
+  }
+  *id = !f.id.empty() ? f.id : !f.topic.empty() ? f.topic : f.signal;
+  *kind = KindOfId(*id);
+  if (!f.topic.empty() && *kind != IdKind::kTopic) {
+    ctx.io.err << "--topic: '" << *id
+               << "' is a signal id; give it with --evidence\n";
+    return false;
+  }
+  if ((f.evidence || !f.signal.empty()) && *kind != IdKind::kSignal) {
+    ctx.io.err << "'" << *id
+               << "' is a topic id, not an evidence item; its evidence: "
+                  "aesignal signals list --evidence --trial "
+               << f.trial << " --topic " << *id << "\n";
+    return false;
+  }
+  return true;
+}
+
+// `signals show ID`: a topic with its evidence table (as `topics show`), or
+// one evidence item with its history.
 int SignalsShow(CommandContext& ctx, const SignalFlags& f) {
-  auto signal = ctx.MakeClient().GetSignal(SignalName(f.trial, f.signal));
+  std::string id;
+  IdKind kind;
+  if (!ResolveId(ctx, f, &id, &kind)) return kExitUsage;
+  if (kind == IdKind::kTopic) return RunShowTopic(ctx, f.trial, id, f.format);
+  auto signal = ctx.MakeClient().GetSignal(SignalName(f.trial, id));
   if (!signal.ok()) {
     PrintStatus(ctx.io.err, signal.status());
     return kExitFailed;
@@ -229,24 +297,30 @@ int SignalsShow(CommandContext& ctx, const SignalFlags& f) {
   return kExitOk;
 }
 
+// `signals triage ID`: TriageTopic for a topic id (as `topics triage`),
+// TriageSignal for a signal id.
 int SignalsTriage(CommandContext& ctx, const SignalFlags& f) {
+  std::string id;
+  IdKind kind;
+  if (!ResolveId(ctx, f, &id, &kind)) return kExitUsage;
+  if (kind == IdKind::kTopic) {
+    return RunTriageTopic(ctx, {.trial = f.trial,
+                                .id = id,
+                                .status = f.status,
+                                .comment = f.comment,
+                                .display_name = f.actor,
+                                .request_id = f.request_id});
+  }
   v1::SignalStatus status;
-  if (!ParseStatusFlag(ctx, f.status, &status)) return kExitUsage;
+  if (!ParseSignalStatus(ctx, f.status, &status)) return kExitUsage;
   // One id for every attempt: the SDK retries a triage safely with it, and
   // so can the user by passing it back after an unanswered call.
   const std::string request_id =
       f.request_id.empty() ? client::NewRequestId() : f.request_id;
-  auto signal = ctx.MakeClient().TriageSignal(
-      SignalName(f.trial, f.signal), status, f.comment, f.actor, request_id);
+  auto signal = ctx.MakeClient().TriageSignal(SignalName(f.trial, id), status,
+                                              f.comment, f.actor, request_id);
   if (!signal.ok()) {
-    PrintStatus(ctx.io.err, signal.status());
-    const absl::StatusCode code = signal.status().code();
-    if (code == absl::StatusCode::kUnavailable ||
-        code == absl::StatusCode::kDeadlineExceeded) {
-      ctx.io.err << "the triage may have been applied; repeat the command "
-                    "with --request-id "
-                 << request_id << " to retry it safely\n";
-    }
+    PrintTriageFailure(ctx, signal.status(), request_id);
     return kExitFailed;
   }
   ctx.io.out << "signal " << signal->signal_id() << " is now "
@@ -296,16 +370,32 @@ int SignalsWatch(CommandContext& ctx, const SignalFlags& f) {
 
 void AddList(CLI::App& signals, CommandContext& ctx,
              std::shared_ptr<SignalFlags> f) {
-  auto* list = signals.add_subcommand("list", "signals, newest first");
+  auto* list = signals.add_subcommand(
+      "list",
+      "signal topics, ranked (as `topics list`); with --evidence the "
+      "evidence items (one per method x dose group x timepoint), newest "
+      "first");
   list->add_option("--trial", f->trial, "trial id")->required();
+  auto* evidence =
+      list->add_flag("--evidence", f->evidence,
+                     "list the evidence items (signals) instead of the topics");
   list->add_option("--status", f->status,
                    "new, validated, refuted, under_assessment, closed");
-  list->add_option("--method", f->method,
-                   "binomial_exact, bayesian, maxsprt, "
-                   "control_fisher, dose_trend, over_time");
-  list->add_option("--dose-group", f->dose_group);
-  list->add_option("--timepoint", f->timepoint);
   list->add_option("--term", f->term, "PT, SOC or overall key");
+  list->add_flag("--crossing", f->crossing_only,
+                 "only topics (items) crossing now");
+  list->add_option("--topic", f->topic,
+                   "with --evidence: only this topic's items, e.g. "
+                   "OVERALL~any_sae")
+      ->needs(evidence);
+  list->add_option("--method", f->method,
+                   "with --evidence: binomial_exact, bayesian, maxsprt, "
+                   "control_fisher, dose_trend, over_time")
+      ->needs(evidence);
+  list->add_option("--dose-group", f->dose_group, "with --evidence")
+      ->needs(evidence);
+  list->add_option("--timepoint", f->timepoint, "with --evidence")
+      ->needs(evidence);
   list->add_option("--format", f->format)
       ->check(CLI::IsMember({"table", "json"}));
   SetAction(list, ctx, [&ctx, f] { return SignalsList(ctx, *f); });
@@ -313,10 +403,19 @@ void AddList(CLI::App& signals, CommandContext& ctx,
 
 void AddShow(CLI::App& signals, CommandContext& ctx,
              std::shared_ptr<SignalFlags> f) {
-  auto* show =
-      signals.add_subcommand("show", "a signal's evidence and history");
+  auto* show = signals.add_subcommand(
+      "show",
+      "a topic with its evidence table (as `topics show`); with --evidence "
+      "(or given a signal id) one evidence item with its history");
   show->add_option("--trial", f->trial, "trial id")->required();
-  show->add_option("--signal", f->signal, "signal id or name")->required();
+  show->add_option("ID", f->id,
+                   "topic id (OVERALL~any_sae, PT~SOC~PT, SOC~SOC) or signal "
+                   "id (METHOD~TOPIC~GROUP~TIMEPOINT), or its name");
+  show->add_option("--topic", f->topic, "the topic id, as an option");
+  show->add_flag("--evidence", f->evidence,
+                 "ID is an evidence item (signal id)");
+  show->add_option("--signal", f->signal,
+                   "a signal id, as an option (same as --evidence ID)");
   show->add_option("--format", f->format)
       ->check(CLI::IsMember({"table", "json"}));
   SetAction(show, ctx, [&ctx, f] { return SignalsShow(ctx, *f); });
@@ -341,9 +440,17 @@ void AddWatch(CLI::App& signals, CommandContext& ctx,
 void AddTriage(CLI::App& signals, CommandContext& ctx,
                std::shared_ptr<SignalFlags> f) {
   auto* triage = signals.add_subcommand(
-      "triage", "move a signal through its lifecycle (EMA GVP Module IX)");
+      "triage",
+      "move a topic (TriageTopic, as `topics triage`) or, given a signal id, "
+      "one evidence item (TriageSignal) through its lifecycle (EMA GVP "
+      "Module IX)");
   triage->add_option("--trial", f->trial, "trial id")->required();
-  triage->add_option("--signal", f->signal, "signal id or name")->required();
+  triage->add_option("ID", f->id, "topic id or signal id, or its name");
+  triage->add_option("--topic", f->topic, "the topic id, as an option");
+  triage->add_flag("--evidence", f->evidence,
+                   "ID is an evidence item (signal id)");
+  triage->add_option("--signal", f->signal,
+                     "a signal id, as an option (same as --evidence ID)");
   triage
       ->add_option("--status", f->status,
                    "validated, refuted, under_assessment, closed")
@@ -362,13 +469,29 @@ void AddTriage(CLI::App& signals, CommandContext& ctx,
 }  // namespace
 
 void AddSignalsCommands(CLI::App& app, CommandContext& ctx) {
-  auto* signals = app.add_subcommand("signals", "safety signals");
+  auto* signals = app.add_subcommand(
+      "signals",
+      "safety signals: topics (one per term row, ranked) and their evidence "
+      "items");
   signals->require_subcommand(1);
   auto flags = std::make_shared<SignalFlags>();
   AddList(*signals, ctx, flags);
   AddShow(*signals, ctx, flags);
   AddWatch(*signals, ctx, flags);
   AddTriage(*signals, ctx, flags);
+  // After the subcommands, which would inherit it.
+  signals->footer(
+      "Ids: a topic is a term row (OVERALL~any_sae, PT~SOC~PT, SOC~SOC); an "
+      "evidence item (signal) is METHOD~TOPIC~GROUP~TIMEPOINT "
+      "(BINOMIAL~OVERALL~any_sae~D100M~M6).\n"
+      "  signals list                             topics, ranked, with why\n"
+      "  signals show TOPIC                       a topic with its evidence "
+      "table\n"
+      "  signals triage TOPIC --status S ...      triage a topic\n"
+      "  signals list --evidence [--topic TOPIC]  evidence items, newest "
+      "first\n"
+      "  signals show --evidence SIGNAL           one item with its history\n"
+      "  signals triage --evidence SIGNAL ...     triage one item");
 }
 
 }  // namespace aesignal::cli

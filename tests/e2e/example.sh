@@ -50,14 +50,19 @@ echo "$out"
 out=$("${A[@]}" reports submit --trial MSC-IPF-EX1 --file "$ex/reports.csv")
 [[ $out == *"accepted 0, duplicate 16"* ]] || fail "resubmit: $out"
 
-# The signals the example raises (evaluation follows each durable batch).
+# The signals the example raises (evaluation follows each durable batch):
+# its evidence items, and the topics they make, ranked.
 for _ in $(seq 50); do
-  "${A[@]}" signals list --trial MSC-IPF-EX1 >"$work/signals.txt"
+  "${A[@]}" signals list --evidence --trial MSC-IPF-EX1 >"$work/signals.txt"
   grep -q "BINOMIAL~OVERALL~any_sae~D100M~M6" "$work/signals.txt" && break
   sleep 0.1
 done
 cat "$work/signals.txt"
 grep -q "BINOMIAL~OVERALL~any_sae~D100M~M6" "$work/signals.txt" || fail "no SAE signal"
+"${A[@]}" signals list --trial MSC-IPF-EX1 | tee "$work/topics.txt"
+grep -q "^1 *OVERALL~any_sae " "$work/topics.txt" || fail "the SAE topic is not ranked first"
+"${A[@]}" signals show --trial MSC-IPF-EX1 OVERALL~any_sae >"$work/topic.txt"
+grep -q "^BINOMIAL~OVERALL~any_sae~D100M~M6 *yes" "$work/topic.txt" || fail "SAE topic evidence: $(cat "$work/topic.txt")"
 
 printf 'report_id,version,site_id,subject_id,onset_study_day,pt,soc,grade\nX1,1,01,EX1-001,9999,Rash,Skin,2\n' >"$work/bad.csv"
 set +e
@@ -72,6 +77,8 @@ start_server
 A=("$build/clients/cli/aesignal" --server "127.0.0.1:$port")
 "${A[@]}" incidence --trial MSC-IPF-EX1 --by pt --format csv >"$work/pt2.csv"
 cmp "$work/pt1.csv" "$work/pt2.csv" || fail "incidence changed across restart"
-"${A[@]}" signals list --trial MSC-IPF-EX1 --format json >"$work/signals2.json"
+"${A[@]}" signals list --evidence --trial MSC-IPF-EX1 --format json >"$work/signals2.json"
 grep -q '"signal_id": "BINOMIAL~OVERALL~any_sae~D100M~M6"' "$work/signals2.json" || fail "signal lost across restart"
+"${A[@]}" signals list --trial MSC-IPF-EX1 --format json >"$work/topics2.json"
+grep -q '"topic_id": "OVERALL~any_sae"' "$work/topics2.json" || fail "topic lost across restart"
 echo "e2e example: PASS"

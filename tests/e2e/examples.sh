@@ -59,12 +59,14 @@ grep -q 'nasopharyngitis (44.4%)' "$work/naso.txt" || fail "ra5y-nasopharyngitis
 
 # Evaluation follows each durable batch; wait for it.
 for _ in $(seq 50); do
-  "${A[@]}" signals list --trial EX-SLE-40 >"$work/signals.txt"
+  "${A[@]}" signals list --evidence --trial EX-SLE-40 >"$work/signals.txt"
   grep -q "BINOMIAL~OVERALL~any_ae~ALL~M12" "$work/signals.txt" && break
   sleep 0.1
 done
 cat "$work/signals.txt"
 grep -q "BINOMIAL~OVERALL~any_ae~ALL~M12" "$work/signals.txt" || fail "no any_ae signal against sle40-any-ae"
-"${A[@]}" signals show --trial EX-SLE-40 --signal "BINOMIAL~OVERALL~any_ae~ALL~M12" >"$work/signal.txt"
+"${A[@]}" signals show --trial EX-SLE-40 --evidence "BINOMIAL~OVERALL~any_ae~ALL~M12" >"$work/signal.txt"
 grep -q "sle40-any-ae" "$work/signal.txt" || fail "signal does not name its baseline: $(cat "$work/signal.txt")"
+"${A[@]}" signals list --trial EX-SLE-40 | tee "$work/topics.txt"
+grep -q "^1 *OVERALL~any_ae " "$work/topics.txt" || fail "the any-AE topic is not ranked first"
 echo "e2e examples: PASS"

@@ -312,8 +312,8 @@ TEST_F(CliTest, BaselinesSignalsWatchAndTriage) {
 
   // The example raises, against the Cx611 serious-AE baseline (1/46), the
   // D100M cell at month 6: 2/3, P(X >= 2 | 3, 1/46).
-  CliRun list = Cli({"signals", "list", "--trial", "MSC-IPF-EX1", "--method",
-                     "binomial_exact", "--dose-group", "D100M"});
+  CliRun list = Cli({"signals", "list", "--evidence", "--trial", "MSC-IPF-EX1",
+                     "--method", "binomial_exact", "--dose-group", "D100M"});
   ASSERT_EQ(list.code, 0) << list.err;
   EXPECT_THAT(list.out, HasSubstr("BINOMIAL~OVERALL~any_sae~D100M~M6"));
   CliRun show = Cli({"signals", "show", "--trial", "MSC-IPF-EX1", "--signal",
@@ -790,6 +790,206 @@ TEST_F(CliTest, LibraryBadInputIsRefusedAndNothingSent) {
           .code,
       2);
   EXPECT_TRUE(StoredBaselines("MSC-IPF-EX1").empty());
+}
+
+// `out` without its last line (the "how to show one" hint).
+std::string WithoutLastLine(const std::string& out) {
+  const size_t end = out.rfind('\n', out.size() >= 2 ? out.size() - 2 : 0);
+  return end == std::string::npos ? "" : out.substr(0, end + 1);
+}
+
+// `signals list` is the ranked topic list of `topics list`, `signals show
+// TOPIC` the topic with its evidence table of `topics show`; the evidence
+// items stay listed and shown one by one with --evidence.
+TEST_F(CliTest, SignalsListRanksTopicsAndShowsTheirEvidence) {
+  LoadExample();
+  ASSERT_EQ(Cli({"baselines", "load", "--trial", "MSC-IPF-EX1", "--file",
+                 kExample + "/baselines.csv"})
+                .code,
+            0);
+  ASSERT_EQ(Cli({"reports", "submit", "--trial", "MSC-IPF-EX1", "--file",
+                 kExample + "/reports.csv"})
+                .code,
+            0);
+  ASSERT_TRUE(server_->monitor().signals().WaitIdle(absl::Seconds(10)).ok());
+
+  // Ranked: the any-SAE topic (2/3 against 1/46, p = 0.0014) above the
+  // grade >= 3 one (p = 0.033), each with why it is there.
+  CliRun list = Cli({"signals", "list", "--trial", "MSC-IPF-EX1"});
+  ASSERT_EQ(list.code, 0) << list.err;
+  EXPECT_THAT(list.out, ContainsRegex("rank +topic +status +strength +"
+                                      "evidence +why\n"));
+  EXPECT_THAT(list.out,
+              ContainsRegex("\n1 +OVERALL~any_sae +new +[0-9.]+ +[0-9]+/[0-9]+ "
+                            "crossing +2/3 \\(66.7%\\) vs expected 2.2% "
+                            "\\(sae-6m\\): exact binomial "
+                            "P\\(X>=2\\)=0.001397"));
+  EXPECT_THAT(list.out, ContainsRegex("\n2 +OVERALL~grade_3_plus +new"));
+  EXPECT_LT(list.out.find("OVERALL~any_sae"),
+            list.out.find("OVERALL~grade_3_plus"));
+  EXPECT_THAT(list.out, HasSubstr("2 topic(s), ranked; one with its evidence: "
+                                  "aesignal signals show --trial MSC-IPF-EX1 "
+                                  "TOPIC"));
+  EXPECT_THAT(list.out, Not(HasSubstr("BINOMIAL~")));
+  CliRun topics = Cli({"topics", "list", "--trial", "MSC-IPF-EX1"});
+  ASSERT_EQ(topics.code, 0) << topics.err;
+  EXPECT_EQ(WithoutLastLine(list.out), WithoutLastLine(topics.out));
+  CliRun json =
+      Cli({"signals", "list", "--trial", "MSC-IPF-EX1", "--format", "json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  v1::ListTopicsResponse listed;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(json.out, &listed).ok())
+      << json.out;
+  ASSERT_EQ(listed.topics_size(), 2);
+  EXPECT_EQ(listed.topics(0).topic_id(), "OVERALL~any_sae");
+
+  // One topic: why, and its evidence table, strongest first.
+  CliRun show =
+      Cli({"signals", "show", "--trial", "MSC-IPF-EX1", "OVERALL~any_sae"});
+  ASSERT_EQ(show.code, 0) << show.err;
+  EXPECT_THAT(show.out, HasSubstr("topic OVERALL~any_sae (any_sae)"));
+  EXPECT_THAT(show.out, HasSubstr("why:      2/3 (66.7%)"));
+  EXPECT_THAT(show.out, ContainsRegex("  evidence:\nsignal +crosses +x/N +"
+                                      "summary\nBINOMIAL~OVERALL~any_sae~"
+                                      "D100M~M6 +yes +2/3 +2/3 \\(66.7%\\)"));
+  EXPECT_THAT(show.out, Not(HasSubstr("grade_3_plus")));
+  CliRun topic = Cli({"topics", "show", "--trial", "MSC-IPF-EX1", "--topic",
+                      "OVERALL~any_sae"});
+  EXPECT_EQ(show.out, topic.out);
+  EXPECT_EQ(Cli({"signals", "show", "--trial", "MSC-IPF-EX1", "--topic",
+                 "trials/MSC-IPF-EX1/topics/OVERALL~any_sae"})
+                .out,
+            topic.out);
+
+  // The evidence items: all of them, or one topic's (the items of its
+  // evidence table), newest first.
+  v1::SignalTopic sae;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  Cli({"signals", "show", "--trial", "MSC-IPF-EX1",
+                       "OVERALL~any_sae", "--format", "json"})
+                      .out,
+                  &sae)
+                  .ok());
+  ASSERT_GE(sae.evidence_size(), 1);
+  CliRun evidence = Cli({"signals", "list", "--evidence", "--trial",
+                         "MSC-IPF-EX1", "--topic", "OVERALL~any_sae"});
+  ASSERT_EQ(evidence.code, 0) << evidence.err;
+  EXPECT_THAT(evidence.out,
+              HasSubstr(absl::StrCat(sae.evidence_size(),
+                                     " evidence item(s), newest first")));
+  for (const v1::Signal& s : sae.evidence()) {
+    EXPECT_THAT(evidence.out, HasSubstr("  " + s.signal_id() + "\n"));
+  }
+  EXPECT_THAT(evidence.out, Not(HasSubstr("grade_3_plus")));
+  CliRun all = Cli({"signals", "list", "--evidence", "--trial", "MSC-IPF-EX1",
+                    "--format", "json"});
+  ASSERT_EQ(all.code, 0) << all.err;
+  v1::ListSignalsResponse items;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(all.out, &items).ok());
+  EXPECT_EQ(items.signals_size(), listed.topics(0).evidence_count() +
+                                      listed.topics(1).evidence_count());
+  CliRun item = Cli({"signals", "show", "--trial", "MSC-IPF-EX1", "--evidence",
+                     "BINOMIAL~OVERALL~any_sae~D100M~M6"});
+  ASSERT_EQ(item.code, 0) << item.err;
+  EXPECT_THAT(item.out, HasSubstr("signal BINOMIAL~OVERALL~any_sae~D100M~M6"));
+  EXPECT_THAT(item.out, HasSubstr("p=0.001397"));
+  EXPECT_THAT(item.out, HasSubstr("history:"));
+  // A signal id is told from a topic id without --evidence too.
+  EXPECT_EQ(Cli({"signals", "show", "--trial", "MSC-IPF-EX1",
+                 "BINOMIAL~OVERALL~any_sae~D100M~M6"})
+                .out,
+            item.out);
+
+  // Usage errors: cell filters without --evidence, a topic id as an
+  // evidence item, a signal id as a topic, no id.
+  CliRun filter = Cli(
+      {"signals", "list", "--trial", "MSC-IPF-EX1", "--method", "bayesian"});
+  EXPECT_EQ(filter.code, 2);
+  EXPECT_THAT(filter.err, HasSubstr("--method requires --evidence"));
+  CliRun not_item = Cli({"signals", "show", "--trial", "MSC-IPF-EX1",
+                         "--evidence", "OVERALL~any_sae"});
+  EXPECT_EQ(not_item.code, 2);
+  EXPECT_THAT(not_item.err,
+              HasSubstr("signals list --evidence --trial MSC-IPF-EX1 "
+                        "--topic OVERALL~any_sae"));
+  EXPECT_EQ(Cli({"signals", "show", "--trial", "MSC-IPF-EX1", "--topic",
+                 "BINOMIAL~OVERALL~any_sae~D100M~M6"})
+                .code,
+            2);
+  EXPECT_EQ(Cli({"signals", "show", "--trial", "MSC-IPF-EX1"}).code, 2);
+  CliRun unknown =
+      Cli({"signals", "show", "--trial", "MSC-IPF-EX1", "OVERALL~no_such_row"});
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_THAT(unknown.err, HasSubstr("NOT_FOUND"));
+}
+
+// `signals triage TOPIC` moves the topic (TriageTopic); a signal id still
+// moves one evidence item (TriageSignal).
+TEST_F(CliTest, SignalsTriageMovesATopicOrAnEvidenceItem) {
+  LoadExample();
+  ASSERT_EQ(Cli({"baselines", "load", "--trial", "MSC-IPF-EX1", "--file",
+                 kExample + "/baselines.csv"})
+                .code,
+            0);
+  ASSERT_EQ(Cli({"reports", "submit", "--trial", "MSC-IPF-EX1", "--file",
+                 kExample + "/reports.csv"})
+                .code,
+            0);
+  ASSERT_TRUE(server_->monitor().signals().WaitIdle(absl::Seconds(10)).ok());
+
+  CliRun triaged =
+      Cli({"--principal", "dsmb-chair", "signals", "triage", "--trial",
+           "MSC-IPF-EX1", "OVERALL~any_sae", "--status", "validated",
+           "--comment", "DSMB review 2026-11", "--display-name", "chair"});
+  ASSERT_EQ(triaged.code, 0) << triaged.err;
+  EXPECT_EQ(triaged.out, "topic OVERALL~any_sae is now validated\n");
+  CliRun validated = Cli(
+      {"signals", "list", "--trial", "MSC-IPF-EX1", "--status", "validated"});
+  ASSERT_EQ(validated.code, 0) << validated.err;
+  EXPECT_THAT(validated.out, ContainsRegex("\n1 +OVERALL~any_sae +validated"));
+  EXPECT_THAT(validated.out, Not(HasSubstr("grade_3_plus")));
+  CliRun still_new =
+      Cli({"signals", "list", "--trial", "MSC-IPF-EX1", "--status", "new"});
+  EXPECT_THAT(still_new.out, ContainsRegex("\n1 +OVERALL~grade_3_plus +new"));
+  EXPECT_THAT(still_new.out, Not(HasSubstr("any_sae")));
+  CliRun show =
+      Cli({"signals", "show", "--trial", "MSC-IPF-EX1", "OVERALL~any_sae"});
+  EXPECT_THAT(show.out, HasSubstr("status:   validated"));
+  EXPECT_THAT(show.out, HasSubstr("triaged by dsmb-chair: new -> validated: "
+                                  "DSMB review 2026-11"));
+  // The same move again is refused, as with `topics triage`.
+  CliRun again =
+      Cli({"signals", "triage", "--trial", "MSC-IPF-EX1", "--topic",
+           "OVERALL~any_sae", "--status", "validated", "--comment", "again"});
+  EXPECT_EQ(again.code, 1);
+  EXPECT_THAT(again.err, HasSubstr("FAILED_PRECONDITION"));
+
+  // A signal id triages that evidence item alone.
+  CliRun item = Cli({"signals", "triage", "--trial", "MSC-IPF-EX1",
+                     "--evidence", "BINOMIAL~OVERALL~grade_3_plus~D100M~M6",
+                     "--status", "refuted", "--comment", "expected rate"});
+  ASSERT_EQ(item.code, 0) << item.err;
+  EXPECT_EQ(item.out,
+            "signal BINOMIAL~OVERALL~grade_3_plus~D100M~M6 is now refuted\n");
+  CliRun legacy =
+      Cli({"signals", "triage", "--trial", "MSC-IPF-EX1", "--signal",
+           "BINOMIAL~OVERALL~any_sae~D100M~M6", "--status", "validated",
+           "--comment", "x", "--actor", "y"});
+  ASSERT_EQ(legacy.code, 0) << legacy.err;
+  EXPECT_THAT(legacy.out, HasSubstr("is now validated"));
+  CliRun refuted = Cli({"signals", "list", "--evidence", "--trial",
+                        "MSC-IPF-EX1", "--status", "refuted"});
+  EXPECT_THAT(refuted.out, HasSubstr("1 evidence item(s)"));
+  EXPECT_THAT(refuted.out,
+              HasSubstr("  BINOMIAL~OVERALL~grade_3_plus~D100M~M6\n"));
+
+  CliRun audit = Cli({"--principal", "dsmb-chair", "audit", "list", "--trial",
+                      "MSC-IPF-EX1", "--action", "topic.triage"});
+  ASSERT_EQ(audit.code, 0) << audit.err;
+  EXPECT_THAT(audit.out, HasSubstr("OVERALL~any_sae"));
+  EXPECT_THAT(audit.out, HasSubstr("1 record(s)"));
 }
 
 }  // namespace
