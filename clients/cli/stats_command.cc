@@ -672,17 +672,17 @@ absl::Status Dfdr(StatsInputs& in, Result& r) {
   auto terms = ReadPtPValues(in.file);
   if (!terms.ok()) return terms.status();
   const std::vector<double>& ps = terms->ps;
-  auto adjusted = signal::DoubleFdr(terms->socs, ps);
+  auto adjusted = signal::DoubleFdr(terms->socs, ps, in.fdr);
   if (!adjusted.ok()) return adjusted.status();
   std::vector<double> bh = signal::BenjaminiHochberg(ps);
   r.Num("fdr", in.fdr);
   std::vector<std::vector<double>> table;
   int flagged = 0;
   for (size_t i = 0; i < ps.size(); ++i) {
-    const bool flag = (*adjusted)[i] <= in.fdr;
+    const bool flag = adjusted->flagged[i];
     flagged += flag;
-    table.push_back({static_cast<double>(i + 1), ps[i], bh[i], (*adjusted)[i],
-                     flag ? 1.0 : 0.0});
+    table.push_back({static_cast<double>(i + 1), ps[i], bh[i],
+                     adjusted->adjusted[i], flag ? 1.0 : 0.0});
   }
   r.Int("terms", static_cast<int64_t>(ps.size()));
   r.Int("flagged", flagged);
@@ -692,7 +692,9 @@ absl::Status Dfdr(StatsInputs& in, Result& r) {
 
 void AddDfdr(CLI::App& app, StatsInputs& in, Method* run) {
   auto* dfdr = app.add_subcommand(
-      "dfdr", "Benjamini-Hochberg and double FDR over PT p-values");
+      "dfdr",
+      "Benjamini-Hochberg and the double FDR (Mehrotra & Adewale 2012, as "
+      "c212.DFDR) over PT p-values at --fdr");
   dfdr->add_option("--file", in.file, "CSV with columns soc,pt,p")->required();
   dfdr->add_option("--fdr", in.fdr)
       ->capture_default_str()

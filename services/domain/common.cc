@@ -15,6 +15,7 @@
 #include "services/errors/errors.h"
 #include "storage/incidence.h"
 #include "storage/keys.h"
+#include "storage/signals.h"
 
 namespace aesignal::domain::internal {
 
@@ -224,6 +225,28 @@ absl::StatusOr<std::vector<std::string>> ReadTrialIds(
                 }));
   AESIGNAL_RETURN_IF_ERROR(error);
   return ids;
+}
+
+absl::Status MarkAllTermsDirty(storage::Txn& txn, const std::string& trial_id) {
+  const std::string prefix = storage::TrialPrefix(trial_id);
+  std::vector<storage::TermKey> terms;
+  absl::Status error;
+  AESIGNAL_RETURN_IF_ERROR(txn.Scan(
+      Cf::kCounters, prefix, "", [&](std::string_view key, std::string_view) {
+        auto parts = storage::DecodeCounterRowKey(key);
+        if (!parts.has_value()) {
+          error = absl::DataLossError("malformed counter row key");
+          return false;
+        }
+        terms.push_back(std::move(parts->term));
+        return true;
+      }));
+  AESIGNAL_RETURN_IF_ERROR(error);
+  for (const storage::TermKey& term : terms) {
+    AESIGNAL_RETURN_IF_ERROR(
+        storage::MarkTermDirty(txn, trial_id, term, "", 0));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace aesignal::domain::internal

@@ -68,6 +68,11 @@ struct Denominators {
 absl::StatusOr<Denominators> ReadDenominators(const storage::ReadView& view,
                                               const v1::Trial& trial);
 
+// Marks every term row of the trial that has counters for re-evaluation
+// (after a change that moves every row's decisions: denominators, the
+// design, the policy, or the set of pre-specified rows).
+absl::Status MarkAllTermsDirty(storage::Txn& txn, const std::string& trial_id);
+
 }  // namespace aesignal::domain::internal
 
 #endif  // AESIGNAL_SERVICES_DOMAIN_COMMON_H_

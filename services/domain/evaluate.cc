@@ -4,12 +4,14 @@
 #include <cmath>
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "services/domain/incidence_rows.h"
 #include "services/domain/validation.h"
 #include "services/errors/errors.h"
 #include "services/signal/binomial_ci.h"
@@ -174,9 +176,12 @@ v1::Evidence ToEvidence(const signal::Decision& d) {
 
 // --- Evaluation of one row ---------------------------------------------------
 
-signal::SignalRule RuleFor(const v1::SignalPolicy& policy) {
+// The rule of a row whose tests each get `alpha` (the policy's alpha, or
+// its share under trial-wide control: the MaxSPRT critical value is
+// computed for it).
+signal::SignalRule RuleFor(const v1::SignalPolicy& policy, double alpha) {
   signal::RuleSettings settings;
-  settings.alpha = policy.alpha();
+  settings.alpha = alpha;
   settings.posterior_threshold = policy.posterior_threshold();
   settings.prior_weight = policy.prior_weight();
   settings.min_cases = policy.min_cases();
@@ -229,15 +234,45 @@ std::vector<double> TrendScores(const v1::Trial& trial, bool* dose_scores) {
   return scores;
 }
 
+using Family = RowAdjustment::Family;
+
+// The two-sided Fisher p, the risk difference and the relative risk with
+// their Miettinen-Nurminen intervals of a group's x of n against the
+// control's xc of nc (what published safety tables print beside the
+// one-sided decision).
+absl::Status SetComparison(int64_t x, int64_t n, int64_t xc, int64_t nc,
+                           v1::Evidence* e) {
+  AESIGNAL_ASSIGN_OR_RETURN(
+      double two_sided,
+      signal::FisherExact(x, n, xc, nc, signal::Alternative::kTwoSided));
+  e->set_p_value_two_sided(two_sided);
+  AESIGNAL_ASSIGN_OR_RETURN(
+      signal::DifferenceInterval rd,
+      signal::MiettinenNurminenDifference(x, n, xc, nc, kConfidence));
+  e->set_risk_difference(rd.difference);
+  e->set_risk_difference_lower(rd.lower);
+  e->set_risk_difference_upper(rd.upper);
+  AESIGNAL_ASSIGN_OR_RETURN(
+      signal::RatioInterval rr,
+      signal::MiettinenNurminenRatio(x, n, xc, nc, kConfidence));
+  if (rr.ratio_finite && !rr.ratio_undefined) e->set_relative_risk(rr.ratio);
+  if (!rr.ratio_undefined) e->set_relative_risk_lower(rr.lower);
+  if (!rr.ratio_undefined && !rr.upper_infinite) {
+    e->set_relative_risk_upper(rr.upper);
+  }
+  return absl::OkStatus();
+}
+
 // Evaluates the cells of one term row, window by window, in each comparison
-// the policy enables. See EvaluateTerm.
+// the policy enables, and adjusts the decisions for multiplicity. See
+// EvaluateTerm.
 class RowEvaluator {
  public:
   RowEvaluator(const v1::Trial& trial, const v1::SignalPolicy& policy,
                const storage::TermCounters& counters,
                const internal::Denominators& denominators,
                const std::vector<v1::Baseline>& baselines,
-               const AdjustedP* screening)
+               const RowAdjustment& adjustment)
       : trial_(trial),
         policy_(policy),
         groups_(trial.dose_groups_size()),
@@ -245,29 +280,63 @@ class RowEvaluator {
         table_(counters, groups_, windows_),
         denominators_(denominators),
         baselines_(baselines),
-        screening_(screening),
-        rule_(RuleFor(policy)),
-        total_rule_(TotalSettings(rule_.settings(), groups_)),
-        control_(ControlGroup(trial)) {}
+        adjustment_(adjustment),
+        trial_wide_(adjustment.family != Family::kPerTest),
+        control_(ControlGroup(trial)),
+        multiplicity_(Multiplicity()),
+        rule_(RuleFor(policy, policy.alpha() / multiplicity_)),
+        total_rule_(TotalSettings(rule_.settings(), groups_)) {}
 
   absl::StatusOr<std::vector<Finding>> Run() && {
     for (int k = 0; k < windows_; ++k) {
       const std::string& timepoint = trial_.timepoints(k).timepoint_id();
       AESIGNAL_RETURN_IF_ERROR(AgainstBaselines(k, timepoint));
-      if (control_ >= 0 && !policy_.disable_control()) {
+      if (RunsControl() && (!trial_wide_ || k == windows_ - 1)) {
         AESIGNAL_RETURN_IF_ERROR(AgainstControl(k, timepoint));
       }
-      if (groups_ >= 3 && !policy_.disable_trend()) {
+      if (RunsTrend() && (!trial_wide_ || k == windows_ - 1)) {
         AESIGNAL_RETURN_IF_ERROR(DoseTrend(k, timepoint));
       }
-      if (k >= 1 && !policy_.disable_over_time()) {
-        AESIGNAL_RETURN_IF_ERROR(OverTime(k, timepoint));
+      if (k >= 1 && RunsOverTime()) {
+        AESIGNAL_RETURN_IF_ERROR(trial_wide_ ? PooledOverTime(k, timepoint)
+                                             : OverTime(k, timepoint));
       }
     }
+    if (trial_wide_) AdjustForTrial();
     return std::move(out_);
   }
 
  private:
+  bool RunsControl() const {
+    return control_ >= 0 && !policy_.disable_control();
+  }
+  bool RunsTrend() const { return groups_ >= 3 && !policy_.disable_trend(); }
+  // Under trial-wide control only pre-specified rows are compared over time
+  // (pooled over the groups): a screening row's tests are the control arm
+  // and the dose trend.
+  bool RunsOverTime() const {
+    return !policy_.disable_over_time() &&
+           (!trial_wide_ || adjustment_.family == Family::kPrespecified);
+  }
+  int TestsInRow() const;
+  // The number of tests sharing alpha in each decision: 1 per test, the
+  // row's tests under trial-wide screening, times the pre-specified rows
+  // for a pre-specified row.
+  int Multiplicity() const {
+    switch (adjustment_.family) {
+      case Family::kPerTest:
+        return 1;
+      case Family::kPrespecified:
+        return TestsInRow() * std::max(1, adjustment_.prespecified_rows);
+      case Family::kScreening:
+      case Family::kDescriptive:
+        return TestsInRow();
+    }
+    return 1;
+  }
+  void AdjustForTrial();
+  void AdjustTest(Finding& f) const;
+
   // The total's planned enrollment is every group's.
   static signal::RuleSettings TotalSettings(signal::RuleSettings settings,
                                             int groups) {
@@ -305,11 +374,18 @@ class RowEvaluator {
   const int windows_;
   const Table table_;
   const internal::Denominators& denominators_;
+  absl::Status PooledOverTime(int k, const std::string& timepoint);
+  signal::SignalRule::WindowCount WindowOf(int g, int w) const;
+  absl::Status AgainstEarlierWindows(int g, int k,
+                                     const std::string& timepoint);
+
   const std::vector<v1::Baseline>& baselines_;
-  const AdjustedP* screening_;  // may be null
+  const RowAdjustment& adjustment_;
+  const bool trial_wide_;
+  const int control_;  // -1: no control arm
+  const int multiplicity_;
   const signal::SignalRule rule_;
   const signal::SignalRule total_rule_;  // for the all-groups total
-  const int control_;                    // -1: no control arm
   std::vector<Finding> out_;
 };
 
@@ -356,7 +432,9 @@ absl::Status RowEvaluator::AgainstControl(int k, const std::string& timepoint) {
                             cell.subjects, n, GroupId(control_), c.subjects, nc,
                             d.p_value, policy_.alpha()));
     f.evidence.set_comparison(GroupId(control_));
-    if (screening_ != nullptr) ApplyScreening(g, k, f);
+    AESIGNAL_RETURN_IF_ERROR(
+        SetComparison(cell.subjects, n, c.subjects, nc, &f.evidence));
+    if (adjustment_.per_test_screening != nullptr) ApplyScreening(g, k, f);
   }
   return absl::OkStatus();
 }
@@ -365,8 +443,9 @@ absl::Status RowEvaluator::AgainstControl(int k, const std::string& timepoint) {
 // p-value against policy.fdr() instead of the raw one against alpha.
 void RowEvaluator::ApplyScreening(int g, int k, Finding& f) const {
   v1::Evidence& e = f.evidence;
-  auto it = screening_->find({g, k});
-  const double adjusted = it == screening_->end() ? 1 : it->second;
+  const AdjustedP& screening = *adjustment_.per_test_screening;
+  auto it = screening.find({g, k});
+  const double adjusted = it == screening.end() ? 1 : it->second;
   e.set_adjusted_p_value(adjusted);
   e.set_threshold(policy_.fdr());
   e.set_crosses(adjusted <= policy_.fdr() &&
@@ -403,29 +482,148 @@ absl::Status RowEvaluator::DoseTrend(int k, const std::string& timepoint) {
   return absl::OkStatus();
 }
 
-// A later window against the earlier windows of the same group.
+// Subjects with an onset in window w of group g (all groups for g = -1),
+// the subjects at risk and their exposure in subject-days.
+signal::SignalRule::WindowCount RowEvaluator::WindowOf(int g, int w) const {
+  signal::SignalRule::WindowCount out;
+  const int first = trial_.timepoints(0).study_day();
+  const int days = w == 0 ? std::max(1, first)
+                          : trial_.timepoints(w).study_day() -
+                                trial_.timepoints(w - 1).study_day();
+  for (int gg = g < 0 ? 0 : g; gg < (g < 0 ? groups_ : g + 1); ++gg) {
+    out.subjects += table_.Interval(gg, w);
+    out.at_risk += denominators_.at_risk[gg * windows_ + w];
+  }
+  out.exposure = static_cast<double>(out.at_risk) * days;
+  return out;
+}
+
+// Window k of group g (all groups for g = -1) against its earlier windows,
+// as rates per subject-day at risk. Adds nothing when either side has no
+// one at risk.
+absl::Status RowEvaluator::AgainstEarlierWindows(int g, int k,
+                                                 const std::string& timepoint) {
+  const signal::SignalRule::WindowCount window = WindowOf(g, k);
+  signal::SignalRule::WindowCount before;
+  for (int w = 0; w < k; ++w) {
+    const signal::SignalRule::WindowCount earlier = WindowOf(g, w);
+    before.subjects += earlier.subjects;
+    before.at_risk += earlier.at_risk;
+    before.exposure += earlier.exposure;
+  }
+  if (window.at_risk == 0 || before.at_risk == 0) return absl::OkStatus();
+  AESIGNAL_ASSIGN_OR_RETURN(signal::Decision d, rule_.OverTime(window, before));
+  Finding& f =
+      Add(d, GroupId(g), timepoint,
+          absl::StrFormat(
+              "window %s%s: %d onsets in %.0f subject-days at risk vs earlier "
+              "windows %d in %.0f: exact conditional rate test p = %.4g "
+              "(expected share %.3f)",
+              timepoint, g < 0 ? ", all groups" : "", window.subjects,
+              window.exposure, before.subjects, before.exposure, d.p_value,
+              d.expected));
+  f.evidence.set_comparison("earlier windows");
+  f.evidence.set_expected_proportion(d.expected);
+  return absl::OkStatus();
+}
+
+// Each group's window k against its earlier windows.
 absl::Status RowEvaluator::OverTime(int k, const std::string& timepoint) {
   for (int g = 0; g < groups_; ++g) {
-    const int64_t x = table_.Interval(g, k);
-    const int64_t n = denominators_.at_risk[g * windows_ + k];
-    int64_t x_before = 0, n_before = 0;
-    for (int w = 0; w < k; ++w) {
-      x_before += table_.Interval(g, w);
-      n_before += denominators_.at_risk[g * windows_ + w];
-    }
-    if (n == 0 || n_before == 0) continue;
-    AESIGNAL_ASSIGN_OR_RETURN(signal::Decision d,
-                              rule_.OverTime(x, n, x_before, n_before));
-    Finding& f =
-        Add(d, GroupId(g), timepoint,
-            absl::StrFormat("window %s: %d/%d at risk vs earlier windows "
-                            "%d/%d subject-windows: one-sided Fisher p = %.4g, "
-                            "alpha %.3g",
-                            timepoint, x, n, x_before, n_before, d.p_value,
-                            policy_.alpha()));
-    f.evidence.set_comparison("earlier windows");
+    AESIGNAL_RETURN_IF_ERROR(AgainstEarlierWindows(g, k, timepoint));
   }
   return absl::OkStatus();
+}
+
+// Under trial-wide control: window k of all groups pooled against the
+// earlier windows (one test per window instead of one per group).
+absl::Status RowEvaluator::PooledOverTime(int k, const std::string& timepoint) {
+  return AgainstEarlierWindows(-1, k, timepoint);
+}
+
+// The tests of this row that share its alpha under trial-wide control,
+// counted from the design (not the data): against baselines, one test per
+// method and distinct baseline applying to each group and to the total
+// (cumulative cells of one baseline at successive timepoints are nested:
+// when an earlier one crosses, so does the latest, so they add no error);
+// one per treated group against the control arm and one for the trend (the
+// cumulative incidence); one per later window over time. At least 1.
+int RowEvaluator::TestsInRow() const {
+  int tests = 0;
+  const int baseline_methods = (policy_.disable_binomial() ? 0 : 1) +
+                               (policy_.maxsprt_planned_subjects() > 0 ? 1 : 0);
+  for (int g = -1; g < groups_ && !baselines_.empty(); ++g) {
+    if (Dosed(g) == 0) continue;
+    std::set<const v1::Baseline*> applying;
+    for (const auto& tp : trial_.timepoints()) {
+      const v1::Baseline* b =
+          BaselineFor(baselines_, GroupId(g), tp.timepoint_id());
+      if (b != nullptr) applying.insert(b);
+    }
+    tests += baseline_methods * static_cast<int>(applying.size());
+  }
+  if (RunsControl() && Dosed(control_) > 0) {
+    for (int g = 0; g < groups_; ++g) {
+      if (g != control_ && Dosed(g) > 0) ++tests;
+    }
+  }
+  if (RunsTrend()) ++tests;
+  if (RunsOverTime()) tests += windows_ - 1;
+  return std::max(1, tests);
+}
+
+// Trial-wide control: each test's decision against its family's level.
+void RowEvaluator::AdjustForTrial() {
+  for (Finding& f : out_) {
+    v1::Evidence& e = f.evidence;
+    if (adjustment_.family == Family::kDescriptive) {
+      e.set_crosses(false);
+      e.set_decision_note(
+          "descriptive: under trial-wide error control a SOC row without a "
+          "baseline does not raise a topic; its PTs are screened");
+    } else if (f.method == v1::SIGNAL_METHOD_BAYESIAN) {
+      e.set_crosses(false);
+      e.set_decision_note(
+          "descriptive: under trial-wide error control the exact tests "
+          "decide, the posterior is shown beside them");
+    } else if (f.method == v1::SIGNAL_METHOD_MAXSPRT) {
+      // Its critical value is already the one for alpha / multiplicity.
+      e.set_multiplicity(multiplicity_);
+      absl::StrAppendFormat(e.mutable_summary(),
+                            "; trial-wide: alpha %.3g shared by %d tests",
+                            policy_.alpha(), multiplicity_);
+    } else {
+      AdjustTest(f);
+    }
+  }
+}
+
+// A test's adjusted p: Bonferroni over the tests sharing alpha for a
+// pre-specified row; for a screening row, the larger of the row's double-FDR
+// value and the test's Bonferroni p within the row, against the FDR level.
+void RowEvaluator::AdjustTest(Finding& f) const {
+  v1::Evidence& e = f.evidence;
+  const double bonferroni = std::min(1.0, e.p_value() * multiplicity_);
+  const bool screening = adjustment_.family == Family::kScreening;
+  const double adjusted =
+      screening ? std::max(adjustment_.screening_adjusted, bonferroni)
+                : bonferroni;
+  const double level = screening ? policy_.fdr() : policy_.alpha();
+  e.set_adjusted_p_value(adjusted);
+  e.set_multiplicity(multiplicity_);
+  e.set_threshold(level);
+  e.set_crosses(adjusted <= level && e.subjects() >= policy_.min_cases());
+  if (screening) {
+    absl::StrAppendFormat(e.mutable_summary(),
+                          "; screened: double FDR adjusted p = %.4g (%d "
+                          "tests in the row), FDR %.3g",
+                          adjusted, multiplicity_, level);
+  } else {
+    absl::StrAppendFormat(e.mutable_summary(),
+                          "; trial-wide adjusted p = %.4g (alpha %.3g "
+                          "shared by %d tests)",
+                          adjusted, level, multiplicity_);
+  }
 }
 
 }  // namespace
@@ -436,8 +634,36 @@ v1::SignalPolicy EffectivePolicy(const v1::SignalPolicy& policy) {
   if (p.posterior_threshold() <= 0) p.set_posterior_threshold(0.95);
   if (p.prior_weight() <= 0) p.set_prior_weight(0.5);
   if (p.min_cases() <= 0) p.set_min_cases(p.min_cases_one() ? 1 : 2);
-  if (p.fdr() <= 0) p.set_fdr(0.1);
+  if (p.fdr() <= 0) p.set_fdr(0.05);
+  if (p.error_control() == v1::ERROR_CONTROL_UNSPECIFIED) {
+    p.set_error_control(v1::ERROR_CONTROL_TRIAL_WIDE);
+  }
   return p;
+}
+
+RowAdjustment::Family FamilyOf(const v1::SignalPolicy& policy,
+                               const TermKey& term, bool has_baseline) {
+  if (policy.error_control() == v1::ERROR_CONTROL_PER_TEST) {
+    return Family::kPerTest;
+  }
+  if (has_baseline || term.level == Level::kOverall) {
+    return Family::kPrespecified;
+  }
+  return term.level == Level::kPt ? Family::kScreening : Family::kDescriptive;
+}
+
+int PrespecifiedRows(const v1::Trial& trial,
+                     const std::vector<v1::Baseline>& baselines) {
+  const std::vector<OverallRow> overall = OverallRows(trial);
+  std::set<std::string> named;
+  for (const auto& b : baselines) {
+    if (b.level() == v1::TERM_LEVEL_PT || b.level() == v1::TERM_LEVEL_SOC) {
+      named.insert(absl::StrCat(b.level(), "\t", b.soc(), "\t", b.pt()));
+    } else if (!IsOverallRow(trial, b.overall_key())) {
+      named.insert(b.overall_key());  // validation refuses these today
+    }
+  }
+  return static_cast<int>(overall.size() + named.size());
 }
 
 v1::TermLevel ApiLevel(Level level) {
@@ -510,9 +736,10 @@ absl::StatusOr<std::vector<Finding>> EvaluateTerm(
     const v1::Trial& trial, const v1::SignalPolicy& policy,
     const storage::TermCounters& counters,
     const internal::Denominators& denominators,
-    const std::vector<v1::Baseline>& baselines, const AdjustedP* screening) {
+    const std::vector<v1::Baseline>& baselines,
+    const RowAdjustment& adjustment) {
   return RowEvaluator(trial, policy, counters, denominators, baselines,
-                      screening)
+                      adjustment)
       .Run();
 }
 
@@ -524,7 +751,8 @@ int ControlGroup(const v1::Trial& trial) {
 }
 
 absl::StatusOr<std::map<std::string, AdjustedP>> ScreenPts(
-    const v1::Trial& trial, const std::vector<storage::TermCounters>& pts,
+    const v1::Trial& trial, const v1::SignalPolicy& policy,
+    const std::vector<storage::TermCounters>& pts,
     const internal::Denominators& denominators) {
   const int groups = trial.dose_groups_size();
   const int windows = trial.timepoints_size();
@@ -547,12 +775,99 @@ absl::StatusOr<std::map<std::string, AdjustedP>> ScreenPts(
                                   denominators.dosed[control]));
         ps.push_back(p);
       }
-      AESIGNAL_ASSIGN_OR_RETURN(std::vector<double> adjusted,
-                                signal::DoubleFdr(socs, ps));
+      AESIGNAL_ASSIGN_OR_RETURN(signal::DoubleFdrResult adjusted,
+                                signal::DoubleFdr(socs, ps, policy.fdr()));
       for (size_t i = 0; i < pts.size(); ++i) {
-        out[storage::EncodeTerm(pts[i].term)][{g, k}] = adjusted[i];
+        out[storage::EncodeTerm(pts[i].term)][{g, k}] = adjusted.adjusted[i];
       }
     }
+  }
+  return out;
+}
+
+namespace {
+
+// The smallest p-value a screening test could give with its margins (the
+// total number of subjects with the event in the groups it compares): the
+// one-sided Fisher p of every such subject in the treated group, or the
+// exact trend p of every one in the highest-dose groups; 1 when the total
+// is below min_cases (such a test cannot decide).
+absl::StatusOr<double> MinAttainableP(const v1::Trial& trial,
+                                      const v1::SignalPolicy& policy,
+                                      const internal::Denominators& d,
+                                      const Finding& f) {
+  const v1::Evidence& e = f.evidence;
+  if (f.method == v1::SIGNAL_METHOD_CONTROL_FISHER) {
+    const int64_t total = e.subjects() + e.comparison_subjects();
+    const int64_t most = std::min<int64_t>(total, e.denominator());
+    if (most < policy.min_cases()) return 1.0;
+    return signal::FisherGreater(most, e.denominator(), total - most,
+                                 e.comparison_denominator());
+  }
+  if (f.method != v1::SIGNAL_METHOD_DOSE_TREND) return e.p_value();
+  if (e.subjects() < policy.min_cases()) return 1.0;
+  bool dose_scores = true;
+  const std::vector<double> scores = TrendScores(trial, &dose_scores);
+  std::vector<size_t> order(scores.size());
+  for (size_t g = 0; g < order.size(); ++g) order[g] = g;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+  std::vector<int64_t> x(scores.size(), 0);
+  int64_t left = e.subjects();
+  for (size_t g : order) {
+    x[g] = std::min(left, d.dosed[g]);
+    left -= x[g];
+  }
+  signal::TrendOptions options;  // the rule's budget (rule.cc)
+  options.max_work = 2e7;
+  options.max_cells = 1'000'000;
+  AESIGNAL_ASSIGN_OR_RETURN(
+      signal::TrendResult extreme,
+      signal::CochranArmitage(x, d.dosed, scores, options));
+  return extreme.p;
+}
+
+}  // namespace
+
+absl::StatusOr<std::map<std::string, double>> ScreenRows(
+    const v1::Trial& trial, const v1::SignalPolicy& policy,
+    const std::vector<const storage::TermCounters*>& rows,
+    const internal::Denominators& denominators) {
+  std::vector<std::string> socs;
+  std::vector<double> ps;
+  std::vector<const storage::TermCounters*> screened;
+  const RowAdjustment screening{.family = Family::kScreening};
+  for (const storage::TermCounters* row : rows) {
+    AESIGNAL_ASSIGN_OR_RETURN(
+        std::vector<Finding> findings,
+        EvaluateTerm(trial, policy, *row, denominators, {}, screening));
+    double p = 1, attainable = 1;
+    for (const Finding& f : findings) {
+      // The Bonferroni p within the row, of the tests that can decide.
+      const v1::Evidence& e = f.evidence;
+      AESIGNAL_ASSIGN_OR_RETURN(double least,
+                                MinAttainableP(trial, policy, denominators, f));
+      attainable = std::min(attainable, e.multiplicity() * least);
+      if (e.subjects() < policy.min_cases()) continue;
+      p = std::min(p, e.multiplicity() * e.p_value());
+    }
+    // A row whose margins cannot give a p <= fdr can never be flagged: it
+    // leaves the family (Tarone 1990; Gilbert 2005), so that the hundreds
+    // of PTs with one or two cases do not dilute the ones that can signal.
+    if (attainable > policy.fdr()) continue;
+    socs.push_back(row->term.soc);
+    ps.push_back(std::min(1.0, p));
+    screened.push_back(row);
+  }
+  std::map<std::string, double> out;
+  for (const storage::TermCounters* row : rows) {
+    out[storage::EncodeTerm(row->term)] = 1;
+  }
+  if (screened.empty()) return out;
+  AESIGNAL_ASSIGN_OR_RETURN(signal::DoubleFdrResult adjusted,
+                            signal::DoubleFdr(socs, ps, policy.fdr()));
+  for (size_t i = 0; i < screened.size(); ++i) {
+    out[storage::EncodeTerm(screened[i]->term)] = adjusted.adjusted[i];
   }
   return out;
 }

@@ -35,27 +35,67 @@ void SetTermFields(const storage::TermKey& term, v1::Signal* signal);
 void FillScope(v1::Signal* signal);
 v1::TermLevel ApiLevel(storage::Level level);
 
+// Multiplicity control of one row's decisions: which family the row is in
+// and what the trial-wide pass over every row gave it. See
+// docs/statistics.md, "Trial-wide error control".
+using AdjustedP = std::map<std::pair<int, int>, double>;
+struct RowAdjustment {
+  enum class Family {
+    kPerTest,       // ERROR_CONTROL_PER_TEST: each test against alpha
+    kPrespecified,  // trial-wide: a row with a baseline, or an overall row
+    kScreening,     // trial-wide: a PT row without a baseline
+    kDescriptive,   // trial-wide: a SOC row without a baseline
+  };
+  Family family = Family::kPerTest;
+  // kPrespecified: how many pre-specified rows share alpha.
+  int prespecified_rows = 1;
+  // kScreening: the row's double-FDR adjusted p (1 if it had none).
+  double screening_adjusted = 1;
+  // kPerTest under screening_fdr: the PT row's double-FDR adjusted
+  // control-arm p per (group index, window index); null otherwise.
+  const AdjustedP* per_test_screening = nullptr;
+};
+
+// The family of a row with (or without) a baseline under `policy`
+// (effective). kPrespecified and kScreening rows need prespecified_rows and
+// screening_adjusted set before evaluation.
+RowAdjustment::Family FamilyOf(const v1::SignalPolicy& policy,
+                               const storage::TermKey& term, bool has_baseline);
+
+// The number of pre-specified rows of a trial: its overall rows
+// (OverallRows: any AE, any SAE, grade >= 3, related, one per AESI
+// category) and every other row a baseline names. Depends on the design and the
+// baselines, not on data.
+int PrespecifiedRows(const v1::Trial& trial,
+                     const std::vector<v1::Baseline>& baselines);
+
 // Evaluates every applicable cell of `term`: baselines that match the row,
 // the control arm (if the trial flags one), the dose trend, and later windows
-// against earlier ones. Cells below the policy's minimum cases are reported
-// with crosses = false.
-//
-// `screening`, if not null, holds for this (PT) row the double-FDR adjusted
-// control-arm p-value per (group index, window index); control-arm decisions
-// then use it against policy.fdr().
-using AdjustedP = std::map<std::pair<int, int>, double>;
+// against earlier ones, with the decisions adjusted as `adjustment` says.
+// Cells below the policy's minimum cases are reported with crosses = false.
 absl::StatusOr<std::vector<Finding>> EvaluateTerm(
     const v1::Trial& trial, const v1::SignalPolicy& policy,
     const storage::TermCounters& counters,
     const internal::Denominators& denominators,
     const std::vector<v1::Baseline>& baselines,
-    const AdjustedP* screening = nullptr);
+    const RowAdjustment& adjustment = {});
 
-// Control-arm screening of every PT row with the double FDR: for each
-// non-control group and window, the raw one-sided Fisher p of every PT row,
-// adjusted across PTs within SOCs and across SOCs. Keyed by the encoded term.
+// Trial-wide screening of the PT rows without a baseline: each row's p (the
+// smallest p of its control-arm and dose-trend tests of the cumulative
+// incidence that have at least min_cases, times their number; 1 if none),
+// then the double FDR across them at policy.fdr(). Keyed by encoded term.
+absl::StatusOr<std::map<std::string, double>> ScreenRows(
+    const v1::Trial& trial, const v1::SignalPolicy& policy,
+    const std::vector<const storage::TermCounters*>& rows,
+    const internal::Denominators& denominators);
+
+// Per-test control-arm screening (ERROR_CONTROL_PER_TEST with
+// screening_fdr): for each non-control group and window, the raw one-sided
+// Fisher p of every PT row, adjusted with the double FDR at policy.fdr().
+// Keyed by the encoded term.
 absl::StatusOr<std::map<std::string, AdjustedP>> ScreenPts(
-    const v1::Trial& trial, const std::vector<storage::TermCounters>& pts,
+    const v1::Trial& trial, const v1::SignalPolicy& policy,
+    const std::vector<storage::TermCounters>& pts,
     const internal::Denominators& denominators);
 
 // The control group's index, or -1.

@@ -380,29 +380,6 @@ absl::Status ApplyBatch(storage::Txn& txn, Batch& batch) {
   return BatchApplier(txn, batch).Run();
 }
 
-// Marks every term row of the trial that has counters for re-evaluation.
-absl::Status MarkAllTermsDirty(storage::Txn& txn, const std::string& trial_id) {
-  const std::string prefix = storage::TrialPrefix(trial_id);
-  std::vector<TermKey> terms;
-  absl::Status error;
-  AESIGNAL_RETURN_IF_ERROR(txn.Scan(
-      Cf::kCounters, prefix, "", [&](std::string_view key, std::string_view) {
-        auto parts = storage::DecodeCounterRowKey(key);
-        if (!parts.has_value()) {
-          error = absl::DataLossError("malformed counter row key");
-          return false;
-        }
-        terms.push_back(std::move(parts->term));
-        return true;
-      }));
-  AESIGNAL_RETURN_IF_ERROR(error);
-  for (const TermKey& term : terms) {
-    AESIGNAL_RETURN_IF_ERROR(
-        storage::MarkTermDirty(txn, trial_id, term, "", 0));
-  }
-  return absl::OkStatus();
-}
-
 // PERMISSION_DENIED if a restricted caller (a site) names a site that is not
 // its own: the whole request is refused and nothing is stored.
 absl::Status CheckSite(const CallInfo& call, const std::string& site_id,
@@ -632,7 +609,7 @@ absl::StatusOr<v1::Trial> Monitor::UpdateTrial(
     audit.Append(AuditOf(call, now, "trial.amend", amendment.trial.name(),
                          amendment.trial.version(), amendment.changes));
     // Every row is evaluated again under the amended design and policy.
-    AESIGNAL_RETURN_IF_ERROR(MarkAllTermsDirty(txn, trial_id));
+    AESIGNAL_RETURN_IF_ERROR(internal::MarkAllTermsDirty(txn, trial_id));
     result = std::move(amendment.trial);
     return absl::OkStatus();
   }));
@@ -767,7 +744,7 @@ class Enrollment {
     if (!violations_.empty()) return errors::InvalidArgument(violations_);
     if (response_.created_count() + response_.updated_count() > 0) {
       // Denominators changed: every row with events is re-evaluated.
-      AESIGNAL_RETURN_IF_ERROR(MarkAllTermsDirty(txn_, trial_id_));
+      AESIGNAL_RETURN_IF_ERROR(internal::MarkAllTermsDirty(txn_, trial_id_));
     }
     return absl::OkStatus();
   }

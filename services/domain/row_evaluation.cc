@@ -23,7 +23,9 @@ bool SameNumbers(const v1::Evidence& a, const v1::Evidence& b) {
          a.expected_proportion() == b.expected_proportion() &&
          a.baseline_version() == b.baseline_version() &&
          a.threshold() == b.threshold() &&
-         a.adjusted_p_value() == b.adjusted_p_value();
+         a.adjusted_p_value() == b.adjusted_p_value() &&
+         a.multiplicity() == b.multiplicity() &&
+         a.decision_note() == b.decision_note();
 }
 
 }  // namespace
@@ -37,18 +39,45 @@ absl::StatusOr<TrialEvaluation> ReadTrialEvaluation(
                             storage::ReadBaselines(view, trial_id));
   AESIGNAL_ASSIGN_OR_RETURN(e.denominators,
                             internal::ReadDenominators(view, e.trial));
+  e.prespecified_rows = PrespecifiedRows(e.trial, e.baselines);
   return e;
 }
 
+namespace {
+
+bool TrialWide(const TrialEvaluation& e) {
+  return e.policy.error_control() != v1::ERROR_CONTROL_PER_TEST;
+}
+
+bool HasBaseline(const TrialEvaluation& e, const TermKey& term) {
+  for (const auto& b : e.baselines) {
+    if (TermOf(b) == term) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool ScreensPts(const TrialEvaluation& e) {
+  if (TrialWide(e)) return true;
   return e.policy.screening_fdr() && !e.policy.disable_control() &&
          ControlGroup(e.trial) >= 0;
 }
 
 absl::Status SetScreening(const std::vector<storage::TermCounters>& pts,
                           TrialEvaluation* e) {
-  AESIGNAL_ASSIGN_OR_RETURN(e->screening,
-                            ScreenPts(e->trial, pts, e->denominators));
+  if (!TrialWide(*e)) {
+    AESIGNAL_ASSIGN_OR_RETURN(
+        e->screening, ScreenPts(e->trial, e->policy, pts, e->denominators));
+    return absl::OkStatus();
+  }
+  std::vector<const storage::TermCounters*> screened;
+  for (const auto& row : pts) {
+    if (!HasBaseline(*e, row.term)) screened.push_back(&row);
+  }
+  AESIGNAL_ASSIGN_OR_RETURN(
+      e->screened_rows,
+      ScreenRows(e->trial, e->policy, screened, e->denominators));
   return absl::OkStatus();
 }
 
@@ -58,16 +87,25 @@ absl::StatusOr<std::vector<Finding>> EvaluateRow(
   for (const auto& b : e.baselines) {
     if (TermOf(b) == row.term) matching.push_back(b);
   }
-  const AdjustedP* adjusted = nullptr;
+  RowAdjustment adjustment;
+  adjustment.family = FamilyOf(e.policy, row.term, !matching.empty());
+  adjustment.prespecified_rows = e.prespecified_rows;
+  // A PT row without screened values (it had no counters when they were
+  // computed) is adjusted as if its p were 1.
+  const std::string term = row.term.level == Level::kPt
+                               ? storage::EncodeTerm(row.term)
+                               : std::string();
+  if (auto it = e.screened_rows.find(term); it != e.screened_rows.end()) {
+    adjustment.screening_adjusted = it->second;
+  }
+  static const AdjustedP kNone;
   if (row.term.level == Level::kPt && !e.screening.empty()) {
-    // A PT row without screened p-values (it had no counters when they
-    // were computed) is adjusted as if p = 1 everywhere.
-    static const AdjustedP kNone;
-    auto it = e.screening.find(storage::EncodeTerm(row.term));
-    adjusted = it == e.screening.end() ? &kNone : &it->second;
+    auto it = e.screening.find(term);
+    adjustment.per_test_screening =
+        it == e.screening.end() ? &kNone : &it->second;
   }
   return EvaluateTerm(e.trial, e.policy, row, e.denominators, matching,
-                      adjusted);
+                      adjustment);
 }
 
 CellChange ChangeFor(const Finding& finding, const v1::Signal* stored) {

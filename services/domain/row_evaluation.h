@@ -31,8 +31,12 @@ struct TrialEvaluation {
   v1::SignalPolicy policy;  // effective: defaults filled in
   std::vector<v1::Baseline> baselines;
   internal::Denominators denominators;
-  // Under PT screening (ScreensPts), the adjusted control-arm p-values of
-  // every PT row by encoded term, once SetScreening has run; else empty.
+  // Trial-wide error control: the number of pre-specified rows.
+  int prespecified_rows = 1;
+  // Once SetScreening has run (ScreensPts): trial-wide, each screening PT
+  // row's double-FDR adjusted p; per test with screening_fdr, each PT row's
+  // adjusted control-arm p-values. By encoded term; else empty.
+  std::map<std::string, double> screened_rows;
   std::map<std::string, AdjustedP> screening;
 };
 
@@ -40,12 +44,13 @@ struct TrialEvaluation {
 absl::StatusOr<TrialEvaluation> ReadTrialEvaluation(
     const storage::ReadView& view, const std::string& trial_id);
 
-// Whether the trial screens PT rows against the control arm with the double
-// FDR: then one PT row's counts move every PT row's decisions, and every PT
-// row is evaluated together.
+// Whether the trial screens PT rows with the double FDR (trial-wide error
+// control, or screening_fdr per test): then one PT row's counts move every
+// PT row's decisions, and every PT row is evaluated together.
 bool ScreensPts(const TrialEvaluation& evaluation);
 
-// Sets evaluation->screening from every PT row of the trial.
+// Sets evaluation->screened_rows or ->screening from every PT row of the
+// trial.
 absl::Status SetScreening(const std::vector<storage::TermCounters>& pts,
                           TrialEvaluation* evaluation);
 

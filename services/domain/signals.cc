@@ -679,6 +679,14 @@ absl::StatusOr<v1::PutBaselinesResponse> SignalBook::PutBaselines(
           PutBaseline(txn, trial_id, b, call, now, audit, &response));
       *response.add_baselines() = std::move(current);
     }
+    // A new or changed baseline may change the set of pre-specified rows,
+    // whose number shares alpha under trial-wide control: every row is
+    // evaluated again (baselines change rarely).
+    if (response.created_count() + response.updated_count() > 0 &&
+        EffectivePolicy(trial.signal_policy()).error_control() !=
+            v1::ERROR_CONTROL_PER_TEST) {
+      AESIGNAL_RETURN_IF_ERROR(internal::MarkAllTermsDirty(txn, trial_id));
+    }
     return absl::OkStatus();
   }));
   OnBatchCommitted();

@@ -54,6 +54,12 @@ v1::Trial MakeTrial(bool with_control, const v1::SignalPolicy& policy) {
   }
   t.add_sites()->set_site_id("01");
   *t.mutable_signal_policy() = policy;
+  // These tests check each method's cells one by one: each test against
+  // its own alpha unless a test asks for trial-wide control (the default,
+  // tested in TrialWideTest below).
+  if (policy.error_control() == v1::ERROR_CONTROL_UNSPECIFIED) {
+    t.mutable_signal_policy()->set_error_control(v1::ERROR_CONTROL_PER_TEST);
+  }
   return t;
 }
 
@@ -283,6 +289,108 @@ TEST_F(SignalsTest, ControlArmPathRaisesOnARiseAndStaysQuietOnNull) {
     EXPECT_NEAR(s.evidence().p_value(), 37.0 / 924, 1e-12) << s.signal_id();
     EXPECT_EQ(s.evidence().comparison_subjects(), 1);
   }
+}
+
+v1::SignalPolicy TrialWide() {
+  v1::SignalPolicy p;
+  p.set_error_control(v1::ERROR_CONTROL_TRIAL_WIDE);
+  return p;
+}
+
+const v1::Signal* FindSignal(const std::vector<v1::Signal>& signals,
+                             const std::string& id) {
+  for (const auto& s : signals) {
+    if (s.signal_id() == id) return &s;
+  }
+  return nullptr;
+}
+
+TEST_F(SignalsTest,
+       TrialWideControlScreensPtsAndSharesAlphaOverPrespecifiedRows) {
+  Start(true, TrialWide());
+  // Null: one case in every group raises nothing.
+  Submit({Pneumonia("N1", "PBO-2", 50), Pneumonia("N2", "LOW-1", 50),
+          Pneumonia("N3", "MID-1", 50), Pneumonia("N4", "HIGH-1", 50)});
+  EXPECT_THAT(Signals(), IsEmpty());
+  // Rise: every HIGH subject against one of six on placebo.
+  std::vector<v1::AdverseEventReport> rise;
+  for (int i = 2; i <= 6; ++i) {
+    rise.push_back(
+        Pneumonia(absl::StrCat("R", i), absl::StrCat("HIGH-", i), 60));
+  }
+  Submit(rise);
+  const std::vector<v1::Signal> signals = Signals();
+  // The Pneumonia PT (no baseline) is screened: its tests are the control
+  // arm for LOW, MID and HIGH and the dose trend, of the cumulative
+  // incidence (the last timepoint only), so 4 tests share the row's FDR
+  // level. HIGH 6/6 vs PBO 1/6: one-sided Fisher p = C(6,6)C(6,1)/C(12,7) =
+  // 6/792; the row's smallest p is the trend's, and one PT in one SOC
+  // leaves the double FDR at the row's Bonferroni p, so the HIGH cell's
+  // adjusted p is max(4 x p_trend, 4 x 6/792) = 24/792.
+  const v1::Signal* pt = FindSignal(
+      signals, "CONTROL~PT~Infections.20and.20infestations~Pneumonia~HIGH~M12");
+  ASSERT_NE(pt, nullptr);
+  EXPECT_NEAR(pt->evidence().p_value(), 6.0 / 792, 1e-12);
+  EXPECT_EQ(pt->evidence().multiplicity(), 4);
+  EXPECT_NEAR(pt->evidence().adjusted_p_value(), 24.0 / 792, 1e-12);
+  EXPECT_DOUBLE_EQ(pt->evidence().threshold(), 0.05);  // the FDR level
+  // The control-arm comparison as safety tables print it.
+  EXPECT_NEAR(pt->evidence().risk_difference(), 5.0 / 6, 1e-12);
+  EXPECT_TRUE(pt->evidence().has_relative_risk());
+  EXPECT_NEAR(pt->evidence().relative_risk(), 6.0, 1e-12);
+  EXPECT_GT(pt->evidence().p_value_two_sided(), pt->evidence().p_value());
+  // The any-AE row (the same counts) is pre-specified: 8 overall rows (any
+  // AE, SAE, grade >= 3, related and the 4 default AESI categories) share
+  // alpha, each with 3 control-arm tests, the trend and 2 later windows: 48
+  // tests. Its control-arm p 6/792 x 48 > 0.05 raises nothing; its exact
+  // trend p (0.00102, `aesignal stats trend --x 1,1,1,6 --n 6,6,6,6
+  // --scores 0,2.5e7,5e7,1e8`) x 48 = 0.049 does.
+  EXPECT_EQ(FindSignal(signals, "CONTROL~OVERALL~any_ae~HIGH~M12"), nullptr);
+  const v1::Signal* any = FindSignal(signals, "TREND~OVERALL~any_ae~ALL~M12");
+  ASSERT_NE(any, nullptr);
+  EXPECT_EQ(any->evidence().multiplicity(), 48);
+  EXPECT_NEAR(any->evidence().adjusted_p_value(),
+              48 * any->evidence().p_value(), 1e-12);
+  for (const auto& s : signals) {
+    // No earlier-timepoint cells, no SOC row (descriptive), no MID/LOW.
+    EXPECT_EQ(s.timepoint_id(), "M12") << s.signal_id();
+    EXPECT_NE(s.level(), v1::TERM_LEVEL_SOC) << s.signal_id();
+    EXPECT_LE(s.evidence().adjusted_p_value(), 0.05) << s.signal_id();
+  }
+  EXPECT_TRUE(monitor_->signals().VerifySignals(kTrial).ok());
+}
+
+TEST_F(SignalsTest, ABaselineMakesItsRowPrespecifiedAndReevaluatesEveryRow) {
+  Start(true, TrialWide());
+  std::vector<v1::AdverseEventReport> rise;
+  for (int i = 1; i <= 6; ++i) {
+    rise.push_back(
+        Pneumonia(absl::StrCat("R", i), absl::StrCat("HIGH-", i), 60));
+  }
+  Submit(rise);
+  ASSERT_NE(FindSignal(Signals(), "TREND~OVERALL~any_ae~ALL~M12"), nullptr);
+  // A baseline for Pneumonia: 9 pre-specified rows now share alpha, so the
+  // any-AE row (which no report touched) is evaluated again.
+  PutBaseline(0.05);
+  ASSERT_TRUE(monitor_->signals().WaitIdle(absl::Seconds(10)).ok());
+  const std::vector<v1::Signal> signals = Signals();
+  const v1::Signal* any = FindSignal(signals, "TREND~OVERALL~any_ae~ALL~M12");
+  ASSERT_NE(any, nullptr);
+  EXPECT_EQ(any->evidence().multiplicity(), 9 * 6);
+  EXPECT_NEAR(any->evidence().adjusted_p_value(),
+              9 * 6 * any->evidence().p_value(), 1e-12);
+  // The Pneumonia row is pre-specified: its binomial test against the
+  // baseline decides, and the Bayesian posterior is shown but never decides.
+  for (const auto& s : signals) {
+    if (s.method() == v1::SIGNAL_METHOD_BAYESIAN) {
+      EXPECT_FALSE(s.evidence().crosses()) << s.signal_id();
+    }
+  }
+  EXPECT_NE(FindSignal(signals,
+                       "BINOMIAL~PT~Infections.20and.20infestations~"
+                       "Pneumonia~HIGH~M12"),
+            nullptr);
+  EXPECT_TRUE(monitor_->signals().VerifySignals(kTrial).ok());
 }
 
 TEST_F(SignalsTest, DoseTrendPathRaisesOnARiseAndStaysQuietOnNull) {

@@ -253,11 +253,18 @@ TEST(ReferenceTest, BenjaminiHochbergAndDoubleFdr) {
     p.push_back(D(r, "p"));
   }
   std::vector<double> bh = BenjaminiHochberg(p);
-  auto dfdr = DoubleFdr(soc, p);
-  ASSERT_TRUE(dfdr.ok());
   for (size_t i = 0; i < rows.size(); ++i) {
     ExpectClose(bh[i], D(rows[i], "bh"), "BH " + std::to_string(i));
-    ExpectClose((*dfdr)[i], D(rows[i], "dfdr"), "dFDR " + std::to_string(i));
+  }
+  for (auto [q, column] :
+       {std::pair{0.05, "dfdr_05"}, {0.1, "dfdr_10"}, {0.2, "dfdr_20"}}) {
+    auto dfdr = DoubleFdr(soc, p, q);
+    ASSERT_TRUE(dfdr.ok());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      ExpectClose(dfdr->adjusted[i], D(rows[i], column),
+                  absl::StrCat("dFDR ", column, " ", i));
+      EXPECT_EQ(dfdr->flagged[i], D(rows[i], column) <= q) << column << i;
+    }
   }
 }
 

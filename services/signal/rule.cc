@@ -1,6 +1,7 @@
 #include "services/signal/rule.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <tuple>
 
@@ -173,12 +174,29 @@ absl::StatusOr<Decision> SignalRule::DoseTrend(
   return *d;
 }
 
-absl::StatusOr<Decision> SignalRule::OverTime(int64_t x, int64_t n,
-                                              int64_t x_before,
-                                              int64_t n_before) const {
-  auto d = AgainstControl(x, n, x_before, n_before);
+absl::StatusOr<Decision> SignalRule::OverTime(const WindowCount& window,
+                                              const WindowCount& before) const {
+  if (!(window.exposure > 0 && before.exposure > 0 &&
+        std::isfinite(window.exposure) && std::isfinite(before.exposure))) {
+    return absl::InvalidArgumentError("over time: exposures must be > 0");
+  }
+  auto d = Cell(Method::kOverTime, window.subjects, window.at_risk,
+                settings_.confidence_level);
   if (!d.ok()) return d.status();
-  d->method = Method::kOverTime;
+  const double share = window.exposure / (window.exposure + before.exposure);
+  const int64_t onsets = window.subjects + before.subjects;
+  double p = 1;
+  if (window.subjects > 0) {
+    auto tail = BinomialUpperTail(window.subjects, onsets, share);
+    if (!tail.ok()) return tail.status();
+    p = *tail;
+  }
+  d->p_value = p;
+  d->threshold = settings_.alpha;
+  d->expected = share;
+  d->comparison_subjects = before.subjects;
+  d->comparison_denominator = before.at_risk;
+  d->crosses = p <= settings_.alpha && window.subjects >= settings_.min_cases;
   return *d;
 }
 

@@ -27,7 +27,7 @@ enum class Method {
   kMaxSprt,        // Poisson MaxSPRT, exact critical value
   kControlFisher,  // one-sided Fisher exact against the control arm
   kDoseTrend,      // Cochran-Armitage across ordered groups (exact)
-  kOverTime,       // a window against the earlier windows (Fisher)
+  kOverTime,       // a window against the earlier windows (rate test)
 };
 
 // An expected incidence p0, optionally with the sample it came from.
@@ -60,8 +60,8 @@ struct Decision {
   double threshold = 0;  // alpha, the posterior threshold, or the MaxSPRT CV
   int64_t subjects = 0;  // the cell: x of n
   int64_t denominator = 0;
-  ProportionInterval interval;      // Clopper-Pearson at confidence_level
-  double expected = 0;              // p0 (or expected cases for MaxSPRT)
+  ProportionInterval interval;  // Clopper-Pearson at confidence_level
+  double expected = 0;  // p0, expected cases (MaxSPRT), or E/(E + E_before)
   double prior_a = 0, prior_b = 0;  // Bayesian prior
   double surveillance_end = 0;      // MaxSPRT T
   int64_t comparison_subjects = 0;  // control arm / earlier windows
@@ -87,10 +87,19 @@ class SignalRule {
   absl::StatusOr<Decision> DoseTrend(const std::vector<int64_t>& x,
                                      const std::vector<int64_t>& n,
                                      const std::vector<double>& scores) const;
-  // A window's x of n at risk against the earlier windows' pooled
-  // x_before of n_before (subject-windows).
-  absl::StatusOr<Decision> OverTime(int64_t x, int64_t n, int64_t x_before,
-                                    int64_t n_before) const;
+  // A window against the earlier windows pooled, as rates per subject-day
+  // at risk (windows differ in length: a year-long window is expected to
+  // hold four times the onsets of a 3-month one): given the x + x_before
+  // onsets, the exact conditional test of two Poisson rates, p = P(X >= x),
+  // X ~ Bin(x + x_before, E / (E + E_before)) for the exposures E.
+  // INVALID_ARGUMENT unless both exposures are positive and finite.
+  struct WindowCount {
+    int64_t subjects = 0;  // subjects with an onset in the window(s)
+    int64_t at_risk = 0;   // subject-windows at risk
+    double exposure = 0;   // subject-days at risk
+  };
+  absl::StatusOr<Decision> OverTime(const WindowCount& window,
+                                    const WindowCount& before) const;
 
   // The prior the Bayesian rule uses for `baseline`: Beta(w(x0 + 1/2),
   // w(n0 - x0 + 1/2)) with a source sample, else Beta(p0, 1 - p0).

@@ -28,7 +28,7 @@ void BM_OneCellAllMethods(benchmark::State& state) {
     auto c = rule.AgainstControl(3, 10, 0, 10);
     auto t = rule.DoseTrend({0, 1, 1, 2, 3}, {10, 10, 10, 10, 10},
                             {0, 2.5e7, 5e7, 1e8, 2e8});
-    auto o = rule.OverTime(2, 10, 1, 40);
+    auto o = rule.OverTime({2, 10, 10 * 365.0}, {1, 40, 40 * 91.0});
     benchmark::DoNotOptimize(b);
     benchmark::DoNotOptimize(c);
     benchmark::DoNotOptimize(t);
@@ -63,8 +63,9 @@ void BM_TrialFullEvaluation(benchmark::State& state) {
             auto c = rule.AgainstControl(xs[g], kPerGroup, xs[0], kPerGroup);
             benchmark::DoNotOptimize(c);
           }
-          auto o = rule.OverTime(xs[g] > 0 ? 1 : 0, kPerGroup, xs[g],
-                                 kPerGroup * (k + 1));
+          auto o = rule.OverTime(
+              {xs[g] > 0 ? 1 : 0, kPerGroup, kPerGroup * 91.0},
+              {xs[g], kPerGroup * (k + 1), kPerGroup * (k + 1) * 91.0});
           benchmark::DoNotOptimize(o);
           ++cells;
         }

@@ -187,10 +187,42 @@ std::vector<double> BenjaminiHochberg(const std::vector<double>& p) {
   return adjusted;
 }
 
-absl::StatusOr<std::vector<double>> DoubleFdr(
+namespace {
+
+// Step 1 of the double FDR: each SOC's representative (the minimum of its
+// PTs' within-SOC BH adjusted p-values), BH-adjusted across SOCs; one value
+// per PT.
+std::vector<double> AdjustedSocRepresentatives(
     const std::vector<std::string>& soc, const std::vector<double>& p) {
+  std::map<std::string, std::vector<size_t>> by_soc;
+  for (size_t i = 0; i < p.size(); ++i) by_soc[soc[i]].push_back(i);
+  std::vector<double> representatives;
+  for (const auto& [name, members] : by_soc) {
+    std::vector<double> ps;
+    for (size_t i : members) ps.push_back(p[i]);
+    const std::vector<double> within = BenjaminiHochberg(ps);
+    representatives.push_back(*std::min_element(within.begin(), within.end()));
+  }
+  const std::vector<double> across = BenjaminiHochberg(representatives);
+  std::vector<double> per_pt(p.size());
+  size_t b = 0;
+  for (const auto& [name, members] : by_soc) {
+    for (size_t i : members) per_pt[i] = across[b];
+    ++b;
+  }
+  return per_pt;
+}
+
+}  // namespace
+
+absl::StatusOr<DoubleFdrResult> DoubleFdr(const std::vector<std::string>& soc,
+                                          const std::vector<double>& p,
+                                          double q) {
   if (soc.size() != p.size()) {
     return absl::InvalidArgumentError("double FDR: soc and p differ in size");
+  }
+  if (!(q > 0 && q < 1)) {
+    return absl::InvalidArgumentError("double FDR: need 0 < q < 1");
   }
   for (double v : p) {
     if (!(v >= 0 && v <= 1)) {
@@ -198,31 +230,27 @@ absl::StatusOr<std::vector<double>> DoubleFdr(
           "double FDR: p-values must be in [0, 1]");
     }
   }
-  std::map<std::string, std::vector<size_t>> by_soc;
-  for (size_t i = 0; i < p.size(); ++i) by_soc[soc[i]].push_back(i);
-  std::vector<double> within(p.size());
-  std::vector<std::string> names;
-  std::vector<double> soc_min;
-  for (const auto& [name, members] : by_soc) {
-    std::vector<double> ps;
-    for (size_t i : members) ps.push_back(p[i]);
-    std::vector<double> adj = BenjaminiHochberg(ps);
-    double lowest = 1;
-    for (size_t j = 0; j < members.size(); ++j) {
-      within[members[j]] = adj[j];
-      lowest = std::min(lowest, adj[j]);
-    }
-    names.push_back(name);
-    soc_min.push_back(lowest);
-  }
-  std::vector<double> across = BenjaminiHochberg(soc_min);
-  std::map<std::string, double> soc_adjusted;
-  for (size_t b = 0; b < names.size(); ++b) soc_adjusted[names[b]] = across[b];
-  std::vector<double> combined(p.size());
+  DoubleFdrResult out;
+  out.soc_adjusted = AdjustedSocRepresentatives(soc, p);
+  // Step 2: one BH family of every PT whose SOC is flagged at q.
+  std::vector<size_t> family;
+  std::vector<double> family_p;
   for (size_t i = 0; i < p.size(); ++i) {
-    combined[i] = std::max(soc_adjusted[soc[i]], within[i]);
+    if (out.soc_adjusted[i] <= q) {
+      family.push_back(i);
+      family_p.push_back(p[i]);
+    }
   }
-  return combined;
+  const std::vector<double> pooled = BenjaminiHochberg(family_p);
+  // Outside the family a PT's value is its SOC's (> q): why it is not flagged.
+  out.adjusted = out.soc_adjusted;
+  for (size_t j = 0; j < family.size(); ++j) {
+    out.adjusted[family[j]] = std::max(out.soc_adjusted[family[j]], pooled[j]);
+  }
+  for (size_t i = 0; i < p.size(); ++i) {
+    out.flagged.push_back(out.adjusted[i] <= q);
+  }
+  return out;
 }
 
 absl::StatusOr<double> BinomialMidP(int64_t x, int64_t n, double p0) {

@@ -212,13 +212,26 @@ absl::StatusOr<CusumResult> BernoulliCusum(const std::vector<int>& outcomes,
 // Benjamini-Hochberg adjusted p-values (same order as `p`).
 std::vector<double> BenjaminiHochberg(const std::vector<double>& p);
 
-// Double FDR (Mehrotra & Heyse 2004): BH within each SOC, the minimum
-// adjusted p per SOC, BH across SOCs; a PT's combined adjusted p is
-// max(its SOC's across-SOC adjusted p, its within-SOC adjusted p), so it is
-// flagged at level q iff its SOC is flagged at q and it is flagged within
-// its SOC at q. `soc[i]` names the SOC of p[i].
-absl::StatusOr<std::vector<double>> DoubleFdr(
-    const std::vector<std::string>& soc, const std::vector<double>& p);
+// The double FDR of Mehrotra & Adewale (2012), as R's c212.DFDR implements
+// it, at level q. Step 1: within each SOC the Benjamini-Hochberg adjusted
+// p-values; a SOC's representative is their minimum; BH across the SOCs'
+// representatives; the SOCs whose adjusted representative is <= q are
+// flagged. Step 2: the PTs of all flagged SOCs are pooled into one family
+// and BH is applied to it. A PT is flagged iff its SOC is flagged and it is
+// rejected in the pooled family at q. `soc[i]` names the SOC of p[i].
+//
+// The pooled family depends on q, so the result is defined at one level:
+// `adjusted[i]` = max(the SOC's adjusted representative, the PT's BH
+// adjusted p within the pooled family; only the former outside it), and a
+// PT is flagged at q iff adjusted[i] <= q.
+struct DoubleFdrResult {
+  std::vector<double> soc_adjusted;  // step 1, per PT (its SOC's value)
+  std::vector<double> adjusted;      // max(step 1, step 2), per PT
+  std::vector<bool> flagged;         // adjusted <= q
+};
+absl::StatusOr<DoubleFdrResult> DoubleFdr(const std::vector<std::string>& soc,
+                                          const std::vector<double>& p,
+                                          double q);
 
 }  // namespace aesignal::signal
 

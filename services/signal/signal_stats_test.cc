@@ -192,22 +192,74 @@ TEST(StatsTest, MaxSprtAlphaCutsOnlyNegligibleMass) {
   EXPECT_GT(*cv, *MaxSprtCriticalValue(0.05, 100, 2));
 }
 
-TEST(StatsTest, BenjaminiHochbergAndDoubleFdrMatchR) {
-  // p.adjust(p, "BH"); double FDR built from ave(p, soc, p.adjust BH),
-  // tapply min, p.adjust BH across SOCs, pmax.
+TEST(StatsTest, BenjaminiHochbergMatchesR) {
+  // p.adjust(p, "BH").
   const std::vector<double> p = {0.001, 0.02, 0.03, 0.2, 0.5, 0.04, 0.9};
   const std::vector<double> bh = {0.007, 0.07, 0.07, 0.28, 0.58333333333333337,
                                   0.07,  0.9};
   auto got = BenjaminiHochberg(p);
   for (size_t i = 0; i < p.size(); ++i) EXPECT_NEAR(got[i], bh[i], 1e-12) << i;
-  auto dfdr = DoubleFdr({"A", "A", "A", "B", "B", "C", "C"}, p);
-  ASSERT_TRUE(dfdr.ok());
-  const std::vector<double> expected = {0.009, 0.03, 0.03, 0.4, 0.5, 0.12, 0.9};
-  for (size_t i = 0; i < p.size(); ++i) {
-    EXPECT_NEAR((*dfdr)[i], expected[i], 1e-12) << i;
+}
+
+std::vector<int> Flagged(const DoubleFdrResult& r) {
+  std::vector<int> out;
+  for (size_t i = 0; i < r.flagged.size(); ++i) {
+    if (r.flagged[i]) out.push_back(static_cast<int>(i) + 1);
   }
-  EXPECT_FALSE(DoubleFdr({"A"}, {0.1, 0.2}).ok());
-  EXPECT_FALSE(DoubleFdr({"A"}, {1.5}).ok());
+  return out;
+}
+
+TEST(StatsTest, DoubleFdrWorkedExampleOfC212) {
+  // The example of c212.DFDR's manual page (17 AEs in 4 body systems,
+  // alpha 0.05), worked by hand from Mehrotra & Adewale's definition.
+  // Step 1, within-SOC BH minima: SOC1 0.135005; SOC2 {0.001, 0.005, 0.01,
+  // 0.153501} -> 0.001 x 4 = 0.004; SOC3 (7 PTs) -> min(0.0013 x 7,
+  // 0.0023 x 7/2) = 0.00805; SOC4 (5 PTs, all > 0.3) -> 0.8153. BH across
+  // the 4 SOCs: 0.016, 0.0161, 0.18, 0.815: SOCs 2 and 3 are flagged.
+  // Step 2, one family of their 11 PTs, BH at 0.05: the largest j with
+  // p(j) <= j x 0.05 / 11 is j = 10 (0.023 <= 0.04545; 0.153501 > 0.05), so
+  // AE2-AE12 but AE5 (0.153501) are flagged, exactly the ten AEs the manual
+  // page lists.
+  const std::vector<std::string> soc = {"1", "2", "2", "2", "2", "3",
+                                        "3", "3", "3", "3", "3", "3",
+                                        "4", "4", "4", "4", "4"};
+  const std::vector<double> p = {
+      0.135005, 0.010000, 0.001000, 0.005000, 0.153501, 0.020000,
+      0.0013,   0.0023,   0.011,    0.023000, 0.016,    0.0109,
+      0.559111, 0.751986, 0.308339, 0.837154, 0.325882};
+  auto r = DoubleFdr(soc, p, 0.05);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Flagged(*r), (std::vector<int>{2, 3, 4, 6, 7, 8, 9, 10, 11, 12}));
+  EXPECT_NEAR(r->soc_adjusted[1], 0.016, 1e-12);             // SOC 2
+  EXPECT_NEAR(r->soc_adjusted[5], 0.0161, 1e-12);            // SOC 3
+  EXPECT_NEAR(r->soc_adjusted[0], 0.135005 * 4 / 3, 1e-12);  // SOC 1
+  EXPECT_NEAR(r->adjusted[9], 0.023 * 11 / 10, 1e-12);   // AE10 in the family
+  EXPECT_NEAR(r->adjusted[0], 0.135005 * 4 / 3, 1e-12);  // its SOC's value
+}
+
+TEST(StatsTest, DoubleFdrPoolsTheFlaggedSocsInsteadOfTestingEachSocAlone) {
+  // SOC A {0.001, 0.04}, SOC B {0.002, 0.3, ..., 0.99} (10 PTs). Step 1:
+  // A's minimum 0.001 x 2 = 0.002, B's 0.002 x 10 = 0.02; across: 0.004 and
+  // 0.02, both flagged at 0.05. Within A alone 0.04 would be flagged (BH
+  // adjusted 0.04, the variant of Mehrotra & Heyse 2004); in the pooled
+  // family of 12 PTs BH needs p(3) <= 3 x 0.05 / 12 = 0.0125, so only the
+  // two smallest are flagged.
+  const std::vector<std::string> soc = {"A", "A", "B", "B", "B", "B",
+                                        "B", "B", "B", "B", "B", "B"};
+  const std::vector<double> p = {0.001, 0.04, 0.002, 0.3, 0.4,  0.5,
+                                 0.6,   0.7,  0.8,   0.9, 0.95, 0.99};
+  auto r = DoubleFdr(soc, p, 0.05);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Flagged(*r), (std::vector<int>{1, 3}));
+  EXPECT_NEAR(r->adjusted[1], 0.04 * 12 / 3, 1e-12);
+}
+
+TEST(StatsTest, DoubleFdrRejectsBadInput) {
+  EXPECT_FALSE(DoubleFdr({"A"}, {0.1, 0.2}, 0.1).ok());
+  EXPECT_FALSE(DoubleFdr({"A"}, {1.5}, 0.1).ok());
+  EXPECT_FALSE(DoubleFdr({"A"}, {0.5}, 0).ok());
+  EXPECT_FALSE(DoubleFdr({"A"}, {0.5}, 1).ok());
+  EXPECT_FALSE(DoubleFdr({"A"}, {0.5}, std::nan("")).ok());
 }
 
 TEST(StatsTest, BinomialMaxSprtExactErrorAtTheCriticalValue) {

@@ -332,7 +332,10 @@ TEST_F(ApiV1Test, TrialReturnsItsEffectivePolicy) {
   EXPECT_DOUBLE_EQ(trial.signal_policy().alpha(), 0.05);
   EXPECT_DOUBLE_EQ(trial.signal_policy().posterior_threshold(), 0.95);
   EXPECT_EQ(trial.signal_policy().min_cases(), 2);
-  EXPECT_DOUBLE_EQ(trial.signal_policy().fdr(), 0.1);
+  EXPECT_DOUBLE_EQ(trial.signal_policy().fdr(), 0.05);
+  // The fixture asks for per-test decisions; the server's default is
+  // trial-wide (EffectivePolicy, services/domain/signals_test.cc).
+  EXPECT_EQ(trial.signal_policy().error_control(), v1::ERROR_CONTROL_PER_TEST);
   EXPECT_EQ(trial.version(), 1u);
   // Sending back what GetTrial returned is the same trial (idempotent).
   v1::CreateTrialRequest again;

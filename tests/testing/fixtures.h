@@ -34,6 +34,11 @@ inline v1::Trial ThreeGroupTrial(const std::string& trial_id) {
     tp->set_study_day(day);
   }
   t.add_sites()->set_site_id("01");
+  // The integration tests check what happens around one signal cell (its
+  // raising, storage, streaming, triage): each test against its own alpha.
+  // Trial-wide control, the default, is tested in services/domain
+  // (TrialWideTest) and by tests/sim/signal_null_sim.
+  t.mutable_signal_policy()->set_error_control(v1::ERROR_CONTROL_PER_TEST);
   return t;
 }
 

@@ -198,14 +198,41 @@ w(do.call(rbind, lapply(tr, function(t) data.frame(
   x = paste(t$x, collapse = ";"), n = paste(t$n, collapse = ";"), scores = paste(t$s, collapse = ";"),
   chisq = suppressWarnings(prop.trend.test(t$x, t$n, score = t$s)$statistic)))), "trend.csv")
 
-# Benjamini-Hochberg (p.adjust) and the double FDR.
+# Benjamini-Hochberg (p.adjust) and the double FDR of Mehrotra & Adewale
+# (2012) at level q, as c212.DFDR defines it: the SOC representative is the
+# minimum within-SOC BH adjusted p, BH across SOCs, then one BH family of the
+# PTs of every SOC flagged at q. `dfdr` = max(step 1, step 2 within the
+# family; step 1 alone outside it); flagged at q iff dfdr <= q. The flags are
+# checked against a literal transcription of c212.DFDR's step-up loop.
 set.seed(20261123)
 p <- c(0.001, 0.02, 0.03, 0.2, 0.5, 0.04, 0.9, runif(13)^2)
 soc <- c("A", "A", "A", "B", "B", "C", "C", sample(c("A", "B", "C", "D"), 13, TRUE))
-wi <- ave(p, soc, FUN = function(x) p.adjust(x, "BH"))
-m <- tapply(wi, soc, min)
-ac <- p.adjust(m, "BH")
-w(data.frame(soc = soc, p = p, bh = p.adjust(p, "BH"), dfdr = pmax(ac[soc], wi)), "fdr.csv")
+dfdr_at <- function(p, soc, q) {
+  wi <- ave(p, soc, FUN = function(x) p.adjust(x, "BH"))
+  ac <- p.adjust(tapply(wi, soc, min), "BH")[soc]
+  out <- ac
+  fam <- ac <= q
+  out[fam] <- pmax(ac[fam], p.adjust(p[fam], "BH"))
+  unname(out)
+}
+bh_set <- function(p, q) {  # c212.BH: indices rejected by the step-up rule
+  o <- order(p); m <- length(p); k <- 0
+  for (j in seq_len(m)) if (p[o[j]] <= j * q / m) k <- j
+  if (k == 0) integer(0) else o[seq_len(k)]
+}
+c212_dfdr <- function(p, soc, q) {  # the set c212.DFDR returns
+  B <- unique(soc)
+  rep_p <- sapply(B, function(b) min(p.adjust(p[soc == b], "BH")))
+  flagged_b <- B[p.adjust(rep_p, "BH") <= q]
+  fam <- which(soc %in% flagged_b)
+  sort(fam[bh_set(p[fam], q)])
+}
+for (q in c(0.05, 0.1, 0.2)) {
+  stopifnot(identical(which(dfdr_at(p, soc, q) <= q), c212_dfdr(p, soc, q)))
+}
+w(data.frame(soc = soc, p = p, bh = p.adjust(p, "BH"),
+             dfdr_05 = dfdr_at(p, soc, 0.05), dfdr_10 = dfdr_at(p, soc, 0.1),
+             dfdr_20 = dfdr_at(p, soc, 0.2)), "fdr.csv")
 
 # The exact conditional Cochran-Armitage test. Given the total number of
 # events, T = sum_i s_i x_i has the law of the score sum of a random subset of
