@@ -3,6 +3,7 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "clients/cli/csv.h"
 #include "services/signal/binomial_ci.h"
+#include "services/signal/boundary.h"
 #include "services/signal/signal_stats.h"
 
 namespace aesignal::cli {
@@ -213,6 +215,15 @@ struct StatsInputs {
   std::string method = "clopper-pearson", xs, ns, scores, outcomes, file,
               alternative = "greater";
   bool mid_p = false;
+  // boundary --type: the calibrated stopping rules (boundary.h).
+  std::string boundary_type;
+  int64_t cohort = 1;
+  double p1 = 0, delta = 0.25, parameter = 0;
+  // Which of boundary's options were given (their defaults are not enough
+  // to tell the uncalibrated table from a calibrated rule).
+  bool threshold_set = false, alpha_set = false, cohort_set = false,
+       p1_set = false, delta_set = false, parameter_set = false,
+       prior_set = false;
 };
 
 // A method's computation, chosen by parsing, run after it.
@@ -312,7 +323,9 @@ void AddPosterior(CLI::App& app, StatsInputs& in, Method* run) {
   OnParsed(post, in, run, Posterior);
 }
 
-absl::Status Boundary(StatsInputs& in, Result& r) {
+// The uncalibrated Bayesian table: for each n the smallest x with
+// P(p > p0 | x, n) > --threshold (min_x -1 when none).
+absl::Status PosteriorTable(StatsInputs& in, Result& r) {
   auto rows =
       signal::PosteriorBoundary(in.p0, in.nmax, in.threshold, in.a, in.b);
   if (!rows.ok()) return rows.status();
@@ -329,21 +342,208 @@ absl::Status Boundary(StatsInputs& in, Result& r) {
   return absl::OkStatus();
 }
 
+// The flags of a calibrated rule that conflict or do not apply, or OK.
+absl::Status CheckRuleFlags(const StatsInputs& in,
+                            signal::StoppingRuleType type) {
+  if (in.threshold_set) {
+    return absl::InvalidArgumentError(
+        "--threshold gives the uncalibrated Bayesian table (without --type); "
+        "with --type, --alpha calibrates the rule and --parameter evaluates "
+        "a given one");
+  }
+  if (in.alpha_set && in.parameter_set) {
+    return absl::InvalidArgumentError(
+        "--alpha (calibrate) and --parameter (evaluate a given rule) "
+        "exclude each other");
+  }
+  if (in.delta_set && type != signal::StoppingRuleType::kWangTsiatis) {
+    return absl::InvalidArgumentError("--delta applies to --type wt only");
+  }
+  if (in.prior_set && type != signal::StoppingRuleType::kBayesian) {
+    return absl::InvalidArgumentError("--a and --b apply to --type bayes only");
+  }
+  if (in.nmax > signal::kMaxStoppingRuleSubjects) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--nmax: must be at most ", signal::kMaxStoppingRuleSubjects,
+        " with --type, got ", in.nmax));
+  }
+  if (in.cohort > in.nmax) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--cohort: must be at most --nmax (", in.nmax, "), got ", in.cohort));
+  }
+  return absl::OkStatus();
+}
+
+// What the parameter of each family means, and the range of it that gives
+// the same boundary (StoppingCalibration).
+std::string ParameterMeaning(signal::StoppingRuleType type, bool calibrated) {
+  switch (type) {
+    case signal::StoppingRuleType::kPocock:
+      return calibrated ? "nominal level c: stop at look n when P(X_n >= x | "
+                          "p0) <= c; the same boundary for c in [parameter, "
+                          "parameter_limit)"
+                        : "nominal level c: stop at look n when P(X_n >= x | "
+                          "p0) <= c";
+    case signal::StoppingRuleType::kBayesian:
+      return calibrated ? "posterior threshold tau: stop when P(p > p0 | x, "
+                          "n) > tau; the same boundary for tau in "
+                          "[parameter, parameter_limit)"
+                        : "posterior threshold tau: stop when P(p > p0 | x, "
+                          "n) > tau";
+    default:
+      return calibrated ? "critical value C: stop when z >= C; the same "
+                          "boundary for C in (parameter_limit, parameter]"
+                        : "critical value C: stop when z >= C";
+  }
+}
+
+// A calibrated (--alpha) or given (--parameter) stopping rule: its summary,
+// then one row per look.
+absl::Status StoppingRuleTable(StatsInputs& in, Result& r) {
+  auto type = signal::ParseStoppingRuleType(in.boundary_type);
+  if (!type.ok()) return type.status();
+  if (absl::Status s = CheckRuleFlags(in, *type); !s.ok()) return s;
+  const signal::StoppingRuleSpec spec = {
+      .type = *type,
+      .p0 = in.p0,
+      .max_subjects = static_cast<int>(in.nmax),
+      .cohort = static_cast<int>(in.cohort),
+      .alpha = in.alpha,
+      .delta = in.delta,
+      .prior_a = in.a,
+      .prior_b = in.b};
+  auto rule = in.parameter_set
+                  ? signal::EvaluateStoppingRule(spec, in.parameter)
+                  : signal::CalibrateStoppingRule(spec);
+  if (!rule.ok()) return rule.status();
+  std::optional<signal::StoppingCharacteristics> alt;
+  if (in.p1_set) {
+    auto oc = rule->Characteristics(in.p1);
+    if (!oc.ok()) return oc.status();
+    alt = *oc;
+  }
+  const auto& cal = rule->calibration();
+  r.Text("type", signal::StoppingRuleTypeName(*type));
+  r.Num("p0", in.p0);
+  r.Int("nmax", in.nmax);
+  r.Int("cohort", in.cohort);
+  r.Int("looks", static_cast<int64_t>(rule->looks().size()));
+  if (*type == signal::StoppingRuleType::kWangTsiatis) r.Num("delta", in.delta);
+  if (*type == signal::StoppingRuleType::kBayesian) {
+    r.Num("prior_a", in.a);
+    r.Num("prior_b", in.b);
+  }
+  if (cal) r.Num("alpha", cal->alpha);
+  r.Num("parameter", rule->parameter());
+  if (cal) r.Num("parameter_limit", cal->parameter_limit);
+  r.Text("parameter_is", ParameterMeaning(*type, cal.has_value()));
+  r.Num("type_i_error", rule->type_i_error());
+  if (cal) r.Num("next_type_i_error", cal->next_type_i_error);
+  r.Num("expected_subjects_p0", rule->under_null().expected_subjects);
+  r.Num("expected_events_p0", rule->under_null().expected_events);
+  if (alt) {
+    r.Num("p1", in.p1);
+    r.Num("power_p1", alt->stop_probability);
+    r.Num("expected_subjects_p1", alt->expected_subjects);
+    r.Num("expected_events_p1", alt->expected_events);
+  }
+  // The family's statistic at the boundary, beside the nominal level (for
+  // Pocock they are the same).
+  const bool bayes = *type == signal::StoppingRuleType::kBayesian;
+  const bool with_statistic = *type != signal::StoppingRuleType::kPocock;
+  std::vector<std::string> header = {"n", "boundary"};
+  if (with_statistic) header.push_back(bayes ? "posterior" : "z");
+  header.push_back("nominal");
+  header.push_back("cum_p0");
+  if (alt) header.push_back("cum_p1");
+  std::vector<std::vector<double>> table;
+  for (size_t k = 0; k < rule->looks().size(); ++k) {
+    const signal::StoppingLook& look = rule->looks()[k];
+    std::vector<double> row = {static_cast<double>(look.n),
+                               static_cast<double>(look.min_events)};
+    if (with_statistic) row.push_back(look.statistic);
+    row.push_back(look.nominal);
+    row.push_back(look.cumulative);
+    if (alt) row.push_back(alt->cumulative[k]);
+    table.push_back(std::move(row));
+  }
+  r.Rows(std::move(header), std::move(table));
+  return absl::OkStatus();
+}
+
+absl::Status Boundary(StatsInputs& in, Result& r) {
+  if (!in.boundary_type.empty()) return StoppingRuleTable(in, r);
+  if (in.alpha_set || in.cohort_set || in.p1_set || in.delta_set ||
+      in.parameter_set) {
+    return absl::InvalidArgumentError(
+        "--alpha, --cohort, --p1, --delta and --parameter need --type "
+        "(pocock, obf, wt or bayes)");
+  }
+  return PosteriorTable(in, r);
+}
+
 void AddBoundary(CLI::App& app, StatsInputs& in, Method* run) {
   auto* boundary = app.add_subcommand(
-      "boundary", "the stopping table: smallest x that flags for each n");
+      "boundary",
+      "stopping boundary: the smallest x that flags for each n. Without "
+      "--type, the uncalibrated Bayesian table at --threshold; with --type "
+      "pocock|obf|wt|bayes, the repeated-look rule calibrated exactly to "
+      "--alpha (or evaluated at --parameter), with its exact type I error, "
+      "expected stopping size and, with --p1, power");
   boundary->add_option("--p0", in.p0)->required()->check(Fraction());
-  boundary->add_option("--nmax", in.nmax)->required()->check(Count(1, 1e5));
-  boundary->add_option("--threshold", in.threshold)
-      ->capture_default_str()
-      ->check(Fraction());
-  boundary->add_option("--a", in.a)
-      ->capture_default_str()
-      ->check(Positive(1e6));
-  boundary->add_option("--b", in.b)
-      ->capture_default_str()
-      ->check(Positive(1e6));
-  OnParsed(boundary, in, run, Boundary);
+  boundary->add_option("--nmax", in.nmax, "maximum subjects N")
+      ->required()
+      ->check(Count(1, 1e5));
+  auto* threshold = boundary->add_option("--threshold", in.threshold)
+                        ->capture_default_str()
+                        ->check(Fraction());
+  auto* a = boundary->add_option("--a", in.a, "Beta prior a")
+                ->capture_default_str()
+                ->check(Positive(1e6));
+  auto* b = boundary->add_option("--b", in.b, "Beta prior b")
+                ->capture_default_str()
+                ->check(Positive(1e6));
+  boundary
+      ->add_option("--type", in.boundary_type,
+                   "pocock, obf (O'Brien-Fleming), wt (Wang-Tsiatis) or "
+                   "bayes (beta-binomial)")
+      ->check(CLI::IsMember({"pocock", "obf", "wt", "bayes"}));
+  auto* alpha =
+      boundary->add_option("--alpha", in.alpha, "overall type I error")
+          ->capture_default_str()
+          ->check(Fraction());
+  auto* cohort = boundary
+                     ->add_option("--cohort", in.cohort,
+                                  "look after every cohort of this size (and "
+                                  "at --nmax)")
+                     ->capture_default_str()
+                     ->check(Count(1, 1e5));
+  auto* p1 = boundary
+                 ->add_option("--p1", in.p1,
+                              "a rate to report power and expected size at")
+                 ->check(Fraction());
+  auto* delta = boundary
+                    ->add_option("--delta", in.delta,
+                                 "Wang-Tsiatis shape (0 = O'Brien-Fleming)")
+                    ->capture_default_str()
+                    ->check(Real(0, false, 0.5, false));
+  auto* parameter =
+      boundary
+          ->add_option("--parameter", in.parameter,
+                       "evaluate the rule at this parameter instead of "
+                       "calibrating (c, C or tau)")
+          ->check(Real(-1e3, false, 1e3, false));
+  boundary->callback(
+      [&in, run, threshold, a, b, alpha, cohort, p1, delta, parameter] {
+        in.threshold_set = threshold->count() > 0;
+        in.prior_set = a->count() > 0 || b->count() > 0;
+        in.alpha_set = alpha->count() > 0;
+        in.cohort_set = cohort->count() > 0;
+        in.p1_set = p1->count() > 0;
+        in.delta_set = delta->count() > 0;
+        in.parameter_set = parameter->count() > 0;
+        *run = [&in](Result& r) { return Boundary(in, r); };
+      });
 }
 
 absl::Status MaxSprtCv(StatsInputs& in, Result& r) {

@@ -240,6 +240,131 @@ TEST(StatsCommandTest, ExtremeValidInputsGiveFiniteJson) {
   }
 }
 
+TEST(StatsCommandTest, BoundaryWithoutTypeKeepsTheUncalibratedTable) {
+  // docs/statistics.md's example, byte for byte.
+  Out r = Stats({"boundary", "--p0", "0.2", "--nmax", "6", "--threshold",
+                 "0.95", "--a", "1", "--b", "1"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "p0                     0.2\n"
+            "threshold              0.95\n"
+            "prior_a                1\n"
+            "prior_b                1\n"
+            "             n         min_x     posterior\n"
+            "             1             1          0.96\n"
+            "             2             2         0.992\n"
+            "             3             2        0.9728\n"
+            "             4             3       0.99328\n"
+            "             5             3       0.98304\n"
+            "             6             3      0.966656\n");
+}
+
+TEST(StatsCommandTest, BoundaryCalibratesAPocockRule) {
+  // testdata/boundary_reference.R (base R): p0 0.2, N 30, alpha 0.1.
+  Out r = Stats({"--format", "json", "boundary", "--type", "pocock", "--p0",
+                 "0.2", "--nmax", "30", "--alpha", "0.1", "--p1", "0.4"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  ExpectFiniteJson(r.out);
+  EXPECT_THAT(r.out, HasSubstr("\"type\": \"pocock\""));
+  EXPECT_THAT(r.out, HasSubstr("\"looks\": 30"));
+  EXPECT_THAT(r.out, HasSubstr("\"type_i_error\": 0.099152625085651"));
+  EXPECT_THAT(r.out, HasSubstr("\"next_type_i_error\": 0.10173636401469"));
+  EXPECT_THAT(r.out, HasSubstr("\"parameter\": 0.03617498802883"));
+  EXPECT_THAT(r.out, HasSubstr("\"parameter_limit\": 0.03766344290533"));
+  EXPECT_THAT(r.out, HasSubstr("\"expected_subjects_p0\": 28.16703166657"));
+  EXPECT_THAT(r.out, HasSubstr("\"power_p1\": 0.80576733112688"));
+  EXPECT_THAT(r.out, HasSubstr("\"expected_subjects_p1\": 15.75016998373"));
+  // n = 7: stop at 4 events, P(Bin(7, 0.2) >= 4) = 0.033344.
+  EXPECT_THAT(r.out, HasSubstr("{\"n\": 7, \"boundary\": 4, \"nominal\": "
+                               "0.0333439999999"));
+  // n = 1, 2: no count stops (boundary n + 1).
+  EXPECT_THAT(r.out, HasSubstr("{\"n\": 1, \"boundary\": 2, \"nominal\": 0, "
+                               "\"cum_p0\": 0, \"cum_p1\": 0}"));
+  Out table = Stats({"boundary", "--type", "pocock", "--p0", "0.2", "--nmax",
+                     "30", "--alpha", "0.1"});
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("type_i_error           0.0991526\n"));
+  EXPECT_THAT(table.out,
+              HasSubstr("             n      boundary       nominal        "
+                        "cum_p0\n"));
+  EXPECT_THAT(table.out, HasSubstr("            30            11     0.0256163"
+                                   "     0.0991526\n"));
+}
+
+TEST(StatsCommandTest, BoundaryOtherFamiliesAndCohorts) {
+  // stoppingrule's README (version 0.6): BB, Beta(0.6, 2.4), p0 0.2, N 30,
+  // alpha 0.1: error 0.09957367, b(30) = 11.
+  Out bb =
+      Stats({"--format", "json", "boundary", "--type", "bayes", "--p0", "0.2",
+             "--nmax", "30", "--alpha", "0.1", "--a", "0.6", "--b", "2.4"});
+  ASSERT_EQ(bb.code, 0) << bb.err;
+  EXPECT_THAT(bb.out, HasSubstr("\"type_i_error\": 0.0995736689200"));
+  EXPECT_THAT(bb.out, HasSubstr("\"parameter\": 0.96308269167"));
+  EXPECT_THAT(bb.out, HasSubstr("{\"n\": 30, \"boundary\": 11, \"posterior\""));
+  // Cohorts of 3 up to 31: looks 3, 6, ..., 30 and 31.
+  Out obf = Stats({"--format", "json", "boundary", "--type", "obf", "--p0",
+                   "0.1", "--nmax", "31", "--cohort", "3", "--alpha", "0.05"});
+  ASSERT_EQ(obf.code, 0) << obf.err;
+  EXPECT_THAT(obf.out, HasSubstr("\"looks\": 11"));
+  EXPECT_THAT(obf.out, HasSubstr("\"type_i_error\": 0.04400784235940"));
+  EXPECT_THAT(obf.out, HasSubstr("{\"n\": 31, \"boundary\": 7, \"z\""));
+  Out wt = Stats({"boundary", "--type", "wt", "--delta", "0.25", "--p0", "0.2",
+                  "--nmax", "50", "--alpha", "0.1"});
+  ASSERT_EQ(wt.code, 0) << wt.err;
+  EXPECT_THAT(wt.out, HasSubstr("type_i_error           0.0999362\n"));
+  // A given rule evaluated: the Bayesian table at tau = 0.95, with its error.
+  Out given = Stats({"--format", "json", "boundary", "--type", "bayes",
+                     "--parameter", "0.95", "--p0", "0.2", "--nmax", "6"});
+  ASSERT_EQ(given.code, 0) << given.err;
+  EXPECT_THAT(given.out, HasSubstr("\"parameter\": 0.94999999999999996"));
+  EXPECT_THAT(given.out, Not(HasSubstr("parameter_limit")));
+  for (const char* row :
+       {"{\"n\": 1, \"boundary\": 1,", "{\"n\": 3, \"boundary\": 2,",
+        "{\"n\": 6, \"boundary\": 3,"}) {
+    EXPECT_THAT(given.out, HasSubstr(row));
+  }
+  // P(X_1 >= 1) = 0.2: stopped at the first look already.
+  EXPECT_THAT(given.out, HasSubstr("\"cum_p0\": 0.20000000000000001"));
+}
+
+TEST(StatsCommandTest, BoundaryRejectsConflictingAndOutOfRangeFlags) {
+  // Each case: the flags after "boundary --p0 0.2" (and "--nmax 30" unless
+  // it gives its own).
+  const std::vector<std::pair<std::vector<std::string>, std::string>> bad = {
+      {{"--threshold", "0.9", "--type", "pocock"}, "--threshold gives"},
+      {{"--alpha", "0.1"}, "need --type"},
+      {{"--cohort", "5"}, "need --type"},
+      {{"--type", "pocock", "--alpha", "0.1", "--parameter", "0.01"},
+       "exclude each other"},
+      {{"--type", "obf", "--delta", "0.1"}, "--delta applies to --type wt"},
+      {{"--type", "pocock", "--a", "2"}, "--a and --b apply"},
+      {{"--type", "pocock", "--cohort", "31"}, "--cohort: must be at most"},
+      {{"--type", "bogus"}, "--type"},
+      {{"--type", "wt", "--delta", "0.7"}, "--delta"},
+      {{"--type", "pocock", "--alpha", "1"}, "--alpha"},
+      {{"--type", "pocock", "--p1", "nan"}, "--p1"},
+      {{"--type", "pocock", "--parameter", "1"}, "nominal level c must be"},
+  };
+  for (const auto& [extra, message] : bad) {
+    std::vector<std::string> args = {"boundary", "--p0", "0.2", "--nmax", "30"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    Out r = Stats(args);
+    EXPECT_EQ(r.code, 1) << message << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr(message));
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+  Out big =
+      Stats({"boundary", "--type", "pocock", "--p0", "0.2", "--nmax", "20000"});
+  EXPECT_EQ(big.code, 1);
+  EXPECT_THAT(big.err, HasSubstr("--nmax: must be at most 10000 with --type"));
+  // 5 of 5 at p0 = 0.9 has probability 0.59: no rule within alpha can stop.
+  Out never = Stats({"boundary", "--type", "pocock", "--p0", "0.9", "--nmax",
+                     "5", "--alpha", "0.1"});
+  EXPECT_EQ(never.code, 1);
+  EXPECT_THAT(never.err, HasSubstr("raise alpha or N"));
+  EXPECT_TRUE(never.out.empty());
+}
+
 TEST(StatsCommandTest, ReachableFromTheMainCli) {
   std::ostringstream out, err;
   int code = RunCli({"aesignal", "stats", "binom-test", "--x", "3", "--n", "10",
