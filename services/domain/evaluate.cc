@@ -83,11 +83,21 @@ using BaselineSummary = std::string (*)(const signal::Decision& d, int64_t n,
 
 std::string BinomialSummary(const signal::Decision& d, int64_t n,
                             const v1::Baseline& b, const v1::SignalPolicy&) {
-  return absl::StrFormat(
+  std::string out = absl::StrFormat(
       "%d/%d (%.1f%%) vs expected %.1f%% (%s): exact binomial "
-      "P(X>=%d)=%.4g, alpha %.3g",
+      "P(X>=%d)=%.4g",
       d.subjects, n, 100.0 * d.subjects / n, 100 * d.expected, b.baseline_id(),
-      d.subjects, d.p_value, d.threshold);
+      d.subjects, d.p_value);
+  if (d.boundary > 0) {
+    absl::StrAppendFormat(&out,
+                          "; repeated-look boundary %d of %d (Pocock level "
+                          "%.3g, planned %d, exact overall error %.3g)",
+                          d.boundary, n, d.threshold, d.boundary_planned,
+                          d.boundary_overall_error);
+  } else {
+    absl::StrAppendFormat(&out, ", alpha %.3g", d.threshold);
+  }
+  return out;
 }
 
 std::string BayesianSummary(const signal::Decision& d, int64_t n,
@@ -171,6 +181,12 @@ v1::Evidence ToEvidence(const signal::Decision& d) {
   e.set_confidence_level(kConfidence);
   e.set_comparison_subjects(d.comparison_subjects);
   e.set_comparison_denominator(d.comparison_denominator);
+  if (d.boundary > 0) {
+    e.set_boundary(static_cast<int32_t>(d.boundary));
+    e.set_boundary_planned_subjects(static_cast<int32_t>(d.boundary_planned));
+    e.set_boundary_level(d.threshold);
+    e.set_boundary_overall_error(d.boundary_overall_error);
+  }
   return e;
 }
 
@@ -188,6 +204,7 @@ signal::SignalRule RuleFor(const v1::SignalPolicy& policy, double alpha) {
   settings.binomial = !policy.disable_binomial();
   settings.bayesian = !policy.disable_bayesian();
   settings.planned_subjects = policy.maxsprt_planned_subjects();
+  settings.boundary_subjects = policy.planned_subjects_per_group();
   settings.confidence_level = kConfidence;
   return signal::SignalRule(settings);
 }
@@ -341,6 +358,7 @@ class RowEvaluator {
   static signal::RuleSettings TotalSettings(signal::RuleSettings settings,
                                             int groups) {
     settings.planned_subjects *= groups;
+    settings.boundary_subjects *= groups;
     return settings;
   }
 
@@ -603,7 +621,13 @@ void RowEvaluator::AdjustForTrial() {
 // value and the test's Bonferroni p within the row, against the FDR level.
 void RowEvaluator::AdjustTest(Finding& f) const {
   v1::Evidence& e = f.evidence;
-  const double bonferroni = std::min(1.0, e.p_value() * multiplicity_);
+  // A repeated-look boundary calibrated at alpha / multiplicity crosses at
+  // p <= its level: scaled so that the adjusted p crosses at alpha.
+  const double bonferroni =
+      e.boundary() == 0 ? std::min(1.0, e.p_value() * multiplicity_)
+      : e.boundary_level() > 0
+          ? std::min(1.0, e.p_value() * policy_.alpha() / e.boundary_level())
+          : 1.0;
   const bool screening = adjustment_.family == Family::kScreening;
   const double adjusted =
       screening ? std::max(adjustment_.screening_adjusted, bonferroni)

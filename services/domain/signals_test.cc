@@ -393,6 +393,42 @@ TEST_F(SignalsTest, ABaselineMakesItsRowPrespecifiedAndReevaluatesEveryRow) {
   EXPECT_TRUE(monitor_->signals().VerifySignals(kTrial).ok());
 }
 
+TEST_F(SignalsTest, PlannedEnrollmentGivesBaselineTestsARepeatedLookBoundary) {
+  v1::SignalPolicy policy = TrialWide();
+  policy.set_planned_subjects_per_group(6);
+  Start(false, policy);
+  PutBaseline(0.05);
+  std::vector<v1::AdverseEventReport> rise;
+  for (int i = 1; i <= 4; ++i) {
+    rise.push_back(
+        Pneumonia(absl::StrCat("R", i), absl::StrCat("HIGH-", i), 60));
+  }
+  Submit(rise);
+  const std::vector<v1::Signal> signals = Signals();
+  const v1::Signal* high = FindSignal(signals, kPneumoniaHighM12);
+  ASSERT_NE(high, nullptr);
+  const v1::Evidence& e = high->evidence();
+  // The boundary of 6 planned subjects, calibrated at alpha / multiplicity:
+  // 9 pre-specified rows (8 overall, Pneumonia) x 7 tests (a binomial test
+  // for each group and the total, the trend, 2 later windows).
+  EXPECT_EQ(e.multiplicity(), 63);
+  EXPECT_EQ(e.boundary_planned_subjects(), 6);
+  EXPECT_GT(e.boundary(), 0);
+  EXPECT_LE(e.boundary(), 4);
+  EXPECT_LE(e.boundary_overall_error(), 0.05 / 63);
+  EXPECT_LE(e.p_value(), e.boundary_level());
+  EXPECT_NEAR(e.adjusted_p_value(), e.p_value() * 0.05 / e.boundary_level(),
+              1e-15);
+  EXPECT_TRUE(e.crosses());
+  for (const auto& s : signals) {
+    if (s.method() != v1::SIGNAL_METHOD_BINOMIAL_EXACT) continue;
+    EXPECT_EQ(s.evidence().crosses(),
+              s.evidence().subjects() >= s.evidence().boundary())
+        << s.signal_id();
+  }
+  EXPECT_TRUE(monitor_->signals().VerifySignals(kTrial).ok());
+}
+
 TEST_F(SignalsTest, DoseTrendPathRaisesOnARiseAndStaysQuietOnNull) {
   Start(false, Only(v1::SIGNAL_METHOD_DOSE_TREND));
   Submit({Pneumonia("N1", "LOW-1", 50), Pneumonia("N2", "MID-1", 50),

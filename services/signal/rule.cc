@@ -8,6 +8,7 @@
 #include "absl/base/const_init.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "services/signal/boundary.h"
 #include "services/signal/signal_stats.h"
 
 namespace aesignal::signal {
@@ -28,6 +29,29 @@ absl::StatusOr<double> CachedCriticalValue(double alpha, double t, int m) {
   absl::MutexLock lock(&mu);
   (*cache)[key] = *cv;
   return *cv;
+}
+
+// Calibrations are costly (an exact recursion per step) and few distinct
+// (p0, N, alpha) occur in a trial.
+absl::StatusOr<StoppingRule> CachedPocock(double p0, int64_t planned,
+                                          double alpha) {
+  static absl::Mutex mu(absl::kConstInit);
+  static auto* cache = new std::map<std::tuple<double, int64_t, double>,
+                                    absl::StatusOr<StoppingRule>>();
+  const auto key = std::make_tuple(p0, planned, alpha);
+  {
+    absl::MutexLock lock(&mu);
+    if (auto it = cache->find(key); it != cache->end()) return it->second;
+  }
+  absl::StatusOr<StoppingRule> rule =
+      CalibrateStoppingRule({.type = StoppingRuleType::kPocock,
+                             .p0 = p0,
+                             .max_subjects = static_cast<int>(std::min<int64_t>(
+                                 planned, kMaxStoppingRuleSubjects)),
+                             .alpha = alpha});
+  absl::MutexLock lock(&mu);
+  cache->emplace(key, rule);
+  return rule;
 }
 
 absl::StatusOr<Decision> Cell(Method method, int64_t x, int64_t n,
@@ -95,6 +119,24 @@ absl::StatusOr<std::vector<Decision>> SignalRule::AgainstBaseline(
     d->threshold = settings_.alpha;
     d->expected = p0;
     d->crosses = *p <= settings_.alpha && enough;
+    if (settings_.boundary_subjects > 0 && n <= settings_.boundary_subjects &&
+        n <= kMaxStoppingRuleSubjects) {
+      auto rule =
+          CachedPocock(p0, settings_.boundary_subjects, settings_.alpha);
+      // A plan that can never stop within alpha (p0^N > alpha) is refused
+      // by the calibration: then no count crosses.
+      const bool can_stop = rule.ok();
+      if (!can_stop &&
+          rule.status().code() != absl::StatusCode::kInvalidArgument) {
+        return rule.status();
+      }
+      d->boundary =
+          can_stop ? rule->MinEventsToStop(static_cast<int>(n)) : n + 1;
+      d->boundary_planned = settings_.boundary_subjects;
+      d->threshold = can_stop ? rule->parameter() : 0;
+      d->boundary_overall_error = can_stop ? rule->type_i_error() : 0;
+      d->crosses = x >= d->boundary && enough;
+    }
     out.push_back(*d);
   }
   if (settings_.planned_subjects > 0 && n > 0) {

@@ -48,6 +48,10 @@ struct RuleSettings {
   // MaxSPRT runs when planned_subjects > 0: the end of surveillance is
   // T = p0 x planned_subjects expected cases.
   int64_t planned_subjects = 0;
+  // The binomial test is a repeated-look rule when > 0: the exact
+  // Pocock-type boundary (boundary.h) over looks at every subject up to
+  // this planned enrollment, calibrated at alpha; at larger n the fixed test.
+  int64_t boundary_subjects = 0;
   double confidence_level = 0.95;
 };
 
@@ -67,6 +71,12 @@ struct Decision {
   int64_t comparison_subjects = 0;  // control arm / earlier windows
   int64_t comparison_denominator = 0;
   bool exact = true;  // false for the asymptotic trend test
+  // The binomial test as a repeated-look rule (boundary_subjects > 0): the
+  // boundary b(n) (crosses iff subjects >= boundary, i.e. p <= threshold,
+  // the rule's nominal level) and the rule's exact overall error.
+  int64_t boundary = 0;
+  int64_t boundary_planned = 0;
+  double boundary_overall_error = 0;
 };
 
 class SignalRule {

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "gtest/gtest.h"
+#include "services/signal/boundary.h"
 #include "services/signal/signal_stats.h"
 
 namespace aesignal::signal {
@@ -68,6 +69,49 @@ TEST(SignalRuleTest, InvalidInputIsAnErrorNotAnAbort) {
           .ok());
   EXPECT_FALSE(rule.DoseTrend({1, 2}, {3}, {1, 2}).ok());
   EXPECT_FALSE(rule.AgainstControl(4, 3, 0, 3).ok());
+}
+
+TEST(SignalRuleTest, PlannedEnrollmentMakesTheBinomialTestARepeatedLookRule) {
+  // 10 subjects planned, p0 = 0.1, alpha 0.05: the exact Pocock-type
+  // boundary over a look at every enrolled subject (boundary.h), not the
+  // fixed-n test at each n, whose repeated use would exceed alpha.
+  RuleSettings settings;
+  settings.bayesian = false;
+  settings.boundary_subjects = 10;
+  const SignalRule rule(settings);
+  auto plan = CalibrateStoppingRule({.type = StoppingRuleType::kPocock,
+                                     .p0 = 0.1,
+                                     .max_subjects = 10,
+                                     .alpha = 0.05});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_LE(plan->type_i_error(), 0.05);
+  for (int n = 1; n <= 10; ++n) {
+    for (int x = 0; x <= n; ++x) {
+      auto d = rule.AgainstBaseline(x, n, {.p0 = 0.1});
+      ASSERT_TRUE(d.ok()) << d.status();
+      ASSERT_EQ(d->size(), 1u);
+      const Decision& b = d->front();
+      EXPECT_EQ(b.boundary, plan->MinEventsToStop(n)) << n;
+      EXPECT_EQ(b.boundary_planned, 10);
+      EXPECT_DOUBLE_EQ(b.threshold, plan->parameter());
+      EXPECT_DOUBLE_EQ(b.boundary_overall_error, plan->type_i_error());
+      EXPECT_EQ(b.crosses, x >= b.boundary && x >= 2) << x << "/" << n;
+      // The boundary is the nominal-level rule: p <= level iff x >= b(n).
+      EXPECT_EQ(b.p_value <= b.threshold, x >= b.boundary) << x << "/" << n;
+    }
+  }
+  // Past the planned enrollment: the fixed test at alpha.
+  auto late = rule.AgainstBaseline(3, 12, {.p0 = 0.1});
+  ASSERT_TRUE(late.ok());
+  EXPECT_EQ(late->front().boundary, 0);
+  EXPECT_DOUBLE_EQ(late->front().threshold, 0.05);
+  // A plan that can never stop within alpha: nothing crosses.
+  RuleSettings tiny = settings;
+  tiny.boundary_subjects = 1;
+  auto never = SignalRule(tiny).AgainstBaseline(1, 1, {.p0 = 0.5});
+  ASSERT_TRUE(never.ok()) << never.status();
+  EXPECT_FALSE(never->front().crosses);
+  EXPECT_EQ(never->front().boundary, 2);
 }
 
 }  // namespace
