@@ -339,6 +339,18 @@ TEST_F(SignalsTest,
   EXPECT_TRUE(pt->evidence().has_relative_risk());
   EXPECT_NEAR(pt->evidence().relative_risk(), 6.0, 1e-12);
   EXPECT_GT(pt->evidence().p_value_two_sided(), pt->evidence().p_value());
+  // The topic's one line reads as a safety table does.
+  v1::GetTopicRequest get;
+  get.set_name(absl::StrCat(kParent, "/topics/",
+                            "PT~Infections.20and.20infestations~Pneumonia"));
+  auto topic = monitor_->signals().GetTopic(get);
+  ASSERT_TRUE(topic.ok()) << topic.status();
+  EXPECT_THAT(topic->summary(),
+              ::testing::StartsWith("HIGH 6/6 vs PBO 1/6, RD 83% ["));
+  EXPECT_THAT(topic->summary(),
+              ::testing::HasSubstr("two-sided Fisher p = 0.015, adjusted p = "
+                                   "0.0303 (threshold 0.05); dose trend p = "
+                                   "0.001"));
   // The any-AE row (the same counts) is pre-specified: 8 overall rows (any
   // AE, SAE, grade >= 3, related and the 4 default AESI categories) share
   // alpha, each with 3 control-arm tests, the trend and 2 later windows: 48

@@ -39,21 +39,59 @@ bool Stronger(const Item& a, const Item& b) {
   return a.signal->signal_id() < b.signal->signal_id();
 }
 
+// A p-value as safety tables print it.
+std::string TableP(double p) {
+  return p < 0.001 ? "< 0.001" : absl::StrFormat("= %.3f", p);
+}
+
+// A control-arm comparison as published safety tables give it, e.g.
+// "Xanomeline-High-Dose 26/84 vs Placebo 8/86, RD 21% [10, 32], two-sided
+// Fisher p < 0.001, adjusted p = 0.029 (threshold 0.05)".
+std::string TableLine(const v1::Signal& signal) {
+  const v1::Evidence& e = signal.evidence();
+  std::string line = absl::StrFormat(
+      "%s %d/%d vs %s %d/%d, RD %.0f%% [%.0f, %.0f], two-sided Fisher p %s",
+      signal.dose_group_id(), e.subjects(), e.denominator(), e.comparison(),
+      e.comparison_subjects(), e.comparison_denominator(),
+      100 * e.risk_difference(), 100 * e.risk_difference_lower(),
+      100 * e.risk_difference_upper(), TableP(e.p_value_two_sided()));
+  if (e.adjusted_p_value() > 0) {
+    absl::StrAppendFormat(&line, ", adjusted p = %.3g (threshold %.3g)",
+                          e.adjusted_p_value(), e.threshold());
+  }
+  return line;
+}
+
+// The first crossing item of `method` (items are strongest first).
+const Item* FirstCrossing(const std::vector<Item>& items,
+                          v1::SignalMethod method) {
+  for (const Item& item : items) {
+    const v1::Evidence& e = item.signal->evidence();
+    if (e.crosses() && e.method() == method &&
+        (method != v1::SIGNAL_METHOD_CONTROL_FISHER ||
+         e.has_risk_difference())) {
+      return &item;
+    }
+  }
+  return nullptr;
+}
+
+// Why the topic is there, in one line: its strongest control-arm
+// comparison as a safety table prints it and the dose trend, or else its
+// strongest evidence's own summary.
 std::string Summary(const v1::SignalTopic& topic,
                     const std::vector<Item>& items) {
   const v1::Evidence& lead = items.front().signal->evidence();
-  std::string summary = lead.summary();
+  const Item* control = FirstCrossing(items, v1::SIGNAL_METHOD_CONTROL_FISHER);
+  const Item* trend = FirstCrossing(items, v1::SIGNAL_METHOD_DOSE_TREND);
+  std::string summary =
+      control != nullptr ? TableLine(*control->signal) : lead.summary();
   if (!lead.crosses()) {
     summary = absl::StrCat("no longer crossing; last: ", summary);
   }
-  for (const Item& item : items) {
-    const v1::Evidence& e = item.signal->evidence();
-    if (item.signal != items.front().signal && e.crosses() &&
-        e.method() == v1::SIGNAL_METHOD_DOSE_TREND) {
-      absl::StrAppend(&summary,
-                      absl::StrFormat("; dose trend p = %.3g", e.p_value()));
-      break;
-    }
+  if (trend != nullptr && (control != nullptr || trend != &items.front())) {
+    absl::StrAppend(&summary, "; dose trend p ",
+                    TableP(trend->signal->evidence().p_value()));
   }
   return summary;
 }
