@@ -17,6 +17,7 @@ constexpr size_t kMaxIdLength = 64;
 constexpr size_t kMaxReportIdLength = 128;
 constexpr size_t kMaxTextLength = 500;
 constexpr int kMaxMinCases = 1000;
+constexpr int kMaxPlannedSubjectsPerGroup = 1000;
 constexpr double kMaxPriorWeight = 1000;
 
 bool IsTrialIdChar(char c) {
@@ -94,7 +95,7 @@ void CheckPolicy(const v1::SignalPolicy& p,
   };
   level("alpha", p.alpha(), "0.05");
   level("posterior_threshold", p.posterior_threshold(), "0.95");
-  level("fdr", p.fdr(), "0.1");
+  level("fdr", p.fdr(), "0.05");
   // The Bayesian prior is w x (the baseline's source sample); w = 1e308 or
   // Infinity made it non-finite and the evaluator failed ("posterior:
   // non-finite result") as for alpha above. Found with a hand-written input
@@ -116,6 +117,18 @@ void CheckPolicy(const v1::SignalPolicy& p,
     v->push_back({"trial.signal_policy.min_cases",
                   absl::StrCat("must be at most ", kMaxMinCases, ", got ",
                                p.min_cases())});
+  }
+  if (!v1::ErrorControl_IsValid(p.error_control())) {
+    v->push_back({"trial.signal_policy.error_control",
+                  absl::StrCat("unknown value ", p.error_control())});
+  }
+  // The repeated-look boundary is calibrated over every planned subject
+  // (boundary.h bounds N, the total being groups x this).
+  if (p.planned_subjects_per_group() > kMaxPlannedSubjectsPerGroup) {
+    v->push_back({"trial.signal_policy.planned_subjects_per_group",
+                  absl::StrCat("must be at most ", kMaxPlannedSubjectsPerGroup,
+                               " (0: no repeated-look boundary), got ",
+                               p.planned_subjects_per_group())});
   }
 }
 

@@ -60,6 +60,24 @@ TEST(TrialValidationTest, ReportsEveryViolationWithItsField) {
                           "trial.dose_groups[2].dose_group_id", "trial.sites"));
 }
 
+TEST(TrialValidationTest, RefusesAnUnknownErrorControlAndAnUnboundedPlan) {
+  v1::Trial t = GoodTrial();
+  t.mutable_signal_policy()->set_error_control(
+      static_cast<v1::ErrorControl>(7));
+  t.mutable_signal_policy()->set_planned_subjects_per_group(1001);
+  auto result = ValidateAndNormalizeTrial(t);
+  ASSERT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  std::vector<std::string> fields;
+  for (const auto& v : errors::ViolationsOf(result.status()))
+    fields.push_back(v.field);
+  EXPECT_THAT(fields, ::testing::UnorderedElementsAre(
+                          "trial.signal_policy.error_control",
+                          "trial.signal_policy.planned_subjects_per_group"));
+  t.mutable_signal_policy()->set_error_control(v1::ERROR_CONTROL_PER_TEST);
+  t.mutable_signal_policy()->set_planned_subjects_per_group(1000);
+  EXPECT_TRUE(ValidateAndNormalizeTrial(t).ok());
+}
+
 TEST(WindowTest, UsesHalfOpenWindowsEndingAtTimepointDays) {
   v1::Trial t = GoodTrial();  // days 91, 182, 273
   EXPECT_EQ(WindowOfDay(t, 1), 0);

@@ -120,7 +120,7 @@ absl::StatusOr<std::vector<Decision>> SignalRule::AgainstBaseline(
     d->expected = p0;
     d->crosses = *p <= settings_.alpha && enough;
     if (settings_.boundary_subjects > 0 && n <= settings_.boundary_subjects &&
-        n <= kMaxStoppingRuleSubjects) {
+        settings_.boundary_subjects <= kMaxStoppingRuleSubjects) {
       auto rule =
           CachedPocock(p0, settings_.boundary_subjects, settings_.alpha);
       // A plan that can never stop within alpha (p0^N > alpha) is refused

@@ -50,7 +50,8 @@ struct RuleSettings {
   int64_t planned_subjects = 0;
   // The binomial test is a repeated-look rule when > 0: the exact
   // Pocock-type boundary (boundary.h) over looks at every subject up to
-  // this planned enrollment, calibrated at alpha; at larger n the fixed test.
+  // this planned enrollment (at most kMaxStoppingRuleSubjects, else unused),
+  // calibrated at alpha; at larger n the fixed test.
   int64_t boundary_subjects = 0;
   double confidence_level = 0.95;
 };
