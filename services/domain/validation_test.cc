@@ -37,6 +37,13 @@ v1::AdverseEventReport GoodReport() {
   return r;
 }
 
+// The fields of an INVALID_ARGUMENT status's violations.
+std::vector<std::string> ViolatedFields(const absl::Status& status) {
+  std::vector<std::string> fields;
+  for (const auto& v : errors::ViolationsOf(status)) fields.push_back(v.field);
+  return fields;
+}
+
 TEST(TrialValidationTest, NormalizesAGoodTrial) {
   auto t = ValidateAndNormalizeTrial(GoodTrial());
   ASSERT_TRUE(t.ok()) << t.status();
@@ -52,12 +59,10 @@ TEST(TrialValidationTest, ReportsEveryViolationWithItsField) {
   t.clear_sites();
   auto result = ValidateAndNormalizeTrial(t);
   ASSERT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
-  std::vector<std::string> fields;
-  for (const auto& v : errors::ViolationsOf(result.status()))
-    fields.push_back(v.field);
-  EXPECT_THAT(fields, ::testing::UnorderedElementsAre(
-                          "trial.trial_id", "trial.timepoints[1].study_day",
-                          "trial.dose_groups[2].dose_group_id", "trial.sites"));
+  EXPECT_THAT(ViolatedFields(result.status()),
+              ::testing::UnorderedElementsAre(
+                  "trial.trial_id", "trial.timepoints[1].study_day",
+                  "trial.dose_groups[2].dose_group_id", "trial.sites"));
 }
 
 TEST(TrialValidationTest, RefusesAnUnknownErrorControlAndAnUnboundedPlan) {
@@ -67,12 +72,10 @@ TEST(TrialValidationTest, RefusesAnUnknownErrorControlAndAnUnboundedPlan) {
   t.mutable_signal_policy()->set_planned_subjects_per_group(1001);
   auto result = ValidateAndNormalizeTrial(t);
   ASSERT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
-  std::vector<std::string> fields;
-  for (const auto& v : errors::ViolationsOf(result.status()))
-    fields.push_back(v.field);
-  EXPECT_THAT(fields, ::testing::UnorderedElementsAre(
-                          "trial.signal_policy.error_control",
-                          "trial.signal_policy.planned_subjects_per_group"));
+  EXPECT_THAT(ViolatedFields(result.status()),
+              ::testing::UnorderedElementsAre(
+                  "trial.signal_policy.error_control",
+                  "trial.signal_policy.planned_subjects_per_group"));
   t.mutable_signal_policy()->set_error_control(v1::ERROR_CONTROL_PER_TEST);
   t.mutable_signal_policy()->set_planned_subjects_per_group(1000);
   EXPECT_TRUE(ValidateAndNormalizeTrial(t).ok());

@@ -83,6 +83,19 @@ class CliTest : public ::testing::Test {
     ASSERT_EQ(submitted.code, 0) << submitted.err;
   }
 
+  // The example trial with its baselines and reports, evaluated: its
+  // signals raised.
+  void LoadExampleWithSignals() {
+    LoadExample();
+    CliRun loaded = Cli({"baselines", "load", "--trial", "MSC-IPF-EX1",
+                         "--file", kExample + "/baselines.csv"});
+    ASSERT_EQ(loaded.code, 0) << loaded.err;
+    CliRun submitted = Cli({"reports", "submit", "--trial", "MSC-IPF-EX1",
+                            "--file", kExample + "/reports.csv"});
+    ASSERT_EQ(submitted.code, 0) << submitted.err;
+    ASSERT_TRUE(server_->monitor().signals().WaitIdle(absl::Seconds(10)).ok());
+  }
+
   // `baselines load --library` (deploy/baselines) into `trial`.
   CliRun LoadLibrary(const std::string& trial, const std::string& library,
                      std::vector<std::string> extra = {}) {
@@ -802,16 +815,7 @@ std::string WithoutLastLine(const std::string& out) {
 // TOPIC` the topic with its evidence table of `topics show`; the evidence
 // items stay listed and shown one by one with --evidence.
 TEST_F(CliTest, SignalsListRanksTopicsAndShowsTheirEvidence) {
-  LoadExample();
-  ASSERT_EQ(Cli({"baselines", "load", "--trial", "MSC-IPF-EX1", "--file",
-                 kExample + "/baselines.csv"})
-                .code,
-            0);
-  ASSERT_EQ(Cli({"reports", "submit", "--trial", "MSC-IPF-EX1", "--file",
-                 kExample + "/reports.csv"})
-                .code,
-            0);
-  ASSERT_TRUE(server_->monitor().signals().WaitIdle(absl::Seconds(10)).ok());
+  LoadExampleWithSignals();
 
   // Ranked: the any-SAE topic (2/3 against 1/46, p = 0.0014) above the
   // grade >= 3 one (p = 0.033), each with why it is there.
@@ -928,16 +932,7 @@ TEST_F(CliTest, SignalsListRanksTopicsAndShowsTheirEvidence) {
 // `signals triage TOPIC` moves the topic (TriageTopic); a signal id still
 // moves one evidence item (TriageSignal).
 TEST_F(CliTest, SignalsTriageMovesATopicOrAnEvidenceItem) {
-  LoadExample();
-  ASSERT_EQ(Cli({"baselines", "load", "--trial", "MSC-IPF-EX1", "--file",
-                 kExample + "/baselines.csv"})
-                .code,
-            0);
-  ASSERT_EQ(Cli({"reports", "submit", "--trial", "MSC-IPF-EX1", "--file",
-                 kExample + "/reports.csv"})
-                .code,
-            0);
-  ASSERT_TRUE(server_->monitor().signals().WaitIdle(absl::Seconds(10)).ok());
+  LoadExampleWithSignals();
 
   CliRun triaged =
       Cli({"--principal", "dsmb-chair", "signals", "triage", "--trial",
