@@ -123,10 +123,17 @@ void CheckEvaluation(const v1::Trial& trial) {
   if (policy.maxsprt_planned_subjects() > max_planned) {
     policy.set_maxsprt_planned_subjects(static_cast<int32_t>(max_planned));
   }
-  auto findings =
-      EvaluateTerm(trial, policy, counters, denominators, {baseline});
-  FUZZ_CHECK(findings.ok())
-      << "an accepted trial cannot be evaluated: " << findings.status();
+  // The row as the server evaluates it: in its family under the policy's
+  // error control (pre-specified: it has a baseline), and per test.
+  RowAdjustment adjustment;
+  adjustment.family = FamilyOf(policy, counters.term, true);
+  adjustment.prespecified_rows = PrespecifiedRows(trial, {baseline});
+  for (const RowAdjustment& a : {adjustment, RowAdjustment()}) {
+    auto findings =
+        EvaluateTerm(trial, policy, counters, denominators, {baseline}, a);
+    FUZZ_CHECK(findings.ok())
+        << "an accepted trial cannot be evaluated: " << findings.status();
+  }
 }
 
 }  // namespace
