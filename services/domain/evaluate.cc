@@ -315,8 +315,10 @@ class RowEvaluator {
         AESIGNAL_RETURN_IF_ERROR(DoseTrend(k, timepoint));
       }
       if (k >= 1 && RunsOverTime()) {
-        AESIGNAL_RETURN_IF_ERROR(trial_wide_ ? PooledOverTime(k, timepoint)
-                                             : OverTime(k, timepoint));
+        // Trial-wide: all groups pooled, one test per window.
+        AESIGNAL_RETURN_IF_ERROR(trial_wide_
+                                     ? AgainstEarlierWindows(-1, k, timepoint)
+                                     : OverTime(k, timepoint));
       }
     }
     if (trial_wide_) AdjustForTrial();
@@ -392,7 +394,6 @@ class RowEvaluator {
   const int windows_;
   const Table table_;
   const internal::Denominators& denominators_;
-  absl::Status PooledOverTime(int k, const std::string& timepoint);
   signal::SignalRule::WindowCount WindowOf(int g, int w) const;
   absl::Status AgainstEarlierWindows(int g, int k,
                                      const std::string& timepoint);
@@ -551,12 +552,6 @@ absl::Status RowEvaluator::OverTime(int k, const std::string& timepoint) {
     AESIGNAL_RETURN_IF_ERROR(AgainstEarlierWindows(g, k, timepoint));
   }
   return absl::OkStatus();
-}
-
-// Under trial-wide control: window k of all groups pooled against the
-// earlier windows (one test per window instead of one per group).
-absl::Status RowEvaluator::PooledOverTime(int k, const std::string& timepoint) {
-  return AgainstEarlierWindows(-1, k, timepoint);
 }
 
 // The tests of this row that share its alpha under trial-wide control,
@@ -842,12 +837,10 @@ absl::StatusOr<double> MinAttainableP(const v1::Trial& trial,
     x[g] = std::min(left, d.dosed[g]);
     left -= x[g];
   }
-  signal::TrendOptions options;  // the rule's budget (rule.cc)
-  options.max_work = 2e7;
-  options.max_cells = 1'000'000;
   AESIGNAL_ASSIGN_OR_RETURN(
       signal::TrendResult extreme,
-      signal::CochranArmitage(x, d.dosed, scores, options));
+      signal::CochranArmitage(x, d.dosed, scores,
+                              signal::ServerTrendOptions()));
   return extreme.p;
 }
 

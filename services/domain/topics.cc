@@ -79,8 +79,7 @@ const Item* FirstCrossing(const std::vector<Item>& items,
 // Why the topic is there, in one line: its strongest control-arm
 // comparison as a safety table prints it and the dose trend, or else its
 // strongest evidence's own summary.
-std::string Summary(const v1::SignalTopic& topic,
-                    const std::vector<Item>& items) {
+std::string Summary(const std::vector<Item>& items) {
   const v1::Evidence& lead = items.front().signal->evidence();
   const Item* control = FirstCrossing(items, v1::SIGNAL_METHOD_CONTROL_FISHER);
   const Item* trend = FirstCrossing(items, v1::SIGNAL_METHOD_DOSE_TREND);
@@ -118,7 +117,7 @@ void Summarize(std::vector<Item> items, bool with_evidence,
   topic->set_strength(lead.strength +
                       (crossing > 0 && ClinicallyWeighted(*topic) ? 0.5 : 0) +
                       (trend ? 0.5 : 0));
-  topic->set_summary(Summary(*topic, items));
+  topic->set_summary(Summary(items));
   for (const Item& item : items) {
     if (topic->update_time() < item.signal->update_time()) {
       *topic->mutable_update_time() = item.signal->update_time();

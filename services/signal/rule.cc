@@ -14,44 +14,42 @@
 namespace aesignal::signal {
 namespace {
 
-// Critical values are costly (bisection over exact recursions) and few
-// distinct (alpha, T, M) occur in a trial.
-absl::StatusOr<double> CachedCriticalValue(double alpha, double t, int m) {
+// A costly pure computation remembered process-wide by its arguments (few
+// distinct ones occur in a trial); one cache per call site. Computed
+// outside the lock: two threads may both compute a new key, with one
+// result kept.
+template <typename Key, typename Value, typename Compute>
+Value Memoized(const Key& key, Compute compute) {
   static absl::Mutex mu(absl::kConstInit);
-  static auto* cache = new std::map<std::tuple<double, double, int>, double>();
-  const auto key = std::make_tuple(alpha, t, m);
+  static auto* cache = new std::map<Key, Value>();
   {
     absl::MutexLock lock(&mu);
     if (auto it = cache->find(key); it != cache->end()) return it->second;
   }
-  auto cv = MaxSprtCriticalValue(alpha, t, m);
-  if (!cv.ok()) return cv.status();
+  Value value = compute();
   absl::MutexLock lock(&mu);
-  (*cache)[key] = *cv;
-  return *cv;
+  return cache->emplace(key, std::move(value)).first->second;
 }
 
-// Calibrations are costly (an exact recursion per step) and few distinct
-// (p0, N, alpha) occur in a trial.
+// Critical values: bisection over exact recursions.
+absl::StatusOr<double> CachedCriticalValue(double alpha, double t, int m) {
+  return Memoized<std::tuple<double, double, int>, absl::StatusOr<double>>(
+      std::make_tuple(alpha, t, m),
+      [&] { return MaxSprtCriticalValue(alpha, t, m); });
+}
+
+// Pocock calibrations: an exact recursion per step. `planned` <=
+// kMaxStoppingRuleSubjects (the caller's condition).
 absl::StatusOr<StoppingRule> CachedPocock(double p0, int64_t planned,
                                           double alpha) {
-  static absl::Mutex mu(absl::kConstInit);
-  static auto* cache = new std::map<std::tuple<double, int64_t, double>,
-                                    absl::StatusOr<StoppingRule>>();
-  const auto key = std::make_tuple(p0, planned, alpha);
-  {
-    absl::MutexLock lock(&mu);
-    if (auto it = cache->find(key); it != cache->end()) return it->second;
-  }
-  absl::StatusOr<StoppingRule> rule =
-      CalibrateStoppingRule({.type = StoppingRuleType::kPocock,
-                             .p0 = p0,
-                             .max_subjects = static_cast<int>(std::min<int64_t>(
-                                 planned, kMaxStoppingRuleSubjects)),
-                             .alpha = alpha});
-  absl::MutexLock lock(&mu);
-  cache->emplace(key, rule);
-  return rule;
+  return Memoized<std::tuple<double, int64_t, double>,
+                  absl::StatusOr<StoppingRule>>(
+      std::make_tuple(p0, planned, alpha), [&] {
+        return CalibrateStoppingRule({.type = StoppingRuleType::kPocock,
+                                      .p0 = p0,
+                                      .max_subjects = static_cast<int>(planned),
+                                      .alpha = alpha});
+      });
 }
 
 absl::StatusOr<Decision> Cell(Method method, int64_t x, int64_t n,
@@ -68,6 +66,13 @@ absl::StatusOr<Decision> Cell(Method method, int64_t x, int64_t n,
 }
 
 }  // namespace
+
+TrendOptions ServerTrendOptions() {
+  TrendOptions options;
+  options.max_work = 2e7;
+  options.max_cells = 1'000'000;
+  return options;
+}
 
 const char* MethodName(Method method) {
   switch (method) {
@@ -195,10 +200,7 @@ absl::StatusOr<Decision> SignalRule::DoseTrend(
   // (exact for every cohort design aesignal targets — groups of tens to a
   // few hundred subjects); beyond it the p is the asymptotic one, labelled
   // in the result. The calculator uses the larger default budget.
-  TrendOptions options;
-  options.max_work = 2e7;
-  options.max_cells = 1'000'000;
-  auto trend = CochranArmitage(x, n, scores, options);
+  auto trend = CochranArmitage(x, n, scores, ServerTrendOptions());
   if (!trend.ok()) return trend.status();
   int64_t total_x = 0, total_n = 0;
   for (size_t i = 0; i < x.size(); ++i) {

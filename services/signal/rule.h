@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "services/signal/binomial_ci.h"
+#include "services/signal/signal_stats.h"
 
 namespace aesignal::signal {
 
@@ -121,6 +122,11 @@ class SignalRule {
 };
 
 const char* MethodName(Method method);
+
+// The exact trend test's budget in the server's evaluations (DoseTrend, and
+// whatever else evaluates trends per row and round): milliseconds and a few
+// MB per test; beyond it the p is the asymptotic one, labelled.
+TrendOptions ServerTrendOptions();
 
 }  // namespace aesignal::signal
 
