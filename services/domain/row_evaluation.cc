@@ -59,9 +59,15 @@ bool HasBaseline(const TrialEvaluation& e, const TermKey& term) {
 }  // namespace
 
 bool ScreensPts(const TrialEvaluation& e) {
-  if (TrialWide(e)) return true;
-  return e.policy.screening_fdr() && !e.policy.disable_control() &&
-         ControlGroup(e.trial) >= 0;
+  const bool control =
+      !e.policy.disable_control() && ControlGroup(e.trial) >= 0;
+  // Trial-wide, a screening row's tests are the control arm and the dose
+  // trend (RowEvaluator): without either there is nothing to screen, and no
+  // round need read every PT row.
+  const bool trend =
+      !e.policy.disable_trend() && e.trial.dose_groups_size() >= 3;
+  if (TrialWide(e)) return control || trend;
+  return e.policy.screening_fdr() && control;
 }
 
 absl::Status SetScreening(const std::vector<storage::TermCounters>& pts,

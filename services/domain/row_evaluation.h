@@ -45,8 +45,9 @@ absl::StatusOr<TrialEvaluation> ReadTrialEvaluation(
     const storage::ReadView& view, const std::string& trial_id);
 
 // Whether the trial screens PT rows with the double FDR (trial-wide error
-// control, or screening_fdr per test): then one PT row's counts move every
-// PT row's decisions, and every PT row is evaluated together.
+// control with a control arm or 3+ dose groups to compare, or screening_fdr
+// per test): then one PT row's counts move every PT row's decisions, and
+// every PT row is evaluated together.
 bool ScreensPts(const TrialEvaluation& evaluation);
 
 // Sets evaluation->screened_rows or ->screening from every PT row of the
