@@ -3,18 +3,21 @@
 # RocksDB data dir (./var/aesignal), load the bundled example trial, print its
 # incidence tables, and keep serving until Ctrl-C.
 #
-#   bash deploy/run.sh            # listen on 127.0.0.1:50051
-#   LISTEN=127.0.0.1:6000 DATA_DIR=/tmp/x bash deploy/run.sh
+#   bash deploy/run.sh            # gRPC on 127.0.0.1:50051, the dashboard
+#                                 # and HTTP/JSON API on 127.0.0.1:8080
+#   LISTEN=127.0.0.1:6000 HTTP_LISTEN=127.0.0.1:6080 DATA_DIR=/tmp/x bash deploy/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LISTEN=${LISTEN:-127.0.0.1:50051}
+HTTP_LISTEN=${HTTP_LISTEN:-127.0.0.1:8080}
 DATA_DIR=${DATA_DIR:-./var/aesignal}
 
 bash deploy/setup.sh
 bash deploy/build.sh
 BIN=${BUILD_DIR:-build}
 
-"$BIN/services/server/aesignald" --listen="$LISTEN" --data_dir="$DATA_DIR" &
+"$BIN/services/server/aesignald" --listen="$LISTEN" --http_listen="$HTTP_LISTEN" \
+  --data_dir="$DATA_DIR" &
 SERVER_PID=$!
 trap 'kill -TERM $SERVER_PID 2>/dev/null; wait $SERVER_PID 2>/dev/null' EXIT INT TERM
 
@@ -47,7 +50,13 @@ echo "== The strongest topic with its evidence table"
 
 cat <<EOT
 
-aesignald is serving on $LISTEN (data in $DATA_DIR). In another terminal try:
+aesignald is serving gRPC on $LISTEN (data in $DATA_DIR).
+
+  Dashboard: http://$HTTP_LISTEN/#/trials/MSC-IPF-EX1
+  (open it in a browser on this machine; the HTTP/JSON API is under
+  http://$HTTP_LISTEN/v1/, e.g. curl http://$HTTP_LISTEN/v1/trials)
+
+In another terminal try:
   $BIN/clients/cli/aesignal --server $LISTEN incidence --trial MSC-IPF-EX1 --by pt
   $BIN/clients/cli/aesignal --server $LISTEN incidence --trial MSC-IPF-EX1 --by pt --format csv
   $BIN/clients/cli/aesignal --server $LISTEN signals list --evidence --trial MSC-IPF-EX1 --topic OVERALL~any_sae

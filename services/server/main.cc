@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -70,8 +71,19 @@ ABSL_FLAG(std::string, principals, "",
           "YAML file of principals and roles (docs/operations.md); when set "
           "every call must authenticate (needs TLS)");
 
+ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080",
+          "host:port of the HTTP/JSON API and the dashboard, with /metrics, "
+          "/healthz and /readyz (TLS with --tls_cert; empty: off)");
+ABSL_FLAG(std::vector<std::string>, http_allowed_hosts, {},
+          "Host names the HTTP server answers when authentication is off, "
+          "besides localhost (guards a loopback server against DNS "
+          "rebinding); '*' accepts any");
+ABSL_FLAG(std::string, web_root, "",
+          "serve the dashboard from this directory (clients/web/dist) "
+          "instead of the copy built into aesignald");
 ABSL_FLAG(std::string, metrics_listen, "",
-          "host:port of the Prometheus /metrics HTTP endpoint (empty: off)");
+          "host:port of a plaintext operations-only HTTP listener: "
+          "/metrics, /healthz, /readyz (empty: off)");
 ABSL_FLAG(std::string, health_listen, "",
           "host:port of a plaintext listener serving only grpc.health.v1, "
           "for probes that cannot use TLS (empty: off)");
@@ -100,6 +112,9 @@ absl::StatusOr<aesignal::ServerOptions> OptionsFromFlags() {
       .require_client_cert = absl::GetFlag(FLAGS_tls_require_client_cert)};
   options.allow_insecure = absl::GetFlag(FLAGS_insecure);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  options.http_listen = absl::GetFlag(FLAGS_http_listen);
+  options.http_allowed_hosts = absl::GetFlag(FLAGS_http_allowed_hosts);
+  options.web_root = absl::GetFlag(FLAGS_web_root);
   options.health_listen = absl::GetFlag(FLAGS_health_listen);
   options.keepalive = absl::Seconds(absl::GetFlag(FLAGS_keepalive_seconds));
   options.keepalive_timeout =
@@ -129,6 +144,11 @@ void PrintListening(const aesignal::ServerOptions& options,
               options.data_dir.c_str(),
               absl::FormatDuration(server.open_time()).c_str(),
               AllocatorName().c_str());
+  if (server.http_port() != 0) {
+    std::printf("aesignald http on %s://%s:%d/\n",
+                options.tls.cert.empty() ? "http" : "https",
+                HostOf(options.http_listen).c_str(), server.http_port());
+  }
   if (server.metrics_port() != 0) {
     std::printf("aesignald metrics on http://%s:%d/metrics\n",
                 HostOf(options.metrics_listen).c_str(), server.metrics_port());

@@ -8,11 +8,11 @@
 #include "absl/strings/str_replace.h"
 #include "prometheus/collectable.h"
 #include "prometheus/counter.h"
-#include "prometheus/exposer.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "prometheus/text_serializer.h"
 #include "storage/store.h"
 
 namespace aesignal {
@@ -121,21 +121,19 @@ PrometheusMetrics::PrometheusMetrics()
 
 PrometheusMetrics::~PrometheusMetrics() = default;
 
-absl::StatusOr<std::unique_ptr<PrometheusMetrics>> PrometheusMetrics::Start(
-    const std::string& listen, const storage::Store* store) {
+std::unique_ptr<PrometheusMetrics> PrometheusMetrics::Create(
+    const storage::Store* store) {
   std::unique_ptr<PrometheusMetrics> metrics(new PrometheusMetrics());
-  metrics->store_collector_ = std::make_shared<StoreCollector>(store);
-  try {
-    metrics->exposer_ = std::make_unique<prometheus::Exposer>(listen);
-  } catch (const std::exception& e) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot serve metrics on ", listen, ": ", e.what()));
-  }
-  metrics->exposer_->RegisterCollectable(metrics->registry_);
-  metrics->exposer_->RegisterCollectable(metrics->store_collector_);
-  const std::vector<int> ports = metrics->exposer_->GetListeningPorts();
-  metrics->port_ = ports.empty() ? 0 : ports.front();
+  metrics->store_collector_ = std::make_unique<StoreCollector>(store);
   return metrics;
+}
+
+std::string PrometheusMetrics::Scrape() const {
+  std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  for (auto& family : store_collector_->Collect()) {
+    families.push_back(std::move(family));
+  }
+  return prometheus::TextSerializer().Serialize(families);
 }
 
 void PrometheusMetrics::BatchCommitted(

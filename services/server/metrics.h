@@ -1,4 +1,6 @@
-// Prometheus metrics for aesignald, served as text at http://LISTEN/metrics.
+// Prometheus metrics for aesignald in the text exposition format (prometheus-
+// cpp's core serializer; the HTTP server serves Scrape() at /metrics, so no
+// CivetWeb is linked).
 //
 //   aesignal_reports_total{outcome,reason}   reports by outcome: accepted,
 //       duplicate, superseded, rejected (reason: the gRPC code name, or
@@ -16,11 +18,9 @@
 #include <memory>
 #include <string>
 
-#include "absl/status/statusor.h"
 #include "services/domain/metrics_sink.h"
 
 namespace prometheus {
-class Exposer;
 class Registry;
 class Histogram;
 class Counter;
@@ -35,14 +35,12 @@ class Store;
 
 class PrometheusMetrics final : public domain::MetricsSink {
  public:
-  // Serves /metrics on `listen` (host:port; port 0 picks one). `store` is
-  // read at each scrape and must outlive the returned object.
-  static absl::StatusOr<std::unique_ptr<PrometheusMetrics>> Start(
-      const std::string& listen, const storage::Store* store);
+  // `store` is read at each scrape and must outlive the returned object.
+  static std::unique_ptr<PrometheusMetrics> Create(const storage::Store* store);
   ~PrometheusMetrics() override;
 
-  // The bound HTTP port.
-  int port() const { return port_; }
+  // Every metric, as Prometheus text (version 0.0.4).
+  std::string Scrape() const;
 
   void BatchCommitted(const v1::SubmitReportsResponse& response,
                       absl::Duration latency) override;
@@ -56,9 +54,7 @@ class PrometheusMetrics final : public domain::MetricsSink {
 
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<Families> families_;
-  std::shared_ptr<class StoreCollector> store_collector_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
-  int port_ = 0;
+  std::unique_ptr<class StoreCollector> store_collector_;
 };
 
 }  // namespace aesignal

@@ -138,18 +138,61 @@ absl::Status Server::StartHealthOnly(const std::string& listen) {
   return absl::OkStatus();
 }
 
+absl::Status Server::StartHttp(
+    const ServerOptions& options,
+    std::shared_ptr<const access::Authenticator> authenticator) {
+  const PrometheusMetrics* metrics = metrics_.get();
+  http::GatewayOptions gateway{
+      .authenticator = std::move(authenticator),
+      .allowed_hosts = options.http_allowed_hosts,
+      .metrics = [metrics] { return metrics->Scrape(); },
+      .ready = [this] { return !draining_.load(); },
+      .web_root = options.web_root};
+  http::HttpLimits limits = options.http_limits;
+  limits.max_body_bytes = options.max_receive_message_bytes;
+  const http::HttpTls tls{
+      .cert = options.tls.cert,
+      .key = options.tls.key,
+      .client_ca = options.tls.client_ca,
+      .require_client_cert = options.tls.require_client_cert};
+  if (!options.http_listen.empty()) {
+    http_gateway_ = std::make_unique<http::Gateway>(app_.get(), gateway);
+    auto started =
+        http::HttpServer::Start({.listen = options.http_listen,
+                                 .tls = tls,
+                                 .allow_insecure = options.allow_insecure,
+                                 .limits = limits},
+                                http_gateway_.get());
+    if (!started.ok()) return started.status();
+    http_server_ = *std::move(started);
+  }
+  if (!options.metrics_listen.empty()) {
+    // Plaintext, operations only (like the health-only gRPC listener): a
+    // scraper inside the cluster needs no certificate.
+    gateway.authenticator = nullptr;
+    gateway.ops_only = true;
+    ops_gateway_ = std::make_unique<http::Gateway>(app_.get(), gateway);
+    auto started = http::HttpServer::Start({.listen = options.metrics_listen,
+                                            .allow_insecure = true,
+                                            .limits = limits},
+                                           ops_gateway_.get());
+    if (!started.ok()) {
+      return absl::Status(
+          started.status().code(),
+          absl::StrCat("metrics listener: ", started.status().message()));
+    }
+    ops_server_ = *std::move(started);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     const ServerOptions& options) {
   auto server = std::unique_ptr<Server>(new Server());
   if (absl::Status opened = server->OpenStore(options); !opened.ok()) {
     return opened;
   }
-  if (!options.metrics_listen.empty()) {
-    auto metrics =
-        PrometheusMetrics::Start(options.metrics_listen, server->store_.get());
-    if (!metrics.ok()) return metrics.status();
-    server->metrics_ = *std::move(metrics);
-  }
+  server->metrics_ = PrometheusMetrics::Create(server->store_.get());
   std::shared_ptr<const access::Authenticator> authenticator;
   std::shared_ptr<grpc_services::AuthProcessor> auth;
   if (!options.principals.empty()) {
@@ -181,6 +224,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       return started;
     }
   }
+  if (absl::Status started = server->StartHttp(options, authenticator);
+      !started.ok()) {
+    return started;
+  }
   return server;
 }
 
@@ -192,7 +239,11 @@ Server::~Server() {
 }
 
 int Server::metrics_port() const {
-  return metrics_ != nullptr ? metrics_->port() : 0;
+  return ops_server_ != nullptr ? ops_server_->port() : 0;
+}
+
+int Server::http_port() const {
+  return http_server_ != nullptr ? http_server_->port() : 0;
 }
 
 void Server::Wait() {
@@ -200,6 +251,7 @@ void Server::Wait() {
 }
 
 void Server::BeginDrain() {
+  draining_ = true;  // /readyz answers 503
   for (grpc::Server* server : {grpc_server_.get(), health_server_.get()}) {
     if (server != nullptr && server->GetHealthCheckService() != nullptr) {
       server->GetHealthCheckService()->SetServingStatus(false);
@@ -209,6 +261,8 @@ void Server::BeginDrain() {
 
 void Server::Shutdown(absl::Duration grace) {
   BeginDrain();
+  if (http_server_) http_server_->Shutdown(grace);
+  if (ops_server_) ops_server_->Shutdown(absl::ZeroDuration());
   if (grpc_server_) {
     grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   }

@@ -1,5 +1,6 @@
 // The aesignal server as a library: opens the store, serves the gRPC API
-// (plus grpc.health.v1 and server reflection) and shuts down in order.
+// (plus grpc.health.v1 and server reflection), the same API as HTTP/JSON with
+// the dashboard (services/http), and shuts down in order.
 // main.cc only parses flags and calls Start; tests call Start with
 // listen = "127.0.0.1:0" and read port().
 //
@@ -10,13 +11,16 @@
 #ifndef AESIGNAL_SERVICES_SERVER_SERVER_H_
 #define AESIGNAL_SERVICES_SERVER_SERVER_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "services/access/role.h"
 #include "services/grpc/credentials.h"
+#include "services/http/server.h"
 
 namespace grpc {
 class CallbackGenericService;
@@ -64,7 +68,18 @@ struct ServerOptions {
   // Principals and roles; empty: no authentication (only sensible on
   // loopback). Non-empty requires TLS.
   std::vector<access::Principal> principals = {};
-  // host:port of the Prometheus /metrics HTTP endpoint; empty: none.
+  // host:port of the HTTP/JSON API, the dashboard, /metrics, /healthz and
+  // /readyz (services/http); TLS with the files above; empty: none.
+  std::string http_listen = "";
+  // Limits and timeouts of the HTTP server (hostile clients).
+  http::HttpLimits http_limits = {};
+  // Host header names served when authentication is off (besides loopback
+  // names): the DNS-rebinding guard of a loopback server.
+  std::vector<std::string> http_allowed_hosts = {};
+  // Serve the dashboard from this directory instead of the embedded copy.
+  std::string web_root = "";
+  // host:port of a plaintext operations-only HTTP listener (/metrics,
+  // /healthz, /readyz; no API); empty: none.
   std::string metrics_listen = "";
   // host:port of a plaintext listener serving only grpc.health.v1 (for
   // probes that cannot speak TLS, like Kubernetes' grpc probe); empty: none.
@@ -91,8 +106,10 @@ class Server {
 
   // The bound port.
   int port() const { return port_; }
-  // The bound port of /metrics (0: not serving metrics).
+  // The bound port of the operations-only listener (0: none).
   int metrics_port() const;
+  // The bound port of the HTTP/JSON API (0: none).
+  int http_port() const;
   // The bound port of the health-only listener (0: none).
   int health_port() const { return health_port_; }
   // How long opening the data dir took (no counters are rebuilt on open).
@@ -121,6 +138,9 @@ class Server {
       const ServerOptions& options,
       const std::shared_ptr<grpc::ServerCredentials>& credentials);
   absl::Status StartHealthOnly(const std::string& listen);
+  absl::Status StartHttp(
+      const ServerOptions& options,
+      std::shared_ptr<const access::Authenticator> authenticator);
 
   // Destroyed in reverse order: services, application, monitor, metrics,
   // store.
@@ -139,6 +159,13 @@ class Server {
   // outlives health_server_.
   std::unique_ptr<grpc::CallbackGenericService> health_unimplemented_;
   std::unique_ptr<grpc::Server> health_server_;
+  // The HTTP gateways and servers (declared last: destroyed before the
+  // application layer they call).
+  std::atomic<bool> draining_{false};
+  std::unique_ptr<http::Gateway> http_gateway_;
+  std::unique_ptr<http::HttpServer> http_server_;
+  std::unique_ptr<http::Gateway> ops_gateway_;
+  std::unique_ptr<http::HttpServer> ops_server_;
   int port_ = 0;
   int health_port_ = 0;
   absl::Duration open_time_;

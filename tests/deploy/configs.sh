@@ -65,6 +65,7 @@ for config in "$root/deploy/aesignald.container.yaml" \
   "$build/services/server/aesignald" --config="$config" \
     --listen=127.0.0.1:0 --data_dir="$work/data" --tls_cert= --tls_key= \
     --tls_client_ca= --principals= --metrics_listen=127.0.0.1:0 \
+    --http_listen=127.0.0.1:0 \
     --health_listen=127.0.0.1:0 --drain_seconds=0 >"$work/server.log" 2>&1 &
   server_pid=$!
   port= hport=

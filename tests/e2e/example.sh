@@ -22,7 +22,7 @@ start_server() {
   # polling below could race (reading a missing file, or a previous run's
   # port).
   : >"$work/server.log"
-  "$build/services/server/aesignald" --listen=127.0.0.1:0 --data_dir="$work/data" >"$work/server.log" 2>&1 &
+  "$build/services/server/aesignald" --listen=127.0.0.1:0 --http_listen=127.0.0.1:0 --data_dir="$work/data" >"$work/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do
     port=$(sed -n 's/^aesignald listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/server.log")

@@ -19,7 +19,7 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 : >"$work/server.log"
-"$build/services/server/aesignald" --listen=127.0.0.1:0 --data_dir="$work/data" >"$work/server.log" 2>&1 &
+"$build/services/server/aesignald" --listen=127.0.0.1:0 --http_listen=127.0.0.1:0 --data_dir="$work/data" >"$work/server.log" 2>&1 &
 server_pid=$!
 port=
 for _ in $(seq 100); do

@@ -52,7 +52,8 @@ class ServerProcess {
       close(out[1]);
       const std::string dir_flag = "--data_dir=" + data_dir;
       execl(AESIGNALD_PATH, AESIGNALD_PATH, "--listen=127.0.0.1:0",
-            dir_flag.c_str(), static_cast<char*>(nullptr));
+            "--http_listen=127.0.0.1:0", dir_flag.c_str(),
+            static_cast<char*>(nullptr));
       _exit(127);
     }
     close(out[1]);

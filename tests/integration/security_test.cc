@@ -28,6 +28,7 @@
 #include "services/server/server.h"
 #include "tests/testing/access_matrix.h"
 #include "tests/testing/fixtures.h"
+#include "tests/testing/pki.h"
 #include "tests/testing/temp_dir.h"
 
 namespace aesignal {
@@ -43,56 +44,9 @@ constexpr char kAdminToken[] = "admin-token-0123456789";
 constexpr char kOfficerToken[] = "officer-token-0123456789";
 constexpr char kSite01Token[] = "site01-token-0123456789";
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void Write(const std::string& path, const std::string& text) {
-  std::ofstream(path) << text;
-}
-
-// A CA, a server certificate for 127.0.0.1/localhost, client certificates
-// "site-02-cert" and "nobody" from that CA, and "rogue" from another CA.
-class Pki {
- public:
-  explicit Pki(const std::string& dir) : dir_(dir) {}
-
-  bool Make() {
-    Write(dir_ + "/server.ext", "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
-    return Run("openssl req -x509 -newkey ec -pkeyopt "
-               "ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out "
-               "ca.pem -days 2 -subj /CN=aesignal-test-ca") &&
-           Run("openssl req -x509 -newkey ec -pkeyopt "
-               "ec_paramgen_curve:prime256v1 -nodes -keyout rogue-ca.key "
-               "-out rogue-ca.pem -days 2 -subj /CN=rogue-ca") &&
-           Issue("server", "localhost", "ca", "-extfile server.ext") &&
-           Issue("site-02-cert", "site-02-cert", "ca", "") &&
-           Issue("nobody", "nobody", "ca", "") &&
-           Issue("rogue", "site-02-cert", "rogue-ca", "");
-  }
-  std::string Path(const std::string& file) const { return dir_ + "/" + file; }
-
- private:
-  bool Run(const std::string& command) const {
-    const std::string full =
-        absl::StrCat("cd '", dir_, "' && ", command, " >openssl.log 2>&1");
-    return std::system(full.c_str()) == 0;
-  }
-  bool Issue(const std::string& name, const std::string& cn,
-             const std::string& ca, const std::string& extra) const {
-    return Run(absl::StrCat(
-               "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
-               "-nodes -keyout ",
-               name, ".key -out ", name, ".csr -subj /CN=", cn)) &&
-           Run(absl::StrCat("openssl x509 -req -in ", name, ".csr -CA ", ca,
-                            ".pem -CAkey ", ca, ".key -CAcreateserial -out ",
-                            name, ".pem -days 2 ", extra));
-  }
-  std::string dir_;
-};
+using testing::Pki;
+using testing::ReadAll;
+using testing::Write;
 
 std::vector<Principal> TestPrincipals() {
   Principal admin{.name = "ada",

@@ -62,7 +62,8 @@ class Server {
   async start(port = 0) {
     const log = fs.openSync(this.logPath, 'w');
     this.process = spawn(AESIGNALD,
-      [`--listen=127.0.0.1:${port}`, `--data_dir=${this.dataDir}`],
+      [`--listen=127.0.0.1:${port}`, '--http_listen=127.0.0.1:0',
+        `--data_dir=${this.dataDir}`],
       { stdio: ['ignore', log, log] });
     fs.closeSync(log);
     // once() rejects if the binary cannot be started ('error'); the loop

@@ -73,6 +73,7 @@ class Server:
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(
                 [AESIGNALD, f"--listen=127.0.0.1:{port}",
+                 "--http_listen=127.0.0.1:0",
                  f"--data_dir={self.data_dir}"],
                 stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + WAIT_S

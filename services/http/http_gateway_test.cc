@@ -1,0 +1,220 @@
+// The HTTP/JSON gateway without a network: the route table against the v1
+// methods, request binding, the JSON error shape, and whole requests through
+// Gateway against a real application layer (authentication, roles, the
+// audit principal, static files, the Host guard).
+#include <memory>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "services/access/principals.h"
+#include "services/app/application.h"
+#include "services/errors/errors.h"
+#include "services/http/binding.h"
+#include "services/http/gateway.h"
+#include "services/http/json.h"
+#include "services/http/routes.h"
+#include "storage/store.h"
+#include "tests/testing/fixtures.h"
+#include "tests/testing/temp_dir.h"
+
+namespace aesignal::http {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
+
+TEST(RoutesTest, EveryV1MethodHasExactlyOneRoute) {
+  std::multiset<std::string> routed;
+  for (const Route& route : V1Routes()) {
+    routed.insert(route.method.FullName());
+  }
+  for (const access::Method& method : access::kAllMethods) {
+    EXPECT_EQ(routed.count(method.FullName()), 1u) << method.FullName();
+  }
+  EXPECT_EQ(routed.size(), access::kAllMethods.size());
+}
+
+// Each route's example path matches that route and no other under the
+// same HTTP method.
+TEST(RoutesTest, EachSamplePathMatchesOnlyItsRoute) {
+  for (const Route& route : V1Routes()) {
+    const std::string path = ExamplePath(route);
+    auto match = MatchRoute(route.http_method, path, nullptr);
+    ASSERT_TRUE(match.ok()) << path << ": " << match.status();
+    EXPECT_EQ(match->route, &route)
+        << path << " matched " << match->route->path;
+  }
+}
+
+TEST(RoutesTest, BindsVariablesDecodedAndMultiSegment) {
+  auto match =
+      MatchRoute("GET", "/v1/trials/T%201/sites/01/reports/AE/2026/7", nullptr);
+  ASSERT_TRUE(match.ok()) << match.status();
+  EXPECT_EQ(match->route->method, access::methods::kGetReport);
+  ASSERT_EQ(match->variables.size(), 1u);
+  EXPECT_EQ(match->variables[0].first, "name");
+  EXPECT_EQ(match->variables[0].second,
+            "trials/T 1/sites/01/reports/AE/2026/7");
+
+  auto verb = MatchRoute("POST", "/v1/trials/T1/topics/PT~a~b:triage", nullptr);
+  ASSERT_TRUE(verb.ok()) << verb.status();
+  EXPECT_EQ(verb->route->method, access::methods::kTriageTopic);
+  EXPECT_EQ(verb->variables[0].second, "trials/T1/topics/PT~a~b");
+
+  auto update = MatchRoute("PATCH", "/v1/trials/T1", nullptr);
+  ASSERT_TRUE(update.ok());
+  EXPECT_EQ(update->variables[0].first, "trial.name");
+}
+
+TEST(RoutesTest, WrongMethodListsTheAllowedOnes) {
+  std::vector<std::string> allowed;
+  auto match = MatchRoute("DELETE", "/v1/trials", &allowed);
+  EXPECT_TRUE(absl::IsNotFound(match.status()));
+  EXPECT_THAT(allowed, UnorderedElementsAre("POST", "GET"));
+  EXPECT_FALSE(MatchRoute("GET", "/v1/trials/T1/nothing", &allowed).ok());
+  EXPECT_TRUE(allowed.empty());
+  EXPECT_FALSE(MatchRoute("GET", "/v1//trials", nullptr).ok());
+  EXPECT_FALSE(MatchRoute("GET", "/v1/trials/%zz", nullptr).ok());
+  EXPECT_FALSE(MatchRoute("GET", "/v1/trials/a%00b", nullptr).ok());
+}
+
+RouteMatch Match(absl::string_view method, absl::string_view path) {
+  auto match = MatchRoute(method, path, nullptr);
+  EXPECT_TRUE(match.ok()) << path << ": " << match.status();
+  return match.ok() ? *match : RouteMatch{};
+}
+
+TEST(BindingTest, QueryParametersByProtoOrJsonNameEnumsAndNumbers) {
+  v1::GetIncidenceRequest request;
+  ASSERT_TRUE(BindRequest(Match("GET", "/v1/trials/T1/incidence"),
+                          {.query = "level=TERM_LEVEL_PT&confidenceLevel=0.9&"
+                                    "page_size=20&pt=Back%20pain&soc=A+B"},
+                          &request)
+                  .ok());
+  EXPECT_EQ(request.parent(), "trials/T1");
+  EXPECT_EQ(request.level(), v1::TERM_LEVEL_PT);
+  EXPECT_DOUBLE_EQ(request.confidence_level(), 0.9);
+  EXPECT_EQ(request.page_size(), 20);
+  EXPECT_EQ(request.pt(), "Back pain");
+  EXPECT_EQ(request.soc(), "A B");
+
+  v1::GetIncidenceRequest by_number;
+  ASSERT_TRUE(BindRequest(Match("GET", "/v1/trials/T1/incidence"),
+                          {.query = "level=1"}, &by_number)
+                  .ok());
+  EXPECT_EQ(by_number.level(), 1);
+}
+
+// The field violation a failed bind names.
+std::string ViolatedField(const absl::Status& status) {
+  auto violations = errors::ViolationsOf(status);
+  return violations.empty() ? "<none>" : violations[0].field;
+}
+
+TEST(BindingTest, MistakesAreFieldViolations) {
+  const RouteMatch incidence = Match("GET", "/v1/trials/T1/incidence");
+  struct Case {
+    std::string query;
+    std::string field;
+    std::string says;
+  } cases[] = {
+      {"nonsense=1", "nonsense", "unknown parameter"},
+      {"page_size=ten", "page_size", "not a 32-bit integer"},
+      {"page_size=99999999999", "page_size", "not a 32-bit integer"},
+      {"level=TERM_LEVEL_NOPE", "level", "not a value of TermLevel"},
+      {"pt=a&pt=b", "pt", "more than once"},
+      {"parent=trials/other", "parent", "set by the path"},
+      {"pt=%G1", "pt", "percent-escape"},
+  };
+  for (const Case& c : cases) {
+    v1::GetIncidenceRequest request;
+    absl::Status status = BindRequest(incidence, {.query = c.query}, &request);
+    EXPECT_TRUE(absl::IsInvalidArgument(status)) << c.query;
+    EXPECT_EQ(ViolatedField(status), c.field) << c.query;
+    EXPECT_THAT(status.message(), HasSubstr(c.says)) << c.query;
+  }
+}
+
+TEST(BindingTest, BodiesAreProtoJsonOfTheBodyField) {
+  const RouteMatch create = Match("POST", "/v1/trials");
+  v1::CreateTrialRequest request;
+  ASSERT_TRUE(BindRequest(create,
+                          {.content_type = "application/json; charset=utf-8",
+                           .body = R"({"trialId": "T9", "title": "x"})"},
+                          &request)
+                  .ok());
+  EXPECT_EQ(request.trial().trial_id(), "T9");
+
+  struct Case {
+    std::string content_type, body, field, says;
+  } cases[] = {
+      {"application/json", R"({"trialId": 5})", "body", "invalid JSON"},
+      {"application/json", R"({"nope": 1})", "body", "invalid JSON"},
+      {"application/json", "{", "body", "invalid JSON"},
+      {"text/plain", R"({"trialId": "T9"})", "Content-Type",
+       "application/json"},
+  };
+  for (const Case& c : cases) {
+    v1::CreateTrialRequest bad;
+    absl::Status status = BindRequest(
+        create, {.content_type = c.content_type, .body = c.body}, &bad);
+    EXPECT_TRUE(absl::IsInvalidArgument(status)) << c.body;
+    EXPECT_EQ(ViolatedField(status), c.field) << c.body;
+    EXPECT_THAT(status.message(), HasSubstr(c.says)) << c.body;
+  }
+  v1::GetTrialRequest get;
+  EXPECT_EQ(ViolatedField(BindRequest(Match("GET", "/v1/trials/T1"),
+                                      {.body = "{}"}, &get)),
+            "body");
+}
+
+TEST(BindingTest, ThePathWinsOverTheBodyAndTimestampsParse) {
+  v1::TriageTopicRequest triage;
+  ASSERT_TRUE(BindRequest(Match("POST", "/v1/trials/T1/topics/X:triage"),
+                          {.content_type = "application/json",
+                           .body = R"({"name": "trials/OTHER/topics/Y",
+                               "status": "SIGNAL_STATUS_REFUTED"})"},
+                          &triage)
+                  .ok());
+  EXPECT_EQ(triage.name(), "trials/T1/topics/X");
+  EXPECT_EQ(triage.status(), v1::SIGNAL_STATUS_REFUTED);
+}
+
+TEST(JsonTest, ErrorsHaveGoogleShapeWithTheSameDetailsAsGrpc) {
+  const JsonError error = ErrorJson(errors::NotFound("trial", "trials/T\"1"));
+  EXPECT_EQ(error.http_status, 404);
+  google::protobuf::Struct parsed;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(error.body, &parsed).ok())
+      << error.body;
+  const auto& body = parsed.fields().at("error").struct_value().fields();
+  EXPECT_EQ(body.at("code").number_value(), 404);
+  EXPECT_EQ(body.at("status").string_value(), "NOT_FOUND");
+  EXPECT_EQ(body.at("message").string_value(), "trial 'trials/T\"1' not found");
+  std::set<std::string> types;
+  for (const auto& detail : body.at("details").list_value().values()) {
+    types.insert(detail.struct_value().fields().at("@type").string_value());
+  }
+  EXPECT_EQ(types, (std::set<std::string>{
+                       "type.googleapis.com/google.rpc.ResourceInfo",
+                       "type.googleapis.com/google.rpc.ErrorInfo"}));
+  EXPECT_EQ(ErrorJson(absl::PermissionDeniedError("no")).http_status, 403);
+  EXPECT_EQ(ErrorJson(absl::UnauthenticatedError("no")).http_status, 401);
+}
+
+TEST(JsonTest, RepliesPrintZerosAndEnumNames) {
+  v1::Trial trial;
+  trial.set_trial_id("T1");
+  const std::string json = ToJson(trial);
+  EXPECT_THAT(json, HasSubstr(R"("trialId":"T1")"));
+  EXPECT_THAT(json, HasSubstr(R"("title":"")"));
+  EXPECT_EQ(json.find('\n'), std::string::npos);
+}
+
+}  // namespace
+}  // namespace aesignal::http

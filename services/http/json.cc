@@ -1,0 +1,59 @@
+#include "services/http/json.h"
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/wrappers.pb.h"
+#include "services/errors/status_table.h"
+
+namespace aesignal::http {
+namespace {
+
+// `text` as a JSON string literal, escaped by protobuf's JSON printer.
+std::string JsonString(absl::string_view text) {
+  google::protobuf::StringValue value;
+  value.set_value(std::string(text));
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(value, &json).ok()) {
+    return "\"\"";  // only for invalid UTF-8, which messages never hold
+  }
+  return json;
+}
+
+}  // namespace
+
+std::string ToJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  std::string json;
+  const auto printed =
+      google::protobuf::util::MessageToJsonString(message, &json, options);
+  if (!printed.ok()) {
+    // Only a string field with invalid UTF-8 can fail; the API validates
+    // every stored string, so this is a bug worth a visible error.
+    return absl::StrCat("{\"error\":", JsonString(printed.ToString()), "}");
+  }
+  return json;
+}
+
+JsonError ErrorJson(const absl::Status& status) {
+  const errors::StatusMapping& mapping = errors::MappingOf(status.code());
+  const google::rpc::Status rpc = errors::ToRpcStatus(status);
+  std::string details;
+  for (const google::protobuf::Any& detail : rpc.details()) {
+    absl::StrAppend(&details, details.empty() ? "" : ",", ToJson(detail));
+  }
+  return JsonError{
+      .http_status = mapping.http_status,
+      .body = absl::StrCat("{\"error\":{\"code\":", mapping.http_status,
+                           ",\"message\":", JsonString(status.message()),
+                           ",\"status\":\"", mapping.name, "\",\"details\":[",
+                           details, "]}}"),
+  };
+}
+
+std::string EventFrame(int64_t id, absl::string_view event,
+                       absl::string_view json) {
+  return absl::StrCat("id: ", id, "\nevent: ", event, "\ndata: ", json, "\n\n");
+}
+
+}  // namespace aesignal::http

@@ -1,0 +1,41 @@
+// JSON of the HTTP API: replies as protobuf's proto3 JSON mapping of the v1
+// messages, errors in Google's JSON error shape, and Server-Sent Events
+// frames.
+//
+// Stateless; thread-safe.
+#ifndef AESIGNAL_SERVICES_HTTP_JSON_H_
+#define AESIGNAL_SERVICES_HTTP_JSON_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/message.h"
+
+namespace aesignal::http {
+
+// `message` as proto3 JSON: lowerCamelCase names, enums by name, int64 as
+// strings, and every field printed even when it holds its default (a chart
+// needs the zeros).
+std::string ToJson(const google::protobuf::Message& message);
+
+struct JsonError {
+  int http_status = 500;
+  std::string body = "";
+};
+
+// A non-OK status as {"error": {"code": <HTTP status>, "message", "status":
+// "NOT_FOUND", "details": [{"@type": ..., ...}]}}, with the same
+// google.rpc details the gRPC transport sends (errors::ToRpcStatus) and the
+// HTTP status of the one status table (errors::MappingOf).
+JsonError ErrorJson(const absl::Status& status);
+
+// One Server-Sent Events frame: "id: <id>\nevent: <event>\ndata: <json>\n\n".
+// `json` has no newlines (ToJson prints none).
+std::string EventFrame(int64_t id, absl::string_view event,
+                       absl::string_view json);
+
+}  // namespace aesignal::http
+
+#endif  // AESIGNAL_SERVICES_HTTP_JSON_H_

@@ -1,0 +1,96 @@
+// Gateway's streaming calls: watches as Server-Sent Events and the ingest
+// stream as newline-delimited JSON.
+#include <deque>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "services/errors/errors.h"
+#include "services/http/binding.h"
+#include "services/http/gateway.h"
+#include "services/http/json.h"
+
+namespace aesignal::http {
+namespace {
+
+// Binds a watch request; Last-Event-ID (the last change the client saw)
+// resumes after that change unless the query names after_sequence.
+template <typename WatchRequest>
+absl::Status BindWatch(const Gateway::Plan& plan, const HttpRequest& request,
+                       WatchRequest* watch) {
+  AESIGNAL_RETURN_IF_ERROR(BindRequest(plan.match, InputOf(request), watch));
+  if (!request.last_event_id.empty() && watch->after_sequence() == 0) {
+    int64_t last = 0;
+    if (!absl::SimpleAtoi(request.last_event_id, &last) || last < 0) {
+      return errors::InvalidArgument("Last-Event-ID",
+                                     "must be a change sequence number");
+    }
+    watch->set_after_sequence(last);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status Gateway::Watch(
+    const Plan& plan, const HttpRequest& request,
+    const app::CallContext& context,
+    const std::function<bool(std::string)>& write) const {
+  if (plan.match.route->method == access::methods::kWatchTopics) {
+    v1::WatchTopicsRequest watch;
+    AESIGNAL_RETURN_IF_ERROR(BindWatch(plan, request, &watch));
+    return app_.signals.WatchTopics(
+        context, watch, [&](const v1::WatchTopicsResponse& change) {
+          return write(
+              EventFrame(change.change_sequence(), "topic", ToJson(change)));
+        });
+  }
+  v1::WatchSignalsRequest watch;
+  AESIGNAL_RETURN_IF_ERROR(BindWatch(plan, request, &watch));
+  return app_.signals.WatchSignals(
+      context, watch, [&](const v1::WatchSignalsResponse& change) {
+        return write(
+            EventFrame(change.change_sequence(), "signal", ToJson(change)));
+      });
+}
+
+absl::Status Gateway::StreamReports(
+    const Plan& plan, const HttpRequest& request,
+    const app::CallContext& context,
+    const std::function<bool(std::string)>& write) const {
+  // Every line is parsed before the first batch is queued, so a malformed
+  // line stores nothing.
+  std::deque<v1::StreamReportsRequest> batches;
+  int line_number = 0;
+  for (absl::string_view line : absl::StrSplit(request.body, '\n')) {
+    ++line_number;
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty()) continue;
+    v1::StreamReportsRequest& batch = batches.emplace_back();
+    HttpRequest one = request;
+    one.body = line;
+    one.target = request.target.substr(0, request.target.find('?'));
+    absl::Status bound = BindRequest(plan.match, InputOf(one), &batch);
+    if (!bound.ok()) {
+      return errors::InvalidArgument(absl::StrCat("line ", line_number),
+                                     std::string(bound.message()));
+    }
+  }
+  if (batches.empty()) {
+    return errors::InvalidArgument("body", "no batch (one JSON per line)");
+  }
+  return app_.ingest.StreamReports(
+      context,
+      [&batches](v1::StreamReportsRequest* next) {
+        if (batches.empty()) return false;
+        *next = std::move(batches.front());
+        batches.pop_front();
+        return true;
+      },
+      [&write](const v1::StreamReportsResponse& response) {
+        return write(absl::StrCat(ToJson(response), "\n"));
+      });
+}
+
+}  // namespace aesignal::http
