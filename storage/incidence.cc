@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 #include <tuple>
 #include <utility>
 
 #include "absl/container/inlined_vector.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "storage/records.pb.h"
 
@@ -567,6 +569,65 @@ absl::Status VerifyCounters(const ReadView& view, std::string_view trial_id,
   checked = CompareCounters(view, trial_id, *recount, diffs);
   if (!checked.ok()) return checked;
   return diffs.ToStatus();
+}
+
+absl::Status RecountTerms(Txn& txn, std::string_view trial_id, int num_windows,
+                          std::span<const TermKey> terms,
+                          const CountedRowsFn& rows_of) {
+  const std::set<TermKey> selected(terms.begin(), terms.end());
+  auto latest = ReadLatestReports(txn, trial_id);
+  if (!latest.ok()) return latest.status();
+  auto recount = RecountReports(
+      *latest, trial_id, num_windows, [&](const v1::AdverseEventReport& r) {
+        std::vector<TermKey> rows = rows_of(r);
+        std::erase_if(rows,
+                      [&](const TermKey& t) { return !selected.contains(t); });
+        return rows;
+      });
+  if (!recount.ok()) return recount.status();
+  for (const TermKey& term : selected) {
+    std::vector<std::string> stale;
+    absl::Status scan =
+        txn.Scan(Cf::kSubjectTerms, TrialPrefix(trial_id) + EncodeTerm(term),
+                 "", [&](std::string_view key, std::string_view) {
+                   stale.emplace_back(key);
+                   return true;
+                 });
+    if (!scan.ok()) return scan;
+    for (const std::string& key : stale) txn.Delete(Cf::kSubjectTerms, key);
+    txn.Delete(Cf::kCounters, CounterRowKey(trial_id, term));
+  }
+  for (const auto& [key, state] : recount->states) {
+    txn.Put(Cf::kSubjectTerms, key, EncodeWindowCounts(state.windows));
+  }
+  for (const auto& [key, cells] : recount->counters) {
+    CounterRow row;
+    for (const auto& [cell, counts] : cells) {
+      if (!counts.zero()) row.push_back({cell.first, cell.second, counts});
+    }
+    if (!row.empty()) txn.Put(Cf::kCounters, key, EncodeCounterRow(row));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+constexpr std::string_view kCountingRulesKey = "counting_rules_version";
+}  // namespace
+
+absl::StatusOr<int> ReadCountingRulesVersion(const ReadView& view) {
+  auto stored = view.Get(Cf::kMeta, kCountingRulesKey);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) return 0;
+  int version = 0;
+  if (!absl::SimpleAtoi(**stored, &version) || version < 1) {
+    return absl::DataLossError(
+        absl::StrCat("malformed counting rules version '", **stored, "'"));
+  }
+  return version;
+}
+
+void WriteCountingRulesVersion(Txn& txn, int version) {
+  txn.Put(Cf::kMeta, kCountingRulesKey, absl::StrCat(version));
 }
 
 namespace {

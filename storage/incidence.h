@@ -134,6 +134,22 @@ using CountedRowsFn =
 absl::Status VerifyCounters(const ReadView& view, std::string_view trial_id,
                             int num_windows, const CountedRowsFn& rows_of);
 
+// Recounts the rows `terms` of a trial from its stored reports (the newest
+// version of each report, in those of the rows `rows_of` gives that are in
+// `terms`) and replaces their stored subject-term states and counter rows
+// with the recount, in `txn`; other rows are left alone. For when the
+// counting rule gains a row (the domain's UpgradeCountingRules): reports
+// stored before were not counted in it. Scans every report of the trial.
+absl::Status RecountTerms(Txn& txn, std::string_view trial_id, int num_windows,
+                          std::span<const TermKey> terms,
+                          const CountedRowsFn& rows_of);
+
+// The version of the domain's counting rule (which rows a report counts in)
+// the stored counters follow, as the domain last recorded it; 0 if it never
+// did. Storage only keeps the number.
+absl::StatusOr<int> ReadCountingRulesVersion(const ReadView& view);
+void WriteCountingRulesVersion(Txn& txn, int version);
+
 // Schema 1 stored one key per counter cell, (trial, term, group, window) ->
 // CellCounts. Rewrites every such key into the counter rows of schema 2, one
 // atomic commit per batch of whole terms, so an interrupted run leaves each

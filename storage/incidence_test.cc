@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/keys.h"
@@ -267,6 +268,70 @@ TEST_F(ApplyReportChangeTest, VerifyCountersRecountsWithTheCallersRule) {
       VerifyCounters(store_->Latest(), "T", kWindows, without_grade_3);
   EXPECT_EQ(other.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(other.message(), ::testing::HasSubstr("grade_3_plus"));
+}
+
+TEST_F(ApplyReportChangeTest, RecountTermsRebuildsOnlyTheNamedRows) {
+  // Stored under an old rule without the grade >= 3 row; the new rule has it.
+  auto old_rule = [](const v1::AdverseEventReport& r) {
+    return Report(r.pt(), 1, r.serious());
+  };
+  auto new_rule = [](const v1::AdverseEventReport& r) {
+    return Report(r.pt(), r.grade(), r.serious());
+  };
+  for (int i = 1; i <= 3; ++i) {
+    v1::AdverseEventReport r;
+    r.set_site_id("01");
+    r.set_report_id(absl::StrCat("R", i));
+    r.set_version(1);
+    r.set_subject_id(absl::StrCat("S", i % 2));
+    r.set_pt(i == 3 ? "Rash" : "Headache");
+    r.set_grade(i + 1);  // 2, 3, 4
+    const std::vector<TermKey> rows = old_rule(r);
+    const CountedVersion added{r.subject_id(), 1, i - 1, rows};
+    ASSERT_TRUE(store_
+                    ->Commit([&](Txn& txn) {
+                      StoredReport stored;
+                      *stored.mutable_report() = r;
+                      stored.set_window(i - 1);
+                      stored.set_dose_group(1);
+                      WriteReportVersion(txn, "T", stored, /*newest=*/true);
+                      return ApplyReportChange(txn, "T", kWindows, nullptr,
+                                               &added);
+                    })
+                    .ok());
+  }
+  const TermKey grade3{Level::kOverall, "", "", "grade_3_plus"};
+  // A stale state of the row (a subject with no such report) goes too.
+  ASSERT_TRUE(store_
+                  ->Commit([&](Txn& txn) {
+                    txn.Put(Cf::kSubjectTerms,
+                            SubjectTermKey("T", grade3, "GHOST"),
+                            EncodeWindowCounts({1, 0, 0}));
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(VerifyCounters(store_->Latest(), "T", kWindows, new_rule).code(),
+            absl::StatusCode::kDataLoss);
+  const std::vector<TermKey> terms = {grade3};
+  ASSERT_TRUE(store_
+                  ->Commit([&](Txn& txn) {
+                    return RecountTerms(txn, "T", kWindows, terms, new_rule);
+                  })
+                  .ok());
+  EXPECT_TRUE(VerifyCounters(store_->Latest(), "T", kWindows, new_rule).ok());
+  // R2 (S0, window 1) and R3 (S1, window 2) are grade >= 3.
+  EXPECT_EQ(Counter(grade3, 1, 1), Cell(1, 1, 1));
+  EXPECT_EQ(Counter(grade3, 1, 2), Cell(1, 1, 1));
+  EXPECT_EQ(Counter(grade3, 1, 0), Cell(0, 0, 0));
+
+  EXPECT_EQ(*ReadCountingRulesVersion(store_->Latest()), 0);
+  ASSERT_TRUE(store_
+                  ->Commit([](Txn& txn) {
+                    WriteCountingRulesVersion(txn, 2);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(*ReadCountingRulesVersion(store_->Latest()), 2);
 }
 
 // Rewrites every counter row into schema 1's one-key-per-cell layout and

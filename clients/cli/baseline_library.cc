@@ -99,7 +99,7 @@ bool IsSlug(absl::string_view s) {
 // when planning.
 bool IsOverallKey(absl::string_view key) {
   if (key == "any_ae" || key == "any_sae" || key == "grade_3_plus" ||
-      key == "related") {
+      key == "related" || key == "death") {
     return true;
   }
   if (!absl::ConsumePrefix(&key, "aesi:")) return false;

@@ -16,6 +16,10 @@ struct IncidenceFlags {
   double confidence = 0.95;
   bool interval = false;
   bool ci = false;
+  std::string subset;  // serious, grade3, related, death or aesi:CATEGORY
+  bool max_grade = false;
+  bool vs_control = false;
+  bool trend = false;
 };
 
 v1::TermLevel LevelOf(const std::string& by) {
@@ -24,9 +28,31 @@ v1::TermLevel LevelOf(const std::string& by) {
                        : v1::TERM_LEVEL_OVERALL;
 }
 
+v1::GetIncidenceRequest RequestOf(const IncidenceFlags& flags) {
+  v1::GetIncidenceRequest request;
+  request.set_parent(client::TrialName(flags.trial));
+  request.set_level(LevelOf(flags.by));
+  request.set_confidence_level(flags.confidence);
+  const std::string& s = flags.subset;
+  request.set_subset(s == "serious"   ? v1::INCIDENCE_SUBSET_SERIOUS
+                     : s == "grade3"  ? v1::INCIDENCE_SUBSET_GRADE_3_PLUS
+                     : s == "related" ? v1::INCIDENCE_SUBSET_RELATED
+                     : s == "death"   ? v1::INCIDENCE_SUBSET_DEATH
+                     : s.rfind("aesi:", 0) == 0
+                         ? v1::INCIDENCE_SUBSET_AESI
+                         : v1::INCIDENCE_SUBSET_UNSPECIFIED);
+  if (request.subset() == v1::INCIDENCE_SUBSET_AESI) {
+    request.set_aesi_category(s.substr(5));
+  }
+  request.set_max_grade(flags.max_grade);
+  request.set_compare_to_control(flags.vs_control);
+  request.set_dose_trend(flags.trend);
+  return request;
+}
+
 int Incidence(CommandContext& ctx, const IncidenceFlags& flags) {
   client::Client c = ctx.MakeClient();
-  auto table = c.GetIncidence(flags.trial, LevelOf(flags.by), flags.confidence);
+  auto table = c.GetIncidence(RequestOf(flags));
   if (!table.ok()) {
     PrintStatus(ctx.io.err, table.status());
     return kExitFailed;
@@ -71,6 +97,24 @@ void AddIncidenceCommand(CLI::App& app, CommandContext& ctx) {
                       "table: incidence within each window (of subjects at "
                       "risk) instead of cumulative");
   incidence->add_flag("--ci", f->ci, "table: show the interval in each cell");
+  incidence
+      ->add_option("--subset", f->subset,
+                   "count only serious, grade3 (>= 3), related, death "
+                   "(fatal) or aesi:CATEGORY AEs")
+      ->check([](const std::string& s) {
+        return s == "serious" || s == "grade3" || s == "related" ||
+                       s == "death" ||
+                       (s.rfind("aesi:", 0) == 0 && s.size() > 5)
+                   ? std::string()
+                   : "must be serious, grade3, related, death or aesi:CATEGORY";
+      });
+  incidence->add_flag("--max-grade", f->max_grade,
+                      "subjects by their highest grade (1-5) per term");
+  incidence->add_flag("--vs-control", f->vs_control,
+                      "risk difference and relative risk against the "
+                      "control group (Miettinen-Nurminen intervals)");
+  incidence->add_flag("--trend", f->trend,
+                      "one-sided dose-trend p per timepoint (>= 3 groups)");
   SetAction(incidence, ctx, [&ctx, f] { return Incidence(ctx, *f); });
 }
 

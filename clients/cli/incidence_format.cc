@@ -39,6 +39,65 @@ std::string Title(const v1::TermIncidence& term) {
 
 std::string G17(double v) { return absl::StrFormat("%.17g", v); }
 
+// What a table holds beyond the counts (what the request asked for).
+struct Extras {
+  bool max_grade = false;
+  bool vs_control = false;
+  bool trend = false;
+};
+
+Extras ExtrasOf(const v1::GetIncidenceResponse& table) {
+  Extras e;
+  for (const auto& term : table.terms()) {
+    e.trend = e.trend || term.dose_trends_size() > 0;
+    for (const auto& cell : term.cells()) {
+      e.max_grade = e.max_grade || cell.max_grade_subjects_size() > 0;
+      e.vs_control = e.vs_control || cell.has_cumulative_vs_control();
+    }
+  }
+  return e;
+}
+
+std::string ComparisonText(const v1::ControlComparison& c) {
+  std::string text = absl::StrFormat(
+      "RD %.0f%% [%.0f, %.0f]", 100 * c.risk_difference(),
+      100 * c.risk_difference_lower(), 100 * c.risk_difference_upper());
+  if (c.has_relative_risk()) {
+    absl::StrAppendFormat(&text, " RR %.2f", c.relative_risk());
+  }
+  return text;
+}
+
+// The lines a term's block gets beyond its counts: the highest grades at
+// each timepoint, the comparisons with the control group and the trend.
+void WriteExtras(const v1::TermIncidence& term,
+                 const IncidenceTableOptions& options, const Extras& extras,
+                 std::ostream& out) {
+  for (const auto& cell : term.cells()) {
+    const std::string group =
+        cell.dose_group_id().empty() ? "All" : cell.dose_group_id();
+    if (extras.max_grade) {
+      out << "  max grade " << group << " " << cell.timepoint_id() << ":";
+      for (int g = 0; g < cell.max_grade_subjects_size(); ++g) {
+        out << " G" << g + 1 << " " << cell.max_grade_subjects(g);
+      }
+      out << "\n";
+    }
+    const v1::ControlComparison& vs = options.interval
+                                          ? cell.interval_vs_control()
+                                          : cell.cumulative_vs_control();
+    if (extras.vs_control && vs.control_denominator() > 0) {
+      out << "  " << group << " vs " << vs.control_dose_group_id() << " "
+          << cell.timepoint_id() << ": " << ComparisonText(vs) << "\n";
+    }
+  }
+  for (const auto& trend : term.dose_trends()) {
+    out << absl::StrFormat("  dose trend %s: one-sided p = %.4g (%s)\n",
+                           trend.timepoint_id(), trend.p_value(),
+                           trend.scores());
+  }
+}
+
 }  // namespace
 
 void WriteIncidenceTable(const v1::Trial& trial,
@@ -65,6 +124,7 @@ void WriteIncidenceTable(const v1::Trial& trial,
     out << "(no events)\n";
     return;
   }
+  const Extras extras = ExtrasOf(table);
   for (const auto& term : table.terms()) {
     // cell text by (group, timepoint)
     std::map<std::pair<std::string, std::string>, std::string> cells;
@@ -97,59 +157,127 @@ void WriteIncidenceTable(const v1::Trial& trial,
       }
       out << absl::StripTrailingAsciiWhitespace(line) << "\n";
     }
+    WriteExtras(term, options, extras, out);
   }
 }
 
+namespace {
+
+// The CSV columns a table's extras add, after the counts.
+std::vector<std::string> ExtraHeader(const Extras& e) {
+  std::vector<std::string> h;
+  if (e.max_grade) {
+    for (int g = 1; g <= 5; ++g) h.push_back(absl::StrCat("max_grade_", g));
+  }
+  if (e.vs_control) {
+    for (const char* part : {"cumulative", "interval"}) {
+      for (const char* field :
+           {"risk_difference", "risk_difference_lower", "risk_difference_upper",
+            "relative_risk", "relative_risk_lower", "relative_risk_upper"}) {
+        h.push_back(absl::StrCat(part, "_", field, "_vs_control"));
+      }
+    }
+  }
+  if (e.trend) h.push_back("dose_trend_p");
+  return h;
+}
+
+std::string Optional(bool has, double v) { return has ? G17(v) : ""; }
+
+void AppendComparison(const v1::ControlComparison& c, bool has,
+                      std::vector<std::string>* row) {
+  row->push_back(Optional(has, c.risk_difference()));
+  row->push_back(Optional(has, c.risk_difference_lower()));
+  row->push_back(Optional(has, c.risk_difference_upper()));
+  row->push_back(Optional(c.has_relative_risk(), c.relative_risk()));
+  row->push_back(
+      Optional(c.has_relative_risk_lower(), c.relative_risk_lower()));
+  row->push_back(
+      Optional(c.has_relative_risk_upper(), c.relative_risk_upper()));
+}
+
+void AppendExtras(const v1::TermIncidence& term, const v1::IncidenceCell& cell,
+                  const Extras& e, std::vector<std::string>* row) {
+  if (e.max_grade) {
+    for (int g = 0; g < 5; ++g) {
+      row->push_back(g < cell.max_grade_subjects_size()
+                         ? absl::StrCat(cell.max_grade_subjects(g))
+                         : "");
+    }
+  }
+  if (e.vs_control) {
+    AppendComparison(cell.cumulative_vs_control(),
+                     cell.has_cumulative_vs_control(), row);
+    AppendComparison(cell.interval_vs_control(), cell.has_interval_vs_control(),
+                     row);
+  }
+  if (e.trend) {
+    std::string p;
+    for (const auto& t : term.dose_trends()) {
+      if (t.timepoint_id() == cell.timepoint_id()) p = G17(t.p_value());
+    }
+    row->push_back(p);
+  }
+}
+
+}  // namespace
+
 void WriteIncidenceCsv(const v1::GetIncidenceResponse& table,
                        std::ostream& out) {
-  out << CsvLine({"level",
-                  "soc",
-                  "pt",
-                  "overall_key",
-                  "label",
-                  "dose_group_id",
-                  "timepoint_id",
-                  "n_dosed",
-                  "n_at_risk",
-                  "cumulative_subjects",
-                  "cumulative_events",
-                  "cumulative_denominator",
-                  "cumulative_proportion",
-                  "cumulative_ci_lower",
-                  "cumulative_ci_upper",
-                  "interval_subjects",
-                  "interval_events",
-                  "interval_denominator",
-                  "interval_proportion",
-                  "interval_ci_lower",
-                  "interval_ci_upper"})
-      << "\n";
+  const Extras extras = ExtrasOf(table);
+  std::vector<std::string> header = {"level",
+                                     "soc",
+                                     "pt",
+                                     "overall_key",
+                                     "label",
+                                     "dose_group_id",
+                                     "timepoint_id",
+                                     "n_dosed",
+                                     "n_at_risk",
+                                     "cumulative_subjects",
+                                     "cumulative_events",
+                                     "cumulative_denominator",
+                                     "cumulative_proportion",
+                                     "cumulative_ci_lower",
+                                     "cumulative_ci_upper",
+                                     "interval_subjects",
+                                     "interval_events",
+                                     "interval_denominator",
+                                     "interval_proportion",
+                                     "interval_ci_lower",
+                                     "interval_ci_upper"};
+  for (std::string& column : ExtraHeader(extras)) {
+    header.push_back(std::move(column));
+  }
+  out << CsvLine(header) << "\n";
   for (const auto& term : table.terms()) {
     for (const auto& cell : term.cells()) {
       const auto& c = cell.cumulative();
       const auto& i = cell.interval();
-      out << CsvLine({v1::TermLevel_Name(term.level()).substr(11),
-                      term.soc(),
-                      term.pt(),
-                      term.overall_key(),
-                      term.label(),
-                      cell.dose_group_id(),
-                      cell.timepoint_id(),
-                      absl::StrCat(cell.n_dosed()),
-                      absl::StrCat(cell.n_at_risk()),
-                      absl::StrCat(c.subjects()),
-                      absl::StrCat(c.events()),
-                      absl::StrCat(c.denominator()),
-                      G17(c.proportion()),
-                      G17(c.ci_lower()),
-                      G17(c.ci_upper()),
-                      absl::StrCat(i.subjects()),
-                      absl::StrCat(i.events()),
-                      absl::StrCat(i.denominator()),
-                      G17(i.proportion()),
-                      G17(i.ci_lower()),
-                      G17(i.ci_upper())})
-          << "\n";
+      std::vector<std::string> row = {
+          v1::TermLevel_Name(term.level()).substr(11),
+          term.soc(),
+          term.pt(),
+          term.overall_key(),
+          term.label(),
+          cell.dose_group_id(),
+          cell.timepoint_id(),
+          absl::StrCat(cell.n_dosed()),
+          absl::StrCat(cell.n_at_risk()),
+          absl::StrCat(c.subjects()),
+          absl::StrCat(c.events()),
+          absl::StrCat(c.denominator()),
+          G17(c.proportion()),
+          G17(c.ci_lower()),
+          G17(c.ci_upper()),
+          absl::StrCat(i.subjects()),
+          absl::StrCat(i.events()),
+          absl::StrCat(i.denominator()),
+          G17(i.proportion()),
+          G17(i.ci_lower()),
+          G17(i.ci_upper())};
+      AppendExtras(term, cell, extras, &row);
+      out << CsvLine(row) << "\n";
     }
   }
 }

@@ -289,6 +289,22 @@ TEST_F(AppTest, IncidenceVerifyAndBackup) {
   auto table = app_->incidence.GetIncidence(officer_, incidence);
   ASSERT_TRUE(table.ok()) << table.status();
   EXPECT_GT(table->terms_size(), 0);
+  // The serious subset with highest grades, through the facade: every AE of
+  // the two is serious, so its any-AE row is the table's any-SAE row.
+  incidence.set_subset(v1::INCIDENCE_SUBSET_SERIOUS);
+  incidence.set_max_grade(true);
+  incidence.set_overall_key("any_ae");
+  auto serious = app_->incidence.GetIncidence(officer_, incidence);
+  ASSERT_TRUE(serious.ok()) << serious.status();
+  ASSERT_EQ(serious->terms_size(), 1);
+  const v1::IncidenceCell& last =
+      serious->terms(0).cells(serious->terms(0).cells_size() - 1);
+  EXPECT_EQ(last.cumulative().subjects(),
+            table->terms(1)
+                .cells(table->terms(1).cells_size() - 1)
+                .cumulative()
+                .subjects());
+  EXPECT_THAT(last.max_grade_subjects(), ::testing::ElementsAre(0, 0, 1, 1, 0));
 
   ASSERT_TRUE(monitor_->signals().WaitIdle(absl::Seconds(10)).ok());
   v1::VerifyTrialRequest verify;

@@ -236,21 +236,6 @@ void SetBaseline(const v1::Baseline& b, v1::Evidence* e) {
   e->set_citation(b.citation());
 }
 
-// Ordered scores of the dose groups for the trend test: the doses (control
-// 0) if every treated group has a positive dose, else the groups' ranks.
-std::vector<double> TrendScores(const v1::Trial& trial, bool* dose_scores) {
-  std::vector<double> scores;
-  *dose_scores = true;
-  for (const auto& dg : trial.dose_groups()) {
-    scores.push_back(dg.control() ? 0 : dg.dose_value());
-    if (!dg.control() && !(dg.dose_value() > 0)) *dose_scores = false;
-  }
-  if (!*dose_scores) {
-    for (size_t g = 0; g < scores.size(); ++g) scores[g] = g;
-  }
-  return scores;
-}
-
 using Family = RowAdjustment::Family;
 
 // The two-sided Fisher p, the risk difference and the relative risk with
@@ -658,6 +643,19 @@ v1::SignalPolicy EffectivePolicy(const v1::SignalPolicy& policy) {
     p.set_error_control(v1::ERROR_CONTROL_TRIAL_WIDE);
   }
   return p;
+}
+
+std::vector<double> TrendScores(const v1::Trial& trial, bool* dose_scores) {
+  std::vector<double> scores;
+  *dose_scores = true;
+  for (const auto& dg : trial.dose_groups()) {
+    scores.push_back(dg.control() ? 0 : dg.dose_value());
+    if (!dg.control() && !(dg.dose_value() > 0)) *dose_scores = false;
+  }
+  if (!*dose_scores) {
+    for (size_t g = 0; g < scores.size(); ++g) scores[g] = g;
+  }
+  return scores;
 }
 
 RowAdjustment::Family FamilyOf(const v1::SignalPolicy& policy,

@@ -101,6 +101,11 @@ absl::StatusOr<std::map<std::string, AdjustedP>> ScreenPts(
 // The control group's index, or -1.
 int ControlGroup(const v1::Trial& trial);
 
+// Ordered scores of the dose groups for the trend test: the doses (control
+// 0) if every treated group has a positive dose (*dose_scores true), else
+// the groups' ranks 0, 1, 2, ... (*dose_scores false).
+std::vector<double> TrendScores(const v1::Trial& trial, bool* dose_scores);
+
 // The stable, URL-safe id of a term row's topic: "LEVEL~[SOC~]NAME", every
 // byte of a name but [A-Za-z0-9_-] written ".XX", e.g.
 // "PT~Infections.20and.20infestations~Pneumonia" or "OVERALL~any_sae".

@@ -10,11 +10,6 @@ namespace {
 using storage::Level;
 using storage::TermKey;
 
-bool IsRelated(v1::Relatedness r) {
-  return r == v1::RELATEDNESS_POSSIBLE || r == v1::RELATEDNESS_PROBABLE ||
-         r == v1::RELATEDNESS_DEFINITE;
-}
-
 // Appends rows to a vector whose existing elements are overwritten in place
 // (keeping their strings' capacity) before new ones are added.
 class RowWriter {
@@ -55,6 +50,33 @@ class RowWriter {
 
 }  // namespace
 
+bool IsRelated(v1::Relatedness r) {
+  return r == v1::RELATEDNESS_POSSIBLE || r == v1::RELATEDNESS_PROBABLE ||
+         r == v1::RELATEDNESS_DEFINITE;
+}
+
+bool IsFatal(const v1::AdverseEventReport& report) {
+  return report.death() || report.outcome() == v1::OUTCOME_FATAL;
+}
+
+bool InSubset(const v1::AdverseEventReport& report, const SubsetRule& subset) {
+  switch (subset.subset) {
+    case v1::INCIDENCE_SUBSET_SERIOUS:
+      return report.serious();
+    case v1::INCIDENCE_SUBSET_GRADE_3_PLUS:
+      return report.grade() >= 3;
+    case v1::INCIDENCE_SUBSET_RELATED:
+      return IsRelated(report.relatedness());
+    case v1::INCIDENCE_SUBSET_DEATH:
+      return IsFatal(report);
+    case v1::INCIDENCE_SUBSET_AESI:
+      return std::find(report.aesi().begin(), report.aesi().end(),
+                       subset.aesi_category) != report.aesi().end();
+    default:
+      return true;
+  }
+}
+
 void CountedRows(const v1::AdverseEventReport& report,
                  std::vector<TermKey>* rows) {
   size_t first_aesi = 0;
@@ -66,6 +88,7 @@ void CountedRows(const v1::AdverseEventReport& report,
     if (report.serious()) out.Overall(kAnySae);
     if (report.grade() >= 3) out.Overall(kGrade3Plus);
     if (IsRelated(report.relatedness())) out.Overall(kRelated);
+    if (IsFatal(report)) out.Overall(kDeath);
     first_aesi = out.size();
     for (const std::string& category : report.aesi()) out.Aesi(category);
   }
@@ -95,6 +118,7 @@ std::vector<OverallRow> OverallRows(const v1::Trial& trial) {
       {kAnySae, "Any serious AE"},
       {kGrade3Plus, "Any grade >= 3 AE"},
       {kRelated, "Any related AE (possible, probable, definite)"},
+      {kDeath, "Any fatal AE (death or outcome fatal)"},
   };
   for (const auto& c : trial.aesi_categories()) {
     rows.push_back({absl::StrCat(kAesiPrefix, c), absl::StrCat("AESI: ", c)});

@@ -2,7 +2,8 @@
 //
 // A version counts in its PT row, its SOC row and the overall rows it
 // qualifies for: any AE; any serious AE; any grade >= 3 AE; any related AE
-// (possible, probable or definite); and one row per AESI category it names.
+// (possible, probable or definite); any fatal AE (death, or outcome fatal);
+// and one row per AESI category it names.
 // The rule is decided here, once: ingest passes the rows to storage, which
 // counts what it is given (storage/incidence.h), and the counter recount
 // (Monitor::VerifyCounters) gives storage this same rule.
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "aesignal/v1/report.pb.h"
+#include "aesignal/v1/safety_service.pb.h"
 #include "aesignal/v1/trial.pb.h"
 #include "storage/keys.h"
 
@@ -27,7 +29,24 @@ inline constexpr char kAnyAe[] = "any_ae";
 inline constexpr char kAnySae[] = "any_sae";
 inline constexpr char kGrade3Plus[] = "grade_3_plus";
 inline constexpr char kRelated[] = "related";
+inline constexpr char kDeath[] = "death";
 inline constexpr char kAesiPrefix[] = "aesi:";  // + the category
+
+// The rules of the overall rows, one predicate each (CountedRows applies
+// them; incidence subsets, GetIncidenceRequest.subset, apply the same ones
+// to PT and SOC rows).
+bool IsRelated(v1::Relatedness relatedness);
+bool IsFatal(const v1::AdverseEventReport& report);
+
+// A subset of AE versions (GetIncidenceRequest.subset): every version
+// (UNSPECIFIED), or the versions one overall row counts.
+struct SubsetRule {
+  v1::IncidenceSubset subset = v1::INCIDENCE_SUBSET_UNSPECIFIED;
+  std::string aesi_category;  // for INCIDENCE_SUBSET_AESI
+};
+// Whether `report` is in `subset`: the same rule as the overall row the
+// subset names (UNSPECIFIED: every report).
+bool InSubset(const v1::AdverseEventReport& report, const SubsetRule& subset);
 
 // Sets *rows to the term rows `report` counts in, PT first, then SOC, then
 // the overall rows in display order (AESI rows by category, each once).
@@ -45,8 +64,8 @@ struct OverallRow {
   std::string key;
   std::string label;
 };
-// The trial's overall rows in display order: the four fixed ones, then one
-// per AESI category of the trial.
+// The trial's overall rows in display order: the five fixed ones (any AE,
+// SAE, grade >= 3, related, death), then one per AESI category of the trial.
 std::vector<OverallRow> OverallRows(const v1::Trial& trial);
 // Whether `key` names one of the trial's overall rows.
 bool IsOverallRow(const v1::Trial& trial, std::string_view key);

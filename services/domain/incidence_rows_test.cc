@@ -61,6 +61,57 @@ TEST(CountedRowsTest, OnlyPossibleProbableAndDefiniteAreRelated) {
   }
 }
 
+TEST(CountedRowsTest, DeathOrAFatalOutcomeCountsInTheDeathRow) {
+  v1::AdverseEventReport r;
+  r.set_pt("Sepsis");
+  r.set_soc("Infections and infestations");
+  r.set_grade(5);
+  r.set_serious(true);
+  r.add_aesi("infection");
+  EXPECT_THAT(
+      Labels(CountedRows(r)),
+      ElementsAre("PT:Sepsis", "SOC:Infections and infestations", "any_ae",
+                  "any_sae", "grade_3_plus", "aesi:infection"));
+  r.set_outcome(v1::OUTCOME_FATAL);
+  // After `related`, before the AESI rows.
+  EXPECT_THAT(
+      Labels(CountedRows(r)),
+      ElementsAre("PT:Sepsis", "SOC:Infections and infestations", "any_ae",
+                  "any_sae", "grade_3_plus", "death", "aesi:infection"));
+  r.set_outcome(v1::OUTCOME_RECOVERED_WITH_SEQUELAE);
+  r.set_death(true);
+  r.set_relatedness(v1::RELATEDNESS_PROBABLE);
+  EXPECT_THAT(Labels(CountedRows(r)),
+              ElementsAre("PT:Sepsis", "SOC:Infections and infestations",
+                          "any_ae", "any_sae", "grade_3_plus", "related",
+                          "death", "aesi:infection"));
+}
+
+TEST(InSubsetTest, EachSubsetIsItsOverallRowsRule) {
+  v1::AdverseEventReport r;
+  r.set_grade(3);
+  r.set_relatedness(v1::RELATEDNESS_DEFINITE);
+  r.add_aesi("infection");
+  auto in = [&](v1::IncidenceSubset subset, std::string aesi = "") {
+    return InSubset(r, {subset, std::move(aesi)});
+  };
+  EXPECT_TRUE(in(v1::INCIDENCE_SUBSET_UNSPECIFIED));
+  EXPECT_FALSE(in(v1::INCIDENCE_SUBSET_SERIOUS));
+  EXPECT_TRUE(in(v1::INCIDENCE_SUBSET_GRADE_3_PLUS));
+  EXPECT_TRUE(in(v1::INCIDENCE_SUBSET_RELATED));
+  EXPECT_FALSE(in(v1::INCIDENCE_SUBSET_DEATH));
+  EXPECT_TRUE(in(v1::INCIDENCE_SUBSET_AESI, "infection"));
+  EXPECT_FALSE(in(v1::INCIDENCE_SUBSET_AESI, "malignancy"));
+  r.set_serious(true);
+  r.set_grade(2);
+  r.set_relatedness(v1::RELATEDNESS_UNLIKELY);
+  r.set_outcome(v1::OUTCOME_FATAL);
+  EXPECT_TRUE(in(v1::INCIDENCE_SUBSET_SERIOUS));
+  EXPECT_FALSE(in(v1::INCIDENCE_SUBSET_GRADE_3_PLUS));
+  EXPECT_FALSE(in(v1::INCIDENCE_SUBSET_RELATED));
+  EXPECT_TRUE(in(v1::INCIDENCE_SUBSET_DEATH));
+}
+
 TEST(CountedRowsTest, ReusingTheVectorGivesTheSameRowsAsAFreshOne) {
   v1::AdverseEventReport big;
   big.set_pt("Pneumonia");
@@ -90,7 +141,7 @@ TEST(OverallRowsTest, FixedRowsThenOnePerAesiCategory) {
   std::vector<std::string> keys;
   for (const OverallRow& row : OverallRows(trial)) keys.push_back(row.key);
   EXPECT_THAT(keys, ElementsAre("any_ae", "any_sae", "grade_3_plus", "related",
-                                "aesi:infection"));
+                                "death", "aesi:infection"));
   for (const std::string& key : keys) EXPECT_TRUE(IsOverallRow(trial, key));
   EXPECT_FALSE(IsOverallRow(trial, "aesi:malignancy"));
   EXPECT_FALSE(IsOverallRow(trial, "aesi:"));

@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -20,14 +19,15 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/domain/common.h"
+#include "services/domain/counting_upgrade.h"
 #include "services/domain/evaluate.h"
+#include "services/domain/incidence_query.h"
 #include "services/domain/incidence_rows.h"
 #include "services/domain/report_listing.h"
 #include "services/domain/trial_amendment.h"
 #include "services/domain/validation.h"
 #include "services/errors/errors.h"
 #include "services/errors/status_table.h"
-#include "services/signal/binomial_ci.h"
 #include "storage/audit.h"
 #include "storage/incidence.h"
 #include "storage/keys.h"
@@ -48,7 +48,6 @@ using internal::ReadDenominators;
 
 using google::protobuf::util::MessageDifferencer;
 using storage::Cf;
-using storage::Level;
 using storage::TermKey;
 
 // Trial content as CreateTrial compares it: output-only fields cleared, the
@@ -402,118 +401,16 @@ void Tally(v1::SubmitReportsResponse& response) {
   response.set_rejected_count(counts[v1::REPORT_STATUS_REJECTED]);
 }
 
-// --- Incidence ---------------------------------------------------------------
-
-// Clopper-Pearson intervals, memoized: an incidence table asks for the same
-// few (x, n) pairs thousands of times (denominators are per dose group and
-// timepoint, counts small), and each costs two inverse-beta evaluations.
-// Thread-safe; bounded by clearing when full.
-absl::StatusOr<signal::ProportionInterval> CachedClopperPearson(int64_t x,
-                                                                int64_t n,
-                                                                double level) {
-  static absl::Mutex mu(absl::kConstInit);
-  static auto* cache ABSL_GUARDED_BY(mu) =
-      new absl::flat_hash_map<std::tuple<int64_t, int64_t, double>,
-                              signal::ProportionInterval>();
-  const auto key = std::make_tuple(x, n, level);
-  {
-    absl::MutexLock lock(&mu);
-    if (auto it = cache->find(key); it != cache->end()) return it->second;
-  }
-  auto ci = signal::ClopperPearson(x, n, level);
-  if (!ci.ok()) return ci;
-  absl::MutexLock lock(&mu);
-  if (cache->size() >= 1 << 20) cache->clear();
-  cache->emplace(key, *ci);
-  return ci;
-}
-
-// The intervals of one query: a table of 1,000 terms asks for 120,000
-// estimates over a few dozen distinct (x, n) pairs, so a local map in front of
-// the process-wide cache saves its lock on all but the first sight of a pair.
-// Not thread-safe; one per query.
-class IntervalMemo {
- public:
-  explicit IntervalMemo(double level) : level_(level) {}
-
-  absl::StatusOr<signal::ProportionInterval> Get(int64_t x, int64_t n) {
-    if (auto it = memo_.find({x, n}); it != memo_.end()) return it->second;
-    auto ci = CachedClopperPearson(x, n, level_);
-    if (ci.ok()) memo_.emplace(std::make_pair(x, n), *ci);
-    return ci;
-  }
-
- private:
-  const double level_;
-  absl::flat_hash_map<std::pair<int64_t, int64_t>, signal::ProportionInterval>
-      memo_;
-};
-
-absl::Status FillEstimate(int64_t subjects, int64_t events, int64_t n,
-                          IntervalMemo& intervals, v1::Estimate* out) {
-  auto ci = intervals.Get(subjects, n);
-  if (!ci.ok()) {
-    return absl::InternalError(absl::StrCat("inconsistent counters: ", subjects,
-                                            " subjects of ", n, ": ",
-                                            ci.status().message()));
-  }
-  out->set_subjects(subjects);
-  out->set_events(events);
-  out->set_denominator(n);
-  out->set_proportion(ci->estimate);
-  out->set_ci_lower(ci->lower);
-  out->set_ci_upper(ci->upper);
-  return absl::OkStatus();
-}
-
-absl::Status BuildTermIncidence(const v1::Trial& trial,
-                                const storage::TermCounters& counters,
-                                const Denominators& d, IntervalMemo& intervals,
-                                v1::TermIncidence* out) {
-  const int num_groups = trial.dose_groups_size();
-  const int num_windows = trial.timepoints_size();
-  out->mutable_cells()->Reserve((num_groups + 1) * num_windows);
-  // Group rows, then the all-groups total (index num_groups).
-  for (int g = 0; g <= num_groups; ++g) {
-    const bool total = g == num_groups;
-    int64_t cum_subjects = 0, cum_events = 0;
-    for (int w = 0; w < num_windows; ++w) {
-      int64_t interval_subjects = 0, interval_events = 0, new_subjects = 0;
-      int64_t dosed = 0, at_risk = 0;
-      for (int gg = total ? 0 : g; gg < (total ? num_groups : g + 1); ++gg) {
-        const storage::CellCounts& c = counters.cells[gg * num_windows + w];
-        interval_subjects += c.interval_subjects;
-        interval_events += c.events;
-        new_subjects += c.new_subjects;
-        dosed += d.dosed[gg];
-        at_risk += d.at_risk[gg * num_windows + w];
-      }
-      cum_subjects += new_subjects;
-      cum_events += interval_events;
-      v1::IncidenceCell* cell = out->add_cells();
-      // The total's dose_group_id is "", proto3's default: left unset, it
-      // costs no string; its scope says what it is.
-      if (!total) cell->set_dose_group_id(trial.dose_groups(g).dose_group_id());
-      cell->set_scope(total ? v1::DOSE_GROUP_SCOPE_ALL_GROUPS
-                            : v1::DOSE_GROUP_SCOPE_GROUP);
-      cell->set_timepoint_id(trial.timepoints(w).timepoint_id());
-      cell->set_n_dosed(dosed);
-      cell->set_n_at_risk(at_risk);
-      AESIGNAL_RETURN_IF_ERROR(FillEstimate(cum_subjects, cum_events, dosed,
-                                            intervals,
-                                            cell->mutable_cumulative()));
-      AESIGNAL_RETURN_IF_ERROR(FillEstimate(interval_subjects, interval_events,
-                                            at_risk, intervals,
-                                            cell->mutable_interval()));
-    }
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 // --- Trials
 // --------------------------------------------------------------------
+
+Monitor::Monitor(storage::Store* store, MetricsSink* metrics)
+    : store_(*store),
+      metrics_(metrics != nullptr ? *metrics : NullMetrics()),
+      counting_upgrade_(UpgradeCountingRules(*store).status()),
+      signals_(std::make_unique<SignalBook>(store, &metrics_)) {}
 
 absl::StatusOr<v1::Trial> Monitor::LoadTrial(const storage::ReadView& view,
                                              const std::string& trial_id) {
@@ -867,6 +764,15 @@ absl::StatusOr<v1::ListSubjectsResponse> Monitor::ListSubjects(
     response.set_next_page_token(EncodePageToken(
         request, response.subjects(response.subjects_size() - 1).subject_id()));
   }
+  // Every subject of the trial, counted by key (nothing is parsed).
+  int total = 0;
+  AESIGNAL_RETURN_IF_ERROR(view.Scan(Cf::kSubjects,
+                                     storage::TrialPrefix(trial_id), "",
+                                     [&](std::string_view, std::string_view) {
+                                       ++total;
+                                       return true;
+                                     }));
+  response.set_total_size(total);
   return response;
 }
 
@@ -943,237 +849,6 @@ absl::StatusOr<v1::SubmitReportsResponse> Monitor::SubmitReports(
 // --- Queries
 // -------------------------------------------------------------------
 
-namespace {
-
-absl::StatusOr<Level> LevelOf(v1::TermLevel level) {
-  switch (level) {
-    case v1::TERM_LEVEL_PT:
-      return Level::kPt;
-    case v1::TERM_LEVEL_SOC:
-      return Level::kSoc;
-    case v1::TERM_LEVEL_OVERALL:
-      return Level::kOverall;
-    default:
-      return errors::InvalidArgument("level", "must be PT, SOC or OVERALL");
-  }
-}
-
-// A GetIncidence request's paging and presentation, checked.
-struct IncidenceQuery {
-  std::string trial_id;
-  Level level = Level::kPt;
-  double confidence = 0.95;
-  int page_size = 0;
-  std::optional<TermKey> after;  // the last row of the previous page
-};
-
-absl::StatusOr<IncidenceQuery> ParseIncidenceQuery(
-    const v1::GetIncidenceRequest& request) {
-  IncidenceQuery query;
-  AESIGNAL_ASSIGN_OR_RETURN(query.trial_id,
-                            ParseTrialName(request.parent(), "parent"));
-  AESIGNAL_ASSIGN_OR_RETURN(query.level, LevelOf(request.level()));
-  query.confidence =
-      request.confidence_level() == 0 ? 0.95 : request.confidence_level();
-  if (!(query.confidence > 0 && query.confidence < 1)) {
-    return errors::InvalidArgument("confidence_level", "must be in (0, 1)");
-  }
-  AESIGNAL_ASSIGN_OR_RETURN(
-      query.page_size, PageSize(request.page_size(), 100, 1000, "page_size"));
-  if (!request.page_token().empty()) {
-    AESIGNAL_ASSIGN_OR_RETURN(std::string bytes, DecodePageToken(request));
-    std::string_view in = bytes;
-    TermKey term;
-    if (!storage::ConsumeTerm(&in, &term) || !in.empty() ||
-        term.level != query.level) {
-      return errors::InvalidArgument("page_token",
-                                     "is not a token of this query's level");
-    }
-    query.after = std::move(term);
-  }
-  return query;
-}
-
-// The one term a GetIncidence request names (soc/pt/overall_key by level).
-absl::StatusOr<TermKey> RequestedTerm(const v1::GetIncidenceRequest& request,
-                                      Level level, const v1::Trial& trial) {
-  TermKey term;
-  term.level = level;
-  switch (level) {
-    case Level::kPt:
-      if (request.soc().empty() || request.pt().empty()) {
-        return errors::InvalidArgument("pt",
-                                       "a PT row is named by its soc and pt");
-      }
-      term.soc = request.soc();
-      term.pt = request.pt();
-      break;
-    case Level::kSoc:
-      if (request.soc().empty() || !request.pt().empty()) {
-        return errors::InvalidArgument("soc",
-                                       "a SOC row is named by soc alone");
-      }
-      term.soc = request.soc();
-      break;
-    case Level::kOverall:
-      if (!IsOverallRow(trial, request.overall_key())) {
-        return errors::InvalidArgument("overall_key",
-                                       "is not an overall row key");
-      }
-      term.overall = request.overall_key();
-      break;
-  }
-  return term;
-}
-
-// Checks the request's filters against the trial; returns the one term row
-// it asks for, if it names one.
-absl::StatusOr<std::optional<TermKey>> CheckIncidenceFilters(
-    const v1::GetIncidenceRequest& request, Level level,
-    const v1::Trial& trial) {
-  if (!request.dose_group_id().empty() &&
-      DoseGroupIndex(trial, request.dose_group_id()) < 0) {
-    return errors::InvalidArgument("dose_group_id",
-                                   "is not a dose group of the trial");
-  }
-  if (!request.timepoint_id().empty() &&
-      TimepointIndex(trial, request.timepoint_id()) < 0) {
-    return errors::InvalidArgument("timepoint_id",
-                                   "is not a timepoint of the trial");
-  }
-  if (request.soc().empty() && request.pt().empty() &&
-      request.overall_key().empty()) {
-    return std::nullopt;
-  }
-  return RequestedTerm(request, level, trial);
-}
-
-std::string OverallLabel(const v1::Trial& trial, const std::string& key) {
-  for (const OverallRow& row : OverallRows(trial)) {
-    if (row.key == key) return row.label;
-  }
-  return key;
-}
-
-// The term rows of one page of an incidence table, with their labels.
-struct IncidencePage {
-  std::vector<storage::TermCounters> rows;
-  std::vector<std::string> labels;
-  bool more = false;  // rows remain after this page
-};
-
-absl::StatusOr<IncidencePage> ReadOneRow(const storage::ReadView& view,
-                                         const v1::Trial& trial,
-                                         const TermKey& term) {
-  IncidencePage page;
-  AESIGNAL_ASSIGN_OR_RETURN(
-      storage::TermCounters counters,
-      storage::ReadOneTerm(view, trial.trial_id(), term,
-                           trial.dose_groups_size(), trial.timepoints_size()));
-  page.rows.push_back(std::move(counters));
-  page.labels.push_back(term.level == Level::kPt ? term.pt
-                        : term.level == Level::kSoc
-                            ? term.soc
-                            : OverallLabel(trial, term.overall));
-  return page;
-}
-
-// Every overall row is shown, zero or not, in a fixed clinical order.
-absl::StatusOr<IncidencePage> ReadOverallPage(const storage::ReadView& view,
-                                              const v1::Trial& trial,
-                                              const IncidenceQuery& query) {
-  const std::vector<OverallRow> all = OverallRows(trial);
-  size_t begin = 0;
-  if (query.after.has_value()) {
-    while (begin < all.size() && all[begin].key != query.after->overall) {
-      ++begin;
-    }
-    if (begin == all.size()) {
-      return errors::InvalidArgument("page_token", "unknown overall row");
-    }
-    ++begin;
-  }
-  IncidencePage page;
-  for (size_t i = begin; i < all.size(); ++i) {
-    if (static_cast<int>(page.rows.size()) == query.page_size) {
-      page.more = true;
-      break;
-    }
-    AESIGNAL_ASSIGN_OR_RETURN(
-        storage::TermCounters counters,
-        storage::ReadOneTerm(view, trial.trial_id(), OverallTerm(all[i].key),
-                             trial.dose_groups_size(),
-                             trial.timepoints_size()));
-    page.rows.push_back(std::move(counters));
-    page.labels.push_back(all[i].label);
-  }
-  return page;
-}
-
-// PT and SOC rows: only those with counters, in key order.
-absl::StatusOr<IncidencePage> ReadTermPage(const storage::ReadView& view,
-                                           const v1::Trial& trial,
-                                           const IncidenceQuery& query) {
-  IncidencePage page;
-  AESIGNAL_ASSIGN_OR_RETURN(
-      page.rows,
-      storage::ReadTermCounters(
-          view, trial.trial_id(), query.level, trial.dose_groups_size(),
-          trial.timepoints_size(),
-          query.after.has_value() ? storage::EncodeTerm(*query.after) : "",
-          query.page_size, &page.more));
-  for (const auto& row : page.rows) {
-    page.labels.push_back(query.level == Level::kPt ? row.term.pt
-                                                    : row.term.soc);
-  }
-  return page;
-}
-
-// Drops the cells outside the request's dose group and timepoint filters.
-void KeepRequestedCells(const v1::GetIncidenceRequest& request,
-                        v1::TermIncidence* term) {
-  if (request.dose_group_id().empty() && request.timepoint_id().empty()) {
-    return;
-  }
-  auto* cells = term->mutable_cells();
-  cells->erase(std::remove_if(
-                   cells->begin(), cells->end(),
-                   [&](const v1::IncidenceCell& cell) {
-                     return (!request.dose_group_id().empty() &&
-                             cell.dose_group_id() != request.dose_group_id()) ||
-                            (!request.timepoint_id().empty() &&
-                             cell.timepoint_id() != request.timepoint_id());
-                   }),
-               cells->end());
-}
-
-absl::StatusOr<v1::GetIncidenceResponse> IncidenceResponse(
-    const v1::GetIncidenceRequest& request, const IncidenceQuery& query,
-    const v1::Trial& trial, const Denominators& denominators,
-    const IncidencePage& page) {
-  v1::GetIncidenceResponse response;
-  response.set_confidence_level(query.confidence);
-  IntervalMemo intervals(query.confidence);
-  for (size_t i = 0; i < page.rows.size(); ++i) {
-    v1::TermIncidence* term = response.add_terms();
-    term->set_level(request.level());
-    term->set_soc(page.rows[i].term.soc);
-    term->set_pt(page.rows[i].term.pt);
-    term->set_overall_key(page.rows[i].term.overall);
-    term->set_label(page.labels[i]);
-    AESIGNAL_RETURN_IF_ERROR(
-        BuildTermIncidence(trial, page.rows[i], denominators, intervals, term));
-    KeepRequestedCells(request, term);
-  }
-  if (page.more && !page.rows.empty()) {
-    response.set_next_page_token(
-        EncodePageToken(request, storage::EncodeTerm(page.rows.back().term)));
-  }
-  return response;
-}
-
-}  // namespace
-
 Monitor::DenominatorProbe Monitor::ProbeDenominators(
     const std::string& trial_id) {
   absl::MutexLock lock(&denominators_mu_);
@@ -1216,27 +891,19 @@ absl::StatusOr<Denominators> Monitor::DenominatorsAt(
 
 absl::StatusOr<v1::GetIncidenceResponse> Monitor::GetIncidence(
     const v1::GetIncidenceRequest& request) {
-  AESIGNAL_ASSIGN_OR_RETURN(IncidenceQuery query, ParseIncidenceQuery(request));
-  // One snapshot for counters and denominators, so they agree.
+  AESIGNAL_ASSIGN_OR_RETURN(internal::IncidenceQuery query,
+                            internal::ParseIncidenceQuery(request));
+  // One snapshot for counters (or reports) and denominators, so they agree.
   const DenominatorProbe probe = ProbeDenominators(query.trial_id);
   std::unique_ptr<storage::SnapshotView> view = store_.Snapshot();
   AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, query.trial_id));
   AESIGNAL_ASSIGN_OR_RETURN(Denominators denominators,
                             DenominatorsAt(*view, trial, probe));
-  AESIGNAL_ASSIGN_OR_RETURN(std::optional<TermKey> only,
-                            CheckIncidenceFilters(request, query.level, trial));
-  IncidencePage page;
-  if (only.has_value()) {
-    AESIGNAL_ASSIGN_OR_RETURN(page, ReadOneRow(*view, trial, *only));
-  } else if (query.level == Level::kOverall) {
-    AESIGNAL_ASSIGN_OR_RETURN(page, ReadOverallPage(*view, trial, query));
-  } else {
-    AESIGNAL_ASSIGN_OR_RETURN(page, ReadTermPage(*view, trial, query));
-  }
-  return IncidenceResponse(request, query, trial, denominators, page);
+  return internal::AnswerIncidence(*view, request, query, trial, denominators);
 }
 
 absl::Status Monitor::VerifyCounters(const std::string& trial_id) {
+  AESIGNAL_RETURN_IF_ERROR(counting_upgrade_);
   std::unique_ptr<storage::SnapshotView> view = store_.Snapshot();
   AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, trial_id));
   // The recount puts each report in the rows of the same rule ingest uses.

@@ -1,6 +1,7 @@
 // Monitor: aesignal's domain layer. Validates requests against the trial
 // design, records trials, subjects and AE reports in the Store, and answers
-// incidence queries from the maintained counters.
+// incidence queries from the maintained counters (subset and highest-grade
+// tables from the stored reports: incidence_derived.h).
 //
 // Request and response values are the aesignal.v1 messages (plain protobuf,
 // no gRPC). Errors are absl::Status: INVALID_ARGUMENT with a
@@ -34,12 +35,19 @@ namespace aesignal::domain {
 
 class Monitor {
  public:
-  // `store` (and `metrics`, if not null) must outlive the monitor. Starts the
-  // signal evaluator.
-  explicit Monitor(storage::Store* store, MetricsSink* metrics = nullptr)
-      : store_(*store),
-        metrics_(metrics != nullptr ? *metrics : NullMetrics()),
-        signals_(std::make_unique<SignalBook>(store, &metrics_)) {}
+  // `store` (and `metrics`, if not null) must outlive the monitor. Brings
+  // the stored counters to the current counting rule (UpgradeCountingRules,
+  // counting_upgrade.h: a no-op once done), then starts the signal
+  // evaluator.
+  explicit Monitor(storage::Store* store, MetricsSink* metrics = nullptr);
+
+  // The outcome of the counting-rule upgrade the constructor ran. If it
+  // failed, the stored counters lack the rows the rule gained (the upgrade
+  // runs again at the next start) and VerifyCounters returns this error; the
+  // server should refuse to start.
+  const absl::Status& counting_upgrade_status() const {
+    return counting_upgrade_;
+  }
 
   // Where operations metrics go (a no-op sink if none was given).
   MetricsSink& metrics() { return metrics_; }
@@ -143,6 +151,7 @@ class Monitor {
 
   storage::Store& store_;
   MetricsSink& metrics_;
+  const absl::Status counting_upgrade_;  // before signals_: read at its start
   std::unique_ptr<SignalBook> signals_;
   absl::Mutex denominators_mu_;
   std::map<std::string, DenominatorState> denominators_

@@ -435,7 +435,7 @@ TEST_F(MonitorTest, IncidenceTableValues) {
   for (const auto& t : overall.terms()) labels.push_back(t.overall_key());
   EXPECT_THAT(labels,
               ElementsAre("any_ae", "any_sae", "grade_3_plus", "related",
-                          "aesi:infection", "aesi:thromboembolism",
+                          "death", "aesi:infection", "aesi:thromboembolism",
                           "aesi:malignancy", "aesi:infusion_reaction"));
   EXPECT_EQ(
       Cell(overall, "Any serious AE", "HIGH", "M12")->cumulative().subjects(),

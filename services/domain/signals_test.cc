@@ -30,8 +30,10 @@ constexpr char kSoc[] = "Infections and infestations";
 constexpr char kPneumoniaHighM12[] =
     "BINOMIAL~PT~Infections.20and.20infestations~Pneumonia~HIGH~M12";
 
-// Groups of six: PBO (control, optional), LOW, MID, HIGH; M3, M6, M12.
-v1::Trial MakeTrial(bool with_control, const v1::SignalPolicy& policy) {
+// Groups of six: PBO (control, optional), LOW, MID, HIGH; M3, M6, M12. The
+// default AESI categories unless `aesi` names others.
+v1::Trial MakeTrial(bool with_control, const v1::SignalPolicy& policy,
+                    const std::vector<std::string>& aesi = {}) {
   v1::Trial t;
   t.set_trial_id(kTrial);
   t.set_title("signal test");
@@ -53,6 +55,7 @@ v1::Trial MakeTrial(bool with_control, const v1::SignalPolicy& policy) {
     tp->set_study_day(day);
   }
   t.add_sites()->set_site_id("01");
+  for (const std::string& category : aesi) t.add_aesi_categories(category);
   *t.mutable_signal_policy() = policy;
   // These tests check each method's cells one by one: each test against
   // its own alpha unless a test asks for trial-wide control (the default,
@@ -97,10 +100,11 @@ class SignalsTest : public ::testing::Test {
     store_ = *std::move(store);
     monitor_ = std::make_unique<Monitor>(store_.get());
   }
-  void Start(bool with_control, const v1::SignalPolicy& policy) {
+  void Start(bool with_control, const v1::SignalPolicy& policy,
+             const std::vector<std::string>& aesi = {}) {
     Open();
     v1::CreateTrialRequest create;
-    *create.mutable_trial() = MakeTrial(with_control, policy);
+    *create.mutable_trial() = MakeTrial(with_control, policy, aesi);
     ASSERT_TRUE(monitor_->CreateTrial(create).ok());
     v1::EnrollSubjectsRequest enroll;
     enroll.set_parent(kParent);
@@ -307,7 +311,13 @@ const v1::Signal* FindSignal(const std::vector<v1::Signal>& signals,
 
 TEST_F(SignalsTest,
        TrialWideControlScreensPtsAndSharesAlphaOverPrespecifiedRows) {
-  Start(true, TrialWide());
+  // Three AESI categories: 8 overall rows share alpha, the five fixed ones
+  // (any AE, SAE, grade >= 3, related, death) and three AESI rows. With the
+  // four default categories there would be 9 rows, 54 tests, and the any-AE
+  // trend below (p 0.00102 x 54 = 0.055) would no longer cross: the `death`
+  // row costs every pre-specified test some power, and this test is about a
+  // pre-specified row that crosses after the trial-wide adjustment.
+  Start(true, TrialWide(), {"infection", "thromboembolism", "malignancy"});
   // Null: one case in every group raises nothing.
   Submit({Pneumonia("N1", "PBO-2", 50), Pneumonia("N2", "LOW-1", 50),
           Pneumonia("N3", "MID-1", 50), Pneumonia("N4", "HIGH-1", 50)});
@@ -352,10 +362,10 @@ TEST_F(SignalsTest,
                                    "0.0303 (threshold 0.05); dose trend p = "
                                    "0.001"));
   // The any-AE row (the same counts) is pre-specified: 8 overall rows (any
-  // AE, SAE, grade >= 3, related and the 4 default AESI categories) share
-  // alpha, each with 3 control-arm tests, the trend and 2 later windows: 48
-  // tests. Its control-arm p 6/792 x 48 > 0.05 raises nothing; its exact
-  // trend p (0.00102, `aesignal stats trend --x 1,1,1,6 --n 6,6,6,6
+  // AE, SAE, grade >= 3, related, death and the trial's 3 AESI categories)
+  // share alpha, each with 3 control-arm tests, the trend and 2 later
+  // windows: 48 tests. Its control-arm p 6/792 x 48 > 0.05 raises nothing; its
+  // exact trend p (0.00102, `aesignal stats trend --x 1,1,1,6 --n 6,6,6,6
   // --scores 0,2.5e7,5e7,1e8`) x 48 = 0.049 does.
   EXPECT_EQ(FindSignal(signals, "CONTROL~OVERALL~any_ae~HIGH~M12"), nullptr);
   const v1::Signal* any = FindSignal(signals, "TREND~OVERALL~any_ae~ALL~M12");
@@ -381,16 +391,18 @@ TEST_F(SignalsTest, ABaselineMakesItsRowPrespecifiedAndReevaluatesEveryRow) {
   }
   Submit(rise);
   ASSERT_NE(FindSignal(Signals(), "TREND~OVERALL~any_ae~ALL~M12"), nullptr);
-  // A baseline for Pneumonia: 9 pre-specified rows now share alpha, so the
-  // any-AE row (which no report touched) is evaluated again.
+  // A baseline for Pneumonia: 10 pre-specified rows now share alpha (9
+  // overall: any AE, SAE, grade >= 3, related, death and the 4 default AESI
+  // categories; and Pneumonia), so the any-AE row (which no report touched)
+  // is evaluated again.
   PutBaseline(0.05);
   ASSERT_TRUE(monitor_->signals().WaitIdle(absl::Seconds(10)).ok());
   const std::vector<v1::Signal> signals = Signals();
   const v1::Signal* any = FindSignal(signals, "TREND~OVERALL~any_ae~ALL~M12");
   ASSERT_NE(any, nullptr);
-  EXPECT_EQ(any->evidence().multiplicity(), 9 * 6);
+  EXPECT_EQ(any->evidence().multiplicity(), 10 * 6);
   EXPECT_NEAR(any->evidence().adjusted_p_value(),
-              9 * 6 * any->evidence().p_value(), 1e-12);
+              10 * 6 * any->evidence().p_value(), 1e-12);
   // The Pneumonia row is pre-specified: its binomial test against the
   // baseline decides, and the Bayesian posterior is shown but never decides.
   for (const auto& s : signals) {
@@ -421,13 +433,14 @@ TEST_F(SignalsTest, PlannedEnrollmentGivesBaselineTestsARepeatedLookBoundary) {
   ASSERT_NE(high, nullptr);
   const v1::Evidence& e = high->evidence();
   // The boundary of 6 planned subjects, calibrated at alpha / multiplicity:
-  // 9 pre-specified rows (8 overall, Pneumonia) x 7 tests (a binomial test
-  // for each group and the total, the trend, 2 later windows).
-  EXPECT_EQ(e.multiplicity(), 63);
+  // 10 pre-specified rows (9 overall: any AE, SAE, grade >= 3, related,
+  // death and the 4 default AESI categories; and Pneumonia) x 7 tests (a
+  // binomial test for each group and the total, the trend, 2 later windows).
+  EXPECT_EQ(e.multiplicity(), 70);
   EXPECT_EQ(e.boundary_planned_subjects(), 6);
   EXPECT_GT(e.boundary(), 0);
   EXPECT_LE(e.boundary(), 4);
-  EXPECT_LE(e.boundary_overall_error(), 0.05 / 63);
+  EXPECT_LE(e.boundary_overall_error(), 0.05 / 70);
   EXPECT_LE(e.p_value(), e.boundary_level());
   EXPECT_NEAR(e.adjusted_p_value(), e.p_value() * 0.05 / e.boundary_level(),
               1e-15);

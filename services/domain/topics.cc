@@ -16,12 +16,12 @@ namespace {
 
 constexpr double kTiny = 1e-300;  // keeps log10 finite at p = 0
 
-// Rows a DSMB weighs more at equal statistical strength: serious and severe
-// events and pre-specified AEs of special interest (docs/statistics.md,
-// "Topics").
+// Rows a DSMB weighs more at equal statistical strength: serious, severe
+// and fatal events and pre-specified AEs of special interest
+// (docs/statistics.md, "Topics").
 bool ClinicallyWeighted(const v1::SignalTopic& topic) {
   const std::string& key = topic.overall_key();
-  return key == "any_sae" || key == "grade_3_plus" ||
+  return key == "any_sae" || key == "grade_3_plus" || key == "death" ||
          key.rfind("aesi:", 0) == 0;
 }
 

@@ -447,6 +447,26 @@ std::optional<Rejection> CheckOnset(const v1::Trial& trial,
   return std::nullopt;
 }
 
+// The end (resolution) day, if given, is not before the onset: the onset
+// day, or without one the first day of the onset's window (valid->window,
+// set by CheckOnset).
+std::optional<Rejection> CheckEnd(const v1::Trial& trial,
+                                  const v1::AdverseEventReport& r,
+                                  const FieldNames& f,
+                                  const ValidReport& valid) {
+  if (!r.has_end_study_day()) return std::nullopt;
+  const int onset = r.has_onset_study_day() ? r.onset_study_day()
+                    : valid.window == 0
+                        ? 1
+                        : trial.timepoints(valid.window - 1).study_day() + 1;
+  if (r.end_study_day() >= onset) return std::nullopt;
+  return Reject(
+      f("end_study_day"),
+      absl::StrCat("day ", r.end_study_day(), " is before the onset (day ",
+                   onset, r.has_onset_study_day() ? "" : ", its window's first",
+                   ")"));
+}
+
 // What happened: the MedDRA terms and the verbatim term.
 std::optional<Rejection> CheckTerms(const v1::AdverseEventReport& r,
                                     const FieldNames& f) {
@@ -529,6 +549,7 @@ std::variant<ValidReport, Rejection> ValidateReport(
   ValidReport valid;
   std::optional<Rejection> rejection = CheckReportIds(trial, r, f, &valid);
   if (!rejection) rejection = CheckOnset(trial, r, f, &valid);
+  if (!rejection) rejection = CheckEnd(trial, r, f, valid);
   if (!rejection) rejection = CheckTerms(r, f);
   if (!rejection) rejection = CheckSeverity(r, f);
   if (!rejection) rejection = CheckAesi(trial, r, f);

@@ -112,6 +112,29 @@ TEST(ReportValidationTest, TimepointAloneGivesTheWindow) {
   EXPECT_EQ(std::get<ValidReport>(v).window, 2);
 }
 
+TEST(ReportValidationTest, TheEndDayIsNotBeforeTheOnset) {
+  auto r = GoodReport();  // onset day 10
+  for (int end : {10, 11, 900}) {
+    r.set_end_study_day(end);
+    EXPECT_TRUE(std::holds_alternative<ValidReport>(
+        ValidateReport(GoodTrial(), r, "reports[0]")))
+        << end;
+  }
+  r.set_end_study_day(9);
+  Rejection rej = Rejected(r);
+  EXPECT_EQ(rej.field, "reports[0].end_study_day");
+  EXPECT_THAT(rej.reason, HasSubstr("before the onset (day 10)"));
+  // Without an onset day, the first day of the timepoint's window (M12:
+  // days 183-365) is the earliest onset.
+  r.clear_onset_study_day();
+  r.set_timepoint_id("M12");
+  r.set_end_study_day(182);
+  EXPECT_EQ(Rejected(r).field, "reports[0].end_study_day");
+  r.set_end_study_day(183);
+  EXPECT_TRUE(std::holds_alternative<ValidReport>(
+      ValidateReport(GoodTrial(), r, "reports[0]")));
+}
+
 TEST(ReportValidationTest, NamesTheFieldOfEachProblem) {
   struct Case {
     std::function<void(v1::AdverseEventReport&)> mutate;

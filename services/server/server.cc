@@ -203,6 +203,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       options.listen, options.tls, options.allow_insecure, auth);
   if (!credentials.ok()) return credentials.status();
   server->MakeServices(authenticator);
+  // Counting-rule upgrades (a row added to what reports count in, recounted
+  // from the stored reports when the store is opened) must have succeeded:
+  // serving tables without the row would be wrong, not just incomplete.
+  if (absl::Status counted = server->monitor_->counting_upgrade_status();
+      !counted.ok()) {
+    return counted;
+  }
   // Stores written before signal ids were URL-safe are upgraded before the
   // first call can name a signal.
   if (auto renamed = server->monitor_->signals().UpgradeSignalIds();

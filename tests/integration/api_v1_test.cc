@@ -655,5 +655,174 @@ TEST_F(ApiV1Test, TheAllGroupsTotalIsExplicit) {
   EXPECT_EQ(response.terms(0).cells(3).dose_group_id(), "");
 }
 
+// A trial with a control arm: PBO (control), LOW, HIGH; two subjects each.
+class DashboardTest : public ApiV1Test {
+ protected:
+  void SetUp() override {
+    ApiV1Test::SetUp();
+    v1::Trial trial = testing::ThreeGroupTrial("T2");
+    trial.mutable_dose_groups(0)->set_dose_group_id("PBO");
+    trial.mutable_dose_groups(0)->set_control(true);
+    trial.mutable_dose_groups(0)->set_dose_value(0);
+    v1::CreateTrialRequest create;
+    *create.mutable_trial() = trial;
+    v1::Trial created;
+    ASSERT_TRUE(
+        Call(&v1::TrialService::Stub::CreateTrial, trials_, create, &created)
+            .ok());
+    v1::EnrollSubjectsRequest enroll;
+    enroll.set_parent("trials/T2");
+    for (const char* group : {"PBO", "MID", "HIGH"}) {
+      for (int i = 1; i <= 2; ++i) {
+        v1::Subject* s = enroll.add_subjects();
+        s->set_subject_id(absl::StrCat(group, "-", i));
+        s->set_site_id("01");
+        s->set_dose_group_id(group);
+        s->set_last_contact_day(365);
+      }
+    }
+    v1::EnrollSubjectsResponse enrolled;
+    ASSERT_TRUE(Call(&v1::TrialService::Stub::EnrollSubjects, trials_, enroll,
+                     &enrolled)
+                    .ok());
+  }
+
+  v1::SubmitReportsResponse SubmitT2(
+      std::vector<v1::AdverseEventReport> reports) {
+    v1::SubmitReportsRequest request;
+    request.set_parent("trials/T2");
+    for (auto& r : reports) *request.add_reports() = std::move(r);
+    v1::SubmitReportsResponse response;
+    EXPECT_TRUE(Call(&v1::IngestService::Stub::SubmitReports, ingest_, request,
+                     &response)
+                    .ok());
+    return response;
+  }
+
+  grpc::Status Incidence(v1::GetIncidenceRequest request,
+                         v1::GetIncidenceResponse* response) {
+    request.set_parent("trials/T2");
+    return Call(&v1::SafetyService::Stub::GetIncidence, safety_, request,
+                response);
+  }
+};
+
+// The M12 cell of `group` in a term.
+const v1::IncidenceCell& CellAtM12(const v1::TermIncidence& term,
+                                   const std::string& group) {
+  for (const auto& cell : term.cells()) {
+    if (cell.dose_group_id() == group && cell.timepoint_id() == "M12") {
+      return cell;
+    }
+  }
+  ADD_FAILURE() << "no M12 cell of " << group;
+  return term.cells(0);
+}
+
+TEST_F(DashboardTest, SubsetMaxGradeComparisonsAndTrendOverGrpc) {
+  v1::AdverseEventReport fatal = Report("R4", 1, "HIGH-2", 200, "Headache", 5);
+  fatal.set_death(true);
+  fatal.set_serious(true);
+  v1::AdverseEventReport rash = Report("R5", 1, "HIGH-2", 30, "Rash", 1);
+  ASSERT_EQ(
+      SubmitT2({Report("R1", 1, "PBO-1", 10, "Headache", 1),
+                Report("R2", 1, "MID-1", 100, "Headache", 3, true),
+                Report("R3", 1, "HIGH-1", 20, "Headache", 2), fatal, rash})
+          .accepted_count(),
+      5);
+  // A follow-up raises R3 to grade 4.
+  ASSERT_EQ(
+      SubmitT2({Report("R3", 2, "HIGH-1", 20, "Headache", 4)}).accepted_count(),
+      1);
+  v1::GetIncidenceRequest request;
+  request.set_level(v1::TERM_LEVEL_PT);
+  request.set_subset(v1::INCIDENCE_SUBSET_GRADE_3_PLUS);
+  request.set_max_grade(true);
+  request.set_compare_to_control(true);
+  request.set_dose_trend(true);
+  v1::GetIncidenceResponse table;
+  const grpc::Status s = Incidence(request, &table);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(table.terms_size(), 1);  // the grade-1 rash is not in the subset
+  const v1::TermIncidence& headache = table.terms(0);
+  EXPECT_EQ(headache.pt(), "Headache");
+  const v1::IncidenceCell& high = CellAtM12(headache, "HIGH");
+  EXPECT_EQ(high.cumulative().subjects(), 2);
+  EXPECT_EQ(high.cumulative().events(), 2);
+  EXPECT_THAT(high.max_grade_subjects(), ElementsAre(0, 0, 0, 1, 1));
+  EXPECT_THAT(CellAtM12(headache, "MID").max_grade_subjects(),
+              ElementsAre(0, 0, 1, 0, 0));
+  EXPECT_EQ(CellAtM12(headache, "PBO").cumulative().subjects(), 0);
+  EXPECT_FALSE(CellAtM12(headache, "PBO").has_cumulative_vs_control());
+  // HIGH 2/2 against PBO 0/2: RD 100 %, no finite relative risk.
+  const v1::ControlComparison& vs = high.cumulative_vs_control();
+  EXPECT_EQ(vs.control_dose_group_id(), "PBO");
+  EXPECT_EQ(vs.control_subjects(), 0);
+  EXPECT_EQ(vs.control_denominator(), 2);
+  EXPECT_DOUBLE_EQ(vs.risk_difference(), 1.0);
+  EXPECT_LT(vs.risk_difference_lower(), 1.0);
+  EXPECT_FALSE(vs.has_relative_risk());
+  EXPECT_FALSE(vs.has_relative_risk_upper());
+  ASSERT_EQ(headache.dose_trends_size(), 3);
+  EXPECT_EQ(headache.dose_trends(2).timepoint_id(), "M12");
+  EXPECT_GT(headache.dose_trends(2).p_value(), 0);
+  EXPECT_LT(headache.dose_trends(2).p_value(),
+            headache.dose_trends(0).p_value());
+  EXPECT_EQ(headache.dose_trends(2).scores(), "dose scores");
+
+  // The death row, among the overall rows after `related`.
+  v1::GetIncidenceRequest overall;
+  overall.set_level(v1::TERM_LEVEL_OVERALL);
+  overall.set_overall_key("death");
+  ASSERT_TRUE(Incidence(overall, &table).ok());
+  EXPECT_EQ(CellAtM12(table.terms(0), "HIGH").cumulative().subjects(), 1);
+  EXPECT_EQ(CellAtM12(table.terms(0), "").cumulative().subjects(), 1);
+}
+
+TEST_F(DashboardTest, RefusesComparisonsTheTrialCannotHave) {
+  v1::GetIncidenceRequest request;
+  request.set_parent(kParent);  // T1 has no control arm
+  request.set_level(v1::TERM_LEVEL_OVERALL);
+  request.set_compare_to_control(true);
+  v1::GetIncidenceResponse table;
+  const grpc::Status s =
+      Call(&v1::SafetyService::Stub::GetIncidence, safety_, request, &table);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  const auto bad = DetailOf<google::rpc::BadRequest>(s);
+  ASSERT_EQ(bad.field_violations_size(), 1);
+  EXPECT_EQ(bad.field_violations(0).field(), "compare_to_control");
+}
+
+TEST_F(DashboardTest, SubjectsHaveATotalAndReportsAnEndDay) {
+  v1::ListSubjectsRequest list;
+  list.set_parent("trials/T2");
+  list.set_page_size(4);
+  v1::ListSubjectsResponse page;
+  ASSERT_TRUE(
+      Call(&v1::TrialService::Stub::ListSubjects, trials_, list, &page).ok());
+  EXPECT_EQ(page.subjects_size(), 4);
+  EXPECT_EQ(page.total_size(), 6);
+  list.set_page_token(page.next_page_token());
+  ASSERT_TRUE(
+      Call(&v1::TrialService::Stub::ListSubjects, trials_, list, &page).ok());
+  EXPECT_EQ(page.subjects_size(), 2);
+  EXPECT_EQ(page.total_size(), 6);
+
+  v1::AdverseEventReport ended = Report("E1", 1, "MID-2", 40, "Rash");
+  ended.set_end_study_day(55);
+  v1::AdverseEventReport backwards = Report("E2", 1, "MID-2", 40, "Rash");
+  backwards.set_end_study_day(39);
+  const v1::SubmitReportsResponse response = SubmitT2({ended, backwards});
+  EXPECT_EQ(response.results(0).status(), v1::REPORT_STATUS_ACCEPTED);
+  EXPECT_EQ(response.results(1).status(), v1::REPORT_STATUS_REJECTED);
+  EXPECT_EQ(response.results(1).field(), "reports[1].end_study_day");
+  v1::GetReportRequest get;
+  get.set_name("trials/T2/sites/01/reports/E1");
+  v1::Report stored;
+  ASSERT_TRUE(
+      Call(&v1::SafetyService::Stub::GetReport, safety_, get, &stored).ok());
+  EXPECT_EQ(stored.current().report().end_study_day(), 55);
+}
+
 }  // namespace
 }  // namespace aesignal

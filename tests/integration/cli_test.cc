@@ -216,6 +216,37 @@ TEST_F(CliTest, IncidenceFormats) {
   EXPECT_THAT(csv.out, HasSubstr("SOC,Infections and infestations,,,"));
 }
 
+TEST_F(CliTest, IncidenceSubsetMaxGradeAndTrend) {
+  LoadExample();
+  ASSERT_EQ(Cli({"reports", "submit", "--trial", "MSC-IPF-EX1", "--file",
+                 kExample + "/reports.csv"})
+                .code,
+            0);
+  // The serious AEs only (pneumonia, dyspnoea, two fatal IPF progressions,
+  // a basal cell carcinoma), with their highest grades and the dose trend.
+  CliRun csv =
+      Cli({"incidence", "--trial", "MSC-IPF-EX1", "--by", "pt", "--subset",
+           "serious", "--max-grade", "--trend", "--format", "csv"});
+  ASSERT_EQ(csv.code, 0) << csv.err;
+  EXPECT_THAT(csv.out, HasSubstr(",max_grade_1,max_grade_2,max_grade_3,"
+                                 "max_grade_4,max_grade_5,dose_trend_p\n"));
+  EXPECT_THAT(csv.out, HasSubstr("PT,Infections and infestations,Pneumonia,"));
+  EXPECT_THAT(csv.out, Not(HasSubstr(",Headache,")));
+  // Four PTs x (3 groups + total) x 7 timepoints, plus the header.
+  EXPECT_EQ(std::count(csv.out.begin(), csv.out.end(), '\n'), 1 + 4 * 4 * 7);
+  CliRun table = Cli({"incidence", "--trial", "MSC-IPF-EX1", "--by", "pt",
+                      "--subset", "serious", "--max-grade", "--trend"});
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("  max grade All "));
+  EXPECT_THAT(table.out, HasSubstr("  dose trend M3: one-sided p = "));
+  // The example has no control arm; an unknown subset is a usage error.
+  CliRun control = Cli({"incidence", "--trial", "MSC-IPF-EX1", "--vs-control"});
+  EXPECT_EQ(control.code, 1);
+  EXPECT_THAT(control.err, HasSubstr("compare_to_control"));
+  EXPECT_EQ(
+      Cli({"incidence", "--trial", "MSC-IPF-EX1", "--subset", "mild"}).code, 2);
+}
+
 TEST_F(CliTest, BadRowsAreReportedByLineAndTheRestStored) {
   LoadExample();
   const std::string bad = WriteFile(

@@ -109,6 +109,31 @@ TEST(AdamMappingTest, TrialSubjectsAndReports) {
   EXPECT_EQ(plan->field_columns.at("grade"), "AETOXGR");
 }
 
+TEST(AdamMappingTest, AendyIsTheEndDayWhenPresent) {
+  Dataset adsl = Table("adsl.csv", kAdsl);
+  Dataset adae = Table("adae.csv",
+                       "USUBJID,AESEQ,AEDECOD,AEBODSYS,AESEV,TRTEMFL,ASTDY,"
+                       "AENDY\n"
+                       "S-1,1,Nausea,GI,MILD,Y,4,9\n"
+                       "S-1,2,Nausea,GI,MILD,Y,4,\n"
+                       "S-1,3,Nausea,GI,MILD,Y,4,3\n"
+                       "S-1,4,Nausea,GI,MILD,Y,4,soon\n"
+                       "S-1,5,Nausea,GI,MILD,Y,4,4.0\n");
+  auto plan = MapAdam(adsl, adae, Options());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  std::vector<std::string> errors;
+  for (const auto& e : plan->report_errors) errors.push_back(FormatRowError(e));
+  EXPECT_THAT(errors,
+              ElementsAre("adae.csv:4: AENDY: end study day 3 is before the "
+                          "onset day 4",
+                          "adae.csv:5: AENDY: 'soon' is not a study day"));
+  ASSERT_EQ(plan->reports.size(), 3u);
+  EXPECT_EQ(plan->reports[0].end_study_day(), 9);
+  EXPECT_FALSE(plan->reports[1].has_end_study_day());
+  EXPECT_EQ(plan->reports[2].end_study_day(), 4);
+  EXPECT_EQ(plan->field_columns.at("end_study_day"), "AENDY");
+}
+
 TEST(AdamMappingTest, DoseOrderAndControlOptions) {
   Dataset adsl = Table("adsl.csv", kAdsl);
   Dataset adae = Table("adae.csv", kAdaeHeader);

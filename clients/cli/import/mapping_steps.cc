@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -262,11 +263,35 @@ void MapCodedTerms(const Columns& c, const DatasetRow& row,
 
 // Everything but site, dose group and onset. Appends one error per bad cell;
 // returns whether the row is usable.
+// The end (resolution) study day, ADaM's AENDY (else SDTM's AEENDY) when
+// the dataset has it; empty leaves it unset (ongoing or unknown). An end
+// before the onset is the row's error (the server would refuse it).
+void MapEndDay(const Columns& c, const DatasetRow& row,
+               v1::AdverseEventReport* r, std::vector<RowError>* errors) {
+  const char* column = c.Has("AENDY") ? "AENDY" : "AEENDY";
+  const std::string& text = c.Cell(row, column);
+  if (text.empty()) return;
+  std::optional<int64_t> day = WholeNumber(text);
+  if (!day || *day < std::numeric_limits<int32_t>::min() ||
+      *day > std::numeric_limits<int32_t>::max()) {
+    errors->push_back(
+        c.Error(row, column, absl::StrCat("'", text, "' is not a study day")));
+  } else if (r->has_onset_study_day() && *day < r->onset_study_day()) {
+    errors->push_back(c.Error(
+        row, column,
+        absl::StrCat("end study day ", *day, " is before the onset day ",
+                     r->onset_study_day())));
+  } else {
+    r->set_end_study_day(static_cast<int32_t>(*day));
+  }
+}
+
 bool MapAeFields(const Columns& c, const DatasetRow& row,
                  const std::string& usubjid, v1::AdverseEventReport* r,
                  std::vector<RowError>* errors, ImportStats* stats) {
   const size_t before = errors->size();
   MapIdentity(c, row, usubjid, r, errors);
+  MapEndDay(c, row, r, errors);
   MapGrade(c, row, r, errors, stats);
   MapSeriousness(c, row, r, errors, stats);
   MapCodedTerms(c, row, r, errors);
@@ -353,6 +378,7 @@ std::map<std::string, std::string> FieldColumns(const Columns& ae,
       {"site_id", std::move(site_column)},
       {"dose_group_id", std::move(dose_group_column)},
       {"onset_study_day", std::move(onset_column)},
+      {"end_study_day", ae.Has("AENDY") ? ae.Name("AENDY") : ae.Name("AEENDY")},
       {"pt", ae.Name("AEDECOD")},
       {"pt_code", ae.Name("AEPTCD")},
       {"soc", ae.Name("AEBODSYS")},

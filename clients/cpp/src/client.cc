@@ -161,6 +161,11 @@ absl::StatusOr<v1::GetIncidenceResponse> Client::GetIncidence(
   request.set_parent(TrialName(trial_id));
   request.set_level(level);
   request.set_confidence_level(confidence_level);
+  return GetIncidence(std::move(request));
+}
+
+absl::StatusOr<v1::GetIncidenceResponse> Client::GetIncidence(
+    v1::GetIncidenceRequest request) {
   v1::GetIncidenceResponse all;
   do {
     absl::StatusOr<v1::GetIncidenceResponse> page =

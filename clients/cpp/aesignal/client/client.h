@@ -95,6 +95,10 @@ class Client {
   absl::StatusOr<v1::GetIncidenceResponse> GetIncidence(
       std::string_view trial_id, v1::TermLevel level,
       double confidence_level = 0);
+  // Any GetIncidence request (subset, max grades, comparisons, filters),
+  // every page from request.page_token on.
+  absl::StatusOr<v1::GetIncidenceResponse> GetIncidence(
+      v1::GetIncidenceRequest request);
 
   // --- Stored reports
   // --------------------------------------------------------- One report with

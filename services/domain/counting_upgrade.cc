@@ -1,0 +1,62 @@
+#include "services/domain/counting_upgrade.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "services/domain/common.h"
+#include "services/domain/incidence_rows.h"
+#include "services/errors/errors.h"
+#include "storage/incidence.h"
+#include "storage/signals.h"
+
+namespace aesignal::domain {
+namespace {
+
+// The rows version `version` of the rule added (for version > 1).
+std::vector<storage::TermKey> RowsAddedIn(int version) {
+  if (version == 2) return {OverallTerm(kDeath)};
+  return {};
+}
+
+absl::Status RecountTrial(storage::Txn& txn, const std::string& trial_id,
+                          const std::vector<storage::TermKey>& rows) {
+  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial,
+                            internal::LoadTrial(txn, trial_id));
+  AESIGNAL_RETURN_IF_ERROR(
+      storage::RecountTerms(txn, trial_id, trial.timepoints_size(), rows,
+                            [](const v1::AdverseEventReport& report) {
+                              return CountedRows(report);
+                            }));
+  // The scan behind MarkAllTermsDirty sees committed rows only; the
+  // recounted ones are marked here.
+  for (const storage::TermKey& row : rows) {
+    AESIGNAL_RETURN_IF_ERROR(storage::MarkTermDirty(txn, trial_id, row, "", 0));
+  }
+  return internal::MarkAllTermsDirty(txn, trial_id);
+}
+
+}  // namespace
+
+absl::StatusOr<int> UpgradeCountingRules(storage::Store& store) {
+  AESIGNAL_ASSIGN_OR_RETURN(int stored,
+                            storage::ReadCountingRulesVersion(store.Latest()));
+  if (stored >= kCountingRulesVersion) return 0;
+  std::vector<storage::TermKey> added;
+  for (int v = std::max(stored, 1) + 1; v <= kCountingRulesVersion; ++v) {
+    for (storage::TermKey& row : RowsAddedIn(v)) added.push_back(row);
+  }
+  AESIGNAL_ASSIGN_OR_RETURN(std::vector<std::string> trial_ids,
+                            internal::ReadTrialIds(store.Latest()));
+  for (const std::string& trial_id : trial_ids) {
+    AESIGNAL_RETURN_IF_ERROR(store.Commit(
+        [&](storage::Txn& txn) { return RecountTrial(txn, trial_id, added); }));
+  }
+  AESIGNAL_RETURN_IF_ERROR(store.Commit([](storage::Txn& txn) {
+    storage::WriteCountingRulesVersion(txn, kCountingRulesVersion);
+    return absl::OkStatus();
+  }));
+  return static_cast<int>(trial_ids.size());
+}
+
+}  // namespace aesignal::domain

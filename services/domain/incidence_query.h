@@ -1,0 +1,48 @@
+// GetIncidence: a request parsed and checked, and its answer read at one
+// snapshot (Monitor::GetIncidence takes the snapshot and the denominators).
+//
+// A table's rows come from the maintained counters (storage/incidence.h),
+// or, for a subset or max-grade table, from the stored reports counted at
+// query time (incidence_derived.h); the cells, intervals, comparisons and
+// trends are built the same way from either. Internal to services/domain.
+#ifndef AESIGNAL_SERVICES_DOMAIN_INCIDENCE_QUERY_H_
+#define AESIGNAL_SERVICES_DOMAIN_INCIDENCE_QUERY_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "aesignal/v1/safety_service.pb.h"
+#include "aesignal/v1/trial.pb.h"
+#include "services/domain/common.h"
+#include "services/domain/incidence_rows.h"
+#include "storage/keys.h"
+#include "storage/store.h"
+
+namespace aesignal::domain::internal {
+
+// A GetIncidence request's paging and presentation, checked without the
+// trial.
+struct IncidenceQuery {
+  std::string trial_id;
+  storage::Level level = storage::Level::kPt;
+  double confidence = 0.95;
+  int page_size = 0;
+  std::optional<storage::TermKey> after;  // the last row of the previous page
+  SubsetRule subset;
+  // Counted from reports (a subset, or max grades), not read from counters.
+  bool derived = false;
+};
+absl::StatusOr<IncidenceQuery> ParseIncidenceQuery(
+    const v1::GetIncidenceRequest& request);
+
+// Checks the request's filters and options against `trial` and answers it
+// from `view` (a snapshot) with `denominators` read at the same snapshot.
+absl::StatusOr<v1::GetIncidenceResponse> AnswerIncidence(
+    const storage::ReadView& view, const v1::GetIncidenceRequest& request,
+    const IncidenceQuery& query, const v1::Trial& trial,
+    const Denominators& denominators);
+
+}  // namespace aesignal::domain::internal
+
+#endif  // AESIGNAL_SERVICES_DOMAIN_INCIDENCE_QUERY_H_

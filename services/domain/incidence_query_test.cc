@@ -1,0 +1,668 @@
+// GetIncidence against an independent count: random reports (with
+// follow-ups and versions superseded on arrival) are counted by hand here,
+// from the final versions alone, with the clinical rules written out again,
+// and every cell of every table is compared: subjects, events,
+// denominators, Clopper-Pearson intervals, the highest grades, the
+// comparisons with the control group and the dose trends; for each subset
+// and level, through the counters and through the count from reports. Also
+// the counting-rule upgrade (a store without the `death` row gets it on
+// open) and the request's checks.
+#include <algorithm>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/domain/counting_upgrade.h"
+#include "services/domain/monitor.h"
+#include "services/errors/errors.h"
+#include "services/signal/binomial_ci.h"
+#include "services/signal/rule.h"
+#include "services/signal/signal_stats.h"
+#include "storage/incidence.h"
+#include "storage/keys.h"
+#include "storage/store.h"
+#include "tests/testing/temp_dir.h"
+
+namespace aesignal::domain {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kTrial[] = "NCT0042";
+constexpr char kParent[] = "trials/NCT0042";
+constexpr double kConfidence = 0.9;
+const std::vector<std::string> kGroups = {"PBO", "LOW", "HIGH"};
+const std::vector<double> kDoses = {0, 10, 30};
+const std::vector<int> kDays = {28, 84, 168};  // W4, W12, W24
+const std::vector<std::string> kTimepoints = {"W4", "W12", "W24"};
+const std::vector<std::string> kAesi = {"infection", "bleeding"};
+const std::vector<std::pair<std::string, std::string>> kTerms = {
+    {"Infections", "Pneumonia"},
+    {"Infections", "Sepsis"},
+    {"Skin", "Rash"},
+    {"Skin", "Pruritus"},
+    {"Cardiac", "Tachycardia"},
+    {"Nervous", "Headache"}};
+constexpr int kSubjects = 30;
+
+v1::Trial MakeTrial() {
+  v1::Trial t;
+  t.set_trial_id(kTrial);
+  t.set_title("incidence by hand");
+  for (size_t g = 0; g < kGroups.size(); ++g) {
+    auto* group = t.add_dose_groups();
+    group->set_dose_group_id(kGroups[g]);
+    group->set_dose_value(kDoses[g]);
+    group->set_control(g == 0);
+  }
+  for (size_t w = 0; w < kDays.size(); ++w) {
+    auto* tp = t.add_timepoints();
+    tp->set_timepoint_id(kTimepoints[w]);
+    tp->set_study_day(kDays[w]);
+  }
+  t.add_sites()->set_site_id("01");
+  for (const auto& c : kAesi) t.add_aesi_categories(c);
+  return t;
+}
+
+// Subject i: group i % 3; follow-up to day 20, 60 or 168 (some subjects are
+// not followed into later windows, and some of those have AEs there).
+int LastContact(int i) { return i % 5 == 0 ? 20 : i % 7 == 0 ? 60 : 168; }
+std::string SubjectId(int i) { return absl::StrCat("S", i); }
+
+// --- The hand count ---------------------------------------------------------
+
+// A final (counted) version as the hand count sees it.
+struct Ae {
+  int subject = 0;
+  int group = 0;
+  int window = 0;
+  v1::AdverseEventReport report;
+};
+
+int WindowOfDay(int day) {
+  for (size_t w = 0; w < kDays.size(); ++w) {
+    if (day <= kDays[w]) return static_cast<int>(w);
+  }
+  return -1;
+}
+
+bool Related(const v1::AdverseEventReport& r) {
+  return r.relatedness() == v1::RELATEDNESS_POSSIBLE ||
+         r.relatedness() == v1::RELATEDNESS_PROBABLE ||
+         r.relatedness() == v1::RELATEDNESS_DEFINITE;
+}
+bool Fatal(const v1::AdverseEventReport& r) {
+  return r.death() || r.outcome() == v1::OUTCOME_FATAL;
+}
+bool HasAesi(const v1::AdverseEventReport& r, const std::string& c) {
+  for (const auto& a : r.aesi()) {
+    if (a == c) return true;
+  }
+  return false;
+}
+
+struct Subset {
+  v1::IncidenceSubset subset = v1::INCIDENCE_SUBSET_UNSPECIFIED;
+  std::string aesi;
+};
+
+bool In(const v1::AdverseEventReport& r, const Subset& s) {
+  switch (s.subset) {
+    case v1::INCIDENCE_SUBSET_SERIOUS:
+      return r.serious();
+    case v1::INCIDENCE_SUBSET_GRADE_3_PLUS:
+      return r.grade() >= 3;
+    case v1::INCIDENCE_SUBSET_RELATED:
+      return Related(r);
+    case v1::INCIDENCE_SUBSET_DEATH:
+      return Fatal(r);
+    case v1::INCIDENCE_SUBSET_AESI:
+      return HasAesi(r, s.aesi);
+    default:
+      return true;
+  }
+}
+
+// The rows of `level` a report counts in, written out again: "soc|pt",
+// "soc", or the overall keys.
+std::vector<std::string> RowsOf(const v1::AdverseEventReport& r,
+                                v1::TermLevel level) {
+  if (level == v1::TERM_LEVEL_PT) return {r.soc() + "|" + r.pt()};
+  if (level == v1::TERM_LEVEL_SOC) return {r.soc()};
+  std::vector<std::string> rows = {"any_ae"};
+  if (r.serious()) rows.push_back("any_sae");
+  if (r.grade() >= 3) rows.push_back("grade_3_plus");
+  if (Related(r)) rows.push_back("related");
+  if (Fatal(r)) rows.push_back("death");
+  for (const auto& c : kAesi) {
+    if (HasAesi(r, c)) rows.push_back("aesi:" + c);
+  }
+  return rows;
+}
+
+std::string RowOf(const v1::TermIncidence& t) {
+  switch (t.level()) {
+    case v1::TERM_LEVEL_PT:
+      return t.soc() + "|" + t.pt();
+    case v1::TERM_LEVEL_SOC:
+      return t.soc();
+    default:
+      return t.overall_key();
+  }
+}
+
+// One cell counted by hand; group -1 is the all-groups total.
+struct HandCell {
+  int64_t cum_subjects = 0, cum_events = 0;
+  int64_t int_subjects = 0, int_events = 0;
+  int64_t dosed = 0, at_risk = 0;
+  std::vector<int64_t> max_grade = std::vector<int64_t>(5, 0);
+};
+
+class HandCount {
+ public:
+  HandCount(std::vector<Ae> aes, Subset subset, v1::TermLevel level)
+      : aes_(std::move(aes)), subset_(std::move(subset)), level_(level) {
+    for (const Ae& ae : aes_) {
+      if (!In(ae.report, subset_)) continue;
+      for (const std::string& row : RowsOf(ae.report, level_)) {
+        rows_.insert(row);
+      }
+    }
+  }
+  // Rows with >= 1 subject in the subset.
+  const std::set<std::string>& rows() const { return rows_; }
+
+  HandCell Cell(const std::string& row, int group, int k) const {
+    HandCell c;
+    std::map<int, int> highest;  // subject -> highest grade by window k
+    std::set<int> cum, in_window;
+    for (const Ae& ae : aes_) {
+      if ((group >= 0 && ae.group != group) || !In(ae.report, subset_)) {
+        continue;
+      }
+      const auto rows = RowsOf(ae.report, level_);
+      if (std::find(rows.begin(), rows.end(), row) == rows.end()) continue;
+      if (ae.window <= k) {
+        ++c.cum_events;
+        cum.insert(ae.subject);
+        highest[ae.subject] = std::max(highest[ae.subject], ae.report.grade());
+      }
+      if (ae.window == k) {
+        ++c.int_events;
+        in_window.insert(ae.subject);
+      }
+    }
+    c.cum_subjects = cum.size();
+    c.int_subjects = in_window.size();
+    for (const auto& [subject, grade] : highest) ++c.max_grade[grade - 1];
+    Denominators(group, k, &c);
+    return c;
+  }
+
+ private:
+  // Dosed: every subject of the group. At risk in window k: followed to its
+  // first day, or with any AE (any subset) in window k or later.
+  void Denominators(int group, int k, HandCell* c) const {
+    const int first_day = k == 0 ? 1 : kDays[k - 1] + 1;
+    for (int i = 0; i < kSubjects; ++i) {
+      if (group >= 0 && i % 3 != group) continue;
+      ++c->dosed;
+      bool later_ae = false;
+      for (const Ae& ae : aes_) {
+        later_ae = later_ae || (ae.subject == i && ae.window >= k);
+      }
+      if (LastContact(i) >= first_day || later_ae) ++c->at_risk;
+    }
+  }
+
+  const std::vector<Ae> aes_;
+  const Subset subset_;
+  const v1::TermLevel level_;
+  std::set<std::string> rows_;
+};
+
+// --- Reports -----------------------------------------------------------------
+
+v1::AdverseEventReport RandomReport(std::mt19937& rng, int id) {
+  auto pick = [&](int n) { return static_cast<int>(rng() % n); };
+  v1::AdverseEventReport r;
+  r.set_report_id(absl::StrCat("AE-", id));
+  r.set_version(1);
+  r.set_site_id("01");
+  r.set_subject_id(SubjectId(pick(kSubjects)));
+  const auto& [soc, pt] = kTerms[pick(kTerms.size())];
+  r.set_soc(soc);
+  r.set_pt(pt);
+  if (pick(6) == 0) {
+    r.set_timepoint_id(kTimepoints[pick(3)]);  // a timepoint, no day
+  } else {
+    r.set_onset_study_day(1 + pick(kDays.back()));
+  }
+  r.set_grade(1 + pick(5));
+  r.set_serious(pick(4) == 0);
+  r.set_death(pick(15) == 0);
+  if (r.death()) r.set_serious(true);
+  r.set_outcome(pick(12) == 0 ? v1::OUTCOME_FATAL : v1::OUTCOME_RECOVERED);
+  r.set_relatedness(static_cast<v1::Relatedness>(pick(6)));
+  for (const auto& c : kAesi) {
+    if (pick(5) == 0) r.add_aesi(c);
+  }
+  return r;
+}
+
+// A follow-up: the same report, another version, changed.
+v1::AdverseEventReport FollowUp(std::mt19937& rng,
+                                const v1::AdverseEventReport& first,
+                                uint32_t version) {
+  v1::AdverseEventReport r = RandomReport(rng, 0);
+  r.set_report_id(first.report_id());
+  r.set_subject_id(first.subject_id());
+  r.set_version(version);
+  return r;
+}
+
+class IncidenceQueryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    OpenStore();
+    v1::CreateTrialRequest create;
+    *create.mutable_trial() = MakeTrial();
+    ASSERT_TRUE(monitor_->CreateTrial(create).ok());
+    v1::EnrollSubjectsRequest enroll;
+    enroll.set_parent(kParent);
+    for (int i = 0; i < kSubjects; ++i) {
+      v1::Subject* s = enroll.add_subjects();
+      s->set_subject_id(SubjectId(i));
+      s->set_site_id("01");
+      s->set_dose_group_id(kGroups[i % 3]);
+      s->set_last_contact_day(LastContact(i));
+    }
+    ASSERT_TRUE(monitor_->EnrollSubjects(enroll).ok());
+  }
+
+  void OpenStore() {
+    auto store = storage::Store::Open({.path = dir_.Sub("db")});
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+    monitor_ = std::make_unique<Monitor>(store_.get());
+    ASSERT_TRUE(monitor_->counting_upgrade_status().ok());
+  }
+
+  void Submit(const std::vector<v1::AdverseEventReport>& reports) {
+    v1::SubmitReportsRequest request;
+    request.set_parent(kParent);
+    for (const auto& r : reports) *request.add_reports() = r;
+    auto response = monitor_->SubmitReports(request);
+    ASSERT_TRUE(response.ok()) << response.status();
+    for (const auto& result : response->results()) {
+      ASSERT_NE(result.status(), v1::REPORT_STATUS_REJECTED) << result.reason();
+    }
+  }
+
+  // Submits random reports, follow-ups and late lower versions (superseded
+  // on arrival), and keeps the final version of each report.
+  void SubmitRandomReports(int count, unsigned seed);
+
+  std::vector<Ae> FinalAes() const {
+    std::vector<Ae> out;
+    for (const auto& [id, r] : final_) {
+      Ae ae;
+      ae.subject = std::stoi(r.subject_id().substr(1));
+      ae.group = ae.subject % 3;
+      ae.window = r.has_onset_study_day()
+                      ? WindowOfDay(r.onset_study_day())
+                      : static_cast<int>(std::find(kTimepoints.begin(),
+                                                   kTimepoints.end(),
+                                                   r.timepoint_id()) -
+                                         kTimepoints.begin());
+      ae.report = r;
+      out.push_back(std::move(ae));
+    }
+    return out;
+  }
+
+  // Every page of a table.
+  v1::GetIncidenceResponse Table(v1::GetIncidenceRequest request) {
+    request.set_parent(kParent);
+    request.set_confidence_level(kConfidence);
+    request.set_page_size(2);
+    v1::GetIncidenceResponse all;
+    for (;;) {
+      auto page = monitor_->GetIncidence(request);
+      EXPECT_TRUE(page.ok()) << page.status();
+      if (!page.ok()) return all;
+      for (auto& t : *page->mutable_terms()) *all.add_terms() = std::move(t);
+      if (page->next_page_token().empty()) return all;
+      request.set_page_token(page->next_page_token());
+    }
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<Monitor> monitor_;
+  std::map<std::string, v1::AdverseEventReport> final_;  // by report id
+};
+
+void IncidenceQueryTest::SubmitRandomReports(int count, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::vector<v1::AdverseEventReport> first, later, late;
+  for (int i = 0; i < count; ++i) {
+    first.push_back(RandomReport(rng, i));
+    final_[first.back().report_id()] = first.back();
+  }
+  for (int i = 0; i < count; i += 4) {
+    later.push_back(FollowUp(rng, first[i], 3));
+    final_[first[i].report_id()] = later.back();
+    if (i % 8 == 0) late.push_back(FollowUp(rng, first[i], 2));  // superseded
+  }
+  Submit(first);
+  Submit(later);
+  Submit(late);
+}
+
+// --- Comparing --------------------------------------------------------------
+
+void ExpectEstimate(const v1::Estimate& e, int64_t x, int64_t events, int64_t n,
+                    const std::string& where) {
+  SCOPED_TRACE(where);
+  EXPECT_EQ(e.subjects(), x);
+  EXPECT_EQ(e.events(), events);
+  EXPECT_EQ(e.denominator(), n);
+  auto ci = signal::ClopperPearson(x, n, kConfidence);
+  ASSERT_TRUE(ci.ok()) << ci.status();
+  EXPECT_DOUBLE_EQ(e.proportion(), n == 0 ? 0 : static_cast<double>(x) / n);
+  EXPECT_DOUBLE_EQ(e.ci_lower(), ci->lower);
+  EXPECT_DOUBLE_EQ(e.ci_upper(), ci->upper);
+}
+
+// `has`: whether the cell has the comparison; a treated group's cell must
+// whenever both denominators are positive, the control's never.
+void ExpectComparison(const v1::ControlComparison& c, bool has, bool treated,
+                      int64_t x1, int64_t n1, int64_t x0, int64_t n0,
+                      const std::string& where) {
+  SCOPED_TRACE(where);
+  ASSERT_EQ(has, treated && n1 > 0 && n0 > 0);
+  if (!has) return;
+  EXPECT_EQ(c.control_dose_group_id(), "PBO");
+  EXPECT_EQ(c.control_subjects(), x0);
+  EXPECT_EQ(c.control_denominator(), n0);
+  auto rd = signal::MiettinenNurminenDifference(x1, n1, x0, n0, kConfidence);
+  auto rr = signal::MiettinenNurminenRatio(x1, n1, x0, n0, kConfidence);
+  ASSERT_TRUE(rd.ok() && rr.ok());
+  EXPECT_DOUBLE_EQ(c.risk_difference(), rd->difference);
+  EXPECT_DOUBLE_EQ(c.risk_difference_lower(), rd->lower);
+  EXPECT_DOUBLE_EQ(c.risk_difference_upper(), rd->upper);
+  EXPECT_EQ(c.has_relative_risk(), x0 > 0);
+  if (x0 > 0) {
+    EXPECT_DOUBLE_EQ(c.relative_risk(), rr->ratio);
+  }
+  EXPECT_EQ(c.has_relative_risk_lower(), x0 > 0 || x1 > 0);
+  EXPECT_EQ(c.has_relative_risk_upper(), x0 > 0);
+}
+
+// One cell: the counts, the highest grades and, for a treated group, the
+// comparisons with the control group's hand-counted cell.
+void ExpectCell(const v1::IncidenceCell& cell, const HandCell& hand,
+                const HandCell& control, bool treated, bool extras,
+                const std::string& where) {
+  EXPECT_EQ(cell.n_dosed(), hand.dosed) << where;
+  EXPECT_EQ(cell.n_at_risk(), hand.at_risk) << where;
+  ExpectEstimate(cell.cumulative(), hand.cum_subjects, hand.cum_events,
+                 hand.dosed, where + " cumulative");
+  ExpectEstimate(cell.interval(), hand.int_subjects, hand.int_events,
+                 hand.at_risk, where + " interval");
+  if (!extras) {
+    EXPECT_EQ(cell.max_grade_subjects_size(), 0) << where;
+    EXPECT_FALSE(cell.has_cumulative_vs_control()) << where;
+    return;
+  }
+  EXPECT_THAT(cell.max_grade_subjects(),
+              ::testing::ElementsAreArray(hand.max_grade))
+      << where;
+  ExpectComparison(cell.cumulative_vs_control(),
+                   cell.has_cumulative_vs_control(), treated, hand.cum_subjects,
+                   hand.dosed, control.cum_subjects, control.dosed,
+                   where + " cumulative vs control");
+  ExpectComparison(cell.interval_vs_control(), cell.has_interval_vs_control(),
+                   treated, hand.int_subjects, hand.at_risk,
+                   control.int_subjects, control.at_risk,
+                   where + " interval vs control");
+}
+
+void ExpectTrends(const v1::TermIncidence& term, const HandCount& hand) {
+  ASSERT_EQ(term.dose_trends_size(), 3);
+  for (int k = 0; k < 3; ++k) {
+    std::vector<int64_t> x, n;
+    for (int g = 0; g < 3; ++g) {
+      const HandCell c = hand.Cell(RowOf(term), g, k);
+      x.push_back(c.cum_subjects);
+      n.push_back(c.dosed);
+    }
+    auto trend =
+        signal::CochranArmitage(x, n, kDoses, signal::ServerTrendOptions());
+    ASSERT_TRUE(trend.ok());
+    const v1::IncidenceTrend& t = term.dose_trends(k);
+    EXPECT_EQ(t.timepoint_id(), kTimepoints[k]);
+    EXPECT_DOUBLE_EQ(t.p_value(), trend->p) << RowOf(term);
+    EXPECT_DOUBLE_EQ(t.z(), trend->z);
+    EXPECT_EQ(t.scores(), "dose scores");
+  }
+}
+
+// Every row and cell of `table` against the hand count.
+void ExpectTable(const v1::GetIncidenceResponse& table, const HandCount& hand,
+                 v1::TermLevel level, bool extras) {
+  std::vector<std::string> rows;
+  for (const auto& term : table.terms()) rows.push_back(RowOf(term));
+  if (level != v1::TERM_LEVEL_OVERALL) {
+    EXPECT_THAT(rows, ::testing::ElementsAreArray(hand.rows()));
+  } else {
+    EXPECT_THAT(rows, ::testing::ElementsAre(
+                          "any_ae", "any_sae", "grade_3_plus", "related",
+                          "death", "aesi:infection", "aesi:bleeding"));
+  }
+  for (const auto& term : table.terms()) {
+    ASSERT_EQ(term.cells_size(), 4 * 3);
+    for (int g = -1; g < 3; ++g) {
+      for (int k = 0; k < 3; ++k) {
+        const v1::IncidenceCell& cell = term.cells((g < 0 ? 3 : g) * 3 + k);
+        const std::string where =
+            absl::StrCat(RowOf(term), " group ", g, " window ", k);
+        ExpectCell(cell, hand.Cell(RowOf(term), g, k),
+                   hand.Cell(RowOf(term), 0, k), g > 0, extras, where);
+      }
+    }
+    if (extras) ExpectTrends(term, hand);
+  }
+}
+
+v1::GetIncidenceRequest Request(v1::TermLevel level, const Subset& subset,
+                                bool extras) {
+  v1::GetIncidenceRequest request;
+  request.set_level(level);
+  request.set_subset(subset.subset);
+  request.set_aesi_category(subset.aesi);
+  request.set_max_grade(extras);
+  request.set_compare_to_control(extras);
+  request.set_dose_trend(extras);
+  return request;
+}
+
+const std::vector<Subset>& Subsets() {
+  static const auto* subsets =
+      new std::vector<Subset>{{v1::INCIDENCE_SUBSET_UNSPECIFIED, ""},
+                              {v1::INCIDENCE_SUBSET_SERIOUS, ""},
+                              {v1::INCIDENCE_SUBSET_GRADE_3_PLUS, ""},
+                              {v1::INCIDENCE_SUBSET_RELATED, ""},
+                              {v1::INCIDENCE_SUBSET_DEATH, ""},
+                              {v1::INCIDENCE_SUBSET_AESI, "bleeding"}};
+  return *subsets;
+}
+
+TEST_F(IncidenceQueryTest, EveryCellOfEverySubsetMatchesAHandCount) {
+  SubmitRandomReports(160, 20240611);
+  ASSERT_TRUE(monitor_->VerifyCounters(kTrial).ok());
+  const std::vector<Ae> aes = FinalAes();
+  for (v1::TermLevel level :
+       {v1::TERM_LEVEL_PT, v1::TERM_LEVEL_SOC, v1::TERM_LEVEL_OVERALL}) {
+    for (const Subset& subset : Subsets()) {
+      for (bool extras : {false, true}) {
+        SCOPED_TRACE(absl::StrCat(v1::TermLevel_Name(level), " ",
+                                  v1::IncidenceSubset_Name(subset.subset),
+                                  extras ? " with extras" : ""));
+        const HandCount hand(aes, subset, level);
+        ExpectTable(Table(Request(level, subset, extras)), hand, level, extras);
+      }
+    }
+  }
+}
+
+TEST_F(IncidenceQueryTest, OneRowAndCellFiltersOfASubset) {
+  SubmitRandomReports(80, 7);
+  const HandCount hand(FinalAes(), {v1::INCIDENCE_SUBSET_GRADE_3_PLUS, ""},
+                       v1::TERM_LEVEL_SOC);
+  ASSERT_FALSE(hand.rows().empty());
+  v1::GetIncidenceRequest request = Request(
+      v1::TERM_LEVEL_SOC, {v1::INCIDENCE_SUBSET_GRADE_3_PLUS, ""}, true);
+  request.set_soc(*hand.rows().begin());
+  request.set_dose_group_id("HIGH");
+  request.set_timepoint_id("W12");
+  const v1::GetIncidenceResponse table = Table(request);
+  ASSERT_EQ(table.terms_size(), 1);
+  ASSERT_EQ(table.terms(0).cells_size(), 1);
+  ExpectCell(table.terms(0).cells(0), hand.Cell(*hand.rows().begin(), 2, 1),
+             hand.Cell(*hand.rows().begin(), 0, 1), true, true, "HIGH W12");
+  ASSERT_EQ(table.terms(0).dose_trends_size(), 1);
+  EXPECT_EQ(table.terms(0).dose_trends(0).timepoint_id(), "W12");
+  // A term outside the subset is an all-zero row.
+  request.set_soc("No such SOC");
+  const v1::GetIncidenceResponse zero = Table(request);
+  ASSERT_EQ(zero.terms_size(), 1);
+  EXPECT_EQ(zero.terms(0).cells(0).cumulative().subjects(), 0);
+  EXPECT_THAT(zero.terms(0).cells(0).max_grade_subjects(),
+              ::testing::ElementsAre(0, 0, 0, 0, 0));
+}
+
+// --- The request's checks ----------------------------------------------------
+
+void ExpectViolation(const absl::StatusOr<v1::GetIncidenceResponse>& r,
+                     const std::string& field) {
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  const auto violations = errors::ViolationsOf(r.status());
+  ASSERT_EQ(violations.size(), 1u) << r.status();
+  EXPECT_EQ(violations[0].field, field);
+}
+
+TEST_F(IncidenceQueryTest, RefusesSubsetsAndComparisonsTheTrialCannotHave) {
+  v1::GetIncidenceRequest request;
+  request.set_parent(kParent);
+  request.set_level(v1::TERM_LEVEL_PT);
+  request.set_subset(v1::INCIDENCE_SUBSET_AESI);
+  ExpectViolation(monitor_->GetIncidence(request), "aesi_category");
+  request.set_aesi_category("malignancy");  // not the trial's
+  ExpectViolation(monitor_->GetIncidence(request), "aesi_category");
+  request.set_subset(v1::INCIDENCE_SUBSET_SERIOUS);
+  ExpectViolation(monitor_->GetIncidence(request), "aesi_category");
+  request.clear_aesi_category();
+  request.set_subset(static_cast<v1::IncidenceSubset>(99));
+  ExpectViolation(monitor_->GetIncidence(request), "subset");
+
+  // A trial of two groups without a control arm.
+  v1::Trial two = MakeTrial();
+  two.set_trial_id("TWO");
+  two.mutable_dose_groups()->RemoveLast();
+  two.mutable_dose_groups(0)->set_control(false);
+  v1::CreateTrialRequest create;
+  *create.mutable_trial() = two;
+  ASSERT_TRUE(monitor_->CreateTrial(create).ok());
+  v1::GetIncidenceRequest other;
+  other.set_parent("trials/TWO");
+  other.set_level(v1::TERM_LEVEL_OVERALL);
+  other.set_compare_to_control(true);
+  ExpectViolation(monitor_->GetIncidence(other), "compare_to_control");
+  other.set_compare_to_control(false);
+  other.set_dose_trend(true);
+  ExpectViolation(monitor_->GetIncidence(other), "dose_trend");
+}
+
+TEST_F(IncidenceQueryTest, APageTokenContinuesOnlyItsOwnSubset) {
+  SubmitRandomReports(60, 3);
+  v1::GetIncidenceRequest request =
+      Request(v1::TERM_LEVEL_PT, {v1::INCIDENCE_SUBSET_UNSPECIFIED, ""}, true);
+  request.set_parent(kParent);
+  request.set_page_size(1);
+  auto first = monitor_->GetIncidence(request);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_FALSE(first->next_page_token().empty());
+  request.set_page_token(first->next_page_token());
+  request.set_subset(v1::INCIDENCE_SUBSET_SERIOUS);
+  ExpectViolation(monitor_->GetIncidence(request), "page_token");
+}
+
+// --- The counting-rule upgrade -----------------------------------------------
+
+TEST_F(IncidenceQueryTest, AStoreWithoutTheDeathRowGetsItOnOpen) {
+  SubmitRandomReports(120, 99);
+  ASSERT_TRUE(monitor_->signals().WaitIdle(absl::Seconds(30)).ok());
+  // The store as a build before the `death` row left it: no death states
+  // or counters, counting rules version 1.
+  const storage::TermKey death{storage::Level::kOverall, "", "", "death"};
+  ASSERT_TRUE(
+      store_
+          ->Commit([&](storage::Txn& txn) {
+            std::vector<std::string> keys;
+            // A term's states follow its counter row key.
+            const std::string prefix = storage::CounterRowKey(kTrial, death);
+            EXPECT_TRUE(txn.Scan(storage::Cf::kSubjectTerms, prefix, "",
+                                 [&](std::string_view key, std::string_view) {
+                                   keys.emplace_back(key);
+                                   return true;
+                                 })
+                            .ok());
+            EXPECT_FALSE(keys.empty());
+            for (const auto& k : keys) {
+              txn.Delete(storage::Cf::kSubjectTerms, k);
+            }
+            txn.Delete(storage::Cf::kCounters,
+                       storage::CounterRowKey(kTrial, death));
+            storage::WriteCountingRulesVersion(txn, 1);
+            return absl::OkStatus();
+          })
+          .ok());
+  const absl::Status before = monitor_->VerifyCounters(kTrial);
+  EXPECT_EQ(before.code(), absl::StatusCode::kDataLoss) << before;
+
+  // Reopened: the upgrade recounts the row from the reports.
+  monitor_.reset();
+  store_.reset();
+  OpenStore();
+  EXPECT_EQ(*storage::ReadCountingRulesVersion(store_->Latest()),
+            kCountingRulesVersion);
+  EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
+  const Subset all;
+  const HandCount hand(FinalAes(), all, v1::TERM_LEVEL_OVERALL);
+  ASSERT_TRUE(hand.rows().contains("death"));
+  ExpectTable(Table(Request(v1::TERM_LEVEL_OVERALL, all, false)), hand,
+              v1::TERM_LEVEL_OVERALL, false);
+  // Every row is evaluated again (the pre-specified rows gained one), and
+  // the signals agree with the counters.
+  ASSERT_TRUE(monitor_->signals().WaitIdle(absl::Seconds(30)).ok());
+  EXPECT_TRUE(monitor_->signals().VerifySignals(kTrial).ok());
+  // Opening again changes nothing.
+  monitor_.reset();
+  store_.reset();
+  OpenStore();
+  EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
+}
+
+}  // namespace
+}  // namespace aesignal::domain
