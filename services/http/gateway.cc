@@ -132,6 +132,7 @@ std::string ContentTypeOf(absl::string_view path) {
   if (absl::EndsWith(path, ".svg")) return "image/svg+xml";
   if (absl::EndsWith(path, ".png")) return "image/png";
   if (absl::EndsWith(path, ".json")) return "application/json";
+  if (absl::EndsWith(path, ".txt")) return "text/plain; charset=utf-8";
   return "application/octet-stream";
 }
 
@@ -147,7 +148,7 @@ HttpInput InputOf(const HttpRequest& request) {
 }
 
 Gateway::Gateway(app::Application* app, GatewayOptions options)
-    : app_(*app), options_(std::move(options)) {}
+    : app_(app), options_(std::move(options)) {}
 
 std::vector<std::pair<std::string, std::string>> Gateway::SecurityHeaders(
     bool tls) {
@@ -327,7 +328,7 @@ HttpReply Gateway::Call(const Plan& plan, const HttpRequest& request,
     return ErrorReply(absl::InternalError("route without a handler"));
   }
   absl::StatusOr<std::string> body =
-      it->second(app_, context, plan.match, InputOf(request));
+      it->second(*app_, context, plan.match, InputOf(request));
   if (!body.ok()) return ErrorReply(body.status());
   HttpReply reply{.body = *std::move(body)};
   reply.headers.emplace_back("Cache-Control", "no-store");

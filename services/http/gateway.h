@@ -131,7 +131,8 @@ class Gateway {
   HttpReply MetricsReply(const HttpRequest& request) const;
   HttpReply StaticReply(absl::string_view path) const;
 
-  app::Application& app_;
+  app::Application*
+      app_;  // not owned; only Call, Watch and StreamReports use it
   GatewayOptions options_;
 };
 

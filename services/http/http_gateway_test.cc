@@ -2,8 +2,10 @@
 // methods, request binding, the JSON error shape, and whole requests through
 // Gateway against a real application layer (authentication, roles, the
 // audit principal, static files, the Host guard).
+#include <fstream>
 #include <memory>
 #include <set>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -26,6 +28,7 @@ namespace aesignal::http {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::UnorderedElementsAre;
 
 TEST(RoutesTest, EveryV1MethodHasExactlyOneRoute) {
@@ -69,6 +72,18 @@ TEST(RoutesTest, BindsVariablesDecodedAndMultiSegment) {
   auto update = MatchRoute("PATCH", "/v1/trials/T1", nullptr);
   ASSERT_TRUE(update.ok());
   EXPECT_EQ(update->variables[0].first, "trial.name");
+}
+
+TEST(RoutesTest, DocsListEveryRoute) {
+  std::ifstream in(AESIGNAL_SOURCE_DIR "/docs/api.md");
+  std::stringstream docs;
+  docs << in.rdbuf();
+  ASSERT_FALSE(docs.str().empty());
+  for (const Route& route : V1Routes()) {
+    EXPECT_THAT(docs.str(), HasSubstr(absl::StrCat("| ", route.method.name,
+                                                   " | `", route.http_method,
+                                                   " ", route.path, "`")));
+  }
 }
 
 TEST(RoutesTest, WrongMethodListsTheAllowedOnes) {
@@ -207,12 +222,15 @@ TEST(JsonTest, ErrorsHaveGoogleShapeWithTheSameDetailsAsGrpc) {
   EXPECT_EQ(ErrorJson(absl::UnauthenticatedError("no")).http_status, 401);
 }
 
-TEST(JsonTest, RepliesPrintZerosAndEnumNames) {
+TEST(JsonTest, RepliesAreProto3JsonWithoutDefaults) {
   v1::Trial trial;
   trial.set_trial_id("T1");
+  trial.mutable_signal_policy()->set_error_control(
+      v1::ERROR_CONTROL_TRIAL_WIDE);
   const std::string json = ToJson(trial);
   EXPECT_THAT(json, HasSubstr(R"("trialId":"T1")"));
-  EXPECT_THAT(json, HasSubstr(R"("title":"")"));
+  EXPECT_THAT(json, HasSubstr(R"("errorControl":"ERROR_CONTROL_TRIAL_WIDE")"));
+  EXPECT_THAT(json, Not(HasSubstr("title")));
   EXPECT_EQ(json.find('\n'), std::string::npos);
 }
 

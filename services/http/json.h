@@ -16,8 +16,8 @@
 namespace aesignal::http {
 
 // `message` as proto3 JSON: lowerCamelCase names, enums by name, int64 as
-// strings, and every field printed even when it holds its default (a chart
-// needs the zeros).
+// strings; fields holding their default value (0, "", false, [], the first
+// enum value) are omitted, so a client reads a missing number as 0.
 std::string ToJson(const google::protobuf::Message& message);
 
 struct JsonError {

@@ -41,8 +41,8 @@ struct HttpLimits {
   int max_connections = 256;
   int max_requests_per_connection = 1000;
   // Token bucket per connection: 429 with Retry-After when empty.
-  double requests_per_second = 50;
-  double request_burst = 100;
+  double requests_per_second = 200;
+  double request_burst = 400;
   int max_calls_in_flight = 64;  // 503 beyond
   int max_streams = 32;          // 503 beyond
   int call_threads = 4;

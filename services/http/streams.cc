@@ -40,7 +40,7 @@ absl::Status Gateway::Watch(
   if (plan.match.route->method == access::methods::kWatchTopics) {
     v1::WatchTopicsRequest watch;
     AESIGNAL_RETURN_IF_ERROR(BindWatch(plan, request, &watch));
-    return app_.signals.WatchTopics(
+    return app_->signals.WatchTopics(
         context, watch, [&](const v1::WatchTopicsResponse& change) {
           return write(
               EventFrame(change.change_sequence(), "topic", ToJson(change)));
@@ -48,7 +48,7 @@ absl::Status Gateway::Watch(
   }
   v1::WatchSignalsRequest watch;
   AESIGNAL_RETURN_IF_ERROR(BindWatch(plan, request, &watch));
-  return app_.signals.WatchSignals(
+  return app_->signals.WatchSignals(
       context, watch, [&](const v1::WatchSignalsResponse& change) {
         return write(
             EventFrame(change.change_sequence(), "signal", ToJson(change)));
@@ -80,7 +80,7 @@ absl::Status Gateway::StreamReports(
   if (batches.empty()) {
     return errors::InvalidArgument("body", "no batch (one JSON per line)");
   }
-  return app_.ingest.StreamReports(
+  return app_->ingest.StreamReports(
       context,
       [&batches](v1::StreamReportsRequest* next) {
         if (batches.empty()) return false;

@@ -6,6 +6,7 @@
 //                           messages (ceiling), durable end-to-end ingest
 //                           batched, unbatched and over N concurrent streams
 //   aesignal-bench query    GetIncidence latency on a large trial
+//   aesignal-bench http     the same pages over HTTP/JSON vs gRPC
 //   aesignal-bench scale    a long ingest: rate and RSS per tenth, restart time
 //   aesignal-bench load     many concurrent streams, some of them slow
 //
@@ -41,9 +42,11 @@
 #include "aesignal/v1/safety_service.grpc.pb.h"
 #include "aesignal/v1/signal_service.grpc.pb.h"
 #include "aesignal/v1/trial_service.grpc.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "services/domain/monitor.h"
 #include "services/server/server.h"
 #include "storage/store.h"
+#include "tests/testing/http_client.h"
 #include "tests/testing/temp_dir.h"
 
 ABSL_FLAG(bool, smoke, false, "tiny sizes: seconds, for CI");
@@ -148,9 +151,13 @@ struct Fixture {
       temp = std::make_unique<testing::TempDir>();
       data_dir = temp->Sub("data");
     }
-    auto started = Server::Start({.listen = "127.0.0.1:0",
-                                  .data_dir = data_dir,
-                                  .max_receive_message_bytes = 64 << 20});
+    auto started = Server::Start(
+        {.listen = "127.0.0.1:0",
+         .data_dir = data_dir,
+         .max_receive_message_bytes = 64 << 20,
+         .http_listen = "127.0.0.1:0",
+         // Latency, not the per-connection limit.
+         .http_limits = {.requests_per_second = 1e9, .request_burst = 1e9}});
     if (!started.ok()) return started.status();
     server = *std::move(started);
     target = absl::StrCat("127.0.0.1:", server->port());
@@ -780,6 +787,84 @@ int Query() {
   return QuerySignals(f, repeats, std::min(pts, 100));
 }
 
+// The same GetIncidence page over gRPC and over HTTP/JSON (a keep-alive
+// connection, timed to the last byte of the reply), alternating call by call
+// so both see the same machine.
+int Http() {
+  const bool smoke = absl::GetFlag(FLAGS_smoke);
+  const int subjects = smoke ? 500 : absl::GetFlag(FLAGS_subjects);
+  const int pts = smoke ? 100 : absl::GetFlag(FLAGS_pts);
+  const int reports = smoke ? 5000 : absl::GetFlag(FLAGS_reports);
+  const int repeats = smoke ? 3 : absl::GetFlag(FLAGS_repeats);
+  Fixture f;
+  if (absl::Status s = f.Start(5, 10, subjects); !s.ok()) {
+    std::cerr << s << "\n";
+    return 1;
+  }
+  if (!IngestVolume(f, reports, 4, subjects, pts, "h")) return 1;
+  (void)f.server->monitor().signals().WaitIdle(absl::Minutes(10));
+  auto stub = v1::SafetyService::NewStub(f.Channel(7));
+  testing::HttpConnection http(f.server->http_port());
+  struct Case {
+    std::string name, query;
+    v1::GetIncidenceRequest request;
+  };
+  std::vector<Case> cases(3);
+  cases[0] = {"PT page of 100 terms", "level=TERM_LEVEL_PT", {}};
+  cases[1] = {
+      "PT page of 1000 terms", "level=TERM_LEVEL_PT&page_size=1000", {}};
+  cases[2] = {"one cell",
+              "level=TERM_LEVEL_PT&soc=System+organ+class+7&pt=Preferred+"
+              "term+7&dose_group_id=G3&timepoint_id=D182",
+              {}};
+  for (Case& c : cases) {
+    c.request.set_parent("trials/BENCH");
+    c.request.set_level(v1::TERM_LEVEL_PT);
+  }
+  cases[1].request.set_page_size(1000);
+  cases[2].request.set_soc("System organ class 7");
+  cases[2].request.set_pt("Preferred term 7");
+  cases[2].request.set_dose_group_id("G3");
+  cases[2].request.set_timepoint_id("D182");
+  std::printf("%-24s %9s %9s %9s %9s %12s\n", "GetIncidence", "gRPC p50",
+              "gRPC p99", "HTTP p50", "HTTP p99", "HTTP/gRPC p99");
+  for (const Case& c : cases) {
+    std::vector<double> grpc_ms, http_ms;
+    for (int i = 0; i < repeats * (c.name == "one cell" ? 10 : 1); ++i) {
+      grpc::ClientContext context;
+      v1::GetIncidenceResponse by_grpc, by_http;
+      absl::Time start = absl::Now();
+      if (!stub->GetIncidence(&context, c.request, &by_grpc).ok()) return 1;
+      grpc_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
+      start = absl::Now();
+      if (!http.Send(testing::RequestBytes(
+              "GET", "/v1/trials/BENCH/incidence?" + c.query))) {
+        return 1;
+      }
+      auto reply = http.Read(absl::Seconds(60));
+      // Timed to the whole body, as a browser's fetch(): protobuf's C++ JSON
+      // parser (~5 MB/s) would time this client, not the server.
+      http_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
+      if (!reply.ok() || reply->status != 200 ||
+          !google::protobuf::util::JsonStringToMessage(reply->body, &by_http)
+               .ok()) {
+        std::cerr << "HTTP GetIncidence failed: "
+                  << (reply.ok() ? reply->body.substr(0, 300)
+                                 : reply.status().ToString())
+                  << "\n";
+        return 1;
+      }
+      if (by_http.terms_size() != by_grpc.terms_size()) return 1;
+    }
+    const Percentiles g = Summarize(std::move(grpc_ms));
+    const Percentiles h = Summarize(std::move(http_ms));
+    std::printf("%-24s %9.2f %9.2f %9.2f %9.2f %12.2f\n", c.name.c_str(),
+                g.p50_ms, g.p99_ms, h.p50_ms, h.p99_ms, h.p99_ms / g.p99_ms);
+  }
+  std::printf("target: HTTP p99 <= 1.5 x gRPC p99 for the same page\n");
+  return 0;
+}
+
 int Scale() {
   const bool smoke = absl::GetFlag(FLAGS_smoke);
   const int64_t total = smoke ? 20000 : absl::GetFlag(FLAGS_scale_reports);
@@ -931,7 +1016,7 @@ int Load() {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "aesignal-bench ingest|query|scale|load [--smoke] [flags]; see "
+      "aesignal-bench ingest|query|http|scale|load [--smoke] [flags]; see "
       "docs/benchmarks.md");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   const std::string mode = args.size() > 1 ? args[1] : "";
@@ -939,6 +1024,7 @@ int main(int argc, char** argv) {
   if (mode == "query") return aesignal::Query();
   if (mode == "scale") return aesignal::Scale();
   if (mode == "load") return aesignal::Load();
-  std::cerr << "usage: aesignal-bench ingest|query|scale|load [--smoke]\n";
+  if (mode == "http") return aesignal::Http();
+  std::cerr << "usage: aesignal-bench ingest|query|http|scale|load [--smoke]\n";
   return 2;
 }
