@@ -5,6 +5,7 @@
 // limits, security headers, live streams, and — over TLS with principals —
 // the role table of docs/operations.md for every route and the caller in
 // the audit trail.
+#include <functional>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -66,6 +67,37 @@ HttpResponse MustFetch(int port, const std::string& method,
   return response.ok() ? *response : HttpResponse{};
 }
 
+// One HTTP call: method, target, body.
+using Caller = std::function<HttpResponse(
+    const std::string&, const std::string&, const std::string&)>;
+
+// Trial T1 through `call`: 9 subjects (3 per group) and the serious-AE
+// baseline; true if every call succeeded.
+bool CreateTrialT1(const Caller& call) {
+  v1::EnrollSubjectsRequest enroll;
+  for (int i = 1; i <= 9; ++i) {
+    *enroll.add_subjects() = testing::SubjectNumber(i);
+  }
+  v1::PutBaselinesRequest put;
+  *put.add_baselines() = testing::SeriousAeBaseline();
+  return call("POST", "/v1/trials", Json(testing::ThreeGroupTrial("T1")))
+                 .status == 200 &&
+         call("POST", "/v1/trials/T1/subjects:enroll", Json(enroll)).status ==
+             200 &&
+         call("POST", "/v1/trials/T1/baselines:put", Json(put)).status == 200;
+}
+
+// Serious grade-3 pneumonia for each subject (two in HIGH raise a topic).
+v1::SubmitReportsRequest SeriousReports(
+    const std::vector<std::string>& subjects) {
+  v1::SubmitReportsRequest submit;
+  for (const std::string& subject : subjects) {
+    *submit.add_reports() = testing::Report("AE-" + subject, 1, subject, 30,
+                                            "Pneumonia", 3, /*serious=*/true);
+  }
+  return submit;
+}
+
 class HttpServerTest : public ::testing::Test {
  protected:
   void StartServer(std::function<void(ServerOptions&)> adjust = nullptr) {
@@ -81,34 +113,18 @@ class HttpServerTest : public ::testing::Test {
                                    grpc::InsecureChannelCredentials());
   }
 
-  // Trial T1 over HTTP: 9 subjects, the serious-AE baseline, and serious
-  // AEs of HIGH's subjects S3 and S6 (which raise a topic).
+  // Trial T1 over HTTP with serious AEs of HIGH's S3 and S6.
   void LoadTrialOverHttp() {
-    ASSERT_EQ(MustFetch(port_, "POST", "/v1/trials",
-                        Json(testing::ThreeGroupTrial("T1")))
-                  .status,
-              200);
-    v1::EnrollSubjectsRequest enroll;
-    for (int i = 1; i <= 9; ++i)
-      *enroll.add_subjects() = testing::SubjectNumber(i);
-    ASSERT_EQ(
-        MustFetch(port_, "POST", "/v1/trials/T1/subjects:enroll", Json(enroll))
-            .status,
-        200);
-    v1::PutBaselinesRequest put;
-    *put.add_baselines() = testing::SeriousAeBaseline();
-    ASSERT_EQ(MustFetch(port_, "POST", "/v1/trials/T1/baselines:put", Json(put))
-                  .status,
-              200);
+    ASSERT_TRUE(CreateTrialT1([this](const std::string& method,
+                                     const std::string& target,
+                                     const std::string& body) {
+      return MustFetch(port_, method, target, body);
+    }));
     SubmitSerious({"S3", "S6"});
   }
 
   HttpResponse SubmitSerious(const std::vector<std::string>& subjects) {
-    v1::SubmitReportsRequest submit;
-    for (const std::string& subject : subjects) {
-      *submit.add_reports() = testing::Report("AE-" + subject, 1, subject, 30,
-                                              "Pneumonia", 3, /*serious=*/true);
-    }
+    const v1::SubmitReportsRequest submit = SeriousReports(subjects);
     HttpResponse response =
         MustFetch(port_, "POST", "/v1/trials/T1/reports:submit", Json(submit));
     EXPECT_EQ(response.status, 200) << response.body;
@@ -450,27 +466,12 @@ TEST_F(HttpSecurityTest, EveryRouteFollowsTheRoleTable) {
 }
 
 TEST_F(HttpSecurityTest, TriageOverHttpIsAuditedUnderThePrincipal) {
-  ASSERT_EQ(Call(kAdminToken, "POST", "/v1/trials",
-                 Json(testing::ThreeGroupTrial("T1")))
-                .status,
-            200);
-  v1::EnrollSubjectsRequest enroll;
-  for (int i = 1; i <= 9; ++i)
-    *enroll.add_subjects() = testing::SubjectNumber(i);
-  ASSERT_EQ(
-      Call(kAdminToken, "POST", "/v1/trials/T1/subjects:enroll", Json(enroll))
-          .status,
-      200);
-  v1::PutBaselinesRequest put;
-  *put.add_baselines() = testing::SeriousAeBaseline();
-  ASSERT_EQ(Call(kAdminToken, "POST", "/v1/trials/T1/baselines:put", Json(put))
-                .status,
-            200);
-  v1::SubmitReportsRequest submit;
-  for (const char* subject : {"S3", "S6"}) {
-    *submit.add_reports() = testing::Report(absl::StrCat("AE-", subject), 1,
-                                            subject, 30, "Pneumonia", 3, true);
-  }
+  ASSERT_TRUE(
+      CreateTrialT1([this](const std::string& method, const std::string& target,
+                           const std::string& body) {
+        return Call(kAdminToken, method, target, body);
+      }));
+  v1::SubmitReportsRequest submit = SeriousReports({"S3", "S6"});
   const HttpResponse submitted =
       Call(kSite01Token, "POST", "/v1/trials/T1/reports:submit", Json(submit));
   ASSERT_EQ(submitted.status, 200) << submitted.body;

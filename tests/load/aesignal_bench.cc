@@ -709,19 +709,34 @@ int QuerySignals(const Fixture& f, int repeats, int baseline_pts) {
   return 0;
 }
 
-int Query() {
+// The sizes of the query trial (--smoke: tiny).
+struct QuerySizes {
+  int subjects, pts, reports, repeats;
+};
+QuerySizes QueryTrialSizes() {
   const bool smoke = absl::GetFlag(FLAGS_smoke);
-  const int subjects = smoke ? 500 : absl::GetFlag(FLAGS_subjects);
-  const int pts = smoke ? 100 : absl::GetFlag(FLAGS_pts);
-  const int reports = smoke ? 5000 : absl::GetFlag(FLAGS_reports);
-  const int repeats = smoke ? 3 : absl::GetFlag(FLAGS_repeats);
-  Fixture f;
-  if (absl::Status s = f.Start(5, 10, subjects); !s.ok()) {
+  return {.subjects = smoke ? 500 : absl::GetFlag(FLAGS_subjects),
+          .pts = smoke ? 100 : absl::GetFlag(FLAGS_pts),
+          .reports = smoke ? 5000 : absl::GetFlag(FLAGS_reports),
+          .repeats = smoke ? 3 : absl::GetFlag(FLAGS_repeats)};
+}
+
+// Starts the server with the query trial (5 groups x 10 timepoints) and
+// ingests its reports; false (after saying why) on failure.
+bool StartQueryTrial(const QuerySizes& sizes, const std::string& tag,
+                     Fixture* f) {
+  if (absl::Status s = f->Start(5, 10, sizes.subjects); !s.ok()) {
     std::cerr << s << "\n";
-    return 1;
+    return false;
   }
+  return IngestVolume(*f, sizes.reports, 4, sizes.subjects, sizes.pts, tag);
+}
+
+int Query() {
+  const auto [subjects, pts, reports, repeats] = QueryTrialSizes();
+  Fixture f;
   const absl::Time t0 = absl::Now();
-  if (!IngestVolume(f, reports, 4, subjects, pts, "q")) return 1;
+  if (!StartQueryTrial(QueryTrialSizes(), "q", &f)) return 1;
   std::printf(
       "trial: %d subjects x 5 dose groups x 10 timepoints, %d PTs; "
       "%d reports ingested in %.1f s\n",
@@ -791,17 +806,9 @@ int Query() {
 // connection, timed to the last byte of the reply), alternating call by call
 // so both see the same machine.
 int Http() {
-  const bool smoke = absl::GetFlag(FLAGS_smoke);
-  const int subjects = smoke ? 500 : absl::GetFlag(FLAGS_subjects);
-  const int pts = smoke ? 100 : absl::GetFlag(FLAGS_pts);
-  const int reports = smoke ? 5000 : absl::GetFlag(FLAGS_reports);
-  const int repeats = smoke ? 3 : absl::GetFlag(FLAGS_repeats);
+  const int repeats = QueryTrialSizes().repeats;
   Fixture f;
-  if (absl::Status s = f.Start(5, 10, subjects); !s.ok()) {
-    std::cerr << s << "\n";
-    return 1;
-  }
-  if (!IngestVolume(f, reports, 4, subjects, pts, "h")) return 1;
+  if (!StartQueryTrial(QueryTrialSizes(), "h", &f)) return 1;
   (void)f.server->monitor().signals().WaitIdle(absl::Minutes(10));
   auto stub = v1::SafetyService::NewStub(f.Channel(7));
   testing::HttpConnection http(f.server->http_port());
