@@ -3,7 +3,9 @@
 # missing. Idempotent; run as root (or with sudo available).
 #   bash deploy/setup.sh          # build + test
 #   bash deploy/setup.sh build    # build only (the container image's build
-#                                 # stage): no Python/Node test clients
+#                                 # stage): no Python test client, no
+#                                 # browser; Node.js/npm for the dashboard
+#                                 # bundle
 #   bash deploy/setup.sh lint     # also clang-format (buf comes from npm)
 #   bash deploy/setup.sh fuzz     # also clang with libFuzzer + ASan/UBSan
 #                                 # runtimes (tests/fuzz/run.sh)
@@ -17,16 +19,22 @@ PACKAGES=(
   libboost-math-dev libcli11-dev libyaml-cpp-dev libssl-dev openssl prometheus-cpp-dev
   libreadstat-dev gawk libjemalloc-dev
 )
+# Node.js and npm: the dashboard's bundle (clients/web, esbuild and Observable
+# Plot from the npm registry) is built with the server, so the build stage
+# needs them too; the Node example client (clients/node) and buf lint (also
+# from npm) use them in tests. A machine that already has Node.js, e.g. from
+# another source whose nodejs bundles npm, keeps it: Debian's npm would
+# conflict with such a nodejs.
+command -v node >/dev/null || PACKAGES+=(nodejs)
+command -v npm >/dev/null || PACKAGES+=(npm)
 if [[ ${1:-} != build ]]; then
   # The Python example client and its test (clients/python): Debian's gRPC
   # and protobuf runtimes for /usr/bin/python3, stubs from the protoc above.
   PACKAGES+=(python3 python3-grpcio python3-protobuf)
-  # The Node example client (clients/node, packages from the npm registry)
-  # and buf lint (also from npm). A machine that already has Node.js, e.g.
-  # from another source whose nodejs bundles npm, keeps it: Debian's npm
-  # would conflict with such a nodejs.
-  command -v node >/dev/null || PACKAGES+=(nodejs)
-  command -v npm >/dev/null || PACKAGES+=(npm)
+  # The dashboard's browser tests (tests/web): Debian's Chromium driven by
+  # playwright-core (no downloaded browser) and one pinned font for stable
+  # screenshots.
+  PACKAGES+=(chromium fonts-dejavu-core)
 fi
 if [[ ${1:-} == lint ]]; then
   PACKAGES+=(clang-format git)

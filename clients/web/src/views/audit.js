@@ -1,0 +1,74 @@
+// View 7: the audit trail (ListAuditRecords), oldest first, filtered by
+// action, resource prefix and principal, paginated.
+//
+// URL query: action resource principal
+
+import {api, v1} from '../api.js';
+import {h, clear, mount, select, field} from '../dom.js';
+import {table, scroller} from '../table.js';
+import {dateTime} from '../format.js';
+import {loadTrial, pageHeader, trialCrumbs, section} from './common.js';
+import * as N from '../normalize.js';
+
+export const name = 'audit';
+
+const ACTIONS = ['trial.create', 'trial.amend', 'subject.enroll', 'subject.update', 'report.store', 'report.history',
+  'baseline.put', 'signal.triage', 'topic.triage'];
+const PAGE = 100;
+
+export async function render(ctx) {
+  const {main, signal, params, query} = ctx;
+  const trial = await loadTrial(params.trial, signal);
+  ctx.setTitle(`${trial.trialId} audit trail`);
+  const parent = v1('trials', trial.trialId);
+  const filters = {action: query.action, resource_prefix: query.resource, principal: query.principal};
+  const first = await api(`${parent}/auditRecords`, {query: {...filters, page_size: PAGE}, signal});
+  const records = (first.auditRecords ?? []).map(N.auditRecord);
+  let nextToken = first.nextPageToken ?? '';
+
+  const columns = [
+    {key: 'seq', label: 'Seq.', numeric: true, cell: (r) => String(r.sequence)},
+    {key: 'time', label: 'Time (UTC)', cell: (r) => h('span', {class: 'nowrap'}, dateTime(r.time).replace(/ UTC$/, ''))},
+    {key: 'principal', label: 'Principal', rowHeader: true, cell: (r) => r.principal, attrs: (r) => ({dataset: {principal: r.principal}})},
+    {key: 'action', label: 'Action', cell: (r) => h('span', null, h('code', null, r.action), h('span', {class: 'sub mono'}, r.rpc)),
+      attrs: (r) => ({dataset: {action: r.action}})},
+    {key: 'resource', label: 'Resource', className: 'wrap', cell: (r) => h('span', null, h('span', {class: 'mono'}, r.resource),
+      r.version ? h('span', {class: 'sub'}, `version ${r.version}`) : null)},
+    {key: 'details', label: 'What and why', className: 'wrap wide', cell: (r) => h('span', null, r.details,
+      r.reason ? h('span', {class: 'why'}, h('strong', null, 'Why: '), r.reason) : null)},
+  ];
+  const tbl = table({caption: 'Audit records, oldest first', id: 'audit-table', columns, rows: records, empty: 'No audit record matches.'});
+  const count = h('span', {class: 'muted', id: 'audit-count'}, `${records.length} record${records.length === 1 ? '' : 's'} shown${nextToken ? ', more available' : ''}.`);
+  const more = h('button', {type: 'button', class: 'secondary', id: 'audit-more'}, 'Show more');
+  more.addEventListener('click', async () => {
+    more.disabled = true;
+    const page = await api(`${parent}/auditRecords`, {query: {...filters, page_size: PAGE, page_token: nextToken}, signal});
+    nextToken = page.nextPageToken ?? '';
+    const more = (page.auditRecords ?? []).map(N.auditRecord);
+    const fresh = table({columns, rows: more});
+    const body = tbl.tBodies[0];
+    for (const tr of [...fresh.tBodies[0].rows]) body.append(tr);
+    records.push(...more);
+    count.textContent = `${records.length} records shown${nextToken ? ', more available' : ''}.`;
+    more.disabled = false;
+    if (!nextToken) more.remove();
+  });
+
+  const actionSel = select([['', 'All actions'], ...ACTIONS], query.action ?? '', {name: 'action'});
+  const resource = h('input', {type: 'text', name: 'resource', value: query.resource ?? '', placeholder: `trials/${trial.trialId}/topics/`});
+  const principal = h('input', {type: 'text', name: 'principal', value: query.principal ?? '', autocomplete: 'off'});
+  const form = h('form', {class: 'controls', 'aria-label': 'Audit filters'},
+    field('Action', actionSel), field('Resource starts with', resource), field('Principal', principal),
+    h('button', {type: 'submit', class: 'primary'}, 'Filter'));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    ctx.setQuery({action: actionSel.value, resource: resource.value.trim(), principal: principal.value.trim()});
+  });
+  actionSel.addEventListener('change', () => form.requestSubmit());
+
+  mount(main, 
+    pageHeader({title: 'Audit trail', crumbs: trialCrumbs(trial.trialId, ['Audit trail', null]),
+      subtitle: `${trial.trialId}: every state change — who, when, what and why (append-only).`}),
+    form,
+    section('Records', scroller(tbl, 'Audit records'), h('div', {class: 'pager'}, count, nextToken ? more : null)));
+}

@@ -1,0 +1,195 @@
+// Report listing (ListReports): the reports behind an incidence cell, a
+// subject's or a site's reports; filters as URL query; each report's stored
+// versions on demand (GetReport). A site principal sees its sites only.
+//
+// URL query: pt soc subject site group subset=serious|grade3|related|aesi:CAT|death
+//   onset_min onset_max order=onset
+
+import {api, v1, listAll} from '../api.js';
+import {h, clear, mount, select, field} from '../dom.js';
+import {table, scroller} from '../table.js';
+import {dateTime, enumWords} from '../format.js';
+import {trialHash, subjectHash} from '../links.js';
+import * as N from '../normalize.js';
+import {loadTrial, pageHeader, trialCrumbs, section, note, groupById} from './common.js';
+
+export const name = 'reports';
+
+const RELATED = new Set(['RELATEDNESS_POSSIBLE', 'RELATEDNESS_PROBABLE', 'RELATEDNESS_DEFINITE']);
+const PAGE = 200;
+
+// Server-side filters of ListReports from the view's query; `local` is a
+// test the server has no filter for (related, fatal), applied here.
+function filtersOf(query, caller) {
+  const f = {
+    pt: query.pt, soc: query.soc, subject_id: query.subject, site_id: query.site,
+    dose_group_id: query.group, onset_day_min: query.onset_min, onset_day_max: query.onset_max,
+    order_by: query.order === 'onset' ? 'onset_study_day' : '',
+  };
+  let local = null;
+  const s = query.subset ?? '';
+  if (s === 'serious') f.serious = 'true';
+  else if (s === 'grade3') f.min_grade = '3';
+  else if (s.startsWith('aesi:')) f.aesi = s.slice(5);
+  else if (s === 'related') local = (r) => RELATED.has(r.current?.report?.relatedness);
+  else if (s === 'death') local = (r) => r.current?.report?.death || r.current?.report?.outcome === 'OUTCOME_FATAL';
+  return {server: f, local};
+}
+
+export function reportColumns(trial, {withSubject = true, withGroup = true, withEnd = true, withSoc = true, onVersions} = {}) {
+  const rep = (r) => r.current?.report ?? {};
+  return [
+    {key: 'report', label: 'Report', rowHeader: true, cell: (r) => h('span', {class: 'mono nowrap'}, `${r.siteId} / ${r.reportId}`),
+      attrs: (r) => ({dataset: {report: `${r.siteId}/${r.reportId}`}})},
+    ...(withSubject ? [{key: 'subject', label: 'Subject', className: 'nowrap', cell: (r) => h('a', {href: subjectHash(trial.trialId, rep(r).subjectId)}, rep(r).subjectId)}] : []),
+    ...(withGroup ? [{key: 'group', label: 'Dose group', className: 'nowrap',
+      cell: (r) => h('abbr', {title: groupById(trial, r.current?.doseGroupId)?.label ?? ''}, r.current?.doseGroupId ?? '')}] : []),
+    {key: 'onset', label: 'Onset day', numeric: true, cell: (r) => h('span', null, h('span', {class: 'npct'}, String(rep(r).onsetStudyDay ?? '—')),
+      h('span', {class: 'sub'}, r.current?.timepointId ?? ''))},
+    ...(withEnd ? [{key: 'end', label: 'End day', numeric: true, cell: (r) => (rep(r).endStudyDay ?? '')}] : []),
+    {key: 'pt', label: withSoc ? 'Preferred term / SOC' : 'Preferred term', className: 'wrap', cell: (r) => h('span', null, rep(r).pt, withSoc ? h('span', {class: 'sub'}, rep(r).soc) : null)},
+    {key: 'grade', label: 'Grade', numeric: true, cell: (r) => h('span', {class: `grade grade-${rep(r).grade}`}, String(rep(r).grade))},
+    {key: 'serious', label: 'Serious', cell: (r) => (rep(r).serious ? h('span', {class: 'badge sae'}, rep(r).death ? 'SAE · death' : 'SAE') : 'no')},
+    {key: 'related', label: 'Relatedness', cell: (r) => enumWords(rep(r).relatedness, 'RELATEDNESS_')},
+    {key: 'outcome', label: 'Outcome', cell: (r) => enumWords(rep(r).outcome, 'OUTCOME_')},
+    {key: 'aesi', label: 'AESI', cell: (r) => (rep(r).aesi ?? []).map((a) => h('span', {class: 'badge aesi'}, a.replaceAll('_', ' ')))},
+    {key: 'version', label: 'Version', numeric: true, cell: (r) => (onVersions
+      ? h('button', {type: 'button', class: 'secondary', 'aria-label': `Versions of report ${r.reportId}`, on: {click: (e) => onVersions(r, e.currentTarget)}}, `v${rep(r).version}`)
+      : `v${rep(r).version}`)},
+    {key: 'received', label: 'Received (by)', cell: (r) => {
+      const [day, time] = dateTime(r.current?.receiveTime).split(' ');
+      return h('span', null, h('span', {class: 'nowrap'}, day ?? ''), h('span', {class: 'sub nowrap'}, time ? `${time} UTC` : ''),
+        r.current?.submittedBy ? h('span', {class: 'sub'}, r.current.submittedBy) : null);
+    }},
+  ];
+}
+
+// The versions of one report (GetReport) as a table.
+export async function versionsTable(trial, r, signal) {
+  const report = N.report(await api(v1('trials', trial.trialId, 'sites', r.siteId, 'reports', {path: r.reportId}), {signal}));
+  return table({
+    caption: `Report ${report.siteId} / ${report.reportId}: every stored version, newest first`,
+    className: 'versions',
+    rows: report.versions ?? [],
+    columns: [
+      {key: 'version', label: 'Version', rowHeader: true, cell: (v) => `v${v.report?.version}`},
+      {key: 'received', label: 'Received', cell: (v) => dateTime(v.receiveTime)},
+      {key: 'by', label: 'Submitted by', cell: (v) => v.submittedBy || '—'},
+      {key: 'pt', label: 'Preferred term', cell: (v) => v.report?.pt},
+      {key: 'onset', label: 'Onset day', numeric: true, cell: (v) => v.report?.onsetStudyDay ?? '—'},
+      {key: 'grade', label: 'Grade', numeric: true, cell: (v) => String(v.report?.grade)},
+      {key: 'serious', label: 'Serious', cell: (v) => (v.report?.serious ? 'yes' : 'no')},
+      {key: 'outcome', label: 'Outcome', cell: (v) => enumWords(v.report?.outcome, 'OUTCOME_')},
+      {key: 'state', label: 'Counted', cell: (v, i) => (v.supersededOnArrival ? 'no (superseded on arrival)' : v === report.versions[0] ? 'yes (current)' : 'superseded')},
+    ],
+  });
+}
+
+// The click handler of a report's version button: opens (or closes) a row
+// under the report listing every stored version.
+export function versionsToggle(trial, signal) {
+  return async (r, button) => {
+    const tr = button.closest('tr');
+    const next = tr.nextElementSibling;
+    if (next?.classList.contains('versions-row')) {
+      next.remove();
+      button.setAttribute('aria-expanded', 'false');
+      return;
+    }
+    button.setAttribute('aria-expanded', 'true');
+    const td = h('td', {colspan: String(tr.children.length)}, 'Loading versions…');
+    tr.after(h('tr', {class: 'versions-row'}, td));
+    try {
+      td.replaceChildren(await versionsTable(trial, r, signal));
+    } catch (err) {
+      td.replaceChildren(String(err.message));
+    }
+  };
+}
+
+export async function render(ctx) {
+  const {main, signal, params, query, caller} = ctx;
+  const trial = await loadTrial(params.trial, signal);
+  ctx.setTitle(`${trial.trialId} reports`);
+  const {server, local} = filtersOf(query, caller);
+  const parent = v1('trials', trial.trialId);
+
+  let reports;
+  let total;
+  let nextToken = '';
+  if (local) {
+    const all = await listAll(`${parent}/reports`, 'reports', {query: server, signal, map: N.report});
+    reports = all.filter(local);
+    total = reports.length;
+  } else {
+    const page = await api(`${parent}/reports`, {query: {...server, page_size: PAGE}, signal});
+    reports = (page.reports ?? []).map(N.report);
+    total = page.totalSize ?? reports.length;
+    nextToken = page.nextPageToken ?? '';
+  }
+
+  const onVersions = versionsToggle(trial, signal);
+  const columns = reportColumns(trial, {onVersions, withSoc: !query.pt, withEnd: reports.some((r) => r.current?.report?.endStudyDay !== undefined)});
+  const subjects = new Set(reports.map((r) => r.current?.report?.subjectId));
+  const describe = [];
+  if (query.pt) describe.push(`PT ${query.pt}`);
+  if (query.soc) describe.push(`SOC ${query.soc}`);
+  if (query.subset) describe.push(query.subset.startsWith('aesi:') ? `AESI ${query.subset.slice(5)}` : {serious: 'serious', grade3: 'grade ≥ 3', related: 'related', death: 'fatal'}[query.subset] ?? query.subset);
+  if (query.onset_min || query.onset_max) describe.push(`onset day ${query.onset_min || 1}–${query.onset_max || 'end'}`);
+  if (query.subject) describe.push(`subject ${query.subject}`);
+  if (query.site) describe.push(`site ${query.site}`);
+  if (query.group) describe.push(`dose group ${query.group}`);
+
+  const tbl = table({
+    caption: `${total} report${total === 1 ? '' : 's'}${describe.length ? ` — ${describe.join(', ')}` : ''} (current versions)`,
+    id: 'reports-table', columns, rows: reports, empty: 'No report matches.',
+  });
+  const more = h('div', {class: 'pager'});
+  const showMore = async () => {
+    const page = await api(`${parent}/reports`, {query: {...server, page_size: PAGE, page_token: nextToken}, signal});
+    nextToken = page.nextPageToken ?? '';
+    const body = tbl.tBodies[0];
+    const more = (page.reports ?? []).map(N.report);
+    const fresh = table({columns, rows: more});
+    for (const tr of [...fresh.tBodies[0].rows]) body.append(tr);
+    reports.push(...more);
+    count.textContent = `Showing ${reports.length} of ${total}.`;
+    if (!nextToken) moreButton.remove();
+  };
+  const count = h('span', {class: 'muted'}, `Showing ${reports.length} of ${total}.`);
+  const moreButton = h('button', {type: 'button', class: 'secondary', on: {click: showMore}}, 'Show more');
+  more.append(count);
+  if (nextToken) more.append(moreButton);
+
+  // Filters form.
+  const form = h('form', {class: 'controls', 'aria-label': 'Report filters'});
+  const inputs = {
+    pt: h('input', {type: 'text', name: 'pt', value: query.pt ?? ''}),
+    soc: h('input', {type: 'text', name: 'soc', value: query.soc ?? ''}),
+    subject: h('input', {type: 'text', name: 'subject', value: query.subject ?? ''}),
+    site: select([['', 'All'], ...(trial.sites ?? []).map((s) => [s.siteId, s.siteId])], query.site, {name: 'site'}),
+    group: select([['', 'All'], ...(trial.doseGroups ?? []).map((g) => [g.doseGroupId, g.label || g.doseGroupId])], query.group, {name: 'group'}),
+    subset: select([['', 'All AEs'], ['serious', 'Serious'], ['grade3', 'Grade ≥ 3'], ['related', 'Related'],
+      ...(trial.aesiCategories ?? []).map((c) => [`aesi:${c}`, `AESI: ${c.replaceAll('_', ' ')}`]), ['death', 'Fatal']], query.subset, {name: 'subset'}),
+    order: select([['', 'Newest received first'], ['onset', 'Onset day']], query.order, {name: 'order'}),
+  };
+  form.append(field('Preferred term', inputs.pt), field('System organ class', inputs.soc), field('Subject', inputs.subject),
+    field('Site', inputs.site), field('Dose group', inputs.group), field('AEs', inputs.subset), field('Order', inputs.order),
+    h('button', {type: 'submit', class: 'primary'}, 'Apply'));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const next = Object.fromEntries(Object.entries(inputs).map(([k, el]) => [k, el.value.trim()]));
+    ctx.setQuery({...next, onset_min: query.onset_min, onset_max: query.onset_max});
+  });
+  for (const k of ['site', 'group', 'subset', 'order']) inputs[k].addEventListener('change', () => form.requestSubmit());
+
+  mount(main, 
+    pageHeader({title: 'Adverse-event reports', crumbs: trialCrumbs(trial.trialId, ['Reports', null]),
+      subtitle: `${trial.trialId}: ${subjects.size} subject${subjects.size === 1 ? '' : 's'} in the ${reports.length} report${reports.length === 1 ? '' : 's'} shown.`
+        + (caller.role === 'site' ? ` Your role sees site ${(caller.sites ?? []).join(', ')} only.` : '')}),
+    form,
+    section('Reports', scroller(tbl, 'Reports table'), more,
+      local ? note('The server has no filter for this subset: every report of the term was read and filtered here.') : null,
+      subjects.size ? h('p', {class: 'note'}, 'Subjects: ', [...subjects].sort().map((s, i) => [i ? ', ' : '', h('a', {href: subjectHash(trial.trialId, s)}, s)])) : null),
+  );
+}

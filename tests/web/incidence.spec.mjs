@@ -1,0 +1,264 @@
+// View 3, the incidence explorer on the CDISC pilot: every cell equals the
+// API; each filter changes the rows and numbers as the API says; a term
+// opens the reports and subjects behind it.
+import assert from 'node:assert/strict';
+import {test, before, after} from 'node:test';
+import {launch, openPage, gotoView, rerender, assertClean, assertAccessible, screenshot, api, listAll, v1,
+  nPct, ciText, cellOf, incidenceSupports, pct1} from './harness.mjs';
+
+const T = 'CDISCPILOT01';
+const PARENT = v1('trials', T);
+let browser;
+let trial;
+before(async () => {
+  browser = await launch();
+  trial = await api(PARENT);
+});
+after(async () => { await browser?.close(); });
+
+const groupIds = () => [...trial.doseGroups.map((g) => g.doseGroupId), ''];
+
+async function incidence(query) {
+  return listAll(`${PARENT}/incidence`, 'terms', {query});
+}
+
+// The page's term cells: {term -> {group -> {npct, ci, n, d, events, text}}}.
+async function pageCells(page) {
+  const cells = await page.$$eval('#incidence-table td[data-term][data-group]', (tds) => tds.map((td) => ({
+    term: td.dataset.term, group: td.dataset.group, n: td.dataset.n, d: td.dataset.d, events: td.dataset.events, grade: td.dataset.grade,
+    npct: td.querySelector('.npct')?.textContent ?? null, ci: td.querySelector('.ci')?.textContent ?? null,
+    text: td.textContent.trim()})));
+  const out = new Map();
+  for (const c of cells) {
+    if (c.grade) continue;
+    if (!out.has(c.term)) out.set(c.term, new Map());
+    out.get(c.term).set(c.group, c);
+  }
+  return out;
+}
+
+function assertCells(cells, rows, {tp, measure = 'cumulative', key = (r) => `${r.soc}|${r.pt}`, events = false, label}) {
+  for (const row of rows) {
+    const byGroup = cells.get(key(row));
+    assert.ok(byGroup, `${label}: row ${key(row)} missing`);
+    for (const g of groupIds()) {
+      const e = cellOf(row, g, tp)[measure];
+      const c = byGroup.get(g);
+      assert.ok(c, `${label}: ${key(row)} group ${g || 'total'} missing`);
+      if (events) {
+        assert.equal(c.text, String(e.events), `${label}: ${key(row)} ${g || 'total'} events`);
+      } else {
+        assert.equal(c.npct, nPct(e), `${label}: ${key(row)} ${g || 'total'}`);
+        if (e.denominator) assert.equal(c.ci, ciText(e), `${label}: ${key(row)} ${g || 'total'} CI`);
+      }
+    }
+  }
+}
+
+const dose = () => trial.doseGroups.map((g) => g.doseGroupId);
+const maxP = (row, tp, measure = 'cumulative') => Math.max(...dose().map((g) => cellOf(row, g, tp)[measure].proportion));
+
+test('every PT and SOC cell at the last timepoint equals the API', async () => {
+  const page = await openPage(browser);
+  const ms = await gotoView(page, `#/trials/${T}/incidence`);
+  console.log(`incidence explorer of the CDISC pilot rendered ${ms} ms after navigation start (first load)`);
+  const tp = trial.timepoints.at(-1).timepointId;
+  const [pts, socs] = await Promise.all([
+    incidence({level: 'TERM_LEVEL_PT', timepoint_id: tp}),
+    incidence({level: 'TERM_LEVEL_SOC', timepoint_id: tp}),
+  ]);
+  assert.ok(pts.length > 200, `${pts.length} PTs`);
+  const cells = await pageCells(page);
+  const ptKeys = [...cells.keys()].filter((k) => !k.endsWith('|'));
+  assert.equal(ptKeys.length, pts.length, 'one row per PT');
+  assertCells(cells, pts, {tp, label: 'PT'});
+  assertCells(cells, socs, {tp, key: (r) => `${r.soc}|`, label: 'SOC'});
+  // N in the headers: subjects dosed.
+  const headers = await page.$$eval('#incidence-table thead th', (ths) => ths.map((th) => th.textContent));
+  assert.ok(headers.some((h) => h.includes('Placebo (N=86)')), headers.join(' | '));
+  // The pilot's published figure (docs/import.md).
+  const pruritus = cells.get('GENERAL DISORDERS AND ADMINISTRATION SITE CONDITIONS|APPLICATION SITE PRURITUS');
+  assert.equal(pruritus.get('Placebo').npct, '6 (7.0%)');
+  await assertClean(page);
+  await screenshot(page, 'dashboard-incidence', {maxHeight: 2000});
+  // axe on the same view with fewer rows (the same markup; axe on all
+  // 230 terms takes most of a minute).
+  await gotoView(page, `#/trials/${T}/incidence?min=5`);
+  await assertAccessible(page, 'incidence');
+});
+
+test('minimum incidence, search, timepoint, window, level and events filters', async () => {
+  const page = await openPage(browser);
+  await gotoView(page, `#/trials/${T}/incidence`);
+  const last = trial.timepoints.at(-1).timepointId;
+  const pts = await incidence({level: 'TERM_LEVEL_PT', timepoint_id: last});
+
+  // Minimum incidence 10 % in some dose group.
+  await rerender(page, async () => {
+    await page.fill('input[name="min"]', '10');
+    await page.press('input[name="min"]', 'Enter');
+  });
+  let cells = await pageCells(page);
+  let shown = [...cells.keys()].filter((k) => !k.endsWith('|')).sort();
+  let expected = pts.filter((r) => maxP(r, last) * 100 >= 10).map((r) => `${r.soc}|${r.pt}`).sort();
+  assert.deepEqual(shown, expected, 'min 10%');
+  assert.ok(expected.length > 3 && expected.length < pts.length);
+
+  // Text search (from the unfiltered table).
+  await gotoView(page, `#/trials/${T}/incidence`);
+  await rerender(page, async () => {
+    await page.fill('input[name="q"]', 'pruritus');
+    await page.press('input[name="q"]', 'Enter');
+  });
+  cells = await pageCells(page);
+  shown = [...cells.keys()].filter((k) => !k.endsWith('|')).sort();
+  expected = pts.filter((r) => `${r.pt} ${r.soc}`.toLowerCase().includes('pruritus')).map((r) => `${r.soc}|${r.pt}`).sort();
+  assert.deepEqual(shown, expected, 'search pruritus');
+
+  // Another timepoint, within its window: denominators are those at risk.
+  await gotoView(page, `#/trials/${T}/incidence`);
+  await rerender(page, () => page.selectOption('select[name="tp"]', 'W8'));
+  await rerender(page, () => page.selectOption('select[name="measure"]', 'interval'));
+  assert.match(page.url(), /tp=W8/);
+  assert.match(page.url(), /measure=interval/);
+  const w8 = await incidence({level: 'TERM_LEVEL_PT', timepoint_id: 'W8'});
+  cells = await pageCells(page);
+  assertCells(cells, w8, {tp: 'W8', measure: 'interval', label: 'W8 window'});
+  const overall = await incidence({level: 'TERM_LEVEL_OVERALL', overall_key: 'any_ae', timepoint_id: 'W8'});
+  const headers = await page.$$eval('#incidence-table thead th', (ths) => ths.map((th) => th.textContent));
+  const atRisk = cellOf(overall[0], 'Placebo', 'W8').nAtRisk;
+  assert.ok(headers.some((h) => h.includes(`Placebo (N=${atRisk})`)), `at-risk N ${atRisk}: ${headers}`);
+
+  // Events instead of subjects.
+  await rerender(page, () => page.selectOption('select[name="count"]', 'events'));
+  cells = await pageCells(page);
+  assertCells(cells, w8, {tp: 'W8', measure: 'interval', events: true, label: 'W8 events'});
+
+  // SOC rows.
+  await rerender(page, () => page.selectOption('select[name="count"]', 'subjects'));
+  await rerender(page, () => page.selectOption('select[name="level"]', 'SOC'));
+  const socs = await incidence({level: 'TERM_LEVEL_SOC', timepoint_id: 'W8'});
+  cells = await pageCells(page);
+  assert.equal(cells.size, socs.length);
+  assertCells(cells, socs, {tp: 'W8', measure: 'interval', key: (r) => r.soc, label: 'SOC W8 window'});
+  await assertClean(page);
+});
+
+test('subset filters (serious, grade >= 3, related, AESI) equal the API', async (t) => {
+  if (!await incidenceSupports(T, {subset: 'INCIDENCE_SUBSET_SERIOUS'})) {
+    t.skip('the server has no GetIncidenceRequest.subset yet');
+    return;
+  }
+  const page = await openPage(browser);
+  const last = trial.timepoints.at(-1).timepointId;
+  for (const [key, subset] of [['serious', 'INCIDENCE_SUBSET_SERIOUS'], ['grade3', 'INCIDENCE_SUBSET_GRADE_3_PLUS'], ['related', 'INCIDENCE_SUBSET_RELATED']]) {
+    await gotoView(page, `#/trials/${T}/incidence?subset=${key}`);
+    const rows = await incidence({level: 'TERM_LEVEL_PT', timepoint_id: last, subset});
+    const cells = await pageCells(page);
+    const shown = [...cells.keys()].filter((k) => !k.endsWith('|')).sort();
+    assert.deepEqual(shown, rows.map((r) => `${r.soc}|${r.pt}`).sort(), `${key}: rows`);
+    assertCells(cells, rows, {tp: last, label: key});
+  }
+  // An AESI of the example trial (the pilot has none).
+  await gotoView(page, '#/trials/MSC-IPF-EX1/incidence?subset=aesi:infection');
+  const ex = await api(v1('trials', 'MSC-IPF-EX1'));
+  const exLast = ex.timepoints.at(-1).timepointId;
+  const rows = await listAll(`${v1('trials', 'MSC-IPF-EX1')}/incidence`, 'terms',
+    {query: {level: 'TERM_LEVEL_PT', timepoint_id: exLast, subset: 'INCIDENCE_SUBSET_AESI', aesi_category: 'infection'}});
+  const cells = await pageCells(page);
+  assert.deepEqual([...cells.keys()].filter((k) => !k.endsWith('|')).sort(), rows.map((r) => `${r.soc}|${r.pt}`).sort(), 'AESI infection rows');
+  assert.ok(rows.length >= 2);
+  for (const row of rows) {
+    for (const g of [...ex.doseGroups.map((d) => d.doseGroupId), '']) {
+      assert.equal(cells.get(`${row.soc}|${row.pt}`).get(g).npct, nPct(cellOf(row, g, exLast).cumulative), `AESI ${row.pt} ${g}`);
+    }
+  }
+  await assertClean(page);
+});
+
+test('subjects by maximum grade (AET04) equal the API', async (t) => {
+  if (!await incidenceSupports(T, {max_grade: 'true'})) {
+    t.skip('the server has no GetIncidenceRequest.max_grade yet');
+    return;
+  }
+  const page = await openPage(browser);
+  await gotoView(page, `#/trials/${T}/incidence?count=maxgrade&q=pruritus`);
+  const last = trial.timepoints.at(-1).timepointId;
+  const rows = (await incidence({level: 'TERM_LEVEL_PT', timepoint_id: last, max_grade: 'true'}))
+    .filter((r) => `${r.pt} ${r.soc}`.toLowerCase().includes('pruritus'));
+  const cells = await page.$$eval('#incidence-table td[data-grade]', (tds) => tds.map((td) => ({
+    term: td.dataset.term, group: td.dataset.group, grade: Number(td.dataset.grade), text: td.textContent.trim()})));
+  let checked = 0;
+  for (const row of rows) {
+    for (const g of groupIds()) {
+      const c = cellOf(row, g, last);
+      c.maxGradeSubjects.forEach((n, k) => {
+        const shown = cells.find((x) => x.term === `${row.soc}|${row.pt}` && x.group === g && x.grade === k + 1);
+        if (!n && !shown) return;  // a grade no group has is left out
+        assert.ok(shown, `${row.pt} ${g || 'total'} grade ${k + 1}`);
+        assert.equal(shown.text, n ? `${n} (${pct1(n / c.nDosed)}%)` : '0 (0.0%)', `${row.pt} ${g || 'total'} grade ${k + 1}`);
+        checked += 1;
+      });
+      assert.equal(c.maxGradeSubjects.reduce((a, b) => a + b, 0), c.cumulative.subjects, 'grades sum to the subjects');
+    }
+  }
+  assert.ok(checked > 0);
+  await assertClean(page);
+  await assertAccessible(page, 'incidence by maximum grade');
+});
+
+test('risk difference vs control and dose trend columns equal the API', async (t) => {
+  if (!await incidenceSupports(T, {compare_to_control: 'true'})) {
+    t.skip('the server has no GetIncidenceRequest.compare_to_control yet');
+    return;
+  }
+  const page = await openPage(browser);
+  await gotoView(page, `#/trials/${T}/incidence?q=pruritus`);
+  const last = trial.timepoints.at(-1).timepointId;
+  const withTrend = await incidenceSupports(T, {dose_trend: 'true'});
+  const rows = await incidence({level: 'TERM_LEVEL_PT', timepoint_id: last, compare_to_control: 'true', ...(withTrend ? {dose_trend: 'true'} : {})});
+  const rd = await page.$$eval('#incidence-table td[data-rd]', (tds) => tds.map((td) => ({term: td.dataset.term, group: td.dataset.rd,
+    npct: td.querySelector('.npct')?.textContent ?? td.textContent.trim(), ci: td.querySelector('.ci')?.textContent ?? null})));
+  assert.ok(rd.length > 0);
+  for (const c of rd) {
+    const row = rows.find((r) => `${r.soc}|${r.pt}` === c.term);
+    if (!row) continue;  // a SOC row
+    const cmp = cellOf(row, c.group, last).cumulativeVsControl;
+    assert.equal(c.npct, (100 * cmp.riskDifference).toFixed(1), `${c.term} ${c.group} RD`);
+    assert.equal(c.ci, `[${pct1(cmp.riskDifferenceLower)}, ${pct1(cmp.riskDifferenceUpper)}]`);
+  }
+  if (withTrend) {
+    const trends = await page.$$eval('#incidence-table td[data-trend]', (tds) => tds.map((td) => ({term: td.dataset.term, p: td.dataset.trend})));
+    for (const c of trends) {
+      const row = rows.find((r) => `${r.soc}|${r.pt}` === c.term);
+      if (!row) continue;
+      assert.equal(Number(c.p), (row.doseTrends ?? []).find((x) => x.timepointId === last)?.pValue ?? 0, `${c.term} trend`);
+    }
+  }
+  // The forest plot of the same comparisons, with its table alternative.
+  await gotoView(page, `#/trials/${T}/incidence?chart=forest&min=10`);
+  assert.equal(await page.locator('#forest-figure svg[role="img"]').count(), 1);
+  assert.ok(await page.locator('#forest-table tbody tr').count() > 0);
+  await assertClean(page);
+  await assertAccessible(page, 'incidence forest plot');
+  await screenshot(page, 'dashboard-incidence-forest', {maxHeight: 2000});
+});
+
+test('a term opens the reports and subjects behind it', async () => {
+  const page = await openPage(browser);
+  await gotoView(page, `#/trials/${T}/incidence?q=application%20site%20pruritus`);
+  const last = trial.timepoints.at(-1).timepointId;
+  const soc = 'GENERAL DISORDERS AND ADMINISTRATION SITE CONDITIONS';
+  const pt = 'APPLICATION SITE PRURITUS';
+  const [row] = await incidence({level: 'TERM_LEVEL_PT', soc, pt, timepoint_id: last});
+  await rerender(page, () => page.click(`#incidence-table th[data-term="${soc}|${pt}"] a`));
+  assert.equal(await page.getAttribute('main', 'data-view'), 'reports');
+  const reports = await api(`${PARENT}/reports`, {query: {pt, soc, page_size: 1}});
+  assert.match(await page.textContent('#reports-table caption'), new RegExp(`^${reports.totalSize} reports`));
+  const subjects = new Set(await page.$$eval('#reports-table td[data-col="subject"]', (tds) => tds.map((td) => td.textContent.trim())));
+  // A subject counts once in incidence however many reports it has.
+  assert.equal(subjects.size, cellOf(row, '', last).cumulative.subjects);
+  await assertClean(page);
+  await assertAccessible(page, 'reports');
+  await screenshot(page, 'dashboard-reports', {maxHeight: 1300});
+});

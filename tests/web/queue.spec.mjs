@@ -1,0 +1,128 @@
+// View 5, the signal queue and a topic: the ranking equals ListTopics; a
+// report submitted over HTTP while the queue is open shows its topic within
+// 2 s (Server-Sent Events, no reload); triage from the topic page lands in
+// the audit trail with the signed-in principal.
+import assert from 'node:assert/strict';
+import {test, before, after} from 'node:test';
+import {launch, openPage, gotoView, waitReady, rerender, assertClean, assertAccessible, screenshot, api, listAll, v1,
+  TOKENS, PRINCIPALS} from './harness.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+const OPEN = new Set(['SIGNAL_STATUS_NEW', 'SIGNAL_STATUS_VALIDATED', 'SIGNAL_STATUS_UNDER_ASSESSMENT']);
+const LIVE = `WEB-LIVE-${Date.now().toString(36).toUpperCase()}`;
+const LIVE_PARENT = v1('trials', LIVE);
+
+test('the queue ranks topics as ListTopics does; the state filter', async () => {
+  const page = await openPage(browser, {token: TOKENS.officer});
+  await gotoView(page, '#/trials/CDISCPILOT01/signals');
+  const topics = await listAll(`${v1('trials', 'CDISCPILOT01')}/topics`, 'topics', {token: TOKENS.officer});
+  const shown = await page.$$eval('#queue-table tbody tr th[data-topic]', (ths) => ths.map((th) => th.dataset.topic));
+  assert.deepEqual(shown, topics.filter((t) => OPEN.has(t.status)).map((t) => t.topicId));
+  assert.ok(shown.length >= 1);
+  const strength = await page.textContent(`#queue-table tbody tr:first-child td[data-col="strength"]`);
+  assert.equal(strength, topics[0].strength.toFixed(2));
+  // All states.
+  await rerender(page, () => page.selectOption('select[name="status"]', 'all'));
+  const all = await page.$$eval('#queue-table tbody tr th[data-topic]', (ths) => ths.map((th) => th.dataset.topic));
+  assert.deepEqual(all, topics.map((t) => t.topicId));
+  await assertClean(page);
+  await gotoView(page, '#/trials/CDISCPILOT01/signals');
+  await page.waitForSelector('#live-state[data-state="live"]', {timeout: 10000});
+  await assertAccessible(page, 'signal queue');
+  await screenshot(page, 'dashboard-queue');
+});
+
+test('a topic page: evidence and history equal GetTopic', async () => {
+  const page = await openPage(browser, {token: TOKENS.officer});
+  const topics = await listAll(`${v1('trials', 'CDISCPILOT01')}/topics`, 'topics', {token: TOKENS.officer});
+  const id = topics.find((t) => t.pt === 'PRURITUS')?.topicId ?? topics[0].topicId;
+  const topic = await api(v1('trials', 'CDISCPILOT01', 'topics', id), {token: TOKENS.officer});
+  await gotoView(page, `#/trials/CDISCPILOT01/topics/${encodeURIComponent(id)}`);
+  const signals = await page.$$eval('#evidence-table tbody th[data-signal]', (ths) => ths.map((th) => th.dataset.signal));
+  assert.deepEqual(signals, topic.evidence.map((s) => s.signalId));
+  const counts = await page.$$eval('#evidence-table tbody td[data-col="cell"]', (tds) => tds.map((td) => `${td.dataset.n}/${td.dataset.d}`));
+  assert.deepEqual(counts, topic.evidence.map((s) => `${s.evidence?.subjects ?? 0}/${s.evidence?.denominator ?? 0}`));
+  assert.equal(await page.textContent('#topic-summary'), topic.summary);
+  assert.equal(await page.locator('#history-table tbody tr').count(), topic.history.length);
+  assert.equal(await page.locator('form#triage').count(), 1, 'a safety officer may triage');
+  await assertClean(page);
+  await assertAccessible(page, 'topic');
+  await screenshot(page, 'dashboard-topic');
+});
+
+// A trial of its own: three dose groups of three subjects, only the exact
+// binomial method, and a 2 % baseline for any serious AE by month 3, which
+// two serious AEs in HIGH cross (as clients/node's test).
+async function createLiveTrial() {
+  await api('/v1/trials', {body: {
+    trialId: LIVE, title: 'Dashboard live test',
+    doseGroups: [{doseGroupId: 'LOW', label: 'Low', doseValue: 1, doseUnit: 'cells'},
+      {doseGroupId: 'MID', label: 'Mid', doseValue: 2, doseUnit: 'cells'},
+      {doseGroupId: 'HIGH', label: 'High', doseValue: 3, doseUnit: 'cells'}],
+    timepoints: [{timepointId: 'M3', label: 'Month 3', studyDay: 91}, {timepointId: 'M6', label: 'Month 6', studyDay: 182}],
+    sites: [{siteId: '01', name: 'Site 01'}],
+    signalPolicy: {errorControl: 'ERROR_CONTROL_PER_TEST', disableBayesian: true, disableControl: true,
+      disableTrend: true, disableOverTime: true},
+  }});
+  const groups = ['LOW', 'MID', 'HIGH'];
+  await api(`${LIVE_PARENT}/subjects:enroll`, {body: {subjects: Array.from({length: 9}, (_, i) => ({
+    subjectId: `S${i + 1}`, siteId: '01', doseGroupId: groups[i % 3], lastContactDay: 182}))}});
+  await api(`${LIVE_PARENT}/baselines:put`, {body: {baselines: [{baselineId: 'sae-3m', level: 'TERM_LEVEL_OVERALL',
+    overallKey: 'any_sae', timepointId: 'M3', doseGroupId: 'HIGH', expectedProportion: 0.02, citation: 'dashboard test baseline'}]}});
+}
+
+test('a report submitted over HTTP while the queue is open appears within 2 s', async () => {
+  await createLiveTrial();
+  const page = await openPage(browser, {token: TOKENS.officer});
+  await gotoView(page, `#/trials/${LIVE}/signals`);
+  await page.waitForSelector('#live-state[data-state="live"]', {timeout: 10000});
+  assert.equal(await page.locator('#queue-table tbody th[data-topic]').count(), 0);
+  const result = await api(`${LIVE_PARENT}/reports:submit`, {token: TOKENS.admin, body: {reports: [
+    {reportId: 'R1', version: 1, siteId: '01', subjectId: 'S3', onsetStudyDay: 20, pt: 'Pneumonia',
+      soc: 'Infections and infestations', grade: 3, serious: true, hospitalization: true},
+    {reportId: 'R2', version: 1, siteId: '01', subjectId: 'S6', onsetStudyDay: 30, pt: 'Pneumonia',
+      soc: 'Infections and infestations', grade: 4, serious: true, hospitalization: true},
+  ]}});
+  const acked = Date.now();
+  assert.equal(result.acceptedCount, 2, JSON.stringify(result));
+  await page.waitForSelector('#queue-table th[data-topic="OVERALL~any_sae"]', {timeout: 2000});
+  const elapsed = Date.now() - acked;
+  assert.ok(elapsed < 2000, `topic shown ${elapsed} ms after the acknowledgement`);
+  // No reload happened: still the same render.
+  assert.equal(await page.getAttribute('main', 'data-renders'), '1');
+  console.log(`live topic shown ${elapsed} ms after the acknowledgement`);
+  await assertClean(page);
+});
+
+test('triage from the page lands in the audit trail with the principal', async () => {
+  const topicId = 'OVERALL~any_sae';
+  const page = await openPage(browser, {token: TOKENS.officer});
+  await gotoView(page, `#/trials/${LIVE}/topics/${encodeURIComponent(topicId)}`);
+  const comment = `Two serious pneumonias in HIGH, DSMB review ${Date.now()}`;
+  await page.check('#triage input[value="SIGNAL_STATUS_VALIDATED"]');
+  await page.fill('#triage-comment', comment);
+  await page.fill('#triage-display', 'Dr. Web Test, DSMB chair');
+  await page.click('#triage button[type="submit"]');
+  await page.waitForSelector('#triage-outcome', {timeout: 10000});
+  const history = await page.$$eval('#history-table tbody td[data-actor]', (tds) => tds.map((td) => td.dataset.actor));
+  assert.equal(history.at(-1), PRINCIPALS.officer);
+  const topic = await api(v1('trials', LIVE, 'topics', topicId), {token: TOKENS.officer});
+  assert.equal(topic.status, 'SIGNAL_STATUS_VALIDATED');
+  const audit = await listAll(`${LIVE_PARENT}/auditRecords`, 'auditRecords', {token: TOKENS.officer, query: {action: 'topic.triage'}});
+  assert.equal(audit.length, 1, JSON.stringify(audit));
+  assert.equal(audit[0].principal, PRINCIPALS.officer);
+  assert.equal(audit[0].reason, comment);
+  assert.match(audit[0].resource, new RegExp(`topics/${topicId}`));
+  // The next move offered follows the lifecycle: VALIDATED -> under assessment or closed.
+  const offered = await page.$$eval('#triage input[name="status"]', (els) => els.map((e) => e.value).sort());
+  assert.deepEqual(offered, ['SIGNAL_STATUS_CLOSED', 'SIGNAL_STATUS_UNDER_ASSESSMENT']);
+  // The audit trail view shows it.
+  await gotoView(page, `#/trials/${LIVE}/audit?action=topic.triage`);
+  const rows = await page.$$eval('#audit-table tbody th[data-principal]', (ths) => ths.map((th) => th.dataset.principal));
+  assert.deepEqual(rows, [PRINCIPALS.officer]);
+  await assertClean(page);
+  void waitReady;
+});

@@ -1,0 +1,83 @@
+// Roles and sign-in: a site token sees only its site and cannot triage; a
+// bad token gets the sign-in prompt; signing in and out.
+import assert from 'node:assert/strict';
+import {test, before, after} from 'node:test';
+import {launch, openPage, gotoView, waitReady, assertClean, assertAccessible, screenshot, api, listAll, v1, TOKENS, BASE} from './harness.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+test('a site principal: its own site only, no triage form', async () => {
+  const page = await openPage(browser, {token: TOKENS.site});
+  await page.goto(BASE);
+  await page.waitForURL(/#\/open$/);
+  await waitReady(page);
+  await page.fill('input[name="trial"]', 'MSC-IPF-EX1');
+  await page.click('form.inline-form button[type="submit"]');
+  await page.waitForURL(/#\/trials\/MSC-IPF-EX1$/);
+  await waitReady(page);
+  const nav = await page.$$eval('#trialnav a', (as) => as.map((a) => a.textContent));
+  assert.deepEqual(nav, ['Overview', 'Reports']);
+  await assertAccessible(page, 'overview (site)');
+
+  await gotoView(page, '#/trials/MSC-IPF-EX1/reports');
+  const shown = await page.$$eval('#reports-table tbody th[data-report]', (ths) => ths.map((th) => th.dataset.report));
+  const mine = await listAll(`${v1('trials', 'MSC-IPF-EX1')}/reports`, 'reports', {token: TOKENS.site});
+  const all = await listAll(`${v1('trials', 'MSC-IPF-EX1')}/reports`, 'reports', {token: TOKENS.admin});
+  assert.equal(shown.length, mine.length);
+  assert.ok(shown.every((r) => r.startsWith('01/')), shown.join(' '));
+  assert.ok(shown.length < all.length, 'fewer than every site\'s');
+  await screenshot(page, 'dashboard-site-reports', {maxHeight: 1300});
+
+  // The topic page: the role may not read topics, let alone triage.
+  await gotoView(page, '#/trials/MSC-IPF-EX1/topics/OVERALL~any_sae', {ready: 'error'});
+  assert.equal(await page.locator('form#triage').count(), 0);
+  assert.match(await page.textContent('main h1'), /Not available for your role/);
+  // A subject of another site.
+  await gotoView(page, '#/trials/MSC-IPF-EX1/subjects/EX1-003', {ready: 'error'});
+  assert.match(await page.textContent('main .alert'), /Not allowed|PERMISSION|site/i);
+  // Its own subject.
+  await gotoView(page, '#/trials/MSC-IPF-EX1/subjects/EX1-001');
+  // Forcing the triage call over HTTP is refused too.
+  await assert.rejects(api(`${v1('trials', 'MSC-IPF-EX1', 'topics', 'OVERALL~any_sae')}:triage`, {token: TOKENS.site,
+    body: {status: 'SIGNAL_STATUS_VALIDATED', comment: 'no'}}), (e) => e.status === 403);
+  await assertClean(page);
+});
+
+test('a bad token gets the sign-in prompt; signing in with a good one works', async () => {
+  const page = await openPage(browser, {token: 'not-a-valid-token'});
+  await page.goto(new URL('/#/trials', BASE).href);
+  await page.waitForSelector('#signin', {timeout: 20000});
+  assert.match(await page.textContent('#signin .alert'), /not accepted/);
+  await assertAccessible(page, 'sign-in');
+  await page.fill('#token', TOKENS.officer);
+  await page.click('#signin button[type="submit"]');
+  await waitReady(page, {view: 'trials'});
+  assert.match(await page.textContent('#who'), /web-officer/);
+  // Kept for the tab: a reload stays signed in.
+  await page.reload();
+  await waitReady(page, {view: 'trials'});
+  // Sign out.
+  await page.click('#sign-out');
+  await page.waitForSelector('#signin');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('aesignal.token')), null);
+  await assertClean(page);
+});
+
+test('no token: the sign-in prompt, without an error', async () => {
+  const page = await openPage(browser, {token: null});
+  await page.goto(BASE);
+  await page.waitForSelector('#signin', {timeout: 20000});
+  assert.equal(await page.locator('#signin .alert').count(), 0);
+  await assertClean(page);
+  await screenshot(page, 'dashboard-signin', {maxHeight: 900});
+  // The API agrees: 401 with a Bearer challenge.
+  const res = await fetch(new URL('/v1/trials', BASE));
+  assert.equal(res.status, 401);
+  assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer/);
+  const body = await res.json();
+  assert.equal(body.error.code, 401);
+  assert.equal(body.error.status, 'UNAUTHENTICATED');
+  void api;
+});

@@ -1,0 +1,66 @@
+// View 4, a term over time: the cells per timepoint and group equal the
+// API, the baseline's expected incidence is drawn with its citation, the
+// dose trend per timepoint (when the server gives it) equals the API.
+import assert from 'node:assert/strict';
+import {test, before, after} from 'node:test';
+import {launch, openPage, gotoView, rerender, assertClean, assertAccessible, screenshot, api, listAll, v1, cellOf, incidenceSupports, pct1} from './harness.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+async function compareTerm(page, trialId, query, measure = 'cumulative') {
+  const trial = await api(v1('trials', trialId));
+  const [row] = await listAll(`${v1('trials', trialId)}/incidence`, 'terms', {query});
+  const cells = await page.$$eval('#term-table td[data-tp][data-group]', (tds) => tds.map((td) => ({
+    tp: td.dataset.tp, group: td.dataset.group, n: td.dataset.n, d: td.dataset.d, npct: td.querySelector('.npct')?.textContent})));
+  const groups = [...trial.doseGroups.map((g) => g.doseGroupId), ''];
+  assert.equal(cells.length, trial.timepoints.length * groups.length);
+  for (const t of trial.timepoints) {
+    for (const g of groups) {
+      const e = cellOf(row, g, t.timepointId)[measure];
+      const c = cells.find((x) => x.tp === t.timepointId && x.group === g);
+      assert.equal(c.npct, `${e.subjects}/${e.denominator}${e.denominator ? ` (${pct1(e.proportion)}%)` : ''}`, `${t.timepointId} ${g || 'total'}`);
+    }
+  }
+  return {trial, row};
+}
+
+test('any SAE of the example trial over time, with its baselines and citations', async () => {
+  const page = await openPage(browser);
+  await gotoView(page, '#/trials/MSC-IPF-EX1/term?level=OVERALL&key=any_sae');
+  await compareTerm(page, 'MSC-IPF-EX1', {level: 'TERM_LEVEL_OVERALL', overall_key: 'any_sae'});
+  const baselines = (await listAll(`${v1('trials', 'MSC-IPF-EX1')}/baselines`, 'baselines'))
+    .filter((b) => b.overallKey === 'any_sae');
+  assert.ok(baselines.length >= 1);
+  const text = await page.textContent('main');
+  for (const b of baselines) {
+    assert.ok(text.includes(b.citation), `citation of ${b.baselineId}`);
+    assert.ok(text.includes(`Expected ${pct1(b.expectedProportion)}% (${b.baselineId})`), `expected incidence of ${b.baselineId}`);
+  }
+  assert.equal(await page.locator('#term-figure svg[role="img"]').count(), 1);
+  // Within each window instead.
+  await rerender(page, () => page.selectOption('select[name="measure"]', 'interval'));
+  await compareTerm(page, 'MSC-IPF-EX1', {level: 'TERM_LEVEL_OVERALL', overall_key: 'any_sae'}, 'interval');
+  await assertClean(page);
+  await gotoView(page, '#/trials/MSC-IPF-EX1/term?level=OVERALL&key=any_sae');
+  await screenshot(page, 'dashboard-term-baseline');
+});
+
+test('pruritus in the CDISC pilot over time, with the dose trend per timepoint', async () => {
+  const page = await openPage(browser);
+  const soc = 'SKIN AND SUBCUTANEOUS TISSUE DISORDERS';
+  await gotoView(page, `#/trials/CDISCPILOT01/term?level=PT&soc=${encodeURIComponent(soc)}&pt=PRURITUS`);
+  const trend = await incidenceSupports('CDISCPILOT01', {dose_trend: 'true'});
+  const {row} = await compareTerm(page, 'CDISCPILOT01', {level: 'TERM_LEVEL_PT', soc, pt: 'PRURITUS', ...(trend ? {dose_trend: 'true'} : {})});
+  if (trend) {
+    const shown = await page.$$eval('#term-table td[data-trend]', (tds) => tds.map((td) => ({tp: td.dataset.tp, p: td.dataset.trend})));
+    assert.equal(shown.length, row.doseTrends.length);
+    for (const t of row.doseTrends) assert.equal(Number(shown.find((s) => s.tp === t.timepointId).p), t.pValue ?? 0, `trend ${t.timepointId}`);
+  }
+  // Its topic is linked.
+  assert.equal(await page.locator('a[href*="/topics/PT~"]').count() > 0, true);
+  await assertClean(page);
+  await assertAccessible(page, 'term over time');
+  await screenshot(page, 'dashboard-term');
+});
