@@ -47,8 +47,8 @@ const google::protobuf::Message* RequestPrototype(const access::Method& m) {
 void CheckErrorBody(const HttpReply& reply) {
   if (reply.status < 400 || reply.content_type != "application/json") return;
   google::protobuf::Struct parsed;
-  FUZZ_CHECK(google::protobuf::util::JsonStringToMessage(reply.body, &parsed)
-                 .ok())
+  FUZZ_CHECK(
+      google::protobuf::util::JsonStringToMessage(reply.body, &parsed).ok())
       << reply.body;
   const auto& error = parsed.fields().at("error").struct_value().fields();
   FUZZ_CHECK(error.at("code").number_value() == reply.status) << reply.body;
@@ -68,11 +68,11 @@ void CheckBinding(const Gateway::Plan& plan, const HttpRequest& request) {
   }
   std::unique_ptr<google::protobuf::Message> again(message->New());
   const std::string json = ToJson(*message);
-  FUZZ_CHECK(google::protobuf::util::JsonStringToMessage(json, again.get())
-                 .ok())
+  FUZZ_CHECK(
+      google::protobuf::util::JsonStringToMessage(json, again.get()).ok())
       << json;
-  FUZZ_CHECK(google::protobuf::util::MessageDifferencer::Equals(*message,
-                                                                *again))
+  FUZZ_CHECK(
+      google::protobuf::util::MessageDifferencer::Equals(*message, *again))
       << json;
 }
 
