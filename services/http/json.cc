@@ -6,10 +6,9 @@
 #include "services/errors/status_table.h"
 
 namespace aesignal::http {
-namespace {
+namespace {}  // namespace
 
-// `text` as a JSON string literal, escaped by protobuf's JSON printer.
-std::string JsonString(absl::string_view text) {
+std::string JsonStringLiteral(absl::string_view text) {
   google::protobuf::StringValue value;
   value.set_value(std::string(text));
   std::string json;
@@ -18,8 +17,6 @@ std::string JsonString(absl::string_view text) {
   }
   return json;
 }
-
-}  // namespace
 
 std::string ToJson(const google::protobuf::Message& message) {
   // Fields holding their default (0, "", false, empty lists) are omitted,
@@ -33,7 +30,8 @@ std::string ToJson(const google::protobuf::Message& message) {
   if (!printed.ok()) {
     // Only a string field with invalid UTF-8 can fail; the API validates
     // every stored string, so this is a bug worth a visible error.
-    return absl::StrCat("{\"error\":", JsonString(printed.ToString()), "}");
+    return absl::StrCat("{\"error\":", JsonStringLiteral(printed.ToString()),
+                        "}");
   }
   return json;
 }
@@ -48,7 +46,7 @@ JsonError ErrorJson(const absl::Status& status) {
   return JsonError{
       .http_status = mapping.http_status,
       .body = absl::StrCat("{\"error\":{\"code\":", mapping.http_status,
-                           ",\"message\":", JsonString(status.message()),
+                           ",\"message\":", JsonStringLiteral(status.message()),
                            ",\"status\":\"", mapping.name, "\",\"details\":[",
                            details, "]}}"),
   };

@@ -31,6 +31,10 @@ struct JsonError {
 // HTTP status of the one status table (errors::MappingOf).
 JsonError ErrorJson(const absl::Status& status);
 
+// `text` as a JSON string literal with quotes, escaped by protobuf's JSON
+// printer.
+std::string JsonStringLiteral(absl::string_view text);
+
 // One Server-Sent Events frame: "id: <id>\nevent: <event>\ndata: <json>\n\n".
 // `json` has no newlines (ToJson prints none).
 std::string EventFrame(int64_t id, absl::string_view event,
