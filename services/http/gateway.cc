@@ -111,6 +111,10 @@ HttpReply MethodNotAllowed(const std::vector<std::string>& allowed) {
   HttpReply reply = Gateway::ErrorReply(errors::WithErrorInfo(
       absl::UnimplementedError("method not allowed on this path"),
       "METHOD_NOT_ALLOWED"));
+  // 405 has no google.rpc code; the body's "code" must still be the HTTP
+  // status sent (the fuzz target found 501 there).
+  reply.body = absl::StrCat(R"({"error":{"code":405,)",
+                            reply.body.substr(reply.body.find(',') + 1));
   reply.status = 405;
   reply.headers.emplace_back("Allow", absl::StrJoin(allowed, ", "));
   return reply;
