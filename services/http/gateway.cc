@@ -108,14 +108,11 @@ HttpReply TextReply(int status, std::string body) {
 }
 
 HttpReply MethodNotAllowed(const std::vector<std::string>& allowed) {
-  HttpReply reply = Gateway::ErrorReply(errors::WithErrorInfo(
-      absl::UnimplementedError("method not allowed on this path"),
-      "METHOD_NOT_ALLOWED"));
-  // 405 has no google.rpc code; the body's "code" must still be the HTTP
-  // status sent (the fuzz target found 501 there).
-  reply.body = absl::StrCat(R"({"error":{"code":405,)",
-                            reply.body.substr(reply.body.find(',') + 1));
-  reply.status = 405;
+  HttpReply reply = Gateway::ErrorReply(
+      errors::WithErrorInfo(
+          absl::UnimplementedError("method not allowed on this path"),
+          "METHOD_NOT_ALLOWED"),
+      405);
   reply.headers.emplace_back("Allow", absl::StrJoin(allowed, ", "));
   return reply;
 }
@@ -172,8 +169,8 @@ std::vector<std::pair<std::string, std::string>> Gateway::SecurityHeaders(
   return headers;
 }
 
-HttpReply Gateway::ErrorReply(const absl::Status& status) {
-  JsonError error = ErrorJson(status);
+HttpReply Gateway::ErrorReply(const absl::Status& status, int http_status) {
+  JsonError error = ErrorJson(status, http_status);
   HttpReply reply{.status = error.http_status, .body = std::move(error.body)};
   if (error.http_status == 401) {
     reply.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"aesignal\"");

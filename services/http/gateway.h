@@ -120,7 +120,7 @@ class Gateway {
 
   // The reply for a failed status (Google's JSON error shape), plus
   // WWW-Authenticate on 401.
-  static HttpReply ErrorReply(const absl::Status& status);
+  static HttpReply ErrorReply(const absl::Status& status, int http_status = 0);
 
  private:
   std::optional<HttpReply> NonApiReply(absl::string_view path,

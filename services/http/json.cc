@@ -36,8 +36,9 @@ std::string ToJson(const google::protobuf::Message& message) {
   return json;
 }
 
-JsonError ErrorJson(const absl::Status& status) {
-  const errors::StatusMapping& mapping = errors::MappingOf(status.code());
+JsonError ErrorJson(const absl::Status& status, int http_status) {
+  errors::StatusMapping mapping = errors::MappingOf(status.code());
+  if (http_status != 0) mapping.http_status = http_status;
   const google::rpc::Status rpc = errors::ToRpcStatus(status);
   std::string details;
   for (const google::protobuf::Any& detail : rpc.details()) {

@@ -29,7 +29,9 @@ struct JsonError {
 // "NOT_FOUND", "details": [{"@type": ..., ...}]}}, with the same
 // google.rpc details the gRPC transport sends (errors::ToRpcStatus) and the
 // HTTP status of the one status table (errors::MappingOf).
-JsonError ErrorJson(const absl::Status& status);
+// `http_status` (if not 0) replaces the mapped status in both places, for
+// the transport's own refusals that have no google.rpc code (405, 413, 431).
+JsonError ErrorJson(const absl::Status& status, int http_status = 0);
 
 // `text` as a JSON string literal with quotes, escaped by protobuf's JSON
 // printer.

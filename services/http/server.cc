@@ -274,8 +274,7 @@ void Session<Stream>::OnReadError(beast::error_code ec) {
     status = absl::ResourceExhaustedError(absl::StrCat(
         "request body larger than ", limits_.max_body_bytes, " bytes"));
   }
-  HttpReply reply = Gateway::ErrorReply(status);
-  reply.status = http_status;
+  HttpReply reply = Gateway::ErrorReply(status, http_status);
   request_ = {};
   Write(std::move(reply), /*close_after=*/true);
 }
@@ -328,7 +327,6 @@ void Session<Stream>::Handle() {
   if (!TakeToken()) {
     HttpReply reply = Gateway::ErrorReply(
         absl::ResourceExhaustedError("too many requests on this connection"));
-    reply.status = 429;
     reply.headers.emplace_back("Retry-After", "1");
     return Write(std::move(reply));
   }
