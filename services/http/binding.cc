@@ -11,6 +11,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/descriptor.h"
+#include "google/protobuf/stubs/common.h"
 #include "google/protobuf/util/json_util.h"
 #include "services/errors/errors.h"
 
@@ -22,8 +23,47 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
 
+bool IsUtf8(absl::string_view text) {
+  return google::protobuf::internal::IsStructurallyValidUTF8(text.data(),
+                                                             text.size());
+}
+
+// `text` with every byte that is not part of a valid UTF-8 sequence written
+// as \xNN. Messages quote the caller's input, and a status detail is a proto
+// string, which must be UTF-8 (an invalid one is dropped on serialization).
+std::string ValidUtf8(absl::string_view text) {
+  if (IsUtf8(text)) return std::string(text);
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    const size_t length = lead < 0x80    ? 1
+                          : lead >= 0xF0 ? 4
+                          : lead >= 0xE0 ? 3
+                                         : 2;
+    if (lead >= 0x80 && i + length <= text.size() &&
+        IsUtf8(text.substr(i, length))) {
+      absl::StrAppend(&out, text.substr(i, length));
+      i += length;
+    } else if (lead < 0x80) {
+      out.push_back(text[i++]);
+    } else {
+      absl::StrAppend(&out, "\\x", absl::Hex(lead, absl::kZeroPad2));
+      ++i;
+    }
+  }
+  return out;
+}
+
 absl::Status Violation(std::string field, std::string description) {
-  return errors::InvalidArgument(std::move(field), std::move(description));
+  return errors::InvalidArgument(ValidUtf8(field), ValidUtf8(description));
+}
+
+// The API's strings are UTF-8; a percent-decoded path or query value that is
+// not is refused here rather than carried into a request message.
+absl::Status RequireUtf8(const std::string& param, absl::string_view value) {
+  if (IsUtf8(value)) return absl::OkStatus();
+  return Violation(param, "is not valid UTF-8 once percent-decoded");
 }
 
 // The field of `type` called `name` (proto name or JSON name).
@@ -270,6 +310,8 @@ absl::Status BindQuery(absl::string_view query, const Bound& bound,
     if (!value.ok()) {
       return Violation(*key, std::string(value.status().message()));
     }
+    AESIGNAL_RETURN_IF_ERROR(RequireUtf8("query", *key));
+    AESIGNAL_RETURN_IF_ERROR(RequireUtf8(*key, *value));
     AESIGNAL_RETURN_IF_ERROR(SetParameter(*key, *value, bound, request, &seen));
   }
   return absl::OkStatus();
@@ -318,6 +360,7 @@ absl::Status BindBody(const Route& route, const HttpInput& input,
 // Sets the string field at dotted proto path `path` (a path variable).
 absl::Status BindVariable(const std::string& path, const std::string& value,
                           Message* request, Bound* bound) {
+  AESIGNAL_RETURN_IF_ERROR(RequireUtf8(path, value));
   Message* leaf = nullptr;
   std::string proto_path;
   AESIGNAL_ASSIGN_OR_RETURN(const FieldDescriptor* field,

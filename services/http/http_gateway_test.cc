@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/empty.pb.h"
+#include "google/protobuf/stubs/common.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
@@ -186,6 +187,38 @@ TEST(BindingTest, BodiesAreProtoJsonOfTheBodyField) {
   EXPECT_EQ(ViolatedField(BindRequest(Match("GET", "/v1/trials/T1"),
                                       {.body = "{}"}, &get)),
             "body");
+}
+
+// Found by the HTTP fuzz target: protobuf's JSON parser quotes the bad bytes,
+// and a detail with invalid UTF-8 was dropped from the error on serialization.
+TEST(BindingTest, InvalidUtf8IsRefusedWithAValidUtf8Message) {
+  v1::CreateTrialRequest create;
+  absl::Status body =
+      BindRequest(Match("POST", "/v1/trials"),
+                  {.content_type = "application/json",
+                   .body = "{\"trialId\": \"T\xf3\x28\", \"title\": \"x\"}"},
+                  &create);
+  EXPECT_EQ(ViolatedField(body), "body");
+  EXPECT_TRUE(google::protobuf::internal::IsStructurallyValidUTF8(
+      body.message().data(), body.message().size()))
+      << body;
+
+  v1::GetTrialRequest get;
+  absl::Status path = BindRequest(Match("GET", "/v1/trials/T%FF"), {}, &get);
+  EXPECT_EQ(ViolatedField(path), "name") << path;
+  EXPECT_THAT(path.message(), HasSubstr("UTF-8"));
+
+  v1::GetIncidenceRequest incidence;
+  absl::Status query = BindRequest(Match("GET", "/v1/trials/T1/incidence"),
+                                   {.query = "soc=%C3%28"}, &incidence);
+  EXPECT_EQ(ViolatedField(query), "soc") << query;
+  EXPECT_THAT(query.message(), HasSubstr("UTF-8"));
+  // A valid multi-byte value passes.
+  v1::GetIncidenceRequest ok;
+  EXPECT_TRUE(BindRequest(Match("GET", "/v1/trials/T1/incidence"),
+                          {.query = "soc=S%C3%A9"}, &ok)
+                  .ok());
+  EXPECT_EQ(ok.soc(), "S\xc3\xa9");
 }
 
 TEST(BindingTest, ThePathWinsOverTheBodyAndTimestampsParse) {
