@@ -11,9 +11,9 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/descriptor.h"
-#include "google/protobuf/stubs/common.h"
 #include "google/protobuf/util/json_util.h"
 #include "services/errors/errors.h"
+#include "services/http/json.h"
 
 namespace aesignal::http {
 namespace {
@@ -23,38 +23,6 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
 
-bool IsUtf8(absl::string_view text) {
-  return google::protobuf::internal::IsStructurallyValidUTF8(text.data(),
-                                                             text.size());
-}
-
-// `text` with every byte that is not part of a valid UTF-8 sequence written
-// as \xNN. Messages quote the caller's input, and a status detail is a proto
-// string, which must be UTF-8 (an invalid one is dropped on serialization).
-std::string ValidUtf8(absl::string_view text) {
-  if (IsUtf8(text)) return std::string(text);
-  std::string out;
-  size_t i = 0;
-  while (i < text.size()) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    const size_t length = lead < 0x80    ? 1
-                          : lead >= 0xF0 ? 4
-                          : lead >= 0xE0 ? 3
-                                         : 2;
-    if (lead >= 0x80 && i + length <= text.size() &&
-        IsUtf8(text.substr(i, length))) {
-      absl::StrAppend(&out, text.substr(i, length));
-      i += length;
-    } else if (lead < 0x80) {
-      out.push_back(text[i++]);
-    } else {
-      absl::StrAppend(&out, "\\x", absl::Hex(lead, absl::kZeroPad2));
-      ++i;
-    }
-  }
-  return out;
-}
-
 absl::Status Violation(std::string field, std::string description) {
   return errors::InvalidArgument(ValidUtf8(field), ValidUtf8(description));
 }
@@ -62,7 +30,7 @@ absl::Status Violation(std::string field, std::string description) {
 // The API's strings are UTF-8; a percent-decoded path or query value that is
 // not is refused here rather than carried into a request message.
 absl::Status RequireUtf8(const std::string& param, absl::string_view value) {
-  if (IsUtf8(value)) return absl::OkStatus();
+  if (IsValidUtf8(value)) return absl::OkStatus();
   return Violation(param, "is not valid UTF-8 once percent-decoded");
 }
 

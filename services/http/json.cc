@@ -1,19 +1,48 @@
 #include "services/http/json.h"
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/stubs/common.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/wrappers.pb.h"
 #include "services/errors/status_table.h"
 
 namespace aesignal::http {
-namespace {}  // namespace
+
+bool IsValidUtf8(absl::string_view text) {
+  return google::protobuf::internal::IsStructurallyValidUTF8(text.data(),
+                                                             text.size());
+}
+
+std::string ValidUtf8(absl::string_view text) {
+  if (IsValidUtf8(text)) return std::string(text);
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    const size_t length = lead < 0x80    ? 1
+                          : lead >= 0xF0 ? 4
+                          : lead >= 0xE0 ? 3
+                                         : 2;
+    if (lead < 0x80) {
+      out.push_back(text[i++]);
+    } else if (i + length <= text.size() &&
+               IsValidUtf8(text.substr(i, length))) {
+      absl::StrAppend(&out, text.substr(i, length));
+      i += length;
+    } else {
+      absl::StrAppend(&out, "\\x", absl::Hex(lead, absl::kZeroPad2));
+      ++i;
+    }
+  }
+  return out;
+}
 
 std::string JsonStringLiteral(absl::string_view text) {
   google::protobuf::StringValue value;
-  value.set_value(std::string(text));
+  value.set_value(ValidUtf8(text));
   std::string json;
   if (!google::protobuf::util::MessageToJsonString(value, &json).ok()) {
-    return "\"\"";  // only for invalid UTF-8, which messages never hold
+    return "\"\"";  // not reached: the value is valid UTF-8
   }
   return json;
 }

@@ -33,8 +33,15 @@ struct JsonError {
 // the transport's own refusals that have no google.rpc code (405, 413, 431).
 JsonError ErrorJson(const absl::Status& status, int http_status = 0);
 
-// `text` as a JSON string literal with quotes, escaped by protobuf's JSON
-// printer.
+// Whether `text` is well-formed UTF-8.
+bool IsValidUtf8(absl::string_view text);
+// `text` with every byte that is not part of a well-formed UTF-8 sequence
+// written as \xNN. Messages quote callers' input, which may not be UTF-8,
+// while JSON and proto strings must be (protobuf drops or garbles others).
+std::string ValidUtf8(absl::string_view text);
+
+// `text` as a JSON string literal with quotes (bytes that are not UTF-8 as
+// in ValidUtf8), escaped by protobuf's JSON printer.
 std::string JsonStringLiteral(absl::string_view text);
 
 // One Server-Sent Events frame: "id: <id>\nevent: <event>\ndata: <json>\n\n".
