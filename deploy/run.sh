@@ -60,6 +60,7 @@ In another terminal try:
   $BIN/clients/cli/aesignal --server $LISTEN incidence --trial MSC-IPF-EX1 --by pt
   $BIN/clients/cli/aesignal --server $LISTEN incidence --trial MSC-IPF-EX1 --by pt --format csv
   $BIN/clients/cli/aesignal --server $LISTEN signals list --evidence --trial MSC-IPF-EX1 --topic OVERALL~any_sae
+  $BIN/clients/cli/aesignal --server $LISTEN report --trial MSC-IPF-EX1 --cutoff \$(date -u +%Y-%m-%dT%H:%M:%SZ) --session closed --format pdf --out dsmb.pdf
 Press Ctrl-C to stop.
 EOT
 wait $SERVER_PID

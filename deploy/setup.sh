@@ -35,6 +35,9 @@ if [[ ${1:-} != build ]]; then
   # playwright-core (no downloaded browser) and one pinned font for stable
   # screenshots.
   PACKAGES+=(chromium fonts-dejavu-core)
+  # The DSMB report's PDF checks (tests/report/pdf_report.sh): pdftotext,
+  # pdfinfo and pdftoppm; bc for its timings.
+  PACKAGES+=(poppler-utils bc)
 fi
 if [[ ${1:-} == lint ]]; then
   PACKAGES+=(clang-format git)

@@ -1,5 +1,6 @@
 #include "storage/reports.h"
 
+#include "google/protobuf/util/time_util.h"
 #include "storage/keys.h"
 
 namespace aesignal::storage {
@@ -99,6 +100,48 @@ absl::Status ScanNewestReports(
       });
   if (!scan.ok()) return scan;
   if (keep_going) flush();
+  return error;
+}
+
+absl::Status ScanReportsAsOf(
+    const ReadView& view, std::string_view trial_id,
+    const google::protobuf::Timestamp& as_of,
+    const std::function<bool(const StoredReport&)>& fn) {
+  // Versions of a report are adjacent and in ascending version order: the
+  // last one received by the cut-off before the (site, report) prefix
+  // changes is the report's version as of it.
+  std::string group;  // (site, report) prefix of the versions seen
+  std::optional<StoredReport> pending;
+  bool keep_going = true;
+  absl::Status error;
+  auto flush = [&]() {
+    if (pending.has_value()) keep_going = fn(*pending);
+    pending.reset();
+  };
+  absl::Status scan = view.Scan(
+      Cf::kReports, TrialPrefix(trial_id), "",
+      [&](std::string_view key, std::string_view value) {
+        if (key.size() < sizeof(uint32_t)) {
+          error = absl::DataLossError("malformed report key");
+          return false;
+        }
+        std::string_view prefix = key.substr(0, key.size() - sizeof(uint32_t));
+        if (prefix != group) {
+          flush();
+          if (!keep_going) return false;
+          group.assign(prefix);
+        }
+        StoredReport stored;
+        if (!stored.ParseFromArray(value.data(),
+                                   static_cast<int>(value.size()))) {
+          error = absl::DataLossError("corrupt stored report");
+          return false;
+        }
+        if (stored.receive_time() <= as_of) pending = std::move(stored);
+        return true;
+      });
+  if (!scan.ok()) return scan;
+  if (error.ok() && keep_going) flush();
   return error;
 }
 

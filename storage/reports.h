@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "google/protobuf/timestamp.pb.h"
 #include "storage/records.pb.h"
 #include "storage/store.h"
 
@@ -38,6 +39,17 @@ absl::StatusOr<std::vector<StoredReport>> ReadReportVersions(
 // but parses only the newest of each report.
 absl::Status ScanNewestReports(
     const ReadView& view, std::string_view trial_id,
+    const std::function<bool(const StoredReport&)>& fn);
+
+// Calls fn, as ScanNewestReports does, with each report's version as of a
+// data cut-off: the highest version among those with receive_time <= as_of
+// (the one counted at that time: a version stored superseded_on_arrival was
+// preceded by a higher one, so it is never the highest). Reports without
+// such a version are skipped. Parses every version (to read its
+// receive_time); for cut-off queries, not hot paths.
+absl::Status ScanReportsAsOf(
+    const ReadView& view, std::string_view trial_id,
+    const google::protobuf::Timestamp& as_of,
     const std::function<bool(const StoredReport&)>& fn);
 
 // Stores one version. If `newest`, it also becomes the report's head.

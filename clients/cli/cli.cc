@@ -48,6 +48,7 @@ void AddCommands(CLI::App& app, CommandContext& ctx) {
   AddSignalsCommands(app, ctx);
   AddTopicsCommands(app, ctx);
   AddAuditCommands(app, ctx);
+  AddReportCommand(app, ctx);
   AddHealthCommand(app, ctx);
   AddAdminCommands(app, ctx);
   AddStatsCommand(app);

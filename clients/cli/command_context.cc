@@ -127,6 +127,14 @@ std::string ShortTime(const google::protobuf::Timestamp& time) {
       google::protobuf::util::TimeUtil::ToString(time).substr(0, 19), "Z");
 }
 
+bool ParseTimeFlag(CommandContext& ctx, absl::string_view flag,
+                   const std::string& text, google::protobuf::Timestamp* out) {
+  if (google::protobuf::util::TimeUtil::FromString(text, out)) return true;
+  ctx.io.err << flag << ": '" << text
+             << "' is not an RFC 3339 time such as 2026-11-29T08:00:00Z\n";
+  return false;
+}
+
 void PrintColumns(std::ostream& out,
                   const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> widths;

@@ -91,6 +91,11 @@ std::string EnumWord(const google::protobuf::EnumDescriptor* type, int value,
 // whole seconds); "-" if unset.
 std::string ShortTime(const google::protobuf::Timestamp& time);
 
+// Parses the RFC 3339 time `text` of option `flag` (e.g. "--as-of") into
+// *out; false after printing a usage error naming the flag.
+bool ParseTimeFlag(CommandContext& ctx, absl::string_view flag,
+                   const std::string& text, google::protobuf::Timestamp* out);
+
 // Rows printed as columns aligned on the widest cell, two spaces apart (the
 // last column is not padded). The first row is the header.
 void PrintColumns(std::ostream& out,

@@ -31,6 +31,8 @@ void AddSignalsCommands(CLI::App& app, CommandContext& ctx);
 void AddTopicsCommands(CLI::App& app, CommandContext& ctx);
 // audit list (audit_commands.cc)
 void AddAuditCommands(CLI::App& app, CommandContext& ctx);
+// report [verify] (report_command.cc): the DSMB report
+void AddReportCommand(CLI::App& app, CommandContext& ctx);
 // health (admin_commands.cc)
 void AddHealthCommand(CLI::App& app, CommandContext& ctx);
 // admin backup|verify|new-token (admin_commands.cc)

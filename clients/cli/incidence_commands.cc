@@ -20,6 +20,7 @@ struct IncidenceFlags {
   bool max_grade = false;
   bool vs_control = false;
   bool trend = false;
+  std::string as_of;  // RFC 3339 data cut-off; empty: the current data
 };
 
 v1::TermLevel LevelOf(const std::string& by) {
@@ -51,8 +52,13 @@ v1::GetIncidenceRequest RequestOf(const IncidenceFlags& flags) {
 }
 
 int Incidence(CommandContext& ctx, const IncidenceFlags& flags) {
+  v1::GetIncidenceRequest request = RequestOf(flags);
+  if (!flags.as_of.empty() &&
+      !ParseTimeFlag(ctx, "--as-of", flags.as_of, request.mutable_as_of())) {
+    return kExitUsage;
+  }
   client::Client c = ctx.MakeClient();
-  auto table = c.GetIncidence(RequestOf(flags));
+  auto table = c.GetIncidence(request);
   if (!table.ok()) {
     PrintStatus(ctx.io.err, table.status());
     return kExitFailed;
@@ -115,6 +121,9 @@ void AddIncidenceCommand(CLI::App& app, CommandContext& ctx) {
                       "control group (Miettinen-Nurminen intervals)");
   incidence->add_flag("--trend", f->trend,
                       "one-sided dose-trend p per timepoint (>= 3 groups)");
+  incidence->add_option("--as-of", f->as_of,
+                        "data cut-off (RFC 3339, e.g. 2026-11-01T00:00:00Z): "
+                        "the table from the data as they stood then");
   SetAction(incidence, ctx, [&ctx, f] { return Incidence(ctx, *f); });
 }
 

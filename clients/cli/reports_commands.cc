@@ -15,7 +15,6 @@
 #include "clients/cli/csv_mapping.h"
 #include "clients/cli/csv_messages.h"
 #include "clients/cli/report_upload.h"
-#include "google/protobuf/util/time_util.h"
 
 namespace aesignal::cli {
 namespace {
@@ -140,6 +139,7 @@ struct ListFlags {
   int min_grade = 0;
   int onset_from = 0, onset_to = 0;  // 0: unbounded
   std::string received_after;
+  std::string as_of;  // RFC 3339 data cut-off
   std::string order = "received";
   int page_size = 0;
   std::string page_token;
@@ -161,10 +161,12 @@ bool ReportFilter(CommandContext& ctx, const ListFlags& f,
   if (f.onset_from > 0) request->set_onset_day_min(f.onset_from);
   if (f.onset_to > 0) request->set_onset_day_max(f.onset_to);
   if (!f.received_after.empty() &&
-      !google::protobuf::util::TimeUtil::FromString(
-          f.received_after, request->mutable_received_after())) {
-    ctx.io.err << "--received-after: '" << f.received_after
-               << "' is not an RFC 3339 time such as 2026-11-29T08:00:00Z\n";
+      !ParseTimeFlag(ctx, "--received-after", f.received_after,
+                     request->mutable_received_after())) {
+    return false;
+  }
+  if (!f.as_of.empty() &&
+      !ParseTimeFlag(ctx, "--as-of", f.as_of, request->mutable_as_of())) {
     return false;
   }
   request->set_order_by(f.order == "onset" ? "onset_study_day"
@@ -328,6 +330,9 @@ void AddList(CLI::App& reports, CommandContext& ctx) {
       ->check(CLI::Range(1, 1000000));
   list->add_option("--received-after", f->received_after,
                    "current version received after (RFC 3339)");
+  list->add_option("--as-of", f->as_of,
+                   "data cut-off (RFC 3339): each report's version as it "
+                   "stood then");
   list->add_option("--order", f->order,
                    "received (newest first) or onset (earliest first)")
       ->capture_default_str()

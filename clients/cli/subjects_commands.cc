@@ -68,8 +68,14 @@ void WriteSubjectsTable(const std::vector<v1::Subject>& subjects,
 }
 
 int SubjectsList(CommandContext& ctx, const std::string& trial_id,
-                 const std::string& format) {
-  auto subjects = ctx.MakeClient().ListAllSubjects(trial_id);
+                 const std::string& format, const std::string& as_of) {
+  v1::ListSubjectsRequest request;
+  request.set_parent(client::TrialName(trial_id));
+  if (!as_of.empty() &&
+      !ParseTimeFlag(ctx, "--as-of", as_of, request.mutable_as_of())) {
+    return kExitUsage;
+  }
+  auto subjects = ctx.MakeClient().ListAllSubjects(request);
   if (!subjects.ok()) {
     PrintStatus(ctx.io.err, subjects.status());
     return kExitFailed;
@@ -117,6 +123,7 @@ struct SubjectsFlags {
   std::string subject;
   std::string file;
   std::string format = "table";
+  std::string as_of;  // RFC 3339 data cut-off (list)
 };
 
 }  // namespace
@@ -141,8 +148,12 @@ void AddSubjectsCommands(CLI::App& app, CommandContext& ctx) {
   list->add_option("--trial", f->trial, "trial id")->required();
   list->add_option("--format", f->format)
       ->check(CLI::IsMember({"table", "csv", "json"}));
-  SetAction(list, ctx,
-            [&ctx, f] { return SubjectsList(ctx, f->trial, f->format); });
+  list->add_option("--as-of", f->as_of,
+                   "data cut-off (RFC 3339): each subject's version as it "
+                   "stood then");
+  SetAction(list, ctx, [&ctx, f] {
+    return SubjectsList(ctx, f->trial, f->format, f->as_of);
+  });
 
   auto* show = subjects->add_subcommand(
       "show", "one subject with every stored version, newest first");

@@ -113,6 +113,10 @@ int RunListTopics(CommandContext& ctx, const TopicListOptions& options) {
   request.set_parent(absl::StrCat("trials/", options.trial));
   request.set_term(options.term);
   request.set_crossing_only(options.crossing_only);
+  if (!options.as_of.empty() &&
+      !ParseTimeFlag(ctx, "--as-of", options.as_of, request.mutable_as_of())) {
+    return kExitUsage;
+  }
   if (!options.status.empty()) {
     v1::SignalStatus status;
     if (!ParseSignalStatus(ctx, options.status, &status)) return kExitUsage;

@@ -53,6 +53,7 @@ struct TopicListOptions {
   std::string status;
   std::string term;
   bool crossing_only = false;
+  std::string as_of = {};        // RFC 3339 data cut-off; empty: current topics
   std::string format = "table";  // or "json"
   // How to show one, e.g. "aesignal topics show --trial T --topic ID".
   std::string show_hint;

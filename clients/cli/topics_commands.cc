@@ -24,6 +24,8 @@ void AddTopicSubcommands(CLI::App& topics, CommandContext& ctx,
   list->add_option("--term", f->list.term, "PT, SOC or overall key");
   list->add_flag("--crossing", f->list.crossing_only,
                  "only topics crossing now");
+  list->add_option("--as-of", f->list.as_of,
+                   "data cut-off (RFC 3339): the topics as they stood then");
   list->add_option("--format", f->list.format)
       ->check(CLI::IsMember({"table", "json"}));
   SetAction(list, ctx, [&ctx, f] {

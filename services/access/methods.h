@@ -38,6 +38,8 @@ inline constexpr Method kStreamReports{"IngestService", "StreamReports"};
 inline constexpr Method kGetIncidence{"SafetyService", "GetIncidence"};
 inline constexpr Method kGetReport{"SafetyService", "GetReport"};
 inline constexpr Method kListReports{"SafetyService", "ListReports"};
+inline constexpr Method kGenerateDsmbReport{"SafetyService",
+                                            "GenerateDsmbReport"};
 inline constexpr Method kPutBaselines{"SignalService", "PutBaselines"};
 inline constexpr Method kListBaselines{"SignalService", "ListBaselines"};
 inline constexpr Method kGetBaseline{"SignalService", "GetBaseline"};
@@ -57,21 +59,22 @@ inline constexpr Method kVerifyTrial{"AdminService", "VerifyTrial"};
 }  // namespace methods
 
 // Every method above (a test checks this against the proto's services).
-inline constexpr std::array<Method, 28> kAllMethods = {
-    methods::kCreateTrial,      methods::kGetTrial,
-    methods::kListTrials,       methods::kUpdateTrial,
-    methods::kEnrollSubjects,   methods::kListSubjects,
-    methods::kGetSubject,       methods::kSubmitReports,
-    methods::kStreamReports,    methods::kGetIncidence,
-    methods::kGetReport,        methods::kListReports,
-    methods::kPutBaselines,     methods::kListBaselines,
-    methods::kGetBaseline,      methods::kListSignals,
-    methods::kGetSignal,        methods::kTriageSignal,
-    methods::kUpdateSignal,     methods::kWatchSignals,
-    methods::kListTopics,       methods::kGetTopic,
-    methods::kTriageTopic,      methods::kWatchTopics,
-    methods::kListAuditRecords, methods::kGetAuditTrail,
-    methods::kCreateBackup,     methods::kVerifyTrial,
+inline constexpr std::array<Method, 29> kAllMethods = {
+    methods::kCreateTrial,        methods::kGetTrial,
+    methods::kListTrials,         methods::kUpdateTrial,
+    methods::kEnrollSubjects,     methods::kListSubjects,
+    methods::kGetSubject,         methods::kSubmitReports,
+    methods::kStreamReports,      methods::kGetIncidence,
+    methods::kGetReport,          methods::kListReports,
+    methods::kPutBaselines,       methods::kListBaselines,
+    methods::kGetBaseline,        methods::kListSignals,
+    methods::kGetSignal,          methods::kTriageSignal,
+    methods::kUpdateSignal,       methods::kWatchSignals,
+    methods::kListTopics,         methods::kGetTopic,
+    methods::kTriageTopic,        methods::kWatchTopics,
+    methods::kListAuditRecords,   methods::kGetAuditTrail,
+    methods::kCreateBackup,       methods::kVerifyTrial,
+    methods::kGenerateDsmbReport,
 };
 
 }  // namespace aesignal::access

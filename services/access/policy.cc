@@ -16,7 +16,7 @@ struct Rule {
 
 // The access table (docs/operations.md, "Access control"); admin may call
 // everything. Every method of kAllMethods has a row (policy_test checks).
-constexpr std::array<Rule, 28> kRules = {{
+constexpr std::array<Rule, 29> kRules = {{
     // method                        site   safety_officer
     {methods::kCreateTrial, false, false},
     {methods::kGetTrial, true, true},  // a site reads the design it reports to
@@ -30,6 +30,7 @@ constexpr std::array<Rule, 28> kRules = {{
     {methods::kGetIncidence, false, true},
     {methods::kGetReport, true, true},    // a site reconciles its own reports
     {methods::kListReports, true, true},  // (site-restricted in the domain)
+    {methods::kGenerateDsmbReport, false, true},
     {methods::kPutBaselines, false, false},
     {methods::kListBaselines, false, true},
     {methods::kGetBaseline, false, true},

@@ -9,6 +9,7 @@
 #include "services/app/admin.h"
 #include "services/app/audit.h"
 #include "services/app/call_context.h"
+#include "services/app/dsmb_report.h"
 #include "services/app/incidence.h"
 #include "services/app/ingest.h"
 #include "services/app/signals.h"
@@ -24,7 +25,8 @@ struct Application {
         incidence(monitor),
         signals(monitor),
         audit(monitor),
-        admin(monitor) {}
+        admin(monitor),
+        reports(&trials, &incidence, &signals) {}
 
   TrialsApp trials;
   IngestApp ingest;
@@ -32,6 +34,7 @@ struct Application {
   SignalsApp signals;
   AuditApp audit;
   AdminApp admin;
+  DsmbReportApp reports;  // after the facades it reads through
 };
 
 }  // namespace aesignal::app

@@ -15,6 +15,7 @@
 #include "services/errors/errors.h"
 #include "storage/incidence.h"
 #include "storage/keys.h"
+#include "storage/reports.h"
 #include "storage/signals.h"
 
 namespace aesignal::domain::internal {
@@ -115,16 +116,59 @@ absl::StatusOr<std::string> DecodePageToken(
   return bytes.substr(1 + kFingerprintBytes);
 }
 
-namespace {
+absl::Status CheckAsOf(const google::protobuf::Timestamp& as_of,
+                       const char* field) {
+  using google::protobuf::util::TimeUtil;
+  if (as_of.seconds() < TimeUtil::kTimestampMinSeconds ||
+      as_of.seconds() > TimeUtil::kTimestampMaxSeconds || as_of.nanos() < 0 ||
+      as_of.nanos() > 999999999) {
+    return errors::InvalidArgument(field, "is not a valid timestamp");
+  }
+  if (as_of > NowProto()) {
+    return errors::InvalidArgument(
+        field, absl::StrCat("is in the future (", TimeUtil::ToString(as_of),
+                            "): a data cut-off must have passed"));
+  }
+  return absl::OkStatus();
+}
 
-// The last window in which each subject has an AE (any_ae row), by
-// subject_id: a subject with an AE in a window has evidently been followed
-// into it, even if its last contact day has not been updated yet.
-// subject_id -> the last window with an AE.
-using EventWindows = std::map<std::string, int>;
+absl::StatusOr<std::vector<v1::Subject>> ReadSubjectsAsOf(
+    const storage::ReadView& view, const std::string& trial_id,
+    const google::protobuf::Timestamp& as_of) {
+  // History keys are (trial, subject, version) with ascending versions: a
+  // subject's version as of the cut-off is the last one stored by then
+  // before the subject prefix changes.
+  std::vector<v1::Subject> out;
+  std::string group;  // the subject prefix of the versions seen
+  absl::Status error;
+  AESIGNAL_RETURN_IF_ERROR(view.Scan(
+      Cf::kSubjectHistory, storage::TrialPrefix(trial_id), "",
+      [&](std::string_view key, std::string_view value) {
+        if (key.size() < sizeof(uint32_t)) {
+          error = absl::DataLossError("malformed subject history key");
+          return false;
+        }
+        auto subject = Parse<v1::Subject>(value, "subject version");
+        if (!subject.ok()) {
+          error = subject.status();
+          return false;
+        }
+        if (subject->update_time() > as_of) return true;
+        std::string_view prefix = key.substr(0, key.size() - sizeof(uint32_t));
+        if (prefix != group) {
+          group.assign(prefix);
+          out.push_back(*std::move(subject));
+        } else {
+          out.back() = *std::move(subject);
+        }
+        return true;
+      }));
+  AESIGNAL_RETURN_IF_ERROR(error);
+  return out;
+}
 
-absl::StatusOr<EventWindows> LastEventWindows(const storage::ReadView& view,
-                                              const v1::Trial& trial) {
+absl::StatusOr<EventWindows> ReadLastEventWindows(const storage::ReadView& view,
+                                                  const v1::Trial& trial) {
   const int num_windows = trial.timepoints_size();
   EventWindows last_event_window;
   const std::string states_prefix = storage::TrialPrefix(trial.trial_id()) +
@@ -151,46 +195,76 @@ absl::StatusOr<EventWindows> LastEventWindows(const storage::ReadView& view,
   return last_event_window;
 }
 
-}  // namespace
+absl::StatusOr<EventWindows> LastEventWindowsAsOf(
+    const storage::ReadView& view, const v1::Trial& trial,
+    const google::protobuf::Timestamp& as_of) {
+  EventWindows last_event_window;
+  AESIGNAL_RETURN_IF_ERROR(storage::ScanReportsAsOf(
+      view, trial.trial_id(), as_of, [&](const storage::StoredReport& stored) {
+        auto [it, added] = last_event_window.try_emplace(
+            stored.report().subject_id(), stored.window());
+        if (!added) it->second = std::max(it->second, stored.window());
+        return true;
+      }));
+  return last_event_window;
+}
 
-absl::StatusOr<Denominators> ReadDenominators(const storage::ReadView& view,
-                                              const v1::Trial& trial) {
+absl::StatusOr<Denominators> CountDenominators(
+    const v1::Trial& trial, const std::vector<v1::Subject>& subjects,
+    const EventWindows& last_event_window) {
   const int num_groups = trial.dose_groups_size();
   const int num_windows = trial.timepoints_size();
-  AESIGNAL_ASSIGN_OR_RETURN(const EventWindows last_event_window,
-                            LastEventWindows(view, trial));
   Denominators d;
   d.dosed.assign(num_groups, 0);
   d.at_risk.assign(num_groups * num_windows, 0);
-  absl::Status error;
-  AESIGNAL_RETURN_IF_ERROR(view.Scan(
-      Cf::kSubjects, storage::TrialPrefix(trial.trial_id()), "",
-      [&](std::string_view, std::string_view value) {
-        v1::Subject s;
-        if (!s.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-          error = absl::DataLossError("corrupt stored subject");
-          return false;
-        }
-        const int g = DoseGroupIndex(trial, s.dose_group_id());
-        if (g < 0) {
-          error = absl::DataLossError("stored subject has an unknown group");
-          return false;
-        }
-        ++d.dosed[g];
-        auto it = last_event_window.find(s.subject_id());
-        const int event_window =
-            it == last_event_window.end() ? -1 : it->second;
-        for (int w = 0; w < num_windows; ++w) {
-          const int window_start =
-              w == 0 ? 1 : trial.timepoints(w - 1).study_day() + 1;
-          if (s.last_contact_day() >= window_start || w <= event_window) {
-            ++d.at_risk[g * num_windows + w];
-          }
-        }
-        return true;
-      }));
-  AESIGNAL_RETURN_IF_ERROR(error);
+  for (const v1::Subject& s : subjects) {
+    const int g = DoseGroupIndex(trial, s.dose_group_id());
+    if (g < 0) {
+      return absl::DataLossError("stored subject has an unknown group");
+    }
+    ++d.dosed[g];
+    auto it = last_event_window.find(s.subject_id());
+    const int event_window = it == last_event_window.end() ? -1 : it->second;
+    for (int w = 0; w < num_windows; ++w) {
+      const int window_start =
+          w == 0 ? 1 : trial.timepoints(w - 1).study_day() + 1;
+      if (s.last_contact_day() >= window_start || w <= event_window) {
+        ++d.at_risk[g * num_windows + w];
+      }
+    }
+  }
   return d;
+}
+
+absl::StatusOr<Denominators> ReadDenominators(const storage::ReadView& view,
+                                              const v1::Trial& trial) {
+  AESIGNAL_ASSIGN_OR_RETURN(const EventWindows last_event_window,
+                            ReadLastEventWindows(view, trial));
+  std::vector<v1::Subject> subjects;
+  absl::Status error;
+  AESIGNAL_RETURN_IF_ERROR(
+      view.Scan(Cf::kSubjects, storage::TrialPrefix(trial.trial_id()), "",
+                [&](std::string_view, std::string_view value) {
+                  auto subject = Parse<v1::Subject>(value, "subject");
+                  if (!subject.ok()) {
+                    error = subject.status();
+                    return false;
+                  }
+                  subjects.push_back(*std::move(subject));
+                  return true;
+                }));
+  AESIGNAL_RETURN_IF_ERROR(error);
+  return CountDenominators(trial, subjects, last_event_window);
+}
+
+absl::StatusOr<Denominators> ReadDenominatorsAsOf(
+    const storage::ReadView& view, const v1::Trial& trial,
+    const google::protobuf::Timestamp& as_of) {
+  AESIGNAL_ASSIGN_OR_RETURN(const EventWindows last_event_window,
+                            LastEventWindowsAsOf(view, trial, as_of));
+  AESIGNAL_ASSIGN_OR_RETURN(const std::vector<v1::Subject> subjects,
+                            ReadSubjectsAsOf(view, trial.trial_id(), as_of));
+  return CountDenominators(trial, subjects, last_event_window);
 }
 
 absl::StatusOr<size_t> PageOffset(const google::protobuf::Message& request) {

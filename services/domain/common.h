@@ -4,6 +4,7 @@
 #define AESIGNAL_SERVICES_DOMAIN_COMMON_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,15 +59,53 @@ absl::StatusOr<Message> Parse(std::string_view bytes, const char* what) {
 absl::StatusOr<v1::Trial> LoadTrial(const storage::ReadView& view,
                                     const std::string& trial_id);
 
-// Denominators of one trial at one snapshot: subjects dosed per group, and
-// subjects at risk per group x window (followed into the window: last contact
-// on or after its first day, or an AE reported in it or later).
+// Checks a request's data cut-off (`field`, e.g. "as_of"): INVALID_ARGUMENT
+// if it is not a valid timestamp or lies in the future (data that have not
+// arrived yet cannot be frozen: the answer would change as they arrive).
+absl::Status CheckAsOf(const google::protobuf::Timestamp& as_of,
+                       const char* field = "as_of");
+
+// Each subject's newest version stored at or before `as_of` (from the
+// subject history: update_time <= as_of), in subject_id order; subjects
+// enrolled later are absent.
+absl::StatusOr<std::vector<v1::Subject>> ReadSubjectsAsOf(
+    const storage::ReadView& view, const std::string& trial_id,
+    const google::protobuf::Timestamp& as_of);
+
+// The last window in which each subject has an AE, by subject_id: a subject
+// with an AE in a window has evidently been followed into it, even if its
+// last contact day has not been updated yet.
+using EventWindows = std::map<std::string, int>;
+// From the maintained subject-term states of the any-AE row (live data).
+absl::StatusOr<EventWindows> ReadLastEventWindows(const storage::ReadView& view,
+                                                  const v1::Trial& trial);
+// From each report's version as of the cut-off (storage::ScanReportsAsOf):
+// what the any-AE row's states held then, since every version counts in it.
+absl::StatusOr<EventWindows> LastEventWindowsAsOf(
+    const storage::ReadView& view, const v1::Trial& trial,
+    const google::protobuf::Timestamp& as_of);
+
+// Denominators of one trial: subjects dosed per group, and subjects at risk
+// per group x window (followed into the window: last contact on or after its
+// first day, or an AE reported in it or later).
 struct Denominators {
   std::vector<int64_t> dosed;    // per group
   std::vector<int64_t> at_risk;  // per group * num_windows + window
 };
+// The rule, pure, over a set of subjects and their last AE windows; live
+// and cut-off queries share it. DATA_LOSS if a subject's group is not the
+// trial's.
+absl::StatusOr<Denominators> CountDenominators(
+    const v1::Trial& trial, const std::vector<v1::Subject>& subjects,
+    const EventWindows& last_event_window);
+// The current denominators at one snapshot.
 absl::StatusOr<Denominators> ReadDenominators(const storage::ReadView& view,
                                               const v1::Trial& trial);
+// The denominators as they stood at a data cut-off: the subjects of
+// ReadSubjectsAsOf and the AE windows of LastEventWindowsAsOf.
+absl::StatusOr<Denominators> ReadDenominatorsAsOf(
+    const storage::ReadView& view, const v1::Trial& trial,
+    const google::protobuf::Timestamp& as_of);
 
 // Marks every term row of the trial that has counters for re-evaluation
 // (after a change that moves every row's decisions: denominators, the

@@ -73,18 +73,21 @@ DerivedRows DerivedTally::Rows() const {
   return out;
 }
 
-absl::StatusOr<DerivedRows> DeriveRows(const storage::ReadView& view,
-                                       const v1::Trial& trial,
-                                       storage::Level level,
-                                       const SubsetRule& subset) {
+absl::StatusOr<DerivedRows> DeriveRows(
+    const storage::ReadView& view, const v1::Trial& trial, storage::Level level,
+    const SubsetRule& subset,
+    const std::optional<google::protobuf::Timestamp>& as_of) {
   DerivedTally tally(trial.dose_groups_size(), trial.timepoints_size(), level,
                      subset);
   absl::Status error;
-  AESIGNAL_RETURN_IF_ERROR(storage::ScanNewestReports(
-      view, trial.trial_id(), [&](const storage::StoredReport& stored) {
-        error = tally.Add(stored);
-        return error.ok();
-      }));
+  const auto add = [&](const storage::StoredReport& stored) {
+    error = tally.Add(stored);
+    return error.ok();
+  };
+  AESIGNAL_RETURN_IF_ERROR(
+      as_of.has_value()
+          ? storage::ScanReportsAsOf(view, trial.trial_id(), *as_of, add)
+          : storage::ScanNewestReports(view, trial.trial_id(), add));
   AESIGNAL_RETURN_IF_ERROR(error);
   return tally.Rows();
 }

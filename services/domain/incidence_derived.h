@@ -20,6 +20,11 @@
 // with the trial's reports: for dashboards' filtered views, not for the
 // signal evaluator, which reads the counters.
 //
+// A table at a data cut-off (GetIncidenceRequest.as_of) is always counted
+// here, the all-AE table too: the counters hold only the current state, and
+// every version is kept with its receive_time, so the versions counted at
+// the cut-off are known exactly.
+//
 // Internal to services/domain. DerivedTally is thread-compatible.
 #ifndef AESIGNAL_SERVICES_DOMAIN_INCIDENCE_DERIVED_H_
 #define AESIGNAL_SERVICES_DOMAIN_INCIDENCE_DERIVED_H_
@@ -27,11 +32,13 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "aesignal/v1/trial.pb.h"
+#include "google/protobuf/timestamp.pb.h"
 #include "services/domain/incidence_rows.h"
 #include "storage/incidence.h"
 #include "storage/keys.h"
@@ -88,11 +95,13 @@ class DerivedTally {
 };
 
 // Every row of `level` with >= 1 subject, counted from the trial's newest
-// report versions at `view`.
-absl::StatusOr<DerivedRows> DeriveRows(const storage::ReadView& view,
-                                       const v1::Trial& trial,
-                                       storage::Level level,
-                                       const SubsetRule& subset);
+// report versions at `view` or, with `as_of`, from each report's version as
+// of that data cut-off (storage::ScanReportsAsOf): the rows the counters
+// held then, since versions are counted by the same rule either way.
+absl::StatusOr<DerivedRows> DeriveRows(
+    const storage::ReadView& view, const v1::Trial& trial, storage::Level level,
+    const SubsetRule& subset,
+    const std::optional<google::protobuf::Timestamp>& as_of = std::nullopt);
 
 }  // namespace aesignal::domain
 

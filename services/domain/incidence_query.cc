@@ -86,8 +86,12 @@ absl::StatusOr<IncidenceQuery> ParseIncidenceQuery(
     query.after = std::move(term);
   }
   AESIGNAL_RETURN_IF_ERROR(ParseSubset(request, &query.subset));
+  if (request.has_as_of()) {
+    AESIGNAL_RETURN_IF_ERROR(CheckAsOf(request.as_of()));
+    query.as_of = request.as_of();
+  }
   query.derived = request.subset() != v1::INCIDENCE_SUBSET_UNSPECIFIED ||
-                  request.max_grade();
+                  request.max_grade() || query.as_of.has_value();
   return query;
 }
 
@@ -547,7 +551,8 @@ absl::StatusOr<v1::GetIncidenceResponse> AnswerIncidence(
   std::unique_ptr<RowSource> source;
   if (query.derived) {
     AESIGNAL_ASSIGN_OR_RETURN(
-        DerivedRows rows, DeriveRows(view, trial, query.level, query.subset));
+        DerivedRows rows,
+        DeriveRows(view, trial, query.level, query.subset, query.as_of));
     source = std::make_unique<DerivedSource>(std::move(rows), trial);
   } else {
     source = std::make_unique<CounterSource>(view, trial);
@@ -556,6 +561,7 @@ absl::StatusOr<v1::GetIncidenceResponse> AnswerIncidence(
                             ReadPage(*source, trial, query, only));
   v1::GetIncidenceResponse response;
   response.set_confidence_level(query.confidence);
+  if (query.as_of.has_value()) *response.mutable_as_of() = *query.as_of;
   TermBuilder builder{request,
                       trial,
                       denominators,

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "aesignal/v1/safety_service.pb.h"
 #include "aesignal/v1/trial.pb.h"
+#include "google/protobuf/timestamp.pb.h"
 #include "services/domain/common.h"
 #include "services/domain/incidence_rows.h"
 #include "storage/keys.h"
@@ -30,14 +31,18 @@ struct IncidenceQuery {
   int page_size = 0;
   std::optional<storage::TermKey> after;  // the last row of the previous page
   SubsetRule subset;
-  // Counted from reports (a subset, or max grades), not read from counters.
+  // The data cut-off, if the request gives one (checked: not in the future).
+  std::optional<google::protobuf::Timestamp> as_of;
+  // Counted from reports (a subset, max grades or a cut-off), not read from
+  // counters.
   bool derived = false;
 };
 absl::StatusOr<IncidenceQuery> ParseIncidenceQuery(
     const v1::GetIncidenceRequest& request);
 
 // Checks the request's filters and options against `trial` and answers it
-// from `view` (a snapshot) with `denominators` read at the same snapshot.
+// from `view` (a snapshot) with `denominators` read at the same snapshot
+// (as of query.as_of, if set).
 absl::StatusOr<v1::GetIncidenceResponse> AnswerIncidence(
     const storage::ReadView& view, const v1::GetIncidenceRequest& request,
     const IncidenceQuery& query, const v1::Trial& trial,

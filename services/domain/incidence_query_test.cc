@@ -9,6 +9,7 @@
 // open) and the request's checks.
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -16,7 +17,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "services/domain/counting_upgrade.h"
 #include "services/domain/monitor.h"
@@ -606,6 +609,189 @@ TEST_F(IncidenceQueryTest, APageTokenContinuesOnlyItsOwnSubset) {
   request.set_page_token(first->next_page_token());
   request.set_subset(v1::INCIDENCE_SUBSET_SERIOUS);
   ExpectViolation(monitor_->GetIncidence(request), "page_token");
+}
+
+// --- Data cut-off (as_of) ----------------------------------------------------
+
+// The time now, after a pause: data stored before it have earlier times and
+// data stored after it later ones (the store stamps with absl::Now()).
+google::protobuf::Timestamp CutOffNow() {
+  absl::SleepFor(absl::Milliseconds(5));
+  const absl::Time now = absl::Now();
+  absl::SleepFor(absl::Milliseconds(5));
+  google::protobuf::Timestamp t;
+  t.set_seconds(absl::ToUnixSeconds(now));
+  t.set_nanos(static_cast<int32_t>(
+      (now - absl::FromUnixSeconds(absl::ToUnixSeconds(now))) /
+      absl::Nanoseconds(1)));
+  return t;
+}
+
+// Every table an as-of check compares: each level and subset, with and
+// without the extras, and with both cell filters.
+std::vector<v1::GetIncidenceRequest> EveryTable() {
+  std::vector<v1::GetIncidenceRequest> out;
+  for (v1::TermLevel level :
+       {v1::TERM_LEVEL_PT, v1::TERM_LEVEL_SOC, v1::TERM_LEVEL_OVERALL}) {
+    for (const Subset& subset : Subsets()) {
+      for (bool extras : {false, true}) {
+        out.push_back(Request(level, subset, extras));
+      }
+    }
+    v1::GetIncidenceRequest filtered =
+        Request(level, {v1::INCIDENCE_SUBSET_UNSPECIFIED, ""}, true);
+    filtered.set_dose_group_id("HIGH");
+    filtered.set_timepoint_id("W12");
+    out.push_back(std::move(filtered));
+  }
+  return out;
+}
+
+std::string TableName(const v1::GetIncidenceRequest& request) {
+  return absl::StrCat(v1::TermLevel_Name(request.level()), " ",
+                      v1::IncidenceSubset_Name(request.subset()),
+                      request.max_grade() ? " with extras" : "",
+                      request.dose_group_id().empty() ? "" : " filtered");
+}
+
+class IncidenceAsOfTest : public IncidenceQueryTest {
+ protected:
+  // Every table of EveryTable(), live or as of `as_of` (their terms: Table
+  // keeps nothing else, so the live and the as-of answers compare).
+  std::vector<v1::GetIncidenceResponse> Tables(
+      const std::optional<google::protobuf::Timestamp>& as_of) {
+    std::vector<v1::GetIncidenceResponse> out;
+    for (v1::GetIncidenceRequest request : EveryTable()) {
+      if (as_of.has_value()) *request.mutable_as_of() = *as_of;
+      out.push_back(Table(request));
+    }
+    return out;
+  }
+
+  static void ExpectSameTables(
+      const std::vector<v1::GetIncidenceResponse>& expected,
+      const std::vector<v1::GetIncidenceResponse>& actual) {
+    const std::vector<v1::GetIncidenceRequest> requests = EveryTable();
+    ASSERT_EQ(expected.size(), actual.size());
+    for (size_t i = 0; i < expected.size(); ++i) {
+      SCOPED_TRACE(TableName(requests[i]));
+      EXPECT_GT(expected[i].terms_size(), 0);
+      google::protobuf::util::MessageDifferencer differ;
+      std::string differences;
+      differ.ReportDifferencesToString(&differences);
+      EXPECT_TRUE(differ.Compare(expected[i], actual[i]))
+          << differences.substr(0, 1500);
+    }
+  }
+
+  void Enroll(const std::vector<v1::Subject>& subjects) {
+    v1::EnrollSubjectsRequest enroll;
+    enroll.set_parent(kParent);
+    for (const auto& s : subjects) *enroll.add_subjects() = s;
+    auto response = monitor_->EnrollSubjects(enroll);
+    ASSERT_TRUE(response.ok()) << response.status();
+  }
+
+  // Everything that may arrive after a cut-off: new reports, follow-ups of
+  // old ones, new subjects with reports, follow-up and withdrawal updates
+  // of enrolled subjects, and a baseline revision.
+  void EverythingLater(unsigned seed);
+};
+
+void IncidenceAsOfTest::EverythingLater(unsigned seed) {
+  std::mt19937 rng(seed);
+  std::vector<v1::AdverseEventReport> reports;
+  int follow_ups = 0;
+  for (auto& [id, r] : final_) {
+    if (follow_ups++ % 3 != 0) continue;
+    reports.push_back(FollowUp(rng, r, r.version() + 5));
+  }
+  for (int i = 0; i < 40; ++i) reports.push_back(RandomReport(rng, 1000 + i));
+  std::vector<v1::Subject> subjects;
+  for (int i = kSubjects; i < kSubjects + 6; ++i) {
+    v1::Subject& s = subjects.emplace_back();
+    s.set_subject_id(SubjectId(i));
+    s.set_site_id("01");
+    s.set_dose_group_id(kGroups[i % 3]);
+    s.set_last_contact_day(100);
+  }
+  for (int i = 0; i < kSubjects; i += 5) {  // followed further, or withdrawn
+    v1::Subject& s = subjects.emplace_back();
+    s.set_subject_id(SubjectId(i));
+    s.set_site_id("01");
+    s.set_dose_group_id(kGroups[i % 3]);
+    s.set_last_contact_day(168);
+    if (i % 10 == 0) {
+      s.set_status(v1::FOLLOW_UP_STATUS_WITHDRAWN);
+      s.set_withdrawal_reason("WITHDRAWAL BY SUBJECT");
+    }
+  }
+  Enroll(subjects);
+  for (int i = kSubjects; i < kSubjects + 6; ++i) {
+    v1::AdverseEventReport r = RandomReport(rng, 2000 + i);
+    r.set_subject_id(SubjectId(i));
+    reports.push_back(r);
+  }
+  Submit(reports);
+  v1::PutBaselinesRequest put;
+  put.set_parent(kParent);
+  v1::Baseline* b = put.add_baselines();
+  b->set_baseline_id("rash");
+  b->set_level(v1::TERM_LEVEL_PT);
+  b->set_soc("Skin");
+  b->set_pt("Rash");
+  b->set_timepoint_id("W4");
+  b->set_expected_proportion(0.01);
+  b->set_citation("revised after the cut-off");
+  ASSERT_TRUE(monitor_->signals().PutBaselines(put).ok());
+}
+
+TEST_F(IncidenceAsOfTest, AsOfNowIsTheLiveAnswerForEveryTable) {
+  SubmitRandomReports(160, 20260501);
+  const google::protobuf::Timestamp now = CutOffNow();
+  ExpectSameTables(Tables(std::nullopt), Tables(now));
+}
+
+TEST_F(IncidenceAsOfTest, AnAnswerAtACutOffIgnoresEverythingLater) {
+  SubmitRandomReports(120, 11);
+  const std::vector<v1::GetIncidenceResponse> then = Tables(std::nullopt);
+  const google::protobuf::Timestamp cut = CutOffNow();
+  EverythingLater(12);
+  ExpectSameTables(then, Tables(cut));
+  // The later data did change the live tables (else the check is empty),
+  // and a cut-off after them is the live answer again.
+  const std::vector<v1::GetIncidenceResponse> live = Tables(std::nullopt);
+  EXPECT_FALSE(google::protobuf::util::MessageDifferencer::Equals(
+      live[0].terms(0), then[0].terms(0)));
+  ExpectSameTables(live, Tables(CutOffNow()));
+}
+
+TEST_F(IncidenceAsOfTest, AFutureCutOffIsRefusedAndOneBeforeTheTrialIsEmpty) {
+  SubmitRandomReports(40, 5);
+  v1::GetIncidenceRequest request = Request(
+      v1::TERM_LEVEL_OVERALL, {v1::INCIDENCE_SUBSET_UNSPECIFIED, ""}, true);
+  request.set_parent(kParent);
+  request.mutable_as_of()->set_seconds(absl::ToUnixSeconds(absl::Now()) + 3600);
+  ExpectViolation(monitor_->GetIncidence(request), "as_of");
+  request.mutable_as_of()->set_nanos(-1);
+  ExpectViolation(monitor_->GetIncidence(request), "as_of");
+
+  request.mutable_as_of()->set_seconds(946684800);  // 2000-01-01
+  request.mutable_as_of()->set_nanos(0);
+  auto overall = monitor_->GetIncidence(request);
+  ASSERT_TRUE(overall.ok()) << overall.status();
+  EXPECT_EQ(overall->as_of().seconds(), 946684800);
+  ASSERT_GT(overall->terms_size(), 0);  // every overall row, all zero
+  for (const v1::TermIncidence& term : overall->terms()) {
+    for (const v1::IncidenceCell& cell : term.cells()) {
+      EXPECT_EQ(cell.n_dosed(), 0);
+      EXPECT_EQ(cell.cumulative().subjects(), 0);
+    }
+  }
+  request.set_level(v1::TERM_LEVEL_PT);
+  auto pt = monitor_->GetIncidence(request);
+  ASSERT_TRUE(pt.ok()) << pt.status();
+  EXPECT_EQ(pt->terms_size(), 0);
 }
 
 // --- The counting-rule upgrade -----------------------------------------------

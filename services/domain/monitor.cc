@@ -659,7 +659,8 @@ class Enrollment {
                                 Parse<v1::Subject>(*existing, "subject"));
       CheckReenrollment(stored, s, path, &violations_);
       if (s.last_contact_day() == stored.last_contact_day() &&
-          s.status() == stored.status()) {
+          s.status() == stored.status() &&
+          s.withdrawal_reason() == stored.withdrawal_reason()) {
         *response_.add_subjects() = stored;
         response_.set_unchanged_count(response_.unchanged_count() + 1);
         return absl::OkStatus();
@@ -728,12 +729,51 @@ absl::StatusOr<v1::EnrollSubjectsResponse> Monitor::EnrollSubjects(
   return response;
 }
 
+namespace {
+
+// ListSubjects at a data cut-off: every subject as of it is read (the
+// history holds every version, so there is no current-version key to page
+// through), then paged by subject_id.
+absl::StatusOr<v1::ListSubjectsResponse> ListSubjectsAsOf(
+    const storage::ReadView& view, const std::string& trial_id,
+    const v1::ListSubjectsRequest& request, int page_size) {
+  std::string after;
+  if (!request.page_token().empty()) {
+    AESIGNAL_ASSIGN_OR_RETURN(after, DecodePageToken(request));
+  }
+  AESIGNAL_ASSIGN_OR_RETURN(
+      std::vector<v1::Subject> subjects,
+      internal::ReadSubjectsAsOf(view, trial_id, request.as_of()));
+  v1::ListSubjectsResponse response;
+  response.set_total_size(static_cast<int>(subjects.size()));
+  auto it = std::upper_bound(subjects.begin(), subjects.end(), after,
+                             [](const std::string& id, const v1::Subject& s) {
+                               return id < s.subject_id();
+                             });
+  for (; it != subjects.end() && response.subjects_size() < page_size; ++it) {
+    *response.add_subjects() = std::move(*it);
+  }
+  if (it != subjects.end()) {
+    response.set_next_page_token(EncodePageToken(
+        request, response.subjects(response.subjects_size() - 1).subject_id()));
+  }
+  return response;
+}
+
+}  // namespace
+
 absl::StatusOr<v1::ListSubjectsResponse> Monitor::ListSubjects(
     const v1::ListSubjectsRequest& request) {
   AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
                             ParseTrialName(request.parent(), "parent"));
   AESIGNAL_ASSIGN_OR_RETURN(
       int page_size, PageSize(request.page_size(), 100, 10000, "page_size"));
+  if (request.has_as_of()) {
+    AESIGNAL_RETURN_IF_ERROR(internal::CheckAsOf(request.as_of()));
+    auto snapshot = store_.Snapshot();
+    AESIGNAL_RETURN_IF_ERROR(LoadTrial(*snapshot, trial_id).status());
+    return ListSubjectsAsOf(*snapshot, trial_id, request, page_size);
+  }
   storage::ReadView view = store_.Latest();
   AESIGNAL_RETURN_IF_ERROR(LoadTrial(view, trial_id).status());
   std::string start;
@@ -893,6 +933,18 @@ absl::StatusOr<v1::GetIncidenceResponse> Monitor::GetIncidence(
     const v1::GetIncidenceRequest& request) {
   AESIGNAL_ASSIGN_OR_RETURN(internal::IncidenceQuery query,
                             internal::ParseIncidenceQuery(request));
+  if (query.as_of.has_value()) {
+    // Subjects and reports as they stood at the cut-off; the cache holds
+    // only the current denominators.
+    std::unique_ptr<storage::SnapshotView> view = store_.Snapshot();
+    AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial,
+                              LoadTrial(*view, query.trial_id));
+    AESIGNAL_ASSIGN_OR_RETURN(
+        Denominators denominators,
+        internal::ReadDenominatorsAsOf(*view, trial, *query.as_of));
+    return internal::AnswerIncidence(*view, request, query, trial,
+                                     denominators);
+  }
   // One snapshot for counters (or reports) and denominators, so they agree.
   const DenominatorProbe probe = ProbeDenominators(query.trial_id);
   std::unique_ptr<storage::SnapshotView> view = store_.Snapshot();

@@ -1,7 +1,8 @@
 // Monitor: aesignal's domain layer. Validates requests against the trial
 // design, records trials, subjects and AE reports in the Store, and answers
 // incidence queries from the maintained counters (subset and highest-grade
-// tables from the stored reports: incidence_derived.h).
+// tables, and every table at a data cut-off, from the stored report versions:
+// incidence_derived.h).
 //
 // Request and response values are the aesignal.v1 messages (plain protobuf,
 // no gRPC). Errors are absl::Status: INVALID_ARGUMENT with a
@@ -101,6 +102,10 @@ class Monitor {
                           SubmitDone done, const CallInfo& call = {});
 
   // --- Queries ---------------------------------------------------------------
+  // With `as_of`, from the subjects and report versions stored by then
+  // (common.h ReadDenominatorsAsOf, incidence_derived.h); INVALID_ARGUMENT
+  // on `as_of` if it is in the future. ListSubjects and ListReports take a
+  // cut-off the same way.
   absl::StatusOr<v1::GetIncidenceResponse> GetIncidence(
       const v1::GetIncidenceRequest& request);
 

@@ -197,6 +197,9 @@ absl::StatusOr<v1::ListReportsResponse> Monitor::ListReports(
   if (!request.site_id().empty()) {
     AESIGNAL_RETURN_IF_ERROR(CheckReadableSite(call, request.site_id()));
   }
+  if (request.has_as_of()) {
+    AESIGNAL_RETURN_IF_ERROR(internal::CheckAsOf(request.as_of()));
+  }
   auto view = store_.Snapshot();
   AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, trial_id));
   AESIGNAL_RETURN_IF_ERROR(CheckListReportsRequest(trial, request));
@@ -205,9 +208,13 @@ absl::StatusOr<v1::ListReportsResponse> Monitor::ListReports(
     AESIGNAL_ASSIGN_OR_RETURN(cursor, DecodePageToken(request));
   }
   ReportPage page(trial, request, call, std::move(cursor), page_size);
-  AESIGNAL_RETURN_IF_ERROR(storage::ScanNewestReports(
-      *view, trial_id,
-      [&](const storage::StoredReport& stored) { return page.Offer(stored); }));
+  const auto offer = [&](const storage::StoredReport& stored) {
+    return page.Offer(stored);
+  };
+  AESIGNAL_RETURN_IF_ERROR(
+      request.has_as_of()
+          ? storage::ScanReportsAsOf(*view, trial_id, request.as_of(), offer)
+          : storage::ScanNewestReports(*view, trial_id, offer));
   return page.Finish();
 }
 

@@ -70,7 +70,9 @@ class SignalBook {
       bool include_topics = false);
 
   // --- Topics (topic_book.cc; topics.h has the model) -----------------------
-  // Ranked, filtered, paginated (offset tokens bound to the request).
+  // Ranked, filtered, paginated (offset tokens bound to the request). With
+  // `as_of`, the topics as they stood then, replayed from the change log
+  // (topic_replay.h); INVALID_ARGUMENT if it is in the future.
   absl::StatusOr<v1::ListTopicsResponse> ListTopics(
       const v1::ListTopicsRequest& request);
   // With its evidence (strongest first) and its history.

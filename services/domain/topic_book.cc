@@ -13,6 +13,7 @@
 #include "services/domain/common.h"
 #include "services/domain/evaluate.h"
 #include "services/domain/signals.h"
+#include "services/domain/topic_replay.h"
 #include "services/domain/topics.h"
 #include "services/domain/triage.h"
 #include "services/domain/validation.h"
@@ -73,6 +74,25 @@ absl::StatusOr<std::vector<v1::SignalTopic>> TopicsAt(
   return AssembleTopics(trial_id, signals, records, with_evidence);
 }
 
+// The topics of the trial as they stood at `as_of`, replayed from the
+// change log (topic_replay.h).
+absl::StatusOr<std::vector<v1::SignalTopic>> TopicsAsOf(
+    const storage::ReadView& view, const std::string& trial_id,
+    const google::protobuf::Timestamp& as_of, bool with_evidence) {
+  std::vector<storage::SignalChange> log;
+  AESIGNAL_RETURN_IF_ERROR(storage::ReadSignalLog(
+      view, trial_id, 0, [&](storage::SignalChange change) {
+        log.push_back(std::move(change));
+        return true;
+      }));
+  AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::SignalTopic> stored,
+                            storage::ReadTopics(view, trial_id));
+  ReplayedTopics replayed = ReplayTopics(log, stored, as_of);
+  for (v1::Signal& s : replayed.signals) FillScope(&s);
+  return AssembleTopics(trial_id, replayed.signals, replayed.records,
+                        with_evidence);
+}
+
 v1::TriageSignalRequest AsTriage(const v1::TriageTopicRequest& request) {
   v1::TriageSignalRequest triage;
   triage.set_name(request.name());
@@ -124,10 +144,15 @@ absl::StatusOr<v1::ListTopicsResponse> SignalBook::ListTopics(
       int page_size,
       internal::PageSize(request.page_size(), 50, 1000, "page_size"));
   AESIGNAL_ASSIGN_OR_RETURN(size_t offset, internal::PageOffset(request));
+  if (request.has_as_of()) {
+    AESIGNAL_RETURN_IF_ERROR(internal::CheckAsOf(request.as_of()));
+  }
   auto view = store_.Snapshot();
   AESIGNAL_RETURN_IF_ERROR(LoadTrial(*view, trial_id).status());
-  AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::SignalTopic> topics,
-                            TopicsAt(*view, trial_id, "", false));
+  AESIGNAL_ASSIGN_OR_RETURN(
+      std::vector<v1::SignalTopic> topics,
+      request.has_as_of() ? TopicsAsOf(*view, trial_id, request.as_of(), false)
+                          : TopicsAt(*view, trial_id, "", false));
   v1::ListTopicsResponse response;
   size_t matched = 0;
   for (v1::SignalTopic& topic : topics) {
@@ -149,8 +174,20 @@ absl::StatusOr<v1::ListTopicsResponse> SignalBook::ListTopics(
 absl::StatusOr<v1::SignalTopic> SignalBook::GetTopic(
     const v1::GetTopicRequest& request) {
   AESIGNAL_ASSIGN_OR_RETURN(auto ids, ParseTopicName(request.name()));
+  if (request.has_as_of()) {
+    AESIGNAL_RETURN_IF_ERROR(internal::CheckAsOf(request.as_of()));
+  }
   auto view = store_.Snapshot();
   AESIGNAL_RETURN_IF_ERROR(LoadTrial(*view, ids.first).status());
+  if (request.has_as_of()) {
+    AESIGNAL_ASSIGN_OR_RETURN(
+        std::vector<v1::SignalTopic> topics,
+        TopicsAsOf(*view, ids.first, request.as_of(), true));
+    for (v1::SignalTopic& topic : topics) {
+      if (topic.topic_id() == ids.second) return std::move(topic);
+    }
+    return errors::NotFound("topic", request.name());
+  }
   AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::SignalTopic> topics,
                             TopicsAt(*view, ids.first, ids.second, true));
   if (topics.empty()) return errors::NotFound("topic", request.name());

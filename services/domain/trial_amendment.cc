@@ -16,9 +16,9 @@ namespace {
 
 using google::protobuf::util::MessageDifferencer;
 
-constexpr const char* kAmendablePaths[] = {"title",           "dose_groups",
-                                           "timepoints",      "sites",
-                                           "aesi_categories", "signal_policy"};
+constexpr const char* kAmendablePaths[] = {
+    "title",           "dose_groups",   "timepoints",     "sites",
+    "aesi_categories", "signal_policy", "meddra_version", "ctcae_version"};
 constexpr char kViolationType[] = "TRIAL_AMENDMENT";
 
 // The mask's paths, "*" expanded; INVALID_ARGUMENT for an empty mask or a
@@ -156,6 +156,19 @@ class AmendmentCheck {
     }
   }
 
+  // Dictionary versions are what reports print; recoding to a new version
+  // is the sites' business (follow-up reports), so they may change freely.
+  void DictionaryVersions() {
+    if (stored_.meddra_version() != amended_.meddra_version()) {
+      Note(absl::StrCat("MedDRA version '", stored_.meddra_version(), "' -> '",
+                        amended_.meddra_version(), "'"));
+    }
+    if (stored_.ctcae_version() != amended_.ctcae_version()) {
+      Note(absl::StrCat("CTCAE version '", stored_.ctcae_version(), "' -> '",
+                        amended_.ctcae_version(), "'"));
+    }
+  }
+
   // Compared as in force: a policy sent back as GetTrial returned it (the
   // defaults filled in) is no change.
   void Policy() {
@@ -226,6 +239,11 @@ absl::StatusOr<Amendment> AmendTrial(const v1::Trial& stored,
   if (paths.count("signal_policy")) {
     *amended.mutable_signal_policy() = in.signal_policy();
   }
+  if (paths.count("meddra_version")) {
+    amended.set_meddra_version(in.meddra_version());
+  }
+  if (paths.count("ctcae_version"))
+    amended.set_ctcae_version(in.ctcae_version());
   AESIGNAL_ASSIGN_OR_RETURN(v1::Trial normalized,
                             ValidateAndNormalizeTrial(amended));
   AmendmentCheck check(stored, normalized);
@@ -235,6 +253,7 @@ absl::StatusOr<Amendment> AmendTrial(const v1::Trial& stored,
   check.Sites();
   check.AesiCategories();
   check.Policy();
+  check.DictionaryVersions();
   AESIGNAL_RETURN_IF_ERROR(check.Result());
   if (!check.Changed()) return Amendment{stored, /*changed=*/false, ""};
   *normalized.mutable_create_time() = stored.create_time();

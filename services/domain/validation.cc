@@ -16,6 +16,8 @@ namespace {
 constexpr size_t kMaxIdLength = 64;
 constexpr size_t kMaxReportIdLength = 128;
 constexpr size_t kMaxTextLength = 500;
+constexpr size_t kMaxWithdrawalReasonLength = 200;  // characters
+constexpr size_t kMaxDictionaryVersionLength = 64;  // characters
 constexpr int kMaxMinCases = 1000;
 constexpr int kMaxPlannedSubjectsPerGroup = 1000;
 constexpr double kMaxPriorWeight = 1000;
@@ -53,6 +55,47 @@ std::string CheckText(absl::string_view text, bool required) {
   if (text.empty()) return required ? "is required" : "";
   if (text.size() > kMaxTextLength) {
     return absl::StrCat("must be at most ", kMaxTextLength, " characters");
+  }
+  if (!IsPrintable(text)) return "must not contain control characters";
+  return "";
+}
+
+// The number of code points of `s` if it is valid UTF-8 (no overlong forms,
+// surrogates or values past U+10FFFF), else nullopt.
+std::optional<size_t> Utf8Length(absl::string_view s) {
+  size_t count = 0;
+  for (size_t i = 0; i < s.size(); ++count) {
+    const auto lead = static_cast<unsigned char>(s[i]);
+    const size_t n = lead < 0x80   ? 1
+                     : lead < 0xC2 ? 0
+                     : lead < 0xE0 ? 2
+                     : lead < 0xF0 ? 3
+                     : lead < 0xF5 ? 4
+                                   : 0;
+    if (n == 0 || i + n > s.size()) return std::nullopt;
+    uint32_t cp = n == 1 ? lead : lead & (0xFF >> (n + 1));
+    for (size_t k = 1; k < n; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if ((c & 0xC0) != 0x80) return std::nullopt;
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
+      return std::nullopt;
+    }
+    i += n;
+  }
+  return count;
+}
+
+// Free text printed as is (in DSMB reports, tables): valid UTF-8 of at most
+// `max_chars` characters and no control characters; empty is allowed.
+std::string CheckPrintedText(absl::string_view text, size_t max_chars) {
+  const std::optional<size_t> length = Utf8Length(text);
+  if (!length.has_value()) return "must be valid UTF-8";
+  if (*length > max_chars) {
+    return absl::StrCat("must be at most ", max_chars, " characters, got ",
+                        *length);
   }
   if (!IsPrintable(text)) return "must not contain control characters";
   return "";
@@ -286,6 +329,10 @@ absl::StatusOr<v1::Trial> ValidateAndNormalizeTrial(const v1::Trial& in) {
   }
   CheckAesiCategories(trial, &v);
   CheckPolicy(trial.signal_policy(), &v);
+  Add(&v, "trial.meddra_version",
+      CheckPrintedText(trial.meddra_version(), kMaxDictionaryVersionLength));
+  Add(&v, "trial.ctcae_version",
+      CheckPrintedText(trial.ctcae_version(), kMaxDictionaryVersionLength));
   if (!v.empty()) return errors::InvalidArgument(v);
   return trial;
 }
@@ -343,6 +390,13 @@ void ValidateSubject(const v1::Trial& trial, const v1::Subject& s,
   }
   if (!v1::FollowUpStatus_IsValid(s.status())) {
     Add(v, path + ".status", "unknown follow-up status");
+  }
+  if (!s.withdrawal_reason().empty()) {
+    Add(v, path + ".withdrawal_reason",
+        s.status() != v1::FOLLOW_UP_STATUS_WITHDRAWN
+            ? "is only allowed with status FOLLOW_UP_STATUS_WITHDRAWN"
+            : CheckPrintedText(s.withdrawal_reason(),
+                               kMaxWithdrawalReasonLength));
   }
 }
 

@@ -199,6 +199,60 @@ TEST(SubjectValidationTest, ChecksReferencesAndFollowUp) {
                                              "subjects[0].last_contact_day"));
 }
 
+// The violations ValidateSubject finds in a good subject with `reason`.
+std::vector<std::string> WithdrawalViolations(v1::FollowUpStatus status,
+                                              const std::string& reason) {
+  v1::Subject s;
+  s.set_subject_id("S1");
+  s.set_site_id("01");
+  s.set_dose_group_id("LOW");
+  s.set_last_contact_day(10);
+  s.set_status(status);
+  s.set_withdrawal_reason(reason);
+  std::vector<errors::FieldViolation> v;
+  ValidateSubject(GoodTrial(), s, "subjects[0]", &v);
+  std::vector<std::string> fields;
+  for (const auto& x : v) fields.push_back(x.field + ": " + x.description);
+  return fields;
+}
+
+TEST(SubjectValidationTest, AWithdrawalReasonOnlyWithAWithdrawal) {
+  using ::testing::ElementsAre;
+  using ::testing::HasSubstr;
+  using ::testing::IsEmpty;
+  const auto withdrawn = v1::FOLLOW_UP_STATUS_WITHDRAWN;
+  EXPECT_THAT(WithdrawalViolations(withdrawn, "ADVERSE EVENT"), IsEmpty());
+  EXPECT_THAT(WithdrawalViolations(withdrawn, ""), IsEmpty());
+  EXPECT_THAT(WithdrawalViolations(v1::FOLLOW_UP_STATUS_ONGOING, "MOVED"),
+              ElementsAre(HasSubstr("FOLLOW_UP_STATUS_WITHDRAWN")));
+  // 200 characters, counted as characters, not bytes ("é" is two bytes).
+  std::string accents;
+  for (int i = 0; i < 200; ++i) accents += "\xc3\xa9";
+  EXPECT_THAT(WithdrawalViolations(withdrawn, accents), IsEmpty());
+  EXPECT_THAT(WithdrawalViolations(withdrawn, accents + "x"),
+              ElementsAre(HasSubstr("at most 200 characters")));
+  EXPECT_THAT(WithdrawalViolations(withdrawn, "bad \xc3"),
+              ElementsAre(HasSubstr("UTF-8")));
+  EXPECT_THAT(WithdrawalViolations(withdrawn, "line\nbreak"),
+              ElementsAre(HasSubstr("control characters")));
+  EXPECT_THAT(WithdrawalViolations(withdrawn, "\xed\xa0\x80"),  // surrogate
+              ElementsAre(HasSubstr("UTF-8")));
+}
+
+TEST(TrialValidationTest, DictionaryVersionsAreShortPrintableText) {
+  v1::Trial t = GoodTrial();
+  t.set_meddra_version("MedDRA 26.1");
+  t.set_ctcae_version("CTCAE v5.0");
+  auto good = ValidateAndNormalizeTrial(t);
+  ASSERT_TRUE(good.ok()) << good.status();
+  EXPECT_EQ(good->meddra_version(), "MedDRA 26.1");
+  t.set_meddra_version(std::string(65, 'm'));
+  t.set_ctcae_version("v5\t0");
+  EXPECT_THAT(
+      ViolatedFields(ValidateAndNormalizeTrial(t).status()),
+      ::testing::ElementsAre("trial.meddra_version", "trial.ctcae_version"));
+}
+
 TEST(TrialNameTest, ParsesAndRejects) {
   EXPECT_EQ(*ParseTrialName("trials/NCT1", "parent"), "NCT1");
   EXPECT_FALSE(ParseTrialName("NCT1", "parent").ok());

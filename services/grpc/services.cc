@@ -152,6 +152,14 @@ grpc::Status SafetyServiceImpl::ListReports(grpc::ServerContext* context,
   });
 }
 
+grpc::Status SafetyServiceImpl::GenerateDsmbReport(
+    grpc::ServerContext* context, const v1::GenerateDsmbReportRequest* req,
+    v1::DsmbReport* resp) {
+  return Unary(context, backend_, resp, [&](const Ctx& c) {
+    return backend_.app->reports.GenerateDsmbReport(c, *req);
+  });
+}
+
 grpc::Status SignalServiceImpl::PutBaselines(grpc::ServerContext* context,
                                              const v1::PutBaselinesRequest* req,
                                              v1::PutBaselinesResponse* resp) {

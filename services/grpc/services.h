@@ -82,6 +82,9 @@ class SafetyServiceImpl final : public v1::SafetyService::Service {
                          v1::Report*) override;
   grpc::Status ListReports(grpc::ServerContext*, const v1::ListReportsRequest*,
                            v1::ListReportsResponse*) override;
+  grpc::Status GenerateDsmbReport(grpc::ServerContext*,
+                                  const v1::GenerateDsmbReportRequest*,
+                                  v1::DsmbReport*) override;
 
  private:
   Backend backend_;

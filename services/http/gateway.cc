@@ -69,6 +69,8 @@ const absl::flat_hash_map<std::string, UnaryHandler>& UnaryHandlers() {
            Handle(&A::incidence, &app::IncidenceApp::GetReport)},
           {"SafetyService.ListReports",
            Handle(&A::incidence, &app::IncidenceApp::ListReports)},
+          {"SafetyService.GenerateDsmbReport",
+           Handle(&A::reports, &app::DsmbReportApp::GenerateDsmbReport)},
           {"SignalService.PutBaselines",
            Handle(&A::signals, &app::SignalsApp::PutBaselines)},
           {"SignalService.ListBaselines",

@@ -126,6 +126,37 @@ TEST(BindingTest, QueryParametersByProtoOrJsonNameEnumsAndNumbers) {
   EXPECT_EQ(by_number.level(), 1);
 }
 
+// A data cut-off is a query parameter like any other field, in the
+// Timestamp's JSON form, on each of the four reads that take one.
+TEST(BindingTest, AsOfBindsOnEachReadThatTakesOne) {
+  const std::string query = "as_of=2026-11-01T00:00:00Z";
+  v1::GetIncidenceRequest incidence;
+  ASSERT_TRUE(BindRequest(Match("GET", "/v1/trials/T1/incidence"),
+                          {.query = query + "&level=TERM_LEVEL_PT"}, &incidence)
+                  .ok());
+  EXPECT_EQ(incidence.as_of().seconds(), 1793491200);
+  v1::ListReportsRequest reports;
+  ASSERT_TRUE(BindRequest(Match("GET", "/v1/trials/T1/reports"),
+                          {.query = "asOf=2026-11-01T00:00:00.5Z"}, &reports)
+                  .ok());
+  EXPECT_EQ(reports.as_of().seconds(), 1793491200);
+  EXPECT_EQ(reports.as_of().nanos(), 500000000);
+  v1::ListSubjectsRequest subjects;
+  ASSERT_TRUE(BindRequest(Match("GET", "/v1/trials/T1/subjects"),
+                          {.query = query}, &subjects)
+                  .ok());
+  EXPECT_EQ(subjects.as_of().seconds(), 1793491200);
+  v1::ListTopicsRequest topics;
+  ASSERT_TRUE(BindRequest(Match("GET", "/v1/trials/T1/topics"),
+                          {.query = query}, &topics)
+                  .ok());
+  EXPECT_EQ(topics.as_of().seconds(), 1793491200);
+  v1::ListTopicsRequest bad;
+  const absl::Status status = BindRequest(Match("GET", "/v1/trials/T1/topics"),
+                                          {.query = "as_of=yesterday"}, &bad);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+}
+
 // The field violation a failed bind names.
 std::string ViolatedField(const absl::Status& status) {
   auto violations = errors::ViolationsOf(status);
@@ -219,6 +250,16 @@ TEST(BindingTest, InvalidUtf8IsRefusedWithAValidUtf8Message) {
                           {.query = "soc=S%C3%A9"}, &ok)
                   .ok());
   EXPECT_EQ(ok.soc(), "S\xc3\xa9");
+}
+
+TEST(JsonTest, ErrorMessagesAreValidUtf8) {
+  EXPECT_EQ(ValidUtf8("caf\xc3\xa9"), "caf\xc3\xa9");
+  EXPECT_EQ(ValidUtf8("T1\xc1\x8dX"), "T1\\xc1\\x8dX");  // overlong
+  EXPECT_EQ(ValidUtf8("\xe2\x82"), "\\xe2\\x82");        // truncated
+  const JsonError error =
+      ErrorJson(absl::NotFoundError("no API route for GET /v1/T\xff"));
+  EXPECT_TRUE(IsValidUtf8(error.body)) << error.body;
+  EXPECT_THAT(error.body, HasSubstr("/v1/T\\\\xff"));
 }
 
 TEST(BindingTest, ThePathWinsOverTheBodyAndTimestampsParse) {

@@ -17,7 +17,7 @@ using K = RouteKind;
 
 // The v1 API over HTTP. Resource names are AIP-122 paths, so each template
 // is the resource name with the collection verbs of AIP-131..136.
-constexpr std::array<Route, 28> kRoutes = {{
+constexpr std::array<Route, 29> kRoutes = {{
     {m::kCreateTrial, "POST", "/v1/trials", "trial"},
     {m::kGetTrial, "GET", "/v1/{name=trials/*}", ""},
     {m::kListTrials, "GET", "/v1/trials", ""},
@@ -31,6 +31,7 @@ constexpr std::array<Route, 28> kRoutes = {{
     {m::kGetIncidence, "GET", "/v1/{parent=trials/*}/incidence", ""},
     {m::kGetReport, "GET", "/v1/{name=trials/*/sites/*/reports/**}", ""},
     {m::kListReports, "GET", "/v1/{parent=trials/*}/reports", ""},
+    {m::kGenerateDsmbReport, "GET", "/v1/{parent=trials/*}/dsmbReport", ""},
     {m::kPutBaselines, "POST", "/v1/{parent=trials/*}/baselines:put", "*"},
     {m::kListBaselines, "GET", "/v1/{parent=trials/*}/baselines", ""},
     {m::kGetBaseline, "GET", "/v1/{name=trials/*/baselines/*}", ""},

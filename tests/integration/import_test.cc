@@ -16,10 +16,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "aesignal/client/client.h"
 #include "clients/cli/cli.h"
 #include "clients/cli/csv.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 #include "services/domain/monitor.h"
 #include "services/server/server.h"
@@ -251,6 +254,27 @@ class ImportTest : public ::testing::Test {
                 << counters_ms << " ms, counted from reports with max grades "
                 << reports_ms << " ms\n";
       EXPECT_LT(reports_ms, 5000);
+      // At a data cut-off after the import (every table is then counted from
+      // the report versions and subject history received by it): exactly
+      // the counters' answer.
+      v1::GetIncidenceRequest at_cut_off = request;
+      at_cut_off.set_max_grade(false);
+      // absl::Now(), the server's clock: protobuf's GetCurrentTime() has
+      // whole seconds, which may precede what the server stored.
+      *at_cut_off.mutable_as_of() =
+          google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+              absl::ToUnixNanos(absl::Now()));
+      double as_of_ms = 0;
+      v1::GetIncidenceResponse as_of = Table(at_cut_off, &as_of_ms);
+      std::cout << trial_id << " " << v1::TermLevel_Name(level)
+                << ": as of now (counted from reports and subject history) "
+                << as_of_ms << " ms\n";
+      as_of.clear_as_of();
+      google::protobuf::util::MessageDifferencer differ;
+      std::string differences;
+      differ.ReportDifferencesToString(&differences);
+      EXPECT_TRUE(differ.Compare(counters, as_of))
+          << differences.substr(0, 2000);
       ASSERT_EQ(reports.terms_size(), counters.terms_size());
       for (int t = 0; t < counters.terms_size(); ++t) {
         ASSERT_EQ(reports.terms(t).cells_size(),

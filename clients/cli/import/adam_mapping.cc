@@ -73,6 +73,31 @@ bool ReadTreatmentDuration(const Columns& sl, const DatasetRow& row,
   return ok;
 }
 
+// A withdrawn subject's reason as the server takes it (printable, at most
+// 200 characters): DCDECOD (the standardized term), else DCREASCD; empty if
+// neither names one.
+std::string WithdrawalReason(const Columns& sl, const DatasetRow& row) {
+  std::string reason(absl::StripAsciiWhitespace(sl.Cell(row, "DCDECOD")));
+  if (reason.empty() || Upper(reason) == "COMPLETED") {
+    reason = std::string(absl::StripAsciiWhitespace(sl.Cell(row, "DCREASCD")));
+  }
+  for (char& c : reason) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';
+  }
+  // Cut at a character boundary: ADaM terms are ASCII, free text may not be.
+  size_t chars = 0, end = 0;
+  while (end < reason.size() && chars < 200) {
+    ++end;
+    while (end < reason.size() &&
+           (static_cast<unsigned char>(reason[end]) & 0xC0) == 0x80) {
+      ++end;
+    }
+    ++chars;
+  }
+  reason.resize(end);
+  return Upper(reason) == "COMPLETED" ? "" : reason;
+}
+
 // Status: EOSSTT, else DCDECOD (any reason but COMPLETED is a withdrawal);
 // false after recording an error.
 bool ReadFollowUpStatus(const Columns& sl, const DatasetRow& row, SubjectIn* s,
@@ -95,6 +120,9 @@ bool ReadFollowUpStatus(const Columns& sl, const DatasetRow& row, SubjectIn* s,
     s->status = v1::FOLLOW_UP_STATUS_COMPLETED;
   } else if (!dc.empty()) {
     s->status = v1::FOLLOW_UP_STATUS_WITHDRAWN;
+  }
+  if (s->status == v1::FOLLOW_UP_STATUS_WITHDRAWN) {
+    s->withdrawal_reason = WithdrawalReason(sl, row);
   }
   return true;
 }

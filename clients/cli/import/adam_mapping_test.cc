@@ -75,6 +75,8 @@ TEST(AdamMappingTest, TrialSubjectsAndReports) {
   EXPECT_EQ(plan->subjects[0].status(), v1::FOLLOW_UP_STATUS_COMPLETED);
   EXPECT_EQ(plan->subjects[1].last_contact_day(), 10);
   EXPECT_EQ(plan->subjects[1].status(), v1::FOLLOW_UP_STATUS_WITHDRAWN);
+  EXPECT_EQ(plan->subjects[1].withdrawal_reason(), "ADVERSE EVENT");
+  EXPECT_EQ(plan->subjects[0].withdrawal_reason(), "");
   EXPECT_EQ(plan->subjects[2].last_contact_day(), 8);
   EXPECT_EQ(plan->subjects[2].status(), v1::FOLLOW_UP_STATUS_COMPLETED);
   EXPECT_EQ(plan->stats.follow_up_from_onset, 1);

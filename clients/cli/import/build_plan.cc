@@ -272,6 +272,7 @@ int64_t AddSubjects(const std::vector<SubjectIn>& subjects,
     day = std::clamp<int64_t>(day, 1, std::numeric_limits<int32_t>::max());
     out.set_last_contact_day(static_cast<int32_t>(day));
     out.set_status(s.status);
+    out.set_withdrawal_reason(s.withdrawal_reason);
     last_day = std::max(last_day, day);
   }
   plan->stats.safety_subjects = static_cast<int64_t>(plan->subjects.size());

@@ -76,6 +76,8 @@ struct SubjectIn {
   std::string dose_unit;
   std::optional<int64_t> duration;  // days of follow-up from day 1
   v1::FollowUpStatus status = v1::FOLLOW_UP_STATUS_UNSPECIFIED;
+  // Why a withdrawn subject withdrew (ADSL DCDECOD, else DCREASCD).
+  std::string withdrawal_reason = {};
   int64_t first_dose = 0;  // SDTM: date of study day 1 (days since 1970)
 };
 

@@ -124,9 +124,15 @@ absl::StatusOr<v1::EnrollSubjectsResponse> Client::EnrollSubjects(
 
 absl::StatusOr<std::vector<v1::Subject>> Client::ListAllSubjects(
     std::string_view trial_id) {
-  std::vector<v1::Subject> subjects;
   v1::ListSubjectsRequest request;
   request.set_parent(TrialName(trial_id));
+  return ListAllSubjects(std::move(request));
+}
+
+absl::StatusOr<std::vector<v1::Subject>> Client::ListAllSubjects(
+    v1::ListSubjectsRequest request) {
+  std::vector<v1::Subject> subjects;
+  request.clear_page_token();
   do {
     absl::StatusOr<v1::ListSubjectsResponse> page =
         connection_->ListSubjects(request);
@@ -172,6 +178,7 @@ absl::StatusOr<v1::GetIncidenceResponse> Client::GetIncidence(
         connection_->GetIncidence(request);
     if (!page.ok()) return page.status();
     all.set_confidence_level(page->confidence_level());
+    if (page->has_as_of()) *all.mutable_as_of() = page->as_of();
     for (auto& term : *page->mutable_terms()) {
       *all.add_terms() = std::move(term);
     }
@@ -186,6 +193,12 @@ absl::StatusOr<v1::Report> Client::GetReport(std::string_view trial_id,
   v1::GetReportRequest request;
   request.set_name(ReportName(trial_id, site_id, report_id));
   return connection_->GetReport(request);
+}
+
+absl::StatusOr<v1::DsmbReport> Client::GenerateDsmbReport(
+    std::string_view trial_id, v1::GenerateDsmbReportRequest request) {
+  request.set_parent(TrialName(trial_id));
+  return connection_->GenerateDsmbReport(request);
 }
 
 absl::StatusOr<v1::ListReportsResponse> Client::ListReports(

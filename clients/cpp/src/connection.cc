@@ -243,6 +243,14 @@ class GrpcConnection : public ClientConnection {
                               return safety_->GetReport(ctx, req, resp);
                             });
   }
+  absl::StatusOr<v1::DsmbReport> GenerateDsmbReport(
+      const v1::GenerateDsmbReportRequest& request) override {
+    return Call<v1::DsmbReport>("SafetyService.GenerateDsmbReport", request,
+                                [&](auto* ctx, auto& req, auto* resp) {
+                                  return safety_->GenerateDsmbReport(ctx, req,
+                                                                     resp);
+                                });
+  }
   absl::StatusOr<v1::ListReportsResponse> ListReports(
       const v1::ListReportsRequest& request) override {
     return Call<v1::ListReportsResponse>("SafetyService.ListReports", request,
@@ -392,6 +400,10 @@ absl::StatusOr<v1::Report> ClientConnection::GetReport(
 absl::StatusOr<v1::ListReportsResponse> ClientConnection::ListReports(
     const v1::ListReportsRequest&) {
   return absl::UnimplementedError("ListReports");
+}
+absl::StatusOr<v1::DsmbReport> ClientConnection::GenerateDsmbReport(
+    const v1::GenerateDsmbReportRequest&) {
+  return absl::UnimplementedError("GenerateDsmbReport");
 }
 absl::StatusOr<v1::Baseline> ClientConnection::GetBaseline(
     const v1::GetBaselineRequest&) {

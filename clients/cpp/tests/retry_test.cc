@@ -148,6 +148,8 @@ std::vector<RpcCall> TrialIngestSafetyCalls() {
        [](ClientConnection& c) { return c.GetReport({}).status(); }},
       {"SafetyService.ListReports",
        [](ClientConnection& c) { return c.ListReports({}).status(); }},
+      {"SafetyService.GenerateDsmbReport",
+       [](ClientConnection& c) { return c.GenerateDsmbReport({}).status(); }},
   };
 }
 

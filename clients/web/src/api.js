@@ -161,7 +161,7 @@ const SAFETY_OFFICER = new Set(['GetTrial', 'ListTrials', 'ListSubjects', 'GetSu
   'GetIncidence', 'GetReport', 'ListReports', 'ListBaselines', 'GetBaseline',
   'ListSignals', 'GetSignal', 'TriageSignal', 'UpdateSignal', 'WatchSignals',
   'ListTopics', 'GetTopic', 'TriageTopic', 'WatchTopics', 'ListAuditRecords',
-  'GetAuditTrail']);
+  'GetAuditTrail', 'GenerateDsmbReport']);
 export function may(caller, method) {
   switch (caller?.role) {
     case 'admin': return true;

@@ -11,6 +11,7 @@
 //   #/trials/{t}/subjects/{s}         subject profile
 //   #/trials/{t}/reports?...          report listing
 //   #/trials/{t}/audit?...            audit trail
+//   #/trials/{t}/dsmb?cutoff=...      DSMB report at a data cut-off
 
 import './app.css';
 import {getCaller, getToken, setToken, onUnauthenticated, may, errorMessage, ApiError} from './api.js';
@@ -28,6 +29,7 @@ import * as subjects from './views/subjects.js';
 import * as subject from './views/subject.js';
 import * as reports from './views/reports.js';
 import * as audit from './views/audit.js';
+import * as dsmb from './views/dsmb.js';
 
 const ROUTES = [
   [/^\/trials$/, trials, []],
@@ -41,6 +43,7 @@ const ROUTES = [
   [/^\/trials\/([^/]+)\/subjects\/([^/]+)$/, subject, ['trial', 'subject']],
   [/^\/trials\/([^/]+)\/reports$/, reports, ['trial']],
   [/^\/trials\/([^/]+)\/audit$/, audit, ['trial']],
+  [/^\/trials\/([^/]+)\/dsmb$/, dsmb, ['trial']],
 ];
 
 // Trial views in the navigation, with the method each needs.
@@ -51,6 +54,7 @@ const TRIAL_NAV = [
   ['subjects', 'Subjects', 'ListSubjects'],
   ['reports', 'Reports', 'ListReports'],
   ['audit', 'Audit trail', 'ListAuditRecords'],
+  ['dsmb', 'DSMB report', 'GenerateDsmbReport'],
 ];
 
 const main = document.getElementById('main');

@@ -80,6 +80,9 @@ class Client {
       std::string_view trial_id, const std::vector<v1::Subject>& subjects);
   absl::StatusOr<std::vector<v1::Subject>> ListAllSubjects(
       std::string_view trial_id);
+  // Every page of `request` (its parent and as_of; page_token is managed).
+  absl::StatusOr<std::vector<v1::Subject>> ListAllSubjects(
+      v1::ListSubjectsRequest request);
   // One subject with every stored version (`history`, newest first).
   absl::StatusOr<v1::Subject> GetSubject(std::string_view trial_id,
                                          std::string_view subject_id);
@@ -114,6 +117,9 @@ class Client {
   // page_size is the size of each page read), following pages.
   absl::StatusOr<std::vector<v1::Report>> ListAllReports(
       std::string_view trial_id, v1::ListReportsRequest filter = {});
+  // The DSMB report at `request.cutoff()` (its parent is set here).
+  absl::StatusOr<v1::DsmbReport> GenerateDsmbReport(
+      std::string_view trial_id, v1::GenerateDsmbReportRequest request);
 
   // --- Baselines and signals -------------------------------------------------
   absl::StatusOr<v1::PutBaselinesResponse> PutBaselines(

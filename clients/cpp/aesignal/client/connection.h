@@ -139,6 +139,8 @@ class ClientConnection {
       const v1::GetReportRequest& request);
   virtual absl::StatusOr<v1::ListReportsResponse> ListReports(
       const v1::ListReportsRequest& request);
+  virtual absl::StatusOr<v1::DsmbReport> GenerateDsmbReport(
+      const v1::GenerateDsmbReportRequest& request);
   virtual absl::StatusOr<v1::Baseline> GetBaseline(
       const v1::GetBaselineRequest& request);
   virtual absl::StatusOr<v1::Signal> TriageSignal(
@@ -174,7 +176,7 @@ struct RpcRetryPolicy {
 // Every unary RPC of aesignal.v1 (client_retry_test checks the table
 // against the services in the .proto files and against the gRPC
 // implementation's behaviour).
-inline constexpr std::array<RpcRetryPolicy, 25> kRetryPolicies = {{
+inline constexpr std::array<RpcRetryPolicy, 26> kRetryPolicies = {{
     {"TrialService.CreateTrial", RetryPolicy::kIdempotent},
     {"TrialService.GetTrial", RetryPolicy::kIdempotent},
     {"TrialService.ListTrials", RetryPolicy::kIdempotent},
@@ -186,6 +188,7 @@ inline constexpr std::array<RpcRetryPolicy, 25> kRetryPolicies = {{
     {"SafetyService.GetIncidence", RetryPolicy::kIdempotent},
     {"SafetyService.GetReport", RetryPolicy::kIdempotent},
     {"SafetyService.ListReports", RetryPolicy::kIdempotent},
+    {"SafetyService.GenerateDsmbReport", RetryPolicy::kIdempotent},
     {"SignalService.PutBaselines", RetryPolicy::kIdempotent},
     {"SignalService.ListBaselines", RetryPolicy::kIdempotent},
     {"SignalService.GetBaseline", RetryPolicy::kIdempotent},

@@ -73,6 +73,8 @@ class MockClientConnection : public ClientConnection {
               (const v1::GetSubjectRequest&), (override));
   MOCK_METHOD(absl::StatusOr<v1::Report>, GetReport,
               (const v1::GetReportRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::DsmbReport>, GenerateDsmbReport,
+              (const v1::GenerateDsmbReportRequest&), (override));
   MOCK_METHOD(absl::StatusOr<v1::ListReportsResponse>, ListReports,
               (const v1::ListReportsRequest&), (override));
   MOCK_METHOD(absl::StatusOr<v1::Baseline>, GetBaseline,

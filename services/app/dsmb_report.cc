@@ -1,0 +1,269 @@
+#include "services/app/dsmb_report.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "services/errors/errors.h"
+#include "services/report/dsmb_report.h"
+
+namespace aesignal::app {
+namespace {
+
+absl::Time TimeOf(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+absl::Status CheckRequest(const v1::GenerateDsmbReportRequest& request,
+                          absl::Time now) {
+  std::vector<errors::FieldViolation> violations;
+  if (!absl::StartsWith(request.parent(), "trials/")) {
+    violations.push_back({"parent", "must be trials/{trial_id}"});
+  }
+  if (!request.has_cutoff()) {
+    violations.push_back({"cutoff", "required: the data cut-off"});
+  } else if (TimeOf(request.cutoff()) > now) {
+    violations.push_back({"cutoff", "is in the future"});
+  }
+  if (request.session() != v1::DSMB_SESSION_OPEN &&
+      request.session() != v1::DSMB_SESSION_CLOSED) {
+    violations.push_back({"session", "required: OPEN or CLOSED"});
+  }
+  if (request.has_since() && request.has_cutoff() &&
+      TimeOf(request.since()) >= TimeOf(request.cutoff())) {
+    violations.push_back({"since", "must be before the cutoff"});
+  }
+  if (request.coded() && request.session() != v1::DSMB_SESSION_CLOSED) {
+    violations.push_back({"coded", "only for a closed session"});
+  }
+  if (violations.empty()) return absl::OkStatus();
+  return errors::InvalidArgument(violations);
+}
+
+// Every page of a paged incidence table.
+absl::StatusOr<v1::GetIncidenceResponse> AllTerms(
+    IncidenceApp& incidence, const CallContext& context,
+    v1::GetIncidenceRequest request) {
+  request.set_page_size(1000);
+  v1::GetIncidenceResponse all;
+  do {
+    AESIGNAL_ASSIGN_OR_RETURN(v1::GetIncidenceResponse page,
+                              incidence.GetIncidence(context, request));
+    const std::string next = page.next_page_token();
+    page.clear_next_page_token();
+    all.MergeFrom(page);
+    request.set_page_token(next);
+  } while (!request.page_token().empty());
+  return all;
+}
+
+class Gatherer {
+ public:
+  Gatherer(TrialsApp& trials, IncidenceApp& incidence, SignalsApp& signals,
+           const CallContext& context,
+           const v1::GenerateDsmbReportRequest& request)
+      : trials_(trials),
+        incidence_(incidence),
+        signals_(signals),
+        context_(context),
+        request_(request) {}
+
+  absl::StatusOr<report::DsmbInputs> Gather();
+
+ private:
+  v1::GetIncidenceRequest Incidence(v1::TermLevel level) const {
+    v1::GetIncidenceRequest r;
+    r.set_parent(request_.parent());
+    r.set_level(level);
+    *r.mutable_as_of() = request_.cutoff();
+    return r;
+  }
+  absl::Status Subjects(report::DsmbInputs& in);
+  absl::Status Tables(report::DsmbInputs& in);
+  absl::Status Subset(v1::IncidenceSubset subset, std::string category,
+                      std::string id, std::string title,
+                      std::vector<report::SubsetTables>& out);
+  absl::Status Reports(report::DsmbInputs& in);
+  absl::StatusOr<std::vector<v1::SignalTopic>> Topics(
+      const google::protobuf::Timestamp& as_of);
+  absl::Status TopicDetails(report::DsmbInputs& in);
+  absl::Status TopicIncidence(report::DsmbInputs& in);
+
+  TrialsApp& trials_;
+  IncidenceApp& incidence_;
+  SignalsApp& signals_;
+  const CallContext& context_;
+  const v1::GenerateDsmbReportRequest& request_;
+  bool closed_ = false;
+  bool has_control_ = false;
+};
+
+absl::Status Gatherer::Subjects(report::DsmbInputs& in) {
+  v1::ListSubjectsRequest list;
+  list.set_parent(request_.parent());
+  list.set_page_size(10000);
+  *list.mutable_as_of() = request_.cutoff();
+  do {
+    AESIGNAL_ASSIGN_OR_RETURN(v1::ListSubjectsResponse page,
+                              trials_.ListSubjects(context_, list));
+    for (auto& subject : *page.mutable_subjects()) {
+      in.subjects.push_back(std::move(subject));
+    }
+    list.set_page_token(page.next_page_token());
+  } while (!list.page_token().empty());
+  return absl::OkStatus();
+}
+
+absl::Status Gatherer::Subset(v1::IncidenceSubset subset, std::string category,
+                              std::string id, std::string title,
+                              std::vector<report::SubsetTables>& out) {
+  report::SubsetTables tables{.id = std::move(id), .title = std::move(title)};
+  for (auto [level, target] : {std::pair{v1::TERM_LEVEL_SOC, &tables.soc},
+                               std::pair{v1::TERM_LEVEL_PT, &tables.pt}}) {
+    v1::GetIncidenceRequest r = Incidence(level);
+    r.set_subset(subset);
+    r.set_aesi_category(category);
+    AESIGNAL_ASSIGN_OR_RETURN(*target, AllTerms(incidence_, context_, r));
+  }
+  out.push_back(std::move(tables));
+  return absl::OkStatus();
+}
+
+absl::Status Gatherer::Tables(report::DsmbInputs& in) {
+  v1::GetIncidenceRequest overall = Incidence(v1::TERM_LEVEL_OVERALL);
+  overall.set_compare_to_control(closed_ && has_control_);
+  AESIGNAL_ASSIGN_OR_RETURN(in.overall,
+                            AllTerms(incidence_, context_, overall));
+  AESIGNAL_ASSIGN_OR_RETURN(
+      in.soc, AllTerms(incidence_, context_, Incidence(v1::TERM_LEVEL_SOC)));
+  v1::GetIncidenceRequest pt = Incidence(v1::TERM_LEVEL_PT);
+  pt.set_compare_to_control(closed_ && has_control_);
+  AESIGNAL_ASSIGN_OR_RETURN(in.pt, AllTerms(incidence_, context_, pt));
+  v1::GetIncidenceRequest max_grade = Incidence(v1::TERM_LEVEL_PT);
+  max_grade.set_max_grade(true);
+  AESIGNAL_ASSIGN_OR_RETURN(in.pt_max_grade,
+                            AllTerms(incidence_, context_, max_grade));
+  AESIGNAL_RETURN_IF_ERROR(Subset(v1::INCIDENCE_SUBSET_SERIOUS, "",
+                                  "t07_sae_soc_pt",
+                                  "Serious adverse events by system organ "
+                                  "class and preferred term",
+                                  in.subsets));
+  AESIGNAL_RETURN_IF_ERROR(Subset(v1::INCIDENCE_SUBSET_RELATED, "",
+                                  "t08_related_soc_pt",
+                                  "Related adverse events by system organ "
+                                  "class and preferred term",
+                                  in.subsets));
+  AESIGNAL_RETURN_IF_ERROR(Subset(v1::INCIDENCE_SUBSET_GRADE_3_PLUS, "",
+                                  "t09_grade3_soc_pt",
+                                  "Adverse events of CTCAE grade 3 or higher "
+                                  "by system organ class and preferred term",
+                                  in.subsets));
+  int n = 0;
+  for (const std::string& category : in.trial.aesi_categories()) {
+    AESIGNAL_RETURN_IF_ERROR(Subset(
+        v1::INCIDENCE_SUBSET_AESI, category, absl::StrCat("t11_aesi_", ++n),
+        absl::StrCat("Adverse events of special interest: ", category),
+        in.aesi));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Gatherer::Reports(report::DsmbInputs& in) {
+  v1::ListReportsRequest list;
+  list.set_parent(request_.parent());
+  list.set_page_size(1000);
+  list.set_order_by("onset_study_day");
+  *list.mutable_as_of() = request_.cutoff();
+  do {
+    AESIGNAL_ASSIGN_OR_RETURN(v1::ListReportsResponse page,
+                              incidence_.ListReports(context_, list));
+    for (auto& report : *page.mutable_reports()) {
+      in.reports.push_back(std::move(report));
+    }
+    list.set_page_token(page.next_page_token());
+  } while (!list.page_token().empty());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::SignalTopic>> Gatherer::Topics(
+    const google::protobuf::Timestamp& as_of) {
+  std::vector<v1::SignalTopic> topics;
+  v1::ListTopicsRequest list;
+  list.set_parent(request_.parent());
+  list.set_page_size(1000);
+  *list.mutable_as_of() = as_of;
+  do {
+    AESIGNAL_ASSIGN_OR_RETURN(v1::ListTopicsResponse page,
+                              signals_.ListTopics(context_, list));
+    for (auto& topic : *page.mutable_topics())
+      topics.push_back(std::move(topic));
+    list.set_page_token(page.next_page_token());
+  } while (!list.page_token().empty());
+  return topics;
+}
+
+// Each topic with its evidence (baselines, methods) and history (triage) at
+// the cut-off: lists leave both out.
+absl::Status Gatherer::TopicDetails(report::DsmbInputs& in) {
+  for (v1::SignalTopic& topic : in.topics) {
+    v1::GetTopicRequest get;
+    get.set_name(topic.name());
+    *get.mutable_as_of() = request_.cutoff();
+    AESIGNAL_ASSIGN_OR_RETURN(topic, signals_.GetTopic(context_, get));
+  }
+  return absl::OkStatus();
+}
+
+// Each topic's term over time, for its figures.
+absl::Status Gatherer::TopicIncidence(report::DsmbInputs& in) {
+  const bool trend = closed_ && in.trial.dose_groups_size() >= 3;
+  for (const v1::SignalTopic& topic : in.topics) {
+    v1::GetIncidenceRequest r = Incidence(topic.level());
+    r.set_soc(topic.soc());
+    r.set_pt(topic.pt());
+    r.set_overall_key(topic.overall_key());
+    r.set_dose_trend(trend);
+    AESIGNAL_ASSIGN_OR_RETURN(in.topic_incidence[topic.topic_id()],
+                              incidence_.GetIncidence(context_, r));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<report::DsmbInputs> Gatherer::Gather() {
+  report::DsmbInputs in;
+  in.request = request_;
+  in.source = "aesignald";
+  v1::GetTrialRequest get;
+  get.set_name(request_.parent());
+  AESIGNAL_ASSIGN_OR_RETURN(in.trial, trials_.GetTrial(context_, get));
+  closed_ = request_.session() == v1::DSMB_SESSION_CLOSED;
+  for (const auto& group : in.trial.dose_groups()) {
+    has_control_ = has_control_ || group.control();
+  }
+  AESIGNAL_RETURN_IF_ERROR(Subjects(in));
+  AESIGNAL_RETURN_IF_ERROR(Tables(in));
+  AESIGNAL_RETURN_IF_ERROR(Reports(in));
+  AESIGNAL_ASSIGN_OR_RETURN(in.topics, Topics(request_.cutoff()));
+  AESIGNAL_RETURN_IF_ERROR(TopicDetails(in));
+  if (request_.has_since()) {
+    AESIGNAL_ASSIGN_OR_RETURN(in.topics_since, Topics(request_.since()));
+  }
+  AESIGNAL_RETURN_IF_ERROR(TopicIncidence(in));
+  return in;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::DsmbReport> DsmbReportApp::GenerateDsmbReport(
+    const CallContext& context, const v1::GenerateDsmbReportRequest& request) {
+  AESIGNAL_RETURN_IF_ERROR(
+      BeginCall(context, access::methods::kGenerateDsmbReport));
+  const absl::Time now = now_();
+  AESIGNAL_RETURN_IF_ERROR(CheckRequest(request, now));
+  Gatherer gatherer(trials_, incidence_, signals_, context, request);
+  AESIGNAL_ASSIGN_OR_RETURN(report::DsmbInputs inputs, gatherer.Gather());
+  return report::RenderDsmbReport(inputs, now);
+}
+
+}  // namespace aesignal::app

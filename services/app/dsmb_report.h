@@ -1,0 +1,43 @@
+// GenerateDsmbReport: reads everything a DSMB report needs at its data
+// cut-off through the other facades (so the report's numbers are, by
+// construction, the API's numbers at that cut-off, under the caller's
+// authorization) and renders it (services/report).
+//
+// Thread-safe. The facades must outlive it.
+#ifndef AESIGNAL_SERVICES_APP_DSMB_REPORT_H_
+#define AESIGNAL_SERVICES_APP_DSMB_REPORT_H_
+
+#include <functional>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "aesignal/v1/safety_service.pb.h"
+#include "services/app/call_context.h"
+#include "services/app/incidence.h"
+#include "services/app/signals.h"
+#include "services/app/trials.h"
+
+namespace aesignal::app {
+
+class DsmbReportApp {
+ public:
+  DsmbReportApp(TrialsApp* trials, IncidenceApp* incidence, SignalsApp* signals,
+                std::function<absl::Time()> now = absl::Now)
+      : trials_(*trials),
+        incidence_(*incidence),
+        signals_(*signals),
+        now_(std::move(now)) {}
+
+  absl::StatusOr<v1::DsmbReport> GenerateDsmbReport(
+      const CallContext& context, const v1::GenerateDsmbReportRequest& request);
+
+ private:
+  TrialsApp& trials_;
+  IncidenceApp& incidence_;
+  SignalsApp& signals_;
+  std::function<absl::Time()> now_;
+};
+
+}  // namespace aesignal::app
+
+#endif  // AESIGNAL_SERVICES_APP_DSMB_REPORT_H_

@@ -1,0 +1,149 @@
+// Section 2 of the DSMB report: the adverse-event tables.
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "services/report/dsmb_internal.h"
+
+namespace aesignal::report::internal {
+namespace {
+
+int TotalSubjects(const Context& context, const v1::TermIncidence& term) {
+  const v1::IncidenceCell* cell = CellOf(term, "", context.last_timepoint_id);
+  return cell == nullptr ? 0 : cell->cumulative().subjects();
+}
+
+// Terms by descending total incidence, then by name: the usual order of
+// safety tables, and deterministic.
+std::vector<const v1::TermIncidence*> ByFrequency(
+    const Context& context, const v1::GetIncidenceResponse& response) {
+  std::vector<const v1::TermIncidence*> terms;
+  for (const auto& term : response.terms()) terms.push_back(&term);
+  std::stable_sort(terms.begin(), terms.end(),
+                   [&](const v1::TermIncidence* a, const v1::TermIncidence* b) {
+                     const int na = TotalSubjects(context, *a);
+                     const int nb = TotalSubjects(context, *b);
+                     if (na != nb) return na > nb;
+                     return std::tie(a->soc(), a->pt()) <
+                            std::tie(b->soc(), b->pt());
+                   });
+  return terms;
+}
+
+// Subjects with >= 1 current report version whose action was to withdraw
+// the study treatment, per column.
+std::vector<std::string> DiscontinuationRow(const Context& context) {
+  std::map<std::string, std::string> group_of;  // subject -> dose group
+  for (const v1::Report& report : context.in.reports) {
+    if (report.current().report().action_taken() ==
+        v1::ACTION_TAKEN_DRUG_WITHDRAWN) {
+      group_of[report.current().report().subject_id()] =
+          report.current().dose_group_id();
+    }
+  }
+  std::vector<std::string> row = {"AE leading to discontinuation"};
+  for (const Column& column : context.columns) {
+    int n = 0;
+    for (const auto& [subject, group] : group_of) {
+      if (column.dose_group_id.empty() || column.dose_group_id == group) ++n;
+    }
+    row.push_back(NPercent(n, column.n));
+  }
+  return row;
+}
+
+Table OverviewTable(const Context& context) {
+  Table table{.id = "t05_ae_overview",
+              .title = "Overview of adverse events",
+              .header = Header(context, "Subjects with")};
+  for (const v1::TermIncidence& term : context.in.overall.terms()) {
+    table.rows.push_back(IncidenceRow(context, term, term.label(), true));
+    if (term.overall_key() == "death") {
+      table.rows.push_back(DiscontinuationRow(context));
+    }
+  }
+  table.footnote =
+      "n (%) [events]: subjects with >= 1 such AE (% of subjects dosed) "
+      "[AE reports counted]. Each report counts in its newest version "
+      "received by the data cut-off. AE leading to discontinuation: action "
+      "taken 'drug withdrawn'.";
+  return table;
+}
+
+Table SocPtTable(const Context& context, std::string id, std::string title,
+                 const v1::GetIncidenceResponse& soc,
+                 const v1::GetIncidenceResponse& pt) {
+  Table table{.id = std::move(id),
+              .title = std::move(title),
+              .header = Header(context, "System organ class / Preferred term")};
+  const auto pts = ByFrequency(context, pt);
+  for (const v1::TermIncidence* soc_row : ByFrequency(context, soc)) {
+    table.rows.push_back(IncidenceRow(context, *soc_row, soc_row->soc(), true));
+    table.emphasized.push_back(true);
+    for (const v1::TermIncidence* pt_row : pts) {
+      if (pt_row->soc() != soc_row->soc()) continue;
+      table.rows.push_back(IncidenceRow(context, *pt_row, pt_row->pt(), true));
+      table.emphasized.push_back(false);
+    }
+  }
+  table.footnote =
+      "n (%) [events] as in the overview. A subject counts once per row; SOCs "
+      "and PTs by descending total incidence.";
+  table.empty_text = "No adverse event.";
+  return table;
+}
+
+// tern's AET04: each PT's subjects by their highest grade.
+Table MaxGradeTable(const Context& context) {
+  Table table{.id = "t10_max_grade_pt",
+              .title = "Maximum CTCAE grade by preferred term",
+              .header = Header(context, "Preferred term / highest grade")};
+  for (const v1::TermIncidence* term :
+       ByFrequency(context, context.in.pt_max_grade)) {
+    table.rows.push_back(IncidenceRow(context, *term, term->pt(), false));
+    table.emphasized.push_back(true);
+    for (int grade = 1; grade <= 5; ++grade) {
+      std::vector<std::string> row = {absl::StrCat("Grade ", grade)};
+      bool any = false;
+      for (const Column& column : context.columns) {
+        const v1::IncidenceCell* cell =
+            CellOf(*term, column.dose_group_id, context.last_timepoint_id);
+        const int n = cell == nullptr || cell->max_grade_subjects_size() < 5
+                          ? 0
+                          : cell->max_grade_subjects(grade - 1);
+        any = any || n > 0;
+        row.push_back(NPercent(n, column.n));
+      }
+      if (!any) continue;
+      table.rows.push_back(std::move(row));
+      table.emphasized.push_back(false);
+    }
+  }
+  table.footnote =
+      "Subjects by the highest CTCAE grade of their reports of the term; "
+      "grades without a subject are left out.";
+  table.empty_text = "No adverse event.";
+  return table;
+}
+
+}  // namespace
+
+void AddAdverseEvents(const Context& context, Document& document) {
+  document.Section("Adverse events");
+  document.Add(OverviewTable(context));
+  document.Add(SocPtTable(context, "t06_ae_soc_pt",
+                          "Adverse events by system organ class and preferred "
+                          "term",
+                          context.in.soc, context.in.pt));
+  for (const SubsetTables& subset : context.in.subsets) {
+    document.Add(
+        SocPtTable(context, subset.id, subset.title, subset.soc, subset.pt));
+  }
+  document.Add(MaxGradeTable(context));
+  for (const SubsetTables& aesi : context.in.aesi) {
+    document.Add(SocPtTable(context, aesi.id, aesi.title, aesi.soc, aesi.pt));
+  }
+}
+
+}  // namespace aesignal::report::internal

@@ -1,0 +1,262 @@
+// Figures and the methods section of the DSMB report.
+#include <algorithm>
+#include <optional>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "services/report/charts.h"
+#include "services/report/dsmb_internal.h"
+
+namespace aesignal::report::internal {
+namespace {
+
+// PTs shown in the forest plot: cumulative incidence >= 5% in some group,
+// the usual threshold of published forest plots (forestly's default).
+constexpr double kForestMinProportion = 0.05;
+
+const v1::DoseGroup* ControlGroup(const v1::Trial& trial) {
+  for (const v1::DoseGroup& group : trial.dose_groups()) {
+    if (group.control()) return &group;
+  }
+  return nullptr;
+}
+
+// Rows (group vs control) of every PT with incidence >= 5% in some group.
+std::vector<ForestRow> ForestRows(const Context& context) {
+  std::vector<ForestRow> all;
+  for (const v1::TermIncidence& term : context.in.pt.terms()) {
+    std::vector<ForestRow> rows;
+    bool frequent = false;
+    for (const Column& column : context.columns) {
+      if (column.dose_group_id.empty()) continue;
+      const v1::IncidenceCell* cell =
+          CellOf(term, column.dose_group_id, context.last_timepoint_id);
+      if (cell == nullptr) continue;
+      frequent =
+          frequent || cell->cumulative().proportion() >= kForestMinProportion;
+      if (!cell->has_cumulative_vs_control()) continue;
+      const v1::ControlComparison& vs = cell->cumulative_vs_control();
+      rows.push_back(
+          {.label = term.pt(),
+           .series = column.label,
+           .estimate = {vs.risk_difference(), vs.risk_difference_lower(),
+                        vs.risk_difference_upper()}});
+    }
+    if (frequent) all.insert(all.end(), rows.begin(), rows.end());
+  }
+  return all;
+}
+
+// The forest plot, in parts of at most kForestRowsPerPart rows (a printed
+// SVG is never split across pages); a PT's rows stay in one part.
+constexpr size_t kForestRowsPerPart = 30;
+
+std::vector<Figure> ForestFigures(const Context& context) {
+  const v1::DoseGroup* control = ControlGroup(context.in.trial);
+  if (!context.closed || control == nullptr) return {};
+  const std::vector<ForestRow> rows = ForestRows(context);
+  std::vector<std::vector<ForestRow>> parts(1);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const bool new_term = i == 0 || rows[i].label != rows[i - 1].label;
+    if (new_term &&
+        parts.back().size() + context.columns.size() > kForestRowsPerPart + 1) {
+      parts.emplace_back();
+    }
+    parts.back().push_back(rows[i]);
+  }
+  std::vector<Figure> figures;
+  for (size_t p = 0; p < parts.size(); ++p) {
+    ForestPlot plot{
+        .title = absl::StrCat(
+            "Risk difference versus control by preferred "
+            "term",
+            parts.size() > 1
+                ? absl::StrCat(" (part ", p + 1, " of ", parts.size(), ")")
+                : ""),
+        .x_label = absl::StrCat(
+            "Risk difference vs ", GroupName(context, control->dose_group_id()),
+            " (", Number(100 * context.in.pt.confidence_level(), 3), "% CI)"),
+        .reference = 0,
+        .rows = std::move(parts[p])};
+    figures.push_back(
+        {.id = absl::StrCat("f_forest_", p + 1),
+         .title = plot.title,
+         .svg = ForestPlotSvg(plot),
+         .caption = "Cumulative incidence at the last timepoint; PTs with "
+                    "incidence >= 5% in some group. Miettinen-Nurminen score "
+                    "intervals."});
+  }
+  return figures;
+}
+
+std::vector<ReferenceLine> Baselines(const v1::SignalTopic& topic) {
+  std::vector<ReferenceLine> lines;
+  std::set<std::pair<double, std::string>> seen;
+  for (const v1::Signal& signal : topic.evidence()) {
+    const v1::Evidence& e = signal.evidence();
+    if (e.expected_proportion() <= 0) continue;
+    if (!seen.insert({e.expected_proportion(), e.citation()}).second) continue;
+    lines.push_back({.value = e.expected_proportion(),
+                     .label = absl::StrCat(
+                         "Expected ", Number(100 * e.expected_proportion(), 3),
+                         "%", e.citation().empty() ? "" : " (", e.citation(),
+                         e.citation().empty() ? "" : ")")});
+  }
+  return lines;
+}
+
+Figure OverTimeFigure(const Context& context, const v1::SignalTopic& topic,
+                      const v1::TermIncidence& term) {
+  LineChart chart{.title = absl::StrCat(TopicName(context, topic),
+                                        ": cumulative incidence over time"),
+                  .categories = {},
+                  .x_label = "Timepoint",
+                  .y_label = "Subjects with the event (%)",
+                  .series = {},
+                  .references = Baselines(topic)};
+  for (const v1::Timepoint& timepoint : context.in.trial.timepoints()) {
+    chart.categories.push_back(timepoint.label().empty()
+                                   ? timepoint.timepoint_id()
+                                   : timepoint.label());
+  }
+  for (const Column& column : context.columns) {
+    Series series{.name = column.label, .points = {}};
+    for (const v1::Timepoint& timepoint : context.in.trial.timepoints()) {
+      const v1::IncidenceCell* cell =
+          CellOf(term, column.dose_group_id, timepoint.timepoint_id());
+      if (cell == nullptr || cell->cumulative().denominator() == 0) {
+        series.points.push_back(std::nullopt);
+        continue;
+      }
+      const v1::Estimate& e = cell->cumulative();
+      series.points.push_back(
+          Estimate{e.proportion(), e.ci_lower(), e.ci_upper()});
+    }
+    chart.series.push_back(std::move(series));
+  }
+  return Figure{.id = absl::StrCat("f_time_", topic.topic_id()),
+                .title = chart.title,
+                .svg = LineChartSvg(chart),
+                .caption = absl::StrCat(
+                    "Subjects with onset on or before each timepoint, of "
+                    "those dosed, with exact 95% intervals",
+                    chart.references.empty()
+                        ? "."
+                        : "; the horizontal line: the baseline's expected "
+                          "incidence, with its source.")};
+}
+
+std::string TrendNote(const Context& context, const v1::TermIncidence& term) {
+  for (const v1::IncidenceTrend& trend : term.dose_trends()) {
+    if (trend.timepoint_id() != context.last_timepoint_id) continue;
+    return absl::StrCat(
+        " Cochran-Armitage test of increasing incidence with "
+        "dose (",
+        trend.scores(), "): one-sided p = ", Number(trend.p_value(), 3),
+        trend.exact() ? " (exact)." : " (asymptotic).");
+  }
+  return "";
+}
+
+Figure DoseFigure(const Context& context, const v1::SignalTopic& topic,
+                  const v1::TermIncidence& term) {
+  LineChart chart{.title = absl::StrCat(TopicName(context, topic),
+                                        ": incidence by dose group"),
+                  .categories = {},
+                  .x_label = "Dose group",
+                  .y_label = "Subjects with the event (%)",
+                  .series = {},
+                  .references = {}};
+  Series series{.name = "Cumulative incidence", .points = {}};
+  for (const Column& column : context.columns) {
+    if (column.dose_group_id.empty()) continue;
+    chart.categories.push_back(column.label);
+    const v1::IncidenceCell* cell =
+        CellOf(term, column.dose_group_id, context.last_timepoint_id);
+    if (cell == nullptr || cell->cumulative().denominator() == 0) {
+      series.points.push_back(std::nullopt);
+    } else {
+      const v1::Estimate& e = cell->cumulative();
+      series.points.push_back(
+          Estimate{e.proportion(), e.ci_lower(), e.ci_upper()});
+    }
+  }
+  chart.series.push_back(std::move(series));
+  return Figure{.id = absl::StrCat("f_dose_", topic.topic_id()),
+                .title = chart.title,
+                .svg = LineChartSvg(chart),
+                .caption = absl::StrCat("At the last timepoint, with exact 95% "
+                                        "intervals.",
+                                        TrendNote(context, term))};
+}
+
+}  // namespace
+
+void AddFigures(const Context& context, Document& document) {
+  document.Section("Figures");
+  for (Figure& forest : ForestFigures(context)) document.Add(std::move(forest));
+  for (const v1::SignalTopic& topic : context.in.topics) {
+    auto it = context.in.topic_incidence.find(topic.topic_id());
+    if (it == context.in.topic_incidence.end() || it->second.terms().empty()) {
+      continue;
+    }
+    const v1::TermIncidence& term = it->second.terms(0);
+    document.Add(OverTimeFigure(context, topic, term));
+    if (context.closed && context.in.trial.dose_groups_size() >= 2) {
+      document.Add(DoseFigure(context, topic, term));
+    }
+  }
+}
+
+void AddMethods(const Context& context, Document& document) {
+  const v1::Trial& trial = context.in.trial;
+  document.Section("Methods and footnotes");
+  auto recorded = [](const std::string& version) {
+    return version.empty() ? std::string("not recorded for this trial")
+                           : version;
+  };
+  document.Paragraph(absl::StrCat("Dictionaries: MedDRA ",
+                                  recorded(trial.meddra_version()), "; CTCAE ",
+                                  recorded(trial.ctcae_version()), "."));
+  document.Paragraph(
+      "Data cut-off: every table, listing, figure and topic uses the AE "
+      "report versions received at or before the cut-off (each report in "
+      "its newest such version) and each subject as last updated at or "
+      "before it; later reports, follow-ups and updates are not included. "
+      "Signal topics are the topics as they stood at the cut-off.");
+  const std::string confidence =
+      Number(100 * context.in.pt.confidence_level(), 3);
+  document.Paragraph(absl::StrCat(
+      "Incidence: subjects with at least one AE of the row over subjects "
+      "dosed, with exact Clopper-Pearson ",
+      confidence, "% intervals (Clopper & Pearson 1934)."));
+  if (context.closed) {
+    document.Paragraph(
+        "By-group comparisons: risk differences and relative risks versus "
+        "the control group with Miettinen-Nurminen score intervals "
+        "(Miettinen & Nurminen 1985); dose trend by the Cochran-Armitage "
+        "test, exact conditional p where feasible (Armitage 1955).");
+  }
+  document.Paragraph(
+      "Signals: preferred terms screened with the double false discovery "
+      "rate (Mehrotra & Adewale 2012); repeated looks against published "
+      "baselines with exact Pocock-type boundaries (Martens & Logan 2024); "
+      "see the methods and thresholds table.");
+  if (absl::FromUnixSeconds(trial.update_time().seconds()) >
+      absl::FromUnixSeconds(context.in.request.cutoff().seconds())) {
+    document.Paragraph(absl::StrCat(
+        "The trial's definition was amended after the data cut-off (version ",
+        trial.version(), ", ", TimeText(trial.update_time()),
+        "); dose groups, timepoints and the signal policy are printed as "
+        "amended."));
+  }
+  document.Html(
+      absl::StrCat("<p class=\"note\">Source: aesignal, trial ",
+                   HtmlEscape(trial.trial_id()), ", data cut-off ",
+                   HtmlEscape(TimeText(context.in.request.cutoff())),
+                   ", content hash <code class=\"hash\"></code></p>\n"));
+}
+
+}  // namespace aesignal::report::internal

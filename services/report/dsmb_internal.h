@@ -1,0 +1,65 @@
+// Shared by the DSMB report's section writers. Internal to services/report.
+#ifndef AESIGNAL_SERVICES_REPORT_DSMB_INTERNAL_H_
+#define AESIGNAL_SERVICES_REPORT_DSMB_INTERNAL_H_
+
+#include <string>
+#include <vector>
+
+#include "services/report/document.h"
+#include "services/report/dsmb_report.h"
+
+namespace aesignal::report::internal {
+
+// One column of the by-group tables: a dose group, or the total (empty id).
+struct Column {
+  std::string dose_group_id = "";
+  std::string label = "";  // "Placebo", "Group A" (coded) or "Total"
+  int n = 0;               // subjects dosed
+};
+
+// What every section needs: the inputs and the session's presentation.
+struct Context {
+  const DsmbInputs& in;
+  bool closed = false;
+  bool coded = false;
+  std::vector<Column> columns = {};    // closed: groups then Total; open: Total
+  std::string last_timepoint_id = "";  // "any time": cumulative at the last
+};
+
+Context MakeContext(const DsmbInputs& inputs);
+
+// The dose group's printed name: its label, or "Group A" ... when coded.
+std::string GroupName(const Context& context, absl::string_view dose_group_id);
+// Column headers: first, then "Label (N=n)" per column.
+std::vector<std::string> Header(const Context& context,
+                                absl::string_view first);
+
+// The cell of `term` for a column at a timepoint, or nullptr.
+const v1::IncidenceCell* CellOf(const v1::TermIncidence& term,
+                                absl::string_view dose_group_id,
+                                absl::string_view timepoint_id);
+// "n (p.p)" of subjects over the estimate's denominator, with " [events]".
+std::string NPercent(const v1::Estimate& estimate, bool with_events);
+std::string NPercent(int n, int denominator);
+// One printed row of `term`'s cumulative cells at the last timepoint.
+std::vector<std::string> IncidenceRow(const Context& context,
+                                      const v1::TermIncidence& term,
+                                      absl::string_view label,
+                                      bool with_events);
+// The topic's printed name: an overall row by its table label ("Any
+// serious AE"), a PT or SOC by its term.
+std::string TopicName(const Context& context, const v1::SignalTopic& topic);
+// "%.3g" style, deterministic.
+std::string Number(double value, int digits);
+std::string TimeText(const google::protobuf::Timestamp& time);
+
+void AddStudyStatus(const Context& context, Document& document);
+void AddAdverseEvents(const Context& context, Document& document);
+void AddListings(const Context& context, Document& document);
+void AddSignals(const Context& context, Document& document);
+void AddFigures(const Context& context, Document& document);
+void AddMethods(const Context& context, Document& document);
+
+}  // namespace aesignal::report::internal
+
+#endif  // AESIGNAL_SERVICES_REPORT_DSMB_INTERNAL_H_

@@ -1,0 +1,255 @@
+#include "services/report/dsmb_report.h"
+
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "services/report/document.h"
+#include "services/report/dsmb_internal.h"
+
+namespace aesignal::report {
+namespace internal {
+
+Context MakeContext(const DsmbInputs& in) {
+  Context context{.in = in};
+  context.closed = in.request.session() == v1::DSMB_SESSION_CLOSED;
+  context.coded = context.closed && in.request.coded();
+  const auto& timepoints = in.trial.timepoints();
+  if (!timepoints.empty()) {
+    context.last_timepoint_id = timepoints.rbegin()->timepoint_id();
+  }
+  std::map<std::string, int> dosed;
+  for (const v1::Subject& subject : in.subjects)
+    ++dosed[subject.dose_group_id()];
+  if (context.closed) {
+    for (const v1::DoseGroup& group : in.trial.dose_groups()) {
+      context.columns.push_back(
+          {.dose_group_id = group.dose_group_id(),
+           .label = GroupName(context, group.dose_group_id()),
+           .n = dosed[group.dose_group_id()]});
+    }
+  }
+  context.columns.push_back(
+      {.label = "Total", .n = static_cast<int>(in.subjects.size())});
+  return context;
+}
+
+std::string GroupName(const Context& context, absl::string_view id) {
+  const auto& groups = context.in.trial.dose_groups();
+  for (int i = 0; i < groups.size(); ++i) {
+    if (groups[i].dose_group_id() != id) continue;
+    if (context.coded) {
+      return absl::StrCat("Group ",
+                          std::string(1, static_cast<char>('A' + i % 26)),
+                          i >= 26 ? absl::StrCat(i / 26) : "");
+    }
+    return groups[i].label().empty() ? groups[i].dose_group_id()
+                                     : groups[i].label();
+  }
+  return std::string(id);
+}
+
+std::vector<std::string> Header(const Context& context,
+                                absl::string_view first) {
+  std::vector<std::string> header = {std::string(first)};
+  for (const Column& column : context.columns) {
+    header.push_back(absl::StrCat(column.label, " (N=", column.n, ")"));
+  }
+  return header;
+}
+
+const v1::IncidenceCell* CellOf(const v1::TermIncidence& term,
+                                absl::string_view dose_group_id,
+                                absl::string_view timepoint_id) {
+  for (const v1::IncidenceCell& cell : term.cells()) {
+    const bool total = cell.scope() == v1::DOSE_GROUP_SCOPE_ALL_GROUPS;
+    if (cell.timepoint_id() != timepoint_id) continue;
+    if (dose_group_id.empty()
+            ? total
+            : (!total && cell.dose_group_id() == dose_group_id)) {
+      return &cell;
+    }
+  }
+  return nullptr;
+}
+
+std::string NPercent(int n, int denominator) {
+  if (denominator <= 0) return absl::StrCat(n);
+  return absl::StrFormat("%d (%.1f)", n, 100.0 * n / denominator);
+}
+
+std::string NPercent(const v1::Estimate& estimate, bool with_events) {
+  std::string text = NPercent(estimate.subjects(), estimate.denominator());
+  if (with_events) absl::StrAppend(&text, " [", estimate.events(), "]");
+  return text;
+}
+
+std::vector<std::string> IncidenceRow(const Context& context,
+                                      const v1::TermIncidence& term,
+                                      absl::string_view label,
+                                      bool with_events) {
+  std::vector<std::string> row = {std::string(label)};
+  for (const Column& column : context.columns) {
+    const v1::IncidenceCell* cell =
+        CellOf(term, column.dose_group_id, context.last_timepoint_id);
+    row.push_back(cell == nullptr ? "-"
+                                  : NPercent(cell->cumulative(), with_events));
+  }
+  return row;
+}
+
+std::string TopicName(const Context& context, const v1::SignalTopic& topic) {
+  if (topic.level() == v1::TERM_LEVEL_OVERALL) {
+    for (const v1::TermIncidence& term : context.in.overall.terms()) {
+      if (term.overall_key() == topic.overall_key()) return term.label();
+    }
+  }
+  return topic.label();
+}
+
+std::string Number(double value, int digits) {
+  if (!std::isfinite(value)) return value > 0 ? "inf" : "-";
+  return absl::StrFormat("%.*g", digits, value);
+}
+
+std::string TimeText(const google::protobuf::Timestamp& time) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
+                          absl::FromUnixSeconds(time.seconds()),
+                          absl::UTCTimeZone());
+}
+
+}  // namespace internal
+
+namespace {
+
+using internal::Context;
+
+constexpr char kHashOpen[] = "<code class=\"hash\">";
+constexpr char kGeneratedOpen[] = "<span class=\"generated\">";
+
+std::string Banner(const Context& context) {
+  return context.closed ? "CLOSED SESSION \xE2\x80\x94 CONFIDENTIAL"
+                        : "OPEN SESSION";
+}
+
+std::string TitlePage(const Context& context) {
+  const DsmbInputs& in = context.in;
+  std::string html = absl::StrCat(
+      "<section class=\"title-page\">\n<h1>Data Safety Monitoring Board "
+      "report</h1>\n<p class=\"banner\">",
+      HtmlEscape(Banner(context)), "</p>\n<dl>\n<dt>Trial</dt><dd>",
+      HtmlEscape(in.trial.trial_id()), ": ", HtmlEscape(in.trial.title()),
+      "</dd>\n<dt>Data cut-off</dt><dd>",
+      HtmlEscape(internal::TimeText(in.request.cutoff())), "</dd>\n");
+  if (in.request.has_since()) {
+    absl::StrAppend(&html, "<dt>Previous cut-off</dt><dd>",
+                    HtmlEscape(internal::TimeText(in.request.since())),
+                    "</dd>\n");
+  }
+  absl::StrAppend(
+      &html, "<dt>Session</dt><dd>",
+      context.closed ? (context.coded ? "Closed, dose groups coded"
+                                      : "Closed, by dose group")
+                     : "Open, dose groups pooled",
+      "</dd>\n<dt>Generated</dt><dd>", kGeneratedOpen,
+      "</span></dd>\n<dt>Content hash</dt><dd>", kHashOpen,
+      "</code></dd>\n</dl>\n<p class=\"note\">The content hash is "
+      "the SHA-256 of this HTML file with the generation time and "
+      "the hashes left out; <code>aesignal report verify FILE</code>"
+      " recomputes it. Regenerating the report for this cut-off "
+      "gives the same hash.</p>\n</section>\n");
+  return html;
+}
+
+// Erases the contents of every element opened by `open` and closed by
+// `close`; false if there is none.
+bool BlankElements(std::string& html, const std::string& open,
+                   const std::string& close) {
+  bool found = false;
+  for (size_t at = html.find(open); at != std::string::npos;
+       at = html.find(open, at)) {
+    const size_t begin = at + open.size();
+    const size_t end = html.find(close, begin);
+    if (end == std::string::npos) return false;
+    html.erase(begin, end - begin);
+    at = begin;
+    found = true;
+  }
+  return found;
+}
+
+// Fills every element opened by `open` (empty in `html`) with `text`.
+void FillElements(std::string& html, const std::string& open,
+                  const std::string& text) {
+  for (size_t at = html.find(open); at != std::string::npos;
+       at = html.find(open, at + open.size() + text.size())) {
+    html.insert(at + open.size(), text);
+  }
+}
+
+std::string Sha256Hex(absl::string_view data) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+         digest);
+  std::string hex;
+  for (const unsigned char byte : digest) {
+    absl::StrAppend(&hex, absl::Hex(byte, absl::kZeroPad2));
+  }
+  return hex;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ContentHashOfHtml(absl::string_view html) {
+  std::string content(html);
+  if (!BlankElements(content, kHashOpen, "</code>") ||
+      !BlankElements(content, kGeneratedOpen, "</span>")) {
+    return absl::InvalidArgumentError(
+        "not a DSMB report: no content-hash or generation-time element");
+  }
+  return absl::StrCat("sha256:", Sha256Hex(content));
+}
+
+absl::StatusOr<v1::DsmbReport> RenderDsmbReport(const DsmbInputs& inputs,
+                                                absl::Time generate_time) {
+  const Context context = internal::MakeContext(inputs);
+  const std::string cutoff = internal::TimeText(inputs.request.cutoff());
+  Document document(
+      absl::StrCat("DSMB report ", inputs.trial.trial_id(), " at ", cutoff),
+      Banner(context));
+  internal::AddStudyStatus(context, document);
+  internal::AddAdverseEvents(context, document);
+  internal::AddListings(context, document);
+  internal::AddSignals(context, document);
+  internal::AddFigures(context, document);
+  internal::AddMethods(context, document);
+  std::string html = document.Render(
+      TitlePage(context),
+      absl::StrCat(Banner(context), " \xC2\xB7 ", inputs.trial.trial_id(),
+                   " \xC2\xB7 cut-off ", cutoff));
+  absl::StatusOr<std::string> hash = ContentHashOfHtml(html);
+  if (!hash.ok()) return hash.status();
+  FillElements(html, kHashOpen, *hash);
+  FillElements(html, kGeneratedOpen,
+               HtmlEscape(absl::StrCat(
+                   absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", generate_time,
+                                    absl::UTCTimeZone()),
+                   " by ", inputs.source)));
+  v1::DsmbReport report;
+  report.set_trial_id(inputs.trial.trial_id());
+  *report.mutable_cutoff() = inputs.request.cutoff();
+  report.set_session(inputs.request.session());
+  report.set_content_hash(*hash);
+  report.mutable_generate_time()->set_seconds(
+      absl::ToUnixSeconds(generate_time));
+  report.set_html(std::move(html));
+  for (v1::DsmbTable& table : document.Csv()) {
+    *report.add_tables() = std::move(table);
+  }
+  return report;
+}
+
+}  // namespace aesignal::report

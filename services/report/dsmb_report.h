@@ -1,0 +1,75 @@
+// The DSMB safety report: what it contains and how it reads, rendered from
+// v1 API messages the caller has already read at the data cut-off
+// (services/app/dsmb_report.h gathers them). Pure: no I/O, no clock (the
+// generation time is an argument), so equal inputs give equal content and
+// an equal content hash.
+//
+// Sessions: OPEN pools the dose groups (one Total column, no by-group
+// comparison, no by-group figure); CLOSED shows each dose group, under
+// codes (Group A, B, ... in trial order) with `coded`, and holds no key.
+//
+// Thread-safe (no shared state).
+#ifndef AESIGNAL_SERVICES_REPORT_DSMB_REPORT_H_
+#define AESIGNAL_SERVICES_REPORT_DSMB_REPORT_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "aesignal/v1/report.pb.h"
+#include "aesignal/v1/safety_service.pb.h"
+#include "aesignal/v1/signal.pb.h"
+#include "aesignal/v1/trial.pb.h"
+
+namespace aesignal::report {
+
+// One filtered SOC/PT table pair (serious, related, grade >= 3, an AESI).
+struct SubsetTables {
+  std::string id = "";     // CSV stem, e.g. "t07_sae_soc_pt"
+  std::string title = "";  // e.g. "Serious adverse events by SOC and PT"
+  v1::GetIncidenceResponse soc = {};
+  v1::GetIncidenceResponse pt = {};
+};
+
+struct DsmbInputs {
+  v1::GenerateDsmbReportRequest request = {};
+  v1::Trial trial = {};
+  // Everything below as of request.cutoff.
+  std::vector<v1::Subject> subjects = {};
+  // OVERALL level; in a closed session of a trial with a control group,
+  // with compare_to_control.
+  v1::GetIncidenceResponse overall = {};
+  v1::GetIncidenceResponse soc = {};
+  v1::GetIncidenceResponse pt = {};  // with compare_to_control when closed
+  v1::GetIncidenceResponse pt_max_grade = {};
+  // Serious, related, grade >= 3 (in that order).
+  std::vector<SubsetTables> subsets = {};
+  // One per AESI category of the trial.
+  std::vector<SubsetTables> aesi = {};
+  // Current versions of every report (listings, discontinuations).
+  std::vector<v1::Report> reports = {};
+  std::vector<v1::SignalTopic> topics = {};
+  // The topics at request.since (empty without it).
+  std::vector<v1::SignalTopic> topics_since = {};
+  // Per topic_id: its term's incidence over time (dose_trend when the trial
+  // has >= 3 dose groups and the session is closed).
+  std::map<std::string, v1::GetIncidenceResponse> topic_incidence = {};
+  // "aesignald" and its address, for the source line.
+  std::string source = "";
+};
+
+// The report; content_hash covers everything but generate_time.
+absl::StatusOr<v1::DsmbReport> RenderDsmbReport(const DsmbInputs& inputs,
+                                                absl::Time generate_time);
+
+// The content hash of a rendered report's HTML ("sha256:HEX"): the SHA-256
+// of the HTML with the contents of its generation-time and hash elements
+// left out. INVALID_ARGUMENT if `html` is not a report (no such elements).
+absl::StatusOr<std::string> ContentHashOfHtml(absl::string_view html);
+
+}  // namespace aesignal::report
+
+#endif  // AESIGNAL_SERVICES_REPORT_DSMB_REPORT_H_

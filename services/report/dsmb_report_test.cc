@@ -1,0 +1,178 @@
+#include "services/report/dsmb_report.h"
+
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace aesignal::report {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// Two groups (placebo control, high dose), two timepoints, three subjects,
+// one serious AE of "Pneumonia" in the high-dose group.
+DsmbInputs Example(v1::DsmbSession session, bool coded = false) {
+  DsmbInputs in;
+  in.request.set_parent("trials/T1");
+  in.request.mutable_cutoff()->set_seconds(1793491200);  // 2026-11-01
+  in.request.set_session(session);
+  in.request.set_coded(coded);
+  in.trial.set_trial_id("T1");
+  in.trial.set_title("A <trial> & more");
+  in.trial.set_meddra_version("MedDRA 26.1");
+  for (const auto& [id, label, control] :
+       {std::tuple{"P", "Placebo", true},
+        std::tuple{"H", "High dose", false}}) {
+    auto* g = in.trial.add_dose_groups();
+    g->set_dose_group_id(id);
+    g->set_label(label);
+    g->set_control(control);
+  }
+  for (const auto& [id, day] : {std::pair{"D7", 7}, std::pair{"D30", 30}}) {
+    auto* t = in.trial.add_timepoints();
+    t->set_timepoint_id(id);
+    t->set_study_day(day);
+  }
+  in.trial.add_sites()->set_site_id("S1");
+  for (const auto& [subject, group] :
+       {std::pair{"001", "P"}, std::pair{"002", "H"}, std::pair{"003", "H"}}) {
+    v1::Subject s;
+    s.set_subject_id(subject);
+    s.set_site_id("S1");
+    s.set_dose_group_id(group);
+    s.set_last_contact_day(30);
+    in.subjects.push_back(s);
+  }
+  in.subjects[2].set_status(v1::FOLLOW_UP_STATUS_WITHDRAWN);
+  in.subjects[2].set_withdrawal_reason("ADVERSE EVENT");
+  auto add_row = [&](v1::GetIncidenceResponse& r, v1::TermLevel level,
+                     const std::string& key) {
+    v1::TermIncidence* term = r.add_terms();
+    term->set_level(level);
+    term->set_soc("Infections");
+    if (level == v1::TERM_LEVEL_PT) term->set_pt("Pneumonia");
+    term->set_overall_key(level == v1::TERM_LEVEL_OVERALL ? key : "");
+    term->set_label(key);
+    for (const auto& [group, n, subjects] :
+         {std::tuple{"P", 1, 0}, std::tuple{"H", 2, 1}, std::tuple{"", 3, 1}}) {
+      v1::IncidenceCell* cell = term->add_cells();
+      cell->set_dose_group_id(group);
+      cell->set_scope(*group ? v1::DOSE_GROUP_SCOPE_GROUP
+                             : v1::DOSE_GROUP_SCOPE_ALL_GROUPS);
+      cell->set_timepoint_id("D30");
+      cell->set_n_dosed(n);
+      cell->set_n_at_risk(n);
+      cell->mutable_cumulative()->set_subjects(subjects);
+      cell->mutable_cumulative()->set_events(subjects);
+      cell->mutable_cumulative()->set_denominator(n);
+      cell->mutable_cumulative()->set_proportion(double(subjects) / n);
+    }
+  };
+  add_row(in.overall, v1::TERM_LEVEL_OVERALL, "any_ae");
+  add_row(in.soc, v1::TERM_LEVEL_SOC, "Infections");
+  add_row(in.pt, v1::TERM_LEVEL_PT, "Pneumonia");
+  in.pt.set_confidence_level(0.95);
+  v1::Report report;
+  report.set_site_id("S1");
+  report.set_report_id("R1");
+  report.mutable_current()->set_dose_group_id("H");
+  v1::AdverseEventReport* ae = report.mutable_current()->mutable_report();
+  ae->set_report_id("R1");
+  ae->set_version(2);
+  ae->set_subject_id("002");
+  ae->set_pt("Pneumonia");
+  ae->set_grade(3);
+  ae->set_serious(true);
+  ae->set_hospitalization(true);
+  in.reports.push_back(report);
+  in.source = "aesignald test";
+  return in;
+}
+
+std::string Html(const DsmbInputs& in, absl::Time when = absl::UnixEpoch()) {
+  auto report = RenderDsmbReport(in, when);
+  EXPECT_TRUE(report.ok()) << report.status();
+  return report.ok() ? report->html() : "";
+}
+
+TEST(DsmbReportTest, ClosedSessionShowsGroupsAndBannerOnEveryPage) {
+  const std::string html = Html(Example(v1::DSMB_SESSION_CLOSED));
+  EXPECT_THAT(html, HasSubstr("CLOSED SESSION \xE2\x80\x94 CONFIDENTIAL"));
+  EXPECT_THAT(html, HasSubstr("@top-center{content:\"CLOSED SESSION"));
+  EXPECT_THAT(html, HasSubstr("counter(pages)"));
+  EXPECT_THAT(html, HasSubstr("Placebo (N=1)"));
+  EXPECT_THAT(html, HasSubstr("High dose (N=2)"));
+  EXPECT_THAT(html, HasSubstr("Total (N=3)"));
+  EXPECT_THAT(html, HasSubstr("1 (50.0) [1]"));  // Pneumonia, high dose
+  EXPECT_THAT(html, HasSubstr("ADVERSE EVENT"));
+  EXPECT_THAT(html, HasSubstr("MedDRA 26.1"));
+  EXPECT_THAT(html, HasSubstr("A &lt;trial&gt; &amp; more"));
+  EXPECT_THAT(html, Not(HasSubstr("A <trial>")));
+  EXPECT_THAT(html, HasSubstr("R1 (v2)"));
+}
+
+TEST(DsmbReportTest, OpenSessionPoolsTheGroups) {
+  const std::string html = Html(Example(v1::DSMB_SESSION_OPEN));
+  EXPECT_THAT(html, HasSubstr("OPEN SESSION"));
+  EXPECT_THAT(html, Not(HasSubstr("CONFIDENTIAL")));
+  EXPECT_THAT(html, HasSubstr("Total (N=3)"));
+  EXPECT_THAT(html, Not(HasSubstr("Placebo")));
+  EXPECT_THAT(html, Not(HasSubstr("High dose")));
+  EXPECT_THAT(html, Not(HasSubstr("Risk difference")));
+}
+
+TEST(DsmbReportTest, CodedSessionHidesTheKey) {
+  const std::string html = Html(Example(v1::DSMB_SESSION_CLOSED, true));
+  EXPECT_THAT(html, HasSubstr("Group A (N=1)"));
+  EXPECT_THAT(html, HasSubstr("Group B (N=2)"));
+  EXPECT_THAT(html, Not(HasSubstr("Placebo")));
+  EXPECT_THAT(html, Not(HasSubstr("High dose")));
+}
+
+TEST(DsmbReportTest, HashIgnoresTheGenerationTimeAndCoversTheContent) {
+  const DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED);
+  auto first = RenderDsmbReport(in, absl::UnixEpoch());
+  auto later = RenderDsmbReport(in, absl::UnixEpoch() + absl::Hours(5000));
+  ASSERT_TRUE(first.ok() && later.ok());
+  EXPECT_NE(first->html(), later->html());
+  EXPECT_EQ(first->content_hash(), later->content_hash());
+  EXPECT_TRUE(absl::StartsWith(first->content_hash(), "sha256:"));
+  EXPECT_THAT(first->html(), HasSubstr(first->content_hash()));
+  auto verified = ContentHashOfHtml(later->html());
+  ASSERT_TRUE(verified.ok());
+  EXPECT_EQ(*verified, first->content_hash());
+
+  DsmbInputs changed = in;
+  changed.subjects[0].set_status(v1::FOLLOW_UP_STATUS_COMPLETED);
+  auto other = RenderDsmbReport(changed, absl::UnixEpoch());
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE(other->content_hash(), first->content_hash());
+  EXPECT_FALSE(ContentHashOfHtml("<html></html>").ok());
+}
+
+TEST(DsmbReportTest, EveryTableIsAlsoCsv) {
+  auto report =
+      RenderDsmbReport(Example(v1::DSMB_SESSION_CLOSED), absl::UnixEpoch());
+  ASSERT_TRUE(report.ok());
+  std::vector<std::string> ids;
+  for (const auto& table : report->tables()) ids.push_back(table.id());
+  EXPECT_THAT(ids,
+              ::testing::IsSupersetOf({"t01_study_status", "t05_ae_overview",
+                                       "t06_ae_soc_pt", "l01_sae_listing"}));
+  for (const auto& table : report->tables()) {
+    EXPECT_THAT(report->html(),
+                HasSubstr(absl::StrCat("id=\"", table.id(), "\"")));
+    if (table.id() == "t06_ae_soc_pt") {
+      EXPECT_THAT(table.csv(),
+                  HasSubstr("Pneumonia,0 (0.0) [0],1 (50.0) [1],1 (33.3) [1]"));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace aesignal::report

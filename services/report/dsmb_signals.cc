@@ -1,0 +1,206 @@
+// Sections 4-6 of the DSMB report: signal topics, figures, methods.
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "services/report/charts.h"
+#include "services/report/dsmb_internal.h"
+
+namespace aesignal::report::internal {
+namespace {
+
+std::string StatusWord(v1::SignalStatus status) {
+  std::string word = absl::AsciiStrToLower(
+      absl::StripPrefix(v1::SignalStatus_Name(status), "SIGNAL_STATUS_"));
+  std::replace(word.begin(), word.end(), '_', ' ');
+  return word;
+}
+
+std::string LevelWord(v1::TermLevel level) {
+  switch (level) {
+    case v1::TERM_LEVEL_PT:
+      return "PT";
+    case v1::TERM_LEVEL_SOC:
+      return "SOC";
+    case v1::TERM_LEVEL_OVERALL:
+      return "overall";
+    default:
+      return "-";
+  }
+}
+
+std::string LastTriage(const v1::SignalTopic& topic) {
+  for (auto it = topic.history().rbegin(); it != topic.history().rend(); ++it) {
+    if (it->kind() != v1::SignalEvent::KIND_TRIAGED) continue;
+    std::string text =
+        absl::StrCat(TimeText(it->time()).substr(0, 10), " ", it->actor(), ": ",
+                     StatusWord(it->to_status()));
+    if (!it->comment().empty())
+      absl::StrAppend(&text, " \xE2\x80\x94 ", it->comment());
+    return text;
+  }
+  return "-";
+}
+
+std::string MethodWord(v1::SignalMethod method) {
+  switch (method) {
+    case v1::SIGNAL_METHOD_BINOMIAL_EXACT:
+      return "exact binomial vs baseline";
+    case v1::SIGNAL_METHOD_BAYESIAN:
+      return "Bayesian vs baseline";
+    case v1::SIGNAL_METHOD_CONTROL_FISHER:
+      return "vs control";
+    case v1::SIGNAL_METHOD_DOSE_TREND:
+      return "dose trend";
+    case v1::SIGNAL_METHOD_OVER_TIME:
+      return "over time";
+    default:
+      return "other";
+  }
+}
+
+// The topic's evidence in one cell. Coded: only counts and the methods that
+// cross, because the server's summary names the dose groups.
+std::string EvidenceText(const Context& context, const v1::SignalTopic& topic) {
+  const std::string counts =
+      absl::StrCat(topic.crossing_count(), " of ", topic.evidence_count(),
+                   " tests crossing");
+  if (!context.coded) return absl::StrCat(topic.summary(), " (", counts, ")");
+  std::set<std::string> methods;
+  for (const v1::Signal& signal : topic.evidence()) {
+    if (signal.evidence().crosses())
+      methods.insert(MethodWord(signal.method()));
+  }
+  return methods.empty()
+             ? counts
+             : absl::StrCat(counts, ": ", absl::StrJoin(methods, ", "));
+}
+
+Table TopicTable(const Context& context) {
+  Table table{.id = "t12_signal_topics",
+              .title = "Signal topics at the data cut-off"};
+  table.header = {"Topic", "Level", "Status", "Crossing"};
+  if (context.closed) {
+    table.header.insert(table.header.end(), {"Evidence", "Strength"});
+  }
+  table.header.push_back("Last triage");
+  for (const v1::SignalTopic& topic : context.in.topics) {
+    std::vector<std::string> row = {
+        TopicName(context, topic), LevelWord(topic.level()),
+        StatusWord(topic.status()), topic.crossing() ? "yes" : "no"};
+    if (context.closed) {
+      row.push_back(EvidenceText(context, topic));
+      row.push_back(Number(topic.strength(), 3));
+    }
+    row.push_back(LastTriage(topic));
+    table.rows.push_back(std::move(row));
+  }
+  table.empty_text = "No signal topic had been raised by the data cut-off.";
+  table.footnote = context.closed
+                       ? "Topics as they stood at the data cut-off, replayed "
+                         "from the signal change log."
+                       : "Open session: evidence by dose group is in the "
+                         "closed report.";
+  return table;
+}
+
+std::string ChangeOf(const v1::SignalTopic* before,
+                     const v1::SignalTopic& now) {
+  if (before == nullptr) return "new";
+  std::vector<std::string> changes;
+  if (before->status() != now.status()) {
+    changes.push_back(absl::StrCat("status ", StatusWord(before->status()),
+                                   " \xE2\x86\x92 ", StatusWord(now.status())));
+  }
+  if (before->crossing() != now.crossing()) {
+    changes.push_back(now.crossing() ? "now crossing" : "no longer crossing");
+  }
+  if (before->evidence_count() != now.evidence_count() ||
+      before->crossing_count() != now.crossing_count() ||
+      before->strength() != now.strength()) {
+    changes.push_back("evidence updated");
+  }
+  return changes.empty() ? "" : absl::StrJoin(changes, "; ");
+}
+
+Table ChangesTable(const Context& context) {
+  Table table{.id = "t13_signal_changes",
+              .title = absl::StrCat("Signal topics new or changed since ",
+                                    TimeText(context.in.request.since())),
+              .header = {"Topic", "Change", "Status now"}};
+  std::map<std::string, const v1::SignalTopic*> before;
+  for (const auto& topic : context.in.topics_since) {
+    before[topic.topic_id()] = &topic;
+  }
+  for (const v1::SignalTopic& topic : context.in.topics) {
+    auto it = before.find(topic.topic_id());
+    const std::string change =
+        ChangeOf(it == before.end() ? nullptr : it->second, topic);
+    if (change.empty()) continue;
+    table.rows.push_back(
+        {TopicName(context, topic), change, StatusWord(topic.status())});
+  }
+  table.empty_text = "Nothing new or changed since the previous cut-off.";
+  return table;
+}
+
+Table PolicyTable(const Context& context) {
+  const v1::SignalPolicy& policy = context.in.trial.signal_policy();
+  auto or_default = [](double value, double fallback) {
+    return value > 0 ? value : fallback;
+  };
+  std::vector<std::string> methods;
+  if (!policy.disable_binomial())
+    methods.push_back("exact binomial vs baseline");
+  if (!policy.disable_bayesian())
+    methods.push_back("Bayesian beta-binomial vs baseline");
+  if (!policy.disable_control()) methods.push_back("Fisher's exact vs control");
+  if (!policy.disable_trend())
+    methods.push_back("exact Cochran-Armitage dose trend");
+  if (!policy.disable_over_time())
+    methods.push_back("increase over earlier windows");
+  if (policy.maxsprt_planned_subjects() > 0)
+    methods.push_back("Poisson MaxSPRT");
+  Table table{.id = "t14_signal_methods",
+              .title = "Signal methods and thresholds in force",
+              .header = {"Setting", "Value"}};
+  table.rows = {
+      {"Methods", absl::StrJoin(methods, "; ")},
+      {"Error control", policy.error_control() == v1::ERROR_CONTROL_PER_TEST
+                            ? "per test"
+                            : "trial-wide"},
+      {"Significance level (one-sided)",
+       Number(or_default(policy.alpha(), 0.05), 3)},
+      {"Posterior threshold",
+       Number(or_default(policy.posterior_threshold(), 0.95), 3)},
+      {"Screening FDR", Number(or_default(policy.fdr(), 0.05), 3)},
+      {"Minimum cases per cell",
+       absl::StrCat(policy.min_cases_one()
+                        ? 1
+                        : (policy.min_cases() > 0 ? policy.min_cases() : 2))},
+      {"Planned subjects per group",
+       policy.planned_subjects_per_group() > 0
+           ? absl::StrCat(policy.planned_subjects_per_group())
+           : "not set"}};
+  table.footnote = absl::StrCat("The trial's signal policy (trial version ",
+                                context.in.trial.version(), ").");
+  return table;
+}
+
+}  // namespace
+
+void AddSignals(const Context& context, Document& document) {
+  document.Section("Signals");
+  document.Add(TopicTable(context));
+  if (context.in.request.has_since()) document.Add(ChangesTable(context));
+  document.Add(PolicyTable(context));
+}
+
+}  // namespace aesignal::report::internal
