@@ -338,6 +338,53 @@ absl::Status BindVariable(const std::string& path, const std::string& value,
   return absl::OkStatus();
 }
 
+// A field path as the JSON mapping of a FieldMask can carry it: dotted
+// lower_snake_case names (a letter after each underscore), or "*".
+bool IsFieldPath(absl::string_view path) {
+  if (path == "*") return true;
+  for (absl::string_view name : absl::StrSplit(path, '.')) {
+    if (name.empty() || !absl::ascii_islower(name[0]) || name.back() == '_') {
+      return false;
+    }
+    for (size_t i = 0; i < name.size(); ++i) {
+      const char c = name[i];
+      if (c == '_' ? !absl::ascii_islower(name[i + 1])
+                   : !absl::ascii_islower(c) && !absl::ascii_isdigit(c)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+// Every path of the request's top-level FieldMasks (UpdateTrial's
+// update_mask) is a field path: other strings (a mask from a query string or
+// a body may hold anything) would not survive the JSON mapping unchanged.
+absl::Status CheckFieldMasks(const Message& request) {
+  const Descriptor& type = *request.GetDescriptor();
+  for (int i = 0; i < type.field_count(); ++i) {
+    const FieldDescriptor& field = *type.field(i);
+    if (field.is_repeated() ||
+        field.cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE ||
+        field.message_type()->full_name() != "google.protobuf.FieldMask" ||
+        !request.GetReflection()->HasField(request, &field)) {
+      continue;
+    }
+    const Message& mask = request.GetReflection()->GetMessage(request, &field);
+    const FieldDescriptor* paths =
+        mask.GetDescriptor()->FindFieldByName("paths");
+    for (int p = 0; p < mask.GetReflection()->FieldSize(mask, paths); ++p) {
+      const std::string path =
+          mask.GetReflection()->GetRepeatedString(mask, paths, p);
+      if (!IsFieldPath(path)) {
+        return Violation(field.name(),
+                         absl::StrCat("'", path, "' is not a field path"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status BindRequest(const RouteMatch& match, const HttpInput& input,
@@ -348,7 +395,8 @@ absl::Status BindRequest(const RouteMatch& match, const HttpInput& input,
   for (const auto& [path, value] : match.variables) {
     AESIGNAL_RETURN_IF_ERROR(BindVariable(path, value, request, &bound));
   }
-  return BindQuery(input.query, bound, request);
+  AESIGNAL_RETURN_IF_ERROR(BindQuery(input.query, bound, request));
+  return CheckFieldMasks(*request);
 }
 
 }  // namespace aesignal::http
