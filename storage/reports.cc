@@ -1,5 +1,9 @@
 #include "storage/reports.h"
 
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
 #include "google/protobuf/util/time_util.h"
 #include "storage/keys.h"
 
@@ -63,24 +67,25 @@ absl::StatusOr<std::vector<StoredReport>> ReadReportVersions(
   return versions;
 }
 
-absl::Status ScanNewestReports(
+namespace {
+
+// Scans the trial's stored report versions, which are adjacent per report
+// and in ascending version order: `version` sees each version's value, and
+// `report_done` is called after a report's last version (false stops the
+// scan). The first non-OK status either returns ends the scan and is
+// returned.
+absl::Status ScanReportVersions(
     const ReadView& view, std::string_view trial_id,
-    const std::function<bool(const StoredReport&)>& fn) {
-  // Versions of a report are adjacent and ascending: a report's newest
-  // version is the last key before the (site, report) prefix changes.
-  std::string group;  // (site, report) prefix of `pending`
-  std::string pending;
+    const std::function<absl::Status(std::string_view value)>& version,
+    const std::function<absl::StatusOr<bool>()>& report_done) {
+  std::string group;  // (site, report) prefix of the versions seen
   bool keep_going = true;
   absl::Status error;
-  auto flush = [&]() {
-    if (pending.empty()) return;
-    StoredReport stored;
-    if (!stored.ParseFromString(pending)) {
-      error = absl::DataLossError("corrupt stored report");
-      keep_going = false;
-      return;
-    }
-    keep_going = fn(stored);
+  auto done = [&]() {
+    if (group.empty()) return;
+    absl::StatusOr<bool> more = report_done();
+    if (!more.ok()) error = more.status();
+    keep_going = more.ok() && *more;
   };
   absl::Status scan = view.Scan(
       Cf::kReports, TrialPrefix(trial_id), "",
@@ -91,58 +96,64 @@ absl::Status ScanNewestReports(
         }
         std::string_view prefix = key.substr(0, key.size() - sizeof(uint32_t));
         if (prefix != group) {
-          flush();
+          done();
           if (!keep_going) return false;
           group.assign(prefix);
         }
-        pending.assign(value);
-        return true;
+        error = version(value);
+        return error.ok();
       });
   if (!scan.ok()) return scan;
-  if (keep_going) flush();
+  if (error.ok() && keep_going) done();
   return error;
+}
+
+}  // namespace
+
+absl::Status ScanNewestReports(
+    const ReadView& view, std::string_view trial_id,
+    const std::function<bool(const StoredReport&)>& fn) {
+  // A report's newest version is its last: only that one is parsed.
+  std::string pending;
+  return ScanReportVersions(
+      view, trial_id,
+      [&](std::string_view value) {
+        pending.assign(value);
+        return absl::OkStatus();
+      },
+      [&]() -> absl::StatusOr<bool> {
+        StoredReport stored;
+        if (!stored.ParseFromString(pending)) {
+          return absl::DataLossError("corrupt stored report");
+        }
+        return fn(stored);
+      });
 }
 
 absl::Status ScanReportsAsOf(
     const ReadView& view, std::string_view trial_id,
     const google::protobuf::Timestamp& as_of,
     const std::function<bool(const StoredReport&)>& fn) {
-  // Versions of a report are adjacent and in ascending version order: the
-  // last one received by the cut-off before the (site, report) prefix
-  // changes is the report's version as of it.
-  std::string group;  // (site, report) prefix of the versions seen
+  // The last version received by the cut-off is the report's version as of
+  // it (a report with none is skipped).
   std::optional<StoredReport> pending;
-  bool keep_going = true;
-  absl::Status error;
-  auto flush = [&]() {
-    if (pending.has_value()) keep_going = fn(*pending);
-    pending.reset();
-  };
-  absl::Status scan = view.Scan(
-      Cf::kReports, TrialPrefix(trial_id), "",
-      [&](std::string_view key, std::string_view value) {
-        if (key.size() < sizeof(uint32_t)) {
-          error = absl::DataLossError("malformed report key");
-          return false;
-        }
-        std::string_view prefix = key.substr(0, key.size() - sizeof(uint32_t));
-        if (prefix != group) {
-          flush();
-          if (!keep_going) return false;
-          group.assign(prefix);
-        }
+  return ScanReportVersions(
+      view, trial_id,
+      [&](std::string_view value) {
         StoredReport stored;
         if (!stored.ParseFromArray(value.data(),
                                    static_cast<int>(value.size()))) {
-          error = absl::DataLossError("corrupt stored report");
-          return false;
+          return absl::DataLossError("corrupt stored report");
         }
         if (stored.receive_time() <= as_of) pending = std::move(stored);
-        return true;
+        return absl::OkStatus();
+      },
+      [&]() -> absl::StatusOr<bool> {
+        if (!pending.has_value()) return true;
+        const bool more = fn(*pending);
+        pending.reset();
+        return more;
       });
-  if (!scan.ok()) return scan;
-  if (error.ok() && keep_going) flush();
-  return error;
 }
 
 void WriteReportVersion(Txn& txn, std::string_view trial_id,
