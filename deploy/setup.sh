@@ -18,6 +18,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libboost-math-dev libcli11-dev libyaml-cpp-dev libssl-dev openssl prometheus-cpp-dev
   libreadstat-dev gawk libjemalloc-dev
+  # libpq: `aesignal-bench peer` (PostgreSQL doing the same job; the server
+  # itself comes from tests/load/peer_postgres/run.sh --install).
+  libpq-dev
 )
 # Node.js and npm: the dashboard's bundle (clients/web, esbuild and Observable
 # Plot from the npm registry) is built with the server, so the build stage

@@ -9,6 +9,11 @@
 //   aesignal-bench http     the same pages over HTTP/JSON vs gRPC
 //   aesignal-bench scale    a long ingest: rate and RSS per tenth, restart time
 //   aesignal-bench load     many concurrent streams, some of them slow
+//   aesignal-bench peer     PostgreSQL 15 doing the same job, side by side
+//                           (tests/load/peer_postgres.h)
+//
+// Reports come from tests/load/generator.h (skewed PTs, many AEs per
+// subject, 1 in 10 a follow-up version).
 //
 // Every mode exits non-zero if an acknowledged count is short or any call
 // fails, so the CI smoke runs (--smoke) check completeness, not speed.
@@ -46,11 +51,16 @@
 #include "services/domain/monitor.h"
 #include "services/server/server.h"
 #include "storage/store.h"
+#include "tests/load/bench_fixture.h"
+#include "tests/load/generator.h"
+#include "tests/load/peer_postgres.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/temp_dir.h"
 
 ABSL_FLAG(bool, smoke, false, "tiny sizes: seconds, for CI");
-ABSL_FLAG(int, batch_size, 250, "reports per batched message (>= 100)");
+ABSL_FLAG(int, batch_size, 250,
+          "reports per batched message (>= 100, a multiple of 10 so a "
+          "follow-up and its version 1 share a message)");
 ABSL_FLAG(int, batches, 400, "batched messages per run (ingest)");
 ABSL_FLAG(int, unbatched, 20000, "single-report messages per run (ingest)");
 ABSL_FLAG(int, streams, 16, "concurrent streams (ingest, load)");
@@ -69,6 +79,13 @@ ABSL_FLAG(int, slow_streams, 4,
 ABSL_FLAG(std::string, query_filter, "",
           "query: time only the incidence cases whose name contains this, "
           "and skip the signal queries (for profiling one case)");
+ABSL_FLAG(std::string, pg, "",
+          "peer: libpq conninfo of the PostgreSQL database to compare with, "
+          "e.g. \"host=127.0.0.1 port=54329 dbname=postgres user=postgres\"");
+ABSL_FLAG(bool, store_tuning, true,
+          "the committer's cache and pipelined WAL syncs (false: the store "
+          "as before issue 20, for side-by-side runs)");
+ABSL_FLAG(int, rounds, 2, "peer: rounds of every row (fresh report ids)");
 ABSL_FLAG(std::string, data_dir, "",
           "data directory (default: a temporary one, removed at exit)");
 
@@ -77,226 +94,40 @@ namespace {
 
 // --- Shared pieces -----------------------------------------------------------
 
-struct Percentiles {
-  double p50_ms = 0, p99_ms = 0;
-};
+// tests/load/bench_fixture.h
+using bench::BatchMessage;
+using bench::Complete;
+using bench::Fixture;
+using bench::FromStreams;
+using bench::MessageMaker;
+using bench::Percentiles;
+using bench::PrintRows;
+using bench::ReportGenerator;
+using bench::Row;
+using bench::RssKiB;
+using bench::RunStream;
+using bench::StreamResult;
+using bench::Summarize;
 
-Percentiles Summarize(std::vector<double> ms) {
-  if (ms.empty()) return {};
-  std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) {
-    return ms[std::min(ms.size() - 1, static_cast<size_t>(q * ms.size()))];
-  };
-  return {at(0.50), at(0.99)};
+// Starts `f` in --data_dir (default: a temporary directory).
+absl::Status StartFixture(Fixture& f, int groups, int timepoints,
+                          int subjects) {
+  return f.Start(groups, timepoints, subjects, absl::GetFlag(FLAGS_data_dir));
 }
 
-int64_t RssKiB() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::atoll(line.c_str() + 6);
-  }
-  return -1;
-}
-
-v1::Trial BenchTrial(int groups, int timepoints) {
-  v1::Trial t;
-  t.set_trial_id("BENCH");
-  t.set_title("aesignal-bench");
-  for (int g = 0; g < groups; ++g) {
-    auto* group = t.add_dose_groups();
-    group->set_dose_group_id(absl::StrCat("G", g + 1));
-    group->set_label(absl::StrCat("dose ", g + 1));
-    group->set_dose_value(2.5e7 * (1 << g));
-    group->set_dose_unit("cells");
-  }
-  static const int kDays[] = {1, 7, 30, 91, 182, 365, 730, 1095, 1460, 1825};
-  for (int w = 0; w < timepoints; ++w) {
-    auto* tp = t.add_timepoints();
-    tp->set_timepoint_id(absl::StrCat("D", kDays[w]));
-    tp->set_study_day(kDays[w]);
-  }
-  t.add_sites()->set_site_id("01");
-  return t;
-}
-
-v1::AdverseEventReport MakeReport(int64_t n, int subjects, int pts,
-                                  int last_day, const std::string& tag) {
-  v1::AdverseEventReport r;
-  r.set_report_id(absl::StrCat(tag, "-", n));
-  r.set_version(1);
-  r.set_site_id("01");
-  r.set_subject_id(absl::StrCat("S", 1 + n % subjects));
-  r.set_onset_study_day(1 + static_cast<int>((n * 7919) % last_day));
-  const int pt = static_cast<int>((n * 104729) % pts);
-  r.set_pt(absl::StrCat("Preferred term ", pt));
-  r.set_soc(absl::StrCat("System organ class ", pt % 27));
-  r.set_grade(1 + static_cast<int>(n % 5));
-  r.set_serious(n % 11 == 0);
-  return r;
-}
-
-// An in-process aesignald with a trial of `groups` x `timepoints` and
-// `subjects` subjects, followed to the last timepoint.
-struct Fixture {
-  std::unique_ptr<testing::TempDir> temp;
-  std::string data_dir;
-  std::unique_ptr<Server> server;
-  std::string target;
-  int last_day = 0;
-
-  absl::Status Start(int groups, int timepoints, int subjects) {
-    data_dir = absl::GetFlag(FLAGS_data_dir);
-    if (data_dir.empty()) {
-      temp = std::make_unique<testing::TempDir>();
-      data_dir = temp->Sub("data");
-    }
-    auto started = Server::Start(
-        {.listen = "127.0.0.1:0",
-         .data_dir = data_dir,
-         .max_receive_message_bytes = 64 << 20,
-         .http_listen = "127.0.0.1:0",
-         // Latency, not the per-connection limit.
-         .http_limits = {.requests_per_second = 1e9, .request_burst = 1e9}});
-    if (!started.ok()) return started.status();
-    server = *std::move(started);
-    target = absl::StrCat("127.0.0.1:", server->port());
-    const v1::Trial trial = BenchTrial(groups, timepoints);
-    last_day = trial.timepoints(timepoints - 1).study_day();
-    auto stub = v1::TrialService::NewStub(Channel());
-    v1::CreateTrialRequest create;
-    *create.mutable_trial() = trial;
-    grpc::ClientContext c1;
-    v1::Trial created;
-    grpc::Status s = stub->CreateTrial(&c1, create, &created);
-    if (!s.ok()) return absl::InternalError(s.error_message());
-    for (int begin = 0; begin < subjects; begin += 10000) {
-      v1::EnrollSubjectsRequest enroll;
-      enroll.set_parent("trials/BENCH");
-      for (int i = begin; i < std::min(subjects, begin + 10000); ++i) {
-        v1::Subject* subject = enroll.add_subjects();
-        subject->set_subject_id(absl::StrCat("S", i + 1));
-        subject->set_site_id("01");
-        subject->set_dose_group_id(absl::StrCat("G", 1 + i % groups));
-        subject->set_last_contact_day(last_day);
-      }
-      grpc::ClientContext c2;
-      v1::EnrollSubjectsResponse enrolled;
-      s = stub->EnrollSubjects(&c2, enroll, &enrolled);
-      if (!s.ok()) return absl::InternalError(s.error_message());
-    }
-    return absl::OkStatus();
-  }
-
-  // A new channel (a separate client connection).
-  std::shared_ptr<grpc::Channel> Channel(int index = 0) const {
-    grpc::ChannelArguments args;
-    args.SetInt("aesignal.bench.client", index);
-    args.SetMaxSendMessageSize(64 << 20);
-    args.SetMaxReceiveMessageSize(64 << 20);
-    return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(),
-                                     args);
-  }
-};
-
-// A stream client: sends `messages` (built on the fly) keeping at most
-// `window` unacknowledged, and times every ack.
-struct StreamResult {
-  int64_t sent_messages = 0;
-  int64_t acked_reports = 0;
-  int64_t acked_messages = 0;
-  int64_t error_messages = 0;
-  std::vector<double> ack_ms;
-  bool ok = true;
-};
-
-using MessageMaker = std::function<v1::StreamReportsRequest(int64_t index)>;
-
-StreamResult RunStream(const std::shared_ptr<grpc::Channel>& channel,
-                       int64_t messages, int window, const MessageMaker& make,
-                       absl::Duration read_delay = absl::ZeroDuration(),
-                       absl::Time until = absl::InfiniteFuture(),
-                       std::atomic<int64_t>* progress = nullptr,
-                       absl::Duration pace = absl::ZeroDuration()) {
-  auto stub = v1::IngestService::NewStub(channel);
-  grpc::ClientContext context;
-  auto stream = stub->StreamReports(&context);
-  StreamResult result;
-  absl::Mutex mu;
-  std::map<int64_t, absl::Time> sent;  // guarded by mu
-  bool reader_done = false;            // guarded by mu
-  std::thread reader([&] {
-    v1::StreamReportsResponse response;
-    while (stream->Read(&response)) {
-      if (read_delay > absl::ZeroDuration()) absl::SleepFor(read_delay);
-      absl::MutexLock lock(&mu);
-      auto it = sent.find(response.batch_id());
-      if (it != sent.end()) {
-        result.ack_ms.push_back(
-            absl::ToDoubleMilliseconds(absl::Now() - it->second));
-        sent.erase(it);
-      }
-      if (response.has_error()) {
-        result.ok = false;
-        ++result.error_messages;
-      }
-      result.acked_reports += response.result().accepted_count();
-      ++result.acked_messages;
-      if (progress != nullptr) *progress += response.result().accepted_count();
-    }
-    absl::MutexLock lock(&mu);
-    reader_done = true;
-  });
-  const absl::Time first_send = absl::Now();
-  for (int64_t m = 0; m < messages && absl::Now() < until; ++m) {
-    // Paced: message m is due at first_send + m * pace (open loop; a full
-    // window still holds it back, and the latency then includes that wait).
-    if (pace > absl::ZeroDuration()) {
-      absl::SleepFor(first_send + m * pace - absl::Now());
-    }
-    v1::StreamReportsRequest request = make(m);
-    request.set_batch_id(m);
-    {
-      absl::MutexLock lock(&mu);
-      auto room = [&] {
-        return static_cast<int>(sent.size()) < window || reader_done;
-      };
-      mu.Await(absl::Condition(&room));
-      if (reader_done) break;
-      sent[m] = absl::Now();
-    }
-    if (!stream->Write(request)) break;
-    ++result.sent_messages;
-  }
-  stream->WritesDone();
-  reader.join();
-  grpc::Status status = stream->Finish();
-  if (!status.ok()) {
-    std::cerr << "stream: " << status.error_message() << "\n";
-    result.ok = false;
-  }
-  return result;
-}
-
-struct Row {
-  std::string name;
-  int64_t reports = 0;
-  int64_t messages = 0;
-  double seconds = 0;
-  Percentiles latency;
-  double reports_per_s() const { return reports / std::max(seconds, 1e-9); }
-  double messages_per_s() const { return messages / std::max(seconds, 1e-9); }
-};
-
-void PrintRows(const std::vector<Row>& rows) {
-  std::printf("%-44s %10s %10s %12s %10s %9s %9s\n", "run", "reports",
-              "seconds", "reports/s", "msgs/s", "p50 ms", "p99 ms");
-  for (const Row& r : rows) {
-    std::printf("%-44s %10lld %10.2f %12.0f %10.0f %9.2f %9.2f\n",
-                r.name.c_str(), static_cast<long long>(r.reports), r.seconds,
-                r.reports_per_s(), r.messages_per_s(), r.latency.p50_ms,
-                r.latency.p99_ms);
-  }
+// The bench's multi-stream ingest with its --batch_size and --window.
+bool IngestVolume(const Fixture& f, const ReportGenerator& generator,
+                  int64_t total, int streams, const std::string& tag,
+                  const std::function<void(int64_t)>& tick = nullptr,
+                  int64_t tick_every = 0) {
+  return bench::IngestVolume(f, generator,
+                             {.total = total,
+                              .streams = streams,
+                              .batch_size = absl::GetFlag(FLAGS_batch_size),
+                              .window = absl::GetFlag(FLAGS_window),
+                              .tag = tag,
+                              .tick = tick,
+                              .tick_every = tick_every});
 }
 
 // --- Ceilings ----------------------------------------------------------------
@@ -356,26 +187,6 @@ class EchoIngest final : public v1::IngestService::Service {
 
 // --- Modes -------------------------------------------------------------------
 
-bool Complete(const Row& row, const StreamResult& result, int64_t expected) {
-  if (result.ok && result.acked_reports == expected) return true;
-  std::cerr << row.name << ": acknowledged " << result.acked_reports << " of "
-            << expected << " reports" << (result.ok ? "" : " (errors)") << "\n";
-  return false;
-}
-
-Row FromStreams(const std::string& name, const std::vector<StreamResult>& rs,
-                double seconds) {
-  Row row{.name = name, .seconds = seconds, .latency = {}};
-  std::vector<double> all;
-  for (const auto& r : rs) {
-    row.reports += r.acked_reports;
-    row.messages += r.acked_messages;
-    all.insert(all.end(), r.ack_ms.begin(), r.ack_ms.end());
-  }
-  row.latency = Summarize(std::move(all));
-  return row;
-}
-
 int Ingest() {
   const bool smoke = absl::GetFlag(FLAGS_smoke);
   const int batch_size = absl::GetFlag(FLAGS_batch_size);
@@ -386,28 +197,20 @@ int Ingest() {
   constexpr int kSubjects = 300;
 
   Fixture fixture;
-  if (absl::Status s = fixture.Start(3, 5, kSubjects); !s.ok()) {
+  if (absl::Status s = StartFixture(fixture, 3, 5, kSubjects); !s.ok()) {
     std::cerr << s << "\n";
     return 1;
   }
-  const int last_day = fixture.last_day;
+  const ReportGenerator generator(
+      {.subjects = kSubjects, .pts = 97, .last_day = fixture.last_day});
   auto batched_maker = [&](const std::string& tag) -> MessageMaker {
     return [&, tag](int64_t m) {
-      v1::StreamReportsRequest request;
-      request.set_parent("trials/BENCH");
-      for (int i = 0; i < batch_size; ++i) {
-        *request.add_reports() =
-            MakeReport(m * batch_size + i, kSubjects, 97, last_day, tag);
-      }
-      return request;
+      return BatchMessage(generator, m, batch_size, INT64_MAX, tag);
     };
   };
   auto single_maker = [&](const std::string& tag) -> MessageMaker {
     return [&, tag](int64_t m) {
-      v1::StreamReportsRequest request;
-      request.set_parent("trials/BENCH");
-      *request.add_reports() = MakeReport(m, kSubjects, 97, last_day, tag);
-      return request;
+      return BatchMessage(generator, m, 1, INT64_MAX, tag);
     };
   };
 
@@ -417,8 +220,7 @@ int Ingest() {
   // Ceiling 1: raw RocksDB with the same bytes and durability.
   std::vector<std::string> payloads;
   for (int64_t n = 0; n < int64_t{batches} * batch_size; ++n) {
-    payloads.push_back(
-        MakeReport(n, kSubjects, 97, last_day, "raw").SerializeAsString());
+    payloads.push_back(generator.Make(n, "raw").SerializeAsString());
   }
   auto raw_batched = RawRocksDb(
       payloads, batch_size,
@@ -518,62 +320,6 @@ int Ingest() {
       static_cast<long long>(fixture.server->store().stats().wal_syncs),
       reads_per_report, writes_per_report);
   return complete ? 0 : 1;
-}
-
-// Ingests `total` reports over `streams` streams; calls `tick(acked)` when
-// the acknowledged count passes a multiple of `tick_every`.
-bool IngestVolume(const Fixture& f, int64_t total, int streams, int subjects,
-                  int pts, const std::string& tag,
-                  const std::function<void(int64_t)>& tick = nullptr,
-                  int64_t tick_every = 0) {
-  const int batch_size = absl::GetFlag(FLAGS_batch_size);
-  const int64_t messages = (total + batch_size - 1) / batch_size;
-  std::atomic<int64_t> acked{0};
-  std::atomic<bool> ok{true};
-  absl::Notification finished;
-  std::thread ticker([&] {
-    int64_t next_tick = tick_every;
-    while (tick && tick_every > 0) {
-      const bool last =
-          finished.WaitForNotificationWithTimeout(absl::Milliseconds(50));
-      if (const int64_t now = acked.load(); now >= next_tick) {
-        tick(now);
-        next_tick = (now / tick_every + 1) * tick_every;
-      }
-      if (last) break;
-    }
-  });
-  std::vector<std::thread> threads;
-  for (int s = 0; s < streams; ++s) {
-    // Stream s sends messages s, s + streams, s + 2 * streams, ...
-    const int64_t share = (messages - s + streams - 1) / streams;
-    threads.emplace_back([&, s, share] {
-      StreamResult r = RunStream(
-          f.Channel(100 + s), share, absl::GetFlag(FLAGS_window),
-          [&, s](int64_t k) {
-            v1::StreamReportsRequest request;
-            request.set_parent("trials/BENCH");
-            const int64_t m = s + k * streams;
-            for (int i = 0; i < batch_size; ++i) {
-              const int64_t n = m * batch_size + i;
-              if (n >= total) break;
-              *request.add_reports() =
-                  MakeReport(n, subjects, pts, f.last_day, tag);
-            }
-            return request;
-          },
-          absl::ZeroDuration(), absl::InfiniteFuture(), &acked);
-      if (!r.ok) ok = false;
-    });
-  }
-  for (auto& t : threads) t.join();
-  finished.Notify();
-  ticker.join();
-  if (acked.load() != total) {
-    std::cerr << "acknowledged " << acked.load() << " of " << total << "\n";
-    return false;
-  }
-  return ok.load();
 }
 
 // Puts a baseline (expected incidence 0.001 at every timepoint, in every
@@ -725,11 +471,13 @@ QuerySizes QueryTrialSizes() {
 // ingests its reports; false (after saying why) on failure.
 bool StartQueryTrial(const QuerySizes& sizes, const std::string& tag,
                      Fixture* f) {
-  if (absl::Status s = f->Start(5, 10, sizes.subjects); !s.ok()) {
+  if (absl::Status s = StartFixture(*f, 5, 10, sizes.subjects); !s.ok()) {
     std::cerr << s << "\n";
     return false;
   }
-  return IngestVolume(*f, sizes.reports, 4, sizes.subjects, sizes.pts, tag);
+  const ReportGenerator generator(
+      {.subjects = sizes.subjects, .pts = sizes.pts, .last_day = f->last_day});
+  return IngestVolume(*f, generator, sizes.reports, 4, tag);
 }
 
 int Query() {
@@ -877,7 +625,7 @@ int Scale() {
   const int64_t total = smoke ? 20000 : absl::GetFlag(FLAGS_scale_reports);
   constexpr int kSubjects = 10000;
   Fixture f;
-  if (absl::Status s = f.Start(5, 10, kSubjects); !s.ok()) {
+  if (absl::Status s = StartFixture(f, 5, 10, kSubjects); !s.ok()) {
     std::cerr << s << "\n";
     return 1;
   }
@@ -887,8 +635,10 @@ int Scale() {
   const absl::Time start = last;
   std::printf("%8s %12s %12s %10s\n", "tenth", "reports", "reports/s",
               "RSS MiB");
+  const ReportGenerator generator(
+      {.subjects = kSubjects, .pts = 1000, .last_day = f.last_day});
   if (!IngestVolume(
-          f, total, 4, kSubjects, 1000, "s",
+          f, generator, total, 4, "s",
           [&](int64_t done) {
             const absl::Time now = absl::Now();
             std::printf("%8lld %12lld %12.0f %10.1f\n",
@@ -930,10 +680,12 @@ int Load() {
   constexpr int kBatch = 100;
   const int rate = smoke ? 2000 : absl::GetFlag(FLAGS_load_rate);
   Fixture f;
-  if (absl::Status s = f.Start(3, 5, kSubjects); !s.ok()) {
+  if (absl::Status s = StartFixture(f, 3, 5, kSubjects); !s.ok()) {
     std::cerr << s << "\n";
     return 1;
   }
+  const ReportGenerator generator(
+      {.subjects = kSubjects, .pts = 200, .last_day = f.last_day});
   const absl::Time start = absl::Now();
   const absl::Time end = start + duration;
   std::vector<StreamResult> results(streams);
@@ -961,14 +713,8 @@ int Load() {
       results[s] = RunStream(
           f.Channel(200 + s), int64_t{1} << 40, absl::GetFlag(FLAGS_window),
           [&, s](int64_t m) {
-            v1::StreamReportsRequest request;
-            request.set_parent("trials/BENCH");
-            for (int i = 0; i < kBatch; ++i) {
-              *request.add_reports() =
-                  MakeReport(m * kBatch + i, kSubjects, 200, f.last_day,
-                             absl::StrCat("l", s));
-            }
-            return request;
+            return BatchMessage(generator, m, kBatch, INT64_MAX,
+                                absl::StrCat("l", s));
           },
           delay, end, nullptr, pace);
     });
@@ -1021,17 +767,49 @@ int Load() {
 }  // namespace
 }  // namespace aesignal
 
+namespace aesignal {
+namespace {
+
+int Peer() {
+#ifdef AESIGNAL_HAVE_LIBPQ
+  if (absl::GetFlag(FLAGS_pg).empty()) {
+    std::cerr << "peer: --pg=<libpq conninfo> is required (see "
+                 "tests/load/peer_postgres/run.sh)\n";
+    return 2;
+  }
+  return bench::RunPeer({.conninfo = absl::GetFlag(FLAGS_pg),
+                         .rounds = absl::GetFlag(FLAGS_rounds),
+                         .smoke = absl::GetFlag(FLAGS_smoke),
+                         .repeats = absl::GetFlag(FLAGS_repeats)});
+#else
+  std::cerr << "peer: this aesignal-bench was built without libpq "
+               "(install libpq-dev and reconfigure)\n";
+  return 2;
+#endif
+}
+
+}  // namespace
+}  // namespace aesignal
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "aesignal-bench ingest|query|http|scale|load [--smoke] [flags]; see "
-      "docs/benchmarks.md");
+      "aesignal-bench ingest|query|http|scale|load|peer [--smoke] [flags]; "
+      "see docs/benchmarks.md");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   const std::string mode = args.size() > 1 ? args[1] : "";
+  const int batch_size = absl::GetFlag(FLAGS_batch_size);
+  if (batch_size < 100 || batch_size % 10 != 0) {
+    std::cerr << "--batch_size must be >= 100 and a multiple of 10\n";
+    return 2;
+  }
+  aesignal::Fixture::store_tuning = absl::GetFlag(FLAGS_store_tuning);
   if (mode == "ingest") return aesignal::Ingest();
   if (mode == "query") return aesignal::Query();
   if (mode == "scale") return aesignal::Scale();
   if (mode == "load") return aesignal::Load();
   if (mode == "http") return aesignal::Http();
-  std::cerr << "usage: aesignal-bench ingest|query|http|scale|load [--smoke]\n";
+  if (mode == "peer") return aesignal::Peer();
+  std::cerr
+      << "usage: aesignal-bench ingest|query|http|scale|load|peer [--smoke]\n";
   return 2;
 }

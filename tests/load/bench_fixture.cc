@@ -1,0 +1,289 @@
+#include "tests/load/bench_fixture.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "aesignal/v1/trial_service.grpc.pb.h"
+
+namespace aesignal::bench {
+
+Percentiles Summarize(std::vector<double> ms) {
+  if (ms.empty()) return {};
+  std::sort(ms.begin(), ms.end());
+  auto at = [&](double q) {
+    return ms[std::min(ms.size() - 1, static_cast<size_t>(q * ms.size()))];
+  };
+  return {at(0.50), at(0.99)};
+}
+
+int64_t RssKiB() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atoll(line.c_str() + 6);
+  }
+  return -1;
+}
+
+v1::Trial BenchTrial(int groups, int timepoints) {
+  v1::Trial t;
+  t.set_trial_id("BENCH");
+  t.set_title("aesignal-bench");
+  for (int g = 0; g < groups; ++g) {
+    auto* group = t.add_dose_groups();
+    group->set_dose_group_id(absl::StrCat("G", g + 1));
+    group->set_label(absl::StrCat("dose ", g + 1));
+    group->set_dose_value(2.5e7 * (1 << g));
+    group->set_dose_unit("cells");
+  }
+  static const int kDays[] = {1, 7, 30, 91, 182, 365, 730, 1095, 1460, 1825};
+  for (int w = 0; w < timepoints; ++w) {
+    auto* tp = t.add_timepoints();
+    tp->set_timepoint_id(absl::StrCat("D", kDays[w]));
+    tp->set_study_day(kDays[w]);
+  }
+  t.add_sites()->set_site_id("01");
+  return t;
+}
+
+namespace {
+
+absl::Status EnrollSubjects(v1::TrialService::Stub& stub, int groups,
+                            int subjects, int last_day) {
+  for (int begin = 0; begin < subjects; begin += 10000) {
+    v1::EnrollSubjectsRequest enroll;
+    enroll.set_parent("trials/BENCH");
+    for (int i = begin; i < std::min(subjects, begin + 10000); ++i) {
+      v1::Subject* subject = enroll.add_subjects();
+      subject->set_subject_id(absl::StrCat("S", i + 1));
+      subject->set_site_id("01");
+      subject->set_dose_group_id(absl::StrCat("G", 1 + i % groups));
+      subject->set_last_contact_day(last_day);
+    }
+    grpc::ClientContext context;
+    v1::EnrollSubjectsResponse enrolled;
+    grpc::Status s = stub.EnrollSubjects(&context, enroll, &enrolled);
+    if (!s.ok()) return absl::InternalError(s.error_message());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status Fixture::Start(int groups, int timepoints, int subjects,
+                            const std::string& dir) {
+  data_dir = dir;
+  if (data_dir.empty()) {
+    temp = std::make_unique<testing::TempDir>();
+    data_dir = temp->Sub("data");
+  }
+  auto started = Server::Start(
+      {.listen = "127.0.0.1:0",
+       .data_dir = data_dir,
+       .max_receive_message_bytes = 64 << 20,
+       .http_listen = "127.0.0.1:0",
+       // Latency, not the per-connection limit.
+       .http_limits = {.requests_per_second = 1e9, .request_burst = 1e9},
+       .commit_cache_bytes = store_tuning ? size_t{128} << 20 : 0,
+       .pipelined_sync = store_tuning});
+  if (!started.ok()) return started.status();
+  server = *std::move(started);
+  target = absl::StrCat("127.0.0.1:", server->port());
+  const v1::Trial trial = BenchTrial(groups, timepoints);
+  last_day = trial.timepoints(timepoints - 1).study_day();
+  auto stub = v1::TrialService::NewStub(Channel());
+  v1::CreateTrialRequest create;
+  *create.mutable_trial() = trial;
+  grpc::ClientContext context;
+  v1::Trial created;
+  grpc::Status s = stub->CreateTrial(&context, create, &created);
+  if (!s.ok()) return absl::InternalError(s.error_message());
+  return EnrollSubjects(*stub, groups, subjects, last_day);
+}
+
+std::shared_ptr<grpc::Channel> Fixture::Channel(int index) const {
+  grpc::ChannelArguments args;
+  args.SetInt("aesignal.bench.client", index);
+  args.SetMaxSendMessageSize(64 << 20);
+  args.SetMaxReceiveMessageSize(64 << 20);
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(),
+                                   args);
+}
+
+StreamResult RunStream(const std::shared_ptr<grpc::Channel>& channel,
+                       int64_t messages, int window, const MessageMaker& make,
+                       absl::Duration read_delay, absl::Time until,
+                       std::atomic<int64_t>* progress, absl::Duration pace) {
+  auto stub = v1::IngestService::NewStub(channel);
+  grpc::ClientContext context;
+  auto stream = stub->StreamReports(&context);
+  StreamResult result;
+  absl::Mutex mu;
+  std::map<int64_t, absl::Time> sent;  // guarded by mu
+  bool reader_done = false;            // guarded by mu
+  std::thread reader([&] {
+    v1::StreamReportsResponse response;
+    while (stream->Read(&response)) {
+      if (read_delay > absl::ZeroDuration()) absl::SleepFor(read_delay);
+      absl::MutexLock lock(&mu);
+      auto it = sent.find(response.batch_id());
+      if (it != sent.end()) {
+        result.ack_ms.push_back(
+            absl::ToDoubleMilliseconds(absl::Now() - it->second));
+        sent.erase(it);
+      }
+      if (response.has_error()) {
+        result.ok = false;
+        ++result.error_messages;
+      }
+      result.acked_reports += response.result().accepted_count();
+      ++result.acked_messages;
+      if (progress != nullptr) *progress += response.result().accepted_count();
+    }
+    absl::MutexLock lock(&mu);
+    reader_done = true;
+  });
+  const absl::Time first_send = absl::Now();
+  for (int64_t m = 0; m < messages && absl::Now() < until; ++m) {
+    // Paced: message m is due at first_send + m * pace (open loop; a full
+    // window still holds it back, and the latency then includes that wait).
+    if (pace > absl::ZeroDuration()) {
+      absl::SleepFor(first_send + m * pace - absl::Now());
+    }
+    v1::StreamReportsRequest request = make(m);
+    request.set_batch_id(m);
+    {
+      absl::MutexLock lock(&mu);
+      auto room = [&] {
+        return static_cast<int>(sent.size()) < window || reader_done;
+      };
+      mu.Await(absl::Condition(&room));
+      if (reader_done) break;
+      sent[m] = absl::Now();
+    }
+    if (!stream->Write(request)) break;
+    ++result.sent_messages;
+  }
+  stream->WritesDone();
+  reader.join();
+  grpc::Status status = stream->Finish();
+  if (!status.ok()) {
+    std::cerr << "stream: " << status.error_message() << "\n";
+    result.ok = false;
+  }
+  return result;
+}
+
+double Row::reports_per_s() const { return reports / std::max(seconds, 1e-9); }
+double Row::messages_per_s() const {
+  return messages / std::max(seconds, 1e-9);
+}
+
+void PrintRows(const std::vector<Row>& rows) {
+  std::printf("%-44s %10s %10s %12s %10s %9s %9s\n", "run", "reports",
+              "seconds", "reports/s", "msgs/s", "p50 ms", "p99 ms");
+  for (const Row& r : rows) {
+    std::printf("%-44s %10lld %10.2f %12.0f %10.0f %9.2f %9.2f\n",
+                r.name.c_str(), static_cast<long long>(r.reports), r.seconds,
+                r.reports_per_s(), r.messages_per_s(), r.latency.p50_ms,
+                r.latency.p99_ms);
+  }
+}
+
+bool Complete(const Row& row, const StreamResult& result, int64_t expected) {
+  if (result.ok && result.acked_reports == expected) return true;
+  std::cerr << row.name << ": acknowledged " << result.acked_reports << " of "
+            << expected << " reports" << (result.ok ? "" : " (errors)") << "\n";
+  return false;
+}
+
+Row FromStreams(const std::string& name, const std::vector<StreamResult>& rs,
+                double seconds) {
+  Row row{.name = name, .seconds = seconds, .latency = {}};
+  std::vector<double> all;
+  for (const auto& r : rs) {
+    row.reports += r.acked_reports;
+    row.messages += r.acked_messages;
+    all.insert(all.end(), r.ack_ms.begin(), r.ack_ms.end());
+  }
+  row.latency = Summarize(std::move(all));
+  return row;
+}
+
+v1::StreamReportsRequest BatchMessage(const ReportGenerator& generator,
+                                      int64_t m, int batch, int64_t total,
+                                      const std::string& tag) {
+  v1::StreamReportsRequest request;
+  request.set_parent("trials/BENCH");
+  for (int64_t n = m * batch; n < std::min(total, (m + 1) * batch); ++n) {
+    *request.add_reports() = generator.Make(n, tag);
+  }
+  return request;
+}
+
+namespace {
+
+// Calls options.tick as the acknowledged count passes its multiples of
+// options.tick_every, until `finished`.
+void Tick(const VolumeOptions& options, const std::atomic<int64_t>& acked,
+          absl::Notification& finished) {
+  int64_t next_tick = options.tick_every;
+  while (options.tick && options.tick_every > 0) {
+    const bool last =
+        finished.WaitForNotificationWithTimeout(absl::Milliseconds(50));
+    if (const int64_t now = acked.load(); now >= next_tick) {
+      options.tick(now);
+      next_tick = (now / options.tick_every + 1) * options.tick_every;
+    }
+    if (last) break;
+  }
+}
+
+}  // namespace
+
+bool IngestVolume(const Fixture& f, const ReportGenerator& generator,
+                  const VolumeOptions& options,
+                  std::vector<StreamResult>* results) {
+  const int batch = options.batch_size;
+  const int streams = options.streams;
+  const int64_t messages = (options.total + batch - 1) / batch;
+  std::atomic<int64_t> acked{0};
+  std::vector<StreamResult> rs(streams);
+  absl::Notification finished;
+  std::thread ticker([&] { Tick(options, acked, finished); });
+  std::vector<std::thread> threads;
+  for (int s = 0; s < streams; ++s) {
+    // Stream s sends messages s, s + streams, s + 2 * streams, ...
+    const int64_t share = (messages - s + streams - 1) / streams;
+    threads.emplace_back([&, s, share] {
+      rs[s] = RunStream(
+          f.Channel(100 + s), share, options.window,
+          [&, s](int64_t k) {
+            return BatchMessage(generator, s + k * streams, batch,
+                                options.total, options.tag);
+          },
+          absl::ZeroDuration(), absl::InfiniteFuture(), &acked);
+    });
+  }
+  for (auto& t : threads) t.join();
+  finished.Notify();
+  ticker.join();
+  bool ok = acked.load() == options.total;
+  if (!ok) {
+    std::cerr << "acknowledged " << acked.load() << " of " << options.total
+              << "\n";
+  }
+  for (const StreamResult& r : rs) ok &= r.ok;
+  if (results != nullptr) *results = std::move(rs);
+  return ok;
+}
+
+}  // namespace aesignal::bench

@@ -1,0 +1,129 @@
+// The pieces every aesignal-bench mode shares: an in-process aesignald with
+// the bench trial, a windowed StreamReports client that times every ack, and
+// a multi-stream ingest of generated reports (tests/load/generator.h).
+#ifndef AESIGNAL_TESTS_LOAD_BENCH_FIXTURE_H_
+#define AESIGNAL_TESTS_LOAD_BENCH_FIXTURE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "aesignal/v1/ingest_service.grpc.pb.h"
+#include "aesignal/v1/trial.pb.h"
+#include "services/server/server.h"
+#include "tests/load/generator.h"
+#include "tests/testing/temp_dir.h"
+
+namespace aesignal::bench {
+
+struct Percentiles {
+  double p50_ms = 0, p99_ms = 0;
+};
+Percentiles Summarize(std::vector<double> ms);
+
+// Resident set size of this process (the bench and its in-process server).
+int64_t RssKiB();
+
+// Trial "BENCH": `groups` dose groups G1.., `timepoints` timepoints on days
+// 1, 7, 30, 91, 182, 365, 730, 1095, 1460, 1825 (the first `timepoints`),
+// one site "01".
+v1::Trial BenchTrial(int groups, int timepoints);
+
+// An in-process aesignald with BenchTrial(groups, timepoints) and `subjects`
+// subjects S1.. (subject i in group G(1 + (i - 1) % groups)), all followed
+// to the last timepoint.
+struct Fixture {
+  std::unique_ptr<testing::TempDir> temp;
+  std::string data_dir;
+  std::unique_ptr<Server> server;
+  std::string target;
+  int last_day = 0;
+  // The ingest tuning of issue 20 (the committer's cache and pipelined WAL
+  // syncs); off reproduces the store as it was before, for a side-by-side
+  // run (`aesignal-bench --store_tuning=false`).
+  static inline bool store_tuning = true;
+
+  // `data_dir` empty: a temporary directory, removed with the fixture.
+  absl::Status Start(int groups, int timepoints, int subjects,
+                     const std::string& data_dir = "");
+  // A new channel (a separate client connection).
+  std::shared_ptr<grpc::Channel> Channel(int index = 0) const;
+};
+
+// What one stream client saw.
+struct StreamResult {
+  int64_t sent_messages = 0;
+  int64_t acked_reports = 0;
+  int64_t acked_messages = 0;
+  int64_t error_messages = 0;
+  std::vector<double> ack_ms;
+  bool ok = true;
+};
+
+using MessageMaker = std::function<v1::StreamReportsRequest(int64_t index)>;
+
+// Sends `messages` (built on the fly by `make`) on one StreamReports stream,
+// keeping at most `window` unacknowledged, and times every ack. Slow readers
+// (`read_delay`), a deadline (`until`), a progress counter and open-loop
+// pacing (`pace` between message starts) are for the load mode.
+StreamResult RunStream(const std::shared_ptr<grpc::Channel>& channel,
+                       int64_t messages, int window, const MessageMaker& make,
+                       absl::Duration read_delay = absl::ZeroDuration(),
+                       absl::Time until = absl::InfiniteFuture(),
+                       std::atomic<int64_t>* progress = nullptr,
+                       absl::Duration pace = absl::ZeroDuration());
+
+// One line of a results table.
+struct Row {
+  std::string name;
+  int64_t reports = 0;
+  int64_t messages = 0;
+  double seconds = 0;
+  Percentiles latency;
+  double reports_per_s() const;
+  double messages_per_s() const;
+};
+void PrintRows(const std::vector<Row>& rows);
+// Sums the streams' acks and pools their latencies.
+Row FromStreams(const std::string& name, const std::vector<StreamResult>& rs,
+                double seconds);
+// True if `result` acknowledged exactly `expected` reports without errors;
+// else says what is missing on stderr.
+bool Complete(const Row& row, const StreamResult& result, int64_t expected);
+
+// Message `m` of trial BENCH: reports [m * batch, (m + 1) * batch) of
+// `generator` (fewer at `total`), tagged `tag`. A follow-up never straddles
+// two messages when batch is a multiple of 10 (generator.h).
+v1::StreamReportsRequest BatchMessage(const ReportGenerator& generator,
+                                      int64_t m, int batch, int64_t total,
+                                      const std::string& tag);
+
+struct VolumeOptions {
+  int64_t total = 0;  // reports
+  int streams = 4;
+  int batch_size = 250;
+  int window = 8;
+  std::string tag;
+  // Called with the acknowledged count each time it passes a multiple of
+  // tick_every (0: never).
+  std::function<void(int64_t)> tick;
+  int64_t tick_every = 0;
+};
+
+// Ingests reports 0..total-1 of `generator` over `streams` streams (stream s
+// sends messages s, s + streams, ...); false (after saying why) unless every
+// report was acknowledged. The streams' results go to *results if given.
+bool IngestVolume(const Fixture& f, const ReportGenerator& generator,
+                  const VolumeOptions& options,
+                  std::vector<StreamResult>* results = nullptr);
+
+}  // namespace aesignal::bench
+
+#endif  // AESIGNAL_TESTS_LOAD_BENCH_FIXTURE_H_
