@@ -165,8 +165,17 @@ absl::StatusOr<std::optional<std::string>> Txn::Get(
   auto it =
       pending_.find(std::make_pair(static_cast<int>(cf), std::string(key)));
   if (it != pending_.end()) return it->second;
+  const int index = static_cast<int>(cf);
+  if (cache_ != nullptr) {
+    if (const std::optional<std::string>* cached = cache_->Find(index, key)) {
+      cache_->CountHit();
+      return *cached;
+    }
+  }
   ++db_reads_;
-  return ReadView::Get(cf, key);
+  auto value = ReadView::Get(cf, key);
+  if (value.ok() && cache_ != nullptr) cache_->Remember(index, key, *value);
+  return value;
 }
 
 void Txn::Put(Cf cf, std::string_view key, std::string value) {
@@ -254,6 +263,17 @@ std::vector<rocksdb::ColumnFamilyDescriptor> ColumnFamilies(
   return descriptors;
 }
 
+// The column families the committer caches: read by key on every ingested
+// report and rewritten by most batches (CommitCache explains the choice).
+std::array<bool, CommitCache::kMaxCfs> CachedColumnFamilies() {
+  std::array<bool, CommitCache::kMaxCfs> cached = {};
+  for (Cf cf :
+       {Cf::kSubjects, Cf::kSubjectTerms, Cf::kCounters, Cf::kDirtyTerms}) {
+    cached[static_cast<int>(cf)] = true;
+  }
+  return cached;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(
@@ -279,12 +299,18 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   store->flush_on_close_ = options.flush_on_close;
   store->resume_interval_ = options.resume_interval;
   store->db_.reset(raw_db);
+  if (options.commit_cache_bytes > 0) {
+    store->cache_ = std::make_unique<CommitCache>(options.commit_cache_bytes,
+                                                  CachedColumnFamilies());
+  }
   // handles[0] is the default column family, which aesignal does not use.
   store->db_->DestroyColumnFamilyHandle(handles[0]);
   store->cfs_.assign(handles.begin() + 1, handles.end());
 
   auto stored = store->ReadSchemaVersion();
   if (!stored.ok()) return stored.status();
+  store->pipelined_sync_ = options.pipelined_sync;
+  store->syncer_ = std::thread([raw = store.get()] { raw->SyncLoop(); });
   store->committer_ = std::thread([raw = store.get()] { raw->CommitLoop(); });
   if (absl::Status upgraded = store->UpgradeSchema(*stored); !upgraded.ok()) {
     return upgraded;
@@ -331,6 +357,11 @@ Store::~Store() {
     stopping_ = true;
   }
   if (committer_.joinable()) committer_.join();
+  {
+    absl::MutexLock lock(&mu_);
+    committer_done_ = true;
+  }
+  if (syncer_.joinable()) syncer_.join();
   if (db_ && flush_on_close_) {
     rocksdb::FlushOptions flush;
     db_->Flush(flush, cfs_).PermitUncheckedError();
@@ -415,7 +446,15 @@ void Store::CommitLoop() {
       // resume RocksDB every resume_interval until it works (space freed).
       while (!failed_.ok() && !stopping_) {
         if (mu_.AwaitWithTimeout(work, resume_interval_)) break;
+        // Groups written before the failure are completed (failed) first.
+        mu_.Await(absl::Condition(
+            +[](Store* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
+              return s->SyncIdle();
+            },
+            this));
         mu_.Unlock();
+        // The cache may hold what failed to reach the disk: read it back.
+        if (cache_ != nullptr) cache_->Clear();
         // Resume, then flush every memtable: the failed batch may be in
         // memory but not in the WAL, and later batches read memory. Once
         // flushed, memory and disk agree (the unacknowledged batch is kept,
@@ -470,7 +509,7 @@ rocksdb::Status Store::ProbeWritable() {
 }
 
 absl::Status Store::RunMutation(Pending& pending, GroupTally& tally) {
-  Txn txn(db_.get(), &cfs_);
+  Txn txn(db_.get(), &cfs_, cache_.get());
   absl::Status result = pending.mutation(txn);
   if (!result.ok() || txn.empty()) return result;
   rocksdb::WriteBatch batch;
@@ -493,29 +532,90 @@ absl::Status Store::RunMutation(Pending& pending, GroupTally& tally) {
   ++tally.committed;
   tally.kv_reads += txn.db_reads_;
   tally.kv_writes += static_cast<int64_t>(txn.pending_.size());
+  // RocksDB holds the batch now (readers see it): so may the cache.
+  if (cache_ != nullptr) {
+    for (auto& [cf_key, value] : txn.pending_) {
+      cache_->Remember(cf_key.first, cf_key.second, std::move(value));
+    }
+  }
   return absl::OkStatus();
 }
 
 void Store::RunGroup(std::vector<Pending>& group) {
-  std::vector<absl::Status> results(group.size());
-  GroupTally tally;
+  Written written;
+  written.results.resize(group.size());
   for (size_t i = 0; i < group.size(); ++i) {
     // After a failed write, the rest of the group fails with it.
-    results[i] = tally.storage_failure.ok() ? RunMutation(group[i], tally)
-                                            : tally.storage_failure;
+    written.results[i] = written.tally.storage_failure.ok()
+                             ? RunMutation(group[i], written.tally)
+                             : written.tally.storage_failure;
+    written.done.push_back(std::move(group[i].done));
   }
-  if (tally.wrote) {
-    rocksdb::Status s = db_->SyncWAL();
-    ++tally.syncs;
-    if (!s.ok()) {
-      tally.storage_failure = FromRocks(s);
-      for (auto& r : results) {
-        if (r.ok()) r = tally.storage_failure;
-      }
+  absl::MutexLock lock(&mu_);
+  if (cache_ != nullptr) {
+    const CommitCache::Stats cache = cache_->stats();
+    stats_.cache_hits = cache.hits;
+    stats_.cache_entries = cache.entries;
+    stats_.cache_bytes = cache.bytes;
+    stats_.cache_evictions = cache.evictions;
+  }
+  if (!written.tally.storage_failure.ok()) {
+    // RocksDB's memory may hold part of what failed, or not.
+    if (cache_ != nullptr) cache_->Clear();
+    // Refuse new work now, not only once the sync thread gets here.
+    RecordFailure(written.tally.storage_failure);
+  }
+  unsynced_.push_back(std::move(written));
+  if (!pipelined_sync_) {
+    mu_.Await(absl::Condition(
+        +[](Store* s)
+             ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) { return s->SyncIdle(); },
+        this));
+  }
+}
+
+void Store::SyncLoop() {
+  for (;;) {
+    std::deque<Written> groups;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](Store* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
+            return s->committer_done_ || !s->unsynced_.empty();
+          },
+          this));
+      if (unsynced_.empty()) return;  // the committer is done and drained
+      groups.swap(unsynced_);
+      syncing_ = true;
     }
+    // A failed sync fails every group it covers: later groups may have read
+    // what an earlier one wrote.
+    bool wrote = false;
+    for (const Written& g : groups) wrote |= g.tally.wrote;
+    absl::Status synced;
+    if (wrote) {
+      synced = FromRocks(db_->SyncWAL());
+      ++groups.front().tally.syncs;
+    }
+    for (Written& g : groups) {
+      if (!synced.ok()) {
+        if (g.tally.storage_failure.ok()) g.tally.storage_failure = synced;
+        for (auto& r : g.results) {
+          if (r.ok()) r = synced;
+        }
+      }
+      CompleteGroup(g);
+    }
+    absl::MutexLock lock(&mu_);
+    syncing_ = false;
   }
-  RecordGroup(tally);
-  for (size_t i = 0; i < group.size(); ++i) group[i].done(results[i]);
+}
+
+void Store::CompleteGroup(Written& written) {
+  RecordGroup(written.tally);
+  for (size_t i = 0; i < written.done.size(); ++i) {
+    written.done[i](written.results[i]);
+  }
 }
 
 void Store::RecordGroup(const GroupTally& tally) {
@@ -524,16 +624,20 @@ void Store::RecordGroup(const GroupTally& tally) {
   stats_.wal_syncs += tally.syncs;
   stats_.kv_reads += tally.kv_reads;
   stats_.kv_writes += tally.kv_writes;
-  if (!tally.storage_failure.ok() && failed_.ok()) {
+  if (!tally.storage_failure.ok()) RecordFailure(tally.storage_failure);
+}
+
+void Store::RecordFailure(const absl::Status& storage_failure) {
+  if (failed_.ok()) {
     // Keep the code (RESOURCE_EXHAUSTED for a full disk, else UNAVAILABLE)
     // and refuse writes until RocksDB resumes (see CommitLoop).
     failed_ = absl::Status(
-        tally.storage_failure.code() == absl::StatusCode::kResourceExhausted
+        storage_failure.code() == absl::StatusCode::kResourceExhausted
             ? absl::StatusCode::kResourceExhausted
             : absl::StatusCode::kUnavailable,
         absl::StrCat("storage write failed; writes are refused until the "
                      "store recovers (retried every second): ",
-                     tally.storage_failure.message()));
+                     storage_failure.message()));
     ++stats_.write_failures;
   }
 }

@@ -3,10 +3,13 @@
 // Reads go straight to RocksDB (lock-free, thread-safe). Every write goes
 // through Commit(): mutations run one at a time, in arrival order, on a single
 // committer thread, each building exactly one atomic WriteBatch. The committer
-// writes every batch of a group without syncing and then syncs the WAL once
-// for the whole group (group commit), and only then completes the callers. So
-// a completed Commit is durable against process crash and power loss, and
-// concurrent writers share fsyncs.
+// writes every batch of a group without syncing and hands the group to a sync
+// thread, which syncs the WAL once for all the groups handed to it (group
+// commit) and only then completes their callers, in order. So a completed
+// Commit is durable against process crash and power loss, concurrent writers
+// share fsyncs, and the committer works on the next group while the disk
+// syncs the last (pipelined; the next group may read the last one's writes,
+// and if that sync fails, it fails too).
 //
 // Example:
 //   auto store = Store::Open({.path = "/var/lib/aesignal"});
@@ -34,6 +37,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "storage/commit_cache.h"
 
 namespace rocksdb {
 class ColumnFamilyHandle;
@@ -84,6 +88,12 @@ struct StoreOptions {
   // Flush memtables when the store is destroyed, so that a clean restart
   // replays almost nothing. (Tests turn it off to time crash recovery.)
   bool flush_on_close = true;
+  // Memory for the committer's cache of values it read or wrote
+  // (storage/commit_cache.h); 0 turns the cache off.
+  size_t commit_cache_bytes = 128 << 20;
+  // Whether the committer runs the next group while the last one's WAL sync
+  // is under way (false: it waits for each sync, as a plain group commit).
+  bool pipelined_sync = true;
   // RocksDB environment (null: the default). Tests inject faults with it.
   rocksdb::Env* env = nullptr;
   // While a write has failed (disk full, I/O error), how often the store
@@ -140,7 +150,8 @@ class SnapshotView : public ReadView {
 };
 
 // The write side of one Commit. Get() sees this transaction's own pending
-// writes over the latest committed data (read-your-writes); the writes become
+// writes over the latest committed data (read-your-writes), the latter from
+// the committer's cache when it has the key; the writes become
 // one atomic WriteBatch when the mutation returns OK, and are dropped when it
 // returns an error. Only valid inside the mutation.
 class Txn : public ReadView {
@@ -154,8 +165,11 @@ class Txn : public ReadView {
 
  private:
   friend class Store;
-  Txn(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>* cfs)
-      : ReadView(db, cfs, nullptr) {}
+  Txn(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>* cfs,
+      CommitCache* cache)
+      : ReadView(db, cfs, nullptr), cache_(cache) {}
+
+  CommitCache* cache_;  // may be null (cache off)
 
   // nullopt value = delete.
   std::map<std::pair<int, std::string>, std::optional<std::string>> pending_;
@@ -165,8 +179,9 @@ class Txn : public ReadView {
 
 // A unit of work run by the committer: read through and write into the Txn.
 using Mutation = std::function<absl::Status(Txn&)>;
-// Called on the committer thread once the mutation is durable (OK) or has
-// failed; must be quick and must not call Commit.
+// Called on the store's sync thread (or the committer's, for a failure
+// before any write) once the mutation is durable (OK) or has failed, in
+// commit order; must be quick and must not call Commit.
 using CommitCallback = std::function<void(absl::Status)>;
 
 // Thread-safe. Owns the RocksDB instance and its column-family handles.
@@ -196,10 +211,16 @@ class Store {
   struct Stats {
     int64_t commits = 0;    // mutations committed
     int64_t wal_syncs = 0;  // fsyncs issued (<= commits thanks to grouping)
-    int64_t kv_reads = 0;   // point reads by committed mutations
+    int64_t kv_reads = 0;   // point reads by committed mutations (RocksDB)
     int64_t kv_writes = 0;  // keys put or deleted by committed mutations
     int64_t write_failures = 0;  // storage failures (each refuses writes...)
     int64_t resumes = 0;         // ...until a resume succeeds
+    // The committer's cache: point reads it answered, its entries and
+    // estimated memory, and column families dropped to stay within budget.
+    int64_t cache_hits = 0;
+    int64_t cache_entries = 0;
+    int64_t cache_bytes = 0;
+    int64_t cache_evictions = 0;
   };
   Stats stats() const;
 
@@ -245,13 +266,32 @@ class Store {
     int64_t committed = 0, syncs = 0, kv_reads = 0, kv_writes = 0;
     absl::Status storage_failure;  // the first failed write or WAL sync
   };
-  // Runs one group of mutations and completes each with its status.
+  // A group whose batches are written (unsynced), awaiting the WAL sync.
+  struct Written {
+    std::vector<CommitCallback> done;
+    std::vector<absl::Status> results;
+    GroupTally tally;
+  };
+  // Runs one group of mutations, writes their batches and hands the group to
+  // the sync thread.
   void RunGroup(std::vector<Pending>& group);
+  // The sync thread: syncs the WAL for every group handed to it since the
+  // last sync, then completes them in order.
+  void SyncLoop();
+  // Completes one synced (or failed) group.
+  void CompleteGroup(Written& written);
+  // Whether the sync thread has nothing in hand.
+  bool SyncIdle() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return unsynced_.empty() && !syncing_;
+  }
   // Runs one mutation and writes its batch, unsynced; returns the
   // mutation's own error or the storage error.
   absl::Status RunMutation(Pending& pending, GroupTally& tally);
   // Adds the group to the stats; a storage failure stops writes.
   void RecordGroup(const GroupTally& tally);
+  // Refuses writes until RocksDB resumes (see CommitLoop).
+  void RecordFailure(const absl::Status& storage_failure)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   std::string path_;
   bool flush_on_close_ = true;
@@ -268,7 +308,15 @@ class Store {
   absl::Duration resume_interval_;
   std::string last_resume_error_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);
+  // Groups written by the committer, oldest first, not yet synced.
+  std::deque<Written> unsynced_ ABSL_GUARDED_BY(mu_);
+  bool syncing_ ABSL_GUARDED_BY(mu_) = false;  // the sync thread is busy
+  bool committer_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool pipelined_sync_ = true;
+  // Used by the committer thread only (so not guarded by mu_).
+  std::unique_ptr<CommitCache> cache_;
   std::thread committer_;
+  std::thread syncer_;
 };
 
 }  // namespace aesignal::storage

@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "storage/keys.h"
 #include "tests/testing/temp_dir.h"
@@ -67,6 +69,157 @@ TEST(StoreTest, TxnReadsItsOwnWrites) {
                     return absl::OkStatus();
                   })
                   .ok());
+}
+
+// What a later mutation reads of `key` in `cf`, through its Txn. (It also
+// writes a key elsewhere: the store tallies reads of mutations that write.)
+std::optional<std::string> ReadInCommit(Store& store, Cf cf,
+                                        std::string_view key) {
+  std::optional<std::string> seen;
+  EXPECT_TRUE(store
+                  .Commit([&](Txn& txn) {
+                    auto v = txn.Get(cf, key);
+                    if (!v.ok()) return v.status();
+                    seen = *v;
+                    txn.Put(Cf::kTrials, "scratch", "x");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  return seen;
+}
+
+absl::Status PutInCommit(Store& store, Cf cf, std::string_view key,
+                         std::optional<std::string> value) {
+  return store.Commit([&](Txn& txn) {
+    if (value.has_value()) {
+      txn.Put(cf, key, *value);
+    } else {
+      txn.Delete(cf, key);
+    }
+    return absl::OkStatus();
+  });
+}
+
+// The committer answers reads of what it wrote from its cache, and what it
+// answers is what RocksDB holds: puts, overwrites and deletes.
+TEST(StoreTest, CommitterCacheAnswersWithWhatWasWritten) {
+  testing::TempDir dir;
+  auto opened = Store::Open({.path = dir.path()});
+  ASSERT_TRUE(opened.ok());
+  Store& store = **opened;
+  ASSERT_TRUE(PutInCommit(store, Cf::kCounters, "k", "v1").ok());
+  const Store::Stats before = store.stats();
+  EXPECT_EQ(ReadInCommit(store, Cf::kCounters, "k"), "v1");
+  EXPECT_EQ(store.stats().kv_reads, before.kv_reads);  // no RocksDB read
+  EXPECT_EQ(store.stats().cache_hits, before.cache_hits + 1);
+
+  ASSERT_TRUE(PutInCommit(store, Cf::kCounters, "k", "v2").ok());
+  EXPECT_EQ(ReadInCommit(store, Cf::kCounters, "k"), "v2");
+  ASSERT_TRUE(PutInCommit(store, Cf::kCounters, "k", std::nullopt).ok());
+  EXPECT_EQ(ReadInCommit(store, Cf::kCounters, "k"), std::nullopt);
+  EXPECT_EQ(store.stats().kv_reads, before.kv_reads);
+  auto latest = store.Latest().Get(Cf::kCounters, "k");
+  ASSERT_TRUE(latest.ok());
+  EXPECT_FALSE(latest->has_value());
+}
+
+// A mutation that fails writes nothing, so its writes never reach the cache.
+TEST(StoreTest, FailedMutationLeavesTheCacheAlone) {
+  testing::TempDir dir;
+  auto opened = Store::Open({.path = dir.path()});
+  ASSERT_TRUE(opened.ok());
+  Store& store = **opened;
+  ASSERT_TRUE(PutInCommit(store, Cf::kSubjectTerms, "s", "old").ok());
+  absl::Status failed = store.Commit([](Txn& txn) {
+    txn.Put(Cf::kSubjectTerms, "s", "new");
+    txn.Put(Cf::kSubjectTerms, "t", "new");
+    return absl::InvalidArgumentError("refused");
+  });
+  EXPECT_EQ(failed.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ReadInCommit(store, Cf::kSubjectTerms, "s"), "old");
+  EXPECT_EQ(ReadInCommit(store, Cf::kSubjectTerms, "t"), std::nullopt);
+}
+
+// Values read from RocksDB are remembered (for cached column families only),
+// and the cache stays within its budget however many keys pass through it,
+// answering the same values as RocksDB.
+TEST(StoreTest, CommitterCacheIsBoundedAndOnlyForCachedFamilies) {
+  testing::TempDir dir;
+  constexpr size_t kBudget = 4096;
+  auto opened =
+      Store::Open({.path = dir.path(), .commit_cache_bytes = kBudget});
+  ASSERT_TRUE(opened.ok());
+  Store& store = **opened;
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(PutInCommit(store, Cf::kCounters, absl::StrCat("c", i),
+                            std::string(40, 'a' + i % 26))
+                    .ok());
+    ASSERT_TRUE(
+        PutInCommit(store, Cf::kReports, absl::StrCat("r", i), "rep").ok());
+  }
+  EXPECT_LE(store.stats().cache_bytes, static_cast<int64_t>(kBudget));
+  EXPECT_GT(store.stats().cache_evictions, 0);
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_EQ(ReadInCommit(store, Cf::kCounters, absl::StrCat("c", i)),
+              std::string(40, 'a' + i % 26));
+  }
+  // Reports are never cached: every read goes to RocksDB.
+  const int64_t reads = store.stats().kv_reads;
+  EXPECT_EQ(ReadInCommit(store, Cf::kReports, "r7"), "rep");
+  EXPECT_EQ(ReadInCommit(store, Cf::kReports, "r7"), "rep");
+  EXPECT_EQ(store.stats().kv_reads, reads + 2);
+}
+
+// With the cache off every read goes to RocksDB, with the same answers.
+TEST(StoreTest, CommitterCacheCanBeTurnedOff) {
+  testing::TempDir dir;
+  auto opened = Store::Open({.path = dir.path(), .commit_cache_bytes = 0});
+  ASSERT_TRUE(opened.ok());
+  Store& store = **opened;
+  ASSERT_TRUE(PutInCommit(store, Cf::kCounters, "k", "v").ok());
+  EXPECT_EQ(ReadInCommit(store, Cf::kCounters, "k"), "v");
+  EXPECT_EQ(store.stats().kv_reads, 1);
+  EXPECT_EQ(store.stats().cache_hits, 0);
+}
+
+// Callers are completed in commit order, each after its own write is
+// durable, also while the committer runs ahead of the WAL sync; a later
+// mutation reads what an earlier, not yet synced one wrote.
+TEST(StoreTest, PipelinedSyncCompletesInCommitOrder) {
+  for (bool pipelined : {true, false}) {
+    testing::TempDir dir;
+    auto opened =
+        Store::Open({.path = dir.path(), .pipelined_sync = pipelined});
+    ASSERT_TRUE(opened.ok());
+    Store& store = **opened;
+    constexpr int kCommits = 300;
+    absl::Mutex mu;
+    std::vector<int> order;
+    absl::Notification all_done;
+    for (int i = 0; i < kCommits; ++i) {
+      store.CommitAsync(
+          [i](Txn& txn) -> absl::Status {
+            auto previous = txn.Get(Cf::kCounters, "n");
+            if (!previous.ok()) return previous.status();
+            if (previous->value_or("-1") != std::to_string(i - 1)) {
+              return absl::InternalError("earlier write not visible");
+            }
+            txn.Put(Cf::kCounters, "n", std::to_string(i));
+            return absl::OkStatus();
+          },
+          [&, i](absl::Status s) {
+            EXPECT_TRUE(s.ok()) << s;
+            absl::MutexLock lock(&mu);
+            order.push_back(i);
+            if (order.size() == kCommits) all_done.Notify();
+          });
+    }
+    all_done.WaitForNotification();
+    std::vector<int> expected(kCommits);
+    for (int i = 0; i < kCommits; ++i) expected[i] = i;
+    EXPECT_EQ(order, expected) << "pipelined=" << pipelined;
+    EXPECT_LT(store.stats().wal_syncs, kCommits);
+  }
 }
 
 TEST(StoreTest, RefusesAnotherSchemaVersion) {

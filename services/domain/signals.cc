@@ -143,7 +143,16 @@ void SignalBook::NotifyChanges() {
   ++change_epoch_;
 }
 
+// Rounds start at most this often while reports keep arriving. A round
+// re-screens every row of a trial besides the rows the batches changed, so
+// without a pause a stream of small messages kept one of the two cores busy
+// evaluating after every message (a third of the CPU of unbatched ingest in
+// the issue 20 profile); the rows of all batches in the pause are evaluated
+// together. A first round after an idle spell starts at once.
+constexpr absl::Duration kMinRoundInterval = absl::Milliseconds(100);
+
 void SignalBook::EvaluatorLoop() {
+  absl::Time next_round = absl::InfinitePast();
   while (true) {
     {
       absl::MutexLock lock(&mu_);
@@ -153,8 +162,15 @@ void SignalBook::EvaluatorLoop() {
       // The periodic wake-up retries after a failed round.
       mu_.AwaitWithTimeout(absl::Condition(&work), absl::Seconds(1));
       if (stopping_) return;
+      auto stopping = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+        return stopping_;
+      };
+      if (mu_.AwaitWithDeadline(absl::Condition(&stopping), next_round)) {
+        return;
+      }
       batches_pending_ = 0;
     }
+    next_round = absl::Now() + kMinRoundInterval;
     absl::StatusOr<int> evaluated = EvaluateRound();
     absl::MutexLock lock(&mu_);
     if (!evaluated.ok()) {

@@ -33,8 +33,18 @@ class StoreCollector final : public prometheus::Collectable {
                               prometheus::MetricType::Counter,
                               static_cast<double>(stats.wal_syncs)));
     families.push_back(Single(
-        "aesignal_store_key_reads_total", "point reads by committed mutations",
+        "aesignal_store_key_reads_total",
+        "point reads by committed mutations that went to RocksDB",
         prometheus::MetricType::Counter, static_cast<double>(stats.kv_reads)));
+    families.push_back(
+        Single("aesignal_store_cache_hits_total",
+               "point reads the committer answered from its cache",
+               prometheus::MetricType::Counter,
+               static_cast<double>(stats.cache_hits)));
+    families.push_back(Single("aesignal_store_cache_bytes",
+                              "estimated memory of the committer's cache",
+                              prometheus::MetricType::Gauge,
+                              static_cast<double>(stats.cache_bytes)));
     families.push_back(Single("aesignal_store_key_writes_total",
                               "keys written or deleted by committed mutations",
                               prometheus::MetricType::Counter,

@@ -59,7 +59,10 @@ absl::Status Server::OpenStore(const ServerOptions& options) {
         options.restore_from, options.data_dir);
     if (!restored.ok()) return restored;
   }
-  auto store = storage::Store::Open({.path = options.data_dir});
+  auto store =
+      storage::Store::Open({.path = options.data_dir,
+                            .commit_cache_bytes = options.commit_cache_bytes,
+                            .pipelined_sync = options.pipelined_sync});
   if (!store.ok()) return store.status();
   open_time_ = absl::Now() - open_start;
   store_ = *std::move(store);

@@ -93,6 +93,11 @@ struct ServerOptions {
   // Memory gRPC may use for all calls' buffers together; past it, new calls
   // and reads wait (back-pressure) instead of growing memory.
   int64_t memory_quota_bytes = int64_t{1} << 30;
+  // Memory for the store committer's cache (storage/commit_cache.h); 0: off.
+  size_t commit_cache_bytes = size_t{128} << 20;
+  // Whether the store pipelines WAL syncs (storage/store.h); benchmarks turn
+  // it off to measure what it gains.
+  bool pipelined_sync = true;
 };
 
 class Server {
