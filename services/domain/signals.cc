@@ -162,9 +162,8 @@ void SignalBook::EvaluatorLoop() {
       // The periodic wake-up retries after a failed round.
       mu_.AwaitWithTimeout(absl::Condition(&work), absl::Seconds(1));
       if (stopping_) return;
-      auto stopping = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-        return stopping_;
-      };
+      auto stopping = [this]()
+                          ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };
       if (mu_.AwaitWithDeadline(absl::Condition(&stopping), next_round)) {
         return;
       }
