@@ -577,6 +577,7 @@ void Store::RunGroup(std::vector<Pending>& group) {
 void Store::SyncLoop() {
   for (;;) {
     std::deque<Written> groups;
+    absl::Status synced;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
@@ -587,13 +588,17 @@ void Store::SyncLoop() {
       if (unsynced_.empty()) return;  // the committer is done and drained
       groups.swap(unsynced_);
       syncing_ = true;
+      // Once a write or sync has failed, no later sync may acknowledge
+      // anything until RocksDB has resumed: these groups may have read what
+      // failed, and after a failed fsync the WAL's state is unknown. (What
+      // they wrote may still be kept; a client's retry is then a DUPLICATE.)
+      synced = failed_;
     }
     // A failed sync fails every group it covers: later groups may have read
     // what an earlier one wrote.
     bool wrote = false;
     for (const Written& g : groups) wrote |= g.tally.wrote;
-    absl::Status synced;
-    if (wrote) {
+    if (wrote && synced.ok()) {
       synced = FromRocks(db_->SyncWAL());
       ++groups.front().tally.syncs;
     }
