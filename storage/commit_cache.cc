@@ -6,11 +6,13 @@
 
 namespace aesignal::storage {
 
-const std::optional<std::string>* CommitCache::Find(
-    int cf, std::string_view key) const {
+const std::optional<std::string>* CommitCache::Find(int cf,
+                                                    std::string_view key) {
   if (!cached_[cf]) return nullptr;
   auto it = maps_[cf].find(absl::string_view(key.data(), key.size()));
-  return it == maps_[cf].end() ? nullptr : &it->second;
+  if (it == maps_[cf].end()) return nullptr;
+  ++hits_;
+  return &it->second;
 }
 
 void CommitCache::Remember(int cf, std::string_view key,

@@ -9,14 +9,15 @@
 // never changes what is durable or what other readers see), so it may forget
 // anything at any time, and nothing is rebuilt on restart.
 //
-// Consistency rule (kept by Store::RunMutation): values enter the cache only
-// after RocksDB accepted the batch that wrote them, or when read from RocksDB
-// by the committer (which is the only writer). After a failed write the whole
-// cache is dropped, since RocksDB's memory may then differ from the batch.
+// Consistency rule (kept by the Store): values enter the cache only after
+// RocksDB accepted the batch that wrote them, or when read from RocksDB by the
+// committer (which is the only writer). After a failed write or sync the whole
+// cache is dropped before writes resume, since RocksDB then holds whatever of
+// the failed batch it kept.
 //
 // Only some column families are cached: those read by key on the ingest path
-// and small per key (see IsCached). Report versions and heads are not: almost
-// every one is read once, as a miss, and the bloom filters answer those.
+// and small per key (Store chooses them). Report versions and heads are not:
+// almost every one is read once, as a miss, and the bloom filters answer those.
 //
 // Memory is bounded by `max_bytes` (keys, values and a per-entry estimate);
 // when over, the largest column family's entries are dropped.
@@ -38,16 +39,15 @@ namespace aesignal::storage {
 
 class CommitCache {
  public:
-  // `num_cfs` column families, indexed 0..num_cfs-1; `cached[i]` says whether
-  // column family i is cached at all.
+  // Column families are indexed 0..kMaxCfs-1; `cached[i]` says whether column
+  // family i is cached at all.
   static constexpr int kMaxCfs = 32;
   CommitCache(size_t max_bytes, std::array<bool, kMaxCfs> cached)
       : max_bytes_(max_bytes), cached_(cached) {}
 
-  bool IsCached(int cf) const { return cached_[cf]; }
-
-  // The cached value (nullopt inside: known absent), or null if not cached.
-  const std::optional<std::string>* Find(int cf, std::string_view key) const;
+  // The cached value (nullopt inside: known absent), or null if not cached;
+  // a found value counts as a hit.
+  const std::optional<std::string>* Find(int cf, std::string_view key);
 
   // Records the value of `key` as RocksDB now holds it (nullopt: absent).
   // No-op for a column family that is not cached.
@@ -63,7 +63,6 @@ class CommitCache {
     int64_t evictions = 0;  // column families dropped to stay under budget
   };
   Stats stats() const;
-  void CountHit() { ++hits_; }
 
  private:
   // Estimated memory of one entry besides its key and value bytes.

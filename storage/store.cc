@@ -168,7 +168,6 @@ absl::StatusOr<std::optional<std::string>> Txn::Get(
   const int index = static_cast<int>(cf);
   if (cache_ != nullptr) {
     if (const std::optional<std::string>* cached = cache_->Find(index, key)) {
-      cache_->CountHit();
       return *cached;
     }
   }
@@ -453,7 +452,8 @@ void Store::CommitLoop() {
             },
             this));
         mu_.Unlock();
-        // The cache may hold what failed to reach the disk: read it back.
+        // RocksDB holds whatever of the failed batch it kept, and the flush
+        // below makes it durable: drop the cache and read it back.
         if (cache_ != nullptr) cache_->Clear();
         // Resume, then flush every memtable: the failed batch may be in
         // memory but not in the WAL, and later batches read memory. Once
@@ -560,9 +560,8 @@ void Store::RunGroup(std::vector<Pending>& group) {
     stats_.cache_evictions = cache.evictions;
   }
   if (!written.tally.storage_failure.ok()) {
-    // RocksDB's memory may hold part of what failed, or not.
-    if (cache_ != nullptr) cache_->Clear();
-    // Refuse new work now, not only once the sync thread gets here.
+    // Refuse new work now, not only once the sync thread gets here. (The
+    // cache is dropped before writes resume, in CommitLoop.)
     RecordFailure(written.tally.storage_failure);
   }
   unsynced_.push_back(std::move(written));
