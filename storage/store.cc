@@ -160,12 +160,21 @@ SnapshotView::~SnapshotView() { db_->ReleaseSnapshot(snapshot_); }
 
 // --- Txn ---------------------------------------------------------------------
 
+Txn::Txn(Store* store, CommitCache* cache, InFlightWrites* in_flight)
+    : ReadView(store->db_.get(), &store->cfs_, nullptr),
+      store_(store),
+      cache_(cache),
+      in_flight_(in_flight) {}
+
 absl::StatusOr<std::optional<std::string>> Txn::Get(
     Cf cf, std::string_view key) const {
-  auto it =
-      pending_.find(std::make_pair(static_cast<int>(cf), std::string(key)));
-  if (it != pending_.end()) return it->second;
   const int index = static_cast<int>(cf);
+  auto it = pending_.find(std::make_pair(index, std::string(key)));
+  if (it != pending_.end()) return it->second;
+  if (const std::optional<std::string>* written =
+          in_flight_->Find(index, key)) {
+    return *written;
+  }
   if (cache_ != nullptr) {
     if (const std::optional<std::string>* cached = cache_->Find(index, key)) {
       return *cached;
@@ -175,6 +184,33 @@ absl::StatusOr<std::optional<std::string>> Txn::Get(
   auto value = ReadView::Get(cf, key);
   if (value.ok() && cache_ != nullptr) cache_->Remember(index, key, *value);
   return value;
+}
+
+absl::Status Txn::Scan(
+    Cf cf, std::string_view prefix, std::string_view start,
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  // Rare on the committer (upgrades, recounts): let RocksDB catch up rather
+  // than merge in-flight writes into the iteration.
+  if (!in_flight_->empty()) store_->AwaitApplied();
+  return ReadView::Scan(cf, prefix, start, fn);
+}
+
+absl::StatusOr<std::optional<std::pair<std::string, std::string>>> Txn::Last(
+    Cf cf, std::string_view prefix) const {
+  InFlightWrites::LastUnder written =
+      in_flight_->Last(static_cast<int>(cf), prefix);
+  if (written.deletes) {
+    store_->AwaitApplied();
+    return ReadView::Last(cf, prefix);
+  }
+  // RocksDB holds what was applied so far (without deletes in flight, keys
+  // only appear), the in-flight writes the rest: the greater key is last.
+  auto stored = ReadView::Last(cf, prefix);
+  if (!stored.ok() || !written.last.has_value()) return stored;
+  if (stored->has_value() && (*stored)->first > written.last->first) {
+    return stored;
+  }
+  return written.last;
 }
 
 void Txn::Put(Cf cf, std::string_view key, std::string value) {
@@ -310,6 +346,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   if (!stored.ok()) return stored.status();
   store->pipelined_sync_ = options.pipelined_sync;
   store->syncer_ = std::thread([raw = store.get()] { raw->SyncLoop(); });
+  store->writer_ = std::thread([raw = store.get()] { raw->WriteLoop(); });
   store->committer_ = std::thread([raw = store.get()] { raw->CommitLoop(); });
   if (absl::Status upgraded = store->UpgradeSchema(*stored); !upgraded.ok()) {
     return upgraded;
@@ -359,6 +396,11 @@ Store::~Store() {
   {
     absl::MutexLock lock(&mu_);
     committer_done_ = true;
+  }
+  if (writer_.joinable()) writer_.join();
+  {
+    absl::MutexLock lock(&mu_);
+    writer_done_ = true;
   }
   if (syncer_.joinable()) syncer_.join();
   if (db_ && flush_on_close_) {
@@ -445,16 +487,18 @@ void Store::CommitLoop() {
       // resume RocksDB every resume_interval until it works (space freed).
       while (!failed_.ok() && !stopping_) {
         if (mu_.AwaitWithTimeout(work, resume_interval_)) break;
-        // Groups written before the failure are completed (failed) first.
+        // Mutations run before the failure are completed (failed) first.
         mu_.Await(absl::Condition(
             +[](Store* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
-              return s->SyncIdle();
+              return s->PipelineIdle();
             },
             this));
         mu_.Unlock();
         // RocksDB holds whatever of the failed batch it kept, and the flush
-        // below makes it durable: drop the cache and read it back.
+        // below makes it durable: drop the cache and the writes that will
+        // never be applied, and read it back.
         if (cache_ != nullptr) cache_->Clear();
+        in_flight_.Clear();
         // Resume, then flush every memtable: the failed batch may be in
         // memory but not in the WAL, and later batches read memory. Once
         // flushed, memory and disk agree (the unacknowledged batch is kept,
@@ -508,48 +552,55 @@ rocksdb::Status Store::ProbeWritable() {
   return s;
 }
 
-absl::Status Store::RunMutation(Pending& pending, GroupTally& tally) {
-  Txn txn(db_.get(), &cfs_, cache_.get());
-  absl::Status result = pending.mutation(txn);
-  if (!result.ok() || txn.empty()) return result;
-  rocksdb::WriteBatch batch;
-  for (const auto& [cf_key, value] : txn.pending_) {
-    rocksdb::ColumnFamilyHandle* cf = cfs_[cf_key.first];
-    rocksdb::Status s = value.has_value() ? batch.Put(cf, cf_key.second, *value)
-                                          : batch.Delete(cf, cf_key.second);
-    if (!s.ok()) return FromRocks(s);
+namespace {
+// How many run mutations may wait for the writer: enough to keep it busy,
+// few enough that the committer cannot run far ahead (their writes are held
+// in memory until applied).
+constexpr size_t kMaxUnwritten = 64;
+}  // namespace
+
+Store::Handoff Store::RunMutation(Pending& pending) {
+  Txn txn(this, cache_.get(), &in_flight_);
+  Handoff item;
+  item.result = pending.mutation(txn);
+  // Numbered once it has run: while it runs, last_seq_ is the last
+  // mutation handed to the writer (which AwaitApplied waits for).
+  item.seq = ++last_seq_;
+  item.done = std::move(pending.done);
+  item.kv_reads = txn.db_reads_;
+  if (item.result.ok() && !txn.empty()) {
+    item.writes = std::make_shared<Writes>(std::move(txn.pending_));
+    in_flight_.Add(item.seq, item.writes);
   }
-  // Not synced here: the WAL is synced once for the whole group, and no
-  // caller is completed before that.
-  rocksdb::WriteOptions wo;
-  wo.sync = false;
-  rocksdb::Status s = db_->Write(wo, &batch);
-  if (!s.ok()) {
-    tally.storage_failure = FromRocks(s);
-    return tally.storage_failure;
-  }
-  tally.wrote = true;
-  ++tally.committed;
-  tally.kv_reads += txn.db_reads_;
-  tally.kv_writes += static_cast<int64_t>(txn.pending_.size());
-  // RocksDB holds the batch now (readers see it): so may the cache.
-  if (cache_ != nullptr) {
-    for (auto& [cf_key, value] : txn.pending_) {
-      cache_->Remember(cf_key.first, cf_key.second, std::move(value));
-    }
-  }
-  return absl::OkStatus();
+  return item;
 }
 
 void Store::RunGroup(std::vector<Pending>& group) {
-  Written written;
-  written.results.resize(group.size());
-  for (size_t i = 0; i < group.size(); ++i) {
-    // After a failed write, the rest of the group fails with it.
-    written.results[i] = written.tally.storage_failure.ok()
-                             ? RunMutation(group[i], written.tally)
-                             : written.tally.storage_failure;
-    written.done.push_back(std::move(group[i].done));
+  for (Pending& pending : group) {
+    absl::Status failed;
+    uint64_t applied = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](Store* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
+            return s->to_write_.size() < kMaxUnwritten || !s->failed_.ok();
+          },
+          this));
+      failed = failed_;
+      applied = applied_seq_;
+    }
+    in_flight_.Retire(applied, cache_.get());
+    // After a failure the rest is not run: it would read what failed.
+    Handoff item;
+    if (failed.ok()) {
+      item = RunMutation(pending);
+    } else {
+      item.seq = ++last_seq_;
+      item.result = failed;
+      item.done = std::move(pending.done);
+    }
+    absl::MutexLock lock(&mu_);
+    to_write_.push_back(std::move(item));
   }
   absl::MutexLock lock(&mu_);
   if (cache_ != nullptr) {
@@ -559,18 +610,97 @@ void Store::RunGroup(std::vector<Pending>& group) {
     stats_.cache_bytes = cache.bytes;
     stats_.cache_evictions = cache.evictions;
   }
-  if (!written.tally.storage_failure.ok()) {
-    // Refuse new work now, not only once the sync thread gets here. (The
-    // cache is dropped before writes resume, in CommitLoop.)
-    RecordFailure(written.tally.storage_failure);
-  }
-  unsynced_.push_back(std::move(written));
   if (!pipelined_sync_) {
     mu_.Await(absl::Condition(
-        +[](Store* s)
-             ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) { return s->SyncIdle(); },
+        +[](Store* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
+          return s->PipelineIdle();
+        },
         this));
   }
+}
+
+void Store::AwaitApplied() {
+  // The condition may be evaluated on another thread: it must not read
+  // last_seq_, which only the committer may touch.
+  const uint64_t target = last_seq_;
+  auto caught_up = [this, target]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return applied_seq_ >= target || !failed_.ok();
+  };
+  uint64_t applied = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&caught_up));
+    applied = applied_seq_;
+  }
+  in_flight_.Retire(applied, cache_.get());
+}
+
+void Store::WriteLoop() {
+  for (;;) {
+    std::deque<Handoff> items;
+    absl::Status failure;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](Store* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
+            return s->committer_done_ || !s->to_write_.empty();
+          },
+          this));
+      if (to_write_.empty()) return;  // the committer is done and drained
+      items.swap(to_write_);
+      writing_ = true;
+      // Nothing is applied after a failure until RocksDB resumes.
+      failure = failed_;
+    }
+    Written written;
+    uint64_t applied = 0;
+    for (Handoff& item : items) {
+      ApplyHandoff(item, failure, written);
+      if (failure.ok()) applied = item.seq;
+    }
+    absl::MutexLock lock(&mu_);
+    if (!written.tally.storage_failure.ok()) {
+      // Refuse new work now, not only once the sync thread gets here. (The
+      // cache is dropped before writes resume, in CommitLoop.)
+      RecordFailure(written.tally.storage_failure);
+    }
+    if (applied > applied_seq_) applied_seq_ = applied;
+    unsynced_.push_back(std::move(written));
+    writing_ = false;
+  }
+}
+
+void Store::ApplyHandoff(Handoff& item, absl::Status& failure,
+                         Written& written) {
+  GroupTally& tally = written.tally;
+  if (item.result.ok() && failure.ok() && item.writes != nullptr) {
+    rocksdb::WriteBatch batch;
+    rocksdb::Status s;
+    for (const auto& [cf_key, value] : *item.writes) {
+      rocksdb::ColumnFamilyHandle* cf = cfs_[cf_key.first];
+      s = value.has_value() ? batch.Put(cf, cf_key.second, *value)
+                            : batch.Delete(cf, cf_key.second);
+      if (!s.ok()) break;
+    }
+    // Not synced here: the WAL is synced once for many mutations, and no
+    // caller is completed before that.
+    rocksdb::WriteOptions wo;
+    wo.sync = false;
+    if (s.ok()) s = db_->Write(wo, &batch);
+    if (s.ok()) {
+      tally.wrote = true;
+      ++tally.committed;
+      tally.kv_reads += item.kv_reads;
+      tally.kv_writes += static_cast<int64_t>(item.writes->size());
+    } else {
+      failure = FromRocks(s);
+      if (tally.storage_failure.ok()) tally.storage_failure = failure;
+    }
+  }
+  // A mutation after a failed one fails too: it may have read what failed.
+  if (item.result.ok() && !failure.ok()) item.result = failure;
+  written.done.push_back(std::move(item.done));
+  written.results.push_back(std::move(item.result));
 }
 
 void Store::SyncLoop() {
@@ -581,10 +711,10 @@ void Store::SyncLoop() {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
           +[](Store* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
-            return s->committer_done_ || !s->unsynced_.empty();
+            return s->writer_done_ || !s->unsynced_.empty();
           },
           this));
-      if (unsynced_.empty()) return;  // the committer is done and drained
+      if (unsynced_.empty()) return;  // the writer is done and drained
       groups.swap(unsynced_);
       syncing_ = true;
       // Once a write or sync has failed, no later sync may acknowledge

@@ -2,14 +2,17 @@
 //
 // Reads go straight to RocksDB (lock-free, thread-safe). Every write goes
 // through Commit(): mutations run one at a time, in arrival order, on a single
-// committer thread, each building exactly one atomic WriteBatch. The committer
-// writes every batch of a group without syncing and hands the group to a sync
-// thread, which syncs the WAL once for all the groups handed to it (group
-// commit) and only then completes their callers, in order. So a completed
-// Commit is durable against process crash and power loss, concurrent writers
-// share fsyncs, and the committer works on the next group while the disk
-// syncs the last (pipelined; the next group may read the last one's writes,
-// and if that sync fails, it fails too).
+// committer thread, each building exactly one atomic WriteBatch. Three
+// threads form a pipeline: the committer runs mutations and hands each one's
+// writes to a writer thread, which applies them to RocksDB without syncing
+// and hands them to a sync thread, which syncs the WAL once for everything
+// handed to it since its last sync (group commit) and only then completes
+// the callers, in order. So a completed Commit is durable against process
+// crash and power loss, concurrent writers share fsyncs, and the committer
+// runs the next mutations while the last ones are applied and synced. A
+// mutation reads the writes of those before it whether or not RocksDB holds
+// them yet (storage/in_flight.h); if applying or syncing one fails, every
+// later one fails too, since it may have read what failed.
 //
 // Example:
 //   auto store = Store::Open({.path = "/var/lib/aesignal"});
@@ -38,6 +41,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "storage/commit_cache.h"
+#include "storage/in_flight.h"
 
 namespace rocksdb {
 class ColumnFamilyHandle;
@@ -48,6 +52,8 @@ class Status;
 }  // namespace rocksdb
 
 namespace aesignal::storage {
+
+class Store;
 
 // Column families. Values are indexes into the handle table.
 enum class Cf : int {
@@ -91,8 +97,9 @@ struct StoreOptions {
   // Memory for the committer's cache of values it read or wrote
   // (storage/commit_cache.h); 0 turns the cache off.
   size_t commit_cache_bytes = 128 << 20;
-  // Whether the committer runs the next group while the last one's WAL sync
-  // is under way (false: it waits for each sync, as a plain group commit).
+  // Whether the committer runs the next mutations while the last ones are
+  // applied and synced (false: after each group of queued mutations it waits
+  // until they are durable, as a plain group commit).
   bool pipelined_sync = true;
   // RocksDB environment (null: the default). Tests inject faults with it.
   rocksdb::Env* env = nullptr;
@@ -115,14 +122,14 @@ class ReadView {
   // Calls fn(key, value) for keys k with prefix <= ... in key order, starting
   // at the first key >= start (start defaults to prefix), while fn returns
   // true. Keys pending in a Txn are not visible to Scan.
-  absl::Status Scan(
+  virtual absl::Status Scan(
       Cf cf, std::string_view prefix, std::string_view start,
       const std::function<bool(std::string_view key, std::string_view value)>&
           fn) const;
 
   // The last key (in key order) starting with `prefix`, with its value.
-  absl::StatusOr<std::optional<std::pair<std::string, std::string>>> Last(
-      Cf cf, std::string_view prefix) const;
+  virtual absl::StatusOr<std::optional<std::pair<std::string, std::string>>>
+  Last(Cf cf, std::string_view prefix) const;
 
  protected:
   friend class Store;
@@ -150,14 +157,22 @@ class SnapshotView : public ReadView {
 };
 
 // The write side of one Commit. Get() sees this transaction's own pending
-// writes over the latest committed data (read-your-writes), the latter from
-// the committer's cache when it has the key; the writes become
-// one atomic WriteBatch when the mutation returns OK, and are dropped when it
-// returns an error. Only valid inside the mutation.
+// writes over the latest committed data (read-your-writes): the writes of
+// earlier mutations that RocksDB may not hold yet, then the committer's cache,
+// then RocksDB. Scan and Last see the earlier mutations' writes too (they
+// wait for them to be applied when they must), but not this transaction's
+// own. The writes become one atomic WriteBatch when the mutation returns OK,
+// and are dropped when it returns an error. Only valid inside the mutation.
 class Txn : public ReadView {
  public:
   absl::StatusOr<std::optional<std::string>> Get(
       Cf cf, std::string_view key) const override;
+  absl::Status Scan(
+      Cf cf, std::string_view prefix, std::string_view start,
+      const std::function<bool(std::string_view key, std::string_view value)>&
+          fn) const override;
+  absl::StatusOr<std::optional<std::pair<std::string, std::string>>> Last(
+      Cf cf, std::string_view prefix) const override;
   void Put(Cf cf, std::string_view key, std::string value);
   void Delete(Cf cf, std::string_view key);
   bool empty() const { return pending_.empty(); }
@@ -165,23 +180,22 @@ class Txn : public ReadView {
 
  private:
   friend class Store;
-  Txn(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>* cfs,
-      CommitCache* cache)
-      : ReadView(db, cfs, nullptr), cache_(cache) {}
+  Txn(Store* store, CommitCache* cache, InFlightWrites* in_flight);
 
+  Store* store_;
   CommitCache* cache_;  // may be null (cache off)
+  InFlightWrites* in_flight_;
 
-  // nullopt value = delete.
-  std::map<std::pair<int, std::string>, std::optional<std::string>> pending_;
-  // Point reads that went to RocksDB (not answered from pending_).
+  Writes pending_;
+  // Point reads that went to RocksDB (not answered from memory).
   mutable int64_t db_reads_ = 0;
 };
 
 // A unit of work run by the committer: read through and write into the Txn.
 using Mutation = std::function<absl::Status(Txn&)>;
-// Called on the store's sync thread (or the committer's, for a failure
-// before any write) once the mutation is durable (OK) or has failed, in
-// commit order; must be quick and must not call Commit.
+// Called on the store's sync thread (or the caller's, for a commit refused
+// at once) once the mutation is durable (OK) or has failed, in commit order;
+// must be quick and must not call Commit.
 using CommitCallback = std::function<void(absl::Status)>;
 
 // Thread-safe. Owns the RocksDB instance and its column-family handles.
@@ -245,6 +259,7 @@ class Store {
                                         const std::string& data_dir);
 
  private:
+  friend class Txn;
   struct Pending {
     Mutation mutation;
     CommitCallback done;
@@ -260,33 +275,48 @@ class Store {
   void CommitLoop();
   // Whether the data dir takes a 1 MiB synced write (then deletes it).
   rocksdb::Status ProbeWritable();
-  // What running one group of mutations did.
+  // What applying some mutations did.
   struct GroupTally {
     bool wrote = false;
     int64_t committed = 0, syncs = 0, kv_reads = 0, kv_writes = 0;
     absl::Status storage_failure;  // the first failed write or WAL sync
   };
-  // A group whose batches are written (unsynced), awaiting the WAL sync.
+  // One mutation run by the committer, on its way to the writer thread.
+  struct Handoff {
+    uint64_t seq = 0;
+    absl::Status result;             // the mutation's own
+    std::shared_ptr<Writes> writes;  // null: nothing to write
+    int64_t kv_reads = 0;
+    CommitCallback done;
+  };
+  // Mutations applied by the writer (unsynced), awaiting the WAL sync.
   struct Written {
     std::vector<CommitCallback> done;
     std::vector<absl::Status> results;
     GroupTally tally;
   };
-  // Runs one group of mutations, writes their batches and hands the group to
-  // the sync thread.
+  // Runs one group of queued mutations, handing each to the writer thread.
   void RunGroup(std::vector<Pending>& group);
+  // Runs one mutation (on the committer thread).
+  Handoff RunMutation(Pending& pending);
+  // Waits until the writer has applied everything handed to it (or a write
+  // has failed), then retires the in-flight writes. Committer thread only.
+  void AwaitApplied();
+  // The writer thread: applies handed-over mutations to RocksDB, unsynced,
+  // in order, and hands them to the sync thread.
+  void WriteLoop();
+  // Applies one handed-over mutation unless `failure` is set (then fails
+  // it); sets `failure` if the write fails.
+  void ApplyHandoff(Handoff& item, absl::Status& failure, Written& written);
   // The sync thread: syncs the WAL for every group handed to it since the
   // last sync, then completes them in order.
   void SyncLoop();
   // Completes one synced (or failed) group.
   void CompleteGroup(Written& written);
-  // Whether the sync thread has nothing in hand.
-  bool SyncIdle() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return unsynced_.empty() && !syncing_;
+  // Whether the writer and sync threads have nothing in hand.
+  bool PipelineIdle() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return to_write_.empty() && !writing_ && unsynced_.empty() && !syncing_;
   }
-  // Runs one mutation and writes its batch, unsynced; returns the
-  // mutation's own error or the storage error.
-  absl::Status RunMutation(Pending& pending, GroupTally& tally);
   // Adds the group to the stats; a storage failure stops writes.
   void RecordGroup(const GroupTally& tally);
   // Refuses writes until RocksDB resumes (see CommitLoop).
@@ -308,14 +338,24 @@ class Store {
   absl::Duration resume_interval_;
   std::string last_resume_error_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);
-  // Groups written by the committer, oldest first, not yet synced.
+  // Mutations run by the committer, oldest first, not yet applied; bounded
+  // so that the committer cannot run far ahead of the writer.
+  std::deque<Handoff> to_write_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;  // the writer is busy
+  // Every mutation up to this sequence is applied (RocksDB holds it).
+  uint64_t applied_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  // Groups applied by the writer, oldest first, not yet synced.
   std::deque<Written> unsynced_ ABSL_GUARDED_BY(mu_);
   bool syncing_ ABSL_GUARDED_BY(mu_) = false;  // the sync thread is busy
   bool committer_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool writer_done_ ABSL_GUARDED_BY(mu_) = false;
   bool pipelined_sync_ = true;
   // Used by the committer thread only (so not guarded by mu_).
   std::unique_ptr<CommitCache> cache_;
+  InFlightWrites in_flight_;
+  uint64_t last_seq_ = 0;  // of the last mutation run
   std::thread committer_;
+  std::thread writer_;
   std::thread syncer_;
 };
 

@@ -8,6 +8,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
+#include "storage/in_flight.h"
 #include "storage/keys.h"
 #include "tests/testing/temp_dir.h"
 
@@ -220,6 +221,146 @@ TEST(StoreTest, PipelinedSyncCompletesInCommitOrder) {
     EXPECT_EQ(order, expected) << "pipelined=" << pipelined;
     EXPECT_LT(store.stats().wal_syncs, kCommits);
   }
+}
+
+// Key "p/" + i, zero-padded so that key order is numeric order.
+std::string Numbered(std::string_view prefix, int i) {
+  return absl::StrCat(absl::string_view(prefix.data(), prefix.size()),
+                      absl::Dec(i, absl::kZeroPad6));
+}
+
+// The checks one chained mutation makes of its predecessors' writes, which
+// the writer thread may not have applied yet: a point read in a column
+// family the committer does not cache, the last key under a prefix (as the
+// audit trail finds its next sequence), a scan, and Last where earlier
+// mutations deleted keys.
+absl::Status ChainedMutation(Txn& txn, int i) {
+  auto previous = txn.Get(Cf::kReports, "n");
+  if (!previous.ok()) return previous.status();
+  if (previous->value_or("-1") != std::to_string(i - 1)) {
+    return absl::InternalError(absl::StrCat(i, ": earlier Put not visible"));
+  }
+  auto last = txn.Last(Cf::kAudit, "a/");
+  if (!last.ok()) return last.status();
+  const std::string want_last = i == 0 ? "" : Numbered("a/", i - 1);
+  if ((last->has_value() ? (*last)->first : "") != want_last) {
+    return absl::InternalError(absl::StrCat(i, ": Last missed a write"));
+  }
+  if (i % 10 == 0) {
+    int scanned = 0;
+    absl::Status scan =
+        txn.Scan(Cf::kAudit, "a/", "", [&](std::string_view, std::string_view) {
+          ++scanned;
+          return true;
+        });
+    if (!scan.ok()) return scan;
+    if (scanned != i) {
+      return absl::InternalError(absl::StrCat(i, ": scan saw ", scanned));
+    }
+  }
+  // kTopics holds one key, replaced by every mutation (a delete and a put).
+  auto topic = txn.Last(Cf::kTopics, "t/");
+  if (!topic.ok()) return topic.status();
+  if ((topic->has_value() ? (*topic)->first : "") !=
+      (i == 0 ? "" : Numbered("t/", i - 1))) {
+    return absl::InternalError(absl::StrCat(i, ": Last ignored a delete"));
+  }
+  if (i > 0) txn.Delete(Cf::kTopics, Numbered("t/", i - 1));
+  txn.Put(Cf::kTopics, Numbered("t/", i), "");
+  txn.Put(Cf::kReports, "n", std::to_string(i));
+  txn.Put(Cf::kAudit, Numbered("a/", i), "");
+  return absl::OkStatus();
+}
+
+TEST(StoreTest, MutationsSeeEarlierWritesBeforeTheWriterAppliesThem) {
+  for (size_t cache_bytes : {size_t{1} << 20, size_t{0}}) {
+    testing::TempDir dir;
+    auto opened =
+        Store::Open({.path = dir.path(), .commit_cache_bytes = cache_bytes});
+    ASSERT_TRUE(opened.ok());
+    Store& store = **opened;
+    constexpr int kCommits = 400;
+    absl::Mutex mu;
+    int completed = 0;
+    absl::Notification all_done;
+    for (int i = 0; i < kCommits; ++i) {
+      store.CommitAsync([i](Txn& txn) { return ChainedMutation(txn, i); },
+                        [&](absl::Status s) {
+                          EXPECT_TRUE(s.ok()) << s;
+                          absl::MutexLock lock(&mu);
+                          if (++completed == kCommits) all_done.Notify();
+                        });
+    }
+    all_done.WaitForNotification();
+    int audit = 0, topics = 0;
+    ASSERT_TRUE(store.Latest()
+                    .Scan(Cf::kAudit, "a/", "",
+                          [&](std::string_view, std::string_view) {
+                            ++audit;
+                            return true;
+                          })
+                    .ok());
+    ASSERT_TRUE(store.Latest()
+                    .Scan(Cf::kTopics, "t/", "",
+                          [&](std::string_view, std::string_view) {
+                            ++topics;
+                            return true;
+                          })
+                    .ok());
+    EXPECT_EQ(audit, kCommits);
+    EXPECT_EQ(topics, 1);
+  }
+}
+
+TEST(InFlightWritesTest, NewestWriteWinsAndOnlyItReachesTheCache) {
+  std::array<bool, CommitCache::kMaxCfs> cached = {};
+  cached[1] = true;
+  CommitCache cache(1 << 20, cached);
+  InFlightWrites in_flight;
+  auto first = std::make_shared<Writes>();
+  (*first)[{1, "k"}] = "v1";
+  (*first)[{1, "old"}] = "x";
+  auto second = std::make_shared<Writes>();
+  (*second)[{1, "k"}] = "v2";
+  (*second)[{1, "gone"}] = std::nullopt;
+  in_flight.Add(1, first);
+  in_flight.Add(2, second);
+  ASSERT_NE(in_flight.Find(1, "k"), nullptr);
+  EXPECT_EQ(*in_flight.Find(1, "k"), "v2");
+  EXPECT_EQ(in_flight.Find(2, "k"), nullptr);  // another column family
+  EXPECT_TRUE(in_flight.Last(1, "").deletes);
+  EXPECT_FALSE(in_flight.Last(2, "").deletes);
+
+  in_flight.Retire(1, &cache);
+  EXPECT_EQ(*in_flight.Find(1, "k"), "v2");      // still in flight
+  EXPECT_EQ(in_flight.Find(1, "old"), nullptr);  // applied: now cached
+  ASSERT_NE(cache.Find(1, "old"), nullptr);
+  EXPECT_EQ(*cache.Find(1, "old"), "x");
+  EXPECT_EQ(cache.Find(1, "k"), nullptr);  // v1 was never the newest
+
+  in_flight.Retire(2, &cache);
+  EXPECT_TRUE(in_flight.empty());
+  EXPECT_EQ(*cache.Find(1, "k"), "v2");
+  ASSERT_NE(cache.Find(1, "gone"), nullptr);
+  EXPECT_FALSE(cache.Find(1, "gone")->has_value());
+  EXPECT_FALSE(in_flight.Last(1, "").deletes);
+}
+
+TEST(InFlightWritesTest, LastFindsTheGreatestKeyUnderThePrefix) {
+  InFlightWrites in_flight;
+  auto first = std::make_shared<Writes>();
+  (*first)[{3, "a/2"}] = "two";
+  (*first)[{3, "b/9"}] = "other prefix";
+  auto second = std::make_shared<Writes>();
+  (*second)[{3, "a/1"}] = "one";
+  (*second)[{4, "a/7"}] = "other family";
+  in_flight.Add(1, first);
+  in_flight.Add(2, second);
+  InFlightWrites::LastUnder last = in_flight.Last(3, "a/");
+  ASSERT_TRUE(last.last.has_value());
+  EXPECT_EQ(last.last->first, "a/2");
+  EXPECT_EQ(last.last->second, "two");
+  EXPECT_FALSE(in_flight.Last(3, "c/").last.has_value());
 }
 
 TEST(StoreTest, RefusesAnotherSchemaVersion) {

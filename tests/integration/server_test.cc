@@ -328,7 +328,7 @@ TEST_F(ServerTest, StreamAnswersEveryBatchInOrderAndSurvivesBadBatches) {
       EXPECT_EQ(response.error().code(), grpc::StatusCode::NOT_FOUND);
       continue;
     }
-    EXPECT_FALSE(response.has_error());
+    EXPECT_FALSE(response.has_error()) << response.error().message();
     accepted += response.result().accepted_count();
     if (response.batch_id() == 1011) {
       EXPECT_EQ(response.result().rejected_count(), 1);

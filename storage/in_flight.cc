@@ -1,0 +1,77 @@
+#include "storage/in_flight.h"
+
+#include <utility>
+
+#include "storage/keys.h"
+
+namespace aesignal::storage {
+namespace {
+
+absl::string_view ToAbsl(std::string_view s) { return {s.data(), s.size()}; }
+
+}  // namespace
+
+void InFlightWrites::Add(uint64_t seq, std::shared_ptr<Writes> writes) {
+  for (const auto& [cf_key, value] : *writes) {
+    // Replace the whole entry, key included: an older entry's key views the
+    // older mutation's Writes, which are freed when it retires.
+    const Key key(cf_key.first, ToAbsl(cf_key.second));
+    index_.erase(key);
+    index_.emplace(key, Newest{seq, &value});
+    if (!value.has_value()) ++deletes_[cf_key.first];
+  }
+  mutations_.push_back({seq, std::move(writes)});
+}
+
+const std::optional<std::string>* InFlightWrites::Find(
+    int cf, std::string_view key) const {
+  auto it = index_.find(Key(cf, ToAbsl(key)));
+  return it == index_.end() ? nullptr : it->second.value;
+}
+
+InFlightWrites::LastUnder InFlightWrites::Last(int cf,
+                                               std::string_view prefix) const {
+  LastUnder out;
+  if (deletes_[cf] > 0) {
+    out.deletes = true;
+    return out;
+  }
+  const std::string upper = PrefixSuccessor(prefix);
+  for (const Mutation& m : mutations_) {  // oldest first: newer values win
+    auto it = upper.empty() ? m.writes->lower_bound({cf + 1, std::string()})
+                            : m.writes->lower_bound({cf, upper});
+    if (it == m.writes->begin()) continue;
+    --it;
+    const auto& [cf_key, value] = *it;
+    if (cf_key.first != cf || !cf_key.second.starts_with(prefix)) continue;
+    if (!out.last.has_value() || cf_key.second >= out.last->first) {
+      out.last.emplace(cf_key.second, *value);
+    }
+  }
+  return out;
+}
+
+void InFlightWrites::Retire(uint64_t applied, CommitCache* cache) {
+  while (!mutations_.empty() && mutations_.front().seq <= applied) {
+    Mutation& m = mutations_.front();
+    for (auto& [cf_key, value] : *m.writes) {
+      auto it = index_.find(Key(cf_key.first, ToAbsl(cf_key.second)));
+      if (!value.has_value()) --deletes_[cf_key.first];
+      // A later in-flight mutation wrote the key again: its value stays.
+      if (it == index_.end() || it->second.seq != m.seq) continue;
+      index_.erase(it);
+      if (cache != nullptr) {
+        cache->Remember(cf_key.first, cf_key.second, std::move(value));
+      }
+    }
+    mutations_.pop_front();
+  }
+}
+
+void InFlightWrites::Clear() {
+  index_.clear();
+  mutations_.clear();
+  deletes_ = {};
+}
+
+}  // namespace aesignal::storage

@@ -1,0 +1,90 @@
+// InFlightWrites: the writes the committer has handed to the store's writer
+// thread that RocksDB may not hold yet.
+//
+// The Store's committer runs mutation k+1 while its writer thread applies
+// mutation k's batch to RocksDB (two cores instead of one), yet mutation k+1
+// must read k's writes. So the committer keeps each handed-over mutation's
+// writes here, under the mutation's sequence number, until the writer says
+// RocksDB holds them; a Txn reads here after its own writes and before the
+// CommitCache and RocksDB. Retired values go into the CommitCache, which may
+// only hold what RocksDB holds (commit_cache.h).
+//
+// Thread-compatible: only the committer thread uses it. The writer thread
+// reads a mutation's Writes (shared, not changed while in flight) until it
+// reports them applied; only then does Retire move values out.
+#ifndef AESIGNAL_STORAGE_IN_FLIGHT_H_
+#define AESIGNAL_STORAGE_IN_FLIGHT_H_
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "storage/commit_cache.h"
+
+namespace aesignal::storage {
+
+// One mutation's writes: (column family, key) -> value (nullopt: delete).
+using Writes =
+    std::map<std::pair<int, std::string>, std::optional<std::string>>;
+
+class InFlightWrites {
+ public:
+  // Keeps mutation `seq`'s writes; sequence numbers increase.
+  void Add(uint64_t seq, std::shared_ptr<Writes> writes);
+
+  // The newest in-flight value of (cf, key) (nullopt inside: deleted), or
+  // null if no in-flight mutation writes the key.
+  const std::optional<std::string>* Find(int cf, std::string_view key) const;
+
+  // What the in-flight writes say about the last key under `prefix` in `cf`.
+  struct LastUnder {
+    // An in-flight mutation deletes a key of `cf`: the caller cannot merge
+    // with RocksDB's answer and must wait until the writes are applied.
+    bool deletes = false;
+    // The greatest key under `prefix` an in-flight mutation puts (newest
+    // value), if any.
+    std::optional<std::pair<std::string, std::string>> last;
+  };
+  LastUnder Last(int cf, std::string_view prefix) const;
+
+  // Forgets the mutations with sequence <= `applied` (RocksDB holds their
+  // writes), handing the values no later in-flight mutation overwrites to
+  // `cache` (may be null).
+  void Retire(uint64_t applied, CommitCache* cache);
+
+  // Forgets everything (after a failed write: it will never be applied).
+  void Clear();
+
+  bool empty() const { return mutations_.empty(); }
+  size_t keys() const { return index_.size(); }
+
+ private:
+  struct Mutation {
+    uint64_t seq = 0;
+    std::shared_ptr<Writes> writes;
+  };
+  // The newest in-flight write of a key. The key views point into a
+  // mutation's Writes, whose nodes never move while it is kept.
+  struct Newest {
+    uint64_t seq = 0;
+    const std::optional<std::string>* value = nullptr;
+  };
+  using Key = std::pair<int, absl::string_view>;
+
+  std::deque<Mutation> mutations_;  // oldest first
+  absl::flat_hash_map<Key, Newest> index_;
+  // In-flight deletes per column family.
+  std::array<int64_t, CommitCache::kMaxCfs> deletes_ = {};
+};
+
+}  // namespace aesignal::storage
+
+#endif  // AESIGNAL_STORAGE_IN_FLIGHT_H_
