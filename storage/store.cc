@@ -529,8 +529,15 @@ void Store::CommitLoop() {
                        last_resume_error_.c_str());
         }
       }
-      mu_.Await(work);
-      if (queue_.empty()) return;  // stopping and drained
+      // A write can fail on the writer or sync thread while the committer
+      // waits here with nothing queued: it then goes back to resuming.
+      mu_.Await(absl::Condition(
+          +[](Store* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
+            return s->stopping_ || !s->queue_.empty() || !s->failed_.ok();
+          },
+          this));
+      if (queue_.empty() && !stopping_) continue;  // failed: resume first
+      if (queue_.empty()) return;                  // stopping and drained
       while (!queue_.empty()) {
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
