@@ -33,6 +33,13 @@
 
 namespace aesignal::domain {
 
+// While reports keep arriving, the evaluator starts a round at most this long
+// after the start of the last one, which took `round`: at least 100 ms, and
+// at least four times the round's own time, so that evaluation takes at most
+// a quarter of one core from ingest. Signals then lag ingest by at most this
+// spacing plus a round. (A first round after an idle spell starts at once.)
+absl::Duration RoundSpacing(absl::Duration round);
+
 class SignalBook {
  public:
   // Starts the evaluator, which first evaluates rows left dirty by an earlier

@@ -171,6 +171,14 @@ class SignalsTest : public ::testing::Test {
   std::unique_ptr<Monitor> monitor_;
 };
 
+TEST(RoundSpacingTest, AtLeast100MsAndFourTimesTheRound) {
+  EXPECT_EQ(RoundSpacing(absl::ZeroDuration()), absl::Milliseconds(100));
+  EXPECT_EQ(RoundSpacing(absl::Milliseconds(20)), absl::Milliseconds(100));
+  EXPECT_EQ(RoundSpacing(absl::Milliseconds(25)), absl::Milliseconds(100));
+  EXPECT_EQ(RoundSpacing(absl::Milliseconds(30)), absl::Milliseconds(120));
+  EXPECT_EQ(RoundSpacing(absl::Milliseconds(500)), absl::Seconds(2));
+}
+
 TEST_F(SignalsTest, CrossingABaselineRaisesExactlyTheExpectedSignal) {
   Start(false, Only(v1::SIGNAL_METHOD_BINOMIAL_EXACT));
   PutBaseline(0.05);
