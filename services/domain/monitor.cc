@@ -44,7 +44,6 @@ using internal::EncodePageToken;
 using internal::NowProto;
 using internal::PageSize;
 using internal::Parse;
-using internal::ReadDenominators;
 
 using google::protobuf::util::MessageDifferencer;
 using storage::Cf;
@@ -410,25 +409,12 @@ Monitor::Monitor(storage::Store* store, MetricsSink* metrics)
     : store_(*store),
       metrics_(metrics != nullptr ? *metrics : NullMetrics()),
       counting_upgrade_(UpgradeCountingRules(*store).status()),
-      signals_(std::make_unique<SignalBook>(store, &metrics_)) {}
+      signals_(std::make_unique<SignalBook>(store, &metrics_, &denominators_)) {
+}
 
 absl::StatusOr<v1::Trial> Monitor::LoadTrial(const storage::ReadView& view,
                                              const std::string& trial_id) {
   return internal::LoadTrial(view, trial_id);
-}
-
-void Monitor::BeginDenominatorWrite(const std::string& trial_id) {
-  absl::MutexLock lock(&denominators_mu_);
-  DenominatorState& state = denominators_[trial_id];
-  ++state.generation;
-  ++state.in_flight;
-}
-
-void Monitor::EndDenominatorWrite(const std::string& trial_id) {
-  absl::MutexLock lock(&denominators_mu_);
-  DenominatorState& state = denominators_[trial_id];
-  ++state.generation;
-  --state.in_flight;
 }
 
 absl::StatusOr<v1::Trial> Monitor::CreateTrial(
@@ -489,8 +475,8 @@ absl::StatusOr<v1::Trial> Monitor::UpdateTrial(
   const google::protobuf::Timestamp now = NowProto();
   v1::Trial result;
   // The denominators' shape follows the dose groups and timepoints.
-  BeginDenominatorWrite(trial_id);
-  const absl::Cleanup end_write = [&] { EndDenominatorWrite(trial_id); };
+  denominators_.BeginWrite(trial_id);
+  const absl::Cleanup end_write = [&] { denominators_.EndWrite(trial_id); };
   AESIGNAL_RETURN_IF_ERROR(store_.Commit([&](storage::Txn& txn) {
     AESIGNAL_ASSIGN_OR_RETURN(v1::Trial stored, LoadTrial(txn, trial_id));
     AESIGNAL_ASSIGN_OR_RETURN(Amendment amendment, AmendTrial(stored, request));
@@ -718,8 +704,8 @@ absl::StatusOr<v1::EnrollSubjectsResponse> Monitor::EnrollSubjects(
 
   v1::EnrollSubjectsResponse response;
   const google::protobuf::Timestamp now = NowProto();
-  BeginDenominatorWrite(trial_id);
-  const absl::Cleanup end_write = [&] { EndDenominatorWrite(trial_id); };
+  denominators_.BeginWrite(trial_id);
+  const absl::Cleanup end_write = [&] { denominators_.EndWrite(trial_id); };
   AESIGNAL_RETURN_IF_ERROR(store_.Commit([&](storage::Txn& txn) {
     return Enrollment(txn, trial_id, call, now, &response).Run(request);
   }));
@@ -858,12 +844,12 @@ void Monitor::SubmitReportsAsync(const v1::SubmitReportsRequest& request,
   batch->request = request;
   batch->call = call;
   ValidateBatch(*batch);
-  BeginDenominatorWrite(batch->trial_id);
+  denominators_.BeginWrite(batch->trial_id);
   store_.CommitAsync(
       [batch](storage::Txn& txn) { return ApplyBatch(txn, *batch); },
       [this, batch, signals = signals_.get(),
        done = std::move(done)](absl::Status status) {
-        EndDenominatorWrite(batch->trial_id);
+        denominators_.EndWrite(batch->trial_id);
         if (!status.ok()) return done(status);
         if (!batch->dirty_terms.empty()) signals->OnBatchCommitted();
         Tally(batch->response);
@@ -889,46 +875,6 @@ absl::StatusOr<v1::SubmitReportsResponse> Monitor::SubmitReports(
 // --- Queries
 // -------------------------------------------------------------------
 
-Monitor::DenominatorProbe Monitor::ProbeDenominators(
-    const std::string& trial_id) {
-  absl::MutexLock lock(&denominators_mu_);
-  const DenominatorState& state = denominators_[trial_id];
-  DenominatorProbe probe;
-  probe.generation = state.generation;
-  probe.stable = state.in_flight == 0;
-  if (probe.stable && state.cached_generation == state.generation) {
-    probe.cached = state.cached;
-  }
-  return probe;
-}
-
-absl::StatusOr<Denominators> Monitor::DenominatorsAt(
-    const storage::ReadView& snapshot, const v1::Trial& trial,
-    DenominatorProbe probe) {
-  bool stable_across = false;
-  {
-    absl::MutexLock lock(&denominators_mu_);
-    const DenominatorState& state = denominators_[trial.trial_id()];
-    stable_across = probe.stable && state.in_flight == 0 &&
-                    state.generation == probe.generation;
-  }
-  if (probe.cached.has_value() && stable_across) {
-    return *std::move(probe.cached);
-  }
-  AESIGNAL_ASSIGN_OR_RETURN(Denominators denominators,
-                            ReadDenominators(snapshot, trial));
-  if (stable_across) {
-    // The snapshot holds exactly the state of `generation`.
-    absl::MutexLock lock(&denominators_mu_);
-    DenominatorState& state = denominators_[trial.trial_id()];
-    if (state.generation == probe.generation && state.in_flight == 0) {
-      state.cached = denominators;
-      state.cached_generation = probe.generation;
-    }
-  }
-  return denominators;
-}
-
 absl::StatusOr<v1::GetIncidenceResponse> Monitor::GetIncidence(
     const v1::GetIncidenceRequest& request) {
   AESIGNAL_ASSIGN_OR_RETURN(internal::IncidenceQuery query,
@@ -946,11 +892,11 @@ absl::StatusOr<v1::GetIncidenceResponse> Monitor::GetIncidence(
                                      denominators);
   }
   // One snapshot for counters (or reports) and denominators, so they agree.
-  const DenominatorProbe probe = ProbeDenominators(query.trial_id);
+  const DenominatorCache::Probe probe = denominators_.Take(query.trial_id);
   std::unique_ptr<storage::SnapshotView> view = store_.Snapshot();
   AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, query.trial_id));
   AESIGNAL_ASSIGN_OR_RETURN(Denominators denominators,
-                            DenominatorsAt(*view, trial, probe));
+                            denominators_.At(*view, trial, probe));
   return internal::AnswerIncidence(*view, request, query, trial, denominators);
 }
 

@@ -28,6 +28,7 @@
 #include "aesignal/v1/trial_service.pb.h"
 #include "services/domain/call_info.h"
 #include "services/domain/common.h"
+#include "services/domain/denominator_cache.h"
 #include "services/domain/metrics_sink.h"
 #include "services/domain/signals.h"
 #include "storage/store.h"
@@ -127,40 +128,12 @@ class Monitor {
   absl::StatusOr<v1::Trial> LoadTrial(const storage::ReadView& view,
                                       const std::string& trial_id);
 
-  // Denominators (dosed, at risk) cost a scan of every subject; queries
-  // reuse them while nothing that changes them has been written. A seqlock
-  // per trial: writers that may change them (enrolment, report batches) call
-  // Begin before queueing and End once done (visible or failed); a cached
-  // value is used only if no such write was in flight across the snapshot.
-  void BeginDenominatorWrite(const std::string& trial_id);
-  void EndDenominatorWrite(const std::string& trial_id);
-  // What a query sees of the cache before it takes its snapshot.
-  struct DenominatorProbe {
-    uint64_t generation = 0;
-    bool stable = false;  // no write that changes them was in flight
-    std::optional<internal::Denominators> cached;  // valid for `generation`
-  };
-  DenominatorProbe ProbeDenominators(const std::string& trial_id);
-  // The denominators at `snapshot`, taken after `probe`: the cached ones if
-  // no such write was in flight across it, else read (and then cached).
-  absl::StatusOr<internal::Denominators> DenominatorsAt(
-      const storage::ReadView& snapshot, const v1::Trial& trial,
-      DenominatorProbe probe);
-
-  struct DenominatorState {
-    uint64_t generation = 0;  // bumped by Begin and End
-    int in_flight = 0;
-    std::optional<uint64_t> cached_generation;
-    internal::Denominators cached;
-  };
-
   storage::Store& store_;
   MetricsSink& metrics_;
   const absl::Status counting_upgrade_;  // before signals_: read at its start
+  // Shared with the evaluator, whose rounds read them too (before signals_).
+  DenominatorCache denominators_;
   std::unique_ptr<SignalBook> signals_;
-  absl::Mutex denominators_mu_;
-  std::map<std::string, DenominatorState> denominators_
-      ABSL_GUARDED_BY(denominators_mu_);
 };
 
 }  // namespace aesignal::domain

@@ -31,14 +31,19 @@ bool SameNumbers(const v1::Evidence& a, const v1::Evidence& b) {
 }  // namespace
 
 absl::StatusOr<TrialEvaluation> ReadTrialEvaluation(
-    const storage::ReadView& view, const std::string& trial_id) {
+    const storage::ReadView& view, const std::string& trial_id,
+    DenominatorCache* cache, const DenominatorCache::Probe& probe) {
   TrialEvaluation e;
   AESIGNAL_ASSIGN_OR_RETURN(e.trial, internal::LoadTrial(view, trial_id));
   e.policy = EffectivePolicy(e.trial.signal_policy());
   AESIGNAL_ASSIGN_OR_RETURN(e.baselines,
                             storage::ReadBaselines(view, trial_id));
-  AESIGNAL_ASSIGN_OR_RETURN(e.denominators,
-                            internal::ReadDenominators(view, e.trial));
+  if (cache != nullptr) {
+    AESIGNAL_ASSIGN_OR_RETURN(e.denominators, cache->At(view, e.trial, probe));
+  } else {
+    AESIGNAL_ASSIGN_OR_RETURN(e.denominators,
+                              internal::ReadDenominators(view, e.trial));
+  }
   e.prespecified_rows = PrespecifiedRows(e.trial, e.baselines);
   return e;
 }

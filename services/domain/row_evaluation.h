@@ -18,6 +18,7 @@
 #include "aesignal/v1/signal.pb.h"
 #include "aesignal/v1/trial.pb.h"
 #include "services/domain/common.h"
+#include "services/domain/denominator_cache.h"
 #include "services/domain/evaluate.h"
 #include "storage/incidence.h"
 #include "storage/keys.h"
@@ -40,9 +41,12 @@ struct TrialEvaluation {
   std::map<std::string, AdjustedP> screening;
 };
 
-// Reads the trial, its effective policy, its baselines and its denominators.
+// Reads the trial, its effective policy, its baselines and its denominators
+// (through `cache` with `probe`, taken before `view`, if a cache is given).
 absl::StatusOr<TrialEvaluation> ReadTrialEvaluation(
-    const storage::ReadView& view, const std::string& trial_id);
+    const storage::ReadView& view, const std::string& trial_id,
+    DenominatorCache* cache = nullptr,
+    const DenominatorCache::Probe& probe = {});
 
 // Whether the trial screens PT rows with the double FDR (trial-wide error
 // control with a control arm or 3+ dose groups to compare, or screening_fdr

@@ -119,8 +119,11 @@ absl::StatusOr<std::pair<std::string, std::string>> ParseSignalName(
 
 }  // namespace
 
-SignalBook::SignalBook(storage::Store* store, MetricsSink* metrics)
-    : store_(*store), metrics_(metrics != nullptr ? *metrics : NullMetrics()) {
+SignalBook::SignalBook(storage::Store* store, MetricsSink* metrics,
+                       DenominatorCache* denominators)
+    : store_(*store),
+      metrics_(metrics != nullptr ? *metrics : NullMetrics()),
+      denominators_(denominators) {
   evaluator_ = std::thread([this] { EvaluatorLoop(); });
 }
 
@@ -506,12 +509,15 @@ absl::StatusOr<RoundTally> CommitEvaluatedRows(
 
 // Evaluates the dirty rows of one trial (all of `dirty` is of one trial)
 // and commits what they change.
+// `denominators` (may be null) with `probe`, taken before `snapshot`.
 absl::StatusOr<RoundTally> EvaluateTrial(
     storage::Store& store, const storage::ReadView& snapshot,
-    std::span<const storage::DirtyTermEntry> dirty) {
+    std::span<const storage::DirtyTermEntry> dirty,
+    DenominatorCache* denominators, const DenominatorCache::Probe& probe) {
   AESIGNAL_ASSIGN_OR_RETURN(
       TrialEvaluation evaluation,
-      ReadTrialEvaluation(snapshot, dirty.front().trial_id));
+      ReadTrialEvaluation(snapshot, dirty.front().trial_id, denominators,
+                          probe));
   std::vector<storage::DirtyTermEntry> screened;  // owns screened-in rows
   AESIGNAL_ASSIGN_OR_RETURN(
       std::vector<const storage::DirtyTermEntry*> rows,
@@ -524,6 +530,10 @@ absl::StatusOr<RoundTally> EvaluateTrial(
 }  // namespace
 
 absl::StatusOr<int> SignalBook::EvaluateRound() {
+  // Before the snapshot, as DenominatorCache::At requires.
+  const DenominatorCache::Probes probes = denominators_ != nullptr
+                                              ? denominators_->TakeAll()
+                                              : DenominatorCache::Probes();
   std::unique_ptr<storage::SnapshotView> snapshot = store_.Snapshot();
   AESIGNAL_ASSIGN_OR_RETURN(std::vector<storage::DirtyTermEntry> dirty,
                             storage::ReadDirtyTerms(*snapshot));
@@ -536,7 +546,8 @@ absl::StatusOr<int> SignalBook::EvaluateRound() {
     AESIGNAL_ASSIGN_OR_RETURN(
         RoundTally tally,
         EvaluateTrial(store_, *snapshot,
-                      std::span(dirty).subspan(begin, end - begin)));
+                      std::span(dirty).subspan(begin, end - begin),
+                      denominators_, probes.Of(dirty[begin].trial_id)));
     metrics_.SignalEvents(v1::SignalEvent::KIND_RAISED, tally.raised);
     metrics_.SignalEvents(v1::SignalEvent::KIND_EVIDENCE_UPDATED,
                           tally.changes - tally.raised);

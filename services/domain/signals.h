@@ -26,6 +26,7 @@
 #include "absl/time/time.h"
 #include "aesignal/v1/signal_service.pb.h"
 #include "services/domain/call_info.h"
+#include "services/domain/denominator_cache.h"
 #include "services/domain/metrics_sink.h"
 #include "services/domain/signal_index.h"
 #include "storage/records.pb.h"
@@ -43,8 +44,11 @@ absl::Duration RoundSpacing(absl::Duration round);
 class SignalBook {
  public:
   // Starts the evaluator, which first evaluates rows left dirty by an earlier
-  // run. `store` and `metrics` (null: none) must outlive this object.
-  explicit SignalBook(storage::Store* store, MetricsSink* metrics = nullptr);
+  // run. `store`, `metrics` (null: none) and `denominators` (null: read
+  // every round) must outlive this object; the owner of `denominators`
+  // brackets every write that changes them.
+  explicit SignalBook(storage::Store* store, MetricsSink* metrics = nullptr,
+                      DenominatorCache* denominators = nullptr);
   // Stops the evaluator (finishing the round in progress).
   ~SignalBook();
   SignalBook(const SignalBook&) = delete;
@@ -128,6 +132,7 @@ class SignalBook {
 
   storage::Store& store_;
   MetricsSink& metrics_;
+  DenominatorCache* const denominators_;  // null: read every round
   SignalIndexCache signal_index_;
 
   absl::Mutex mu_;
