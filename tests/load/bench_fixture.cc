@@ -110,6 +110,11 @@ absl::Status Fixture::Start(int groups, int timepoints, int subjects,
 }
 
 std::shared_ptr<grpc::Channel> Fixture::Channel(int index) const {
+  return BenchChannel(target, index);
+}
+
+std::shared_ptr<grpc::Channel> BenchChannel(const std::string& target,
+                                            int index) {
   grpc::ChannelArguments args;
   args.SetInt("aesignal.bench.client", index);
   args.SetMaxSendMessageSize(64 << 20);

@@ -57,6 +57,11 @@ struct Fixture {
   std::shared_ptr<grpc::Channel> Channel(int index = 0) const;
 };
 
+// A new channel to `target` with the bench's arguments (64 MiB messages);
+// channels of different `index` are separate connections.
+std::shared_ptr<grpc::Channel> BenchChannel(const std::string& target,
+                                            int index);
+
 // What one stream client saw.
 struct StreamResult {
   int64_t sent_messages = 0;

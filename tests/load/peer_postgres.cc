@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -16,8 +17,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "aesignal/v1/safety_service.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
 #include "services/domain/monitor.h"
 #include "services/errors/errors.h"
 #include "tests/load/bench_fixture.h"
@@ -620,21 +623,83 @@ std::vector<QueryCase> QueryCases(int repeats) {
 }
 
 struct QueryTimes {
-  Percentiles aes, view, live;
+  Percentiles aes, view, live, floor;
 };
 
-// Times `c` call by call in turn on aesignal, the view and the live query
-// (so all three see the same machine), then checks the three answers agree.
-absl::StatusOr<QueryTimes> TimeQuery(v1::SafetyService::Stub& stub, PgConn& pg,
+// A SafetyService whose GetIncidence returns a set reply at once: what the
+// gRPC round trip alone costs for the reply aesignal gives (the floor under
+// aesignal's time on the same transport).
+class CannedIncidence final : public v1::SafetyService::Service {
+ public:
+  void Set(const v1::GetIncidenceResponse& reply) {
+    absl::MutexLock lock(&mu_);
+    reply_ = reply;
+  }
+  grpc::Status GetIncidence(grpc::ServerContext*,
+                            const v1::GetIncidenceRequest*,
+                            v1::GetIncidenceResponse* reply) override {
+    absl::MutexLock lock(&mu_);
+    *reply = reply_;
+    return grpc::Status::OK;
+  }
+
+ private:
+  absl::Mutex mu_;
+  v1::GetIncidenceResponse reply_ ABSL_GUARDED_BY(mu_);
+};
+
+// The floor server on a loopback port, and a channel to it set up as the
+// fixture's channels are.
+struct FloorServer {
+  CannedIncidence service;
+  std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<v1::SafetyService::Stub> stub;
+
+  absl::Status Start() {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port);
+    builder.SetMaxSendMessageSize(64 << 20);
+    builder.RegisterService(&service);
+    server = builder.BuildAndStart();
+    if (server == nullptr || port == 0) {
+      return absl::InternalError("could not start the gRPC floor server");
+    }
+    stub = v1::SafetyService::NewStub(
+        BenchChannel(absl::StrCat("127.0.0.1:", port), 8));
+    return absl::OkStatus();
+  }
+  ~FloorServer() {
+    if (server != nullptr) server->Shutdown();
+  }
+};
+
+// Times `c` call by call in turn on aesignal, the floor server (replying
+// aesignal's answer), the view and the live query (so all see the same
+// machine), then checks aesignal's and PG's answers agree.
+absl::StatusOr<QueryTimes> TimeQuery(v1::SafetyService::Stub& stub,
+                                     FloorServer& floor, PgConn& pg,
                                      const QueryCase& c) {
-  std::vector<double> aes_ms, view_ms, live_ms;
-  v1::GetIncidenceResponse response;
+  std::vector<double> aes_ms, view_ms, live_ms, floor_ms;
+  v1::GetIncidenceResponse response, canned;
+  {
+    grpc::ClientContext context;
+    grpc::Status s = stub.GetIncidence(&context, c.request, &response);
+    if (!s.ok()) return absl::InternalError(s.error_message());
+    floor.service.Set(response);
+  }
   PgResult view, live;
   for (int i = 0; i < c.times; ++i) {
     grpc::ClientContext context;
     absl::Time t0 = absl::Now();
     grpc::Status s = stub.GetIncidence(&context, c.request, &response);
     aes_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
+    if (!s.ok()) return absl::InternalError(s.error_message());
+    grpc::ClientContext floor_context;
+    t0 = absl::Now();
+    s = floor.stub->GetIncidence(&floor_context, c.request, &canned);
+    floor_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
     if (!s.ok()) return absl::InternalError(s.error_message());
     t0 = absl::Now();
     AESIGNAL_ASSIGN_OR_RETURN(view, pg.Run(c.view_statement, c.params));
@@ -650,7 +715,8 @@ absl::StatusOr<QueryTimes> TimeQuery(v1::SafetyService::Stub& stub, PgConn& pg,
   AESIGNAL_RETURN_IF_ERROR(SameCells(absl::StrCat(c.name, ", query time"),
                                      aes_cells, CellsOf(live.get())));
   return QueryTimes{Summarize(std::move(aes_ms)), Summarize(std::move(view_ms)),
-                    Summarize(std::move(live_ms))};
+                    Summarize(std::move(live_ms)),
+                    Summarize(std::move(floor_ms))};
 }
 
 // --- Figures
@@ -778,6 +844,12 @@ std::vector<Figure> MakeFigures(const PeerSizes& sizes) {
           Latency(absl::StrCat(c.name, ", p50 / p99 ms (PG: ", source, ")")));
     }
   }
+  // In the aesignal column: a gRPC server that replies aesignal's answer
+  // without doing any work.
+  for (const QueryCase& c : QueryCases(0)) {
+    figures.push_back(Latency(
+        absl::StrCat(c.name, ": gRPC floor (same reply, no work) vs PG view")));
+  }
   return figures;
 }
 
@@ -873,23 +945,29 @@ absl::Status QueryRows(PeerRun& run, int round) {
                             PgConn::Connect(run.options.conninfo, schema));
   AESIGNAL_RETURN_IF_ERROR(PrepareQueries(run, *conn));
   auto stub = v1::SafetyService::NewStub(f.Channel(7));
+  FloorServer floor;
+  AESIGNAL_RETURN_IF_ERROR(floor.Start());
   const std::vector<QueryCase> cases = QueryCases(sizes.repeats);
   for (size_t i = 0; i < cases.size(); ++i) {
-    AESIGNAL_ASSIGN_OR_RETURN(QueryTimes t, TimeQuery(*stub, *conn, cases[i]));
-    for (auto [figure, pg] :
-         {std::pair{kFirstQuery + i, t.view},
-          std::pair{kFirstQuery + cases.size() + i, t.live}}) {
+    AESIGNAL_ASSIGN_OR_RETURN(QueryTimes t,
+                              TimeQuery(*stub, floor, *conn, cases[i]));
+    for (auto [figure, ours, pg] :
+         {std::tuple{kFirstQuery + i, t.aes, t.view},
+          std::tuple{kFirstQuery + cases.size() + i, t.aes, t.live},
+          std::tuple{kFirstQuery + 2 * cases.size() + i, t.floor, t.view}}) {
       Figure& fig = run.figures[figure];
-      fig.aes.push_back(t.aes.p50_ms);
-      fig.aes_p99.push_back(t.aes.p99_ms);
+      fig.aes.push_back(ours.p50_ms);
+      fig.aes_p99.push_back(ours.p99_ms);
       fig.pg.push_back(pg.p50_ms);
       fig.pg_p99.push_back(pg.p99_ms);
     }
     std::printf(
-        "%-36s aesignal %.2f / %.2f ms, PG view %.2f / %.2f ms, PG "
-        "query time %.2f / %.2f ms (p50 / p99; answers equal)\n",
-        cases[i].name.c_str(), t.aes.p50_ms, t.aes.p99_ms, t.view.p50_ms,
-        t.view.p99_ms, t.live.p50_ms, t.live.p99_ms);
+        "%-36s aesignal %.2f / %.2f ms, gRPC floor %.2f / %.2f ms, PG view "
+        "%.2f / %.2f ms, PG query time %.2f / %.2f ms (p50 / p99; answers "
+        "equal)\n",
+        cases[i].name.c_str(), t.aes.p50_ms, t.aes.p99_ms, t.floor.p50_ms,
+        t.floor.p99_ms, t.view.p50_ms, t.view.p99_ms, t.live.p50_ms,
+        t.live.p99_ms);
   }
   return conn->Exec(absl::StrCat("DROP SCHEMA ", schema, " CASCADE"));
 }
