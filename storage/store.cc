@@ -642,22 +642,29 @@ void Store::AwaitApplied() {
   in_flight_.Retire(applied, cache_.get());
 }
 
+template <typename T>
+bool Store::TakeQueued(std::deque<T>& queue, const bool& producer_done,
+                       bool& busy, std::deque<T>& taken,
+                       absl::Status& failure) {
+  absl::MutexLock lock(&mu_);
+  // Reads guarded members through references (the analysis cannot see
+  // that they are mu_'s); the lock is held whenever it is evaluated.
+  auto ready = [&] { return producer_done || !queue.empty(); };
+  mu_.Await(absl::Condition(&ready));
+  if (queue.empty()) return false;
+  taken.swap(queue);
+  busy = true;
+  failure = failed_;
+  return true;
+}
+
 void Store::WriteLoop() {
   for (;;) {
     std::deque<Handoff> items;
+    // Nothing is applied after a failure until RocksDB resumes.
     absl::Status failure;
-    {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](Store* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
-            return s->committer_done_ || !s->to_write_.empty();
-          },
-          this));
-      if (to_write_.empty()) return;  // the committer is done and drained
-      items.swap(to_write_);
-      writing_ = true;
-      // Nothing is applied after a failure until RocksDB resumes.
-      failure = failed_;
+    if (!TakeQueued(to_write_, committer_done_, writing_, items, failure)) {
+      return;  // the committer is done and drained
     }
     Written written;
     uint64_t applied = 0;
@@ -713,22 +720,13 @@ void Store::ApplyHandoff(Handoff& item, absl::Status& failure,
 void Store::SyncLoop() {
   for (;;) {
     std::deque<Written> groups;
+    // Once a write or sync has failed, no later sync may acknowledge
+    // anything until RocksDB has resumed: these groups may have read what
+    // failed, and after a failed fsync the WAL's state is unknown. (What
+    // they wrote may still be kept; a client's retry is then a DUPLICATE.)
     absl::Status synced;
-    {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](Store* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
-            return s->writer_done_ || !s->unsynced_.empty();
-          },
-          this));
-      if (unsynced_.empty()) return;  // the writer is done and drained
-      groups.swap(unsynced_);
-      syncing_ = true;
-      // Once a write or sync has failed, no later sync may acknowledge
-      // anything until RocksDB has resumed: these groups may have read what
-      // failed, and after a failed fsync the WAL's state is unknown. (What
-      // they wrote may still be kept; a client's retry is then a DUPLICATE.)
-      synced = failed_;
+    if (!TakeQueued(unsynced_, writer_done_, syncing_, groups, synced)) {
+      return;  // the writer is done and drained
     }
     // A failed sync fails every group it covers: later groups may have read
     // what an earlier one wrote.

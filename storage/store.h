@@ -312,6 +312,15 @@ class Store {
   // The sync thread: syncs the WAL for every group handed to it since the
   // last sync, then completes them in order.
   void SyncLoop();
+  // A pipeline stage's wait (the writer's, the sync thread's): until `queue`
+  // holds work or `producer_done`; then takes all of it into `taken`, marks
+  // the stage `busy` and reads the store's failure into `failure`. False
+  // once the producer is done and the queue drained. `queue`,
+  // `producer_done` and `busy` are members guarded by mu_.
+  template <typename T>
+  bool TakeQueued(std::deque<T>& queue, const bool& producer_done, bool& busy,
+                  std::deque<T>& taken, absl::Status& failure)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Completes one synced (or failed) group.
   void CompleteGroup(Written& written);
   // Whether the writer and sync threads have nothing in hand.
