@@ -33,7 +33,7 @@ v1::Trial MakeTrial() {
   return t;
 }
 
-// A store with the trial and `subjects` subjects in LOW, written through a
+// A store with the trial and three subjects in LOW, written through a
 // Monitor that is gone when the test's own cache and readers start.
 class DenominatorCacheTest : public ::testing::Test {
  protected:
