@@ -106,6 +106,7 @@ using bench::ReportGenerator;
 using bench::Row;
 using bench::RssKiB;
 using bench::RunStream;
+using bench::StartLoopbackServer;
 using bench::StreamResult;
 using bench::Summarize;
 
@@ -233,13 +234,13 @@ int Ingest() {
 
   // Ceiling 2: raw gRPC loopback stream of the same messages.
   EchoIngest echo;
-  grpc::ServerBuilder builder;
   int echo_port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                           &echo_port);
-  builder.SetMaxReceiveMessageSize(64 << 20);
-  builder.RegisterService(&echo);
-  std::unique_ptr<grpc::Server> echo_server = builder.BuildAndStart();
+  std::unique_ptr<grpc::Server> echo_server =
+      StartLoopbackServer(&echo, &echo_port);
+  if (echo_server == nullptr) {
+    std::cerr << "could not start the gRPC echo server\n";
+    return 1;
+  }
   auto echo_channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", echo_port),
                                           grpc::InsecureChannelCredentials());
   {

@@ -113,6 +113,17 @@ std::shared_ptr<grpc::Channel> Fixture::Channel(int index) const {
   return BenchChannel(target, index);
 }
 
+std::unique_ptr<grpc::Server> StartLoopbackServer(grpc::Service* service,
+                                                  int* port) {
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           port);
+  builder.SetMaxReceiveMessageSize(64 << 20);
+  builder.SetMaxSendMessageSize(64 << 20);
+  builder.RegisterService(service);
+  return builder.BuildAndStart();
+}
+
 std::shared_ptr<grpc::Channel> BenchChannel(const std::string& target,
                                             int index) {
   grpc::ChannelArguments args;

@@ -62,6 +62,12 @@ struct Fixture {
 std::shared_ptr<grpc::Channel> BenchChannel(const std::string& target,
                                             int index);
 
+// A gRPC server for `service` (which must outlive it) on a free loopback
+// port, set in *port, taking and sending messages up to 64 MiB as the
+// bench's channels do; null if it cannot start.
+std::unique_ptr<grpc::Server> StartLoopbackServer(grpc::Service* service,
+                                                  int* port);
+
 // What one stream client saw.
 struct StreamResult {
   int64_t sent_messages = 0;

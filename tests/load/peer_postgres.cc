@@ -658,13 +658,8 @@ struct FloorServer {
   std::unique_ptr<v1::SafetyService::Stub> stub;
 
   absl::Status Start() {
-    grpc::ServerBuilder builder;
     int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    builder.SetMaxSendMessageSize(64 << 20);
-    builder.RegisterService(&service);
-    server = builder.BuildAndStart();
+    server = StartLoopbackServer(&service, &port);
     if (server == nullptr || port == 0) {
       return absl::InternalError("could not start the gRPC floor server");
     }
