@@ -12,6 +12,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <span>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -423,7 +425,9 @@ std::unique_ptr<SnapshotView> Store::Snapshot() const {
 
 Store::Stats Store::stats() const {
   absl::MutexLock lock(&mu_);
-  return stats_;
+  Stats stats = stats_;
+  stats.write_queue = static_cast<int64_t>(to_write_.size());
+  return stats;
 }
 
 std::vector<std::pair<std::string, uint64_t>> Store::EngineProperties() const {
@@ -667,11 +671,7 @@ void Store::WriteLoop() {
       return;  // the committer is done and drained
     }
     Written written;
-    uint64_t applied = 0;
-    for (Handoff& item : items) {
-      ApplyHandoff(item, failure, written);
-      if (failure.ok()) applied = item.seq;
-    }
+    const uint64_t applied = ApplyHandoffs(items, failure, written);
     absl::MutexLock lock(&mu_);
     if (!written.tally.storage_failure.ok()) {
       // Refuse new work now, not only once the sync thread gets here. (The
@@ -684,18 +684,66 @@ void Store::WriteLoop() {
   }
 }
 
-void Store::ApplyHandoff(Handoff& item, absl::Status& failure,
-                         Written& written) {
-  GroupTally& tally = written.tally;
-  if (item.result.ok() && failure.ok() && item.writes != nullptr) {
-    rocksdb::WriteBatch batch;
-    rocksdb::Status s;
-    for (const auto& [cf_key, value] : *item.writes) {
-      rocksdb::ColumnFamilyHandle* cf = cfs_[cf_key.first];
-      s = value.has_value() ? batch.Put(cf, cf_key.second, *value)
-                            : batch.Delete(cf, cf_key.second);
+namespace {
+
+// Adds one key's write to `batch`: its new value, or its deletion.
+rocksdb::Status AddWrite(rocksdb::WriteBatch& batch,
+                         rocksdb::ColumnFamilyHandle* cf, std::string_view key,
+                         const std::optional<std::string>& value) {
+  return value.has_value() ? batch.Put(cf, ToSlice(key), *value)
+                           : batch.Delete(cf, ToSlice(key));
+}
+
+// Adds the writes of several mutations to `batch`, in key order; where
+// several write the same key, the last one's.
+rocksdb::Status FillBatch(std::span<const Writes* const> writes,
+                          const std::vector<rocksdb::ColumnFamilyHandle*>& cfs,
+                          rocksdb::WriteBatch& batch) {
+  rocksdb::Status s;
+  if (writes.size() == 1) {
+    for (const auto& [cf_key, value] : *writes.front()) {
+      s = AddWrite(batch, cfs[cf_key.first], cf_key.second, value);
       if (!s.ok()) break;
     }
+    return s;
+  }
+  std::map<std::pair<int, std::string_view>, const std::optional<std::string>*>
+      last;
+  for (const Writes* w : writes) {
+    for (const auto& [cf_key, value] : *w) {
+      last.insert_or_assign({cf_key.first, cf_key.second}, &value);
+    }
+  }
+  for (const auto& [cf_key, value] : last) {
+    s = AddWrite(batch, cfs[cf_key.first], cf_key.second, *value);
+    if (!s.ok()) break;
+  }
+  return s;
+}
+
+}  // namespace
+
+uint64_t Store::ApplyHandoffs(std::deque<Handoff>& items,
+                              absl::Status& failure, Written& written) {
+  GroupTally& tally = written.tally;
+  // The mutations to write: run without error, and nothing failed before.
+  std::vector<const Handoff*> to_apply;
+  for (const Handoff& item : items) {
+    if (item.result.ok() && failure.ok() && item.writes != nullptr) {
+      to_apply.push_back(&item);
+    }
+  }
+  if (!to_apply.empty()) {
+    // One write for all of them. Where several write the same key only the
+    // last value is written: none of them is acknowledged before the WAL
+    // sync, so no reader may rely on seeing the earlier one, and a crash
+    // keeps all or none of them either way. Counter rows and dirty marks
+    // touched by every message collapse to one memtable insert per group,
+    // and the keys reach the memtables in order.
+    std::vector<const Writes*> writes;
+    for (const Handoff* item : to_apply) writes.push_back(item->writes.get());
+    rocksdb::WriteBatch batch;
+    rocksdb::Status s = FillBatch(writes, cfs_, batch);
     // Not synced here: the WAL is synced once for many mutations, and no
     // caller is completed before that.
     rocksdb::WriteOptions wo;
@@ -703,18 +751,24 @@ void Store::ApplyHandoff(Handoff& item, absl::Status& failure,
     if (s.ok()) s = db_->Write(wo, &batch);
     if (s.ok()) {
       tally.wrote = true;
-      ++tally.committed;
-      tally.kv_reads += item.kv_reads;
-      tally.kv_writes += static_cast<int64_t>(item.writes->size());
+      tally.kv_applied += batch.Count();
+      for (const Handoff* item : to_apply) {
+        ++tally.committed;
+        tally.kv_reads += item->kv_reads;
+        tally.kv_writes += static_cast<int64_t>(item->writes->size());
+      }
     } else {
       failure = FromRocks(s);
       if (tally.storage_failure.ok()) tally.storage_failure = failure;
     }
   }
-  // A mutation after a failed one fails too: it may have read what failed.
-  if (item.result.ok() && !failure.ok()) item.result = failure;
-  written.done.push_back(std::move(item.done));
-  written.results.push_back(std::move(item.result));
+  for (Handoff& item : items) {
+    // A mutation after a failed one fails too: it may have read what failed.
+    if (item.result.ok() && !failure.ok()) item.result = failure;
+    written.done.push_back(std::move(item.done));
+    written.results.push_back(std::move(item.result));
+  }
+  return failure.ok() && !items.empty() ? items.back().seq : 0;
 }
 
 void Store::SyncLoop() {
@@ -763,6 +817,7 @@ void Store::RecordGroup(const GroupTally& tally) {
   stats_.wal_syncs += tally.syncs;
   stats_.kv_reads += tally.kv_reads;
   stats_.kv_writes += tally.kv_writes;
+  stats_.kv_applied += tally.kv_applied;
   if (!tally.storage_failure.ok()) RecordFailure(tally.storage_failure);
 }
 

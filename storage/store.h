@@ -228,6 +228,11 @@ class Store {
     int64_t wal_syncs = 0;  // fsyncs issued (<= commits thanks to grouping)
     int64_t kv_reads = 0;   // point reads by committed mutations (RocksDB)
     int64_t kv_writes = 0;  // keys put or deleted by committed mutations
+    // Keys written to RocksDB: kv_writes less the earlier writes of a key
+    // that a later mutation of the same write group wrote again.
+    int64_t kv_applied = 0;
+    // Mutations run by the committer and waiting for the writer thread.
+    int64_t write_queue = 0;
     int64_t write_failures = 0;  // storage failures (each refuses writes...)
     int64_t resumes = 0;         // ...until a resume succeeds
     // The committer's cache: point reads it answered, its entries and
@@ -279,7 +284,8 @@ class Store {
   // What applying some mutations did.
   struct GroupTally {
     bool wrote = false;
-    int64_t committed = 0, syncs = 0, kv_reads = 0, kv_writes = 0;
+    int64_t committed = 0, syncs = 0, kv_reads = 0, kv_writes = 0,
+            kv_applied = 0;
     absl::Status storage_failure;  // the first failed write or WAL sync
   };
   // One mutation run by the committer, on its way to the writer thread.
@@ -306,9 +312,11 @@ class Store {
   // The writer thread: applies handed-over mutations to RocksDB, unsynced,
   // in order, and hands them to the sync thread.
   void WriteLoop();
-  // Applies one handed-over mutation unless `failure` is set (then fails
-  // it); sets `failure` if the write fails.
-  void ApplyHandoff(Handoff& item, absl::Status& failure, Written& written);
+  // Applies the handed-over mutations `items`, in order, as one RocksDB
+  // write, unless `failure` is set (then fails them); sets `failure` if the
+  // write fails. Returns the last applied mutation's sequence (0: none).
+  uint64_t ApplyHandoffs(std::deque<Handoff>& items, absl::Status& failure,
+                         Written& written);
   // The sync thread: syncs the WAL for every group handed to it since the
   // last sync, then completes them in order.
   void SyncLoop();
