@@ -18,6 +18,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "storage/audit.h"
 #include "storage/incidence.h"
 #include "storage/keys.h"
 
@@ -65,6 +66,8 @@ const char* CfName(Cf cf) {
       return "audit";
     case Cf::kTopics:
       return "topics";
+    case Cf::kAuditBlocks:
+      return "audit_blocks";
   }
   return "?";
 }
@@ -223,6 +226,14 @@ void Txn::Delete(Cf cf, std::string_view key) {
   pending_[{static_cast<int>(cf), std::string(key)}] = std::nullopt;
 }
 
+std::optional<std::string> Txn::TakePending(Cf cf, std::string_view key) {
+  auto it = pending_.find({static_cast<int>(cf), std::string(key)});
+  if (it == pending_.end()) return std::nullopt;
+  std::optional<std::string> value = std::move(it->second);
+  pending_.erase(it);
+  return value;
+}
+
 // --- Store -------------------------------------------------------------------
 
 namespace {
@@ -372,13 +383,16 @@ absl::StatusOr<std::optional<int>> Store::ReadSchemaVersion() const {
 
 absl::Status Store::UpgradeSchema(std::optional<int> stored) {
   if (stored == kSchemaVersion) return absl::OkStatus();
-  if (stored == 1) {
-    absl::Status migrated = MigrateCellCountersToRows(*this);
+  // A fresh store (no version yet) has nothing to upgrade.
+  if (stored.has_value()) {
+    absl::Status migrated;
+    if (*stored == 1) migrated = MigrateCellCountersToRows(*this);
+    if (migrated.ok() && *stored <= 2) migrated = MigrateAuditToBlocks(*this);
     if (!migrated.ok()) {
       return absl::Status(
           migrated.code(),
-          absl::StrCat("upgrading ", path_,
-                       " from schema version 1: ", migrated.message()));
+          absl::StrCat("upgrading ", path_, " from schema version ", *stored,
+                       ": ", migrated.message()));
     }
   }
   // Not through Commit: it is the store's own bookkeeping, not a mutation.
@@ -723,8 +737,8 @@ rocksdb::Status FillBatch(std::span<const Writes* const> writes,
 
 }  // namespace
 
-uint64_t Store::ApplyHandoffs(std::deque<Handoff>& items,
-                              absl::Status& failure, Written& written) {
+uint64_t Store::ApplyHandoffs(std::deque<Handoff>& items, absl::Status& failure,
+                              Written& written) {
   GroupTally& tally = written.tally;
   // The mutations to write: run without error, and nothing failed before.
   std::vector<const Handoff*> to_apply;

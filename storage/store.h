@@ -70,15 +70,18 @@ enum class Cf : int {
   kSignalLog = 10,      // (trial, sequence) -> SignalChange
   kDirtyTerms = 11,     // (trial, term) -> DirtyTerm: awaiting evaluation
   kSignalHistory = 12,  // (trial, signal, sequence) -> aesignal.v1.SignalEvent
-  kAudit = 13,          // (trial, sequence) -> aesignal.v1.AuditRecord
-  kTopics = 14,         // (trial, topic) -> aesignal.v1.SignalTopic (triage)
+  kAudit = 13,   // (trial, sequence) -> AuditRecord: schema <= 2, emptied by 3
+  kTopics = 14,  // (trial, topic) -> aesignal.v1.SignalTopic (triage)
+  kAuditBlocks = 15,  // (trial, last sequence) -> AuditBlock (storage/audit.h)
 };
-inline constexpr int kNumCfs = 15;
+inline constexpr int kNumCfs = 16;
 const char* CfName(Cf cf);
 
-// The schema version this build reads and writes. Version 1 (one counter key
-// per incidence cell) is upgraded on open; see MigrateCellCountersToRows.
-inline constexpr int kSchemaVersion = 2;
+// The schema version this build reads and writes. Older stores are upgraded
+// on open: version 1 kept one counter key per incidence cell (see
+// MigrateCellCountersToRows), versions 1 and 2 one audit key per record (see
+// MigrateAuditToBlocks).
+inline constexpr int kSchemaVersion = 3;
 
 // Translates a RocksDB status into an absl::Status (the only place that does).
 absl::Status FromRocks(const rocksdb::Status& s);
@@ -176,6 +179,10 @@ class Txn : public ReadView {
       Cf cf, std::string_view prefix) const override;
   void Put(Cf cf, std::string_view key, std::string value);
   void Delete(Cf cf, std::string_view key);
+  // Withdraws this transaction's own pending Put of `key` and returns its
+  // value (nullopt if it has none). For a record the transaction builds
+  // under a key that moves as it grows (an audit block).
+  std::optional<std::string> TakePending(Cf cf, std::string_view key);
   bool empty() const { return pending_.empty(); }
   size_t pending_writes() const { return pending_.size(); }
 

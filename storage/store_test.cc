@@ -331,6 +331,11 @@ class GatedWal {
     absl::MutexLock lock(&mu_);
     open_ = true;
   }
+  // Lets the held append through and holds the next one.
+  void PassOne() {
+    absl::MutexLock lock(&mu_);
+    pass_one_ = true;
+  }
   void FailAppend(int n) {
     absl::MutexLock lock(&mu_);
     fail_append_ = n;
@@ -344,7 +349,11 @@ class GatedWal {
     absl::MutexLock lock(&mu_);
     const int n = ++appends_;
     held_ = !open_;
-    mu_.Await(absl::Condition(&open_));
+    auto may_pass = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return open_ || pass_one_;
+    };
+    mu_.Await(absl::Condition(&may_pass));
+    pass_one_ = false;
     held_ = false;
     if (n == fail_append_) return rocksdb::IOStatus::IOError("test WAL fault");
     return rocksdb::IOStatus::OK();
@@ -353,6 +362,7 @@ class GatedWal {
  private:
   absl::Mutex mu_;
   bool open_ ABSL_GUARDED_BY(mu_) = true;
+  bool pass_one_ ABSL_GUARDED_BY(mu_) = false;
   bool held_ ABSL_GUARDED_BY(mu_) = false;
   int appends_ ABSL_GUARDED_BY(mu_) = 0;
   int fail_append_ ABSL_GUARDED_BY(mu_) = 0;
@@ -452,8 +462,8 @@ TEST(StoreTest, MutationsQueuedBehindAWriteAreAppliedAsOneMergedWrite) {
     SCOPED_TRACE(fail_merged_write ? "merged write fails" : "merged write ok");
     testing::TempDir dir;
     GatedWal gate;
-    std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(
-        std::make_shared<GatedFileSystem>(&gate));
+    std::unique_ptr<rocksdb::Env> env =
+        rocksdb::NewCompositeEnv(std::make_shared<GatedFileSystem>(&gate));
     auto opened = Store::Open({.path = dir.path(),
                                .env = env.get(),
                                .resume_interval = absl::Milliseconds(10)});
@@ -470,18 +480,22 @@ TEST(StoreTest, MutationsQueuedBehindAWriteAreAppliedAsOneMergedWrite) {
       absl::SleepFor(absl::Milliseconds(1));
     }
     ASSERT_EQ(store.stats().write_queue, kQueued);
+    if (fail_merged_write) {
+      // Mutation 0 is synced before the merged write fails. (RocksDB as
+      // Debian builds it asserts if the WAL is synced after a failed append:
+      // docs/operations.md, "Disk full and I/O errors".)
+      gate.PassOne();
+      AwaitCompletions(completions, 1);
+    }
     gate.Open();
     AwaitCompletions(completions, 1 + kQueued);
 
     absl::MutexLock lock(&completions.mu);
     for (int i = 0; i <= kQueued; ++i) {
       EXPECT_EQ(completions.results[i].first, i) << "completed out of order";
-      // (Mutation 0 fails too if the sync thread took it after the merged
-      // write had failed: nothing is acknowledged then until a resume.)
-      if (i > 0 || !fail_merged_write) {
-        EXPECT_EQ(completions.results[i].second.ok(), !fail_merged_write)
-            << i << ": " << completions.results[i].second;
-      }
+      EXPECT_EQ(completions.results[i].second.ok(),
+                i == 0 || !fail_merged_write)
+          << i << ": " << completions.results[i].second;
     }
     const Store::Stats stats = store.stats();
     auto n = store.Latest().Get(Cf::kReports, "n");
