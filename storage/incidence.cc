@@ -45,18 +45,9 @@ bool CellBefore(const CounterCell& a, const CounterCell& b) {
   return std::tie(a.group, a.window) < std::tie(b.group, b.window);
 }
 
-// Adds the deltas of one dose group, keyed by window, to the counter row of
-// `row_key`.
-absl::Status AddToCounterRow(Txn& txn, const std::string& row_key, int group,
+// Adds the deltas of one dose group, keyed by window, to a counter row.
+absl::Status AddToCounterRow(CounterRow& row, int group,
                              const std::map<int, CellCounts>& deltas) {
-  auto current = txn.Get(Cf::kCounters, row_key);
-  if (!current.ok()) return current.status();
-  CounterRow row;
-  if (current->has_value()) {
-    auto decoded = DecodeCounterRow(**current);
-    if (!decoded.ok()) return decoded.status();
-    row = *std::move(decoded);
-  }
   for (const auto& [window, delta] : deltas) {
     const CounterCell probe{
         static_cast<uint32_t>(group), static_cast<uint32_t>(window), {}};
@@ -74,11 +65,6 @@ absl::Status AddToCounterRow(Txn& txn, const std::string& row_key, int group,
       return absl::InternalError("incidence counter would become negative");
     }
     if (value.zero()) row.erase(it);
-  }
-  if (row.empty()) {
-    txn.Delete(Cf::kCounters, row_key);
-  } else {
-    txn.Put(Cf::kCounters, row_key, EncodeCounterRow(row));
   }
   return absl::OkStatus();
 }
@@ -140,8 +126,9 @@ absl::Status MoveEvent(WindowCounts& counts, int window, int delta) {
 }
 
 // Applies one (term, subject) change: its state, then its counter row.
-absl::Status ApplyStateChange(Txn& txn, std::string_view trial_id,
-                              int num_windows, const StateChange& change) {
+absl::Status ApplyStateChange(Txn& txn, CounterRows& rows,
+                              std::string_view trial_id, int num_windows,
+                              const StateChange& change) {
   const std::string state_key =
       SubjectTermKey(trial_id, *change.term, change.subject_id);
   auto stored = txn.Get(Cf::kSubjectTerms, state_key);
@@ -169,8 +156,9 @@ absl::Status ApplyStateChange(Txn& txn, std::string_view trial_id,
   }
   const std::map<int, CellCounts> deltas = CellDeltas(before, after);
   if (deltas.empty()) return absl::OkStatus();
-  return AddToCounterRow(txn, CounterRowKey(trial_id, *change.term),
-                         change.group, deltas);
+  auto row = rows.Mutable(CounterRowKey(trial_id, *change.term));
+  if (!row.ok()) return row.status();
+  return AddToCounterRow(**row, change.group, deltas);
 }
 
 }  // namespace
@@ -292,14 +280,53 @@ std::map<int, CellCounts> CellDeltas(const WindowCounts& before,
   return deltas;
 }
 
-absl::Status ApplyReportChange(Txn& txn, std::string_view trial_id,
-                               int num_windows, const CountedVersion* removed,
+absl::StatusOr<CounterRow*> CounterRows::Mutable(const std::string& row_key) {
+  auto it = rows_.find(row_key);
+  if (it == rows_.end()) {
+    auto stored = txn_.Get(Cf::kCounters, row_key);
+    if (!stored.ok()) return stored.status();
+    CounterRow row;
+    if (stored->has_value()) {
+      auto decoded = DecodeCounterRow(**stored);
+      if (!decoded.ok()) return decoded.status();
+      row = *std::move(decoded);
+    }
+    it = rows_.emplace(row_key, std::move(row)).first;
+  }
+  return &it->second;
+}
+
+void CounterRows::Flush() {
+  for (const auto& [key, row] : rows_) {
+    if (row.empty()) {
+      txn_.Delete(Cf::kCounters, key);
+    } else {
+      txn_.Put(Cf::kCounters, key, EncodeCounterRow(row));
+    }
+  }
+  rows_.clear();
+}
+
+absl::Status ApplyReportChange(Txn& txn, CounterRows& rows,
+                               std::string_view trial_id, int num_windows,
+                               const CountedVersion* removed,
                                const CountedVersion* added) {
   for (const StateChange& change : CollectChanges(removed, added)) {
-    absl::Status applied = ApplyStateChange(txn, trial_id, num_windows, change);
+    absl::Status applied =
+        ApplyStateChange(txn, rows, trial_id, num_windows, change);
     if (!applied.ok()) return applied;
   }
   return absl::OkStatus();
+}
+
+absl::Status ApplyReportChange(Txn& txn, std::string_view trial_id,
+                               int num_windows, const CountedVersion* removed,
+                               const CountedVersion* added) {
+  CounterRows rows(txn);
+  absl::Status applied =
+      ApplyReportChange(txn, rows, trial_id, num_windows, removed, added);
+  if (applied.ok()) rows.Flush();
+  return applied;
 }
 
 namespace {

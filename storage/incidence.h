@@ -93,9 +93,36 @@ struct CountedVersion {
   std::span<const TermKey> rows;  // distinct
 };
 
+// The counter rows one transaction changes, read and decoded once and kept
+// until Flush writes each changed row once: the reports of a batch change
+// the same rows (any AE, their SOCs, frequent PTs) over and over.
+// Thread-compatible; lives inside one mutation, and `txn` must outlive it.
+class CounterRows {
+ public:
+  explicit CounterRows(Txn& txn) : txn_(txn) {}
+  CounterRows(const CounterRows&) = delete;
+  CounterRows& operator=(const CounterRows&) = delete;
+
+  // The decoded row of `row_key` (empty if it has none yet), to change.
+  absl::StatusOr<CounterRow*> Mutable(const std::string& row_key);
+  // Puts every row handed out since the last Flush into the transaction (or
+  // deletes it, if no cell is left). Changes not flushed are not written.
+  void Flush();
+
+ private:
+  Txn& txn_;
+  std::map<std::string, CounterRow> rows_;
+};
+
 // Moves the counters of `trial_id` from `removed` (the previously counted
 // version of a report, if any) to `added` (the newly counted one). Either may
-// be null. Reads each touched subject-term state and counter row once.
+// be null. Reads each touched subject-term state once; changes the counter
+// rows in `rows`, which the caller flushes (after all of a batch's reports).
+absl::Status ApplyReportChange(Txn& txn, CounterRows& rows,
+                               std::string_view trial_id, int num_windows,
+                               const CountedVersion* removed,
+                               const CountedVersion* added);
+// The same, flushing its counter rows at once (for a single change).
 absl::Status ApplyReportChange(Txn& txn, std::string_view trial_id,
                                int num_windows, const CountedVersion* removed,
                                const CountedVersion* added);

@@ -186,6 +186,7 @@ class BatchApplier {
         AESIGNAL_RETURN_IF_ERROR(ApplyReport(i));
       }
     }
+    counter_rows_.Flush();
     return MarkDirtyRows();
   }
 
@@ -212,6 +213,8 @@ class BatchApplier {
   std::optional<storage::AuditWriter> audit_;  // begun by the first record
   std::vector<TermKey> added_rows_;
   std::vector<TermKey> removed_rows_;
+  // The batch's counter rows, each written once, after its last report.
+  storage::CounterRows counter_rows_{txn_};
 };
 
 absl::Status BatchApplier::ApplyReport(int i) {
@@ -333,8 +336,8 @@ absl::Status BatchApplier::Count(
   const storage::CountedVersion added{r.subject_id(), stored.dose_group(),
                                       stored.window(), added_rows_};
   if (!previous.has_value()) {
-    return storage::ApplyReportChange(txn_, batch_.trial_id, num_windows_,
-                                      nullptr, &added);
+    return storage::ApplyReportChange(txn_, counter_rows_, batch_.trial_id,
+                                      num_windows_, nullptr, &added);
   }
   CountedRows(previous->report(), &removed_rows_);
   NoteDirty(batch_, removed_rows_, previous->dose_group(), previous->window(),
@@ -342,8 +345,8 @@ absl::Status BatchApplier::Count(
   const storage::CountedVersion removed{previous->report().subject_id(),
                                         previous->dose_group(),
                                         previous->window(), removed_rows_};
-  return storage::ApplyReportChange(txn_, batch_.trial_id, num_windows_,
-                                    &removed, &added);
+  return storage::ApplyReportChange(txn_, counter_rows_, batch_.trial_id,
+                                    num_windows_, &removed, &added);
 }
 
 absl::Status BatchApplier::Audit(const v1::AdverseEventReport& r,
