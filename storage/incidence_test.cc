@@ -156,6 +156,87 @@ TEST_F(ApplyReportChangeTest, SubjectCountedOncePerTermAcrossEvents) {
   EXPECT_EQ(Counter(pt, 0, 0), Cell(0, 0, 0));
 }
 
+// A batch's changes through one CounterRows, flushed once, leave the same
+// counters as the same changes committed one at a time; before the flush
+// the transaction holds no counter row.
+TEST_F(ApplyReportChangeTest, ABatchsCounterRowsEqualOneChangeAtATime) {
+  const char* pts[] = {"Headache", "Rash", "Nausea"};
+  struct Step {
+    std::vector<TermKey> rows;
+    Placement at;
+  };
+  std::vector<Step> steps;
+  for (int i = 0; i < 30; ++i) {
+    steps.push_back(
+        {Report(pts[i % 3], 1 + i % 4, i % 4 == 0),
+         {"S" + std::to_string(i % 5), (i % 5) % kGroups, (i * 7) % kWindows}});
+  }
+  // One at a time, into this test's store; each step after the tenth
+  // replaces the version of step i - 10 (a follow-up).
+  auto removed_of = [&](size_t i) -> const Step* {
+    return i >= 10 ? &steps[i - 10] : nullptr;
+  };
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const Step* old = removed_of(i);
+    ASSERT_TRUE(Change(old ? &old->rows : nullptr, old ? &old->at : nullptr,
+                       &steps[i].rows, &steps[i].at)
+                    .ok());
+  }
+  // All in one transaction, into a second store.
+  testing::TempDir other_dir;
+  auto other = Store::Open({.path = other_dir.path()});
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(
+      (*other)
+          ->Commit([&](Txn& txn) -> absl::Status {
+            CounterRows rows(txn);
+            for (size_t i = 0; i < steps.size(); ++i) {
+              const Step* old = removed_of(i);
+              std::optional<CountedVersion> removed;
+              if (old != nullptr) {
+                removed = CountedVersion{old->at.subject_id, old->at.group,
+                                         old->at.window, old->rows};
+              }
+              const CountedVersion added{steps[i].at.subject_id,
+                                         steps[i].at.group, steps[i].at.window,
+                                         steps[i].rows};
+              absl::Status applied =
+                  ApplyReportChange(txn, rows, "T", kWindows,
+                                    removed ? &*removed : nullptr, &added);
+              if (!applied.ok()) return applied;
+            }
+            bool any_row = false;
+            absl::Status scan = txn.Scan(
+                Cf::kCounters, "", "", [&](std::string_view, std::string_view) {
+                  any_row = true;
+                  return false;
+                });
+            if (!scan.ok()) return scan;
+            if (any_row ||
+                txn.Get(Cf::kCounters, CounterRowKey("T", steps[0].rows[2]))
+                    ->has_value()) {
+              return absl::InternalError("a row before the flush");
+            }
+            rows.Flush();
+            return absl::OkStatus();
+          })
+          .ok());
+  for (Level level : {Level::kPt, Level::kSoc, Level::kOverall}) {
+    bool more = false;
+    auto one_by_one = ReadTermCounters(store_->Latest(), "T", level, kGroups,
+                                       kWindows, "", 100, &more);
+    auto batched = ReadTermCounters((*other)->Latest(), "T", level, kGroups,
+                                    kWindows, "", 100, &more);
+    ASSERT_TRUE(one_by_one.ok() && batched.ok());
+    ASSERT_EQ(one_by_one->size(), batched->size());
+    ASSERT_FALSE(one_by_one->empty());
+    for (size_t i = 0; i < batched->size(); ++i) {
+      EXPECT_EQ((*batched)[i].term, (*one_by_one)[i].term);
+      EXPECT_EQ((*batched)[i].cells, (*one_by_one)[i].cells);
+    }
+  }
+}
+
 TEST_F(ApplyReportChangeTest, FollowUpMovesSubjectBetweenCells) {
   // Version 1: grade 2 headache in window 0. Version 2: grade 4 migraine,
   // serious, in window 1. The subject must leave every v1 cell.
