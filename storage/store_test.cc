@@ -276,6 +276,17 @@ absl::Status ChainedMutation(Txn& txn, int i) {
   return absl::OkStatus();
 }
 
+// The number of keys under `prefix` (-1 if the scan fails).
+int CountUnder(const Store& store, Cf cf, std::string_view prefix) {
+  int n = 0;
+  const absl::Status scan = store.Latest().Scan(
+      cf, prefix, "", [&](std::string_view, std::string_view) {
+        ++n;
+        return true;
+      });
+  return scan.ok() ? n : -1;
+}
+
 TEST(StoreTest, MutationsSeeEarlierWritesBeforeTheWriterAppliesThem) {
   for (size_t cache_bytes : {size_t{1} << 20, size_t{0}}) {
     testing::TempDir dir;
@@ -296,21 +307,8 @@ TEST(StoreTest, MutationsSeeEarlierWritesBeforeTheWriterAppliesThem) {
                         });
     }
     all_done.WaitForNotification();
-    int audit = 0, topics = 0;
-    ASSERT_TRUE(store.Latest()
-                    .Scan(Cf::kAudit, "a/", "",
-                          [&](std::string_view, std::string_view) {
-                            ++audit;
-                            return true;
-                          })
-                    .ok());
-    ASSERT_TRUE(store.Latest()
-                    .Scan(Cf::kTopics, "t/", "",
-                          [&](std::string_view, std::string_view) {
-                            ++topics;
-                            return true;
-                          })
-                    .ok());
+    const int audit = CountUnder(store, Cf::kAudit, "a/");
+    const int topics = CountUnder(store, Cf::kTopics, "t/");
     EXPECT_EQ(audit, kCommits);
     EXPECT_EQ(topics, 1);
   }
@@ -500,21 +498,8 @@ TEST(StoreTest, MutationsQueuedBehindAWriteAreAppliedAsOneMergedWrite) {
     const Store::Stats stats = store.stats();
     auto n = store.Latest().Get(Cf::kReports, "n");
     ASSERT_TRUE(n.ok());
-    int audit = 0, topics = 0;
-    ASSERT_TRUE(store.Latest()
-                    .Scan(Cf::kAudit, "a/", "",
-                          [&](std::string_view, std::string_view) {
-                            ++audit;
-                            return true;
-                          })
-                    .ok());
-    ASSERT_TRUE(store.Latest()
-                    .Scan(Cf::kTopics, "t/", "",
-                          [&](std::string_view, std::string_view) {
-                            ++topics;
-                            return true;
-                          })
-                    .ok());
+    const int audit = CountUnder(store, Cf::kAudit, "a/");
+    const int topics = CountUnder(store, Cf::kTopics, "t/");
     EXPECT_EQ(topics, 1);
     if (fail_merged_write) {
       // None of the merged mutations' writes is applied.
