@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "storage/in_flight.h"
 #include "storage/keys.h"
+#include "tests/testing/hooked_file_system.h"
 #include "tests/testing/temp_dir.h"
 
 namespace aesignal::storage {
@@ -233,17 +234,29 @@ std::string Numbered(std::string_view prefix, int i) {
                       absl::Dec(i, absl::kZeroPad6));
 }
 
+// Mutation i of a chain: checks that it reads i - 1 in "n" (written by its
+// predecessor, perhaps not applied yet), writes i there, adds audit key i
+// and replaces topic key i - 1 by i. It never waits for the writer (no
+// scans, no Last).
+absl::Status ReplacingMutation(Txn& txn, int i) {
+  auto previous = txn.Get(Cf::kReports, "n");
+  if (!previous.ok()) return previous.status();
+  if (previous->value_or("-1") != std::to_string(i - 1)) {
+    return absl::InternalError(absl::StrCat(i, ": earlier Put not visible"));
+  }
+  if (i > 0) txn.Delete(Cf::kTopics, Numbered("t/", i - 1));
+  txn.Put(Cf::kTopics, Numbered("t/", i), "");
+  txn.Put(Cf::kReports, "n", std::to_string(i));
+  txn.Put(Cf::kAudit, Numbered("a/", i), "");
+  return absl::OkStatus();
+}
+
 // The checks one chained mutation makes of its predecessors' writes, which
 // the writer thread may not have applied yet: a point read in a column
 // family the committer does not cache, the last key under a prefix (as the
 // audit trail finds its next sequence), a scan, and Last where earlier
 // mutations deleted keys.
 absl::Status ChainedMutation(Txn& txn, int i) {
-  auto previous = txn.Get(Cf::kReports, "n");
-  if (!previous.ok()) return previous.status();
-  if (previous->value_or("-1") != std::to_string(i - 1)) {
-    return absl::InternalError(absl::StrCat(i, ": earlier Put not visible"));
-  }
   auto last = txn.Last(Cf::kAudit, "a/");
   if (!last.ok()) return last.status();
   const std::string want_last = i == 0 ? "" : Numbered("a/", i - 1);
@@ -269,11 +282,8 @@ absl::Status ChainedMutation(Txn& txn, int i) {
       (i == 0 ? "" : Numbered("t/", i - 1))) {
     return absl::InternalError(absl::StrCat(i, ": Last ignored a delete"));
   }
-  if (i > 0) txn.Delete(Cf::kTopics, Numbered("t/", i - 1));
-  txn.Put(Cf::kTopics, Numbered("t/", i), "");
-  txn.Put(Cf::kReports, "n", std::to_string(i));
-  txn.Put(Cf::kAudit, Numbered("a/", i), "");
-  return absl::OkStatus();
+  // The point read of "n", then the writes.
+  return ReplacingMutation(txn, i);
 }
 
 // The number of keys under `prefix` (-1 if the scan fails).
@@ -366,72 +376,23 @@ class GatedWal {
   int fail_append_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-class GatedFile final : public rocksdb::FSWritableFileOwnerWrapper {
- public:
-  GatedFile(std::unique_ptr<rocksdb::FSWritableFile> file, GatedWal* gate)
-      : FSWritableFileOwnerWrapper(std::move(file)), gate_(*gate) {}
-  rocksdb::IOStatus Append(const rocksdb::Slice& data,
-                           const rocksdb::IOOptions& options,
-                           rocksdb::IODebugContext* dbg) override {
-    rocksdb::IOStatus s = gate_.Pass();
-    if (!s.ok()) return s;
-    return FSWritableFileOwnerWrapper::Append(data, options, dbg);
-  }
-  rocksdb::IOStatus Append(const rocksdb::Slice& data,
-                           const rocksdb::IOOptions& options,
-                           const rocksdb::DataVerificationInfo& info,
-                           rocksdb::IODebugContext* dbg) override {
-    rocksdb::IOStatus s = gate_.Pass();
-    if (!s.ok()) return s;
-    return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
-  }
-
- private:
-  GatedWal& gate_;
-};
-
-class GatedFileSystem final : public rocksdb::FileSystemWrapper {
- public:
-  explicit GatedFileSystem(GatedWal* gate)
-      : FileSystemWrapper(rocksdb::FileSystem::Default()), gate_(gate) {}
-  const char* Name() const override { return "GatedFileSystem"; }
-  rocksdb::IOStatus NewWritableFile(
-      const std::string& name, const rocksdb::FileOptions& options,
-      std::unique_ptr<rocksdb::FSWritableFile>* result,
-      rocksdb::IODebugContext* dbg) override {
-    rocksdb::IOStatus s = target()->NewWritableFile(name, options, result, dbg);
-    if (s.ok() && absl::EndsWith(name, ".log")) {
-      *result = std::make_unique<GatedFile>(std::move(*result), gate_);
-    }
-    return s;
-  }
-
- private:
-  GatedWal* gate_;
-};
+// Passes WAL appends through `gate` (other files and operations freely).
+std::shared_ptr<testing::HookedFileSystem> GatedFileSystem(GatedWal* gate) {
+  return std::make_shared<testing::HookedFileSystem>(
+      [gate](const std::string& file, testing::HookedFileSystem::Op op) {
+        if (op == testing::HookedFileSystem::Op::kAppend &&
+            absl::EndsWith(file, ".log")) {
+          return gate->Pass();
+        }
+        return rocksdb::IOStatus::OK();
+      });
+}
 
 // The results of committed mutations, in the order they completed.
 struct Completions {
   absl::Mutex mu;
   std::vector<std::pair<int, absl::Status>> results ABSL_GUARDED_BY(mu);
 };
-
-// Mutation i of a chain: checks that it reads i - 1 in "n" (written by its
-// predecessor, perhaps not applied yet), writes i there, adds audit key i
-// and replaces topic key i - 1 by i. (Unlike ChainedMutation it never waits
-// for the writer: no scans, no Last.)
-absl::Status ReplacingMutation(Txn& txn, int i) {
-  auto previous = txn.Get(Cf::kReports, "n");
-  if (!previous.ok()) return previous.status();
-  if (previous->value_or("-1") != std::to_string(i - 1)) {
-    return absl::InternalError(absl::StrCat(i, ": earlier Put not visible"));
-  }
-  if (i > 0) txn.Delete(Cf::kTopics, Numbered("t/", i - 1));
-  txn.Put(Cf::kTopics, Numbered("t/", i), "");
-  txn.Put(Cf::kReports, "n", std::to_string(i));
-  txn.Put(Cf::kAudit, Numbered("a/", i), "");
-  return absl::OkStatus();
-}
 
 // Commits ReplacingMutation(i) for i in [from, to), noting each completion.
 void CommitChained(Store& store, int from, int to, Completions& out) {
@@ -461,7 +422,7 @@ TEST(StoreTest, MutationsQueuedBehindAWriteAreAppliedAsOneMergedWrite) {
     testing::TempDir dir;
     GatedWal gate;
     std::unique_ptr<rocksdb::Env> env =
-        rocksdb::NewCompositeEnv(std::make_shared<GatedFileSystem>(&gate));
+        rocksdb::NewCompositeEnv(GatedFileSystem(&gate));
     auto opened = Store::Open({.path = dir.path(),
                                .env = env.get(),
                                .resume_interval = absl::Milliseconds(10)});

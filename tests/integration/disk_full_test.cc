@@ -14,6 +14,7 @@
 #include "services/domain/monitor.h"
 #include "storage/store.h"
 #include "tests/testing/fixtures.h"
+#include "tests/testing/hooked_file_system.h"
 #include "tests/testing/temp_dir.h"
 
 namespace aesignal {
@@ -27,49 +28,16 @@ struct Disk {
   std::atomic<bool> full{false};
 };
 
-class FullableFile final : public rocksdb::FSWritableFileOwnerWrapper {
- public:
-  FullableFile(std::unique_ptr<rocksdb::FSWritableFile> file, Disk* disk)
-      : FSWritableFileOwnerWrapper(std::move(file)), disk_(*disk) {}
-
-  rocksdb::IOStatus Append(const rocksdb::Slice& data,
-                           const rocksdb::IOOptions& options,
-                           rocksdb::IODebugContext* dbg) override {
-    if (disk_.full) return rocksdb::IOStatus::NoSpace("test disk is full");
-    return FSWritableFileOwnerWrapper::Append(data, options, dbg);
-  }
-  rocksdb::IOStatus Append(const rocksdb::Slice& data,
-                           const rocksdb::IOOptions& options,
-                           const rocksdb::DataVerificationInfo& info,
-                           rocksdb::IODebugContext* dbg) override {
-    if (disk_.full) return rocksdb::IOStatus::NoSpace("test disk is full");
-    return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
-  }
-  rocksdb::IOStatus Flush(const rocksdb::IOOptions& options,
-                          rocksdb::IODebugContext* dbg) override {
-    if (disk_.full) return rocksdb::IOStatus::NoSpace("test disk is full");
-    return FSWritableFileOwnerWrapper::Flush(options, dbg);
-  }
-  rocksdb::IOStatus Sync(const rocksdb::IOOptions& options,
-                         rocksdb::IODebugContext* dbg) override {
-    if (disk_.full) return rocksdb::IOStatus::NoSpace("test disk is full");
-    return FSWritableFileOwnerWrapper::Sync(options, dbg);
-  }
-  rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
-                          rocksdb::IODebugContext* dbg) override {
-    if (disk_.full) return rocksdb::IOStatus::NoSpace("test disk is full");
-    return FSWritableFileOwnerWrapper::Fsync(options, dbg);
-  }
-
- private:
-  Disk& disk_;
-};
-
-class FullableFileSystem final : public rocksdb::FileSystemWrapper {
+// Fails every append, flush and sync (of the WAL, tables, MANIFEST alike)
+// while the disk is full, and reports no free space then.
+class FullableFileSystem final : public testing::HookedFileSystem {
  public:
   explicit FullableFileSystem(Disk* disk)
-      : FileSystemWrapper(rocksdb::FileSystem::Default()), disk_(disk) {}
-  const char* Name() const override { return "FullableFileSystem"; }
+      : HookedFileSystem([disk](const std::string&, Op) {
+          return disk->full ? rocksdb::IOStatus::NoSpace("test disk is full")
+                            : rocksdb::IOStatus::OK();
+        }),
+        disk_(disk) {}
 
   // What RocksDB's SstFileManager polls before it resumes by itself.
   rocksdb::IOStatus GetFreeSpace(const std::string& path,
@@ -81,19 +49,6 @@ class FullableFileSystem final : public rocksdb::FileSystemWrapper {
       return rocksdb::IOStatus::OK();
     }
     return target()->GetFreeSpace(path, options, free, dbg);
-  }
-
-  rocksdb::IOStatus NewWritableFile(
-      const std::string& name, const rocksdb::FileOptions& options,
-      std::unique_ptr<rocksdb::FSWritableFile>* result,
-      rocksdb::IODebugContext* dbg) override {
-    // Creating a file still works on a full disk (free inodes); writing to
-    // it does not.
-    std::unique_ptr<rocksdb::FSWritableFile> file;
-    rocksdb::IOStatus s = target()->NewWritableFile(name, options, &file, dbg);
-    if (s.ok())
-      *result = std::make_unique<FullableFile>(std::move(file), disk_);
-    return s;
   }
 
  private:
