@@ -24,8 +24,10 @@ absl::StatusOr<std::optional<StoredReport>> ReadReportVersion(
     const ReadView& view, std::string_view trial_id, std::string_view site_id,
     std::string_view report_id, uint32_t version);
 
-// The newest stored version of a report (the counted one), if any.
-absl::StatusOr<std::optional<StoredReport>> ReadNewestReport(
+// The number of the newest stored version of a report (its head), if any.
+// Every stored report has a head, so nullopt means that no version of it is
+// stored: one point lookup answers "is this report new?".
+absl::StatusOr<std::optional<uint32_t>> ReadNewestVersion(
     const ReadView& view, std::string_view trial_id, std::string_view site_id,
     std::string_view report_id);
 

@@ -196,8 +196,11 @@ class BatchApplier {
       const v1::AdverseEventReport& r, const std::string& path,
       v1::ReportResult* result);
   absl::StatusOr<bool> AlreadyStored(const v1::AdverseEventReport& r,
+                                     std::optional<uint32_t> newest,
                                      const std::string& path,
                                      v1::ReportResult* result);
+  absl::StatusOr<std::optional<storage::StoredReport>> NewestStored(
+      const v1::AdverseEventReport& r, std::optional<uint32_t> newest);
   absl::Status Count(const v1::AdverseEventReport& r,
                      const storage::StoredReport& stored,
                      const std::optional<storage::StoredReport>& previous);
@@ -224,13 +227,17 @@ absl::Status BatchApplier::ApplyReport(int i) {
   AESIGNAL_ASSIGN_OR_RETURN(const v1::Subject* subject,
                             EnrolledSubject(r, path, result));
   if (subject == nullptr) return absl::OkStatus();  // rejected
-  AESIGNAL_ASSIGN_OR_RETURN(bool stored_already,
-                            AlreadyStored(r, path, result));
-  if (stored_already) return absl::OkStatus();
+  // The head first: a report without one has no stored version at all, so a
+  // new report (most are) costs one lookup, not a miss per key.
   AESIGNAL_ASSIGN_OR_RETURN(
-      std::optional<storage::StoredReport> previous,
-      storage::ReadNewestReport(txn_, batch_.trial_id, r.site_id(),
-                                r.report_id()));
+      std::optional<uint32_t> newest,
+      storage::ReadNewestVersion(txn_, batch_.trial_id, r.site_id(),
+                                 r.report_id()));
+  AESIGNAL_ASSIGN_OR_RETURN(bool stored_already,
+                            AlreadyStored(r, newest, path, result));
+  if (stored_already) return absl::OkStatus();
+  AESIGNAL_ASSIGN_OR_RETURN(std::optional<storage::StoredReport> previous,
+                            NewestStored(r, newest));
   if (previous.has_value() &&
       previous->report().subject_id() != r.subject_id()) {
     SetRejected(
@@ -306,9 +313,11 @@ absl::StatusOr<const v1::Subject*> BatchApplier::EnrolledSubject(
 
 // Whether this version of `r` is stored already: the same content is a
 // DUPLICATE, different content is rejected (a follow-up needs a new version).
+// `newest` is the report's head: no version above it is stored.
 absl::StatusOr<bool> BatchApplier::AlreadyStored(
-    const v1::AdverseEventReport& r, const std::string& path,
-    v1::ReportResult* result) {
+    const v1::AdverseEventReport& r, std::optional<uint32_t> newest,
+    const std::string& path, v1::ReportResult* result) {
+  if (!newest.has_value() || r.version() > *newest) return false;
   AESIGNAL_ASSIGN_OR_RETURN(
       std::optional<storage::StoredReport> same_version,
       storage::ReadReportVersion(txn_, batch_.trial_id, r.site_id(),
@@ -324,6 +333,20 @@ absl::StatusOr<bool> BatchApplier::AlreadyStored(
                      "send a follow-up with a higher version"));
   }
   return true;
+}
+
+// The stored version the head `newest` names (the counted one), if any.
+absl::StatusOr<std::optional<storage::StoredReport>> BatchApplier::NewestStored(
+    const v1::AdverseEventReport& r, std::optional<uint32_t> newest) {
+  if (!newest.has_value()) return std::nullopt;
+  AESIGNAL_ASSIGN_OR_RETURN(
+      std::optional<storage::StoredReport> stored,
+      storage::ReadReportVersion(txn_, batch_.trial_id, r.site_id(),
+                                 r.report_id(), *newest));
+  if (!stored.has_value()) {
+    return absl::DataLossError("report head points at a missing version");
+  }
+  return stored;
 }
 
 // Moves the counters from the previously counted version (if any) to `r`,

@@ -251,6 +251,18 @@ TEST_F(MonitorTest, ReportOutcomesAndIdempotency) {
   EXPECT_EQ(
       Cell(overall, "Any grade >= 3 AE", "", "M3")->cumulative().subjects(), 0);
 
+  // Versions below the newest are looked up too: a retried history version
+  // is a DUPLICATE, one with new content a conflict, not SUPERSEDED again.
+  auto history = Submit({MakeReport("R1", 2, "S1", 10, "Headache", 3),
+                         MakeReport("R1", 1, "S1", 10, "Headache")});
+  ASSERT_TRUE(history.ok());
+  EXPECT_THAT(Statuses(*history), ElementsAre(v1::REPORT_STATUS_DUPLICATE,
+                                              v1::REPORT_STATUS_DUPLICATE));
+  auto changed_history = Submit({MakeReport("R1", 2, "S1", 10, "Migraine", 3)});
+  ASSERT_TRUE(changed_history.ok());
+  EXPECT_EQ(changed_history->results(0).status(), v1::REPORT_STATUS_REJECTED);
+  EXPECT_EQ(changed_history->results(0).field(), "reports[0].version");
+
   // Same version, different content: rejected, not silently dropped.
   auto conflict = Submit({MakeReport("R2", 1, "S2", 10, "Vomiting")});
   ASSERT_TRUE(conflict.ok());
