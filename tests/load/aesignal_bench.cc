@@ -21,10 +21,15 @@
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -624,10 +629,132 @@ int Http() {
   return 0;
 }
 
+// --- Scale
+// ---------------------------------------------------------------------
+
+constexpr int kScaleSubjects = 10000;
+
+ReportGenerator ScaleGenerator(int last_day) {
+  return ReportGenerator(
+      {.subjects = kScaleSubjects, .pts = 1000, .last_day = last_day});
+}
+
+// The scale run's crash phase, in a child process that Scale starts (not for
+// use by hand): `aesignal-bench scale-crash-child --data_dir=D` opens the
+// scale run's store in D, streams new reports into it and prints "acked N"
+// at every multiple of 1,000 acknowledged, until it is killed.
+int ScaleCrashChild() {
+  Fixture f;
+  if (absl::Status s = f.Open(absl::GetFlag(FLAGS_data_dir)); !s.ok()) {
+    std::cerr << s << "\n";
+    return 1;
+  }
+  const v1::Trial trial = bench::BenchTrial(5, 10);
+  const ReportGenerator generator =
+      ScaleGenerator(trial.timepoints(9).study_day());
+  std::printf("acked 0\n");
+  std::fflush(stdout);
+  IngestVolume(
+      f, generator, int64_t{1} << 40, 4, "k",
+      [](int64_t acked) {
+        std::printf("acked %lld\n", static_cast<long long>(acked));
+        std::fflush(stdout);
+      },
+      1000);
+  return 1;  // not reached: killed long before
+}
+
+// Sums the sizes of the RocksDB write-ahead log files in `dir`: what an open
+// after a crash replays.
+int64_t WalBytes(const std::string& dir) {
+  int64_t bytes = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == ".log") bytes += entry.file_size();
+  }
+  return bytes;
+}
+
+// Runs ScaleCrashChild on `data_dir` and SIGKILLs it once it has acknowledged
+// at least `kill_after` reports; returns how many it had.
+absl::StatusOr<int64_t> IngestUntilKilled(const std::string& data_dir,
+                                          int64_t kill_after) {
+  const std::string dir_flag = "--data_dir=" + data_dir;
+  int out[2];
+  if (pipe(out) != 0) return absl::InternalError("pipe failed");
+  const pid_t pid = fork();
+  if (pid < 0) return absl::InternalError("fork failed");
+  if (pid == 0) {
+    // Dies with this process, whatever ends it.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    dup2(out[1], STDOUT_FILENO);
+    close(out[0]);
+    close(out[1]);
+    execl("/proc/self/exe", "aesignal-bench", "scale-crash-child",
+          dir_flag.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out[1]);
+  FILE* lines = fdopen(out[0], "r");
+  int64_t acked = -1;
+  long long n = 0;
+  while (acked < kill_after && std::fscanf(lines, "acked %lld\n", &n) == 1) {
+    acked = n;
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  std::fclose(lines);
+  if (acked < kill_after) {
+    return absl::InternalError(absl::StrCat("the crash child stopped after ",
+                                            acked, " acknowledged reports"));
+  }
+  return acked;
+}
+
+// After the scale run: a server on its store is killed with SIGKILL while
+// ingesting (its write-ahead log as a crash leaves it), then restarted and
+// checked: counters equal a recount of the stored reports, and the signals a
+// re-evaluation of every row.
+int CrashRestart(const std::string& data_dir, int64_t kill_after) {
+  absl::StatusOr<int64_t> acked = IngestUntilKilled(data_dir, kill_after);
+  if (!acked.ok()) {
+    std::cerr << acked.status() << "\n";
+    return 1;
+  }
+  const int64_t wal = WalBytes(data_dir);
+  const absl::Time reopen = absl::Now();
+  Fixture f;
+  if (absl::Status s = f.Open(data_dir); !s.ok()) {
+    std::cerr << s << "\n";
+    return 1;
+  }
+  std::printf(
+      "restart after SIGKILL (%lld more reports acknowledged by the killed "
+      "server, write-ahead log %.1f MiB): %s (store open %s)\n",
+      static_cast<long long>(*acked), wal / 1048576.0,
+      absl::FormatDuration(absl::Now() - reopen).c_str(),
+      absl::FormatDuration(f.server->open_time()).c_str());
+  const absl::Time verify = absl::Now();
+  absl::Status counters = f.server->monitor().VerifyCounters("BENCH");
+  std::printf(
+      "after SIGKILL, counters = recount of every stored report: %s (%s)\n",
+      counters.ok() ? "yes" : counters.ToString().c_str(),
+      absl::FormatDuration(absl::Now() - verify).c_str());
+  absl::Status idle = f.server->monitor().signals().WaitIdle(absl::Minutes(30));
+  absl::StatusOr<int> signals =
+      idle.ok() ? f.server->monitor().signals().VerifySignals("BENCH")
+                : absl::StatusOr<int>(idle);
+  std::printf("after SIGKILL, signals = re-evaluation of every row: %s\n",
+              signals.ok()
+                  ? absl::StrCat("yes (", *signals, " signals)").c_str()
+                  : signals.status().ToString().c_str());
+  return counters.ok() && signals.ok() ? 0 : 1;
+}
+
 int Scale() {
   const bool smoke = absl::GetFlag(FLAGS_smoke);
   const int64_t total = smoke ? 20000 : absl::GetFlag(FLAGS_scale_reports);
-  constexpr int kSubjects = 10000;
+  constexpr int kSubjects = kScaleSubjects;
   Fixture f;
   if (absl::Status s = StartFixture(f, 5, 10, kSubjects); !s.ok()) {
     std::cerr << s << "\n";
@@ -639,8 +766,7 @@ int Scale() {
   const absl::Time start = last;
   std::printf("%8s %12s %12s %10s\n", "tenth", "reports", "reports/s",
               "RSS MiB");
-  const ReportGenerator generator(
-      {.subjects = kSubjects, .pts = 1000, .last_day = f.last_day});
+  const ReportGenerator generator = ScaleGenerator(f.last_day);
   if (!IngestVolume(
           f, generator, total, 4, "s",
           [&](int64_t done) {
@@ -671,7 +797,10 @@ int Scale() {
   std::printf("restart (open data dir, serve): %s (store open %s)\n",
               absl::FormatDuration(absl::Now() - reopen).c_str(),
               absl::FormatDuration((*again)->open_time()).c_str());
-  return 0;
+  again->reset();
+  // Enough to fill the write-ahead log to its bound (StoreOptions::
+  // max_wal_bytes, 32 MiB: ~40,000 reports) several times over.
+  return CrashRestart(f.data_dir, smoke ? 3000 : 300000);
 }
 
 int Load() {
@@ -810,6 +939,7 @@ int main(int argc, char** argv) {
   if (mode == "ingest") return aesignal::Ingest();
   if (mode == "query") return aesignal::Query();
   if (mode == "scale") return aesignal::Scale();
+  if (mode == "scale-crash-child") return aesignal::ScaleCrashChild();
   if (mode == "load") return aesignal::Load();
   if (mode == "http") return aesignal::Http();
   if (mode == "peer") return aesignal::Peer();

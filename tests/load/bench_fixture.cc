@@ -12,6 +12,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "aesignal/v1/trial_service.grpc.pb.h"
+#include "services/errors/errors.h"
 
 namespace aesignal::bench {
 
@@ -80,11 +81,22 @@ absl::Status EnrollSubjects(v1::TrialService::Stub& stub, int groups,
 
 absl::Status Fixture::Start(int groups, int timepoints, int subjects,
                             const std::string& dir) {
+  if (dir.empty()) temp = std::make_unique<testing::TempDir>();
+  AESIGNAL_RETURN_IF_ERROR(Open(dir.empty() ? temp->Sub("data") : dir));
+  const v1::Trial trial = BenchTrial(groups, timepoints);
+  last_day = trial.timepoints(timepoints - 1).study_day();
+  auto stub = v1::TrialService::NewStub(Channel());
+  v1::CreateTrialRequest create;
+  *create.mutable_trial() = trial;
+  grpc::ClientContext context;
+  v1::Trial created;
+  grpc::Status s = stub->CreateTrial(&context, create, &created);
+  if (!s.ok()) return absl::InternalError(s.error_message());
+  return EnrollSubjects(*stub, groups, subjects, last_day);
+}
+
+absl::Status Fixture::Open(const std::string& dir) {
   data_dir = dir;
-  if (data_dir.empty()) {
-    temp = std::make_unique<testing::TempDir>();
-    data_dir = temp->Sub("data");
-  }
   auto started = Server::Start(
       {.listen = "127.0.0.1:0",
        .data_dir = data_dir,
@@ -97,16 +109,7 @@ absl::Status Fixture::Start(int groups, int timepoints, int subjects,
   if (!started.ok()) return started.status();
   server = *std::move(started);
   target = absl::StrCat("127.0.0.1:", server->port());
-  const v1::Trial trial = BenchTrial(groups, timepoints);
-  last_day = trial.timepoints(timepoints - 1).study_day();
-  auto stub = v1::TrialService::NewStub(Channel());
-  v1::CreateTrialRequest create;
-  *create.mutable_trial() = trial;
-  grpc::ClientContext context;
-  v1::Trial created;
-  grpc::Status s = stub->CreateTrial(&context, create, &created);
-  if (!s.ok()) return absl::InternalError(s.error_message());
-  return EnrollSubjects(*stub, groups, subjects, last_day);
+  return absl::OkStatus();
 }
 
 std::shared_ptr<grpc::Channel> Fixture::Channel(int index) const {

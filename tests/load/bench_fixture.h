@@ -53,6 +53,9 @@ struct Fixture {
   // `data_dir` empty: a temporary directory, removed with the fixture.
   absl::Status Start(int groups, int timepoints, int subjects,
                      const std::string& data_dir = "");
+  // Starts the server on an existing data dir (the trial already in it),
+  // configured as Start configures it; sets no `last_day`.
+  absl::Status Open(const std::string& data_dir);
   // A new channel (a separate client connection).
   std::shared_ptr<grpc::Channel> Channel(int index = 0) const;
 };
