@@ -6,10 +6,13 @@
 #include "storage/audit.h"
 #include "storage/records.pb.h"
 #include "storage/store.h"
+#include "tests/testing/count_keys.h"
 #include "tests/testing/temp_dir.h"
 
 namespace aesignal::storage {
 namespace {
+
+using testing::CountKeys;
 
 v1::AuditRecord Record(std::string_view resource) {
   v1::AuditRecord record;
@@ -48,18 +51,6 @@ std::vector<std::pair<int64_t, std::string>> Read(const Store& store,
   return out;
 }
 
-size_t CountKeys(const Store& store, Cf cf) {
-  size_t n = 0;
-  EXPECT_TRUE(store.Latest()
-                  .Scan(cf, "", "",
-                        [&](std::string_view, std::string_view) {
-                          ++n;
-                          return true;
-                        })
-                  .ok());
-  return n;
-}
-
 TEST(AuditBlocksTest,
      OneTransactionsRecordsAreOneBlockReadableFromAnySequence) {
   testing::TempDir dir;
@@ -68,7 +59,7 @@ TEST(AuditBlocksTest,
   ASSERT_TRUE(AppendRecords(**store, "T1", 5, "a").ok());
   ASSERT_TRUE(AppendRecords(**store, "T2", 2, "x").ok());
   ASSERT_TRUE(AppendRecords(**store, "T1", 3, "b").ok());
-  EXPECT_EQ(CountKeys(**store, Cf::kAuditBlocks), 3u);  // one per commit
+  EXPECT_EQ(CountKeys(**store, Cf::kAuditBlocks), 3);  // one per commit
 
   const std::vector<std::pair<int64_t, std::string>> all = {
       {1, "a-0"}, {2, "a-1"}, {3, "a-2"}, {4, "a-3"},
@@ -133,8 +124,8 @@ TEST(AuditBlocksTest, OpeningASchema2StoreMovesItsRecordsIntoBlocks) {
   }
   auto store = Store::Open({.path = dir.path()});
   ASSERT_TRUE(store.ok()) << store.status();
-  EXPECT_EQ(CountKeys(**store, Cf::kAudit), 0u);
-  EXPECT_EQ(CountKeys(**store, Cf::kAuditBlocks), 26u + 1u);
+  EXPECT_EQ(CountKeys(**store, Cf::kAudit), 0);
+  EXPECT_EQ(CountKeys(**store, Cf::kAuditBlocks), 26 + 1);
   const auto t1 = Read(**store, "T1", 0);
   ASSERT_EQ(t1.size(), 25003u);
   for (size_t i = 0; i < t1.size(); ++i) {
@@ -165,7 +156,7 @@ TEST(AuditBlocksTest, AnInterruptedUpgradeIsFinishedOnTheNextOpen) {
   }
   auto store = Store::Open({.path = dir.path()});
   ASSERT_TRUE(store.ok()) << store.status();
-  EXPECT_EQ(CountKeys(**store, Cf::kAudit), 0u);
+  EXPECT_EQ(CountKeys(**store, Cf::kAudit), 0);
   const auto t1 = Read(**store, "T1", 0);
   ASSERT_EQ(t1.size(), 3000u);
   for (size_t i = 0; i < t1.size(); ++i) {

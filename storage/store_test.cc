@@ -14,11 +14,14 @@
 #include "gtest/gtest.h"
 #include "storage/in_flight.h"
 #include "storage/keys.h"
+#include "tests/testing/count_keys.h"
 #include "tests/testing/hooked_file_system.h"
 #include "tests/testing/temp_dir.h"
 
 namespace aesignal::storage {
 namespace {
+
+using testing::CountKeys;
 
 TEST(StoreTest, CommitIsVisibleAndSurvivesReopen) {
   testing::TempDir dir;
@@ -287,16 +290,6 @@ absl::Status ChainedMutation(Txn& txn, int i) {
 }
 
 // The number of keys under `prefix` (-1 if the scan fails).
-int CountUnder(const Store& store, Cf cf, std::string_view prefix) {
-  int n = 0;
-  const absl::Status scan = store.Latest().Scan(
-      cf, prefix, "", [&](std::string_view, std::string_view) {
-        ++n;
-        return true;
-      });
-  return scan.ok() ? n : -1;
-}
-
 TEST(StoreTest, MutationsSeeEarlierWritesBeforeTheWriterAppliesThem) {
   for (size_t cache_bytes : {size_t{1} << 20, size_t{0}}) {
     testing::TempDir dir;
@@ -317,8 +310,8 @@ TEST(StoreTest, MutationsSeeEarlierWritesBeforeTheWriterAppliesThem) {
                         });
     }
     all_done.WaitForNotification();
-    const int audit = CountUnder(store, Cf::kAudit, "a/");
-    const int topics = CountUnder(store, Cf::kTopics, "t/");
+    const int audit = CountKeys(store, Cf::kAudit, "a/");
+    const int topics = CountKeys(store, Cf::kTopics, "t/");
     EXPECT_EQ(audit, kCommits);
     EXPECT_EQ(topics, 1);
   }
@@ -459,8 +452,8 @@ TEST(StoreTest, MutationsQueuedBehindAWriteAreAppliedAsOneMergedWrite) {
     const Store::Stats stats = store.stats();
     auto n = store.Latest().Get(Cf::kReports, "n");
     ASSERT_TRUE(n.ok());
-    const int audit = CountUnder(store, Cf::kAudit, "a/");
-    const int topics = CountUnder(store, Cf::kTopics, "t/");
+    const int audit = CountKeys(store, Cf::kAudit, "a/");
+    const int topics = CountKeys(store, Cf::kTopics, "t/");
     EXPECT_EQ(topics, 1);
     if (fail_merged_write) {
       // None of the merged mutations' writes is applied.
