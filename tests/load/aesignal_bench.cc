@@ -695,18 +695,20 @@ absl::StatusOr<int64_t> IngestUntilKilled(const std::string& data_dir,
   }
   close(out[1]);
   FILE* lines = fdopen(out[0], "r");
-  int64_t acked = -1;
+  int64_t acked = -1;  // -1: it never started ingesting
   long long n = 0;
-  while (acked < kill_after && std::fscanf(lines, "acked %lld\n", &n) == 1) {
+  while (lines != nullptr && acked < kill_after &&
+         std::fscanf(lines, "acked %lld\n", &n) == 1) {
     acked = n;
   }
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
-  std::fclose(lines);
+  if (lines != nullptr) std::fclose(lines);
   if (acked < kill_after) {
-    return absl::InternalError(absl::StrCat("the crash child stopped after ",
-                                            acked, " acknowledged reports"));
+    return absl::InternalError(absl::StrCat(
+        "the crash child ended before it was killed (wait status ", status,
+        ") with ", acked, " reports acknowledged (-1: none started)"));
   }
   return acked;
 }
