@@ -289,7 +289,6 @@ absl::Status ChainedMutation(Txn& txn, int i) {
   return ReplacingMutation(txn, i);
 }
 
-// The number of keys under `prefix` (-1 if the scan fails).
 TEST(StoreTest, MutationsSeeEarlierWritesBeforeTheWriterAppliesThem) {
   for (size_t cache_bytes : {size_t{1} << 20, size_t{0}}) {
     testing::TempDir dir;
