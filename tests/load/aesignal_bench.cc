@@ -629,8 +629,7 @@ int Http() {
   return 0;
 }
 
-// --- Scale
-// ---------------------------------------------------------------------
+// --- Scale -------------------------------------------------------------------
 
 constexpr int kScaleSubjects = 10000;
 
@@ -756,9 +755,8 @@ int CrashRestart(const std::string& data_dir, int64_t kill_after) {
 int Scale() {
   const bool smoke = absl::GetFlag(FLAGS_smoke);
   const int64_t total = smoke ? 20000 : absl::GetFlag(FLAGS_scale_reports);
-  constexpr int kSubjects = kScaleSubjects;
   Fixture f;
-  if (absl::Status s = StartFixture(f, 5, 10, kSubjects); !s.ok()) {
+  if (absl::Status s = StartFixture(f, 5, 10, kScaleSubjects); !s.ok()) {
     std::cerr << s << "\n";
     return 1;
   }
@@ -800,8 +798,8 @@ int Scale() {
               absl::FormatDuration(absl::Now() - reopen).c_str(),
               absl::FormatDuration((*again)->open_time()).c_str());
   again->reset();
-  // Enough to fill the write-ahead log to its bound (StoreOptions::
-  // max_wal_bytes, 32 MiB: ~40,000 reports) several times over.
+  // Enough to fill the write-ahead log to its bound several times over
+  // (StoreOptions::max_wal_bytes, 32 MiB; ~1 KiB of log per report).
   return CrashRestart(f.data_dir, smoke ? 3000 : 300000);
 }
 
