@@ -501,6 +501,28 @@ TEST_F(MonitorTest, VerifyCountersFindsATamperedOrMissingRow) {
   EXPECT_THAT(missing.message(), HasSubstr("counter rows, recount"));
 }
 
+// A follow-up reads the version its report's head names; if that version is
+// gone the store is damaged, and the batch fails without storing anything.
+TEST_F(MonitorTest, AHeadNamingAMissingVersionFailsTheBatch) {
+  ASSERT_TRUE(Submit({MakeReport("R1", 1, "S4", 20, "Pneumonia")}).ok());
+  ASSERT_TRUE(store_
+                  ->Commit([&](storage::Txn& txn) {
+                    txn.Delete(storage::Cf::kReports,
+                               storage::ReportKey(kTrial, "01", "R1", 1));
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  auto follow_up = Submit({MakeReport("R1", 2, "S4", 30, "Bronchitis")});
+  ASSERT_FALSE(follow_up.ok());
+  EXPECT_EQ(follow_up.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(follow_up.status().message(),
+              HasSubstr("report head points at a missing version"));
+  auto stored = store_->Latest().Get(storage::Cf::kReports,
+                                     storage::ReportKey(kTrial, "01", "R1", 2));
+  ASSERT_TRUE(stored.ok());
+  EXPECT_FALSE(stored->has_value());
+}
+
 TEST_F(MonitorTest, FollowUpDowngradeUpdatesEveryCell) {
   ASSERT_TRUE(
       Submit({MakeReport("R1", 1, "S4", 20, "Pneumonia", 3, true)}).ok());
