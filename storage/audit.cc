@@ -16,12 +16,7 @@ constexpr size_t kSequenceBytes = 8;
 // (length-delimited): the bytes of a block are those of its records.
 void AppendToBlock(std::string* block, std::string_view record) {
   block->push_back(static_cast<char>((1 << 3) | 2));  // field 1, bytes
-  uint64_t size = record.size();
-  while (size >= 0x80) {
-    block->push_back(static_cast<char>(size | 0x80));
-    size >>= 7;
-  }
-  block->push_back(static_cast<char>(size));
+  AppendVarint(block, record.size());
   block->append(record);
 }
 

@@ -14,32 +14,6 @@
 namespace aesignal::storage {
 namespace {
 
-void AppendVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-// Reads a base-128 varint (at most 10 bytes) from the front of *in. Written
-// out rather than with protobuf's CodedInputStream, whose construction per
-// call dominated decoding counter rows.
-bool ReadVarint(std::string_view* in, uint64_t* v) {
-  uint64_t result = 0;
-  for (size_t i = 0; i < in->size() && i < 10; ++i) {
-    const uint8_t byte = static_cast<uint8_t>((*in)[i]);
-    if (i == 9 && byte > 1) return false;  // more than 64 bits
-    result |= static_cast<uint64_t>(byte & 0x7F) << (7 * i);
-    if ((byte & 0x80) == 0) {
-      *v = result;
-      in->remove_prefix(i + 1);
-      return true;
-    }
-  }
-  return false;
-}
-
 // A counter row's order: by dose group, then window.
 bool CellBefore(const CounterCell& a, const CounterCell& b) {
   return std::tie(a.group, a.window) < std::tie(b.group, b.window);
@@ -173,8 +147,8 @@ std::string EncodeCellCounts(const CellCounts& c) {
 
 absl::StatusOr<CellCounts> DecodeCellCounts(std::string_view bytes) {
   uint64_t a = 0, b = 0, c = 0;
-  if (!ReadVarint(&bytes, &a) || !ReadVarint(&bytes, &b) ||
-      !ReadVarint(&bytes, &c) || !bytes.empty()) {
+  if (!ConsumeVarint(&bytes, &a) || !ConsumeVarint(&bytes, &b) ||
+      !ConsumeVarint(&bytes, &c) || !bytes.empty()) {
     return absl::DataLossError("malformed incidence counter value");
   }
   return CellCounts{static_cast<int64_t>(a), static_cast<int64_t>(b),
@@ -199,7 +173,7 @@ absl::StatusOr<CounterRow> DecodeCounterRow(std::string_view bytes) {
   while (!bytes.empty()) {
     uint64_t v[5];
     for (uint64_t& x : v) {
-      if (!ReadVarint(&bytes, &x)) {
+      if (!ConsumeVarint(&bytes, &x)) {
         return absl::DataLossError("malformed counter row");
       }
     }
@@ -234,7 +208,7 @@ absl::StatusOr<WindowCounts> DecodeWindowCounts(std::string_view bytes,
   out.reserve(num_windows);
   while (!bytes.empty()) {
     uint64_t v = 0;
-    if (!ReadVarint(&bytes, &v) || v > UINT32_MAX) {
+    if (!ConsumeVarint(&bytes, &v) || v > UINT32_MAX) {
       return absl::DataLossError("malformed subject-term state");
     }
     out.push_back(static_cast<uint32_t>(v));

@@ -29,6 +29,13 @@ void AppendBigEndian32(std::string* out, uint32_t v);
 [[nodiscard]] bool ConsumeBigEndian16(std::string_view* in, uint16_t* v);
 [[nodiscard]] bool ConsumeBigEndian32(std::string_view* in, uint32_t* v);
 
+// Base-128 varints (protobuf's wire encoding) for compact values: counter
+// rows, subject-term states, audit blocks. Not order-preserving: never in
+// keys. ConsumeVarint reads at most 10 bytes and advances *in; false if *in
+// does not start with a varint of at most 64 bits.
+void AppendVarint(std::string* out, uint64_t v);
+[[nodiscard]] bool ConsumeVarint(std::string_view* in, uint64_t* v);
+
 // --- Incidence terms ---------------------------------------------------------
 
 // The level of a term row. Values are persisted: never renumber.
