@@ -58,32 +58,6 @@ void AppendBigEndian32(std::string* out, uint32_t v) {
   }
 }
 
-void AppendVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-// Reads a base-128 varint (at most 10 bytes) from the front of *in. Written
-// out rather than with protobuf's CodedInputStream, whose construction per
-// call dominated decoding counter rows.
-bool ConsumeVarint(std::string_view* in, uint64_t* v) {
-  uint64_t result = 0;
-  for (size_t i = 0; i < in->size() && i < 10; ++i) {
-    const uint8_t byte = static_cast<uint8_t>((*in)[i]);
-    if (i == 9 && byte > 1) return false;  // more than 64 bits
-    result |= static_cast<uint64_t>(byte & 0x7F) << (7 * i);
-    if ((byte & 0x80) == 0) {
-      *v = result;
-      in->remove_prefix(i + 1);
-      return true;
-    }
-  }
-  return false;
-}
-
 bool ConsumeBigEndian16(std::string_view* in, uint16_t* v) {
   if (in->size() < 2) return false;
   *v = static_cast<uint16_t>((static_cast<uint8_t>((*in)[0]) << 8) |

@@ -33,8 +33,31 @@ void AppendBigEndian32(std::string* out, uint32_t v);
 // rows, subject-term states, audit blocks. Not order-preserving: never in
 // keys. ConsumeVarint reads at most 10 bytes and advances *in; false if *in
 // does not start with a varint of at most 64 bits.
-void AppendVarint(std::string* out, uint64_t v);
-[[nodiscard]] bool ConsumeVarint(std::string_view* in, uint64_t* v);
+// Inline: they run for every field of every counter row, state and mark the
+// committer decodes and encodes.
+inline void AppendVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+// Written out rather than with protobuf's CodedInputStream, whose
+// construction per call dominated decoding counter rows.
+[[nodiscard]] inline bool ConsumeVarint(std::string_view* in, uint64_t* v) {
+  uint64_t result = 0;
+  for (size_t i = 0; i < in->size() && i < 10; ++i) {
+    const uint8_t byte = static_cast<uint8_t>((*in)[i]);
+    if (i == 9 && byte > 1) return false;  // more than 64 bits
+    result |= static_cast<uint64_t>(byte & 0x7F) << (7 * i);
+    if ((byte & 0x80) == 0) {
+      *v = result;
+      in->remove_prefix(i + 1);
+      return true;
+    }
+  }
+  return false;
+}
 
 // --- Incidence terms ---------------------------------------------------------
 

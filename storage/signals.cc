@@ -302,22 +302,11 @@ absl::Status MarkTermDirty(Txn& txn, std::string_view trial_id,
   const std::string key = DirtyTermKey(trial_id, term);
   auto bytes = txn.Get(Cf::kDirtyTerms, key);
   if (!bytes.ok()) return bytes.status();
-  DirtyTerm mark;
-  if (bytes->has_value()) {
-    auto parsed = ParseRecord<DirtyTerm>(**bytes, "dirty term");
-    if (!parsed.ok()) return parsed.status();
-    mark = *std::move(parsed);
-  }
-  mark.set_report_id(std::string(report_id));
-  mark.set_report_version(report_version);
-  mark.set_generation(mark.generation() + 1);
-  for (const CellReport& cell : cells) {
-    ReportRef& ref =
-        (*mark.mutable_cell_reports())[DirtyCellKey(cell.group, cell.window)];
-    ref.set_report_id(cell.report_id);
-    ref.set_report_version(cell.report_version);
-  }
-  txn.Put(Cf::kDirtyTerms, key, mark.SerializeAsString());
+  const std::string_view old =
+      bytes->has_value() ? std::string_view(**bytes) : std::string_view();
+  auto mark = UpdateDirtyMark(old, report_id, report_version, cells);
+  if (!mark.ok()) return mark.status();
+  txn.Put(Cf::kDirtyTerms, key, *std::move(mark));
   return absl::OkStatus();
 }
 

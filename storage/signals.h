@@ -21,6 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "aesignal/v1/signal.pb.h"
+#include "storage/dirty_mark.h"
 #include "storage/keys.h"
 #include "storage/records.pb.h"
 #include "storage/store.h"
@@ -98,19 +99,12 @@ struct DirtyTermEntry {
 };
 // Marks `term` of the trial dirty, keeping a generation that increases:
 // `report_id`/`report_version` is the row's latest report, and `cells` the
-// latest report per cell (group, window) that the change touched.
-struct CellReport {
-  int group = 0;
-  int window = 0;
-  std::string report_id;
-  uint32_t report_version = 0;
-};
+// latest report per cell (group, window) that the change touched
+// (dirty_mark.h updates the encoded mark).
 absl::Status MarkTermDirty(Txn& txn, std::string_view trial_id,
                            const TermKey& term, std::string_view report_id,
                            uint32_t report_version,
                            const std::vector<CellReport>& cells = {});
-// The key of a cell in DirtyTerm.cell_reports.
-inline int DirtyCellKey(int group, int window) { return group * 256 + window; }
 // Every dirty mark (all trials), in key order.
 absl::StatusOr<std::vector<DirtyTermEntry>> ReadDirtyTerms(
     const ReadView& view);

@@ -1,0 +1,173 @@
+#include "storage/dirty_mark.h"
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "gtest/gtest.h"
+#include "storage/records.pb.h"
+
+namespace aesignal::storage {
+namespace {
+
+using dirty_mark_internal::UpdateEncoded;
+
+std::string Deterministic(const DirtyTerm& mark) {
+  std::string out;
+  google::protobuf::io::StringOutputStream stream(&out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  mark.SerializeToCodedStream(&coded);
+  coded.Trim();
+  return out;
+}
+
+// What marking did before the codec: decode with protobuf, change, encode.
+std::string Reference(const std::string& old, std::string_view report_id,
+                      uint32_t report_version,
+                      const std::vector<CellReport>& cells) {
+  DirtyTerm mark;
+  EXPECT_TRUE(mark.ParseFromString(old));
+  mark.set_report_id(std::string(report_id));
+  mark.set_report_version(report_version);
+  mark.set_generation(mark.generation() + 1);
+  for (const CellReport& cell : cells) {
+    ReportRef& ref =
+        (*mark.mutable_cell_reports())[DirtyCellKey(cell.group, cell.window)];
+    ref.set_report_id(cell.report_id);
+    ref.set_report_version(cell.report_version);
+  }
+  return Deterministic(mark);
+}
+
+DirtyTerm Parse(const std::string& bytes) {
+  DirtyTerm mark;
+  EXPECT_TRUE(mark.ParseFromString(bytes));
+  return mark;
+}
+
+TEST(DirtyMarkTest, AFirstMarkHasGenerationOneAndItsCells) {
+  auto bytes = UpdateDirtyMark(
+      "", "R-7", 2, {{0, 3, "R-5", 1}, {1, 0, "R-7", 2}, {0, 3, "R-6", 1}});
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  const DirtyTerm mark = Parse(*bytes);
+  EXPECT_EQ(mark.report_id(), "R-7");
+  EXPECT_EQ(mark.report_version(), 2u);
+  EXPECT_EQ(mark.generation(), 1u);
+  ASSERT_EQ(mark.cell_reports_size(), 2);
+  EXPECT_EQ(mark.cell_reports().at(3).report_id(), "R-6");  // the later one
+  EXPECT_EQ(mark.cell_reports().at(256).report_id(), "R-7");
+  EXPECT_EQ(mark.cell_reports().at(256).report_version(), 2u);
+}
+
+TEST(DirtyMarkTest, KeepsTheCellsItDoesNotChangeAndBumpsTheGeneration) {
+  DirtyTerm old;
+  old.set_report_id("R-1");
+  old.set_report_version(1);
+  old.set_generation(41);
+  (*old.mutable_cell_reports())[2].set_report_id("R-1");
+  (*old.mutable_cell_reports())[2].set_report_version(1);
+  (*old.mutable_cell_reports())[258].set_report_id("R-0");
+  const auto bytes = UpdateEncoded(old.SerializeAsString(), "R-2", 3,
+                                   {{1, 2, "R-2", 3}, {4, 9, "R-2", 3}});
+  ASSERT_TRUE(bytes.has_value());
+  const DirtyTerm mark = Parse(*bytes);
+  EXPECT_EQ(mark.generation(), 42u);
+  EXPECT_EQ(mark.report_id(), "R-2");
+  ASSERT_EQ(mark.cell_reports_size(), 3);
+  EXPECT_EQ(mark.cell_reports().at(2).report_id(), "R-1");
+  EXPECT_EQ(mark.cell_reports().at(258).report_id(), "R-2");
+  EXPECT_EQ(mark.cell_reports().at(258).report_version(), 3u);
+  EXPECT_EQ(mark.cell_reports().at(4 * 256 + 9).report_id(), "R-2");
+}
+
+// Random marks as protobuf writes them (cells in its own order), sometimes
+// two encodings concatenated (protobuf merges them: the last value per cell
+// and per scalar wins), and random changes: the codec's bytes equal
+// protobuf's deterministic encoding of the same change.
+TEST(DirtyMarkTest, EqualsProtobufOnRandomMarksAndChanges) {
+  std::mt19937_64 rng(20261130);
+  auto uniform = [&](uint64_t n) { return rng() % n; };
+  auto random_mark = [&] {
+    DirtyTerm mark;
+    if (uniform(4) != 0) mark.set_report_id(absl::StrCat("R-", uniform(1000)));
+    mark.set_report_version(static_cast<uint32_t>(uniform(3)));
+    mark.set_generation(uniform(3) == 0 ? ~uint64_t{0} - uniform(2)
+                                        : uniform(1 << 20));
+    const int cells = static_cast<int>(uniform(60));
+    for (int i = 0; i < cells; ++i) {
+      ReportRef& ref = (*mark.mutable_cell_reports())[static_cast<int>(
+          uniform(5) * 256 + uniform(10))];
+      if (uniform(5) != 0) ref.set_report_id(absl::StrCat("S-", uniform(99)));
+      ref.set_report_version(static_cast<uint32_t>(uniform(4)));
+    }
+    return mark;
+  };
+  int changed = 0;
+  for (int trial = 0; trial < 2000; ++trial) {
+    std::string old;
+    if (uniform(10) != 0) old = random_mark().SerializeAsString();
+    if (uniform(4) == 0) old += random_mark().SerializeAsString();
+    std::vector<CellReport> cells(uniform(20));
+    for (CellReport& cell : cells) {
+      cell = {static_cast<int>(uniform(5)), static_cast<int>(uniform(10)),
+              uniform(6) == 0 ? "" : absl::StrCat("N-", uniform(99)),
+              static_cast<uint32_t>(uniform(3))};
+    }
+    const std::string id = uniform(8) == 0 ? "" : absl::StrCat("N-", trial);
+    const uint32_t version = static_cast<uint32_t>(uniform(3));
+    const auto fast = UpdateEncoded(old, id, version, cells);
+    ASSERT_TRUE(fast.has_value()) << "trial " << trial;
+    ASSERT_EQ(*fast, Reference(old, id, version, cells)) << "trial " << trial;
+    changed += cells.empty() ? 0 : 1;
+  }
+  EXPECT_GT(changed, 1500);
+}
+
+TEST(DirtyMarkTest, EncodingsItDoesNotKnowGoThroughProtobuf) {
+  DirtyTerm base;
+  base.set_generation(7);
+  (*base.mutable_cell_reports())[1].set_report_id("R-1");
+  const std::string plain = base.SerializeAsString();
+  // A field DirtyTerm does not define (number 9, varint 5): kept by protobuf.
+  const std::string unknown = plain + std::string("\x48\x05", 2);
+  // An entry whose value appears twice: protobuf merges the two messages.
+  const std::string merged_value =
+      plain +
+      std::string("\x22\x0b\x08\x01\x12\x02\x10\x04\x12\x03\x0a\x01X", 13);
+  // A kept report id protobuf must check as UTF-8.
+  DirtyTerm accented = base;
+  (*accented.mutable_cell_reports())[1].set_report_id("R-\xc3\xa9");
+  const std::vector<CellReport> cells = {{0, 2, "R-2", 1}};
+  for (const std::string& old :
+       {unknown, merged_value, accented.SerializeAsString()}) {
+    EXPECT_FALSE(UpdateEncoded(old, "R-2", 1, cells).has_value());
+    auto bytes = UpdateDirtyMark(old, "R-2", 1, cells);
+    ASSERT_TRUE(bytes.ok()) << bytes.status();
+    EXPECT_EQ(*bytes, Reference(old, "R-2", 1, cells));
+    EXPECT_EQ(Parse(*bytes).generation(), 8u);
+  }
+  // The merged value is version 4 with report id "X".
+  const DirtyTerm mark = Parse(*UpdateDirtyMark(merged_value, "R-2", 1, cells));
+  EXPECT_EQ(mark.cell_reports().at(1).report_id(), "X");
+  EXPECT_EQ(mark.cell_reports().at(1).report_version(), 4u);
+}
+
+TEST(DirtyMarkTest, AMalformedMarkIsDataLoss) {
+  for (const std::string& old :
+       {std::string("\x22\x05\x08\x01", 4),  // entry longer than the mark
+        std::string("\x18", 1),              // varint cut short
+        std::string("\x22\x02\x12\x05", 4),  // value longer than entry
+        std::string("\x22\x04\x12\x02\x0a\x05", 6)}) {  // bad report id
+    auto bytes = UpdateDirtyMark(old, "R-1", 1, {{0, 0, "R-1", 1}});
+    EXPECT_EQ(bytes.status().code(), absl::StatusCode::kDataLoss)
+        << absl::CEscape(old);
+  }
+}
+
+}  // namespace
+}  // namespace aesignal::storage
