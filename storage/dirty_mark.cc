@@ -58,6 +58,11 @@ void AppendBytesField(std::string* out, uint64_t number,
   out->append(bytes);
 }
 
+bool IsAscii(std::string_view bytes) {
+  return std::none_of(bytes.begin(), bytes.end(),
+                      [](char c) { return (c & 0x80) != 0; });
+}
+
 // Whether `bytes` is a ReportRef this codec may copy unread: its two fields
 // only, each at most once, and an ASCII report id (protobuf checks proto3
 // strings for UTF-8; non-ASCII ids take its path).
@@ -69,10 +74,7 @@ bool IsPlainReportRef(std::string_view bytes) {
     if (f.number == kRefReportId && f.wire_type == kLengthDelimited &&
         !seen_id) {
       seen_id = true;
-      if (std::any_of(f.bytes.begin(), f.bytes.end(),
-                      [](char c) { return (c & 0x80) != 0; })) {
-        return false;
-      }
+      if (!IsAscii(f.bytes)) return false;
     } else if (f.number == kRefReportVersion && f.wire_type == kVarint &&
                !seen_version) {
       seen_version = true;
@@ -194,8 +196,11 @@ std::optional<std::string> UpdateEncoded(std::string_view old,
       merged.push_back(cell);
     } else if (f.number == kMarkGeneration && f.wire_type == kVarint) {
       generation = f.varint;  // a repeated scalar: the last one wins
-    } else if ((f.number == kMarkReportId && f.wire_type == kLengthDelimited) ||
-               (f.number == kMarkReportVersion && f.wire_type == kVarint)) {
+    } else if (f.number == kMarkReportId && f.wire_type == kLengthDelimited) {
+      // Replaced below; checked so that whatever this path accepts,
+      // protobuf would parse too (it checks proto3 strings for UTF-8).
+      if (!IsAscii(f.bytes)) return std::nullopt;
+    } else if (f.number == kMarkReportVersion && f.wire_type == kVarint) {
       // Replaced below.
     } else {
       return std::nullopt;  // unknown to this codec: protobuf keeps it

@@ -3,6 +3,7 @@
 # definitions below (the CSV and JSON seeds are plain files, edited by hand):
 #   fuzz_keys/*               storage keys (storage/keys.h encoding)
 #   fuzz_report_validation/*  mode byte + serialized request (protoc --encode)
+#   fuzz_dirty_mark/*         change byte + serialized DirtyTerm (protoc --encode)
 # Needs protoc. Rerun after changing a definition; commit the outputs.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -99,4 +100,40 @@ parent: "trials/"
 subjects { subject_id: "P7" site_id: "01" dose_group_id: "LOW"
   last_contact_day: 1 }
 PB
-echo "make_corpus: $(ls $k | wc -l) key seeds, $(ls $r | wc -l) request seeds"
+# --- fuzz_dirty_mark --------------------------------------------------------
+d=$out/fuzz_dirty_mark
+mkdir -p "$d"
+dirty() {  # dirty CHANGE_BYTE < text-format DirtyTerm: the serialized mark
+  printf "\\$(printf '%03o' "$1")"
+  protoc --encode=aesignal.storage.DirtyTerm -I ../.. -I ../../proto \
+    storage/records.proto
+}
+dirty 3 </dev/null >$d/no_mark_three_cells
+dirty 2 >$d/mark_three_cells <<'PB'
+report_id: "R-4" report_version: 1 generation: 7
+cell_reports { key: 3 value { report_id: "R-4" report_version: 1 } }
+cell_reports { key: 256 value { report_id: "R-2" } }
+cell_reports { key: 1033 value { report_version: 3 } }
+PB
+# Two encodings one after the other: protobuf merges them (last value wins).
+{ dirty 5 <<'PB'
+generation: 18446744073709551615
+cell_reports { key: 3 value { report_id: "R-1" report_version: 1 } }
+PB
+  printf 'cell_reports { key: 3 value { report_id: "R-3" } } generation: 2' |
+    protoc --encode=aesignal.storage.DirtyTerm -I ../.. -I ../../proto \
+      storage/records.proto
+} >$d/concatenated_marks
+dirty 1 >$d/non_ascii_report_id <<'PB'
+report_id: "R-\303\251" generation: 1
+cell_reports { key: 0 value { report_id: "S-\303\251" } }
+PB
+{ dirty 4 <<'PB'
+generation: 3
+PB
+  printf '\110\005'  # field 9, varint 5: unknown to DirtyTerm
+} >$d/unknown_field
+printf '\003\042\005\010\001' >$d/truncated_entry
+
+echo "make_corpus: $(ls $k | wc -l) key seeds, $(ls $r | wc -l) request seeds," \
+  "$(ls $d | wc -l) dirty-mark seeds"

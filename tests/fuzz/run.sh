@@ -12,7 +12,8 @@ cd "$(dirname "$0")/../.."
 SECONDS_PER_TARGET=${1:-30}
 shift || true
 BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
-TARGETS=(fuzz_report_validation fuzz_csv fuzz_trial_json fuzz_keys fuzz_http_request)
+TARGETS=(fuzz_report_validation fuzz_csv fuzz_trial_json fuzz_keys fuzz_http_request
+  fuzz_dirty_mark)
 if (($# > 0)); then TARGETS=("$@"); fi
 
 bash deploy/setup.sh fuzz

@@ -6,7 +6,8 @@ set(AESIGNAL_FUZZ_TARGETS
   fuzz_csv
   fuzz_trial_json
   fuzz_keys
-  fuzz_http_request)
+  fuzz_http_request
+  fuzz_dirty_mark)
 set(AESIGNAL_FUZZ_DIR ${PROJECT_SOURCE_DIR}/tests/fuzz)
 
 # Per target: sources besides <target>.cc, and libraries. The CSV code is
@@ -19,6 +20,7 @@ set(fuzz_csv_SOURCES
 set(fuzz_csv_LIBS aesignal::proto absl::strings absl::statusor)
 set(fuzz_trial_json_LIBS aesignal::domain)
 set(fuzz_keys_LIBS aesignal::storage)
+set(fuzz_dirty_mark_LIBS aesignal::storage)
 set(fuzz_http_request_LIBS aesignal::http_gateway)
 
 # Executable `exe` of fuzz target `name`, plus the sources in ARGN.
