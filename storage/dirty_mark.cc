@@ -144,35 +144,6 @@ void AppendFreshCell(std::string* out, int32_t key, const CellReport& cell) {
   }
 }
 
-// The general path: protobuf decodes, the change is applied to the message,
-// and it is encoded deterministically (cells in key order).
-absl::StatusOr<std::string> UpdateParsed(std::string_view old,
-                                         std::string_view report_id,
-                                         uint32_t report_version,
-                                         const std::vector<CellReport>& cells) {
-  DirtyTerm mark;
-  if (!mark.ParseFromArray(old.data(), static_cast<int>(old.size()))) {
-    return absl::DataLossError("unparsable stored dirty term");
-  }
-  mark.set_report_id(std::string(report_id));
-  mark.set_report_version(report_version);
-  mark.set_generation(mark.generation() + 1);
-  for (const CellReport& cell : cells) {
-    ReportRef& ref =
-        (*mark.mutable_cell_reports())[DirtyCellKey(cell.group, cell.window)];
-    ref.set_report_id(cell.report_id);
-    ref.set_report_version(cell.report_version);
-  }
-  std::string out;
-  {
-    google::protobuf::io::StringOutputStream stream(&out);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    mark.SerializeToCodedStream(&coded);
-  }
-  return out;
-}
-
 }  // namespace
 
 namespace dirty_mark_internal {
@@ -245,6 +216,35 @@ std::optional<std::string> UpdateEncoded(std::string_view old,
   return out;
 }
 
+// The general path: protobuf decodes, the change is applied to the message,
+// and it is encoded deterministically (cells in key order).
+absl::StatusOr<std::string> UpdateParsed(std::string_view old,
+                                         std::string_view report_id,
+                                         uint32_t report_version,
+                                         const std::vector<CellReport>& cells) {
+  DirtyTerm mark;
+  if (!mark.ParseFromArray(old.data(), static_cast<int>(old.size()))) {
+    return absl::DataLossError("unparsable stored dirty term");
+  }
+  mark.set_report_id(std::string(report_id));
+  mark.set_report_version(report_version);
+  mark.set_generation(mark.generation() + 1);
+  for (const CellReport& cell : cells) {
+    ReportRef& ref =
+        (*mark.mutable_cell_reports())[DirtyCellKey(cell.group, cell.window)];
+    ref.set_report_id(cell.report_id);
+    ref.set_report_version(cell.report_version);
+  }
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    mark.SerializeToCodedStream(&coded);
+  }
+  return out;
+}
+
 }  // namespace dirty_mark_internal
 
 absl::StatusOr<std::string> UpdateDirtyMark(
@@ -253,7 +253,8 @@ absl::StatusOr<std::string> UpdateDirtyMark(
   std::optional<std::string> fast =
       dirty_mark_internal::UpdateEncoded(old, report_id, report_version, cells);
   if (fast.has_value()) return *std::move(fast);
-  return UpdateParsed(old, report_id, report_version, cells);
+  return dirty_mark_internal::UpdateParsed(old, report_id, report_version,
+                                           cells);
 }
 
 }  // namespace aesignal::storage

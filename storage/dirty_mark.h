@@ -55,6 +55,13 @@ std::optional<std::string> UpdateEncoded(std::string_view old,
                                          std::string_view report_id,
                                          uint32_t report_version,
                                          const std::vector<CellReport>& cells);
+// UpdateDirtyMark's general path, for tests: protobuf decodes `old`
+// (DATA_LOSS if it cannot), the change is applied to the message, and it is
+// encoded deterministically. The fast path must agree with it.
+absl::StatusOr<std::string> UpdateParsed(std::string_view old,
+                                         std::string_view report_id,
+                                         uint32_t report_version,
+                                         const std::vector<CellReport>& cells);
 }  // namespace dirty_mark_internal
 
 }  // namespace aesignal::storage

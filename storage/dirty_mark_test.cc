@@ -6,8 +6,6 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "gtest/gtest.h"
 #include "storage/records.pb.h"
 
@@ -15,33 +13,16 @@ namespace aesignal::storage {
 namespace {
 
 using dirty_mark_internal::UpdateEncoded;
+using dirty_mark_internal::UpdateParsed;
 
-std::string Deterministic(const DirtyTerm& mark) {
-  std::string out;
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  mark.SerializeToCodedStream(&coded);
-  coded.Trim();
-  return out;
-}
-
-// What marking did before the codec: decode with protobuf, change, encode.
+// What marking did before the codec: protobuf decodes, changes, encodes
+// (deterministically, cells in key order).
 std::string Reference(const std::string& old, std::string_view report_id,
                       uint32_t report_version,
                       const std::vector<CellReport>& cells) {
-  DirtyTerm mark;
-  EXPECT_TRUE(mark.ParseFromString(old));
-  mark.set_report_id(std::string(report_id));
-  mark.set_report_version(report_version);
-  mark.set_generation(mark.generation() + 1);
-  for (const CellReport& cell : cells) {
-    ReportRef& ref =
-        (*mark.mutable_cell_reports())[DirtyCellKey(cell.group, cell.window)];
-    ref.set_report_id(cell.report_id);
-    ref.set_report_version(cell.report_version);
-  }
-  return Deterministic(mark);
+  auto bytes = UpdateParsed(old, report_id, report_version, cells);
+  EXPECT_TRUE(bytes.ok()) << bytes.status();
+  return bytes.ok() ? *bytes : "";
 }
 
 DirtyTerm Parse(const std::string& bytes) {
