@@ -1,6 +1,7 @@
 #include "storage/incidence.h"
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 #include <set>
 #include <tuple>
@@ -374,31 +375,42 @@ absl::StatusOr<TermCounters> ReadOneTerm(const ReadView& view,
 
 namespace {
 
-// The newest stored version of every report of a trial, by (site, report).
-using LatestReports =
-    std::map<std::pair<std::string, std::string>, StoredReport>;
-
-absl::StatusOr<LatestReports> ReadLatestReports(const ReadView& view,
-                                                std::string_view trial_id) {
-  LatestReports latest;
+// Calls `fn` with the newest stored version of every report of a trial, in
+// key order. A report's versions are consecutive keys (the version is the
+// key's last, big-endian part), so one report is held at a time: verifying
+// a 20-million-report trial used to keep every report in a map (13 GiB).
+using LatestReportFn = std::function<absl::Status(const ReportKeyParts& id,
+                                                  const StoredReport& newest)>;
+absl::Status ForEachLatestReport(const ReadView& view,
+                                 std::string_view trial_id,
+                                 const LatestReportFn& fn) {
+  std::optional<ReportKeyParts> held_id;
+  StoredReport held;
   absl::Status error;
   absl::Status scan = view.Scan(
       Cf::kReports, TrialPrefix(trial_id), "",
       [&](std::string_view key, std::string_view value) {
-        auto parts = DecodeReportKey(key);
-        StoredReport stored;
-        if (!parts.has_value() ||
-            !stored.ParseFromArray(value.data(), value.size())) {
+        std::optional<ReportKeyParts> parts = DecodeReportKey(key);
+        if (!parts.has_value()) {
           error = absl::DataLossError("malformed report record");
           return false;
         }
-        // Keys sort by version within a report, so the last one wins.
-        latest[{parts->site_id, parts->report_id}] = std::move(stored);
+        if (held_id.has_value() && (held_id->site_id != parts->site_id ||
+                                    held_id->report_id != parts->report_id)) {
+          error = fn(*held_id, held);
+          if (!error.ok()) return false;
+        }
+        if (!held.ParseFromArray(value.data(),
+                                 static_cast<int>(value.size()))) {
+          error = absl::DataLossError("malformed report record");
+          return false;
+        }
+        held_id = std::move(parts);
         return true;
       });
   if (!scan.ok()) return scan;
   if (!error.ok()) return error;
-  return latest;
+  return held_id.has_value() ? fn(*held_id, held) : absl::OkStatus();
 }
 
 // The first few differences a verification finds, for its error message.
@@ -419,10 +431,24 @@ class Differences {
   std::vector<std::string> notes_;
 };
 
-// Each report's head must point at its newest version, and no other head
-// may exist.
-absl::Status CheckHeads(const ReadView& view, std::string_view trial_id,
-                        const LatestReports& latest, Differences& diffs) {
+// The report's head must point at its newest version.
+absl::Status CheckHead(const ReadView& view, const ReportKeyParts& id,
+                       const StoredReport& newest, Differences& diffs) {
+  auto head = view.Get(Cf::kReportHeads,
+                       ReportHeadKey(id.trial_id, id.site_id, id.report_id));
+  if (!head.ok()) return head.status();
+  std::string want;
+  AppendBigEndian32(&want, newest.report().version());
+  if (!head->has_value() || **head != want) {
+    diffs.Note(absl::StrCat("head of report '", id.report_id,
+                            "' does not point at its newest version"));
+  }
+  return absl::OkStatus();
+}
+
+// No head may exist without a report.
+absl::Status CheckHeadCount(const ReadView& view, std::string_view trial_id,
+                            size_t reports, Differences& diffs) {
   size_t heads = 0;
   absl::Status scan = view.Scan(Cf::kReportHeads, TrialPrefix(trial_id), "",
                                 [&](std::string_view, std::string_view) {
@@ -430,20 +456,8 @@ absl::Status CheckHeads(const ReadView& view, std::string_view trial_id,
                                   return true;
                                 });
   if (!scan.ok()) return scan;
-  if (heads != latest.size()) {
-    diffs.Note(
-        absl::StrCat(heads, " report heads for ", latest.size(), " reports"));
-  }
-  for (const auto& [id, stored] : latest) {
-    auto head = view.Get(Cf::kReportHeads,
-                         ReportHeadKey(trial_id, id.first, id.second));
-    if (!head.ok()) return head.status();
-    std::string want;
-    AppendBigEndian32(&want, stored.report().version());
-    if (!head->has_value() || **head != want) {
-      diffs.Note(absl::StrCat("head of report '", id.second,
-                              "' does not point at its newest version"));
-    }
+  if (heads != reports) {
+    diffs.Note(absl::StrCat(heads, " report heads for ", reports, " reports"));
   }
   return absl::OkStatus();
 }
@@ -463,24 +477,27 @@ struct Recount {
       counters;
 };
 
-absl::StatusOr<Recount> RecountReports(const LatestReports& latest,
-                                       std::string_view trial_id,
-                                       int num_windows,
-                                       const CountedRowsFn& rows_of) {
-  Recount recount;
-  for (const auto& [id, stored] : latest) {
-    if (stored.window() < 0 || stored.window() >= num_windows) {
-      return absl::DataLossError("stored report window out of range");
-    }
-    for (TermKey& term : rows_of(stored.report())) {
-      RecountedState& state = recount.states[SubjectTermKey(
-          trial_id, term, stored.report().subject_id())];
-      state.windows.resize(num_windows, 0);
-      state.windows[stored.window()] += 1;
-      state.group = stored.dose_group();
-      state.term = std::move(term);
-    }
+// Counts one report's newest version into the recounted states.
+absl::Status AddToRecount(const StoredReport& stored, std::string_view trial_id,
+                          int num_windows, const CountedRowsFn& rows_of,
+                          Recount& recount) {
+  if (stored.window() < 0 || stored.window() >= num_windows) {
+    return absl::DataLossError("stored report window out of range");
   }
+  for (TermKey& term : rows_of(stored.report())) {
+    RecountedState& state = recount.states[SubjectTermKey(
+        trial_id, term, stored.report().subject_id())];
+    state.windows.resize(num_windows, 0);
+    state.windows[stored.window()] += 1;
+    state.group = stored.dose_group();
+    state.term = std::move(term);
+  }
+  return absl::OkStatus();
+}
+
+// The counter rows the recounted states add up to.
+void AddUpCounters(std::string_view trial_id, int num_windows,
+                   Recount& recount) {
   for (const auto& [key, state] : recount.states) {
     auto& row = recount.counters[CounterRowKey(trial_id, state.term)];
     for (const auto& [window, delta] :
@@ -492,7 +509,6 @@ absl::StatusOr<Recount> RecountReports(const LatestReports& latest,
       c.events += delta.events;
     }
   }
-  return recount;
 }
 
 absl::Status CompareStates(const ReadView& view, std::string_view trial_id,
@@ -558,16 +574,24 @@ absl::Status CompareCounters(const ReadView& view, std::string_view trial_id,
 
 absl::Status VerifyCounters(const ReadView& view, std::string_view trial_id,
                             int num_windows, const CountedRowsFn& rows_of) {
-  auto latest = ReadLatestReports(view, trial_id);
-  if (!latest.ok()) return latest.status();
   Differences diffs;
-  absl::Status checked = CheckHeads(view, trial_id, *latest, diffs);
+  Recount recount;
+  size_t reports = 0;
+  absl::Status checked = ForEachLatestReport(
+      view, trial_id,
+      [&](const ReportKeyParts& id, const StoredReport& newest) {
+        ++reports;
+        absl::Status head = CheckHead(view, id, newest, diffs);
+        if (!head.ok()) return head;
+        return AddToRecount(newest, trial_id, num_windows, rows_of, recount);
+      });
   if (!checked.ok()) return checked;
-  auto recount = RecountReports(*latest, trial_id, num_windows, rows_of);
-  if (!recount.ok()) return recount.status();
-  checked = CompareStates(view, trial_id, num_windows, *recount, diffs);
+  checked = CheckHeadCount(view, trial_id, reports, diffs);
   if (!checked.ok()) return checked;
-  checked = CompareCounters(view, trial_id, *recount, diffs);
+  AddUpCounters(trial_id, num_windows, recount);
+  checked = CompareStates(view, trial_id, num_windows, recount, diffs);
+  if (!checked.ok()) return checked;
+  checked = CompareCounters(view, trial_id, recount, diffs);
   if (!checked.ok()) return checked;
   return diffs.ToStatus();
 }
@@ -576,16 +600,20 @@ absl::Status RecountTerms(Txn& txn, std::string_view trial_id, int num_windows,
                           std::span<const TermKey> terms,
                           const CountedRowsFn& rows_of) {
   const std::set<TermKey> selected(terms.begin(), terms.end());
-  auto latest = ReadLatestReports(txn, trial_id);
-  if (!latest.ok()) return latest.status();
-  auto recount = RecountReports(
-      *latest, trial_id, num_windows, [&](const v1::AdverseEventReport& r) {
-        std::vector<TermKey> rows = rows_of(r);
-        std::erase_if(rows,
-                      [&](const TermKey& t) { return !selected.contains(t); });
-        return rows;
+  const CountedRowsFn selected_rows = [&](const v1::AdverseEventReport& r) {
+    std::vector<TermKey> rows = rows_of(r);
+    std::erase_if(rows,
+                  [&](const TermKey& t) { return !selected.contains(t); });
+    return rows;
+  };
+  Recount recount;
+  absl::Status counted = ForEachLatestReport(
+      txn, trial_id, [&](const ReportKeyParts&, const StoredReport& newest) {
+        return AddToRecount(newest, trial_id, num_windows, selected_rows,
+                            recount);
       });
-  if (!recount.ok()) return recount.status();
+  if (!counted.ok()) return counted;
+  AddUpCounters(trial_id, num_windows, recount);
   for (const TermKey& term : selected) {
     std::vector<std::string> stale;
     absl::Status scan =
@@ -598,10 +626,10 @@ absl::Status RecountTerms(Txn& txn, std::string_view trial_id, int num_windows,
     for (const std::string& key : stale) txn.Delete(Cf::kSubjectTerms, key);
     txn.Delete(Cf::kCounters, CounterRowKey(trial_id, term));
   }
-  for (const auto& [key, state] : recount->states) {
+  for (const auto& [key, state] : recount.states) {
     txn.Put(Cf::kSubjectTerms, key, EncodeWindowCounts(state.windows));
   }
-  for (const auto& [key, cells] : recount->counters) {
+  for (const auto& [key, cells] : recount.counters) {
     CounterRow row;
     for (const auto& [cell, counts] : cells) {
       if (!counts.zero()) row.push_back({cell.first, cell.second, counts});

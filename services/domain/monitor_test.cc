@@ -501,6 +501,44 @@ TEST_F(MonitorTest, VerifyCountersFindsATamperedOrMissingRow) {
   EXPECT_THAT(missing.message(), HasSubstr("counter rows, recount"));
 }
 
+// Verification reads each report's newest version (one report at a time,
+// in key order) and checks every head against it.
+TEST_F(MonitorTest, VerifyCountersRecountsNewestVersionsAndChecksHeads) {
+  ASSERT_TRUE(Submit({MakeReport("R1", 1, "S4", 20, "Pneumonia"),
+                      MakeReport("R2", 1, "S5", 40, "Nausea"),
+                      MakeReport("R3", 1, "S6", 10, "Headache")})
+                  .ok());
+  // Follow-ups that move R1 and R3 to other PTs: a recount of any older
+  // version would differ from the counters.
+  ASSERT_TRUE(Submit({MakeReport("R1", 2, "S4", 20, "Rash"),
+                      MakeReport("R3", 2, "S6", 10, "Pyrexia")})
+                  .ok());
+  ASSERT_TRUE(Submit({MakeReport("R3", 3, "S6", 10, "Cough")}).ok());
+  ASSERT_TRUE(monitor_->VerifyCounters(kTrial).ok());
+
+  auto put_head = [&](const std::string& report, uint32_t version) {
+    std::string head;
+    storage::AppendBigEndian32(&head, version);
+    return store_->Commit([&](storage::Txn& txn) {
+      txn.Put(storage::Cf::kReportHeads,
+              storage::ReportHeadKey(kTrial, "01", report), head);
+      return absl::OkStatus();
+    });
+  };
+  ASSERT_TRUE(put_head("R3", 2).ok());
+  absl::Status stale = monitor_->VerifyCounters(kTrial);
+  EXPECT_EQ(stale.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(stale.message(),
+              HasSubstr("head of report 'R3' does not point at its newest"));
+
+  ASSERT_TRUE(put_head("R3", 3).ok());
+  ASSERT_TRUE(monitor_->VerifyCounters(kTrial).ok());
+  ASSERT_TRUE(put_head("R9", 1).ok());  // a head without a report
+  absl::Status extra = monitor_->VerifyCounters(kTrial);
+  EXPECT_EQ(extra.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(extra.message(), HasSubstr("4 report heads for 3 reports"));
+}
+
 // A follow-up reads the version its report's head names; if that version is
 // gone the store is damaged, and the batch fails without storing anything.
 TEST_F(MonitorTest, AHeadNamingAMissingVersionFailsTheBatch) {
