@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "storage/keys.h"
@@ -144,6 +143,35 @@ void AppendFreshCell(std::string* out, int32_t key, const CellReport& cell) {
   }
 }
 
+// Reads the stored mark's generation and cells into `generation` and
+// `cells`; false if the mark is laid out otherwise than this codec and
+// protobuf's serializer write marks.
+bool ReadPlainMark(std::string_view old, uint64_t* generation,
+                   std::vector<Cell>* cells) {
+  Field f;
+  while (!old.empty()) {
+    const std::string_view field_start = old;
+    if (!ConsumeField(&old, &f)) return false;
+    if (f.number == kMarkCellReports && f.wire_type == kLengthDelimited) {
+      Cell cell;
+      if (!ConsumeCell(f.bytes, &cell)) return false;
+      cell.kept_entry = field_start.substr(0, field_start.size() - old.size());
+      cells->push_back(cell);
+    } else if (f.number == kMarkGeneration && f.wire_type == kVarint) {
+      *generation = f.varint;  // a repeated scalar: the last one wins
+    } else if (f.number == kMarkReportId && f.wire_type == kLengthDelimited) {
+      // Replaced by the update; checked so that whatever this path accepts,
+      // protobuf would parse too (it checks proto3 strings for UTF-8).
+      if (!IsAscii(f.bytes)) return false;
+    } else if (f.number == kMarkReportVersion && f.wire_type == kVarint) {
+      // Replaced by the update.
+    } else {
+      return false;  // unknown to this codec: protobuf keeps it
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 namespace dirty_mark_internal {
@@ -152,31 +180,10 @@ std::optional<std::string> UpdateEncoded(std::string_view old,
                                          std::string_view report_id,
                                          uint32_t report_version,
                                          const std::vector<CellReport>& cells) {
-  const size_t old_size = old.size();
   uint64_t generation = 0;
   std::vector<Cell> merged;
   merged.reserve(cells.size() + 16);
-  Field f;
-  while (!old.empty()) {
-    const std::string_view field_start = old;
-    if (!ConsumeField(&old, &f)) return std::nullopt;
-    if (f.number == kMarkCellReports && f.wire_type == kLengthDelimited) {
-      Cell cell;
-      if (!ConsumeCell(f.bytes, &cell)) return std::nullopt;
-      cell.kept_entry = field_start.substr(0, field_start.size() - old.size());
-      merged.push_back(cell);
-    } else if (f.number == kMarkGeneration && f.wire_type == kVarint) {
-      generation = f.varint;  // a repeated scalar: the last one wins
-    } else if (f.number == kMarkReportId && f.wire_type == kLengthDelimited) {
-      // Replaced below; checked so that whatever this path accepts,
-      // protobuf would parse too (it checks proto3 strings for UTF-8).
-      if (!IsAscii(f.bytes)) return std::nullopt;
-    } else if (f.number == kMarkReportVersion && f.wire_type == kVarint) {
-      // Replaced below.
-    } else {
-      return std::nullopt;  // unknown to this codec: protobuf keeps it
-    }
-  }
+  if (!ReadPlainMark(old, &generation, &merged)) return std::nullopt;
   for (const CellReport& cell : cells) {
     Cell fresh;
     fresh.key = DirtyCellKey(cell.group, cell.window);
@@ -193,7 +200,7 @@ std::optional<std::string> UpdateEncoded(std::string_view old,
   });
 
   std::string out;
-  out.reserve(32 + old_size + 24 * cells.size());
+  out.reserve(32 + old.size() + 24 * cells.size());
   if (!report_id.empty()) AppendBytesField(&out, kMarkReportId, report_id);
   if (report_version != 0) {
     AppendTag(&out, kMarkReportVersion, kVarint);
