@@ -15,9 +15,7 @@ constexpr size_t kSequenceBytes = 8;
 // Appends one serialized record to a block's bytes as AuditBlock field 1
 // (length-delimited): the bytes of a block are those of its records.
 void AppendToBlock(std::string* block, std::string_view record) {
-  block->push_back(static_cast<char>((1 << 3) | 2));  // field 1, bytes
-  AppendVarint(block, record.size());
-  block->append(record);
+  AppendLengthDelimited(block, 1, record);
 }
 
 // The sequence at the end of an audit key, after the trial prefix.

@@ -50,13 +50,6 @@ void AppendTag(std::string* out, uint64_t number, uint64_t wire_type) {
   AppendVarint(out, number << 3 | wire_type);
 }
 
-void AppendBytesField(std::string* out, uint64_t number,
-                      std::string_view bytes) {
-  AppendTag(out, number, kLengthDelimited);
-  AppendVarint(out, bytes.size());
-  out->append(bytes);
-}
-
 bool IsAscii(std::string_view bytes) {
   return std::none_of(bytes.begin(), bytes.end(),
                       [](char c) { return (c & 0x80) != 0; });
@@ -136,7 +129,7 @@ void AppendFreshCell(std::string* out, int32_t key, const CellReport& cell) {
   AppendVarint(out, wire_key);
   AppendTag(out, kEntryValue, kLengthDelimited);
   AppendVarint(out, ref_size);
-  if (id_size != 0) AppendBytesField(out, kRefReportId, cell.report_id);
+  if (id_size != 0) AppendLengthDelimited(out, kRefReportId, cell.report_id);
   if (cell.report_version != 0) {
     AppendTag(out, kRefReportVersion, kVarint);
     AppendVarint(out, cell.report_version);
@@ -201,7 +194,7 @@ std::optional<std::string> UpdateEncoded(std::string_view old,
 
   std::string out;
   out.reserve(32 + old.size() + 24 * cells.size());
-  if (!report_id.empty()) AppendBytesField(&out, kMarkReportId, report_id);
+  if (!report_id.empty()) AppendLengthDelimited(&out, kMarkReportId, report_id);
   if (report_version != 0) {
     AppendTag(&out, kMarkReportVersion, kVarint);
     AppendVarint(&out, report_version);

@@ -59,6 +59,15 @@ inline void AppendVarint(std::string* out, uint64_t v) {
   return false;
 }
 
+// A length-delimited protobuf field: tag (field number, wire type 2), size,
+// bytes. Audit blocks append records with it, dirty marks cells.
+inline void AppendLengthDelimited(std::string* out, uint32_t field_number,
+                                  std::string_view bytes) {
+  AppendVarint(out, uint64_t{field_number} << 3 | 2);
+  AppendVarint(out, bytes.size());
+  out->append(bytes);
+}
+
 // --- Incidence terms ---------------------------------------------------------
 
 // The level of a term row. Values are persisted: never renumber.
