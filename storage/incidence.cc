@@ -463,18 +463,20 @@ absl::Status CheckHeadCount(const ReadView& view, std::string_view trial_id,
 }
 
 // A subject-term state as recounted from reports.
+// (Its term is in its key: the recount holds millions of these.)
 struct RecountedState {
-  TermKey term;
   int group = 0;
   WindowCounts windows;
 };
 
+// Counter rows: row key -> (group, window) -> counts.
+using RecountedCounters =
+    std::map<std::string, std::map<std::pair<uint32_t, uint32_t>, CellCounts>>;
+
 // Subject-term states and counter rows computed from reports alone.
 struct Recount {
   std::map<std::string, RecountedState> states;  // by subject-term key
-  // counter row key -> (group, window) -> counts
-  std::map<std::string, std::map<std::pair<uint32_t, uint32_t>, CellCounts>>
-      counters;
+  RecountedCounters counters;
 };
 
 // Counts one report's newest version into the recounted states.
@@ -490,16 +492,20 @@ absl::Status AddToRecount(const StoredReport& stored, std::string_view trial_id,
     state.windows.resize(num_windows, 0);
     state.windows[stored.window()] += 1;
     state.group = stored.dose_group();
-    state.term = std::move(term);
   }
   return absl::OkStatus();
 }
 
-// The counter rows the recounted states add up to.
-void AddUpCounters(std::string_view trial_id, int num_windows,
-                   Recount& recount) {
-  for (const auto& [key, state] : recount.states) {
-    auto& row = recount.counters[CounterRowKey(trial_id, state.term)];
+// Adds the counter rows the recounted states add up to into `counters`.
+absl::Status AddUpCounters(std::string_view trial_id, int num_windows,
+                           const std::map<std::string, RecountedState>& states,
+                           RecountedCounters& counters) {
+  for (const auto& [key, state] : states) {
+    std::optional<SubjectTermKeyParts> parts = DecodeSubjectTermKey(key);
+    if (!parts.has_value()) {
+      return absl::InternalError("recounted a malformed subject-term key");
+    }
+    auto& row = counters[CounterRowKey(trial_id, parts->term)];
     for (const auto& [window, delta] :
          CellDeltas(WindowCounts(num_windows, 0), state.windows)) {
       CellCounts& c = row[{static_cast<uint32_t>(state.group),
@@ -509,24 +515,53 @@ void AddUpCounters(std::string_view trial_id, int num_windows,
       c.events += delta.events;
     }
   }
+  return absl::OkStatus();
 }
 
+// Verification recounts the subjects in `count` passes (a subject's states
+// all in one), so that it holds one pass's states at a time.
+struct Partition {
+  uint64_t index = 0;
+  uint64_t count = 1;
+
+  // Whether the subject is counted in this pass. FNV-1a: any fixed spread of
+  // subjects over passes will do, it need only be the same for a subject's
+  // reports and its stored states.
+  bool Holds(std::string_view subject_id) const {
+    if (count == 1) return true;
+    uint64_t hash = 14695981039346656037u;
+    for (char c : subject_id) {
+      hash = (hash ^ static_cast<uint8_t>(c)) * 1099511628211u;
+    }
+    return hash % count == index;
+  }
+};
+
+// Compares the stored subject-term states of the partition's subjects with
+// their recount. A key that does not decode is a difference, noted in the
+// first pass only.
 absl::Status CompareStates(const ReadView& view, std::string_view trial_id,
-                           int num_windows, const Recount& recount,
-                           Differences& diffs) {
+                           int num_windows, const Partition& partition,
+                           const Recount& recount, Differences& diffs) {
   size_t stored_states = 0;
-  absl::Status scan =
-      view.Scan(Cf::kSubjectTerms, TrialPrefix(trial_id), "",
-                [&](std::string_view key, std::string_view value) {
-                  ++stored_states;
-                  auto it = recount.states.find(std::string(key));
-                  auto decoded = DecodeWindowCounts(value, num_windows);
-                  if (it == recount.states.end() || !decoded.ok() ||
-                      *decoded != it->second.windows) {
-                    diffs.Note("subject-term state differs from recount");
-                  }
-                  return true;
-                });
+  absl::Status scan = view.Scan(
+      Cf::kSubjectTerms, TrialPrefix(trial_id), "",
+      [&](std::string_view key, std::string_view value) {
+        std::optional<SubjectTermKeyParts> parts = DecodeSubjectTermKey(key);
+        if (!parts.has_value()) {
+          if (partition.index == 0) diffs.Note("malformed subject-term key");
+          return true;
+        }
+        if (!partition.Holds(parts->subject_id)) return true;
+        ++stored_states;
+        auto it = recount.states.find(std::string(key));
+        auto decoded = DecodeWindowCounts(value, num_windows);
+        if (it == recount.states.end() || !decoded.ok() ||
+            *decoded != it->second.windows) {
+          diffs.Note("subject-term state differs from recount");
+        }
+        return true;
+      });
   if (!scan.ok()) return scan;
   if (stored_states != recount.states.size()) {
     diffs.Note(absl::StrCat("stored ", stored_states,
@@ -537,21 +572,22 @@ absl::Status CompareStates(const ReadView& view, std::string_view trial_id,
 }
 
 absl::Status CompareCounters(const ReadView& view, std::string_view trial_id,
-                             const Recount& recount, Differences& diffs) {
+                             const RecountedCounters& recounted_rows,
+                             Differences& diffs) {
   size_t stored_rows = 0;
   absl::Status scan = view.Scan(
       Cf::kCounters, TrialPrefix(trial_id), "",
       [&](std::string_view key, std::string_view value) {
         ++stored_rows;
-        auto it = recount.counters.find(std::string(key));
+        auto it = recounted_rows.find(std::string(key));
         auto decoded = DecodeCounterRow(value);
         CounterRow recounted;
-        if (it != recount.counters.end()) {
+        if (it != recounted_rows.end()) {
           for (const auto& [cell, counts] : it->second) {
             recounted.push_back({cell.first, cell.second, counts});
           }
         }
-        if (it == recount.counters.end() || !decoded.ok() ||
+        if (it == recounted_rows.end() || !decoded.ok() ||
             *decoded != recounted) {
           auto parts = DecodeCounterRowKey(key);
           diffs.Note(absl::StrCat(
@@ -563,37 +599,93 @@ absl::Status CompareCounters(const ReadView& view, std::string_view trial_id,
         return true;
       });
   if (!scan.ok()) return scan;
-  if (stored_rows != recount.counters.size()) {
+  if (stored_rows != recounted_rows.size()) {
     diffs.Note(absl::StrCat("stored ", stored_rows, " counter rows, recount ",
-                            recount.counters.size()));
+                            recounted_rows.size()));
   }
   return absl::OkStatus();
 }
 
-}  // namespace
+// How many passes verification needs so that each holds at most
+// `max_states_per_pass` recounted states, sized by the stored states (the
+// recount's own size when the store is right; only a size, never an input
+// to the recount).
+absl::StatusOr<uint64_t> VerificationPasses(const ReadView& view,
+                                            std::string_view trial_id,
+                                            size_t max_states_per_pass) {
+  uint64_t stored_states = 0;
+  absl::Status scan = view.Scan(Cf::kSubjectTerms, TrialPrefix(trial_id), "",
+                                [&](std::string_view, std::string_view) {
+                                  ++stored_states;
+                                  return true;
+                                });
+  if (!scan.ok()) return scan;
+  const uint64_t per_pass = std::max<uint64_t>(1, max_states_per_pass);
+  return std::max<uint64_t>(1, (stored_states + per_pass - 1) / per_pass);
+}
 
-absl::Status VerifyCounters(const ReadView& view, std::string_view trial_id,
-                            int num_windows, const CountedRowsFn& rows_of) {
-  Differences diffs;
+// One pass: recounts the partition's subjects, compares their stored states
+// and adds their counter rows to `counters`. The first pass also checks
+// every report's head and the number of heads.
+absl::Status VerifyPartition(const ReadView& view, std::string_view trial_id,
+                             int num_windows, const CountedRowsFn& rows_of,
+                             const Partition& partition,
+                             RecountedCounters& counters, Differences& diffs,
+                             VerifySummary& summary) {
+  const bool first = partition.index == 0;
   Recount recount;
   size_t reports = 0;
   absl::Status checked = ForEachLatestReport(
       view, trial_id,
       [&](const ReportKeyParts& id, const StoredReport& newest) {
         ++reports;
-        absl::Status head = CheckHead(view, id, newest, diffs);
-        if (!head.ok()) return head;
+        if (first) {
+          absl::Status head = CheckHead(view, id, newest, diffs);
+          if (!head.ok()) return head;
+        }
+        if (!partition.Holds(newest.report().subject_id())) {
+          return absl::OkStatus();
+        }
         return AddToRecount(newest, trial_id, num_windows, rows_of, recount);
       });
   if (!checked.ok()) return checked;
-  checked = CheckHeadCount(view, trial_id, reports, diffs);
+  if (first) {
+    summary.reports = reports;
+    checked = CheckHeadCount(view, trial_id, reports, diffs);
+    if (!checked.ok()) return checked;
+  }
+  summary.states += recount.states.size();
+  checked =
+      CompareStates(view, trial_id, num_windows, partition, recount, diffs);
   if (!checked.ok()) return checked;
-  AddUpCounters(trial_id, num_windows, recount);
-  checked = CompareStates(view, trial_id, num_windows, recount, diffs);
-  if (!checked.ok()) return checked;
-  checked = CompareCounters(view, trial_id, recount, diffs);
-  if (!checked.ok()) return checked;
-  return diffs.ToStatus();
+  return AddUpCounters(trial_id, num_windows, recount.states, counters);
+}
+
+}  // namespace
+
+absl::StatusOr<VerifySummary> VerifyCounters(const ReadView& view,
+                                             std::string_view trial_id,
+                                             int num_windows,
+                                             const CountedRowsFn& rows_of,
+                                             const VerifyLimits& limits) {
+  absl::StatusOr<uint64_t> passes =
+      VerificationPasses(view, trial_id, limits.max_states_per_pass);
+  if (!passes.ok()) return passes.status();
+  VerifySummary summary{.passes = *passes};
+  Differences diffs;
+  RecountedCounters counters;
+  for (uint64_t i = 0; i < *passes; ++i) {
+    absl::Status verified =
+        VerifyPartition(view, trial_id, num_windows, rows_of, {i, *passes},
+                        counters, diffs, summary);
+    if (!verified.ok()) return verified;
+  }
+  summary.counter_rows = counters.size();
+  absl::Status compared = CompareCounters(view, trial_id, counters, diffs);
+  if (!compared.ok()) return compared;
+  absl::Status differences = diffs.ToStatus();
+  if (!differences.ok()) return differences;
+  return summary;
 }
 
 absl::Status RecountTerms(Txn& txn, std::string_view trial_id, int num_windows,
@@ -613,7 +705,9 @@ absl::Status RecountTerms(Txn& txn, std::string_view trial_id, int num_windows,
                             recount);
       });
   if (!counted.ok()) return counted;
-  AddUpCounters(trial_id, num_windows, recount);
+  counted =
+      AddUpCounters(trial_id, num_windows, recount.states, recount.counters);
+  if (!counted.ok()) return counted;
   for (const TermKey& term : selected) {
     std::vector<std::string> stale;
     absl::Status scan =

@@ -151,15 +151,35 @@ absl::StatusOr<TermCounters> ReadOneTerm(const ReadView& view,
 using CountedRowsFn =
     std::function<std::vector<TermKey>(const v1::AdverseEventReport&)>;
 
+// How much verification holds in memory. It recounts the subjects in
+// passes, each over every stored report, holding one pass's recounted
+// subject-term states (~200-400 bytes each) and the trial's recounted
+// counter rows (one per term).
+struct VerifyLimits {
+  // The passes are as many as the stored subject-term states divided by
+  // this, rounded up (at least one).
+  size_t max_states_per_pass = 2'000'000;
+};
+
 // Recomputes every subject-term state and counter of a trial from the stored
 // reports (the highest version of each report, counted in the rows
 // `rows_of` gives) and compares them with what is stored; the recount never
-// reads the maintained states or counters. Also checks that every report's
-// head names its newest version. OK if identical; DATA_LOSS describing the
-// first differences if not. Scans all reports: for verification and tests,
-// never on a query path.
-absl::Status VerifyCounters(const ReadView& view, std::string_view trial_id,
-                            int num_windows, const CountedRowsFn& rows_of);
+// reads the maintained states or counters (it counts the stored states only
+// to size its passes). Also checks that every report's head names its newest
+// version. What it checked if identical; DATA_LOSS describing the first
+// differences if not. Scans all reports once per pass: for verification and
+// tests, never on a query path.
+struct VerifySummary {
+  uint64_t reports = 0;       // reports (newest versions) recounted
+  uint64_t states = 0;        // subject-term states recounted
+  uint64_t counter_rows = 0;  // counter rows recounted
+  uint64_t passes = 0;        // passes over the stored reports
+};
+absl::StatusOr<VerifySummary> VerifyCounters(const ReadView& view,
+                                             std::string_view trial_id,
+                                             int num_windows,
+                                             const CountedRowsFn& rows_of,
+                                             const VerifyLimits& limits = {});
 
 // Recounts the rows `terms` of a trial from its stored reports (the newest
 // version of each report, in those of the rows `rows_of` gives that are in

@@ -346,9 +346,98 @@ TEST_F(ApplyReportChangeTest, VerifyCountersRecountsWithTheCallersRule) {
     return Report(r.pt(), 1, r.serious());
   };
   absl::Status other =
-      VerifyCounters(store_->Latest(), "T", kWindows, without_grade_3);
+      VerifyCounters(store_->Latest(), "T", kWindows, without_grade_3).status();
   EXPECT_EQ(other.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(other.message(), ::testing::HasSubstr("grade_3_plus"));
+}
+
+// Verification in several passes (each recounting some of the subjects, to
+// bound its memory) must agree with one pass: on a right store every pass
+// count says OK, and a wrong state of any subject is found whichever pass
+// holds that subject. (A partition that counted a subject in two passes, or
+// in none, would fail the first half.)
+TEST_F(ApplyReportChangeTest, VerifyCountersInPassesAgreesWithOnePass) {
+  auto rule = [](const v1::AdverseEventReport& r) {
+    return Report(r.pt(), r.grade(), r.serious());
+  };
+  constexpr int kSubjects = 24;
+  for (int i = 0; i < 3 * kSubjects; ++i) {
+    v1::AdverseEventReport r;
+    r.set_site_id("01");
+    r.set_report_id(absl::StrCat("R", i));
+    r.set_version(1);
+    r.set_subject_id(absl::StrCat("S", i % kSubjects));
+    r.set_pt(i % 5 == 0 ? "Rash" : (i % 2 == 0 ? "Headache" : "Nausea"));
+    r.set_grade(1 + i % 4);
+    const int window = i % kWindows;
+    const int group = i % kSubjects % kGroups;
+    const std::vector<TermKey> rows = rule(r);
+    const CountedVersion added{r.subject_id(), group, window, rows};
+    ASSERT_TRUE(store_
+                    ->Commit([&](Txn& txn) {
+                      StoredReport stored;
+                      *stored.mutable_report() = r;
+                      stored.set_window(window);
+                      stored.set_dose_group(group);
+                      WriteReportVersion(txn, "T", stored, /*newest=*/true);
+                      return ApplyReportChange(txn, "T", kWindows, nullptr,
+                                               &added);
+                    })
+                    .ok());
+  }
+  uint64_t stored_states = 0;
+  ASSERT_TRUE(store_->Latest()
+                  .Scan(Cf::kSubjectTerms, "", "",
+                        [&](std::string_view, std::string_view) {
+                          ++stored_states;
+                          return true;
+                        })
+                  .ok());
+  const std::vector<size_t> per_pass = {1, 3, 10, 50, 1'000'000};
+  for (size_t max_states : per_pass) {
+    auto summary = VerifyCounters(store_->Latest(), "T", kWindows, rule,
+                                  {.max_states_per_pass = max_states});
+    ASSERT_TRUE(summary.ok()) << max_states << " states per pass";
+    EXPECT_EQ(summary->reports, 3u * kSubjects);
+    EXPECT_EQ(summary->states, stored_states);
+    EXPECT_EQ(summary->passes, (stored_states + max_states - 1) / max_states);
+  }
+  const TermKey any_ae{Level::kOverall, "", "", "any_ae"};
+  for (int subject = 0; subject < kSubjects; subject += 5) {
+    const std::string key =
+        SubjectTermKey("T", any_ae, absl::StrCat("S", subject));
+    auto stored = store_->Latest().Get(Cf::kSubjectTerms, key);
+    ASSERT_TRUE(stored.ok() && stored->has_value());
+    auto put = [&](std::optional<std::string> value) {
+      return store_->Commit([&](Txn& txn) {
+        if (value.has_value()) {
+          txn.Put(Cf::kSubjectTerms, key, *value);
+        } else {
+          txn.Delete(Cf::kSubjectTerms, key);
+        }
+        return absl::OkStatus();
+      });
+    };
+    for (std::optional<std::string> wrong :
+         {std::optional<std::string>(EncodeWindowCounts({9, 0, 0})),
+          std::optional<std::string>()}) {
+      ASSERT_TRUE(put(wrong).ok());
+      for (size_t max_states : per_pass) {
+        absl::Status verified =
+            VerifyCounters(store_->Latest(), "T", kWindows, rule,
+                           {.max_states_per_pass = max_states})
+                .status();
+        EXPECT_EQ(verified.code(), absl::StatusCode::kDataLoss)
+            << "S" << subject << ", " << max_states << " states per pass";
+        EXPECT_THAT(verified.message(),
+                    ::testing::HasSubstr("subject-term state"));
+      }
+      ASSERT_TRUE(put(**stored).ok());
+    }
+  }
+  EXPECT_TRUE(VerifyCounters(store_->Latest(), "T", kWindows, rule,
+                             {.max_states_per_pass = 3})
+                  .ok());
 }
 
 TEST_F(ApplyReportChangeTest, RecountTermsRebuildsOnlyTheNamedRows) {
@@ -391,8 +480,9 @@ TEST_F(ApplyReportChangeTest, RecountTermsRebuildsOnlyTheNamedRows) {
                     return absl::OkStatus();
                   })
                   .ok());
-  EXPECT_EQ(VerifyCounters(store_->Latest(), "T", kWindows, new_rule).code(),
-            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(
+      VerifyCounters(store_->Latest(), "T", kWindows, new_rule).status().code(),
+      absl::StatusCode::kDataLoss);
   const std::vector<TermKey> terms = {grade3};
   ASSERT_TRUE(store_
                   ->Commit([&](Txn& txn) {

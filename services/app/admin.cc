@@ -27,13 +27,17 @@ absl::StatusOr<v1::VerifyTrialResponse> AdminApp::VerifyTrial(
   AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kVerifyTrial));
   AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
                             domain::ParseTrialName(request.name(), "name"));
-  AESIGNAL_RETURN_IF_ERROR(monitor_.VerifyCounters(trial_id));
+  AESIGNAL_ASSIGN_OR_RETURN(storage::VerifySummary recount,
+                            monitor_.VerifyCounters(trial_id));
   AESIGNAL_ASSIGN_OR_RETURN(int signals,
                             monitor_.signals().VerifySignals(trial_id));
   v1::VerifyTrialResponse response;
-  response.set_result(
-      absl::StrCat("counters equal a recount from the stored reports; ",
-                   signals, " signals equal a re-evaluation of the counters"));
+  response.set_result(absl::StrCat(
+      "counters equal a recount from the stored reports (", recount.reports,
+      " reports, ", recount.states, " subject-term states, ",
+      recount.counter_rows, " counter rows; ", recount.passes,
+      recount.passes == 1 ? " pass" : " passes", "); ", signals,
+      " signals equal a re-evaluation of the counters"));
   return response;
 }
 

@@ -824,7 +824,7 @@ TEST_F(IncidenceQueryTest, AStoreWithoutTheDeathRowGetsItOnOpen) {
             return absl::OkStatus();
           })
           .ok());
-  const absl::Status before = monitor_->VerifyCounters(kTrial);
+  const absl::Status before = monitor_->VerifyCounters(kTrial).status();
   EXPECT_EQ(before.code(), absl::StatusCode::kDataLoss) << before;
 
   // Reopened: the upgrade recounts the row from the reports.

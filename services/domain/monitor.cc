@@ -926,7 +926,8 @@ absl::StatusOr<v1::GetIncidenceResponse> Monitor::GetIncidence(
   return internal::AnswerIncidence(*view, request, query, trial, denominators);
 }
 
-absl::Status Monitor::VerifyCounters(const std::string& trial_id) {
+absl::StatusOr<storage::VerifySummary> Monitor::VerifyCounters(
+    const std::string& trial_id) {
   AESIGNAL_RETURN_IF_ERROR(counting_upgrade_);
   std::unique_ptr<storage::SnapshotView> view = store_.Snapshot();
   AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, trial_id));

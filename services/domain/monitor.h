@@ -31,6 +31,7 @@
 #include "services/domain/denominator_cache.h"
 #include "services/domain/metrics_sink.h"
 #include "services/domain/signals.h"
+#include "storage/incidence.h"
 #include "storage/store.h"
 
 namespace aesignal::domain {
@@ -121,8 +122,11 @@ class Monitor {
   absl::Status CreateBackup(const std::string& destination);
 
   // Recounts the trial's counters from its stored reports and compares
-  // (DATA_LOSS on a mismatch). Scans every report: for audits and tests.
-  absl::Status VerifyCounters(const std::string& trial_id);
+  // (DATA_LOSS on a mismatch); says what it recounted. Scans every report,
+  // once per pass of storage::VerifyLimits (a trial with more than ~2
+  // million subject-term states takes several): for audits and tests.
+  absl::StatusOr<storage::VerifySummary> VerifyCounters(
+      const std::string& trial_id);
 
  private:
   absl::StatusOr<v1::Trial> LoadTrial(const storage::ReadView& view,

@@ -484,7 +484,7 @@ TEST_F(MonitorTest, VerifyCountersFindsATamperedOrMissingRow) {
                     return absl::OkStatus();
                   })
                   .ok());
-  absl::Status tampered = monitor_->VerifyCounters(kTrial);
+  absl::Status tampered = monitor_->VerifyCounters(kTrial).status();
   EXPECT_EQ(tampered.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(tampered.message(),
               HasSubstr("counter row differs from recount for term "
@@ -496,7 +496,7 @@ TEST_F(MonitorTest, VerifyCountersFindsATamperedOrMissingRow) {
                     return absl::OkStatus();
                   })
                   .ok());
-  absl::Status missing = monitor_->VerifyCounters(kTrial);
+  absl::Status missing = monitor_->VerifyCounters(kTrial).status();
   EXPECT_EQ(missing.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(missing.message(), HasSubstr("counter rows, recount"));
 }
@@ -514,7 +514,10 @@ TEST_F(MonitorTest, VerifyCountersRecountsNewestVersionsAndChecksHeads) {
                       MakeReport("R3", 2, "S6", 10, "Pyrexia")})
                   .ok());
   ASSERT_TRUE(Submit({MakeReport("R3", 3, "S6", 10, "Cough")}).ok());
-  ASSERT_TRUE(monitor_->VerifyCounters(kTrial).ok());
+  auto summary = monitor_->VerifyCounters(kTrial);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->reports, 3u);  // three reports, six versions
+  EXPECT_EQ(summary->passes, 1u);
 
   auto put_head = [&](const std::string& report, uint32_t version) {
     std::string head;
@@ -526,7 +529,7 @@ TEST_F(MonitorTest, VerifyCountersRecountsNewestVersionsAndChecksHeads) {
     });
   };
   ASSERT_TRUE(put_head("R3", 2).ok());
-  absl::Status stale = monitor_->VerifyCounters(kTrial);
+  absl::Status stale = monitor_->VerifyCounters(kTrial).status();
   EXPECT_EQ(stale.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(stale.message(),
               HasSubstr("head of report 'R3' does not point at its newest"));
@@ -534,7 +537,7 @@ TEST_F(MonitorTest, VerifyCountersRecountsNewestVersionsAndChecksHeads) {
   ASSERT_TRUE(put_head("R3", 3).ok());
   ASSERT_TRUE(monitor_->VerifyCounters(kTrial).ok());
   ASSERT_TRUE(put_head("R9", 1).ok());  // a head without a report
-  absl::Status extra = monitor_->VerifyCounters(kTrial);
+  absl::Status extra = monitor_->VerifyCounters(kTrial).status();
   EXPECT_EQ(extra.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(extra.message(), HasSubstr("4 report heads for 3 reports"));
 }

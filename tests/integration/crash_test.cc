@@ -303,7 +303,7 @@ TEST(CrashTest, AckedReportsSurviveSigkill) {
   auto store = storage::Store::Open({.path = data_dir});
   ASSERT_TRUE(store.ok()) << store.status();
   domain::Monitor monitor(store->get());
-  absl::Status verified = monitor.VerifyCounters("T");
+  absl::Status verified = monitor.VerifyCounters("T").status();
   EXPECT_TRUE(verified.ok()) << verified;
   // Signals: rows left dirty by the last kill are evaluated on open; then
   // every stored signal equals a re-evaluation of the counters.

@@ -736,10 +736,15 @@ int CrashRestart(const std::string& data_dir, int64_t kill_after) {
       absl::FormatDuration(absl::Now() - reopen).c_str(),
       absl::FormatDuration(f.server->open_time()).c_str());
   const absl::Time verify = absl::Now();
-  absl::Status counters = f.server->monitor().VerifyCounters("BENCH");
+  absl::StatusOr<storage::VerifySummary> counters =
+      f.server->monitor().VerifyCounters("BENCH");
   std::printf(
       "after SIGKILL, counters = recount of every stored report: %s (%s)\n",
-      counters.ok() ? "yes" : counters.ToString().c_str(),
+      counters.ok() ? absl::StrCat("yes: ", counters->reports, " reports, ",
+                                   counters->states, " subject-term states, ",
+                                   counters->passes, " passes")
+                          .c_str()
+                    : counters.status().ToString().c_str(),
       absl::FormatDuration(absl::Now() - verify).c_str());
   absl::Status idle = f.server->monitor().signals().WaitIdle(absl::Minutes(30));
   absl::StatusOr<int> signals =
