@@ -153,7 +153,7 @@ using CountedRowsFn =
 
 // How much verification holds in memory. It recounts the subjects in
 // passes, each over every stored report, holding one pass's recounted
-// subject-term states (~200-400 bytes each) and the trial's recounted
+// subject-term states (~100-200 bytes each) and the trial's recounted
 // counter rows (one per term).
 struct VerifyLimits {
   // The passes are as many as the stored subject-term states divided by
