@@ -446,18 +446,27 @@ absl::Status CheckHead(const ReadView& view, const ReportKeyParts& id,
   return absl::OkStatus();
 }
 
-// No head may exist without a report.
-absl::Status CheckHeadCount(const ReadView& view, std::string_view trial_id,
-                            size_t reports, Differences& diffs) {
-  size_t heads = 0;
-  absl::Status scan = view.Scan(Cf::kReportHeads, TrialPrefix(trial_id), "",
+// The number of a trial's keys in `cf`.
+absl::StatusOr<uint64_t> CountTrialKeys(const ReadView& view, Cf cf,
+                                        std::string_view trial_id) {
+  uint64_t keys = 0;
+  absl::Status scan = view.Scan(cf, TrialPrefix(trial_id), "",
                                 [&](std::string_view, std::string_view) {
-                                  ++heads;
+                                  ++keys;
                                   return true;
                                 });
   if (!scan.ok()) return scan;
-  if (heads != reports) {
-    diffs.Note(absl::StrCat(heads, " report heads for ", reports, " reports"));
+  return keys;
+}
+
+// No head may exist without a report.
+absl::Status CheckHeadCount(const ReadView& view, std::string_view trial_id,
+                            size_t reports, Differences& diffs) {
+  absl::StatusOr<uint64_t> heads =
+      CountTrialKeys(view, Cf::kReportHeads, trial_id);
+  if (!heads.ok()) return heads.status();
+  if (*heads != reports) {
+    diffs.Note(absl::StrCat(*heads, " report heads for ", reports, " reports"));
   }
   return absl::OkStatus();
 }
@@ -613,15 +622,11 @@ absl::Status CompareCounters(const ReadView& view, std::string_view trial_id,
 absl::StatusOr<uint64_t> VerificationPasses(const ReadView& view,
                                             std::string_view trial_id,
                                             size_t max_states_per_pass) {
-  uint64_t stored_states = 0;
-  absl::Status scan = view.Scan(Cf::kSubjectTerms, TrialPrefix(trial_id), "",
-                                [&](std::string_view, std::string_view) {
-                                  ++stored_states;
-                                  return true;
-                                });
-  if (!scan.ok()) return scan;
+  absl::StatusOr<uint64_t> stored_states =
+      CountTrialKeys(view, Cf::kSubjectTerms, trial_id);
+  if (!stored_states.ok()) return stored_states.status();
   const uint64_t per_pass = std::max<uint64_t>(1, max_states_per_pass);
-  return std::max<uint64_t>(1, (stored_states + per_pass - 1) / per_pass);
+  return std::max<uint64_t>(1, (*stored_states + per_pass - 1) / per_pass);
 }
 
 // One pass: recounts the partition's subjects, compares their stored states
