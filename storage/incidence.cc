@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/container/inlined_vector.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "storage/records.pb.h"
@@ -533,16 +534,12 @@ struct Partition {
   uint64_t index = 0;
   uint64_t count = 1;
 
-  // Whether the subject is counted in this pass. FNV-1a: any fixed spread of
-  // subjects over passes will do, it need only be the same for a subject's
-  // reports and its stored states.
+  // Whether the subject is counted in this pass. Any spread of subjects
+  // over passes will do as long as it is the same for a subject's reports
+  // and its stored states within one verification, so the process's own
+  // hash serves (it need not be stable across runs).
   bool Holds(std::string_view subject_id) const {
-    if (count == 1) return true;
-    uint64_t hash = 14695981039346656037u;
-    for (char c : subject_id) {
-      hash = (hash ^ static_cast<uint8_t>(c)) * 1099511628211u;
-    }
-    return hash % count == index;
+    return count == 1 || absl::HashOf(subject_id) % count == index;
   }
 };
 
