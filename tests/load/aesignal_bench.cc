@@ -91,6 +91,10 @@ ABSL_FLAG(bool, store_tuning, true,
           "the committer's cache and pipelined WAL syncs (false: the store "
           "as before issue 20, for side-by-side runs)");
 ABSL_FLAG(int, rounds, 2, "peer: rounds of every row (fresh report ids)");
+ABSL_FLAG(bool, peer_in_process, false,
+          "peer: run aesignald and the gRPC floor server inside the bench's "
+          "process (the first seven rounds of issue 20) instead of each in a "
+          "child process of its own, as PostgreSQL's server runs");
 ABSL_FLAG(std::string, data_dir, "",
           "data directory (default: a temporary one, removed at exit)");
 
@@ -918,7 +922,8 @@ int Peer() {
   return bench::RunPeer({.conninfo = absl::GetFlag(FLAGS_pg),
                          .rounds = absl::GetFlag(FLAGS_rounds),
                          .smoke = absl::GetFlag(FLAGS_smoke),
-                         .repeats = absl::GetFlag(FLAGS_repeats)});
+                         .repeats = absl::GetFlag(FLAGS_repeats),
+                         .in_process = absl::GetFlag(FLAGS_peer_in_process)});
 #else
   std::cerr << "peer: this aesignal-bench was built without libpq "
                "(install libpq-dev and reconfigure)\n";
@@ -948,6 +953,13 @@ int main(int argc, char** argv) {
   if (mode == "load") return aesignal::Load();
   if (mode == "http") return aesignal::Http();
   if (mode == "peer") return aesignal::Peer();
+  // Children the bench starts itself (Fixture::own_process, peer).
+  if (mode == "server-child") {
+    return aesignal::bench::RunServerChild(absl::GetFlag(FLAGS_data_dir));
+  }
+#ifdef AESIGNAL_HAVE_LIBPQ
+  if (mode == "floor-child") return aesignal::bench::RunFloorChild();
+#endif
   std::cerr
       << "usage: aesignal-bench ingest|query|http|scale|load|peer [--smoke]\n";
   return 2;

@@ -1,5 +1,11 @@
 #include "tests/load/bench_fixture.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -7,7 +13,9 @@
 #include <map>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -25,13 +33,98 @@ Percentiles Summarize(std::vector<double> ms) {
   return {at(0.50), at(0.99)};
 }
 
-int64_t RssKiB() {
-  std::ifstream status("/proc/self/status");
+namespace {
+
+int64_t RssKiBOf(const std::string& status_path) {
+  std::ifstream status(status_path);
   std::string line;
   while (std::getline(status, line)) {
     if (line.rfind("VmRSS:", 0) == 0) return std::atoll(line.c_str() + 6);
   }
   return -1;
+}
+
+}  // namespace
+
+int64_t RssKiB() { return RssKiBOf("/proc/self/status"); }
+
+absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
+    const std::vector<std::string>& args) {
+  // Built before fork: the child may only make async-signal-safe calls
+  // until exec (this process has gRPC's threads).
+  std::vector<char*> argv;
+  std::string name = "aesignal-bench";
+  argv.push_back(name.data());
+  std::vector<std::string> copies = args;
+  for (std::string& arg : copies) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  int to_child[2], from_child[2];
+  if (pipe2(to_child, O_CLOEXEC) != 0) return absl::InternalError("pipe");
+  if (pipe2(from_child, O_CLOEXEC) != 0) {
+    close(to_child[0]);
+    close(to_child[1]);
+    return absl::InternalError("pipe");
+  }
+  const pid_t pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    dup2(to_child[0], STDIN_FILENO);  // dup2 clears O_CLOEXEC on the copy
+    dup2(from_child[1], STDOUT_FILENO);
+    execv("/proc/self/exe", argv.data());
+    _exit(127);
+  }
+  close(to_child[0]);
+  close(from_child[1]);
+  if (pid < 0) {
+    close(to_child[1]);
+    close(from_child[0]);
+    return absl::InternalError("fork failed");
+  }
+  return std::unique_ptr<ChildProcess>(new ChildProcess(
+      pid, fdopen(to_child[1], "w"), fdopen(from_child[0], "r")));
+}
+
+ChildProcess::~ChildProcess() {
+  std::fclose(to_child_);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  std::fclose(from_child_);
+}
+
+absl::Status ChildProcess::Send(std::string_view bytes) {
+  if (std::fwrite(bytes.data(), 1, bytes.size(), to_child_) != bytes.size() ||
+      std::fflush(to_child_) != 0) {
+    return absl::InternalError("writing to the child process failed");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ChildProcess::ReadLine() {
+  std::string line;
+  for (int c = std::fgetc(from_child_); c != '\n';
+       c = std::fgetc(from_child_)) {
+    if (c == EOF) {
+      return absl::InternalError(absl::StrCat(
+          "the child process ended (it said '", line, "'; see stderr)"));
+    }
+    line.push_back(static_cast<char>(c));
+  }
+  return line;
+}
+
+absl::StatusOr<int> ChildProcess::ReadPort() {
+  AESIGNAL_ASSIGN_OR_RETURN(std::string line, ReadLine());
+  int port = 0;
+  if (line.rfind("port ", 0) != 0 || !absl::SimpleAtoi(line.substr(5), &port) ||
+      port <= 0) {
+    return absl::InternalError(
+        absl::StrCat("the child process said '", line, "', not its port"));
+  }
+  return port;
+}
+
+int64_t ChildProcess::RssKiB() const {
+  return RssKiBOf(absl::StrCat("/proc/", pid_, "/status"));
 }
 
 v1::Trial BenchTrial(int groups, int timepoints) {
@@ -97,6 +190,15 @@ absl::Status Fixture::Start(int groups, int timepoints, int subjects,
 
 absl::Status Fixture::Open(const std::string& dir) {
   data_dir = dir;
+  if (own_process) {
+    AESIGNAL_ASSIGN_OR_RETURN(
+        child, ChildProcess::Spawn(
+                   {"server-child", absl::StrCat("--data_dir=", data_dir),
+                    absl::StrCat("--store_tuning=", store_tuning)}));
+    AESIGNAL_ASSIGN_OR_RETURN(int port, child->ReadPort());
+    target = absl::StrCat("127.0.0.1:", port);
+    return absl::OkStatus();
+  }
   auto started = Server::Start(
       {.listen = "127.0.0.1:0",
        .data_dir = data_dir,
@@ -114,6 +216,47 @@ absl::Status Fixture::Open(const std::string& dir) {
 
 std::shared_ptr<grpc::Channel> Fixture::Channel(int index) const {
   return BenchChannel(target, index);
+}
+
+absl::Status Fixture::Settle(absl::Duration timeout) const {
+  if (child == nullptr) return server->monitor().signals().WaitIdle(timeout);
+  AESIGNAL_RETURN_IF_ERROR(child->Send(
+      absl::StrCat("settle ", absl::ToInt64Milliseconds(timeout), "\n")));
+  AESIGNAL_ASSIGN_OR_RETURN(std::string line, child->ReadLine());
+  if (line == "settled OK") return absl::OkStatus();
+  return absl::InternalError(absl::StrCat("the server process: ", line));
+}
+
+int64_t Fixture::ServerRssKiB() const {
+  return child == nullptr ? RssKiB() : child->RssKiB();
+}
+
+int RunServerChild(const std::string& data_dir) {
+  Fixture f;
+  if (absl::Status opened = f.Open(data_dir); !opened.ok()) {
+    std::cerr << "server-child: " << opened << "\n";
+    return 1;
+  }
+  std::printf("port %d\n", f.server->port());
+  std::fflush(stdout);
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    int64_t timeout_ms = 0;
+    if (line.rfind("settle ", 0) == 0 &&
+        absl::SimpleAtoi(line.substr(7), &timeout_ms)) {
+      absl::Status settled = f.Settle(absl::Milliseconds(timeout_ms));
+      // One line back, whatever the message holds.
+      std::printf(
+          "settled %s\n",
+          settled.ok()
+              ? "OK"
+              : absl::StrReplaceAll(settled.ToString(), {{"\n", " "}}).c_str());
+    } else {
+      std::printf("unknown command '%s'\n", line.c_str());
+    }
+    std::fflush(stdout);
+  }
+  return 0;
 }
 
 std::unique_ptr<grpc::Server> StartLoopbackServer(grpc::Service* service,

@@ -5,15 +5,19 @@
 #define AESIGNAL_TESTS_LOAD_BENCH_FIXTURE_H_
 
 #include <grpcpp/grpcpp.h>
+#include <sys/types.h>
 
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "aesignal/v1/ingest_service.grpc.pb.h"
 #include "aesignal/v1/trial.pb.h"
@@ -31,24 +35,63 @@ Percentiles Summarize(std::vector<double> ms);
 // Resident set size of this process (the bench and its in-process server).
 int64_t RssKiB();
 
+// This binary run again in a child process (`/proc/self/exe` with `args`,
+// whose first is the mode), talking in lines over the child's stdin and
+// stdout; its stderr is this process's. The child is killed if the thread
+// that spawned it ends (PR_SET_PDEATHSIG), so spawn from a long-lived
+// thread. The destructor closes the child's stdin, its cue to stop, and
+// waits for it. Thread-compatible.
+class ChildProcess {
+ public:
+  static absl::StatusOr<std::unique_ptr<ChildProcess>> Spawn(
+      const std::vector<std::string>& args);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  // Writes `bytes` to its stdin and flushes.
+  absl::Status Send(std::string_view bytes);
+  // The next line it printed, without the newline; an error if it ended.
+  absl::StatusOr<std::string> ReadLine();
+  // The port of the first line, which a serving child prints as "port N".
+  absl::StatusOr<int> ReadPort();
+  // Its resident set size (-1 if unknown).
+  int64_t RssKiB() const;
+
+ private:
+  ChildProcess(pid_t pid, FILE* to_child, FILE* from_child)
+      : pid_(pid), to_child_(to_child), from_child_(from_child) {}
+
+  pid_t pid_;
+  FILE* to_child_;
+  FILE* from_child_;
+};
+
 // Trial "BENCH": `groups` dose groups G1.., `timepoints` timepoints on days
 // 1, 7, 30, 91, 182, 365, 730, 1095, 1460, 1825 (the first `timepoints`),
 // one site "01".
 v1::Trial BenchTrial(int groups, int timepoints);
 
-// An in-process aesignald with BenchTrial(groups, timepoints) and `subjects`
-// subjects S1.. (subject i in group G(1 + (i - 1) % groups)), all followed
-// to the last timepoint.
+// An aesignald with BenchTrial(groups, timepoints) and `subjects` subjects
+// S1.. (subject i in group G(1 + (i - 1) % groups)), all followed to the
+// last timepoint; in this process, or in a child process of its own.
 struct Fixture {
   std::unique_ptr<testing::TempDir> temp;
   std::string data_dir;
+  // In-process: the server. Own process: null, and `child` runs the same
+  // server (`aesignal-bench server-child`, RunServerChild).
   std::unique_ptr<Server> server;
+  std::unique_ptr<ChildProcess> child;
   std::string target;
   int last_day = 0;
   // The ingest tuning of issue 20 (the committer's cache and pipelined WAL
   // syncs); off reproduces the store as it was before, for a side-by-side
   // run (`aesignal-bench --store_tuning=false`).
   static inline bool store_tuning = true;
+  // The server in a child process of its own instead of this one, as
+  // PostgreSQL's server runs beside its clients (`aesignal-bench peer`
+  // unless --peer_in_process). Set before Start or Open.
+  static inline bool own_process = false;
 
   // `data_dir` empty: a temporary directory, removed with the fixture.
   absl::Status Start(int groups, int timepoints, int subjects,
@@ -58,7 +101,20 @@ struct Fixture {
   absl::Status Open(const std::string& data_dir);
   // A new channel (a separate client connection).
   std::shared_ptr<grpc::Channel> Channel(int index = 0) const;
+  // Waits until the signal evaluator has caught up with everything
+  // ingested; its last error if it failed, DEADLINE_EXCEEDED after
+  // `timeout`.
+  absl::Status Settle(absl::Duration timeout) const;
+  // The resident set size of the server's process: this process (bench
+  // and server) in-process, else the child's.
+  int64_t ServerRssKiB() const;
 };
+
+// `aesignal-bench server-child`: serves `data_dir` as Fixture::Open does in
+// process and prints "port N"; then answers "settle" lines with "settled OK"
+// or "settled <error>" once the evaluator is idle, until its stdin ends.
+// Returns the process's exit code.
+int RunServerChild(const std::string& data_dir);
 
 // A new channel to `target` with the bench's arguments (64 MiB messages);
 // channels of different `index` are separate connections.

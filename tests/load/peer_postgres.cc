@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -480,9 +481,7 @@ absl::StatusOr<Row> PgIngest(const std::string& name,
 
 // Waits for the signal evaluator's work behind the ingest, so the next row
 // (either side's) runs on a quiet server.
-absl::Status Settle(const Fixture& f) {
-  return f.server->monitor().signals().WaitIdle(absl::Minutes(30));
-}
+absl::Status Settle(const Fixture& f) { return f.Settle(absl::Minutes(30)); }
 
 absl::StatusOr<Row> AesIngest(const std::string& name, const Fixture& f,
                               const ReportGenerator& generator, int64_t total,
@@ -650,26 +649,52 @@ class CannedIncidence final : public v1::SafetyService::Service {
   v1::GetIncidenceResponse reply_ ABSL_GUARDED_BY(mu_);
 };
 
-// The floor server on a loopback port, and a channel to it set up as the
-// fixture's channels are.
-struct FloorServer {
-  CannedIncidence service;
-  std::unique_ptr<grpc::Server> server;
-  std::unique_ptr<v1::SafetyService::Stub> stub;
-
-  absl::Status Start() {
+// The floor server on a loopback port, placed as aesignald is (in this
+// process, or in a child process of its own: `aesignal-bench floor-child`,
+// RunFloorChild), and a channel to it set up as the fixture's channels are.
+class FloorServer {
+ public:
+  absl::Status Start(bool own_process) {
     int port = 0;
-    server = StartLoopbackServer(&service, &port);
-    if (server == nullptr || port == 0) {
-      return absl::InternalError("could not start the gRPC floor server");
+    if (own_process) {
+      AESIGNAL_ASSIGN_OR_RETURN(child_, ChildProcess::Spawn({"floor-child"}));
+      AESIGNAL_ASSIGN_OR_RETURN(port, child_->ReadPort());
+    } else {
+      server_ = StartLoopbackServer(&service_, &port);
+      if (server_ == nullptr || port == 0) {
+        return absl::InternalError("could not start the gRPC floor server");
+      }
     }
-    stub = v1::SafetyService::NewStub(
+    stub_ = v1::SafetyService::NewStub(
         BenchChannel(absl::StrCat("127.0.0.1:", port), 8));
     return absl::OkStatus();
   }
   ~FloorServer() {
-    if (server != nullptr) server->Shutdown();
+    if (server_ != nullptr) server_->Shutdown();
   }
+
+  // The reply to give from now on.
+  absl::Status Set(const v1::GetIncidenceResponse& reply) {
+    if (child_ == nullptr) {
+      service_.Set(reply);
+      return absl::OkStatus();
+    }
+    const std::string bytes = reply.SerializeAsString();
+    AESIGNAL_RETURN_IF_ERROR(
+        child_->Send(absl::StrCat("reply ", bytes.size(), "\n", bytes)));
+    AESIGNAL_ASSIGN_OR_RETURN(std::string line, child_->ReadLine());
+    if (line != "ok") {
+      return absl::InternalError(absl::StrCat("the floor process: ", line));
+    }
+    return absl::OkStatus();
+  }
+  v1::SafetyService::Stub& stub() { return *stub_; }
+
+ private:
+  CannedIncidence service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<ChildProcess> child_;
+  std::unique_ptr<v1::SafetyService::Stub> stub_;
 };
 
 // Times `c` call by call in turn on aesignal, the floor server (replying
@@ -685,7 +710,7 @@ absl::StatusOr<QueryTimes> TimeQuery(v1::SafetyService::Stub& stub,
     grpc::ClientContext context;
     grpc::Status s = stub.GetIncidence(&context, c.request, &response);
     if (!s.ok()) return absl::InternalError(s.error_message());
-    floor.service.Set(response);
+    AESIGNAL_RETURN_IF_ERROR(floor.Set(response));
   }
   PgResult view, live;
   auto grpc_call = [&](v1::SafetyService::Stub& to,
@@ -705,7 +730,7 @@ absl::StatusOr<QueryTimes> TimeQuery(v1::SafetyService::Stub& stub,
   };
   Source sources[] = {
       {[&] { return grpc_call(stub, &response); }, {}},
-      {[&] { return grpc_call(*floor.stub, &canned); }, {}},
+      {[&] { return grpc_call(floor.stub(), &canned); }, {}},
       {[&] { return pg_call(c.view_statement, &view); }, {}},
       {[&] { return pg_call(c.live_statement, &live); }, {}},
   };
@@ -945,7 +970,7 @@ absl::Status QueryRows(PeerRun& run, int round) {
   AESIGNAL_ASSIGN_OR_RETURN(
       Row aes, AesIngest("aesignal: query trial, 4 x 250", f, generator,
                          sizes.query_reports, 4, tag));
-  run.rss_mib.push_back(RssKiB() / 1024.0);
+  run.rss_mib.push_back(f.ServerRssKiB() / 1024.0);
   AESIGNAL_ASSIGN_OR_RETURN(
       Row pg_row,
       PgIngest("PostgreSQL: query trial, 4 x 250", run.options.conninfo, schema,
@@ -956,7 +981,7 @@ absl::Status QueryRows(PeerRun& run, int round) {
   AESIGNAL_RETURN_IF_ERROR(PrepareQueries(run, *conn));
   auto stub = v1::SafetyService::NewStub(f.Channel(7));
   FloorServer floor;
-  AESIGNAL_RETURN_IF_ERROR(floor.Start());
+  AESIGNAL_RETURN_IF_ERROR(floor.Start(Fixture::own_process));
   const std::vector<QueryCase> cases = QueryCases(sizes.repeats);
   for (size_t i = 0; i < cases.size(); ++i) {
     AESIGNAL_ASSIGN_OR_RETURN(QueryTimes t,
@@ -1018,6 +1043,12 @@ absl::Status Run(PeerRun& run) {
 }  // namespace
 
 int RunPeer(const PeerOptions& options) {
+  Fixture::own_process = !options.in_process;
+  std::printf(
+      "aesignald and the gRPC floor server: %s\n",
+      options.in_process
+          ? "in the bench's process (--peer_in_process)"
+          : "each in a child process of its own, as PostgreSQL's server is");
   PeerRun run;
   run.options = options;
   run.sizes = SizesFor(options);
@@ -1033,13 +1064,45 @@ int RunPeer(const PeerOptions& options) {
       "PostgreSQL: VACUUM ANALYZE after each query-trial load %s s; REFRESH "
       "MATERIALIZED VIEW %s s\n",
       Range(run.vacuum_s, true).c_str(), Range(run.refresh_s, true).c_str());
-  std::printf(
-      "aesignal process RSS (bench client + in-process server, after "
-      "loading the query trial): %s MiB\n",
-      Range(run.rss_mib, true).c_str());
+  std::printf("%s RSS after loading the query trial: %s MiB\n",
+              Fixture::own_process
+                  ? "aesignald process"
+                  : "bench process (client + in-process aesignald)",
+              Range(run.rss_mib, true).c_str());
   std::printf(
       "every round: PostgreSQL's pages and cell equal aesignal's "
       "GetIncidence numbers\n");
+  return 0;
+}
+
+int RunFloorChild() {
+  CannedIncidence service;
+  int port = 0;
+  std::unique_ptr<grpc::Server> server = StartLoopbackServer(&service, &port);
+  if (server == nullptr || port == 0) {
+    std::cerr << "floor-child: could not start the gRPC floor server\n";
+    return 1;
+  }
+  std::printf("port %d\n", port);
+  std::fflush(stdout);
+  std::string line;
+  size_t size = 0;
+  while (std::getline(std::cin, line)) {
+    std::string bytes;
+    v1::GetIncidenceResponse reply;
+    if (line.rfind("reply ", 0) != 0 ||
+        !absl::SimpleAtoi(line.substr(6), &size)) {
+      std::printf("unknown command '%s'\n", line.c_str());
+    } else if (bytes.resize(size); !std::cin.read(bytes.data(), size) ||
+                                   !reply.ParseFromString(bytes)) {
+      std::printf("unreadable reply\n");
+    } else {
+      service.Set(reply);
+      std::printf("ok\n");
+    }
+    std::fflush(stdout);
+  }
+  server->Shutdown();
   return 0;
 }
 

@@ -1,7 +1,8 @@
 // `aesignal-bench peer`: PostgreSQL 15 doing aesignal's job side by side.
 //
 // The same generated reports (tests/load/generator.h) are stored durably by
-// an in-process aesignald and by PostgreSQL through libpq, row by row
+// aesignald (in a child process of the bench unless in_process) and by
+// PostgreSQL through libpq, row by row
 // interleaved (aesignal, PG, aesignal, PG, ...), for --rounds rounds with
 // fresh report ids each round:
 //   1. 1 client, 250 reports per message / transaction
@@ -30,11 +31,21 @@ struct PeerOptions {
   bool smoke = false;
   // Timed calls of each page query (10x for one cell).
   int repeats = 50;
+  // aesignald and the gRPC floor server inside the bench's process (the
+  // arrangement of the first seven rounds of issue 20) instead of each in a
+  // child process of its own, as PostgreSQL's server runs beside libpq.
+  bool in_process = false;
 };
 
 // Runs the comparison and prints its table; 0 on success, non-zero on any
 // failure or any mismatch between the two answers.
 int RunPeer(const PeerOptions& options);
+
+// `aesignal-bench floor-child`: the gRPC floor server in a process of its
+// own. Prints "port N"; then takes "reply <n>\n" followed by an n-byte
+// serialized GetIncidenceResponse on stdin, answers "ok" and serves that
+// reply from then on, until its stdin ends. Returns the exit code.
+int RunFloorChild();
 
 }  // namespace aesignal::bench
 
