@@ -123,6 +123,13 @@ absl::StatusOr<int> ChildProcess::ReadPort() {
   return port;
 }
 
+FILE* TakeStdoutForReplies() {
+  std::fflush(stdout);
+  const int replies = dup(STDOUT_FILENO);
+  dup2(STDERR_FILENO, STDOUT_FILENO);
+  return fdopen(replies, "w");
+}
+
 int64_t ChildProcess::RssKiB() const {
   return RssKiBOf(absl::StrCat("/proc/", pid_, "/status"));
 }
@@ -194,7 +201,8 @@ absl::Status Fixture::Open(const std::string& dir) {
     AESIGNAL_ASSIGN_OR_RETURN(
         child, ChildProcess::Spawn(
                    {"server-child", absl::StrCat("--data_dir=", data_dir),
-                    absl::StrCat("--store_tuning=", store_tuning)}));
+                    absl::StrCat("--store_tuning=",
+                                 store_tuning ? "true" : "false")}));
     AESIGNAL_ASSIGN_OR_RETURN(int port, child->ReadPort());
     target = absl::StrCat("127.0.0.1:", port);
     return absl::OkStatus();
@@ -237,24 +245,24 @@ int RunServerChild(const std::string& data_dir) {
     std::cerr << "server-child: " << opened << "\n";
     return 1;
   }
-  std::printf("port %d\n", f.server->port());
-  std::fflush(stdout);
+  FILE* replies = TakeStdoutForReplies();
+  std::fprintf(replies, "port %d\n", f.server->port());
+  std::fflush(replies);
   std::string line;
   while (std::getline(std::cin, line)) {
     int64_t timeout_ms = 0;
     if (line.rfind("settle ", 0) == 0 &&
         absl::SimpleAtoi(line.substr(7), &timeout_ms)) {
-      absl::Status settled = f.Settle(absl::Milliseconds(timeout_ms));
+      const absl::Status settled = f.Settle(absl::Milliseconds(timeout_ms));
       // One line back, whatever the message holds.
-      std::printf(
-          "settled %s\n",
-          settled.ok()
-              ? "OK"
-              : absl::StrReplaceAll(settled.ToString(), {{"\n", " "}}).c_str());
+      const std::string said =
+          settled.ok() ? "OK"
+                       : absl::StrReplaceAll(settled.ToString(), {{"\n", " "}});
+      std::fprintf(replies, "settled %s\n", said.c_str());
     } else {
-      std::printf("unknown command '%s'\n", line.c_str());
+      std::fprintf(replies, "unknown command '%s'\n", line.c_str());
     }
-    std::fflush(stdout);
+    std::fflush(replies);
   }
   return 0;
 }

@@ -72,6 +72,11 @@ class ChildProcess {
 // one site "01".
 v1::Trial BenchTrial(int groups, int timepoints);
 
+// In a child that ChildProcess started: the stream its replies go to (its
+// stdout as it started); stdout itself then goes to stderr, so nothing else
+// the process prints can be read as a reply.
+FILE* TakeStdoutForReplies();
+
 // An aesignald with BenchTrial(groups, timepoints) and `subjects` subjects
 // S1.. (subject i in group G(1 + (i - 1) % groups)), all followed to the
 // last timepoint; in this process, or in a child process of its own.

@@ -1083,24 +1083,26 @@ int RunFloorChild() {
     std::cerr << "floor-child: could not start the gRPC floor server\n";
     return 1;
   }
-  std::printf("port %d\n", port);
-  std::fflush(stdout);
+  FILE* replies = TakeStdoutForReplies();
+  std::fprintf(replies, "port %d\n", port);
+  std::fflush(replies);
   std::string line;
-  size_t size = 0;
   while (std::getline(std::cin, line)) {
-    std::string bytes;
-    v1::GetIncidenceResponse reply;
+    size_t size = 0;
     if (line.rfind("reply ", 0) != 0 ||
         !absl::SimpleAtoi(line.substr(6), &size)) {
-      std::printf("unknown command '%s'\n", line.c_str());
-    } else if (bytes.resize(size); !std::cin.read(bytes.data(), size) ||
-                                   !reply.ParseFromString(bytes)) {
-      std::printf("unreadable reply\n");
+      std::fprintf(replies, "unknown command '%s'\n", line.c_str());
     } else {
-      service.Set(reply);
-      std::printf("ok\n");
+      std::string bytes(size, '\0');
+      v1::GetIncidenceResponse reply;
+      if (std::cin.read(bytes.data(), size) && reply.ParseFromString(bytes)) {
+        service.Set(reply);
+        std::fprintf(replies, "ok\n");
+      } else {
+        std::fprintf(replies, "unreadable reply\n");
+      }
     }
-    std::fflush(stdout);
+    std::fflush(replies);
   }
   server->Shutdown();
   return 0;
