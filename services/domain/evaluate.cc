@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "services/domain/incidence_rows.h"
+#include "services/domain/trend_cache.h"
 #include "services/domain/validation.h"
 #include "services/errors/errors.h"
 #include "services/signal/binomial_ci.h"
@@ -470,8 +471,10 @@ absl::Status RowEvaluator::DoseTrend(int k, const std::string& timepoint) {
   }
   bool dose_scores = true;
   const std::vector<double> scores = TrendScores(trial_, &dose_scores);
+  AESIGNAL_ASSIGN_OR_RETURN(signal::TrendResult trend,
+                            ServerTrend(xs, ns, scores));
   AESIGNAL_ASSIGN_OR_RETURN(signal::Decision d,
-                            rule_.DoseTrend(xs, ns, scores));
+                            rule_.DoseTrendFrom(xs, ns, trend));
   std::string counts;
   for (int g = 0; g < groups_; ++g) {
     absl::StrAppend(&counts, g ? ", " : "", GroupId(g), " ", xs[g], "/", ns[g]);
@@ -835,10 +838,8 @@ absl::StatusOr<double> MinAttainableP(const v1::Trial& trial,
     x[g] = std::min(left, d.dosed[g]);
     left -= x[g];
   }
-  AESIGNAL_ASSIGN_OR_RETURN(
-      signal::TrendResult extreme,
-      signal::CochranArmitage(x, d.dosed, scores,
-                              signal::ServerTrendOptions()));
+  AESIGNAL_ASSIGN_OR_RETURN(signal::TrendResult extreme,
+                            ServerTrend(x, d.dosed, scores));
   return extreme.p;
 }
 

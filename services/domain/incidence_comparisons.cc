@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "services/domain/evaluate.h"
+#include "services/domain/trend_cache.h"
 #include "services/errors/errors.h"
 #include "services/signal/rule.h"
 
@@ -87,9 +88,8 @@ absl::Status IncidenceComparisons::AddDoseTrends(v1::TermIncidence* term) {
     }
     auto it = trends_.find(x);  // n is the same at every timepoint
     if (it == trends_.end()) {
-      AESIGNAL_ASSIGN_OR_RETURN(
-          signal::TrendResult trend,
-          signal::CochranArmitage(x, n, scores_, signal::ServerTrendOptions()));
+      AESIGNAL_ASSIGN_OR_RETURN(signal::TrendResult trend,
+                                ServerTrend(x, n, scores_));
       it = trends_.emplace(x, std::move(trend)).first;
     }
     v1::IncidenceTrend* out = term->add_dose_trends();

@@ -202,6 +202,12 @@ absl::StatusOr<Decision> SignalRule::DoseTrend(
   // in the result. The calculator uses the larger default budget.
   auto trend = CochranArmitage(x, n, scores, ServerTrendOptions());
   if (!trend.ok()) return trend.status();
+  return DoseTrendFrom(x, n, *trend);
+}
+
+absl::StatusOr<Decision> SignalRule::DoseTrendFrom(
+    const std::vector<int64_t>& x, const std::vector<int64_t>& n,
+    const TrendResult& trend) const {
   int64_t total_x = 0, total_n = 0;
   for (size_t i = 0; i < x.size(); ++i) {
     total_x += x[i];
@@ -210,11 +216,11 @@ absl::StatusOr<Decision> SignalRule::DoseTrend(
   auto d =
       Cell(Method::kDoseTrend, total_x, total_n, settings_.confidence_level);
   if (!d.ok()) return d.status();
-  d->statistic = trend->z;
-  d->p_value = trend->p;
-  d->exact = trend->exact;
+  d->statistic = trend.z;
+  d->p_value = trend.p;
+  d->exact = trend.exact;
   d->threshold = settings_.alpha;
-  d->crosses = trend->p <= settings_.alpha && total_x >= settings_.min_cases;
+  d->crosses = trend.p <= settings_.alpha && total_x >= settings_.min_cases;
   return *d;
 }
 

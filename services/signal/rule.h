@@ -99,6 +99,11 @@ class SignalRule {
   absl::StatusOr<Decision> DoseTrend(const std::vector<int64_t>& x,
                                      const std::vector<int64_t>& n,
                                      const std::vector<double>& scores) const;
+  // The same decision from `trend`, the caller's CochranArmitage of (x, n)
+  // with ServerTrendOptions() (e.g. a memoized one).
+  absl::StatusOr<Decision> DoseTrendFrom(const std::vector<int64_t>& x,
+                                         const std::vector<int64_t>& n,
+                                         const TrendResult& trend) const;
   // A window against the earlier windows pooled, as rates per subject-day
   // at risk (windows differ in length: a year-long window is expected to
   // hold four times the onsets of a 3-month one): given the x + x_before

@@ -54,6 +54,7 @@
 #include "aesignal/v1/trial_service.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "services/domain/monitor.h"
+#include "services/domain/trend_cache.h"
 #include "services/server/server.h"
 #include "storage/store.h"
 #include "tests/load/bench_fixture.h"
@@ -502,7 +503,18 @@ int Query() {
       "trial: %d subjects x 5 dose groups x 10 timepoints, %d PTs; "
       "%d reports ingested in %.1f s\n",
       subjects, pts, reports, absl::ToDoubleSeconds(absl::Now() - t0));
-  (void)f.server->monitor().signals().WaitIdle(absl::Minutes(10));
+  const absl::Time loaded = absl::Now();
+  if (absl::Status idle = f.Settle(absl::Minutes(10)); !idle.ok()) {
+    std::cerr << "signal evaluation: " << idle << "\n";
+    return 1;
+  }
+  const domain::TrendCacheStats trends = domain::GetTrendCacheStats();
+  std::printf(
+      "signals current %.1f s after the last acknowledgement; exact trend "
+      "tests: %lld computed, %lld answered from the memo\n",
+      absl::ToDoubleSeconds(absl::Now() - loaded),
+      static_cast<long long>(trends.misses),
+      static_cast<long long>(trends.hits));
 
   auto stub = v1::SafetyService::NewStub(f.Channel(7));
   auto timed = [&](const v1::GetIncidenceRequest& request, int times,
