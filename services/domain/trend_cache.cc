@@ -2,7 +2,6 @@
 
 #include <utility>
 
-#include "absl/base/const_init.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "services/signal/rule.h"

@@ -6,11 +6,12 @@
 // timepoints' cumulative counts moved, the screen asks for the most extreme
 // allocation of a row's total (which many rows share), and with thousands of
 // subjects per group one exact test costs about a millisecond. Loading the
-// 1,000-PT bench trial, 58 % of the evaluator's trend calls repeated an
+// 1,000-PT bench trial, two thirds of the evaluator's exact tests repeat an
 // earlier input (docs/benchmarks.md, eighth round of issue 20). The test is
 // a pure function of its inputs, so a memoized answer is the answer.
 //
-// Thread-safe. Bounded: the memo is emptied when it holds kMaxEntries.
+// Thread-safe (two callers missing on the same input both compute it).
+// Bounded: the memo is emptied when it holds 32,768 entries.
 #ifndef AESIGNAL_SERVICES_DOMAIN_TREND_CACHE_H_
 #define AESIGNAL_SERVICES_DOMAIN_TREND_CACHE_H_
 
