@@ -10,7 +10,9 @@
 # --install: apt-get install postgresql-15 (and libpq-dev) from Debian if
 # missing. Without PostgreSQL's server binaries (and no --install) it exits
 # 77, which ctest reports as skipped. BENCH_BINARY defaults to
-# build/tests/aesignal-bench. See docs/benchmarks.md.
+# build/tests/aesignal-bench; it starts aesignald (and the gRPC floor
+# server) as child processes of its own unless given --peer_in_process
+# after `--`, with e.g. --rounds=2. See docs/benchmarks.md.
 set -euo pipefail
 
 install=0
