@@ -21,10 +21,6 @@
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -43,6 +39,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
@@ -693,33 +690,21 @@ int64_t WalBytes(const std::string& dir) {
 // at least `kill_after` reports; returns how many it had.
 absl::StatusOr<int64_t> IngestUntilKilled(const std::string& data_dir,
                                           int64_t kill_after) {
-  const std::string dir_flag = "--data_dir=" + data_dir;
-  int out[2];
-  if (pipe(out) != 0) return absl::InternalError("pipe failed");
-  const pid_t pid = fork();
-  if (pid < 0) return absl::InternalError("fork failed");
-  if (pid == 0) {
-    // Dies with this process, whatever ends it.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    dup2(out[1], STDOUT_FILENO);
-    close(out[0]);
-    close(out[1]);
-    execl("/proc/self/exe", "aesignal-bench", "scale-crash-child",
-          dir_flag.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(out[1]);
-  FILE* lines = fdopen(out[0], "r");
+  absl::StatusOr<std::unique_ptr<bench::ChildProcess>> child =
+      bench::ChildProcess::Spawn(
+          {"scale-crash-child", absl::StrCat("--data_dir=", data_dir)});
+  if (!child.ok()) return child.status();
   int64_t acked = -1;  // -1: it never started ingesting
-  long long n = 0;
-  while (lines != nullptr && acked < kill_after &&
-         std::fscanf(lines, "acked %lld\n", &n) == 1) {
+  while (acked < kill_after) {
+    absl::StatusOr<std::string> line = (*child)->ReadLine();
+    int64_t n = 0;
+    if (!line.ok() || line->rfind("acked ", 0) != 0 ||
+        !absl::SimpleAtoi(line->substr(6), &n)) {
+      break;
+    }
     acked = n;
   }
-  kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (lines != nullptr) std::fclose(lines);
+  const int status = (*child)->Kill();
   if (acked < kill_after) {
     return absl::InternalError(absl::StrCat(
         "the crash child ended before it was killed (wait status ", status,

@@ -87,8 +87,17 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
 ChildProcess::~ChildProcess() {
   std::fclose(to_child_);
   int status = 0;
-  waitpid(pid_, &status, 0);
+  if (!reaped_) waitpid(pid_, &status, 0);
   std::fclose(from_child_);
+}
+
+int ChildProcess::Kill() {
+  int status = 0;
+  if (reaped_) return status;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, &status, 0);
+  reaped_ = true;
+  return status;
 }
 
 absl::Status ChildProcess::Send(std::string_view bytes) {
@@ -123,11 +132,19 @@ absl::StatusOr<int> ChildProcess::ReadPort() {
   return port;
 }
 
-FILE* TakeStdoutForReplies() {
+void AnswerLines(int port,
+                 const std::function<std::string(const std::string&)>& answer) {
   std::fflush(stdout);
-  const int replies = dup(STDOUT_FILENO);
+  FILE* replies = fdopen(dup(STDOUT_FILENO), "w");
   dup2(STDERR_FILENO, STDOUT_FILENO);
-  return fdopen(replies, "w");
+  std::fprintf(replies, "port %d\n", port);
+  std::fflush(replies);
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::fprintf(replies, "%s\n", answer(line).c_str());
+    std::fflush(replies);
+  }
+  std::fclose(replies);
 }
 
 int64_t ChildProcess::RssKiB() const {
@@ -245,25 +262,19 @@ int RunServerChild(const std::string& data_dir) {
     std::cerr << "server-child: " << opened << "\n";
     return 1;
   }
-  FILE* replies = TakeStdoutForReplies();
-  std::fprintf(replies, "port %d\n", f.server->port());
-  std::fflush(replies);
-  std::string line;
-  while (std::getline(std::cin, line)) {
+  AnswerLines(f.server->port(), [&](const std::string& line) {
     int64_t timeout_ms = 0;
-    if (line.rfind("settle ", 0) == 0 &&
-        absl::SimpleAtoi(line.substr(7), &timeout_ms)) {
-      const absl::Status settled = f.Settle(absl::Milliseconds(timeout_ms));
-      // One line back, whatever the message holds.
-      const std::string said =
-          settled.ok() ? "OK"
-                       : absl::StrReplaceAll(settled.ToString(), {{"\n", " "}});
-      std::fprintf(replies, "settled %s\n", said.c_str());
-    } else {
-      std::fprintf(replies, "unknown command '%s'\n", line.c_str());
+    if (line.rfind("settle ", 0) != 0 ||
+        !absl::SimpleAtoi(line.substr(7), &timeout_ms)) {
+      return absl::StrCat("unknown command '", line, "'");
     }
-    std::fflush(replies);
-  }
+    const absl::Status settled = f.Settle(absl::Milliseconds(timeout_ms));
+    // One line back, whatever the message holds.
+    return absl::StrCat(
+        "settled ",
+        settled.ok() ? "OK"
+                     : absl::StrReplaceAll(settled.ToString(), {{"\n", " "}}));
+  });
   return 0;
 }
 

@@ -57,6 +57,9 @@ class ChildProcess {
   absl::StatusOr<int> ReadPort();
   // Its resident set size (-1 if unknown).
   int64_t RssKiB() const;
+  // Kills it with SIGKILL and waits for it; returns its wait status. The
+  // destructor then has nothing left to wait for.
+  int Kill();
 
  private:
   ChildProcess(pid_t pid, FILE* to_child, FILE* from_child)
@@ -65,6 +68,7 @@ class ChildProcess {
   pid_t pid_;
   FILE* to_child_;
   FILE* from_child_;
+  bool reaped_ = false;
 };
 
 // Trial "BENCH": `groups` dose groups G1.., `timepoints` timepoints on days
@@ -72,10 +76,13 @@ class ChildProcess {
 // one site "01".
 v1::Trial BenchTrial(int groups, int timepoints);
 
-// In a child that ChildProcess started: the stream its replies go to (its
-// stdout as it started); stdout itself then goes to stderr, so nothing else
-// the process prints can be read as a reply.
-FILE* TakeStdoutForReplies();
+// In a child that ChildProcess started, serving on `port`: prints "port N",
+// then answers each line read from stdin with the one line `answer` returns
+// (which may read more of stdin), until stdin ends. The replies go to the
+// stdout the child started with; stdout itself goes to stderr from then
+// on, so nothing else the process prints can be read as a reply.
+void AnswerLines(int port,
+                 const std::function<std::string(const std::string&)>& answer);
 
 // An aesignald with BenchTrial(groups, timepoints) and `subjects` subjects
 // S1.. (subject i in group G(1 + (i - 1) % groups)), all followed to the

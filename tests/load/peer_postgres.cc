@@ -1083,27 +1083,20 @@ int RunFloorChild() {
     std::cerr << "floor-child: could not start the gRPC floor server\n";
     return 1;
   }
-  FILE* replies = TakeStdoutForReplies();
-  std::fprintf(replies, "port %d\n", port);
-  std::fflush(replies);
-  std::string line;
-  while (std::getline(std::cin, line)) {
+  AnswerLines(port, [&](const std::string& line) -> std::string {
     size_t size = 0;
     if (line.rfind("reply ", 0) != 0 ||
         !absl::SimpleAtoi(line.substr(6), &size)) {
-      std::fprintf(replies, "unknown command '%s'\n", line.c_str());
-    } else {
-      std::string bytes(size, '\0');
-      v1::GetIncidenceResponse reply;
-      if (std::cin.read(bytes.data(), size) && reply.ParseFromString(bytes)) {
-        service.Set(reply);
-        std::fprintf(replies, "ok\n");
-      } else {
-        std::fprintf(replies, "unreadable reply\n");
-      }
+      return absl::StrCat("unknown command '", line, "'");
     }
-    std::fflush(replies);
-  }
+    std::string bytes(size, '\0');
+    v1::GetIncidenceResponse reply;
+    if (!std::cin.read(bytes.data(), size) || !reply.ParseFromString(bytes)) {
+      return "unreadable reply";
+    }
+    service.Set(reply);
+    return "ok";
+  });
   server->Shutdown();
   return 0;
 }
