@@ -139,6 +139,7 @@ void SignalBook::OnBatchCommitted() {
   absl::MutexLock lock(&mu_);
   ++batches_pending_;
   idle_ = false;
+  last_batch_ = absl::Now();
 }
 
 void SignalBook::NotifyChanges() {
@@ -160,32 +161,47 @@ absl::Duration RoundSpacing(absl::Duration round) {
   return std::max(kMinRoundInterval, kRoundsPerSpacing * round);
 }
 
+absl::Time NextRoundStart(absl::Time spaced_until, absl::Time last_batch) {
+  // Longer than the gap between two commits of any sustained ingest (one
+  // client's 250-report messages commit every ~25 ms), so rounds stay spaced
+  // while it lasts.
+  constexpr absl::Duration kQuietSpell = absl::Milliseconds(100);
+  return std::min(spaced_until, last_batch + kQuietSpell);
+}
+
 void SignalBook::EvaluatorLoop() {
   absl::Time next_round = absl::InfinitePast();
+  bool retrying = false;
   while (true) {
     {
       absl::MutexLock lock(&mu_);
       auto work = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
         return batches_pending_ > 0 || stopping_;
       };
-      // The periodic wake-up retries after a failed round.
       mu_.AwaitWithTimeout(absl::Condition(&work), absl::Seconds(1));
       if (stopping_) return;
       auto stopping = [this]()
                           ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };
-      if (mu_.AwaitWithDeadline(absl::Condition(&stopping), next_round)) {
-        return;
+      // Each batch that arrives while waiting moves the start later, up to
+      // `next_round`; a retry after a failed round always waits for it.
+      auto start_at = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return retrying ? next_round : NextRoundStart(next_round, last_batch_);
+      };
+      for (absl::Time start = start_at(); absl::Now() < start;
+           start = start_at()) {
+        if (mu_.AwaitWithDeadline(absl::Condition(&stopping), start)) return;
       }
       batches_pending_ = 0;
     }
     const absl::Time started = absl::Now();
     absl::StatusOr<int> evaluated = EvaluateRound();
     // A first round after an idle spell starts at once; later ones are
-    // spaced while reports keep arriving.
+    // spaced while reports keep arriving (NextRoundStart).
     next_round = started + RoundSpacing(absl::Now() - started);
     absl::MutexLock lock(&mu_);
+    retrying = !evaluated.ok();
     if (!evaluated.ok()) {
-      // Logged once per distinct error; retried every second meanwhile.
+      // Logged once per distinct error; retried after the round's spacing.
       if (evaluated.status() != last_error_) {
         std::cerr << "aesignal: signal evaluation failed (will retry): "
                   << evaluated.status() << std::endl;

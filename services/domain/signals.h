@@ -41,6 +41,14 @@ namespace aesignal::domain {
 // spacing plus a round. (A first round after an idle spell starts at once.)
 absl::Duration RoundSpacing(absl::Duration round);
 
+// When the evaluator starts its next round, given the time the spacing above
+// allows (`spaced_until`) and when the last batch was committed: at
+// `spaced_until` while batches keep arriving, but once none has come for
+// 100 ms (ingest has paused or stopped) at once — the spacing only keeps
+// evaluation from taking CPU that ingest would use, and after a burst there
+// is none to take, so waiting would only delay the signals.
+absl::Time NextRoundStart(absl::Time spaced_until, absl::Time last_batch);
+
 class SignalBook {
  public:
   // Starts the evaluator, which first evaluates rows left dirty by an earlier
@@ -139,6 +147,7 @@ class SignalBook {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int64_t batches_pending_ ABSL_GUARDED_BY(mu_) = 1;  // evaluate at start
   int64_t change_epoch_ ABSL_GUARDED_BY(mu_) = 0;     // bumps on each commit
+  absl::Time last_batch_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   bool idle_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status last_error_ ABSL_GUARDED_BY(mu_);
   std::thread evaluator_;

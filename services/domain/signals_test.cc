@@ -179,6 +179,25 @@ TEST(RoundSpacingTest, AtLeast100MsAndFourTimesTheRound) {
   EXPECT_EQ(RoundSpacing(absl::Milliseconds(500)), absl::Seconds(2));
 }
 
+TEST(NextRoundStartTest, SpacedWhileBatchesArriveAtOnceAfterTheyStop) {
+  const absl::Time round_started = absl::FromUnixSeconds(1000);
+  // A 1 s round: the next may start 4 s after it began.
+  const absl::Time spaced_until =
+      round_started + RoundSpacing(absl::Seconds(1));
+  // Batches still arriving: wait for the spacing.
+  EXPECT_EQ(NextRoundStart(spaced_until, spaced_until - absl::Milliseconds(50)),
+            spaced_until);
+  EXPECT_EQ(NextRoundStart(spaced_until, spaced_until), spaced_until);
+  // The last batch came during the round: start 100 ms after it, not 3 s
+  // after the round ended.
+  const absl::Time last_batch = round_started + absl::Milliseconds(700);
+  EXPECT_EQ(NextRoundStart(spaced_until, last_batch),
+            last_batch + absl::Milliseconds(100));
+  // No batch since the server started: no reason to wait.
+  EXPECT_EQ(NextRoundStart(spaced_until, absl::InfinitePast()),
+            absl::InfinitePast());
+}
+
 TEST_F(SignalsTest, CrossingABaselineRaisesExactlyTheExpectedSignal) {
   Start(false, Only(v1::SIGNAL_METHOD_BINOMIAL_EXACT));
   PutBaseline(0.05);
