@@ -38,7 +38,8 @@ namespace aesignal::domain {
 // after the start of the last one, which took `round`: at least 100 ms, and
 // at least four times the round's own time, so that evaluation takes at most
 // a quarter of one core from ingest. Signals then lag ingest by at most this
-// spacing plus a round. (A first round after an idle spell starts at once.)
+// spacing plus a round. (A first round after an idle spell starts at once,
+// and so does one after ingest pauses: NextRoundStart.)
 absl::Duration RoundSpacing(absl::Duration round);
 
 // When the evaluator starts its next round, given the time the spacing above
