@@ -28,6 +28,20 @@ class MetricsSink {
   // A streaming call of `rpc` ("IngestService.StreamReports") opened (+1) or
   // ended (-1).
   virtual void StreamsChanged(std::string_view rpc, int delta) = 0;
+  // A signal evaluator round ended.
+  struct SignalRound {
+    bool ok = true;
+    absl::Duration took;
+    int rows = 0;  // term rows evaluated (0 if the round failed)
+    // From the commit of the oldest batch the round covered to its end (how
+    // stale that batch's signals were); zero if it covered none.
+    absl::Duration lag;
+  };
+  virtual void SignalRoundEnded(const SignalRound& round) = 0;
+  // The commit time of the oldest batch whose rows no finished round has
+  // evaluated yet — signals reflect every batch committed before it — or
+  // absl::InfinitePast() when none is waiting. Reported when it changes.
+  virtual void SignalBacklog(absl::Time oldest_waiting) = 0;
 };
 
 // A sink that discards everything (for tests and tools).
@@ -38,6 +52,8 @@ inline MetricsSink& NullMetrics() {
     void BatchRefused(absl::StatusCode, int) override {}
     void SignalEvents(v1::SignalEvent::Kind, int) override {}
     void StreamsChanged(std::string_view, int) override {}
+    void SignalRoundEnded(const SignalRound&) override {}
+    void SignalBacklog(absl::Time) override {}
   };
   static Null* const null = new Null;
   return *null;

@@ -140,6 +140,17 @@ void SignalBook::OnBatchCommitted() {
   ++batches_pending_;
   idle_ = false;
   last_batch_ = absl::Now();
+  if (waiting_since_ == absl::InfiniteFuture()) {
+    waiting_since_ = last_batch_;
+    ReportBacklog();
+  }
+}
+
+void SignalBook::ReportBacklog() {
+  // Under mu_, so that WaitIdle returns only after the sink has heard.
+  const absl::Time oldest = std::min(waiting_since_, covering_since_);
+  metrics_.SignalBacklog(oldest == absl::InfiniteFuture() ? absl::InfinitePast()
+                                                          : oldest);
 }
 
 void SignalBook::NotifyChanges() {
@@ -192,6 +203,8 @@ void SignalBook::EvaluatorLoop() {
         if (mu_.AwaitWithDeadline(absl::Condition(&stopping), start)) return;
       }
       batches_pending_ = 0;
+      covering_since_ = std::min(covering_since_, waiting_since_);
+      waiting_since_ = absl::InfiniteFuture();
     }
     const absl::Time started = absl::Now();
     absl::StatusOr<int> evaluated = EvaluateRound();
@@ -200,19 +213,36 @@ void SignalBook::EvaluatorLoop() {
     next_round = started + RoundSpacing(absl::Now() - started);
     absl::MutexLock lock(&mu_);
     retrying = !evaluated.ok();
-    if (!evaluated.ok()) {
-      // Logged once per distinct error; retried after the round's spacing.
-      if (evaluated.status() != last_error_) {
-        std::cerr << "aesignal: signal evaluation failed (will retry): "
-                  << evaluated.status() << std::endl;
-      }
-      last_error_ = evaluated.status();
-      batches_pending_ = 1;  // retry on the next tick
-      continue;
-    }
-    last_error_ = absl::OkStatus();
-    if (batches_pending_ == 0) idle_ = true;
+    EndRound(started, evaluated);
   }
+}
+
+void SignalBook::EndRound(absl::Time started,
+                          const absl::StatusOr<int>& evaluated) {
+  const absl::Time ended = absl::Now();
+  MetricsSink::SignalRound round{.ok = evaluated.ok(),
+                                 .took = ended - started,
+                                 .rows = evaluated.ok() ? *evaluated : 0,
+                                 .lag = absl::ZeroDuration()};
+  if (evaluated.ok() && covering_since_ != absl::InfiniteFuture()) {
+    round.lag = ended - covering_since_;
+  }
+  metrics_.SignalRoundEnded(round);
+  if (!evaluated.ok()) {
+    // Logged once per distinct error; retried after the round's spacing,
+    // still covering the batches this round did (covering_since_ stays).
+    if (evaluated.status() != last_error_) {
+      std::cerr << "aesignal: signal evaluation failed (will retry): "
+                << evaluated.status() << std::endl;
+    }
+    last_error_ = evaluated.status();
+    batches_pending_ = 1;  // retry on the next tick
+    return;
+  }
+  covering_since_ = absl::InfiniteFuture();
+  ReportBacklog();
+  last_error_ = absl::OkStatus();
+  if (batches_pending_ == 0) idle_ = true;
 }
 
 absl::Status SignalBook::WaitIdle(absl::Duration timeout) {

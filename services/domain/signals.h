@@ -138,6 +138,11 @@ class SignalBook {
   // One round: evaluates every dirty row. Returns the number evaluated.
   absl::StatusOr<int> EvaluateRound();
   void NotifyChanges();
+  // The oldest batch no finished round has evaluated, to the metrics sink.
+  void ReportBacklog() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends a round that started at `started` (`evaluated`: its rows or error).
+  void EndRound(absl::Time started, const absl::StatusOr<int>& evaluated)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   storage::Store& store_;
   MetricsSink& metrics_;
@@ -149,6 +154,11 @@ class SignalBook {
   int64_t batches_pending_ ABSL_GUARDED_BY(mu_) = 1;  // evaluate at start
   int64_t change_epoch_ ABSL_GUARDED_BY(mu_) = 0;     // bumps on each commit
   absl::Time last_batch_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // The oldest batch committed since the running round (if any) started, and
+  // the oldest one that round covers; InfiniteFuture for none. Rows left
+  // dirty by an earlier run count as waiting since the start.
+  absl::Time waiting_since_ ABSL_GUARDED_BY(mu_) = absl::Now();
+  absl::Time covering_since_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   bool idle_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status last_error_ ABSL_GUARDED_BY(mu_);
   std::thread evaluator_;

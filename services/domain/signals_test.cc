@@ -7,6 +7,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/domain/monitor.h"
@@ -92,13 +93,44 @@ v1::SignalPolicy Only(v1::SignalMethod method) {
   return p;
 }
 
+// Keeps what the signal evaluator tells the metrics sink.
+class RecordingMetrics final : public MetricsSink {
+ public:
+  void BatchCommitted(const v1::SubmitReportsResponse&,
+                      absl::Duration) override {}
+  void BatchRefused(absl::StatusCode, int) override {}
+  void SignalEvents(v1::SignalEvent::Kind, int) override {}
+  void StreamsChanged(std::string_view, int) override {}
+  void SignalRoundEnded(const SignalRound& round) override {
+    absl::MutexLock lock(&mu_);
+    rounds_.push_back(round);
+  }
+  void SignalBacklog(absl::Time oldest_waiting) override {
+    absl::MutexLock lock(&mu_);
+    backlog_.push_back(oldest_waiting);
+  }
+  std::vector<SignalRound> rounds() {
+    absl::MutexLock lock(&mu_);
+    return rounds_;
+  }
+  std::vector<absl::Time> backlog() {
+    absl::MutexLock lock(&mu_);
+    return backlog_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<SignalRound> rounds_ ABSL_GUARDED_BY(mu_);
+  std::vector<absl::Time> backlog_ ABSL_GUARDED_BY(mu_);
+};
+
 class SignalsTest : public ::testing::Test {
  protected:
   void Open() {
     auto store = storage::Store::Open({.path = dir_.Sub("db")});
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
-    monitor_ = std::make_unique<Monitor>(store_.get());
+    monitor_ = std::make_unique<Monitor>(store_.get(), &metrics_);
   }
   void Start(bool with_control, const v1::SignalPolicy& policy,
              const std::vector<std::string>& aesi = {}) {
@@ -167,6 +199,7 @@ class SignalsTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  RecordingMetrics metrics_;  // outlives the monitor's evaluator
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<Monitor> monitor_;
 };
@@ -196,6 +229,36 @@ TEST(NextRoundStartTest, SpacedWhileBatchesArriveAtOnceAfterTheyStop) {
   // No batch since the server started: no reason to wait.
   EXPECT_EQ(NextRoundStart(spaced_until, absl::InfinitePast()),
             absl::InfinitePast());
+}
+
+TEST_F(SignalsTest, MetricsHearEachRoundAndHowStaleSignalsAre) {
+  Start(false, Only(v1::SIGNAL_METHOD_BINOMIAL_EXACT));
+  PutBaseline(0.05);
+  ASSERT_TRUE(monitor_->signals().WaitIdle(absl::Seconds(10)).ok());
+  const absl::Time before = absl::Now();
+  Submit({Pneumonia("A1", "HIGH-1", 100)});  // returns once signals are current
+  const absl::Time after = absl::Now();
+
+  // The batch's commit became the oldest waiting one (at once, or when a
+  // round in progress ended), and once evaluated none is waiting.
+  const std::vector<absl::Time> backlog = metrics_.backlog();
+  ASSERT_FALSE(backlog.empty());
+  EXPECT_TRUE(std::any_of(backlog.begin(), backlog.end(), [&](absl::Time t) {
+    return t >= before && t <= after;
+  }));
+  EXPECT_EQ(backlog.back(), absl::InfinitePast());
+
+  // A round evaluated the batch's rows (PT, SOC and overall), no later than
+  // the test saw it, and said how long after the commit.
+  const std::vector<MetricsSink::SignalRound> rounds = metrics_.rounds();
+  const auto covered = std::find_if(
+      rounds.begin(), rounds.end(), [](const MetricsSink::SignalRound& r) {
+        return r.ok && r.rows >= 3 && r.lag > absl::ZeroDuration();
+      });
+  ASSERT_NE(covered, rounds.end());
+  EXPECT_LE(covered->lag, after - before);
+  EXPECT_LE(covered->took, covered->lag);
+  for (const auto& round : rounds) EXPECT_TRUE(round.ok);
 }
 
 TEST_F(SignalsTest, CrossingABaselineRaisesExactlyTheExpectedSignal) {

@@ -8,6 +8,13 @@
 //   aesignal_batch_commit_seconds            histogram, receipt to durable
 //   aesignal_open_streams{rpc}               StreamReports / WatchSignals
 //   aesignal_signal_events_total{kind}       raised, evidence_updated, triaged
+//   aesignal_signal_rounds_total{outcome}    evaluator rounds: ok, failed
+//   aesignal_signal_round_seconds            histogram, one round's time
+//   aesignal_signal_lag_seconds              histogram, oldest covered batch's
+//       commit to the round's end
+//   aesignal_signal_rows_evaluated_total     term rows evaluated
+//   aesignal_signal_backlog_oldest_timestamp_seconds  commit time of the
+//       oldest batch not yet in signals, 0 when current
 //   aesignal_store_commits_total, aesignal_store_wal_syncs_total
 //   aesignal_rocksdb_<property>              RocksDB figures (Store)
 //
@@ -47,6 +54,8 @@ class PrometheusMetrics final : public domain::MetricsSink {
   void BatchRefused(absl::StatusCode code, int reports) override;
   void SignalEvents(v1::SignalEvent::Kind kind, int count) override;
   void StreamsChanged(std::string_view rpc, int delta) override;
+  void SignalRoundEnded(const SignalRound& round) override;
+  void SignalBacklog(absl::Time oldest_waiting) override;
 
  private:
   PrometheusMetrics();

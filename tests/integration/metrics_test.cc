@@ -21,6 +21,7 @@ namespace aesignal {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // GET http://127.0.0.1:port/metrics with a plain socket (HTTP/1.0).
 std::string Scrape(int port) {
@@ -101,6 +102,7 @@ TEST(MetricsTest, ScrapeReflectsTraffic) {
   ASSERT_TRUE(stream->Write(batch));
   v1::StreamReportsResponse response;
   ASSERT_TRUE(stream->Read(&response));
+  ASSERT_TRUE((*server)->monitor().signals().WaitIdle(absl::Seconds(10)).ok());
 
   const std::string text = Scrape((*server)->metrics_port());
   EXPECT_THAT(text, HasSubstr("aesignal_reports_total{outcome=\"accepted\","
@@ -121,6 +123,14 @@ TEST(MetricsTest, ScrapeReflectsTraffic) {
   EXPECT_THAT(text, HasSubstr("aesignal_open_streams{rpc=\"IngestService."
                               "StreamReports\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("aesignal_signal_events_total{kind=\"raised\"}"));
+  // The evaluator's rounds, and signals current (nothing waiting).
+  EXPECT_THAT(text, HasSubstr("aesignal_signal_rounds_total{outcome=\"ok\"} "));
+  EXPECT_THAT(text, Not(HasSubstr("outcome=\"failed\"")));
+  EXPECT_THAT(text, HasSubstr("aesignal_signal_round_seconds_count "));
+  EXPECT_THAT(text, HasSubstr("aesignal_signal_lag_seconds_count "));
+  EXPECT_THAT(text, Not(HasSubstr("aesignal_signal_rows_evaluated_total 0\n")));
+  EXPECT_THAT(
+      text, HasSubstr("aesignal_signal_backlog_oldest_timestamp_seconds 0\n"));
   EXPECT_THAT(text, HasSubstr("aesignal_store_commits_total "));
   EXPECT_THAT(text, HasSubstr("aesignal_rocksdb_estimate_num_keys "));
   EXPECT_THAT(text, HasSubstr("aesignal_rocksdb_background_errors 0\n"));
