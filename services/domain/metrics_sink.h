@@ -28,7 +28,8 @@ class MetricsSink {
   // A streaming call of `rpc` ("IngestService.StreamReports") opened (+1) or
   // ended (-1).
   virtual void StreamsChanged(std::string_view rpc, int delta) = 0;
-  // A signal evaluator round ended.
+  // A signal evaluator round ended (one that evaluated rows, covered a
+  // batch or failed; not the periodic rounds that found nothing to do).
   struct SignalRound {
     bool ok = true;
     absl::Duration took;

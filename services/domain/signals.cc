@@ -189,6 +189,8 @@ void SignalBook::EvaluatorLoop() {
       auto work = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
         return batches_pending_ > 0 || stopping_;
       };
+      // Also a round every second without a batch: it finds rows marked
+      // dirty by a write that did not call OnBatchCommitted, if any.
       mu_.AwaitWithTimeout(absl::Condition(&work), absl::Seconds(1));
       if (stopping_) return;
       auto stopping = [this]()
@@ -224,10 +226,12 @@ void SignalBook::EndRound(absl::Time started,
                                  .took = ended - started,
                                  .rows = evaluated.ok() ? *evaluated : 0,
                                  .lag = absl::ZeroDuration()};
-  if (evaluated.ok() && covering_since_ != absl::InfiniteFuture()) {
-    round.lag = ended - covering_since_;
+  const bool covered = covering_since_ != absl::InfiniteFuture();
+  if (evaluated.ok() && covered) round.lag = ended - covering_since_;
+  // Not the once-a-second rounds that found nothing to do.
+  if (!evaluated.ok() || round.rows > 0 || covered) {
+    metrics_.SignalRoundEnded(round);
   }
-  metrics_.SignalRoundEnded(round);
   if (!evaluated.ok()) {
     // Logged once per distinct error; retried after the round's spacing,
     // still covering the batches this round did (covering_since_ stays).
