@@ -182,7 +182,6 @@ absl::Time NextRoundStart(absl::Time spaced_until, absl::Time last_batch) {
 
 void SignalBook::EvaluatorLoop() {
   absl::Time next_round = absl::InfinitePast();
-  bool retrying = false;
   while (true) {
     {
       absl::MutexLock lock(&mu_);
@@ -198,7 +197,8 @@ void SignalBook::EvaluatorLoop() {
       // Each batch that arrives while waiting moves the start later, up to
       // `next_round`; a retry after a failed round always waits for it.
       auto start_at = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return retrying ? next_round : NextRoundStart(next_round, last_batch_);
+        return !last_error_.ok() ? next_round
+                                 : NextRoundStart(next_round, last_batch_);
       };
       for (absl::Time start = start_at(); absl::Now() < start;
            start = start_at()) {
@@ -214,7 +214,6 @@ void SignalBook::EvaluatorLoop() {
     // spaced while reports keep arriving (NextRoundStart).
     next_round = started + RoundSpacing(absl::Now() - started);
     absl::MutexLock lock(&mu_);
-    retrying = !evaluated.ok();
     EndRound(started, evaluated);
   }
 }
