@@ -334,6 +334,18 @@ absl::StatusOr<std::vector<DirtyTermEntry>> ReadDirtyTerms(
   return out;
 }
 
+absl::StatusOr<int> CountDirtyTerms(const ReadView& view,
+                                    std::string_view trial_id) {
+  int count = 0;
+  absl::Status scan = view.Scan(Cf::kDirtyTerms, TrialPrefix(trial_id), "",
+                                [&](std::string_view, std::string_view) {
+                                  ++count;
+                                  return true;
+                                });
+  if (!scan.ok()) return scan;
+  return count;
+}
+
 absl::Status ClearDirtyTerm(Txn& txn, std::string_view trial_id,
                             const TermKey& term, uint64_t generation) {
   const std::string key = DirtyTermKey(trial_id, term);

@@ -108,6 +108,10 @@ absl::Status MarkTermDirty(Txn& txn, std::string_view trial_id,
 // Every dirty mark (all trials), in key order.
 absl::StatusOr<std::vector<DirtyTermEntry>> ReadDirtyTerms(
     const ReadView& view);
+// How many term rows of the trial are marked dirty: changed by a batch (or a
+// trial or baseline change) that no evaluation has covered yet.
+absl::StatusOr<int> CountDirtyTerms(const ReadView& view,
+                                    std::string_view trial_id);
 // Removes the mark if its generation is still `generation`.
 absl::Status ClearDirtyTerm(Txn& txn, std::string_view trial_id,
                             const TermKey& term, uint64_t generation);

@@ -165,7 +165,8 @@ int EvidenceList(CommandContext& ctx, const SignalFlags& f) {
                << "' is not a topic id (PT~..., SOC~... or OVERALL~...)\n";
     return kExitUsage;
   }
-  auto signals = ctx.MakeClient().ListAllSignals(f.trial, filter);
+  int pending = 0;
+  auto signals = ctx.MakeClient().ListAllSignals(f.trial, filter, &pending);
   if (!signals.ok()) {
     PrintStatus(ctx.io.err, signals.status());
     return kExitFailed;
@@ -177,12 +178,16 @@ int EvidenceList(CommandContext& ctx, const SignalFlags& f) {
   if (f.format == "json") {
     v1::ListSignalsResponse all;
     for (auto& s : *signals) *all.add_signals() = s;
+    all.set_rows_pending_evaluation(pending);
     ctx.io.out << JsonOf(all) << "\n";
-  } else if (signals->empty()) {
+    return kExitOk;
+  }
+  if (signals->empty()) {
     ctx.io.out << "no evidence items\n";
   } else {
     WriteSignalsTable(*signals, f.trial, ctx.io.out);
   }
+  if (pending > 0) ctx.io.err << PendingEvaluationNote(pending);
   return kExitOk;
 }
 

@@ -108,6 +108,14 @@ void PrintTopic(const v1::SignalTopic& t, std::ostream& out) {
   }
 }
 
+std::string PendingEvaluationNote(int rows_pending) {
+  return absl::StrCat(
+      "note: ", rows_pending, " term row", rows_pending == 1 ? "" : "s",
+      " changed since the signals were last evaluated; the topics may not ",
+      "yet include the latest reports (evaluation runs within seconds: ",
+      "list again)\n");
+}
+
 int RunListTopics(CommandContext& ctx, const TopicListOptions& options) {
   v1::ListTopicsRequest request;
   request.set_parent(absl::StrCat("trials/", options.trial));
@@ -122,7 +130,8 @@ int RunListTopics(CommandContext& ctx, const TopicListOptions& options) {
     if (!ParseSignalStatus(ctx, options.status, &status)) return kExitUsage;
     request.set_status(status);
   }
-  auto topics = ctx.MakeClient().ListAllTopics(request);
+  int pending = 0;
+  auto topics = ctx.MakeClient().ListAllTopics(request, &pending);
   if (!topics.ok()) {
     PrintStatus(ctx.io.err, topics.status());
     return kExitFailed;
@@ -131,12 +140,16 @@ int RunListTopics(CommandContext& ctx, const TopicListOptions& options) {
     v1::ListTopicsResponse all;
     for (auto& t : *topics) *all.add_topics() = t;
     all.set_total_size(all.topics_size());
+    all.set_rows_pending_evaluation(pending);
     ctx.io.out << JsonOf(all) << "\n";
-  } else if (topics->empty()) {
+    return kExitOk;
+  }
+  if (topics->empty()) {
     ctx.io.out << "no signal topics\n";
   } else {
     WriteTopicsTable(*topics, options.show_hint, ctx.io.out);
   }
+  if (pending > 0) ctx.io.err << PendingEvaluationNote(pending);
   return kExitOk;
 }
 

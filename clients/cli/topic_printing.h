@@ -60,6 +60,9 @@ struct TopicListOptions {
 };
 // Lists every page of the trial's topics and prints them (table or
 // ListTopicsResponse JSON); returns the exit code.
+// The line printed (to stderr) under a listing when rows of the trial await
+// signal evaluation.
+std::string PendingEvaluationNote(int rows_pending);
 int RunListTopics(CommandContext& ctx, const TopicListOptions& options);
 
 // GetTopic and print (PrintTopic or JSON); returns the exit code.

@@ -186,12 +186,13 @@ void SignalBook::EvaluatorLoop() {
     {
       absl::MutexLock lock(&mu_);
       auto work = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-        return batches_pending_ > 0 || stopping_;
+        return (batches_pending_ > 0 && !held_) || stopping_;
       };
       // Also a round every second without a batch: it finds rows marked
       // dirty by a write that did not call OnBatchCommitted, if any.
       mu_.AwaitWithTimeout(absl::Condition(&work), absl::Seconds(1));
       if (stopping_) return;
+      if (held_) continue;
       auto stopping = [this]()
                           ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };
       // Each batch that arrives while waiting moves the start later, up to
@@ -246,6 +247,11 @@ void SignalBook::EndRound(absl::Time started,
   ReportBacklog();
   last_error_ = absl::OkStatus();
   if (batches_pending_ == 0) idle_ = true;
+}
+
+void SignalBook::HoldEvaluationForTesting(bool held) {
+  absl::MutexLock lock(&mu_);
+  held_ = held;
 }
 
 absl::Status SignalBook::WaitIdle(absl::Duration timeout) {
@@ -878,6 +884,9 @@ absl::StatusOr<v1::ListSignalsResponse> SignalBook::ListSignals(
       response.set_next_page_token(
           internal::EncodePageToken(request, absl::StrCat(offset + page_size)));
     }
+    AESIGNAL_ASSIGN_OR_RETURN(int pending,
+                              storage::CountDirtyTerms(*view, trial_id));
+    response.set_rows_pending_evaluation(pending);
     return response;
   }
 }

@@ -123,6 +123,10 @@ class SignalBook {
   // tools); returns the evaluator's last error if it failed.
   absl::Status WaitIdle(absl::Duration timeout);
 
+  // While held, the evaluator starts no round (one in progress finishes), so
+  // tests can see rows awaiting evaluation; releasing it resumes the rounds.
+  void HoldEvaluationForTesting(bool held);
+
   // Re-evaluates every term row of the trial from its current counters, in
   // memory, and compares with the stored signals: DATA_LOSS naming the first
   // differences if a crossing has no signal or a signal's evidence differs;
@@ -160,6 +164,7 @@ class SignalBook {
   absl::Time waiting_since_ ABSL_GUARDED_BY(mu_) = absl::Now();
   absl::Time covering_since_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   bool idle_ ABSL_GUARDED_BY(mu_) = false;
+  bool held_ ABSL_GUARDED_BY(mu_) = false;  // HoldEvaluationForTesting
   absl::Status last_error_ ABSL_GUARDED_BY(mu_);
   std::thread evaluator_;
 };

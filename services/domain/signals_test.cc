@@ -1009,6 +1009,73 @@ TEST_F(TopicsTest, OneTopicPerTermWithItsSignalsAsEvidence) {
             absl::StatusCode::kNotFound);
 }
 
+TEST_F(TopicsTest, ListsSayHowManyRowsAwaitEvaluation) {
+  RaiseControlArmRise();
+  v1::ListTopicsRequest topics;
+  topics.set_parent(kParent);
+  v1::ListSignalsRequest signals;
+  signals.set_parent(kParent);
+  auto pending = [&]() {
+    auto listed_topics = monitor_->signals().ListTopics(topics);
+    auto listed_signals = monitor_->signals().ListSignals(signals);
+    EXPECT_TRUE(listed_topics.ok()) << listed_topics.status();
+    EXPECT_TRUE(listed_signals.ok()) << listed_signals.status();
+    EXPECT_EQ(listed_topics->rows_pending_evaluation(),
+              listed_signals->rows_pending_evaluation());
+    return listed_topics->rows_pending_evaluation();
+  };
+  auto high_m12 = [&]() {
+    v1::GetSignalRequest get;
+    get.set_name(absl::StrCat(kParent, "/signals/",
+                              "CONTROL~PT~Infections.20and.20infestations~"
+                              "Pneumonia~HIGH~M12"));
+    auto signal = monitor_->signals().GetSignal(get);
+    EXPECT_TRUE(signal.ok()) << signal.status();
+    return signal.ok() ? signal->evidence().subjects() : -1;
+  };
+  EXPECT_EQ(pending(), 0);
+  ASSERT_EQ(high_m12(), 5);
+
+  // A report arrives while the evaluator is held: its PT, SOC and any-AE
+  // rows await evaluation, and the signals still show the old counts.
+  monitor_->signals().HoldEvaluationForTesting(true);
+  v1::SubmitReportsRequest submit;
+  submit.set_parent(kParent);
+  *submit.add_reports() = Pneumonia("R6", "HIGH-6", 70);
+  auto submitted = monitor_->SubmitReports(submit);
+  ASSERT_TRUE(submitted.ok()) << submitted.status();
+  ASSERT_EQ(submitted->accepted_count(), 1);
+  EXPECT_EQ(pending(), 3);
+  EXPECT_EQ(high_m12(), 5);
+  // Another trial's marks are not this trial's (its id extends this one's).
+  storage::TermKey any_ae;
+  any_ae.level = storage::Level::kOverall;
+  any_ae.overall = "any_ae";
+  const std::string other = absl::StrCat(kTrial, "X");
+  ASSERT_TRUE(store_
+                  ->Commit([&](storage::Txn& txn) {
+                    return storage::MarkTermDirty(txn, other, any_ae, "Z", 1);
+                  })
+                  .ok());
+  EXPECT_EQ(pending(), 3);
+  auto other_count = storage::CountDirtyTerms(store_->Latest(), other);
+  ASSERT_TRUE(other_count.ok()) << other_count.status();
+  EXPECT_EQ(*other_count, 1);
+  ASSERT_TRUE(store_
+                  ->Commit([&](storage::Txn& txn) {
+                    txn.Delete(storage::Cf::kDirtyTerms,
+                               storage::DirtyTermKey(other, any_ae));
+                    return absl::OkStatus();
+                  })
+                  .ok());
+
+  // Released, the evaluator catches up and the lists say so.
+  monitor_->signals().HoldEvaluationForTesting(false);
+  ASSERT_TRUE(monitor_->signals().WaitIdle(absl::Seconds(10)).ok());
+  EXPECT_EQ(pending(), 0);
+  EXPECT_EQ(high_m12(), 6);
+}
+
 TEST_F(TopicsTest, TriageAppliesToTheTopicAndIsSafeToRetry) {
   RaiseControlArmRise();
   CallInfo call;

@@ -168,6 +168,9 @@ absl::StatusOr<v1::ListTopicsResponse> SignalBook::ListTopics(
     response.set_next_page_token(
         internal::EncodePageToken(request, absl::StrCat(offset + page_size)));
   }
+  AESIGNAL_ASSIGN_OR_RETURN(int pending,
+                            storage::CountDirtyTerms(*view, trial_id));
+  response.set_rows_pending_evaluation(pending);
   return response;
 }
 

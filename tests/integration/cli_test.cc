@@ -962,6 +962,50 @@ TEST_F(CliTest, SignalsListRanksTopicsAndShowsTheirEvidence) {
 
 // `signals triage TOPIC` moves the topic (TriageTopic); a signal id still
 // moves one evidence item (TriageSignal).
+TEST_F(CliTest, SignalListsSayWhenRowsAwaitEvaluation) {
+  LoadExample();
+  ASSERT_EQ(Cli({"baselines", "load", "--trial", "MSC-IPF-EX1", "--file",
+                 kExample + "/baselines.csv"})
+                .code,
+            0);
+  ASSERT_TRUE(server_->monitor().signals().WaitIdle(absl::Seconds(10)).ok());
+  // Reports acknowledged while the evaluator is held: the lists say their
+  // rows are not evaluated yet, on stderr (stdout stays the table) and in
+  // the JSON.
+  server_->monitor().signals().HoldEvaluationForTesting(true);
+  CliRun submitted = Cli({"reports", "submit", "--trial", "MSC-IPF-EX1",
+                          "--file", kExample + "/reports.csv"});
+  ASSERT_EQ(submitted.code, 0) << submitted.err;
+  const std::string note =
+      "term rows changed since the signals were last evaluated; the topics "
+      "may not yet include the latest reports";
+  CliRun held = Cli({"signals", "list", "--trial", "MSC-IPF-EX1"});
+  ASSERT_EQ(held.code, 0) << held.err;
+  EXPECT_THAT(held.err, ContainsRegex("^note: [1-9][0-9]* " + note));
+  EXPECT_THAT(held.out, Not(HasSubstr("note:")));
+  CliRun evidence =
+      Cli({"signals", "list", "--trial", "MSC-IPF-EX1", "--evidence"});
+  ASSERT_EQ(evidence.code, 0) << evidence.err;
+  EXPECT_EQ(evidence.err, held.err);
+  CliRun json =
+      Cli({"topics", "list", "--trial", "MSC-IPF-EX1", "--format", "json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  v1::ListTopicsResponse listed;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(json.out, &listed).ok())
+      << json.out;
+  EXPECT_GT(listed.rows_pending_evaluation(), 0);
+  EXPECT_THAT(held.err, HasSubstr(absl::StrCat(
+                            "note: ", listed.rows_pending_evaluation(), " ")));
+
+  server_->monitor().signals().HoldEvaluationForTesting(false);
+  ASSERT_TRUE(server_->monitor().signals().WaitIdle(absl::Seconds(10)).ok());
+  CliRun current = Cli({"signals", "list", "--trial", "MSC-IPF-EX1"});
+  ASSERT_EQ(current.code, 0) << current.err;
+  EXPECT_EQ(current.err, "");
+  EXPECT_THAT(current.out, HasSubstr("OVERALL~any_sae"));
+}
+
 TEST_F(CliTest, SignalsTriageMovesATopicOrAnEvidenceItem) {
   LoadExampleWithSignals();
 

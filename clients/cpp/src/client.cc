@@ -1,5 +1,6 @@
 #include "aesignal/client/client.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <random>
@@ -246,13 +247,19 @@ absl::StatusOr<v1::Baseline> Client::GetBaseline(std::string_view trial_id,
 }
 
 absl::StatusOr<std::vector<v1::Signal>> Client::ListAllSignals(
-    std::string_view trial_id, v1::ListSignalsRequest filter) {
+    std::string_view trial_id, v1::ListSignalsRequest filter,
+    int* rows_pending_evaluation) {
   filter.set_parent(TrialName(trial_id));
   filter.clear_page_token();
   std::vector<v1::Signal> signals;
+  if (rows_pending_evaluation != nullptr) *rows_pending_evaluation = 0;
   do {
     auto page = connection_->ListSignals(filter);
     if (!page.ok()) return page.status();
+    if (rows_pending_evaluation != nullptr) {
+      *rows_pending_evaluation =
+          std::max(*rows_pending_evaluation, page->rows_pending_evaluation());
+    }
     for (auto& s : *page->mutable_signals()) signals.push_back(std::move(s));
     filter.set_page_token(page->next_page_token());
   } while (!filter.page_token().empty());
@@ -281,12 +288,17 @@ absl::StatusOr<v1::Signal> Client::TriageSignal(const std::string& signal_name,
 }
 
 absl::StatusOr<std::vector<v1::SignalTopic>> Client::ListAllTopics(
-    v1::ListTopicsRequest request) {
+    v1::ListTopicsRequest request, int* rows_pending_evaluation) {
   std::vector<v1::SignalTopic> out;
   request.clear_page_token();
+  if (rows_pending_evaluation != nullptr) *rows_pending_evaluation = 0;
   while (true) {
     auto page = connection_->ListTopics(request);
     if (!page.ok()) return page.status();
+    if (rows_pending_evaluation != nullptr) {
+      *rows_pending_evaluation =
+          std::max(*rows_pending_evaluation, page->rows_pending_evaluation());
+    }
     for (auto& t : *page->mutable_topics()) out.push_back(std::move(t));
     if (page->next_page_token().empty()) return out;
     request.set_page_token(page->next_page_token());

@@ -131,9 +131,11 @@ class Client {
   absl::StatusOr<v1::Baseline> GetBaseline(std::string_view trial_id,
                                            std::string_view baseline_id);
   // Every signal matching `filter` (its parent and page fields are set
-  // here), newest first, following pages.
+  // here), newest first, following pages. `rows_pending_evaluation` (if not
+  // null): as in ListAllTopics.
   absl::StatusOr<std::vector<v1::Signal>> ListAllSignals(
-      std::string_view trial_id, v1::ListSignalsRequest filter = {});
+      std::string_view trial_id, v1::ListSignalsRequest filter = {},
+      int* rows_pending_evaluation = nullptr);
   // `signal` is a name (trials/{t}/signals/{id}).
   absl::StatusOr<v1::Signal> GetSignal(const std::string& signal_name);
   // Moves a signal to `status` with a required `comment`; `display_name`
@@ -142,9 +144,12 @@ class Client {
   // safely after a transient failure; pass your own to retry across
   // processes (the same id with another status or comment is
   // ALREADY_EXISTS).
-  // Signal topics (one per term row), ranked; every page.
+  // Signal topics (one per term row), ranked; every page. If
+  // `rows_pending_evaluation` is not null it receives the largest
+  // ListTopicsResponse.rows_pending_evaluation of the pages: 0 when the
+  // topics reflected every acknowledged report.
   absl::StatusOr<std::vector<v1::SignalTopic>> ListAllTopics(
-      v1::ListTopicsRequest request);
+      v1::ListTopicsRequest request, int* rows_pending_evaluation = nullptr);
   absl::StatusOr<v1::SignalTopic> GetTopic(const std::string& topic_name);
   // Triage of a topic, with a request id as TriageSignal.
   absl::StatusOr<v1::SignalTopic> TriageTopic(const std::string& topic_name,
