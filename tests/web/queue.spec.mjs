@@ -35,6 +35,40 @@ test('the queue ranks topics as ListTopics does; the state filter', async () => 
   await screenshot(page, 'dashboard-queue');
 });
 
+test('while rows await signal evaluation the queue says so, until they are evaluated', async () => {
+  const page = await openPage(browser, {token: TOKENS.officer});
+  // The evaluator is current again within a second of a handful of reports,
+  // too soon to catch reliably, so the server's first ListTopics answer is
+  // passed on with one field changed (as ListTopics gives it while a burst
+  // is being evaluated); every later call gets the server's own answer.
+  const path = `${v1('trials', 'CDISCPILOT01')}/topics`;
+  let calls = 0;
+  await page.route((url) => url.pathname === path, async (route) => {
+    const response = await route.fetch();
+    const json = await response.json();
+    assert.equal(json.rowsPendingEvaluation ?? 0, 0, 'the loaded trial is evaluated');
+    if (calls++ === 0) json.rowsPendingEvaluation = 7;
+    await route.fulfill({response, json});
+  });
+  await gotoView(page, '#/trials/CDISCPILOT01/signals');
+  const state = page.locator('#evaluation-state');
+  assert.equal(await state.getAttribute('data-pending'), '7');
+  assert.equal(await state.textContent(),
+    'Signals catching up: 7 term rows with reports not yet evaluated; the queue updates as they are.');
+  assert.equal(await state.getAttribute('role'), 'status');
+  await assertAccessible(page, 'signal queue while signals catch up');
+  await screenshot(page, 'dashboard-queue-catching-up');
+  // The next poll (2 s later) reads the server's answer: current, so the line goes.
+  await page.waitForSelector('#evaluation-state[data-pending="0"]', {state: 'attached', timeout: 10000});
+  assert.equal(await state.textContent(), '');
+  const polls = calls;
+  assert.ok(polls >= 2, `${polls} ListTopics calls`);
+  // Once current it stops asking.
+  await page.waitForTimeout(4500);
+  assert.equal(calls, polls, 'no polling once signals are current');
+  await assertClean(page);
+});
+
 test('a topic page: evidence and history equal GetTopic', async () => {
   const page = await openPage(browser, {token: TOKENS.officer});
   const topics = await listAll(`${v1('trials', 'CDISCPILOT01')}/topics`, 'topics', {token: TOKENS.officer});

@@ -137,11 +137,13 @@ export async function api(path, {method, query, body, signal} = {}) {
 
 // Every page of a List: follows nextPageToken; `field` is the repeated field.
 // `map` normalizes each item (normalize.js).
-export async function listAll(path, field, {query = {}, signal, pageSize = 1000, limit = Infinity, map = (x) => x} = {}) {
+// `onPage(page)` sees each raw page (for fields beside the items).
+export async function listAll(path, field, {query = {}, signal, pageSize = 1000, limit = Infinity, map = (x) => x, onPage} = {}) {
   const items = [];
   let pageToken = '';
   do {
     const page = await api(path, {query: {...query, page_size: pageSize, page_token: pageToken}, signal});
+    onPage?.(page);
     items.push(...(page[field] ?? []).map(map));
     pageToken = page.nextPageToken ?? '';
   } while (pageToken && items.length < limit);

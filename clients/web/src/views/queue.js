@@ -43,7 +43,9 @@ export async function render(ctx) {
   // the signals are read too — first: every change up to their newest
   // position is then also in the topics read after them.
   const signals = ((await api(`${parent}/signals`, {query: {page_size: 1000}, signal})).signals ?? []).map(N.signal);
-  const topics = await listAll(`${parent}/topics`, 'topics', {query: serverQuery, signal, map: N.topic});
+  let pending = 0;
+  const topics = await listAll(`${parent}/topics`, 'topics', {query: serverQuery, signal, map: N.topic,
+    onPage: (page) => { pending = Math.max(pending, Number(page.rowsPendingEvaluation ?? 0)); }});
   const matches = (t) => (status === 'all' || (status === 'open' ? OPEN.has(t.status) : t.status === serverQuery.status)) &&
     (!level || t.level === LEVELS[level]) && (!crossingOnly || t.crossing);
   const byId = new Map(topics.filter(matches).map((t) => [t.topicId, t]));
@@ -102,6 +104,8 @@ export async function render(ctx) {
     },
   });
   ctx.onDispose(() => stream.close());
+  const evaluation = evaluationState(parent, pending, signal);
+  ctx.onDispose(() => evaluation.stop());
 
   const form = h('form', {class: 'controls', 'aria-label': 'Queue filters'});
   const statusSel = select([['open', 'Open (new, validated, under assessment)'], ['all', 'All states'],
@@ -116,9 +120,38 @@ export async function render(ctx) {
   mount(main, 
     pageHeader({title: 'Signal queue', crumbs: trialCrumbs(trial.trialId, ['Signals', null]),
       subtitle: `${trial.trialId}: one topic per term row with evidence, ranked by how far its strongest evidence is past its threshold.`,
-      meta: [liveState]}),
+      meta: [liveState, evaluation.element]}),
     form,
     section('Topics', tableHolder,
       note('Strength: decades past the threshold (log10 of threshold / p for the exact tests), +0.5 for a crossing serious, grade ≥ 3 or AESI row and +0.5 when the dose trend crosses too.')),
   );
+}
+
+// How current the signals are (ListTopics' rowsPendingEvaluation): while
+// term rows hold reports the evaluator has not reached, a status line says
+// so and is refreshed every 2 s until none remain; the topics themselves
+// arrive through the live stream. Nothing is shown while signals are current.
+const EVALUATION_POLL_MS = 2000;
+function evaluationState(parent, pending, signal) {
+  const element = h('span', {class: 'evaluation-state', id: 'evaluation-state', role: 'status'});
+  let timer = null;
+  const show = (n) => {
+    element.dataset.pending = String(n);
+    element.textContent = n > 0
+      ? `Signals catching up: ${n} term row${n === 1 ? '' : 's'} with reports not yet evaluated; the queue updates as they are.`
+      : '';
+  };
+  const poll = async () => {
+    timer = null;
+    try {
+      const page = await api(`${parent}/topics`, {query: {page_size: 1}, signal});
+      show(Number(page.rowsPendingEvaluation ?? 0));
+    } catch {
+      if (signal?.aborted) return;  // navigated away; otherwise try again
+    }
+    if (Number(element.dataset.pending) > 0 && !signal?.aborted) timer = setTimeout(poll, EVALUATION_POLL_MS);
+  };
+  show(pending);
+  if (pending > 0) timer = setTimeout(poll, EVALUATION_POLL_MS);
+  return {element, stop: () => { if (timer) clearTimeout(timer); timer = null; }};
 }
