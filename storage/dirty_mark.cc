@@ -30,17 +30,31 @@ struct Field {
   std::string_view bytes;
 };
 
+// A tag or a size as protobuf's serializer writes it: the shortest varint,
+// of at most 32 bits. Protobuf's parser rejects tags and sizes longer than
+// 5 bytes (an 8-byte 0, tests/fuzz/regressions/fuzz_dirty_mark/
+// overlong-entry-size), so the fast path leaves any non-shortest encoding to
+// it.
+bool ConsumeShortestVarint32(std::string_view* in, uint64_t* v) {
+  std::string_view rest = *in;
+  if (!ConsumeVarint(&rest, v) || *v > UINT32_MAX) return false;
+  const size_t length = in->size() - rest.size();
+  if (length > 1 && (*in)[length - 1] == 0) return false;  // overlong
+  *in = rest;
+  return true;
+}
+
 // Reads one varint or length-delimited field; false for any other wire type
 // or a malformed one (the caller then leaves the record to protobuf).
 bool ConsumeField(std::string_view* in, Field* field) {
   uint64_t tag = 0;
-  if (!ConsumeVarint(in, &tag)) return false;
+  if (!ConsumeShortestVarint32(in, &tag)) return false;
   field->number = tag >> 3;
   field->wire_type = tag & 7;
   if (field->wire_type == kVarint) return ConsumeVarint(in, &field->varint);
   if (field->wire_type != kLengthDelimited) return false;
   uint64_t size = 0;
-  if (!ConsumeVarint(in, &size) || size > in->size()) return false;
+  if (!ConsumeShortestVarint32(in, &size) || size > in->size()) return false;
   field->bytes = in->substr(0, size);
   in->remove_prefix(size);
   return true;

@@ -138,6 +138,30 @@ TEST(DirtyMarkTest, EncodingsItDoesNotKnowGoThroughProtobuf) {
   EXPECT_EQ(mark.cell_reports().at(1).report_version(), 4u);
 }
 
+TEST(DirtyMarkTest, OverlongTagsAndSizesGoThroughProtobuf) {
+  const std::vector<CellReport> cells = {{0, 2, "R-2", 1}};
+  // Found by fuzz_dirty_mark: a cell entry whose size, 0, is written in 8
+  // bytes. Protobuf reads sizes of at most 5 bytes and rejects it; the fast
+  // path read it as 0 and accepted the mark.
+  const std::string eight_byte_size("\x22\x80\x80\x80\x80\x80\x80\x80\x00", 9);
+  EXPECT_FALSE(UpdateEncoded(eight_byte_size, "R-2", 1, cells).has_value());
+  EXPECT_EQ(UpdateDirtyMark(eight_byte_size, "R-2", 1, cells).status().code(),
+            absl::StatusCode::kDataLoss);
+  // Overlong but short enough for protobuf (a 2-byte size, a 2-byte tag):
+  // protobuf's path takes them, with its answer.
+  for (const std::string& old :
+       {std::string("\x22\x80\x00", 3), std::string("\x98\x00\x07", 3)}) {
+    EXPECT_FALSE(UpdateEncoded(old, "R-2", 1, cells).has_value());
+    auto bytes = UpdateDirtyMark(old, "R-2", 1, cells);
+    ASSERT_TRUE(bytes.ok()) << bytes.status();
+    EXPECT_EQ(*bytes, Reference(old, "R-2", 1, cells));
+  }
+  EXPECT_EQ(
+      Parse(*UpdateDirtyMark(std::string("\x98\x00\x07", 3), "R-2", 1, cells))
+          .generation(),
+      8u);
+}
+
 TEST(DirtyMarkTest, AMalformedMarkIsDataLoss) {
   for (const std::string& old :
        {std::string("\x22\x05\x08\x01", 4),  // entry longer than the mark

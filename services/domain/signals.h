@@ -123,8 +123,9 @@ class SignalBook {
   // tools); returns the evaluator's last error if it failed.
   absl::Status WaitIdle(absl::Duration timeout);
 
-  // While held, the evaluator starts no round (one in progress finishes), so
-  // tests can see rows awaiting evaluation; releasing it resumes the rounds.
+  // While held, the evaluator starts no new round (one already under way or
+  // waiting for its start time still runs), so tests can see rows awaiting
+  // evaluation; releasing it resumes the rounds. Tests only.
   void HoldEvaluationForTesting(bool held);
 
   // Re-evaluates every term row of the trial from its current counters, in
