@@ -154,6 +154,10 @@ class SnapshotView : public ReadView {
   SnapshotView(const SnapshotView&) = delete;
   SnapshotView& operator=(const SnapshotView&) = delete;
 
+  // The store's sequence number at the snapshot. Every write advances it, so
+  // two views with the same sequence read the same data (memo keys).
+  uint64_t Sequence() const;
+
  private:
   friend class Store;
   SnapshotView(rocksdb::DB* db,

@@ -249,6 +249,23 @@ void SignalBook::EndRound(absl::Time started,
   if (batches_pending_ == 0) idle_ = true;
 }
 
+absl::StatusOr<int> SignalBook::RowsPendingEvaluation(
+    const storage::SnapshotView& view, const std::string& trial_id) {
+  const uint64_t sequence = view.Sequence();
+  {
+    absl::MutexLock lock(&pending_mu_);
+    auto it = pending_counts_.find(trial_id);
+    if (it != pending_counts_.end() && it->second.sequence == sequence) {
+      return it->second.rows;
+    }
+  }
+  AESIGNAL_ASSIGN_OR_RETURN(int rows, storage::CountDirtyTerms(view, trial_id));
+  absl::MutexLock lock(&pending_mu_);
+  PendingCount& memo = pending_counts_[trial_id];
+  if (sequence >= memo.sequence) memo = {.sequence = sequence, .rows = rows};
+  return rows;
+}
+
 void SignalBook::HoldEvaluationForTesting(bool held) {
   absl::MutexLock lock(&mu_);
   held_ = held;
@@ -885,7 +902,7 @@ absl::StatusOr<v1::ListSignalsResponse> SignalBook::ListSignals(
           internal::EncodePageToken(request, absl::StrCat(offset + page_size)));
     }
     AESIGNAL_ASSIGN_OR_RETURN(int pending,
-                              storage::CountDirtyTerms(*view, trial_id));
+                              RowsPendingEvaluation(*view, trial_id));
     response.set_rows_pending_evaluation(pending);
     return response;
   }

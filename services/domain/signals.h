@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -143,6 +144,12 @@ class SignalBook {
   // One round: evaluates every dirty row. Returns the number evaluated.
   absl::StatusOr<int> EvaluateRound();
   void NotifyChanges();
+  // ListTopics' and ListSignals' rows_pending_evaluation: the trial's dirty
+  // rows (storage::CountDirtyTerms), remembered with the view's sequence so
+  // that calls while nothing is written (an idle dashboard) skip the scan,
+  // which steps over every row's deleted marks (~0.5-2 ms for 1,000 rows).
+  absl::StatusOr<int> RowsPendingEvaluation(const storage::SnapshotView& view,
+                                            const std::string& trial_id);
   // The oldest batch no finished round has evaluated, to the metrics sink.
   void ReportBacklog() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Ends a round that started at `started` (`evaluated`: its rows or error).
@@ -166,6 +173,14 @@ class SignalBook {
   absl::Time covering_since_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   bool idle_ ABSL_GUARDED_BY(mu_) = false;
   bool held_ ABSL_GUARDED_BY(mu_) = false;  // HoldEvaluationForTesting
+  struct PendingCount {
+    uint64_t sequence = 0;
+    int rows = 0;
+  };
+  absl::Mutex pending_mu_;
+  // By trial id: the last count and the sequence it was read at.
+  absl::flat_hash_map<std::string, PendingCount> pending_counts_
+      ABSL_GUARDED_BY(pending_mu_);
   absl::Status last_error_ ABSL_GUARDED_BY(mu_);
   std::thread evaluator_;
 };

@@ -169,7 +169,7 @@ absl::StatusOr<v1::ListTopicsResponse> SignalBook::ListTopics(
         internal::EncodePageToken(request, absl::StrCat(offset + page_size)));
   }
   AESIGNAL_ASSIGN_OR_RETURN(int pending,
-                            storage::CountDirtyTerms(*view, trial_id));
+                            RowsPendingEvaluation(*view, trial_id));
   response.set_rows_pending_evaluation(pending);
   return response;
 }

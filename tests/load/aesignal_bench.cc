@@ -53,6 +53,7 @@
 #include "services/domain/monitor.h"
 #include "services/domain/trend_cache.h"
 #include "services/server/server.h"
+#include "storage/signals.h"
 #include "storage/store.h"
 #include "tests/load/bench_fixture.h"
 #include "tests/load/generator.h"
@@ -501,6 +502,40 @@ int Query() {
       "%d reports ingested in %.1f s\n",
       subjects, pts, reports, absl::ToDoubleSeconds(absl::Now() - t0));
   const absl::Time loaded = absl::Now();
+  auto signal_stub = v1::SignalService::NewStub(f.Channel(7));
+  // ListTopics' first page, with how current the signals are (it counts
+  // the trial's rows awaiting evaluation).
+  auto list_topics = [&](int* pending) -> std::optional<double> {
+    grpc::ClientContext context;
+    v1::ListTopicsRequest request;
+    request.set_parent("trials/BENCH");
+    v1::ListTopicsResponse response;
+    const absl::Time start = absl::Now();
+    grpc::Status s = signal_stub->ListTopics(&context, request, &response);
+    if (!s.ok()) {
+      std::cerr << "ListTopics: " << s.error_message() << "\n";
+      return std::nullopt;
+    }
+    *pending = response.rows_pending_evaluation();
+    return absl::ToDoubleMilliseconds(absl::Now() - start);
+  };
+  // The count alone, read in this process (the server runs in it here).
+  // (-1 when the server runs in a child process.)
+  auto count_pending = [&]() -> double {
+    if (f.server == nullptr) return -1;
+    const absl::Time start = absl::Now();
+    const absl::StatusOr<int> count =
+        storage::CountDirtyTerms(f.server->store().Latest(), "BENCH");
+    const absl::Duration took = absl::Now() - start;
+    return count.ok() ? absl::ToDoubleMilliseconds(took) : -1;
+  };
+  int pending = 0;
+  const std::optional<double> catching_up = list_topics(&pending);
+  if (!catching_up.has_value()) return 1;
+  std::printf(
+      "ListTopics just after the load: %.2f ms, %d rows pending (the count "
+      "alone %.2f ms)\n",
+      *catching_up, pending, count_pending());
   if (absl::Status idle = f.Settle(absl::Minutes(10)); !idle.ok()) {
     std::cerr << "signal evaluation: " << idle << "\n";
     return 1;
@@ -512,6 +547,17 @@ int Query() {
       absl::ToDoubleSeconds(absl::Now() - loaded),
       static_cast<long long>(trends.misses),
       static_cast<long long>(trends.hits));
+  std::vector<double> list_ms;
+  for (int i = 0; i < repeats; ++i) {
+    const std::optional<double> ms = list_topics(&pending);
+    if (!ms.has_value()) return 1;
+    list_ms.push_back(*ms);
+  }
+  const Percentiles listed = Summarize(std::move(list_ms));
+  std::printf(
+      "ListTopics once current: p50 %.2f ms, p99 %.2f ms, %d rows pending "
+      "(the count alone %.2f ms)\n",
+      listed.p50_ms, listed.p99_ms, pending, count_pending());
 
   auto stub = v1::SafetyService::NewStub(f.Channel(7));
   auto timed = [&](const v1::GetIncidenceRequest& request, int times,
