@@ -632,16 +632,12 @@ void Store::RunGroup(std::vector<Pending>& group) {
       item.done = std::move(pending.done);
     }
     absl::MutexLock lock(&mu_);
+    // Before the hand-off: the mutation's caller may be answered (and read
+    // stats()) before this thread would get the lock again.
+    PublishCacheStats();
     to_write_.push_back(std::move(item));
   }
   absl::MutexLock lock(&mu_);
-  if (cache_ != nullptr) {
-    const CommitCache::Stats cache = cache_->stats();
-    stats_.cache_hits = cache.hits;
-    stats_.cache_entries = cache.entries;
-    stats_.cache_bytes = cache.bytes;
-    stats_.cache_evictions = cache.evictions;
-  }
   if (!pipelined_sync_) {
     mu_.Await(absl::Condition(
         +[](Store* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
@@ -649,6 +645,15 @@ void Store::RunGroup(std::vector<Pending>& group) {
         },
         this));
   }
+}
+
+void Store::PublishCacheStats() {
+  if (cache_ == nullptr) return;
+  const CommitCache::Stats cache = cache_->stats();
+  stats_.cache_hits = cache.hits;
+  stats_.cache_entries = cache.entries;
+  stats_.cache_bytes = cache.bytes;
+  stats_.cache_evictions = cache.evictions;
 }
 
 void Store::AwaitApplied() {

@@ -320,6 +320,8 @@ class Store {
   // Waits until the writer has applied everything handed to it (or a write
   // has failed), then retires the in-flight writes. Committer thread only.
   void AwaitApplied();
+  // Copies the committer cache's counters into stats_. Committer thread.
+  void PublishCacheStats() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The writer thread: applies handed-over mutations to RocksDB, unsynced,
   // in order, and hands them to the sync thread.
   void WriteLoop();
