@@ -58,11 +58,12 @@ struct TopicListOptions {
   // How to show one, e.g. "aesignal topics show --trial T --topic ID".
   std::string show_hint;
 };
-// Lists every page of the trial's topics and prints them (table or
-// ListTopicsResponse JSON); returns the exit code.
 // The line printed (to stderr) under a listing when rows of the trial await
 // signal evaluation.
 std::string PendingEvaluationNote(int rows_pending);
+// Lists every page of the trial's topics and prints them (table or
+// ListTopicsResponse JSON; a PendingEvaluationNote under the table);
+// returns the exit code.
 int RunListTopics(CommandContext& ctx, const TopicListOptions& options);
 
 // GetTopic and print (PrintTopic or JSON); returns the exit code.

@@ -492,6 +492,43 @@ bool StartQueryTrial(const QuerySizes& sizes, const std::string& tag,
   return IngestVolume(*f, generator, sizes.reports, 4, tag);
 }
 
+// Times `times` calls of ListTopics' first page, which counts the trial's
+// rows awaiting evaluation, and the count alone (read in this process when
+// the server runs in it; -1 otherwise); prints one line saying `when`.
+// False (after saying why) if a call fails.
+bool ReportListTopics(const Fixture& f, int times, const char* when) {
+  auto stub = v1::SignalService::NewStub(f.Channel(7));
+  v1::ListTopicsRequest request;
+  request.set_parent("trials/BENCH");
+  std::vector<double> ms;
+  int pending = 0;
+  for (int i = 0; i < times; ++i) {
+    grpc::ClientContext context;
+    v1::ListTopicsResponse response;
+    const absl::Time start = absl::Now();
+    grpc::Status s = stub->ListTopics(&context, request, &response);
+    ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
+    if (!s.ok()) {
+      std::cerr << "ListTopics: " << s.error_message() << "\n";
+      return false;
+    }
+    pending = response.rows_pending_evaluation();
+  }
+  double count_ms = -1;
+  if (f.server != nullptr) {
+    const absl::Time start = absl::Now();
+    const absl::StatusOr<int> count =
+        storage::CountDirtyTerms(f.server->store().Latest(), "BENCH");
+    if (count.ok()) count_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
+  }
+  const Percentiles listed = Summarize(std::move(ms));
+  std::printf(
+      "ListTopics %s: p50 %.2f ms, p99 %.2f ms, %d rows pending (the count "
+      "alone %.2f ms)\n",
+      when, listed.p50_ms, listed.p99_ms, pending, count_ms);
+  return true;
+}
+
 int Query() {
   const auto [subjects, pts, reports, repeats] = QueryTrialSizes();
   Fixture f;
@@ -502,40 +539,7 @@ int Query() {
       "%d reports ingested in %.1f s\n",
       subjects, pts, reports, absl::ToDoubleSeconds(absl::Now() - t0));
   const absl::Time loaded = absl::Now();
-  auto signal_stub = v1::SignalService::NewStub(f.Channel(7));
-  // ListTopics' first page, with how current the signals are (it counts
-  // the trial's rows awaiting evaluation).
-  auto list_topics = [&](int* pending) -> std::optional<double> {
-    grpc::ClientContext context;
-    v1::ListTopicsRequest request;
-    request.set_parent("trials/BENCH");
-    v1::ListTopicsResponse response;
-    const absl::Time start = absl::Now();
-    grpc::Status s = signal_stub->ListTopics(&context, request, &response);
-    if (!s.ok()) {
-      std::cerr << "ListTopics: " << s.error_message() << "\n";
-      return std::nullopt;
-    }
-    *pending = response.rows_pending_evaluation();
-    return absl::ToDoubleMilliseconds(absl::Now() - start);
-  };
-  // The count alone, read in this process (the server runs in it here).
-  // (-1 when the server runs in a child process.)
-  auto count_pending = [&]() -> double {
-    if (f.server == nullptr) return -1;
-    const absl::Time start = absl::Now();
-    const absl::StatusOr<int> count =
-        storage::CountDirtyTerms(f.server->store().Latest(), "BENCH");
-    const absl::Duration took = absl::Now() - start;
-    return count.ok() ? absl::ToDoubleMilliseconds(took) : -1;
-  };
-  int pending = 0;
-  const std::optional<double> catching_up = list_topics(&pending);
-  if (!catching_up.has_value()) return 1;
-  std::printf(
-      "ListTopics just after the load: %.2f ms, %d rows pending (the count "
-      "alone %.2f ms)\n",
-      *catching_up, pending, count_pending());
+  if (!ReportListTopics(f, 1, "just after the load")) return 1;
   if (absl::Status idle = f.Settle(absl::Minutes(10)); !idle.ok()) {
     std::cerr << "signal evaluation: " << idle << "\n";
     return 1;
@@ -547,17 +551,7 @@ int Query() {
       absl::ToDoubleSeconds(absl::Now() - loaded),
       static_cast<long long>(trends.misses),
       static_cast<long long>(trends.hits));
-  std::vector<double> list_ms;
-  for (int i = 0; i < repeats; ++i) {
-    const std::optional<double> ms = list_topics(&pending);
-    if (!ms.has_value()) return 1;
-    list_ms.push_back(*ms);
-  }
-  const Percentiles listed = Summarize(std::move(list_ms));
-  std::printf(
-      "ListTopics once current: p50 %.2f ms, p99 %.2f ms, %d rows pending "
-      "(the count alone %.2f ms)\n",
-      listed.p50_ms, listed.p99_ms, pending, count_pending());
+  if (!ReportListTopics(f, repeats, "once current")) return 1;
 
   auto stub = v1::SafetyService::NewStub(f.Channel(7));
   auto timed = [&](const v1::GetIncidenceRequest& request, int times,
