@@ -79,6 +79,26 @@ void BM_TrialFullEvaluation(benchmark::State& state) {
 }
 BENCHMARK(BM_TrialFullEvaluation)->Unit(benchmark::kMillisecond);
 
+// The exact trend test alone on large groups (the query bench's trial: 5
+// groups of 2,000 subjects), with `events` spread evenly over the groups
+// but for a slight rise with dose; scores as a dose ladder.
+void BM_ExactTrendLargeGroups(benchmark::State& state) {
+  const int64_t events = state.range(0);
+  const std::vector<int64_t> n(5, 2000);
+  std::vector<int64_t> x(5);
+  for (int g = 0; g < 5; ++g) x[g] = events / 5 + (g - 2) * events / 50;
+  const std::vector<double> scores = {0, 2.5e7, 5e7, 1e8, 2e8};
+  for (auto _ : state) {
+    auto t = CochranArmitage(x, n, scores, ServerTrendOptions());
+    benchmark::DoNotOptimize(t);
+  }
+}
+BENCHMARK(BM_ExactTrendLargeGroups)
+    ->Arg(20)
+    ->Arg(100)
+    ->Arg(400)
+    ->Unit(benchmark::kMicrosecond);
+
 void BM_MaxSprtCriticalValueUncached(benchmark::State& state) {
   for (auto _ : state) {
     auto cv = MaxSprtCriticalValue(0.05, 10, 1);
