@@ -52,6 +52,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "services/domain/monitor.h"
 #include "services/domain/trend_cache.h"
+#include "services/errors/errors.h"
 #include "services/server/server.h"
 #include "storage/signals.h"
 #include "storage/store.h"
@@ -196,15 +197,90 @@ class EchoIngest final : public v1::IngestService::Service {
 
 // --- Modes -------------------------------------------------------------------
 
+// The ingest mode's sizes (--smoke: tiny) and how it makes messages.
+struct IngestPlan {
+  int batch_size, batches, unbatched, streams, window;
+  const ReportGenerator* generator;
+  MessageMaker Batched(const std::string& tag) const {
+    return [this, tag](int64_t m) {
+      return BatchMessage(*generator, m, batch_size, INT64_MAX, tag);
+    };
+  }
+  MessageMaker Single(const std::string& tag) const {
+    return [this, tag](int64_t m) {
+      return BatchMessage(*generator, m, 1, INT64_MAX, tag);
+    };
+  }
+};
+
+// One stream of `messages`, timed as one row.
+Row TimedStream(const std::string& name,
+                const std::shared_ptr<grpc::Channel>& channel, int64_t messages,
+                int window, const MessageMaker& make, StreamResult* result) {
+  const absl::Time t0 = absl::Now();
+  *result = RunStream(channel, messages, window, make);
+  return FromStreams(name, {*result}, absl::ToDoubleSeconds(absl::Now() - t0));
+}
+
+// The ceilings: raw RocksDB with the same bytes and durability, and a gRPC
+// server that acknowledges the same messages without storing them.
+absl::Status CeilingRows(const IngestPlan& plan, std::vector<Row>& rows) {
+  std::vector<std::string> payloads;
+  for (int64_t n = 0; n < int64_t{plan.batches} * plan.batch_size; ++n) {
+    payloads.push_back(plan.generator->Make(n, "raw").SerializeAsString());
+  }
+  AESIGNAL_ASSIGN_OR_RETURN(
+      Row raw, RawRocksDb(payloads, plan.batch_size,
+                          absl::StrCat("ceiling: RocksDB fsync per ",
+                                       plan.batch_size, " reports")));
+  rows.push_back(raw);
+  EchoIngest echo;
+  int echo_port = 0;
+  std::unique_ptr<grpc::Server> echo_server =
+      StartLoopbackServer(&echo, &echo_port);
+  if (echo_server == nullptr) {
+    return absl::InternalError("could not start the gRPC echo server");
+  }
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", echo_port),
+                                     grpc::InsecureChannelCredentials());
+  StreamResult unused;
+  rows.push_back(TimedStream(
+      absl::StrCat("ceiling: gRPC echo, ", plan.batch_size, "/msg"), channel,
+      plan.batches, plan.window, plan.Batched("echo-b"), &unused));
+  rows.push_back(TimedStream("ceiling: gRPC echo, 1/msg", channel,
+                             plan.unbatched, 16, plan.Single("echo-1"),
+                             &unused));
+  echo_server->Shutdown();
+  return absl::OkStatus();
+}
+
+// `plan.streams` streams sharing `plan.batches` batches, as one row; false
+// in *complete if any stream missed an acknowledgement.
+Row ManyStreams(const Fixture& fixture, const IngestPlan& plan,
+                bool* complete) {
+  const int per_stream = std::max(1, plan.batches / plan.streams);
+  std::vector<StreamResult> results(plan.streams);
+  std::vector<std::thread> threads;
+  const absl::Time t0 = absl::Now();
+  for (int s = 0; s < plan.streams; ++s) {
+    threads.emplace_back([&, s] {
+      results[s] = RunStream(fixture.Channel(10 + s), per_stream, plan.window,
+                             plan.Batched(absl::StrCat("e2e-c", s)));
+    });
+  }
+  for (auto& t : threads) t.join();
+  Row row = FromStreams(absl::StrCat("aesignal: ", plan.streams, " streams, ",
+                                     plan.batch_size, "/msg"),
+                        results, absl::ToDoubleSeconds(absl::Now() - t0));
+  for (const auto& r : results) {
+    *complete &= Complete(row, r, int64_t{per_stream} * plan.batch_size);
+  }
+  return row;
+}
+
 int Ingest() {
   const bool smoke = absl::GetFlag(FLAGS_smoke);
-  const int batch_size = absl::GetFlag(FLAGS_batch_size);
-  const int batches = smoke ? 8 : absl::GetFlag(FLAGS_batches);
-  const int unbatched = smoke ? 200 : absl::GetFlag(FLAGS_unbatched);
-  const int streams = smoke ? 4 : absl::GetFlag(FLAGS_streams);
-  const int window = absl::GetFlag(FLAGS_window);
   constexpr int kSubjects = 300;
-
   Fixture fixture;
   if (absl::Status s = StartFixture(fixture, 3, 5, kSubjects); !s.ok()) {
     std::cerr << s << "\n";
@@ -212,112 +288,36 @@ int Ingest() {
   }
   const ReportGenerator generator(
       {.subjects = kSubjects, .pts = 97, .last_day = fixture.last_day});
-  auto batched_maker = [&](const std::string& tag) -> MessageMaker {
-    return [&, tag](int64_t m) {
-      return BatchMessage(generator, m, batch_size, INT64_MAX, tag);
-    };
-  };
-  auto single_maker = [&](const std::string& tag) -> MessageMaker {
-    return [&, tag](int64_t m) {
-      return BatchMessage(generator, m, 1, INT64_MAX, tag);
-    };
-  };
-
-  std::vector<Row> rows;
-  bool complete = true;
-
-  // Ceiling 1: raw RocksDB with the same bytes and durability.
-  std::vector<std::string> payloads;
-  for (int64_t n = 0; n < int64_t{batches} * batch_size; ++n) {
-    payloads.push_back(generator.Make(n, "raw").SerializeAsString());
-  }
-  auto raw_batched = RawRocksDb(
-      payloads, batch_size,
-      absl::StrCat("ceiling: RocksDB fsync per ", batch_size, " reports"));
-  if (!raw_batched.ok()) {
-    std::cerr << raw_batched.status() << "\n";
+  const IngestPlan plan{
+      .batch_size = absl::GetFlag(FLAGS_batch_size),
+      .batches = smoke ? 8 : absl::GetFlag(FLAGS_batches),
+      .unbatched = smoke ? 200 : absl::GetFlag(FLAGS_unbatched),
+      .streams = smoke ? 4 : absl::GetFlag(FLAGS_streams),
+      .window = absl::GetFlag(FLAGS_window),
+      .generator = &generator};
+  std::vector<Row> rows;  // 0-2 the ceilings, then aesignal's
+  if (absl::Status s = CeilingRows(plan, rows); !s.ok()) {
+    std::cerr << s << "\n";
     return 1;
   }
-  rows.push_back(*raw_batched);
-
-  // Ceiling 2: raw gRPC loopback stream of the same messages.
-  EchoIngest echo;
-  int echo_port = 0;
-  std::unique_ptr<grpc::Server> echo_server =
-      StartLoopbackServer(&echo, &echo_port);
-  if (echo_server == nullptr) {
-    std::cerr << "could not start the gRPC echo server\n";
-    return 1;
-  }
-  auto echo_channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", echo_port),
-                                          grpc::InsecureChannelCredentials());
-  {
-    const absl::Time t0 = absl::Now();
-    StreamResult r =
-        RunStream(echo_channel, batches, window, batched_maker("echo-b"));
-    rows.push_back(
-        FromStreams(absl::StrCat("ceiling: gRPC echo, ", batch_size, "/msg"),
-                    {r}, absl::ToDoubleSeconds(absl::Now() - t0)));
-  }
-  {
-    const absl::Time t0 = absl::Now();
-    StreamResult r =
-        RunStream(echo_channel, unbatched, 16, single_maker("echo-1"));
-    rows.push_back(FromStreams("ceiling: gRPC echo, 1/msg", {r},
-                               absl::ToDoubleSeconds(absl::Now() - t0)));
-  }
-  echo_server->Shutdown();
-
   // End to end, durable, with counters (and signal bookkeeping).
+  bool complete = true;
+  StreamResult r;
   const storage::Store::Stats before = fixture.server->store().stats();
-  {
-    const absl::Time t0 = absl::Now();
-    StreamResult r =
-        RunStream(fixture.Channel(1), batches, window, batched_maker("e2e-b"));
-    rows.push_back(
-        FromStreams(absl::StrCat("aesignal: 1 stream, ", batch_size, "/msg"),
-                    {r}, absl::ToDoubleSeconds(absl::Now() - t0)));
-    complete &= Complete(rows.back(), r, int64_t{batches} * batch_size);
-  }
+  rows.push_back(
+      TimedStream(absl::StrCat("aesignal: 1 stream, ", plan.batch_size, "/msg"),
+                  fixture.Channel(1), plan.batches, plan.window,
+                  plan.Batched("e2e-b"), &r));
+  complete &= Complete(rows.back(), r, int64_t{plan.batches} * plan.batch_size);
   // Storage work per report (including the signal evaluator's).
   const storage::Store::Stats after = fixture.server->store().stats();
-  const double per_report = 1.0 / (int64_t{batches} * batch_size);
-  const double reads_per_report =
-      (after.kv_reads - before.kv_reads) * per_report;
-  const double writes_per_report =
-      (after.kv_writes - before.kv_writes) * per_report;
-  const double applied_per_report =
-      (after.kv_applied - before.kv_applied) * per_report;
-  {
-    const absl::Time t0 = absl::Now();
-    StreamResult r =
-        RunStream(fixture.Channel(2), unbatched, 16, single_maker("e2e-1"));
-    rows.push_back(FromStreams("aesignal: 1 stream, 1/msg", {r},
-                               absl::ToDoubleSeconds(absl::Now() - t0)));
-    complete &= Complete(rows.back(), r, unbatched);
-  }
-  {
-    const int per_stream = std::max(1, batches / streams);
-    std::vector<StreamResult> results(streams);
-    std::vector<std::thread> threads;
-    const absl::Time t0 = absl::Now();
-    for (int s = 0; s < streams; ++s) {
-      threads.emplace_back([&, s] {
-        results[s] = RunStream(fixture.Channel(10 + s), per_stream, window,
-                               batched_maker(absl::StrCat("e2e-c", s)));
-      });
-    }
-    for (auto& t : threads) t.join();
-    rows.push_back(FromStreams(
-        absl::StrCat("aesignal: ", streams, " streams, ", batch_size, "/msg"),
-        results, absl::ToDoubleSeconds(absl::Now() - t0)));
-    for (const auto& r : results) {
-      complete &= Complete(rows.back(), r, int64_t{per_stream} * batch_size);
-    }
-  }
+  rows.push_back(TimedStream("aesignal: 1 stream, 1/msg", fixture.Channel(2),
+                             plan.unbatched, 16, plan.Single("e2e-1"), &r));
+  complete &= Complete(rows.back(), r, plan.unbatched);
+  rows.push_back(ManyStreams(fixture, plan, &complete));
   PrintRows(rows);
-  const Row& ceiling_db = rows[0];
-  const Row& ceiling_grpc_1 = rows[2];
+  const double per_report = 1.0 / (int64_t{plan.batches} * plan.batch_size);
+  const storage::Store::Stats now = fixture.server->store().stats();
   std::printf(
       "\nbatched, 1 stream / RocksDB ceiling      = %.2f  (target >= 0.5)\n"
       "batched, %d streams / RocksDB ceiling    = %.2f\n"
@@ -325,20 +325,22 @@ int Ingest() {
       "store: %lld commits, %lld WAL fsyncs; batched run: %.1f key reads "
       "and %.1f key writes per report, %.1f after merging the writes of "
       "mutations applied together (the ceiling writes 1)\n",
-      rows[3].reports_per_s() / ceiling_db.reports_per_s(), streams,
-      rows[5].reports_per_s() / ceiling_db.reports_per_s(),
-      rows[4].reports_per_s() / ceiling_grpc_1.reports_per_s(),
-      static_cast<long long>(fixture.server->store().stats().commits),
-      static_cast<long long>(fixture.server->store().stats().wal_syncs),
-      reads_per_report, writes_per_report, applied_per_report);
+      rows[3].reports_per_s() / rows[0].reports_per_s(), plan.streams,
+      rows[5].reports_per_s() / rows[0].reports_per_s(),
+      rows[4].reports_per_s() / rows[2].reports_per_s(),
+      static_cast<long long>(now.commits),
+      static_cast<long long>(now.wal_syncs),
+      (after.kv_reads - before.kv_reads) * per_report,
+      (after.kv_writes - before.kv_writes) * per_report,
+      (after.kv_applied - before.kv_applied) * per_report);
   return complete ? 0 : 1;
 }
 
 // Puts a baseline (expected incidence 0.001 at every timepoint, in every
-// dose group) on the first `baseline_pts` PTs of the query trial, waits for
-// the evaluator, and times the signal queries a safety officer makes.
-int QuerySignals(const Fixture& f, int repeats, int baseline_pts) {
-  auto stub = v1::SignalService::NewStub(f.Channel(8));
+// dose group) on the first `baseline_pts` PTs of the query trial and waits
+// for the evaluator; returns how long that took, in seconds.
+absl::StatusOr<double> PutBenchBaselines(v1::SignalService::Stub& stub,
+                                         const Fixture& f, int baseline_pts) {
   v1::PutBaselinesRequest put;
   put.set_parent("trials/BENCH");
   for (int pt = 0; pt < baseline_pts; ++pt) {
@@ -351,120 +353,135 @@ int QuerySignals(const Fixture& f, int repeats, int baseline_pts) {
     b->set_citation("aesignal-bench");
   }
   const absl::Time t0 = absl::Now();
-  {
-    grpc::ClientContext context;
-    v1::PutBaselinesResponse response;
-    grpc::Status s = stub->PutBaselines(&context, put, &response);
-    if (!s.ok()) {
-      std::cerr << "PutBaselines: " << s.error_message() << "\n";
-      return 1;
-    }
+  grpc::ClientContext context;
+  v1::PutBaselinesResponse response;
+  grpc::Status s = stub.PutBaselines(&context, put, &response);
+  if (!s.ok()) {
+    return absl::InternalError(
+        absl::StrCat("PutBaselines: ", s.error_message()));
   }
-  if (absl::Status s =
-          f.server->monitor().signals().WaitIdle(absl::Minutes(30));
-      !s.ok()) {
-    std::cerr << s << "\n";
-    return 1;
-  }
-  const double evaluate_s = absl::ToDoubleSeconds(absl::Now() - t0);
+  AESIGNAL_RETURN_IF_ERROR(
+      f.server->monitor().signals().WaitIdle(absl::Minutes(30)));
+  return absl::ToDoubleSeconds(absl::Now() - t0);
+}
 
-  auto list = [&](const v1::ListSignalsRequest& request, int times, int* count,
-                  std::string* first) -> std::optional<Percentiles> {
-    std::vector<double> ms;
-    for (int i = 0; i < times; ++i) {
-      grpc::ClientContext context;
-      v1::ListSignalsResponse response;
-      const absl::Time start = absl::Now();
-      grpc::Status s = stub->ListSignals(&context, request, &response);
-      ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
-      if (!s.ok()) {
-        std::cerr << "ListSignals: " << s.error_message() << "\n";
-        return std::nullopt;
-      }
-      *count = response.signals_size();
-      if (response.signals_size() > 0) *first = response.signals(0).name();
+// Times `request` `times` times; the last answer's count and first signal
+// name go to *count and *first (when it has one).
+absl::StatusOr<Percentiles> TimeListSignals(
+    v1::SignalService::Stub& stub, const v1::ListSignalsRequest& request,
+    int times, int* count, std::string* first) {
+  std::vector<double> ms;
+  for (int i = 0; i < times; ++i) {
+    grpc::ClientContext context;
+    v1::ListSignalsResponse response;
+    const absl::Time start = absl::Now();
+    grpc::Status s = stub.ListSignals(&context, request, &response);
+    ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
+    if (!s.ok()) {
+      return absl::InternalError(
+          absl::StrCat("ListSignals: ", s.error_message()));
     }
-    return Summarize(std::move(ms));
-  };
+    *count = response.signals_size();
+    if (response.signals_size() > 0) *first = response.signals(0).name();
+  }
+  return Summarize(std::move(ms));
+}
+
+// Untimed: how many signals the trial has (every page of `all`), and a cell
+// of `one_term.term()` that has some, set in *one_cell.
+absl::StatusOr<int64_t> CountSignalsAndFindCell(
+    v1::SignalService::Stub& stub, const v1::ListSignalsRequest& all,
+    const v1::ListSignalsRequest& one_term, v1::ListSignalsRequest* one_cell) {
+  int64_t total = 0;
+  for (v1::ListSignalsRequest page = all;;) {
+    page.set_page_size(1000);
+    grpc::ClientContext context;
+    v1::ListSignalsResponse response;
+    if (grpc::Status s = stub.ListSignals(&context, page, &response); !s.ok()) {
+      return absl::InternalError(
+          absl::StrCat("ListSignals: ", s.error_message()));
+    }
+    total += response.signals_size();
+    for (const v1::Signal& signal : response.signals()) {
+      if (signal.pt() == one_term.term()) {
+        one_cell->set_dose_group_id(signal.dose_group_id());
+        one_cell->set_timepoint_id(signal.timepoint_id());
+      }
+    }
+    if (response.next_page_token().empty()) return total;
+    page.set_page_token(response.next_page_token());
+  }
+}
+
+absl::StatusOr<Percentiles> TimeGetSignal(v1::SignalService::Stub& stub,
+                                          const std::string& name, int times) {
+  std::vector<double> ms;
+  for (int i = 0; i < times; ++i) {
+    grpc::ClientContext context;
+    v1::GetSignalRequest get;
+    get.set_name(name);
+    v1::Signal signal;
+    const absl::Time start = absl::Now();
+    grpc::Status s = stub.GetSignal(&context, get, &signal);
+    ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
+    if (!s.ok()) {
+      return absl::InternalError(
+          absl::StrCat("GetSignal: ", s.error_message()));
+    }
+  }
+  return Summarize(std::move(ms));
+}
+
+// Baselines on the first `baseline_pts` PTs of the query trial, then the
+// signal queries a safety officer makes, timed.
+absl::Status QuerySignals(const Fixture& f, int repeats, int baseline_pts) {
+  auto stub = v1::SignalService::NewStub(f.Channel(8));
+  AESIGNAL_ASSIGN_OR_RETURN(const double evaluate_s,
+                            PutBenchBaselines(*stub, f, baseline_pts));
   v1::ListSignalsRequest all;
   all.set_parent("trials/BENCH");
   v1::ListSignalsRequest one_term = all;
   one_term.set_term("Preferred term 7");
   // The first listing since the server started builds the trial's signal
   // index (a scan of every stored signal); later ones reuse it.
-  int first_listing_count = 0;
-  std::string unused;
-  const std::optional<Percentiles> first_listing =
-      list(all, 1, &first_listing_count, &unused);
-  if (!first_listing.has_value()) return 1;
-  // Untimed: how many signals the trial has, and one cell that has some.
-  int64_t total_signals = 0;
-  v1::ListSignalsRequest one_cell = one_term;
-  for (v1::ListSignalsRequest page = all;;) {
-    page.set_page_size(1000);
-    grpc::ClientContext context;
-    v1::ListSignalsResponse response;
-    if (grpc::Status s = stub->ListSignals(&context, page, &response);
-        !s.ok()) {
-      std::cerr << "ListSignals: " << s.error_message() << "\n";
-      return 1;
-    }
-    total_signals += response.signals_size();
-    for (const v1::Signal& signal : response.signals()) {
-      if (signal.pt() == one_term.term()) {
-        one_cell.set_dose_group_id(signal.dose_group_id());
-        one_cell.set_timepoint_id(signal.timepoint_id());
-      }
-    }
-    if (response.next_page_token().empty()) break;
-    page.set_page_token(response.next_page_token());
-  }
-  std::printf("%lld signals stored (all methods, groups, timepoints)\n",
-              static_cast<long long>(total_signals));
   int count = 0;
   std::string first;
+  AESIGNAL_ASSIGN_OR_RETURN(const Percentiles first_listing,
+                            TimeListSignals(*stub, all, 1, &count, &first));
+  const int first_listing_count = count;
+  v1::ListSignalsRequest one_cell = one_term;
+  AESIGNAL_ASSIGN_OR_RETURN(
+      const int64_t total_signals,
+      CountSignalsAndFindCell(*stub, all, one_term, &one_cell));
+  std::printf("%lld signals stored (all methods, groups, timepoints)\n",
+              static_cast<long long>(total_signals));
   std::printf("%-40s %8s %8s %10s %10s\n", "signal query", "signals", "calls",
               "p50 ms", "p99 ms");
-  struct Row {
-    const char* name;
-    const v1::ListSignalsRequest* request;
-  };
   std::printf("%-40s %8d %8d %10.2f %10s\n",
               "ListSignals, first call (builds index)", first_listing_count, 1,
-              first_listing->p50_ms, "-");
-  for (const Row& row :
-       {Row{"ListSignals, page of 50 (default)", &all},
-        Row{"ListSignals, one PT", &one_term},
-        Row{"ListSignals, one PT x group x timepoint", &one_cell}}) {
-    auto p = list(*row.request, repeats, &count, &first);
-    if (!p.has_value()) return 1;
-    std::printf("%-40s %8d %8d %10.2f %10.2f\n", row.name, count, repeats,
-                p->p50_ms, p->p99_ms);
+              first_listing.p50_ms, "-");
+  first.clear();
+  for (const auto& [name, request] :
+       {std::pair{"ListSignals, page of 50 (default)", &all},
+        std::pair{"ListSignals, one PT", &one_term},
+        std::pair{"ListSignals, one PT x group x timepoint", &one_cell}}) {
+    AESIGNAL_ASSIGN_OR_RETURN(
+        const Percentiles p,
+        TimeListSignals(*stub, *request, repeats, &count, &first));
+    std::printf("%-40s %8d %8d %10.2f %10.2f\n", name, count, repeats, p.p50_ms,
+                p.p99_ms);
   }
   if (first.empty()) {
-    std::cerr << "no signals raised: the benchmark's baselines should flag\n";
-    return 1;
+    return absl::InternalError(
+        "no signals raised: the benchmark's baselines should flag");
   }
-  std::vector<double> ms;
-  for (int i = 0; i < repeats * 10; ++i) {
-    grpc::ClientContext context;
-    v1::GetSignalRequest get;
-    get.set_name(first);
-    v1::Signal signal;
-    const absl::Time start = absl::Now();
-    grpc::Status s = stub->GetSignal(&context, get, &signal);
-    ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
-    if (!s.ok()) {
-      std::cerr << "GetSignal: " << s.error_message() << "\n";
-      return 1;
-    }
-  }
-  const Percentiles get = Summarize(std::move(ms));
+  AESIGNAL_ASSIGN_OR_RETURN(const Percentiles get,
+                            TimeGetSignal(*stub, first, repeats * 10));
   std::printf("%-40s %8d %8d %10.2f %10.2f\n", "GetSignal", 1, repeats * 10,
               get.p50_ms, get.p99_ms);
   std::printf("baselines on %d PTs evaluated in %.1f s\n", baseline_pts,
               evaluate_s);
-  return 0;
+  return absl::OkStatus();
 }
 
 // The sizes of the query trial (--smoke: tiny).
@@ -609,7 +626,11 @@ int Query() {
   }
   std::printf("targets: p99 <= 50 ms for a PT page, <= 5 ms for one cell\n");
   if (!filter.empty()) return 0;
-  return QuerySignals(f, repeats, std::min(pts, 100));
+  if (absl::Status s = QuerySignals(f, repeats, std::min(pts, 100)); !s.ok()) {
+    std::cerr << s << "\n";
+    return 1;
+  }
+  return 0;
 }
 
 // The same GetIncidence page over gRPC and over HTTP/JSON (a keep-alive
