@@ -408,10 +408,11 @@ void MoveRow(const Problem& pr, size_t i, const RestBounds& rest,
              const Region& region, int64_t j, const std::vector<Cell>& row,
              const Kernel& kernel, int64_t next_lo, std::vector<Builder>& next,
              Budget& budget, Pass* pass) {
+  if (kernel.w.empty()) return;  // the row's mass was all dropped
   const Cell* begin = row.data();
   const Cell* end = begin + row.size();
   // The inside masses for every weight in O(1) each (summing the ranges per
-  // weight was most of the exact test's time).
+  // weight was nearly half of the exact test's time in large groups).
   const TailMasses tails(row);
   double inside = 0;
   for (size_t q = 0; q < kernel.w.size(); ++q) {

@@ -71,14 +71,15 @@ Enumerated Enumerate(const std::vector<int64_t>& x,
 Enumerated Convolve(const std::vector<int64_t>& x,
                     const std::vector<int64_t>& n,
                     const std::vector<int64_t>& u) {
-  int64_t m = 0, total = 0, sum_un = 0, t_obs = 0, t_max = 0;
+  int64_t m = 0, total = 0, sum_un = 0, t_obs = 0, u_max = 0;
   for (size_t i = 0; i < x.size(); ++i) {
     m += x[i];
     total += n[i];
     sum_un += u[i] * n[i];
     t_obs += u[i] * x[i];
-    t_max += u[i] * std::min(n[i], m);
+    u_max = std::max(u_max, u[i]);
   }
+  const int64_t t_max = u_max * m;  // no sum of m events can exceed it
   // ways[j][t]: weighted count of the groups so far with j events, sum t.
   std::vector<std::vector<long double>> ways(
       m + 1, std::vector<long double>(t_max + 1, 0));
