@@ -408,7 +408,9 @@ void MoveRow(const Problem& pr, size_t i, const RestBounds& rest,
              const Region& region, int64_t j, const std::vector<Cell>& row,
              const Kernel& kernel, int64_t next_lo, std::vector<Builder>& next,
              Budget& budget, Pass* pass) {
-  if (kernel.w.empty()) return;  // the row's mass was all dropped
+  // An empty row, or one whose weights were all below the threshold (their
+  // mass is already in pass->dropped): nothing moves.
+  if (kernel.w.empty()) return;
   const Cell* begin = row.data();
   const Cell* end = begin + row.size();
   // The inside masses for every weight in O(1) each (summing the ranges per
