@@ -290,6 +290,43 @@ TEST(TrendTest, SmallTailsOfLargeGroupsMatchAFullConvolution) {
   }
 }
 
+TEST(TrendTest, RandomLargeDesignsMatchAFullConvolution) {
+  // Beyond what enumeration (above) and coin (reference_test.cc, ~1,000
+  // subjects) reach: 3 to 6 groups of 50 to 800 subjects, rank or dose-like
+  // integer scores, a random rise (or none) with the score, p from ~1 to
+  // far below 1e-10. Both p-values to 1e-9 of the convolution's.
+  std::mt19937 rng(20261201);
+  const std::vector<std::vector<int64_t>> ladders = {
+      {0, 1, 2, 3, 4, 5}, {0, 1, 2, 4, 8, 16}, {0, 3, 5, 6, 10, 12}};
+  int tiny = 0, checked = 0;
+  for (int design = 0; design < 40; ++design) {
+    const size_t groups = 3 + rng() % 4;
+    const std::vector<int64_t>& ladder = ladders[design % ladders.size()];
+    std::vector<int64_t> x(groups), n(groups),
+        u(ladder.begin(), ladder.begin() + groups);
+    const double rise = 0.008 * (rng() % 5);
+    for (size_t g = 0; g < groups; ++g) {
+      n[g] = 50 + rng() % 751;
+      std::binomial_distribution<int64_t> events(n[g], 0.002 + rise * g * g);
+      x[g] = events(rng);
+    }
+    int64_t m = 0;
+    for (int64_t v : x) m += v;
+    if (m == 0 || m > 120) continue;  // keeps the convolution quick
+    const std::vector<double> s(u.begin(), u.end());
+    const TrendResult r = Trend(x, n, s);
+    ASSERT_TRUE(r.exact) << design << ": " << r.note;
+    const Enumerated e = Convolve(x, n, u);
+    tiny += e.greater < 1e-10;
+    ++checked;
+    EXPECT_NEAR(r.p, e.greater, 1e-9 * e.greater) << "design " << design;
+    EXPECT_NEAR(r.p_two_sided, e.two_sided, 1e-9 * e.two_sided)
+        << "design " << design;
+  }
+  EXPECT_GE(checked, 20);
+  EXPECT_GT(tiny, 0);  // the tails that need the precision are covered
+}
+
 TEST(TrendTest, RoundedScoresAreLabelledAndKeepRealTies) {
   // ln 4 = 2 ln 2: the sums 2 ln 2 (two events at ln 2) and ln 4 (one at
   // ln 4) tie in real arithmetic and must stay tied after rounding.
