@@ -30,7 +30,6 @@
 #include <iostream>
 #include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -365,26 +364,42 @@ absl::StatusOr<double> PutBenchBaselines(v1::SignalService::Stub& stub,
   return absl::ToDoubleSeconds(absl::Now() - t0);
 }
 
+// Times `times` RPCs, each `call(&context, &response)` with a fresh context
+// and response made, and dropped after `seen(response)`, outside the
+// timing; the first failure as an error named `what`. Every timed call of
+// this bench goes through it.
+template <class Response, class Call, class Seen>
+absl::StatusOr<Percentiles> TimeCalls(int times, const char* what,
+                                      const Call& call, const Seen& seen) {
+  std::vector<double> ms;
+  for (int i = 0; i < times; ++i) {
+    grpc::ClientContext context;
+    Response response;
+    const absl::Time start = absl::Now();
+    grpc::Status s = call(&context, &response);
+    ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
+    if (!s.ok()) {
+      return absl::InternalError(absl::StrCat(what, ": ", s.error_message()));
+    }
+    seen(response);
+  }
+  return Summarize(std::move(ms));
+}
+
 // Times `request` `times` times; the last answer's count and first signal
 // name go to *count and *first (when it has one).
 absl::StatusOr<Percentiles> TimeListSignals(
     v1::SignalService::Stub& stub, const v1::ListSignalsRequest& request,
     int times, int* count, std::string* first) {
-  std::vector<double> ms;
-  for (int i = 0; i < times; ++i) {
-    grpc::ClientContext context;
-    v1::ListSignalsResponse response;
-    const absl::Time start = absl::Now();
-    grpc::Status s = stub.ListSignals(&context, request, &response);
-    ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
-    if (!s.ok()) {
-      return absl::InternalError(
-          absl::StrCat("ListSignals: ", s.error_message()));
-    }
-    *count = response.signals_size();
-    if (response.signals_size() > 0) *first = response.signals(0).name();
-  }
-  return Summarize(std::move(ms));
+  return TimeCalls<v1::ListSignalsResponse>(
+      times, "ListSignals",
+      [&](grpc::ClientContext* context, v1::ListSignalsResponse* response) {
+        return stub.ListSignals(context, request, response);
+      },
+      [&](const v1::ListSignalsResponse& response) {
+        *count = response.signals_size();
+        if (response.signals_size() > 0) *first = response.signals(0).name();
+      });
 }
 
 // Untimed: how many signals the trial has (every page of `all`), and a cell
@@ -415,21 +430,14 @@ absl::StatusOr<int64_t> CountSignalsAndFindCell(
 
 absl::StatusOr<Percentiles> TimeGetSignal(v1::SignalService::Stub& stub,
                                           const std::string& name, int times) {
-  std::vector<double> ms;
-  for (int i = 0; i < times; ++i) {
-    grpc::ClientContext context;
-    v1::GetSignalRequest get;
-    get.set_name(name);
-    v1::Signal signal;
-    const absl::Time start = absl::Now();
-    grpc::Status s = stub.GetSignal(&context, get, &signal);
-    ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
-    if (!s.ok()) {
-      return absl::InternalError(
-          absl::StrCat("GetSignal: ", s.error_message()));
-    }
-  }
-  return Summarize(std::move(ms));
+  v1::GetSignalRequest get;
+  get.set_name(name);
+  return TimeCalls<v1::Signal>(
+      times, "GetSignal",
+      [&](grpc::ClientContext* context, v1::Signal* signal) {
+        return stub.GetSignal(context, get, signal);
+      },
+      [](const v1::Signal&) {});
 }
 
 // Baselines on the first `baseline_pts` PTs of the query trial, then the
@@ -517,19 +525,18 @@ bool ReportListTopics(const Fixture& f, int times, const char* when) {
   auto stub = v1::SignalService::NewStub(f.Channel(7));
   v1::ListTopicsRequest request;
   request.set_parent("trials/BENCH");
-  std::vector<double> ms;
   int pending = 0;
-  for (int i = 0; i < times; ++i) {
-    grpc::ClientContext context;
-    v1::ListTopicsResponse response;
-    const absl::Time start = absl::Now();
-    grpc::Status s = stub->ListTopics(&context, request, &response);
-    ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
-    if (!s.ok()) {
-      std::cerr << "ListTopics: " << s.error_message() << "\n";
-      return false;
-    }
-    pending = response.rows_pending_evaluation();
+  const absl::StatusOr<Percentiles> listed = TimeCalls<v1::ListTopicsResponse>(
+      times, "ListTopics",
+      [&](grpc::ClientContext* context, v1::ListTopicsResponse* response) {
+        return stub->ListTopics(context, request, response);
+      },
+      [&](const v1::ListTopicsResponse& response) {
+        pending = response.rows_pending_evaluation();
+      });
+  if (!listed.ok()) {
+    std::cerr << listed.status() << "\n";
+    return false;
   }
   double count_ms = -1;
   if (f.server != nullptr) {
@@ -538,11 +545,10 @@ bool ReportListTopics(const Fixture& f, int times, const char* when) {
         storage::CountDirtyTerms(f.server->store().Latest(), "BENCH");
     if (count.ok()) count_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
   }
-  const Percentiles listed = Summarize(std::move(ms));
   std::printf(
       "ListTopics %s: p50 %.2f ms, p99 %.2f ms, %d rows pending (the count "
       "alone %.2f ms)\n",
-      when, listed.p50_ms, listed.p99_ms, pending, count_ms);
+      when, listed->p50_ms, listed->p99_ms, pending, count_ms);
   return true;
 }
 
@@ -572,21 +578,15 @@ int Query() {
 
   auto stub = v1::SafetyService::NewStub(f.Channel(7));
   auto timed = [&](const v1::GetIncidenceRequest& request, int times,
-                   int* terms) -> std::optional<Percentiles> {
-    std::vector<double> ms;
-    for (int i = 0; i < times; ++i) {
-      grpc::ClientContext context;
-      v1::GetIncidenceResponse response;
-      const absl::Time start = absl::Now();
-      grpc::Status s = stub->GetIncidence(&context, request, &response);
-      ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
-      if (!s.ok()) {
-        std::cerr << "GetIncidence: " << s.error_message() << "\n";
-        return std::nullopt;
-      }
-      *terms = response.terms_size();
-    }
-    return Summarize(std::move(ms));
+                   int* terms) {
+    return TimeCalls<v1::GetIncidenceResponse>(
+        times, "GetIncidence",
+        [&](grpc::ClientContext* context, v1::GetIncidenceResponse* response) {
+          return stub->GetIncidence(context, request, response);
+        },
+        [&](const v1::GetIncidenceResponse& response) {
+          *terms = response.terms_size();
+        });
   };
   struct Case {
     std::string name;
@@ -620,7 +620,10 @@ int Query() {
     if (!absl::StrContains(c.name, filter)) continue;
     int terms = 0;
     auto p = timed(c.request, c.times, &terms);
-    if (!p.has_value()) return 1;
+    if (!p.ok()) {
+      std::cerr << p.status() << "\n";
+      return 1;
+    }
     std::printf("%-40s %8d %8d %10.2f %10.2f\n", c.name.c_str(), terms, c.times,
                 p->p50_ms, p->p99_ms);
   }
