@@ -377,7 +377,7 @@ void AddReportsCommands(CLI::App& app, CommandContext& ctx) {
   submit
       ->add_option("--batch-size", f->batch_size, "reports per streamed batch")
       ->capture_default_str()
-      ->check(CLI::Range(1, 100000));
+      ->check(CLI::Range(1, client::kMaxReportsPerBatch));
   submit->add_option("--window", f->window, "unacknowledged batches in flight")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));

@@ -95,5 +95,35 @@ TEST(SdkTest, StreamerResendsAcrossAServerRestart) {
   EXPECT_TRUE((*server)->monitor().VerifyCounters("T1").ok());
 }
 
+// A batch size above the API's limit is taken as the limit: the streamer
+// never sends a message the server must refuse.
+TEST(SdkTest, StreamerCapsBatchesAtTheApisLimit) {
+  testing::TempDir dir;
+  auto server =
+      Server::Start({.listen = "127.0.0.1:0", .data_dir = dir.Sub("data")});
+  ASSERT_TRUE(server.ok()) << server.status();
+  client::ConnectionOptions connection_options;
+  connection_options.target = absl::StrCat("127.0.0.1:", (*server)->port());
+  client::Client c(client::MakeClientConnection(connection_options));
+  ASSERT_TRUE(c.CreateTrial(testing::ThreeGroupTrial("T1")).ok());
+  ASSERT_TRUE(c.EnrollSubjects("T1", {testing::SubjectNumber(1)}).ok());
+
+  client::StreamerOptions options;
+  options.batch_size = client::kMaxReportsPerBatch + 1000;
+  client::ReportStreamer streamer(c.shared_connection(), "T1", options);
+  const int reports = client::kMaxReportsPerBatch + 1;
+  for (int n = 0; n < reports; ++n) {
+    ASSERT_TRUE(
+        streamer
+            .Add(testing::Report(absl::StrCat("R", n), 1, "S1", 1 + n % 300,
+                                 absl::StrCat("PT", n % 7)))
+            .ok());
+  }
+  auto summary = streamer.Finish();
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->accepted, reports);
+  EXPECT_EQ(summary->batches, 2);
+}
+
 }  // namespace
 }  // namespace aesignal

@@ -336,7 +336,7 @@ void AddCommonFlags(CLI::App* cmd, ImportFlags* f) {
                   "column mapping file: lines 'STANDARD = COLUMN'");
   cmd->add_option("--batch-size", f->batch_size, "reports per streamed batch")
       ->capture_default_str()
-      ->check(CLI::Range(1, 5000));
+      ->check(CLI::Range(1, client::kMaxReportsPerBatch));
   cmd->add_option("--window", f->window, "unacknowledged batches in flight")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));

@@ -48,7 +48,8 @@ absl::Status ReportStreamer::Add(v1::AdverseEventReport report) {
     ++added_;
   }
   *building_.request.add_reports() = std::move(report);
-  if (building_.request.reports_size() >= std::max(1, options_.batch_size)) {
+  if (building_.request.reports_size() >=
+      std::clamp(options_.batch_size, 1, kMaxReportsPerBatch)) {
     return SendBatch();
   }
   return absl::OkStatus();

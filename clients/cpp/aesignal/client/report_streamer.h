@@ -47,8 +47,13 @@
 
 namespace aesignal::client {
 
+// The most reports one SubmitReports or StreamReports message may carry (the
+// API's limit, proto/aesignal/v1/ingest_service.proto).
+inline constexpr int kMaxReportsPerBatch = 5000;
+
 struct StreamerOptions {
-  // Reports per StreamReports message.
+  // Reports per StreamReports message, 1 to kMaxReportsPerBatch (a value
+  // outside that range is taken as the nearest end of it).
   int batch_size = 500;
   // Batches sent but not yet acknowledged before Add() blocks.
   int max_unacked_batches = 8;
