@@ -29,7 +29,7 @@ for _ in $(seq 50); do
 done
 
 echo "== Loading the example trial (deploy/example; safe to repeat)"
-"${CLI[@]}" trial create --file deploy/example/trial.json >/dev/null
+"${CLI[@]}" trial create --keep-existing --file deploy/example/trial.json >/dev/null
 "${CLI[@]}" subjects enroll --trial MSC-IPF-EX1 --file deploy/example/subjects.csv
 "${CLI[@]}" baselines load --trial MSC-IPF-EX1 --file deploy/example/baselines.csv
 "${CLI[@]}" reports submit --trial MSC-IPF-EX1 --file deploy/example/reports.csv

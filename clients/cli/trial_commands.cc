@@ -44,10 +44,26 @@ bool ReadTrialJson(CommandContext& ctx, const std::string& file,
   return true;
 }
 
-int TrialCreate(CommandContext& ctx, const std::string& file) {
+// With `keep_existing`, a trial that already exists under the file's id is
+// left as it is (amendments included) instead of refused: what a load script
+// run again over the same data wants.
+int TrialCreate(CommandContext& ctx, const std::string& file,
+                bool keep_existing) {
   v1::Trial trial;
   if (!ReadTrialJson(ctx, file, &trial)) return kExitFailed;
-  auto created = ctx.MakeClient().CreateTrial(trial);
+  client::Client client = ctx.MakeClient();
+  auto created = client.CreateTrial(trial);
+  if (!created.ok() && keep_existing &&
+      absl::IsAlreadyExists(created.status())) {
+    auto existing = client.GetTrial(trial.trial_id());
+    if (existing.ok()) {
+      ctx.io.out << "trial " << existing->trial_id()
+                 << " already exists (version " << existing->version()
+                 << "): kept as it is\n";
+      return kExitOk;
+    }
+    created = existing.status();
+  }
   if (!created.ok()) {
     PrintStatus(ctx.io.err, created.status());
     return kExitFailed;
@@ -337,6 +353,7 @@ void AddAmend(CLI::App& trial, CommandContext& ctx) {
 
 struct TrialFlags {
   std::string file;
+  bool keep_existing = false;
   std::string trial;
   std::string format = "table";
 };
@@ -354,7 +371,11 @@ void AddTrialCommands(CLI::App& app, CommandContext& ctx) {
       "create", "create a trial from a proto-JSON file (idempotent)");
   create->add_option("--file", f->file, "trial JSON (aesignal.v1.Trial)")
       ->required();
-  SetAction(create, ctx, [&ctx, f] { return TrialCreate(ctx, f->file); });
+  create->add_flag("--keep-existing", f->keep_existing,
+                   "if a trial with this id exists (even amended), keep it "
+                   "and succeed");
+  SetAction(create, ctx,
+            [&ctx, f] { return TrialCreate(ctx, f->file, f->keep_existing); });
 
   auto* get = trial->add_subcommand("get", "show a trial's design");
   get->add_option("--trial", f->trial, "trial id")->required();

@@ -24,7 +24,7 @@ trial=$(sed -n 's/^ *"trialId": *"\([^"]*\)".*/\1/p' "$ex/trial.json" | head -n 
 [[ -n $trial ]] || { echo "$ex/trial.json: no trialId" >&2; exit 1; }
 
 echo "== $trial: trial, subjects"
-"${cli[@]}" trial create --file "$ex/trial.json" >/dev/null
+"${cli[@]}" trial create --keep-existing --file "$ex/trial.json" >/dev/null
 "${cli[@]}" subjects enroll --trial "$trial" --file "$ex/subjects.csv"
 while read -r library; do
   [[ -z $library || $library == \#* ]] && continue

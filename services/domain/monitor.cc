@@ -465,8 +465,9 @@ absl::StatusOr<v1::Trial> Monitor::CreateTrial(
             return errors::AlreadyExists(
                 "trial", trial.trial_id(),
                 absl::StrCat("trial '", trial.trial_id(),
-                             "' already exists with different content; trials "
-                             "are immutable"));
+                             "' already exists (version ", stored.version(),
+                             ") with different content; change it with "
+                             "UpdateTrial"));
           }
           result = std::move(stored);  // identical: idempotent
           return absl::OkStatus();
