@@ -21,6 +21,7 @@
 #include "services/domain/monitor.h"
 #include "services/domain/signals.h"
 #include "services/server/server.h"
+#include "tests/testing/fixtures.h"
 #include "tests/testing/temp_dir.h"
 
 namespace aesignal {
@@ -323,6 +324,22 @@ TEST_F(CliTest, UsageAndServerErrors) {
   CliRun help = Cli({"--help"});
   EXPECT_EQ(help.code, 0);
   EXPECT_THAT(help.out, HasSubstr("incidence"));
+
+  // The API takes at most 5000 reports per message: larger batches are a
+  // usage error, not a failed upload.
+  for (const char* command : {"reports submit", "import adam"}) {
+    std::vector<std::string> args = absl::StrSplit(command, ' ');
+    for (const char* arg : {"--trial", "X", "--batch-size", "5001"}) {
+      args.push_back(arg);
+    }
+    args.push_back(command[0] == 'r' ? "--file" : "--adsl");
+    args.push_back(WriteFile("any.csv", "report_id\n"));
+    CliRun too_big = Cli(args);
+    EXPECT_EQ(too_big.code, 2) << command;
+    EXPECT_THAT(too_big.err,
+                HasSubstr("--batch-size: Value 5001 not in range 1 to 5000"))
+        << command;
+  }
 
   CliRun unknown_trial = Cli({"trial", "get", "--trial", "NCT000"});
   EXPECT_EQ(unknown_trial.code, 1);
@@ -635,6 +652,31 @@ TEST_F(CliTest, TrialAmendAddsADoseGroup) {
   ASSERT_EQ(retitled.code, 0) << retitled.err;
   EXPECT_THAT(retitled.out, HasSubstr("(title): version 2 -> 3"));
   EXPECT_THAT(retitled.out, HasSubstr("trial MSC-IPF-EX1: Amended title"));
+
+  // The example's file no longer equals the amended trial: creating it again
+  // is refused, saying how to change a trial, unless --keep-existing (what
+  // deploy/run.sh does, so it can be run again over the same data).
+  CliRun again = Cli({"trial", "create", "--file", kExample + "/trial.json"});
+  EXPECT_EQ(again.code, 1);
+  EXPECT_THAT(again.err,
+              HasSubstr("already exists (version 3) with different content; "
+                        "change it with UpdateTrial"));
+  CliRun kept = Cli({"trial", "create", "--keep-existing", "--file",
+                     kExample + "/trial.json"});
+  ASSERT_EQ(kept.code, 0) << kept.err;
+  EXPECT_THAT(kept.out, HasSubstr("trial MSC-IPF-EX1 already exists (version "
+                                  "3): kept as it is"));
+  CliRun still = Cli({"trial", "get", "--trial", "MSC-IPF-EX1"});
+  EXPECT_THAT(still.out, HasSubstr("Amended title"));
+  // Without a stored trial, --keep-existing creates it.
+  v1::Trial other = testing::ThreeGroupTrial("T-NEW");
+  std::string other_json;
+  ASSERT_TRUE(
+      google::protobuf::util::MessageToJsonString(other, &other_json).ok());
+  CliRun created = Cli({"trial", "create", "--keep-existing", "--file",
+                        WriteFile("new.json", other_json)});
+  ASSERT_EQ(created.code, 0) << created.err;
+  EXPECT_THAT(created.out, HasSubstr("trial T-NEW stored"));
 }
 
 TEST_F(CliTest, TrialAmendRefusalPrintsThePreconditions) {
