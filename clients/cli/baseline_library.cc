@@ -231,7 +231,8 @@ void ReadTerm(const Mapping& m, LibraryEntry& e, Problems& problems) {
       problems.Add(m.Line("overall_key"), m.Path("overall_key"),
                    absl::StrCat("'", e.overall_key,
                                 "' is not an overall row (any_ae, any_sae, "
-                                "grade_3_plus, related, aesi:<category>)"));
+                                "grade_3_plus, related, death, "
+                                "aesi:<category>)"));
     }
   }
 }

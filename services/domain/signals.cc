@@ -61,10 +61,15 @@ void ValidateBaseline(const v1::Trial& trial, const v1::Baseline& b,
       break;
     case v1::TERM_LEVEL_OVERALL:
       if (!IsOverallRow(trial, b.overall_key())) {
+        // Named from the trial's own rows, so the list cannot fall behind.
         add("overall_key",
             absl::StrCat("'", b.overall_key(),
-                         "' is not an overall row of this trial (any_ae, "
-                         "any_sae, grade_3_plus, related, aesi:<category>)"));
+                         "' is not an overall row of this trial (",
+                         absl::StrJoin(OverallRows(trial), ", ",
+                                       [](std::string* out, const auto& row) {
+                                         out->append(row.key);
+                                       }),
+                         ")"));
       }
       break;
     default:
@@ -851,6 +856,28 @@ absl::StatusOr<v1::Baseline> SignalBook::GetBaseline(
   return current;
 }
 
+namespace {
+
+// A dose group or timepoint the trial does not have is a mistake to report,
+// not a filter that matches nothing: a safety officer who mistypes a group
+// must not be told it has no signals.
+absl::Status CheckScopeFilters(const v1::ListSignalsRequest& request,
+                               const v1::Trial& trial) {
+  std::vector<errors::FieldViolation> violations;
+  if (!request.dose_group_id().empty() &&
+      DoseGroupIndex(trial, request.dose_group_id()) < 0) {
+    violations.push_back({"dose_group_id", "is not a dose group of the trial"});
+  }
+  if (!request.timepoint_id().empty() &&
+      TimepointIndex(trial, request.timepoint_id()) < 0) {
+    violations.push_back({"timepoint_id", "is not a timepoint of the trial"});
+  }
+  if (violations.empty()) return absl::OkStatus();
+  return errors::InvalidArgument(violations);
+}
+
+}  // namespace
+
 absl::StatusOr<v1::ListSignalsResponse> SignalBook::ListSignals(
     const v1::ListSignalsRequest& request) {
   AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
@@ -860,7 +887,8 @@ absl::StatusOr<v1::ListSignalsResponse> SignalBook::ListSignals(
       internal::PageSize(request.page_size(), 50, 1000, "page_size"));
   AESIGNAL_ASSIGN_OR_RETURN(size_t offset, internal::PageOffset(request));
   auto view = store_.Snapshot();
-  AESIGNAL_RETURN_IF_ERROR(LoadTrial(*view, trial_id).status());
+  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, trial_id));
+  AESIGNAL_RETURN_IF_ERROR(CheckScopeFilters(request, trial));
   // The index says which signals are on the page; they are then read by key
   // from the same snapshot. A signal the index names but the store lacks
   // means the store was changed outside the change log: rebuild once.

@@ -671,6 +671,26 @@ TEST_F(SignalListingTest, IndexFollowsRaisesTriageAndReevaluation) {
   EXPECT_GE(monitor_->signals().signal_index().updates(), 2);
 }
 
+// A dose group or timepoint the trial lacks is INVALID_ARGUMENT, as in
+// GetIncidence and ListReports, not an empty list.
+TEST_F(SignalListingTest, UnknownDoseGroupOrTimepointIsRefused) {
+  Start(true, v1::SignalPolicy());
+  v1::ListSignalsRequest request;
+  request.set_parent(kParent);
+  request.set_dose_group_id("HIGHH");
+  request.set_timepoint_id("M7");
+  auto refused = monitor_->signals().ListSignals(request);
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  std::vector<std::string> fields;
+  for (const auto& v : errors::ViolationsOf(refused.status())) {
+    fields.push_back(v.field);
+  }
+  EXPECT_THAT(fields, ::testing::ElementsAre("dose_group_id", "timepoint_id"));
+  request.set_dose_group_id("HIGH");
+  request.set_timepoint_id("M6");
+  EXPECT_TRUE(monitor_->signals().ListSignals(request).ok());
+}
+
 TEST_F(SignalListingTest, SignalsChangedOutsideTheLogAreRescanned) {
   Start(false, Only(v1::SIGNAL_METHOD_BINOMIAL_EXACT));
   PutBaseline(0.05);
@@ -836,6 +856,10 @@ TEST_F(SignalsTest, BaselinesAreVersionedAndValidated) {
       fields,
       ElementsAre("baselines[0].overall_key", "baselines[0].timepoint_id",
                   "baselines[0].expected_proportion", "baselines[0].citation"));
+  // The message lists the trial's overall rows, death and its AESIs included.
+  EXPECT_THAT(errors::ViolationsOf(status)[0].description,
+              HasSubstr("(any_ae, any_sae, grade_3_plus, related, death, "
+                        "aesi:"));
 }
 
 TEST_F(SignalsTest, DirtyRowsLeftByACrashAreEvaluatedOnRestart) {
