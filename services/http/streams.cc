@@ -2,6 +2,7 @@
 // stream as newline-delimited JSON.
 #include <deque>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -55,12 +56,32 @@ absl::Status Gateway::Watch(
       });
 }
 
+namespace {
+
+// NDJSON is usually labelled application/x-ndjson; application/json is
+// taken too, since each line is JSON.
+bool IsNdjson(absl::string_view content_type) {
+  const absl::string_view media = absl::StripAsciiWhitespace(
+      content_type.substr(0, content_type.find(';')));
+  return absl::EqualsIgnoreCase(media, "application/x-ndjson") ||
+         absl::EqualsIgnoreCase(media, "application/json");
+}
+
+}  // namespace
+
 absl::Status Gateway::StreamReports(
     const Plan& plan, const HttpRequest& request,
     const app::CallContext& context,
     const std::function<bool(std::string)>& write) const {
   // Every line is parsed before the first batch is queued, so a malformed
   // line stores nothing.
+  if (!absl::StripAsciiWhitespace(request.body).empty() &&
+      !IsNdjson(request.content_type)) {
+    return errors::InvalidArgument(
+        "Content-Type",
+        "the body must be application/x-ndjson (or application/json): one "
+        "JSON StreamReportsRequest per line");
+  }
   std::deque<v1::StreamReportsRequest> batches;
   int line_number = 0;
   for (absl::string_view line : absl::StrSplit(request.body, '\n')) {
@@ -70,6 +91,7 @@ absl::Status Gateway::StreamReports(
     v1::StreamReportsRequest& batch = batches.emplace_back();
     HttpRequest one = request;
     one.body = line;
+    one.content_type = "application/json";
     one.target = request.target.substr(0, request.target.find('?'));
     absl::Status bound = BindRequest(plan.match, InputOf(one), &batch);
     if (!bound.ok()) {

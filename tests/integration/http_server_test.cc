@@ -37,6 +37,7 @@ using testing::Fetch;
 using ::testing::HasSubstr;
 using testing::HttpConnection;
 using testing::HttpResponse;
+using ::testing::Not;
 using testing::RequestBytes;
 
 const testing::Headers kJson = {{"Content-Type", "application/json"}};
@@ -364,6 +365,25 @@ TEST_F(HttpServerTest, ReportsStreamAnswersEachBatchAsNdjson) {
                 absl::StrCat(Json(one), "\n{oops\n"));
   EXPECT_EQ(bad.status, 400);
   EXPECT_THAT(bad.body, HasSubstr("line 2"));
+  // NDJSON's own media type is taken; any other is the header's fault, not
+  // a line's.
+  v1::StreamReportsRequest three;
+  three.set_batch_id(3);
+  *three.add_reports() = testing::Report("R3", 1, "S3", 20, "Nausea");
+  const HttpResponse ndjson =
+      MustFetch(port_, "POST", "/v1/trials/T1/reports:stream",
+                absl::StrCat(Json(three), "\n"),
+                {{"Content-Type", "application/x-ndjson; charset=utf-8"}});
+  EXPECT_EQ(ndjson.status, 200) << ndjson.body;
+  EXPECT_EQ(
+      Parse<v1::StreamReportsResponse>(ndjson.body).result().accepted_count(),
+      1);
+  const HttpResponse text = MustFetch(
+      port_, "POST", "/v1/trials/T1/reports:stream",
+      absl::StrCat(Json(three), "\n"), {{"Content-Type", "text/plain"}});
+  EXPECT_EQ(text.status, 400);
+  EXPECT_THAT(text.body, HasSubstr("\"field\":\"Content-Type\""));
+  EXPECT_THAT(text.body, Not(HasSubstr("line 1")));
 }
 
 TEST(HttpListenTest, PlaintextOnlyOnLoopback) {
