@@ -156,6 +156,54 @@ TEST_F(MonitorTest, CreateTrialIsIdempotentButImmutable) {
             absl::StatusCode::kNotFound);
 }
 
+// A trial whose data records no AEs of special interest can be created
+// without the default categories: no AESI rows that would show 0 subjects.
+TEST_F(MonitorTest, TrialWithoutAesiCategoriesHasNoAesiRows) {
+  v1::CreateTrialRequest create;
+  *create.mutable_trial() = MakeTrial();
+  create.mutable_trial()->set_trial_id("NOAESI");
+  create.mutable_trial()->set_no_aesi_categories(true);
+  create.mutable_trial()->add_aesi_categories("infection");
+  EXPECT_THAT(errors::ViolationsOf(monitor_->CreateTrial(create).status()),
+              ElementsAre(::testing::Field(&errors::FieldViolation::field,
+                                           "trial.no_aesi_categories")));
+  create.mutable_trial()->clear_aesi_categories();
+  auto created = monitor_->CreateTrial(create);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_TRUE(created->aesi_categories().empty());
+  EXPECT_TRUE(created->no_aesi_categories());
+  ASSERT_TRUE(monitor_->CreateTrial(create).ok());  // a retry: idempotent
+
+  v1::GetIncidenceRequest overall;
+  overall.set_parent("trials/NOAESI");
+  overall.set_level(v1::TERM_LEVEL_OVERALL);
+  auto rows = monitor_->GetIncidence(overall);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  std::vector<std::string> keys;
+  for (const auto& t : rows->terms()) keys.push_back(t.overall_key());
+  EXPECT_THAT(keys, ElementsAre("any_ae", "any_sae", "grade_3_plus", "related",
+                                "death"));
+
+  // An amendment of something else does not bring the defaults back; one
+  // that adds a category clears the flag.
+  v1::UpdateTrialRequest retitle;
+  retitle.mutable_trial()->set_name("trials/NOAESI");
+  retitle.mutable_trial()->set_title("retitled");
+  retitle.mutable_update_mask()->add_paths("title");
+  auto retitled = monitor_->UpdateTrial(retitle);
+  ASSERT_TRUE(retitled.ok()) << retitled.status();
+  EXPECT_TRUE(retitled->aesi_categories().empty());
+  EXPECT_TRUE(retitled->no_aesi_categories());
+  v1::UpdateTrialRequest add;
+  add.mutable_trial()->set_name("trials/NOAESI");
+  add.mutable_trial()->add_aesi_categories("dermatologic_events");
+  add.mutable_update_mask()->add_paths("aesi_categories");
+  auto added = monitor_->UpdateTrial(add);
+  ASSERT_TRUE(added.ok()) << added.status();
+  EXPECT_THAT(added->aesi_categories(), ElementsAre("dermatologic_events"));
+  EXPECT_FALSE(added->no_aesi_categories());
+}
+
 TEST_F(MonitorTest, ListTrialsPaginates) {
   for (const char* id : {"A1", "B2", "C3"}) {
     v1::CreateTrialRequest create;

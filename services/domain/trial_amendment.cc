@@ -235,6 +235,8 @@ absl::StatusOr<Amendment> AmendTrial(const v1::Trial& stored,
   if (paths.count("sites")) *amended.mutable_sites() = in.sites();
   if (paths.count("aesi_categories")) {
     *amended.mutable_aesi_categories() = in.aesi_categories();
+    // A trial created without AESI categories gains its first ones.
+    if (!amended.aesi_categories().empty()) amended.clear_no_aesi_categories();
   }
   if (paths.count("signal_policy")) {
     *amended.mutable_signal_policy() = in.signal_policy();

@@ -324,7 +324,12 @@ absl::StatusOr<v1::Trial> ValidateAndNormalizeTrial(const v1::Trial& in) {
   CheckDoseGroups(trial, &v);
   CheckTimepoints(trial, &v);
   CheckSites(trial, &v);
-  if (trial.aesi_categories().empty()) {
+  if (trial.no_aesi_categories()) {
+    if (!trial.aesi_categories().empty()) {
+      v.push_back({"trial.no_aesi_categories",
+                   "must be false when aesi_categories are given"});
+    }
+  } else if (trial.aesi_categories().empty()) {
     for (const auto& c : DefaultAesiCategories()) trial.add_aesi_categories(c);
   }
   CheckAesiCategories(trial, &v);

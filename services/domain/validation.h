@@ -37,7 +37,7 @@ absl::StatusOr<std::string> ParseTrialName(absl::string_view name,
                                            absl::string_view field);
 
 // Checks a trial for CreateTrial and returns it normalized (name set, default
-// AESI categories, output-only fields cleared).
+// AESI categories unless no_aesi_categories, output-only fields cleared).
 absl::StatusOr<v1::Trial> ValidateAndNormalizeTrial(const v1::Trial& trial);
 
 // Index of a dose group / timepoint by id, or -1.

@@ -40,7 +40,7 @@ void CheckNormalized(const v1::Trial& in, const v1::Trial& trial) {
   auto id = ParseTrialName(trial.name(), "name");
   FUZZ_CHECK(id.ok() && *id == in.trial_id()) << id.status();
   FUZZ_CHECK(!trial.has_create_time());
-  FUZZ_CHECK(!trial.aesi_categories().empty());
+  FUZZ_CHECK(!trial.aesi_categories().empty() || trial.no_aesi_categories());
   FUZZ_CHECK(!trial.dose_groups().empty() && !trial.timepoints().empty() &&
              !trial.sites().empty());
   auto again = ValidateAndNormalizeTrial(trial);
