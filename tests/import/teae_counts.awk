@@ -10,8 +10,10 @@
 # is filled, else the subject's TRT01A. Output, tab-separated, one line per
 # cell with at least one record:
 #   level  arm  soc  pt  subjects  events
-# level is PT (pt = AEDECOD within soc = AEBODSYS) or SOC (pt empty); arm is
-# empty for the all-arms total. subjects = distinct USUBJID, events = records.
+# level is PT (pt = AEDECOD within soc = AEBODSYS), SOC (pt empty) or AESI
+# (soc = the category of a customized query CQnnNAM: its name lower-cased,
+# other runs of characters as "_"; pt empty); arm is empty for the all-arms
+# total. subjects = distinct USUBJID, events = records.
 # Needs gawk (FPAT); CSV fields may be quoted but not contain quotes or line
 # breaks (true of the test data).
 BEGIN {
@@ -60,6 +62,15 @@ file_no == 2 {
   count("PT", "", soc, pt, subject)
   count("SOC", arm, soc, "", subject)
   count("SOC", "", soc, "", subject)
+  for (q = 1; q <= 99; q++) {
+    name = cell(sprintf("CQ%02dNAM", q))
+    if (name == "") continue
+    category = tolower(name)
+    gsub(/[^a-z0-9]+/, "_", category)
+    gsub(/^_+|_+$/, "", category)
+    count("AESI", arm, category, "", subject)
+    count("AESI", "", category, "", subject)
+  }
 }
 END {
   for (key in events) {

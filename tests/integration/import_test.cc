@@ -16,6 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "aesignal/client/client.h"
 #include "clients/cli/cli.h"
@@ -95,8 +96,9 @@ class ImportTest : public ::testing::Test {
     return run;
   }
 
-  // Last-timepoint cumulative cells of `incidence --by pt|soc --format csv`,
-  // with dose groups shown by label (= the arm text).
+  // Last-timepoint cumulative cells of `incidence --by pt|soc|overall
+  // --format csv` (of the overall rows, the AESIs: level "AESI", the
+  // category in soc), with dose groups shown by label (= the arm text).
   Counts ServerCounts(const std::string& trial_id, int* cells_listed) {
     client::ConnectionOptions options;
     options.target = Address();
@@ -112,7 +114,7 @@ class ImportTest : public ::testing::Test {
         trial->timepoints(trial->timepoints_size() - 1).timepoint_id();
     Counts counts;
     *cells_listed = 0;
-    for (const char* by : {"pt", "soc"}) {
+    for (const char* by : {"pt", "soc", "overall"}) {
       CliRun run = Cli(
           {"incidence", "--trial", trial_id, "--by", by, "--format", "csv"});
       EXPECT_EQ(run.code, 0) << run.err;
@@ -137,6 +139,11 @@ class ImportTest : public ::testing::Test {
         if (subjects == 0 && events == 0) continue;  // the script lists none
         Key key{f[col["level"]], label[f[col["dose_group_id"]]], f[col["soc"]],
                 f[col["pt"]]};
+        if (std::get<0>(key) == "OVERALL") {
+          absl::string_view category = f[col["overall_key"]];
+          if (!absl::ConsumePrefix(&category, "aesi:")) continue;
+          key = Key{"AESI", std::get<1>(key), std::string(category), ""};
+        }
         EXPECT_TRUE(
             counts.emplace(key, std::make_pair(subjects, events)).second)
             << "cell twice: " << Show(key);

@@ -364,6 +364,24 @@ std::vector<v1::Timepoint> DefaultTimepoints(int last_day) {
   return out;
 }
 
+std::string AesiCategoryOf(absl::string_view name) {
+  // The server's AESI categories are 1-64 characters of [a-z0-9_]: letters
+  // and digits lower-cased, every other run one '_', none at either end.
+  std::string category;
+  for (char c : name) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (absl::ascii_isalnum(u)) {
+      category.push_back(absl::ascii_tolower(u));
+    } else if (!category.empty() && category.back() != '_') {
+      category.push_back('_');
+    }
+  }
+  while (!category.empty() && category.back() == '_') category.pop_back();
+  if (category.size() > 64) category.resize(64);
+  while (!category.empty() && category.back() == '_') category.pop_back();
+  return category;
+}
+
 std::string SanitizeId(absl::string_view text) {
   // Resource ids are URL-safe (AIP-122): [A-Za-z0-9._-], any other run of
   // characters becomes one '-'; the label keeps the text as written.

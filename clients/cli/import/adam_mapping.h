@@ -119,7 +119,8 @@ struct ImportPlan {
 // ADaM: ADSL (USUBJID, SITEID, TRT01A, TRT01AN, SAFFL, TRTDURD|TRTDUR|TRTSDT
 // +TRTEDT, EOSSTT|DCDECOD, STUDYID) and ADAE (USUBJID, TRTA, AESEQ, ASTDY,
 // TRTEMFL, AEDECOD, AEBODSYS, AETERM, AETOXGR|AESEV, AESER, AESDTH, AESLIFE,
-// AESHOSP, AESDISAB, AESCONG, AESMIE, AEREL, AEOUT, AEACN, AEPTCD).
+// AESHOSP, AESDISAB, AESCONG, AESMIE, AEREL, AEOUT, AEACN, AEPTCD, and
+// CQ01NAM... as AESI categories; without any, the trial has none).
 // Errors (INVALID_ARGUMENT): a required column is missing, or the options do
 // not fit the data (unknown arm in dose_order/control).
 absl::StatusOr<ImportPlan> MapAdam(const Dataset& adsl, const Dataset& adae,
@@ -147,6 +148,10 @@ std::vector<v1::Timepoint> DefaultTimepoints(int last_day);
 // '.', '_' and '-' are kept, every other run of characters becomes one '-'
 // (none leading or trailing), at most 64 characters.
 std::string SanitizeId(absl::string_view text);
+// An AESI category from a customized-query name (ADAE CQnnNAM):
+// "DERMATOLOGIC EVENTS" -> "dermatologic_events"; "" if it has no letter or
+// digit.
+std::string AesiCategoryOf(absl::string_view name);
 // CDISC study day of `date` relative to `reference` (day 1, no day 0).
 int64_t StudyDay(int64_t date_days, int64_t reference_days);
 // Days since 1970-01-01 of an ISO 8601 date (the first 10 characters of

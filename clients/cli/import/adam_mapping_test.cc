@@ -108,6 +108,10 @@ TEST(AdamMappingTest, TrialSubjectsAndReports) {
   EXPECT_EQ(plan->stats.not_safety, 1);
   EXPECT_EQ(plan->stats.grade_from_severity, 1);
   EXPECT_EQ(plan->stats.criteria_without_serious, 1);
+  // No customized-query column: no AESI categories, not the defaults.
+  EXPECT_THAT(t.aesi_categories(), IsEmpty());
+  EXPECT_TRUE(t.no_aesi_categories());
+  EXPECT_THAT(a.aesi(), IsEmpty());
   EXPECT_EQ(plan->field_columns.at("grade"), "AETOXGR");
 }
 
@@ -173,8 +177,9 @@ TEST(AdamMappingTest, WithoutNumericCodesOrderFollowsTheLabels) {
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_THAT(GroupIds(plan->trial),
               ElementsAre("Placebo", "Drug-Low-Dose", "Drug-High-Dose"));
-  ASSERT_EQ(plan->notes.size(), 1u);
+  ASSERT_EQ(plan->notes.size(), 2u);
   EXPECT_THAT(plan->notes[0], HasSubstr("--dose-order"));
+  EXPECT_THAT(plan->notes[1], HasSubstr("no AESI rows"));
 
   // Rank codes 1,2,3 are an order, not doses; a dose in the label is used.
   adsl = Table("adsl.csv",
@@ -345,6 +350,47 @@ TEST(AdamMappingTest, BuildingBlocks) {
   EXPECT_EQ(GradeFromSeverity("SEVERE"), 3);
   EXPECT_EQ(GradeFromSeverity("LIFE THREATENING"), 4);
   EXPECT_EQ(GradeFromSeverity(""), std::nullopt);
+}
+
+// ADaM's customized queries (CQnnNAM) name the AEs of special interest:
+// each name is an AESI category of the trial, carried by its reports.
+TEST(AdamMappingTest, CustomizedQueriesBecomeAesiCategories) {
+  Dataset adsl = Table("adsl.csv", kAdsl);
+  std::string header = kAdaeHeader;
+  header.back() = ',';
+  Dataset adae = Table(
+      "adae.csv", header + "CQ01NAM,CQ02NAM\n" +
+                      "S-1,High,1,Rash,Skin,rash,,MILD,N,N,N,,,,Y,12,"
+                      "DERMATOLOGIC EVENTS,\n"
+                      "S-3,Low,2,Pruritus,Skin,itch,,MILD,N,N,N,,,,Y,8,"
+                      "DERMATOLOGIC EVENTS,Skin/Itch (broad)\n"
+                      "S-3,Low,3,Nausea,GI,sick,,MILD,N,N,N,,,,Y,9,,\n"
+                      "S-1,High,4,Rash,Skin,rash,,MILD,N,N,N,,,,Y,13,--,\n");
+  auto plan = MapAdam(adsl, adae, Options());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_THAT(plan->trial.aesi_categories(),
+              ElementsAre("dermatologic_events", "skin_itch_broad"));
+  EXPECT_FALSE(plan->trial.no_aesi_categories());
+  ASSERT_EQ(plan->reports.size(), 3u);
+  EXPECT_THAT(plan->reports[0].aesi(), ElementsAre("dermatologic_events"));
+  EXPECT_THAT(plan->reports[1].aesi(),
+              ElementsAre("dermatologic_events", "skin_itch_broad"));
+  EXPECT_THAT(plan->reports[2].aesi(), IsEmpty());
+  ASSERT_EQ(plan->report_errors.size(), 1u);
+  EXPECT_THAT(FormatRowError(plan->report_errors[0]),
+              HasSubstr("adae.csv:5: CQ01NAM: '--' has no letter or digit"));
+  EXPECT_THAT(plan->notes,
+              ::testing::Contains(
+                  "AESI categories from CQnnNAM: dermatologic_events (2 "
+                  "reports), skin_itch_broad (1 reports)"));
+}
+
+TEST(AdamMappingTest, AesiCategoryOf) {
+  EXPECT_EQ(AesiCategoryOf("DERMATOLOGIC EVENTS"), "dermatologic_events");
+  EXPECT_EQ(AesiCategoryOf("  Skin/Itch (broad) "), "skin_itch_broad");
+  EXPECT_EQ(AesiCategoryOf("--"), "");
+  EXPECT_EQ(AesiCategoryOf(std::string(70, 'A')), std::string(64, 'a'));
+  EXPECT_EQ(AesiCategoryOf(std::string(63, 'a') + " b"), std::string(63, 'a'));
 }
 
 }  // namespace

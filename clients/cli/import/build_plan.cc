@@ -304,6 +304,32 @@ void AddReports(std::vector<AeIn>& aes,
   plan->stats.teae_rows = static_cast<int64_t>(plan->reports.size());
 }
 
+// The AESI categories the reports carry (ADAE's customized queries, CQnnNAM).
+// Without any, the trial gets none rather than the server's defaults: this
+// data could never fill them, and an AESI row would show 0 subjects for
+// events that were simply not coded.
+void AddAesiCategories(ImportPlan* plan) {
+  std::map<std::string, int64_t> reports_of;
+  for (const v1::AdverseEventReport& r : plan->reports) {
+    for (const std::string& c : r.aesi()) ++reports_of[c];
+  }
+  if (reports_of.empty()) {
+    plan->trial.set_no_aesi_categories(true);
+    plan->notes.push_back(
+        "AESI: the AEs carry no customized-query name (CQnnNAM), so the "
+        "trial has no AESI rows (add categories later with trial amend "
+        "--add-aesi)");
+    return;
+  }
+  std::vector<std::string> counted;
+  for (const auto& [category, reports] : reports_of) {
+    plan->trial.add_aesi_categories(category);
+    counted.push_back(absl::StrCat(category, " (", reports, " reports)"));
+  }
+  plan->notes.push_back(absl::StrCat("AESI categories from CQnnNAM: ",
+                                     absl::StrJoin(counted, ", ")));
+}
+
 // The dose groups, in order, with their control flags; notes how the order
 // was found.
 absl::StatusOr<std::map<std::string, std::string>> AddArms(
@@ -349,6 +375,7 @@ absl::Status BuildPlan(const Population& pop, std::vector<AeIn>& aes,
   const int64_t last_day = AddSubjects(pop.subjects, aes, *group_of_arm, plan);
   AddTimepoints(options, last_day, &trial);
   AddReports(aes, *group_of_arm, plan);
+  AddAesiCategories(plan);
   return absl::OkStatus();
 }
 

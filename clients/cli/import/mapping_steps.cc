@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 
 namespace aesignal::cli::import {
@@ -286,6 +287,30 @@ void MapEndDay(const Columns& c, const DatasetRow& row,
   }
 }
 
+// ADaM's customized queries (CQ01NAM, CQ02NAM, ...: the AE's query name, or
+// empty) are where a sponsor flags AEs of special interest; each name becomes
+// an AESI category the report carries ("DERMATOLOGIC EVENTS" ->
+// "dermatologic_events").
+void MapAesi(const Columns& c, const DatasetRow& row, v1::AdverseEventReport* r,
+             std::vector<RowError>* errors) {
+  for (int k = 1; k <= 99; ++k) {
+    const std::string column = absl::StrFormat("CQ%02dNAM", k);
+    if (!c.Has(column)) continue;
+    const std::string& name = c.Cell(row, column);
+    if (name.empty()) continue;
+    const std::string category = AesiCategoryOf(name);
+    if (category.empty()) {
+      errors->push_back(c.Error(
+          row, column,
+          absl::StrCat("'", name,
+                       "' has no letter or digit to name an AESI category")));
+    } else if (std::find(r->aesi().begin(), r->aesi().end(), category) ==
+               r->aesi().end()) {
+      r->add_aesi(category);
+    }
+  }
+}
+
 bool MapAeFields(const Columns& c, const DatasetRow& row,
                  const std::string& usubjid, v1::AdverseEventReport* r,
                  std::vector<RowError>* errors, ImportStats* stats) {
@@ -295,6 +320,7 @@ bool MapAeFields(const Columns& c, const DatasetRow& row,
   MapGrade(c, row, r, errors, stats);
   MapSeriousness(c, row, r, errors, stats);
   MapCodedTerms(c, row, r, errors);
+  MapAesi(c, row, r, errors);
   return errors->size() == before;
 }
 
