@@ -65,10 +65,36 @@ std::string Style(absl::string_view banner, absl::string_view footer) {
       "code{font-size:8.5pt;word-break:break-all}\n");
 }
 
+// A figure such as "6 (7.0) [10]", "0.031" or "-2.3 (-10.1, 5.4)": right-
+// aligned and never wrapped. Text that merely starts with a digit ("2026-11-30
+// validated: ...", "2/3 (66.7%) vs expected ...") is not one: it must wrap,
+// or it runs off the printed page.
 bool LooksNumeric(absl::string_view text) {
-  return !text.empty() &&
-         (absl::ascii_isdigit(text[0]) ||
-          (text.size() > 1 && text[0] == '-' && absl::ascii_isdigit(text[1])));
+  const bool starts_as_number =
+      !text.empty() &&
+      (absl::ascii_isdigit(text[0]) ||
+       (text.size() > 1 && text[0] == '-' && absl::ascii_isdigit(text[1])));
+  if (!starts_as_number || text.size() > 32) return false;
+  int letters = 0;  // the current run of letters
+  for (char c : text) {
+    letters =
+        absl::ascii_isalpha(static_cast<unsigned char>(c)) ? letters + 1 : 0;
+    if (letters >= 3) return false;
+  }
+  return true;
+}
+
+// A column of figures (its header is right-aligned over them): every
+// filled cell below it is one. The first column holds the row labels.
+bool NumericColumn(const Table& table, size_t column) {
+  if (column == 0 || table.rows.empty()) return false;
+  for (const auto& row : table.rows) {
+    if (column < row.size() && !row[column].empty() && row[column] != "-" &&
+        !LooksNumeric(row[column])) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -129,7 +155,8 @@ std::string Document::TableHtml(const Table& table, int number) const {
       "<section class=\"table\" id=\"", HtmlEscape(table.id), "\">\n<h3>Table ",
       number, ". ", HtmlEscape(table.title), "</h3>\n<table>\n<thead><tr>");
   for (size_t c = 0; c < table.header.size(); ++c) {
-    absl::StrAppend(&html, c == 0 ? "<th>" : "<th class=\"n\">",
+    absl::StrAppend(&html,
+                    NumericColumn(table, c) ? "<th class=\"n\">" : "<th>",
                     HtmlEscape(table.header[c]), "</th>");
   }
   html += "</tr></thead>\n<tbody>\n";

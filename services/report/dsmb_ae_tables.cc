@@ -31,9 +31,27 @@ std::vector<const v1::TermIncidence*> ByFrequency(
   return terms;
 }
 
+// Current report versions that give no action taken.
+int ActionNotRecorded(const Context& context) {
+  return static_cast<int>(
+      std::count_if(context.in.reports.begin(), context.in.reports.end(),
+                    [](const v1::Report& report) {
+                      return report.current().report().action_taken() ==
+                             v1::ACTION_TAKEN_UNSPECIFIED;
+                    }));
+}
+
 // Subjects with >= 1 current report version whose action was to withdraw
-// the study treatment, per column.
+// the study treatment, per column; "not recorded" when no report gives an
+// action (e.g. data whose AEACN is empty): 0 would claim none withdrew.
 std::vector<std::string> DiscontinuationRow(const Context& context) {
+  std::vector<std::string> row = {"AE leading to discontinuation"};
+  if (!context.in.reports.empty() &&
+      ActionNotRecorded(context) ==
+          static_cast<int>(context.in.reports.size())) {
+    row.resize(context.columns.size() + 1, "not recorded");
+    return row;
+  }
   std::map<std::string, std::string> group_of;  // subject -> dose group
   for (const v1::Report& report : context.in.reports) {
     if (report.current().report().action_taken() ==
@@ -42,7 +60,6 @@ std::vector<std::string> DiscontinuationRow(const Context& context) {
           report.current().dose_group_id();
     }
   }
-  std::vector<std::string> row = {"AE leading to discontinuation"};
   for (const Column& column : context.columns) {
     int n = 0;
     for (const auto& [subject, group] : group_of) {
@@ -67,7 +84,20 @@ Table OverviewTable(const Context& context) {
       "n (%) [events]: subjects with >= 1 such AE (% of subjects dosed) "
       "[AE reports counted]. Each report counts in its newest version "
       "received by the data cut-off. AE leading to discontinuation: action "
-      "taken 'drug withdrawn'.";
+      "taken 'drug withdrawn'";
+  const int not_recorded = ActionNotRecorded(context);
+  if (not_recorded == static_cast<int>(context.in.reports.size()) &&
+      not_recorded > 0) {
+    absl::StrAppend(&table.footnote,
+                    "; not recorded: no report gives the action taken.");
+  } else if (not_recorded > 0) {
+    absl::StrAppend(&table.footnote, "; ", not_recorded, " of ",
+                    context.in.reports.size(),
+                    " reports give no action taken and count as not "
+                    "withdrawn.");
+  } else {
+    table.footnote += ".";
+  }
   return table;
 }
 

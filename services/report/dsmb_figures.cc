@@ -3,6 +3,7 @@
 #include <optional>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -210,16 +211,72 @@ void AddFigures(const Context& context, Document& document) {
   }
 }
 
+namespace {
+
+// How the trial's signal policy decides, in words: the same paragraph for
+// every trial would claim methods a policy may not use (a repeated-look
+// boundary needs the planned enrolment).
+std::string SignalMethodsText(const v1::SignalPolicy& policy) {
+  std::string text = "Signals: ";
+  if (policy.error_control() == v1::ERROR_CONTROL_PER_TEST) {
+    absl::StrAppend(&text, "every test at its own one-sided alpha of ",
+                    Number(policy.alpha(), 3));
+    if (policy.screening_fdr()) {
+      absl::StrAppend(&text,
+                      ", preferred terms screened against the control arm "
+                      "with the double false discovery rate at ",
+                      Number(policy.fdr(), 3), " (Mehrotra & Adewale 2012)");
+    }
+  } else {
+    absl::StrAppend(
+        &text,
+        "pre-specified rows (with a baseline, overall and AESI rows) share "
+        "the one-sided alpha of ",
+        Number(policy.alpha(), 3),
+        " by Bonferroni; other preferred terms are screened against the "
+        "control arm and for dose trend with the double false discovery "
+        "rate at ",
+        Number(policy.fdr(), 3), " (Mehrotra & Adewale 2012)");
+  }
+  if (!policy.disable_binomial()) {
+    if (policy.planned_subjects_per_group() > 0) {
+      absl::StrAppend(&text,
+                      "; repeated looks against published baselines with "
+                      "exact Pocock-type boundaries up to ",
+                      policy.planned_subjects_per_group(),
+                      " subjects per group (Martens & Logan 2024)");
+    } else {
+      absl::StrAppend(&text,
+                      "; exact binomial tests against published baselines "
+                      "at the subjects enrolled (no planned enrolment is "
+                      "set, so no repeated-look boundary)");
+    }
+  }
+  if (policy.maxsprt_planned_subjects() > 0) {
+    absl::StrAppend(&text, "; Poisson MaxSPRT against baselines up to ",
+                    policy.maxsprt_planned_subjects(), " subjects per group");
+  }
+  return absl::StrCat(text, "; see the methods and thresholds table.");
+}
+
+// "MedDRA 26.1" as given, "26.1" with the dictionary's name before it.
+std::string DictionaryText(absl::string_view dictionary,
+                           const std::string& version) {
+  if (version.empty()) {
+    return absl::StrCat(dictionary, " not recorded for this trial");
+  }
+  if (absl::StartsWithIgnoreCase(version, dictionary)) return version;
+  return absl::StrCat(dictionary, " ", version);
+}
+
+}  // namespace
+
 void AddMethods(const Context& context, Document& document) {
   const v1::Trial& trial = context.in.trial;
   document.Section("Methods and footnotes");
-  auto recorded = [](const std::string& version) {
-    return version.empty() ? std::string("not recorded for this trial")
-                           : version;
-  };
-  document.Paragraph(absl::StrCat("Dictionaries: MedDRA ",
-                                  recorded(trial.meddra_version()), "; CTCAE ",
-                                  recorded(trial.ctcae_version()), "."));
+  document.Paragraph(absl::StrCat(
+      "Dictionaries: ", DictionaryText("MedDRA", trial.meddra_version()), "; ",
+      DictionaryText("CTCAE", trial.ctcae_version()), "."));
   document.Paragraph(
       "Data cut-off: every table, listing, figure and topic uses the AE "
       "report versions received at or before the cut-off (each report in "
@@ -239,11 +296,7 @@ void AddMethods(const Context& context, Document& document) {
         "(Miettinen & Nurminen 1985); dose trend by the Cochran-Armitage "
         "test, exact conditional p where feasible (Armitage 1955).");
   }
-  document.Paragraph(
-      "Signals: preferred terms screened with the double false discovery "
-      "rate (Mehrotra & Adewale 2012); repeated looks against published "
-      "baselines with exact Pocock-type boundaries (Martens & Logan 2024); "
-      "see the methods and thresholds table.");
+  document.Paragraph(SignalMethodsText(trial.signal_policy()));
   if (absl::FromUnixSeconds(trial.update_time().seconds()) >
       absl::FromUnixSeconds(context.in.request.cutoff().seconds())) {
     document.Paragraph(absl::StrCat(

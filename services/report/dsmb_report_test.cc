@@ -7,6 +7,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/report/document.h"
 
 namespace aesignal::report {
 namespace {
@@ -124,6 +125,68 @@ TEST(DsmbReportTest, OpenSessionPoolsTheGroups) {
   EXPECT_THAT(html, Not(HasSubstr("Placebo")));
   EXPECT_THAT(html, Not(HasSubstr("High dose")));
   EXPECT_THAT(html, Not(HasSubstr("Risk difference")));
+}
+
+// Only figures are kept on one line: a text cell that starts with a digit
+// (a triage date, an evidence summary) wraps instead of leaving the page.
+TEST(DsmbReportTest, TextCellsWrapAndFiguresDoNot) {
+  Document document("T", "B");
+  document.Section("S");
+  document.Add(Table{.id = "t",
+                     .title = "T",
+                     .header = {"Topic", "n (%)", "p", "Last triage"},
+                     .rows = {{"Rash", "6 (7.0) [10]", "-0.023",
+                               "2026-11-30 by chair: validated at the "
+                               "October meeting"}}});
+  const std::string html = document.Render("", "");
+  EXPECT_THAT(html, HasSubstr("<td class=\"n\">6 (7.0) [10]</td>"));
+  EXPECT_THAT(html, HasSubstr("<td class=\"n\">-0.023</td>"));
+  EXPECT_THAT(html, HasSubstr("<td>2026-11-30 by chair: validated"));
+  // Headers are right-aligned (and unwrapped) over figures only.
+  EXPECT_THAT(html, HasSubstr("<th>Topic</th><th class=\"n\">n (%)</th>"
+                              "<th class=\"n\">p</th><th>Last triage</th>"));
+}
+
+// With no report giving an action taken (e.g. an ADaM AEACN left empty),
+// discontinuations are not recorded, not 0.
+TEST(DsmbReportTest, DiscontinuationsAreNotRecordedWithoutActionTaken) {
+  DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED);
+  // The row follows the overall table's "death" row.
+  *in.overall.add_terms() = in.overall.terms(0);
+  in.overall.mutable_terms(1)->set_overall_key("death");
+  const std::string none = Html(in);
+  EXPECT_THAT(none, HasSubstr("<td>AE leading to discontinuation</td>"
+                              "<td>not recorded</td><td>not recorded</td>"
+                              "<td>not recorded</td>"));
+  EXPECT_THAT(none, HasSubstr("not recorded: no report gives the action"));
+  in.reports[0].mutable_current()->mutable_report()->set_action_taken(
+      v1::ACTION_TAKEN_DRUG_WITHDRAWN);
+  const std::string withdrawn = Html(in);
+  EXPECT_THAT(withdrawn, HasSubstr("<td>AE leading to discontinuation</td>"
+                                   "<td class=\"n\">0 (0.0)</td>"
+                                   "<td class=\"n\">1 (50.0)</td>"));
+  EXPECT_THAT(withdrawn, Not(HasSubstr("not recorded: no report")));
+}
+
+// The methods paragraph follows the trial's policy and its dictionaries.
+TEST(DsmbReportTest, MethodsFollowThePolicy) {
+  DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED);
+  in.trial.mutable_signal_policy()->set_alpha(0.05);
+  in.trial.mutable_signal_policy()->set_fdr(0.1);
+  in.trial.set_ctcae_version("5.0");
+  std::string html = Html(in);
+  EXPECT_THAT(html, HasSubstr("Dictionaries: MedDRA 26.1; CTCAE 5.0."));
+  EXPECT_THAT(html, HasSubstr("double false discovery rate at 0.1"));
+  EXPECT_THAT(html, HasSubstr("no planned enrolment is set, so no "
+                              "repeated-look boundary"));
+  EXPECT_THAT(html, Not(HasSubstr("Pocock")));
+  in.trial.mutable_signal_policy()->set_planned_subjects_per_group(12);
+  in.trial.clear_meddra_version();
+  html = Html(in);
+  EXPECT_THAT(html, HasSubstr("exact Pocock-type boundaries up to 12 "
+                              "subjects per group"));
+  EXPECT_THAT(html, HasSubstr("Dictionaries: MedDRA not recorded for this "
+                              "trial; CTCAE 5.0."));
 }
 
 TEST(DsmbReportTest, CodedSessionHidesTheKey) {
