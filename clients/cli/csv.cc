@@ -18,7 +18,7 @@ absl::Status SkipByteOrderMark(std::istream& in) {
   in.read(bom, 3);
   if (in.gcount() != 3 || std::string_view(bom, 3) != kBom) {
     return absl::InvalidArgumentError(
-        "line 1: invalid byte at the start of the file (not UTF-8?)");
+        "1: invalid byte at the start of the file (not UTF-8?)");
   }
   return absl::OkStatus();
 }
@@ -66,7 +66,7 @@ absl::StatusOr<bool> UnquotedChar(std::istream& in, char c, int* line,
   if (c == '"') {
     if (!r->field.empty() || r->was_quoted) {
       return absl::InvalidArgumentError(
-          absl::StrCat("line ", *line,
+          absl::StrCat(*line,
                        ": unexpected '\"' inside a field (quote the "
                        "whole field and double the inner quotes)"));
     }
@@ -75,8 +75,8 @@ absl::StatusOr<bool> UnquotedChar(std::istream& in, char c, int* line,
     return false;
   }
   if (r->was_quoted) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "line ", *line, ": unexpected character after a closing quote"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(*line, ": unexpected character after a closing quote"));
   }
   r->field += c;
   r->any_char = true;
@@ -110,8 +110,8 @@ absl::StatusOr<std::optional<CsvRecord>> CsvReader::Next() {
       if (*end) break;
     }
     if (r.quoted) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "line ", r.record.line, ": quoted field is never closed"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(r.record.line, ": quoted field is never closed"));
     }
     if (eof && !r.any_char && r.field.empty()) return std::nullopt;
     if (!r.any_char && r.field.empty()) continue;  // blank line

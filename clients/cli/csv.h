@@ -29,9 +29,11 @@ class CsvReader {
   // Reads from `in`, which must outlive the reader.
   explicit CsvReader(std::istream& in);
 
-  // The next record; nullopt at end of input. Errors (INVALID_ARGUMENT) name
-  // the line: an unterminated quoted field, or a quote inside an unquoted
-  // field or after a closing quote.
+  // The next record; nullopt at end of input. Errors (INVALID_ARGUMENT):
+  // an unterminated quoted field, or a quote inside an unquoted field or
+  // after a closing quote; the message starts with the line number ("2:
+  // quoted field is never closed"), so FILE + ":" + message reads
+  // FILE:LINE: reason.
   absl::StatusOr<std::optional<CsvRecord>> Next();
 
  private:

@@ -13,8 +13,9 @@ std::optional<CsvMapping> ReadCsvHeader(
   }
   auto header = reader.Next();
   if (!header.ok() || !header->has_value()) {
-    err << path << ":1: "
-        << (header.ok() ? "empty file (a header line is required)"
+    // A reader's error starts with its line number.
+    err << path << ":"
+        << (header.ok() ? "1: empty file (a header line is required)"
                         : std::string(header.status().message()))
         << "\n";
     return std::nullopt;

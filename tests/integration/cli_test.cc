@@ -290,7 +290,7 @@ TEST_F(CliTest, FileLevelErrorsStoreNothing) {
                      "onset_study_day,pt,soc,grade\n"
                      "Q1,1,01,EX1-001,20,\"Rash,Skin,1\n")});
   EXPECT_EQ(broken_quote.code, 1);
-  EXPECT_THAT(broken_quote.err, HasSubstr("q.csv:line 2: quoted field"));
+  EXPECT_THAT(broken_quote.err, HasSubstr("q.csv:2: quoted field"));
 
   CliRun missing = Cli({"reports", "submit", "--trial", "MSC-IPF-EX1", "--file",
                         dir_.Sub("nope.csv")});
