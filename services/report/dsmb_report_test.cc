@@ -189,6 +189,26 @@ TEST(DsmbReportTest, MethodsFollowThePolicy) {
                               "trial; CTCAE 5.0."));
 }
 
+// The topic table's last triage names the member as they signed it.
+TEST(DsmbReportTest, LastTriageShowsTheDisplayName) {
+  DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED);
+  v1::SignalTopic& topic = in.topics.emplace_back();
+  topic.set_topic_id("PT~Infections~Pneumonia");
+  topic.set_level(v1::TERM_LEVEL_PT);
+  topic.set_pt("Pneumonia");
+  topic.set_status(v1::SIGNAL_STATUS_VALIDATED);
+  v1::SignalEvent* triaged = topic.add_history();
+  triaged->set_kind(v1::SignalEvent::KIND_TRIAGED);
+  triaged->mutable_time()->set_seconds(1793491200);
+  triaged->set_actor("chair-token");
+  triaged->set_display_name("Dr. A. Smith, DSMB chair");
+  triaged->set_to_status(v1::SIGNAL_STATUS_VALIDATED);
+  triaged->set_comment("confirmed");
+  EXPECT_THAT(Html(in), HasSubstr("2026-11-01 Dr. A. Smith, DSMB chair "
+                                  "(chair-token): validated \xE2\x80\x94 "
+                                  "confirmed"));
+}
+
 TEST(DsmbReportTest, CodedSessionHidesTheKey) {
   const std::string html = Html(Example(v1::DSMB_SESSION_CLOSED, true));
   EXPECT_THAT(html, HasSubstr("Group A (N=1)"));

@@ -39,9 +39,13 @@ std::string LevelWord(v1::TermLevel level) {
 std::string LastTriage(const v1::SignalTopic& topic) {
   for (auto it = topic.history().rbegin(); it != topic.history().rend(); ++it) {
     if (it->kind() != v1::SignalEvent::KIND_TRIAGED) continue;
-    std::string text =
-        absl::StrCat(TimeText(it->time()).substr(0, 10), " ", it->actor(), ": ",
-                     StatusWord(it->to_status()));
+    // The name the triaging member gave, beside the principal that proves it.
+    const std::string who =
+        it->display_name().empty()
+            ? it->actor()
+            : absl::StrCat(it->display_name(), " (", it->actor(), ")");
+    std::string text = absl::StrCat(TimeText(it->time()).substr(0, 10), " ",
+                                    who, ": ", StatusWord(it->to_status()));
     if (!it->comment().empty())
       absl::StrAppend(&text, " \xE2\x80\x94 ", it->comment());
     return text;
