@@ -159,7 +159,7 @@ test('subset filters (serious, grade >= 3, related, AESI) equal the API', async 
     assert.deepEqual(shown, rows.map((r) => `${r.soc}|${r.pt}`).sort(), `${key}: rows`);
     assertCells(cells, rows, {tp: last, label: key});
   }
-  // An AESI of the example trial (the pilot has none).
+  // An AESI of the example trial (the pilot's is checked in import_test).
   await gotoView(page, '#/trials/MSC-IPF-EX1/incidence?subset=aesi:infection');
   const ex = await api(v1('trials', 'MSC-IPF-EX1'));
   const exLast = ex.timepoints.at(-1).timepointId;
@@ -242,6 +242,15 @@ test('risk difference vs control and dose trend columns equal the API', async (t
   await assertClean(page);
   await assertAccessible(page, 'incidence forest plot');
   await screenshot(page, 'dashboard-incidence-forest', {maxHeight: 2000});
+  // The relative-risk plot's log axis reads as ratios (0.5, 2), not in SI
+  // prefixes ("500m").
+  await gotoView(page, `#/trials/${T}/incidence?chart=rr&min=10`);
+  // (Tick labels: the chart's numeric texts; plot.js drops Plot's aria-labels.)
+  const ticks = (await page.locator('#forest-figure svg text').allTextContents()).filter((x) => /^[0-9.]+[kmµ]?$/.test(x));
+  assert.ok(ticks.length >= 3, `relative-risk axis labels: ${ticks}`);
+  for (const tick of ticks) assert.match(tick, /^[0-9.]+$/, `relative-risk tick '${tick}'`);
+  assert.ok(ticks.includes('1') && ticks.includes('0.5'), `ticks 0.5 and 1: ${ticks}`);
+  await assertClean(page);
 });
 
 test('a term opens the reports and subjects behind it', async () => {

@@ -1,8 +1,18 @@
 // Cumulative incidence of one term per dose group across the timepoints:
 // lines with a band for each exact CI, the baseline's expected incidence as
-// a dashed line (or a marked point where it applies to one timepoint).
+// a dashed line (or a short dashed dash where it applies to one timepoint).
 
 import {renderPlot, colorScale, symbolScale, Plot} from './plot.js';
+
+// A baseline that applies at one timepoint: a short dashed dash there, as
+// in the legend ("times" looked like a dose group's marker).
+const baselineDash = {
+  draw(context, size) {
+    const half = Math.sqrt(size) * 1.4;
+    context.moveTo(-half, 0);
+    context.lineTo(half, 0);
+  },
+};
 
 // points: [{tp, key, p, lo, hi, title}]; timepoints: ordered ids with
 // labels; baselines: [{p0, tp (or ''), label}]
@@ -32,7 +42,7 @@ export function cumulativePlot({points, timepoints, styles, baselines = [], tren
       Plot.dot(points, {x: 'tp', y: 'p', fill: 'key', stroke: 'key', symbol: 'key', r: 3.5, title: 'title'}),
       Plot.ruleY(everywhere, {y: 'p0', stroke: '#222', strokeDasharray: '6,4'}),
       Plot.text(everywhere, {y: 'p0', x: tpIds[tpIds.length - 1], text: 'label', textAnchor: 'start', dx: 12, fill: '#222', lineWidth: 14}),
-      Plot.dot(atPoint, {x: 'tp', y: 'p0', symbol: 'times', r: 6, stroke: '#222', strokeWidth: 2}),
+      Plot.dot(atPoint, {x: 'tp', y: 'p0', symbol: baselineDash, r: 7, stroke: '#222', strokeWidth: 2.5, strokeDasharray: '4,2'}),
       Plot.text(atPoint, {x: 'tp', y: 'p0', text: 'label', dx: 10, dy: -8, textAnchor: 'start', fill: '#222', stroke: 'white', strokeWidth: 3, paintOrder: 'stroke'}),
       Plot.ruleY([0]),
       Plot.text(trends, {x: 'tp', text: 'text', frameAnchor: 'top', dy: -30, fill: '#333', fontSize: 10}),

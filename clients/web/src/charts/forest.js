@@ -16,7 +16,8 @@ export function forestPlot({points, terms, styles, width, measure = 'rd', label}
   return renderPlot({
     ...termRowsFrame({width, terms, rowHeight, marginLeft}),
     x: measure === 'rr'
-      ? {type: 'log', domain: [Math.max(lo, 0.01), hi * 1.1], grid: true, label: 'Relative risk vs control (log scale)', labelAnchor: 'center', labelArrow: 'none'}
+      // '~g': 0.5, 2, 10 (d3's default for a log axis is SI, "500m").
+      ? {type: 'log', domain: [Math.max(lo, 0.01), hi * 1.1], grid: true, tickFormat: '~g', label: 'Relative risk vs control (log scale)', labelAnchor: 'center', labelArrow: 'none'}
       : {domain: [100 * (lo - pad), 100 * (hi + pad)], percent: true, grid: true, label: 'Risk difference vs control (percentage points)', labelAnchor: 'center', labelArrow: 'none'},
     y: {domain: keys, axis: null, padding: 0.2},
     fy: {domain: terms, label: null, padding: 0.12},
