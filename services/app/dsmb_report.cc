@@ -1,6 +1,7 @@
 #include "services/app/dsmb_report.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -42,19 +43,33 @@ absl::Status CheckRequest(const v1::GenerateDsmbReportRequest& request,
 }
 
 // Every page of a paged incidence table.
+// Calls `call(request)` page after page, following next_page_token, and
+// `take(page)` with each answer (which it may move from).
+template <typename Request, typename Call, typename Take>
+absl::Status ForEachPage(Request request, const Call& call, const Take& take) {
+  do {
+    auto page = call(request);
+    if (!page.ok()) return page.status();
+    request.set_page_token(page->next_page_token());
+    take(*page);
+  } while (!request.page_token().empty());
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::GetIncidenceResponse> AllTerms(
     IncidenceApp& incidence, const CallContext& context,
     v1::GetIncidenceRequest request) {
   request.set_page_size(1000);
   v1::GetIncidenceResponse all;
-  do {
-    AESIGNAL_ASSIGN_OR_RETURN(v1::GetIncidenceResponse page,
-                              incidence.GetIncidence(context, request));
-    const std::string next = page.next_page_token();
-    page.clear_next_page_token();
-    all.MergeFrom(page);
-    request.set_page_token(next);
-  } while (!request.page_token().empty());
+  AESIGNAL_RETURN_IF_ERROR(ForEachPage(
+      request,
+      [&](const v1::GetIncidenceRequest& r) {
+        return incidence.GetIncidence(context, r);
+      },
+      [&](v1::GetIncidenceResponse& page) {
+        page.clear_next_page_token();
+        all.MergeFrom(page);
+      }));
   return all;
 }
 
@@ -88,6 +103,7 @@ class Gatherer {
   absl::StatusOr<std::vector<v1::SignalTopic>> Topics(
       const google::protobuf::Timestamp& as_of);
   absl::Status TopicDetails(report::DsmbInputs& in);
+  absl::Status Baselines(report::DsmbInputs& in);
   absl::Status TopicIncidence(report::DsmbInputs& in);
 
   TrialsApp& trials_;
@@ -104,15 +120,16 @@ absl::Status Gatherer::Subjects(report::DsmbInputs& in) {
   list.set_parent(request_.parent());
   list.set_page_size(10000);
   *list.mutable_as_of() = request_.cutoff();
-  do {
-    AESIGNAL_ASSIGN_OR_RETURN(v1::ListSubjectsResponse page,
-                              trials_.ListSubjects(context_, list));
-    for (auto& subject : *page.mutable_subjects()) {
-      in.subjects.push_back(std::move(subject));
-    }
-    list.set_page_token(page.next_page_token());
-  } while (!list.page_token().empty());
-  return absl::OkStatus();
+  return ForEachPage(
+      list,
+      [&](const v1::ListSubjectsRequest& r) {
+        return trials_.ListSubjects(context_, r);
+      },
+      [&](v1::ListSubjectsResponse& page) {
+        for (auto& subject : *page.mutable_subjects()) {
+          in.subjects.push_back(std::move(subject));
+        }
+      });
 }
 
 absl::Status Gatherer::Subset(v1::IncidenceSubset subset, std::string category,
@@ -175,15 +192,16 @@ absl::Status Gatherer::Reports(report::DsmbInputs& in) {
   list.set_page_size(1000);
   list.set_order_by("onset_study_day");
   *list.mutable_as_of() = request_.cutoff();
-  do {
-    AESIGNAL_ASSIGN_OR_RETURN(v1::ListReportsResponse page,
-                              incidence_.ListReports(context_, list));
-    for (auto& report : *page.mutable_reports()) {
-      in.reports.push_back(std::move(report));
-    }
-    list.set_page_token(page.next_page_token());
-  } while (!list.page_token().empty());
-  return absl::OkStatus();
+  return ForEachPage(
+      list,
+      [&](const v1::ListReportsRequest& r) {
+        return incidence_.ListReports(context_, r);
+      },
+      [&](v1::ListReportsResponse& page) {
+        for (auto& report : *page.mutable_reports()) {
+          in.reports.push_back(std::move(report));
+        }
+      });
 }
 
 absl::StatusOr<std::vector<v1::SignalTopic>> Gatherer::Topics(
@@ -193,13 +211,16 @@ absl::StatusOr<std::vector<v1::SignalTopic>> Gatherer::Topics(
   list.set_parent(request_.parent());
   list.set_page_size(1000);
   *list.mutable_as_of() = as_of;
-  do {
-    AESIGNAL_ASSIGN_OR_RETURN(v1::ListTopicsResponse page,
-                              signals_.ListTopics(context_, list));
-    for (auto& topic : *page.mutable_topics())
-      topics.push_back(std::move(topic));
-    list.set_page_token(page.next_page_token());
-  } while (!list.page_token().empty());
+  AESIGNAL_RETURN_IF_ERROR(ForEachPage(
+      list,
+      [&](const v1::ListTopicsRequest& r) {
+        return signals_.ListTopics(context_, r);
+      },
+      [&](v1::ListTopicsResponse& page) {
+        for (auto& topic : *page.mutable_topics()) {
+          topics.push_back(std::move(topic));
+        }
+      }));
   return topics;
 }
 
@@ -211,6 +232,49 @@ absl::Status Gatherer::TopicDetails(report::DsmbInputs& in) {
     get.set_name(topic.name());
     *get.mutable_as_of() = request_.cutoff();
     AESIGNAL_ASSIGN_OR_RETURN(topic, signals_.GetTopic(context_, get));
+  }
+  return absl::OkStatus();
+}
+
+bool AfterCutoff(const google::protobuf::Timestamp& time,
+                 const google::protobuf::Timestamp& cutoff) {
+  return std::pair(time.seconds(), time.nanos()) >
+         std::pair(cutoff.seconds(), cutoff.nanos());
+}
+
+// The baselines in force at the cut-off: each in its newest version stored
+// by then (one revised later is read with its history), none stored after.
+absl::Status Gatherer::Baselines(report::DsmbInputs& in) {
+  v1::ListBaselinesRequest list;
+  list.set_parent(request_.parent());
+  list.set_page_size(1000);
+  std::vector<std::string> revised;  // after the cut-off
+  AESIGNAL_RETURN_IF_ERROR(ForEachPage(
+      list,
+      [&](const v1::ListBaselinesRequest& r) {
+        return signals_.ListBaselines(context_, r);
+      },
+      [&](v1::ListBaselinesResponse& page) {
+        for (v1::Baseline& baseline : *page.mutable_baselines()) {
+          if (AfterCutoff(baseline.update_time(), request_.cutoff())) {
+            revised.push_back(baseline.name());
+          } else {
+            in.baselines.push_back(std::move(baseline));
+          }
+        }
+      }));
+  for (const std::string& name : revised) {
+    v1::GetBaselineRequest get;
+    get.set_name(name);
+    AESIGNAL_ASSIGN_OR_RETURN(v1::Baseline all,
+                              signals_.GetBaseline(context_, get));
+    for (v1::Baseline& version : *all.mutable_history()) {  // newest first
+      if (!AfterCutoff(version.update_time(), request_.cutoff())) {
+        version.clear_history();
+        in.baselines.push_back(std::move(version));
+        break;
+      }
+    }
   }
   return absl::OkStatus();
 }
@@ -250,6 +314,7 @@ absl::StatusOr<report::DsmbInputs> Gatherer::Gather() {
     AESIGNAL_ASSIGN_OR_RETURN(in.topics_since, Topics(request_.since()));
   }
   AESIGNAL_RETURN_IF_ERROR(TopicIncidence(in));
+  AESIGNAL_RETURN_IF_ERROR(Baselines(in));
   return in;
 }
 

@@ -428,6 +428,13 @@ bool Usable(const std::optional<Estimate>& point) {
   return point.has_value() && Finite(*point);
 }
 
+// A reference is drawn if its value is finite and its category, if it
+// has one, is on the chart.
+bool Drawn(const ReferenceLine& ref, size_t categories) {
+  return std::isfinite(ref.value) &&
+         (!ref.category.has_value() || *ref.category < categories);
+}
+
 internal::NiceAxis LineAxis(const LineChart& chart) {
   double lo = 0;  // percent; 0% is always on the axis
   double hi = 0;
@@ -441,7 +448,7 @@ internal::NiceAxis LineAxis(const LineChart& chart) {
     }
   }
   for (const ReferenceLine& ref : chart.references) {
-    if (!std::isfinite(ref.value)) continue;
+    if (!Drawn(ref, chart.categories.size())) continue;
     lo = std::min(lo, 100 * ref.value);
     hi = std::max(hi, 100 * ref.value);
   }
@@ -496,28 +503,37 @@ void AppendLineGridAndAxes(const LineChart& chart,
 }
 
 // Reference lines go under the series and their labels over them (with a
-// white halo, so a crossing error bar does not hide the citation).
+// white halo, so a crossing error bar does not hide the citation). One for a
+// single category is a dash across most of that category's band, labelled
+// above its left end.
 void AppendReferences(const std::vector<ReferenceLine>& refs, const Scale& y,
-                      bool labels, std::string& out) {
+                      const LineGeometry& g, bool labels, std::string& out) {
   for (const ReferenceLine& ref : refs) {
-    if (!std::isfinite(ref.value)) continue;
+    if (!Drawn(ref, g.categories)) continue;
     const double at = y(100 * ref.value);
+    double left = kLineLeft, right = kLineRight;
+    if (ref.category.has_value()) {
+      const double center = kLineLeft + (*ref.category + 0.5) * g.Band();
+      left = center - 0.4 * g.Band();
+      right = center + 0.4 * g.Band();
+    }
     const std::string title = TitleElement(
         absl::StrCat(ref.label, ": ", Fixed(100 * ref.value, 1), "%"));
     if (!labels) {
       out += absl::StrCat("<g class=\"aes-reference-group\">", title, "\n",
-                          Line(kLineLeft, at, kLineRight, at, "aes-reference",
-                               "#555555", 1.25, "6 4"),
+                          Line(left, at, right, at, "aes-reference", "#555555",
+                               ref.category.has_value() ? 2.0 : 1.25, "6 4"),
                           "</g>\n");
       continue;
     }
-    out +=
-        absl::StrCat("<g class=\"aes-reference-group\">", title, "\n",
-                     Text(kLineRight - 4, at - 4, "end", "aes-reference-label",
-                          TruncateLabel(ref.label, 95),
-                          " stroke=\"#FFFFFF\" stroke-width=\"3\" "
-                          "stroke-linejoin=\"round\" paint-order=\"stroke\""),
-                     "</g>\n");
+    const bool across = !ref.category.has_value();
+    out += absl::StrCat(
+        "<g class=\"aes-reference-group\">", title, "\n",
+        Text(across ? right - 4 : left, at - 4, across ? "end" : "start",
+             "aes-reference-label", TruncateLabel(ref.label, across ? 95 : 40),
+             " stroke=\"#FFFFFF\" stroke-width=\"3\" "
+             "stroke-linejoin=\"round\" paint-order=\"stroke\""),
+        "</g>\n");
   }
 }
 
@@ -576,7 +592,12 @@ std::string LineDesc(const LineChart& chart, const internal::NiceAxis& axis) {
   for (const Series& s : chart.series) names.push_back(s.name);
   std::vector<std::string> refs;
   for (const ReferenceLine& r : chart.references) {
-    refs.push_back(absl::StrCat(r.label, " at ", Fixed(100 * r.value, 1), "%"));
+    if (!Drawn(r, chart.categories.size())) continue;
+    refs.push_back(absl::StrCat(
+        r.label, " at ", Fixed(100 * r.value, 1), "%",
+        r.category.has_value()
+            ? absl::StrCat(" (", chart.categories[*r.category], ")")
+            : ""));
   }
   return absl::StrFormat(
       "Line chart of %d series (%s) over %d categories (%s), with interval "
@@ -640,11 +661,11 @@ std::string LineChartSvg(const LineChart& chart) {
   const internal::NiceAxis axis = LineAxis(chart);
   const Scale y{axis.min, axis.max, g.bottom, g.top};
   AppendLineGridAndAxes(chart, axis, y, g, body);
-  AppendReferences(chart.references, y, /*labels=*/false, body);
+  AppendReferences(chart.references, y, g, /*labels=*/false, body);
   for (size_t i = 0; i < chart.series.size(); ++i) {
     AppendSeries(chart, i, y, g, body);
   }
-  AppendReferences(chart.references, y, /*labels=*/true, body);
+  AppendReferences(chart.references, y, g, /*labels=*/true, body);
   return absl::StrCat(
       OpenSvg(internal::ChartId(chart.title), "line", g.bottom + 50,
               chart.title, LineDesc(chart, axis)),

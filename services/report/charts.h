@@ -80,6 +80,9 @@ struct Series {
 struct ReferenceLine {
   double value = 0;  // a proportion, like the estimates
   std::string label;
+  // Drawn as a short dash at this category only (a baseline for one
+  // timepoint); unset: a line across the chart.
+  std::optional<size_t> category = std::nullopt;
 };
 struct LineChart {
   std::string title;

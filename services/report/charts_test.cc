@@ -372,6 +372,32 @@ TEST(LineChartTest, YAxisInPercentCoversIntervalsAndReferences) {
   EXPECT_NEAR(top, Interpolate(ticks, 27), 0.02);
 }
 
+// A reference for one category is a dash within that category's band; one
+// without spans the plot.
+TEST(LineChartTest, AReferenceForOneCategoryIsADashThere) {
+  LineChart chart = SampleLine();  // 5 categories
+  chart.references.push_back(
+      {.value = 0.05, .label = "Expected 5% (m3)", .category = 1});
+  chart.references.push_back(
+      {.value = 0.2, .label = "Out of range", .category = 9});  // dropped
+  const std::string svg = LineChartSvg(chart);
+  const std::vector<std::smatch> refs =
+      Matches(svg,
+              "<line class=\"aes-reference\" x1=\"([-0-9.]+)\" "
+              "y1=\"[-0-9.]+\" x2=\"([-0-9.]+)\"");
+  ASSERT_EQ(refs.size(), 2u);
+  const double across = std::stod(refs[0][2]) - std::stod(refs[0][1]);
+  const double dash_left = std::stod(refs[1][1]);
+  const double dash_right = std::stod(refs[1][2]);
+  // The second of five equal bands: from 1/5 to 2/5 of the width.
+  EXPECT_GT(dash_left, std::stod(refs[0][1]) + across / 5);
+  EXPECT_LT(dash_right, std::stod(refs[0][1]) + 2 * across / 5);
+  EXPECT_GT(dash_right - dash_left, across / 5 * 0.7);
+  EXPECT_THAT(svg, HasSubstr(">Expected 5% (m3)<"));
+  EXPECT_THAT(svg, Not(HasSubstr("Out of range")));
+  EXPECT_THAT(svg, HasSubstr("Expected 5% (m3) at 5.0% ("));
+}
+
 TEST(LineChartTest, EscapesEveryText) {
   LineChart chart = SampleLine();
   chart.title = "T <&>";

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "services/report/charts.h"
 #include "services/report/dsmb_internal.h"
 
@@ -92,20 +93,61 @@ std::vector<Figure> ForestFigures(const Context& context) {
   return figures;
 }
 
-std::vector<ReferenceLine> Baselines(const v1::SignalTopic& topic) {
+bool SameTerm(const v1::Baseline& baseline, const v1::SignalTopic& topic) {
+  return baseline.level() == topic.level() && baseline.soc() == topic.soc() &&
+         baseline.pt() == topic.pt() &&
+         baseline.overall_key() == topic.overall_key();
+}
+
+// The baselines of the topic's term, each as a dash at its timepoint (a line
+// across the chart when it has none). A baseline of one dose group is left
+// out of an open session, which pools the groups.
+std::vector<ReferenceLine> Baselines(const Context& context,
+                                     const v1::SignalTopic& topic) {
+  const auto& timepoints = context.in.trial.timepoints();
   std::vector<ReferenceLine> lines;
-  std::set<std::pair<double, std::string>> seen;
-  for (const v1::Signal& signal : topic.evidence()) {
-    const v1::Evidence& e = signal.evidence();
-    if (e.expected_proportion() <= 0) continue;
-    if (!seen.insert({e.expected_proportion(), e.citation()}).second) continue;
-    lines.push_back({.value = e.expected_proportion(),
-                     .label = absl::StrCat(
-                         "Expected ", Number(100 * e.expected_proportion(), 3),
-                         "%", e.citation().empty() ? "" : " (", e.citation(),
-                         e.citation().empty() ? "" : ")")});
+  for (const v1::Baseline& b : context.in.baselines) {
+    if (!SameTerm(b, topic) || b.expected_proportion() <= 0) continue;
+    if (!b.dose_group_id().empty() && !context.closed) continue;
+    ReferenceLine line{
+        .value = b.expected_proportion(),
+        .label = absl::StrCat(
+            "Expected ", Number(100 * b.expected_proportion(), 3), "%",
+            b.dose_group_id().empty()
+                ? ""
+                : absl::StrCat(" for ", GroupName(context, b.dose_group_id())),
+            " (", b.baseline_id(), ")")};
+    if (!b.timepoint_id().empty()) {
+      const auto at = std::find_if(
+          timepoints.begin(), timepoints.end(), [&](const v1::Timepoint& t) {
+            return t.timepoint_id() == b.timepoint_id();
+          });
+      if (at == timepoints.end()) continue;
+      line.category = static_cast<size_t>(at - timepoints.begin());
+    }
+    lines.push_back(std::move(line));
   }
   return lines;
+}
+
+// "sae-6m: Alvaro-Gracia JM et al. ...; ...": the sources of the baselines
+// drawn, for the caption.
+std::string BaselineSources(const Context& context,
+                            const v1::SignalTopic& topic) {
+  std::vector<std::string> sources;
+  for (const v1::Baseline& b : context.in.baselines) {
+    if (!SameTerm(b, topic) || b.expected_proportion() <= 0) continue;
+    if (!b.dose_group_id().empty() && !context.closed) continue;
+    // Joined with "; " and ended with one ".": a citation's own final
+    // period would double it.
+    sources.push_back(absl::StrCat(
+        b.baseline_id(), ": ",
+        b.citation().empty()
+            ? "no citation given"
+            : absl::StripSuffix(
+                  absl::StripTrailingAsciiWhitespace(b.citation()), ".")));
+  }
+  return absl::StrJoin(sources, "; ");
 }
 
 Figure OverTimeFigure(const Context& context, const v1::SignalTopic& topic,
@@ -116,7 +158,7 @@ Figure OverTimeFigure(const Context& context, const v1::SignalTopic& topic,
                   .x_label = "Timepoint",
                   .y_label = "Subjects with the event (%)",
                   .series = {},
-                  .references = Baselines(topic)};
+                  .references = Baselines(context, topic)};
   for (const v1::Timepoint& timepoint : context.in.trial.timepoints()) {
     chart.categories.push_back(timepoint.label().empty()
                                    ? timepoint.timepoint_id()
@@ -137,16 +179,19 @@ Figure OverTimeFigure(const Context& context, const v1::SignalTopic& topic,
     }
     chart.series.push_back(std::move(series));
   }
-  return Figure{.id = absl::StrCat("f_time_", topic.topic_id()),
-                .title = chart.title,
-                .svg = LineChartSvg(chart),
-                .caption = absl::StrCat(
-                    "Subjects with onset on or before each timepoint, of "
-                    "those dosed, with exact 95% intervals",
-                    chart.references.empty()
-                        ? "."
-                        : "; the horizontal line: the baseline's expected "
-                          "incidence, with its source.")};
+  return Figure{
+      .id = absl::StrCat("f_time_", topic.topic_id()),
+      .title = chart.title,
+      .svg = LineChartSvg(chart),
+      .caption = absl::StrCat(
+          "Subjects with onset on or before each timepoint, of "
+          "those dosed, with exact 95% intervals",
+          chart.references.empty()
+              ? "."
+              : absl::StrCat("; dashed: the expected incidence of each "
+                             "baseline at the timepoint it applies to (a "
+                             "line across: every timepoint). ",
+                             BaselineSources(context, topic), "."))};
 }
 
 std::string TrendNote(const Context& context, const v1::TermIncidence& term) {

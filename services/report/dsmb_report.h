@@ -52,6 +52,9 @@ struct DsmbInputs {
   // Current versions of every report (listings, discontinuations).
   std::vector<v1::Report> reports = {};
   std::vector<v1::SignalTopic> topics = {};
+  // Every baseline in the version in force at the cut-off (the topics'
+  // figures draw those of their term).
+  std::vector<v1::Baseline> baselines = {};
   // The topics at request.since (empty without it).
   std::vector<v1::SignalTopic> topics_since = {};
   // Per topic_id: its term's incidence over time (dose_trend when the trial

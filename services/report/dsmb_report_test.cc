@@ -209,6 +209,43 @@ TEST(DsmbReportTest, LastTriageShowsTheDisplayName) {
                                   "confirmed"));
 }
 
+// A topic's figure over time draws every baseline of its term at the
+// timepoint it applies to, with the sources in the caption; an open session
+// leaves out a baseline of one dose group.
+TEST(DsmbReportTest, TopicFigureDrawsEachBaselineAtItsTimepoint) {
+  DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED);
+  v1::SignalTopic& topic = in.topics.emplace_back();
+  topic.set_topic_id("OVERALL~any_ae");
+  topic.set_level(v1::TERM_LEVEL_OVERALL);
+  topic.set_overall_key("any_ae");
+  in.topic_incidence[topic.topic_id()] = in.overall;
+  auto baseline = [&](const char* id, const char* timepoint, const char* group,
+                      double p0) {
+    v1::Baseline& b = in.baselines.emplace_back();
+    b.set_baseline_id(id);
+    b.set_level(v1::TERM_LEVEL_OVERALL);
+    b.set_overall_key("any_ae");
+    b.set_timepoint_id(timepoint);
+    b.set_dose_group_id(group);
+    b.set_expected_proportion(p0);
+    b.set_citation(absl::StrCat("Source of ", id, "."));
+  };
+  baseline("early", "D7", "", 0.05);
+  baseline("high", "", "H", 0.2);
+  baseline("other-term", "D7", "", 0.3);
+  in.baselines.back().set_overall_key("any_sae");
+  std::string html = Html(in);
+  EXPECT_THAT(html, HasSubstr("Expected 5% (early) at 5.0% (D7)"));
+  EXPECT_THAT(html, HasSubstr("Expected 20% for High dose (high) at 20.0%."));
+  EXPECT_THAT(html, HasSubstr("early: Source of early; high: Source of "
+                              "high.</figcaption>"));
+  EXPECT_THAT(html, Not(HasSubstr("other-term")));
+  in.request.set_session(v1::DSMB_SESSION_OPEN);
+  html = Html(in);
+  EXPECT_THAT(html, HasSubstr("Expected 5% (early)"));
+  EXPECT_THAT(html, Not(HasSubstr("(high)")));
+}
+
 TEST(DsmbReportTest, CodedSessionHidesTheKey) {
   const std::string html = Html(Example(v1::DSMB_SESSION_CLOSED, true));
   EXPECT_THAT(html, HasSubstr("Group A (N=1)"));
