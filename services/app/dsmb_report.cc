@@ -1,5 +1,6 @@
 #include "services/app/dsmb_report.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,7 +43,6 @@ absl::Status CheckRequest(const v1::GenerateDsmbReportRequest& request,
   return errors::InvalidArgument(violations);
 }
 
-// Every page of a paged incidence table.
 // Calls `call(request)` page after page, following next_page_token, and
 // `take(page)` with each answer (which it may move from).
 template <typename Request, typename Call, typename Take>
@@ -56,6 +56,7 @@ absl::Status ForEachPage(Request request, const Call& call, const Take& take) {
   return absl::OkStatus();
 }
 
+// Every page of a paged incidence table, as one response.
 absl::StatusOr<v1::GetIncidenceResponse> AllTerms(
     IncidenceApp& incidence, const CallContext& context,
     v1::GetIncidenceRequest request) {
@@ -276,6 +277,12 @@ absl::Status Gatherer::Baselines(report::DsmbInputs& in) {
       }
     }
   }
+  // By name, as the list gives them: a baseline revised after the cut-off
+  // must not move, or the same cut-off would give another report.
+  std::sort(in.baselines.begin(), in.baselines.end(),
+            [](const v1::Baseline& a, const v1::Baseline& b) {
+              return a.name() < b.name();
+            });
   return absl::OkStatus();
 }
 

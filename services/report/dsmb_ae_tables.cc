@@ -31,14 +31,15 @@ std::vector<const v1::TermIncidence*> ByFrequency(
   return terms;
 }
 
-// Current report versions that give no action taken.
+// Current report versions that give no action taken, or "unknown".
 int ActionNotRecorded(const Context& context) {
-  return static_cast<int>(
-      std::count_if(context.in.reports.begin(), context.in.reports.end(),
-                    [](const v1::Report& report) {
-                      return report.current().report().action_taken() ==
-                             v1::ACTION_TAKEN_UNSPECIFIED;
-                    }));
+  return static_cast<int>(std::count_if(
+      context.in.reports.begin(), context.in.reports.end(),
+      [](const v1::Report& report) {
+        const v1::ActionTaken action = report.current().report().action_taken();
+        return action == v1::ACTION_TAKEN_UNSPECIFIED ||
+               action == v1::ACTION_TAKEN_UNKNOWN;
+      }));
 }
 
 // Subjects with >= 1 current report version whose action was to withdraw
@@ -89,12 +90,13 @@ Table OverviewTable(const Context& context) {
   if (not_recorded == static_cast<int>(context.in.reports.size()) &&
       not_recorded > 0) {
     absl::StrAppend(&table.footnote,
-                    "; not recorded: no report gives the action taken.");
+                    "; not recorded: no report gives the action taken (or "
+                    "each gives it as unknown).");
   } else if (not_recorded > 0) {
     absl::StrAppend(&table.footnote, "; ", not_recorded, " of ",
                     context.in.reports.size(),
-                    " reports give no action taken and count as not "
-                    "withdrawn.");
+                    " reports give no action taken (or give it as unknown) "
+                    "and count as not withdrawn.");
   } else {
     table.footnote += ".";
   }

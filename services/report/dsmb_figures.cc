@@ -99,55 +99,56 @@ bool SameTerm(const v1::Baseline& baseline, const v1::SignalTopic& topic) {
          baseline.overall_key() == topic.overall_key();
 }
 
-// The baselines of the topic's term, each as a dash at its timepoint (a line
-// across the chart when it has none). A baseline of one dose group is left
-// out of an open session, which pools the groups.
-std::vector<ReferenceLine> Baselines(const Context& context,
-                                     const v1::SignalTopic& topic) {
-  const auto& timepoints = context.in.trial.timepoints();
+// The baselines a topic's figure draws, and their sources for its caption.
+struct BaselineMarks {
   std::vector<ReferenceLine> lines;
+  std::vector<std::string> sources;  // "id: citation"
+};
+
+// The baselines of the topic's term by id, each as a dash at its timepoint
+// (a line across the chart when it has none). A baseline of one dose group
+// is left out of an open session, which pools the groups.
+BaselineMarks Baselines(const Context& context, const v1::SignalTopic& topic) {
+  std::vector<const v1::Baseline*> of_term;
   for (const v1::Baseline& b : context.in.baselines) {
     if (!SameTerm(b, topic) || b.expected_proportion() <= 0) continue;
     if (!b.dose_group_id().empty() && !context.closed) continue;
+    of_term.push_back(&b);
+  }
+  std::sort(of_term.begin(), of_term.end(),
+            [](const v1::Baseline* a, const v1::Baseline* b) {
+              return a->baseline_id() < b->baseline_id();
+            });
+  const auto& timepoints = context.in.trial.timepoints();
+  BaselineMarks marks;
+  for (const v1::Baseline* b : of_term) {
     ReferenceLine line{
-        .value = b.expected_proportion(),
+        .value = b->expected_proportion(),
         .label = absl::StrCat(
-            "Expected ", Number(100 * b.expected_proportion(), 3), "%",
-            b.dose_group_id().empty()
+            "Expected ", Number(100 * b->expected_proportion(), 3), "%",
+            b->dose_group_id().empty()
                 ? ""
-                : absl::StrCat(" for ", GroupName(context, b.dose_group_id())),
-            " (", b.baseline_id(), ")")};
-    if (!b.timepoint_id().empty()) {
+                : absl::StrCat(" for ", GroupName(context, b->dose_group_id())),
+            " (", b->baseline_id(), ")")};
+    if (!b->timepoint_id().empty()) {
       const auto at = std::find_if(
           timepoints.begin(), timepoints.end(), [&](const v1::Timepoint& t) {
-            return t.timepoint_id() == b.timepoint_id();
+            return t.timepoint_id() == b->timepoint_id();
           });
       if (at == timepoints.end()) continue;
       line.category = static_cast<size_t>(at - timepoints.begin());
     }
-    lines.push_back(std::move(line));
-  }
-  return lines;
-}
-
-// "sae-6m: Alvaro-Gracia JM et al. ...; ...": the sources of the baselines
-// drawn, for the caption.
-std::string BaselineSources(const Context& context,
-                            const v1::SignalTopic& topic) {
-  std::vector<std::string> sources;
-  for (const v1::Baseline& b : context.in.baselines) {
-    if (!SameTerm(b, topic) || b.expected_proportion() <= 0) continue;
-    if (!b.dose_group_id().empty() && !context.closed) continue;
+    marks.lines.push_back(std::move(line));
     // Joined with "; " and ended with one ".": a citation's own final
     // period would double it.
-    sources.push_back(absl::StrCat(
-        b.baseline_id(), ": ",
-        b.citation().empty()
+    marks.sources.push_back(absl::StrCat(
+        b->baseline_id(), ": ",
+        b->citation().empty()
             ? "no citation given"
             : absl::StripSuffix(
-                  absl::StripTrailingAsciiWhitespace(b.citation()), ".")));
+                  absl::StripTrailingAsciiWhitespace(b->citation()), ".")));
   }
-  return absl::StrJoin(sources, "; ");
+  return marks;
 }
 
 Figure OverTimeFigure(const Context& context, const v1::SignalTopic& topic,
@@ -158,7 +159,9 @@ Figure OverTimeFigure(const Context& context, const v1::SignalTopic& topic,
                   .x_label = "Timepoint",
                   .y_label = "Subjects with the event (%)",
                   .series = {},
-                  .references = Baselines(context, topic)};
+                  .references = {}};
+  BaselineMarks baselines = Baselines(context, topic);
+  chart.references = std::move(baselines.lines);
   for (const v1::Timepoint& timepoint : context.in.trial.timepoints()) {
     chart.categories.push_back(timepoint.label().empty()
                                    ? timepoint.timepoint_id()
@@ -191,7 +194,7 @@ Figure OverTimeFigure(const Context& context, const v1::SignalTopic& topic,
               : absl::StrCat("; dashed: the expected incidence of each "
                              "baseline at the timepoint it applies to (a "
                              "line across: every timepoint). ",
-                             BaselineSources(context, topic), "."))};
+                             absl::StrJoin(baselines.sources, "; "), "."))};
 }
 
 std::string TrendNote(const Context& context, const v1::TermIncidence& term) {
@@ -258,44 +261,68 @@ void AddFigures(const Context& context, Document& document) {
 
 namespace {
 
+double OrDefault(double value, double fallback) {
+  return value > 0 ? value : fallback;
+}
+
+// The screening of PTs without a baseline: against the control arm and/or
+// for dose trend, as far as the trial has them and the policy uses them.
+std::string ScreeningText(const v1::Trial& trial) {
+  const v1::SignalPolicy& policy = trial.signal_policy();
+  const bool control =
+      ControlGroup(trial) != nullptr && !policy.disable_control();
+  const bool trend = trial.dose_groups_size() >= 3 && !policy.disable_trend();
+  if (!control && !trend) return "";
+  return absl::StrCat(
+      control ? "against the control arm" : "", control && trend ? " and " : "",
+      trend ? "for dose trend" : "",
+      " with the double false discovery rate at ",
+      Number(OrDefault(policy.fdr(), 0.05), 3), " (Mehrotra & Adewale 2012)");
+}
+
 // How the trial's signal policy decides, in words: the same paragraph for
-// every trial would claim methods a policy may not use (a repeated-look
-// boundary needs the planned enrolment).
-std::string SignalMethodsText(const v1::SignalPolicy& policy) {
+// every trial would claim methods a trial may not use (a repeated-look
+// boundary needs the planned enrolment, a control comparison a control arm).
+std::string SignalMethodsText(const Context& context) {
+  const v1::Trial& trial = context.in.trial;
+  const v1::SignalPolicy& policy = trial.signal_policy();
+  const std::string alpha = Number(OrDefault(policy.alpha(), 0.05), 3);
+  const std::string screening = ScreeningText(trial);
   std::string text = "Signals: ";
   if (policy.error_control() == v1::ERROR_CONTROL_PER_TEST) {
-    absl::StrAppend(&text, "every test at its own one-sided alpha of ",
-                    Number(policy.alpha(), 3));
-    if (policy.screening_fdr()) {
-      absl::StrAppend(&text,
-                      ", preferred terms screened against the control arm "
-                      "with the double false discovery rate at ",
-                      Number(policy.fdr(), 3), " (Mehrotra & Adewale 2012)");
+    absl::StrAppend(&text, "every test at its own one-sided alpha of ", alpha);
+    if (policy.screening_fdr() && !screening.empty()) {
+      absl::StrAppend(&text, ", preferred terms screened ", screening);
+    }
+    if (!policy.disable_bayesian()) {
+      absl::StrAppend(&text, "; a beta-binomial posterior P(p > p0) above ",
+                      Number(OrDefault(policy.posterior_threshold(), 0.95), 3),
+                      " also flags");
     }
   } else {
-    absl::StrAppend(
-        &text,
-        "pre-specified rows (with a baseline, overall and AESI rows) share "
-        "the one-sided alpha of ",
-        Number(policy.alpha(), 3),
-        " by Bonferroni; other preferred terms are screened against the "
-        "control arm and for dose trend with the double false discovery "
-        "rate at ",
-        Number(policy.fdr(), 3), " (Mehrotra & Adewale 2012)");
+    absl::StrAppend(&text,
+                    "pre-specified rows (with a baseline, overall and AESI "
+                    "rows) share the one-sided alpha of ",
+                    alpha, " by Bonferroni");
+    absl::StrAppend(&text, screening.empty()
+                               ? "; other preferred terms are not screened "
+                                 "(no control arm or dose trend to test "
+                                 "them with)"
+                               : absl::StrCat("; other preferred terms are "
+                                              "screened ",
+                                              screening));
   }
-  if (!policy.disable_binomial()) {
-    if (policy.planned_subjects_per_group() > 0) {
-      absl::StrAppend(&text,
-                      "; repeated looks against published baselines with "
-                      "exact Pocock-type boundaries up to ",
-                      policy.planned_subjects_per_group(),
-                      " subjects per group (Martens & Logan 2024)");
-    } else {
-      absl::StrAppend(&text,
-                      "; exact binomial tests against published baselines "
-                      "at the subjects enrolled (no planned enrolment is "
-                      "set, so no repeated-look boundary)");
-    }
+  if (!policy.disable_binomial() && !context.in.baselines.empty()) {
+    absl::StrAppend(
+        &text, policy.planned_subjects_per_group() > 0
+                   ? absl::StrCat("; repeated looks against published "
+                                  "baselines with exact Pocock-type "
+                                  "boundaries up to ",
+                                  policy.planned_subjects_per_group(),
+                                  " subjects per group (Martens & Logan 2024)")
+                   : "; exact binomial tests against published baselines at "
+                     "the subjects enrolled (no planned enrolment is set, so "
+                     "no repeated-look boundary)");
   }
   if (policy.maxsprt_planned_subjects() > 0) {
     absl::StrAppend(&text, "; Poisson MaxSPRT against baselines up to ",
@@ -341,7 +368,7 @@ void AddMethods(const Context& context, Document& document) {
         "(Miettinen & Nurminen 1985); dose trend by the Cochran-Armitage "
         "test, exact conditional p where feasible (Armitage 1955).");
   }
-  document.Paragraph(SignalMethodsText(trial.signal_policy()));
+  document.Paragraph(SignalMethodsText(context));
   if (absl::FromUnixSeconds(trial.update_time().seconds()) >
       absl::FromUnixSeconds(context.in.request.cutoff().seconds())) {
     document.Paragraph(absl::StrCat(

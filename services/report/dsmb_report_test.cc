@@ -1,5 +1,6 @@
 #include "services/report/dsmb_report.h"
 
+#include <algorithm>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -159,6 +160,13 @@ TEST(DsmbReportTest, DiscontinuationsAreNotRecordedWithoutActionTaken) {
                               "<td>not recorded</td><td>not recorded</td>"
                               "<td>not recorded</td>"));
   EXPECT_THAT(none, HasSubstr("not recorded: no report gives the action"));
+  // The group columns' headers stay over figures.
+  EXPECT_THAT(none, HasSubstr("<th>Subjects with</th><th class=\"n\">Placebo "
+                              "(N=1)</th>"));
+  in.reports[0].mutable_current()->mutable_report()->set_action_taken(
+      v1::ACTION_TAKEN_UNKNOWN);
+  EXPECT_THAT(Html(in), HasSubstr("<td>AE leading to discontinuation</td>"
+                                  "<td>not recorded</td>"));
   in.reports[0].mutable_current()->mutable_report()->set_action_taken(
       v1::ACTION_TAKEN_DRUG_WITHDRAWN);
   const std::string withdrawn = Html(in);
@@ -171,15 +179,25 @@ TEST(DsmbReportTest, DiscontinuationsAreNotRecordedWithoutActionTaken) {
 // The methods paragraph follows the trial's policy and its dictionaries.
 TEST(DsmbReportTest, MethodsFollowThePolicy) {
   DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED);
-  in.trial.mutable_signal_policy()->set_alpha(0.05);
-  in.trial.mutable_signal_policy()->set_fdr(0.1);
+  in.trial.mutable_signal_policy()->set_fdr(0.1);  // alpha unset: 0.05
   in.trial.set_ctcae_version("5.0");
   std::string html = Html(in);
   EXPECT_THAT(html, HasSubstr("Dictionaries: MedDRA 26.1; CTCAE 5.0."));
-  EXPECT_THAT(html, HasSubstr("double false discovery rate at 0.1"));
+  EXPECT_THAT(html, HasSubstr("the one-sided alpha of 0.05 by Bonferroni"));
+  // Two groups, one a control: screened against it, no dose trend.
+  EXPECT_THAT(html, HasSubstr("screened against the control arm with the "
+                              "double false discovery rate at 0.1"));
+  EXPECT_THAT(html, Not(HasSubstr("for dose trend with")));
+  // No baseline: no claim about tests against baselines.
+  EXPECT_THAT(html, Not(HasSubstr("published baselines")));
+  in.baselines.emplace_back().set_baseline_id("b");
+  html = Html(in);
   EXPECT_THAT(html, HasSubstr("no planned enrolment is set, so no "
                               "repeated-look boundary"));
   EXPECT_THAT(html, Not(HasSubstr("Pocock")));
+  in.trial.mutable_signal_policy()->set_disable_control(true);
+  EXPECT_THAT(Html(in), HasSubstr("other preferred terms are not screened"));
+  in.trial.mutable_signal_policy()->set_disable_control(false);
   in.trial.mutable_signal_policy()->set_planned_subjects_per_group(12);
   in.trial.clear_meddra_version();
   html = Html(in);
@@ -240,6 +258,10 @@ TEST(DsmbReportTest, TopicFigureDrawsEachBaselineAtItsTimepoint) {
   EXPECT_THAT(html, HasSubstr("early: Source of early; high: Source of "
                               "high.</figcaption>"));
   EXPECT_THAT(html, Not(HasSubstr("other-term")));
+  // Drawn by id whatever order they come in: the same cut-off, the same
+  // report.
+  std::reverse(in.baselines.begin(), in.baselines.end());
+  EXPECT_EQ(Html(in), html);
   in.request.set_session(v1::DSMB_SESSION_OPEN);
   html = Html(in);
   EXPECT_THAT(html, HasSubstr("Expected 5% (early)"));
