@@ -44,9 +44,45 @@ bool ReadTrialJson(CommandContext& ctx, const std::string& file,
   return true;
 }
 
-// With `keep_existing`, a trial that already exists under the file's id is
-// left as it is (amendments included) instead of refused: what a load script
-// run again over the same data wants.
+// Whether `ids` of the file's entries are the first of the stored ones, in
+// order (amendments only append dose groups and timepoints).
+template <typename Entries, typename Id>
+bool StartsWithIds(const Entries& file, const Entries& stored, Id id) {
+  if (file.size() > stored.size()) return false;
+  for (int i = 0; i < file.size(); ++i) {
+    if (id(file[i]) != id(stored[i])) return false;
+  }
+  return true;
+}
+
+// Whether `stored` is the file's trial, perhaps amended since: its dose
+// groups and timepoints begin with the file's, and its sites and AESI
+// categories include the file's (amendments can only add).
+bool IsAmendmentOf(const v1::Trial& stored, const v1::Trial& file) {
+  auto group = [](const v1::DoseGroup& g) { return g.dose_group_id(); };
+  auto timepoint = [](const v1::Timepoint& t) {
+    return std::pair(t.timepoint_id(), t.study_day());
+  };
+  auto has_site = [&](const v1::Site& site) {
+    return std::any_of(
+        stored.sites().begin(), stored.sites().end(),
+        [&](const v1::Site& s) { return s.site_id() == site.site_id(); });
+  };
+  auto has_category = [&](const std::string& c) {
+    return std::find(stored.aesi_categories().begin(),
+                     stored.aesi_categories().end(),
+                     c) != stored.aesi_categories().end();
+  };
+  return StartsWithIds(file.dose_groups(), stored.dose_groups(), group) &&
+         StartsWithIds(file.timepoints(), stored.timepoints(), timepoint) &&
+         std::all_of(file.sites().begin(), file.sites().end(), has_site) &&
+         std::all_of(file.aesi_categories().begin(),
+                     file.aesi_categories().end(), has_category);
+}
+
+// With `keep_existing`, the file's trial already stored and amended since is
+// left as it is instead of refused: what a load script run again over the
+// same data wants. Another trial under the same id is still refused.
 int TrialCreate(CommandContext& ctx, const std::string& file,
                 bool keep_existing) {
   v1::Trial trial;
@@ -56,11 +92,19 @@ int TrialCreate(CommandContext& ctx, const std::string& file,
   if (!created.ok() && keep_existing &&
       absl::IsAlreadyExists(created.status())) {
     auto existing = client.GetTrial(trial.trial_id());
-    if (existing.ok()) {
-      ctx.io.out << "trial " << existing->trial_id()
+    if (existing.ok() && IsAmendmentOf(*existing, trial)) {
+      ctx.io.err << "trial " << existing->trial_id()
                  << " already exists (version " << existing->version()
-                 << "): kept as it is\n";
+                 << ", amended from this file): kept as it is\n";
       return kExitOk;
+    }
+    if (existing.ok()) {
+      ctx.io.err << "error: trial " << existing->trial_id()
+                 << " already exists (version " << existing->version()
+                 << ") and is not " << file
+                 << " amended: its dose groups, timepoints, sites or AESI "
+                    "categories differ\n";
+      return kExitFailed;
     }
     created = existing.status();
   }
@@ -107,7 +151,10 @@ void PrintTrial(const v1::Trial& t, std::ostream& out) {
                         : absl::StrCat(s.site_id(), " (", s.name(), ")"));
   }
   out << "sites: " << absl::StrJoin(sites, ", ") << "\n";
-  out << "AESI categories: " << absl::StrJoin(t.aesi_categories(), ", ")
+  out << "AESI categories: "
+      << (t.aesi_categories().empty()
+              ? std::string("none")
+              : absl::StrJoin(t.aesi_categories(), ", "))
       << "\n";
 }
 

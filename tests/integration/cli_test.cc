@@ -664,8 +664,19 @@ TEST_F(CliTest, TrialAmendAddsADoseGroup) {
   CliRun kept = Cli({"trial", "create", "--keep-existing", "--file",
                      kExample + "/trial.json"});
   ASSERT_EQ(kept.code, 0) << kept.err;
-  EXPECT_THAT(kept.out, HasSubstr("trial MSC-IPF-EX1 already exists (version "
-                                  "3): kept as it is"));
+  EXPECT_THAT(kept.err, HasSubstr("trial MSC-IPF-EX1 already exists (version "
+                                  "3, amended from this file): kept as it "
+                                  "is"));
+  // Another trial under the same id is not the file's trial amended.
+  v1::Trial imposter = testing::ThreeGroupTrial("MSC-IPF-EX1");
+  std::string imposter_json;
+  ASSERT_TRUE(
+      google::protobuf::util::MessageToJsonString(imposter, &imposter_json)
+          .ok());
+  CliRun refused = Cli({"trial", "create", "--keep-existing", "--file",
+                        WriteFile("imposter.json", imposter_json)});
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("and is not "));
   CliRun still = Cli({"trial", "get", "--trial", "MSC-IPF-EX1"});
   EXPECT_THAT(still.out, HasSubstr("Amended title"));
   // Without a stored trial, --keep-existing creates it.
