@@ -95,6 +95,7 @@ struct ImportStats {
   int64_t grade_from_severity = 0;       // AESEV mapped to grade 1-3
   int64_t criteria_without_serious = 0;  // AES* = Y with AESER != Y
   int64_t follow_up_from_onset = 0;      // follow-up raised to last onset
+  int64_t aesi_names_unusable = 0;       // CQnnNAM with no letter or digit
 };
 
 struct ImportPlan {

@@ -371,14 +371,17 @@ TEST(AdamMappingTest, CustomizedQueriesBecomeAesiCategories) {
   EXPECT_THAT(plan->trial.aesi_categories(),
               ElementsAre("dermatologic_events", "skin_itch_broad"));
   EXPECT_FALSE(plan->trial.no_aesi_categories());
-  ASSERT_EQ(plan->reports.size(), 3u);
+  // The AE with an unusable query name ("--") is reported without it.
+  ASSERT_EQ(plan->reports.size(), 4u);
   EXPECT_THAT(plan->reports[0].aesi(), ElementsAre("dermatologic_events"));
   EXPECT_THAT(plan->reports[1].aesi(),
               ElementsAre("dermatologic_events", "skin_itch_broad"));
   EXPECT_THAT(plan->reports[2].aesi(), IsEmpty());
-  ASSERT_EQ(plan->report_errors.size(), 1u);
-  EXPECT_THAT(FormatRowError(plan->report_errors[0]),
-              HasSubstr("adae.csv:5: CQ01NAM: '--' has no letter or digit"));
+  EXPECT_THAT(plan->reports[3].aesi(), IsEmpty());
+  EXPECT_THAT(plan->report_errors, IsEmpty());
+  EXPECT_EQ(plan->stats.aesi_names_unusable, 1);
+  EXPECT_THAT(plan->notes, ::testing::Contains(HasSubstr(
+                               "1 CQnnNAM cells have no letter or digit")));
   EXPECT_THAT(plan->notes,
               ::testing::Contains(
                   "AESI categories from CQnnNAM: dermatologic_events (2 "

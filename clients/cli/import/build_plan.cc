@@ -313,12 +313,18 @@ void AddAesiCategories(ImportPlan* plan) {
   for (const v1::AdverseEventReport& r : plan->reports) {
     for (const std::string& c : r.aesi()) ++reports_of[c];
   }
+  if (plan->stats.aesi_names_unusable > 0) {
+    plan->notes.push_back(absl::StrCat(
+        "AESI: ", plan->stats.aesi_names_unusable,
+        " CQnnNAM cells have no letter or digit to name a category; their "
+        "AEs are reported without it"));
+  }
   if (reports_of.empty()) {
     plan->trial.set_no_aesi_categories(true);
     plan->notes.push_back(
         "AESI: the AEs carry no customized-query name (CQnnNAM), so the "
-        "trial has no AESI rows (add categories later with trial amend "
-        "--add-aesi)");
+        "trial has no AESI rows (a category added later with trial amend "
+        "--add-aesi counts only the reports sent with it)");
     return;
   }
   std::vector<std::string> counted;

@@ -14,6 +14,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "aesignal/client/client.h"
+#include "aesignal/client/report_streamer.h"
 #include "clients/cli/import/adam_mapping.h"
 #include "clients/cli/import/dataset.h"
 #include "clients/cli/report_upload.h"

@@ -290,20 +290,24 @@ void MapEndDay(const Columns& c, const DatasetRow& row,
 // ADaM's customized queries (CQ01NAM, CQ02NAM, ...: the AE's query name, or
 // empty) are where a sponsor flags AEs of special interest; each name becomes
 // an AESI category the report carries ("DERMATOLOGIC EVENTS" ->
-// "dermatologic_events").
+// "dermatologic_events"). A name with no letter or digit names no category:
+// the AE is still reported, without it, and counted for the summary.
 void MapAesi(const Columns& c, const DatasetRow& row, v1::AdverseEventReport* r,
-             std::vector<RowError>* errors) {
-  for (int k = 1; k <= 99; ++k) {
-    const std::string column = absl::StrFormat("CQ%02dNAM", k);
+             ImportStats* stats) {
+  static const std::vector<std::string>* const kColumns = [] {
+    auto* columns = new std::vector<std::string>;
+    for (int k = 1; k <= 99; ++k) {
+      columns->push_back(absl::StrFormat("CQ%02dNAM", k));
+    }
+    return columns;
+  }();
+  for (const std::string& column : *kColumns) {
     if (!c.Has(column)) continue;
     const std::string& name = c.Cell(row, column);
     if (name.empty()) continue;
     const std::string category = AesiCategoryOf(name);
     if (category.empty()) {
-      errors->push_back(c.Error(
-          row, column,
-          absl::StrCat("'", name,
-                       "' has no letter or digit to name an AESI category")));
+      ++stats->aesi_names_unusable;
     } else if (std::find(r->aesi().begin(), r->aesi().end(), category) ==
                r->aesi().end()) {
       r->add_aesi(category);
@@ -320,7 +324,7 @@ bool MapAeFields(const Columns& c, const DatasetRow& row,
   MapGrade(c, row, r, errors, stats);
   MapSeriousness(c, row, r, errors, stats);
   MapCodedTerms(c, row, r, errors);
-  MapAesi(c, row, r, errors);
+  MapAesi(c, row, r, stats);
   return errors->size() == before;
 }
 
