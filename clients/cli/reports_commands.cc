@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "aesignal/client/report_streamer.h"
 #include "clients/cli/commands.h"
 #include "clients/cli/csv.h"
 #include "clients/cli/csv_mapping.h"

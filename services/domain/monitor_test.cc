@@ -183,6 +183,19 @@ TEST_F(MonitorTest, TrialWithoutAesiCategoriesHasNoAesiRows) {
   for (const auto& t : rows->terms()) keys.push_back(t.overall_key());
   EXPECT_THAT(keys, ElementsAre("any_ae", "any_sae", "grade_3_plus", "related",
                                 "death"));
+  // A report naming an AESI is refused, and the reason says there are none.
+  v1::EnrollSubjectsRequest enroll;
+  enroll.set_parent("trials/NOAESI");
+  *enroll.add_subjects() = MakeSubject("N1", "LOW", 365);
+  ASSERT_TRUE(monitor_->EnrollSubjects(enroll).ok());
+  v1::SubmitReportsRequest submit;
+  submit.set_parent("trials/NOAESI");
+  *submit.add_reports() = MakeReport("R1", 1, "N1", 10, "Rash");
+  submit.mutable_reports(0)->add_aesi("infection");
+  auto refused = monitor_->SubmitReports(submit);
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  ASSERT_EQ(refused->rejected_count(), 1);
+  EXPECT_THAT(refused->results(0).reason(), HasSubstr("(it has none)"));
 
   // An amendment of something else does not bring the defaults back; one
   // that adds a category clears the flag.

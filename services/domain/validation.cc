@@ -590,7 +590,10 @@ std::optional<Rejection> CheckAesi(const v1::Trial& trial,
           absl::StrCat(f("aesi"), "[", i, "]"),
           absl::StrCat("'", c, "' is not an AESI category of trial ",
                        trial.trial_id(), " (",
-                       absl::StrJoin(trial.aesi_categories(), ", "), ")"));
+                       trial.aesi_categories().empty()
+                           ? "it has none"
+                           : absl::StrJoin(trial.aesi_categories(), ", "),
+                       ")"));
     }
     if (!aesi.insert(c).second) {
       return Reject(absl::StrCat(f("aesi"), "[", i, "]"), "duplicate category");

@@ -2,6 +2,7 @@
 // stream as newline-delimited JSON.
 #include <deque>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
