@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -364,41 +365,39 @@ std::vector<v1::Timepoint> DefaultTimepoints(int last_day) {
   return out;
 }
 
-std::string AesiCategoryOf(absl::string_view name) {
-  // The server's AESI categories are 1-64 characters of [a-z0-9_]: letters
-  // and digits lower-cased, every other run one '_', none at either end.
-  std::string category;
-  for (char c : name) {
+namespace {
+
+// Letters, digits and the `also` characters kept (letters lower-cased if
+// `lower`), every other run of characters one `separator`, none at either
+// end, at most 64 characters.
+std::string Slug(absl::string_view text, absl::string_view also, char separator,
+                 bool lower) {
+  std::string slug;
+  for (char c : text) {
     const unsigned char u = static_cast<unsigned char>(c);
-    if (absl::ascii_isalnum(u)) {
-      category.push_back(absl::ascii_tolower(u));
-    } else if (!category.empty() && category.back() != '_') {
-      category.push_back('_');
+    if (absl::ascii_isalnum(u) || absl::StrContains(also, c)) {
+      slug.push_back(lower ? absl::ascii_tolower(u) : c);
+    } else if (!slug.empty() && slug.back() != separator) {
+      slug.push_back(separator);
     }
   }
-  while (!category.empty() && category.back() == '_') category.pop_back();
-  if (category.size() > 64) category.resize(64);
-  while (!category.empty() && category.back() == '_') category.pop_back();
-  return category;
+  while (!slug.empty() && slug.back() == separator) slug.pop_back();
+  if (slug.size() > 64) slug.resize(64);
+  while (!slug.empty() && slug.back() == separator) slug.pop_back();
+  return slug;
+}
+
+}  // namespace
+
+std::string AesiCategoryOf(absl::string_view name) {
+  // The server's AESI categories are 1-64 characters of [a-z0-9_].
+  return Slug(name, "", '_', /*lower=*/true);
 }
 
 std::string SanitizeId(absl::string_view text) {
-  // Resource ids are URL-safe (AIP-122): [A-Za-z0-9._-], any other run of
-  // characters becomes one '-'; the label keeps the text as written.
-  std::string id;
-  for (char c : text) {
-    const bool keep = absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
-                      c == '.' || c == '_' || c == '-';
-    if (keep) {
-      id.push_back(c);
-    } else if (!id.empty() && id.back() != '-') {
-      id.push_back('-');
-    }
-  }
-  while (!id.empty() && id.back() == '-') id.pop_back();
-  if (id.size() > 64) id.resize(64);
-  while (!id.empty() && id.back() == '-') id.pop_back();
-  return id;
+  // Resource ids are URL-safe (AIP-122): [A-Za-z0-9._-]; the label keeps the
+  // text as written.
+  return Slug(text, "._-", '-', /*lower=*/false);
 }
 
 int64_t StudyDay(int64_t date_days, int64_t reference_days) {
