@@ -1,6 +1,5 @@
 #include "services/app/dsmb_report.h"
 
-#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -237,18 +236,13 @@ absl::Status Gatherer::TopicDetails(report::DsmbInputs& in) {
   return absl::OkStatus();
 }
 
-bool AfterCutoff(const google::protobuf::Timestamp& time,
-                 const google::protobuf::Timestamp& cutoff) {
-  return std::pair(time.seconds(), time.nanos()) >
-         std::pair(cutoff.seconds(), cutoff.nanos());
-}
-
 // The baselines in force at the cut-off: each in its newest version stored
 // by then (one revised later is read with its history), none stored after.
 absl::Status Gatherer::Baselines(report::DsmbInputs& in) {
   v1::ListBaselinesRequest list;
   list.set_parent(request_.parent());
   list.set_page_size(1000);
+  const absl::Time cutoff = TimeOf(request_.cutoff());
   std::vector<std::string> revised;  // after the cut-off
   AESIGNAL_RETURN_IF_ERROR(ForEachPage(
       list,
@@ -257,7 +251,7 @@ absl::Status Gatherer::Baselines(report::DsmbInputs& in) {
       },
       [&](v1::ListBaselinesResponse& page) {
         for (v1::Baseline& baseline : *page.mutable_baselines()) {
-          if (AfterCutoff(baseline.update_time(), request_.cutoff())) {
+          if (TimeOf(baseline.update_time()) > cutoff) {
             revised.push_back(baseline.name());
           } else {
             in.baselines.push_back(std::move(baseline));
@@ -270,19 +264,14 @@ absl::Status Gatherer::Baselines(report::DsmbInputs& in) {
     AESIGNAL_ASSIGN_OR_RETURN(v1::Baseline all,
                               signals_.GetBaseline(context_, get));
     for (v1::Baseline& version : *all.mutable_history()) {  // newest first
-      if (!AfterCutoff(version.update_time(), request_.cutoff())) {
+      if (TimeOf(version.update_time()) <= cutoff) {
         version.clear_history();
         in.baselines.push_back(std::move(version));
         break;
       }
     }
   }
-  // By name, as the list gives them: a baseline revised after the cut-off
-  // must not move, or the same cut-off would give another report.
-  std::sort(in.baselines.begin(), in.baselines.end(),
-            [](const v1::Baseline& a, const v1::Baseline& b) {
-              return a.name() < b.name();
-            });
+  // In no particular order: the report draws them by id.
   return absl::OkStatus();
 }
 

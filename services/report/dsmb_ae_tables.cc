@@ -44,12 +44,13 @@ int ActionNotRecorded(const Context& context) {
 
 // Subjects with >= 1 current report version whose action was to withdraw
 // the study treatment, per column; "not recorded" when no report gives an
-// action (e.g. data whose AEACN is empty): 0 would claim none withdrew.
-std::vector<std::string> DiscontinuationRow(const Context& context) {
+// action (`not_recorded`, ActionNotRecorded, is all of them; e.g. data whose
+// AEACN is empty): 0 would claim none withdrew.
+std::vector<std::string> DiscontinuationRow(const Context& context,
+                                            int not_recorded) {
   std::vector<std::string> row = {"AE leading to discontinuation"};
   if (!context.in.reports.empty() &&
-      ActionNotRecorded(context) ==
-          static_cast<int>(context.in.reports.size())) {
+      not_recorded == static_cast<int>(context.in.reports.size())) {
     row.resize(context.columns.size() + 1, "not recorded");
     return row;
   }
@@ -75,10 +76,11 @@ Table OverviewTable(const Context& context) {
   Table table{.id = "t05_ae_overview",
               .title = "Overview of adverse events",
               .header = Header(context, "Subjects with")};
+  const int not_recorded = ActionNotRecorded(context);
   for (const v1::TermIncidence& term : context.in.overall.terms()) {
     table.rows.push_back(IncidenceRow(context, term, term.label(), true));
     if (term.overall_key() == "death") {
-      table.rows.push_back(DiscontinuationRow(context));
+      table.rows.push_back(DiscontinuationRow(context, not_recorded));
     }
   }
   table.footnote =
@@ -86,7 +88,6 @@ Table OverviewTable(const Context& context) {
       "[AE reports counted]. Each report counts in its newest version "
       "received by the data cut-off. AE leading to discontinuation: action "
       "taken 'drug withdrawn'";
-  const int not_recorded = ActionNotRecorded(context);
   if (not_recorded == static_cast<int>(context.in.reports.size()) &&
       not_recorded > 0) {
     absl::StrAppend(&table.footnote,

@@ -1,7 +1,6 @@
 // Figures and the methods section of the DSMB report.
 #include <algorithm>
 #include <optional>
-#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -261,10 +260,6 @@ void AddFigures(const Context& context, Document& document) {
 
 namespace {
 
-double OrDefault(double value, double fallback) {
-  return value > 0 ? value : fallback;
-}
-
 // The screening of PTs without a baseline: against the control arm and/or
 // for dose trend, as far as the trial has them and the policy uses them.
 std::string ScreeningText(const v1::Trial& trial) {
@@ -277,7 +272,7 @@ std::string ScreeningText(const v1::Trial& trial) {
       control ? "against the control arm" : "", control && trend ? " and " : "",
       trend ? "for dose trend" : "",
       " with the double false discovery rate at ",
-      Number(OrDefault(policy.fdr(), 0.05), 3), " (Mehrotra & Adewale 2012)");
+      Number(ThresholdsOf(policy).fdr, 3), " (Mehrotra & Adewale 2012)");
 }
 
 // How the trial's signal policy decides, in words: the same paragraph for
@@ -286,7 +281,8 @@ std::string ScreeningText(const v1::Trial& trial) {
 std::string SignalMethodsText(const Context& context) {
   const v1::Trial& trial = context.in.trial;
   const v1::SignalPolicy& policy = trial.signal_policy();
-  const std::string alpha = Number(OrDefault(policy.alpha(), 0.05), 3);
+  const Thresholds thresholds = ThresholdsOf(policy);
+  const std::string alpha = Number(thresholds.alpha, 3);
   const std::string screening = ScreeningText(trial);
   std::string text = "Signals: ";
   if (policy.error_control() == v1::ERROR_CONTROL_PER_TEST) {
@@ -296,8 +292,7 @@ std::string SignalMethodsText(const Context& context) {
     }
     if (!policy.disable_bayesian()) {
       absl::StrAppend(&text, "; a beta-binomial posterior P(p > p0) above ",
-                      Number(OrDefault(policy.posterior_threshold(), 0.95), 3),
-                      " also flags");
+                      Number(thresholds.posterior, 3), " also flags");
     }
   } else {
     absl::StrAppend(&text,

@@ -51,6 +51,14 @@ std::vector<std::string> IncidenceRow(const Context& context,
 std::string TopicName(const Context& context, const v1::SignalTopic& topic);
 // "%.3g" style, deterministic.
 std::string Number(double value, int digits);
+// The policy's thresholds in force: an unset (0) one is its documented
+// default (SignalPolicy in signal.proto).
+struct Thresholds {
+  double alpha = 0.05;
+  double posterior = 0.95;
+  double fdr = 0.05;
+};
+Thresholds ThresholdsOf(const v1::SignalPolicy& policy);
 std::string TimeText(const google::protobuf::Timestamp& time);
 
 void AddStudyStatus(const Context& context, Document& document);

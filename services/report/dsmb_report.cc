@@ -110,6 +110,17 @@ std::string TopicName(const Context& context, const v1::SignalTopic& topic) {
   return topic.label();
 }
 
+Thresholds ThresholdsOf(const v1::SignalPolicy& policy) {
+  auto in_force = [](double value, double fallback) {
+    return value > 0 ? value : fallback;
+  };
+  const Thresholds defaults;
+  return Thresholds{
+      .alpha = in_force(policy.alpha(), defaults.alpha),
+      .posterior = in_force(policy.posterior_threshold(), defaults.posterior),
+      .fdr = in_force(policy.fdr(), defaults.fdr)};
+}
+
 std::string Number(double value, int digits) {
   if (!std::isfinite(value)) return value > 0 ? "inf" : "-";
   return absl::StrFormat("%.*g", digits, value);

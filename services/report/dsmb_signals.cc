@@ -157,9 +157,7 @@ Table ChangesTable(const Context& context) {
 
 Table PolicyTable(const Context& context) {
   const v1::SignalPolicy& policy = context.in.trial.signal_policy();
-  auto or_default = [](double value, double fallback) {
-    return value > 0 ? value : fallback;
-  };
+  const Thresholds thresholds = ThresholdsOf(policy);
   std::vector<std::string> methods;
   if (!policy.disable_binomial())
     methods.push_back("exact binomial vs baseline");
@@ -180,11 +178,9 @@ Table PolicyTable(const Context& context) {
       {"Error control", policy.error_control() == v1::ERROR_CONTROL_PER_TEST
                             ? "per test"
                             : "trial-wide"},
-      {"Significance level (one-sided)",
-       Number(or_default(policy.alpha(), 0.05), 3)},
-      {"Posterior threshold",
-       Number(or_default(policy.posterior_threshold(), 0.95), 3)},
-      {"Screening FDR", Number(or_default(policy.fdr(), 0.05), 3)},
+      {"Significance level (one-sided)", Number(thresholds.alpha, 3)},
+      {"Posterior threshold", Number(thresholds.posterior, 3)},
+      {"Screening FDR", Number(thresholds.fdr, 3)},
       {"Minimum cases per cell",
        absl::StrCat(policy.min_cases_one()
                         ? 1
