@@ -419,8 +419,8 @@ void AddTrialCommands(CLI::App& app, CommandContext& ctx) {
   create->add_option("--file", f->file, "trial JSON (aesignal.v1.Trial)")
       ->required();
   create->add_flag("--keep-existing", f->keep_existing,
-                   "if a trial with this id exists (even amended), keep it "
-                   "and succeed");
+                   "if this file's trial is already stored (amended or not), "
+                   "keep it and succeed");
   SetAction(create, ctx,
             [&ctx, f] { return TrialCreate(ctx, f->file, f->keep_existing); });
 
