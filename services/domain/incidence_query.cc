@@ -156,15 +156,10 @@ absl::Status CheckIncidenceOptions(const v1::GetIncidenceRequest& request,
 absl::StatusOr<std::optional<TermKey>> CheckIncidenceFilters(
     const v1::GetIncidenceRequest& request, Level level,
     const v1::Trial& trial) {
-  if (!request.dose_group_id().empty() &&
-      DoseGroupIndex(trial, request.dose_group_id()) < 0) {
-    return errors::InvalidArgument("dose_group_id",
-                                   "is not a dose group of the trial");
-  }
-  if (!request.timepoint_id().empty() &&
-      TimepointIndex(trial, request.timepoint_id()) < 0) {
-    return errors::InvalidArgument("timepoint_id",
-                                   "is not a timepoint of the trial");
+  for (const auto& unknown :
+       {UnknownDoseGroupFilter(trial, request.dose_group_id()),
+        UnknownTimepointFilter(trial, request.timepoint_id())}) {
+    if (unknown.has_value()) return errors::InvalidArgument({*unknown});
   }
   AESIGNAL_RETURN_IF_ERROR(CheckIncidenceOptions(request, trial));
   if (request.soc().empty() && request.pt().empty() &&

@@ -55,10 +55,8 @@ void CheckNamedIn(const v1::Trial& trial, const v1::ListReportsRequest& r,
   if (!r.site_id().empty() && !HasSite(trial, r.site_id())) {
     violations->push_back({"site_id", "is not a site of the trial"});
   }
-  if (!r.dose_group_id().empty() &&
-      DoseGroupIndex(trial, r.dose_group_id()) < 0) {
-    violations->push_back(
-        {"dose_group_id", "is not a dose group of the trial"});
+  if (auto unknown = UnknownDoseGroupFilter(trial, r.dose_group_id())) {
+    violations->push_back(*unknown);
   }
   if (!r.aesi().empty() &&
       std::find(trial.aesi_categories().begin(), trial.aesi_categories().end(),

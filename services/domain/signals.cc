@@ -864,13 +864,10 @@ namespace {
 absl::Status CheckScopeFilters(const v1::ListSignalsRequest& request,
                                const v1::Trial& trial) {
   std::vector<errors::FieldViolation> violations;
-  if (!request.dose_group_id().empty() &&
-      DoseGroupIndex(trial, request.dose_group_id()) < 0) {
-    violations.push_back({"dose_group_id", "is not a dose group of the trial"});
-  }
-  if (!request.timepoint_id().empty() &&
-      TimepointIndex(trial, request.timepoint_id()) < 0) {
-    violations.push_back({"timepoint_id", "is not a timepoint of the trial"});
+  for (const auto& unknown :
+       {UnknownDoseGroupFilter(trial, request.dose_group_id()),
+        UnknownTimepointFilter(trial, request.timepoint_id())}) {
+    if (unknown.has_value()) violations.push_back(*unknown);
   }
   if (violations.empty()) return absl::OkStatus();
   return errors::InvalidArgument(violations);

@@ -356,6 +356,24 @@ int TimepointIndex(const v1::Trial& trial, absl::string_view id) {
   return -1;
 }
 
+std::optional<errors::FieldViolation> UnknownDoseGroupFilter(
+    const v1::Trial& trial, absl::string_view dose_group_id) {
+  if (dose_group_id.empty() || DoseGroupIndex(trial, dose_group_id) >= 0) {
+    return std::nullopt;
+  }
+  return errors::FieldViolation{"dose_group_id",
+                                "is not a dose group of the trial"};
+}
+
+std::optional<errors::FieldViolation> UnknownTimepointFilter(
+    const v1::Trial& trial, absl::string_view timepoint_id) {
+  if (timepoint_id.empty() || TimepointIndex(trial, timepoint_id) >= 0) {
+    return std::nullopt;
+  }
+  return errors::FieldViolation{"timepoint_id",
+                                "is not a timepoint of the trial"};
+}
+
 bool HasSite(const v1::Trial& trial, absl::string_view site_id) {
   for (const auto& s : trial.sites()) {
     if (s.site_id() == site_id) return true;

@@ -43,6 +43,13 @@ absl::StatusOr<v1::Trial> ValidateAndNormalizeTrial(const v1::Trial& trial);
 // Index of a dose group / timepoint by id, or -1.
 int DoseGroupIndex(const v1::Trial& trial, absl::string_view dose_group_id);
 int TimepointIndex(const v1::Trial& trial, absl::string_view timepoint_id);
+// A request's `dose_group_id` / `timepoint_id` filter naming nothing of the
+// trial, as its field violation; nullopt when the trial has it or the filter
+// is empty (it filters nothing).
+std::optional<errors::FieldViolation> UnknownDoseGroupFilter(
+    const v1::Trial& trial, absl::string_view dose_group_id);
+std::optional<errors::FieldViolation> UnknownTimepointFilter(
+    const v1::Trial& trial, absl::string_view timepoint_id);
 bool HasSite(const v1::Trial& trial, absl::string_view site_id);
 
 // Checks one subject of an EnrollSubjects request against the trial; appends
