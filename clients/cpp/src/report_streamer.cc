@@ -25,7 +25,7 @@ ReportStreamer::~ReportStreamer() {
   if (stream_ == nullptr || finished_) return;
   stream_->Cancel();
   JoinReader();
-  stream_->Finish().IgnoreError();  // CANCELLED, by us
+  FinishStream().IgnoreError();  // CANCELLED, by us
 }
 
 int64_t ReportStreamer::added() const {
@@ -42,6 +42,7 @@ absl::Status ReportStreamer::Add(v1::AdverseEventReport report) {
   if (finished_) {
     return absl::FailedPreconditionError("ReportStreamer: Add after Finish");
   }
+  if (!gave_up_.ok()) return gave_up_;
   {
     absl::MutexLock lock(&mu_);
     if (!batch_error_.ok()) return batch_error_;
@@ -92,13 +93,20 @@ absl::Status ReportStreamer::WaitForUnacked(size_t limit) {
       }
     }
     absl::Status recovered = Recover();
-    if (!recovered.ok()) return recovered;
+    if (!recovered.ok()) {
+      gave_up_ = recovered;
+      return recovered;
+    }
   }
 }
 
 absl::StatusOr<StreamSummary> ReportStreamer::Finish() {
   if (finished_) {
     return absl::FailedPreconditionError("ReportStreamer: Finish called twice");
+  }
+  if (!gave_up_.ok()) {
+    finished_ = true;  // the stream is finished already
+    return gave_up_;
   }
   if (building_.request.reports_size() > 0) {
     absl::Status sent = SendBatch();
@@ -115,7 +123,7 @@ absl::StatusOr<StreamSummary> ReportStreamer::Finish() {
     if (!drained.ok()) {
       stream_->Cancel();
       JoinReader();
-      stream_->Finish().IgnoreError();
+      FinishStream().IgnoreError();
       return drained;
     }
     // Everything is acknowledged (on a replacement stream, possibly not yet
@@ -125,7 +133,7 @@ absl::StatusOr<StreamSummary> ReportStreamer::Finish() {
       writes_done_ = true;
     }
     JoinReader();
-    absl::Status status = stream_->Finish();
+    absl::Status status = FinishStream();
     absl::MutexLock lock(&mu_);
     if (!batch_error_.ok()) return batch_error_;
     if (unacked_.empty()) {
@@ -138,11 +146,21 @@ absl::StatusOr<StreamSummary> ReportStreamer::Finish() {
 
 void ReportStreamer::StartStream() {
   stream_ = connection_->OpenReportStream();
+  stream_finished_ = false;
+  stream_status_ = absl::OkStatus();
   {
     absl::MutexLock lock(&mu_);
     stream_ended_ = false;
   }
   reader_ = std::thread([this, stream = stream_.get()] { ReadLoop(stream); });
+}
+
+absl::Status ReportStreamer::FinishStream() {
+  if (!stream_finished_) {
+    stream_status_ = stream_->Finish();
+    stream_finished_ = true;
+  }
+  return stream_status_;
 }
 
 void ReportStreamer::JoinReader() {
@@ -151,7 +169,7 @@ void ReportStreamer::JoinReader() {
 
 absl::Status ReportStreamer::Recover() {
   JoinReader();
-  absl::Status status = stream_->Finish();
+  absl::Status status = FinishStream();
   // The client never cancels before Recover, so CANCELLED or OK with batches
   // unacknowledged came from the server side (e.g. a shutdown): reconnect.
   const bool reconnectable = IsRetryable(status) || status.ok() ||

@@ -60,6 +60,7 @@ class FakeServer {
     }
     bool Write(const v1::StreamReportsRequest& request) override {
       absl::MutexLock lock(&server_->mu_);
+      EXPECT_FALSE(finished_) << "Write after Finish";
       if (ended_) return false;
       ++written_;
       v1::StreamReportsResponse response;
@@ -115,12 +116,16 @@ class FakeServer {
     }
     void WritesDone() override {
       absl::MutexLock lock(&server_->mu_);
+      EXPECT_FALSE(finished_) << "WritesDone after Finish";
       Release();
       half_closed_ = true;
       if (!ended_) ended_ = true;  // after the acks already released
     }
     absl::Status Finish() override {
       absl::MutexLock lock(&server_->mu_);
+      // A real gRPC stream aborts the process here (API misuse).
+      EXPECT_FALSE(finished_) << "Finish called twice on one stream";
+      finished_ = true;
       return status_;
     }
     void Cancel() override {
@@ -140,6 +145,7 @@ class FakeServer {
     int written_ = 0;
     bool ended_ = false;
     bool half_closed_ = false;
+    bool finished_ = false;
     absl::Status status_;
     std::vector<v1::StreamReportsResponse> pending_;
     std::vector<v1::StreamReportsResponse> ready_;
@@ -279,6 +285,25 @@ TEST(ReportStreamerTest, GivesUpAfterMaxReconnects) {
   EXPECT_THAT(std::string(status.message()),
               ::testing::HasSubstr("server down"));
   EXPECT_EQ(server.streams_opened(), 4);  // first + 3 reconnects
+}
+
+// Giving up leaves the last stream finished: neither Finish() after a failed
+// Add() nor the destructor may finish it again.
+TEST(ReportStreamerTest, GivingUpFinishesEachStreamOnce) {
+  for (bool call_finish : {true, false}) {
+    FakeServer server(/*ack_when_pending=*/1);
+    server.FailAllStreams(absl::UnavailableError("server down"));
+    ReportStreamer streamer(ConnectionTo(server), "T", FastOptions(1, 1));
+    absl::Status status;
+    for (int i = 0; i < 50 && status.ok(); ++i) {
+      status = streamer.Add(Report(i));
+    }
+    EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+    if (call_finish) {
+      EXPECT_EQ(streamer.Finish().status().code(),
+                absl::StatusCode::kUnavailable);
+    }
+  }
 }
 
 TEST(ReportStreamerTest, NonRetryableStreamErrorIsReturned) {

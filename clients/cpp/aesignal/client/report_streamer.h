@@ -117,6 +117,9 @@ class ReportStreamer {
   // Replaces a broken stream and resends every unacknowledged batch.
   absl::Status Recover();
   void StartStream();
+  // The current stream's status: finishes it on the first call only (gRPC
+  // aborts the process on a second Finish of one stream).
+  absl::Status FinishStream();
   void ReadLoop(ReportStream* stream);
   void JoinReader();
 
@@ -131,6 +134,10 @@ class ReportStreamer {
   bool writes_done_ = false;
   bool finished_ = false;
   std::unique_ptr<ReportStream> stream_;
+  bool stream_finished_ = false;
+  absl::Status stream_status_;  // once stream_finished_
+  // Why the streamer stopped reconnecting: Add() and Finish() return it.
+  absl::Status gave_up_;
   std::thread reader_;
 
   mutable absl::Mutex mu_;
