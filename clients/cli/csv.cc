@@ -4,6 +4,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "google/protobuf/stubs/common.h"
 
 namespace aesignal::cli {
 
@@ -116,8 +118,42 @@ absl::StatusOr<std::optional<CsvRecord>> CsvReader::Next() {
     if (eof && !r.any_char && r.field.empty()) return std::nullopt;
     if (!r.any_char && r.field.empty()) continue;  // blank line
     r.record.fields.push_back(std::move(r.field));
+    // Refused here, at its line, rather than by the server as a message
+    // it cannot parse.
+    for (size_t i = 0; i < r.record.fields.size(); ++i) {
+      if (!IsUtf8(r.record.fields[i])) {
+        // Named by the header's cell when there is one.
+        const std::string field =
+            i < header_.size() ? header_[i] : absl::StrCat("field ", i + 1);
+        return absl::InvalidArgumentError(absl::StrCat(
+            r.record.line, ": ", NotUtf8Reason(field, r.record.fields[i])));
+      }
+    }
+    if (header_.empty()) header_ = r.record.fields;
     return std::move(r.record);
   }
+}
+
+bool IsUtf8(std::string_view text) {
+  return google::protobuf::internal::IsStructurallyValidUTF8(
+      text.data(), static_cast<int>(text.size()));
+}
+
+std::string NotUtf8Reason(std::string_view field, std::string_view text) {
+  std::string shown;
+  for (char c : text.substr(0, 40)) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x80) {
+      shown.push_back(c);
+    } else {
+      absl::StrAppendFormat(&shown, "\\x%02X", byte);
+    }
+  }
+  if (text.size() > 40) shown += "...";
+  return absl::StrCat(absl::string_view(field.data(), field.size()),
+                      " is not UTF-8 text ('", shown,
+                      "'); save the file as UTF-8 (e.g. iconv -f LATIN1 -t "
+                      "UTF-8 FILE)");
 }
 
 std::string CsvLine(const std::vector<std::string>& fields) {

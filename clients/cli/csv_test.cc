@@ -76,6 +76,20 @@ TEST(CsvReaderTest, MalformedQuotesNameTheLine) {
   EXPECT_THAT(std::string(after.message()), ::testing::StartsWith("2: "));
 }
 
+// A file saved as Latin-1 is refused at its line, not sent to the server as
+// a message it cannot parse; UTF-8 text of any script is fine.
+TEST(CsvReaderTest, TextThatIsNotUtf8NamesLineAndField) {
+  EXPECT_THAT(ReadAll("pt,soc\n\xC3\x89ryth\xC3\xA8me,\xE7\x9A\xAE\n"),
+              ::testing::SizeIs(2));
+  absl::Status latin1 = FirstError("pt,soc\nNausea,GI\nNa\xEFusea,GI\n");
+  EXPECT_EQ(latin1.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(latin1.message(),
+            "3: pt is not UTF-8 text ('Na\\xEFusea'); save the file as "
+            "UTF-8 (e.g. iconv -f LATIN1 -t UTF-8 FILE)");
+  EXPECT_THAT(std::string(FirstError("a\xEF\n").message()),
+              ::testing::StartsWith("1: field 1 is not UTF-8 text"));
+}
+
 TEST(CsvLineTest, QuotesOnlyWhenNeeded) {
   EXPECT_EQ(CsvLine({"a", "b c", "d,e", "f\"g", ""}),
             "a,b c,\"d,e\",\"f\"\"g\",");

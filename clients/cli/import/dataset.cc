@@ -239,6 +239,17 @@ absl::StatusOr<Dataset> ReadDataset(const std::string& path) {
                        "without regard to case)"));
     }
   }
+  // XPT text has no declared encoding (CSV is checked as it is read): a
+  // Latin-1 cell would reach the server as a message it cannot parse.
+  for (const DatasetRow& row : ds->rows()) {
+    for (size_t i = 0; i < row.cells.size(); ++i) {
+      if (!IsUtf8(row.cells[i])) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(path, ":", row.line, ": ",
+                         NotUtf8Reason(ds->columns()[i], row.cells[i])));
+      }
+    }
+  }
   return ds;
 }
 

@@ -69,8 +69,8 @@ class Dataset {
 // Reads `path`, by extension: .csv (RFC 4180, see clients/cli/csv.h) or .xpt
 // (SAS transport v5/v8 via ReadStat). Errors: NOT_FOUND (cannot open),
 // INVALID_ARGUMENT (unknown extension, malformed file, a CSV row with the
-// wrong number of cells, duplicate column names) — the message names the
-// file and line.
+// wrong number of cells, duplicate column names, a cell that is not UTF-8) —
+// the message names the file and line.
 absl::StatusOr<Dataset> ReadDataset(const std::string& path);
 
 // SAS date (days since 1960-01-01) as YYYY-MM-DD.
