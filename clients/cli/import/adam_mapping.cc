@@ -7,11 +7,13 @@
 #include <sstream>
 #include <utility>
 
+#include "absl/algorithm/container.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
@@ -49,6 +51,20 @@ bool ReadArmCode(const Columns& sl, const DatasetRow& row, SubjectIn* s,
   return false;
 }
 
+// A treatment date (TRTSDT, TRTEDT): nullopt in *date if the cell is empty;
+// false after recording an error if it is not a date.
+bool ReadTreatmentDate(const Columns& sl, const DatasetRow& row,
+                       absl::string_view column, std::optional<int64_t>* date,
+                       std::vector<RowError>* errors) {
+  const std::string& text = sl.Cell(row, column);
+  if (absl::StripAsciiWhitespace(text).empty()) return true;
+  *date = ParseIsoDate(text);
+  if (*date) return true;
+  errors->push_back(sl.Error(
+      row, column, absl::StrCat("'", text, "' is not a date (YYYY-MM-DD)")));
+  return false;
+}
+
 // Follow-up: TRTDURD, TRTDUR, or TRTEDT - TRTSDT + 1; false after recording
 // an error.
 bool ReadTreatmentDuration(const Columns& sl, const DatasetRow& row,
@@ -66,10 +82,24 @@ bool ReadTreatmentDuration(const Columns& sl, const DatasetRow& row,
       ok = false;
     }
   }
-  if (!s->duration) {
-    auto start = ParseIsoDate(sl.Cell(row, "TRTSDT"));
-    auto end = ParseIsoDate(sl.Cell(row, "TRTEDT"));
-    if (start && end) s->duration = *end - *start + 1;
+  if (s->duration) return ok;
+  // Dates that are there must be dates: a subject whose follow-up silently
+  // fell back to its last onset would shrink the later windows' at-risk
+  // denominators.
+  std::optional<int64_t> start, end;
+  if (!ReadTreatmentDate(sl, row, "TRTSDT", &start, errors) ||
+      !ReadTreatmentDate(sl, row, "TRTEDT", &end, errors)) {
+    return false;
+  }
+  if (start && end) {
+    if (*end < *start) {
+      errors->push_back(sl.Error(
+          row, "TRTEDT",
+          absl::StrCat("'", sl.Cell(row, "TRTEDT"), "' is before ",
+                       sl.Name("TRTSDT"), " '", sl.Cell(row, "TRTSDT"), "'")));
+      return false;
+    }
+    s->duration = *end - *start + 1;
   }
   return ok;
 }
@@ -244,6 +274,7 @@ std::string FormatRowError(const RowError& e) {
 absl::StatusOr<ColumnMap> ColumnMap::Parse(absl::string_view text,
                                            absl::string_view origin) {
   ColumnMap map;
+  map.origin_ = std::string(origin);
   int line_no = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_no;
@@ -269,7 +300,7 @@ absl::StatusOr<ColumnMap> ColumnMap::Parse(absl::string_view text,
       return absl::InvalidArgumentError(absl::StrCat(
           origin, ":", line_no, ": ", standard, " is mapped twice"));
     }
-    map.Set(standard, source);
+    map.Set(standard, source, line_no);
   }
   return map;
 }
@@ -282,13 +313,47 @@ absl::StatusOr<ColumnMap> ColumnMap::ReadFile(const std::string& path) {
   return Parse(text.str(), path);
 }
 
-void ColumnMap::Set(absl::string_view standard, absl::string_view source) {
-  map_[Upper(standard)] = std::string(absl::StripAsciiWhitespace(source));
+void ColumnMap::Set(absl::string_view standard, absl::string_view source,
+                    int line) {
+  map_[Upper(standard)] = {
+      .source = std::string(absl::StripAsciiWhitespace(source)),
+      .spelled = std::string(absl::StripAsciiWhitespace(standard)),
+      .line = line};
 }
 
 std::string ColumnMap::Source(absl::string_view standard) const {
   auto it = map_.find(Upper(standard));
-  return it == map_.end() ? std::string(standard) : it->second;
+  return it == map_.end() ? std::string(standard) : it->second.source;
+}
+
+absl::Status ColumnMap::Check(const std::vector<absl::string_view>& reads,
+                              const std::vector<const Dataset*>& files) const {
+  for (const auto& [standard, entry] : map_) {
+    const std::string where =
+        entry.line > 0 ? absl::StrCat(origin_, ":", entry.line, ": ")
+                       : absl::StrCat(origin_, origin_.empty() ? "" : ": ");
+    const bool query_name =
+        standard.size() == 7 && absl::StartsWith(standard, "CQ") &&
+        absl::EndsWith(standard, "NAM") && absl::ascii_isdigit(standard[2]) &&
+        absl::ascii_isdigit(standard[3]);
+    if (!query_name && absl::c_find(reads, standard) == reads.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, entry.spelled, " is not a column this import reads (",
+          absl::StrJoin(reads, ", "), ", CQ01NAM..CQ99NAM)"));
+    }
+    bool found = false;
+    std::vector<std::string> names;
+    for (const Dataset* file : files) {
+      found = found || file->Column(entry.source) >= 0;
+      names.push_back(file->path());
+    }
+    if (!found) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, entry.spelled, " = ", entry.source, ": no column ",
+          entry.source, " in ", absl::StrJoin(names, " or ")));
+    }
+  }
+  return absl::OkStatus();
 }
 
 bool ColumnMap::Renamed(absl::string_view standard) const {
@@ -300,6 +365,14 @@ absl::StatusOr<ImportPlan> MapAdam(const Dataset& adsl, const Dataset& adae,
   const Columns sl(adsl, options.columns);
   const Columns ae(adae, options.columns);
   if (absl::Status s = RequireAdamColumns(sl, ae); !s.ok()) return s;
+  if (absl::Status s = options.columns.Check(
+          AeColumnsAnd({"SITEID", "STUDYID", "TRT01A", "TRT01AN", "SAFFL",
+                        "TRTDURD", "TRTDUR", "TRTSDT", "TRTEDT", "EOSSTT",
+                        "DCDECOD", "DCREASCD", "TRTA", "ASTDY", "TRTEMFL"}),
+          {&adsl, &adae});
+      !s.ok()) {
+    return s;
+  }
   ImportPlan plan;
   plan.ae_file = adae.path();
   const Population pop = ReadAdsl(sl, &plan);

@@ -54,13 +54,28 @@ class ColumnMap {
                                          absl::string_view origin);
   static absl::StatusOr<ColumnMap> ReadFile(const std::string& path);
 
-  void Set(absl::string_view standard, absl::string_view source);
+  // `line` is the mapping file's line, for messages (0: none).
+  void Set(absl::string_view standard, absl::string_view source, int line = 0);
   // The column that holds `standard` (`standard` itself unless renamed).
   std::string Source(absl::string_view standard) const;
   bool Renamed(absl::string_view standard) const;
 
+  // Every renamed name must be one the import reads (`reads`, or CQnnNAM)
+  // and its column must be in one of `files`; otherwise INVALID_ARGUMENT
+  // naming the mapping file's line. Without this check a misspelt name or
+  // column was ignored without a word, and with it every value the column
+  // holds (a mistyped "AESER = ..." dropped every SAE).
+  absl::Status Check(const std::vector<absl::string_view>& reads,
+                     const std::vector<const Dataset*>& files) const;
+
  private:
-  std::map<std::string, std::string> map_;  // upper-case standard -> source
+  struct Entry {
+    std::string source;
+    std::string spelled;  // the standard name as the file spells it
+    int line = 0;
+  };
+  std::string origin_;                // the mapping file, for messages
+  std::map<std::string, Entry> map_;  // upper-case standard -> its column
 };
 
 struct ImportOptions {

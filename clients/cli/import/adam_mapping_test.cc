@@ -255,6 +255,76 @@ TEST(AdamMappingTest, MissingColumnsAndTheMappingFile) {
               HasSubstr("required column AEDECOD (mapped to NOPE) is missing"));
 }
 
+// A mapping line that names no column the import reads, or a column no file
+// has, is an error: ignored, it would drop every value of the column (here
+// every SAE) without a word.
+TEST(AdamMappingTest, MappingLinesThatMapNothingAreErrors) {
+  Dataset adsl = Table("adsl.csv", kAdsl);
+  Dataset adae = Table("adae.csv", std::string(kAdaeHeader) +
+                                       "S-1,High,1,Nausea,GI,sick,3,,Y,Y,N,,,,"
+                                       "Y,12\n");
+  ImportOptions o = Options();
+  o.columns = *ColumnMap::Parse(
+      "AEDECOD = AEDECOD\n# SAE flag\nAESERR = SERFL\n", "map.txt");
+  EXPECT_EQ(MapAdam(adsl, adae, o).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(MapAdam(adsl, adae, o).status().message(),
+              HasSubstr("map.txt:3: AESERR is not a column this import reads "
+                        "(USUBJID, AESEQ, AEDECOD"));
+  o.columns = *ColumnMap::Parse("AESER = SERIOUSFLAG\n", "map.txt");
+  EXPECT_THAT(MapAdam(adsl, adae, o).status().message(),
+              HasSubstr("map.txt:1: AESER = SERIOUSFLAG: no column SERIOUSFLAG "
+                        "in adsl.csv or adae.csv"));
+  // CQnnNAM and the subject-level names are mappable; a mapped column in
+  // either file is found.
+  o.columns = *ColumnMap::Parse("CQ01NAM = AETERM\nTRTSDT = TRTSDT\n", "m");
+  EXPECT_TRUE(MapAdam(adsl, adae, o).ok());
+  // SDTM has its own names: ASTDY is ADaM's.
+  Dataset dm = Table("dm.csv", "USUBJID,SITEID,ACTARM\nA,1,Placebo\n");
+  Dataset ex = Table("ex.csv", "USUBJID,EXSTDTC\nA,2024-01-01\n");
+  Dataset ae = Table("ae.csv",
+                     "USUBJID,AESEQ,AEDECOD,AEBODSYS,AESTDTC,AESEV\n"
+                     "A,1,Rash,Skin,2024-01-03,MILD\n");
+  o.columns = *ColumnMap::Parse("ASTDY = AESEQ\n", "m");
+  EXPECT_THAT(MapSdtm(dm, ex, ae, o).status().message(),
+              HasSubstr("m:1: ASTDY is not a column this import reads"));
+  o.columns = *ColumnMap::Parse("AESTDTC = AESTDTC\n", "m");
+  EXPECT_TRUE(MapSdtm(dm, ex, ae, o).ok());
+}
+
+// Treatment dates that are there must be dates, in order: a subject whose
+// follow-up fell back to its last onset would shrink later windows'
+// at-risk denominators without a word.
+TEST(AdamMappingTest, BadTreatmentDatesAreSubjectErrors) {
+  const std::string header =
+      "STUDYID,USUBJID,SITEID,TRT01A,TRT01AN,SAFFL,TRTDURD,TRTSDT,TRTEDT\n";
+  Dataset adae = Table("adae.csv", kAdaeHeader);
+  for (const auto& [dates, expected] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"2014-02-30,2014-08-01",
+            "adsl.csv:2: TRTSDT: '2014-02-30' is not a date (YYYY-MM-DD)"},
+           {"2014-01-01,abc",
+            "adsl.csv:2: TRTEDT: 'abc' is not a date (YYYY-MM-DD)"},
+           {"2099-01-01,2014-08-01",
+            "adsl.csv:2: TRTEDT: '2014-08-01' is before TRTSDT "
+            "'2099-01-01'"}}) {
+    Dataset adsl = Table("adsl.csv", header + "S1,S-1,01,High,20,Y,," + dates +
+                                         "\nS1,S-2,01,Low,10,Y,5,,\n");
+    auto plan = MapAdam(adsl, adae, Options());
+    ASSERT_TRUE(plan.ok()) << plan.status();
+    ASSERT_EQ(plan->subject_errors.size(), 1u) << dates;
+    EXPECT_EQ(FormatRowError(plan->subject_errors[0]), expected);
+  }
+  Dataset adsl = Table("adsl.csv", header +
+                                       "S1,S-1,01,High,20,Y,,2014-01-01,"
+                                       "2014-01-10\n");
+  auto plan = MapAdam(adsl, adae, Options());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_THAT(plan->subject_errors, IsEmpty());
+  ASSERT_EQ(plan->subjects.size(), 1u);
+  EXPECT_EQ(plan->subjects[0].last_contact_day(), 10);
+}
+
 TEST(AdamMappingTest, SdtmStudyDaysAndPartialDates) {
   Dataset dm = Table("dm.csv",
                      "STUDYID,USUBJID,SITEID,ACTARM,ACTARMCD,RFENDTC\n"

@@ -69,6 +69,17 @@ absl::Status Columns::Require(
   return absl::OkStatus();
 }
 
+std::vector<absl::string_view> AeColumnsAnd(
+    std::initializer_list<absl::string_view> more) {
+  std::vector<absl::string_view> names = {
+      "USUBJID", "AESEQ",   "AEDECOD",  "AEBODSYS", "AETERM",
+      "AEPTCD",  "AETOXGR", "AESEV",    "AESER",    "AESDTH",
+      "AESLIFE", "AESHOSP", "AESDISAB", "AESCONG",  "AESMIE",
+      "AEREL",   "AEOUT",   "AEACN",    "AENDY",    "AEENDY"};
+  names.insert(names.end(), more);
+  return names;
+}
+
 absl::Status RequireGradeColumn(const Columns& ae) {
   if (!ae.Has("AETOXGR") && !ae.Has("AESEV")) return ae.Require({"AETOXGR"});
   return absl::OkStatus();

@@ -63,6 +63,12 @@ class Columns {
 // The grade comes from AETOXGR or AESEV: one of them is required.
 absl::Status RequireGradeColumn(const Columns& ae);
 
+// The standard names MapAeRows reads from an ADAE or AE file (besides the
+// CQnnNAM columns), followed by `more`: the names an import reads, which a
+// mapping file may rename (ColumnMap::Check).
+std::vector<absl::string_view> AeColumnsAnd(
+    std::initializer_list<absl::string_view> more);
+
 // A subject as read from ADSL or DM (+EX).
 struct SubjectIn {
   int line = 0;

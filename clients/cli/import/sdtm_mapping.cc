@@ -237,6 +237,13 @@ absl::StatusOr<ImportPlan> MapSdtm(const Dataset& dm, const Dataset& ex,
   const Columns x(ex, options.columns);
   const Columns ae(ae_ds, options.columns);
   if (absl::Status s = RequireSdtmColumns(d, x, ae); !s.ok()) return s;
+  if (absl::Status s = options.columns.Check(
+          AeColumnsAnd({"SITEID", "STUDYID", "ACTARM", "ACTARMCD", "RFENDTC",
+                        "EXSTDTC", "EXENDTC", "EXDOSE", "EXDOSU", "AESTDTC"}),
+          {&dm, &ex, &ae_ds});
+      !s.ok()) {
+    return s;
+  }
   ImportPlan plan;
   plan.ae_file = ae_ds.path();
   const std::map<std::string, Dosing> dosing = ReadEx(x, &plan);
