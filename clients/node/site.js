@@ -20,7 +20,7 @@
 const fs = require('node:fs');
 const { parseArgs } = require('node:util');
 const { setTimeout: sleep } = require('node:timers/promises');
-const { grpc, CODE_NAMES, connect, describeError } = require('./lib/aesignal');
+const { grpc, CODE_NAMES, connect, describeError, jsonProblem } = require('./lib/aesignal');
 
 // Stream errors after which the unacknowledged batches can simply be sent
 // again: the connection or the server went away, nothing is wrong with them.
@@ -148,17 +148,25 @@ async function streamReports(ingest, trialId, reports, options = {}) {
   return summary;
 }
 
-// {reports, lines} from a JSON Lines file; blank lines skipped.
+// {reports, lines} from a JSON Lines file; blank lines skipped. Throws,
+// naming file and line, for a line that is not an AdverseEventReport in
+// proto JSON (.proto field names, enums by name) — a misspelt field or enum
+// name included.
 function loadReports(file) {
   const reports = [];
   const lines = [];
   fs.readFileSync(file, 'utf8').split('\n').forEach((text, i) => {
     if (!text.trim()) return;
+    let report;
     try {
-      reports.push(JSON.parse(text));
+      report = JSON.parse(text);
     } catch (err) {
       throw new Error(`${file}:${i + 1}: ${err.message}`);
     }
+    // Nothing is sent from a file with a line that is not a report.
+    const problem = jsonProblem('aesignal.v1.AdverseEventReport', report);
+    if (problem) throw new Error(`${file}:${i + 1}: ${problem}`);
+    reports.push(report);
     lines.push(i + 1);
   });
   return { reports, lines };

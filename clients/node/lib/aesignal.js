@@ -78,6 +78,71 @@ const errorTypes = (() => {
   return root;
 })();
 
+// The API's message types, for checking input files strictly: JSON.parse and
+// proto-loader drop a field they do not know and turn an enum name they do
+// not know into the default, so a misspelt "serius" or
+// "RELATEDNESS_POSSIBL" would be stored as not serious / unspecified.
+const messageTypes = (() => {
+  const root = new protobuf.Root();
+  root.resolvePath = (origin, target) => path.join(PROTO_DIR, target);
+  root.loadSync(['aesignal/v1/report.proto'], { keepCase: true });
+  root.resolveAll();
+  return root;
+})();
+
+const INTEGER_TYPES = new Set(['int32', 'int64', 'uint32', 'uint64', 'sint32',
+  'sint64', 'fixed32', 'fixed64', 'sfixed32', 'sfixed64']);
+
+// Why `value` cannot be `field`'s value in the proto JSON form (enums by
+// value name, 64-bit integers also as strings), or null.
+function valueProblem(field, value, where) {
+  const type = field.resolvedType;
+  if (type instanceof protobuf.Enum) {
+    if (typeof value === 'string' ? Object.hasOwn(type.values, value)
+      : Object.values(type.values).includes(value)) return null;
+    return `${where}: '${value}' is not one of ${Object.keys(type.values).join(', ')}`;
+  }
+  if (type instanceof protobuf.Type) return messageProblem(type, value, where);
+  const ok = INTEGER_TYPES.has(field.type)
+    ? Number.isInteger(value) || (typeof value === 'string' && /^-?\d+$/.test(value))
+    : field.type === 'bool' ? typeof value === 'boolean'
+      : field.type === 'string' ? typeof value === 'string'
+        : field.type === 'double' || field.type === 'float' ? typeof value === 'number'
+          : true;
+  return ok ? null : `${where}: ${JSON.stringify(value)} is not a ${field.type}`;
+}
+
+function messageProblem(type, object, where) {
+  if (object === null || typeof object !== 'object' || Array.isArray(object)) {
+    return `${where || type.name}: expected an object (${type.name})`;
+  }
+  for (const [key, value] of Object.entries(object)) {
+    const at = where ? `${where}.${key}` : key;
+    const field = type.fields[key];
+    if (!field) {
+      const named = Object.values(type.fields).find((f) => f.name.replace(
+        /_([a-z0-9])/g, (m, c) => c.toUpperCase()) === key);
+      return named ? `${at}: use the .proto field name ${named.name}`
+        : `${at}: ${type.name} has no such field`;
+    }
+    if (value === null) continue; // unset, as proto JSON allows
+    if (field.repeated && !Array.isArray(value)) return `${at}: expected a list`;
+    for (const item of field.repeated ? value : [value]) {
+      const problem = valueProblem(field, item, at);
+      if (problem) return problem;
+    }
+  }
+  return null;
+}
+
+// Why `object` (parsed JSON) is not a `typeName` (e.g.
+// 'aesignal.v1.AdverseEventReport') with the .proto field names and enums by
+// value name, or null. Values are checked only for their type; the server
+// checks the rest.
+function jsonProblem(typeName, object) {
+  return messageProblem(messageTypes.lookupType(typeName), object, '');
+}
+
 const TO_OBJECT = { longs: String, enums: String, defaults: true };
 
 // The decoded google.rpc.Status of a gRPC error: {code, message, details},
@@ -138,4 +203,5 @@ module.exports = {
   fieldViolations,
   errorInfo,
   describeError,
+  jsonProblem,
 };

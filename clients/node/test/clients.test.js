@@ -274,6 +274,22 @@ describe('example clients', () => {
     assert.match(run.stdout, /^line 1: R4 v1 ACCEPTED$/m);
     assert.match(run.stdout, /^line 2: B1 v1 REJECTED grade: .+ \[INVALID_ARGUMENT\]$/m);
 
+    // A misspelt field or enum name stops the file before anything is sent
+    // (JSON.parse and proto-loader would drop it without a word).
+    for (const [bad, expected] of [
+      [{ ...REPORTS[0], report_id: 'B2', serius: true }, /:2: serius: .*no such field/],
+      [{ ...REPORTS[0], report_id: 'B3', relatedness: 'RELATEDNESS_POSSIBL' },
+        /:2: relatedness: 'RELATEDNESS_POSSIBL' is not one of .*RELATEDNESS_POSSIBLE/],
+      [{ ...REPORTS[0], report_id: 'B4', reportId: 'x' }, /:2: reportId: use the .proto field name report_id/],
+      [{ ...REPORTS[0], report_id: 'B5', onset_study_day: 'four' }, /:2: onset_study_day: "four" is not a int32/],
+    ]) {
+      const badFile = writeReports(work, 'misspelt.jsonl', [REPORTS[3], bad]);
+      run = await runExample('site.js', ['--server', server.target, '--trial', 'JS3', badFile]);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, expected);
+      assert.equal(run.stdout, '');
+    }
+
     // A whole batch refused (unknown trial) is reported, not retried.
     run = await runExample('site.js', ['--server', server.target, '--trial', 'NO-SUCH-TRIAL', file]);
     assert.equal(run.code, 1, run.stderr);
