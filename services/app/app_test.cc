@@ -256,6 +256,21 @@ TEST_F(AppTest, SignalsFacadeAndWatch) {
   auto triaged = app_->signals.UpdateSignal(officer_, triage);
   ASSERT_TRUE(triaged.ok()) << triaged.status();
   EXPECT_EQ(triaged->status(), v1::SIGNAL_STATUS_VALIDATED);
+
+  // A status number no enum value has is a mistake, over either transport:
+  // not a filter that lists nothing, not a transition to a nameless status.
+  list.set_status(static_cast<v1::SignalStatus>(99));
+  EXPECT_EQ(
+      app_->signals.ListSignals(officer_, list).status().message(),
+      "status: 99 is not a SignalStatus (SIGNAL_STATUS_UNSPECIFIED, "
+      "SIGNAL_STATUS_NEW, SIGNAL_STATUS_VALIDATED, SIGNAL_STATUS_REFUTED, "
+      "SIGNAL_STATUS_UNDER_ASSESSMENT, SIGNAL_STATUS_CLOSED)");
+  triage.set_status(static_cast<v1::SignalStatus>(42));
+  const absl::Status bad =
+      app_->signals.UpdateSignal(officer_, triage).status();
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(bad.message()),
+              HasSubstr("status: 42 is not a SignalStatus"));
   v1::ListBaselinesRequest baselines;
   baselines.set_parent("trials/T1");
   auto listed = app_->signals.ListBaselines(officer_, baselines);

@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "services/domain/validation.h"
 #include "services/errors/errors.h"
 #include "services/report/dsmb_report.h"
 
@@ -320,6 +321,7 @@ absl::StatusOr<v1::DsmbReport> DsmbReportApp::GenerateDsmbReport(
     const CallContext& context, const v1::GenerateDsmbReportRequest& request) {
   AESIGNAL_RETURN_IF_ERROR(
       BeginCall(context, access::methods::kGenerateDsmbReport));
+  AESIGNAL_RETURN_IF_ERROR(domain::CheckEnumValues(request));
   const absl::Time now = now_();
   AESIGNAL_RETURN_IF_ERROR(CheckRequest(request, now));
   Gatherer gatherer(trials_, incidence_, signals_, context, request);

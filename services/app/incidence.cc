@@ -1,5 +1,6 @@
 #include "services/app/incidence.h"
 
+#include "services/domain/validation.h"
 #include "services/errors/errors.h"
 
 namespace aesignal::app {
@@ -7,6 +8,7 @@ namespace aesignal::app {
 absl::StatusOr<v1::GetIncidenceResponse> IncidenceApp::GetIncidence(
     const CallContext& context, const v1::GetIncidenceRequest& request) {
   AESIGNAL_RETURN_IF_ERROR(BeginCall(context, access::methods::kGetIncidence));
+  AESIGNAL_RETURN_IF_ERROR(domain::CheckEnumValues(request));
   return monitor_.GetIncidence(request);
 }
 

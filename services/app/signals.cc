@@ -16,6 +16,7 @@ namespace methods = access::methods;
 absl::StatusOr<v1::PutBaselinesResponse> SignalsApp::PutBaselines(
     const CallContext& context, const v1::PutBaselinesRequest& request) {
   AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kPutBaselines));
+  AESIGNAL_RETURN_IF_ERROR(domain::CheckEnumValues(request));
   return monitor_.signals().PutBaselines(
       request, access::CallOf(context.caller, methods::kPutBaselines));
 }
@@ -29,6 +30,7 @@ absl::StatusOr<v1::ListBaselinesResponse> SignalsApp::ListBaselines(
 absl::StatusOr<v1::ListSignalsResponse> SignalsApp::ListSignals(
     const CallContext& context, const v1::ListSignalsRequest& request) {
   AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kListSignals));
+  AESIGNAL_RETURN_IF_ERROR(domain::CheckEnumValues(request));
   return monitor_.signals().ListSignals(request);
 }
 
@@ -41,6 +43,7 @@ absl::StatusOr<v1::Signal> SignalsApp::GetSignal(
 absl::StatusOr<v1::Signal> SignalsApp::UpdateSignal(
     const CallContext& context, const v1::UpdateSignalRequest& request) {
   AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kUpdateSignal));
+  AESIGNAL_RETURN_IF_ERROR(domain::CheckEnumValues(request));
   return monitor_.signals().UpdateSignal(
       request, access::CallOf(context.caller, methods::kUpdateSignal));
 }
@@ -54,6 +57,7 @@ absl::StatusOr<v1::Baseline> SignalsApp::GetBaseline(
 absl::StatusOr<v1::Signal> SignalsApp::TriageSignal(
     const CallContext& context, const v1::TriageSignalRequest& request) {
   AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kTriageSignal));
+  AESIGNAL_RETURN_IF_ERROR(domain::CheckEnumValues(request));
   return monitor_.signals().TriageSignal(
       request, access::CallOf(context.caller, methods::kTriageSignal));
 }
@@ -149,6 +153,7 @@ absl::Status SignalsApp::WatchTopics(const CallContext& context,
 absl::StatusOr<v1::ListTopicsResponse> SignalsApp::ListTopics(
     const CallContext& context, const v1::ListTopicsRequest& request) {
   AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kListTopics));
+  AESIGNAL_RETURN_IF_ERROR(domain::CheckEnumValues(request));
   return monitor_.signals().ListTopics(request);
 }
 
@@ -161,6 +166,7 @@ absl::StatusOr<v1::SignalTopic> SignalsApp::GetTopic(
 absl::StatusOr<v1::SignalTopic> SignalsApp::TriageTopic(
     const CallContext& context, const v1::TriageTopicRequest& request) {
   AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kTriageTopic));
+  AESIGNAL_RETURN_IF_ERROR(domain::CheckEnumValues(request));
   return monitor_.signals().TriageTopic(
       request, access::CallOf(context.caller, methods::kTriageTopic));
 }

@@ -1,5 +1,6 @@
 #include "services/app/trials.h"
 
+#include "services/domain/validation.h"
 #include "services/errors/errors.h"
 
 namespace aesignal::app {
@@ -9,6 +10,7 @@ namespace methods = access::methods;
 absl::StatusOr<v1::Trial> TrialsApp::CreateTrial(
     const CallContext& context, const v1::CreateTrialRequest& request) {
   AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kCreateTrial));
+  AESIGNAL_RETURN_IF_ERROR(domain::CheckEnumValues(request));
   return monitor_.CreateTrial(
       request, access::CallOf(context.caller, methods::kCreateTrial));
 }
@@ -41,6 +43,7 @@ absl::StatusOr<v1::ListSubjectsResponse> TrialsApp::ListSubjects(
 absl::StatusOr<v1::Trial> TrialsApp::UpdateTrial(
     const CallContext& context, const v1::UpdateTrialRequest& request) {
   AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kUpdateTrial));
+  AESIGNAL_RETURN_IF_ERROR(domain::CheckEnumValues(request));
   return monitor_.UpdateTrial(
       request, access::CallOf(context.caller, methods::kUpdateTrial));
 }

@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "google/protobuf/descriptor.h"
 
 namespace aesignal::domain {
 namespace {
@@ -379,6 +380,56 @@ bool HasSite(const v1::Trial& trial, absl::string_view site_id) {
     if (s.site_id() == site_id) return true;
   }
   return false;
+}
+
+namespace {
+
+void AppendEnumViolations(const google::protobuf::Message& message,
+                          const std::string& prefix,
+                          std::vector<errors::FieldViolation>* violations) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection& reflection = *message.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  reflection.ListFields(message, &fields);
+  for (const FieldDescriptor* field : fields) {
+    const int count =
+        field->is_repeated() ? reflection.FieldSize(message, field) : 1;
+    for (int i = 0; i < count; ++i) {
+      const std::string path =
+          absl::StrCat(prefix, field->name(),
+                       field->is_repeated() ? absl::StrCat("[", i, "]") : "");
+      if (field->type() == FieldDescriptor::TYPE_MESSAGE && !field->is_map()) {
+        AppendEnumViolations(
+            field->is_repeated()
+                ? reflection.GetRepeatedMessage(message, field, i)
+                : reflection.GetMessage(message, field),
+            path + ".", violations);
+      } else if (field->type() == FieldDescriptor::TYPE_ENUM) {
+        const int value =
+            field->is_repeated()
+                ? reflection.GetRepeatedEnumValue(message, field, i)
+                : reflection.GetEnumValue(message, field);
+        const google::protobuf::EnumDescriptor& type = *field->enum_type();
+        if (type.FindValueByNumber(value) != nullptr) continue;
+        std::vector<std::string> names;
+        for (int k = 0; k < type.value_count(); ++k) {
+          names.push_back(type.value(k)->name());
+        }
+        violations->push_back(
+            {path, absl::StrCat(value, " is not a ", type.name(), " (",
+                                absl::StrJoin(names, ", "), ")")});
+      }
+    }
+  }
+}
+
+}  // namespace
+
+absl::Status CheckEnumValues(const google::protobuf::Message& request) {
+  std::vector<errors::FieldViolation> violations;
+  AppendEnumViolations(request, "", &violations);
+  if (violations.empty()) return absl::OkStatus();
+  return errors::InvalidArgument(violations);
 }
 
 int WindowOfDay(const v1::Trial& trial, int study_day) {

@@ -17,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "aesignal/v1/report.pb.h"
 #include "aesignal/v1/trial.pb.h"
+#include "google/protobuf/message.h"
 #include "services/errors/errors.h"
 
 namespace aesignal::domain {
@@ -51,6 +52,14 @@ std::optional<errors::FieldViolation> UnknownDoseGroupFilter(
 std::optional<errors::FieldViolation> UnknownTimepointFilter(
     const v1::Trial& trial, absl::string_view timepoint_id);
 bool HasSite(const v1::Trial& trial, absl::string_view site_id);
+
+// INVALID_ARGUMENT naming every enum field of `request` (nested messages
+// included) set to a number its enum does not define: proto3 keeps such a
+// number, and the domain would read it as a filter that matches nothing or a
+// status with no name. (Over HTTP, protobuf's JSON parser already refuses
+// unknown names; a number arrives here the same way from both transports.)
+// Uses reflection: for requests without many nested messages, not ingest.
+absl::Status CheckEnumValues(const google::protobuf::Message& request);
 
 // Checks one subject of an EnrollSubjects request against the trial; appends
 // violations prefixed with `path` (e.g. "subjects[2]").

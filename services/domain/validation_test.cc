@@ -263,5 +263,34 @@ TEST(TrialNameTest, ParsesAndRejects) {
   EXPECT_EQ(v[0].field, "parent");
 }
 
+// Unknown enum numbers are found in nested and repeated messages, each named
+// by its path; known ones, and unset ones, pass.
+TEST(EnumValuesTest, NamesEveryUnknownNumberByItsPath) {
+  v1::Trial trial;
+  trial.mutable_signal_policy()->set_error_control(
+      v1::ERROR_CONTROL_TRIAL_WIDE);
+  EXPECT_TRUE(CheckEnumValues(trial).ok());
+  trial.mutable_signal_policy()->set_error_control(
+      static_cast<v1::ErrorControl>(7));
+  EXPECT_EQ(CheckEnumValues(trial).message(),
+            "signal_policy.error_control: 7 is not a ErrorControl "
+            "(ERROR_CONTROL_UNSPECIFIED, ERROR_CONTROL_TRIAL_WIDE, "
+            "ERROR_CONTROL_PER_TEST)");
+
+  v1::Subject subject;
+  subject.add_history()->set_status(v1::FOLLOW_UP_STATUS_WITHDRAWN);
+  EXPECT_TRUE(CheckEnumValues(subject).ok());
+  subject.add_history()->set_status(static_cast<v1::FollowUpStatus>(-1));
+  subject.set_status(static_cast<v1::FollowUpStatus>(9));
+  const absl::Status status = CheckEnumValues(subject);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("status: 9 is not a FollowUpStatus"));
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("history[1].status: -1 is not a FollowUpStatus"));
+  EXPECT_THAT(std::string(status.message()),
+              ::testing::Not(HasSubstr("history[0]")));
+}
+
 }  // namespace
 }  // namespace aesignal::domain
