@@ -10,9 +10,14 @@
 namespace aesignal::grpc_services {
 namespace {
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
+// `flag` names the setting in the message (the operator's config key).
+absl::StatusOr<std::string> ReadFile(const std::string& flag,
+                                     const std::string& path) {
   std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("--", flag, ": cannot read ", path));
+  }
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
@@ -46,6 +51,21 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     }
     return grpc::InsecureServerCredentials();
   }
+  // TLS hides the traffic but, without principals, lets every caller in as
+  // an admin: the same loopback rule as plaintext.
+  if (auth == nullptr && !access::IsLoopback(listen)) {
+    if (!allow_insecure) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "refusing to listen on ", listen,
+          " without principals: every caller would be an admin; configure "
+          "--principals, or pass --insecure to accept unauthenticated "
+          "callers"));
+    }
+    std::fprintf(stderr,
+                 "aesignald: WARNING: no principals on %s (--insecure): "
+                 "anyone who can connect can read and write trial data\n",
+                 listen.c_str());
+  }
   if (tls.require_client_cert && tls.client_ca.empty()) {
     return absl::InvalidArgumentError(
         "requiring client certificates needs the CA that issues them "
@@ -58,13 +78,13 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
       : tls.require_client_cert
           ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
           : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
-  auto cert = ReadFile(tls.cert);
+  auto cert = ReadFile("tls_cert", tls.cert);
   if (!cert.ok()) return cert.status();
-  auto key = ReadFile(tls.key);
+  auto key = ReadFile("tls_key", tls.key);
   if (!key.ok()) return key.status();
   options.pem_key_cert_pairs.push_back({*key, *cert});
   if (!tls.client_ca.empty()) {
-    auto ca = ReadFile(tls.client_ca);
+    auto ca = ReadFile("tls_client_ca", tls.client_ca);
     if (!ca.ok()) return ca.status();
     options.pem_root_certs = *ca;
   }

@@ -2,10 +2,13 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
+#include <set>
 #include <vector>
 
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/reflection.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -27,6 +30,9 @@ std::set<std::string> ExplicitFlags(int argc, char** argv) {
 
 absl::Status ApplyConfigFile(const std::string& path,
                              const std::set<std::string>& keep) {
+  if (std::error_code ec; !std::filesystem::is_regular_file(path, ec)) {
+    return absl::NotFoundError(absl::StrCat(path, ": no such file"));
+  }
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
@@ -39,12 +45,17 @@ absl::Status ApplyConfigFile(const std::string& path,
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": must be a mapping of flag names to values"));
   }
+  std::set<std::string> seen;
   for (const auto& entry : root) {
     const std::string key = entry.first.as<std::string>();
     absl::CommandLineFlag* flag = absl::FindCommandLineFlag(key);
     if (flag == nullptr || key == "config") {
       return absl::InvalidArgumentError(absl::StrCat(
           path, ": unknown key '", key, "' (keys are aesignald's flag names)"));
+    }
+    if (!seen.insert(key).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": key '", key, "' appears twice"));
     }
     if (keep.count(key)) continue;  // the command line wins
     std::string value;
@@ -66,6 +77,43 @@ absl::Status ApplyConfigFile(const std::string& path,
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status CheckListenAddresses(const std::vector<ListenFlag>& listeners) {
+  std::set<std::string> taken;
+  for (const ListenFlag& flag : listeners) {
+    if (flag.value.empty()) continue;
+    const size_t colon = flag.value.rfind(':');
+    const std::string host =
+        colon == std::string::npos ? "" : flag.value.substr(0, colon);
+    int port = -1;
+    if (host.empty() ||
+        !absl::SimpleAtoi(flag.value.substr(colon + 1), &port) || port < 0 ||
+        port > 65535 ||
+        flag.value.substr(colon + 1).find_first_not_of("0123456789") !=
+            std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--", flag.name, " (config key '", flag.name, "'): '", flag.value,
+          "' is not HOST:PORT with a port of 0-65535"));
+    }
+    // Port 0 picks a free port each time; any other address is one socket.
+    // (A host listening on every address, 0.0.0.0 or [::], overlaps the
+    // others on its port; the kernel refuses that bind by itself.)
+    if (port != 0 && !taken.insert(flag.value).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--", flag.name, " (config key '", flag.name, "'): ", flag.value,
+          " is already the address of another listener"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckRange(const std::string& name, int64_t value, int64_t min,
+                        int64_t max) {
+  if (value >= min && value <= max) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("--", name, " (config key '",
+                                                 name, "'): ", value,
+                                                 " is not in ", min, "-", max));
 }
 
 }  // namespace aesignal

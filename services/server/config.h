@@ -4,8 +4,10 @@
 #ifndef AESIGNAL_SERVICES_SERVER_CONFIG_H_
 #define AESIGNAL_SERVICES_SERVER_CONFIG_H_
 
+#include <cstdint>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 
@@ -22,6 +24,22 @@ std::set<std::string> ExplicitFlags(int argc, char** argv);
 // rejects, or a file that is not a YAML mapping.
 absl::Status ApplyConfigFile(const std::string& path,
                              const std::set<std::string>& keep);
+
+// A listener's flag and its value, e.g. {"http_listen", "127.0.0.1:8080"}.
+struct ListenFlag {
+  std::string name;
+  std::string value;  // empty: the listener is off
+};
+
+// Each value must be HOST:PORT with a port of 0-65535 (0 picks a free one)
+// and no two listeners may share an address: a port beyond 65535 wrapped
+// around, a missing port became 443, and a second server on a port was let
+// in beside the first. INVALID_ARGUMENT naming the flag (the config key).
+absl::Status CheckListenAddresses(const std::vector<ListenFlag>& listeners);
+
+// `value` must lie in [min, max]; INVALID_ARGUMENT naming the flag.
+absl::Status CheckRange(const std::string& name, int64_t value, int64_t min,
+                        int64_t max);
 
 }  // namespace aesignal
 

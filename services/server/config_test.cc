@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
@@ -50,7 +51,44 @@ TEST(ConfigTest, ErrorsNameTheFileAndKey) {
   EXPECT_THAT(std::string(not_map.message()), HasSubstr("mapping"));
   auto broken = ApplyConfigFile(Write(dir, "a: [b\n"), {});
   EXPECT_THAT(std::string(broken.message()), HasSubstr("not readable YAML"));
-  EXPECT_FALSE(ApplyConfigFile(dir.Sub("missing.yaml"), {}).ok());
+  const absl::Status missing = ApplyConfigFile(dir.Sub("missing.yaml"), {});
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(missing.message()), HasSubstr("no such file"));
+  auto twice =
+      ApplyConfigFile(Write(dir, "cfg_test_port: 3\ncfg_test_port: 4\n"), {});
+  EXPECT_EQ(twice.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(twice.message()),
+              HasSubstr("key 'cfg_test_port' appears twice"));
+}
+
+TEST(ListenAddressTest, PortsInRangeAndNoAddressTwice) {
+  EXPECT_TRUE(CheckListenAddresses({{"listen", "127.0.0.1:50051"},
+                                    {"http_listen", "[::1]:8080"},
+                                    {"metrics_listen", ""},
+                                    {"health_listen", "127.0.0.1:0"},
+                                    {"x", "127.0.0.1:0"}})
+                  .ok());
+  for (const char* bad : {"127.0.0.1:99999", "127.0.0.1", "127.0.0.1:", ":80",
+                          "host:8o", "127.0.0.1:-1", "127.0.0.1:+80"}) {
+    const absl::Status s = CheckListenAddresses({{"http_listen", bad}});
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(s.message(),
+              absl::StrCat("--http_listen (config key 'http_listen'): '", bad,
+                           "' is not HOST:PORT with a port of 0-65535"));
+  }
+  EXPECT_EQ(CheckListenAddresses({{"listen", "127.0.0.1:50051"},
+                                  {"health_listen", "127.0.0.1:50051"}})
+                .message(),
+            "--health_listen (config key 'health_listen'): 127.0.0.1:50051 "
+            "is already the address of another listener");
+}
+
+TEST(RangeTest, NamesTheFlag) {
+  EXPECT_TRUE(CheckRange("max_message_mb", 16, 1, 2047).ok());
+  EXPECT_EQ(CheckRange("max_message_mb", 4096, 1, 2047).message(),
+            "--max_message_mb (config key 'max_message_mb'): 4096 is not in "
+            "1-2047");
+  EXPECT_FALSE(CheckRange("grace_seconds", -1, 0, 86400).ok());
 }
 
 TEST(ConfigTest, ExplicitFlagsFromArgv) {

@@ -101,9 +101,44 @@ ABSL_FLAG(int, commit_cache_mb, 128,
 
 namespace {
 
+// Values the flags' types accept but the server cannot run with: each named.
+absl::Status CheckFlagValues() {
+  using aesignal::CheckRange;
+  if (absl::Status s = aesignal::CheckListenAddresses(
+          {{"listen", absl::GetFlag(FLAGS_listen)},
+           {"http_listen", absl::GetFlag(FLAGS_http_listen)},
+           {"metrics_listen", absl::GetFlag(FLAGS_metrics_listen)},
+           {"health_listen", absl::GetFlag(FLAGS_health_listen)}});
+      !s.ok()) {
+    return s;
+  }
+  constexpr int64_t kDay = 24 * 3600;
+  for (const absl::Status& s : {
+           // MiB << 20 must fit the int gRPC takes.
+           CheckRange("max_message_mb", absl::GetFlag(FLAGS_max_message_mb), 1,
+                      2047),
+           CheckRange("memory_quota_mb", absl::GetFlag(FLAGS_memory_quota_mb),
+                      1, 1 << 20),
+           CheckRange("commit_cache_mb", absl::GetFlag(FLAGS_commit_cache_mb),
+                      0, 1 << 20),
+           CheckRange("drain_seconds", absl::GetFlag(FLAGS_drain_seconds), 0,
+                      kDay),
+           CheckRange("grace_seconds", absl::GetFlag(FLAGS_grace_seconds), 0,
+                      kDay),
+           CheckRange("keepalive_seconds",
+                      absl::GetFlag(FLAGS_keepalive_seconds), 1, kDay),
+           CheckRange("keepalive_timeout_seconds",
+                      absl::GetFlag(FLAGS_keepalive_timeout_seconds), 1, kDay),
+       }) {
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 // Flags (and the config file) as server options; INVALID_ARGUMENT naming
-// the file and entry if the principals file is bad.
+// the flag, or the file and entry if the principals file is bad.
 absl::StatusOr<aesignal::ServerOptions> OptionsFromFlags() {
+  if (absl::Status s = CheckFlagValues(); !s.ok()) return s;
   aesignal::ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
@@ -126,8 +161,7 @@ absl::StatusOr<aesignal::ServerOptions> OptionsFromFlags() {
   options.memory_quota_bytes = int64_t{absl::GetFlag(FLAGS_memory_quota_mb)}
                                << 20;
   options.commit_cache_bytes =
-      static_cast<size_t>(std::max(0, absl::GetFlag(FLAGS_commit_cache_mb)))
-      << 20;
+      static_cast<size_t>(absl::GetFlag(FLAGS_commit_cache_mb)) << 20;
   if (const std::string path = absl::GetFlag(FLAGS_principals); !path.empty()) {
     auto principals = aesignal::access::LoadPrincipals(path);
     if (!principals.ok()) return principals.status();
@@ -137,6 +171,12 @@ absl::StatusOr<aesignal::ServerOptions> OptionsFromFlags() {
     options.principals = *std::move(principals);
   }
   return options;
+}
+
+bool IsConfigurationError(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kInvalidArgument ||
+         status.code() == absl::StatusCode::kFailedPrecondition ||
+         status.code() == absl::StatusCode::kNotFound;
 }
 
 std::string HostOf(const std::string& listen) {
@@ -208,7 +248,11 @@ int main(int argc, char** argv) {
   auto server = aesignal::Server::Start(*options);
   if (!server.ok()) {
     std::fprintf(stderr, "aesignald: %s\n", server.status().ToString().c_str());
-    return 1;
+    // 2 for what only a change of configuration can mend (missing TLS
+    // files, plaintext or no principals on a network address, a restore into
+    // a data dir in use): systemd's RestartPreventExitStatus=2 stops there.
+    // 1 for what may pass (a port still taken, a disk error).
+    return IsConfigurationError(server.status()) ? 2 : 1;
   }
   PrintListening(*options, **server);
 

@@ -90,6 +90,10 @@ absl::Status Server::StartGrpc(
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, credentials, &port_);
+  // gRPC sets SO_REUSEPORT by default: a second server on the same port
+  // would start and the kernel would split connections, and so reports,
+  // between two stores. Off, the second bind fails.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.AddChannelArgument(
       GRPC_ARG_KEEPALIVE_TIME_MS,
@@ -133,6 +137,7 @@ absl::Status Server::StartHealthOnly(const std::string& listen) {
   health.RegisterCallbackGenericService(health_unimplemented_.get());
   health.AddListeningPort(listen, grpc::InsecureServerCredentials(),
                           &health_port_);
+  health.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);  // as StartGrpc
   health_server_ = health.BuildAndStart();
   if (health_server_ == nullptr || health_port_ == 0) {
     return absl::UnavailableError(

@@ -538,6 +538,61 @@ TEST_F(SecurityTest, CliUsesTlsAndTokenFile) {
   EXPECT_THAT(err, HasSubstr("both its cert and its key"));
 }
 
+// TLS without principals lets every caller in as an admin: on a network
+// address, for gRPC and HTTP alike, only with --insecure.
+TEST_F(SecurityTest, TlsWithoutPrincipalsOnlyOnLoopbackUnlessInsecure) {
+  server_.reset();
+  testing::TempDir other;
+  ServerOptions grpc_open{.listen = "0.0.0.0:0", .data_dir = other.Sub("a")};
+  grpc_open.tls = {.cert = pki_->Path("server.pem"),
+                   .key = pki_->Path("server.key")};
+  grpc_open.http_listen = "";
+  auto refused = Server::Start(grpc_open);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("refusing to listen on 0.0.0.0:0 without principals"));
+
+  ServerOptions http_open = grpc_open;
+  http_open.listen = "127.0.0.1:0";
+  http_open.http_listen = "0.0.0.0:0";
+  http_open.data_dir = other.Sub("b");
+  refused = Server::Start(http_open);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("refusing to serve HTTP on 0.0.0.0:0 without "
+                        "principals"));
+
+  http_open.allow_insecure = true;
+  http_open.listen = "0.0.0.0:0";
+  EXPECT_TRUE(Server::Start(http_open).ok());
+  http_open.allow_insecure = false;
+  http_open.principals = TestPrincipals();
+  http_open.data_dir = other.Sub("c");
+  EXPECT_TRUE(Server::Start(http_open).ok());
+}
+
+// A second server on a port in use must not start: with gRPC's default
+// SO_REUSEPORT it did, and the kernel split connections, and so reports,
+// between two stores.
+TEST(ListenPolicyTest, ASecondServerCannotShareAPort) {
+  testing::TempDir dir;
+  ServerOptions first{.listen = "127.0.0.1:0", .data_dir = dir.Sub("a")};
+  first.http_listen = "";
+  first.health_listen = "127.0.0.1:0";
+  auto running = Server::Start(first);
+  ASSERT_TRUE(running.ok()) << running.status();
+  for (const bool health : {false, true}) {
+    ServerOptions second{.listen = "127.0.0.1:0", .data_dir = dir.Sub("b")};
+    second.http_listen = "";
+    const std::string taken = absl::StrCat(
+        "127.0.0.1:", health ? (*running)->health_port() : (*running)->port());
+    (health ? second.health_listen : second.listen) = taken;
+    auto refused = Server::Start(second);
+    EXPECT_FALSE(refused.ok()) << taken;
+    EXPECT_THAT(refused.status().message(), HasSubstr("cannot listen"));
+  }
+}
+
 TEST(ListenPolicyTest, PlaintextOnlyOnLoopbackUnlessInsecure) {
   testing::TempDir dir;
   auto refused =
