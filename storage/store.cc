@@ -867,6 +867,17 @@ absl::Status Store::Checkpoint(const std::string& destination) {
     return absl::AlreadyExistsError(
         absl::StrCat("backup destination ", destination, " already exists"));
   }
+  // RocksDB makes the directory itself but not its parents (a fresh
+  // .../backups/ of the deploy files' example would fail).
+  const std::filesystem::path parent =
+      std::filesystem::path(destination).parent_path();
+  std::error_code ec;
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create the backup's parent directory ",
+                     parent.string(), ": ", ec.message()));
+  }
   rocksdb::Checkpoint* raw = nullptr;
   absl::Status created =
       FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw));

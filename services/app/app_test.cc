@@ -331,11 +331,24 @@ TEST_F(AppTest, IncidenceVerifyAndBackup) {
   v1::CreateBackupRequest backup;
   EXPECT_EQ(app_->admin.CreateBackup(admin_, backup).status().code(),
             absl::StatusCode::kInvalidArgument);
-  backup.set_destination(dir_.Sub("backup"));
+  // Relative to the server's working directory: refused, not guessed.
+  backup.set_destination("backups/nightly");
+  EXPECT_THAT(app_->admin.CreateBackup(admin_, backup).status().message(),
+              HasSubstr("destination: must be an absolute path"));
+  // Parents are made (the deploy files' .../backups/NAME on a fresh
+  // server); a parent that cannot be made is named.
+  backup.set_destination(dir_.Sub("backups/nightly-1"));
   auto made = app_->admin.CreateBackup(admin_, backup);
   ASSERT_TRUE(made.ok()) << made.status();
   EXPECT_EQ(made->destination(), backup.destination());
   EXPECT_TRUE(made->has_create_time());
+  backup.set_destination("/dev/null/backups/nightly");
+  const absl::Status refused =
+      app_->admin.CreateBackup(admin_, backup).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.message()),
+              HasSubstr("cannot create the backup's parent directory "
+                        "/dev/null/backups"));
 }
 
 }  // namespace

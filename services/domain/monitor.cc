@@ -1,5 +1,6 @@
 #include "services/domain/monitor.h"
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
@@ -986,6 +987,12 @@ absl::StatusOr<v1::GetAuditTrailResponse> Monitor::GetAuditTrail(
 absl::Status Monitor::CreateBackup(const std::string& destination) {
   if (destination.empty()) {
     return errors::InvalidArgument("destination", "is required");
+  }
+  // A relative path would be resolved against the server's working
+  // directory, which the caller neither sees nor chose.
+  if (!std::filesystem::path(destination).is_absolute()) {
+    return errors::InvalidArgument(
+        "destination", "must be an absolute path on the server's filesystem");
   }
   return store_.Checkpoint(destination);
 }
