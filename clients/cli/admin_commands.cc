@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "clients/cli/commands.h"
 #include "google/protobuf/util/time_util.h"
@@ -50,6 +51,23 @@ struct NewTokenFlags {
 
 // 32 random bytes, hex: the token; a random 8-byte hex salt; prints the token
 // once (to give to the principal) and its YAML entry for the server.
+// `text` as a YAML double-quoted scalar: a name with ": " or a site id with
+// " #" would otherwise change the entry's meaning, and "01" must stay text.
+std::string YamlQuoted(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      absl::StrAppendFormat(&out, "\\x%02X", static_cast<unsigned char>(c));
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
 int AdminNewToken(CommandContext& ctx, const NewTokenFlags& f) {
   if (f.role == "site" && f.sites.empty()) {
     ctx.io.err << "aesignal: --site: a site principal needs its site_ids\n";
@@ -61,12 +79,15 @@ int AdminNewToken(CommandContext& ctx, const NewTokenFlags& f) {
     ctx.io.err << "aesignal: no random bytes available\n";
     return kExitFailed;
   }
-  ctx.io.out << "# token for " << f.name
+  const std::string name = YamlQuoted(f.name);
+  ctx.io.out << "# token for " << name
              << " (shown once; give it to them, e.g. as AESIGNAL_TOKEN):\n# "
              << *token << "\n# entry for aesignald --principals:\n"
-             << "- name: " << f.name << "\n  role: " << f.role << "\n";
+             << "- name: " << name << "\n  role: " << f.role << "\n";
   if (!f.sites.empty()) {
-    ctx.io.out << "  sites: [" << absl::StrJoin(f.sites, ", ") << "]\n";
+    std::vector<std::string> sites;
+    for (const std::string& site : f.sites) sites.push_back(YamlQuoted(site));
+    ctx.io.out << "  sites: [" << absl::StrJoin(sites, ", ") << "]\n";
   }
   ctx.io.out << "  token_sha256: \"" << *salt << ":"
              << Sha256Hex(*salt + *token) << "\"\n";

@@ -3,8 +3,12 @@
 #include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
 
+#include <array>
+#include <filesystem>
 #include <set>
+#include <string_view>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 
 namespace aesignal::access {
@@ -23,6 +27,28 @@ std::string Sha256Hex(const std::string& data) {
   return hex;
 }
 
+// Every key of a principal entry must be one of its fields: a misspelt
+// "site:" or "token_sha265:" was ignored, and with it what it said.
+absl::Status CheckKeys(const YAML::Node& entry, const std::string& where) {
+  static constexpr std::array<std::string_view, 5> kKeys = {
+      "name", "role", "sites", "token_sha256", "cert_common_name"};
+  if (!entry.IsMap()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where,
+                     ": must be a mapping (name, role, sites, token_sha256, "
+                     "cert_common_name)"));
+  }
+  for (const auto& field : entry) {
+    const std::string key = field.first.as<std::string>();
+    if (absl::c_find(kKeys, key) == kKeys.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": unknown key '", key,
+          "' (name, role, sites, token_sha256, cert_common_name)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string HashToken(const std::string& salt, const std::string& token) {
@@ -30,6 +56,9 @@ std::string HashToken(const std::string& salt, const std::string& token) {
 }
 
 absl::StatusOr<std::vector<Principal>> LoadPrincipals(const std::string& path) {
+  if (std::error_code ec; !std::filesystem::is_regular_file(path, ec)) {
+    return absl::NotFoundError(absl::StrCat(path, ": no such file"));
+  }
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
@@ -43,10 +72,12 @@ absl::StatusOr<std::vector<Principal>> LoadPrincipals(const std::string& path) {
   }
   std::vector<Principal> out;
   std::set<std::string> names;
+  std::set<std::string> common_names;
   for (size_t i = 0; i < root.size(); ++i) {
     const YAML::Node& n = root[i];
     const std::string where = absl::StrCat(path, ": principal ", i + 1);
     try {
+      if (absl::Status keys = CheckKeys(n, where); !keys.ok()) return keys;
       Principal p;
       p.name = n["name"] ? n["name"].as<std::string>() : "";
       const std::string role = n["role"] ? n["role"].as<std::string>() : "";
@@ -72,6 +103,14 @@ absl::StatusOr<std::vector<Principal>> LoadPrincipals(const std::string& path) {
         p.token_sha256 = n["token_sha256"].as<std::string>();
       if (n["cert_common_name"]) {
         p.cert_common_name = n["cert_common_name"].as<std::string>();
+        // One certificate, one principal: otherwise the first entry won,
+        // whatever its role.
+        if (!p.cert_common_name.empty() &&
+            !common_names.insert(p.cert_common_name).second) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(where, ": cert_common_name: '", p.cert_common_name,
+                           "' is another principal's"));
+        }
       }
       if (p.token_sha256.empty() && p.cert_common_name.empty()) {
         return absl::InvalidArgumentError(absl::StrCat(

@@ -38,6 +38,7 @@ using access::HashToken;
 using access::LoadPrincipals;
 using access::Principal;
 using access::Role;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 constexpr char kAdminToken[] = "admin-token-0123456789";
@@ -612,6 +613,30 @@ TEST(ListenPolicyTest, PlaintextOnlyOnLoopbackUnlessInsecure) {
             absl::StatusCode::kFailedPrecondition);
 }
 
+// The printed entry is YAML that means what was asked, whatever the name
+// and site ids hold (": " and " #" had changed its meaning; "01" must stay
+// text).
+TEST(PrincipalsFileTest, NewTokenEntryQuotesNameAndSites) {
+  testing::TempDir dir;
+  std::ostringstream out, err;
+  ASSERT_EQ(cli::RunCli({"aesignal", "admin", "new-token", "--name",
+                         "Dr. X: ops \"lead\"", "--role", "site", "--site",
+                         "01", "--site", "A #1"},
+                        {.out = out, .err = err}),
+            0)
+      << err.str();
+  std::string yaml;
+  for (absl::string_view line : absl::StrSplit(out.str(), '\n')) {
+    if (!absl::StartsWith(line, "#")) absl::StrAppend(&yaml, line, "\n");
+  }
+  Write(dir.Sub("p.yaml"), yaml);
+  auto principals = LoadPrincipals(dir.Sub("p.yaml"));
+  ASSERT_TRUE(principals.ok()) << principals.status() << "\n" << yaml;
+  ASSERT_EQ(principals->size(), 1u);
+  EXPECT_EQ((*principals)[0].name, "Dr. X: ops \"lead\"");
+  EXPECT_THAT((*principals)[0].sites, ElementsAre("01", "A #1"));
+}
+
 TEST(PrincipalsFileTest, ErrorsNameTheEntryAndField) {
   testing::TempDir dir;
   const std::string path = dir.Sub("p.yaml");
@@ -632,6 +657,16 @@ TEST(PrincipalsFileTest, ErrorsNameTheEntryAndField) {
       {"- {name: a, role: admin, token_sha256: plaintext}\n",
        "token_sha256: must be SALT:HEX"},
       {"- [unclosed\n", "not readable YAML"},
+      // Misspelt keys were ignored, and with them what they said.
+      {"- {name: a, role: admin, site: ['01'], token_sha256: 'a:b'}\n",
+       "principal 1: unknown key 'site' (name, role, sites"},
+      {"- {name: a, role: admin, token_sha265: 'a:b', cert_common_name: c}\n",
+       "principal 1: unknown key 'token_sha265'"},
+      {"- just-a-name\n", "principal 1: must be a mapping"},
+      // One certificate, one principal (the first entry had won).
+      {"- {name: a, role: site, sites: ['01'], cert_common_name: c}\n"
+       "- {name: b, role: admin, cert_common_name: c}\n",
+       "principal 2: cert_common_name: 'c' is another principal's"},
   };
   for (const Case& c : cases) {
     Write(path, c.yaml);
@@ -640,6 +675,8 @@ TEST(PrincipalsFileTest, ErrorsNameTheEntryAndField) {
         << c.yaml;
     EXPECT_THAT(loaded.status().message(), HasSubstr(c.message)) << c.yaml;
   }
+  EXPECT_EQ(LoadPrincipals(dir.Sub("missing.yaml")).status().message(),
+            dir.Sub("missing.yaml") + ": no such file");
 }
 
 TEST(HashTokenTest, IsSaltedSha256) {
