@@ -131,7 +131,21 @@ struct PrometheusMetrics::Families {
                 .Help("commit time (Unix seconds) of the oldest batch not yet "
                       "reflected in signals; 0 when signals are current")
                 .Register(registry)
-                .Add({})) {}
+                .Add({})) {
+    // The series alerts watch exist from the start, at 0: an alert on an
+    // increase of rounds_total{outcome="failed"} would otherwise miss the
+    // first failure, which creates the series.
+    for (const char* outcome : {"accepted", "duplicate", "superseded"}) {
+      Reports(outcome, "");
+    }
+    Reports("rejected", "invalid_argument");
+    for (const char* outcome : {"ok", "failed"}) {
+      signal_rounds.Add({{"outcome", outcome}});
+    }
+    for (const char* kind : {"raised", "evidence_updated", "triaged"}) {
+      signal_events.Add({{"kind", kind}});
+    }
+  }
 
   prometheus::Counter& Reports(const std::string& outcome,
                                const std::string& reason) {
