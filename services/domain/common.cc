@@ -47,8 +47,11 @@ absl::StatusOr<int> PageSize(int requested, int default_size, int max_size,
 
 namespace {
 
-constexpr char kPageTokenFormat = 1;
+// Format 2 added the check bytes: format-1 tokens (from before the upgrade)
+// are refused as not issued, and a client starts its listing again.
+constexpr char kPageTokenFormat = 2;
 constexpr size_t kFingerprintBytes = 8;
+constexpr size_t kCheckBytes = 4;
 
 // FNV-1a, 64 bits: stable across processes and builds (absl::Hash is not).
 uint64_t Fnv1a(absl::string_view bytes, uint64_t hash = 14695981039346656037u) {
@@ -57,6 +60,22 @@ uint64_t Fnv1a(absl::string_view bytes, uint64_t hash = 14695981039346656037u) {
     hash *= 1099511628211u;
   }
   return hash;
+}
+
+// The low `n` bytes of `hash`, least significant first.
+std::string HashBytes(uint64_t hash, size_t n) {
+  std::string bytes(n, '\0');
+  for (size_t i = 0; i < n; ++i) bytes[i] = static_cast<char>(hash >> (8 * i));
+  return bytes;
+}
+
+// The check bytes of a token's fingerprint and cursor: a token altered
+// anywhere (a flipped byte, a cursor edited by hand) is refused instead of
+// listing from wherever its cursor now points. Not a signature: tokens grant
+// nothing, each List still reads only what the caller's role allows.
+std::string CheckOf(absl::string_view fingerprint, absl::string_view cursor) {
+  return HashBytes(Fnv1a(cursor, Fnv1a(fingerprint, Fnv1a("page token"))),
+                   kCheckBytes);
 }
 
 // The request's type and its fields other than page_size and page_token.
@@ -76,12 +95,8 @@ std::string RequestFingerprint(const google::protobuf::Message& request) {
     coded.SetSerializationDeterministic(true);
     rest->SerializeToCodedStream(&coded);
   }
-  uint64_t hash = Fnv1a(bytes, Fnv1a(descriptor->full_name()));
-  std::string fingerprint(kFingerprintBytes, '\0');
-  for (size_t i = 0; i < kFingerprintBytes; ++i) {
-    fingerprint[i] = static_cast<char>(hash >> (8 * i));
-  }
-  return fingerprint;
+  return HashBytes(Fnv1a(bytes, Fnv1a(descriptor->full_name())),
+                   kFingerprintBytes);
 }
 
 absl::Status NotIssued() {
@@ -93,8 +108,10 @@ absl::Status NotIssued() {
 
 std::string EncodePageToken(const google::protobuf::Message& request,
                             absl::string_view cursor) {
-  return absl::WebSafeBase64Escape(absl::StrCat(
-      std::string(1, kPageTokenFormat), RequestFingerprint(request), cursor));
+  const std::string fingerprint = RequestFingerprint(request);
+  return absl::WebSafeBase64Escape(
+      absl::StrCat(std::string(1, kPageTokenFormat), fingerprint,
+                   CheckOf(fingerprint, cursor), cursor));
 }
 
 absl::StatusOr<std::string> DecodePageToken(
@@ -103,17 +120,25 @@ absl::StatusOr<std::string> DecodePageToken(
   if (field == nullptr) return NotIssued();
   const std::string token = request.GetReflection()->GetString(request, field);
   std::string bytes;
-  if (!absl::WebSafeBase64Unescape(token, &bytes) ||
-      bytes.size() <= 1 + kFingerprintBytes || bytes[0] != kPageTokenFormat) {
+  constexpr size_t kHeader = 1 + kFingerprintBytes + kCheckBytes;
+  if (!absl::WebSafeBase64Unescape(token, &bytes) || bytes.size() <= kHeader ||
+      bytes[0] != kPageTokenFormat) {
     return NotIssued();
   }
-  if (bytes.compare(1, kFingerprintBytes, RequestFingerprint(request)) != 0) {
+  const absl::string_view fingerprint =
+      absl::string_view(bytes).substr(1, kFingerprintBytes);
+  const absl::string_view cursor = absl::string_view(bytes).substr(kHeader);
+  if (bytes.compare(1 + kFingerprintBytes, kCheckBytes,
+                    CheckOf(fingerprint, cursor)) != 0) {
+    return NotIssued();
+  }
+  if (fingerprint != RequestFingerprint(request)) {
     return errors::InvalidArgument(
         "page_token",
         "was issued for a different request: keep the parent and every "
         "filter of the first page while paging");
   }
-  return bytes.substr(1 + kFingerprintBytes);
+  return std::string(cursor);
 }
 
 absl::Status CheckAsOf(const google::protobuf::Timestamp& as_of,

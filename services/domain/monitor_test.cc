@@ -4,6 +4,7 @@
 #include <random>
 #include <set>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -239,6 +240,28 @@ TEST_F(MonitorTest, ListTrialsPaginates) {
   request.set_page_token("%%%");
   EXPECT_EQ(monitor_->ListTrials(request).status().code(),
             absl::StatusCode::kInvalidArgument);
+
+  // A token altered anywhere is refused, not followed from wherever its
+  // cursor now points: a flipped byte, or a cursor edited by hand.
+  request.clear_page_token();
+  request.set_page_size(1);
+  auto first = monitor_->ListTrials(request);
+  ASSERT_TRUE(first.ok()) << first.status();
+  std::string bytes;
+  ASSERT_TRUE(absl::WebSafeBase64Unescape(first->next_page_token(), &bytes));
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    std::string altered = bytes;
+    altered[i] = static_cast<char>(altered[i] ^ 0x04);
+    request.set_page_token(absl::WebSafeBase64Escape(altered));
+    EXPECT_EQ(monitor_->ListTrials(request).status().message(),
+              "page_token: is not a token this server issued")
+        << "byte " << i;
+  }
+  request.set_page_token(absl::WebSafeBase64Escape(bytes + "Z"));
+  EXPECT_EQ(monitor_->ListTrials(request).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  request.set_page_token(first->next_page_token());
+  EXPECT_TRUE(monitor_->ListTrials(request).ok());
 }
 
 TEST_F(MonitorTest, EnrollmentIsVersionedAndAllOrNothing) {
