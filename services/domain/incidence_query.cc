@@ -102,6 +102,17 @@ absl::StatusOr<TermKey> RequestedTerm(const v1::GetIncidenceRequest& request,
                                       Level level, const v1::Trial& trial) {
   TermKey term;
   term.level = level;
+  // A name of another level's row is named as the mistake.
+  if (level != Level::kOverall && !request.overall_key().empty()) {
+    return errors::InvalidArgument(
+        "overall_key", "names an overall row: ask with level OVERALL");
+  }
+  if (level == Level::kOverall &&
+      (!request.soc().empty() || !request.pt().empty())) {
+    return errors::InvalidArgument(
+        request.pt().empty() ? "soc" : "pt",
+        "an overall row is named by overall_key alone");
+  }
   switch (level) {
     case Level::kPt:
       if (request.soc().empty() || request.pt().empty()) {

@@ -565,6 +565,25 @@ void ExpectViolation(const absl::StatusOr<v1::GetIncidenceResponse>& r,
   EXPECT_EQ(violations[0].field, field);
 }
 
+// A row named at another level is refused on the field that names it.
+TEST_F(IncidenceQueryTest, ARowOfAnotherLevelIsNamedByItsField) {
+  v1::GetIncidenceRequest request;
+  request.set_parent(kParent);
+  request.set_level(v1::TERM_LEVEL_PT);
+  request.set_overall_key("any_ae");
+  ExpectViolation(monitor_->GetIncidence(request), "overall_key");
+  request.set_level(v1::TERM_LEVEL_SOC);
+  ExpectViolation(monitor_->GetIncidence(request), "overall_key");
+  request.set_level(v1::TERM_LEVEL_OVERALL);
+  request.set_soc("Infections");
+  ExpectViolation(monitor_->GetIncidence(request), "soc");
+  request.set_pt("Sepsis");
+  ExpectViolation(monitor_->GetIncidence(request), "pt");
+  request.clear_soc();
+  request.clear_pt();
+  EXPECT_TRUE(monitor_->GetIncidence(request).ok());
+}
+
 TEST_F(IncidenceQueryTest, RefusesSubsetsAndComparisonsTheTrialCannotHave) {
   v1::GetIncidenceRequest request;
   request.set_parent(kParent);

@@ -109,19 +109,24 @@ std::set<int> BadReportLines(const ImportPlan& plan) {
   return lines;
 }
 
+// "1 site", "3 sites".
+std::string Count(int64_t n, absl::string_view thing) {
+  return absl::StrCat(n, " ", thing, n == 1 ? "" : "s");
+}
+
 // What was read: subjects and the safety population, AE rows and why some
 // are skipped.
 void PrintDataSummary(const ImportPlan& plan, const std::string& subject_file,
                       size_t bad_report_rows, std::ostream& out) {
   const import::ImportStats& st = plan.stats;
-  out << subject_file << ": " << st.subject_rows << " subjects, "
+  out << subject_file << ": " << Count(st.subject_rows, "subject") << ", "
       << st.safety_subjects << " in the safety population"
       << (st.not_safety > 0
               ? absl::StrCat(" (", st.not_safety, " outside it, not enrolled)")
               : "")
       << "\n";
-  out << plan.ae_file << ": " << st.ae_rows
-      << " AE rows: " << st.teae_rows + static_cast<int64_t>(bad_report_rows)
+  out << plan.ae_file << ": " << Count(st.ae_rows, "AE row") << ": "
+      << st.teae_rows + static_cast<int64_t>(bad_report_rows)
       << " treatment-emergent in the safety population";
   if (st.not_teae > 0) {
     out << ", " << st.not_teae << " not treatment-emergent (skipped)";
@@ -136,11 +141,12 @@ void PrintDataSummary(const ImportPlan& plan, const std::string& subject_file,
 void PrintTrialSummary(const ImportPlan& plan, std::ostream& out) {
   const v1::Trial& trial = plan.trial;
   const v1::Timepoint& last = trial.timepoints(trial.timepoints_size() - 1);
-  out << "trial " << trial.trial_id() << ": " << trial.dose_groups_size()
-      << " dose groups (" << GroupList(trial) << "), "
-      << trial.timepoints_size() << " timepoints (last " << last.timepoint_id()
-      << ", day " << last.study_day() << "), " << trial.sites_size()
-      << " sites\n";
+  out << "trial " << trial.trial_id() << ": "
+      << Count(trial.dose_groups_size(), "dose group") << " ("
+      << GroupList(trial) << "), "
+      << Count(trial.timepoints_size(), "timepoint") << " (last "
+      << last.timepoint_id() << ", day " << last.study_day() << "), "
+      << Count(trial.sites_size(), "site") << "\n";
   for (const std::string& note : plan.notes) out << "note: " << note << "\n";
 }
 
@@ -252,18 +258,20 @@ void PrintImputations(const import::ImportStats& st, std::ostream& out) {
            "first dose)\n";
   }
   if (st.grade_from_severity > 0) {
-    out << "grade: " << st.grade_from_severity
-        << " reports graded from AESEV (MILD/MODERATE/SEVERE = 1/2/3; "
+    out << "grade: " << Count(st.grade_from_severity, "report")
+        << " graded from AESEV (MILD/MODERATE/SEVERE = 1/2/3; "
            "'grade 3+' means severe)\n";
   }
   if (st.criteria_without_serious > 0) {
-    out << "seriousness: " << st.criteria_without_serious
-        << " reports have AES* criteria = Y but AESER != Y: AESER kept, "
+    out << "seriousness: " << Count(st.criteria_without_serious, "report")
+        << (st.criteria_without_serious == 1 ? " has" : " have")
+        << " AES* criteria = Y but AESER != Y: AESER kept, "
            "criteria not sent\n";
   }
   if (st.follow_up_from_onset > 0) {
     out << "follow-up: " << st.follow_up_from_onset
-        << " subjects' last contact day raised to their last TEAE onset\n";
+        << (st.follow_up_from_onset == 1 ? " subject's" : " subjects'")
+        << " last contact day raised to their last TEAE onset\n";
   }
 }
 
@@ -283,7 +291,7 @@ int Send(const CommandContext& ctx, const ImportFlags& flags,
       << ", duplicate " << summary->duplicate << ", superseded "
       << summary->superseded << ", rejected " << summary->rejected;
   if (bad_report_rows > 0) {
-    out << "; " << bad_report_rows << " AE rows not sent (unmappable)";
+    out << "; " << Count(bad_report_rows, "AE row") << " not sent (unmappable)";
   }
   out << "\n";
   PrintImputations(plan.stats, out);
@@ -311,9 +319,9 @@ int RunImport(const CommandContext& ctx, const ImportFlags& flags) {
   if (!PrintRowErrors(*plan, err)) return kExitFailed;
   PrintTrialSummary(*plan, out);
   if (flags.dry_run) {
-    out << "dry run: nothing sent (" << plan->subjects.size() << " subjects, "
-        << plan->reports.size() << " reports, " << bad_report_rows
-        << " AE rows rejected)\n";
+    out << "dry run: nothing sent (" << Count(plan->subjects.size(), "subject")
+        << ", " << Count(plan->reports.size(), "report") << ", "
+        << Count(bad_report_rows, "AE row") << " rejected)\n";
     return bad_report_rows == 0 ? kExitOk : kExitFailed;
   }
   return Send(ctx, flags, bad_report_rows, start, *plan);

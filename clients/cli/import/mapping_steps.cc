@@ -398,11 +398,17 @@ std::vector<AeIn> MapAeRows(const Columns& ae, const Population& pop,
       ++stats.not_teae;
       continue;
     }
+    // What the row's fields needed (grades from AESEV, ...) counts only if
+    // the row becomes a report: the summary speaks of reports sent.
+    ImportStats row_stats;
     const bool fields_ok =
-        MapAeFields(ae, row, id, &in.report, &errors, &stats);
+        MapAeFields(ae, row, id, &in.report, &errors, &row_stats);
     if (fields_ok && errors.empty() &&
         UniqueReportId(ae, row, in.report.report_id(), &report_ids, &errors)) {
       aes.push_back(std::move(in));
+      stats.grade_from_severity += row_stats.grade_from_severity;
+      stats.criteria_without_serious += row_stats.criteria_without_serious;
+      stats.aesi_names_unusable += row_stats.aesi_names_unusable;
     }
     for (auto& e : errors) plan->report_errors.push_back(std::move(e));
   }
