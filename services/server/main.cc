@@ -12,11 +12,13 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "services/access/principals.h"
 #include "services/server/config.h"
 #include "services/server/server.h"
+#include "storage/store.h"
 
 #ifdef AESIGNAL_JEMALLOC
 #include <jemalloc/jemalloc.h>
@@ -204,6 +206,17 @@ void PrintListening(const aesignal::ServerOptions& options,
     std::printf("aesignald health on %s:%d\n",
                 HostOf(options.health_listen).c_str(), server.health_port());
   }
+  // Whether callers are authenticated, so an operator sees it in the log.
+  const std::string transport = options.tls.cert.empty() ? "plaintext"
+                                : options.tls.client_ca.empty()
+                                    ? "TLS"
+                                    : "TLS with client certificates verified";
+  const std::string callers =
+      options.principals.empty()
+          ? "no authentication (every caller is an admin)"
+          : absl::StrCat(options.principals.size(), " principals");
+  std::printf("aesignald security: %s, %s\n", transport.c_str(),
+              callers.c_str());
   std::fflush(stdout);
 }
 
@@ -217,6 +230,11 @@ int main(int argc, char** argv) {
     return absl::EndsWith(file, "services/server/main.cc");
   };
   usage.contains_helpshort_flags = usage.contains_help_flags;
+  usage.version_string = [] {
+    return absl::StrCat("aesignald ", AESIGNAL_VERSION, " (store schema ",
+                        aesignal::storage::kSchemaVersion, ", ",
+                        AllocatorName(), ")\n");
+  };
   absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
       "aesignal server: durable AE-report ingest and incidence tables.\n"

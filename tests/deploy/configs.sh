@@ -102,4 +102,24 @@ set -e
 [[ $rc == 2 ]] || fail "unknown config key: exit $rc, want 2"
 grep -q no_such_flag "$work/bad.log" || fail "unknown key not named: $(cat "$work/bad.log")"
 echo "ok: unknown key refused"
+# Values the server cannot run with exit 2 (systemd does not restart them),
+# each named; so does a missing TLS file, by its flag.
+for bad in "--listen=127.0.0.1:99999" "--http_listen=127.0.0.1" \
+           "--max_message_mb=4096" "--grace_seconds=-1" \
+           "--tls_cert=$work/missing.crt --tls_key=$work/missing.key"; do
+  set +e
+  # shellcheck disable=SC2086  # two flags in one case
+  # (The case's flags last: the last of a flag given twice wins.)
+  "$build/services/server/aesignald" --data_dir="$work/bad2" \
+    --http_listen=127.0.0.1:0 --listen=127.0.0.1:0 $bad >"$work/bad.log" 2>&1
+  rc=$?
+  set -e
+  flag=${bad%%=*}
+  [[ $rc == 2 ]] || fail "$bad: exit $rc, want 2: $(cat "$work/bad.log")"
+  grep -q -- "$flag" "$work/bad.log" || fail "$bad: $flag not named: $(cat "$work/bad.log")"
+done
+echo "ok: unusable values exit 2, named"
+"$build/services/server/aesignald" --version | grep -q '^aesignald [0-9.]* (store schema [0-9]*, ' \
+  || fail "--version: $("$build/services/server/aesignald" --version)"
+echo "ok: --version"
 echo "deploy configs: all passed"
