@@ -15,6 +15,7 @@
 #include <map>
 #include <span>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -347,6 +348,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   rocksdb::Status s =
       rocksdb::DB::Open(DbOptions(options), options.path,
                         ColumnFamilies(options), &handles, &raw_db);
+  if (s.IsIOError() && absl::StrContains(s.ToString(), "/LOCK")) {
+    // Another process has it open (RocksDB's LOCK); it may yet exit.
+    return absl::UnavailableError(absl::StrCat(
+        "data dir ", options.path,
+        " is in use by another process (one server per data dir): ",
+        s.ToString()));
+  }
   if (!s.ok()) return FromRocks(s);
 
   auto store = std::unique_ptr<Store>(new Store());

@@ -191,6 +191,20 @@ TEST(StoreTest, CommitterCacheCanBeTurnedOff) {
   EXPECT_EQ(store.stats().cache_hits, 0);
 }
 
+// A data dir another store has open is named as in use, not as RocksDB's
+// raw lock-file error.
+TEST(StoreTest, ADataDirInUseIsNamed) {
+  testing::TempDir dir;
+  auto first = Store::Open({.path = dir.path()});
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto second = Store::Open({.path = dir.path()});
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(absl::StrContains(
+      second.status().message(),
+      " is in use by another process (one server per data dir)"))
+      << second.status();
+}
+
 // Callers are completed in commit order, each after its own write is
 // durable, also while the committer runs ahead of the WAL sync; a later
 // mutation reads what an earlier, not yet synced one wrote.

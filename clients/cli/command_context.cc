@@ -59,6 +59,12 @@ void PrintStatus(std::ostream& err, const absl::Status& status,
                  const FieldLabel& field_label) {
   err << "error: " << absl::StatusCodeToString(status.code()) << ": "
       << status.message() << "\n";
+  // What a plaintext client sees from a TLS server: say what may be wrong.
+  if (status.code() == absl::StatusCode::kUnavailable &&
+      absl::StrContains(status.message(), "Socket closed")) {
+    err << "  (the server closed the connection: if it uses TLS, pass "
+           "--tls-ca; check --server)\n";
+  }
   if (auto bad = client::BadRequestOf(status)) {
     for (const auto& v : bad->field_violations()) {
       err << "  " << (field_label ? field_label(v.field()) : v.field()) << ": "

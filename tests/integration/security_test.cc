@@ -537,6 +537,29 @@ TEST_F(SecurityTest, CliUsesTlsAndTokenFile) {
                 &err),
             2);
   EXPECT_THAT(err, HasSubstr("both its cert and its key"));
+  // A refused report stream is an error, not an abort (the SDK streamer had
+  // finished the failed stream twice, which gRPC answers with SIGABRT).
+  Write(data_->Sub("reports.csv"),
+        "report_id,version,site_id,subject_id,onset_study_day,pt,soc,grade\n"
+        "R1,1,01,S1,3,Nausea,GI,1\n");
+  for (const std::vector<std::string>& who :
+       {std::vector<std::string>{}, {"--token-file", data_->Sub("token")}}) {
+    std::vector<std::string> submit = who;
+    for (const char* arg : {"reports", "submit", "--trial", "T1", "--file"}) {
+      submit.push_back(arg);
+    }
+    submit.push_back(data_->Sub("reports.csv"));
+    EXPECT_EQ(run(submit, &out, &err), 1) << err;
+    EXPECT_THAT(
+        err, HasSubstr(who.empty() ? "UNAUTHENTICATED" : "PERMISSION_DENIED"));
+  }
+  // A plaintext client to the TLS port is told what may be wrong.
+  std::ostringstream plain_out, plain_err;
+  EXPECT_EQ(cli::RunCli({"aesignal", "--server", target_, "trial", "list"},
+                        {.out = plain_out, .err = plain_err}),
+            1);
+  EXPECT_THAT(plain_err.str(), HasSubstr("UNAVAILABLE"));
+  EXPECT_THAT(plain_err.str(), HasSubstr("pass --tls-ca"));
 }
 
 // TLS without principals lets every caller in as an admin: on a network
