@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/time/clock.h"
+#include "google/rpc/error_details.pb.h"
 
 namespace aesignal::cli {
 namespace {
@@ -11,6 +12,20 @@ namespace {
 constexpr absl::Duration kProgressInterval = absl::Milliseconds(200);
 
 }  // namespace
+
+std::vector<std::pair<std::string, std::string>> RejectedFields(
+    const v1::ReportResult& result) {
+  std::vector<std::pair<std::string, std::string>> fields;
+  for (const auto& any : result.error().details()) {
+    google::rpc::BadRequest bad;
+    if (!any.UnpackTo(&bad)) continue;
+    for (const auto& v : bad.field_violations()) {
+      fields.emplace_back(v.field(), v.description());
+    }
+  }
+  if (fields.empty()) fields.emplace_back(result.field(), result.reason());
+  return fields;
+}
 
 ReportUpload::ReportUpload(std::shared_ptr<client::ClientConnection> connection,
                            std::string trial_id,

@@ -39,6 +39,12 @@
 
 namespace aesignal::cli {
 
+// A rejected report's problems as {field, reason}: every field violation of
+// its error (the server names the first problem of each group of checks),
+// else its one field and reason.
+std::vector<std::pair<std::string, std::string>> RejectedFields(
+    const v1::ReportResult& result);
+
 struct ReportUploadOptions {
   int batch_size = 500;
   int window = 8;  // unacknowledged batches in flight

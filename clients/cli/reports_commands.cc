@@ -50,15 +50,20 @@ std::string ReasonWithLines(std::string reason,
 
 // "FILE:LINE: FIELD: REASON" for a report the server rejected, with the
 // batch-relative "reports[k]" paths turned into file positions.
+// One line per problem the server named.
 std::string Rejection(const std::string& file, const client::ReportOutcome& o,
                       int line, const std::vector<int>& line_of_sequence) {
-  std::string field = o.result.field();
-  int index;
-  std::string rest;
-  if (SplitIndexedPath(field, "reports", &index, &rest)) field = rest;
-  return absl::StrCat(file, ":", line, ": ", field.empty() ? "" : field + ": ",
-                      ReasonWithLines(o.result.reason(), line_of_sequence,
-                                      o.sequence - o.result.index()));
+  std::vector<std::string> lines;
+  for (auto [field, reason] : RejectedFields(o.result)) {
+    int index;
+    std::string rest;
+    if (SplitIndexedPath(field, "reports", &index, &rest)) field = rest;
+    lines.push_back(
+        absl::StrCat(file, ":", line, ": ", field.empty() ? "" : field + ": ",
+                     ReasonWithLines(reason, line_of_sequence,
+                                     o.sequence - o.result.index())));
+  }
+  return absl::StrJoin(lines, "\n");
 }
 
 struct RowsRead {

@@ -128,12 +128,17 @@ const char* RejectionReason(absl::StatusCode code) {
   }
 }
 
+// `field` and `reason` are the (first) problem; `also` other problems of the
+// same report, listed after it in the error's BadRequest.
 void SetRejected(v1::ReportResult* result, absl::StatusCode code,
-                 std::string field, std::string reason) {
+                 std::string field, std::string reason,
+                 const std::vector<errors::FieldViolation>& also = {}) {
   result->set_status(v1::REPORT_STATUS_REJECTED);
   result->set_code(static_cast<int>(code));
+  std::vector<errors::FieldViolation> violations = {{field, reason}};
+  violations.insert(violations.end(), also.begin(), also.end());
   *result->mutable_error() = errors::ToRpcStatus(
-      errors::FieldError(code, field, reason, RejectionReason(code)));
+      errors::FieldErrors(code, violations, RejectionReason(code)));
   result->set_field(std::move(field));
   result->set_reason(std::move(reason));
 }
@@ -152,7 +157,8 @@ void ValidateBatch(Batch& batch) {
     const std::string path = absl::StrCat("reports[", i, "]");
     auto checked = ValidateReport(batch.trial, r, path);
     if (auto* rejection = std::get_if<Rejection>(&checked)) {
-      SetRejected(result, rejection->code, rejection->field, rejection->reason);
+      SetRejected(result, rejection->code, rejection->field, rejection->reason,
+                  rejection->also);
       continue;
     }
     auto [it, inserted] = first_index.try_emplace(

@@ -178,7 +178,10 @@ void CheckPolicy(const v1::SignalPolicy& p,
 
 Rejection Reject(std::string field, std::string reason,
                  absl::StatusCode code = absl::StatusCode::kInvalidArgument) {
-  return Rejection{code, std::move(field), std::move(reason)};
+  return Rejection{.code = code,
+                   .field = std::move(field),
+                   .reason = std::move(reason),
+                   .also = {}};
 }
 
 }  // namespace
@@ -678,12 +681,19 @@ std::variant<ValidReport, Rejection> ValidateReport(
     const std::string& path) {
   const FieldNames f(path);
   ValidReport valid;
-  std::optional<Rejection> rejection = CheckReportIds(trial, r, f, &valid);
-  if (!rejection) rejection = CheckOnset(trial, r, f, &valid);
-  if (!rejection) rejection = CheckEnd(trial, r, f, valid);
-  if (!rejection) rejection = CheckTerms(r, f);
-  if (!rejection) rejection = CheckSeverity(r, f);
-  if (!rejection) rejection = CheckAesi(trial, r, f);
+  std::optional<Rejection> onset = CheckOnset(trial, r, f, &valid);
+  if (!onset) onset = CheckEnd(trial, r, f, valid);  // needs the window
+  std::optional<Rejection> rejection;
+  for (const std::optional<Rejection>& found :
+       {CheckReportIds(trial, r, f, &valid), std::move(onset), CheckTerms(r, f),
+        CheckSeverity(r, f), CheckAesi(trial, r, f)}) {
+    if (!found) continue;
+    if (!rejection) {
+      rejection = found;
+    } else {
+      rejection->also.push_back({found->field, found->reason});
+    }
+  }
   if (rejection) return *std::move(rejection);
   return valid;
 }

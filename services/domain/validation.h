@@ -78,10 +78,15 @@ struct Rejection {
   absl::StatusCode code = absl::StatusCode::kInvalidArgument;
   std::string field;  // e.g. "reports[3].grade"
   std::string reason;
+  // Other problems of the same report (the first of each other group of
+  // checks: ids, onset, terms, severity, AESI), so that a site can mend them
+  // all at once.
+  std::vector<errors::FieldViolation> also;
 };
 
 // Checks one report against the trial design. `path` prefixes field names.
-// Returns where it counts, or why it is rejected.
+// Returns where it counts, or why it is rejected: the first problem, and the
+// first of every other group of checks in `also`.
 std::variant<ValidReport, Rejection> ValidateReport(
     const v1::Trial& trial, const v1::AdverseEventReport& report,
     const std::string& path);

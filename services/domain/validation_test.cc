@@ -112,6 +112,33 @@ TEST(ReportValidationTest, TimepointAloneGivesTheWindow) {
   EXPECT_EQ(std::get<ValidReport>(v).window, 2);
 }
 
+// A report with several problems names the first of each group of checks,
+// so that a site mends them at once (it had learnt one per resubmission).
+TEST(ReportValidationTest, NamesTheFirstProblemOfEveryGroup) {
+  auto r = GoodReport();
+  r.set_site_id("99");       // ids: not a site of the trial (NOT_FOUND)
+  r.set_onset_study_day(0);  // onset
+  r.set_pt("");              // terms
+  r.set_grade(9);            // severity
+  r.add_aesi("no_such");     // AESI
+  Rejection rej = Rejected(r);
+  EXPECT_EQ(rej.code, absl::StatusCode::kNotFound);
+  EXPECT_EQ(rej.field, "reports[0].site_id");
+  std::vector<std::string> fields;
+  for (const auto& v : rej.also) fields.push_back(v.field);
+  EXPECT_THAT(fields, ::testing::ElementsAre(
+                          "reports[0].onset_study_day", "reports[0].pt",
+                          "reports[0].grade", "reports[0].aesi[0]"));
+  // One problem: nothing else.
+  EXPECT_THAT(Rejected([] {
+                auto one = GoodReport();
+                one.set_grade(0);
+                return one;
+              }())
+                  .also,
+              ::testing::IsEmpty());
+}
+
 TEST(ReportValidationTest, TheEndDayIsNotBeforeTheOnset) {
   auto r = GoodReport();  // onset day 10
   for (int end : {10, 11, 900}) {

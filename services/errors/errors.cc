@@ -89,8 +89,14 @@ absl::Status FailedPrecondition(std::string message,
 
 absl::Status FieldError(absl::StatusCode code, std::string field,
                         std::string description, std::string reason) {
-  absl::Status invalid =
-      InvalidArgument(std::move(field), std::move(description));
+  return FieldErrors(code, {{std::move(field), std::move(description)}},
+                     std::move(reason));
+}
+
+absl::Status FieldErrors(absl::StatusCode code,
+                         const std::vector<FieldViolation>& violations,
+                         std::string reason) {
+  absl::Status invalid = InvalidArgument(violations);
   absl::Status status(code, invalid.message());
   status.SetPayload(kBadRequestTypeUrl,
                     *invalid.GetPayload(kBadRequestTypeUrl));

@@ -48,6 +48,10 @@ absl::Status InvalidArgument(std::string field, std::string description);
 // where the field matters but the code is not INVALID_ARGUMENT.)
 absl::Status FieldError(absl::StatusCode code, std::string field,
                         std::string description, std::string reason);
+// The same for several fields (`violations` not empty), in that order.
+absl::Status FieldErrors(absl::StatusCode code,
+                         const std::vector<FieldViolation>& violations,
+                         std::string reason);
 
 // The violations carried by a status (empty if none).
 std::vector<FieldViolation> ViolationsOf(const absl::Status& status);

@@ -632,6 +632,19 @@ TEST_F(ApiV1Test, RejectedReportsCarryARichStatus) {
     EXPECT_EQ(info.reason(), expected[i].second) << i;
     EXPECT_EQ(info.domain(), "aesignal.dev") << i;
   }
+  // Several problems: `field` is the first, the BadRequest names each.
+  v1::AdverseEventReport many = Report("R4", 1, "S1", 0, "", 9);
+  response = Submit({many});
+  ASSERT_EQ(response.rejected_count(), 1);
+  const v1::ReportResult& r = response.results(0);
+  EXPECT_EQ(r.field(), "reports[0].onset_study_day");
+  google::rpc::BadRequest bad;
+  for (const auto& any : r.error().details()) any.UnpackTo(&bad);
+  std::vector<std::string> fields;
+  for (const auto& v : bad.field_violations()) fields.push_back(v.field());
+  EXPECT_THAT(fields,
+              ::testing::ElementsAre("reports[0].onset_study_day",
+                                     "reports[0].pt", "reports[0].grade"));
 }
 
 TEST_F(ApiV1Test, TheAllGroupsTotalIsExplicit) {

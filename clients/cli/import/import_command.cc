@@ -203,16 +203,21 @@ bool EnrollSubjects(client::Client& c, const ImportPlan& plan,
 }
 
 // "AE_FILE:LINE: COLUMN (field): rejected by the server: REASON".
+// One line per problem the server named.
 std::string Rejection(const ImportPlan& plan, const client::ReportOutcome& o,
                       int line) {
-  const std::string field = FieldName(o.result.field());
-  auto col = plan.field_columns.find(field);
-  std::string where = col == plan.field_columns.end()
-                          ? field
-                          : absl::StrCat(col->second, " (", field, ")");
-  return absl::StrCat(plan.ae_file, ":", line, ": ",
-                      where.empty() ? "" : where + ": ",
-                      "rejected by the server: ", o.result.reason());
+  std::vector<std::string> lines;
+  for (const auto& [path, reason] : RejectedFields(o.result)) {
+    const std::string field = FieldName(path);
+    auto col = plan.field_columns.find(field);
+    std::string where = col == plan.field_columns.end()
+                            ? field
+                            : absl::StrCat(col->second, " (", field, ")");
+    lines.push_back(absl::StrCat(plan.ae_file, ":", line, ": ",
+                                 where.empty() ? "" : where + ": ",
+                                 "rejected by the server: ", reason));
+  }
+  return absl::StrJoin(lines, "\n");
 }
 
 // Streams the plan's reports; prints the rejections (and, on failure, the
