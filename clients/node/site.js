@@ -20,7 +20,9 @@
 const fs = require('node:fs');
 const { parseArgs } = require('node:util');
 const { setTimeout: sleep } = require('node:timers/promises');
-const { grpc, CODE_NAMES, connect, describeError, jsonProblem } = require('./lib/aesignal');
+const {
+  grpc, CODE_NAMES, connect, describeError, jsonProblem, rejectedFields,
+} = require('./lib/aesignal');
 
 // Stream errors after which the unacknowledged batches can simply be sent
 // again: the connection or the server went away, nothing is wrong with them.
@@ -177,10 +179,12 @@ function describe(outcome) {
   const { report: r, result } = outcome;
   let text = `line ${outcome.line}: ${r.report_id} v${r.version} ${outcome.status}`;
   if (result && outcome.status === 'REJECTED') {
-    // The server names the field within its batch (reports[7].grade); the
-    // line number already says which report.
-    const field = result.field.replace(/^reports\[\d+\]\.?/, '');
-    text += ` ${field}: ${result.reason} [${CODE_NAMES[result.code] || result.code}]`;
+    // Every problem the server named, within its batch (reports[7].grade);
+    // the line number already says which report.
+    const problems = rejectedFields(result)
+      .map(({ field, reason }) => `${field.replace(/^reports\[\d+\]\.?/, '')}: ${reason}`)
+      .join('; ');
+    text += ` ${problems} [${CODE_NAMES[result.code] || result.code}]`;
   } else if (outcome.batchError) {
     const e = outcome.batchError;
     text += ` ${CODE_NAMES[e.code] || e.code}: ${e.message}`;

@@ -33,6 +33,20 @@ def _details(error, message_class):
     return found
 
 
+def rejected_fields(result):
+    """[(field, reason)] of a REJECTED aesignal.v1.ReportResult: every field
+    violation of its `error` (the first problem of each group of checks), else
+    its one `field` and `reason`."""
+    fields = []
+    for any_detail in result.error.details:
+        if any_detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad_request = error_details_pb2.BadRequest()
+            any_detail.Unpack(bad_request)
+            fields += [(v.field, v.description)
+                       for v in bad_request.field_violations]
+    return fields or [(result.field, result.reason)]
+
+
 def field_violations(error):
     """[(field, description)] from the error's BadRequest details."""
     return [(v.field, v.description)

@@ -205,16 +205,22 @@ def load_reports(path):
     return reports, lines
 
 
+# "reports[7]." of a field path: the line number already says which report.
+_IN_BATCH = re.compile(r"^reports\[\d+\]\.?")
+
+
 def describe(outcome):
     """One output line for an outcome."""
     r = outcome.report
     text = f"line {outcome.line}: {r.report_id} v{r.version} {outcome.status}"
     if outcome.result is not None and outcome.status == "REJECTED":
-        # The server names the field within its batch (reports[7].grade);
-        # the line number already says which report.
-        field = re.sub(r"^reports\[\d+\]\.?", "", outcome.result.field)
+        # Every problem the server named, within its batch (reports[7].grade).
+        problems = "; ".join(
+            f"{_IN_BATCH.sub('', field)}: {reason}"
+            for field, reason in aesignal_errors.rejected_fields(
+                outcome.result))
         code = CODE_NAMES.get(outcome.result.code, outcome.result.code)
-        text += f" {field}: {outcome.result.reason} [{code}]"
+        text += f" {problems} [{code}]"
     elif outcome.batch_error is not None:
         e = outcome.batch_error
         text += f" {CODE_NAMES.get(e.code, e.code)}: {e.message}"

@@ -166,6 +166,19 @@ function statusOf(error) {
   return status;
 }
 
+// [{field, reason}] of a REJECTED ReportResult: every field violation of its
+// `error` (the first problem of each group of checks), else its one field
+// and reason.
+function rejectedFields(result) {
+  const BadRequest = errorTypes.lookupType('google.rpc.BadRequest');
+  const details = (result.error && result.error.details) || [];
+  const fields = details
+    .filter((any) => any.type_url.endsWith('/google.rpc.BadRequest'))
+    .flatMap((any) => BadRequest.toObject(BadRequest.decode(any.value), TO_OBJECT)
+      .field_violations.map((v) => ({ field: v.field, reason: v.description })));
+  return fields.length ? fields : [{ field: result.field, reason: result.reason }];
+}
+
 // [{field, description}] from the error's google.rpc.BadRequest details.
 function fieldViolations(error) {
   const status = statusOf(error);
@@ -204,4 +217,5 @@ module.exports = {
   errorInfo,
   describeError,
   jsonProblem,
+  rejectedFields,
 };

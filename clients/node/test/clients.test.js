@@ -268,11 +268,15 @@ describe('example clients', () => {
   it('site names rejected reports and refused batches', async () => {
     await setUpTrial(clients, 'JS3');
     const file = writeReports(work, 'bad.jsonl',
-      [REPORTS[3], { ...REPORTS[0], report_id: 'B1', grade: 9 }]);
+      [REPORTS[3], { ...REPORTS[0], report_id: 'B1', grade: 9 },
+        { ...REPORTS[0], report_id: 'B6', grade: 9, onset_study_day: 0 }]);
     let run = await runExample('site.js', ['--server', server.target, '--trial', 'JS3', file]);
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stdout, /^line 1: R4 v1 ACCEPTED$/m);
     assert.match(run.stdout, /^line 2: B1 v1 REJECTED grade: .+ \[INVALID_ARGUMENT\]$/m);
+    // Every problem of a report, on its line.
+    assert.match(run.stdout,
+      /^line 3: B6 v1 REJECTED onset_study_day: .+; grade: .+ \[INVALID_ARGUMENT\]$/m);
 
     // A misspelt field or enum name stops the file before anything is sent
     // (JSON.parse and proto-loader would drop it without a word).
@@ -294,14 +298,14 @@ describe('example clients', () => {
     run = await runExample('site.js', ['--server', server.target, '--trial', 'NO-SUCH-TRIAL', file]);
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stdout, /^line 1: R4 v1 REFUSED NOT_FOUND: /m);
-    assert.match(run.stdout, /refused 2, unacknowledged 0/);
+    assert.match(run.stdout, /refused 3, unacknowledged 0/);
 
     // No server: the site gives up after its attempts, nothing acknowledged.
     run = await runExample('site.js', ['--server', '127.0.0.1:1', '--trial', 'JS3',
       '--attempts', '2', '--connect-timeout', '0.5', file]);
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.stdout, /^line 2: B1 v1 UNACKNOWLEDGED$/m);
-    assert.match(run.stdout, /accepted 0, .*, unacknowledged 2$/m);
+    assert.match(run.stdout, /accepted 0, .*, unacknowledged 3$/m);
     assert.match(run.stderr, /server not reachable within 0.5 s/);
   });
 

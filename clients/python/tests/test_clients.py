@@ -290,20 +290,25 @@ class ExampleClientsTest(unittest.TestCase):
     def test_site_names_rejected_reports_and_refused_batches(self):
         set_up_trial(self.channel, "PY3")
         bad = dict(REPORTS[0], report_id="B1", grade=9)
-        path = self.write_reports("bad.jsonl", [REPORTS[3], bad])
+        worse = dict(REPORTS[0], report_id="B6", grade=9, onset_study_day=0)
+        path = self.write_reports("bad.jsonl", [REPORTS[3], bad, worse])
         run = example("trial_site.py", "--server", self.server.target,
                       "--trial", "PY3", path)
         self.assertEqual(run.returncode, 1, run.stderr)
         self.assertIn("line 1: R4 v1 ACCEPTED", run.stdout)
         self.assertRegex(run.stdout,
                          r"line 2: B1 v1 REJECTED grade: .+ \[INVALID_ARGUMENT\]")
+        # Every problem of a report, on its line.
+        self.assertRegex(
+            run.stdout, r"line 3: B6 v1 REJECTED onset_study_day: .+; "
+            r"grade: .+ \[INVALID_ARGUMENT\]")
 
         # A whole batch refused (unknown trial) is reported, not retried.
         run = example("trial_site.py", "--server", self.server.target,
                       "--trial", "NO-SUCH-TRIAL", path)
         self.assertEqual(run.returncode, 1, run.stderr)
         self.assertRegex(run.stdout, r"line 1: R4 v1 REFUSED NOT_FOUND: ")
-        self.assertIn("refused 2, unacknowledged 0", run.stdout)
+        self.assertIn("refused 3, unacknowledged 0", run.stdout)
 
         # No server: the site gives up after its attempts, nothing
         # acknowledged.
@@ -312,7 +317,7 @@ class ExampleClientsTest(unittest.TestCase):
                       path)
         self.assertEqual(run.returncode, 2, run.stderr)
         self.assertIn("line 2: B1 v1 UNACKNOWLEDGED", run.stdout)
-        self.assertRegex(run.stdout, r"accepted 0, .*, unacknowledged 2\n")
+        self.assertRegex(run.stdout, r"accepted 0, .*, unacknowledged 3\n")
         self.assertIn("server not reachable within 0.5 s", run.stderr)
 
     def test_invalid_argument_carries_bad_request_and_error_info(self):
