@@ -1,5 +1,7 @@
 // aesignald: the aesignal server. Parses flags and runs Server until SIGINT or
 // SIGTERM.
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
@@ -175,6 +177,23 @@ absl::StatusOr<aesignal::ServerOptions> OptionsFromFlags() {
   return options;
 }
 
+// Secrets other users can read: the TLS key lets them impersonate the
+// server, the principals file holds token hashes. A warning, not a refusal:
+// a container may mount them with loose modes behind its own isolation.
+void WarnIfReadableByOthers(const aesignal::ServerOptions& options) {
+  for (const std::string& path :
+       {options.tls.key, absl::GetFlag(FLAGS_principals)}) {
+    struct stat info;
+    if (path.empty() || ::stat(path.c_str(), &info) != 0) continue;
+    if ((info.st_mode & S_IROTH) != 0) {
+      std::fprintf(stderr,
+                   "aesignald: WARNING: %s is readable by every user (mode "
+                   "%04o); make it 0640 or 0600\n",
+                   path.c_str(), static_cast<unsigned>(info.st_mode & 07777));
+    }
+  }
+}
+
 bool IsConfigurationError(const absl::Status& status) {
   return status.code() == absl::StatusCode::kInvalidArgument ||
          status.code() == absl::StatusCode::kFailedPrecondition ||
@@ -263,6 +282,7 @@ int main(int argc, char** argv) {
                  std::string(options.status().message()).c_str());
     return 2;
   }
+  WarnIfReadableByOthers(*options);
   auto server = aesignal::Server::Start(*options);
   if (!server.ok()) {
     std::fprintf(stderr, "aesignald: %s\n", server.status().ToString().c_str());

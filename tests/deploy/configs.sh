@@ -119,6 +119,16 @@ for bad in "--listen=127.0.0.1:99999" "--http_listen=127.0.0.1" \
   grep -q -- "$flag" "$work/bad.log" || fail "$bad: $flag not named: $(cat "$work/bad.log")"
 done
 echo "ok: unusable values exit 2, named"
+# Secrets readable by every user are warned about.
+printf -- '- {name: a, role: admin, token_sha256: "s:00"}\n' >"$work/p.yaml"
+chmod 0644 "$work/p.yaml"
+set +e
+"$build/services/server/aesignald" --data_dir="$work/bad3" --listen=127.0.0.1:0 \
+  --http_listen= --principals="$work/p.yaml" >"$work/bad.log" 2>&1
+set -e
+grep -q "WARNING: $work/p.yaml is readable by every user (mode 0644)" "$work/bad.log" \
+  || fail "world-readable principals file not warned about: $(cat "$work/bad.log")"
+echo "ok: world-readable secrets warned about"
 "$build/services/server/aesignald" --version | grep -q '^aesignald [0-9.]* (store schema [0-9]*, ' \
   || fail "--version: $("$build/services/server/aesignald" --version)"
 echo "ok: --version"
