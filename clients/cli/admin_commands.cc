@@ -49,8 +49,6 @@ struct NewTokenFlags {
   std::vector<std::string> sites;
 };
 
-// 32 random bytes, hex: the token; a random 8-byte hex salt; prints the token
-// once (to give to the principal) and its YAML entry for the server.
 // `text` as a YAML double-quoted scalar: a name with ": " or a site id with
 // " #" would otherwise change the entry's meaning, and "01" must stay text.
 std::string YamlQuoted(std::string_view text) {
@@ -68,6 +66,8 @@ std::string YamlQuoted(std::string_view text) {
   return out + "\"";
 }
 
+// 32 random bytes, hex: the token; a random 8-byte hex salt; prints the token
+// once (to give to the principal) and its YAML entry for the server.
 int AdminNewToken(CommandContext& ctx, const NewTokenFlags& f) {
   if (f.role == "site" && f.sites.empty()) {
     ctx.io.err << "aesignal: --site: a site principal needs its site_ids\n";

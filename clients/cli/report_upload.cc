@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "absl/time/clock.h"
-#include "google/rpc/error_details.pb.h"
+#include "aesignal/client/status.h"
 
 namespace aesignal::cli {
 namespace {
@@ -16,10 +16,8 @@ constexpr absl::Duration kProgressInterval = absl::Milliseconds(200);
 std::vector<std::pair<std::string, std::string>> RejectedFields(
     const v1::ReportResult& result) {
   std::vector<std::pair<std::string, std::string>> fields;
-  for (const auto& any : result.error().details()) {
-    google::rpc::BadRequest bad;
-    if (!any.UnpackTo(&bad)) continue;
-    for (const auto& v : bad.field_violations()) {
+  if (auto bad = client::BadRequestOf(client::FromRpcStatus(result.error()))) {
+    for (const auto& v : bad->field_violations()) {
       fields.emplace_back(v.field(), v.description());
     }
   }

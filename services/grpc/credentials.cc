@@ -51,21 +51,6 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     }
     return grpc::InsecureServerCredentials();
   }
-  // TLS hides the traffic but, without principals, lets every caller in as
-  // an admin: the same loopback rule as plaintext.
-  if (auth == nullptr && !access::IsLoopback(listen)) {
-    if (!allow_insecure) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "refusing to listen on ", listen,
-          " without principals: every caller would be an admin; configure "
-          "--principals, or pass --insecure to accept unauthenticated "
-          "callers"));
-    }
-    std::fprintf(stderr,
-                 "aesignald: WARNING: no principals on %s (--insecure): "
-                 "anyone who can connect can read and write trial data\n",
-                 listen.c_str());
-  }
   if (tls.require_client_cert && tls.client_ca.empty()) {
     return absl::InvalidArgumentError(
         "requiring client certificates needs the CA that issues them "

@@ -23,11 +23,10 @@ struct TlsFiles {
 };
 
 // Credentials for `listen`: TLS if files are given (with `auth` attached
-// when not null). Plaintext, or TLS without `auth` (every caller an admin),
-// only on a loopback address or when `allow_insecure` (then a warning is
-// printed). Authentication needs TLS. Errors: INVALID_ARGUMENT or
-// FAILED_PRECONDITION for settings that do not fit, NOT_FOUND naming the
-// flag of a file that cannot be read.
+// when not null); plaintext only on a loopback address or when
+// `allow_insecure` (then a warning is printed). Authentication needs TLS.
+// Errors: INVALID_ARGUMENT or FAILED_PRECONDITION for settings that do not
+// fit, NOT_FOUND naming the flag of a file that cannot be read.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const std::string& listen, const TlsFiles& tls, bool allow_insecure,
     const std::shared_ptr<AuthProcessor>& auth);

@@ -80,12 +80,6 @@ class Gateway {
  public:
   Gateway(app::Application* app, GatewayOptions options);
 
-  // Serves data (not only operations) to every caller as an admin: no
-  // authenticator. HttpServer keeps such a gateway on loopback.
-  bool open_to_all() const {
-    return options_.authenticator == nullptr && !options_.ops_only;
-  }
-
   // How to serve a request.
   struct Plan {
     // Set when the request is answered without the application layer (a

@@ -639,15 +639,6 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
         "plaintext HTTP on non-loopback address ", options.listen,
         ": configure TLS (--tls_cert/--tls_key) or pass --insecure"));
   }
-  // As for gRPC: without principals every caller is an admin, so only on
-  // loopback unless --insecure (an operations-only listener serves no data).
-  if (gateway->open_to_all() && !options.allow_insecure &&
-      !access::IsLoopback(options.listen)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "refusing to serve HTTP on ", options.listen,
-        " without principals: every caller would be an admin; configure "
-        "--principals, or pass --insecure to accept unauthenticated callers"));
-  }
   auto impl = std::make_unique<Impl>(options, gateway);
   try {
     if (tls) {

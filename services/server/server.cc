@@ -8,12 +8,15 @@
 #include <grpcpp/impl/server_builder_plugin.h>
 #include <grpcpp/resource_quota.h>
 
+#include <cstdio>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "services/access/authenticator.h"
+#include "services/access/caller.h"
 #include "services/app/application.h"
 #include "services/domain/monitor.h"
 #include "services/grpc/auth_processor.h"
@@ -49,6 +52,33 @@ constexpr const char* kServiceNames[] = {
     v1::AuditService::service_full_name(),
     v1::AdminService::service_full_name(),
 };
+
+// With TLS but no principals every caller is an admin: like plaintext (whose
+// own rule, in the credentials and the HTTP server, refuses it first), the
+// gRPC and HTTP listeners then stay on loopback unless --insecure, which
+// warns. The metrics and health listeners serve no data.
+absl::Status CheckUnauthenticatedListeners(const ServerOptions& options) {
+  if (!options.principals.empty() || options.tls.cert.empty()) {
+    return absl::OkStatus();
+  }
+  const std::pair<const std::string&, const char*> listeners[] = {
+      {options.listen, "listen on"}, {options.http_listen, "serve HTTP on"}};
+  for (const auto& [listen, what] : listeners) {
+    if (listen.empty() || access::IsLoopback(listen)) continue;
+    if (!options.allow_insecure) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "refusing to ", what, " ", listen,
+          " without principals: every caller would be an admin; configure "
+          "--principals, or pass --insecure to accept unauthenticated "
+          "callers"));
+    }
+    std::fprintf(stderr,
+                 "aesignald: WARNING: no principals on %s (--insecure): "
+                 "anyone who can connect can read and write trial data\n",
+                 listen.c_str());
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -210,6 +240,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   auto credentials = grpc_services::MakeServerCredentials(
       options.listen, options.tls, options.allow_insecure, auth);
   if (!credentials.ok()) return credentials.status();
+  if (absl::Status open = CheckUnauthenticatedListeners(options); !open.ok()) {
+    return open;
+  }
   server->MakeServices(authenticator);
   // Counting-rule upgrades (a row added to what reports count in, recounted
   // from the stored reports when the store is opened) must have succeeded:

@@ -156,6 +156,17 @@ absl::StatusOr<Dataset> ReadXpt(const std::string& path) {
                      readstat_error_message(error)));
   }
   for (auto& row : ctx.rows) row.cells.resize(ctx.columns.size());
+  // XPT text has no declared encoding (CsvReader checks CSV as it reads): a
+  // Latin-1 cell would reach the server as a message it cannot parse.
+  for (const DatasetRow& row : ctx.rows) {
+    for (size_t i = 0; i < row.cells.size(); ++i) {
+      if (!IsUtf8(row.cells[i])) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(path, ":", row.line, ": ",
+                         NotUtf8Reason(ctx.columns[i], row.cells[i])));
+      }
+    }
+  }
   return Dataset(path, std::move(ctx.columns), std::move(ctx.rows));
 }
 
@@ -237,17 +248,6 @@ absl::StatusOr<Dataset> ReadDataset(const std::string& path) {
           absl::StrCat(path, ":1: column '", name,
                        "' appears twice (names are compared "
                        "without regard to case)"));
-    }
-  }
-  // XPT text has no declared encoding (CSV is checked as it is read): a
-  // Latin-1 cell would reach the server as a message it cannot parse.
-  for (const DatasetRow& row : ds->rows()) {
-    for (size_t i = 0; i < row.cells.size(); ++i) {
-      if (!IsUtf8(row.cells[i])) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(path, ":", row.line, ": ",
-                         NotUtf8Reason(ds->columns()[i], row.cells[i])));
-      }
     }
   }
   return ds;

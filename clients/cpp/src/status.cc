@@ -26,15 +26,23 @@ std::optional<Detail> DetailOf(const absl::Status& status,
 
 absl::Status FromGrpc(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
-  // gRPC and absl share code numbering by construction.
-  absl::Status result(static_cast<absl::StatusCode>(status.error_code()),
-                      status.error_message());
   google::rpc::Status rich;
-  if (!status.error_details().empty() &&
-      rich.ParseFromString(status.error_details())) {
-    for (const auto& any : rich.details()) {
-      result.SetPayload(any.type_url(), absl::Cord(any.value()));
-    }
+  if (status.error_details().empty() ||
+      !rich.ParseFromString(status.error_details())) {
+    rich.clear_details();
+  }
+  // gRPC and absl share code numbering by construction.
+  rich.set_code(static_cast<int>(status.error_code()));
+  rich.set_message(status.error_message());
+  return FromRpcStatus(rich);
+}
+
+absl::Status FromRpcStatus(const google::rpc::Status& status) {
+  if (status.code() == 0) return absl::OkStatus();
+  absl::Status result(static_cast<absl::StatusCode>(status.code()),
+                      status.message());
+  for (const auto& any : status.details()) {
+    result.SetPayload(any.type_url(), absl::Cord(any.value()));
   }
   return result;
 }

@@ -39,6 +39,24 @@ TEST(StatusTest, FromGrpcKeepsCodeMessageAndBadRequest) {
   EXPECT_EQ(parsed->field_violations(0).description(), "must be 1..5");
 }
 
+// A rejected report's ReportResult.error is a google.rpc.Status message.
+TEST(StatusTest, FromRpcStatusKeepsCodeMessageAndDetails) {
+  google::rpc::BadRequest bad_request;
+  bad_request.add_field_violations()->set_field("reports[0].pt");
+  bad_request.add_field_violations()->set_field("reports[0].grade");
+  google::rpc::Status rich;
+  rich.set_code(5);
+  rich.set_message("site '9' is not a site");
+  rich.add_details()->PackFrom(bad_request);
+  absl::Status converted = FromRpcStatus(rich);
+  EXPECT_EQ(converted.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(converted.message(), "site '9' is not a site");
+  std::optional<google::rpc::BadRequest> parsed = BadRequestOf(converted);
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->field_violations_size(), 2);
+  EXPECT_TRUE(FromRpcStatus(google::rpc::Status()).ok());
+}
+
 TEST(StatusTest, PreconditionFailureSurvivesFromGrpc) {
   google::rpc::PreconditionFailure failure;
   auto* violation = failure.add_violations();

@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "grpcpp/support/status.h"
 
 namespace aesignal::client {
@@ -22,6 +23,10 @@ namespace aesignal::client {
 // google.rpc detail in the status' binary details becomes a payload under its
 // type URL (e.g. "type.googleapis.com/google.rpc.BadRequest").
 absl::Status FromGrpc(const grpc::Status& status);
+
+// The same for a google.rpc.Status message, e.g. a rejected report's
+// ReportResult.error: BadRequestOf(FromRpcStatus(result.error())).
+absl::Status FromRpcStatus(const google::rpc::Status& status);
 
 // The google.rpc.BadRequest attached to `status`, if any.
 std::optional<google::rpc::BadRequest> BadRequestOf(const absl::Status& status);
