@@ -21,6 +21,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 TEST(MethodsTest, EveryV1MethodIsKnownOnce) {
   std::set<std::string> known;
@@ -112,6 +113,57 @@ TEST(AuthenticatorTest, RefusesWhatIsNotAPrincipal) {
   }
   EXPECT_EQ(auth.CallerNamed("nobody"), std::nullopt);
   EXPECT_EQ(auth.CallerNamed("site01")->sites, std::vector<std::string>{"01"});
+}
+
+TEST(AuthenticatorTest, SaysWhyCredentialsWereRefused) {
+  const Authenticator auth = TestAuthenticator();
+  const std::pair<Credentials, std::string> cases[] = {
+      {{}, "no bearer token or client certificate"},
+      {{.authorization = "t-ada"}, "is not \"Bearer <token>\""},
+      {{.authorization = "Bearer t-adax"}, "unknown bearer token"},
+      {{.cert_common_names = {"mallory\n"}},
+       "common name 'mallory\\n' is not a configured principal"},
+  };
+  for (const auto& [credentials, reason] : cases) {
+    auto caller = auth.Authenticate(credentials);
+    EXPECT_THAT(caller.status().message(), HasSubstr(reason));
+    EXPECT_THAT(caller.status().message(), Not(HasSubstr("t-ada")));
+  }
+  EXPECT_EQ(auth.failures(), 4);
+}
+
+TEST(AuthenticatorTest, LogsRefusalsAtMostOncePerInterval) {
+  std::vector<std::string> lines;
+  absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  const Authenticator auth(
+      {{.name = "ada",
+        .role = Role::kAdmin,
+        .token_sha256 = HashToken("s", "t")}},
+      {.log = [&](const std::string& line) { lines.push_back(line); },
+       .now = [&] { return now; },
+       .interval = absl::Seconds(60)});
+  ASSERT_TRUE(auth.Authenticate({.authorization = "Bearer t"}).ok());
+  EXPECT_TRUE(lines.empty());  // success is not logged
+  (void)auth.Authenticate({.authorization = "Bearer guess-1"});
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_THAT(lines[0], HasSubstr("refused a call"));
+  EXPECT_THAT(lines[0], HasSubstr("unknown bearer token"));
+  for (int i = 0; i < 100; ++i) {
+    now += absl::Milliseconds(500);
+    (void)auth.Authenticate({.authorization = "Bearer guess-2"});
+  }
+  // 100 refusals over 50 s: still one line.
+  EXPECT_EQ(lines.size(), 1u);
+  now += absl::Seconds(11);
+  (void)auth.Authenticate({});
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_THAT(lines[1], HasSubstr("refused 101 calls"));
+  EXPECT_THAT(lines[1], HasSubstr("since 2027-01-15T08:00:00Z"));
+  EXPECT_THAT(lines[1], HasSubstr("the latest: no bearer token"));
+  for (const std::string& line : lines) {
+    EXPECT_THAT(line, Not(HasSubstr("guess")));
+  }
+  EXPECT_EQ(auth.failures(), 102);
 }
 
 TEST(UnauthenticatedCallerTest, OnlyLoopbackMayNameItself) {

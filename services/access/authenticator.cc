@@ -1,5 +1,10 @@
 #include "services/access/authenticator.h"
 
+#include <cstdio>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "services/access/principals.h"
 
@@ -14,10 +19,63 @@ bool SameSecret(const std::string& a, const std::string& b) {
   return diff == 0;
 }
 
+// Why no principal matched, for the caller and the log. Names nothing
+// secret: a token is never echoed, a certificate's common name is (escaped;
+// TLS already verified the certificate).
+std::string RefusalReason(const Credentials& credentials) {
+  if (!credentials.authorization.empty()) {
+    if (!absl::StartsWith(credentials.authorization, "Bearer ")) {
+      return "the authorization header is not \"Bearer <token>\"";
+    }
+    return "unknown bearer token";
+  }
+  if (!credentials.cert_common_names.empty()) {
+    return absl::StrCat(
+        "client certificate common name '",
+        absl::CHexEscape(credentials.cert_common_names.front().substr(0, 128)),
+        "' is not a configured principal");
+  }
+  return "no bearer token or client certificate";
+}
+
 }  // namespace
 
-Authenticator::Authenticator(std::vector<Principal> principals)
-    : principals_(std::move(principals)) {}
+Authenticator::Authenticator(std::vector<Principal> principals,
+                             FailureLogOptions failure_log)
+    : principals_(std::move(principals)),
+      failure_log_(std::move(failure_log)) {}
+
+void Authenticator::NoteFailure(const std::string& reason) const {
+  failures_.fetch_add(1, std::memory_order_relaxed);
+  std::string line;
+  {
+    absl::MutexLock lock(&log_mu_);
+    ++unlogged_;
+    const absl::Time now = failure_log_.now();
+    if (now - last_line_ < failure_log_.interval) return;
+    if (last_line_ == absl::InfinitePast()) {
+      line = absl::StrCat(
+          "aesignald: refused a call: missing or unknown credentials: ", reason,
+          " (such refusals are logged at most once per ",
+          absl::FormatDuration(failure_log_.interval),
+          "; aesignal_authentication_failures_total counts each)");
+    } else {
+      line = absl::StrCat("aesignald: refused ", unlogged_,
+                          unlogged_ == 1 ? " call" : " calls",
+                          " with missing or unknown credentials since ",
+                          absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", last_line_,
+                                           absl::UTCTimeZone()),
+                          " (the latest: ", reason, ")");
+    }
+    unlogged_ = 0;
+    last_line_ = now;
+  }
+  if (failure_log_.log) {
+    failure_log_.log(line);
+  } else {
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
+}
 
 const Principal* Authenticator::ByToken(absl::string_view authorization) const {
   absl::string_view token = authorization;
@@ -49,9 +107,10 @@ absl::StatusOr<Caller> Authenticator::Authenticate(
     if (p == nullptr) p = ByCommonName(cn);
   }
   if (p == nullptr) {
+    const std::string reason = RefusalReason(credentials);
+    NoteFailure(reason);
     return absl::UnauthenticatedError(
-        "missing or unknown credentials (bearer token or client "
-        "certificate)");
+        absl::StrCat("missing or unknown credentials: ", reason));
   }
   return CallerOf(*p);
 }

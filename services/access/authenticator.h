@@ -5,16 +5,29 @@
 // verified. Transports extract the credentials and call Authenticate; gRPC
 // does it in an AuthMetadataProcessor (services/grpc/auth_processor.h).
 //
-// Thread-safe after construction (immutable).
+// Refused credentials are counted (failures(), exported as
+// aesignal_authentication_failures_total) and logged, at most one line per
+// log_interval so a client retrying with a bad token cannot flood the log; a
+// line says how many were refused since the previous one and why the latest
+// was. Secrets are never logged.
+//
+// Thread-safe: the principals are immutable after construction; the failure
+// count and its log are guarded.
 #ifndef AESIGNAL_SERVICES_ACCESS_AUTHENTICATOR_H_
 #define AESIGNAL_SERVICES_ACCESS_AUTHENTICATOR_H_
 
+#include <atomic>
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "services/access/caller.h"
 #include "services/access/role.h"
 
@@ -27,13 +40,26 @@ struct Credentials {
   std::vector<std::string> cert_common_names = {};
 };
 
+// Where the Authenticator reports refused credentials.
+struct FailureLogOptions {
+  // Receives each log line (no trailing newline); stderr when empty.
+  std::function<void(const std::string&)> log = nullptr;
+  // The clock that spaces the lines (tests pass their own).
+  std::function<absl::Time()> now = [] { return absl::Now(); };
+  absl::Duration interval = absl::Minutes(1);
+};
+
 class Authenticator {
  public:
-  explicit Authenticator(std::vector<Principal> principals);
+  explicit Authenticator(std::vector<Principal> principals,
+                         FailureLogOptions failure_log = {});
 
   // The principal the credentials name (a token first, then a certificate),
-  // or UNAUTHENTICATED.
+  // or UNAUTHENTICATED saying what was wrong (never echoing a token).
   absl::StatusOr<Caller> Authenticate(const Credentials& credentials) const;
+
+  // Calls refused by Authenticate since construction.
+  int64_t failures() const { return failures_.load(std::memory_order_relaxed); }
 
   // The caller for a principal authenticated earlier on this server (a
   // transport that records only the name between authentication and the
@@ -43,8 +69,16 @@ class Authenticator {
  private:
   const Principal* ByToken(absl::string_view authorization) const;
   const Principal* ByCommonName(absl::string_view common_name) const;
+  // Counts a refusal and logs it if the last line is `interval` old.
+  void NoteFailure(const std::string& reason) const;
 
   std::vector<Principal> principals_;
+  FailureLogOptions failure_log_;
+  mutable std::atomic<int64_t> failures_{0};
+  mutable absl::Mutex log_mu_;
+  // Refusals since the last line, and when that line was written.
+  mutable int64_t unlogged_ ABSL_GUARDED_BY(log_mu_) = 0;
+  mutable absl::Time last_line_ ABSL_GUARDED_BY(log_mu_) = absl::InfinitePast();
 };
 
 }  // namespace aesignal::access

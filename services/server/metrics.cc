@@ -13,6 +13,7 @@
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
+#include "services/access/authenticator.h"
 #include "storage/store.h"
 
 namespace aesignal {
@@ -20,7 +21,9 @@ namespace aesignal {
 // Reads the store's figures at scrape time (no background polling).
 class StoreCollector final : public prometheus::Collectable {
  public:
-  explicit StoreCollector(const storage::Store* store) : store_(*store) {}
+  StoreCollector(const storage::Store* store,
+                 const access::Authenticator* authenticator)
+      : store_(*store), authenticator_(authenticator) {}
 
   std::vector<prometheus::MetricFamily> Collect() const override {
     std::vector<prometheus::MetricFamily> families;
@@ -49,6 +52,13 @@ class StoreCollector final : public prometheus::Collectable {
                               "keys written or deleted by committed mutations",
                               prometheus::MetricType::Counter,
                               static_cast<double>(stats.kv_writes)));
+    families.push_back(
+        Single("aesignal_authentication_failures_total",
+               "calls refused for missing or unknown credentials",
+               prometheus::MetricType::Counter,
+               authenticator_ != nullptr
+                   ? static_cast<double>(authenticator_->failures())
+                   : 0.0));
     for (const auto& [property, value] : store_.EngineProperties()) {
       // rocksdb.total-sst-files-size -> aesignal_rocksdb_total_sst_files_size
       std::string name = absl::StrReplaceAll(
@@ -79,6 +89,7 @@ class StoreCollector final : public prometheus::Collectable {
   }
 
   const storage::Store& store_;
+  const access::Authenticator* authenticator_;
 };
 
 struct PrometheusMetrics::Families {
@@ -185,9 +196,10 @@ PrometheusMetrics::PrometheusMetrics()
 PrometheusMetrics::~PrometheusMetrics() = default;
 
 std::unique_ptr<PrometheusMetrics> PrometheusMetrics::Create(
-    const storage::Store* store) {
+    const storage::Store* store, const access::Authenticator* authenticator) {
   std::unique_ptr<PrometheusMetrics> metrics(new PrometheusMetrics());
-  metrics->store_collector_ = std::make_unique<StoreCollector>(store);
+  metrics->store_collector_ =
+      std::make_unique<StoreCollector>(store, authenticator);
   return metrics;
 }
 

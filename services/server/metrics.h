@@ -16,6 +16,8 @@
 //   aesignal_signal_backlog_oldest_timestamp_seconds  commit time of the
 //       oldest batch not yet in signals, 0 when current
 //   aesignal_store_commits_total, aesignal_store_wal_syncs_total
+//   aesignal_authentication_failures_total  calls refused for missing or
+//       unknown credentials (Authenticator)
 //   aesignal_rocksdb_<property>              RocksDB figures (Store)
 //
 // Thread-safe. The monitor reports into it through domain::MetricsSink.
@@ -39,11 +41,17 @@ namespace aesignal {
 namespace storage {
 class Store;
 }
+namespace access {
+class Authenticator;
+}
 
 class PrometheusMetrics final : public domain::MetricsSink {
  public:
-  // `store` is read at each scrape and must outlive the returned object.
-  static std::unique_ptr<PrometheusMetrics> Create(const storage::Store* store);
+  // `store` and `authenticator` (null when the server has no principals:
+  // nothing is refused) are read at each scrape and must outlive the
+  // returned object.
+  static std::unique_ptr<PrometheusMetrics> Create(
+      const storage::Store* store, const access::Authenticator* authenticator);
   ~PrometheusMetrics() override;
 
   // Every metric, as Prometheus text (version 0.0.4).

@@ -230,13 +230,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   if (absl::Status opened = server->OpenStore(options); !opened.ok()) {
     return opened;
   }
-  server->metrics_ = PrometheusMetrics::Create(server->store_.get());
   std::shared_ptr<const access::Authenticator> authenticator;
   std::shared_ptr<grpc_services::AuthProcessor> auth;
   if (!options.principals.empty()) {
     authenticator = std::make_shared<access::Authenticator>(options.principals);
     auth = std::make_shared<grpc_services::AuthProcessor>(authenticator);
   }
+  server->authenticator_ = authenticator;
+  server->metrics_ =
+      PrometheusMetrics::Create(server->store_.get(), authenticator.get());
   auto credentials = grpc_services::MakeServerCredentials(
       options.listen, options.tls, options.allow_insecure, auth);
   if (!credentials.ok()) return credentials.status();

@@ -150,6 +150,8 @@ class Server {
   // Destroyed in reverse order: services, application, monitor, metrics,
   // store.
   std::unique_ptr<storage::Store> store_;
+  // Null without principals. Declared before metrics_, which reads it.
+  std::shared_ptr<const access::Authenticator> authenticator_;
   std::unique_ptr<PrometheusMetrics> metrics_;
   std::unique_ptr<domain::Monitor> monitor_;
   std::unique_ptr<app::Application> app_;

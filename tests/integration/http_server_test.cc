@@ -414,8 +414,10 @@ class HttpSecurityTest : public ::testing::Test {
     ASSERT_TRUE(pki.Make()) << testing::ReadAll(pki.Path("openssl.log"));
     ServerOptions options{.listen = "127.0.0.1:0", .data_dir = dir_.Sub("d")};
     options.http_listen = "127.0.0.1:0";
+    options.metrics_listen = "127.0.0.1:0";
     options.tls = {.cert = pki.Path("server.pem"),
                    .key = pki.Path("server.key")};
+    ca_pem_ = pki.Path("ca.pem");
     using access::HashToken;
     using access::Role;
     options.principals = {{.name = "ada",
@@ -448,8 +450,37 @@ class HttpSecurityTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  std::string ca_pem_;
   std::unique_ptr<Server> server_;
 };
+
+// Refused credentials are counted whichever transport brought them (both ask
+// the one Authenticator), and the caller is told what was wrong.
+TEST_F(HttpSecurityTest, RefusedCredentialsAreCountedOverBothTransports) {
+  EXPECT_EQ(Call("", "GET", "/v1/trials").status, 401);
+  const HttpResponse wrong = Call("wrong", "GET", "/v1/trials");
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_THAT(wrong.body, HasSubstr("unknown bearer token"));
+  EXPECT_EQ(Call(kAdminToken, "GET", "/v1/trials").status, 200);
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = testing::ReadAll(ca_pem_);
+  auto channel = grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", server_->port()), grpc::SslCredentials(ssl));
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", "Token " + std::string(kAdminToken));
+  v1::ListTrialsResponse trials;
+  const grpc::Status refused = v1::TrialService::NewStub(channel)->ListTrials(
+      &context, v1::ListTrialsRequest(), &trials);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("not \"Bearer <token>\""));
+
+  HttpConnection scrape(server_->metrics_port());
+  ASSERT_TRUE(scrape.Send(RequestBytes("GET", "/metrics", "", {})));
+  auto metrics = scrape.Read(absl::Seconds(30));
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  EXPECT_THAT(metrics->body,
+              HasSubstr("aesignal_authentication_failures_total 3\n"));
+}
 
 TEST_F(HttpSecurityTest, EveryRouteFollowsTheRoleTable) {
   const std::pair<std::string, std::string> roles[] = {

@@ -64,7 +64,8 @@ TEST(MetricsTest, ScrapeReflectsTraffic) {
         "aesignal_reports_total{outcome=\"rejected\",reason=\"invalid_"
         "argument\"} 0",
         "aesignal_reports_total{outcome=\"accepted\",reason=\"\"} 0",
-        "aesignal_signal_events_total{kind=\"raised\"} 0"}) {
+        "aesignal_signal_events_total{kind=\"raised\"} 0",
+        "aesignal_authentication_failures_total 0"}) {
     EXPECT_THAT(fresh, HasSubstr(series));
   }
 
