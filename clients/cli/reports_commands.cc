@@ -72,7 +72,8 @@ struct RowsRead {
 };
 
 // Sends every readable row of `reader` to `upload`; unreadable rows and a
-// broken file become its problems. Stops early if the stream fails.
+// broken file become its problems. Stops early if the stream fails. (The
+// file was read through once before: a broken file here means it changed.)
 RowsRead StreamRows(const std::string& file, CsvReader& reader,
                     const CsvMapping& mapping, ReportUpload& upload) {
   RowsRead rows;
@@ -100,7 +101,27 @@ RowsRead StreamRows(const std::string& file, CsvReader& reader,
   }
 }
 
+// Reads `file` through once, so a problem that stops reading it (a
+// malformed quote, a cell that is not UTF-8: the whole file is usually in
+// another encoding) is found before any row is sent. Prints it; false then.
+bool WholeFileReadable(const std::string& file, std::ostream& err) {
+  std::ifstream in(file);
+  CsvReader reader(in);
+  while (true) {
+    auto record = reader.Next();
+    if (!record.ok()) {
+      err << file << ":" << record.status().message()
+          << "\nnothing was sent: correct the file and submit it again\n";
+      return false;
+    }
+    if (!record->has_value()) return true;
+  }
+}
+
 int ReportsSubmit(CommandContext& ctx, const SubmitFlags& flags) {
+  if (std::ifstream(flags.file) && !WholeFileReadable(flags.file, ctx.io.err)) {
+    return kExitFailed;
+  }
   std::ifstream in(flags.file);
   CsvReader reader(in);
   std::optional<CsvMapping> mapping = ReadCsvHeader(

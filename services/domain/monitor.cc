@@ -321,6 +321,23 @@ absl::StatusOr<const v1::Subject*> BatchApplier::EnrolledSubject(
 // Whether this version of `r` is stored already: the same content is a
 // DUPLICATE, different content is rejected (a follow-up needs a new version).
 // `newest` is the report's head: no version above it is stored.
+// Whether `retry` is `stored` sent again. The server derives the dose group
+// from the subject, and the timepoint from the onset day when there is one,
+// so a retry that fills in either (validation has checked it agrees) or
+// leaves it out is the same report.
+bool SameReport(const v1::AdverseEventReport& stored,
+                const v1::AdverseEventReport& retry) {
+  if (MessageDifferencer::Equals(stored, retry)) return true;
+  v1::AdverseEventReport a = stored, b = retry;
+  for (v1::AdverseEventReport* r : {&a, &b}) {
+    r->clear_dose_group_id();
+    if (a.has_onset_study_day() && b.has_onset_study_day()) {
+      r->clear_timepoint_id();
+    }
+  }
+  return MessageDifferencer::Equals(a, b);
+}
+
 absl::StatusOr<bool> BatchApplier::AlreadyStored(
     const v1::AdverseEventReport& r, std::optional<uint32_t> newest,
     const std::string& path, v1::ReportResult* result) {
@@ -330,7 +347,7 @@ absl::StatusOr<bool> BatchApplier::AlreadyStored(
       storage::ReadReportVersion(txn_, batch_.trial_id, r.site_id(),
                                  r.report_id(), r.version()));
   if (!same_version.has_value()) return false;
-  if (MessageDifferencer::Equals(same_version->report(), r)) {
+  if (SameReport(same_version->report(), r)) {
     result->set_status(v1::REPORT_STATUS_DUPLICATE);
   } else {
     SetRejected(

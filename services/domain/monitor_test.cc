@@ -357,6 +357,39 @@ TEST_F(MonitorTest, ReportOutcomesAndIdempotency) {
   EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
 }
 
+// The dose group and the timepoint of a report with an onset day are derived
+// by the server: a retry that fills them in is the same report.
+TEST_F(MonitorTest, ARetryThatFillsInDerivedFieldsIsADuplicate) {
+  v1::AdverseEventReport first = MakeReport("R1", 1, "S1", 10, "Headache");
+  ASSERT_EQ(Submit({first})->accepted_count(), 1);
+  v1::AdverseEventReport filled = first;
+  filled.set_dose_group_id("LOW");  // S1's group
+  filled.set_timepoint_id("M3");    // day 10's window
+  auto retry = Submit({filled});
+  ASSERT_TRUE(retry.ok());
+  EXPECT_THAT(Statuses(*retry), ElementsAre(v1::REPORT_STATUS_DUPLICATE));
+
+  // Without an onset day the timepoint is the report's timing: another one
+  // is different content.
+  v1::AdverseEventReport by_timepoint = MakeReport("R2", 1, "S1", 10, "Rash");
+  by_timepoint.clear_onset_study_day();
+  by_timepoint.set_timepoint_id("M3");
+  ASSERT_EQ(Submit({by_timepoint})->accepted_count(), 1);
+  by_timepoint.set_timepoint_id("M6");
+  auto moved = Submit({by_timepoint});
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(moved->results(0).code(),
+            static_cast<int>(absl::StatusCode::kAlreadyExists));
+  // Nor is an onset day added to a report that had only its timepoint.
+  v1::AdverseEventReport dated = MakeReport("R2", 1, "S1", 10, "Rash");
+  dated.set_timepoint_id("M3");
+  auto added_day = Submit({dated});
+  ASSERT_TRUE(added_day.ok());
+  EXPECT_EQ(added_day->results(0).code(),
+            static_cast<int>(absl::StatusCode::kAlreadyExists));
+  EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
+}
+
 TEST_F(MonitorTest, RejectedReportsNeverBlockValidOnes) {
   auto bad_subject = MakeReport("R1", 1, "S99", 10, "Headache");
   auto wrong_site = MakeReport("R2", 1, "S1", 10, "Headache");

@@ -283,14 +283,27 @@ TEST_F(CliTest, FileLevelErrorsStoreNothing) {
   EXPECT_THAT(unknown_column.err,
               HasSubstr("u.csv:1: unknown column 'severity'"));
 
+  // A problem that stops reading the file sends nothing, not even the rows
+  // before it (batches of 500 would otherwise store a prefix of the file).
+  const std::string header =
+      "report_id,version,site_id,subject_id,onset_study_day,pt,soc,grade\n";
   CliRun broken_quote =
       Cli({"reports", "submit", "--trial", "MSC-IPF-EX1", "--file",
-           WriteFile("q.csv",
-                     "report_id,version,site_id,subject_id,"
-                     "onset_study_day,pt,soc,grade\n"
-                     "Q1,1,01,EX1-001,20,\"Rash,Skin,1\n")});
+           WriteFile("q.csv", header + "Q0,1,01,EX1-001,20,Rash,Skin,1\n" +
+                                  "Q1,1,01,EX1-001,20,\"Rash,Skin,1\n")});
   EXPECT_EQ(broken_quote.code, 1);
-  EXPECT_THAT(broken_quote.err, HasSubstr("q.csv:2: quoted field"));
+  EXPECT_THAT(broken_quote.err, HasSubstr("q.csv:3: quoted field"));
+  EXPECT_THAT(broken_quote.err, HasSubstr("nothing was sent"));
+  CliRun latin1 =
+      Cli({"reports", "submit", "--trial", "MSC-IPF-EX1", "--batch-size", "1",
+           "--file",
+           WriteFile("l.csv", header + "L0,1,01,EX1-001,20,Rash,Skin,1\n" +
+                                  "L1,1,01,EX1-001,20,Naus\xE9" + "e,Skin,1\n" +
+                                  "L2,1,01,EX1-001,20,Rash,Skin,1\n")});
+  EXPECT_EQ(latin1.code, 1);
+  EXPECT_THAT(latin1.err, HasSubstr("l.csv:3: pt is not UTF-8 text"));
+  EXPECT_THAT(latin1.err, HasSubstr("nothing was sent"));
+  EXPECT_EQ(latin1.out, "");
 
   CliRun missing = Cli({"reports", "submit", "--trial", "MSC-IPF-EX1", "--file",
                         dir_.Sub("nope.csv")});

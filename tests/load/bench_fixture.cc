@@ -10,12 +10,14 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -47,6 +49,38 @@ int64_t RssKiBOf(const std::string& status_path) {
 }  // namespace
 
 int64_t RssKiB() { return RssKiBOf("/proc/self/status"); }
+
+namespace {
+
+// /proc/PID/stat's fields from the third (state) on, so field N (1-based, as
+// proc(5) numbers them) is [N - 3]; empty if unreadable. The command before
+// them is in parentheses and may hold spaces.
+std::vector<std::string> StatFields(pid_t pid) {
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string text((std::istreambuf_iterator<char>(stat)),
+                   std::istreambuf_iterator<char>());
+  const size_t close = text.rfind(')');
+  if (close == std::string::npos || close + 2 > text.size()) return {};
+  return absl::StrSplit(text.substr(close + 2), ' ', absl::SkipEmpty());
+}
+
+}  // namespace
+
+double CpuSecondsOf(pid_t pid, bool with_children) {
+  const std::vector<std::string> fields = StatFields(pid);
+  if (fields.size() < 15) return -1;
+  // utime (14), stime (15), cutime (16), cstime (17), in clock ticks.
+  int64_t ticks = 0;
+  for (int field = 14; field <= (with_children ? 17 : 15); ++field) {
+    ticks += std::atoll(fields[field - 3].c_str());
+  }
+  return static_cast<double>(ticks) / sysconf(_SC_CLK_TCK);
+}
+
+pid_t ParentPidOf(pid_t pid) {
+  const std::vector<std::string> fields = StatFields(pid);
+  return fields.size() < 2 ? -1 : std::atoi(fields[1].c_str());
+}
 
 absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
     const std::vector<std::string>& args) {
@@ -252,6 +286,10 @@ absl::Status Fixture::Settle(absl::Duration timeout) const {
   return absl::InternalError(absl::StrCat("the server process: ", line));
 }
 
+double Fixture::ServerCpuSeconds() const {
+  return child == nullptr ? -1 : child->CpuSeconds();
+}
+
 int64_t Fixture::ServerRssKiB() const {
   return child == nullptr ? RssKiB() : child->RssKiB();
 }
@@ -368,14 +406,23 @@ double Row::messages_per_s() const {
   return messages / std::max(seconds, 1e-9);
 }
 
+double Row::cpu_us_per_report() const {
+  return cpu_seconds < 0 || reports == 0 ? -1 : cpu_seconds * 1e6 / reports;
+}
+
 void PrintRows(const std::vector<Row>& rows) {
-  std::printf("%-44s %10s %10s %12s %10s %9s %9s\n", "run", "reports",
-              "seconds", "reports/s", "msgs/s", "p50 ms", "p99 ms");
+  const bool cpu = std::any_of(rows.begin(), rows.end(),
+                               [](const Row& r) { return r.cpu_seconds >= 0; });
+  std::printf("%-44s %10s %10s %12s %10s %9s %9s%s\n", "run", "reports",
+              "seconds", "reports/s", "msgs/s", "p50 ms", "p99 ms",
+              cpu ? "  server CPU us/report" : "");
   for (const Row& r : rows) {
-    std::printf("%-44s %10lld %10.2f %12.0f %10.0f %9.2f %9.2f\n",
-                r.name.c_str(), static_cast<long long>(r.reports), r.seconds,
-                r.reports_per_s(), r.messages_per_s(), r.latency.p50_ms,
-                r.latency.p99_ms);
+    std::printf("%-44s %10lld %10.2f %12.0f %10.0f %9.2f %9.2f", r.name.c_str(),
+                static_cast<long long>(r.reports), r.seconds, r.reports_per_s(),
+                r.messages_per_s(), r.latency.p50_ms, r.latency.p99_ms);
+    if (cpu && r.cpu_seconds >= 0)
+      std::printf(" %22.1f", r.cpu_us_per_report());
+    std::printf("\n");
   }
 }
 

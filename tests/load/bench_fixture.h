@@ -35,6 +35,12 @@ Percentiles Summarize(std::vector<double> ms);
 // Resident set size of this process (the bench and its in-process server).
 int64_t RssKiB();
 
+// CPU seconds (user + system, all threads) process `pid` has used, with its
+// reaped children's when `with_children`; -1 if it cannot be read.
+double CpuSecondsOf(pid_t pid, bool with_children = false);
+// The parent of process `pid`, or -1.
+pid_t ParentPidOf(pid_t pid);
+
 // This binary run again in a child process (`/proc/self/exe` with `args`,
 // whose first is the mode), talking in lines over the child's stdin and
 // stdout; its stderr is this process's. The child is killed if the thread
@@ -57,6 +63,8 @@ class ChildProcess {
   absl::StatusOr<int> ReadPort();
   // Its resident set size (-1 if unknown).
   int64_t RssKiB() const;
+  // Its CPU seconds so far (-1 if unknown).
+  double CpuSeconds() const { return CpuSecondsOf(pid_); }
   // Kills it with SIGKILL and waits for it; returns its wait status. The
   // destructor then has nothing left to wait for.
   int Kill();
@@ -120,6 +128,9 @@ struct Fixture {
   // The resident set size of the server's process: this process (bench
   // and server) in-process, else the child's.
   int64_t ServerRssKiB() const;
+  // The server's CPU seconds so far when it has a process of its own, else
+  // -1 (in-process, the bench's clients would be counted with it).
+  double ServerCpuSeconds() const;
 };
 
 // `aesignal-bench server-child`: serves `data_dir` as Fixture::Open does in
@@ -169,7 +180,12 @@ struct Row {
   int64_t messages = 0;
   double seconds = 0;
   Percentiles latency;
+  // The server's CPU seconds for the row (every process of it, background
+  // work the row caused included where the row waits for it), or -1.
+  double cpu_seconds = -1;
   double reports_per_s() const;
+  // Server CPU microseconds per report, or -1.
+  double cpu_us_per_report() const;
   double messages_per_s() const;
 };
 void PrintRows(const std::vector<Row>& rows);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <iterator>
@@ -87,6 +88,8 @@ class PgConn {
     return conn;
   }
   ~PgConn() { PQfinish(conn_); }
+  // The server process serving this connection.
+  pid_t BackendPid() const { return PQbackendPID(conn_); }
   PgConn(const PgConn&) = delete;
   PgConn& operator=(const PgConn&) = delete;
 
@@ -421,6 +424,7 @@ class PgWriter {
     return done.status();
   }
   std::vector<double>& ms() { return ms_; }
+  pid_t BackendPid() const { return conn_->BackendPid(); }
 
  private:
   PgWriter(std::unique_ptr<PgConn> conn, const ReportGenerator& generator)
@@ -429,6 +433,23 @@ class PgWriter {
   const ReportGenerator& generator_;
   std::vector<double> ms_;
 };
+
+// CPU seconds of the PostgreSQL cluster: the postmaster with the processes
+// it has reaped (backends that ended) and every live child of it (backends,
+// WAL writer, checkpointer, autovacuum). -1 if unknown.
+double PgClusterCpuSeconds(pid_t postmaster) {
+  double total = CpuSecondsOf(postmaster, /*with_children=*/true);
+  if (postmaster <= 0 || total < 0) return -1;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    int pid = 0;
+    if (!absl::SimpleAtoi(name, &pid) || ParentPidOf(pid) != postmaster) {
+      continue;
+    }
+    total += std::max(0.0, CpuSecondsOf(pid));
+  }
+  return total;
+}
 
 // Stores reports [0, total) over `clients` connections, `per_txn` reports
 // per transaction. Client c takes transactions c, c + clients, ... of
@@ -445,9 +466,11 @@ absl::StatusOr<Row> PgIngest(const std::string& name,
                               PgWriter::Open(conninfo, schema, generator));
     writers.push_back(std::move(w));
   }
+  const pid_t postmaster = ParentPidOf(writers[0]->BackendPid());
   const int64_t block = std::max(per_txn, 10);
   std::vector<absl::Status> status(clients);
   std::vector<std::thread> threads;
+  const double cpu0 = PgClusterCpuSeconds(postmaster);
   const absl::Time t0 = absl::Now();
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
@@ -462,11 +485,13 @@ absl::StatusOr<Row> PgIngest(const std::string& name,
     });
   }
   for (auto& t : threads) t.join();
+  const double cpu1 = PgClusterCpuSeconds(postmaster);
   Row row{.name = name,
           .reports = total,
           .messages = (total + per_txn - 1) / per_txn,
           .seconds = absl::ToDoubleSeconds(absl::Now() - t0),
-          .latency = {}};
+          .latency = {},
+          .cpu_seconds = cpu0 < 0 || cpu1 < 0 ? -1 : cpu1 - cpu0};
   std::vector<double> all;
   for (int c = 0; c < clients; ++c) {
     AESIGNAL_RETURN_IF_ERROR(status[c]);
@@ -483,10 +508,18 @@ absl::StatusOr<Row> PgIngest(const std::string& name,
 // (either side's) runs on a quiet server.
 absl::Status Settle(const Fixture& f) { return f.Settle(absl::Minutes(30)); }
 
+// The server's CPU seconds since `before` (its ServerCpuSeconds), taken
+// after Settle: the signal evaluation a row caused is part of its cost.
+double ServerCpuSince(const Fixture& f, double before) {
+  const double now = f.ServerCpuSeconds();
+  return before < 0 || now < 0 ? -1 : now - before;
+}
+
 absl::StatusOr<Row> AesIngest(const std::string& name, const Fixture& f,
                               const ReportGenerator& generator, int64_t total,
                               int streams, const std::string& tag) {
   std::vector<StreamResult> results;
+  const double cpu0 = f.ServerCpuSeconds();
   const absl::Time t0 = absl::Now();
   VolumeOptions options;
   options.total = total;
@@ -498,6 +531,7 @@ absl::StatusOr<Row> AesIngest(const std::string& name, const Fixture& f,
   Row row = FromStreams(name, results, absl::ToDoubleSeconds(absl::Now() - t0));
   if (!ok) return absl::InternalError(absl::StrCat(name, ": incomplete"));
   AESIGNAL_RETURN_IF_ERROR(Settle(f));
+  row.cpu_seconds = ServerCpuSince(f, cpu0);
   return row;
 }
 
@@ -505,6 +539,7 @@ absl::StatusOr<Row> AesIngest(const std::string& name, const Fixture& f,
 absl::StatusOr<Row> AesSingles(const std::string& name, const Fixture& f,
                                const ReportGenerator& generator, int64_t total,
                                const std::string& tag) {
+  const double cpu0 = f.ServerCpuSeconds();
   const absl::Time t0 = absl::Now();
   StreamResult r = RunStream(f.Channel(3), total, 16, [&](int64_t m) {
     return BatchMessage(generator, m, 1, total, tag);
@@ -514,6 +549,7 @@ absl::StatusOr<Row> AesSingles(const std::string& name, const Fixture& f,
     return absl::InternalError(absl::StrCat(name, ": incomplete"));
   }
   AESIGNAL_RETURN_IF_ERROR(Settle(f));
+  row.cpu_seconds = ServerCpuSince(f, cpu0);
   return row;
 }
 
@@ -763,6 +799,8 @@ struct Figure {
   bool latency = false;
   std::vector<double> aes, pg;          // reports/s, or p50 ms
   std::vector<double> aes_p99, pg_p99;  // latency figures only
+  // Rates only: the servers' CPU microseconds per report (when known).
+  std::vector<double> aes_cpu_us, pg_cpu_us;
 };
 
 double Median(std::vector<double> v) {
@@ -786,11 +824,34 @@ std::string Range(const std::vector<double>& v, bool latency) {
   return absl::StrCat(l, "–", h);
 }
 
+// "lo–hi" microseconds, one decimal.
+std::string CpuRange(const std::vector<double>& v) {
+  const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+  if (*lo == *hi) return absl::StrFormat("%.1f", *lo);
+  return absl::StrFormat("%.1f–%.1f", *lo, *hi);
+}
+
 // `s` padded to `width` characters (code points: the ranges hold "–").
 std::string Pad(const std::string& s, size_t width) {
   size_t chars = 0;
   for (unsigned char c : s) chars += (c & 0xC0) != 0x80;
   return s + std::string(width > chars ? width - chars : 0, ' ');
+}
+
+// The servers' CPU per report for the ingest rows: less noisy than rates on
+// a shared machine, and what a change to the ingest path moves.
+void PrintCpuPerReport(const std::vector<Figure>& figures) {
+  std::printf(
+      "\nserver CPU per report, us (aesignald's process including the "
+      "signal evaluation each row caused; PostgreSQL's postmaster and all "
+      "its processes):\n");
+  for (const Figure& f : figures) {
+    if (f.aes_cpu_us.empty()) continue;
+    std::printf("  %-70s aesignal %s, PG %s, aesignal / PG %.2f\n",
+                f.name.c_str(), CpuRange(f.aes_cpu_us).c_str(),
+                CpuRange(f.pg_cpu_us).c_str(),
+                Median(f.aes_cpu_us) / Median(f.pg_cpu_us));
+  }
 }
 
 void PrintFigures(const std::vector<Figure>& figures) {
@@ -820,6 +881,7 @@ void PrintFigures(const std::vector<Figure>& figures) {
       "ratios: median aesignal / median PostgreSQL over the rounds; for "
       "reports/s higher is better for aesignal, for latencies (p50 / p99 "
       "ms) < 1 means aesignal is faster\n");
+  PrintCpuPerReport(figures);
 }
 
 // --- The run
@@ -891,6 +953,10 @@ std::vector<Figure> MakeFigures(const PeerSizes& sizes) {
 void AddRows(PeerRun& run, int figure, const Row& aes, const Row& pg) {
   run.figures[figure].aes.push_back(aes.reports_per_s());
   run.figures[figure].pg.push_back(pg.reports_per_s());
+  if (aes.cpu_seconds >= 0 && pg.cpu_seconds >= 0) {
+    run.figures[figure].aes_cpu_us.push_back(aes.cpu_us_per_report());
+    run.figures[figure].pg_cpu_us.push_back(pg.cpu_us_per_report());
+  }
   Figure& latency = run.figures[figure + 1];
   latency.aes.push_back(aes.latency.p50_ms);
   latency.aes_p99.push_back(aes.latency.p99_ms);
