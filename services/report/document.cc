@@ -56,6 +56,10 @@ std::string Style(absl::string_view banner, absl::string_view footer) {
       "th{border-bottom:1.5px solid #000}td.n,th.n{text-align:right;"
       "white-space:nowrap}\n"
       "tr.em td{font-weight:bold}td.in{padding-left:14px}\n"
+      // Listings (l01...) have up to 11 columns: long ids and terms may
+      // break anywhere rather than push the last column off the page.
+      "section[id^=l] table{font-size:7.5pt}"
+      "section[id^=l] td{overflow-wrap:anywhere}\n"
       ".note{font-size:8pt;color:#333}figure{margin:4mm 0;"
       "break-inside:avoid}\n"
       "svg.aes-chart{break-inside:avoid}.aes-chart-title{display:none}\n"

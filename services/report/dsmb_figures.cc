@@ -286,11 +286,15 @@ std::string SignalMethodsText(const Context& context) {
   const std::string screening = ScreeningText(trial);
   std::string text = "Signals: ";
   if (policy.error_control() == v1::ERROR_CONTROL_PER_TEST) {
-    absl::StrAppend(&text, "every test at its own one-sided alpha of ", alpha);
+    const std::vector<std::string> tests = AppliedMethodNames(context.in);
+    absl::StrAppend(&text, "every test at its own one-sided alpha of ", alpha,
+                    tests.empty()
+                        ? " (no test applies to this trial yet)"
+                        : absl::StrCat(" (", absl::StrJoin(tests, "; "), ")"));
     if (policy.screening_fdr() && !screening.empty()) {
       absl::StrAppend(&text, ", preferred terms screened ", screening);
     }
-    if (!policy.disable_bayesian()) {
+    if (!policy.disable_bayesian() && !context.in.baselines.empty()) {
       absl::StrAppend(&text, "; a beta-binomial posterior P(p > p0) above ",
                       Number(thresholds.posterior, 3), " also flags");
     }
@@ -326,6 +330,25 @@ std::string SignalMethodsText(const Context& context) {
   return absl::StrCat(text, "; see the methods and thresholds table.");
 }
 
+// The by-group comparisons the closed report's tables and figures show, as
+// far as the trial has a control group and three dose groups.
+std::string ByGroupText(const v1::Trial& trial) {
+  std::vector<std::string> parts;
+  if (ControlGroup(trial) != nullptr) {
+    parts.push_back(
+        "risk differences and relative risks versus the control group with "
+        "Miettinen-Nurminen score intervals (Miettinen & Nurminen 1985)");
+  }
+  if (trial.dose_groups_size() >= 3) {
+    parts.push_back(
+        "dose trend by the Cochran-Armitage test, exact conditional p where "
+        "feasible (Armitage 1955)");
+  }
+  if (parts.empty()) return "";
+  return absl::StrCat("By-group comparisons: ", absl::StrJoin(parts, "; "),
+                      ".");
+}
+
 // "MedDRA 26.1" as given, "26.1" with the dictionary's name before it.
 std::string DictionaryText(absl::string_view dictionary,
                            const std::string& version) {
@@ -357,11 +380,9 @@ void AddMethods(const Context& context, Document& document) {
       "dosed, with exact Clopper-Pearson ",
       confidence, "% intervals (Clopper & Pearson 1934)."));
   if (context.closed) {
-    document.Paragraph(
-        "By-group comparisons: risk differences and relative risks versus "
-        "the control group with Miettinen-Nurminen score intervals "
-        "(Miettinen & Nurminen 1985); dose trend by the Cochran-Armitage "
-        "test, exact conditional p where feasible (Armitage 1955).");
+    if (std::string text = ByGroupText(trial); !text.empty()) {
+      document.Paragraph(text);
+    }
   }
   document.Paragraph(SignalMethodsText(context));
   if (absl::FromUnixSeconds(trial.update_time().seconds()) >

@@ -59,6 +59,18 @@ struct Thresholds {
   double fdr = 0.05;
 };
 Thresholds ThresholdsOf(const v1::SignalPolicy& policy);
+// A signal test the policy enables, and why this trial cannot use it
+// ("no control arm"; empty when it is applied). As the evaluator decides
+// (services/domain/evaluate.cc): a control comparison needs a control
+// group, the dose trend three dose groups, baseline tests a baseline, the
+// comparison over time two timepoints.
+struct SignalMethod {
+  std::string name;
+  std::string not_applied = "";
+};
+std::vector<SignalMethod> SignalMethodsOf(const DsmbInputs& in);
+// The names of the methods applied to the trial, in the policy's order.
+std::vector<std::string> AppliedMethodNames(const DsmbInputs& in);
 std::string TimeText(const google::protobuf::Timestamp& time);
 
 void AddStudyStatus(const Context& context, Document& document);

@@ -121,6 +121,43 @@ Thresholds ThresholdsOf(const v1::SignalPolicy& policy) {
       .fdr = in_force(policy.fdr(), defaults.fdr)};
 }
 
+std::vector<SignalMethod> SignalMethodsOf(const DsmbInputs& in) {
+  const v1::SignalPolicy& policy = in.trial.signal_policy();
+  const bool baselines = !in.baselines.empty();
+  bool control = false;
+  for (const v1::DoseGroup& group : in.trial.dose_groups()) {
+    control = control || group.control();
+  }
+  const bool three_groups = in.trial.dose_groups_size() >= 3;
+  const bool two_timepoints = in.trial.timepoints_size() >= 2;
+  std::vector<SignalMethod> methods;
+  auto add = [&](bool enabled, const char* name, bool applies,
+                 const char* why_not) {
+    if (enabled) methods.push_back({name, applies ? "" : why_not});
+  };
+  add(!policy.disable_binomial(), "exact binomial vs baseline", baselines,
+      "no baselines loaded");
+  add(!policy.disable_bayesian(), "Bayesian beta-binomial vs baseline",
+      baselines, "no baselines loaded");
+  add(!policy.disable_control(), "Fisher's exact vs control", control,
+      "no control group");
+  add(!policy.disable_trend(), "exact Cochran-Armitage dose trend",
+      three_groups, "fewer than three dose groups");
+  add(!policy.disable_over_time(), "increase over earlier windows",
+      two_timepoints, "one timepoint");
+  add(policy.maxsprt_planned_subjects() > 0, "Poisson MaxSPRT", baselines,
+      "no baselines loaded");
+  return methods;
+}
+
+std::vector<std::string> AppliedMethodNames(const DsmbInputs& in) {
+  std::vector<std::string> names;
+  for (const SignalMethod& method : SignalMethodsOf(in)) {
+    if (method.not_applied.empty()) names.push_back(method.name);
+  }
+  return names;
+}
+
 std::string Number(double value, int digits) {
   if (!std::isfinite(value)) return value > 0 ? "inf" : "-";
   return absl::StrFormat("%.*g", digits, value);

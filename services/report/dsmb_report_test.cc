@@ -207,6 +207,36 @@ TEST(DsmbReportTest, MethodsFollowThePolicy) {
                               "trial; CTCAE 5.0."));
 }
 
+// The methods table and paragraphs name only the tests this trial's design
+// allows: the example's two groups (one a control) and no baseline.
+TEST(DsmbReportTest, MethodsNameOnlyTheTestsTheTrialCanUse) {
+  DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED);
+  in.trial.mutable_signal_policy()->set_error_control(
+      v1::ERROR_CONTROL_PER_TEST);
+  std::string html = Html(in);
+  EXPECT_THAT(html, HasSubstr("<td>Methods applied</td><td>Fisher&#39;s exact vs "
+                              "control; increase over earlier windows</td>"));
+  EXPECT_THAT(html, HasSubstr("exact binomial vs baseline (no baselines "
+                              "loaded)"));
+  EXPECT_THAT(html, HasSubstr("exact Cochran-Armitage dose trend (fewer than "
+                              "three dose groups)"));
+  EXPECT_THAT(html, HasSubstr("every test at its own one-sided alpha of 0.05 "
+                              "(Fisher&#39;s exact vs control; increase over "
+                              "earlier windows)"));
+  EXPECT_THAT(html, HasSubstr("By-group comparisons: risk differences"));
+  // Without a baseline the posterior has nothing to flag against.
+  EXPECT_THAT(html, Not(HasSubstr("posterior P(p &gt; p0)")));
+  EXPECT_THAT(html, Not(HasSubstr("Cochran-Armitage test, exact")));
+  // No control group: no comparison with one is claimed anywhere.
+  for (v1::DoseGroup& group : *in.trial.mutable_dose_groups()) {
+    group.set_control(false);
+  }
+  html = Html(in);
+  EXPECT_THAT(html, HasSubstr("Fisher&#39;s exact vs control (no control group)"));
+  EXPECT_THAT(html, Not(HasSubstr("versus the control group")));
+  EXPECT_THAT(html, Not(HasSubstr("By-group comparisons")));
+}
+
 // The topic table's last triage names the member as they signed it.
 TEST(DsmbReportTest, LastTriageShowsTheDisplayName) {
   DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED);
@@ -225,6 +255,31 @@ TEST(DsmbReportTest, LastTriageShowsTheDisplayName) {
   EXPECT_THAT(Html(in), HasSubstr("2026-11-01 Dr. A. Smith, DSMB chair "
                                   "(chair-token): validated \xE2\x80\x94 "
                                   "confirmed"));
+}
+
+// A triage comment may name groups and their counts; only the closed,
+// uncoded report prints it.
+TEST(DsmbReportTest, TriageCommentsOnlyInTheClosedUncodedReport) {
+  for (const auto& [session, coded, shown] :
+       {std::tuple{v1::DSMB_SESSION_CLOSED, false, true},
+        std::tuple{v1::DSMB_SESSION_CLOSED, true, false},
+        std::tuple{v1::DSMB_SESSION_OPEN, false, false}}) {
+    DsmbInputs in = Example(session, coded);
+    v1::SignalTopic& topic = in.topics.emplace_back();
+    topic.set_topic_id("PT~Infections~Pneumonia");
+    topic.set_level(v1::TERM_LEVEL_PT);
+    topic.set_pt("Pneumonia");
+    v1::SignalEvent* triaged = topic.add_history();
+    triaged->set_kind(v1::SignalEvent::KIND_TRIAGED);
+    triaged->set_actor("olga");
+    triaged->set_to_status(v1::SIGNAL_STATUS_REFUTED);
+    triaged->set_comment("3/3 in the high dose group");
+    const std::string html = Html(in);
+    EXPECT_EQ(absl::StrContains(html, "3/3 in the high dose"), shown)
+        << session << " coded " << coded;
+    EXPECT_EQ(absl::StrContains(html, "olga: refuted (comment in the closed"),
+              !shown);
+  }
 }
 
 // A topic's figure over time draws every baseline of its term at the

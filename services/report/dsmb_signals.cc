@@ -36,7 +36,11 @@ std::string LevelWord(v1::TermLevel level) {
   }
 }
 
-std::string LastTriage(const v1::SignalTopic& topic) {
+// The last triage: when, who, the status it set and, in the closed uncoded
+// report only, its comment. Members write what they saw ("3/3 in the high
+// dose"), so a comment may name groups and their results, which the open
+// session and a coded report must not.
+std::string LastTriage(const Context& context, const v1::SignalTopic& topic) {
   for (auto it = topic.history().rbegin(); it != topic.history().rend(); ++it) {
     if (it->kind() != v1::SignalEvent::KIND_TRIAGED) continue;
     // The name the triaging member gave, beside the principal that proves it.
@@ -46,8 +50,12 @@ std::string LastTriage(const v1::SignalTopic& topic) {
             : absl::StrCat(it->display_name(), " (", it->actor(), ")");
     std::string text = absl::StrCat(TimeText(it->time()).substr(0, 10), " ",
                                     who, ": ", StatusWord(it->to_status()));
-    if (!it->comment().empty())
+    if (it->comment().empty()) return text;
+    if (context.closed && !context.coded) {
       absl::StrAppend(&text, " \xE2\x80\x94 ", it->comment());
+    } else {
+      absl::StrAppend(&text, " (comment in the closed, uncoded report)");
+    }
     return text;
   }
   return "-";
@@ -103,7 +111,7 @@ Table TopicTable(const Context& context) {
       row.push_back(EvidenceText(context, topic));
       row.push_back(Number(topic.strength(), 3));
     }
-    row.push_back(LastTriage(topic));
+    row.push_back(LastTriage(context, topic));
     table.rows.push_back(std::move(row));
   }
   table.empty_text = "No signal topic had been raised by the data cut-off.";
@@ -158,23 +166,19 @@ Table ChangesTable(const Context& context) {
 Table PolicyTable(const Context& context) {
   const v1::SignalPolicy& policy = context.in.trial.signal_policy();
   const Thresholds thresholds = ThresholdsOf(policy);
-  std::vector<std::string> methods;
-  if (!policy.disable_binomial())
-    methods.push_back("exact binomial vs baseline");
-  if (!policy.disable_bayesian())
-    methods.push_back("Bayesian beta-binomial vs baseline");
-  if (!policy.disable_control()) methods.push_back("Fisher's exact vs control");
-  if (!policy.disable_trend())
-    methods.push_back("exact Cochran-Armitage dose trend");
-  if (!policy.disable_over_time())
-    methods.push_back("increase over earlier windows");
-  if (policy.maxsprt_planned_subjects() > 0)
-    methods.push_back("Poisson MaxSPRT");
+  const std::vector<std::string> methods = AppliedMethodNames(context.in);
+  std::vector<std::string> not_applied;
+  for (const SignalMethod& method : SignalMethodsOf(context.in)) {
+    if (method.not_applied.empty()) continue;
+    not_applied.push_back(
+        absl::StrCat(method.name, " (", method.not_applied, ")"));
+  }
   Table table{.id = "t14_signal_methods",
               .title = "Signal methods and thresholds in force",
               .header = {"Setting", "Value"}};
   table.rows = {
-      {"Methods", absl::StrJoin(methods, "; ")},
+      {"Methods applied",
+       methods.empty() ? "none (see below)" : absl::StrJoin(methods, "; ")},
       {"Error control", policy.error_control() == v1::ERROR_CONTROL_PER_TEST
                             ? "per test"
                             : "trial-wide"},
@@ -189,6 +193,10 @@ Table PolicyTable(const Context& context) {
        policy.planned_subjects_per_group() > 0
            ? absl::StrCat(policy.planned_subjects_per_group())
            : "not set"}};
+  if (!not_applied.empty()) {
+    table.rows.push_back({"Enabled but not applicable to this trial",
+                          absl::StrJoin(not_applied, "; ")});
+  }
   table.footnote = absl::StrCat("The trial's signal policy (trial version ",
                                 context.in.trial.version(), ").");
   return table;
