@@ -757,14 +757,14 @@ TEST_F(CliTest, LibrariesLoadIntoTheirExampleTrials) {
   CreateExample("ra-3x3-5y");
   CliRun ra = LoadLibrary("EX-RA-3X3-5Y", kLibraries + "/ra5y.yaml");
   ASSERT_EQ(ra.code, 0) << ra.err;
-  EXPECT_THAT(ra.out, HasSubstr("baselines: 16 sent; 16 new"));
+  EXPECT_THAT(ra.out, HasSubstr("baselines: 17 sent; 17 new"));
   EXPECT_THAT(ra.out, ContainsRegex("ra5y-nasopharyngitis +PT Nasopharyngitis "
                                     "+4/9 +0.4444 +5 years \\(day 1826\\) "
                                     "+-> Y5 \\(day 1826\\)"));
-  EXPECT_THAT(ra.out, HasSubstr("skipped ra5y-death: reference only"));
+  EXPECT_THAT(ra.out, Not(HasSubstr("skipped ra5y-death")));
   ASSERT_EQ(LoadLibrary("EX-RA-3X3-5Y", kLibraries + "/cx611.yaml").code, 0);
   std::map<std::string, v1::Baseline> stored = StoredBaselines("EX-RA-3X3-5Y");
-  EXPECT_EQ(stored.size(), 16u + 3u);
+  EXPECT_EQ(stored.size(), 17u + 3u);
   const v1::Baseline& naso = stored["ra5y-nasopharyngitis"];
   EXPECT_EQ(naso.soc(), "Infections and infestations");
   EXPECT_EQ(naso.timepoint_id(), "Y5");
@@ -776,11 +776,14 @@ TEST_F(CliTest, LibrariesLoadIntoTheirExampleTrials) {
   EXPECT_EQ(stored["ra5y-sae"].source_events(), 5);
   EXPECT_EQ(stored["ra5y-benign-ovarian-tumour"].timepoint_id(), "Y3");
   EXPECT_EQ(stored["ra5y-benign-tumour"].overall_key(), "aesi:benign_tumour");
+  // The published "no death" (0/9) for the fatal-AE row, by Jeffreys.
+  EXPECT_EQ(stored["ra5y-death"].overall_key(), "death");
+  EXPECT_DOUBLE_EQ(stored["ra5y-death"].expected_proportion(), 0.5 / 10);
   EXPECT_EQ(stored["cx611-any-ae"].timepoint_id(), "M6");  // week 24
 
   CliRun again = LoadLibrary("EX-RA-3X3-5Y", kLibraries + "/ra5y.yaml");
   EXPECT_THAT(again.out,
-              HasSubstr("0 new, 0 revised (new version), 16 unchanged"));
+              HasSubstr("0 new, 0 revised (new version), 17 unchanged"));
 
   CreateExample("ctd-ild-10");
   ASSERT_EQ(LoadLibrary("EX-CTD-ILD-10", kLibraries + "/ctdild.yaml").code, 0);
@@ -845,7 +848,7 @@ TEST_F(CliTest, LibraryDryRunSendsNothing) {
                                  "MSC-IPF-EX1 has no AESI category "
                                  "'benign_tumour'"));
   EXPECT_THAT(dry.out,
-              HasSubstr("dry run: 15 baseline(s) checked, nothing sent"));
+              HasSubstr("dry run: 16 baseline(s) checked, nothing sent"));
   EXPECT_TRUE(StoredBaselines("MSC-IPF-EX1").empty());
   CliRun audit = Cli(
       {"audit", "list", "--trial", "MSC-IPF-EX1", "--action", "baseline.put"});
