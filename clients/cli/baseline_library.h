@@ -32,8 +32,8 @@ enum class EntryLevel {
   kPt,
   kSoc,
   kOverall,
-  // A figure recorded for traceability that has no aesignal term row (e.g.
-  // deaths) or no count; never loaded.
+  // A figure recorded for traceability that has no aesignal term row or no
+  // subject count (e.g. a number of AEs); never loaded.
   kReference,
 };
 

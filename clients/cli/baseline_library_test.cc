@@ -101,7 +101,10 @@ TEST(ShippedBaselineLibraryTest, FiguresAsPublished) {
   EXPECT_EQ(Find(ra, "nasopharyngitis")->soc, "Infections and infestations");
   EXPECT_EQ(Find(ra, "osteoporosis")->soc,
             "Musculoskeletal and connective tissue disorders");
-  EXPECT_EQ(Find(ra, "death")->level, EntryLevel::kReference);
+  EXPECT_EQ(Find(ra, "death")->level, EntryLevel::kOverall);
+  EXPECT_EQ(Find(ra, "death")->overall_key, "death");
+  EXPECT_EQ(Find(ReadShipped("sle6"), "adverse-events")->level,
+            EntryLevel::kReference);
 }
 
 // The consistency CI can check without the seed texts: a printed percentage
@@ -191,8 +194,19 @@ TEST(PlanLibraryTest, MapsEntriesAndSkipsWhatTheTrialCannotHold) {
   EXPECT_FALSE(by_id.at("ra5y-benign-tumour")->baseline);
   EXPECT_THAT(by_id.at("ra5y-benign-tumour")->skip_reason,
               HasSubstr("no AESI category 'benign_tumour'"));
-  EXPECT_FALSE(by_id.at("ra5y-death")->baseline);
-  EXPECT_THAT(by_id.at("ra5y-death")->skip_reason, HasSubstr("reference only"));
+  ASSERT_TRUE(by_id.at("ra5y-death")->baseline);
+  EXPECT_EQ(by_id.at("ra5y-death")->baseline->overall_key(), "death");
+
+  // A figure kept for traceability is never loaded.
+  const BaselineLibrary sle = ReadShipped("sle6");
+  bool reference_skipped = false;
+  for (const PlannedBaseline& p : PlanLibrary(sle, trial)) {
+    if (p.baseline_id != "sle6-adverse-events") continue;
+    EXPECT_FALSE(p.baseline);
+    EXPECT_THAT(p.skip_reason, HasSubstr("reference only"));
+    reference_skipped = true;
+  }
+  EXPECT_TRUE(reference_skipped);
 }
 
 // A small valid library, one entry at line 9, for the bad-input cases to
