@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 
 namespace aesignal::report {
@@ -275,9 +276,24 @@ std::string NoDataSvg(absl::string_view title, absl::string_view kind,
       "</svg>\n");
 }
 
-// A legend entry per name (series i is drawn in style i), wrapped to the
-// chart's width from y down. Returns the height used.
-double AppendLegend(const std::vector<std::string>& names, double y,
+// The drawing style of each of `names`: its index in `order`, else the next
+// free one after `order` in the order of `names`.
+std::vector<size_t> StylesOf(const std::vector<std::string>& names,
+                             const std::vector<std::string>& order) {
+  std::vector<size_t> styles;
+  size_t next = order.size();
+  for (const std::string& name : names) {
+    const auto at = std::find(order.begin(), order.end(), name);
+    styles.push_back(at != order.end() ? static_cast<size_t>(at - order.begin())
+                                       : next++);
+  }
+  return styles;
+}
+
+// A legend entry per name (names[i] is drawn in style styles[i]), wrapped to
+// the chart's width from y down. Returns the height used.
+double AppendLegend(const std::vector<std::string>& names,
+                    const std::vector<size_t>& styles, double y,
                     bool line_sample, std::string& out) {
   const double sample = line_sample ? 28 : 12;
   double x = 8;
@@ -293,12 +309,13 @@ double AppendLegend(const std::vector<std::string>& names, double y,
     out += "<g class=\"aes-legend-item\">";
     if (name != names[i]) out += TitleElement(names[i]);
     out += "\n";
+    const size_t style = styles[i];
     if (line_sample) {
       out += Line(x, row_y, x + sample, row_y,
-                  absl::StrCat("aes-legend-line aes-series-", i), Color(i), 2,
-                  kDashes[i % kDashes.size()]);
+                  absl::StrCat("aes-legend-line aes-series-", style),
+                  Color(style), 2, kDashes[style % kDashes.size()]);
     }
-    out += Marker(i, x + sample / 2, row_y, "aes-legend-marker");
+    out += Marker(style, x + sample / 2, row_y, "aes-legend-marker");
     out += Text(x + sample + 6, row_y + 4, "start", "aes-legend-label", name);
     out += "</g>\n";
     x += width + 18;
@@ -333,6 +350,8 @@ internal::NiceAxis ForestAxis(const ForestPlot& plot) {
   double lo = std::numeric_limits<double>::infinity();
   double hi = -lo;
   if (std::isfinite(plot.reference)) lo = hi = plot.reference;
+  if (plot.x_min.has_value()) lo = std::min(lo, *plot.x_min);
+  if (plot.x_max.has_value()) hi = std::max(hi, *plot.x_max);
   for (const ForestRow& row : plot.rows) {
     if (!Finite(row.estimate)) continue;
     const Estimate e = Ordered(row.estimate);
@@ -343,11 +362,11 @@ internal::NiceAxis ForestAxis(const ForestPlot& plot) {
   return internal::MakeNiceAxis(lo, hi, 5);
 }
 
-std::string EstimateText(const Estimate& e) {
+std::string EstimateText(const Estimate& e, int decimals) {
   if (!Finite(e)) return "NE";
   const Estimate o = Ordered(e);
-  return absl::StrCat(Fixed(o.value, 3), " (", Fixed(o.lower, 3), ", ",
-                      Fixed(o.upper, 3), ")");
+  return absl::StrCat(Fixed(o.value, decimals), " (", Fixed(o.lower, decimals),
+                      ", ", Fixed(o.upper, decimals), ")");
 }
 
 // Background bands, alternating per group of rows with the same label.
@@ -365,8 +384,8 @@ void AppendForestBands(const std::vector<ForestRow>& rows, double top,
 }
 
 void AppendForestRow(const ForestRow& row, bool first_of_group, size_t series,
-                     const Scale& x, double y, std::string& out) {
-  const std::string value_text = EstimateText(row.estimate);
+                     int decimals, const Scale& x, double y, std::string& out) {
+  const std::string value_text = EstimateText(row.estimate, decimals);
   out += absl::StrCat(
       "<g class=\"aes-row\">",
       TitleElement(absl::StrCat(row.label, row.series.empty() ? "" : " \u2014 ",
@@ -466,6 +485,26 @@ struct LineGeometry {
   }
 };
 
+// A category label on at most two lines of `max_chars`, broken at spaces;
+// what does not fit is cut with an ellipsis (the full text is the tick's
+// <title>).
+std::vector<std::string> WrapLabel(absl::string_view text, size_t max_chars) {
+  if (CodePoints(text) <= max_chars) return {std::string(text)};
+  std::vector<std::string> lines(1);
+  for (absl::string_view word : absl::StrSplit(text, ' ', absl::SkipEmpty())) {
+    std::string& line = lines.back();
+    const size_t wanted =
+        CodePoints(line) + (line.empty() ? 0 : 1) + CodePoints(word);
+    if (!line.empty() && wanted > max_chars && lines.size() < 2) {
+      lines.emplace_back(word);
+    } else {
+      absl::StrAppend(&line, line.empty() ? "" : " ", word);
+    }
+  }
+  for (std::string& line : lines) line = TruncateLabel(line, max_chars);
+  return lines;
+}
+
 void AppendLineGridAndAxes(const LineChart& chart,
                            const internal::NiceAxis& axis, const Scale& y,
                            const LineGeometry& g, std::string& out) {
@@ -487,13 +526,26 @@ void AppendLineGridAndAxes(const LineChart& chart,
       std::max<size_t>(3, static_cast<size_t>(g.Band() / kCharWidth));
   for (size_t c = 0; c < g.categories; ++c) {
     const double x = kLineLeft + (c + 0.5) * g.Band();
-    const std::string label = TruncateLabel(chart.categories[c], max_chars);
+    const std::vector<std::string> lines =
+        WrapLabel(chart.categories[c], max_chars);
+    const bool cut = absl::StrJoin(lines, " ") != chart.categories[c];
     out += Line(x, g.bottom, x, g.bottom + 4, "aes-tick", "#000000", 1);
-    if (label != chart.categories[c]) {
+    if (cut)
       out += absl::StrCat("<g>", TitleElement(chart.categories[c]), "\n");
+    if (lines.size() == 1) {
+      out += Text(x, g.bottom + 16, "middle", "aes-tick-label", lines[0]);
+    } else {
+      out += absl::StrFormat(
+          "<text class=\"aes-tick-label\" x=\"%s\" y=\"%s\" "
+          "text-anchor=\"middle\">",
+          Num(x), Num(g.bottom + 16));
+      for (size_t i = 0; i < lines.size(); ++i) {
+        out += absl::StrFormat("<tspan x=\"%s\" dy=\"%s\">%s</tspan>", Num(x),
+                               i == 0 ? "0" : "12", XmlEscape(lines[i]));
+      }
+      out += "</text>\n";
     }
-    out += Text(x, g.bottom + 16, "middle", "aes-tick-label", label);
-    if (label != chart.categories[c]) out += "</g>\n";
+    if (cut) out += "</g>\n";
   }
   out += Line(kLineLeft, g.bottom, kLineRight, g.bottom, "aes-axis-line",
               "#000000", 1);
@@ -502,12 +554,31 @@ void AppendLineGridAndAxes(const LineChart& chart,
   out += "</g>\n";
 }
 
+// Where a reference label goes: above its line, moved up a line at a time
+// while it would overlap one placed before (two baselines of nearby value
+// and timepoint would print over each other).
+double FreeLabelY(double x0, double x1, double y, double top,
+                  std::vector<std::array<double, 3>>& placed) {
+  constexpr double kLine = 11;
+  for (int tries = 0; tries < 6; ++tries) {
+    const bool clash =
+        std::any_of(placed.begin(), placed.end(), [&](const auto& p) {
+          return x0 < p[1] && p[0] < x1 && std::abs(y - p[2]) < kLine;
+        });
+    if (!clash || y - kLine < top) break;
+    y -= kLine;
+  }
+  placed.push_back({x0, x1, y});
+  return y;
+}
+
 // Reference lines go under the series and their labels over them (with a
 // white halo, so a crossing error bar does not hide the citation). One for a
 // single category is a dash across most of that category's band, labelled
 // above its left end.
 void AppendReferences(const std::vector<ReferenceLine>& refs, const Scale& y,
                       const LineGeometry& g, bool labels, std::string& out) {
+  std::vector<std::array<double, 3>> placed;  // label boxes: x0, x1, y
   for (const ReferenceLine& ref : refs) {
     if (!Drawn(ref, g.categories)) continue;
     const double at = y(100 * ref.value);
@@ -527,10 +598,15 @@ void AppendReferences(const std::vector<ReferenceLine>& refs, const Scale& y,
       continue;
     }
     const bool across = !ref.category.has_value();
+    const std::string label = TruncateLabel(ref.label, across ? 95 : 40);
+    const double width = CodePoints(label) * kCharWidth;
+    const double x0 = across ? right - 4 - width : left;
+    const double label_y =
+        FreeLabelY(x0, x0 + width, at - 4, g.top + 10, placed);
     out += absl::StrCat(
         "<g class=\"aes-reference-group\">", title, "\n",
-        Text(across ? right - 4 : left, at - 4, across ? "end" : "start",
-             "aes-reference-label", TruncateLabel(ref.label, across ? 95 : 40),
+        Text(across ? right - 4 : left, label_y, across ? "end" : "start",
+             "aes-reference-label", label,
              " stroke=\"#FFFFFF\" stroke-width=\"3\" "
              "stroke-linejoin=\"round\" paint-order=\"stroke\""),
         "</g>\n");
@@ -546,11 +622,11 @@ std::string PointTitle(const LineChart& chart, const Series& s, size_t c) {
 
 // One series: its line (broken at missing points), then per point an error
 // bar and a marker.
-void AppendSeries(const LineChart& chart, size_t index, const Scale& y,
-                  const LineGeometry& g, std::string& out) {
+void AppendSeries(const LineChart& chart, size_t index, size_t style,
+                  const Scale& y, const LineGeometry& g, std::string& out) {
   const Series& s = chart.series[index];
   const size_t n = std::min(s.points.size(), g.categories);
-  const std::string cls = absl::StrCat("aes-series-", index);
+  const std::string cls = absl::StrCat("aes-series-", style);
   out += absl::StrCat("<g class=\"aes-series ", cls, "\">\n");
   std::vector<std::string> run;
   for (size_t c = 0; c <= n; ++c) {
@@ -563,11 +639,11 @@ void AppendSeries(const LineChart& chart, size_t index, const Scale& y,
       out += absl::StrFormat(
           "<polyline class=\"aes-line %s\" points=\"%s\" fill=\"none\" "
           "stroke=\"%s\" stroke-width=\"1.75\"%s/>\n",
-          cls, absl::StrJoin(run, " "), Color(index),
-          index % kDashes.size() == 0
+          cls, absl::StrJoin(run, " "), Color(style),
+          style % kDashes.size() == 0
               ? ""
               : absl::StrCat(" stroke-dasharray=\"",
-                             kDashes[index % kDashes.size()], "\""));
+                             kDashes[style % kDashes.size()], "\""));
     }
     run.clear();
   }
@@ -579,10 +655,10 @@ void AppendSeries(const LineChart& chart, size_t index, const Scale& y,
     const std::string bar = absl::StrCat("aes-error-bar ", cls);
     out += absl::StrCat(
         "<g class=\"aes-point\">", TitleElement(PointTitle(chart, s, c)), "\n",
-        Line(x, lo, x, hi, bar, Color(index), 1.25),
-        Line(x - 3, lo, x + 3, lo, bar, Color(index), 1.25),
-        Line(x - 3, hi, x + 3, hi, bar, Color(index), 1.25),
-        Marker(index, x, y(100 * e.value), "aes-marker"), "</g>\n");
+        Line(x, lo, x, hi, bar, Color(style), 1.25),
+        Line(x - 3, lo, x + 3, lo, bar, Color(style), 1.25),
+        Line(x - 3, hi, x + 3, hi, bar, Color(style), 1.25),
+        Marker(style, x, y(100 * e.value), "aes-marker"), "</g>\n");
   }
   out += "</g>\n";
 }
@@ -615,12 +691,15 @@ std::string LineDesc(const LineChart& chart, const internal::NiceAxis& axis) {
 std::string ForestPlotSvg(const ForestPlot& plot) {
   if (plot.rows.empty()) return NoDataSvg(plot.title, "forest", "Forest plot");
   const std::vector<std::string> series = ForestSeries(plot.rows);
+  const std::vector<size_t> styles = StylesOf(series, plot.style_order);
   std::string body = VisibleTitle(plot.title);
   double top = 32;
   const bool named =
       std::any_of(series.begin(), series.end(),
                   [](const std::string& s) { return !s.empty(); });
-  if (named) top += AppendLegend(series, top, /*line_sample=*/false, body);
+  if (named) {
+    top += AppendLegend(series, styles, top, /*line_sample=*/false, body);
+  }
   top += 18;  // column heading
   body += Text(kForestValuesX, top - 6, "start", "aes-column-heading",
                "Estimate (interval)", " font-weight=\"bold\"");
@@ -636,7 +715,7 @@ std::string ForestPlotSvg(const ForestPlot& plot) {
   for (size_t i = 0; i < plot.rows.size(); ++i) {
     const ForestRow& row = plot.rows[i];
     AppendForestRow(row, i == 0 || row.label != plot.rows[i - 1].label,
-                    IndexOf(series, row.series), x,
+                    styles[IndexOf(series, row.series)], plot.decimals, x,
                     top + (i + 0.5) * kRowHeight, body);
   }
   return absl::StrCat(
@@ -651,11 +730,13 @@ std::string LineChartSvg(const LineChart& chart) {
   }
   std::vector<std::string> names;
   for (const Series& s : chart.series) names.push_back(s.name);
+  const std::vector<size_t> styles = StylesOf(names, chart.style_order);
   std::string body = VisibleTitle(chart.title);
   const double legend_top = 32;
-  const double top =
-      legend_top + AppendLegend(names, legend_top, /*line_sample=*/true, body) +
-      10;
+  const double top = legend_top +
+                     AppendLegend(names, styles, legend_top,
+                                  /*line_sample=*/true, body) +
+                     10;
   const LineGeometry g{top, top + kLinePlotHeight, chart.categories.size(),
                        chart.series.size()};
   const internal::NiceAxis axis = LineAxis(chart);
@@ -663,7 +744,7 @@ std::string LineChartSvg(const LineChart& chart) {
   AppendLineGridAndAxes(chart, axis, y, g, body);
   AppendReferences(chart.references, y, g, /*labels=*/false, body);
   for (size_t i = 0; i < chart.series.size(); ++i) {
-    AppendSeries(chart, i, y, g, body);
+    AppendSeries(chart, i, styles[i], y, g, body);
   }
   AppendReferences(chart.references, y, g, /*labels=*/true, body);
   return absl::StrCat(

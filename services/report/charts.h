@@ -60,6 +60,15 @@ struct ForestPlot {
   std::string x_label;   // e.g. "Risk difference vs placebo (95% CI)"
   double reference = 0;  // vertical reference line (0 difference, 1 ratio)
   std::vector<ForestRow> rows;  // in display order, top to bottom
+  // Series names in the order of the drawing styles (colour, marker) to give
+  // them, so a dose group looks the same in every chart of a document; a
+  // series not named here takes the next style after these.
+  std::vector<std::string> style_order = {};
+  // The x axis covers at least [x_min, x_max] when set (the parts of one
+  // long plot share an axis).
+  std::optional<double> x_min = std::nullopt, x_max = std::nullopt;
+  // Decimals of the estimate column (1 for percentage points).
+  int decimals = 3;
 };
 
 // The x axis is in the estimates' own units (not percent) and covers every
@@ -90,6 +99,8 @@ struct LineChart {
   std::string x_label, y_label;
   std::vector<Series> series;
   std::vector<ReferenceLine> references;
+  // As ForestPlot::style_order.
+  std::vector<std::string> style_order = {};
 };
 
 // The y axis always includes 0%. A missing point breaks its series' line.

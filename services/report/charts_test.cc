@@ -416,6 +416,65 @@ TEST(LineChartTest, EscapesEveryText) {
   EXPECT_THAT(svg, HasSubstr(">Y&lt;&#39;&gt;</text>"));
 }
 
+// A series named in style_order keeps its style whichever others a chart
+// draws: the same dose group looks the same in a forest plot without the
+// control and in a line chart with it.
+TEST(ChartsTest, StyleOrderGivesASeriesTheSameStyleInEveryChart) {
+  const std::vector<std::string> order = {"Placebo", "10 mg", "30 mg"};
+  ForestPlot forest = SampleForest();  // 10 mg and 30 mg only
+  forest.style_order = order;
+  LineChart line = SampleLine();  // Placebo, 10 mg, 30 mg
+  line.style_order = order;
+  const std::string forest_svg = ForestPlotSvg(forest);
+  const std::string line_svg = LineChartSvg(line);
+  // 30 mg is style 2 (green #009E73) in both; nothing in the forest plot
+  // takes Placebo's style 0.
+  for (const std::string* svg : {&forest_svg, &line_svg}) {
+    EXPECT_THAT(*svg, HasSubstr("aes-series-2"));
+    EXPECT_THAT(*svg, HasSubstr("#009E73"));
+  }
+  EXPECT_THAT(forest_svg, Not(HasSubstr("aes-series-0")));
+  // Without an order, the forest plot's first series takes style 0.
+  EXPECT_THAT(ForestPlotSvg(SampleForest()), HasSubstr("aes-series-0"));
+}
+
+// The parts of one long forest plot share an axis when given its range.
+TEST(ForestPlotTest, AGivenRangeWidensTheAxis) {
+  ForestPlot plot = SampleForest();
+  plot.x_min = -0.5;
+  plot.x_max = 0.9;
+  const std::vector<Tick> ticks = XTicks(ForestPlotSvg(plot));
+  ASSERT_GE(ticks.size(), 3u);
+  EXPECT_LE(ticks.front().value, -0.5);
+  EXPECT_GE(ticks.back().value, 0.9);
+}
+
+// A long category label is broken onto two lines rather than cut.
+TEST(LineChartTest, LongCategoryLabelsWrapOntoTwoLines) {
+  LineChart chart = SampleLine();
+  chart.categories.assign(8, "Week 1");  // the CDISC pilot's timepoints
+  chart.categories.back() = "Day 212 (end of data)";
+  for (Series& s : chart.series) s.points.resize(8, Estimate{0.1, 0, 0.2});
+  const std::string svg = LineChartSvg(chart);
+  EXPECT_THAT(svg, HasSubstr(">Day 212 (end</tspan>"));
+  EXPECT_THAT(svg, HasSubstr(">of data)</tspan>"));
+  EXPECT_THAT(svg, Not(HasSubstr("Day 212 (\u2026")));
+}
+
+// Two baselines of nearly the same value at one timepoint: their labels do
+// not print over each other.
+TEST(LineChartTest, ReferenceLabelsDoNotOverlap) {
+  LineChart chart = SampleLine();
+  chart.references = {
+      {.value = 0.05, .label = "Expected 5.0% (sae-3m)", .category = 1},
+      {.value = 0.0217, .label = "Expected 2.2% (sae-6m)", .category = 1}};
+  const std::vector<std::smatch> labels = Matches(
+      LineChartSvg(chart),
+      "<text class=\"aes-reference-label\" x=\"[-0-9.]+\" y=\"([-0-9.]+)\"");
+  ASSERT_EQ(labels.size(), 2u);
+  EXPECT_GE(std::abs(std::stod(labels[0][1]) - std::stod(labels[1][1])), 11);
+}
+
 TEST(ChartsTest, Deterministic) {
   const ForestPlot forest = SampleForest();
   const ForestPlot forest_copy = forest;

@@ -25,6 +25,16 @@ const v1::DoseGroup* ControlGroup(const v1::Trial& trial) {
 }
 
 // Rows (group vs control) of every PT with incidence >= 5% in some group.
+// Every chart's series in one order of styles: a dose group (or the total)
+// looks the same in each figure of the report.
+std::vector<std::string> StyleOrder(const Context& context) {
+  std::vector<std::string> order;
+  for (const Column& column : context.columns) order.push_back(column.label);
+  return order;
+}
+
+// Risk differences in percentage points, as the topic summaries and the
+// dashboard print them.
 std::vector<ForestRow> ForestRows(const Context& context) {
   std::vector<ForestRow> all;
   for (const v1::TermIncidence& term : context.in.pt.terms()) {
@@ -39,11 +49,11 @@ std::vector<ForestRow> ForestRows(const Context& context) {
           frequent || cell->cumulative().proportion() >= kForestMinProportion;
       if (!cell->has_cumulative_vs_control()) continue;
       const v1::ControlComparison& vs = cell->cumulative_vs_control();
-      rows.push_back(
-          {.label = term.pt(),
-           .series = column.label,
-           .estimate = {vs.risk_difference(), vs.risk_difference_lower(),
-                        vs.risk_difference_upper()}});
+      rows.push_back({.label = term.pt(),
+                      .series = column.label,
+                      .estimate = {100 * vs.risk_difference(),
+                                   100 * vs.risk_difference_lower(),
+                                   100 * vs.risk_difference_upper()}});
     }
     if (frequent) all.insert(all.end(), rows.begin(), rows.end());
   }
@@ -67,6 +77,12 @@ std::vector<Figure> ForestFigures(const Context& context) {
     }
     parts.back().push_back(rows[i]);
   }
+  // One axis for every part, so parts compare by eye.
+  double lo = 0, hi = 0;
+  for (const ForestRow& row : rows) {
+    lo = std::min({lo, row.estimate.lower, row.estimate.value});
+    hi = std::max({hi, row.estimate.upper, row.estimate.value});
+  }
   std::vector<Figure> figures;
   for (size_t p = 0; p < parts.size(); ++p) {
     ForestPlot plot{
@@ -78,9 +94,14 @@ std::vector<Figure> ForestFigures(const Context& context) {
                 : ""),
         .x_label = absl::StrCat(
             "Risk difference vs ", GroupName(context, control->dose_group_id()),
-            " (", Number(100 * context.in.pt.confidence_level(), 3), "% CI)"),
+            ", percentage points (",
+            Number(100 * context.in.pt.confidence_level(), 3), "% CI)"),
         .reference = 0,
-        .rows = std::move(parts[p])};
+        .rows = std::move(parts[p]),
+        .style_order = StyleOrder(context),
+        .x_min = lo,
+        .x_max = hi,
+        .decimals = 1};
     figures.push_back(
         {.id = absl::StrCat("f_forest_", p + 1),
          .title = plot.title,
@@ -124,7 +145,8 @@ BaselineMarks Baselines(const Context& context, const v1::SignalTopic& topic) {
     ReferenceLine line{
         .value = b->expected_proportion(),
         .label = absl::StrCat(
-            "Expected ", Number(100 * b->expected_proportion(), 3), "%",
+            "Expected ",
+            absl::StrFormat("%.1f", 100 * b->expected_proportion()), "%",
             b->dose_group_id().empty()
                 ? ""
                 : absl::StrCat(" for ", GroupName(context, b->dose_group_id())),
@@ -159,6 +181,7 @@ Figure OverTimeFigure(const Context& context, const v1::SignalTopic& topic,
                   .y_label = "Subjects with the event (%)",
                   .series = {},
                   .references = {}};
+  chart.style_order = StyleOrder(context);
   BaselineMarks baselines = Baselines(context, topic);
   chart.references = std::move(baselines.lines);
   for (const v1::Timepoint& timepoint : context.in.trial.timepoints()) {

@@ -214,8 +214,9 @@ TEST(DsmbReportTest, MethodsNameOnlyTheTestsTheTrialCanUse) {
   in.trial.mutable_signal_policy()->set_error_control(
       v1::ERROR_CONTROL_PER_TEST);
   std::string html = Html(in);
-  EXPECT_THAT(html, HasSubstr("<td>Methods applied</td><td>Fisher&#39;s exact vs "
-                              "control; increase over earlier windows</td>"));
+  EXPECT_THAT(html,
+              HasSubstr("<td>Methods applied</td><td>Fisher&#39;s exact vs "
+                        "control; increase over earlier windows</td>"));
   EXPECT_THAT(html, HasSubstr("exact binomial vs baseline (no baselines "
                               "loaded)"));
   EXPECT_THAT(html, HasSubstr("exact Cochran-Armitage dose trend (fewer than "
@@ -232,7 +233,8 @@ TEST(DsmbReportTest, MethodsNameOnlyTheTestsTheTrialCanUse) {
     group.set_control(false);
   }
   html = Html(in);
-  EXPECT_THAT(html, HasSubstr("Fisher&#39;s exact vs control (no control group)"));
+  EXPECT_THAT(html,
+              HasSubstr("Fisher&#39;s exact vs control (no control group)"));
   EXPECT_THAT(html, Not(HasSubstr("versus the control group")));
   EXPECT_THAT(html, Not(HasSubstr("By-group comparisons")));
 }
@@ -308,8 +310,8 @@ TEST(DsmbReportTest, TopicFigureDrawsEachBaselineAtItsTimepoint) {
   baseline("other-term", "D7", "", 0.3);
   in.baselines.back().set_overall_key("any_sae");
   std::string html = Html(in);
-  EXPECT_THAT(html, HasSubstr("Expected 5% (early) at 5.0% (D7)"));
-  EXPECT_THAT(html, HasSubstr("Expected 20% for High dose (high) at 20.0%."));
+  EXPECT_THAT(html, HasSubstr("Expected 5.0% (early) at 5.0% (D7)"));
+  EXPECT_THAT(html, HasSubstr("Expected 20.0% for High dose (high) at 20.0%."));
   EXPECT_THAT(html, HasSubstr("early: Source of early; high: Source of "
                               "high.</figcaption>"));
   EXPECT_THAT(html, Not(HasSubstr("other-term")));
@@ -319,7 +321,7 @@ TEST(DsmbReportTest, TopicFigureDrawsEachBaselineAtItsTimepoint) {
   EXPECT_EQ(Html(in), html);
   in.request.set_session(v1::DSMB_SESSION_OPEN);
   html = Html(in);
-  EXPECT_THAT(html, HasSubstr("Expected 5% (early)"));
+  EXPECT_THAT(html, HasSubstr("Expected 5.0% (early)"));
   EXPECT_THAT(html, Not(HasSubstr("(high)")));
 }
 

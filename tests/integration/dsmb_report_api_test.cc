@@ -321,8 +321,8 @@ TEST_F(DsmbReportTest, AnOldCutOffGivesTheSameReportAfterLaterData) {
   EXPECT_EQ(before.content_hash(), after.content_hash());
   // The any-SAE figure draws the baseline as it stood at the cut-off (2%,
   // revised to 1% since), at its timepoint, with its source.
-  EXPECT_THAT(after.html(), HasSubstr("Expected 2% for HIGH (sae): 2.0%"));
-  EXPECT_THAT(after.html(), Not(HasSubstr("Expected 1% for HIGH")));
+  EXPECT_THAT(after.html(), HasSubstr("Expected 2.0% for HIGH (sae): 2.0%"));
+  EXPECT_THAT(after.html(), Not(HasSubstr("Expected 1.0% for HIGH")));
   EXPECT_THAT(after.html(), HasSubstr("at the timepoint it applies to (a "
                                       "line across: every timepoint). sae: "
                                       "test."));

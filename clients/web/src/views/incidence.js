@@ -261,7 +261,11 @@ function tableColumns(m) {
     attrs: (row) => ({dataset: {term: m.termKey(row), rd: g.id}}),
   })) : [];
   const trendCol = m.hasTrend ? [{
-    key: 'trend', label: h('span', null, 'Dose trend', h('span', {class: 'sub'}, 'one-sided p')), numeric: true,
+    // The server tests the dose trend of cumulative incidence only: say so
+    // in the header, above all in the within-window view, where an all-zero
+    // row can carry a small p.
+    key: 'trend', label: h('span', null, 'Dose trend', h('span', {class: 'sub'},
+      m.measure === 'interval' ? `one-sided p, cumulative to ${timepointLabel(m.trial, m.tp)}` : 'one-sided p')), numeric: true,
     cell: (row) => {
       const t = m.trendOf(row);
       return t ? `${pValue(t.pValue)}${t.exact ? '' : ' ≈'}` : '—';

@@ -127,7 +127,7 @@ export async function render(ctx) {
   legendEl.append(h('li', null, h('span', {class: 'swatch band', 'aria-hidden': 'true'}), 'Shaded: 95% exact CI'));
 
   const baselineSection = mine.length
-    ? section('Baselines', table({
+    ? section('Baselines', scroller(table({
       caption: 'Published expected incidences this row is tested against',
       id: 'baselines-table',
       rows: mine,
@@ -139,7 +139,7 @@ export async function render(ctx) {
         {key: 'source', label: 'Source sample', numeric: true, cell: (b) => (b.sourceSubjects ? `${b.sourceEvents}/${b.sourceSubjects}` : '—')},
         {key: 'citation', label: 'Citation', className: 'wrap', cell: (b) => b.citation},
       ],
-    }))
+    }), 'Baselines table'))
     : null;
 
   const trendNote = !trendable
