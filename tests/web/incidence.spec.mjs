@@ -234,6 +234,11 @@ test('risk difference vs control and dose trend columns equal the API', async (t
       if (!row) continue;
       assert.equal(Number(c.p), (row.doseTrends ?? []).find((x) => x.timepointId === last)?.pValue ?? 0, `${c.term} trend`);
     }
+    // Within a window, the trend column still tests cumulative incidence:
+    // its header says so.
+    await gotoView(page, `#/trials/${T}/incidence?q=pruritus&measure=interval`);
+    const header = await page.locator('#incidence-table thead th[data-key="trend"]').textContent();
+    assert.match(header, /one-sided p, cumulative to /, `trend header: ${header}`);
   }
   // The forest plot of the same comparisons, with its table alternative.
   await gotoView(page, `#/trials/${T}/incidence?chart=forest&min=10`);

@@ -45,6 +45,14 @@ test('any SAE of the example trial over time, with its baselines and citations',
   await assertClean(page);
   await gotoView(page, '#/trials/MSC-IPF-EX1/term?level=OVERALL&key=any_sae');
   await screenshot(page, 'dashboard-term-baseline');
+
+  // On a phone the tables scroll inside their own region; the page itself
+  // does not pan sideways (the baselines table, with its citations, did).
+  const phone = await openPage(browser, {viewport: {width: 390, height: 844}});
+  await gotoView(phone, '#/trials/MSC-IPF-EX1/term?level=OVERALL&key=any_sae');
+  const widths = await phone.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  assert.ok(widths[0] <= widths[1], `page ${widths[0]} px wide in a ${widths[1]} px viewport`);
+  assert.equal(await phone.locator('.table-scroll #baselines-table').count(), 1);
 });
 
 test('pruritus in the CDISC pilot over time, with the dose trend per timepoint', async () => {
