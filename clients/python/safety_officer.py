@@ -43,7 +43,9 @@ class Count:
     denominator: int
 
     def __str__(self):
-        percent = 100 * self.subjects / self.denominator if self.denominator else 0
+        if not self.denominator:
+            return f"{self.subjects}/0"  # no subjects: no percentage
+        percent = 100 * self.subjects / self.denominator
         return f"{self.subjects}/{self.denominator} ({percent:.0f}%)"
 
 

@@ -624,6 +624,12 @@ std::optional<Rejection> CheckTerms(const v1::AdverseEventReport& r,
 // How bad: grade, seriousness and the coded assessments.
 std::optional<Rejection> CheckSeverity(const v1::AdverseEventReport& r,
                                        const FieldNames& f) {
+  if (r.grade() == 0) {
+    // Unset (proto3: 0 is absent), as an empty CSV cell or a JSON report
+    // without it reads; "got 0" would blame the sender for a value they
+    // never gave.
+    return Reject(f("grade"), "is required: the CTCAE grade, 1-5");
+  }
   if (r.grade() < 1 || r.grade() > 5) {
     return Reject(f("grade"),
                   absl::StrCat("must be 1-5 (CTCAE), got ", r.grade()));

@@ -171,7 +171,7 @@ TEST(ReportValidationTest, NamesTheFieldOfEachProblem) {
   };
   std::vector<Case> cases = {
       {[](auto& r) { r.set_grade(6); }, "reports[0].grade", "1-5"},
-      {[](auto& r) { r.set_grade(0); }, "reports[0].grade", "1-5"},
+      {[](auto& r) { r.set_grade(0); }, "reports[0].grade", "is required"},
       {[](auto& r) { r.set_version(0); }, "reports[0].version", ">= 1"},
       {[](auto& r) { r.clear_report_id(); }, "reports[0].report_id",
        "required"},

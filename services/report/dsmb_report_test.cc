@@ -239,6 +239,23 @@ TEST(DsmbReportTest, MethodsNameOnlyTheTestsTheTrialCanUse) {
   EXPECT_THAT(html, Not(HasSubstr("By-group comparisons")));
 }
 
+// A timepoint label that already names its day is not followed by it again;
+// the topic table's strength reads as the CLI prints it.
+TEST(DsmbReportTest, FollowUpLabelsAndStrengthsPrintOnce) {
+  DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED);
+  in.trial.mutable_timepoints(1)->set_label("Day 30 (end of data)");
+  v1::SignalTopic& topic = in.topics.emplace_back();
+  topic.set_topic_id("PT~Infections~Pneumonia");
+  topic.set_level(v1::TERM_LEVEL_PT);
+  topic.set_pt("Pneumonia");
+  topic.set_strength(6);
+  const std::string html = Html(in);
+  EXPECT_THAT(html, HasSubstr("<td>Day 30 (end of data)</td>"));
+  EXPECT_THAT(html, Not(HasSubstr("(end of data) (day 30)")));
+  EXPECT_THAT(html, HasSubstr("<td>D7 (day 7)</td>"));
+  EXPECT_THAT(html, HasSubstr("<td class=\"n\">6.00</td>"));
+}
+
 // The topic table's last triage names the member as they signed it.
 TEST(DsmbReportTest, LastTriageShowsTheDisplayName) {
   DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED);

@@ -109,7 +109,7 @@ Table TopicTable(const Context& context) {
         StatusWord(topic.status()), topic.crossing() ? "yes" : "no"};
     if (context.closed) {
       row.push_back(EvidenceText(context, topic));
-      row.push_back(Number(topic.strength(), 3));
+      row.push_back(absl::StrFormat("%.2f", topic.strength()));  // as the CLI
     }
     row.push_back(LastTriage(context, topic));
     table.rows.push_back(std::move(row));

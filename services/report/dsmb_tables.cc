@@ -4,6 +4,8 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -113,10 +115,16 @@ Table FollowUpTable(const Context& context) {
     if (term.overall_key() == "any_ae") any = &term;
   }
   for (const v1::Timepoint& timepoint : context.in.trial.timepoints()) {
+    // "Month 3 (day 91)", unless the label already names its day ("Day
+    // 212 (end of data)").
+    const std::string& name = timepoint.label().empty()
+                                  ? timepoint.timepoint_id()
+                                  : timepoint.label();
+    const std::string day = absl::StrCat("day ", timepoint.study_day());
     std::vector<std::string> row = {
-        absl::StrCat(timepoint.label().empty() ? timepoint.timepoint_id()
-                                               : timepoint.label(),
-                     " (day ", timepoint.study_day(), ")")};
+        absl::StrContains(absl::AsciiStrToLower(name), day)
+            ? name
+            : absl::StrCat(name, " (", day, ")")};
     for (const Column& column : context.columns) {
       const v1::IncidenceCell* cell =
           any == nullptr

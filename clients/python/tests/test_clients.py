@@ -282,6 +282,9 @@ class ExampleClientsTest(unittest.TestCase):
         self.assertEqual(pneumonia[safety_officer.TOTAL],
                          safety_officer.Count(2, 9))
         self.assertEqual(pneumonia["LOW"], safety_officer.Count(0, 3))
+        # A group without subjects has no percentage (not "0/0 (0%)").
+        self.assertEqual(str(safety_officer.Count(0, 0)), "0/0")
+        self.assertEqual(str(safety_officer.Count(1, 3)), "1/3 (33%)")
         signals = safety_officer.list_signals(self.channel, "PY1")
         self.assertEqual([s.signal_id for s in signals], [SIGNAL_ID])
         self.assertEqual(int(signals[0].evidence.subjects), 2)
