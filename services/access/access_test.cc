@@ -171,10 +171,16 @@ TEST(UnauthenticatedCallerTest, OnlyLoopbackMayNameItself) {
             "ana");
   EXPECT_EQ(UnauthenticatedCaller("ipv6:[::1]:5000", "ana").principal, "ana");
   EXPECT_EQ(UnauthenticatedCaller("ipv4:10.1.2.3:5000", "ana").principal,
-            "peer:ipv4:10.1.2.3:5000");
+            "peer:ipv4:10.1.2.3");
   EXPECT_EQ(
       UnauthenticatedCaller("ipv4:127.0.0.1:5000", std::nullopt).principal,
-      "peer:ipv4:127.0.0.1:5000");
+      "peer:ipv4:127.0.0.1");
+  // One person's calls share a principal whatever port each connection got.
+  EXPECT_EQ(
+      UnauthenticatedCaller("ipv6:[2001:db8::1]:6000", std::nullopt).principal,
+      "peer:ipv6:[2001:db8::1]");
+  EXPECT_EQ(UnauthenticatedCaller("unix:/tmp/s", std::nullopt).principal,
+            "peer:unix:/tmp/s");
   // Without principals every caller may call everything (loopback-only
   // listener unless --insecure); the name only reaches the audit trail.
   EXPECT_EQ(UnauthenticatedCaller("ipv4:10.1.2.3:5000", "ana").role,

@@ -1,5 +1,8 @@
 #include "services/access/caller.h"
 
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -12,13 +15,32 @@ Caller CallerOf(const Principal& principal) {
   return caller;
 }
 
+namespace {
+
+// "ipv4:10.1.2.3" of "ipv4:10.1.2.3:5000": the client's port changes with
+// every connection, so with it one person's calls would be recorded under
+// as many principals as connections they made.
+absl::string_view WithoutPort(absl::string_view peer) {
+  const size_t colon = peer.rfind(':');
+  if (colon == absl::string_view::npos || colon + 1 == peer.size()) return peer;
+  const absl::string_view port = peer.substr(colon + 1);
+  if (!std::all_of(port.begin(), port.end(), absl::ascii_isdigit)) return peer;
+  const absl::string_view host = peer.substr(0, colon);
+  // A bare IPv6 address ("ipv6:::1") has no port to drop.
+  if (absl::StartsWith(host, "ipv6:") && !absl::EndsWith(host, "]"))
+    return peer;
+  return host;
+}
+
+}  // namespace
+
 Caller UnauthenticatedCaller(absl::string_view peer,
                              std::optional<absl::string_view> claimed) {
   Caller caller{.role = Role::kAdmin};
   if (claimed.has_value() && !claimed->empty() && IsLoopback(peer)) {
     caller.principal = std::string(*claimed);
   } else {
-    caller.principal = absl::StrCat("peer:", peer);
+    caller.principal = absl::StrCat("peer:", WithoutPort(peer));
   }
   return caller;
 }

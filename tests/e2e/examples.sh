@@ -34,7 +34,7 @@ export AESIGNAL="$build/clients/cli/aesignal"
 
 # example dir, trial id, reports, baselines stored
 expected=(
-  "ra-3x3-5y EX-RA-3X3-5Y 21 19"
+  "ra-3x3-5y EX-RA-3X3-5Y 21 20"
   "ctd-ild-10 EX-CTD-ILD-10 7 2"
   "sle-40 EX-SLE-40 9 5"
 )
