@@ -20,18 +20,18 @@ export function timelinePlot({events, rows, timepoints, lastContactDay, width, l
   const vLines = [{day: 1, text: 'Dose', kind: 'dose'},
     ...timepoints.map((t) => ({day: t.day, text: t.label, kind: 'visit'}))];
   if (lastContactDay) vLines.push({day: lastContactDay, text: 'Last contact', kind: 'contact'});
-  // Labels closer than 44 px to the previous shown one are left out (the
-  // rules stay).
   const marginLeft = Math.min(300, Math.max(120, Math.max(0, ...rows.map((r) => r.length)) * 6.4 + 16));
   const pxPerDay = (width - marginLeft - 24) / (maxDay * 1.02 + 1);
-  // Labels that would overlap a label already placed are left out (the
-  // rules stay); dosing and the last contact are placed first.
+  // Labels go on the upper of two rows above the plot, or the lower one when
+  // they would overlap a label already placed there; only what fits on
+  // neither is left out (its rule stays, with its day in the axis). Dosing
+  // and the last contact are placed first.
   const halfWidth = (v) => (v.text.length * 5.8) / 2 + 4;
-  const shown = [];
+  const labelRows = [[], []];
   for (const v of [...vLines.filter((x) => x.kind !== 'visit'), ...vLines.filter((x) => x.kind === 'visit')]) {
-    if (shown.every((s) => Math.abs(s.day - v.day) * pxPerDay >= halfWidth(s) + halfWidth(v))) shown.push(v);
+    const free = labelRows.find((placed) => placed.every((s) => Math.abs(s.day - v.day) * pxPerDay >= halfWidth(s) + halfWidth(v)));
+    if (free) free.push(v);
   }
-  const labelled = shown;
   return renderPlot({
     width,
     height: Math.max(140, rows.length * 26 + 90),
@@ -46,7 +46,8 @@ export function timelinePlot({events, rows, timepoints, lastContactDay, width, l
     marks: [
       Plot.ruleX(vLines.filter((v) => v.kind === 'visit'), {x: 'day', stroke: '#bbb', strokeDasharray: '2,3'}),
       Plot.ruleX(vLines.filter((v) => v.kind !== 'visit'), {x: 'day', stroke: '#444', strokeWidth: 1.2}),
-      Plot.text(labelled, {x: 'day', frameAnchor: 'top', dy: -22, text: 'text', fill: '#444', textAnchor: 'middle', fontSize: 10}),
+      Plot.text(labelRows[0], {x: 'day', frameAnchor: 'top', dy: -24, text: 'text', fill: '#444', textAnchor: 'middle', fontSize: 10}),
+      Plot.text(labelRows[1], {x: 'day', frameAnchor: 'top', dy: -11, text: 'text', fill: '#444', textAnchor: 'middle', fontSize: 10}),
       Plot.ruleY(withEnd, {y: 'row', x1: 'onset', x2: 'end', stroke: 'grade', strokeWidth: 6, strokeOpacity: 0.8}),
       Plot.ruleY(ongoing, {y: 'row', x1: 'onset', x2: 'to', stroke: 'grade', strokeWidth: 2, strokeDasharray: '4,3'}),
       Plot.dot(events.filter((e) => e.aesi), {y: 'row', x: 'onset', r: 9, stroke: '#000', strokeWidth: 1.2, fill: 'none'}),
