@@ -318,9 +318,6 @@ absl::StatusOr<const v1::Subject*> BatchApplier::EnrolledSubject(
   return &subject;
 }
 
-// Whether this version of `r` is stored already: the same content is a
-// DUPLICATE, different content is rejected (a follow-up needs a new version).
-// `newest` is the report's head: no version above it is stored.
 // Whether `retry` is `stored` sent again. The server derives the dose group
 // from the subject, and the timepoint from the onset day when there is one,
 // so a retry that fills in either (validation has checked it agrees) or
@@ -338,6 +335,9 @@ bool SameReport(const v1::AdverseEventReport& stored,
   return MessageDifferencer::Equals(a, b);
 }
 
+// Whether this version of `r` is stored already: the same content is a
+// DUPLICATE, different content is rejected (a follow-up needs a new version).
+// `newest` is the report's head: no version above it is stored.
 absl::StatusOr<bool> BatchApplier::AlreadyStored(
     const v1::AdverseEventReport& r, std::optional<uint32_t> newest,
     const std::string& path, v1::ReportResult* result) {

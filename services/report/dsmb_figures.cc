@@ -1,5 +1,6 @@
 // Figures and the methods section of the DSMB report.
 #include <algorithm>
+#include <cmath>
 #include <optional>
 
 #include "absl/strings/match.h"
@@ -80,8 +81,12 @@ std::vector<Figure> ForestFigures(const Context& context) {
   // One axis for every part, so parts compare by eye.
   double lo = 0, hi = 0;
   for (const ForestRow& row : rows) {
-    lo = std::min({lo, row.estimate.lower, row.estimate.value});
-    hi = std::max({hi, row.estimate.upper, row.estimate.value});
+    for (double v :
+         {row.estimate.lower, row.estimate.value, row.estimate.upper}) {
+      if (!std::isfinite(v)) continue;  // not estimable: no bound on the axis
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
   }
   std::vector<Figure> figures;
   for (size_t p = 0; p < parts.size(); ++p) {
