@@ -468,8 +468,10 @@ TEST(LineChartTest, ReferenceLabelsDoNotOverlap) {
   chart.references = {
       {.value = 0.05, .label = "Expected 5.0% (sae-3m)", .category = 1},
       {.value = 0.0217, .label = "Expected 2.2% (sae-6m)", .category = 1}};
+  // The matches point into the string: keep it alive.
+  const std::string svg = LineChartSvg(chart);
   const std::vector<std::smatch> labels = Matches(
-      LineChartSvg(chart),
+      svg,
       "<text class=\"aes-reference-label\" x=\"[-0-9.]+\" y=\"([-0-9.]+)\"");
   ASSERT_EQ(labels.size(), 2u);
   EXPECT_GE(std::abs(std::stod(labels[0][1]) - std::stod(labels[1][1])), 11);
