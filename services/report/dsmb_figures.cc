@@ -18,13 +18,6 @@ namespace {
 // the usual threshold of published forest plots (forestly's default).
 constexpr double kForestMinProportion = 0.05;
 
-const v1::DoseGroup* ControlGroup(const v1::Trial& trial) {
-  for (const v1::DoseGroup& group : trial.dose_groups()) {
-    if (group.control()) return &group;
-  }
-  return nullptr;
-}
-
 // Rows (group vs control) of every PT with incidence >= 5% in some group.
 // Every chart's series in one order of styles: a dose group (or the total)
 // looks the same in each figure of the report.
@@ -294,7 +287,7 @@ std::string ScreeningText(const v1::Trial& trial) {
   const v1::SignalPolicy& policy = trial.signal_policy();
   const bool control =
       ControlGroup(trial) != nullptr && !policy.disable_control();
-  const bool trend = trial.dose_groups_size() >= 3 && !policy.disable_trend();
+  const bool trend = HasTrendGroups(trial) && !policy.disable_trend();
   if (!control && !trend) return "";
   return absl::StrCat(
       control ? "against the control arm" : "", control && trend ? " and " : "",
@@ -359,7 +352,7 @@ std::string SignalMethodsText(const Context& context) {
 }
 
 // The by-group comparisons the closed report's tables and figures show, as
-// far as the trial has a control group and three dose groups.
+// far as the trial has a control group and dose groups enough for a trend.
 std::string ByGroupText(const v1::Trial& trial) {
   std::vector<std::string> parts;
   if (ControlGroup(trial) != nullptr) {
@@ -367,7 +360,7 @@ std::string ByGroupText(const v1::Trial& trial) {
         "risk differences and relative risks versus the control group with "
         "Miettinen-Nurminen score intervals (Miettinen & Nurminen 1985)");
   }
-  if (trial.dose_groups_size() >= 3) {
+  if (HasTrendGroups(trial)) {
     parts.push_back(
         "dose trend by the Cochran-Armitage test, exact conditional p where "
         "feasible (Armitage 1955)");

@@ -59,6 +59,12 @@ struct Thresholds {
   double fdr = 0.05;
 };
 Thresholds ThresholdsOf(const v1::SignalPolicy& policy);
+// The trial's control group, or null.
+const v1::DoseGroup* ControlGroup(const v1::Trial& trial);
+// Whether the trial has the three dose groups a dose-trend test needs (as the
+// evaluator decides, services/domain/evaluate.cc).
+bool HasTrendGroups(const v1::Trial& trial);
+
 // A signal test the policy enables, and why this trial cannot use it
 // ("no control arm"; empty when it is applied). As the evaluator decides
 // (services/domain/evaluate.cc): a control comparison needs a control

@@ -121,14 +121,22 @@ Thresholds ThresholdsOf(const v1::SignalPolicy& policy) {
       .fdr = in_force(policy.fdr(), defaults.fdr)};
 }
 
+const v1::DoseGroup* ControlGroup(const v1::Trial& trial) {
+  for (const v1::DoseGroup& group : trial.dose_groups()) {
+    if (group.control()) return &group;
+  }
+  return nullptr;
+}
+
+bool HasTrendGroups(const v1::Trial& trial) {
+  return trial.dose_groups_size() >= 3;
+}
+
 std::vector<SignalMethod> SignalMethodsOf(const DsmbInputs& in) {
   const v1::SignalPolicy& policy = in.trial.signal_policy();
   const bool baselines = !in.baselines.empty();
-  bool control = false;
-  for (const v1::DoseGroup& group : in.trial.dose_groups()) {
-    control = control || group.control();
-  }
-  const bool three_groups = in.trial.dose_groups_size() >= 3;
+  const bool control = ControlGroup(in.trial) != nullptr;
+  const bool three_groups = HasTrendGroups(in.trial);
   const bool two_timepoints = in.trial.timepoints_size() >= 2;
   std::vector<SignalMethod> methods;
   auto add = [&](bool enabled, const char* name, bool applies,

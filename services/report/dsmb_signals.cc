@@ -166,12 +166,14 @@ Table ChangesTable(const Context& context) {
 Table PolicyTable(const Context& context) {
   const v1::SignalPolicy& policy = context.in.trial.signal_policy();
   const Thresholds thresholds = ThresholdsOf(policy);
-  const std::vector<std::string> methods = AppliedMethodNames(context.in);
-  std::vector<std::string> not_applied;
+  std::vector<std::string> methods, not_applied;
   for (const SignalMethod& method : SignalMethodsOf(context.in)) {
-    if (method.not_applied.empty()) continue;
-    not_applied.push_back(
-        absl::StrCat(method.name, " (", method.not_applied, ")"));
+    if (method.not_applied.empty()) {
+      methods.push_back(method.name);
+    } else {
+      not_applied.push_back(
+          absl::StrCat(method.name, " (", method.not_applied, ")"));
+    }
   }
   Table table{.id = "t14_signal_methods",
               .title = "Signal methods and thresholds in force",

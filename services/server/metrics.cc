@@ -18,11 +18,12 @@
 
 namespace aesignal {
 
-// Reads the store's figures at scrape time (no background polling).
-class StoreCollector final : public prometheus::Collectable {
+// Reads the store's and the authenticator's figures at scrape time (no
+// background polling).
+class ScrapeCollector final : public prometheus::Collectable {
  public:
-  StoreCollector(const storage::Store* store,
-                 const access::Authenticator* authenticator)
+  ScrapeCollector(const storage::Store* store,
+                  const access::Authenticator* authenticator)
       : store_(*store), authenticator_(authenticator) {}
 
   std::vector<prometheus::MetricFamily> Collect() const override {
@@ -198,14 +199,14 @@ PrometheusMetrics::~PrometheusMetrics() = default;
 std::unique_ptr<PrometheusMetrics> PrometheusMetrics::Create(
     const storage::Store* store, const access::Authenticator* authenticator) {
   std::unique_ptr<PrometheusMetrics> metrics(new PrometheusMetrics());
-  metrics->store_collector_ =
-      std::make_unique<StoreCollector>(store, authenticator);
+  metrics->scrape_collector_ =
+      std::make_unique<ScrapeCollector>(store, authenticator);
   return metrics;
 }
 
 std::string PrometheusMetrics::Scrape() const {
   std::vector<prometheus::MetricFamily> families = registry_->Collect();
-  for (auto& family : store_collector_->Collect()) {
+  for (auto& family : scrape_collector_->Collect()) {
     families.push_back(std::move(family));
   }
   return prometheus::TextSerializer().Serialize(families);

@@ -71,7 +71,7 @@ class PrometheusMetrics final : public domain::MetricsSink {
 
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<Families> families_;
-  std::unique_ptr<class StoreCollector> store_collector_;
+  std::unique_ptr<class ScrapeCollector> scrape_collector_;
 };
 
 }  // namespace aesignal

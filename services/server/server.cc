@@ -99,12 +99,11 @@ absl::Status Server::OpenStore(const ServerOptions& options) {
   return absl::OkStatus();
 }
 
-void Server::MakeServices(
-    std::shared_ptr<const access::Authenticator> authenticator) {
+void Server::MakeServices() {
   monitor_ = std::make_unique<domain::Monitor>(store_.get(), metrics_.get());
   app_ = std::make_unique<app::Application>(monitor_.get());
   const grpc_services::Backend backend{.app = app_.get(),
-                                       .authenticator = authenticator};
+                                       .authenticator = authenticator_};
   trial_service_ = std::make_unique<grpc_services::TrialServiceImpl>(backend);
   ingest_service_ = std::make_unique<grpc_services::IngestServiceImpl>(backend);
   safety_service_ = std::make_unique<grpc_services::SafetyServiceImpl>(backend);
@@ -176,12 +175,10 @@ absl::Status Server::StartHealthOnly(const std::string& listen) {
   return absl::OkStatus();
 }
 
-absl::Status Server::StartHttp(
-    const ServerOptions& options,
-    std::shared_ptr<const access::Authenticator> authenticator) {
+absl::Status Server::StartHttp(const ServerOptions& options) {
   const PrometheusMetrics* metrics = metrics_.get();
   http::GatewayOptions gateway{
-      .authenticator = std::move(authenticator),
+      .authenticator = authenticator_,
       .allowed_hosts = options.http_allowed_hosts,
       .metrics = [metrics] { return metrics->Scrape(); },
       .ready = [this] { return !draining_.load(); },
@@ -230,22 +227,22 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   if (absl::Status opened = server->OpenStore(options); !opened.ok()) {
     return opened;
   }
-  std::shared_ptr<const access::Authenticator> authenticator;
   std::shared_ptr<grpc_services::AuthProcessor> auth;
   if (!options.principals.empty()) {
-    authenticator = std::make_shared<access::Authenticator>(options.principals);
-    auth = std::make_shared<grpc_services::AuthProcessor>(authenticator);
+    server->authenticator_ =
+        std::make_shared<access::Authenticator>(options.principals);
+    auth =
+        std::make_shared<grpc_services::AuthProcessor>(server->authenticator_);
   }
-  server->authenticator_ = authenticator;
-  server->metrics_ =
-      PrometheusMetrics::Create(server->store_.get(), authenticator.get());
+  server->metrics_ = PrometheusMetrics::Create(server->store_.get(),
+                                               server->authenticator_.get());
   auto credentials = grpc_services::MakeServerCredentials(
       options.listen, options.tls, options.allow_insecure, auth);
   if (!credentials.ok()) return credentials.status();
   if (absl::Status open = CheckUnauthenticatedListeners(options); !open.ok()) {
     return open;
   }
-  server->MakeServices(authenticator);
+  server->MakeServices();
   // Counting-rule upgrades (a row added to what reports count in, recounted
   // from the stored reports when the store is opened) must have succeeded:
   // serving tables without the row would be wrong, not just incomplete.
@@ -274,8 +271,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       return started;
     }
   }
-  if (absl::Status started = server->StartHttp(options, authenticator);
-      !started.ok()) {
+  if (absl::Status started = server->StartHttp(options); !started.ok()) {
     return started;
   }
   return server;

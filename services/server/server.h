@@ -138,19 +138,20 @@ class Server {
   Server() = default;
   // The steps of Start, in order.
   absl::Status OpenStore(const ServerOptions& options);
-  void MakeServices(std::shared_ptr<const access::Authenticator> authenticator);
+  // MakeServices and StartHttp authenticate with authenticator_ (null: no
+  // principals).
+  void MakeServices();
   absl::Status StartGrpc(
       const ServerOptions& options,
       const std::shared_ptr<grpc::ServerCredentials>& credentials);
   absl::Status StartHealthOnly(const std::string& listen);
-  absl::Status StartHttp(
-      const ServerOptions& options,
-      std::shared_ptr<const access::Authenticator> authenticator);
+  absl::Status StartHttp(const ServerOptions& options);
 
   // Destroyed in reverse order: services, application, monitor, metrics,
   // store.
   std::unique_ptr<storage::Store> store_;
-  // Null without principals. Declared before metrics_, which reads it.
+  // Null without principals. Declared before metrics_ and the services,
+  // which read it.
   std::shared_ptr<const access::Authenticator> authenticator_;
   std::unique_ptr<PrometheusMetrics> metrics_;
   std::unique_ptr<domain::Monitor> monitor_;

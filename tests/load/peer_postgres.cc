@@ -438,8 +438,9 @@ class PgWriter {
 // it has reaped (backends that ended) and every live child of it (backends,
 // WAL writer, checkpointer, autovacuum). -1 if unknown.
 double PgClusterCpuSeconds(pid_t postmaster) {
+  if (postmaster <= 0) return -1;
   double total = CpuSecondsOf(postmaster, /*with_children=*/true);
-  if (postmaster <= 0 || total < 0) return -1;
+  if (total < 0) return -1;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename().string();
     int pid = 0;
