@@ -19,8 +19,18 @@
 // and small per key (Store chooses them). Report versions and heads are not:
 // almost every one is read once, as a miss, and the bloom filters answer those.
 //
-// Memory is bounded by `max_bytes` (keys, values and a per-entry estimate);
-// when over, the largest column family's entries are dropped.
+// For the cached column families the cache also indexes the writes the
+// committer has handed to the writer thread and RocksDB may not hold yet
+// (InFlightWrites keeps those mutations and retires them), so the
+// committer's point read of such a key is one lookup: an in-flight write's
+// value if there is one, else the value RocksDB holds. An in-flight write is
+// not a cached value: it is never evicted, and only its retirement (RocksDB
+// accepted the batch) makes it one, if no later write of the key is in flight.
+//
+// Memory is bounded by `max_bytes` (keys, values and a per-entry estimate of
+// the values RocksDB holds; in-flight writes are bounded by the store's
+// pipeline instead); when over, the largest column family's entries are
+// dropped.
 //
 // Thread-compatible: only the committer thread uses it.
 #ifndef AESIGNAL_STORAGE_COMMIT_CACHE_H_
@@ -45,15 +55,34 @@ class CommitCache {
   CommitCache(size_t max_bytes, std::array<bool, kMaxCfs> cached)
       : max_bytes_(max_bytes), cached_(cached) {}
 
-  // The cached value (nullopt inside: known absent), or null if not cached;
-  // a found value counts as a hit.
-  const std::optional<std::string>* Find(int cf, std::string_view key);
+  bool caches(int cf) const { return cached_[cf]; }
 
-  // Records the value of `key` as RocksDB now holds it (nullopt: absent).
-  // No-op for a column family that is not cached.
+  // The newest value of `key` the committer knows (nullopt inside: absent):
+  // an in-flight write's, else the value RocksDB holds; null if neither is
+  // known. A value RocksDB holds counts as a hit. Null for a column family
+  // that is not cached.
+  const std::optional<std::string>* Find(int cf, std::string_view key);
+  // Only an in-flight write's value, or null.
+  const std::optional<std::string>* FindInFlight(int cf,
+                                                 std::string_view key) const;
+
+  // Records the value of `key` as RocksDB now holds it (nullopt: absent),
+  // read by the committer. An in-flight write of the key still answers
+  // first. No-op for a column family that is not cached.
   void Remember(int cf, std::string_view key, std::optional<std::string> value);
 
-  // Forgets everything (after a failed write).
+  // Mutation `seq` (handed to the writer; sequences increase) writes
+  // `*value` to `key` of cached column family `cf`. `value` lives in the
+  // mutation's writes, kept by InFlightWrites until EndWrite.
+  void BeginWrite(int cf, std::string_view key, uint64_t seq,
+                  const std::optional<std::string>* value);
+  // RocksDB now holds mutation `seq`'s write of `key`, whose value is moved
+  // in, unless a later in-flight mutation writes the key (then its value
+  // stays the answer and this one is dropped).
+  void EndWrite(int cf, std::string_view key, uint64_t seq,
+                std::optional<std::string>&& value);
+
+  // Forgets everything, in-flight writes included (after a failed write).
   void Clear();
 
   struct Stats {
@@ -71,9 +100,22 @@ class CommitCache {
                            const std::optional<std::string>& value) {
     return kEntryOverhead + key.size() + (value ? value->size() : 0);
   }
+  struct Entry {
+    // The value RocksDB holds, if known (`held`); counted in bytes_.
+    bool held = false;
+    std::optional<std::string> value;
+    // The newest in-flight write of the key, if any: its mutation and its
+    // value (owned by the mutation's writes).
+    uint64_t seq = 0;
+    const std::optional<std::string>* in_flight = nullptr;
+  };
+  using Map = absl::flat_hash_map<std::string, Entry>;
+  // Makes `value` the held value of `entry` (under `key`), keeping the byte
+  // counts, then evicts if over budget.
+  void Hold(int cf, std::string_view key, Entry& entry,
+            std::optional<std::string>&& value);
   void EvictLargest();
 
-  using Map = absl::flat_hash_map<std::string, std::optional<std::string>>;
   size_t max_bytes_;
   std::array<bool, kMaxCfs> cached_;
   std::array<Map, kMaxCfs> maps_;

@@ -13,18 +13,23 @@ absl::string_view ToAbsl(std::string_view s) { return {s.data(), s.size()}; }
 
 void InFlightWrites::Add(uint64_t seq, std::shared_ptr<Writes> writes) {
   for (const auto& [cf_key, value] : *writes) {
+    if (!value.has_value()) ++deletes_[cf_key.first];
+    if (Cached(cf_key.first)) {
+      cache_->BeginWrite(cf_key.first, cf_key.second, seq, &value);
+      continue;
+    }
     // Replace the whole entry, key included: an older entry's key views the
     // older mutation's Writes, which are freed when it retires.
     const Key key(cf_key.first, ToAbsl(cf_key.second));
     index_.erase(key);
     index_.emplace(key, Newest{seq, &value});
-    if (!value.has_value()) ++deletes_[cf_key.first];
   }
   mutations_.push_back({seq, std::move(writes)});
 }
 
 const std::optional<std::string>* InFlightWrites::Find(
     int cf, std::string_view key) const {
+  if (Cached(cf)) return cache_->FindInFlight(cf, key);
   auto it = index_.find(Key(cf, ToAbsl(key)));
   return it == index_.end() ? nullptr : it->second.value;
 }
@@ -51,24 +56,27 @@ InFlightWrites::LastUnder InFlightWrites::Last(int cf,
   return out;
 }
 
-void InFlightWrites::Retire(uint64_t applied, CommitCache* cache) {
+void InFlightWrites::Retire(uint64_t applied) {
   while (!mutations_.empty() && mutations_.front().seq <= applied) {
     Mutation& m = mutations_.front();
     for (auto& [cf_key, value] : *m.writes) {
-      auto it = index_.find(Key(cf_key.first, ToAbsl(cf_key.second)));
       if (!value.has_value()) --deletes_[cf_key.first];
+      if (Cached(cf_key.first)) {
+        cache_->EndWrite(cf_key.first, cf_key.second, m.seq, std::move(value));
+        continue;
+      }
+      auto it = index_.find(Key(cf_key.first, ToAbsl(cf_key.second)));
       // A later in-flight mutation wrote the key again: its value stays.
       if (it == index_.end() || it->second.seq != m.seq) continue;
       index_.erase(it);
-      if (cache != nullptr) {
-        cache->Remember(cf_key.first, cf_key.second, std::move(value));
-      }
     }
     mutations_.pop_front();
   }
 }
 
 void InFlightWrites::Clear() {
+  // First: the cache points into the writes freed below.
+  if (cache_ != nullptr) cache_->Clear();
   index_.clear();
   mutations_.clear();
   deletes_ = {};

@@ -5,9 +5,12 @@
 // mutation k's batch to RocksDB (two cores instead of one), yet mutation k+1
 // must read k's writes. So the committer keeps each handed-over mutation's
 // writes here, under the mutation's sequence number, until the writer says
-// RocksDB holds them; a Txn reads here after its own writes and before the
-// CommitCache and RocksDB. Retired values go into the CommitCache, which may
-// only hold what RocksDB holds (commit_cache.h).
+// RocksDB holds them; a Txn reads here after its own writes and before
+// RocksDB. The writes of the column families the CommitCache caches are
+// indexed by the cache itself (one lookup answers a read with an in-flight
+// or a held value), the others here; retiring a mutation makes its cached
+// values held ones, which the cache may only have once RocksDB holds them
+// (commit_cache.h).
 //
 // Thread-compatible: only the committer thread uses it. The writer thread
 // reads a mutation's Writes (shared, not changed while in flight) until it
@@ -37,6 +40,11 @@ using Writes =
 
 class InFlightWrites {
  public:
+  // `cache` (may be null: every write is indexed here) must outlive this.
+  explicit InFlightWrites(CommitCache* cache = nullptr) : cache_(cache) {}
+  InFlightWrites(InFlightWrites&&) = default;
+  InFlightWrites& operator=(InFlightWrites&&) = default;
+
   // Keeps mutation `seq`'s writes; sequence numbers increase.
   void Add(uint64_t seq, std::shared_ptr<Writes> writes);
 
@@ -56,11 +64,13 @@ class InFlightWrites {
   LastUnder Last(int cf, std::string_view prefix) const;
 
   // Forgets the mutations with sequence <= `applied` (RocksDB holds their
-  // writes), handing the values no later in-flight mutation overwrites to
-  // `cache` (may be null).
-  void Retire(uint64_t applied, CommitCache* cache);
+  // writes), handing the cached column families' values no later in-flight
+  // mutation overwrites to the cache as held values.
+  void Retire(uint64_t applied);
 
-  // Forgets everything (after a failed write: it will never be applied).
+  // Forgets everything, and the whole cache (after a failed write: the
+  // writes will never be applied, and RocksDB holds whatever of them it
+  // kept).
   void Clear();
 
   bool empty() const { return mutations_.empty(); }
@@ -78,8 +88,11 @@ class InFlightWrites {
     const std::optional<std::string>* value = nullptr;
   };
   using Key = std::pair<int, absl::string_view>;
+  bool Cached(int cf) const { return cache_ != nullptr && cache_->caches(cf); }
 
+  CommitCache* cache_;
   std::deque<Mutation> mutations_;  // oldest first
+  // The writes of the column families the cache does not index.
   absl::flat_hash_map<Key, Newest> index_;
   // In-flight deletes per column family.
   std::array<int64_t, CommitCache::kMaxCfs> deletes_ = {};

@@ -181,15 +181,12 @@ absl::StatusOr<std::optional<std::string>> Txn::Get(
   const int index = static_cast<int>(cf);
   auto it = pending_.find(std::make_pair(index, std::string(key)));
   if (it != pending_.end()) return it->second;
-  if (const std::optional<std::string>* written =
-          in_flight_->Find(index, key)) {
-    return *written;
-  }
-  if (cache_ != nullptr) {
-    if (const std::optional<std::string>* cached = cache_->Find(index, key)) {
-      return *cached;
-    }
-  }
+  // A cached column family's in-flight writes are in the cache (one lookup
+  // for both); the others' in in_flight_.
+  const std::optional<std::string>* known =
+      cache_ != nullptr && cache_->caches(index) ? cache_->Find(index, key)
+                                                 : in_flight_->Find(index, key);
+  if (known != nullptr) return *known;
   ++db_reads_;
   auto value = ReadView::Get(cf, key);
   if (value.ok() && cache_ != nullptr) cache_->Remember(index, key, *value);
@@ -366,6 +363,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     store->cache_ = std::make_unique<CommitCache>(options.commit_cache_bytes,
                                                   CachedColumnFamilies());
   }
+  store->in_flight_ = InFlightWrites(store->cache_.get());
   // handles[0] is the default column family, which aesignal does not use.
   store->db_->DestroyColumnFamilyHandle(handles[0]);
   store->cfs_.assign(handles.begin() + 1, handles.end());
@@ -530,8 +528,7 @@ void Store::CommitLoop() {
         // RocksDB holds whatever of the failed batch it kept, and the flush
         // below makes it durable: drop the cache and the writes that will
         // never be applied, and read it back.
-        if (cache_ != nullptr) cache_->Clear();
-        in_flight_.Clear();
+        in_flight_.Clear();  // and the cache
         // Resume, then flush every memtable: the failed batch may be in
         // memory but not in the WAL, and later batches read memory. Once
         // flushed, memory and disk agree (the unacknowledged batch is kept,
@@ -629,7 +626,7 @@ void Store::RunGroup(std::vector<Pending>& group) {
       failed = failed_;
       applied = applied_seq_;
     }
-    in_flight_.Retire(applied, cache_.get());
+    in_flight_.Retire(applied);
     // After a failure the rest is not run: it would read what failed.
     Handoff item;
     if (failed.ok()) {
@@ -677,7 +674,7 @@ void Store::AwaitApplied() {
     mu_.Await(absl::Condition(&caught_up));
     applied = applied_seq_;
   }
-  in_flight_.Retire(applied, cache_.get());
+  in_flight_.Retire(applied);
 }
 
 template <typename T>

@@ -488,34 +488,88 @@ TEST(InFlightWritesTest, NewestWriteWinsAndOnlyItReachesTheCache) {
   std::array<bool, CommitCache::kMaxCfs> cached = {};
   cached[1] = true;
   CommitCache cache(1 << 20, cached);
-  InFlightWrites in_flight;
+  InFlightWrites in_flight(&cache);
   auto first = std::make_shared<Writes>();
   (*first)[{1, "k"}] = "v1";
   (*first)[{1, "old"}] = "x";
+  (*first)[{2, "k"}] = "uncached v1";
   auto second = std::make_shared<Writes>();
   (*second)[{1, "k"}] = "v2";
   (*second)[{1, "gone"}] = std::nullopt;
+  (*second)[{2, "k"}] = "uncached v2";
   in_flight.Add(1, first);
   in_flight.Add(2, second);
-  ASSERT_NE(in_flight.Find(1, "k"), nullptr);
-  EXPECT_EQ(*in_flight.Find(1, "k"), "v2");
-  EXPECT_EQ(in_flight.Find(2, "k"), nullptr);  // another column family
+  for (int cf : {1, 2}) {
+    ASSERT_NE(in_flight.Find(cf, "k"), nullptr);
+    EXPECT_EQ(*in_flight.Find(cf, "k"), cf == 1 ? "v2" : "uncached v2");
+  }
+  EXPECT_EQ(in_flight.Find(3, "k"), nullptr);  // another column family
   EXPECT_TRUE(in_flight.Last(1, "").deletes);
   EXPECT_FALSE(in_flight.Last(2, "").deletes);
+  // The cache answers a cached family's reads with the newest write, in
+  // flight or not; it holds none yet (RocksDB may not have them).
+  EXPECT_EQ(*cache.Find(1, "k"), "v2");
+  EXPECT_EQ(cache.Find(2, "k"), nullptr);
+  EXPECT_EQ(cache.stats().bytes, 0);
 
-  in_flight.Retire(1, &cache);
+  in_flight.Retire(1);
   EXPECT_EQ(*in_flight.Find(1, "k"), "v2");      // still in flight
-  EXPECT_EQ(in_flight.Find(1, "old"), nullptr);  // applied: now cached
+  EXPECT_EQ(in_flight.Find(1, "old"), nullptr);  // applied: now held
+  EXPECT_EQ(*in_flight.Find(2, "k"), "uncached v2");
   ASSERT_NE(cache.Find(1, "old"), nullptr);
   EXPECT_EQ(*cache.Find(1, "old"), "x");
-  EXPECT_EQ(cache.Find(1, "k"), nullptr);  // v1 was never the newest
+  EXPECT_EQ(*cache.Find(1, "k"), "v2");
+  // Only "old" is held: v1 was never the newest write of "k".
+  EXPECT_EQ(cache.stats().bytes, 96 + 3 + 1);
 
-  in_flight.Retire(2, &cache);
+  in_flight.Retire(2);
   EXPECT_TRUE(in_flight.empty());
+  EXPECT_EQ(in_flight.Find(1, "k"), nullptr);
+  EXPECT_EQ(in_flight.Find(2, "k"), nullptr);
   EXPECT_EQ(*cache.Find(1, "k"), "v2");
   ASSERT_NE(cache.Find(1, "gone"), nullptr);
   EXPECT_FALSE(cache.Find(1, "gone")->has_value());
   EXPECT_FALSE(in_flight.Last(1, "").deletes);
+}
+
+// Eviction drops held values only: a write RocksDB may not hold yet keeps
+// answering, and becomes a held value when it retires.
+TEST(InFlightWritesTest, EvictionKeepsInFlightWrites) {
+  std::array<bool, CommitCache::kMaxCfs> cached = {};
+  cached[1] = true;
+  CommitCache cache(/*max_bytes=*/400, cached);
+  InFlightWrites in_flight(&cache);
+  auto writes = std::make_shared<Writes>();
+  (*writes)[{1, "in flight"}] = "value";
+  in_flight.Add(1, writes);
+  for (int i = 0; i < 10; ++i) {
+    cache.Remember(1, absl::StrCat("read ", i), std::string(50, 'r'));
+  }
+  EXPECT_GT(cache.stats().evictions, 0);
+  EXPECT_LE(cache.stats().bytes, 400);
+  ASSERT_NE(cache.Find(1, "in flight"), nullptr);
+  EXPECT_EQ(*cache.Find(1, "in flight"), "value");
+  in_flight.Retire(1);
+  EXPECT_EQ(in_flight.Find(1, "in flight"), nullptr);
+  ASSERT_NE(cache.Find(1, "in flight"), nullptr);
+  EXPECT_EQ(*cache.Find(1, "in flight"), "value");
+}
+
+// After a failed write nothing in flight or cached answers any more.
+TEST(InFlightWritesTest, ClearForgetsTheCacheToo) {
+  std::array<bool, CommitCache::kMaxCfs> cached = {};
+  cached[1] = true;
+  CommitCache cache(1 << 20, cached);
+  InFlightWrites in_flight(&cache);
+  cache.Remember(1, "held", "h");
+  auto writes = std::make_shared<Writes>();
+  (*writes)[{1, "k"}] = "v";
+  in_flight.Add(1, writes);
+  in_flight.Clear();
+  EXPECT_EQ(cache.Find(1, "held"), nullptr);
+  EXPECT_EQ(cache.Find(1, "k"), nullptr);
+  EXPECT_EQ(in_flight.Find(1, "k"), nullptr);
+  EXPECT_EQ(cache.stats().bytes, 0);
 }
 
 TEST(InFlightWritesTest, LastFindsTheGreatestKeyUnderThePrefix) {

@@ -121,7 +121,7 @@ absl::Status IngestApp::StreamReports(const CallContext& context,
     submit.set_parent(request.parent());
     submit.mutable_reports()->Swap(request.mutable_reports());
     monitor_.SubmitReportsAsync(
-        submit,
+        std::move(submit),
         [state, slot](absl::StatusOr<v1::SubmitReportsResponse> result) {
           absl::MutexLock lock(&state->mu);
           FillBatchResult(std::move(result), &slot->response);

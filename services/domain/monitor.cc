@@ -856,7 +856,7 @@ absl::StatusOr<v1::ListSubjectsResponse> Monitor::ListSubjects(
 // --- Ingest
 // --------------------------------------------------------------------
 
-void Monitor::SubmitReportsAsync(const v1::SubmitReportsRequest& request,
+void Monitor::SubmitReportsAsync(v1::SubmitReportsRequest request,
                                  SubmitDone reply, const CallInfo& call) {
   // Every outcome passes through the metrics on its way to the caller.
   SubmitDone done = [metrics = &metrics_, reports = request.reports_size(),
@@ -892,7 +892,7 @@ void Monitor::SubmitReportsAsync(const v1::SubmitReportsRequest& request,
   auto batch = std::make_shared<Batch>();
   batch->trial_id = *std::move(trial_id);
   batch->trial = *std::move(trial);
-  batch->request = request;
+  batch->request = std::move(request);
   batch->call = call;
   ValidateBatch(*batch);
   denominators_.BeginWrite(batch->trial_id);

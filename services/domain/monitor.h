@@ -98,10 +98,11 @@ class Monitor {
   // As SubmitReports, but returns at once; `done` runs (on the store's
   // committer thread, or inline for requests refused before queueing) when
   // the batch is durable or failed. Batches complete in submission order.
+  // Takes the request (a streamed batch is moved in, not copied).
   using SubmitDone =
       std::function<void(absl::StatusOr<v1::SubmitReportsResponse>)>;
-  void SubmitReportsAsync(const v1::SubmitReportsRequest& request,
-                          SubmitDone done, const CallInfo& call = {});
+  void SubmitReportsAsync(v1::SubmitReportsRequest request, SubmitDone done,
+                          const CallInfo& call = {});
 
   // --- Queries ---------------------------------------------------------------
   // With `as_of`, from the subjects and report versions stored by then
