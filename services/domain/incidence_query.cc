@@ -61,6 +61,30 @@ absl::Status ParseSubset(const v1::GetIncidenceRequest& request,
 
 }  // namespace
 
+// Whether the request asks for counts only; INVALID_ARGUMENT for an unknown
+// view, or counts with an option that is a statistic.
+absl::StatusOr<bool> CountsOnly(const v1::GetIncidenceRequest& request) {
+  switch (request.view()) {
+    case v1::INCIDENCE_VIEW_UNSPECIFIED:
+    case v1::INCIDENCE_VIEW_FULL:
+      return false;
+    case v1::INCIDENCE_VIEW_COUNTS:
+      for (const auto& [asked, field] :
+           {std::pair{request.compare_to_control(), "compare_to_control"},
+            std::pair{request.dose_trend(), "dose_trend"}}) {
+        if (asked) {
+          return errors::InvalidArgument(
+              field,
+              "is a statistic: ask for it with view INCIDENCE_VIEW_FULL");
+        }
+      }
+      return true;
+    default:
+      return errors::InvalidArgument(
+          "view", absl::StrCat("unknown view ", request.view()));
+  }
+}
+
 absl::StatusOr<IncidenceQuery> ParseIncidenceQuery(
     const v1::GetIncidenceRequest& request) {
   IncidenceQuery query;
@@ -86,6 +110,7 @@ absl::StatusOr<IncidenceQuery> ParseIncidenceQuery(
     query.after = std::move(term);
   }
   AESIGNAL_RETURN_IF_ERROR(ParseSubset(request, &query.subset));
+  AESIGNAL_ASSIGN_OR_RETURN(query.counts_only, CountsOnly(request));
   if (request.has_as_of()) {
     AESIGNAL_RETURN_IF_ERROR(CheckAsOf(request.as_of()));
     query.as_of = request.as_of();
@@ -396,17 +421,24 @@ class IntervalMemo {
       memo_;
 };
 
+// Fills `out` with the counts and, unless `intervals` is null (the counts
+// view), the proportion and its interval.
 absl::Status FillEstimate(int64_t subjects, int64_t events, int64_t n,
-                          IntervalMemo& intervals, v1::Estimate* out) {
-  auto ci = intervals.Get(subjects, n);
+                          IntervalMemo* intervals, v1::Estimate* out) {
+  if (subjects < 0 || subjects > n) {
+    return absl::InternalError(
+        absl::StrCat("inconsistent counters: ", subjects, " subjects of ", n));
+  }
+  out->set_subjects(subjects);
+  out->set_events(events);
+  out->set_denominator(n);
+  if (intervals == nullptr) return absl::OkStatus();
+  auto ci = intervals->Get(subjects, n);
   if (!ci.ok()) {
     return absl::InternalError(absl::StrCat("inconsistent counters: ", subjects,
                                             " subjects of ", n, ": ",
                                             ci.status().message()));
   }
-  out->set_subjects(subjects);
-  out->set_events(events);
-  out->set_denominator(n);
   out->set_proportion(ci->estimate);
   out->set_ci_lower(ci->lower);
   out->set_ci_upper(ci->upper);
@@ -415,7 +447,7 @@ absl::Status FillEstimate(int64_t subjects, int64_t events, int64_t n,
 
 absl::Status BuildTermIncidence(const v1::Trial& trial,
                                 const storage::TermCounters& counters,
-                                const Denominators& d, IntervalMemo& intervals,
+                                const Denominators& d, IntervalMemo* intervals,
                                 v1::TermIncidence* out) {
   const int num_groups = trial.dose_groups_size();
   const int num_windows = trial.timepoints_size();
@@ -521,6 +553,7 @@ struct TermBuilder {
   RowSource& source;
   IntervalMemo intervals;
   IncidenceComparisons comparisons;
+  bool counts_only = false;
 
   absl::Status Build(const storage::TermCounters& row, const std::string& label,
                      v1::TermIncidence* term) {
@@ -529,8 +562,8 @@ struct TermBuilder {
     term->set_pt(row.term.pt);
     term->set_overall_key(row.term.overall);
     term->set_label(label);
-    AESIGNAL_RETURN_IF_ERROR(
-        BuildTermIncidence(trial, row, denominators, intervals, term));
+    AESIGNAL_RETURN_IF_ERROR(BuildTermIncidence(
+        trial, row, denominators, counts_only ? nullptr : &intervals, term));
     if (request.max_grade()) {
       FillMaxGrades(trial, source.MaxGrade(row.term), term);
     }
@@ -573,7 +606,8 @@ absl::StatusOr<v1::GetIncidenceResponse> AnswerIncidence(
                       denominators,
                       *source,
                       IntervalMemo(query.confidence),
-                      IncidenceComparisons(trial, query.confidence)};
+                      IncidenceComparisons(trial, query.confidence),
+                      query.counts_only};
   for (size_t i = 0; i < page.rows.size(); ++i) {
     AESIGNAL_RETURN_IF_ERROR(
         builder.Build(page.rows[i], page.labels[i], response.add_terms()));

@@ -36,6 +36,8 @@ struct IncidenceQuery {
   // Counted from reports (a subset, max grades or a cut-off), not read from
   // counters.
   bool derived = false;
+  // INCIDENCE_VIEW_COUNTS: no proportions or intervals.
+  bool counts_only = false;
 };
 absl::StatusOr<IncidenceQuery> ParseIncidenceQuery(
     const v1::GetIncidenceRequest& request);

@@ -565,6 +565,56 @@ void ExpectViolation(const absl::StatusOr<v1::GetIncidenceResponse>& r,
   EXPECT_EQ(violations[0].field, field);
 }
 
+// The counts view answers the full view's counts, for every subset, with
+// max grades, a data cut-off and filters, and no proportion or interval.
+TEST_F(IncidenceQueryTest, TheCountsViewIsTheFullViewWithoutStatistics) {
+  SubmitRandomReports(80, 11);
+  for (const Subset& subset : Subsets()) {
+    for (bool max_grade : {false, true}) {
+      SCOPED_TRACE(absl::StrCat(v1::IncidenceSubset_Name(subset.subset),
+                                max_grade ? " with max grades" : ""));
+      v1::GetIncidenceRequest request =
+          Request(v1::TERM_LEVEL_PT, subset, false);
+      request.set_max_grade(max_grade);
+      const v1::GetIncidenceResponse full = Table(request);
+      request.set_view(v1::INCIDENCE_VIEW_COUNTS);
+      const v1::GetIncidenceResponse counts = Table(request);
+      v1::GetIncidenceResponse expected = full;
+      int nonzero = 0;
+      for (v1::TermIncidence& term : *expected.mutable_terms()) {
+        for (v1::IncidenceCell& cell : *term.mutable_cells()) {
+          for (v1::Estimate* e :
+               {cell.mutable_cumulative(), cell.mutable_interval()}) {
+            nonzero += e->proportion() > 0;
+            e->clear_proportion();
+            e->clear_ci_lower();
+            e->clear_ci_upper();
+          }
+        }
+      }
+      EXPECT_GT(nonzero, 0);  // the full view had statistics to leave out
+      EXPECT_EQ(counts.SerializeAsString(), expected.SerializeAsString());
+      EXPECT_LT(counts.ByteSizeLong(), full.ByteSizeLong());
+    }
+  }
+}
+
+TEST_F(IncidenceQueryTest, TheCountsViewRefusesStatisticsAndUnknownViews) {
+  v1::GetIncidenceRequest request;
+  request.set_parent(kParent);
+  request.set_level(v1::TERM_LEVEL_PT);
+  request.set_view(v1::INCIDENCE_VIEW_COUNTS);
+  request.set_compare_to_control(true);
+  ExpectViolation(monitor_->GetIncidence(request), "compare_to_control");
+  request.set_compare_to_control(false);
+  request.set_dose_trend(true);
+  ExpectViolation(monitor_->GetIncidence(request), "dose_trend");
+  request.set_view(v1::INCIDENCE_VIEW_FULL);
+  EXPECT_TRUE(monitor_->GetIncidence(request).ok());
+  request.set_view(static_cast<v1::IncidenceView>(7));
+  ExpectViolation(monitor_->GetIncidence(request), "view");
+}
+
 // A row named at another level is refused on the field that names it.
 TEST_F(IncidenceQueryTest, ARowOfAnotherLevelIsNamedByItsField) {
   v1::GetIncidenceRequest request;

@@ -124,6 +124,12 @@ TEST(BindingTest, QueryParametersByProtoOrJsonNameEnumsAndNumbers) {
                           {.query = "level=1"}, &by_number)
                   .ok());
   EXPECT_EQ(by_number.level(), 1);
+
+  v1::GetIncidenceRequest counts;
+  ASSERT_TRUE(BindRequest(Match("GET", "/v1/trials/T1/incidence"),
+                          {.query = "view=INCIDENCE_VIEW_COUNTS"}, &counts)
+                  .ok());
+  EXPECT_EQ(counts.view(), v1::INCIDENCE_VIEW_COUNTS);
 }
 
 // A data cut-off is a query parameter like any other field, in the

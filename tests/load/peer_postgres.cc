@@ -638,6 +638,13 @@ std::vector<QueryCase> QueryCases(int repeats) {
   cell.set_pt("Preferred term 7");
   cell.set_dose_group_id("G3");
   cell.set_timepoint_id("D182");
+  // The same questions for counts only (INCIDENCE_VIEW_COUNTS): the columns
+  // PostgreSQL's view answers, without proportions and intervals.
+  v1::GetIncidenceRequest page_counts = page, big_counts = big,
+                          cell_counts = cell;
+  for (auto* r : {&page_counts, &big_counts, &cell_counts}) {
+    r->set_view(v1::INCIDENCE_VIEW_COUNTS);
+  }
   return {
       {"100-PT incidence page (default)",
        page,
@@ -657,11 +664,30 @@ std::vector<QueryCase> QueryCases(int repeats) {
        "view_cell",
        "live_cell",
        repeats * 10},
+      {"100-PT page, counts view",
+       page_counts,
+       {"BENCH", "100"},
+       "view_page",
+       "live_page",
+       repeats},
+      {"1,000-PT page, counts view",
+       big_counts,
+       {"BENCH", "1000"},
+       "view_page",
+       "live_page",
+       repeats},
+      {"one cell, counts view",
+       cell_counts,
+       {"BENCH", cell.soc(), cell.pt(), "G3", "D182"},
+       "view_cell",
+       "live_cell",
+       repeats * 10},
   };
 }
 
 struct QueryTimes {
   Percentiles aes, view, live, floor;
+  size_t reply_bytes = 0;  // aesignal's reply, serialized
 };
 
 // A SafetyService whose GetIncidence returns a set reply at once: what the
@@ -749,6 +775,8 @@ absl::StatusOr<QueryTimes> TimeQuery(v1::SafetyService::Stub& stub,
     if (!s.ok()) return absl::InternalError(s.error_message());
     AESIGNAL_RETURN_IF_ERROR(floor.Set(response));
   }
+  QueryTimes times;
+  times.reply_bytes = response.ByteSizeLong();
   PgResult view, live;
   auto grpc_call = [&](v1::SafetyService::Stub& to,
                        v1::GetIncidenceResponse* out) -> absl::Status {
@@ -786,9 +814,11 @@ absl::StatusOr<QueryTimes> TimeQuery(v1::SafetyService::Stub& stub,
                 CellsOf(view.get())));
   AESIGNAL_RETURN_IF_ERROR(SameCells(absl::StrCat(c.name, ", query time"),
                                      aes_cells, CellsOf(live.get())));
-  return QueryTimes{
-      Summarize(std::move(sources[0].ms)), Summarize(std::move(sources[2].ms)),
-      Summarize(std::move(sources[3].ms)), Summarize(std::move(sources[1].ms))};
+  times.aes = Summarize(std::move(sources[0].ms));
+  times.view = Summarize(std::move(sources[2].ms));
+  times.live = Summarize(std::move(sources[3].ms));
+  times.floor = Summarize(std::move(sources[1].ms));
+  return times;
 }
 
 // --- Figures
@@ -1066,10 +1096,10 @@ absl::Status QueryRows(PeerRun& run, int round) {
     std::printf(
         "%-36s aesignal %.2f / %.2f ms, gRPC floor %.2f / %.2f ms, PG view "
         "%.2f / %.2f ms, PG query time %.2f / %.2f ms (p50 / p99; answers "
-        "equal)\n",
+        "equal; aesignal's reply %.1f kB)\n",
         cases[i].name.c_str(), t.aes.p50_ms, t.aes.p99_ms, t.floor.p50_ms,
         t.floor.p99_ms, t.view.p50_ms, t.view.p99_ms, t.live.p50_ms,
-        t.live.p99_ms);
+        t.live.p99_ms, static_cast<double>(t.reply_bytes) / 1000);
   }
   return conn->Exec(absl::StrCat("DROP SCHEMA ", schema, " CASCADE"));
 }
