@@ -74,7 +74,6 @@ class InFlightWrites {
   void Clear();
 
   bool empty() const { return mutations_.empty(); }
-  size_t keys() const { return index_.size(); }
 
  private:
   struct Mutation {

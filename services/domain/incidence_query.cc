@@ -59,8 +59,6 @@ absl::Status ParseSubset(const v1::GetIncidenceRequest& request,
   return absl::OkStatus();
 }
 
-}  // namespace
-
 // Whether the request asks for counts only; INVALID_ARGUMENT for an unknown
 // view, or counts with an option that is a statistic.
 absl::StatusOr<bool> CountsOnly(const v1::GetIncidenceRequest& request) {
@@ -84,6 +82,8 @@ absl::StatusOr<bool> CountsOnly(const v1::GetIncidenceRequest& request) {
           "view", absl::StrCat("unknown view ", request.view()));
   }
 }
+
+}  // namespace
 
 absl::StatusOr<IncidenceQuery> ParseIncidenceQuery(
     const v1::GetIncidenceRequest& request) {
