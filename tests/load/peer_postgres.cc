@@ -638,14 +638,7 @@ std::vector<QueryCase> QueryCases(int repeats) {
   cell.set_pt("Preferred term 7");
   cell.set_dose_group_id("G3");
   cell.set_timepoint_id("D182");
-  // The same questions for counts only (INCIDENCE_VIEW_COUNTS): the columns
-  // PostgreSQL's view answers, without proportions and intervals.
-  v1::GetIncidenceRequest page_counts = page, big_counts = big,
-                          cell_counts = cell;
-  for (auto* r : {&page_counts, &big_counts, &cell_counts}) {
-    r->set_view(v1::INCIDENCE_VIEW_COUNTS);
-  }
-  return {
+  std::vector<QueryCase> cases = {
       {"100-PT incidence page (default)",
        page,
        {"BENCH", "100"},
@@ -664,25 +657,16 @@ std::vector<QueryCase> QueryCases(int repeats) {
        "view_cell",
        "live_cell",
        repeats * 10},
-      {"100-PT page, counts view",
-       page_counts,
-       {"BENCH", "100"},
-       "view_page",
-       "live_page",
-       repeats},
-      {"1,000-PT page, counts view",
-       big_counts,
-       {"BENCH", "1000"},
-       "view_page",
-       "live_page",
-       repeats},
-      {"one cell, counts view",
-       cell_counts,
-       {"BENCH", cell.soc(), cell.pt(), "G3", "D182"},
-       "view_cell",
-       "live_cell",
-       repeats * 10},
   };
+  // The same questions for counts only (INCIDENCE_VIEW_COUNTS): the columns
+  // PostgreSQL's view answers, without proportions and intervals.
+  for (size_t i = 0, full = cases.size(); i < full; ++i) {
+    QueryCase counts = cases[i];
+    counts.name += ", counts view";
+    counts.request.set_view(v1::INCIDENCE_VIEW_COUNTS);
+    cases.push_back(std::move(counts));
+  }
+  return cases;
 }
 
 struct QueryTimes {
