@@ -1,6 +1,7 @@
 #include "services/domain/monitor.h"
 
 #include <filesystem>
+#include <list>
 #include <map>
 #include <memory>
 #include <set>
@@ -85,14 +86,22 @@ struct Batch {
   std::vector<std::optional<ValidReport>>
       valid;  // per report; nullopt = rejected
   v1::SubmitReportsResponse response;
-  // Term rows whose counters this batch changed, with the last report that
-  // changed each: they are marked for signal evaluation in the same write.
-  // Per row: (group, window) -> (report_id, version).
-  std::map<TermKey,
-           std::map<std::pair<int, int>, std::pair<std::string, uint32_t>>>
-      dirty_terms;
+  // Whether storing the batch changed counter rows (signals to evaluate).
+  bool changed_rows = false;
   CallInfo call;  // for the audit trail
+  // Set on the committer thread when an earlier batch's transaction applied
+  // this one with it (IngestQueue): this batch's own commit then writes
+  // nothing and returns `group_status`, that transaction's outcome.
+  bool applied_with_earlier = false;
+  absl::Status group_status;
 };
+
+// Term rows whose counters a transaction changed, with the last report that
+// changed each: they are marked for signal evaluation in the same write.
+// Per row: (group, window) -> (report_id, version).
+using DirtyTerms =
+    std::map<TermKey,
+             std::map<std::pair<int, int>, std::pair<std::string, uint32_t>>>;
 
 std::string ReportName(const std::string& trial_id,
                        const v1::AdverseEventReport& r) {
@@ -108,11 +117,10 @@ std::string ReportSummary(const v1::AdverseEventReport& r) {
 }
 
 // Notes that `rows` changed in cell (group, window) because of `trigger`.
-void NoteDirty(Batch& batch, const std::vector<TermKey>& rows, int group,
+void NoteDirty(DirtyTerms& dirty, const std::vector<TermKey>& rows, int group,
                int window, const v1::AdverseEventReport& trigger) {
   for (const TermKey& term : rows) {
-    batch.dirty_terms[term][{group, window}] = {trigger.report_id(),
-                                                trigger.version()};
+    dirty[term][{group, window}] = {trigger.report_id(), trigger.version()};
   }
 }
 
@@ -177,20 +185,28 @@ void ValidateBatch(Batch& batch) {
 
 // The stateful half, run on the committer thread: subject and version checks,
 // then each accepted report and its counter changes go into the transaction.
-// One per batch; the rows buffers are reused for every report, so counting
-// a report allocates no row keys once they have grown.
+// One per transaction, over one or more batches of one trial version, in
+// order: each counter row and dirty mark is written once, after the last
+// report that changed it, and the audit records go into one block. The rows
+// buffers are reused for every report, so counting a report allocates no row
+// keys once they have grown.
 class BatchApplier {
  public:
-  BatchApplier(storage::Txn& txn, Batch& batch)
+  // `group` is not empty; its batches share trial_id and trial version.
+  BatchApplier(storage::Txn& txn, const std::vector<Batch*>& group)
       : txn_(txn),
-        batch_(batch),
+        group_(group),
+        batch_(group.front()),
         now_(NowProto()),
-        num_windows_(batch.trial.timepoints_size()) {}
+        num_windows_(batch_->trial.timepoints_size()) {}
 
   absl::Status Run() {
-    for (int i = 0; i < batch_.request.reports_size(); ++i) {
-      if (batch_.valid[i].has_value()) {
-        AESIGNAL_RETURN_IF_ERROR(ApplyReport(i));
+    for (Batch* batch : group_) {
+      batch_ = batch;
+      for (int i = 0; i < batch_->request.reports_size(); ++i) {
+        if (batch_->valid[i].has_value()) {
+          AESIGNAL_RETURN_IF_ERROR(ApplyReport(i));
+        }
       }
     }
     counter_rows_.Flush();
@@ -215,7 +231,8 @@ class BatchApplier {
   absl::Status MarkDirtyRows();
 
   storage::Txn& txn_;
-  Batch& batch_;
+  const std::vector<Batch*>& group_;
+  Batch* batch_;  // the one being applied
   const google::protobuf::Timestamp now_;
   const int num_windows_;
   // Subjects read so far (nullopt: not enrolled), by subject_id.
@@ -223,13 +240,14 @@ class BatchApplier {
   std::optional<storage::AuditWriter> audit_;  // begun by the first record
   std::vector<TermKey> added_rows_;
   std::vector<TermKey> removed_rows_;
+  DirtyTerms dirty_;
   // The batch's counter rows, each written once, after its last report.
   storage::CounterRows counter_rows_{txn_};
 };
 
 absl::Status BatchApplier::ApplyReport(int i) {
-  const v1::AdverseEventReport& r = batch_.request.reports(i);
-  v1::ReportResult* result = batch_.response.mutable_results(i);
+  const v1::AdverseEventReport& r = batch_->request.reports(i);
+  v1::ReportResult* result = batch_->response.mutable_results(i);
   const std::string path = absl::StrCat("reports[", i, "]");
   AESIGNAL_ASSIGN_OR_RETURN(const v1::Subject* subject,
                             EnrolledSubject(r, path, result));
@@ -238,7 +256,7 @@ absl::Status BatchApplier::ApplyReport(int i) {
   // new report (most are) costs one lookup, not a miss per key.
   AESIGNAL_ASSIGN_OR_RETURN(
       std::optional<uint32_t> newest,
-      storage::ReadNewestVersion(txn_, batch_.trial_id, r.site_id(),
+      storage::ReadNewestVersion(txn_, batch_->trial_id, r.site_id(),
                                  r.report_id()));
   AESIGNAL_ASSIGN_OR_RETURN(bool stored_already,
                             AlreadyStored(r, newest, path, result));
@@ -257,20 +275,21 @@ absl::Status BatchApplier::ApplyReport(int i) {
 
   storage::StoredReport stored;
   *stored.mutable_report() = r;
-  stored.set_window(batch_.valid[i]->window);
-  stored.set_dose_group(DoseGroupIndex(batch_.trial, subject->dose_group_id()));
+  stored.set_window(batch_->valid[i]->window);
+  stored.set_dose_group(
+      DoseGroupIndex(batch_->trial, subject->dose_group_id()));
   *stored.mutable_receive_time() = now_;
-  stored.set_submitted_by(batch_.call.principal);
+  stored.set_submitted_by(batch_->call.principal);
   if (previous.has_value() && previous->report().version() > r.version()) {
     // History only: the newer stored version stays counted.
     stored.set_superseded_on_arrival(true);
-    storage::WriteReportVersion(txn_, batch_.trial_id, stored,
+    storage::WriteReportVersion(txn_, batch_->trial_id, stored,
                                 /*newest=*/false);
     result->set_status(v1::REPORT_STATUS_SUPERSEDED);
     return Audit(r, "report.history");
   }
   AESIGNAL_RETURN_IF_ERROR(Count(r, stored, previous));
-  storage::WriteReportVersion(txn_, batch_.trial_id, stored, /*newest=*/true);
+  storage::WriteReportVersion(txn_, batch_->trial_id, stored, /*newest=*/true);
   result->set_status(v1::REPORT_STATUS_ACCEPTED);
   return Audit(r, "report.store");
 }
@@ -285,7 +304,7 @@ absl::StatusOr<const v1::Subject*> BatchApplier::EnrolledSubject(
     AESIGNAL_ASSIGN_OR_RETURN(
         std::optional<std::string> bytes,
         txn_.Get(Cf::kSubjects,
-                 storage::SubjectKey(batch_.trial_id, r.subject_id())));
+                 storage::SubjectKey(batch_->trial_id, r.subject_id())));
     std::optional<v1::Subject> subject;
     if (bytes.has_value()) {
       AESIGNAL_ASSIGN_OR_RETURN(subject, Parse<v1::Subject>(*bytes, "subject"));
@@ -295,7 +314,7 @@ absl::StatusOr<const v1::Subject*> BatchApplier::EnrolledSubject(
   if (!it->second.has_value()) {
     SetRejected(result, absl::StatusCode::kNotFound, path + ".subject_id",
                 absl::StrCat("subject '", r.subject_id(),
-                             "' is not enrolled in trial ", batch_.trial_id));
+                             "' is not enrolled in trial ", batch_->trial_id));
     return nullptr;
   }
   const v1::Subject& subject = *it->second;
@@ -344,7 +363,7 @@ absl::StatusOr<bool> BatchApplier::AlreadyStored(
   if (!newest.has_value() || r.version() > *newest) return false;
   AESIGNAL_ASSIGN_OR_RETURN(
       std::optional<storage::StoredReport> same_version,
-      storage::ReadReportVersion(txn_, batch_.trial_id, r.site_id(),
+      storage::ReadReportVersion(txn_, batch_->trial_id, r.site_id(),
                                  r.report_id(), r.version()));
   if (!same_version.has_value()) return false;
   if (SameReport(same_version->report(), r)) {
@@ -365,7 +384,7 @@ absl::StatusOr<std::optional<storage::StoredReport>> BatchApplier::NewestStored(
   if (!newest.has_value()) return std::nullopt;
   AESIGNAL_ASSIGN_OR_RETURN(
       std::optional<storage::StoredReport> stored,
-      storage::ReadReportVersion(txn_, batch_.trial_id, r.site_id(),
+      storage::ReadReportVersion(txn_, batch_->trial_id, r.site_id(),
                                  r.report_id(), *newest));
   if (!stored.has_value()) {
     return absl::DataLossError("report head points at a missing version");
@@ -379,20 +398,22 @@ absl::Status BatchApplier::Count(
     const v1::AdverseEventReport& r, const storage::StoredReport& stored,
     const std::optional<storage::StoredReport>& previous) {
   CountedRows(r, &added_rows_);
-  NoteDirty(batch_, added_rows_, stored.dose_group(), stored.window(), r);
+  batch_->changed_rows |= !added_rows_.empty();
+  NoteDirty(dirty_, added_rows_, stored.dose_group(), stored.window(), r);
   const storage::CountedVersion added{r.subject_id(), stored.dose_group(),
                                       stored.window(), added_rows_};
   if (!previous.has_value()) {
-    return storage::ApplyReportChange(txn_, counter_rows_, batch_.trial_id,
+    return storage::ApplyReportChange(txn_, counter_rows_, batch_->trial_id,
                                       num_windows_, nullptr, &added);
   }
   CountedRows(previous->report(), &removed_rows_);
-  NoteDirty(batch_, removed_rows_, previous->dose_group(), previous->window(),
+  batch_->changed_rows |= !removed_rows_.empty();
+  NoteDirty(dirty_, removed_rows_, previous->dose_group(), previous->window(),
             r);
   const storage::CountedVersion removed{previous->report().subject_id(),
                                         previous->dose_group(),
                                         previous->window(), removed_rows_};
-  return storage::ApplyReportChange(txn_, counter_rows_, batch_.trial_id,
+  return storage::ApplyReportChange(txn_, counter_rows_, batch_->trial_id,
                                     num_windows_, &removed, &added);
 }
 
@@ -400,10 +421,10 @@ absl::Status BatchApplier::Audit(const v1::AdverseEventReport& r,
                                  const char* action) {
   if (!audit_.has_value()) {
     AESIGNAL_ASSIGN_OR_RETURN(
-        audit_, storage::AuditWriter::Begin(txn_, batch_.trial_id));
+        audit_, storage::AuditWriter::Begin(txn_, batch_->trial_id));
   }
-  audit_->Append(AuditOf(batch_.call, now_, action,
-                         ReportName(batch_.trial_id, r), r.version(),
+  audit_->Append(AuditOf(batch_->call, now_, action,
+                         ReportName(batch_->trial_id, r), r.version(),
                          ReportSummary(r)));
   return absl::OkStatus();
 }
@@ -411,7 +432,7 @@ absl::Status BatchApplier::Audit(const v1::AdverseEventReport& r,
 // Marks every row the batch changed for signal evaluation, naming the last
 // report that changed each of its cells.
 absl::Status BatchApplier::MarkDirtyRows() {
-  for (const auto& [term, by_cell] : batch_.dirty_terms) {
+  for (const auto& [term, by_cell] : dirty_) {
     std::vector<storage::CellReport> cells;
     cells.reserve(by_cell.size());
     for (const auto& [cell, trigger] : by_cell) {
@@ -419,13 +440,13 @@ absl::Status BatchApplier::MarkDirtyRows() {
     }
     const auto& last = by_cell.rbegin()->second;
     AESIGNAL_RETURN_IF_ERROR(storage::MarkTermDirty(
-        txn_, batch_.trial_id, term, last.first, last.second, cells));
+        txn_, group_.front()->trial_id, term, last.first, last.second, cells));
   }
   return absl::OkStatus();
 }
 
-absl::Status ApplyBatch(storage::Txn& txn, Batch& batch) {
-  return BatchApplier(txn, batch).Run();
+absl::Status ApplyGroup(storage::Txn& txn, const std::vector<Batch*>& group) {
+  return BatchApplier(txn, group).Run();
 }
 
 // PERMISSION_DENIED if a restricted caller (a site) names a site that is not
@@ -452,12 +473,89 @@ void Tally(v1::SubmitReportsResponse& response) {
 
 }  // namespace
 
+// Ingest batches whose commits are queued and have not run. The first of them
+// the committer runs applies those queued after it with it, in one
+// transaction (BatchApplier); their own commits then write nothing and
+// complete, in commit order, after that transaction is durable. A group of
+// one-report messages so shares one audit block, one write per counter row
+// and dirty mark, and one hand-off through the store, which are most of such
+// a message's storage work. Every batch of a group was submitted before any
+// of it was acknowledged, so applying one ahead of other mutations queued
+// between them is an order its callers could have seen; batches submitted
+// one after another (a stream's) stay in that order. A storage error while
+// applying a group fails every batch of it (none is stored); retrying is
+// safe. Thread-safe.
+class Monitor::IngestQueue {
+ public:
+  // Reports per transaction beyond which later batches wait for their own:
+  // bounds a group's latency and its audit block.
+  static constexpr int kMaxGroupReports = 1000;
+
+  // Called before the batch's commit is queued.
+  void Add(std::shared_ptr<Batch> batch) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    waiting_.push_back(std::move(batch));
+  }
+
+  // After the batch's commit failed: a commit refused before its mutation ran
+  // leaves the batch waiting, and no later transaction may store it.
+  void Forget(const std::shared_ptr<Batch>& batch) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    waiting_.remove(batch);
+  }
+
+  // The batch's mutation, on the committer thread.
+  absl::Status Apply(storage::Txn& txn, const std::shared_ptr<Batch>& batch)
+      ABSL_LOCKS_EXCLUDED(mu_) {
+    if (batch->applied_with_earlier) return batch->group_status;
+    const std::vector<std::shared_ptr<Batch>> group = TakeGroup(batch);
+    std::vector<Batch*> members;
+    members.reserve(group.size());
+    for (const auto& b : group) members.push_back(b.get());
+    absl::Status status = ApplyGroup(txn, members);
+    for (size_t i = 1; i < group.size(); ++i) group[i]->group_status = status;
+    return status;
+  }
+
+ private:
+  // `leader`, then the waiting batches in the order they were added, up to
+  // the first that is of another trial or trial version or would take the
+  // group past kMaxGroupReports (stopping there, not skipping it, keeps
+  // batches submitted one after another in order). All leave the queue.
+  std::vector<std::shared_ptr<Batch>> TakeGroup(
+      const std::shared_ptr<Batch>& leader) ABSL_LOCKS_EXCLUDED(mu_) {
+    std::vector<std::shared_ptr<Batch>> group = {leader};
+    int reports = leader->request.reports_size();
+    absl::MutexLock lock(&mu_);
+    waiting_.remove(leader);
+    while (!waiting_.empty()) {
+      Batch& next = *waiting_.front();
+      if (next.trial_id != leader->trial_id ||
+          next.trial.version() != leader->trial.version() ||
+          reports + next.request.reports_size() > kMaxGroupReports) {
+        break;
+      }
+      reports += next.request.reports_size();
+      next.applied_with_earlier = true;
+      group.push_back(std::move(waiting_.front()));
+      waiting_.pop_front();
+    }
+    return group;
+  }
+
+  absl::Mutex mu_;
+  std::list<std::shared_ptr<Batch>> waiting_ ABSL_GUARDED_BY(mu_);
+};
+
 // --- Trials
 // --------------------------------------------------------------------
+
+Monitor::~Monitor() = default;
 
 Monitor::Monitor(storage::Store* store, MetricsSink* metrics)
     : store_(*store),
       metrics_(metrics != nullptr ? *metrics : NullMetrics()),
+      ingest_queue_(std::make_unique<IngestQueue>()),
       counting_upgrade_(UpgradeCountingRules(*store).status()),
       signals_(std::make_unique<SignalBook>(store, &metrics_, &denominators_)) {
 }
@@ -896,13 +994,19 @@ void Monitor::SubmitReportsAsync(v1::SubmitReportsRequest request,
   batch->call = call;
   ValidateBatch(*batch);
   denominators_.BeginWrite(batch->trial_id);
+  ingest_queue_->Add(batch);
   store_.CommitAsync(
-      [batch](storage::Txn& txn) { return ApplyBatch(txn, *batch); },
-      [this, batch, signals = signals_.get(),
+      [queue = ingest_queue_.get(), batch](storage::Txn& txn) {
+        return queue->Apply(txn, batch);
+      },
+      [this, batch, signals = signals_.get(), queue = ingest_queue_.get(),
        done = std::move(done)](absl::Status status) {
         denominators_.EndWrite(batch->trial_id);
-        if (!status.ok()) return done(status);
-        if (!batch->dirty_terms.empty()) signals->OnBatchCommitted();
+        if (!status.ok()) {
+          queue->Forget(batch);
+          return done(status);
+        }
+        if (batch->changed_rows) signals->OnBatchCommitted();
         Tally(batch->response);
         done(std::move(batch->response));
       });

@@ -43,6 +43,7 @@ class Monitor {
   // counting_upgrade.h: a no-op once done), then starts the signal
   // evaluator.
   explicit Monitor(storage::Store* store, MetricsSink* metrics = nullptr);
+  ~Monitor();
 
   // The outcome of the counting-rule upgrade the constructor ran. If it
   // failed, the stored counters lack the rows the rule gained (the upgrade
@@ -133,8 +134,11 @@ class Monitor {
   absl::StatusOr<v1::Trial> LoadTrial(const storage::ReadView& view,
                                       const std::string& trial_id);
 
+  class IngestQueue;  // monitor.cc
+
   storage::Store& store_;
   MetricsSink& metrics_;
+  std::unique_ptr<IngestQueue> ingest_queue_;
   const absl::Status counting_upgrade_;  // before signals_: read at its start
   // Shared with the evaluator, whose rounds read them too (before signals_).
   DenominatorCache denominators_;

@@ -5,11 +5,15 @@
 #include <set>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/blocking_counter.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/domain/validation.h"
 #include "services/errors/errors.h"
+#include "storage/audit.h"
 #include "storage/incidence.h"
 #include "storage/keys.h"
 #include "storage/store.h"
@@ -137,10 +141,149 @@ class MonitorTest : public ::testing::Test {
     return nullptr;
   }
 
+  // Submits each of `batches` as one request while the committer is held
+  // busy, so that all are queued when the first runs; returns their
+  // outcomes in submission order.
+  std::vector<absl::StatusOr<v1::SubmitReportsResponse>> SubmitQueued(
+      std::vector<std::vector<v1::AdverseEventReport>> batches) {
+    absl::Notification release, held;
+    store_->CommitAsync(
+        [&](storage::Txn&) {
+          held.Notify();
+          release.WaitForNotification();
+          return absl::OkStatus();
+        },
+        [](absl::Status) {});
+    held.WaitForNotification();
+    std::vector<absl::StatusOr<v1::SubmitReportsResponse>> out(
+        batches.size(), absl::UnknownError("not completed"));
+    absl::BlockingCounter completed(static_cast<int>(batches.size()));
+    for (size_t b = 0; b < batches.size(); ++b) {
+      v1::SubmitReportsRequest request;
+      request.set_parent(kParent);
+      for (auto& r : batches[b]) *request.add_reports() = std::move(r);
+      monitor_->SubmitReportsAsync(
+          std::move(request),
+          [&out, &completed, b](absl::StatusOr<v1::SubmitReportsResponse> r) {
+            out[b] = std::move(r);
+            completed.DecrementCount();
+          });
+    }
+    release.Notify();
+    completed.Wait();
+    return out;
+  }
+
+  // Audit blocks stored: one per transaction that audited anything.
+  int AuditBlocks() {
+    int blocks = 0;
+    EXPECT_TRUE(store_->Latest()
+                    .Scan(storage::Cf::kAuditBlocks, "", "",
+                          [&](std::string_view, std::string_view) {
+                            ++blocks;
+                            return true;
+                          })
+                    .ok());
+    return blocks;
+  }
+
   testing::TempDir dir_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<Monitor> monitor_;
 };
+
+TEST_F(MonitorTest, QueuedBatchesAreAppliedTogetherAsIfOneAfterAnother) {
+  const int blocks_before = AuditBlocks();
+  v1::AdverseEventReport conflicting = MakeReport("R1", 1, "S1", 20, "Rash");
+  auto outcomes = SubmitQueued({
+      {MakeReport("R1", 1, "S1", 20, "Pneumonia")},
+      {MakeReport("R2", 1, "S2", 25, "Pneumonia")},
+      {MakeReport("R1", 1, "S1", 20, "Pneumonia")},  // a retry
+      {MakeReport("R1", 2, "S1", 40, "Bronchitis")},
+      {MakeReport("R3", 1, "S99", 10, "Pneumonia")},  // not enrolled
+      {conflicting},
+  });
+  std::vector<v1::ReportStatus> statuses;
+  for (const auto& outcome : outcomes) {
+    ASSERT_TRUE(outcome.ok()) << outcome.status();
+    ASSERT_EQ(outcome->results_size(), 1);
+    statuses.push_back(outcome->results(0).status());
+  }
+  EXPECT_THAT(
+      statuses,
+      ElementsAre(v1::REPORT_STATUS_ACCEPTED, v1::REPORT_STATUS_ACCEPTED,
+                  v1::REPORT_STATUS_DUPLICATE, v1::REPORT_STATUS_ACCEPTED,
+                  v1::REPORT_STATUS_REJECTED, v1::REPORT_STATUS_REJECTED));
+  EXPECT_EQ(outcomes[5]->results(0).code(),
+            static_cast<int>(absl::StatusCode::kAlreadyExists));
+  // One transaction stored the three accepted versions: one audit block,
+  // with their records in submission order.
+  EXPECT_EQ(AuditBlocks(), blocks_before + 1);
+  std::vector<std::string> reports;
+  ASSERT_TRUE(
+      storage::ReadAudit(store_->Latest(), kTrial, 0, [&](v1::AuditRecord r) {
+        if (absl::StartsWith(r.action(), "report.")) {
+          reports.push_back(absl::StrCat(r.resource(), " v", r.version()));
+        }
+        return true;
+      }).ok());
+  EXPECT_THAT(reports, ElementsAre("trials/NCT0001/sites/01/reports/R1 v1",
+                                   "trials/NCT0001/sites/01/reports/R2 v1",
+                                   "trials/NCT0001/sites/01/reports/R1 v2"));
+  const auto pts = Incidence(v1::TERM_LEVEL_PT);
+  const v1::IncidenceCell* pneumonia = Cell(pts, "Pneumonia", "", "M3");
+  const v1::IncidenceCell* bronchitis = Cell(pts, "Bronchitis", "", "M3");
+  ASSERT_NE(pneumonia, nullptr);
+  ASSERT_NE(bronchitis, nullptr);
+  EXPECT_EQ(pneumonia->cumulative().subjects(), 1);  // S1 moved to Bronchitis
+  EXPECT_EQ(bronchitis->cumulative().subjects(), 1);
+  EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
+}
+
+TEST_F(MonitorTest, ATransactionTakesQueuedBatchesUpToItsLimitInOrder) {
+  // Three requests of 400 reports: the first transaction takes two (800),
+  // the third (1,200 would pass the limit of 1,000) waits for its own.
+  std::vector<std::vector<v1::AdverseEventReport>> batches(3);
+  for (int b = 0; b < 3; ++b) {
+    for (int i = 0; i < 400; ++i) {
+      batches[b].push_back(MakeReport(absl::StrCat("B", b, "-", i), 1,
+                                      absl::StrCat("S", 1 + i % 8), 1 + i % 90,
+                                      absl::StrCat("PT", i % 7)));
+    }
+  }
+  const int blocks_before = AuditBlocks();
+  for (const auto& outcome : SubmitQueued(batches)) {
+    ASSERT_TRUE(outcome.ok()) << outcome.status();
+    EXPECT_EQ(outcome->accepted_count(), 400);
+  }
+  EXPECT_EQ(AuditBlocks(), blocks_before + 2);
+  EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
+}
+
+TEST_F(MonitorTest, AStorageErrorFailsEveryBatchOfItsGroupAndStoresNone) {
+  ASSERT_TRUE(Submit({MakeReport("R1", 1, "S4", 20, "Pneumonia")}).ok());
+  ASSERT_TRUE(store_
+                  ->Commit([&](storage::Txn& txn) {
+                    txn.Delete(storage::Cf::kReports,
+                               storage::ReportKey(kTrial, "01", "R1", 1));
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  auto outcomes = SubmitQueued({{MakeReport("R5", 1, "S5", 20, "Rash")},
+                                {MakeReport("R1", 2, "S4", 30, "Bronchitis")}});
+  for (const auto& outcome : outcomes) {
+    ASSERT_FALSE(outcome.ok());
+    EXPECT_EQ(outcome.status().code(), absl::StatusCode::kDataLoss);
+  }
+  auto stored = store_->Latest().Get(storage::Cf::kReports,
+                                     storage::ReportKey(kTrial, "01", "R5", 1));
+  ASSERT_TRUE(stored.ok());
+  EXPECT_FALSE(stored->has_value());
+  // Alone, the innocent batch is stored.
+  auto retry = Submit({MakeReport("R5", 1, "S5", 20, "Rash")});
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(retry->accepted_count(), 1);
+}
 
 TEST_F(MonitorTest, CreateTrialIsIdempotentButImmutable) {
   v1::CreateTrialRequest again;
