@@ -93,11 +93,14 @@ class Monitor {
   // change in one WriteBatch) and returns once it is durable. Per-report
   // outcomes are in the response; a rejected report never blocks the others.
   // Whole-request errors: INVALID_ARGUMENT (bad parent, empty or oversized
-  // batch), NOT_FOUND (unknown trial), UNAVAILABLE (storage).
+  // batch), NOT_FOUND (unknown trial), UNAVAILABLE or DATA_LOSS (storage).
+  // Batches queued together may share one WriteBatch (monitor.cc,
+  // IngestQueue): then a storage error fails all of them, and none is
+  // stored.
   absl::StatusOr<v1::SubmitReportsResponse> SubmitReports(
       const v1::SubmitReportsRequest& request, const CallInfo& call = {});
-  // As SubmitReports, but returns at once; `done` runs (on the store's
-  // committer thread, or inline for requests refused before queueing) when
+  // As SubmitReports, but returns at once; `done` runs (on the store's sync
+  // thread, or inline for requests refused before queueing) when
   // the batch is durable or failed. Batches complete in submission order.
   // Takes the request (a streamed batch is moved in, not copied).
   using SubmitDone =

@@ -174,6 +174,19 @@ class MonitorTest : public ::testing::Test {
     return out;
   }
 
+  // Damages the store: report R1's head names version 1, which is gone, so
+  // a follow-up of R1 fails with DATA_LOSS.
+  void StoreR1WithoutItsVersion() {
+    ASSERT_TRUE(Submit({MakeReport("R1", 1, "S4", 20, "Pneumonia")}).ok());
+    ASSERT_TRUE(store_
+                    ->Commit([&](storage::Txn& txn) {
+                      txn.Delete(storage::Cf::kReports,
+                                 storage::ReportKey(kTrial, "01", "R1", 1));
+                      return absl::OkStatus();
+                    })
+                    .ok());
+  }
+
   // Audit blocks stored: one per transaction that audited anything.
   int AuditBlocks() {
     int blocks = 0;
@@ -261,14 +274,7 @@ TEST_F(MonitorTest, ATransactionTakesQueuedBatchesUpToItsLimitInOrder) {
 }
 
 TEST_F(MonitorTest, AStorageErrorFailsEveryBatchOfItsGroupAndStoresNone) {
-  ASSERT_TRUE(Submit({MakeReport("R1", 1, "S4", 20, "Pneumonia")}).ok());
-  ASSERT_TRUE(store_
-                  ->Commit([&](storage::Txn& txn) {
-                    txn.Delete(storage::Cf::kReports,
-                               storage::ReportKey(kTrial, "01", "R1", 1));
-                    return absl::OkStatus();
-                  })
-                  .ok());
+  StoreR1WithoutItsVersion();
   auto outcomes = SubmitQueued({{MakeReport("R5", 1, "S5", 20, "Rash")},
                                 {MakeReport("R1", 2, "S4", 30, "Bronchitis")}});
   for (const auto& outcome : outcomes) {
@@ -805,14 +811,7 @@ TEST_F(MonitorTest, VerifyCountersRecountsNewestVersionsAndChecksHeads) {
 // A follow-up reads the version its report's head names; if that version is
 // gone the store is damaged, and the batch fails without storing anything.
 TEST_F(MonitorTest, AHeadNamingAMissingVersionFailsTheBatch) {
-  ASSERT_TRUE(Submit({MakeReport("R1", 1, "S4", 20, "Pneumonia")}).ok());
-  ASSERT_TRUE(store_
-                  ->Commit([&](storage::Txn& txn) {
-                    txn.Delete(storage::Cf::kReports,
-                               storage::ReportKey(kTrial, "01", "R1", 1));
-                    return absl::OkStatus();
-                  })
-                  .ok());
+  StoreR1WithoutItsVersion();
   auto follow_up = Submit({MakeReport("R1", 2, "S4", 30, "Bronchitis")});
   ASSERT_FALSE(follow_up.ok());
   EXPECT_EQ(follow_up.status().code(), absl::StatusCode::kDataLoss);
