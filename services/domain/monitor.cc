@@ -90,10 +90,9 @@ struct Batch {
   bool changed_rows = false;
   CallInfo call;  // for the audit trail
   // Set on the committer thread when an earlier batch's transaction applied
-  // this one with it (IngestQueue): this batch's own commit then writes
-  // nothing and returns `group_status`, that transaction's outcome.
-  bool applied_with_earlier = false;
-  absl::Status group_status;
+  // this one with it (IngestQueue): that transaction's outcome, which this
+  // batch's own commit then returns, writing nothing.
+  std::optional<absl::Status> group_outcome;
 };
 
 // Term rows whose counters a transaction changed, with the last report that
@@ -114,14 +113,6 @@ std::string ReportSummary(const v1::AdverseEventReport& r) {
                       r.has_onset_study_day()
                           ? absl::StrCat(", onset day ", r.onset_study_day())
                           : absl::StrCat(", timepoint ", r.timepoint_id()));
-}
-
-// Notes that `rows` changed in cell (group, window) because of `trigger`.
-void NoteDirty(DirtyTerms& dirty, const std::vector<TermKey>& rows, int group,
-               int window, const v1::AdverseEventReport& trigger) {
-  for (const TermKey& term : rows) {
-    dirty[term][{group, window}] = {trigger.report_id(), trigger.version()};
-  }
 }
 
 // Why a report can be rejected, as the ErrorInfo reason of its error.
@@ -193,16 +184,17 @@ void ValidateBatch(Batch& batch) {
 class BatchApplier {
  public:
   // `group` is not empty; its batches share trial_id and trial version.
-  BatchApplier(storage::Txn& txn, const std::vector<Batch*>& group)
+  BatchApplier(storage::Txn& txn,
+               const std::vector<std::shared_ptr<Batch>>& group)
       : txn_(txn),
         group_(group),
-        batch_(group.front()),
+        batch_(group.front().get()),
         now_(NowProto()),
         num_windows_(batch_->trial.timepoints_size()) {}
 
   absl::Status Run() {
-    for (Batch* batch : group_) {
-      batch_ = batch;
+    for (const auto& batch : group_) {
+      batch_ = batch.get();
       for (int i = 0; i < batch_->request.reports_size(); ++i) {
         if (batch_->valid[i].has_value()) {
           AESIGNAL_RETURN_IF_ERROR(ApplyReport(i));
@@ -228,10 +220,14 @@ class BatchApplier {
                      const storage::StoredReport& stored,
                      const std::optional<storage::StoredReport>& previous);
   absl::Status Audit(const v1::AdverseEventReport& r, const char* action);
+  // Notes that `rows` changed in cell (group, window) because of `trigger`,
+  // the report of batch_ being applied.
+  void NoteDirty(const std::vector<TermKey>& rows, int group, int window,
+                 const v1::AdverseEventReport& trigger);
   absl::Status MarkDirtyRows();
 
   storage::Txn& txn_;
-  const std::vector<Batch*>& group_;
+  const std::vector<std::shared_ptr<Batch>>& group_;
   Batch* batch_;  // the one being applied
   const google::protobuf::Timestamp now_;
   const int num_windows_;
@@ -398,8 +394,7 @@ absl::Status BatchApplier::Count(
     const v1::AdverseEventReport& r, const storage::StoredReport& stored,
     const std::optional<storage::StoredReport>& previous) {
   CountedRows(r, &added_rows_);
-  batch_->changed_rows |= !added_rows_.empty();
-  NoteDirty(dirty_, added_rows_, stored.dose_group(), stored.window(), r);
+  NoteDirty(added_rows_, stored.dose_group(), stored.window(), r);
   const storage::CountedVersion added{r.subject_id(), stored.dose_group(),
                                       stored.window(), added_rows_};
   if (!previous.has_value()) {
@@ -407,14 +402,21 @@ absl::Status BatchApplier::Count(
                                       num_windows_, nullptr, &added);
   }
   CountedRows(previous->report(), &removed_rows_);
-  batch_->changed_rows |= !removed_rows_.empty();
-  NoteDirty(dirty_, removed_rows_, previous->dose_group(), previous->window(),
-            r);
+  NoteDirty(removed_rows_, previous->dose_group(), previous->window(), r);
   const storage::CountedVersion removed{previous->report().subject_id(),
                                         previous->dose_group(),
                                         previous->window(), removed_rows_};
   return storage::ApplyReportChange(txn_, counter_rows_, batch_->trial_id,
                                     num_windows_, &removed, &added);
+}
+
+void BatchApplier::NoteDirty(const std::vector<TermKey>& rows, int group,
+                             int window,
+                             const v1::AdverseEventReport& trigger) {
+  if (!rows.empty()) batch_->changed_rows = true;
+  for (const TermKey& term : rows) {
+    dirty_[term][{group, window}] = {trigger.report_id(), trigger.version()};
+  }
 }
 
 absl::Status BatchApplier::Audit(const v1::AdverseEventReport& r,
@@ -445,7 +447,8 @@ absl::Status BatchApplier::MarkDirtyRows() {
   return absl::OkStatus();
 }
 
-absl::Status ApplyGroup(storage::Txn& txn, const std::vector<Batch*>& group) {
+absl::Status ApplyGroup(storage::Txn& txn,
+                        const std::vector<std::shared_ptr<Batch>>& group) {
   return BatchApplier(txn, group).Run();
 }
 
@@ -507,13 +510,10 @@ class Monitor::IngestQueue {
   // The batch's mutation, on the committer thread.
   absl::Status Apply(storage::Txn& txn, const std::shared_ptr<Batch>& batch)
       ABSL_LOCKS_EXCLUDED(mu_) {
-    if (batch->applied_with_earlier) return batch->group_status;
+    if (batch->group_outcome.has_value()) return *batch->group_outcome;
     const std::vector<std::shared_ptr<Batch>> group = TakeGroup(batch);
-    std::vector<Batch*> members;
-    members.reserve(group.size());
-    for (const auto& b : group) members.push_back(b.get());
-    absl::Status status = ApplyGroup(txn, members);
-    for (size_t i = 1; i < group.size(); ++i) group[i]->group_status = status;
+    absl::Status status = ApplyGroup(txn, group);
+    for (size_t i = 1; i < group.size(); ++i) group[i]->group_outcome = status;
     return status;
   }
 
@@ -536,7 +536,6 @@ class Monitor::IngestQueue {
         break;
       }
       reports += next.request.reports_size();
-      next.applied_with_earlier = true;
       group.push_back(std::move(waiting_.front()));
       waiting_.pop_front();
     }

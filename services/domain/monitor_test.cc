@@ -95,12 +95,17 @@ class MonitorTest : public ::testing::Test {
     ASSERT_TRUE(monitor_->EnrollSubjects(enroll).ok());
   }
 
-  absl::StatusOr<v1::SubmitReportsResponse> Submit(
+  static v1::SubmitReportsRequest RequestOf(
       std::vector<v1::AdverseEventReport> reports) {
     v1::SubmitReportsRequest request;
     request.set_parent(kParent);
     for (auto& r : reports) *request.add_reports() = std::move(r);
-    return monitor_->SubmitReports(request);
+    return request;
+  }
+
+  absl::StatusOr<v1::SubmitReportsResponse> Submit(
+      std::vector<v1::AdverseEventReport> reports) {
+    return monitor_->SubmitReports(RequestOf(std::move(reports)));
   }
 
   std::vector<v1::ReportStatus> Statuses(const v1::SubmitReportsResponse& r) {
@@ -159,11 +164,8 @@ class MonitorTest : public ::testing::Test {
         batches.size(), absl::UnknownError("not completed"));
     absl::BlockingCounter completed(static_cast<int>(batches.size()));
     for (size_t b = 0; b < batches.size(); ++b) {
-      v1::SubmitReportsRequest request;
-      request.set_parent(kParent);
-      for (auto& r : batches[b]) *request.add_reports() = std::move(r);
       monitor_->SubmitReportsAsync(
-          std::move(request),
+          RequestOf(std::move(batches[b])),
           [&out, &completed, b](absl::StatusOr<v1::SubmitReportsResponse> r) {
             out[b] = std::move(r);
             completed.DecrementCount();
@@ -274,7 +276,7 @@ TEST_F(MonitorTest, ATransactionTakesQueuedBatchesUpToItsLimitInOrder) {
 }
 
 TEST_F(MonitorTest, AStorageErrorFailsEveryBatchOfItsGroupAndStoresNone) {
-  StoreR1WithoutItsVersion();
+  ASSERT_NO_FATAL_FAILURE(StoreR1WithoutItsVersion());
   auto outcomes = SubmitQueued({{MakeReport("R5", 1, "S5", 20, "Rash")},
                                 {MakeReport("R1", 2, "S4", 30, "Bronchitis")}});
   for (const auto& outcome : outcomes) {
@@ -811,7 +813,7 @@ TEST_F(MonitorTest, VerifyCountersRecountsNewestVersionsAndChecksHeads) {
 // A follow-up reads the version its report's head names; if that version is
 // gone the store is damaged, and the batch fails without storing anything.
 TEST_F(MonitorTest, AHeadNamingAMissingVersionFailsTheBatch) {
-  StoreR1WithoutItsVersion();
+  ASSERT_NO_FATAL_FAILURE(StoreR1WithoutItsVersion());
   auto follow_up = Submit({MakeReport("R1", 2, "S4", 30, "Bronchitis")});
   ASSERT_FALSE(follow_up.ok());
   EXPECT_EQ(follow_up.status().code(), absl::StatusCode::kDataLoss);
