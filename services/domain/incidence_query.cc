@@ -59,14 +59,17 @@ absl::Status ParseSubset(const v1::GetIncidenceRequest& request,
   return absl::OkStatus();
 }
 
-// Whether the request asks for counts only; INVALID_ARGUMENT for an unknown
-// view, or counts with an option that is a statistic.
-absl::StatusOr<bool> CountsOnly(const v1::GetIncidenceRequest& request) {
+// Sets the query's view: counts only (INCIDENCE_VIEW_COUNTS or _COLUMNS),
+// and in columns. INVALID_ARGUMENT for an unknown view, or counts with an
+// option that is a statistic.
+absl::Status ParseView(const v1::GetIncidenceRequest& request,
+                       IncidenceQuery* query) {
   switch (request.view()) {
     case v1::INCIDENCE_VIEW_UNSPECIFIED:
     case v1::INCIDENCE_VIEW_FULL:
-      return false;
+      return absl::OkStatus();
     case v1::INCIDENCE_VIEW_COUNTS:
+    case v1::INCIDENCE_VIEW_COLUMNS:
       for (const auto& [asked, field] :
            {std::pair{request.compare_to_control(), "compare_to_control"},
             std::pair{request.dose_trend(), "dose_trend"}}) {
@@ -76,7 +79,9 @@ absl::StatusOr<bool> CountsOnly(const v1::GetIncidenceRequest& request) {
               "is a statistic: ask for it with view INCIDENCE_VIEW_FULL");
         }
       }
-      return true;
+      query->counts_only = true;
+      query->columns = request.view() == v1::INCIDENCE_VIEW_COLUMNS;
+      return absl::OkStatus();
     default:
       return errors::InvalidArgument(
           "view", absl::StrCat("unknown view ", request.view()));
@@ -110,7 +115,7 @@ absl::StatusOr<IncidenceQuery> ParseIncidenceQuery(
     query.after = std::move(term);
   }
   AESIGNAL_RETURN_IF_ERROR(ParseSubset(request, &query.subset));
-  AESIGNAL_ASSIGN_OR_RETURN(query.counts_only, CountsOnly(request));
+  AESIGNAL_RETURN_IF_ERROR(ParseView(request, &query));
   if (request.has_as_of()) {
     AESIGNAL_RETURN_IF_ERROR(CheckAsOf(request.as_of()));
     query.as_of = request.as_of();
@@ -555,13 +560,19 @@ struct TermBuilder {
   IncidenceComparisons comparisons;
   bool counts_only = false;
 
+  // A term's identity and label: the whole term in the columns view.
+  void Identify(const storage::TermKey& key, const std::string& label,
+                v1::TermIncidence* term) {
+    term->set_level(request.level());
+    term->set_soc(key.soc);
+    term->set_pt(key.pt);
+    term->set_overall_key(key.overall);
+    term->set_label(label);
+  }
+
   absl::Status Build(const storage::TermCounters& row, const std::string& label,
                      v1::TermIncidence* term) {
-    term->set_level(request.level());
-    term->set_soc(row.term.soc);
-    term->set_pt(row.term.pt);
-    term->set_overall_key(row.term.overall);
-    term->set_label(label);
+    Identify(row.term, label, term);
     AESIGNAL_RETURN_IF_ERROR(BuildTermIncidence(
         trial, row, denominators, counts_only ? nullptr : &intervals, term));
     if (request.max_grade()) {
@@ -577,7 +588,76 @@ struct TermBuilder {
     KeepRequestedTrends(request, term);
     return absl::OkStatus();
   }
+
+  // The columns view's cells: every term's cells (as Build filters them)
+  // without their estimates.
+  absl::Status DescribeCells(v1::IncidenceColumns* columns) {
+    storage::TermCounters zero;
+    zero.cells.resize(trial.dose_groups_size() * trial.timepoints_size());
+    v1::TermIncidence term;
+    AESIGNAL_RETURN_IF_ERROR(
+        BuildTermIncidence(trial, zero, denominators, nullptr, &term));
+    KeepRequestedCells(request, &term);
+    for (v1::IncidenceCell& cell : *term.mutable_cells()) {
+      cell.clear_cumulative();
+      cell.clear_interval();
+    }
+    *columns->mutable_cells() = std::move(*term.mutable_cells());
+    return absl::OkStatus();
+  }
+
+  // Builds a row's term into `scratch` (its cells' storage reused row after
+  // row) and appends its counts to `columns`; `term` gets its identity.
+  absl::Status BuildColumns(const storage::TermCounters& row,
+                            const std::string& label,
+                            v1::TermIncidence* scratch,
+                            v1::IncidenceColumns* columns,
+                            v1::TermIncidence* term) {
+    scratch->Clear();
+    AESIGNAL_RETURN_IF_ERROR(Build(row, label, scratch));
+    if (scratch->cells_size() != columns->cells_size()) {
+      return absl::InternalError(
+          absl::StrCat("a term has ", scratch->cells_size(),
+                       " cells, the columns ", columns->cells_size()));
+    }
+    for (const v1::IncidenceCell& cell : scratch->cells()) {
+      columns->add_cumulative_subjects(cell.cumulative().subjects());
+      columns->add_cumulative_events(cell.cumulative().events());
+      columns->add_interval_subjects(cell.interval().subjects());
+      columns->add_interval_events(cell.interval().events());
+      for (int32_t count : cell.max_grade_subjects()) {
+        columns->add_max_grade_subjects(count);
+      }
+    }
+    Identify(row.term, label, term);
+    return absl::OkStatus();
+  }
 };
+
+// The columns view's page: each term's identity in `terms`, the counts in
+// `columns`.
+absl::Status BuildColumnsPage(TermBuilder& builder, const IncidencePage& page,
+                              v1::GetIncidenceResponse* response) {
+  v1::IncidenceColumns* columns = response->mutable_columns();
+  AESIGNAL_RETURN_IF_ERROR(builder.DescribeCells(columns));
+  const int values = static_cast<int>(page.rows.size()) * columns->cells_size();
+  for (auto* counts : {columns->mutable_cumulative_subjects(),
+                       columns->mutable_cumulative_events(),
+                       columns->mutable_interval_subjects(),
+                       columns->mutable_interval_events()}) {
+    counts->Reserve(values);
+  }
+  if (builder.request.max_grade()) {
+    columns->mutable_max_grade_subjects()->Reserve(values * 5);
+  }
+  v1::TermIncidence scratch;
+  for (size_t i = 0; i < page.rows.size(); ++i) {
+    AESIGNAL_RETURN_IF_ERROR(builder.BuildColumns(page.rows[i], page.labels[i],
+                                                  &scratch, columns,
+                                                  response->add_terms()));
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -608,9 +688,13 @@ absl::StatusOr<v1::GetIncidenceResponse> AnswerIncidence(
                       IntervalMemo(query.confidence),
                       IncidenceComparisons(trial, query.confidence),
                       query.counts_only};
-  for (size_t i = 0; i < page.rows.size(); ++i) {
-    AESIGNAL_RETURN_IF_ERROR(
-        builder.Build(page.rows[i], page.labels[i], response.add_terms()));
+  if (query.columns) {
+    AESIGNAL_RETURN_IF_ERROR(BuildColumnsPage(builder, page, &response));
+  } else {
+    for (size_t i = 0; i < page.rows.size(); ++i) {
+      AESIGNAL_RETURN_IF_ERROR(
+          builder.Build(page.rows[i], page.labels[i], response.add_terms()));
+    }
   }
   if (page.more && !page.rows.empty()) {
     response.set_next_page_token(

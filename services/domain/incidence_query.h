@@ -36,8 +36,10 @@ struct IncidenceQuery {
   // Counted from reports (a subset, max grades or a cut-off), not read from
   // counters.
   bool derived = false;
-  // INCIDENCE_VIEW_COUNTS: no proportions or intervals.
+  // INCIDENCE_VIEW_COUNTS or _COLUMNS: no proportions or intervals.
   bool counts_only = false;
+  // INCIDENCE_VIEW_COLUMNS: the counts in GetIncidenceResponse.columns.
+  bool columns = false;
 };
 absl::StatusOr<IncidenceQuery> ParseIncidenceQuery(
     const v1::GetIncidenceRequest& request);

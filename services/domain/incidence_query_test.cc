@@ -599,16 +599,122 @@ TEST_F(IncidenceQueryTest, TheCountsViewIsTheFullViewWithoutStatistics) {
   }
 }
 
+// A columns view's page in the counts view's shape: each term given its
+// cells back from the columns.
+v1::GetIncidenceResponse AsCells(const v1::GetIncidenceResponse& page) {
+  const v1::IncidenceColumns& columns = page.columns();
+  const int n = columns.cells_size();
+  const int values = page.terms_size() * n;
+  EXPECT_EQ(columns.cumulative_subjects_size(), values);
+  EXPECT_EQ(columns.cumulative_events_size(), values);
+  EXPECT_EQ(columns.interval_subjects_size(), values);
+  EXPECT_EQ(columns.interval_events_size(), values);
+  const bool grades = columns.max_grade_subjects_size() > 0;
+  if (grades) {
+    EXPECT_EQ(columns.max_grade_subjects_size(), values * 5);
+  }
+  v1::GetIncidenceResponse out = page;
+  out.clear_columns();
+  for (int t = 0; t < out.terms_size() && !::testing::Test::HasFailure(); ++t) {
+    v1::TermIncidence* term = out.mutable_terms(t);
+    EXPECT_EQ(term->cells_size(), 0);
+    for (int c = 0; c < n; ++c) {
+      const int k = t * n + c;
+      v1::IncidenceCell* cell = term->add_cells();
+      *cell = columns.cells(c);
+      EXPECT_FALSE(cell->has_cumulative() || cell->has_interval());
+      cell->mutable_cumulative()->set_subjects(columns.cumulative_subjects(k));
+      cell->mutable_cumulative()->set_events(columns.cumulative_events(k));
+      cell->mutable_cumulative()->set_denominator(cell->n_dosed());
+      cell->mutable_interval()->set_subjects(columns.interval_subjects(k));
+      cell->mutable_interval()->set_events(columns.interval_events(k));
+      cell->mutable_interval()->set_denominator(cell->n_at_risk());
+      for (int g = 0; grades && g < 5; ++g) {
+        cell->add_max_grade_subjects(columns.max_grade_subjects(k * 5 + g));
+      }
+    }
+  }
+  return out;
+}
+
+// The columns view is the counts view as columns, page by page, at every
+// level, for every subset, with max grades, cell filters and a data
+// cut-off; an empty page still describes its cells.
+TEST_F(IncidenceQueryTest, TheColumnsViewIsTheCountsViewAsColumns) {
+  SubmitRandomReports(80, 11);
+  const std::vector<std::pair<std::string, std::string>> filters = {
+      {"", ""}, {"LOW", ""}, {"", "W12"}, {"HIGH", "W4"}};
+  int pages = 0, subjects = 0, grades = 0;
+  for (v1::TermLevel level :
+       {v1::TERM_LEVEL_PT, v1::TERM_LEVEL_SOC, v1::TERM_LEVEL_OVERALL}) {
+    for (const Subset& subset : Subsets()) {
+      for (int variant = 0; variant < 3; ++variant) {
+        for (const auto& [group, timepoint] : filters) {
+          v1::GetIncidenceRequest request = Request(level, subset, false);
+          request.set_parent(kParent);
+          request.set_page_size(2);
+          request.set_max_grade(variant == 1);
+          if (variant == 2) {
+            request.mutable_as_of()->set_seconds(
+                absl::ToUnixSeconds(absl::Now()));
+          }
+          request.set_dose_group_id(group);
+          request.set_timepoint_id(timepoint);
+          SCOPED_TRACE(request.ShortDebugString());
+          // A page token is bound to its view: each view pages on its own.
+          v1::GetIncidenceRequest counts_request = request;
+          counts_request.set_view(v1::INCIDENCE_VIEW_COUNTS);
+          request.set_view(v1::INCIDENCE_VIEW_COLUMNS);
+          for (;;) {
+            auto counts = monitor_->GetIncidence(counts_request);
+            auto columns = monitor_->GetIncidence(request);
+            ASSERT_TRUE(counts.ok()) << counts.status();
+            ASSERT_TRUE(columns.ok()) << columns.status();
+            ASSERT_EQ(columns->next_page_token().empty(),
+                      counts->next_page_token().empty());
+            counts_request.set_page_token(counts->next_page_token());
+            counts->clear_next_page_token();
+            v1::GetIncidenceResponse reshaped = AsCells(*columns);
+            reshaped.clear_next_page_token();
+            EXPECT_EQ(reshaped.SerializeAsString(),
+                      counts->SerializeAsString());
+            EXPECT_FALSE(counts->has_columns());
+            // The cells are described on every page, even an empty one.
+            EXPECT_EQ(columns->columns().cells_size(),
+                      (group.empty() ? 4 : 1) * (timepoint.empty() ? 3 : 1));
+            ++pages;
+            for (int n : columns->columns().cumulative_subjects()) {
+              subjects += n;
+            }
+            grades += columns->columns().max_grade_subjects_size();
+            if (columns->next_page_token().empty()) break;
+            request.set_page_token(columns->next_page_token());
+          }
+        }
+      }
+    }
+  }
+  // The comparison was over pages with counts in them.
+  EXPECT_GT(pages, 200);
+  EXPECT_GT(subjects, 0);
+  EXPECT_GT(grades, 0);
+}
+
 TEST_F(IncidenceQueryTest, TheCountsViewRefusesStatisticsAndUnknownViews) {
   v1::GetIncidenceRequest request;
   request.set_parent(kParent);
   request.set_level(v1::TERM_LEVEL_PT);
-  request.set_view(v1::INCIDENCE_VIEW_COUNTS);
-  request.set_compare_to_control(true);
-  ExpectViolation(monitor_->GetIncidence(request), "compare_to_control");
-  request.set_compare_to_control(false);
+  for (v1::IncidenceView view :
+       {v1::INCIDENCE_VIEW_COUNTS, v1::INCIDENCE_VIEW_COLUMNS}) {
+    request.set_view(view);
+    request.set_compare_to_control(true);
+    ExpectViolation(monitor_->GetIncidence(request), "compare_to_control");
+    request.set_compare_to_control(false);
+    request.set_dose_trend(true);
+    ExpectViolation(monitor_->GetIncidence(request), "dose_trend");
+    request.set_dose_trend(false);
+  }
   request.set_dose_trend(true);
-  ExpectViolation(monitor_->GetIncidence(request), "dose_trend");
   request.set_view(v1::INCIDENCE_VIEW_FULL);
   EXPECT_TRUE(monitor_->GetIncidence(request).ok());
   request.set_view(static_cast<v1::IncidenceView>(7));

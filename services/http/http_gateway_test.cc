@@ -130,6 +130,12 @@ TEST(BindingTest, QueryParametersByProtoOrJsonNameEnumsAndNumbers) {
                           {.query = "view=INCIDENCE_VIEW_COUNTS"}, &counts)
                   .ok());
   EXPECT_EQ(counts.view(), v1::INCIDENCE_VIEW_COUNTS);
+
+  v1::GetIncidenceRequest columns;
+  ASSERT_TRUE(BindRequest(Match("GET", "/v1/trials/T1/incidence"),
+                          {.query = "view=INCIDENCE_VIEW_COLUMNS"}, &columns)
+                  .ok());
+  EXPECT_EQ(columns.view(), v1::INCIDENCE_VIEW_COLUMNS);
 }
 
 // A data cut-off is a query parameter like any other field, in the

@@ -574,6 +574,24 @@ struct Cell {
 
 std::vector<Cell> CellsOf(const v1::GetIncidenceResponse& response) {
   std::vector<Cell> cells;
+  if (response.has_columns()) {  // INCIDENCE_VIEW_COLUMNS
+    const v1::IncidenceColumns& columns = response.columns();
+    const int n = columns.cells_size();
+    for (int t = 0; t < response.terms_size(); ++t) {
+      const v1::TermIncidence& term = response.terms(t);
+      for (int i = 0; i < n; ++i) {
+        const v1::IncidenceCell& c = columns.cells(i);
+        if (c.scope() != v1::DOSE_GROUP_SCOPE_GROUP) continue;
+        const int k = t * n + i;
+        cells.push_back(
+            {term.soc(), term.pt(), c.dose_group_id(), c.timepoint_id(),
+             c.n_dosed(), columns.cumulative_subjects(k),
+             columns.cumulative_events(k), columns.interval_subjects(k),
+             columns.interval_events(k)});
+      }
+    }
+    return cells;
+  }
   for (const v1::TermIncidence& term : response.terms()) {
     for (const v1::IncidenceCell& c : term.cells()) {
       if (c.scope() != v1::DOSE_GROUP_SCOPE_GROUP) continue;
@@ -659,12 +677,17 @@ std::vector<QueryCase> QueryCases(int repeats) {
        repeats * 10},
   };
   // The same questions for counts only (INCIDENCE_VIEW_COUNTS): the columns
-  // PostgreSQL's view answers, without proportions and intervals.
+  // PostgreSQL's view answers, without proportions and intervals; and for
+  // the same counts as columns (INCIDENCE_VIEW_COLUMNS).
   for (size_t i = 0, full = cases.size(); i < full; ++i) {
-    QueryCase counts = cases[i];
-    counts.name += ", counts view";
-    counts.request.set_view(v1::INCIDENCE_VIEW_COUNTS);
-    cases.push_back(std::move(counts));
+    for (const auto& [view, name] :
+         {std::pair{v1::INCIDENCE_VIEW_COUNTS, ", counts view"},
+          std::pair{v1::INCIDENCE_VIEW_COLUMNS, ", columns view"}}) {
+      QueryCase shaped = cases[i];
+      shaped.name += name;
+      shaped.request.set_view(view);
+      cases.push_back(std::move(shaped));
+    }
   }
   return cases;
 }
