@@ -157,22 +157,30 @@ TEST_F(HttpServerTest, SameAnswersAsGrpc) {
         Parse<v1::Trial>(MustFetch(port_, "GET", "/v1/trials/T1").body),
         grpc_answer));
   }
-  for (const char* level : {"TERM_LEVEL_PT", "TERM_LEVEL_OVERALL"}) {
+  for (const auto& [level, view] :
+       {std::pair{v1::TERM_LEVEL_PT, v1::INCIDENCE_VIEW_UNSPECIFIED},
+        std::pair{v1::TERM_LEVEL_OVERALL, v1::INCIDENCE_VIEW_UNSPECIFIED},
+        std::pair{v1::TERM_LEVEL_PT, v1::INCIDENCE_VIEW_COLUMNS}}) {
     grpc::ClientContext context;
     v1::GetIncidenceRequest request;
     request.set_parent("trials/T1");
-    v1::TermLevel parsed_level = v1::TERM_LEVEL_UNSPECIFIED;
-    ASSERT_TRUE(v1::TermLevel_Parse(level, &parsed_level));
-    request.set_level(parsed_level);
+    request.set_level(level);
+    request.set_view(view);
     v1::GetIncidenceResponse grpc_answer;
     ASSERT_TRUE(safety->GetIncidence(&context, request, &grpc_answer).ok());
-    const HttpResponse http = MustFetch(
-        port_, "GET", absl::StrCat("/v1/trials/T1/incidence?level=", level));
+    const std::string target = absl::StrCat(
+        "/v1/trials/T1/incidence?level=", v1::TermLevel_Name(level),
+        "&view=", v1::IncidenceView_Name(view));
+    const HttpResponse http = MustFetch(port_, "GET", target);
     EXPECT_EQ(http.status, 200) << http.body;
     EXPECT_TRUE(MessageDifferencer::Equals(
         Parse<v1::GetIncidenceResponse>(http.body), grpc_answer))
-        << level;
+        << target;
     EXPECT_GT(grpc_answer.terms_size(), 0);
+    if (view == v1::INCIDENCE_VIEW_COLUMNS) {
+      EXPECT_GT(grpc_answer.columns().cumulative_subjects_size(), 0);
+      EXPECT_THAT(http.body, HasSubstr("\"cumulativeSubjects\""));
+    }
   }
   {
     grpc::ClientContext context;
