@@ -3,13 +3,14 @@
 // A safety officer's view of a trial: incidence tables, the signals raised so
 // far, and a watch that prints signal changes as they happen.
 //
-// Reads SafetyService.GetIncidence (every page) for each requested level and
-// prints, per term, subjects with >= 1 event / denominator for every dose
-// group and the total at one timepoint (cumulative: denominator = subjects
-// dosed; --interval: events in the timepoint's window, denominator =
-// subjects at risk). Then lists SignalService.ListSignals and, with
-// --watch-seconds, follows SignalService.WatchSignals from the newest change
-// listed, so that no change is missed or printed twice.
+// Reads SafetyService.GetIncidence (every page, in the columns view) for each
+// requested level and prints, per term, subjects with >= 1 event /
+// denominator for every dose group and the total at one timepoint
+// (cumulative: denominator = subjects dosed; --interval: events in the
+// timepoint's window, denominator = subjects at risk). Then lists
+// SignalService.ListSignals and, with --watch-seconds, follows
+// SignalService.WatchSignals from the newest change listed, so that no
+// change is missed or printed twice.
 //
 //   node safety_officer.js --server 127.0.0.1:50051 --trial MSC-IPF-EX1 \
 //       --level overall --level pt --watch-seconds 60
@@ -46,20 +47,29 @@ function termName(term) {
 // [{term, cells: {dose_group_id (TOTAL for the total): Count}}] of one level
 // at one timepoint, every page.
 async function incidence(safety, trialId, level, timepointId, interval = false) {
+  // The columns view: this view computes its own percentages, and counts as
+  // packed arrays are the quickest shape of a large table.
   const request = {
-    parent: `trials/${trialId}`, level, timepoint_id: timepointId, page_size: 1000,
+    parent: `trials/${trialId}`,
+    level,
+    timepoint_id: timepointId,
+    page_size: 1000,
+    view: 'INCIDENCE_VIEW_COLUMNS',
   };
   const rows = [];
   for (;;) {
     const response = await call(safety, 'GetIncidence', request);
-    for (const term of response.terms) {
+    const { columns } = response;
+    const subjects = interval ? columns.interval_subjects : columns.cumulative_subjects;
+    const width = columns.cells.length; // term t's cell c is at t * width + c
+    response.terms.forEach((term, t) => {
       const cells = {};
-      for (const cell of term.cells) {
-        const estimate = interval ? cell.interval : cell.cumulative;
-        cells[cell.dose_group_id] = new Count(estimate.subjects, estimate.denominator);
-      }
+      columns.cells.forEach((cell, c) => {
+        const denominator = interval ? cell.n_at_risk : cell.n_dosed;
+        cells[cell.dose_group_id] = new Count(subjects[t * width + c], denominator);
+      });
       rows.push({ term: termName(term), cells });
-    }
+    });
     if (!response.next_page_token) return rows;
     request.page_token = response.next_page_token;
   }

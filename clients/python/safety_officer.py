@@ -2,8 +2,8 @@
 """A safety officer's view of a trial: incidence tables, the signals raised
 so far, and a watch that prints signal changes as they happen.
 
-Reads SafetyService.GetIncidence (every page) for each requested level and
-prints, per term, subjects with >= 1 event / denominator for every dose group
+Reads SafetyService.GetIncidence (every page, in the columns view) for each
+requested level and prints, per term, subjects with >= 1 event / denominator for every dose group
 and the total at one timepoint (cumulative: denominator = subjects dosed;
 --interval: events in the timepoint's window, denominator = subjects at
 risk). Then lists SignalService.ListSignals and, with --watch-seconds,
@@ -72,20 +72,24 @@ def _term_name(term):
 def incidence(channel, trial_id, level, timepoint_id, interval=False):
     """Rows of one level at one timepoint, every page."""
     stub = safety_service_pb2_grpc.SafetyServiceStub(channel)
+    # The columns view: this view computes its own percentages, and counts
+    # as packed arrays are the quickest shape of a large table.
     request = safety_service_pb2.GetIncidenceRequest(
         parent=f"trials/{trial_id}", level=level, timepoint_id=timepoint_id,
-        page_size=1000)
+        page_size=1000, view=safety_service_pb2.INCIDENCE_VIEW_COLUMNS)
     rows = []
     while True:
         response = stub.GetIncidence(request)
-        for term in response.terms:
+        columns = response.columns
+        subjects = (columns.interval_subjects if interval
+                    else columns.cumulative_subjects)
+        width = len(columns.cells)  # term t's cell c is at t * width + c
+        for t, term in enumerate(response.terms):
             cells = {}
-            for cell in term.cells:
-                estimate = cell.interval if interval else cell.cumulative
-                # int(): counts are int64 today and may become int32; both
-                # are plain ints here, never strings.
-                cells[cell.dose_group_id] = Count(int(estimate.subjects),
-                                                  int(estimate.denominator))
+            for c, cell in enumerate(columns.cells):
+                denominator = cell.n_at_risk if interval else cell.n_dosed
+                cells[cell.dose_group_id] = Count(
+                    int(subjects[t * width + c]), int(denominator))
             rows.append(Row(_term_name(term), cells))
         if not response.next_page_token:
             return rows
