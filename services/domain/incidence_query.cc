@@ -197,11 +197,14 @@ absl::Status CheckIncidenceOptions(const v1::GetIncidenceRequest& request,
 absl::StatusOr<std::optional<TermKey>> CheckIncidenceFilters(
     const v1::GetIncidenceRequest& request, Level level,
     const v1::Trial& trial) {
+  // Both filters are named if both are wrong, as ListSignals does.
+  std::vector<errors::FieldViolation> violations;
   for (const auto& unknown :
        {UnknownDoseGroupFilter(trial, request.dose_group_id()),
         UnknownTimepointFilter(trial, request.timepoint_id())}) {
-    if (unknown.has_value()) return errors::InvalidArgument({*unknown});
+    if (unknown.has_value()) violations.push_back(*unknown);
   }
+  if (!violations.empty()) return errors::InvalidArgument(violations);
   AESIGNAL_RETURN_IF_ERROR(CheckIncidenceOptions(request, trial));
   if (request.soc().empty() && request.pt().empty() &&
       request.overall_key().empty()) {

@@ -740,6 +740,27 @@ TEST_F(IncidenceQueryTest, ARowOfAnotherLevelIsNamedByItsField) {
   EXPECT_TRUE(monitor_->GetIncidence(request).ok());
 }
 
+// Unknown cell filters are each named, both when both are wrong.
+TEST_F(IncidenceQueryTest, UnknownCellFiltersAreEachNamed) {
+  v1::GetIncidenceRequest request;
+  request.set_parent(kParent);
+  request.set_level(v1::TERM_LEVEL_PT);
+  request.set_dose_group_id("HIGHH");
+  ExpectViolation(monitor_->GetIncidence(request), "dose_group_id");
+  request.set_timepoint_id("W13");
+  auto refused = monitor_->GetIncidence(request);
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  std::vector<std::string> fields;
+  for (const auto& v : errors::ViolationsOf(refused.status())) {
+    fields.push_back(v.field);
+  }
+  EXPECT_THAT(fields, ::testing::ElementsAre("dose_group_id", "timepoint_id"));
+  request.set_dose_group_id("HIGH");
+  ExpectViolation(monitor_->GetIncidence(request), "timepoint_id");
+  request.set_timepoint_id("W12");
+  EXPECT_TRUE(monitor_->GetIncidence(request).ok());
+}
+
 TEST_F(IncidenceQueryTest, RefusesSubsetsAndComparisonsTheTrialCannotHave) {
   v1::GetIncidenceRequest request;
   request.set_parent(kParent);
