@@ -750,11 +750,8 @@ TEST_F(IncidenceQueryTest, UnknownCellFiltersAreEachNamed) {
   request.set_timepoint_id("W13");
   auto refused = monitor_->GetIncidence(request);
   ASSERT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
-  std::vector<std::string> fields;
-  for (const auto& v : errors::ViolationsOf(refused.status())) {
-    fields.push_back(v.field);
-  }
-  EXPECT_THAT(fields, ::testing::ElementsAre("dose_group_id", "timepoint_id"));
+  EXPECT_THAT(errors::ViolatedFields(refused.status()),
+              ::testing::ElementsAre("dose_group_id", "timepoint_id"));
   request.set_dose_group_id("HIGH");
   ExpectViolation(monitor_->GetIncidence(request), "timepoint_id");
   request.set_timepoint_id("W12");

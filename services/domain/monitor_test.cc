@@ -443,11 +443,9 @@ TEST_F(MonitorTest, EnrollmentIsVersionedAndAllOrNothing) {
   *bad.add_subjects() = MakeSubject("S4", "MID", 10);    // follow-up shrinks
   auto failed = monitor_->EnrollSubjects(bad);
   ASSERT_EQ(failed.status().code(), absl::StatusCode::kInvalidArgument);
-  std::vector<std::string> fields;
-  for (const auto& v : errors::ViolationsOf(failed.status()))
-    fields.push_back(v.field);
-  EXPECT_THAT(fields, ElementsAre("subjects[1].dose_group_id",
-                                  "subjects[2].last_contact_day"));
+  EXPECT_THAT(
+      errors::ViolatedFields(failed.status()),
+      ElementsAre("subjects[1].dose_group_id", "subjects[2].last_contact_day"));
   v1::ListSubjectsRequest list;
   list.set_parent(kParent);
   list.set_page_size(4);

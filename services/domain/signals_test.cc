@@ -681,11 +681,8 @@ TEST_F(SignalListingTest, UnknownDoseGroupOrTimepointIsRefused) {
   request.set_timepoint_id("M7");
   auto refused = monitor_->signals().ListSignals(request);
   ASSERT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
-  std::vector<std::string> fields;
-  for (const auto& v : errors::ViolationsOf(refused.status())) {
-    fields.push_back(v.field);
-  }
-  EXPECT_THAT(fields, ::testing::ElementsAre("dose_group_id", "timepoint_id"));
+  EXPECT_THAT(errors::ViolatedFields(refused.status()),
+              ::testing::ElementsAre("dose_group_id", "timepoint_id"));
   request.set_dose_group_id("HIGH");
   request.set_timepoint_id("M6");
   EXPECT_TRUE(monitor_->signals().ListSignals(request).ok());
@@ -850,10 +847,8 @@ TEST_F(SignalsTest, BaselinesAreVersionedAndValidated) {
   b->set_timepoint_id("Y9");
   b->set_expected_proportion(1.5);
   auto status = monitor_->signals().PutBaselines(bad).status();
-  std::vector<std::string> fields;
-  for (const auto& v : errors::ViolationsOf(status)) fields.push_back(v.field);
   EXPECT_THAT(
-      fields,
+      errors::ViolatedFields(status),
       ElementsAre("baselines[0].overall_key", "baselines[0].timepoint_id",
                   "baselines[0].expected_proportion", "baselines[0].citation"));
   // The message lists the trial's overall rows, death and its AESIs included.

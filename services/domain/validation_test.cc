@@ -37,13 +37,6 @@ v1::AdverseEventReport GoodReport() {
   return r;
 }
 
-// The fields of an INVALID_ARGUMENT status's violations.
-std::vector<std::string> ViolatedFields(const absl::Status& status) {
-  std::vector<std::string> fields;
-  for (const auto& v : errors::ViolationsOf(status)) fields.push_back(v.field);
-  return fields;
-}
-
 TEST(TrialValidationTest, NormalizesAGoodTrial) {
   auto t = ValidateAndNormalizeTrial(GoodTrial());
   ASSERT_TRUE(t.ok()) << t.status();
@@ -59,7 +52,7 @@ TEST(TrialValidationTest, ReportsEveryViolationWithItsField) {
   t.clear_sites();
   auto result = ValidateAndNormalizeTrial(t);
   ASSERT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(ViolatedFields(result.status()),
+  EXPECT_THAT(errors::ViolatedFields(result.status()),
               ::testing::UnorderedElementsAre(
                   "trial.trial_id", "trial.timepoints[1].study_day",
                   "trial.dose_groups[2].dose_group_id", "trial.sites"));
@@ -72,7 +65,7 @@ TEST(TrialValidationTest, RefusesAnUnknownErrorControlAndAnUnboundedPlan) {
   t.mutable_signal_policy()->set_planned_subjects_per_group(1001);
   auto result = ValidateAndNormalizeTrial(t);
   ASSERT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(ViolatedFields(result.status()),
+  EXPECT_THAT(errors::ViolatedFields(result.status()),
               ::testing::UnorderedElementsAre(
                   "trial.signal_policy.error_control",
                   "trial.signal_policy.planned_subjects_per_group"));
@@ -276,7 +269,7 @@ TEST(TrialValidationTest, DictionaryVersionsAreShortPrintableText) {
   t.set_meddra_version(std::string(65, 'm'));
   t.set_ctcae_version("v5\t0");
   EXPECT_THAT(
-      ViolatedFields(ValidateAndNormalizeTrial(t).status()),
+      errors::ViolatedFields(ValidateAndNormalizeTrial(t).status()),
       ::testing::ElementsAre("trial.meddra_version", "trial.ctcae_version"));
 }
 

@@ -40,6 +40,14 @@ std::vector<FieldViolation> ViolationsOf(const absl::Status& status) {
   return out;
 }
 
+std::vector<std::string> ViolatedFields(const absl::Status& status) {
+  std::vector<std::string> fields;
+  for (FieldViolation& v : ViolationsOf(status)) {
+    fields.push_back(std::move(v.field));
+  }
+  return fields;
+}
+
 namespace {
 
 // `status` with a ResourceInfo and an ErrorInfo "<TYPE>_<suffix>".

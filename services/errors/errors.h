@@ -55,6 +55,8 @@ absl::Status FieldErrors(absl::StatusCode code,
 
 // The violations carried by a status (empty if none).
 std::vector<FieldViolation> ViolationsOf(const absl::Status& status);
+// Only their field names, in order (what most callers and tests check).
+std::vector<std::string> ViolatedFields(const absl::Status& status);
 
 // NOT_FOUND for `resource_name` of `resource_type` ("trial", "signal", ...)
 // with a google.rpc.ResourceInfo detail and an ErrorInfo of reason

@@ -42,6 +42,8 @@ TEST(ErrorsTest, InvalidArgumentCarriesBadRequest) {
   EXPECT_THAT(ViolationsOf(status),
               ElementsAre(FieldViolation{"reports[0].grade", "must be 1-5"},
                           FieldViolation{"pt", "empty"}));
+  EXPECT_THAT(ViolatedFields(status), ElementsAre("reports[0].grade", "pt"));
+  EXPECT_THAT(ViolatedFields(absl::NotFoundError("x")), ElementsAre());
 }
 
 TEST(ErrorsTest, RpcStatusPacksEveryGoogleRpcDetail) {
