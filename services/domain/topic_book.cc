@@ -71,7 +71,9 @@ absl::StatusOr<std::vector<v1::SignalTopic>> TopicsAt(
     });
   }
   for (v1::Signal& s : signals) FillScope(&s);
-  return AssembleTopics(trial_id, signals, records, with_evidence);
+  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(view, trial_id));
+  return AssembleTopics(trial_id, ProtocolOrder(trial), signals, records,
+                        with_evidence);
 }
 
 // The topics of the trial as they stood at `as_of`, replayed from the
@@ -89,8 +91,9 @@ absl::StatusOr<std::vector<v1::SignalTopic>> TopicsAsOf(
                             storage::ReadTopics(view, trial_id));
   ReplayedTopics replayed = ReplayTopics(log, stored, as_of);
   for (v1::Signal& s : replayed.signals) FillScope(&s);
-  return AssembleTopics(trial_id, replayed.signals, replayed.records,
-                        with_evidence);
+  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(view, trial_id));
+  return AssembleTopics(trial_id, ProtocolOrder(trial), replayed.signals,
+                        replayed.records, with_evidence);
 }
 
 v1::TriageSignalRequest AsTriage(const v1::TriageTopicRequest& request) {
@@ -282,9 +285,11 @@ absl::StatusOr<int> SignalBook::UpgradeTopics() {
         by_topic[TopicId(TermOfSignal(s))].push_back(std::move(s));
       }
       for (const v1::SignalTopic& r : records) by_topic.erase(r.topic_id());
+      AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(txn, trial_id));
+      const ProtocolOrder order(trial);
       for (auto& [id, members] : by_topic) {
         v1::SignalTopic topic =
-            AssembleTopics(trial_id, members, {}, false).front();
+            AssembleTopics(trial_id, order, members, {}, false).front();
         v1::SignalTopic record = RecordFromSignals(topic, members);
         v1::SignalEvent last = record.history(record.history_size() - 1);
         record.mutable_history()->RemoveLast();

@@ -157,8 +157,8 @@ TEST(TopicReplayTest, ARecordTheLogNeverHeldIsCutAtTheCutOff) {
 
 TEST(TopicReplayTest, AssembledTopicsAsOfRankAndSummarizeThatState) {
   const ReplayedTopics r = ReplayTopics(Log(), {}, At(25));
-  const std::vector<v1::SignalTopic> topics =
-      AssembleTopics("T", r.signals, r.records, /*with_evidence=*/true);
+  const std::vector<v1::SignalTopic> topics = AssembleTopics(
+      "T", ProtocolOrder(), r.signals, r.records, /*with_evidence=*/true);
   ASSERT_EQ(topics.size(), 1u);
   EXPECT_FALSE(topics[0].crossing());
   EXPECT_EQ(topics[0].evidence_size(), 1);

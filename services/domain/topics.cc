@@ -28,14 +28,23 @@ bool ClinicallyWeighted(const v1::SignalTopic& topic) {
 struct Item {
   const v1::Signal* signal;
   double strength;
+  int timepoint_rank;
+  int dose_group_rank;
 };
 
-// Strongest first; among equals the id decides, so the order is stable.
+// Strongest first; among equals the protocol's order (ProtocolOrder), then
+// the id, so the order is stable and M3 comes before M12.
 bool Stronger(const Item& a, const Item& b) {
   if (a.signal->evidence().crosses() != b.signal->evidence().crosses()) {
     return a.signal->evidence().crosses();
   }
   if (a.strength != b.strength) return a.strength > b.strength;
+  if (a.timepoint_rank != b.timepoint_rank) {
+    return a.timepoint_rank < b.timepoint_rank;
+  }
+  if (a.dose_group_rank != b.dose_group_rank) {
+    return a.dose_group_rank < b.dose_group_rank;
+  }
   return a.signal->signal_id() < b.signal->signal_id();
 }
 
@@ -138,6 +147,27 @@ bool RankedFirst(const v1::SignalTopic& a, const v1::SignalTopic& b) {
 
 }  // namespace
 
+ProtocolOrder::ProtocolOrder(const v1::Trial& trial) {
+  for (const v1::Timepoint& t : trial.timepoints()) {
+    timepoints_.try_emplace(t.timepoint_id(), timepoints_.size());
+  }
+  for (const v1::DoseGroup& g : trial.dose_groups()) {
+    dose_groups_.try_emplace(g.dose_group_id(), dose_groups_.size());
+  }
+  // The total and the trend test (no group) follow the groups.
+  dose_groups_.try_emplace("", dose_groups_.size());
+}
+
+int ProtocolOrder::TimepointRank(const std::string& timepoint_id) const {
+  auto it = timepoints_.find(timepoint_id);
+  return it != timepoints_.end() ? it->second : timepoints_.size();
+}
+
+int ProtocolOrder::DoseGroupRank(const std::string& dose_group_id) const {
+  auto it = dose_groups_.find(dose_group_id);
+  return it != dose_groups_.end() ? it->second : dose_groups_.size();
+}
+
 double EvidenceStrength(const v1::Evidence& e) {
   switch (e.method()) {
     case v1::SIGNAL_METHOD_BAYESIAN:
@@ -182,7 +212,8 @@ v1::SignalTopic TopicOfSignal(const v1::Signal& signal) {
 }
 
 std::vector<v1::SignalTopic> AssembleTopics(
-    const std::string& trial_id, const std::vector<v1::Signal>& signals,
+    const std::string& trial_id, const ProtocolOrder& order,
+    const std::vector<v1::Signal>& signals,
     const std::vector<v1::SignalTopic>& records, bool with_evidence) {
   std::map<std::string, v1::SignalTopic> topics;
   for (const v1::SignalTopic& record : records) {
@@ -195,7 +226,9 @@ std::vector<v1::SignalTopic> AssembleTopics(
     if (inserted || s.raise_time() < it->second.raise_time()) {
       *it->second.mutable_raise_time() = s.raise_time();
     }
-    items[topic.topic_id()].push_back({&s, EvidenceStrength(s.evidence())});
+    items[topic.topic_id()].push_back({&s, EvidenceStrength(s.evidence()),
+                                       order.TimepointRank(s.timepoint_id()),
+                                       order.DoseGroupRank(s.dose_group_id())});
   }
   std::vector<v1::SignalTopic> out;
   out.reserve(topics.size());

@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "aesignal/v1/signal.pb.h"
+#include "aesignal/v1/trial.pb.h"
 #include "storage/keys.h"
 
 namespace aesignal::domain {
@@ -24,14 +26,35 @@ double EvidenceStrength(const v1::Evidence& evidence);
 v1::SignalTopic TopicOfSignal(const v1::Signal& signal);
 storage::TermKey TermOfSignal(const v1::Signal& signal);
 
+// The order a trial's protocol gives its timepoints and dose groups. It
+// orders evidence items of equal strength the way a safety table reads:
+// earliest timepoint first, then the dose groups as the trial lists them,
+// with the all-groups total and the trend test (no group) after them. Ids
+// the trial does not list come after those it does. Copyable; immutable
+// after construction, so safe to share between threads.
+class ProtocolOrder {
+ public:
+  ProtocolOrder() = default;  // no trial: every id unlisted
+  explicit ProtocolOrder(const v1::Trial& trial);
+
+  int TimepointRank(const std::string& timepoint_id) const;
+  int DoseGroupRank(const std::string& dose_group_id) const;
+
+ private:
+  absl::flat_hash_map<std::string, int> timepoints_;
+  absl::flat_hash_map<std::string, int> dose_groups_;
+};
+
 // The trial's topics: one per term that has signals, each from its stored
 // record (status, history, raise time) if any, else NEW, with its evidence
 // summarized: counts, crossing, lead signal, strength, one-line summary.
 // Stored records without signals are kept. Ranked: strength, highest first,
 // then topic_id. `with_evidence` also fills each topic's evidence items
-// (strongest first, without their histories).
+// (strongest first, without their histories). Items of equal strength are
+// in `order`, then by signal id; so is the lead among them.
 std::vector<v1::SignalTopic> AssembleTopics(
-    const std::string& trial_id, const std::vector<v1::Signal>& signals,
+    const std::string& trial_id, const ProtocolOrder& order,
+    const std::vector<v1::Signal>& signals,
     const std::vector<v1::SignalTopic>& records, bool with_evidence);
 
 }  // namespace aesignal::domain

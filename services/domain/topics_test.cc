@@ -1,0 +1,107 @@
+// AssembleTopics' evidence order: strongest first, and among items of equal
+// strength the trial's protocol order (earliest timepoint, then dose groups
+// as listed, the total and the trend after them), so that a topic whose
+// windows tie reads M3 before M12 and its lead is the earliest window.
+#include "services/domain/topics.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/domain/evaluate.h"
+
+namespace aesignal::domain {
+namespace {
+
+using ::testing::ElementsAre;
+
+v1::Trial MakeTrial() {
+  v1::Trial trial;
+  trial.set_trial_id("T");
+  for (const char* id : {"LOW", "HIGH"}) {
+    trial.add_dose_groups()->set_dose_group_id(id);
+  }
+  int day = 30;
+  for (const char* id : {"M1", "M3", "M6", "M12"}) {
+    v1::Timepoint* t = trial.add_timepoints();
+    t->set_timepoint_id(id);
+    t->set_study_day(day);
+    day *= 2;
+  }
+  return trial;
+}
+
+// A crossing PT "Rash" signal of `method` in one cell, p = `p`.
+v1::Signal MakeSignal(v1::SignalMethod method, const std::string& group,
+                      const std::string& timepoint, double p) {
+  v1::Signal s;
+  s.set_trial_id("T");
+  s.set_method(method);
+  s.set_level(v1::TERM_LEVEL_PT);
+  s.set_soc("Skin");
+  s.set_pt("Rash");
+  s.set_label("Rash");
+  s.set_dose_group_id(group);
+  s.set_timepoint_id(timepoint);
+  s.set_signal_id(SignalId(method, TermOfSignal(s), group, timepoint));
+  s.set_status(v1::SIGNAL_STATUS_NEW);
+  s.mutable_evidence()->set_method(method);
+  s.mutable_evidence()->set_crosses(true);
+  s.mutable_evidence()->set_p_value(p);
+  s.mutable_evidence()->set_threshold(0.05);
+  return s;
+}
+
+// "timepoint/group" of each evidence item, in order ("-" for no group).
+std::vector<std::string> Cells(const v1::SignalTopic& topic) {
+  std::vector<std::string> cells;
+  for (const v1::Signal& s : topic.evidence()) {
+    cells.push_back(s.timepoint_id() + "/" +
+                    (s.dose_group_id().empty() ? "-" : s.dose_group_id()));
+  }
+  return cells;
+}
+
+TEST(TopicOrderTest, EvidenceOfEqualStrengthIsInProtocolOrder) {
+  constexpr auto kFisher = v1::SIGNAL_METHOD_CONTROL_FISHER;
+  constexpr auto kTrend = v1::SIGNAL_METHOD_DOSE_TREND;
+  // Ids order these M12 < M3 < M6 and HIGH < LOW: the protocol must win.
+  const std::vector<v1::Signal> signals = {
+      MakeSignal(kFisher, "HIGH", "M12", 0.01),
+      MakeSignal(kTrend, "", "M6", 0.01),
+      MakeSignal(kFisher, "LOW", "M6", 0.01),
+      MakeSignal(kFisher, "HIGH", "M3", 0.01),
+      MakeSignal(kFisher, "", "M3", 0.01),
+      MakeSignal(kFisher, "LOW", "M3", 0.01),
+      MakeSignal(kFisher, "HIGH", "M6", 0.001),  // strongest
+      MakeSignal(kFisher, "HIGH", "Y9", 0.01),   // not in the protocol
+  };
+  const std::vector<v1::SignalTopic> topics =
+      AssembleTopics("T", ProtocolOrder(MakeTrial()), signals, {}, true);
+  ASSERT_EQ(topics.size(), 1u);
+  EXPECT_THAT(Cells(topics[0]),
+              ElementsAre("M6/HIGH", "M3/LOW", "M3/HIGH", "M3/-", "M6/LOW",
+                          "M6/-", "M12/HIGH", "Y9/HIGH"));
+  EXPECT_EQ(topics[0].lead_signal_id(), signals[6].signal_id());
+
+  // Without the strongest item, the lead is the earliest window's first
+  // group, where the id order would have made it M12's.
+  const std::vector<v1::Signal> ties(signals.begin(), signals.begin() + 6);
+  const v1::SignalTopic tied =
+      AssembleTopics("T", ProtocolOrder(MakeTrial()), ties, {}, true).front();
+  EXPECT_EQ(tied.lead_signal_id(), signals[5].signal_id());
+}
+
+TEST(TopicOrderTest, WithoutAProtocolOrderTiesFallToTheSignalId) {
+  const std::vector<v1::Signal> signals = {
+      MakeSignal(v1::SIGNAL_METHOD_CONTROL_FISHER, "LOW", "M3", 0.01),
+      MakeSignal(v1::SIGNAL_METHOD_CONTROL_FISHER, "HIGH", "M12", 0.01),
+  };
+  const v1::SignalTopic topic =
+      AssembleTopics("T", ProtocolOrder(), signals, {}, true).front();
+  EXPECT_THAT(Cells(topic), ElementsAre("M12/HIGH", "M3/LOW"));
+}
+
+}  // namespace
+}  // namespace aesignal::domain
