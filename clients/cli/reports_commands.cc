@@ -1,5 +1,6 @@
-// `aesignal reports submit|list|show`: streams a CSV of reports through
-// ReportUpload; lists the stored reports; shows one with every version.
+// `aesignal reports submit|list|show|withdraw`: streams a CSV of reports
+// through ReportUpload; lists the stored reports; shows one with every
+// version; withdraws one entered in error.
 #include <fstream>
 #include <limits>
 #include <memory>
@@ -171,6 +172,7 @@ struct ListFlags {
   int page_size = 0;
   std::string page_token;
   bool all = false;
+  bool include_entered_in_error = false;
   std::string format = "table";
 };
 
@@ -185,6 +187,7 @@ bool ReportFilter(CommandContext& ctx, const ListFlags& f,
   request->set_aesi(f.aesi);
   if (f.serious || f.non_serious) request->set_serious(f.serious);
   request->set_min_grade(f.min_grade);
+  request->set_include_entered_in_error(f.include_entered_in_error);
   if (f.onset_from > 0) request->set_onset_day_min(f.onset_from);
   if (f.onset_to > 0) request->set_onset_day_max(f.onset_to);
   if (!f.received_after.empty() &&
@@ -210,11 +213,14 @@ std::string OnsetText(const v1::ReportVersion& v) {
   return absl::StrCat("- (", v.timepoint_id(), ")");
 }
 
+// With `entered_in_error_column`, a last column says which reports are
+// withdrawn (only listed when asked for).
 void WriteReportsTable(const std::vector<v1::Report>& reports,
-                       std::ostream& out) {
+                       bool entered_in_error_column, std::ostream& out) {
   std::vector<std::vector<std::string>> rows = {
       {"site", "report", "version", "subject", "group", "onset_day", "pt",
        "grade", "serious", "received"}};
+  if (entered_in_error_column) rows[0].push_back("entered_in_error");
   for (const auto& r : reports) {
     const v1::ReportVersion& v = r.current();
     const v1::AdverseEventReport& e = v.report();
@@ -222,6 +228,9 @@ void WriteReportsTable(const std::vector<v1::Report>& reports,
                     e.subject_id(), v.dose_group_id(), OnsetText(v), e.pt(),
                     absl::StrCat(e.grade()), e.serious() ? "Y" : "N",
                     ShortTime(v.receive_time())});
+    if (entered_in_error_column) {
+      rows.back().push_back(e.entered_in_error() ? "Y" : "N");
+    }
   }
   PrintColumns(out, rows);
 }
@@ -257,7 +266,7 @@ int ReportsList(CommandContext& ctx, const ListFlags& f) {
     return kExitOk;
   }
   WriteReportsTable({response.reports().begin(), response.reports().end()},
-                    ctx.io.out);
+                    f.include_entered_in_error, ctx.io.out);
   ctx.io.out << response.reports_size() << " of " << response.total_size()
              << " matching report(s)\n";
   if (!response.next_page_token().empty()) {
@@ -309,6 +318,9 @@ void PrintReportVersion(const v1::ReportVersion& v, std::ostream& out) {
   if (!e.verbatim_term().empty()) {
     out << "  verbatim: " << e.verbatim_term() << "\n";
   }
+  if (e.entered_in_error()) {
+    out << "  ENTERED IN ERROR: " << e.entered_in_error_reason() << "\n";
+  }
 }
 
 struct ShowFlags {
@@ -326,11 +338,18 @@ int ReportsShow(CommandContext& ctx, const ShowFlags& f) {
     ctx.io.out << JsonOf(*report) << "\n";
     return kExitOk;
   }
+  const v1::AdverseEventReport& current = report->current().report();
   ctx.io.out << "report " << report->report_id() << " of site "
              << report->site_id() << " (" << report->name()
              << "): " << report->versions_size()
-             << " version(s), newest first; the counted one is version "
-             << report->current().report().version() << "\n";
+             << " version(s), newest first; "
+             << (current.entered_in_error()
+                     ? absl::StrCat("version ", current.version(),
+                                    " withdraws it as entered in error, so it "
+                                    "counts nowhere")
+                     : absl::StrCat("the counted one is version ",
+                                    current.version()))
+             << "\n";
   for (const auto& v : report->versions()) PrintReportVersion(v, ctx.io.out);
   return kExitOk;
 }
@@ -368,6 +387,8 @@ void AddList(CLI::App& reports, CommandContext& ctx) {
       ->check(CLI::Range(1, 1000));
   list->add_option("--page-token", f->page_token, "the page printed last");
   list->add_flag("--all", f->all, "every page")->excludes("--page-token");
+  list->add_flag("--include-entered-in-error", f->include_entered_in_error,
+                 "also list withdrawn reports (entered in error), marked");
   list->add_option("--format", f->format)
       ->check(CLI::IsMember({"table", "json"}));
   SetAction(list, ctx, [&ctx, f] { return ReportsList(ctx, *f); });
@@ -385,11 +406,73 @@ void AddShow(CLI::App& reports, CommandContext& ctx) {
   SetAction(show, ctx, [&ctx, f] { return ReportsShow(ctx, *f); });
 }
 
+struct WithdrawFlags {
+  std::string trial, site, report, reason;
+};
+
+// Withdraws a report as entered in error: its current version once more,
+// one version higher, with entered_in_error and the reason. A version sent
+// meanwhile by someone else makes this one a conflict, which is reported.
+int ReportsWithdraw(CommandContext& ctx, const WithdrawFlags& f) {
+  client::Client c = ctx.MakeClient();
+  auto report = c.GetReport(f.trial, f.site, f.report);
+  if (!report.ok()) {
+    PrintStatus(ctx.io.err, report.status());
+    return kExitFailed;
+  }
+  v1::AdverseEventReport next = report->current().report();
+  if (next.entered_in_error()) {
+    ctx.io.err << "report " << f.report << " of site " << f.site
+               << " is already withdrawn (version " << next.version()
+               << "): " << next.entered_in_error_reason() << "\n";
+    return kExitFailed;
+  }
+  next.set_version(next.version() + 1);
+  next.set_entered_in_error(true);
+  next.set_entered_in_error_reason(f.reason);
+  auto response = c.SubmitReports(f.trial, {next});
+  if (!response.ok()) {
+    PrintStatus(ctx.io.err, response.status());
+    return kExitFailed;
+  }
+  const v1::ReportResult& result = response->results(0);
+  // DUPLICATE: a retry of this very version, stored the first time.
+  if (result.status() != v1::REPORT_STATUS_ACCEPTED &&
+      result.status() != v1::REPORT_STATUS_DUPLICATE) {
+    for (auto [field, reason] : RejectedFields(result)) {
+      int index;
+      std::string rest;
+      if (SplitIndexedPath(field, "reports", &index, &rest)) field = rest;
+      ctx.io.err << "not withdrawn: " << field << ": " << reason << "\n";
+    }
+    return kExitFailed;
+  }
+  ctx.io.out << "withdrew report " << f.report << " of site " << f.site
+             << ": version " << next.version()
+             << " is entered in error and counts nowhere; earlier versions "
+                "stay stored\n";
+  return kExitOk;
+}
+
+void AddWithdraw(CLI::App& reports, CommandContext& ctx) {
+  auto f = std::make_shared<WithdrawFlags>();
+  auto* withdraw = reports.add_subcommand(
+      "withdraw",
+      "withdraw a report entered in error (a follow-up version that counts "
+      "nowhere; every version stays stored)");
+  withdraw->add_option("--trial", f->trial, "trial id")->required();
+  withdraw->add_option("--site", f->site, "site id")->required();
+  withdraw->add_option("--report", f->report, "report id")->required();
+  withdraw->add_option("--reason", f->reason, "why, for the audit trail")
+      ->required();
+  SetAction(withdraw, ctx, [&ctx, f] { return ReportsWithdraw(ctx, *f); });
+}
+
 }  // namespace
 
 void AddReportsCommands(CLI::App& app, CommandContext& ctx) {
-  auto* reports =
-      app.add_subcommand("reports", "submit, list and show AE reports");
+  auto* reports = app.add_subcommand(
+      "reports", "submit, list, show and withdraw AE reports");
   reports->require_subcommand(1);
   auto f = std::make_shared<SubmitFlags>();
   auto* submit = reports->add_subcommand(
@@ -411,6 +494,7 @@ void AddReportsCommands(CLI::App& app, CommandContext& ctx) {
   SetAction(submit, ctx, [&ctx, f] { return ReportsSubmit(ctx, *f); });
   AddList(*reports, ctx);
   AddShow(*reports, ctx);
+  AddWithdraw(*reports, ctx);
 }
 
 }  // namespace aesignal::cli

@@ -226,6 +226,7 @@ absl::StatusOr<EventWindows> LastEventWindowsAsOf(
   EventWindows last_event_window;
   AESIGNAL_RETURN_IF_ERROR(storage::ScanReportsAsOf(
       view, trial.trial_id(), as_of, [&](const storage::StoredReport& stored) {
+        if (!Counts(stored.report())) return true;
         auto [it, added] = last_event_window.try_emplace(
             stored.report().subject_id(), stored.window());
         if (!added) it->second = std::max(it->second, stored.window());

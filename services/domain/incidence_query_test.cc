@@ -317,6 +317,7 @@ class IncidenceQueryTest : public ::testing::Test {
   std::vector<Ae> FinalAes() const {
     std::vector<Ae> out;
     for (const auto& [id, r] : final_) {
+      if (r.entered_in_error()) continue;
       Ae ae;
       ae.subject = std::stoi(r.subject_id().substr(1));
       ae.group = ae.subject % 3;
@@ -363,6 +364,10 @@ void IncidenceQueryTest::SubmitRandomReports(int count, unsigned seed) {
   }
   for (int i = 0; i < count; i += 4) {
     later.push_back(FollowUp(rng, first[i], 3));
+    if (i % 12 == 4) {  // withdrawn: counts nowhere
+      later.back().set_entered_in_error(true);
+      later.back().set_entered_in_error_reason("entered in error");
+    }
     final_[first[i].report_id()] = later.back();
     if (i % 8 == 0) late.push_back(FollowUp(rng, first[i], 2));  // superseded
   }
@@ -898,6 +903,10 @@ void IncidenceAsOfTest::EverythingLater(unsigned seed) {
   for (auto& [id, r] : final_) {
     if (follow_ups++ % 3 != 0) continue;
     reports.push_back(FollowUp(rng, r, r.version() + 5));
+    if (follow_ups % 4 == 1) {  // withdrawn after the cut-off
+      reports.back().set_entered_in_error(true);
+      reports.back().set_entered_in_error_reason("entered in error");
+    }
   }
   for (int i = 0; i < 40; ++i) reports.push_back(RandomReport(rng, 1000 + i));
   std::vector<v1::Subject> subjects;

@@ -59,7 +59,12 @@ bool IsFatal(const v1::AdverseEventReport& report) {
   return report.death() || report.outcome() == v1::OUTCOME_FATAL;
 }
 
+bool Counts(const v1::AdverseEventReport& report) {
+  return !report.entered_in_error();
+}
+
 bool InSubset(const v1::AdverseEventReport& report, const SubsetRule& subset) {
+  if (!Counts(report)) return false;
   switch (subset.subset) {
     case v1::INCIDENCE_SUBSET_SERIOUS:
       return report.serious();
@@ -79,6 +84,10 @@ bool InSubset(const v1::AdverseEventReport& report, const SubsetRule& subset) {
 
 void CountedRows(const v1::AdverseEventReport& report,
                  std::vector<TermKey>* rows) {
+  if (!Counts(report)) {
+    rows->clear();
+    return;
+  }
   size_t first_aesi = 0;
   {
     RowWriter out(rows);

@@ -3,7 +3,8 @@
 // A version counts in its PT row, its SOC row and the overall rows it
 // qualifies for: any AE; any serious AE; any grade >= 3 AE; any related AE
 // (possible, probable or definite); any fatal AE (death, or outcome fatal);
-// and one row per AESI category it names.
+// and one row per AESI category it names. A version that withdraws its
+// report as entered in error counts in none.
 // The rule is decided here, once: ingest passes the rows to storage, which
 // counts what it is given (storage/incidence.h), and the counter recount
 // (Monitor::VerifyCounters) gives storage this same rule.
@@ -31,6 +32,11 @@ inline constexpr char kGrade3Plus[] = "grade_3_plus";
 inline constexpr char kRelated[] = "related";
 inline constexpr char kDeath[] = "death";
 inline constexpr char kAesiPrefix[] = "aesi:";  // + the category
+
+// Whether a version counts at all: false for one entered in error. Every
+// count and every event-based figure (incidence rows, subsets, the last
+// event window of at-risk denominators) leaves out what it rejects.
+bool Counts(const v1::AdverseEventReport& report);
 
 // The rules of the overall rows, one predicate each (CountedRows applies
 // them; incidence subsets, GetIncidenceRequest.subset, apply the same ones

@@ -108,11 +108,17 @@ std::string ReportName(const std::string& trial_id,
 }
 
 std::string ReportSummary(const v1::AdverseEventReport& r) {
-  return absl::StrCat("subject ", r.subject_id(), ": ", r.pt(), " (", r.soc(),
-                      "), grade ", r.grade(), r.serious() ? ", serious" : "",
-                      r.has_onset_study_day()
-                          ? absl::StrCat(", onset day ", r.onset_study_day())
-                          : absl::StrCat(", timepoint ", r.timepoint_id()));
+  std::string summary =
+      absl::StrCat("subject ", r.subject_id(), ": ", r.pt(), " (", r.soc(),
+                   "), grade ", r.grade(), r.serious() ? ", serious" : "",
+                   r.has_onset_study_day()
+                       ? absl::StrCat(", onset day ", r.onset_study_day())
+                       : absl::StrCat(", timepoint ", r.timepoint_id()));
+  if (r.entered_in_error()) {
+    absl::StrAppend(&summary,
+                    "; entered in error: ", r.entered_in_error_reason());
+  }
+  return summary;
 }
 
 // Why a report can be rejected, as the ErrorInfo reason of its error.
@@ -287,7 +293,7 @@ absl::Status BatchApplier::ApplyReport(int i) {
   AESIGNAL_RETURN_IF_ERROR(Count(r, stored, previous));
   storage::WriteReportVersion(txn_, batch_->trial_id, stored, /*newest=*/true);
   result->set_status(v1::REPORT_STATUS_ACCEPTED);
-  return Audit(r, "report.store");
+  return Audit(r, r.entered_in_error() ? "report.withdraw" : "report.store");
 }
 
 // The subject of `r` as enrolled, or null after rejecting `r` because it is

@@ -9,7 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 #include "services/domain/validation.h"
 #include "services/errors/errors.h"
@@ -843,6 +845,78 @@ TEST_F(MonitorTest, FollowUpDowngradeUpdatesEveryCell) {
   EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
 }
 
+// A follow-up version entered in error withdraws its report: the report
+// leaves every count (counters, subsets, the as-of recount), the listing
+// unless asked for, and its versions stay stored; a later version without
+// the flag reinstates it.
+TEST_F(MonitorTest, AReportEnteredInErrorCountsNowhereUntilReinstated) {
+  ASSERT_TRUE(Submit({MakeReport("R1", 1, "S4", 20, "Pneumonia", 3, true),
+                      MakeReport("R2", 1, "S5", 30, "Rash")})
+                  .ok());
+  v1::AdverseEventReport withdrawal =
+      MakeReport("R1", 2, "S4", 20, "Pneumonia", 3, true);
+  withdrawal.set_entered_in_error(true);
+  withdrawal.set_entered_in_error_reason("wrong subject: this was S5's");
+  auto withdrawn = Submit({withdrawal});
+  ASSERT_TRUE(withdrawn.ok()) << withdrawn.status();
+  EXPECT_THAT(Statuses(*withdrawn), ElementsAre(v1::REPORT_STATUS_ACCEPTED));
+
+  auto overall = Incidence(v1::TERM_LEVEL_OVERALL);
+  EXPECT_EQ(Cell(overall, "Any AE", "MID", "M3")->cumulative().subjects(), 1);
+  EXPECT_EQ(Cell(overall, "Any AE", "MID", "M3")->cumulative().events(), 1);
+  EXPECT_EQ(
+      Cell(overall, "Any serious AE", "MID", "M3")->cumulative().subjects(), 0);
+  auto pt = Incidence(v1::TERM_LEVEL_PT);
+  ASSERT_EQ(pt.terms_size(), 1);
+  EXPECT_EQ(pt.terms(0).pt(), "Rash");
+  EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
+
+  // The recount at a cut-off (now) and a subset table leave it out too.
+  v1::GetIncidenceRequest request;
+  request.set_parent(kParent);
+  request.set_level(v1::TERM_LEVEL_OVERALL);
+  auto counted = monitor_->GetIncidence(request);
+  // Now to the nanosecond (TimeUtil::GetCurrentTime() drops the fraction).
+  *request.mutable_as_of() =
+      google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+          absl::ToUnixNanos(absl::Now()));
+  auto recounted = monitor_->GetIncidence(request);
+  ASSERT_TRUE(counted.ok() && recounted.ok()) << recounted.status();
+  EXPECT_EQ(counted->terms(0).DebugString(), recounted->terms(0).DebugString());
+  request.clear_as_of();
+  request.set_level(v1::TERM_LEVEL_PT);
+  request.set_subset(v1::INCIDENCE_SUBSET_SERIOUS);
+  auto serious = monitor_->GetIncidence(request);
+  ASSERT_TRUE(serious.ok()) << serious.status();
+  EXPECT_EQ(serious->terms_size(), 0);
+
+  // Listed only when asked for; every version kept.
+  v1::ListReportsRequest list;
+  list.set_parent(kParent);
+  auto listed = monitor_->ListReports(list, {});
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->reports_size(), 1);
+  EXPECT_EQ(listed->reports(0).report_id(), "R2");
+  list.set_include_entered_in_error(true);
+  listed = monitor_->ListReports(list, {});
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_EQ(listed->total_size(), 2);
+  v1::GetReportRequest get;
+  get.set_name(absl::StrCat(kParent, "/sites/01/reports/R1"));
+  auto report = monitor_->GetReport(get, {});
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->versions_size(), 2);
+  EXPECT_TRUE(report->current().report().entered_in_error());
+
+  // Reinstated by version 3: counted again, as a follow-up is.
+  ASSERT_TRUE(
+      Submit({MakeReport("R1", 3, "S4", 20, "Pneumonia", 3, true)}).ok());
+  overall = Incidence(v1::TERM_LEVEL_OVERALL);
+  EXPECT_EQ(
+      Cell(overall, "Any serious AE", "MID", "M3")->cumulative().subjects(), 1);
+  EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
+}
+
 TEST_F(MonitorTest, BadIncidenceRequests) {
   v1::GetIncidenceRequest r;
   r.set_parent(kParent);
@@ -882,6 +956,10 @@ TEST_F(MonitorTest, CountersMatchBruteForceUnderRandomFollowUps) {
           MakeReport(id, version, subject, 1 + rng() % 365,
                      pts[rng() % pts.size()], 1 + rng() % 5, rng() % 4 == 0);
       if (rng() % 3 == 0) r.add_aesi("infection");
+      if (rng() % 6 == 0) {  // withdrawn (a later version may reinstate it)
+        r.set_entered_in_error(true);
+        r.set_entered_in_error_reason("entered in error");
+      }
       batch.push_back(r);
     }
     auto resp = Submit(batch);
@@ -909,7 +987,7 @@ TEST_F(MonitorTest, CountersMatchBruteForceUnderRandomFollowUps) {
         std::set<std::string> subjects, sae_subjects;
         int events = 0;
         for (const auto& [id, r] : latest) {
-          if (group_of.at(r.subject_id()) != group ||
+          if (r.entered_in_error() || group_of.at(r.subject_id()) != group ||
               r.onset_study_day() > day) {
             continue;
           }

@@ -154,6 +154,9 @@ bool MatchesReportFilters(const v1::Trial& trial,
                           const v1::ListReportsRequest& request,
                           const storage::StoredReport& stored) {
   const v1::AdverseEventReport& r = stored.report();
+  if (r.entered_in_error() && !request.include_entered_in_error()) {
+    return false;  // counts nowhere, so listed only when asked for
+  }
   auto matches = [](const std::string& wanted, const std::string& value) {
     return wanted.empty() || wanted == value;
   };

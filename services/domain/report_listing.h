@@ -41,7 +41,8 @@ v1::ReportVersion ReportVersionOf(const v1::Trial& trial,
 absl::Status CheckListReportsRequest(const v1::Trial& trial,
                                      const v1::ListReportsRequest& request);
 
-// Whether the stored (current) version passes every filter of `request`.
+// Whether the stored (current) version passes every filter of `request`
+// (one entered in error only with include_entered_in_error).
 bool MatchesReportFilters(const v1::Trial& trial,
                           const v1::ListReportsRequest& request,
                           const storage::StoredReport& stored);

@@ -680,6 +680,24 @@ std::optional<Rejection> CheckAesi(const v1::Trial& trial,
   return std::nullopt;
 }
 
+// A withdrawal says why, and only a withdrawal carries a reason.
+std::optional<Rejection> CheckEnteredInError(const v1::AdverseEventReport& r,
+                                             const FieldNames& f) {
+  const std::string& reason = r.entered_in_error_reason();
+  if (!r.entered_in_error()) {
+    if (reason.empty()) return std::nullopt;
+    return Reject(f("entered_in_error_reason"),
+                  "is only for a version with entered_in_error set");
+  }
+  if (std::string why = CheckText(reason, true); !why.empty()) {
+    return Reject(f("entered_in_error_reason"),
+                  reason.empty() ? "is required with entered_in_error: why "
+                                   "the report is withdrawn"
+                                 : why);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::variant<ValidReport, Rejection> ValidateReport(
@@ -692,7 +710,8 @@ std::variant<ValidReport, Rejection> ValidateReport(
   std::optional<Rejection> rejection;
   for (const std::optional<Rejection>& found :
        {CheckReportIds(trial, r, f, &valid), std::move(onset), CheckTerms(r, f),
-        CheckSeverity(r, f), CheckAesi(trial, r, f)}) {
+        CheckSeverity(r, f), CheckAesi(trial, r, f),
+        CheckEnteredInError(r, f)}) {
     if (!found) continue;
     if (!rejection) {
       rejection = found;

@@ -132,6 +132,25 @@ TEST(ReportValidationTest, NamesTheFirstProblemOfEveryGroup) {
               ::testing::IsEmpty());
 }
 
+// A withdrawal (entered in error) says why; a reason without it is refused,
+// since it would read as a withdrawal that is not one.
+TEST(ReportValidationTest, AWithdrawalNeedsItsReasonAndOnlyItHasOne) {
+  auto r = GoodReport();
+  r.set_entered_in_error(true);
+  EXPECT_EQ(Rejected(r).field, "reports[0].entered_in_error_reason");
+  EXPECT_THAT(Rejected(r).reason, ::testing::HasSubstr("is required"));
+  r.set_entered_in_error_reason("line\nbreak");
+  EXPECT_EQ(Rejected(r).field, "reports[0].entered_in_error_reason");
+  r.set_entered_in_error_reason(std::string(501, 'x'));
+  EXPECT_EQ(Rejected(r).field, "reports[0].entered_in_error_reason");
+  r.set_entered_in_error_reason("duplicate of R7");
+  EXPECT_TRUE(std::holds_alternative<ValidReport>(
+      ValidateReport(GoodTrial(), r, "reports[0]")));
+  r.set_entered_in_error(false);
+  EXPECT_EQ(Rejected(r).field, "reports[0].entered_in_error_reason");
+  EXPECT_THAT(Rejected(r).reason, ::testing::HasSubstr("only for a version"));
+}
+
 TEST(ReportValidationTest, TheEndDayIsNotBeforeTheOnset) {
   auto r = GoodReport();  // onset day 10
   for (int end : {10, 11, 900}) {

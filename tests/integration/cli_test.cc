@@ -27,6 +27,7 @@
 namespace aesignal {
 namespace {
 
+using ::testing::Contains;
 using ::testing::ContainsRegex;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -576,6 +577,54 @@ TEST_F(CliTest, ReportsShowEveryVersionNewestFirst) {
                         "01", "--report", "AE-9999"});
   EXPECT_EQ(missing.code, 1);
   EXPECT_THAT(missing.err, HasSubstr("NOT_FOUND"));
+}
+
+// A report entered in error is withdrawn by a follow-up version: it leaves
+// the counts and the listing, stays readable with every version, and
+// cannot be withdrawn twice.
+TEST_F(CliTest, ReportsWithdrawEnteredInError) {
+  LoadExampleReports();
+  const std::vector<std::string> withdraw = {
+      "--principal", "site-01",  "reports",
+      "withdraw",    "--trial",  "MSC-IPF-EX1",
+      "--site",      "01",       "--report",
+      "AE-0005",     "--reason", "duplicate of AE-0006 (same admission)"};
+  CliRun done = Cli(withdraw);
+  ASSERT_EQ(done.code, 0) << done.err;
+  EXPECT_THAT(done.out, HasSubstr("version 3 is entered in error"));
+
+  // The SAE row: AE-0006 alone now (AE-0005 v2 was the month-6 pneumonia).
+  CliRun table = Cli({"incidence", "--trial", "MSC-IPF-EX1"});
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("D100M       1/3 33%  1/3 33%"));
+
+  CliRun listed = Cli({"reports", "list", "--trial", "MSC-IPF-EX1", "--all"});
+  ASSERT_EQ(listed.code, 0) << listed.err;
+  EXPECT_THAT(ListedReports(listed.out), Not(Contains("AE-0005")));
+  CliRun with = Cli({"reports", "list", "--trial", "MSC-IPF-EX1", "--all",
+                     "--include-entered-in-error", "--subject", "EX1-004"});
+  ASSERT_EQ(with.code, 0) << with.err;
+  EXPECT_THAT(ListedReports(with.out), Contains("AE-0005"));
+  EXPECT_THAT(with.out, HasSubstr("entered_in_error"));
+  EXPECT_THAT(with.out, ContainsRegex("AE-0005 +3 .* Y\n"));
+
+  CliRun show = Cli({"reports", "show", "--trial", "MSC-IPF-EX1", "--site",
+                     "01", "--report", "AE-0005"});
+  ASSERT_EQ(show.code, 0) << show.err;
+  EXPECT_THAT(show.out, HasSubstr("3 version(s), newest first; version 3 "
+                                  "withdraws it as entered in error"));
+  EXPECT_THAT(show.out, HasSubstr("ENTERED IN ERROR: duplicate of AE-0006"));
+
+  CliRun again = Cli(withdraw);
+  EXPECT_EQ(again.code, 1);
+  EXPECT_THAT(again.err, HasSubstr("already withdrawn (version 3)"));
+  CliRun no_reason = Cli({"reports", "withdraw", "--trial", "MSC-IPF-EX1",
+                          "--site", "01", "--report", "AE-0001"});
+  EXPECT_EQ(no_reason.code, 2);
+  CliRun blank = Cli({"reports", "withdraw", "--trial", "MSC-IPF-EX1", "--site",
+                      "01", "--report", "AE-0001", "--reason", ""});
+  EXPECT_EQ(blank.code, 1);
+  EXPECT_THAT(blank.err, HasSubstr("entered_in_error_reason: is required"));
 }
 
 TEST_F(CliTest, SubjectsShowVersionsNewestFirst) {
