@@ -193,6 +193,7 @@ absl::Status Gatherer::Reports(report::DsmbInputs& in) {
   list.set_page_size(1000);
   list.set_order_by("onset_study_day");
   *list.mutable_as_of() = request_.cutoff();
+  list.set_include_entered_in_error(true);  // for their own listing
   return ForEachPage(
       list,
       [&](const v1::ListReportsRequest& r) {
@@ -200,7 +201,9 @@ absl::Status Gatherer::Reports(report::DsmbInputs& in) {
       },
       [&](v1::ListReportsResponse& page) {
         for (auto& report : *page.mutable_reports()) {
-          in.reports.push_back(std::move(report));
+          (report.current().report().entered_in_error() ? in.withdrawn
+                                                        : in.reports)
+              .push_back(std::move(report));
         }
       });
 }

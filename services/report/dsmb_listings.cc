@@ -1,4 +1,5 @@
-// Section 3 of the DSMB report: listings of serious AEs, deaths and AESIs.
+// Section 3 of the DSMB report: listings of serious AEs, deaths and AESIs,
+// and of the reports withdrawn as entered in error.
 #include <algorithm>
 #include <tuple>
 
@@ -82,6 +83,48 @@ Table Listing(const Context& context, std::string id, std::string title,
   return table;
 }
 
+// The reports withdrawn by the cut-off, with their reasons: a DSMB sees what
+// left the counts, so that a withdrawal cannot hide an event unnoticed.
+Table WithdrawnListing(const Context& context) {
+  Table table{.id = "l04_withdrawn_listing",
+              .title = "Listing of reports withdrawn as entered in error"};
+  table.header = {"Subject"};
+  if (context.closed) table.header.push_back("Group");
+  for (const char* name : {"Site", "Onset day", "Preferred term", "Grade",
+                           "Seriousness", "Reason", "Report (version)"}) {
+    table.header.push_back(name);
+  }
+  std::vector<const v1::Report*> reports;
+  for (const v1::Report& report : context.in.withdrawn) {
+    reports.push_back(&report);
+  }
+  std::sort(reports.begin(), reports.end(),
+            [](const v1::Report* a, const v1::Report* b) {
+              return std::tie(a->current().report().subject_id(), a->site_id(),
+                              a->report_id()) <
+                     std::tie(b->current().report().subject_id(), b->site_id(),
+                              b->report_id());
+            });
+  for (const v1::Report* report : reports) {
+    const v1::AdverseEventReport& ae = report->current().report();
+    std::vector<std::string> row = {ae.subject_id()};
+    if (context.closed) {
+      row.push_back(GroupName(context, report->current().dose_group_id()));
+    }
+    row.insert(row.end(),
+               {ae.site_id(), OnsetDay(ae), ae.pt(), absl::StrCat(ae.grade()),
+                Criteria(ae), ae.entered_in_error_reason(),
+                absl::StrCat(report->report_id(), " (v", ae.version(), ")")});
+    table.rows.push_back(std::move(row));
+  }
+  table.empty_text = "No report withdrawn.";
+  table.footnote =
+      "Reports whose newest version received by the data cut-off withdraws "
+      "them; they count in no table or figure of this report. Their earlier "
+      "versions stay stored.";
+  return table;
+}
+
 bool IsSerious(const v1::AdverseEventReport& ae) { return ae.serious(); }
 bool IsFatal(const v1::AdverseEventReport& ae) {
   return ae.death() || ae.outcome() == v1::OUTCOME_FATAL;
@@ -105,6 +148,7 @@ void AddListings(const Context& context, Document& document) {
               "Listing of adverse events of special interest", IsAesi, true);
   aesi.empty_text = "No adverse event of special interest.";
   document.Add(std::move(aesi));
+  document.Add(WithdrawnListing(context));
 }
 
 }  // namespace aesignal::report::internal

@@ -49,8 +49,11 @@ struct DsmbInputs {
   std::vector<SubsetTables> subsets = {};
   // One per AESI category of the trial.
   std::vector<SubsetTables> aesi = {};
-  // Current versions of every report (listings, discontinuations).
+  // Current versions of every counted report (listings, discontinuations).
   std::vector<v1::Report> reports = {};
+  // Reports whose current version withdraws them as entered in error: they
+  // count nowhere, and the DSMB sees which they were and why.
+  std::vector<v1::Report> withdrawn = {};
   std::vector<v1::SignalTopic> topics = {};
   // Every baseline in the version in force at the cut-off (the topics'
   // figures draw those of their term).

@@ -169,12 +169,20 @@ class DsmbReportTest : public ::testing::Test {
             Report("R6", 1, "S12", 30, "Headache", 4, true)});
   }
 
+  // R6 (S12's grade 4 serious headache) withdrawn as entered in error.
+  static v1::AdverseEventReport R6Withdrawn() {
+    v1::AdverseEventReport r = Report("R6", 2, "S12", 30, "Headache", 4, true);
+    r.set_entered_in_error(true);
+    r.set_entered_in_error_reason("duplicate of R2 (wrong subject)");
+    return r;
+  }
+
   // Everything after the cut-off: a follow-up making R2 serious, a new
-  // report, a subject withdrawn, a new subject, the topic triaged and the
-  // baseline revised.
+  // report, a report withdrawn, a subject withdrawn, a new subject, the
+  // topic triaged and the baseline revised.
   void EverythingLater() {
     Submit({Report("R2", 2, "S1", 25, "Headache", 3, true),
-            Report("R7", 1, "S4", 35, "Pneumonia", 2, true)});
+            Report("R7", 1, "S4", 35, "Pneumonia", 2, true), R6Withdrawn()});
     v1::Subject withdrawn = testing::SubjectNumber(4);
     withdrawn.set_status(v1::FOLLOW_UP_STATUS_WITHDRAWN);
     withdrawn.set_withdrawal_reason("WITHDRAWAL BY SUBJECT");
@@ -305,6 +313,8 @@ TEST_F(DsmbReportTest, EveryNumberIsTheApisAtTheCutOff) {
   EXPECT_EQ(Rows(report, "l01_sae_listing").size(), 1u + 3u);  // R1 R4 R6
   EXPECT_EQ(Rows(report, "l02_death_listing").size(), 1u + 1u);
   EXPECT_EQ(Rows(report, "l03_aesi_listing").size(), 1u + 1u);
+  EXPECT_EQ(Rows(report, "l04_withdrawn_listing").size(), 1u);  // R6 later
+  EXPECT_THAT(report.html(), HasSubstr("No report withdrawn."));
   EXPECT_THAT(report.html(), HasSubstr("ADVERSE EVENT"));
   EXPECT_THAT(report.html(), Not(HasSubstr("WITHDRAWAL BY SUBJECT")));
   EXPECT_THAT(report.html(), Not(HasSubstr("after the cut-off")));
@@ -334,6 +344,40 @@ TEST_F(DsmbReportTest, AnOldCutOffGivesTheSameReportAfterLaterData) {
   // ... and a report now differs (the check can fail).
   const v1::DsmbReport now = MustGenerate(CutOffNow(), v1::DSMB_SESSION_CLOSED);
   EXPECT_NE(now.content_hash(), before.content_hash());
+}
+
+// A report withdrawn by the cut-off counts in no table and is listed, with
+// its reason, in its own listing.
+TEST_F(DsmbReportTest, AWithdrawnReportIsListedApartAndCountsNowhere) {
+  FirstData();
+  Submit({R6Withdrawn()});
+  ASSERT_TRUE(server_->monitor().signals().WaitIdle(absl::Seconds(20)).ok());
+  const auto cut = CutOffNow();
+  const v1::DsmbReport report = MustGenerate(cut, v1::DSMB_SESSION_CLOSED);
+  EXPECT_EQ(Rows(report, "l01_sae_listing").size(), 1u + 2u);  // R1 R4
+  const auto withdrawn = Rows(report, "l04_withdrawn_listing");
+  ASSERT_EQ(withdrawn.size(), 1u + 1u);
+  EXPECT_THAT(withdrawn[1],
+              ::testing::ElementsAre(
+                  "S12", "HIGH", "01", "30", "Headache", "4", "serious",
+                  "duplicate of R2 (wrong subject)", "R6 (v2)"));
+  const auto overview = Rows(report, "t05_ae_overview");
+  const auto overall = Incidence(v1::TERM_LEVEL_OVERALL, cut);
+  for (const auto& term : overall.terms()) {
+    for (const auto& row : overview) {
+      if (row[0] == term.label()) {
+        EXPECT_EQ(Counts(row.back()).first,
+                  TotalCell(term).cumulative().subjects())
+            << row[0];
+      }
+    }
+  }
+  const v1::GetIncidenceResponse pt = Incidence(v1::TERM_LEVEL_PT, cut);
+  for (const auto& term : pt.terms()) {
+    if (term.pt() == "Headache") {
+      EXPECT_EQ(TotalCell(term).cumulative().subjects(), 1);  // S1's R2 only
+    }
+  }
 }
 
 TEST_F(DsmbReportTest, OpenClosedAndCodedSessionsDiffer) {
