@@ -160,3 +160,36 @@ test('triage from the page lands in the audit trail with the principal', async (
   await assertClean(page);
   void waitReady;
 });
+
+// Last in this file: it changes the live trial's counts.
+test('a report withdrawn as entered in error leaves the listing, and is shown marked when asked for', async () => {
+  const reason = 'duplicate of R1 (same admission)';
+  const result = await api(`${LIVE_PARENT}/reports:submit`, {token: TOKENS.admin, body: {reports: [
+    {reportId: 'R2', version: 2, siteId: '01', subjectId: 'S6', onsetStudyDay: 30, pt: 'Pneumonia',
+      soc: 'Infections and infestations', grade: 4, serious: true, hospitalization: true,
+      enteredInError: true, enteredInErrorReason: reason},
+  ]}});
+  assert.equal(result.acceptedCount, 1, JSON.stringify(result));
+  const page = await openPage(browser, {token: TOKENS.officer});
+  await gotoView(page, `#/trials/${LIVE}/reports`);
+  const listed = () => page.$$eval('#reports-table tbody th[data-report]', (ths) => ths.map((th) => th.dataset.report));
+  assert.deepEqual(await listed(), ['01/R1']);
+  await rerender(page, () => page.selectOption('select[name="withdrawn"]', 'include'));
+  assert.deepEqual((await listed()).sort(), ['01/R1', '01/R2']);
+  const badge = page.locator('#reports-table th[data-report="01/R2"] .badge.withdrawn');
+  assert.equal(await badge.textContent(), 'entered in error');
+  assert.equal(await badge.getAttribute('title'), reason);
+  await page.click('button[aria-label="Versions of report R2"]');
+  await page.waitForSelector('table.versions tbody tr');
+  const counted = await page.$$eval('table.versions tbody td[data-col="state"]', (tds) => tds.map((td) => td.textContent));
+  assert.deepEqual(counted, [`no: withdrawn, entered in error (${reason})`, 'superseded']);
+  // The withdrawal is audited as such, and the incidence no longer counts it.
+  const audit = await listAll(`${LIVE_PARENT}/auditRecords`, 'auditRecords', {token: TOKENS.officer, query: {action: 'report.withdraw'}});
+  assert.equal(audit.length, 1, JSON.stringify(audit));
+  const overall = await api(`${LIVE_PARENT}/incidence`, {token: TOKENS.officer, query: {level: 'TERM_LEVEL_OVERALL', dose_group_id: 'HIGH', timepoint_id: 'M3'}});
+  const anySae = overall.terms.find((t) => t.overallKey === 'any_sae');
+  assert.equal(anySae.cells[0].cumulative.subjects, 1);
+  await assertClean(page);
+  await assertAccessible(page, 'reports-withdrawn');
+  await screenshot(page, 'dashboard-reports-withdrawn', {maxHeight: 1000});
+});

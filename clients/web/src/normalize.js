@@ -103,6 +103,7 @@ export function aeReport(r) {
     soc: '', verbatimTerm: '', grade: 0, serious: false, death: false, lifeThreatening: false,
     hospitalization: false, disability: false, congenitalAnomaly: false, medicallyImportant: false,
     relatedness: 'RELATEDNESS_UNSPECIFIED', outcome: 'OUTCOME_UNSPECIFIED', actionTaken: 'ACTION_TAKEN_UNSPECIFIED',
+    enteredInError: false, enteredInErrorReason: '',
     ...r, aesi: r?.aesi ?? [],
   };
 }

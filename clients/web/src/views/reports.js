@@ -3,7 +3,9 @@
 // versions on demand (GetReport). A site principal sees its sites only.
 //
 // URL query: pt soc subject site group subset=serious|grade3|related|aesi:CAT|death
-//   onset_min onset_max order=onset
+//   onset_min onset_max order=onset withdrawn=include (also list reports
+//   withdrawn as entered in error, marked; left out by default, as they count
+//   nowhere)
 
 import {api, v1, listAll} from '../api.js';
 import {h, clear, mount, select, field} from '../dom.js';
@@ -25,6 +27,7 @@ function filtersOf(query, caller) {
     pt: query.pt, soc: query.soc, subject_id: query.subject, site_id: query.site,
     dose_group_id: query.group, onset_day_min: query.onset_min, onset_day_max: query.onset_max,
     order_by: query.order === 'onset' ? 'onset_study_day' : '',
+    include_entered_in_error: query.withdrawn === 'include' ? 'true' : '',
   };
   let local = null;
   const s = query.subset ?? '';
@@ -39,7 +42,8 @@ function filtersOf(query, caller) {
 export function reportColumns(trial, {withSubject = true, withGroup = true, withEnd = true, withSoc = true, onVersions} = {}) {
   const rep = (r) => r.current?.report ?? {};
   return [
-    {key: 'report', label: 'Report', rowHeader: true, cell: (r) => h('span', {class: 'mono nowrap'}, `${r.siteId} / ${r.reportId}`),
+    {key: 'report', label: 'Report', rowHeader: true, cell: (r) => h('span', null, h('span', {class: 'mono nowrap'}, `${r.siteId} / ${r.reportId}`),
+      rep(r).enteredInError ? [' ', h('span', {class: 'badge withdrawn', title: rep(r).enteredInErrorReason}, 'entered in error')] : null),
       attrs: (r) => ({dataset: {report: `${r.siteId}/${r.reportId}`}})},
     ...(withSubject ? [{key: 'subject', label: 'Subject', className: 'nowrap', cell: (r) => h('a', {href: subjectHash(trial.trialId, rep(r).subjectId)}, rep(r).subjectId)}] : []),
     ...(withGroup ? [{key: 'group', label: 'Dose group', className: 'nowrap',
@@ -64,6 +68,14 @@ export function reportColumns(trial, {withSubject = true, withGroup = true, with
   ];
 }
 
+// Whether a stored version is the counted one, and why not.
+function countedText(v, newest) {
+  if (v.supersededOnArrival) return 'no (superseded on arrival)';
+  if (!newest) return 'superseded';
+  if (v.report?.enteredInError) return `no: withdrawn, entered in error (${v.report.enteredInErrorReason})`;
+  return 'yes (current)';
+}
+
 // The versions of one report (GetReport) as a table.
 export async function versionsTable(trial, r, signal) {
   const report = N.report(await api(v1('trials', trial.trialId, 'sites', r.siteId, 'reports', {path: r.reportId}), {signal}));
@@ -80,7 +92,7 @@ export async function versionsTable(trial, r, signal) {
       {key: 'grade', label: 'Grade', numeric: true, cell: (v) => String(v.report?.grade)},
       {key: 'serious', label: 'Serious', cell: (v) => (v.report?.serious ? 'yes' : 'no')},
       {key: 'outcome', label: 'Outcome', cell: (v) => enumWords(v.report?.outcome, 'OUTCOME_')},
-      {key: 'state', label: 'Counted', cell: (v, i) => (v.supersededOnArrival ? 'no (superseded on arrival)' : v === report.versions[0] ? 'yes (current)' : 'superseded')},
+      {key: 'state', label: 'Counted', cell: (v) => countedText(v, v === report.versions[0])},
     ],
   });
 }
@@ -172,16 +184,18 @@ export async function render(ctx) {
     subset: select([['', 'All AEs'], ['serious', 'Serious'], ['grade3', 'Grade ≥ 3'], ['related', 'Related'],
       ...(trial.aesiCategories ?? []).map((c) => [`aesi:${c}`, `AESI: ${c.replaceAll('_', ' ')}`]), ['death', 'Fatal']], query.subset, {name: 'subset'}),
     order: select([['', 'Newest received first'], ['onset', 'Onset day']], query.order, {name: 'order'}),
+    withdrawn: select([['', 'Left out'], ['include', 'Listed, marked']], query.withdrawn, {name: 'withdrawn'}),
   };
   form.append(field('Preferred term', inputs.pt), field('System organ class', inputs.soc), field('Subject', inputs.subject),
     field('Site', inputs.site), field('Dose group', inputs.group), field('AEs', inputs.subset), field('Order', inputs.order),
+    field('Entered in error', inputs.withdrawn),
     h('button', {type: 'submit', class: 'primary'}, 'Apply'));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const next = Object.fromEntries(Object.entries(inputs).map(([k, el]) => [k, el.value.trim()]));
     ctx.setQuery({...next, onset_min: query.onset_min, onset_max: query.onset_max});
   });
-  for (const k of ['site', 'group', 'subset', 'order']) inputs[k].addEventListener('change', () => form.requestSubmit());
+  for (const k of ['site', 'group', 'subset', 'order', 'withdrawn']) inputs[k].addEventListener('change', () => form.requestSubmit());
 
   mount(main, 
     pageHeader({title: 'Adverse-event reports', crumbs: trialCrumbs(trial.trialId, ['Reports', null]),
