@@ -149,23 +149,27 @@ bool RankedFirst(const v1::SignalTopic& a, const v1::SignalTopic& b) {
 
 ProtocolOrder::ProtocolOrder(const v1::Trial& trial) {
   for (const v1::Timepoint& t : trial.timepoints()) {
-    timepoints_.try_emplace(t.timepoint_id(), timepoints_.size());
+    timepoints_.try_emplace(t.timepoint_id(),
+                            static_cast<int>(timepoints_.size()));
   }
   for (const v1::DoseGroup& g : trial.dose_groups()) {
-    dose_groups_.try_emplace(g.dose_group_id(), dose_groups_.size());
+    dose_groups_.try_emplace(g.dose_group_id(),
+                             static_cast<int>(dose_groups_.size()));
   }
   // The total and the trend test (no group) follow the groups.
-  dose_groups_.try_emplace("", dose_groups_.size());
+  dose_groups_.try_emplace("", static_cast<int>(dose_groups_.size()));
 }
 
 int ProtocolOrder::TimepointRank(const std::string& timepoint_id) const {
   auto it = timepoints_.find(timepoint_id);
-  return it != timepoints_.end() ? it->second : timepoints_.size();
+  return it != timepoints_.end() ? it->second
+                                 : static_cast<int>(timepoints_.size());
 }
 
 int ProtocolOrder::DoseGroupRank(const std::string& dose_group_id) const {
   auto it = dose_groups_.find(dose_group_id);
-  return it != dose_groups_.end() ? it->second : dose_groups_.size();
+  return it != dose_groups_.end() ? it->second
+                                  : static_cast<int>(dose_groups_.size());
 }
 
 double EvidenceStrength(const v1::Evidence& e) {

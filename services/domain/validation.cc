@@ -689,11 +689,13 @@ std::optional<Rejection> CheckEnteredInError(const v1::AdverseEventReport& r,
     return Reject(f("entered_in_error_reason"),
                   "is only for a version with entered_in_error set");
   }
-  if (std::string why = CheckText(reason, true); !why.empty()) {
+  if (absl::StripAsciiWhitespace(reason).empty()) {
     return Reject(f("entered_in_error_reason"),
-                  reason.empty() ? "is required with entered_in_error: why "
-                                   "the report is withdrawn"
-                                 : why);
+                  "is required with entered_in_error: why the report is "
+                  "withdrawn");
+  }
+  if (std::string why = CheckText(reason, true); !why.empty()) {
+    return Reject(f("entered_in_error_reason"), why);
   }
   return std::nullopt;
 }

@@ -139,6 +139,8 @@ TEST(ReportValidationTest, AWithdrawalNeedsItsReasonAndOnlyItHasOne) {
   r.set_entered_in_error(true);
   EXPECT_EQ(Rejected(r).field, "reports[0].entered_in_error_reason");
   EXPECT_THAT(Rejected(r).reason, ::testing::HasSubstr("is required"));
+  r.set_entered_in_error_reason("   ");
+  EXPECT_THAT(Rejected(r).reason, ::testing::HasSubstr("is required"));
   r.set_entered_in_error_reason("line\nbreak");
   EXPECT_EQ(Rejected(r).field, "reports[0].entered_in_error_reason");
   r.set_entered_in_error_reason(std::string(501, 'x'));

@@ -11,6 +11,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/descriptor.h"
+#include "google/protobuf/field_mask.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "services/errors/errors.h"
 #include "services/http/json.h"
@@ -357,9 +358,24 @@ bool IsFieldPath(absl::string_view path) {
   return true;
 }
 
+// Whether `path` reads back as itself from its JSON form (lowerCamelCase).
+// Not every lower_snake_case path does: one-letter words make capital runs
+// whose word breaks the parser guesses ("ti_m_l_tle" prints as "tiMLTle",
+// which reads back as another path; found by the HTTP fuzz target).
+bool SurvivesJson(const std::string& path) {
+  google::protobuf::FieldMask mask;
+  mask.add_paths(path);
+  std::string json;
+  google::protobuf::FieldMask again;
+  return google::protobuf::util::MessageToJsonString(mask, &json).ok() &&
+         google::protobuf::util::JsonStringToMessage(json, &again).ok() &&
+         again.paths_size() == 1 && again.paths(0) == path;
+}
+
 // Every path of the request's top-level FieldMasks (UpdateTrial's
-// update_mask) is a field path: other strings (a mask from a query string or
-// a body may hold anything) would not survive the JSON mapping unchanged.
+// update_mask) is a field path that the JSON mapping carries unchanged:
+// other strings (a mask from a query string or a body may hold anything)
+// would not survive it.
 absl::Status CheckFieldMasks(const Message& request) {
   const Descriptor& type = *request.GetDescriptor();
   for (int i = 0; i < type.field_count(); ++i) {
@@ -376,7 +392,7 @@ absl::Status CheckFieldMasks(const Message& request) {
     for (int p = 0; p < mask.GetReflection()->FieldSize(mask, paths); ++p) {
       const std::string path =
           mask.GetReflection()->GetRepeatedString(mask, paths, p);
-      if (!IsFieldPath(path)) {
+      if (!IsFieldPath(path) || !SurvivesJson(path)) {
         return Violation(field.name(),
                          absl::StrCat("'", path, "' is not a field path"));
       }

@@ -279,7 +279,8 @@ TEST(BindingTest, MaskPathsAreFieldPaths) {
               ::testing::ElementsAre("title", "signal_policy.alpha"));
   for (const char* query :
        {"update_mask=%2FT1%3Fx", "update_mask=a__b", "update_mask=Title_",
-        "update_mask=tit%20le", "update_mask=title."}) {
+        "update_mask=tit%20le", "update_mask=title.",
+        "update_mask=tiM_LTleERM_LEVEL_PTe,sites", "update_mask=ti_m_l_tle"}) {
     v1::UpdateTrialRequest bad;
     const absl::Status status = BindRequest(update,
                                             {.query = query,
