@@ -79,8 +79,8 @@ struct Rejection {
   std::string field;  // e.g. "reports[3].grade"
   std::string reason;
   // Other problems of the same report (the first of each other group of
-  // checks: ids, onset, terms, severity, AESI), so that a site can mend them
-  // all at once.
+  // checks: ids, onset, terms, severity, AESI, withdrawal reason), so that a
+  // site can mend them all at once.
   std::vector<errors::FieldViolation> also;
 };
 
