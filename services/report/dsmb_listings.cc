@@ -37,19 +37,44 @@ std::string OnsetDay(const v1::AdverseEventReport& ae) {
   return ae.has_onset_study_day() ? absl::StrCat(ae.onset_study_day()) : "-";
 }
 
-Table Listing(const Context& context, std::string id, std::string title,
-              bool (*include)(const v1::AdverseEventReport&), bool with_aesi) {
+// A listing column after the common ones: its header and its cell.
+struct ListingColumn {
+  const char* name;
+  std::string (*cell)(const v1::AdverseEventReport&);
+};
+
+std::string Relatedness(const v1::AdverseEventReport& ae) {
+  return EnumWord(v1::Relatedness_Name(ae.relatedness()), "RELATEDNESS_");
+}
+std::string Outcome(const v1::AdverseEventReport& ae) {
+  return EnumWord(v1::Outcome_Name(ae.outcome()), "OUTCOME_");
+}
+std::string Aesi(const v1::AdverseEventReport& ae) {
+  return absl::StrJoin(ae.aesi(), ", ");
+}
+std::string Reason(const v1::AdverseEventReport& ae) {
+  return ae.entered_in_error_reason();
+}
+
+// The reports of `source` that `include` takes, by subject and onset, with
+// the common columns (subject, group when closed, site, onset, term, grade,
+// seriousness), then `columns`, then the report id and version.
+Table Listing(const Context& context, const std::vector<v1::Report>& source,
+              std::string id, std::string title,
+              bool (*include)(const v1::AdverseEventReport&),
+              const std::vector<ListingColumn>& columns) {
   Table table{.id = std::move(id), .title = std::move(title)};
   table.header = {"Subject"};
   if (context.closed) table.header.push_back("Group");
-  for (const char* name : {"Site", "Onset day", "Preferred term", "Grade",
-                           "Seriousness", "Relatedness", "Outcome"}) {
+  for (const char* name :
+       {"Site", "Onset day", "Preferred term", "Grade", "Seriousness"}) {
     table.header.push_back(name);
   }
-  if (with_aesi) table.header.push_back("AESI");
+  for (const ListingColumn& column : columns)
+    table.header.push_back(column.name);
   table.header.push_back("Report (version)");
   std::vector<const v1::Report*> reports;
-  for (const v1::Report& report : context.in.reports) {
+  for (const v1::Report& report : source) {
     if (include(report.current().report())) reports.push_back(&report);
   }
   auto key = [](const v1::Report* r) {
@@ -68,13 +93,9 @@ Table Listing(const Context& context, std::string id, std::string title,
     if (context.closed) {
       row.push_back(GroupName(context, report->current().dose_group_id()));
     }
-    row.insert(
-        row.end(),
-        {ae.site_id(), OnsetDay(ae), ae.pt(), absl::StrCat(ae.grade()),
-         Criteria(ae),
-         EnumWord(v1::Relatedness_Name(ae.relatedness()), "RELATEDNESS_"),
-         EnumWord(v1::Outcome_Name(ae.outcome()), "OUTCOME_")});
-    if (with_aesi) row.push_back(absl::StrJoin(ae.aesi(), ", "));
+    row.insert(row.end(), {ae.site_id(), OnsetDay(ae), ae.pt(),
+                           absl::StrCat(ae.grade()), Criteria(ae)});
+    for (const ListingColumn& column : columns) row.push_back(column.cell(ae));
     row.push_back(absl::StrCat(report->report_id(), " (v", ae.version(), ")"));
     table.rows.push_back(std::move(row));
   }
@@ -83,72 +104,46 @@ Table Listing(const Context& context, std::string id, std::string title,
   return table;
 }
 
-// The reports withdrawn by the cut-off, with their reasons: a DSMB sees what
-// left the counts, so that a withdrawal cannot hide an event unnoticed.
-Table WithdrawnListing(const Context& context) {
-  Table table{.id = "l04_withdrawn_listing",
-              .title = "Listing of reports withdrawn as entered in error"};
-  table.header = {"Subject"};
-  if (context.closed) table.header.push_back("Group");
-  for (const char* name : {"Site", "Onset day", "Preferred term", "Grade",
-                           "Seriousness", "Reason", "Report (version)"}) {
-    table.header.push_back(name);
-  }
-  std::vector<const v1::Report*> reports;
-  for (const v1::Report& report : context.in.withdrawn) {
-    reports.push_back(&report);
-  }
-  std::sort(reports.begin(), reports.end(),
-            [](const v1::Report* a, const v1::Report* b) {
-              return std::tie(a->current().report().subject_id(), a->site_id(),
-                              a->report_id()) <
-                     std::tie(b->current().report().subject_id(), b->site_id(),
-                              b->report_id());
-            });
-  for (const v1::Report* report : reports) {
-    const v1::AdverseEventReport& ae = report->current().report();
-    std::vector<std::string> row = {ae.subject_id()};
-    if (context.closed) {
-      row.push_back(GroupName(context, report->current().dose_group_id()));
-    }
-    row.insert(row.end(),
-               {ae.site_id(), OnsetDay(ae), ae.pt(), absl::StrCat(ae.grade()),
-                Criteria(ae), ae.entered_in_error_reason(),
-                absl::StrCat(report->report_id(), " (v", ae.version(), ")")});
-    table.rows.push_back(std::move(row));
-  }
-  table.empty_text = "No report withdrawn.";
-  table.footnote =
-      "Reports whose newest version received by the data cut-off withdraws "
-      "them; they count in no table or figure of this report. Their earlier "
-      "versions stay stored.";
-  return table;
-}
-
 bool IsSerious(const v1::AdverseEventReport& ae) { return ae.serious(); }
 bool IsFatal(const v1::AdverseEventReport& ae) {
   return ae.death() || ae.outcome() == v1::OUTCOME_FATAL;
 }
 bool IsAesi(const v1::AdverseEventReport& ae) { return ae.aesi_size() > 0; }
+bool Every(const v1::AdverseEventReport&) { return true; }
 
 }  // namespace
 
 void AddListings(const Context& context, Document& document) {
+  const std::vector<v1::Report>& reports = context.in.reports;
+  const std::vector<ListingColumn> assessed = {{"Relatedness", Relatedness},
+                                               {"Outcome", Outcome}};
   document.Section("Listings");
-  Table sae = Listing(context, "l01_sae_listing",
-                      "Listing of serious adverse events", IsSerious, false);
+  Table sae = Listing(context, reports, "l01_sae_listing",
+                      "Listing of serious adverse events", IsSerious, assessed);
   sae.empty_text = "No serious adverse event.";
   document.Add(std::move(sae));
-  Table deaths = Listing(context, "l02_death_listing", "Listing of deaths",
-                         IsFatal, false);
+  Table deaths = Listing(context, reports, "l02_death_listing",
+                         "Listing of deaths", IsFatal, assessed);
   deaths.empty_text = "No death.";
   document.Add(std::move(deaths));
-  Table aesi =
-      Listing(context, "l03_aesi_listing",
-              "Listing of adverse events of special interest", IsAesi, true);
+  Table aesi = Listing(
+      context, reports, "l03_aesi_listing",
+      "Listing of adverse events of special interest", IsAesi,
+      {{"Relatedness", Relatedness}, {"Outcome", Outcome}, {"AESI", Aesi}});
   aesi.empty_text = "No adverse event of special interest.";
   document.Add(std::move(aesi));
-  document.Add(WithdrawnListing(context));
+  // The reports withdrawn by the cut-off, with their reasons: a DSMB sees
+  // what left the counts, so that a withdrawal cannot hide an event.
+  Table withdrawn =
+      Listing(context, context.in.withdrawn, "l04_withdrawn_listing",
+              "Listing of reports withdrawn as entered in error", Every,
+              {{"Reason", Reason}});
+  withdrawn.empty_text = "No report withdrawn.";
+  withdrawn.footnote =
+      "Reports whose newest version received by the data cut-off withdraws "
+      "them; they count in no table or figure of this report. Their earlier "
+      "versions stay stored.";
+  document.Add(std::move(withdrawn));
 }
 
 }  // namespace aesignal::report::internal
