@@ -54,10 +54,11 @@ bool Matches(const v1::ListTopicsRequest& request,
   return !request.crossing_only() || topic.crossing();
 }
 
-// The topics of the trial at one snapshot (`topic_id` non-empty: only it).
+// The topics of `trial` at one snapshot (`topic_id` non-empty: only it).
 absl::StatusOr<std::vector<v1::SignalTopic>> TopicsAt(
-    const storage::ReadView& view, const std::string& trial_id,
+    const storage::ReadView& view, const v1::Trial& trial,
     const std::string& topic_id, bool with_evidence) {
+  const std::string& trial_id = trial.trial_id();
   AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::Signal> signals,
                             storage::ReadSignals(view, trial_id));
   AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::SignalTopic> records,
@@ -71,7 +72,6 @@ absl::StatusOr<std::vector<v1::SignalTopic>> TopicsAt(
     });
   }
   for (v1::Signal& s : signals) FillScope(&s);
-  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(view, trial_id));
   return AssembleTopics(trial_id, ProtocolOrder(trial), signals, records,
                         with_evidence);
 }
@@ -79,8 +79,9 @@ absl::StatusOr<std::vector<v1::SignalTopic>> TopicsAt(
 // The topics of the trial as they stood at `as_of`, replayed from the
 // change log (topic_replay.h).
 absl::StatusOr<std::vector<v1::SignalTopic>> TopicsAsOf(
-    const storage::ReadView& view, const std::string& trial_id,
+    const storage::ReadView& view, const v1::Trial& trial,
     const google::protobuf::Timestamp& as_of, bool with_evidence) {
+  const std::string& trial_id = trial.trial_id();
   std::vector<storage::SignalChange> log;
   AESIGNAL_RETURN_IF_ERROR(storage::ReadSignalLog(
       view, trial_id, 0, [&](storage::SignalChange change) {
@@ -91,7 +92,6 @@ absl::StatusOr<std::vector<v1::SignalTopic>> TopicsAsOf(
                             storage::ReadTopics(view, trial_id));
   ReplayedTopics replayed = ReplayTopics(log, stored, as_of);
   for (v1::Signal& s : replayed.signals) FillScope(&s);
-  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(view, trial_id));
   return AssembleTopics(trial_id, ProtocolOrder(trial), replayed.signals,
                         replayed.records, with_evidence);
 }
@@ -151,11 +151,11 @@ absl::StatusOr<v1::ListTopicsResponse> SignalBook::ListTopics(
     AESIGNAL_RETURN_IF_ERROR(internal::CheckAsOf(request.as_of()));
   }
   auto view = store_.Snapshot();
-  AESIGNAL_RETURN_IF_ERROR(LoadTrial(*view, trial_id).status());
+  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, trial_id));
   AESIGNAL_ASSIGN_OR_RETURN(
       std::vector<v1::SignalTopic> topics,
-      request.has_as_of() ? TopicsAsOf(*view, trial_id, request.as_of(), false)
-                          : TopicsAt(*view, trial_id, "", false));
+      request.has_as_of() ? TopicsAsOf(*view, trial, request.as_of(), false)
+                          : TopicsAt(*view, trial, "", false));
   v1::ListTopicsResponse response;
   size_t matched = 0;
   for (v1::SignalTopic& topic : topics) {
@@ -184,18 +184,17 @@ absl::StatusOr<v1::SignalTopic> SignalBook::GetTopic(
     AESIGNAL_RETURN_IF_ERROR(internal::CheckAsOf(request.as_of()));
   }
   auto view = store_.Snapshot();
-  AESIGNAL_RETURN_IF_ERROR(LoadTrial(*view, ids.first).status());
+  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, ids.first));
   if (request.has_as_of()) {
-    AESIGNAL_ASSIGN_OR_RETURN(
-        std::vector<v1::SignalTopic> topics,
-        TopicsAsOf(*view, ids.first, request.as_of(), true));
+    AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::SignalTopic> topics,
+                              TopicsAsOf(*view, trial, request.as_of(), true));
     for (v1::SignalTopic& topic : topics) {
       if (topic.topic_id() == ids.second) return std::move(topic);
     }
     return errors::NotFound("topic", request.name());
   }
   AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::SignalTopic> topics,
-                            TopicsAt(*view, ids.first, ids.second, true));
+                            TopicsAt(*view, trial, ids.second, true));
   if (topics.empty()) return errors::NotFound("topic", request.name());
   return std::move(topics.front());
 }
@@ -245,8 +244,9 @@ SignalBook::WaitForTopicChanges(const std::string& trial_id, int64_t after,
   std::vector<v1::WatchTopicsResponse> out;
   if (changes.empty()) return out;
   auto view = store_.Snapshot();
+  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, trial_id));
   AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::SignalTopic> topics,
-                            TopicsAt(*view, trial_id, "", false));
+                            TopicsAt(*view, trial, "", false));
   std::map<std::string, const v1::SignalTopic*> by_id;
   for (const v1::SignalTopic& t : topics) by_id[t.topic_id()] = &t;
   for (storage::SignalChange& change : changes) {
