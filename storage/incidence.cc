@@ -305,6 +305,49 @@ absl::Status ApplyReportChange(Txn& txn, std::string_view trial_id,
   return applied;
 }
 
+absl::StatusOr<std::vector<TermKey>> MoveSubjectGroup(
+    Txn& txn, std::string_view trial_id, std::string_view subject_id,
+    int num_windows, int from, int to) {
+  // Collected first: the scan must not run while this transaction writes.
+  std::vector<std::pair<TermKey, WindowCounts>> states;
+  absl::Status error;
+  absl::Status scan = txn.Scan(
+      Cf::kSubjectTerms, TrialPrefix(trial_id), "",
+      [&](std::string_view key, std::string_view value) {
+        std::optional<SubjectTermKeyParts> parts = DecodeSubjectTermKey(key);
+        if (!parts.has_value()) {
+          error = absl::DataLossError("malformed subject-term key");
+          return false;
+        }
+        if (parts->subject_id != subject_id) return true;
+        auto counts = DecodeWindowCounts(value, num_windows);
+        if (!counts.ok()) {
+          error = counts.status();
+          return false;
+        }
+        states.emplace_back(std::move(parts->term), *std::move(counts));
+        return true;
+      });
+  if (!scan.ok()) return scan;
+  if (!error.ok()) return error;
+  const WindowCounts none(num_windows, 0);
+  CounterRows rows(txn);
+  std::vector<TermKey> moved;
+  for (auto& [term, counts] : states) {
+    auto row = rows.Mutable(CounterRowKey(trial_id, term));
+    if (!row.ok()) return row.status();
+    absl::Status applied =
+        AddToCounterRow(**row, from, CellDeltas(counts, none));
+    if (applied.ok()) {
+      applied = AddToCounterRow(**row, to, CellDeltas(none, counts));
+    }
+    if (!applied.ok()) return applied;
+    moved.push_back(std::move(term));
+  }
+  rows.Flush();
+  return moved;
+}
+
 namespace {
 
 // Places a stored row into the trial's dense layout.
@@ -492,16 +535,22 @@ struct Recount {
 // Counts one report's newest version into the recounted states.
 absl::Status AddToRecount(const StoredReport& stored, std::string_view trial_id,
                           int num_windows, const CountedRowsFn& rows_of,
-                          Recount& recount) {
+                          const SubjectGroups& groups, Recount& recount) {
   if (stored.window() < 0 || stored.window() >= num_windows) {
     return absl::DataLossError("stored report window out of range");
+  }
+  auto group = groups.find(stored.report().subject_id());
+  if (group == groups.end()) {
+    return absl::DataLossError(absl::StrCat("stored report of subject '",
+                                            stored.report().subject_id(),
+                                            "', who is not enrolled"));
   }
   for (TermKey& term : rows_of(stored.report())) {
     RecountedState& state = recount.states[SubjectTermKey(
         trial_id, term, stored.report().subject_id())];
     state.windows.resize(num_windows, 0);
     state.windows[stored.window()] += 1;
-    state.group = stored.dose_group();
+    state.group = group->second;
   }
   return absl::OkStatus();
 }
@@ -631,6 +680,7 @@ absl::StatusOr<uint64_t> VerificationPasses(const ReadView& view,
 // every report's head and the number of heads.
 absl::Status VerifyPartition(const ReadView& view, std::string_view trial_id,
                              int num_windows, const CountedRowsFn& rows_of,
+                             const SubjectGroups& groups,
                              const Partition& partition,
                              RecountedCounters& counters, Differences& diffs,
                              VerifySummary& summary) {
@@ -648,7 +698,8 @@ absl::Status VerifyPartition(const ReadView& view, std::string_view trial_id,
         if (!partition.Holds(newest.report().subject_id())) {
           return absl::OkStatus();
         }
-        return AddToRecount(newest, trial_id, num_windows, rows_of, recount);
+        return AddToRecount(newest, trial_id, num_windows, rows_of, groups,
+                            recount);
       });
   if (!checked.ok()) return checked;
   if (first) {
@@ -669,6 +720,7 @@ absl::StatusOr<VerifySummary> VerifyCounters(const ReadView& view,
                                              std::string_view trial_id,
                                              int num_windows,
                                              const CountedRowsFn& rows_of,
+                                             const SubjectGroups& groups,
                                              const VerifyLimits& limits) {
   absl::StatusOr<uint64_t> passes =
       VerificationPasses(view, trial_id, limits.max_states_per_pass);
@@ -678,8 +730,8 @@ absl::StatusOr<VerifySummary> VerifyCounters(const ReadView& view,
   RecountedCounters counters;
   for (uint64_t i = 0; i < *passes; ++i) {
     absl::Status verified =
-        VerifyPartition(view, trial_id, num_windows, rows_of, {i, *passes},
-                        counters, diffs, summary);
+        VerifyPartition(view, trial_id, num_windows, rows_of, groups,
+                        {i, *passes}, counters, diffs, summary);
     if (!verified.ok()) return verified;
   }
   summary.counter_rows = counters.size();
@@ -692,7 +744,8 @@ absl::StatusOr<VerifySummary> VerifyCounters(const ReadView& view,
 
 absl::Status RecountTerms(Txn& txn, std::string_view trial_id, int num_windows,
                           std::span<const TermKey> terms,
-                          const CountedRowsFn& rows_of) {
+                          const CountedRowsFn& rows_of,
+                          const SubjectGroups& groups) {
   const std::set<TermKey> selected(terms.begin(), terms.end());
   const CountedRowsFn selected_rows = [&](const v1::AdverseEventReport& r) {
     std::vector<TermKey> rows = rows_of(r);
@@ -704,7 +757,7 @@ absl::Status RecountTerms(Txn& txn, std::string_view trial_id, int num_windows,
   absl::Status counted = ForEachLatestReport(
       txn, trial_id, [&](const ReportKeyParts&, const StoredReport& newest) {
         return AddToRecount(newest, trial_id, num_windows, selected_rows,
-                            recount);
+                            groups, recount);
       });
   if (!counted.ok()) return counted;
   counted =

@@ -32,6 +32,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "aesignal/v1/report.pb.h"
@@ -133,6 +134,16 @@ struct TermCounters {
   std::vector<CellCounts> cells;
 };
 
+// Moves a subject's counted events from dose group `from` to `to` (a dose
+// group correction): its subject-term states stay as they are (they hold no
+// group), and each state's part of its term's counter row leaves `from` and
+// joins `to`, in `txn`. Returns the terms whose rows changed. States are keyed
+// by term first, so this scans every subject-term state of the trial: for a
+// correction, never for ingest.
+absl::StatusOr<std::vector<TermKey>> MoveSubjectGroup(
+    Txn& txn, std::string_view trial_id, std::string_view subject_id,
+    int num_windows, int from, int to);
+
 // Reads up to `max_terms` term rows of `level`, in key order, starting after
 // the encoded term `after` (empty: from the start). Sets *more if rows remain.
 absl::StatusOr<std::vector<TermCounters>> ReadTermCounters(
@@ -150,6 +161,11 @@ absl::StatusOr<TermCounters> ReadOneTerm(const ReadView& view,
 // whose rows it passes to ApplyReportChange.
 using CountedRowsFn =
     std::function<std::vector<TermKey>(const v1::AdverseEventReport&)>;
+// Each enrolled subject's dose group index: the group all of the subject's
+// reports count in. The domain reads it from the subjects, whose dose group
+// a correction may change; a stored version's own dose_group is the group at
+// the time it was received.
+using SubjectGroups = absl::flat_hash_map<std::string, int>;
 
 // How much verification holds in memory. It recounts the subjects in
 // passes, each over every stored report, holding one pass's recounted
@@ -163,12 +179,12 @@ struct VerifyLimits {
 
 // Recomputes every subject-term state and counter of a trial from the stored
 // reports (the highest version of each report, counted in the rows
-// `rows_of` gives) and compares them with what is stored; the recount never
-// reads the maintained states or counters (it counts the stored states only
-// to size its passes). Also checks that every report's head names its newest
-// version. What it checked if identical; DATA_LOSS describing the first
-// differences if not. Scans all reports once per pass: for verification and
-// tests, never on a query path.
+// `rows_of` gives and in its subject's group in `groups`) and compares them
+// with what is stored; the recount never reads the maintained states or
+// counters (it counts the stored states only to size its passes). Also checks
+// that every report's head names its newest version. What it checked if
+// identical; DATA_LOSS describing the first differences if not. Scans all
+// reports once per pass: for verification and tests, never on a query path.
 struct VerifySummary {
   uint64_t reports = 0;       // reports (newest versions) recounted
   uint64_t states = 0;        // subject-term states recounted
@@ -179,6 +195,7 @@ absl::StatusOr<VerifySummary> VerifyCounters(const ReadView& view,
                                              std::string_view trial_id,
                                              int num_windows,
                                              const CountedRowsFn& rows_of,
+                                             const SubjectGroups& groups,
                                              const VerifyLimits& limits = {});
 
 // Recounts the rows `terms` of a trial from its stored reports (the newest
@@ -189,7 +206,8 @@ absl::StatusOr<VerifySummary> VerifyCounters(const ReadView& view,
 // stored before were not counted in it. Scans every report of the trial.
 absl::Status RecountTerms(Txn& txn, std::string_view trial_id, int num_windows,
                           std::span<const TermKey> terms,
-                          const CountedRowsFn& rows_of);
+                          const CountedRowsFn& rows_of,
+                          const SubjectGroups& groups);
 
 // The version of the domain's counting rule (which rows a report counts in)
 // the stored counters follow, as the domain last recorded it; 0 if it never

@@ -113,6 +113,20 @@ class ApplyReportChangeTest : public ::testing::Test {
     return rows;
   }
 
+  // Each subject in the group its newest stored report versions carry (what
+  // the domain reads from the subjects; these tests enroll none).
+  SubjectGroups StoredGroups() {
+    SubjectGroups groups;
+    EXPECT_TRUE(ScanNewestReports(store_->Latest(), "T",
+                                  [&](const StoredReport& stored) {
+                                    groups[stored.report().subject_id()] =
+                                        stored.dose_group();
+                                    return true;
+                                  })
+                    .ok());
+    return groups;
+  }
+
   absl::Status Change(const std::vector<TermKey>* old_rows,
                       const Placement* old_at,
                       const std::vector<TermKey>* new_rows,
@@ -341,12 +355,15 @@ TEST_F(ApplyReportChangeTest, VerifyCountersRecountsWithTheCallersRule) {
   ASSERT_TRUE(store_version(nullptr, first, 0).ok());
   ASSERT_TRUE(store_version(&first, second, 2).ok());
 
-  EXPECT_TRUE(VerifyCounters(store_->Latest(), "T", kWindows, rule).ok());
+  EXPECT_TRUE(
+      VerifyCounters(store_->Latest(), "T", kWindows, rule, StoredGroups())
+          .ok());
   auto without_grade_3 = [](const v1::AdverseEventReport& r) {
     return Report(r.pt(), 1, r.serious());
   };
-  absl::Status other =
-      VerifyCounters(store_->Latest(), "T", kWindows, without_grade_3).status();
+  absl::Status other = VerifyCounters(store_->Latest(), "T", kWindows,
+                                      without_grade_3, StoredGroups())
+                           .status();
   EXPECT_EQ(other.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(other.message(), ::testing::HasSubstr("grade_3_plus"));
 }
@@ -395,8 +412,9 @@ TEST_F(ApplyReportChangeTest, VerifyCountersInPassesAgreesWithOnePass) {
                   .ok());
   const std::vector<size_t> per_pass = {1, 3, 10, 50, 1'000'000};
   for (size_t max_states : per_pass) {
-    auto summary = VerifyCounters(store_->Latest(), "T", kWindows, rule,
-                                  {.max_states_per_pass = max_states});
+    auto summary =
+        VerifyCounters(store_->Latest(), "T", kWindows, rule, StoredGroups(),
+                       {.max_states_per_pass = max_states});
     ASSERT_TRUE(summary.ok()) << max_states << " states per pass";
     EXPECT_EQ(summary->reports, 3u * kSubjects);
     EXPECT_EQ(summary->states, stored_states);
@@ -425,7 +443,7 @@ TEST_F(ApplyReportChangeTest, VerifyCountersInPassesAgreesWithOnePass) {
       for (size_t max_states : per_pass) {
         absl::Status verified =
             VerifyCounters(store_->Latest(), "T", kWindows, rule,
-                           {.max_states_per_pass = max_states})
+                           StoredGroups(), {.max_states_per_pass = max_states})
                 .status();
         EXPECT_EQ(verified.code(), absl::StatusCode::kDataLoss)
             << "S" << subject << ", " << max_states << " states per pass";
@@ -436,8 +454,80 @@ TEST_F(ApplyReportChangeTest, VerifyCountersInPassesAgreesWithOnePass) {
     }
   }
   EXPECT_TRUE(VerifyCounters(store_->Latest(), "T", kWindows, rule,
-                             {.max_states_per_pass = 3})
+                             StoredGroups(), {.max_states_per_pass = 3})
                   .ok());
+}
+
+// A dose group correction moves each of the subject's term states out of
+// the old group's cells and into the new group's, whole (its first window
+// stays its first), and leaves every other subject where it was; the
+// recount agrees only with the subject's new group.
+TEST_F(ApplyReportChangeTest, MoveSubjectGroupMovesEveryStateOfTheSubject) {
+  auto rule = [](const v1::AdverseEventReport& r) {
+    return Report(r.pt(), r.grade(), r.serious());
+  };
+  const struct {
+    const char* report_id;
+    const char* subject_id;
+    const char* pt;
+    int window;
+  } reports[] = {{"R1", "S1", "Headache", 0},
+                 {"R2", "S1", "Headache", 2},
+                 {"R3", "S1", "Rash", 1},
+                 {"R4", "S2", "Headache", 1}};
+  for (const auto& spec : reports) {
+    v1::AdverseEventReport r;
+    r.set_site_id("01");
+    r.set_report_id(spec.report_id);
+    r.set_version(1);
+    r.set_subject_id(spec.subject_id);
+    r.set_pt(spec.pt);
+    r.set_grade(1);
+    const std::vector<TermKey> rows = rule(r);
+    const CountedVersion added{r.subject_id(), 0, spec.window, rows};
+    ASSERT_TRUE(store_
+                    ->Commit([&](Txn& txn) {
+                      StoredReport stored;
+                      *stored.mutable_report() = r;
+                      stored.set_window(spec.window);
+                      stored.set_dose_group(0);
+                      WriteReportVersion(txn, "T", stored, /*newest=*/true);
+                      return ApplyReportChange(txn, "T", kWindows, nullptr,
+                                               &added);
+                    })
+                    .ok());
+  }
+  const TermKey headache = Report("Headache", 1, false)[0];
+  const TermKey rash = Report("Rash", 1, false)[0];
+  const TermKey any_ae{Level::kOverall, "", "", "any_ae"};
+  std::vector<TermKey> moved;
+  ASSERT_TRUE(store_
+                  ->Commit([&](Txn& txn) {
+                    auto terms = MoveSubjectGroup(txn, "T", "S1", kWindows,
+                                                  /*from=*/0, /*to=*/1);
+                    if (terms.ok()) moved = *std::move(terms);
+                    return terms.status();
+                  })
+                  .ok());
+  EXPECT_EQ(moved.size(), 5u);  // Headache, Rash, their SOCs, any AE
+  // S1 is new to Headache in window 0 and has it again in window 2.
+  EXPECT_EQ(Counter(headache, 1, 0), Cell(1, 1, 1));
+  EXPECT_EQ(Counter(headache, 1, 2), Cell(1, 0, 1));
+  EXPECT_EQ(Counter(headache, 0, 0), Cell(0, 0, 0));
+  EXPECT_EQ(Counter(headache, 0, 1), Cell(1, 1, 1));  // S2 stays
+  EXPECT_EQ(Counter(rash, 1, 1), Cell(1, 1, 1));
+  EXPECT_EQ(Counter(rash, 0, 1), Cell(0, 0, 0));
+  EXPECT_EQ(Counter(any_ae, 1, 1), Cell(1, 0, 1));  // S1's Rash, not new
+  EXPECT_EQ(Counter(any_ae, 0, 1), Cell(1, 1, 1));  // S2's Headache
+
+  SubjectGroups corrected = StoredGroups();
+  EXPECT_EQ(VerifyCounters(store_->Latest(), "T", kWindows, rule, corrected)
+                .status()
+                .code(),
+            absl::StatusCode::kDataLoss);  // S1's reports say group 0
+  corrected["S1"] = 1;
+  EXPECT_TRUE(
+      VerifyCounters(store_->Latest(), "T", kWindows, rule, corrected).ok());
 }
 
 TEST_F(ApplyReportChangeTest, RecountTermsRebuildsOnlyTheNamedRows) {
@@ -481,15 +571,20 @@ TEST_F(ApplyReportChangeTest, RecountTermsRebuildsOnlyTheNamedRows) {
                   })
                   .ok());
   EXPECT_EQ(
-      VerifyCounters(store_->Latest(), "T", kWindows, new_rule).status().code(),
+      VerifyCounters(store_->Latest(), "T", kWindows, new_rule, StoredGroups())
+          .status()
+          .code(),
       absl::StatusCode::kDataLoss);
   const std::vector<TermKey> terms = {grade3};
   ASSERT_TRUE(store_
                   ->Commit([&](Txn& txn) {
-                    return RecountTerms(txn, "T", kWindows, terms, new_rule);
+                    return RecountTerms(txn, "T", kWindows, terms, new_rule,
+                                        StoredGroups());
                   })
                   .ok());
-  EXPECT_TRUE(VerifyCounters(store_->Latest(), "T", kWindows, new_rule).ok());
+  EXPECT_TRUE(
+      VerifyCounters(store_->Latest(), "T", kWindows, new_rule, StoredGroups())
+          .ok());
   // R2 (S0, window 1) and R3 (S1, window 2) are grade >= 3.
   EXPECT_EQ(Counter(grade3, 1, 1), Cell(1, 1, 1));
   EXPECT_EQ(Counter(grade3, 1, 2), Cell(1, 1, 1));

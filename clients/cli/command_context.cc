@@ -156,6 +156,8 @@ void PrintColumns(std::ostream& out,
       absl::StrAppend(&line, row[i]);
       if (i + 1 < row.size()) line.append(widths[i] - row[i].size() + 2, ' ');
     }
+    // No trailing blanks when the last columns are empty.
+    while (!line.empty() && line.back() == ' ') line.pop_back();
     out << line << "\n";
   }
 }

@@ -1,4 +1,4 @@
-// `aesignal subjects enroll|list|show`.
+// `aesignal subjects enroll|list|show|correct`.
 #include <memory>
 #include <string>
 #include <vector>
@@ -108,14 +108,79 @@ int SubjectsShow(CommandContext& ctx, const std::string& trial_id,
              << subject->dose_group_id() << "; " << subject->history_size()
              << " version(s), newest first\n";
   std::vector<std::vector<std::string>> rows = {
-      {"version", "stored", "last_contact_day", "status"}};
+      {"version", "stored", "dose_group", "last_contact_day", "status",
+       "correction_reason"}};
   for (const auto& v : subject->history()) {
     rows.push_back({absl::StrCat(v.version()), ShortTime(v.update_time()),
-                    absl::StrCat(v.last_contact_day()),
-                    StatusName(v.status())});
+                    v.dose_group_id(), absl::StrCat(v.last_contact_day()),
+                    StatusName(v.status()), v.correction_reason()});
   }
   PrintColumns(ctx.io.out, rows);
   return kExitOk;
+}
+
+struct CorrectFlags {
+  std::string trial, subject, dose_group, reason;
+  int last_contact_day = 0;  // 0: unchanged
+};
+
+// Corrects a subject: its current version once more, with the new dose group
+// and/or lower last contact day and the reason. The server refuses a
+// "correction" that corrects nothing (e.g. a higher last contact day, which
+// `subjects enroll` sends as an update).
+int SubjectsCorrect(CommandContext& ctx, const CorrectFlags& f) {
+  if (f.dose_group.empty() && f.last_contact_day == 0) {
+    ctx.io.err << "nothing to correct: give --dose-group and/or "
+                  "--last-contact-day\n";
+    return kExitUsage;
+  }
+  client::Client c = ctx.MakeClient();
+  auto stored = c.GetSubject(f.trial, f.subject);
+  if (!stored.ok()) {
+    PrintStatus(ctx.io.err, stored.status());
+    return kExitFailed;
+  }
+  v1::Subject next = *stored;
+  next.clear_history();
+  if (!f.dose_group.empty()) next.set_dose_group_id(f.dose_group);
+  if (f.last_contact_day != 0) next.set_last_contact_day(f.last_contact_day);
+  next.set_correction_reason(f.reason);
+  auto enrolled = c.EnrollSubjects(f.trial, {next});
+  if (!enrolled.ok()) {
+    ctx.io.err << "not corrected:\n";
+    PrintStatus(ctx.io.err, enrolled.status(), [](const std::string& field) {
+      int index;
+      std::string rest;
+      return SplitIndexedPath(field, "subjects", &index, &rest) ? rest : field;
+    });
+    return kExitFailed;
+  }
+  const v1::Subject& now = enrolled->subjects(0);
+  ctx.io.out << "corrected subject " << f.subject << ": version "
+             << now.version() << ", dose group " << now.dose_group_id()
+             << ", last contact day " << now.last_contact_day()
+             << "; its reports count in dose group " << now.dose_group_id()
+             << ", earlier versions stay stored\n";
+  return kExitOk;
+}
+
+void AddCorrect(CLI::App& subjects, CommandContext& ctx) {
+  auto f = std::make_shared<CorrectFlags>();
+  auto* correct = subjects.add_subcommand(
+      "correct",
+      "correct a subject's dose group or lower its last contact day (a new "
+      "version with the reason; its reports move with it)");
+  correct->add_option("--trial", f->trial, "trial id")->required();
+  correct->add_option("--subject", f->subject, "subject id")->required();
+  correct->add_option("--dose-group", f->dose_group,
+                      "the dose group the subject actually received");
+  correct
+      ->add_option("--last-contact-day", f->last_contact_day,
+                   "the right last contact day, lower than the stored one")
+      ->check(CLI::PositiveNumber);
+  correct->add_option("--reason", f->reason, "why, for the audit trail")
+      ->required();
+  SetAction(correct, ctx, [&ctx, f] { return SubjectsCorrect(ctx, *f); });
 }
 
 struct SubjectsFlags {
@@ -130,7 +195,7 @@ struct SubjectsFlags {
 
 void AddSubjectsCommands(CLI::App& app, CommandContext& ctx) {
   auto* subjects =
-      app.add_subcommand("subjects", "enroll, list and show subjects");
+      app.add_subcommand("subjects", "enroll, list, show and correct subjects");
   subjects->require_subcommand(1);
   auto f = std::make_shared<SubjectsFlags>();
 
@@ -164,6 +229,7 @@ void AddSubjectsCommands(CLI::App& app, CommandContext& ctx) {
   SetAction(show, ctx, [&ctx, f] {
     return SubjectsShow(ctx, f->trial, f->subject, f->format);
   });
+  AddCorrect(*subjects, ctx);
 }
 
 }  // namespace aesignal::cli

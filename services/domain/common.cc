@@ -262,14 +262,12 @@ absl::StatusOr<Denominators> CountDenominators(
   return d;
 }
 
-absl::StatusOr<Denominators> ReadDenominators(const storage::ReadView& view,
-                                              const v1::Trial& trial) {
-  AESIGNAL_ASSIGN_OR_RETURN(const EventWindows last_event_window,
-                            ReadLastEventWindows(view, trial));
+absl::StatusOr<std::vector<v1::Subject>> ReadSubjects(
+    const storage::ReadView& view, const std::string& trial_id) {
   std::vector<v1::Subject> subjects;
   absl::Status error;
   AESIGNAL_RETURN_IF_ERROR(
-      view.Scan(Cf::kSubjects, storage::TrialPrefix(trial.trial_id()), "",
+      view.Scan(Cf::kSubjects, storage::TrialPrefix(trial_id), "",
                 [&](std::string_view, std::string_view value) {
                   auto subject = Parse<v1::Subject>(value, "subject");
                   if (!subject.ok()) {
@@ -280,6 +278,34 @@ absl::StatusOr<Denominators> ReadDenominators(const storage::ReadView& view,
                   return true;
                 }));
   AESIGNAL_RETURN_IF_ERROR(error);
+  return subjects;
+}
+
+absl::StatusOr<storage::SubjectGroups> ReadSubjectGroups(
+    const storage::ReadView& view, const v1::Trial& trial,
+    const std::optional<google::protobuf::Timestamp>& as_of) {
+  AESIGNAL_ASSIGN_OR_RETURN(
+      const std::vector<v1::Subject> subjects,
+      as_of.has_value() ? ReadSubjectsAsOf(view, trial.trial_id(), *as_of)
+                        : ReadSubjects(view, trial.trial_id()));
+  storage::SubjectGroups groups;
+  groups.reserve(subjects.size());
+  for (const v1::Subject& s : subjects) {
+    const int g = DoseGroupIndex(trial, s.dose_group_id());
+    if (g < 0) {
+      return absl::DataLossError("stored subject has an unknown group");
+    }
+    groups.emplace(s.subject_id(), g);
+  }
+  return groups;
+}
+
+absl::StatusOr<Denominators> ReadDenominators(const storage::ReadView& view,
+                                              const v1::Trial& trial) {
+  AESIGNAL_ASSIGN_OR_RETURN(const EventWindows last_event_window,
+                            ReadLastEventWindows(view, trial));
+  AESIGNAL_ASSIGN_OR_RETURN(const std::vector<v1::Subject> subjects,
+                            ReadSubjects(view, trial.trial_id()));
   return CountDenominators(trial, subjects, last_event_window);
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "aesignal/v1/trial.pb.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "storage/incidence.h"
 #include "storage/store.h"
 
 namespace aesignal::domain::internal {
@@ -71,6 +73,17 @@ absl::Status CheckAsOf(const google::protobuf::Timestamp& as_of,
 absl::StatusOr<std::vector<v1::Subject>> ReadSubjectsAsOf(
     const storage::ReadView& view, const std::string& trial_id,
     const google::protobuf::Timestamp& as_of);
+
+// Each subject's current version, in subject_id order.
+absl::StatusOr<std::vector<v1::Subject>> ReadSubjects(
+    const storage::ReadView& view, const std::string& trial_id);
+
+// Each subject's dose group index, the group all its reports count in: of
+// the current versions, or with `as_of` of the versions as of that cut-off
+// (a dose group correction moves a subject's reports from then on).
+absl::StatusOr<storage::SubjectGroups> ReadSubjectGroups(
+    const storage::ReadView& view, const v1::Trial& trial,
+    const std::optional<google::protobuf::Timestamp>& as_of = std::nullopt);
 
 // The last window in which each subject has an AE, by subject_id: a subject
 // with an AE in a window has evidently been followed into it, even if its

@@ -23,11 +23,12 @@ absl::Status RecountTrial(storage::Txn& txn, const std::string& trial_id,
                           const std::vector<storage::TermKey>& rows) {
   AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial,
                             internal::LoadTrial(txn, trial_id));
-  AESIGNAL_RETURN_IF_ERROR(
-      storage::RecountTerms(txn, trial_id, trial.timepoints_size(), rows,
-                            [](const v1::AdverseEventReport& report) {
-                              return CountedRows(report);
-                            }));
+  AESIGNAL_ASSIGN_OR_RETURN(const storage::SubjectGroups groups,
+                            internal::ReadSubjectGroups(txn, trial));
+  AESIGNAL_RETURN_IF_ERROR(storage::RecountTerms(
+      txn, trial_id, trial.timepoints_size(), rows,
+      [](const v1::AdverseEventReport& report) { return CountedRows(report); },
+      groups));
   // The scan behind MarkAllTermsDirty sees committed rows only; the
   // recounted ones are marked here.
   for (const storage::TermKey& row : rows) {

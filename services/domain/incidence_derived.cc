@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "services/domain/common.h"
 #include "services/errors/errors.h"
 #include "storage/reports.h"
 
@@ -15,10 +17,9 @@ DerivedTally::DerivedTally(int num_groups, int num_windows,
       level_(level),
       subset_(std::move(subset)) {}
 
-absl::Status DerivedTally::Add(const storage::StoredReport& stored) {
+absl::Status DerivedTally::Add(const storage::StoredReport& stored, int group) {
   const v1::AdverseEventReport& report = stored.report();
   if (!InSubset(report, subset_)) return absl::OkStatus();
-  const int group = stored.dose_group();
   const int window = stored.window();
   if (group < 0 || group >= num_groups_ || window < 0 ||
       window >= num_windows_) {
@@ -79,9 +80,17 @@ absl::StatusOr<DerivedRows> DeriveRows(
     const std::optional<google::protobuf::Timestamp>& as_of) {
   DerivedTally tally(trial.dose_groups_size(), trial.timepoints_size(), level,
                      subset);
+  // Each report counts in its subject's group (at the cut-off, if any).
+  AESIGNAL_ASSIGN_OR_RETURN(const storage::SubjectGroups groups,
+                            internal::ReadSubjectGroups(view, trial, as_of));
   absl::Status error;
   const auto add = [&](const storage::StoredReport& stored) {
-    error = tally.Add(stored);
+    auto group = groups.find(stored.report().subject_id());
+    error = group == groups.end()
+                ? absl::DataLossError(absl::StrCat("stored report of subject '",
+                                                   stored.report().subject_id(),
+                                                   "', who is not enrolled"))
+                : tally.Add(stored, group->second);
     return error.ok();
   };
   AESIGNAL_RETURN_IF_ERROR(

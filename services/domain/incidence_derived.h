@@ -68,9 +68,10 @@ class DerivedTally {
   DerivedTally(int num_groups, int num_windows, storage::Level level,
                SubsetRule subset);
 
-  // Counts one counted (newest) version; DATA_LOSS if its stored dose group
-  // or window is outside the trial.
-  absl::Status Add(const storage::StoredReport& stored);
+  // Counts one counted (newest) version in dose group index `group` (its
+  // subject's); DATA_LOSS if the group or the stored window is outside the
+  // trial.
+  absl::Status Add(const storage::StoredReport& stored, int group);
   DerivedRows Rows() const;
 
  private:

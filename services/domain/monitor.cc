@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -46,6 +47,7 @@ using internal::EncodePageToken;
 using internal::NowProto;
 using internal::PageSize;
 using internal::Parse;
+using internal::ReadSubjectGroups;
 
 using google::protobuf::util::MessageDifferencer;
 using storage::Cf;
@@ -180,6 +182,23 @@ void ValidateBatch(Batch& batch) {
   }
 }
 
+// Whether `r` names a dose group other than its subject's, after rejecting
+// it. Checked after AlreadyStored: a retry of a version stored before a
+// dose group correction is still the same report (a DUPLICATE).
+bool NamesAnotherGroup(const v1::AdverseEventReport& r,
+                       const v1::Subject& subject, const std::string& path,
+                       v1::ReportResult* result) {
+  if (r.dose_group_id().empty() ||
+      r.dose_group_id() == subject.dose_group_id()) {
+    return false;
+  }
+  SetRejected(
+      result, absl::StatusCode::kInvalidArgument, path + ".dose_group_id",
+      absl::StrCat("subject '", r.subject_id(), "' is enrolled in dose group '",
+                   subject.dose_group_id(), "'"));
+  return true;
+}
+
 // The stateful half, run on the committer thread: subject and version checks,
 // then each accepted report and its counter changes go into the transaction.
 // One per transaction, over one or more batches of one trial version, in
@@ -263,6 +282,7 @@ absl::Status BatchApplier::ApplyReport(int i) {
   AESIGNAL_ASSIGN_OR_RETURN(bool stored_already,
                             AlreadyStored(r, newest, path, result));
   if (stored_already) return absl::OkStatus();
+  if (NamesAnotherGroup(r, *subject, path, result)) return absl::OkStatus();
   AESIGNAL_ASSIGN_OR_RETURN(std::optional<storage::StoredReport> previous,
                             NewestStored(r, newest));
   if (previous.has_value() &&
@@ -297,7 +317,7 @@ absl::Status BatchApplier::ApplyReport(int i) {
 }
 
 // The subject of `r` as enrolled, or null after rejecting `r` because it is
-// not enrolled or enrolled elsewhere (another site or dose group).
+// not enrolled or enrolled at another site.
 absl::StatusOr<const v1::Subject*> BatchApplier::EnrolledSubject(
     const v1::AdverseEventReport& r, const std::string& path,
     v1::ReportResult* result) {
@@ -325,15 +345,6 @@ absl::StatusOr<const v1::Subject*> BatchApplier::EnrolledSubject(
         result, absl::StatusCode::kInvalidArgument, path + ".site_id",
         absl::StrCat("subject '", r.subject_id(), "' is enrolled at site '",
                      subject.site_id(), "'"));
-    return nullptr;
-  }
-  if (!r.dose_group_id().empty() &&
-      r.dose_group_id() != subject.dose_group_id()) {
-    SetRejected(result, absl::StatusCode::kInvalidArgument,
-                path + ".dose_group_id",
-                absl::StrCat("subject '", r.subject_id(),
-                             "' is enrolled in dose group '",
-                             subject.dose_group_id(), "'"));
     return nullptr;
   }
   return &subject;
@@ -407,11 +418,13 @@ absl::Status BatchApplier::Count(
     return storage::ApplyReportChange(txn_, counter_rows_, batch_->trial_id,
                                       num_windows_, nullptr, &added);
   }
+  // The previous version counts in the subject's group as it is now, which
+  // a dose group correction may have changed since that version arrived.
   CountedRows(previous->report(), &removed_rows_);
-  NoteDirty(removed_rows_, previous->dose_group(), previous->window(), r);
+  NoteDirty(removed_rows_, stored.dose_group(), previous->window(), r);
   const storage::CountedVersion removed{previous->report().subject_id(),
-                                        previous->dose_group(),
-                                        previous->window(), removed_rows_};
+                                        stored.dose_group(), previous->window(),
+                                        removed_rows_};
   return storage::ApplyReportChange(txn_, counter_rows_, batch_->trial_id,
                                     num_windows_, &removed, &added);
 }
@@ -734,10 +747,37 @@ absl::Status ValidateSubjects(const v1::Trial& trial,
   return absl::OkStatus();
 }
 
-// What re-enrolling a stored subject may not change: its site and dose
-// group, and its follow-up may only grow.
+// What a new version of a stored subject changes. A new dose group, or a
+// lower last contact day, is a correction of what was recorded (a
+// randomization or data entry error), which must say why; follow-up that
+// grows, or a new status, is an update.
+struct SubjectChange {
+  bool any = false;      // anything stored changes: a new version
+  bool group = false;    // the dose group is corrected
+  bool lowered = false;  // the last contact day is lowered
+  bool correction() const { return group || lowered; }
+};
+
+SubjectChange ChangeOf(const v1::Subject& stored, const v1::Subject& s) {
+  SubjectChange change;
+  change.group = s.dose_group_id() != stored.dose_group_id();
+  change.lowered = s.last_contact_day() < stored.last_contact_day();
+  // A retry of a correction repeats its reason: the same version again.
+  const bool same_reason = s.correction_reason().empty() ||
+                           s.correction_reason() == stored.correction_reason();
+  change.any =
+      change.group || s.last_contact_day() != stored.last_contact_day() ||
+      s.status() != stored.status() ||
+      s.withdrawal_reason() != stored.withdrawal_reason() || !same_reason;
+  return change;
+}
+
+// The rules of a new version of a stored subject: its site never changes
+// (its reports are filed under it); a correction says why, and only a
+// correction carries a reason, so the trail never shows one for a change
+// that corrected nothing.
 void CheckReenrollment(const v1::Subject& stored, const v1::Subject& s,
-                       const std::string& path,
+                       const SubjectChange& change, const std::string& path,
                        std::vector<errors::FieldViolation>* violations) {
   if (stored.site_id() != s.site_id()) {
     violations->push_back(
@@ -745,17 +785,28 @@ void CheckReenrollment(const v1::Subject& stored, const v1::Subject& s,
          absl::StrCat("subject is enrolled at site '", stored.site_id(),
                       "'; the site cannot change")});
   }
-  if (stored.dose_group_id() != s.dose_group_id()) {
-    violations->push_back({path + ".dose_group_id",
-                           absl::StrCat("subject is enrolled in dose group '",
-                                        stored.dose_group_id(),
-                                        "'; the dose group cannot change")});
+  if (!change.any) return;
+  const bool has_reason = !s.correction_reason().empty();
+  if (change.group && !has_reason) {
+    violations->push_back(
+        {path + ".dose_group_id",
+         absl::StrCat("subject is enrolled in dose group '",
+                      stored.dose_group_id(),
+                      "'; a new dose group is a correction and needs "
+                      "correction_reason")});
   }
-  if (s.last_contact_day() < stored.last_contact_day()) {
+  if (change.lowered && !has_reason) {
     violations->push_back(
         {path + ".last_contact_day",
-         absl::StrCat("follow-up can only grow: stored last contact day is ",
-                      stored.last_contact_day())});
+         absl::StrCat("stored last contact day is ", stored.last_contact_day(),
+                      "; lowering it is a correction and needs "
+                      "correction_reason")});
+  }
+  if (!change.correction() && has_reason) {
+    violations->push_back(
+        {path + ".correction_reason",
+         "is only for a version that changes dose_group_id or lowers "
+         "last_contact_day"});
   }
 }
 
@@ -763,11 +814,12 @@ void CheckReenrollment(const v1::Subject& stored, const v1::Subject& s,
 // transaction, all or nothing: a stateful violation fails the whole request.
 class Enrollment {
  public:
-  Enrollment(storage::Txn& txn, const std::string& trial_id,
-             const CallInfo& call, google::protobuf::Timestamp now,
+  Enrollment(storage::Txn& txn, const v1::Trial& trial, const CallInfo& call,
+             google::protobuf::Timestamp now,
              v1::EnrollSubjectsResponse* response)
       : txn_(txn),
-        trial_id_(trial_id),
+        trial_(trial),
+        trial_id_(trial.trial_id()),
         call_(call),
         now_(std::move(now)),
         response_(*response) {}
@@ -779,6 +831,13 @@ class Enrollment {
           Enroll(request.subjects(i), absl::StrCat("subjects[", i, "]")));
     }
     if (!violations_.empty()) return errors::InvalidArgument(violations_);
+    for (const GroupMove& move : moves_) {
+      // The subject's reports now count in its new group.
+      AESIGNAL_RETURN_IF_ERROR(storage::MoveSubjectGroup(
+                                   txn_, trial_id_, move.subject_id,
+                                   trial_.timepoints_size(), move.from, move.to)
+                                   .status());
+    }
     if (response_.created_count() + response_.updated_count() > 0) {
       // Denominators changed: every row with events is re-evaluated.
       AESIGNAL_RETURN_IF_ERROR(internal::MarkAllTermsDirty(txn_, trial_id_));
@@ -787,6 +846,11 @@ class Enrollment {
   }
 
  private:
+  struct GroupMove {
+    std::string subject_id;
+    int from = 0, to = 0;  // dose group indexes
+  };
+
   absl::Status Enroll(v1::Subject s, const std::string& path) {
     s.set_status(NormalStatus(s.status()));
     s.set_name(
@@ -794,25 +858,61 @@ class Enrollment {
     const std::string key = storage::SubjectKey(trial_id_, s.subject_id());
     AESIGNAL_ASSIGN_OR_RETURN(std::optional<std::string> existing,
                               txn_.Get(Cf::kSubjects, key));
+    std::optional<v1::Subject> stored;
     if (existing.has_value()) {
-      AESIGNAL_ASSIGN_OR_RETURN(v1::Subject stored,
+      AESIGNAL_ASSIGN_OR_RETURN(stored,
                                 Parse<v1::Subject>(*existing, "subject"));
-      CheckReenrollment(stored, s, path, &violations_);
-      if (s.last_contact_day() == stored.last_contact_day() &&
-          s.status() == stored.status() &&
-          s.withdrawal_reason() == stored.withdrawal_reason()) {
-        *response_.add_subjects() = stored;
-        response_.set_unchanged_count(response_.unchanged_count() + 1);
-        return absl::OkStatus();
+    }
+    if (!stored.has_value()) {
+      if (!s.correction_reason().empty()) {
+        violations_.push_back(
+            {path + ".correction_reason",
+             "is only for a version that corrects an enrolled subject"});
       }
-      s.set_version(stored.version() + 1);
-      response_.set_updated_count(response_.updated_count() + 1);
-    } else {
       s.set_version(1);
       response_.set_created_count(response_.created_count() + 1);
+      return Store(std::move(s), "subject.enroll", "");
     }
+    const SubjectChange change = ChangeOf(*stored, s);
+    CheckReenrollment(*stored, s, change, path, &violations_);
+    if (!change.any) {
+      *response_.add_subjects() = *std::move(stored);
+      response_.set_unchanged_count(response_.unchanged_count() + 1);
+      return absl::OkStatus();
+    }
+    if (change.group) {
+      moves_.push_back({s.subject_id(),
+                        DoseGroupIndex(trial_, stored->dose_group_id()),
+                        DoseGroupIndex(trial_, s.dose_group_id())});
+    }
+    s.set_version(stored->version() + 1);
+    response_.set_updated_count(response_.updated_count() + 1);
+    if (!change.correction()) return Store(std::move(s), "subject.update", "");
+    return Store(std::move(s), "subject.correct",
+                 Corrected(*stored, s, change));
+  }
+
+  // "; corrected dose group A -> B, last contact day 200 -> 20"
+  static std::string Corrected(const v1::Subject& stored, const v1::Subject& s,
+                               const SubjectChange& change) {
+    std::vector<std::string> what;
+    if (change.group) {
+      what.push_back(absl::StrCat("dose group ", stored.dose_group_id(), " -> ",
+                                  s.dose_group_id()));
+    }
+    if (change.lowered) {
+      what.push_back(absl::StrCat("last contact day ",
+                                  stored.last_contact_day(), " -> ",
+                                  s.last_contact_day()));
+    }
+    return absl::StrCat("; corrected ", absl::StrJoin(what, ", "));
+  }
+
+  absl::Status Store(v1::Subject s, const char* action,
+                     const std::string& correction) {
     *s.mutable_update_time() = now_;
-    AESIGNAL_RETURN_IF_ERROR(Audit(s));
+    AESIGNAL_RETURN_IF_ERROR(Audit(s, action, correction));
+    const std::string key = storage::SubjectKey(trial_id_, s.subject_id());
     txn_.Put(Cf::kSubjects, key, s.SerializeAsString());
     txn_.Put(Cf::kSubjectHistory,
              storage::SubjectHistoryKey(trial_id_, s.subject_id(), s.version()),
@@ -821,28 +921,32 @@ class Enrollment {
     return absl::OkStatus();
   }
 
-  absl::Status Audit(const v1::Subject& s) {
+  absl::Status Audit(const v1::Subject& s, const char* action,
+                     const std::string& correction) {
     if (!audit_.has_value()) {
       AESIGNAL_ASSIGN_OR_RETURN(audit_,
                                 storage::AuditWriter::Begin(txn_, trial_id_));
     }
     audit_->Append(AuditOf(
-        call_, now_, s.version() == 1 ? "subject.enroll" : "subject.update",
+        call_, now_, action,
         absl::StrCat("trials/", trial_id_, "/subjects/", s.subject_id()),
         s.version(),
         absl::StrCat("site ", s.site_id(), ", group ", s.dose_group_id(),
                      ", last contact day ", s.last_contact_day(), ", ",
-                     v1::FollowUpStatus_Name(s.status()))));
+                     v1::FollowUpStatus_Name(s.status()), correction),
+        s.correction_reason()));
     return absl::OkStatus();
   }
 
   storage::Txn& txn_;
+  const v1::Trial& trial_;
   const std::string& trial_id_;
   const CallInfo& call_;
   const google::protobuf::Timestamp now_;
   v1::EnrollSubjectsResponse& response_;
   std::optional<storage::AuditWriter> audit_;  // begun by the first record
   std::vector<errors::FieldViolation> violations_;
+  std::vector<GroupMove> moves_;  // applied once every subject passed
 };
 
 }  // namespace
@@ -861,7 +965,7 @@ absl::StatusOr<v1::EnrollSubjectsResponse> Monitor::EnrollSubjects(
   denominators_.BeginWrite(trial_id);
   const absl::Cleanup end_write = [&] { denominators_.EndWrite(trial_id); };
   AESIGNAL_RETURN_IF_ERROR(store_.Commit([&](storage::Txn& txn) {
-    return Enrollment(txn, trial_id, call, now, &response).Run(request);
+    return Enrollment(txn, trial, call, now, &response).Run(request);
   }));
   if (response.created_count() + response.updated_count() > 0) {
     signals_->OnBatchCommitted();
@@ -1065,10 +1169,14 @@ absl::StatusOr<storage::VerifySummary> Monitor::VerifyCounters(
   AESIGNAL_RETURN_IF_ERROR(counting_upgrade_);
   std::unique_ptr<storage::SnapshotView> view = store_.Snapshot();
   AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, trial_id));
-  // The recount puts each report in the rows of the same rule ingest uses.
+  // The recount puts each report in the rows of the same rule ingest uses,
+  // and in its subject's group at the same snapshot.
+  AESIGNAL_ASSIGN_OR_RETURN(const storage::SubjectGroups groups,
+                            ReadSubjectGroups(*view, trial));
   return storage::VerifyCounters(
       *view, trial_id, trial.timepoints_size(),
-      [](const v1::AdverseEventReport& report) { return CountedRows(report); });
+      [](const v1::AdverseEventReport& report) { return CountedRows(report); },
+      groups);
 }
 
 absl::StatusOr<v1::GetAuditTrailResponse> Monitor::GetAuditTrail(

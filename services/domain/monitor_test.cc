@@ -191,6 +191,31 @@ class MonitorTest : public ::testing::Test {
                     .ok());
   }
 
+  // Submits R1 (serious) and R2 for S4 (MID) and R3 for S5, then corrects
+  // S4's dose group to HIGH with `correct`; returns a cut-off just before
+  // the correction.
+  google::protobuf::Timestamp StoreAndCorrectS4(
+      v1::EnrollSubjectsRequest* correct) {
+    EXPECT_TRUE(Submit({MakeReport("R1", 1, "S4", 20, "Pneumonia", 3, true),
+                        MakeReport("R2", 1, "S4", 120, "Rash"),
+                        MakeReport("R3", 1, "S5", 30, "Rash")})
+                    .ok());
+    const google::protobuf::Timestamp before =
+        google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+            absl::ToUnixNanos(absl::Now()));
+    correct->set_parent(kParent);
+    *correct->add_subjects() = MakeSubject("S4", "HIGH", 365);
+    correct->mutable_subjects(0)->set_correction_reason(
+        "randomization error: received the high dose");
+    auto corrected = monitor_->EnrollSubjects(*correct);
+    EXPECT_TRUE(corrected.ok()) << corrected.status();
+    if (corrected.ok()) {
+      EXPECT_EQ(corrected->updated_count(), 1);
+      EXPECT_EQ(corrected->subjects(0).version(), 2u);
+    }
+    return before;
+  }
+
   // Audit blocks stored: one per transaction that audited anything.
   int AuditBlocks() {
     int blocks = 0;
@@ -443,11 +468,19 @@ TEST_F(MonitorTest, EnrollmentIsVersionedAndAllOrNothing) {
   *bad.add_subjects() = MakeSubject("S11", "MID", 5);
   *bad.add_subjects() = MakeSubject("S3", "HIGH", 365);  // group change
   *bad.add_subjects() = MakeSubject("S4", "MID", 10);    // follow-up shrinks
+  // A reason with no correction, and a site change.
+  *bad.add_subjects() = MakeSubject("S5", "MID", 400);
+  bad.mutable_subjects(3)->set_correction_reason("follow-up grew");
+  *bad.add_subjects() = MakeSubject("S6", "MID", 365, "02");
+  bad.mutable_subjects(4)->set_correction_reason("wrong site");
   auto failed = monitor_->EnrollSubjects(bad);
   ASSERT_EQ(failed.status().code(), absl::StatusCode::kInvalidArgument);
+  // Corrections without their reason are named on the corrected field.
   EXPECT_THAT(
       errors::ViolatedFields(failed.status()),
-      ElementsAre("subjects[1].dose_group_id", "subjects[2].last_contact_day"));
+      ElementsAre("subjects[1].dose_group_id", "subjects[2].last_contact_day",
+                  "subjects[3].correction_reason", "subjects[4].site_id",
+                  "subjects[4].correction_reason"));
   v1::ListSubjectsRequest list;
   list.set_parent(kParent);
   list.set_page_size(4);
@@ -917,6 +950,145 @@ TEST_F(MonitorTest, AReportEnteredInErrorCountsNowhereUntilReinstated) {
   EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
 }
 
+// A dose group correction moves the subject's reports, and every count
+// that follows from them, into the new group in the same write; cut-offs
+// before it keep the old group.
+TEST_F(MonitorTest, ADoseGroupCorrectionMovesTheSubjectsCounts) {
+  v1::EnrollSubjectsRequest correct;
+  const google::protobuf::Timestamp before = StoreAndCorrectS4(&correct);
+  EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
+
+  auto overall = Incidence(v1::TERM_LEVEL_OVERALL);
+  EXPECT_EQ(Cell(overall, "Any AE", "MID", "M6")->cumulative().subjects(), 1);
+  EXPECT_EQ(Cell(overall, "Any AE", "HIGH", "M6")->cumulative().subjects(), 1);
+  EXPECT_EQ(Cell(overall, "Any AE", "HIGH", "M6")->cumulative().events(), 2);
+  EXPECT_EQ(Cell(overall, "Any AE", "HIGH", "M3")->n_dosed(), 4);
+  EXPECT_EQ(Cell(overall, "Any AE", "MID", "M3")->n_dosed(), 2);
+  EXPECT_EQ(
+      Cell(overall, "Any serious AE", "MID", "M3")->cumulative().subjects(), 0);
+  EXPECT_EQ(
+      Cell(overall, "Any serious AE", "HIGH", "M3")->cumulative().subjects(),
+      1);
+
+  // Derived tables (a subset; a cut-off now) count in the new group too, and
+  // a cut-off before the correction in the old one.
+  v1::GetIncidenceRequest request;
+  request.set_parent(kParent);
+  request.set_level(v1::TERM_LEVEL_PT);
+  request.set_subset(v1::INCIDENCE_SUBSET_SERIOUS);
+  auto serious = monitor_->GetIncidence(request);
+  ASSERT_TRUE(serious.ok()) << serious.status();
+  EXPECT_EQ(Cell(*serious, "Pneumonia", "HIGH", "M3")->cumulative().subjects(),
+            1);
+  request.clear_subset();
+  request.set_level(v1::TERM_LEVEL_OVERALL);
+  *request.mutable_as_of() =
+      google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+          absl::ToUnixNanos(absl::Now()));
+  auto now = monitor_->GetIncidence(request);
+  ASSERT_TRUE(now.ok()) << now.status();
+  EXPECT_EQ(Cell(*now, "Any AE", "HIGH", "M6")->DebugString(),
+            Cell(overall, "Any AE", "HIGH", "M6")->DebugString());
+  *request.mutable_as_of() = before;
+  auto then = monitor_->GetIncidence(request);
+  ASSERT_TRUE(then.ok()) << then.status();
+  EXPECT_EQ(Cell(*then, "Any AE", "MID", "M6")->cumulative().subjects(), 2);
+  EXPECT_EQ(Cell(*then, "Any AE", "HIGH", "M6")->cumulative().subjects(), 0);
+}
+
+// After a dose group correction, listings name (and filter by) the new
+// group, follow-ups count (and uncount) in it, and a retry of the
+// correction, or of a report version stored before it, changes nothing.
+TEST_F(MonitorTest, AfterADoseGroupCorrectionEverythingUsesTheNewGroup) {
+  v1::EnrollSubjectsRequest correct;
+  const google::protobuf::Timestamp before = StoreAndCorrectS4(&correct);
+
+  // Listings name (and filter by) the group the report counts in.
+  v1::ListReportsRequest list;
+  list.set_parent(kParent);
+  list.set_dose_group_id("HIGH");
+  auto listed = monitor_->ListReports(list, {});
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_EQ(listed->total_size(), 2);
+  EXPECT_EQ(listed->reports(0).current().dose_group_id(), "HIGH");
+  *list.mutable_as_of() = before;
+  listed = monitor_->ListReports(list, {});
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_EQ(listed->total_size(), 0);
+  v1::GetReportRequest get_report;
+  get_report.set_name(absl::StrCat(kParent, "/sites/01/reports/R2"));
+  auto r2 = monitor_->GetReport(get_report, {});
+  ASSERT_TRUE(r2.ok()) << r2.status();
+  EXPECT_EQ(r2->versions(0).dose_group_id(), "HIGH");
+
+  // A retry of the correction, and of R1 as first sent, change nothing; a
+  // new version that still names the old group is refused.
+  auto again = monitor_->EnrollSubjects(correct);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->unchanged_count(), 1);
+  v1::AdverseEventReport old_group =
+      MakeReport("R1", 1, "S4", 20, "Pneumonia", 3, true);
+  old_group.set_dose_group_id("MID");
+  v1::AdverseEventReport follow_up = old_group;
+  follow_up.set_version(2);
+  auto retried = Submit({old_group, follow_up});
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_THAT(Statuses(*retried), ElementsAre(v1::REPORT_STATUS_DUPLICATE,
+                                              v1::REPORT_STATUS_REJECTED));
+  EXPECT_EQ(retried->results(1).field(), "reports[1].dose_group_id");
+
+  // A follow-up that drops R1's seriousness uncounts it in the new group.
+  ASSERT_TRUE(Submit({MakeReport("R1", 2, "S4", 20, "Pneumonia", 3)}).ok());
+  auto overall = Incidence(v1::TERM_LEVEL_OVERALL);
+  EXPECT_EQ(
+      Cell(overall, "Any serious AE", "HIGH", "M3")->cumulative().subjects(),
+      0);
+  EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
+
+  // The trail says what was corrected and why; the history keeps both.
+  v1::GetSubjectRequest get;
+  get.set_name(absl::StrCat(kParent, "/subjects/S4"));
+  auto subject = monitor_->GetSubject(get, {});
+  ASSERT_TRUE(subject.ok()) << subject.status();
+  ASSERT_EQ(subject->history_size(), 2);
+  EXPECT_EQ(subject->history(1).dose_group_id(), "MID");
+  v1::GetAuditTrailRequest audit;
+  audit.set_parent(kParent);
+  auto trail = monitor_->GetAuditTrail(audit);
+  ASSERT_TRUE(trail.ok()) << trail.status();
+  bool found = false;
+  for (const auto& record : trail->records()) {
+    if (record.action() != "subject.correct") continue;
+    found = true;
+    EXPECT_THAT(record.details(),
+                HasSubstr("corrected dose group MID -> HIGH"));
+    EXPECT_EQ(record.reason(), "randomization error: received the high dose");
+  }
+  EXPECT_TRUE(found);
+}
+
+// Lowering a mistyped last contact day is a correction: it needs a reason,
+// and the at-risk denominators follow it.
+TEST_F(MonitorTest, LoweringTheLastContactDayIsACorrection) {
+  v1::EnrollSubjectsRequest lower;
+  lower.set_parent(kParent);
+  *lower.add_subjects() = MakeSubject("S1", "LOW", 150);
+  EXPECT_THAT(errors::ViolatedFields(monitor_->EnrollSubjects(lower).status()),
+              ElementsAre("subjects[0].last_contact_day"));
+  lower.mutable_subjects(0)->set_correction_reason("typo: day 150, not 365");
+  ASSERT_TRUE(monitor_->EnrollSubjects(lower).ok());
+  auto overall = Incidence(v1::TERM_LEVEL_OVERALL);
+  EXPECT_EQ(Cell(overall, "Any AE", "LOW", "M6")->n_at_risk(), 3);
+  EXPECT_EQ(Cell(overall, "Any AE", "LOW", "M12")->n_at_risk(), 2);
+  // A new subject has nothing to correct.
+  v1::EnrollSubjectsRequest fresh;
+  fresh.set_parent(kParent);
+  *fresh.add_subjects() = MakeSubject("S20", "LOW", 10);
+  fresh.mutable_subjects(0)->set_correction_reason("none");
+  EXPECT_THAT(errors::ViolatedFields(monitor_->EnrollSubjects(fresh).status()),
+              ElementsAre("subjects[0].correction_reason"));
+}
+
 TEST_F(MonitorTest, BadIncidenceRequests) {
   v1::GetIncidenceRequest r;
   r.set_parent(kParent);
@@ -943,6 +1115,11 @@ TEST_F(MonitorTest, CountersMatchBruteForceUnderRandomFollowUps) {
   const std::vector<std::string> pts = {"Alpha", "Beta", "Bravo", "Gamma"};
   std::map<std::string, v1::AdverseEventReport> latest;  // by report id
   std::map<std::string, uint32_t> next_version;
+  // Each subject's group, as enrolled and then corrected.
+  std::map<std::string, std::string> group_of = {
+      {"S1", "LOW"},  {"S2", "LOW"},  {"S3", "LOW"},
+      {"S4", "MID"},  {"S5", "MID"},  {"S6", "MID"},
+      {"S7", "HIGH"}, {"S8", "HIGH"}, {"S9", "HIGH"}};
   for (int round = 0; round < 40; ++round) {
     std::vector<v1::AdverseEventReport> batch;
     for (int k = 0; k < 10; ++k) {
@@ -969,14 +1146,24 @@ TEST_F(MonitorTest, CountersMatchBruteForceUnderRandomFollowUps) {
         latest[batch[i].report_id()] = batch[i];
       }
     }
+    if (rng() % 4 == 0) {  // a dose group correction of one subject
+      const int s = 1 + rng() % 9;
+      const std::string subject = absl::StrCat("S", s);
+      std::string& group = group_of[subject];
+      const std::string groups[] = {"LOW", "MID", "HIGH"};
+      group = groups[(std::find(groups, groups + 3, group) - groups + 1 +
+                      rng() % 2) %
+                     3];
+      v1::EnrollSubjectsRequest correct;
+      correct.set_parent(kParent);
+      *correct.add_subjects() = MakeSubject(subject, group, s == 9 ? 100 : 365);
+      correct.mutable_subjects(0)->set_correction_reason("randomization error");
+      ASSERT_TRUE(monitor_->EnrollSubjects(correct).ok());
+    }
   }
   ASSERT_TRUE(monitor_->VerifyCounters(kTrial).ok());
 
   // Brute force: subjects and events per (pt, group, cumulative timepoint).
-  const std::map<std::string, std::string> group_of = {
-      {"S1", "LOW"},  {"S2", "LOW"},  {"S3", "LOW"},
-      {"S4", "MID"},  {"S5", "MID"},  {"S6", "MID"},
-      {"S7", "HIGH"}, {"S8", "HIGH"}, {"S9", "HIGH"}};
   const std::vector<std::pair<std::string, int>> tps = {
       {"M3", 91}, {"M6", 182}, {"M12", 365}};
   auto pt_table = Incidence(v1::TERM_LEVEL_PT);

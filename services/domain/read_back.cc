@@ -59,16 +59,18 @@ absl::StatusOr<std::pair<std::string, std::string>> ParseSubjectName(
 class ReportPage {
  public:
   ReportPage(const v1::Trial& trial, const v1::ListReportsRequest& request,
-             const CallInfo& call, std::string cursor, int page_size)
+             const storage::SubjectGroups& groups, const CallInfo& call,
+             std::string cursor, int page_size)
       : trial_(trial),
         request_(request),
+        groups_(groups),
         call_(call),
         cursor_(std::move(cursor)),
         page_size_(page_size) {}
 
   bool Offer(const storage::StoredReport& stored) {
     if (!SiteVisible(call_, stored.report().site_id()) ||
-        !MatchesReportFilters(trial_, request_, stored)) {
+        !MatchesReportFilters(trial_, request_, stored, GroupOf(stored))) {
       return true;
     }
     ++total_;
@@ -102,7 +104,8 @@ class ReportPage {
                                           stored.report().report_id()));
       report->set_site_id(stored.report().site_id());
       report->set_report_id(stored.report().report_id());
-      *report->mutable_current() = ReportVersionOf(trial_, stored);
+      *report->mutable_current() =
+          ReportVersionOf(trial_, stored, GroupOf(stored));
     }
     if (more) {
       response.set_next_page_token(
@@ -119,8 +122,16 @@ class ReportPage {
     }
   };
 
+  // The group a report counts in: its subject's (-1 if not enrolled, which
+  // cannot happen in a store written by the monitor).
+  int GroupOf(const storage::StoredReport& stored) const {
+    auto it = groups_.find(stored.report().subject_id());
+    return it == groups_.end() ? -1 : it->second;
+  }
+
   const v1::Trial& trial_;
   const v1::ListReportsRequest& request_;
+  const storage::SubjectGroups& groups_;
   const CallInfo& call_;
   const std::string cursor_;
   const int page_size_;
@@ -177,13 +188,26 @@ absl::StatusOr<v1::Report> Monitor::GetReport(
   const std::string name =
       ReportResourceName(ids.trial_id, ids.site_id, ids.report_id);
   if (versions.empty()) return errors::NotFound("report", name);
+  // Every version is shown in the group the report counts in now (its
+  // subject's); the subject's history keeps any earlier group.
+  AESIGNAL_ASSIGN_OR_RETURN(
+      std::optional<std::string> subject_bytes,
+      view->Get(Cf::kSubjects,
+                storage::SubjectKey(ids.trial_id,
+                                    versions.back().report().subject_id())));
+  if (!subject_bytes.has_value()) {
+    return absl::DataLossError("stored report of a subject not enrolled");
+  }
+  AESIGNAL_ASSIGN_OR_RETURN(v1::Subject subject,
+                            Parse<v1::Subject>(*subject_bytes, "subject"));
+  const int group = DoseGroupIndex(trial, subject.dose_group_id());
   v1::Report report;
   report.set_name(name);
   report.set_site_id(ids.site_id);
   report.set_report_id(ids.report_id);
-  *report.mutable_current() = ReportVersionOf(trial, versions.back());
+  *report.mutable_current() = ReportVersionOf(trial, versions.back(), group);
   for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
-    *report.add_versions() = ReportVersionOf(trial, *it);
+    *report.add_versions() = ReportVersionOf(trial, *it, group);
   }
   return report;
 }
@@ -207,7 +231,15 @@ absl::StatusOr<v1::ListReportsResponse> Monitor::ListReports(
   if (!request.page_token().empty()) {
     AESIGNAL_ASSIGN_OR_RETURN(cursor, DecodePageToken(request));
   }
-  ReportPage page(trial, request, call, std::move(cursor), page_size);
+  // Listed in the group each subject was in at the cut-off, or is in now.
+  AESIGNAL_ASSIGN_OR_RETURN(
+      const storage::SubjectGroups groups,
+      internal::ReadSubjectGroups(
+          *view, trial,
+          request.has_as_of()
+              ? std::optional<google::protobuf::Timestamp>(request.as_of())
+              : std::nullopt));
+  ReportPage page(trial, request, groups, call, std::move(cursor), page_size);
   const auto offer = [&](const storage::StoredReport& stored) {
     return page.Offer(stored);
   };

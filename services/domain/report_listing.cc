@@ -103,7 +103,8 @@ absl::StatusOr<ReportNameParts> ParseReportName(absl::string_view name,
 }
 
 v1::ReportVersion ReportVersionOf(const v1::Trial& trial,
-                                  const storage::StoredReport& stored) {
+                                  const storage::StoredReport& stored,
+                                  int group) {
   v1::ReportVersion version;
   *version.mutable_report() = stored.report();
   *version.mutable_receive_time() = stored.receive_time();
@@ -111,10 +112,8 @@ v1::ReportVersion ReportVersionOf(const v1::Trial& trial,
   if (stored.window() >= 0 && stored.window() < trial.timepoints_size()) {
     version.set_timepoint_id(trial.timepoints(stored.window()).timepoint_id());
   }
-  if (stored.dose_group() >= 0 &&
-      stored.dose_group() < trial.dose_groups_size()) {
-    version.set_dose_group_id(
-        trial.dose_groups(stored.dose_group()).dose_group_id());
+  if (group >= 0 && group < trial.dose_groups_size()) {
+    version.set_dose_group_id(trial.dose_groups(group).dose_group_id());
   }
   version.set_superseded_on_arrival(stored.superseded_on_arrival());
   return version;
@@ -152,7 +151,7 @@ absl::Status CheckListReportsRequest(const v1::Trial& trial,
 
 bool MatchesReportFilters(const v1::Trial& trial,
                           const v1::ListReportsRequest& request,
-                          const storage::StoredReport& stored) {
+                          const storage::StoredReport& stored, int group) {
   const v1::AdverseEventReport& r = stored.report();
   if (r.entered_in_error() && !request.include_entered_in_error()) {
     return false;  // counts nowhere, so listed only when asked for
@@ -160,13 +159,12 @@ bool MatchesReportFilters(const v1::Trial& trial,
   auto matches = [](const std::string& wanted, const std::string& value) {
     return wanted.empty() || wanted == value;
   };
-  const std::string group =
-      stored.dose_group() >= 0 && stored.dose_group() < trial.dose_groups_size()
-          ? trial.dose_groups(stored.dose_group()).dose_group_id()
-          : "";
+  const std::string group_id = group >= 0 && group < trial.dose_groups_size()
+                                   ? trial.dose_groups(group).dose_group_id()
+                                   : "";
   if (!matches(request.subject_id(), r.subject_id()) ||
       !matches(request.site_id(), r.site_id()) ||
-      !matches(request.dose_group_id(), group) ||
+      !matches(request.dose_group_id(), group_id) ||
       !matches(request.pt(), r.pt()) || !matches(request.soc(), r.soc())) {
     return false;
   }

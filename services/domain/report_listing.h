@@ -32,20 +32,24 @@ struct ReportNameParts {
 absl::StatusOr<ReportNameParts> ParseReportName(absl::string_view name,
                                                 absl::string_view field);
 
-// A stored version as the API shows it (its window and dose group named).
+// A stored version as the API shows it: its window named, and dose group
+// index `group` (its subject's, which the report counts in; a dose group
+// correction after the version arrived moves it) named.
 v1::ReportVersion ReportVersionOf(const v1::Trial& trial,
-                                  const storage::StoredReport& stored);
+                                  const storage::StoredReport& stored,
+                                  int group);
 
 // INVALID_ARGUMENT with a violation per bad filter, order or bound (names
 // that are not the trial's, grades outside 1-5, an empty day range).
 absl::Status CheckListReportsRequest(const v1::Trial& trial,
                                      const v1::ListReportsRequest& request);
 
-// Whether the stored (current) version passes every filter of `request`
-// (one entered in error only with include_entered_in_error).
+// Whether the stored (current) version, of a subject in dose group index
+// `group`, passes every filter of `request` (one entered in error only with
+// include_entered_in_error).
 bool MatchesReportFilters(const v1::Trial& trial,
                           const v1::ListReportsRequest& request,
-                          const storage::StoredReport& stored);
+                          const storage::StoredReport& stored, int group);
 
 // A string whose byte order is the listing order `request.order_by` asks
 // for (ties broken by site, then report id); also the page cursor.

@@ -18,6 +18,7 @@ constexpr size_t kMaxIdLength = 64;
 constexpr size_t kMaxReportIdLength = 128;
 constexpr size_t kMaxTextLength = 500;
 constexpr size_t kMaxWithdrawalReasonLength = 200;  // characters
+constexpr size_t kMaxCorrectionReasonLength = 500;  // characters
 constexpr size_t kMaxDictionaryVersionLength = 64;  // characters
 constexpr int kMaxMinCases = 1000;
 constexpr int kMaxPlannedSubjectsPerGroup = 1000;
@@ -474,6 +475,15 @@ void ValidateSubject(const v1::Trial& trial, const v1::Subject& s,
             ? "is only allowed with status FOLLOW_UP_STATUS_WITHDRAWN"
             : CheckPrintedText(s.withdrawal_reason(),
                                kMaxWithdrawalReasonLength));
+  }
+  // Whether this version is a correction needs the stored one
+  // (CheckReenrollment); here only the text itself.
+  if (!s.correction_reason().empty()) {
+    Add(v, path + ".correction_reason",
+        absl::StripAsciiWhitespace(s.correction_reason()).empty()
+            ? "must not be blank"
+            : CheckPrintedText(s.correction_reason(),
+                               kMaxCorrectionReasonLength));
   }
 }
 

@@ -280,6 +280,35 @@ TEST(SubjectValidationTest, AWithdrawalReasonOnlyWithAWithdrawal) {
               ElementsAre(HasSubstr("UTF-8")));
 }
 
+// The text of a correction's reason; whether the version is a correction
+// at all is the monitor's check (it needs the stored subject).
+TEST(SubjectValidationTest, ACorrectionReasonIsPrintableTextOf500Characters) {
+  using ::testing::ElementsAre;
+  using ::testing::HasSubstr;
+  using ::testing::IsEmpty;
+  auto violations = [](const std::string& reason) {
+    v1::Subject s;
+    s.set_subject_id("S1");
+    s.set_site_id("01");
+    s.set_dose_group_id("LOW");
+    s.set_last_contact_day(10);
+    s.set_correction_reason(reason);
+    std::vector<errors::FieldViolation> v;
+    ValidateSubject(GoodTrial(), s, "subjects[0]", &v);
+    std::vector<std::string> out;
+    for (const auto& x : v) out.push_back(x.field + ": " + x.description);
+    return out;
+  };
+  EXPECT_THAT(violations("randomization error"), IsEmpty());
+  EXPECT_THAT(violations(std::string(500, 'x')), IsEmpty());
+  EXPECT_THAT(violations(std::string(501, 'x')),
+              ElementsAre(HasSubstr("at most 500 characters")));
+  EXPECT_THAT(violations("  \t "),
+              ElementsAre("subjects[0].correction_reason: must not be blank"));
+  EXPECT_THAT(violations("tab\there"),
+              ElementsAre(HasSubstr("control characters")));
+}
+
 TEST(TrialValidationTest, DictionaryVersionsAreShortPrintableText) {
   v1::Trial t = GoodTrial();
   t.set_meddra_version("MedDRA 26.1");

@@ -640,13 +640,71 @@ TEST_F(CliTest, SubjectsShowVersionsNewestFirst) {
   ASSERT_EQ(show.code, 0) << show.err;
   EXPECT_THAT(show.out, HasSubstr("subject EX1-003 "));
   EXPECT_THAT(show.out, HasSubstr("site 02, dose group D20M; 2 version(s)"));
-  EXPECT_THAT(show.out, ContainsRegex("\n2 +20[0-9-]+T[0-9:]+Z +1500 +"
-                                      "completed\n1 +20[0-9-]+T[0-9:]+Z +1240 "
-                                      "+ongoing\n"));
+  EXPECT_THAT(show.out,
+              ContainsRegex("\n2 +20[0-9-]+T[0-9:]+Z +D20M +1500 +"
+                            "completed\n1 +20[0-9-]+T[0-9:]+Z +D20M +1240 "
+                            "+ongoing\n"));
   CliRun missing = Cli(
       {"subjects", "show", "--trial", "MSC-IPF-EX1", "--subject", "NOBODY"});
   EXPECT_EQ(missing.code, 1);
   EXPECT_THAT(missing.err, HasSubstr("NOT_FOUND"));
+}
+
+// `subjects correct`: a dose group correction moves the subject's reports
+// (listed, and counted, in the new group); the history and the reason are
+// shown; a "correction" that corrects nothing is refused by the server.
+TEST_F(CliTest, SubjectsCorrectMovesTheReports) {
+  LoadExampleReports();
+  const std::vector<std::string> correct = {
+      "--principal", "pi",       "subjects",
+      "correct",     "--trial",  "MSC-IPF-EX1",
+      "--subject",   "EX1-004",  "--dose-group",
+      "D200M",       "--reason", "received 200M cells/kg (pharmacy log)"};
+  CliRun done = Cli(correct);
+  ASSERT_EQ(done.code, 0) << done.err;
+  EXPECT_THAT(done.out, HasSubstr("corrected subject EX1-004: version 2, "
+                                  "dose group D200M"));
+  CliRun listed = Cli({"reports", "list", "--trial", "MSC-IPF-EX1", "--all",
+                       "--dose-group", "D200M"});
+  ASSERT_EQ(listed.code, 0) << listed.err;
+  EXPECT_THAT(ListedReports(listed.out), Contains("AE-0005"));
+  CliRun json =
+      Cli({"incidence", "--trial", "MSC-IPF-EX1", "--format", "json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  v1::GetIncidenceResponse incidence;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(json.out, &incidence).ok())
+      << json.out;
+  int d200m_dosed = 0;
+  for (const auto& term : incidence.terms()) {
+    for (const auto& cell : term.cells()) {
+      if (cell.dose_group_id() == "D200M") d200m_dosed = cell.n_dosed();
+    }
+  }
+  EXPECT_EQ(d200m_dosed, 4);
+
+  CliRun show = Cli(
+      {"subjects", "show", "--trial", "MSC-IPF-EX1", "--subject", "EX1-004"});
+  ASSERT_EQ(show.code, 0) << show.err;
+  EXPECT_THAT(show.out, ContainsRegex("\n2 +[0-9TZ:-]+ +D200M +1826 +completed "
+                                      "+received 200M cells/kg"));
+  EXPECT_THAT(show.out,
+              ContainsRegex("\n1 +[0-9TZ:-]+ +D100M +1826 +completed\n"));
+
+  CliRun nothing = Cli({"subjects", "correct", "--trial", "MSC-IPF-EX1",
+                        "--subject", "EX1-004", "--reason", "x"});
+  EXPECT_EQ(nothing.code, 2);
+  CliRun raised = Cli({"subjects", "correct", "--trial", "MSC-IPF-EX1",
+                       "--subject", "EX1-003", "--last-contact-day", "1300",
+                       "--reason", "more follow-up"});
+  EXPECT_EQ(raised.code, 1);
+  EXPECT_THAT(raised.err, HasSubstr("correction_reason: is only for a version "
+                                    "that changes dose_group_id or lowers "
+                                    "last_contact_day"));
+  CliRun lowered = Cli({"subjects", "correct", "--trial", "MSC-IPF-EX1",
+                        "--subject", "EX1-003", "--last-contact-day", "1200",
+                        "--reason", "visit date mistyped"});
+  EXPECT_EQ(lowered.code, 0) << lowered.err;
 }
 
 TEST_F(CliTest, BaselinesShowHistory) {

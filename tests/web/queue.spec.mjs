@@ -193,3 +193,38 @@ test('a report withdrawn as entered in error leaves the listing, and is shown ma
   await assertAccessible(page, 'reports-withdrawn');
   await screenshot(page, 'dashboard-reports-withdrawn', {maxHeight: 1000});
 });
+
+// After the withdrawal: it moves the live trial's SAE to another group.
+test('a subject corrected to another dose group takes its reports along, and shows why', async () => {
+  const corrected = {subjectId: 'S3', siteId: '01', doseGroupId: 'MID', lastContactDay: 182};
+  // Without a reason the correction is refused, naming the field.
+  const refused = await api(`${LIVE_PARENT}/subjects:enroll`, {body: {subjects: [corrected]}}).catch((e) => e);
+  assert.equal(refused.status, 400, String(refused));
+  assert.match(refused.body, /subjects\[0\]\.dose_group_id/);
+  const reason = 'randomization error: received the mid dose';
+  const enrolled = await api(`${LIVE_PARENT}/subjects:enroll`, {body: {subjects: [{...corrected, correctionReason: reason}]}});
+  assert.equal(enrolled.updatedCount, 1, JSON.stringify(enrolled));
+  const anySae = async (group) => {
+    const overall = await api(`${LIVE_PARENT}/incidence`, {token: TOKENS.officer, query: {level: 'TERM_LEVEL_OVERALL', dose_group_id: group, timepoint_id: 'M3'}});
+    return overall.terms.find((t) => t.overallKey === 'any_sae').cells[0].cumulative.subjects ?? 0;  // JSON leaves 0 out
+  };
+  assert.equal(await anySae('HIGH'), 0);
+  assert.equal(await anySae('MID'), 1);
+  const page = await openPage(browser, {token: TOKENS.officer});
+  await gotoView(page, `#/trials/${LIVE}/subjects/S3`);
+  const history = await page.$$eval('#subject-history-table tbody tr', (trs) => trs.map((tr) => Object.fromEntries(
+    [...tr.querySelectorAll('[data-col]')].map((c) => [c.dataset.col, c.textContent.trim()]))));
+  assert.equal(history.length, 2, JSON.stringify(history));
+  assert.deepEqual([history[0].group, history[0].correction], ['Mid', reason]);
+  assert.deepEqual([history[1].group, history[1].correction], ['High', '—']);
+  // The report listing of the new group holds the subject's report.
+  await gotoView(page, `#/trials/${LIVE}/reports?group=MID`);
+  const listed = await page.$$eval('#reports-table tbody th[data-report]', (ths) => ths.map((th) => th.dataset.report));
+  assert.deepEqual(listed, ['01/R1']);
+  await gotoView(page, `#/trials/${LIVE}/audit?action=subject.correct`);
+  assert.equal(await page.locator('#audit-table tbody tr').count(), 1);
+  await assertClean(page);
+  await assertAccessible(page, 'audit-subject-correct');
+  await gotoView(page, `#/trials/${LIVE}/subjects/S3`);
+  await screenshot(page, 'dashboard-subject-corrected', {maxHeight: 1200});
+});

@@ -12,7 +12,7 @@ import * as N from '../normalize.js';
 
 export const name = 'audit';
 
-const ACTIONS = ['trial.create', 'trial.amend', 'subject.enroll', 'subject.update', 'report.store', 'report.history', 'report.withdraw',
+const ACTIONS = ['trial.create', 'trial.amend', 'subject.enroll', 'subject.update', 'subject.correct', 'report.store', 'report.history', 'report.withdraw',
   'baseline.put', 'signal.triage', 'topic.triage'];
 const PAGE = 100;
 

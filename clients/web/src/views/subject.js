@@ -74,6 +74,7 @@ export async function render(ctx) {
     rows: reports,
     empty: 'No adverse events reported for this subject.',
   });
+  const groupLabel = (id) => groupById(trial, id)?.label ?? id;
   const history = table({
     caption: 'Enrolment record versions, newest first',
     id: 'subject-history-table',
@@ -81,8 +82,11 @@ export async function render(ctx) {
     columns: [
       {key: 'version', label: 'Version', rowHeader: true, cell: (s) => `v${s.version}`},
       {key: 'updated', label: 'Stored', cell: (s) => dateTime(s.updateTime)},
+      {key: 'group', label: 'Dose group', cell: (s) => groupLabel(s.doseGroupId)},
       {key: 'last', label: 'Last contact day', numeric: true, cell: (s) => String(s.lastContactDay)},
       {key: 'status', label: 'Follow-up', cell: (s) => enumWords(s.status, 'FOLLOW_UP_STATUS_') || 'ongoing'},
+      // A correction (new dose group, lower last contact day) says why.
+      {key: 'correction', label: 'Correction', cell: (s) => s.correctionReason || '—'},
     ],
   });
 
