@@ -30,7 +30,7 @@ done
 
 echo "== Loading the example trial (deploy/example; safe to repeat)"
 "${CLI[@]}" trial create --keep-existing --file deploy/example/trial.json >/dev/null
-"${CLI[@]}" subjects enroll --trial MSC-IPF-EX1 --file deploy/example/subjects.csv
+"${CLI[@]}" subjects enroll --trial MSC-IPF-EX1 --keep-corrected --file deploy/example/subjects.csv
 "${CLI[@]}" baselines load --trial MSC-IPF-EX1 --file deploy/example/baselines.csv
 "${CLI[@]}" reports submit --trial MSC-IPF-EX1 --file deploy/example/reports.csv
 

@@ -305,11 +305,15 @@ absl::Status ApplyReportChange(Txn& txn, std::string_view trial_id,
   return applied;
 }
 
-absl::StatusOr<std::vector<TermKey>> MoveSubjectGroup(
-    Txn& txn, std::string_view trial_id, std::string_view subject_id,
-    int num_windows, int from, int to) {
+absl::Status MoveSubjectGroups(Txn& txn, std::string_view trial_id,
+                               int num_windows, const GroupMoves& moves) {
   // Collected first: the scan must not run while this transaction writes.
-  std::vector<std::pair<TermKey, WindowCounts>> states;
+  struct Moved {
+    TermKey term;
+    WindowCounts counts;
+    GroupMove move;
+  };
+  std::vector<Moved> states;
   absl::Status error;
   absl::Status scan = txn.Scan(
       Cf::kSubjectTerms, TrialPrefix(trial_id), "",
@@ -319,33 +323,34 @@ absl::StatusOr<std::vector<TermKey>> MoveSubjectGroup(
           error = absl::DataLossError("malformed subject-term key");
           return false;
         }
-        if (parts->subject_id != subject_id) return true;
+        auto move = moves.find(parts->subject_id);
+        if (move == moves.end()) return true;
         auto counts = DecodeWindowCounts(value, num_windows);
         if (!counts.ok()) {
           error = counts.status();
           return false;
         }
-        states.emplace_back(std::move(parts->term), *std::move(counts));
+        states.push_back(
+            {std::move(parts->term), *std::move(counts), move->second});
         return true;
       });
   if (!scan.ok()) return scan;
   if (!error.ok()) return error;
   const WindowCounts none(num_windows, 0);
   CounterRows rows(txn);
-  std::vector<TermKey> moved;
-  for (auto& [term, counts] : states) {
-    auto row = rows.Mutable(CounterRowKey(trial_id, term));
+  for (const Moved& state : states) {
+    auto row = rows.Mutable(CounterRowKey(trial_id, state.term));
     if (!row.ok()) return row.status();
     absl::Status applied =
-        AddToCounterRow(**row, from, CellDeltas(counts, none));
+        AddToCounterRow(**row, state.move.from, CellDeltas(state.counts, none));
     if (applied.ok()) {
-      applied = AddToCounterRow(**row, to, CellDeltas(none, counts));
+      applied =
+          AddToCounterRow(**row, state.move.to, CellDeltas(none, state.counts));
     }
     if (!applied.ok()) return applied;
-    moved.push_back(std::move(term));
   }
   rows.Flush();
-  return moved;
+  return absl::OkStatus();
 }
 
 namespace {

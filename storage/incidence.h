@@ -134,15 +134,21 @@ struct TermCounters {
   std::vector<CellCounts> cells;
 };
 
-// Moves a subject's counted events from dose group `from` to `to` (a dose
-// group correction): its subject-term states stay as they are (they hold no
-// group), and each state's part of its term's counter row leaves `from` and
-// joins `to`, in `txn`. Returns the terms whose rows changed. States are keyed
-// by term first, so this scans every subject-term state of the trial: for a
-// correction, never for ingest.
-absl::StatusOr<std::vector<TermKey>> MoveSubjectGroup(
-    Txn& txn, std::string_view trial_id, std::string_view subject_id,
-    int num_windows, int from, int to);
+// Dose group corrections: each corrected subject's counted events move from
+// group index `from` to `to`. Keyed by subject_id.
+struct GroupMove {
+  int from = 0;
+  int to = 0;
+};
+using GroupMoves = absl::flat_hash_map<std::string, GroupMove>;
+
+// Applies `moves` in `txn`: the subjects' subject-term states stay as they
+// are (they hold no group), and each state's part of its term's counter row
+// leaves `from` and joins `to`. States are keyed by term first, so this
+// scans every subject-term state of the trial once (for any number of
+// subjects): for corrections, never for ingest.
+absl::Status MoveSubjectGroups(Txn& txn, std::string_view trial_id,
+                               int num_windows, const GroupMoves& moves);
 
 // Reads up to `max_terms` term rows of `level`, in key order, starting after
 // the encoded term `after` (empty: from the start). Sets *more if rows remain.

@@ -56,7 +56,8 @@ void AddAuditCommands(CLI::App& app, CommandContext& ctx) {
   list->add_option("--trial", f->trial, "trial id")->required();
   list->add_option("--action", f->action,
                    "trial.create, trial.amend, subject.enroll, subject.update, "
-                   "report.store, report.history, report.withdraw, "
+                   "subject.correct, report.store, report.history, "
+                   "report.withdraw, "
                    "baseline.put, signal.triage, topic.triage");
   list->add_option("--resource", f->resource, "resource name prefix");
   list->add_option("--by", f->principal, "principal");

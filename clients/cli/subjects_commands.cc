@@ -1,4 +1,5 @@
 // `aesignal subjects enroll|list|show|correct`.
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,14 +15,53 @@
 namespace aesignal::cli {
 namespace {
 
+// With --keep-corrected: rows that would undo a stored correction keep the
+// stored value instead (a load script run again over its original file).
+// A stored dose group other than the row's can only come from a
+// correction; a last contact day is kept when the stored version is a
+// correction that lowered it below the row's. Notes each kept value.
+absl::Status KeepCorrections(CommandContext& ctx, const std::string& trial_id,
+                             std::vector<v1::Subject>& subjects) {
+  auto stored = ctx.MakeClient().ListAllSubjects(trial_id);
+  if (!stored.ok()) return stored.status();
+  std::map<std::string, const v1::Subject*> by_id;
+  for (const v1::Subject& s : *stored) by_id[s.subject_id()] = &s;
+  for (v1::Subject& row : subjects) {
+    auto it = by_id.find(row.subject_id());
+    if (it == by_id.end()) continue;
+    const v1::Subject& now = *it->second;
+    if (now.dose_group_id() != row.dose_group_id()) {
+      ctx.io.out << row.subject_id() << ": kept dose group "
+                 << now.dose_group_id() << " as corrected (the file says "
+                 << row.dose_group_id() << ")\n";
+      row.set_dose_group_id(now.dose_group_id());
+    }
+    if (!now.correction_reason().empty() &&
+        now.last_contact_day() < row.last_contact_day()) {
+      ctx.io.out << row.subject_id() << ": kept last contact day "
+                 << now.last_contact_day() << " as corrected (the file says "
+                 << row.last_contact_day() << ")\n";
+      row.set_last_contact_day(now.last_contact_day());
+    }
+  }
+  return absl::OkStatus();
+}
+
 int SubjectsEnroll(CommandContext& ctx, const std::string& trial_id,
-                   const std::string& file) {
+                   const std::string& file, bool keep_corrected) {
   std::vector<v1::Subject> subjects;
   std::vector<int> lines;
   if (!ReadCsvMessages(file, ctx.io.err, &subjects, &lines)) {
     ctx.io.err << "nothing enrolled: fix the rows above (enrollment is all "
                   "or nothing)\n";
     return kExitFailed;
+  }
+  if (keep_corrected) {
+    if (absl::Status kept = KeepCorrections(ctx, trial_id, subjects);
+        !kept.ok()) {
+      PrintStatus(ctx.io.err, kept);
+      return kExitFailed;
+    }
   }
   auto enrolled = ctx.MakeClient().EnrollSubjects(trial_id, subjects);
   if (!enrolled.ok()) {
@@ -156,6 +196,11 @@ int SubjectsCorrect(CommandContext& ctx, const CorrectFlags& f) {
     return kExitFailed;
   }
   const v1::Subject& now = enrolled->subjects(0);
+  if (enrolled->unchanged_count() == 1) {
+    ctx.io.out << "subject " << f.subject << " is already so (version "
+               << now.version() << "): nothing changed\n";
+    return kExitOk;
+  }
   ctx.io.out << "corrected subject " << f.subject << ": version "
              << now.version() << ", dose group " << now.dose_group_id()
              << ", last contact day " << now.last_contact_day()
@@ -188,7 +233,8 @@ struct SubjectsFlags {
   std::string subject;
   std::string file;
   std::string format = "table";
-  std::string as_of;  // RFC 3339 data cut-off (list)
+  std::string as_of;            // RFC 3339 data cut-off (list)
+  bool keep_corrected = false;  // enroll
 };
 
 }  // namespace
@@ -206,8 +252,12 @@ void AddSubjectsCommands(CLI::App& app, CommandContext& ctx) {
       ->add_option("--file", f->file,
                    "CSV with columns named as aesignal.v1.Subject fields")
       ->required();
-  SetAction(enroll, ctx,
-            [&ctx, f] { return SubjectsEnroll(ctx, f->trial, f->file); });
+  enroll->add_flag("--keep-corrected", f->keep_corrected,
+                   "keep a stored correction (dose group, lowered last "
+                   "contact day) where the file still has the old value");
+  SetAction(enroll, ctx, [&ctx, f] {
+    return SubjectsEnroll(ctx, f->trial, f->file, f->keep_corrected);
+  });
 
   auto* list = subjects->add_subcommand("list", "list subjects");
   list->add_option("--trial", f->trial, "trial id")->required();

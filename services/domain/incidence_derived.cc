@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "services/domain/common.h"
 #include "services/errors/errors.h"
 #include "storage/reports.h"
@@ -80,17 +79,16 @@ absl::StatusOr<DerivedRows> DeriveRows(
     const std::optional<google::protobuf::Timestamp>& as_of) {
   DerivedTally tally(trial.dose_groups_size(), trial.timepoints_size(), level,
                      subset);
-  // Each report counts in its subject's group (at the cut-off, if any).
+  // Each report counts in its subject's group (at the cut-off, if any). A
+  // subject with no version by the cut-off (a clock stepped back between
+  // enrolment and report) counts where the report was received.
   AESIGNAL_ASSIGN_OR_RETURN(const storage::SubjectGroups groups,
                             internal::ReadSubjectGroups(view, trial, as_of));
   absl::Status error;
   const auto add = [&](const storage::StoredReport& stored) {
     auto group = groups.find(stored.report().subject_id());
-    error = group == groups.end()
-                ? absl::DataLossError(absl::StrCat("stored report of subject '",
-                                                   stored.report().subject_id(),
-                                                   "', who is not enrolled"))
-                : tally.Add(stored, group->second);
+    error = tally.Add(
+        stored, group == groups.end() ? stored.dose_group() : group->second);
     return error.ok();
   };
   AESIGNAL_RETURN_IF_ERROR(

@@ -183,13 +183,19 @@ void ValidateBatch(Batch& batch) {
 }
 
 // Whether `r` names a dose group other than its subject's, after rejecting
-// it. Checked after AlreadyStored: a retry of a version stored before a
-// dose group correction is still the same report (a DUPLICATE).
+// it. After a dose group correction a site may still send what it sent
+// before: a retry of a stored version is still the same report (checked
+// first, by AlreadyStored), and a follow-up may repeat the group its
+// previous version named (a copy of the stored report, as `reports
+// withdraw` sends); it counts in the subject's group either way.
 bool NamesAnotherGroup(const v1::AdverseEventReport& r,
-                       const v1::Subject& subject, const std::string& path,
-                       v1::ReportResult* result) {
+                       const v1::Subject& subject,
+                       const std::optional<storage::StoredReport>& previous,
+                       const std::string& path, v1::ReportResult* result) {
   if (r.dose_group_id().empty() ||
-      r.dose_group_id() == subject.dose_group_id()) {
+      r.dose_group_id() == subject.dose_group_id() ||
+      (previous.has_value() &&
+       r.dose_group_id() == previous->report().dose_group_id())) {
     return false;
   }
   SetRejected(
@@ -282,9 +288,11 @@ absl::Status BatchApplier::ApplyReport(int i) {
   AESIGNAL_ASSIGN_OR_RETURN(bool stored_already,
                             AlreadyStored(r, newest, path, result));
   if (stored_already) return absl::OkStatus();
-  if (NamesAnotherGroup(r, *subject, path, result)) return absl::OkStatus();
   AESIGNAL_ASSIGN_OR_RETURN(std::optional<storage::StoredReport> previous,
                             NewestStored(r, newest));
+  if (NamesAnotherGroup(r, *subject, previous, path, result)) {
+    return absl::OkStatus();
+  }
   if (previous.has_value() &&
       previous->report().subject_id() != r.subject_id()) {
     SetRejected(
@@ -295,11 +303,17 @@ absl::Status BatchApplier::ApplyReport(int i) {
     return absl::OkStatus();
   }
 
+  const int group = DoseGroupIndex(batch_->trial, subject->dose_group_id());
+  if (group < 0) {
+    // The subject was corrected into a group an amendment added after this
+    // batch was validated against the trial: the client sends it again.
+    return absl::UnavailableError(
+        "the trial was amended while this batch waited; send it again");
+  }
   storage::StoredReport stored;
   *stored.mutable_report() = r;
   stored.set_window(batch_->valid[i]->window);
-  stored.set_dose_group(
-      DoseGroupIndex(batch_->trial, subject->dose_group_id()));
+  stored.set_dose_group(group);
   *stored.mutable_receive_time() = now_;
   stored.set_submitted_by(batch_->call.principal);
   if (previous.has_value() && previous->report().version() > r.version()) {
@@ -802,6 +816,19 @@ void CheckReenrollment(const v1::Subject& stored, const v1::Subject& s,
                       "; lowering it is a correction and needs "
                       "correction_reason")});
   }
+  if (change.correction() && has_reason && s.version() != stored.version()) {
+    // A correction names the version it corrects, so that a late retry of
+    // an old correction cannot undo a later change.
+    violations->push_back(
+        {path + ".version",
+         s.version() == 0
+             ? absl::StrCat("is required with correction_reason: the version "
+                            "being corrected (now ",
+                            stored.version(), ")")
+             : absl::StrCat("corrects version ", s.version(),
+                            ", but the subject is at version ",
+                            stored.version(), " now: read it again")});
+  }
   if (!change.correction() && has_reason) {
     violations->push_back(
         {path + ".correction_reason",
@@ -814,12 +841,11 @@ void CheckReenrollment(const v1::Subject& stored, const v1::Subject& s,
 // transaction, all or nothing: a stateful violation fails the whole request.
 class Enrollment {
  public:
-  Enrollment(storage::Txn& txn, const v1::Trial& trial, const CallInfo& call,
-             google::protobuf::Timestamp now,
+  Enrollment(storage::Txn& txn, const std::string& trial_id,
+             const CallInfo& call, google::protobuf::Timestamp now,
              v1::EnrollSubjectsResponse* response)
       : txn_(txn),
-        trial_(trial),
-        trial_id_(trial.trial_id()),
+        trial_id_(trial_id),
         call_(call),
         now_(std::move(now)),
         response_(*response) {}
@@ -831,13 +857,7 @@ class Enrollment {
           Enroll(request.subjects(i), absl::StrCat("subjects[", i, "]")));
     }
     if (!violations_.empty()) return errors::InvalidArgument(violations_);
-    for (const GroupMove& move : moves_) {
-      // The subject's reports now count in its new group.
-      AESIGNAL_RETURN_IF_ERROR(storage::MoveSubjectGroup(
-                                   txn_, trial_id_, move.subject_id,
-                                   trial_.timepoints_size(), move.from, move.to)
-                                   .status());
-    }
+    AESIGNAL_RETURN_IF_ERROR(MoveGroups());
     if (response_.created_count() + response_.updated_count() > 0) {
       // Denominators changed: every row with events is re-evaluated.
       AESIGNAL_RETURN_IF_ERROR(internal::MarkAllTermsDirty(txn_, trial_id_));
@@ -848,8 +868,30 @@ class Enrollment {
  private:
   struct GroupMove {
     std::string subject_id;
-    int from = 0, to = 0;  // dose group indexes
+    std::string from, to;  // dose group ids
   };
+
+  // The corrected subjects' reports now count in their new groups. The
+  // trial is read again on the committer: an amendment committed since the
+  // request was validated may have appended timepoints (states then have
+  // more windows) or groups (appended, so the ids stay where they were).
+  absl::Status MoveGroups() {
+    if (moves_.empty()) return absl::OkStatus();
+    AESIGNAL_ASSIGN_OR_RETURN(const v1::Trial trial,
+                              internal::LoadTrial(txn_, trial_id_));
+    storage::GroupMoves moves;
+    for (const GroupMove& move : moves_) {
+      const int from = DoseGroupIndex(trial, move.from);
+      const int to = DoseGroupIndex(trial, move.to);
+      if (from < 0 || to < 0) {
+        return absl::DataLossError(
+            "a corrected subject's group left the trial");
+      }
+      moves[move.subject_id] = {.from = from, .to = to};
+    }
+    return storage::MoveSubjectGroups(txn_, trial_id_, trial.timepoints_size(),
+                                      moves);
+  }
 
   absl::Status Enroll(v1::Subject s, const std::string& path) {
     s.set_status(NormalStatus(s.status()));
@@ -881,9 +923,8 @@ class Enrollment {
       return absl::OkStatus();
     }
     if (change.group) {
-      moves_.push_back({s.subject_id(),
-                        DoseGroupIndex(trial_, stored->dose_group_id()),
-                        DoseGroupIndex(trial_, s.dose_group_id())});
+      moves_.push_back(
+          {s.subject_id(), stored->dose_group_id(), s.dose_group_id()});
     }
     s.set_version(stored->version() + 1);
     response_.set_updated_count(response_.updated_count() + 1);
@@ -939,7 +980,6 @@ class Enrollment {
   }
 
   storage::Txn& txn_;
-  const v1::Trial& trial_;
   const std::string& trial_id_;
   const CallInfo& call_;
   const google::protobuf::Timestamp now_;
@@ -961,11 +1001,12 @@ absl::StatusOr<v1::EnrollSubjectsResponse> Monitor::EnrollSubjects(
   AESIGNAL_RETURN_IF_ERROR(ValidateSubjects(trial, request));
 
   v1::EnrollSubjectsResponse response;
-  const google::protobuf::Timestamp now = NowProto();
   denominators_.BeginWrite(trial_id);
   const absl::Cleanup end_write = [&] { denominators_.EndWrite(trial_id); };
   AESIGNAL_RETURN_IF_ERROR(store_.Commit([&](storage::Txn& txn) {
-    return Enrollment(txn, trial, call, now, &response).Run(request);
+    // Stamped on the committer, as reports are: the versions' times follow
+    // commit order, which cut-offs (as_of) rely on.
+    return Enrollment(txn, trial_id, call, NowProto(), &response).Run(request);
   }));
   if (response.created_count() + response.updated_count() > 0) {
     signals_->OnBatchCommitted();

@@ -196,8 +196,9 @@ class MonitorTest : public ::testing::Test {
   // the correction.
   google::protobuf::Timestamp StoreAndCorrectS4(
       v1::EnrollSubjectsRequest* correct) {
-    EXPECT_TRUE(Submit({MakeReport("R1", 1, "S4", 20, "Pneumonia", 3, true),
-                        MakeReport("R2", 1, "S4", 120, "Rash"),
+    v1::AdverseEventReport r2 = MakeReport("R2", 1, "S4", 120, "Rash");
+    r2.set_dose_group_id("MID");  // as the site knew it then
+    EXPECT_TRUE(Submit({MakeReport("R1", 1, "S4", 20, "Pneumonia", 3, true), r2,
                         MakeReport("R3", 1, "S5", 30, "Rash")})
                     .ok());
     const google::protobuf::Timestamp before =
@@ -205,6 +206,7 @@ class MonitorTest : public ::testing::Test {
             absl::ToUnixNanos(absl::Now()));
     correct->set_parent(kParent);
     *correct->add_subjects() = MakeSubject("S4", "HIGH", 365);
+    correct->mutable_subjects(0)->set_version(1);  // the version corrected
     correct->mutable_subjects(0)->set_correction_reason(
         "randomization error: received the high dose");
     auto corrected = monitor_->EnrollSubjects(*correct);
@@ -1036,6 +1038,23 @@ TEST_F(MonitorTest, AfterADoseGroupCorrectionEverythingUsesTheNewGroup) {
   EXPECT_THAT(Statuses(*retried), ElementsAre(v1::REPORT_STATUS_DUPLICATE,
                                               v1::REPORT_STATUS_REJECTED));
   EXPECT_EQ(retried->results(1).field(), "reports[1].dose_group_id");
+  // A follow-up copied from the stored report may repeat the group its
+  // previous version named; it counts in the subject's group all the same.
+  v1::AdverseEventReport copy = MakeReport("R2", 2, "S4", 120, "Rash", 2);
+  copy.set_dose_group_id("MID");
+  auto copied = Submit({copy});
+  ASSERT_TRUE(copied.ok()) << copied.status();
+  EXPECT_THAT(Statuses(*copied), ElementsAre(v1::REPORT_STATUS_ACCEPTED));
+
+  // A late retry of an older correction cannot undo a later change: a
+  // correction names the version it corrects.
+  v1::EnrollSubjectsRequest stale = correct;
+  stale.mutable_subjects(0)->set_dose_group_id("LOW");
+  EXPECT_THAT(errors::ViolatedFields(monitor_->EnrollSubjects(stale).status()),
+              ElementsAre("subjects[0].version"));
+  stale.mutable_subjects(0)->clear_version();
+  EXPECT_THAT(errors::ViolatedFields(monitor_->EnrollSubjects(stale).status()),
+              ElementsAre("subjects[0].version"));
 
   // A follow-up that drops R1's seriousness uncounts it in the new group.
   ASSERT_TRUE(Submit({MakeReport("R1", 2, "S4", 20, "Pneumonia", 3)}).ok());
@@ -1076,6 +1095,7 @@ TEST_F(MonitorTest, LoweringTheLastContactDayIsACorrection) {
   EXPECT_THAT(errors::ViolatedFields(monitor_->EnrollSubjects(lower).status()),
               ElementsAre("subjects[0].last_contact_day"));
   lower.mutable_subjects(0)->set_correction_reason("typo: day 150, not 365");
+  lower.mutable_subjects(0)->set_version(1);
   ASSERT_TRUE(monitor_->EnrollSubjects(lower).ok());
   auto overall = Incidence(v1::TERM_LEVEL_OVERALL);
   EXPECT_EQ(Cell(overall, "Any AE", "LOW", "M6")->n_at_risk(), 3);
@@ -1120,6 +1140,8 @@ TEST_F(MonitorTest, CountersMatchBruteForceUnderRandomFollowUps) {
       {"S1", "LOW"},  {"S2", "LOW"},  {"S3", "LOW"},
       {"S4", "MID"},  {"S5", "MID"},  {"S6", "MID"},
       {"S7", "HIGH"}, {"S8", "HIGH"}, {"S9", "HIGH"}};
+  std::map<std::string, uint32_t> subject_version;
+  for (const auto& [subject, group] : group_of) subject_version[subject] = 1;
   for (int round = 0; round < 40; ++round) {
     std::vector<v1::AdverseEventReport> batch;
     for (int k = 0; k < 10; ++k) {
@@ -1158,6 +1180,7 @@ TEST_F(MonitorTest, CountersMatchBruteForceUnderRandomFollowUps) {
       correct.set_parent(kParent);
       *correct.add_subjects() = MakeSubject(subject, group, s == 9 ? 100 : 365);
       correct.mutable_subjects(0)->set_correction_reason("randomization error");
+      correct.mutable_subjects(0)->set_version(subject_version[subject]++);
       ASSERT_TRUE(monitor_->EnrollSubjects(correct).ok());
     }
   }

@@ -122,11 +122,11 @@ class ReportPage {
     }
   };
 
-  // The group a report counts in: its subject's (-1 if not enrolled, which
-  // cannot happen in a store written by the monitor).
+  // The group a report counts in: its subject's, or where it was received
+  // if the subject has no version by the cut-off (as DeriveRows does).
   int GroupOf(const storage::StoredReport& stored) const {
     auto it = groups_.find(stored.report().subject_id());
-    return it == groups_.end() ? -1 : it->second;
+    return it == groups_.end() ? stored.dose_group() : it->second;
   }
 
   const v1::Trial& trial_;

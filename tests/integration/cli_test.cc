@@ -691,6 +691,27 @@ TEST_F(CliTest, SubjectsCorrectMovesTheReports) {
   EXPECT_THAT(show.out,
               ContainsRegex("\n1 +[0-9TZ:-]+ +D100M +1826 +completed\n"));
 
+  // The site's follow-ups still work from copies naming the old group.
+  CliRun withdrawn =
+      Cli({"reports", "withdraw", "--trial", "MSC-IPF-EX1", "--site", "01",
+           "--report", "AE-0005", "--reason", "duplicate"});
+  EXPECT_EQ(withdrawn.code, 0) << withdrawn.err;
+  // Loading the original file again would undo the correction: refused,
+  // naming the line, unless the stored corrections are kept.
+  const std::string subjects = kExample + "/subjects.csv";
+  CliRun reload =
+      Cli({"subjects", "enroll", "--trial", "MSC-IPF-EX1", "--file", subjects});
+  EXPECT_EQ(reload.code, 1);
+  EXPECT_THAT(reload.err, HasSubstr("subjects.csv:5: dose_group_id"));
+  CliRun kept = Cli({"subjects", "enroll", "--trial", "MSC-IPF-EX1",
+                     "--keep-corrected", "--file", subjects});
+  ASSERT_EQ(kept.code, 0) << kept.err;
+  EXPECT_THAT(kept.out, HasSubstr("EX1-004: kept dose group D200M as "
+                                  "corrected (the file says D100M)"));
+  CliRun again = Cli(correct);
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("already so (version 2): nothing changed"));
+
   CliRun nothing = Cli({"subjects", "correct", "--trial", "MSC-IPF-EX1",
                         "--subject", "EX1-004", "--reason", "x"});
   EXPECT_EQ(nothing.code, 2);

@@ -196,7 +196,7 @@ test('a report withdrawn as entered in error leaves the listing, and is shown ma
 
 // After the withdrawal: it moves the live trial's SAE to another group.
 test('a subject corrected to another dose group takes its reports along, and shows why', async () => {
-  const corrected = {subjectId: 'S3', siteId: '01', doseGroupId: 'MID', lastContactDay: 182};
+  const corrected = {subjectId: 'S3', siteId: '01', doseGroupId: 'MID', lastContactDay: 182, version: 1};
   // Without a reason the correction is refused, naming the field.
   const refused = await api(`${LIVE_PARENT}/subjects:enroll`, {body: {subjects: [corrected]}}).catch((e) => e);
   assert.equal(refused.status, 400, String(refused));
