@@ -307,7 +307,8 @@ absl::Status ApplyReportChange(Txn& txn, std::string_view trial_id,
 
 absl::Status MoveSubjectGroups(Txn& txn, std::string_view trial_id,
                                int num_windows, const GroupMoves& moves) {
-  // Collected first: the scan must not run while this transaction writes.
+  // The states are collected by the scan, then their rows are read and
+  // written through the transaction (CounterRows), each row once.
   struct Moved {
     TermKey term;
     WindowCounts counts;
