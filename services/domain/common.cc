@@ -262,6 +262,16 @@ absl::StatusOr<Denominators> CountDenominators(
   return d;
 }
 
+absl::StatusOr<std::optional<v1::Subject>> ReadSubject(
+    const storage::ReadView& view, const std::string& trial_id,
+    const std::string& subject_id) {
+  AESIGNAL_ASSIGN_OR_RETURN(
+      std::optional<std::string> bytes,
+      view.Get(Cf::kSubjects, storage::SubjectKey(trial_id, subject_id)));
+  if (!bytes.has_value()) return std::nullopt;
+  return Parse<v1::Subject>(*bytes, "subject");
+}
+
 absl::StatusOr<std::vector<v1::Subject>> ReadSubjects(
     const storage::ReadView& view, const std::string& trial_id) {
   std::vector<v1::Subject> subjects;

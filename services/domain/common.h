@@ -74,6 +74,11 @@ absl::StatusOr<std::vector<v1::Subject>> ReadSubjectsAsOf(
     const storage::ReadView& view, const std::string& trial_id,
     const google::protobuf::Timestamp& as_of);
 
+// One subject's current version; nullopt if it is not enrolled.
+absl::StatusOr<std::optional<v1::Subject>> ReadSubject(
+    const storage::ReadView& view, const std::string& trial_id,
+    const std::string& subject_id);
+
 // Each subject's current version, in subject_id order.
 absl::StatusOr<std::vector<v1::Subject>> ReadSubjects(
     const storage::ReadView& view, const std::string& trial_id);

@@ -338,13 +338,8 @@ absl::StatusOr<const v1::Subject*> BatchApplier::EnrolledSubject(
   auto it = subjects_.find(r.subject_id());
   if (it == subjects_.end()) {
     AESIGNAL_ASSIGN_OR_RETURN(
-        std::optional<std::string> bytes,
-        txn_.Get(Cf::kSubjects,
-                 storage::SubjectKey(batch_->trial_id, r.subject_id())));
-    std::optional<v1::Subject> subject;
-    if (bytes.has_value()) {
-      AESIGNAL_ASSIGN_OR_RETURN(subject, Parse<v1::Subject>(*bytes, "subject"));
-    }
+        std::optional<v1::Subject> subject,
+        internal::ReadSubject(txn_, batch_->trial_id, r.subject_id()));
     it = subjects_.emplace(r.subject_id(), std::move(subject)).first;
   }
   if (!it->second.has_value()) {

@@ -148,11 +148,10 @@ absl::StatusOr<v1::Subject> Monitor::GetSubject(
   auto view = store_.Snapshot();
   AESIGNAL_RETURN_IF_ERROR(LoadTrial(*view, ids.first).status());
   AESIGNAL_ASSIGN_OR_RETURN(
-      std::optional<std::string> bytes,
-      view->Get(Cf::kSubjects, storage::SubjectKey(ids.first, ids.second)));
-  if (!bytes.has_value()) return errors::NotFound("subject", request.name());
-  AESIGNAL_ASSIGN_OR_RETURN(v1::Subject subject,
-                            Parse<v1::Subject>(*bytes, "subject"));
+      std::optional<v1::Subject> stored,
+      internal::ReadSubject(*view, ids.first, ids.second));
+  if (!stored.has_value()) return errors::NotFound("subject", request.name());
+  v1::Subject subject = *std::move(stored);
   AESIGNAL_RETURN_IF_ERROR(CheckReadableSite(call, subject.site_id()));
   std::vector<v1::Subject> versions;
   absl::Status error;
@@ -191,16 +190,13 @@ absl::StatusOr<v1::Report> Monitor::GetReport(
   // Every version is shown in the group the report counts in now (its
   // subject's); the subject's history keeps any earlier group.
   AESIGNAL_ASSIGN_OR_RETURN(
-      std::optional<std::string> subject_bytes,
-      view->Get(Cf::kSubjects,
-                storage::SubjectKey(ids.trial_id,
-                                    versions.back().report().subject_id())));
-  if (!subject_bytes.has_value()) {
+      std::optional<v1::Subject> subject,
+      internal::ReadSubject(*view, ids.trial_id,
+                            versions.back().report().subject_id()));
+  if (!subject.has_value()) {
     return absl::DataLossError("stored report of a subject not enrolled");
   }
-  AESIGNAL_ASSIGN_OR_RETURN(v1::Subject subject,
-                            Parse<v1::Subject>(*subject_bytes, "subject"));
-  const int group = DoseGroupIndex(trial, subject.dose_group_id());
+  const int group = DoseGroupIndex(trial, subject->dose_group_id());
   v1::Report report;
   report.set_name(name);
   report.set_site_id(ids.site_id);
