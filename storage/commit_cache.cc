@@ -10,12 +10,7 @@ const std::optional<std::string>* CommitCache::Find(int cf,
                                                     std::string_view key) {
   if (!cached_[cf]) return nullptr;
   auto it = maps_[cf].find(absl::string_view(key.data(), key.size()));
-  if (it == maps_[cf].end()) return nullptr;
-  Entry& entry = it->second;
-  if (entry.in_flight != nullptr) return entry.in_flight;
-  if (!entry.held) return nullptr;
-  ++hits_;
-  return &entry.value;
+  return it == maps_[cf].end() ? nullptr : Known(it->second);
 }
 
 const std::optional<std::string>* CommitCache::FindInFlight(
@@ -25,30 +20,46 @@ const std::optional<std::string>* CommitCache::FindInFlight(
   return it == maps_[cf].end() ? nullptr : it->second.in_flight;
 }
 
+CommitCache::Entry* CommitCache::Lookup(int cf, std::string_view key) {
+  if (!cached_[cf]) return nullptr;
+  return &maps_[cf]
+              .try_emplace(absl::string_view(key.data(), key.size()))
+              .first->second;
+}
+
+const std::optional<std::string>* CommitCache::Known(Entry& entry) {
+  if (entry.in_flight != nullptr) return entry.in_flight;
+  if (!entry.held) return nullptr;
+  ++hits_;
+  return &entry.value;
+}
+
+void CommitCache::Remember(int cf, std::string_view key, Entry* entry,
+                           std::optional<std::string> value) {
+  if (entry != nullptr) Hold(cf, key, *entry, std::move(value));
+}
+
 void CommitCache::Remember(int cf, std::string_view key,
                            std::optional<std::string> value) {
-  if (!cached_[cf]) return;
-  auto [it, inserted] =
-      maps_[cf].try_emplace(absl::string_view(key.data(), key.size()));
-  Hold(cf, key, it->second, std::move(value));
+  Remember(cf, key, Lookup(cf, key), std::move(value));
 }
 
-void CommitCache::BeginWrite(int cf, std::string_view key, uint64_t seq,
-                             const std::optional<std::string>* value) {
-  auto [it, inserted] =
-      maps_[cf].try_emplace(absl::string_view(key.data(), key.size()));
-  it->second.seq = seq;
-  it->second.in_flight = value;
+CommitCache::Entry* CommitCache::BeginWrite(
+    int cf, std::string_view key, uint64_t seq,
+    const std::optional<std::string>* value) {
+  Entry& entry = maps_[cf]
+                     .try_emplace(absl::string_view(key.data(), key.size()))
+                     .first->second;
+  entry.seq = seq;
+  entry.in_flight = value;
+  return &entry;
 }
 
-void CommitCache::EndWrite(int cf, std::string_view key, uint64_t seq,
-                           std::optional<std::string>&& value) {
-  auto [it, inserted] =
-      maps_[cf].try_emplace(absl::string_view(key.data(), key.size()));
-  Entry& entry = it->second;
-  if (entry.in_flight != nullptr && entry.seq != seq) return;  // overwritten
-  entry.in_flight = nullptr;
-  Hold(cf, key, entry, std::move(value));
+void CommitCache::EndWrite(int cf, std::string_view key, Entry* entry,
+                           uint64_t seq, std::optional<std::string>&& value) {
+  if (entry->in_flight != nullptr && entry->seq != seq) return;  // overwritten
+  entry->in_flight = nullptr;
+  Hold(cf, key, *entry, std::move(value));
 }
 
 void CommitCache::Hold(int cf, std::string_view key, Entry& entry,
@@ -63,28 +74,30 @@ void CommitCache::Hold(int cf, std::string_view key, Entry& entry,
   entry.value = std::move(value);
   bytes_[cf] += added;
   total_bytes_ += added;
+}
+
+void CommitCache::TrimToBudget() {
   while (total_bytes_ > max_bytes_) EvictLargest();
 }
 
 // Drops every value of the column family using the most memory. Coarse, but
 // it keeps the hot and small ones (counter rows) when the per-subject states
 // outgrow the budget, and costs nothing per entry. In-flight writes stay:
-// RocksDB may not hold them yet.
+// RocksDB may not hold them yet, and their mutations hold their entries.
 void CommitCache::EvictLargest() {
   int largest = 0;
   for (int cf = 1; cf < kMaxCfs; ++cf) {
     if (bytes_[cf] > bytes_[largest]) largest = cf;
   }
-  // A new map, so the memory of the dropped entries is freed.
-  Map in_flight;
-  for (auto& [key, entry] : maps_[largest]) {
-    if (entry.in_flight != nullptr) {
-      Entry& kept = in_flight[key];
-      kept.seq = entry.seq;
-      kept.in_flight = entry.in_flight;
-    }
+  Map& map = maps_[largest];
+  absl::erase_if(map, [](const Map::value_type& key_entry) {
+    return key_entry.second.in_flight == nullptr;
+  });
+  for (auto& [key, entry] : map) {
+    entry.held = false;
+    entry.value.reset();
   }
-  maps_[largest].swap(in_flight);
+  map.rehash(0);  // frees the table of the dropped entries (nodes stay put)
   total_bytes_ -= bytes_[largest];
   bytes_[largest] = 0;
   ++evictions_;

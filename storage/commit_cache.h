@@ -29,8 +29,9 @@
 //
 // Memory is bounded by `max_bytes` (keys, values and a per-entry estimate of
 // the values RocksDB holds; in-flight writes are bounded by the store's
-// pipeline instead); when over, the largest column family's entries are
-// dropped.
+// pipeline instead): between mutations, when over, the largest column
+// family's held values are dropped. Within one mutation the cache may go
+// over by what that mutation reads and retires.
 //
 // Thread-compatible: only the committer thread uses it.
 #ifndef AESIGNAL_STORAGE_COMMIT_CACHE_H_
@@ -43,7 +44,7 @@
 #include <string>
 #include <string_view>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 
 namespace aesignal::storage {
 
@@ -57,6 +58,20 @@ class CommitCache {
 
   bool caches(int cf) const { return cached_[cf]; }
 
+  // What the cache knows of one key. Callers keep only pointers to it: an
+  // entry stays at its address until TrimToBudget or Clear drops it, and
+  // TrimToBudget never drops one with a write in flight. Its fields are the
+  // cache's own.
+  struct Entry {
+    // The value RocksDB holds, if known (`held`); counted in bytes_.
+    bool held = false;
+    std::optional<std::string> value;
+    // The newest in-flight write of the key, if any: its mutation and its
+    // value (owned by the mutation's writes).
+    uint64_t seq = 0;
+    const std::optional<std::string>* in_flight = nullptr;
+  };
+
   // The newest value of `key` the committer knows (nullopt inside: absent):
   // an in-flight write's, else the value RocksDB holds; null if neither is
   // known. A value RocksDB holds counts as a hit. Null for a column family
@@ -66,21 +81,38 @@ class CommitCache {
   const std::optional<std::string>* FindInFlight(int cf,
                                                  std::string_view key) const;
 
+  // The committer's read of a cached column family in one hash lookup: the
+  // key's entry, added empty if the key is new (null for a column family
+  // that is not cached). Known(entry) is then what Find would answer; when
+  // it is null, the caller reads RocksDB and passes the value to Remember.
+  Entry* Lookup(int cf, std::string_view key);
+  const std::optional<std::string>* Known(Entry& entry);
+
   // Records the value of `key` as RocksDB now holds it (nullopt: absent),
   // read by the committer. An in-flight write of the key still answers
-  // first. No-op for a column family that is not cached.
+  // first. No-op for a column family that is not cached. The first form
+  // takes the key's entry from Lookup.
+  void Remember(int cf, std::string_view key, Entry* entry,
+                std::optional<std::string> value);
   void Remember(int cf, std::string_view key, std::optional<std::string> value);
 
   // Mutation `seq` (handed to the writer; sequences increase) writes
   // `*value` to `key` of cached column family `cf`. `value` lives in the
-  // mutation's writes, kept by InFlightWrites until EndWrite.
-  void BeginWrite(int cf, std::string_view key, uint64_t seq,
-                  const std::optional<std::string>* value);
-  // RocksDB now holds mutation `seq`'s write of `key`, whose value is moved
-  // in, unless a later in-flight mutation writes the key (then its value
-  // stays the answer and this one is dropped).
-  void EndWrite(int cf, std::string_view key, uint64_t seq,
+  // mutation's writes, kept by InFlightWrites until EndWrite. Returns the
+  // key's entry, for EndWrite.
+  Entry* BeginWrite(int cf, std::string_view key, uint64_t seq,
+                    const std::optional<std::string>* value);
+  // RocksDB now holds mutation `seq`'s write of `key` (whose entry
+  // BeginWrite returned), whose value is moved in, unless a later in-flight
+  // mutation writes the key (then its value stays the answer and this one
+  // is dropped).
+  void EndWrite(int cf, std::string_view key, Entry* entry, uint64_t seq,
                 std::optional<std::string>&& value);
+
+  // While over budget, drops the values of the column family using the most
+  // memory. Never called by the cache itself, so that the entries a running
+  // mutation looked up stay put: the Store calls it between mutations.
+  void TrimToBudget();
 
   // Forgets everything, in-flight writes included (after a failed write).
   void Clear();
@@ -100,18 +132,13 @@ class CommitCache {
                            const std::optional<std::string>& value) {
     return kEntryOverhead + key.size() + (value ? value->size() : 0);
   }
-  struct Entry {
-    // The value RocksDB holds, if known (`held`); counted in bytes_.
-    bool held = false;
-    std::optional<std::string> value;
-    // The newest in-flight write of the key, if any: its mutation and its
-    // value (owned by the mutation's writes).
-    uint64_t seq = 0;
-    const std::optional<std::string>* in_flight = nullptr;
-  };
-  using Map = absl::flat_hash_map<std::string, Entry>;
+  // Nodes, so that entries keep their addresses as the map grows: the
+  // in-flight writes hold them from BeginWrite to EndWrite, and a read from
+  // Lookup to Remember, each saving a hash lookup of a long key in a large
+  // table (the issue 20 load profile, nineteenth round).
+  using Map = absl::node_hash_map<std::string, Entry>;
   // Makes `value` the held value of `entry` (under `key`), keeping the byte
-  // counts, then evicts if over budget.
+  // counts.
   void Hold(int cf, std::string_view key, Entry& entry,
             std::optional<std::string>&& value);
   void EvictLargest();

@@ -12,10 +12,12 @@ absl::string_view ToAbsl(std::string_view s) { return {s.data(), s.size()}; }
 }  // namespace
 
 void InFlightWrites::Add(uint64_t seq, std::shared_ptr<Writes> writes) {
+  std::vector<CommitCache::Entry*> cached;
   for (const auto& [cf_key, value] : *writes) {
     if (!value.has_value()) ++deletes_[cf_key.first];
     if (Cached(cf_key.first)) {
-      cache_->BeginWrite(cf_key.first, cf_key.second, seq, &value);
+      cached.push_back(
+          cache_->BeginWrite(cf_key.first, cf_key.second, seq, &value));
       continue;
     }
     // Replace the whole entry, key included: an older entry's key views the
@@ -24,7 +26,7 @@ void InFlightWrites::Add(uint64_t seq, std::shared_ptr<Writes> writes) {
     index_.erase(key);
     index_.emplace(key, Newest{seq, &value});
   }
-  mutations_.push_back({seq, std::move(writes)});
+  mutations_.push_back({seq, std::move(writes), std::move(cached)});
 }
 
 const std::optional<std::string>* InFlightWrites::Find(
@@ -59,10 +61,12 @@ InFlightWrites::LastUnder InFlightWrites::Last(int cf,
 void InFlightWrites::Retire(uint64_t applied) {
   while (!mutations_.empty() && mutations_.front().seq <= applied) {
     Mutation& m = mutations_.front();
+    size_t next_cached = 0;
     for (auto& [cf_key, value] : *m.writes) {
       if (!value.has_value()) --deletes_[cf_key.first];
       if (Cached(cf_key.first)) {
-        cache_->EndWrite(cf_key.first, cf_key.second, m.seq, std::move(value));
+        cache_->EndWrite(cf_key.first, cf_key.second, m.cached[next_cached++],
+                         m.seq, std::move(value));
         continue;
       }
       auto it = index_.find(Key(cf_key.first, ToAbsl(cf_key.second)));

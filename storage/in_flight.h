@@ -27,6 +27,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
@@ -34,9 +35,20 @@
 
 namespace aesignal::storage {
 
+// The order of Writes' keys: column family, then key bytes. Transparent, so
+// that a pair<int, std::string_view> finds a key without copying it.
+struct WriteKeyLess {
+  using is_transparent = void;
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    if (a.first != b.first) return a.first < b.first;
+    return std::string_view(a.second) < std::string_view(b.second);
+  }
+};
+
 // One mutation's writes: (column family, key) -> value (nullopt: delete).
-using Writes =
-    std::map<std::pair<int, std::string>, std::optional<std::string>>;
+using Writes = std::map<std::pair<int, std::string>, std::optional<std::string>,
+                        WriteKeyLess>;
 
 class InFlightWrites {
  public:
@@ -79,6 +91,9 @@ class InFlightWrites {
   struct Mutation {
     uint64_t seq = 0;
     std::shared_ptr<Writes> writes;
+    // The cache's entries of the cached column families' writes, in the
+    // writes' order (BeginWrite's answers, for EndWrite).
+    std::vector<CommitCache::Entry*> cached;
   };
   // The newest in-flight write of a key. The key views point into a
   // mutation's Writes, whose nodes never move while it is kept.

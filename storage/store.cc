@@ -179,17 +179,21 @@ Txn::Txn(Store* store, CommitCache* cache, InFlightWrites* in_flight)
 absl::StatusOr<std::optional<std::string>> Txn::Get(
     Cf cf, std::string_view key) const {
   const int index = static_cast<int>(cf);
-  auto it = pending_.find(std::make_pair(index, std::string(key)));
+  auto it = pending_.find(std::pair<int, std::string_view>(index, key));
   if (it != pending_.end()) return it->second;
   // A cached column family's in-flight writes are in the cache (one lookup
-  // for both); the others' in in_flight_.
+  // for both, and none more to remember what RocksDB answers); the others'
+  // in in_flight_.
+  CommitCache::Entry* entry =
+      cache_ != nullptr ? cache_->Lookup(index, key) : nullptr;
   const std::optional<std::string>* known =
-      cache_ != nullptr && cache_->caches(index) ? cache_->Find(index, key)
-                                                 : in_flight_->Find(index, key);
+      entry != nullptr ? cache_->Known(*entry) : in_flight_->Find(index, key);
   if (known != nullptr) return *known;
   ++db_reads_;
   auto value = ReadView::Get(cf, key);
-  if (value.ok() && cache_ != nullptr) cache_->Remember(index, key, *value);
+  if (value.ok() && entry != nullptr) {
+    cache_->Remember(index, key, entry, *value);
+  }
   return value;
 }
 
@@ -229,7 +233,8 @@ void Txn::Delete(Cf cf, std::string_view key) {
 }
 
 std::optional<std::string> Txn::TakePending(Cf cf, std::string_view key) {
-  auto it = pending_.find({static_cast<int>(cf), std::string(key)});
+  auto it = pending_.find(
+      std::pair<int, std::string_view>(static_cast<int>(cf), key));
   if (it == pending_.end()) return std::nullopt;
   std::optional<std::string> value = std::move(it->second);
   pending_.erase(it);
@@ -627,10 +632,12 @@ void Store::RunGroup(std::vector<Pending>& group) {
       applied = applied_seq_;
     }
     in_flight_.Retire(applied);
+    TrimCache();
     // After a failure the rest is not run: it would read what failed.
     Handoff item;
     if (failed.ok()) {
       item = RunMutation(pending);
+      TrimCache();
     } else {
       item.seq = ++last_seq_;
       item.result = failed;
@@ -650,6 +657,12 @@ void Store::RunGroup(std::vector<Pending>& group) {
         },
         this));
   }
+}
+
+void Store::TrimCache() {
+  // Here, between mutations, no Txn holds a cache entry it looked up, and the
+  // trim keeps the entries of in-flight writes.
+  if (cache_ != nullptr) cache_->TrimToBudget();
 }
 
 void Store::PublishCacheStats() {

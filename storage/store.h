@@ -320,6 +320,9 @@ class Store {
   // Waits until the writer has applied everything handed to it (or a write
   // has failed), then retires the in-flight writes. Committer thread only.
   void AwaitApplied();
+  // Keeps the committer cache within its budget. Committer thread, between
+  // mutations only (CommitCache::TrimToBudget).
+  void TrimCache();
   // Copies the committer cache's counters into stats_. Committer thread.
   void PublishCacheStats() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The writer thread: applies handed-over mutations to RocksDB, unsynced,

@@ -545,7 +545,13 @@ TEST(InFlightWritesTest, EvictionKeepsInFlightWrites) {
   for (int i = 0; i < 10; ++i) {
     cache.Remember(1, absl::StrCat("read ", i), std::string(50, 'r'));
   }
+  // Over budget until trimmed: entries stay put while a mutation runs.
+  EXPECT_GT(cache.stats().bytes, 400);
+  EXPECT_EQ(cache.stats().evictions, 0);
+  ASSERT_NE(cache.Find(1, "read 0"), nullptr);
+  cache.TrimToBudget();
   EXPECT_GT(cache.stats().evictions, 0);
+  EXPECT_EQ(cache.Find(1, "read 0"), nullptr);
   EXPECT_LE(cache.stats().bytes, 400);
   ASSERT_NE(cache.Find(1, "in flight"), nullptr);
   EXPECT_EQ(*cache.Find(1, "in flight"), "value");
@@ -553,6 +559,33 @@ TEST(InFlightWritesTest, EvictionKeepsInFlightWrites) {
   EXPECT_EQ(in_flight.Find(1, "in flight"), nullptr);
   ASSERT_NE(cache.Find(1, "in flight"), nullptr);
   EXPECT_EQ(*cache.Find(1, "in flight"), "value");
+}
+
+// The in-flight writes keep their cache entries from BeginWrite to EndWrite,
+// and a read keeps one from Lookup to Remember: entries must stay put while
+// the cache grows around them (thousands of other keys added meanwhile).
+TEST(InFlightWritesTest, EntriesStayPutWhileTheCacheGrows) {
+  std::array<bool, CommitCache::kMaxCfs> cached = {};
+  cached[1] = true;
+  CommitCache cache(1 << 30, cached);
+  InFlightWrites in_flight(&cache);
+  auto writes = std::make_shared<Writes>();
+  (*writes)[{1, "written"}] = "w";
+  in_flight.Add(1, writes);
+  CommitCache::Entry* read = cache.Lookup(1, "read");
+  ASSERT_NE(read, nullptr);
+  EXPECT_EQ(cache.Known(*read), nullptr);  // not known yet: read RocksDB
+  for (int i = 0; i < 20000; ++i) {
+    cache.Remember(1, absl::StrCat("other key number ", i), "x");
+  }
+  cache.Remember(1, "read", read, "r");
+  in_flight.Retire(1);
+  ASSERT_NE(cache.Find(1, "read"), nullptr);
+  EXPECT_EQ(*cache.Find(1, "read"), "r");
+  ASSERT_NE(cache.Find(1, "written"), nullptr);
+  EXPECT_EQ(*cache.Find(1, "written"), "w");
+  EXPECT_EQ(cache.stats().entries, 20002);
+  EXPECT_EQ(cache.Lookup(2, "read"), nullptr);  // not a cached family
 }
 
 // After a failed write nothing in flight or cached answers any more.
