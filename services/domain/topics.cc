@@ -54,13 +54,15 @@ std::string TableP(double p) {
 }
 
 // A control-arm comparison as published safety tables give it, e.g.
-// "Xanomeline-High-Dose 26/84 vs Placebo 8/86, RD 21% [10, 32], two-sided
-// Fisher p < 0.001, adjusted p = 0.029 (threshold 0.05)".
-std::string TableLine(const v1::Signal& signal) {
+// "Xanomeline High Dose 26/84 vs Placebo 8/86, RD 21% [10, 32], two-sided
+// Fisher p < 0.001, adjusted p = 0.029 (threshold 0.05)": the groups by
+// their labels, as the incidence tables name them.
+std::string TableLine(const v1::Signal& signal, const ProtocolOrder& order) {
   const v1::Evidence& e = signal.evidence();
   std::string line = absl::StrFormat(
       "%s %d/%d vs %s %d/%d, RD %.0f%% [%.0f, %.0f], two-sided Fisher p %s",
-      signal.dose_group_id(), e.subjects(), e.denominator(), e.comparison(),
+      order.DoseGroupName(signal.dose_group_id()), e.subjects(),
+      e.denominator(), order.DoseGroupName(e.comparison()),
       e.comparison_subjects(), e.comparison_denominator(),
       100 * e.risk_difference(), 100 * e.risk_difference_lower(),
       100 * e.risk_difference_upper(), TableP(e.p_value_two_sided()));
@@ -88,12 +90,13 @@ const Item* FirstCrossing(const std::vector<Item>& items,
 // Why the topic is there, in one line: its strongest control-arm
 // comparison as a safety table prints it and the dose trend, or else its
 // strongest evidence's own summary.
-std::string Summary(const std::vector<Item>& items) {
+std::string Summary(const std::vector<Item>& items,
+                    const ProtocolOrder& order) {
   const v1::Evidence& lead = items.front().signal->evidence();
   const Item* control = FirstCrossing(items, v1::SIGNAL_METHOD_CONTROL_FISHER);
   const Item* trend = FirstCrossing(items, v1::SIGNAL_METHOD_DOSE_TREND);
   std::string summary =
-      control != nullptr ? TableLine(*control->signal) : lead.summary();
+      control != nullptr ? TableLine(*control->signal, order) : lead.summary();
   if (!lead.crosses()) {
     summary = absl::StrCat("no longer crossing; last: ", summary);
   }
@@ -106,7 +109,7 @@ std::string Summary(const std::vector<Item>& items) {
 
 // Fills the evidence-derived fields of `topic` from its signals.
 void Summarize(std::vector<Item> items, bool with_evidence,
-               v1::SignalTopic* topic) {
+               const ProtocolOrder& order, v1::SignalTopic* topic) {
   std::sort(items.begin(), items.end(), Stronger);
   topic->set_evidence_count(static_cast<int>(items.size()));
   int crossing = 0;
@@ -126,7 +129,7 @@ void Summarize(std::vector<Item> items, bool with_evidence,
   topic->set_strength(lead.strength +
                       (crossing > 0 && ClinicallyWeighted(*topic) ? 0.5 : 0) +
                       (trend ? 0.5 : 0));
-  topic->set_summary(Summary(items));
+  topic->set_summary(Summary(items, order));
   for (const Item& item : items) {
     if (topic->update_time() < item.signal->update_time()) {
       *topic->mutable_update_time() = item.signal->update_time();
@@ -155,6 +158,9 @@ ProtocolOrder::ProtocolOrder(const v1::Trial& trial) {
   for (const v1::DoseGroup& g : trial.dose_groups()) {
     dose_groups_.try_emplace(g.dose_group_id(),
                              static_cast<int>(dose_groups_.size()));
+    if (!g.label().empty()) {
+      dose_group_labels_.try_emplace(g.dose_group_id(), g.label());
+    }
   }
   // The total and the trend test (no group) follow the groups.
   dose_groups_.try_emplace("", static_cast<int>(dose_groups_.size()));
@@ -170,6 +176,12 @@ int ProtocolOrder::DoseGroupRank(const std::string& dose_group_id) const {
   auto it = dose_groups_.find(dose_group_id);
   return it != dose_groups_.end() ? it->second
                                   : static_cast<int>(dose_groups_.size());
+}
+
+const std::string& ProtocolOrder::DoseGroupName(
+    const std::string& dose_group_id) const {
+  auto it = dose_group_labels_.find(dose_group_id);
+  return it != dose_group_labels_.end() ? it->second : dose_group_id;
 }
 
 double EvidenceStrength(const v1::Evidence& e) {
@@ -240,7 +252,7 @@ std::vector<v1::SignalTopic> AssembleTopics(
     topic.set_trial_id(trial_id);
     topic.clear_evidence();
     auto it = items.find(id);
-    if (it != items.end()) Summarize(it->second, with_evidence, &topic);
+    if (it != items.end()) Summarize(it->second, with_evidence, order, &topic);
     out.push_back(std::move(topic));
   }
   std::sort(out.begin(), out.end(), RankedFirst);

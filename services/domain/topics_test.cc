@@ -103,5 +103,41 @@ TEST(TopicOrderTest, WithoutAProtocolOrderTiesFallToTheSignalId) {
   EXPECT_THAT(Cells(topic), ElementsAre("M12/HIGH", "M3/LOW"));
 }
 
+// The summary line names groups as the incidence tables do: by label, and
+// by id where the trial gives none (or no trial is at hand).
+TEST(TopicSummaryTest, NamesTheGroupsByTheirLabels) {
+  v1::Trial trial = MakeTrial();
+  v1::DoseGroup* placebo = trial.add_dose_groups();
+  placebo->set_dose_group_id("PBO");
+  placebo->set_control(true);
+  placebo->set_label("Placebo");
+  trial.mutable_dose_groups(1)->set_label("High dose (1e8 cells)");
+  v1::Signal fisher =
+      MakeSignal(v1::SIGNAL_METHOD_CONTROL_FISHER, "HIGH", "M3", 0.01);
+  v1::Evidence& e = *fisher.mutable_evidence();
+  e.set_subjects(5);
+  e.set_denominator(6);
+  e.set_comparison("PBO");
+  e.set_comparison_subjects(1);
+  e.set_comparison_denominator(6);
+  e.set_risk_difference(4.0 / 6);
+  e.set_p_value_two_sided(0.08);
+
+  const v1::SignalTopic labelled =
+      AssembleTopics("T", ProtocolOrder(trial), {fisher}, {}, false).front();
+  EXPECT_THAT(labelled.summary(),
+              ::testing::StartsWith(
+                  "High dose (1e8 cells) 5/6 vs Placebo 1/6, RD 67% ["));
+  trial.mutable_dose_groups(1)->clear_label();
+  EXPECT_THAT(AssembleTopics("T", ProtocolOrder(trial), {fisher}, {}, false)
+                  .front()
+                  .summary(),
+              ::testing::StartsWith("HIGH 5/6 vs Placebo 1/6, RD 67% ["));
+  EXPECT_THAT(AssembleTopics("T", ProtocolOrder(), {fisher}, {}, false)
+                  .front()
+                  .summary(),
+              ::testing::StartsWith("HIGH 5/6 vs PBO 1/6, RD 67% ["));
+}
+
 }  // namespace
 }  // namespace aesignal::domain

@@ -16,7 +16,22 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# The server's log too: a check that fails with the server gone (seen once,
+# under TSan in CI) says nothing of why without it.
+fail() {
+  echo "FAIL: $*" >&2
+  if [[ -s $work/server.log ]]; then
+    echo "--- aesignald's log:" >&2
+    cat "$work/server.log" >&2
+  fi
+  if [[ -n $server_pid ]] && ! kill -0 "$server_pid" 2>/dev/null; then
+    local rc=0
+    wait "$server_pid" || rc=$?
+    echo "--- aesignald is gone (exit status $rc)" >&2
+    server_pid=
+  fi
+  exit 1
+}
 cli="$build/clients/cli/aesignal"
 
 # The config inside the Kubernetes ConfigMap (the block under
