@@ -17,9 +17,10 @@ constexpr uint64_t kLengthDelimited = 2;
 
 // DirtyTerm, its cell_reports map entries, and ReportRef (records.proto).
 constexpr uint64_t kMarkReportId = 1, kMarkReportVersion = 2,
-                   kMarkGeneration = 3, kMarkCellReports = 4;
+                   kMarkGeneration = 3, kMarkCellReports = 4, kMarkChange = 5;
 constexpr uint64_t kEntryKey = 1, kEntryValue = 2;
 constexpr uint64_t kRefReportId = 1, kRefReportVersion = 2;
+constexpr uint64_t kChangeAction = 1, kChangeName = 2, kChangeVersion = 3;
 
 // One field as read from the wire: a varint's value or a length-delimited
 // field's bytes (a view into the input).
@@ -91,6 +92,23 @@ bool IsPlainReportRef(std::string_view bytes) {
   return true;
 }
 
+// Whether `bytes` is a ChangeRef this codec may copy unread: its three
+// fields only, each at most once, its strings ASCII (as IsPlainReportRef).
+bool IsPlainChangeRef(std::string_view bytes) {
+  bool seen[4] = {false, false, false, false};
+  Field f;
+  while (!bytes.empty()) {
+    if (!ConsumeField(&bytes, &f)) return false;
+    const bool known =
+        ((f.number == kChangeAction || f.number == kChangeName) &&
+         f.wire_type == kLengthDelimited && IsAscii(f.bytes)) ||
+        (f.number == kChangeVersion && f.wire_type == kVarint);
+    if (!known || seen[f.number]) return false;
+    seen[f.number] = true;
+  }
+  return true;
+}
+
 // A cell of the updated mark: the whole encoded entry kept from the old mark
 // (copied as it is), or the cell report that replaces it.
 struct Cell {
@@ -150,16 +168,22 @@ void AppendFreshCell(std::string* out, int32_t key, const CellReport& cell) {
   }
 }
 
-// Reads the stored mark's generation and cells into `generation` and
-// `cells`; false if the mark is laid out otherwise than this codec and
-// protobuf's serializer write marks.
+// Reads the stored mark's generation, cells and change (the whole encoded
+// field, empty if none) into `generation`, `cells` and `change`; false if
+// the mark is laid out otherwise than this codec and protobuf's serializer
+// write marks.
 bool ReadPlainMark(std::string_view old, uint64_t* generation,
-                   std::vector<Cell>* cells) {
+                   std::vector<Cell>* cells, std::string_view* change) {
   Field f;
   while (!old.empty()) {
     const std::string_view field_start = old;
     if (!ConsumeField(&old, &f)) return false;
-    if (f.number == kMarkCellReports && f.wire_type == kLengthDelimited) {
+    if (f.number == kMarkChange && f.wire_type == kLengthDelimited) {
+      // Protobuf merges a repeated message field: leave that to it.
+      if (!change->empty() || !IsPlainChangeRef(f.bytes)) return false;
+      *change = field_start.substr(0, field_start.size() - old.size());
+    } else if (f.number == kMarkCellReports &&
+               f.wire_type == kLengthDelimited) {
       Cell cell;
       if (!ConsumeCell(f.bytes, &cell)) return false;
       cell.kept_entry = field_start.substr(0, field_start.size() - old.size());
@@ -179,6 +203,18 @@ bool ReadPlainMark(std::string_view old, uint64_t* generation,
   return true;
 }
 
+// Encodes `mark` as the codec's fast path expects: deterministically.
+std::string EncodeMark(const DirtyTerm& mark) {
+  std::string out;
+  {  // the streams write `out` in full when they go
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    mark.SerializeToCodedStream(&coded);
+  }
+  return out;
+}
+
 }  // namespace
 
 namespace dirty_mark_internal {
@@ -190,7 +226,8 @@ std::optional<std::string> UpdateEncoded(std::string_view old,
   uint64_t generation = 0;
   std::vector<Cell> merged;
   merged.reserve(cells.size() + 16);
-  if (!ReadPlainMark(old, &generation, &merged)) return std::nullopt;
+  std::string_view change;
+  if (!ReadPlainMark(old, &generation, &merged, &change)) return std::nullopt;
   for (const CellReport& cell : cells) {
     Cell fresh;
     fresh.key = DirtyCellKey(cell.group, cell.window);
@@ -227,6 +264,7 @@ std::optional<std::string> UpdateEncoded(std::string_view old,
       out.append(cell.kept_entry);
     }
   }
+  out.append(change);  // field 5 follows the cells, as protobuf writes it
   return out;
 }
 
@@ -249,14 +287,7 @@ absl::StatusOr<std::string> UpdateParsed(std::string_view old,
     ref.set_report_id(cell.report_id);
     ref.set_report_version(cell.report_version);
   }
-  std::string out;
-  {
-    google::protobuf::io::StringOutputStream stream(&out);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    mark.SerializeToCodedStream(&coded);
-  }
-  return out;
+  return EncodeMark(mark);
 }
 
 }  // namespace dirty_mark_internal
@@ -269,6 +300,17 @@ absl::StatusOr<std::string> UpdateDirtyMark(
   if (fast.has_value()) return *std::move(fast);
   return dirty_mark_internal::UpdateParsed(old, report_id, report_version,
                                            cells);
+}
+
+absl::StatusOr<std::string> UpdateDirtyMarkForChange(
+    std::string_view old, const v1::ChangeRef* change) {
+  DirtyTerm mark;
+  if (!mark.ParseFromArray(old.data(), static_cast<int>(old.size()))) {
+    return absl::DataLossError("unparsable stored dirty term");
+  }
+  mark.set_generation(mark.generation() + 1);
+  if (change != nullptr) *mark.mutable_change() = *change;
+  return EncodeMark(mark);
 }
 
 }  // namespace aesignal::storage

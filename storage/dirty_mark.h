@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "aesignal/v1/signal.pb.h"
 
 namespace aesignal::storage {
 
@@ -44,6 +45,14 @@ inline int DirtyCellKey(int group, int window) { return group * 256 + window; }
 absl::StatusOr<std::string> UpdateDirtyMark(
     std::string_view old, std::string_view report_id, uint32_t report_version,
     const std::vector<CellReport>& cells);
+
+// The mark `old` (as above) with `change` as its latest change other than a
+// report (none if null: a recount or an upgrade), its generation one higher,
+// and its reports and cells kept. Rare (enrolments, baselines, amendments
+// mark every row of a trial), so protobuf does it. DATA_LOSS if `old` is not
+// a DirtyTerm encoding.
+absl::StatusOr<std::string> UpdateDirtyMarkForChange(
+    std::string_view old, const v1::ChangeRef* change);
 
 namespace dirty_mark_internal {
 // UpdateDirtyMark's fast path, for tests: the result, or nullopt if `old` is

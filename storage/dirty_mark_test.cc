@@ -86,13 +86,30 @@ TEST(DirtyMarkTest, EqualsProtobufOnRandomMarksAndChanges) {
       if (uniform(5) != 0) ref.set_report_id(absl::StrCat("S-", uniform(99)));
       ref.set_report_version(static_cast<uint32_t>(uniform(4)));
     }
+    if (uniform(3) == 0) {
+      mark.mutable_change()->set_action(uniform(2) ? "subject.correct" : "");
+      mark.mutable_change()->set_name(
+          absl::StrCat("trials/T/subjects/S", uniform(9)));
+      mark.mutable_change()->set_version(static_cast<uint32_t>(uniform(3)));
+    }
     return mark;
   };
   int changed = 0;
   for (int trial = 0; trial < 2000; ++trial) {
     std::string old;
-    if (uniform(10) != 0) old = random_mark().SerializeAsString();
-    if (uniform(4) == 0) old += random_mark().SerializeAsString();
+    bool has_change = false;
+    if (uniform(10) != 0) {
+      const DirtyTerm first = random_mark();
+      has_change = first.has_change();
+      old = first.SerializeAsString();
+    }
+    if (uniform(4) == 0) {
+      // Protobuf merges a second change into the first: the codec leaves
+      // that to it (EncodingsItDoesNotKnowGoThroughProtobuf).
+      DirtyTerm second = random_mark();
+      if (has_change) second.clear_change();
+      old += second.SerializeAsString();
+    }
     std::vector<CellReport> cells(uniform(20));
     for (CellReport& cell : cells) {
       cell = {static_cast<int>(uniform(5)), static_cast<int>(uniform(10)),
@@ -123,19 +140,73 @@ TEST(DirtyMarkTest, EncodingsItDoesNotKnowGoThroughProtobuf) {
   // A kept report id protobuf must check as UTF-8.
   DirtyTerm accented = base;
   (*accented.mutable_cell_reports())[1].set_report_id("R-\xc3\xa9");
+  // A change whose name protobuf must check, and a change given twice
+  // (protobuf merges the two messages).
+  DirtyTerm accented_change = base;
+  accented_change.mutable_change()->set_name("trials/T/subjects/\xc3\xa9");
+  DirtyTerm with_change = base;
+  with_change.mutable_change()->set_action("subject.correct");
+  DirtyTerm second_change;
+  second_change.mutable_change()->set_version(3);
+  const std::string two_changes =
+      with_change.SerializeAsString() + second_change.SerializeAsString();
   const std::vector<CellReport> cells = {{0, 2, "R-2", 1}};
   for (const std::string& old :
-       {unknown, merged_value, accented.SerializeAsString()}) {
+       {unknown, merged_value, accented.SerializeAsString(),
+        accented_change.SerializeAsString(), two_changes}) {
     EXPECT_FALSE(UpdateEncoded(old, "R-2", 1, cells).has_value());
     auto bytes = UpdateDirtyMark(old, "R-2", 1, cells);
     ASSERT_TRUE(bytes.ok()) << bytes.status();
     EXPECT_EQ(*bytes, Reference(old, "R-2", 1, cells));
     EXPECT_EQ(Parse(*bytes).generation(), 8u);
   }
+  const DirtyTerm merged_change =
+      Parse(*UpdateDirtyMark(two_changes, "R-2", 1, cells));
+  EXPECT_EQ(merged_change.change().action(), "subject.correct");
+  EXPECT_EQ(merged_change.change().version(), 3u);
   // The merged value is version 4 with report id "X".
   const DirtyTerm mark = Parse(*UpdateDirtyMark(merged_value, "R-2", 1, cells));
   EXPECT_EQ(mark.cell_reports().at(1).report_id(), "X");
   EXPECT_EQ(mark.cell_reports().at(1).report_version(), 4u);
+}
+
+// A change other than a report keeps the row's report and cells, and a
+// report after it keeps the change, on both paths, until the evaluator
+// removes the mark.
+TEST(DirtyMarkTest, AChangeAndTheReportsAroundItAreKept) {
+  auto reported = UpdateDirtyMark("", "R-1", 1, {{0, 3, "R-1", 1}});
+  ASSERT_TRUE(reported.ok()) << reported.status();
+  v1::ChangeRef change;
+  change.set_action("subject.correct");
+  change.set_name("trials/T/subjects/S-4");
+  change.set_version(2);
+  auto changed = UpdateDirtyMarkForChange(*reported, &change);
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  DirtyTerm mark = Parse(*changed);
+  EXPECT_EQ(mark.report_id(), "R-1");
+  EXPECT_EQ(mark.generation(), 2u);
+  EXPECT_EQ(mark.cell_reports().at(3).report_id(), "R-1");
+  EXPECT_EQ(mark.change().name(), "trials/T/subjects/S-4");
+
+  const auto fast = UpdateEncoded(*changed, "R-2", 1, {{1, 3, "R-2", 1}});
+  ASSERT_TRUE(fast.has_value());
+  EXPECT_EQ(*fast, Reference(*changed, "R-2", 1, {{1, 3, "R-2", 1}}));
+  mark = Parse(*fast);
+  EXPECT_EQ(mark.report_id(), "R-2");
+  EXPECT_EQ(mark.generation(), 3u);
+  EXPECT_EQ(mark.change().action(), "subject.correct");
+  EXPECT_EQ(mark.change().version(), 2u);
+
+  // A recount names no change and keeps the one there.
+  auto recounted = UpdateDirtyMarkForChange(*fast, nullptr);
+  ASSERT_TRUE(recounted.ok());
+  EXPECT_EQ(Parse(*recounted).change().name(), "trials/T/subjects/S-4");
+  auto fresh = UpdateDirtyMarkForChange("", nullptr);
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_FALSE(Parse(*fresh).has_change());
+  EXPECT_EQ(Parse(*fresh).generation(), 1u);
+  EXPECT_EQ(UpdateDirtyMarkForChange("\xff", &change).status().code(),
+            absl::StatusCode::kDataLoss);
 }
 
 TEST(DirtyMarkTest, OverlongTagsAndSizesGoThroughProtobuf) {

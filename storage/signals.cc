@@ -310,6 +310,19 @@ absl::Status MarkTermDirty(Txn& txn, std::string_view trial_id,
   return absl::OkStatus();
 }
 
+absl::Status MarkTermChanged(Txn& txn, std::string_view trial_id,
+                             const TermKey& term, const v1::ChangeRef* change) {
+  const std::string key = DirtyTermKey(trial_id, term);
+  auto bytes = txn.Get(Cf::kDirtyTerms, key);
+  if (!bytes.ok()) return bytes.status();
+  const std::string_view old =
+      bytes->has_value() ? std::string_view(**bytes) : std::string_view();
+  auto mark = UpdateDirtyMarkForChange(old, change);
+  if (!mark.ok()) return mark.status();
+  txn.Put(Cf::kDirtyTerms, key, *std::move(mark));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<DirtyTermEntry>> ReadDirtyTerms(
     const ReadView& view) {
   std::vector<DirtyTermEntry> out;

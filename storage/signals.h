@@ -105,6 +105,11 @@ absl::Status MarkTermDirty(Txn& txn, std::string_view trial_id,
                            const TermKey& term, std::string_view report_id,
                            uint32_t report_version,
                            const std::vector<CellReport>& cells = {});
+// Marks `term` of the trial dirty for a change other than a report: keeps
+// its latest report and cells, sets `change` (the latest such change; none
+// if null, for a recount or an upgrade) and increases the generation.
+absl::Status MarkTermChanged(Txn& txn, std::string_view trial_id,
+                             const TermKey& term, const v1::ChangeRef* change);
 // Every dirty mark (all trials), in key order.
 absl::StatusOr<std::vector<DirtyTermEntry>> ReadDirtyTerms(
     const ReadView& view);

@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "clients/cli/commands.h"
@@ -191,6 +192,23 @@ int EvidenceList(CommandContext& ctx, const SignalFlags& f) {
   return kExitOk;
 }
 
+// What an evaluation followed: "report R v1", "subject.correct of
+// trials/T/subjects/S v2", or both joined by "and"; "a re-evaluation" when
+// it names neither (a recount, an upgrade, a signal stored before changes
+// were named).
+std::string CauseText(const std::string& report_id, uint32_t report_version,
+                      const v1::ChangeRef* change) {
+  std::vector<std::string> parts;
+  if (!report_id.empty()) {
+    parts.push_back(absl::StrCat("report ", report_id, " v", report_version));
+  }
+  if (change != nullptr) {
+    parts.push_back(absl::StrCat(change->action(), " of ", change->name(), " v",
+                                 change->version()));
+  }
+  return parts.empty() ? "a re-evaluation" : absl::StrJoin(parts, " and ");
+}
+
 void PrintHistory(const v1::Signal& s, std::ostream& out) {
   out << "  history:\n";
   for (const auto& h : s.history()) {
@@ -201,8 +219,11 @@ void PrintHistory(const v1::Signal& s, std::ostream& out) {
           << StatusWord(h.to_status()) << ": " << h.comment();
     } else {
       out << "  " << h.evidence().subjects() << "/"
-          << h.evidence().denominator() << " " << Stat(h.evidence())
-          << " (report " << h.evidence().report_id() << ")";
+          << h.evidence().denominator() << " " << Stat(h.evidence()) << " ("
+          << CauseText(
+                 h.evidence().report_id(), h.evidence().report_version(),
+                 h.evidence().has_change() ? &h.evidence().change() : nullptr)
+          << ")";
     }
     out << "\n";
   }
@@ -220,8 +241,9 @@ void PrintSignal(const v1::Signal& s, std::ostream& out) {
   out << "  cell:     dose group "
       << (s.dose_group_id().empty() ? "all" : s.dose_group_id())
       << ", timepoint " << s.timepoint_id() << "\n";
-  out << "  raised:   " << TimeUtil::ToString(s.raise_time()) << " by report "
-      << s.raised_by_report_id() << " v" << s.raised_by_report_version()
+  out << "  raised:   " << TimeUtil::ToString(s.raise_time()) << " by "
+      << CauseText(s.raised_by_report_id(), s.raised_by_report_version(),
+                   s.has_raised_by_change() ? &s.raised_by_change() : nullptr)
       << "\n";
   out << "  evidence: " << e.summary() << "\n";
   out << absl::StrFormat(

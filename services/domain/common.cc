@@ -363,7 +363,17 @@ absl::StatusOr<std::vector<std::string>> ReadTrialIds(
   return ids;
 }
 
-absl::Status MarkAllTermsDirty(storage::Txn& txn, const std::string& trial_id) {
+v1::ChangeRef ChangeRefOf(const std::string& action, const std::string& name,
+                          uint32_t version) {
+  v1::ChangeRef change;
+  change.set_action(action);
+  change.set_name(name);
+  change.set_version(version);
+  return change;
+}
+
+absl::Status MarkAllTermsDirty(storage::Txn& txn, const std::string& trial_id,
+                               const v1::ChangeRef* change) {
   const std::string prefix = storage::TrialPrefix(trial_id);
   std::vector<storage::TermKey> terms;
   absl::Status error;
@@ -380,7 +390,7 @@ absl::Status MarkAllTermsDirty(storage::Txn& txn, const std::string& trial_id) {
   AESIGNAL_RETURN_IF_ERROR(error);
   for (const storage::TermKey& term : terms) {
     AESIGNAL_RETURN_IF_ERROR(
-        storage::MarkTermDirty(txn, trial_id, term, "", 0));
+        storage::MarkTermChanged(txn, trial_id, term, change));
   }
   return absl::OkStatus();
 }

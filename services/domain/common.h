@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "aesignal/v1/signal.pb.h"
 #include "aesignal/v1/trial.pb.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
@@ -125,10 +126,18 @@ absl::StatusOr<Denominators> ReadDenominatorsAsOf(
     const storage::ReadView& view, const v1::Trial& trial,
     const google::protobuf::Timestamp& as_of);
 
+// The audited change `action` of resource `name` at `version`, as a
+// dirty mark and a signal name it.
+v1::ChangeRef ChangeRefOf(const std::string& action, const std::string& name,
+                          uint32_t version);
+
 // Marks every term row of the trial that has counters for re-evaluation
 // (after a change that moves every row's decisions: denominators, the
-// design, the policy, or the set of pre-specified rows).
-absl::Status MarkAllTermsDirty(storage::Txn& txn, const std::string& trial_id);
+// design, the policy, or the set of pre-specified rows). `change` is the
+// audited change that did it, which signals raised next name
+// (Signal.raised_by_change); null for a recount or an upgrade.
+absl::Status MarkAllTermsDirty(storage::Txn& txn, const std::string& trial_id,
+                               const v1::ChangeRef* change);
 
 }  // namespace aesignal::domain::internal
 

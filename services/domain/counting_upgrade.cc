@@ -32,9 +32,10 @@ absl::Status RecountTrial(storage::Txn& txn, const std::string& trial_id,
   // The scan behind MarkAllTermsDirty sees committed rows only; the
   // recounted ones are marked here.
   for (const storage::TermKey& row : rows) {
-    AESIGNAL_RETURN_IF_ERROR(storage::MarkTermDirty(txn, trial_id, row, "", 0));
+    AESIGNAL_RETURN_IF_ERROR(
+        storage::MarkTermChanged(txn, trial_id, row, nullptr));
   }
-  return internal::MarkAllTermsDirty(txn, trial_id);
+  return internal::MarkAllTermsDirty(txn, trial_id, nullptr);
 }
 
 }  // namespace

@@ -155,7 +155,7 @@ TEST_F(DenominatorCacheTest, TheEvaluatorsRoundFillsTheCache) {
   // Whatever that monitor's evaluator did, every row is to evaluate again.
   ASSERT_TRUE(store_
                   ->Commit([&](storage::Txn& txn) {
-                    return internal::MarkAllTermsDirty(txn, kTrial);
+                    return internal::MarkAllTermsDirty(txn, kTrial, nullptr);
                   })
                   .ok());
   DenominatorCache cache;

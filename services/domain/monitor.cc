@@ -668,7 +668,10 @@ absl::StatusOr<v1::Trial> Monitor::UpdateTrial(
     audit.Append(AuditOf(call, now, "trial.amend", amendment.trial.name(),
                          amendment.trial.version(), amendment.changes));
     // Every row is evaluated again under the amended design and policy.
-    AESIGNAL_RETURN_IF_ERROR(internal::MarkAllTermsDirty(txn, trial_id));
+    const v1::ChangeRef change = internal::ChangeRefOf(
+        "trial.amend", amendment.trial.name(), amendment.trial.version());
+    AESIGNAL_RETURN_IF_ERROR(
+        internal::MarkAllTermsDirty(txn, trial_id, &change));
     result = std::move(amendment.trial);
     return absl::OkStatus();
   }));
@@ -853,9 +856,10 @@ class Enrollment {
     }
     if (!violations_.empty()) return errors::InvalidArgument(violations_);
     AESIGNAL_RETURN_IF_ERROR(MoveGroups());
-    if (response_.created_count() + response_.updated_count() > 0) {
+    if (last_change_.has_value()) {
       // Denominators changed: every row with events is re-evaluated.
-      AESIGNAL_RETURN_IF_ERROR(internal::MarkAllTermsDirty(txn_, trial_id_));
+      AESIGNAL_RETURN_IF_ERROR(
+          internal::MarkAllTermsDirty(txn_, trial_id_, &*last_change_));
     }
     return absl::OkStatus();
   }
@@ -948,6 +952,7 @@ class Enrollment {
                      const std::string& correction) {
     *s.mutable_update_time() = now_;
     AESIGNAL_RETURN_IF_ERROR(Audit(s, action, correction));
+    NoteChange(action, s);
     const std::string key = storage::SubjectKey(trial_id_, s.subject_id());
     txn_.Put(Cf::kSubjects, key, s.SerializeAsString());
     txn_.Put(Cf::kSubjectHistory,
@@ -955,6 +960,14 @@ class Enrollment {
              s.SerializeAsString());
     *response_.add_subjects() = std::move(s);
     return absl::OkStatus();
+  }
+
+  void NoteChange(const std::string& action, const v1::Subject& s) {
+    constexpr std::string_view kCorrect = "subject.correct";
+    if (action == kCorrect || !last_change_.has_value() ||
+        last_change_->action() != kCorrect) {
+      last_change_ = internal::ChangeRefOf(action, s.name(), s.version());
+    }
   }
 
   absl::Status Audit(const v1::Subject& s, const char* action,
@@ -982,6 +995,9 @@ class Enrollment {
   std::optional<storage::AuditWriter> audit_;  // begun by the first record
   std::vector<errors::FieldViolation> violations_;
   std::vector<GroupMove> moves_;  // applied once every subject passed
+  // The change the dirty marks name: the request's last correction, else its
+  // last change (one request may enrol a whole cohort).
+  std::optional<v1::ChangeRef> last_change_;
 };
 
 }  // namespace

@@ -472,6 +472,7 @@ storage::ReportRef ReportOfCell(const v1::Trial& trial,
 v1::Signal NewSignal(const std::string& trial_id, const std::string& id,
                      const storage::TermKey& term, const Finding& f,
                      const storage::ReportRef& report,
+                     const v1::ChangeRef* change,
                      const google::protobuf::Timestamp& now) {
   v1::Signal signal;
   signal.set_name(absl::StrCat("trials/", trial_id, "/signals/", id));
@@ -485,6 +486,7 @@ v1::Signal NewSignal(const std::string& trial_id, const std::string& id,
   signal.set_status(v1::SIGNAL_STATUS_NEW);
   signal.set_raised_by_report_id(report.report_id());
   signal.set_raised_by_report_version(report.report_version());
+  if (change != nullptr) *signal.mutable_raised_by_change() = *change;
   *signal.mutable_raise_time() = now;
   return signal;
 }
@@ -526,13 +528,16 @@ absl::Status RecordFinding(storage::Txn& txn, const v1::Trial& trial,
   const CellChange change =
       ChangeFor(f, current.has_value() ? &*current : nullptr);
   if (change == CellChange::kNone) return absl::OkStatus();
-  const storage::ReportRef report = ReportOfCell(trial, row.entry->mark, f);
+  const storage::DirtyTerm& mark = row.entry->mark;
+  const storage::ReportRef report = ReportOfCell(trial, mark, f);
+  const v1::ChangeRef* other_change =
+      mark.has_change() ? &mark.change() : nullptr;
   v1::SignalEvent event;
   event.set_actor(kSystemActor);
   *event.mutable_time() = now;
   v1::Signal signal;
   if (change == CellChange::kRaise) {
-    signal = NewSignal(trial_id, id, term, f, report, now);
+    signal = NewSignal(trial_id, id, term, f, report, other_change, now);
     event.set_kind(v1::SignalEvent::KIND_RAISED);
     event.set_to_status(v1::SIGNAL_STATUS_NEW);
     ++tally->raised;
@@ -546,6 +551,7 @@ absl::Status RecordFinding(storage::Txn& txn, const v1::Trial& trial,
   *evidence = f.evidence;
   evidence->set_report_id(report.report_id());
   evidence->set_report_version(report.report_version());
+  if (other_change != nullptr) *evidence->mutable_change() = *other_change;
   *evidence->mutable_evaluate_time() = now;
   *signal.mutable_evidence() = *evidence;
   *signal.mutable_update_time() = now;
@@ -756,11 +762,13 @@ absl::StatusOr<v1::Baseline> PutBaseline(
   (current.has_value()
        ? response->set_updated_count(response->updated_count() + 1)
        : response->set_created_count(response->created_count() + 1));
+  const v1::ChangeRef change =
+      internal::ChangeRefOf("baseline.put", stored.name(), stored.version());
   AESIGNAL_RETURN_IF_ERROR(
-      storage::MarkTermDirty(txn, trial_id, TermOf(stored), "", 0));
+      storage::MarkTermChanged(txn, trial_id, TermOf(stored), &change));
   if (current.has_value() && !(TermOf(*current) == TermOf(stored))) {
     AESIGNAL_RETURN_IF_ERROR(
-        storage::MarkTermDirty(txn, trial_id, TermOf(*current), "", 0));
+        storage::MarkTermChanged(txn, trial_id, TermOf(*current), &change));
   }
   return stored;
 }
@@ -785,19 +793,26 @@ absl::StatusOr<v1::PutBaselinesResponse> SignalBook::PutBaselines(
     const google::protobuf::Timestamp now = NowProto();
     AESIGNAL_ASSIGN_OR_RETURN(storage::AuditWriter audit,
                               storage::AuditWriter::Begin(txn, trial_id));
+    std::optional<v1::ChangeRef> last_change;
     for (const v1::Baseline& b : request.baselines()) {
+      const int stored = response.created_count() + response.updated_count();
       AESIGNAL_ASSIGN_OR_RETURN(
           v1::Baseline current,
           PutBaseline(txn, trial_id, b, call, now, audit, &response));
+      if (response.created_count() + response.updated_count() > stored) {
+        last_change = internal::ChangeRefOf("baseline.put", current.name(),
+                                            current.version());
+      }
       *response.add_baselines() = std::move(current);
     }
     // A new or changed baseline may change the set of pre-specified rows,
     // whose number shares alpha under trial-wide control: every row is
     // evaluated again (baselines change rarely).
-    if (response.created_count() + response.updated_count() > 0 &&
+    if (last_change.has_value() &&
         EffectivePolicy(trial.signal_policy()).error_control() !=
             v1::ERROR_CONTROL_PER_TEST) {
-      AESIGNAL_RETURN_IF_ERROR(internal::MarkAllTermsDirty(txn, trial_id));
+      AESIGNAL_RETURN_IF_ERROR(
+          internal::MarkAllTermsDirty(txn, trial_id, &*last_change));
     }
     return absl::OkStatus();
   }));

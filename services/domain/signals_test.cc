@@ -399,6 +399,61 @@ const v1::Signal* FindSignal(const std::vector<v1::Signal>& signals,
   return nullptr;
 }
 
+// A signal that a subject's dose-group correction raises names the
+// correction, and no report: no report changed the row since its previous
+// evaluation. One that a report raises names no change.
+TEST_F(SignalsTest, ASignalRaisedByACorrectionNamesIt) {
+  Start(true, Only(v1::SIGNAL_METHOD_CONTROL_FISHER));
+  // HIGH 4/6 vs PBO 1/6: P(X >= 4 | N = 12, K = 5, n = 6) = 96 / 792.
+  Submit({Pneumonia("P1", "PBO-1", 50), Pneumonia("H1", "HIGH-1", 50),
+          Pneumonia("H2", "HIGH-2", 50), Pneumonia("H3", "HIGH-3", 50),
+          Pneumonia("H4", "HIGH-4", 50)});
+  ASSERT_THAT(Signals(), IsEmpty());
+
+  // PBO-1 received the high dose: HIGH 5/7 vs PBO 0/5,
+  // P(X >= 5 | N = 12, K = 5, n = 7) = 21 / 792.
+  v1::EnrollSubjectsRequest correct;
+  correct.set_parent(kParent);
+  v1::Subject* s = correct.add_subjects();
+  s->set_subject_id("PBO-1");
+  s->set_site_id("01");
+  s->set_dose_group_id("HIGH");
+  s->set_last_contact_day(365);
+  s->set_version(1);
+  s->set_correction_reason("randomization error: received the high dose");
+  auto corrected = monitor_->EnrollSubjects(correct);
+  ASSERT_TRUE(corrected.ok()) << corrected.status();
+  ASSERT_TRUE(monitor_->signals().WaitIdle(absl::Seconds(10)).ok());
+  std::vector<v1::Signal> signals = Signals();
+  const v1::Signal* pneumonia = FindSignal(
+      signals, "CONTROL~PT~Infections.20and.20infestations~Pneumonia~HIGH~M3");
+  ASSERT_NE(pneumonia, nullptr) << ::testing::PrintToString(Ids(signals));
+  EXPECT_NEAR(pneumonia->evidence().p_value(), 21.0 / 792, 1e-12);
+  for (const v1::Signal& signal : signals) {
+    EXPECT_EQ(signal.raised_by_report_id(), "") << signal.signal_id();
+    EXPECT_EQ(signal.raised_by_change().action(), "subject.correct");
+    EXPECT_EQ(signal.raised_by_change().name(), "trials/SIG1/subjects/PBO-1");
+    EXPECT_EQ(signal.raised_by_change().version(), 2u);
+    EXPECT_EQ(signal.evidence().change().name(), "trials/SIG1/subjects/PBO-1");
+    ASSERT_GE(signal.history_size(), 1);
+    EXPECT_EQ(signal.history(0).evidence().change().action(),
+              "subject.correct");
+  }
+
+  // A report then raises MID's signal (MID 5/6 vs PBO 0/5) and names only
+  // itself: the evaluation after the correction removed its mark.
+  Submit({Pneumonia("M1", "MID-1", 50), Pneumonia("M2", "MID-2", 50),
+          Pneumonia("M3", "MID-3", 50), Pneumonia("M4", "MID-4", 50),
+          Pneumonia("M5", "MID-5", 50)});
+  signals = Signals();
+  const v1::Signal* mid = FindSignal(
+      signals, "CONTROL~PT~Infections.20and.20infestations~Pneumonia~MID~M3");
+  ASSERT_NE(mid, nullptr);
+  EXPECT_EQ(mid->raised_by_report_id(), "M5");
+  EXPECT_FALSE(mid->has_raised_by_change());
+  EXPECT_FALSE(mid->evidence().has_change());
+}
+
 TEST_F(SignalsTest,
        TrialWideControlScreensPtsAndSharesAlphaOverPrespecifiedRows) {
   // Three AESI categories: 8 overall rows share alpha, the five fixed ones

@@ -99,13 +99,16 @@ async function createLiveTrial() {
     timepoints: [{timepointId: 'M3', label: 'Month 3', studyDay: 91}, {timepointId: 'M6', label: 'Month 6', studyDay: 182}],
     sites: [{siteId: '01', name: 'Site 01'}],
     signalPolicy: {errorControl: 'ERROR_CONTROL_PER_TEST', disableBayesian: true, disableControl: true,
-      disableTrend: true, disableOverTime: true},
+      disableTrend: true, disableOverTime: true, minCasesOne: true},
   }});
   const groups = ['LOW', 'MID', 'HIGH'];
   await api(`${LIVE_PARENT}/subjects:enroll`, {body: {subjects: Array.from({length: 9}, (_, i) => ({
     subjectId: `S${i + 1}`, siteId: '01', doseGroupId: groups[i % 3], lastContactDay: 182}))}});
   await api(`${LIVE_PARENT}/baselines:put`, {body: {baselines: [{baselineId: 'sae-3m', level: 'TERM_LEVEL_OVERALL',
-    overallKey: 'any_sae', timepointId: 'M3', doseGroupId: 'HIGH', expectedProportion: 0.02, citation: 'dashboard test baseline'}]}});
+    overallKey: 'any_sae', timepointId: 'M3', doseGroupId: 'HIGH', expectedProportion: 0.02, citation: 'dashboard test baseline'},
+  // One pneumonia among MID's subjects crosses this (1 - 0.99^4 = 0.039 with four), none with three.
+  {baselineId: 'pneumonia-mid-3m', level: 'TERM_LEVEL_PT', soc: 'Infections and infestations', pt: 'Pneumonia',
+    timepointId: 'M3', doseGroupId: 'MID', expectedProportion: 0.01, citation: 'dashboard test baseline'}]}});
 }
 
 test('a report submitted over HTTP while the queue is open appears within 2 s', async () => {
@@ -227,4 +230,24 @@ test('a subject corrected to another dose group takes its reports along, and sho
   await assertAccessible(page, 'audit-subject-correct');
   await gotoView(page, `#/trials/${LIVE}/subjects/S3`);
   await screenshot(page, 'dashboard-subject-corrected', {maxHeight: 1200});
+  // S3's pneumonia now counts in MID, which crosses its baseline: the topic
+  // raised says it followed the correction, not a report, and links the subject.
+  let topic;
+  for (let i = 0; i < 50 && !topic; ++i) {
+    const topics = await listAll(`${LIVE_PARENT}/topics`, 'topics', {token: TOKENS.officer});
+    topic = topics.find((t) => t.pt === 'Pneumonia');
+    if (!topic) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(topic, 'the MID pneumonia topic is raised');
+  const full = await api(v1('trials', LIVE, 'topics', topic.topicId), {token: TOKENS.officer});
+  const raised = full.evidence.find((s) => s.doseGroupId === 'MID');
+  assert.equal(raised.raisedByReportId ?? '', '', JSON.stringify(raised));
+  assert.deepEqual(raised.raisedByChange, {action: 'subject.correct', name: `trials/${LIVE}/subjects/S3`, version: 2});
+  await gotoView(page, `#/trials/${LIVE}/topics/${encodeURIComponent(topic.topicId)}`);
+  const first = page.locator('#history-table tbody tr').first().locator('td[data-col="comment"]');
+  assert.equal((await first.textContent()).trim(), 'After correction of subject S3 (version 2)');
+  assert.equal(await first.locator('a').getAttribute('href'), `#/trials/${LIVE}/subjects/S3`);
+  await assertClean(page);
+  await assertAccessible(page, 'topic-raised-by-correction');
+  await screenshot(page, 'dashboard-topic-raised-by-correction', {maxHeight: 1400});
 });

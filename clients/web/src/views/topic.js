@@ -8,7 +8,7 @@ import {api, v1, may, errorMessage} from '../api.js';
 import {h, clear, mount, field} from '../dom.js';
 import {table, scroller} from '../table.js';
 import {statusLabel, methodLabel, eventLabel, dateTime, pValue, pct, ci, topicLabel} from '../format.js';
-import {trialHash, termHash} from '../links.js';
+import {trialHash, termHash, subjectHash} from '../links.js';
 import * as N from '../normalize.js';
 import {loadTrial, pageHeader, trialCrumbs, section, statusBadge, note, groupById, timepointLabel} from './common.js';
 
@@ -80,7 +80,41 @@ function evidenceTable(trial, topic) {
   });
 }
 
-function historyTable(topic) {
+const CHANGE_LABELS = {
+  'subject.enroll': 'enrolment of subject',
+  'subject.update': 'update of subject',
+  'subject.correct': 'correction of subject',
+  'baseline.put': 'baseline',
+  'trial.amend': 'amendment of the trial',
+};
+
+// What an evaluation followed: the report that last changed the row and/or
+// a change other than a report (Evidence.change); a subject links to its
+// profile. Null for a triage or when neither is named.
+function cause(trial, e) {
+  const ev = e.evidence;
+  if (!ev || e.kind === 'KIND_TRIAGED') return null;
+  const parts = [];
+  if (ev.reportId) parts.push(`report ${ev.reportId} v${ev.reportVersion ?? 0}`);
+  const c = ev.change;
+  if (c) {
+    const label = CHANGE_LABELS[c.action] ?? c.action;
+    const subject = /^trials\/[^/]+\/subjects\/([^/]+)$/.exec(c.name ?? '');
+    const baseline = /^trials\/[^/]+\/baselines\/([^/]+)$/.exec(c.name ?? '');
+    const version = ` (version ${c.version ?? 0})`;
+    if (subject) {
+      parts.push(h('span', {class: 'change'}, `${label} `, h('a', {href: subjectHash(trial.trialId, subject[1])}, subject[1]), version));
+    } else {
+      parts.push(`${label}${baseline ? ` ${baseline[1]}` : ''}${version}`);
+    }
+  }
+  if (!parts.length) return null;
+  const out = h('span', {class: 'cause'}, 'After ');
+  parts.forEach((p, i) => out.append(...(i ? [' and ', p] : [p])));
+  return out;
+}
+
+function historyTable(trial, topic) {
   return table({
     caption: 'History, oldest first: who, when, what and why',
     id: 'history-table',
@@ -92,7 +126,7 @@ function historyTable(topic) {
         attrs: (e) => ({dataset: {actor: e.actor}})},
       {key: 'change', label: 'Status', cell: (e) => (e.kind === 'KIND_TRIAGED'
         ? h('span', null, statusLabel(e.fromStatus), ' → ', statusLabel(e.toStatus)) : statusLabel(e.toStatus))},
-      {key: 'comment', label: 'Comment', className: 'wrap', cell: (e) => e.comment || ''},
+      {key: 'comment', label: 'Comment or cause', className: 'wrap', cell: (e) => e.comment || cause(trial, e) || ''},
     ],
   });
 }
@@ -185,7 +219,7 @@ function draw(ctx, trial, topic, flash) {
     h('p', {class: 'topic-summary', id: 'topic-summary'}, topic.summary),
     section('Evidence', scroller(evidenceTable(trial, topic), 'Evidence table'),
       note('Each item is one method × dose group × timepoint of this row; it keeps its own history (raised, evidence updated).')),
-    section('History', scroller(historyTable(topic), 'Topic history')),
+    section('History', scroller(historyTable(trial, topic), 'Topic history')),
     canTriage
       ? section('Triage', triageForm(ctx, trial, topic, rerender))
       : section('Triage', note(`Your role (${caller.role}) may not triage signals.`)),
