@@ -32,15 +32,22 @@ struct Item {
   int dose_group_rank;
 };
 
-// Strongest first; among equals the protocol's order (ProtocolOrder), then
-// the id, so the order is stable and M3 comes before M12.
+// Strongest first; among equals the earliest timepoint, then (when an
+// adjustment made them equal) the smaller unadjusted p, then the protocol's
+// order of dose groups (ProtocolOrder), then the id, so the order is stable,
+// M3 comes before M12, and of two groups that share a row's adjusted p the
+// one with the stronger comparison of its own leads.
 bool Stronger(const Item& a, const Item& b) {
-  if (a.signal->evidence().crosses() != b.signal->evidence().crosses()) {
-    return a.signal->evidence().crosses();
-  }
+  const v1::Evidence& ea = a.signal->evidence();
+  const v1::Evidence& eb = b.signal->evidence();
+  if (ea.crosses() != eb.crosses()) return ea.crosses();
   if (a.strength != b.strength) return a.strength > b.strength;
   if (a.timepoint_rank != b.timepoint_rank) {
     return a.timepoint_rank < b.timepoint_rank;
+  }
+  if (ea.adjusted_p_value() > 0 && eb.adjusted_p_value() > 0 &&
+      ea.p_value() != eb.p_value()) {
+    return ea.p_value() < eb.p_value();
   }
   if (a.dose_group_rank != b.dose_group_rank) {
     return a.dose_group_rank < b.dose_group_rank;

@@ -1,7 +1,8 @@
 // AssembleTopics' evidence order: strongest first, and among items of equal
-// strength the trial's protocol order (earliest timepoint, then dose groups
-// as listed, the total and the trend after them), so that a topic whose
-// windows tie reads M3 before M12 and its lead is the earliest window.
+// strength the earliest timepoint, the smaller unadjusted p where an
+// adjustment made them equal, then the trial's dose group order (the total
+// and the trend after the groups), so that a topic whose windows tie reads M3
+// before M12 and its lead is the earliest window.
 #include "services/domain/topics.h"
 
 #include <string>
@@ -91,6 +92,39 @@ TEST(TopicOrderTest, EvidenceOfEqualStrengthIsInProtocolOrder) {
   const v1::SignalTopic tied =
       AssembleTopics("T", ProtocolOrder(MakeTrial()), ties, {}, true).front();
   EXPECT_EQ(tied.lead_signal_id(), signals[5].signal_id());
+}
+
+// Double FDR gives every test of a row one adjusted p: of two groups
+// compared with the control at the same timepoint, the one whose own
+// comparison is stronger leads, whatever the protocol's group order; an
+// earlier window still leads a later one.
+TEST(TopicOrderTest, AdjustedTiesInOneWindowGoToTheSmallerUnadjustedP) {
+  constexpr auto kFisher = v1::SIGNAL_METHOD_CONTROL_FISHER;
+  std::vector<v1::Signal> signals = {
+      MakeSignal(kFisher, "LOW", "M6", 0.004),
+      MakeSignal(kFisher, "HIGH", "M6", 0.0002),
+      MakeSignal(kFisher, "LOW", "M12", 0.003),
+      MakeSignal(kFisher, "HIGH", "M12", 0.0001),
+  };
+  for (v1::Signal& s : signals) {
+    s.mutable_evidence()->set_adjusted_p_value(0.0286);
+  }
+  const v1::SignalTopic topic =
+      AssembleTopics("T", ProtocolOrder(MakeTrial()), signals, {}, true)
+          .front();
+  EXPECT_THAT(Cells(topic),
+              ElementsAre("M6/HIGH", "M6/LOW", "M12/HIGH", "M12/LOW"));
+  EXPECT_EQ(topic.lead_signal_id(), signals[1].signal_id());
+
+  // Unadjusted decisions that tie have equal p: the protocol order holds.
+  for (v1::Signal& s : signals) {
+    s.mutable_evidence()->set_adjusted_p_value(0);
+    s.mutable_evidence()->set_p_value(0.01);
+  }
+  EXPECT_THAT(
+      Cells(AssembleTopics("T", ProtocolOrder(MakeTrial()), signals, {}, true)
+                .front()),
+      ElementsAre("M6/LOW", "M6/HIGH", "M12/LOW", "M12/HIGH"));
 }
 
 TEST(TopicOrderTest, WithoutAProtocolOrderTiesFallToTheSignalId) {
