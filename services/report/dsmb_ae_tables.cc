@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "services/report/dsmb_internal.h"
 
@@ -160,15 +161,68 @@ Table MaxGradeTable(const Context& context) {
   return table;
 }
 
+// PT rows with subjects whose names are equal but for case, when a name has
+// more than one: a PT coded under two SOCs (a misspelt SOC, a MedDRA version
+// change) or spelt two ways. Each such group, its rows by descending
+// incidence; the groups by name.
+std::vector<std::vector<const v1::TermIncidence*>> SplitTerms(
+    const Context& context) {
+  std::map<std::string, std::vector<const v1::TermIncidence*>> by_name;
+  for (const v1::TermIncidence* term : ByFrequency(context, context.in.pt)) {
+    if (TotalSubjects(context, *term) == 0) continue;
+    by_name[absl::AsciiStrToUpper(term->pt())].push_back(term);
+  }
+  std::vector<std::vector<const v1::TermIncidence*>> split;
+  for (auto& [name, rows] : by_name) {
+    if (rows.size() > 1) split.push_back(std::move(rows));
+  }
+  return split;
+}
+
+// The coding check: the terms SplitTerms finds, one row per way coded.
+Table SplitTermsTable(
+    const Context& context,
+    const std::vector<std::vector<const v1::TermIncidence*>>& split) {
+  Table table{.id = "t06a_pt_coding_check",
+              .title = "Preferred terms coded more than one way",
+              .header = Header(context, "Preferred term (system organ class)")};
+  for (const auto& rows : split) {
+    for (const v1::TermIncidence* term : rows) {
+      table.rows.push_back(
+          IncidenceRow(context, *term,
+                       absl::StrCat(term->pt(), " (", term->soc(), ")"), true));
+      table.emphasized.push_back(false);
+    }
+  }
+  table.footnote =
+      "A MedDRA preferred term belongs to one primary system organ class. "
+      "Each term here is counted in more than one row (a different SOC, or "
+      "its name spelt with different case), so every row understates the "
+      "term's incidence and a signal test sees only part of it; a subject in "
+      "two rows counts in both. The coding should be checked and the reports "
+      "corrected by follow-up versions.";
+  return table;
+}
+
 }  // namespace
 
 void AddAdverseEvents(const Context& context, Document& document) {
   document.Section("Adverse events");
   document.Add(OverviewTable(context));
-  document.Add(SocPtTable(context, "t06_ae_soc_pt",
-                          "Adverse events by system organ class and preferred "
-                          "term",
-                          context.in.soc, context.in.pt));
+  Table all_aes = SocPtTable(context, "t06_ae_soc_pt",
+                             "Adverse events by system organ class and "
+                             "preferred term",
+                             context.in.soc, context.in.pt);
+  const auto split = SplitTerms(context);
+  absl::StrAppend(&all_aes.footnote,
+                  split.empty()
+                      ? " Coding check: every preferred term is coded one way "
+                        "(one SOC, one spelling)."
+                      : absl::StrCat(" Coding check: ", split.size(),
+                                     " preferred term(s) are coded more than "
+                                     "one way; see the next table."));
+  document.Add(std::move(all_aes));
+  if (!split.empty()) document.Add(SplitTermsTable(context, split));
   for (const SubsetTables& subset : context.in.subsets) {
     document.Add(
         SocPtTable(context, subset.id, subset.title, subset.soc, subset.pt));

@@ -390,5 +390,52 @@ TEST(DsmbReportTest, EveryTableIsAlsoCsv) {
   }
 }
 
+// A PT counted under two SOCs (or spelt two ways) splits its subjects
+// between rows: the report says so beside the SOC/PT table and lists them.
+TEST(DsmbReportTest, TermsCodedMoreThanOneWayAreListed) {
+  DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED);
+  auto ids = [](const DsmbInputs& inputs) {
+    auto report = RenderDsmbReport(inputs, absl::UnixEpoch());
+    EXPECT_TRUE(report.ok()) << report.status();
+    std::vector<std::string> out;
+    if (report.ok()) {
+      for (const auto& table : report->tables()) out.push_back(table.id());
+    }
+    return out;
+  };
+  EXPECT_THAT(ids(in), Not(::testing::Contains("t06a_pt_coding_check")));
+  EXPECT_THAT(Html(in), HasSubstr("Coding check: every preferred term is "
+                                  "coded one way"));
+
+  // The same PT under a misspelt SOC, and a case variant of it; a row
+  // without subjects is no split.
+  for (const auto& [soc, pt, subjects] :
+       {std::tuple{"Infectons", "Pneumonia", 1},
+        std::tuple{"Infections", "PNEUMONIA", 1},
+        std::tuple{"Infections", "Rash", 0}}) {
+    v1::TermIncidence* term = in.pt.add_terms();
+    *term = in.pt.terms(0);
+    term->set_soc(soc);
+    term->set_pt(pt);
+    for (auto& cell : *term->mutable_cells()) {
+      cell.mutable_cumulative()->set_subjects(
+          cell.dose_group_id() == "H" ? 0 : subjects);  // P and the total
+    }
+  }
+  EXPECT_THAT(ids(in), ::testing::Contains("t06a_pt_coding_check"));
+  auto report = RenderDsmbReport(in, absl::UnixEpoch());
+  ASSERT_TRUE(report.ok());
+  EXPECT_THAT(report->html(),
+              HasSubstr("Coding check: 1 preferred term(s) are coded more "
+                        "than one way"));
+  for (const auto& table : report->tables()) {
+    if (table.id() != "t06a_pt_coding_check") continue;
+    EXPECT_THAT(table.csv(), HasSubstr("Pneumonia (Infections),"));
+    EXPECT_THAT(table.csv(), HasSubstr("Pneumonia (Infectons),"));
+    EXPECT_THAT(table.csv(), HasSubstr("PNEUMONIA (Infections),"));
+    EXPECT_THAT(table.csv(), Not(HasSubstr("Rash")));
+  }
+}
+
 }  // namespace
 }  // namespace aesignal::report
