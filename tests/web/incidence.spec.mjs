@@ -276,3 +276,47 @@ test('a term opens the reports and subjects behind it', async () => {
   await assertAccessible(page, 'reports');
   await screenshot(page, 'dashboard-reports', {maxHeight: 1300});
 });
+
+// The coding check: a PT counted under two SOCs, or spelt with a different
+// case, splits its subjects between rows; the explorer says so above the
+// table (the pilot has none). A trial of its own, as the queue spec's.
+test('a term coded more than one way is named above the table', async () => {
+  const page = await openPage(browser);
+  await gotoView(page, `#/trials/${T}/incidence`);
+  assert.equal(await page.locator('#coding-check').count(), 0, 'the pilot codes every PT one way');
+
+  const id = `WEB-CODING-${Date.now().toString(36).toUpperCase()}`;
+  await api('/v1/trials', {body: {
+    trialId: id, title: 'Coding check test',
+    doseGroups: [{doseGroupId: 'LOW', label: 'Low'}, {doseGroupId: 'HIGH', label: 'High'}],
+    timepoints: [{timepointId: 'M3', label: 'Month 3', studyDay: 91}],
+    sites: [{siteId: '01', name: 'Site 01'}],
+  }});
+  await api(`${v1('trials', id)}/subjects:enroll`, {body: {subjects: ['S1', 'S2', 'S3', 'S4'].map((s, i) => ({
+    subjectId: s, siteId: '01', doseGroupId: i % 2 ? 'HIGH' : 'LOW', lastContactDay: 91}))}});
+  const report = (n, subjectId, soc, pt) => ({reportId: `R${n}`, version: 1, siteId: '01', subjectId, onsetStudyDay: 20, soc, pt, grade: 1});
+  const result = await api(`${v1('trials', id)}/reports:submit`, {body: {reports: [
+    report(1, 'S1', 'Infections and infestations', 'Pneumonia'),
+    report(2, 'S2', 'Infections and infestations', 'Pneumonia'),
+    report(3, 'S3', 'Infections', 'Pneumonia'),
+    report(4, 'S4', 'Skin and subcutaneous tissue disorders', 'Rash'),
+    report(5, 'S1', 'Skin and subcutaneous tissue disorders', 'RASH'),
+    report(6, 'S2', 'Nervous system disorders', 'Headache'),
+  ]}});
+  assert.equal(result.acceptedCount, 6, JSON.stringify(result));
+  await gotoView(page, `#/trials/${id}/incidence`);
+  const check = page.locator('#coding-check');
+  assert.match(await check.locator('p').textContent(), /^Coding check: 2 preferred terms are counted in more than one row/);
+  const items = (await check.locator('li').allTextContents()).sort();
+  assert.deepEqual(items, [
+    'Pneumonia (Infections and infestations): 2; Pneumonia (Infections): 1',
+    'RASH (Skin and subcutaneous tissue disorders): 1; Rash (Skin and subcutaneous tissue disorders): 1',
+  ]);
+  // The chart tells the two Pneumonia rows apart by their SOC.
+  const figure = await page.locator('#incidence-figure').textContent();
+  assert.ok(figure.includes('Pneumonia (Infections)'), figure);
+  assert.ok(figure.includes('Pneumonia (Infections and infestations)'), figure);
+  await assertClean(page);
+  await assertAccessible(page, 'incidence-coding-check');
+  await screenshot(page, 'dashboard-incidence-coding-check', {maxHeight: 1200});
+});

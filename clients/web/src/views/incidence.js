@@ -125,6 +125,11 @@ function modelOf(trial, query, data) {
   m.maxRd = (row) => Math.max(-Infinity, ...m.dose.filter((g) => !g.control).map((g) => m.vsControl(row, g)?.riskDifference ?? -Infinity));
   m.totalN = (row) => m.est(row, groups[groups.length - 1])?.subjects ?? 0;
   m.termLabel = (row) => (m.level === 'PT' ? row.pt : row.soc);
+  // Charts key their rows by label: a PT coded under two SOCs (codingCheck)
+  // is told apart by its SOC there.
+  const ptRows = new Map();
+  for (const r of m.rows) ptRows.set(r.pt, (ptRows.get(r.pt) ?? 0) + 1);
+  m.chartLabel = (row) => (m.level === 'PT' && ptRows.get(row.pt) > 1 ? `${row.pt} (${row.soc})` : m.termLabel(row));
   m.termKey = (row) => (m.level === 'PT' ? `${row.soc}|${row.pt}` : row.soc);
   m.byName = (a, b) => (a.pt || a.soc).localeCompare(b.pt || b.soc);
   // The client-side filters (minimum incidence, search) and the sort.
@@ -154,6 +159,7 @@ export async function render(ctx) {
   if (m.control && !m.hasComparisons && !m.gaps.length && m.rows.length) {
     gapNotes.push(h('p', {class: 'note gap'}, 'This server gives no risk differences vs control.'));
   }
+  const coding = codingCheck(m);
   const chart = chartFigure(m, chartWidth(main));
   performance.mark('incidence:chart');
   const tbl = incidenceTable(m);
@@ -163,8 +169,33 @@ export async function render(ctx) {
       subtitle: `${trial.trialId}: subjects with an adverse event by term and dose group. Select a term for its reports and subjects.`}),
     form,
     section('Chart', chartControls(ctx, m, state), chart),
-    section(m.level === 'PT' ? 'Preferred terms' : 'System organ classes', summary, scroller(tbl, 'Incidence table'), ...gapNotes),
+    section(m.level === 'PT' ? 'Preferred terms' : 'System organ classes', coding, summary, scroller(tbl, 'Incidence table'), ...gapNotes),
   );
+}
+
+// The DSMB report's coding check (docs/report.md, t06a): preferred terms
+// with subjects in more than one row, under two SOCs or spelt with a
+// different case. Each such row understates the term, so it is said above
+// the table; null when every term is coded one way (or on SOC rows).
+function codingCheck(m) {
+  if (m.level !== 'PT') return null;
+  const byName = new Map();
+  for (const row of m.rows) {
+    if (!m.totalN(row)) continue;
+    const name = (row.pt ?? '').toUpperCase();
+    byName.set(name, [...(byName.get(name) ?? []), row]);
+  }
+  // As the report's table: most subjects first, then SOC and PT (code units).
+  const key = (r) => `${r.soc}\u0000${r.pt}`;
+  const split = [...byName.values()].filter((rows) => rows.length > 1)
+    .map((rows) => rows.sort((a, b) => m.totalN(b) - m.totalN(a) || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)));
+  if (!split.length) return null;
+  const list = h('ul', null, ...split.map((rows) => h('li', null,
+    rows.map((r) => `${r.pt} (${r.soc}): ${m.totalN(r)}`).join('; '))));
+  return h('div', {class: 'alert', role: 'note', id: 'coding-check'},
+    h('p', null, `Coding check: ${split.length} preferred term${split.length === 1 ? ' is' : 's are'} counted in more than one row `,
+      '(under two system organ classes, or spelt with a different case), so each row understates the term. Subjects in total:'),
+    list);
 }
 
 // The filters; every change is a new URL (so a view is shareable).
@@ -365,7 +396,7 @@ function dotFigure(m, terms, width) {
     for (const s of m.styles) {
       const e = m.est(row, s);
       if (!e) continue;
-      const t = m.termLabel(row);
+      const t = m.chartLabel(row);
       if (events) {
         points.push({term: t, key: s.key, p: e.events, lo: e.events, hi: e.events, title: `${t}, ${s.label}: ${e.events} events`});
       } else if (e.denominator) {
@@ -374,7 +405,7 @@ function dotFigure(m, terms, width) {
       }
     }
   }
-  const labels = terms.map(m.termLabel);
+  const labels = terms.map(m.chartLabel);
   const chart = events
     ? dotPlot({points, terms: labels, styles: m.styles, width, percent: false, xLabel: 'Events',
       label: 'Dot plot of the number of events per term and dose group. The table has every term.'})
@@ -405,7 +436,7 @@ function forestFigure(m, terms, width) {
       const c = m.vsControl(row, s);
       if (!c) continue;
       rows.push({row, s, c});
-      const t = m.termLabel(row);
+      const t = m.chartLabel(row);
       if (rr && c.relativeRisk === undefined) continue;
       points.push(rr
         ? {term: t, key: s.key, est: c.relativeRisk, lo: c.relativeRiskLower ?? c.relativeRisk, hi: c.relativeRiskUpper ?? c.relativeRisk * 10,
@@ -419,7 +450,7 @@ function forestFigure(m, terms, width) {
     id: 'forest-table',
     rows,
     columns: [
-      {key: 'term', label: 'Term', rowHeader: true, cell: (r) => m.termLabel(r.row)},
+      {key: 'term', label: 'Term', rowHeader: true, cell: (r) => m.chartLabel(r.row)},
       {key: 'group', label: 'Dose group', cell: (r) => r.s.label},
       {key: 'x', label: 'Group n/N', numeric: true, cell: (r) => `${m.est(r.row, r.s)?.subjects}/${m.est(r.row, r.s)?.denominator}`},
       {key: 'c', label: `${control.label} n/N`, numeric: true, cell: (r) => `${r.c.controlSubjects}/${r.c.controlDenominator}`},
