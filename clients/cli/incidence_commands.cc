@@ -63,6 +63,8 @@ int Incidence(CommandContext& ctx, const IncidenceFlags& flags) {
     PrintStatus(ctx.io.err, table.status());
     return kExitFailed;
   }
+  // On stderr, so that CSV and JSON stay machine-readable.
+  WriteCodingCheck(*table, ctx.io.err);
   if (flags.format == "json") {
     ctx.io.out << JsonOf(*table) << "\n";
   } else if (flags.format == "csv") {

@@ -4,10 +4,14 @@
 #include <cmath>
 #include <map>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "clients/cli/csv.h"
 
@@ -279,6 +283,51 @@ void WriteIncidenceCsv(const v1::GetIncidenceResponse& table,
       AppendExtras(term, cell, extras, &row);
       out << CsvLine(row) << "\n";
     }
+  }
+}
+
+namespace {
+
+// Subjects with the term by the last timepoint, all groups (cumulative
+// counts only grow, so the largest).
+int TotalSubjects(const v1::TermIncidence& term) {
+  int subjects = 0;
+  for (const v1::IncidenceCell& cell : term.cells()) {
+    if (cell.scope() == v1::DOSE_GROUP_SCOPE_ALL_GROUPS ||
+        cell.dose_group_id().empty()) {
+      subjects = std::max(subjects, cell.cumulative().subjects());
+    }
+  }
+  return subjects;
+}
+
+}  // namespace
+
+void WriteCodingCheck(const v1::GetIncidenceResponse& table,
+                      std::ostream& out) {
+  std::map<std::string, std::vector<std::pair<int, const v1::TermIncidence*>>>
+      by_name;
+  for (const v1::TermIncidence& term : table.terms()) {
+    const int subjects = TotalSubjects(term);
+    if (term.level() != v1::TERM_LEVEL_PT || subjects == 0) continue;
+    by_name[absl::AsciiStrToUpper(term.pt())].push_back({subjects, &term});
+  }
+  for (auto& [name, rows] : by_name) {
+    if (rows.size() < 2) continue;
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+      if (a.first != b.first) return a.first > b.first;
+      return std::tie(a.second->soc(), a.second->pt()) <
+             std::tie(b.second->soc(), b.second->pt());
+    });
+    std::vector<std::string> parts;
+    for (const auto& [subjects, term] : rows) {
+      parts.push_back(absl::StrCat(term->pt(), " (", term->soc(), ") ",
+                                   subjects, parts.empty() ? " subjects" : ""));
+    }
+    out << "note: coding check: " << rows.front().second->pt()
+        << " is counted in " << rows.size()
+        << " rows, each understating it: " << absl::StrJoin(parts, "; ")
+        << "\n";
   }
 }
 

@@ -29,6 +29,14 @@ void WriteIncidenceTable(const v1::Trial& trial,
 void WriteIncidenceCsv(const v1::GetIncidenceResponse& table,
                        std::ostream& out);
 
+// The coding check of the DSMB report (docs/report.md, t06a) on PT rows:
+// one line per preferred term with subjects in more than one row (under two
+// SOCs, or spelt with a different case), e.g. "note: coding check: Pneumonia
+// is counted in 2 rows, each understating it: Pneumonia (Infections and
+// infestations) 2 subjects; Pneumonia (Infections) 1". Nothing for other
+// levels or when every term is coded one way.
+void WriteCodingCheck(const v1::GetIncidenceResponse& table, std::ostream& out);
+
 }  // namespace aesignal::cli
 
 #endif  // AESIGNAL_CLIENTS_CLI_INCIDENCE_FORMAT_H_

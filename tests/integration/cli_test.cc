@@ -653,6 +653,38 @@ TEST_F(CliTest, SubjectsShowVersionsNewestFirst) {
 // `subjects correct`: a dose group correction moves the subject's reports
 // (listed, and counted, in the new group); the history and the reason are
 // shown; a "correction" that corrects nothing is refused by the server.
+// A PT coded under two SOCs (or spelt with a different case) is split
+// between rows: `incidence --by pt` says so on stderr, whatever the format.
+TEST_F(CliTest, IncidenceNamesTermsCodedMoreThanOneWay) {
+  LoadExampleReports();
+  CliRun clean = Cli({"incidence", "--trial", "MSC-IPF-EX1", "--by", "pt"});
+  ASSERT_EQ(clean.code, 0) << clean.err;
+  EXPECT_THAT(clean.err, Not(HasSubstr("coding check")));
+  const std::string header =
+      "report_id,version,site_id,subject_id,onset_study_day,pt,soc,grade\n";
+  CliRun submitted =
+      Cli({"--principal", "site-01", "reports", "submit", "--trial",
+           "MSC-IPF-EX1", "--file",
+           WriteFile("split.csv", header +
+                                      "CC-1,1,01,EX1-001,20,Pneumonia,"
+                                      "Infections,1\n" +
+                                      "CC-2,1,01,EX1-002,20,PNEUMONIA,"
+                                      "Infections and infestations,1\n")});
+  ASSERT_EQ(submitted.code, 0) << submitted.err;
+  for (const char* format : {"table", "csv"}) {
+    CliRun split = Cli({"incidence", "--trial", "MSC-IPF-EX1", "--by", "pt",
+                        "--format", format});
+    ASSERT_EQ(split.code, 0) << split.err;
+    EXPECT_THAT(split.err,
+                HasSubstr("note: coding check: Pneumonia is counted in 3 rows, "
+                          "each understating it: Pneumonia (Infections) 1 "
+                          "subjects; PNEUMONIA (Infections and infestations) "
+                          "1; Pneumonia (Infections and infestations) 1\n"))
+        << split.err;
+    EXPECT_THAT(split.out, Not(HasSubstr("coding check")));
+  }
+}
+
 TEST_F(CliTest, SubjectsCorrectMovesTheReports) {
   LoadExampleReports();
   const std::vector<std::string> correct = {
