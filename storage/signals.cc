@@ -295,32 +295,38 @@ std::string DirtyTermKey(std::string_view trial_id, const TermKey& term) {
   return TrialPrefix(trial_id) + EncodeTerm(term);
 }
 
-absl::Status MarkTermDirty(Txn& txn, std::string_view trial_id,
-                           const TermKey& term, std::string_view report_id,
-                           uint32_t report_version,
-                           const std::vector<CellReport>& cells) {
+namespace {
+
+// Replaces the dirty mark of `term` with `update`(its bytes; empty if none).
+template <typename Update>
+absl::Status UpdateMark(Txn& txn, std::string_view trial_id,
+                        const TermKey& term, const Update& update) {
   const std::string key = DirtyTermKey(trial_id, term);
   auto bytes = txn.Get(Cf::kDirtyTerms, key);
   if (!bytes.ok()) return bytes.status();
-  const std::string_view old =
-      bytes->has_value() ? std::string_view(**bytes) : std::string_view();
-  auto mark = UpdateDirtyMark(old, report_id, report_version, cells);
+  absl::StatusOr<std::string> mark = update(
+      bytes->has_value() ? std::string_view(**bytes) : std::string_view());
   if (!mark.ok()) return mark.status();
   txn.Put(Cf::kDirtyTerms, key, *std::move(mark));
   return absl::OkStatus();
 }
 
+}  // namespace
+
+absl::Status MarkTermDirty(Txn& txn, std::string_view trial_id,
+                           const TermKey& term, std::string_view report_id,
+                           uint32_t report_version,
+                           const std::vector<CellReport>& cells) {
+  return UpdateMark(txn, trial_id, term, [&](std::string_view old) {
+    return UpdateDirtyMark(old, report_id, report_version, cells);
+  });
+}
+
 absl::Status MarkTermChanged(Txn& txn, std::string_view trial_id,
                              const TermKey& term, const v1::ChangeRef* change) {
-  const std::string key = DirtyTermKey(trial_id, term);
-  auto bytes = txn.Get(Cf::kDirtyTerms, key);
-  if (!bytes.ok()) return bytes.status();
-  const std::string_view old =
-      bytes->has_value() ? std::string_view(**bytes) : std::string_view();
-  auto mark = UpdateDirtyMarkForChange(old, change);
-  if (!mark.ok()) return mark.status();
-  txn.Put(Cf::kDirtyTerms, key, *std::move(mark));
-  return absl::OkStatus();
+  return UpdateMark(txn, trial_id, term, [&](std::string_view old) {
+    return UpdateDirtyMarkForChange(old, change);
+  });
 }
 
 absl::StatusOr<std::vector<DirtyTermEntry>> ReadDirtyTerms(
