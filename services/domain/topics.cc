@@ -32,8 +32,19 @@ struct Item {
   int dose_group_rank;
 };
 
-// Strongest first; among equals the earliest timepoint, then (when an
-// adjustment made them equal) the smaller unadjusted p, then the protocol's
+// The unadjusted p of a test's evidence; 1 for the Bayesian rule and
+// MaxSPRT, whose strength is not a p. One number per item, so that ordering
+// by it keeps Stronger a strict weak ordering.
+double UnadjustedP(const v1::Evidence& e) {
+  return e.method() == v1::SIGNAL_METHOD_BAYESIAN ||
+                 e.method() == v1::SIGNAL_METHOD_MAXSPRT
+             ? 1.0
+             : e.p_value();
+}
+
+// Strongest first; among equals the earliest timepoint, then the smaller
+// unadjusted p (where an adjustment made the strengths equal), then the
+// protocol's
 // order of dose groups (ProtocolOrder), then the id, so the order is stable,
 // M3 comes before M12, and of two groups that share a row's adjusted p the
 // one with the stronger comparison of its own leads.
@@ -45,10 +56,8 @@ bool Stronger(const Item& a, const Item& b) {
   if (a.timepoint_rank != b.timepoint_rank) {
     return a.timepoint_rank < b.timepoint_rank;
   }
-  if (ea.adjusted_p_value() > 0 && eb.adjusted_p_value() > 0 &&
-      ea.p_value() != eb.p_value()) {
-    return ea.p_value() < eb.p_value();
-  }
+  const double pa = UnadjustedP(ea), pb = UnadjustedP(eb);
+  if (pa != pb) return pa < pb;
   if (a.dose_group_rank != b.dose_group_rank) {
     return a.dose_group_rank < b.dose_group_rank;
   }

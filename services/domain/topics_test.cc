@@ -5,6 +5,7 @@
 // before M12 and its lead is the earliest window.
 #include "services/domain/topics.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -125,6 +126,30 @@ TEST(TopicOrderTest, AdjustedTiesInOneWindowGoToTheSmallerUnadjustedP) {
       Cells(AssembleTopics("T", ProtocolOrder(MakeTrial()), signals, {}, true)
                 .front()),
       ElementsAre("M6/LOW", "M6/HIGH", "M12/LOW", "M12/HIGH"));
+}
+
+// Items of one strength, some adjusted and some not (a trend test whose own
+// p equals the row's adjusted p): one order whatever the input order, by
+// the unadjusted p. Comparing it only between adjusted items made the
+// comparator cycle (total < LOW by p, LOW < HIGH and HIGH < total by group).
+TEST(TopicOrderTest, MixedAdjustedAndUnadjustedTiesHaveOneOrder) {
+  constexpr auto kFisher = v1::SIGNAL_METHOD_CONTROL_FISHER;
+  std::vector<v1::Signal> signals = {
+      MakeSignal(kFisher, "", "M3", 0.001),
+      MakeSignal(kFisher, "HIGH", "M3", 0.0286),
+      MakeSignal(kFisher, "LOW", "M3", 0.01),
+  };
+  signals[0].mutable_evidence()->set_adjusted_p_value(0.0286);
+  signals[2].mutable_evidence()->set_adjusted_p_value(0.0286);
+  std::vector<int> order = {0, 1, 2};
+  do {
+    std::vector<v1::Signal> permuted;
+    for (int i : order) permuted.push_back(signals[i]);
+    EXPECT_THAT(Cells(AssembleTopics("T", ProtocolOrder(MakeTrial()), permuted,
+                                     {}, true)
+                          .front()),
+                ElementsAre("M3/-", "M3/LOW", "M3/HIGH"));
+  } while (std::next_permutation(order.begin(), order.end()));
 }
 
 TEST(TopicOrderTest, WithoutAProtocolOrderTiesFallToTheSignalId) {
