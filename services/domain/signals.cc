@@ -7,6 +7,7 @@
 #include <set>
 #include <span>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -732,13 +733,17 @@ absl::Status ValidateBaselines(const v1::Trial& trial,
   return absl::OkStatus();
 }
 
+// A row to re-evaluate against a stored baseline, and that baseline's change.
+using RowMark = std::pair<storage::TermKey, v1::ChangeRef>;
+
 // Stores `b` as the next version of its baseline unless its content is
-// unchanged, and marks its row (and the old row, if it moved) for
-// re-evaluation against it. Returns the current version.
+// unchanged, and adds its row (and the old row, if it moved) to `marks`,
+// for re-evaluation against it. Returns the current version.
 absl::StatusOr<v1::Baseline> PutBaseline(
     storage::Txn& txn, const std::string& trial_id, const v1::Baseline& b,
     const CallInfo& call, const google::protobuf::Timestamp& now,
-    storage::AuditWriter& audit, v1::PutBaselinesResponse* response) {
+    storage::AuditWriter& audit, v1::PutBaselinesResponse* response,
+    std::vector<RowMark>* marks) {
   AESIGNAL_ASSIGN_OR_RETURN(
       std::optional<v1::Baseline> current,
       storage::ReadBaseline(txn, trial_id, b.baseline_id()));
@@ -764,11 +769,9 @@ absl::StatusOr<v1::Baseline> PutBaseline(
        : response->set_created_count(response->created_count() + 1));
   const v1::ChangeRef change =
       internal::ChangeRefOf("baseline.put", stored.name(), stored.version());
-  AESIGNAL_RETURN_IF_ERROR(
-      storage::MarkTermChanged(txn, trial_id, TermOf(stored), &change));
+  marks->push_back({TermOf(stored), change});
   if (current.has_value() && !(TermOf(*current) == TermOf(stored))) {
-    AESIGNAL_RETURN_IF_ERROR(
-        storage::MarkTermChanged(txn, trial_id, TermOf(*current), &change));
+    marks->push_back({TermOf(*current), change});
   }
   return stored;
 }
@@ -793,26 +796,26 @@ absl::StatusOr<v1::PutBaselinesResponse> SignalBook::PutBaselines(
     const google::protobuf::Timestamp now = NowProto();
     AESIGNAL_ASSIGN_OR_RETURN(storage::AuditWriter audit,
                               storage::AuditWriter::Begin(txn, trial_id));
-    std::optional<v1::ChangeRef> last_change;
+    std::vector<RowMark> marks;
     for (const v1::Baseline& b : request.baselines()) {
-      const int stored = response.created_count() + response.updated_count();
       AESIGNAL_ASSIGN_OR_RETURN(
           v1::Baseline current,
-          PutBaseline(txn, trial_id, b, call, now, audit, &response));
-      if (response.created_count() + response.updated_count() > stored) {
-        last_change = internal::ChangeRefOf("baseline.put", current.name(),
-                                            current.version());
-      }
+          PutBaseline(txn, trial_id, b, call, now, audit, &response, &marks));
       *response.add_baselines() = std::move(current);
     }
     // A new or changed baseline may change the set of pre-specified rows,
     // whose number shares alpha under trial-wide control: every row is
-    // evaluated again (baselines change rarely).
-    if (last_change.has_value() &&
+    // evaluated again (baselines change rarely), naming the request's last
+    // baseline; then each baseline's own rows name it.
+    if (!marks.empty() &&
         EffectivePolicy(trial.signal_policy()).error_control() !=
             v1::ERROR_CONTROL_PER_TEST) {
       AESIGNAL_RETURN_IF_ERROR(
-          internal::MarkAllTermsDirty(txn, trial_id, &*last_change));
+          internal::MarkAllTermsDirty(txn, trial_id, &marks.back().second));
+    }
+    for (const auto& [term, change] : marks) {
+      AESIGNAL_RETURN_IF_ERROR(
+          storage::MarkTermChanged(txn, trial_id, term, &change));
     }
     return absl::OkStatus();
   }));

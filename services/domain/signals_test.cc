@@ -6,6 +6,7 @@
 #include <cmath>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
@@ -452,6 +453,45 @@ TEST_F(SignalsTest, ASignalRaisedByACorrectionNamesIt) {
   EXPECT_EQ(mid->raised_by_report_id(), "M5");
   EXPECT_FALSE(mid->has_raised_by_change());
   EXPECT_FALSE(mid->evidence().has_change());
+}
+
+// One request puts two baselines under trial-wide control: every row is
+// re-evaluated (naming the request's last baseline), and a baseline's own
+// row names that baseline.
+TEST_F(SignalsTest, ASignalRaisedByABaselineNamesItsOwnBaseline) {
+  v1::SignalPolicy policy = Only(v1::SIGNAL_METHOD_BINOMIAL_EXACT);
+  policy.set_error_control(v1::ERROR_CONTROL_TRIAL_WIDE);
+  Start(false, policy);
+  std::vector<v1::AdverseEventReport> rise;
+  for (int i = 1; i <= 4; ++i) {
+    rise.push_back(
+        Pneumonia(absl::StrCat("R", i), absl::StrCat("HIGH-", i), 60));
+  }
+  Submit(rise);
+  ASSERT_THAT(Signals(), IsEmpty());  // no baseline to test against yet
+
+  v1::PutBaselinesRequest put;
+  put.set_parent(kParent);
+  for (const char* pt : {"Pneumonia", "Rash"}) {
+    v1::Baseline* b = put.add_baselines();
+    b->set_baseline_id(absl::AsciiStrToLower(pt));
+    b->set_level(v1::TERM_LEVEL_PT);
+    b->set_soc(std::string(pt) == "Rash" ? "Skin" : kSoc);
+    b->set_pt(pt);
+    b->set_timepoint_id("M12");
+    b->set_expected_proportion(0.05);
+    b->set_citation("Test et al. 2020");
+  }
+  ASSERT_TRUE(monitor_->signals().PutBaselines(put).ok());
+  ASSERT_TRUE(monitor_->signals().WaitIdle(absl::Seconds(10)).ok());
+  const std::vector<v1::Signal> signals = Signals();
+  const v1::Signal* high = FindSignal(signals, kPneumoniaHighM12);
+  ASSERT_NE(high, nullptr) << ::testing::PrintToString(Ids(signals));
+  EXPECT_EQ(high->raised_by_change().action(), "baseline.put");
+  EXPECT_EQ(high->raised_by_change().name(), "trials/SIG1/baselines/pneumonia");
+  EXPECT_EQ(high->raised_by_change().version(), 1u);
+  // R1-R4's batch was evaluated before: no report is named.
+  EXPECT_EQ(high->raised_by_report_id(), "");
 }
 
 TEST_F(SignalsTest,
