@@ -179,7 +179,7 @@ bool ReadPlainMark(std::string_view old, uint64_t* generation,
     const std::string_view field_start = old;
     if (!ConsumeField(&old, &f)) return false;
     if (f.number == kMarkChange && f.wire_type == kLengthDelimited) {
-      // Protobuf merges a repeated message field: leave that to it.
+      // Protobuf merges a message field given twice: leave that to it.
       if (!change->empty() || !IsPlainChangeRef(f.bytes)) return false;
       *change = field_start.substr(0, field_start.size() - old.size());
     } else if (f.number == kMarkCellReports &&

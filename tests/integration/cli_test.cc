@@ -650,9 +650,6 @@ TEST_F(CliTest, SubjectsShowVersionsNewestFirst) {
   EXPECT_THAT(missing.err, HasSubstr("NOT_FOUND"));
 }
 
-// `subjects correct`: a dose group correction moves the subject's reports
-// (listed, and counted, in the new group); the history and the reason are
-// shown; a "correction" that corrects nothing is refused by the server.
 // A PT coded under two SOCs (or spelt with a different case) is split
 // between rows: `incidence --by pt` says so on stderr, whatever the format.
 TEST_F(CliTest, IncidenceNamesTermsCodedMoreThanOneWay) {
@@ -685,6 +682,9 @@ TEST_F(CliTest, IncidenceNamesTermsCodedMoreThanOneWay) {
   }
 }
 
+// `subjects correct`: a dose group correction moves the subject's reports
+// (listed, and counted, in the new group); the history and the reason are
+// shown; a "correction" that corrects nothing is refused by the server.
 TEST_F(CliTest, SubjectsCorrectMovesTheReports) {
   LoadExampleReports();
   const std::vector<std::string> correct = {

@@ -179,19 +179,24 @@ export async function render(ctx) {
 // the table; null when every term is coded one way (or on SOC rows).
 function codingCheck(m) {
   if (m.level !== 'PT') return null;
+  // Cumulative subjects by the selected timepoint, whatever the measure
+  // shown; names folded to upper case in ASCII only, as the report and the
+  // CLI fold them.
+  const total = m.groups[m.groups.length - 1];
+  const subjects = (row) => cellOf(row, total.id, m.tp)?.cumulative?.subjects ?? 0;
   const byName = new Map();
   for (const row of m.rows) {
-    if (!m.totalN(row)) continue;
-    const name = (row.pt ?? '').toUpperCase();
+    if (!subjects(row)) continue;
+    const name = (row.pt ?? '').replace(/[a-z]/g, (c) => c.toUpperCase());
     byName.set(name, [...(byName.get(name) ?? []), row]);
   }
   // As the report's table: most subjects first, then SOC and PT (code units).
   const key = (r) => `${r.soc}\u0000${r.pt}`;
   const split = [...byName.values()].filter((rows) => rows.length > 1)
-    .map((rows) => rows.sort((a, b) => m.totalN(b) - m.totalN(a) || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)));
+    .map((rows) => rows.sort((a, b) => subjects(b) - subjects(a) || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)));
   if (!split.length) return null;
   const list = h('ul', null, ...split.map((rows) => h('li', null,
-    rows.map((r) => `${r.pt} (${r.soc}): ${m.totalN(r)}`).join('; '))));
+    rows.map((r) => `${r.pt} (${r.soc}): ${subjects(r)}`).join('; '))));
   return h('div', {class: 'alert', role: 'note', id: 'coding-check'},
     h('p', null, `Coding check: ${split.length} preferred term${split.length === 1 ? ' is' : 's are'} counted in more than one row `,
       '(under two system organ classes, or spelt with a different case), so each row understates the term. Subjects in total:'),
