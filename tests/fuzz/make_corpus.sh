@@ -124,6 +124,12 @@ PB
     protoc --encode=aesignal.storage.DirtyTerm -I ../.. -I ../../proto \
       storage/records.proto
 } >$d/concatenated_marks
+# A change other than a report (field 5), which the fast path copies.
+dirty 2 >$d/mark_with_change <<'PB'
+report_id: "R-4" report_version: 1 generation: 9
+cell_reports { key: 3 value { report_id: "R-4" report_version: 1 } }
+change { action: "subject.correct" name: "trials/T/subjects/S-4" version: 2 }
+PB
 dirty 1 >$d/non_ascii_report_id <<'PB'
 report_id: "R-\303\251" generation: 1
 cell_reports { key: 0 value { report_id: "S-\303\251" } }
