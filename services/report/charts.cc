@@ -485,9 +485,14 @@ struct LineGeometry {
   }
 };
 
-// A category label on at most two lines of `max_chars`, broken at spaces;
+// A category label on at most three lines of `max_chars`, broken at spaces;
 // what does not fit is cut with an ellipsis (the full text is the tick's
-// <title>).
+// <title>). Three lines, because a trial with 11 timepoints leaves 9
+// characters a tick, and the CDISC pilot's last one is "Day 212 (end of
+// data)".
+constexpr size_t kMaxTickLines = 3;
+constexpr double kTickLineHeight = 12;
+
 std::vector<std::string> WrapLabel(absl::string_view text, size_t max_chars) {
   if (CodePoints(text) <= max_chars) return {std::string(text)};
   std::vector<std::string> lines(1);
@@ -495,7 +500,7 @@ std::vector<std::string> WrapLabel(absl::string_view text, size_t max_chars) {
     std::string& line = lines.back();
     const size_t wanted =
         CodePoints(line) + (line.empty() ? 0 : 1) + CodePoints(word);
-    if (!line.empty() && wanted > max_chars && lines.size() < 2) {
+    if (!line.empty() && wanted > max_chars && lines.size() < kMaxTickLines) {
       lines.emplace_back(word);
     } else {
       absl::StrAppend(&line, line.empty() ? "" : " ", word);
@@ -503,6 +508,20 @@ std::vector<std::string> WrapLabel(absl::string_view text, size_t max_chars) {
   }
   for (std::string& line : lines) line = TruncateLabel(line, max_chars);
   return lines;
+}
+
+size_t TickCharacters(const LineGeometry& g) {
+  return std::max<size_t>(3, static_cast<size_t>(g.Band() / kCharWidth));
+}
+
+// How far below the plot the x axis's title goes: under the tallest
+// category label.
+double XAxisTitleOffset(const LineChart& chart, const LineGeometry& g) {
+  size_t lines = 1;
+  for (const std::string& category : chart.categories) {
+    lines = std::max(lines, WrapLabel(category, TickCharacters(g)).size());
+  }
+  return 38 + kTickLineHeight * (std::max<size_t>(lines, 2) - 2);
 }
 
 void AppendLineGridAndAxes(const LineChart& chart,
@@ -522,8 +541,7 @@ void AppendLineGridAndAxes(const LineChart& chart,
       0, 0, "middle", "aes-axis-label", chart.y_label,
       absl::StrCat(" transform=\"translate(16,", center, ") rotate(-90)\""));
   out += "</g>\n<g class=\"aes-axis aes-x-axis\">\n";
-  const size_t max_chars =
-      std::max<size_t>(3, static_cast<size_t>(g.Band() / kCharWidth));
+  const size_t max_chars = TickCharacters(g);
   for (size_t c = 0; c < g.categories; ++c) {
     const double x = kLineLeft + (c + 0.5) * g.Band();
     const std::vector<std::string> lines =
@@ -541,7 +559,8 @@ void AppendLineGridAndAxes(const LineChart& chart,
           Num(x), Num(g.bottom + 16));
       for (size_t i = 0; i < lines.size(); ++i) {
         out += absl::StrFormat("<tspan x=\"%s\" dy=\"%s\">%s</tspan>", Num(x),
-                               i == 0 ? "0" : "12", XmlEscape(lines[i]));
+                               Num(i == 0 ? 0.0 : kTickLineHeight),
+                               XmlEscape(lines[i]));
       }
       out += "</text>\n";
     }
@@ -549,8 +568,9 @@ void AppendLineGridAndAxes(const LineChart& chart,
   }
   out += Line(kLineLeft, g.bottom, kLineRight, g.bottom, "aes-axis-line",
               "#000000", 1);
-  out += Text((kLineLeft + kLineRight) / 2, g.bottom + 38, "middle",
-              "aes-axis-label", chart.x_label);
+  out +=
+      Text((kLineLeft + kLineRight) / 2, g.bottom + XAxisTitleOffset(chart, g),
+           "middle", "aes-axis-label", chart.x_label);
   out += "</g>\n";
 }
 
@@ -747,10 +767,10 @@ std::string LineChartSvg(const LineChart& chart) {
     AppendSeries(chart, i, styles[i], y, g, body);
   }
   AppendReferences(chart.references, y, g, /*labels=*/true, body);
-  return absl::StrCat(
-      OpenSvg(internal::ChartId(chart.title), "line", g.bottom + 50,
-              chart.title, LineDesc(chart, axis)),
-      body, "</svg>\n");
+  return absl::StrCat(OpenSvg(internal::ChartId(chart.title), "line",
+                              g.bottom + XAxisTitleOffset(chart, g) + 12,
+                              chart.title, LineDesc(chart, axis)),
+                      body, "</svg>\n");
 }
 
 }  // namespace aesignal::report

@@ -38,6 +38,13 @@ std::vector<std::smatch> Matches(const std::string& svg,
           std::sregex_iterator()};
 }
 
+// The height in an SVG's viewBox.
+double SvgHeight(const std::string& svg) {
+  const std::vector<std::smatch> box =
+      Matches(svg, "viewBox=\"0 0 [0-9.]+ ([0-9.]+)\"");
+  return box.empty() ? -1 : std::stod(box[0][1]);
+}
+
 struct Tick {
   double position;  // x or y
   double value;
@@ -459,6 +466,32 @@ TEST(LineChartTest, LongCategoryLabelsWrapOntoTwoLines) {
   EXPECT_THAT(svg, HasSubstr(">Day 212 (end</tspan>"));
   EXPECT_THAT(svg, HasSubstr(">of data)</tspan>"));
   EXPECT_THAT(svg, Not(HasSubstr("Day 212 (\u2026")));
+}
+
+// With 11 timepoints (the CDISC pilot's) a tick has room for 9 characters:
+// the last label takes three lines, and the axis title and the chart's
+// height move down to make room for it.
+TEST(LineChartTest, ElevenTimepointsWrapTheLastLabelOntoThreeLines) {
+  LineChart chart = SampleLine();
+  const double short_height = SvgHeight(LineChartSvg(chart));
+  chart.categories.assign(11, "Week 2");
+  chart.categories.back() = "Day 212 (end of data)";
+  for (Series& s : chart.series) s.points.resize(11, Estimate{0.1, 0, 0.2});
+  const std::string svg = LineChartSvg(chart);
+  EXPECT_THAT(svg, HasSubstr(">Day 212</tspan>"));
+  EXPECT_THAT(svg, HasSubstr(">(end of</tspan>"));
+  EXPECT_THAT(svg, HasSubstr(">data)</tspan>"));
+  EXPECT_THAT(svg, Not(HasSubstr("\u2026")));
+  EXPECT_EQ(SvgHeight(svg), short_height + 12);
+  const std::vector<std::smatch> ticks = Matches(
+      svg, "<text class=\"aes-tick-label\" x=\"[-0-9.]+\" y=\"([-0-9.]+)\"");
+  const std::vector<std::smatch> title = Matches(
+      svg, "<text class=\"aes-axis-label\" x=\"[-0-9.]+\" y=\"([-0-9.]+)\"");
+  ASSERT_FALSE(ticks.empty());
+  ASSERT_EQ(title.size(), 2u);  // the y axis's (rotated), then the x axis's
+  // The third line's baseline is 24 below the first's; the title's is as far
+  // below it as it is below a second line on a chart of two-line labels.
+  EXPECT_GE(std::stod(title[1][1]) - std::stod(ticks.back()[1]), 24 + 10);
 }
 
 // Two baselines of nearly the same value at one timepoint: their labels do
