@@ -192,23 +192,6 @@ int EvidenceList(CommandContext& ctx, const SignalFlags& f) {
   return kExitOk;
 }
 
-// What an evaluation followed: "report R v1", "subject.correct of
-// trials/T/subjects/S v2", or both joined by "and"; "a re-evaluation" when
-// it names neither (a recount, an upgrade, a signal stored before changes
-// were named).
-std::string CauseText(const std::string& report_id, uint32_t report_version,
-                      const v1::ChangeRef* change) {
-  std::vector<std::string> parts;
-  if (!report_id.empty()) {
-    parts.push_back(absl::StrCat("report ", report_id, " v", report_version));
-  }
-  if (change != nullptr) {
-    parts.push_back(absl::StrCat(change->action(), " of ", change->name(), " v",
-                                 change->version()));
-  }
-  return parts.empty() ? "a re-evaluation" : absl::StrJoin(parts, " and ");
-}
-
 void PrintHistory(const v1::Signal& s, std::ostream& out) {
   out << "  history:\n";
   for (const auto& h : s.history()) {

@@ -81,6 +81,47 @@ void WriteTopicsTable(const std::vector<v1::SignalTopic>& topics,
   out << "\n";
 }
 
+// What an evaluation followed: "report R v1", "subject.correct of
+// trials/T/subjects/S v2", or both joined by "and"; "a re-evaluation" when
+// it names neither (a recount, an upgrade, a signal stored before changes
+// were named).
+std::string CauseText(const std::string& report_id, uint32_t report_version,
+                      const v1::ChangeRef* change) {
+  std::vector<std::string> parts;
+  if (!report_id.empty()) {
+    parts.push_back(absl::StrCat("report ", report_id, " v", report_version));
+  }
+  if (change != nullptr) {
+    parts.push_back(absl::StrCat(change->action(), " of ", change->name(), " v",
+                                 change->version()));
+  }
+  return parts.empty() ? "a re-evaluation" : absl::StrJoin(parts, " and ");
+}
+
+namespace {
+
+// One event of a topic's history, as `topics show` prints it.
+std::string TopicEventText(const v1::SignalEvent& e) {
+  const v1::ChangeRef* change =
+      e.evidence().has_change() ? &e.evidence().change() : nullptr;
+  const std::string cause = CauseText(e.evidence().report_id(),
+                                      e.evidence().report_version(), change);
+  switch (e.kind()) {
+    case v1::SignalEvent::KIND_TRIAGED:
+      return absl::StrCat("triaged by ", e.actor(), ": ",
+                          StatusWord(e.from_status()), " -> ",
+                          StatusWord(e.to_status()), ": ", e.comment());
+    case v1::SignalEvent::KIND_STOPPED_CROSSING:
+      return absl::StrCat("stopped crossing, after ", cause);
+    case v1::SignalEvent::KIND_CROSSING_AGAIN:
+      return absl::StrCat("crossing again, after ", cause);
+    default:
+      return e.has_evidence() ? absl::StrCat("raised, by ", cause) : "raised";
+  }
+}
+
+}  // namespace
+
 void PrintTopic(const v1::SignalTopic& t, std::ostream& out) {
   out << "topic " << t.topic_id() << " (" << t.label() << ")\n"
       << "  status:   " << StatusWord(t.status()) << "\n"
@@ -98,13 +139,7 @@ void PrintTopic(const v1::SignalTopic& t, std::ostream& out) {
   PrintColumns(out, rows);
   out << "  history:\n";
   for (const v1::SignalEvent& e : t.history()) {
-    out << "    " << ShortTime(e.time()) << "  "
-        << (e.kind() == v1::SignalEvent::KIND_TRIAGED
-                ? absl::StrCat("triaged by ", e.actor(), ": ",
-                               StatusWord(e.from_status()), " -> ",
-                               StatusWord(e.to_status()), ": ", e.comment())
-                : "raised")
-        << "\n";
+    out << "    " << ShortTime(e.time()) << "  " << TopicEventText(e) << "\n";
   }
 }
 

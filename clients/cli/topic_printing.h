@@ -43,8 +43,16 @@ std::string TopicName(const std::string& trial, const std::string& topic);
 // then "N topic(s), ranked; one with its evidence: SHOW_HINT".
 void WriteTopicsTable(const std::vector<v1::SignalTopic>& topics,
                       const std::string& show_hint, std::ostream& out);
+// What an evaluation followed: "report R v1", "subject.correct of
+// trials/T/subjects/S v2", or both joined by "and"; "a re-evaluation" when
+// it names neither (a recount, an upgrade, a signal stored before changes
+// were named). `change` may be null.
+std::string CauseText(const std::string& report_id, uint32_t report_version,
+                      const v1::ChangeRef* change);
+
 // One topic: status, strength, why, its evidence table (signal, crosses,
-// x/N, summary; strongest first) and its history.
+// x/N, summary; strongest first) and its history (raised, triaged, stopped
+// crossing and crossing again, each with what it followed).
 void PrintTopic(const v1::SignalTopic& topic, std::ostream& out);
 
 // The ListTopics filters and output of `topics list` / `signals list`.

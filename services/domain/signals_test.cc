@@ -441,7 +441,16 @@ TEST_F(SignalsTest, ASignalRaisedByACorrectionNamesIt) {
               "subject.correct");
   }
 
-  // A report then raises MID's signal (MID 5/6 vs PBO 0/5) and names only
+  // The correction is undone (HIGH 4/6 vs PBO 1/6 again): the topic stops
+  // crossing, and its history says after what.
+  s->set_dose_group_id("PBO");
+  s->set_version(2);
+  s->set_correction_reason("the first correction named the wrong subject");
+  corrected = monitor_->EnrollSubjects(correct);
+  ASSERT_TRUE(corrected.ok()) << corrected.status();
+  ASSERT_TRUE(monitor_->signals().WaitIdle(absl::Seconds(10)).ok());
+
+  // A report then raises MID's signal (MID 5/6 vs PBO 1/6) and names only
   // itself: the evaluation after the correction removed its mark.
   Submit({Pneumonia("M1", "MID-1", 50), Pneumonia("M2", "MID-2", 50),
           Pneumonia("M3", "MID-3", 50), Pneumonia("M4", "MID-4", 50),
@@ -453,6 +462,32 @@ TEST_F(SignalsTest, ASignalRaisedByACorrectionNamesIt) {
   EXPECT_EQ(mid->raised_by_report_id(), "M5");
   EXPECT_FALSE(mid->has_raised_by_change());
   EXPECT_FALSE(mid->evidence().has_change());
+
+  // The topic's history: raised by the correction, stopped crossing after
+  // its undoing (subject version 3), crossing again after report M5.
+  v1::GetTopicRequest get;
+  get.set_name(
+      "trials/SIG1/topics/PT~Infections.20and.20infestations~Pneumonia");
+  auto topic = monitor_->signals().GetTopic(get);
+  ASSERT_TRUE(topic.ok()) << topic.status();
+  std::vector<std::string> history;
+  for (const v1::SignalEvent& e : topic->history()) {
+    history.push_back(absl::StrCat(
+        v1::SignalEvent::Kind_Name(e.kind()), " ", e.evidence().report_id(),
+        e.evidence().change().action(), " ", e.evidence().change().version()));
+  }
+  EXPECT_THAT(history, ElementsAre("KIND_RAISED subject.correct 2",
+                                   "KIND_STOPPED_CROSSING subject.correct 3",
+                                   "KIND_CROSSING_AGAIN M5 0"));
+
+  // At a cut-off before report M5, the topic had stopped crossing.
+  ASSERT_EQ(topic->history_size(), 3);
+  *get.mutable_as_of() = topic->history(1).time();
+  topic = monitor_->signals().GetTopic(get);
+  ASSERT_TRUE(topic.ok()) << topic.status();
+  EXPECT_FALSE(topic->crossing());
+  ASSERT_EQ(topic->history_size(), 2);
+  EXPECT_EQ(topic->history(1).kind(), v1::SignalEvent::KIND_STOPPED_CROSSING);
 }
 
 // One request puts two baselines under trial-wide control: every row is

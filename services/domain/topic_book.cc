@@ -54,7 +54,9 @@ bool Matches(const v1::ListTopicsRequest& request,
   return !request.crossing_only() || topic.crossing();
 }
 
-// The topics of `trial` at one snapshot (`topic_id` non-empty: only it).
+// The topics of `trial` at one snapshot (`topic_id` non-empty: only it,
+// and with evidence its signals' histories are read, for the topic's
+// crossing events).
 absl::StatusOr<std::vector<v1::SignalTopic>> TopicsAt(
     const storage::ReadView& view, const v1::Trial& trial,
     const std::string& topic_id, bool with_evidence) {
@@ -70,6 +72,12 @@ absl::StatusOr<std::vector<v1::SignalTopic>> TopicsAt(
     std::erase_if(records, [&](const v1::SignalTopic& t) {
       return t.topic_id() != topic_id;
     });
+    if (with_evidence) {
+      for (v1::Signal& s : signals) {
+        AESIGNAL_RETURN_IF_ERROR(
+            storage::ReadSignalHistory(view, trial_id, &s));
+      }
+    }
   }
   for (v1::Signal& s : signals) FillScope(&s);
   return AssembleTopics(trial_id, ProtocolOrder(trial), signals, records,

@@ -123,6 +123,102 @@ std::string Summary(const std::vector<Item>& items,
   return summary;
 }
 
+// One evidence event, and which item it belongs to.
+struct ItemEvent {
+  const v1::SignalEvent* event;
+  size_t item;
+};
+
+// The evaluation events (raised, evidence updated) of every item, in time
+// order; an item's own events keep their order.
+std::vector<ItemEvent> EvaluationEvents(const std::vector<Item>& items) {
+  std::vector<ItemEvent> events;
+  for (size_t i = 0; i < items.size(); ++i) {
+    for (const v1::SignalEvent& e : items[i].signal->history()) {
+      if (e.kind() == v1::SignalEvent::KIND_TRIAGED || !e.has_evidence()) {
+        continue;
+      }
+      events.push_back({&e, i});
+    }
+  }
+  std::stable_sort(events.begin(), events.end(),
+                   [](const ItemEvent& a, const ItemEvent& b) {
+                     return a.event->time() < b.event->time();
+                   });
+  return events;
+}
+
+// When the topic stopped crossing and crossed again, replayed from its
+// items' histories (empty when they were read without them). Events at one
+// time are one evaluation of the row, applied together: an item that stops
+// while another starts is no change of the topic. The first crossing is the
+// topic's own "raised" event, so it adds none.
+std::vector<v1::SignalEvent> CrossingEvents(const std::vector<Item>& items) {
+  const std::vector<ItemEvent> events = EvaluationEvents(items);
+  std::vector<bool> crosses(items.size(), false);
+  int crossing = 0;
+  bool crossed_before = false;
+  std::vector<v1::SignalEvent> out;
+  for (size_t begin = 0; begin < events.size();) {
+    const bool was_crossing = crossing > 0;
+    const v1::SignalEvent* started = nullptr;
+    const v1::SignalEvent* stopped = nullptr;
+    size_t end = begin;
+    for (; end < events.size() &&
+           events[end].event->time() == events[begin].event->time();
+         ++end) {
+      const v1::SignalEvent& e = *events[end].event;
+      const bool now = e.evidence().crosses();
+      if (crosses[events[end].item] == now) continue;
+      crosses[events[end].item] = now;
+      crossing += now ? 1 : -1;
+      const v1::SignalEvent*& first = now ? started : stopped;
+      if (first == nullptr) first = &e;
+    }
+    const bool is_crossing = crossing > 0;
+    if (is_crossing != was_crossing && (crossed_before || !is_crossing)) {
+      const v1::SignalEvent& cause = is_crossing ? *started : *stopped;
+      v1::SignalEvent& event = out.emplace_back();
+      event.set_kind(is_crossing ? v1::SignalEvent::KIND_CROSSING_AGAIN
+                                 : v1::SignalEvent::KIND_STOPPED_CROSSING);
+      *event.mutable_time() = cause.time();
+      event.set_actor(cause.actor());
+      *event.mutable_evidence() = cause.evidence();
+    }
+    crossed_before = crossed_before || is_crossing;
+    begin = end;
+  }
+  return out;
+}
+
+// Adds the crossing events to the topic's stored history, in time order;
+// at one time the stored event (raised, triaged) comes first. A crossing
+// event carries the topic's status then (from and to: it moves none).
+void AddCrossingEvents(const std::vector<Item>& items, v1::SignalTopic* topic) {
+  std::vector<v1::SignalEvent> crossing = CrossingEvents(items);
+  if (crossing.empty()) return;
+  std::vector<v1::SignalEvent> history(topic->history().begin(),
+                                       topic->history().end());
+  history.insert(history.end(), std::make_move_iterator(crossing.begin()),
+                 std::make_move_iterator(crossing.end()));
+  std::stable_sort(history.begin(), history.end(),
+                   [](const v1::SignalEvent& a, const v1::SignalEvent& b) {
+                     return a.time() < b.time();
+                   });
+  topic->clear_history();
+  v1::SignalStatus status = v1::SIGNAL_STATUS_NEW;
+  for (v1::SignalEvent& e : history) {
+    if (e.kind() == v1::SignalEvent::KIND_STOPPED_CROSSING ||
+        e.kind() == v1::SignalEvent::KIND_CROSSING_AGAIN) {
+      e.set_from_status(status);
+      e.set_to_status(status);
+    } else if (e.to_status() != v1::SIGNAL_STATUS_UNSPECIFIED) {
+      status = e.to_status();
+    }
+    *topic->add_history() = std::move(e);
+  }
+}
+
 // Fills the evidence-derived fields of `topic` from its signals.
 void Summarize(std::vector<Item> items, bool with_evidence,
                const ProtocolOrder& order, v1::SignalTopic* topic) {
@@ -146,6 +242,7 @@ void Summarize(std::vector<Item> items, bool with_evidence,
                       (crossing > 0 && ClinicallyWeighted(*topic) ? 0.5 : 0) +
                       (trend ? 0.5 : 0));
   topic->set_summary(Summary(items, order));
+  if (with_evidence) AddCrossingEvents(items, topic);
   for (const Item& item : items) {
     if (topic->update_time() < item.signal->update_time()) {
       *topic->mutable_update_time() = item.signal->update_time();

@@ -54,7 +54,10 @@ class ProtocolOrder {
 // summarized: counts, crossing, lead signal, strength, one-line summary.
 // Stored records without signals are kept. Ranked: strength, highest first,
 // then topic_id. `with_evidence` also fills each topic's evidence items
-// (strongest first, without their histories). Items of equal strength are
+// (strongest first, without their histories) and, from those histories
+// where `signals` carry them, adds to the topic's history when it stopped
+// crossing and crossed again (SignalEvent.KIND_STOPPED_CROSSING,
+// KIND_CROSSING_AGAIN). Items of equal strength are
 // in `order`, then by signal id; so is the lead among them.
 std::vector<v1::SignalTopic> AssembleTopics(
     const std::string& trial_id, const ProtocolOrder& order,

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/domain/evaluate.h"
@@ -196,6 +197,83 @@ TEST(TopicSummaryTest, NamesTheGroupsByTheirLabels) {
                   .front()
                   .summary(),
               ::testing::StartsWith("HIGH 5/6 vs PBO 1/6, RD 67% ["));
+}
+
+// Appends an evaluation event at second `t` to the signal's history, its
+// evidence crossing or not, after `report` (or the change `action`).
+void Evaluate(v1::Signal& s, int t, bool crosses, const std::string& report,
+              const std::string& action = "") {
+  v1::SignalEvent* e = s.add_history();
+  e->set_kind(s.history_size() == 1 ? v1::SignalEvent::KIND_RAISED
+                                    : v1::SignalEvent::KIND_EVIDENCE_UPDATED);
+  e->mutable_time()->set_seconds(t);
+  e->set_actor("system");
+  *e->mutable_evidence() = s.evidence();
+  e->mutable_evidence()->set_crosses(crosses);
+  e->mutable_evidence()->set_report_id(report);
+  if (!action.empty()) {
+    e->mutable_evidence()->mutable_change()->set_action(action);
+    e->mutable_evidence()->mutable_change()->set_name(
+        "trials/T/subjects/PBO-1");
+    e->mutable_evidence()->mutable_change()->set_version(2);
+  }
+  s.mutable_evidence()->set_crosses(crosses);
+}
+
+v1::SignalEvent StoredEvent(v1::SignalEvent::Kind kind, int t) {
+  v1::SignalEvent e;
+  e.set_kind(kind);
+  e.mutable_time()->set_seconds(t);
+  return e;
+}
+
+// A topic's history says when all its evidence stopped crossing and when
+// some crossed again, each with the evaluation's cause, among its own
+// raised and triaged events; an evaluation in which one item stops as
+// another starts changes nothing.
+TEST(TopicHistoryTest, SaysWhenTheTopicStoppedCrossingAndCrossedAgain) {
+  v1::Signal a =
+      MakeSignal(v1::SIGNAL_METHOD_BINOMIAL_EXACT, "HIGH", "M1", 0.01);
+  v1::Signal b =
+      MakeSignal(v1::SIGNAL_METHOD_BINOMIAL_EXACT, "HIGH", "M3", 0.01);
+  Evaluate(a, 10, true, "R1");
+  Evaluate(b, 20, true, "R2");
+  Evaluate(a, 30, false, "", "subject.correct");
+  Evaluate(b, 30, false, "", "subject.correct");
+  Evaluate(a, 50, true, "R12");
+  Evaluate(a, 60, false, "R13");
+  Evaluate(b, 60, true, "R13");
+  v1::SignalTopic record = TopicOfSignal(a);
+  *record.add_history() = StoredEvent(v1::SignalEvent::KIND_RAISED, 10);
+  *record.add_history() = StoredEvent(v1::SignalEvent::KIND_TRIAGED, 40);
+  record.mutable_history(1)->set_to_status(v1::SIGNAL_STATUS_VALIDATED);
+
+  const v1::SignalTopic topic =
+      AssembleTopics("T", ProtocolOrder(MakeTrial()), {a, b}, {record}, true)
+          .front();
+  std::vector<std::string> seen;
+  for (const v1::SignalEvent& e : topic.history()) {
+    seen.push_back(absl::StrCat(
+        v1::SignalEvent::Kind_Name(e.kind()), "@", e.time().seconds(), " ",
+        e.evidence().report_id(), e.evidence().change().action()));
+  }
+  EXPECT_THAT(
+      seen,
+      ElementsAre("KIND_RAISED@10 ", "KIND_STOPPED_CROSSING@30 subject.correct",
+                  "KIND_TRIAGED@40 ", "KIND_CROSSING_AGAIN@50 R12"));
+  EXPECT_TRUE(topic.crossing());
+  for (const v1::Signal& s : topic.evidence()) EXPECT_EQ(s.history_size(), 0);
+  // Each crossing event carries the topic's status then: new before the
+  // triage, validated after it.
+  EXPECT_EQ(topic.history(1).to_status(), v1::SIGNAL_STATUS_NEW);
+  EXPECT_EQ(topic.history(3).to_status(), v1::SIGNAL_STATUS_VALIDATED);
+
+  // Lists read no histories, and add nothing.
+  EXPECT_EQ(
+      AssembleTopics("T", ProtocolOrder(MakeTrial()), {a, b}, {record}, false)
+          .front()
+          .history_size(),
+      2);
 }
 
 }  // namespace

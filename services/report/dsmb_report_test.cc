@@ -276,6 +276,34 @@ TEST(DsmbReportTest, LastTriageShowsTheDisplayName) {
                                   "confirmed"));
 }
 
+// A topic no longer crossing says since when, and in the closed session
+// after what; the open session names no subject.
+TEST(DsmbReportTest, ATopicNoLongerCrossingSaysSinceWhenAndAfterWhat) {
+  for (const auto& [session, text] :
+       {std::pair{v1::DSMB_SESSION_CLOSED,
+                  "no, since 2026-11-01, after correction of subject S3 v3"},
+        std::pair{v1::DSMB_SESSION_OPEN, "no, since 2026-11-01<"}}) {
+    DsmbInputs in = Example(session);
+    v1::SignalTopic& topic = in.topics.emplace_back();
+    topic.set_topic_id("PT~Infections~Pneumonia");
+    topic.set_level(v1::TERM_LEVEL_PT);
+    topic.set_pt("Pneumonia");
+    topic.add_history()->set_kind(v1::SignalEvent::KIND_RAISED);
+    v1::SignalEvent* stopped = topic.add_history();
+    stopped->set_kind(v1::SignalEvent::KIND_STOPPED_CROSSING);
+    stopped->mutable_time()->set_seconds(1793491200);
+    v1::ChangeRef* change = stopped->mutable_evidence()->mutable_change();
+    change->set_action("subject.correct");
+    change->set_name("trials/T/subjects/S3");
+    change->set_version(3);
+    const std::string html = Html(in);
+    EXPECT_THAT(html, HasSubstr(text)) << session;
+    if (session == v1::DSMB_SESSION_OPEN) {
+      EXPECT_THAT(html, Not(HasSubstr("subject S3")));
+    }
+  }
+}
+
 // A triage comment may name groups and their counts; only the closed,
 // uncoded report prints it.
 TEST(DsmbReportTest, TriageCommentsOnlyInTheClosedUncodedReport) {

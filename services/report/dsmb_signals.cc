@@ -3,6 +3,8 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -61,6 +63,53 @@ std::string LastTriage(const Context& context, const v1::SignalTopic& topic) {
   return "-";
 }
 
+// What an evaluation followed, in words: "report AE-0005 v3", "correction
+// of subject S3 v2", both joined by "and", or "a re-evaluation".
+std::string CauseWords(const v1::Evidence& evidence) {
+  static const std::map<std::string, std::string>& kActions =
+      *new std::map<std::string, std::string>{
+          {"subject.enroll", "enrolment of subject"},
+          {"subject.update", "update of subject"},
+          {"subject.correct", "correction of subject"},
+          {"baseline.put", "baseline"},
+          {"trial.amend", "amendment of the trial"}};
+  std::vector<std::string> parts;
+  if (!evidence.report_id().empty()) {
+    parts.push_back(absl::StrCat("report ", evidence.report_id(), " v",
+                                 evidence.report_version()));
+  }
+  if (evidence.has_change()) {
+    const v1::ChangeRef& change = evidence.change();
+    auto it = kActions.find(change.action());
+    const std::string action =
+        it != kActions.end() ? it->second : change.action();
+    // The last segment of the name: the subject or baseline id.
+    const size_t slash = change.name().rfind('/');
+    const std::string id =
+        change.action() == "trial.amend" || slash == std::string::npos
+            ? ""
+            : absl::StrCat(" ", change.name().substr(slash + 1));
+    parts.push_back(absl::StrCat(action, id, " v", change.version()));
+  }
+  return parts.empty() ? "a re-evaluation" : absl::StrJoin(parts, " and ");
+}
+
+// "yes", or for a topic no longer crossing when it stopped and, in the
+// closed session, after what (the report or change its last evaluation
+// followed; the open session names neither reports nor subjects).
+std::string CrossingText(const Context& context, const v1::SignalTopic& topic) {
+  if (topic.crossing()) return "yes";
+  for (auto it = topic.history().rbegin(); it != topic.history().rend(); ++it) {
+    if (it->kind() != v1::SignalEvent::KIND_STOPPED_CROSSING) continue;
+    const std::string since =
+        absl::StrCat("no, since ", TimeText(it->time()).substr(0, 10));
+    return context.closed
+               ? absl::StrCat(since, ", after ", CauseWords(it->evidence()))
+               : since;
+  }
+  return "no";
+}
+
 std::string MethodWord(v1::SignalMethod method) {
   switch (method) {
     case v1::SIGNAL_METHOD_BINOMIAL_EXACT:
@@ -106,7 +155,7 @@ Table TopicTable(const Context& context) {
   for (const v1::SignalTopic& topic : context.in.topics) {
     std::vector<std::string> row = {
         TopicName(context, topic), LevelWord(topic.level()),
-        StatusWord(topic.status()), topic.crossing() ? "yes" : "no"};
+        StatusWord(topic.status()), CrossingText(context, topic)};
     if (context.closed) {
       row.push_back(EvidenceText(context, topic));
       row.push_back(absl::StrFormat("%.2f", topic.strength()));  // as the CLI

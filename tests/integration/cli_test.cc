@@ -1071,6 +1071,33 @@ std::string WithoutLastLine(const std::string& out) {
   return end == std::string::npos ? "" : out.substr(0, end + 1);
 }
 
+// A topic's history says what each evaluation followed: the report that
+// raised it, and the withdrawal after which it stopped crossing.
+TEST_F(CliTest, TopicHistorySaysWhatRaisedItAndWhatStoppedIt) {
+  LoadExampleWithSignals();
+  const std::vector<std::string> show = {
+      "topics", "show", "--trial", "MSC-IPF-EX1", "--topic", "OVERALL~any_sae"};
+  CliRun raised = Cli(show);
+  ASSERT_EQ(raised.code, 0) << raised.err;
+  // The report; and the baselines too when the evaluator had not yet
+  // caught up with them (one evaluation followed both).
+  EXPECT_THAT(raised.out,
+              ContainsRegex("  history:\n    [0-9TZ:-]+  raised, by report "
+                            "AE-0005 v2( and baseline.put of [^\n]+)?\n"));
+
+  CliRun withdrawn =
+      Cli({"reports", "withdraw", "--trial", "MSC-IPF-EX1", "--site", "01",
+           "--report", "AE-0005", "--reason", "entered for the wrong subject"});
+  ASSERT_EQ(withdrawn.code, 0) << withdrawn.err;
+  ASSERT_TRUE(server_->monitor().signals().WaitIdle(absl::Seconds(10)).ok());
+  CliRun stopped = Cli(show);
+  ASSERT_EQ(stopped.code, 0) << stopped.err;
+  EXPECT_THAT(stopped.out, HasSubstr("(no longer crossing)"));
+  EXPECT_THAT(stopped.out,
+              ContainsRegex("\n    [0-9TZ:-]+  stopped crossing, after "
+                            "report AE-0005 v3\n"));
+}
+
 // `signals list` is the ranked topic list of `topics list`, `signals show
 // TOPIC` the topic with its evidence table of `topics show`; the evidence
 // items stay listed and shown one by one with --evidence.

@@ -247,6 +247,24 @@ test('a subject corrected to another dose group takes its reports along, and sho
   const first = page.locator('#history-table tbody tr').first().locator('td[data-col="comment"]');
   assert.equal((await first.textContent()).trim(), 'After correction of subject S3 (version 2)');
   assert.equal(await first.locator('a').getAttribute('href'), `#/trials/${LIVE}/subjects/S3`);
+  // Undoing the correction takes the pneumonia out of MID: the topic stops
+  // crossing, and its history says after what.
+  await api(`${LIVE_PARENT}/subjects:enroll`, {body: {subjects: [{...corrected, doseGroupId: 'HIGH', version: 2,
+    correctionReason: 'the correction named the wrong subject'}]}});
+  let stopped;
+  for (let i = 0; i < 50 && !stopped; ++i) {
+    const now = await api(v1('trials', LIVE, 'topics', topic.topicId), {token: TOKENS.officer});
+    stopped = now.crossing ? null : now;
+    if (!stopped) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(stopped, 'the MID pneumonia topic stops crossing');
+  assert.deepEqual(stopped.history.map((e) => e.kind), ['KIND_RAISED', 'KIND_STOPPED_CROSSING']);
+  await page.reload();  // the same hash: a navigation would not render again
+  await waitReady(page);
+  const rows = await page.$$eval('#history-table tbody tr', (trs) => trs.map((tr) =>
+    [...tr.querySelectorAll('[data-col]')].filter((c) => ['kind', 'comment'].includes(c.dataset.col)).map((c) => c.textContent.trim())));
+  assert.deepEqual(rows, [['Raised', 'After correction of subject S3 (version 2)'],
+    ['Stopped crossing', 'After correction of subject S3 (version 3)']]);
   await assertClean(page);
   await assertAccessible(page, 'topic-raised-by-correction');
   await screenshot(page, 'dashboard-topic-raised-by-correction', {maxHeight: 1400});

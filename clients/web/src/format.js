@@ -70,6 +70,8 @@ const EVENT_LABELS = {
   KIND_RAISED: 'Raised',
   KIND_EVIDENCE_UPDATED: 'Evidence updated',
   KIND_TRIAGED: 'Triaged',
+  KIND_STOPPED_CROSSING: 'Stopped crossing',
+  KIND_CROSSING_AGAIN: 'Crossing again',
 };
 export function eventLabel(k) {
   return EVENT_LABELS[k] ?? String(k ?? '').replace(/^KIND_/, '');
