@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "services/report/charts.h"
 
 namespace aesignal::report {
@@ -53,13 +54,17 @@ std::string Style(absl::string_view banner, absl::string_view footer) {
       "thead{display:table-header-group}tr{break-inside:avoid}\n"
       "th,td{border-bottom:1px solid #bbb;padding:1.5px 4px;text-align:left;"
       "vertical-align:top}\n"
-      "th{border-bottom:1.5px solid #000}td.n,th.n{text-align:right;"
-      "white-space:nowrap}\n"
+      // A figure never breaks; a column header may ("Xanomeline High Dose
+      // (N=84)" four times is wider than the page).
+      "th{border-bottom:1.5px solid #000}td.n,th.n{text-align:right}"
+      "td.n{white-space:nowrap}\n"
       "tr.em td{font-weight:bold}td.in{padding-left:14px}\n"
-      // Listings (l01...) have up to 11 columns: long ids and terms may
-      // break anywhere rather than push the last column off the page.
+      // Listings (l01...) have up to 11 columns: they wrap at spaces,
+      // hyphens and underscores (CellHtml), a report's version goes under
+      // its id, and only a word longer than its column breaks inside.
       "section[id^=l] table{font-size:7.5pt}"
-      "section[id^=l] td{overflow-wrap:anywhere}\n"
+      "section[id^=l] td{overflow-wrap:break-word}"
+      "section[id^=l] td.n{white-space:normal}\n"
       ".note{font-size:8pt;color:#333}figure{margin:4mm 0;"
       "break-inside:avoid}\n"
       "svg.aes-chart{break-inside:avoid}.aes-chart-title{display:none}\n"
@@ -108,6 +113,13 @@ bool NumericColumn(const Table& table, size_t column) {
 // (never meaningful in report text) as spaces.
 std::string HtmlEscape(absl::string_view text) {
   return internal::XmlEscape(text);
+}
+
+// A table cell: escaped, and breakable after an underscore, so that an id
+// such as "dermatologic_events" can wrap in a narrow column without the
+// table breaking words anywhere ("Xanomeli/ne").
+std::string CellHtml(absl::string_view text) {
+  return absl::StrReplaceAll(HtmlEscape(text), {{"_", "_<wbr>"}});
 }
 
 std::string CsvField(absl::string_view text) {
@@ -177,7 +189,7 @@ std::string Document::TableHtml(const Table& table, int number) const {
       const char* cls =
           c == 0 ? (em || table.emphasized.empty() ? "" : " class=\"in\"")
                  : (LooksNumeric(cell) ? " class=\"n\"" : "");
-      absl::StrAppend(&html, "<td", cls, ">", HtmlEscape(cell), "</td>");
+      absl::StrAppend(&html, "<td", cls, ">", CellHtml(cell), "</td>");
     }
     html += "</tr>\n";
   }

@@ -95,6 +95,12 @@ check_pdf() { # TRIAL PDF
     grep -q "$heading" <<<"$text" || fail "$1: no '$heading' in the PDF"
   done
   grep -q "sha256:[0-9a-f]\{16\}" <<<"$text" || fail "$1: no content hash in the PDF"
+  # A table wider than the page is cut at its right edge, and pdftotext
+  # stops there: a line ending inside a figure ("108 (42.5) [2") or a
+  # header ("Total (N=2") is a column off the page.
+  local cut
+  cut=$(grep -cE '(\(N=[0-9]*|\[[0-9]+|\([0-9.]+)$' <<<"$text" || true)
+  ((cut == 0)) || fail "$1: $cut lines cut at the page's edge, e.g. $(grep -m1 -E '(\(N=[0-9]*|\[[0-9]+|\([0-9.]+)$' <<<"$text")"
   echo "$1: $pages pages"
 }
 
