@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "services/report/dsmb_internal.h"
 
 namespace aesignal::report::internal {
@@ -73,6 +74,35 @@ std::vector<std::string> DiscontinuationRow(const Context& context,
   return row;
 }
 
+// A death is serious by definition (ICH E2A), but a report may give a
+// fatal outcome without the serious flag (the CDISC pilot has AEOUT = FATAL
+// with AESER = N): it then counts in "fatal" and not in "serious". The
+// report counts nothing differently from the server; it says so, with the
+// subjects in the closed session, so the board can have the sites queried.
+std::string FatalNotSeriousCheck(const Context& context) {
+  std::set<std::string> subjects;
+  int reports = 0;
+  for (const v1::Report& report : context.in.reports) {
+    const v1::AdverseEventReport& ae = report.current().report();
+    if ((ae.death() || ae.outcome() == v1::OUTCOME_FATAL) && !ae.serious()) {
+      ++reports;
+      subjects.insert(ae.subject_id());
+    }
+  }
+  if (reports == 0) return "";
+  std::string text = absl::StrCat(
+      " Data check: ", reports, " report", reports == 1 ? "" : "s",
+      " with a fatal outcome ", reports == 1 ? "is" : "are",
+      " not marked serious, so ", reports == 1 ? "it counts" : "they count",
+      " as fatal but not as serious (a death is serious by ICH E2A; the "
+      "sites should be queried)");
+  if (context.closed) {
+    absl::StrAppend(&text, ": subject", subjects.size() == 1 ? " " : "s ",
+                    absl::StrJoin(subjects, ", "));
+  }
+  return absl::StrCat(text, ".");
+}
+
 Table OverviewTable(const Context& context) {
   Table table{.id = "t05_ae_overview",
               .title = "Overview of adverse events",
@@ -102,6 +132,7 @@ Table OverviewTable(const Context& context) {
   } else {
     table.footnote += ".";
   }
+  table.footnote += FatalNotSeriousCheck(context);
   return table;
 }
 

@@ -176,6 +176,29 @@ TEST(DsmbReportTest, DiscontinuationsAreNotRecordedWithoutActionTaken) {
   EXPECT_THAT(withdrawn, Not(HasSubstr("not recorded: no report")));
 }
 
+// A report with a fatal outcome that is not marked serious counts as fatal
+// but not serious; the overview says so, naming the subject in the closed
+// session only.
+TEST(DsmbReportTest, AFatalOutcomeNotMarkedSeriousIsCalledOut) {
+  DsmbInputs closed = Example(v1::DSMB_SESSION_CLOSED);
+  EXPECT_THAT(Html(closed), Not(HasSubstr("Data check")));
+  v1::AdverseEventReport* ae =
+      closed.reports[0].mutable_current()->mutable_report();
+  ae->set_serious(false);
+  ae->set_hospitalization(false);
+  ae->set_outcome(v1::OUTCOME_FATAL);
+  EXPECT_THAT(Html(closed),
+              HasSubstr("Data check: 1 report with a fatal outcome is not "
+                        "marked serious, so it counts as fatal but not as "
+                        "serious (a death is serious by ICH E2A; the sites "
+                        "should be queried): subject 002."));
+  DsmbInputs open = Example(v1::DSMB_SESSION_OPEN);
+  open.reports = closed.reports;
+  const std::string html = Html(open);
+  EXPECT_THAT(html, HasSubstr("the sites should be queried)."));
+  EXPECT_THAT(html, Not(HasSubstr("subject 002")));
+}
+
 // The methods paragraph follows the trial's policy and its dictionaries.
 TEST(DsmbReportTest, MethodsFollowThePolicy) {
   DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED);
