@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
 #include "services/domain/validation.h"
 #include "services/errors/errors.h"
 #include "services/report/dsmb_report.h"
@@ -301,6 +302,16 @@ absl::StatusOr<report::DsmbInputs> Gatherer::Gather() {
   v1::GetTrialRequest get;
   get.set_name(request_.parent());
   AESIGNAL_ASSIGN_OR_RETURN(in.trial, trials_.GetTrial(context_, get));
+  // Nothing can have been recorded by then: a report of zeros would look
+  // like an official "no events" (a mistyped year).
+  if (in.trial.has_create_time() &&
+      TimeOf(request_.cutoff()) < TimeOf(in.trial.create_time())) {
+    return errors::InvalidArgument(
+        "cutoff", absl::StrCat("is before the trial was created (",
+                               google::protobuf::util::TimeUtil::ToString(
+                                   in.trial.create_time()),
+                               "): nothing was recorded by then"));
+  }
   closed_ = request_.session() == v1::DSMB_SESSION_CLOSED;
   for (const auto& group : in.trial.dose_groups()) {
     has_control_ = has_control_ || group.control();

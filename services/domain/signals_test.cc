@@ -577,10 +577,11 @@ TEST_F(SignalsTest,
   ASSERT_TRUE(topic.ok()) << topic.status();
   EXPECT_THAT(topic->summary(),
               ::testing::StartsWith("HIGH 6/6 vs PBO 1/6, RD 83% ["));
-  EXPECT_THAT(topic->summary(),
-              ::testing::HasSubstr("two-sided Fisher p = 0.015, adjusted p = "
-                                   "0.0303 (threshold 0.05); dose trend p = "
-                                   "0.001"));
+  EXPECT_THAT(
+      topic->summary(),
+      ::testing::HasSubstr("two-sided Fisher p = 0.015, adjusted one-sided p = "
+                           "0.0303 (threshold 0.05); dose trend p = "
+                           "0.001"));
   // The any-AE row (the same counts) is pre-specified: 8 overall rows (any
   // AE, SAE, grade >= 3, related, death and the trial's 3 AESI categories)
   // share alpha, each with 3 control-arm tests, the trend and 2 later

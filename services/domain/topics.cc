@@ -71,8 +71,10 @@ std::string TableP(double p) {
 
 // A control-arm comparison as published safety tables give it, e.g.
 // "Xanomeline High Dose 26/84 vs Placebo 8/86, RD 21% [10, 32], two-sided
-// Fisher p < 0.001, adjusted p = 0.029 (threshold 0.05)": the groups by
-// their labels, as the incidence tables name them.
+// Fisher p < 0.001, adjusted one-sided p = 0.029 (threshold 0.05)": the
+// two-sided p as tables print it, the adjusted p of the one-sided test that
+// the threshold applies to, and the groups by their labels, as the
+// incidence tables name them.
 std::string TableLine(const v1::Signal& signal, const ProtocolOrder& order) {
   const v1::Evidence& e = signal.evidence();
   std::string line = absl::StrFormat(
@@ -83,7 +85,8 @@ std::string TableLine(const v1::Signal& signal, const ProtocolOrder& order) {
       100 * e.risk_difference(), 100 * e.risk_difference_lower(),
       100 * e.risk_difference_upper(), TableP(e.p_value_two_sided()));
   if (e.adjusted_p_value() > 0) {
-    absl::StrAppendFormat(&line, ", adjusted p = %.3g (threshold %.3g)",
+    absl::StrAppendFormat(&line,
+                          ", adjusted one-sided p = %.3g (threshold %.3g)",
                           e.adjusted_p_value(), e.threshold());
   }
   return line;

@@ -424,6 +424,14 @@ TEST_F(DsmbReportTest, BadRequestsNameTheirField) {
   *request.mutable_since() = request.cutoff();
   EXPECT_EQ(ViolatedField(Generate(request, &report)), "since");
   request.clear_since();
+  // A cut-off before the trial was created (a mistyped year) would give a
+  // report of zeros that looks official: refused, naming the field.
+  *request.mutable_cutoff() = TimeUtil::NanosecondsToTimestamp(
+      absl::ToUnixNanos(absl::Now() - absl::Hours(24 * 365)));
+  grpc::Status early = Generate(request, &report);
+  EXPECT_EQ(ViolatedField(early), "cutoff");
+  EXPECT_THAT(early.error_message(), HasSubstr("before the trial was created"));
+  *request.mutable_cutoff() = CutOffNow();
   request.set_parent("trials/NOPE");
   EXPECT_EQ(Generate(request, &report).error_code(),
             grpc::StatusCode::NOT_FOUND);

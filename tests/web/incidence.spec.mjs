@@ -239,6 +239,12 @@ test('risk difference vs control and dose trend columns equal the API', async (t
     await gotoView(page, `#/trials/${T}/incidence?q=pruritus&measure=interval`);
     const header = await page.locator('#incidence-table thead th[data-key="trend"]').textContent();
     assert.match(header, /one-sided p, cumulative to /, `trend header: ${header}`);
+    // Per-term p-values over every PT of the trial are descriptive: the page
+    // says so, with the number of terms they span.
+    const pts = new Set(rows.map((r) => `${r.soc}|${r.pt}`)).size;
+    assert.equal(await page.locator('#multiplicity-note').textContent(),
+      'Dose-trend p-values (exact Cochran–Armitage, one-sided), risk differences and their intervals are per term, ' +
+      `not adjusted for multiplicity across the ${pts} preferred terms: descriptive. Signals (the Signals page) are tested with the trial's error control.`);
   }
   // The forest plot of the same comparisons, with its table alternative.
   await gotoView(page, `#/trials/${T}/incidence?chart=forest&min=10`);

@@ -159,6 +159,15 @@ export async function render(ctx) {
   if (m.control && !m.hasComparisons && !m.gaps.length && m.rows.length) {
     gapNotes.push(h('p', {class: 'note gap'}, 'This server gives no risk differences vs control.'));
   }
+  // A p < 0.05 among hundreds of terms is expected by chance: say these
+  // columns are descriptive, as the term page does; signals are screened.
+  if ((m.hasTrend || m.hasComparisons) && m.rows.length > 1) {
+    gapNotes.push(h('p', {class: 'note', id: 'multiplicity-note'},
+      `${m.hasTrend ? 'Dose-trend p-values (exact Cochran–Armitage, one-sided)' : 'Risk differences and their intervals'}` +
+      `${m.hasTrend && m.hasComparisons ? ', risk differences and their intervals' : ''} are per term, not adjusted for ` +
+      `multiplicity across the ${m.rows.length} ${m.level === 'PT' ? 'preferred terms' : 'system organ classes'}: descriptive. ` +
+      'Signals (the Signals page) are tested with the trial\'s error control.'));
+  }
   const coding = codingCheck(m);
   const chart = chartFigure(m, chartWidth(main));
   performance.mark('incidence:chart');
