@@ -173,11 +173,14 @@ absl::Status Gatherer::Tables(report::DsmbInputs& in) {
                                   "Related adverse events by system organ "
                                   "class and preferred term",
                                   in.subsets));
-  AESIGNAL_RETURN_IF_ERROR(Subset(v1::INCIDENCE_SUBSET_GRADE_3_PLUS, "",
-                                  "t09_grade3_soc_pt",
-                                  "Adverse events of CTCAE grade 3 or higher "
-                                  "by system organ class and preferred term",
-                                  in.subsets));
+  // Grades are CTCAE grades unless the trial says how else they were
+  // assigned (the methods section then prints how).
+  AESIGNAL_RETURN_IF_ERROR(Subset(
+      v1::INCIDENCE_SUBSET_GRADE_3_PLUS, "", "t09_grade3_soc_pt",
+      absl::StrCat("Adverse events of ",
+                   in.trial.grading().empty() ? "CTCAE grade" : "grade",
+                   " 3 or higher by system organ class and preferred term"),
+      in.subsets));
   int n = 0;
   for (const std::string& category : in.trial.aesi_categories()) {
     AESIGNAL_RETURN_IF_ERROR(Subset(

@@ -17,8 +17,9 @@ namespace {
 using google::protobuf::util::MessageDifferencer;
 
 constexpr const char* kAmendablePaths[] = {
-    "title",           "dose_groups",   "timepoints",     "sites",
-    "aesi_categories", "signal_policy", "meddra_version", "ctcae_version"};
+    "title",          "dose_groups",     "timepoints",
+    "sites",          "aesi_categories", "signal_policy",
+    "meddra_version", "ctcae_version",   "grading"};
 constexpr char kViolationType[] = "TRIAL_AMENDMENT";
 
 // The mask's paths, "*" expanded; INVALID_ARGUMENT for an empty mask or a
@@ -167,6 +168,10 @@ class AmendmentCheck {
       Note(absl::StrCat("CTCAE version '", stored_.ctcae_version(), "' -> '",
                         amended_.ctcae_version(), "'"));
     }
+    if (stored_.grading() != amended_.grading()) {
+      Note(absl::StrCat("grading '", stored_.grading(), "' -> '",
+                        amended_.grading(), "'"));
+    }
   }
 
   // Compared as in force: a policy sent back as GetTrial returned it (the
@@ -246,6 +251,7 @@ absl::StatusOr<Amendment> AmendTrial(const v1::Trial& stored,
   }
   if (paths.count("ctcae_version"))
     amended.set_ctcae_version(in.ctcae_version());
+  if (paths.count("grading")) amended.set_grading(in.grading());
   AESIGNAL_ASSIGN_OR_RETURN(v1::Trial normalized,
                             ValidateAndNormalizeTrial(amended));
   AmendmentCheck check(stored, normalized);

@@ -28,7 +28,8 @@ struct Amendment {
 // keep their position and meaning: groups and timepoints may only be
 // appended (a timepoint after the last study day), sites and AESI categories
 // only added, labels and names may change, title, policy and the dictionary
-// versions (meddra_version, ctcae_version) are replaced.
+// versions and grading (meddra_version, ctcae_version, grading) are
+// replaced.
 // FAILED_PRECONDITION with a google.rpc.PreconditionFailure (one violation
 // per refused change) when it would invalidate stored data; INVALID_ARGUMENT
 // for a missing or unknown mask path or an amended trial that is invalid.

@@ -20,6 +20,7 @@ constexpr size_t kMaxTextLength = 500;
 constexpr size_t kMaxWithdrawalReasonLength = 200;  // characters
 constexpr size_t kMaxCorrectionReasonLength = 500;  // characters
 constexpr size_t kMaxDictionaryVersionLength = 64;  // characters
+constexpr size_t kMaxGradingLength = 200;           // characters
 constexpr int kMaxMinCases = 1000;
 constexpr int kMaxPlannedSubjectsPerGroup = 1000;
 constexpr double kMaxPriorWeight = 1000;
@@ -343,6 +344,8 @@ absl::StatusOr<v1::Trial> ValidateAndNormalizeTrial(const v1::Trial& in) {
       CheckPrintedText(trial.meddra_version(), kMaxDictionaryVersionLength));
   Add(&v, "trial.ctcae_version",
       CheckPrintedText(trial.ctcae_version(), kMaxDictionaryVersionLength));
+  Add(&v, "trial.grading",
+      CheckPrintedText(trial.grading(), kMaxGradingLength));
   if (!v.empty()) return errors::InvalidArgument(v);
   return trial;
 }

@@ -316,11 +316,14 @@ TEST(TrialValidationTest, DictionaryVersionsAreShortPrintableText) {
   auto good = ValidateAndNormalizeTrial(t);
   ASSERT_TRUE(good.ok()) << good.status();
   EXPECT_EQ(good->meddra_version(), "MedDRA 26.1");
+  t.set_grading(std::string(200, 'g'));
+  ASSERT_TRUE(ValidateAndNormalizeTrial(t).ok());
   t.set_meddra_version(std::string(65, 'm'));
   t.set_ctcae_version("v5\t0");
-  EXPECT_THAT(
-      errors::ViolatedFields(ValidateAndNormalizeTrial(t).status()),
-      ::testing::ElementsAre("trial.meddra_version", "trial.ctcae_version"));
+  t.set_grading(std::string(201, 'g'));
+  EXPECT_THAT(errors::ViolatedFields(ValidateAndNormalizeTrial(t).status()),
+              ::testing::ElementsAre("trial.meddra_version",
+                                     "trial.ctcae_version", "trial.grading"));
 }
 
 TEST(TrialNameTest, ParsesAndRejects) {

@@ -71,7 +71,11 @@ std::string Style(absl::string_view banner, absl::string_view footer) {
       "figcaption{font-size:8.5pt}.title-page dt{font-weight:bold}\n"
       ".title-page dd{margin:0 0 3mm}.contents{break-before:page}\n"
       ".contents h2{break-before:auto;margin-top:8mm}\n"
-      "code{font-size:8.5pt;word-break:break-all}\n");
+      "code{font-size:8.5pt;word-break:break-all}\n"
+      // Each table's CSV file, so that "Table 16" and t12_signal_topics.csv
+      // are seen to be the same table.
+      ".csv-name{font:normal 7.5pt 'DejaVu Sans Mono',monospace;"
+      "color:#555;margin-left:2mm}\n");
 }
 
 // A figure such as "6 (7.0) [10]", "0.031" or "-2.3 (-10.1, 5.4)": right-
@@ -170,7 +174,8 @@ void Document::Add(Figure figure) {
 std::string Document::TableHtml(const Table& table, int number) const {
   std::string html = absl::StrCat(
       "<section class=\"table\" id=\"", HtmlEscape(table.id), "\">\n<h3>Table ",
-      number, ". ", HtmlEscape(table.title), "</h3>\n<table>\n<thead><tr>");
+      number, ". ", HtmlEscape(table.title), " <span class=\"csv-name\">",
+      HtmlEscape(table.id), ".csv</span></h3>\n<table>\n<thead><tr>");
   for (size_t c = 0; c < table.header.size(); ++c) {
     absl::StrAppend(&html,
                     NumericColumn(table, c) ? "<th class=\"n\">" : "<th>",
@@ -237,7 +242,9 @@ std::vector<v1::DsmbTable> Document::Csv() const {
   for (const Table& table : tables_) {
     v1::DsmbTable csv;
     csv.set_id(table.id);
-    csv.set_title(table.title);
+    // As printed: the number is the table's place in this report (it
+    // varies with the trial's AESI categories), the id is stable.
+    csv.set_title(absl::StrCat("Table ", out.size() + 1, ". ", table.title));
     std::string text;
     auto append_row = [&text](const std::vector<std::string>& row) {
       for (size_t c = 0; c < row.size(); ++c) {

@@ -161,9 +161,12 @@ Table SocPtTable(const Context& context, std::string id, std::string title,
 
 // tern's AET04: each PT's subjects by their highest grade.
 Table MaxGradeTable(const Context& context) {
-  Table table{.id = "t10_max_grade_pt",
-              .title = "Maximum CTCAE grade by preferred term",
-              .header = Header(context, "Preferred term / highest grade")};
+  const std::string grade_word =
+      context.in.trial.grading().empty() ? "CTCAE grade" : "grade";
+  Table table{
+      .id = "t10_max_grade_pt",
+      .title = absl::StrCat("Maximum ", grade_word, " by preferred term"),
+      .header = Header(context, "Preferred term / highest grade")};
   for (const v1::TermIncidence* term :
        ByFrequency(context, context.in.pt_max_grade)) {
     table.rows.push_back(IncidenceRow(context, *term, term->pt(), false));
@@ -185,9 +188,12 @@ Table MaxGradeTable(const Context& context) {
       table.emphasized.push_back(false);
     }
   }
-  table.footnote =
-      "Subjects by the highest CTCAE grade of their reports of the term; "
-      "grades without a subject are left out.";
+  table.footnote = absl::StrCat(
+      "Subjects by the highest ", grade_word,
+      " of their reports of the term; grades without a subject are left out.",
+      context.in.trial.grading().empty()
+          ? ""
+          : absl::StrCat(" Grades: ", context.in.trial.grading(), "."));
   table.empty_text = "No adverse event.";
   return table;
 }

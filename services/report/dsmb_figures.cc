@@ -387,7 +387,12 @@ void AddMethods(const Context& context, Document& document) {
   document.Section("Methods and footnotes");
   document.Paragraph(absl::StrCat(
       "Dictionaries: ", DictionaryText("MedDRA", trial.meddra_version()), "; ",
-      DictionaryText("CTCAE", trial.ctcae_version()), "."));
+      DictionaryText("CTCAE", trial.ctcae_version()), ".",
+      trial.grading().empty()
+          ? ""
+          : absl::StrCat(" Grades are not CTCAE grades: ", trial.grading(),
+                         "; \"grade 3 or higher\" and \"any grade >= 3 AE\" "
+                         "are read on that scale.")));
   document.Paragraph(
       "Data cut-off: every table, listing, figure and topic uses the AE "
       "report versions received at or before the cut-off (each report in "

@@ -199,6 +199,19 @@ TEST(DsmbReportTest, AFatalOutcomeNotMarkedSeriousIsCalledOut) {
   EXPECT_THAT(html, Not(HasSubstr("subject 002")));
 }
 
+// Grades that are not CTCAE grades (a severity scale) are not printed as
+// such: the titles say "grade" and the methods say how grades were given.
+TEST(DsmbReportTest, GradesThatAreNotCtcaeAreNotCalledCtcae) {
+  DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED);
+  EXPECT_THAT(Html(in), HasSubstr("Maximum CTCAE grade by preferred term"));
+  in.trial.set_grading("severity (AESEV): MILD = 1, MODERATE = 2, SEVERE = 3");
+  const std::string html = Html(in);
+  EXPECT_THAT(html, HasSubstr("Maximum grade by preferred term"));
+  EXPECT_THAT(html, Not(HasSubstr("highest CTCAE grade")));
+  EXPECT_THAT(html, HasSubstr("Grades are not CTCAE grades: severity (AESEV): "
+                              "MILD = 1, MODERATE = 2, SEVERE = 3;"));
+}
+
 // The methods paragraph follows the trial's policy and its dictionaries.
 TEST(DsmbReportTest, MethodsFollowThePolicy) {
   DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED);
@@ -431,9 +444,17 @@ TEST(DsmbReportTest, EveryTableIsAlsoCsv) {
   EXPECT_THAT(ids,
               ::testing::IsSupersetOf({"t01_study_status", "t05_ae_overview",
                                        "t06_ae_soc_pt", "l01_sae_listing"}));
+  // Each table's title is as printed, with its number in this report, and
+  // the printed heading names its CSV file (the numbers and ids differ).
+  int number = 0;
   for (const auto& table : report->tables()) {
     EXPECT_THAT(report->html(),
                 HasSubstr(absl::StrCat("id=\"", table.id(), "\"")));
+    EXPECT_THAT(table.title(),
+                ::testing::StartsWith(absl::StrCat("Table ", ++number, ". ")));
+    EXPECT_THAT(report->html(),
+                HasSubstr(absl::StrCat("<span class=\"csv-name\">", table.id(),
+                                       ".csv</span></h3>")));
     if (table.id() == "t06_ae_soc_pt") {
       EXPECT_THAT(table.csv(),
                   HasSubstr("Pneumonia,0 (0.0) [0],1 (50.0) [1],1 (33.3) [1]"));

@@ -267,6 +267,13 @@ TEST_F(AsOfTest, WithdrawalReasonAndDictionaryVersionsAreChecked) {
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(trial.ctcae_version(), "CTCAE v5.0");
   EXPECT_EQ(trial.meddra_version(), "MedDRA 26.1");  // not in the mask
+  // The grading scale is amended the same way.
+  update.mutable_update_mask()->add_paths("grading");
+  update.mutable_trial()->set_grading("severity: MILD = 1, SEVERE = 3");
+  grpc::ClientContext c3;
+  const grpc::Status graded = trials_->UpdateTrial(&c3, update, &trial);
+  ASSERT_TRUE(graded.ok()) << graded.error_message();
+  EXPECT_EQ(trial.grading(), "severity: MILD = 1, SEVERE = 3");
 }
 
 }  // namespace

@@ -245,6 +245,8 @@ test('risk difference vs control and dose trend columns equal the API', async (t
     assert.equal(await page.locator('#multiplicity-note').textContent(),
       'Dose-trend p-values (exact Cochran–Armitage, one-sided), risk differences and their intervals are per term, ' +
       `not adjusted for multiplicity across the ${pts} preferred terms: descriptive. Signals (the Signals page) are tested with the trial's error control.`);
+    // The CDISC pilot's grades come from AESEV: the page says so.
+    assert.match(await page.locator('#grading-note').textContent(), /^Grades are not CTCAE grades: severity \(AESEV\): MILD = 1/);
   }
   // The forest plot of the same comparisons, with its table alternative.
   await gotoView(page, `#/trials/${T}/incidence?chart=forest&min=10`);

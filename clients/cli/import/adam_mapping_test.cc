@@ -107,6 +107,11 @@ TEST(AdamMappingTest, TrialSubjectsAndReports) {
   EXPECT_EQ(plan->stats.ae_not_safety, 1);
   EXPECT_EQ(plan->stats.not_safety, 1);
   EXPECT_EQ(plan->stats.grade_from_severity, 1);
+  // One grade of two from AESEV: the trial says how its grades were given.
+  EXPECT_EQ(t.grading(),
+            "CTCAE grade (AETOXGR) where recorded, else severity (AESEV): "
+            "MILD = 1, MODERATE = 2, SEVERE = 3, LIFE THREATENING = 4, "
+            "FATAL = 5");
   EXPECT_EQ(plan->stats.criteria_without_serious, 1);
   // No customized-query column: no AESI categories, not the defaults.
   EXPECT_THAT(t.aesi_categories(), IsEmpty());
@@ -127,6 +132,9 @@ TEST(AdamMappingTest, AendyIsTheEndDayWhenPresent) {
                        "S-1,5,Nausea,GI,MILD,Y,4,4.0\n");
   auto plan = MapAdam(adsl, adae, Options());
   ASSERT_TRUE(plan.ok()) << plan.status();
+  // Every grade from AESEV.
+  EXPECT_THAT(plan->trial.grading(),
+              ::testing::StartsWith("severity (AESEV): MILD = 1"));
   std::vector<std::string> errors;
   for (const auto& e : plan->report_errors) errors.push_back(FormatRowError(e));
   EXPECT_THAT(errors,

@@ -354,6 +354,20 @@ absl::StatusOr<std::map<std::string, std::string>> AddArms(
                        &plan->trial);
 }
 
+// The trial's grading when AESEV gave some grades (MapSeverity): the DSMB
+// report must not print a severity as a CTCAE grade. Empty when every
+// grade is AETOXGR's.
+std::string Grading(int64_t from_severity, size_t reports) {
+  if (from_severity == 0) return "";
+  constexpr char kScale[] =
+      "severity (AESEV): MILD = 1, MODERATE = 2, SEVERE = 3, LIFE "
+      "THREATENING = 4, FATAL = 5";
+  return static_cast<size_t>(from_severity) < reports
+             ? absl::StrCat("CTCAE grade (AETOXGR) where recorded, else ",
+                            kScale)
+             : kScale;
+}
+
 }  // namespace
 
 absl::Status BuildPlan(const Population& pop, std::vector<AeIn>& aes,
@@ -382,6 +396,7 @@ absl::Status BuildPlan(const Population& pop, std::vector<AeIn>& aes,
   AddTimepoints(options, last_day, &trial);
   AddReports(aes, *group_of_arm, plan);
   AddAesiCategories(plan);
+  trial.set_grading(Grading(plan->stats.grade_from_severity, aes.size()));
   return absl::OkStatus();
 }
 

@@ -168,6 +168,8 @@ export async function render(ctx) {
       `multiplicity across the ${m.rows.length} ${m.level === 'PT' ? 'preferred terms' : 'system organ classes'}: descriptive. ` +
       'Signals (the Signals page) are tested with the trial\'s error control.'));
   }
+  // Grades from a severity scale (Trial.grading) are not CTCAE grades.
+  if (trial.grading) gapNotes.push(h('p', {class: 'note', id: 'grading-note'}, `Grades are not CTCAE grades: ${trial.grading}.`));
   const coding = codingCheck(m);
   const chart = chartFigure(m, chartWidth(main));
   performance.mark('incidence:chart');
@@ -392,8 +394,10 @@ function chartControls(ctx, m, state) {
 }
 
 function chartFigure(m, width) {
+  // The dot plot leads with the highest incidence in any group; among equal
+  // ones, the table's order (the total's frequency), not the alphabet.
   const terms = [...m.shown].sort(m.chartKind === 'dot'
-    ? (a, b) => m.maxP(b) - m.maxP(a) || m.byName(a, b)
+    ? (a, b) => m.maxP(b) - m.maxP(a) || m.totalN(b) - m.totalN(a) || m.byName(a, b)
     : (a, b) => m.maxRd(b) - m.maxRd(a) || m.byName(a, b)).slice(0, m.top);
   if (!terms.length) return note('Nothing to chart: no term matches the filters.');
   if (m.chartKind === 'dot') return dotFigure(m, terms, width);
