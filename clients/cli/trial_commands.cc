@@ -283,6 +283,13 @@ void CopyMasked(const v1::Trial& from, const std::string& path, v1::Trial* to) {
   if (all || path == "signal_policy") {
     *to->mutable_signal_policy() = from.signal_policy();
   }
+  if (all || path == "meddra_version") {
+    to->set_meddra_version(from.meddra_version());
+  }
+  if (all || path == "ctcae_version") {
+    to->set_ctcae_version(from.ctcae_version());
+  }
+  if (all || path == "grading") to->set_grading(from.grading());
 }
 
 void AddPath(std::vector<std::string>* mask, const std::string& path) {
@@ -393,7 +400,8 @@ void AddAmend(CLI::App& trial, CommandContext& ctx) {
   amend
       ->add_option("--mask", f->mask,
                    "fields to take from --from-json: title, dose_groups, "
-                   "timepoints, sites, aesi_categories, signal_policy or *")
+                   "timepoints, sites, aesi_categories, signal_policy, "
+                   "meddra_version, ctcae_version, grading or *")
       ->delimiter(',');
   SetAction(amend, ctx, [&ctx, f] { return TrialAmend(ctx, *f); });
 }

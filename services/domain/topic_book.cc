@@ -85,10 +85,12 @@ absl::StatusOr<std::vector<v1::SignalTopic>> TopicsAt(
 }
 
 // The topics of the trial as they stood at `as_of`, replayed from the
-// change log (topic_replay.h).
+// change log (topic_replay.h); `topic_id` non-empty: only it (the replay
+// reads the whole log either way, but only its topic is assembled).
 absl::StatusOr<std::vector<v1::SignalTopic>> TopicsAsOf(
     const storage::ReadView& view, const v1::Trial& trial,
-    const google::protobuf::Timestamp& as_of, bool with_evidence) {
+    const google::protobuf::Timestamp& as_of, const std::string& topic_id,
+    bool with_evidence) {
   const std::string& trial_id = trial.trial_id();
   std::vector<storage::SignalChange> log;
   AESIGNAL_RETURN_IF_ERROR(storage::ReadSignalLog(
@@ -99,6 +101,14 @@ absl::StatusOr<std::vector<v1::SignalTopic>> TopicsAsOf(
   AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::SignalTopic> stored,
                             storage::ReadTopics(view, trial_id));
   ReplayedTopics replayed = ReplayTopics(log, stored, as_of);
+  if (!topic_id.empty()) {
+    std::erase_if(replayed.signals, [&](const v1::Signal& s) {
+      return TopicId(TermOfSignal(s)) != topic_id;
+    });
+    std::erase_if(replayed.records, [&](const v1::SignalTopic& t) {
+      return t.topic_id() != topic_id;
+    });
+  }
   for (v1::Signal& s : replayed.signals) FillScope(&s);
   return AssembleTopics(trial_id, ProtocolOrder(trial), replayed.signals,
                         replayed.records, with_evidence);
@@ -162,7 +172,7 @@ absl::StatusOr<v1::ListTopicsResponse> SignalBook::ListTopics(
   AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, trial_id));
   AESIGNAL_ASSIGN_OR_RETURN(
       std::vector<v1::SignalTopic> topics,
-      request.has_as_of() ? TopicsAsOf(*view, trial, request.as_of(), false)
+      request.has_as_of() ? TopicsAsOf(*view, trial, request.as_of(), "", false)
                           : TopicsAt(*view, trial, "", false));
   v1::ListTopicsResponse response;
   size_t matched = 0;
@@ -194,8 +204,9 @@ absl::StatusOr<v1::SignalTopic> SignalBook::GetTopic(
   auto view = store_.Snapshot();
   AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, ids.first));
   if (request.has_as_of()) {
-    AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::SignalTopic> topics,
-                              TopicsAsOf(*view, trial, request.as_of(), true));
+    AESIGNAL_ASSIGN_OR_RETURN(
+        std::vector<v1::SignalTopic> topics,
+        TopicsAsOf(*view, trial, request.as_of(), ids.second, true));
     for (v1::SignalTopic& topic : topics) {
       if (topic.topic_id() == ids.second) return std::move(topic);
     }

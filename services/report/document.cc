@@ -60,8 +60,11 @@ std::string Style(absl::string_view banner, absl::string_view footer) {
       "td.n{white-space:nowrap}\n"
       "tr.em td{font-weight:bold}td.in{padding-left:14px}\n"
       // Listings (l01...) have up to 11 columns: they wrap at spaces,
-      // hyphens and underscores (CellHtml), a report's version goes under
-      // its id, and only a word longer than its column breaks inside.
+      // hyphens and underscores (CellHtml), and a report's version goes
+      // under its id. Words are not broken: the table sizes a column to
+      // its longest word (break-word does not lower that, unlike
+      // "anywhere", which broke "Xanomeline" in two), so a listing fits
+      // while its longest words do; pdf_report.sh checks the CDISC pilot's.
       "section[id^=l] table{font-size:7.5pt}"
       "section[id^=l] td{overflow-wrap:break-word}"
       "section[id^=l] td.n{white-space:normal}\n"

@@ -380,6 +380,19 @@ std::string DictionaryText(absl::string_view dictionary,
   return absl::StrCat(dictionary, " ", version);
 }
 
+// How the grades were assigned, when not (only) as CTCAE grades: a
+// severity scale makes "grade >= 3" mean severe or worse, and a mix makes
+// it CTCAE grade >= 3 for some reports and severe or worse for the others.
+std::string GradingText(const v1::Trial& trial) {
+  if (trial.grading().empty()) return "";
+  const bool mixed = absl::StartsWith(trial.grading(), "CTCAE");
+  return absl::StrCat(" Grades are not ", mixed ? "all " : "",
+                      "CTCAE grades: ", trial.grading(),
+                      "; \"grade 3 or higher\" and \"any grade >= 3 AE\" ",
+                      mixed ? "combine CTCAE grade >= 3 with severe or worse."
+                            : "mean severe or worse.");
+}
+
 }  // namespace
 
 void AddMethods(const Context& context, Document& document) {
@@ -387,12 +400,7 @@ void AddMethods(const Context& context, Document& document) {
   document.Section("Methods and footnotes");
   document.Paragraph(absl::StrCat(
       "Dictionaries: ", DictionaryText("MedDRA", trial.meddra_version()), "; ",
-      DictionaryText("CTCAE", trial.ctcae_version()), ".",
-      trial.grading().empty()
-          ? ""
-          : absl::StrCat(" Grades are not CTCAE grades: ", trial.grading(),
-                         "; \"grade 3 or higher\" and \"any grade >= 3 AE\" "
-                         "are read on that scale.")));
+      DictionaryText("CTCAE", trial.ctcae_version()), ".", GradingText(trial)));
   document.Paragraph(
       "Data cut-off: every table, listing, figure and topic uses the AE "
       "report versions received at or before the cut-off (each report in "

@@ -208,8 +208,22 @@ TEST(DsmbReportTest, GradesThatAreNotCtcaeAreNotCalledCtcae) {
   const std::string html = Html(in);
   EXPECT_THAT(html, HasSubstr("Maximum grade by preferred term"));
   EXPECT_THAT(html, Not(HasSubstr("highest CTCAE grade")));
-  EXPECT_THAT(html, HasSubstr("Grades are not CTCAE grades: severity (AESEV): "
-                              "MILD = 1, MODERATE = 2, SEVERE = 3;"));
+  EXPECT_THAT(
+      html,
+      HasSubstr("Grades are not CTCAE grades: severity (AESEV): "
+                "MILD = 1, MODERATE = 2, SEVERE = 3; &quot;grade 3 "
+                "or higher&quot; and &quot;any grade &gt;= 3 AE&quot; mean "
+                "severe or worse."));
+  // Some grades CTCAE, others from severity: the rows combine both.
+  in.trial.set_grading(
+      "CTCAE grade (AETOXGR) where recorded, else severity (AESEV): MILD = 1");
+  EXPECT_THAT(Html(in),
+              HasSubstr("Grades are not all CTCAE grades: CTCAE "
+                        "grade (AETOXGR) where recorded, else "
+                        "severity (AESEV): MILD = 1; &quot;grade 3 or "
+                        "higher&quot; and &quot;any grade &gt;= 3 AE&quot; "
+                        "combine CTCAE grade &gt;= 3 with severe or "
+                        "worse."));
 }
 
 // The methods paragraph follows the trial's policy and its dictionaries.
@@ -338,6 +352,20 @@ TEST(DsmbReportTest, ATopicNoLongerCrossingSaysSinceWhenAndAfterWhat) {
       EXPECT_THAT(html, Not(HasSubstr("subject S3")));
     }
   }
+  // After a report's withdrawal as entered in error, the cause says so.
+  DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED);
+  v1::SignalTopic& topic = in.topics.emplace_back();
+  topic.set_topic_id("PT~Infections~Pneumonia");
+  v1::SignalEvent* stopped = topic.add_history();
+  stopped->set_kind(v1::SignalEvent::KIND_STOPPED_CROSSING);
+  stopped->mutable_time()->set_seconds(1793491200);
+  stopped->mutable_evidence()->set_report_id("R1");
+  stopped->mutable_evidence()->set_report_version(3);
+  EXPECT_THAT(Html(in), HasSubstr("no, since 2026-11-01, after report R1 v3"));
+  v1::Report& withdrawn = in.withdrawn.emplace_back(in.reports[0]);
+  withdrawn.mutable_current()->mutable_report()->set_version(3);
+  EXPECT_THAT(Html(in), HasSubstr("no, since 2026-11-01, after withdrawal of "
+                                  "report R1 (v3)"));
 }
 
 // A triage comment may name groups and their counts; only the closed,

@@ -63,9 +63,21 @@ std::string LastTriage(const Context& context, const v1::SignalTopic& topic) {
   return "-";
 }
 
-// What an evaluation followed, in words: "report AE-0005 v3", "correction
-// of subject S3 v2", both joined by "and", or "a re-evaluation".
-std::string CauseWords(const v1::Evidence& evidence) {
+// Whether `report_id` version `version` is a report's withdrawal as
+// entered in error (its current version at the cut-off, listed in l04).
+bool IsWithdrawal(const Context& context, const std::string& report_id,
+                  uint32_t version) {
+  for (const v1::Report& report : context.in.withdrawn) {
+    const v1::AdverseEventReport& ae = report.current().report();
+    if (ae.report_id() == report_id && ae.version() == version) return true;
+  }
+  return false;
+}
+
+// What an evaluation followed, in words: "report AE-0005 v3" (or
+// "withdrawal of report AE-0005 (v3)"), "correction of subject S3 v2",
+// both joined by "and", or "a re-evaluation".
+std::string CauseWords(const Context& context, const v1::Evidence& evidence) {
   static const std::map<std::string, std::string>& kActions =
       *new std::map<std::string, std::string>{
           {"subject.enroll", "enrolment of subject"},
@@ -75,8 +87,12 @@ std::string CauseWords(const v1::Evidence& evidence) {
           {"trial.amend", "amendment of the trial"}};
   std::vector<std::string> parts;
   if (!evidence.report_id().empty()) {
-    parts.push_back(absl::StrCat("report ", evidence.report_id(), " v",
-                                 evidence.report_version()));
+    parts.push_back(
+        IsWithdrawal(context, evidence.report_id(), evidence.report_version())
+            ? absl::StrCat("withdrawal of report ", evidence.report_id(), " (v",
+                           evidence.report_version(), ")")
+            : absl::StrCat("report ", evidence.report_id(), " v",
+                           evidence.report_version()));
   }
   if (evidence.has_change()) {
     const v1::ChangeRef& change = evidence.change();
@@ -103,9 +119,9 @@ std::string CrossingText(const Context& context, const v1::SignalTopic& topic) {
     if (it->kind() != v1::SignalEvent::KIND_STOPPED_CROSSING) continue;
     const std::string since =
         absl::StrCat("no, since ", TimeText(it->time()).substr(0, 10));
-    return context.closed
-               ? absl::StrCat(since, ", after ", CauseWords(it->evidence()))
-               : since;
+    return context.closed ? absl::StrCat(since, ", after ",
+                                         CauseWords(context, it->evidence()))
+                          : since;
   }
   return "no";
 }

@@ -429,6 +429,39 @@ TEST_F(ImportTest, BadRowsAreNamedAndNotSent) {
   EXPECT_THAT(table.out, Not(HasSubstr("Nausea")));
 }
 
+// Grades from AESEV are recorded as the trial's grading; a trial imported
+// before aesignal recorded it gets it when the same data are imported again.
+TEST_F(ImportTest, GradesFromSeverityAreRecordedAsTheTrialsGrading) {
+  const std::string adsl = WriteFile(
+      "adsl.csv",
+      "USUBJID,SITEID,TRT01A,SAFFL\nS-1,01,Placebo,Y\nS-2,01,Drug,Y\n");
+  const std::string adae =
+      WriteFile("adae.csv",
+                "USUBJID,AESEQ,AEDECOD,AEBODSYS,AESEV,TRTEMFL,ASTDY\n"
+                "S-2,1,Rash,Skin disorders,SEVERE,Y,3\n");
+  ASSERT_EQ(ImportAdam("GRADED", adsl, adae).code, 0);
+  client::ConnectionOptions options;
+  options.target = Address();
+  client::Client c(client::MakeClientConnection(options));
+  auto trial = c.GetTrial("GRADED");
+  ASSERT_TRUE(trial.ok()) << trial.status();
+  EXPECT_THAT(trial->grading(), ::testing::StartsWith("severity (AESEV)"));
+
+  // As an earlier aesignal stored it: no grading.
+  v1::Trial earlier = *trial;
+  earlier.clear_grading();
+  ASSERT_TRUE(c.UpdateTrial(earlier, {"grading"}).ok());
+  CliRun again = ImportAdam("GRADED", adsl, adae);
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("imported earlier without its grading; "
+                                   "recorded it (amendment)"));
+  EXPECT_EQ(c.GetTrial("GRADED")->grading(), trial->grading());
+  // Another design under the id is still refused.
+  CliRun other = ImportAdam("GRADED", adsl, adae, {"--timepoints", "D30:30"});
+  EXPECT_EQ(other.code, 1);
+  EXPECT_THAT(other.err, HasSubstr("with a different design exists"));
+}
+
 TEST_F(ImportTest, SubjectErrorsStopEverything) {
   const std::string adsl =
       WriteFile("adsl.csv",

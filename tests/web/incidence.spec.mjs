@@ -243,7 +243,7 @@ test('risk difference vs control and dose trend columns equal the API', async (t
     // says so, with the number of terms they span.
     const pts = new Set(rows.map((r) => `${r.soc}|${r.pt}`)).size;
     assert.equal(await page.locator('#multiplicity-note').textContent(),
-      'Dose-trend p-values (exact Cochran–Armitage, one-sided), risk differences and their intervals are per term, ' +
+      'Dose-trend p-values (Cochran–Armitage, one-sided, exact where not marked ≈), risk differences and their intervals are per term, ' +
       `not adjusted for multiplicity across the ${pts} preferred terms: descriptive. Signals (the Signals page) are tested with the trial's error control.`);
     // The CDISC pilot's grades come from AESEV: the page says so.
     assert.match(await page.locator('#grading-note').textContent(), /^Grades are not CTCAE grades: severity \(AESEV\): MILD = 1/);

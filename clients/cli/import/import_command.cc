@@ -168,9 +168,34 @@ bool PrintRowErrors(const ImportPlan& plan, std::ostream& err) {
   return true;
 }
 
-bool CreateTrial(client::Client& c, const v1::Trial& trial, std::ostream& err) {
+// A trial imported before Trial.grading existed is this plan's trial but
+// for the grading: it gets the grading by an amendment, so that its DSMB
+// report stops calling severities CTCAE grades. False if it is another
+// trial (or has another grading).
+bool AddGradingToEarlierImport(client::Client& c, const v1::Trial& trial,
+                               std::ostream& out) {
+  if (trial.grading().empty()) return false;
+  v1::Trial without = trial;
+  without.clear_grading();
+  if (!c.CreateTrial(without).ok()) return false;  // not an identical no-op
+  auto stored = c.GetTrial(trial.trial_id());
+  if (!stored.ok() || !stored->grading().empty()) return false;
+  stored->set_grading(trial.grading());
+  if (!c.UpdateTrial(*stored, {"grading"}).ok()) return false;
+  out << "trial " << trial.trial_id()
+      << ": imported earlier without its grading; recorded it (amendment): "
+      << trial.grading() << "\n";
+  return true;
+}
+
+bool CreateTrial(client::Client& c, const v1::Trial& trial, std::ostream& out,
+                 std::ostream& err) {
   auto created = c.CreateTrial(trial);
   if (created.ok()) return true;
+  if (created.status().code() == absl::StatusCode::kAlreadyExists &&
+      AddGradingToEarlierImport(c, trial, out)) {
+    return true;
+  }
   PrintStatus(err, created.status());
   if (created.status().code() == absl::StatusCode::kAlreadyExists) {
     err << "a trial " << trial.trial_id()
@@ -285,7 +310,7 @@ int Send(const CommandContext& ctx, const ImportFlags& flags,
          size_t bad_report_rows, absl::Time start, ImportPlan& plan) {
   std::ostream& out = ctx.io.out;
   client::Client c(client::MakeClientConnection(ctx.connection));
-  if (!CreateTrial(c, plan.trial, ctx.io.err) ||
+  if (!CreateTrial(c, plan.trial, out, ctx.io.err) ||
       !EnrollSubjects(c, plan, out, ctx.io.err)) {
     return kExitFailed;
   }

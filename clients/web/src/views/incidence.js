@@ -163,13 +163,17 @@ export async function render(ctx) {
   // columns are descriptive, as the term page does; signals are screened.
   if ((m.hasTrend || m.hasComparisons) && m.rows.length > 1) {
     gapNotes.push(h('p', {class: 'note', id: 'multiplicity-note'},
-      `${m.hasTrend ? 'Dose-trend p-values (exact Cochran–Armitage, one-sided)' : 'Risk differences and their intervals'}` +
+      `${m.hasTrend ? 'Dose-trend p-values (Cochran–Armitage, one-sided, exact where not marked ≈)' : 'Risk differences and their intervals'}` +
       `${m.hasTrend && m.hasComparisons ? ', risk differences and their intervals' : ''} are per term, not adjusted for ` +
       `multiplicity across the ${m.rows.length} ${m.level === 'PT' ? 'preferred terms' : 'system organ classes'}: descriptive. ` +
       'Signals (the Signals page) are tested with the trial\'s error control.'));
   }
   // Grades from a severity scale (Trial.grading) are not CTCAE grades.
-  if (trial.grading) gapNotes.push(h('p', {class: 'note', id: 'grading-note'}, `Grades are not CTCAE grades: ${trial.grading}.`));
+  if (trial.grading) {
+    const mixed = trial.grading.startsWith('CTCAE');
+    gapNotes.push(h('p', {class: 'note', id: 'grading-note'}, `Grades are not ${mixed ? 'all ' : ''}CTCAE grades: ${trial.grading}; ` +
+      `grade ≥ 3 ${mixed ? 'combines CTCAE grade ≥ 3 with severe or worse' : 'means severe or worse'}.`));
+  }
   const coding = codingCheck(m);
   const chart = chartFigure(m, chartWidth(main));
   performance.mark('incidence:chart');
