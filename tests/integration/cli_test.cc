@@ -863,6 +863,38 @@ TEST_F(CliTest, TrialAmendAddsADoseGroup) {
   EXPECT_THAT(created.out, HasSubstr("trial T-NEW stored"));
 }
 
+// --from-json with a mask of the printed fields (dictionaries, grading)
+// sends the file's values, not the stored ones.
+TEST_F(CliTest, TrialAmendTakesTheDictionariesAndGradingFromTheFile) {
+  LoadExample();
+  v1::Trial trial;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(
+          Cli({"trial", "get", "--trial", "MSC-IPF-EX1", "--format", "json"})
+              .out,
+          &trial)
+          .ok());
+  trial.set_meddra_version("MedDRA 27.0");
+  trial.set_ctcae_version("CTCAE v5.0");
+  trial.set_grading("severity: MILD = 1, MODERATE = 2, SEVERE = 3");
+  std::string edited;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(trial, &edited).ok());
+  CliRun amended = Cli({"trial", "amend", "--trial", "MSC-IPF-EX1",
+                        "--from-json", WriteFile("printed.json", edited),
+                        "--mask", "meddra_version,ctcae_version,grading"});
+  ASSERT_EQ(amended.code, 0) << amended.err;
+  v1::Trial stored;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(
+          Cli({"trial", "get", "--trial", "MSC-IPF-EX1", "--format", "json"})
+              .out,
+          &stored)
+          .ok());
+  EXPECT_EQ(stored.meddra_version(), "MedDRA 27.0");
+  EXPECT_EQ(stored.ctcae_version(), "CTCAE v5.0");
+  EXPECT_EQ(stored.grading(), "severity: MILD = 1, MODERATE = 2, SEVERE = 3");
+}
+
 TEST_F(CliTest, TrialAmendRefusalPrintsThePreconditions) {
   LoadExample();
   CliRun json =
