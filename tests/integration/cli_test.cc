@@ -52,6 +52,17 @@ class CliTest : public ::testing::Test {
     server_ = *std::move(server);
   }
 
+  // The trial as `trial get --format json` prints it.
+  v1::Trial TrialAsPrinted(const std::string& trial_id) {
+    v1::Trial trial;
+    const CliRun got =
+        Cli({"trial", "get", "--trial", trial_id, "--format", "json"});
+    EXPECT_TRUE(
+        google::protobuf::util::JsonStringToMessage(got.out, &trial).ok())
+        << got.out << got.err;
+    return trial;
+  }
+
   CliRun Cli(std::vector<std::string> args) {
     args.insert(args.begin(), {"aesignal", "--server",
                                absl::StrCat("127.0.0.1:", server_->port())});
@@ -867,13 +878,7 @@ TEST_F(CliTest, TrialAmendAddsADoseGroup) {
 // sends the file's values, not the stored ones.
 TEST_F(CliTest, TrialAmendTakesTheDictionariesAndGradingFromTheFile) {
   LoadExample();
-  v1::Trial trial;
-  ASSERT_TRUE(
-      google::protobuf::util::JsonStringToMessage(
-          Cli({"trial", "get", "--trial", "MSC-IPF-EX1", "--format", "json"})
-              .out,
-          &trial)
-          .ok());
+  v1::Trial trial = TrialAsPrinted("MSC-IPF-EX1");
   trial.set_meddra_version("MedDRA 27.0");
   trial.set_ctcae_version("CTCAE v5.0");
   trial.set_grading("severity: MILD = 1, MODERATE = 2, SEVERE = 3");
@@ -883,13 +888,7 @@ TEST_F(CliTest, TrialAmendTakesTheDictionariesAndGradingFromTheFile) {
                         "--from-json", WriteFile("printed.json", edited),
                         "--mask", "meddra_version,ctcae_version,grading"});
   ASSERT_EQ(amended.code, 0) << amended.err;
-  v1::Trial stored;
-  ASSERT_TRUE(
-      google::protobuf::util::JsonStringToMessage(
-          Cli({"trial", "get", "--trial", "MSC-IPF-EX1", "--format", "json"})
-              .out,
-          &stored)
-          .ok());
+  const v1::Trial stored = TrialAsPrinted("MSC-IPF-EX1");
   EXPECT_EQ(stored.meddra_version(), "MedDRA 27.0");
   EXPECT_EQ(stored.ctcae_version(), "CTCAE v5.0");
   EXPECT_EQ(stored.grading(), "severity: MILD = 1, MODERATE = 2, SEVERE = 3");
