@@ -179,7 +179,9 @@ std::vector<v1::SignalEvent> CrossingEvents(const std::vector<Item>& items) {
       if (first == nullptr) first = &e;
     }
     const bool is_crossing = crossing > 0;
-    if (is_crossing != was_crossing && (crossed_before || !is_crossing)) {
+    // Before the first crossing nothing can stop, and the first crossing
+    // itself is the raise: only a topic that crossed before has events.
+    if (is_crossing != was_crossing && crossed_before) {
       const v1::SignalEvent& cause = is_crossing ? *started : *stopped;
       v1::SignalEvent& event = out.emplace_back();
       event.set_kind(is_crossing ? v1::SignalEvent::KIND_CROSSING_AGAIN
