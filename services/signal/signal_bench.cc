@@ -1,10 +1,14 @@
 // Google Benchmark of the signal module: every method for one cell, and a
 // whole trial of 5 dose groups x 10 timepoints x 1,000 PTs.
 //   build/services/signal/signal_bench
+#include <fstream>
 #include <random>
+#include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "benchmark/benchmark.h"
 #include "services/signal/rule.h"
 #include "services/signal/signal_stats.h"
@@ -105,6 +109,40 @@ BENCHMARK(BM_ExactTrendLargeGroups)
     ->Arg(1)
     ->Arg(2)
     ->Unit(benchmark::kMicrosecond);
+
+// The exact trend tests the server's evaluator computed while loading that
+// trial (testdata/trend_load_corpus.csv, one in ten of them by total events),
+// with the server's budget: the evaluator's own mix of small and large tests.
+void BM_ExactTrendLoadCorpus(benchmark::State& state) {
+  std::vector<std::vector<int64_t>> corpus;
+  std::ifstream in(std::string(AESIGNAL_SIGNAL_TESTDATA) +
+                   "/trend_load_corpus.csv");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<int64_t> x;
+    const std::vector<std::string> cells = absl::StrSplit(line, ',');
+    for (absl::string_view v : absl::StrSplit(cells[0], ' ')) {
+      int64_t count = 0;
+      if (absl::SimpleAtoi(v, &count)) x.push_back(count);
+    }
+    corpus.push_back(x);
+  }
+  if (corpus.empty()) {
+    state.SkipWithError("no corpus");
+    return;
+  }
+  const std::vector<int64_t> n(5, 2000);
+  const std::vector<double> scores = {2.5e7, 5e7, 1e8, 2e8, 4e8};
+  for (auto _ : state) {
+    for (const std::vector<int64_t>& x : corpus) {
+      auto t = CochranArmitage(x, n, scores, ServerTrendOptions());
+      benchmark::DoNotOptimize(t);
+    }
+  }
+  state.SetLabel(absl::StrCat(corpus.size(), " tests"));
+}
+BENCHMARK(BM_ExactTrendLoadCorpus)->Unit(benchmark::kMillisecond);
 
 void BM_MaxSprtCriticalValueUncached(benchmark::State& state) {
   for (auto _ : state) {

@@ -22,6 +22,7 @@
 #include <limits>
 #include <numeric>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -276,54 +277,72 @@ std::vector<Cell> Frozen(std::vector<Cell> cells, double floor,
   return out;
 }
 
-// A row under construction: mass by score sum, as a growable array (small
+// A row under construction: mass by score sum, as a dense array (small
 // integer scores) or a hash map. AddRange adds w × mass of the cells
 // [begin, end) (sorted by t) at t + shift; `cells` counts memory cells.
+//
+// The dense array is a span of the stage's zeroed buffer (DenseBuffer),
+// placed before any cell is added and sized by a first pass over the moves
+// (PlanDenseRows), so adding never reallocates: growing an array as cells
+// arrived (moving, zero-filling and page-faulting it at each doubling) was
+// half of the exact test's time. `cells` still counts what that growable
+// array held, since the budget decides whether a test is exact, and a
+// signal must come out the same in every build (a re-evaluation is compared
+// with the stored signals).
 class DenseBuilder {
  public:
+  // This row's cells are t in [lo, lo + size), stored at v[t − lo]
+  // (zeroed; not owned).
+  void Place(int64_t lo, double* v, int64_t size) {
+    base_ = lo;
+    v_ = v;
+    size_ = size;
+  }
   void AddRange(const Cell* begin, const Cell* end, int64_t shift, double w,
                 int64_t& cells) {
-    Cover(begin->t + shift, (end - 1)->t + shift, cells);
-    const int64_t offset = shift - lo_;
-    for (const Cell* c = begin; c != end; ++c) v_[c->t + offset] += w * c->mass;
+    CountCover(begin->t + shift, (end - 1)->t + shift, cells);
+    double* v = v_ + (shift - base_);
+    for (const Cell* c = begin; c != end; ++c) v[c->t] += w * c->mass;
   }
   // The array is in t order already: Frozen's sort is not needed.
-  std::vector<Cell> Freeze(double floor, double* dropped) {
+  std::vector<Cell> Freeze(double floor, double* dropped) const {
     std::vector<Cell> out;
-    for (size_t i = 0; i < v_.size(); ++i) {
-      if (v_[i] != 0) {
-        KeepAbove({lo_ + static_cast<int64_t>(i), v_[i]}, floor, out, dropped);
-      }
+    // One allocation: growing `out` cell by cell cost as much as the adds.
+    out.reserve(std::count_if(v_, v_ + size_, [floor](double mass) {
+      return mass >= floor && mass > 0;
+    }));
+    for (int64_t i = 0; i < size_; ++i) {
+      if (v_[i] != 0) KeepAbove({base_ + i, v_[i]}, floor, out, dropped);
     }
     return out;
   }
 
  private:
-  // Grows the array to cover [from, to], at least doubling (amortised O(1)).
-  void Cover(int64_t from, int64_t to, int64_t& cells) {
-    const int64_t size = static_cast<int64_t>(v_.size());
-    if (size == 0) {
-      lo_ = from;
-      v_.assign(to - from + 1, 0.0);
-      cells += to - from + 1;
+  // Counts the cells a growable array covering [from, to] would add, at
+  // least doubling as it grows (the first version's memory accounting).
+  void CountCover(int64_t from, int64_t to, int64_t& cells) {
+    if (counted_ == 0) {
+      counted_lo_ = from;
+      counted_ = to - from + 1;
+      cells += counted_;
       return;
     }
-    if (from < lo_) {
-      const int64_t grow = std::max(lo_ - from, size);
-      v_.insert(v_.begin(), grow, 0.0);
-      lo_ -= grow;
+    if (from < counted_lo_) {
+      const int64_t grow = std::max(counted_lo_ - from, counted_);
+      counted_lo_ -= grow;
+      counted_ += grow;
       cells += grow;
     }
-    const int64_t now = static_cast<int64_t>(v_.size());
-    if (to - lo_ >= now) {
-      const int64_t grow = std::max(to - lo_ + 1 - now, now);
-      v_.resize(now + grow, 0.0);
+    if (to - counted_lo_ >= counted_) {
+      const int64_t grow = std::max(to - counted_lo_ + 1 - counted_, counted_);
+      counted_ += grow;
       cells += grow;
     }
   }
 
-  int64_t lo_ = 0;
-  std::vector<double> v_;
+  int64_t base_ = 0, size_ = 0;
+  double* v_ = nullptr;
+  int64_t counted_lo_ = 0, counted_ = 0;
 };
 
 class SparseBuilder {
@@ -398,51 +417,140 @@ class TailMasses {
   std::vector<double> below_, above_;
 };
 
+// Where the cells of a sorted row go through group i with k of its events:
+// a cell t ends in [t + shift + lo, t + shift + hi], so the cells before
+// `a` and from `d` on land inside the region whatever follows, those in
+// [b, c) outside (when b < c), and the rest stay open.
+struct Split {
+  const Cell *a, *b, *c, *d;
+  int64_t shift;
+  // Calls open(from, to) for each range of open cells.
+  template <class Open>
+  void ForEachOpen(Open open) const {
+    auto call = [&](const Cell* from, const Cell* to) {
+      if (from < to) open(from, to);
+    };
+    if (b < c) {
+      call(a, b);
+      call(c, d);
+    } else {
+      call(a, d);
+    }
+  }
+};
+
+Split SplitRow(const Problem& pr, size_t i, const RestBounds& rest,
+               const Region& region, int64_t j, int64_t k, const Cell* begin,
+               const Cell* end) {
+  const int64_t r = pr.m - j - k;  // events left for the later groups
+  const int64_t shift = pr.u[i] * k, lo = rest.Min(r), hi = rest.Max(r);
+  const Cell* a = After(begin, end, SafeSub(region.lo_max, hi + shift));
+  const Cell* d = After(a, end, SafeSub(region.hi_min, lo + shift + 1));
+  const Cell* b = After(a, d, SafeSub(region.lo_max, lo + shift));
+  const Cell* c = After(a, d, SafeSub(region.hi_min, hi + shift + 1));
+  return {.a = a, .b = b, .c = c, .d = d, .shift = shift};
+}
+
+// The splits of every row of a layer through group i, one per weight of the
+// row's kernel: row r's are [offset[r], offset[r + 1]) of `all`. Computed
+// once per stage for both passes over them (placing dense rows, moving).
+struct LayerSplits {
+  std::vector<Split> all;
+  std::vector<size_t> offset;
+};
+
+LayerSplits SplitLayer(const Problem& pr, size_t i, const RestBounds& rest,
+                       const Region& region, const Layer& layer,
+                       const std::vector<Kernel>& kernels) {
+  LayerSplits out;
+  size_t count = 0;
+  for (const Kernel& kernel : kernels) count += kernel.w.size();
+  out.all.reserve(count);
+  out.offset.reserve(layer.rows.size() + 1);
+  out.offset.push_back(0);
+  for (size_t row = 0; row < layer.rows.size(); ++row) {
+    const Kernel& kernel = kernels[row];
+    const Cell* begin = layer.rows[row].data();
+    const Cell* end = begin + layer.rows[row].size();
+    const int64_t j = layer.j_lo + static_cast<int64_t>(row);
+    for (size_t q = 0; q < kernel.w.size(); ++q) {
+      const int64_t k = kernel.first + static_cast<int64_t>(q);
+      out.all.push_back(SplitRow(pr, i, rest, region, j, k, begin, end));
+    }
+    out.offset.push_back(out.all.size());
+  }
+  return out;
+}
+
 // Moves one row's cells (j events) through group i: for every weight of the
 // kernel, the cells whose every completion lands inside the region add to
 // p, those whose every completion lands outside are dropped, and the rest
 // go on into next[j' − next_lo]. The row is sorted by t, so each fate is a
-// range of cells, found by binary search.
+// range of cells, found by binary search (`splits`, one per weight).
 template <class Builder>
-void MoveRow(const Problem& pr, size_t i, const RestBounds& rest,
-             const Region& region, int64_t j, const std::vector<Cell>& row,
-             const Kernel& kernel, int64_t next_lo, std::vector<Builder>& next,
+void MoveRow(int64_t j, const std::vector<Cell>& row, const Kernel& kernel,
+             const Split* splits, int64_t next_lo, std::vector<Builder>& next,
              Budget& budget, Pass* pass) {
   // An empty row, or one whose weights were all below the threshold (their
   // mass is already in pass->dropped): nothing moves.
   if (kernel.w.empty()) return;
   const Cell* begin = row.data();
-  const Cell* end = begin + row.size();
   // The inside masses for every weight in O(1) each (summing the ranges per
   // weight was nearly half of the exact test's time in large groups).
   const TailMasses tails(row);
   double inside = 0;
   for (size_t q = 0; q < kernel.w.size(); ++q) {
     const int64_t k = kernel.first + static_cast<int64_t>(q);
-    const int64_t r = pr.m - j - k;  // events left for the later groups
-    const int64_t shift = pr.u[i] * k, lo = rest.Min(r), hi = rest.Max(r);
-    // Cell t ends in [t + shift + lo, t + shift + hi]: inside for t <= a or
-    // t >= d, outside for b < t < c (a <= b and c <= d), open otherwise.
-    const Cell* a = After(begin, end, SafeSub(region.lo_max, hi + shift));
-    const Cell* d = After(a, end, SafeSub(region.hi_min, lo + shift + 1));
-    const Cell* b = After(a, d, SafeSub(region.lo_max, lo + shift));
-    const Cell* c = After(a, d, SafeSub(region.hi_min, hi + shift + 1));
+    const Split& s = splits[q];
     const double w = kernel.w[q];
-    inside += w * (tails.Below(a - begin) + tails.Above(d - begin));
-    auto open = [&](const Cell* from, const Cell* to) {
-      if (from < to) {
-        next[j + k - next_lo].AddRange(from, to, shift, w, budget.cells);
-      }
-    };
-    if (b < c) {
-      open(a, b);
-      open(c, d);
-    } else {
-      open(a, d);
-    }
+    inside += w * (tails.Below(s.a - begin) + tails.Above(s.d - begin));
+    s.ForEachOpen([&](const Cell* from, const Cell* until) {
+      next[j + k - next_lo].AddRange(from, until, s.shift, w, budget.cells);
+    });
     if (budget.Exceeded()) break;
   }
   pass->p += inside;
+}
+
+// The zeroed storage of a stage's dense rows, kept for every stage and pass
+// of one test so that its memory is allocated (and faulted in) once.
+using DenseBuffer = std::vector<double>;
+
+// Places each of `next`'s rows over exactly the score sums MoveRow will add
+// to it (from the same splits), in `buffer`. False, with nothing placed, if
+// those cells and the stage's others (budget.cells) exceed the budget:
+// MoveRow's count, never below them, would exceed it too.
+bool PlaceDenseRows(const Layer& layer, const std::vector<Kernel>& kernels,
+                    const LayerSplits& splits, int64_t next_lo,
+                    const Budget& budget, std::vector<DenseBuilder>& next,
+                    DenseBuffer& buffer) {
+  constexpr int64_t kNone = std::numeric_limits<int64_t>::max();
+  std::vector<std::pair<int64_t, int64_t>> cover(next.size(), {kNone, -kNone});
+  for (size_t row = 0; row < layer.rows.size(); ++row) {
+    const Kernel& kernel = kernels[row];
+    const int64_t j = layer.j_lo + static_cast<int64_t>(row);
+    for (size_t q = 0; q < kernel.w.size(); ++q) {
+      const int64_t k = kernel.first + static_cast<int64_t>(q);
+      const Split& s = splits.all[splits.offset[row] + q];
+      auto& [lo, hi] = cover[j + k - next_lo];
+      s.ForEachOpen([&](const Cell* from, const Cell* until) {
+        lo = std::min(lo, from->t + s.shift);
+        hi = std::max(hi, (until - 1)->t + s.shift);
+      });
+    }
+  }
+  int64_t total = 0;
+  for (const auto& [lo, hi] : cover) total += lo <= hi ? hi - lo + 1 : 0;
+  if (total > budget.options.max_cells - budget.cells) return false;
+  buffer.assign(total, 0.0);
+  int64_t at = 0;
+  for (size_t q = 0; q < next.size(); ++q) {
+    const auto [lo, hi] = cover[q];
+    const int64_t size = lo <= hi ? hi - lo + 1 : 0;
+    next[q].Place(lo, buffer.data() + at, size);
+    at += size;
+  }
+  return true;
 }
 
 // The layer after group i, given the layer before it (`remaining` subjects
@@ -450,7 +558,7 @@ void MoveRow(const Problem& pr, size_t i, const RestBounds& rest,
 template <class Builder>
 Layer Stage(const Problem& pr, size_t i, int64_t remaining,
             const Region& region, double delta, const Layer& layer,
-            Budget& budget, Pass* pass) {
+            Budget& budget, DenseBuffer& buffer, Pass* pass) {
   const RestBounds rest(pr, i + 1);
   std::vector<Kernel> kernels(layer.rows.size());
   int64_t j_min = std::numeric_limits<int64_t>::max(), j_max = -1;
@@ -479,12 +587,21 @@ Layer Stage(const Problem& pr, size_t i, int64_t remaining,
   for (const auto& row : layer.rows) {
     budget.cells += static_cast<int64_t>(row.size());
   }
+  const LayerSplits splits = SplitLayer(pr, i, rest, region, layer, kernels);
+  if constexpr (std::is_same_v<Builder, DenseBuilder>) {
+    if (!last &&
+        !PlaceDenseRows(layer, kernels, splits, j_min, budget, next, buffer)) {
+      pass->complete = false;
+      return out;
+    }
+  }
   for (size_t row = 0; row < layer.rows.size() && !budget.Exceeded(); ++row) {
     budget.work += static_cast<double>(layer.rows[row].size()) *
                    static_cast<double>(kernels[row].w.size());
     if (budget.Exceeded()) break;
-    MoveRow(pr, i, rest, region, layer.j_lo + static_cast<int64_t>(row),
-            layer.rows[row], kernels[row], j_min, next, budget, pass);
+    MoveRow(layer.j_lo + static_cast<int64_t>(row), layer.rows[row],
+            kernels[row], splits.all.data() + splits.offset[row], j_min, next,
+            budget, pass);
   }
   if (budget.Exceeded()) {
     pass->complete = false;
@@ -500,13 +617,13 @@ Layer Stage(const Problem& pr, size_t i, int64_t remaining,
 
 template <class Builder>
 Pass RunPass(const Problem& pr, const Region& region, double delta,
-             Budget& budget) {
+             Budget& budget, DenseBuffer& buffer) {
   Pass pass;
   Layer layer{.j_lo = 0, .rows = {{Cell{0, 1.0}}}};
   int64_t remaining = pr.total;
   for (size_t i = 0; i + 1 < pr.n.size() && !layer.rows.empty(); ++i) {
-    layer =
-        Stage<Builder>(pr, i, remaining, region, delta, layer, budget, &pass);
+    layer = Stage<Builder>(pr, i, remaining, region, delta, layer, budget,
+                           buffer, &pass);
     if (!pass.complete) return pass;
     remaining -= pr.n[i];
   }
@@ -523,12 +640,12 @@ struct Exact {
 // table's probability (p is at least that), certifies in one pass unless
 // some 10^7 cuts accumulate.
 Exact ExactTail(const Problem& pr, const Region& region, double p_observed,
-                Budget& budget) {
+                Budget& budget, DenseBuffer& buffer) {
   double delta = 1e-17 * p_observed;
   for (int attempt = 0;; ++attempt) {
-    const Pass pass = pr.dense
-                          ? RunPass<DenseBuilder>(pr, region, delta, budget)
-                          : RunPass<SparseBuilder>(pr, region, delta, budget);
+    const Pass pass =
+        pr.dense ? RunPass<DenseBuilder>(pr, region, delta, budget, buffer)
+                 : RunPass<SparseBuilder>(pr, region, delta, budget, buffer);
     if (!pass.complete) return {.p = 1, .complete = false};
     if (pass.dropped <= 1e-10 * pass.p || delta == 0) {
       // Never below the true p: the test stays conservative.
@@ -633,9 +750,10 @@ absl::StatusOr<TrendResult> CochranArmitage(const std::vector<int64_t>& x,
   if (!pr.rounded || pr.m <= (int64_t{1} << 21)) {
     const double p_observed = ObservedProbability(pr);
     Budget budget{options};  // for the whole call: every pass, both tails
-    upper = ExactTail(pr, UpperRegion(pr), p_observed, budget);
+    DenseBuffer buffer;
+    upper = ExactTail(pr, UpperRegion(pr), p_observed, budget, buffer);
     if (upper.complete && options.two_sided) {
-      two = ExactTail(pr, TwoSidedRegion(pr), p_observed, budget);
+      two = ExactTail(pr, TwoSidedRegion(pr), p_observed, budget, buffer);
     }
   }
   if (!upper.complete || !two.complete) {
