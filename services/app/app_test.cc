@@ -289,6 +289,19 @@ TEST_F(AppTest, WatchFailsFastOrEndsAtItsDeadline) {
   EXPECT_EQ(app_->signals.WatchSignals(officer_, request, never).code(),
             absl::StatusCode::kInvalidArgument);
   request.set_parent("trials/T1");
+  request.set_after_sequence(-5);  // would never see a change
+  EXPECT_EQ(app_->signals.WatchSignals(officer_, request, never).code(),
+            absl::StatusCode::kInvalidArgument);
+  v1::WatchTopicsRequest topics;
+  topics.set_parent("trials/T1");
+  topics.set_after_sequence(-2);
+  EXPECT_EQ(
+      app_->signals
+          .WatchTopics(officer_, topics,
+                       [](const v1::WatchTopicsResponse&) { return true; })
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  request.set_after_sequence(0);
   CallContext brief = officer_;
   brief.deadline = absl::Now() + absl::Milliseconds(200);
   EXPECT_EQ(app_->signals.WatchSignals(brief, request, never).code(),

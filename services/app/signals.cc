@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "services/domain/validation.h"
 #include "services/errors/errors.h"
@@ -92,10 +93,18 @@ absl::Status RunWatch(const CallContext& context, int64_t after, Next next,
 absl::Status SignalsApp::StartWatch(const CallContext& context,
                                     const access::Method& method,
                                     const std::string& parent,
+                                    int64_t after_sequence,
                                     std::string* trial_id) {
   AESIGNAL_RETURN_IF_ERROR(BeginCall(context, method));
   AESIGNAL_ASSIGN_OR_RETURN(*trial_id,
                             domain::ParseTrialName(parent, "parent"));
+  // A negative cursor would sort past every stored change and wait for ever.
+  if (after_sequence < 0) {
+    return errors::InvalidArgument(
+        "after_sequence",
+        absl::StrCat(after_sequence,
+                     " is negative: 0 watches from the first change"));
+  }
   v1::GetTrialRequest get;  // NOT_FOUND for an unknown trial, before streaming
   get.set_name(parent);
   return monitor_.GetTrial(get).status();
@@ -105,8 +114,9 @@ absl::Status SignalsApp::WatchSignals(const CallContext& context,
                                       const v1::WatchSignalsRequest& request,
                                       const WriteChange& write) {
   std::string trial_id;
-  AESIGNAL_RETURN_IF_ERROR(
-      StartWatch(context, methods::kWatchSignals, request.parent(), &trial_id));
+  AESIGNAL_RETURN_IF_ERROR(StartWatch(context, methods::kWatchSignals,
+                                      request.parent(),
+                                      request.after_sequence(), &trial_id));
   const std::string stream = methods::kWatchSignals.FullName();
   monitor_.metrics().StreamsChanged(stream, +1);
   const absl::Cleanup closed = [&] {
@@ -132,8 +142,9 @@ absl::Status SignalsApp::WatchTopics(const CallContext& context,
                                      const v1::WatchTopicsRequest& request,
                                      const WriteTopicChange& write) {
   std::string trial_id;
-  AESIGNAL_RETURN_IF_ERROR(
-      StartWatch(context, methods::kWatchTopics, request.parent(), &trial_id));
+  AESIGNAL_RETURN_IF_ERROR(StartWatch(context, methods::kWatchTopics,
+                                      request.parent(),
+                                      request.after_sequence(), &trial_id));
   const std::string stream = methods::kWatchTopics.FullName();
   monitor_.metrics().StreamsChanged(stream, +1);
   const absl::Cleanup closed = [&] {

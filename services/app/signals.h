@@ -63,11 +63,13 @@ class SignalsApp {
                             const WriteChange& write);
 
  private:
-  // Authorizes `method` and checks the watched trial exists (NOT_FOUND
-  // before anything is streamed).
+  // Authorizes `method`, checks the cursor (INVALID_ARGUMENT if negative)
+  // and that the watched trial exists (NOT_FOUND before anything is
+  // streamed).
   absl::Status StartWatch(const CallContext& context,
                           const access::Method& method,
-                          const std::string& parent, std::string* trial_id);
+                          const std::string& parent, int64_t after_sequence,
+                          std::string* trial_id);
 
   domain::Monitor& monitor_;
 };
