@@ -54,11 +54,23 @@ void ValidateBaseline(const v1::Trial& trial, const v1::Baseline& b,
   }
   switch (b.level()) {
     case v1::TERM_LEVEL_PT:
-      if (b.pt().empty()) add("pt", "is required for level PT");
-      if (b.soc().empty()) add("soc", "is required for level PT");
+      if (b.pt().empty()) {
+        add("pt", "is required for level PT");
+      } else if (std::string why = CheckTermName(b.pt()); !why.empty()) {
+        add("pt", why);
+      }
+      if (b.soc().empty()) {
+        add("soc", "is required for level PT");
+      } else if (std::string why = CheckTermName(b.soc()); !why.empty()) {
+        add("soc", why);
+      }
       break;
     case v1::TERM_LEVEL_SOC:
-      if (b.soc().empty()) add("soc", "is required for level SOC");
+      if (b.soc().empty()) {
+        add("soc", "is required for level SOC");
+      } else if (std::string why = CheckTermName(b.soc()); !why.empty()) {
+        add("soc", why);
+      }
       break;
     case v1::TERM_LEVEL_OVERALL:
       if (!IsOverallRow(trial, b.overall_key())) {

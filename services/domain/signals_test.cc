@@ -289,6 +289,26 @@ TEST_F(SignalsTest, CrossingABaselineRaisesExactlyTheExpectedSignal) {
   EXPECT_EQ(s.history(0).kind(), v1::SignalEvent::KIND_RAISED);
 }
 
+// A baseline is matched to its row by the exact name: a padded one would
+// never apply.
+TEST_F(SignalsTest, ABaselineWithAPaddedTermIsRefused) {
+  Start(false, Only(v1::SIGNAL_METHOD_BINOMIAL_EXACT));
+  v1::PutBaselinesRequest put;
+  put.set_parent(kParent);
+  v1::Baseline* b = put.add_baselines();
+  b->set_baseline_id("pneumonia");
+  b->set_level(v1::TERM_LEVEL_PT);
+  b->set_soc(" " + std::string(kSoc));
+  b->set_pt("Pneumonia ");
+  b->set_timepoint_id("M12");
+  b->set_expected_proportion(0.05);
+  b->set_citation("Test et al. 2020");
+  auto refused = monitor_->signals().PutBaselines(put);
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(errors::ViolatedFields(refused.status()),
+              ElementsAre("baselines[0].pt", "baselines[0].soc"));
+}
+
 TEST_F(SignalsTest, VerifySignalsDetectsEvidenceThatDisagreesWithCounters) {
   Start(false, v1::SignalPolicy());  // every method on
   PutBaseline(0.05);

@@ -63,6 +63,20 @@ std::string CheckText(absl::string_view text, bool required) {
   return "";
 }
 
+}  // namespace
+
+std::string CheckTermName(absl::string_view name) {
+  if (std::string why = CheckText(name, true); !why.empty()) return why;
+  if (absl::StripAsciiWhitespace(name).empty()) return "must not be blank";
+  if (name.front() == ' ' || name.back() == ' ') {
+    return "must not start or end with a space (incidence rows are keyed by "
+           "the exact name)";
+  }
+  return "";
+}
+
+namespace {
+
 // The number of code points of `s` if it is valid UTF-8 (no overlong forms,
 // surrogates or values past U+10FFFF), else nullopt.
 std::optional<size_t> Utf8Length(absl::string_view s) {
@@ -614,7 +628,7 @@ std::optional<Rejection> CheckEnd(const v1::Trial& trial,
 // What happened: the MedDRA terms and the verbatim term.
 std::optional<Rejection> CheckTerms(const v1::AdverseEventReport& r,
                                     const FieldNames& f) {
-  if (std::string why = CheckText(r.pt(), true); !why.empty()) {
+  if (std::string why = CheckTermName(r.pt()); !why.empty()) {
     return Reject(f("pt"), why);
   }
   if (!r.pt_code().empty()) {
@@ -625,7 +639,7 @@ std::optional<Rejection> CheckTerms(const v1::AdverseEventReport& r,
         });
     if (!digits) return Reject(f("pt_code"), "must be an 8-digit MedDRA code");
   }
-  if (std::string why = CheckText(r.soc(), true); !why.empty()) {
+  if (std::string why = CheckTermName(r.soc()); !why.empty()) {
     return Reject(f("soc"), why);
   }
   if (std::string why = CheckText(r.verbatim_term(), false); !why.empty()) {

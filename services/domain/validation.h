@@ -53,6 +53,12 @@ std::optional<errors::FieldViolation> UnknownTimepointFilter(
     const v1::Trial& trial, absl::string_view timepoint_id);
 bool HasSite(const v1::Trial& trial, absl::string_view site_id);
 
+// Why `name` cannot be a MedDRA term name (PT or SOC), or "" if it can: it
+// is required text, not blank, with no space at either end, since
+// incidence rows and baselines are keyed by the exact name ("Rash " would
+// be a row of its own).
+std::string CheckTermName(absl::string_view name);
+
 // INVALID_ARGUMENT naming every enum field of `request` (nested messages
 // included) set to a number its enum does not define: proto3 keeps such a
 // number, and the domain would read it as a filter that matches nothing or a

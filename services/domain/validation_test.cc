@@ -191,6 +191,12 @@ TEST(ReportValidationTest, NamesTheFieldOfEachProblem) {
        "required"},
       {[](auto& r) { r.clear_pt(); }, "reports[0].pt", "required"},
       {[](auto& r) { r.clear_soc(); }, "reports[0].soc", "required"},
+      // A padded or blank term would be an incidence row of its own.
+      {[](auto& r) { r.set_pt("Rash "); }, "reports[0].pt",
+       "start or end with a space"},
+      {[](auto& r) { r.set_pt("  "); }, "reports[0].pt", "blank"},
+      {[](auto& r) { r.set_soc(" Skin disorders"); }, "reports[0].soc",
+       "start or end with a space"},
       {[](auto& r) { r.set_onset_study_day(400); },
        "reports[0].onset_study_day", "after the last timepoint"},
       {[](auto& r) { r.set_onset_study_day(0); }, "reports[0].onset_study_day",
