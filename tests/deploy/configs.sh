@@ -42,6 +42,14 @@ awk '/^  aesignald.yaml: \|/ {in_block = 1; next}
   "$root/deploy/k8s/configmap.yaml" >"$work/configmap.yaml"
 grep -q '^health_listen:' "$work/configmap.yaml" ||
   fail "no health_listen in the ConfigMap's config"
+# Every port the pod declares is bound on all interfaces by some listener of
+# the ConfigMap's config (the test runs below override the listeners with
+# loopback ports, so they would not notice one left on its loopback
+# default, as http_listen once was).
+for port in $(sed -n 's/^ *containerPort: \([0-9]*\)$/\1/p' "$root/deploy/k8s/statefulset.yaml"); do
+  grep -Eq "^[a-z_]*listen: 0\.0\.0\.0:$port( |$)" "$work/configmap.yaml" ||
+    fail "statefulset.yaml declares port $port, which no listener of the ConfigMap binds on 0.0.0.0"
+done
 
 # The health check commands as the image and compose run them, with the
 # installed CLI path and the fixed port replaced by this build's and the
