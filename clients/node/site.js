@@ -15,7 +15,9 @@
 //   node site.js --server 127.0.0.1:50051 --trial MSC-IPF-EX1 reports.jsonl
 //
 // Exit status: 0 every report acknowledged and none rejected, 1 a report
-// rejected or a batch refused, 2 reports left unacknowledged or another error.
+// rejected or a batch refused, 2 a line of the file that is not a report
+// (not UTF-8, not JSON, not an AdverseEventReport: FILE:LINE: why, and
+// nothing is sent), reports left unacknowledged or another error.
 
 const fs = require('node:fs');
 const { parseArgs } = require('node:util');
@@ -150,15 +152,57 @@ async function streamReports(ingest, trialId, reports, options = {}) {
   return summary;
 }
 
+// Strict UTF-8: a byte that is not UTF-8 is an error, not U+FFFD (which
+// readFileSync(file, 'utf8') would store in its place without a word). A BOM
+// is kept, so that JSON.parse names it rather than it vanishing.
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+// A UTF-16 surrogate without its other half (JSON "\ud800" is valid JSON but
+// not Unicode text): it cannot be encoded as UTF-8, so gRPC would fail the
+// whole stream with INTERNAL and no reason.
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+// The path (pt, aesi[1]) of the first string in `value` (parsed JSON) with
+// an unpaired surrogate, or null.
+function unpairedSurrogateAt(value, where) {
+  if (typeof value === 'string') return UNPAIRED_SURROGATE.test(value) ? where : null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const at = unpairedSurrogateAt(value[i], `${where}[${i}]`);
+      if (at) return at;
+    }
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      const at = unpairedSurrogateAt(item, where ? `${where}.${key}` : key);
+      if (at) return at;
+    }
+  }
+  return null;
+}
+
 // {reports, lines} from a JSON Lines file; blank lines skipped. Throws,
-// naming file and line, for a line that is not an AdverseEventReport in
-// proto JSON (.proto field names, enums by name) — a misspelt field or enum
-// name included.
+// naming file and line, for a line that is not UTF-8, is not an
+// AdverseEventReport in proto JSON (.proto field names, enums by name) — a
+// misspelt field or enum name included — or has a string with an unpaired
+// surrogate.
 function loadReports(file) {
   const reports = [];
   const lines = [];
-  fs.readFileSync(file, 'utf8').split('\n').forEach((text, i) => {
-    if (!text.trim()) return;
+  const bytes = fs.readFileSync(file);
+  // Line by line on the bytes: a newline byte is never part of a multibyte
+  // UTF-8 sequence, so the line that is not UTF-8 can be named.
+  let start = 0;
+  for (let i = 0; start <= bytes.length; i++) {
+    let end = bytes.indexOf(0x0a, start);
+    if (end < 0) end = bytes.length;
+    const raw = bytes.subarray(start, end);
+    start = end + 1;
+    let text;
+    try {
+      text = UTF8.decode(raw);
+    } catch {
+      throw new Error(`${file}:${i + 1}: not UTF-8`);
+    }
+    if (!text.trim()) continue;
     let report;
     try {
       report = JSON.parse(text);
@@ -168,9 +212,11 @@ function loadReports(file) {
     // Nothing is sent from a file with a line that is not a report.
     const problem = jsonProblem('aesignal.v1.AdverseEventReport', report);
     if (problem) throw new Error(`${file}:${i + 1}: ${problem}`);
+    const surrogate = unpairedSurrogateAt(report, '');
+    if (surrogate) throw new Error(`${file}:${i + 1}: field ${surrogate}: unpaired surrogate`);
     reports.push(report);
     lines.push(i + 1);
-  });
+  }
   return { reports, lines };
 }
 

@@ -16,7 +16,9 @@ same content comes back DUPLICATE.
       --trial MSC-IPF-EX1 reports.jsonl
 
 Exit status: 0 every report acknowledged and none rejected, 1 a report
-rejected or a batch refused, 2 reports left unacknowledged or another error.
+rejected or a batch refused, 2 a line of the file that is not a report
+(FILE:LINE: why; nothing is sent), reports left unacknowledged or another
+error.
 
 (Not named site.py: that would shadow Python's own `site` module.)
 """
@@ -189,18 +191,32 @@ def stream_reports(channel, trial_id, reports, *, batch_size=100, window=8,
     return summary
 
 
+class InputError(Exception):
+    """A line of the input file that is not a report: "FILE:LINE: why"."""
+
+
 def load_reports(path):
-    """(reports, line numbers) from a JSON Lines file; blank lines skipped."""
+    """(reports, line numbers) from a JSON Lines file; blank lines skipped.
+
+    Raises InputError, naming file and line, for a line that is not UTF-8,
+    not JSON or not an AdverseEventReport in proto JSON (a string with an
+    unpaired surrogate included): nothing is sent from such a file."""
     reports, lines = [], []
-    with open(path, encoding="utf-8") as f:
-        for number, text in enumerate(f, start=1):
+    # Bytes, split at b"\n" (never part of a multibyte UTF-8 sequence) and
+    # decoded line by line, so that the line that is not UTF-8 is named.
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputError(f"{path}:{number}: not UTF-8") from None
             if not text.strip():
                 continue
             try:
                 reports.append(json_format.ParseDict(
                     json.loads(text), report_pb2.AdverseEventReport()))
             except (ValueError, json_format.ParseError) as e:
-                raise SystemExit(f"{path}:{number}: {e}")
+                raise InputError(f"{path}:{number}: {e}") from None
             lines.append(number)
     return reports, lines
 
@@ -244,7 +260,12 @@ def main(argv=None):
     parser.add_argument("reports", help="JSON Lines file of reports")
     args = parser.parse_args(argv)
 
-    reports, lines = load_reports(args.reports)
+    try:
+        reports, lines = load_reports(args.reports)
+    except (InputError, OSError) as e:
+        # Exit status 2, as site.js: 1 means a report was rejected.
+        _stderr(e)
+        return 2
     with grpc.insecure_channel(args.server) as channel:
         summary = stream_reports(
             channel, args.trial, reports, batch_size=args.batch_size,

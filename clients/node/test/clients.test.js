@@ -309,6 +309,53 @@ describe('example clients', () => {
     assert.match(run.stderr, /server not reachable within 0.5 s/);
   });
 
+  it('site refuses a file that is not UTF-8 text, naming the line', async () => {
+    await setUpTrial(clients, 'JS5');
+    const good = Buffer.from(`${JSON.stringify(REPORTS[3])}\n`);
+    // Line 2 of each file is bad; nothing of the file is sent.
+    const line2 = (text) => Buffer.concat([good, Buffer.from(text, 'latin1'), Buffer.from('\n')]);
+    for (const [name, bytes, expected] of [
+      // Latin-1 "Naïusea": 0xEF would have been read as U+FFFD and stored.
+      ['latin1.jsonl', line2('{"report_id":"L1","version":1,"site_id":"01","subject_id":"S2",'
+        + '"onset_study_day":5,"pt":"Na\xefusea","soc":"X","grade":1}'), /:2: not UTF-8$/m],
+      // A surrogate encoded as UTF-8 bytes (CESU-8) is not UTF-8 either.
+      ['cesu.jsonl', line2('{"report_id":"L2","pt":"\xed\xa0\x80"}'), /:2: not UTF-8$/m],
+      // Valid JSON, but a lone surrogate is not text: gRPC would fail the
+      // stream with INTERNAL and the site would retry without a reason.
+      // (JSON.stringify writes a lone surrogate as the escape "\ud800".)
+      ['surrogate.jsonl', line2(JSON.stringify({ ...REPORTS[0], report_id: 'L3', pt: 'bad \ud800 x' })),
+        /:2: field pt: unpaired surrogate$/m],
+      ['low.jsonl', line2(JSON.stringify({ ...REPORTS[0], report_id: 'L4', aesi: ['infection', '\udc00 x'] })),
+        /:2: field aesi\[1\]: unpaired surrogate$/m],
+    ]) {
+      const file = path.join(work, name);
+      fs.writeFileSync(file, bytes);
+      const run = await runExample('site.js', ['--server', server.target, '--trial', 'JS5', file]);
+      assert.equal(run.code, 2, `${name}: ${run.stderr}`);
+      assert.match(run.stderr, expected);
+      assert.equal(run.stdout, '');
+    }
+    const unsent = await call(clients.safety, 'GetReport',
+      { name: 'trials/JS5/sites/01/reports/R4' }).then(
+      () => assert.fail('a report of a refused file was stored'), (err) => err);
+    assert.equal(unsent.code, grpc.status.NOT_FOUND);
+
+    // UTF-8 text of any script, and a surrogate pair escaped in JSON, are
+    // stored as they are.
+    const pt = 'Nausée 恶心 \u{1F922}';
+    const file = path.join(work, 'utf8.jsonl');
+    fs.writeFileSync(file, `${JSON.stringify({ ...REPORTS[3], pt })}\n${
+      JSON.stringify({ ...REPORTS[0], report_id: 'U2', pt: 'PT' }).replace('"PT"', '"\\ud83e\\udd22"')}\n`);
+    const run = await runExample('site.js', ['--server', server.target, '--trial', 'JS5', file]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /accepted 2, duplicate 0/);
+    for (const [id, expected] of [['R4', pt], ['U2', '\u{1F922}']]) {
+      const report = await call(clients.safety, 'GetReport',
+        { name: `trials/JS5/sites/01/reports/${id}` });
+      assert.equal(report.current.report.pt, expected);
+    }
+  });
+
   it('INVALID_ARGUMENT carries a BadRequest and an ErrorInfo', async () => {
     const trial = makeTrial('JS-BAD');
     trial.title = '';

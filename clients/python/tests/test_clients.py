@@ -28,7 +28,8 @@ import aesignal_errors
 import safety_officer
 import trial_site
 from aesignal.v1 import (ingest_service_pb2, ingest_service_pb2_grpc,
-                         report_pb2, safety_service_pb2, signal_pb2,
+                         report_pb2, safety_service_pb2,
+                         safety_service_pb2_grpc, signal_pb2,
                          signal_service_pb2, signal_service_pb2_grpc,
                          trial_pb2, trial_service_pb2, trial_service_pb2_grpc)
 
@@ -322,6 +323,65 @@ class ExampleClientsTest(unittest.TestCase):
         self.assertIn("line 2: B1 v1 UNACKNOWLEDGED", run.stdout)
         self.assertRegex(run.stdout, r"accepted 0, .*, unacknowledged 3\n")
         self.assertIn("server not reachable within 0.5 s", run.stderr)
+
+    def test_site_refuses_a_file_that_is_not_utf8_text(self):
+        set_up_trial(self.channel, "PY5")
+        good = (json.dumps(REPORTS[3]) + "\n").encode()
+        # Line 2 of each file is bad: exit status 2 (1 means a report was
+        # rejected) and nothing of the file is sent.
+        for name, line2, expected in [
+            # Latin-1 "Naïusea": a traceback (UnicodeDecodeError) before.
+            ("latin1.jsonl", json.dumps(dict(REPORTS[0], report_id="L1",
+                                             pt="Na\xefusea"),
+                                        ensure_ascii=False).encode("latin-1"),
+             r":2: not UTF-8$"),
+            # A surrogate encoded as UTF-8 bytes (CESU-8) is not UTF-8.
+            ("cesu.jsonl", b'{"report_id": "L2", "pt": "\xed\xa0\x80"}',
+             r":2: not UTF-8$"),
+            # Valid JSON, but a lone surrogate is not text.
+            ("surrogate.jsonl", json.dumps(dict(REPORTS[0], report_id="L3",
+                                                pt="bad \ud800 x")).encode(),
+             r":2: .*[Uu]npaired surrogate.*\bpt\b"),
+            # Not JSON, and a misspelt field.
+            ("json.jsonl", b'{"report_id": "L4",', r":2: .*Expecting"),
+            ("field.jsonl", json.dumps(dict(REPORTS[0], report_id="L5",
+                                            serius=True)).encode(),
+             r":2: .*serius"),
+        ]:
+            path = os.path.join(self.work, name)
+            with open(path, "wb") as f:
+                f.write(good + line2 + b"\n")
+            run = example("trial_site.py", "--server", self.server.target,
+                          "--trial", "PY5", path)
+            self.assertEqual(run.returncode, 2, (name, run.stderr))
+            self.assertRegex(run.stderr, rf"(?m)^site: {re.escape(path)}{expected}")
+            self.assertNotIn("Traceback", run.stderr)
+            self.assertEqual(run.stdout, "")
+        with self.assertRaises(grpc.RpcError) as raised:
+            safety_service_pb2_grpc.SafetyServiceStub(self.channel).GetReport(
+                safety_service_pb2.GetReportRequest(
+                    name="trials/PY5/sites/01/reports/R4"))
+        self.assertEqual(raised.exception.code(), grpc.StatusCode.NOT_FOUND)
+
+        # UTF-8 text of any script, and a surrogate pair escaped in JSON,
+        # are stored as they are.
+        pt = "Naus\u00e9e \u6076\u5fc3 \U0001F922"
+        path = os.path.join(self.work, "utf8.jsonl")
+        with open(path, "wb") as f:
+            # Line 1 as UTF-8 bytes, line 2 with the escape "\ud83e\udd22".
+            f.write(json.dumps(dict(REPORTS[3], pt=pt),
+                               ensure_ascii=False).encode() + b"\n")
+            f.write(json.dumps(dict(REPORTS[0], report_id="U2",
+                                    pt="\U0001F922")).encode() + b"\n")
+        run = example("trial_site.py", "--server", self.server.target,
+                      "--trial", "PY5", path)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertIn("accepted 2, duplicate 0", run.stdout)
+        safety = safety_service_pb2_grpc.SafetyServiceStub(self.channel)
+        for report_id, expected in (("R4", pt), ("U2", "\U0001F922")):
+            report = safety.GetReport(safety_service_pb2.GetReportRequest(
+                name=f"trials/PY5/sites/01/reports/{report_id}"))
+            self.assertEqual(report.current.report.pt, expected)
 
     def test_invalid_argument_carries_bad_request_and_error_info(self):
         trials = trial_service_pb2_grpc.TrialServiceStub(self.channel)
