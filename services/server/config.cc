@@ -30,6 +30,10 @@ std::set<std::string> ExplicitFlags(int argc, char** argv) {
 
 absl::Status ApplyConfigFile(const std::string& path,
                              const std::set<std::string>& keep) {
+  if (std::error_code ec; std::filesystem::is_directory(path, ec)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": is a directory, not a config file"));
+  }
   if (std::error_code ec; !std::filesystem::is_regular_file(path, ec)) {
     return absl::NotFoundError(absl::StrCat(path, ": no such file"));
   }
@@ -40,7 +44,14 @@ absl::Status ApplyConfigFile(const std::string& path,
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": not readable YAML: ", e.what()));
   }
-  if (root.IsNull()) return absl::OkStatus();  // empty file
+  // An empty file (or a bare `~`) is refused, not read as "all defaults": a
+  // truncated or wrongly mounted config would otherwise start the server on
+  // loopback with a new, empty store in ./var/aesignal.
+  if (root.IsNull()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": has no keys (an empty config would start the server on "
+              "every default, with a new store in ./var/aesignal)"));
+  }
   if (!root.IsMap()) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": must be a mapping of flag names to values"));

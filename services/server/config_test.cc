@@ -51,6 +51,13 @@ TEST(ConfigTest, ErrorsNameTheFileAndKey) {
   EXPECT_THAT(std::string(not_map.message()), HasSubstr("mapping"));
   auto broken = ApplyConfigFile(Write(dir, "a: [b\n"), {});
   EXPECT_THAT(std::string(broken.message()), HasSubstr("not readable YAML"));
+  for (const char* nothing : {"", "# only a comment\n", "~\n"}) {
+    auto empty = ApplyConfigFile(Write(dir, nothing), {});
+    EXPECT_EQ(empty.code(), absl::StatusCode::kInvalidArgument) << nothing;
+    EXPECT_THAT(std::string(empty.message()), HasSubstr("has no keys"));
+  }
+  auto directory = ApplyConfigFile(dir.path(), {});
+  EXPECT_THAT(std::string(directory.message()), HasSubstr("is a directory"));
   const absl::Status missing = ApplyConfigFile(dir.Sub("missing.yaml"), {});
   EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(missing.message()), HasSubstr("no such file"));
