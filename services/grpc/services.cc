@@ -47,6 +47,30 @@ grpc::Status Streaming(grpc::ServerContext* context, const Backend& backend,
   return ToGrpc(call(*app_context));
 }
 
+// A watch: as Streaming, but it also ends when the server shuts down, with
+// UNAVAILABLE, so that the shutdown does not wait for the watcher and the
+// watcher knows to resume on another server (or this one, restarted).
+template <typename Call>
+grpc::Status Watch(grpc::ServerContext* context, const Backend& backend,
+                   const Call& call) {
+  auto app_context = ContextOf(context, backend);
+  if (!app_context.ok()) return ToGrpc(app_context.status());
+  const std::shared_ptr<const std::atomic<bool>> stopping = backend.stopping;
+  if (stopping != nullptr) {
+    app_context->is_cancelled = [context, stopping] {
+      return context->IsCancelled() || stopping->load();
+    };
+  }
+  const absl::Status status = call(*app_context);
+  if (!status.ok() && stopping != nullptr && stopping->load() &&
+      !context->IsCancelled()) {
+    return ToGrpc(absl::UnavailableError(
+        "the server is shutting down: watch again with after_sequence = the "
+        "last change_sequence received"));
+  }
+  return ToGrpc(status);
+}
+
 using Ctx = app::CallContext;
 
 }  // namespace
@@ -243,7 +267,7 @@ grpc::Status SignalServiceImpl::TriageTopic(grpc::ServerContext* context,
 grpc::Status SignalServiceImpl::WatchTopics(
     grpc::ServerContext* context, const v1::WatchTopicsRequest* req,
     grpc::ServerWriter<v1::WatchTopicsResponse>* writer) {
-  return Streaming(context, backend_, [&](const Ctx& c) {
+  return Watch(context, backend_, [&](const Ctx& c) {
     return backend_.app->signals.WatchTopics(
         c, *req, [writer](const v1::WatchTopicsResponse& r) {
           return writer->Write(r);
@@ -254,7 +278,7 @@ grpc::Status SignalServiceImpl::WatchTopics(
 grpc::Status SignalServiceImpl::WatchSignals(
     grpc::ServerContext* context, const v1::WatchSignalsRequest* req,
     grpc::ServerWriter<v1::WatchSignalsResponse>* writer) {
-  return Streaming(context, backend_, [&](const Ctx& c) {
+  return Watch(context, backend_, [&](const Ctx& c) {
     return backend_.app->signals.WatchSignals(
         c, *req, [writer](const v1::WatchSignalsResponse& r) {
           return writer->Write(r);

@@ -8,6 +8,7 @@
 #ifndef AESIGNAL_SERVICES_GRPC_SERVICES_H_
 #define AESIGNAL_SERVICES_GRPC_SERVICES_H_
 
+#include <atomic>
 #include <memory>
 
 #include "aesignal/v1/admin_service.grpc.pb.h"
@@ -26,6 +27,10 @@ namespace aesignal::grpc_services {
 struct Backend {
   app::Application* app = nullptr;
   std::shared_ptr<const access::Authenticator> authenticator = nullptr;
+  // Set when the server shuts down (may be null: never): watch streams then
+  // end UNAVAILABLE at their next poll instead of holding the shutdown for
+  // its whole grace period.
+  std::shared_ptr<const std::atomic<bool>> stopping = nullptr;
 };
 
 class TrialServiceImpl final : public v1::TrialService::Service {

@@ -103,7 +103,8 @@ void Server::MakeServices() {
   monitor_ = std::make_unique<domain::Monitor>(store_.get(), metrics_.get());
   app_ = std::make_unique<app::Application>(monitor_.get());
   const grpc_services::Backend backend{.app = app_.get(),
-                                       .authenticator = authenticator_};
+                                       .authenticator = authenticator_,
+                                       .stopping = stopping_};
   trial_service_ = std::make_unique<grpc_services::TrialServiceImpl>(backend);
   ingest_service_ = std::make_unique<grpc_services::IngestServiceImpl>(backend);
   safety_service_ = std::make_unique<grpc_services::SafetyServiceImpl>(backend);
@@ -307,6 +308,7 @@ void Server::BeginDrain() {
 
 void Server::Shutdown(absl::Duration grace) {
   BeginDrain();
+  stopping_->store(true);  // watch streams end at their next poll
   if (http_server_) http_server_->Shutdown(grace);
   if (ops_server_) ops_server_->Shutdown(absl::ZeroDuration());
   if (grpc_server_) {

@@ -126,7 +126,8 @@ class Server {
   void BeginDrain();
   // Reports NOT_SERVING, stops accepting calls, lets in-flight calls finish
   // (up to `grace`; acknowledged batches are durable, unacknowledged ones are
-  // either committed whole or not at all), then cancels the rest.
+  // either committed whole or not at all), then cancels the rest. Watch
+  // streams (gRPC and HTTP) end at once, within a poll (0.5 s).
   // Idempotent.
   void Shutdown(absl::Duration grace = absl::Seconds(5));
 
@@ -170,6 +171,9 @@ class Server {
   // The HTTP gateways and servers (declared last: destroyed before the
   // application layer they call).
   std::atomic<bool> draining_{false};
+  // Set by Shutdown; the gRPC watch streams end when they see it.
+  std::shared_ptr<std::atomic<bool>> stopping_ =
+      std::make_shared<std::atomic<bool>>(false);
   std::unique_ptr<http::Gateway> http_gateway_;
   std::unique_ptr<http::HttpServer> http_server_;
   std::unique_ptr<http::Gateway> ops_gateway_;

@@ -4,6 +4,8 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
+#include <thread>
+
 #include "aesignal/v1/ingest_service.grpc.pb.h"
 #include "aesignal/v1/safety_service.grpc.pb.h"
 #include "aesignal/v1/signal_service.grpc.pb.h"
@@ -446,6 +448,31 @@ TEST_F(ServerTest, HealthReportsNotServingWhileDraining) {
     ASSERT_TRUE(s.ok()) << s.error_message();
     EXPECT_EQ(response, std::string("\x08\x02", 2));  // status: NOT_SERVING
   }
+}
+
+// A watcher does not hold the shutdown for its grace period: its stream ends
+// UNAVAILABLE (resume elsewhere) within a poll, while the grace is 30 s.
+TEST_F(ServerTest, ShutdownEndsWatchStreamsAtOnce) {
+  auto signals = v1::SignalService::NewStub(channel_);
+  grpc::ClientContext ctx;
+  v1::WatchSignalsRequest request;
+  request.set_parent(kParent);
+  auto reader = signals->WatchSignals(&ctx, request);
+  // The watch sends nothing until a change, so there is no reply to wait
+  // for. Should the call not have reached its handler yet, it fails with
+  // gRPC's own status, without the message checked below.
+  absl::SleepFor(absl::Milliseconds(300));
+  const absl::Time start = absl::Now();
+  std::thread stop([this] { server_->Shutdown(absl::Seconds(30)); });
+  v1::WatchSignalsResponse change;
+  while (reader->Read(&change)) {
+  }
+  const grpc::Status status = reader->Finish();
+  stop.join();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("after_sequence"));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
 }
 
 TEST_F(ServerTest, ReflectionListsTheServices) {
