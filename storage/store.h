@@ -271,7 +271,9 @@ class Store {
   absl::Status Checkpoint(const std::string& destination);
 
   // Seeds an empty (or missing) data directory `data_dir` from a checkpoint
-  // made by Checkpoint(). FAILED_PRECONDITION if `data_dir` is not empty.
+  // made by Checkpoint(), and opens the copy once to check it is whole.
+  // FAILED_PRECONDITION if `data_dir` is not empty, or if the copy or its
+  // check fails (then `data_dir` is left empty).
   static absl::Status RestoreCheckpoint(const std::string& checkpoint,
                                         const std::string& data_dir);
 

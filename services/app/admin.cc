@@ -1,5 +1,7 @@
 #include "services/app/admin.h"
 
+#include <iostream>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
@@ -13,7 +15,22 @@ namespace methods = access::methods;
 absl::StatusOr<v1::Backup> AdminApp::CreateBackup(
     const CallContext& context, const v1::CreateBackupRequest& request) {
   AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kCreateBackup));
-  AESIGNAL_RETURN_IF_ERROR(monitor_.CreateBackup(request.destination()));
+  // A backup copies every trial's data and changes none, so no trial's audit
+  // trail records it: the server's log does, with who asked and where to.
+  const absl::Time start = absl::Now();
+  const absl::Status made = monitor_.CreateBackup(request.destination());
+  std::cerr << "aesignald: "
+            << absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", start,
+                                absl::UTCTimeZone())
+            << " backup of the store to '" << request.destination()
+            << "' asked by principal '" << context.caller.principal << "': "
+            << (made.ok()
+                    ? absl::StrCat("done in ", absl::FormatDuration(absl::Trunc(
+                                                   absl::Now() - start,
+                                                   absl::Milliseconds(1))))
+                    : absl::StrCat("failed: ", made.ToString()))
+            << std::endl;
+  AESIGNAL_RETURN_IF_ERROR(made);
   v1::Backup backup;
   backup.set_destination(request.destination());
   *backup.mutable_create_time() =

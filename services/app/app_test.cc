@@ -351,8 +351,14 @@ TEST_F(AppTest, IncidenceVerifyAndBackup) {
   // Parents are made (the deploy files' .../backups/NAME on a fresh
   // server); a parent that cannot be made is named.
   backup.set_destination(dir_.Sub("backups/nightly-1"));
+  ::testing::internal::CaptureStderr();
   auto made = app_->admin.CreateBackup(admin_, backup);
+  const std::string logged = ::testing::internal::GetCapturedStderr();
   ASSERT_TRUE(made.ok()) << made.status();
+  // A copy of every trial leaves a trace: who asked, and where it went.
+  EXPECT_THAT(logged,
+              HasSubstr("backup of the store to '" + backup.destination() +
+                        "' asked by principal 'ada': done in"));
   EXPECT_EQ(made->destination(), backup.destination());
   EXPECT_TRUE(made->has_create_time());
   backup.set_destination("/dev/null/backups/nightly");

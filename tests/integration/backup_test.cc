@@ -17,6 +17,7 @@ namespace aesignal {
 namespace {
 
 using google::protobuf::util::MessageDifferencer;
+using ::testing::HasSubstr;
 
 // Everything a trial exposes, read through the API.
 struct TrialState {
@@ -103,6 +104,28 @@ TEST(BackupTest, RestoreGivesExactlyTheStateAtTheBackup) {
                                 .data_dir = dir.Sub("data"),
                                 .restore_from = dir.Sub("backup")});
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+
+  // A backup with a table file missing is refused as such, the new data
+  // dir left empty, so a second try says the same, not "not empty".
+  std::filesystem::copy(dir.Sub("backup"), dir.Sub("damaged"),
+                        std::filesystem::copy_options::recursive);
+  bool removed = false;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(dir.Sub("damaged"))) {
+    if (!removed && entry.path().extension() == ".sst") {
+      removed = std::filesystem::remove(entry.path());
+    }
+  }
+  ASSERT_TRUE(removed) << "the backup has no table file to remove";
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto damaged = Server::Start({.listen = "127.0.0.1:0",
+                                  .data_dir = dir.Sub("from-damaged"),
+                                  .restore_from = dir.Sub("damaged")});
+    EXPECT_EQ(damaged.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(std::string(damaged.status().message()),
+                HasSubstr("the backup cannot be opened"));
+    EXPECT_TRUE(std::filesystem::is_empty(dir.Sub("from-damaged")));
+  }
 
   auto restored = Server::Start({.listen = "127.0.0.1:0",
                                  .data_dir = dir.Sub("restored"),
