@@ -218,5 +218,22 @@ TEST(PrincipalsTest, RoleErrorNamesEntry) {
   EXPECT_THAT(loaded.status().message(), HasSubstr("principal 1: role"));
 }
 
+// One token, one principal: a copied entry would let the token in as the
+// first entry's role, whatever the second says.
+TEST(PrincipalsTest, TheSameTokenHashTwiceIsRefused) {
+  const std::string path = ::testing::TempDir() + "/principals-twice.yaml";
+  FILE* f = std::fopen(path.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs(
+      "- {name: so-copy, role: safety_officer, token_sha256: 's:ab'}\n"
+      "- {name: admin-real, role: admin, token_sha256: 's:ab'}\n",
+      f);
+  std::fclose(f);
+  auto loaded = LoadPrincipals(path);
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(loaded.status().message(),
+              HasSubstr("principal 2: token_sha256: the same hash"));
+}
+
 }  // namespace
 }  // namespace aesignal::access

@@ -72,7 +72,7 @@ absl::StatusOr<std::vector<Principal>> LoadPrincipals(const std::string& path) {
   }
   std::vector<Principal> out;
   std::set<std::string> names;
-  std::set<std::string> common_names;
+  std::set<std::string> common_names, tokens;
   for (size_t i = 0; i < root.size(); ++i) {
     const YAML::Node& n = root[i];
     const std::string where = absl::StrCat(path, ": principal ", i + 1);
@@ -120,6 +120,12 @@ absl::StatusOr<std::vector<Principal>> LoadPrincipals(const std::string& path) {
           p.token_sha256.find(':') == std::string::npos) {
         return absl::InvalidArgumentError(
             absl::StrCat(where, ": token_sha256: must be SALT:HEX"));
+      }
+      // One token, one principal, as for certificates: the token would
+      // authenticate as the first entry, whatever the second's role.
+      if (!p.token_sha256.empty() && !tokens.insert(p.token_sha256).second) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ": token_sha256: the same hash as another principal's"));
       }
       out.push_back(std::move(p));
     } catch (const YAML::Exception& e) {
