@@ -31,7 +31,8 @@ absl::Status CheckRequest(const v1::GenerateDsmbReportRequest& request,
   }
   if (request.session() != v1::DSMB_SESSION_OPEN &&
       request.session() != v1::DSMB_SESSION_CLOSED) {
-    violations.push_back({"session", "required: OPEN or CLOSED"});
+    violations.push_back(
+        {"session", "required: DSMB_SESSION_OPEN or DSMB_SESSION_CLOSED"});
   }
   if (request.has_since() && request.has_cutoff() &&
       TimeOf(request.since()) >= TimeOf(request.cutoff())) {

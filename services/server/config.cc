@@ -48,9 +48,10 @@ absl::Status ApplyConfigFile(const std::string& path,
   // truncated or wrongly mounted config would otherwise start the server on
   // loopback with a new, empty store in ./var/aesignal.
   if (root.IsNull()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": has no keys (an empty config would start the server on "
-              "every default, with a new store in ./var/aesignal)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path,
+                     ": has no keys (an empty config would start the server on "
+                     "every default, with a new store in ./var/aesignal)"));
   }
   if (!root.IsMap()) {
     return absl::InvalidArgumentError(
