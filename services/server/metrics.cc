@@ -53,6 +53,24 @@ class ScrapeCollector final : public prometheus::Collectable {
                               "keys written or deleted by committed mutations",
                               prometheus::MetricType::Counter,
                               static_cast<double>(stats.kv_writes)));
+    // A failed write or WAL sync (a full disk, say) makes the store refuse
+    // every write until it resumes: RocksDB counts that foreground failure
+    // in none of its properties, so these are what to alert on.
+    families.push_back(
+        Single("aesignal_store_write_failures_total",
+               "times a RocksDB write or WAL sync failed and the store began "
+               "refusing writes",
+               prometheus::MetricType::Counter,
+               static_cast<double>(stats.write_failures)));
+    families.push_back(Single("aesignal_store_resumes_total",
+                              "times the store resumed writing after a failure",
+                              prometheus::MetricType::Counter,
+                              static_cast<double>(stats.resumes)));
+    families.push_back(
+        Single("aesignal_store_writes_refused",
+               "1 while the store refuses writes after a failure, else 0",
+               prometheus::MetricType::Gauge,
+               stats.write_failures > stats.resumes ? 1.0 : 0.0));
     families.push_back(
         Single("aesignal_authentication_failures_total",
                "calls refused for missing or unknown credentials",

@@ -120,6 +120,8 @@ TEST(DiskFullTest, WritesFailCleanlyAndTheStoreRecoversWhenSpaceReturns) {
     EXPECT_THAT(refused.status().message(), HasSubstr("refused until"));
     // Reads keep working and show what was acknowledged.
     EXPECT_GE(AnyAeEvents(monitor), acked);
+    // What aesignal_store_writes_refused (1 while failures > resumes) reads.
+    EXPECT_GT((*store)->stats().write_failures, (*store)->stats().resumes);
 
     // Space returns: the store resumes on its own and takes writes again.
     disk.full = false;
@@ -135,6 +137,7 @@ TEST(DiskFullTest, WritesFailCleanlyAndTheStoreRecoversWhenSpaceReturns) {
     EXPECT_EQ(resumed->accepted_count(), 100);
     acked += 100;
     EXPECT_GE((*store)->stats().resumes, 1);
+    EXPECT_EQ((*store)->stats().write_failures, (*store)->stats().resumes);
     // The batch that failed may or may not have been kept (it was never
     // acknowledged); retrying it is safe either way.
     auto retried = monitor.SubmitReports(Batch(10000, 100));

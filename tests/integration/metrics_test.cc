@@ -148,6 +148,9 @@ TEST(MetricsTest, ScrapeReflectsTraffic) {
   EXPECT_THAT(text, HasSubstr("aesignal_store_commits_total "));
   EXPECT_THAT(text, HasSubstr("aesignal_rocksdb_estimate_num_keys "));
   EXPECT_THAT(text, HasSubstr("aesignal_rocksdb_background_errors 0\n"));
+  EXPECT_THAT(text, HasSubstr("aesignal_store_write_failures_total 0\n"));
+  EXPECT_THAT(text, HasSubstr("aesignal_store_resumes_total 0\n"));
+  EXPECT_THAT(text, HasSubstr("aesignal_store_writes_refused 0\n"));
 
   stream->WritesDone();
   while (stream->Read(&response)) {
