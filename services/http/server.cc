@@ -567,6 +567,37 @@ void ConfigureTls(const HttpTls& files, ssl::context* context) {
   }
 }
 
+}  // namespace
+
+absl::Status CheckTlsFiles(const HttpTls& files) {
+  boost::system::error_code ec;
+  // The key alone first: with a certificate loaded, OpenSSL reports a key
+  // that does not match it as a failure to load the key.
+  ssl::context key_only(ssl::context::tls_server);
+  key_only.use_private_key_file(files.key, ssl::context::pem, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--tls_key: ", files.key, " is not a PEM private key (",
+                     ec.message(), ")"));
+  }
+  ssl::context context(ssl::context::tls_server);
+  context.use_certificate_chain_file(files.cert, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--tls_cert: ", files.cert,
+                     " is not a PEM certificate chain (", ec.message(), ")"));
+  }
+  context.use_private_key_file(files.key, ssl::context::pem, ec);
+  if (ec || SSL_CTX_check_private_key(context.native_handle()) != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--tls_key: ", files.key,
+                     " is not the key of the certificate in ", files.cert));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
 tcp::endpoint Resolve(net::io_context& ioc, const std::string& listen) {
   const size_t colon = listen.rfind(':');
   std::string host = listen.substr(0, colon);

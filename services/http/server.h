@@ -55,6 +55,12 @@ struct HttpTls {
   bool require_client_cert = false;
 };
 
+// Whether `files` hold a PEM certificate chain and the private key that goes
+// with it: INVALID_ARGUMENT naming tls_cert or tls_key otherwise. The
+// server checks them before any listener starts, since gRPC then reports
+// only that it cannot listen.
+absl::Status CheckTlsFiles(const HttpTls& files);
+
 struct HttpServerOptions {
   std::string listen = "127.0.0.1:0";  // host:port; port 0 picks one
   HttpTls tls = {};                    // TLS when cert is set

@@ -240,6 +240,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   auto credentials = grpc_services::MakeServerCredentials(
       options.listen, options.tls, options.allow_insecure, auth);
   if (!credentials.ok()) return credentials.status();
+  if (!options.tls.cert.empty()) {
+    if (absl::Status tls = http::CheckTlsFiles(
+            {.cert = options.tls.cert, .key = options.tls.key});
+        !tls.ok()) {
+      return tls;
+    }
+  }
   if (absl::Status open = CheckUnauthenticatedListeners(options); !open.ok()) {
     return open;
   }

@@ -595,6 +595,31 @@ TEST_F(SecurityTest, TlsWithoutPrincipalsOnlyOnLoopbackUnlessInsecure) {
   EXPECT_TRUE(Server::Start(http_open).ok());
 }
 
+// A certificate and key that do not go together, or a file that is not
+// PEM, are named as such (exit 2), not "cannot listen" (exit 1, restarted).
+TEST_F(SecurityTest, TlsFilesThatDoNotMatchAreNamed) {
+  server_.reset();
+  testing::TempDir other;
+  ServerOptions options{.listen = "127.0.0.1:0", .data_dir = other.Sub("a")};
+  options.tls = {.cert = pki_->Path("server.pem"),
+                 .key = pki_->Path("nobody.key")};
+  auto refused = Server::Start(options);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("is not the key of the certificate"));
+  options.tls.key = pki_->Path("server.pem");
+  refused = Server::Start(options);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("--tls_key: " + pki_->Path("server.pem") +
+                        " is not a PEM private key"));
+  options.tls = {.cert = pki_->Path("server.key"),
+                 .key = pki_->Path("server.key")};
+  refused = Server::Start(options);
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("is not a PEM certificate chain"));
+}
+
 // A second server on a port in use must not start: with gRPC's default
 // SO_REUSEPORT it did, and the kernel split connections, and so reports,
 // between two stores.
