@@ -274,6 +274,9 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  // SIGHUP (which log rotation and habit send) would otherwise end the
+  // server at once, without a drain; it is logged and otherwise ignored.
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   auto options = OptionsFromFlags();
@@ -296,7 +299,11 @@ int main(int argc, char** argv) {
 
   std::thread stopper([&] {
     int sig = 0;
-    sigwait(&stop_signals, &sig);
+    while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) {
+      std::fprintf(stderr,
+                   "aesignald: SIGHUP ignored: the config and principals are "
+                   "read at start only; restart to apply changes\n");
+    }
     std::fprintf(stderr, "aesignald: signal %d, shutting down\n", sig);
     (*server)->BeginDrain();
     absl::SleepFor(absl::Seconds(absl::GetFlag(FLAGS_drain_seconds)));

@@ -108,6 +108,15 @@ for config in "$root/deploy/aesignald.container.yaml" \
   if "$cli" --server "127.0.0.1:$hport" trial list >/dev/null 2>&1; then
     fail "$name: an aesignal RPC answered on the health port"
   fi
+  # SIGHUP (log rotation sends it) is logged and ignored, not a kill.
+  kill -HUP "$server_pid"
+  for _ in $(seq 50); do
+    grep -q 'SIGHUP ignored' "$work/server.log" && break
+    sleep 0.1
+  done
+  grep -q 'SIGHUP ignored' "$work/server.log" || fail "$name: no line for SIGHUP"
+  kill -0 "$server_pid" 2>/dev/null || fail "$name: SIGHUP ended aesignald"
+  [[ $("$cli" --server "127.0.0.1:$hport" health) == SERVING ]] || fail "$name: health after SIGHUP"
   kill -TERM "$server_pid"
   rc=0
   wait "$server_pid" || rc=$?
