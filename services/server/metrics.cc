@@ -17,6 +17,60 @@
 #include "storage/store.h"
 
 namespace aesignal {
+namespace {
+
+using prometheus::MetricType;
+
+// One figure of the store or the authenticator, read at scrape time.
+struct Figure {
+  const char* name;
+  const char* help;
+  MetricType type;
+  double value;
+};
+
+std::vector<Figure> Figures(const storage::Store::Stats& stats,
+                            const access::Authenticator* authenticator) {
+  return {
+      {"aesignal_store_commits_total", "mutations committed to RocksDB",
+       MetricType::Counter, static_cast<double>(stats.commits)},
+      {"aesignal_store_wal_syncs_total",
+       "WAL fsyncs (fewer than commits: group commit)", MetricType::Counter,
+       static_cast<double>(stats.wal_syncs)},
+      {"aesignal_store_key_reads_total",
+       "point reads by committed mutations that went to RocksDB",
+       MetricType::Counter, static_cast<double>(stats.kv_reads)},
+      {"aesignal_store_cache_hits_total",
+       "point reads the committer answered from its cache", MetricType::Counter,
+       static_cast<double>(stats.cache_hits)},
+      {"aesignal_store_cache_bytes",
+       "estimated memory of the committer's cache", MetricType::Gauge,
+       static_cast<double>(stats.cache_bytes)},
+      {"aesignal_store_key_writes_total",
+       "keys written or deleted by committed mutations", MetricType::Counter,
+       static_cast<double>(stats.kv_writes)},
+      // A failed write or WAL sync (a full disk, say) makes the store
+      // refuse every write until it resumes: RocksDB counts that
+      // foreground failure in none of its properties, so these are what
+      // to alert on.
+      {"aesignal_store_write_failures_total",
+       "times a RocksDB write or WAL sync failed and the store began "
+       "refusing writes",
+       MetricType::Counter, static_cast<double>(stats.write_failures)},
+      {"aesignal_store_resumes_total",
+       "times the store resumed writing after a failure", MetricType::Counter,
+       static_cast<double>(stats.resumes)},
+      {"aesignal_store_writes_refused",
+       "1 while the store refuses writes after a failure, else 0",
+       MetricType::Gauge, stats.write_failures > stats.resumes ? 1.0 : 0.0},
+      {"aesignal_authentication_failures_total",
+       "calls refused for missing or unknown credentials", MetricType::Counter,
+       authenticator != nullptr ? static_cast<double>(authenticator->failures())
+                                : 0.0},
+  };
+}
+
+}  // namespace
 
 // Reads the store's and the authenticator's figures at scrape time (no
 // background polling).
@@ -28,56 +82,9 @@ class ScrapeCollector final : public prometheus::Collectable {
 
   std::vector<prometheus::MetricFamily> Collect() const override {
     std::vector<prometheus::MetricFamily> families;
-    const storage::Store::Stats stats = store_.stats();
-    families.push_back(Single(
-        "aesignal_store_commits_total", "mutations committed to RocksDB",
-        prometheus::MetricType::Counter, static_cast<double>(stats.commits)));
-    families.push_back(Single("aesignal_store_wal_syncs_total",
-                              "WAL fsyncs (fewer than commits: group commit)",
-                              prometheus::MetricType::Counter,
-                              static_cast<double>(stats.wal_syncs)));
-    families.push_back(Single(
-        "aesignal_store_key_reads_total",
-        "point reads by committed mutations that went to RocksDB",
-        prometheus::MetricType::Counter, static_cast<double>(stats.kv_reads)));
-    families.push_back(
-        Single("aesignal_store_cache_hits_total",
-               "point reads the committer answered from its cache",
-               prometheus::MetricType::Counter,
-               static_cast<double>(stats.cache_hits)));
-    families.push_back(Single("aesignal_store_cache_bytes",
-                              "estimated memory of the committer's cache",
-                              prometheus::MetricType::Gauge,
-                              static_cast<double>(stats.cache_bytes)));
-    families.push_back(Single("aesignal_store_key_writes_total",
-                              "keys written or deleted by committed mutations",
-                              prometheus::MetricType::Counter,
-                              static_cast<double>(stats.kv_writes)));
-    // A failed write or WAL sync (a full disk, say) makes the store refuse
-    // every write until it resumes: RocksDB counts that foreground failure
-    // in none of its properties, so these are what to alert on.
-    families.push_back(
-        Single("aesignal_store_write_failures_total",
-               "times a RocksDB write or WAL sync failed and the store began "
-               "refusing writes",
-               prometheus::MetricType::Counter,
-               static_cast<double>(stats.write_failures)));
-    families.push_back(Single("aesignal_store_resumes_total",
-                              "times the store resumed writing after a failure",
-                              prometheus::MetricType::Counter,
-                              static_cast<double>(stats.resumes)));
-    families.push_back(
-        Single("aesignal_store_writes_refused",
-               "1 while the store refuses writes after a failure, else 0",
-               prometheus::MetricType::Gauge,
-               stats.write_failures > stats.resumes ? 1.0 : 0.0));
-    families.push_back(
-        Single("aesignal_authentication_failures_total",
-               "calls refused for missing or unknown credentials",
-               prometheus::MetricType::Counter,
-               authenticator_ != nullptr
-                   ? static_cast<double>(authenticator_->failures())
-                   : 0.0));
+    for (const Figure& f : Figures(store_.stats(), authenticator_)) {
+      families.push_back(Single(f.name, f.help, f.type, f.value));
+    }
     for (const auto& [property, value] : store_.EngineProperties()) {
       // rocksdb.total-sst-files-size -> aesignal_rocksdb_total_sst_files_size
       std::string name = absl::StrReplaceAll(
