@@ -283,7 +283,7 @@ std::vector<Cell> Frozen(std::vector<Cell> cells, double floor,
 //
 // The dense array is a span of the stage's zeroed buffer (DenseBuffer),
 // placed before any cell is added and sized by a first pass over the moves
-// (PlanDenseRows), so adding never reallocates: growing an array as cells
+// (PlaceDenseRows), so adding never reallocates: growing an array as cells
 // arrived (moving, zero-filling and page-faulting it at each doubling) was
 // half of the exact test's time. `cells` still counts what that growable
 // array held, since the budget decides whether a test is exact, and a
@@ -301,8 +301,8 @@ class DenseBuilder {
   void AddRange(const Cell* begin, const Cell* end, int64_t shift, double w,
                 int64_t& cells) {
     CountCover(begin->t + shift, (end - 1)->t + shift, cells);
-    double* v = v_ + (shift - base_);
-    for (const Cell* c = begin; c != end; ++c) v[c->t] += w * c->mass;
+    const int64_t offset = shift - base_;
+    for (const Cell* c = begin; c != end; ++c) v_[c->t + offset] += w * c->mass;
   }
   // The array is in t order already: Frozen's sort is not needed.
   std::vector<Cell> Freeze(double floor, double* dropped) const {
