@@ -532,10 +532,11 @@ bool PlaceDenseRows(const Layer& layer, const std::vector<Kernel>& kernels,
     for (size_t q = 0; q < kernel.w.size(); ++q) {
       const int64_t k = kernel.first + static_cast<int64_t>(q);
       const Split& s = splits.all[splits.offset[row] + q];
-      auto& [lo, hi] = cover[j + k - next_lo];
+      // (Not a structured binding: clang 14 cannot capture one.)
+      std::pair<int64_t, int64_t>& range = cover[j + k - next_lo];
       s.ForEachOpen([&](const Cell* from, const Cell* until) {
-        lo = std::min(lo, from->t + s.shift);
-        hi = std::max(hi, (until - 1)->t + s.shift);
+        range.first = std::min(range.first, from->t + s.shift);
+        range.second = std::max(range.second, (until - 1)->t + s.shift);
       });
     }
   }
