@@ -52,25 +52,22 @@ void ValidateBaseline(const v1::Trial& trial, const v1::Baseline& b,
       absl::StrContains(b.baseline_id(), '/')) {
     add("baseline_id", "is required: 1..128 characters, no '/'");
   }
+  // A term the level needs: required, and a MedDRA name (CheckTermName).
+  auto add_term = [&](const std::string& field, const std::string& name,
+                      const char* level) {
+    if (name.empty()) {
+      add(field, absl::StrCat("is required for level ", level));
+    } else if (std::string why = CheckTermName(name); !why.empty()) {
+      add(field, why);
+    }
+  };
   switch (b.level()) {
     case v1::TERM_LEVEL_PT:
-      if (b.pt().empty()) {
-        add("pt", "is required for level PT");
-      } else if (std::string why = CheckTermName(b.pt()); !why.empty()) {
-        add("pt", why);
-      }
-      if (b.soc().empty()) {
-        add("soc", "is required for level PT");
-      } else if (std::string why = CheckTermName(b.soc()); !why.empty()) {
-        add("soc", why);
-      }
+      add_term("pt", b.pt(), "PT");
+      add_term("soc", b.soc(), "PT");
       break;
     case v1::TERM_LEVEL_SOC:
-      if (b.soc().empty()) {
-        add("soc", "is required for level SOC");
-      } else if (std::string why = CheckTermName(b.soc()); !why.empty()) {
-        add("soc", why);
-      }
+      add_term("soc", b.soc(), "SOC");
       break;
     case v1::TERM_LEVEL_OVERALL:
       if (!IsOverallRow(trial, b.overall_key())) {
