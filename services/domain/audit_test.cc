@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/domain/audit_actions.h"
 #include "services/domain/monitor.h"
 #include "storage/store.h"
 #include "tests/testing/temp_dir.h"
@@ -14,6 +15,7 @@ namespace aesignal::domain {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 
 constexpr char kParent[] = "trials/AUD1";
 
@@ -122,6 +124,32 @@ TEST_F(AuditTest, EveryChangeIsRecordedInOrderWithWhoAndWhy) {
   v1::GetAuditTrailRequest by;
   by.set_principal("site-01");
   EXPECT_EQ(Trail(by).size(), 4u);
+}
+
+TEST_F(AuditTest, AnActionFilterNoWriterUsesIsRefusedNotAnsweredEmpty) {
+  v1::CreateTrialRequest create;
+  create.mutable_trial()->set_trial_id("AUD1");
+  create.mutable_trial()->set_title("audit");
+  create.mutable_trial()->add_dose_groups()->set_dose_group_id("LOW");
+  auto* tp = create.mutable_trial()->add_timepoints();
+  tp->set_timepoint_id("M3");
+  tp->set_study_day(91);
+  create.mutable_trial()->add_sites()->set_site_id("01");
+  ASSERT_TRUE(monitor_->CreateTrial(create, {"admin", "CreateTrial"}).ok());
+  for (absl::string_view action : audit_action::kAll) {
+    v1::GetAuditTrailRequest request;
+    request.set_parent(kParent);
+    request.set_action(std::string(action));
+    EXPECT_TRUE(monitor_->GetAuditTrail(request).ok()) << action;
+  }
+  v1::GetAuditTrailRequest misspelt;
+  misspelt.set_parent(kParent);
+  misspelt.set_action("report.stored");
+  const absl::Status refused = monitor_->GetAuditTrail(misspelt).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.message(),
+              HasSubstr("'report.stored' is not an audit action (one of "
+                        "trial.create, trial.amend,"));
 }
 
 TEST_F(AuditTest, RefusedRequestsRecordNothing) {

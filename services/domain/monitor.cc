@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/domain/audit_actions.h"
 #include "services/domain/common.h"
 #include "services/domain/counting_upgrade.h"
 #include "services/domain/evaluate.h"
@@ -322,12 +323,13 @@ absl::Status BatchApplier::ApplyReport(int i) {
     storage::WriteReportVersion(txn_, batch_->trial_id, stored,
                                 /*newest=*/false);
     result->set_status(v1::REPORT_STATUS_SUPERSEDED);
-    return Audit(r, "report.history");
+    return Audit(r, audit_action::kReportHistory);
   }
   AESIGNAL_RETURN_IF_ERROR(Count(r, stored, previous));
   storage::WriteReportVersion(txn_, batch_->trial_id, stored, /*newest=*/true);
   result->set_status(v1::REPORT_STATUS_ACCEPTED);
-  return Audit(r, r.entered_in_error() ? "report.withdraw" : "report.store");
+  return Audit(r, r.entered_in_error() ? audit_action::kReportWithdraw
+                                       : audit_action::kReportStore);
 }
 
 // The subject of `r` as enrolled, or null after rejecting `r` because it is
@@ -626,7 +628,8 @@ absl::StatusOr<v1::Trial> Monitor::CreateTrial(
             storage::AuditWriter audit,
             storage::AuditWriter::Begin(txn, trial.trial_id()));
         audit.Append(AuditOf(
-            call, trial.create_time(), "trial.create", trial.name(), 1,
+            call, trial.create_time(), audit_action::kTrialCreate, trial.name(),
+            1,
             absl::StrCat(trial.dose_groups_size(), " dose groups, ",
                          trial.timepoints_size(), " timepoints, ",
                          trial.sites_size(), " sites: ", trial.title())));
@@ -665,11 +668,13 @@ absl::StatusOr<v1::Trial> Monitor::UpdateTrial(
             amendment.trial.SerializeAsString());
     AESIGNAL_ASSIGN_OR_RETURN(storage::AuditWriter audit,
                               storage::AuditWriter::Begin(txn, trial_id));
-    audit.Append(AuditOf(call, now, "trial.amend", amendment.trial.name(),
-                         amendment.trial.version(), amendment.changes));
+    audit.Append(AuditOf(call, now, audit_action::kTrialAmend,
+                         amendment.trial.name(), amendment.trial.version(),
+                         amendment.changes));
     // Every row is evaluated again under the amended design and policy.
-    const v1::ChangeRef change = internal::ChangeRefOf(
-        "trial.amend", amendment.trial.name(), amendment.trial.version());
+    const v1::ChangeRef change =
+        internal::ChangeRefOf(audit_action::kTrialAmend, amendment.trial.name(),
+                              amendment.trial.version());
     AESIGNAL_RETURN_IF_ERROR(
         internal::MarkAllTermsDirty(txn, trial_id, &change));
     result = std::move(amendment.trial);
@@ -912,7 +917,7 @@ class Enrollment {
       }
       s.set_version(1);
       response_.set_created_count(response_.created_count() + 1);
-      return Store(std::move(s), "subject.enroll", "");
+      return Store(std::move(s), audit_action::kSubjectEnroll, "");
     }
     const SubjectChange change = ChangeOf(*stored, s);
     CheckReenrollment(*stored, s, change, path, &violations_);
@@ -927,8 +932,9 @@ class Enrollment {
     }
     s.set_version(stored->version() + 1);
     response_.set_updated_count(response_.updated_count() + 1);
-    if (!change.correction()) return Store(std::move(s), "subject.update", "");
-    return Store(std::move(s), "subject.correct",
+    if (!change.correction())
+      return Store(std::move(s), audit_action::kSubjectUpdate, "");
+    return Store(std::move(s), audit_action::kSubjectCorrect,
                  Corrected(*stored, s, change));
   }
 
@@ -963,7 +969,7 @@ class Enrollment {
   }
 
   void NoteChange(const std::string& action, const v1::Subject& s) {
-    constexpr std::string_view kCorrect = "subject.correct";
+    constexpr std::string_view kCorrect = audit_action::kSubjectCorrect;
     if (action == kCorrect || !last_change_.has_value() ||
         last_change_->action() != kCorrect) {
       last_change_ = internal::ChangeRefOf(action, s.name(), s.version());
@@ -1244,6 +1250,14 @@ absl::StatusOr<v1::GetAuditTrailResponse> Monitor::GetAuditTrail(
       return errors::InvalidArgument("page_token",
                                      "is not a token this server issued");
     }
+  }
+  // An action no writer uses would match nothing, which reads as "never
+  // happened"; a misspelt filter is refused instead.
+  if (!request.action().empty() && !audit_action::IsKnown(request.action())) {
+    return errors::InvalidArgument(
+        "action",
+        absl::StrCat("'", request.action(), "' is not an audit action (one of ",
+                     absl::StrJoin(audit_action::kAll, ", "), ")"));
   }
   auto view = store_.Snapshot();
   AESIGNAL_RETURN_IF_ERROR(LoadTrial(*view, trial_id).status());

@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "services/domain/audit_actions.h"
 #include "services/domain/common.h"
 #include "services/domain/evaluate.h"
 #include "services/domain/incidence_rows.h"
@@ -768,7 +769,7 @@ absl::StatusOr<v1::Baseline> PutBaseline(
   *stored.mutable_update_time() = now;
   storage::WriteBaseline(txn, trial_id, stored);
   audit.Append(AuditOf(
-      call, now, "baseline.put", stored.name(), stored.version(),
+      call, now, audit_action::kBaselinePut, stored.name(), stored.version(),
       absl::StrCat("p0 ", stored.expected_proportion(), " for ",
                    v1::TermLevel_Name(stored.level()), " ",
                    stored.pt().empty() ? stored.soc() : stored.pt(),
@@ -776,8 +777,8 @@ absl::StatusOr<v1::Baseline> PutBaseline(
   (current.has_value()
        ? response->set_updated_count(response->updated_count() + 1)
        : response->set_created_count(response->created_count() + 1));
-  const v1::ChangeRef change =
-      internal::ChangeRefOf("baseline.put", stored.name(), stored.version());
+  const v1::ChangeRef change = internal::ChangeRefOf(
+      audit_action::kBaselinePut, stored.name(), stored.version());
   marks->push_back({TermOf(stored), change});
   if (current.has_value() && !(TermOf(*current) == TermOf(stored))) {
     marks->push_back({TermOf(*current), change});
@@ -1008,8 +1009,8 @@ absl::StatusOr<v1::Signal> SignalBook::TriageSignal(
     signal->set_change_sequence(sequence);
     storage::WriteSignalChange(txn, ids.first, *signal, event);
     AESIGNAL_RETURN_IF_ERROR(AuditTriage(txn, ids.first, call, event,
-                                         "signal.triage", signal->name(),
-                                         sequence));
+                                         audit_action::kSignalTriage,
+                                         signal->name(), sequence));
     updated = *std::move(signal);
     changed = true;
     return absl::OkStatus();

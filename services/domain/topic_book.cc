@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/domain/audit_actions.h"
 #include "services/domain/common.h"
 #include "services/domain/evaluate.h"
 #include "services/domain/signals.h"
@@ -240,8 +241,9 @@ absl::StatusOr<v1::SignalTopic> SignalBook::TriageTopic(
     *topic->mutable_update_time() = event.time();
     topic->set_change_sequence(sequence);
     storage::WriteTopicChange(txn, ids.first, *topic, event);
-    AESIGNAL_RETURN_IF_ERROR(AuditTriage(
-        txn, ids.first, call, event, "topic.triage", topic->name(), sequence));
+    AESIGNAL_RETURN_IF_ERROR(AuditTriage(txn, ids.first, call, event,
+                                         audit_action::kTopicTriage,
+                                         topic->name(), sequence));
     changed = true;
     return absl::OkStatus();
   }));

@@ -1,0 +1,38 @@
+// The audit trail's actions: every value AuditRecord.action takes
+// (proto/aesignal/v1/audit_service.proto), written once so that the writers
+// and ListAuditRecords' `action` filter agree on the list.
+#ifndef AESIGNAL_SERVICES_DOMAIN_AUDIT_ACTIONS_H_
+#define AESIGNAL_SERVICES_DOMAIN_AUDIT_ACTIONS_H_
+
+#include <algorithm>
+#include <array>
+
+#include "absl/strings/string_view.h"
+
+namespace aesignal::domain::audit_action {
+
+inline constexpr char kTrialCreate[] = "trial.create";
+inline constexpr char kTrialAmend[] = "trial.amend";
+inline constexpr char kSubjectEnroll[] = "subject.enroll";
+inline constexpr char kSubjectUpdate[] = "subject.update";
+inline constexpr char kSubjectCorrect[] = "subject.correct";
+inline constexpr char kReportStore[] = "report.store";
+inline constexpr char kReportHistory[] = "report.history";
+inline constexpr char kReportWithdraw[] = "report.withdraw";
+inline constexpr char kBaselinePut[] = "baseline.put";
+inline constexpr char kSignalTriage[] = "signal.triage";
+inline constexpr char kTopicTriage[] = "topic.triage";
+
+// In the order the proto's comment lists them.
+inline constexpr std::array<absl::string_view, 11> kAll = {
+    kTrialCreate,    kTrialAmend,   kSubjectEnroll, kSubjectUpdate,
+    kSubjectCorrect, kReportStore,  kReportHistory, kReportWithdraw,
+    kBaselinePut,    kSignalTriage, kTopicTriage};
+
+inline bool IsKnown(absl::string_view action) {
+  return std::find(kAll.begin(), kAll.end(), action) != kAll.end();
+}
+
+}  // namespace aesignal::domain::audit_action
+
+#endif  // AESIGNAL_SERVICES_DOMAIN_AUDIT_ACTIONS_H_
