@@ -6,11 +6,13 @@
 #include <set>
 #include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/reflection.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 
 namespace aesignal {
 
@@ -26,6 +28,32 @@ std::set<std::string> ExplicitFlags(int argc, char** argv) {
     if (name.rfind("no", 0) == 0) names.insert(name.substr(2));
   }
   return names;
+}
+
+absl::Status CheckFlagsAreDefined(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg.empty() || arg[0] != '-') continue;
+    arg.remove_prefix(std::min(arg.find_first_not_of('-'), arg.size()));
+    const absl::string_view name = arg.substr(0, arg.find('='));
+    // Abseil's usage flags are handled by its parser, not registered.
+    static constexpr absl::string_view kUsageFlags[] = {
+        "help",   "helpfull",  "helpshort", "helppackage",
+        "helpon", "helpmatch", "version",   "only_check_args"};
+    if (absl::c_linear_search(kUsageFlags, name) ||
+        absl::FindCommandLineFlag(name) != nullptr) {
+      continue;
+    }
+    if (absl::ConsumePrefix(&arg, "no")) {
+      const absl::CommandLineFlag* negated =
+          absl::FindCommandLineFlag(arg.substr(0, arg.find('=')));
+      if (negated != nullptr && negated->IsOfType<bool>()) continue;
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown flag '", argv[i], "' (--help lists the flags)"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ApplyConfigFile(const std::string& path,

@@ -13,6 +13,12 @@
 
 namespace aesignal {
 
+// INVALID_ARGUMENT naming the first command-line argument that is not a
+// defined flag (--name, --name=value, --noname for a bool). Abseil's own
+// parser exits 1 on one, which a supervisor reads as "may pass, restart";
+// checked first, it is a configuration error (exit 2) like the others.
+absl::Status CheckFlagsAreDefined(int argc, char** argv);
+
 // Names of the flags set explicitly on the command line (--name=value,
 // --name value, --noname).
 std::set<std::string> ExplicitFlags(int argc, char** argv);

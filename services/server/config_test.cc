@@ -110,5 +110,30 @@ TEST(ConfigTest, ExplicitFlagsFromArgv) {
   EXPECT_FALSE(names.count("positional"));
 }
 
+TEST(ConfigTest, AnUndefinedFlagIsNamed) {
+  const char* defined[] = {"aesignald",
+                           "--cfg_test_listen=1.2.3.4:5",
+                           "--cfg_test_port",
+                           "7",
+                           "-cfg_test_port=8",
+                           "--nocfg_test_insecure",
+                           "--",
+                           "--after_the_end"};
+  EXPECT_TRUE(CheckFlagsAreDefined(8, const_cast<char**>(defined)).ok());
+  for (const char* usage : {"--help", "--helpfull", "--version"}) {
+    const char* argv[] = {"aesignald", usage};
+    EXPECT_TRUE(CheckFlagsAreDefined(2, const_cast<char**>(argv)).ok());
+  }
+  for (const char* wrong :
+       {"--cfg_test_lisen=x", "--nocfg_test_port", "--nonsense", "-x"}) {
+    const char* argv[] = {"aesignald", "--cfg_test_port=2", wrong};
+    const absl::Status status =
+        CheckFlagsAreDefined(3, const_cast<char**>(argv));
+    EXPECT_TRUE(absl::IsInvalidArgument(status)) << wrong;
+    EXPECT_THAT(status.message(),
+                HasSubstr(absl::StrCat("unknown flag '", wrong, "'")));
+  }
+}
+
 }  // namespace
 }  // namespace aesignal

@@ -258,6 +258,12 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "aesignal server: durable AE-report ingest and incidence tables.\n"
       "Usage: aesignald [--listen=HOST:PORT] [--data_dir=DIR]");
+  if (absl::Status defined = aesignal::CheckFlagsAreDefined(argc, argv);
+      !defined.ok()) {
+    std::fprintf(stderr, "aesignald: %s\n",
+                 std::string(defined.message()).c_str());
+    return 2;
+  }
   absl::ParseCommandLine(argc, argv);
   if (const std::string config = absl::GetFlag(FLAGS_config); !config.empty()) {
     absl::Status applied =
