@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/descriptor.h"
@@ -292,6 +293,37 @@ bool IsJson(absl::string_view content_type) {
   return absl::EqualsIgnoreCase(media, "application/json");
 }
 
+// The field a JSON parse error of protobuf 3.21 names, as a field-violation
+// path, or "" when it names none (malformed JSON). Its messages read
+// "(reports[1]) serius: Cannot find field." for an unknown key and
+// "(reports[0].grade): invalid value ..." for a value of the wrong type,
+// with the path in proto field names, as the API's other violations have
+// them. `prefix` is the request field the body binds ("" for the whole
+// request).
+std::string JsonErrorField(absl::string_view message,
+                           absl::string_view prefix) {
+  absl::string_view path;
+  absl::string_view key;
+  if (absl::ConsumePrefix(&message, "(")) {
+    const size_t close = message.find(')');
+    if (close == absl::string_view::npos) return "";
+    path = message.substr(0, close);
+    message.remove_prefix(close + 1);
+    if (!absl::ConsumePrefix(&message, ":")) {
+      absl::ConsumePrefix(&message, " ");
+      key = message.substr(0, message.find(':'));
+    }
+  } else if (absl::EndsWith(message, ": Cannot find field.")) {
+    key = message.substr(0, message.find(':'));
+  }
+  std::vector<absl::string_view> parts;
+  for (absl::string_view part : {prefix, path, key}) {
+    if (!part.empty()) parts.push_back(part);
+  }
+  if (parts.size() == (prefix.empty() ? 0 : 1)) return "";
+  return absl::StrJoin(parts, ".");
+}
+
 // Parses the body into the route's body field (or the whole request).
 absl::Status BindBody(const Route& route, const HttpInput& input,
                       Message* request, Bound* bound) {
@@ -319,9 +351,12 @@ absl::Status BindBody(const Route& route, const HttpInput& input,
       google::protobuf::StringPiece(input.body.data(), input.body.size()),
       target, options);
   if (!parsed.ok()) {
-    return Violation("body", absl::StrCat("invalid JSON for ",
-                                          target->GetDescriptor()->name(), ": ",
-                                          parsed.message().ToString()));
+    const std::string field = JsonErrorField(
+        parsed.message().ToString(), route.body == "*" ? "" : route.body);
+    return Violation(
+        field.empty() ? "body" : field,
+        absl::StrCat("invalid JSON for ", target->GetDescriptor()->name(), ": ",
+                     parsed.message().ToString()));
   }
   return absl::OkStatus();
 }

@@ -212,8 +212,13 @@ TEST(BindingTest, BodiesAreProtoJsonOfTheBodyField) {
   struct Case {
     std::string content_type, body, field, says;
   } cases[] = {
-      {"application/json", R"({"trialId": 5})", "body", "invalid JSON"},
-      {"application/json", R"({"nope": 1})", "body", "invalid JSON"},
+      // The field is the proto path inside the request, as the API's other
+      // violations name it; only malformed JSON names no field.
+      {"application/json", R"({"trialId": 5})", "trial.trial_id",
+       "invalid JSON"},
+      {"application/json", R"({"nope": 1})", "trial.nope", "Cannot find"},
+      {"application/json", R"({"doseGroups": [{}, {"nme": "x"}]})",
+       "trial.dose_groups[1].nme", "Cannot find"},
       {"application/json", "{", "body", "invalid JSON"},
       {"text/plain", R"({"trialId": "T9"})", "Content-Type",
        "application/json"},
@@ -230,6 +235,28 @@ TEST(BindingTest, BodiesAreProtoJsonOfTheBodyField) {
   EXPECT_EQ(ViolatedField(BindRequest(Match("GET", "/v1/trials/T1"),
                                       {.body = "{}"}, &get)),
             "body");
+}
+
+// What an EDC integration posting a batch needs: which report, which key.
+TEST(BindingTest, AJsonErrorInABatchNamesTheReportAndTheField) {
+  const RouteMatch submit = Match("POST", "/v1/trials/T1/reports:submit");
+  struct Case {
+    std::string body, field;
+  } cases[] = {
+      {R"({"reports": [{"reportId": "a"}, {"serius": true}]})",
+       "reports[1].serius"},
+      {R"({"reports": [{"grade": "high"}]})", "reports[0].grade"},
+      {R"({"reports": [{"outcome": "NOPE"}]})", "reports[0].outcome"},
+      {R"({"parent": 5})", "parent"},
+      {R"({"reports": [{"reportId": "a"}, {"pt": )", "body"},
+  };
+  for (const Case& c : cases) {
+    v1::SubmitReportsRequest bad;
+    absl::Status status = BindRequest(
+        submit, {.content_type = "application/json", .body = c.body}, &bad);
+    EXPECT_TRUE(absl::IsInvalidArgument(status)) << c.body;
+    EXPECT_EQ(ViolatedField(status), c.field) << c.body << ": " << status;
+  }
 }
 
 // Found by the HTTP fuzz target: protobuf's JSON parser quotes the bad bytes,
