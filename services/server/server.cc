@@ -80,6 +80,32 @@ absl::Status CheckUnauthenticatedListeners(const ServerOptions& options) {
   return absl::OkStatus();
 }
 
+// A principal known only by its certificate's common name can never
+// connect when no client CA verifies certificates: refused, so that the
+// site it stands for is not locked out without a word. A principal with a
+// token as well can still connect; its common name is only dead, which is
+// said.
+absl::Status CheckCertificatePrincipals(const ServerOptions& options) {
+  if (!options.tls.client_ca.empty()) return absl::OkStatus();
+  for (const access::Principal& p : options.principals) {
+    if (p.cert_common_name.empty()) continue;
+    if (p.token_sha256.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "principal '", p.name, "' is identified by cert_common_name '",
+          p.cert_common_name,
+          "' only, but no --tls_client_ca verifies client certificates: it "
+          "could never connect; configure --tls_client_ca, or give it a "
+          "token_sha256"));
+    }
+    std::fprintf(stderr,
+                 "aesignald: WARNING: principal '%s' has cert_common_name "
+                 "'%s', unused without --tls_client_ca; it can connect with "
+                 "its token only\n",
+                 p.name.c_str(), p.cert_common_name.c_str());
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status Server::OpenStore(const ServerOptions& options) {
@@ -249,6 +275,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   }
   if (absl::Status open = CheckUnauthenticatedListeners(options); !open.ok()) {
     return open;
+  }
+  if (absl::Status known = CheckCertificatePrincipals(options); !known.ok()) {
+    return known;
   }
   server->MakeServices();
   // Counting-rule upgrades (a row added to what reports count in, recounted

@@ -405,7 +405,8 @@ TEST_F(SecurityTest, PlaintextHealthListenerServesOnlyHealth) {
   testing::TempDir other;
   ServerOptions options{.listen = "127.0.0.1:0", .data_dir = other.Sub("d")};
   options.tls = {.cert = pki_->Path("server.pem"),
-                 .key = pki_->Path("server.key")};
+                 .key = pki_->Path("server.key"),
+                 .client_ca = pki_->Path("ca.pem")};
   options.principals = TestPrincipals();
   options.health_listen = "127.0.0.1:0";
   auto server = Server::Start(options);
@@ -591,8 +592,28 @@ TEST_F(SecurityTest, TlsWithoutPrincipalsOnlyOnLoopbackUnlessInsecure) {
   EXPECT_TRUE(Server::Start(http_open).ok());
   http_open.allow_insecure = false;
   http_open.principals = TestPrincipals();
+  http_open.tls.client_ca = pki_->Path("ca.pem");
   http_open.data_dir = other.Sub("c");
   EXPECT_TRUE(Server::Start(http_open).ok());
+}
+
+// TestPrincipals' site02 has only a certificate's common name: without a
+// client CA it could never connect, and the server says so rather than
+// locking that site out in silence. With a token as well it may start.
+TEST_F(SecurityTest, ACertificateOnlyPrincipalNeedsAClientCa) {
+  server_.reset();
+  testing::TempDir other;
+  ServerOptions options{.listen = "127.0.0.1:0", .data_dir = other.Sub("a")};
+  options.tls = {.cert = pki_->Path("server.pem"),
+                 .key = pki_->Path("server.key")};
+  options.principals = TestPrincipals();
+  auto refused = Server::Start(options);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("principal 'site02' is identified by cert_common_name "
+                        "'site-02-cert' only, but no --tls_client_ca"));
+  options.principals.back().token_sha256 = HashToken("s4", "site02-token");
+  EXPECT_TRUE(Server::Start(options).ok());
 }
 
 // A certificate and key that do not go together, or a file that is not
