@@ -155,11 +155,14 @@ TEST(AuthenticatorTest, LogsRefusalsAtMostOncePerInterval) {
   // 100 refusals over 50 s: still one line.
   EXPECT_EQ(lines.size(), 1u);
   now += absl::Seconds(11);
-  (void)auth.Authenticate({});
+  (void)auth.Authenticate({.origin = "HTTP from ipv4:10.0.0.7:51544"});
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_THAT(lines[1], HasSubstr("refused 101 calls"));
   EXPECT_THAT(lines[1], HasSubstr("since 2027-01-15T08:00:00Z"));
-  EXPECT_THAT(lines[1], HasSubstr("the latest: no bearer token"));
+  // The latest refusal's origin, so that an operator can find the client.
+  EXPECT_THAT(lines[1],
+              HasSubstr("the latest: no bearer token or client certificate, "
+                        "over HTTP from ipv4:10.0.0.7:51544)"));
   for (const std::string& line : lines) {
     EXPECT_THAT(line, Not(HasSubstr("guess")));
   }

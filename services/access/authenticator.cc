@@ -45,8 +45,11 @@ Authenticator::Authenticator(std::vector<Principal> principals,
     : principals_(std::move(principals)),
       failure_log_(std::move(failure_log)) {}
 
-void Authenticator::NoteFailure(const std::string& reason) const {
+void Authenticator::NoteFailure(const std::string& reason,
+                                const std::string& origin) const {
   failures_.fetch_add(1, std::memory_order_relaxed);
+  const std::string why =
+      origin.empty() ? reason : absl::StrCat(reason, ", over ", origin);
   std::string line;
   {
     absl::MutexLock lock(&log_mu_);
@@ -55,7 +58,7 @@ void Authenticator::NoteFailure(const std::string& reason) const {
     if (now - last_line_ < failure_log_.interval) return;
     if (last_line_ == absl::InfinitePast()) {
       line = absl::StrCat(
-          "aesignald: refused a call: missing or unknown credentials: ", reason,
+          "aesignald: refused a call: missing or unknown credentials: ", why,
           " (such refusals are logged at most once per ",
           absl::FormatDuration(failure_log_.interval),
           "; aesignal_authentication_failures_total counts each)");
@@ -65,7 +68,7 @@ void Authenticator::NoteFailure(const std::string& reason) const {
                           " with missing or unknown credentials since ",
                           absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", last_line_,
                                            absl::UTCTimeZone()),
-                          " (the latest: ", reason, ")");
+                          " (the latest: ", why, ")");
     }
     unlogged_ = 0;
     last_line_ = now;
@@ -108,7 +111,7 @@ absl::StatusOr<Caller> Authenticator::Authenticate(
   }
   if (p == nullptr) {
     const std::string reason = RefusalReason(credentials);
-    NoteFailure(reason);
+    NoteFailure(reason, credentials.origin);
     return absl::UnauthenticatedError(
         absl::StrCat("missing or unknown credentials: ", reason));
   }

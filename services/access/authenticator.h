@@ -38,6 +38,10 @@ struct Credentials {
   std::string authorization = "";
   // Common names of the caller's verified client certificate, if any.
   std::vector<std::string> cert_common_names = {};
+  // Where the call came from, for the log of refusals only: "HTTP from
+  // ipv4:10.0.0.7:51544", or "gRPC" (gRPC's authentication hook is not
+  // given the client's address).
+  std::string origin = "";
 };
 
 // Where the Authenticator reports refused credentials.
@@ -70,7 +74,7 @@ class Authenticator {
   const Principal* ByToken(absl::string_view authorization) const;
   const Principal* ByCommonName(absl::string_view common_name) const;
   // Counts a refusal and logs it if the last line is `interval` old.
-  void NoteFailure(const std::string& reason) const;
+  void NoteFailure(const std::string& reason, const std::string& origin) const;
 
   std::vector<Principal> principals_;
   FailureLogOptions failure_log_;

@@ -17,7 +17,7 @@ std::string AsString(grpc::string_ref value) {
 grpc::Status AuthProcessor::Process(const InputMetadata& auth_metadata,
                                     grpc::AuthContext* context, OutputMetadata*,
                                     OutputMetadata*) {
-  access::Credentials credentials;
+  access::Credentials credentials{.origin = "gRPC"};
   std::string path;
   for (const auto& [key, value] : auth_metadata) {
     if (key == ":path") path = AsString(value);

@@ -191,7 +191,8 @@ absl::StatusOr<access::Caller> Gateway::Authenticate(
   }
   return options_.authenticator->Authenticate(
       access::Credentials{.authorization = std::string(request.authorization),
-                          .cert_common_names = request.cert_common_names});
+                          .cert_common_names = request.cert_common_names,
+                          .origin = absl::StrCat("HTTP from ", request.peer)});
 }
 
 bool Gateway::HostAllowed(absl::string_view host) const {
