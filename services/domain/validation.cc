@@ -14,6 +14,18 @@
 namespace aesignal::domain {
 namespace {
 
+// "99 is not a Outcome (OUTCOME_UNSPECIFIED, ...)": the one wording of an
+// enum number a field's type does not define, wherever it is checked.
+std::string NotAnEnumValue(int value,
+                           const google::protobuf::EnumDescriptor& type) {
+  std::vector<std::string> names;
+  for (int k = 0; k < type.value_count(); ++k) {
+    names.push_back(type.value(k)->name());
+  }
+  return absl::StrCat(value, " is not a ", type.name(), " (",
+                      absl::StrJoin(names, ", "), ")");
+}
+
 constexpr size_t kMaxIdLength = 64;
 constexpr size_t kMaxReportIdLength = 128;
 constexpr size_t kMaxTextLength = 500;
@@ -179,8 +191,9 @@ void CheckPolicy(const v1::SignalPolicy& p,
                                p.min_cases())});
   }
   if (!v1::ErrorControl_IsValid(p.error_control())) {
-    v->push_back({"trial.signal_policy.error_control",
-                  absl::StrCat("unknown value ", p.error_control())});
+    v->push_back(
+        {"trial.signal_policy.error_control",
+         NotAnEnumValue(p.error_control(), *v1::ErrorControl_descriptor())});
   }
   // The repeated-look boundary is calibrated over every planned subject
   // (boundary.h bounds N, the total being groups x this).
@@ -432,13 +445,7 @@ void AppendEnumViolations(const google::protobuf::Message& message,
                 : reflection.GetEnumValue(message, field);
         const google::protobuf::EnumDescriptor& type = *field->enum_type();
         if (type.FindValueByNumber(value) != nullptr) continue;
-        std::vector<std::string> names;
-        for (int k = 0; k < type.value_count(); ++k) {
-          names.push_back(type.value(k)->name());
-        }
-        violations->push_back(
-            {path, absl::StrCat(value, " is not a ", type.name(), " (",
-                                absl::StrJoin(names, ", "), ")")});
+        violations->push_back({path, NotAnEnumValue(value, type)});
       }
     }
   }
@@ -669,13 +676,18 @@ std::optional<Rejection> CheckSeverity(const v1::AdverseEventReport& r,
                   "must be true when a seriousness criterion is set");
   }
   if (!v1::Relatedness_IsValid(r.relatedness())) {
-    return Reject(f("relatedness"), "unknown value");
+    return Reject(
+        f("relatedness"),
+        NotAnEnumValue(r.relatedness(), *v1::Relatedness_descriptor()));
   }
   if (!v1::Outcome_IsValid(r.outcome())) {
-    return Reject(f("outcome"), "unknown value");
+    return Reject(f("outcome"),
+                  NotAnEnumValue(r.outcome(), *v1::Outcome_descriptor()));
   }
   if (!v1::ActionTaken_IsValid(r.action_taken())) {
-    return Reject(f("action_taken"), "unknown value");
+    return Reject(
+        f("action_taken"),
+        NotAnEnumValue(r.action_taken(), *v1::ActionTaken_descriptor()));
   }
   return std::nullopt;
 }

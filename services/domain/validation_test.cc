@@ -69,6 +69,8 @@ TEST(TrialValidationTest, RefusesAnUnknownErrorControlAndAnUnboundedPlan) {
               ::testing::UnorderedElementsAre(
                   "trial.signal_policy.error_control",
                   "trial.signal_policy.planned_subjects_per_group"));
+  EXPECT_THAT(result.status().message(),
+              HasSubstr("7 is not a ErrorControl (ERROR_CONTROL_"));
   t.mutable_signal_policy()->set_error_control(v1::ERROR_CONTROL_PER_TEST);
   t.mutable_signal_policy()->set_planned_subjects_per_group(1000);
   EXPECT_TRUE(ValidateAndNormalizeTrial(t).ok());
@@ -216,8 +218,13 @@ TEST(ReportValidationTest, NamesTheFieldOfEachProblem) {
       {[](auto& r) { r.add_aesi("covid"); }, "reports[0].aesi[0]",
        "not an AESI category"},
       {[](auto& r) { r.set_pt_code("12"); }, "reports[0].pt_code", "8-digit"},
+      // The wording every enum check uses: the number, the type, its names.
       {[](auto& r) { r.set_relatedness(static_cast<v1::Relatedness>(42)); },
-       "reports[0].relatedness", "unknown"},
+       "reports[0].relatedness", "42 is not a Relatedness (RELATEDNESS_"},
+      {[](auto& r) { r.set_outcome(static_cast<v1::Outcome>(99)); },
+       "reports[0].outcome", "99 is not a Outcome (OUTCOME_UNSPECIFIED, "},
+      {[](auto& r) { r.set_action_taken(static_cast<v1::ActionTaken>(-1)); },
+       "reports[0].action_taken", "-1 is not a ActionTaken ("},
       {[](auto& r) { r.set_subject_id("a/b"); }, "reports[0].subject_id",
        "'/'"},
   };
