@@ -9,6 +9,7 @@
 #include "absl/algorithm/container.h"
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/reflection.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -119,8 +120,35 @@ absl::Status ApplyConfigFile(const std::string& path,
   return absl::OkStatus();
 }
 
+namespace {
+
+// Whether two hosts listening on one port would ask for one socket: the
+// same spelling, either listening on every address (0.0.0.0 or [::], which
+// on Linux also takes IPv4), or `localhost` (both loopbacks) against a
+// loopback address. Other names are compared as written: resolving them
+// here could disagree with the resolver gRPC and Beast use at bind time.
+bool HostsOverlap(absl::string_view a, absl::string_view b) {
+  const auto is_any = [](absl::string_view h) {
+    return h == "0.0.0.0" || h == "[::]";
+  };
+  const auto loopback = [](absl::string_view h) {
+    return absl::EqualsIgnoreCase(h, "localhost") || h == "127.0.0.1" ||
+           h == "[::1]";
+  };
+  if (absl::EqualsIgnoreCase(a, b) || is_any(a) || is_any(b)) return true;
+  return loopback(a) && loopback(b) &&
+         (absl::EqualsIgnoreCase(a, "localhost") ||
+          absl::EqualsIgnoreCase(b, "localhost"));
+}
+
+}  // namespace
+
 absl::Status CheckListenAddresses(const std::vector<ListenFlag>& listeners) {
-  std::set<std::string> taken;
+  struct Taken {
+    std::string name, host;
+    int port;
+  };
+  std::vector<Taken> taken;
   for (const ListenFlag& flag : listeners) {
     if (flag.value.empty()) continue;
     const size_t colon = flag.value.rfind(':');
@@ -136,14 +164,21 @@ absl::Status CheckListenAddresses(const std::vector<ListenFlag>& listeners) {
           "--", flag.name, " (config key '", flag.name, "'): '", flag.value,
           "' is not HOST:PORT with a port of 0-65535"));
     }
-    // Port 0 picks a free port each time; any other address is one socket.
-    // (A host listening on every address, 0.0.0.0 or [::], overlaps the
-    // others on its port; the kernel refuses that bind by itself.)
-    if (port != 0 && !taken.insert(flag.value).second) {
+    // Port 0 picks a free port each time; any other address is one socket,
+    // which the kernel would refuse to the second listener as "in use", an
+    // error that may pass (exit 1) where this one cannot.
+    if (port == 0) continue;
+    for (const Taken& other : taken) {
+      if (other.port != port || !HostsOverlap(other.host, host)) continue;
       return absl::InvalidArgumentError(absl::StrCat(
           "--", flag.name, " (config key '", flag.name, "'): ", flag.value,
-          " is already the address of another listener"));
+          other.host == host
+              ? " is already the address of another listener"
+              : absl::StrCat(" overlaps --", other.name, "'s ", other.host, ":",
+                             port, " (the same port on the same ",
+                             "addresses)")));
     }
+    taken.push_back({flag.name, host, port});
   }
   return absl::OkStatus();
 }

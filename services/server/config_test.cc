@@ -88,6 +88,24 @@ TEST(ListenAddressTest, PortsInRangeAndNoAddressTwice) {
                 .message(),
             "--health_listen (config key 'health_listen'): 127.0.0.1:50051 "
             "is already the address of another listener");
+  // The same socket spelt another way: the kernel's "in use" would be exit 1.
+  EXPECT_EQ(CheckListenAddresses({{"listen", "127.0.0.1:8080"},
+                                  {"http_listen", "localhost:8080"}})
+                .message(),
+            "--http_listen (config key 'http_listen'): localhost:8080 "
+            "overlaps --listen's 127.0.0.1:8080 (the same port on the same "
+            "addresses)");
+  for (const char* overlapping :
+       {"0.0.0.0:8080", "[::]:8080", "[::1]:8080", "LOCALHOST:8080"}) {
+    EXPECT_FALSE(CheckListenAddresses({{"listen", "localhost:8080"},
+                                       {"http_listen", overlapping}})
+                     .ok())
+        << overlapping;
+  }
+  EXPECT_TRUE(CheckListenAddresses({{"listen", "127.0.0.1:8080"},
+                                    {"http_listen", "[::1]:8080"},
+                                    {"health_listen", "10.0.0.5:8080"}})
+                  .ok());
 }
 
 TEST(RangeTest, NamesTheFlag) {
