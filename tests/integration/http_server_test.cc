@@ -218,9 +218,9 @@ TEST_F(HttpServerTest, BadInputGetsFieldViolationsAndStoresNothing) {
     EXPECT_THAT(response.body, HasSubstr("google.rpc.BadRequest"));
   }
   // A JSON error names the report and the key, in proto names.
-  const HttpResponse misspelt = MustFetch(
-      port_, "POST", "/v1/trials/T1/reports:submit",
-      R"({"reports": [{"reportId": "a"}, {"serius": true}]})", kJson);
+  const HttpResponse misspelt =
+      MustFetch(port_, "POST", "/v1/trials/T1/reports:submit",
+                R"({"reports": [{"reportId": "a"}, {"serius": true}]})", kJson);
   EXPECT_EQ(misspelt.status, 400);
   EXPECT_THAT(misspelt.body, HasSubstr(R"("field":"reports[1].serius")"));
   const HttpResponse unknown_param =
