@@ -18,6 +18,9 @@ absl::Time TimeOf(const google::protobuf::Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
 
+constexpr size_t kMinCodingKeyLength = 16;
+constexpr size_t kMaxCodingKeyLength = 256;
+
 absl::Status CheckRequest(const v1::GenerateDsmbReportRequest& request,
                           absl::Time now) {
   std::vector<errors::FieldViolation> violations;
@@ -40,6 +43,19 @@ absl::Status CheckRequest(const v1::GenerateDsmbReportRequest& request,
   }
   if (request.coded() && request.session() != v1::DSMB_SESSION_CLOSED) {
     violations.push_back({"coded", "only for a closed session"});
+  }
+  // The key is a secret: its violations never quote it.
+  const std::string& key = request.coding_key();
+  if (!key.empty() && request.session() != v1::DSMB_SESSION_CLOSED) {
+    violations.push_back({"coding_key", "only for a closed session"});
+  } else if (!key.empty() && (key.size() < kMinCodingKeyLength ||
+                              key.size() > kMaxCodingKeyLength)) {
+    violations.push_back(
+        {"coding_key",
+         absl::StrCat("must be ", kMinCodingKeyLength, "-", kMaxCodingKeyLength,
+                      " characters, got ", key.size(),
+                      " (a random one, e.g. `openssl rand -hex 16`: a short "
+                      "or guessable key lets a reader decode the letters)")});
   }
   if (violations.empty()) return absl::OkStatus();
   return errors::InvalidArgument(violations);

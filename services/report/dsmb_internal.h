@@ -2,6 +2,7 @@
 #ifndef AESIGNAL_SERVICES_REPORT_DSMB_INTERNAL_H_
 #define AESIGNAL_SERVICES_REPORT_DSMB_INTERNAL_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,13 @@ struct Context {
   const DsmbInputs& in;
   bool closed = false;
   bool coded = false;
-  std::vector<Column> columns = {};    // closed: groups then Total; open: Total
+  std::vector<Column> columns = {};  // closed: groups then Total; open: Total
+  // Each dose group's code ("Group A"), with `coded` or a coding key; the
+  // columns follow the codes' order when coded.
+  std::map<std::string, std::string> codes = {};
+  std::vector<std::string> ids_by_code = {};  // dose_group_ids, Group A first
+  // With a coding key: its fingerprint (8 hex digits), else "".
+  std::string key_fingerprint = "";
   std::string last_timepoint_id = "";  // "any time": cumulative at the last
 };
 

@@ -1,17 +1,58 @@
 #include "services/report/dsmb_report.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "services/report/document.h"
 #include "services/report/dsmb_internal.h"
 
 namespace aesignal::report {
 namespace internal {
+
+namespace {
+
+std::string HmacSha256(absl::string_view key, absl::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest,
+       &size);
+  return std::string(reinterpret_cast<const char*>(digest), size);
+}
+
+// "Group A" ... "Group Z", "Group A1" ...
+std::string Code(int i) {
+  return absl::StrCat("Group ", std::string(1, static_cast<char>('A' + i % 26)),
+                      i >= 26 ? absl::StrCat(i / 26) : "");
+}
+
+// The dose groups in the order their codes are given: the trial's, or with
+// a key, that of HMAC-SHA256(key, dose_group_id), which only the key's
+// holder can reproduce (ties would need a collision; then by id).
+std::vector<const v1::DoseGroup*> CodingOrder(const v1::Trial& trial,
+                                              absl::string_view key) {
+  std::vector<std::pair<std::string, const v1::DoseGroup*>> keyed;
+  for (const v1::DoseGroup& group : trial.dose_groups()) {
+    keyed.push_back(
+        {key.empty() ? "" : HmacSha256(key, group.dose_group_id()), &group});
+  }
+  std::stable_sort(
+      keyed.begin(), keyed.end(),
+      [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<const v1::DoseGroup*> order;
+  for (const auto& entry : keyed) order.push_back(entry.second);
+  return order;
+}
+
+}  // namespace
 
 Context MakeContext(const DsmbInputs& in) {
   Context context{.in = in};
@@ -21,15 +62,33 @@ Context MakeContext(const DsmbInputs& in) {
   if (!timepoints.empty()) {
     context.last_timepoint_id = timepoints.rbegin()->timepoint_id();
   }
+  const std::string& key = in.request.coding_key();
+  std::vector<const v1::DoseGroup*> groups;
+  for (const v1::DoseGroup& group : in.trial.dose_groups()) {
+    groups.push_back(&group);
+  }
+  if (context.coded || !key.empty()) {
+    const std::vector<const v1::DoseGroup*> coding = CodingOrder(in.trial, key);
+    for (size_t i = 0; i < coding.size(); ++i) {
+      context.codes[coding[i]->dose_group_id()] = Code(static_cast<int>(i));
+      context.ids_by_code.push_back(coding[i]->dose_group_id());
+    }
+    // Coded columns in the codes' order: the trial's order would tell.
+    if (context.coded) groups = coding;
+  }
+  if (!key.empty()) {
+    context.key_fingerprint = absl::BytesToHexString(
+        HmacSha256(key, "aesignal DSMB coding key fingerprint").substr(0, 4));
+  }
   std::map<std::string, int> dosed;
   for (const v1::Subject& subject : in.subjects)
     ++dosed[subject.dose_group_id()];
   if (context.closed) {
-    for (const v1::DoseGroup& group : in.trial.dose_groups()) {
+    for (const v1::DoseGroup* group : groups) {
       context.columns.push_back(
-          {.dose_group_id = group.dose_group_id(),
-           .label = GroupName(context, group.dose_group_id()),
-           .n = dosed[group.dose_group_id()]});
+          {.dose_group_id = group->dose_group_id(),
+           .label = GroupName(context, group->dose_group_id()),
+           .n = dosed[group->dose_group_id()]});
     }
   }
   context.columns.push_back(
@@ -38,16 +97,13 @@ Context MakeContext(const DsmbInputs& in) {
 }
 
 std::string GroupName(const Context& context, absl::string_view id) {
-  const auto& groups = context.in.trial.dose_groups();
-  for (int i = 0; i < groups.size(); ++i) {
-    if (groups[i].dose_group_id() != id) continue;
-    if (context.coded) {
-      return absl::StrCat("Group ",
-                          std::string(1, static_cast<char>('A' + i % 26)),
-                          i >= 26 ? absl::StrCat(i / 26) : "");
-    }
-    return groups[i].label().empty() ? groups[i].dose_group_id()
-                                     : groups[i].label();
+  if (context.coded) {
+    const auto code = context.codes.find(std::string(id));
+    return code != context.codes.end() ? code->second : std::string(id);
+  }
+  for (const v1::DoseGroup& group : context.in.trial.dose_groups()) {
+    if (group.dose_group_id() != id) continue;
+    return group.label().empty() ? group.dose_group_id() : group.label();
   }
   return std::string(id);
 }
@@ -191,6 +247,36 @@ std::string Banner(const Context& context) {
                         : "OPEN SESSION";
 }
 
+std::string SessionText(const Context& context) {
+  if (!context.closed) return "Open, dose groups pooled";
+  if (!context.coded) return "Closed, by dose group";
+  if (context.key_fingerprint.empty()) {
+    return "Closed, dose groups coded in the trial's order (a reader who "
+           "knows the protocol can decode the letters)";
+  }
+  return absl::StrCat(
+      "Closed, dose groups coded by the key with fingerprint ",
+      context.key_fingerprint,
+      " (the letters and columns do not follow the trial's order; the same "
+      "key gives the same letters in every report)");
+}
+
+// The closed, uncoded report generated with a coding key holds the key:
+// which code is which dose group.
+std::string CodingKeyText(const Context& context) {
+  if (context.coded || !context.closed || context.key_fingerprint.empty()) {
+    return "";
+  }
+  std::vector<std::string> lines;
+  for (const std::string& id : context.ids_by_code) {
+    lines.push_back(
+        absl::StrCat(context.codes.at(id), " = ", GroupName(context, id)));
+  }
+  return absl::StrCat("<dt>Key of the coded report</dt><dd>fingerprint ",
+                      context.key_fingerprint, ": ",
+                      HtmlEscape(absl::StrJoin(lines, "; ")), "</dd>\n");
+}
+
 std::string TitlePage(const Context& context) {
   const DsmbInputs& in = context.in;
   std::string html = absl::StrCat(
@@ -206,11 +292,8 @@ std::string TitlePage(const Context& context) {
                     "</dd>\n");
   }
   absl::StrAppend(
-      &html, "<dt>Session</dt><dd>",
-      context.closed ? (context.coded ? "Closed, dose groups coded"
-                                      : "Closed, by dose group")
-                     : "Open, dose groups pooled",
-      "</dd>\n<dt>Generated</dt><dd>", kGeneratedOpen,
+      &html, "<dt>Session</dt><dd>", SessionText(context), "</dd>\n",
+      CodingKeyText(context), "<dt>Generated</dt><dd>", kGeneratedOpen,
       "</span></dd>\n<dt>Content hash</dt><dd>", kHashOpen,
       "</code></dd>\n</dl>\n<p class=\"note\">The content hash is "
       "the SHA-256 of this HTML file with the generation time and "

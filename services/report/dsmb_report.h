@@ -6,7 +6,10 @@
 //
 // Sessions: OPEN pools the dose groups (one Total column, no by-group
 // comparison, no by-group figure); CLOSED shows each dose group, under
-// codes (Group A, B, ... in trial order) with `coded`, and holds no key.
+// codes (Group A, B, ...) with `coded`, and holds no key. The codes follow
+// the trial's order, or with a `coding_key` the order of an HMAC of each
+// group's id under the key; the closed, uncoded report with a key prints
+// the key (which code is which group).
 //
 // Thread-safe (no shared state).
 #ifndef AESIGNAL_SERVICES_REPORT_DSMB_REPORT_H_

@@ -442,6 +442,43 @@ TEST(DsmbReportTest, CodedSessionHidesTheKey) {
   EXPECT_THAT(html, Not(HasSubstr("High dose")));
 }
 
+// Without a key the letters follow the trial's order, and the report says
+// that a reader who knows the protocol can decode them. With a key they
+// follow HMAC-SHA256(key, id) — here "H" before "P" (Python's hmac module
+// agrees) — and so do the columns; the uncoded closed report with the same
+// key holds the key. Expected values computed apart, with Python's hmac.
+TEST(DsmbReportTest, AKeyCodesTheGroupsOutOfTheTrialsOrder) {
+  const std::string trial_order = Html(Example(v1::DSMB_SESSION_CLOSED, true));
+  EXPECT_THAT(trial_order, HasSubstr("coded in the trial's order (a reader "
+                                     "who knows the protocol can decode"));
+
+  DsmbInputs keyed = Example(v1::DSMB_SESSION_CLOSED, true);
+  keyed.request.set_coding_key("fedcba9876543210");
+  auto report = RenderDsmbReport(keyed, absl::UnixEpoch());
+  ASSERT_TRUE(report.ok());
+  const std::string& html = report->html();
+  EXPECT_THAT(html, HasSubstr("coded by the key with fingerprint e0c624f0"));
+  EXPECT_LT(html.find("Group A (N=2)"), html.find("Group B (N=1)"));
+  EXPECT_THAT(html, Not(HasSubstr("Placebo")));
+  EXPECT_THAT(html, Not(HasSubstr("fedcba9876543210")));
+  for (const auto& table : report->tables()) {
+    if (table.id() != "t06_ae_soc_pt") continue;
+    EXPECT_THAT(table.csv(),
+                HasSubstr("Pneumonia,1 (50.0) [1],0 (0.0) [0],1 (33.3) [1]"));
+  }
+  // Another key gives other letters: this one keeps P first.
+  keyed.request.set_coding_key("0123456789abcdef");
+  EXPECT_LT(Html(keyed).find("Group A (N=1)"), Html(keyed).find("Group B"));
+
+  DsmbInputs key_sheet = Example(v1::DSMB_SESSION_CLOSED, false);
+  key_sheet.request.set_coding_key("fedcba9876543210");
+  EXPECT_THAT(Html(key_sheet),
+              HasSubstr("<dt>Key of the coded report</dt><dd>fingerprint "
+                        "e0c624f0: Group A = High dose; Group B = Placebo"));
+  EXPECT_THAT(Html(Example(v1::DSMB_SESSION_CLOSED, false)),
+              Not(HasSubstr("Key of the coded report")));
+}
+
 TEST(DsmbReportTest, HashIgnoresTheGenerationTimeAndCoversTheContent) {
   const DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED);
   auto first = RenderDsmbReport(in, absl::UnixEpoch());

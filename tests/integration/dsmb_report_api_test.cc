@@ -422,6 +422,18 @@ TEST_F(DsmbReportTest, BadRequestsNameTheirField) {
   request.set_coded(true);
   EXPECT_EQ(ViolatedField(Generate(request, &report)), "coded");
   request.set_coded(false);
+  // A coding key belongs to the closed session, and must not be guessable;
+  // its refusals never quote it.
+  request.set_coding_key("0123456789abcdef");
+  EXPECT_EQ(ViolatedField(Generate(request, &report)), "coding_key");
+  request.set_session(v1::DSMB_SESSION_CLOSED);
+  request.set_coding_key("secret-ab");
+  grpc::Status short_key = Generate(request, &report);
+  EXPECT_EQ(ViolatedField(short_key), "coding_key");
+  EXPECT_THAT(short_key.error_message(), HasSubstr("got 9"));
+  EXPECT_THAT(short_key.error_message(), Not(HasSubstr("secret-ab")));
+  request.clear_coding_key();
+  request.set_session(v1::DSMB_SESSION_OPEN);
   request.set_session(v1::DSMB_SESSION_UNSPECIFIED);
   EXPECT_EQ(ViolatedField(Generate(request, &report)), "session");
   request.set_session(v1::DSMB_SESSION_OPEN);
