@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "clients/cli/commands.h"
 
@@ -31,6 +32,7 @@ struct ReportFlags {
   std::string session;
   std::string since;
   bool coded = false;
+  std::string coding_key_file;
   std::string format = "html";
   std::string out;
   std::string chromium;  // empty: $AESIGNAL_CHROMIUM, then PATH
@@ -168,6 +170,19 @@ int Generate(CommandContext& ctx, const ReportFlags& f) {
   request.set_session(f.session == "open" ? v1::DSMB_SESSION_OPEN
                                           : v1::DSMB_SESSION_CLOSED);
   request.set_coded(f.coded);
+  if (!f.coding_key_file.empty()) {
+    // From a file, not a flag: a flag's value stays in shell history and
+    // in the process list.
+    std::ifstream in(f.coding_key_file);
+    std::string key;
+    if (!in || !std::getline(in, key) ||
+        absl::StripAsciiWhitespace(key).empty()) {
+      ctx.io.err << "error: --coding-key-file " << f.coding_key_file
+                 << ": cannot read a key from its first line\n";
+      return kExitUsage;
+    }
+    request.set_coding_key(std::string(absl::StripAsciiWhitespace(key)));
+  }
   auto report = ctx.MakeClient().GenerateDsmbReport(f.trial, request);
   if (!report.ok()) {
     PrintStatus(ctx.io.err, report.status());
@@ -253,6 +268,11 @@ void AddReportCommand(CLI::App& app, CommandContext& ctx) {
                      "the previous report's cut-off: what is new since");
   report->add_flag("--coded", f->coded,
                    "closed session: dose groups as Group A, B, ...");
+  report->add_option(
+      "--coding-key-file", f->coding_key_file,
+      "closed session: a file whose first line is the secret key that "
+      "orders the codes (with --coded), or whose codes the uncoded report "
+      "lists; make one with: openssl rand -hex 16 > key");
   report->add_option("--format", f->format, "html (default), pdf or csv")
       ->check(CLI::IsMember({"html", "pdf", "csv"}));
   report->add_option("--out", f->out, "output file (csv: a folder)");

@@ -249,6 +249,12 @@ absl::Status SetParameter(const std::string& param, absl::string_view value,
   if (IsBound(bound, path)) {
     return Violation(param, "is set by the path or the body, not the query");
   }
+  // A secret in a URL ends in proxy logs and browser history.
+  if (path == "coding_key") {
+    return Violation(param,
+                     "is a secret and is refused in a URL: POST the request "
+                     "as JSON to /v1/trials/{trial_id}/dsmbReport:generate");
+  }
   if (!field->is_repeated()) {
     if (std::find(seen->begin(), seen->end(), path) != seen->end()) {
       return Violation(param, "given more than once");

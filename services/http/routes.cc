@@ -17,7 +17,7 @@ using K = RouteKind;
 
 // The v1 API over HTTP. Resource names are AIP-122 paths, so each template
 // is the resource name with the collection verbs of AIP-131..136.
-constexpr std::array<Route, 29> kRoutes = {{
+constexpr std::array<Route, 30> kRoutes = {{
     {m::kCreateTrial, "POST", "/v1/trials", "trial"},
     {m::kGetTrial, "GET", "/v1/{name=trials/*}", ""},
     {m::kListTrials, "GET", "/v1/trials", ""},
@@ -32,6 +32,10 @@ constexpr std::array<Route, 29> kRoutes = {{
     {m::kGetReport, "GET", "/v1/{name=trials/*/sites/*/reports/**}", ""},
     {m::kListReports, "GET", "/v1/{parent=trials/*}/reports", ""},
     {m::kGenerateDsmbReport, "GET", "/v1/{parent=trials/*}/dsmbReport", ""},
+    // The same read with the request in a body, so that a coding key
+    // stays out of URLs (proxy logs, browser history).
+    {m::kGenerateDsmbReport, "POST",
+     "/v1/{parent=trials/*}/dsmbReport:generate", "*"},
     {m::kPutBaselines, "POST", "/v1/{parent=trials/*}/baselines:put", "*"},
     {m::kListBaselines, "GET", "/v1/{parent=trials/*}/baselines", ""},
     {m::kGetBaseline, "GET", "/v1/{name=trials/*/baselines/*}", ""},
