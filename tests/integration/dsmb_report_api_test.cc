@@ -490,6 +490,40 @@ TEST_F(DsmbReportTest, TheCliWritesHtmlAndCsvAndVerifiesTheHash) {
                 &out),
             2);
   EXPECT_THAT(out, HasSubstr("--cutoff"));
+
+  // A coding key from a file: the coded report shows its fingerprint, not
+  // the key; the uncoded one lists the codes. No file: a usage error.
+  const std::string key_file = dir_.Sub("dsmb.key");
+  std::ofstream(key_file) << "0123456789abcdef\n";
+  const std::string keyed = dir_.Sub("keyed.html");
+  ASSERT_EQ(
+      Cli({"report", "--trial", "T1", "--cutoff", cut, "--session", "closed",
+           "--coded", "--coding-key-file", key_file, "--out", keyed},
+          &out),
+      0)
+      << out;
+  std::stringstream keyed_text;
+  keyed_text << std::ifstream(keyed).rdbuf();
+  EXPECT_THAT(keyed_text.str(),
+              HasSubstr("coded by the key with fingerprint 57c7176e"));
+  EXPECT_THAT(keyed_text.str(), Not(HasSubstr("0123456789abcdef")));
+  const std::string sheet = dir_.Sub("sheet.html");
+  ASSERT_EQ(Cli({"report", "--trial", "T1", "--cutoff", cut, "--session",
+                 "closed", "--coding-key-file", key_file, "--out", sheet},
+                &out),
+            0)
+      << out;
+  std::stringstream sheet_text;
+  sheet_text << std::ifstream(sheet).rdbuf();
+  EXPECT_THAT(sheet_text.str(),
+              HasSubstr("Key of the coded report</dt><dd>fingerprint 57c7176e: "
+                        "Group A = "));
+  EXPECT_EQ(Cli({"report", "--trial", "T1", "--cutoff", cut, "--session",
+                 "closed", "--coded", "--coding-key-file",
+                 dir_.Sub("missing.key"), "--out", keyed},
+                &out),
+            2);
+  EXPECT_THAT(out, HasSubstr("--coding-key-file"));
 }
 
 }  // namespace
