@@ -66,6 +66,50 @@ test('coded and open sessions; a cut-off in the future is refused', async () => 
   await assertClean(page);
 });
 
+test('a coding key stays out of the address and orders the letters', async () => {
+  const page = await openPage(browser, {token: TOKENS.officer});
+  await gotoView(page, '#/trials/MSC-IPF-EX1/dsmb');
+  const cutoff = new Date(Date.now() - 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+  const key = 'a5f3c2e1d0b49786a5f3c2e1d0b49786';
+  await rerender(page, async () => {
+    await page.fill('input[name="cutoff"]', cutoff.replace(/Z$/, '').replace(/:00$/, ''));
+    await page.selectOption('select[name="session"]', 'closed');
+    await page.check('input[name="coded"]');
+    await page.fill('input[name="codingKey"]', key);
+    await page.click('#dsmb-generate');
+  });
+  assert.ok(!page.url().includes(key), page.url());
+  assert.match(page.url(), /keyed=1/);
+  const keyed = await api(`${parent}/dsmbReport:generate`, {token: TOKENS.officer,
+    body: {cutoff, session: 'DSMB_SESSION_CLOSED', coded: true, codingKey: key}});
+  assert.equal(await page.textContent('#dsmb-hash'), keyed.contentHash);
+  assert.match(keyed.html, /coded by the key with fingerprint [0-9a-f]{8}/);
+  assert.ok(!keyed.html.includes(key));
+  const trialOrder = await api(`${parent}/dsmbReport`, {token: TOKENS.officer,
+    query: {cutoff, session: 'DSMB_SESSION_CLOSED', coded: 'true'}});
+  assert.notEqual(keyed.contentHash, trialOrder.contentHash);
+  await assertAccessible(page, 'DSMB report with a coding key');
+  await screenshot(page, 'dashboard-dsmb-keyed', {maxHeight: 900});
+
+  // The key sheet: the same key without coding lists the codes.
+  await rerender(page, async () => {
+    await page.uncheck('input[name="coded"]');
+    await page.click('#dsmb-generate');
+  });
+  const sheet = await api(`${parent}/dsmbReport:generate`, {token: TOKENS.officer,
+    body: {cutoff, session: 'DSMB_SESSION_CLOSED', codingKey: key}});
+  assert.equal(await page.textContent('#dsmb-hash'), sheet.contentHash);
+  assert.match(sheet.html, /Key of the coded report<\/dt><dd>fingerprint [0-9a-f]{8}: Group A = /);
+
+  // A key in a URL is refused; a reload (the page keeps no key) asks for it.
+  await assert.rejects(api(`${parent}/dsmbReport`, {token: TOKENS.officer,
+    query: {cutoff, session: 'DSMB_SESSION_CLOSED', codingKey: key}}), /codingKey/);
+  await page.reload();
+  await page.waitForSelector('text=enter the key again');
+  assert.equal(await page.$('#dsmb-hash'), null);
+  await assertClean(page);
+});
+
 test('a site principal has no DSMB report', async () => {
   const page = await openPage(browser, {token: TOKENS.site});
   await gotoView(page, '#/trials/MSC-IPF-EX1/reports');

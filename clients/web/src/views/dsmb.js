@@ -5,8 +5,13 @@
 // the HTML (which prints to PDF from any browser, or `aesignal report
 // --format pdf`) and every table as CSV for download.
 //
-// URL query: cutoff session coded since (a generated report is reachable by
-// URL: the same query gives the same report and hash).
+// URL query: cutoff session coded since keyed (a generated report is
+// reachable by URL: the same query gives the same report and hash).
+//
+// A coding key (docs/report.md) is a secret: it is never in the URL nor in
+// storage, only in this module's memory until the page is reloaded, and it
+// is sent in the body of the report's POST form. The URL says only that a
+// key was used (keyed=1), so a reload asks for it again.
 
 import {api, v1, errorMessage} from '../api.js';
 import {h, mount, select, field} from '../dom.js';
@@ -14,6 +19,21 @@ import {table, scroller} from '../table.js';
 import {loadTrial, pageHeader, trialCrumbs, section, note} from './common.js';
 
 export const name = 'dsmb';
+
+let codingKey = '';
+
+// The report the query asks for: GET, or with a coding key the POST form.
+function fetchReport(trialId, query, signal) {
+  const request = {
+    cutoff: query.cutoff,
+    session: query.session === 'open' ? 'DSMB_SESSION_OPEN' : 'DSMB_SESSION_CLOSED',
+    coded: query.coded === '1' ? 'true' : undefined,
+    since: query.since || undefined,
+  };
+  if (query.keyed !== '1') return api(v1('trials', trialId, 'dsmbReport'), {signal, query: request});
+  return api(`${v1('trials', trialId, 'dsmbReport')}:generate`, {signal,
+    body: {...request, coded: query.coded === '1', codingKey}});
+}
 
 // "2026-11-01T00:00:00Z" <-> the value of an <input type="datetime-local">
 // read as UTC (the report's cut-off is a UTC instant).
@@ -38,7 +58,7 @@ function downloadLink(ctx, text, type, filename, label, attrs = {}) {
 }
 
 function reportResult(ctx, trialId, query, report) {
-  const stem = `dsmb-${trialId}-${query.cutoff.replace(/[:]/g, '')}-${query.session}${query.coded ? '-coded' : ''}`;
+  const stem = `dsmb-${trialId}-${query.cutoff.replace(/[:]/g, '')}-${query.session}${query.coded ? '-coded' : ''}${query.keyed === '1' ? '-keyed' : ''}`;
   const tables = report.tables ?? [];
   const columns = [
     {key: 'id', label: 'File', cell: (t) => h('code', null, `${t.id}.csv`)},
@@ -50,7 +70,8 @@ function reportResult(ctx, trialId, query, report) {
     h('dl', {class: 'facts'},
       h('div', null, h('dt', null, 'Data cut-off'), h('dd', null, query.cutoff)),
       h('div', null, h('dt', null, 'Session'), h('dd', null, query.session === 'open' ? 'Open (groups pooled)'
-        : query.coded ? 'Closed, dose groups coded' : 'Closed, by dose group')),
+        : query.coded ? (query.keyed === '1' ? 'Closed, dose groups coded by a key' : 'Closed, dose groups coded in the trial\'s order')
+          : query.keyed === '1' ? 'Closed, by dose group, with the key of the coded report' : 'Closed, by dose group')),
       h('div', null, h('dt', null, 'Content hash'), h('dd', null, h('code', {id: 'dsmb-hash'}, report.contentHash)))),
     h('p', {class: 'actions'},
       downloadLink(ctx, report.html, 'text/html', `${stem}.html`, 'Download the report (HTML)',
@@ -72,26 +93,30 @@ export async function render(ctx) {
     query.session || 'closed', {name: 'session'});
   const coded = h('input', {type: 'checkbox', name: 'coded', checked: query.coded === '1'});
   const since = h('input', {type: 'datetime-local', step: '1', name: 'since', value: toLocalInput(query.since)});
+  const key = h('input', {type: 'password', name: 'codingKey', autocomplete: 'off', minlength: '16',
+    value: query.keyed === '1' ? codingKey : ''});
   const form = h('form', {class: 'controls', 'aria-label': 'DSMB report options'},
     field('Data cut-off (UTC)', cutoff), field('Session', session),
     field('Previous cut-off (UTC, optional)', since, 'the signal section then lists what is new or changed'),
     h('label', {class: 'check'}, coded, ' Code the dose groups (A, B, C …)'),
+    field('Coding key (closed session, optional)', key,
+      'the unblinded statistician\'s secret: with coding, the letters do not follow the trial\'s order; ' +
+      'without, the report lists which letter is which group. Kept in this page only, never in its address.'),
     h('button', {type: 'submit', class: 'primary', id: 'dsmb-generate'}, 'Generate'));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
+    codingKey = session.value === 'closed' ? key.value : '';
     ctx.setQuery({cutoff: fromLocalInput(cutoff.value), session: session.value,
-      coded: coded.checked && session.value === 'closed' ? '1' : '', since: fromLocalInput(since.value)});
+      coded: coded.checked && session.value === 'closed' ? '1' : '', since: fromLocalInput(since.value),
+      keyed: codingKey ? '1' : ''});
   });
 
   let result = note('Choose the data cut-off and the session, then Generate.');
-  if (query.cutoff) {
+  if (query.cutoff && query.keyed === '1' && !codingKey) {
+    result = note('This report was made with a coding key, which the page does not keep: enter the key again, then Generate.');
+  } else if (query.cutoff) {
     try {
-      const report = await api(v1('trials', trial.trialId, 'dsmbReport'), {signal, query: {
-        cutoff: query.cutoff,
-        session: query.session === 'open' ? 'DSMB_SESSION_OPEN' : 'DSMB_SESSION_CLOSED',
-        coded: query.coded === '1' ? 'true' : undefined,
-        since: query.since || undefined,
-      }});
+      const report = await fetchReport(trial.trialId, query, signal);
       result = reportResult(ctx, trial.trialId, query, report);
     } catch (err) {
       if (err?.name === 'AbortError') throw err;
