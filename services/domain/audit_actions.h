@@ -23,8 +23,10 @@ inline constexpr char kBaselinePut[] = "baseline.put";
 inline constexpr char kSignalTriage[] = "signal.triage";
 inline constexpr char kTopicTriage[] = "topic.triage";
 
-// In the order the proto's comment lists them.
-inline constexpr std::array<absl::string_view, 11> kAll = {
+// In the order the proto's comment lists them. Not constexpr: GCC with
+// -fsanitize=undefined does not take a string_view of a named array as a
+// constant expression (the ASan build refused it).
+inline const std::array<absl::string_view, 11> kAll = {
     kTrialCreate,    kTrialAmend,   kSubjectEnroll, kSubjectUpdate,
     kSubjectCorrect, kReportStore,  kReportHistory, kReportWithdraw,
     kBaselinePut,    kSignalTriage, kTopicTriage};
