@@ -20,7 +20,10 @@ import {loadTrial, pageHeader, trialCrumbs, section, note} from './common.js';
 
 export const name = 'dsmb';
 
-let codingKey = '';
+// The key and the trial it was entered for (another trial's page never
+// uses it).
+let held = {trialId: '', key: ''};
+const keyFor = (trialId) => (held.trialId === trialId ? held.key : '');
 
 // The report the query asks for: GET, or with a coding key the POST form.
 function fetchReport(trialId, query, signal) {
@@ -32,7 +35,7 @@ function fetchReport(trialId, query, signal) {
   };
   if (query.keyed !== '1') return api(v1('trials', trialId, 'dsmbReport'), {signal, query: request});
   return api(`${v1('trials', trialId, 'dsmbReport')}:generate`, {signal,
-    body: {...request, coded: query.coded === '1', codingKey}});
+    body: {...request, coded: query.coded === '1', codingKey: keyFor(trialId)}});
 }
 
 // "2026-11-01T00:00:00Z" <-> the value of an <input type="datetime-local">
@@ -94,7 +97,7 @@ export async function render(ctx) {
   const coded = h('input', {type: 'checkbox', name: 'coded', checked: query.coded === '1'});
   const since = h('input', {type: 'datetime-local', step: '1', name: 'since', value: toLocalInput(query.since)});
   const key = h('input', {type: 'password', name: 'codingKey', autocomplete: 'off', minlength: '16',
-    value: query.keyed === '1' ? codingKey : ''});
+    value: query.keyed === '1' ? keyFor(trial.trialId) : ''});
   const form = h('form', {class: 'controls', 'aria-label': 'DSMB report options'},
     field('Data cut-off (UTC)', cutoff), field('Session', session),
     field('Previous cut-off (UTC, optional)', since, 'the signal section then lists what is new or changed'),
@@ -105,14 +108,19 @@ export async function render(ctx) {
     h('button', {type: 'submit', class: 'primary', id: 'dsmb-generate'}, 'Generate'));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    codingKey = session.value === 'closed' ? key.value : '';
-    ctx.setQuery({cutoff: fromLocalInput(cutoff.value), session: session.value,
+    held = {trialId: trial.trialId, key: session.value === 'closed' ? key.value : ''};
+    const next = {cutoff: fromLocalInput(cutoff.value), session: session.value,
       coded: coded.checked && session.value === 'closed' ? '1' : '', since: fromLocalInput(since.value),
-      keyed: codingKey ? '1' : ''});
+      keyed: held.key ? '1' : ''};
+    // A key entered again (after a reload) or corrected leaves the address
+    // as it was, which fires no hashchange: render all the same.
+    const before = location.hash;
+    ctx.setQuery(next);
+    if (location.hash === before) ctx.setQuery(next, {replace: true});
   });
 
   let result = note('Choose the data cut-off and the session, then Generate.');
-  if (query.cutoff && query.keyed === '1' && !codingKey) {
+  if (query.cutoff && query.keyed === '1' && !keyFor(trial.trialId)) {
     result = note('This report was made with a coding key, which the page does not keep: enter the key again, then Generate.');
   } else if (query.cutoff) {
     try {
