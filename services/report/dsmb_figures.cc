@@ -220,6 +220,13 @@ Figure OverTimeFigure(const Context& context, const v1::SignalTopic& topic,
 std::string TrendNote(const Context& context, const v1::TermIncidence& term) {
   for (const v1::IncidenceTrend& trend : term.dose_trends()) {
     if (trend.timepoint_id() != context.last_timepoint_id) continue;
+    // With each group's counts beside it, the trend test's p-value would
+    // tell which letter is which dose: a reader could try each matching.
+    if (context.coded) {
+      return " The dose-trend test is in the uncoded closed report: beside "
+             "these counts, its p-value would tell which letter is which "
+             "dose.";
+    }
     return absl::StrCat(
         " Cochran-Armitage test of increasing incidence with "
         "dose (",

@@ -393,6 +393,29 @@ TEST(DsmbReportTest, TriageCommentsOnlyInTheClosedUncodedReport) {
   }
 }
 
+// The trend test's p-value beside each group's counts would let a reader
+// match letters to doses: a coded report leaves it to the uncoded one.
+TEST(DsmbReportTest, ACodedReportLeavesOutTheDoseTrendsPValue) {
+  for (const bool coded : {false, true}) {
+    DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED, coded);
+    v1::SignalTopic& topic = in.topics.emplace_back();
+    topic.set_topic_id("OVERALL~any_ae");
+    topic.set_level(v1::TERM_LEVEL_OVERALL);
+    topic.set_overall_key("any_ae");
+    v1::GetIncidenceResponse incidence = in.overall;
+    v1::IncidenceTrend* trend = incidence.mutable_terms(0)->add_dose_trends();
+    trend->set_timepoint_id("D30");
+    trend->set_scores("dose scores 0, 1");
+    trend->set_p_value(0.0123);
+    trend->set_exact(true);
+    in.topic_incidence[topic.topic_id()] = incidence;
+    const std::string html = Html(in);
+    EXPECT_EQ(absl::StrContains(html, "one-sided p = 0.0123"), !coded);
+    EXPECT_EQ(absl::StrContains(html, "dose-trend test is in the uncoded"),
+              coded);
+  }
+}
+
 // A topic's figure over time draws every baseline of its term at the
 // timepoint it applies to, with the sources in the caption; an open session
 // leaves out a baseline of one dose group.
