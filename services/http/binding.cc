@@ -317,10 +317,12 @@ std::string JsonErrorField(absl::string_view message,
     message.remove_prefix(close + 1);
     if (!absl::ConsumePrefix(&message, ":")) {
       absl::ConsumePrefix(&message, " ");
-      key = message.substr(0, message.find(':'));
+      key = absl::ConsumeSuffix(&message, ": Cannot find field.")
+                ? message
+                : message.substr(0, message.find(':'));
     }
-  } else if (absl::EndsWith(message, ": Cannot find field.")) {
-    key = message.substr(0, message.find(':'));
+  } else if (absl::ConsumeSuffix(&message, ": Cannot find field.")) {
+    key = message;  // a key may hold ':' itself
   }
   std::vector<absl::string_view> parts;
   for (absl::string_view part : {prefix, path, key}) {
@@ -359,10 +361,16 @@ absl::Status BindBody(const Route& route, const HttpInput& input,
   if (!parsed.ok()) {
     const std::string field = JsonErrorField(
         parsed.message().ToString(), route.body == "*" ? "" : route.body);
+    // The parser quotes the offending value, or the text around a syntax
+    // error, which may be a secret the message carries.
+    const bool secret =
+        target->GetDescriptor()->FindFieldByName("coding_key") != nullptr;
     return Violation(
         field.empty() ? "body" : field,
-        absl::StrCat("invalid JSON for ", target->GetDescriptor()->name(), ": ",
-                     parsed.message().ToString()));
+        absl::StrCat("invalid JSON for ", target->GetDescriptor()->name(),
+                     secret ? " (the parser's text is left out: it may quote "
+                              "the coding key)"
+                            : absl::StrCat(": ", parsed.message().ToString())));
   }
   return absl::OkStatus();
 }

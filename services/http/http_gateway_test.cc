@@ -263,6 +263,19 @@ TEST(BindingTest, ACodingKeyGoesInABodyNeverInAUrl) {
   EXPECT_EQ(post.parent(), "trials/T1");
   EXPECT_EQ(post.coding_key(), "0123456789abcdef");
   EXPECT_TRUE(post.coded());
+
+  // protobuf's parser quotes a value of the wrong type, and the text around
+  // a syntax error: neither may carry the key into an error.
+  for (const char* body : {R"({"codingKey": 1234567890123456789})",
+                           R"({"codingKey": "1234567890123456789" "x"})"}) {
+    v1::GenerateDsmbReportRequest bad;
+    const absl::Status refused =
+        BindRequest(Match("POST", "/v1/trials/T1/dsmbReport:generate"),
+                    {.content_type = "application/json", .body = body}, &bad);
+    EXPECT_TRUE(absl::IsInvalidArgument(refused)) << body;
+    EXPECT_THAT(refused.message(), Not(HasSubstr("1234567890123456789")))
+        << refused;
+  }
 }
 
 // What an EDC integration posting a batch needs: which report, which key.
@@ -274,6 +287,8 @@ TEST(BindingTest, AJsonErrorInABatchNamesTheReportAndTheField) {
       {R"({"reports": [{"reportId": "a"}, {"serius": true}]})",
        "reports[1].serius"},
       {R"({"reports": [{"grade": "high"}]})", "reports[0].grade"},
+      {R"({"reports": [{"a:b": 1}]})", "reports[0].a:b"},
+      {R"({"x:y": 1})", "x:y"},
       {R"({"reports": [{"outcome": "NOPE"}]})", "reports[0].outcome"},
       {R"({"parent": 5})", "parent"},
       {R"({"reports": [{"reportId": "a"}, {"pt": )", "body"},
