@@ -15,7 +15,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "clients/cli/commands.h"
 
@@ -175,13 +174,15 @@ int Generate(CommandContext& ctx, const ReportFlags& f) {
     // in the process list.
     std::ifstream in(f.coding_key_file);
     std::string key;
-    if (!in || !std::getline(in, key) ||
-        absl::StripAsciiWhitespace(key).empty()) {
+    if (!in || !std::getline(in, key) || key.empty()) {
       ctx.io.err << "error: --coding-key-file " << f.coding_key_file
                  << ": cannot read a key from its first line\n";
       return kExitUsage;
     }
-    request.set_coding_key(std::string(absl::StripAsciiWhitespace(key)));
+    // The line as it is (but a CRLF ending), as the API and the dashboard
+    // take it: the same key must give the same letters everywhere.
+    if (key.back() == '\r') key.pop_back();
+    request.set_coding_key(key);
   }
   auto report = ctx.MakeClient().GenerateDsmbReport(f.trial, request);
   if (!report.ok()) {

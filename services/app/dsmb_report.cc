@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
@@ -48,12 +49,17 @@ absl::Status CheckRequest(const v1::GenerateDsmbReportRequest& request,
   const std::string& key = request.coding_key();
   if (!key.empty() && request.session() != v1::DSMB_SESSION_CLOSED) {
     violations.push_back({"coding_key", "only for a closed session"});
+  } else if (!key.empty() && (absl::ascii_isspace(key.front()) ||
+                              absl::ascii_isspace(key.back()))) {
+    // A copied key with a stray space would give other letters.
+    violations.push_back(
+        {"coding_key", "must not start or end with white space"});
   } else if (!key.empty() && (key.size() < kMinCodingKeyLength ||
                               key.size() > kMaxCodingKeyLength)) {
     violations.push_back(
         {"coding_key",
          absl::StrCat("must be ", kMinCodingKeyLength, "-", kMaxCodingKeyLength,
-                      " characters, got ", key.size(),
+                      " bytes, got ", key.size(),
                       " (a random one, e.g. `openssl rand -hex 16`: a short "
                       "or guessable key lets a reader decode the letters)")});
   }

@@ -432,6 +432,10 @@ TEST_F(DsmbReportTest, BadRequestsNameTheirField) {
   EXPECT_EQ(ViolatedField(short_key), "coding_key");
   EXPECT_THAT(short_key.error_message(), HasSubstr("got 9"));
   EXPECT_THAT(short_key.error_message(), Not(HasSubstr("secret-ab")));
+  request.set_coding_key(" 0123456789abcdef");
+  EXPECT_EQ(ViolatedField(Generate(request, &report)), "coding_key");
+  request.set_coding_key(std::string(257, 'k'));
+  EXPECT_EQ(ViolatedField(Generate(request, &report)), "coding_key");
   request.clear_coding_key();
   request.set_session(v1::DSMB_SESSION_OPEN);
   request.set_session(v1::DSMB_SESSION_UNSPECIFIED);
