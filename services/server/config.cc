@@ -1,5 +1,7 @@
 #include "services/server/config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
@@ -9,6 +11,7 @@
 #include "absl/algorithm/container.h"
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/reflection.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -42,8 +45,11 @@ absl::Status CheckFlagsAreDefined(int argc, char** argv) {
     static constexpr absl::string_view kUsageFlags[] = {
         "help",   "helpfull",  "helpshort", "helppackage",
         "helpon", "helpmatch", "version",   "only_check_args"};
-    if (absl::c_linear_search(kUsageFlags, name) ||
-        absl::FindCommandLineFlag(name) != nullptr) {
+    if (absl::c_linear_search(kUsageFlags, name)) continue;
+    if (const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name)) {
+      // `--drain_seconds -1`: the next argument is the value, whatever it
+      // starts with.
+      if (name.size() == arg.size() && !flag->IsOfType<bool>()) ++i;
       continue;
     }
     if (absl::ConsumePrefix(&arg, "no")) {
@@ -122,23 +128,46 @@ absl::Status ApplyConfigFile(const std::string& path,
 
 namespace {
 
+// A literal address in one spelling: IPv4 as dotted quad, IPv6 as
+// inet_ntop writes it in brackets, an IPv4-mapped IPv6 address as its IPv4
+// address; a name lower-cased. No DNS.
+std::string CanonicalHost(absl::string_view host) {
+  std::string text(host);
+  in_addr v4;
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) {
+    char out[INET_ADDRSTRLEN];
+    return inet_ntop(AF_INET, &v4, out, sizeof out);
+  }
+  in6_addr v6;
+  if (text.size() > 2 && text.front() == '[' && text.back() == ']' &&
+      inet_pton(AF_INET6, text.substr(1, text.size() - 2).c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_V4MAPPED(&v6)) {
+      char out[INET_ADDRSTRLEN];
+      return inet_ntop(AF_INET, &v6.s6_addr[12], out, sizeof out);
+    }
+    char out[INET6_ADDRSTRLEN];
+    return absl::StrCat("[", inet_ntop(AF_INET6, &v6, out, sizeof out), "]");
+  }
+  return absl::AsciiStrToLower(text);
+}
+
 // Whether two hosts listening on one port would ask for one socket: the
-// same spelling, either listening on every address (0.0.0.0 or [::], which
-// on Linux also takes IPv4), or `localhost` (both loopbacks) against a
-// loopback address. Other names are compared as written: resolving them
-// here could disagree with the resolver gRPC and Beast use at bind time.
+// same address however spelt, either listening on every address (0.0.0.0
+// or [::], which gRPC binds on both families), or `localhost` (both
+// loopbacks) against a loopback address. Other names are compared as
+// written: resolving them here could disagree with the resolver gRPC and
+// Beast use at bind time.
 bool HostsOverlap(absl::string_view a, absl::string_view b) {
-  const auto is_any = [](absl::string_view h) {
+  const std::string x = CanonicalHost(a);
+  const std::string y = CanonicalHost(b);
+  const auto is_any = [](const std::string& h) {
     return h == "0.0.0.0" || h == "[::]";
   };
-  const auto loopback = [](absl::string_view h) {
-    return absl::EqualsIgnoreCase(h, "localhost") || h == "127.0.0.1" ||
-           h == "[::1]";
+  const auto loopback = [](const std::string& h) {
+    return h == "localhost" || h == "127.0.0.1" || h == "[::1]";
   };
-  if (absl::EqualsIgnoreCase(a, b) || is_any(a) || is_any(b)) return true;
-  return loopback(a) && loopback(b) &&
-         (absl::EqualsIgnoreCase(a, "localhost") ||
-          absl::EqualsIgnoreCase(b, "localhost"));
+  if (x == y || is_any(x) || is_any(y)) return true;
+  return loopback(x) && loopback(y) && (x == "localhost" || y == "localhost");
 }
 
 }  // namespace

@@ -96,12 +96,17 @@ TEST(ListenAddressTest, PortsInRangeAndNoAddressTwice) {
             "overlaps --listen's 127.0.0.1:8080 (the same port on the same "
             "addresses)");
   for (const char* overlapping :
-       {"0.0.0.0:8080", "[::]:8080", "[::1]:8080", "LOCALHOST:8080"}) {
+       {"0.0.0.0:8080", "[::]:8080", "[::1]:8080", "LOCALHOST:8080",
+        "[0:0:0:0:0:0:0:1]:8080", "[::0]:8080", "[::ffff:127.0.0.1]:8080"}) {
     EXPECT_FALSE(CheckListenAddresses({{"listen", "localhost:8080"},
                                        {"http_listen", overlapping}})
                      .ok())
         << overlapping;
   }
+  // The same address spelt two ways, without `localhost`.
+  EXPECT_FALSE(CheckListenAddresses({{"listen", "[::ffff:10.0.0.5]:8080"},
+                                     {"http_listen", "10.0.0.5:8080"}})
+                   .ok());
   EXPECT_TRUE(CheckListenAddresses({{"listen", "127.0.0.1:8080"},
                                     {"http_listen", "[::1]:8080"},
                                     {"health_listen", "10.0.0.5:8080"}})
@@ -138,6 +143,9 @@ TEST(ConfigTest, AnUndefinedFlagIsNamed) {
                            "--",
                            "--after_the_end"};
   EXPECT_TRUE(CheckFlagsAreDefined(8, const_cast<char**>(defined)).ok());
+  const char* negative[] = {"aesignald", "--cfg_test_port", "-1",
+                            "--cfg_test_insecure", "--cfg_test_port=2"};
+  EXPECT_TRUE(CheckFlagsAreDefined(5, const_cast<char**>(negative)).ok());
   for (const char* usage : {"--help", "--helpfull", "--version"}) {
     const char* argv[] = {"aesignald", usage};
     EXPECT_TRUE(CheckFlagsAreDefined(2, const_cast<char**>(argv)).ok());
