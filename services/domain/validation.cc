@@ -12,19 +12,19 @@
 #include "google/protobuf/descriptor.h"
 
 namespace aesignal::domain {
-namespace {
 
-// "99 is not a Outcome (OUTCOME_UNSPECIFIED, ...)": the one wording of an
-// enum number a field's type does not define, wherever it is checked.
 std::string NotAnEnumValue(int value,
                            const google::protobuf::EnumDescriptor& type) {
   std::vector<std::string> names;
   for (int k = 0; k < type.value_count(); ++k) {
     names.push_back(type.value(k)->name());
   }
-  return absl::StrCat(value, " is not a ", type.name(), " (",
-                      absl::StrJoin(names, ", "), ")");
+  const bool vowel = absl::StrContains("AEIOU", type.name().front());
+  return absl::StrCat(value, " is not ", vowel ? "an " : "a ", type.name(),
+                      " (", absl::StrJoin(names, ", "), ")");
 }
+
+namespace {
 
 constexpr size_t kMaxIdLength = 64;
 constexpr size_t kMaxReportIdLength = 128;
@@ -491,7 +491,8 @@ void ValidateSubject(const v1::Trial& trial, const v1::Subject& s,
                      s.last_contact_day()));
   }
   if (!v1::FollowUpStatus_IsValid(s.status())) {
-    Add(v, path + ".status", "unknown follow-up status");
+    Add(v, path + ".status",
+        NotAnEnumValue(s.status(), *v1::FollowUpStatus_descriptor()));
   }
   if (!s.withdrawal_reason().empty()) {
     Add(v, path + ".withdrawal_reason",

@@ -17,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "aesignal/v1/report.pb.h"
 #include "aesignal/v1/trial.pb.h"
+#include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "services/errors/errors.h"
 
@@ -66,6 +67,11 @@ std::string CheckTermName(absl::string_view name);
 // unknown names; a number arrives here the same way from both transports.)
 // Uses reflection: for requests without many nested messages, not ingest.
 absl::Status CheckEnumValues(const google::protobuf::Message& request);
+
+// "99 is not an Outcome (OUTCOME_UNSPECIFIED, ...)": the one wording of an
+// enum number a field's type does not define, wherever it is checked.
+std::string NotAnEnumValue(int value,
+                           const google::protobuf::EnumDescriptor& type);
 
 // Checks one subject of an EnrollSubjects request against the trial; appends
 // violations prefixed with `path` (e.g. "subjects[2]").

@@ -70,7 +70,7 @@ TEST(TrialValidationTest, RefusesAnUnknownErrorControlAndAnUnboundedPlan) {
                   "trial.signal_policy.error_control",
                   "trial.signal_policy.planned_subjects_per_group"));
   EXPECT_THAT(result.status().message(),
-              HasSubstr("7 is not a ErrorControl (ERROR_CONTROL_"));
+              HasSubstr("7 is not an ErrorControl (ERROR_CONTROL_"));
   t.mutable_signal_policy()->set_error_control(v1::ERROR_CONTROL_PER_TEST);
   t.mutable_signal_policy()->set_planned_subjects_per_group(1000);
   EXPECT_TRUE(ValidateAndNormalizeTrial(t).ok());
@@ -222,9 +222,9 @@ TEST(ReportValidationTest, NamesTheFieldOfEachProblem) {
       {[](auto& r) { r.set_relatedness(static_cast<v1::Relatedness>(42)); },
        "reports[0].relatedness", "42 is not a Relatedness (RELATEDNESS_"},
       {[](auto& r) { r.set_outcome(static_cast<v1::Outcome>(99)); },
-       "reports[0].outcome", "99 is not a Outcome (OUTCOME_UNSPECIFIED, "},
+       "reports[0].outcome", "99 is not an Outcome (OUTCOME_UNSPECIFIED, "},
       {[](auto& r) { r.set_action_taken(static_cast<v1::ActionTaken>(-1)); },
-       "reports[0].action_taken", "-1 is not a ActionTaken ("},
+       "reports[0].action_taken", "-1 is not an ActionTaken ("},
       {[](auto& r) { r.set_subject_id("a/b"); }, "reports[0].subject_id",
        "'/'"},
   };
@@ -268,6 +268,13 @@ std::vector<std::string> WithdrawalViolations(v1::FollowUpStatus status,
   std::vector<std::string> fields;
   for (const auto& x : v) fields.push_back(x.field + ": " + x.description);
   return fields;
+}
+
+TEST(SubjectValidationTest, AnUnknownStatusIsNamedAsEveryEnumIs) {
+  EXPECT_THAT(WithdrawalViolations(static_cast<v1::FollowUpStatus>(42), ""),
+              ::testing::ElementsAre(::testing::StartsWith(
+                  "subjects[0].status: 42 is not a FollowUpStatus "
+                  "(FOLLOW_UP_STATUS_UNSPECIFIED, ")));
 }
 
 TEST(SubjectValidationTest, AWithdrawalReasonOnlyWithAWithdrawal) {
@@ -359,7 +366,7 @@ TEST(EnumValuesTest, NamesEveryUnknownNumberByItsPath) {
   trial.mutable_signal_policy()->set_error_control(
       static_cast<v1::ErrorControl>(7));
   EXPECT_EQ(CheckEnumValues(trial).message(),
-            "signal_policy.error_control: 7 is not a ErrorControl "
+            "signal_policy.error_control: 7 is not an ErrorControl "
             "(ERROR_CONTROL_UNSPECIFIED, ERROR_CONTROL_TRIAL_WIDE, "
             "ERROR_CONTROL_PER_TEST)");
 
