@@ -258,7 +258,8 @@ std::string SessionText(const Context& context) {
       "Closed, dose groups coded by the key with fingerprint ",
       context.key_fingerprint,
       " (the letters and columns do not follow the trial's order; the same "
-      "key gives the same letters in every report)");
+      "key gives the same letters while the trial's dose groups stay the "
+      "same)");
 }
 
 // The closed, uncoded report generated with a coding key holds the key:
