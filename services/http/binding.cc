@@ -25,6 +25,10 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
 
+// The one request field that holds a secret (GenerateDsmbReportRequest's
+// coding key): refused in a URL, and never quoted back in an error.
+constexpr absl::string_view kSecretField = "coding_key";
+
 absl::Status Violation(std::string field, std::string description) {
   return errors::InvalidArgument(ValidUtf8(field), ValidUtf8(description));
 }
@@ -250,7 +254,7 @@ absl::Status SetParameter(const std::string& param, absl::string_view value,
     return Violation(param, "is set by the path or the body, not the query");
   }
   // A secret in a URL ends in proxy logs and browser history.
-  if (path == "coding_key") {
+  if (path == kSecretField) {
     return Violation(param,
                      "is a secret and is refused in a URL: POST the request "
                      "as JSON to /v1/trials/{trial_id}/dsmbReport:generate");
@@ -363,8 +367,8 @@ absl::Status BindBody(const Route& route, const HttpInput& input,
         parsed.message().ToString(), route.body == "*" ? "" : route.body);
     // The parser quotes the offending value, or the text around a syntax
     // error, which may be a secret the message carries.
-    const bool secret =
-        target->GetDescriptor()->FindFieldByName("coding_key") != nullptr;
+    const bool secret = target->GetDescriptor()->FindFieldByName(
+                            std::string(kSecretField)) != nullptr;
     return Violation(
         field.empty() ? "body" : field,
         absl::StrCat("invalid JSON for ", target->GetDescriptor()->name(),
