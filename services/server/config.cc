@@ -19,45 +19,67 @@
 
 namespace aesignal {
 
-std::set<std::string> ExplicitFlags(int argc, char** argv) {
-  std::set<std::string> names;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--") break;
-    if (arg.empty() || arg[0] != '-') continue;
-    arg.erase(0, arg.find_first_not_of('-'));
-    std::string name = arg.substr(0, arg.find('='));
-    names.insert(name);
-    if (name.rfind("no", 0) == 0) names.insert(name.substr(2));
-  }
-  return names;
-}
+namespace {
 
-absl::Status CheckFlagsAreDefined(int argc, char** argv) {
+// One flag argument of the command line: `--name`, `--name=value`, `-name`
+// (Abseil takes one dash or two).
+struct FlagArg {
+  absl::string_view name;  // without the dashes, up to any '='
+  int index;               // in argv
+};
+
+// The flag arguments of argv, in order, up to `--`. The separate value of a
+// defined non-bool flag is skipped, not taken for a flag, whatever it starts
+// with (`--drain_seconds -1`).
+std::vector<FlagArg> FlagArgs(int argc, char** argv) {
+  std::vector<FlagArg> flags;
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
     if (arg == "--") break;
     if (arg.empty() || arg[0] != '-') continue;
     arg.remove_prefix(std::min(arg.find_first_not_of('-'), arg.size()));
-    const absl::string_view name = arg.substr(0, arg.find('='));
-    // Abseil's usage flags are handled by its parser, not registered.
-    static constexpr absl::string_view kUsageFlags[] = {
-        "help",   "helpfull",  "helpshort", "helppackage",
-        "helpon", "helpmatch", "version",   "only_check_args"};
-    if (absl::c_linear_search(kUsageFlags, name)) continue;
-    if (const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name)) {
-      // `--drain_seconds -1`: the next argument is the value, whatever it
-      // starts with.
-      if (name.size() == arg.size() && !flag->IsOfType<bool>()) ++i;
+    const size_t equals = arg.find('=');
+    flags.push_back({arg.substr(0, equals), i});
+    if (equals != absl::string_view::npos) continue;
+    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(arg);
+    if (flag != nullptr && !flag->IsOfType<bool>()) ++i;
+  }
+  return flags;
+}
+
+// A bool flag's `--noname` form: the flag, or null.
+const absl::CommandLineFlag* NegatedBool(absl::string_view name) {
+  if (!absl::ConsumePrefix(&name, "no")) return nullptr;
+  const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+  return flag != nullptr && flag->IsOfType<bool>() ? flag : nullptr;
+}
+
+}  // namespace
+
+std::set<std::string> ExplicitFlags(int argc, char** argv) {
+  std::set<std::string> names;
+  for (const FlagArg& arg : FlagArgs(argc, argv)) {
+    names.emplace(arg.name);
+    if (const absl::CommandLineFlag* negated = NegatedBool(arg.name)) {
+      names.emplace(negated->Name());
+    }
+  }
+  return names;
+}
+
+absl::Status CheckFlagsAreDefined(int argc, char** argv) {
+  // Abseil's usage flags are handled by its parser, not registered.
+  static constexpr absl::string_view kUsageFlags[] = {
+      "help",   "helpfull",  "helpshort", "helppackage",
+      "helpon", "helpmatch", "version",   "only_check_args"};
+  for (const FlagArg& arg : FlagArgs(argc, argv)) {
+    if (absl::c_linear_search(kUsageFlags, arg.name) ||
+        absl::FindCommandLineFlag(arg.name) != nullptr ||
+        NegatedBool(arg.name) != nullptr) {
       continue;
     }
-    if (absl::ConsumePrefix(&arg, "no")) {
-      const absl::CommandLineFlag* negated =
-          absl::FindCommandLineFlag(arg.substr(0, arg.find('=')));
-      if (negated != nullptr && negated->IsOfType<bool>()) continue;
-    }
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown flag '", argv[i], "' (--help lists the flags)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown flag '", argv[arg.index], "' (--help lists the flags)"));
   }
   return absl::OkStatus();
 }

@@ -1,6 +1,7 @@
 #include "services/server/config.h"
 
 #include <fstream>
+#include <set>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
@@ -122,15 +123,30 @@ TEST(RangeTest, NamesTheFlag) {
 }
 
 TEST(ConfigTest, ExplicitFlagsFromArgv) {
-  const char* argv[] = {"aesignald", "--listen=1.2.3.4:5", "--data_dir",
-                        "/x",        "-grace_seconds=3",   "--noinsecure",
-                        "positional"};
+  const char* argv[] = {
+      "aesignald",        "--listen=1.2.3.4:5",    "--data_dir", "/x",
+      "-grace_seconds=3", "--nocfg_test_insecure", "positional"};
   auto names = ExplicitFlags(7, const_cast<char**>(argv));
   EXPECT_TRUE(names.count("listen"));
   EXPECT_TRUE(names.count("data_dir"));
   EXPECT_TRUE(names.count("grace_seconds"));
-  EXPECT_TRUE(names.count("insecure"));
+  EXPECT_TRUE(names.count("cfg_test_insecure"));
   EXPECT_FALSE(names.count("positional"));
+}
+
+// A defined flag's separate value is not a flag, even when it starts with a
+// dash; `--no` names only a bool flag's negation.
+TEST(ConfigTest, ExplicitFlagsSkipSeparateValues) {
+  const char* argv[] = {"aesignald",
+                        "--cfg_test_port",
+                        "-1",
+                        "--nocfg_test_insecure",
+                        "--cfg_test_listen",
+                        "-x"};
+  auto names = ExplicitFlags(6, const_cast<char**>(argv));
+  EXPECT_EQ(names,
+            (std::set<std::string>{"cfg_test_port", "nocfg_test_insecure",
+                                   "cfg_test_insecure", "cfg_test_listen"}));
 }
 
 TEST(ConfigTest, AnUndefinedFlagIsNamed) {
