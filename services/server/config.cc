@@ -5,44 +5,122 @@
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <set>
 #include <vector>
 
 #include "absl/algorithm/container.h"
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/reflection.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "services/errors/errors.h"
 
 namespace aesignal {
 
 namespace {
 
-// One flag argument of the command line: `--name`, `--name=value`, `-name`
-// (Abseil takes one dash or two).
+// One flag argument of the command line, or one line of a --flagfile:
+// `--name`, `--name=value`, `-name` (Abseil takes one dash or two).
 struct FlagArg {
-  absl::string_view name;  // without the dashes, up to any '='
-  int index;               // in argv
+  std::string name;    // without the dashes, up to any '='
+  std::string value;   // after '=', or the separate argument that followed
+  std::string text;    // as written (for messages)
+  std::string origin;  // "FILE:LINE" of a --flagfile's line, else empty
 };
 
-// The flag arguments of argv, in order, up to `--`. The separate value of a
-// defined non-bool flag is skipped, not taken for a flag, whatever it starts
-// with (`--drain_seconds -1`).
-std::vector<FlagArg> FlagArgs(int argc, char** argv) {
+constexpr int kMaxFlagfileDepth = 10;
+
+// The flags Abseil's parser defines for itself (all take a value). They are
+// registered only where the parser is linked, so they are named here.
+constexpr absl::string_view kParserFlags[] = {"flagfile", "fromenv",
+                                              "tryfromenv", "undefok"};
+
+// Whether `name`'s value may be the next argument (`--name value`).
+bool TakesSeparateValue(absl::string_view name) {
+  if (absl::c_linear_search(kParserFlags, name)) return true;
+  const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+  return flag != nullptr && !flag->IsOfType<bool>();
+}
+
+absl::Status AddFlagfiles(absl::string_view paths, int depth,
+                          std::vector<FlagArg>& flags);
+
+// Adds one argument's flag to `flags`, expanding a --flagfile as Abseil's
+// parser does.
+absl::Status AddFlag(absl::string_view arg, absl::string_view text,
+                     std::string origin, int depth,
+                     std::vector<FlagArg>& flags) {
+  arg.remove_prefix(std::min(arg.find_first_not_of('-'), arg.size()));
+  const size_t equals = arg.find('=');
+  FlagArg flag{std::string(arg.substr(0, equals)),
+               equals == absl::string_view::npos
+                   ? std::string()
+                   : std::string(arg.substr(equals + 1)),
+               std::string(text), std::move(origin)};
+  flags.push_back(flag);
+  if (flag.name == "flagfile") return AddFlagfiles(flag.value, depth, flags);
+  return absl::OkStatus();
+}
+
+// The flags of the files named by a --flagfile (comma-separated): one
+// argument per line; blank lines and lines starting with '#' skipped.
+absl::Status AddFlagfiles(absl::string_view paths, int depth,
+                          std::vector<FlagArg>& flags) {
+  if (depth >= kMaxFlagfileDepth) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--flagfile nested more than ", kMaxFlagfileDepth, " deep"));
+  }
+  for (absl::string_view path : absl::StrSplit(paths, ',', absl::SkipEmpty())) {
+    std::ifstream in{std::string(path)};
+    if (!in) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--flagfile ", path, ": cannot be read"));
+    }
+    std::string line;
+    for (int number = 1; std::getline(in, line); ++number) {
+      const absl::string_view arg = absl::StripAsciiWhitespace(line);
+      if (arg.empty() || arg[0] == '#') continue;
+      std::string origin = absl::StrCat(path, ":", number);
+      if (arg[0] != '-') {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--flagfile ", origin, ": '", arg, "' is not a flag"));
+      }
+      AESIGNAL_RETURN_IF_ERROR(
+          AddFlag(arg, arg, std::move(origin), depth + 1, flags));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The flag arguments of argv, in order, up to `--`, with the flags of any
+// --flagfile in its place. The separate value of a defined non-bool flag is
+// its value, not taken for a flag, whatever it starts with
+// (`--drain_seconds -1`).
+absl::StatusOr<std::vector<FlagArg>> FlagArgs(int argc, char** argv) {
   std::vector<FlagArg> flags;
   for (int i = 1; i < argc; ++i) {
-    absl::string_view arg = argv[i];
+    const absl::string_view arg = argv[i];
     if (arg == "--") break;
     if (arg.empty() || arg[0] != '-') continue;
-    arg.remove_prefix(std::min(arg.find_first_not_of('-'), arg.size()));
-    const size_t equals = arg.find('=');
-    flags.push_back({arg.substr(0, equals), i});
-    if (equals != absl::string_view::npos) continue;
-    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(arg);
-    if (flag != nullptr && !flag->IsOfType<bool>()) ++i;
+    const absl::string_view name =
+        arg.substr(std::min(arg.find_first_not_of('-'), arg.size()));
+    if (name.find('=') == absl::string_view::npos && TakesSeparateValue(name) &&
+        i + 1 < argc) {
+      // Joined as Abseil reads it, so a --flagfile's is expanded too.
+      AESIGNAL_RETURN_IF_ERROR(
+          AddFlag(absl::StrCat(arg, "=", argv[i + 1]), arg, "", 0, flags));
+      ++i;
+      continue;
+    }
+    AESIGNAL_RETURN_IF_ERROR(AddFlag(arg, arg, "", 0, flags));
   }
   return flags;
 }
@@ -58,8 +136,11 @@ const absl::CommandLineFlag* NegatedBool(absl::string_view name) {
 
 std::set<std::string> ExplicitFlags(int argc, char** argv) {
   std::set<std::string> names;
-  for (const FlagArg& arg : FlagArgs(argc, argv)) {
-    names.emplace(arg.name);
+  // CheckFlagsAreDefined reported any error before the flags were parsed.
+  auto flags = FlagArgs(argc, argv);
+  if (!flags.ok()) return names;
+  for (const FlagArg& arg : *flags) {
+    names.insert(arg.name);
     if (const absl::CommandLineFlag* negated = NegatedBool(arg.name)) {
       names.emplace(negated->Name());
     }
@@ -72,14 +153,27 @@ absl::Status CheckFlagsAreDefined(int argc, char** argv) {
   static constexpr absl::string_view kUsageFlags[] = {
       "help",   "helpfull",  "helpshort", "helppackage",
       "helpon", "helpmatch", "version",   "only_check_args"};
-  for (const FlagArg& arg : FlagArgs(argc, argv)) {
+  AESIGNAL_ASSIGN_OR_RETURN(std::vector<FlagArg> flags, FlagArgs(argc, argv));
+  // --undefok=a,b: Abseil ignores those flags if undefined.
+  std::set<std::string, std::less<>> undefined_ok;
+  for (const FlagArg& arg : flags) {
+    if (arg.name != "undefok") continue;
+    for (absl::string_view name : absl::StrSplit(arg.value, ',')) {
+      undefined_ok.emplace(name);
+    }
+  }
+  for (const FlagArg& arg : flags) {
     if (absl::c_linear_search(kUsageFlags, arg.name) ||
+        absl::c_linear_search(kParserFlags, arg.name) ||
         absl::FindCommandLineFlag(arg.name) != nullptr ||
-        NegatedBool(arg.name) != nullptr) {
+        NegatedBool(arg.name) != nullptr || undefined_ok.contains(arg.name) ||
+        (absl::StartsWith(arg.name, "no") &&
+         undefined_ok.contains(absl::string_view(arg.name).substr(2)))) {
       continue;
     }
     return absl::InvalidArgumentError(absl::StrCat(
-        "unknown flag '", argv[arg.index], "' (--help lists the flags)"));
+        "unknown flag '", arg.text, "'", arg.origin.empty() ? "" : " at ",
+        arg.origin, " (--help lists the flags)"));
   }
   return absl::OkStatus();
 }

@@ -177,5 +177,58 @@ TEST(ConfigTest, AnUndefinedFlagIsNamed) {
   }
 }
 
+// A --flagfile's flags are checked as the command line's are (Abseil's own
+// parser would exit 1 on an unknown one), and count as explicit.
+TEST(ConfigTest, AFlagfileIsCheckedLineByLine) {
+  testing::TempDir dir;
+  const std::string inner = dir.path() + "/inner.flags";
+  const std::string outer = dir.path() + "/outer.flags";
+  std::ofstream(inner) << "--cfg_test_port=9\n";
+  std::ofstream(outer) << "# settings\n\n  --cfg_test_listen=1.2.3.4:5\n"
+                       << "--flagfile=" << inner << "\n";
+  const std::string flagfile = "--flagfile=" + outer;
+  const char* good[] = {"aesignald", flagfile.c_str()};
+  EXPECT_TRUE(CheckFlagsAreDefined(2, const_cast<char**>(good)).ok());
+  EXPECT_EQ(
+      ExplicitFlags(2, const_cast<char**>(good)),
+      (std::set<std::string>{"flagfile", "cfg_test_listen", "cfg_test_port"}));
+  const char* separate[] = {"aesignald", "--flagfile", outer.c_str()};
+  EXPECT_TRUE(
+      ExplicitFlags(3, const_cast<char**>(separate)).contains("cfg_test_port"));
+
+  std::ofstream(inner) << "--cfg_test_port=9\n--cfg_test_prot=9\n";
+  absl::Status status = CheckFlagsAreDefined(2, const_cast<char**>(good));
+  EXPECT_TRUE(absl::IsInvalidArgument(status));
+  EXPECT_EQ(status.message(),
+            absl::StrCat("unknown flag '--cfg_test_prot=9' at ", inner,
+                         ":2 (--help lists the flags)"));
+
+  std::ofstream(inner) << "cfg_test_port=9\n";
+  status = CheckFlagsAreDefined(2, const_cast<char**>(good));
+  EXPECT_EQ(status.message(), absl::StrCat("--flagfile ", inner,
+                                           ":1: 'cfg_test_port=9' is not a "
+                                           "flag"));
+
+  const std::string missing = "--flagfile=" + dir.path() + "/none";
+  const char* unreadable[] = {"aesignald", missing.c_str()};
+  status = CheckFlagsAreDefined(2, const_cast<char**>(unreadable));
+  EXPECT_TRUE(absl::IsInvalidArgument(status));
+  EXPECT_THAT(status.message(), HasSubstr("cannot be read"));
+
+  std::ofstream(inner) << "--flagfile=" << inner << "\n";
+  status = CheckFlagsAreDefined(2, const_cast<char**>(good));
+  EXPECT_THAT(status.message(), HasSubstr("nested more than"));
+}
+
+// Abseil ignores an undefined flag that --undefok names (and its --no form).
+TEST(ConfigTest, UndefokNamesFlagsThatMayBeUndefined) {
+  const char* argv[] = {"aesignald", "--undefok=cfg_gone,cfg_old",
+                        "--cfg_gone=1", "--nocfg_old", "--cfg_test_port=2"};
+  EXPECT_TRUE(CheckFlagsAreDefined(5, const_cast<char**>(argv)).ok());
+  const char* other[] = {"aesignald", "--undefok", "cfg_gone", "--cfg_else"};
+  EXPECT_THAT(CheckFlagsAreDefined(4, const_cast<char**>(other)).message(),
+              HasSubstr("unknown flag '--cfg_else'"));
+}
+
 }  // namespace
 }  // namespace aesignal
