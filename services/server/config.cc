@@ -27,15 +27,21 @@ namespace aesignal {
 
 namespace {
 
-// One flag argument of the command line, or one line of a --flagfile:
-// `--name`, `--name=value`, `-name` (Abseil takes one dash or two).
-struct FlagArg {
-  std::string name;    // without the dashes, up to any '='
-  std::string value;   // after '=', or the separate argument that followed
-  std::string text;    // as written (for messages)
-  std::string origin;  // "FILE:LINE" of a --flagfile's line, else empty
+// One argument as Abseil's parser sees it: from argv, or a line of a
+// --flagfile (origin "FILE:LINE"; empty for argv).
+struct RawArg {
+  std::string text;
+  std::string origin;
 };
 
+// One flag argument: `--name`, `--name=value`, `-name` (one dash or two).
+struct FlagArg {
+  std::string name;   // without the dashes, up to any '='
+  std::string value;  // after '=', or the separate argument that followed
+  RawArg raw;         // as written (for messages)
+};
+
+// Abseil's parser has no limit; a flagfile that names itself would loop.
 constexpr int kMaxFlagfileDepth = 10;
 
 // The flags Abseil's parser defines for itself (all take a value). They are
@@ -53,75 +59,86 @@ bool TakesSeparateValue(absl::string_view name) {
 absl::Status AddFlagfiles(absl::string_view paths, int depth,
                           std::vector<FlagArg>& flags);
 
-// Adds one argument's flag to `flags`, expanding a --flagfile as Abseil's
-// parser does.
-absl::Status AddFlag(absl::string_view arg, absl::string_view text,
-                     std::string origin, int depth,
-                     std::vector<FlagArg>& flags) {
-  arg.remove_prefix(std::min(arg.find_first_not_of('-'), arg.size()));
-  const size_t equals = arg.find('=');
-  FlagArg flag{std::string(arg.substr(0, equals)),
-               equals == absl::string_view::npos
-                   ? std::string()
-                   : std::string(arg.substr(equals + 1)),
-               std::string(text), std::move(origin)};
-  flags.push_back(flag);
-  if (flag.name == "flagfile") return AddFlagfiles(flag.value, depth, flags);
+// Appends the flags of `args` (argv's, or a flagfile's lines) to `flags` as
+// Abseil's parser reads them: up to `--` (or `--=...`); positional arguments
+// and a lone `-` skipped; a defined non-bool flag without `=` takes the next
+// argument as its value, whatever it starts with (`--drain_seconds -1`); a
+// --flagfile's flags follow it in place.
+absl::Status AddFlags(const std::vector<RawArg>& args, int depth,
+                      std::vector<FlagArg>& flags) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    absl::string_view arg = args[i].text;
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    arg.remove_prefix(arg[1] == '-' ? 2 : 1);
+    const size_t equals = arg.find('=');
+    if (equals == 0) break;  // `--=x`: Abseil stops reading flags here
+    FlagArg flag{std::string(arg.substr(0, equals)), "", args[i]};
+    if (equals != absl::string_view::npos) {
+      flag.value = std::string(arg.substr(equals + 1));
+    } else if (TakesSeparateValue(flag.name) && i + 1 < args.size()) {
+      flag.value = args[++i].text;
+    }
+    const std::string flagfiles = flag.name == "flagfile" ? flag.value : "";
+    flags.push_back(std::move(flag));
+    if (!flagfiles.empty()) {
+      AESIGNAL_RETURN_IF_ERROR(AddFlagfiles(flagfiles, depth, flags));
+    }
+  }
   return absl::OkStatus();
 }
 
-// The flags of the files named by a --flagfile (comma-separated): one
-// argument per line; blank lines and lines starting with '#' skipped.
+// The arguments of one flagfile: one per line, leading white space stripped,
+// blank lines and lines starting with '#' skipped.
+absl::StatusOr<std::vector<RawArg>> ReadFlagfile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--flagfile '", path, "': cannot be read"));
+  }
+  std::vector<RawArg> args;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    const absl::string_view arg = absl::StripLeadingAsciiWhitespace(line);
+    if (arg.empty() || arg[0] == '#') continue;
+    std::string origin = absl::StrCat(path, ":", number);
+    if (arg[0] != '-' || arg == "--") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--flagfile ", origin, ": '", arg, "' is not a flag"));
+    }
+    args.push_back({std::string(arg), std::move(origin)});
+  }
+  return args;
+}
+
+// The flags of the files a --flagfile names (comma-separated). A file that
+// is not a regular one (a pipe, `<(...)`) is left to Abseil's parser, which
+// reads it once: reading it here would leave nothing for it.
 absl::Status AddFlagfiles(absl::string_view paths, int depth,
                           std::vector<FlagArg>& flags) {
   if (depth >= kMaxFlagfileDepth) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--flagfile nested more than ", kMaxFlagfileDepth, " deep"));
   }
-  for (absl::string_view path : absl::StrSplit(paths, ',', absl::SkipEmpty())) {
-    std::ifstream in{std::string(path)};
-    if (!in) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--flagfile ", path, ": cannot be read"));
+  for (absl::string_view path : absl::StrSplit(paths, ',')) {
+    const std::string file(path);
+    std::error_code ec;
+    if (std::filesystem::exists(file, ec) &&
+        !std::filesystem::is_regular_file(file, ec)) {
+      continue;
     }
-    std::string line;
-    for (int number = 1; std::getline(in, line); ++number) {
-      const absl::string_view arg = absl::StripAsciiWhitespace(line);
-      if (arg.empty() || arg[0] == '#') continue;
-      std::string origin = absl::StrCat(path, ":", number);
-      if (arg[0] != '-') {
-        return absl::InvalidArgumentError(
-            absl::StrCat("--flagfile ", origin, ": '", arg, "' is not a flag"));
-      }
-      AESIGNAL_RETURN_IF_ERROR(
-          AddFlag(arg, arg, std::move(origin), depth + 1, flags));
-    }
+    AESIGNAL_ASSIGN_OR_RETURN(std::vector<RawArg> args, ReadFlagfile(file));
+    AESIGNAL_RETURN_IF_ERROR(AddFlags(args, depth + 1, flags));
   }
   return absl::OkStatus();
 }
 
-// The flag arguments of argv, in order, up to `--`, with the flags of any
-// --flagfile in its place. The separate value of a defined non-bool flag is
-// its value, not taken for a flag, whatever it starts with
-// (`--drain_seconds -1`).
+// The flags of the command line, with each --flagfile's in its place.
 absl::StatusOr<std::vector<FlagArg>> FlagArgs(int argc, char** argv) {
+  std::vector<RawArg> args;
+  for (int i = 1; i < argc; ++i) args.push_back({argv[i], ""});
   std::vector<FlagArg> flags;
-  for (int i = 1; i < argc; ++i) {
-    const absl::string_view arg = argv[i];
-    if (arg == "--") break;
-    if (arg.empty() || arg[0] != '-') continue;
-    const absl::string_view name =
-        arg.substr(std::min(arg.find_first_not_of('-'), arg.size()));
-    if (name.find('=') == absl::string_view::npos && TakesSeparateValue(name) &&
-        i + 1 < argc) {
-      // Joined as Abseil reads it, so a --flagfile's is expanded too.
-      AESIGNAL_RETURN_IF_ERROR(
-          AddFlag(absl::StrCat(arg, "=", argv[i + 1]), arg, "", 0, flags));
-      ++i;
-      continue;
-    }
-    AESIGNAL_RETURN_IF_ERROR(AddFlag(arg, arg, "", 0, flags));
-  }
+  AESIGNAL_RETURN_IF_ERROR(AddFlags(args, 0, flags));
   return flags;
 }
 
@@ -134,12 +151,10 @@ const absl::CommandLineFlag* NegatedBool(absl::string_view name) {
 
 }  // namespace
 
-std::set<std::string> ExplicitFlags(int argc, char** argv) {
+absl::StatusOr<std::set<std::string>> ExplicitFlags(int argc, char** argv) {
+  AESIGNAL_ASSIGN_OR_RETURN(std::vector<FlagArg> flags, FlagArgs(argc, argv));
   std::set<std::string> names;
-  // CheckFlagsAreDefined reported any error before the flags were parsed.
-  auto flags = FlagArgs(argc, argv);
-  if (!flags.ok()) return names;
-  for (const FlagArg& arg : *flags) {
+  for (const FlagArg& arg : flags) {
     names.insert(arg.name);
     if (const absl::CommandLineFlag* negated = NegatedBool(arg.name)) {
       names.emplace(negated->Name());
@@ -154,26 +169,31 @@ absl::Status CheckFlagsAreDefined(int argc, char** argv) {
       "help",   "helpfull",  "helpshort", "helppackage",
       "helpon", "helpmatch", "version",   "only_check_args"};
   AESIGNAL_ASSIGN_OR_RETURN(std::vector<FlagArg> flags, FlagArgs(argc, argv));
-  // --undefok=a,b: Abseil ignores those flags if undefined.
+  // --undefok=a,b: Abseil ignores those flags if undefined (the last
+  // --undefok counts, as in Abseil).
   std::set<std::string, std::less<>> undefined_ok;
   for (const FlagArg& arg : flags) {
     if (arg.name != "undefok") continue;
+    undefined_ok.clear();
     for (absl::string_view name : absl::StrSplit(arg.value, ',')) {
       undefined_ok.emplace(name);
     }
   }
+  const auto may_be_undefined = [&](absl::string_view name) {
+    return undefined_ok.contains(name) ||
+           (absl::ConsumePrefix(&name, "no") && undefined_ok.contains(name));
+  };
   for (const FlagArg& arg : flags) {
     if (absl::c_linear_search(kUsageFlags, arg.name) ||
         absl::c_linear_search(kParserFlags, arg.name) ||
         absl::FindCommandLineFlag(arg.name) != nullptr ||
-        NegatedBool(arg.name) != nullptr || undefined_ok.contains(arg.name) ||
-        (absl::StartsWith(arg.name, "no") &&
-         undefined_ok.contains(absl::string_view(arg.name).substr(2)))) {
+        NegatedBool(arg.name) != nullptr || may_be_undefined(arg.name)) {
       continue;
     }
+    const RawArg& raw = arg.raw;
     return absl::InvalidArgumentError(absl::StrCat(
-        "unknown flag '", arg.text, "'", arg.origin.empty() ? "" : " at ",
-        arg.origin, " (--help lists the flags)"));
+        "unknown flag '", raw.text, "'", raw.origin.empty() ? "" : " at ",
+        raw.origin, " (--help lists the flags)"));
   }
   return absl::OkStatus();
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace aesignal {
 
@@ -20,8 +21,9 @@ namespace aesignal {
 absl::Status CheckFlagsAreDefined(int argc, char** argv);
 
 // Names of the flags set explicitly on the command line (--name=value,
-// --name value, --noname).
-std::set<std::string> ExplicitFlags(int argc, char** argv);
+// --name value, --noname), including those of its --flagfile files. The
+// same errors as CheckFlagsAreDefined for a flagfile it cannot read.
+absl::StatusOr<std::set<std::string>> ExplicitFlags(int argc, char** argv);
 
 // Sets every registered absl flag named by a top-level key of the YAML file
 // at `path`, except those in `keep` (explicit on the command line). Scalar

@@ -1,5 +1,7 @@
 #include "services/server/config.h"
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <set>
 
@@ -126,7 +128,9 @@ TEST(ConfigTest, ExplicitFlagsFromArgv) {
   const char* argv[] = {
       "aesignald",        "--listen=1.2.3.4:5",    "--data_dir", "/x",
       "-grace_seconds=3", "--nocfg_test_insecure", "positional"};
-  auto names = ExplicitFlags(7, const_cast<char**>(argv));
+  auto explicit_flags = ExplicitFlags(7, const_cast<char**>(argv));
+  ASSERT_TRUE(explicit_flags.ok()) << explicit_flags.status();
+  const std::set<std::string>& names = *explicit_flags;
   EXPECT_TRUE(names.count("listen"));
   EXPECT_TRUE(names.count("data_dir"));
   EXPECT_TRUE(names.count("grace_seconds"));
@@ -143,8 +147,7 @@ TEST(ConfigTest, ExplicitFlagsSkipSeparateValues) {
                         "--nocfg_test_insecure",
                         "--cfg_test_listen",
                         "-x"};
-  auto names = ExplicitFlags(6, const_cast<char**>(argv));
-  EXPECT_EQ(names,
+  EXPECT_EQ(ExplicitFlags(6, const_cast<char**>(argv)).value(),
             (std::set<std::string>{"cfg_test_port", "nocfg_test_insecure",
                                    "cfg_test_insecure", "cfg_test_listen"}));
 }
@@ -166,8 +169,11 @@ TEST(ConfigTest, AnUndefinedFlagIsNamed) {
     const char* argv[] = {"aesignald", usage};
     EXPECT_TRUE(CheckFlagsAreDefined(2, const_cast<char**>(argv)).ok());
   }
-  for (const char* wrong :
-       {"--cfg_test_lisen=x", "--nocfg_test_port", "--nonsense", "-x"}) {
+  // A lone `-` is an argument, not a flag, as for Abseil.
+  const char* dash[] = {"aesignald", "-", "--cfg_test_port=2"};
+  EXPECT_TRUE(CheckFlagsAreDefined(3, const_cast<char**>(dash)).ok());
+  for (const char* wrong : {"--cfg_test_lisen=x", "--nocfg_test_port",
+                            "--nonsense", "-x", "---cfg_test_port=1"}) {
     const char* argv[] = {"aesignald", "--cfg_test_port=2", wrong};
     const absl::Status status =
         CheckFlagsAreDefined(3, const_cast<char**>(argv));
@@ -190,11 +196,12 @@ TEST(ConfigTest, AFlagfileIsCheckedLineByLine) {
   const char* good[] = {"aesignald", flagfile.c_str()};
   EXPECT_TRUE(CheckFlagsAreDefined(2, const_cast<char**>(good)).ok());
   EXPECT_EQ(
-      ExplicitFlags(2, const_cast<char**>(good)),
+      ExplicitFlags(2, const_cast<char**>(good)).value(),
       (std::set<std::string>{"flagfile", "cfg_test_listen", "cfg_test_port"}));
   const char* separate[] = {"aesignald", "--flagfile", outer.c_str()};
-  EXPECT_TRUE(
-      ExplicitFlags(3, const_cast<char**>(separate)).contains("cfg_test_port"));
+  EXPECT_TRUE(ExplicitFlags(3, const_cast<char**>(separate))
+                  .value()
+                  .contains("cfg_test_port"));
 
   std::ofstream(inner) << "--cfg_test_port=9\n--cfg_test_prot=9\n";
   absl::Status status = CheckFlagsAreDefined(2, const_cast<char**>(good));
@@ -218,6 +225,26 @@ TEST(ConfigTest, AFlagfileIsCheckedLineByLine) {
   std::ofstream(inner) << "--flagfile=" << inner << "\n";
   status = CheckFlagsAreDefined(2, const_cast<char**>(good));
   EXPECT_THAT(status.message(), HasSubstr("nested more than"));
+
+  // As Abseil reads a flagfile, a non-bool flag's value may be the next line.
+  std::ofstream(inner) << "--cfg_test_port\n  -1\n--cfg_test_listen\n--x\n";
+  EXPECT_TRUE(CheckFlagsAreDefined(2, const_cast<char**>(good)).ok());
+  EXPECT_FALSE(
+      ExplicitFlags(2, const_cast<char**>(good)).value().contains("1"));
+}
+
+// A flagfile that is not a regular file (a pipe, `<(...)`) is left to
+// Abseil's parser: read here first, it would be empty when Abseil reads it.
+// (Opening this FIFO with no writer would block, and the test time out.)
+TEST(ConfigTest, AFlagfileThatIsAPipeIsNotRead) {
+  testing::TempDir dir;
+  const std::string fifo = dir.path() + "/flags.fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const std::string flagfile = "--flagfile=" + fifo;
+  const char* argv[] = {"aesignald", flagfile.c_str(), "--cfg_test_port=2"};
+  EXPECT_TRUE(CheckFlagsAreDefined(3, const_cast<char**>(argv)).ok());
+  EXPECT_EQ(ExplicitFlags(3, const_cast<char**>(argv)).value(),
+            (std::set<std::string>{"flagfile", "cfg_test_port"}));
 }
 
 // Abseil ignores an undefined flag that --undefok names (and its --no form).
@@ -228,6 +255,11 @@ TEST(ConfigTest, UndefokNamesFlagsThatMayBeUndefined) {
   const char* other[] = {"aesignald", "--undefok", "cfg_gone", "--cfg_else"};
   EXPECT_THAT(CheckFlagsAreDefined(4, const_cast<char**>(other)).message(),
               HasSubstr("unknown flag '--cfg_else'"));
+  // The last --undefok counts, as in Abseil.
+  const char* twice[] = {"aesignald", "--undefok=cfg_gone", "--undefok=cfg_old",
+                         "--cfg_gone=1"};
+  EXPECT_THAT(CheckFlagsAreDefined(4, const_cast<char**>(twice)).message(),
+              HasSubstr("unknown flag '--cfg_gone=1'"));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -266,8 +267,11 @@ int main(int argc, char** argv) {
   }
   absl::ParseCommandLine(argc, argv);
   if (const std::string config = absl::GetFlag(FLAGS_config); !config.empty()) {
+    absl::StatusOr<std::set<std::string>> explicit_flags =
+        aesignal::ExplicitFlags(argc, argv);
     absl::Status applied =
-        aesignal::ApplyConfigFile(config, aesignal::ExplicitFlags(argc, argv));
+        explicit_flags.ok() ? aesignal::ApplyConfigFile(config, *explicit_flags)
+                            : explicit_flags.status();
     if (!applied.ok()) {
       std::fprintf(stderr, "aesignald: %s\n",
                    std::string(applied.message()).c_str());
