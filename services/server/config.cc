@@ -151,19 +151,8 @@ const absl::CommandLineFlag* NegatedBool(absl::string_view name) {
 
 }  // namespace
 
-absl::StatusOr<std::set<std::string>> ExplicitFlags(int argc, char** argv) {
-  AESIGNAL_ASSIGN_OR_RETURN(std::vector<FlagArg> flags, FlagArgs(argc, argv));
-  std::set<std::string> names;
-  for (const FlagArg& arg : flags) {
-    names.insert(arg.name);
-    if (const absl::CommandLineFlag* negated = NegatedBool(arg.name)) {
-      names.emplace(negated->Name());
-    }
-  }
-  return names;
-}
-
-absl::Status CheckFlagsAreDefined(int argc, char** argv) {
+absl::StatusOr<std::set<std::string>> CheckCommandLineFlags(int argc,
+                                                            char** argv) {
   // Abseil's usage flags are handled by its parser, not registered.
   static constexpr absl::string_view kUsageFlags[] = {
       "help",   "helpfull",  "helpshort", "helppackage",
@@ -183,11 +172,17 @@ absl::Status CheckFlagsAreDefined(int argc, char** argv) {
     return undefined_ok.contains(name) ||
            (absl::ConsumePrefix(&name, "no") && undefined_ok.contains(name));
   };
+  std::set<std::string> names;
   for (const FlagArg& arg : flags) {
+    names.insert(arg.name);
+    if (const absl::CommandLineFlag* negated = NegatedBool(arg.name)) {
+      names.emplace(negated->Name());
+      continue;
+    }
     if (absl::c_linear_search(kUsageFlags, arg.name) ||
         absl::c_linear_search(kParserFlags, arg.name) ||
         absl::FindCommandLineFlag(arg.name) != nullptr ||
-        NegatedBool(arg.name) != nullptr || may_be_undefined(arg.name)) {
+        may_be_undefined(arg.name)) {
       continue;
     }
     const RawArg& raw = arg.raw;
@@ -195,7 +190,7 @@ absl::Status CheckFlagsAreDefined(int argc, char** argv) {
         "unknown flag '", raw.text, "'", raw.origin.empty() ? "" : " at ",
         raw.origin, " (--help lists the flags)"));
   }
-  return absl::OkStatus();
+  return names;
 }
 
 absl::Status ApplyConfigFile(const std::string& path,

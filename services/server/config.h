@@ -14,16 +14,16 @@
 
 namespace aesignal {
 
-// INVALID_ARGUMENT naming the first command-line argument that is not a
-// defined flag (--name, --name=value, --noname for a bool). Abseil's own
-// parser exits 1 on one, which a supervisor reads as "may pass, restart";
-// checked first, it is a configuration error (exit 2) like the others.
-absl::Status CheckFlagsAreDefined(int argc, char** argv);
-
-// Names of the flags set explicitly on the command line (--name=value,
-// --name value, --noname), including those of its --flagfile files. The
-// same errors as CheckFlagsAreDefined for a flagfile it cannot read.
-absl::StatusOr<std::set<std::string>> ExplicitFlags(int argc, char** argv);
+// Checks the command line before Abseil's parser reads it, and returns the
+// names of the flags it sets explicitly (--name=value, --name value,
+// --noname, and those of its --flagfile files), which a configuration file
+// must not override. INVALID_ARGUMENT naming the first argument that is not
+// a defined flag (or a flagfile's line, or a flagfile that cannot be read).
+// Abseil's own parser exits 1 on those, which a supervisor reads as "may
+// pass, restart"; checked first, they are configuration errors (exit 2)
+// like the others.
+absl::StatusOr<std::set<std::string>> CheckCommandLineFlags(int argc,
+                                                            char** argv);
 
 // Sets every registered absl flag named by a top-level key of the YAML file
 // at `path`, except those in `keep` (explicit on the command line). Scalar

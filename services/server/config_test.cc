@@ -125,15 +125,16 @@ TEST(RangeTest, NamesTheFlag) {
 }
 
 TEST(ConfigTest, ExplicitFlagsFromArgv) {
-  const char* argv[] = {
-      "aesignald",        "--listen=1.2.3.4:5",    "--data_dir", "/x",
-      "-grace_seconds=3", "--nocfg_test_insecure", "positional"};
-  auto explicit_flags = ExplicitFlags(7, const_cast<char**>(argv));
+  const char* argv[] = {"aesignald",        "--cfg_test_listen=1.2.3.4:5",
+                        "--cfg_test_list",  "/x",
+                        "-cfg_test_port=3", "--nocfg_test_insecure",
+                        "positional"};
+  auto explicit_flags = CheckCommandLineFlags(7, const_cast<char**>(argv));
   ASSERT_TRUE(explicit_flags.ok()) << explicit_flags.status();
   const std::set<std::string>& names = *explicit_flags;
-  EXPECT_TRUE(names.count("listen"));
-  EXPECT_TRUE(names.count("data_dir"));
-  EXPECT_TRUE(names.count("grace_seconds"));
+  EXPECT_TRUE(names.count("cfg_test_listen"));
+  EXPECT_TRUE(names.count("cfg_test_list"));
+  EXPECT_TRUE(names.count("cfg_test_port"));
   EXPECT_TRUE(names.count("cfg_test_insecure"));
   EXPECT_FALSE(names.count("positional"));
 }
@@ -147,7 +148,7 @@ TEST(ConfigTest, ExplicitFlagsSkipSeparateValues) {
                         "--nocfg_test_insecure",
                         "--cfg_test_listen",
                         "-x"};
-  EXPECT_EQ(ExplicitFlags(6, const_cast<char**>(argv)).value(),
+  EXPECT_EQ(CheckCommandLineFlags(6, const_cast<char**>(argv)).value(),
             (std::set<std::string>{"cfg_test_port", "nocfg_test_insecure",
                                    "cfg_test_insecure", "cfg_test_listen"}));
 }
@@ -161,22 +162,22 @@ TEST(ConfigTest, AnUndefinedFlagIsNamed) {
                            "--nocfg_test_insecure",
                            "--",
                            "--after_the_end"};
-  EXPECT_TRUE(CheckFlagsAreDefined(8, const_cast<char**>(defined)).ok());
+  EXPECT_TRUE(CheckCommandLineFlags(8, const_cast<char**>(defined)).ok());
   const char* negative[] = {"aesignald", "--cfg_test_port", "-1",
                             "--cfg_test_insecure", "--cfg_test_port=2"};
-  EXPECT_TRUE(CheckFlagsAreDefined(5, const_cast<char**>(negative)).ok());
+  EXPECT_TRUE(CheckCommandLineFlags(5, const_cast<char**>(negative)).ok());
   for (const char* usage : {"--help", "--helpfull", "--version"}) {
     const char* argv[] = {"aesignald", usage};
-    EXPECT_TRUE(CheckFlagsAreDefined(2, const_cast<char**>(argv)).ok());
+    EXPECT_TRUE(CheckCommandLineFlags(2, const_cast<char**>(argv)).ok());
   }
   // A lone `-` is an argument, not a flag, as for Abseil.
   const char* dash[] = {"aesignald", "-", "--cfg_test_port=2"};
-  EXPECT_TRUE(CheckFlagsAreDefined(3, const_cast<char**>(dash)).ok());
+  EXPECT_TRUE(CheckCommandLineFlags(3, const_cast<char**>(dash)).ok());
   for (const char* wrong : {"--cfg_test_lisen=x", "--nocfg_test_port",
                             "--nonsense", "-x", "---cfg_test_port=1"}) {
     const char* argv[] = {"aesignald", "--cfg_test_port=2", wrong};
     const absl::Status status =
-        CheckFlagsAreDefined(3, const_cast<char**>(argv));
+        CheckCommandLineFlags(3, const_cast<char**>(argv)).status();
     EXPECT_TRUE(absl::IsInvalidArgument(status)) << wrong;
     EXPECT_THAT(status.message(),
                 HasSubstr(absl::StrCat("unknown flag '", wrong, "'")));
@@ -194,43 +195,44 @@ TEST(ConfigTest, AFlagfileIsCheckedLineByLine) {
                        << "--flagfile=" << inner << "\n";
   const std::string flagfile = "--flagfile=" + outer;
   const char* good[] = {"aesignald", flagfile.c_str()};
-  EXPECT_TRUE(CheckFlagsAreDefined(2, const_cast<char**>(good)).ok());
+  EXPECT_TRUE(CheckCommandLineFlags(2, const_cast<char**>(good)).ok());
   EXPECT_EQ(
-      ExplicitFlags(2, const_cast<char**>(good)).value(),
+      CheckCommandLineFlags(2, const_cast<char**>(good)).value(),
       (std::set<std::string>{"flagfile", "cfg_test_listen", "cfg_test_port"}));
   const char* separate[] = {"aesignald", "--flagfile", outer.c_str()};
-  EXPECT_TRUE(ExplicitFlags(3, const_cast<char**>(separate))
+  EXPECT_TRUE(CheckCommandLineFlags(3, const_cast<char**>(separate))
                   .value()
                   .contains("cfg_test_port"));
 
   std::ofstream(inner) << "--cfg_test_port=9\n--cfg_test_prot=9\n";
-  absl::Status status = CheckFlagsAreDefined(2, const_cast<char**>(good));
+  absl::Status status =
+      CheckCommandLineFlags(2, const_cast<char**>(good)).status();
   EXPECT_TRUE(absl::IsInvalidArgument(status));
   EXPECT_EQ(status.message(),
             absl::StrCat("unknown flag '--cfg_test_prot=9' at ", inner,
                          ":2 (--help lists the flags)"));
 
   std::ofstream(inner) << "cfg_test_port=9\n";
-  status = CheckFlagsAreDefined(2, const_cast<char**>(good));
+  status = CheckCommandLineFlags(2, const_cast<char**>(good)).status();
   EXPECT_EQ(status.message(), absl::StrCat("--flagfile ", inner,
                                            ":1: 'cfg_test_port=9' is not a "
                                            "flag"));
 
   const std::string missing = "--flagfile=" + dir.path() + "/none";
   const char* unreadable[] = {"aesignald", missing.c_str()};
-  status = CheckFlagsAreDefined(2, const_cast<char**>(unreadable));
+  status = CheckCommandLineFlags(2, const_cast<char**>(unreadable)).status();
   EXPECT_TRUE(absl::IsInvalidArgument(status));
   EXPECT_THAT(status.message(), HasSubstr("cannot be read"));
 
   std::ofstream(inner) << "--flagfile=" << inner << "\n";
-  status = CheckFlagsAreDefined(2, const_cast<char**>(good));
+  status = CheckCommandLineFlags(2, const_cast<char**>(good)).status();
   EXPECT_THAT(status.message(), HasSubstr("nested more than"));
 
   // As Abseil reads a flagfile, a non-bool flag's value may be the next line.
   std::ofstream(inner) << "--cfg_test_port\n  -1\n--cfg_test_listen\n--x\n";
-  EXPECT_TRUE(CheckFlagsAreDefined(2, const_cast<char**>(good)).ok());
+  EXPECT_TRUE(CheckCommandLineFlags(2, const_cast<char**>(good)).ok());
   EXPECT_FALSE(
-      ExplicitFlags(2, const_cast<char**>(good)).value().contains("1"));
+      CheckCommandLineFlags(2, const_cast<char**>(good)).value().contains("1"));
 }
 
 // A flagfile that is not a regular file (a pipe, `<(...)`) is left to
@@ -242,8 +244,8 @@ TEST(ConfigTest, AFlagfileThatIsAPipeIsNotRead) {
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   const std::string flagfile = "--flagfile=" + fifo;
   const char* argv[] = {"aesignald", flagfile.c_str(), "--cfg_test_port=2"};
-  EXPECT_TRUE(CheckFlagsAreDefined(3, const_cast<char**>(argv)).ok());
-  EXPECT_EQ(ExplicitFlags(3, const_cast<char**>(argv)).value(),
+  EXPECT_TRUE(CheckCommandLineFlags(3, const_cast<char**>(argv)).ok());
+  EXPECT_EQ(CheckCommandLineFlags(3, const_cast<char**>(argv)).value(),
             (std::set<std::string>{"flagfile", "cfg_test_port"}));
 }
 
@@ -251,15 +253,17 @@ TEST(ConfigTest, AFlagfileThatIsAPipeIsNotRead) {
 TEST(ConfigTest, UndefokNamesFlagsThatMayBeUndefined) {
   const char* argv[] = {"aesignald", "--undefok=cfg_gone,cfg_old",
                         "--cfg_gone=1", "--nocfg_old", "--cfg_test_port=2"};
-  EXPECT_TRUE(CheckFlagsAreDefined(5, const_cast<char**>(argv)).ok());
+  EXPECT_TRUE(CheckCommandLineFlags(5, const_cast<char**>(argv)).ok());
   const char* other[] = {"aesignald", "--undefok", "cfg_gone", "--cfg_else"};
-  EXPECT_THAT(CheckFlagsAreDefined(4, const_cast<char**>(other)).message(),
-              HasSubstr("unknown flag '--cfg_else'"));
+  EXPECT_THAT(
+      CheckCommandLineFlags(4, const_cast<char**>(other)).status().message(),
+      HasSubstr("unknown flag '--cfg_else'"));
   // The last --undefok counts, as in Abseil.
   const char* twice[] = {"aesignald", "--undefok=cfg_gone", "--undefok=cfg_old",
                          "--cfg_gone=1"};
-  EXPECT_THAT(CheckFlagsAreDefined(4, const_cast<char**>(twice)).message(),
-              HasSubstr("unknown flag '--cfg_gone=1'"));
+  EXPECT_THAT(
+      CheckCommandLineFlags(4, const_cast<char**>(twice)).status().message(),
+      HasSubstr("unknown flag '--cfg_gone=1'"));
 }
 
 }  // namespace

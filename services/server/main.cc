@@ -259,19 +259,17 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "aesignal server: durable AE-report ingest and incidence tables.\n"
       "Usage: aesignald [--listen=HOST:PORT] [--data_dir=DIR]");
-  if (absl::Status defined = aesignal::CheckFlagsAreDefined(argc, argv);
-      !defined.ok()) {
+  // Checked and noted before Abseil parses them (config.h).
+  const absl::StatusOr<std::set<std::string>> explicit_flags =
+      aesignal::CheckCommandLineFlags(argc, argv);
+  if (!explicit_flags.ok()) {
     std::fprintf(stderr, "aesignald: %s\n",
-                 std::string(defined.message()).c_str());
+                 std::string(explicit_flags.status().message()).c_str());
     return 2;
   }
   absl::ParseCommandLine(argc, argv);
   if (const std::string config = absl::GetFlag(FLAGS_config); !config.empty()) {
-    absl::StatusOr<std::set<std::string>> explicit_flags =
-        aesignal::ExplicitFlags(argc, argv);
-    absl::Status applied =
-        explicit_flags.ok() ? aesignal::ApplyConfigFile(config, *explicit_flags)
-                            : explicit_flags.status();
+    absl::Status applied = aesignal::ApplyConfigFile(config, *explicit_flags);
     if (!applied.ok()) {
       std::fprintf(stderr, "aesignald: %s\n",
                    std::string(applied.message()).c_str());
