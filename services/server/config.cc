@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -58,6 +59,8 @@ bool TakesSeparateValue(absl::string_view name) {
 
 absl::Status AddFlagfiles(absl::string_view paths, int depth,
                           std::vector<FlagArg>& flags);
+absl::Status AddEnvironmentFlags(absl::string_view names, bool required,
+                                 int depth, std::vector<FlagArg>& flags);
 
 // Appends the flags of `args` (argv's, or a flagfile's lines) to `flags` as
 // Abseil's parser reads them: up to `--` (or `--=...`); positional arguments
@@ -79,10 +82,13 @@ absl::Status AddFlags(const std::vector<RawArg>& args, int depth,
     } else if (TakesSeparateValue(flag.name) && i + 1 < args.size()) {
       flag.value = args[++i].text;
     }
-    const std::string flagfiles = flag.name == "flagfile" ? flag.value : "";
+    const std::string name = flag.name, value = flag.value;
     flags.push_back(std::move(flag));
-    if (!flagfiles.empty()) {
-      AESIGNAL_RETURN_IF_ERROR(AddFlagfiles(flagfiles, depth, flags));
+    if (name == "flagfile" && !value.empty()) {
+      AESIGNAL_RETURN_IF_ERROR(AddFlagfiles(value, depth, flags));
+    } else if (name == "fromenv" || name == "tryfromenv") {
+      AESIGNAL_RETURN_IF_ERROR(
+          AddEnvironmentFlags(value, name == "fromenv", depth, flags));
     }
   }
   return absl::OkStatus();
@@ -131,6 +137,30 @@ absl::Status AddFlagfiles(absl::string_view paths, int depth,
     AESIGNAL_RETURN_IF_ERROR(AddFlags(args, depth + 1, flags));
   }
   return absl::OkStatus();
+}
+
+// The flags --fromenv / --tryfromenv name (comma-separated), each set from
+// the environment variable FLAGS_<name> as Abseil's parser sets it: a
+// missing variable is an error for --fromenv and skipped for --tryfromenv.
+absl::Status AddEnvironmentFlags(absl::string_view names, bool required,
+                                 int depth, std::vector<FlagArg>& flags) {
+  const absl::string_view source = required ? "--fromenv" : "--tryfromenv";
+  std::vector<RawArg> args;
+  for (absl::string_view name : absl::StrSplit(names, ',')) {
+    if (name == "fromenv" || name == "tryfromenv") {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, " may not name ", name));
+    }
+    const std::string variable = absl::StrCat("FLAGS_", name);
+    const char* value = std::getenv(variable.c_str());
+    if (value == nullptr) {
+      if (!required) continue;
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": ", variable, " is not set"));
+    }
+    args.push_back({absl::StrCat("--", name, "=", value), variable});
+  }
+  return AddFlags(args, depth + 1, flags);
 }
 
 // The flags of the command line, with each --flagfile's in its place.

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <set>
 
@@ -264,6 +265,31 @@ TEST(ConfigTest, UndefokNamesFlagsThatMayBeUndefined) {
   EXPECT_THAT(
       CheckCommandLineFlags(4, const_cast<char**>(twice)).status().message(),
       HasSubstr("unknown flag '--cfg_gone=1'"));
+}
+
+// --fromenv / --tryfromenv set flags from FLAGS_<name>: checked like the
+// command line's (the origin names the variable), and explicit.
+TEST(ConfigTest, FlagsFromTheEnvironmentAreChecked) {
+  setenv("FLAGS_cfg_test_port", "7", 1);
+  setenv("FLAGS_cfg_test_nope", "1", 1);
+  unsetenv("FLAGS_cfg_test_listen");
+  const char* good[] = {"aesignald", "--fromenv=cfg_test_port",
+                        "--tryfromenv=cfg_test_listen"};
+  EXPECT_EQ(CheckCommandLineFlags(3, const_cast<char**>(good)).value(),
+            (std::set<std::string>{"fromenv", "tryfromenv", "cfg_test_port"}));
+  const char* unknown[] = {"aesignald", "--tryfromenv", "cfg_test_nope"};
+  EXPECT_EQ(
+      CheckCommandLineFlags(3, const_cast<char**>(unknown)).status().message(),
+      "unknown flag '--cfg_test_nope=1' at FLAGS_cfg_test_nope (--help "
+      "lists the flags)");
+  const char* missing[] = {"aesignald", "--fromenv=cfg_test_listen"};
+  EXPECT_EQ(
+      CheckCommandLineFlags(2, const_cast<char**>(missing)).status().message(),
+      "--fromenv: FLAGS_cfg_test_listen is not set");
+  const char* loop[] = {"aesignald", "--fromenv=fromenv"};
+  EXPECT_FALSE(CheckCommandLineFlags(2, const_cast<char**>(loop)).ok());
+  unsetenv("FLAGS_cfg_test_port");
+  unsetenv("FLAGS_cfg_test_nope");
 }
 
 }  // namespace
