@@ -16,9 +16,10 @@ namespace aesignal {
 
 // Checks the command line before Abseil's parser reads it, and returns the
 // names of the flags it sets explicitly (--name=value, --name value,
-// --noname, and those of its --flagfile files), which a configuration file
-// must not override. INVALID_ARGUMENT naming the first argument that is not
-// a defined flag (or a flagfile's line, or a flagfile that cannot be read).
+// --noname, those of its --flagfile files and those --fromenv/--tryfromenv
+// take from the environment), which a configuration file must not override.
+// INVALID_ARGUMENT naming the first argument that is not a defined flag (or a
+// flagfile's line, or FLAGS_<name>), or a flagfile that cannot be read.
 // Abseil's own parser exits 1 on those, which a supervisor reads as "may
 // pass, restart"; checked first, they are configuration errors (exit 2)
 // like the others.
