@@ -80,23 +80,31 @@ absl::Status ForEachPage(Request request, const Call& call, const Take& take) {
   return absl::OkStatus();
 }
 
-// Every page of a paged incidence table, as one response.
-absl::StatusOr<v1::GetIncidenceResponse> AllTerms(
-    IncidenceApp& incidence, const CallContext& context,
-    v1::GetIncidenceRequest request) {
-  request.set_page_size(1000);
-  v1::GetIncidenceResponse all;
-  AESIGNAL_RETURN_IF_ERROR(ForEachPage(
-      request,
-      [&](const v1::GetIncidenceRequest& r) {
-        return incidence.GetIncidence(context, r);
-      },
-      [&](v1::GetIncidenceResponse& page) {
-        page.clear_next_page_token();
-        all.MergeFrom(page);
-      }));
-  return all;
-}
+// Whole incidence tables at the report's cut-off, read together: one pass
+// over the trial's report versions for all of them, where a GetIncidence
+// per table (and per page) makes one each (docs/benchmarks.md, "DSMB
+// report").
+class TableBatch {
+ public:
+  // `into` receives the answer and must stay where it is until Read.
+  void Add(v1::GetIncidenceRequest request, v1::GetIncidenceResponse* into) {
+    requests_.push_back(std::move(request));
+    into_.push_back(into);
+  }
+  absl::Status Read(IncidenceApp& incidence, const CallContext& context) {
+    AESIGNAL_ASSIGN_OR_RETURN(
+        std::vector<v1::GetIncidenceResponse> answers,
+        incidence.GetIncidenceTablesAtCutOff(context, requests_));
+    for (size_t i = 0; i < answers.size(); ++i) {
+      *into_[i] = std::move(answers[i]);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  std::vector<v1::GetIncidenceRequest> requests_;
+  std::vector<v1::GetIncidenceResponse*> into_;
+};
 
 class Gatherer {
  public:
@@ -121,9 +129,8 @@ class Gatherer {
   }
   absl::Status Subjects(report::DsmbInputs& in);
   absl::Status Tables(report::DsmbInputs& in);
-  absl::Status Subset(v1::IncidenceSubset subset, std::string category,
-                      std::string id, std::string title,
-                      std::vector<report::SubsetTables>& out);
+  void AddSubset(v1::IncidenceSubset subset, const std::string& category,
+                 report::SubsetTables& tables, TableBatch& batch);
   absl::Status Reports(report::DsmbInputs& in);
   absl::StatusOr<std::vector<v1::SignalTopic>> Topics(
       const google::protobuf::Timestamp& as_of);
@@ -157,82 +164,80 @@ absl::Status Gatherer::Subjects(report::DsmbInputs& in) {
       });
 }
 
-absl::Status Gatherer::Subset(v1::IncidenceSubset subset, std::string category,
-                              std::string id, std::string title,
-                              std::vector<report::SubsetTables>& out) {
-  report::SubsetTables tables{.id = std::move(id), .title = std::move(title)};
+// Adds the SOC and PT tables of `subset` (of AESI `category`) to `batch`.
+void Gatherer::AddSubset(v1::IncidenceSubset subset,
+                         const std::string& category,
+                         report::SubsetTables& tables, TableBatch& batch) {
   for (auto [level, target] : {std::pair{v1::TERM_LEVEL_SOC, &tables.soc},
                                std::pair{v1::TERM_LEVEL_PT, &tables.pt}}) {
     v1::GetIncidenceRequest r = Incidence(level);
     r.set_subset(subset);
     r.set_aesi_category(category);
-    AESIGNAL_ASSIGN_OR_RETURN(*target, AllTerms(incidence_, context_, r));
+    batch.Add(std::move(r), target);
   }
-  out.push_back(std::move(tables));
-  return absl::OkStatus();
 }
 
 absl::Status Gatherer::Tables(report::DsmbInputs& in) {
-  v1::GetIncidenceRequest overall = Incidence(v1::TERM_LEVEL_OVERALL);
-  overall.set_compare_to_control(closed_ && has_control_);
-  AESIGNAL_ASSIGN_OR_RETURN(in.overall,
-                            AllTerms(incidence_, context_, overall));
-  AESIGNAL_ASSIGN_OR_RETURN(
-      in.soc, AllTerms(incidence_, context_, Incidence(v1::TERM_LEVEL_SOC)));
-  v1::GetIncidenceRequest pt = Incidence(v1::TERM_LEVEL_PT);
-  pt.set_compare_to_control(closed_ && has_control_);
-  AESIGNAL_ASSIGN_OR_RETURN(in.pt, AllTerms(incidence_, context_, pt));
-  v1::GetIncidenceRequest max_grade = Incidence(v1::TERM_LEVEL_PT);
-  max_grade.set_max_grade(true);
-  AESIGNAL_ASSIGN_OR_RETURN(in.pt_max_grade,
-                            AllTerms(incidence_, context_, max_grade));
-  AESIGNAL_RETURN_IF_ERROR(Subset(v1::INCIDENCE_SUBSET_SERIOUS, "",
-                                  "t07_sae_soc_pt",
-                                  "Serious adverse events by system organ "
-                                  "class and preferred term",
-                                  in.subsets));
-  AESIGNAL_RETURN_IF_ERROR(Subset(v1::INCIDENCE_SUBSET_RELATED, "",
-                                  "t08_related_soc_pt",
-                                  "Related adverse events by system organ "
-                                  "class and preferred term",
-                                  in.subsets));
   // Grades are CTCAE grades unless the trial says how else they were
   // assigned (the methods section then prints how).
-  AESIGNAL_RETURN_IF_ERROR(Subset(
-      v1::INCIDENCE_SUBSET_GRADE_3_PLUS, "", "t09_grade3_soc_pt",
-      absl::StrCat("Adverse events of ",
-                   in.trial.grading().empty() ? "CTCAE grade" : "grade",
-                   " 3 or higher by system organ class and preferred term"),
-      in.subsets));
-  int n = 0;
-  for (const std::string& category : in.trial.aesi_categories()) {
-    AESIGNAL_RETURN_IF_ERROR(Subset(
-        v1::INCIDENCE_SUBSET_AESI, category, absl::StrCat("t11_aesi_", ++n),
-        absl::StrCat("Adverse events of special interest: ", category),
-        in.aesi));
+  in.subsets = {
+      {.id = "t07_sae_soc_pt",
+       .title = "Serious adverse events by system organ class and preferred "
+                "term"},
+      {.id = "t08_related_soc_pt",
+       .title = "Related adverse events by system organ class and preferred "
+                "term"},
+      {.id = "t09_grade3_soc_pt",
+       .title = absl::StrCat(
+           "Adverse events of ",
+           in.trial.grading().empty() ? "CTCAE grade" : "grade",
+           " 3 or higher by system organ class and preferred term")}};
+  for (int i = 0; i < in.trial.aesi_categories_size(); ++i) {
+    in.aesi.push_back(
+        {.id = absl::StrCat("t11_aesi_", i + 1),
+         .title = absl::StrCat("Adverse events of special interest: ",
+                               in.trial.aesi_categories(i))});
   }
-  return absl::OkStatus();
+  // Every table in one pass over the versions (in.subsets and in.aesi no
+  // longer grow, so the answers' addresses hold).
+  TableBatch batch;
+  v1::GetIncidenceRequest overall = Incidence(v1::TERM_LEVEL_OVERALL);
+  overall.set_compare_to_control(closed_ && has_control_);
+  batch.Add(std::move(overall), &in.overall);
+  batch.Add(Incidence(v1::TERM_LEVEL_SOC), &in.soc);
+  v1::GetIncidenceRequest pt = Incidence(v1::TERM_LEVEL_PT);
+  pt.set_compare_to_control(closed_ && has_control_);
+  batch.Add(std::move(pt), &in.pt);
+  v1::GetIncidenceRequest max_grade = Incidence(v1::TERM_LEVEL_PT);
+  max_grade.set_max_grade(true);
+  batch.Add(std::move(max_grade), &in.pt_max_grade);
+  const v1::IncidenceSubset kSubsets[] = {v1::INCIDENCE_SUBSET_SERIOUS,
+                                          v1::INCIDENCE_SUBSET_RELATED,
+                                          v1::INCIDENCE_SUBSET_GRADE_3_PLUS};
+  for (size_t i = 0; i < std::size(kSubsets); ++i) {
+    AddSubset(kSubsets[i], "", in.subsets[i], batch);
+  }
+  for (int i = 0; i < in.trial.aesi_categories_size(); ++i) {
+    AddSubset(v1::INCIDENCE_SUBSET_AESI, in.trial.aesi_categories(i),
+              in.aesi[i], batch);
+  }
+  return batch.Read(incidence_, context_);
 }
 
+// Every report in one pass: paging would scan the trial once per page.
 absl::Status Gatherer::Reports(report::DsmbInputs& in) {
   v1::ListReportsRequest list;
   list.set_parent(request_.parent());
-  list.set_page_size(1000);
   list.set_order_by("onset_study_day");
   *list.mutable_as_of() = request_.cutoff();
   list.set_include_entered_in_error(true);  // for their own listing
-  return ForEachPage(
-      list,
-      [&](const v1::ListReportsRequest& r) {
-        return incidence_.ListReports(context_, r);
-      },
-      [&](v1::ListReportsResponse& page) {
-        for (auto& report : *page.mutable_reports()) {
-          (report.current().report().entered_in_error() ? in.withdrawn
-                                                        : in.reports)
-              .push_back(std::move(report));
-        }
-      });
+  AESIGNAL_ASSIGN_OR_RETURN(v1::ListReportsResponse all,
+                            incidence_.ListAllReports(context_, list));
+  for (auto& report : *all.mutable_reports()) {
+    (report.current().report().entered_in_error() ? in.withdrawn : in.reports)
+        .push_back(std::move(report));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<v1::SignalTopic>> Gatherer::Topics(
@@ -306,19 +311,19 @@ absl::Status Gatherer::Baselines(report::DsmbInputs& in) {
   return absl::OkStatus();
 }
 
-// Each topic's term over time, for its figures.
+// Each topic's term over time, for its figures, in one pass.
 absl::Status Gatherer::TopicIncidence(report::DsmbInputs& in) {
   const bool trend = closed_ && in.trial.dose_groups_size() >= 3;
+  TableBatch batch;
   for (const v1::SignalTopic& topic : in.topics) {
     v1::GetIncidenceRequest r = Incidence(topic.level());
     r.set_soc(topic.soc());
     r.set_pt(topic.pt());
     r.set_overall_key(topic.overall_key());
     r.set_dose_trend(trend);
-    AESIGNAL_ASSIGN_OR_RETURN(in.topic_incidence[topic.topic_id()],
-                              incidence_.GetIncidence(context_, r));
+    batch.Add(std::move(r), &in.topic_incidence[topic.topic_id()]);  // a map
   }
-  return absl::OkStatus();
+  return batch.Read(incidence_, context_);
 }
 
 absl::StatusOr<report::DsmbInputs> Gatherer::Gather() {

@@ -220,21 +220,6 @@ absl::StatusOr<EventWindows> ReadLastEventWindows(const storage::ReadView& view,
   return last_event_window;
 }
 
-absl::StatusOr<EventWindows> LastEventWindowsAsOf(
-    const storage::ReadView& view, const v1::Trial& trial,
-    const google::protobuf::Timestamp& as_of) {
-  EventWindows last_event_window;
-  AESIGNAL_RETURN_IF_ERROR(storage::ScanReportsAsOf(
-      view, trial.trial_id(), as_of, [&](const storage::StoredReport& stored) {
-        if (!Counts(stored.report())) return true;
-        auto [it, added] = last_event_window.try_emplace(
-            stored.report().subject_id(), stored.window());
-        if (!added) it->second = std::max(it->second, stored.window());
-        return true;
-      }));
-  return last_event_window;
-}
-
 absl::StatusOr<Denominators> CountDenominators(
     const v1::Trial& trial, const std::vector<v1::Subject>& subjects,
     const EventWindows& last_event_window) {
@@ -298,6 +283,11 @@ absl::StatusOr<storage::SubjectGroups> ReadSubjectGroups(
       const std::vector<v1::Subject> subjects,
       as_of.has_value() ? ReadSubjectsAsOf(view, trial.trial_id(), *as_of)
                         : ReadSubjects(view, trial.trial_id()));
+  return SubjectGroupsOf(trial, subjects);
+}
+
+absl::StatusOr<storage::SubjectGroups> SubjectGroupsOf(
+    const v1::Trial& trial, const std::vector<v1::Subject>& subjects) {
   storage::SubjectGroups groups;
   groups.reserve(subjects.size());
   for (const v1::Subject& s : subjects) {
@@ -316,16 +306,6 @@ absl::StatusOr<Denominators> ReadDenominators(const storage::ReadView& view,
                             ReadLastEventWindows(view, trial));
   AESIGNAL_ASSIGN_OR_RETURN(const std::vector<v1::Subject> subjects,
                             ReadSubjects(view, trial.trial_id()));
-  return CountDenominators(trial, subjects, last_event_window);
-}
-
-absl::StatusOr<Denominators> ReadDenominatorsAsOf(
-    const storage::ReadView& view, const v1::Trial& trial,
-    const google::protobuf::Timestamp& as_of) {
-  AESIGNAL_ASSIGN_OR_RETURN(const EventWindows last_event_window,
-                            LastEventWindowsAsOf(view, trial, as_of));
-  AESIGNAL_ASSIGN_OR_RETURN(const std::vector<v1::Subject> subjects,
-                            ReadSubjectsAsOf(view, trial.trial_id(), as_of));
   return CountDenominators(trial, subjects, last_event_window);
 }
 

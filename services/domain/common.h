@@ -90,6 +90,10 @@ absl::StatusOr<std::vector<v1::Subject>> ReadSubjects(
 absl::StatusOr<storage::SubjectGroups> ReadSubjectGroups(
     const storage::ReadView& view, const v1::Trial& trial,
     const std::optional<google::protobuf::Timestamp>& as_of = std::nullopt);
+// The same from subjects already read; DATA_LOSS if a subject's group is not
+// the trial's.
+absl::StatusOr<storage::SubjectGroups> SubjectGroupsOf(
+    const v1::Trial& trial, const std::vector<v1::Subject>& subjects);
 
 // The last window in which each subject has an AE, by subject_id: a subject
 // with an AE in a window has evidently been followed into it, even if its
@@ -98,11 +102,8 @@ using EventWindows = std::map<std::string, int>;
 // From the maintained subject-term states of the any-AE row (live data).
 absl::StatusOr<EventWindows> ReadLastEventWindows(const storage::ReadView& view,
                                                   const v1::Trial& trial);
-// From each report's version as of the cut-off (storage::ScanReportsAsOf):
-// what the any-AE row's states held then, since every version counts in it.
-absl::StatusOr<EventWindows> LastEventWindowsAsOf(
-    const storage::ReadView& view, const v1::Trial& trial,
-    const google::protobuf::Timestamp& as_of);
+// At a data cut-off they are counted from the report versions as of then,
+// in the same pass as the table (incidence_derived.h CountAtCutOff).
 
 // Denominators of one trial: subjects dosed per group, and subjects at risk
 // per group x window (followed into the window: last contact on or after its
@@ -120,11 +121,6 @@ absl::StatusOr<Denominators> CountDenominators(
 // The current denominators at one snapshot.
 absl::StatusOr<Denominators> ReadDenominators(const storage::ReadView& view,
                                               const v1::Trial& trial);
-// The denominators as they stood at a data cut-off: the subjects of
-// ReadSubjectsAsOf and the AE windows of LastEventWindowsAsOf.
-absl::StatusOr<Denominators> ReadDenominatorsAsOf(
-    const storage::ReadView& view, const v1::Trial& trial,
-    const google::protobuf::Timestamp& as_of);
 
 // The audited change `action` of resource `name` at `version`, as a
 // dirty mark and a signal name it.

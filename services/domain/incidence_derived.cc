@@ -8,6 +8,18 @@
 #include "storage/reports.h"
 
 namespace aesignal::domain {
+namespace {
+
+// The group a report counts in: its subject's (at the cut-off, if any). A
+// subject with no version by the cut-off (a clock stepped back between
+// enrolment and report) counts where the report was received.
+int CountedGroup(const storage::SubjectGroups& groups,
+                 const storage::StoredReport& stored) {
+  auto it = groups.find(stored.report().subject_id());
+  return it == groups.end() ? stored.dose_group() : it->second;
+}
+
+}  // namespace
 
 DerivedTally::DerivedTally(int num_groups, int num_windows,
                            storage::Level level, SubsetRule subset)
@@ -73,30 +85,62 @@ DerivedRows DerivedTally::Rows() const {
   return out;
 }
 
-absl::StatusOr<DerivedRows> DeriveRows(
-    const storage::ReadView& view, const v1::Trial& trial, storage::Level level,
-    const SubsetRule& subset,
-    const std::optional<google::protobuf::Timestamp>& as_of) {
+absl::StatusOr<DerivedRows> DeriveRows(const storage::ReadView& view,
+                                       const v1::Trial& trial,
+                                       storage::Level level,
+                                       const SubsetRule& subset) {
   DerivedTally tally(trial.dose_groups_size(), trial.timepoints_size(), level,
                      subset);
-  // Each report counts in its subject's group (at the cut-off, if any). A
-  // subject with no version by the cut-off (a clock stepped back between
-  // enrolment and report) counts where the report was received.
   AESIGNAL_ASSIGN_OR_RETURN(const storage::SubjectGroups groups,
-                            internal::ReadSubjectGroups(view, trial, as_of));
+                            internal::ReadSubjectGroups(view, trial));
   absl::Status error;
-  const auto add = [&](const storage::StoredReport& stored) {
-    auto group = groups.find(stored.report().subject_id());
-    error = tally.Add(
-        stored, group == groups.end() ? stored.dose_group() : group->second);
-    return error.ok();
-  };
-  AESIGNAL_RETURN_IF_ERROR(
-      as_of.has_value()
-          ? storage::ScanReportsAsOf(view, trial.trial_id(), *as_of, add)
-          : storage::ScanNewestReports(view, trial.trial_id(), add));
+  AESIGNAL_RETURN_IF_ERROR(storage::ScanNewestReports(
+      view, trial.trial_id(), [&](const storage::StoredReport& stored) {
+        error = tally.Add(stored, CountedGroup(groups, stored));
+        return error.ok();
+      }));
   AESIGNAL_RETURN_IF_ERROR(error);
   return tally.Rows();
+}
+
+absl::StatusOr<CutOffCount> CountAtCutOff(
+    const storage::ReadView& view, const v1::Trial& trial,
+    const std::vector<TallySpec>& specs,
+    const google::protobuf::Timestamp& as_of) {
+  AESIGNAL_ASSIGN_OR_RETURN(
+      const std::vector<v1::Subject> subjects,
+      internal::ReadSubjectsAsOf(view, trial.trial_id(), as_of));
+  AESIGNAL_ASSIGN_OR_RETURN(const storage::SubjectGroups groups,
+                            internal::SubjectGroupsOf(trial, subjects));
+  std::vector<DerivedTally> tallies;
+  tallies.reserve(specs.size());
+  for (const TallySpec& spec : specs) {
+    tallies.emplace_back(trial.dose_groups_size(), trial.timepoints_size(),
+                         spec.level, spec.subset);
+  }
+  internal::EventWindows last_event_window;
+  absl::Status error;
+  AESIGNAL_RETURN_IF_ERROR(storage::ScanReportsAsOf(
+      view, trial.trial_id(), as_of, [&](const storage::StoredReport& stored) {
+        if (Counts(stored.report())) {
+          auto [it, added] = last_event_window.try_emplace(
+              stored.report().subject_id(), stored.window());
+          if (!added) it->second = std::max(it->second, stored.window());
+        }
+        const int group = CountedGroup(groups, stored);
+        for (DerivedTally& tally : tallies) {
+          error = tally.Add(stored, group);
+          if (!error.ok()) return false;
+        }
+        return true;
+      }));
+  AESIGNAL_RETURN_IF_ERROR(error);
+  CutOffCount count;
+  AESIGNAL_ASSIGN_OR_RETURN(
+      count.denominators,
+      internal::CountDenominators(trial, subjects, last_event_window));
+  for (const DerivedTally& tally : tallies) count.rows.push_back(tally.Rows());
+  return count;
 }
 
 }  // namespace aesignal::domain

@@ -32,13 +32,13 @@
 #include <array>
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "aesignal/v1/trial.pb.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "services/domain/common.h"
 #include "services/domain/incidence_rows.h"
 #include "storage/incidence.h"
 #include "storage/keys.h"
@@ -96,13 +96,35 @@ class DerivedTally {
 };
 
 // Every row of `level` with >= 1 subject, counted from the trial's newest
-// report versions at `view` or, with `as_of`, from each report's version as
-// of that data cut-off (storage::ScanReportsAsOf): the rows the counters
-// held then, since versions are counted by the same rule either way.
-absl::StatusOr<DerivedRows> DeriveRows(
-    const storage::ReadView& view, const v1::Trial& trial, storage::Level level,
-    const SubsetRule& subset,
-    const std::optional<google::protobuf::Timestamp>& as_of = std::nullopt);
+// report versions at `view`.
+absl::StatusOr<DerivedRows> DeriveRows(const storage::ReadView& view,
+                                       const v1::Trial& trial,
+                                       storage::Level level,
+                                       const SubsetRule& subset);
+
+// What one table counts: a level, and a subset of the versions.
+struct TallySpec {
+  storage::Level level = storage::Level::kPt;
+  SubsetRule subset;
+};
+
+// Tables as they stood at a data cut-off: for each spec its rows, counted
+// from each report's version as of `as_of` (storage::ScanReportsAsOf) as
+// DeriveRows counts the newest (the rows the counters held then, since
+// versions are counted by the same rule either way), and the denominators
+// then (each subject's version as of the cut-off, and the last window of its
+// counted versions, whatever the subset: what the any-AE row's states held).
+// One read of the subject history and one pass over the report versions
+// serve every table, since the pass parses every version and costs far more
+// than the counting (a DSMB report's tables, docs/benchmarks.md).
+struct CutOffCount {
+  std::vector<DerivedRows> rows;  // rows[i] for specs[i]
+  internal::Denominators denominators;
+};
+absl::StatusOr<CutOffCount> CountAtCutOff(
+    const storage::ReadView& view, const v1::Trial& trial,
+    const std::vector<TallySpec>& specs,
+    const google::protobuf::Timestamp& as_of);
 
 }  // namespace aesignal::domain
 

@@ -263,8 +263,9 @@ class CounterSource : public RowSource {
 
 class DerivedSource : public RowSource {
  public:
-  DerivedSource(DerivedRows rows, const v1::Trial& trial)
-      : rows_(std::move(rows)),
+  // `rows` must outlive the source.
+  DerivedSource(const DerivedRows& rows, const v1::Trial& trial)
+      : rows_(rows),
         cells_(trial.dose_groups_size() * trial.timepoints_size()) {}
 
   absl::StatusOr<storage::TermCounters> One(const TermKey& term) override {
@@ -296,7 +297,7 @@ class DerivedSource : public RowSource {
   }
 
  private:
-  const DerivedRows rows_;  // of the query's level only
+  const DerivedRows& rows_;  // of the query's level only
   const size_t cells_;
 };
 
@@ -666,30 +667,23 @@ absl::Status BuildColumnsPage(TermBuilder& builder, const IncidencePage& page,
 
 }  // namespace
 
-absl::StatusOr<v1::GetIncidenceResponse> AnswerIncidence(
-    const storage::ReadView& view, const v1::GetIncidenceRequest& request,
+namespace {
+
+// The page of `source`'s rows the request asks for, with `denominators`.
+// `only`: the one row asked for, if any (CheckIncidenceFilters).
+absl::StatusOr<v1::GetIncidenceResponse> AnswerFrom(
+    RowSource& source, const v1::GetIncidenceRequest& request,
     const IncidenceQuery& query, const v1::Trial& trial,
-    const Denominators& denominators) {
-  AESIGNAL_ASSIGN_OR_RETURN(std::optional<TermKey> only,
-                            CheckIncidenceFilters(request, query.level, trial));
-  std::unique_ptr<RowSource> source;
-  if (query.derived) {
-    AESIGNAL_ASSIGN_OR_RETURN(
-        DerivedRows rows,
-        DeriveRows(view, trial, query.level, query.subset, query.as_of));
-    source = std::make_unique<DerivedSource>(std::move(rows), trial);
-  } else {
-    source = std::make_unique<CounterSource>(view, trial);
-  }
+    const Denominators& denominators, const std::optional<TermKey>& only) {
   AESIGNAL_ASSIGN_OR_RETURN(IncidencePage page,
-                            ReadPage(*source, trial, query, only));
+                            ReadPage(source, trial, query, only));
   v1::GetIncidenceResponse response;
   response.set_confidence_level(query.confidence);
   if (query.as_of.has_value()) *response.mutable_as_of() = *query.as_of;
   TermBuilder builder{request,
                       trial,
                       denominators,
-                      *source,
+                      source,
                       IntervalMemo(query.confidence),
                       IncidenceComparisons(trial, query.confidence),
                       query.counts_only};
@@ -706,6 +700,61 @@ absl::StatusOr<v1::GetIncidenceResponse> AnswerIncidence(
         EncodePageToken(request, storage::EncodeTerm(page.rows.back().term)));
   }
   return response;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::GetIncidenceResponse> AnswerIncidence(
+    const storage::ReadView& view, const v1::GetIncidenceRequest& request,
+    const IncidenceQuery& query, const v1::Trial& trial,
+    const Denominators& denominators) {
+  AESIGNAL_ASSIGN_OR_RETURN(std::optional<TermKey> only,
+                            CheckIncidenceFilters(request, query.level, trial));
+  if (query.derived) {
+    AESIGNAL_ASSIGN_OR_RETURN(
+        const DerivedRows rows,
+        DeriveRows(view, trial, query.level, query.subset));
+    DerivedSource source(rows, trial);
+    return AnswerFrom(source, request, query, trial, denominators, only);
+  }
+  CounterSource source(view, trial);
+  return AnswerFrom(source, request, query, trial, denominators, only);
+}
+
+absl::StatusOr<std::vector<v1::GetIncidenceResponse>> AnswerIncidenceAtCutOff(
+    const storage::ReadView& view,
+    const std::vector<v1::GetIncidenceRequest>& requests,
+    const std::vector<IncidenceQuery>& queries, const v1::Trial& trial) {
+  // One tally per distinct (level, subset); max grades come with every one.
+  std::vector<TallySpec> specs;
+  std::vector<size_t> spec_of;
+  std::vector<std::optional<TermKey>> only;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    AESIGNAL_ASSIGN_OR_RETURN(
+        std::optional<TermKey> row,
+        CheckIncidenceFilters(requests[i], queries[i].level, trial));
+    only.push_back(std::move(row));
+    const IncidenceQuery& q = queries[i];
+    auto same = std::find_if(specs.begin(), specs.end(), [&](const auto& s) {
+      return s.level == q.level && s.subset.subset == q.subset.subset &&
+             s.subset.aesi_category == q.subset.aesi_category;
+    });
+    spec_of.push_back(same - specs.begin());
+    if (same == specs.end()) specs.push_back({q.level, q.subset});
+  }
+  if (requests.empty()) return std::vector<v1::GetIncidenceResponse>();
+  AESIGNAL_ASSIGN_OR_RETURN(
+      const CutOffCount count,
+      CountAtCutOff(view, trial, specs, *queries.front().as_of));
+  std::vector<v1::GetIncidenceResponse> out;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    DerivedSource source(count.rows[spec_of[i]], trial);
+    AESIGNAL_ASSIGN_OR_RETURN(v1::GetIncidenceResponse answer,
+                              AnswerFrom(source, requests[i], queries[i], trial,
+                                         count.denominators, only[i]));
+    out.push_back(std::move(answer));
+  }
+  return out;
 }
 
 }  // namespace aesignal::domain::internal

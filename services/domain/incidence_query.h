@@ -10,6 +10,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "aesignal/v1/safety_service.pb.h"
@@ -45,12 +46,21 @@ absl::StatusOr<IncidenceQuery> ParseIncidenceQuery(
     const v1::GetIncidenceRequest& request);
 
 // Checks the request's filters and options against `trial` and answers it
-// from `view` (a snapshot) with `denominators` read at the same snapshot
-// (as of query.as_of, if set).
+// from `view` (a snapshot) with `denominators` read at the same snapshot.
+// For a query without a data cut-off.
 absl::StatusOr<v1::GetIncidenceResponse> AnswerIncidence(
     const storage::ReadView& view, const v1::GetIncidenceRequest& request,
     const IncidenceQuery& query, const v1::Trial& trial,
     const Denominators& denominators);
+// The same for queries with query.as_of set, every one the same cut-off of
+// `trial` (queries[i] parsed from requests[i]): rows and denominators as
+// they stood then, counted for all of them in one pass (incidence_derived.h
+// CountAtCutOff). Each answer is the page its query asks for; a query whose
+// page_size is INT_MAX gets the whole table.
+absl::StatusOr<std::vector<v1::GetIncidenceResponse>> AnswerIncidenceAtCutOff(
+    const storage::ReadView& view,
+    const std::vector<v1::GetIncidenceRequest>& requests,
+    const std::vector<IncidenceQuery>& queries, const v1::Trial& trial);
 
 }  // namespace aesignal::domain::internal
 

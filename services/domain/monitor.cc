@@ -1,6 +1,7 @@
 #include "services/domain/monitor.h"
 
 #include <filesystem>
+#include <limits>
 #include <list>
 #include <map>
 #include <memory>
@@ -1208,10 +1209,9 @@ absl::StatusOr<v1::GetIncidenceResponse> Monitor::GetIncidence(
     AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial,
                               LoadTrial(*view, query.trial_id));
     AESIGNAL_ASSIGN_OR_RETURN(
-        Denominators denominators,
-        internal::ReadDenominatorsAsOf(*view, trial, *query.as_of));
-    return internal::AnswerIncidence(*view, request, query, trial,
-                                     denominators);
+        std::vector<v1::GetIncidenceResponse> answers,
+        internal::AnswerIncidenceAtCutOff(*view, {request}, {query}, trial));
+    return std::move(answers.front());
   }
   // One snapshot for counters (or reports) and denominators, so they agree.
   const DenominatorCache::Probe probe = denominators_.Take(query.trial_id);
@@ -1220,6 +1220,32 @@ absl::StatusOr<v1::GetIncidenceResponse> Monitor::GetIncidence(
   AESIGNAL_ASSIGN_OR_RETURN(Denominators denominators,
                             denominators_.At(*view, trial, probe));
   return internal::AnswerIncidence(*view, request, query, trial, denominators);
+}
+
+absl::StatusOr<std::vector<v1::GetIncidenceResponse>>
+Monitor::GetIncidenceTablesAtCutOff(
+    const std::vector<v1::GetIncidenceRequest>& requests) {
+  std::vector<internal::IncidenceQuery> queries;
+  for (const v1::GetIncidenceRequest& request : requests) {
+    AESIGNAL_ASSIGN_OR_RETURN(internal::IncidenceQuery query,
+                              internal::ParseIncidenceQuery(request));
+    if (!query.as_of.has_value() ||
+        (!queries.empty() && (query.trial_id != queries.front().trial_id ||
+                              *query.as_of != *queries.front().as_of))) {
+      return errors::InvalidArgument(
+          "as_of",
+          "every table read together needs the same trial and "
+          "data cut-off");
+    }
+    query.page_size = std::numeric_limits<int>::max();  // the whole table
+    query.after.reset();
+    queries.push_back(std::move(query));
+  }
+  if (requests.empty()) return std::vector<v1::GetIncidenceResponse>();
+  std::unique_ptr<storage::SnapshotView> view = store_.Snapshot();
+  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial,
+                            LoadTrial(*view, queries.front().trial_id));
+  return internal::AnswerIncidenceAtCutOff(*view, requests, queries, trial);
 }
 
 absl::StatusOr<storage::VerifySummary> Monitor::VerifyCounters(

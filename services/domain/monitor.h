@@ -80,12 +80,19 @@ class Monitor {
                                          const CallInfo& call = {});
 
   // --- Report read-back (read_back.cc) -------------------------------------
-  // Both honour the caller's site restriction. ListReports scans the trial's
-  // stored reports (one pass, one page in memory): for listings, not for
-  // hot paths.
+  // All honour the caller's site restriction. ListReports scans the trial's
+  // stored reports (one pass, one page in memory) for every page: for
+  // listings, not for hot paths.
   absl::StatusOr<v1::Report> GetReport(const v1::GetReportRequest& request,
                                        const CallInfo& call = {});
   absl::StatusOr<v1::ListReportsResponse> ListReports(
+      const v1::ListReportsRequest& request, const CallInfo& call = {});
+  // What every page of ListReports would list, in the same order, as one
+  // response from one pass over one snapshot (`page_size` and `page_token`
+  // are ignored; no next_page_token). For server-side readers that need
+  // them all, such as the DSMB report: paging through a trial of N reports
+  // costs N / page_size scans, this one. Memory grows with the matches.
+  absl::StatusOr<v1::ListReportsResponse> ListAllReports(
       const v1::ListReportsRequest& request, const CallInfo& call = {});
 
   // --- Ingest ----------------------------------------------------------------
@@ -110,11 +117,21 @@ class Monitor {
 
   // --- Queries ---------------------------------------------------------------
   // With `as_of`, from the subjects and report versions stored by then
-  // (common.h ReadDenominatorsAsOf, incidence_derived.h); INVALID_ARGUMENT
+  // (incidence_derived.h CountAtCutOff); INVALID_ARGUMENT
   // on `as_of` if it is in the future. ListSubjects and ListReports take a
   // cut-off the same way.
   absl::StatusOr<v1::GetIncidenceResponse> GetIncidence(
       const v1::GetIncidenceRequest& request);
+  // Whole tables (every page as one answer; page_size and page_token are
+  // ignored) at one data cut-off, for server-side readers such as the DSMB
+  // report: counted together in one pass over the subject history and the
+  // report versions, where GetIncidence makes that pass for each page of
+  // each table. Every request needs `as_of`, and all the same trial and
+  // `as_of` (INVALID_ARGUMENT on `as_of` otherwise). answers[i] answers
+  // requests[i]. Not an RPC.
+  absl::StatusOr<std::vector<v1::GetIncidenceResponse>>
+  GetIncidenceTablesAtCutOff(
+      const std::vector<v1::GetIncidenceRequest>& requests);
 
   // The trial's audit trail, oldest first, filtered and paginated.
   absl::StatusOr<v1::GetAuditTrailResponse> GetAuditTrail(
@@ -134,6 +151,10 @@ class Monitor {
       const std::string& trial_id);
 
  private:
+  // ListReports from `cursor` (empty: the first page), up to `page_size`.
+  absl::StatusOr<v1::ListReportsResponse> ListReportsAfter(
+      const v1::ListReportsRequest& request, const CallInfo& call,
+      std::string cursor, int page_size);
   absl::StatusOr<v1::Trial> LoadTrial(const storage::ReadView& view,
                                       const std::string& trial_id);
 

@@ -25,6 +25,7 @@ namespace aesignal::domain {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 
 constexpr char kTrial[] = "NCT0001";
@@ -996,6 +997,140 @@ TEST_F(MonitorTest, ADoseGroupCorrectionMovesTheSubjectsCounts) {
   ASSERT_TRUE(then.ok()) << then.status();
   EXPECT_EQ(Cell(*then, "Any AE", "MID", "M6")->cumulative().subjects(), 2);
   EXPECT_EQ(Cell(*then, "Any AE", "HIGH", "M6")->cumulative().subjects(), 0);
+}
+
+// The names and versions of every page of `list` (two reports a page).
+std::vector<std::string> PagedListing(Monitor& monitor,
+                                      v1::ListReportsRequest list,
+                                      const CallInfo& call) {
+  std::vector<std::string> out;
+  list.set_page_size(2);
+  for (;;) {
+    auto page = monitor.ListReports(list, call);
+    EXPECT_TRUE(page.ok()) << page.status();
+    if (!page.ok()) return out;
+    for (const v1::Report& r : page->reports()) {
+      out.push_back(
+          absl::StrCat(r.name(), "@", r.current().report().version()));
+    }
+    if (page->next_page_token().empty()) return out;
+    list.set_page_token(page->next_page_token());
+  }
+}
+
+// ListAllReports (the DSMB report's one pass) lists what every page of
+// ListReports lists, in the same order: in either order, at a cut-off, and
+// under a caller's site restriction.
+TEST_F(MonitorTest, ListAllReportsIsEveryPageInOneResponse) {
+  ASSERT_TRUE(Submit({MakeReport("R1", 1, "S1", 40, "Rash"),
+                      MakeReport("R2", 1, "S2", 10, "Nausea"),
+                      MakeReport("R3", 1, "S4", 25, "Rash", 3, true),
+                      MakeReport("R4", 1, "S7", 10, "Headache"),
+                      MakeReport("R5", 1, "S8", 90, "Pyrexia")})
+                  .ok());
+  absl::SleepFor(absl::Milliseconds(2));
+  const google::protobuf::Timestamp cut_off =
+      google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+          absl::ToUnixNanos(absl::Now()));
+  absl::SleepFor(absl::Milliseconds(2));
+  ASSERT_TRUE(Submit({MakeReport("R2", 2, "S2", 60, "Nausea"),
+                      MakeReport("R6", 1, "S9", 5, "Rash")})
+                  .ok());
+  for (const char* order : {"", "onset_study_day"}) {
+    for (const bool at_cut_off : {false, true}) {
+      SCOPED_TRACE(
+          absl::StrCat("order '", order, "', at cut-off ", at_cut_off));
+      v1::ListReportsRequest list;
+      list.set_parent(kParent);
+      list.set_order_by(order);
+      if (at_cut_off) *list.mutable_as_of() = cut_off;
+      const std::vector<std::string> paged = PagedListing(*monitor_, list, {});
+      ASSERT_EQ(paged.size(), 6u - at_cut_off);
+      list.set_page_size(2);  // ignored
+      auto all = monitor_->ListAllReports(list, {});
+      ASSERT_TRUE(all.ok()) << all.status();
+      std::vector<std::string> listed;
+      for (const v1::Report& r : all->reports()) {
+        listed.push_back(
+            absl::StrCat(r.name(), "@", r.current().report().version()));
+      }
+      EXPECT_THAT(listed, ElementsAreArray(paged));
+      EXPECT_EQ(all->total_size(), static_cast<int>(paged.size()));
+      EXPECT_TRUE(all->next_page_token().empty());
+    }
+  }
+  v1::ListReportsRequest list;
+  list.set_parent(kParent);
+  auto elsewhere = monitor_->ListAllReports(list, {.sites = {"02"}});
+  ASSERT_TRUE(elsewhere.ok()) << elsewhere.status();
+  EXPECT_EQ(elsewhere->reports_size(), 0);
+}
+
+// The whole tables the DSMB report reads together at a cut-off are what
+// paging through each with GetIncidence gives; mixed cut-offs are refused.
+TEST_F(MonitorTest, TablesReadTogetherAtACutOffEqualEachTablePaged) {
+  ASSERT_TRUE(Submit({MakeReport("R1", 1, "S1", 40, "Rash"),
+                      MakeReport("R2", 1, "S2", 10, "Nausea", 3, true),
+                      MakeReport("R3", 1, "S4", 25, "Rash", 2, true),
+                      MakeReport("R4", 1, "S7", 120, "Headache"),
+                      MakeReport("R5", 1, "S8", 90, "Pyrexia", 4)})
+                  .ok());
+  absl::SleepFor(absl::Milliseconds(2));
+  const google::protobuf::Timestamp cut_off =
+      google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+          absl::ToUnixNanos(absl::Now()));
+  absl::SleepFor(absl::Milliseconds(2));
+  ASSERT_TRUE(Submit({MakeReport("R2", 2, "S2", 60, "Vomiting"),
+                      MakeReport("R6", 1, "S9", 5, "Rash")})
+                  .ok());
+  std::vector<v1::GetIncidenceRequest> requests;
+  auto add = [&](v1::TermLevel level) -> v1::GetIncidenceRequest& {
+    v1::GetIncidenceRequest& r = requests.emplace_back();
+    r.set_parent(kParent);
+    r.set_level(level);
+    *r.mutable_as_of() = cut_off;
+    return r;
+  };
+  add(v1::TERM_LEVEL_OVERALL);
+  add(v1::TERM_LEVEL_PT).set_max_grade(true);
+  add(v1::TERM_LEVEL_SOC).set_subset(v1::INCIDENCE_SUBSET_SERIOUS);
+  add(v1::TERM_LEVEL_PT).set_subset(v1::INCIDENCE_SUBSET_SERIOUS);
+  add(v1::TERM_LEVEL_PT).set_dose_trend(true);
+  v1::GetIncidenceRequest& one = add(v1::TERM_LEVEL_PT);
+  one.set_soc("SOC R");
+  one.set_pt("Rash");
+  auto together = monitor_->GetIncidenceTablesAtCutOff(requests);
+  ASSERT_TRUE(together.ok()) << together.status();
+  ASSERT_EQ(together->size(), requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    SCOPED_TRACE(requests[i].ShortDebugString());
+    v1::GetIncidenceRequest paged = requests[i];
+    paged.set_page_size(2);
+    v1::GetIncidenceResponse merged;
+    for (;;) {
+      auto page = monitor_->GetIncidence(paged);
+      ASSERT_TRUE(page.ok()) << page.status();
+      merged.set_confidence_level(page->confidence_level());
+      *merged.mutable_as_of() = page->as_of();
+      for (auto& t : *page->mutable_terms()) *merged.add_terms() = t;
+      if (page->next_page_token().empty()) break;
+      paged.set_page_token(page->next_page_token());
+    }
+    EXPECT_GT(merged.terms_size(), 0);
+    EXPECT_EQ((*together)[i].DebugString(), merged.DebugString());
+  }
+  // R2's follow-up (Nausea to Vomiting) came after the cut-off.
+  std::vector<std::string> pts;
+  for (const auto& t : (*together)[1].terms()) pts.push_back(t.pt());
+  EXPECT_THAT(pts, ElementsAre("Headache", "Nausea", "Pyrexia", "Rash"));
+
+  std::vector<v1::GetIncidenceRequest> mixed = {requests[0], requests[1]};
+  mixed[1].mutable_as_of()->set_seconds(cut_off.seconds() - 1);
+  auto refused = monitor_->GetIncidenceTablesAtCutOff(mixed);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  mixed[1].clear_as_of();
+  refused = monitor_->GetIncidenceTablesAtCutOff(mixed);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 // After a dose group correction, listings name (and filter by) the new

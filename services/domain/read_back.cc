@@ -2,6 +2,7 @@
 // report with its versions, and the report listing. (monitor.h declares
 // them; the rest of Monitor is in monitor.cc.)
 #include <algorithm>
+#include <limits>
 #include <queue>
 #include <utility>
 #include <vector>
@@ -210,10 +211,26 @@ absl::StatusOr<v1::Report> Monitor::GetReport(
 
 absl::StatusOr<v1::ListReportsResponse> Monitor::ListReports(
     const v1::ListReportsRequest& request, const CallInfo& call) {
-  AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
-                            ParseTrialName(request.parent(), "parent"));
   AESIGNAL_ASSIGN_OR_RETURN(
       int page_size, PageSize(request.page_size(), 100, 1000, "page_size"));
+  std::string cursor;
+  if (!request.page_token().empty()) {
+    AESIGNAL_ASSIGN_OR_RETURN(cursor, DecodePageToken(request));
+  }
+  return ListReportsAfter(request, call, std::move(cursor), page_size);
+}
+
+absl::StatusOr<v1::ListReportsResponse> Monitor::ListAllReports(
+    const v1::ListReportsRequest& request, const CallInfo& call) {
+  return ListReportsAfter(request, call, /*cursor=*/"",
+                          std::numeric_limits<int>::max());
+}
+
+absl::StatusOr<v1::ListReportsResponse> Monitor::ListReportsAfter(
+    const v1::ListReportsRequest& request, const CallInfo& call,
+    std::string cursor, int page_size) {
+  AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
+                            ParseTrialName(request.parent(), "parent"));
   if (!request.site_id().empty()) {
     AESIGNAL_RETURN_IF_ERROR(CheckReadableSite(call, request.site_id()));
   }
@@ -223,10 +240,6 @@ absl::StatusOr<v1::ListReportsResponse> Monitor::ListReports(
   auto view = store_.Snapshot();
   AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, trial_id));
   AESIGNAL_RETURN_IF_ERROR(CheckListReportsRequest(trial, request));
-  std::string cursor;
-  if (!request.page_token().empty()) {
-    AESIGNAL_ASSIGN_OR_RETURN(cursor, DecodePageToken(request));
-  }
   // Listed in the group each subject was in at the cut-off, or is in now.
   AESIGNAL_ASSIGN_OR_RETURN(
       const storage::SubjectGroups groups,
