@@ -160,10 +160,12 @@ TEST(ClientTest, GetIncidenceMergesPages) {
         EXPECT_EQ(r.level(), v1::TERM_LEVEL_PT);
         EXPECT_DOUBLE_EQ(r.confidence_level(), 0.9);
         EXPECT_EQ(r.page_token(), "");
+        EXPECT_EQ(r.page_size(), 1000);  // the fewest pages
         return first;
       })
       .WillOnce([&](const v1::GetIncidenceRequest& r) {
         EXPECT_EQ(r.page_token(), "p2");
+        EXPECT_EQ(r.page_size(), 1000);
         return second;
       });
   Client client(mock);
@@ -239,6 +241,19 @@ TEST(ClientTest, ListAllReportsKeepsFiltersAcrossPages) {
   ASSERT_TRUE(reports.ok()) << reports.status();
   EXPECT_THAT(*reports, ElementsAre(Property(&v1::Report::report_id, "R1"),
                                     Property(&v1::Report::report_id, "R2")));
+}
+
+// Without a page size the walk asks for the largest pages: the server scans
+// the trial's reports once per page.
+TEST(ClientTest, ListAllReportsReadsTheLargestPagesByDefault) {
+  auto mock = std::make_shared<MockClientConnection>();
+  EXPECT_CALL(*mock, ListReports(_))
+      .WillOnce([&](const v1::ListReportsRequest& r) {
+        EXPECT_EQ(r.page_size(), 1000);
+        return v1::ListReportsResponse();
+      });
+  Client client(mock);
+  EXPECT_TRUE(client.ListAllReports("T1").ok());
 }
 
 TEST(ClientTest, ListBaselinesAndAuditRecordsFollowPages) {

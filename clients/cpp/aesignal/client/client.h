@@ -99,7 +99,8 @@ class Client {
       std::string_view trial_id, v1::TermLevel level,
       double confidence_level = 0);
   // Any GetIncidence request (subset, max grades, comparisons, filters),
-  // every page from request.page_token on.
+  // every page from request.page_token on, in pages of request.page_size
+  // (0: the largest, 1000 terms).
   absl::StatusOr<v1::GetIncidenceResponse> GetIncidence(
       v1::GetIncidenceRequest request);
 
@@ -114,7 +115,8 @@ class Client {
   absl::StatusOr<v1::ListReportsResponse> ListReports(
       std::string_view trial_id, v1::ListReportsRequest filter = {});
   // Every report matching `filter` (parent and page_token are set here;
-  // page_size is the size of each page read), following pages.
+  // page_size is the size of each page read, 0: the largest, 1000),
+  // following pages. The server scans the trial's reports for each page.
   absl::StatusOr<std::vector<v1::Report>> ListAllReports(
       std::string_view trial_id, v1::ListReportsRequest filter = {});
   // The DSMB report at `request.cutoff()` (its parent is set here).
