@@ -111,6 +111,21 @@ class MonitorTest : public ::testing::Test {
     return monitor_->SubmitReports(RequestOf(std::move(reports)));
   }
 
+  // Submits `before`, then `after`, and returns a data cut-off between
+  // them.
+  google::protobuf::Timestamp SubmitAroundACutOff(
+      std::vector<v1::AdverseEventReport> before,
+      std::vector<v1::AdverseEventReport> after) {
+    EXPECT_TRUE(Submit(std::move(before)).ok());
+    absl::SleepFor(absl::Milliseconds(2));
+    const google::protobuf::Timestamp cut_off =
+        google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+            absl::ToUnixNanos(absl::Now()));
+    absl::SleepFor(absl::Milliseconds(2));
+    EXPECT_TRUE(Submit(std::move(after)).ok());
+    return cut_off;
+  }
+
   std::vector<v1::ReportStatus> Statuses(const v1::SubmitReportsResponse& r) {
     std::vector<v1::ReportStatus> out;
     for (const auto& x : r.results()) out.push_back(x.status());
@@ -1022,20 +1037,14 @@ std::vector<std::string> PagedListing(Monitor& monitor,
 // ListReports lists, in the same order: in either order, at a cut-off, and
 // under a caller's site restriction.
 TEST_F(MonitorTest, ListAllReportsIsEveryPageInOneResponse) {
-  ASSERT_TRUE(Submit({MakeReport("R1", 1, "S1", 40, "Rash"),
-                      MakeReport("R2", 1, "S2", 10, "Nausea"),
-                      MakeReport("R3", 1, "S4", 25, "Rash", 3, true),
-                      MakeReport("R4", 1, "S7", 10, "Headache"),
-                      MakeReport("R5", 1, "S8", 90, "Pyrexia")})
-                  .ok());
-  absl::SleepFor(absl::Milliseconds(2));
   const google::protobuf::Timestamp cut_off =
-      google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
-          absl::ToUnixNanos(absl::Now()));
-  absl::SleepFor(absl::Milliseconds(2));
-  ASSERT_TRUE(Submit({MakeReport("R2", 2, "S2", 60, "Nausea"),
-                      MakeReport("R6", 1, "S9", 5, "Rash")})
-                  .ok());
+      SubmitAroundACutOff({MakeReport("R1", 1, "S1", 40, "Rash"),
+                           MakeReport("R2", 1, "S2", 10, "Nausea"),
+                           MakeReport("R3", 1, "S4", 25, "Rash", 3, true),
+                           MakeReport("R4", 1, "S7", 10, "Headache"),
+                           MakeReport("R5", 1, "S8", 90, "Pyrexia")},
+                          {MakeReport("R2", 2, "S2", 60, "Nausea"),
+                           MakeReport("R6", 1, "S9", 5, "Rash")});
   for (const char* order : {"", "onset_study_day"}) {
     for (const bool at_cut_off : {false, true}) {
       SCOPED_TRACE(
@@ -1069,20 +1078,14 @@ TEST_F(MonitorTest, ListAllReportsIsEveryPageInOneResponse) {
 // The whole tables the DSMB report reads together at a cut-off are what
 // paging through each with GetIncidence gives; mixed cut-offs are refused.
 TEST_F(MonitorTest, TablesReadTogetherAtACutOffEqualEachTablePaged) {
-  ASSERT_TRUE(Submit({MakeReport("R1", 1, "S1", 40, "Rash"),
-                      MakeReport("R2", 1, "S2", 10, "Nausea", 3, true),
-                      MakeReport("R3", 1, "S4", 25, "Rash", 2, true),
-                      MakeReport("R4", 1, "S7", 120, "Headache"),
-                      MakeReport("R5", 1, "S8", 90, "Pyrexia", 4)})
-                  .ok());
-  absl::SleepFor(absl::Milliseconds(2));
   const google::protobuf::Timestamp cut_off =
-      google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
-          absl::ToUnixNanos(absl::Now()));
-  absl::SleepFor(absl::Milliseconds(2));
-  ASSERT_TRUE(Submit({MakeReport("R2", 2, "S2", 60, "Vomiting"),
-                      MakeReport("R6", 1, "S9", 5, "Rash")})
-                  .ok());
+      SubmitAroundACutOff({MakeReport("R1", 1, "S1", 40, "Rash"),
+                           MakeReport("R2", 1, "S2", 10, "Nausea", 3, true),
+                           MakeReport("R3", 1, "S4", 25, "Rash", 2, true),
+                           MakeReport("R4", 1, "S7", 120, "Headache"),
+                           MakeReport("R5", 1, "S8", 90, "Pyrexia", 4)},
+                          {MakeReport("R2", 2, "S2", 60, "Vomiting"),
+                           MakeReport("R6", 1, "S9", 5, "Rash")});
   std::vector<v1::GetIncidenceRequest> requests;
   auto add = [&](v1::TermLevel level) -> v1::GetIncidenceRequest& {
     v1::GetIncidenceRequest& r = requests.emplace_back();
