@@ -1226,19 +1226,25 @@ absl::StatusOr<std::vector<v1::GetIncidenceResponse>>
 Monitor::GetIncidenceTablesAtCutOff(
     const std::vector<v1::GetIncidenceRequest>& requests) {
   std::vector<internal::IncidenceQuery> queries;
-  for (const v1::GetIncidenceRequest& request : requests) {
+  for (v1::GetIncidenceRequest request : requests) {
+    // Whole tables: the paging fields are ignored, so not parsed either.
+    request.clear_page_size();
+    request.clear_page_token();
     AESIGNAL_ASSIGN_OR_RETURN(internal::IncidenceQuery query,
                               internal::ParseIncidenceQuery(request));
-    if (!query.as_of.has_value() ||
-        (!queries.empty() && (query.trial_id != queries.front().trial_id ||
-                              *query.as_of != *queries.front().as_of))) {
+    if (!query.as_of.has_value()) {
       return errors::InvalidArgument(
-          "as_of",
-          "every table read together needs the same trial and "
-          "data cut-off");
+          "as_of", "tables read together are counted at a data cut-off");
+    }
+    if (!queries.empty() && query.trial_id != queries.front().trial_id) {
+      return errors::InvalidArgument(
+          "parent", "every table read together must be of the same trial");
+    }
+    if (!queries.empty() && *query.as_of != *queries.front().as_of) {
+      return errors::InvalidArgument(
+          "as_of", "every table read together needs the same data cut-off");
     }
     query.page_size = std::numeric_limits<int>::max();  // the whole table
-    query.after.reset();
     queries.push_back(std::move(query));
   }
   if (requests.empty()) return std::vector<v1::GetIncidenceResponse>();

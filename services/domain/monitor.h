@@ -126,9 +126,9 @@ class Monitor {
   // ignored) at one data cut-off, for server-side readers such as the DSMB
   // report: counted together in one pass over the subject history and the
   // report versions, where GetIncidence makes that pass for each page of
-  // each table. Every request needs `as_of`, and all the same trial and
-  // `as_of` (INVALID_ARGUMENT on `as_of` otherwise). answers[i] answers
-  // requests[i]. Not an RPC.
+  // each table. Every request needs `as_of`, and all the same trial
+  // (INVALID_ARGUMENT on `parent` otherwise) and `as_of` (on `as_of`).
+  // answers[i] answers requests[i]. Not an RPC.
   absl::StatusOr<std::vector<v1::GetIncidenceResponse>>
   GetIncidenceTablesAtCutOff(
       const std::vector<v1::GetIncidenceRequest>& requests);
@@ -151,10 +151,11 @@ class Monitor {
       const std::string& trial_id);
 
  private:
-  // ListReports from `cursor` (empty: the first page), up to `page_size`.
-  absl::StatusOr<v1::ListReportsResponse> ListReportsAfter(
+  // One page of ListReports, or with `whole_listing` every match and no
+  // paging fields read (ListAllReports).
+  absl::StatusOr<v1::ListReportsResponse> ListReportsPaged(
       const v1::ListReportsRequest& request, const CallInfo& call,
-      std::string cursor, int page_size);
+      bool whole_listing);
   absl::StatusOr<v1::Trial> LoadTrial(const storage::ReadView& view,
                                       const std::string& trial_id);
 

@@ -1,5 +1,6 @@
 #include "services/domain/monitor.h"
 
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -113,14 +114,18 @@ class MonitorTest : public ::testing::Test {
 
   // Submits `before`, then `after`, and returns a data cut-off between
   // them.
+  // Submits `before`, takes a cut-off, calls `at_cut_off` (to read what
+  // the store holds then), and submits `after`.
   google::protobuf::Timestamp SubmitAroundACutOff(
       std::vector<v1::AdverseEventReport> before,
-      std::vector<v1::AdverseEventReport> after) {
+      std::vector<v1::AdverseEventReport> after,
+      const std::function<void()>& at_cut_off = [] {}) {
     EXPECT_TRUE(Submit(std::move(before)).ok());
     absl::SleepFor(absl::Milliseconds(2));
     const google::protobuf::Timestamp cut_off =
         google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
             absl::ToUnixNanos(absl::Now()));
+    at_cut_off();
     absl::SleepFor(absl::Milliseconds(2));
     EXPECT_TRUE(Submit(std::move(after)).ok());
     return cut_off;
@@ -1076,22 +1081,14 @@ TEST_F(MonitorTest, ListAllReportsIsEveryPageInOneResponse) {
 }
 
 // The whole tables the DSMB report reads together at a cut-off are what
-// paging through each with GetIncidence gives; mixed cut-offs are refused.
+// paging through each with GetIncidence gives, and what the live counters
+// held at the cut-off; mixed trials and cut-offs are refused.
 TEST_F(MonitorTest, TablesReadTogetherAtACutOffEqualEachTablePaged) {
-  const google::protobuf::Timestamp cut_off =
-      SubmitAroundACutOff({MakeReport("R1", 1, "S1", 40, "Rash"),
-                           MakeReport("R2", 1, "S2", 10, "Nausea", 3, true),
-                           MakeReport("R3", 1, "S4", 25, "Rash", 2, true),
-                           MakeReport("R4", 1, "S7", 120, "Headache"),
-                           MakeReport("R5", 1, "S8", 90, "Pyrexia", 4)},
-                          {MakeReport("R2", 2, "S2", 60, "Vomiting"),
-                           MakeReport("R6", 1, "S9", 5, "Rash")});
   std::vector<v1::GetIncidenceRequest> requests;
   auto add = [&](v1::TermLevel level) -> v1::GetIncidenceRequest& {
     v1::GetIncidenceRequest& r = requests.emplace_back();
     r.set_parent(kParent);
     r.set_level(level);
-    *r.mutable_as_of() = cut_off;
     return r;
   };
   add(v1::TERM_LEVEL_OVERALL);
@@ -1102,9 +1099,46 @@ TEST_F(MonitorTest, TablesReadTogetherAtACutOffEqualEachTablePaged) {
   v1::GetIncidenceRequest& one = add(v1::TERM_LEVEL_PT);
   one.set_soc("SOC R");
   one.set_pt("Rash");
-  auto together = monitor_->GetIncidenceTablesAtCutOff(requests);
+  // The live tables at the cut-off, from the counters ingest keeps.
+  std::vector<v1::GetIncidenceResponse> live;
+  const google::protobuf::Timestamp cut_off = SubmitAroundACutOff(
+      {MakeReport("R1", 1, "S1", 40, "Rash"),
+       MakeReport("R2", 1, "S2", 10, "Nausea", 3, true),
+       MakeReport("R3", 1, "S4", 25, "Rash", 2, true),
+       MakeReport("R4", 1, "S7", 120, "Headache"),
+       MakeReport("R5", 1, "S8", 90, "Pyrexia", 4)},
+      // After the cut-off: a follow-up, and a new subject's late event that
+      // would move the denominators' last windows if it were counted.
+      {MakeReport("R2", 2, "S2", 60, "Vomiting"),
+       MakeReport("R6", 1, "S9", 200, "Rash", 3, true)},
+      [&] {
+        for (v1::GetIncidenceRequest r : requests) {
+          r.set_page_size(1000);
+          auto page = monitor_->GetIncidence(r);
+          ASSERT_TRUE(page.ok()) << page.status();
+          ASSERT_TRUE(page->next_page_token().empty());
+          live.push_back(*std::move(page));
+        }
+      });
+  ASSERT_EQ(live.size(), requests.size());
+  for (v1::GetIncidenceRequest& r : requests) *r.mutable_as_of() = cut_off;
+  // Whole tables: paging fields are ignored, even a token never issued.
+  std::vector<v1::GetIncidenceRequest> batch = requests;
+  for (v1::GetIncidenceRequest& r : batch) {
+    r.set_page_size(2);
+    r.set_page_token("not a token");
+  }
+  auto together = monitor_->GetIncidenceTablesAtCutOff(batch);
   ASSERT_TRUE(together.ok()) << together.status();
   ASSERT_EQ(together->size(), requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    v1::GetIncidenceResponse now = live[i];
+    now.clear_as_of();
+    v1::GetIncidenceResponse then = (*together)[i];
+    then.clear_as_of();
+    EXPECT_EQ(then.DebugString(), now.DebugString())
+        << requests[i].ShortDebugString();
+  }
   for (size_t i = 0; i < requests.size(); ++i) {
     SCOPED_TRACE(requests[i].ShortDebugString());
     v1::GetIncidenceRequest paged = requests[i];
@@ -1131,9 +1165,14 @@ TEST_F(MonitorTest, TablesReadTogetherAtACutOffEqualEachTablePaged) {
   mixed[1].mutable_as_of()->set_seconds(cut_off.seconds() - 1);
   auto refused = monitor_->GetIncidenceTablesAtCutOff(mixed);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(errors::ViolatedFields(refused.status()), ElementsAre("as_of"));
   mixed[1].clear_as_of();
   refused = monitor_->GetIncidenceTablesAtCutOff(mixed);
-  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(errors::ViolatedFields(refused.status()), ElementsAre("as_of"));
+  mixed[1] = requests[1];
+  mixed[1].set_parent("trials/OTHER");
+  refused = monitor_->GetIncidenceTablesAtCutOff(mixed);
+  EXPECT_THAT(errors::ViolatedFields(refused.status()), ElementsAre("parent"));
 }
 
 // After a dose group correction, listings name (and filter by) the new

@@ -55,8 +55,9 @@ absl::StatusOr<std::pair<std::string, std::string>> ParseSubjectName(
 }
 
 // One page of the listing: the first `page_size` matching reports in order
-// after the cursor, found in one pass with a bounded heap (memory is one
-// page, whatever the trial's size), and the total number of matches.
+// after the cursor, found in one pass with a heap bounded by the page (one
+// page of memory, whatever the trial's size; ListAllReports's page is every
+// match), and the total number of matches.
 class ReportPage {
  public:
   ReportPage(const v1::Trial& trial, const v1::ListReportsRequest& request,
@@ -124,7 +125,7 @@ class ReportPage {
   };
 
   // The group a report counts in: its subject's, or where it was received
-  // if the subject has no version by the cut-off (as DeriveRows does).
+  // if the subject has no version by the cut-off (as CountAtCutOff does).
   int GroupOf(const storage::StoredReport& stored) const {
     auto it = groups_.find(stored.report().subject_id());
     return it == groups_.end() ? stored.dose_group() : it->second;
@@ -211,26 +212,24 @@ absl::StatusOr<v1::Report> Monitor::GetReport(
 
 absl::StatusOr<v1::ListReportsResponse> Monitor::ListReports(
     const v1::ListReportsRequest& request, const CallInfo& call) {
-  AESIGNAL_ASSIGN_OR_RETURN(
-      int page_size, PageSize(request.page_size(), 100, 1000, "page_size"));
-  std::string cursor;
-  if (!request.page_token().empty()) {
-    AESIGNAL_ASSIGN_OR_RETURN(cursor, DecodePageToken(request));
-  }
-  return ListReportsAfter(request, call, std::move(cursor), page_size);
+  return ListReportsPaged(request, call, /*whole_listing=*/false);
 }
 
 absl::StatusOr<v1::ListReportsResponse> Monitor::ListAllReports(
     const v1::ListReportsRequest& request, const CallInfo& call) {
-  return ListReportsAfter(request, call, /*cursor=*/"",
-                          std::numeric_limits<int>::max());
+  return ListReportsPaged(request, call, /*whole_listing=*/true);
 }
 
-absl::StatusOr<v1::ListReportsResponse> Monitor::ListReportsAfter(
+absl::StatusOr<v1::ListReportsResponse> Monitor::ListReportsPaged(
     const v1::ListReportsRequest& request, const CallInfo& call,
-    std::string cursor, int page_size) {
+    bool whole_listing) {
   AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
                             ParseTrialName(request.parent(), "parent"));
+  int page_size = std::numeric_limits<int>::max();
+  if (!whole_listing) {
+    AESIGNAL_ASSIGN_OR_RETURN(
+        page_size, PageSize(request.page_size(), 100, 1000, "page_size"));
+  }
   if (!request.site_id().empty()) {
     AESIGNAL_RETURN_IF_ERROR(CheckReadableSite(call, request.site_id()));
   }
@@ -240,6 +239,10 @@ absl::StatusOr<v1::ListReportsResponse> Monitor::ListReportsAfter(
   auto view = store_.Snapshot();
   AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, trial_id));
   AESIGNAL_RETURN_IF_ERROR(CheckListReportsRequest(trial, request));
+  std::string cursor;
+  if (!whole_listing && !request.page_token().empty()) {
+    AESIGNAL_ASSIGN_OR_RETURN(cursor, DecodePageToken(request));
+  }
   // Listed in the group each subject was in at the cut-off, or is in now.
   AESIGNAL_ASSIGN_OR_RETURN(
       const storage::SubjectGroups groups,
