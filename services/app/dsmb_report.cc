@@ -92,6 +92,7 @@ class TableBatch {
     into_.push_back(into);
   }
   absl::Status Read(IncidenceApp& incidence, const CallContext& context) {
+    if (requests_.empty()) return absl::OkStatus();  // e.g. no topics
     AESIGNAL_ASSIGN_OR_RETURN(
         std::vector<v1::GetIncidenceResponse> answers,
         incidence.GetIncidenceTablesAtCutOff(context, requests_));

@@ -139,7 +139,13 @@ absl::StatusOr<CutOffCount> CountAtCutOff(
   AESIGNAL_ASSIGN_OR_RETURN(
       count.denominators,
       internal::CountDenominators(trial, subjects, last_event_window));
-  for (const DerivedTally& tally : tallies) count.rows.push_back(tally.Rows());
+  // Each tally is freed once its rows are made, so memory peaks at the
+  // tallies plus one table's rows rather than both in full.
+  count.rows.resize(tallies.size());
+  while (!tallies.empty()) {
+    count.rows[tallies.size() - 1] = tallies.back().Rows();
+    tallies.pop_back();
+  }
   return count;
 }
 

@@ -106,6 +106,7 @@ absl::StatusOr<DerivedRows> DeriveRows(const storage::ReadView& view,
 struct TallySpec {
   storage::Level level = storage::Level::kPt;
   SubsetRule subset;
+  bool operator==(const TallySpec&) const = default;
 };
 
 // Tables as they stood at a data cut-off: for each spec its rows, counted
@@ -116,7 +117,9 @@ struct TallySpec {
 // counted versions, whatever the subset: what the any-AE row's states held).
 // One read of the subject history and one pass over the report versions
 // serve every table, since the pass parses every version and costs far more
-// than the counting (a DSMB report's tables, docs/benchmarks.md).
+// than the counting (a DSMB report's tables, docs/benchmarks.md). Memory:
+// each table's state per (term, subject) with a row, held for every spec
+// until the pass ends, and then the rows of every table.
 struct CutOffCount {
   std::vector<DerivedRows> rows;  // rows[i] for specs[i]
   internal::Denominators denominators;

@@ -267,6 +267,7 @@ class DerivedSource : public RowSource {
   DerivedSource(const DerivedRows& rows, const v1::Trial& trial)
       : rows_(rows),
         cells_(trial.dose_groups_size() * trial.timepoints_size()) {}
+  DerivedSource(DerivedRows&&, const v1::Trial&) = delete;
 
   absl::StatusOr<storage::TermCounters> One(const TermKey& term) override {
     auto it = rows_.find(storage::EncodeTerm(term));
@@ -734,13 +735,10 @@ absl::StatusOr<std::vector<v1::GetIncidenceResponse>> AnswerIncidenceAtCutOff(
         std::optional<TermKey> row,
         CheckIncidenceFilters(requests[i], queries[i].level, trial));
     only.push_back(std::move(row));
-    const IncidenceQuery& q = queries[i];
-    auto same = std::find_if(specs.begin(), specs.end(), [&](const auto& s) {
-      return s.level == q.level && s.subset.subset == q.subset.subset &&
-             s.subset.aesi_category == q.subset.aesi_category;
-    });
+    const TallySpec spec{queries[i].level, queries[i].subset};
+    auto same = std::find(specs.begin(), specs.end(), spec);
     spec_of.push_back(same - specs.begin());
-    if (same == specs.end()) specs.push_back({q.level, q.subset});
+    if (same == specs.end()) specs.push_back(spec);
   }
   if (requests.empty()) return std::vector<v1::GetIncidenceResponse>();
   AESIGNAL_ASSIGN_OR_RETURN(

@@ -49,6 +49,7 @@ bool IsFatal(const v1::AdverseEventReport& report);
 struct SubsetRule {
   v1::IncidenceSubset subset = v1::INCIDENCE_SUBSET_UNSPECIFIED;
   std::string aesi_category;  // for INCIDENCE_SUBSET_AESI
+  bool operator==(const SubsetRule&) const = default;
 };
 // Whether `report` is in `subset`: the same rule as the overall row the
 // subset names (UNSPECIFIED: every report).
