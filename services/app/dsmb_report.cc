@@ -135,7 +135,7 @@ class Gatherer {
   absl::Status Reports(report::DsmbInputs& in);
   absl::StatusOr<std::vector<v1::SignalTopic>> Topics(
       const google::protobuf::Timestamp& as_of);
-  absl::Status TopicDetails(report::DsmbInputs& in);
+  absl::Status TopicsAtCutOff(report::DsmbInputs& in);
   absl::Status Baselines(report::DsmbInputs& in);
   absl::Status TopicIncidence(report::DsmbInputs& in);
 
@@ -261,15 +261,15 @@ absl::StatusOr<std::vector<v1::SignalTopic>> Gatherer::Topics(
   return topics;
 }
 
-// Each topic with its evidence (baselines, methods) and history (triage) at
-// the cut-off: lists leave both out.
-absl::Status Gatherer::TopicDetails(report::DsmbInputs& in) {
-  for (v1::SignalTopic& topic : in.topics) {
-    v1::GetTopicRequest get;
-    get.set_name(topic.name());
-    *get.mutable_as_of() = request_.cutoff();
-    AESIGNAL_ASSIGN_OR_RETURN(topic, signals_.GetTopic(context_, get));
-  }
+// Each topic at the cut-off with its evidence (baselines, methods) and
+// history (triage), which lists leave out: all from one replay of the
+// signal change log, where a GetTopic per topic replays it each time.
+absl::Status Gatherer::TopicsAtCutOff(report::DsmbInputs& in) {
+  v1::ListTopicsRequest list;
+  list.set_parent(request_.parent());
+  *list.mutable_as_of() = request_.cutoff();
+  AESIGNAL_ASSIGN_OR_RETURN(in.topics,
+                            signals_.GetTopicsAtCutOff(context_, list));
   return absl::OkStatus();
 }
 
@@ -351,8 +351,7 @@ absl::StatusOr<report::DsmbInputs> Gatherer::Gather() {
   AESIGNAL_RETURN_IF_ERROR(Subjects(in));
   AESIGNAL_RETURN_IF_ERROR(Tables(in));
   AESIGNAL_RETURN_IF_ERROR(Reports(in));
-  AESIGNAL_ASSIGN_OR_RETURN(in.topics, Topics(request_.cutoff()));
-  AESIGNAL_RETURN_IF_ERROR(TopicDetails(in));
+  AESIGNAL_RETURN_IF_ERROR(TopicsAtCutOff(in));
   if (request_.has_since()) {
     AESIGNAL_ASSIGN_OR_RETURN(in.topics_since, Topics(request_.since()));
   }

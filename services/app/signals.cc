@@ -174,6 +174,14 @@ absl::StatusOr<v1::SignalTopic> SignalsApp::GetTopic(
   return monitor_.signals().GetTopic(request);
 }
 
+absl::StatusOr<std::vector<v1::SignalTopic>> SignalsApp::GetTopicsAtCutOff(
+    const CallContext& context, const v1::ListTopicsRequest& request) {
+  AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kListTopics));
+  AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kGetTopic));
+  AESIGNAL_RETURN_IF_ERROR(domain::CheckEnumValues(request));
+  return monitor_.signals().GetTopicsAtCutOff(request);
+}
+
 absl::StatusOr<v1::SignalTopic> SignalsApp::TriageTopic(
     const CallContext& context, const v1::TriageTopicRequest& request) {
   AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kTriageTopic));

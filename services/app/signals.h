@@ -42,6 +42,11 @@ class SignalsApp {
       const CallContext& context, const v1::ListTopicsRequest& request);
   absl::StatusOr<v1::SignalTopic> GetTopic(const CallContext& context,
                                            const v1::GetTopicRequest& request);
+  // Every topic ListTopics would list at `as_of`, each as GetTopic gives
+  // it, from one replay (domain::SignalBook::GetTopicsAtCutOff); needs the
+  // caller's permission for both. Not an RPC: for the DSMB report.
+  absl::StatusOr<std::vector<v1::SignalTopic>> GetTopicsAtCutOff(
+      const CallContext& context, const v1::ListTopicsRequest& request);
   absl::StatusOr<v1::SignalTopic> TriageTopic(
       const CallContext& context, const v1::TriageTopicRequest& request);
   // As WatchSignals, for topic changes.

@@ -98,6 +98,14 @@ class SignalBook {
       const v1::ListTopicsRequest& request);
   // With its evidence (strongest first) and its history.
   absl::StatusOr<v1::SignalTopic> GetTopic(const v1::GetTopicRequest& request);
+  // Every topic that every page of ListTopics(request) would list, in its
+  // order, each as GetTopic with the same `as_of` gives it (evidence and
+  // history), from one replay of the change log: for server-side readers
+  // such as the DSMB report, where a GetTopic per topic replays the whole
+  // log each time. `as_of` is required (INVALID_ARGUMENT otherwise);
+  // page_size and page_token are ignored. Not an RPC.
+  absl::StatusOr<std::vector<v1::SignalTopic>> GetTopicsAtCutOff(
+      const v1::ListTopicsRequest& request);
   // Triage of a topic; the rules of TriageSignal.
   absl::StatusOr<v1::SignalTopic> TriageTopic(
       const v1::TriageTopicRequest& request, const CallInfo& call = {});

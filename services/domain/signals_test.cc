@@ -9,7 +9,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 #include "services/domain/monitor.h"
 #include "services/errors/errors.h"
@@ -1280,6 +1282,66 @@ TEST_F(TopicsTest, TriageAppliesToTheTopicAndIsSafeToRetry) {
   ASSERT_EQ(listed->topics_size(), 1);
   EXPECT_EQ(listed->total_size(), 1);
   EXPECT_EQ(listed->topics(0).topic_id(), kPneumoniaTopic);
+}
+
+// The DSMB report's one replay: every topic ListTopics lists at a cut-off,
+// in its order and filtered as it filters, each exactly as GetTopic at the
+// cut-off gives it; a triage after the cut-off is not in it.
+TEST_F(TopicsTest, TopicsReadTogetherAtACutOffEqualEachGetTopic) {
+  RaiseControlArmRise();
+  CallInfo call;
+  call.principal = "dsmb@example.org";
+  v1::TriageTopicRequest triage;
+  triage.set_name(absl::StrCat(kParent, "/topics/", kPneumoniaTopic));
+  triage.set_status(v1::SIGNAL_STATUS_VALIDATED);
+  triage.set_comment("five of six at the top dose");
+  triage.set_request_id("r-1");
+  ASSERT_TRUE(monitor_->signals().TriageTopic(triage, call).ok());
+  absl::SleepFor(absl::Milliseconds(2));
+  const google::protobuf::Timestamp cut_off =
+      google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+          absl::ToUnixNanos(absl::Now()));
+  absl::SleepFor(absl::Milliseconds(2));
+  triage.set_status(v1::SIGNAL_STATUS_CLOSED);
+  triage.set_request_id("r-2");
+  ASSERT_TRUE(monitor_->signals().TriageTopic(triage, call).ok());
+
+  for (const v1::TermLevel level :
+       {v1::TERM_LEVEL_UNSPECIFIED, v1::TERM_LEVEL_PT}) {
+    v1::ListTopicsRequest list;
+    list.set_parent(kParent);
+    list.set_level(level);
+    *list.mutable_as_of() = cut_off;
+    auto listed = monitor_->signals().ListTopics(list);
+    ASSERT_TRUE(listed.ok()) << listed.status();
+    list.set_page_size(1);  // ignored
+    list.set_page_token("not a token");
+    auto together = monitor_->signals().GetTopicsAtCutOff(list);
+    ASSERT_TRUE(together.ok()) << together.status();
+    ASSERT_EQ(together->size(), listed->topics_size());
+    EXPECT_EQ(together->size(),
+              level == v1::TERM_LEVEL_PT ? 1u : 3u);  // PT, SOC, any AE
+    for (size_t i = 0; i < together->size(); ++i) {
+      const v1::SignalTopic& topic = (*together)[i];
+      EXPECT_EQ(topic.topic_id(), listed->topics(i).topic_id());
+      v1::GetTopicRequest get;
+      get.set_name(topic.name());
+      *get.mutable_as_of() = cut_off;
+      auto one = monitor_->signals().GetTopic(get);
+      ASSERT_TRUE(one.ok()) << one.status();
+      EXPECT_EQ(topic.DebugString(), one->DebugString());
+      EXPECT_GT(topic.evidence_size(), 0);
+      if (topic.topic_id() == kPneumoniaTopic) {
+        EXPECT_EQ(topic.status(), v1::SIGNAL_STATUS_VALIDATED);
+        EXPECT_EQ(topic.history_size(), 2);  // raised, validated
+      }
+    }
+  }
+  v1::ListTopicsRequest now;
+  now.set_parent(kParent);
+  auto refused = monitor_->signals().GetTopicsAtCutOff(now);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(errors::ViolatedFields(refused.status()), ElementsAre("as_of"));
 }
 
 TEST_F(TopicsTest, TheChangeLogStreamsTopicChanges) {

@@ -219,6 +219,26 @@ absl::StatusOr<v1::SignalTopic> SignalBook::GetTopic(
   return std::move(topics.front());
 }
 
+absl::StatusOr<std::vector<v1::SignalTopic>> SignalBook::GetTopicsAtCutOff(
+    const v1::ListTopicsRequest& request) {
+  AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
+                            ParseTrialName(request.parent(), "parent"));
+  if (!request.has_as_of()) {
+    return errors::InvalidArgument(
+        "as_of", "topics read together are read at a data cut-off");
+  }
+  AESIGNAL_RETURN_IF_ERROR(internal::CheckAsOf(request.as_of()));
+  auto view = store_.Snapshot();
+  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, trial_id));
+  AESIGNAL_ASSIGN_OR_RETURN(
+      std::vector<v1::SignalTopic> topics,
+      TopicsAsOf(*view, trial, request.as_of(), "", /*with_evidence=*/true));
+  std::erase_if(topics, [&](const v1::SignalTopic& topic) {
+    return !Matches(request, topic);
+  });
+  return topics;
+}
+
 absl::StatusOr<v1::SignalTopic> SignalBook::TriageTopic(
     const v1::TriageTopicRequest& request, const CallInfo& call) {
   AESIGNAL_ASSIGN_OR_RETURN(auto ids, ParseTopicName(request.name()));

@@ -73,6 +73,13 @@ ABSL_FLAG(int, window, 8, "unacknowledged messages per stream");
 ABSL_FLAG(int, subjects, 10000, "subjects (query)");
 ABSL_FLAG(int, pts, 1000, "distinct PTs (query)");
 ABSL_FLAG(int, reports, 200000, "reports ingested before querying (query)");
+ABSL_FLAG(int, dose_effect_pts, 0,
+          "query: PTs 1..N dose-related (half their reports in the top "
+          "group; generator.h), so signals raise topics for the DSMB report");
+ABSL_FLAG(int, query_parts, 1,
+          "query: load the trial in this many parts, signals evaluated "
+          "after each (as reports arriving over months are), so the signal "
+          "change log grows as a trial's does");
 ABSL_FLAG(int, repeats, 50, "timed repetitions of each query");
 ABSL_FLAG(int64_t, scale_reports, 20000000, "reports (scale)");
 ABSL_FLAG(int, load_seconds, 120, "duration (load)");
@@ -514,8 +521,35 @@ bool StartQueryTrial(const QuerySizes& sizes, const std::string& tag,
     return false;
   }
   const ReportGenerator generator(
-      {.subjects = sizes.subjects, .pts = sizes.pts, .last_day = f->last_day});
-  return IngestVolume(*f, generator, sizes.reports, 4, tag);
+      {.subjects = sizes.subjects,
+       .pts = sizes.pts,
+       .last_day = f->last_day,
+       .dose_effect_pts = absl::GetFlag(FLAGS_dose_effect_pts),
+       .groups = 5});
+  const int batch = absl::GetFlag(FLAGS_batch_size);
+  const int parts = std::max(1, absl::GetFlag(FLAGS_query_parts));
+  // Whole messages per part, so a follow-up stays with its first version.
+  const int64_t per_part =
+      (sizes.reports / parts + batch - 1) / batch * int64_t{batch};
+  for (int64_t first = 0; first < sizes.reports; first += per_part) {
+    const bool ok = bench::IngestVolume(
+        *f, generator,
+        {.total = std::min<int64_t>(per_part, sizes.reports - first),
+         .first = first,
+         .streams = 4,
+         .batch_size = batch,
+         .window = absl::GetFlag(FLAGS_window),
+         .tag = tag,
+         .tick = nullptr,
+         .tick_every = 0});
+    if (!ok) return false;
+    if (parts == 1) break;
+    if (absl::Status idle = f->Settle(absl::Minutes(10)); !idle.ok()) {
+      std::cerr << "signal evaluation: " << idle << "\n";
+      return false;
+    }
+  }
+  return true;
 }
 
 // Times `times` calls of ListTopics' first page, which counts the trial's
@@ -558,6 +592,9 @@ google::protobuf::Timestamp NowTimestamp() {
       absl::ToUnixNanos(absl::Now()));
 }
 
+absl::Status ReportTopicReplay(const Fixture& f,
+                               const google::protobuf::Timestamp& cutoff);
+
 // Times `times` closed-session DSMB reports of the trial at a cut-off now,
 // as `aesignal report` asks for them (every table, listing and topic as it
 // stood then, rendered), against the CLI's default deadline of 30 s, which
@@ -582,6 +619,47 @@ absl::Status TimeDsmbReport(const Fixture& f, int times) {
       "DSMB report at a cut-off (closed session, %zu bytes of HTML): %d "
       "runs, p50 %.0f ms, max %.0f ms; p50 / the CLI's 30 s deadline = %.2f\n",
       bytes, times, p.p50_ms, p.p99_ms, p.p50_ms / kCliDeadlineMs);
+  return ReportTopicReplay(f, request.cutoff());
+}
+
+// What the DSMB report's topic pages read: the topics, the signal change
+// log (its length read in this process when the server runs in it), and
+// GetTopic at the cut-off timed on the first topic (one call per topic
+// replays the log).
+absl::Status ReportTopicReplay(const Fixture& f,
+                               const google::protobuf::Timestamp& cutoff) {
+  auto stub = v1::SignalService::NewStub(f.Channel(7));
+  v1::ListTopicsRequest list;
+  list.set_parent("trials/BENCH");
+  v1::ListTopicsResponse topics;
+  grpc::ClientContext context;
+  if (grpc::Status s = stub->ListTopics(&context, list, &topics); !s.ok()) {
+    return absl::InternalError(absl::StrCat("ListTopics: ", s.error_message()));
+  }
+  int64_t changes = -1;
+  if (f.server != nullptr) {
+    AESIGNAL_ASSIGN_OR_RETURN(
+        changes,
+        storage::NextSignalSequence(f.server->store().Latest(), "BENCH"));
+    --changes;
+  }
+  std::printf("  %d topics, %lld signal changes logged", topics.total_size(),
+              static_cast<long long>(changes));
+  if (topics.topics_size() > 0) {
+    v1::GetTopicRequest get;
+    get.set_name(topics.topics(0).name());
+    *get.mutable_as_of() = cutoff;
+    AESIGNAL_ASSIGN_OR_RETURN(
+        const Percentiles p,
+        TimeCalls<v1::SignalTopic>(
+            5, "GetTopic",
+            [&](grpc::ClientContext* c, v1::SignalTopic* response) {
+              return stub->GetTopic(c, get, response);
+            },
+            [](const v1::SignalTopic&) {}));
+    std::printf("; GetTopic at the cut-off p50 %.2f ms", p.p50_ms);
+  }
+  std::printf("\n");
   return absl::OkStatus();
 }
 

@@ -483,6 +483,7 @@ bool IngestVolume(const Fixture& f, const ReportGenerator& generator,
   const int batch = options.batch_size;
   const int streams = options.streams;
   const int64_t messages = (options.total + batch - 1) / batch;
+  const int64_t first_message = options.first / batch;
   std::atomic<int64_t> acked{0};
   std::vector<StreamResult> rs(streams);
   absl::Notification finished;
@@ -495,8 +496,9 @@ bool IngestVolume(const Fixture& f, const ReportGenerator& generator,
       rs[s] = RunStream(
           f.Channel(100 + s), share, options.window,
           [&, s](int64_t k) {
-            return BatchMessage(generator, s + k * streams, batch,
-                                options.total, options.tag);
+            return BatchMessage(generator, first_message + s + k * streams,
+                                batch, options.first + options.total,
+                                options.tag);
           },
           absl::ZeroDuration(), absl::InfiniteFuture(), &acked);
     });

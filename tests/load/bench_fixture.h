@@ -205,6 +205,9 @@ v1::StreamReportsRequest BatchMessage(const ReportGenerator& generator,
 
 struct VolumeOptions {
   int64_t total = 0;  // reports
+  // The first report index (a multiple of batch_size): reports first ..
+  // first + total - 1 are sent, so a trial can be loaded in parts.
+  int64_t first = 0;
   int streams = 4;
   int batch_size = 250;
   int window = 8;
@@ -215,9 +218,10 @@ struct VolumeOptions {
   int64_t tick_every = 0;
 };
 
-// Ingests reports 0..total-1 of `generator` over `streams` streams (stream s
-// sends messages s, s + streams, ...); false (after saying why) unless every
-// report was acknowledged. The streams' results go to *results if given.
+// Ingests reports first..first+total-1 of `generator` over `streams` streams
+// (stream s sends their messages s, s + streams, ...); false (after saying why)
+// unless every report was acknowledged. The streams' results go to *results if
+// given.
 bool IngestVolume(const Fixture& f, const ReportGenerator& generator,
                   const VolumeOptions& options,
                   std::vector<StreamResult>* results = nullptr);

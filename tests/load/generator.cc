@@ -17,7 +17,15 @@ uint64_t SplitMix64(uint64_t x) {
 
 // Independent draws for the different fields of one report: the index mixed
 // with a per-field salt.
-enum Field : uint64_t { kSubject = 1, kPt, kDay, kDayTail, kGrade, kSerious };
+enum Field : uint64_t {
+  kSubject = 1,
+  kPt,
+  kDay,
+  kDayTail,
+  kGrade,
+  kSerious,
+  kDoseEffect
+};
 
 uint64_t Draw(int64_t n, Field field) {
   return SplitMix64(static_cast<uint64_t>(n) * 0x100000001b3ULL ^
@@ -74,7 +82,15 @@ int ReportGenerator::PtOf(int64_t n) const {
 
 int ReportGenerator::SubjectOf(int64_t n) const {
   if (IsFollowUp(n)) --n;
-  return 1 + static_cast<int>(Draw(n, kSubject) % shape_.subjects);
+  const int subject = 1 + static_cast<int>(Draw(n, kSubject) % shape_.subjects);
+  const int pt = shape_.dose_effect_pts > 0 ? PtOf(n) : 0;
+  if (pt < 1 || pt > shape_.dose_effect_pts ||
+      Unit(Draw(n, kDoseEffect)) >= 0.5) {
+    return subject;
+  }
+  // The top group's subject in the same block of `groups` subjects.
+  const int top = subject - (subject - 1) % shape_.groups + shape_.groups - 1;
+  return top <= shape_.subjects ? top : subject;
 }
 
 v1::AdverseEventReport ReportGenerator::Make(int64_t n,

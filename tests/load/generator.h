@@ -14,6 +14,12 @@
 //     most PTs are rare. SOC = "System organ class {pt % 27}", one per PT;
 //   - onset study day in 1..last_day, skewed early (~3/4 in the first month);
 //   - grade 1..5 skewed to low grades (50/30/13/5/2 %); serious ~5 %;
+//   - no dose effect by default (signals then arise only by chance); with
+//     `dose_effect_pts` = K, half the reports of PTs 1..K go to a subject of
+//     the highest dose group instead (the subject's number moved to the
+//     top group's in its block of `groups`), as a dose-related toxicity
+//     would: a trial whose signals raise topics, for the DSMB report's
+//     and the evaluator's costs with real evidence to carry;
 //   - follow-ups: report n is version 2 of report n - 1 (same report_id,
 //     subject, site, PT and onset; another grade) exactly when n % 10 == 9,
 //     i.e. 1 in 10, so every-version-kept / latest-maintained is exercised.
@@ -42,6 +48,10 @@ struct ReportShape {
   int subjects = 1000;
   int pts = 1000;
   int last_day = 1825;  // onset days are 1..last_day
+  // The dose effect (see above): 0 PTs, or PTs 1..dose_effect_pts with
+  // subjects enrolled in `groups` dose groups, S{i} in G(1 + (i-1) % groups).
+  int dose_effect_pts = 0;
+  int groups = 5;
 };
 
 class ReportGenerator {

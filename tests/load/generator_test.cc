@@ -115,5 +115,38 @@ TEST(GeneratorTest, SubjectsSpreadOverEveryDoseGroupPerPt) {
   }
 }
 
+// With a dose effect on PTs 1..K, ~60 % of those PTs' reports are in the
+// top group (half moved there, a fifth of the rest there already); other
+// PTs, and every report's other fields, are as without the effect.
+TEST(GeneratorTest, DoseEffectMovesHalfOfItsPtsReportsToTheTopGroup) {
+  ReportShape shape = QueryShape();
+  const ReportGenerator plain(shape);
+  shape.dose_effect_pts = 20;
+  const ReportGenerator dosed(shape);
+  std::vector<int> top(1000), all(1000);
+  for (int64_t n = 0; n < kReports; ++n) {
+    const int pt = dosed.PtOf(n);
+    ++all[pt];
+    top[pt] += (dosed.SubjectOf(n) - 1) % 5 == 4;
+    if (pt == 0 || pt > 20) {
+      ASSERT_EQ(dosed.Make(n, "t").SerializeAsString(),
+                plain.Make(n, "t").SerializeAsString());
+    }
+  }
+  for (int pt : {1, 2, 20}) {
+    EXPECT_GT(top[pt], all[pt] * 0.55) << pt;
+    EXPECT_LT(top[pt], all[pt] * 0.65) << pt;
+  }
+  for (int pt : {0, 21, 100}) {
+    EXPECT_GT(top[pt], all[pt] * 0.15) << pt;
+    EXPECT_LT(top[pt], all[pt] * 0.25) << pt;
+  }
+  // A follow-up still has its version 1's subject.
+  for (int64_t n = 9; n < 10000; n += 10) {
+    EXPECT_EQ(dosed.Make(n, "t").subject_id(),
+              dosed.Make(n - 1, "t").subject_id());
+  }
+}
+
 }  // namespace
 }  // namespace aesignal::bench
