@@ -312,19 +312,40 @@ absl::Status Gatherer::Baselines(report::DsmbInputs& in) {
   return absl::OkStatus();
 }
 
-// Each topic's term over time, for its figures, in one pass.
+// Each topic's term over time, for its figures, in one pass. The figures
+// show the dose trend at the last timepoint only, and an exact trend test
+// can take milliseconds (thousands of subjects a group), so it is asked for
+// there alone, in a second request of the same pass, and joined to the
+// term (docs/benchmarks.md, "DSMB report").
 absl::Status Gatherer::TopicIncidence(report::DsmbInputs& in) {
   const bool trend = closed_ && in.trial.dose_groups_size() >= 3;
+  const int topics = in.topics.size();
+  std::vector<v1::GetIncidenceResponse> trends(trend ? topics : 0);
   TableBatch batch;
-  for (const v1::SignalTopic& topic : in.topics) {
+  for (int i = 0; i < topics; ++i) {
+    const v1::SignalTopic& topic = in.topics[i];
     v1::GetIncidenceRequest r = Incidence(topic.level());
     r.set_soc(topic.soc());
     r.set_pt(topic.pt());
     r.set_overall_key(topic.overall_key());
-    r.set_dose_trend(trend);
+    if (trend && in.trial.timepoints_size() > 0) {
+      v1::GetIncidenceRequest at_last = r;
+      at_last.set_dose_trend(true);
+      at_last.set_timepoint_id(in.trial.timepoints().rbegin()->timepoint_id());
+      batch.Add(std::move(at_last), &trends[i]);
+    }
     batch.Add(std::move(r), &in.topic_incidence[topic.topic_id()]);  // a map
   }
-  return batch.Read(incidence_, context_);
+  AESIGNAL_RETURN_IF_ERROR(batch.Read(incidence_, context_));
+  for (int i = 0; i < static_cast<int>(trends.size()); ++i) {
+    v1::GetIncidenceResponse& table =
+        in.topic_incidence[in.topics[i].topic_id()];
+    if (table.terms_size() == 1 && trends[i].terms_size() == 1) {
+      *table.mutable_terms(0)->mutable_dose_trends() =
+          std::move(*trends[i].mutable_terms(0)->mutable_dose_trends());
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<report::DsmbInputs> Gatherer::Gather() {

@@ -73,13 +73,18 @@ absl::Status IncidenceComparisons::CompareToControl(v1::TermIncidence* term) {
   return absl::OkStatus();
 }
 
-absl::Status IncidenceComparisons::AddDoseTrends(v1::TermIncidence* term) {
+absl::Status IncidenceComparisons::AddDoseTrends(
+    v1::TermIncidence* term, const std::string& timepoint_id) {
   const int groups = trial_.dose_groups_size();
   const int windows = trial_.timepoints_size();
   if (groups < 3 || term->cells_size() != (groups + 1) * windows) {
     return absl::InternalError("< 3 dose groups, or a partial cell layout");
   }
   for (int w = 0; w < windows; ++w) {
+    if (!timepoint_id.empty() &&
+        trial_.timepoints(w).timepoint_id() != timepoint_id) {
+      continue;
+    }
     std::vector<int64_t> x, n;
     for (int g = 0; g < groups; ++g) {
       const v1::IncidenceCell& cell = term->cells(g * windows + w);

@@ -34,11 +34,13 @@ class IncidenceComparisons {
   // have a control group.
   absl::Status CompareToControl(v1::TermIncidence* term);
 
-  // Appends one IncidenceTrend per timepoint: the one-sided (increasing)
+  // Appends one IncidenceTrend per timepoint (only `timepoint_id`'s when it
+  // is set: an exact test can take milliseconds): the one-sided (increasing)
   // Cochran-Armitage test of the cumulative incidence across the dose
   // groups (TrendScores' scores, the server's exact-test budget). Same
   // layout requirement; the trial must have >= 3 dose groups.
-  absl::Status AddDoseTrends(v1::TermIncidence* term);
+  absl::Status AddDoseTrends(v1::TermIncidence* term,
+                             const std::string& timepoint_id = "");
 
  private:
   using Counts = std::tuple<int64_t, int64_t, int64_t, int64_t>;

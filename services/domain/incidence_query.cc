@@ -543,20 +543,6 @@ void KeepRequestedCells(const v1::GetIncidenceRequest& request,
                cells->end());
 }
 
-// Keeps the trends of the requested timepoint only, if the request names
-// one.
-void KeepRequestedTrends(const v1::GetIncidenceRequest& request,
-                         v1::TermIncidence* term) {
-  if (request.timepoint_id().empty()) return;
-  auto* trends = term->mutable_dose_trends();
-  trends->erase(std::remove_if(trends->begin(), trends->end(),
-                               [&](const v1::IncidenceTrend& t) {
-                                 return t.timepoint_id() !=
-                                        request.timepoint_id();
-                               }),
-                trends->end());
-}
-
 // One query's builders, shared by its rows.
 struct TermBuilder {
   const v1::GetIncidenceRequest& request;
@@ -589,10 +575,10 @@ struct TermBuilder {
       AESIGNAL_RETURN_IF_ERROR(comparisons.CompareToControl(term));
     }
     if (request.dose_trend()) {
-      AESIGNAL_RETURN_IF_ERROR(comparisons.AddDoseTrends(term));
+      AESIGNAL_RETURN_IF_ERROR(
+          comparisons.AddDoseTrends(term, request.timepoint_id()));
     }
     KeepRequestedCells(request, term);
-    KeepRequestedTrends(request, term);
     return absl::OkStatus();
   }
 

@@ -550,6 +550,15 @@ TEST_F(IncidenceQueryTest, OneRowAndCellFiltersOfASubset) {
              hand.Cell(*hand.rows().begin(), 0, 1), true, true, "HIGH W12");
   ASSERT_EQ(table.terms(0).dose_trends_size(), 1);
   EXPECT_EQ(table.terms(0).dose_trends(0).timepoint_id(), "W12");
+  // The one trend asked for is the whole row's trend at that timepoint.
+  v1::GetIncidenceRequest whole = request;
+  whole.clear_dose_group_id();
+  whole.clear_timepoint_id();
+  const v1::GetIncidenceResponse row = Table(whole);
+  ASSERT_EQ(row.terms_size(), 1);
+  ASSERT_EQ(row.terms(0).dose_trends_size(), 3);
+  EXPECT_EQ(table.terms(0).dose_trends(0).DebugString(),
+            row.terms(0).dose_trends(1).DebugString());
   // A term outside the subset is an all-zero row.
   request.set_soc("No such SOC");
   const v1::GetIncidenceResponse zero = Table(request);

@@ -63,8 +63,9 @@ struct DsmbInputs {
   std::vector<v1::Baseline> baselines = {};
   // The topics at request.since (empty without it).
   std::vector<v1::SignalTopic> topics_since = {};
-  // Per topic_id: its term's incidence over time (dose_trend when the trial
-  // has >= 3 dose groups and the session is closed).
+  // Per topic_id: its term's incidence over time (with the dose trend at
+  // the last timepoint when the trial has >= 3 dose groups and the session
+  // is closed).
   std::map<std::string, v1::GetIncidenceResponse> topic_incidence = {};
   // "aesignald" and its address, for the source line.
   std::string source = "";

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -321,6 +322,33 @@ TEST_F(DsmbReportTest, EveryNumberIsTheApisAtTheCutOff) {
   EXPECT_THAT(report.html(), Not(HasSubstr("after the cut-off")));
   EXPECT_THAT(report.html(), HasSubstr("MedDRA 26.1"));
   EXPECT_THAT(report.html(), HasSubstr("CTCAE v5.0"));
+  // Each topic's figure notes the API's dose trend at the last timepoint.
+  v1::ListTopicsRequest list;
+  list.set_parent(kParent);
+  *list.mutable_as_of() = cut;
+  v1::ListTopicsResponse topics;
+  grpc::ClientContext list_context;
+  ASSERT_TRUE(signals_->ListTopics(&list_context, list, &topics).ok());
+  ASSERT_GT(topics.topics_size(), 0);
+  for (const v1::SignalTopic& topic : topics.topics()) {
+    v1::GetIncidenceRequest request;
+    request.set_parent(kParent);
+    request.set_level(topic.level());
+    request.set_soc(topic.soc());
+    request.set_pt(topic.pt());
+    request.set_overall_key(topic.overall_key());
+    request.set_dose_trend(true);
+    *request.mutable_as_of() = cut;
+    v1::GetIncidenceResponse term;
+    grpc::ClientContext context;
+    ASSERT_TRUE(safety_->GetIncidence(&context, request, &term).ok());
+    ASSERT_EQ(term.terms_size(), 1) << topic.topic_id();
+    ASSERT_GT(term.terms(0).dose_trends_size(), 0);
+    const double p = term.terms(0).dose_trends().rbegin()->p_value();
+    EXPECT_THAT(report.html(),
+                HasSubstr(absl::StrFormat("one-sided p = %.3g", p)))
+        << topic.topic_id();
+  }
 }
 
 TEST_F(DsmbReportTest, AnOldCutOffGivesTheSameReportAfterLaterData) {
