@@ -1136,6 +1136,16 @@ class TopicsTest : public SignalsTest {
   }
   static constexpr char kPneumoniaTopic[] =
       "PT~Infections.20and.20infestations~Pneumonia";
+  // The DSMB's triage of the pneumonia topic to `status`, as request `id`.
+  static v1::TriageTopicRequest PneumoniaTriage(v1::SignalStatus status,
+                                                const std::string& id) {
+    v1::TriageTopicRequest triage;
+    triage.set_name(absl::StrCat(kParent, "/topics/", kPneumoniaTopic));
+    triage.set_status(status);
+    triage.set_comment("five of six at the top dose");
+    triage.set_request_id(id);
+    return triage;
+  }
 };
 
 TEST_F(TopicsTest, OneTopicPerTermWithItsSignalsAsEvidence) {
@@ -1252,11 +1262,8 @@ TEST_F(TopicsTest, TriageAppliesToTheTopicAndIsSafeToRetry) {
   RaiseControlArmRise();
   CallInfo call;
   call.principal = "dsmb@example.org";
-  v1::TriageTopicRequest triage;
-  triage.set_name(absl::StrCat(kParent, "/topics/", kPneumoniaTopic));
-  triage.set_status(v1::SIGNAL_STATUS_VALIDATED);
-  triage.set_comment("five of six at the top dose");
-  triage.set_request_id("r-1");
+  v1::TriageTopicRequest triage =
+      PneumoniaTriage(v1::SIGNAL_STATUS_VALIDATED, "r-1");
   auto first = monitor_->signals().TriageTopic(triage, call);
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(first->status(), v1::SIGNAL_STATUS_VALIDATED);
@@ -1291,11 +1298,8 @@ TEST_F(TopicsTest, TopicsReadTogetherAtACutOffEqualEachGetTopic) {
   RaiseControlArmRise();
   CallInfo call;
   call.principal = "dsmb@example.org";
-  v1::TriageTopicRequest triage;
-  triage.set_name(absl::StrCat(kParent, "/topics/", kPneumoniaTopic));
-  triage.set_status(v1::SIGNAL_STATUS_VALIDATED);
-  triage.set_comment("five of six at the top dose");
-  triage.set_request_id("r-1");
+  v1::TriageTopicRequest triage =
+      PneumoniaTriage(v1::SIGNAL_STATUS_VALIDATED, "r-1");
   ASSERT_TRUE(monitor_->signals().TriageTopic(triage, call).ok());
   absl::SleepFor(absl::Milliseconds(2));
   const google::protobuf::Timestamp cut_off =
