@@ -316,7 +316,7 @@ absl::Status Gatherer::Baselines(report::DsmbInputs& in) {
 // show the dose trend at the last timepoint only, and an exact trend test
 // can take milliseconds (thousands of subjects a group), so it is asked for
 // there alone, in a second request of the same pass, and joined to the
-// term (docs/benchmarks.md, "DSMB report").
+// term (docs/benchmarks.md, "With raised topics").
 absl::Status Gatherer::TopicIncidence(report::DsmbInputs& in) {
   const bool trend = closed_ && in.trial.dose_groups_size() >= 3;
   const int topics = in.topics.size();
