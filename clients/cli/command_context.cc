@@ -79,6 +79,18 @@ void PrintStatus(std::ostream& err, const absl::Status& status,
   }
 }
 
+void PrintUploadError(std::ostream& err, const absl::Status& status,
+                      const client::StreamSummary& summary) {
+  if (summary.refused == 0) {
+    PrintStatus(err, status);
+    return;
+  }
+  err << "error: " << absl::StatusCodeToString(status.code())
+      << ": the server refused " << summary.refused
+      << " rows in whole batches (above: none of them is stored); the upload "
+         "stopped there\n";
+}
+
 bool SplitIndexedPath(const std::string& path, absl::string_view prefix,
                       int* index, std::string* rest) {
   if (!absl::StartsWith(path, absl::StrCat(prefix, "["))) return false;

@@ -21,6 +21,7 @@
 #include "absl/strings/string_view.h"
 #include "aesignal/client/client.h"
 #include "aesignal/client/connection.h"
+#include "aesignal/client/report_streamer.h"
 #include "clients/cli/cli.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -68,6 +69,12 @@ void SetAction(CLI::App* command, CommandContext& ctx,
 using FieldLabel = std::function<std::string(const std::string& field)>;
 void PrintStatus(std::ostream& err, const absl::Status& status,
                  const FieldLabel& field_label = nullptr);
+
+// Why a report upload (`reports submit`, `import`) stopped: PrintStatus,
+// except after batches the server refused, which the upload's problems
+// named by file line (their batch-relative "reports[k]" would only confuse).
+void PrintUploadError(std::ostream& err, const absl::Status& status,
+                      const client::StreamSummary& summary);
 
 // Index i of a field path "prefix[i].rest", and "rest".
 bool SplitIndexedPath(const std::string& path, absl::string_view prefix,

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "aesignal/client/status.h"
 
@@ -34,20 +37,37 @@ ReportUpload::ReportUpload(std::shared_ptr<client::ClientConnection> connection,
       streamer_(std::move(connection), std::move(trial_id),
                 {.batch_size = options.batch_size,
                  .max_unacked_batches = options.window},
-                [this](const client::ReportOutcome& o) {
-                  if (o.result.status() != v1::REPORT_STATUS_REJECTED) return;
-                  absl::MutexLock lock(&mu_);
-                  const int line = line_of_sequence_[o.sequence];
-                  problems_.emplace_back(
-                      line, format_rejection_(o, line, line_of_sequence_));
-                }) {}
+                [this](const client::ReportOutcome& o) { NoteOutcome(o); }) {}
+
+void ReportUpload::NoteOutcome(const client::ReportOutcome& o) {
+  absl::MutexLock lock(&mu_);
+  ++outcomes_;
+  if (!o.batch_error.ok()) {
+    if (refused_.empty() || refused_.back().last + 1 != o.sequence ||
+        o.result.index() == 0) {
+      refused_.push_back({o.sequence, o.sequence, o.batch_error});
+    } else {
+      refused_.back().last = o.sequence;
+    }
+    return;
+  }
+  if (o.result.status() != v1::REPORT_STATUS_REJECTED) return;
+  const int line = line_of_sequence_[o.sequence];
+  problems_.emplace_back(line, format_rejection_(o, line, line_of_sequence_));
+}
 
 absl::Status ReportUpload::Add(v1::AdverseEventReport report, int line) {
   {
     absl::MutexLock lock(&mu_);
     line_of_sequence_.push_back(line);
   }
+  const int64_t taken = streamer_.added();
   add_status_ = streamer_.Add(std::move(report));
+  if (streamer_.added() == taken) {  // refused before taking it
+    absl::MutexLock lock(&mu_);
+    line_of_sequence_.pop_back();
+    first_line_not_taken_ = line;
+  }
   if (add_status_.ok()) ShowProgress(false);
   return add_status_;
 }
@@ -58,10 +78,78 @@ void ReportUpload::AddProblem(int line, std::string message) {
 }
 
 absl::StatusOr<client::StreamSummary> ReportUpload::Finish() {
-  absl::StatusOr<client::StreamSummary> summary =
-      add_status_.ok() ? streamer_.Finish() : add_status_;
+  // After a failed Add() too: the batches in flight still get outcomes.
+  absl::StatusOr<client::StreamSummary> summary = streamer_.Finish();
+  if (summary.ok() && !add_status_.ok()) summary = add_status_;
   ShowProgress(true);
+  absl::MutexLock lock(&mu_);
+  AddStreamProblems();
   return summary;
+}
+
+client::StreamSummary ReportUpload::summary() const {
+  return streamer_.summary();
+}
+
+namespace {
+
+// "reports[k].site_id" -> k and "site_id".
+bool SplitReportPath(const std::string& path, int* index, std::string* rest) {
+  absl::string_view p = path;
+  if (!absl::ConsumePrefix(&p, "reports[")) return false;
+  const size_t close = p.find(']');
+  if (close == absl::string_view::npos ||
+      !absl::SimpleAtoi(p.substr(0, close), index)) {
+    return false;
+  }
+  p.remove_prefix(close + 1);
+  absl::ConsumePrefix(&p, ".");
+  *rest = std::string(p);
+  return true;
+}
+
+}  // namespace
+
+void ReportUpload::AddStreamProblems() {
+  const std::string& file = options_.file;
+  for (const RefusedBatch& batch : refused_) {
+    const int first_line = line_of_sequence_[batch.first];
+    const int last_line = line_of_sequence_[batch.last];
+    int line = first_line;
+    std::string what =
+        absl::StrCat(absl::StatusCodeToString(batch.refusal.code()), ": ",
+                     batch.refusal.message());
+    auto bad = client::BadRequestOf(batch.refusal);
+    int index;
+    std::string field;
+    if (bad && bad->field_violations_size() > 0 &&
+        SplitReportPath(bad->field_violations(0).field(), &index, &field) &&
+        index >= 0 && batch.first + index <= batch.last) {
+      line = line_of_sequence_[batch.first + index];
+      what = absl::StrCat(field, ": ", bad->field_violations(0).description());
+    }
+    const int64_t reports = batch.last - batch.first + 1;
+    problems_.emplace_back(
+        line,
+        absl::StrCat(file, ":", line, ": ", what,
+                     " (the server refused this row's whole batch, lines ",
+                     first_line, "-", last_line, ": none of its ", reports,
+                     reports == 1 ? " report is" : " reports are", " stored)"));
+  }
+  std::optional<int> first_without_outcome = first_line_not_taken_;
+  if (outcomes_ < static_cast<int64_t>(line_of_sequence_.size())) {
+    first_without_outcome = line_of_sequence_[outcomes_];
+  }
+  if (first_without_outcome) {
+    problems_.emplace_back(
+        *first_without_outcome,
+        absl::StrCat(file, ":", *first_without_outcome,
+                     ": this row and every row after it have no outcome (not "
+                     "sent after the error, or sent and not acknowledged, so "
+                     "perhaps stored); submitting the file again is safe: "
+                     "what is stored comes back as duplicate, never counted "
+                     "twice"));
+  }
 }
 
 void ReportUpload::PrintProblems(std::ostream& err) {

@@ -2,7 +2,10 @@
 // `aesignal import`. It streams reports over the SDK's ReportStreamer,
 // remembers the file line of each report so that the server's rejections can
 // be reported as "FILE:LINE: ...", collects those and the caller's own row
-// problems in file order, and shows live progress.
+// problems in file order, and shows live progress. A batch the server
+// refuses as a whole becomes one problem naming its lines; the rows that got
+// no outcome (never sent after a refusal, or unacknowledged when the stream
+// gave up) one more, from the first of them.
 //
 // Example:
 //   ReportUpload upload(client.shared_connection(), "NCT02013700",
@@ -46,6 +49,8 @@ std::vector<std::pair<std::string, std::string>> RejectedFields(
     const v1::ReportResult& result);
 
 struct ReportUploadOptions {
+  // The file the reports come from, as problems name it ("FILE:LINE: ...").
+  std::string file = "";
   int batch_size = 500;
   int window = 8;  // unacknowledged batches in flight
   // Where live progress goes ("\rreports: N sent, M acknowledged"); null for
@@ -80,11 +85,24 @@ class ReportUpload {
   // Prints every problem and rejection, ordered by line, one per line.
   void PrintProblems(std::ostream& err);
 
-  // Reports passed to Add().
+  // Reports passed to Add() and taken by the streamer.
   int64_t sent() const;
+  // The outcomes' counts (complete after Finish(), whatever it returned).
+  client::StreamSummary summary() const;
 
  private:
   void ShowProgress(bool final);
+  void NoteOutcome(const client::ReportOutcome& outcome);
+  // The problems Finish() leaves to tell: each refused batch, and the rows
+  // without an outcome.
+  void AddStreamProblems() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // A batch the server refused: its sequences [first, last] and why.
+  struct RefusedBatch {
+    int64_t first = 0;
+    int64_t last = 0;
+    absl::Status refusal;
+  };
 
   const ReportUploadOptions options_;
   const RejectionFormatter format_rejection_;
@@ -97,6 +115,11 @@ class ReportUpload {
   std::vector<int> line_of_sequence_ ABSL_GUARDED_BY(mu_);
   std::vector<std::pair<int, std::string>> problems_
       ABSL_GUARDED_BY(mu_);  // (line, message)
+  std::vector<RefusedBatch> refused_ ABSL_GUARDED_BY(mu_);
+  int64_t outcomes_ ABSL_GUARDED_BY(mu_) = 0;
+  // The line of a row Add() was given but the streamer did not take (it had
+  // stopped); every later row was not read.
+  std::optional<int> first_line_not_taken_ ABSL_GUARDED_BY(mu_);
 
   // Last: its thread calls back into the members above until it is
   // destroyed.

@@ -130,7 +130,8 @@ int ReportsSubmit(CommandContext& ctx, const SubmitFlags& flags) {
   if (!mapping) return kExitFailed;
 
   ReportUpload upload(ctx.MakeClient().shared_connection(), flags.trial,
-                      {.batch_size = flags.batch_size,
+                      {.file = flags.file,
+                       .batch_size = flags.batch_size,
                        .window = flags.window,
                        .progress = ctx.io.progress ? &ctx.io.err : nullptr},
                       [&flags](const client::ReportOutcome& o, int line,
@@ -138,24 +139,24 @@ int ReportsSubmit(CommandContext& ctx, const SubmitFlags& flags) {
                         return Rejection(flags.file, o, line, line_of_sequence);
                       });
   const RowsRead rows = StreamRows(flags.file, reader, *mapping, upload);
-  absl::StatusOr<client::StreamSummary> summary = upload.Finish();
+  const absl::StatusOr<client::StreamSummary> finished = upload.Finish();
   upload.PrintProblems(ctx.io.err);
-  if (!summary.ok()) {
-    PrintStatus(ctx.io.err, summary.status());
-    ctx.io.err << "reports acknowledged before the error are stored; "
-                  "resubmitting the file is safe (duplicates are not counted "
-                  "twice)\n";
-    return kExitFailed;
-  }
+  // The counts whatever happened: after an error they say what was stored.
+  const client::StreamSummary summary = upload.summary();
+  if (!finished.ok()) PrintUploadError(ctx.io.err, finished.status(), summary);
   ctx.io.out << "reports: " << upload.sent() + rows.unreadable
-             << " rows; accepted " << summary->accepted << ", duplicate "
-             << summary->duplicate << ", superseded " << summary->superseded
-             << ", rejected " << summary->rejected + rows.unreadable;
+             << " rows; accepted " << summary.accepted << ", duplicate "
+             << summary.duplicate << ", superseded " << summary.superseded
+             << ", rejected " << summary.rejected + rows.unreadable;
   if (rows.unreadable > 0) {
     ctx.io.out << " (" << rows.unreadable << " unreadable, not sent)";
   }
+  if (summary.refused > 0) {
+    ctx.io.out << ", in refused batches " << summary.refused;
+  }
   ctx.io.out << "\n";
-  return summary->rejected + rows.unreadable > 0 || rows.csv_broken
+  return !finished.ok() || summary.rejected + rows.unreadable > 0 ||
+                 rows.csv_broken
              ? kExitFailed
              : kExitOk;
 }

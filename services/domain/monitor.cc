@@ -491,9 +491,11 @@ absl::Status CheckSite(const CallInfo& call, const std::string& site_id,
                                       site_id) != call.sites.end()) {
     return absl::OkStatus();
   }
-  return absl::PermissionDeniedError(
-      absl::StrCat(field, ": principal '", call.principal,
-                   "' may not write data of site '", site_id, "'"));
+  return errors::FieldError(
+      absl::StatusCode::kPermissionDenied, field,
+      absl::StrCat("principal '", call.principal,
+                   "' may not write data of site '", site_id, "'"),
+      "SITE_NOT_ALLOWED");
 }
 
 void Tally(v1::SubmitReportsResponse& response) {

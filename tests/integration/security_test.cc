@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "aesignal/client/client.h"
@@ -40,6 +41,7 @@ using access::Principal;
 using access::Role;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kAdminToken[] = "admin-token-0123456789";
 constexpr char kOfficerToken[] = "officer-token-0123456789";
@@ -565,6 +567,72 @@ TEST_F(SecurityTest, CliUsesTlsAndTokenFile) {
 
 // TLS without principals lets every caller in as an admin: on a network
 // address, for gRPC and HTTP alike, only with --insecure.
+// A site's CSV with one row of another site's subject: the server refuses
+// that row's whole batch (a site may not submit for another). The CLI names
+// the row by file line and field, says which lines the refused batch held,
+// and gives every row a fate: stored (counted), in the refused batch, or
+// without an outcome from the first such row on.
+TEST_F(SecurityTest, CliSubmitNamesARefusedBatchAndEveryRowsFate) {
+  client::Client admin = ClientWith(kAdminToken);
+  v1::Trial trial = testing::ThreeGroupTrial("T1");
+  trial.add_sites()->set_site_id("02");
+  ASSERT_TRUE(admin.CreateTrial(trial).ok());
+  v1::Subject at02 = testing::SubjectNumber(2);
+  at02.set_site_id("02");
+  ASSERT_TRUE(
+      admin.EnrollSubjects("T1", {testing::SubjectNumber(1), at02}).ok());
+  std::string csv =
+      "report_id,version,site_id,subject_id,onset_study_day,pt,"
+      "soc,grade,serious\n";
+  for (int i = 1; i <= 8; ++i) {  // file lines 2..9; R4 (line 5) is site 02's
+    const bool foreign = i == 4;
+    absl::StrAppend(&csv, "R", i, ",1,", foreign ? "02" : "01", ",",
+                    foreign ? "S2" : "S1", ",", 10 + i, ",Rash,Skin,1,N\n");
+  }
+  Write(data_->Sub("site.csv"), csv);
+  Write(data_->Sub("token"), std::string(kSite01Token) + "\n");
+  std::ostringstream out, err;
+  const int code = cli::RunCli(
+      {"aesignal", "--server", target_, "--tls-ca", pki_->Path("ca.pem"),
+       "--token-file", data_->Sub("token"), "reports", "submit", "--trial",
+       "T1", "--file", data_->Sub("site.csv"), "--batch-size", "2"},
+      {.out = out, .err = err});
+  EXPECT_EQ(code, 1);
+  const std::string file = data_->Sub("site.csv");
+  EXPECT_THAT(err.str(), HasSubstr(absl::StrCat(file, ":5: site_id: ")))
+      << err.str();
+  EXPECT_THAT(err.str(), HasSubstr("whole batch, lines 4-5: none of its 2 "
+                                   "reports are stored"));
+  EXPECT_THAT(err.str(), HasSubstr("error: PERMISSION_DENIED: the server "
+                                   "refused 2 rows"));
+  EXPECT_THAT(err.str(), Not(HasSubstr("reports[1]")))
+      << "batch positions are file lines for the user";
+  EXPECT_THAT(out.str(), HasSubstr("in refused batches 2")) << out.str();
+
+  // What the CLI said matches what is stored: R3 and R4 are not; every row
+  // before the first row "without an outcome" other than those is.
+  auto stored = admin.ListAllReports("T1");
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  std::set<std::string> ids;
+  for (const auto& r : *stored) ids.insert(r.report_id());
+  EXPECT_FALSE(ids.count("R3"));
+  EXPECT_FALSE(ids.count("R4"));
+  int first_without = 10;
+  const size_t at = err.str().find(": this row and every row after it");
+  if (at != std::string::npos) {
+    const size_t colon = err.str().rfind(':', at - 1);
+    ASSERT_TRUE(absl::SimpleAtoi(err.str().substr(colon + 1, at - colon - 1),
+                                 &first_without));
+  }
+  for (int i = 1; i <= 8; ++i) {
+    const int line = i + 1;
+    if (i == 3 || i == 4 || line >= first_without) continue;
+    EXPECT_TRUE(ids.count(absl::StrCat("R", i))) << "R" << i << "\n"
+                                                 << err.str();
+  }
+  EXPECT_THAT(out.str(), HasSubstr(absl::StrCat("accepted ", ids.size())));
+}
+
 TEST_F(SecurityTest, TlsWithoutPrincipalsOnlyOnLoopbackUnlessInsecure) {
   server_.reset();
   testing::TempDir other;

@@ -252,7 +252,8 @@ absl::StatusOr<client::StreamSummary> SendReports(const CommandContext& ctx,
                                                   const ImportFlags& flags,
                                                   ImportPlan* plan) {
   ReportUpload upload(c.shared_connection(), plan->trial.trial_id(),
-                      {.batch_size = flags.batch_size,
+                      {.file = plan->ae_file,
+                       .batch_size = flags.batch_size,
                        .window = flags.window,
                        .progress = ctx.io.progress ? &ctx.io.err : nullptr,
                        .total = static_cast<int64_t>(plan->reports.size())},
@@ -268,10 +269,14 @@ absl::StatusOr<client::StreamSummary> SendReports(const CommandContext& ctx,
   absl::StatusOr<client::StreamSummary> summary = upload.Finish();
   upload.PrintProblems(ctx.io.err);
   if (!summary.ok()) {
-    PrintStatus(ctx.io.err, summary.status());
-    ctx.io.err << "reports acknowledged before the error are stored; running "
-                  "the import again is safe (duplicates are not counted "
-                  "twice)\n";
+    const client::StreamSummary counts = upload.summary();
+    PrintUploadError(ctx.io.err, summary.status(), counts);
+    ctx.io.err << "outcomes before the stop: accepted " << counts.accepted
+               << ", duplicate " << counts.duplicate << ", superseded "
+               << counts.superseded << ", rejected " << counts.rejected
+               << ", in refused batches " << counts.refused
+               << "; running the import again is safe (duplicates are not "
+                  "counted twice)\n";
   }
   return summary;
 }

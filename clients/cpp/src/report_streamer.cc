@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "aesignal/client/client.h"
@@ -38,6 +39,11 @@ int64_t ReportStreamer::acknowledged() const {
   return acknowledged_;
 }
 
+StreamSummary ReportStreamer::summary() const {
+  absl::MutexLock lock(&mu_);
+  return summary_;
+}
+
 absl::Status ReportStreamer::Add(v1::AdverseEventReport report) {
   if (finished_) {
     return absl::FailedPreconditionError("ReportStreamer: Add after Finish");
@@ -45,7 +51,8 @@ absl::Status ReportStreamer::Add(v1::AdverseEventReport report) {
   if (!gave_up_.ok()) return gave_up_;
   {
     absl::MutexLock lock(&mu_);
-    if (!batch_error_.ok()) return batch_error_;
+    if (!protocol_error_.ok()) return protocol_error_;
+    if (!refusal_.ok()) return refusal_;
     ++added_;
   }
   *building_.request.add_reports() = std::move(report);
@@ -61,6 +68,11 @@ absl::Status ReportStreamer::SendBatch() {
   absl::Status room = WaitForUnacked(
       static_cast<size_t>(std::max(1, options_.max_unacked_batches)));
   if (!room.ok()) return room;
+  {
+    absl::MutexLock lock(&mu_);
+    // Refused while waiting for room: this batch stays unsent.
+    if (!refusal_.ok()) return refusal_;
+  }
 
   Batch batch = std::move(building_);
   building_ = Batch();
@@ -82,10 +94,11 @@ absl::Status ReportStreamer::WaitForUnacked(size_t limit) {
     {
       absl::MutexLock lock(&mu_);
       auto ready = [&] {
-        return unacked_.size() < limit || stream_ended_ || !batch_error_.ok();
+        return unacked_.size() < limit || stream_ended_ ||
+               !protocol_error_.ok();
       };
       mu_.Await(absl::Condition(&ready));
-      if (!batch_error_.ok()) return batch_error_;
+      if (!protocol_error_.ok()) return protocol_error_;
       // An ended stream with nothing pending is the normal end after
       // WritesDone; with batches pending it must be replaced.
       if (!stream_ended_ || (unacked_.empty() && writes_done_)) {
@@ -110,7 +123,8 @@ absl::StatusOr<StreamSummary> ReportStreamer::Finish() {
   }
   if (building_.request.reports_size() > 0) {
     absl::Status sent = SendBatch();
-    if (!sent.ok()) return sent;
+    // After a refusal the batches in flight are still drained below.
+    if (!sent.ok() && !Refused()) return sent;
   }
   finished_ = true;
   if (stream_ == nullptr) return StreamSummary{};
@@ -135,8 +149,9 @@ absl::StatusOr<StreamSummary> ReportStreamer::Finish() {
     JoinReader();
     absl::Status status = FinishStream();
     absl::MutexLock lock(&mu_);
-    if (!batch_error_.ok()) return batch_error_;
+    if (!protocol_error_.ok()) return protocol_error_;
     if (unacked_.empty()) {
+      if (!refusal_.ok()) return refusal_;
       if (!status.ok()) return status;
       return summary_;
     }
@@ -177,7 +192,7 @@ absl::Status ReportStreamer::Recover() {
   int failures;
   {
     absl::MutexLock lock(&mu_);
-    if (!batch_error_.ok()) return batch_error_;
+    if (!protocol_error_.ok()) return protocol_error_;
     failures = failures_without_progress_++;
   }
   if (!reconnectable) return status;
@@ -209,52 +224,108 @@ absl::Status ReportStreamer::Recover() {
   return absl::OkStatus();
 }
 
+bool ReportStreamer::Refused() const {
+  absl::MutexLock lock(&mu_);
+  return !refusal_.ok();
+}
+
+namespace {
+
+// A BatchError as a status: its code, "field: message", and the details the
+// server attached (BadRequest, ResourceInfo) when it sent them.
+absl::Status RefusalOf(const v1::BatchError& error) {
+  // The server's message names its field ("reports[3].site_id: ...");
+  // older ones sent it only in `field`.
+  const std::string message =
+      error.field().empty() || absl::StartsWith(error.message(), error.field())
+          ? error.message()
+          : absl::StrCat(error.field(), ": ", error.message());
+  absl::Status status(static_cast<absl::StatusCode>(error.code()), message);
+  if (error.has_status()) {
+    const absl::Status detailed = FromRpcStatus(error.status());
+    detailed.ForEachPayload(
+        [&](absl::string_view type_url, const absl::Cord& payload) {
+          status.SetPayload(type_url, payload);
+        });
+  }
+  return status;
+}
+
+}  // namespace
+
+// Under mu_: the refused batch `it`'s reports as outcomes, counted.
+std::vector<ReportOutcome> ReportStreamer::RefuseBatch(
+    std::deque<Batch>::iterator it, const v1::BatchError& error) {
+  const absl::Status refusal = RefusalOf(error);
+  if (refusal_.ok()) refusal_ = refusal;
+  std::vector<ReportOutcome> outcomes;
+  if (on_outcome_ != nullptr) {
+    outcomes.reserve(it->request.reports_size());
+    for (int i = 0; i < it->request.reports_size(); ++i) {
+      ReportOutcome outcome;
+      outcome.sequence = it->first_sequence + i;
+      outcome.result.set_index(i);
+      outcome.batch_error = refusal;
+      outcomes.push_back(std::move(outcome));
+    }
+  }
+  summary_.refused += it->request.reports_size();
+  ++summary_.batches;
+  failures_without_progress_ = 0;
+  return outcomes;
+}
+
+// Under mu_: the acknowledged batch `it`'s results as outcomes, counted.
+std::vector<ReportOutcome> ReportStreamer::AcceptBatch(
+    std::deque<Batch>::iterator it, const v1::SubmitReportsResponse& result) {
+  summary_.accepted += result.accepted_count();
+  summary_.duplicate += result.duplicate_count();
+  summary_.superseded += result.superseded_count();
+  summary_.rejected += result.rejected_count();
+  ++summary_.batches;
+  failures_without_progress_ = 0;
+  std::vector<ReportOutcome> outcomes;
+  if (on_outcome_ != nullptr) {
+    outcomes.reserve(result.results_size());
+    for (const auto& r : result.results()) {
+      ReportOutcome outcome;
+      outcome.sequence = it->first_sequence + r.index();
+      outcome.result = r;
+      outcomes.push_back(std::move(outcome));
+    }
+  }
+  return outcomes;
+}
+
 void ReportStreamer::ReadLoop(ReportStream* stream) {
   v1::StreamReportsResponse response;
   while (stream->Read(&response)) {
     std::vector<ReportOutcome> outcomes;
+    int reports = 0;
     {
       absl::MutexLock lock(&mu_);
-      if (response.has_error()) {
-        const auto& error = response.error();
-        batch_error_ = absl::Status(
-            static_cast<absl::StatusCode>(error.code()),
-            error.field().empty()
-                ? error.message()
-                : absl::StrCat(error.field(), ": ", error.message()));
-        break;
-      }
       auto it =
           std::find_if(unacked_.begin(), unacked_.end(), [&](const Batch& b) {
             return b.request.batch_id() == response.batch_id();
           });
-      const auto& result = response.result();
       if (it == unacked_.end() ||
-          result.results_size() != it->request.reports_size()) {
-        batch_error_ = absl::InternalError(absl::StrCat(
+          (!response.has_error() &&
+           response.result().results_size() != it->request.reports_size())) {
+        protocol_error_ = absl::InternalError(absl::StrCat(
             "server acknowledged batch ", response.batch_id(),
             it == unacked_.end() ? ", which is not pending"
                                  : " with a wrong number of results"));
         break;
       }
-      summary_.accepted += result.accepted_count();
-      summary_.duplicate += result.duplicate_count();
-      summary_.superseded += result.superseded_count();
-      summary_.rejected += result.rejected_count();
-      ++summary_.batches;
-      failures_without_progress_ = 0;
-      if (on_outcome_ != nullptr) {
-        outcomes.reserve(result.results_size());
-        for (const auto& r : result.results()) {
-          outcomes.push_back({it->first_sequence + r.index(), r});
-        }
-      }
+      reports = it->request.reports_size();
+      outcomes = response.has_error() ? RefuseBatch(it, response.error())
+                                      : AcceptBatch(it, response.result());
       unacked_.erase(it);
     }
     // Outside the lock: the callback may be slow or call added().
     for (const auto& outcome : outcomes) on_outcome_(outcome);
     absl::MutexLock lock(&mu_);
-    acknowledged_ += response.result().results_size();
+    acknowledged_ += reports;
   }
   absl::MutexLock lock(&mu_);
   stream_ended_ = true;

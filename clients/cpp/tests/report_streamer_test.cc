@@ -1,5 +1,6 @@
 #include "aesignal/client/report_streamer.h"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
@@ -33,10 +34,12 @@ class FakeServer {
     absl::MutexLock lock(&mu_);
     fail_all_ = status;
   }
-  // The next batch is answered with a batch-level error.
-  void RejectNextBatch(absl::StatusCode code) {
+  // The batch written after `skip` more batches is answered with a
+  // batch-level error (none of it stored).
+  void RejectNextBatch(absl::StatusCode code, int skip = 0) {
     absl::MutexLock lock(&mu_);
     reject_code_ = code;
+    reject_skip_ = skip;
   }
 
   int max_pending() const {
@@ -65,7 +68,8 @@ class FakeServer {
       ++written_;
       v1::StreamReportsResponse response;
       response.set_batch_id(request.batch_id());
-      if (server_->reject_code_ != absl::StatusCode::kOk) {
+      if (server_->reject_code_ != absl::StatusCode::kOk &&
+          server_->reject_skip_-- == 0) {
         response.mutable_error()->set_code(
             static_cast<int>(server_->reject_code_));
         response.mutable_error()->set_message("trial not found");
@@ -168,6 +172,7 @@ class FakeServer {
   std::vector<int> break_after_;
   absl::Status fail_all_;
   absl::StatusCode reject_code_ = absl::StatusCode::kOk;
+  int reject_skip_ = 0;
   std::set<std::string> keys_;
   std::multiset<std::string> stored_;
   int max_pending_ = 0;
@@ -329,6 +334,51 @@ TEST(ReportStreamerTest, BatchErrorStopsTheStream) {
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(status.message()),
               ::testing::HasSubstr("trial not found"));
+}
+
+// The server keeps the stream open after refusing a batch: the batches in
+// flight behind it are stored and must reach the caller as outcomes, the
+// refused one's reports as refused, and nothing is sent after the refusal.
+TEST(ReportStreamerTest, RefusedBatchStoresNoneAndBatchesInFlightAreReported) {
+  FakeServer server(/*ack_when_pending=*/3);
+  server.RejectNextBatch(absl::StatusCode::kPermissionDenied, /*skip=*/1);
+  Outcomes outcomes;
+  ReportStreamer streamer(ConnectionTo(server), "T", FastOptions(5, 4),
+                          outcomes.Callback());
+  absl::Status status;
+  for (int i = 0; i < 200 && status.ok(); ++i) status = streamer.Add(Report(i));
+  EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied) << status;
+  auto finished = streamer.Finish();
+  EXPECT_EQ(finished.status().code(), absl::StatusCode::kPermissionDenied);
+  const StreamSummary summary = streamer.summary();
+  EXPECT_EQ(summary.refused, 5);
+  EXPECT_GE(summary.accepted, 10);   // batch 1 and 3 at least
+  EXPECT_LT(streamer.added(), 200);  // stopped adding at the refusal
+  const std::multiset<std::string> stored = server.stored();
+  EXPECT_EQ(static_cast<int64_t>(stored.size()), summary.accepted);
+  // Every report sent has exactly one outcome; sent reports are a prefix.
+  absl::MutexLock lock(&outcomes.mu);
+  ASSERT_EQ(static_cast<int64_t>(outcomes.all.size()),
+            summary.accepted + summary.refused);
+  std::sort(outcomes.all.begin(), outcomes.all.end(),
+            [](const ReportOutcome& a, const ReportOutcome& b) {
+              return a.sequence < b.sequence;
+            });
+  for (size_t i = 0; i < outcomes.all.size(); ++i) {
+    const ReportOutcome& o = outcomes.all[i];
+    ASSERT_EQ(o.sequence, static_cast<int64_t>(i));
+    const bool in_refused_batch = i >= 5 && i < 10;
+    EXPECT_EQ(o.batch_error.code(), in_refused_batch
+                                        ? absl::StatusCode::kPermissionDenied
+                                        : absl::StatusCode::kOk)
+        << i;
+    EXPECT_EQ(stored.count(absl::StrCat("R", i, "#1")),
+              in_refused_batch ? 0u : 1u)
+        << i;
+    if (in_refused_batch) {
+      EXPECT_EQ(o.result.index(), static_cast<int>(i - 5));
+    }
+  }
 }
 
 TEST(ReportStreamerTest, NothingAddedOpensNoStream) {

@@ -23,9 +23,15 @@
 //   and counted once.
 // - The outcome callback runs once per report, in the order reports were
 //   added, from an internal thread, never concurrently with itself.
-// - A batch-level error (unknown trial, oversized batch, ...) or running out of
-//   reconnects is returned by Add()/Finish(); batches acknowledged before it
-//   are durable.
+// - A batch the server refuses as a whole (unknown trial, a report of a site
+//   the caller may not submit for, an oversized batch, ...) stores none of
+//   its reports: each gets an outcome with `batch_error` set. The server keeps
+//   the stream open, so the batches already in flight behind it still get
+//   their outcomes (Finish() waits for them); nothing more is sent, and
+//   Add()/Finish() return the first refusal. Reports added but not yet sent
+//   at the refusal are not sent and get no outcome.
+// - Running out of reconnects is returned by Add()/Finish(); batches
+//   acknowledged before it are durable.
 //
 // Thread-safety: Add() and Finish() must be called from one thread (or with
 // external synchronisation).
@@ -38,6 +44,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -68,7 +75,12 @@ struct ReportOutcome {
   // 0-based position of the report in the order of Add() calls.
   int64_t sequence = 0;
   // The server's result; result.index() is the position within its batch.
+  // For a report of a refused batch only `index` is set.
   v1::ReportResult result;
+  // Not OK when the server refused the report's whole batch (nothing of it
+  // stored): the refusal, with the details the server sent (a BadRequest
+  // whose fields are batch-relative, "reports[k].site_id").
+  absl::Status batch_error;
 };
 
 struct StreamSummary {
@@ -76,7 +88,8 @@ struct StreamSummary {
   int64_t duplicate = 0;
   int64_t superseded = 0;
   int64_t rejected = 0;
-  int64_t batches = 0;     // batches acknowledged
+  int64_t refused = 0;     // reports in batches refused as a whole
+  int64_t batches = 0;     // batches acknowledged or refused
   int64_t reconnects = 0;  // streams reopened after a retryable failure
 };
 
@@ -103,6 +116,9 @@ class ReportStreamer {
   // progress displays; safe from any thread).
   int64_t added() const;
   int64_t acknowledged() const;
+  // The outcomes' counts so far (after Finish(), whatever it returned: all of
+  // them; reports added but never sent are in none of the counts).
+  StreamSummary summary() const;
 
  private:
   struct Batch {
@@ -121,6 +137,14 @@ class ReportStreamer {
   // aborts the process on a second Finish of one stream).
   absl::Status FinishStream();
   void ReadLoop(ReportStream* stream);
+  // A batch's outcomes once the server answered it; count them.
+  std::vector<ReportOutcome> AcceptBatch(
+      std::deque<Batch>::iterator it, const v1::SubmitReportsResponse& result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<ReportOutcome> RefuseBatch(std::deque<Batch>::iterator it,
+                                         const v1::BatchError& error)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool Refused() const;
   void JoinReader();
 
   const std::shared_ptr<ClientConnection> connection_;
@@ -143,7 +167,10 @@ class ReportStreamer {
   mutable absl::Mutex mu_;
   std::deque<Batch> unacked_ ABSL_GUARDED_BY(mu_);
   bool stream_ended_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Status batch_error_ ABSL_GUARDED_BY(mu_);
+  // The first batch the server refused; the stream goes on (see above).
+  absl::Status refusal_ ABSL_GUARDED_BY(mu_);
+  // An acknowledgement that matches no batch sent: the stream is abandoned.
+  absl::Status protocol_error_ ABSL_GUARDED_BY(mu_);
   StreamSummary summary_ ABSL_GUARDED_BY(mu_);
   int64_t added_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t acknowledged_ ABSL_GUARDED_BY(mu_) = 0;
