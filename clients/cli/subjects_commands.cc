@@ -82,28 +82,31 @@ std::string StatusName(v1::FollowUpStatus s) {
       absl::StripPrefix(v1::FollowUpStatus_Name(s), "FOLLOW_UP_STATUS_"));
 }
 
+// Every field `subjects enroll` reads back, so that the file enrolled again
+// is unchanged (a column left out would be cleared by a new version).
 void WriteSubjectsCsv(const std::vector<v1::Subject>& subjects,
                       std::ostream& out) {
   out << CsvLine({"subject_id", "site_id", "dose_group_id", "last_contact_day",
-                  "status", "version"})
+                  "status", "withdrawal_reason", "version"})
       << "\n";
   for (const auto& s : subjects) {
     out << CsvLine({s.subject_id(), s.site_id(), s.dose_group_id(),
                     absl::StrCat(s.last_contact_day()), StatusName(s.status()),
-                    absl::StrCat(s.version())})
+                    s.withdrawal_reason(), absl::StrCat(s.version())})
         << "\n";
   }
 }
 
 void WriteSubjectsTable(const std::vector<v1::Subject>& subjects,
                         std::ostream& out) {
-  out << absl::StrFormat("%-14s %-6s %-12s %-16s %-12s %s\n", "subject_id",
+  out << absl::StrFormat("%-14s %-6s %-12s %-16s %-12s %-7s %s\n", "subject_id",
                          "site", "dose_group", "last_contact_day", "status",
-                         "version");
+                         "version", "withdrawal_reason");
   for (const auto& s : subjects) {
-    out << absl::StrFormat("%-14s %-6s %-12s %-16d %-12s %d\n", s.subject_id(),
-                           s.site_id(), s.dose_group_id(), s.last_contact_day(),
-                           StatusName(s.status()), s.version());
+    out << absl::StrFormat("%-14s %-6s %-12s %-16d %-12s %-7d %s\n",
+                           s.subject_id(), s.site_id(), s.dose_group_id(),
+                           s.last_contact_day(), StatusName(s.status()),
+                           s.version(), s.withdrawal_reason());
   }
 }
 
@@ -149,11 +152,12 @@ int SubjectsShow(CommandContext& ctx, const std::string& trial_id,
              << " version(s), newest first\n";
   std::vector<std::vector<std::string>> rows = {
       {"version", "stored", "dose_group", "last_contact_day", "status",
-       "correction_reason"}};
+       "withdrawal_reason", "correction_reason"}};
   for (const auto& v : subject->history()) {
     rows.push_back({absl::StrCat(v.version()), ShortTime(v.update_time()),
                     v.dose_group_id(), absl::StrCat(v.last_contact_day()),
-                    StatusName(v.status()), v.correction_reason()});
+                    StatusName(v.status()), v.withdrawal_reason(),
+                    v.correction_reason()});
   }
   PrintColumns(ctx.io.out, rows);
   return kExitOk;

@@ -43,6 +43,13 @@
 namespace aesignal::domain {
 namespace {
 
+// Whether `call` may write (and so see) data of `site_id`: every site unless
+// the caller is restricted to some (a site's principal).
+bool MayWriteSite(const CallInfo& call, const std::string& site_id) {
+  return call.sites.empty() || std::find(call.sites.begin(), call.sites.end(),
+                                         site_id) != call.sites.end();
+}
+
 using internal::DecodePageToken;
 using internal::Denominators;
 using internal::EncodePageToken;
@@ -353,10 +360,16 @@ absl::StatusOr<const v1::Subject*> BatchApplier::EnrolledSubject(
   }
   const v1::Subject& subject = *it->second;
   if (subject.site_id() != r.site_id()) {
+    // A site's principal is not told which other site (GetSubject would
+    // refuse it that subject).
+    const bool may_see_site = MayWriteSite(batch_->call, subject.site_id());
     SetRejected(
         result, absl::StatusCode::kInvalidArgument, path + ".site_id",
-        absl::StrCat("subject '", r.subject_id(), "' is enrolled at site '",
-                     subject.site_id(), "'"));
+        may_see_site
+            ? absl::StrCat("subject '", r.subject_id(),
+                           "' is enrolled at site '", subject.site_id(), "'")
+            : absl::StrCat("subject '", r.subject_id(),
+                           "' is not enrolled at site '", r.site_id(), "'"));
     return nullptr;
   }
   return &subject;
@@ -365,7 +378,9 @@ absl::StatusOr<const v1::Subject*> BatchApplier::EnrolledSubject(
 // Whether `retry` is `stored` sent again. The server derives the dose group
 // from the subject, and the timepoint from the onset day when there is one,
 // so a retry that fills in either (validation has checked it agrees) or
-// leaves it out is the same report.
+// leaves it out is the same report. The AESI categories are a set
+// (validation refuses one twice): a client that builds them from a hash set
+// may send them in another order on retry.
 bool SameReport(const v1::AdverseEventReport& stored,
                 const v1::AdverseEventReport& retry) {
   if (MessageDifferencer::Equals(stored, retry)) return true;
@@ -375,6 +390,7 @@ bool SameReport(const v1::AdverseEventReport& stored,
     if (a.has_onset_study_day() && b.has_onset_study_day()) {
       r->clear_timepoint_id();
     }
+    std::sort(r->mutable_aesi()->begin(), r->mutable_aesi()->end());
   }
   return MessageDifferencer::Equals(a, b);
 }
@@ -487,10 +503,7 @@ absl::Status ApplyGroup(storage::Txn& txn,
 // its own: the whole request is refused and nothing is stored.
 absl::Status CheckSite(const CallInfo& call, const std::string& site_id,
                        const std::string& field) {
-  if (call.sites.empty() || std::find(call.sites.begin(), call.sites.end(),
-                                      site_id) != call.sites.end()) {
-    return absl::OkStatus();
-  }
+  if (MayWriteSite(call, site_id)) return absl::OkStatus();
   return errors::FieldError(
       absl::StatusCode::kPermissionDenied, field,
       absl::StrCat("principal '", call.principal,

@@ -597,6 +597,31 @@ TEST_F(MonitorTest, ARetryThatFillsInDerivedFieldsIsADuplicate) {
   EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
 }
 
+// The AESI categories are a set: a retry that lists them in another order
+// (a client building them from a hash set) is the same report; another set
+// is not.
+TEST_F(MonitorTest, ARetryWithItsAesiInAnotherOrderIsADuplicate) {
+  v1::AdverseEventReport first = MakeReport("R1", 1, "S1", 10, "Pneumonia");
+  first.add_aesi("infection");
+  first.add_aesi("malignancy");
+  ASSERT_EQ(Submit({first})->accepted_count(), 1);
+  v1::AdverseEventReport reordered = first;
+  reordered.clear_aesi();
+  reordered.add_aesi("malignancy");
+  reordered.add_aesi("infection");
+  auto retry = Submit({reordered});
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_THAT(Statuses(*retry), ElementsAre(v1::REPORT_STATUS_DUPLICATE));
+  v1::AdverseEventReport fewer = first;
+  fewer.clear_aesi();
+  fewer.add_aesi("malignancy");
+  auto changed = Submit({fewer});
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  EXPECT_EQ(changed->results(0).code(),
+            static_cast<int>(absl::StatusCode::kAlreadyExists));
+  EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
+}
+
 TEST_F(MonitorTest, RejectedReportsNeverBlockValidOnes) {
   auto bad_subject = MakeReport("R1", 1, "S99", 10, "Headache");
   auto wrong_site = MakeReport("R2", 1, "S1", 10, "Headache");

@@ -661,6 +661,35 @@ TEST_F(CliTest, SubjectsShowVersionsNewestFirst) {
   EXPECT_THAT(missing.err, HasSubstr("NOT_FOUND"));
 }
 
+// `subjects list --format csv` holds every field `subjects enroll` reads:
+// enrolling its output again changes nobody (a withdrawal reason left out
+// would be cleared by a new version of each withdrawn subject).
+TEST_F(CliTest, SubjectsListCsvEnrollsBackUnchanged) {
+  LoadExample();
+  CliRun withdrew =
+      Cli({"subjects", "enroll", "--trial", "MSC-IPF-EX1", "--file",
+           WriteFile("w.csv",
+                     "subject_id,site_id,dose_group_id,last_contact_day,"
+                     "status,withdrawal_reason\n"
+                     "EX1-003,02,D20M,1240,withdrawn,\"ADVERSE EVENT, "
+                     "rash\"\n")});
+  ASSERT_EQ(withdrew.code, 0) << withdrew.err;
+  CliRun list =
+      Cli({"subjects", "list", "--trial", "MSC-IPF-EX1", "--format", "csv"});
+  ASSERT_EQ(list.code, 0) << list.err;
+  EXPECT_THAT(list.out, HasSubstr("withdrawn,\"ADVERSE EVENT, rash\","));
+  CliRun again = Cli({"subjects", "enroll", "--trial", "MSC-IPF-EX1", "--file",
+                      WriteFile("list.csv", list.out)});
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("0 enrolled, 0 updated (new version), 9 "
+                                   "unchanged"));
+  CliRun show = Cli(
+      {"subjects", "show", "--trial", "MSC-IPF-EX1", "--subject", "EX1-003"});
+  ASSERT_EQ(show.code, 0) << show.err;
+  EXPECT_THAT(show.out, HasSubstr("withdrawal_reason"));
+  EXPECT_THAT(show.out, ContainsRegex("withdrawn +ADVERSE EVENT, rash\n"));
+}
+
 // A PT coded under two SOCs (or spelt with a different case) is split
 // between rows: `incidence --by pt` says so on stderr, whatever the format.
 TEST_F(CliTest, IncidenceNamesTermsCodedMoreThanOneWay) {

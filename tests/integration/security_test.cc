@@ -274,6 +274,20 @@ TEST_F(SecurityTest, SitesWriteOnlyTheirOwnSubjectsAndNothingIsStored) {
     }
   }
 
+  // A report naming its own site for another site's subject: rejected
+  // without telling the site which site the subject is at.
+  v1::AdverseEventReport misfiled = testing::Report("R8", 1, "S2", 10, "Rash");
+  auto misfiled_result = site01.SubmitReports("T1", {misfiled});
+  ASSERT_TRUE(misfiled_result.ok()) << misfiled_result.status();
+  EXPECT_EQ(misfiled_result->results(0).field(), "reports[0].site_id");
+  EXPECT_THAT(misfiled_result->results(0).reason(),
+              HasSubstr("'S2' is not enrolled at site '01'"));
+  EXPECT_THAT(misfiled_result->results(0).reason(), Not(HasSubstr("02")));
+  auto admin_result = admin.SubmitReports("T1", {misfiled});
+  ASSERT_TRUE(admin_result.ok()) << admin_result.status();
+  EXPECT_THAT(admin_result->results(0).reason(),
+              HasSubstr("'S2' is enrolled at site '02'"));
+
   // Its own report goes through, and the audit trail names the principal.
   ASSERT_TRUE(site01.SubmitReports("T1", {own}).ok());
   auto audit = ClientWith(kOfficerToken).GetAuditTrail("T1");
