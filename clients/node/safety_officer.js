@@ -19,7 +19,9 @@
 // --watch-seconds, 2 on an RPC error.
 
 const { parseArgs } = require('node:util');
-const { grpc, connect, call, describeError } = require('./lib/aesignal');
+const {
+  grpc, CONNECTION_OPTIONS, CONNECTION_USAGE, connect, connectionFromArgs, call, describeError,
+} = require('./lib/aesignal');
 
 const LEVELS = { pt: 'TERM_LEVEL_PT', soc: 'TERM_LEVEL_SOC', overall: 'TERM_LEVEL_OVERALL' };
 const TOTAL = ''; // dose_group_id of the all-groups total
@@ -173,16 +175,17 @@ async function main(argv) {
       interval: { type: 'boolean', default: false },
       'watch-seconds': { type: 'string', default: '0' },
       'max-events': { type: 'string' },
+      ...CONNECTION_OPTIONS,
     },
   });
   const levels = values.level || ['overall', 'pt'];
   if (!values.trial || levels.some((l) => !(l in LEVELS))) {
     console.error('usage: safety_officer.js [--server HOST:PORT] --trial ID ' +
       '[--level pt|soc|overall]... [--timepoint ID] [--interval] ' +
-      '[--watch-seconds S] [--max-events N]');
+      `[--watch-seconds S] [--max-events N] ${CONNECTION_USAGE}`);
     return 2;
   }
-  const clients = connect(values.server);
+  const clients = connect(values.server, connectionFromArgs(values));
   try {
     return await run(clients, {
       trial: values.trial,

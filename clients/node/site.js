@@ -23,7 +23,8 @@ const fs = require('node:fs');
 const { parseArgs } = require('node:util');
 const { setTimeout: sleep } = require('node:timers/promises');
 const {
-  grpc, CODE_NAMES, connect, describeError, jsonProblem, rejectedFields,
+  grpc, CODE_NAMES, CONNECTION_OPTIONS, CONNECTION_USAGE, connect, connectionFromArgs,
+  describeError, jsonProblem, rejectedFields,
 } = require('./lib/aesignal');
 
 // Stream errors after which the unacknowledged batches can simply be sent
@@ -250,16 +251,17 @@ async function main(argv) {
       attempts: { type: 'string', default: '5' },
       'connect-timeout': { type: 'string', default: '10' },
       timeout: { type: 'string', default: '300' },
+      ...CONNECTION_OPTIONS,
     },
   });
   if (!values.trial || positionals.length !== 1) {
     console.error('usage: site.js [--server HOST:PORT] --trial ID [--batch-size N] ' +
       '[--window N] [--attempts N] [--connect-timeout SECONDS] [--timeout SECONDS] ' +
-      'REPORTS.jsonl');
+      `${CONNECTION_USAGE} REPORTS.jsonl`);
     return 2;
   }
   const { reports, lines } = loadReports(positionals[0]);
-  const clients = connect(values.server);
+  const clients = connect(values.server, connectionFromArgs(values));
   let summary;
   try {
     summary = await streamReports(clients.ingest, values.trial, reports, {

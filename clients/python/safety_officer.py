@@ -23,6 +23,7 @@ import sys
 
 import grpc
 
+import aesignal_channel
 import aesignal_errors
 from aesignal.v1 import (safety_service_pb2, safety_service_pb2_grpc,
                          signal_pb2, signal_service_pb2,
@@ -213,8 +214,14 @@ def main(argv=None):
                         help="then watch signal changes this long")
     parser.add_argument("--max-events", type=int,
                         help="stop watching after this many changes")
+    aesignal_channel.add_arguments(parser)
     args = parser.parse_args(argv)
-    with grpc.insecure_channel(args.server) as channel:
+    try:
+        channel = aesignal_channel.open_channel(args)
+    except aesignal_channel.UsageError as e:
+        print(f"safety_officer: {e}", file=sys.stderr)
+        return 2
+    with channel:
         try:
             return run(channel, args)
         except grpc.RpcError as e:

@@ -35,6 +35,7 @@ from typing import Callable, Optional
 import grpc
 from google.protobuf import json_format
 
+import aesignal_channel
 import aesignal_errors
 from aesignal.v1 import ingest_service_pb2, ingest_service_pb2_grpc, report_pb2
 
@@ -258,6 +259,7 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, default=300.0,
                         help="deadline of one stream, seconds")
     parser.add_argument("reports", help="JSON Lines file of reports")
+    aesignal_channel.add_arguments(parser)
     args = parser.parse_args(argv)
 
     try:
@@ -266,7 +268,12 @@ def main(argv=None):
         # Exit status 2, as site.js: 1 means a report was rejected.
         _stderr(e)
         return 2
-    with grpc.insecure_channel(args.server) as channel:
+    try:
+        channel = aesignal_channel.open_channel(args)
+    except aesignal_channel.UsageError as e:
+        _stderr(e)
+        return 2
+    with channel:
         summary = stream_reports(
             channel, args.trial, reports, batch_size=args.batch_size,
             window=args.window, attempts=args.attempts,

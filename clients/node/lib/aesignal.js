@@ -40,12 +40,56 @@ const v1 = grpc.loadPackageDefinition(
 const CODE_NAMES = Object.fromEntries(
   Object.entries(grpc.status).map(([name, code]) => [code, name]));
 
-// One client per service, all on one channel to `target`.
-function connect(target) {
-  const trials = new v1.TrialService(target, grpc.credentials.createInsecure());
+// The connection options of the example programs, for parseArgs: TLS
+// verifying the server with --tls-ca FILE (--tls: the system roots), and a
+// bearer token from --token-file FILE (its first line) or AESIGNAL_TOKEN.
+const CONNECTION_OPTIONS = {
+  'tls-ca': { type: 'string' },
+  tls: { type: 'boolean', default: false },
+  'token-file': { type: 'string' },
+};
+const CONNECTION_USAGE = '[--tls-ca FILE | --tls] [--token-file FILE]';
+
+// {tls, ca, token} for connect() from parseArgs values; throws on a token
+// file that cannot be read or is empty.
+function connectionFromArgs(values) {
+  let token = (process.env.AESIGNAL_TOKEN || '').trim();
+  if (values['token-file'] !== undefined) {
+    token = fs.readFileSync(values['token-file'], 'utf8').split('\n')[0].trim();
+    if (!token) throw new Error(`--token-file: ${values['token-file']} is empty`);
+  }
+  return {
+    tls: values.tls || values['tls-ca'] !== undefined,
+    ca: values['tls-ca'] === undefined ? null : fs.readFileSync(values['tls-ca']),
+    token: token || null,
+  };
+}
+
+// Channel credentials: plaintext (a loopback server without principals), or
+// TLS, with the token as "authorization: Bearer TOKEN" on every call. A
+// server with principals requires TLS, and a token is never sent in clear.
+function credentialsFor({ tls = false, ca = null, token = null } = {}) {
+  if (!tls) {
+    if (token) throw new Error('a bearer token is sent over TLS only: give --tls-ca FILE (or --tls)');
+    return grpc.credentials.createInsecure();
+  }
+  const channel = grpc.credentials.createSsl(ca);
+  if (!token) return channel;
+  return grpc.credentials.combineChannelCredentials(channel,
+    grpc.credentials.createFromMetadataGenerator((_params, done) => {
+      const metadata = new grpc.Metadata();
+      metadata.add('authorization', `Bearer ${token}`);
+      done(null, metadata);
+    }));
+}
+
+// One client per service, all on one channel to `target`; `connection` as
+// credentialsFor() takes it (default: plaintext).
+function connect(target, connection = {}) {
+  const credentials = credentialsFor(connection);
+  const trials = new v1.TrialService(target, credentials);
   const channelOverride = trials.getChannel();
-  const make = (Service) => new Service(target, grpc.credentials.createInsecure(),
-    { channelOverride });
+  const make = (Service) => new Service(target, credentials, { channelOverride });
   return {
     trials,
     ingest: make(v1.IngestService),
@@ -210,6 +254,9 @@ module.exports = {
   v1,
   PROTO_DIR,
   CODE_NAMES,
+  CONNECTION_OPTIONS,
+  CONNECTION_USAGE,
+  connectionFromArgs,
   connect,
   call,
   statusOf,

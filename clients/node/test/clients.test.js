@@ -9,7 +9,8 @@
 // month 3, which two serious AEs in HIGH cross.
 
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -59,11 +60,11 @@ class Server {
     this.port = 0;
   }
 
-  async start(port = 0) {
+  async start(port = 0, flags = []) {
     const log = fs.openSync(this.logPath, 'w');
     this.process = spawn(AESIGNALD,
       [`--listen=127.0.0.1:${port}`, '--http_listen=127.0.0.1:0',
-        `--data_dir=${this.dataDir}`],
+        `--data_dir=${this.dataDir}`, ...flags],
       { stdio: ['ignore', log, log] });
     fs.closeSync(log);
     // once() rejects if the binary cannot be started ('error'); the loop
@@ -444,5 +445,72 @@ describe('site after a server crash', () => {
     const rows = await officer.incidence(clients.safety, 'JS2', 'TERM_LEVEL_OVERALL', 'M3');
     const anyAe = rows.find((r) => r.term === 'any_ae').cells[officer.TOTAL];
     assert.deepEqual({ ...anyAe }, { subjects: 6, denominator: 9 });
+  });
+});
+
+// A server as sites meet it in production: TLS, and principals with bearer
+// tokens. The example programs connect with --tls-ca and --token-file;
+// without the token they are refused, and a token without TLS is a usage
+// error.
+describe('TLS and a bearer token', () => {
+  const TOKEN = 'node-test-admin-token';
+  let work;
+  let server;
+  let cert;
+  let tokenFile;
+  let reportsFile;
+
+  before(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'aesignal-node-tls-'));
+    cert = path.join(work, 'server.pem');
+    const key = path.join(work, 'server.key');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
+      '-subj', '/CN=localhost', '-keyout', key, '-out', cert,
+      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+    const salt = 'nodetest';
+    const digest = crypto.createHash('sha256').update(salt + TOKEN).digest('hex');
+    const principals = path.join(work, 'principals.yaml');
+    fs.writeFileSync(principals,
+      `- name: ada\n  role: admin\n  token_sha256: "${salt}:${digest}"\n`);
+    tokenFile = path.join(work, 'token');
+    fs.writeFileSync(tokenFile, `${TOKEN}\n`);
+    server = new Server(work);
+    await server.start(0, [`--tls_cert=${cert}`, `--tls_key=${key}`,
+      `--principals=${principals}`]);
+    const clients = aesignal.connect(server.target,
+      { tls: true, ca: fs.readFileSync(cert), token: TOKEN });
+    try {
+      await setUpTrial(clients, 'JST');
+    } finally {
+      clients.close();
+    }
+    reportsFile = writeReports(work, 'r.jsonl', [REPORTS[3]]);
+  });
+
+  after(async () => {
+    if (server) await server.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('the site and the officer connect with --tls-ca and --token-file', async () => {
+    const sent = await runExample('site.js', ['--server', server.target, '--trial', 'JST',
+      '--tls-ca', cert, '--token-file', tokenFile, reportsFile]);
+    assert.equal(sent.code, 0, sent.stdout + sent.stderr);
+    assert.match(sent.stdout, /line 1: R4 v1 ACCEPTED/);
+    const read = await runExample('safety_officer.js', ['--server', server.target,
+      '--trial', 'JST', '--level', 'pt', '--tls-ca', cert, '--token-file', tokenFile]);
+    assert.equal(read.code, 0, read.stdout + read.stderr);
+    assert.match(read.stdout, /Headache/);
+  });
+
+  it('without the token the call is refused; a token needs TLS', async () => {
+    const refused = await runExample('safety_officer.js', ['--server', server.target,
+      '--trial', 'JST', '--tls-ca', cert]);
+    assert.equal(refused.code, 2, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, /UNAUTHENTICATED/);
+    const clear = await runExample('site.js', ['--server', server.target, '--trial', 'JST',
+      '--token-file', tokenFile, reportsFile]);
+    assert.equal(clear.code, 2, clear.stdout + clear.stderr);
+    assert.match(clear.stderr, /a bearer token is sent over TLS only/);
   });
 });

@@ -7,6 +7,7 @@ binomial method, and a 2 % baseline for any serious AE in HIGH by month 3,
 which two serious AEs in HIGH cross.
 """
 
+import hashlib
 import json
 import os
 import pathlib
@@ -70,12 +71,12 @@ class Server:
         self.process = None
         self.port = 0
 
-    def start(self, port=0):
+    def start(self, port=0, flags=()):
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(
                 [AESIGNALD, f"--listen=127.0.0.1:{port}",
                  "--http_listen=127.0.0.1:0",
-                 f"--data_dir={self.data_dir}"],
+                 f"--data_dir={self.data_dir}", *flags],
                 stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + WAIT_S
         while time.monotonic() < deadline:
@@ -472,6 +473,79 @@ class SiteReconnectTest(unittest.TestCase):
             self.channel, "PY2", safety_service_pb2.TERM_LEVEL_OVERALL, "M3")}
         self.assertEqual(rows["any_ae"][safety_officer.TOTAL],
                          safety_officer.Count(6, 9))
+
+
+class TlsAndTokenTest(unittest.TestCase):
+    """A server as sites meet it in production: TLS, and principals with
+    bearer tokens. The example clients connect with --tls-ca and a token
+    (--token-file or AESIGNAL_TOKEN); without the token they are refused,
+    and a token without TLS is a usage error."""
+
+    TOKEN = "py-test-admin-token"
+
+    def setUp(self):
+        self.work = tempfile.mkdtemp(prefix="aesignal-py-tls-")
+        self.addCleanup(shutil.rmtree, self.work, True)
+        self.cert = os.path.join(self.work, "server.pem")
+        key = os.path.join(self.work, "server.key")
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+             "-days", "2", "-subj", "/CN=localhost", "-keyout", key, "-out",
+             self.cert, "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+            check=True, capture_output=True)
+        salt = "pytest"
+        digest = hashlib.sha256((salt + self.TOKEN).encode()).hexdigest()
+        principals = os.path.join(self.work, "principals.yaml")
+        with open(principals, "w") as f:
+            f.write(f"- name: ada\n  role: admin\n"
+                    f"  token_sha256: \"{salt}:{digest}\"\n")
+        self.token_file = os.path.join(self.work, "token")
+        with open(self.token_file, "w") as f:
+            f.write(self.TOKEN + "\n")
+        self.server = Server(self.work)
+        self.server.start(flags=[f"--tls_cert={self.cert}",
+                                 f"--tls_key={key}",
+                                 f"--principals={principals}"])
+        self.addCleanup(self.server.stop)
+        with open(self.cert, "rb") as f:
+            credentials = grpc.composite_channel_credentials(
+                grpc.ssl_channel_credentials(root_certificates=f.read()),
+                grpc.access_token_call_credentials(self.TOKEN))
+        with grpc.secure_channel(self.server.target, credentials) as channel:
+            set_up_trial(channel, "PYT")
+        self.reports = os.path.join(self.work, "r.jsonl")
+        with open(self.reports, "w") as f:
+            f.write(json.dumps(REPORTS[3]) + "\n")
+
+    def test_clients_connect_with_tls_and_a_token(self):
+        target = self.server.target
+        run = example("trial_site.py", "--server", target, "--trial", "PYT",
+                      "--tls-ca", self.cert, "--token-file", self.token_file,
+                      self.reports)
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+        self.assertIn("line 1: R4 v1 ACCEPTED", run.stdout)
+        env = dict(os.environ, AESIGNAL_TOKEN=self.TOKEN)
+        run = subprocess.run(
+            [sys.executable, str(HERE / "safety_officer.py"), "--server",
+             target, "--trial", "PYT", "--level", "pt", "--tls-ca",
+             self.cert], capture_output=True, text=True, timeout=WAIT_S,
+            env=env)
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+        self.assertIn("Headache", run.stdout)
+
+    def test_without_the_token_or_without_tls(self):
+        target = self.server.target
+        env = {k: v for k, v in os.environ.items() if k != "AESIGNAL_TOKEN"}
+        run = subprocess.run(
+            [sys.executable, str(HERE / "safety_officer.py"), "--server",
+             target, "--trial", "PYT", "--tls-ca", self.cert],
+            capture_output=True, text=True, timeout=WAIT_S, env=env)
+        self.assertEqual(run.returncode, 2, run.stdout + run.stderr)
+        self.assertIn("UNAUTHENTICATED", run.stderr)
+        run = example("trial_site.py", "--server", target, "--trial", "PYT",
+                      "--token-file", self.token_file, self.reports)
+        self.assertEqual(run.returncode, 2, run.stdout + run.stderr)
+        self.assertIn("a bearer token is sent over TLS only", run.stderr)
 
 
 if __name__ == "__main__":
