@@ -111,6 +111,9 @@ struct ImportStats {
   int64_t criteria_without_serious = 0;  // AES* = Y with AESER != Y
   int64_t follow_up_from_onset = 0;      // follow-up raised to last onset
   int64_t aesi_names_unusable = 0;       // CQnnNAM with no letter or digit
+  // AE file lines of reports with AEOUT = FATAL and AESER != Y: counted in
+  // the death row but not as serious, which a fatal AE is by definition.
+  std::vector<int> fatal_not_serious_lines;
 };
 
 struct ImportPlan {

@@ -113,11 +113,30 @@ TEST(AdamMappingTest, TrialSubjectsAndReports) {
             "MILD = 1, MODERATE = 2, SEVERE = 3, LIFE THREATENING = 4, "
             "FATAL = 5");
   EXPECT_EQ(plan->stats.criteria_without_serious, 1);
+  // Line 3's fatal AE is serious (AESER = Y): nothing to say of it.
+  EXPECT_THAT(plan->stats.fatal_not_serious_lines, IsEmpty());
   // No customized-query column: no AESI categories, not the defaults.
   EXPECT_THAT(t.aesi_categories(), IsEmpty());
   EXPECT_TRUE(t.no_aesi_categories());
   EXPECT_THAT(a.aesi(), IsEmpty());
   EXPECT_EQ(plan->field_columns.at("grade"), "AETOXGR");
+}
+
+// The CDISC pilot has fatal AEs with AESER = N: they count in the death
+// row but not as serious AEs, so the import names their lines.
+TEST(AdamMappingTest, FatalAesNotMarkedSeriousAreNamedByLine) {
+  Dataset adsl = Table("adsl.csv", kAdsl);
+  Dataset adae = Table("adae.csv", std::string(kAdaeHeader) +
+                                       "S-1,High,1,Nausea,GI,x,,MILD,N,N,N,,"
+                                       "RECOVERED/RESOLVED,,Y,2\n"
+                                       "S-1,High,2,Sepsis,Inf,x,,SEVERE,N,N,Y,,"
+                                       "FATAL,,Y,9\n"
+                                       "S-3,Low,3,Sepsis,Inf,x,,SEVERE,Y,N,Y,,"
+                                       "FATAL,,Y,9\n");
+  auto plan = MapAdam(adsl, adae, Options());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_EQ(plan->reports.size(), 3u);
+  EXPECT_EQ(plan->stats.fatal_not_serious_lines, std::vector<int>({3}));
 }
 
 TEST(AdamMappingTest, AendyIsTheEndDayWhenPresent) {

@@ -303,6 +303,19 @@ void PrintImputations(const import::ImportStats& st, std::ostream& out) {
         << " AES* criteria = Y but AESER != Y: AESER kept, "
            "criteria not sent\n";
   }
+  if (const auto& lines = st.fatal_not_serious_lines; !lines.empty()) {
+    constexpr size_t kShown = 10;
+    std::vector<int> shown(lines.begin(),
+                           lines.begin() + std::min(lines.size(), kShown));
+    out << "seriousness: "
+        << Count(static_cast<int64_t>(lines.size()), "report")
+        << (lines.size() == 1 ? " has" : " have")
+        << " AEOUT = FATAL but AESER != Y (AE file line"
+        << (lines.size() == 1 ? " " : "s ") << absl::StrJoin(shown, ", ")
+        << (lines.size() > kShown ? ", ..." : "")
+        << "): counted in the death row, not as serious AEs; a fatal AE is "
+           "serious by definition (ICH E2A), so check the source\n";
+  }
   if (st.follow_up_from_onset > 0) {
     out << "follow-up: " << st.follow_up_from_onset
         << (st.follow_up_from_onset == 1 ? " subject's" : " subjects'")

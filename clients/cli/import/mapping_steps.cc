@@ -336,6 +336,9 @@ bool MapAeFields(const Columns& c, const DatasetRow& row,
   MapSeriousness(c, row, r, errors, stats);
   MapCodedTerms(c, row, r, errors);
   MapAesi(c, row, r, stats);
+  if (r->outcome() == v1::OUTCOME_FATAL && !r->serious()) {
+    stats->fatal_not_serious_lines.push_back(row.line);
+  }
   return errors->size() == before;
 }
 
@@ -409,6 +412,10 @@ std::vector<AeIn> MapAeRows(const Columns& ae, const Population& pop,
       stats.grade_from_severity += row_stats.grade_from_severity;
       stats.criteria_without_serious += row_stats.criteria_without_serious;
       stats.aesi_names_unusable += row_stats.aesi_names_unusable;
+      stats.fatal_not_serious_lines.insert(
+          stats.fatal_not_serious_lines.end(),
+          row_stats.fatal_not_serious_lines.begin(),
+          row_stats.fatal_not_serious_lines.end());
     }
     for (auto& e : errors) plan->report_errors.push_back(std::move(e));
   }
