@@ -496,6 +496,41 @@ TEST_F(ImportTest, SubjectErrorsStopEverything) {
   EXPECT_THAT(run.out, HasSubstr("accepted 1"));
 }
 
+// A later data cut imported into the same trial: unchanged rows are
+// duplicates; a subject's shorter follow-up is a correction the import
+// cannot make, refused by the server and named by ADSL line; a changed AE is
+// a version conflict named by ADAE line (docs/import.md, "A later data cut").
+TEST_F(ImportTest, ALaterDataCutNamesWhatItCannotChange) {
+  const std::string header =
+      "USUBJID,AESEQ,AEDECOD,AEBODSYS,AESEV,TRTEMFL,ASTDY\n";
+  const std::string adsl =
+      WriteFile("adsl.csv",
+                "USUBJID,SITEID,TRT01A,SAFFL,TRTDURD\nS-1,01,Placebo,Y,90\n"
+                "S-2,01,Drug,Y,90\n");
+  const std::string adae =
+      WriteFile("adae.csv",
+                header + "S-1,1,Headache,Nervous system disorders,MILD,Y,3\n");
+  ASSERT_EQ(ImportAdam("CUT", adsl, adae).code, 0);
+
+  const std::string shorter =
+      WriteFile("adsl2.csv",
+                "USUBJID,SITEID,TRT01A,SAFFL,TRTDURD\nS-1,01,Placebo,Y,90\n"
+                "S-2,01,Drug,Y,60\n");
+  CliRun run = ImportAdam("CUT", shorter, adae);
+  EXPECT_EQ(run.code, 1);
+  EXPECT_THAT(run.err, HasSubstr(shorter + ":3: last_contact_day: "));
+
+  const std::string changed = WriteFile(
+      "adae2.csv",
+      header + "S-1,1,Headache,Nervous system disorders,SEVERE,Y,3\n");
+  run = ImportAdam("CUT", adsl, changed);
+  EXPECT_EQ(run.code, 1);
+  EXPECT_THAT(run.err, HasSubstr(changed + ":2: "));
+  EXPECT_THAT(run.err, HasSubstr("already stored with different content"));
+  EXPECT_THAT(run.err, HasSubstr("send the change with `aesignal reports "
+                                 "submit` as version 2"));
+}
+
 TEST_F(ImportTest, SdtmSyntheticFixture) {
   const std::string dir = kData + "/sdtm_synthetic";
   CliRun run =

@@ -119,6 +119,8 @@ struct ImportStats {
 struct ImportPlan {
   v1::Trial trial;
   std::vector<v1::Subject> subjects;
+  std::vector<int> subject_lines;  // subject file line of subjects[i]
+  std::string subject_file;
   std::vector<v1::AdverseEventReport> reports;
   std::vector<int> report_lines;  // AE file line of reports[i]
   std::string ae_file;

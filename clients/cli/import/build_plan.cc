@@ -259,6 +259,8 @@ int64_t AddSubjects(const std::vector<SubjectIn>& subjects,
   int64_t last_day = 1;
   for (const SubjectIn& s : subjects) {
     v1::Subject& out = plan->subjects.emplace_back();
+    plan->subject_lines.push_back(s.line);
+    plan->subject_file = s.file;
     out.set_subject_id(s.id);
     out.set_site_id(s.site);
     out.set_dose_group_id(group_of_arm.at(s.arm));

@@ -215,7 +215,14 @@ bool EnrollSubjects(client::Client& c, const ImportPlan& plan,
         all.begin() + i, all.begin() + std::min(all.size(), i + kEnrollChunk));
     auto r = c.EnrollSubjects(plan.trial.trial_id(), chunk);
     if (!r.ok()) {
-      PrintStatus(err, r.status());
+      // "subjects[k]" of this chunk as the subject file's line.
+      PrintStatus(
+          err, r.status(),
+          FileLineLabel(
+              plan.subject_file, "subjects",
+              std::vector<int>(plan.subject_lines.begin() + i,
+                               plan.subject_lines.begin() +
+                                   std::min(all.size(), i + kEnrollChunk))));
       return false;
     }
     enrolled += r->created_count();
@@ -241,6 +248,14 @@ std::string Rejection(const ImportPlan& plan, const client::ReportOutcome& o,
     lines.push_back(absl::StrCat(plan.ae_file, ":", line, ": ",
                                  where.empty() ? "" : where + ": ",
                                  "rejected by the server: ", reason));
+  }
+  // The row changed since an earlier import: the import sends every record
+  // as version 1, so it cannot send the follow-up the server asks for.
+  if (o.result.code() == static_cast<int>(absl::StatusCode::kAlreadyExists)) {
+    lines.back() += absl::StrCat(
+        " (this record changed since it was imported; the import sends "
+        "version 1 only: send the change with `aesignal reports submit` as "
+        "version 2, see docs/import.md, \"A later data cut\")");
   }
   return absl::StrJoin(lines, "\n");
 }
