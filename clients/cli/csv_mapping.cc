@@ -74,14 +74,21 @@ std::optional<std::string> SetNumber(const FieldDescriptor* field,
   switch (field->cpp_type()) {
     case FieldDescriptor::CPPTYPE_INT32: {
       auto v = ParseInt<int32_t>(cell);
-      if (!v) return absl::StrCat("'", cell, "' is not a 32-bit integer");
+      if (!v) {
+        return absl::StrCat("'", cell,
+                            "' is not an integer from -2147483648 "
+                            "to 2147483647");
+      }
       repeated ? r->AddInt32(message, field, *v)
                : r->SetInt32(message, field, *v);
       return std::nullopt;
     }
     case FieldDescriptor::CPPTYPE_UINT32: {
       auto v = ParseInt<uint32_t>(cell);
-      if (!v) return absl::StrCat("'", cell, "' is not a non-negative integer");
+      if (!v) {
+        return absl::StrCat("'", cell,
+                            "' is not an integer from 0 to 4294967295");
+      }
       repeated ? r->AddUInt32(message, field, *v)
                : r->SetUInt32(message, field, *v);
       return std::nullopt;

@@ -150,6 +150,10 @@ TEST(CsvMappingTest, BadCellsNameTheColumn) {
   EXPECT_THAT(errors[3].reason,
               HasSubstr("not_related, unlikely, possible, probable, definite"));
   EXPECT_EQ(errors[4].column, "onset_study_day");
+  // The range is named: a large number is not "negative".
+  EXPECT_EQ(errors[0].reason, "'-1' is not an integer from 0 to 4294967295");
+  EXPECT_EQ(errors[4].reason,
+            "'99999999999' is not an integer from -2147483648 to 2147483647");
 }
 
 TEST(CsvMappingTest, WrongFieldCountIsAnError) {

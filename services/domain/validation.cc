@@ -485,7 +485,11 @@ void ValidateSubject(const v1::Trial& trial, const v1::Subject& s,
         absl::StrCat("dose group '", s.dose_group_id(),
                      "' is not a dose group of trial ", trial.trial_id()));
   }
-  if (s.last_contact_day() < 1) {
+  if (s.last_contact_day() == 0) {  // proto3: not given
+    Add(v, path + ".last_contact_day",
+        "is required: the subject's last study day of follow-up, >= 1 "
+        "(day 1 = first dose)");
+  } else if (s.last_contact_day() < 1) {
     Add(v, path + ".last_contact_day",
         absl::StrCat("must be >= 1 (day 1 = first dose), got ",
                      s.last_contact_day()));

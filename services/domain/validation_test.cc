@@ -251,6 +251,12 @@ TEST(SubjectValidationTest, ChecksReferencesAndFollowUp) {
   EXPECT_THAT(fields, ::testing::ElementsAre("subjects[0].site_id",
                                              "subjects[0].dose_group_id",
                                              "subjects[0].last_contact_day"));
+  // 0 is proto3's "not given" (an empty CSV cell): said so.
+  EXPECT_THAT(v[2].description, ::testing::StartsWith("is required"));
+  s.set_last_contact_day(-3);
+  v.clear();
+  ValidateSubject(GoodTrial(), s, "subjects[0]", &v);
+  EXPECT_EQ(v[2].description, "must be >= 1 (day 1 = first dose), got -3");
 }
 
 // The violations ValidateSubject finds in a good subject with `reason`.
