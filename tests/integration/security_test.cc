@@ -119,6 +119,17 @@ class SecurityTest : public ::testing::Test {
     return client::Client(client::MakeClientConnection(options));
   }
 
+  // Trial T1 with sites 01 and 02; S1 enrolled at 01, S2 at 02.
+  static void CreateTwoSiteTrial(client::Client& admin) {
+    v1::Trial trial = testing::ThreeGroupTrial("T1");
+    trial.add_sites()->set_site_id("02");
+    ASSERT_TRUE(admin.CreateTrial(trial).ok());
+    v1::Subject at02 = testing::SubjectNumber(2);
+    at02.set_site_id("02");
+    ASSERT_TRUE(
+        admin.EnrollSubjects("T1", {testing::SubjectNumber(1), at02}).ok());
+  }
+
   // Calls `path` on `channel` with one empty request message, then
   // half-closes, and returns the status.
   static grpc::Status UnaryEmpty(std::shared_ptr<grpc::Channel> channel,
@@ -299,13 +310,7 @@ TEST_F(SecurityTest, SitesWriteOnlyTheirOwnSubjectsAndNothingIsStored) {
 
 TEST_F(SecurityTest, SitesReadOnlyTheirOwnReportsAndSubjects) {
   client::Client admin = ClientWith(kAdminToken);
-  v1::Trial trial = testing::ThreeGroupTrial("T1");
-  trial.add_sites()->set_site_id("02");
-  ASSERT_TRUE(admin.CreateTrial(trial).ok());
-  v1::Subject at02 = testing::SubjectNumber(2);
-  at02.set_site_id("02");
-  ASSERT_TRUE(
-      admin.EnrollSubjects("T1", {testing::SubjectNumber(1), at02}).ok());
+  ASSERT_NO_FATAL_FAILURE(CreateTwoSiteTrial(admin));
   v1::AdverseEventReport foreign = testing::Report("R9", 1, "S2", 10, "Rash");
   foreign.set_site_id("02");
   ASSERT_TRUE(
@@ -588,13 +593,7 @@ TEST_F(SecurityTest, CliUsesTlsAndTokenFile) {
 // without an outcome from the first such row on.
 TEST_F(SecurityTest, CliSubmitNamesARefusedBatchAndEveryRowsFate) {
   client::Client admin = ClientWith(kAdminToken);
-  v1::Trial trial = testing::ThreeGroupTrial("T1");
-  trial.add_sites()->set_site_id("02");
-  ASSERT_TRUE(admin.CreateTrial(trial).ok());
-  v1::Subject at02 = testing::SubjectNumber(2);
-  at02.set_site_id("02");
-  ASSERT_TRUE(
-      admin.EnrollSubjects("T1", {testing::SubjectNumber(1), at02}).ok());
+  ASSERT_NO_FATAL_FAILURE(CreateTwoSiteTrial(admin));
   std::string csv =
       "report_id,version,site_id,subject_id,onset_study_day,pt,"
       "soc,grade,serious\n";
