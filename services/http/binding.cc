@@ -357,6 +357,12 @@ absl::Status BindBody(const Route& route, const HttpInput& input,
     bound->paths.emplace_back(route.body);
   }
   if (empty) return absl::OkStatus();
+  if (std::optional<std::string> repeated = RepeatedJsonKey(input.body)) {
+    return Violation(route.body == "*"
+                         ? *repeated
+                         : absl::StrCat(route.body, ".", *repeated),
+                     "given more than once in the body");
+  }
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
   const auto parsed = google::protobuf::util::JsonStringToMessage(

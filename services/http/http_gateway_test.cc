@@ -302,6 +302,47 @@ TEST(BindingTest, AJsonErrorInABatchNamesTheReportAndTheField) {
   }
 }
 
+// Protobuf's parser keeps the last of a key given twice; the gateway refuses
+// it, naming the key, also when the two spellings of one field differ.
+TEST(BindingTest, AKeyGivenTwiceIsRefused) {
+  const RouteMatch submit = Match("POST", "/v1/trials/T1/reports:submit");
+  struct Case {
+    std::string body, field;
+  } cases[] = {
+      {R"({"reports": [{"grade": 1, "grade": 4}]})", "reports[0].grade"},
+      {R"({"reports": [{"pt": "a"}, {"reportId": "x", "report_id": "y"}]})",
+       "reports[1].report_id"},
+      {R"({"parent": "trials/T1", "reports": [], "parent": "trials/T2"})",
+       "parent"},
+      {R"({"reports": [{"aesi": ["infection", "infection"], "serious": )"
+       R"(false, "serious" : true}]})",
+       "reports[0].serious"},
+  };
+  for (const Case& c : cases) {
+    v1::SubmitReportsRequest bad;
+    absl::Status status = BindRequest(
+        submit, {.content_type = "application/json", .body = c.body}, &bad);
+    EXPECT_TRUE(absl::IsInvalidArgument(status)) << c.body;
+    EXPECT_EQ(ViolatedField(status), c.field) << c.body << ": " << status;
+    EXPECT_THAT(std::string(status.message()), HasSubstr("more than once"));
+  }
+  // The same key in two objects, escaped quotes and braces in strings, and
+  // a repeated value in an array are not repeats.
+  v1::SubmitReportsRequest good;
+  EXPECT_TRUE(BindRequest(submit,
+                          {.content_type = "application/json",
+                           .body = R"({"reports": [{"pt": "a \"}{\" b"}, )"
+                                   R"({"pt": "c"}]})"},
+                          &good)
+                  .ok());
+  EXPECT_EQ(good.reports(0).pt(), "a \"}{\" b");
+  // Nothing hides a repeat below: too deep for the scanner is the parser's.
+  EXPECT_EQ(RepeatedJsonKey(std::string(200, '[') + std::string(200, ']')),
+            std::nullopt);
+  EXPECT_EQ(RepeatedJsonKey(R"({"a": {"b": 1, "c": [{"d": 1, "d": 2}]}})"),
+            "a.c[0].d");
+}
+
 // Found by the HTTP fuzz target: protobuf's JSON parser quotes the bad bytes,
 // and a detail with invalid UTF-8 was dropped from the error on serialization.
 TEST(BindingTest, InvalidUtf8IsRefusedWithAValidUtf8Message) {

@@ -7,6 +7,7 @@
 #define AESIGNAL_SERVICES_HTTP_JSON_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -32,6 +33,15 @@ struct JsonError {
 // `http_status` (if not 0) replaces the mapped status in both places, for
 // the transport's own refusals that have no google.rpc code (405, 413, 431).
 JsonError ErrorJson(const absl::Status& status, int http_status = 0);
+
+// The path of the first object key that `json` gives twice in one object
+// ("reports[0].grade"), comparing names as protobuf's parser does
+// ("report_id" and "reportId" are one field), or nullopt. Protobuf's parser
+// keeps the last of repeated keys without a word; a request must not mean
+// one thing to a reader and another to the server. Lenient: malformed text,
+// or nesting deeper than the parser accepts, gives nullopt and is left to
+// the parser.
+std::optional<std::string> RepeatedJsonKey(absl::string_view json);
 
 // Whether `text` is well-formed UTF-8.
 bool IsValidUtf8(absl::string_view text);
