@@ -237,6 +237,16 @@ int Verify(CommandContext& ctx, const ReportFlags& f) {
   const std::string open = "<code class=\"hash\">";
   const size_t at = html.find(open);
   if (at == std::string::npos) {
+    // A PDF prints the hash but its bytes are Chromium's rendering, not the
+    // content the hash covers.
+    if (html.rfind("%PDF-", 0) == 0) {
+      ctx.io.err << "error: " << f.verify_file
+                 << " is a PDF: only the HTML report can be verified (the hash "
+                    "covers its content); verify the HTML made with it, or "
+                    "generate the report again with the same trial, cut-off "
+                    "and options and compare the hash its title page prints\n";
+      return kExitFailed;
+    }
     ctx.io.err << "error: " << f.verify_file
                << " is not a DSMB report (no content hash)\n";
     return kExitFailed;

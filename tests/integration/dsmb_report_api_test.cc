@@ -508,6 +508,10 @@ TEST_F(DsmbReportTest, TheCliWritesHtmlAndCsvAndVerifiesTheHash) {
   std::ofstream(dir_.Sub("tampered.html")) << tampered;
   EXPECT_NE(Cli({"report", "verify", dir_.Sub("tampered.html")}, &out), 0);
   EXPECT_THAT(out, HasSubstr("mismatch"));
+  // A PDF (its bytes are Chromium's) is named as such, with what to do.
+  std::ofstream(dir_.Sub("report.pdf")) << "%PDF-1.7\n% rendered\n";
+  EXPECT_NE(Cli({"report", "verify", dir_.Sub("report.pdf")}, &out), 0);
+  EXPECT_THAT(out, HasSubstr("is a PDF: only the HTML report can be verified"));
 
   const std::string csv = dir_.Sub("csv");
   ASSERT_EQ(Cli({"report", "--trial", "T1", "--cutoff", cut, "--session",
