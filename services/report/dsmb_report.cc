@@ -297,10 +297,11 @@ std::string TitlePage(const Context& context) {
       CodingKeyText(context), "<dt>Generated</dt><dd>", kGeneratedOpen,
       "</span></dd>\n<dt>Content hash</dt><dd>", kHashOpen,
       "</code></dd>\n</dl>\n<p class=\"note\">The content hash is "
-      "the SHA-256 of this HTML file with the generation time and "
-      "the hashes left out; <code>aesignal report verify FILE</code>"
-      " recomputes it. Regenerating the report for this cut-off "
-      "gives the same hash.</p>\n</section>\n");
+      "the SHA-256 of the report's HTML file with the generation time "
+      "and the hashes left out; <code>aesignal report verify "
+      "FILE.html</code> recomputes it. Regenerating the report for this "
+      "cut-off gives the same hash, which is how a printed or PDF copy "
+      "is checked.</p>\n</section>\n");
   return html;
 }
 

@@ -368,6 +368,36 @@ TEST(DsmbReportTest, ATopicNoLongerCrossingSaysSinceWhenAndAfterWhat) {
                                   "report R1 (v3)"));
 }
 
+// The topic's evidence quotes its lead test's counts; the closed, uncoded
+// report says which dose group and timepoint they are; coded, neither.
+TEST(DsmbReportTest, TopicEvidenceNamesTheLeadGroupAndTimepoint) {
+  for (const bool coded : {false, true}) {
+    DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED, coded);
+    v1::SignalTopic& topic = in.topics.emplace_back();
+    topic.set_topic_id("OVERALL~any_sae");
+    topic.set_level(v1::TERM_LEVEL_OVERALL);
+    topic.set_overall_key("any_sae");
+    topic.set_summary("2/2 (100%) vs expected 2.2%");
+    topic.set_lead_signal_id("BINOMIAL~OVERALL~any_sae~H~D30");
+    topic.set_evidence_count(1);
+    topic.set_crossing_count(1);
+    v1::Signal& lead = *topic.add_evidence();
+    lead.set_signal_id(topic.lead_signal_id());
+    lead.set_method(v1::SIGNAL_METHOD_BINOMIAL_EXACT);
+    lead.set_dose_group_id("H");
+    lead.set_timepoint_id("D30");
+    lead.mutable_evidence()->set_crosses(true);
+    const std::string html = Html(in);
+    EXPECT_EQ(
+        absl::StrContains(html,
+                          "High dose, D30: 2/2 (100%) vs expected 2.2% (1 of 1 "
+                          "tests crossing)"),
+        !coded)
+        << html;
+    EXPECT_EQ(absl::StrContains(html, "High dose, D30"), !coded);
+  }
+}
+
 // A triage comment may name groups and their counts; only the closed,
 // uncoded report prints it.
 TEST(DsmbReportTest, TriageCommentsOnlyInTheClosedUncodedReport) {
