@@ -279,6 +279,13 @@ TEST(BindingTest, ACodingKeyGoesInABodyNeverInAUrl) {
 }
 
 // What an EDC integration posting a batch needs: which report, which key.
+// Binds a JSON `body` to a SubmitReportsRequest on `route`.
+absl::Status BindJsonBody(const RouteMatch& route, const std::string& body) {
+  v1::SubmitReportsRequest request;
+  return BindRequest(route, {.content_type = "application/json", .body = body},
+                     &request);
+}
+
 TEST(BindingTest, AJsonErrorInABatchNamesTheReportAndTheField) {
   const RouteMatch submit = Match("POST", "/v1/trials/T1/reports:submit");
   struct Case {
@@ -294,9 +301,7 @@ TEST(BindingTest, AJsonErrorInABatchNamesTheReportAndTheField) {
       {R"({"reports": [{"reportId": "a"}, {"pt": )", "body"},
   };
   for (const Case& c : cases) {
-    v1::SubmitReportsRequest bad;
-    absl::Status status = BindRequest(
-        submit, {.content_type = "application/json", .body = c.body}, &bad);
+    const absl::Status status = BindJsonBody(submit, c.body);
     EXPECT_TRUE(absl::IsInvalidArgument(status)) << c.body;
     EXPECT_EQ(ViolatedField(status), c.field) << c.body << ": " << status;
   }
@@ -319,9 +324,7 @@ TEST(BindingTest, AKeyGivenTwiceIsRefused) {
        "reports[0].serious"},
   };
   for (const Case& c : cases) {
-    v1::SubmitReportsRequest bad;
-    absl::Status status = BindRequest(
-        submit, {.content_type = "application/json", .body = c.body}, &bad);
+    const absl::Status status = BindJsonBody(submit, c.body);
     EXPECT_TRUE(absl::IsInvalidArgument(status)) << c.body;
     EXPECT_EQ(ViolatedField(status), c.field) << c.body << ": " << status;
     EXPECT_THAT(std::string(status.message()), HasSubstr("more than once"));
