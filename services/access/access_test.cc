@@ -228,8 +228,10 @@ TEST(PrincipalsTest, TheSameTokenHashTwiceIsRefused) {
   FILE* f = std::fopen(path.c_str(), "w");
   ASSERT_NE(f, nullptr);
   std::fputs(
-      "- {name: so-copy, role: safety_officer, token_sha256: 's:ab'}\n"
-      "- {name: admin-real, role: admin, token_sha256: 's:ab'}\n",
+      "- {name: so-copy, role: safety_officer, token_sha256: "
+      "'s:2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881'}\n"
+      "- {name: admin-real, role: admin, token_sha256: "
+      "'s:2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881'}\n",
       f);
   std::fclose(f);
   auto loaded = LoadPrincipals(path);

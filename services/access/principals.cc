@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <set>
@@ -47,6 +48,17 @@ absl::Status CheckKeys(const YAML::Node& entry, const std::string& where) {
     }
   }
   return absl::OkStatus();
+}
+
+// "SALT:HEX" as HashToken makes it: a non-empty salt, 64 lower-case hex
+// digits.
+bool IsSaltedHash(std::string_view hash) {
+  const size_t colon = hash.find(':');
+  if (colon == 0 || colon == std::string_view::npos) return false;
+  const std::string_view hex = hash.substr(colon + 1);
+  return hex.size() == 64 && std::all_of(hex.begin(), hex.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
 }
 
 }  // namespace
@@ -116,10 +128,14 @@ absl::StatusOr<std::vector<Principal>> LoadPrincipals(const std::string& path) {
         return absl::InvalidArgumentError(absl::StrCat(
             where, ": needs token_sha256 or cert_common_name to authenticate"));
       }
-      if (!p.token_sha256.empty() &&
-          p.token_sha256.find(':') == std::string::npos) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(where, ": token_sha256: must be SALT:HEX"));
+      if (!p.token_sha256.empty() && !IsSaltedHash(p.token_sha256)) {
+        // Any other shape can never match a token: that principal would be
+        // locked out without a word.
+        return absl::InvalidArgumentError(absl::StrCat(
+            where,
+            ": token_sha256: must be SALT:HEX, a salt without ':' and the 64 "
+            "lower-case hex digits of sha256(SALT + token) (aesignal admin "
+            "new-token makes the entry)"));
       }
       // One token, one principal, as for certificates: the token would
       // authenticate as the first entry, whatever the second's role.

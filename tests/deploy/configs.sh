@@ -152,7 +152,7 @@ for bad in "--listen=127.0.0.1:99999" "--http_listen=127.0.0.1" \
 done
 echo "ok: unusable values exit 2, named"
 # Secrets readable by every user are warned about.
-printf -- '- {name: a, role: admin, token_sha256: "s:00"}\n' >"$work/p.yaml"
+printf -- '- {name: a, role: admin, token_sha256: "s:2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"}\n' >"$work/p.yaml"
 chmod 0644 "$work/p.yaml"
 set +e
 "$build/services/server/aesignald" --data_dir="$work/bad3" --listen=127.0.0.1:0 \

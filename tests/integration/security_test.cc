@@ -801,11 +801,25 @@ TEST(PrincipalsFileTest, ErrorsNameTheEntryAndField) {
       {"- {name: a, role: site, token_sha256: 'a:b'}\n", "principal 1: sites"},
       {"- {name: a, role: admin}\n",
        "principal 1: needs token_sha256 or cert_common_name"},
-      {"- {name: a, role: admin, token_sha256: 'a:b'}\n"
-       "- {name: a, role: admin, token_sha256: 'c:d'}\n",
+      {"- {name: a, role: admin, token_sha256: "
+       "'a:2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881'}\n"
+       "- {name: a, role: admin, token_sha256: "
+       "'c:2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881'}"
+       "\n",
        "principal 2: name: required and unique"},
       {"- {name: a, role: admin, token_sha256: plaintext}\n",
        "token_sha256: must be SALT:HEX"},
+      // Shapes that could never match a token (upper-case hex, cut short, no
+      // salt) are refused at start, not left to lock the principal out.
+      {"- {name: a, role: admin, token_sha256: "
+       "'a:2D711642B726B04401627CA9FBAC32F5C8530FB1903CC4DB02258717921A4881'}"
+       "\n",
+       "token_sha256: must be SALT:HEX, a salt"},
+      {"- {name: a, role: admin, token_sha256: 'a:2d711642'}\n",
+       "token_sha256: must be SALT:HEX, a salt"},
+      {"- {name: a, role: admin, token_sha256: "
+       "':2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881'}\n",
+       "token_sha256: must be SALT:HEX, a salt"},
       {"- [unclosed\n", "not readable YAML"},
       // Misspelt keys were ignored, and with them what they said.
       {"- {name: a, role: admin, site: ['01'], token_sha256: 'a:b'}\n",
