@@ -2,11 +2,10 @@
 
 #include <algorithm>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "aesignal/client/status.h"
+#include "clients/cli/command_context.h"
 
 namespace aesignal::cli {
 namespace {
@@ -91,25 +90,6 @@ client::StreamSummary ReportUpload::summary() const {
   return streamer_.summary();
 }
 
-namespace {
-
-// "reports[k].site_id" -> k and "site_id".
-bool SplitReportPath(const std::string& path, int* index, std::string* rest) {
-  absl::string_view p = path;
-  if (!absl::ConsumePrefix(&p, "reports[")) return false;
-  const size_t close = p.find(']');
-  if (close == absl::string_view::npos ||
-      !absl::SimpleAtoi(p.substr(0, close), index)) {
-    return false;
-  }
-  p.remove_prefix(close + 1);
-  absl::ConsumePrefix(&p, ".");
-  *rest = std::string(p);
-  return true;
-}
-
-}  // namespace
-
 void ReportUpload::AddStreamProblems() {
   const std::string& file = options_.file;
   for (const RefusedBatch& batch : refused_) {
@@ -123,7 +103,8 @@ void ReportUpload::AddStreamProblems() {
     int index;
     std::string field;
     if (bad && bad->field_violations_size() > 0 &&
-        SplitReportPath(bad->field_violations(0).field(), &index, &field) &&
+        SplitIndexedPath(bad->field_violations(0).field(), "reports", &index,
+                         &field) &&
         index >= 0 && batch.first + index <= batch.last) {
       line = line_of_sequence_[batch.first + index];
       what = absl::StrCat(field, ": ", bad->field_violations(0).description());
