@@ -2,6 +2,7 @@
 #ifndef AESIGNAL_SERVICES_DOMAIN_CALL_INFO_H_
 #define AESIGNAL_SERVICES_DOMAIN_CALL_INFO_H_
 
+#include <algorithm>
 #include <string>
 
 #include "aesignal/v1/audit_service.pb.h"
@@ -13,6 +14,13 @@ namespace aesignal::domain {
 // The caller of one call (services/access/caller.h): the audit trail's
 // principal and RPC, and the sites a site principal may write.
 using access::CallInfo;
+
+// Whether `call` may see and write data of `site_id`: every site unless the
+// caller is restricted to some (a site's principal).
+inline bool MayUseSite(const CallInfo& call, const std::string& site_id) {
+  return call.sites.empty() || std::find(call.sites.begin(), call.sites.end(),
+                                         site_id) != call.sites.end();
+}
 
 // An audit record of `call` at `time` (sequence set when appended).
 inline v1::AuditRecord AuditOf(const CallInfo& call,

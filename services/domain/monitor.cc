@@ -43,13 +43,6 @@
 namespace aesignal::domain {
 namespace {
 
-// Whether `call` may write (and so see) data of `site_id`: every site unless
-// the caller is restricted to some (a site's principal).
-bool MayWriteSite(const CallInfo& call, const std::string& site_id) {
-  return call.sites.empty() || std::find(call.sites.begin(), call.sites.end(),
-                                         site_id) != call.sites.end();
-}
-
 using internal::DecodePageToken;
 using internal::Denominators;
 using internal::EncodePageToken;
@@ -362,7 +355,7 @@ absl::StatusOr<const v1::Subject*> BatchApplier::EnrolledSubject(
   if (subject.site_id() != r.site_id()) {
     // A site's principal is not told which other site (GetSubject would
     // refuse it that subject).
-    const bool may_see_site = MayWriteSite(batch_->call, subject.site_id());
+    const bool may_see_site = MayUseSite(batch_->call, subject.site_id());
     SetRejected(
         result, absl::StatusCode::kInvalidArgument, path + ".site_id",
         may_see_site
@@ -503,7 +496,7 @@ absl::Status ApplyGroup(storage::Txn& txn,
 // its own: the whole request is refused and nothing is stored.
 absl::Status CheckSite(const CallInfo& call, const std::string& site_id,
                        const std::string& field) {
-  if (MayWriteSite(call, site_id)) return absl::OkStatus();
+  if (MayUseSite(call, site_id)) return absl::OkStatus();
   return errors::FieldError(
       absl::StatusCode::kPermissionDenied, field,
       absl::StrCat("principal '", call.principal,

@@ -30,17 +30,14 @@ using storage::Cf;
 // data.
 absl::Status CheckReadableSite(const CallInfo& call,
                                const std::string& site_id) {
-  if (call.sites.empty() || std::find(call.sites.begin(), call.sites.end(),
-                                      site_id) != call.sites.end()) {
-    return absl::OkStatus();
-  }
+  if (MayUseSite(call, site_id)) return absl::OkStatus();
   return absl::PermissionDeniedError(
       absl::StrCat("principal '", call.principal,
                    "' may not read data of site '", site_id, "'"));
 }
 
 bool SiteVisible(const CallInfo& call, const std::string& site_id) {
-  return CheckReadableSite(call, site_id).ok();
+  return MayUseSite(call, site_id);
 }
 
 absl::StatusOr<std::pair<std::string, std::string>> ParseSubjectName(
