@@ -4,23 +4,27 @@
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <span>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "storage/audit.h"
 #include "storage/incidence.h"
+#include "storage/info_log.h"
 #include "storage/keys.h"
 
 namespace aesignal::storage {
@@ -159,8 +163,9 @@ ReadView::Last(Cf cf, std::string_view prefix) const {
 }
 
 SnapshotView::SnapshotView(rocksdb::DB* db,
-                           const std::vector<rocksdb::ColumnFamilyHandle*>* cfs)
-    : ReadView(db, cfs, db->GetSnapshot()) {}
+                           const std::vector<rocksdb::ColumnFamilyHandle*>* cfs,
+                           ViewPin pin)
+    : ReadView(db, cfs, db->GetSnapshot(), std::move(pin)) {}
 
 SnapshotView::~SnapshotView() { db_->ReleaseSnapshot(snapshot_); }
 
@@ -245,6 +250,23 @@ std::optional<std::string> Txn::TakePending(Cf cf, std::string_view key) {
 
 namespace {
 
+// Turns off RocksDB's own recovery from an out-of-space error. Its
+// SstFileManager retries every 5 s once statvfs shows any room beyond a small
+// reserve, and on a disk that is still nearly full that retry writes the WAL
+// whose append failed again: Debian's RocksDB, built with assertions, then
+// aborts ("sync_without_flush_called_"; an 80 MiB tmpfs filled with dd did it
+// 5-16 s after the failed batch). The store resumes RocksDB itself, and only
+// after a synced 1 MiB probe write succeeds (Store::CommitLoop).
+class NoAutomaticRecovery final : public rocksdb::EventListener {
+ public:
+  const char* Name() const override { return "aesignal.NoAutomaticRecovery"; }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason /*reason*/,
+                            rocksdb::Status /*error*/,
+                            bool* auto_recovery) override {
+    *auto_recovery = false;
+  }
+};
+
 rocksdb::Options DbOptions(const StoreOptions& options) {
   rocksdb::Options db_options;
   db_options.create_if_missing = true;
@@ -261,6 +283,10 @@ rocksdb::Options DbOptions(const StoreOptions& options) {
   // takes writes again (CommitLoop); RocksDB's own background retries could
   // run while it is still full and leave an error only a restart clears.
   db_options.max_bgerror_resume_count = 0;
+  db_options.listeners.push_back(std::make_shared<NoAutomaticRecovery>());
+  // RocksDB moves each LOG aside on open (InfoLog does the same): keep the
+  // last few, not a thousand restarts' worth.
+  db_options.keep_log_file_num = 10;
   return db_options;
 }
 
@@ -345,33 +371,36 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     return absl::UnavailableError(absl::StrCat(
         "cannot create data dir ", options.path, ": ", ec.message()));
   }
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw_db = nullptr;
-  rocksdb::Status s =
-      rocksdb::DB::Open(DbOptions(options), options.path,
-                        ColumnFamilies(options), &handles, &raw_db);
-  if (s.IsIOError() && absl::StrContains(s.ToString(), "/LOCK")) {
+  auto store = std::unique_ptr<Store>(new Store());
+  store->path_ = options.path;
+  store->options_ = options;
+  store->resume_interval_ = options.resume_interval;
+  rocksdb::Env* env =
+      options.env != nullptr ? options.env : rocksdb::Env::Default();
+  store->info_log_ = InfoLog::Open(*env->GetFileSystem(),
+                                   *env->GetSystemClock(), options.path);
+  rocksdb::Status s = store->OpenRocks(/*read_only=*/false);
+  if (s.IsNoSpace()) {
+    // RocksDB writes a new MANIFEST (and WAL) on every open, so on a full
+    // disk it cannot open for writing. Serve what is stored instead of
+    // exiting (under systemd, a restart loop until space is freed): reads
+    // work, writes are refused (RESOURCE_EXHAUSTED) until space returns.
+    if (!store->OpenRocks(/*read_only=*/true).ok()) return FromRocks(s);
+    store->OpenedReadOnly(s);
+  } else if (s.IsIOError() && absl::StrContains(s.ToString(), "/LOCK")) {
     // Another process has it open (RocksDB's LOCK); it may yet exit.
     return absl::UnavailableError(absl::StrCat(
         "data dir ", options.path,
         " is in use by another process (one server per data dir): ",
         s.ToString()));
+  } else if (!s.ok()) {
+    return FromRocks(s);
   }
-  if (!s.ok()) return FromRocks(s);
-
-  auto store = std::unique_ptr<Store>(new Store());
-  store->path_ = options.path;
-  store->flush_on_close_ = options.flush_on_close;
-  store->resume_interval_ = options.resume_interval;
-  store->db_.reset(raw_db);
   if (options.commit_cache_bytes > 0) {
     store->cache_ = std::make_unique<CommitCache>(options.commit_cache_bytes,
                                                   CachedColumnFamilies());
   }
   store->in_flight_ = InFlightWrites(store->cache_.get());
-  // handles[0] is the default column family, which aesignal does not use.
-  store->db_->DestroyColumnFamilyHandle(handles[0]);
-  store->cfs_.assign(handles.begin() + 1, handles.end());
 
   auto stored = store->ReadSchemaVersion();
   if (!stored.ok()) return stored.status();
@@ -399,8 +428,100 @@ absl::StatusOr<std::optional<int>> Store::ReadSchemaVersion() const {
   return stored;
 }
 
+rocksdb::Status Store::OpenRocks(bool read_only) {
+  rocksdb::Options db_options = DbOptions(options_);
+  db_options.info_log = info_log_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw_db = nullptr;
+  rocksdb::Status s =
+      read_only
+          ? rocksdb::DB::OpenForReadOnly(
+                db_options, path_, ColumnFamilies(options_), &handles, &raw_db)
+          : rocksdb::DB::Open(db_options, path_, ColumnFamilies(options_),
+                              &handles, &raw_db);
+  if (!s.ok()) return s;
+  db_.reset(raw_db);
+  // handles[0] is the default column family, which aesignal does not use.
+  db_->DestroyColumnFamilyHandle(handles[0]);
+  cfs_.assign(handles.begin() + 1, handles.end());
+  read_only_ = read_only;
+  flush_on_close_ = options_.flush_on_close && !read_only;
+  return s;
+}
+
+void Store::CloseRocks() {
+  if (db_ == nullptr) return;
+  if (flush_on_close_) {
+    rocksdb::FlushOptions flush;
+    db_->Flush(flush, cfs_).PermitUncheckedError();
+  }
+  for (auto* handle : cfs_) db_->DestroyColumnFamilyHandle(handle);
+  cfs_.clear();
+  db_->Close().PermitUncheckedError();
+  db_.reset();
+}
+
+rocksdb::Status Store::Reopen() {
+  // Reads are short; one that holds a view while making another would wait
+  // for this reopen, which waits for it: give up and try again later.
+  if (!gate_.Close(absl::Seconds(2))) {
+    return rocksdb::Status::Busy("reads in progress kept the store open");
+  }
+  // Nothing the failed write left may be flushed now: the WAL recovery on
+  // open keeps what RocksDB holds (acknowledged or not), as after a crash.
+  flush_on_close_ = false;
+  CloseRocks();
+  rocksdb::Status s = OpenRocks(/*read_only=*/false);
+  if (!s.ok()) {
+    // Full again, say: serve reads as before, and try again later.
+    rocksdb::Status read_only = OpenRocks(/*read_only=*/true);
+    if (!read_only.ok()) {
+      // The files were open a moment ago; without them the store can do
+      // nothing, not even refuse reads safely.
+      Log(absl::StrCat("FATAL: cannot open ", path_,
+                       " again after a write failure: ", s.ToString(),
+                       "; then read-only: ", read_only.ToString()));
+      std::abort();
+    }
+  }
+  gate_.Open();
+  return s;
+}
+
+void Store::Log(std::string_view line) const {
+  if (options_.log) {
+    options_.log(line);
+    return;
+  }
+  const std::string stamp = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
+                                             absl::Now(), absl::UTCTimeZone());
+  std::fprintf(stderr, "%s aesignal store: %.*s\n", stamp.c_str(),
+               static_cast<int>(line.size()), line.data());
+}
+
+ViewPin Store::Pin() const {
+  gate_.Enter();
+  return ViewPin(&gate_);
+}
+
+void Store::OpenedReadOnly(const rocksdb::Status& why) {
+  absl::MutexLock lock(&mu_);
+  failed_ = absl::ResourceExhaustedError(absl::StrCat(
+      "the disk holding ", path_,
+      " was full when the store opened, so it is open read-only: reads "
+      "work, writes are refused until space is freed (tried every ",
+      absl::FormatDuration(resume_interval_), "; ", why.ToString(), ")"));
+  ++stats_.write_failures;
+}
+
 absl::Status Store::UpgradeSchema(std::optional<int> stored) {
   if (stored == kSchemaVersion) return absl::OkStatus();
+  if (read_only_) {
+    absl::MutexLock lock(&mu_);
+    return absl::Status(
+        failed_.code(),
+        absl::StrCat("cannot upgrade the schema: ", failed_.message()));
+  }
   // A fresh store (no version yet) has nothing to upgrade.
   if (stored.has_value()) {
     absl::Status migrated;
@@ -437,22 +558,18 @@ Store::~Store() {
     writer_done_ = true;
   }
   if (syncer_.joinable()) syncer_.join();
-  if (db_ && flush_on_close_) {
-    rocksdb::FlushOptions flush;
-    db_->Flush(flush, cfs_).PermitUncheckedError();
-  }
-  for (auto* handle : cfs_) db_->DestroyColumnFamilyHandle(handle);
-  cfs_.clear();
-  if (db_) {
-    db_->Close().PermitUncheckedError();
-    db_.reset();
-  }
+  CloseRocks();
 }
 
-ReadView Store::Latest() const { return ReadView(db_.get(), &cfs_, nullptr); }
+ReadView Store::Latest() const {
+  ViewPin pin = Pin();
+  return ReadView(db_.get(), &cfs_, nullptr, std::move(pin));
+}
 
 std::unique_ptr<SnapshotView> Store::Snapshot() const {
-  return std::unique_ptr<SnapshotView>(new SnapshotView(db_.get(), &cfs_));
+  ViewPin pin = Pin();
+  return std::unique_ptr<SnapshotView>(
+      new SnapshotView(db_.get(), &cfs_, std::move(pin)));
 }
 
 Store::Stats Store::stats() const {
@@ -475,6 +592,7 @@ std::vector<std::pair<std::string, uint64_t>> Store::EngineProperties() const {
       "rocksdb.background-errors",
   };
   std::vector<std::pair<std::string, uint64_t>> out;
+  const ViewPin pin = Pin();
   for (const char* property : kProperties) {
     uint64_t value = 0;
     if (db_->GetAggregatedIntProperty(property, &value)) {
@@ -530,39 +648,9 @@ void Store::CommitLoop() {
             },
             this));
         mu_.Unlock();
-        // RocksDB holds whatever of the failed batch it kept, and the flush
-        // below makes it durable: drop the cache and the writes that will
-        // never be applied, and read it back.
-        in_flight_.Clear();  // and the cache
-        // Resume, then flush every memtable: the failed batch may be in
-        // memory but not in the WAL, and later batches read memory. Once
-        // flushed, memory and disk agree (the unacknowledged batch is kept,
-        // and a client's retry of it is a DUPLICATE).
-        // Only once the disk takes a write again: a resume attempted while
-        // it is still full can itself fail in a way RocksDB cannot recover
-        // from without a restart.
-        rocksdb::Status resumed = ProbeWritable();
-        if (resumed.ok()) resumed = db_->Resume();
-        if (resumed.ok()) {
-          rocksdb::FlushOptions flush;
-          flush.wait = true;
-          flush.allow_write_stall = true;
-          resumed = db_->Flush(flush, cfs_);
-        }
+        const rocksdb::Status resumed = TryResume();
         mu_.Lock();
-        if (resumed.ok()) {
-          std::fprintf(stderr, "aesignal store: writing again after: %s\n",
-                       std::string(failed_.message()).c_str());
-          failed_ = absl::OkStatus();
-          last_resume_error_.clear();
-          ++stats_.resumes;
-        } else if (resumed.ToString() != last_resume_error_) {
-          last_resume_error_ = resumed.ToString();
-          std::fprintf(stderr,
-                       "aesignal store: cannot resume writing yet (retrying; "
-                       "restart if this persists after space is freed): %s\n",
-                       last_resume_error_.c_str());
-        }
+        NoteResumeAttempt(resumed);
       }
       // A write can fail on the writer or sync thread while the committer
       // waits here with nothing queued: it then goes back to resuming.
@@ -580,6 +668,51 @@ void Store::CommitLoop() {
     }
     RunGroup(group);
   }
+}
+
+rocksdb::Status Store::TryResume() {
+  // What RocksDB holds of the failed batch is kept by the reopen: drop the
+  // cache and the writes that will never be applied, and read it back.
+  in_flight_.Clear();  // and the cache
+  // Only once the disk takes a write again (a synced 1 MiB probe), so that
+  // the reopen does not find it still full.
+  rocksdb::Status resumed = ProbeWritable();
+  if (resumed.ok()) resumed = Reopen();
+  return resumed;
+}
+
+namespace {
+// What a failed resume says with its numbers left out: each attempt's flush
+// names a new table file (000087.sst, 000088.sst, ...), and the log should
+// get one line per kind of failure, not one a second.
+std::string FailureKind(const std::string& message) {
+  std::string kind;
+  for (char c : message) {
+    if (absl::ascii_isdigit(static_cast<unsigned char>(c))) {
+      if (kind.empty() || kind.back() != '#') kind.push_back('#');
+    } else {
+      kind.push_back(c);
+    }
+  }
+  return kind;
+}
+}  // namespace
+
+void Store::NoteResumeAttempt(const rocksdb::Status& resumed) {
+  if (resumed.ok()) {
+    Log(absl::StrCat("writing again after: ", failed_.message()));
+    failed_ = absl::OkStatus();
+    last_resume_error_.clear();
+    ++stats_.resumes;
+    return;
+  }
+  const std::string kind = FailureKind(resumed.ToString());
+  if (kind == last_resume_error_) return;
+  last_resume_error_ = kind;
+  Log(absl::StrCat(
+      "cannot resume writing yet (retrying every ",
+      absl::FormatDuration(resume_interval_),
+      "; logged again only if the reason changes): ", resumed.ToString()));
 }
 
 rocksdb::Status Store::ProbeWritable() {
@@ -874,9 +1007,11 @@ void Store::RecordFailure(const absl::Status& storage_failure) {
             ? absl::StatusCode::kResourceExhausted
             : absl::StatusCode::kUnavailable,
         absl::StrCat("storage write failed; writes are refused until the "
-                     "store recovers (retried every second): ",
-                     storage_failure.message()));
+                     "store recovers (tried every ",
+                     absl::FormatDuration(resume_interval_),
+                     "): ", storage_failure.message()));
     ++stats_.write_failures;
+    Log(std::string(failed_.message()));
   }
 }
 
@@ -896,6 +1031,7 @@ absl::Status Store::Checkpoint(const std::string& destination) {
         absl::StrCat("cannot create the backup's parent directory ",
                      parent.string(), ": ", ec.message()));
   }
+  const ViewPin pin = Pin();
   rocksdb::Checkpoint* raw = nullptr;
   absl::Status created =
       FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw));

@@ -23,6 +23,7 @@
 #ifndef AESIGNAL_STORAGE_STORE_H_
 #define AESIGNAL_STORAGE_STORE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -42,11 +43,13 @@
 #include "absl/time/time.h"
 #include "storage/commit_cache.h"
 #include "storage/in_flight.h"
+#include "storage/view_gate.h"
 
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
 class Env;
+class Logger;
 class Snapshot;
 class Status;
 }  // namespace rocksdb
@@ -110,6 +113,10 @@ struct StoreOptions {
   // While a write has failed (disk full, I/O error), how often the store
   // tries to resume RocksDB; writes are refused until it succeeds.
   absl::Duration resume_interval = absl::Seconds(1);
+  // Where the store's operational lines go (a write failed, why writes are
+  // not taken yet, writing again): one line each, no newline; called from
+  // the store's threads. Null: standard error, with a UTC timestamp.
+  std::function<void(std::string_view line)> log = nullptr;
 };
 
 // Consistent reads. A view with a snapshot sees one point in time across all
@@ -139,12 +146,14 @@ class ReadView {
   friend class Store;
   ReadView(rocksdb::DB* db,
            const std::vector<rocksdb::ColumnFamilyHandle*>* cfs,
-           const rocksdb::Snapshot* snapshot)
-      : db_(db), cfs_(cfs), snapshot_(snapshot) {}
+           const rocksdb::Snapshot* snapshot, ViewPin pin = {})
+      : db_(db), cfs_(cfs), snapshot_(snapshot), pin_(std::move(pin)) {}
 
   rocksdb::DB* db_;
   const std::vector<rocksdb::ColumnFamilyHandle*>* cfs_;
   const rocksdb::Snapshot* snapshot_;  // may be null
+  // Keeps db_ open (the store reopens RocksDB only while no view holds it).
+  ViewPin pin_;
 };
 
 // A view pinned to one snapshot; releases it on destruction.
@@ -161,7 +170,8 @@ class SnapshotView : public ReadView {
  private:
   friend class Store;
   SnapshotView(rocksdb::DB* db,
-               const std::vector<rocksdb::ColumnFamilyHandle*>* cfs);
+               const std::vector<rocksdb::ColumnFamilyHandle*>* cfs,
+               ViewPin pin);
 };
 
 // The write side of one Commit. Get() sees this transaction's own pending
@@ -254,6 +264,11 @@ class Store {
     int64_t cache_evictions = 0;
   };
   Stats stats() const;
+
+  // True when the disk was full at Open: the store serves reads and refuses
+  // every write (RESOURCE_EXHAUSTED, counted in stats().write_failures)
+  // until the process is restarted.
+  bool read_only() const { return read_only_.load(); }
 
   // RocksDB engine figures for monitoring, summed over column families:
   // (property, value) for rocksdb.estimate-num-keys, total-sst-files-size,
@@ -355,6 +370,29 @@ class Store {
   }
   // Adds the group to the stats; a storage failure stops writes.
   void RecordGroup(const GroupTally& tally);
+  // Opens RocksDB at path_ with options_ into db_ and cfs_ (read-only: the
+  // files as they are, nothing written). Sets read_only_.
+  rocksdb::Status OpenRocks(bool read_only);
+  // Closes db_ (flushing first if flush_on_close_); nothing if none.
+  void CloseRocks();
+  // Writes one operational line (StoreOptions::log).
+  void Log(std::string_view line) const;
+  // Pins the gate for a use of db_ from outside the committer.
+  ViewPin Pin() const;
+  // Closes RocksDB and opens it again (read-only if the disk is still
+  // full): how the store takes writes again after a failed write, since
+  // RocksDB 7.8 may keep using a WAL whose append failed after an in-place
+  // DB::Resume (and then asserts). The committer's, with the pipeline idle.
+  rocksdb::Status Reopen() ABSL_LOCKS_EXCLUDED(mu_);
+  // One attempt to take writes again after a failure (CommitLoop, without
+  // mu_): a probe write, RocksDB's Resume, a flush of every memtable.
+  rocksdb::Status TryResume() ABSL_LOCKS_EXCLUDED(mu_);
+  // Logs the attempt's outcome (once per kind of failure); on success,
+  // takes writes again.
+  void NoteResumeAttempt(const rocksdb::Status& resumed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Opened with DB::OpenForReadOnly after `why` (no space): refuses writes.
+  void OpenedReadOnly(const rocksdb::Status& why) ABSL_LOCKS_EXCLUDED(mu_);
   // Refuses writes until RocksDB resumes (see CommitLoop).
   void RecordFailure(const absl::Status& storage_failure)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -371,6 +409,14 @@ class Store {
   // is in memory may no longer match what is durable. Cleared once RocksDB
   // resumes and every memtable is flushed (memory and disk agree again).
   absl::Status failed_ ABSL_GUARDED_BY(mu_);
+  // Set by Open, and by Reopen on the committer thread.
+  std::atomic<bool> read_only_{false};
+  // What Open was given, for Reopen; its information log, kept across them.
+  StoreOptions options_;
+  std::shared_ptr<rocksdb::Logger> info_log_;
+  // Pinned by every view of db_ (not by the committer's own Txn): Reopen
+  // swaps db_ and cfs_ only while none is pinned.
+  mutable ViewGate gate_;
   absl::Duration resume_interval_;
   std::string last_resume_error_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);

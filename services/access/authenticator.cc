@@ -1,12 +1,11 @@
 #include "services/access/authenticator.h"
 
-#include <cstdio>
-
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "services/access/principals.h"
+#include "services/log/log.h"
 
 namespace aesignal::access {
 namespace {
@@ -57,13 +56,13 @@ void Authenticator::NoteFailure(const std::string& reason,
     const absl::Time now = failure_log_.now();
     if (now - last_line_ < failure_log_.interval) return;
     if (last_line_ == absl::InfinitePast()) {
-      line = absl::StrCat(
-          "aesignald: refused a call: missing or unknown credentials: ", why,
-          " (such refusals are logged at most once per ",
-          absl::FormatDuration(failure_log_.interval),
-          "; aesignal_authentication_failures_total counts each)");
+      line =
+          absl::StrCat("refused a call: missing or unknown credentials: ", why,
+                       " (such refusals are logged at most once per ",
+                       absl::FormatDuration(failure_log_.interval),
+                       "; aesignal_authentication_failures_total counts each)");
     } else {
-      line = absl::StrCat("aesignald: refused ", unlogged_,
+      line = absl::StrCat("refused ", unlogged_,
                           unlogged_ == 1 ? " call" : " calls",
                           " with missing or unknown credentials since ",
                           absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", last_line_,
@@ -76,7 +75,7 @@ void Authenticator::NoteFailure(const std::string& reason,
   if (failure_log_.log) {
     failure_log_.log(line);
   } else {
-    std::fprintf(stderr, "%s\n", line.c_str());
+    log::Line(line);
   }
 }
 

@@ -1,12 +1,11 @@
 #include "services/app/admin.h"
 
-#include <iostream>
-
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/domain/validation.h"
 #include "services/errors/errors.h"
+#include "services/log/log.h"
 
 namespace aesignal::app {
 
@@ -19,17 +18,13 @@ absl::StatusOr<v1::Backup> AdminApp::CreateBackup(
   // trail records it: the server's log does, with who asked and where to.
   const absl::Time start = absl::Now();
   const absl::Status made = monitor_.CreateBackup(request.destination());
-  std::cerr << "aesignald: "
-            << absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", start,
-                                absl::UTCTimeZone())
-            << " backup of the store to '" << request.destination()
-            << "' asked by principal '" << context.caller.principal << "': "
-            << (made.ok()
-                    ? absl::StrCat("done in ", absl::FormatDuration(absl::Trunc(
-                                                   absl::Now() - start,
-                                                   absl::Milliseconds(1))))
-                    : absl::StrCat("failed: ", made.ToString()))
-            << std::endl;
+  log::Line(absl::StrCat(
+      "backup of the store to '", request.destination(),
+      "' asked by principal '", context.caller.principal, "': ",
+      made.ok() ? absl::StrCat("done in ",
+                               absl::FormatDuration(absl::Trunc(
+                                   absl::Now() - start, absl::Milliseconds(1))))
+                : absl::StrCat("failed: ", log::StatusText(made))));
   AESIGNAL_RETURN_IF_ERROR(made);
   v1::Backup backup;
   backup.set_destination(request.destination());

@@ -1,7 +1,6 @@
 #include "services/domain/signals.h"
 
 #include <algorithm>
-#include <iostream>
 #include <limits>
 #include <map>
 #include <set>
@@ -24,6 +23,7 @@
 #include "services/domain/triage.h"
 #include "services/domain/validation.h"
 #include "services/errors/errors.h"
+#include "services/log/log.h"
 #include "storage/audit.h"
 #include "storage/incidence.h"
 #include "storage/keys.h"
@@ -252,8 +252,8 @@ void SignalBook::EndRound(absl::Time started,
     // Logged once per distinct error; retried after the round's spacing,
     // still covering the batches this round did (covering_since_ stays).
     if (evaluated.status() != last_error_) {
-      std::cerr << "aesignal: signal evaluation failed (will retry): "
-                << evaluated.status() << std::endl;
+      log::Line(absl::StrCat("signal evaluation failed (will retry): ",
+                             log::StatusText(evaluated.status())));
     }
     last_error_ = evaluated.status();
     batches_pending_ = 1;  // retry on the next tick
@@ -653,9 +653,28 @@ absl::StatusOr<int> SignalBook::EvaluateRound() {
 
 namespace {
 
+// Whether a signal of the trial has an id that is not the current scheme's.
+absl::StatusOr<bool> SignalIdsToRename(const storage::ReadView& view,
+                                       const std::string& trial_id) {
+  AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::Signal> signals,
+                            storage::ReadSignals(view, trial_id));
+  for (const v1::Signal& signal : signals) {
+    if (SignalId(signal.method(), TermOfSignal(signal), signal.dose_group_id(),
+                 signal.timepoint_id()) != signal.signal_id()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // Renames the signals of one trial whose id is not the current scheme's.
 absl::StatusOr<int> UpgradeTrialSignalIds(storage::Store& store,
                                           const std::string& trial_id) {
+  // Most stores have nothing to rename: found by reading, so that a store
+  // open read-only (its disk full) still starts.
+  AESIGNAL_ASSIGN_OR_RETURN(bool needed,
+                            SignalIdsToRename(store.Latest(), trial_id));
+  if (!needed) return 0;
   int renamed = 0;
   AESIGNAL_RETURN_IF_ERROR(store.Commit([&](storage::Txn& txn) {
     renamed = 0;

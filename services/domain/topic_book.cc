@@ -3,6 +3,7 @@
 // The topic model (assembly from signals, ranking) is in topics.h.
 #include <algorithm>
 #include <map>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -310,11 +311,33 @@ SignalBook::WaitForTopicChanges(const std::string& trial_id, int64_t after,
   return out;
 }
 
+namespace {
+// Whether some signal of the trial has no topic record.
+absl::StatusOr<bool> SignalsWithoutTopics(const storage::ReadView& view,
+                                          const std::string& trial_id) {
+  AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::Signal> signals,
+                            storage::ReadSignals(view, trial_id));
+  AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::SignalTopic> records,
+                            storage::ReadTopics(view, trial_id));
+  std::set<std::string> recorded;
+  for (const v1::SignalTopic& r : records) recorded.insert(r.topic_id());
+  for (const v1::Signal& s : signals) {
+    if (!recorded.contains(TopicId(TermOfSignal(s)))) return true;
+  }
+  return false;
+}
+}  // namespace
+
 absl::StatusOr<int> SignalBook::UpgradeTopics() {
   AESIGNAL_ASSIGN_OR_RETURN(std::vector<std::string> trial_ids,
                             internal::ReadTrialIds(store_.Latest()));
   int created = 0;
   for (const std::string& trial_id : trial_ids) {
+    // Most stores have nothing to upgrade: found by reading, so that a
+    // store open read-only (its disk full) still starts.
+    AESIGNAL_ASSIGN_OR_RETURN(bool needed,
+                              SignalsWithoutTopics(store_.Latest(), trial_id));
+    if (!needed) continue;
     AESIGNAL_RETURN_IF_ERROR(store_.Commit([&](storage::Txn& txn) {
       AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::Signal> signals,
                                 storage::ReadSignals(txn, trial_id));

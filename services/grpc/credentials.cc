@@ -1,11 +1,11 @@
 #include "services/grpc/credentials.h"
 
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "services/access/caller.h"
+#include "services/log/log.h"
 
 namespace aesignal::grpc_services {
 namespace {
@@ -44,10 +44,10 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
             " without TLS; configure --tls_cert/--tls_key, or pass "
             "--insecure to accept plaintext"));
       }
-      std::fprintf(stderr,
-                   "aesignald: WARNING: serving plaintext on %s (--insecure): "
-                   "anyone on the network can read and write trial data\n",
-                   listen.c_str());
+      log::Line(absl::StrCat(
+          "WARNING: serving plaintext on ", listen,
+          " (--insecure): anyone on the network can read and write trial "
+          "data"));
     }
     return grpc::InsecureServerCredentials();
   }

@@ -19,6 +19,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "services/access/principals.h"
+#include "services/log/log.h"
 #include "services/server/config.h"
 #include "services/server/server.h"
 #include "storage/store.h"
@@ -187,10 +188,12 @@ void WarnIfReadableByOthers(const aesignal::ServerOptions& options) {
     struct stat info;
     if (path.empty() || ::stat(path.c_str(), &info) != 0) continue;
     if ((info.st_mode & S_IROTH) != 0) {
-      std::fprintf(stderr,
-                   "aesignald: WARNING: %s is readable by every user (mode "
-                   "%04o); make it 0640 or 0600\n",
-                   path.c_str(), static_cast<unsigned>(info.st_mode & 07777));
+      char mode[8];
+      std::snprintf(mode, sizeof(mode), "%04o",
+                    static_cast<unsigned>(info.st_mode & 07777));
+      aesignal::log::Line(absl::StrCat("WARNING: ", path,
+                                       " is readable by every user (mode ",
+                                       mode, "); make it 0640 or 0600"));
     }
   }
 }
@@ -208,11 +211,19 @@ std::string HostOf(const std::string& listen) {
 // The lines scripts and operators read to find the server's ports.
 void PrintListening(const aesignal::ServerOptions& options,
                     aesignal::Server& server) {
-  std::printf("aesignald listening on %s:%d (data dir %s, opened in %s, %s)\n",
-              HostOf(options.listen).c_str(), server.port(),
-              options.data_dir.c_str(),
-              absl::FormatDuration(server.open_time()).c_str(),
-              AllocatorName().c_str());
+  std::printf(
+      "aesignald listening on %s:%d (version %s, data dir %s, store schema "
+      "%d, opened in %s, %s)\n",
+      HostOf(options.listen).c_str(), server.port(), AESIGNAL_VERSION,
+      options.data_dir.c_str(), aesignal::storage::kSchemaVersion,
+      absl::FormatDuration(server.open_time()).c_str(),
+      AllocatorName().c_str());
+  if (server.store().read_only()) {
+    aesignal::log::Line(
+        "WARNING: the data dir's disk was full at start: the store is open "
+        "read-only (reads work, writes are refused with RESOURCE_EXHAUSTED "
+        "until space is freed)");
+  }
   if (server.http_port() != 0) {
     std::printf("aesignald http on %s://%s:%d/\n",
                 options.tls.cert.empty() ? "http" : "https",
@@ -263,16 +274,14 @@ int main(int argc, char** argv) {
   const absl::StatusOr<std::set<std::string>> explicit_flags =
       aesignal::CheckCommandLineFlags(argc, argv);
   if (!explicit_flags.ok()) {
-    std::fprintf(stderr, "aesignald: %s\n",
-                 std::string(explicit_flags.status().message()).c_str());
+    aesignal::log::Line(explicit_flags.status().message());
     return 2;
   }
   absl::ParseCommandLine(argc, argv);
   if (const std::string config = absl::GetFlag(FLAGS_config); !config.empty()) {
     absl::Status applied = aesignal::ApplyConfigFile(config, *explicit_flags);
     if (!applied.ok()) {
-      std::fprintf(stderr, "aesignald: %s\n",
-                   std::string(applied.message()).c_str());
+      aesignal::log::Line(applied.message());
       return 2;
     }
   }
@@ -289,14 +298,13 @@ int main(int argc, char** argv) {
 
   auto options = OptionsFromFlags();
   if (!options.ok()) {
-    std::fprintf(stderr, "aesignald: %s\n",
-                 std::string(options.status().message()).c_str());
+    aesignal::log::Line(options.status().message());
     return 2;
   }
   WarnIfReadableByOthers(*options);
   auto server = aesignal::Server::Start(*options);
   if (!server.ok()) {
-    std::fprintf(stderr, "aesignald: %s\n", server.status().ToString().c_str());
+    aesignal::log::Line(aesignal::log::StatusText(server.status()));
     // 2 for what only a change of configuration can mend (missing TLS
     // files, plaintext or no principals on a network address, a restore into
     // a data dir in use): systemd's RestartPreventExitStatus=2 stops there.
@@ -308,11 +316,11 @@ int main(int argc, char** argv) {
   std::thread stopper([&] {
     int sig = 0;
     while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) {
-      std::fprintf(stderr,
-                   "aesignald: SIGHUP ignored: the config and principals are "
-                   "read at start only; restart to apply changes\n");
+      aesignal::log::Line(
+          "SIGHUP ignored: the config and principals are read at start "
+          "only; restart to apply changes");
     }
-    std::fprintf(stderr, "aesignald: signal %d, shutting down\n", sig);
+    aesignal::log::Line(absl::StrCat("signal ", sig, ", shutting down"));
     (*server)->BeginDrain();
     absl::SleepFor(absl::Seconds(absl::GetFlag(FLAGS_drain_seconds)));
     (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_grace_seconds)));
@@ -320,6 +328,6 @@ int main(int argc, char** argv) {
   (*server)->Wait();
   stopper.join();
   server->reset();  // closes the store after draining queued commits
-  std::fprintf(stderr, "aesignald: stopped\n");
+  aesignal::log::Line("stopped");
   return 0;
 }

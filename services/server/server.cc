@@ -8,7 +8,6 @@
 #include <grpcpp/impl/server_builder_plugin.h>
 #include <grpcpp/resource_quota.h>
 
-#include <cstdio>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -22,6 +21,7 @@
 #include "services/grpc/auth_processor.h"
 #include "services/grpc/credentials.h"
 #include "services/grpc/services.h"
+#include "services/log/log.h"
 #include "services/server/metrics.h"
 #include "storage/store.h"
 
@@ -72,10 +72,9 @@ absl::Status CheckUnauthenticatedListeners(const ServerOptions& options) {
           "--principals, or pass --insecure to accept unauthenticated "
           "callers"));
     }
-    std::fprintf(stderr,
-                 "aesignald: WARNING: no principals on %s (--insecure): "
-                 "anyone who can connect can read and write trial data\n",
-                 listen.c_str());
+    log::Line(absl::StrCat("WARNING: no principals on ", listen,
+                           " (--insecure): anyone who can connect can read "
+                           "and write trial data"));
   }
   return absl::OkStatus();
 }
@@ -97,11 +96,10 @@ absl::Status CheckCertificatePrincipals(const ServerOptions& options) {
           "could never connect; configure --tls_client_ca, or give it a "
           "token_sha256"));
     }
-    std::fprintf(stderr,
-                 "aesignald: WARNING: principal '%s' has cert_common_name "
-                 "'%s', unused without --tls_client_ca; it can connect with "
-                 "its token only\n",
-                 p.name.c_str(), p.cert_common_name.c_str());
+    log::Line(absl::StrCat("WARNING: principal '", p.name,
+                           "' has cert_common_name '", p.cert_common_name,
+                           "', unused without --tls_client_ca; it can "
+                           "connect with its token only"));
   }
   return absl::OkStatus();
 }
@@ -115,10 +113,14 @@ absl::Status Server::OpenStore(const ServerOptions& options) {
         options.restore_from, options.data_dir);
     if (!restored.ok()) return restored;
   }
-  auto store =
-      storage::Store::Open({.path = options.data_dir,
-                            .commit_cache_bytes = options.commit_cache_bytes,
-                            .pipelined_sync = options.pipelined_sync});
+  auto store = storage::Store::Open(
+      {.path = options.data_dir,
+       .commit_cache_bytes = options.commit_cache_bytes,
+       .pipelined_sync = options.pipelined_sync,
+       .log = [](std::string_view line) {
+         log::Line(absl::StrCat("store: ",
+                                absl::string_view(line.data(), line.size())));
+       }});
   if (!store.ok()) return store.status();
   open_time_ = absl::Now() - open_start;
   store_ = *std::move(store);

@@ -39,6 +39,17 @@ class HookedFileSystem : public rocksdb::FileSystemWrapper {
     if (s.ok()) *result = std::make_unique<File>(std::move(file), name, &hook_);
     return s;
   }
+  // The same for a file opened to append to (the store's LOG).
+  rocksdb::IOStatus ReopenWritableFile(
+      const std::string& name, const rocksdb::FileOptions& options,
+      std::unique_ptr<rocksdb::FSWritableFile>* result,
+      rocksdb::IODebugContext* dbg) override {
+    std::unique_ptr<rocksdb::FSWritableFile> file;
+    rocksdb::IOStatus s =
+        target()->ReopenWritableFile(name, options, &file, dbg);
+    if (s.ok()) *result = std::make_unique<File>(std::move(file), name, &hook_);
+    return s;
+  }
 
  private:
   class File final : public rocksdb::FSWritableFileOwnerWrapper {
