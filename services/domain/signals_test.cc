@@ -598,7 +598,7 @@ TEST_F(SignalsTest,
   auto topic = monitor_->signals().GetTopic(get);
   ASSERT_TRUE(topic.ok()) << topic.status();
   EXPECT_THAT(topic->summary(),
-              ::testing::StartsWith("HIGH 6/6 vs PBO 1/6, RD 83% ["));
+              ::testing::StartsWith("M12: HIGH 6/6 vs PBO 1/6, RD 83% ["));
   EXPECT_THAT(
       topic->summary(),
       ::testing::HasSubstr("two-sided Fisher p = 0.015, adjusted one-sided p = "

@@ -92,6 +92,17 @@ std::string TableLine(const v1::Signal& signal, const ProtocolOrder& order) {
   return line;
 }
 
+// The dose group and timepoint of a signal, as the trial names them: "High
+// dose, Month 6"; the total is "all groups", the trend test "dose trend".
+std::string Place(const v1::Signal& signal, const ProtocolOrder& order) {
+  const std::string group = signal.method() == v1::SIGNAL_METHOD_DOSE_TREND
+                                ? "dose trend"
+                            : signal.dose_group_id().empty()
+                                ? "all groups"
+                                : order.DoseGroupName(signal.dose_group_id());
+  return absl::StrCat(group, ", ", order.TimepointName(signal.timepoint_id()));
+}
+
 // The first crossing item of `method` (items are strongest first).
 const Item* FirstCrossing(const std::vector<Item>& items,
                           v1::SignalMethod method) {
@@ -114,8 +125,13 @@ std::string Summary(const std::vector<Item>& items,
   const v1::Evidence& lead = items.front().signal->evidence();
   const Item* control = FirstCrossing(items, v1::SIGNAL_METHOD_CONTROL_FISHER);
   const Item* trend = FirstCrossing(items, v1::SIGNAL_METHOD_DOSE_TREND);
+  // Where the evidence is, first: a queue line is read without its table.
   std::string summary =
-      control != nullptr ? TableLine(*control->signal, order) : lead.summary();
+      control != nullptr
+          ? absl::StrCat(order.TimepointName(control->signal->timepoint_id()),
+                         ": ", TableLine(*control->signal, order))
+          : absl::StrCat(Place(*items.front().signal, order), ": ",
+                         lead.summary());
   if (!lead.crosses()) {
     summary = absl::StrCat("no longer crossing; last: ", summary);
   }
@@ -272,6 +288,9 @@ ProtocolOrder::ProtocolOrder(const v1::Trial& trial) {
   for (const v1::Timepoint& t : trial.timepoints()) {
     timepoints_.try_emplace(t.timepoint_id(),
                             static_cast<int>(timepoints_.size()));
+    if (!t.label().empty()) {
+      timepoint_labels_.try_emplace(t.timepoint_id(), t.label());
+    }
   }
   for (const v1::DoseGroup& g : trial.dose_groups()) {
     dose_groups_.try_emplace(g.dose_group_id(),
@@ -294,6 +313,12 @@ int ProtocolOrder::DoseGroupRank(const std::string& dose_group_id) const {
   auto it = dose_groups_.find(dose_group_id);
   return it != dose_groups_.end() ? it->second
                                   : static_cast<int>(dose_groups_.size());
+}
+
+const std::string& ProtocolOrder::TimepointName(
+    const std::string& timepoint_id) const {
+  auto it = timepoint_labels_.find(timepoint_id);
+  return it != timepoint_labels_.end() ? it->second : timepoint_id;
 }
 
 const std::string& ProtocolOrder::DoseGroupName(

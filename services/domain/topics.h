@@ -42,11 +42,14 @@ class ProtocolOrder {
   // The group as the trial's tables name it: its label, else its id (also
   // for an id the trial does not list).
   const std::string& DoseGroupName(const std::string& dose_group_id) const;
+  // The timepoint as the trial's tables name it: its label, else its id.
+  const std::string& TimepointName(const std::string& timepoint_id) const;
 
  private:
   absl::flat_hash_map<std::string, int> timepoints_;
   absl::flat_hash_map<std::string, int> dose_groups_;
   absl::flat_hash_map<std::string, std::string> dose_group_labels_;
+  absl::flat_hash_map<std::string, std::string> timepoint_labels_;
 };
 
 // The trial's topics: one per term that has signals, each from its stored

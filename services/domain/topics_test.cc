@@ -183,20 +183,44 @@ TEST(TopicSummaryTest, NamesTheGroupsByTheirLabels) {
   e.set_risk_difference(4.0 / 6);
   e.set_p_value_two_sided(0.08);
 
+  trial.mutable_timepoints(1)->set_label("Month 3");
   const v1::SignalTopic labelled =
       AssembleTopics("T", ProtocolOrder(trial), {fisher}, {}, false).front();
+  // Where first (a queue line is read without its table), then the counts.
   EXPECT_THAT(labelled.summary(),
-              ::testing::StartsWith(
-                  "High dose (1e8 cells) 5/6 vs Placebo 1/6, RD 67% ["));
+              ::testing::StartsWith("Month 3: High dose (1e8 cells) 5/6 vs "
+                                    "Placebo 1/6, RD 67% ["));
   trial.mutable_dose_groups(1)->clear_label();
   EXPECT_THAT(AssembleTopics("T", ProtocolOrder(trial), {fisher}, {}, false)
                   .front()
                   .summary(),
-              ::testing::StartsWith("HIGH 5/6 vs Placebo 1/6, RD 67% ["));
+              ::testing::StartsWith("Month 3: HIGH 5/6 vs Placebo 1/6, RD 67% "
+                                    "["));
   EXPECT_THAT(AssembleTopics("T", ProtocolOrder(), {fisher}, {}, false)
                   .front()
                   .summary(),
-              ::testing::StartsWith("HIGH 5/6 vs PBO 1/6, RD 67% ["));
+              ::testing::StartsWith("M3: HIGH 5/6 vs PBO 1/6, RD 67% ["));
+}
+
+// Against a baseline, the lead test's own line follows its dose group (the
+// total: all groups; the trend test: dose trend) and timepoint.
+TEST(TopicSummaryTest, NamesTheLeadTestsGroupAndTimepoint) {
+  v1::Trial trial = MakeTrial();
+  trial.mutable_dose_groups(1)->set_label("High dose");
+  trial.mutable_timepoints(2)->set_label("Month 6");
+  const ProtocolOrder order(trial);
+  v1::Signal binomial =
+      MakeSignal(v1::SIGNAL_METHOD_BINOMIAL_EXACT, "HIGH", "M6", 0.001);
+  binomial.mutable_evidence()->set_summary("2/3 (66.7%) vs expected 2.2%");
+  EXPECT_EQ(AssembleTopics("T", order, {binomial}, {}, false).front().summary(),
+            "High dose, Month 6: 2/3 (66.7%) vs expected 2.2%");
+  binomial.set_dose_group_id("");
+  EXPECT_EQ(AssembleTopics("T", order, {binomial}, {}, false).front().summary(),
+            "all groups, Month 6: 2/3 (66.7%) vs expected 2.2%");
+  v1::Signal trend = MakeSignal(v1::SIGNAL_METHOD_DOSE_TREND, "", "M12", 0.01);
+  trend.mutable_evidence()->set_summary("trend p = 0.01");
+  EXPECT_EQ(AssembleTopics("T", order, {trend}, {}, false).front().summary(),
+            "dose trend, M12: trend p = 0.01");
 }
 
 // Appends an evaluation event at second `t` to the signal's history, its

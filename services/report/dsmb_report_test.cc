@@ -368,8 +368,9 @@ TEST(DsmbReportTest, ATopicNoLongerCrossingSaysSinceWhenAndAfterWhat) {
                                   "report R1 (v3)"));
 }
 
-// The topic's evidence quotes its lead test's counts; the closed, uncoded
-// report says which dose group and timepoint they are; coded, neither.
+// The topic's evidence quotes its lead test as the server's summary does,
+// naming its dose group and timepoint (domain::AssembleTopics); the closed,
+// uncoded report prints it; coded, neither.
 TEST(DsmbReportTest, TopicEvidenceNamesTheLeadGroupAndTimepoint) {
   for (const bool coded : {false, true}) {
     DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED, coded);
@@ -377,7 +378,7 @@ TEST(DsmbReportTest, TopicEvidenceNamesTheLeadGroupAndTimepoint) {
     topic.set_topic_id("OVERALL~any_sae");
     topic.set_level(v1::TERM_LEVEL_OVERALL);
     topic.set_overall_key("any_sae");
-    topic.set_summary("2/2 (100%) vs expected 2.2%");
+    topic.set_summary("High dose, D30: 2/2 (100%) vs expected 2.2%");
     topic.set_lead_signal_id("BINOMIAL~OVERALL~any_sae~H~D30");
     topic.set_evidence_count(1);
     topic.set_crossing_count(1);
@@ -390,8 +391,8 @@ TEST(DsmbReportTest, TopicEvidenceNamesTheLeadGroupAndTimepoint) {
     const std::string html = Html(in);
     EXPECT_EQ(
         absl::StrContains(html,
-                          "High dose, D30: 2/2 (100%) vs expected 2.2% (1 of 1 "
-                          "tests crossing)"),
+                          "1 of 1 tests crossing; High dose, D30: 2/2 (100%) "
+                          "vs expected 2.2%"),
         !coded)
         << html;
     EXPECT_EQ(absl::StrContains(html, "High dose, D30"), !coded);

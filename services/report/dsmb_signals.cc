@@ -143,28 +143,6 @@ std::string MethodWord(v1::SignalMethod method) {
   }
 }
 
-// Where the topic's lead evidence is: "High dose, Month 6" (its dose group,
-// or the dose trend / all groups, and its timepoint), for the summary that
-// quotes it without saying so. "" if the lead is not among the evidence.
-std::string LeadPlace(const Context& context, const v1::SignalTopic& topic) {
-  for (const v1::Signal& signal : topic.evidence()) {
-    if (signal.signal_id() != topic.lead_signal_id()) continue;
-    std::string group = signal.method() == v1::SIGNAL_METHOD_DOSE_TREND
-                            ? "dose trend"
-                        : signal.dose_group_id().empty()
-                            ? "all groups"
-                            : GroupName(context, signal.dose_group_id());
-    for (const v1::Timepoint& timepoint : context.in.trial.timepoints()) {
-      if (timepoint.timepoint_id() != signal.timepoint_id()) continue;
-      return absl::StrCat(group, ", ",
-                          timepoint.label().empty() ? timepoint.timepoint_id()
-                                                    : timepoint.label());
-    }
-    return group;
-  }
-  return "";
-}
-
 // The topic's evidence in one cell. Coded: only counts and the methods that
 // cross, because the server's summary names the dose groups.
 std::string EvidenceText(const Context& context, const v1::SignalTopic& topic) {
@@ -172,9 +150,10 @@ std::string EvidenceText(const Context& context, const v1::SignalTopic& topic) {
       absl::StrCat(topic.crossing_count(), " of ", topic.evidence_count(),
                    " tests crossing");
   if (!context.coded) {
-    const std::string place = LeadPlace(context, topic);
-    return absl::StrCat(place, place.empty() ? "" : ": ", topic.summary(), " (",
-                        counts, ")");
+    // The summary starts with the lead test's group and timepoint. The
+    // counts come first: a cell wrapped inside "(3 of 3 …)" read as a column
+    // cut at the page's edge.
+    return absl::StrCat(counts, "; ", topic.summary());
   }
   std::set<std::string> methods;
   for (const v1::Signal& signal : topic.evidence()) {

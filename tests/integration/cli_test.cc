@@ -1172,7 +1172,8 @@ TEST_F(CliTest, SignalsListRanksTopicsAndShowsTheirEvidence) {
                                       "evidence +why\n"));
   EXPECT_THAT(list.out,
               ContainsRegex("\n1 +OVERALL~any_sae +new +[0-9.]+ +[0-9]+/[0-9]+ "
-                            "crossing +2/3 \\(66.7%\\) vs expected 2.2% "
+                            "crossing +100 x 10\\^6 cells, Month 6: 2/3 "
+                            "\\(66.7%\\) vs expected 2.2% "
                             "\\(sae-6m\\): exact binomial "
                             "P\\(X>=2\\)=0.001397"));
   EXPECT_THAT(list.out, ContainsRegex("\n2 +OVERALL~grade_3_plus +new"));
@@ -1200,7 +1201,9 @@ TEST_F(CliTest, SignalsListRanksTopicsAndShowsTheirEvidence) {
       Cli({"signals", "show", "--trial", "MSC-IPF-EX1", "OVERALL~any_sae"});
   ASSERT_EQ(show.code, 0) << show.err;
   EXPECT_THAT(show.out, HasSubstr("topic OVERALL~any_sae (any_sae)"));
-  EXPECT_THAT(show.out, HasSubstr("why:      2/3 (66.7%)"));
+  // The why line says where: the dose group and timepoint of its lead test.
+  EXPECT_THAT(show.out, HasSubstr("why:      100 x 10^6 cells, Month 6: 2/3 "
+                                  "(66.7%)"));
   EXPECT_THAT(show.out, ContainsRegex("  evidence:\nsignal +crosses +x/N +"
                                       "summary\nBINOMIAL~OVERALL~any_sae~"
                                       "D100M~M6 +yes +2/3 +2/3 \\(66.7%\\)"));
