@@ -169,6 +169,34 @@ TEST(AuthenticatorTest, LogsRefusalsAtMostOncePerInterval) {
   EXPECT_EQ(auth.failures(), 102);
 }
 
+// A burst and then silence: the server's periodic flush reports the burst
+// once the interval has passed, and nothing when there is nothing new.
+TEST(AuthenticatorTest, AFlushReportsABurstFollowedBySilence) {
+  std::vector<std::string> lines;
+  absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  const Authenticator auth(
+      {{.name = "ada",
+        .role = Role::kAdmin,
+        .token_sha256 = HashToken("s", "t")}},
+      {.log = [&](const std::string& line) { lines.push_back(line); },
+       .now = [&] { return now; },
+       .interval = absl::Seconds(60)});
+  for (int i = 0; i < 5; ++i) {
+    (void)auth.Authenticate({.authorization = "Bearer guess"});
+  }
+  ASSERT_EQ(lines.size(), 1u);  // the first, at once
+  now += absl::Seconds(30);
+  auth.FlushFailureLog();
+  EXPECT_EQ(lines.size(), 1u);  // not due yet
+  now += absl::Seconds(31);
+  auth.FlushFailureLog();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_THAT(lines[1], HasSubstr("refused 4 calls"));
+  now += absl::Minutes(5);
+  auth.FlushFailureLog();
+  EXPECT_EQ(lines.size(), 2u);  // nothing new
+}
+
 TEST(UnauthenticatedCallerTest, OnlyLoopbackMayNameItself) {
   EXPECT_EQ(UnauthenticatedCaller("ipv4:127.0.0.1:5000", "ana").principal,
             "ana");

@@ -47,31 +47,47 @@ Authenticator::Authenticator(std::vector<Principal> principals,
 void Authenticator::NoteFailure(const std::string& reason,
                                 const std::string& origin) const {
   failures_.fetch_add(1, std::memory_order_relaxed);
-  const std::string why =
-      origin.empty() ? reason : absl::StrCat(reason, ", over ", origin);
   std::string line;
   {
     absl::MutexLock lock(&log_mu_);
     ++unlogged_;
-    const absl::Time now = failure_log_.now();
-    if (now - last_line_ < failure_log_.interval) return;
-    if (last_line_ == absl::InfinitePast()) {
-      line =
-          absl::StrCat("refused a call: missing or unknown credentials: ", why,
-                       " (such refusals are logged at most once per ",
-                       absl::FormatDuration(failure_log_.interval),
-                       "; aesignal_authentication_failures_total counts each)");
-    } else {
-      line = absl::StrCat("refused ", unlogged_,
-                          unlogged_ == 1 ? " call" : " calls",
-                          " with missing or unknown credentials since ",
-                          absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", last_line_,
-                                           absl::UTCTimeZone()),
-                          " (the latest: ", why, ")");
-    }
-    unlogged_ = 0;
-    last_line_ = now;
+    latest_ = origin.empty() ? reason : absl::StrCat(reason, ", over ", origin);
+    line = DueLine(failure_log_.now());
   }
+  if (!line.empty()) WriteLine(line);
+}
+
+void Authenticator::FlushFailureLog() const {
+  std::string line;
+  {
+    absl::MutexLock lock(&log_mu_);
+    if (unlogged_ > 0) line = DueLine(failure_log_.now());
+  }
+  if (!line.empty()) WriteLine(line);
+}
+
+std::string Authenticator::DueLine(absl::Time now) const {
+  if (now - last_line_ < failure_log_.interval) return "";
+  std::string line;
+  if (last_line_ == absl::InfinitePast()) {
+    line = absl::StrCat(
+        "refused a call: missing or unknown credentials: ", latest_,
+        " (such refusals are logged at most once per ",
+        absl::FormatDuration(failure_log_.interval),
+        "; aesignal_authentication_failures_total counts each)");
+  } else {
+    line = absl::StrCat(
+        "refused ", unlogged_, unlogged_ == 1 ? " call" : " calls",
+        " with missing or unknown credentials since ",
+        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", last_line_, absl::UTCTimeZone()),
+        " (the latest: ", latest_, ")");
+  }
+  unlogged_ = 0;
+  last_line_ = now;
+  return line;
+}
+
+void Authenticator::WriteLine(const std::string& line) const {
   if (failure_log_.log) {
     failure_log_.log(line);
   } else {

@@ -65,6 +65,11 @@ class Authenticator {
   // Calls refused by Authenticate since construction.
   int64_t failures() const { return failures_.load(std::memory_order_relaxed); }
 
+  // Logs the refusals not logged yet, once the last line is `interval` old:
+  // the server calls it every few seconds, so that a burst followed by
+  // silence is reported too (NoteFailure logs only when a refusal comes).
+  void FlushFailureLog() const;
+
   // The caller for a principal authenticated earlier on this server (a
   // transport that records only the name between authentication and the
   // handler), or nullopt if there is no such principal.
@@ -75,6 +80,11 @@ class Authenticator {
   const Principal* ByCommonName(absl::string_view common_name) const;
   // Counts a refusal and logs it if the last line is `interval` old.
   void NoteFailure(const std::string& reason, const std::string& origin) const;
+  // The line for the refusals not logged yet, if one is due at `now` (the
+  // last line `interval` old); "" if not. Resets the count.
+  std::string DueLine(absl::Time now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(log_mu_);
+  void WriteLine(const std::string& line) const;
 
   std::vector<Principal> principals_;
   FailureLogOptions failure_log_;
@@ -82,6 +92,8 @@ class Authenticator {
   mutable absl::Mutex log_mu_;
   // Refusals since the last line, and when that line was written.
   mutable int64_t unlogged_ ABSL_GUARDED_BY(log_mu_) = 0;
+  // Why the latest refusal was refused, and over what.
+  mutable std::string latest_ ABSL_GUARDED_BY(log_mu_);
   mutable absl::Time last_line_ ABSL_GUARDED_BY(log_mu_) = absl::InfinitePast();
 };
 

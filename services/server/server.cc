@@ -262,6 +262,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
         std::make_shared<access::Authenticator>(options.principals);
     auth =
         std::make_shared<grpc_services::AuthProcessor>(server->authenticator_);
+    server->failure_log_flusher_ = std::thread([raw = server.get()] {
+      while (!raw->stop_flusher_.WaitForNotificationWithTimeout(
+          absl::Seconds(5))) {
+        raw->authenticator_->FlushFailureLog();
+      }
+    });
   }
   server->metrics_ = PrometheusMetrics::Create(server->store_.get(),
                                                server->authenticator_.get());
@@ -318,6 +324,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
 
 Server::~Server() {
   Shutdown();
+  stop_flusher_.Notify();
+  if (failure_log_flusher_.joinable()) failure_log_flusher_.join();
   // Members are destroyed in reverse order: gRPC server, services, the
   // application layer, monitor, and last the store, whose destructor drains the
   // commit queue.

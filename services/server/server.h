@@ -14,9 +14,11 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "services/access/role.h"
 #include "services/grpc/credentials.h"
@@ -155,6 +157,10 @@ class Server {
   // which read it.
   std::shared_ptr<const access::Authenticator> authenticator_;
   std::unique_ptr<PrometheusMetrics> metrics_;
+  // Flushes the authenticator's refusal summary every few seconds (null
+  // authenticator: not started); stopped and joined by the destructor.
+  absl::Notification stop_flusher_;
+  std::thread failure_log_flusher_;
   std::unique_ptr<domain::Monitor> monitor_;
   std::unique_ptr<app::Application> app_;
   std::unique_ptr<grpc_services::TrialServiceImpl> trial_service_;
