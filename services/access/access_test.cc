@@ -132,16 +132,22 @@ TEST(AuthenticatorTest, SaysWhyCredentialsWereRefused) {
   EXPECT_EQ(auth.failures(), 4);
 }
 
-TEST(AuthenticatorTest, LogsRefusalsAtMostOncePerInterval) {
-  std::vector<std::string> lines;
-  absl::Time now = absl::FromUnixSeconds(1'800'000'000);
-  const Authenticator auth(
+// One admin (token "t"); refusals logged into `lines` by the clock `now`,
+// at most once a minute.
+Authenticator AdaLoggingTo(std::vector<std::string>& lines, absl::Time& now) {
+  return Authenticator(
       {{.name = "ada",
         .role = Role::kAdmin,
         .token_sha256 = HashToken("s", "t")}},
-      {.log = [&](const std::string& line) { lines.push_back(line); },
-       .now = [&] { return now; },
+      {.log = [&lines](const std::string& line) { lines.push_back(line); },
+       .now = [&now] { return now; },
        .interval = absl::Seconds(60)});
+}
+
+TEST(AuthenticatorTest, LogsRefusalsAtMostOncePerInterval) {
+  std::vector<std::string> lines;
+  absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  const Authenticator auth = AdaLoggingTo(lines, now);
   ASSERT_TRUE(auth.Authenticate({.authorization = "Bearer t"}).ok());
   EXPECT_TRUE(lines.empty());  // success is not logged
   (void)auth.Authenticate({.authorization = "Bearer guess-1"});
@@ -174,13 +180,7 @@ TEST(AuthenticatorTest, LogsRefusalsAtMostOncePerInterval) {
 TEST(AuthenticatorTest, AFlushReportsABurstFollowedBySilence) {
   std::vector<std::string> lines;
   absl::Time now = absl::FromUnixSeconds(1'800'000'000);
-  const Authenticator auth(
-      {{.name = "ada",
-        .role = Role::kAdmin,
-        .token_sha256 = HashToken("s", "t")}},
-      {.log = [&](const std::string& line) { lines.push_back(line); },
-       .now = [&] { return now; },
-       .interval = absl::Seconds(60)});
+  const Authenticator auth = AdaLoggingTo(lines, now);
   for (int i = 0; i < 5; ++i) {
     (void)auth.Authenticate({.authorization = "Bearer guess"});
   }

@@ -88,6 +88,21 @@ v1::SubmitReportsRequest Batch(int from, int count) {
   return request;
 }
 
+// Trial T1 (three groups) with subjects S1..S9.
+absl::Status CreateTrialT1(domain::Monitor& monitor) {
+  v1::CreateTrialRequest create;
+  *create.mutable_trial() = testing::ThreeGroupTrial("T1");
+  if (auto created = monitor.CreateTrial(create); !created.ok()) {
+    return created.status();
+  }
+  v1::EnrollSubjectsRequest enroll;
+  enroll.set_parent("trials/T1");
+  for (int i = 1; i <= 9; ++i) {
+    *enroll.add_subjects() = testing::SubjectNumber(i);
+  }
+  return monitor.EnrollSubjects(enroll).status();
+}
+
 int64_t AnyAeEvents(domain::Monitor& monitor) {
   v1::GetIncidenceRequest request;
   request.set_parent("trials/T1");
@@ -112,14 +127,7 @@ TEST(DiskFullTest, WritesFailCleanlyAndTheStoreRecoversWhenSpaceReturns) {
                               .resume_interval = absl::Milliseconds(50)});
     ASSERT_TRUE(store.ok()) << store.status();
     domain::Monitor monitor(store->get());
-    v1::CreateTrialRequest create;
-    *create.mutable_trial() = testing::ThreeGroupTrial("T1");
-    ASSERT_TRUE(monitor.CreateTrial(create).ok());
-    v1::EnrollSubjectsRequest enroll;
-    enroll.set_parent("trials/T1");
-    for (int i = 1; i <= 9; ++i)
-      *enroll.add_subjects() = testing::SubjectNumber(i);
-    ASSERT_TRUE(monitor.EnrollSubjects(enroll).ok());
+    ASSERT_TRUE(CreateTrialT1(monitor).ok());
 
     for (int b = 0; b < 5; ++b) {
       auto response = monitor.SubmitReports(Batch(acked, 100));
@@ -198,14 +206,7 @@ TEST(DiskFullTest, OnAFullDiskTheStoreOpensReadOnlyUntilSpaceReturns) {
     auto store = storage::Store::Open(options);
     ASSERT_TRUE(store.ok()) << store.status();
     domain::Monitor monitor(store->get());
-    v1::CreateTrialRequest create;
-    *create.mutable_trial() = testing::ThreeGroupTrial("T1");
-    ASSERT_TRUE(monitor.CreateTrial(create).ok());
-    v1::EnrollSubjectsRequest enroll;
-    enroll.set_parent("trials/T1");
-    for (int i = 1; i <= 9; ++i)
-      *enroll.add_subjects() = testing::SubjectNumber(i);
-    ASSERT_TRUE(monitor.EnrollSubjects(enroll).ok());
+    ASSERT_TRUE(CreateTrialT1(monitor).ok());
     ASSERT_TRUE(monitor.SubmitReports(Batch(0, 100)).ok());
   }
 
