@@ -6,6 +6,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -27,7 +28,8 @@ absl::StatusOr<v1::Trial> LoadTrial(const storage::ReadView& view,
   auto bytes = view.Get(Cf::kTrials, storage::TrialKey(trial_id));
   if (!bytes.ok()) return bytes.status();
   if (!bytes->has_value()) {
-    return errors::NotFound("trial", trial_id);
+    // ResourceInfo names the resource by its full name (AIP-193).
+    return errors::NotFound("trial", absl::StrCat("trials/", trial_id));
   }
   return Parse<v1::Trial>(**bytes, "trial");
 }

@@ -623,7 +623,7 @@ absl::StatusOr<v1::Trial> Monitor::CreateTrial(
                                     Parse<v1::Trial>(**existing, "trial"));
           if (!MessageDifferencer::Equals(Content(stored), Content(trial))) {
             return errors::AlreadyExists(
-                "trial", trial.trial_id(),
+                "trial", absl::StrCat("trials/", trial.trial_id()),
                 absl::StrCat("trial '", trial.trial_id(),
                              "' already exists (version ", stored.version(),
                              ") with different content; change it with "

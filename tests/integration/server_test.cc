@@ -139,7 +139,7 @@ TEST_F(ServerTest, TrialErrorsMapToTheRightCodes) {
     const grpc::Status exists = trials_->CreateTrial(&ctx, create, &trial);
     EXPECT_EQ(exists.error_code(), grpc::StatusCode::ALREADY_EXISTS);
     EXPECT_EQ(DetailOf<google::rpc::ResourceInfo>(exists).resource_name(),
-              "T1");
+              "trials/T1");
     EXPECT_EQ(DetailOf<google::rpc::ErrorInfo>(exists).reason(),
               "TRIAL_ALREADY_EXISTS");
   }
@@ -150,7 +150,7 @@ TEST_F(ServerTest, TrialErrorsMapToTheRightCodes) {
   EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND);
   const auto resource = DetailOf<google::rpc::ResourceInfo>(missing);
   EXPECT_EQ(resource.resource_type(), "trial");
-  EXPECT_EQ(resource.resource_name(), "NOPE");
+  EXPECT_EQ(resource.resource_name(), "trials/NOPE");  // the full name
   EXPECT_EQ(DetailOf<google::rpc::ErrorInfo>(missing).reason(),
             "TRIAL_NOT_FOUND");
 }
