@@ -136,6 +136,7 @@ class Gatherer {
   absl::StatusOr<std::vector<v1::SignalTopic>> Topics(
       const google::protobuf::Timestamp& as_of);
   absl::Status TopicsAtCutOff(report::DsmbInputs& in);
+  absl::Status Prespecified(report::DsmbInputs& in);
   absl::Status Baselines(report::DsmbInputs& in);
   absl::Status TopicIncidence(report::DsmbInputs& in);
 
@@ -273,6 +274,18 @@ absl::Status Gatherer::TopicsAtCutOff(report::DsmbInputs& in) {
   return absl::OkStatus();
 }
 
+// The closed session's table of pre-specified tests: how far each
+// hypothesis the protocol named is from its threshold, crossing or not.
+absl::Status Gatherer::Prespecified(report::DsmbInputs& in) {
+  if (!closed_) return absl::OkStatus();
+  v1::ListTopicsRequest request;
+  request.set_parent(request_.parent());
+  *request.mutable_as_of() = request_.cutoff();
+  AESIGNAL_ASSIGN_OR_RETURN(in.prespecified,
+                            signals_.PrespecifiedAtCutOff(context_, request));
+  return absl::OkStatus();
+}
+
 // The baselines in force at the cut-off: each in its newest version stored
 // by then (one revised later is read with its history), none stored after.
 absl::Status Gatherer::Baselines(report::DsmbInputs& in) {
@@ -373,6 +386,7 @@ absl::StatusOr<report::DsmbInputs> Gatherer::Gather() {
   AESIGNAL_RETURN_IF_ERROR(Tables(in));
   AESIGNAL_RETURN_IF_ERROR(Reports(in));
   AESIGNAL_RETURN_IF_ERROR(TopicsAtCutOff(in));
+  AESIGNAL_RETURN_IF_ERROR(Prespecified(in));
   if (request_.has_since()) {
     AESIGNAL_ASSIGN_OR_RETURN(in.topics_since, Topics(request_.since()));
   }

@@ -182,6 +182,13 @@ absl::StatusOr<std::vector<v1::SignalTopic>> SignalsApp::GetTopicsAtCutOff(
   return monitor_.signals().GetTopicsAtCutOff(request);
 }
 
+absl::StatusOr<std::vector<v1::SignalTopic>> SignalsApp::PrespecifiedAtCutOff(
+    const CallContext& context, const v1::ListTopicsRequest& request) {
+  AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kListTopics));
+  AESIGNAL_RETURN_IF_ERROR(domain::CheckEnumValues(request));
+  return monitor_.signals().PrespecifiedAtCutOff(request);
+}
+
 absl::StatusOr<v1::SignalTopic> SignalsApp::TriageTopic(
     const CallContext& context, const v1::TriageTopicRequest& request) {
   AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kTriageTopic));

@@ -47,6 +47,11 @@ class SignalsApp {
   // caller's permission for both. Not an RPC: for the DSMB report.
   absl::StatusOr<std::vector<v1::SignalTopic>> GetTopicsAtCutOff(
       const CallContext& context, const v1::ListTopicsRequest& request);
+  // Every pre-specified row evaluated at `as_of`, crossing or not
+  // (domain::SignalBook::PrespecifiedAtCutOff); needs the caller's
+  // permission to list topics. Not an RPC: for the DSMB report.
+  absl::StatusOr<std::vector<v1::SignalTopic>> PrespecifiedAtCutOff(
+      const CallContext& context, const v1::ListTopicsRequest& request);
   absl::StatusOr<v1::SignalTopic> TriageTopic(
       const CallContext& context, const v1::TriageTopicRequest& request);
   // As WatchSignals, for topic changes.

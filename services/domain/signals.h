@@ -106,6 +106,11 @@ class SignalBook {
   // page_size and page_token are ignored. Not an RPC.
   absl::StatusOr<std::vector<v1::SignalTopic>> GetTopicsAtCutOff(
       const v1::ListTopicsRequest& request);
+  // Every pre-specified row of request.parent's trial evaluated at
+  // request.as_of (required), crossing or not: prespecified.h. The other
+  // fields of the request are ignored. Not an RPC: for the DSMB report.
+  absl::StatusOr<std::vector<v1::SignalTopic>> PrespecifiedAtCutOff(
+      const v1::ListTopicsRequest& request);
   // Triage of a topic; the rules of TriageSignal.
   absl::StatusOr<v1::SignalTopic> TriageTopic(
       const v1::TriageTopicRequest& request, const CallInfo& call = {});

@@ -30,6 +30,7 @@ using ::testing::IsEmpty;
 constexpr char kTrial[] = "SIG1";
 constexpr char kParent[] = "trials/SIG1";
 constexpr char kSoc[] = "Infections and infestations";
+constexpr char kPneumoniaRow[] = "PT~Infections.20and.20infestations~Pneumonia";
 // The binomial signal that pneumonias in HIGH by M12 raise against p0 = 0.05.
 constexpr char kPneumoniaHighM12[] =
     "BINOMIAL~PT~Infections.20and.20infestations~Pneumonia~HIGH~M12";
@@ -658,6 +659,98 @@ TEST_F(SignalsTest, ABaselineMakesItsRowPrespecifiedAndReevaluatesEveryRow) {
                        "Pneumonia~HIGH~M12"),
             nullptr);
   EXPECT_TRUE(monitor_->signals().VerifySignals(kTrial).ok());
+}
+
+// The DSMB report's table of pre-specified rows: every test of each row at
+// a cut-off, crossing or not, with the numbers the evaluator's own rounds
+// gave the signals it raised; reports and a baseline revision after the
+// cut-off change nothing in it.
+TEST_F(SignalsTest, PrespecifiedRowsAtACutOffAreEvaluatedAsTheEvaluatorDid) {
+  Start(true, TrialWide());
+  PutBaseline(0.05);
+  std::vector<v1::AdverseEventReport> rise;
+  for (int i = 1; i <= 6; ++i) {
+    rise.push_back(
+        Pneumonia(absl::StrCat("R", i), absl::StrCat("HIGH-", i), 60));
+  }
+  Submit(rise);
+  const std::vector<v1::Signal> raised = Signals();
+  ASSERT_NE(FindSignal(raised, kPneumoniaHighM12), nullptr);
+  absl::SleepFor(absl::Milliseconds(2));
+  v1::ListTopicsRequest request;
+  request.set_parent(kParent);
+  *request.mutable_as_of() =
+      google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+          absl::ToUnixNanos(absl::Now()));
+  auto at_cut_off = monitor_->signals().PrespecifiedAtCutOff(request);
+  ASSERT_TRUE(at_cut_off.ok()) << at_cut_off.status();
+
+  // 9 overall rows in display order (any AE, SAE, grade >= 3, related,
+  // death, the 4 default AESI categories), then the baseline's row.
+  ASSERT_EQ(at_cut_off->size(), 10u);
+  EXPECT_EQ((*at_cut_off)[0].topic_id(), "OVERALL~any_ae");
+  EXPECT_EQ((*at_cut_off)[1].topic_id(), "OVERALL~any_sae");
+  EXPECT_EQ((*at_cut_off)[9].topic_id(), kPneumoniaRow);
+  std::map<std::string, v1::Signal> evaluated;
+  for (const v1::SignalTopic& topic : *at_cut_off) {
+    EXPECT_GT(topic.evidence_size(), 0) << topic.topic_id();
+    EXPECT_EQ(topic.evidence_count(), topic.evidence_size());
+    for (const v1::Signal& s : topic.evidence()) evaluated[s.signal_id()] = s;
+  }
+  // No serious report: the SAE row is evaluated, and nothing crosses.
+  EXPECT_EQ((*at_cut_off)[1].crossing_count(), 0);
+  // Every raised signal of a pre-specified row, with the same numbers.
+  int compared = 0;
+  for (const v1::Signal& signal : raised) {
+    if (signal.level() == v1::TERM_LEVEL_SOC) continue;  // descriptive
+    if (signal.level() == v1::TERM_LEVEL_PT && signal.pt() != "Pneumonia") {
+      continue;
+    }
+    auto it = evaluated.find(signal.signal_id());
+    ASSERT_NE(it, evaluated.end()) << signal.signal_id();
+    const v1::Evidence& live = signal.evidence();
+    const v1::Evidence& cut = it->second.evidence();
+    EXPECT_EQ(cut.subjects(), live.subjects()) << signal.signal_id();
+    EXPECT_EQ(cut.denominator(), live.denominator()) << signal.signal_id();
+    EXPECT_EQ(cut.p_value(), live.p_value()) << signal.signal_id();
+    EXPECT_EQ(cut.adjusted_p_value(), live.adjusted_p_value());
+    EXPECT_EQ(cut.multiplicity(), live.multiplicity()) << signal.signal_id();
+    EXPECT_EQ(cut.crosses(), live.crosses()) << signal.signal_id();
+    ++compared;
+  }
+  EXPECT_GT(compared, 1);
+  // HIGH at M12: 6/6 against p0 = 0.05, Bonferroni over every test of the
+  // 10 pre-specified rows.
+  const v1::Evidence& high = evaluated.at(kPneumoniaHighM12).evidence();
+  EXPECT_NEAR(high.p_value(), std::pow(0.05, 6), 1e-20);
+  EXPECT_EQ(high.multiplicity() % 10, 0);
+  EXPECT_DOUBLE_EQ(high.adjusted_p_value(),
+                   high.p_value() * high.multiplicity());
+  EXPECT_TRUE(high.crosses());
+
+  // After the cut-off: more pneumonias in LOW and a revised baseline.
+  Submit({Pneumonia("L1", "LOW-1", 60), Pneumonia("L2", "LOW-2", 60)});
+  PutBaseline(0.5);
+  auto again = monitor_->signals().PrespecifiedAtCutOff(request);
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_EQ(again->size(), at_cut_off->size());
+  for (size_t i = 0; i < again->size(); ++i) {
+    EXPECT_EQ((*again)[i].DebugString(), (*at_cut_off)[i].DebugString());
+  }
+  *request.mutable_as_of() =
+      google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+          absl::ToUnixNanos(absl::Now()));
+  auto now = monitor_->signals().PrespecifiedAtCutOff(request);
+  ASSERT_TRUE(now.ok()) << now.status();
+  for (const v1::Signal& s : (*now)[9].evidence()) {
+    if (s.signal_id() == kPneumoniaHighM12) {
+      EXPECT_DOUBLE_EQ(s.evidence().expected_proportion(), 0.5);
+    }
+  }
+
+  request.clear_as_of();
+  EXPECT_EQ(monitor_->signals().PrespecifiedAtCutOff(request).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(SignalsTest, PlannedEnrollmentGivesBaselineTestsARepeatedLookBoundary) {

@@ -14,6 +14,7 @@
 #include "services/domain/audit_actions.h"
 #include "services/domain/common.h"
 #include "services/domain/evaluate.h"
+#include "services/domain/prespecified.h"
 #include "services/domain/signals.h"
 #include "services/domain/topic_replay.h"
 #include "services/domain/topics.h"
@@ -238,6 +239,20 @@ absl::StatusOr<std::vector<v1::SignalTopic>> SignalBook::GetTopicsAtCutOff(
     return !Matches(request, topic);
   });
   return topics;
+}
+
+absl::StatusOr<std::vector<v1::SignalTopic>> SignalBook::PrespecifiedAtCutOff(
+    const v1::ListTopicsRequest& request) {
+  AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
+                            ParseTrialName(request.parent(), "parent"));
+  if (!request.has_as_of()) {
+    return errors::InvalidArgument(
+        "as_of", "pre-specified rows are evaluated at a data cut-off");
+  }
+  AESIGNAL_RETURN_IF_ERROR(internal::CheckAsOf(request.as_of()));
+  auto view = store_.Snapshot();
+  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, trial_id));
+  return EvaluatePrespecifiedAtCutOff(*view, trial, request.as_of());
 }
 
 absl::StatusOr<v1::SignalTopic> SignalBook::TriageTopic(

@@ -163,7 +163,11 @@ std::string TopicName(const Context& context, const v1::SignalTopic& topic) {
       if (term.overall_key() == topic.overall_key()) return term.label();
     }
   }
-  return topic.label();
+  if (!topic.label().empty()) return topic.label();
+  // A topic without the label the server gives: its term.
+  return !topic.pt().empty()    ? topic.pt()
+         : !topic.soc().empty() ? topic.soc()
+                                : topic.overall_key();
 }
 
 Thresholds ThresholdsOf(const v1::SignalPolicy& policy) {

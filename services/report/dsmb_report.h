@@ -61,6 +61,10 @@ struct DsmbInputs {
   // Every baseline in the version in force at the cut-off (the topics'
   // figures draw those of their term).
   std::vector<v1::Baseline> baselines = {};
+  // Closed session: every pre-specified row (the overall rows and each row
+  // a baseline names) evaluated at the cut-off, crossing or not, in the
+  // order the report lists them (SignalBook::PrespecifiedAtCutOff).
+  std::vector<v1::SignalTopic> prespecified = {};
   // The topics at request.since (empty without it).
   std::vector<v1::SignalTopic> topics_since = {};
   // Per topic_id: its term's incidence over time (with the dose trend at

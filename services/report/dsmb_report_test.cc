@@ -447,6 +447,61 @@ TEST(DsmbReportTest, ACodedReportLeavesOutTheDoseTrendsPValue) {
   }
 }
 
+// The closed report lists each pre-specified row's exact test closest to
+// its threshold, crossing or not, with its nominal and adjusted p; the open
+// session does not (the tests compare groups), and a coded report leaves
+// out the dose trend's p-value.
+TEST(DsmbReportTest, PrespecifiedRowsShowTheirClosestTestAndAdjustedP) {
+  auto make = [](v1::DsmbSession session, bool coded) {
+    DsmbInputs in = Example(session, coded);
+    v1::SignalTopic& topic = in.prespecified.emplace_back();
+    topic.set_topic_id("OVERALL~any_ae");
+    topic.set_level(v1::TERM_LEVEL_OVERALL);
+    topic.set_overall_key("any_ae");
+    topic.set_evidence_count(3);
+    auto add = [&](v1::SignalMethod method, const std::string& group,
+                   double p) {
+      v1::Signal* s = topic.add_evidence();
+      s->set_method(method);
+      s->set_dose_group_id(group);
+      s->set_timepoint_id("D30");
+      s->mutable_evidence()->set_p_value(p);
+      s->mutable_evidence()->set_adjusted_p_value(std::min(1.0, p * 12));
+      s->mutable_evidence()->set_multiplicity(12);
+      s->mutable_evidence()->set_subjects(1);
+      s->mutable_evidence()->set_denominator(2);
+      s->mutable_evidence()->set_comparison_subjects(0);
+      s->mutable_evidence()->set_comparison_denominator(1);
+    };
+    add(v1::SIGNAL_METHOD_BAYESIAN, "H", 0.001);  // a posterior: not shown
+    add(v1::SIGNAL_METHOD_DOSE_TREND, "", 0.004);
+    add(v1::SIGNAL_METHOD_CONTROL_FISHER, "H", 0.5);
+    in.prespecified.emplace_back().set_topic_id("OVERALL~any_sae");
+    in.prespecified.back().set_level(v1::TERM_LEVEL_OVERALL);
+    in.prespecified.back().set_overall_key("any_sae");
+    return in;
+  };
+  auto csv = [](const DsmbInputs& in) -> std::string {
+    auto report = RenderDsmbReport(in, absl::UnixEpoch());
+    EXPECT_TRUE(report.ok()) << report.status();
+    for (const auto& table : report->tables()) {
+      if (table.id() == "t15_prespecified_tests") return table.csv();
+    }
+    return "";
+  };
+  const std::string closed = csv(make(v1::DSMB_SESSION_CLOSED, false));
+  EXPECT_THAT(closed, HasSubstr("any_ae,\"dose trend, across groups, D30\","
+                                "0.004,0.048 (\xC3\x97"
+                                "12),0 of 3"));
+  EXPECT_THAT(closed, HasSubstr("any_sae,no exact test applies,-,-,0 of 0"));
+  const std::string coded = csv(make(v1::DSMB_SESSION_CLOSED, true));
+  EXPECT_THAT(coded, HasSubstr("any_ae,\"vs control, Group B, D30: 1/2 vs "
+                               "0/1\",0.5,1 (\xC3\x97"
+                               "12),0 of 3"));
+  EXPECT_THAT(coded, Not(HasSubstr("0.004")));
+  EXPECT_EQ(csv(make(v1::DSMB_SESSION_OPEN, false)), "");
+}
+
 // A topic's figure over time draws every baseline of its term at the
 // timepoint it applies to, with the sources in the caption; an open session
 // leaves out a baseline of one dose group.

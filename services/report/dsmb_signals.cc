@@ -233,6 +233,132 @@ Table ChangesTable(const Context& context) {
   return table;
 }
 
+// The timepoint's printed label.
+std::string TimepointName(const Context& context, const std::string& id) {
+  for (const v1::Timepoint& timepoint : context.in.trial.timepoints()) {
+    if (timepoint.timepoint_id() == id) {
+      return timepoint.label().empty() ? id : timepoint.label();
+    }
+  }
+  return id;
+}
+
+// Whether an evidence item is an exact test with a p-value that can decide
+// (the Bayesian posterior and MaxSPRT's likelihood ratio have none). A
+// coded report leaves out the dose trend: beside the coded groups' counts,
+// its p-value would tell which letter is which dose.
+bool ExactTest(const Context& context, const v1::Signal& signal) {
+  switch (signal.method()) {
+    case v1::SIGNAL_METHOD_BINOMIAL_EXACT:
+    case v1::SIGNAL_METHOD_CONTROL_FISHER:
+    case v1::SIGNAL_METHOD_OVER_TIME:
+      return true;
+    case v1::SIGNAL_METHOD_DOSE_TREND:
+      return !context.coded;
+    default:
+      return false;
+  }
+}
+
+// The exact test closest to its threshold: the smallest adjusted p (the
+// nominal one when nothing is adjusted); among equals the first in the
+// topic's order (strongest, then earliest timepoint and protocol order).
+const v1::Signal* ClosestTest(const Context& context,
+                              const v1::SignalTopic& topic) {
+  const v1::Signal* closest = nullptr;
+  auto decisive_p = [](const v1::Signal& s) {
+    return s.evidence().adjusted_p_value() > 0 ? s.evidence().adjusted_p_value()
+                                               : s.evidence().p_value();
+  };
+  for (const v1::Signal& signal : topic.evidence()) {
+    if (!ExactTest(context, signal)) continue;
+    if (closest == nullptr || decisive_p(signal) < decisive_p(*closest)) {
+      closest = &signal;
+    }
+  }
+  return closest;
+}
+
+// "vs control, Group A, Month 6: 5/84 vs 2/86".
+std::string TestAndCell(const Context& context, const v1::Signal& signal) {
+  const v1::Evidence& e = signal.evidence();
+  const std::string group = signal.method() == v1::SIGNAL_METHOD_DOSE_TREND
+                                ? "across groups"
+                            : signal.dose_group_id().empty()
+                                ? "all groups"
+                                : GroupName(context, signal.dose_group_id());
+  std::string text =
+      absl::StrCat(MethodWord(signal.method()), ", ", group, ", ",
+                   TimepointName(context, signal.timepoint_id()));
+  if (signal.method() == v1::SIGNAL_METHOD_DOSE_TREND) return text;
+  absl::StrAppend(&text, ": ", e.subjects(), "/", e.denominator());
+  if (signal.method() == v1::SIGNAL_METHOD_BINOMIAL_EXACT) {
+    absl::StrAppend(&text, " vs expected ",
+                    absl::StrFormat("%.1f", 100 * e.expected_proportion()),
+                    "%");
+  } else if (signal.method() == v1::SIGNAL_METHOD_CONTROL_FISHER) {
+    absl::StrAppend(&text, " vs ", e.comparison_subjects(), "/",
+                    e.comparison_denominator());
+  }
+  return text;
+}
+
+// Closed session: each pre-specified row's exact test closest to its
+// threshold, crossing or not. Topics list only what crossed; under
+// trial-wide control a DSMB also needs to see how far each hypothesis the
+// protocol named stands from alpha (a nominal 0.001 can be an adjusted 0.2).
+Table PrespecifiedTable(const Context& context) {
+  const bool per_test = context.in.trial.signal_policy().error_control() ==
+                        v1::ERROR_CONTROL_PER_TEST;
+  Table table{.id = "t15_prespecified_tests",
+              .title =
+                  "Pre-specified hypotheses at the data cut-off: the "
+                  "test closest to its threshold",
+              .header = {"Row", "Test and cell", "Nominal p",
+                         per_test ? "Threshold" : "Adjusted p (\xC3\x97 tests)",
+                         "Tests crossing"}};
+  for (const v1::SignalTopic& topic : context.in.prespecified) {
+    const v1::Signal* closest = ClosestTest(context, topic);
+    std::vector<std::string> row = {TopicName(context, topic)};
+    if (closest == nullptr) {
+      row.insert(row.end(), {"no exact test applies", "-", "-"});
+    } else {
+      const v1::Evidence& e = closest->evidence();
+      row.push_back(TestAndCell(context, *closest));
+      row.push_back(Number(e.p_value(), 3));
+      row.push_back(e.adjusted_p_value() > 0
+                        ? absl::StrCat(Number(e.adjusted_p_value(), 3),
+                                       " (\xC3\x97", e.multiplicity(), ")")
+                        : Number(e.threshold(), 3));
+    }
+    row.push_back(
+        absl::StrCat(topic.crossing_count(), " of ", topic.evidence_count()));
+    table.rows.push_back(std::move(row));
+  }
+  table.empty_text = "The trial has no pre-specified row.";
+  const Thresholds thresholds = ThresholdsOf(context.in.trial.signal_policy());
+  table.footnote = absl::StrCat(
+      "Every test of each pre-specified row (the overall rows and each row a "
+      "baseline names) recounted from the data at the cut-off, with the "
+      "baselines then in force and the trial's current signal policy. ",
+      per_test
+          ? absl::StrCat("Per-test error control: each test crosses at p <= ",
+                         Number(thresholds.alpha, 3), " on its own.")
+          : absl::StrCat(
+                "Trial-wide error control: the adjusted p is the nominal p "
+                "times the number of tests sharing alpha (Bonferroni over the ",
+                context.in.prespecified.size(),
+                " pre-specified rows' tests); a test crosses at adjusted p <= ",
+                Number(thresholds.alpha, 3),
+                " with at least the minimum cases, and raises its row's "
+                "topic."),
+      " The Bayesian posterior and MaxSPRT are counted in the tests but not "
+      "shown here.",
+      context.coded ? " Dose-trend tests are in the uncoded closed report."
+                    : "");
+  return table;
+}
+
 Table PolicyTable(const Context& context) {
   const v1::SignalPolicy& policy = context.in.trial.signal_policy();
   const Thresholds thresholds = ThresholdsOf(policy);
@@ -280,6 +406,7 @@ void AddSignals(const Context& context, Document& document) {
   document.Section("Signals");
   document.Add(TopicTable(context));
   if (context.in.request.has_since()) document.Add(ChangesTable(context));
+  if (context.closed) document.Add(PrespecifiedTable(context));
   document.Add(PolicyTable(context));
 }
 

@@ -349,6 +349,30 @@ TEST_F(DsmbReportTest, EveryNumberIsTheApisAtTheCutOff) {
                 HasSubstr(absl::StrFormat("one-sided p = %.3g", p)))
         << topic.topic_id();
   }
+  // The pre-specified rows (every overall row, and the SAE baseline's is
+  // one of them) recounted at the cut-off cross in as many tests as the
+  // evaluator's topics then did.
+  const auto prespecified = Rows(report, "t15_prespecified_tests");
+  ASSERT_EQ(prespecified.size(), 1u + overall.terms_size());
+  int overall_topics = 0;
+  for (const v1::SignalTopic& topic : topics.topics()) {
+    if (topic.level() != v1::TERM_LEVEL_OVERALL) continue;
+    ++overall_topics;
+    std::string label;  // as the overview table prints the row
+    for (const auto& term : overall.terms()) {
+      if (term.overall_key() == topic.overall_key()) label = term.label();
+    }
+    bool found = false;
+    for (const auto& row : prespecified) {
+      if (row[0] != label) continue;
+      found = true;
+      EXPECT_THAT(row.back(), ::testing::StartsWith(
+                                  absl::StrCat(topic.crossing_count(), " of ")))
+          << topic.topic_id();
+    }
+    EXPECT_TRUE(found) << topic.topic_id();
+  }
+  EXPECT_GT(overall_topics, 0);
 }
 
 TEST_F(DsmbReportTest, AnOldCutOffGivesTheSameReportAfterLaterData) {
