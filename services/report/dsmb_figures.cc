@@ -270,8 +270,32 @@ Figure DoseFigure(const Context& context, const v1::SignalTopic& topic,
 
 }  // namespace
 
+// The rows every report draws over time, whatever was raised: any AE and
+// any serious AE (a section of figures is never empty, and a DSMB reads
+// these first), each unless a topic's figure draws it already.
+void AddOverviewFigures(const Context& context, Document& document) {
+  for (const char* key : {"any_ae", "any_sae"}) {
+    const bool drawn =
+        std::any_of(context.in.topics.begin(), context.in.topics.end(),
+                    [&](const v1::SignalTopic& topic) {
+                      return topic.level() == v1::TERM_LEVEL_OVERALL &&
+                             topic.overall_key() == key;
+                    });
+    if (drawn) continue;
+    for (const v1::TermIncidence& term : context.in.overall.terms()) {
+      if (term.overall_key() != key) continue;
+      v1::SignalTopic row;
+      row.set_topic_id(absl::StrCat("OVERALL~", key));
+      row.set_level(v1::TERM_LEVEL_OVERALL);
+      row.set_overall_key(key);
+      document.Add(OverTimeFigure(context, row, term));
+    }
+  }
+}
+
 void AddFigures(const Context& context, Document& document) {
   document.Section("Figures");
+  AddOverviewFigures(context, document);
   for (Figure& forest : ForestFigures(context)) document.Add(std::move(forest));
   for (const v1::SignalTopic& topic : context.in.topics) {
     auto it = context.in.topic_incidence.find(topic.topic_id());

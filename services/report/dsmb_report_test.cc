@@ -502,6 +502,34 @@ TEST(DsmbReportTest, PrespecifiedRowsShowTheirClosestTestAndAdjustedP) {
   EXPECT_EQ(csv(make(v1::DSMB_SESSION_OPEN, false)), "");
 }
 
+// Every report draws any AE (and any SAE) over time, also with no topic
+// and in the open session, so its figures section is never empty; a topic
+// of the row draws it once, not twice.
+TEST(DsmbReportTest, AnyAeOverTimeIsDrawnOnceWhateverWasRaised) {
+  auto figures = [](const std::string& html) {
+    int n = 0;
+    const std::string id = "<figure id=\"f_time_OVERALL~any_ae\">";
+    for (size_t at = html.find(id); at != std::string::npos;
+         at = html.find(id, at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  for (const auto session : {v1::DSMB_SESSION_OPEN, v1::DSMB_SESSION_CLOSED}) {
+    DsmbInputs in = Example(session);
+    ASSERT_TRUE(in.topics.empty());
+    const std::string without_topic = Html(in);
+    EXPECT_EQ(figures(without_topic), 1) << session;
+    EXPECT_THAT(without_topic, HasSubstr("Figure 1. any_ae: cumulative"));
+    v1::SignalTopic& topic = in.topics.emplace_back();
+    topic.set_topic_id("OVERALL~any_ae");
+    topic.set_level(v1::TERM_LEVEL_OVERALL);
+    topic.set_overall_key("any_ae");
+    in.topic_incidence[topic.topic_id()] = in.overall;
+    EXPECT_EQ(figures(Html(in)), 1) << session;
+  }
+}
+
 // A topic's figure over time draws every baseline of its term at the
 // timepoint it applies to, with the sources in the caption; an open session
 // leaves out a baseline of one dose group.
