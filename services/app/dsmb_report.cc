@@ -132,6 +132,8 @@ class Gatherer {
   absl::Status Tables(report::DsmbInputs& in);
   void AddSubset(v1::IncidenceSubset subset, const std::string& category,
                  report::SubsetTables& tables, TableBatch& batch);
+  absl::StatusOr<v1::ListReportsResponse> AllReports(
+      const google::protobuf::Timestamp& as_of);
   absl::Status Reports(report::DsmbInputs& in);
   absl::StatusOr<std::vector<v1::SignalTopic>> Topics(
       const google::protobuf::Timestamp& as_of);
@@ -227,17 +229,28 @@ absl::Status Gatherer::Tables(report::DsmbInputs& in) {
 }
 
 // Every report in one pass: paging would scan the trial once per page.
-absl::Status Gatherer::Reports(report::DsmbInputs& in) {
+absl::StatusOr<v1::ListReportsResponse> Gatherer::AllReports(
+    const google::protobuf::Timestamp& as_of) {
   v1::ListReportsRequest list;
   list.set_parent(request_.parent());
   list.set_order_by("onset_study_day");
-  *list.mutable_as_of() = request_.cutoff();
+  *list.mutable_as_of() = as_of;
   list.set_include_entered_in_error(true);  // for their own listing
+  return incidence_.ListAllReports(context_, list);
+}
+
+absl::Status Gatherer::Reports(report::DsmbInputs& in) {
   AESIGNAL_ASSIGN_OR_RETURN(v1::ListReportsResponse all,
-                            incidence_.ListAllReports(context_, list));
+                            AllReports(request_.cutoff()));
   for (auto& report : *all.mutable_reports()) {
     (report.current().report().entered_in_error() ? in.withdrawn : in.reports)
         .push_back(std::move(report));
+  }
+  if (!request_.has_since()) return absl::OkStatus();
+  // The versions at the previous cut-off, for the listings' "since" marks.
+  AESIGNAL_ASSIGN_OR_RETURN(all, AllReports(request_.since()));
+  for (auto& report : *all.mutable_reports()) {
+    in.reports_since.push_back(std::move(report));
   }
   return absl::OkStatus();
 }

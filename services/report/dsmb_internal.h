@@ -31,6 +31,8 @@ struct Context {
   // With a coding key: its fingerprint (8 hex digits), else "".
   std::string key_fingerprint = "";
   std::string last_timepoint_id = "";  // "any time": cumulative at the last
+  // With request.since: each report's version then, by "site_id/report_id".
+  std::map<std::string, uint32_t> versions_since = {};
 };
 
 Context MakeContext(const DsmbInputs& inputs);

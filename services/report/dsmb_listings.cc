@@ -37,6 +37,17 @@ std::string OnsetDay(const v1::AdverseEventReport& ae) {
   return ae.has_onset_study_day() ? absl::StrCat(ae.onset_study_day()) : "-";
 }
 
+// With --since: "new" for a report not received by the previous cut-off,
+// "v1 -> v3" for one followed up since, "-" for one unchanged.
+std::string SinceText(const Context& context, const v1::Report& report) {
+  auto it = context.versions_since.find(
+      absl::StrCat(report.site_id(), "/", report.report_id()));
+  if (it == context.versions_since.end()) return "new";
+  const uint32_t now = report.current().report().version();
+  if (it->second == now) return "-";
+  return absl::StrCat("v", it->second, " \xE2\x86\x92 v", now);
+}
+
 // A listing column after the common ones: its header and its cell.
 struct ListingColumn {
   const char* name;
@@ -73,6 +84,8 @@ Table Listing(const Context& context, const std::vector<v1::Report>& source,
   for (const ListingColumn& column : columns)
     table.header.push_back(column.name);
   table.header.push_back("Report (version)");
+  const bool since = context.in.request.has_since();
+  if (since) table.header.push_back("Since the previous cut-off");
   std::vector<const v1::Report*> reports;
   for (const v1::Report& report : source) {
     if (include(report.current().report())) reports.push_back(&report);
@@ -97,10 +110,19 @@ Table Listing(const Context& context, const std::vector<v1::Report>& source,
                            absl::StrCat(ae.grade()), Criteria(ae)});
     for (const ListingColumn& column : columns) row.push_back(column.cell(ae));
     row.push_back(absl::StrCat(report->report_id(), " (v", ae.version(), ")"));
+    if (since) row.push_back(SinceText(context, *report));
     table.rows.push_back(std::move(row));
   }
   table.footnote =
       "Each report in its newest version received by the data cut-off.";
+  if (since) {
+    absl::StrAppend(
+        &table.footnote, " Since the previous cut-off (",
+        TimeText(context.in.request.since()),
+        "): \"new\", a report not received by then; \"v1 \xE2\x86\x92 v3\", a "
+        "follow-up since (the listing's criteria may have been met only "
+        "by the newer version); \"-\", no newer version.");
+  }
   return table;
 }
 

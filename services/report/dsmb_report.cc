@@ -93,6 +93,11 @@ Context MakeContext(const DsmbInputs& in) {
   }
   context.columns.push_back(
       {.label = "Total", .n = static_cast<int>(in.subjects.size())});
+  for (const v1::Report& report : in.reports_since) {
+    context.versions_since[absl::StrCat(report.site_id(), "/",
+                                        report.report_id())] =
+        report.current().report().version();
+  }
   return context;
 }
 

@@ -65,6 +65,10 @@ struct DsmbInputs {
   // a baseline names) evaluated at the cut-off, crossing or not, in the
   // order the report lists them (SignalBook::PrespecifiedAtCutOff).
   std::vector<v1::SignalTopic> prespecified = {};
+  // With request.since: every report's version counted or withdrawing it
+  // at that earlier cut-off (empty without it), so listings mark what is new
+  // or followed up since.
+  std::vector<v1::Report> reports_since = {};
   // The topics at request.since (empty without it).
   std::vector<v1::SignalTopic> topics_since = {};
   // Per topic_id: its term's incidence over time (with the dose trend at

@@ -399,6 +399,41 @@ TEST_F(DsmbReportTest, AnOldCutOffGivesTheSameReportAfterLaterData) {
   EXPECT_NE(now.content_hash(), before.content_hash());
 }
 
+// With the previous cut-off, each listing row says whether its report is
+// new since then, a follow-up (with both versions), or unchanged.
+TEST_F(DsmbReportTest, ListingsMarkWhatIsNewSinceThePreviousCutOff) {
+  FirstData();
+  const auto previous = CutOffNow();
+  EverythingLater();
+  v1::GenerateDsmbReportRequest request;
+  request.set_parent(kParent);
+  *request.mutable_cutoff() = CutOffNow();
+  *request.mutable_since() = previous;
+  request.set_session(v1::DSMB_SESSION_CLOSED);
+  v1::DsmbReport report;
+  const grpc::Status status = Generate(request, &report);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::map<std::string, std::string> marks;  // "R1 (v1)" -> mark
+  for (const char* listing : {"l01_sae_listing", "l04_withdrawn_listing"}) {
+    const auto rows = Rows(report, listing);
+    ASSERT_GE(rows.size(), 2u) << listing;
+    ASSERT_EQ(rows[0].back(), "Since the previous cut-off") << listing;
+    for (size_t i = 1; i < rows.size(); ++i) {
+      marks[rows[i][rows[i].size() - 2]] = rows[i].back();
+    }
+  }
+  EXPECT_EQ(marks["R1 (v1)"], "-");
+  EXPECT_EQ(marks["R4 (v1)"], "-");
+  EXPECT_EQ(marks["R2 (v2)"], "v1 \xE2\x86\x92 v2");  // serious since
+  EXPECT_EQ(marks["R7 (v1)"], "new");
+  EXPECT_EQ(marks["R6 (v2)"], "v1 \xE2\x86\x92 v2");  // withdrawn since
+  // Without the previous cut-off there is no such column.
+  const v1::DsmbReport plain =
+      MustGenerate(request.cutoff(), v1::DSMB_SESSION_CLOSED);
+  EXPECT_NE(Rows(plain, "l01_sae_listing")[0].back(),
+            "Since the previous cut-off");
+}
+
 // A report withdrawn by the cut-off counts in no table and is listed, with
 // its reason, in its own listing.
 TEST_F(DsmbReportTest, AWithdrawnReportIsListedApartAndCountsNowhere) {
