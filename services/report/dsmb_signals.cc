@@ -185,11 +185,20 @@ Table TopicTable(const Context& context) {
     table.rows.push_back(std::move(row));
   }
   table.empty_text = "No signal topic had been raised by the data cut-off.";
-  table.footnote = context.closed
-                       ? "Topics as they stood at the data cut-off, replayed "
-                         "from the signal change log."
-                       : "Open session: evidence by dose group is in the "
-                         "closed report.";
+  table.footnote =
+      context.closed
+          ? "Topics as they stood at the data cut-off, replayed from the "
+            "signal change log. \"k of n tests crossing\": of the row's n "
+            "tests that have crossed at some time (each kept as evidence), "
+            "k cross at the cut-off (a pre-specified row's tests are all "
+            "counted in "
+            "the table of pre-specified hypotheses). Strength orders the "
+            "list: the lead test's distance past its threshold in decades, "
+            "log10(threshold / p) with the adjusted p where one decides (0 "
+            "at the threshold, 1 at a p ten times smaller), plus 0.5 for a "
+            "crossing serious, grade >= 3, fatal or AESI row and 0.5 when a "
+            "dose trend crosses too. It ranks; it is not a probability."
+          : "Open session: evidence by dose group is in the closed report.";
   return table;
 }
 
