@@ -1040,45 +1040,4 @@ absl::Status Store::Checkpoint(const std::string& destination) {
   return FromRocks(checkpoint->CreateCheckpoint(destination));
 }
 
-absl::Status Store::RestoreCheckpoint(const std::string& checkpoint,
-                                      const std::string& data_dir) {
-  std::error_code ec;
-  if (!std::filesystem::is_directory(checkpoint, ec) ||
-      !std::filesystem::exists(std::filesystem::path(checkpoint) / "CURRENT",
-                               ec)) {
-    return absl::NotFoundError(
-        absl::StrCat(checkpoint, " is not an aesignal backup (no CURRENT)"));
-  }
-  if (std::filesystem::exists(data_dir, ec) &&
-      !std::filesystem::is_empty(data_dir, ec)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("refusing to restore into ", data_dir,
-                     ": it is not empty (restore into a new data dir)"));
-  }
-  // Whatever fails below leaves `data_dir` empty again, so that the operator
-  // sees this error on a second try too, not "it is not empty".
-  auto undo = [&](const std::string& why) {
-    std::error_code ignored;
-    for (const auto& entry :
-         std::filesystem::directory_iterator(data_dir, ignored)) {
-      std::filesystem::remove_all(entry.path(), ignored);
-    }
-    return absl::FailedPreconditionError(
-        absl::StrCat("restoring ", checkpoint, " to ", data_dir, ": ", why,
-                     "; nothing was restored (", data_dir, " is left empty)"));
-  };
-  std::filesystem::create_directories(data_dir, ec);
-  std::filesystem::copy(checkpoint, data_dir,
-                        std::filesystem::copy_options::recursive, ec);
-  if (ec) return undo(ec.message());
-  // A backup with a file missing or damaged copies without complaint; only
-  // opening it finds out. Checked here, once, before any server uses it.
-  auto opened = Open({.path = data_dir, .commit_cache_bytes = 0});
-  if (!opened.ok()) {
-    return undo(absl::StrCat("the backup cannot be opened: ",
-                             opened.status().ToString()));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace aesignal::storage

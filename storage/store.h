@@ -286,11 +286,23 @@ class Store {
   absl::Status Checkpoint(const std::string& destination);
 
   // Seeds an empty (or missing) data directory `data_dir` from a checkpoint
-  // made by Checkpoint(), and opens the copy once to check it is whole.
-  // FAILED_PRECONDITION if `data_dir` is not empty, or if the copy or its
-  // check fails (then `data_dir` is left empty).
-  static absl::Status RestoreCheckpoint(const std::string& checkpoint,
-                                        const std::string& data_dir);
+  // made by Checkpoint() (or a stopped store's data dir), opens the copy
+  // once to check it is whole, and records in `data_dir` which checkpoint
+  // it came from (restore.cc). Idempotent: a `data_dir` already restored
+  // from the same checkpoint (a start that failed later, say on its
+  // listener, or a later start with the same flag) is left as it is, and
+  // `already_restored` says so. FAILED_PRECONDITION if `checkpoint` is the
+  // data dir of a running store (its LOCK is held: a copy would be torn),
+  // if `data_dir` holds anything else, or if the copy or its check fails
+  // (then `data_dir` is left empty). Not thread-safe with other users of
+  // `data_dir`.
+  struct Restore {
+    bool already_restored = false;
+    int64_t files = 0;  // copied (0 if already restored)
+    int64_t bytes = 0;
+  };
+  static absl::StatusOr<Restore> RestoreCheckpoint(
+      const std::string& checkpoint, const std::string& data_dir);
 
  private:
   friend class Txn;

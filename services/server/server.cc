@@ -109,9 +109,17 @@ absl::Status CheckCertificatePrincipals(const ServerOptions& options) {
 absl::Status Server::OpenStore(const ServerOptions& options) {
   const absl::Time open_start = absl::Now();
   if (!options.restore_from.empty()) {
-    absl::Status restored = storage::Store::RestoreCheckpoint(
-        options.restore_from, options.data_dir);
-    if (!restored.ok()) return restored;
+    absl::StatusOr<storage::Store::Restore> restored =
+        storage::Store::RestoreCheckpoint(options.restore_from,
+                                          options.data_dir);
+    if (!restored.ok()) return restored.status();
+    log::Line(restored->already_restored
+                  ? absl::StrCat("data dir ", options.data_dir,
+                                 " was restored from ", options.restore_from,
+                                 " by an earlier start: opened as it is")
+                  : absl::StrCat("restored ", options.restore_from, " into ",
+                                 options.data_dir, " (", restored->files,
+                                 " files, ", restored->bytes, " bytes)"));
   }
   auto store = storage::Store::Open(
       {.path = options.data_dir,

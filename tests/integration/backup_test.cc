@@ -1,6 +1,10 @@
 // Backups while serving: a checkpoint taken mid-life restores, into a new
 // data dir, exactly the state at the backup — every incidence table, signal
 // (with history), baseline, subject and audit record — and nothing after it.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "services/domain/monitor.h"
 #include "services/server/server.h"
+#include "storage/store.h"
 #include "tests/testing/fixtures.h"
 #include "tests/testing/temp_dir.h"
 
@@ -142,6 +147,82 @@ TEST(BackupTest, RestoreGivesExactlyTheStateAtTheBackup) {
   v1::VerifyTrialRequest verify;
   verify.set_name("trials/T1");
   EXPECT_TRUE(r.connection().VerifyTrial(verify).ok());
+
+  // A start that fails after its restore (its port is taken) leaves the
+  // data dir restored; the same command again opens it as it is, and so
+  // does a later start that still has the flag, with what was written since.
+  const ServerOptions again{
+      .listen = absl::StrCat("127.0.0.1:", (*restored)->port()),
+      .data_dir = dir.Sub("again"),
+      .restore_from = dir.Sub("backup")};
+  auto taken = Server::Start(again);
+  ASSERT_FALSE(taken.ok());
+  ASSERT_FALSE(std::filesystem::is_empty(dir.Sub("again")));
+  restored->reset();
+  for (int start = 0; start < 2; ++start) {
+    auto retried = Server::Start(again);
+    ASSERT_TRUE(retried.ok()) << retried.status();
+    client::Client a(client::MakeClientConnection(options));
+    if (start == 0) {
+      ExpectSame(Read(a, "T1").incidence, at_backup.incidence, "incidence");
+      ASSERT_TRUE(
+          a.SubmitReports("T1", {testing::Report("R4", 1, "S8", 40, "Rash")})
+              .ok());
+    } else {
+      EXPECT_TRUE(a.GetReport("T1", "01", "R4").ok());
+    }
+  }
+  // Another data dir that is not empty is still refused.
+  auto other = Server::Start({.listen = "127.0.0.1:0",
+                              .data_dir = dir.Sub("again"),
+                              .restore_from = dir.Sub("damaged")});
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// Restoring from the data dir of a running store is refused: a copy taken
+// while it writes would be torn. Another process holds its LOCK here, as a
+// running aesignald would (RocksDB's lock is a POSIX record lock, which a
+// process does not see as held against itself).
+TEST(BackupTest, RestoreFromARunningStoresDataDirIsRefused) {
+  testing::TempDir dir;
+  {
+    auto store = storage::Store::Open({.path = dir.Sub("live")});
+    ASSERT_TRUE(store.ok()) << store.status();
+  }
+  int ready[2], release[2];
+  ASSERT_EQ(pipe(ready), 0);
+  ASSERT_EQ(pipe(release), 0);
+  const std::string lock = dir.Sub("live") + "/LOCK";
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {  // only async-signal-safe calls until _exit
+    const int fd = open(lock.c_str(), O_RDWR);
+    struct flock whole = {};
+    whole.l_type = F_WRLCK;
+    whole.l_whence = SEEK_SET;
+    char byte = fd >= 0 && fcntl(fd, F_SETLK, &whole) == 0 ? 'y' : 'n';
+    if (write(ready[1], &byte, 1) != 1) _exit(1);
+    if (read(release[0], &byte, 1) < 0) _exit(1);
+    _exit(0);
+  }
+  char locked = 0;
+  ASSERT_EQ(read(ready[0], &locked, 1), 1);
+  ASSERT_EQ(locked, 'y');
+  auto refused = Server::Start({.listen = "127.0.0.1:0",
+                                .data_dir = dir.Sub("copy"),
+                                .restore_from = dir.Sub("live")});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("data dir of a running store"));
+  const char go = 'x';
+  ASSERT_EQ(write(release[1], &go, 1), 1);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  // Stopped, the same data dir is a consistent copy and restores.
+  auto restored = Server::Start({.listen = "127.0.0.1:0",
+                                 .data_dir = dir.Sub("copy"),
+                                 .restore_from = dir.Sub("live")});
+  EXPECT_TRUE(restored.ok()) << restored.status();
 }
 
 }  // namespace
