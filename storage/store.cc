@@ -10,6 +10,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -77,6 +78,9 @@ const char* CfName(Cf cf) {
   return "?";
 }
 
+// strerror(EACCES), as RocksDB's IOError messages quote it.
+constexpr char kPermissionDenied[] = "Permission denied";
+
 absl::Status FromRocks(const rocksdb::Status& s) {
   if (s.ok()) return absl::OkStatus();
   const std::string msg = absl::StrCat("rocksdb: ", s.ToString());
@@ -91,6 +95,12 @@ absl::Status FromRocks(const rocksdb::Status& s) {
     case rocksdb::Status::kIOError:
       if (s.IsNoSpace()) {
         return absl::ResourceExhaustedError(absl::StrCat("disk full: ", msg));
+      }
+      // RocksDB's IOError carries errno's text, not the errno: a file of
+      // the data dir the server's user may not open (chown/chmod mends it).
+      if (absl::StrContains(msg, kPermissionDenied)) {
+        return absl::PermissionDeniedError(
+            absl::StrCat(msg, " (uid ", getuid(), ")"));
       }
       return absl::UnavailableError(msg);
     case rocksdb::Status::kBusy:
@@ -367,6 +377,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   }
   std::error_code ec;
   std::filesystem::create_directories(options.path, ec);
+  if (ec == std::errc::permission_denied ||
+      ec == std::errc::read_only_file_system) {
+    // Not something a restart mends: the service's user or the mount.
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot create data dir ", options.path, ": ",
+                     ec.message(), " (uid ", getuid(), ")"));
+  }
   if (ec) {
     return absl::UnavailableError(absl::StrCat(
         "cannot create data dir ", options.path, ": ", ec.message()));
@@ -387,7 +404,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     // work, writes are refused (RESOURCE_EXHAUSTED) until space returns.
     if (!store->OpenRocks(/*read_only=*/true).ok()) return FromRocks(s);
     store->OpenedReadOnly(s);
-  } else if (s.IsIOError() && absl::StrContains(s.ToString(), "/LOCK")) {
+  } else if (s.IsIOError() && absl::StrContains(s.ToString(), "/LOCK") &&
+             !absl::StrContains(s.ToString(), kPermissionDenied)) {
     // Another process has it open (RocksDB's LOCK); it may yet exit.
     return absl::UnavailableError(absl::StrCat(
         "data dir ", options.path,

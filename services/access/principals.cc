@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <string_view>
 
@@ -71,9 +74,16 @@ absl::StatusOr<std::vector<Principal>> LoadPrincipals(const std::string& path) {
   if (std::error_code ec; !std::filesystem::is_regular_file(path, ec)) {
     return absl::NotFoundError(absl::StrCat(path, ": no such file"));
   }
+  // Opened here, not by YAML::LoadFile, whose failure to open reads as a
+  // YAML error ("bad file"): an operator must see "permission denied".
+  std::ifstream in(path);
+  if (!in) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(path, ": cannot be read: ", std::strerror(errno)));
+  }
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
+    root = YAML::Load(in);
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": not readable YAML: ", e.what()));

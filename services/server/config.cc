@@ -4,7 +4,9 @@
 #include <netinet/in.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -231,9 +233,16 @@ absl::Status ApplyConfigFile(const std::string& path,
   if (std::error_code ec; !std::filesystem::is_regular_file(path, ec)) {
     return absl::NotFoundError(absl::StrCat(path, ": no such file"));
   }
+  // Opened here, not by YAML::LoadFile, whose failure to open reads as a
+  // YAML error ("bad file"): an operator must see "permission denied".
+  std::ifstream in(path);
+  if (!in) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(path, ": cannot be read: ", std::strerror(errno)));
+  }
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
+    root = YAML::Load(in);
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": not readable YAML: ", e.what()));

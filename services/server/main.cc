@@ -201,7 +201,8 @@ void WarnIfReadableByOthers(const aesignal::ServerOptions& options) {
 bool IsConfigurationError(const absl::Status& status) {
   return status.code() == absl::StatusCode::kInvalidArgument ||
          status.code() == absl::StatusCode::kFailedPrecondition ||
-         status.code() == absl::StatusCode::kNotFound;
+         status.code() == absl::StatusCode::kNotFound ||
+         status.code() == absl::StatusCode::kPermissionDenied;
 }
 
 std::string HostOf(const std::string& listen) {
@@ -307,7 +308,8 @@ int main(int argc, char** argv) {
     aesignal::log::Line(aesignal::log::StatusText(server.status()));
     // 2 for what only a change of configuration can mend (missing TLS
     // files, plaintext or no principals on a network address, a restore into
-    // a data dir in use): systemd's RestartPreventExitStatus=2 stops there.
+    // a data dir in use, a data dir or file the service's user may not
+    // write): systemd's RestartPreventExitStatus=2 stops there.
     // 1 for what may pass (a port still taken, a disk error).
     return IsConfigurationError(server.status()) ? 2 : 1;
   }
