@@ -268,5 +268,26 @@ TEST(PrincipalsTest, TheSameTokenHashTwiceIsRefused) {
               HasSubstr("principal 2: token_sha256: the same hash"));
 }
 
+// Sites limit only a site principal: on an admin or a safety officer the
+// list would read as a restriction the server does not apply.
+TEST(PrincipalsTest, SitesOnAnotherRoleAreRefused) {
+  const std::string path = ::testing::TempDir() + "/principals-sites.yaml";
+  for (const char* role : {"admin", "safety_officer"}) {
+    FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(absl::StrCat("- {name: a, role: ", role,
+                            ", sites: ['01'], token_sha256: "
+                            "'s:2d711642b726b04401627ca9fbac32f5c8530fb1903cc"
+                            "4db02258717921a4881'}\n")
+                   .c_str(),
+               f);
+    std::fclose(f);
+    auto loaded = LoadPrincipals(path);
+    EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(loaded.status().message(),
+                HasSubstr("principal 1: sites: only a site principal"));
+  }
+}
+
 }  // namespace
 }  // namespace aesignal::access

@@ -121,6 +121,13 @@ absl::StatusOr<std::vector<Principal>> LoadPrincipals(const std::string& path) {
         return absl::InvalidArgumentError(absl::StrCat(
             where, ": sites: a site principal needs its site_ids"));
       }
+      // Only a site principal is limited to sites: on another role the list
+      // would read as a restriction the server does not apply.
+      if (p.role != Role::kSite && !p.sites.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ": sites: only a site principal has sites; a ",
+                         role, " sees and acts on every site"));
+      }
       if (n["token_sha256"])
         p.token_sha256 = n["token_sha256"].as<std::string>();
       if (n["cert_common_name"]) {
