@@ -239,10 +239,15 @@ void PrintListening(const aesignal::ServerOptions& options,
                 HostOf(options.health_listen).c_str(), server.health_port());
   }
   // Whether callers are authenticated, so an operator sees it in the log.
-  const std::string transport = options.tls.cert.empty() ? "plaintext"
-                                : options.tls.client_ca.empty()
-                                    ? "TLS"
-                                    : "TLS with client certificates verified";
+  // Required or only verified when given: a caller without a certificate
+  // is turned away in the handshake only in the first case.
+  const std::string transport =
+      options.tls.cert.empty()        ? "plaintext"
+      : options.tls.client_ca.empty() ? "TLS, no client certificates"
+      : options.tls.require_client_cert
+          ? "TLS, client certificates required and verified"
+          : "TLS, client certificates verified when given (callers without "
+            "one authenticate with a token)";
   const std::string callers =
       options.principals.empty()
           ? "no authentication (every caller is an admin)"
