@@ -184,7 +184,7 @@ absl::StatusOr<aesignal::ServerOptions> OptionsFromFlags() {
 // a container may mount them with loose modes behind its own isolation.
 void WarnIfReadableByOthers(const aesignal::ServerOptions& options) {
   for (const std::string& path :
-       {options.tls.key, absl::GetFlag(FLAGS_principals)}) {
+       {options.tls.key, absl::GetFlag(FLAGS_principals), options.data_dir}) {
     struct stat info;
     if (path.empty() || ::stat(path.c_str(), &info) != 0) continue;
     if ((info.st_mode & S_IROTH) != 0) {
@@ -193,7 +193,7 @@ void WarnIfReadableByOthers(const aesignal::ServerOptions& options) {
                     static_cast<unsigned>(info.st_mode & 07777));
       aesignal::log::Line(absl::StrCat("WARNING: ", path,
                                        " is readable by every user (mode ",
-                                       mode, "); make it 0640 or 0600"));
+                                       mode, "); chmod o-rwx ", path));
     }
   }
 }
@@ -284,6 +284,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   absl::ParseCommandLine(argc, argv);
+  // The data dir, its backups and logs hold every AE report: never readable
+  // by every user, whatever umask the shell had (the systemd unit's
+  // UMask=0027, also outside systemd).
+  ::umask(027);
   if (const std::string config = absl::GetFlag(FLAGS_config); !config.empty()) {
     absl::Status applied = aesignal::ApplyConfigFile(config, *explicit_flags);
     if (!applied.ok()) {

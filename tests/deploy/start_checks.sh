@@ -4,7 +4,9 @@
 # naming the cause, when the service's user may not write its data dir or
 # read its config or principals file. Before, these read as "in use by
 # another process" (exit 1, a restart loop) or "not readable YAML".
-#   bash tests/deploy/start_errors.sh AESIGNALD
+# And what it creates is not readable by every user: a new data dir 0750,
+# its files 0640 (the systemd unit's UMask=0027, also outside systemd).
+#   bash tests/deploy/start_checks.sh AESIGNALD
 # As root the server runs as `nobody` (root reads and writes anything); as
 # another user, against files made unreadable with chmod.
 set -euo pipefail
@@ -71,3 +73,23 @@ expect principals_not_readable \
   "principals.yaml: cannot be read: Permission denied" \
   --principals="$work/principals.yaml" --data_dir="$work/open/data2"
 echo "start errors: 5 of 5 refused with exit 2 and their cause"
+
+# A new data dir, from a shell whose umask would leave it open to all.
+(
+  umask 022
+  "$aesignald" --listen=127.0.0.1:0 --http_listen= --data_dir="$work/fresh" \
+    >"$work/fresh.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do
+    grep -q "listening on" "$work/fresh.log" && break
+    sleep 0.1
+  done
+  kill -TERM $pid
+  wait $pid || true
+)
+grep -q "listening on" "$work/fresh.log" || fail "fresh: $(cat "$work/fresh.log")"
+mode=$(stat -c %a "$work/fresh")
+[[ $mode == 750 ]] || fail "new data dir has mode $mode, want 750"
+open=$(find "$work/fresh" -perm /o=rwx | head -3)
+[[ -z $open ]] || fail "files of the data dir open to every user: $open"
+echo "ok: a new data dir is 0750 and none of its files is open to others"
