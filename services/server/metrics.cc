@@ -1,11 +1,18 @@
 #include "services/server/metrics.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "prometheus/collectable.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
@@ -70,6 +77,55 @@ std::vector<Figure> Figures(const storage::Store::Stats& stats,
   };
 }
 
+// The process's own figures under the names Prometheus client libraries
+// give them (process_*), which dashboards and alerts expect: from /proc at
+// scrape time. A figure /proc does not give is left out.
+std::vector<Figure> ProcessFigures(absl::Time started) {
+  std::vector<Figure> figures;
+  const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  std::ifstream stat("/proc/self/stat");
+  std::string line;
+  if (ticks > 0 && std::getline(stat, line)) {
+    // Fields after the command name (which may hold spaces), from field 3.
+    const size_t close = line.rfind(')');
+    std::vector<std::string> fields =
+        absl::StrSplit(line.substr(close + 2), ' ', absl::SkipEmpty());
+    double utime = 0, stime = 0, vsize = 0, rss_pages = 0;
+    if (fields.size() > 21 && absl::SimpleAtod(fields[11], &utime) &&
+        absl::SimpleAtod(fields[12], &stime) &&
+        absl::SimpleAtod(fields[20], &vsize) &&
+        absl::SimpleAtod(fields[21], &rss_pages)) {
+      figures.push_back({"process_cpu_seconds_total",
+                         "user and system CPU time spent, seconds",
+                         MetricType::Counter, (utime + stime) / ticks});
+      figures.push_back({"process_virtual_memory_bytes",
+                         "virtual memory size, bytes", MetricType::Gauge,
+                         vsize});
+      figures.push_back({"process_resident_memory_bytes",
+                         "resident memory size, bytes", MetricType::Gauge,
+                         rss_pages * static_cast<double>(::getpagesize())});
+    }
+  }
+  std::error_code ec;
+  double fds = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++fds;
+  }
+  if (!ec) {
+    figures.push_back(
+        {"process_open_fds", "open file descriptors", MetricType::Gauge, fds});
+  }
+  if (struct rlimit limit; ::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    figures.push_back({"process_max_fds", "file descriptors allowed",
+                       MetricType::Gauge, static_cast<double>(limit.rlim_cur)});
+  }
+  figures.push_back({"process_start_time_seconds",
+                     "start time of the process since the Unix epoch, seconds",
+                     MetricType::Gauge, absl::ToUnixMillis(started) / 1000.0});
+  return figures;
+}
+
 }  // namespace
 
 // Reads the store's and the authenticator's figures at scrape time (no
@@ -85,6 +141,19 @@ class ScrapeCollector final : public prometheus::Collectable {
     for (const Figure& f : Figures(store_.stats(), authenticator_)) {
       families.push_back(Single(f.name, f.help, f.type, f.value));
     }
+    for (const Figure& f : ProcessFigures(started_)) {
+      families.push_back(Single(f.name, f.help, f.type, f.value));
+    }
+    // Which build and store schema answer: 1, with them as labels.
+    prometheus::MetricFamily build =
+        Single("aesignal_build_info",
+               "the build serving: its version and the store "
+               "schema it writes, as labels; always 1",
+               MetricType::Gauge, 1);
+    build.metric[0].label = {
+        {"version", AESIGNAL_VERSION},
+        {"store_schema", absl::StrCat(storage::kSchemaVersion)}};
+    families.push_back(std::move(build));
     for (const auto& [property, value] : store_.EngineProperties()) {
       // rocksdb.total-sst-files-size -> aesignal_rocksdb_total_sst_files_size
       std::string name = absl::StrReplaceAll(
@@ -116,6 +185,9 @@ class ScrapeCollector final : public prometheus::Collectable {
 
   const storage::Store& store_;
   const access::Authenticator* authenticator_;
+  // Close enough to the process's start: the metrics exist from the
+  // server's start on.
+  const absl::Time started_ = absl::Now();
 };
 
 struct PrometheusMetrics::Families {

@@ -8,12 +8,14 @@
 
 #include <string>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "aesignal/client/client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/domain/monitor.h"
 #include "services/server/server.h"
+#include "storage/store.h"
 #include "tests/testing/fixtures.h"
 #include "tests/testing/temp_dir.h"
 
@@ -151,6 +153,24 @@ TEST(MetricsTest, ScrapeReflectsTraffic) {
   EXPECT_THAT(text, HasSubstr("aesignal_store_write_failures_total 0\n"));
   EXPECT_THAT(text, HasSubstr("aesignal_store_resumes_total 0\n"));
   EXPECT_THAT(text, HasSubstr("aesignal_store_writes_refused 0\n"));
+  // The process's own figures, and the build.
+  for (const char* figure :
+       {"process_cpu_seconds_total ", "process_resident_memory_bytes ",
+        "process_virtual_memory_bytes ", "process_open_fds ",
+        "process_max_fds ", "process_start_time_seconds "}) {
+    EXPECT_THAT(text, HasSubstr(absl::StrCat("\n", figure))) << figure;
+  }
+  // A running server holds megabytes: the figure is read, not a zero.
+  const size_t rss = text.find("\nprocess_resident_memory_bytes ");
+  ASSERT_NE(rss, std::string::npos);
+  double rss_bytes = 0;
+  ASSERT_TRUE(absl::SimpleAtod(
+      text.substr(rss + 31, text.find('\n', rss + 1) - rss - 31), &rss_bytes));
+  EXPECT_GT(rss_bytes, 1e6);
+  EXPECT_THAT(
+      text, HasSubstr(absl::StrCat("aesignal_build_info{version=\"",
+                                   AESIGNAL_TEST_VERSION, "\",store_schema=\"",
+                                   storage::kSchemaVersion, "\"} 1\n")));
 
   stream->WritesDone();
   while (stream->Read(&response)) {
