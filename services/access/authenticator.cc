@@ -42,58 +42,23 @@ std::string RefusalReason(const Credentials& credentials) {
 Authenticator::Authenticator(std::vector<Principal> principals,
                              FailureLogOptions failure_log)
     : principals_(std::move(principals)),
-      failure_log_(std::move(failure_log)) {}
-
-void Authenticator::NoteFailure(const std::string& reason,
-                                const std::string& origin) const {
-  failures_.fetch_add(1, std::memory_order_relaxed);
-  std::string line;
-  {
-    absl::MutexLock lock(&log_mu_);
-    ++unlogged_;
-    latest_ = origin.empty() ? reason : absl::StrCat(reason, ", over ", origin);
-    line = DueLine(failure_log_.now());
-  }
-  if (!line.empty()) WriteLine(line);
-}
-
-void Authenticator::FlushFailureLog() const {
-  std::string line;
-  {
-    absl::MutexLock lock(&log_mu_);
-    if (unlogged_ > 0) line = DueLine(failure_log_.now());
-  }
-  if (!line.empty()) WriteLine(line);
-}
-
-std::string Authenticator::DueLine(absl::Time now) const {
-  if (now - last_line_ < failure_log_.interval) return "";
-  std::string line;
-  if (last_line_ == absl::InfinitePast()) {
-    line = absl::StrCat(
-        "refused a call: missing or unknown credentials: ", latest_,
-        " (such refusals are logged at most once per ",
-        absl::FormatDuration(failure_log_.interval),
-        "; aesignal_authentication_failures_total counts each)");
-  } else {
-    line = absl::StrCat(
-        "refused ", unlogged_, unlogged_ == 1 ? " call" : " calls",
-        " with missing or unknown credentials since ",
-        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", last_line_, absl::UTCTimeZone()),
-        " (the latest: ", latest_, ")");
-  }
-  unlogged_ = 0;
-  last_line_ = now;
-  return line;
-}
-
-void Authenticator::WriteLine(const std::string& line) const {
-  if (failure_log_.log) {
-    failure_log_.log(line);
-  } else {
-    log::Line(line);
-  }
-}
+      failure_log_(
+          failure_log,
+          [interval = failure_log.interval](const std::string& latest) {
+            return absl::StrCat(
+                "refused a call: missing or unknown credentials: ", latest,
+                " (such refusals are logged at most once per ",
+                absl::FormatDuration(interval),
+                "; aesignal_authentication_failures_total counts each)");
+          },
+          [](int64_t count, absl::Time since, const std::string& latest) {
+            return absl::StrCat("refused ", count,
+                                count == 1 ? " call" : " calls",
+                                " with missing or unknown credentials since ",
+                                absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", since,
+                                                 absl::UTCTimeZone()),
+                                " (the latest: ", latest, ")");
+          }) {}
 
 const Principal* Authenticator::ByToken(absl::string_view authorization) const {
   absl::string_view token = authorization;
@@ -126,7 +91,10 @@ absl::StatusOr<Caller> Authenticator::Authenticate(
   }
   if (p == nullptr) {
     const std::string reason = RefusalReason(credentials);
-    NoteFailure(reason, credentials.origin);
+    failure_log_.Note(
+        credentials.origin.empty()
+            ? reason
+            : absl::StrCat(reason, ", over ", credentials.origin));
     return absl::UnauthenticatedError(
         absl::StrCat("missing or unknown credentials: ", reason));
   }

@@ -30,6 +30,7 @@
 #include "absl/time/time.h"
 #include "services/access/caller.h"
 #include "services/access/role.h"
+#include "services/log/repeated.h"
 
 namespace aesignal::access {
 
@@ -44,14 +45,9 @@ struct Credentials {
   std::string origin = "";
 };
 
-// Where the Authenticator reports refused credentials.
-struct FailureLogOptions {
-  // Receives each log line (no trailing newline); stderr when empty.
-  std::function<void(const std::string&)> log = nullptr;
-  // The clock that spaces the lines (tests pass their own).
-  std::function<absl::Time()> now = [] { return absl::Now(); };
-  absl::Duration interval = absl::Minutes(1);
-};
+// Where the Authenticator reports refused credentials (log, clock,
+// interval between lines).
+using FailureLogOptions = log::RepeatedEventOptions;
 
 class Authenticator {
  public:
@@ -63,12 +59,12 @@ class Authenticator {
   absl::StatusOr<Caller> Authenticate(const Credentials& credentials) const;
 
   // Calls refused by Authenticate since construction.
-  int64_t failures() const { return failures_.load(std::memory_order_relaxed); }
+  int64_t failures() const { return failure_log_.total(); }
 
   // Logs the refusals not logged yet, once the last line is `interval` old:
   // the server calls it every few seconds, so that a burst followed by
   // silence is reported too (NoteFailure logs only when a refusal comes).
-  void FlushFailureLog() const;
+  void FlushFailureLog() const { failure_log_.Flush(); }
 
   // The caller for a principal authenticated earlier on this server (a
   // transport that records only the name between authentication and the
@@ -78,23 +74,9 @@ class Authenticator {
  private:
   const Principal* ByToken(absl::string_view authorization) const;
   const Principal* ByCommonName(absl::string_view common_name) const;
-  // Counts a refusal and logs it if the last line is `interval` old.
-  void NoteFailure(const std::string& reason, const std::string& origin) const;
-  // The line for the refusals not logged yet, if one is due at `now` (the
-  // last line `interval` old); "" if not. Resets the count.
-  std::string DueLine(absl::Time now) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(log_mu_);
-  void WriteLine(const std::string& line) const;
-
   std::vector<Principal> principals_;
-  FailureLogOptions failure_log_;
-  mutable std::atomic<int64_t> failures_{0};
-  mutable absl::Mutex log_mu_;
-  // Refusals since the last line, and when that line was written.
-  mutable int64_t unlogged_ ABSL_GUARDED_BY(log_mu_) = 0;
-  // Why the latest refusal was refused, and over what.
-  mutable std::string latest_ ABSL_GUARDED_BY(log_mu_);
-  mutable absl::Time last_line_ ABSL_GUARDED_BY(log_mu_) = absl::InfinitePast();
+  // Counts every refusal; logs the first, then one line per interval.
+  mutable log::RepeatedEventLog failure_log_;
 };
 
 }  // namespace aesignal::access

@@ -21,6 +21,7 @@
 #include "services/access/principals.h"
 #include "services/log/log.h"
 #include "services/server/config.h"
+#include "services/server/grpc_log.h"
 #include "services/server/server.h"
 #include "storage/store.h"
 
@@ -288,6 +289,8 @@ int main(int argc, char** argv) {
   // by every user, whatever umask the shell had (the systemd unit's
   // UMask=0027, also outside systemd).
   ::umask(027);
+  // gRPC's own lines in this log, failed TLS handshakes summarized.
+  aesignal::RouteGrpcLog();
   if (const std::string config = absl::GetFlag(FLAGS_config); !config.empty()) {
     absl::Status applied = aesignal::ApplyConfigFile(config, *explicit_flags);
     if (!applied.ok()) {

@@ -21,6 +21,7 @@
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
 #include "services/access/authenticator.h"
+#include "services/server/grpc_log.h"
 #include "storage/store.h"
 
 namespace aesignal {
@@ -74,6 +75,10 @@ std::vector<Figure> Figures(const storage::Store::Stats& stats,
        "calls refused for missing or unknown credentials", MetricType::Counter,
        authenticator != nullptr ? static_cast<double>(authenticator->failures())
                                 : 0.0},
+      {"aesignal_tls_handshake_failures_total",
+       "TLS handshakes that failed (a client certificate not accepted or "
+       "missing, or a client not speaking TLS)",
+       MetricType::Counter, static_cast<double>(TlsHandshakeFailures())},
   };
 }
 

@@ -22,6 +22,7 @@
 #include "services/grpc/credentials.h"
 #include "services/grpc/services.h"
 #include "services/log/log.h"
+#include "services/server/grpc_log.h"
 #include "services/server/metrics.h"
 #include "storage/store.h"
 
@@ -270,13 +271,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
         std::make_shared<access::Authenticator>(options.principals);
     auth =
         std::make_shared<grpc_services::AuthProcessor>(server->authenticator_);
-    server->failure_log_flusher_ = std::thread([raw = server.get()] {
-      while (!raw->stop_flusher_.WaitForNotificationWithTimeout(
-          absl::Seconds(5))) {
+  }
+  // Refusals and failed handshakes followed by silence are logged too.
+  server->failure_log_flusher_ = std::thread([raw = server.get()] {
+    while (
+        !raw->stop_flusher_.WaitForNotificationWithTimeout(absl::Seconds(5))) {
+      if (raw->authenticator_ != nullptr) {
         raw->authenticator_->FlushFailureLog();
       }
-    });
-  }
+      FlushGrpcLog();
+    }
+  });
   server->metrics_ = PrometheusMetrics::Create(server->store_.get(),
                                                server->authenticator_.get());
   auto credentials = grpc_services::MakeServerCredentials(

@@ -12,7 +12,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "aesignal/client/client.h"
 #include "aesignal/v1/admin_service.grpc.pb.h"
 #include "aesignal/v1/audit_service.grpc.pb.h"
@@ -26,6 +28,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "services/access/principals.h"
+#include "services/server/grpc_log.h"
 #include "services/server/server.h"
 #include "tests/testing/access_matrix.h"
 #include "tests/testing/fixtures.h"
@@ -396,6 +399,38 @@ TEST_F(SecurityTest, CertificateFromAnotherCaCannotConnect) {
   const auto status = stub->ListTrials(&context, {}, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
       << status.error_message();
+}
+
+// A client retrying with a certificate no configured CA issued fails its
+// handshake every time: each failure is counted (the metric), and the log
+// gets one line, not one per attempt.
+TEST_F(SecurityTest, FailedHandshakesAreCountedAndLoggedOnce) {
+  absl::Mutex mu;
+  std::vector<std::string> lines;
+  RouteGrpcLog({.log =
+                    [&](const std::string& line) {
+                      absl::MutexLock lock(&mu);
+                      lines.push_back(line);
+                    },
+                .interval = absl::Hours(1)});
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    grpc::ChannelArguments args;  // a new connection each time
+    args.SetInt("aesignal.test.attempt", attempt);
+    auto stub = v1::TrialService::NewStub(
+        grpc::CreateCustomChannel(target_, Tls("rogue"), args));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(5));
+    v1::ListTrialsResponse response;
+    EXPECT_EQ(stub->ListTrials(&context, {}, &response).error_code(),
+              grpc::StatusCode::UNAVAILABLE);
+  }
+  EXPECT_GE(TlsHandshakeFailures(), 3);
+  FlushGrpcLog();  // nothing due within the hour
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(lines.size(), 1u) << absl::StrJoin(lines, "\n");
+  EXPECT_THAT(lines[0], HasSubstr("a TLS handshake failed: "));
+  EXPECT_THAT(lines[0], HasSubstr("aesignal_tls_handshake_failures_total"));
 }
 
 TEST_F(SecurityTest, PlaintextClientCannotTalkToTlsServer) {
