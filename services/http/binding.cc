@@ -393,6 +393,16 @@ absl::Status BindVariable(const std::string& path, const std::string& value,
   std::string proto_path;
   AESIGNAL_ASSIGN_OR_RETURN(const FieldDescriptor* field,
                             Resolve(path, request, &leaf, &proto_path));
+  // The body may repeat the field, but not contradict the URL: reports
+  // POSTed to one trial's URL with another trial in the body went to the
+  // URL's trial without a word.
+  const std::string in_body = leaf->GetReflection()->GetString(*leaf, field);
+  if (!in_body.empty() && in_body != value) {
+    return Violation(path,
+                     absl::StrCat("is '", in_body, "' in the body but '", value,
+                                  "' in the URL: leave it out of the "
+                                  "body, or give the same"));
+  }
   leaf->GetReflection()->SetString(leaf, field, value);
   bound->paths.push_back(proto_path);
   return absl::OkStatus();
@@ -466,7 +476,7 @@ absl::Status BindRequest(const RouteMatch& match, const HttpInput& input,
                          Message* request) {
   Bound bound;
   AESIGNAL_RETURN_IF_ERROR(BindBody(*match.route, input, request, &bound));
-  // The path wins over the body (AIP-127): a body's `name` is overwritten.
+  // The path sets the field; a body's `name` or `parent` may only repeat it.
   for (const auto& [path, value] : match.variables) {
     AESIGNAL_RETURN_IF_ERROR(BindVariable(path, value, request, &bound));
   }

@@ -203,6 +203,29 @@ TEST(BindingTest, MistakesAreFieldViolations) {
   }
 }
 
+// A body may repeat what the URL's path sets, but not contradict it:
+// reports for trial T2 POSTed to T1's URL would go to T1 without a word.
+TEST(BindingTest, ABodyContradictingThePathIsRefused) {
+  const RouteMatch submit = Match("POST", "/v1/trials/T1/reports:submit");
+  v1::SubmitReportsRequest same;
+  ASSERT_TRUE(BindRequest(submit,
+                          {.content_type = "application/json",
+                           .body = R"({"parent": "trials/T1"})"},
+                          &same)
+                  .ok());
+  EXPECT_EQ(same.parent(), "trials/T1");
+  v1::SubmitReportsRequest other;
+  const absl::Status status =
+      BindRequest(submit,
+                  {.content_type = "application/json",
+                   .body = R"({"parent": "trials/T2"})"},
+                  &other);
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_EQ(ViolatedField(status), "parent");
+  EXPECT_THAT(status.message(),
+              HasSubstr("'trials/T2' in the body but 'trials/T1' in the URL"));
+}
+
 TEST(BindingTest, BodiesAreProtoJsonOfTheBodyField) {
   const RouteMatch create = Match("POST", "/v1/trials");
   v1::CreateTrialRequest request;
@@ -415,16 +438,28 @@ TEST(JsonTest, ErrorMessagesAreValidUtf8) {
   EXPECT_THAT(error.body, HasSubstr("/v1/T\\\\xff"));
 }
 
-TEST(BindingTest, ThePathWinsOverTheBodyAndTimestampsParse) {
+// The path sets `name`; the body may repeat it (a client posting the
+// resource it read back), and a different one is refused: it used to be
+// overwritten, so a triage meant for another topic changed this one.
+TEST(BindingTest, ThePathSetsTheNameTheBodyMayOnlyRepeatIt) {
+  const RouteMatch route = Match("POST", "/v1/trials/T1/topics/X:triage");
   v1::TriageTopicRequest triage;
-  ASSERT_TRUE(BindRequest(Match("POST", "/v1/trials/T1/topics/X:triage"),
+  ASSERT_TRUE(BindRequest(route,
                           {.content_type = "application/json",
-                           .body = R"({"name": "trials/OTHER/topics/Y",
+                           .body = R"({"name": "trials/T1/topics/X",
                                "status": "SIGNAL_STATUS_REFUTED"})"},
                           &triage)
                   .ok());
   EXPECT_EQ(triage.name(), "trials/T1/topics/X");
   EXPECT_EQ(triage.status(), v1::SIGNAL_STATUS_REFUTED);
+  v1::TriageTopicRequest other;
+  const absl::Status status =
+      BindRequest(route,
+                  {.content_type = "application/json",
+                   .body = R"({"name": "trials/OTHER/topics/Y",
+                               "status": "SIGNAL_STATUS_REFUTED"})"},
+                  &other);
+  EXPECT_EQ(ViolatedField(status), "name") << status;
 }
 
 TEST(JsonTest, ErrorsHaveGoogleShapeWithTheSameDetailsAsGrpc) {
