@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "clients/cli/commands.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace aesignal::cli {
@@ -298,9 +299,74 @@ void AddPath(std::vector<std::string>* mask, const std::string& path) {
   }
 }
 
+// Drops from `added` what `current` already has, saying so: a
+// provisioning script run twice adds nothing the second time. An entry
+// agrees when every field its flag gave equals the trial's (a field left
+// out is not compared); one that disagrees is an error naming both, false.
+template <typename Entry, typename IdOf>
+bool DropExisting(const google::protobuf::RepeatedPtrField<Entry>& current,
+                  const char* flag, const char* what, IdOf id_of,
+                  std::vector<Entry>* added, CommandContext& ctx) {
+  std::vector<Entry> left;
+  for (Entry& entry : *added) {
+    auto it = std::find_if(current.begin(), current.end(), [&](const Entry& e) {
+      return id_of(e) == id_of(entry);
+    });
+    if (it == current.end()) {
+      left.push_back(std::move(entry));
+      continue;
+    }
+    Entry merged = *it;
+    merged.MergeFrom(entry);
+    if (!google::protobuf::util::MessageDifferencer::Equals(merged, *it)) {
+      ctx.io.err << flag << " " << id_of(entry) << ": the trial has " << what
+                 << " " << id_of(entry) << " already, as {"
+                 << it->ShortDebugString()
+                 << "}; change it with --from-json FILE --mask PATH\n";
+      return false;
+    }
+    ctx.io.out << what << " " << id_of(entry)
+               << " is in the trial already: left as it is\n";
+  }
+  *added = std::move(left);
+  return true;
+}
+
+// Removes from `add` and `aesi` what the trial has already (see
+// DropExisting); false after printing a disagreement.
+bool DropExistingAdditions(const v1::Trial& trial, Additions* add,
+                           std::vector<std::string>* aesi,
+                           CommandContext& ctx) {
+  if (!DropExisting(
+          trial.dose_groups(), "--add-dose-group", "dose group",
+          [](const v1::DoseGroup& g) { return g.dose_group_id(); },
+          &add->dose_groups, ctx) ||
+      !DropExisting(
+          trial.timepoints(), "--add-timepoint", "timepoint",
+          [](const v1::Timepoint& t) { return t.timepoint_id(); },
+          &add->timepoints, ctx) ||
+      !DropExisting(
+          trial.sites(), "--add-site", "site",
+          [](const v1::Site& s) { return s.site_id(); }, &add->sites, ctx)) {
+    return false;
+  }
+  std::erase_if(*aesi, [&](const std::string& category) {
+    const bool known = std::find(trial.aesi_categories().begin(),
+                                 trial.aesi_categories().end(),
+                                 category) != trial.aesi_categories().end();
+    if (known) {
+      ctx.io.out << "AESI category " << category
+                 << " is in the trial already: left as it is\n";
+    }
+    return known;
+  });
+  return true;
+}
+
 // `trial` (the current one) amended by the flags; returns the update mask.
 std::vector<std::string> ApplyAmendment(const AmendFlags& f,
                                         const Additions& add,
+                                        const std::vector<std::string>& aesi,
                                         const v1::Trial* from_file,
                                         v1::Trial* trial) {
   std::vector<std::string> mask;
@@ -320,8 +386,8 @@ std::vector<std::string> ApplyAmendment(const AmendFlags& f,
   if (!add.timepoints.empty()) AddPath(&mask, "timepoints");
   for (const auto& s : add.sites) *trial->add_sites() = s;
   if (!add.sites.empty()) AddPath(&mask, "sites");
-  for (const auto& c : f.aesi) trial->add_aesi_categories(c);
-  if (!f.aesi.empty()) AddPath(&mask, "aesi_categories");
+  for (const auto& c : aesi) trial->add_aesi_categories(c);
+  if (!aesi.empty()) AddPath(&mask, "aesi_categories");
   return mask;
 }
 
@@ -364,8 +430,19 @@ int TrialAmend(CommandContext& ctx, const AmendFlags& f) {
     return kExitFailed;
   }
   v1::Trial trial = *current;
+  std::vector<std::string> aesi = f.aesi;
+  if (!DropExistingAdditions(trial, &add, &aesi, ctx)) {
+    ctx.io.err << "trial " << f.trial << " unchanged (version "
+               << current->version() << ")\n";
+    return kExitFailed;
+  }
   const std::vector<std::string> mask =
-      ApplyAmendment(f, add, from_file ? &*from_file : nullptr, &trial);
+      ApplyAmendment(f, add, aesi, from_file ? &*from_file : nullptr, &trial);
+  if (mask.empty()) {
+    ctx.io.out << "trial " << f.trial << " unchanged (version "
+               << current->version() << "): nothing new to add\n";
+    return kExitOk;
+  }
   auto amended = c.UpdateTrial(trial, mask);
   if (!amended.ok()) {
     PrintStatus(ctx.io.err, amended.status());

@@ -824,6 +824,36 @@ TEST_F(CliTest, BaselinesShowHistory) {
   EXPECT_LT(v2, v1);
 }
 
+// Run twice, a provisioning script's --add-* flags add nothing the second
+// time and succeed; an entry that disagrees with the trial's is refused,
+// naming what the trial has.
+TEST_F(CliTest, TrialAmendLeavesWhatTheTrialHasAlone) {
+  LoadExample();
+  const std::vector<std::string> add = {
+      "trial",      "amend",      "--trial",         "MSC-IPF-EX1",
+      "--add-site", "03:Site 03", "--add-site",      "01",
+      "--add-aesi", "infection",  "--add-timepoint", "Y6:Year 6:2191"};
+  CliRun first = Cli(add);
+  ASSERT_EQ(first.code, 0) << first.err;
+  EXPECT_THAT(first.out, HasSubstr("site 01 is in the trial already"));
+  EXPECT_THAT(first.out,
+              HasSubstr("AESI category infection is in the trial already"));
+  EXPECT_THAT(first.out,
+              HasSubstr("amended (timepoints, sites): version 1 -> 2"));
+  CliRun again = Cli(add);
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("timepoint Y6 is in the trial already"));
+  EXPECT_THAT(again.out,
+              HasSubstr("unchanged (version 2): nothing new to add"));
+  CliRun other = Cli({"trial", "amend", "--trial", "MSC-IPF-EX1", "--add-site",
+                      "01:Another name"});
+  EXPECT_NE(other.code, 0);
+  EXPECT_THAT(other.err, HasSubstr("--add-site 01: the trial has site 01 "
+                                   "already, as {site_id: \"01\" name: "
+                                   "\"Site 01\"}"));
+  EXPECT_THAT(other.err, HasSubstr("unchanged (version 2)"));
+}
+
 TEST_F(CliTest, TrialAmendAddsADoseGroup) {
   LoadExample();
   CliRun amend =
