@@ -1,6 +1,7 @@
 // Section 3 of the DSMB report: listings of serious AEs, deaths and AESIs,
 // and of the reports withdrawn as entered in error.
 #include <algorithm>
+#include <set>
 #include <tuple>
 
 #include "absl/strings/ascii.h"
@@ -133,6 +134,50 @@ bool IsFatal(const v1::AdverseEventReport& ae) {
 bool IsAesi(const v1::AdverseEventReport& ae) { return ae.aesi_size() > 0; }
 bool Every(const v1::AdverseEventReport&) { return true; }
 
+// Deaths against the subjects' disposition at the cut-off: a subject with a
+// fatal AE still recorded as in follow-up, or withdrawn for a death no
+// report records, is a discrepancy the DSMB should hear of (one of the two
+// records is late or wrong). "" when they agree.
+std::string DeathCrossCheck(const Context& context) {
+  std::set<std::string> fatal;
+  for (const v1::Report& report : context.in.reports) {
+    if (IsFatal(report.current().report())) {
+      fatal.insert(report.current().report().subject_id());
+    }
+  }
+  std::vector<std::string> still_followed, no_fatal_ae;
+  for (const v1::Subject& subject : context.in.subjects) {
+    const bool withdrawn = subject.status() == v1::FOLLOW_UP_STATUS_WITHDRAWN ||
+                           subject.status() == v1::FOLLOW_UP_STATUS_COMPLETED;
+    if (fatal.count(subject.subject_id()) > 0 && !withdrawn) {
+      still_followed.push_back(subject.subject_id());
+    }
+    const std::string reason =
+        absl::AsciiStrToLower(subject.withdrawal_reason());
+    if (subject.status() == v1::FOLLOW_UP_STATUS_WITHDRAWN &&
+        (absl::StrContains(reason, "death") ||
+         absl::StrContains(reason, "died")) &&
+        fatal.count(subject.subject_id()) == 0) {
+      no_fatal_ae.push_back(subject.subject_id());
+    }
+  }
+  std::string text;
+  if (!still_followed.empty()) {
+    absl::StrAppend(&text, " Check: ", absl::StrJoin(still_followed, ", "),
+                    still_followed.size() == 1 ? " has" : " have",
+                    " a fatal AE but",
+                    still_followed.size() == 1 ? " is" : " are",
+                    " still recorded as in follow-up at the cut-off.");
+  }
+  if (!no_fatal_ae.empty()) {
+    absl::StrAppend(&text, " Check: ", absl::StrJoin(no_fatal_ae, ", "),
+                    no_fatal_ae.size() == 1 ? " was" : " were",
+                    " withdrawn for death, but no fatal AE was reported by the "
+                    "cut-off.");
+  }
+  return text;
+}
+
 }  // namespace
 
 void AddListings(const Context& context, Document& document) {
@@ -147,6 +192,9 @@ void AddListings(const Context& context, Document& document) {
   Table deaths = Listing(context, reports, "l02_death_listing",
                          "Listing of deaths", IsFatal, assessed);
   deaths.empty_text = "No death.";
+  // The footnote shows under an empty listing too: a withdrawal for death
+  // without a report.
+  absl::StrAppend(&deaths.footnote, DeathCrossCheck(context));
   document.Add(std::move(deaths));
   Table aesi = Listing(
       context, reports, "l03_aesi_listing",

@@ -530,6 +530,23 @@ TEST(DsmbReportTest, AnyAeOverTimeIsDrawnOnceWhateverWasRaised) {
   }
 }
 
+// Deaths are checked against the subjects' disposition: a fatal AE whose
+// subject is still followed, and a withdrawal for death with no fatal AE,
+// are both called out under the death listing.
+TEST(DsmbReportTest, DeathsAreCheckedAgainstTheDisposition) {
+  DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED);
+  EXPECT_THAT(Html(in), Not(HasSubstr("Check: ")));
+  // Subject 002 (ongoing) dies of R1; 003 is withdrawn "DEATH" unreported.
+  in.reports[0].mutable_current()->mutable_report()->set_outcome(
+      v1::OUTCOME_FATAL);
+  in.subjects[2].set_withdrawal_reason("DEATH");
+  const std::string html = Html(in);
+  EXPECT_THAT(html, HasSubstr("Check: 002 has a fatal AE but is still "
+                              "recorded as in follow-up at the cut-off."));
+  EXPECT_THAT(html, HasSubstr("Check: 003 was withdrawn for death, but no "
+                              "fatal AE was reported by the cut-off."));
+}
+
 // A topic's figure over time draws every baseline of its term at the
 // timepoint it applies to, with the sources in the caption; an open session
 // leaves out a baseline of one dose group.

@@ -162,8 +162,12 @@ if [[ ${UPDATE_IMAGES:-} == 1 ]]; then
   pilot_pdf="$out/CDISCPILOT01-closed.pdf"
   render "$ex_pdf" 1 report-title
   render "$ex_pdf" "$(page_with "$ex_pdf" "Table 5\\. Overview")" report-ae-tables
-  render "$ex_pdf" "$(page_with "$ex_pdf" "Figure 1\\.")" report-topic-figure
-  render "$pilot_pdf" "$(page_with "$pilot_pdf" "Figure 1\\.")" report-forest
+  render "$ex_pdf" "$(page_with "$ex_pdf" "dashed: the expected")" \
+    report-topic-figure
+  render "$pilot_pdf" "$(page_with "$pilot_pdf" "Risk difference vs ")" \
+    report-forest
+  render "$pilot_pdf" "$(page_with "$pilot_pdf" "Test and cell")" \
+    report-prespecified
   echo "wrote docs/images/report-*.png"
 fi
 echo "PASS"
