@@ -162,7 +162,7 @@ if [[ ${UPDATE_IMAGES:-} == 1 ]]; then
   pilot_pdf="$out/CDISCPILOT01-closed.pdf"
   render "$ex_pdf" 1 report-title
   render "$ex_pdf" "$(page_with "$ex_pdf" "Table 5\\. Overview")" report-ae-tables
-  render "$ex_pdf" "$(page_with "$ex_pdf" "dashed: the expected")" \
+  render "$ex_pdf" "$(page_with "$ex_pdf" "Cochran-Armitage test of increasing")" \
     report-topic-figure
   render "$pilot_pdf" "$(page_with "$pilot_pdf" "Risk difference vs ")" \
     report-forest
