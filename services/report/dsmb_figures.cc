@@ -183,9 +183,7 @@ Figure OverTimeFigure(const Context& context, const v1::SignalTopic& topic,
   BaselineMarks baselines = Baselines(context, topic);
   chart.references = std::move(baselines.lines);
   for (const v1::Timepoint& timepoint : context.in.trial.timepoints()) {
-    chart.categories.push_back(timepoint.label().empty()
-                                   ? timepoint.timepoint_id()
-                                   : timepoint.label());
+    chart.categories.push_back(TimepointName(timepoint));
   }
   for (const Column& column : context.columns) {
     Series series{.name = column.label, .points = {}};

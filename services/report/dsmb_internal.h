@@ -55,6 +55,10 @@ std::vector<std::string> IncidenceRow(const Context& context,
                                       const v1::TermIncidence& term,
                                       absl::string_view label,
                                       bool with_events);
+// A timepoint's printed name: its label, else its id; by id, an id the
+// trial does not list is printed as it is.
+const std::string& TimepointName(const v1::Timepoint& timepoint);
+std::string TimepointName(const Context& context, const std::string& id);
 // The topic's printed name: an overall row by its table label ("Any
 // serious AE"), a PT or SOC by its term.
 std::string TopicName(const Context& context, const v1::SignalTopic& topic);

@@ -162,6 +162,18 @@ std::vector<std::string> IncidenceRow(const Context& context,
   return row;
 }
 
+const std::string& TimepointName(const v1::Timepoint& timepoint) {
+  return timepoint.label().empty() ? timepoint.timepoint_id()
+                                   : timepoint.label();
+}
+
+std::string TimepointName(const Context& context, const std::string& id) {
+  for (const v1::Timepoint& timepoint : context.in.trial.timepoints()) {
+    if (timepoint.timepoint_id() == id) return TimepointName(timepoint);
+  }
+  return id;
+}
+
 std::string TopicName(const Context& context, const v1::SignalTopic& topic) {
   if (topic.level() == v1::TERM_LEVEL_OVERALL) {
     for (const v1::TermIncidence& term : context.in.overall.terms()) {

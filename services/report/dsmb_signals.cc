@@ -242,16 +242,6 @@ Table ChangesTable(const Context& context) {
   return table;
 }
 
-// The timepoint's printed label.
-std::string TimepointName(const Context& context, const std::string& id) {
-  for (const v1::Timepoint& timepoint : context.in.trial.timepoints()) {
-    if (timepoint.timepoint_id() == id) {
-      return timepoint.label().empty() ? id : timepoint.label();
-    }
-  }
-  return id;
-}
-
 // Whether an evidence item is an exact test with a p-value that can decide
 // (the Bayesian posterior and MaxSPRT's likelihood ratio have none). A
 // coded report leaves out the dose trend: beside the coded groups' counts,

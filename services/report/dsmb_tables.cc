@@ -117,9 +117,7 @@ Table FollowUpTable(const Context& context) {
   for (const v1::Timepoint& timepoint : context.in.trial.timepoints()) {
     // "Month 3 (day 91)", unless the label already names its day ("Day
     // 212 (end of data)").
-    const std::string& name = timepoint.label().empty()
-                                  ? timepoint.timepoint_id()
-                                  : timepoint.label();
+    const std::string& name = TimepointName(timepoint);
     const std::string day = absl::StrCat("day ", timepoint.study_day());
     std::vector<std::string> row = {
         absl::StrContains(absl::AsciiStrToLower(name), day)
