@@ -3,6 +3,7 @@
 // The topic model (assembly from signals, ranking) is in topics.h.
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <set>
 #include <utility>
 #include <vector>
@@ -221,20 +222,38 @@ absl::StatusOr<v1::SignalTopic> SignalBook::GetTopic(
   return std::move(topics.front());
 }
 
-absl::StatusOr<std::vector<v1::SignalTopic>> SignalBook::GetTopicsAtCutOff(
-    const v1::ListTopicsRequest& request) {
+namespace {
+
+// A server-side read of a whole trial at a data cut-off: the snapshot and
+// the trial that request.parent names. `as_of` is required; `why` says why
+// when it is missing.
+struct CutOffRead {
+  std::unique_ptr<storage::SnapshotView> view;
+  v1::Trial trial;
+};
+absl::StatusOr<CutOffRead> ReadAtCutOff(const storage::Store& store,
+                                        const v1::ListTopicsRequest& request,
+                                        const char* why) {
   AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
                             ParseTrialName(request.parent(), "parent"));
-  if (!request.has_as_of()) {
-    return errors::InvalidArgument(
-        "as_of", "topics read together are read at a data cut-off");
-  }
+  if (!request.has_as_of()) return errors::InvalidArgument("as_of", why);
   AESIGNAL_RETURN_IF_ERROR(internal::CheckAsOf(request.as_of()));
-  auto view = store_.Snapshot();
-  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, trial_id));
+  CutOffRead read{.view = store.Snapshot(), .trial = {}};
+  AESIGNAL_ASSIGN_OR_RETURN(read.trial, LoadTrial(*read.view, trial_id));
+  return read;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<v1::SignalTopic>> SignalBook::GetTopicsAtCutOff(
+    const v1::ListTopicsRequest& request) {
   AESIGNAL_ASSIGN_OR_RETURN(
-      std::vector<v1::SignalTopic> topics,
-      TopicsAsOf(*view, trial, request.as_of(), "", /*with_evidence=*/true));
+      CutOffRead read,
+      ReadAtCutOff(store_, request,
+                   "topics read together are read at a data cut-off"));
+  AESIGNAL_ASSIGN_OR_RETURN(std::vector<v1::SignalTopic> topics,
+                            TopicsAsOf(*read.view, read.trial, request.as_of(),
+                                       "", /*with_evidence=*/true));
   std::erase_if(topics, [&](const v1::SignalTopic& topic) {
     return !Matches(request, topic);
   });
@@ -243,16 +262,11 @@ absl::StatusOr<std::vector<v1::SignalTopic>> SignalBook::GetTopicsAtCutOff(
 
 absl::StatusOr<std::vector<v1::SignalTopic>> SignalBook::PrespecifiedAtCutOff(
     const v1::ListTopicsRequest& request) {
-  AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,
-                            ParseTrialName(request.parent(), "parent"));
-  if (!request.has_as_of()) {
-    return errors::InvalidArgument(
-        "as_of", "pre-specified rows are evaluated at a data cut-off");
-  }
-  AESIGNAL_RETURN_IF_ERROR(internal::CheckAsOf(request.as_of()));
-  auto view = store_.Snapshot();
-  AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial, LoadTrial(*view, trial_id));
-  return EvaluatePrespecifiedAtCutOff(*view, trial, request.as_of());
+  AESIGNAL_ASSIGN_OR_RETURN(
+      CutOffRead read,
+      ReadAtCutOff(store_, request,
+                   "pre-specified rows are evaluated at a data cut-off"));
+  return EvaluatePrespecifiedAtCutOff(*read.view, read.trial, request.as_of());
 }
 
 absl::StatusOr<v1::SignalTopic> SignalBook::TriageTopic(
