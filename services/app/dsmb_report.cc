@@ -300,41 +300,12 @@ absl::Status Gatherer::Prespecified(report::DsmbInputs& in) {
 }
 
 // The baselines in force at the cut-off: each in its newest version stored
-// by then (one revised later is read with its history), none stored after.
+// by then, none stored after (in no particular order: the report draws
+// them by id).
 absl::Status Gatherer::Baselines(report::DsmbInputs& in) {
-  v1::ListBaselinesRequest list;
-  list.set_parent(request_.parent());
-  list.set_page_size(1000);
-  const absl::Time cutoff = TimeOf(request_.cutoff());
-  std::vector<std::string> revised;  // after the cut-off
-  AESIGNAL_RETURN_IF_ERROR(ForEachPage(
-      list,
-      [&](const v1::ListBaselinesRequest& r) {
-        return signals_.ListBaselines(context_, r);
-      },
-      [&](v1::ListBaselinesResponse& page) {
-        for (v1::Baseline& baseline : *page.mutable_baselines()) {
-          if (TimeOf(baseline.update_time()) > cutoff) {
-            revised.push_back(baseline.name());
-          } else {
-            in.baselines.push_back(std::move(baseline));
-          }
-        }
-      }));
-  for (const std::string& name : revised) {
-    v1::GetBaselineRequest get;
-    get.set_name(name);
-    AESIGNAL_ASSIGN_OR_RETURN(v1::Baseline all,
-                              signals_.GetBaseline(context_, get));
-    for (v1::Baseline& version : *all.mutable_history()) {  // newest first
-      if (TimeOf(version.update_time()) <= cutoff) {
-        version.clear_history();
-        in.baselines.push_back(std::move(version));
-        break;
-      }
-    }
-  }
-  // In no particular order: the report draws them by id.
+  AESIGNAL_ASSIGN_OR_RETURN(
+      in.baselines, signals_.BaselinesAtCutOff(context_, request_.parent(),
+                                               request_.cutoff()));
   return absl::OkStatus();
 }
 

@@ -182,6 +182,13 @@ absl::StatusOr<std::vector<v1::SignalTopic>> SignalsApp::GetTopicsAtCutOff(
   return monitor_.signals().GetTopicsAtCutOff(request);
 }
 
+absl::StatusOr<std::vector<v1::Baseline>> SignalsApp::BaselinesAtCutOff(
+    const CallContext& context, const std::string& parent,
+    const google::protobuf::Timestamp& as_of) {
+  AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kListBaselines));
+  return monitor_.signals().BaselinesAtCutOff(parent, as_of);
+}
+
 absl::StatusOr<std::vector<v1::SignalTopic>> SignalsApp::PrespecifiedAtCutOff(
     const CallContext& context, const v1::ListTopicsRequest& request) {
   AESIGNAL_RETURN_IF_ERROR(BeginCall(context, methods::kListTopics));

@@ -47,6 +47,12 @@ class SignalsApp {
   // caller's permission for both. Not an RPC: for the DSMB report.
   absl::StatusOr<std::vector<v1::SignalTopic>> GetTopicsAtCutOff(
       const CallContext& context, const v1::ListTopicsRequest& request);
+  // Each baseline in its version in force at `as_of`
+  // (domain::SignalBook::BaselinesAtCutOff); needs the caller's permission
+  // to list baselines. Not an RPC: for the DSMB report.
+  absl::StatusOr<std::vector<v1::Baseline>> BaselinesAtCutOff(
+      const CallContext& context, const std::string& parent,
+      const google::protobuf::Timestamp& as_of);
   // Every pre-specified row evaluated at `as_of`, crossing or not
   // (domain::SignalBook::PrespecifiedAtCutOff); needs the caller's
   // permission to list topics. Not an RPC: for the DSMB report.

@@ -106,6 +106,10 @@ class SignalBook {
   // page_size and page_token are ignored. Not an RPC.
   absl::StatusOr<std::vector<v1::SignalTopic>> GetTopicsAtCutOff(
       const v1::ListTopicsRequest& request);
+  // Each baseline of trial `parent` in the version in force at `as_of`
+  // (ReadBaselinesAsOf). Not an RPC: for the DSMB report.
+  absl::StatusOr<std::vector<v1::Baseline>> BaselinesAtCutOff(
+      const std::string& parent, const google::protobuf::Timestamp& as_of);
   // Every pre-specified row of request.parent's trial evaluated at
   // request.as_of (required), crossing or not: prespecified.h. The other
   // fields of the request are ignored. Not an RPC: for the DSMB report.

@@ -260,6 +260,18 @@ absl::StatusOr<std::vector<v1::SignalTopic>> SignalBook::GetTopicsAtCutOff(
   return topics;
 }
 
+absl::StatusOr<std::vector<v1::Baseline>> SignalBook::BaselinesAtCutOff(
+    const std::string& parent, const google::protobuf::Timestamp& as_of) {
+  v1::ListTopicsRequest request;
+  request.set_parent(parent);
+  *request.mutable_as_of() = as_of;
+  AESIGNAL_ASSIGN_OR_RETURN(
+      CutOffRead read,
+      ReadAtCutOff(store_, request,
+                   "baselines in force are read at a data cut-off"));
+  return ReadBaselinesAsOf(*read.view, read.trial.trial_id(), as_of);
+}
+
 absl::StatusOr<std::vector<v1::SignalTopic>> SignalBook::PrespecifiedAtCutOff(
     const v1::ListTopicsRequest& request) {
   AESIGNAL_ASSIGN_OR_RETURN(
