@@ -149,7 +149,8 @@ void AddNewToken(CLI::App& admin, CommandContext& ctx) {
   new_token->add_option("--name", f->name, "principal name")->required();
   new_token->add_option("--role", f->role)
       ->required()
-      ->check(CLI::IsMember({"site", "safety_officer", "admin"}));
+      ->check(
+          CLI::IsMember({"site", "safety_officer", "dsmb_member", "admin"}));
   new_token->add_option("--site", f->sites,
                         "site_id the principal may write (role site; "
                         "repeatable)");

@@ -34,7 +34,7 @@ TEST(MethodsTest, EveryV1MethodIsKnownOnce) {
 }
 
 TEST(PolicyTest, EveryRoleTimesEveryMethodCalledDirectly) {
-  for (Role role : {Role::kSite, Role::kSafetyOfficer, Role::kAdmin}) {
+  for (Role role : kAllRoles) {
     const std::string role_name(RoleName(role));
     const Caller caller{.principal = "p", .role = role};
     for (const Method& method : kAllMethods) {
@@ -62,7 +62,7 @@ TEST(PolicyTest, UnknownMethodIsAdminOnly) {
 }
 
 TEST(RoleTest, NamesRoundTrip) {
-  for (Role role : {Role::kSite, Role::kSafetyOfficer, Role::kAdmin}) {
+  for (Role role : kAllRoles) {
     EXPECT_EQ(ParseRole(RoleName(role)), role);
   }
   EXPECT_EQ(ParseRole("root"), std::nullopt);
@@ -246,7 +246,9 @@ TEST(PrincipalsTest, RoleErrorNamesEntry) {
   std::fclose(f);
   auto loaded = LoadPrincipals(path);
   EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(loaded.status().message(), HasSubstr("principal 1: role"));
+  EXPECT_THAT(loaded.status().message(),
+              HasSubstr("principal 1: role: 'root' is not site, "
+                        "safety_officer, dsmb_member or admin"));
 }
 
 // One token, one principal: a copied entry would let the token in as the
@@ -268,11 +270,12 @@ TEST(PrincipalsTest, TheSameTokenHashTwiceIsRefused) {
               HasSubstr("principal 2: token_sha256: the same hash"));
 }
 
-// Sites limit only a site principal: on an admin or a safety officer the
+// Sites limit only a site principal: on an admin, a safety officer or a
+// DSMB member the
 // list would read as a restriction the server does not apply.
 TEST(PrincipalsTest, SitesOnAnotherRoleAreRefused) {
   const std::string path = ::testing::TempDir() + "/principals-sites.yaml";
-  for (const char* role : {"admin", "safety_officer"}) {
+  for (const char* role : {"admin", "safety_officer", "dsmb_member"}) {
     FILE* f = std::fopen(path.c_str(), "w");
     ASSERT_NE(f, nullptr);
     std::fputs(absl::StrCat("- {name: a, role: ", role,

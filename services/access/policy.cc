@@ -12,51 +12,68 @@ struct Rule {
   Method method;
   bool site;
   bool safety_officer;
+  bool dsmb_member;
 };
 
 // The access table (docs/operations.md, "Access control"); admin may call
 // everything. Every method of kAllMethods has a row (policy_test checks).
+// A DSMB member reads what the board reviews and changes nothing: no triage
+// (the safety officer's call, which the board sees in each topic), and no
+// audit trail (who did what when is for the sponsor's and the operator's
+// reviews, not the board's).
 constexpr std::array<Rule, 29> kRules = {{
-    // method                        site   safety_officer
-    {methods::kCreateTrial, false, false},
-    {methods::kGetTrial, true, true},  // a site reads the design it reports to
-    {methods::kListTrials, false, true},
-    {methods::kUpdateTrial, false, false},  // a protocol amendment
-    {methods::kEnrollSubjects, true, false},
-    {methods::kListSubjects, false, true},
-    {methods::kGetSubject, true, true},  // a site reconciles its own subjects
-    {methods::kSubmitReports, true, false},
-    {methods::kStreamReports, true, false},
-    {methods::kGetIncidence, false, true},
-    {methods::kGetReport, true, true},    // a site reconciles its own reports
-    {methods::kListReports, true, true},  // (site-restricted in the domain)
-    {methods::kGenerateDsmbReport, false, true},
-    {methods::kPutBaselines, false, false},
-    {methods::kListBaselines, false, true},
-    {methods::kGetBaseline, false, true},
-    {methods::kListSignals, false, true},
-    {methods::kGetSignal, false, true},
-    {methods::kTriageSignal, false, true},
-    {methods::kUpdateSignal, false, true},  // triage (deprecated form)
-    {methods::kWatchSignals, false, true},
-    {methods::kListTopics, false, true},
-    {methods::kGetTopic, false, true},
-    {methods::kTriageTopic, false, true},  // triage of a topic
-    {methods::kWatchTopics, false, true},
-    {methods::kListAuditRecords, false, true},
-    {methods::kGetAuditTrail, false, true},
-    {methods::kCreateBackup, false, false},
-    {methods::kVerifyTrial, false, false},
+    // method                     site   safety_officer  dsmb_member
+    {methods::kCreateTrial, false, false, false},
+    {methods::kGetTrial, true, true, true},  // a site reads its design
+    {methods::kListTrials, false, true, true},
+    {methods::kUpdateTrial, false, false, false},  // a protocol amendment
+    {methods::kEnrollSubjects, true, false, false},
+    {methods::kListSubjects, false, true, true},
+    {methods::kGetSubject, true, true, true},  // a site reconciles its own
+    {methods::kSubmitReports, true, false, false},
+    {methods::kStreamReports, true, false, false},
+    {methods::kGetIncidence, false, true, true},
+    {methods::kGetReport, true, true, true},    // a site reconciles its own
+    {methods::kListReports, true, true, true},  // (site-restricted, domain)
+    {methods::kGenerateDsmbReport, false, true, true},
+    {methods::kPutBaselines, false, false, false},
+    {methods::kListBaselines, false, true, true},
+    {methods::kGetBaseline, false, true, true},
+    {methods::kListSignals, false, true, true},
+    {methods::kGetSignal, false, true, true},
+    {methods::kTriageSignal, false, true, false},
+    {methods::kUpdateSignal, false, true, false},  // triage (deprecated form)
+    {methods::kWatchSignals, false, true, true},
+    {methods::kListTopics, false, true, true},
+    {methods::kGetTopic, false, true, true},
+    {methods::kTriageTopic, false, true, false},  // triage of a topic
+    {methods::kWatchTopics, false, true, true},
+    {methods::kListAuditRecords, false, true, false},
+    {methods::kGetAuditTrail, false, true, false},
+    {methods::kCreateBackup, false, false, false},
+    {methods::kVerifyTrial, false, false, false},
 }};
+
+bool Allows(const Rule& rule, Role role) {
+  switch (role) {
+    case Role::kSite:
+      return rule.site;
+    case Role::kSafetyOfficer:
+      return rule.safety_officer;
+    case Role::kDsmbMember:
+      return rule.dsmb_member;
+    case Role::kAdmin:
+      return true;
+  }
+  return false;
+}
 
 }  // namespace
 
 bool RoleAllows(Role role, const Method& method) {
   if (role == Role::kAdmin) return true;
   for (const Rule& rule : kRules) {
-    if (rule.method == method) {
-      return role == Role::kSite ? rule.site : rule.safety_officer;
-    }
+    if (rule.method == method) return Allows(rule, role);
   }
   return false;
 }

@@ -109,9 +109,9 @@ absl::StatusOr<std::vector<Principal>> LoadPrincipals(const std::string& path) {
       }
       const std::optional<Role> parsed = ParseRole(role);
       if (!parsed.has_value()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(where, ": role: '", role,
-                         "' is not site, safety_officer or admin"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ": role: '", role,
+            "' is not site, safety_officer, dsmb_member or admin"));
       }
       p.role = *parsed;
       if (n["sites"]) {

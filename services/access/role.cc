@@ -8,6 +8,8 @@ absl::string_view RoleName(Role role) {
       return "site";
     case Role::kSafetyOfficer:
       return "safety_officer";
+    case Role::kDsmbMember:
+      return "dsmb_member";
     case Role::kAdmin:
       return "admin";
   }
@@ -15,7 +17,7 @@ absl::string_view RoleName(Role role) {
 }
 
 std::optional<Role> ParseRole(absl::string_view name) {
-  for (Role role : {Role::kSite, Role::kSafetyOfficer, Role::kAdmin}) {
+  for (Role role : kAllRoles) {
     if (RoleName(role) == name) return role;
   }
   return std::nullopt;

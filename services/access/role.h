@@ -14,10 +14,15 @@ namespace aesignal::access {
 
 // site: enrols subjects and submits reports for its own site_ids only;
 // safety_officer: reads incidence, signals and the audit trail, triages;
+// dsmb_member: reads what a Data Safety Monitoring Board reviews (incidence,
+//   listings, signals and topics, the DSMB report) and changes nothing;
 // admin: everything (policy.h has the table).
-enum class Role { kSite, kSafetyOfficer, kAdmin };
+enum class Role { kSite, kSafetyOfficer, kDsmbMember, kAdmin };
 
-// "site", "safety_officer", "admin".
+inline constexpr Role kAllRoles[] = {Role::kSite, Role::kSafetyOfficer,
+                                     Role::kDsmbMember, Role::kAdmin};
+
+// "site", "safety_officer", "dsmb_member", "admin".
 absl::string_view RoleName(Role role);
 std::optional<Role> ParseRole(absl::string_view name);
 

@@ -418,6 +418,7 @@ namespace {
 constexpr char kAdminToken[] = "admin-token-0123456789";
 constexpr char kOfficerToken[] = "officer-token-0123456789";
 constexpr char kSite01Token[] = "site01-token-0123456789";
+constexpr char kDsmbToken[] = "dsmb-token-0123456789";
 
 // Over TLS with principals (as in production): authentication, the role
 // table for every route, site restriction and the audit principal.
@@ -443,7 +444,10 @@ class HttpSecurityTest : public ::testing::Test {
                           {.name = "site01",
                            .role = Role::kSite,
                            .sites = {"01"},
-                           .token_sha256 = HashToken("s3", kSite01Token)}};
+                           .token_sha256 = HashToken("s3", kSite01Token)},
+                          {.name = "dora",
+                           .role = Role::kDsmbMember,
+                           .token_sha256 = HashToken("s4", kDsmbToken)}};
     auto server = Server::Start(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -500,7 +504,8 @@ TEST_F(HttpSecurityTest, EveryRouteFollowsTheRoleTable) {
   const std::pair<std::string, std::string> roles[] = {
       {"admin", kAdminToken},
       {"safety_officer", kOfficerToken},
-      {"site", kSite01Token}};
+      {"site", kSite01Token},
+      {"dsmb_member", kDsmbToken}};
   for (const http::Route& route : http::V1Routes()) {
     // Site 01's own site, so the site restriction does not answer first.
     const std::string path = absl::StrReplaceAll(
@@ -526,6 +531,8 @@ TEST_F(HttpSecurityTest, EveryRouteFollowsTheRoleTable) {
   EXPECT_EQ(Call("", "GET", "/v1/caller").status, 401);
   EXPECT_THAT(Call(kSite01Token, "GET", "/v1/caller").body,
               HasSubstr(R"("sites":["01"])"));
+  EXPECT_THAT(Call(kDsmbToken, "GET", "/v1/caller").body,
+              HasSubstr(R"("role":"dsmb_member")"));
   EXPECT_EQ(Call(kOfficerToken, "GET", "/metrics").status, 403);
   EXPECT_EQ(Call(kAdminToken, "GET", "/metrics").status, 200);
 }

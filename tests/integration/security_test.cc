@@ -49,6 +49,7 @@ using ::testing::Not;
 constexpr char kAdminToken[] = "admin-token-0123456789";
 constexpr char kOfficerToken[] = "officer-token-0123456789";
 constexpr char kSite01Token[] = "site01-token-0123456789";
+constexpr char kDsmbToken[] = "dsmb-token-0123456789";
 
 using testing::Pki;
 using testing::ReadAll;
@@ -69,7 +70,10 @@ std::vector<Principal> TestPrincipals() {
                    .role = Role::kSite,
                    .sites = {"02"},
                    .cert_common_name = "site-02-cert"};
-  return {admin, officer, site01, site02};
+  Principal dsmb{.name = "dora",
+                 .role = Role::kDsmbMember,
+                 .token_sha256 = HashToken("s4", kDsmbToken)};
+  return {admin, officer, site01, site02, dsmb};
 }
 
 class SecurityTest : public ::testing::Test {
@@ -207,6 +211,7 @@ TEST_F(SecurityTest, EveryRoleTimesEveryRpc) {
       {"safety_officer", kOfficerToken, ""},
       {"site", kSite01Token, ""},
       {"site", "", "site-02-cert"},  // identified by its certificate
+      {"dsmb_member", kDsmbToken, ""},
   };
   const std::vector<std::string> methods = testing::AllV1Methods();
   ASSERT_EQ(methods.size(), 29u) << "a new RPC needs a row in the table";
@@ -728,7 +733,11 @@ TEST_F(SecurityTest, ACertificateOnlyPrincipalNeedsAClientCa) {
   EXPECT_THAT(refused.status().message(),
               HasSubstr("principal 'site02' is identified by cert_common_name "
                         "'site-02-cert' only, but no --tls_client_ca"));
-  options.principals.back().token_sha256 = HashToken("s4", "site02-token");
+  for (Principal& principal : options.principals) {
+    if (principal.name == "site02") {
+      principal.token_sha256 = HashToken("s5", "site02-token");
+    }
+  }
   EXPECT_TRUE(Server::Start(options).ok());
 }
 

@@ -42,6 +42,16 @@ inline const std::map<std::string, std::set<std::string>>& AllowedByRole() {
         "SignalService.GetTopic",      "SignalService.TriageTopic",
         "SignalService.WatchTopics",   "AuditService.ListAuditRecords",
         "AuditService.GetAuditTrail"}},
+      // Reads what the board reviews; no triage, no audit trail.
+      {"dsmb_member",
+       {"TrialService.GetTrial", "TrialService.ListTrials",
+        "TrialService.ListSubjects", "TrialService.GetSubject",
+        "SafetyService.GetIncidence", "SafetyService.GetReport",
+        "SafetyService.ListReports", "SafetyService.GenerateDsmbReport",
+        "SignalService.ListBaselines", "SignalService.GetBaseline",
+        "SignalService.ListSignals", "SignalService.GetSignal",
+        "SignalService.WatchSignals", "SignalService.ListTopics",
+        "SignalService.GetTopic", "SignalService.WatchTopics"}},
   };
   return *table;
 }

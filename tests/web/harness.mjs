@@ -21,8 +21,9 @@ export const TOKENS = {
   admin: process.env.AESIGNAL_WEB_ADMIN_TOKEN,
   officer: process.env.AESIGNAL_WEB_OFFICER_TOKEN,
   site: process.env.AESIGNAL_WEB_SITE_TOKEN,
+  dsmb: process.env.AESIGNAL_WEB_DSMB_TOKEN,
 };
-export const PRINCIPALS = {admin: 'web-admin', officer: 'web-officer', site: 'web-site-01'};
+export const PRINCIPALS = {admin: 'web-admin', officer: 'web-officer', site: 'web-site-01', dsmb: 'web-dsmb'};
 const OUT = process.env.AESIGNAL_WEB_OUT ?? '/tmp';
 const SOURCE = process.env.AESIGNAL_SOURCE_DIR ?? process.cwd();
 // Generous for a loaded CI machine; a view renders in well under a second.

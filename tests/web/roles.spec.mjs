@@ -1,8 +1,10 @@
 // Roles and sign-in: a site token sees only its site and cannot triage; a
-// bad token gets the sign-in prompt; signing in and out.
+// DSMB member reads incidence, topics and the report but triages nothing and
+// has no audit trail; a bad token gets the sign-in prompt; signing in and
+// out.
 import assert from 'node:assert/strict';
 import {test, before, after} from 'node:test';
-import {launch, openPage, gotoView, waitReady, assertClean, assertAccessible, screenshot, api, listAll, v1, TOKENS, BASE} from './harness.mjs';
+import {launch, openPage, gotoView, waitReady, rerender, assertClean, assertAccessible, screenshot, api, listAll, v1, TOKENS, PRINCIPALS, BASE} from './harness.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -42,6 +44,45 @@ test('a site principal: its own site only, no triage form', async () => {
   // Forcing the triage call over HTTP is refused too.
   await assert.rejects(api(`${v1('trials', 'MSC-IPF-EX1', 'topics', 'OVERALL~any_sae')}:triage`, {token: TOKENS.site,
     body: {status: 'SIGNAL_STATUS_VALIDATED', comment: 'no'}}), (e) => e.status === 403);
+  await assertClean(page);
+});
+
+test('a DSMB member: reads what the board reviews, triages nothing', async () => {
+  const parent = v1('trials', 'MSC-IPF-EX1');
+  const page = await openPage(browser, {token: TOKENS.dsmb});
+  await gotoView(page, '#/trials');
+  assert.match(await page.textContent('#who'), new RegExp(`${PRINCIPALS.dsmb}\\s*DSMB member`));
+  await gotoView(page, '#/trials/MSC-IPF-EX1');
+  const nav = await page.$$eval('#trialnav a', (as) => as.map((a) => a.textContent));
+  assert.deepEqual(nav, ['Overview', 'Incidence', 'Signals', 'Subjects', 'Reports', 'DSMB report']);
+  await gotoView(page, '#/trials/MSC-IPF-EX1/incidence');
+
+  // A topic: its evidence and history, and no triage form.
+  const {topics} = await api(`${parent}/topics`, {token: TOKENS.dsmb});
+  assert.ok(topics.length > 0, 'the example trial has topics');
+  await gotoView(page, `#/trials/MSC-IPF-EX1/topics/${encodeURIComponent(topics[0].topicId)}`);
+  assert.equal(await page.locator('form#triage').count(), 0);
+  assert.match(await page.textContent('main'), /Triage is a safety officer's decision; your role \(DSMB member\) reads it/);
+  await assertAccessible(page, 'topic (DSMB member)');
+  await screenshot(page, 'dashboard-dsmb-member-topic', {maxHeight: 1300});
+  await assert.rejects(api(`${parent}/topics/${encodeURIComponent(topics[0].topicId)}:triage`, {token: TOKENS.dsmb,
+    body: {status: 'SIGNAL_STATUS_VALIDATED', comment: 'no'}}), (e) => e.status === 403);
+
+  // The audit trail is not theirs, by the menu or by its address.
+  await gotoView(page, '#/trials/MSC-IPF-EX1/audit', {ready: 'error'});
+  assert.match(await page.textContent('main h1'), /Not available for your role/);
+  await assert.rejects(api(`${parent}/auditRecords`, {token: TOKENS.dsmb}), (e) => e.status === 403);
+
+  // The closed-session report, as the API gives it to this member.
+  await gotoView(page, '#/trials/MSC-IPF-EX1/dsmb');
+  const cutoff = new Date(Date.now() - 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+  await rerender(page, async () => {
+    await page.fill('input[name="cutoff"]', cutoff.replace(/Z$/, '').replace(/:00$/, ''));
+    await page.selectOption('select[name="session"]', 'closed');
+    await page.click('#dsmb-generate');
+  });
+  const expected = await api(`${parent}/dsmbReport`, {token: TOKENS.dsmb, query: {cutoff, session: 'DSMB_SESSION_CLOSED'}});
+  assert.equal(await page.textContent('#dsmb-hash'), expected.contentHash);
   await assertClean(page);
 });
 

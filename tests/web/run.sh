@@ -66,10 +66,12 @@ entry() {  # NAME ROLE TOKEN [SITE]
 admin_token=$(openssl rand -hex 32)
 officer_token=$(openssl rand -hex 32)
 site_token=$(openssl rand -hex 32)
+dsmb_token=$(openssl rand -hex 32)
 {
   entry web-admin admin "$admin_token"
   entry web-officer safety_officer "$officer_token"
   entry web-site-01 site "$site_token" 01
+  entry web-dsmb dsmb_member "$dsmb_token"
 } >"$work/principals.yaml"
 
 : >"$work/server.log"
@@ -114,6 +116,7 @@ export AESIGNAL_WEB_URL=$http_url
 export AESIGNAL_WEB_ADMIN_TOKEN=$admin_token
 export AESIGNAL_WEB_OFFICER_TOKEN=$officer_token
 export AESIGNAL_WEB_SITE_TOKEN=$site_token
+export AESIGNAL_WEB_DSMB_TOKEN=$dsmb_token
 export AESIGNAL_WEB_NPM=$npm_dir/node_modules
 export AESIGNAL_WEB_OUT=$out
 export AESIGNAL_CHROMIUM=$chromium

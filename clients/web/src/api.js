@@ -164,10 +164,19 @@ const SAFETY_OFFICER = new Set(['GetTrial', 'ListTrials', 'ListSubjects', 'GetSu
   'ListSignals', 'GetSignal', 'TriageSignal', 'UpdateSignal', 'WatchSignals',
   'ListTopics', 'GetTopic', 'TriageTopic', 'WatchTopics', 'ListAuditRecords',
   'GetAuditTrail', 'GenerateDsmbReport']);
+// A DSMB member reads what the board reviews: no triage, no audit trail.
+const DSMB_MEMBER = new Set([...SAFETY_OFFICER].filter((m) =>
+  !['TriageSignal', 'UpdateSignal', 'TriageTopic', 'ListAuditRecords', 'GetAuditTrail'].includes(m)));
+// A role as the page names it ("DSMB member").
+export function roleLabel(role) {
+  return {admin: 'Administrator', safety_officer: 'Safety officer', dsmb_member: 'DSMB member', site: 'Site'}[role] ?? role;
+}
+
 export function may(caller, method) {
   switch (caller?.role) {
     case 'admin': return true;
     case 'safety_officer': return SAFETY_OFFICER.has(method);
+    case 'dsmb_member': return DSMB_MEMBER.has(method);
     case 'site': return SITE.has(method);
     default: return false;
   }

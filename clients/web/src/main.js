@@ -14,7 +14,7 @@
 //   #/trials/{t}/dsmb?cutoff=...      DSMB report at a data cut-off
 
 import './app.css';
-import {getCaller, getToken, setToken, onUnauthenticated, may, errorMessage, ApiError} from './api.js';
+import {getCaller, getToken, setToken, onUnauthenticated, may, roleLabel, errorMessage, ApiError} from './api.js';
 import {h, clear} from './dom.js';
 import {hashFor, trialHash} from './links.js';
 import {renderSignIn} from './views/signin.js';
@@ -83,10 +83,9 @@ function parseHash() {
 function renderWho() {
   clear(who);
   if (!caller) return;
-  const roleNames = {admin: 'Administrator', safety_officer: 'Safety officer', site: 'Site'};
   who.append(
     h('span', {class: 'principal'}, h('span', {class: 'sr-only'}, 'Signed in as '), caller.principal || 'anonymous'),
-    h('span', {class: `role role-${caller.role}`}, roleNames[caller.role] ?? caller.role,
+    h('span', {class: `role role-${caller.role}`}, roleLabel(caller.role),
       caller.sites?.length ? ` · site ${caller.sites.join(', ')}` : ''),
   );
   if (!caller.authenticated) {

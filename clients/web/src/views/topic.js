@@ -4,7 +4,7 @@
 // triage form (EMA GVP Module IX states; a comment is required; the
 // decision is recorded with the signed-in principal).
 
-import {api, v1, may, errorMessage} from '../api.js';
+import {api, v1, may, roleLabel, errorMessage} from '../api.js';
 import {h, clear, mount, field} from '../dom.js';
 import {table, scroller} from '../table.js';
 import {statusLabel, methodLabel, eventLabel, dateTime, pValue, pct, ci, topicLabel} from '../format.js';
@@ -222,6 +222,6 @@ function draw(ctx, trial, topic, flash) {
     section('History', scroller(historyTable(trial, topic), 'Topic history')),
     canTriage
       ? section('Triage', triageForm(ctx, trial, topic, rerender))
-      : section('Triage', note(`Your role (${caller.role}) may not triage signals.`)),
+      : section('Triage', note(`Triage is a safety officer's decision; your role (${roleLabel(caller.role)}) reads it in the history above.`)),
   );
 }
