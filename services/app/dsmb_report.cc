@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/domain/incidence_rows.h"
 #include "services/domain/validation.h"
 #include "services/errors/errors.h"
 #include "services/report/dsmb_report.h"
@@ -197,10 +198,12 @@ absl::Status Gatherer::Tables(report::DsmbInputs& in) {
            in.trial.grading().empty() ? "CTCAE grade" : "grade",
            " 3 or higher by system organ class and preferred term")}};
   for (int i = 0; i < in.trial.aesi_categories_size(); ++i) {
+    const std::string& category = in.trial.aesi_categories(i);
+    in.aesi_labels[category] = domain::AesiCategoryLabel(category);
     in.aesi.push_back(
         {.id = absl::StrCat("t11_aesi_", i + 1),
          .title = absl::StrCat("Adverse events of special interest: ",
-                               in.trial.aesi_categories(i))});
+                               in.aesi_labels[category])});
   }
   // Every table in one pass over the versions (in.subsets and in.aesi no
   // longer grow, so the answers' addresses hold).

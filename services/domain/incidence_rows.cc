@@ -121,6 +121,12 @@ TermKey OverallTerm(std::string_view key) {
   return t;
 }
 
+std::string AesiCategoryLabel(std::string_view category) {
+  std::string label(category);
+  std::replace(label.begin(), label.end(), '_', ' ');
+  return label;
+}
+
 std::vector<OverallRow> OverallRows(const v1::Trial& trial) {
   std::vector<OverallRow> rows = {
       {kAnyAe, "Any AE"},
@@ -130,7 +136,8 @@ std::vector<OverallRow> OverallRows(const v1::Trial& trial) {
       {kDeath, "Any fatal AE (death or outcome fatal)"},
   };
   for (const auto& c : trial.aesi_categories()) {
-    rows.push_back({absl::StrCat(kAesiPrefix, c), absl::StrCat("AESI: ", c)});
+    rows.push_back({absl::StrCat(kAesiPrefix, c),
+                    absl::StrCat("AESI: ", AesiCategoryLabel(c))});
   }
   return rows;
 }

@@ -71,6 +71,11 @@ struct OverallRow {
   std::string key;
   std::string label;
 };
+// An AESI category as people read it: its id with underscores as spaces
+// ("dermatologic_events" -> "dermatologic events"). Ids are [a-z0-9_], so
+// two ids never share a label.
+std::string AesiCategoryLabel(std::string_view category);
+
 // The trial's overall rows in display order: the five fixed ones (any AE,
 // SAE, grade >= 3, related, death), then one per AESI category of the trial.
 std::vector<OverallRow> OverallRows(const v1::Trial& trial);

@@ -43,6 +43,18 @@ TEST(CountedRowsTest, ListsEveryRowAReportCountsIn) {
   EXPECT_EQ(CountedRows(r).size(), 3u);
 }
 
+TEST(OverallRowsTest, AesiRowsAreLabelledForReaders) {
+  v1::Trial trial;
+  trial.add_aesi_categories("infusion_reaction");
+  trial.add_aesi_categories("ild_exacerbation");
+  const std::vector<OverallRow> rows = OverallRows(trial);
+  ASSERT_EQ(rows.size(), 7u);
+  EXPECT_EQ(rows[5].key, "aesi:infusion_reaction");
+  EXPECT_EQ(rows[5].label, "AESI: infusion reaction");
+  EXPECT_EQ(rows[6].label, "AESI: ild exacerbation");
+  EXPECT_EQ(AesiCategoryLabel("a_b_c"), "a b c");
+}
+
 TEST(CountedRowsTest, OnlyPossibleProbableAndDefiniteAreRelated) {
   v1::AdverseEventReport r;
   r.set_pt("Rash");

@@ -52,19 +52,25 @@ std::string SinceText(const Context& context, const v1::Report& report) {
 // A listing column after the common ones: its header and its cell.
 struct ListingColumn {
   const char* name;
-  std::string (*cell)(const v1::AdverseEventReport&);
+  std::string (*cell)(const Context&, const v1::AdverseEventReport&);
 };
 
-std::string Relatedness(const v1::AdverseEventReport& ae) {
+std::string Relatedness(const Context&, const v1::AdverseEventReport& ae) {
   return EnumWord(v1::Relatedness_Name(ae.relatedness()), "RELATEDNESS_");
 }
-std::string Outcome(const v1::AdverseEventReport& ae) {
+std::string Outcome(const Context&, const v1::AdverseEventReport& ae) {
   return EnumWord(v1::Outcome_Name(ae.outcome()), "OUTCOME_");
 }
-std::string Aesi(const v1::AdverseEventReport& ae) {
-  return absl::StrJoin(ae.aesi(), ", ");
+std::string Aesi(const Context& context, const v1::AdverseEventReport& ae) {
+  std::vector<std::string> labels;
+  for (const std::string& category : ae.aesi()) {
+    auto it = context.in.aesi_labels.find(category);
+    labels.push_back(it == context.in.aesi_labels.end() ? category
+                                                        : it->second);
+  }
+  return absl::StrJoin(labels, ", ");
 }
-std::string Reason(const v1::AdverseEventReport& ae) {
+std::string Reason(const Context&, const v1::AdverseEventReport& ae) {
   return ae.entered_in_error_reason();
 }
 
@@ -109,7 +115,8 @@ Table Listing(const Context& context, const std::vector<v1::Report>& source,
     }
     row.insert(row.end(), {ae.site_id(), OnsetDay(ae), ae.pt(),
                            absl::StrCat(ae.grade()), Criteria(ae)});
-    for (const ListingColumn& column : columns) row.push_back(column.cell(ae));
+    for (const ListingColumn& column : columns)
+      row.push_back(column.cell(context, ae));
     row.push_back(absl::StrCat(report->report_id(), " (v", ae.version(), ")"));
     if (since) row.push_back(SinceText(context, *report));
     table.rows.push_back(std::move(row));

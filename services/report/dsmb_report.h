@@ -52,6 +52,9 @@ struct DsmbInputs {
   std::vector<SubsetTables> subsets = {};
   // One per AESI category of the trial.
   std::vector<SubsetTables> aesi = {};
+  // Each AESI category of the trial as listings print it (the API's row
+  // label); a category missing here is printed as its id.
+  std::map<std::string, std::string> aesi_labels = {};
   // Current versions of every counted report (listings, discontinuations).
   std::vector<v1::Report> reports = {};
   // Reports whose current version withdraws them as entered in error: they

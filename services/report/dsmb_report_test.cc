@@ -547,6 +547,21 @@ TEST(DsmbReportTest, DeathsAreCheckedAgainstTheDisposition) {
                               "fatal AE was reported by the cut-off."));
 }
 
+// The AESI listing names each category as the API's rows do; a category the
+// labels do not know (sent before an amendment added it) keeps its id.
+TEST(DsmbReportTest, TheAesiListingNamesCategoriesByTheirLabels) {
+  DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED);
+  v1::AdverseEventReport* ae =
+      in.reports[0].mutable_current()->mutable_report();
+  ae->add_aesi("infusion_reaction");
+  ae->add_aesi("other_thing");
+  in.aesi_labels["infusion_reaction"] = "infusion reaction";
+  const std::string html = Html(in);
+  // (Long words may break after an underscore: <wbr>.)
+  EXPECT_THAT(html, HasSubstr("<td>infusion reaction, other_<wbr>thing</td>"));
+  EXPECT_THAT(html, Not(HasSubstr("infusion_")));
+}
+
 // A topic's figure over time draws every baseline of its term at the
 // timepoint it applies to, with the sources in the caption; an open session
 // leaves out a baseline of one dose group.
