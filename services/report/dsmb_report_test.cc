@@ -368,6 +368,34 @@ TEST(DsmbReportTest, ATopicNoLongerCrossingSaysSinceWhenAndAfterWhat) {
                                   "report R1 (v3)"));
 }
 
+// A topic that stopped crossing after a baseline of another row says why
+// that baseline mattered to it; after its own baseline, nothing more.
+TEST(DsmbReportTest, AnotherRowsBaselineAsACauseIsExplained) {
+  DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED);
+  v1::SignalTopic& topic = in.topics.emplace_back();
+  topic.set_topic_id("OVERALL~any_ae");
+  v1::SignalEvent* stopped = topic.add_history();
+  stopped->set_kind(v1::SignalEvent::KIND_STOPPED_CROSSING);
+  stopped->mutable_time()->set_seconds(1793491200);
+  v1::Evidence* evidence = stopped->mutable_evidence();
+  evidence->set_baseline_id("any-ae-6m");
+  evidence->set_multiplicity(24);
+  evidence->mutable_change()->set_action("baseline.put");
+  evidence->mutable_change()->set_name("trials/T1/baselines/sae-6m");
+  evidence->mutable_change()->set_version(1);
+  EXPECT_THAT(Html(in),
+              HasSubstr("after baseline sae-6m v1 (another row&#39;s baseline, "
+                        "which changed the number of pre-specified tests "
+                        "sharing alpha to 24)"));
+  evidence->set_multiplicity(0);  // not adjusted: no share of alpha to name
+  EXPECT_THAT(Html(in), HasSubstr("after baseline sae-6m v1 (another row&#39;s "
+                                  "baseline)"));
+  evidence->set_baseline_id("sae-6m");
+  const std::string own = Html(in);
+  EXPECT_THAT(own, HasSubstr("after baseline sae-6m v1</td>"));
+  EXPECT_THAT(own, Not(HasSubstr("another row")));
+}
+
 // The topic's evidence quotes its lead test as the server's summary does,
 // naming its dose group and timepoint (domain::AssembleTopics); the closed,
 // uncoded report prints it; coded, neither.

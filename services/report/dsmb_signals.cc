@@ -74,6 +74,26 @@ bool IsWithdrawal(const Context& context, const std::string& report_id,
   return false;
 }
 
+// After a baseline of another row than the evaluated cell's: why that row's
+// baseline moved this one (under trial-wide control, the number of
+// pre-specified tests sharing alpha). Empty for the cell's own baseline or
+// another change.
+std::string OtherRowsBaselineWords(const v1::Evidence& evidence) {
+  const v1::ChangeRef& change = evidence.change();
+  if (change.action() != "baseline.put") return "";
+  const size_t slash = change.name().rfind('/');
+  const std::string id =
+      slash == std::string::npos ? "" : change.name().substr(slash + 1);
+  if (id == evidence.baseline_id()) return "";
+  if (evidence.multiplicity() > 0) {
+    return absl::StrCat(
+        " (another row's baseline, which changed the number of pre-specified "
+        "tests sharing alpha to ",
+        evidence.multiplicity(), ")");
+  }
+  return " (another row's baseline)";
+}
+
 // What an evaluation followed, in words: "report AE-0005 v3" (or
 // "withdrawal of report AE-0005 (v3)"), "correction of subject S3 v2",
 // both joined by "and", or "a re-evaluation".
@@ -105,7 +125,8 @@ std::string CauseWords(const Context& context, const v1::Evidence& evidence) {
         change.action() == "trial.amend" || slash == std::string::npos
             ? ""
             : absl::StrCat(" ", change.name().substr(slash + 1));
-    parts.push_back(absl::StrCat(action, id, " v", change.version()));
+    parts.push_back(absl::StrCat(action, id, " v", change.version(),
+                                 OtherRowsBaselineWords(evidence)));
   }
   return parts.empty() ? "a re-evaluation" : absl::StrJoin(parts, " and ");
 }

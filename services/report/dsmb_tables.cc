@@ -104,11 +104,14 @@ Table SiteTable(const Context& context) {
   return table;
 }
 
-// Subjects whose follow-up reached each timepoint's window: the API's
-// n_at_risk of the any-AE row.
+// Subjects followed into each timepoint's window: the API's n_at_risk of the
+// any-AE row, the denominators of within-window incidence. "Reached" read as
+// "had the visit", which the count does not mean.
 Table FollowUpTable(const Context& context) {
   Table table{.id = "t03_follow_up",
-              .title = "Follow-up reached per timepoint",
+              .title =
+                  "Subjects followed into each timepoint's window (at "
+                  "risk)",
               .header = Header(context, "Timepoint")};
   const v1::TermIncidence* any = nullptr;
   for (const auto& term : context.in.overall.terms()) {
@@ -134,9 +137,11 @@ Table FollowUpTable(const Context& context) {
     table.rows.push_back(std::move(row));
   }
   table.footnote =
-      "n (%) of subjects dosed whose follow-up reached the timepoint's "
-      "window (last contact after the previous timepoint's study day, or an "
-      "AE with onset in the window).";
+      "n (%) of subjects dosed who were still followed when the window "
+      "ending at the timepoint began: last contact after the previous "
+      "timepoint's study day, or an AE with onset in the window. They are "
+      "the at-risk denominators of incidence within the window; a subject "
+      "counts before the visit at the timepoint itself has taken place.";
   return table;
 }
 

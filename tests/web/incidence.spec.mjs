@@ -133,6 +133,10 @@ test('minimum incidence, search, timepoint, window, level and events filters', a
   await rerender(page, () => page.selectOption('select[name="count"]', 'events'));
   cells = await pageCells(page);
   assertCells(cells, w8, {tp: 'W8', measure: 'interval', events: true, label: 'W8 events'});
+  // The caption says what is counted: reports, not subjects.
+  const caption = await page.textContent('#incidence-table caption');
+  assert.match(caption, /^Number of AE reports \(events\) by system organ class and preferred term — all AEs, within the window of /);
+  assert.doesNotMatch(caption, /Subjects|n \(%\)/);
 
   // SOC rows.
   await rerender(page, () => page.selectOption('select[name="count"]', 'subjects'));
@@ -238,7 +242,10 @@ test('risk difference vs control and dose trend columns equal the API', async (t
     // its header says so.
     await gotoView(page, `#/trials/${T}/incidence?q=pruritus&measure=interval`);
     const header = await page.locator('#incidence-table thead th[data-key="trend"]').textContent();
-    assert.match(header, /one-sided p, cumulative to /, `trend header: ${header}`);
+    assert.match(header, /one-sided p, subjects cumulative to /, `trend header: ${header}`);
+    // So does it when the cells count events.
+    await gotoView(page, `#/trials/${T}/incidence?q=pruritus&count=events`);
+    assert.match(await page.locator('#incidence-table thead th[data-key="trend"]').textContent(), /one-sided p, subjects cumulative to /);
     // Per-term p-values over every PT of the trial are descriptive: the page
     // says so, with the number of terms they span.
     const pts = new Set(rows.map((r) => `${r.soc}|${r.pt}`)).size;

@@ -65,6 +65,13 @@ test('pruritus in the CDISC pilot over time, with the dose trend per timepoint',
     const shown = await page.$$eval('#term-table td[data-trend]', (tds) => tds.map((td) => ({tp: td.dataset.tp, p: td.dataset.trend})));
     assert.equal(shown.length, row.doseTrends.length);
     for (const t of row.doseTrends) assert.equal(Number(shown.find((s) => s.tp === t.timepointId).p), t.pValue ?? 0, `trend ${t.timepointId}`);
+    const trendHeader = () => page.locator('#term-table thead th[data-key="trend"]').textContent();
+    assert.equal(await trendHeader(), 'Dose trendone-sided p (Z)');
+    // Within each window the rows change, the trend (of cumulative
+    // incidence) does not: the header says which it is.
+    await rerender(page, () => page.selectOption('select[name="measure"]', 'interval'));
+    assert.equal(await trendHeader(), 'Dose trendone-sided p (Z) of cumulative incidence');
+    await gotoView(page, `#/trials/CDISCPILOT01/term?level=PT&soc=${encodeURIComponent(soc)}&pt=PRURITUS`);
   }
   // Its topic is linked.
   assert.equal(await page.locator('a[href*="/topics/PT~"]').count() > 0, true);

@@ -312,11 +312,13 @@ function tableColumns(m) {
     attrs: (row) => ({dataset: {term: m.termKey(row), rd: g.id}}),
   })) : [];
   const trendCol = m.hasTrend ? [{
-    // The server tests the dose trend of cumulative incidence only: say so
-    // in the header, above all in the within-window view, where an all-zero
-    // row can carry a small p.
+    // The server tests the dose trend of cumulative incidence (subjects)
+    // only: say so in the header whenever the cells show something else —
+    // within the window, where an all-zero row can carry a small p, or
+    // events.
     key: 'trend', label: h('span', null, 'Dose trend', h('span', {class: 'sub'},
-      m.measure === 'interval' ? `one-sided p, cumulative to ${timepointLabel(m.trial, m.tp)}` : 'one-sided p')), numeric: true,
+      m.measure === 'interval' || m.count === 'events'
+        ? `one-sided p, subjects cumulative to ${timepointLabel(m.trial, m.tp)}` : 'one-sided p')), numeric: true,
     cell: (row) => {
       const t = m.trendOf(row);
       return t ? `${pValue(t.pValue)}${t.exact ? '' : ' ≈'}` : '—';
@@ -360,10 +362,19 @@ function expandMaxGrade(m, row) {
   return out;
 }
 
+// What the table counts, by what, over which reports and when: events are
+// AE reports (a subject may have several), not subjects.
+function tableCaption(m) {
+  const by = m.level === 'PT' ? 'by system organ class and preferred term' : 'by system organ class';
+  const what = {events: `Number of AE reports (events) ${by}`, maxgrade: `Subjects by their maximum grade, ${by}`}[m.count] ??
+    `Subjects with ≥ 1 AE ${by}`;
+  const scope = `${m.subset.key ? `${m.subset.label} only` : 'all AEs'}, ${m.measure === 'interval' ? 'within the window of' : 'cumulative to'} ${timepointLabel(m.trial, m.tp)}`;
+  const unit = m.count === 'events' ? '' : `: n (%)${m.showCi ? ' [95% exact CI]' : ''}`;
+  return `${what} — ${scope}${unit}`;
+}
+
 function incidenceTable(m) {
-  const caption = `${m.level === 'PT' ? 'Subjects with ≥ 1 AE by system organ class and preferred term' : 'Subjects with ≥ 1 AE by system organ class'}` +
-    ` — ${m.subset.key ? `${m.subset.label} only` : 'all AEs'}, ${m.measure === 'interval' ? 'within the window of' : 'cumulative to'} ${timepointLabel(m.trial, m.tp)}` +
-    `${m.count === 'events' ? ' (number of events)' : m.count === 'maxgrade' ? ' (by maximum grade)' : ': n (%)'}${m.showCi && m.count !== 'events' ? ' [95% exact CI]' : ''}`;
+  const caption = tableCaption(m);
   const columns = tableColumns(m);
   const empty = m.rows.length ? 'No term matches the filters.' : 'No adverse events counted.';
   const expand = (row) => expandMaxGrade(m, row);

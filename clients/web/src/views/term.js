@@ -99,7 +99,10 @@ export async function render(ctx) {
           return {dataset: {tp: t.timepointId, group: g.id, n: String(e?.subjects ?? ''), d: String(e?.denominator ?? '')}};
         },
       })),
-      ...(trends.length ? [{key: 'trend', label: h('span', null, 'Dose trend', h('span', {class: 'sub'}, 'one-sided p (Z)')), numeric: true,
+      // The trend is of cumulative incidence: said in the header when the
+      // rows show the windows.
+      ...(trends.length ? [{key: 'trend', label: h('span', null, 'Dose trend', h('span', {class: 'sub'},
+        measure === 'interval' ? 'one-sided p (Z) of cumulative incidence' : 'one-sided p (Z)')), numeric: true,
         cell: (t) => {
           const tr = trendOf(t.timepointId);
           return tr ? h('span', null, h('span', {class: 'npct'}, pValue(tr.pValue), tr.exact ? '' : ' (asympt.)'), h('span', {class: 'ci'}, `Z = ${tr.z.toFixed(2)}`)) : '—';

@@ -88,6 +88,16 @@ const CHANGE_LABELS = {
   'trial.amend': 'amendment of the trial',
 };
 
+// After another row's baseline than the evaluated cell's, why it moved this
+// row: under trial-wide control it changed how many pre-specified tests
+// share alpha.
+function otherRowsBaseline(ev, baselineId) {
+  if (baselineId === ev.baselineId) return '';
+  return ev.multiplicity > 0
+    ? ` — another row's baseline, which changed the number of pre-specified tests sharing alpha to ${ev.multiplicity}`
+    : ' — another row\'s baseline';
+}
+
 // What an evaluation followed: the report that last changed the row and/or
 // a change other than a report (Evidence.change); a subject links to its
 // profile. Null for a triage or when neither is named.
@@ -105,7 +115,7 @@ function cause(trial, e) {
     if (subject) {
       parts.push(h('span', {class: 'change'}, `${label} `, h('a', {href: subjectHash(trial.trialId, subject[1])}, subject[1]), version));
     } else {
-      parts.push(`${label}${baseline ? ` ${baseline[1]}` : ''}${version}`);
+      parts.push(`${label}${baseline ? ` ${baseline[1]}` : ''}${version}${baseline ? otherRowsBaseline(ev, baseline[1]) : ''}`);
     }
   }
   if (!parts.length) return null;
