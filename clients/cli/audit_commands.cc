@@ -51,14 +51,15 @@ void AddAuditCommands(CLI::App& app, CommandContext& ctx) {
   auto* audit = app.add_subcommand("audit", "the audit trail");
   audit->require_subcommand(1);
   auto f = std::make_shared<AuditFlags>();
-  auto* list =
-      audit->add_subcommand("list", "every state change, oldest first");
+  auto* list = audit->add_subcommand(
+      "list", "every state change and DSMB report given, oldest first");
   list->add_option("--trial", f->trial, "trial id")->required();
   list->add_option("--action", f->action,
                    "trial.create, trial.amend, subject.enroll, subject.update, "
                    "subject.correct, report.store, report.history, "
                    "report.withdraw, "
-                   "baseline.put, signal.triage, topic.triage");
+                   "baseline.put, signal.triage, topic.triage, "
+                   "dsmb_report.generate");
   list->add_option("--resource", f->resource, "resource name prefix");
   list->add_option("--by", f->principal, "principal");
   list->add_option("--format", f->format)

@@ -26,7 +26,7 @@ struct Application {
         signals(monitor),
         audit(monitor),
         admin(monitor),
-        reports(&trials, &incidence, &signals) {}
+        reports(&trials, &incidence, &signals, monitor) {}
 
   TrialsApp trials;
   IngestApp ingest;

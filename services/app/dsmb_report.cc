@@ -20,6 +20,28 @@ absl::Time TimeOf(const google::protobuf::Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
 
+// What the audit trail says of a report given: "closed session, coded with
+// a key; cut-off 2026-11-01T00:00:00Z; since ...; sha256:..." (never the
+// key itself).
+std::string AuditDetails(const v1::GenerateDsmbReportRequest& request,
+                         const v1::DsmbReport& report) {
+  using google::protobuf::util::TimeUtil;
+  std::string details = request.session() == v1::DSMB_SESSION_CLOSED
+                            ? "closed session"
+                            : "open session";
+  if (request.coded()) {
+    absl::StrAppend(&details, request.coding_key().empty()
+                                  ? ", coded"
+                                  : ", coded with a key");
+  }
+  absl::StrAppend(&details, "; cut-off ", TimeUtil::ToString(request.cutoff()));
+  if (request.has_since()) {
+    absl::StrAppend(&details, "; since ", TimeUtil::ToString(request.since()));
+  }
+  absl::StrAppend(&details, "; ", report.content_hash());
+  return details;
+}
+
 constexpr size_t kMinCodingKeyLength = 16;
 constexpr size_t kMaxCodingKeyLength = 256;
 
@@ -393,7 +415,14 @@ absl::StatusOr<v1::DsmbReport> DsmbReportApp::GenerateDsmbReport(
   AESIGNAL_RETURN_IF_ERROR(CheckRequest(request, now));
   Gatherer gatherer(trials_, incidence_, signals_, context, request);
   AESIGNAL_ASSIGN_OR_RETURN(report::DsmbInputs inputs, gatherer.Gather());
-  return report::RenderDsmbReport(inputs, now);
+  AESIGNAL_ASSIGN_OR_RETURN(v1::DsmbReport report,
+                            report::RenderDsmbReport(inputs, now));
+  // Unblinded data are given only with a record of who was given them.
+  AESIGNAL_RETURN_IF_ERROR(audit_.RecordDsmbReport(
+      inputs.trial.trial_id(),
+      access::CallOf(context.caller, access::methods::kGenerateDsmbReport),
+      AuditDetails(request, report)));
+  return report;
 }
 
 }  // namespace aesignal::app

@@ -1,9 +1,10 @@
 // GenerateDsmbReport: reads everything a DSMB report needs at its data
 // cut-off through the other facades (so the report's numbers are, by
 // construction, the API's numbers at that cut-off, under the caller's
-// authorization) and renders it (services/report).
+// authorization), renders it (services/report), and records in the trial's
+// audit trail who was given which report before handing it over.
 //
-// Thread-safe. The facades must outlive it.
+// Thread-safe. The facades and the monitor must outlive it.
 #ifndef AESIGNAL_SERVICES_APP_DSMB_REPORT_H_
 #define AESIGNAL_SERVICES_APP_DSMB_REPORT_H_
 
@@ -16,16 +17,20 @@
 #include "services/app/incidence.h"
 #include "services/app/signals.h"
 #include "services/app/trials.h"
+#include "services/domain/monitor.h"
 
 namespace aesignal::app {
 
 class DsmbReportApp {
  public:
+  // `audit` receives the dsmb_report.generate record of each report given.
   DsmbReportApp(TrialsApp* trials, IncidenceApp* incidence, SignalsApp* signals,
+                domain::Monitor* audit,
                 std::function<absl::Time()> now = absl::Now)
       : trials_(*trials),
         incidence_(*incidence),
         signals_(*signals),
+        audit_(*audit),
         now_(std::move(now)) {}
 
   absl::StatusOr<v1::DsmbReport> GenerateDsmbReport(
@@ -35,6 +40,7 @@ class DsmbReportApp {
   TrialsApp& trials_;
   IncidenceApp& incidence_;
   SignalsApp& signals_;
+  domain::Monitor& audit_;
   std::function<absl::Time()> now_;
 };
 

@@ -22,14 +22,17 @@ inline constexpr char kReportWithdraw[] = "report.withdraw";
 inline constexpr char kBaselinePut[] = "baseline.put";
 inline constexpr char kSignalTriage[] = "signal.triage";
 inline constexpr char kTopicTriage[] = "topic.triage";
+// Not a change: a DSMB report handed to the caller (who saw which cut-off,
+// in which session), the one read the trail records.
+inline constexpr char kDsmbReportGenerate[] = "dsmb_report.generate";
 
 // In the order the proto's comment lists them. Not constexpr: GCC with
 // -fsanitize=undefined does not take a string_view of a named array as a
 // constant expression (the ASan build refused it).
-inline const std::array<absl::string_view, 11> kAll = {
+inline const std::array<absl::string_view, 12> kAll = {
     kTrialCreate,    kTrialAmend,   kSubjectEnroll, kSubjectUpdate,
     kSubjectCorrect, kReportStore,  kReportHistory, kReportWithdraw,
-    kBaselinePut,    kSignalTriage, kTopicTriage};
+    kBaselinePut,    kSignalTriage, kTopicTriage,   kDsmbReportGenerate};
 
 inline bool IsKnown(absl::string_view action) {
   return std::find(kAll.begin(), kAll.end(), action) != kAll.end();

@@ -1277,6 +1277,21 @@ absl::StatusOr<storage::VerifySummary> Monitor::VerifyCounters(
       groups);
 }
 
+absl::Status Monitor::RecordDsmbReport(const std::string& trial_id,
+                                       const CallInfo& call,
+                                       std::string details) {
+  const google::protobuf::Timestamp now = NowProto();
+  return store_.Commit([&](storage::Txn& txn) -> absl::Status {
+    AESIGNAL_RETURN_IF_ERROR(LoadTrial(txn, trial_id).status());
+    AESIGNAL_ASSIGN_OR_RETURN(storage::AuditWriter audit,
+                              storage::AuditWriter::Begin(txn, trial_id));
+    audit.Append(AuditOf(call, now, audit_action::kDsmbReportGenerate,
+                         absl::StrCat("trials/", trial_id, "/dsmbReport"), 0,
+                         details));
+    return absl::OkStatus();
+  });
+}
+
 absl::StatusOr<v1::GetAuditTrailResponse> Monitor::GetAuditTrail(
     const v1::GetAuditTrailRequest& request) {
   AESIGNAL_ASSIGN_OR_RETURN(std::string trial_id,

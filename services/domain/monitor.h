@@ -136,6 +136,12 @@ class Monitor {
   // The trial's audit trail, oldest first, filtered and paginated.
   absl::StatusOr<v1::GetAuditTrailResponse> GetAuditTrail(
       const v1::GetAuditTrailRequest& request);
+  // Appends to the trial's audit trail that `call` was given a DSMB report
+  // (action dsmb_report.generate, resource trials/{t}/dsmbReport; no data
+  // changes): `details` says which (session, cut-off, content hash).
+  // Durable when it returns OK. Not an RPC.
+  absl::Status RecordDsmbReport(const std::string& trial_id,
+                                const CallInfo& call, std::string details);
 
   // --- Administration --------------------------------------------------------
   // A consistent copy of the whole store in `destination` (a new directory

@@ -496,6 +496,46 @@ TEST_F(DsmbReportTest, OpenClosedAndCodedSessionsDiffer) {
   }
 }
 
+// Who was given which report (session, cut-off, content hash) is in the
+// trial's audit trail; a refused request records nothing, and the coding key
+// is never written.
+TEST_F(DsmbReportTest, EachReportGivenIsInTheAuditTrail) {
+  FirstData();
+  const auto cut = CutOffNow();
+  const v1::DsmbReport open = MustGenerate(cut, v1::DSMB_SESSION_OPEN);
+  v1::GenerateDsmbReportRequest keyed;
+  keyed.set_parent(kParent);
+  *keyed.mutable_cutoff() = cut;
+  keyed.set_session(v1::DSMB_SESSION_CLOSED);
+  keyed.set_coded(true);
+  keyed.set_coding_key("key-of-the-statistician-0123");
+  v1::DsmbReport coded;
+  ASSERT_TRUE(Generate(keyed, &coded).ok());
+  keyed.set_session(v1::DSMB_SESSION_OPEN);  // refused: a key needs closed
+  v1::DsmbReport refused;
+  ASSERT_FALSE(Generate(keyed, &refused).ok());
+
+  v1::GetAuditTrailRequest request;
+  request.set_parent(kParent);
+  request.set_action("dsmb_report.generate");
+  auto trail = server_->monitor().GetAuditTrail(request);
+  ASSERT_TRUE(trail.ok()) << trail.status();
+  ASSERT_EQ(trail->records_size(), 2);
+  const std::string at = TimeUtil::ToString(cut);
+  for (const v1::AuditRecord& record : trail->records()) {
+    EXPECT_EQ(record.rpc(), "SafetyService.GenerateDsmbReport");
+    EXPECT_EQ(record.resource(), "trials/T1/dsmbReport");
+    EXPECT_FALSE(record.principal().empty());
+    EXPECT_THAT(record.details(), Not(HasSubstr("statistician")));
+  }
+  EXPECT_EQ(
+      trail->records(0).details(),
+      absl::StrCat("open session; cut-off ", at, "; ", open.content_hash()));
+  EXPECT_EQ(trail->records(1).details(),
+            absl::StrCat("closed session, coded with a key; cut-off ", at, "; ",
+                         coded.content_hash()));
+}
+
 TEST_F(DsmbReportTest, BadRequestsNameTheirField) {
   v1::DsmbReport report;
   v1::GenerateDsmbReportRequest request;

@@ -13,7 +13,7 @@ import * as N from '../normalize.js';
 export const name = 'audit';
 
 const ACTIONS = ['trial.create', 'trial.amend', 'subject.enroll', 'subject.update', 'subject.correct', 'report.store', 'report.history', 'report.withdraw',
-  'baseline.put', 'signal.triage', 'topic.triage'];
+  'baseline.put', 'signal.triage', 'topic.triage', 'dsmb_report.generate'];
 const PAGE = 100;
 
 export async function render(ctx) {
