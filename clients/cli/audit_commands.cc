@@ -2,6 +2,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "clients/cli/commands.h"
 #include "google/protobuf/util/time_util.h"
@@ -35,11 +36,12 @@ int AuditList(CommandContext& ctx, const AuditFlags& f) {
   }
   for (const auto& r : *records) {
     ctx.io.out << absl::StrFormat(
-        "#%-5d %s  %-16s %-24s %s v%d\n       by %s via %s: %s%s\n",
-        r.sequence(),
+        "#%-5d %s  %-16s %-24s %s%s\n       by %s via %s: %s%s\n", r.sequence(),
         google::protobuf::util::TimeUtil::ToString(r.time()).substr(0, 23),
-        r.action(), "", r.resource(), r.version(), r.principal(), r.rpc(),
-        r.details(), r.reason().empty() ? "" : "; why: " + r.reason());
+        r.action(), "", r.resource(),
+        // A record of a read (a DSMB report given) wrote no version.
+        r.version() == 0 ? "" : absl::StrCat(" v", r.version()), r.principal(),
+        r.rpc(), r.details(), r.reason().empty() ? "" : "; why: " + r.reason());
   }
   ctx.io.out << records->size() << " record(s)\n";
   return kExitOk;

@@ -534,6 +534,14 @@ TEST_F(DsmbReportTest, EachReportGivenIsInTheAuditTrail) {
   EXPECT_EQ(trail->records(1).details(),
             absl::StrCat("closed session, coded with a key; cut-off ", at, "; ",
                          coded.content_hash()));
+  // The CLI lists them without a version (a read wrote none).
+  std::string listed;
+  ASSERT_EQ(Cli({"audit", "list", "--trial", "T1", "--action",
+                 "dsmb_report.generate"},
+                &listed),
+            0);
+  EXPECT_THAT(listed, HasSubstr("trials/T1/dsmbReport\n"));
+  EXPECT_THAT(listed, HasSubstr(coded.content_hash()));
 }
 
 TEST_F(DsmbReportTest, BadRequestsNameTheirField) {
