@@ -68,7 +68,7 @@ export async function render(ctx) {
 
   mount(main, 
     pageHeader({title: 'Audit trail', crumbs: trialCrumbs(trial.trialId, ['Audit trail', null]),
-      subtitle: `${trial.trialId}: every state change — who, when, what and why (append-only).`}),
+      subtitle: `${trial.trialId}: every state change and every DSMB report given — who, when, what and why (append-only).`}),
     form,
     section('Records', scroller(tbl, 'Audit records'), h('div', {class: 'pager'}, count, nextToken ? more : null)));
 }
