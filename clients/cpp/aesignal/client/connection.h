@@ -19,6 +19,9 @@
 //   EnrollSubjects (an identical subject is left unchanged)    retried
 //   SubmitReports (a resent report_id + version is DUPLICATE)  retried
 //   PutBaselines (an identical baseline is left unchanged)     retried
+//   GenerateDsmbReport (the same report, same content hash;
+//     each attempt the server answered is in the audit trail
+//     as a report given)                                       retried
 //   TriageSignal with a request_id (a retry with the same id
 //     returns the signal unchanged; Client::TriageSignal fills
 //     one in)                                                  retried

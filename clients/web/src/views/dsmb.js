@@ -100,7 +100,7 @@ export async function render(ctx) {
     value: query.keyed === '1' ? keyFor(trial.trialId) : ''});
   const form = h('form', {class: 'controls', 'aria-label': 'DSMB report options'},
     field('Data cut-off (UTC)', cutoff), field('Session', session),
-    field('Previous cut-off (UTC, optional)', since, 'the signal section then lists what is new or changed'),
+    field('Previous cut-off (UTC, optional)', since, 'the listings and the signal section then mark what is new or changed since'),
     h('label', {class: 'check'}, coded, ' Code the dose groups (A, B, C …)'),
     field('Coding key (closed session, optional)', key,
       'the unblinded statistician\'s secret: with coding, the letters do not follow the trial\'s order; ' +
