@@ -58,6 +58,7 @@ TEST(PolicyTest, UnknownMethodIsAdminOnly) {
   const Method unknown{"TrialService", "DeleteEverything"};
   EXPECT_FALSE(RoleAllows(Role::kSafetyOfficer, unknown));
   EXPECT_FALSE(RoleAllows(Role::kSite, unknown));
+  EXPECT_FALSE(RoleAllows(Role::kDsmbMember, unknown));
   EXPECT_TRUE(RoleAllows(Role::kAdmin, unknown));
 }
 

@@ -33,6 +33,10 @@ std::string AuditDetails(const v1::GenerateDsmbReportRequest& request,
     absl::StrAppend(&details, request.coding_key().empty()
                                   ? ", coded"
                                   : ", coded with a key");
+  } else if (!request.coding_key().empty()) {
+    // The report then prints which letter is which group: the decoding the
+    // statistician holds, worth knowing who was given.
+    absl::StrAppend(&details, ", with the decoding of a coding key");
   }
   absl::StrAppend(&details, "; cut-off ", TimeUtil::ToString(request.cutoff()));
   if (request.has_since()) {

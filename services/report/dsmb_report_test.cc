@@ -368,7 +368,7 @@ TEST(DsmbReportTest, ATopicNoLongerCrossingSaysSinceWhenAndAfterWhat) {
                                   "report R1 (v3)"));
 }
 
-// A topic that stopped crossing after a baseline of another row says why
+// A topic that stopped crossing after a baseline other than its test's says why
 // that baseline mattered to it; after its own baseline, nothing more.
 TEST(DsmbReportTest, AnotherRowsBaselineAsACauseIsExplained) {
   DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED);
@@ -384,16 +384,17 @@ TEST(DsmbReportTest, AnotherRowsBaselineAsACauseIsExplained) {
   evidence->mutable_change()->set_name("trials/T1/baselines/sae-6m");
   evidence->mutable_change()->set_version(1);
   EXPECT_THAT(Html(in),
-              HasSubstr("after baseline sae-6m v1 (another row&#39;s baseline, "
-                        "which changed the number of pre-specified tests "
-                        "sharing alpha to 24)"));
+              HasSubstr("after baseline sae-6m v1 (a baseline other than this "
+                        "test&#39;s; under trial-wide control a baseline "
+                        "change re-evaluates the pre-specified rows, whose 24 "
+                        "tests share alpha)"));
   evidence->set_multiplicity(0);  // not adjusted: no share of alpha to name
-  EXPECT_THAT(Html(in), HasSubstr("after baseline sae-6m v1 (another row&#39;s "
-                                  "baseline)"));
+  EXPECT_THAT(Html(in), HasSubstr("after baseline sae-6m v1 (a baseline other "
+                                  "than this test&#39;s)</td>"));
   evidence->set_baseline_id("sae-6m");
   const std::string own = Html(in);
   EXPECT_THAT(own, HasSubstr("after baseline sae-6m v1</td>"));
-  EXPECT_THAT(own, Not(HasSubstr("another row")));
+  EXPECT_THAT(own, Not(HasSubstr("other than this test")));
 }
 
 // The topic's evidence quotes its lead test as the server's summary does,

@@ -74,10 +74,11 @@ bool IsWithdrawal(const Context& context, const std::string& report_id,
   return false;
 }
 
-// After a baseline of another row than the evaluated cell's: why that row's
-// baseline moved this one (under trial-wide control, the number of
-// pre-specified tests sharing alpha). Empty for the cell's own baseline or
-// another change.
+// After a baseline other than the evaluated test's own (another row's, or
+// this row's at another timepoint or group): why it could move this test
+// (under trial-wide control, the pre-specified tests share alpha). Empty for
+// the test's own baseline or another change. Nothing is claimed about
+// whether the number of tests changed: a revision may leave it as it was.
 std::string OtherRowsBaselineWords(const v1::Evidence& evidence) {
   const v1::ChangeRef& change = evidence.change();
   if (change.action() != "baseline.put") return "";
@@ -87,11 +88,11 @@ std::string OtherRowsBaselineWords(const v1::Evidence& evidence) {
   if (id == evidence.baseline_id()) return "";
   if (evidence.multiplicity() > 0) {
     return absl::StrCat(
-        " (another row's baseline, which changed the number of pre-specified "
-        "tests sharing alpha to ",
-        evidence.multiplicity(), ")");
+        " (a baseline other than this test's; under trial-wide control a "
+        "baseline change re-evaluates the pre-specified rows, whose ",
+        evidence.multiplicity(), " tests share alpha)");
   }
-  return " (another row's baseline)";
+  return " (a baseline other than this test's)";
 }
 
 // What an evaluation followed, in words: "report AE-0005 v3" (or

@@ -139,7 +139,8 @@ Table FollowUpTable(const Context& context) {
   table.footnote =
       "n (%) of subjects dosed who were still followed when the window "
       "ending at the timepoint began: last contact after the previous "
-      "timepoint's study day, or an AE with onset in the window. They are "
+      "timepoint's study day, or an AE with onset in that or a later window. "
+      "They are "
       "the at-risk denominators of incidence within the window; a subject "
       "counts before the visit at the timepoint itself has taken place.";
   return table;

@@ -511,6 +511,10 @@ TEST_F(DsmbReportTest, EachReportGivenIsInTheAuditTrail) {
   keyed.set_coding_key("key-of-the-statistician-0123");
   v1::DsmbReport coded;
   ASSERT_TRUE(Generate(keyed, &coded).ok());
+  v1::GenerateDsmbReportRequest decoding = keyed;  // the key, uncoded
+  decoding.set_coded(false);
+  v1::DsmbReport decoded;
+  ASSERT_TRUE(Generate(decoding, &decoded).ok());
   keyed.set_session(v1::DSMB_SESSION_OPEN);  // refused: a key needs closed
   v1::DsmbReport refused;
   ASSERT_FALSE(Generate(keyed, &refused).ok());
@@ -520,7 +524,7 @@ TEST_F(DsmbReportTest, EachReportGivenIsInTheAuditTrail) {
   request.set_action("dsmb_report.generate");
   auto trail = server_->monitor().GetAuditTrail(request);
   ASSERT_TRUE(trail.ok()) << trail.status();
-  ASSERT_EQ(trail->records_size(), 2);
+  ASSERT_EQ(trail->records_size(), 3);
   const std::string at = TimeUtil::ToString(cut);
   for (const v1::AuditRecord& record : trail->records()) {
     EXPECT_EQ(record.rpc(), "SafetyService.GenerateDsmbReport");
@@ -534,6 +538,10 @@ TEST_F(DsmbReportTest, EachReportGivenIsInTheAuditTrail) {
   EXPECT_EQ(trail->records(1).details(),
             absl::StrCat("closed session, coded with a key; cut-off ", at, "; ",
                          coded.content_hash()));
+  EXPECT_EQ(trail->records(2).details(),
+            absl::StrCat("closed session, with the decoding of a coding key; "
+                         "cut-off ",
+                         at, "; ", decoded.content_hash()));
   // The CLI lists them without a version (a read wrote none).
   std::string listed;
   ASSERT_EQ(Cli({"audit", "list", "--trial", "T1", "--action",

@@ -88,14 +88,13 @@ const CHANGE_LABELS = {
   'trial.amend': 'amendment of the trial',
 };
 
-// After another row's baseline than the evaluated cell's, why it moved this
-// row: under trial-wide control it changed how many pre-specified tests
-// share alpha.
+// After a baseline other than the evaluated test's own, why it could move
+// this test (services/report/dsmb_signals.cc, OtherRowsBaselineWords).
 function otherRowsBaseline(ev, baselineId) {
   if (baselineId === ev.baselineId) return '';
   return ev.multiplicity > 0
-    ? ` — another row's baseline, which changed the number of pre-specified tests sharing alpha to ${ev.multiplicity}`
-    : ' — another row\'s baseline';
+    ? ` — a baseline other than this test's; under trial-wide control a baseline change re-evaluates the pre-specified rows, whose ${ev.multiplicity} tests share alpha`
+    : ' — a baseline other than this test\'s';
 }
 
 // What an evaluation followed: the report that last changed the row and/or
