@@ -74,17 +74,15 @@ bool IsWithdrawal(const Context& context, const std::string& report_id,
   return false;
 }
 
-// After a baseline other than the evaluated test's own (another row's, or
-// this row's at another timepoint or group): why it could move this test
-// (under trial-wide control, the pre-specified tests share alpha). Empty for
-// the test's own baseline or another change. Nothing is claimed about
-// whether the number of tests changed: a revision may leave it as it was.
-std::string OtherRowsBaselineWords(const v1::Evidence& evidence) {
-  const v1::ChangeRef& change = evidence.change();
-  if (change.action() != "baseline.put") return "";
-  const size_t slash = change.name().rfind('/');
-  const std::string id =
-      slash == std::string::npos ? "" : change.name().substr(slash + 1);
+// After a baseline (`id`, parsed by CauseWords) other than the evaluated test's
+// own (another row's, or this row's at another timepoint or group): why it
+// could move this test (under trial-wide control, the pre-specified tests share
+// alpha). Empty for the test's own baseline or another change. Nothing is
+// claimed about whether the number of tests changed: a revision may leave it as
+// it was.
+std::string OtherRowsBaselineWords(const v1::Evidence& evidence,
+                                   const std::string& id) {
+  if (evidence.change().action() != "baseline.put") return "";
   if (id == evidence.baseline_id()) return "";
   if (evidence.multiplicity() > 0) {
     return absl::StrCat(
@@ -125,9 +123,10 @@ std::string CauseWords(const Context& context, const v1::Evidence& evidence) {
     const std::string id =
         change.action() == "trial.amend" || slash == std::string::npos
             ? ""
-            : absl::StrCat(" ", change.name().substr(slash + 1));
-    parts.push_back(absl::StrCat(action, id, " v", change.version(),
-                                 OtherRowsBaselineWords(evidence)));
+            : change.name().substr(slash + 1);
+    parts.push_back(absl::StrCat(action, id.empty() ? "" : " ", id, " v",
+                                 change.version(),
+                                 OtherRowsBaselineWords(evidence, id)));
   }
   return parts.empty() ? "a re-evaluation" : absl::StrJoin(parts, " and ");
 }
