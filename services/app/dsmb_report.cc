@@ -21,8 +21,8 @@ absl::Time TimeOf(const google::protobuf::Timestamp& t) {
 }
 
 // What the audit trail says of a report given: "closed session, coded with
-// a key; cut-off 2026-11-01T00:00:00Z; since ...; sha256:..." (never the
-// key itself).
+// a key; cut-off 2026-11-01T00:00:00Z; since ...; generated ...;
+// sha256:..." (never the key itself).
 std::string AuditDetails(const v1::GenerateDsmbReportRequest& request,
                          const v1::DsmbReport& report) {
   using google::protobuf::util::TimeUtil;
@@ -42,7 +42,15 @@ std::string AuditDetails(const v1::GenerateDsmbReportRequest& request,
   if (request.has_since()) {
     absl::StrAppend(&details, "; since ", TimeUtil::ToString(request.since()));
   }
-  absl::StrAppend(&details, "; ", report.content_hash());
+  // The generation time as the printed copy shows it (to the second): with
+  // it and the hash a reader finds the copy's record. (The record's own time
+  // is when it was appended, after the render, in the trail's order.)
+  absl::StrAppend(
+      &details, "; generated ",
+      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
+                       absl::FromUnixSeconds(report.generate_time().seconds()),
+                       absl::UTCTimeZone()),
+      "; ", report.content_hash());
   return details;
 }
 

@@ -1,7 +1,8 @@
 // Disk full: a RocksDB file system that answers "no space" on demand (every
 // write, WAL and tables alike) stands in for a full disk. Writes then fail
 // with RESOURCE_EXHAUSTED, nothing acknowledged is lost, and once space
-// returns the store resumes by itself; its state equals a recount.
+// returns the store resumes by itself; its state equals a recount. A DSMB
+// report, which writes only its audit record, is not given without it.
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
 
@@ -11,8 +12,10 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/app/application.h"
 #include "services/domain/monitor.h"
 #include "storage/store.h"
+#include "tests/testing/api_helpers.h"
 #include "tests/testing/fixtures.h"
 #include "tests/testing/hooked_file_system.h"
 #include "tests/testing/temp_dir.h"
@@ -252,6 +255,56 @@ TEST(DiskFullTest, OnAFullDiskTheStoreOpensReadOnlyUntilSpaceReturns) {
   EXPECT_EQ(again->duplicate_count(), 110) << "acknowledged reports lost";
   EXPECT_EQ(AnyAeEvents(monitor), 110);
   EXPECT_TRUE(monitor.VerifyCounters("T1").ok());
+}
+
+// Unblinded data are given only with a record of who was given them
+// (services/app/dsmb_report.cc): while the store refuses writes, a DSMB
+// report is refused with the store's code rather than handed out
+// unrecorded, and once space returns the next one is given and recorded.
+TEST(DiskFullTest, NoDsmbReportIsGivenWithoutItsAuditRecord) {
+  testing::TempDir dir;
+  Disk disk;
+  auto env = FullableEnv(&disk);
+  auto store =
+      storage::Store::Open({.path = dir.Sub("data"),
+                            .env = env.get(),
+                            .resume_interval = absl::Milliseconds(20)});
+  ASSERT_TRUE(store.ok()) << store.status();
+  domain::Monitor monitor(store->get());
+  ASSERT_TRUE(CreateTrialT1(monitor).ok());
+  ASSERT_TRUE(monitor.SubmitReports(Batch(0, 50)).ok());
+  app::Application application(&monitor);
+  const app::CallContext officer{
+      .caller = {.principal = "olga", .role = access::Role::kSafetyOfficer}};
+  v1::GenerateDsmbReportRequest request;
+  request.set_parent("trials/T1");
+  *request.mutable_cutoff() = testing::CutOffNow();
+  request.set_session(v1::DSMB_SESSION_CLOSED);
+  auto records = [&monitor] {
+    v1::GetAuditTrailRequest trail;
+    trail.set_parent("trials/T1");
+    trail.set_action("dsmb_report.generate");
+    auto response = monitor.GetAuditTrail(trail);
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? response->records_size() : -1;
+  };
+
+  disk.full = true;
+  auto refused = application.reports.GenerateDsmbReport(officer, request);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted)
+      << refused.status();
+  EXPECT_THAT(refused.status().message(), HasSubstr("disk full"));
+
+  disk.full = false;
+  absl::StatusOr<v1::DsmbReport> given;
+  for (int attempt = 0; attempt < 600; ++attempt) {
+    given = application.reports.GenerateDsmbReport(officer, request);
+    if (given.ok()) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_TRUE(given.ok()) << given.status();
+  EXPECT_EQ(records(), 1) << "the refused report left a record, or the given "
+                             "one none";
 }
 
 }  // namespace

@@ -499,6 +499,16 @@ TEST_F(DsmbReportTest, OpenClosedAndCodedSessionsDiffer) {
 // Who was given which report (session, cut-off, content hash) is in the
 // trial's audit trail; a refused request records nothing, and the coding key
 // is never written.
+// The generation time as the report's title page prints it ("Generated
+// 2026-11-03T09:14:02Z by …"), read from the HTML.
+std::string PrintedGenerated(const v1::DsmbReport& report) {
+  std::smatch match;
+  static const std::regex kGenerated(
+      "<span class=\"generated\">([0-9T:-]+Z) by ");
+  EXPECT_TRUE(std::regex_search(report.html(), match, kGenerated));
+  return match.empty() ? "" : match[1].str();
+}
+
 TEST_F(DsmbReportTest, EachReportGivenIsInTheAuditTrail) {
   FirstData();
   const auto cut = CutOffNow();
@@ -532,16 +542,18 @@ TEST_F(DsmbReportTest, EachReportGivenIsInTheAuditTrail) {
     EXPECT_FALSE(record.principal().empty());
     EXPECT_THAT(record.details(), Not(HasSubstr("statistician")));
   }
-  EXPECT_EQ(
-      trail->records(0).details(),
-      absl::StrCat("open session; cut-off ", at, "; ", open.content_hash()));
+  EXPECT_EQ(trail->records(0).details(),
+            absl::StrCat("open session; cut-off ", at, "; generated ",
+                         PrintedGenerated(open), "; ", open.content_hash()));
   EXPECT_EQ(trail->records(1).details(),
-            absl::StrCat("closed session, coded with a key; cut-off ", at, "; ",
+            absl::StrCat("closed session, coded with a key; cut-off ", at,
+                         "; generated ", PrintedGenerated(coded), "; ",
                          coded.content_hash()));
   EXPECT_EQ(trail->records(2).details(),
             absl::StrCat("closed session, with the decoding of a coding key; "
                          "cut-off ",
-                         at, "; ", decoded.content_hash()));
+                         at, "; generated ", PrintedGenerated(decoded), "; ",
+                         decoded.content_hash()));
   // The CLI lists them without a version (a read wrote none).
   std::string listed;
   ASSERT_EQ(Cli({"audit", "list", "--trial", "T1", "--action",
