@@ -103,6 +103,34 @@ std::string FatalNotSeriousCheck(const Context& context) {
   return absl::StrCat(text, ".");
 }
 
+// A report that gives no relatedness counts as not related in the server's
+// related rows (possible, probable or definite). Safety tables usually take
+// a missing causality as related, so the board should know how many there
+// are, and (closed session) whose, to have the sites queried.
+std::string RelatednessNotGivenCheck(const Context& context) {
+  std::set<std::string> subjects;
+  int reports = 0;
+  for (const v1::Report& report : context.in.reports) {
+    const v1::AdverseEventReport& ae = report.current().report();
+    if (ae.relatedness() == v1::RELATEDNESS_UNSPECIFIED) {
+      ++reports;
+      subjects.insert(ae.subject_id());
+    }
+  }
+  if (reports == 0) return "";
+  std::string text = absl::StrCat(
+      " Data check: ", reports, " report", reports == 1 ? "" : "s", " give",
+      reports == 1 ? "s" : "", " no relatedness, so ",
+      reports == 1 ? "it counts" : "they count",
+      " as not related (safety tables usually count a missing causality as "
+      "related; the sites should be queried)");
+  if (context.closed) {
+    absl::StrAppend(&text, ": subject", subjects.size() == 1 ? " " : "s ",
+                    absl::StrJoin(subjects, ", "));
+  }
+  return absl::StrCat(text, ".");
+}
+
 Table OverviewTable(const Context& context) {
   Table table{.id = "t05_ae_overview",
               .title = "Overview of adverse events",
@@ -133,6 +161,7 @@ Table OverviewTable(const Context& context) {
     table.footnote += ".";
   }
   table.footnote += FatalNotSeriousCheck(context);
+  table.footnote += RelatednessNotGivenCheck(context);
   return table;
 }
 

@@ -141,10 +141,18 @@ bool IsFatal(const v1::AdverseEventReport& ae) {
 bool IsAesi(const v1::AdverseEventReport& ae) { return ae.aesi_size() > 0; }
 bool Every(const v1::AdverseEventReport&) { return true; }
 
+// Whether a withdrawal reason records a death ("DEATH", "died of ...").
+bool ReasonIsDeath(const v1::Subject& subject) {
+  const std::string reason = absl::AsciiStrToLower(subject.withdrawal_reason());
+  return absl::StrContains(reason, "death") ||
+         absl::StrContains(reason, "died");
+}
+
 // Deaths against the subjects' disposition at the cut-off: a subject with a
-// fatal AE still recorded as in follow-up, or withdrawn for a death no
-// report records, is a discrepancy the DSMB should hear of (one of the two
-// records is late or wrong). "" when they agree.
+// fatal AE still recorded as in follow-up, or whose follow-up ended
+// (completed, withdrawn) for no reason or one other than death, or one
+// withdrawn for a death no report records, is a discrepancy the DSMB should
+// hear of (one of the two records is late or wrong). "" when they agree.
 std::string DeathCrossCheck(const Context& context) {
   std::set<std::string> fatal;
   for (const v1::Report& report : context.in.reports) {
@@ -152,19 +160,17 @@ std::string DeathCrossCheck(const Context& context) {
       fatal.insert(report.current().report().subject_id());
     }
   }
-  std::vector<std::string> still_followed, no_fatal_ae;
+  std::vector<std::string> still_followed, ended_otherwise, no_fatal_ae;
   for (const v1::Subject& subject : context.in.subjects) {
-    const bool withdrawn = subject.status() == v1::FOLLOW_UP_STATUS_WITHDRAWN ||
-                           subject.status() == v1::FOLLOW_UP_STATUS_COMPLETED;
-    if (fatal.count(subject.subject_id()) > 0 && !withdrawn) {
-      still_followed.push_back(subject.subject_id());
+    const bool ended = subject.status() == v1::FOLLOW_UP_STATUS_WITHDRAWN ||
+                       subject.status() == v1::FOLLOW_UP_STATUS_COMPLETED;
+    const bool died = fatal.count(subject.subject_id()) > 0;
+    if (died && !ended) still_followed.push_back(subject.subject_id());
+    if (died && ended && !ReasonIsDeath(subject)) {
+      ended_otherwise.push_back(subject.subject_id());
     }
-    const std::string reason =
-        absl::AsciiStrToLower(subject.withdrawal_reason());
     if (subject.status() == v1::FOLLOW_UP_STATUS_WITHDRAWN &&
-        (absl::StrContains(reason, "death") ||
-         absl::StrContains(reason, "died")) &&
-        fatal.count(subject.subject_id()) == 0) {
+        ReasonIsDeath(subject) && !died) {
       no_fatal_ae.push_back(subject.subject_id());
     }
   }
@@ -175,6 +181,15 @@ std::string DeathCrossCheck(const Context& context) {
                     " a fatal AE but",
                     still_followed.size() == 1 ? " is" : " are",
                     " still recorded as in follow-up at the cut-off.");
+  }
+  if (!ended_otherwise.empty()) {
+    const bool one = ended_otherwise.size() == 1;
+    absl::StrAppend(&text, " Check: ", absl::StrJoin(ended_otherwise, ", "),
+                    one ? " has" : " have",
+                    " a fatal AE but a disposition that does not record the "
+                    "death (completed, or withdrawn for no reason or another "
+                    "one; the study-status tables count ",
+                    one ? "it" : "them", " so).");
   }
   if (!no_fatal_ae.empty()) {
     absl::StrAppend(&text, " Check: ", absl::StrJoin(no_fatal_ae, ", "),

@@ -91,6 +91,7 @@ DsmbInputs Example(v1::DsmbSession session, bool coded = false) {
   ae->set_grade(3);
   ae->set_serious(true);
   ae->set_hospitalization(true);
+  ae->set_relatedness(v1::RELATEDNESS_POSSIBLE);
   in.reports.push_back(report);
   in.source = "aesignald test";
   return in;
@@ -199,6 +200,25 @@ TEST(DsmbReportTest, AFatalOutcomeNotMarkedSeriousIsCalledOut) {
   EXPECT_THAT(html, Not(HasSubstr("subject 002")));
 }
 
+// A report without a relatedness counts as not related; the overview says
+// how many there are, naming the subjects in the closed session only.
+TEST(DsmbReportTest, AMissingRelatednessIsCalledOut) {
+  DsmbInputs closed = Example(v1::DSMB_SESSION_CLOSED);
+  closed.reports[0].mutable_current()->mutable_report()->clear_relatedness();
+  EXPECT_THAT(Html(closed),
+              HasSubstr("Data check: 1 report gives no relatedness, so it "
+                        "counts as not related (safety tables usually count "
+                        "a missing causality as related; the sites should be "
+                        "queried): subject 002."));
+  DsmbInputs open = Example(v1::DSMB_SESSION_OPEN);
+  open.reports = closed.reports;
+  open.reports.push_back(open.reports[0]);
+  const std::string html = Html(open);
+  EXPECT_THAT(html, HasSubstr("Data check: 2 reports give no relatedness, so "
+                              "they count as not related"));
+  EXPECT_THAT(html, Not(HasSubstr("subject 002")));
+}
+
 // Grades that are not CTCAE grades (a severity scale) are not printed as
 // such: the titles say "grade" and the methods say how grades were given.
 TEST(DsmbReportTest, GradesThatAreNotCtcaeAreNotCalledCtcae) {
@@ -304,6 +324,45 @@ TEST(DsmbReportTest, FollowUpLabelsAndStrengthsPrintOnce) {
   EXPECT_THAT(html, Not(HasSubstr("(end of data) (day 30)")));
   EXPECT_THAT(html, HasSubstr("<td>D7 (day 7)</td>"));
   EXPECT_THAT(html, HasSubstr("<td class=\"n\">6.00</td>"));
+}
+
+// The strength names the test it is taken from, which need not be the
+// comparison the evidence text quotes first, and that test's deciding p, so
+// a reader can redo the footnote's arithmetic; a coded report prints the
+// number alone.
+TEST(DsmbReportTest, StrengthNamesTheTestItIsTakenFrom) {
+  auto strength = [](bool coded) {
+    DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED, coded);
+    v1::SignalTopic& topic = in.topics.emplace_back();
+    topic.set_topic_id("PT~Infections~Pneumonia");
+    topic.set_level(v1::TERM_LEVEL_PT);
+    topic.set_pt("Pneumonia");
+    topic.set_strength(6);
+    topic.set_summary("D30: High dose 2/2 vs Placebo 0/1, ...");
+    topic.set_lead_signal_id("TREND");
+    for (const auto& [id, method, adjusted] :
+         {std::tuple{"FISHER", v1::SIGNAL_METHOD_CONTROL_FISHER, 9.17e-06},
+          std::tuple{"TREND", v1::SIGNAL_METHOD_DOSE_TREND, 5.04e-07}}) {
+      v1::Signal& s = *topic.add_evidence();
+      s.set_signal_id(id);
+      s.set_method(method);
+      s.set_dose_group_id(method == v1::SIGNAL_METHOD_DOSE_TREND ? "" : "H");
+      s.set_timepoint_id("D30");
+      s.mutable_evidence()->set_adjusted_p_value(adjusted);
+    }
+    auto report = RenderDsmbReport(in, absl::UnixEpoch());
+    EXPECT_TRUE(report.ok()) << report.status();
+    for (const auto& table : report->tables()) {
+      if (table.id() == "t12_signal_topics") return table.csv();
+    }
+    return std::string();
+  };
+  EXPECT_THAT(strength(false),
+              HasSubstr(",\"6.00 (dose trend, across groups, D30; adjusted "
+                        "p 5.04e-07)\","));
+  const std::string coded = strength(true);
+  EXPECT_THAT(coded, HasSubstr(",6.00,"));
+  EXPECT_THAT(coded, Not(HasSubstr("dose trend")));
 }
 
 // The topic table's last triage names the member as they signed it.
@@ -531,6 +590,39 @@ TEST(DsmbReportTest, PrespecifiedRowsShowTheirClosestTestAndAdjustedP) {
   EXPECT_EQ(csv(make(v1::DSMB_SESSION_OPEN, false)), "");
 }
 
+// Under trial-wide control a quiet row's adjusted p values are all capped
+// at 1: the closest test is then the one with the smallest nominal p, not
+// the first in the topic's order.
+TEST(DsmbReportTest, AQuietPrespecifiedRowShowsItsSmallestNominalP) {
+  DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED);
+  v1::SignalTopic& topic = in.prespecified.emplace_back();
+  topic.set_topic_id("OVERALL~any_sae");
+  topic.set_level(v1::TERM_LEVEL_OVERALL);
+  topic.set_overall_key("any_sae");
+  topic.set_evidence_count(3);
+  for (const auto& [method, group, p] :
+       {std::tuple{v1::SIGNAL_METHOD_OVER_TIME, "", 0.723},
+        std::tuple{v1::SIGNAL_METHOD_CONTROL_FISHER, "H", 0.243},
+        std::tuple{v1::SIGNAL_METHOD_DOSE_TREND, "", 0.144}}) {
+    v1::Signal* s = topic.add_evidence();
+    s->set_method(method);
+    s->set_dose_group_id(group);
+    s->set_timepoint_id("D30");
+    s->mutable_evidence()->set_p_value(p);
+    s->mutable_evidence()->set_adjusted_p_value(1);
+    s->mutable_evidence()->set_multiplicity(72);
+  }
+  auto report = RenderDsmbReport(in, absl::UnixEpoch());
+  ASSERT_TRUE(report.ok()) << report.status();
+  std::string csv;
+  for (const auto& table : report->tables()) {
+    if (table.id() == "t15_prespecified_tests") csv = table.csv();
+  }
+  EXPECT_THAT(csv, HasSubstr("any_sae,\"dose trend, across groups, D30\","
+                             "0.144,1 (\xC3\x97"
+                             "72),0 of 3"));
+}
+
 // Every report draws any AE (and any SAE) over time, also with no topic
 // and in the open session, so its figures section is never empty; a topic
 // of the row draws it once, not twice.
@@ -574,6 +666,22 @@ TEST(DsmbReportTest, DeathsAreCheckedAgainstTheDisposition) {
                               "recorded as in follow-up at the cut-off."));
   EXPECT_THAT(html, HasSubstr("Check: 003 was withdrawn for death, but no "
                               "fatal AE was reported by the cut-off."));
+  EXPECT_THAT(html, Not(HasSubstr("does not record the death")));
+  // A fatal AE for a subject whose follow-up ended otherwise: completed, or
+  // withdrawn for another (or no) reason.
+  in.subjects[1].set_status(v1::FOLLOW_UP_STATUS_COMPLETED);
+  in.subjects[2].set_withdrawal_reason("ADVERSE EVENT");
+  v1::Report& second = in.reports.emplace_back(in.reports[0]);
+  second.mutable_current()->mutable_report()->set_subject_id("003");
+  EXPECT_THAT(Html(in),
+              HasSubstr("Check: 002, 003 have a fatal AE but a disposition "
+                        "that does not record the death (completed, or "
+                        "withdrawn for no reason or another one; the "
+                        "study-status tables count them so)."));
+  in.subjects[1].set_status(v1::FOLLOW_UP_STATUS_WITHDRAWN);
+  in.subjects[1].set_withdrawal_reason("Died of pneumonia");
+  in.subjects[2].set_withdrawal_reason("DEATH");
+  EXPECT_THAT(Html(in), Not(HasSubstr("Check: ")));
 }
 
 // The AESI listing names each category as the API's rows do; a category the

@@ -4,6 +4,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -164,6 +165,45 @@ std::string MethodWord(v1::SignalMethod method) {
   }
 }
 
+// Which test and cell: "vs control, Group A, Month 6" ("across groups" for
+// the dose trend, "all groups" for a test of the pooled groups).
+std::string TestPlace(const Context& context, const v1::Signal& signal) {
+  const std::string group = signal.method() == v1::SIGNAL_METHOD_DOSE_TREND
+                                ? "across groups"
+                            : signal.dose_group_id().empty()
+                                ? "all groups"
+                                : GroupName(context, signal.dose_group_id());
+  return absl::StrCat(MethodWord(signal.method()), ", ", group, ", ",
+                      TimepointName(context, signal.timepoint_id()));
+}
+
+// The strength and, in the uncoded closed report, the test it is taken from
+// and that test's deciding value: the lead test, which need not be the
+// comparison the evidence names first, so a reader can redo the footnote's
+// arithmetic ("6.00 (dose trend, across groups, Week 24; adjusted p
+// 5.04e-07)"). Coded: the number alone (naming the dose trend would tell
+// the groups' order).
+std::string StrengthText(const Context& context, const v1::SignalTopic& topic) {
+  std::string text = absl::StrFormat("%.2f", topic.strength());  // as the CLI
+  if (context.coded) return text;
+  for (const v1::Signal& signal : topic.evidence()) {
+    if (signal.signal_id() != topic.lead_signal_id()) continue;
+    const v1::Evidence& e = signal.evidence();
+    std::string value;
+    if (signal.method() == v1::SIGNAL_METHOD_BAYESIAN) {
+      value =
+          absl::StrCat("; posterior ", Number(e.posterior_probability(), 3));
+    } else if (signal.method() != v1::SIGNAL_METHOD_MAXSPRT) {
+      value =
+          e.adjusted_p_value() > 0
+              ? absl::StrCat("; adjusted p ", Number(e.adjusted_p_value(), 3))
+              : absl::StrCat("; p ", Number(e.p_value(), 3));
+    }
+    return absl::StrCat(text, " (", TestPlace(context, signal), value, ")");
+  }
+  return text;
+}
+
 // The topic's evidence in one cell. Coded: only counts and the methods that
 // cross, because the server's summary names the dose groups.
 std::string EvidenceText(const Context& context, const v1::SignalTopic& topic) {
@@ -200,7 +240,7 @@ Table TopicTable(const Context& context) {
         StatusWord(topic.status()), CrossingText(context, topic)};
     if (context.closed) {
       row.push_back(EvidenceText(context, topic));
-      row.push_back(absl::StrFormat("%.2f", topic.strength()));  // as the CLI
+      row.push_back(StrengthText(context, topic));
     }
     row.push_back(LastTriage(context, topic));
     table.rows.push_back(std::move(row));
@@ -213,12 +253,23 @@ Table TopicTable(const Context& context) {
             "tests that have crossed at some time (each kept as evidence), "
             "k cross at the cut-off (a pre-specified row's tests are all "
             "counted in "
-            "the table of pre-specified hypotheses). Strength orders the "
-            "list: the lead test's distance past its threshold in decades, "
-            "log10(threshold / p) with the adjusted p where one decides (0 "
-            "at the threshold, 1 at a p ten times smaller), plus 0.5 for a "
-            "crossing serious, grade >= 3, fatal or AESI row and 0.5 when a "
-            "dose trend crosses too. It ranks; it is not a probability."
+            "the table of pre-specified hypotheses). In the evidence, RD is "
+            "the "
+            "risk difference with its 95% Miettinen-Nurminen interval, beside "
+            "the two-sided Fisher p as safety tables print it; what decides "
+            "is the one-sided test's adjusted p against its threshold. On a "
+            "pre-specified row (the overall rows and the rows a baseline "
+            "names) the adjustment is for the pre-specified tests sharing "
+            "alpha (the table of pre-specified hypotheses); on any other PT "
+            "row the adjusted p is the double-FDR value of the PT screen, "
+            "compared with the screening FDR (the signal methods' table). "
+            "Strength orders the "
+            "list: the lead test's (named beside it) distance past its "
+            "threshold in decades, log10(threshold / p) with the adjusted p "
+            "where one decides (0 at the threshold, 1 at a p ten times "
+            "smaller), plus 0.5 for a crossing serious, grade >= 3, fatal or "
+            "AESI row and 0.5 when a dose trend crosses too. It ranks; it is "
+            "not a probability."
           : "Open session: evidence by dose group is in the closed report.";
   return table;
 }
@@ -281,18 +332,22 @@ bool ExactTest(const Context& context, const v1::Signal& signal) {
 }
 
 // The exact test closest to its threshold: the smallest adjusted p (the
-// nominal one when nothing is adjusted); among equals the first in the
-// topic's order (strongest, then earliest timepoint and protocol order).
+// nominal one when nothing is adjusted), then the smallest nominal p (an
+// adjusted p is capped at 1, where under trial-wide control most tests of a
+// quiet row tie), then the first in the topic's order (strongest, then
+// earliest timepoint and protocol order).
 const v1::Signal* ClosestTest(const Context& context,
                               const v1::SignalTopic& topic) {
   const v1::Signal* closest = nullptr;
-  auto decisive_p = [](const v1::Signal& s) {
-    return s.evidence().adjusted_p_value() > 0 ? s.evidence().adjusted_p_value()
-                                               : s.evidence().p_value();
+  auto distance = [](const v1::Signal& s) {
+    const v1::Evidence& e = s.evidence();
+    return std::pair{
+        e.adjusted_p_value() > 0 ? e.adjusted_p_value() : e.p_value(),
+        e.p_value()};
   };
   for (const v1::Signal& signal : topic.evidence()) {
     if (!ExactTest(context, signal)) continue;
-    if (closest == nullptr || decisive_p(signal) < decisive_p(*closest)) {
+    if (closest == nullptr || distance(signal) < distance(*closest)) {
       closest = &signal;
     }
   }
@@ -302,14 +357,7 @@ const v1::Signal* ClosestTest(const Context& context,
 // "vs control, Group A, Month 6: 5/84 vs 2/86".
 std::string TestAndCell(const Context& context, const v1::Signal& signal) {
   const v1::Evidence& e = signal.evidence();
-  const std::string group = signal.method() == v1::SIGNAL_METHOD_DOSE_TREND
-                                ? "across groups"
-                            : signal.dose_group_id().empty()
-                                ? "all groups"
-                                : GroupName(context, signal.dose_group_id());
-  std::string text =
-      absl::StrCat(MethodWord(signal.method()), ", ", group, ", ",
-                   TimepointName(context, signal.timepoint_id()));
+  std::string text = TestPlace(context, signal);
   if (signal.method() == v1::SIGNAL_METHOD_DOSE_TREND) return text;
   absl::StrAppend(&text, ": ", e.subjects(), "/", e.denominator());
   if (signal.method() == v1::SIGNAL_METHOD_BINOMIAL_EXACT) {
