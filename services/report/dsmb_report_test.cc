@@ -200,6 +200,21 @@ TEST(DsmbReportTest, AFatalOutcomeNotMarkedSeriousIsCalledOut) {
   EXPECT_THAT(html, Not(HasSubstr("subject 002")));
 }
 
+// t01 sums the subjects' last contact days: follow-up, which after a
+// single infusion is not exposure to treatment, and is named so.
+TEST(DsmbReportTest, StudyStatusSumsFollowUp) {
+  auto report =
+      RenderDsmbReport(Example(v1::DSMB_SESSION_CLOSED), absl::UnixEpoch());
+  ASSERT_TRUE(report.ok()) << report.status();
+  std::string csv;
+  for (const auto& table : report->tables()) {
+    if (table.id() == "t01_study_status") csv = table.csv();
+  }
+  // 30 days each: placebo 1 subject, high dose 2, all 3.
+  EXPECT_THAT(csv, HasSubstr("Follow-up (patient-years),0.08,0.16,0.25"));
+  EXPECT_THAT(csv, Not(HasSubstr("Exposure")));
+}
+
 // A report without a relatedness counts as not related; the overview says
 // how many there are, naming the subjects in the closed session only.
 TEST(DsmbReportTest, AMissingRelatednessIsCalledOut) {

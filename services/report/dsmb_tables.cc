@@ -49,7 +49,7 @@ v1::FollowUpStatus StatusOf(const v1::Subject& subject) {
 
 Table StatusTable(const Context& context) {
   Table table{.id = "t01_study_status",
-              .title = "Study status and exposure",
+              .title = "Study status and follow-up",
               .header = Header(context, "")};
   const std::pair<const char*, v1::FollowUpStatus> statuses[] = {
       {"Follow-up ongoing", v1::FOLLOW_UP_STATUS_ONGOING},
@@ -67,7 +67,10 @@ Table StatusTable(const Context& context) {
                                }),
                  true));
   }
-  std::vector<std::string> exposure = {"Exposure (patient-years)"};
+  // Follow-up, not exposure: after a single infusion the two differ (the
+  // CDISC import's last contact day is the treatment duration, where they
+  // agree).
+  std::vector<std::string> follow_up = {"Follow-up (patient-years)"};
   for (const Column& column : context.columns) {
     int64_t days = 0;
     for (const v1::Subject& subject : context.in.subjects) {
@@ -76,12 +79,14 @@ Table StatusTable(const Context& context) {
         days += subject.last_contact_day();
       }
     }
-    exposure.push_back(absl::StrFormat("%.2f", days / 365.25));
+    follow_up.push_back(absl::StrFormat("%.2f", days / 365.25));
   }
-  table.rows.push_back(std::move(exposure));
+  table.rows.push_back(std::move(follow_up));
   table.footnote =
-      "n (%) of subjects dosed. Exposure: the sum over subjects of the last "
-      "study day with follow-up information, in years of 365.25 days.";
+      "n (%) of subjects dosed. Follow-up: the sum over subjects of their "
+      "last contact day (the last study day with follow-up information; in "
+      "data imported from ADaM, the treatment duration), in years of 365.25 "
+      "days.";
   return table;
 }
 

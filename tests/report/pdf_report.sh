@@ -88,7 +88,7 @@ check_pdf() { # TRIAL PDF
   ((banners >= pages)) || fail "$1: the banner is on $banners of $pages pages"
   grep -q "Page 1 of $pages" <<<"$text" || fail "$1: no 'Page 1 of $pages'"
   grep -q "Page $pages of $pages" <<<"$text" || fail "$1: no 'Page $pages of $pages'"
-  for heading in "Study status and exposure" "Overview of adverse events" \
+  for heading in "Study status and follow-up" "Overview of adverse events" \
     "Adverse events by system organ class and preferred term" \
     "Listing of serious adverse events" "Signal topics at the data cut-off" \
     "Methods and footnotes" "Content hash"; do
