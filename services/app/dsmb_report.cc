@@ -1,5 +1,7 @@
 #include "services/app/dsmb_report.h"
 
+#include <algorithm>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -276,6 +278,36 @@ absl::StatusOr<v1::ListReportsResponse> Gatherer::AllReports(
   return incidence_.ListAllReports(context_, list);
 }
 
+// Per overall row: each subject's first study day with an AE the row counts
+// (the report's onset day, else the first day of its timepoint's window),
+// by the rule that counts reports in rows (domain::CountedRows).
+std::map<std::string, std::map<std::string, int>> FirstOnsetDays(
+    const v1::Trial& trial, const std::vector<v1::Report>& reports) {
+  std::map<std::string, int> window_start;  // timepoint id -> its first day
+  int previous = 0;
+  for (const v1::Timepoint& timepoint : trial.timepoints()) {
+    window_start[timepoint.timepoint_id()] = previous + 1;
+    previous = timepoint.study_day();
+  }
+  std::map<std::string, std::map<std::string, int>> first;
+  std::vector<storage::TermKey> rows;
+  for (const v1::Report& report : reports) {
+    const v1::AdverseEventReport& ae = report.current().report();
+    const auto window = window_start.find(ae.timepoint_id());
+    if (!ae.has_onset_study_day() && window == window_start.end()) continue;
+    const int day =
+        ae.has_onset_study_day() ? ae.onset_study_day() : window->second;
+    domain::CountedRows(ae, &rows);
+    for (const storage::TermKey& row : rows) {
+      if (row.level != storage::Level::kOverall) continue;
+      auto [it, inserted] =
+          first[row.overall].try_emplace(ae.subject_id(), day);
+      if (!inserted) it->second = std::min(it->second, day);
+    }
+  }
+  return first;
+}
+
 absl::Status Gatherer::Reports(report::DsmbInputs& in) {
   AESIGNAL_ASSIGN_OR_RETURN(v1::ListReportsResponse all,
                             AllReports(request_.cutoff()));
@@ -283,6 +315,7 @@ absl::Status Gatherer::Reports(report::DsmbInputs& in) {
     (report.current().report().entered_in_error() ? in.withdrawn : in.reports)
         .push_back(std::move(report));
   }
+  in.first_onset_day = FirstOnsetDays(in.trial, in.reports);
   if (!request_.has_since()) return absl::OkStatus();
   // The versions at the previous cut-off, for the listings' "since" marks.
   AESIGNAL_ASSIGN_OR_RETURN(all, AllReports(request_.since()));

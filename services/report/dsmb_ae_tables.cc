@@ -5,8 +5,10 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "services/report/dsmb_internal.h"
+#include "services/signal/signal_stats.h"
 
 namespace aesignal::report::internal {
 namespace {
@@ -165,6 +167,85 @@ Table OverviewTable(const Context& context) {
   return table;
 }
 
+// Subjects with a first event, and their time at risk, in one column.
+struct AtRisk {
+  int64_t subjects = 0;
+  int64_t days = 0;
+};
+
+// "30.5 [22.1, 41.0]": subjects with a first event per 100 patient-years at
+// risk and its exact 95% Poisson interval; "-" without time at risk.
+std::string RateCell(const AtRisk& at_risk) {
+  if (at_risk.days <= 0) return "-";
+  absl::StatusOr<signal::RateInterval> rate = signal::PoissonRate(
+      at_risk.subjects, at_risk.days / 365.25, /*level=*/0.95);
+  if (!rate.ok()) return "-";
+  return absl::StrFormat("%.1f [%.1f, %.1f]", rate->rate, rate->lower,
+                         rate->upper);
+}
+
+// Per column, a row's subjects and days at risk: from day 1 to the first
+// such AE (`first`: subject -> its onset day), or else to the last contact.
+std::vector<AtRisk> AtRiskByColumn(const Context& context,
+                                   const std::map<std::string, int>& first) {
+  std::vector<AtRisk> columns;
+  for (const Column& column : context.columns) {
+    AtRisk& at_risk = columns.emplace_back();
+    for (const v1::Subject& subject : context.in.subjects) {
+      if (!column.dose_group_id.empty() &&
+          column.dose_group_id != subject.dose_group_id()) {
+        continue;
+      }
+      const auto onset = first.find(subject.subject_id());
+      at_risk.subjects += onset != first.end() ? 1 : 0;
+      at_risk.days +=
+          onset != first.end() ? onset->second : subject.last_contact_day();
+    }
+  }
+  return columns;
+}
+
+// The overview's rows as rates per patient-year at risk (EAIR), each
+// followed by the counts it is made of: where groups are followed for
+// different lengths of time (withdrawals, staggered enrolment), a
+// proportion of subjects compares unequal follow-up; a rate does not.
+Table RateTable(const Context& context) {
+  Table table{.id = "t16_ae_rates",
+              .title = "Adverse events per 100 patient-years at risk",
+              .header = Header(context, "Subjects with")};
+  static const std::map<std::string, int>& kNone =
+      *new std::map<std::string, int>();
+  for (const v1::TermIncidence& term : context.in.overall.terms()) {
+    const auto found = context.in.first_onset_day.find(term.overall_key());
+    const std::vector<AtRisk> columns = AtRiskByColumn(
+        context,
+        found != context.in.first_onset_day.end() ? found->second : kNone);
+    std::vector<std::string> rates = {term.label()};
+    std::vector<std::string> counts = {"n / PY"};
+    for (const AtRisk& at_risk : columns) {
+      rates.push_back(RateCell(at_risk));
+      counts.push_back(absl::StrFormat("%d / %.1f", at_risk.subjects,
+                                       at_risk.days / 365.25));
+    }
+    table.rows.push_back(std::move(rates));
+    table.emphasized.push_back(true);
+    table.rows.push_back(std::move(counts));
+    table.emphasized.push_back(false);
+  }
+  table.footnote =
+      "Rate [95% CI]: subjects with >= 1 such AE per 100 patient-years at "
+      "risk (the exposure-adjusted incidence rate), with its exact Poisson "
+      "interval; below it, n / PY: the subjects with such an AE and the "
+      "patient-years at risk it is made of. A "
+      "subject is at risk from day 1 to the onset of their first such AE (a "
+      "report without an onset day: the first day of its timepoint's "
+      "window), or without one to their last contact day (t01). Unlike the "
+      "overview's proportions, rates compare groups followed for different "
+      "lengths of time (withdrawals, staggered enrolment); they assume a "
+      "constant hazard, which early after an infusion may not hold.";
+  return table;
+}
+
 Table SocPtTable(const Context& context, std::string id, std::string title,
                  const v1::GetIncidenceResponse& soc,
                  const v1::GetIncidenceResponse& pt) {
@@ -275,6 +356,7 @@ Table SplitTermsTable(
 void AddAdverseEvents(const Context& context, Document& document) {
   document.Section("Adverse events");
   document.Add(OverviewTable(context));
+  document.Add(RateTable(context));
   Table all_aes = SocPtTable(context, "t06_ae_soc_pt",
                              "Adverse events by system organ class and "
                              "preferred term",

@@ -57,6 +57,11 @@ struct DsmbInputs {
   std::map<std::string, std::string> aesi_labels = {};
   // Current versions of every counted report (listings, discontinuations).
   std::vector<v1::Report> reports = {};
+  // Per overall row key (as in `overall`), per subject id: the study day of
+  // the subject's first AE among `reports` that the row counts (a report
+  // without an onset day: the first day of its timepoint's window). A
+  // subject absent had none. The rates per patient-year sum these.
+  std::map<std::string, std::map<std::string, int>> first_onset_day = {};
   // Reports whose current version withdraws them as entered in error: they
   // count nowhere, and the DSMB sees which they were and why.
   std::vector<v1::Report> withdrawn = {};

@@ -499,6 +499,37 @@ TEST_F(DsmbReportTest, OpenClosedAndCodedSessionsDiffer) {
 // Who was given which report (session, cut-off, content hash) is in the
 // trial's audit trail; a refused request records nothing, and the coding key
 // is never written.
+// t16's rates per 100 patient-years at risk: each subject is at risk from
+// day 1 to their first AE of the row (a report without an onset day: the
+// first day of its timepoint's window) or else to their last contact day
+// (365 here). Expected cells worked by hand, their exact Poisson intervals
+// by bisection on the Poisson CDF (Python), independently of the server.
+TEST_F(DsmbReportTest, RatesPerPatientYearCountTimeToTheFirstEvent) {
+  FirstData();
+  // S5 (MID): an AE known only by its timepoint, M6 (days 92..182).
+  v1::AdverseEventReport by_timepoint = Report("R8", 1, "S5", 1, "Cough");
+  by_timepoint.clear_onset_study_day();
+  by_timepoint.set_timepoint_id("M6");
+  Submit({by_timepoint});
+  const auto rows =
+      Rows(MustGenerate(CutOffNow(), v1::DSMB_SESSION_CLOSED), "t16_ae_rates");
+  ASSERT_GE(rows.size(), 5u);
+  EXPECT_EQ(rows[0],
+            (std::vector<std::string>{"Subjects with", "LOW (N=4)", "MID (N=4)",
+                                      "HIGH (N=4)", "Total (N=12)"}));
+  // Any AE. LOW: S1 at day 25, three subjects to 365 (1,120 days); MID: S2
+  // at 40, S5 at 92, two to 365 (862); HIGH: days 20, 60, 10, 30 (120).
+  EXPECT_EQ(rows[1], (std::vector<std::string>{
+                         "Any AE", "32.6 [0.8, 181.7]", "84.7 [10.3, 306.1]",
+                         "1217.5 [331.7, 3117.3]", "121.6 [48.9, 250.6]"}));
+  EXPECT_EQ(rows[2], (std::vector<std::string>{"n / PY", "1 / 3.1", "2 / 2.4",
+                                               "4 / 0.3", "7 / 5.8"}));
+  // Any serious AE: none in LOW (4 x 365 days).
+  EXPECT_EQ(rows[3][0], "Any serious AE");
+  EXPECT_THAT(rows[3][1], HasSubstr("0.0 [0.0, "));
+  EXPECT_EQ(rows[4][1], "0 / 4.0");
+}
+
 // The generation time as the report's title page prints it ("Generated
 // 2026-11-03T09:14:02Z by …"), read from the HTML.
 std::string PrintedGenerated(const v1::DsmbReport& report) {
