@@ -105,9 +105,11 @@ bool LooksNumeric(absl::string_view text) {
 bool NumericColumn(const Table& table, size_t column) {
   if (column == 0 || table.rows.empty()) return false;
   for (const auto& row : table.rows) {
-    // Placeholders ("-", "not recorded") sit in columns of figures.
+    // Placeholders ("-", "not recorded", "not applicable") sit in columns
+    // of figures.
     if (column < row.size() && !row[column].empty() && row[column] != "-" &&
-        row[column] != "not recorded" && !LooksNumeric(row[column])) {
+        row[column] != "not recorded" && row[column] != "not applicable" &&
+        !LooksNumeric(row[column])) {
       return false;
     }
   }

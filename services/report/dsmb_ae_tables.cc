@@ -46,6 +46,17 @@ int ActionNotRecorded(const Context& context) {
       }));
 }
 
+// Current report versions that give the action taken as not applicable
+// (a single infusion: nothing left to withdraw).
+int ActionNotApplicable(const Context& context) {
+  return static_cast<int>(
+      std::count_if(context.in.reports.begin(), context.in.reports.end(),
+                    [](const v1::Report& report) {
+                      return report.current().report().action_taken() ==
+                             v1::ACTION_TAKEN_NOT_APPLICABLE;
+                    }));
+}
+
 // Subjects with >= 1 current report version whose action was to withdraw
 // the study treatment, per column; "not recorded" when no report gives an
 // action (`not_recorded`, ActionNotRecorded, is all of them; e.g. data whose
@@ -56,6 +67,14 @@ std::vector<std::string> DiscontinuationRow(const Context& context,
   if (!context.in.reports.empty() &&
       not_recorded == static_cast<int>(context.in.reports.size())) {
     row.resize(context.columns.size() + 1, "not recorded");
+    return row;
+  }
+  // After a single administration there is no treatment to withdraw: 0
+  // would read as "none had to stop".
+  if (!context.in.reports.empty() &&
+      ActionNotApplicable(context) ==
+          static_cast<int>(context.in.reports.size())) {
+    row.resize(context.columns.size() + 1, "not applicable");
     return row;
   }
   std::map<std::string, std::string> group_of;  // subject -> dose group
@@ -154,6 +173,13 @@ Table OverviewTable(const Context& context) {
     absl::StrAppend(&table.footnote,
                     "; not recorded: no report gives the action taken (or "
                     "each gives it as unknown).");
+  } else if (ActionNotApplicable(context) ==
+                 static_cast<int>(context.in.reports.size()) &&
+             !context.in.reports.empty()) {
+    absl::StrAppend(&table.footnote,
+                    "; not applicable: every report gives the action taken "
+                    "as not applicable (e.g. after a single administration "
+                    "there is no treatment to withdraw).");
   } else if (not_recorded > 0) {
     absl::StrAppend(&table.footnote, "; ", not_recorded, " of ",
                     context.in.reports.size(),

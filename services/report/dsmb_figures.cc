@@ -441,7 +441,10 @@ void AddMethods(const Context& context, Document& document) {
   document.Paragraph(absl::StrCat(
       "Incidence: subjects with at least one AE of the row over subjects "
       "dosed, with exact Clopper-Pearson ",
-      confidence, "% intervals (Clopper & Pearson 1934)."));
+      confidence,
+      "% intervals (Clopper & Pearson 1934). Rates (t16): subjects with a "
+      "first such AE per 100 patient-years at risk, with exact Poisson 95% "
+      "intervals (Garwood 1936)."));
   if (context.closed) {
     if (std::string text = ByGroupText(trial); !text.empty()) {
       document.Paragraph(text);

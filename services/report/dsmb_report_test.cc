@@ -175,6 +175,15 @@ TEST(DsmbReportTest, DiscontinuationsAreNotRecordedWithoutActionTaken) {
                                    "<td class=\"n\">0 (0.0)</td>"
                                    "<td class=\"n\">1 (50.0)</td>"));
   EXPECT_THAT(withdrawn, Not(HasSubstr("not recorded: no report")));
+  // A single infusion: every report says there was nothing to withdraw.
+  in.reports[0].mutable_current()->mutable_report()->set_action_taken(
+      v1::ACTION_TAKEN_NOT_APPLICABLE);
+  const std::string single = Html(in);
+  EXPECT_THAT(single, HasSubstr("<td>AE leading to discontinuation</td>"
+                                "<td>not applicable</td><td>not applicable</td>"
+                                "<td>not applicable</td>"));
+  EXPECT_THAT(single, HasSubstr("not applicable: every report gives the "
+                                "action taken as not applicable"));
 }
 
 // A report with a fatal outcome that is not marked serious counts as fatal
