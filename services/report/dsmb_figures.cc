@@ -104,9 +104,11 @@ std::vector<Figure> ForestFigures(const Context& context) {
         {.id = absl::StrCat("f_forest_", p + 1),
          .title = plot.title,
          .svg = ForestPlotSvg(plot),
-         .caption = "Cumulative incidence at the last timepoint; PTs with "
-                    "incidence >= 5% in some group. Miettinen-Nurminen score "
-                    "intervals."});
+         .caption = absl::StrCat(
+             "Cumulative incidence at the last timepoint (",
+             TimepointName(context, context.last_timepoint_id),
+             "); PTs with incidence >= 5% in some group. Miettinen-Nurminen "
+             "score intervals.")});
   }
   return figures;
 }
@@ -261,9 +263,10 @@ Figure DoseFigure(const Context& context, const v1::SignalTopic& topic,
   return Figure{.id = absl::StrCat("f_dose_", topic.topic_id()),
                 .title = chart.title,
                 .svg = LineChartSvg(chart),
-                .caption = absl::StrCat("At the last timepoint, with exact 95% "
-                                        "intervals.",
-                                        TrendNote(context, term))};
+                .caption = absl::StrCat(
+                    "Cumulative incidence at the last timepoint (",
+                    TimepointName(context, context.last_timepoint_id),
+                    "), with exact 95% intervals.", TrendNote(context, term))};
 }
 
 }  // namespace

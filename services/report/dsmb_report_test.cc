@@ -671,7 +671,14 @@ TEST(DsmbReportTest, AnyAeOverTimeIsDrawnOnceWhateverWasRaised) {
     topic.set_level(v1::TERM_LEVEL_OVERALL);
     topic.set_overall_key("any_ae");
     in.topic_incidence[topic.topic_id()] = in.overall;
-    EXPECT_EQ(figures(Html(in)), 1) << session;
+    const std::string with_topic = Html(in);
+    EXPECT_EQ(figures(with_topic), 1) << session;
+    // Its incidence by dose group names the timepoint it is drawn at.
+    EXPECT_EQ(absl::StrContains(with_topic,
+                                "Cumulative incidence at the last timepoint "
+                                "(D30), with exact 95% intervals."),
+              session == v1::DSMB_SESSION_CLOSED)
+        << session;
   }
 }
 
