@@ -200,6 +200,26 @@ std::string DeathCrossCheck(const Context& context) {
   return text;
 }
 
+// A fatal AE graded below 5 reads as a contradiction: say what its grade
+// is (the worst severity reported, e.g. AESEV SEVERE as 3 on a severity
+// scale; or a CTCAE grade recorded before the death). "" when none.
+std::string FatalGradeNote(const Context& context) {
+  const bool any = std::any_of(
+      context.in.reports.begin(), context.in.reports.end(),
+      [](const v1::Report& report) {
+        const v1::AdverseEventReport& ae = report.current().report();
+        return IsFatal(ae) && ae.grade() < 5;
+      });
+  if (!any) return "";
+  return context.in.trial.grading().empty()
+             ? " A fatal AE listed below grade 5 has the grade its report "
+               "gives (CTCAE grade 5 is death); the sites should be "
+               "queried."
+             : " A fatal AE listed below grade 5 has the grade its report "
+               "gives on the trial's scale (e.g. severe as 3), not CTCAE "
+               "grade 5 (death).";
+}
+
 }  // namespace
 
 void AddListings(const Context& context, Document& document) {
@@ -216,7 +236,8 @@ void AddListings(const Context& context, Document& document) {
   deaths.empty_text = "No death.";
   // The footnote shows under an empty listing too: a withdrawal for death
   // without a report.
-  absl::StrAppend(&deaths.footnote, DeathCrossCheck(context));
+  absl::StrAppend(&deaths.footnote, FatalGradeNote(context),
+                  DeathCrossCheck(context));
   document.Add(std::move(deaths));
   Table aesi = Listing(
       context, reports, "l03_aesi_listing",

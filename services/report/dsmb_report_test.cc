@@ -348,6 +348,14 @@ TEST(DsmbReportTest, FollowUpLabelsAndStrengthsPrintOnce) {
   EXPECT_THAT(html, Not(HasSubstr("(end of data) (day 30)")));
   EXPECT_THAT(html, HasSubstr("<td>D7 (day 7)</td>"));
   EXPECT_THAT(html, HasSubstr("<td class=\"n\">6.00</td>"));
+  // Under per-test control the topics' footnote says what that means.
+  EXPECT_THAT(html, Not(HasSubstr("some cross by chance")));
+  in.trial.mutable_signal_policy()->set_error_control(
+      v1::ERROR_CONTROL_PER_TEST);
+  EXPECT_THAT(Html(in), HasSubstr("Per-test error control: each test crosses "
+                                  "at alpha on its own, with no adjustment "
+                                  "for the number of tests, so among many "
+                                  "tests some cross by chance."));
 }
 
 // The strength names the test it is taken from, which need not be the
@@ -713,6 +721,27 @@ TEST(DsmbReportTest, DeathsAreCheckedAgainstTheDisposition) {
   in.subjects[1].set_withdrawal_reason("Died of pneumonia");
   in.subjects[2].set_withdrawal_reason("DEATH");
   EXPECT_THAT(Html(in), Not(HasSubstr("Check: ")));
+}
+
+// A fatal AE graded below 5 is explained under the death listing: on a
+// severity scale its grade is the severity; as a CTCAE grade, a query.
+TEST(DsmbReportTest, AFatalAeBelowGradeFiveIsExplained) {
+  DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED);
+  in.subjects[1].set_status(v1::FOLLOW_UP_STATUS_WITHDRAWN);
+  in.subjects[1].set_withdrawal_reason("DEATH");
+  v1::AdverseEventReport* ae =
+      in.reports[0].mutable_current()->mutable_report();
+  ae->set_outcome(v1::OUTCOME_FATAL);
+  ae->set_grade(5);
+  EXPECT_THAT(Html(in), Not(HasSubstr("listed below grade 5")));
+  ae->set_grade(3);
+  EXPECT_THAT(Html(in), HasSubstr("A fatal AE listed below grade 5 has the "
+                                  "grade its report gives (CTCAE grade 5 is "
+                                  "death); the sites should be queried."));
+  in.trial.set_grading("severity (AESEV: mild 1, moderate 2, severe 3)");
+  // (The apostrophe of "trial's" is escaped in HTML.)
+  EXPECT_THAT(Html(in), HasSubstr("scale (e.g. severe as 3), not CTCAE grade "
+                                  "5 (death)."));
 }
 
 // The AESI listing names each category as the API's rows do; a category the

@@ -271,6 +271,15 @@ Table TopicTable(const Context& context) {
             "AESI row and 0.5 when a dose trend crosses too. It ranks; it is "
             "not a probability."
           : "Open session: evidence by dose group is in the closed report.";
+  if (context.in.trial.signal_policy().error_control() ==
+      v1::ERROR_CONTROL_PER_TEST) {
+    // A topic then stands on one test at its own alpha among dozens: a
+    // board should not read it as a trial-wide finding.
+    absl::StrAppend(&table.footnote,
+                    " Per-test error control: each test crosses at alpha on "
+                    "its own, with no adjustment for the number of tests, so "
+                    "among many tests some cross by chance.");
+  }
   return table;
 }
 
