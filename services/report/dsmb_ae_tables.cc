@@ -95,28 +95,24 @@ std::vector<std::string> DiscontinuationRow(const Context& context,
   return row;
 }
 
-// A death is serious by definition (ICH E2A), but a report may give a
-// fatal outcome without the serious flag (the CDISC pilot has AEOUT = FATAL
-// with AESER = N): it then counts in "fatal" and not in "serious". The
-// report counts nothing differently from the server; it says so, with the
-// subjects in the closed session, so the board can have the sites queried.
-std::string FatalNotSeriousCheck(const Context& context) {
+// A data check over the current report versions: " Data check: <what>"
+// for the reports `flagged` picks (`what` given their number), with their
+// subjects in the closed session; "" when none is. The report counts
+// nothing differently from the server; it says so, so the board can have
+// the sites queried.
+template <typename Flagged, typename What>
+std::string DataCheck(const Context& context, Flagged flagged, What what) {
   std::set<std::string> subjects;
   int reports = 0;
   for (const v1::Report& report : context.in.reports) {
     const v1::AdverseEventReport& ae = report.current().report();
-    if ((ae.death() || ae.outcome() == v1::OUTCOME_FATAL) && !ae.serious()) {
+    if (flagged(ae)) {
       ++reports;
       subjects.insert(ae.subject_id());
     }
   }
   if (reports == 0) return "";
-  std::string text = absl::StrCat(
-      " Data check: ", reports, " report", reports == 1 ? "" : "s",
-      " with a fatal outcome ", reports == 1 ? "is" : "are",
-      " not marked serious, so ", reports == 1 ? "it counts" : "they count",
-      " as fatal but not as serious (a death is serious by ICH E2A; the "
-      "sites should be queried)");
+  std::string text = absl::StrCat(" Data check: ", what(reports));
   if (context.closed) {
     absl::StrAppend(&text, ": subject", subjects.size() == 1 ? " " : "s ",
                     absl::StrJoin(subjects, ", "));
@@ -124,32 +120,43 @@ std::string FatalNotSeriousCheck(const Context& context) {
   return absl::StrCat(text, ".");
 }
 
+// A death is serious by definition (ICH E2A), but a report may give a
+// fatal outcome without the serious flag (the CDISC pilot has AEOUT = FATAL
+// with AESER = N): it then counts in "fatal" and not in "serious".
+std::string FatalNotSeriousCheck(const Context& context) {
+  return DataCheck(
+      context,
+      [](const v1::AdverseEventReport& ae) {
+        return (ae.death() || ae.outcome() == v1::OUTCOME_FATAL) &&
+               !ae.serious();
+      },
+      [](int n) {
+        return absl::StrCat(
+            n, " report", n == 1 ? "" : "s", " with a fatal outcome ",
+            n == 1 ? "is" : "are", " not marked serious, so ",
+            n == 1 ? "it counts" : "they count",
+            " as fatal but not as serious (a death is serious by ICH E2A; "
+            "the sites should be queried)");
+      });
+}
+
 // A report that gives no relatedness counts as not related in the server's
 // related rows (possible, probable or definite). Safety tables usually take
 // a missing causality as related, so the board should know how many there
-// are, and (closed session) whose, to have the sites queried.
+// are, and (closed session) whose.
 std::string RelatednessNotGivenCheck(const Context& context) {
-  std::set<std::string> subjects;
-  int reports = 0;
-  for (const v1::Report& report : context.in.reports) {
-    const v1::AdverseEventReport& ae = report.current().report();
-    if (ae.relatedness() == v1::RELATEDNESS_UNSPECIFIED) {
-      ++reports;
-      subjects.insert(ae.subject_id());
-    }
-  }
-  if (reports == 0) return "";
-  std::string text = absl::StrCat(
-      " Data check: ", reports, " report", reports == 1 ? "" : "s", " give",
-      reports == 1 ? "s" : "", " no relatedness, so ",
-      reports == 1 ? "it counts" : "they count",
-      " as not related (safety tables usually count a missing causality as "
-      "related; the sites should be queried)");
-  if (context.closed) {
-    absl::StrAppend(&text, ": subject", subjects.size() == 1 ? " " : "s ",
-                    absl::StrJoin(subjects, ", "));
-  }
-  return absl::StrCat(text, ".");
+  return DataCheck(
+      context,
+      [](const v1::AdverseEventReport& ae) {
+        return ae.relatedness() == v1::RELATEDNESS_UNSPECIFIED;
+      },
+      [](int n) {
+        return absl::StrCat(
+            n, " report", n == 1 ? "" : "s", " give", n == 1 ? "s" : "",
+            " no relatedness, so ", n == 1 ? "it counts" : "they count",
+            " as not related (safety tables usually count a missing "
+            "causality as related; the sites should be queried)");
+      });
 }
 
 Table OverviewTable(const Context& context) {
