@@ -57,24 +57,27 @@ int ActionNotApplicable(const Context& context) {
                     }));
 }
 
+// Why the discontinuation row has no figures: "not recorded" when no report
+// gives an action (`not_recorded`, ActionNotRecorded, is all of them; e.g.
+// data whose AEACN is empty), "not applicable" when every report gives it so
+// (after a single administration there is nothing to withdraw); "" when it
+// has figures. Either way 0 would claim none had to stop.
+std::string DiscontinuationPlaceholder(const Context& context,
+                                       int not_recorded) {
+  const int reports = static_cast<int>(context.in.reports.size());
+  if (reports == 0) return "";
+  if (not_recorded == reports) return "not recorded";
+  if (ActionNotApplicable(context) == reports) return "not applicable";
+  return "";
+}
+
 // Subjects with >= 1 current report version whose action was to withdraw
-// the study treatment, per column; "not recorded" when no report gives an
-// action (`not_recorded`, ActionNotRecorded, is all of them; e.g. data whose
-// AEACN is empty): 0 would claim none withdrew.
+// the study treatment, per column, or the placeholder for every column.
 std::vector<std::string> DiscontinuationRow(const Context& context,
-                                            int not_recorded) {
+                                            const std::string& placeholder) {
   std::vector<std::string> row = {"AE leading to discontinuation"};
-  if (!context.in.reports.empty() &&
-      not_recorded == static_cast<int>(context.in.reports.size())) {
-    row.resize(context.columns.size() + 1, "not recorded");
-    return row;
-  }
-  // After a single administration there is no treatment to withdraw: 0
-  // would read as "none had to stop".
-  if (!context.in.reports.empty() &&
-      ActionNotApplicable(context) ==
-          static_cast<int>(context.in.reports.size())) {
-    row.resize(context.columns.size() + 1, "not applicable");
+  if (!placeholder.empty()) {
+    row.resize(context.columns.size() + 1, placeholder);
     return row;
   }
   std::map<std::string, std::string> group_of;  // subject -> dose group
@@ -164,10 +167,12 @@ Table OverviewTable(const Context& context) {
               .title = "Overview of adverse events",
               .header = Header(context, "Subjects with")};
   const int not_recorded = ActionNotRecorded(context);
+  const std::string placeholder =
+      DiscontinuationPlaceholder(context, not_recorded);
   for (const v1::TermIncidence& term : context.in.overall.terms()) {
     table.rows.push_back(IncidenceRow(context, term, term.label(), true));
     if (term.overall_key() == "death") {
-      table.rows.push_back(DiscontinuationRow(context, not_recorded));
+      table.rows.push_back(DiscontinuationRow(context, placeholder));
     }
   }
   table.footnote =
@@ -175,14 +180,11 @@ Table OverviewTable(const Context& context) {
       "[AE reports counted]. Each report counts in its newest version "
       "received by the data cut-off. AE leading to discontinuation: action "
       "taken 'drug withdrawn'";
-  if (not_recorded == static_cast<int>(context.in.reports.size()) &&
-      not_recorded > 0) {
+  if (placeholder == "not recorded") {
     absl::StrAppend(&table.footnote,
                     "; not recorded: no report gives the action taken (or "
                     "each gives it as unknown).");
-  } else if (ActionNotApplicable(context) ==
-                 static_cast<int>(context.in.reports.size()) &&
-             !context.in.reports.empty()) {
+  } else if (placeholder == "not applicable") {
     absl::StrAppend(&table.footnote,
                     "; not applicable: every report gives the action taken "
                     "as not applicable (e.g. after a single administration "
