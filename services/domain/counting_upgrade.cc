@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "services/domain/common.h"
 #include "services/domain/incidence_rows.h"
 #include "services/errors/errors.h"
@@ -13,9 +14,10 @@
 namespace aesignal::domain {
 namespace {
 
-// The rows version `version` of the rule added (for version > 1).
-std::vector<storage::TermKey> RowsAddedIn(int version) {
+// The rows version `version` of the rule added or changed (for version > 1).
+std::vector<storage::TermKey> RowsChangedIn(int version) {
   if (version == 2) return {OverallTerm(kDeath)};
+  if (version == 3) return {OverallTerm(kRelated)};
   return {};
 }
 
@@ -43,16 +45,25 @@ absl::Status RecountTrial(storage::Txn& txn, const std::string& trial_id,
 absl::StatusOr<int> UpgradeCountingRules(storage::Store& store) {
   AESIGNAL_ASSIGN_OR_RETURN(int stored,
                             storage::ReadCountingRulesVersion(store.Latest()));
-  if (stored >= kCountingRulesVersion) return 0;
-  std::vector<storage::TermKey> added;
+  if (stored > kCountingRulesVersion) {
+    // A newer build counted these; this one would count new reports by an
+    // older rule beside them.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the store's counters follow counting rule version ", stored,
+        ", newer than this build's ", kCountingRulesVersion,
+        "; open it with the build that wrote it, or a newer one"));
+  }
+  if (stored == kCountingRulesVersion) return 0;
+  std::vector<storage::TermKey> changed;
   for (int v = std::max(stored, 1) + 1; v <= kCountingRulesVersion; ++v) {
-    for (storage::TermKey& row : RowsAddedIn(v)) added.push_back(row);
+    for (storage::TermKey& row : RowsChangedIn(v)) changed.push_back(row);
   }
   AESIGNAL_ASSIGN_OR_RETURN(std::vector<std::string> trial_ids,
                             internal::ReadTrialIds(store.Latest()));
   for (const std::string& trial_id : trial_ids) {
-    AESIGNAL_RETURN_IF_ERROR(store.Commit(
-        [&](storage::Txn& txn) { return RecountTrial(txn, trial_id, added); }));
+    AESIGNAL_RETURN_IF_ERROR(store.Commit([&](storage::Txn& txn) {
+      return RecountTrial(txn, trial_id, changed);
+    }));
   }
   AESIGNAL_RETURN_IF_ERROR(store.Commit([](storage::Txn& txn) {
     storage::WriteCountingRulesVersion(txn, kCountingRulesVersion);

@@ -5,8 +5,9 @@
 // denominators, Clopper-Pearson intervals, the highest grades, the
 // comparisons with the control group and the dose trends; for each subset
 // and level, through the counters and through the count from reports. Also
-// the counting-rule upgrade (a store without the `death` row gets it on
-// open) and the request's checks.
+// the counting-rule upgrades (a store without the `death` row gets it on
+// open; the related row recounted with "not given" as related, also after
+// an interrupted start) and the request's checks.
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -21,7 +22,9 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "services/domain/common.h"
 #include "services/domain/counting_upgrade.h"
+#include "services/domain/incidence_rows.h"
 #include "services/domain/monitor.h"
 #include "services/errors/errors.h"
 #include "services/signal/binomial_ci.h"
@@ -97,7 +100,8 @@ int WindowOfDay(int day) {
 }
 
 bool Related(const v1::AdverseEventReport& r) {
-  return r.relatedness() == v1::RELATEDNESS_POSSIBLE ||
+  return r.relatedness() == v1::RELATEDNESS_UNSPECIFIED ||
+         r.relatedness() == v1::RELATEDNESS_POSSIBLE ||
          r.relatedness() == v1::RELATEDNESS_PROBABLE ||
          r.relatedness() == v1::RELATEDNESS_DEFINITE;
 }
@@ -291,12 +295,15 @@ class IncidenceQueryTest : public ::testing::Test {
     ASSERT_TRUE(monitor_->EnrollSubjects(enroll).ok());
   }
 
-  void OpenStore() {
+  // The monitor's counting-rule upgrade must succeed unless `may_refuse`.
+  void OpenStore(bool may_refuse = false) {
     auto store = storage::Store::Open({.path = dir_.Sub("db")});
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     monitor_ = std::make_unique<Monitor>(store_.get());
-    ASSERT_TRUE(monitor_->counting_upgrade_status().ok());
+    if (!may_refuse) {
+      ASSERT_TRUE(monitor_->counting_upgrade_status().ok());
+    }
   }
 
   void Submit(const std::vector<v1::AdverseEventReport>& reports) {
@@ -1059,6 +1066,107 @@ TEST_F(IncidenceQueryTest, AStoreWithoutTheDeathRowGetsItOnOpen) {
   store_.reset();
   OpenStore();
   EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
+}
+
+// The rows rule version 2 counted: a report that gave no relatedness was
+// not in the related row.
+std::vector<storage::TermKey> RowsOfRuleTwo(const v1::AdverseEventReport& r) {
+  std::vector<storage::TermKey> rows = CountedRows(r);
+  if (r.relatedness() == v1::RELATEDNESS_UNSPECIFIED) {
+    std::erase(rows, OverallTerm(kRelated));
+  }
+  return rows;
+}
+
+// Replaces the related row's states and counters with a recount by
+// `rows_of`, and records counting rules version `version`.
+absl::Status RecountRelated(storage::Store& store,
+                            const storage::CountedRowsFn& rows_of,
+                            int version) {
+  return store.Commit([&](storage::Txn& txn) -> absl::Status {
+    AESIGNAL_ASSIGN_OR_RETURN(v1::Trial trial,
+                              internal::LoadTrial(txn, kTrial));
+    AESIGNAL_ASSIGN_OR_RETURN(const storage::SubjectGroups groups,
+                              internal::ReadSubjectGroups(txn, trial));
+    const storage::TermKey related = OverallTerm(kRelated);
+    AESIGNAL_RETURN_IF_ERROR(storage::RecountTerms(
+        txn, kTrial, trial.timepoints_size(), {&related, 1}, rows_of, groups));
+    storage::WriteCountingRulesVersion(txn, version);
+    return absl::OkStatus();
+  });
+}
+
+TEST_F(IncidenceQueryTest, ReportsWithoutRelatednessJoinTheRelatedRowOnOpen) {
+  SubmitRandomReports(150, 31);
+  ASSERT_TRUE(monitor_->signals().WaitIdle(absl::Seconds(30)).ok());
+  const std::vector<Ae> aes = FinalAes();
+  ASSERT_TRUE(std::any_of(aes.begin(), aes.end(), [](const Ae& ae) {
+    return ae.report.relatedness() == v1::RELATEDNESS_UNSPECIFIED;
+  }));
+  // The store as rule version 2 left it.
+  ASSERT_TRUE(RecountRelated(*store_, RowsOfRuleTwo, 2).ok());
+  const absl::Status before = monitor_->VerifyCounters(kTrial).status();
+  EXPECT_EQ(before.code(), absl::StatusCode::kDataLoss) << before;
+
+  monitor_.reset();
+  store_.reset();
+  OpenStore();
+  EXPECT_EQ(*storage::ReadCountingRulesVersion(store_->Latest()),
+            kCountingRulesVersion);
+  EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
+  // Against the hand count, whose related row counts "not given".
+  const Subset all;
+  const HandCount hand(aes, all, v1::TERM_LEVEL_OVERALL);
+  ExpectTable(Table(Request(v1::TERM_LEVEL_OVERALL, all, false)), hand,
+              v1::TERM_LEVEL_OVERALL, false);
+  ASSERT_TRUE(monitor_->signals().WaitIdle(absl::Seconds(30)).ok());
+  EXPECT_TRUE(monitor_->signals().VerifySignals(kTrial).ok());
+}
+
+TEST_F(IncidenceQueryTest, AnInterruptedRelatedRecountIsFinishedAtTheNextOpen) {
+  SubmitRandomReports(150, 32);
+  ASSERT_TRUE(monitor_->signals().WaitIdle(absl::Seconds(30)).ok());
+  // What a start stopped after the trial's recount and before the version
+  // was recorded leaves: counters by the new rule, version 2. The next
+  // start recounts again and must come out the same.
+  ASSERT_TRUE(RecountRelated(*store_, RowsOfRuleTwo, 2).ok());
+  ASSERT_TRUE(
+      RecountRelated(
+          *store_,
+          [](const v1::AdverseEventReport& r) { return CountedRows(r); }, 2)
+          .ok());
+  EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
+  monitor_.reset();
+  store_.reset();
+  OpenStore();
+  EXPECT_EQ(*storage::ReadCountingRulesVersion(store_->Latest()),
+            kCountingRulesVersion);
+  EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
+  const Subset all;
+  const HandCount hand(FinalAes(), all, v1::TERM_LEVEL_OVERALL);
+  ExpectTable(Table(Request(v1::TERM_LEVEL_OVERALL, all, false)), hand,
+              v1::TERM_LEVEL_OVERALL, false);
+}
+
+TEST_F(IncidenceQueryTest, AStoreCountedByANewerRuleIsRefused) {
+  SubmitRandomReports(20, 33);
+  ASSERT_TRUE(store_
+                  ->Commit([](storage::Txn& txn) {
+                    storage::WriteCountingRulesVersion(
+                        txn, kCountingRulesVersion + 1);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  monitor_.reset();
+  store_.reset();
+  OpenStore(/*may_refuse=*/true);
+  const absl::Status refused = monitor_->counting_upgrade_status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_THAT(refused.message(), HasSubstr("newer than this build's"));
+  EXPECT_EQ(monitor_->VerifyCounters(kTrial).status(), refused);
+  // Nothing was recounted or rewritten.
+  EXPECT_EQ(*storage::ReadCountingRulesVersion(store_->Latest()),
+            kCountingRulesVersion + 1);
 }
 
 }  // namespace

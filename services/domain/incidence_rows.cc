@@ -51,8 +51,8 @@ class RowWriter {
 }  // namespace
 
 bool IsRelated(v1::Relatedness r) {
-  return r == v1::RELATEDNESS_POSSIBLE || r == v1::RELATEDNESS_PROBABLE ||
-         r == v1::RELATEDNESS_DEFINITE;
+  return r == v1::RELATEDNESS_UNSPECIFIED || r == v1::RELATEDNESS_POSSIBLE ||
+         r == v1::RELATEDNESS_PROBABLE || r == v1::RELATEDNESS_DEFINITE;
 }
 
 bool IsFatal(const v1::AdverseEventReport& report) {
@@ -132,7 +132,7 @@ std::vector<OverallRow> OverallRows(const v1::Trial& trial) {
       {kAnyAe, "Any AE"},
       {kAnySae, "Any serious AE"},
       {kGrade3Plus, "Any grade >= 3 AE"},
-      {kRelated, "Any related AE (possible, probable, definite)"},
+      {kRelated, "Any related AE (possible, probable, definite or not given)"},
       {kDeath, "Any fatal AE (death or outcome fatal)"},
   };
   for (const auto& c : trial.aesi_categories()) {

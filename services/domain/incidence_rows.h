@@ -2,8 +2,8 @@
 //
 // A version counts in its PT row, its SOC row and the overall rows it
 // qualifies for: any AE; any serious AE; any grade >= 3 AE; any related AE
-// (possible, probable or definite); any fatal AE (death, or outcome fatal);
-// and one row per AESI category it names. A version that withdraws its
+// (possible, probable, definite, or not given); any fatal AE (death, or outcome
+// fatal); and one row per AESI category it names. A version that withdraws its
 // report as entered in error counts in none.
 // The rule is decided here, once: ingest passes the rows to storage, which
 // counts what it is given (storage/incidence.h), and the counter recount
@@ -40,7 +40,10 @@ bool Counts(const v1::AdverseEventReport& report);
 
 // The rules of the overall rows, one predicate each (CountedRows applies
 // them; incidence subsets, GetIncidenceRequest.subset, apply the same ones
-// to PT and SOC rows).
+// to PT and SOC rows). A relatedness not given (UNSPECIFIED) counts as
+// related: a missing causality assessment is taken as the worst case, as
+// safety tables do, so an unassessed event cannot hide from the related rows.
+// Counting rule version 3 (counting_upgrade.h); before it, not related.
 bool IsRelated(v1::Relatedness relatedness);
 bool IsFatal(const v1::AdverseEventReport& report);
 

@@ -55,13 +55,15 @@ TEST(OverallRowsTest, AesiRowsAreLabelledForReaders) {
   EXPECT_EQ(AesiCategoryLabel("a_b_c"), "a b c");
 }
 
-TEST(CountedRowsTest, OnlyPossibleProbableAndDefiniteAreRelated) {
+// A missing assessment counts as related (the worst case), as safety tables
+// count it.
+TEST(CountedRowsTest, PossibleProbableDefiniteAndNotGivenAreRelated) {
   v1::AdverseEventReport r;
   r.set_pt("Rash");
   r.set_soc("Skin");
   r.set_grade(1);
   for (auto [relatedness, related] :
-       {std::pair{v1::RELATEDNESS_UNSPECIFIED, false},
+       {std::pair{v1::RELATEDNESS_UNSPECIFIED, true},
         {v1::RELATEDNESS_NOT_RELATED, false},
         {v1::RELATEDNESS_UNLIKELY, false},
         {v1::RELATEDNESS_POSSIBLE, true},
@@ -79,6 +81,7 @@ TEST(CountedRowsTest, DeathOrAFatalOutcomeCountsInTheDeathRow) {
   r.set_soc("Infections and infestations");
   r.set_grade(5);
   r.set_serious(true);
+  r.set_relatedness(v1::RELATEDNESS_NOT_RELATED);
   r.add_aesi("infection");
   EXPECT_THAT(
       Labels(CountedRows(r)),
@@ -130,6 +133,7 @@ TEST(CountedRowsTest, ReusingTheVectorGivesTheSameRowsAsAFreshOne) {
   big.set_soc("Infections and infestations");
   big.set_grade(4);
   big.set_serious(true);
+  big.set_relatedness(v1::RELATEDNESS_UNLIKELY);
   big.add_aesi("malignancy");
   big.add_aesi("infection");
   v1::AdverseEventReport small;

@@ -46,7 +46,7 @@ class Monitor {
   ~Monitor();
 
   // The outcome of the counting-rule upgrade the constructor ran. If it
-  // failed, the stored counters lack the rows the rule gained (the upgrade
+  // failed, the stored counters do not follow the current rule (the upgrade
   // runs again at the next start) and VerifyCounters returns this error; the
   // server should refuse to start.
   const absl::Status& counting_upgrade_status() const {

@@ -143,10 +143,11 @@ std::string FatalNotSeriousCheck(const Context& context) {
       });
 }
 
-// A report that gives no relatedness counts as not related in the server's
-// related rows (possible, probable or definite). Safety tables usually take
-// a missing causality as related, so the board should know how many there
-// are, and (closed session) whose.
+// A report that gives no relatedness counts as related in the server's
+// related rows (domain::IsRelated: the worst case, as safety tables take a
+// missing causality). The count and the related rows rest on an assumption
+// the sites can remove, so the board should know how many there are, and
+// (closed session) whose.
 std::string RelatednessNotGivenCheck(const Context& context) {
   return DataCheck(
       context,
@@ -157,8 +158,8 @@ std::string RelatednessNotGivenCheck(const Context& context) {
         return absl::StrCat(
             n, " report", n == 1 ? "" : "s", " give", n == 1 ? "s" : "",
             " no relatedness, so ", n == 1 ? "it counts" : "they count",
-            " as not related (safety tables usually count a missing "
-            "causality as related; the sites should be queried)");
+            " as related (a missing causality is taken as related; the "
+            "sites should be queried)");
       });
 }
 

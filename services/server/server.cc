@@ -301,9 +301,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     return known;
   }
   server->MakeServices();
-  // Counting-rule upgrades (a row added to what reports count in, recounted
-  // from the stored reports when the store is opened) must have succeeded:
-  // serving tables without the row would be wrong, not just incomplete.
+  // Counting-rule upgrades (a row added to or changed in what reports count
+  // in, recounted from the stored reports when the store is opened) must
+  // have succeeded, and a store counted by a newer rule is refused: serving
+  // tables counted by two rules would be wrong, not just incomplete.
   if (absl::Status counted = server->monitor_->counting_upgrade_status();
       !counted.ok()) {
     return counted;
