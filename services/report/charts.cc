@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -328,8 +329,22 @@ double AppendLegend(const std::vector<std::string>& names,
 // Forest plot.
 
 constexpr double kForestLeft = 276;
-constexpr double kForestRight = 556;
-constexpr double kForestValuesX = 568;
+
+// Where the plot ends and the text columns start: the plot gives up width to
+// a detail column when rows have one.
+struct ForestColumns {
+  double plot_right = 556;
+  double values_x = 568;
+  std::optional<double> detail_x;
+};
+
+ForestColumns ColumnsOf(const ForestPlot& plot) {
+  const bool detailed =
+      std::any_of(plot.rows.begin(), plot.rows.end(),
+                  [](const ForestRow& row) { return !row.detail.empty(); });
+  if (!detailed) return {};
+  return {.plot_right = 486, .values_x = 498, .detail_x = 626};
+}
 
 std::vector<std::string> ForestSeries(const std::vector<ForestRow>& rows) {
   std::vector<std::string> names;
@@ -384,12 +399,14 @@ void AppendForestBands(const std::vector<ForestRow>& rows, double top,
 }
 
 void AppendForestRow(const ForestRow& row, bool first_of_group, size_t series,
-                     int decimals, const Scale& x, double y, std::string& out) {
+                     int decimals, const Scale& x, const ForestColumns& columns,
+                     double y, std::string& out) {
   const std::string value_text = EstimateText(row.estimate, decimals);
   out += absl::StrCat(
       "<g class=\"aes-row\">",
       TitleElement(absl::StrCat(row.label, row.series.empty() ? "" : " \u2014 ",
-                                row.series, ": ", value_text)),
+                                row.series, ": ", value_text,
+                                row.detail.empty() ? "" : "; ", row.detail)),
       "\n");
   if (first_of_group) {
     out += Text(8, y + 4, "start", "aes-row-label",
@@ -403,14 +420,18 @@ void AppendForestRow(const ForestRow& row, bool first_of_group, size_t series,
     out += Line(x(e.upper), y - 4, x(e.upper), y + 4, cls, Color(series), 1.5);
     out += Marker(series, x(e.value), y, "aes-marker");
   }
-  out += Text(kForestValuesX, y + 4, "start", "aes-row-value", value_text);
+  out += Text(columns.values_x, y + 4, "start", "aes-row-value", value_text);
+  if (columns.detail_x.has_value()) {
+    out +=
+        Text(*columns.detail_x, y + 4, "start", "aes-row-detail", row.detail);
+  }
   out += "</g>\n";
 }
 
 // Grid, axis line, ticks and labels below the rows (at axis_y).
 void AppendForestAxis(const internal::NiceAxis& axis, const Scale& x,
                       double top, double axis_y, absl::string_view x_label,
-                      std::string& out) {
+                      double plot_right, std::string& out) {
   out += "<g class=\"aes-axis aes-x-axis\">\n";
   for (const double tick : axis.ticks) {
     out += Line(x(tick), top, x(tick), axis_y, "aes-grid", "#D9D9D9", 0.75);
@@ -418,9 +439,9 @@ void AppendForestAxis(const internal::NiceAxis& axis, const Scale& x,
     out += Text(x(tick), axis_y + 16, "middle", "aes-tick-label",
                 Fixed(tick, axis.decimals));
   }
-  out += Line(kForestLeft, axis_y, kForestRight, axis_y, "aes-axis-line",
+  out += Line(kForestLeft, axis_y, plot_right, axis_y, "aes-axis-line",
               "#000000", 1);
-  out += Text((kForestLeft + kForestRight) / 2, axis_y + 34, "middle",
+  out += Text((kForestLeft + plot_right) / 2, axis_y + 34, "middle",
               "aes-axis-label", x_label);
   out += "</g>\n";
 }
@@ -720,14 +741,20 @@ std::string ForestPlotSvg(const ForestPlot& plot) {
   if (named) {
     top += AppendLegend(series, styles, top, /*line_sample=*/false, body);
   }
-  top += 18;  // column heading
-  body += Text(kForestValuesX, top - 6, "start", "aes-column-heading",
+  top += 18;  // column headings
+  const ForestColumns columns = ColumnsOf(plot);
+  body += Text(columns.values_x, top - 6, "start", "aes-column-heading",
                "Estimate (interval)", " font-weight=\"bold\"");
+  if (columns.detail_x.has_value()) {
+    body += Text(*columns.detail_x, top - 6, "start", "aes-column-heading",
+                 plot.detail_heading, " font-weight=\"bold\"");
+  }
   const double axis_y = top + plot.rows.size() * kRowHeight + 4;
   const internal::NiceAxis axis = ForestAxis(plot);
-  const Scale x{axis.min, axis.max, kForestLeft, kForestRight};
+  const Scale x{axis.min, axis.max, kForestLeft, columns.plot_right};
   AppendForestBands(plot.rows, top, body);
-  AppendForestAxis(axis, x, top, axis_y, plot.x_label, body);
+  AppendForestAxis(axis, x, top, axis_y, plot.x_label, columns.plot_right,
+                   body);
   if (std::isfinite(plot.reference)) {
     body += Line(x(plot.reference), top, x(plot.reference), axis_y,
                  "aes-reference", "#000000", 1, "4 3");
@@ -736,7 +763,7 @@ std::string ForestPlotSvg(const ForestPlot& plot) {
     const ForestRow& row = plot.rows[i];
     AppendForestRow(row, i == 0 || row.label != plot.rows[i - 1].label,
                     styles[IndexOf(series, row.series)], plot.decimals, x,
-                    top + (i + 0.5) * kRowHeight, body);
+                    columns, top + (i + 0.5) * kRowHeight, body);
   }
   return absl::StrCat(
       OpenSvg(internal::ChartId(plot.title), "forest", axis_y + 46, plot.title,

@@ -54,6 +54,9 @@ struct ForestRow {
   std::string label;
   std::string series;
   Estimate estimate;
+  // Printed in a column after the estimate when any row has one (e.g. the
+  // counts behind it, "7/84 vs 2/86"); short: about 14 characters fit.
+  std::string detail = {};
 };
 struct ForestPlot {
   std::string title;     // used for <title>, aria and the visible heading
@@ -69,6 +72,8 @@ struct ForestPlot {
   std::optional<double> x_min = std::nullopt, x_max = std::nullopt;
   // Decimals of the estimate column (1 for percentage points).
   int decimals = 3;
+  // Heading of the rows' detail column (ForestRow::detail).
+  std::string detail_heading = {};
 };
 
 // The x axis is in the estimates' own units (not percent) and covers every

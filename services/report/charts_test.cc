@@ -232,6 +232,26 @@ TEST(ForestPlotTest, OneMarkerPerRowAndAnEstimateColumn) {
   EXPECT_THAT(svg, HasSubstr("fill=\"#D55E00\""));
 }
 
+// Rows with a detail (the counts behind an estimate) get a column of their
+// own after the estimates; the plot gives up width for it.
+TEST(ForestPlotTest, ADetailColumnOnlyWhenRowsHaveOne) {
+  ForestPlot plot = SampleForest();
+  const std::string plain = ForestPlotSvg(plot);
+  EXPECT_EQ(Count(plain, "aes-row-detail"), 0u);
+  plot.detail_heading = "Subjects n/N";
+  plot.rows[1].detail = "7/84 vs 2/86";
+  const std::string svg = ForestPlotSvg(plot);
+  EXPECT_EQ(Count(svg, "class=\"aes-row-detail\""), plot.rows.size());
+  EXPECT_THAT(svg, HasSubstr(">Subjects n/N</text>"));
+  EXPECT_THAT(svg, HasSubstr(">7/84 vs 2/86</text>"));
+  EXPECT_THAT(svg, HasSubstr("<title>Nausea \u2014 30 mg: 0.110 (0.030, "
+                             "0.190); 7/84 vs 2/86</title>"));
+  // The estimates move left to make room, and stay clear of the plot.
+  EXPECT_THAT(plain, HasSubstr("x=\"568\""));
+  EXPECT_THAT(svg, Not(HasSubstr("x=\"568\"")));
+  EXPECT_THAT(svg, HasSubstr("x=\"626\""));
+}
+
 TEST(ForestPlotTest, AxisCoversEveryIntervalAndTheReference) {
   ForestPlot plot = SampleForest();
   plot.reference = 1;  // outside every interval

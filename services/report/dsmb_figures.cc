@@ -47,7 +47,11 @@ std::vector<ForestRow> ForestRows(const Context& context) {
                       .series = column.label,
                       .estimate = {100 * vs.risk_difference(),
                                    100 * vs.risk_difference_lower(),
-                                   100 * vs.risk_difference_upper()}});
+                                   100 * vs.risk_difference_upper()},
+                      .detail = absl::StrCat(cell->cumulative().subjects(), "/",
+                                             cell->n_dosed(), " vs ",
+                                             vs.control_subjects(), "/",
+                                             vs.control_denominator())});
     }
     if (frequent) all.insert(all.end(), rows.begin(), rows.end());
   }
@@ -99,7 +103,8 @@ std::vector<Figure> ForestFigures(const Context& context) {
         .style_order = StyleOrder(context),
         .x_min = lo,
         .x_max = hi,
-        .decimals = 1};
+        .decimals = 1,
+        .detail_heading = "Subjects n/N"};
     figures.push_back(
         {.id = absl::StrCat("f_forest_", p + 1),
          .title = plot.title,
@@ -108,7 +113,9 @@ std::vector<Figure> ForestFigures(const Context& context) {
              "Cumulative incidence at the last timepoint (",
              TimepointName(context, context.last_timepoint_id),
              "); PTs with incidence >= 5% in some group. Miettinen-Nurminen "
-             "score intervals.")});
+             "score intervals. Subjects n/N: subjects with the PT / subjects "
+             "dosed, in the group vs in ",
+             GroupName(context, control->dose_group_id()), ".")});
   }
   return figures;
 }

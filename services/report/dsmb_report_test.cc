@@ -224,23 +224,48 @@ TEST(DsmbReportTest, StudyStatusSumsFollowUp) {
   EXPECT_THAT(csv, Not(HasSubstr("Exposure")));
 }
 
-// A report without a relatedness counts as not related; the overview says
-// how many there are, naming the subjects in the closed session only.
+// A report without a relatedness counts as related (the worst case); the
+// overview says how many there are, naming the subjects in the closed
+// session only.
 TEST(DsmbReportTest, AMissingRelatednessIsCalledOut) {
   DsmbInputs closed = Example(v1::DSMB_SESSION_CLOSED);
   closed.reports[0].mutable_current()->mutable_report()->clear_relatedness();
   EXPECT_THAT(Html(closed),
               HasSubstr("Data check: 1 report gives no relatedness, so it "
-                        "counts as not related (safety tables usually count "
-                        "a missing causality as related; the sites should be "
-                        "queried): subject 002."));
+                        "counts as related (a missing causality is taken as "
+                        "related; the sites should be queried): subject "
+                        "002."));
   DsmbInputs open = Example(v1::DSMB_SESSION_OPEN);
   open.reports = closed.reports;
   open.reports.push_back(open.reports[0]);
   const std::string html = Html(open);
   EXPECT_THAT(html, HasSubstr("Data check: 2 reports give no relatedness, so "
-                              "they count as not related"));
+                              "they count as related (a missing"));
   EXPECT_THAT(html, Not(HasSubstr("subject 002")));
+}
+
+// The forest plot (closed session) prints, beside each risk difference, the
+// counts it is computed from: the group's and the control's n/N.
+TEST(DsmbReportTest, TheForestPlotGivesEachArmsCounts) {
+  DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED);
+  v1::IncidenceCell* high = in.pt.mutable_terms(0)->mutable_cells(1);
+  ASSERT_EQ(high->dose_group_id(), "H");
+  v1::ControlComparison* vs = high->mutable_cumulative_vs_control();
+  vs->set_control_dose_group_id("P");
+  vs->set_control_subjects(0);
+  vs->set_control_denominator(1);
+  vs->set_risk_difference(0.5);
+  vs->set_risk_difference_lower(-0.3);
+  vs->set_risk_difference_upper(0.9);
+  const std::string html = Html(in);
+  EXPECT_THAT(html, HasSubstr(">Subjects n/N</text>"));
+  EXPECT_THAT(html, HasSubstr(">1/2 vs 0/1</text>"));
+  EXPECT_THAT(html, HasSubstr(">50.0 (-30.0, 90.0)</text>"));
+  EXPECT_THAT(html, HasSubstr("Subjects n/N: subjects with the PT / subjects "
+                              "dosed, in the group vs in Placebo."));
+  // Open session: groups are pooled, no forest plot.
+  in.request.set_session(v1::DSMB_SESSION_OPEN);
+  EXPECT_THAT(Html(in), Not(HasSubstr("Subjects n/N")));
 }
 
 // Grades that are not CTCAE grades (a severity scale) are not printed as

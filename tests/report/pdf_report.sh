@@ -125,6 +125,11 @@ for trial in MSC-IPF-EX1 CDISCPILOT01; do
   [[ -s $base-csv/t05_ae_overview.csv ]] || fail "$trial: no CSV overview"
   echo "$trial: closed report HTML ${html_s} s, PDF ${pdf_s} s (this machine, one run)"
 done
+# The CDISC pilot's forest plot gives the counts beside each risk difference
+# (sinus bradycardia, low dose: 7 of 84 against 2 of 86 on placebo).
+forest_text=$(pdftotext -layout "$out/CDISCPILOT01-closed.pdf" -)
+grep -qE "SINUS BRADYCARDIA +6\.0 \(-0\.9, 14\.2\) +7/84 vs 2/86" <<<"$forest_text" ||
+  fail "CDISCPILOT01: the forest plot's first row lacks its counts"
 
 # BENCH=N: the CDISC pilot's closed report N times, HTML and PDF
 # interleaved, medians against the issue's ceilings (2 s and 10 s).
