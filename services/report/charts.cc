@@ -384,9 +384,38 @@ std::string EstimateText(const Estimate& e, int decimals) {
                       ", ", Fixed(o.upper, decimals), ")");
 }
 
+bool StartsSection(const std::vector<ForestRow>& rows, size_t i) {
+  return !rows[i].section.empty() &&
+         (i == 0 || rows[i].section != rows[i - 1].section);
+}
+
+// Where each row's line starts, below `top`: rows follow each other, and a
+// section's heading takes the line above its first row.
+struct ForestLayout {
+  std::vector<double> row_top;
+  std::vector<double> heading_top;  // per row; NaN without a heading
+  double bottom = 0;
+};
+
+ForestLayout LayOutForest(const std::vector<ForestRow>& rows, double top) {
+  ForestLayout layout;
+  double y = top;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    layout.heading_top.push_back(std::numeric_limits<double>::quiet_NaN());
+    if (StartsSection(rows, i)) {
+      layout.heading_top.back() = y;
+      y += kRowHeight;
+    }
+    layout.row_top.push_back(y);
+    y += kRowHeight;
+  }
+  layout.bottom = y;
+  return layout;
+}
+
 // Background bands, alternating per group of rows with the same label.
-void AppendForestBands(const std::vector<ForestRow>& rows, double top,
-                       std::string& out) {
+void AppendForestBands(const std::vector<ForestRow>& rows,
+                       const ForestLayout& layout, std::string& out) {
   bool shaded = true;
   for (size_t i = 0; i < rows.size(); ++i) {
     if (i == 0 || rows[i].label != rows[i - 1].label) shaded = !shaded;
@@ -394,7 +423,23 @@ void AppendForestBands(const std::vector<ForestRow>& rows, double top,
     out += absl::StrFormat(
         "<rect class=\"aes-band\" x=\"4\" y=\"%s\" width=\"712\" "
         "height=\"%s\" fill=\"#F0F0F0\"/>\n",
-        Num(top + i * kRowHeight), Num(kRowHeight));
+        Num(layout.row_top[i]), Num(kRowHeight));
+  }
+}
+
+// Section headings over the grid, each on a white line of its own (a long
+// system organ class runs into the plot's width).
+void AppendForestHeadings(const std::vector<ForestRow>& rows,
+                          const ForestLayout& layout, std::string& out) {
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (!StartsSection(rows, i)) continue;
+    const double y = layout.heading_top[i];
+    out += absl::StrFormat(
+        "<rect class=\"aes-section-band\" x=\"4\" y=\"%s\" width=\"712\" "
+        "height=\"%s\" fill=\"#FFFFFF\"/>\n",
+        Num(y), Num(kRowHeight));
+    out += Text(8, y + kRowHeight / 2 + 4, "start", "aes-section",
+                rows[i].section, " font-weight=\"bold\"");
   }
 }
 
@@ -409,7 +454,8 @@ void AppendForestRow(const ForestRow& row, bool first_of_group, size_t series,
                                 row.detail.empty() ? "" : "; ", row.detail)),
       "\n");
   if (first_of_group) {
-    out += Text(8, y + 4, "start", "aes-row-label",
+    // Indented under a section heading.
+    out += Text(row.section.empty() ? 8 : 18, y + 4, "start", "aes-row-label",
                 TruncateLabel(row.label, kMaxLabelChars));
   }
   if (Finite(row.estimate)) {
@@ -749,26 +795,34 @@ std::string ForestPlotSvg(const ForestPlot& plot) {
     body += Text(*columns.detail_x, top - 6, "start", "aes-column-heading",
                  plot.detail_heading, " font-weight=\"bold\"");
   }
-  const double axis_y = top + plot.rows.size() * kRowHeight + 4;
+  const ForestLayout layout = LayOutForest(plot.rows, top);
+  const double axis_y = layout.bottom + 4;
   const internal::NiceAxis axis = ForestAxis(plot);
   const Scale x{axis.min, axis.max, kForestLeft, columns.plot_right};
-  AppendForestBands(plot.rows, top, body);
+  AppendForestBands(plot.rows, layout, body);
   AppendForestAxis(axis, x, top, axis_y, plot.x_label, columns.plot_right,
                    body);
   if (std::isfinite(plot.reference)) {
     body += Line(x(plot.reference), top, x(plot.reference), axis_y,
                  "aes-reference", "#000000", 1, "4 3");
   }
+  AppendForestHeadings(plot.rows, layout, body);
   for (size_t i = 0; i < plot.rows.size(); ++i) {
     const ForestRow& row = plot.rows[i];
     AppendForestRow(row, i == 0 || row.label != plot.rows[i - 1].label,
                     styles[IndexOf(series, row.series)], plot.decimals, x,
-                    columns, top + (i + 0.5) * kRowHeight, body);
+                    columns, layout.row_top[i] + kRowHeight / 2, body);
   }
   return absl::StrCat(
       OpenSvg(internal::ChartId(plot.title), "forest", axis_y + 46, plot.title,
               ForestDesc(plot, series, axis)),
       body, "</svg>\n");
+}
+
+size_t ForestLines(const std::vector<ForestRow>& rows) {
+  size_t lines = rows.size();
+  for (size_t i = 0; i < rows.size(); ++i) lines += StartsSection(rows, i);
+  return lines;
 }
 
 std::string LineChartSvg(const LineChart& chart) {

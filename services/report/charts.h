@@ -57,6 +57,10 @@ struct ForestRow {
   // Printed in a column after the estimate when any row has one (e.g. the
   // counts behind it, "7/84 vs 2/86"); short: about 14 characters fit.
   std::string detail = {};
+  // A heading printed on a line of its own above the first row of each run
+  // of rows with the same section (e.g. a PT's system organ class); empty:
+  // none.
+  std::string section = {};
 };
 struct ForestPlot {
   std::string title;     // used for <title>, aria and the visible heading
@@ -79,8 +83,14 @@ struct ForestPlot {
 // The x axis is in the estimates' own units (not percent) and covers every
 // interval and the reference. Labels longer than 40 characters are cut with
 // an ellipsis (the full text is in the row's <title>). Height grows by 22
-// units per row. No rows: a small "No data" SVG.
+// units per row and per section heading (ForestLines). No rows: a small
+// "No data" SVG.
 std::string ForestPlotSvg(const ForestPlot& plot);
+
+// The lines `rows` take in a forest plot: one per row, and one per section
+// heading (a row whose non-empty section differs from the row above's, or
+// the first row's).
+size_t ForestLines(const std::vector<ForestRow>& rows);
 
 // Categories on x (timepoints, or dose groups), one line per series with CI
 // error bars, y as a percentage (estimates are proportions: 0.12 is 12%),

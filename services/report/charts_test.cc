@@ -346,6 +346,35 @@ TEST(ForestPlotTest, HeightGrowsWithRows) {
               1e-9);
 }
 
+// Sections (a PT's SOC) get a heading line above their first row, which the
+// height counts; the rows under a heading are indented.
+TEST(ForestPlotTest, EachSectionGetsAHeadingLine) {
+  ForestPlot plot = SampleForest();
+  const double plain = SvgHeight(ForestPlotSvg(plot));
+  for (ForestRow& row : plot.rows) {
+    row.section = row.label == "Nausea" ? "Gastrointestinal disorders"
+                                        : "Investigations & tests";
+  }
+  EXPECT_EQ(ForestLines(plot.rows), plot.rows.size() + 2);
+  std::string svg = ForestPlotSvg(plot);
+  EXPECT_EQ(SvgHeight(svg), plain + 2 * 22);
+  EXPECT_EQ(Count(svg, "class=\"aes-section\""), 2u);
+  EXPECT_THAT(svg, HasSubstr(">Gastrointestinal disorders</text>"));
+  EXPECT_THAT(svg, HasSubstr(">Investigations &amp; tests</text>"));
+  // Three PTs' labels, indented.
+  EXPECT_EQ(Count(svg, "class=\"aes-row-label\" x=\"18\""), 3u);
+  // A section that comes back after another is headed again: sections
+  // Investigations, GI, Investigations, GI, Investigations.
+  std::swap(plot.rows[0], plot.rows[4]);
+  EXPECT_EQ(ForestLines(plot.rows), plot.rows.size() + 5);
+  // No sections: no headings, labels at the margin.
+  for (ForestRow& row : plot.rows) row.section.clear();
+  svg = ForestPlotSvg(plot);
+  EXPECT_EQ(ForestLines(plot.rows), plot.rows.size());
+  EXPECT_EQ(Count(svg, "aes-section"), 0u);
+  EXPECT_EQ(Count(svg, "class=\"aes-row-label\" x=\"8\""), 5u);
+}
+
 TEST(ForestPlotTest, NonFiniteEstimateIsNotEstimable) {
   ForestPlot plot = SampleForest();
   plot.rows[1].estimate.upper = std::numeric_limits<double>::infinity();

@@ -51,30 +51,42 @@ std::vector<ForestRow> ForestRows(const Context& context) {
                       .detail = absl::StrCat(cell->cumulative().subjects(), "/",
                                              cell->n_dosed(), " vs ",
                                              vs.control_subjects(), "/",
-                                             vs.control_denominator())});
+                                             vs.control_denominator()),
+                      .section = term.soc()});
     }
     if (frequent) all.insert(all.end(), rows.begin(), rows.end());
   }
   return all;
 }
 
-// The forest plot, in parts of at most kForestRowsPerPart rows (a printed
-// SVG is never split across pages); a PT's rows stay in one part.
-constexpr size_t kForestRowsPerPart = 30;
+// The forest plot, in parts of at most kForestLinesPerPart lines, rows and
+// SOC headings (a printed SVG is never split across pages); a PT's rows stay
+// in one part, and a part starts with its SOC's heading.
+constexpr size_t kForestLinesPerPart = 30;
+
+std::vector<std::vector<ForestRow>> ForestParts(
+    const std::vector<ForestRow>& rows) {
+  std::vector<std::vector<ForestRow>> parts(1);
+  for (size_t i = 0; i < rows.size();) {
+    size_t end = i + 1;  // the PT's rows: [i, end)
+    while (end < rows.size() && rows[end].label == rows[i].label) ++end;
+    std::vector<ForestRow> with = parts.back();
+    with.insert(with.end(), rows.begin() + i, rows.begin() + end);
+    if (!parts.back().empty() && ForestLines(with) > kForestLinesPerPart) {
+      parts.emplace_back(rows.begin() + i, rows.begin() + end);
+    } else {
+      parts.back() = std::move(with);
+    }
+    i = end;
+  }
+  return parts;
+}
 
 std::vector<Figure> ForestFigures(const Context& context) {
   const v1::DoseGroup* control = ControlGroup(context.in.trial);
   if (!context.closed || control == nullptr) return {};
   const std::vector<ForestRow> rows = ForestRows(context);
-  std::vector<std::vector<ForestRow>> parts(1);
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const bool new_term = i == 0 || rows[i].label != rows[i - 1].label;
-    if (new_term &&
-        parts.back().size() + context.columns.size() > kForestRowsPerPart + 1) {
-      parts.emplace_back();
-    }
-    parts.back().push_back(rows[i]);
-  }
+  std::vector<std::vector<ForestRow>> parts = ForestParts(rows);
   // One axis for every part, so parts compare by eye.
   double lo = 0, hi = 0;
   for (const ForestRow& row : rows) {

@@ -263,9 +263,53 @@ TEST(DsmbReportTest, TheForestPlotGivesEachArmsCounts) {
   EXPECT_THAT(html, HasSubstr(">50.0 (-30.0, 90.0)</text>"));
   EXPECT_THAT(html, HasSubstr("Subjects n/N: subjects with the PT / subjects "
                               "dosed, in the group vs in Placebo."));
+  // Under its SOC's heading.
+  EXPECT_THAT(html, HasSubstr("class=\"aes-section\" x=\"8\""));
+  EXPECT_THAT(html, HasSubstr(">Infections</text>"));
   // Open session: groups are pooled, no forest plot.
   in.request.set_session(v1::DSMB_SESSION_OPEN);
   EXPECT_THAT(Html(in), Not(HasSubstr("Subjects n/N")));
+}
+
+// A long forest plot comes in parts of at most 30 lines (rows and SOC
+// headings), each printed whole; a part that starts inside a SOC repeats
+// the SOC's heading.
+TEST(DsmbReportTest, ALongForestPlotIsSplitIntoPartsThatFitAPage) {
+  DsmbInputs in = Example(v1::DSMB_SESSION_CLOSED);
+  const v1::TermIncidence pneumonia = in.pt.terms(0);
+  in.pt.clear_terms();
+  for (int i = 0; i < 40; ++i) {
+    v1::TermIncidence* term = in.pt.add_terms();
+    *term = pneumonia;
+    term->set_soc(i < 10 ? "Cardiac disorders" : "Infections");
+    term->set_pt(absl::StrCat("Term ", 10 + i));
+    v1::ControlComparison* vs =
+        term->mutable_cells(1)->mutable_cumulative_vs_control();
+    vs->set_control_dose_group_id("P");
+    vs->set_control_denominator(1);
+    vs->set_risk_difference(0.5);
+    vs->set_risk_difference_lower(-0.3);
+    vs->set_risk_difference_upper(0.9);
+  }
+  const std::string html = Html(in);
+  const auto count = [&](const std::string& text) {
+    size_t n = 0;
+    for (size_t at = html.find(text); at != std::string::npos;
+         at = html.find(text, at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  // 40 rows and 2 headings: 28 rows under 2 headings, then 12 under the
+  // repeated "Infections".
+  EXPECT_EQ(count("preferred term (part 1 of 2)</title>"), 1u);
+  EXPECT_EQ(count("preferred term (part 2 of 2)</title>"), 1u);
+  EXPECT_EQ(count(">Cardiac disorders</text>"), 1u);
+  EXPECT_EQ(count(">Infections</text>"), 2u);
+  const size_t part2 = html.find("preferred term (part 2 of 2)</title>");
+  ASSERT_NE(part2, std::string::npos);
+  EXPECT_LT(html.find("\"start\">Term 37</text>"), part2);
+  EXPECT_GT(html.find("\"start\">Term 38</text>"), part2);
 }
 
 // Grades that are not CTCAE grades (a severity scale) are not printed as
