@@ -47,12 +47,9 @@ std::string AuditDetails(const v1::GenerateDsmbReportRequest& request,
   // The generation time as the printed copy shows it (to the second): with
   // it and the hash a reader finds the copy's record. (The record's own time
   // is when it was appended, after the render, in the trail's order.)
-  absl::StrAppend(
-      &details, "; generated ",
-      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
-                       absl::FromUnixSeconds(report.generate_time().seconds()),
-                       absl::UTCTimeZone()),
-      "; ", report.content_hash());
+  absl::StrAppend(&details, "; generated ",
+                  aesignal::report::PrintedTime(report.generate_time()), "; ",
+                  report.content_hash());
   return details;
 }
 

@@ -477,14 +477,14 @@ void AddMethods(const Context& context, Document& document) {
       absl::FromUnixSeconds(context.in.request.cutoff().seconds())) {
     document.Paragraph(absl::StrCat(
         "The trial's definition was amended after the data cut-off (version ",
-        trial.version(), ", ", TimeText(trial.update_time()),
+        trial.version(), ", ", PrintedTime(trial.update_time()),
         "); dose groups, timepoints and the signal policy are printed as "
         "amended."));
   }
   document.Html(
       absl::StrCat("<p class=\"note\">Source: aesignal, trial ",
                    HtmlEscape(trial.trial_id()), ", data cut-off ",
-                   HtmlEscape(TimeText(context.in.request.cutoff())),
+                   HtmlEscape(PrintedTime(context.in.request.cutoff())),
                    ", content hash <code class=\"hash\"></code></p>\n"));
 }
 

@@ -90,7 +90,6 @@ struct SignalMethod {
 std::vector<SignalMethod> SignalMethodsOf(const DsmbInputs& in);
 // The names of the methods applied to the trial, in the policy's order.
 std::vector<std::string> AppliedMethodNames(const DsmbInputs& in);
-std::string TimeText(const google::protobuf::Timestamp& time);
 
 void AddStudyStatus(const Context& context, Document& document);
 void AddAdverseEvents(const Context& context, Document& document);

@@ -126,7 +126,7 @@ Table Listing(const Context& context, const std::vector<v1::Report>& source,
   if (since) {
     absl::StrAppend(
         &table.footnote, " Since the previous cut-off (",
-        TimeText(context.in.request.since()),
+        PrintedTime(context.in.request.since()),
         "): \"new\", a report not received by then; \"v1 \xE2\x86\x92 v3\", a "
         "follow-up since (the listing's criteria may have been met only "
         "by the newer version); \"-\", no newer version.");

@@ -248,13 +248,13 @@ std::string Number(double value, int digits) {
   return absl::StrFormat("%.*g", digits, value);
 }
 
-std::string TimeText(const google::protobuf::Timestamp& time) {
+}  // namespace internal
+
+std::string PrintedTime(const google::protobuf::Timestamp& time) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
                           absl::FromUnixSeconds(time.seconds()),
                           absl::UTCTimeZone());
 }
-
-}  // namespace internal
 
 namespace {
 
@@ -307,11 +307,10 @@ std::string TitlePage(const Context& context) {
       HtmlEscape(Banner(context)), "</p>\n<dl>\n<dt>Trial</dt><dd>",
       HtmlEscape(in.trial.trial_id()), ": ", HtmlEscape(in.trial.title()),
       "</dd>\n<dt>Data cut-off</dt><dd>",
-      HtmlEscape(internal::TimeText(in.request.cutoff())), "</dd>\n");
+      HtmlEscape(PrintedTime(in.request.cutoff())), "</dd>\n");
   if (in.request.has_since()) {
     absl::StrAppend(&html, "<dt>Previous cut-off</dt><dd>",
-                    HtmlEscape(internal::TimeText(in.request.since())),
-                    "</dd>\n");
+                    HtmlEscape(PrintedTime(in.request.since())), "</dd>\n");
   }
   absl::StrAppend(
       &html, "<dt>Session</dt><dd>", SessionText(context), "</dd>\n",
@@ -378,7 +377,7 @@ absl::StatusOr<std::string> ContentHashOfHtml(absl::string_view html) {
 absl::StatusOr<v1::DsmbReport> RenderDsmbReport(const DsmbInputs& inputs,
                                                 absl::Time generate_time) {
   const Context context = internal::MakeContext(inputs);
-  const std::string cutoff = internal::TimeText(inputs.request.cutoff());
+  const std::string cutoff = PrintedTime(inputs.request.cutoff());
   Document document(
       absl::StrCat("DSMB report ", inputs.trial.trial_id(), " at ", cutoff),
       Banner(context));
@@ -395,18 +394,16 @@ absl::StatusOr<v1::DsmbReport> RenderDsmbReport(const DsmbInputs& inputs,
   absl::StatusOr<std::string> hash = ContentHashOfHtml(html);
   if (!hash.ok()) return hash.status();
   FillElements(html, kHashOpen, *hash);
-  FillElements(html, kGeneratedOpen,
-               HtmlEscape(absl::StrCat(
-                   absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", generate_time,
-                                    absl::UTCTimeZone()),
-                   " by ", inputs.source)));
   v1::DsmbReport report;
+  report.mutable_generate_time()->set_seconds(
+      absl::ToUnixSeconds(generate_time));
+  FillElements(html, kGeneratedOpen,
+               HtmlEscape(absl::StrCat(PrintedTime(report.generate_time()),
+                                       " by ", inputs.source)));
   report.set_trial_id(inputs.trial.trial_id());
   *report.mutable_cutoff() = inputs.request.cutoff();
   report.set_session(inputs.request.session());
   report.set_content_hash(*hash);
-  report.mutable_generate_time()->set_seconds(
-      absl::ToUnixSeconds(generate_time));
   report.set_html(std::move(html));
   for (v1::DsmbTable& table : document.Csv()) {
     *report.add_tables() = std::move(table);

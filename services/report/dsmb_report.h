@@ -91,6 +91,11 @@ struct DsmbInputs {
 absl::StatusOr<v1::DsmbReport> RenderDsmbReport(const DsmbInputs& inputs,
                                                 absl::Time generate_time);
 
+// A time as the report prints it (its cut-off, its generation time): UTC to
+// the second, "2026-11-01T00:00:00Z". For records that must match a printed
+// copy, e.g. the audit record of a report given.
+std::string PrintedTime(const google::protobuf::Timestamp& time);
+
 // The content hash of a rendered report's HTML ("sha256:HEX"): the SHA-256
 // of the HTML with the contents of its generation-time and hash elements
 // left out. INVALID_ARGUMENT if `html` is not a report (no such elements).

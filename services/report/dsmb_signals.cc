@@ -51,7 +51,7 @@ std::string LastTriage(const Context& context, const v1::SignalTopic& topic) {
         it->display_name().empty()
             ? it->actor()
             : absl::StrCat(it->display_name(), " (", it->actor(), ")");
-    std::string text = absl::StrCat(TimeText(it->time()).substr(0, 10), " ",
+    std::string text = absl::StrCat(PrintedTime(it->time()).substr(0, 10), " ",
                                     who, ": ", StatusWord(it->to_status()));
     if (it->comment().empty()) return text;
     if (context.closed && !context.coded) {
@@ -140,7 +140,7 @@ std::string CrossingText(const Context& context, const v1::SignalTopic& topic) {
   for (auto it = topic.history().rbegin(); it != topic.history().rend(); ++it) {
     if (it->kind() != v1::SignalEvent::KIND_STOPPED_CROSSING) continue;
     const std::string since =
-        absl::StrCat("no, since ", TimeText(it->time()).substr(0, 10));
+        absl::StrCat("no, since ", PrintedTime(it->time()).substr(0, 10));
     return context.closed ? absl::StrCat(since, ", after ",
                                          CauseWords(context, it->evidence()))
                           : since;
@@ -304,7 +304,7 @@ std::string ChangeOf(const v1::SignalTopic* before,
 Table ChangesTable(const Context& context) {
   Table table{.id = "t13_signal_changes",
               .title = absl::StrCat("Signal topics new or changed since ",
-                                    TimeText(context.in.request.since())),
+                                    PrintedTime(context.in.request.since())),
               .header = {"Topic", "Change", "Status now"}};
   std::map<std::string, const v1::SignalTopic*> before;
   for (const auto& topic : context.in.topics_since) {
