@@ -59,15 +59,18 @@ int ActionNotApplicable(const Context& context) {
 
 // Why the discontinuation row has no figures: "not recorded" when no report
 // gives an action (`not_recorded`, ActionNotRecorded, is all of them; e.g.
-// data whose AEACN is empty), "not applicable" when every report gives it so
-// (after a single administration there is nothing to withdraw); "" when it
-// has figures. Either way 0 would claim none had to stop.
+// data whose AEACN is empty), "not applicable" when the reports that give
+// one all give it so (after a single administration there is nothing to
+// withdraw; a few reports without it change nothing); "" when it has
+// figures. Either way 0 would claim none had to stop.
 std::string DiscontinuationPlaceholder(const Context& context,
                                        int not_recorded) {
   const int reports = static_cast<int>(context.in.reports.size());
   if (reports == 0) return "";
   if (not_recorded == reports) return "not recorded";
-  if (ActionNotApplicable(context) == reports) return "not applicable";
+  if (not_recorded + ActionNotApplicable(context) == reports) {
+    return "not applicable";
+  }
   return "";
 }
 
@@ -163,6 +166,14 @@ std::string RelatednessNotGivenCheck(const Context& context) {
       });
 }
 
+// The footnote's end: how many reports give no action taken, if any.
+std::string NoActionText(const Context& context, int not_recorded) {
+  if (not_recorded == 0) return ".";
+  return absl::StrCat("; ", not_recorded, " of ", context.in.reports.size(),
+                      " reports give no action taken (or give it as unknown) "
+                      "and count as not withdrawn.");
+}
+
 Table OverviewTable(const Context& context) {
   Table table{.id = "t05_ae_overview",
               .title = "Overview of adverse events",
@@ -187,16 +198,12 @@ Table OverviewTable(const Context& context) {
                     "each gives it as unknown).");
   } else if (placeholder == "not applicable") {
     absl::StrAppend(&table.footnote,
-                    "; not applicable: every report gives the action taken "
-                    "as not applicable (e.g. after a single administration "
-                    "there is no treatment to withdraw).");
-  } else if (not_recorded > 0) {
-    absl::StrAppend(&table.footnote, "; ", not_recorded, " of ",
-                    context.in.reports.size(),
-                    " reports give no action taken (or give it as unknown) "
-                    "and count as not withdrawn.");
+                    "; not applicable: every report that gives the action "
+                    "taken gives it as not applicable (e.g. after a single "
+                    "administration there is no treatment to withdraw)");
+    absl::StrAppend(&table.footnote, NoActionText(context, not_recorded));
   } else {
-    table.footnote += ".";
+    absl::StrAppend(&table.footnote, NoActionText(context, not_recorded));
   }
   table.footnote += FatalNotSeriousCheck(context);
   table.footnote += RelatednessNotGivenCheck(context);
@@ -210,12 +217,16 @@ struct AtRisk {
 };
 
 // "30.5 [22.1, 41.0]": subjects with a first event per 100 patient-years at
-// risk and its exact 95% Poisson interval; "-" without time at risk.
+// risk and its exact 95% Poisson interval; "-" without time at risk. (A
+// failure of the interval, which its arguments here rule out, is printed,
+// not passed off as "-".)
 std::string RateCell(const AtRisk& at_risk) {
   if (at_risk.days <= 0) return "-";
   absl::StatusOr<signal::RateInterval> rate = signal::PoissonRate(
       at_risk.subjects, at_risk.days / 365.25, /*level=*/0.95);
-  if (!rate.ok()) return "-";
+  if (!rate.ok()) {
+    return absl::StrCat("not computed: ", rate.status().message());
+  }
   return absl::StrFormat("%.1f [%.1f, %.1f]", rate->rate, rate->lower,
                          rate->upper);
 }
@@ -260,7 +271,8 @@ Table RateTable(const Context& context) {
     std::vector<std::string> counts = {"n / PY"};
     for (const AtRisk& at_risk : columns) {
       rates.push_back(RateCell(at_risk));
-      counts.push_back(absl::StrFormat("%d / %.1f", at_risk.subjects,
+      // Two decimals, as t01's follow-up: a few days at risk are not 0.0.
+      counts.push_back(absl::StrFormat("%d / %.2f", at_risk.subjects,
                                        at_risk.days / 365.25));
     }
     table.rows.push_back(std::move(rates));

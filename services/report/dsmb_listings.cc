@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "services/report/dsmb_internal.h"
 
@@ -141,11 +142,16 @@ bool IsFatal(const v1::AdverseEventReport& ae) {
 bool IsAesi(const v1::AdverseEventReport& ae) { return ae.aesi_size() > 0; }
 bool Every(const v1::AdverseEventReport&) { return true; }
 
-// Whether a withdrawal reason records a death ("DEATH", "died of ...").
+// Whether a withdrawal reason records a death ("DEATH", CDISC's DCDECOD;
+// "Died of ...", "subject deceased"): by whole words, so "studied" is not
+// "died".
 bool ReasonIsDeath(const v1::Subject& subject) {
   const std::string reason = absl::AsciiStrToLower(subject.withdrawal_reason());
-  return absl::StrContains(reason, "death") ||
-         absl::StrContains(reason, "died");
+  for (absl::string_view word :
+       absl::StrSplit(reason, absl::ByAnyChar(" \t,.;:()/-"))) {
+    if (word == "death" || word == "died" || word == "deceased") return true;
+  }
+  return false;
 }
 
 // Deaths against the subjects' disposition at the cut-off: a subject with a

@@ -182,8 +182,26 @@ TEST(DsmbReportTest, DiscontinuationsAreNotRecordedWithoutActionTaken) {
   EXPECT_THAT(single, HasSubstr("<td>AE leading to discontinuation</td>"
                                 "<td>not applicable</td><td>not applicable</td>"
                                 "<td>not applicable</td>"));
-  EXPECT_THAT(single, HasSubstr("not applicable: every report gives the "
-                                "action taken as not applicable"));
+  EXPECT_THAT(single, HasSubstr("not applicable: every report that gives "
+                                "the action taken gives it as not applicable "
+                                "(e.g. after a single administration there is "
+                                "no treatment to withdraw)."));
+  // A report without an action among them does not turn the row into 0s.
+  in.reports.push_back(in.reports[0]);
+  in.reports.back().mutable_current()->mutable_report()->set_action_taken(
+      v1::ACTION_TAKEN_UNKNOWN);
+  const std::string mixed = Html(in);
+  EXPECT_THAT(mixed, HasSubstr("<td>AE leading to discontinuation</td>"
+                               "<td>not applicable</td><td>not applicable</td>"
+                               "<td>not applicable</td>"));
+  EXPECT_THAT(mixed, HasSubstr("no treatment to withdraw); 1 of 2 reports give "
+                               "no action taken (or give it as unknown) and "
+                               "count as not withdrawn."));
+  // One that gives another action does: the row has figures.
+  in.reports.back().mutable_current()->mutable_report()->set_action_taken(
+      v1::ACTION_TAKEN_DOSE_NOT_CHANGED);
+  EXPECT_THAT(Html(in), HasSubstr("<td>AE leading to discontinuation</td>"
+                                  "<td class=\"n\">0 (0.0)</td>"));
 }
 
 // A report with a fatal outcome that is not marked serious counts as fatal
@@ -417,14 +435,36 @@ TEST(DsmbReportTest, FollowUpLabelsAndStrengthsPrintOnce) {
   EXPECT_THAT(html, Not(HasSubstr("(end of data) (day 30)")));
   EXPECT_THAT(html, HasSubstr("<td>D7 (day 7)</td>"));
   EXPECT_THAT(html, HasSubstr("<td class=\"n\">6.00</td>"));
-  // Under per-test control the topics' footnote says what that means.
+  // The topics' footnote says what an adjusted p is under the trial's
+  // error control, and only that: trial-wide, ...
+  EXPECT_THAT(html, HasSubstr("Trial-wide error control: on a pre-specified "
+                              "row (the overall rows and the rows a baseline "
+                              "names) the adjusted p is for the "
+                              "pre-specified tests sharing alpha"));
+  EXPECT_THAT(html, HasSubstr("the larger of the PT screen&#39;s double-FDR "
+                              "value and the test&#39;s Bonferroni p within "
+                              "its row"));
   EXPECT_THAT(html, Not(HasSubstr("some cross by chance")));
+  // ... per test, ...
   in.trial.mutable_signal_policy()->set_error_control(
       v1::ERROR_CONTROL_PER_TEST);
-  EXPECT_THAT(Html(in), HasSubstr("Per-test error control: each test crosses "
+  std::string per_test = Html(in);
+  EXPECT_THAT(per_test, HasSubstr("Per-test error control: each test crosses "
                                   "at alpha on its own, with no adjustment "
                                   "for the number of tests, so among many "
                                   "tests some cross by chance."));
+  EXPECT_THAT(per_test, Not(HasSubstr("Trial-wide error control: on a")));
+  EXPECT_THAT(per_test, Not(HasSubstr("double FDR (their adjusted p")));
+  // ... and per test with the PT screen, whose control comparisons are
+  // adjusted.
+  in.trial.mutable_signal_policy()->set_screening_fdr(true);
+  per_test = Html(in);
+  EXPECT_THAT(per_test,
+              HasSubstr("so among many tests some cross by chance; except a "
+                        "PT&#39;s comparisons with the control arm, which are "
+                        "screened across PTs with the double FDR (their "
+                        "adjusted p against the screening FDR"));
+  EXPECT_THAT(per_test, Not(HasSubstr("Trial-wide error control: on a")));
 }
 
 // The strength names the test it is taken from, which need not be the
@@ -786,7 +826,14 @@ TEST(DsmbReportTest, DeathsAreCheckedAgainstTheDisposition) {
                         "that does not record the death (completed, or "
                         "withdrawn for no reason or another one; the "
                         "study-status tables count them so)."));
+  // Withdrawn with no reason, or one whose words do not say death
+  // ("studied" is not "died").
   in.subjects[1].set_status(v1::FOLLOW_UP_STATUS_WITHDRAWN);
+  in.subjects[1].clear_withdrawal_reason();
+  in.subjects[2].set_withdrawal_reason("Moved; studied elsewhere");
+  EXPECT_THAT(Html(in), HasSubstr("Check: 002, 003 have a fatal AE but a "
+                                  "disposition that does not record the "
+                                  "death"));
   in.subjects[1].set_withdrawal_reason("Died of pneumonia");
   in.subjects[2].set_withdrawal_reason("DEATH");
   EXPECT_THAT(Html(in), Not(HasSubstr("Check: ")));

@@ -226,6 +226,36 @@ std::string EvidenceText(const Context& context, const v1::SignalTopic& topic) {
              : absl::StrCat(counts, ": ", absl::StrJoin(methods, ", "));
 }
 
+bool PerTest(const v1::SignalPolicy& policy) {
+  return policy.error_control() == v1::ERROR_CONTROL_PER_TEST;
+}
+
+// Under per-test control a topic stands on one test at its own alpha among
+// dozens: a board should not read it as a trial-wide finding.
+std::string PerTestCaveat(const v1::SignalPolicy& policy) {
+  return absl::StrCat(
+      "Per-test error control: each test crosses at alpha on its own, with no "
+      "adjustment for the number of tests, so among many tests some cross by "
+      "chance",
+      policy.screening_fdr()
+          ? "; except a PT's comparisons with the control arm, which are "
+            "screened across PTs with the double FDR (their adjusted p "
+            "against the screening FDR, the signal methods' table)."
+          : ".");
+}
+
+// What an adjusted p in the evidence is, as the evaluator computes it
+// (services/domain/evaluate.cc, AdjustTest and ApplyScreening).
+std::string AdjustmentText(const v1::SignalPolicy& policy) {
+  if (PerTest(policy)) return PerTestCaveat(policy);
+  return "Trial-wide error control: on a pre-specified row (the overall rows "
+         "and the rows a baseline names) the adjusted p is for the "
+         "pre-specified tests sharing alpha (the table of pre-specified "
+         "hypotheses); on any other PT row it is the larger of the PT "
+         "screen's double-FDR value and the test's Bonferroni p within its "
+         "row, compared with the screening FDR (the signal methods' table).";
+}
+
 Table TopicTable(const Context& context) {
   Table table{.id = "t12_signal_topics",
               .title = "Signal topics at the data cut-off"};
@@ -248,37 +278,31 @@ Table TopicTable(const Context& context) {
   table.empty_text = "No signal topic had been raised by the data cut-off.";
   table.footnote =
       context.closed
-          ? "Topics as they stood at the data cut-off, replayed from the "
-            "signal change log. \"k of n tests crossing\": of the row's n "
-            "tests that have crossed at some time (each kept as evidence), "
-            "k cross at the cut-off (a pre-specified row's tests are all "
-            "counted in "
-            "the table of pre-specified hypotheses). In the evidence, RD is "
-            "the risk difference with its 95% Miettinen-Nurminen interval, "
-            "beside the two-sided Fisher p as safety tables print it; what "
-            "decides is the one-sided test's adjusted p against its "
-            "threshold. On a pre-specified row (the overall rows and the "
-            "rows a baseline names) the adjustment is for the pre-specified "
-            "tests sharing alpha (the table of pre-specified hypotheses); on "
-            "any other PT row the adjusted p is the double-FDR value of the "
-            "PT screen, compared with the screening FDR (the signal methods' "
-            "table). Strength orders the list: the lead test's (named beside "
-            "it) distance past its "
-            "threshold in decades, log10(threshold / p) with the adjusted p "
-            "where one decides (0 at the threshold, 1 at a p ten times "
-            "smaller), plus 0.5 for a crossing serious, grade >= 3, fatal or "
-            "AESI row and 0.5 when a dose trend crosses too. It ranks; it is "
-            "not a probability."
-          : "Open session: evidence by dose group is in the closed report.";
-  if (context.in.trial.signal_policy().error_control() ==
-      v1::ERROR_CONTROL_PER_TEST) {
-    // A topic then stands on one test at its own alpha among dozens: a
-    // board should not read it as a trial-wide finding.
-    absl::StrAppend(&table.footnote,
-                    " Per-test error control: each test crosses at alpha on "
-                    "its own, with no adjustment for the number of tests, so "
-                    "among many tests some cross by chance.");
-  }
+          ? absl::StrCat(
+                "Topics as they stood at the data cut-off, replayed from the "
+                "signal change log. \"k of n tests crossing\": of the row's "
+                "n tests that have crossed at some time (each kept as "
+                "evidence), k cross at the cut-off (a pre-specified row's "
+                "tests are all counted in the table of pre-specified "
+                "hypotheses). In the evidence, RD is the risk difference with "
+                "its 95% Miettinen-Nurminen interval, beside the two-sided "
+                "Fisher p as safety tables print it; what decides is the "
+                "one-sided test's p (adjusted where one is given) against its "
+                "threshold. ",
+                AdjustmentText(context.in.trial.signal_policy()),
+                " Strength orders the list: the lead test's (named beside it) "
+                "distance past its threshold in decades, log10(threshold / p) "
+                "with the adjusted p where one decides (0 at the threshold, 1 "
+                "at a p ten times smaller), plus 0.5 for a crossing serious, "
+                "grade >= 3, fatal or AESI row and 0.5 when a dose trend "
+                "crosses too. It ranks; it is not a probability.")
+          : absl::StrCat(
+                "Open session: evidence by dose group is in the "
+                "closed report.",
+                PerTest(context.in.trial.signal_policy())
+                    ? absl::StrCat(
+                          " ", PerTestCaveat(context.in.trial.signal_policy()))
+                    : "");
   return table;
 }
 

@@ -496,9 +496,6 @@ TEST_F(DsmbReportTest, OpenClosedAndCodedSessionsDiffer) {
   }
 }
 
-// Who was given which report (session, cut-off, content hash) is in the
-// trial's audit trail; a refused request records nothing, and the coding key
-// is never written.
 // t16's rates per 100 patient-years at risk: each subject is at risk from
 // day 1 to their first AE of the row (a report without an onset day: the
 // first day of its timepoint's window) or else to their last contact day
@@ -510,7 +507,9 @@ TEST_F(DsmbReportTest, RatesPerPatientYearCountTimeToTheFirstEvent) {
   v1::AdverseEventReport by_timepoint = Report("R8", 1, "S5", 1, "Cough");
   by_timepoint.clear_onset_study_day();
   by_timepoint.set_timepoint_id("M6");
-  Submit({by_timepoint});
+  // S1 (LOW), after its grade 1 headache at day 25, a serious grade 3 AE at
+  // day 100: its first AE stays day 25, its first serious AE is day 100.
+  Submit({by_timepoint, Report("R9", 1, "S1", 100, "Pneumonia", 3, true)});
   const auto rows =
       Rows(MustGenerate(CutOffNow(), v1::DSMB_SESSION_CLOSED), "t16_ae_rates");
   ASSERT_GE(rows.size(), 5u);
@@ -522,12 +521,12 @@ TEST_F(DsmbReportTest, RatesPerPatientYearCountTimeToTheFirstEvent) {
   EXPECT_EQ(rows[1], (std::vector<std::string>{
                          "Any AE", "32.6 [0.8, 181.7]", "84.7 [10.3, 306.1]",
                          "1217.5 [331.7, 3117.3]", "121.6 [48.9, 250.6]"}));
-  EXPECT_EQ(rows[2], (std::vector<std::string>{"n / PY", "1 / 3.1", "2 / 2.4",
-                                               "4 / 0.3", "7 / 5.8"}));
-  // Any serious AE: none in LOW (4 x 365 days).
+  EXPECT_EQ(rows[2], (std::vector<std::string>{"n / PY", "1 / 3.07", "2 / 2.36",
+                                               "4 / 0.33", "7 / 5.75"}));
+  // Any serious AE in LOW: S1 at day 100, three to 365 (1,195 days).
   EXPECT_EQ(rows[3][0], "Any serious AE");
-  EXPECT_THAT(rows[3][1], HasSubstr("0.0 [0.0, "));
-  EXPECT_EQ(rows[4][1], "0 / 4.0");
+  EXPECT_EQ(rows[3][1], "30.6 [0.8, 170.3]");
+  EXPECT_EQ(rows[4][1], "1 / 3.27");
 }
 
 // The generation time as the report's title page prints it ("Generated
@@ -540,6 +539,9 @@ std::string PrintedGenerated(const v1::DsmbReport& report) {
   return match.empty() ? "" : match[1].str();
 }
 
+// Who was given which report (session, cut-off, content hash, generation
+// time) is in the trial's audit trail; a refused request records nothing,
+// and the coding key is never written.
 TEST_F(DsmbReportTest, EachReportGivenIsInTheAuditTrail) {
   FirstData();
   const auto cut = CutOffNow();
