@@ -43,7 +43,8 @@ def main(folder):
         records[key] += 1
         serious[key] += r["AESER"] == "Y"
         severe[key] += r["AESEV"] == "SEVERE"
-        related[key] += r["AEREL"] in ("PROBABLE", "POSSIBLE")
+        # As the server counts it (counting rule 3): no AEREL is related.
+        related[key] += r["AEREL"] in ("PROBABLE", "POSSIBLE", "")
         if r["CQ01NAM"].strip():
             aesi.add(key)
     out = csv.writer(sys.stdout, lineterminator="\n")
