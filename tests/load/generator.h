@@ -14,6 +14,8 @@
 //     most PTs are rare. SOC = "System organ class {pt % 27}", one per PT;
 //   - onset study day in 1..last_day, skewed early (~3/4 in the first month);
 //   - grade 1..5 skewed to low grades (50/30/13/5/2 %); serious ~5 %;
+//     relatedness always given, ~59 % possible or probable (the CDISC
+//     pilot's shares);
 //   - no dose effect by default (signals then arise only by chance); with
 //     `dose_effect_pts` = K, half the reports of PTs 1..K go to a subject of
 //     the highest dose group instead (the subject's number moved to the

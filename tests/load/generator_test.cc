@@ -63,7 +63,7 @@ TEST(GeneratorTest, ReportsPerSubjectArePoissonLike) {
 
 TEST(GeneratorTest, OnsetSkewedEarlyGradesLowSeriousFew) {
   const ReportGenerator g(QueryShape());
-  int first_month = 0, serious = 0, low_grade = 0;
+  int first_month = 0, serious = 0, low_grade = 0, related = 0;
   for (int64_t n = 0; n < kReports; ++n) {
     const v1::AdverseEventReport r = g.Make(n, "t");
     ASSERT_GE(r.onset_study_day(), 1);
@@ -73,12 +73,17 @@ TEST(GeneratorTest, OnsetSkewedEarlyGradesLowSeriousFew) {
     first_month += r.onset_study_day() <= 30;
     serious += r.serious();
     low_grade += r.grade() <= 2;
+    ASSERT_NE(r.relatedness(), v1::RELATEDNESS_UNSPECIFIED);
+    related += r.relatedness() == v1::RELATEDNESS_POSSIBLE ||
+               r.relatedness() == v1::RELATEDNESS_PROBABLE;
   }
   EXPECT_GT(first_month, kReports * 0.65);
   EXPECT_LT(first_month, kReports * 0.90);
   EXPECT_GT(serious, kReports * 0.04);
   EXPECT_LT(serious, kReports * 0.06);
   EXPECT_GT(low_grade, kReports * 0.7);
+  EXPECT_GT(related, kReports * 0.55);
+  EXPECT_LT(related, kReports * 0.63);
 }
 
 TEST(GeneratorTest, FollowUpIsVersionTwoOfThePreviousIndex) {
