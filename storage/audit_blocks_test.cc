@@ -136,7 +136,7 @@ TEST(AuditBlocksTest, OpeningASchema2StoreMovesItsRecordsIntoBlocks) {
   EXPECT_EQ(Read(**store, "T2", 0).size(), 3u);
   auto version = (*store)->Latest().Get(Cf::kMeta, "schema_version");
   ASSERT_TRUE(version.ok() && version->has_value());
-  EXPECT_EQ(**version, "3");
+  EXPECT_EQ(**version, std::to_string(kSchemaVersion));
   // New records follow the migrated ones.
   ASSERT_TRUE(AppendRecords(**store, "T2", 1, "new").ok());
   EXPECT_EQ(Read(**store, "T2", 3),

@@ -32,6 +32,7 @@
 #include "services/signal/signal_stats.h"
 #include "storage/incidence.h"
 #include "storage/keys.h"
+#include "storage/signals.h"
 #include "storage/store.h"
 #include "tests/testing/temp_dir.h"
 
@@ -1103,8 +1104,15 @@ TEST_F(IncidenceQueryTest, ReportsWithoutRelatednessJoinTheRelatedRowOnOpen) {
   ASSERT_TRUE(std::any_of(aes.begin(), aes.end(), [](const Ae& ae) {
     return ae.report.relatedness() == v1::RELATEDNESS_UNSPECIFIED;
   }));
-  // The store as rule version 2 left it.
+  // The store as rule version 2 left it, in schema 3 (which a build before
+  // rule 3 reads; schema 4 keeps such a build out).
   ASSERT_TRUE(RecountRelated(*store_, RowsOfRuleTwo, 2).ok());
+  ASSERT_TRUE(store_
+                  ->Commit([](storage::Txn& txn) {
+                    txn.Put(storage::Cf::kMeta, "schema_version", "3");
+                    return absl::OkStatus();
+                  })
+                  .ok());
   const absl::Status before = monitor_->VerifyCounters(kTrial).status();
   EXPECT_EQ(before.code(), absl::StatusCode::kDataLoss) << before;
 
@@ -1113,6 +1121,9 @@ TEST_F(IncidenceQueryTest, ReportsWithoutRelatednessJoinTheRelatedRowOnOpen) {
   OpenStore();
   EXPECT_EQ(*storage::ReadCountingRulesVersion(store_->Latest()),
             kCountingRulesVersion);
+  auto schema = store_->Latest().Get(storage::Cf::kMeta, "schema_version");
+  ASSERT_TRUE(schema.ok() && schema->has_value());
+  EXPECT_EQ(**schema, "4");
   EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
   // Against the hand count, whose related row counts "not given".
   const Subset all;
@@ -1125,10 +1136,15 @@ TEST_F(IncidenceQueryTest, ReportsWithoutRelatednessJoinTheRelatedRowOnOpen) {
 
 TEST_F(IncidenceQueryTest, AnInterruptedRelatedRecountIsFinishedAtTheNextOpen) {
   SubmitRandomReports(150, 32);
+  // A second trial, with no reports.
+  v1::CreateTrialRequest empty;
+  *empty.mutable_trial() = MakeTrial();
+  empty.mutable_trial()->set_trial_id("EMPTY1");
+  ASSERT_TRUE(monitor_->CreateTrial(empty).ok());
   ASSERT_TRUE(monitor_->signals().WaitIdle(absl::Seconds(30)).ok());
   // What a start stopped after the trial's recount and before the version
   // was recorded leaves: counters by the new rule, version 2. The next
-  // start recounts again and must come out the same.
+  // start recounts both trials again and must come out the same.
   ASSERT_TRUE(RecountRelated(*store_, RowsOfRuleTwo, 2).ok());
   ASSERT_TRUE(
       RecountRelated(
@@ -1137,8 +1153,14 @@ TEST_F(IncidenceQueryTest, AnInterruptedRelatedRecountIsFinishedAtTheNextOpen) {
           .ok());
   EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
   monitor_.reset();
+  // The upgrade itself, run by hand: both trials recounted, then done.
+  auto recounted = UpgradeCountingRules(*store_);
+  ASSERT_TRUE(recounted.ok()) << recounted.status();
+  EXPECT_EQ(*recounted, 2);
+  EXPECT_EQ(*UpgradeCountingRules(*store_), 0);
   store_.reset();
   OpenStore();
+  EXPECT_TRUE(monitor_->VerifyCounters("EMPTY1").ok());
   EXPECT_EQ(*storage::ReadCountingRulesVersion(store_->Latest()),
             kCountingRulesVersion);
   EXPECT_TRUE(monitor_->VerifyCounters(kTrial).ok());
@@ -1150,11 +1172,14 @@ TEST_F(IncidenceQueryTest, AnInterruptedRelatedRecountIsFinishedAtTheNextOpen) {
 
 TEST_F(IncidenceQueryTest, AStoreCountedByANewerRuleIsRefused) {
   SubmitRandomReports(20, 33);
+  ASSERT_TRUE(monitor_->signals().WaitIdle(absl::Seconds(30)).ok());
+  // A newer build's rule, and a row it left for evaluation.
   ASSERT_TRUE(store_
                   ->Commit([](storage::Txn& txn) {
                     storage::WriteCountingRulesVersion(
                         txn, kCountingRulesVersion + 1);
-                    return absl::OkStatus();
+                    return storage::MarkTermChanged(
+                        txn, kTrial, OverallTerm(kAnyAe), nullptr);
                   })
                   .ok());
   monitor_.reset();
@@ -1164,9 +1189,13 @@ TEST_F(IncidenceQueryTest, AStoreCountedByANewerRuleIsRefused) {
   EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
   EXPECT_THAT(refused.message(), HasSubstr("newer than this build's"));
   EXPECT_EQ(monitor_->VerifyCounters(kTrial).status(), refused);
-  // Nothing was recounted or rewritten.
+  // Nothing was recounted or rewritten, and no signal was evaluated from
+  // counters this build cannot read (the evaluator's first round would have
+  // cleared the mark at once).
+  absl::SleepFor(absl::Milliseconds(1500));
   EXPECT_EQ(*storage::ReadCountingRulesVersion(store_->Latest()),
             kCountingRulesVersion + 1);
+  EXPECT_EQ(*storage::CountDirtyTerms(store_->Latest(), kTrial), 1);
 }
 
 }  // namespace

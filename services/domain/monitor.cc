@@ -595,8 +595,10 @@ Monitor::Monitor(storage::Store* store, MetricsSink* metrics)
       metrics_(metrics != nullptr ? *metrics : NullMetrics()),
       ingest_queue_(std::make_unique<IngestQueue>()),
       counting_upgrade_(UpgradeCountingRules(*store).status()),
-      signals_(std::make_unique<SignalBook>(store, &metrics_, &denominators_)) {
-}
+      // Counters the upgrade left unfinished, or counted by a newer rule,
+      // are not evaluated: the server refuses to start on this status.
+      signals_(std::make_unique<SignalBook>(store, &metrics_, &denominators_,
+                                            counting_upgrade_.ok())) {}
 
 absl::StatusOr<v1::Trial> Monitor::LoadTrial(const storage::ReadView& view,
                                              const std::string& trial_id) {

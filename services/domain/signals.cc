@@ -136,11 +136,16 @@ absl::StatusOr<std::pair<std::string, std::string>> ParseSignalName(
 }  // namespace
 
 SignalBook::SignalBook(storage::Store* store, MetricsSink* metrics,
-                       DenominatorCache* denominators)
+                       DenominatorCache* denominators, bool start_evaluator)
     : store_(*store),
       metrics_(metrics != nullptr ? *metrics : NullMetrics()),
       denominators_(denominators) {
-  evaluator_ = std::thread([this] { EvaluatorLoop(); });
+  if (start_evaluator) {
+    evaluator_ = std::thread([this] { EvaluatorLoop(); });
+  } else {
+    absl::MutexLock lock(&mu_);
+    idle_ = true;
+  }
 }
 
 SignalBook::~SignalBook() {
@@ -148,7 +153,7 @@ SignalBook::~SignalBook() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  evaluator_.join();
+  if (evaluator_.joinable()) evaluator_.join();
 }
 
 void SignalBook::OnBatchCommitted() {

@@ -54,11 +54,15 @@ absl::Time NextRoundStart(absl::Time spaced_until, absl::Time last_batch);
 class SignalBook {
  public:
   // Starts the evaluator, which first evaluates rows left dirty by an earlier
-  // run. `store`, `metrics` (null: none) and `denominators` (null: read
-  // every round) must outlive this object; the owner of `denominators`
-  // brackets every write that changes them.
+  // run, unless `start_evaluator` is false (a store whose counters cannot be
+  // trusted, e.g. after a failed counting-rule upgrade: nothing is evaluated
+  // or written). `store`, `metrics` (null:
+  // none) and `denominators` (null: read every round) must outlive this
+  // object; the owner of `denominators` brackets every write that changes
+  // them.
   explicit SignalBook(storage::Store* store, MetricsSink* metrics = nullptr,
-                      DenominatorCache* denominators = nullptr);
+                      DenominatorCache* denominators = nullptr,
+                      bool start_evaluator = true);
   // Stops the evaluator (finishing the round in progress).
   ~SignalBook();
   SignalBook(const SignalBook&) = delete;

@@ -330,22 +330,6 @@ double AppendLegend(const std::vector<std::string>& names,
 
 constexpr double kForestLeft = 276;
 
-// Where the plot ends and the text columns start: the plot gives up width to
-// a detail column when rows have one.
-struct ForestColumns {
-  double plot_right = 556;
-  double values_x = 568;
-  std::optional<double> detail_x;
-};
-
-ForestColumns ColumnsOf(const ForestPlot& plot) {
-  const bool detailed =
-      std::any_of(plot.rows.begin(), plot.rows.end(),
-                  [](const ForestRow& row) { return !row.detail.empty(); });
-  if (!detailed) return {};
-  return {.plot_right = 486, .values_x = 498, .detail_x = 626};
-}
-
 std::vector<std::string> ForestSeries(const std::vector<ForestRow>& rows) {
   std::vector<std::string> names;
   for (const ForestRow& row : rows) {
@@ -384,6 +368,33 @@ std::string EstimateText(const Estimate& e, int decimals) {
                       ", ", Fixed(o.upper, decimals), ")");
 }
 
+// Where the plot ends and the text columns start: the plot gives up width to
+// a detail column when rows have one, as much as its widest text needs
+// (counts of arms in the hundreds are wider than in the tens).
+struct ForestColumns {
+  double plot_right = 556;
+  double values_x = 568;
+  std::optional<double> detail_x;
+};
+
+ForestColumns ColumnsOf(const ForestPlot& plot) {
+  size_t detail_chars = 0;
+  size_t value_chars = CodePoints("Estimate (interval)");
+  for (const ForestRow& row : plot.rows) {
+    detail_chars = std::max(detail_chars, CodePoints(row.detail));
+    value_chars = std::max(
+        value_chars, CodePoints(EstimateText(row.estimate, plot.decimals)));
+  }
+  if (detail_chars == 0) return {};
+  detail_chars = std::max(detail_chars, CodePoints(plot.detail_heading));
+  constexpr double kRightMargin = 712, kGap = 12;
+  const double detail_x = kRightMargin - detail_chars * kCharWidth;
+  const double values_x = detail_x - kGap - value_chars * kCharWidth;
+  return {.plot_right = values_x - kGap,
+          .values_x = values_x,
+          .detail_x = detail_x};
+}
+
 bool StartsSection(const std::vector<ForestRow>& rows, size_t i) {
   return !rows[i].section.empty() &&
          (i == 0 || rows[i].section != rows[i - 1].section);
@@ -418,7 +429,7 @@ void AppendForestBands(const std::vector<ForestRow>& rows,
                        const ForestLayout& layout, std::string& out) {
   bool shaded = true;
   for (size_t i = 0; i < rows.size(); ++i) {
-    if (i == 0 || rows[i].label != rows[i - 1].label) shaded = !shaded;
+    if (i == 0 || !SameForestGroup(rows[i], rows[i - 1])) shaded = !shaded;
     if (!shaded) continue;
     out += absl::StrFormat(
         "<rect class=\"aes-band\" x=\"4\" y=\"%s\" width=\"712\" "
@@ -809,7 +820,7 @@ std::string ForestPlotSvg(const ForestPlot& plot) {
   AppendForestHeadings(plot.rows, layout, body);
   for (size_t i = 0; i < plot.rows.size(); ++i) {
     const ForestRow& row = plot.rows[i];
-    AppendForestRow(row, i == 0 || row.label != plot.rows[i - 1].label,
+    AppendForestRow(row, i == 0 || !SameForestGroup(row, plot.rows[i - 1]),
                     styles[IndexOf(series, row.series)], plot.decimals, x,
                     columns, layout.row_top[i] + kRowHeight / 2, body);
   }
@@ -817,6 +828,10 @@ std::string ForestPlotSvg(const ForestPlot& plot) {
       OpenSvg(internal::ChartId(plot.title), "forest", axis_y + 46, plot.title,
               ForestDesc(plot, series, axis)),
       body, "</svg>\n");
+}
+
+bool SameForestGroup(const ForestRow& a, const ForestRow& b) {
+  return a.label == b.label && a.section == b.section;
 }
 
 size_t ForestLines(const std::vector<ForestRow>& rows) {

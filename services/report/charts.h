@@ -48,8 +48,9 @@ struct Estimate {
 };
 
 // Forest plot: one row per (label, series) -- e.g. a PT per dose group's risk
-// difference vs control. Consecutive rows with the same label form a group:
-// the label is printed once and the group shares a background band.
+// difference vs control. Consecutive rows with the same label and section
+// form a group: the label is printed once and the group shares a background
+// band.
 struct ForestRow {
   std::string label;
   std::string series;
@@ -91,6 +92,10 @@ std::string ForestPlotSvg(const ForestPlot& plot);
 // heading (a row whose non-empty section differs from the row above's, or
 // the first row's).
 size_t ForestLines(const std::vector<ForestRow>& rows);
+
+// Whether two rows are of one group: the same label in the same section (a
+// PT spelt alike under two SOCs is two groups).
+bool SameForestGroup(const ForestRow& a, const ForestRow& b);
 
 // Categories on x (timepoints, or dose groups), one line per series with CI
 // error bars, y as a percentage (estimates are proportions: 0.12 is 12%),

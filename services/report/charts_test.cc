@@ -246,10 +246,24 @@ TEST(ForestPlotTest, ADetailColumnOnlyWhenRowsHaveOne) {
   EXPECT_THAT(svg, HasSubstr(">7/84 vs 2/86</text>"));
   EXPECT_THAT(svg, HasSubstr("<title>Nausea \u2014 30 mg: 0.110 (0.030, "
                              "0.190); 7/84 vs 2/86</title>"));
-  // The estimates move left to make room, and stay clear of the plot.
-  EXPECT_THAT(plain, HasSubstr("x=\"568\""));
-  EXPECT_THAT(svg, Not(HasSubstr("x=\"568\"")));
-  EXPECT_THAT(svg, HasSubstr("x=\"626\""));
+  // The estimates move left to make room; no column runs into the next or
+  // off the chart (720 wide, 8 margin), counts in the hundreds too.
+  const auto x_of = [](const std::string& chart, const std::string& cls) {
+    return std::stod(
+        Matches(chart, "class=\"" + cls + "\" x=\"([0-9.]+)\"")[0][1]);
+  };
+  EXPECT_EQ(x_of(plain, "aes-row-value"), 568);
+  constexpr double kCharWidth = 6.1;
+  const size_t widest_estimate = std::string("-0.010 (-0.080, 0.060)").size();
+  for (const std::string detail : {"7/84 vs 2/86", "123/150 vs 120/150"}) {
+    plot.rows[1].detail = detail;
+    const std::string wide = ForestPlotSvg(plot);
+    const double values = x_of(wide, "aes-row-value");
+    const double details = x_of(wide, "aes-row-detail");
+    EXPECT_LT(values, 568) << detail;
+    EXPECT_LE(values + widest_estimate * kCharWidth, details) << detail;
+    EXPECT_LE(details + detail.size() * kCharWidth, 712) << detail;
+  }
 }
 
 TEST(ForestPlotTest, AxisCoversEveryIntervalAndTheReference) {

@@ -69,7 +69,7 @@ std::vector<std::vector<ForestRow>> ForestParts(
   std::vector<std::vector<ForestRow>> parts(1);
   for (size_t i = 0; i < rows.size();) {
     size_t end = i + 1;  // the PT's rows: [i, end)
-    while (end < rows.size() && rows[end].label == rows[i].label) ++end;
+    while (end < rows.size() && SameForestGroup(rows[end], rows[i])) ++end;
     std::vector<ForestRow> with = parts.back();
     with.insert(with.end(), rows.begin() + i, rows.begin() + end);
     if (!parts.back().empty() && ForestLines(with) > kForestLinesPerPart) {

@@ -325,9 +325,13 @@ TEST(DsmbReportTest, ALongForestPlotIsSplitIntoPartsThatFitAPage) {
   EXPECT_EQ(count(">Cardiac disorders</text>"), 1u);
   EXPECT_EQ(count(">Infections</text>"), 2u);
   const size_t part2 = html.find("preferred term (part 2 of 2)</title>");
+  const size_t term37 = html.find("\"start\">Term 37</text>");
+  const size_t term38 = html.find("\"start\">Term 38</text>");
   ASSERT_NE(part2, std::string::npos);
-  EXPECT_LT(html.find("\"start\">Term 37</text>"), part2);
-  EXPECT_GT(html.find("\"start\">Term 38</text>"), part2);
+  ASSERT_NE(term37, std::string::npos);
+  ASSERT_NE(term38, std::string::npos);
+  EXPECT_LT(term37, part2);
+  EXPECT_GT(term38, part2);
 }
 
 // Grades that are not CTCAE grades (a severity scale) are not printed as

@@ -163,6 +163,16 @@ test('subset filters (serious, grade >= 3, related, AESI) equal the API', async 
     assert.deepEqual(shown, rows.map((r) => `${r.soc}|${r.pt}`).sort(), `${key}: rows`);
     assertCells(cells, rows, {tp: last, label: key});
   }
+  // A related cell's reports, listed from the cell's link, are the ones it
+  // counts, those without a relatedness too (counted as related): RASH on
+  // the low dose, 16 reports, two of them (subject 01-704-1135) without AEREL.
+  const low = trial.doseGroups.find((g) => g.label === 'Xanomeline Low Dose').doseGroupId;
+  const rash = (await incidence({level: 'TERM_LEVEL_PT', timepoint_id: last, subset: 'INCIDENCE_SUBSET_RELATED'}))
+    .find((r) => r.pt === 'RASH');
+  await gotoView(page, `#/trials/${T}/reports?subset=related&pt=RASH&group=${low}`);
+  const listed = await page.$$eval('#reports-table tbody th[data-report]', (ths) => ths.length);
+  assert.equal(listed, Number(cellOf(rash, low, last).cumulative.events), 'related RASH reports listed');
+  assert.equal(listed, 16);
   // An AESI of the example trial (the pilot's is checked in import_test).
   await gotoView(page, '#/trials/MSC-IPF-EX1/incidence?subset=aesi:infection');
   const ex = await api(v1('trials', 'MSC-IPF-EX1'));

@@ -17,7 +17,9 @@ import {loadTrial, pageHeader, trialCrumbs, section, note, groupById} from './co
 
 export const name = 'reports';
 
-const RELATED = new Set(['RELATEDNESS_POSSIBLE', 'RELATEDNESS_PROBABLE', 'RELATEDNESS_DEFINITE']);
+// The related row's rule (the server's counting rule 3): possible, probable,
+// definite, or not given (a missing assessment counts as related).
+const RELATED = new Set(['RELATEDNESS_UNSPECIFIED', 'RELATEDNESS_POSSIBLE', 'RELATEDNESS_PROBABLE', 'RELATEDNESS_DEFINITE']);
 const PAGE = 200;
 
 // Server-side filters of ListReports from the view's query; `local` is a
@@ -34,7 +36,7 @@ function filtersOf(query, caller) {
   if (s === 'serious') f.serious = 'true';
   else if (s === 'grade3') f.min_grade = '3';
   else if (s.startsWith('aesi:')) f.aesi = s.slice(5);
-  else if (s === 'related') local = (r) => RELATED.has(r.current?.report?.relatedness);
+  else if (s === 'related') local = (r) => RELATED.has(r.current?.report?.relatedness ?? 'RELATEDNESS_UNSPECIFIED');
   else if (s === 'death') local = (r) => r.current?.report?.death || r.current?.report?.outcome === 'OUTCOME_FATAL';
   return {server: f, local};
 }
