@@ -408,8 +408,7 @@ std::string TestAndCell(const Context& context, const v1::Signal& signal) {
 // trial-wide control a DSMB also needs to see how far each hypothesis the
 // protocol named stands from alpha (a nominal 0.001 can be an adjusted 0.2).
 Table PrespecifiedTable(const Context& context) {
-  const bool per_test = context.in.trial.signal_policy().error_control() ==
-                        v1::ERROR_CONTROL_PER_TEST;
+  const bool per_test = PerTest(context.in.trial.signal_policy());
   Table table{.id = "t15_prespecified_tests",
               .title =
                   "Pre-specified hypotheses at the data cut-off: the "
@@ -477,9 +476,7 @@ Table PolicyTable(const Context& context) {
   table.rows = {
       {"Methods applied",
        methods.empty() ? "none (see below)" : absl::StrJoin(methods, "; ")},
-      {"Error control", policy.error_control() == v1::ERROR_CONTROL_PER_TEST
-                            ? "per test"
-                            : "trial-wide"},
+      {"Error control", PerTest(policy) ? "per test" : "trial-wide"},
       {"Significance level (one-sided)", Number(thresholds.alpha, 3)},
       {"Posterior threshold", Number(thresholds.posterior, 3)},
       {"Screening FDR", Number(thresholds.fdr, 3)},
