@@ -196,13 +196,13 @@ Table OverviewTable(const Context& context) {
     absl::StrAppend(&table.footnote,
                     "; not recorded: no report gives the action taken (or "
                     "each gives it as unknown).");
-  } else if (placeholder == "not applicable") {
-    absl::StrAppend(&table.footnote,
-                    "; not applicable: every report that gives the action "
-                    "taken gives it as not applicable (e.g. after a single "
-                    "administration there is no treatment to withdraw)");
-    absl::StrAppend(&table.footnote, NoActionText(context, not_recorded));
   } else {
+    if (placeholder == "not applicable") {
+      absl::StrAppend(&table.footnote,
+                      "; not applicable: every report that gives the action "
+                      "taken gives it as not applicable (e.g. after a single "
+                      "administration there is no treatment to withdraw)");
+    }
     absl::StrAppend(&table.footnote, NoActionText(context, not_recorded));
   }
   table.footnote += FatalNotSeriousCheck(context);
