@@ -174,4 +174,23 @@ void PrintColumns(std::ostream& out,
   }
 }
 
+std::string CheckSubsetWord(const std::string& word) {
+  return SubsetOfWord(word) != v1::INCIDENCE_SUBSET_UNSPECIFIED
+             ? std::string()
+             : "must be serious, grade3, related, death or aesi:CATEGORY";
+}
+
+v1::IncidenceSubset SubsetOfWord(const std::string& word) {
+  if (word == "serious") return v1::INCIDENCE_SUBSET_SERIOUS;
+  if (word == "grade3") return v1::INCIDENCE_SUBSET_GRADE_3_PLUS;
+  if (word == "related") return v1::INCIDENCE_SUBSET_RELATED;
+  if (word == "death") return v1::INCIDENCE_SUBSET_DEATH;
+  if (!AesiCategoryOfWord(word).empty()) return v1::INCIDENCE_SUBSET_AESI;
+  return v1::INCIDENCE_SUBSET_UNSPECIFIED;
+}
+
+std::string AesiCategoryOfWord(const std::string& word) {
+  return absl::StartsWith(word, "aesi:") ? word.substr(5) : std::string();
+}
+
 }  // namespace aesignal::cli

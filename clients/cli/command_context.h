@@ -22,6 +22,7 @@
 #include "aesignal/client/client.h"
 #include "aesignal/client/connection.h"
 #include "aesignal/client/report_streamer.h"
+#include "aesignal/v1/safety_service.pb.h"
 #include "clients/cli/cli.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -102,6 +103,18 @@ std::string ShortTime(const google::protobuf::Timestamp& time);
 // *out; false after printing a usage error naming the flag.
 bool ParseTimeFlag(CommandContext& ctx, absl::string_view flag,
                    const std::string& text, google::protobuf::Timestamp* out);
+
+// The `--subset` option of `incidence` and `reports list`: serious, grade3,
+// related, death or aesi:CATEGORY. The check names the words it accepts;
+// the words set the request's IncidenceSubset (and, for aesi:, the
+// category). An empty word is every AE.
+std::string CheckSubsetWord(const std::string& word);
+v1::IncidenceSubset SubsetOfWord(const std::string& word);
+// The category of an aesi:CATEGORY word; empty for the other words.
+std::string AesiCategoryOfWord(const std::string& word);
+inline constexpr char kSubsetWordsHelp[] =
+    "serious, grade3 (>= 3), related (possible, probable, definite or not "
+    "given), death (fatal) or aesi:CATEGORY";
 
 // Rows printed as columns aligned on the widest cell, two spaces apart (the
 // last column is not padded). The first row is the header.

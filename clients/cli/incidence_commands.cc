@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "clients/cli/commands.h"
 #include "clients/cli/incidence_format.h"
 
@@ -34,17 +35,8 @@ v1::GetIncidenceRequest RequestOf(const IncidenceFlags& flags) {
   request.set_parent(client::TrialName(flags.trial));
   request.set_level(LevelOf(flags.by));
   request.set_confidence_level(flags.confidence);
-  const std::string& s = flags.subset;
-  request.set_subset(s == "serious"   ? v1::INCIDENCE_SUBSET_SERIOUS
-                     : s == "grade3"  ? v1::INCIDENCE_SUBSET_GRADE_3_PLUS
-                     : s == "related" ? v1::INCIDENCE_SUBSET_RELATED
-                     : s == "death"   ? v1::INCIDENCE_SUBSET_DEATH
-                     : s.rfind("aesi:", 0) == 0
-                         ? v1::INCIDENCE_SUBSET_AESI
-                         : v1::INCIDENCE_SUBSET_UNSPECIFIED);
-  if (request.subset() == v1::INCIDENCE_SUBSET_AESI) {
-    request.set_aesi_category(s.substr(5));
-  }
+  request.set_subset(SubsetOfWord(flags.subset));
+  request.set_aesi_category(AesiCategoryOfWord(flags.subset));
   request.set_max_grade(flags.max_grade);
   request.set_compare_to_control(flags.vs_control);
   request.set_dose_trend(flags.trend);
@@ -107,15 +99,8 @@ void AddIncidenceCommand(CLI::App& app, CommandContext& ctx) {
   incidence->add_flag("--ci", f->ci, "table: show the interval in each cell");
   incidence
       ->add_option("--subset", f->subset,
-                   "count only serious, grade3 (>= 3), related, death "
-                   "(fatal) or aesi:CATEGORY AEs")
-      ->check([](const std::string& s) {
-        return s == "serious" || s == "grade3" || s == "related" ||
-                       s == "death" ||
-                       (s.rfind("aesi:", 0) == 0 && s.size() > 5)
-                   ? std::string()
-                   : "must be serious, grade3, related, death or aesi:CATEGORY";
-      });
+                   absl::StrCat("count only these AEs: ", kSubsetWordsHelp))
+      ->check(CheckSubsetWord);
   incidence->add_flag("--max-grade", f->max_grade,
                       "subjects by their highest grade (1-5) per term");
   incidence->add_flag("--vs-control", f->vs_control,

@@ -164,6 +164,7 @@ int ReportsSubmit(CommandContext& ctx, const SubmitFlags& flags) {
 struct ListFlags {
   std::string trial;
   std::string subject, site, dose_group, pt, soc, aesi;
+  std::string subset;  // serious, grade3, related, death or aesi:CATEGORY
   bool serious = false, non_serious = false;
   int min_grade = 0;
   int onset_from = 0, onset_to = 0;  // 0: unbounded
@@ -186,6 +187,11 @@ bool ReportFilter(CommandContext& ctx, const ListFlags& f,
   request->set_pt(f.pt);
   request->set_soc(f.soc);
   request->set_aesi(f.aesi);
+  request->set_subset(SubsetOfWord(f.subset));
+  if (const std::string category = AesiCategoryOfWord(f.subset);
+      !category.empty()) {
+    request->set_aesi(category);
+  }
   if (f.serious || f.non_serious) request->set_serious(f.serious);
   request->set_min_grade(f.min_grade);
   request->set_include_entered_in_error(f.include_entered_in_error);
@@ -370,7 +376,13 @@ void AddList(CLI::App& reports, CommandContext& ctx) {
       ->excludes(serious);
   list->add_option("--min-grade", f->min_grade, "CTCAE grade at least")
       ->check(CLI::Range(1, 5));
-  list->add_option("--aesi", f->aesi, "carries this AESI category");
+  auto* aesi =
+      list->add_option("--aesi", f->aesi, "carries this AESI category");
+  list->add_option("--subset", f->subset,
+                   absl::StrCat("only the reports an incidence subset counts: ",
+                                kSubsetWordsHelp))
+      ->check(CheckSubsetWord)
+      ->excludes(aesi);
   list->add_option("--onset-from", f->onset_from, "onset study day at least")
       ->check(CLI::Range(1, 1000000));
   list->add_option("--onset-to", f->onset_to, "onset study day at most")

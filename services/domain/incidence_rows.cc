@@ -64,7 +64,11 @@ bool Counts(const v1::AdverseEventReport& report) {
 }
 
 bool InSubset(const v1::AdverseEventReport& report, const SubsetRule& subset) {
-  if (!Counts(report)) return false;
+  return Counts(report) && MeetsSubsetRule(report, subset);
+}
+
+bool MeetsSubsetRule(const v1::AdverseEventReport& report,
+                     const SubsetRule& subset) {
   switch (subset.subset) {
     case v1::INCIDENCE_SUBSET_SERIOUS:
       return report.serious();

@@ -55,8 +55,13 @@ struct SubsetRule {
   bool operator==(const SubsetRule&) const = default;
 };
 // Whether `report` is in `subset`: the same rule as the overall row the
-// subset names (UNSPECIFIED: every report).
+// subset names (UNSPECIFIED: every report). A report entered in error is in
+// none, as it counts nowhere.
 bool InSubset(const v1::AdverseEventReport& report, const SubsetRule& subset);
+// The subset's rule alone, whether or not the report counts: listings that
+// show reports entered in error on request mark them but filter them alike.
+bool MeetsSubsetRule(const v1::AdverseEventReport& report,
+                     const SubsetRule& subset);
 
 // Sets *rows to the term rows `report` counts in, PT first, then SOC, then
 // the overall rows in display order (AESI rows by category, each once).

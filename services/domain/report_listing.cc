@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/domain/incidence_rows.h"
 #include "services/domain/validation.h"
 #include "services/errors/errors.h"
 
@@ -62,6 +63,17 @@ void CheckNamedIn(const v1::Trial& trial, const v1::ListReportsRequest& r,
       std::find(trial.aesi_categories().begin(), trial.aesi_categories().end(),
                 r.aesi()) == trial.aesi_categories().end()) {
     violations->push_back({"aesi", "is not an AESI category of the trial"});
+  }
+}
+
+void CheckSubset(const v1::ListReportsRequest& r,
+                 std::vector<errors::FieldViolation>* violations) {
+  if (!v1::IncidenceSubset_IsValid(r.subset())) {
+    violations->push_back(
+        {"subset",
+         NotAnEnumValue(r.subset(), *v1::IncidenceSubset_descriptor())});
+  } else if (r.subset() == v1::INCIDENCE_SUBSET_AESI && r.aesi().empty()) {
+    violations->push_back({"aesi", "is required with INCIDENCE_SUBSET_AESI"});
   }
 }
 
@@ -123,6 +135,7 @@ absl::Status CheckListReportsRequest(const v1::Trial& trial,
                                      const v1::ListReportsRequest& request) {
   std::vector<errors::FieldViolation> violations;
   CheckNamedIn(trial, request, &violations);
+  CheckSubset(request, &violations);
   if (request.min_grade() < 0 || request.min_grade() > 5) {
     violations.push_back({"min_grade", "must be 1-5 (CTCAE), or 0 for any"});
   }
@@ -172,6 +185,10 @@ bool MatchesReportFilters(const v1::Trial& trial,
   if (r.grade() < request.min_grade()) return false;
   if (!request.aesi().empty() && std::find(r.aesi().begin(), r.aesi().end(),
                                            request.aesi()) == r.aesi().end()) {
+    return false;
+  }
+  if (!MeetsSubsetRule(
+          r, {.subset = request.subset(), .aesi_category = request.aesi()})) {
     return false;
   }
   if (request.has_onset_day_min() || request.has_onset_day_max()) {

@@ -40,7 +40,8 @@ v1::ReportVersion ReportVersionOf(const v1::Trial& trial,
                                   int group);
 
 // INVALID_ARGUMENT with a violation per bad filter, order or bound (names
-// that are not the trial's, grades outside 1-5, an empty day range).
+// that are not the trial's, grades outside 1-5, an empty day range, a
+// subset that is not one, INCIDENCE_SUBSET_AESI without `aesi`).
 absl::Status CheckListReportsRequest(const v1::Trial& trial,
                                      const v1::ListReportsRequest& request);
 

@@ -255,6 +255,83 @@ TEST_F(ApiV1Test, ListReportsFiltersOrdersAndPages) {
   EXPECT_EQ(DetailOf<google::rpc::BadRequest>(s).field_violations_size(), 3);
 }
 
+// The reports behind a subset table's cell are listed with the subset: the
+// same rule, so the listing's size equals the table's events.
+TEST_F(ApiV1Test, ListReportsBySubsetListsTheSubsetTablesEvents) {
+  std::vector<v1::Subject> subjects;
+  for (int i = 1; i <= 5; ++i) subjects.push_back(testing::SubjectNumber(i));
+  Enroll(subjects);
+  auto with = [](v1::AdverseEventReport r, v1::Relatedness relatedness) {
+    r.set_relatedness(relatedness);
+    return r;
+  };
+  v1::AdverseEventReport died = with(
+      Report("D", 1, "S4", 30, "Sepsis", 5, true), v1::RELATEDNESS_UNLIKELY);
+  died.set_death(true);
+  v1::AdverseEventReport fatal = with(
+      Report("F", 1, "S5", 40, "Sepsis", 5, true), v1::RELATEDNESS_NOT_RELATED);
+  fatal.set_outcome(v1::OUTCOME_FATAL);
+  v1::AdverseEventReport withdrawn =
+      with(Report("E", 1, "S1", 12, "Rash", 1), v1::RELATEDNESS_DEFINITE);
+  withdrawn.set_entered_in_error(true);
+  withdrawn.set_entered_in_error_reason("duplicate of A");
+  Submit(
+      {with(Report("A", 1, "S1", 10, "Rash", 1), v1::RELATEDNESS_POSSIBLE),
+       Report("B", 1, "S2", 20, "Rash", 2),  // relatedness not given
+       with(Report("C", 1, "S3", 25, "Rash", 1), v1::RELATEDNESS_NOT_RELATED),
+       died, fatal, withdrawn});
+
+  v1::ListReportsRequest related;
+  related.set_subset(v1::INCIDENCE_SUBSET_RELATED);
+  related.set_order_by("onset_study_day");
+  EXPECT_THAT(Ids(ListReports(related)), ElementsAre("A", "B"));
+  related.set_include_entered_in_error(true);
+  EXPECT_THAT(Ids(ListReports(related)), ElementsAre("A", "E", "B"));
+  v1::ListReportsRequest fatal_only;
+  fatal_only.set_subset(v1::INCIDENCE_SUBSET_DEATH);
+  fatal_only.set_order_by("onset_study_day");
+  EXPECT_THAT(Ids(ListReports(fatal_only)), ElementsAre("D", "F"));
+  v1::ListReportsRequest related_rash = related;
+  related_rash.set_include_entered_in_error(false);
+  related_rash.set_pt("Rash");
+
+  // The related subset's PT table counts the same reports as events.
+  v1::GetIncidenceRequest table;
+  table.set_parent(kParent);
+  table.set_level(v1::TERM_LEVEL_PT);
+  table.set_subset(v1::INCIDENCE_SUBSET_RELATED);
+  table.set_timepoint_id("M12");
+  v1::GetIncidenceResponse response;
+  grpc::Status s =
+      Call(&v1::SafetyService::Stub::GetIncidence, safety_, table, &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  int rash_events = -1;
+  for (const v1::TermIncidence& term : response.terms()) {
+    if (term.pt() != "Rash") continue;
+    for (const v1::IncidenceCell& cell : term.cells()) {
+      if (cell.scope() == v1::DOSE_GROUP_SCOPE_ALL_GROUPS) {
+        rash_events = cell.cumulative().events();
+      }
+    }
+  }
+  EXPECT_EQ(rash_events, ListReports(related_rash).total_size());
+  EXPECT_EQ(rash_events, 2);
+
+  v1::ListReportsRequest bad;
+  bad.set_parent(kParent);
+  bad.set_subset(v1::INCIDENCE_SUBSET_AESI);  // without `aesi`
+  v1::ListReportsResponse refused;
+  s = Call(&v1::SafetyService::Stub::ListReports, safety_, bad, &refused);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(DetailOf<google::rpc::BadRequest>(s).field_violations(0).field(),
+            "aesi");
+  bad.set_subset(static_cast<v1::IncidenceSubset>(42));
+  s = Call(&v1::SafetyService::Stub::ListReports, safety_, bad, &refused);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(DetailOf<google::rpc::BadRequest>(s).field_violations(0).field(),
+            "subset");
+}
+
 TEST_F(ApiV1Test, GetSubjectReturnsItsVersions) {
   v1::Subject s1 = testing::SubjectNumber(1);
   s1.set_last_contact_day(30);

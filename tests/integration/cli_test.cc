@@ -497,6 +497,13 @@ TEST_F(CliTest, ReportsListFilters) {
       ElementsAre("AE-0009", "AE-0014", "AE-0012", "AE-0010", "AE-0011"));
   EXPECT_THAT(listed({"--subject", "EX1-007"}),
               ElementsAre("AE-0009", "AE-0010", "AE-0011"));
+  // The incidence subsets' rules, as `incidence --subset` counts them.
+  EXPECT_THAT(
+      listed({"--subset", "related"}),
+      ElementsAre("AE-0001", "AE-0004", "AE-0009", "AE-0014", "AE-0008"));
+  EXPECT_THAT(listed({"--subset", "death"}), ElementsAre("AE-0007", "AE-0013"));
+  EXPECT_THAT(listed({"--subset", "aesi:infection", "--site", "01"}),
+              ElementsAre("AE-0002", "AE-0012", "AE-0005", "AE-0010"));
   EXPECT_THAT(listed({"--received-after", "2999-01-01T00:00:00Z"}),
               ElementsAre());
 
@@ -513,6 +520,10 @@ TEST_F(CliTest, ReportsListFilters) {
                  "--received-after", "yesterday"})
                 .code,
             2);
+  CliRun fatal =
+      Cli({"reports", "list", "--trial", "MSC-IPF-EX1", "--subset", "fatal"});
+  EXPECT_EQ(fatal.code, 2);
+  EXPECT_THAT(fatal.err, HasSubstr("must be serious, grade3, related, death"));
 }
 
 TEST_F(CliTest, ReportsListPages) {

@@ -7,38 +7,38 @@
 //   withdrawn as entered in error, marked; left out by default, as they count
 //   nowhere)
 
-import {api, v1, listAll} from '../api.js';
+import {api, v1} from '../api.js';
 import {h, clear, mount, select, field} from '../dom.js';
 import {table, scroller} from '../table.js';
 import {dateTime, enumWords} from '../format.js';
 import {trialHash, subjectHash} from '../links.js';
 import * as N from '../normalize.js';
-import {loadTrial, pageHeader, trialCrumbs, section, note, groupById} from './common.js';
+import {loadTrial, pageHeader, trialCrumbs, section, groupById} from './common.js';
 
 export const name = 'reports';
 
-// The related row's rule (the server's counting rule 3): possible, probable,
-// definite, or not given (a missing assessment counts as related).
-const RELATED = new Set(['RELATEDNESS_UNSPECIFIED', 'RELATEDNESS_POSSIBLE', 'RELATEDNESS_PROBABLE', 'RELATEDNESS_DEFINITE']);
 const PAGE = 200;
 
-// Server-side filters of ListReports from the view's query; `local` is a
-// test the server has no filter for (related, fatal), applied here.
-function filtersOf(query, caller) {
+// ListReports' filters from the view's query. A subset is the server's
+// (ListReportsRequest.subset): the rule of the incidence subset whose cell
+// linked here, so the list holds exactly the cell's reports.
+const SUBSETS = {serious: 'INCIDENCE_SUBSET_SERIOUS', grade3: 'INCIDENCE_SUBSET_GRADE_3_PLUS',
+  related: 'INCIDENCE_SUBSET_RELATED', death: 'INCIDENCE_SUBSET_DEATH'};
+function filtersOf(query) {
   const f = {
     pt: query.pt, soc: query.soc, subject_id: query.subject, site_id: query.site,
     dose_group_id: query.group, onset_day_min: query.onset_min, onset_day_max: query.onset_max,
     order_by: query.order === 'onset' ? 'onset_study_day' : '',
     include_entered_in_error: query.withdrawn === 'include' ? 'true' : '',
   };
-  let local = null;
   const s = query.subset ?? '';
-  if (s === 'serious') f.serious = 'true';
-  else if (s === 'grade3') f.min_grade = '3';
-  else if (s.startsWith('aesi:')) f.aesi = s.slice(5);
-  else if (s === 'related') local = (r) => RELATED.has(r.current?.report?.relatedness ?? 'RELATEDNESS_UNSPECIFIED');
-  else if (s === 'death') local = (r) => r.current?.report?.death || r.current?.report?.outcome === 'OUTCOME_FATAL';
-  return {server: f, local};
+  if (s.startsWith('aesi:')) {
+    f.subset = 'INCIDENCE_SUBSET_AESI';
+    f.aesi = s.slice(5);
+  } else if (SUBSETS[s]) {
+    f.subset = SUBSETS[s];
+  }
+  return f;
 }
 
 export function reportColumns(trial, {withSubject = true, withGroup = true, withEnd = true, withSoc = true, onVersions} = {}) {
@@ -125,22 +125,13 @@ export async function render(ctx) {
   const {main, signal, params, query, caller} = ctx;
   const trial = await loadTrial(params.trial, signal);
   ctx.setTitle(`${trial.trialId} reports`);
-  const {server, local} = filtersOf(query, caller);
+  const server = filtersOf(query);
   const parent = v1('trials', trial.trialId);
 
-  let reports;
-  let total;
-  let nextToken = '';
-  if (local) {
-    const all = await listAll(`${parent}/reports`, 'reports', {query: server, signal, map: N.report});
-    reports = all.filter(local);
-    total = reports.length;
-  } else {
-    const page = await api(`${parent}/reports`, {query: {...server, page_size: PAGE}, signal});
-    reports = (page.reports ?? []).map(N.report);
-    total = page.totalSize ?? reports.length;
-    nextToken = page.nextPageToken ?? '';
-  }
+  const page = await api(`${parent}/reports`, {query: {...server, page_size: PAGE}, signal});
+  const reports = (page.reports ?? []).map(N.report);
+  const total = page.totalSize ?? reports.length;
+  let nextToken = page.nextPageToken ?? '';
 
   const onVersions = versionsToggle(trial, signal);
   const columns = reportColumns(trial, {onVersions, withSoc: !query.pt, withEnd: reports.some((r) => r.current?.report?.endStudyDay !== undefined)});
@@ -205,7 +196,6 @@ export async function render(ctx) {
         + (caller.role === 'site' ? ` Your role sees site ${(caller.sites ?? []).join(', ')} only.` : '')}),
     form,
     section('Reports', scroller(tbl, 'Reports table'), more,
-      local ? note('The server has no filter for this subset: every report of the term was read and filtered here.') : null,
       subjects.size ? h('p', {class: 'note'}, 'Subjects: ', [...subjects].sort().map((s, i) => [i ? ', ' : '', h('a', {href: subjectHash(trial.trialId, s)}, s)])) : null),
   );
 }
