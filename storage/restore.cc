@@ -8,7 +8,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "storage/store.h"
 
@@ -60,6 +62,24 @@ absl::Status Undo(const std::string& checkpoint, const std::string& data_dir,
                    "; nothing was restored (", data_dir, " is left empty)"));
 }
 
+// RocksDB's error on opening the copy, said of the backup: the copy is
+// removed, so its paths would name files that no longer exist, and a table
+// file missing is reported under its legacy name (NNN.ldb, tried after
+// NNN.sst).
+std::string OfTheBackup(const absl::Status& opened,
+                        const std::string& checkpoint,
+                        const std::string& data_dir) {
+  std::string message = absl::StrReplaceAll(
+      opened.ToString(), {{(fs::path(data_dir) / "").string(),
+                           (fs::path(checkpoint) / "").string()}});
+  if (absl::StrContains(message, ".ldb")) {
+    absl::StrAppend(&message,
+                    " (a table file NNN.ldb in RocksDB's words is NNN.sst "
+                    "missing or unreadable in the backup)");
+  }
+  return message;
+}
+
 void CountFiles(const fs::path& dir, Store::Restore& restore) {
   std::error_code ec;
   for (const auto& entry : fs::recursive_directory_iterator(dir, ec)) {
@@ -102,9 +122,10 @@ absl::StatusOr<Store::Restore> Store::RestoreCheckpoint(
   {
     auto opened = Open({.path = data_dir, .commit_cache_bytes = 0});
     if (!opened.ok()) {
-      return Undo(checkpoint, data_dir,
-                  absl::StrCat("the backup cannot be opened: ",
-                               opened.status().ToString()));
+      return Undo(
+          checkpoint, data_dir,
+          absl::StrCat("the backup cannot be opened: ",
+                       OfTheBackup(opened.status(), checkpoint, data_dir)));
     }
   }
   Restore restore;

@@ -66,11 +66,35 @@ std::string TermText(const v1::Signal& s) {
   }
 }
 
+// The decision in words. Evidence whose statistic is past the threshold
+// may still not cross (too few cases, a repeated-look boundary, trial-wide
+// control), so "not crossing" never claims where the statistic stands.
+std::string Decision(const v1::Evidence& e) {
+  return e.crosses() ? "crossing" : "not crossing";
+}
+
 std::string Stat(const v1::Evidence& e) {
   if (e.method() == v1::SIGNAL_METHOD_BAYESIAN) {
     return absl::StrFormat("post=%.4f", e.posterior_probability());
   }
+  if (e.method() == v1::SIGNAL_METHOD_MAXSPRT) {
+    return absl::StrFormat("LLR=%.4g", e.statistic());  // it has no p-value
+  }
   return absl::StrFormat("p=%.4g", e.p_value());
+}
+
+// Whether the (adjusted, when the decision used one) p-value or the
+// posterior is on the crossing side of the threshold.
+bool PastThreshold(const v1::Evidence& e) {
+  if (e.method() == v1::SIGNAL_METHOD_BAYESIAN) {
+    return e.posterior_probability() >= e.threshold();
+  }
+  if (e.method() == v1::SIGNAL_METHOD_MAXSPRT) {
+    return e.statistic() >= e.threshold();  // the LLR's critical value
+  }
+  const double p =
+      e.adjusted_p_value() > 0 ? e.adjusted_p_value() : e.p_value();
+  return p <= e.threshold();
 }
 
 template <typename Enum>
@@ -136,8 +160,7 @@ void WriteSignalsTable(const std::vector<v1::Signal>& signals,
         TimeUtil::ToString(s.raise_time()).substr(0, 19),
         StatusWord(s.status()), MethodWord(s.method()), TermText(s),
         s.dose_group_id().empty() ? "all" : s.dose_group_id(), s.timepoint_id(),
-        absl::StrCat(e.subjects(), "/", e.denominator()), Stat(e),
-        e.crosses() ? "crossing" : "below threshold");
+        absl::StrCat(e.subjects(), "/", e.denominator()), Stat(e), Decision(e));
   }
   out << signals.size()
       << " evidence item(s), newest first; one with its history: aesignal "
@@ -234,7 +257,16 @@ void PrintSignal(const v1::Signal& s, std::ostream& out) {
       "%s\n",
       e.subjects(), e.denominator(), 100 * e.proportion(),
       100 * e.confidence_level(), 100 * e.ci_lower(), 100 * e.ci_upper(),
-      Stat(e), e.threshold(), e.crosses() ? "crossing" : "below threshold");
+      Stat(e), e.threshold(), Decision(e));
+  if (!e.crosses() && !e.decision_note().empty()) {
+    out << "  why not:  " << e.decision_note() << "\n";
+  } else if (!e.crosses() && PastThreshold(e)) {
+    out << "  why not:  the statistic is past the threshold, but a signal "
+           "also needs at least the trial's minimum number of subjects with "
+           "the event (signal_policy.min_cases, default 2; `aesignal trial "
+           "get`)"
+        << (e.boundary() > 0 ? " and the repeated-look boundary" : "") << "\n";
+  }
   if (!e.baseline_id().empty()) {
     out << "  baseline: " << e.baseline_id() << " v" << e.baseline_version()
         << ", p0 = " << e.expected_proportion() << "; source: " << e.citation()
@@ -370,7 +402,17 @@ int SignalsWatch(CommandContext& ctx, const SignalFlags& f) {
         ctx.io.out.flush();
         return f.max_changes <= 0 || ++seen < f.max_changes;
       },
-      until);
+      until,
+      [&](const absl::Status& ended, absl::Duration, int attempt) {
+        // Once per outage: the SDK keeps retrying (with backoff up to 5 s)
+        // and resumes after the last change printed, missing none.
+        if (attempt != 1) return;
+        ctx.io.err << "watch: the stream ended ("
+                   << (ended.ok() ? "closed by the server" : ended.ToString())
+                   << "); reconnecting and resuming where it stopped "
+                      "(Ctrl-C to stop)\n";
+        ctx.io.err.flush();
+      });
   if (!status.ok()) {
     PrintStatus(ctx.io.err, status);
     return kExitFailed;

@@ -16,6 +16,22 @@ struct TopicFlags {
   std::string format = "table";
 };
 
+// The topic of `show` and `triage`: TOPIC or --topic TOPIC, as `signals
+// show|triage` take it.
+void AddTopicId(CLI::App* command, std::string* id) {
+  auto* positional = command->add_option("topic", *id, "topic id or name");
+  command->add_option("--topic", *id, "the topic, as an option")
+      ->excludes(positional);
+}
+
+// False after printing a usage error when no topic was given.
+bool HasTopic(CommandContext& ctx, const std::string& id) {
+  if (!id.empty()) return true;
+  ctx.io.err << "a topic is required: TOPIC or --topic TOPIC (aesignal "
+                "topics list names them)\n";
+  return false;
+}
+
 void AddTopicSubcommands(CLI::App& topics, CommandContext& ctx,
                          std::shared_ptr<TopicFlags> f) {
   auto* list = topics.add_subcommand("list", "signal topics, ranked");
@@ -37,17 +53,18 @@ void AddTopicSubcommands(CLI::App& topics, CommandContext& ctx,
 
   auto* show = topics.add_subcommand("show", "a topic with its evidence");
   show->add_option("--trial", f->triage.trial, "trial id")->required();
-  show->add_option("--topic", f->triage.id, "topic id or name")->required();
+  AddTopicId(show, &f->triage.id);
   show->add_option("--format", f->format)
       ->check(CLI::IsMember({"table", "json"}));
   SetAction(show, ctx, [&ctx, f] {
+    if (!HasTopic(ctx, f->triage.id)) return kExitUsage;
     return RunShowTopic(ctx, f->triage.trial, f->triage.id, f->format);
   });
 
   auto* triage = topics.add_subcommand(
       "triage", "move a topic through its lifecycle (EMA GVP Module IX)");
   triage->add_option("--trial", f->triage.trial, "trial id")->required();
-  triage->add_option("--topic", f->triage.id, "topic id or name")->required();
+  AddTopicId(triage, &f->triage.id);
   triage->add_option("--status", f->triage.status, "validated, refuted, ...")
       ->required();
   triage->add_option("--comment", f->triage.comment, "why (required)")
@@ -56,7 +73,10 @@ void AddTopicSubcommands(CLI::App& topics, CommandContext& ctx,
                      "a name shown beside your principal");
   triage->add_option("--request-id", f->triage.request_id,
                      "retry a triage whose answer was lost");
-  SetAction(triage, ctx, [&ctx, f] { return RunTriageTopic(ctx, f->triage); });
+  SetAction(triage, ctx, [&ctx, f] {
+    if (!HasTopic(ctx, f->triage.id)) return kExitUsage;
+    return RunTriageTopic(ctx, f->triage);
+  });
 }
 
 }  // namespace

@@ -358,7 +358,7 @@ absl::Status CheckListenAddresses(const std::vector<ListenFlag>& listeners) {
         flag.value.substr(colon + 1).find_first_not_of("0123456789") !=
             std::string::npos) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "--", flag.name, " (config key '", flag.name, "'): '", flag.value,
+          "--", flag.name, " (or config key '", flag.name, "'): '", flag.value,
           "' is not HOST:PORT with a port of 0-65535"));
     }
     // Port 0 picks a free port each time; any other address is one socket,
@@ -368,7 +368,7 @@ absl::Status CheckListenAddresses(const std::vector<ListenFlag>& listeners) {
     for (const Taken& other : taken) {
       if (other.port != port || !HostsOverlap(other.host, host)) continue;
       return absl::InvalidArgumentError(absl::StrCat(
-          "--", flag.name, " (config key '", flag.name, "'): ", flag.value,
+          "--", flag.name, " (or config key '", flag.name, "'): ", flag.value,
           other.host == host
               ? " is already the address of another listener"
               : absl::StrCat(" overlaps --", other.name, "'s ", other.host, ":",
@@ -383,9 +383,9 @@ absl::Status CheckListenAddresses(const std::vector<ListenFlag>& listeners) {
 absl::Status CheckRange(const std::string& name, int64_t value, int64_t min,
                         int64_t max) {
   if (value >= min && value <= max) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat("--", name, " (config key '",
-                                                 name, "'): ", value,
-                                                 " is not in ", min, "-", max));
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", name, " (or config key '", name, "'): ", value,
+                   " is not in ", min, "-", max));
 }
 
 }  // namespace aesignal

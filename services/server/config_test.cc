@@ -84,19 +84,19 @@ TEST(ListenAddressTest, PortsInRangeAndNoAddressTwice) {
     const absl::Status s = CheckListenAddresses({{"http_listen", bad}});
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_EQ(s.message(),
-              absl::StrCat("--http_listen (config key 'http_listen'): '", bad,
-                           "' is not HOST:PORT with a port of 0-65535"));
+              absl::StrCat("--http_listen (or config key 'http_listen'): '",
+                           bad, "' is not HOST:PORT with a port of 0-65535"));
   }
   EXPECT_EQ(CheckListenAddresses({{"listen", "127.0.0.1:50051"},
                                   {"health_listen", "127.0.0.1:50051"}})
                 .message(),
-            "--health_listen (config key 'health_listen'): 127.0.0.1:50051 "
+            "--health_listen (or config key 'health_listen'): 127.0.0.1:50051 "
             "is already the address of another listener");
   // The same socket spelt another way: the kernel's "in use" would be exit 1.
   EXPECT_EQ(CheckListenAddresses({{"listen", "127.0.0.1:8080"},
                                   {"http_listen", "localhost:8080"}})
                 .message(),
-            "--http_listen (config key 'http_listen'): localhost:8080 "
+            "--http_listen (or config key 'http_listen'): localhost:8080 "
             "overlaps --listen's 127.0.0.1:8080 (the same port on the same "
             "addresses)");
   for (const char* overlapping :
@@ -120,7 +120,7 @@ TEST(ListenAddressTest, PortsInRangeAndNoAddressTwice) {
 TEST(RangeTest, NamesTheFlag) {
   EXPECT_TRUE(CheckRange("max_message_mb", 16, 1, 2047).ok());
   EXPECT_EQ(CheckRange("max_message_mb", 4096, 1, 2047).message(),
-            "--max_message_mb (config key 'max_message_mb'): 4096 is not in "
+            "--max_message_mb (or config key 'max_message_mb'): 4096 is not in "
             "1-2047");
   EXPECT_FALSE(CheckRange("grace_seconds", -1, 0, 86400).ok());
 }

@@ -23,6 +23,7 @@ namespace {
 
 using google::protobuf::util::MessageDifferencer;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // Everything a trial exposes, read through the API.
 struct TrialState {
@@ -114,21 +115,27 @@ TEST(BackupTest, RestoreGivesExactlyTheStateAtTheBackup) {
   // dir left empty, so a second try says the same, not "not empty".
   std::filesystem::copy(dir.Sub("backup"), dir.Sub("damaged"),
                         std::filesystem::copy_options::recursive);
-  bool removed = false;
+  std::string removed;
   for (const auto& entry :
        std::filesystem::directory_iterator(dir.Sub("damaged"))) {
-    if (!removed && entry.path().extension() == ".sst") {
-      removed = std::filesystem::remove(entry.path());
+    if (removed.empty() && entry.path().extension() == ".sst" &&
+        std::filesystem::remove(entry.path())) {
+      removed = entry.path().stem().string();
     }
   }
-  ASSERT_TRUE(removed) << "the backup has no table file to remove";
+  ASSERT_FALSE(removed.empty()) << "the backup has no table file to remove";
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto damaged = Server::Start({.listen = "127.0.0.1:0",
                                   .data_dir = dir.Sub("from-damaged"),
                                   .restore_from = dir.Sub("damaged")});
     EXPECT_EQ(damaged.status().code(), absl::StatusCode::kFailedPrecondition);
-    EXPECT_THAT(std::string(damaged.status().message()),
-                HasSubstr("the backup cannot be opened"));
+    const std::string why(damaged.status().message());
+    EXPECT_THAT(why, HasSubstr("the backup cannot be opened"));
+    // The file is named in the backup, not in the copy that was removed.
+    EXPECT_THAT(why, HasSubstr(absl::StrCat(dir.Sub("damaged"), "/", removed)));
+    EXPECT_THAT(
+        why,
+        Not(HasSubstr(absl::StrCat(dir.Sub("from-damaged"), "/", removed))));
     EXPECT_TRUE(std::filesystem::is_empty(dir.Sub("from-damaged")));
   }
 

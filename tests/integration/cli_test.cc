@@ -1199,6 +1199,32 @@ TEST_F(CliTest, TopicHistorySaysWhatRaisedItAndWhatStoppedIt) {
                             "report AE-0005 v3\n"));
 }
 
+// Evidence past its threshold that does not cross says why: once a
+// correction moves EX1-004 (serious pneumonia) out of D100M, the any-SAE cell
+// there is 1/2, p = 0.043 against alpha 0.05, one case short of the trial's
+// minimum.
+TEST_F(CliTest, EvidencePastItsThresholdThatDoesNotCrossSaysWhy) {
+  LoadExampleWithSignals();
+  CliRun corrected =
+      Cli({"--principal", "pi", "subjects", "correct", "--trial", "MSC-IPF-EX1",
+           "--subject", "EX1-004", "--dose-group", "D200M", "--reason",
+           "received 200M cells/kg (pharmacy log)"});
+  ASSERT_EQ(corrected.code, 0) << corrected.err;
+  ASSERT_TRUE(server_->monitor().signals().WaitIdle(absl::Seconds(10)).ok());
+  CliRun show = Cli({"signals", "show", "--trial", "MSC-IPF-EX1", "--evidence",
+                     "BINOMIAL~OVERALL~any_sae~D100M~M6"});
+  ASSERT_EQ(show.code, 0) << show.err;
+  EXPECT_THAT(show.out, ContainsRegex("1/2 = 50.0% .*p=0.043[0-9]*, "
+                                      "threshold 0.05, not crossing\n"));
+  EXPECT_THAT(show.out, HasSubstr("why not:  the statistic is past the "
+                                  "threshold, but a signal also needs at "
+                                  "least the trial's minimum number"));
+  CliRun list =
+      Cli({"signals", "list", "--evidence", "--trial", "MSC-IPF-EX1"});
+  ASSERT_EQ(list.code, 0) << list.err;
+  EXPECT_THAT(list.out, Not(HasSubstr("below threshold")));
+}
+
 // `signals list` is the ranked topic list of `topics list`, `signals show
 // TOPIC` the topic with its evidence table of `topics show`; the evidence
 // items stay listed and shown one by one with --evidence.
@@ -1252,6 +1278,12 @@ TEST_F(CliTest, SignalsListRanksTopicsAndShowsTheirEvidence) {
   CliRun topic = Cli({"topics", "show", "--trial", "MSC-IPF-EX1", "--topic",
                       "OVERALL~any_sae"});
   EXPECT_EQ(show.out, topic.out);
+  EXPECT_EQ(
+      Cli({"topics", "show", "--trial", "MSC-IPF-EX1", "OVERALL~any_sae"}).out,
+      topic.out);
+  CliRun no_topic = Cli({"topics", "show", "--trial", "MSC-IPF-EX1"});
+  EXPECT_EQ(no_topic.code, 2);
+  EXPECT_THAT(no_topic.err, HasSubstr("a topic is required"));
   EXPECT_EQ(Cli({"signals", "show", "--trial", "MSC-IPF-EX1", "--topic",
                  "trials/MSC-IPF-EX1/topics/OVERALL~any_sae"})
                 .out,

@@ -347,14 +347,17 @@ absl::StatusOr<v1::Signal> Client::UpdateSignal(const std::string& signal_name,
 absl::Status Client::WatchSignals(std::string_view trial_id,
                                   int64_t after_sequence,
                                   const ChangeCallback& on_change,
-                                  absl::Time until) {
+                                  absl::Time until,
+                                  const RetryCallback& on_retry) {
   v1::WatchSignalsRequest request;
   request.set_parent(TrialName(trial_id));
   absl::Duration backoff = absl::Milliseconds(100);
+  int attempt = 0;
   while (true) {
     request.set_after_sequence(after_sequence);
     std::unique_ptr<SignalWatch> watch =
         connection_->WatchSignals(request, until);
+    const absl::Time opened = absl::Now();
     v1::WatchSignalsResponse change;
     bool delivered = false;
     while (watch->Read(&change)) {
@@ -370,9 +373,21 @@ absl::Status Client::WatchSignals(std::string_view trial_id,
     }
     absl::Status status = watch->Finish();
     if (absl::Now() >= until) return absl::OkStatus();
-    if (!IsRetryable(status) && !status.ok()) return status;
-    if (delivered) backoff = absl::Milliseconds(100);
-    absl::SleepFor(std::min(backoff, until - absl::Now()));
+    // This loop cancels its own stream only to return (above): a CANCELLED
+    // here is the server's, e.g. at its shutdown, and a reconnect resumes.
+    if (!IsRetryable(status) && !status.ok() &&
+        status.code() != absl::StatusCode::kCancelled) {
+      return status;
+    }
+    // A stream that delivered, or stayed open a while, was a connection:
+    // what ends it starts a new outage.
+    if (delivered || absl::Now() - opened >= absl::Seconds(1)) {
+      backoff = absl::Milliseconds(100);
+      attempt = 0;
+    }
+    const absl::Duration wait = std::min(backoff, until - absl::Now());
+    if (on_retry) on_retry(status, wait, ++attempt);
+    absl::SleepFor(wait);
     backoff = std::min(backoff * 2, absl::Seconds(5));
   }
 }

@@ -12,6 +12,7 @@ namespace aesignal::client {
 namespace {
 
 using ::testing::_;
+using ::testing::ByMove;
 using ::testing::ElementsAre;
 using ::testing::MatchesRegex;
 using ::testing::Ne;
@@ -338,6 +339,83 @@ TEST(ClientTest, UpdateTrialSendsTheMask) {
   auto amended = client.UpdateTrial(trial, {"title", "dose_groups"});
   ASSERT_TRUE(amended.ok()) << amended.status();
   EXPECT_EQ(amended->version(), 2u);
+}
+
+// A watch that delivers `sequences` (change_sequence each), then ends with
+// `ended`.
+std::unique_ptr<SignalWatch> WatchThatEnds(std::vector<int64_t> sequences,
+                                           absl::Status ended) {
+  auto watch = std::make_unique<MockSignalWatch>();
+  ::testing::Sequence order;
+  for (int64_t sequence : sequences) {
+    EXPECT_CALL(*watch, Read(_))
+        .InSequence(order)
+        .WillOnce([sequence](v1::WatchSignalsResponse* change) {
+          change->set_change_sequence(sequence);
+          return true;
+        });
+  }
+  EXPECT_CALL(*watch, Read(_)).InSequence(order).WillOnce(Return(false));
+  EXPECT_CALL(*watch, Finish()).WillOnce(Return(ended));
+  EXPECT_CALL(*watch, Cancel()).Times(::testing::AnyNumber());
+  return watch;
+}
+
+// A server shutdown ends a watch with UNAVAILABLE, or CANCELLED when it
+// cancels the call: both reconnect and resume after the last change, and
+// the caller hears of each reconnect, counted from the last delivery.
+TEST(ClientTest, WatchSignalsResumesAfterTheServerEndsTheStream) {
+  auto mock = std::make_shared<MockClientConnection>();
+  std::vector<int64_t> asked_after;
+  auto record = [&](const v1::WatchSignalsRequest& request, absl::Time) {
+    asked_after.push_back(request.after_sequence());
+  };
+  EXPECT_CALL(*mock, WatchSignals(_, _))
+      .WillOnce([&](const v1::WatchSignalsRequest& r, absl::Time t) {
+        record(r, t);
+        return WatchThatEnds({4, 5}, absl::UnavailableError("shutting down"));
+      })
+      .WillOnce([&](const v1::WatchSignalsRequest& r, absl::Time t) {
+        record(r, t);
+        return WatchThatEnds({}, absl::CancelledError("server cancelled"));
+      })
+      .WillOnce([&](const v1::WatchSignalsRequest& r, absl::Time t) {
+        record(r, t);
+        return WatchThatEnds({6}, absl::OkStatus());
+      });
+  Client client(mock);
+  std::vector<int64_t> seen;
+  std::vector<std::pair<absl::StatusCode, int>> retries;
+  absl::Status status = client.WatchSignals(
+      "T1", 3,
+      [&](const v1::WatchSignalsResponse& change) {
+        seen.push_back(change.change_sequence());
+        return change.change_sequence() < 6;
+      },
+      absl::Now() + absl::Seconds(30),
+      [&](const absl::Status& ended, absl::Duration, int attempt) {
+        retries.push_back({ended.code(), attempt});
+      });
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_THAT(seen, ElementsAre(4, 5, 6));
+  EXPECT_THAT(asked_after, ElementsAre(3, 5, 5));
+  EXPECT_THAT(retries, ElementsAre(std::pair(absl::StatusCode::kUnavailable, 1),
+                                   std::pair(absl::StatusCode::kCancelled, 2)));
+}
+
+TEST(ClientTest, WatchSignalsStopsAtAnErrorARetryCannotFix) {
+  auto mock = std::make_shared<MockClientConnection>();
+  EXPECT_CALL(*mock, WatchSignals(_, _))
+      .WillOnce(Return(ByMove(WatchThatEnds(
+          {}, absl::PermissionDeniedError("not a principal of the trial")))));
+  Client client(mock);
+  int retries = 0;
+  absl::Status status = client.WatchSignals(
+      "T1", 0, [](const v1::WatchSignalsResponse&) { return true; },
+      absl::Now() + absl::Seconds(30),
+      [&](const absl::Status&, absl::Duration, int) { ++retries; });
+  EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(retries, 0);
 }
 
 }  // namespace

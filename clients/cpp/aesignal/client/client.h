@@ -175,12 +175,19 @@ class Client {
 
   // Streams the trial's signal changes with sequence > after_sequence to
   // `on_change` until it returns false, `until` passes (then OK), or a
-  // non-retryable error. A broken connection is re-established and resumed
-  // after the last change delivered, so nothing is missed or repeated.
+  // non-retryable error. A broken connection (the server restarting or
+  // shutting down: UNAVAILABLE, or CANCELLED by the server) is
+  // re-established and resumed after the last change delivered, so nothing
+  // is missed or repeated. `on_retry`, if set, is told of each reconnect
+  // before its wait: why the stream ended, the wait, and `attempt`, 1 for
+  // the first since the stream last delivered a change or stayed open 1 s.
   using ChangeCallback = std::function<bool(const v1::WatchSignalsResponse&)>;
+  using RetryCallback = std::function<void(const absl::Status& ended,
+                                           absl::Duration wait, int attempt)>;
   absl::Status WatchSignals(std::string_view trial_id, int64_t after_sequence,
                             const ChangeCallback& on_change,
-                            absl::Time until = absl::InfiniteFuture());
+                            absl::Time until = absl::InfiniteFuture(),
+                            const RetryCallback& on_retry = nullptr);
 
   // The trial's audit records matching `filter` (parent and page_token are
   // set here), oldest first, following pages.

@@ -74,7 +74,7 @@ function evidenceTable(trial, topic) {
         ? `P = ${ev(s).posteriorProbability.toFixed(3)}` : pValue(ev(s).pValue))},
       ...(anyAdjusted ? [{key: 'adj', label: 'Adjusted p', numeric: true, cell: (s) => (ev(s).adjustedPValue ? pValue(ev(s).adjustedPValue) : '—')}] : []),
       {key: 'threshold', label: 'Threshold', numeric: true, cell: (s) => String(ev(s).threshold)},
-      {key: 'crosses', label: 'Decision', cell: (s) => h('span', null, ev(s).crosses ? h('span', {class: 'badge crossing'}, 'crosses') : 'below',
+      {key: 'crosses', label: 'Decision', cell: (s) => h('span', null, ev(s).crosses ? h('span', {class: 'badge crossing'}, 'crosses') : 'does not cross',
         ev(s).decisionNote ? h('span', {class: 'sub'}, ev(s).decisionNote) : null)},
     ],
   });
