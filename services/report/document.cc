@@ -68,7 +68,10 @@ std::string Style(absl::string_view banner, absl::string_view footer) {
       "section[id^=l] table{font-size:7.5pt}"
       "section[id^=l] td{overflow-wrap:break-word}"
       "section[id^=l] td.n{white-space:normal}\n"
-      ".note{font-size:8pt;color:#333}figure{margin:4mm 0;"
+      // A table's note stays with its last rows: alone at the top of a
+      // page it was a page of its own before the next section's break.
+      ".note{font-size:8pt;color:#333;break-before:avoid}"
+      "figure{margin:4mm 0;"
       "break-inside:avoid}\n"
       "svg.aes-chart{break-inside:avoid}.aes-chart-title{display:none}\n"
       "figcaption{font-size:8.5pt}.title-page dt{font-weight:bold}\n"

@@ -101,6 +101,16 @@ check_pdf() { # TRIAL PDF
   local cut
   cut=$(grep -cE '(\(N=[0-9]*|\[[0-9]+|\([0-9.]+)$' <<<"$text" || true)
   ((cut == 0)) || fail "$1: $cut lines cut at the page's edge, e.g. $(grep -m1 -E '(\(N=[0-9]*|\[[0-9]+|\([0-9.]+)$' <<<"$text")"
+  # No page but the last holds only a few lines (a table's note carried
+  # over on its own before the next section's page break).
+  local p body
+  for ((p = 1; p < pages; ++p)); do
+    body=$(pdftotext -f "$p" -l "$p" "$2" - |
+      grep -v -e "CLOSED SESSION — CONFIDENTIAL" -e '^[[:space:]]*$' \
+        -e '^Page [0-9]* of [0-9]*$' || true)
+    (($(wc -l <<<"$body") > 3)) ||
+      fail "$1: page $p of $pages holds only: $(tr '\n' ' ' <<<"$body")"
+  done
   echo "$1: $pages pages"
 }
 
