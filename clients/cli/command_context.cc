@@ -1,6 +1,7 @@
 #include "clients/cli/command_context.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <utility>
@@ -153,20 +154,79 @@ bool ParseTimeFlag(CommandContext& ctx, absl::string_view flag,
   return false;
 }
 
+namespace {
+
+// The code point starting at text[*i] (advancing *i past it), or -1 for a
+// byte that does not start a well-formed sequence (*i advances by one).
+int32_t NextCodePoint(std::string_view text, size_t* i) {
+  const auto byte = [&](size_t k) { return static_cast<uint8_t>(text[k]); };
+  const uint8_t lead = byte(*i);
+  const int length = lead < 0x80           ? 1
+                     : (lead >> 5) == 0x6  ? 2
+                     : (lead >> 4) == 0xE  ? 3
+                     : (lead >> 3) == 0x1E ? 4
+                                           : 0;
+  if (length == 0 || *i + length > text.size()) {
+    ++*i;
+    return -1;
+  }
+  int32_t code = length == 1 ? lead : lead & (0x7F >> length);
+  for (int k = 1; k < length; ++k) {
+    if ((byte(*i + k) & 0xC0) != 0x80) {
+      ++*i;
+      return -1;
+    }
+    code = (code << 6) | (byte(*i + k) & 0x3F);
+  }
+  *i += length;
+  return code;
+}
+
+bool IsCombining(int32_t c) { return c >= 0x300 && c <= 0x36F; }
+
+// The main East Asian wide and fullwidth blocks (Unicode's EastAsianWidth
+// W and F): Hangul Jamo, CJK and Kana, Hangul syllables, compatibility
+// ideographs, fullwidth forms, the supplementary ideographic planes.
+bool IsWide(int32_t c) {
+  return (c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0xA4CF) ||
+         (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) ||
+         (c >= 0xFF00 && c <= 0xFF60) || (c >= 0xFFE0 && c <= 0xFFE6) ||
+         (c >= 0x20000 && c <= 0x3FFFD);
+}
+
+}  // namespace
+
+size_t DisplayWidth(std::string_view utf8) {
+  size_t width = 0;
+  for (size_t i = 0; i < utf8.size();) {
+    const int32_t c = NextCodePoint(utf8, &i);
+    width += c < 0 ? 1 : IsCombining(c) ? 0 : IsWide(c) ? 2 : 1;
+  }
+  return width;
+}
+
+std::string PadToWidth(std::string_view text, size_t width) {
+  std::string out(text);
+  const size_t used = DisplayWidth(text);
+  if (used < width) out.append(width - used, ' ');
+  return out;
+}
+
 void PrintColumns(std::ostream& out,
                   const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> widths;
   for (const auto& row : rows) {
     widths.resize(std::max(widths.size(), row.size()), 0);
     for (size_t i = 0; i < row.size(); ++i) {
-      widths[i] = std::max(widths[i], row[i].size());
+      widths[i] = std::max(widths[i], DisplayWidth(row[i]));
     }
   }
   for (const auto& row : rows) {
     std::string line;
     for (size_t i = 0; i < row.size(); ++i) {
-      absl::StrAppend(&line, row[i]);
-      if (i + 1 < row.size()) line.append(widths[i] - row[i].size() + 2, ' ');
+      absl::StrAppend(&line, i + 1 < row.size()
+                                 ? PadToWidth(row[i], widths[i] + 2)
+                                 : row[i]);
     }
     // No trailing blanks when the last columns are empty.
     while (!line.empty() && line.back() == ' ') line.pop_back();

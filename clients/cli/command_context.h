@@ -11,9 +11,11 @@
 #ifndef AESIGNAL_CLIENTS_CLI_COMMAND_CONTEXT_H_
 #define AESIGNAL_CLIENTS_CLI_COMMAND_CONTEXT_H_
 
+#include <cstddef>
 #include <functional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "CLI/CLI.hpp"
@@ -116,8 +118,17 @@ inline constexpr char kSubsetWordsHelp[] =
     "serious, grade3 (>= 3), related (possible, probable, definite or not "
     "given), death (fatal) or aesi:CATEGORY";
 
+// Terminal columns `utf8` takes: its code points, less combining marks
+// (U+0300-U+036F), and two for each East Asian wide or fullwidth one. A dose
+// group "20 × 10⁶ cells" or a PT "Sjögren's syndrome" is as wide as it
+// reads, not as its bytes. Invalid UTF-8 counts a column per byte.
+size_t DisplayWidth(std::string_view utf8);
+// `text` followed by blanks up to `width` display columns.
+std::string PadToWidth(std::string_view text, size_t width);
+
 // Rows printed as columns aligned on the widest cell, two spaces apart (the
-// last column is not padded). The first row is the header.
+// last column is not padded). The first row is the header. Widths are
+// display widths (DisplayWidth).
 void PrintColumns(std::ostream& out,
                   const std::vector<std::vector<std::string>>& rows);
 

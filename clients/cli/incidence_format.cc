@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "clients/cli/command_context.h"
 #include "clients/cli/csv.h"
 
 namespace aesignal::cli {
@@ -138,26 +139,26 @@ void WriteIncidenceTable(const v1::Trial& trial,
     }
     size_t label_width = 10;
     for (const auto& g : groups) {
-      label_width = std::max(label_width, g.second.size());
+      label_width = std::max(label_width, DisplayWidth(g.second));
     }
     std::vector<size_t> widths;
     for (const auto& tp : timepoints) {
-      size_t w = tp.size();
-      for (const auto& g : groups) w = std::max(w, cells[{g.first, tp}].size());
+      size_t w = DisplayWidth(tp);
+      for (const auto& g : groups) {
+        w = std::max(w, DisplayWidth(cells[{g.first, tp}]));
+      }
       widths.push_back(w);
     }
     out << "\n" << Title(term) << "\n";
-    std::string line =
-        "  " + absl::StrFormat("%-*s", label_width, "dose group");
+    std::string line = "  " + PadToWidth("dose group", label_width);
     for (size_t t = 0; t < timepoints.size(); ++t) {
-      line += "  " + absl::StrFormat("%-*s", widths[t], timepoints[t]);
+      line += "  " + PadToWidth(timepoints[t], widths[t]);
     }
     out << absl::StripTrailingAsciiWhitespace(line) << "\n";
     for (const auto& g : groups) {
-      line = "  " + absl::StrFormat("%-*s", label_width, g.second);
+      line = "  " + PadToWidth(g.second, label_width);
       for (size_t t = 0; t < timepoints.size(); ++t) {
-        line += "  " + absl::StrFormat("%-*s", widths[t],
-                                       cells[{g.first, timepoints[t]}]);
+        line += "  " + PadToWidth(cells[{g.first, timepoints[t]}], widths[t]);
       }
       out << absl::StripTrailingAsciiWhitespace(line) << "\n";
     }
