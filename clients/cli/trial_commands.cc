@@ -246,7 +246,7 @@ bool ParseAdditions(CommandContext& ctx, const AmendFlags& f, Additions* add) {
     if (!ParseDoseGroup(spec, &add->dose_groups.emplace_back())) {
       ctx.io.err << "--add-dose-group '" << spec
                  << "': expected ID:LABEL:DOSE:UNIT, e.g. "
-                    "D400M:400 x 10^6 cells:4e8:cells\n";
+                    "D400M:400 × 10⁶ cells:4e8:cells\n";
       return false;
     }
   }

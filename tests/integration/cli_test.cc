@@ -869,7 +869,7 @@ TEST_F(CliTest, TrialAmendAddsADoseGroup) {
   LoadExample();
   CliRun amend =
       Cli({"--principal", "pi", "trial", "amend", "--trial", "MSC-IPF-EX1",
-           "--add-dose-group", "D400M:400 x 10^6 cells:4e8:cells",
+           "--add-dose-group", "D400M:400 × 10⁶ cells:4e8:cells",
            "--add-timepoint", "Y6:Year 6:2191", "--add-site", "03:Site 03",
            "--add-aesi", "cytokine_release"});
   ASSERT_EQ(amend.code, 0) << amend.err;
@@ -884,7 +884,7 @@ TEST_F(CliTest, TrialAmendAddsADoseGroup) {
   EXPECT_EQ(trial.version(), 2u);
   ASSERT_EQ(trial.dose_groups_size(), 4);
   EXPECT_EQ(trial.dose_groups(3).dose_group_id(), "D400M");
-  EXPECT_EQ(trial.dose_groups(3).label(), "400 x 10^6 cells");
+  EXPECT_EQ(trial.dose_groups(3).label(), "400 × 10⁶ cells");
   EXPECT_DOUBLE_EQ(trial.dose_groups(3).dose_value(), 4e8);
   EXPECT_EQ(trial.timepoints(7).study_day(), 2191);
   EXPECT_EQ(trial.sites(2).name(), "Site 03");
@@ -1239,7 +1239,7 @@ TEST_F(CliTest, SignalsListRanksTopicsAndShowsTheirEvidence) {
                                       "evidence +why\n"));
   EXPECT_THAT(list.out,
               ContainsRegex("\n1 +OVERALL~any_sae +new +[0-9.]+ +[0-9]+/[0-9]+ "
-                            "crossing +100 x 10\\^6 cells, Month 6: 2/3 "
+                            "crossing +100 × 10⁶ cells, Month 6: 2/3 "
                             "\\(66.7%\\) vs expected 2.2% "
                             "\\(sae-6m\\): exact binomial "
                             "P\\(X>=2\\)=0.001397"));
@@ -1269,7 +1269,7 @@ TEST_F(CliTest, SignalsListRanksTopicsAndShowsTheirEvidence) {
   ASSERT_EQ(show.code, 0) << show.err;
   EXPECT_THAT(show.out, HasSubstr("topic OVERALL~any_sae (any_sae)"));
   // The why line says where: the dose group and timepoint of its lead test.
-  EXPECT_THAT(show.out, HasSubstr("why:      100 x 10^6 cells, Month 6: 2/3 "
+  EXPECT_THAT(show.out, HasSubstr("why:      100 × 10⁶ cells, Month 6: 2/3 "
                                   "(66.7%)"));
   EXPECT_THAT(show.out, ContainsRegex("  evidence:\nsignal +crosses +x/N +"
                                       "summary\nBINOMIAL~OVERALL~any_sae~"

@@ -31,7 +31,7 @@ export function groupsOf(trial) {
   return groups;
 }
 
-// "Placebo", or "20 x 10^6 cells (D20M)" when the label is not the id.
+// "Placebo", or "20 × 10⁶ cells (D20M)" when the label is not the id.
 export function groupLabel(g) {
   const norm = (s) => String(s ?? '').toLowerCase().replace(/[^a-z0-9]/g, '');
   if (!g.label || norm(g.label) === norm(g.doseGroupId)) return g.label || g.doseGroupId;
