@@ -53,6 +53,15 @@ test('any SAE of the example trial over time, with its baselines and citations',
   const widths = await phone.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
   assert.ok(widths[0] <= widths[1], `page ${widths[0]} px wide in a ${widths[1]} px viewport`);
   assert.equal(await phone.locator('.table-scroll #baselines-table').count(), 1);
+  // A scrolled table's caption wraps inside its region, readable without
+  // scrolling (it ran off the right edge with the table).
+  const captions = await phone.$$eval('.table-scroll', (regions) => regions.map((r) => {
+    const c = r.querySelector('caption');
+    return c && {text: c.textContent, right: c.getBoundingClientRect().right, edge: r.getBoundingClientRect().right,
+      wide: r.scrollWidth > r.clientWidth};
+  }).filter(Boolean));
+  assert.ok(captions.some((c) => c.wide), 'a table wider than its region on a phone');
+  for (const c of captions) assert.ok(c.right <= c.edge + 0.5, `caption "${c.text}" ends at ${c.right} px, its region at ${c.edge}`);
 });
 
 test('pruritus in the CDISC pilot over time, with the dose trend per timepoint', async () => {
