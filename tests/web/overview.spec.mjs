@@ -49,6 +49,10 @@ test('overview of the example trial equals the API; the timepoint filter changes
   const page = await openPage(browser);
   await gotoView(page, '#/trials/MSC-IPF-EX1');
   await compareOverview(page, 'MSC-IPF-EX1', 'Y5');
+  // The design names each group's dose with its unit.
+  const groups = await page.$$eval('dl.facts ul.plain li', (lis) => lis.map((li) => li.textContent));
+  assert.deepEqual(groups.slice(0, 3), ['D20M 20 × 10⁶ cells · 20,000,000 cells',
+    'D100M 100 × 10⁶ cells · 100,000,000 cells', 'D200M 200 × 10⁶ cells · 200,000,000 cells']);
   await rerender(page, () => page.selectOption('select[name="tp"]', 'M6'));
   assert.match(page.url(), /tp=M6/);
   await compareOverview(page, 'MSC-IPF-EX1', 'M6');
@@ -61,6 +65,10 @@ test('overview of the CDISC pilot equals the API', async () => {
   await compareOverview(page, 'CDISCPILOT01', 'D212');
   const header = await page.textContent('#ae-overview-table thead');
   assert.match(header, /Placebo \(N=86\)/);
+  // ADaM gives TRT01AN without a unit: the number is named a dose, not
+  // left as a bare "· 54" beside the group's N.
+  const groups = await page.$$eval('dl.facts ul.plain li', (lis) => lis.map((li) => li.textContent));
+  assert.ok(groups.includes('Xanomeline-Low-Dose Xanomeline Low Dose · dose 54'), groups.join(' | '));
   await assertClean(page);
   await assertAccessible(page, 'overview');
   await screenshot(page, 'dashboard-overview');

@@ -22,12 +22,20 @@ const STATUS = [
   ['FOLLOW_UP_STATUS_WITHDRAWN', 'Withdrawn'],
 ];
 
+// " · 20,000,000 cells"; without a unit (ADaM's TRT01AN gives none) the
+// number is named a dose, or " · 54" reads as a count beside "N=84".
+function doseText(g) {
+  if (!g.doseValue) return '';
+  const value = g.doseValue.toLocaleString('en');
+  return g.doseUnit ? ` · ${value} ${g.doseUnit}` : ` · dose ${value}`;
+}
+
 function designSection(trial) {
   const dl = h('dl', {class: 'facts'});
   const add = (term, ...desc) => dl.append(h('div', null, h('dt', null, term), h('dd', null, ...desc)));
   add('Dose groups', h('ul', {class: 'plain'}, (trial.doseGroups ?? []).map((g) => h('li', null,
     h('strong', null, g.doseGroupId), groupLabel(g) !== g.doseGroupId ? ` ${g.label}` : '',
-    g.doseValue ? ` · ${g.doseValue.toLocaleString('en')}${g.doseUnit ? ` ${g.doseUnit}` : ''}` : '', g.control ? ' · control' : ''))));
+    doseText(g), g.control ? ' · control' : ''))));
   add('Timepoints', (trial.timepoints ?? []).map((t, i) => [i ? ', ' : '',
     h('span', {class: 'nowrap'}, `${t.label || t.timepointId} (day ${t.studyDay})`)]));
   add('Sites', (trial.sites ?? []).map((s) => s.siteId).join(', '));
