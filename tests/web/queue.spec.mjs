@@ -269,3 +269,52 @@ test('a subject corrected to another dose group takes its reports along, and sho
   await assertAccessible(page, 'topic-raised-by-correction');
   await screenshot(page, 'dashboard-topic-raised-by-correction', {maxHeight: 1400});
 });
+
+// A test past its threshold that does not cross says why: 1/2 in HIGH
+// (p = 1 - 0.98^2 = 0.040 against a 2 % baseline) is one subject short of
+// the trial's minimum of 2 (signal_policy.min_cases unset). It got there by
+// crossing at 2/3 (p = 0.0012) and losing a subject to a correction, so the
+// topic keeps it as evidence.
+test('evidence past its threshold with too few subjects says why it does not cross', async () => {
+  const trialId = `WEB-WHYNOT-${Date.now().toString(36).toUpperCase()}`;
+  const parent = v1('trials', trialId);
+  await api('/v1/trials', {body: {
+    trialId, title: 'Dashboard why-not test',
+    doseGroups: [{doseGroupId: 'LOW', label: 'Low'}, {doseGroupId: 'MID', label: 'Mid'}, {doseGroupId: 'HIGH', label: 'High'}],
+    timepoints: [{timepointId: 'M3', label: 'Month 3', studyDay: 91}],
+    sites: [{siteId: '01', name: 'Site 01'}],
+    signalPolicy: {errorControl: 'ERROR_CONTROL_PER_TEST', disableBayesian: true, disableControl: true,
+      disableTrend: true, disableOverTime: true},
+  }});
+  const groups = ['LOW', 'MID', 'HIGH'];
+  await api(`${parent}/subjects:enroll`, {body: {subjects: Array.from({length: 9}, (_, i) => ({
+    subjectId: `S${i + 1}`, siteId: '01', doseGroupId: groups[i % 3], lastContactDay: 91}))}});
+  await api(`${parent}/baselines:put`, {body: {baselines: [{baselineId: 'sae-3m', level: 'TERM_LEVEL_OVERALL',
+    overallKey: 'any_sae', timepointId: 'M3', doseGroupId: 'HIGH', expectedProportion: 0.02, citation: 'dashboard test baseline'}]}});
+  await api(`${parent}/reports:submit`, {body: {reports: ['S3', 'S6'].map((subjectId, i) => ({
+    reportId: `R${i + 1}`, version: 1, siteId: '01', subjectId, onsetStudyDay: 20 + i, pt: 'Pneumonia',
+    soc: 'Infections and infestations', grade: 3, serious: true, hospitalization: true}))}});
+  const topicId = 'OVERALL~any_sae';
+  const until = async (wanted) => {
+    for (let i = 0; i < 100; ++i) {
+      const topic = await api(v1('trials', trialId, 'topics', topicId)).catch(() => null);
+      if (topic && wanted(topic)) return topic;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.fail(`topic ${topicId} never reached the state wanted`);
+  };
+  await until((t) => t.crossing);
+  await api(`${parent}/subjects:enroll`, {body: {subjects: [{subjectId: 'S6', siteId: '01', doseGroupId: 'MID',
+    lastContactDay: 91, version: 1, correctionReason: 'randomization error: received the mid dose'}]}});
+  const stopped = await until((t) => !t.crossing);
+  const high = stopped.evidence.find((s) => s.doseGroupId === 'HIGH');
+  assert.deepEqual([high.evidence.subjects, high.evidence.denominator, high.evidence.crosses ?? false], [1, 2, false]);
+  assert.ok(high.evidence.pValue < 0.05, JSON.stringify(high.evidence));
+
+  const page = await openPage(browser, {token: TOKENS.dsmb});
+  await gotoView(page, `#/trials/${trialId}/topics/${encodeURIComponent(topicId)}`);
+  const decision = page.locator(`#evidence-table tbody tr:has([data-signal="${high.signalId}"]) td[data-col="crosses"]`);
+  assert.equal((await decision.textContent()).trim(), 'does not cross' +
+    "past its threshold, but a signal also needs at least 2 subjects with the event (the trial's minimum cases); this cell has 1");
+  await assertClean(page);
+});

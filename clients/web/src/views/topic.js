@@ -48,6 +48,29 @@ function comparedWith(trial, e) {
   return e.comparison || '—';
 }
 
+// Whether a test's statistic is past its threshold (the CLI's PastThreshold).
+function pastThreshold(s, e) {
+  if (s.method === 'SIGNAL_METHOD_BAYESIAN') return (e.posteriorProbability ?? 0) >= e.threshold;
+  if (s.method === 'SIGNAL_METHOD_MAXSPRT') return (e.statistic ?? 0) >= e.threshold;  // the LLR's critical value
+  return (e.adjustedPValue || e.pValue || 0) <= e.threshold;
+}
+
+// Why a test does not cross: the server's decision note, or, when its
+// statistic is past the threshold, the trial's minimum number of subjects
+// with the event (signal_policy.min_cases; 2 unless set, 1 with
+// min_cases_one) and any repeated-look boundary. Empty when it crosses or
+// is simply short of its threshold.
+function whyNot(trial, s, e = s.evidence ?? {}) {
+  if (e.crosses) return '';
+  if (e.decisionNote) return e.decisionNote;
+  if (!e.threshold || !pastThreshold(s, e)) return '';
+  const p = trial.signalPolicy ?? {};
+  const min = p.minCases > 0 ? p.minCases : (p.minCasesOne ? 1 : 2);
+  const n = e.subjects ?? 0;
+  if (n < min) return `past its threshold, but a signal also needs at least ${min} subjects with the event (the trial's minimum cases); this cell has ${n}`;
+  return e.boundary > 0 ? 'past its threshold, but not past the repeated-look boundary' : '';
+}
+
 function evidenceTable(trial, topic) {
   const ev = (s) => s.evidence ?? {};
   const items = topic.evidence ?? [];
@@ -75,7 +98,7 @@ function evidenceTable(trial, topic) {
       ...(anyAdjusted ? [{key: 'adj', label: 'Adjusted p', numeric: true, cell: (s) => (ev(s).adjustedPValue ? pValue(ev(s).adjustedPValue) : '—')}] : []),
       {key: 'threshold', label: 'Threshold', numeric: true, cell: (s) => String(ev(s).threshold)},
       {key: 'crosses', label: 'Decision', cell: (s) => h('span', null, ev(s).crosses ? h('span', {class: 'badge crossing'}, 'crosses') : 'does not cross',
-        ev(s).decisionNote ? h('span', {class: 'sub'}, ev(s).decisionNote) : null)},
+        whyNot(trial, s) ? h('span', {class: 'sub why-not'}, whyNot(trial, s)) : null)},
     ],
   });
 }
