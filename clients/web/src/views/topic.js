@@ -97,8 +97,11 @@ function evidenceTable(trial, topic) {
         ? `P = ${ev(s).posteriorProbability.toFixed(3)}` : pValue(ev(s).pValue))},
       ...(anyAdjusted ? [{key: 'adj', label: 'Adjusted p', numeric: true, cell: (s) => (ev(s).adjustedPValue ? pValue(ev(s).adjustedPValue) : '—')}] : []),
       {key: 'threshold', label: 'Threshold', numeric: true, cell: (s) => String(ev(s).threshold)},
-      {key: 'crosses', label: 'Decision', cell: (s) => h('span', null, ev(s).crosses ? h('span', {class: 'badge crossing'}, 'crosses') : 'does not cross',
-        whyNot(trial, s) ? h('span', {class: 'sub why-not'}, whyNot(trial, s)) : null)},
+      {key: 'crosses', label: 'Decision', cell: (s) => {
+        const why = whyNot(trial, s);
+        return h('span', null, ev(s).crosses ? h('span', {class: 'badge crossing'}, 'crosses') : 'does not cross',
+          why ? h('span', {class: 'sub why-not'}, why) : null);
+      }},
     ],
   });
 }
