@@ -46,3 +46,28 @@ test('audit trail of the example trial equals the API, filtered', async () => {
   await assertAccessible(page, 'audit trail');
   await screenshot(page, 'dashboard-audit', {maxHeight: 1300});
 });
+
+test('"Show more" appends the next page of the audit trail until none is left', async () => {
+  const page = await openPage(browser, {token: TOKENS.officer});
+  const parent = v1('trials', 'CDISCPILOT01');
+  await gotoView(page, '#/trials/CDISCPILOT01/audit?action=subject.enroll');
+  const query = {action: 'subject.enroll', page_size: 100};
+  const expected = [];
+  for (let token = '', first = true; first || token; first = false) {
+    const p = await api(`${parent}/auditRecords`, {token: TOKENS.officer, query: {...query, page_token: token}});
+    expected.push(...p.auditRecords.map((r) => String(r.sequence)));
+    token = p.nextPageToken ?? '';
+  }
+  assert.ok(expected.length > 200, `the pilot enrolls ${expected.length} subjects, three pages`);
+  const seqs = async () => (await rowsOf(page)).map((r) => r.seq);
+  assert.deepEqual(await seqs(), expected.slice(0, 100));
+  for (const shown of [200, expected.length]) {
+    await page.click('#audit-more');
+    await page.waitForFunction((n) => document.querySelectorAll('#audit-table tbody tr').length === n, shown);
+    assert.deepEqual(await seqs(), expected.slice(0, shown));
+    const more = shown < expected.length;
+    assert.equal(await page.textContent('#audit-count'), `${shown} records shown${more ? ', more available' : ''}.`);
+    assert.equal(await page.isVisible('#audit-more'), more);
+  }
+  await assertClean(page);
+});

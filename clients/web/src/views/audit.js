@@ -44,11 +44,11 @@ export async function render(ctx) {
     more.disabled = true;
     const page = await api(`${parent}/auditRecords`, {query: {...filters, page_size: PAGE, page_token: nextToken}, signal});
     nextToken = page.nextPageToken ?? '';
-    const more = (page.auditRecords ?? []).map(N.auditRecord);
-    const fresh = table({columns, rows: more});
+    const added = (page.auditRecords ?? []).map(N.auditRecord);
+    const fresh = table({columns, rows: added});
     const body = tbl.tBodies[0];
     for (const tr of [...fresh.tBodies[0].rows]) body.append(tr);
-    records.push(...more);
+    records.push(...added);
     count.textContent = `${records.length} records shown${nextToken ? ', more available' : ''}.`;
     more.disabled = false;
     if (!nextToken) more.remove();
