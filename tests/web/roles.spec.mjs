@@ -71,6 +71,9 @@ test('a DSMB member: reads what the board reviews, triages nothing', async () =>
   // The audit trail is not theirs, by the menu or by its address.
   await gotoView(page, '#/trials/MSC-IPF-EX1/audit', {ready: 'error'});
   assert.match(await page.textContent('main h1'), /Not available for your role/);
+  // In words, not the server's method names; the tab says so too.
+  assert.equal(await page.textContent('main .alert'), 'Your role (DSMB member) cannot see the audit trail.');
+  assert.equal(await page.title(), 'Not available for your role · aesignal');
   await assert.rejects(api(`${parent}/auditRecords`, {token: TOKENS.dsmb}), (e) => e.status === 403);
 
   // The closed-session report, as the API gives it to this member.
@@ -121,4 +124,23 @@ test('no token: the sign-in prompt, without an error', async () => {
   assert.equal(body.error.code, 401);
   assert.equal(body.error.status, 'UNAUTHENTICATED');
   void api;
+});
+
+test('a trial or topic that does not exist is "not found", in the page and its tab', async () => {
+  const page = await openPage(browser, {token: TOKENS.officer});
+  await gotoView(page, '#/trials/MSC-IPF-EX1');
+  assert.equal(await page.title(), 'MSC-IPF-EX1 overview · aesignal');
+  await gotoView(page, '#/trials/NO-SUCH-TRIAL/incidence', {ready: 'error'});
+  assert.equal(await page.textContent('main h1'), 'Not found');
+  assert.equal(await page.title(), 'Not found · aesignal');
+  assert.match(await page.textContent('main .alert'), /^Not found: .*NO-SUCH-TRIAL/);
+  assert.equal(await page.isVisible('#trialnav'), false, 'no navigation of a trial that does not exist');
+  await screenshot(page, 'dashboard-not-found');
+  // A topic that does not exist, in a trial that does: its navigation stays.
+  await gotoView(page, '#/trials/MSC-IPF-EX1/topics/PT~NO~SUCH', {ready: 'error'});
+  assert.equal(await page.textContent('main h1'), 'Not found');
+  assert.equal(await page.isVisible('#trialnav'), true);
+  await gotoView(page, '#/nowhere');
+  assert.equal(await page.title(), 'Page not found · aesignal');
+  await assertClean(page);
 });

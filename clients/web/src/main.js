@@ -151,6 +151,31 @@ function showSignIn(err, notice) {
   });
 }
 
+// What each view shows, for a refusal ("Your role cannot see the audit
+// trail") in words rather than the server's method names.
+const VIEW_NOUNS = {
+  trials: 'the list of trials', overview: 'this trial', incidence: 'incidence', term: 'incidence over time',
+  queue: 'signals', topic: 'this signal topic', subjects: 'the subjects', subject: 'this subject',
+  reports: 'the reports', audit: 'the audit trail', dsmb: 'the DSMB report',
+};
+
+// The page of a view that failed: its heading and the tab's title say what
+// happened (not found, not allowed, invalid, or a failure); a trial that does
+// not exist (or is not the caller's) loses the trial navigation.
+function showError(err, match) {
+  const api = err instanceof ApiError;
+  const status = api ? err.httpStatus : 0;
+  const heading = {403: 'Not available for your role', 404: 'Not found', 400: 'Invalid request'}[status] ?? 'Something went wrong';
+  const trialPath = match.params.trial === undefined ? null : `/v1/trials/${encodeURIComponent(match.params.trial)}`;
+  if (api && (status === 404 || status === 403) && trialPath && err.path?.split('?')[0] === trialPath) renderTrialNav(null);
+  document.title = `${heading} · aesignal`;
+  const body = status === 403
+    ? [h('div', {class: 'alert', role: 'alert'}, `Your role (${roleLabel(caller.role)}) cannot see ${VIEW_NOUNS[match.view.name] ?? 'this page'}.`),
+      h('details', null, h('summary', null, 'The server\'s answer'), h('p', {class: 'mono'}, err.message))]
+    : [h('div', {class: 'alert', role: 'alert'}, errorMessage(err))];
+  clear(main).append(h('h1', {tabindex: '-1'}, heading), ...body, h('p', null, h('a', {href: '#/'}, 'Back to the start page')));
+}
+
 async function route() {
   if (!caller) return;
   const {path, query} = parseHash();
@@ -178,6 +203,7 @@ async function route() {
   main.dataset.ready = 'false';
   if (!match) {
     renderTrialNav(null);
+    document.title = 'Page not found · aesignal';
     main.dataset.view = 'not-found';
     clear(main).append(h('h1', {tabindex: '-1'}, 'Page not found'),
       h('p', null, 'No view at ', h('code', null, location.hash), '. ', h('a', {href: '#/'}, 'Go to the start page')));
@@ -222,10 +248,7 @@ async function route() {
   } catch (err) {
     if (controller.signal.aborted || err?.name === 'AbortError') return;
     if (err instanceof ApiError && err.httpStatus === 401) return;  // sign-in shown
-    clear(main).append(
-      h('h1', {tabindex: '-1'}, err instanceof ApiError && err.httpStatus === 403 ? 'Not available for your role' : 'Something went wrong'),
-      h('div', {class: 'alert', role: 'alert'}, errorMessage(err)),
-      h('p', null, h('a', {href: '#/'}, 'Back to the start page')));
+    showError(err, match);
     renders += 1;
     main.dataset.renders = String(renders);
     main.dataset.route = location.hash;
