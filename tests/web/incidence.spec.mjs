@@ -345,3 +345,46 @@ test('a term coded more than one way is named above the table', async () => {
   await assertAccessible(page, 'incidence-coding-check');
   await screenshot(page, 'dashboard-incidence-coding-check', {maxHeight: 1200});
 });
+
+// A PT typed in another case (or in part) lists nothing, as the API's exact
+// match does, and offers the trial's terms that contain it.
+test('a preferred term typed in lower case offers the terms it names', async () => {
+  const page = await openPage(browser);
+  await gotoView(page, `#/trials/${T}/reports`);
+  await rerender(page, async () => {
+    await page.fill('input[name="pt"]', 'pruritus');
+    await page.click('form[aria-label="Report filters"] button[type="submit"]');
+  });
+  assert.match(await page.textContent('#reports-table caption'), /^0 reports/);
+  assert.match(await page.textContent('.page-header'), /no report matches these filters/);
+  const offered = await page.$$eval('#term-suggestions a', (as) => as.map((a) => a.textContent));
+  assert.ok(offered.includes('PRURITUS (SKIN AND SUBCUTANEOUS TISSUE DISORDERS)'), offered.join(' | '));
+  assert.ok(offered.includes('APPLICATION SITE PRURITUS (GENERAL DISORDERS AND ADMINISTRATION SITE CONDITIONS)'), offered.join(' | '));
+  await screenshot(page, 'dashboard-reports-suggestions');
+  await rerender(page, () => page.click('#term-suggestions a:text-is("PRURITUS (SKIN AND SUBCUTANEOUS TISSUE DISORDERS)")'));
+  const reports = await api(`${PARENT}/reports`, {query: {pt: 'PRURITUS', soc: 'SKIN AND SUBCUTANEOUS TISSUE DISORDERS', page_size: 1}});
+  assert.ok(reports.totalSize > 0);
+  assert.match(await page.textContent('#reports-table caption'), new RegExp(`^${reports.totalSize} reports — PT PRURITUS`));
+  await assertClean(page);
+});
+
+// An onset range the wrong way round (in a link, say) keeps the form, with
+// the range shown and marked, and the server's reason.
+test('an onset range the wrong way round is shown to correct, not a blank page', async () => {
+  const page = await openPage(browser);
+  await gotoView(page, `#/trials/${T}/reports?pt=PRURITUS&onset_min=30&onset_max=10`);
+  assert.equal(await page.inputValue('input[name="onset_min"]'), '30');
+  assert.equal(await page.inputValue('input[name="onset_max"]'), '10');
+  assert.equal(await page.getAttribute('input[name="onset_max"]', 'aria-invalid'), 'true');
+  assert.match(await page.textContent('#reports-error'), /onset_day_max.*onset_day_min/);
+  await screenshot(page, 'dashboard-reports-invalid');
+  // Corrected in the form: the listing.
+  await rerender(page, async () => {
+    await page.fill('input[name="onset_max"]', '');
+    await page.click('form[aria-label="Report filters"] button[type="submit"]');
+  });
+  const reports = await api(`${PARENT}/reports`, {query: {pt: 'PRURITUS', onset_day_min: 30, page_size: 1}});
+  assert.match(await page.textContent('#reports-table caption'), new RegExp(`^${reports.totalSize} reports — PT PRURITUS, onset day 30–end`));
+  await assertClean(page);
+  await assertAccessible(page, 'reports with onset filters');
+});

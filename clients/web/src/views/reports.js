@@ -7,7 +7,7 @@
 //   withdrawn as entered in error, marked; left out by default, as they count
 //   nowhere)
 
-import {api, v1} from '../api.js';
+import {api, listAll, v1, may, errorMessage, ApiError} from '../api.js';
 import {h, clear, mount, select, field} from '../dom.js';
 import {table, scroller} from '../table.js';
 import {dateTime, enumWords} from '../format.js';
@@ -127,15 +127,46 @@ export async function render(ctx) {
   ctx.setTitle(`${trial.trialId} reports`);
   const server = filtersOf(query);
   const parent = v1('trials', trial.trialId);
+  const {form, inputs} = filterForm(ctx, trial);
+  const header = (subtitle) => pageHeader({title: 'Adverse-event reports', crumbs: trialCrumbs(trial.trialId, ['Reports', null]),
+    subtitle: subtitle + (caller.role === 'site' ? ` Your role sees site ${(caller.sites ?? []).join(', ')} only.` : '')});
 
-  const page = await api(`${parent}/reports`, {query: {...server, page_size: PAGE}, signal});
+  let page;
+  try {
+    page = await api(`${parent}/reports`, {query: {...server, page_size: PAGE}, signal});
+  } catch (err) {
+    // Filters the server refuses (an onset range the wrong way round, say)
+    // keep the form, with the refused fields marked, to correct them.
+    if (!(err instanceof ApiError && err.httpStatus === 400)) throw err;
+    markInvalid(inputs, err);
+    mount(main, header(`${trial.trialId}: no reports listed.`), form,
+      h('div', {class: 'alert', role: 'alert', id: 'reports-error'}, errorMessage(err)));
+    return;
+  }
   const reports = (page.reports ?? []).map(N.report);
   const total = page.totalSize ?? reports.length;
-  let nextToken = page.nextPageToken ?? '';
-
-  const onVersions = versionsToggle(trial, signal);
-  const columns = reportColumns(trial, {onVersions, withSoc: !query.pt, withEnd: reports.some((r) => r.current?.report?.endStudyDay !== undefined)});
+  const columns = reportColumns(trial, {onVersions: versionsToggle(trial, signal), withSoc: !query.pt,
+    withEnd: reports.some((r) => r.current?.report?.endStudyDay !== undefined)});
   const subjects = new Set(reports.map((r) => r.current?.report?.subjectId));
+  const tbl = table({
+    caption: `${total} report${total === 1 ? '' : 's'}${describeFilters(query)} (current versions)`,
+    id: 'reports-table', columns, rows: reports, empty: 'No report matches.',
+  });
+  const pager = pagerOf({tbl, columns, reports, total, nextToken: page.nextPageToken ?? '',
+    next: (token) => api(`${parent}/reports`, {query: {...server, page_size: PAGE, page_token: token}, signal})});
+  const suggestions = total === 0 && (query.pt || query.soc) ? await termSuggestions(ctx, trial, query) : null;
+
+  mount(main,
+    header(reports.length ? `${trial.trialId}: ${subjects.size} subject${subjects.size === 1 ? '' : 's'} in the ${reports.length} report${reports.length === 1 ? '' : 's'} shown.`
+      : `${trial.trialId}: no report matches these filters.`),
+    form,
+    section('Reports', scroller(tbl, 'Reports table'), suggestions, pager,
+      subjects.size ? h('p', {class: 'note'}, 'Subjects: ', [...subjects].sort().map((s, i) => [i ? ', ' : '', h('a', {href: subjectHash(trial.trialId, s)}, s)])) : null),
+  );
+}
+
+// The caption's words for the filters: " — PT X, serious, onset day 1–91".
+function describeFilters(query) {
   const describe = [];
   if (query.pt) describe.push(`PT ${query.pt}`);
   if (query.soc) describe.push(`SOC ${query.soc}`);
@@ -144,30 +175,33 @@ export async function render(ctx) {
   if (query.subject) describe.push(`subject ${query.subject}`);
   if (query.site) describe.push(`site ${query.site}`);
   if (query.group) describe.push(`dose group ${query.group}`);
+  return describe.length ? ` — ${describe.join(', ')}` : '';
+}
 
-  const tbl = table({
-    caption: `${total} report${total === 1 ? '' : 's'}${describe.length ? ` — ${describe.join(', ')}` : ''} (current versions)`,
-    id: 'reports-table', columns, rows: reports, empty: 'No report matches.',
-  });
-  const more = h('div', {class: 'pager'});
-  const showMore = async () => {
-    const page = await api(`${parent}/reports`, {query: {...server, page_size: PAGE, page_token: nextToken}, signal});
-    nextToken = page.nextPageToken ?? '';
-    const body = tbl.tBodies[0];
-    const more = (page.reports ?? []).map(N.report);
-    const fresh = table({columns, rows: more});
-    for (const tr of [...fresh.tBodies[0].rows]) body.append(tr);
-    reports.push(...more);
-    count.textContent = `Showing ${reports.length} of ${total}.`;
-    if (!nextToken) moreButton.remove();
-  };
+// "Showing n of N" and a button appending the next page to the table.
+function pagerOf({tbl, columns, reports, total, nextToken, next}) {
   const count = h('span', {class: 'muted'}, `Showing ${reports.length} of ${total}.`);
-  const moreButton = h('button', {type: 'button', class: 'secondary', on: {click: showMore}}, 'Show more');
-  more.append(count);
-  if (nextToken) more.append(moreButton);
+  const button = h('button', {type: 'button', class: 'secondary'}, 'Show more');
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    const page = await next(nextToken);
+    nextToken = page.nextPageToken ?? '';
+    const added = (page.reports ?? []).map(N.report);
+    const fresh = table({columns, rows: added});
+    for (const tr of [...fresh.tBodies[0].rows]) tbl.tBodies[0].append(tr);
+    reports.push(...added);
+    count.textContent = `Showing ${reports.length} of ${total}.`;
+    button.disabled = false;
+    if (!nextToken) button.remove();
+  });
+  return h('div', {class: 'pager'}, count, nextToken ? button : null);
+}
 
-  // Filters form.
+// The filter form; its fields are the view's query.
+function filterForm(ctx, trial) {
+  const {query} = ctx;
   const form = h('form', {class: 'controls', 'aria-label': 'Report filters'});
+  const day = (name) => h('input', {type: 'number', name, min: '1', step: '1', inputmode: 'numeric', value: query[name] ?? ''});
   const inputs = {
     pt: h('input', {type: 'text', name: 'pt', value: query.pt ?? ''}),
     soc: h('input', {type: 'text', name: 'soc', value: query.soc ?? ''}),
@@ -176,26 +210,53 @@ export async function render(ctx) {
     group: select([['', 'All'], ...(trial.doseGroups ?? []).map((g) => [g.doseGroupId, g.label || g.doseGroupId])], query.group, {name: 'group'}),
     subset: select([['', 'All AEs'], ['serious', 'Serious'], ['grade3', 'Grade ≥ 3'], ['related', 'Related'],
       ...(trial.aesiCategories ?? []).map((c) => [`aesi:${c}`, `AESI: ${c.replaceAll('_', ' ')}`]), ['death', 'Fatal']], query.subset, {name: 'subset'}),
+    onset_min: day('onset_min'),
+    onset_max: day('onset_max'),
     order: select([['', 'Newest received first'], ['onset', 'Onset day']], query.order, {name: 'order'}),
     withdrawn: select([['', 'Left out'], ['include', 'Listed, marked']], query.withdrawn, {name: 'withdrawn'}),
   };
   form.append(field('Preferred term', inputs.pt), field('System organ class', inputs.soc), field('Subject', inputs.subject),
-    field('Site', inputs.site), field('Dose group', inputs.group), field('AEs', inputs.subset), field('Order', inputs.order),
+    field('Site', inputs.site), field('Dose group', inputs.group), field('AEs', inputs.subset),
+    field('Onset from day', inputs.onset_min), field('Onset to day', inputs.onset_max), field('Order', inputs.order),
     field('Entered in error', inputs.withdrawn),
     h('button', {type: 'submit', class: 'primary'}, 'Apply'));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    const next = Object.fromEntries(Object.entries(inputs).map(([k, el]) => [k, el.value.trim()]));
-    ctx.setQuery({...next, onset_min: query.onset_min, onset_max: query.onset_max});
+    ctx.setQuery(Object.fromEntries(Object.entries(inputs).map(([k, el]) => [k, el.value.trim()])));
   });
   for (const k of ['site', 'group', 'subset', 'order', 'withdrawn']) inputs[k].addEventListener('change', () => form.requestSubmit());
+  return {form, inputs};
+}
 
-  mount(main, 
-    pageHeader({title: 'Adverse-event reports', crumbs: trialCrumbs(trial.trialId, ['Reports', null]),
-      subtitle: `${trial.trialId}: ${subjects.size} subject${subjects.size === 1 ? '' : 's'} in the ${reports.length} report${reports.length === 1 ? '' : 's'} shown.`
-        + (caller.role === 'site' ? ` Your role sees site ${(caller.sites ?? []).join(', ')} only.` : '')}),
-    form,
-    section('Reports', scroller(tbl, 'Reports table'), more,
-      subjects.size ? h('p', {class: 'note'}, 'Subjects: ', [...subjects].sort().map((s, i) => [i ? ', ' : '', h('a', {href: subjectHash(trial.trialId, s)}, s)])) : null),
-  );
+// The form fields of ListReports' request fields.
+const INPUT_OF_FIELD = {pt: 'pt', soc: 'soc', subject_id: 'subject', site_id: 'site', dose_group_id: 'group',
+  subset: 'subset', aesi: 'subset', onset_day_min: 'onset_min', onset_day_max: 'onset_max'};
+function markInvalid(inputs, err) {
+  for (const v of err.fieldViolations) {
+    const input = inputs[INPUT_OF_FIELD[v.field]];
+    if (input) input.setAttribute('aria-invalid', 'true');
+  }
+}
+
+// A PT or SOC filter matches its name exactly (as an incidence cell counts
+// it); when nothing matches, the trial's terms that contain what was typed,
+// whatever its case, are offered instead.
+async function termSuggestions(ctx, trial, query) {
+  if (!may(ctx.caller, 'GetIncidence') || !trial.timepoints?.length) return null;
+  const rows = await listAll(v1('trials', trial.trialId, 'incidence'), 'terms', {signal: ctx.signal,
+    query: {level: 'TERM_LEVEL_PT', timepoint_id: trial.timepoints.at(-1).timepointId, view: 'INCIDENCE_VIEW_COUNTS'}});
+  const near = (typed, name) => Boolean(typed) && name !== typed && name.toLowerCase().includes(typed.toLowerCase());
+  const seen = new Set();
+  const links = [];
+  for (const r of rows) {
+    const key = query.pt ? `${r.soc}|${r.pt}` : r.soc;
+    if (seen.has(key) || !(query.pt ? near(query.pt, r.pt) && (!query.soc || r.soc === query.soc) : near(query.soc, r.soc))) continue;
+    seen.add(key);
+    const next = query.pt ? {...query, pt: r.pt, soc: r.soc} : {...query, soc: r.soc};
+    links.push(h('a', {href: trialHash(trial.trialId, 'reports', next)}, query.pt ? `${r.pt} (${r.soc})` : r.soc));
+  }
+  if (!links.length) return null;
+  const shown = links.slice(0, 10);
+  return h('p', {class: 'note', id: 'term-suggestions'}, `Terms match by their exact name. Did you mean `,
+    shown.map((a, i) => [i ? (i === shown.length - 1 ? ' or ' : ', ') : '', a]), links.length > shown.length ? ` (or ${links.length - shown.length} more)` : '', '?');
 }
