@@ -88,3 +88,66 @@ test('pruritus in the CDISC pilot over time, with the dose trend per timepoint',
   await assertAccessible(page, 'term over time');
   await screenshot(page, 'dashboard-term');
 });
+
+// The reports behind a row are the ones it counts: an overall row's subset
+// (the reports behind "Any serious AE" are the serious ones), from the term
+// page and from a signal topic's page.
+async function assertReportsOf(page, trialId, subset) {
+  assert.equal(await page.getAttribute('main', 'data-view'), 'reports');
+  assert.equal(new URLSearchParams(page.url().split('?')[1] ?? '').get('subset'), subset);
+  const enums = {serious: 'INCIDENCE_SUBSET_SERIOUS', grade3: 'INCIDENCE_SUBSET_GRADE_3_PLUS', related: 'INCIDENCE_SUBSET_RELATED', death: 'INCIDENCE_SUBSET_DEATH'};
+  const query = subset.startsWith('aesi:') ? {subset: 'INCIDENCE_SUBSET_AESI', aesi: subset.slice(5)} : {subset: enums[subset]};
+  const [all, only] = await Promise.all([api(`${v1('trials', trialId)}/reports`, {query: {page_size: 1}}),
+    api(`${v1('trials', trialId)}/reports`, {query: {...query, page_size: 1}})]);
+  assert.ok(only.totalSize > 0 && only.totalSize < all.totalSize, `${only.totalSize} of ${all.totalSize} reports are ${subset}`);
+  assert.match(await page.textContent('#reports-table caption'), new RegExp(`^${only.totalSize} reports`));
+}
+
+test('an overall row links to the reports it counts, from its term page and its topic', async () => {
+  const page = await openPage(browser);
+  await gotoView(page, '#/trials/MSC-IPF-EX1/term?level=OVERALL&key=any_sae');
+  await rerender(page, () => page.click('a:text-is("Reports behind this term")'));
+  await assertReportsOf(page, 'MSC-IPF-EX1', 'serious');
+  const serious = await page.$$eval('#reports-table td[data-col="serious"]', (tds) => tds.map((td) => td.textContent));
+  assert.ok(serious.length && serious.every((s) => s.startsWith('SAE')), serious.join());
+
+  const topics = await listAll(`${v1('trials', 'MSC-IPF-EX1')}/topics`, 'topics');
+  const topic = topics.find((t) => t.overallKey && t.overallKey !== 'any_ae');
+  assert.ok(topic, `an overall row's topic among ${topics.map((t) => t.topicId).join(', ')}`);
+  const subset = {any_sae: 'serious', grade_3_plus: 'grade3', related: 'related', death: 'death'}[topic.overallKey] ?? topic.overallKey;
+  await gotoView(page, `#/trials/MSC-IPF-EX1/topics/${encodeURIComponent(topic.topicId)}`);
+  await rerender(page, () => page.click('.page-header a:text-is("Reports")'));
+  await assertReportsOf(page, 'MSC-IPF-EX1', subset);
+  await assertClean(page);
+});
+
+// A term opened from the explorer keeps the explorer's subset and measure:
+// its numbers are the subset's, it says so, and it shows no baseline or
+// topic (those are of all AEs) until asked for all AEs.
+test('a term opened from a subset of the explorer keeps the subset', async () => {
+  const trialId = 'CDISCPILOT01';
+  const parent = v1('trials', trialId);
+  const trial = await api(parent);
+  const last = trial.timepoints.at(-1).timepointId;
+  const serious = await listAll(`${parent}/incidence`, 'terms', {query: {level: 'TERM_LEVEL_PT', subset: 'INCIDENCE_SUBSET_SERIOUS', timepoint_id: last}});
+  const row = serious.find((r) => (cellOf(r, '', last).cumulative.subjects ?? 0) > 0);
+  assert.ok(row, 'a PT with serious AEs in the pilot');
+  const page = await openPage(browser);
+  await gotoView(page, `#/trials/${trialId}/incidence?subset=serious&measure=interval&q=${encodeURIComponent(row.pt)}`);
+  await rerender(page, () => page.click(`#incidence-table th[data-term="${row.soc}|${row.pt}"] a.over-time`));
+  assert.equal(await page.getAttribute('main', 'data-view'), 'term');
+  const query = {level: 'TERM_LEVEL_PT', soc: row.soc, pt: row.pt};
+  await compareTerm(page, trialId, {...query, subset: 'INCIDENCE_SUBSET_SERIOUS'}, 'interval');
+  assert.match(await page.textContent('#term-subset'), /^AEs counted: Serious AEs/);
+  assert.match(await page.textContent('#term-table caption'), new RegExp(`^${row.pt} \\(Serious AEs only\\)`));
+  assert.equal(await page.locator('#baselines-table').count(), 0);
+  const reports = new URLSearchParams((await page.getAttribute('a:text-is("Reports behind this term")', 'href')).split('?')[1]);
+  assert.deepEqual([reports.get('pt'), reports.get('soc'), reports.get('subset')], [row.pt, row.soc, 'serious']);
+  await assertClean(page);
+  await assertAccessible(page, 'term over time, a subset');
+  await screenshot(page, 'dashboard-term-subset');
+  // All AEs again: the row's own numbers.
+  await rerender(page, () => page.click('#term-subset a'));
+  await compareTerm(page, trialId, query, 'interval');
+  assert.equal(await page.locator('#term-subset').count(), 0);
+});

@@ -14,6 +14,7 @@ import {h, clear, mount, select, field} from '../dom.js';
 import {table, scroller} from '../table.js';
 import {nPct, ci, groupHeader, pValue, pct} from '../format.js';
 import {trialHash, termHash} from '../links.js';
+import {subsetOf, subsetChoices} from '../subsets.js';
 import {loadTrial, groupsOf, cellOf, pageHeader, trialCrumbs, section, alertBox, note, figure, timepointLabel, chartWidth} from './common.js';
 import {groupStyles, legend} from '../charts/plot.js';
 import {dotPlot} from '../charts/dotplot.js';
@@ -22,29 +23,9 @@ import {forestPlot} from '../charts/forest.js';
 
 export const name = 'incidence';
 
-export const SUBSETS = {
-  serious: ['INCIDENCE_SUBSET_SERIOUS', 'Serious AEs'],
-  grade3: ['INCIDENCE_SUBSET_GRADE_3_PLUS', 'Grade ≥ 3 AEs'],
-  related: ['INCIDENCE_SUBSET_RELATED', 'Related AEs'],
-  death: ['INCIDENCE_SUBSET_DEATH', 'Fatal AEs'],
-};
-
 // Server results by request, so that client-side filters (search, minimum,
 // sort, chart) re-render without a round trip.
 const cache = new Map();
-
-function subsetOf(query, trial) {
-  const s = query.subset ?? '';
-  if (s.startsWith('aesi:') && (trial.aesiCategories ?? []).includes(s.slice(5))) {
-    const cat = s.slice(5);
-    return {key: s, subset: 'INCIDENCE_SUBSET_AESI', aesi: cat, label: `AESI: ${cat.replaceAll('_', ' ')}`};
-  }
-  if (SUBSETS[s]) {
-    const [subset, label] = SUBSETS[s];
-    return {key: s, subset, label};
-  }
-  return {key: '', subset: '', label: 'All AEs'};
-}
 
 async function fetchTables({trial, level, tp, subset, maxGrade, signal}) {
   const parent = v1('trials', trial.trialId);
@@ -100,7 +81,7 @@ function modelOf(trial, query, data) {
     tp: tps.some((t) => t.timepointId === query.tp) ? query.tp : tps[tps.length - 1]?.timepointId,
     measure: query.measure === 'interval' ? 'interval' : 'cumulative',
     count: ['events', 'maxgrade'].includes(query.count) ? query.count : 'subjects',
-    subset: subsetOf(query, trial),
+    subset: subsetOf(query.subset, trial),
     min: Number.isFinite(Number(query.min)) && Number(query.min) > 0 ? Number(query.min) : 0,
     q: (query.q ?? '').trim(),
     sort: ['alpha', 'rd'].includes(query.sort) ? query.sort : 'freq',
@@ -226,8 +207,7 @@ function filtersForm(ctx, m) {
   const tpSel = select(tps.map((t) => [t.timepointId, t.label || t.timepointId]), m.tp, {name: 'tp'});
   const measureSel = select([['cumulative', 'Cumulative (of dosed)'], ['interval', 'Within the window (of at risk)']], m.measure, {name: 'measure'});
   const countSel = select([['subjects', 'Subjects, n (%)'], ['events', 'Events'], ['maxgrade', 'Subjects by maximum grade']], m.count, {name: 'count'});
-  const subsetSel = select([['', 'All AEs'], ['serious', 'Serious AEs'], ['grade3', 'Grade ≥ 3 AEs'], ['related', 'Related AEs'],
-    ...(trial.aesiCategories ?? []).map((c) => [`aesi:${c}`, `AESI: ${c.replaceAll('_', ' ')}`]), ['death', 'Fatal AEs']], m.subset.key, {name: 'subset'});
+  const subsetSel = select(subsetChoices(trial), m.subset.key, {name: 'subset'});
   const minInput = h('input', {type: 'number', name: 'min', min: '0', max: '100', step: '1', value: m.min ? String(m.min) : '', placeholder: '0', inputmode: 'decimal'});
   const qInput = h('input', {type: 'search', name: 'q', value: m.q, placeholder: 'PT or SOC', autocomplete: 'off'});
   const sortSel = select([['freq', 'Frequency (total)'], ['alpha', 'Alphabetical'], ...(m.hasComparisons ? [['rd', 'Risk difference']] : [])], m.sort, {name: 'sort'});
@@ -329,7 +309,7 @@ function tableColumns(m) {
     {key: 'term', label: m.level === 'PT' ? 'System organ class / Preferred term' : 'System organ class', rowHeader: true,
       cell: (row) => h('span', {class: 'term-cell'},
         row.__soc ? row.soc : h('a', {href: reportsHref(m, row), title: `Reports and subjects behind ${m.termLabel(row)}`}, m.termLabel(row)),
-        h('a', {href: termHash(trial.trialId, row), class: 'over-time', 'aria-label': `${m.termLabel(row) || row.soc} over time`, title: 'Incidence over time'}, '↗')),
+        h('a', {href: termHash(trial.trialId, row, {subset: m.subset.key, measure: m.measure === 'interval' ? 'interval' : ''}), class: 'over-time', 'aria-label': `${m.termLabel(row) || row.soc} over time`, title: 'Incidence over time'}, '↗')),
       attrs: (row) => ({dataset: {term: m.termKey(row)}})},
     ...groupCols, ...rdCols, ...trendCol,
   ];

@@ -3,12 +3,16 @@
 // incidence with its citation, and the dose-trend test per timepoint.
 //
 // URL query: level=PT|SOC|OVERALL soc pt key measure=interval
+//   subset=serious|grade3|related|aesi:CAT|death (PT and SOC rows: the
+//   explorer's subset; baselines and signal topics are of all AEs, so a
+//   subset's page shows neither)
 
 import {api, listAll, v1, may, ApiError} from '../api.js';
 import {h, clear, mount, select, field} from '../dom.js';
 import {table, scroller} from '../table.js';
 import {nPct, ci, pValue, pct, overallLabel, statusLabel, topicLabel} from '../format.js';
-import {trialHash, topicHash} from '../links.js';
+import {trialHash, topicHash, termHash, reportsQueryOf} from '../links.js';
+import {subsetOf} from '../subsets.js';
 import {loadTrial, groupsOf, cellOf, pageHeader, trialCrumbs, section, note, figure, chartWidth, statusBadge} from './common.js';
 import {groupStyles, legend} from '../charts/plot.js';
 import {cumulativePlot} from '../charts/cumulative.js';
@@ -24,7 +28,10 @@ export async function render(ctx) {
   const level = LEVELS[query.level] ? query.level : (query.key ? 'OVERALL' : query.pt ? 'PT' : 'SOC');
   const measure = query.measure === 'interval' ? 'interval' : 'cumulative';
   const termName = level === 'OVERALL' ? overallLabel(query.key) : level === 'PT' ? query.pt : query.soc;
-  ctx.setTitle(`${termName} · ${trial.trialId}`);
+  const termRow = {level: LEVELS[level], soc: query.soc ?? '', pt: level === 'PT' ? query.pt ?? '' : '', overallKey: level === 'OVERALL' ? query.key : ''};
+  const subset = subsetOf(level === 'OVERALL' ? '' : query.subset, trial);
+  const subsetWords = subset.key ? ` (${subset.label} only)` : '';
+  ctx.setTitle(`${termName}${subsetWords} · ${trial.trialId}`);
   const parent = v1('trials', trial.trialId);
   const groups = groupsOf(trial);
   const styles = groupStyles(groups);
@@ -35,6 +42,8 @@ export async function render(ctx) {
   else {
     q.soc = query.soc;
     if (level === 'PT') q.pt = query.pt;
+    if (subset.key) q.subset = subset.subset;
+    if (subset.aesi) q.aesi_category = subset.aesi;
   }
   const trendable = (trial.doseGroups ?? []).length >= 3;
   let rows;
@@ -49,8 +58,9 @@ export async function render(ctx) {
   const row = rows[0] ?? N.termIncidence({});
   const termValue = level === 'OVERALL' ? query.key : level === 'PT' ? query.pt : query.soc;
 
-  // Baselines for this row (ListBaselines) and its topic, if any.
-  const [baselines, topics] = await Promise.all([
+  // Baselines for this row (ListBaselines) and its topic, if any: both are
+  // of all AEs, so none for a subset.
+  const [baselines, topics] = subset.key ? [[], []] : await Promise.all([
     may(caller, 'ListBaselines') ? listAll(`${parent}/baselines`, 'baselines', {signal, map: N.baseline}) : [],
     may(caller, 'ListTopics') ? api(`${parent}/topics`, {query: {level: LEVELS[level], term: termValue}, signal}).then((r) => (r.topics ?? []).map(N.topic)) : [],
   ]);
@@ -79,7 +89,7 @@ export async function render(ctx) {
   const trendOf = (tp) => trends.find((t) => t.timepointId === tp);
 
   const tbl = table({
-    caption: `${termName}: ${measure === 'interval' ? 'subjects with onset within each window / at risk' : 'cumulative subjects / dosed'} by timepoint, n (%) [95% exact CI]`,
+    caption: `${termName}${subsetWords}: ${measure === 'interval' ? 'subjects with onset within each window / at risk' : 'cumulative subjects / dosed'} by timepoint, n (%) [95% exact CI]`,
     id: 'term-table',
     rows: tps,
     columns: [
@@ -121,7 +131,7 @@ export async function render(ctx) {
       baselines: baselineMarks, width: chartWidth(main, 1000),
       trends: measure === 'cumulative' ? trends.map((t) => ({tp: t.timepointId, text: `p ${pValue(t.pValue).replace(/^(?!<)/, '= ')}`})) : [],
       yLabel: measure === 'interval' ? 'Incidence within the window (%)' : 'Cumulative incidence (%)',
-      label: `${termName}: ${measure} incidence per dose group across timepoints with 95% CI bands${baselineMarks.length ? ' and the expected incidence of its baseline' : ''}. The table has the same numbers.`})
+      label: `${termName}${subsetWords}: ${measure} incidence per dose group across timepoints with 95% CI bands${baselineMarks.length ? ' and the expected incidence of its baseline' : ''}. The table has the same numbers.`})
     : note('No subjects dosed yet.');
   const legendEl = legend(styles, {title: 'Dose groups'});
   if (baselineMarks.length) {
@@ -154,16 +164,18 @@ export async function render(ctx) {
   mount(main, 
     pageHeader({
       title: termName || '(unnamed term)',
-      crumbs: trialCrumbs(trial.trialId, ['Incidence', trialHash(trial.trialId, 'incidence', {level: level === 'SOC' ? 'SOC' : ''})], [termName, null]),
-      subtitle: `${levelWord}${level === 'PT' ? ` in ${query.soc}` : ''} — incidence over time by dose group.`,
+      crumbs: trialCrumbs(trial.trialId, ['Incidence', trialHash(trial.trialId, 'incidence', {level: level === 'SOC' ? 'SOC' : '', subset: subset.key})], [termName, null]),
+      subtitle: `${levelWord}${level === 'PT' ? ` in ${query.soc}` : ''} — ${subset.key ? `${subset.label} only: ` : ''}incidence over time by dose group.`,
       meta: [
-        topic ? h('span', null, 'Signal topic: ', h('a', {href: topicHash(trial.trialId, topic.topicId)}, topicLabel(topic)), ' ',
-          statusBadge(topic.status, statusLabel(topic.status)), topic.crossing ? h('span', {class: 'badge crossing'}, 'crossing') : null) : h('span', null, 'No signal topic for this row.'),
-        h('a', {href: trialHash(trial.trialId, 'reports', level === 'OVERALL' ? {} : {soc: query.soc, pt: level === 'PT' ? query.pt : ''})}, 'Reports behind this term'),
+        subset.key
+          ? h('span', {id: 'term-subset'}, `AEs counted: ${subset.label} (`,
+            h('a', {href: termHash(trial.trialId, termRow, {measure: query.measure})}, 'count all AEs, with baselines and signal topic'), ')')
+          : topicMeta(trial, topic),
+        h('a', {href: trialHash(trial.trialId, 'reports', reportsQueryOf(termRow, subset.key))}, 'Reports behind this term'),
       ],
     }),
     section('Over time', controls,
-      figure({id: 'term-figure', title: `${termName}: ${measure === 'interval' ? 'incidence within each window' : 'cumulative incidence'} by dose group (95% exact CI)`,
+      figure({id: 'term-figure', title: `${termName}${subsetWords}: ${measure === 'interval' ? 'incidence within each window' : 'cumulative incidence'} by dose group (95% exact CI)`,
         legend: legendEl, chart,
         caption: h('span', null,
           trends.length && measure === 'cumulative' ? 'Above the chart: the one-sided dose-trend p (Cochran–Armitage) at each timepoint. ' : '',
@@ -171,4 +183,11 @@ export async function render(ctx) {
       scroller(tbl, 'Incidence over time table'), trendNote),
     baselineSection,
   );
+}
+
+// The header's word on the row's signal topic.
+function topicMeta(trial, topic) {
+  if (!topic) return h('span', null, 'No signal topic for this row.');
+  return h('span', null, 'Signal topic: ', h('a', {href: topicHash(trial.trialId, topic.topicId)}, topicLabel(topic)), ' ',
+    statusBadge(topic.status, statusLabel(topic.status)), topic.crossing ? h('span', {class: 'badge crossing'}, 'crossing') : null);
 }

@@ -8,7 +8,7 @@ import {api, v1, may, roleLabel, errorMessage} from '../api.js';
 import {h, clear, mount, field} from '../dom.js';
 import {table, scroller} from '../table.js';
 import {statusLabel, methodLabel, eventLabel, dateTime, pValue, pct, ci, topicLabel} from '../format.js';
-import {trialHash, termHash, subjectHash} from '../links.js';
+import {trialHash, termHash, subjectHash, reportsQueryOf} from '../links.js';
 import * as N from '../normalize.js';
 import {loadTrial, pageHeader, trialCrumbs, section, statusBadge, note, groupById, timepointLabel} from './common.js';
 
@@ -247,7 +247,7 @@ function draw(ctx, trial, topic, flash) {
         h('span', null, 'Strength ', h('strong', null, topic.strength.toFixed(2))),
         h('span', null, 'Raised ', h('strong', null, dateTime(topic.raiseTime))),
         h('a', {href: termHash(trial.trialId, topic)}, 'Incidence over time'),
-        h('a', {href: trialHash(trial.trialId, 'reports', topic.overallKey ? {} : {soc: topic.soc, pt: topic.pt})}, 'Reports'),
+        h('a', {href: trialHash(trial.trialId, 'reports', reportsQueryOf(topic))}, 'Reports'),
       ],
     }),
     flash ? h('div', {class: 'success', role: 'status', id: 'triage-outcome', tabindex: '-1'}, flash) : null,

@@ -1,0 +1,39 @@
+// The AE subsets of the incidence explorer, the term page and the report
+// listing (IncidenceSubset in the API), named in URLs by short keys:
+// serious, grade3, related, death and aesi:CATEGORY.
+
+const NAMED = {
+  serious: ['INCIDENCE_SUBSET_SERIOUS', 'Serious AEs'],
+  grade3: ['INCIDENCE_SUBSET_GRADE_3_PLUS', 'Grade ≥ 3 AEs'],
+  related: ['INCIDENCE_SUBSET_RELATED', 'Related AEs'],
+  death: ['INCIDENCE_SUBSET_DEATH', 'Fatal AEs'],
+};
+
+// The subset a URL key names: {key, subset, aesi, label}; all AEs (key '')
+// for an empty or unknown key, or an AESI category the trial does not have.
+export function subsetOf(key, trial) {
+  const s = key ?? '';
+  if (s.startsWith('aesi:') && (trial.aesiCategories ?? []).includes(s.slice(5))) {
+    const cat = s.slice(5);
+    return {key: s, subset: 'INCIDENCE_SUBSET_AESI', aesi: cat, label: `AESI: ${cat.replaceAll('_', ' ')}`};
+  }
+  if (NAMED[s]) {
+    const [subset, label] = NAMED[s];
+    return {key: s, subset, label};
+  }
+  return {key: '', subset: '', aesi: '', label: 'All AEs'};
+}
+
+// The explorer's subset choices, all AEs first.
+export function subsetChoices(trial) {
+  return [['', 'All AEs'], ['serious', 'Serious AEs'], ['grade3', 'Grade ≥ 3 AEs'], ['related', 'Related AEs'],
+    ...(trial.aesiCategories ?? []).map((c) => [`aesi:${c}`, `AESI: ${c.replaceAll('_', ' ')}`]), ['death', 'Fatal AEs']];
+}
+
+// The subset key of the AEs an overall row counts ('' for any AE): the
+// reports behind "Any serious AE" are the serious ones.
+const OVERALL_SUBSET = {any_ae: '', any_sae: 'serious', grade_3_plus: 'grade3', related: 'related', death: 'death'};
+export function subsetOfOverallRow(overallKey) {
+  if (overallKey?.startsWith('aesi:')) return overallKey;
+  return OVERALL_SUBSET[overallKey] ?? '';
+}
