@@ -62,6 +62,13 @@ test('any SAE of the example trial over time, with its baselines and citations',
   }).filter(Boolean));
   assert.ok(captions.some((c) => c.wide), 'a table wider than its region on a phone');
   for (const c of captions) assert.ok(c.right <= c.edge + 0.5, `caption "${c.text}" ends at ${c.right} px, its region at ${c.edge}`);
+  // The chart keeps its drawn size (its 11 px labels were shrunk to 8 px to
+  // fit the screen); it scrolls inside its own region instead.
+  const scales = await phone.$$eval('.chart svg.ae-plot', (svgs) => svgs.map((s) => s.getBoundingClientRect().width / s.width.baseVal.value));
+  assert.ok(scales.length > 0 && scales.every((k) => Math.abs(k - 1) < 0.01), `charts drawn at ${scales.join(', ')} of their size`);
+  assert.equal(await phone.locator('.chart[role="region"][tabindex="0"]').count(), scales.length);
+  await screenshot(phone, 'dashboard-term-phone', {maxHeight: 1400});
+  await assertAccessible(phone, 'term over time on a phone');
 });
 
 test('pruritus in the CDISC pilot over time, with the dose trend per timepoint', async () => {

@@ -94,7 +94,9 @@ export function figure({title, chart, legend, caption, table, tableLabel = 'Show
   const capId = `${id ?? 'fig'}-cap`;
   fig.append(h('figcaption', {class: 'chart-title', id: capId}, title));
   if (legend) fig.append(legend);
-  if (chart) fig.append(h('div', {class: 'chart'}, chart));
+  // Focusable region: on a phone the chart keeps its drawn size (labels
+  // stay legible) and scrolls sideways inside it, as the tables do.
+  if (chart) fig.append(h('div', {class: 'chart', role: 'region', 'aria-labelledby': capId, tabindex: '0'}, chart));
   if (caption) fig.append(h('p', {class: 'chart-caption'}, caption));
   if (table) {
     fig.append(h('details', {class: 'table-alt', open}, h('summary', null, tableLabel), table));
