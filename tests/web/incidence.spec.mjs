@@ -365,6 +365,11 @@ test('a preferred term typed in lower case offers the terms it names', async () 
   const reports = await api(`${PARENT}/reports`, {query: {pt: 'PRURITUS', soc: 'SKIN AND SUBCUTANEOUS TISSUE DISORDERS', page_size: 1}});
   assert.ok(reports.totalSize > 0);
   assert.match(await page.textContent('#reports-table caption'), new RegExp(`^${reports.totalSize} reports — PT PRURITUS`));
+  // The listing's AE subsets are the explorer's, in the same words.
+  const choices = () => page.$$eval('select[name="subset"] option', (os) => os.map((o) => `${o.value}=${o.textContent}`));
+  const listed = await choices();
+  await gotoView(page, `#/trials/${T}/incidence`);
+  assert.deepEqual(listed, await choices());
   await assertClean(page);
 });
 

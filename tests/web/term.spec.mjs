@@ -125,6 +125,10 @@ test('an overall row links to the reports it counts, from its term page and its 
   await gotoView(page, `#/trials/MSC-IPF-EX1/topics/${encodeURIComponent(topic.topicId)}`);
   await rerender(page, () => page.click('.page-header a:text-is("Reports")'));
   await assertReportsOf(page, 'MSC-IPF-EX1', subset);
+  // The fatal-AE row goes by one name: the row's, the subset's (it was
+  // "Death" here, "Fatal AEs" in the explorer and "Fatal" in the reports).
+  await gotoView(page, '#/trials/MSC-IPF-EX1/term?level=OVERALL&key=death');
+  assert.equal(await page.textContent('main h1'), 'Any fatal AE');
   await assertClean(page);
 });
 

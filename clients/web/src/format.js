@@ -88,7 +88,7 @@ const OVERALL_LABELS = {
   any_sae: 'Any serious AE',
   grade_3_plus: 'Grade ≥ 3 AE',
   related: 'Related AE',
-  death: 'Death',
+  death: 'Any fatal AE',
   deaths: 'Deaths',
   fatal: 'Fatal AE',
 };

@@ -13,6 +13,7 @@ import {table, scroller} from '../table.js';
 import {dateTime, enumWords} from '../format.js';
 import {trialHash, subjectHash} from '../links.js';
 import * as N from '../normalize.js';
+import {subsetChoices} from '../subsets.js';
 import {loadTrial, pageHeader, trialCrumbs, section, groupById} from './common.js';
 
 export const name = 'reports';
@@ -208,8 +209,7 @@ function filterForm(ctx, trial) {
     subject: h('input', {type: 'text', name: 'subject', value: query.subject ?? ''}),
     site: select([['', 'All'], ...(trial.sites ?? []).map((s) => [s.siteId, s.siteId])], query.site, {name: 'site'}),
     group: select([['', 'All'], ...(trial.doseGroups ?? []).map((g) => [g.doseGroupId, g.label || g.doseGroupId])], query.group, {name: 'group'}),
-    subset: select([['', 'All AEs'], ['serious', 'Serious'], ['grade3', 'Grade ≥ 3'], ['related', 'Related'],
-      ...(trial.aesiCategories ?? []).map((c) => [`aesi:${c}`, `AESI: ${c.replaceAll('_', ' ')}`]), ['death', 'Fatal']], query.subset, {name: 'subset'}),
+    subset: select(subsetChoices(trial), query.subset, {name: 'subset'}),
     onset_min: day('onset_min'),
     onset_max: day('onset_max'),
     order: select([['', 'Newest received first'], ['onset', 'Onset day']], query.order, {name: 'order'}),
