@@ -139,6 +139,14 @@ test('triage from the page lands in the audit trail with the principal', async (
   const page = await openPage(browser, {token: TOKENS.officer});
   await gotoView(page, `#/trials/${LIVE}/topics/${encodeURIComponent(topicId)}`);
   const comment = `Two serious pneumonias in HIGH, DSMB review ${Date.now()}`;
+  // No decision is pre-selected: a comment alone records nothing.
+  const before = (await api(v1('trials', LIVE, 'topics', topicId), {token: TOKENS.officer})).status;
+  assert.equal(await page.locator('#triage input[name="status"]:checked').count(), 0);
+  await page.fill('#triage-comment', comment);
+  await page.click('#triage button[type="submit"]');
+  assert.equal(await page.$eval('#triage input[name="status"]', (el) => el.validity.valueMissing), true);
+  assert.equal(await page.locator('#triage-outcome').count(), 0);
+  assert.equal((await api(v1('trials', LIVE, 'topics', topicId), {token: TOKENS.officer})).status, before);
   await page.check('#triage input[value="SIGNAL_STATUS_VALIDATED"]');
   await page.fill('#triage-comment', comment);
   await page.fill('#triage-display', 'Dr. Web Test, DSMB chair');

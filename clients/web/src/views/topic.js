@@ -170,11 +170,12 @@ function triageForm(ctx, trial, topic, rerender) {
   const options = TRANSITIONS[topic.status] ?? [];
   if (!options.length) return note('No triage move is possible from this state.');
   const fieldset = h('fieldset', {class: 'radios'}, h('legend', null, 'New status'));
-  options.forEach((s, i) => {
+  // Nothing pre-selected: a decision is chosen, never defaulted into.
+  for (const s of options) {
     const id = `triage-${s}`;
     fieldset.append(h('label', {class: 'check', for: id},
-      h('input', {type: 'radio', name: 'status', id, value: s, required: true, checked: i === 0}), statusLabel(s)));
-  });
+      h('input', {type: 'radio', name: 'status', id, value: s, required: true}), statusLabel(s)));
+  }
   const comment = h('textarea', {name: 'comment', id: 'triage-comment', required: true, maxlength: '4000', rows: '4'});
   const display = h('input', {type: 'text', name: 'display_name', id: 'triage-display', autocomplete: 'name', placeholder: 'e.g. Dr. A. Smith, DSMB chair'});
   const result = h('div', {id: 'triage-result', 'aria-live': 'polite'});
@@ -188,13 +189,19 @@ function triageForm(ctx, trial, topic, rerender) {
   let lastBody = '';
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
+    const chosen = form.querySelector('input[name="status"]:checked');
+    if (!chosen) {
+      result.replaceChildren(h('div', {class: 'alert', role: 'alert'}, 'Choose the new status.'));
+      fieldset.querySelector('input')?.focus();
+      return;
+    }
     if (!comment.value.trim()) {
       result.replaceChildren(h('div', {class: 'alert', role: 'alert'}, 'A comment is required.'));
       comment.focus();
       return;
     }
     const body = {
-      status: form.querySelector('input[name="status"]:checked').value,
+      status: chosen.value,
       comment: comment.value.trim(),
       displayName: display.value.trim(),
     };
