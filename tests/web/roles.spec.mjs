@@ -102,6 +102,15 @@ test('a bad token gets the sign-in prompt; signing in with a good one works', as
   // Kept for the tab: a reload stays signed in.
   await page.reload();
   await waitReady(page, {view: 'trials'});
+  // A token refused mid-session (revoked: the server restarted without it)
+  // says so, rather than "not accepted".
+  await page.evaluate(() => sessionStorage.setItem('aesignal.token', 'revoked-token'));
+  await page.goto(new URL('/#/trials/MSC-IPF-EX1', BASE).href);
+  await page.waitForSelector('#signin .alert', {timeout: 20000});
+  assert.match(await page.textContent('#signin .alert'), /^Your token is no longer accepted/);
+  await page.fill('#token', TOKENS.officer);
+  await page.click('#signin button[type="submit"]');
+  await waitReady(page, {view: 'overview'});
   // Sign out.
   await page.click('#sign-out');
   await page.waitForSelector('#signin');

@@ -132,7 +132,7 @@ function disposeCurrent() {
   current = null;
 }
 
-function showSignIn(err, notice) {
+function showSignIn(err, notice, {wasSignedIn = false} = {}) {
   disposeCurrent();
   caller = null;
   renderWho();
@@ -144,6 +144,7 @@ function showSignIn(err, notice) {
     error: err,
     notice,
     hadToken: Boolean(getToken()),
+    wasSignedIn,
     onSubmit: async (token) => {
       setToken(token);
       await start();
@@ -276,8 +277,10 @@ async function start() {
   await route();
 }
 
+// A token refused after it was accepted (revoked, or the server restarted
+// with other principals) says so, rather than "not accepted".
 onUnauthenticated((err) => {
-  if (caller) showSignIn(err);
+  if (caller) showSignIn(err, undefined, {wasSignedIn: true});
 });
 window.addEventListener('hashchange', route);
 document.getElementById('skip-link').addEventListener('click', (e) => {

@@ -4,14 +4,15 @@
 import {h, clear} from '../dom.js';
 import {errorMessage} from '../api.js';
 
-export function renderSignIn(main, {error, notice, hadToken, onSubmit}) {
+export function renderSignIn(main, {error, notice, hadToken, wasSignedIn = false, onSubmit}) {
   clear(main);
   const input = h('input', {type: 'password', id: 'token', name: 'token', autocomplete: 'off',
     spellcheck: 'false', required: true, 'aria-describedby': 'token-hint'});
   const status = h('div', {id: 'signin-status'});
   if (error) {
     status.append(h('div', {class: 'alert', role: 'alert'},
-      hadToken ? 'The token was not accepted. ' : '', errorMessage(error)));
+      wasSignedIn ? 'Your token is no longer accepted (it may have been revoked): sign in again. '
+        : hadToken ? 'The token was not accepted. ' : '', errorMessage(error)));
   } else if (notice) {
     status.append(h('p', {class: 'notice', role: 'status'}, notice));
   }
