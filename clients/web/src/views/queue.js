@@ -123,7 +123,7 @@ export async function render(ctx) {
       meta: [liveState, evaluation.element]}),
     form,
     section('Topics', tableHolder,
-      note('Strength: decades past the threshold (log10 of threshold / p for the exact tests), +0.5 for a crossing serious, grade ≥ 3, fatal-AE or AESI row and +0.5 when the dose trend crosses too.')),
+      note('Strength: decades past the threshold (log10 of threshold / p for the exact tests; negative when the lead evidence is short of it, as a topic whose evidence no longer crosses can be), +0.5 for a crossing serious, grade ≥ 3, fatal-AE or AESI row and +0.5 when the dose trend crosses too.')),
   );
 }
 
