@@ -23,20 +23,54 @@ export const name = 'term';
 const LEVELS = {PT: 'TERM_LEVEL_PT', SOC: 'TERM_LEVEL_SOC', OVERALL: 'TERM_LEVEL_OVERALL'};
 
 export async function render(ctx) {
-  const {main, signal, params, query, caller} = ctx;
+  const {main, signal, params, query} = ctx;
   const trial = await loadTrial(params.trial, signal);
-  const level = LEVELS[query.level] ? query.level : (query.key ? 'OVERALL' : query.pt ? 'PT' : 'SOC');
-  const measure = query.measure === 'interval' ? 'interval' : 'cumulative';
-  const termName = level === 'OVERALL' ? overallLabel(query.key) : level === 'PT' ? query.pt : query.soc;
-  const termRow = {level: LEVELS[level], soc: query.soc ?? '', pt: level === 'PT' ? query.pt ?? '' : '', overallKey: level === 'OVERALL' ? query.key : ''};
-  const subset = subsetOf(level === 'OVERALL' ? '' : query.subset, trial);
-  const subsetWords = subset.key ? ` (${subset.label} only)` : '';
-  ctx.setTitle(`${termName}${subsetWords} · ${trial.trialId}`);
-  const parent = v1('trials', trial.trialId);
+  const term = termOf(query, trial);
+  ctx.setTitle(`${term.name}${term.words} · ${trial.trialId}`);
   const groups = groupsOf(trial);
   const styles = groupStyles(groups);
   const tps = trial.timepoints ?? [];
+  const {row, trendable, trendGap} = await loadIncidence(ctx, trial, term);
+  const {mine, topic} = await loadBaselinesAndTopic(ctx, trial, term);
+  const baselineMarks = mine.filter((b) => term.measure === 'cumulative' && !b.doseGroupId).map((b) => ({
+    p0: b.expectedProportion, tp: b.timepointId, citation: b.citation,
+    label: `Expected ${pct(b.expectedProportion)}% (${b.baselineId})`,
+  }));
+  const trends = row.doseTrends ?? [];
+  const trendNote = !trendable
+    ? note('The dose-trend test needs at least three dose groups.')
+    : trendGap ? h('p', {class: 'note gap'}, `Dose trend per timepoint unavailable: ${trendGap}`)
+      : trends.length ? note('Dose trend: exact Cochran–Armitage test of the cumulative incidence across the ordered dose groups, one-sided, not adjusted for multiplicity (descriptive).') : null;
 
+  mount(main,
+    termHeader(trial, term, topic),
+    section('Over time', measureControls(ctx, term),
+      termFigure({main, term, row, styles, tps, baselineMarks}),
+      scroller(termTable(term, row, groups, tps), 'Incidence over time table'), trendNote),
+    mine.length ? baselinesSection(mine) : null,
+  );
+}
+
+// The page's term from the URL: its level, name, row, measure and subset
+// (PT and SOC rows only: an overall row is itself a subset).
+function termOf(query, trial) {
+  const level = LEVELS[query.level] ? query.level : (query.key ? 'OVERALL' : query.pt ? 'PT' : 'SOC');
+  const subset = subsetOf(level === 'OVERALL' ? '' : query.subset, trial);
+  return {
+    query, level, subset,
+    measure: query.measure === 'interval' ? 'interval' : 'cumulative',
+    name: level === 'OVERALL' ? overallLabel(query.key) : level === 'PT' ? query.pt : query.soc,
+    value: level === 'OVERALL' ? query.key : level === 'PT' ? query.pt : query.soc,
+    row: {level: LEVELS[level], soc: query.soc ?? '', pt: level === 'PT' ? query.pt ?? '' : '', overallKey: level === 'OVERALL' ? query.key : ''},
+    words: subset.key ? ` (${subset.label} only)` : '',
+  };
+}
+
+// The term's incidence row, with the dose trend per timepoint when the
+// trial has three dose groups and the server computes it (trendGap: why not).
+async function loadIncidence(ctx, trial, term) {
+  const parent = v1('trials', trial.trialId);
+  const {query, level, subset} = term;
   const q = {level: LEVELS[level]};
   if (level === 'OVERALL') q.overall_key = query.key;
   else {
@@ -49,29 +83,60 @@ export async function render(ctx) {
   let rows;
   let trendGap = '';
   try {
-    rows = await listAll(`${parent}/incidence`, 'terms', {query: {...q, ...(trendable ? {dose_trend: 'true'} : {})}, signal, map: N.termIncidence});
+    rows = await listAll(`${parent}/incidence`, 'terms', {query: {...q, ...(trendable ? {dose_trend: 'true'} : {})}, signal: ctx.signal, map: N.termIncidence});
   } catch (err) {
     if (!(trendable && err instanceof ApiError && err.httpStatus === 400)) throw err;
     trendGap = err.message;
-    rows = await listAll(`${parent}/incidence`, 'terms', {query: q, signal, map: N.termIncidence});
+    rows = await listAll(`${parent}/incidence`, 'terms', {query: q, signal: ctx.signal, map: N.termIncidence});
   }
-  const row = rows[0] ?? N.termIncidence({});
-  const termValue = level === 'OVERALL' ? query.key : level === 'PT' ? query.pt : query.soc;
+  return {row: rows[0] ?? N.termIncidence({}), trendable, trendGap};
+}
 
-  // Baselines for this row (ListBaselines) and its topic, if any: both are
-  // of all AEs, so none for a subset.
-  const [baselines, topics] = subset.key ? [[], []] : await Promise.all([
+// The baselines this row is tested against and its signal topic, if any:
+// both are of all AEs, so none for a subset.
+async function loadBaselinesAndTopic(ctx, trial, term) {
+  if (term.subset.key) return {mine: [], topic: null};
+  const {caller, signal} = ctx;
+  const {query, level} = term;
+  const parent = v1('trials', trial.trialId);
+  const [baselines, topics] = await Promise.all([
     may(caller, 'ListBaselines') ? listAll(`${parent}/baselines`, 'baselines', {signal, map: N.baseline}) : [],
-    may(caller, 'ListTopics') ? api(`${parent}/topics`, {query: {level: LEVELS[level], term: termValue}, signal}).then((r) => (r.topics ?? []).map(N.topic)) : [],
+    may(caller, 'ListTopics') ? api(`${parent}/topics`, {query: {level: LEVELS[level], term: term.value}, signal}).then((r) => (r.topics ?? []).map(N.topic)) : [],
   ]);
-  const mine = baselines.filter((b) => b.level === LEVELS[level] &&
-    (level === 'OVERALL' ? b.overallKey === query.key : b.soc === query.soc && (level === 'SOC' || b.pt === query.pt)));
-  const topic = topics.find((t) => (level === 'OVERALL' ? t.overallKey === query.key : t.soc === query.soc && (level === 'SOC' || t.pt === query.pt)));
+  const isThisRow = (x) => (level === 'OVERALL' ? x.overallKey === query.key : x.soc === query.soc && (level === 'SOC' || x.pt === query.pt));
+  return {mine: baselines.filter((b) => b.level === LEVELS[level] && isThisRow(b)), topic: topics.find(isThisRow) ?? null};
+}
 
-  const denomOf = (g, tp) => {
-    const c = cellOf(row, g.id, tp);
-    return measure === 'interval' ? c?.nAtRisk : c?.nDosed;
-  };
+function termHeader(trial, term, topic) {
+  const {query, level, subset} = term;
+  const levelWord = {PT: 'Preferred term', SOC: 'System organ class', OVERALL: 'Overall row'}[level];
+  return pageHeader({
+    title: term.name || '(unnamed term)',
+    crumbs: trialCrumbs(trial.trialId, ['Incidence', trialHash(trial.trialId, 'incidence', {level: level === 'SOC' ? 'SOC' : '', subset: subset.key})], [term.name, null]),
+    subtitle: `${levelWord}${level === 'PT' ? ` in ${query.soc}` : ''} — ${subset.key ? `${subset.label} only: ` : ''}incidence over time by dose group.`,
+    meta: [
+      subset.key
+        ? h('span', {id: 'term-subset'}, `AEs counted: ${subset.label} (`,
+          h('a', {href: termHash(trial.trialId, term.row, {measure: query.measure})}, 'count all AEs, with baselines and signal topic'), ')')
+        : topicMeta(trial, topic),
+      h('a', {href: trialHash(trial.trialId, 'reports', reportsQueryOf(term.row, subset.key))}, 'Reports behind this term'),
+    ],
+  });
+}
+
+function measureControls(ctx, term) {
+  const measureSel = select([['cumulative', 'Cumulative (of dosed)'], ['interval', 'Within each window (of at risk)']], term.measure, {name: 'measure'});
+  measureSel.addEventListener('change', () => ctx.setQuery({...term.query, measure: measureSel.value === 'cumulative' ? '' : measureSel.value}));
+  const controls = h('form', {class: 'controls', 'aria-label': 'Chart options'}, field('Incidence', measureSel));
+  controls.addEventListener('submit', (e) => e.preventDefault());
+  return controls;
+}
+
+// Incidence per dose group across timepoints with CI bands, the baselines'
+// expected incidence and, for cumulative incidence, the dose-trend p.
+function termFigure({main, term, row, styles, tps, baselineMarks}) {
+  const {measure} = term;
+  const trends = row.doseTrends ?? [];
   const points = [];
   for (const s of styles) {
     for (const t of tps) {
@@ -81,15 +146,32 @@ export async function render(ctx) {
         title: `${s.label}, ${t.label || t.timepointId}: ${nPct(e.subjects, e.denominator, e.proportion)} ${ci(e.ciLower, e.ciUpper)}`});
     }
   }
-  const baselineMarks = mine.filter((b) => measure === 'cumulative' && !b.doseGroupId).map((b) => ({
-    p0: b.expectedProportion, tp: b.timepointId, citation: b.citation,
-    label: `Expected ${pct(b.expectedProportion)}% (${b.baselineId})`,
-  }));
+  const chart = points.length
+    ? cumulativePlot({points, timepoints: tps.map((t) => ({id: t.timepointId, label: t.label || t.timepointId})), styles,
+      baselines: baselineMarks, width: chartWidth(main, 1000),
+      trends: measure === 'cumulative' ? trends.map((t) => ({tp: t.timepointId, text: `p ${pValue(t.pValue).replace(/^(?!<)/, '= ')}`})) : [],
+      yLabel: measure === 'interval' ? 'Incidence within the window (%)' : 'Cumulative incidence (%)',
+      label: `${term.name}${term.words}: ${measure} incidence per dose group across timepoints with 95% CI bands${baselineMarks.length ? ' and the expected incidence of its baseline' : ''}. The table has the same numbers.`})
+    : note('No subjects dosed yet.');
+  const legendEl = legend(styles, {title: 'Dose groups'});
+  if (baselineMarks.length) {
+    legendEl.append(h('li', null, h('span', {class: 'swatch dash', 'aria-hidden': 'true'}), 'Expected incidence (baseline)'));
+  }
+  legendEl.append(h('li', null, h('span', {class: 'swatch band', 'aria-hidden': 'true'}), 'Shaded: 95% exact CI'));
+  return figure({id: 'term-figure', title: `${term.name}${term.words}: ${measure === 'interval' ? 'incidence within each window' : 'cumulative incidence'} by dose group (95% exact CI)`,
+    legend: legendEl, chart,
+    caption: h('span', null,
+      trends.length && measure === 'cumulative' ? 'Above the chart: the one-sided dose-trend p (Cochran–Armitage) at each timepoint. ' : '',
+      baselineMarks.map((b, i) => [i ? ' ' : '', `${b.label}: `, b.citation]))});
+}
+
+// n/N (%) [CI] per dose group and timepoint, and the dose trend per timepoint.
+function termTable(term, row, groups, tps) {
+  const {measure} = term;
   const trends = row.doseTrends ?? [];
   const trendOf = (tp) => trends.find((t) => t.timepointId === tp);
-
-  const tbl = table({
-    caption: `${termName}${subsetWords}: ${measure === 'interval' ? 'subjects with onset within each window / at risk' : 'cumulative subjects / dosed'} by timepoint, n (%) [95% exact CI]`,
+  return table({
+    caption: `${term.name}${term.words}: ${measure === 'interval' ? 'subjects with onset within each window / at risk' : 'cumulative subjects / dosed'} by timepoint, n (%) [95% exact CI]`,
     id: 'term-table',
     rows: tps,
     columns: [
@@ -120,69 +202,22 @@ export async function render(ctx) {
         attrs: (t) => ({dataset: {tp: t.timepointId, trend: String(trendOf(t.timepointId)?.pValue ?? '')}})}] : []),
     ],
   });
+}
 
-  const measureSel = select([['cumulative', 'Cumulative (of dosed)'], ['interval', 'Within each window (of at risk)']], measure, {name: 'measure'});
-  measureSel.addEventListener('change', () => ctx.setQuery({...query, measure: measureSel.value === 'cumulative' ? '' : measureSel.value}));
-  const controls = h('form', {class: 'controls', 'aria-label': 'Chart options'}, field('Incidence', measureSel));
-  controls.addEventListener('submit', (e) => e.preventDefault());
-
-  const chart = points.length
-    ? cumulativePlot({points, timepoints: tps.map((t) => ({id: t.timepointId, label: t.label || t.timepointId})), styles,
-      baselines: baselineMarks, width: chartWidth(main, 1000),
-      trends: measure === 'cumulative' ? trends.map((t) => ({tp: t.timepointId, text: `p ${pValue(t.pValue).replace(/^(?!<)/, '= ')}`})) : [],
-      yLabel: measure === 'interval' ? 'Incidence within the window (%)' : 'Cumulative incidence (%)',
-      label: `${termName}${subsetWords}: ${measure} incidence per dose group across timepoints with 95% CI bands${baselineMarks.length ? ' and the expected incidence of its baseline' : ''}. The table has the same numbers.`})
-    : note('No subjects dosed yet.');
-  const legendEl = legend(styles, {title: 'Dose groups'});
-  if (baselineMarks.length) {
-    legendEl.append(h('li', null, h('span', {class: 'swatch dash', 'aria-hidden': 'true'}), 'Expected incidence (baseline)'));
-  }
-  legendEl.append(h('li', null, h('span', {class: 'swatch band', 'aria-hidden': 'true'}), 'Shaded: 95% exact CI'));
-
-  const baselineSection = mine.length
-    ? section('Baselines', scroller(table({
-      caption: 'Published expected incidences this row is tested against',
-      id: 'baselines-table',
-      rows: mine,
-      columns: [
-        {key: 'id', label: 'Baseline', rowHeader: true, cell: (b) => b.baselineId},
-        {key: 'p0', label: 'Expected', numeric: true, cell: (b) => `${pct(b.expectedProportion)}%`},
-        {key: 'tp', label: 'By timepoint', cell: (b) => b.timepointId || 'every timepoint'},
-        {key: 'group', label: 'Dose group', cell: (b) => b.doseGroupId || 'every group and the total'},
-        {key: 'source', label: 'Source sample', numeric: true, cell: (b) => (b.sourceSubjects ? `${b.sourceEvents}/${b.sourceSubjects}` : '—')},
-        {key: 'citation', label: 'Citation', className: 'wrap', cell: (b) => b.citation},
-      ],
-    }), 'Baselines table'))
-    : null;
-
-  const trendNote = !trendable
-    ? note('The dose-trend test needs at least three dose groups.')
-    : trendGap ? h('p', {class: 'note gap'}, `Dose trend per timepoint unavailable: ${trendGap}`)
-      : trends.length ? note('Dose trend: exact Cochran–Armitage test of the cumulative incidence across the ordered dose groups, one-sided, not adjusted for multiplicity (descriptive).') : null;
-
-  const levelWord = {PT: 'Preferred term', SOC: 'System organ class', OVERALL: 'Overall row'}[level];
-  mount(main, 
-    pageHeader({
-      title: termName || '(unnamed term)',
-      crumbs: trialCrumbs(trial.trialId, ['Incidence', trialHash(trial.trialId, 'incidence', {level: level === 'SOC' ? 'SOC' : '', subset: subset.key})], [termName, null]),
-      subtitle: `${levelWord}${level === 'PT' ? ` in ${query.soc}` : ''} — ${subset.key ? `${subset.label} only: ` : ''}incidence over time by dose group.`,
-      meta: [
-        subset.key
-          ? h('span', {id: 'term-subset'}, `AEs counted: ${subset.label} (`,
-            h('a', {href: termHash(trial.trialId, termRow, {measure: query.measure})}, 'count all AEs, with baselines and signal topic'), ')')
-          : topicMeta(trial, topic),
-        h('a', {href: trialHash(trial.trialId, 'reports', reportsQueryOf(termRow, subset.key))}, 'Reports behind this term'),
-      ],
-    }),
-    section('Over time', controls,
-      figure({id: 'term-figure', title: `${termName}${subsetWords}: ${measure === 'interval' ? 'incidence within each window' : 'cumulative incidence'} by dose group (95% exact CI)`,
-        legend: legendEl, chart,
-        caption: h('span', null,
-          trends.length && measure === 'cumulative' ? 'Above the chart: the one-sided dose-trend p (Cochran–Armitage) at each timepoint. ' : '',
-          baselineMarks.map((b, i) => [i ? ' ' : '', `${b.label}: `, b.citation]))}),
-      scroller(tbl, 'Incidence over time table'), trendNote),
-    baselineSection,
-  );
+function baselinesSection(mine) {
+  return section('Baselines', scroller(table({
+    caption: 'Published expected incidences this row is tested against',
+    id: 'baselines-table',
+    rows: mine,
+    columns: [
+      {key: 'id', label: 'Baseline', rowHeader: true, cell: (b) => b.baselineId},
+      {key: 'p0', label: 'Expected', numeric: true, cell: (b) => `${pct(b.expectedProportion)}%`},
+      {key: 'tp', label: 'By timepoint', cell: (b) => b.timepointId || 'every timepoint'},
+      {key: 'group', label: 'Dose group', cell: (b) => b.doseGroupId || 'every group and the total'},
+      {key: 'source', label: 'Source sample', numeric: true, cell: (b) => (b.sourceSubjects ? `${b.sourceEvents}/${b.sourceSubjects}` : '—')},
+      {key: 'citation', label: 'Citation', className: 'wrap', cell: (b) => b.citation},
+    ],
+  }), 'Baselines table'));
 }
 
 // The header's word on the row's signal topic.
