@@ -61,6 +61,17 @@ test('"Show more" appends the next page of the audit trail until none is left', 
   assert.ok(expected.length > 200, `the pilot enrolls ${expected.length} subjects, three pages`);
   const seqs = async () => (await rowsOf(page)).map((r) => r.seq);
   assert.deepEqual(await seqs(), expected.slice(0, 100));
+  // A next page that fails says why beside the button, which stays to try
+  // again (the button was left disabled, with an unhandled rejection).
+  const nextPage = /\/auditRecords\?.*page_token=/;
+  await page.route(nextPage, (route) => route.fulfill({status: 503, contentType: 'application/json',
+    body: JSON.stringify({error: {code: 503, status: 'UNAVAILABLE', message: 'the server is restarting'}})}));
+  await page.click('#audit-more');
+  await page.waitForSelector('.pager .pager-error');
+  assert.match(await page.textContent('.pager [role="alert"]'), /the server is restarting/);
+  assert.equal(await page.isEnabled('#audit-more'), true);
+  assert.deepEqual(await seqs(), expected.slice(0, 100));
+  await page.unroute(nextPage);
   for (const shown of [200, expected.length]) {
     await page.click('#audit-more');
     await page.waitForFunction((n) => document.querySelectorAll('#audit-table tbody tr').length === n, shown);

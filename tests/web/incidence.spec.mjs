@@ -393,3 +393,23 @@ test('an onset range the wrong way round is shown to correct, not a blank page',
   await assertClean(page);
   await assertAccessible(page, 'reports with onset filters');
 });
+
+// "Show more" appends the next page in the API's order, and the subjects
+// counted above the table follow it (they were the first page's).
+test('"Show more" appends the next page of reports, and the subjects above follow', async () => {
+  const page = await openPage(browser);
+  await gotoView(page, `#/trials/${T}/reports`);
+  const all = await listAll(`${PARENT}/reports`, 'reports', {query: {page_size: 200}});
+  assert.ok(all.length > 400, `${all.length} reports in the pilot`);
+  const key = (r) => `${r.siteId}/${r.reportId}`;
+  const ids = () => page.$$eval('#reports-table tbody th[data-report]', (ths) => ths.map((th) => th.dataset.report));
+  assert.deepEqual(await ids(), all.slice(0, 200).map(key));
+  await page.click('.pager button:text-is("Show more")');
+  await page.waitForFunction(() => document.querySelectorAll('#reports-table tbody th[data-report]').length === 400);
+  assert.deepEqual(await ids(), all.slice(0, 400).map(key));
+  const subjects = new Set(all.slice(0, 400).map((r) => r.current.report.subjectId));
+  assert.equal(await page.textContent('#reports-summary'), `${T}: ${subjects.size} subjects in the 400 reports shown.`);
+  assert.equal(await page.locator('#reports-subjects a').count(), subjects.size);
+  assert.match(await page.textContent('.pager'), new RegExp(`^Showing 400 of ${all.length}\\.`));
+  await assertClean(page);
+});

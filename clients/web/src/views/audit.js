@@ -7,7 +7,7 @@ import {api, v1} from '../api.js';
 import {h, clear, mount, select, field} from '../dom.js';
 import {table, scroller} from '../table.js';
 import {dateTime} from '../format.js';
-import {loadTrial, pageHeader, trialCrumbs, section} from './common.js';
+import {loadTrial, pageHeader, trialCrumbs, section, showMore} from './common.js';
 import * as N from '../normalize.js';
 
 export const name = 'audit';
@@ -24,7 +24,7 @@ export async function render(ctx) {
   const filters = {action: query.action, resource_prefix: query.resource, principal: query.principal};
   const first = await api(`${parent}/auditRecords`, {query: {...filters, page_size: PAGE}, signal});
   const records = (first.auditRecords ?? []).map(N.auditRecord);
-  let nextToken = first.nextPageToken ?? '';
+  const nextToken = first.nextPageToken ?? '';
 
   const columns = [
     {key: 'seq', label: 'Seq.', numeric: true, cell: (r) => String(r.sequence)},
@@ -38,21 +38,12 @@ export async function render(ctx) {
       r.reason ? h('span', {class: 'why'}, h('strong', null, 'Why: '), r.reason) : null)},
   ];
   const tbl = table({caption: 'Audit records, oldest first', id: 'audit-table', columns, rows: records, empty: 'No audit record matches.'});
-  const count = h('span', {class: 'muted', id: 'audit-count'}, `${records.length} record${records.length === 1 ? '' : 's'} shown${nextToken ? ', more available' : ''}.`);
-  const more = h('button', {type: 'button', class: 'secondary', id: 'audit-more'}, 'Show more');
-  more.addEventListener('click', async () => {
-    more.disabled = true;
-    const page = await api(`${parent}/auditRecords`, {query: {...filters, page_size: PAGE, page_token: nextToken}, signal});
-    nextToken = page.nextPageToken ?? '';
-    const added = (page.auditRecords ?? []).map(N.auditRecord);
-    const fresh = table({columns, rows: added});
-    const body = tbl.tBodies[0];
-    for (const tr of [...fresh.tBodies[0].rows]) body.append(tr);
-    records.push(...added);
-    count.textContent = `${records.length} records shown${nextToken ? ', more available' : ''}.`;
-    more.disabled = false;
-    if (!nextToken) more.remove();
-  });
+  const pager = showMore({tbl, columns, rows: records, nextToken, ids: {count: 'audit-count', button: 'audit-more'},
+    describe: (n, more) => `${n} record${n === 1 ? '' : 's'} shown${more ? ', more available' : ''}.`,
+    fetchPage: async (token) => {
+      const page = await api(`${parent}/auditRecords`, {query: {...filters, page_size: PAGE, page_token: token}, signal});
+      return {rows: (page.auditRecords ?? []).map(N.auditRecord), nextToken: page.nextPageToken ?? ''};
+    }});
 
   const actionSel = select([['', 'All actions'], ...ACTIONS], query.action ?? '', {name: 'action'});
   const resource = h('input', {type: 'text', name: 'resource', value: query.resource ?? '', placeholder: `trials/${trial.trialId}/topics/`});
@@ -70,5 +61,5 @@ export async function render(ctx) {
     pageHeader({title: 'Audit trail', crumbs: trialCrumbs(trial.trialId, ['Audit trail', null]),
       subtitle: `${trial.trialId}: every state change and every DSMB report given — who, when, what and why (append-only).`}),
     form,
-    section('Records', scroller(tbl, 'Audit records'), h('div', {class: 'pager'}, count, nextToken ? more : null)));
+    section('Records', scroller(tbl, 'Audit records'), pager));
 }

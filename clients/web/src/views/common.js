@@ -4,6 +4,7 @@
 
 import {api, v1, errorMessage} from '../api.js';
 import {h} from '../dom.js';
+import {table} from '../table.js';
 import {trialHash} from '../links.js';
 import * as N from '../normalize.js';
 
@@ -114,4 +115,34 @@ export function statusBadge(status, label) {
 export function chartWidth(main, max = 1100) {
   const w = main.querySelector('.page-header')?.clientWidth || main.clientWidth || 960;
   return Math.max(480, Math.min(max, w));
+}
+
+// "Show more" under a paged table: appends the next page's rows (`rows` is
+// the table's array, extended in place) until no page is left, the count
+// beside it saying how many are shown (onAppend: after each page).
+// fetchPage(token) resolves to {rows, nextToken}; a page that fails says
+// why beside the button, which stays to try again.
+export function showMore({tbl, columns, rows, nextToken, fetchPage, describe, onAppend = () => {}, ids = {}}) {
+  const count = h('span', {class: 'muted', id: ids.count}, describe(rows.length, Boolean(nextToken)));
+  const button = h('button', {type: 'button', class: 'secondary', id: ids.button}, 'Show more');
+  const failure = h('span', {role: 'alert'});
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    failure.replaceChildren();
+    try {
+      const page = await fetchPage(nextToken);
+      nextToken = page.nextToken;
+      const fresh = table({columns, rows: page.rows});
+      for (const tr of [...fresh.tBodies[0].rows]) tbl.tBodies[0].append(tr);
+      rows.push(...page.rows);
+      count.textContent = describe(rows.length, Boolean(nextToken));
+      onAppend();
+      if (!nextToken) button.remove();
+    } catch (err) {
+      if (err?.name !== 'AbortError') failure.replaceChildren(h('span', {class: 'pager-error'}, errorMessage(err)));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h('div', {class: 'pager'}, count, nextToken ? button : null, failure);
 }

@@ -14,7 +14,7 @@ import {dateTime, enumWords} from '../format.js';
 import {trialHash, subjectHash} from '../links.js';
 import * as N from '../normalize.js';
 import {subsetChoices} from '../subsets.js';
-import {loadTrial, pageHeader, trialCrumbs, section, groupById} from './common.js';
+import {loadTrial, pageHeader, trialCrumbs, section, groupById, showMore} from './common.js';
 
 export const name = 'reports';
 
@@ -130,7 +130,7 @@ export async function render(ctx) {
   const parent = v1('trials', trial.trialId);
   const {form, inputs} = filterForm(ctx, trial);
   const header = (subtitle) => pageHeader({title: 'Adverse-event reports', crumbs: trialCrumbs(trial.trialId, ['Reports', null]),
-    subtitle: subtitle + (caller.role === 'site' ? ` Your role sees site ${(caller.sites ?? []).join(', ')} only.` : '')});
+    subtitle: h('span', null, subtitle, caller.role === 'site' ? ` Your role sees site ${(caller.sites ?? []).join(', ')} only.` : '')});
 
   let page;
   try {
@@ -148,22 +148,33 @@ export async function render(ctx) {
   const total = page.totalSize ?? reports.length;
   const columns = reportColumns(trial, {onVersions: versionsToggle(trial, signal), withSoc: !query.pt,
     withEnd: reports.some((r) => r.current?.report?.endStudyDay !== undefined)});
-  const subjects = new Set(reports.map((r) => r.current?.report?.subjectId));
   const tbl = table({
     caption: `${total} report${total === 1 ? '' : 's'}${describeFilters(query)} (current versions)`,
     id: 'reports-table', columns, rows: reports, empty: 'No report matches.',
   });
-  const pager = pagerOf({tbl, columns, reports, total, nextToken: page.nextPageToken ?? '',
-    next: (token) => api(`${parent}/reports`, {query: {...server, page_size: PAGE, page_token: token}, signal})});
+  const pager = showMore({tbl, columns, rows: reports, nextToken: page.nextPageToken ?? '',
+    describe: (n) => `Showing ${n} of ${total}.`, onAppend: () => summarize(trial, reports, summary),
+    fetchPage: async (token) => {
+      const next = await api(`${parent}/reports`, {query: {...server, page_size: PAGE, page_token: token}, signal});
+      return {rows: (next.reports ?? []).map(N.report), nextToken: next.nextPageToken ?? ''};
+    }});
   const suggestions = total === 0 && (query.pt || query.soc) ? await termSuggestions(ctx, trial, query) : null;
 
-  mount(main,
-    header(reports.length ? `${trial.trialId}: ${subjects.size} subject${subjects.size === 1 ? '' : 's'} in the ${reports.length} report${reports.length === 1 ? '' : 's'} shown.`
-      : `${trial.trialId}: no report matches these filters.`),
-    form,
-    section('Reports', scroller(tbl, 'Reports table'), suggestions, pager,
-      subjects.size ? h('p', {class: 'note'}, 'Subjects: ', [...subjects].sort().map((s, i) => [i ? ', ' : '', h('a', {href: subjectHash(trial.trialId, s)}, s)])) : null),
-  );
+  const summary = {count: h('span', {id: 'reports-summary'}), subjects: h('p', {class: 'note', id: 'reports-subjects'})};
+  summarize(trial, reports, summary);
+  mount(main, header(summary.count), form,
+    section('Reports', scroller(tbl, 'Reports table'), suggestions, pager, summary.subjects));
+}
+
+// Whom the listed reports are of: the header's count and the subjects'
+// links, redrawn when "Show more" adds a page.
+function summarize(trial, reports, {count, subjects}) {
+  const ids = [...new Set(reports.map((r) => r.current?.report?.subjectId))].sort();
+  count.textContent = reports.length
+    ? `${trial.trialId}: ${ids.length} subject${ids.length === 1 ? '' : 's'} in the ${reports.length} report${reports.length === 1 ? '' : 's'} shown.`
+    : `${trial.trialId}: no report matches these filters.`;
+  subjects.replaceChildren(...(ids.length ? ['Subjects: ', ...ids.map((s, i) => [i ? ', ' : '', h('a', {href: subjectHash(trial.trialId, s)}, s)]).flat()] : []));
+  subjects.hidden = !ids.length;
 }
 
 // The caption's words for the filters: " — PT X, serious, onset day 1–91".
@@ -177,25 +188,6 @@ function describeFilters(query) {
   if (query.site) describe.push(`site ${query.site}`);
   if (query.group) describe.push(`dose group ${query.group}`);
   return describe.length ? ` — ${describe.join(', ')}` : '';
-}
-
-// "Showing n of N" and a button appending the next page to the table.
-function pagerOf({tbl, columns, reports, total, nextToken, next}) {
-  const count = h('span', {class: 'muted'}, `Showing ${reports.length} of ${total}.`);
-  const button = h('button', {type: 'button', class: 'secondary'}, 'Show more');
-  button.addEventListener('click', async () => {
-    button.disabled = true;
-    const page = await next(nextToken);
-    nextToken = page.nextPageToken ?? '';
-    const added = (page.reports ?? []).map(N.report);
-    const fresh = table({columns, rows: added});
-    for (const tr of [...fresh.tBodies[0].rows]) tbl.tBodies[0].append(tr);
-    reports.push(...added);
-    count.textContent = `Showing ${reports.length} of ${total}.`;
-    button.disabled = false;
-    if (!nextToken) button.remove();
-  });
-  return h('div', {class: 'pager'}, count, nextToken ? button : null);
 }
 
 // The filter form; its fields are the view's query.
