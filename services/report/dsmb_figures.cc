@@ -196,7 +196,8 @@ Figure OverTimeFigure(const Context& context, const v1::SignalTopic& topic,
   LineChart chart{.title = absl::StrCat(TopicName(context, topic),
                                         ": cumulative incidence over time"),
                   .categories = {},
-                  .x_label = "Timepoint",
+                  // Categories: evenly spaced, and the axis says so.
+                  .x_label = "Timepoint (evenly spaced, not to scale in time)",
                   .y_label = "Subjects with the event (%)",
                   .series = {},
                   .references = {}};

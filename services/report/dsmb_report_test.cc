@@ -787,6 +787,10 @@ TEST(DsmbReportTest, AnyAeOverTimeIsDrawnOnceWhateverWasRaised) {
     const std::string without_topic = Html(in);
     EXPECT_EQ(figures(without_topic), 1) << session;
     EXPECT_THAT(without_topic, HasSubstr("Figure 1. any_ae: cumulative"));
+    // Its timepoints are categories, evenly spaced: the axis says so.
+    EXPECT_THAT(without_topic,
+                HasSubstr(">Timepoint (evenly spaced, not to scale in "
+                          "time)</text>"));
     v1::SignalTopic& topic = in.topics.emplace_back();
     topic.set_topic_id("OVERALL~any_ae");
     topic.set_level(v1::TERM_LEVEL_OVERALL);

@@ -44,6 +44,9 @@ test('any SAE of the example trial over time, with its baselines and citations',
   await compareTerm(page, 'MSC-IPF-EX1', {level: 'TERM_LEVEL_OVERALL', overall_key: 'any_sae'}, 'interval');
   await assertClean(page);
   await gotoView(page, '#/trials/MSC-IPF-EX1/term?level=OVERALL&key=any_sae');
+  // The timepoints are evenly spaced, and the axis says so (month 3 to 6 and
+  // year 4 to 5 look alike).
+  assert.match(await page.textContent('#term-figure svg'), /Timepoint \(evenly spaced, not to scale in time\)/);
   await screenshot(page, 'dashboard-term-baseline');
 
   // On a phone the tables scroll inside their own region; the page itself

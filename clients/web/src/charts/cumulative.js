@@ -17,6 +17,8 @@ const baselineDash = {
 // points: [{tp, key, p, lo, hi, title}]; timepoints: ordered ids with
 // labels; baselines: [{p0, tp (or ''), label}]
 // trends: [{tp, text}] printed above each timepoint (the dose-trend test).
+// The timepoints are evenly spaced (day 7 and year 5 would not both be
+// legible on a scale of days), and the axis says so.
 export function cumulativePlot({points, timepoints, styles, baselines = [], trends = [], width, label, yLabel = 'Cumulative incidence (%)'}) {
   const tpIds = timepoints.map((t) => t.id);
   const labels = Object.fromEntries(timepoints.map((t) => [t.id, t.label]));
@@ -32,7 +34,7 @@ export function cumulativePlot({points, timepoints, styles, baselines = [], tren
     marginBottom: 40,
     marginTop: trends.length ? 44 : 24,
     style: {fontSize: '11px'},
-    x: {type: 'point', domain: tpIds, tickFormat: (id) => labels[id] ?? id, label: 'Timepoint', labelAnchor: 'center', labelArrow: 'none', padding: 0.3},
+    x: {type: 'point', domain: tpIds, tickFormat: (id) => labels[id] ?? id, label: 'Timepoint (evenly spaced, not to scale in time)', labelAnchor: 'center', labelArrow: 'none', padding: 0.3},
     y: {domain: [0, yMax], percent: true, grid: true, label: yLabel, labelArrow: 'none', labelAnchor: 'center'},
     color: colorScale(styles),
     symbol: symbolScale(styles),
