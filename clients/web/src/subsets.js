@@ -9,13 +9,15 @@ const NAMED = {
   death: ['INCIDENCE_SUBSET_DEATH', 'Fatal AEs'],
 };
 
+const aesiLabel = (category) => `AESI: ${category.replaceAll('_', ' ')}`;
+
 // The subset a URL key names: {key, subset, aesi, label}; all AEs (key '')
 // for an empty or unknown key, or an AESI category the trial does not have.
 export function subsetOf(key, trial) {
   const s = key ?? '';
   if (s.startsWith('aesi:') && (trial.aesiCategories ?? []).includes(s.slice(5))) {
     const cat = s.slice(5);
-    return {key: s, subset: 'INCIDENCE_SUBSET_AESI', aesi: cat, label: `AESI: ${cat.replaceAll('_', ' ')}`};
+    return {key: s, subset: 'INCIDENCE_SUBSET_AESI', aesi: cat, label: aesiLabel(cat)};
   }
   if (NAMED[s]) {
     const [subset, label] = NAMED[s];
@@ -24,10 +26,20 @@ export function subsetOf(key, trial) {
   return {key: '', subset: '', aesi: '', label: 'All AEs'};
 }
 
-// The explorer's subset choices, all AEs first.
+// The request fields of a URL key as it stands, {subset, aesi} or {} for
+// all AEs: an AESI category is the server's to check (the report listing
+// shows its refusal rather than listing every AE).
+export function subsetRequest(key) {
+  const s = key ?? '';
+  if (s.startsWith('aesi:')) return {subset: 'INCIDENCE_SUBSET_AESI', aesi: s.slice(5)};
+  return NAMED[s] ? {subset: NAMED[s][0]} : {};
+}
+
+// The subset choices of a form, all AEs first and fatal AEs last.
 export function subsetChoices(trial) {
-  return [['', 'All AEs'], ['serious', 'Serious AEs'], ['grade3', 'Grade ≥ 3 AEs'], ['related', 'Related AEs'],
-    ...(trial.aesiCategories ?? []).map((c) => [`aesi:${c}`, `AESI: ${c.replaceAll('_', ' ')}`]), ['death', 'Fatal AEs']];
+  const named = (k) => [k, NAMED[k][1]];
+  return [['', 'All AEs'], named('serious'), named('grade3'), named('related'),
+    ...(trial.aesiCategories ?? []).map((c) => [`aesi:${c}`, aesiLabel(c)]), named('death')];
 }
 
 // The subset key of the AEs an overall row counts ('' for any AE): the

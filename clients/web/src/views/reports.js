@@ -13,7 +13,7 @@ import {table, scroller} from '../table.js';
 import {dateTime, enumWords} from '../format.js';
 import {trialHash, subjectHash} from '../links.js';
 import * as N from '../normalize.js';
-import {subsetChoices} from '../subsets.js';
+import {subsetChoices, subsetRequest} from '../subsets.js';
 import {loadTrial, pageHeader, trialCrumbs, section, groupById, showMore} from './common.js';
 
 export const name = 'reports';
@@ -23,8 +23,6 @@ const PAGE = 200;
 // ListReports' filters from the view's query. A subset is the server's
 // (ListReportsRequest.subset): the rule of the incidence subset whose cell
 // linked here, so the list holds exactly the cell's reports.
-const SUBSETS = {serious: 'INCIDENCE_SUBSET_SERIOUS', grade3: 'INCIDENCE_SUBSET_GRADE_3_PLUS',
-  related: 'INCIDENCE_SUBSET_RELATED', death: 'INCIDENCE_SUBSET_DEATH'};
 function filtersOf(query) {
   const f = {
     pt: query.pt, soc: query.soc, subject_id: query.subject, site_id: query.site,
@@ -32,14 +30,7 @@ function filtersOf(query) {
     order_by: query.order === 'onset' ? 'onset_study_day' : '',
     include_entered_in_error: query.withdrawn === 'include' ? 'true' : '',
   };
-  const s = query.subset ?? '';
-  if (s.startsWith('aesi:')) {
-    f.subset = 'INCIDENCE_SUBSET_AESI';
-    f.aesi = s.slice(5);
-  } else if (SUBSETS[s]) {
-    f.subset = SUBSETS[s];
-  }
-  return f;
+  return {...f, ...subsetRequest(query.subset)};
 }
 
 export function reportColumns(trial, {withSubject = true, withGroup = true, withEnd = true, withSoc = true, onVersions} = {}) {
