@@ -30,8 +30,9 @@ export async function render(ctx) {
   const groups = groupsOf(trial);
   const styles = groupStyles(groups);
   const tps = trial.timepoints ?? [];
-  const {row, trendable, trendGap} = await loadIncidence(ctx, trial, term);
-  const {mine, topic} = await loadBaselinesAndTopic(ctx, trial, term);
+  // Independent requests: one round trip, not two.
+  const [{row, trendable, trendGap}, {mine, topic}] = await Promise.all([
+    loadIncidence(ctx, trial, term), loadBaselinesAndTopic(ctx, trial, term)]);
   const baselineMarks = mine.filter((b) => term.measure === 'cumulative' && !b.doseGroupId).map((b) => ({
     p0: b.expectedProportion, tp: b.timepointId, citation: b.citation,
     label: `Expected ${pct(b.expectedProportion)}% (${b.baselineId})`,
