@@ -336,7 +336,17 @@ std::vector<rocksdb::ColumnFamilyDescriptor> ColumnFamilies(
   // filter lets a missing key skip the skip-list search (the ingest profile
   // was dominated by memtable lookups, most of them misses).
   cf_options.memtable_whole_key_filtering = true;
-  cf_options.memtable_prefix_bloom_size_ratio = 0.05;
+  // The filter's size is this ratio of write_buffer_size (64 MiB), whatever
+  // the memtable will hold; it is allocated and zeroed with a memtable's
+  // first key, and every column family written since the last WAL switch
+  // (max_wal_bytes) gets a new memtable at the switch. 0.05 made 3.2 MiB
+  // filters for memtables the WAL cap flushes at ~60,000 entries (~450 bits
+  // an entry): ~9 ms of page faults per memtable on the reference VM, 4 %
+  // of all samples in the batched ingest profile, and 45 MiB of memtables
+  // for one key in each column family (docs/benchmarks.md, twenty-third
+  // round). 0.01 (640 KiB) still gives ~13 bits an entry to a full 64 MiB
+  // memtable of ~160-byte entries (~400,000).
+  cf_options.memtable_prefix_bloom_size_ratio = 0.01;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
