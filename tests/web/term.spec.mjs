@@ -110,7 +110,11 @@ async function assertReportsOf(page, trialId, subset) {
   const [all, only] = await Promise.all([api(`${v1('trials', trialId)}/reports`, {query: {page_size: 1}}),
     api(`${v1('trials', trialId)}/reports`, {query: {...query, page_size: 1}})]);
   assert.ok(only.totalSize > 0 && only.totalSize < all.totalSize, `${only.totalSize} of ${all.totalSize} reports are ${subset}`);
-  assert.match(await page.textContent('#reports-table caption'), new RegExp(`^${only.totalSize} reports`));
+  const caption = await page.textContent('#reports-table caption');
+  assert.match(caption, new RegExp(`^${only.totalSize} reports`));
+  // The caption names the subset among the filters, in lower case.
+  const words = subset.startsWith('aesi:') ? `AESI ${subset.slice(5)}` : {serious: 'serious', grade3: 'grade ≥ 3', related: 'related', death: 'fatal'}[subset];
+  assert.ok(new RegExp(`[—,] ${words}[,( ]`).test(caption), `"${words}" in the caption "${caption}"`);
 }
 
 test('an overall row links to the reports it counts, from its term page and its topic', async () => {

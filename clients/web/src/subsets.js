@@ -2,11 +2,12 @@
 // listing (IncidenceSubset in the API), named in URLs by short keys:
 // serious, grade3, related, death and aesi:CATEGORY.
 
+// key: [API enum, label, the word a caption lists it by].
 const NAMED = {
-  serious: ['INCIDENCE_SUBSET_SERIOUS', 'Serious AEs'],
-  grade3: ['INCIDENCE_SUBSET_GRADE_3_PLUS', 'Grade ≥ 3 AEs'],
-  related: ['INCIDENCE_SUBSET_RELATED', 'Related AEs'],
-  death: ['INCIDENCE_SUBSET_DEATH', 'Fatal AEs'],
+  serious: ['INCIDENCE_SUBSET_SERIOUS', 'Serious AEs', 'serious'],
+  grade3: ['INCIDENCE_SUBSET_GRADE_3_PLUS', 'Grade ≥ 3 AEs', 'grade ≥ 3'],
+  related: ['INCIDENCE_SUBSET_RELATED', 'Related AEs', 'related'],
+  death: ['INCIDENCE_SUBSET_DEATH', 'Fatal AEs', 'fatal'],
 };
 
 const aesiLabel = (category) => `AESI: ${category.replaceAll('_', ' ')}`;
@@ -33,6 +34,13 @@ export function subsetRequest(key) {
   const s = key ?? '';
   if (s.startsWith('aesi:')) return {subset: 'INCIDENCE_SUBSET_AESI', aesi: s.slice(5)};
   return NAMED[s] ? {subset: NAMED[s][0]} : {};
+}
+
+// A URL key as a caption lists it among other filters ("serious",
+// "AESI hepatic"); a key this build does not name, as it stands.
+export function subsetInWords(key) {
+  if (key.startsWith('aesi:')) return `AESI ${key.slice(5)}`;
+  return NAMED[key]?.[2] ?? key;
 }
 
 // The subset choices of a form, all AEs first and fatal AEs last.

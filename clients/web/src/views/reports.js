@@ -13,7 +13,7 @@ import {table, scroller} from '../table.js';
 import {dateTime, enumWords} from '../format.js';
 import {trialHash, subjectHash} from '../links.js';
 import * as N from '../normalize.js';
-import {subsetChoices, subsetRequest} from '../subsets.js';
+import {subsetChoices, subsetInWords, subsetRequest} from '../subsets.js';
 import {loadTrial, pageHeader, trialCrumbs, section, groupById, showMore} from './common.js';
 
 export const name = 'reports';
@@ -173,7 +173,7 @@ function describeFilters(query) {
   const describe = [];
   if (query.pt) describe.push(`PT ${query.pt}`);
   if (query.soc) describe.push(`SOC ${query.soc}`);
-  if (query.subset) describe.push(query.subset.startsWith('aesi:') ? `AESI ${query.subset.slice(5)}` : {serious: 'serious', grade3: 'grade ≥ 3', related: 'related', death: 'fatal'}[query.subset] ?? query.subset);
+  if (query.subset) describe.push(subsetInWords(query.subset));
   if (query.onset_min || query.onset_max) describe.push(`onset day ${query.onset_min || 1}–${query.onset_max || 'end'}`);
   if (query.subject) describe.push(`subject ${query.subject}`);
   if (query.site) describe.push(`site ${query.site}`);
