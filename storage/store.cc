@@ -12,10 +12,10 @@
 #include <rocksdb/write_batch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
-#include <map>
 #include <span>
 
 #include "absl/strings/ascii.h"
@@ -900,7 +900,11 @@ rocksdb::Status AddWrite(rocksdb::WriteBatch& batch,
 }
 
 // Adds the writes of several mutations to `batch`, in key order; where
-// several write the same key, the last one's.
+// several write the same key, the last one's. Each mutation's writes are
+// already in key order, so they are merged through a heap of one cursor per
+// mutation (log k comparisons a key for k mutations, nothing allocated per
+// key); a map of every key cost ~14 % of the writer thread in the 16-stream
+// profile (docs/benchmarks.md, twenty-fourth round).
 rocksdb::Status FillBatch(std::span<const Writes* const> writes,
                           const std::vector<rocksdb::ColumnFamilyHandle*>& cfs,
                           rocksdb::WriteBatch& batch) {
@@ -912,16 +916,42 @@ rocksdb::Status FillBatch(std::span<const Writes* const> writes,
     }
     return s;
   }
-  std::map<std::pair<int, std::string_view>, const std::optional<std::string>*>
-      last;
-  for (const Writes* w : writes) {
-    for (const auto& [cf_key, value] : *w) {
-      last.insert_or_assign({cf_key.first, cf_key.second}, &value);
+  struct Cursor {
+    Writes::const_iterator at, end;
+    size_t mutation;  // index in `writes`: a later one wins a tie
+  };
+  const WriteKeyLess less;
+  // std::*_heap keep the greatest element first: "greater" is the smaller
+  // key, and for one key the earlier mutation, so that the mutations writing
+  // a key are popped oldest first and the last popped is the newest.
+  const auto comes_after = [&less](const Cursor& a, const Cursor& b) {
+    if (less(b.at->first, a.at->first)) return true;
+    if (less(a.at->first, b.at->first)) return false;
+    return a.mutation > b.mutation;
+  };
+  std::vector<Cursor> heap;
+  heap.reserve(writes.size());
+  for (size_t i = 0; i < writes.size(); ++i) {
+    if (!writes[i]->empty()) {
+      heap.push_back({writes[i]->begin(), writes[i]->end(), i});
     }
   }
-  for (const auto& [cf_key, value] : last) {
-    s = AddWrite(batch, cfs[cf_key.first], cf_key.second, *value);
-    if (!s.ok()) break;
+  std::make_heap(heap.begin(), heap.end(), comes_after);
+  while (!heap.empty() && s.ok()) {
+    const Writes::value_type* newest = nullptr;
+    // Pops every cursor at the smallest key, advancing each past it.
+    do {
+      std::pop_heap(heap.begin(), heap.end(), comes_after);
+      Cursor& cursor = heap.back();
+      newest = &*cursor.at;
+      if (++cursor.at == cursor.end) {
+        heap.pop_back();
+      } else {
+        std::push_heap(heap.begin(), heap.end(), comes_after);
+      }
+    } while (!heap.empty() && !less(newest->first, heap.front().at->first));
+    s = AddWrite(batch, cfs[newest->first.first], newest->first.second,
+                 newest->second);
   }
   return s;
 }
