@@ -27,6 +27,9 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # Fewer SIGKILL cycles under ASan (each restart is slower); CI's plain run
 # does 20.
 export AESIGNAL_CRASH_CYCLES=${AESIGNAL_CRASH_CYCLES:-5}
+# Likewise power cuts (tests/integration/power_loss_test.cc; 20 in CI's plain
+# run): each cycle opens and closes the store in the test's own process.
+export AESIGNAL_POWER_CYCLES=${AESIGNAL_POWER_CYCLES:-8}
 export CONSUMER_CXX_FLAGS="$flags" CONSUMER_LINKER_FLAGS="-fsanitize=address,undefined"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "${TEST_JOBS:-2}" \
   --timeout 900 -LE lint

@@ -31,6 +31,7 @@ export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:igno
 # 15 SIGKILL cycles: under TSan a cycle acknowledges fewer reports, and the
 # harness wants more than 1000 in all (5 was not always enough).
 export AESIGNAL_CRASH_CYCLES=${AESIGNAL_CRASH_CYCLES:-15}
+export AESIGNAL_POWER_CYCLES=${AESIGNAL_POWER_CYCLES:-8}
 export CONSUMER_CXX_FLAGS="$flags -fsanitize=thread" CONSUMER_LINKER_FLAGS="-fsanitize=thread $shim -labsl_synchronization"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "${TEST_JOBS:-2}" \
   --timeout 900 -LE lint
