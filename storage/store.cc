@@ -433,7 +433,6 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   auto stored = store->ReadSchemaVersion();
   if (!stored.ok()) return stored.status();
   store->pipelined_sync_ = options.pipelined_sync;
-  store->syncer_ = std::thread([raw = store.get()] { raw->SyncLoop(); });
   store->writer_ = std::thread([raw = store.get()] { raw->WriteLoop(); });
   store->committer_ = std::thread([raw = store.get()] { raw->CommitLoop(); });
   if (absl::Status upgraded = store->UpgradeSchema(*stored); !upgraded.ok()) {
@@ -581,11 +580,6 @@ Store::~Store() {
     committer_done_ = true;
   }
   if (writer_.joinable()) writer_.join();
-  {
-    absl::MutexLock lock(&mu_);
-    writer_done_ = true;
-  }
-  if (syncer_.joinable()) syncer_.join();
   CloseRocks();
 }
 
@@ -680,7 +674,7 @@ void Store::CommitLoop() {
         mu_.Lock();
         NoteResumeAttempt(resumed);
       }
-      // A write can fail on the writer or sync thread while the committer
+      // A write or sync can fail on the writer thread while the committer
       // waits here with nothing queued: it then goes back to resuming.
       mu_.Await(absl::Condition(
           +[](Store* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
@@ -877,16 +871,44 @@ void Store::WriteLoop() {
     }
     Written written;
     const uint64_t applied = ApplyHandoffs(items, failure, written);
-    absl::MutexLock lock(&mu_);
-    if (!written.tally.storage_failure.ok()) {
-      // Refuse new work now, not only once the sync thread gets here. (The
-      // cache is dropped before writes resume, in CommitLoop.)
-      RecordFailure(written.tally.storage_failure);
+    {
+      absl::MutexLock lock(&mu_);
+      if (!written.tally.storage_failure.ok()) {
+        // Refuse new work now, not only once the callers are completed.
+        // (The cache is dropped before writes resume, in CommitLoop.)
+        RecordFailure(written.tally.storage_failure);
+      }
+      // The committer may retire these writes while the WAL syncs.
+      if (applied > applied_seq_) applied_seq_ = applied;
     }
-    if (applied > applied_seq_) applied_seq_ = applied;
-    unsynced_.push_back(std::move(written));
+    SyncAndComplete(written, failure);
+    absl::MutexLock lock(&mu_);
     writing_ = false;
   }
+}
+
+void Store::SyncAndComplete(Written& written, const absl::Status& failure) {
+  // Nothing is synced, nor acknowledged, once a write or sync has failed
+  // (`failure`): these mutations may have read what failed, and after a
+  // failed fsync the WAL's state is unknown (what they wrote may still be
+  // kept; a client's retry is then a DUPLICATE). Syncing on the thread that
+  // wrote also means a WAL is never synced after an append to it failed,
+  // which RocksDB 7.8 asserts against (aborting the process).
+  absl::Status synced = failure;
+  if (written.tally.wrote && synced.ok()) {
+    synced = FromRocks(db_->SyncWAL());
+    ++written.tally.syncs;
+  }
+  if (!synced.ok()) {
+    // Every mutation of the write fails: each may have read another's.
+    if (written.tally.storage_failure.ok()) {
+      written.tally.storage_failure = synced;
+    }
+    for (absl::Status& result : written.results) {
+      if (result.ok()) result = synced;
+    }
+  }
+  CompleteGroup(written);
 }
 
 namespace {
@@ -1004,39 +1026,6 @@ uint64_t Store::ApplyHandoffs(std::deque<Handoff>& items, absl::Status& failure,
     written.results.push_back(std::move(item.result));
   }
   return failure.ok() && !items.empty() ? items.back().seq : 0;
-}
-
-void Store::SyncLoop() {
-  for (;;) {
-    std::deque<Written> groups;
-    // Once a write or sync has failed, no later sync may acknowledge
-    // anything until RocksDB has resumed: these groups may have read what
-    // failed, and after a failed fsync the WAL's state is unknown. (What
-    // they wrote may still be kept; a client's retry is then a DUPLICATE.)
-    absl::Status synced;
-    if (!TakeQueued(unsynced_, writer_done_, syncing_, groups, synced)) {
-      return;  // the writer is done and drained
-    }
-    // A failed sync fails every group it covers: later groups may have read
-    // what an earlier one wrote.
-    bool wrote = false;
-    for (const Written& g : groups) wrote |= g.tally.wrote;
-    if (wrote && synced.ok()) {
-      synced = FromRocks(db_->SyncWAL());
-      ++groups.front().tally.syncs;
-    }
-    for (Written& g : groups) {
-      if (!synced.ok()) {
-        if (g.tally.storage_failure.ok()) g.tally.storage_failure = synced;
-        for (auto& r : g.results) {
-          if (r.ok()) r = synced;
-        }
-      }
-      CompleteGroup(g);
-    }
-    absl::MutexLock lock(&mu_);
-    syncing_ = false;
-  }
 }
 
 void Store::CompleteGroup(Written& written) {

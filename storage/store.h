@@ -2,14 +2,15 @@
 //
 // Reads go straight to RocksDB (lock-free, thread-safe). Every write goes
 // through Commit(): mutations run one at a time, in arrival order, on a single
-// committer thread, each building exactly one atomic WriteBatch. Three
-// threads form a pipeline: the committer runs mutations and hands each one's
-// writes to a writer thread, which applies them to RocksDB without syncing
-// and hands them to a sync thread, which syncs the WAL once for everything
-// handed to it since its last sync (group commit) and only then completes
-// the callers, in order. So a completed Commit is durable against process
-// crash and power loss, concurrent writers share fsyncs, and the committer
-// runs the next mutations while the last ones are applied and synced. A
+// committer thread, each building exactly one atomic WriteBatch. Two threads
+// form a pipeline: the committer runs mutations and hands each one's writes
+// to a writer thread, which applies everything handed to it since its last
+// write to RocksDB as one write, syncs the WAL once for all of it (group
+// commit) and only then completes the callers, in order. So a completed
+// Commit is durable against process crash and power loss, concurrent writers
+// share fsyncs, and the committer runs the next mutations while the last
+// ones are applied and synced. (The sync once had a thread of its own; see
+// WriteLoop for why it no longer does.) A
 // mutation reads the writes of those before it whether or not RocksDB holds
 // them yet (storage/in_flight.h); if applying or syncing one fails, every
 // later one fails too, since it may have read what failed.
@@ -219,7 +220,7 @@ class Txn : public ReadView {
 
 // A unit of work run by the committer: read through and write into the Txn.
 using Mutation = std::function<absl::Status(Txn&)>;
-// Called on the store's sync thread (or the caller's, for a commit refused
+// Called on the store's writer thread (or the caller's, for a commit refused
 // at once) once the mutation is durable (OK) or has failed, in commit order;
 // must be quick and must not call Commit.
 using CommitCallback = std::function<void(absl::Status)>;
@@ -340,7 +341,7 @@ class Store {
     int64_t kv_reads = 0;
     CommitCallback done;
   };
-  // Mutations applied by the writer (unsynced), awaiting the WAL sync.
+  // Mutations applied by the writer, and how: what the WAL sync completes.
   struct Written {
     std::vector<CommitCallback> done;
     std::vector<absl::Status> results;
@@ -358,18 +359,22 @@ class Store {
   void TrimCache();
   // Copies the committer cache's counters into stats_. Committer thread.
   void PublishCacheStats() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The writer thread: applies handed-over mutations to RocksDB, unsynced,
-  // in order, and hands them to the sync thread.
+  // The writer thread: applies the handed-over mutations to RocksDB in one
+  // write, syncs the WAL, completes them in order; again. The sync is its
+  // own, not a sync thread's overlapping the next write: RocksDB 7.8 asserts
+  // (and aborts the process) when a WAL is synced after an append to it has
+  // failed on another thread before the WAL was ever synced — which the
+  // power-loss test hit (docs/benchmarks.md, twenty-fifth round).
   void WriteLoop();
   // Applies the handed-over mutations `items`, in order, as one RocksDB
   // write, unless `failure` is set (then fails them); sets `failure` if the
   // write fails. Returns the last applied mutation's sequence (0: none).
   uint64_t ApplyHandoffs(std::deque<Handoff>& items, absl::Status& failure,
                          Written& written);
-  // The sync thread: syncs the WAL for every group handed to it since the
-  // last sync, then completes them in order.
-  void SyncLoop();
-  // A pipeline stage's wait (the writer's, the sync thread's): until `queue`
+  // Syncs the WAL for `written` (unless `failure`, the write's or an
+  // earlier one's), then completes its mutations in order. Writer thread.
+  void SyncAndComplete(Written& written, const absl::Status& failure);
+  // The writer's wait: until `queue`
   // holds work or `producer_done`; then takes all of it into `taken`, marks
   // the stage `busy` and reads the store's failure into `failure`. False
   // once the producer is done and the queue drained. `queue`,
@@ -380,9 +385,9 @@ class Store {
       ABSL_LOCKS_EXCLUDED(mu_);
   // Completes one synced (or failed) group.
   void CompleteGroup(Written& written);
-  // Whether the writer and sync threads have nothing in hand.
+  // Whether the writer has nothing in hand.
   bool PipelineIdle() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return to_write_.empty() && !writing_ && unsynced_.empty() && !syncing_;
+    return to_write_.empty() && !writing_;
   }
   // Adds the group to the stats; a storage failure stops writes.
   void RecordGroup(const GroupTally& tally);
@@ -442,11 +447,7 @@ class Store {
   bool writing_ ABSL_GUARDED_BY(mu_) = false;  // the writer is busy
   // Every mutation up to this sequence is applied (RocksDB holds it).
   uint64_t applied_seq_ ABSL_GUARDED_BY(mu_) = 0;
-  // Groups applied by the writer, oldest first, not yet synced.
-  std::deque<Written> unsynced_ ABSL_GUARDED_BY(mu_);
-  bool syncing_ ABSL_GUARDED_BY(mu_) = false;  // the sync thread is busy
   bool committer_done_ ABSL_GUARDED_BY(mu_) = false;
-  bool writer_done_ ABSL_GUARDED_BY(mu_) = false;
   bool pipelined_sync_ = true;
   // Used by the committer thread only (so not guarded by mu_).
   std::unique_ptr<CommitCache> cache_;
@@ -454,7 +455,6 @@ class Store {
   uint64_t last_seq_ = 0;  // of the last mutation run
   std::thread committer_;
   std::thread writer_;
-  std::thread syncer_;
 };
 
 }  // namespace aesignal::storage

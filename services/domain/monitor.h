@@ -106,7 +106,7 @@ class Monitor {
   // stored.
   absl::StatusOr<v1::SubmitReportsResponse> SubmitReports(
       const v1::SubmitReportsRequest& request, const CallInfo& call = {});
-  // As SubmitReports, but returns at once; `done` runs (on the store's sync
+  // As SubmitReports, but returns at once; `done` runs (on the store's writer
   // thread, or inline for requests refused before queueing) when
   // the batch is durable or failed. Batches complete in submission order.
   // Takes the request (a streamed batch is moved in, not copied).
