@@ -15,11 +15,9 @@
 #include <rocksdb/env.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <filesystem>
 #include <iostream>
 #include <map>
-#include <mutex>
 #include <random>
 #include <set>
 #include <thread>
@@ -32,6 +30,7 @@
 #include "services/domain/monitor.h"
 #include "storage/keys.h"
 #include "storage/store.h"
+#include "tests/testing/async_ingest.h"
 #include "tests/testing/fixtures.h"
 #include "tests/testing/power_loss_file_system.h"
 #include "tests/testing/temp_dir.h"
@@ -166,11 +165,7 @@ constexpr int kSubjects = 30;
 constexpr int kBatch = 50;
 constexpr int kWindow = 4;  // batches in flight per client
 
-struct Acked {
-  std::string report_id;
-  uint32_t version;
-  int cycle;
-};
+using Acked = testing::AckedVersion;
 
 int EnvInt(const char* name, int fallback) {
   const char* value = std::getenv(name);
@@ -208,49 +203,6 @@ v1::SubmitReportsRequest MakeBatch(int cycle, int client, int b,
                         i % 3 ? "Headache" : "Nausea", 1 + i % 5, i % 7 == 0);
   }
   return request;
-}
-
-// Streams batches (kWindow in flight) until `stop` or the first failure;
-// returns what was acknowledged as stored (ACCEPTED, SUPERSEDED, DUPLICATE).
-std::vector<Acked> StreamUntilFailure(domain::Monitor& monitor, int cycle,
-                                      int client,
-                                      const std::vector<Acked>& earlier,
-                                      const std::atomic<bool>& stop) {
-  std::mutex mu;
-  std::condition_variable changed;
-  int in_flight = 0;
-  bool failed = false;
-  std::vector<Acked> acked;
-  for (int b = 0; !stop.load(); ++b) {
-    {
-      std::unique_lock<std::mutex> lock(mu);
-      changed.wait(lock, [&] { return in_flight < kWindow || failed; });
-      if (failed) break;
-      ++in_flight;
-    }
-    monitor.SubmitReportsAsync(
-        MakeBatch(cycle, client, b, earlier),
-        [&](absl::StatusOr<v1::SubmitReportsResponse> response) {
-          std::lock_guard<std::mutex> lock(mu);
-          --in_flight;
-          changed.notify_all();
-          if (!response.ok()) {
-            failed = true;
-            return;
-          }
-          for (const v1::ReportResult& result : response->results()) {
-            if (result.status() == v1::REPORT_STATUS_REJECTED) {
-              ADD_FAILURE() << result.report_id() << ": " << result.field()
-                            << ": " << result.reason();
-              continue;
-            }
-            acked.push_back({result.report_id(), result.version(), cycle});
-          }
-        });
-  }
-  std::unique_lock<std::mutex> lock(mu);
-  changed.wait(lock, [&] { return in_flight == 0; });
-  return acked;
 }
 
 // Trial T (three groups, 30 subjects) with baselines for both PTs, so that
@@ -292,7 +244,7 @@ void ExpectAckedStored(storage::Store& store, const std::vector<Acked>& acked,
     if (value->has_value()) continue;
     if (++missing <= 5) {
       ADD_FAILURE() << when << ": " << a.report_id << " v" << a.version
-                    << " (acknowledged in cycle " << a.cycle
+                    << " (acknowledged in cycle " << a.round
                     << ") is not stored";
     }
   }
@@ -331,7 +283,11 @@ CycleOutcome PowerCycle(const std::string& data_dir, int cycle, uint32_t seed,
     std::vector<std::thread> threads;
     for (int k = 0; k < clients; ++k) {
       threads.emplace_back([&, k] {
-        got[k] = StreamUntilFailure(monitor, cycle, k, earlier, stop);
+        got[k] =
+            testing::StreamUntilFailure(
+                monitor, kWindow, cycle,
+                [&](int b) { return MakeBatch(cycle, k, b, earlier); }, stop)
+                .acked;
       });
     }
     absl::SleepFor(cut_after);
