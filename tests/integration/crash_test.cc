@@ -29,6 +29,7 @@
 #include "storage/keys.h"
 #include "storage/store.h"
 #include "tests/testing/fixtures.h"
+#include "tests/testing/recount_checks.h"
 #include "tests/testing/temp_dir.h"
 
 namespace aesignal {
@@ -176,13 +177,6 @@ std::vector<Acked> StreamUntilKilled(const ServerProcess& server, int cycle,
   return acked;
 }
 
-int EnvInt(const char* name, int fallback) {
-  const char* value = std::getenv(name);
-  int parsed = 0;
-  return value != nullptr && absl::SimpleAtoi(value, &parsed) ? parsed
-                                                              : fallback;
-}
-
 // The trial the crash cycles write to: 30 subjects and PT baselines, so
 // signals are raised and updated while the server dies.
 void CreateCrashTrial(const std::string& data_dir) {
@@ -203,17 +197,8 @@ void CreateCrashTrial(const std::string& data_dir) {
   ASSERT_TRUE(trials->EnrollSubjects(&c2, enroll, &enrolled).ok());
   // Baselines, so signals are raised and updated while the server dies.
   auto signals = v1::SignalService::NewStub(server.channel());
-  v1::PutBaselinesRequest put;
-  put.set_parent(kParent);
-  for (const char* pt : {"Headache", "Nausea"}) {
-    v1::Baseline* b = put.add_baselines();
-    b->set_baseline_id(pt);
-    b->set_level(v1::TERM_LEVEL_PT);
-    b->set_soc(absl::StrCat("SOC ", std::string(pt, 1)));
-    b->set_pt(pt);
-    b->set_expected_proportion(0.05);
-    b->set_citation("crash test");
-  }
+  const v1::PutBaselinesRequest put =
+      testing::HeadacheNauseaBaselines(kParent, "crash test");
   v1::PutBaselinesResponse put_response;
   grpc::ClientContext c3;
   const grpc::Status baselines = signals->PutBaselines(&c3, put, &put_response);
@@ -257,12 +242,8 @@ void ExpectEveryAckedStored(const std::string& data_dir,
 // AESIGNAL_CRASH_CLIENTS (3) concurrent streaming clients, AESIGNAL_CRASH_SEED
 // (time) for the moments.
 TEST(CrashTest, AckedReportsSurviveSigkill) {
-  const int cycles = EnvInt("AESIGNAL_CRASH_CYCLES", 20);
-  const int clients = EnvInt("AESIGNAL_CRASH_CLIENTS", 3);
-  const int seed = EnvInt("AESIGNAL_CRASH_SEED",
-                          static_cast<int>(absl::ToUnixMicros(absl::Now())));
-  std::cout << "cycles=" << cycles << " clients=" << clients << " seed=" << seed
-            << " (AESIGNAL_CRASH_SEED reproduces)\n";
+  const auto [cycles, clients, seed] =
+      testing::CycleSettingsFromEnv("AESIGNAL_CRASH");
   std::mt19937 random(seed);
   testing::TempDir dir;
   const std::string data_dir = dir.Sub("data");
@@ -299,43 +280,14 @@ TEST(CrashTest, AckedReportsSurviveSigkill) {
   ExpectEveryAckedStored(data_dir, acked);
   if (::testing::Test::HasFatalFailure()) return;
 
-  // Offline: counters equal a recount, and no report is counted twice.
+  // Offline: counters equal a recount, signals a re-evaluation (rows left
+  // dirty by the last kill are evaluated on open), no report counted twice.
   auto store = storage::Store::Open({.path = data_dir});
   ASSERT_TRUE(store.ok()) << store.status();
-  domain::Monitor monitor(store->get());
-  absl::Status verified = monitor.VerifyCounters("T").status();
-  EXPECT_TRUE(verified.ok()) << verified;
-  // Signals: rows left dirty by the last kill are evaluated on open; then
-  // every stored signal equals a re-evaluation of the counters.
-  ASSERT_TRUE(monitor.signals().WaitIdle(absl::Seconds(60)).ok());
-  auto signals = monitor.signals().VerifySignals("T");
-  ASSERT_TRUE(signals.ok()) << signals.status();
-  EXPECT_GT(*signals, 0) << "no signal was raised: the check checked nothing";
-  std::cout << *signals << " signals equal a re-evaluation\n";
-  std::set<std::pair<std::string, std::string>> distinct_reports;
-  ASSERT_TRUE(
-      (*store)
-          ->Latest()
-          .Scan(storage::Cf::kReports, storage::TrialPrefix("T"), "",
-                [&](std::string_view key, std::string_view) {
-                  auto parts = storage::DecodeReportKey(key);
-                  distinct_reports.insert({parts->site_id, parts->report_id});
-                  return true;
-                })
-          .ok());
-  v1::GetIncidenceRequest request;
-  request.set_parent(kParent);
-  request.set_level(v1::TERM_LEVEL_OVERALL);
-  auto incidence = monitor.GetIncidence(request);
-  ASSERT_TRUE(incidence.ok());
-  const v1::TermIncidence& any_ae = incidence->terms(0);
-  ASSERT_EQ(any_ae.overall_key(), "any_ae");
-  const v1::IncidenceCell& total_last = any_ae.cells(any_ae.cells_size() - 1);
-  ASSERT_EQ(total_last.dose_group_id(), "");
-  EXPECT_EQ(total_last.cumulative().events(),
-            static_cast<int64_t>(distinct_reports.size()));
+  int64_t stored = 0;
+  testing::ExpectStoreEqualsARecount(**store, "T", &stored);
   std::cout << "acknowledged " << acked.size() << " report versions; stored "
-            << distinct_reports.size() << " reports\n";
+            << stored << " reports\n";
 }
 
 }  // namespace

@@ -111,6 +111,29 @@ absl::Status CreateTrialT1(domain::Monitor& monitor) {
   return monitor.EnrollSubjects(enroll).status();
 }
 
+// A store on a disk that fills on demand, resuming every 20 ms, with trial
+// T1 in it. Members are destroyed in reverse: the monitor, the store, then
+// the disk under them.
+struct FullableTrial {
+  absl::Status Open() {
+    env = FullableEnv(&disk);
+    auto opened =
+        storage::Store::Open({.path = dir.Sub("data"),
+                              .env = env.get(),
+                              .resume_interval = absl::Milliseconds(20)});
+    if (!opened.ok()) return opened.status();
+    store = std::move(*opened);
+    monitor = std::make_unique<domain::Monitor>(store.get());
+    return CreateTrialT1(*monitor);
+  }
+
+  testing::TempDir dir;
+  Disk disk;
+  std::unique_ptr<rocksdb::Env> env;
+  std::unique_ptr<storage::Store> store;
+  std::unique_ptr<domain::Monitor> monitor;
+};
+
 int64_t AnyAeEvents(domain::Monitor& monitor) {
   v1::GetIncidenceRequest request;
   request.set_parent("trials/T1");
@@ -216,16 +239,10 @@ v1::SubmitReportsRequest StreamBatch(int round, int client, int b) {
 // power-loss test), the store resumes once space returns, and everything
 // acknowledged is stored and counted once. Five times over.
 TEST(DiskFullTest, ConcurrentStreamsFailCleanlyAndResumeWhenTheDiskFills) {
-  testing::TempDir dir;
-  Disk disk;
-  auto env = FullableEnv(&disk);
-  auto store =
-      storage::Store::Open({.path = dir.Sub("data"),
-                            .env = env.get(),
-                            .resume_interval = absl::Milliseconds(20)});
-  ASSERT_TRUE(store.ok()) << store.status();
-  domain::Monitor monitor(store->get());
-  ASSERT_TRUE(CreateTrialT1(monitor).ok());
+  FullableTrial t;
+  ASSERT_TRUE(t.Open().ok());
+  domain::Monitor& monitor = *t.monitor;
+  Disk& disk = t.disk;
   std::mt19937 random(static_cast<uint32_t>(absl::ToUnixMicros(absl::Now())));
   std::vector<testing::AckedVersion> acked;
   for (int round = 0; round < 5; ++round) {
@@ -259,7 +276,7 @@ TEST(DiskFullTest, ConcurrentStreamsFailCleanlyAndResumeWhenTheDiskFills) {
   }
   int missing = 0;
   for (const testing::AckedVersion& a : acked) {
-    auto value = (*store)->Latest().Get(
+    auto value = t.store->Latest().Get(
         storage::Cf::kReports,
         storage::ReportKey("T1", "01", a.report_id, a.version));
     ASSERT_TRUE(value.ok()) << value.status();
@@ -341,16 +358,10 @@ TEST(DiskFullTest, OnAFullDiskTheStoreOpensReadOnlyUntilSpaceReturns) {
 // report is refused with the store's code rather than handed out
 // unrecorded, and once space returns the next one is given and recorded.
 TEST(DiskFullTest, NoDsmbReportIsGivenWithoutItsAuditRecord) {
-  testing::TempDir dir;
-  Disk disk;
-  auto env = FullableEnv(&disk);
-  auto store =
-      storage::Store::Open({.path = dir.Sub("data"),
-                            .env = env.get(),
-                            .resume_interval = absl::Milliseconds(20)});
-  ASSERT_TRUE(store.ok()) << store.status();
-  domain::Monitor monitor(store->get());
-  ASSERT_TRUE(CreateTrialT1(monitor).ok());
+  FullableTrial t;
+  ASSERT_TRUE(t.Open().ok());
+  domain::Monitor& monitor = *t.monitor;
+  Disk& disk = t.disk;
   ASSERT_TRUE(monitor.SubmitReports(Batch(0, 50)).ok());
   app::Application application(&monitor);
   const app::CallContext officer{

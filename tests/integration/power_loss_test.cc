@@ -1,11 +1,12 @@
 // Durability under power loss. The crash test kills aesignald with SIGKILL,
 // which loses nothing the kernel already has: an acknowledgement given
 // before its fsync would pass it. Here the store runs on a file system that
-// loses power (tests/testing/power_loss_file_system.h): at a random moment
-// every write and sync starts failing, and the disk is then left as a power
-// cut may leave it — unsynced bytes dropped (some of them kept, at random),
-// files and renames not covered by a directory fsync undone. Clients stream
-// new reports, follow-ups and the same reports from two clients at once
+// loses power (tests/testing/power_loss_file_system.h): at a random moment,
+// or as the next WAL sync starts (the moment every acknowledgement waits
+// for), every write and sync starts failing, and the disk is then left as a
+// power cut may leave it — unsynced bytes dropped (some of them kept, at
+// random), files and renames not covered by a directory fsync undone. Clients
+// stream new reports, follow-ups and the same reports from two clients at once
 // through the domain's asynchronous ingest (what the gRPC stream calls),
 // 20 cycles by default (AESIGNAL_POWER_CYCLES). After each cycle every
 // acknowledged report version must be stored; at the end the counters equal
@@ -19,10 +20,8 @@
 #include <iostream>
 #include <map>
 #include <random>
-#include <set>
 #include <thread>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -33,6 +32,7 @@
 #include "tests/testing/async_ingest.h"
 #include "tests/testing/fixtures.h"
 #include "tests/testing/power_loss_file_system.h"
+#include "tests/testing/recount_checks.h"
 #include "tests/testing/temp_dir.h"
 
 namespace aesignal {
@@ -167,13 +167,6 @@ constexpr int kWindow = 4;  // batches in flight per client
 
 using Acked = testing::AckedVersion;
 
-int EnvInt(const char* name, int fallback) {
-  const char* value = std::getenv(name);
-  int parsed = 0;
-  return value != nullptr && absl::SimpleAtoi(value, &parsed) ? parsed
-                                                              : fallback;
-}
-
 // Batch `b` of client `client` in `cycle`: mostly new reports of its own,
 // every fifth one a report all clients send (identical, so the others get
 // DUPLICATE — often while the first is not yet durable), every tenth a
@@ -217,17 +210,8 @@ void CreateTrial(domain::Monitor& monitor) {
     *enroll.add_subjects() = testing::SubjectNumber(i);
   }
   ASSERT_TRUE(monitor.EnrollSubjects(enroll).ok());
-  v1::PutBaselinesRequest put;
-  put.set_parent(kParent);
-  for (const char* pt : {"Headache", "Nausea"}) {
-    v1::Baseline* b = put.add_baselines();
-    b->set_baseline_id(pt);
-    b->set_level(v1::TERM_LEVEL_PT);
-    b->set_soc(absl::StrCat("SOC ", std::string(pt, 1)));
-    b->set_pt(pt);
-    b->set_expected_proportion(0.05);
-    b->set_citation("power loss test");
-  }
+  const v1::PutBaselinesRequest put =
+      testing::HeadacheNauseaBaselines(kParent, "power loss test");
   auto put_response = monitor.signals().PutBaselines(put);
   ASSERT_TRUE(put_response.ok()) << put_response.status();
 }
@@ -257,12 +241,28 @@ struct CycleOutcome {
   absl::Duration open_time;
 };
 
+// When a cycle's power goes, `cut_after` into the ingest: at once, at the
+// start of the next WAL sync after it (the bytes every acknowledgement waits
+// for), or after a clean shutdown.
+enum class Cut { kAtRandom, kDuringWalSync, kAfterCleanShutdown };
+
+const char* CutName(Cut cut) {
+  switch (cut) {
+    case Cut::kAtRandom:
+      return "power cut";
+    case Cut::kDuringWalSync:
+      return "power cut during the next WAL sync";
+    case Cut::kAfterCleanShutdown:
+      return "clean shutdown, then the power cut";
+  }
+  return "?";
+}
+
 // One power cycle: opens the store on a file system that loses power, checks
-// what earlier cycles acknowledged, ingests, and cuts the power `cut_after`
-// into the ingest (or, if `clean`, shuts down first and then cuts it).
+// what earlier cycles acknowledged, ingests, and loses power as `cut` says.
 CycleOutcome PowerCycle(const std::string& data_dir, int cycle, uint32_t seed,
                         int clients, const std::vector<Acked>& earlier,
-                        absl::Duration cut_after, bool clean) {
+                        absl::Duration cut_after, Cut cut) {
   CycleOutcome outcome;
   PowerLossEnv power(seed);
   const absl::Time opening = absl::Now();
@@ -291,10 +291,16 @@ CycleOutcome PowerCycle(const std::string& data_dir, int cycle, uint32_t seed,
       });
     }
     absl::SleepFor(cut_after);
-    if (clean) {
-      stop = true;
-    } else {
-      power.fs->CutPower();
+    switch (cut) {
+      case Cut::kAtRandom:
+        power.fs->CutPower();
+        break;
+      case Cut::kDuringWalSync:
+        power.fs->CutPowerDuringNextWalSync();
+        break;
+      case Cut::kAfterCleanShutdown:
+        stop = true;
+        break;
     }
     for (std::thread& t : threads) t.join();
     for (const auto& g : got) {
@@ -308,48 +314,13 @@ CycleOutcome PowerCycle(const std::string& data_dir, int cycle, uint32_t seed,
   return outcome;
 }
 
-// The counters equal a recount, each stored report counts once, and every
-// stored signal equals a re-evaluation.
-void ExpectCountersAndSignalsEqualARecount(storage::Store& store) {
-  domain::Monitor monitor(&store);
-  absl::Status verified = monitor.VerifyCounters(kTrial).status();
-  EXPECT_TRUE(verified.ok()) << verified;
-  ASSERT_TRUE(monitor.signals().WaitIdle(absl::Seconds(60)).ok());
-  auto signals = monitor.signals().VerifySignals(kTrial);
-  ASSERT_TRUE(signals.ok()) << signals.status();
-  EXPECT_GT(*signals, 0) << "no signal was raised: the check checked nothing";
-  std::set<std::string> reports;
-  ASSERT_TRUE(store.Latest()
-                  .Scan(storage::Cf::kReports, storage::TrialPrefix(kTrial), "",
-                        [&](std::string_view key, std::string_view) {
-                          reports.insert(
-                              storage::DecodeReportKey(key)->report_id);
-                          return true;
-                        })
-                  .ok());
-  v1::GetIncidenceRequest request;
-  request.set_parent(kParent);
-  request.set_level(v1::TERM_LEVEL_OVERALL);
-  auto incidence = monitor.GetIncidence(request);
-  ASSERT_TRUE(incidence.ok()) << incidence.status();
-  const v1::TermIncidence& any_ae = incidence->terms(0);
-  ASSERT_EQ(any_ae.overall_key(), "any_ae");
-  const v1::IncidenceCell& total = any_ae.cells(any_ae.cells_size() - 1);
-  EXPECT_EQ(total.cumulative().events(), static_cast<int64_t>(reports.size()));
-  std::cout << *signals << " signals equal a re-evaluation; " << reports.size()
-            << " reports stored, each counted once\n";
-}
-
 // AESIGNAL_POWER_CYCLES (default 20; more while under 1,000 acknowledged),
 // AESIGNAL_POWER_CLIENTS (3), AESIGNAL_POWER_SEED (time) for the moments and
-// the kept tails. Every fifth cycle shuts down cleanly before the cut.
+// the kept tails. Every fifth cycle shuts down cleanly before the cut; of
+// the others, odd ones cut during a WAL sync, even ones at a random moment.
 TEST(PowerLossTest, AckedReportsSurvivePowerLoss) {
-  const int cycles = EnvInt("AESIGNAL_POWER_CYCLES", 20);
-  const int clients = EnvInt("AESIGNAL_POWER_CLIENTS", 3);
-  const int seed = EnvInt("AESIGNAL_POWER_SEED",
-                          static_cast<int>(absl::ToUnixMicros(absl::Now())));
-  std::cout << "cycles=" << cycles << " clients=" << clients << " seed=" << seed
-            << " (AESIGNAL_POWER_SEED reproduces the moments)\n";
+  const auto [cycles, clients, seed] =
+      testing::CycleSettingsFromEnv("AESIGNAL_POWER");
   std::mt19937 random(seed);
   testing::TempDir dir;
   const std::string data_dir = dir.Sub("data");
@@ -362,14 +333,15 @@ TEST(PowerLossTest, AckedReportsSurvivePowerLoss) {
        ++cycle) {
     const absl::Duration cut_after =
         absl::Milliseconds(std::uniform_int_distribution<int>(50, 700)(random));
-    const bool clean = cycle % 5 == 4;
+    const Cut cut = cycle % 5 == 4   ? Cut::kAfterCleanShutdown
+                    : cycle % 2 == 1 ? Cut::kDuringWalSync
+                                     : Cut::kAtRandom;
     CycleOutcome outcome =
         PowerCycle(data_dir, cycle, static_cast<uint32_t>(random()), clients,
-                   acked, cut_after, clean);
+                   acked, cut_after, cut);
     if (::testing::Test::HasFailure()) return;
     std::cout << "cycle " << cycle << ": opened in "
-              << absl::FormatDuration(outcome.open_time) << ", "
-              << (clean ? "clean shutdown, then the power cut" : "power cut")
+              << absl::FormatDuration(outcome.open_time) << ", " << CutName(cut)
               << " after " << absl::FormatDuration(cut_after) << ", "
               << outcome.acked.size() << " versions acknowledged; lost "
               << outcome.loss.bytes_dropped << " unsynced bytes of "
@@ -390,7 +362,8 @@ TEST(PowerLossTest, AckedReportsSurvivePowerLoss) {
   auto store = storage::Store::Open({.path = data_dir});
   ASSERT_TRUE(store.ok()) << store.status();
   ExpectAckedStored(**store, acked, "at the end");
-  ExpectCountersAndSignalsEqualARecount(**store);
+  int64_t stored = 0;
+  testing::ExpectStoreEqualsARecount(**store, kTrial, &stored);
   std::cout << "acknowledged " << acked.size()
             << " report versions, every one stored; " << total.bytes_dropped
             << " unsynced bytes dropped over the cycles, from " << wal_cuts

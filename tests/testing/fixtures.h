@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "aesignal/v1/report.pb.h"
 #include "aesignal/v1/signal.pb.h"
+#include "aesignal/v1/signal_service.pb.h"
 #include "aesignal/v1/trial.pb.h"
 
 namespace aesignal::testing {
@@ -83,6 +84,25 @@ inline v1::Baseline SeriousAeBaseline() {
   b.set_expected_proportion(0.02);
   b.set_citation("test");
   return b;
+}
+
+// 5 % baselines for the PTs "Headache" and "Nausea" (in "SOC H" and "SOC
+// N", as Report() files them) of trial `parent`, so that the durability
+// tests' reports raise and update signals.
+inline v1::PutBaselinesRequest HeadacheNauseaBaselines(
+    const std::string& parent, const std::string& citation) {
+  v1::PutBaselinesRequest put;
+  put.set_parent(parent);
+  for (const char* pt : {"Headache", "Nausea"}) {
+    v1::Baseline* b = put.add_baselines();
+    b->set_baseline_id(pt);
+    b->set_level(v1::TERM_LEVEL_PT);
+    b->set_soc(absl::StrCat("SOC ", std::string(pt, 1)));
+    b->set_pt(pt);
+    b->set_expected_proportion(0.05);
+    b->set_citation(citation);
+  }
+  return put;
 }
 
 }  // namespace aesignal::testing

@@ -89,6 +89,7 @@ class PowerLossFileSystem::File final
   }
   rocksdb::IOStatus Sync(const rocksdb::IOOptions& options,
                          rocksdb::IODebugContext* dbg) override {
+    fs_.MaybeCutAtSync(*state_);
     if (!fs_.powered()) return Off();
     // Only what was appended before the sync began is known to be covered.
     const uint64_t before = state_->appended.load();
@@ -97,6 +98,7 @@ class PowerLossFileSystem::File final
   }
   rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
                           rocksdb::IODebugContext* dbg) override {
+    fs_.MaybeCutAtSync(*state_);
     if (!fs_.powered()) return Off();
     const uint64_t before = state_->appended.load();
     rocksdb::IOStatus s = FSWritableFileOwnerWrapper::Fsync(options, dbg);
@@ -164,6 +166,10 @@ void PowerLossFileSystem::CutPower() {
   powered_ = false;
 }
 
+void PowerLossFileSystem::MaybeCutAtSync(const FileState& state) {
+  if (state.wal && cut_at_wal_sync_.exchange(false)) CutPower();
+}
+
 uint64_t PowerLossFileSystem::event() const {
   std::lock_guard<std::mutex> lock(mu_);
   return events_;
@@ -226,6 +232,7 @@ rocksdb::IOStatus PowerLossFileSystem::Track(
     state = std::make_shared<FileState>();
     state->entry_durable = entry_durable;
     state->created = ++events_;
+    state->wal = normal.ends_with(".log");
   }
   *result = std::make_unique<File>(std::move(file), this, state);
   return rocksdb::IOStatus::OK();

@@ -53,6 +53,11 @@ class PowerLossFileSystem : public rocksdb::FileSystemWrapper {
   // From now on every mutating call fails with an I/O error, and a sync
   // still running counts as never completed.
   void CutPower();
+  // Arms a cut in the middle of the next write-ahead log sync (a *.log
+  // file's): the power goes as it starts, so the sync never completes and
+  // the bytes it was to cover are at the mercy of the cut. The moment every
+  // acknowledgement depends on, which a cut at a random time often misses.
+  void CutPowerDuringNextWalSync() { cut_at_wal_sync_ = true; }
   bool powered() const { return powered_.load(); }
 
   struct Loss {
@@ -120,6 +125,7 @@ class PowerLossFileSystem : public rocksdb::FileSystemWrapper {
     uint64_t synced = 0;                // bytes a completed sync covered
     bool entry_durable = false;         // its directory entry survives
     uint64_t created = 0;               // event number of its creation
+    bool wal = false;                   // a write-ahead log (*.log)
   };
 
  private:
@@ -143,7 +149,11 @@ class PowerLossFileSystem : public rocksdb::FileSystemWrapper {
                               std::unique_ptr<rocksdb::FSWritableFile>*)>& open,
                           std::unique_ptr<rocksdb::FSWritableFile>* result);
 
+  // Called as a sync of `state`'s file starts: cuts the power if armed to.
+  void MaybeCutAtSync(const FileState& state);
+
   std::atomic<bool> powered_{true};
+  std::atomic<bool> cut_at_wal_sync_{false};
   mutable std::mutex mu_;
   uint64_t events_ = 0;  // guarded by mu_
   // By full path, guarded by mu_.
