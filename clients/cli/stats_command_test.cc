@@ -210,9 +210,17 @@ TEST(StatsCommandTest, AMaxSprtPlanThatCanNeverSignalIsAnError) {
   Out r = Stats({"maxsprt-binomial-cv", "--N", "5", "--M", "6"});
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.err, HasSubstr("never signal"));
-  Out p = Stats({"maxsprt-cv", "--T", "0.001", "--M", "1000"});
-  EXPECT_EQ(p.code, 1);
-  EXPECT_THAT(p.err, HasSubstr("never signal"));
+}
+
+// 1000 events when 0.001 are expected: P ~ 1e-2568, 0 in double precision,
+// yet a plan that signals at any excess once they occur (its error is far
+// below alpha).
+TEST(StatsCommandTest, APoissonMaxSprtPlanRarerThanAlphaGetsTheFloor) {
+  Out p =
+      Stats({"--format", "json", "maxsprt-cv", "--T", "0.001", "--M", "1000"});
+  EXPECT_EQ(p.code, 0) << p.err;
+  EXPECT_THAT(p.out, HasSubstr("\"critical_value\": 1.0000000000000001e-09"));
+  EXPECT_THAT(p.out, HasSubstr("\"type_i_error\": 0"));
 }
 
 TEST(StatsCommandTest, ExtremeValidInputsGiveFiniteJson) {

@@ -162,7 +162,9 @@ class SignalBook {
 
  private:
   void EvaluatorLoop();
-  // One round: evaluates every dirty row. Returns the number evaluated.
+  // One round: evaluates every dirty row. Returns the number evaluated, or
+  // the first trial's failure (named); the other trials are evaluated and
+  // committed all the same, and a failed trial's rows stay dirty.
   absl::StatusOr<int> EvaluateRound();
   void NotifyChanges();
   // ListTopics' and ListSignals' rows_pending_evaluation: the trial's dirty

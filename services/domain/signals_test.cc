@@ -1133,6 +1133,72 @@ TEST_F(SignalsTest, DirtyRowsLeftByACrashAreEvaluatedOnRestart) {
   EXPECT_THAT(*dirty, IsEmpty());
 }
 
+// A trial the evaluator cannot evaluate (here a stored baseline no request
+// could have put: p0 = 2, written past PutBaselines' validation, as a damaged
+// or foreign record would be) keeps its rows dirty and says so, and trials
+// after it in key order still get their signals. Until 2026-12-06 the round
+// stopped at the failing trial (docs/fuzzing.md, findings 2-4 and 7).
+TEST_F(SignalsTest, ATrialThatCannotBeEvaluatedDoesNotHoldBackTheOthers) {
+  Start(false, Only(v1::SIGNAL_METHOD_BINOMIAL_EXACT));
+  PutBaseline(0.05);
+  constexpr char kEarly[] = "EARLY";  // before SIG1 in key order
+  v1::CreateTrialRequest create;
+  *create.mutable_trial() =
+      MakeTrial(false, Only(v1::SIGNAL_METHOD_BINOMIAL_EXACT));
+  create.mutable_trial()->set_trial_id(kEarly);
+  ASSERT_TRUE(monitor_->CreateTrial(create).ok());
+  v1::EnrollSubjectsRequest enroll;
+  enroll.set_parent("trials/EARLY");
+  for (int i = 1; i <= 6; ++i) {
+    auto* s = enroll.add_subjects();
+    s->set_subject_id(absl::StrCat("HIGH-", i));
+    s->set_site_id("01");
+    s->set_dose_group_id("HIGH");
+    s->set_last_contact_day(365);
+  }
+  ASSERT_TRUE(monitor_->EnrollSubjects(enroll).ok());
+  v1::Baseline unusable;
+  unusable.set_baseline_id("pneumonia");
+  unusable.set_version(1);
+  unusable.set_level(v1::TERM_LEVEL_PT);
+  unusable.set_soc(kSoc);
+  unusable.set_pt("Pneumonia");
+  unusable.set_expected_proportion(2);
+  ASSERT_TRUE(store_
+                  ->Commit([&](storage::Txn& txn) {
+                    storage::WriteBaseline(txn, kEarly, unusable);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+
+  for (const std::string parent : {"trials/EARLY", kParent}) {
+    v1::SubmitReportsRequest request;
+    request.set_parent(parent);
+    *request.add_reports() = Pneumonia("A1", "HIGH-1", 100);
+    *request.add_reports() = Pneumonia("A2", "HIGH-2", 200);
+    auto response = monitor_->SubmitReports(request);
+    ASSERT_TRUE(response.ok()) << response.status();
+    ASSERT_EQ(response->accepted_count(), 2) << parent;
+  }
+  // The evaluator keeps retrying EARLY, so it is never idle; it names the
+  // trial and why.
+  const absl::Status waited = monitor_->signals().WaitIdle(absl::Seconds(3));
+  EXPECT_EQ(waited.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(waited.message(), HasSubstr("trials/EARLY: p0 must be in"));
+
+  EXPECT_THAT(Ids(Signals()), ElementsAre(kPneumoniaHighM12));
+  auto dirty = storage::ReadDirtyTerms(store_->Latest());
+  ASSERT_TRUE(dirty.ok());
+  ASSERT_FALSE(dirty->empty());
+  for (const auto& entry : *dirty) EXPECT_EQ(entry.trial_id, kEarly);
+  const std::vector<MetricsSink::SignalRound> rounds = metrics_.rounds();
+  EXPECT_TRUE(std::any_of(rounds.begin(), rounds.end(),
+                          [](const auto& r) { return !r.ok; }));
+  // VerifySignals still holds for the trial that was evaluated.
+  auto verified = monitor_->signals().VerifySignals(kTrial);
+  EXPECT_TRUE(verified.ok()) << verified.status();
+}
+
 TEST_F(SignalsTest, EnrollingMoreSubjectsReevaluatesWithTheNewDenominator) {
   Start(false, Only(v1::SIGNAL_METHOD_BINOMIAL_EXACT));
   PutBaseline(0.05);

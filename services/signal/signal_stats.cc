@@ -142,19 +142,22 @@ absl::StatusOr<double> MaxSprtCriticalValue(double alpha,
   if (auto s = MaxSprtAlpha(1, surveillance_end, min_events); !s.ok()) {
     return s.status();  // the bounds on T and M
   }
-  // A signal needs M events by T; when even that is 0 in double precision
-  // (alpha(cv) itself is 1 − a sum, too noisy to tell) no plan signals.
+  double lo = 1e-9, hi = 1;
+  // A signal needs M events by T, so no critical value's error exceeds
+  // P(Poisson(T) >= M). When that is already below alpha the smallest CV
+  // keeps the error: signal at any excess once M events occur. Decided from
+  // the incomplete gamma, accurate however small, not by bisecting alpha(cv),
+  // which is 1 − a sum and too noisy near 0. Found by fuzz_trial_json: M =
+  // 301 by T = 3.6 (P ~ 1e-451, 0 in double precision) was an error, and a
+  // trial whose policy asked for it could not be evaluated
+  // (tests/fuzz/regressions/fuzz_trial_json/
+  // policy_min_cases_301_maxsprt_unreachable.json).
   auto reach = Guarded("MaxSPRT", [&] {
     return boost::math::gamma_p(static_cast<double>(min_events),
                                 surveillance_end);
   });
   if (!reach.ok()) return reach.status();
-  if (*reach == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "MaxSPRT: the plan can never signal: P(at least M = ", min_events,
-        " events by T = ", surveillance_end, ") is 0"));
-  }
-  double lo = 1e-9, hi = 1;
+  if (*reach < alpha) return lo;
   // alpha(cv) decreases in cv: find hi with alpha(hi) < alpha.
   while (true) {
     auto a = MaxSprtAlpha(hi, surveillance_end, min_events);

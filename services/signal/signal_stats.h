@@ -175,8 +175,9 @@ double PoissonLlr(double c, double mu);
 // Computed by the exact recursion over event counts (no simulation) and
 // bisection to 1e-10. Published check: alpha 0.05, T 10, M 1 -> 3.467952.
 // INVALID_ARGUMENT outside 0 < T <= 1e5, 1 <= M <= 1e5 (every call stays
-// finite), and for a plan that can never signal (P(M events by T) = 0 in
-// double precision).
+// finite). When P(at least M events by T) is below alpha, however small,
+// no CV can exceed alpha and the search's floor 1e-9 is returned (signal at
+// any excess once M events occur).
 absl::StatusOr<double> MaxSprtCriticalValue(double alpha,
                                             double surveillance_end,
                                             int min_events);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "boost/math/distributions/hypergeometric.hpp"
+#include "boost/math/special_functions/gamma.hpp"
 #include "gtest/gtest.h"
 #include "services/signal/distributions.h"
 
@@ -485,17 +486,46 @@ TEST(StatsTest, MiettinenNurminenZeroCellsNeedNoCorrection) {
   EXPECT_FALSE(MiettinenNurminenRatio(4, 3, 0, 3, 0.95).ok());
 }
 
-TEST(StatsTest, MaxSprtPlansThatCanNeverSignalAreErrors) {
-  // Binomial: 6 cases can never occur among 5 events.
+TEST(StatsTest, BinomialMaxSprtPlansThatCanNeverSignalAreErrors) {
+  // 6 cases can never occur among 5 events.
   auto binomial = BinomialMaxSprtCriticalValue(0.05, 5, 6, 1);
   EXPECT_EQ(binomial.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(binomial.status().message().find("never signal"),
             std::string::npos);
-  // Poisson: 1000 events when 0.001 are expected underflow to probability 0.
-  auto poisson = MaxSprtCriticalValue(0.05, 0.001, 1000);
-  EXPECT_EQ(poisson.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_FALSE(MaxSprtCriticalValue(0.05, 2e5, 1).ok());   // T bound
   EXPECT_FALSE(BinomialMaxSprtAlpha(3, 6000, 1, 1).ok());  // N bound
+}
+
+// When even reaching M events by T is rarer than alpha, no CV can exceed
+// alpha: the CV is the search's floor (signal at any excess once M events
+// occur), also when that probability underflows to 0 or alpha is tiny.
+TEST(StatsTest, MaxSprtPlanWhoseMinimumIsRarerThanAlphaGetsTheFloor) {
+  struct Plan {
+    double alpha, t;
+    int m;
+  };
+  // P(Poisson(T) >= M): 5.9e-4; ~1e-451 (0 in double precision, the fuzz
+  // finding); ~1e-2568; 1.4e-33 against alpha 1e-20.
+  for (const Plan& plan : {Plan{0.05, 1, 6}, Plan{0.05, 3.6, 301},
+                           Plan{0.05, 0.001, 1000}, Plan{1e-20, 1, 30}}) {
+    const double reach = boost::math::gamma_p(plan.m, plan.t);
+    ASSERT_LT(reach, plan.alpha);
+    auto cv = MaxSprtCriticalValue(plan.alpha, plan.t, plan.m);
+    ASSERT_TRUE(cv.ok()) << cv.status() << " T " << plan.t << " M " << plan.m;
+    EXPECT_EQ(*cv, 1e-9) << "T " << plan.t << " M " << plan.m;
+  }
+  // Where alpha(cv) is not noise the recursion agrees: its error at the
+  // floor is the probability of M events by T with the LLR above 0, at
+  // most the probability of M events by T.
+  auto error = MaxSprtAlpha(1e-9, 1, 6);
+  ASSERT_TRUE(error.ok());
+  EXPECT_GT(*error, 0.9 * boost::math::gamma_p(6, 1.0));
+  EXPECT_LE(*error, boost::math::gamma_p(6, 1.0) + 1e-12);
+  // With M = 1 the same T reaches M more often than alpha: the bisection's
+  // CV, well above the floor.
+  auto bound = MaxSprtCriticalValue(0.05, 1, 1);
+  ASSERT_TRUE(bound.ok());
+  EXPECT_GT(*bound, 1e-3);
 }
 
 }  // namespace
