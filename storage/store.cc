@@ -845,18 +845,15 @@ void Store::AwaitApplied() {
   in_flight_.Retire(applied);
 }
 
-template <typename T>
-bool Store::TakeQueued(std::deque<T>& queue, const bool& producer_done,
-                       bool& busy, std::deque<T>& taken,
-                       absl::Status& failure) {
+bool Store::TakeToWrite(std::deque<Handoff>& taken, absl::Status& failure) {
   absl::MutexLock lock(&mu_);
-  // Reads guarded members through references (the analysis cannot see
-  // that they are mu_'s); the lock is held whenever it is evaluated.
-  auto ready = [&] { return producer_done || !queue.empty(); };
+  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return committer_done_ || !to_write_.empty();
+  };
   mu_.Await(absl::Condition(&ready));
-  if (queue.empty()) return false;
-  taken.swap(queue);
-  busy = true;
+  if (to_write_.empty()) return false;
+  taken.swap(to_write_);
+  writing_ = true;
   failure = failed_;
   return true;
 }
@@ -866,7 +863,7 @@ void Store::WriteLoop() {
     std::deque<Handoff> items;
     // Nothing is applied after a failure until RocksDB resumes.
     absl::Status failure;
-    if (!TakeQueued(to_write_, committer_done_, writing_, items, failure)) {
+    if (!TakeToWrite(items, failure)) {
       return;  // the committer is done and drained
     }
     Written written;

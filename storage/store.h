@@ -374,14 +374,11 @@ class Store {
   // Syncs the WAL for `written` (unless `failure`, the write's or an
   // earlier one's), then completes its mutations in order. Writer thread.
   void SyncAndComplete(Written& written, const absl::Status& failure);
-  // The writer's wait: until `queue`
-  // holds work or `producer_done`; then takes all of it into `taken`, marks
-  // the stage `busy` and reads the store's failure into `failure`. False
-  // once the producer is done and the queue drained. `queue`,
-  // `producer_done` and `busy` are members guarded by mu_.
-  template <typename T>
-  bool TakeQueued(std::deque<T>& queue, const bool& producer_done, bool& busy,
-                  std::deque<T>& taken, absl::Status& failure)
+  // The writer's wait: until to_write_ holds work or the committer is done;
+  // then takes all of it into `taken`, marks the writer busy (writing_) and
+  // reads the store's failure into `failure`. False once the committer is
+  // done and the queue drained.
+  bool TakeToWrite(std::deque<Handoff>& taken, absl::Status& failure)
       ABSL_LOCKS_EXCLUDED(mu_);
   // Completes one synced (or failed) group.
   void CompleteGroup(Written& written);
