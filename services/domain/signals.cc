@@ -231,36 +231,35 @@ void SignalBook::EvaluatorLoop() {
       waiting_since_ = absl::InfiniteFuture();
     }
     const absl::Time started = absl::Now();
-    absl::StatusOr<int> evaluated = EvaluateRound();
+    const RoundOutcome outcome = EvaluateRound();
     // A first round after an idle spell starts at once; later ones are
     // spaced while reports keep arriving (NextRoundStart).
     next_round = started + RoundSpacing(absl::Now() - started);
     absl::MutexLock lock(&mu_);
-    EndRound(started, evaluated);
+    EndRound(started, outcome);
   }
 }
 
-void SignalBook::EndRound(absl::Time started,
-                          const absl::StatusOr<int>& evaluated) {
+void SignalBook::EndRound(absl::Time started, const RoundOutcome& outcome) {
   const absl::Time ended = absl::Now();
-  MetricsSink::SignalRound round{.ok = evaluated.ok(),
+  const bool ok = outcome.failure.ok();
+  // A failed round still counts the rows it did commit (other trials').
+  MetricsSink::SignalRound round{.ok = ok,
                                  .took = ended - started,
-                                 .rows = evaluated.ok() ? *evaluated : 0,
+                                 .rows = outcome.rows,
                                  .lag = absl::ZeroDuration()};
   const bool covered = covering_since_ != absl::InfiniteFuture();
-  if (evaluated.ok() && covered) round.lag = ended - covering_since_;
+  if (ok && covered) round.lag = ended - covering_since_;
   // Not the once-a-second rounds that found nothing to do.
-  if (!evaluated.ok() || round.rows > 0 || covered) {
-    metrics_.SignalRoundEnded(round);
-  }
-  if (!evaluated.ok()) {
+  if (!ok || round.rows > 0 || covered) metrics_.SignalRoundEnded(round);
+  if (!ok) {
     // Logged once per distinct error; retried after the round's spacing,
     // still covering the batches this round did (covering_since_ stays).
-    if (evaluated.status() != last_error_) {
+    if (outcome.failure != last_error_) {
       log::Line(absl::StrCat("signal evaluation failed (will retry): ",
-                             log::StatusText(evaluated.status())));
+                             log::StatusText(outcome.failure)));
     }
-    last_error_ = evaluated.status();
+    last_error_ = outcome.failure;
     batches_pending_ = 1;  // retry on the next tick
     return;
   }
@@ -626,48 +625,92 @@ absl::StatusOr<RoundTally> EvaluateTrial(
   return CommitEvaluatedRows(store, evaluation.trial, evaluated);
 }
 
+// Whether a failure is the store's (it refuses writes: a full disk, a failed
+// write or sync; or a read failed), which every trial would meet, rather than
+// one trial's.
+bool IsStoreFailure(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnavailable ||
+         status.code() == absl::StatusCode::kResourceExhausted;
+}
+
+// The failures of one round, as its status. A trial that cannot be evaluated
+// keeps its rows dirty (retried with the next round) and does not hold back
+// the others' signals: fuzz findings 2-4 and 7 (docs/fuzzing.md) were each
+// one trial's policy that the evaluator could not use, and the round used
+// to stop there, so no trial after it in key order got signals any more.
+class RoundFailures {
+ public:
+  void TrialFailed(const std::string& trial_id, const absl::Status& status) {
+    if (first_.ok()) {
+      first_ = absl::Status(
+          status.code(),
+          absl::StrCat("trials/", trial_id, ": ", status.message()));
+    } else {
+      others_.push_back(absl::StrCat("trials/", trial_id));
+    }
+  }
+  void StoreFailed(const absl::Status& status) { store_ = status; }
+  // The store's failure, else the first trial's, naming the other failing
+  // trials (their own errors show once the first is resolved).
+  absl::Status Status() const {
+    if (!store_.ok()) return store_;
+    if (others_.empty()) return first_;
+    constexpr size_t kNamed = 10;
+    const size_t named = std::min(others_.size(), kNamed);
+    return absl::Status(
+        first_.code(),
+        absl::StrCat(
+            first_.message(), " (and ", others_.size(),
+            " other trial(s) that cannot be evaluated: ",
+            absl::StrJoin(others_.begin(), others_.begin() + named, ", "),
+            others_.size() > named ? ", ..." : "", ")"));
+  }
+
+ private:
+  absl::Status first_;
+  std::vector<std::string> others_;
+  absl::Status store_;
+};
+
 }  // namespace
 
-absl::StatusOr<int> SignalBook::EvaluateRound() {
+SignalBook::RoundOutcome SignalBook::EvaluateRound() {
   // Before the snapshot, as DenominatorCache::At requires.
   const DenominatorCache::Probes probes = denominators_ != nullptr
                                               ? denominators_->TakeAll()
                                               : DenominatorCache::Probes();
   std::unique_ptr<storage::SnapshotView> snapshot = store_.Snapshot();
-  AESIGNAL_ASSIGN_OR_RETURN(std::vector<storage::DirtyTermEntry> dirty,
-                            storage::ReadDirtyTerms(*snapshot));
+  absl::StatusOr<std::vector<storage::DirtyTermEntry>> dirty =
+      storage::ReadDirtyTerms(*snapshot);
+  if (!dirty.ok()) return {.rows = 0, .failure = dirty.status()};
+  RoundOutcome outcome;
+  RoundFailures failures;
   bool changed = false;
-  // A trial that fails keeps its rows dirty (retried with the next round)
-  // and does not hold back the others' signals: fuzz findings 2-4 and 7
-  // (docs/fuzzing.md) were each one trial's policy that the evaluator could
-  // not use, and the round used to stop there, so no trial after it in key
-  // order got signals any more. The round reports the first failure.
-  absl::Status first_failure;
   // Dirty rows come in key order, i.e. grouped by trial.
-  for (size_t begin = 0, end = 0; begin < dirty.size(); begin = end) {
-    while (end < dirty.size() && dirty[end].trial_id == dirty[begin].trial_id) {
-      ++end;
-    }
-    const std::string& trial_id = dirty[begin].trial_id;
+  for (size_t begin = 0, end = 0; begin < dirty->size(); begin = end) {
+    const std::string& trial_id = (*dirty)[begin].trial_id;
+    while (end < dirty->size() && (*dirty)[end].trial_id == trial_id) ++end;
     absl::StatusOr<RoundTally> tally = EvaluateTrial(
-        store_, *snapshot, std::span(dirty).subspan(begin, end - begin),
+        store_, *snapshot, std::span(*dirty).subspan(begin, end - begin),
         denominators_, probes.Of(trial_id));
     if (!tally.ok()) {
-      if (first_failure.ok()) {
-        first_failure = absl::Status(
-            tally.status().code(),
-            absl::StrCat("trials/", trial_id, ": ", tally.status().message()));
+      if (IsStoreFailure(tally.status())) {
+        failures.StoreFailed(tally.status());
+        break;
       }
+      failures.TrialFailed(trial_id, tally.status());
       continue;
     }
+    outcome.rows += static_cast<int>(end - begin);
     metrics_.SignalEvents(v1::SignalEvent::KIND_RAISED, tally->raised);
     metrics_.SignalEvents(v1::SignalEvent::KIND_EVIDENCE_UPDATED,
                           tally->changes - tally->raised);
     changed = changed || tally->changes > 0;
   }
+  // Watchers hear the trials that were evaluated, whatever failed.
   if (changed) NotifyChanges();
-  if (!first_failure.ok()) return first_failure;
-  return static_cast<int>(dirty.size());
+  outcome.failure = failures.Status();
+  return outcome;
 }
 
 namespace {

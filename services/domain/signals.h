@@ -162,10 +162,15 @@ class SignalBook {
 
  private:
   void EvaluatorLoop();
-  // One round: evaluates every dirty row. Returns the number evaluated, or
-  // the first trial's failure (named); the other trials are evaluated and
-  // committed all the same, and a failed trial's rows stay dirty.
-  absl::StatusOr<int> EvaluateRound();
+  // What one evaluator round did.
+  struct RoundOutcome {
+    int rows = 0;          // dirty rows evaluated and committed
+    absl::Status failure;  // why some rows were not (they stay dirty)
+  };
+  // One round: evaluates every dirty row, trial by trial. A trial that
+  // cannot be evaluated is named in `failure` and the others are evaluated
+  // all the same; a failure of the store itself ends the round.
+  RoundOutcome EvaluateRound();
   void NotifyChanges();
   // ListTopics' and ListSignals' rows_pending_evaluation: the trial's dirty
   // rows (storage::CountDirtyTerms), remembered with the view's sequence so
@@ -175,8 +180,8 @@ class SignalBook {
                                             const std::string& trial_id);
   // The oldest batch no finished round has evaluated, to the metrics sink.
   void ReportBacklog() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Ends a round that started at `started` (`evaluated`: its rows or error).
-  void EndRound(absl::Time started, const absl::StatusOr<int>& evaluated)
+  // Ends a round that started at `started`.
+  void EndRound(absl::Time started, const RoundOutcome& outcome)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   storage::Store& store_;

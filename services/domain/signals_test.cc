@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -1135,43 +1136,54 @@ TEST_F(SignalsTest, DirtyRowsLeftByACrashAreEvaluatedOnRestart) {
 
 // A trial the evaluator cannot evaluate (here a stored baseline no request
 // could have put: p0 = 2, written past PutBaselines' validation, as a damaged
-// or foreign record would be) keeps its rows dirty and says so, and trials
-// after it in key order still get their signals. Until 2026-12-06 the round
-// stopped at the failing trial (docs/fuzzing.md, findings 2-4 and 7).
+// or foreign record would be) keeps its rows dirty and is named, and trials
+// after it in key order still get their signals, and their watchers hear of
+// them. Until 2026-12-06 the round stopped at the failing trial
+// (docs/fuzzing.md, findings 2-4 and 7).
 TEST_F(SignalsTest, ATrialThatCannotBeEvaluatedDoesNotHoldBackTheOthers) {
   Start(false, Only(v1::SIGNAL_METHOD_BINOMIAL_EXACT));
   PutBaseline(0.05);
-  constexpr char kEarly[] = "EARLY";  // before SIG1 in key order
-  v1::CreateTrialRequest create;
-  *create.mutable_trial() =
-      MakeTrial(false, Only(v1::SIGNAL_METHOD_BINOMIAL_EXACT));
-  create.mutable_trial()->set_trial_id(kEarly);
-  ASSERT_TRUE(monitor_->CreateTrial(create).ok());
-  v1::EnrollSubjectsRequest enroll;
-  enroll.set_parent("trials/EARLY");
-  for (int i = 1; i <= 6; ++i) {
-    auto* s = enroll.add_subjects();
-    s->set_subject_id(absl::StrCat("HIGH-", i));
-    s->set_site_id("01");
-    s->set_dose_group_id("HIGH");
-    s->set_last_contact_day(365);
+  // Both before SIG1 in key order.
+  const std::vector<std::string> broken = {"EARLY", "EARLY2"};
+  for (const std::string& id : broken) {
+    v1::CreateTrialRequest create;
+    *create.mutable_trial() =
+        MakeTrial(false, Only(v1::SIGNAL_METHOD_BINOMIAL_EXACT));
+    create.mutable_trial()->set_trial_id(id);
+    ASSERT_TRUE(monitor_->CreateTrial(create).ok());
+    v1::EnrollSubjectsRequest enroll;
+    enroll.set_parent(absl::StrCat("trials/", id));
+    for (int i = 1; i <= 6; ++i) {
+      auto* s = enroll.add_subjects();
+      s->set_subject_id(absl::StrCat("HIGH-", i));
+      s->set_site_id("01");
+      s->set_dose_group_id("HIGH");
+      s->set_last_contact_day(365);
+    }
+    ASSERT_TRUE(monitor_->EnrollSubjects(enroll).ok());
+    v1::Baseline unusable;
+    unusable.set_baseline_id("pneumonia");
+    unusable.set_version(1);
+    unusable.set_level(v1::TERM_LEVEL_PT);
+    unusable.set_soc(kSoc);
+    unusable.set_pt("Pneumonia");
+    unusable.set_expected_proportion(2);
+    ASSERT_TRUE(store_
+                    ->Commit([&](storage::Txn& txn) {
+                      storage::WriteBaseline(txn, id, unusable);
+                      return absl::OkStatus();
+                    })
+                    .ok());
   }
-  ASSERT_TRUE(monitor_->EnrollSubjects(enroll).ok());
-  v1::Baseline unusable;
-  unusable.set_baseline_id("pneumonia");
-  unusable.set_version(1);
-  unusable.set_level(v1::TERM_LEVEL_PT);
-  unusable.set_soc(kSoc);
-  unusable.set_pt("Pneumonia");
-  unusable.set_expected_proportion(2);
-  ASSERT_TRUE(store_
-                  ->Commit([&](storage::Txn& txn) {
-                    storage::WriteBaseline(txn, kEarly, unusable);
-                    return absl::OkStatus();
-                  })
-                  .ok());
+  // Waits for SIG1's first signal change (or 30 s): only a notification
+  // wakes it once it is waiting.
+  absl::StatusOr<std::vector<storage::SignalChange>> heard;
+  std::thread watcher([&] {
+    heard = monitor_->signals().WaitForChanges(kTrial, 0,
+                                               absl::Now() + absl::Seconds(30));
+  });
 
-  for (const std::string parent : {"trials/EARLY", kParent}) {
+  for (const std::string parent : {"trials/EARLY", "trials/EARLY2", kParent}) {
     v1::SubmitReportsRequest request;
     request.set_parent(parent);
     *request.add_reports() = Pneumonia("A1", "HIGH-1", 100);
@@ -1180,21 +1192,30 @@ TEST_F(SignalsTest, ATrialThatCannotBeEvaluatedDoesNotHoldBackTheOthers) {
     ASSERT_TRUE(response.ok()) << response.status();
     ASSERT_EQ(response->accepted_count(), 2) << parent;
   }
-  // The evaluator keeps retrying EARLY, so it is never idle; it names the
-  // trial and why.
-  const absl::Status waited = monitor_->signals().WaitIdle(absl::Seconds(3));
-  EXPECT_EQ(waited.code(), absl::StatusCode::kDeadlineExceeded);
-  EXPECT_THAT(waited.message(), HasSubstr("trials/EARLY: p0 must be in"));
-
+  watcher.join();
+  ASSERT_TRUE(heard.ok()) << heard.status();
+  ASSERT_FALSE(heard->empty());
+  EXPECT_EQ(heard->front().signal().signal_id(), kPneumoniaHighM12);
   EXPECT_THAT(Ids(Signals()), ElementsAre(kPneumoniaHighM12));
+
+  // The evaluator keeps retrying the broken trials, so it is never idle; it
+  // names them and why.
+  const absl::Status waited =
+      monitor_->signals().WaitIdle(absl::Milliseconds(500));
+  EXPECT_EQ(waited.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(waited.message(),
+              HasSubstr("trials/EARLY: p0 must be in (0, 1), got 2 (and 1 "
+                        "other trial(s) that cannot be evaluated: "
+                        "trials/EARLY2)"));
   auto dirty = storage::ReadDirtyTerms(store_->Latest());
   ASSERT_TRUE(dirty.ok());
-  ASSERT_FALSE(dirty->empty());
-  for (const auto& entry : *dirty) EXPECT_EQ(entry.trial_id, kEarly);
+  std::set<std::string> pending;
+  for (const auto& entry : *dirty) pending.insert(entry.trial_id);
+  EXPECT_THAT(pending, ElementsAre("EARLY", "EARLY2"));
+  // Failed rounds are counted, with the rows they did evaluate (SIG1's 3).
   const std::vector<MetricsSink::SignalRound> rounds = metrics_.rounds();
   EXPECT_TRUE(std::any_of(rounds.begin(), rounds.end(),
-                          [](const auto& r) { return !r.ok; }));
-  // VerifySignals still holds for the trial that was evaluated.
+                          [](const auto& r) { return !r.ok && r.rows == 3; }));
   auto verified = monitor_->signals().VerifySignals(kTrial);
   EXPECT_TRUE(verified.ok()) << verified.status();
 }

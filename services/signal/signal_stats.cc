@@ -144,20 +144,26 @@ absl::StatusOr<double> MaxSprtCriticalValue(double alpha,
   }
   double lo = 1e-9, hi = 1;
   // A signal needs M events by T, so no critical value's error exceeds
-  // P(Poisson(T) >= M). When that is already below alpha the smallest CV
+  // P(Poisson(T) >= M). When that is already below alpha the search's floor
   // keeps the error: signal at any excess once M events occur. Decided from
-  // the incomplete gamma, accurate however small, not by bisecting alpha(cv),
-  // which is 1 − a sum and too noisy near 0. Found by fuzz_trial_json: M =
-  // 301 by T = 3.6 (P ~ 1e-451, 0 in double precision) was an error, and a
-  // trial whose policy asked for it could not be evaluated
-  // (tests/fuzz/regressions/fuzz_trial_json/
+  // the incomplete gamma (relative accuracy near 0, down to its underflow),
+  // not from alpha(cv), which is 1 − a sum and too noisy near 0. Found by
+  // fuzz_trial_json: M = 301 by T = 3.6 (P ~ 1e-451, 0 in double precision)
+  // was an error, and a trial whose policy asked for it could not be
+  // evaluated (tests/fuzz/regressions/fuzz_trial_json/
   // policy_min_cases_301_maxsprt_unreachable.json).
   auto reach = Guarded("MaxSPRT", [&] {
     return boost::math::gamma_p(static_cast<double>(min_events),
                                 surveillance_end);
   });
   if (!reach.ok()) return reach.status();
-  if (*reach < alpha) return lo;
+  if (*reach < alpha) {
+    // The value the bisection below returns for such a plan (every step
+    // lowers hi; 1.0291e-9), so that evidence stored before this shortcut
+    // still equals a re-evaluation.
+    while (hi - lo > 1e-10) hi = 0.5 * (lo + hi);
+    return 0.5 * (lo + hi);
+  }
   // alpha(cv) decreases in cv: find hi with alpha(hi) < alpha.
   while (true) {
     auto a = MaxSprtAlpha(hi, surveillance_end, min_events);

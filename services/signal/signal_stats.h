@@ -176,8 +176,8 @@ double PoissonLlr(double c, double mu);
 // bisection to 1e-10. Published check: alpha 0.05, T 10, M 1 -> 3.467952.
 // INVALID_ARGUMENT outside 0 < T <= 1e5, 1 <= M <= 1e5 (every call stays
 // finite). When P(at least M events by T) is below alpha, however small,
-// no CV can exceed alpha and the search's floor 1e-9 is returned (signal at
-// any excess once M events occur).
+// no CV's error can exceed alpha and the search's floor (1e-9 plus its last
+// step, 1.0291e-9) is returned: signal at any excess once M events occur.
 absl::StatusOr<double> MaxSprtCriticalValue(double alpha,
                                             double surveillance_end,
                                             int min_events);

@@ -504,15 +504,28 @@ TEST(StatsTest, MaxSprtPlanWhoseMinimumIsRarerThanAlphaGetsTheFloor) {
     double alpha, t;
     int m;
   };
+  // The bisection's answer where it is not noise (alpha(cv) < alpha at
+  // every cv, so each step lowers its upper end): the floor every such plan
+  // gets, as evidence stored by earlier versions holds it.
+  double lo = 1e-9, hi = 1;
+  while (hi - lo > 1e-10) {
+    const double mid = 0.5 * (lo + hi);
+    ASSERT_LT(*MaxSprtAlpha(mid, 1, 6), 0.05);
+    hi = mid;
+  }
+  const double floor = 0.5 * (lo + hi);
+  EXPECT_NEAR(floor, 1.0291e-9, 1e-13);
   // P(Poisson(T) >= M): 5.9e-4; ~1e-451 (0 in double precision, the fuzz
-  // finding); ~1e-2568; 1.4e-33 against alpha 1e-20.
-  for (const Plan& plan : {Plan{0.05, 1, 6}, Plan{0.05, 3.6, 301},
-                           Plan{0.05, 0.001, 1000}, Plan{1e-20, 1, 30}}) {
+  // finding); ~1e-5568; 1.4e-33 against alpha 1e-20; 0.037 (the plan of
+  // SignalsTest.MaxSprtUsesTheExactCriticalValue).
+  for (const Plan& plan :
+       {Plan{0.05, 1, 6}, Plan{0.05, 3.6, 301}, Plan{0.05, 0.001, 1000},
+        Plan{1e-20, 1, 30}, Plan{0.05, 0.3, 2}}) {
     const double reach = boost::math::gamma_p(plan.m, plan.t);
     ASSERT_LT(reach, plan.alpha);
     auto cv = MaxSprtCriticalValue(plan.alpha, plan.t, plan.m);
     ASSERT_TRUE(cv.ok()) << cv.status() << " T " << plan.t << " M " << plan.m;
-    EXPECT_EQ(*cv, 1e-9) << "T " << plan.t << " M " << plan.m;
+    EXPECT_EQ(*cv, floor) << "T " << plan.t << " M " << plan.m;
   }
   // Where alpha(cv) is not noise the recursion agrees: its error at the
   // floor is the probability of M events by T with the LLR above 0, at
