@@ -159,6 +159,19 @@ class SignalsTest : public ::testing::Test {
     }
     ASSERT_TRUE(monitor_->EnrollSubjects(enroll).ok());
   }
+  // Enrolls HIGH-first .. HIGH-last in group HIGH of trial `parent`.
+  void EnrollHigh(const std::string& parent, int first, int last) {
+    v1::EnrollSubjectsRequest enroll;
+    enroll.set_parent(parent);
+    for (int i = first; i <= last; ++i) {
+      auto* s = enroll.add_subjects();
+      s->set_subject_id(absl::StrCat("HIGH-", i));
+      s->set_site_id("01");
+      s->set_dose_group_id("HIGH");
+      s->set_last_contact_day(365);
+    }
+    ASSERT_TRUE(monitor_->EnrollSubjects(enroll).ok());
+  }
   void PutBaseline(double p0, const std::string& timepoint = "M12") {
     v1::PutBaselinesRequest put;
     put.set_parent(kParent);
@@ -1151,16 +1164,7 @@ TEST_F(SignalsTest, ATrialThatCannotBeEvaluatedDoesNotHoldBackTheOthers) {
         MakeTrial(false, Only(v1::SIGNAL_METHOD_BINOMIAL_EXACT));
     create.mutable_trial()->set_trial_id(id);
     ASSERT_TRUE(monitor_->CreateTrial(create).ok());
-    v1::EnrollSubjectsRequest enroll;
-    enroll.set_parent(absl::StrCat("trials/", id));
-    for (int i = 1; i <= 6; ++i) {
-      auto* s = enroll.add_subjects();
-      s->set_subject_id(absl::StrCat("HIGH-", i));
-      s->set_site_id("01");
-      s->set_dose_group_id("HIGH");
-      s->set_last_contact_day(365);
-    }
-    ASSERT_TRUE(monitor_->EnrollSubjects(enroll).ok());
+    EnrollHigh(absl::StrCat("trials/", id), 1, 6);
     v1::Baseline unusable;
     unusable.set_baseline_id("pneumonia");
     unusable.set_version(1);
@@ -1225,16 +1229,7 @@ TEST_F(SignalsTest, EnrollingMoreSubjectsReevaluatesWithTheNewDenominator) {
   PutBaseline(0.05);
   Submit({Pneumonia("A1", "HIGH-1", 100), Pneumonia("A2", "HIGH-2", 200)});
   ASSERT_EQ(Signals().size(), 1u);
-  v1::EnrollSubjectsRequest enroll;
-  enroll.set_parent(kParent);
-  for (int i = 7; i <= 12; ++i) {
-    auto* s = enroll.add_subjects();
-    s->set_subject_id(absl::StrCat("HIGH-", i));
-    s->set_site_id("01");
-    s->set_dose_group_id("HIGH");
-    s->set_last_contact_day(365);
-  }
-  ASSERT_TRUE(monitor_->EnrollSubjects(enroll).ok());
+  EnrollHigh(kParent, 7, 12);
   ASSERT_TRUE(monitor_->signals().WaitIdle(absl::Seconds(10)).ok());
   auto signals = Signals();
   ASSERT_EQ(signals.size(), 1u);
