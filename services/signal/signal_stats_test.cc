@@ -496,9 +496,9 @@ TEST(StatsTest, BinomialMaxSprtPlansThatCanNeverSignalAreErrors) {
   EXPECT_FALSE(BinomialMaxSprtAlpha(3, 6000, 1, 1).ok());  // N bound
 }
 
-// When even reaching M events by T is rarer than alpha, no CV can exceed
-// alpha: the CV is the search's floor (signal at any excess once M events
-// occur), also when that probability underflows to 0 or alpha is tiny.
+// When even reaching M events by T is rarer than alpha, no CV's error can
+// exceed alpha: the CV is the search's floor (signal at any excess once M
+// events occur), also when that probability underflows to 0 or alpha is tiny.
 TEST(StatsTest, MaxSprtPlanWhoseMinimumIsRarerThanAlphaGetsTheFloor) {
   struct Plan {
     double alpha, t;
