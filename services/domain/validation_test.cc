@@ -1,5 +1,7 @@
 #include "services/domain/validation.h"
 
+#include <limits>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -73,6 +75,43 @@ TEST(TrialValidationTest, RefusesAnUnknownErrorControlAndAnUnboundedPlan) {
               HasSubstr("7 is not an ErrorControl (ERROR_CONTROL_"));
   t.mutable_signal_policy()->set_error_control(v1::ERROR_CONTROL_PER_TEST);
   t.mutable_signal_policy()->set_planned_subjects_per_group(1000);
+  EXPECT_TRUE(ValidateAndNormalizeTrial(t).ok());
+}
+
+// Each bound of CheckPolicy, at the first value outside it and at the
+// nearest one inside; zero (the default) is always accepted.
+TEST(TrialValidationTest, RefusesPolicyLevelsTheEvaluatorCannotUse) {
+  v1::Trial t = GoodTrial();
+  v1::SignalPolicy* p = t.mutable_signal_policy();
+  p->set_alpha(1e-9);  // below the smallest alpha, 1e-8
+  p->set_posterior_threshold(1);
+  p->set_fdr(std::numeric_limits<double>::quiet_NaN());
+  p->set_prior_weight(1000.5);
+  p->set_min_cases(1001);
+  auto result = ValidateAndNormalizeTrial(t);
+  ASSERT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(
+      errors::ViolatedFields(result.status()),
+      ::testing::UnorderedElementsAre(
+          "trial.signal_policy.alpha",
+          "trial.signal_policy.posterior_threshold", "trial.signal_policy.fdr",
+          "trial.signal_policy.prior_weight", "trial.signal_policy.min_cases"));
+  EXPECT_THAT(result.status().message(),
+              HasSubstr("must be at least 1e-08 (0 for the default 0.05), "
+                        "got 1e-09"));
+  p->set_alpha(1);
+  EXPECT_THAT(ValidateAndNormalizeTrial(t).status().message(),
+              HasSubstr("must be a probability below 1"));
+
+  p->set_alpha(1e-8);
+  p->set_posterior_threshold(0.999);
+  p->set_fdr(0);
+  p->set_prior_weight(1000);
+  p->set_min_cases(1000);
+  EXPECT_TRUE(ValidateAndNormalizeTrial(t).ok());
+  p->set_alpha(0);  // the default
+  EXPECT_TRUE(ValidateAndNormalizeTrial(t).ok());
+  p->set_alpha(-1);  // read as the default too (EffectivePolicy)
   EXPECT_TRUE(ValidateAndNormalizeTrial(t).ok());
 }
 
