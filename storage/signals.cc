@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace aesignal::storage {
@@ -330,7 +331,7 @@ absl::Status MarkTermChanged(Txn& txn, std::string_view trial_id,
 }
 
 absl::StatusOr<std::vector<DirtyTermEntry>> ReadDirtyTerms(
-    const ReadView& view) {
+    const ReadView& view, std::vector<MalformedDirtyMark>* malformed) {
   std::vector<DirtyTermEntry> out;
   absl::Status error;
   absl::Status scan = view.Scan(
@@ -338,18 +339,25 @@ absl::StatusOr<std::vector<DirtyTermEntry>> ReadDirtyTerms(
       [&](std::string_view key, std::string_view value) {
         DirtyTermEntry entry;
         std::string_view rest = key;
+        const bool trial_parsed = ConsumeOrderedString(&rest, &entry.trial_id);
         auto mark = ParseRecord<DirtyTerm>(value, "dirty term");
-        if (!ConsumeOrderedString(&rest, &entry.trial_id) ||
-            !ConsumeTerm(&rest, &entry.term) || !rest.empty() || !mark.ok()) {
-          error = absl::DataLossError("malformed dirty term");
-          return false;
+        if (trial_parsed && ConsumeTerm(&rest, &entry.term) && rest.empty() &&
+            mark.ok()) {
+          entry.mark = *std::move(mark);
+          out.push_back(std::move(entry));
+          return true;
         }
-        entry.mark = *std::move(mark);
-        out.push_back(std::move(entry));
+        error = absl::DataLossError(absl::StrCat(
+            "malformed dirty term at key '",
+            absl::CHexEscape(absl::string_view(key.data(), key.size())), "'"));
+        if (malformed == nullptr) return false;
+        malformed->push_back(
+            {.trial_id = trial_parsed ? std::move(entry.trial_id) : "",
+             .error = error});
         return true;
       });
   if (!scan.ok()) return scan;
-  if (!error.ok()) return error;
+  if (malformed == nullptr && !error.ok()) return error;
   return out;
 }
 

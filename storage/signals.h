@@ -110,9 +110,17 @@ absl::Status MarkTermDirty(Txn& txn, std::string_view trial_id,
 // if null, for a recount or an upgrade) and increases the generation.
 absl::Status MarkTermChanged(Txn& txn, std::string_view trial_id,
                              const TermKey& term, const v1::ChangeRef* change);
-// Every dirty mark (all trials), in key order.
+// A stored dirty mark that does not parse: only a damaged store holds one.
+struct MalformedDirtyMark {
+  std::string trial_id;  // empty when even the key's trial does not parse
+  absl::Status error;    // DATA_LOSS, naming the key
+};
+// Every dirty mark (all trials), in key order. With `malformed` null, a mark
+// that does not parse fails the read (DATA_LOSS); otherwise it is skipped
+// and appended to `*malformed`, and the read goes on, so that one damaged
+// mark need not stop the evaluation of every other trial.
 absl::StatusOr<std::vector<DirtyTermEntry>> ReadDirtyTerms(
-    const ReadView& view);
+    const ReadView& view, std::vector<MalformedDirtyMark>* malformed = nullptr);
 // How many term rows of the trial are marked dirty: changed by a batch (or a
 // trial or baseline change) that no evaluation has covered yet.
 absl::StatusOr<int> CountDirtyTerms(const ReadView& view,

@@ -326,8 +326,13 @@ absl::StatusOr<std::vector<storage::TermCounters>> ReadAllRows(
 // signals are not expected to match the counters yet.
 absl::Status CheckNoneDirty(const storage::ReadView& view,
                             const std::string& trial_id) {
+  std::vector<storage::MalformedDirtyMark> malformed;
   AESIGNAL_ASSIGN_OR_RETURN(std::vector<storage::DirtyTermEntry> dirty,
-                            storage::ReadDirtyTerms(view));
+                            storage::ReadDirtyTerms(view, &malformed));
+  for (const storage::MalformedDirtyMark& mark : malformed) {
+    // A mark of no known trial may be this trial's.
+    if (mark.trial_id.empty() || mark.trial_id == trial_id) return mark.error;
+  }
   for (const auto& entry : dirty) {
     if (entry.trial_id == trial_id) {
       return errors::FailedPrecondition(
@@ -641,13 +646,11 @@ bool IsStoreFailure(const absl::Status& status) {
 class RoundFailures {
  public:
   void TrialFailed(const std::string& trial_id, const absl::Status& status) {
-    if (first_.ok()) {
-      first_ = absl::Status(
-          status.code(),
-          absl::StrCat("trials/", trial_id, ": ", status.message()));
-    } else {
-      others_.push_back(absl::StrCat("trials/", trial_id));
-    }
+    Failed(absl::StrCat("trials/", trial_id), status);
+  }
+  // A damaged dirty mark whose key names no trial.
+  void UnknownTrialFailed(const absl::Status& status) {
+    Failed("a dirty mark naming no trial", status);
   }
   void StoreFailed(const absl::Status& status) { store_ = status; }
   // The store's failure, else the first trial's, naming the other failing
@@ -661,12 +664,21 @@ class RoundFailures {
         first_.code(),
         absl::StrCat(
             first_.message(), " (and ", others_.size(),
-            " other trial(s) that cannot be evaluated: ",
+            " more that cannot be evaluated: ",
             absl::StrJoin(others_.begin(), others_.begin() + named, ", "),
             others_.size() > named ? ", ..." : "", ")"));
   }
 
  private:
+  void Failed(std::string what, const absl::Status& status) {
+    if (first_.ok()) {
+      first_ = absl::Status(status.code(),
+                            absl::StrCat(what, ": ", status.message()));
+    } else {
+      others_.push_back(std::move(what));
+    }
+  }
+
   absl::Status first_;
   std::vector<std::string> others_;
   absl::Status store_;
@@ -680,16 +692,28 @@ SignalBook::RoundOutcome SignalBook::EvaluateRound() {
                                               ? denominators_->TakeAll()
                                               : DenominatorCache::Probes();
   std::unique_ptr<storage::SnapshotView> snapshot = store_.Snapshot();
+  std::vector<storage::MalformedDirtyMark> malformed;
   absl::StatusOr<std::vector<storage::DirtyTermEntry>> dirty =
-      storage::ReadDirtyTerms(*snapshot);
+      storage::ReadDirtyTerms(*snapshot, &malformed);
   if (!dirty.ok()) return {.rows = 0, .failure = dirty.status()};
   RoundOutcome outcome;
   RoundFailures failures;
+  // A trial with a damaged mark is not evaluated (it would clear its other
+  // marks while that row stays unevaluated); the rest are.
+  std::set<std::string> damaged;
+  for (const storage::MalformedDirtyMark& mark : malformed) {
+    if (mark.trial_id.empty()) {
+      failures.UnknownTrialFailed(mark.error);
+    } else if (damaged.insert(mark.trial_id).second) {
+      failures.TrialFailed(mark.trial_id, mark.error);
+    }
+  }
   bool changed = false;
   // Dirty rows come in key order, i.e. grouped by trial.
   for (size_t begin = 0, end = 0; begin < dirty->size(); begin = end) {
     const std::string& trial_id = (*dirty)[begin].trial_id;
     while (end < dirty->size() && (*dirty)[end].trial_id == trial_id) ++end;
+    if (damaged.contains(trial_id)) continue;
     absl::StatusOr<RoundTally> tally = EvaluateTrial(
         store_, *snapshot, std::span(*dirty).subspan(begin, end - begin),
         denominators_, probes.Of(trial_id));

@@ -27,6 +27,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::SizeIs;
 
 constexpr char kTrial[] = "SIG1";
 constexpr char kParent[] = "trials/SIG1";
@@ -1212,8 +1213,7 @@ TEST_F(SignalsTest, ATrialThatCannotBeEvaluatedDoesNotHoldBackTheOthers) {
   EXPECT_EQ(waited.code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_THAT(waited.message(),
               HasSubstr("trials/EARLY: p0 must be in (0, 1), got 2 (and 1 "
-                        "other trial(s) that cannot be evaluated: "
-                        "trials/EARLY2)"));
+                        "more that cannot be evaluated: trials/EARLY2)"));
   auto dirty = storage::ReadDirtyTerms(store_->Latest());
   ASSERT_TRUE(dirty.ok());
   std::set<std::string> pending;
@@ -1225,6 +1225,104 @@ TEST_F(SignalsTest, ATrialThatCannotBeEvaluatedDoesNotHoldBackTheOthers) {
                           [](const auto& r) { return !r.ok && r.rows == 3; }));
   auto verified = monitor_->signals().VerifySignals(kTrial);
   EXPECT_TRUE(verified.ok()) << verified.status();
+}
+
+// A dirty mark that does not parse (only a damaged store holds one) holds
+// back its own trial, which is named with the key, and no other: before
+// 2026-12-06 the round failed before any trial was evaluated, so one damaged
+// mark stopped every trial's signals. A damaged key that names no trial is
+// reported too, and VerifySignals refuses while it may be the trial's.
+TEST_F(SignalsTest, ADamagedDirtyMarkHoldsBackOnlyItsOwnTrial) {
+  Start(false, Only(v1::SIGNAL_METHOD_BINOMIAL_EXACT));
+  PutBaseline(0.05);
+  ASSERT_TRUE(monitor_->signals().WaitIdle(absl::Seconds(10)).ok());
+  v1::CreateTrialRequest create;
+  *create.mutable_trial() =
+      MakeTrial(false, Only(v1::SIGNAL_METHOD_BINOMIAL_EXACT));
+  create.mutable_trial()->set_trial_id("EARLY");  // before SIG1 in key order
+  ASSERT_TRUE(monitor_->CreateTrial(create).ok());
+  storage::TermKey pneumonia;
+  pneumonia.level = storage::Level::kPt;
+  pneumonia.soc = kSoc;
+  pneumonia.pt = "Pneumonia";
+  ASSERT_TRUE(store_
+                  ->Commit([&](storage::Txn& txn) {
+                    txn.Put(storage::Cf::kDirtyTerms,
+                            storage::DirtyTermKey("EARLY", pneumonia), "\xff");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  auto strict = storage::ReadDirtyTerms(store_->Latest());
+  EXPECT_EQ(strict.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(strict.status().message(),
+              HasSubstr("malformed dirty term at key 'EARLY\\x00\\x01"));
+
+  absl::StatusOr<std::vector<storage::SignalChange>> heard;
+  std::thread watcher([&] {
+    heard = monitor_->signals().WaitForChanges(kTrial, 0,
+                                               absl::Now() + absl::Seconds(30));
+  });
+  v1::SubmitReportsRequest request;
+  request.set_parent(kParent);
+  *request.add_reports() = Pneumonia("A1", "HIGH-1", 100);
+  *request.add_reports() = Pneumonia("A2", "HIGH-2", 200);
+  auto response = monitor_->SubmitReports(request);
+  EXPECT_TRUE(response.ok()) << response.status();  // the watcher is joined
+  watcher.join();
+  ASSERT_TRUE(heard.ok()) << heard.status();
+  ASSERT_FALSE(heard->empty());
+  EXPECT_EQ(heard->front().signal().signal_id(), kPneumoniaHighM12);
+  EXPECT_THAT(Ids(Signals()), ElementsAre(kPneumoniaHighM12));
+  absl::Status waited = monitor_->signals().WaitIdle(absl::Milliseconds(500));
+  EXPECT_EQ(waited.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(waited.message(),
+              HasSubstr("trials/EARLY: malformed dirty term at key "
+                        "'EARLY\\x00\\x01"));
+  auto verified = monitor_->signals().VerifySignals(kTrial);
+  EXPECT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(monitor_->signals().VerifySignals("EARLY").status().code(),
+            absl::StatusCode::kDataLoss);
+  // A report that would change the damaged row is refused, not half-counted.
+  EnrollHigh("trials/EARLY", 1, 1);
+  v1::SubmitReportsRequest to_early;
+  to_early.set_parent("trials/EARLY");
+  *to_early.add_reports() = Pneumonia("E1", "HIGH-1", 100);
+  EXPECT_EQ(monitor_->SubmitReports(to_early).status().code(),
+            absl::StatusCode::kDataLoss);
+
+  // A key whose trial does not parse (no terminator) could be any trial's.
+  ASSERT_TRUE(store_
+                  ->Commit([&](storage::Txn& txn) {
+                    txn.Put(storage::Cf::kDirtyTerms, "ZZZ", "");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  // SIG1 is still evaluated: its third case reaches the signal's evidence.
+  request.clear_reports();
+  *request.add_reports() = Pneumonia("A3", "HIGH-3", 150);
+  response = monitor_->SubmitReports(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (*storage::CountDirtyTerms(store_->Latest(), kTrial) > 0 &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(*storage::CountDirtyTerms(store_->Latest(), kTrial), 0);
+  ASSERT_THAT(Signals(), SizeIs(1));
+  EXPECT_EQ(Signals().front().evidence().subjects(), 3);
+  std::vector<storage::MalformedDirtyMark> malformed;
+  auto lenient = storage::ReadDirtyTerms(store_->Latest(), &malformed);
+  ASSERT_TRUE(lenient.ok()) << lenient.status();
+  ASSERT_EQ(malformed.size(), 2u);
+  EXPECT_EQ(malformed[0].trial_id, "EARLY");
+  EXPECT_EQ(malformed[1].trial_id, "");
+  EXPECT_THAT(malformed[1].error.message(), HasSubstr("at key 'ZZZ'"));
+  waited = monitor_->signals().WaitIdle(absl::Milliseconds(500));
+  EXPECT_THAT(waited.message(),
+              HasSubstr("(and 1 more that cannot be evaluated: a dirty mark "
+                        "naming no trial)"));
+  EXPECT_EQ(monitor_->signals().VerifySignals(kTrial).status().code(),
+            absl::StatusCode::kDataLoss);
 }
 
 TEST_F(SignalsTest, EnrollingMoreSubjectsReevaluatesWithTheNewDenominator) {
