@@ -43,12 +43,12 @@ absl::StatusOr<AuditWriter> AuditWriter::Begin(Txn& txn,
   const std::string prefix = TrialPrefix(trial_id);
   // Records appended earlier in this transaction are not visible to Last;
   // a writer is created once per transaction and trial.
-  auto last = txn.Last(Cf::kAuditBlocks, prefix);
+  auto last = txn.LastKey(Cf::kAuditBlocks, prefix);
   if (!last.ok()) return last.status();
   int64_t next = 1;
   if (last->has_value()) {
-    std::optional<int64_t> sequence = KeySequence((*last)->first);
-    if ((*last)->first.size() != prefix.size() + kSequenceBytes ||
+    std::optional<int64_t> sequence = KeySequence(**last);
+    if ((*last)->size() != prefix.size() + kSequenceBytes ||
         !sequence.has_value()) {
       return absl::DataLossError("malformed audit block key");
     }

@@ -51,8 +51,9 @@ InFlightWrites::LastUnder InFlightWrites::Last(int cf,
     --it;
     const auto& [cf_key, value] = *it;
     if (cf_key.first != cf || !cf_key.second.starts_with(prefix)) continue;
-    if (!out.last.has_value() || cf_key.second >= out.last->first) {
-      out.last.emplace(cf_key.second, *value);
+    if (out.key == nullptr || cf_key.second >= *out.key) {
+      out.key = &cf_key.second;
+      out.value = &*value;
     }
   }
   return out;

@@ -69,9 +69,12 @@ class InFlightWrites {
     // An in-flight mutation deletes a key of `cf`: the caller cannot merge
     // with RocksDB's answer and must wait until the writes are applied.
     bool deletes = false;
-    // The greatest key under `prefix` an in-flight mutation puts (newest
-    // value), if any.
-    std::optional<std::pair<std::string, std::string>> last;
+    // The greatest key under `prefix` an in-flight mutation puts and its
+    // newest value, or null: they point into that mutation's writes, valid
+    // until it retires. (Not copies: the last key of the audit trail holds a
+    // whole block, copied once per in-flight mutation before.)
+    const std::string* key = nullptr;
+    const std::string* value = nullptr;
   };
   LastUnder Last(int cf, std::string_view prefix) const;
 

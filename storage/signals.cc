@@ -146,10 +146,10 @@ absl::StatusOr<std::vector<v1::Signal>> ReadSignals(const ReadView& view,
 absl::StatusOr<int64_t> NextSignalSequence(const ReadView& view,
                                            std::string_view trial_id) {
   const std::string prefix = TrialPrefix(trial_id);
-  auto last = view.Last(Cf::kSignalLog, prefix);
+  auto last = view.LastKey(Cf::kSignalLog, prefix);
   if (!last.ok()) return last.status();
   if (!last->has_value()) return 1;
-  std::string_view rest = (*last)->first;
+  std::string_view rest = **last;
   rest.remove_prefix(prefix.size());
   uint32_t high, low;
   if (!ConsumeBigEndian32(&rest, &high) || !ConsumeBigEndian32(&rest, &low)) {

@@ -151,8 +151,16 @@ absl::Status ReadView::Scan(
   return FromRocks(it->status());
 }
 
+absl::StatusOr<std::optional<std::string>> ReadView::LastKey(
+    Cf cf, std::string_view prefix) const {
+  auto last = LastEntry(cf, prefix, /*with_value=*/false);
+  if (!last.ok()) return last.status();
+  if (!last->has_value()) return std::nullopt;
+  return std::move((*last)->first);
+}
+
 absl::StatusOr<std::optional<std::pair<std::string, std::string>>>
-ReadView::Last(Cf cf, std::string_view prefix) const {
+ReadView::LastEntry(Cf cf, std::string_view prefix, bool with_value) const {
   const std::string upper = PrefixSuccessor(prefix);
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot_;
@@ -169,7 +177,8 @@ ReadView::Last(Cf cf, std::string_view prefix) const {
   if (!it->Valid()) return std::nullopt;
   const std::string_view key = ToView(it->key());
   if (key.substr(0, prefix.size()) != prefix) return std::nullopt;
-  return std::make_pair(std::string(key), it->value().ToString());
+  return std::make_pair(std::string(key),
+                        with_value ? it->value().ToString() : std::string());
 }
 
 SnapshotView::SnapshotView(rocksdb::DB* db,
@@ -221,22 +230,21 @@ absl::Status Txn::Scan(
   return ReadView::Scan(cf, prefix, start, fn);
 }
 
-absl::StatusOr<std::optional<std::pair<std::string, std::string>>> Txn::Last(
-    Cf cf, std::string_view prefix) const {
+absl::StatusOr<std::optional<std::pair<std::string, std::string>>>
+Txn::LastEntry(Cf cf, std::string_view prefix, bool with_value) const {
   InFlightWrites::LastUnder written =
       in_flight_->Last(static_cast<int>(cf), prefix);
   if (written.deletes) {
     store_->AwaitApplied();
-    return ReadView::Last(cf, prefix);
+    return ReadView::LastEntry(cf, prefix, with_value);
   }
   // RocksDB holds what was applied so far (without deletes in flight, keys
   // only appear), the in-flight writes the rest: the greater key is last.
-  auto stored = ReadView::Last(cf, prefix);
-  if (!stored.ok() || !written.last.has_value()) return stored;
-  if (stored->has_value() && (*stored)->first > written.last->first) {
-    return stored;
-  }
-  return written.last;
+  auto stored = ReadView::LastEntry(cf, prefix, with_value);
+  if (!stored.ok() || written.key == nullptr) return stored;
+  if (stored->has_value() && (*stored)->first > *written.key) return stored;
+  return std::make_pair(*written.key,
+                        with_value ? *written.value : std::string());
 }
 
 void Txn::Put(Cf cf, std::string_view key, std::string value) {
@@ -859,6 +867,10 @@ bool Store::TakeToWrite(std::deque<Handoff>& taken, absl::Status& failure) {
 }
 
 void Store::WriteLoop() {
+  // Reused from group to group: a fresh batch grew by doubling, copying its
+  // contents each time (the writer's largest memmove in the load's DWARF
+  // profile, docs/benchmarks.md, twenty-sixth round).
+  rocksdb::WriteBatch batch;
   for (;;) {
     std::deque<Handoff> items;
     // Nothing is applied after a failure until RocksDB resumes.
@@ -867,7 +879,7 @@ void Store::WriteLoop() {
       return;  // the committer is done and drained
     }
     Written written;
-    const uint64_t applied = ApplyHandoffs(items, failure, written);
+    const uint64_t applied = ApplyHandoffs(items, failure, batch, written);
     {
       absl::MutexLock lock(&mu_);
       if (!written.tally.storage_failure.ok()) {
@@ -978,7 +990,7 @@ rocksdb::Status FillBatch(std::span<const Writes* const> writes,
 }  // namespace
 
 uint64_t Store::ApplyHandoffs(std::deque<Handoff>& items, absl::Status& failure,
-                              Written& written) {
+                              rocksdb::WriteBatch& batch, Written& written) {
   GroupTally& tally = written.tally;
   // The mutations to write: run without error, and nothing failed before.
   std::vector<const Handoff*> to_apply;
@@ -996,16 +1008,21 @@ uint64_t Store::ApplyHandoffs(std::deque<Handoff>& items, absl::Status& failure,
     // and the keys reach the memtables in order.
     std::vector<const Writes*> writes;
     for (const Handoff* item : to_apply) writes.push_back(item->writes.get());
-    rocksdb::WriteBatch batch;
+    batch.Clear();
     rocksdb::Status s = FillBatch(writes, cfs_, batch);
     // Not synced here: the WAL is synced once for many mutations, and no
     // caller is completed before that.
     rocksdb::WriteOptions wo;
     wo.sync = false;
     if (s.ok()) s = db_->Write(wo, &batch);
+    const uint32_t applied_keys = batch.Count();
+    // Clear keeps the capacity: a batch past 8 MiB (an upgrade's, say) is
+    // not kept for the groups after it.
+    constexpr size_t kKeptBatchBytes = 8 << 20;
+    if (batch.GetDataSize() > kKeptBatchBytes) batch = rocksdb::WriteBatch();
     if (s.ok()) {
       tally.wrote = true;
-      tally.kv_applied += batch.Count();
+      tally.kv_applied += applied_keys;
       for (const Handoff* item : to_apply) {
         ++tally.committed;
         tally.kv_reads += item->kv_reads;

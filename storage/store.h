@@ -53,6 +53,7 @@ class Env;
 class Logger;
 class Snapshot;
 class Status;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace aesignal::storage {
@@ -144,10 +145,19 @@ class ReadView {
           fn) const;
 
   // The last key (in key order) starting with `prefix`, with its value.
-  virtual absl::StatusOr<std::optional<std::pair<std::string, std::string>>>
-  Last(Cf cf, std::string_view prefix) const;
+  absl::StatusOr<std::optional<std::pair<std::string, std::string>>> Last(
+      Cf cf, std::string_view prefix) const {
+    return LastEntry(cf, prefix, /*with_value=*/true);
+  }
+  // The same key without copying its value (an audit block is large).
+  absl::StatusOr<std::optional<std::string>> LastKey(
+      Cf cf, std::string_view prefix) const;
 
  protected:
+  // Last's answer; the value is left empty unless `with_value`.
+  virtual absl::StatusOr<std::optional<std::pair<std::string, std::string>>>
+  LastEntry(Cf cf, std::string_view prefix, bool with_value) const;
+
   friend class Store;
   ReadView(rocksdb::DB* db,
            const std::vector<rocksdb::ColumnFamilyHandle*>* cfs,
@@ -194,8 +204,6 @@ class Txn : public ReadView {
       Cf cf, std::string_view prefix, std::string_view start,
       const std::function<bool(std::string_view key, std::string_view value)>&
           fn) const override;
-  absl::StatusOr<std::optional<std::pair<std::string, std::string>>> Last(
-      Cf cf, std::string_view prefix) const override;
   void Put(Cf cf, std::string_view key, std::string value);
   void Delete(Cf cf, std::string_view key);
   // Withdraws this transaction's own pending Put of `key` and returns its
@@ -208,6 +216,8 @@ class Txn : public ReadView {
  private:
   friend class Store;
   Txn(Store* store, CommitCache* cache, InFlightWrites* in_flight);
+  absl::StatusOr<std::optional<std::pair<std::string, std::string>>> LastEntry(
+      Cf cf, std::string_view prefix, bool with_value) const override;
 
   Store* store_;
   CommitCache* cache_;  // may be null (cache off)
@@ -367,10 +377,11 @@ class Store {
   // power-loss test hit (docs/benchmarks.md, twenty-fifth round).
   void WriteLoop();
   // Applies the handed-over mutations `items`, in order, as one RocksDB
-  // write, unless `failure` is set (then fails them); sets `failure` if the
-  // write fails. Returns the last applied mutation's sequence (0: none).
+  // write (built in `batch`, cleared first), unless `failure` is set (then
+  // fails them); sets `failure` if the write fails. Returns the last applied
+  // mutation's sequence (0: none).
   uint64_t ApplyHandoffs(std::deque<Handoff>& items, absl::Status& failure,
-                         Written& written);
+                         rocksdb::WriteBatch& batch, Written& written);
   // Syncs the WAL for `written` (unless `failure`, the write's or an
   // earlier one's), then completes its mutations in order. Writer thread.
   void SyncAndComplete(Written& written, const absl::Status& failure);

@@ -295,7 +295,7 @@ absl::Status ReplacingMutation(Txn& txn, int i) {
   if (i > 0) txn.Delete(Cf::kTopics, Numbered("t/", i - 1));
   txn.Put(Cf::kTopics, Numbered("t/", i), "");
   txn.Put(Cf::kReports, "n", std::to_string(i));
-  txn.Put(Cf::kAudit, Numbered("a/", i), "");
+  txn.Put(Cf::kAudit, Numbered("a/", i), std::to_string(i));
   return absl::OkStatus();
 }
 
@@ -310,6 +310,15 @@ absl::Status ChainedMutation(Txn& txn, int i) {
   const std::string want_last = i == 0 ? "" : Numbered("a/", i - 1);
   if ((last->has_value() ? (*last)->first : "") != want_last) {
     return absl::InternalError(absl::StrCat(i, ": Last missed a write"));
+  }
+  if (i > 0 && (*last)->second != std::to_string(i - 1)) {
+    return absl::InternalError(absl::StrCat(i, ": Last's value is not the ",
+                                            "key's: ", (*last)->second));
+  }
+  auto last_key = txn.LastKey(Cf::kAudit, "a/");
+  if (!last_key.ok()) return last_key.status();
+  if (last_key->value_or("") != want_last) {
+    return absl::InternalError(absl::StrCat(i, ": LastKey missed a write"));
   }
   if (i % 10 == 0) {
     int scanned = 0;
@@ -647,10 +656,10 @@ TEST(InFlightWritesTest, LastFindsTheGreatestKeyUnderThePrefix) {
   in_flight.Add(1, first);
   in_flight.Add(2, second);
   InFlightWrites::LastUnder last = in_flight.Last(3, "a/");
-  ASSERT_TRUE(last.last.has_value());
-  EXPECT_EQ(last.last->first, "a/2");
-  EXPECT_EQ(last.last->second, "two");
-  EXPECT_FALSE(in_flight.Last(3, "c/").last.has_value());
+  ASSERT_NE(last.key, nullptr);
+  EXPECT_EQ(*last.key, "a/2");
+  EXPECT_EQ(*last.value, "two");
+  EXPECT_EQ(in_flight.Last(3, "c/").key, nullptr);
 }
 
 TEST(StoreTest, RefusesAnotherSchemaVersion) {
