@@ -1,6 +1,7 @@
 #include "tests/load/peer_postgres.h"
 
 #include <libpq-fe.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -1146,8 +1147,18 @@ absl::Status Run(PeerRun& run) {
 
 }  // namespace
 
+// The CPUs this process may run on (run.sh --cpus pins the bench, the
+// servers it starts and PostgreSQL's cluster to a subset), or -1.
+int UsableCpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return -1;
+  return CPU_COUNT(&set);
+}
+
 int RunPeer(const PeerOptions& options) {
   Fixture::own_process = !options.in_process;
+  std::printf("CPUs this run may use: %d of %u\n", UsableCpus(),
+              std::thread::hardware_concurrency());
   std::printf(
       "aesignald and the gRPC floor server: %s\n",
       options.in_process

@@ -4,8 +4,12 @@
 # the listen address, port and socket directory are set), 127.0.0.1 on a
 # free port, stopped and removed on exit whatever happens.
 #
-#   bash tests/load/peer_postgres/run.sh [--install] [--smoke] [BENCH_BINARY]
-#        [-- extra aesignal-bench flags]
+#   bash tests/load/peer_postgres/run.sh [--install] [--smoke] [--cpus=LIST]
+#        [BENCH_BINARY] [-- extra aesignal-bench flags]
+#
+# --cpus=LIST (taskset's syntax, e.g. 0 or 0,1): runs PostgreSQL's cluster,
+# the bench and the servers it starts on those CPUs only, to see how each
+# system uses a core more or less (docs/benchmarks.md, twenty-ninth round).
 #
 # --install: apt-get install postgresql-15 (and libpq-dev) from Debian if
 # missing. Without PostgreSQL's server binaries (and no --install) it exits
@@ -17,12 +21,14 @@ set -euo pipefail
 
 install=0
 smoke=()
+cpus=""
 bench=""
 extra=()
 while (($#)); do
   case $1 in
     --install) install=1 ;;
     --smoke) smoke=(--smoke) ;;
+    --cpus=*) cpus=${1#--cpus=} ;;
     --) shift; extra=("$@"); break ;;
     *) bench=$1 ;;
   esac
@@ -56,6 +62,16 @@ if [[ ! -x $bench ]]; then
   exit 1
 fi
 
+pin=()
+if [[ -n $cpus ]]; then
+  if ! taskset -c "$cpus" true 2>/dev/null; then
+    echo "peer_postgres: --cpus=$cpus is not a CPU list this machine has" \
+      "(taskset -c syntax, e.g. 0 or 0,1)" >&2
+    exit 2
+  fi
+  pin=(taskset -c "$cpus")
+fi
+
 # PostgreSQL refuses to run as root: the cluster belongs to `postgres` then.
 run_as=()
 user=$(id -un)
@@ -81,7 +97,7 @@ trap cleanup EXIT
   cat "$dir/initdb.log" >&2
   exit 1
 }
-"${run_as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+"${pin[@]}" "${run_as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
   -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir" \
   start >/dev/null || {
   cat "$dir/server.log" >&2
@@ -90,7 +106,7 @@ trap cleanup EXIT
 
 echo "peer_postgres: PostgreSQL ($bin) on 127.0.0.1:$port, data in $dir/data"
 status=0
-"$bench" peer "${smoke[@]}" \
+"${pin[@]}" "$bench" peer "${smoke[@]}" \
   --pg="host=127.0.0.1 port=$port dbname=postgres user=$user" \
   "${extra[@]}" || status=$?
 if ((status != 0)); then
