@@ -1145,8 +1145,6 @@ absl::Status Run(PeerRun& run) {
       absl::StrCat("DROP SCHEMA ", run.schema_prefix, "_ingest CASCADE"));
 }
 
-}  // namespace
-
 // The CPUs this process may run on (run.sh --cpus pins the bench, the
 // servers it starts and PostgreSQL's cluster to a subset), or -1.
 int UsableCpus() {
@@ -1154,6 +1152,8 @@ int UsableCpus() {
   if (sched_getaffinity(0, sizeof(set), &set) != 0) return -1;
   return CPU_COUNT(&set);
 }
+
+}  // namespace
 
 int RunPeer(const PeerOptions& options) {
   Fixture::own_process = !options.in_process;
