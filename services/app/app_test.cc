@@ -163,6 +163,8 @@ TEST_F(AppTest, StreamAnswersInOrderWithBatchErrors) {
   for (int i = 0; i < 40; ++i) {
     v1::StreamReportsRequest b;
     b.set_batch_id(100 + i);
+    // Only the first request can ask for grouped acknowledgements.
+    b.set_group_acknowledgements(i == 3);
     // Every fifth batch names an unknown trial: refused as a whole.
     b.set_parent(i % 5 == 4 ? "trials/NOPE" : "trials/T1");
     *b.add_reports() =
@@ -187,12 +189,87 @@ TEST_F(AppTest, StreamAnswersInOrderWithBatchErrors) {
   for (int i = 0; i < 40; ++i) {
     SCOPED_TRACE(i);
     EXPECT_EQ(answers[i].batch_id(), 100 + i);
+    EXPECT_EQ(answers[i].acknowledgements_size(), 0);
     if (i % 5 == 4) {
       EXPECT_EQ(answers[i].error().code(), 5);  // NOT_FOUND
       EXPECT_THAT(answers[i].error().message(), HasSubstr("NOPE"));
     } else {
       EXPECT_FALSE(answers[i].has_error());
       EXPECT_EQ(answers[i].result().results_size(), 1);
+    }
+  }
+}
+
+// On a stream whose first request asks for it, one response acknowledges
+// every batch ready when the server writes: each batch exactly once, in
+// request order, refusals included, with the top-level fields unset.
+TEST_F(AppTest, StreamGroupsAcknowledgementsWhenTheFirstRequestAsks) {
+  CreateTrialWithSubjects();
+  constexpr int kBatches = 40;
+  std::atomic<int> reads = 0;
+  std::deque<v1::StreamReportsRequest> batches;
+  for (int i = 0; i < kBatches; ++i) {
+    v1::StreamReportsRequest b;
+    b.set_batch_id(100 + i);
+    b.set_group_acknowledgements(i == 0);
+    b.set_parent(i % 5 == 4 ? "trials/NOPE" : "trials/T1");
+    *b.add_reports() =
+        testing::Report(absl::StrCat("R", i), 1, "S1", 10 + i, "Headache");
+    batches.push_back(std::move(b));
+  }
+  // The first write waits until the reader has filled the stream's window
+  // and those batches are stored, so that several outcomes are ready when
+  // the second response is built.
+  auto stored = [&] {
+    v1::ListReportsRequest list;
+    list.set_parent("trials/T1");
+    auto page = app_->incidence.ListReports(officer_, list);
+    return page.ok() ? page->total_size() : 0;
+  };
+  std::vector<v1::StreamReportsResponse> answers;
+  absl::Status status = app_->ingest.StreamReports(
+      site01_,
+      [&](v1::StreamReportsRequest* next) {
+        if (batches.empty()) return false;
+        *next = std::move(batches.front());
+        batches.pop_front();
+        ++reads;
+        return true;
+      },
+      [&](const v1::StreamReportsResponse& r) {
+        if (answers.empty()) {
+          const absl::Time deadline = absl::Now() + absl::Seconds(30);
+          while (
+              (reads < IngestApp::kMaxInFlightPerStream + 2 || stored() < 14) &&
+              absl::Now() < deadline) {
+            absl::SleepFor(absl::Milliseconds(5));
+          }
+          absl::SleepFor(absl::Milliseconds(50));
+        }
+        answers.push_back(r);
+        return true;
+      });
+  ASSERT_TRUE(status.ok()) << status;
+  std::vector<v1::BatchAcknowledgement> acks;
+  for (const v1::StreamReportsResponse& r : answers) {
+    EXPECT_EQ(r.batch_id(), 0);
+    EXPECT_FALSE(r.has_result());
+    EXPECT_FALSE(r.has_error());
+    EXPECT_GE(r.acknowledgements_size(), 1);
+    acks.insert(acks.end(), r.acknowledgements().begin(),
+                r.acknowledgements().end());
+  }
+  EXPECT_LT(answers.size(), 30u) << "the window's outcomes came together";
+  ASSERT_EQ(acks.size(), static_cast<size_t>(kBatches));
+  for (int i = 0; i < kBatches; ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(acks[i].batch_id(), 100 + i);
+    if (i % 5 == 4) {
+      EXPECT_EQ(acks[i].error().code(), 5);  // NOT_FOUND
+      EXPECT_FALSE(acks[i].has_result());
+    } else {
+      EXPECT_FALSE(acks[i].has_error());
+      EXPECT_EQ(acks[i].result().accepted_count(), 1);
     }
   }
 }

@@ -19,7 +19,7 @@ namespace methods = access::methods;
 // after the reader has stopped) so that it lives as long as any of them.
 struct StreamState {
   struct Slot {
-    v1::StreamReportsResponse response;
+    v1::BatchAcknowledgement outcome;
     bool ready = false;
   };
   absl::Mutex mu;
@@ -27,9 +27,34 @@ struct StreamState {
   // Responses complete in submission order (the store commits FIFO), so a
   // queue of slots filled by the commit callbacks keeps them ordered.
   std::deque<Slot> slots ABSL_GUARDED_BY(mu);
+  // The stream's first request asked for group_acknowledgements.
+  bool grouped ABSL_GUARDED_BY(mu) = false;
   bool reading_done ABSL_GUARDED_BY(mu) = false;
   bool write_failed ABSL_GUARDED_BY(mu) = false;
 };
+
+// The next response: the first ready slot's outcome, or on a grouped stream
+// every ready slot at the front. Pops what it takes.
+v1::StreamReportsResponse TakeReady(StreamState& state)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(state.mu) {
+  v1::StreamReportsResponse response;
+  if (!state.grouped) {
+    v1::BatchAcknowledgement& outcome = state.slots.front().outcome;
+    response.set_batch_id(outcome.batch_id());
+    if (outcome.has_error()) {
+      response.mutable_error()->Swap(outcome.mutable_error());
+    } else {
+      response.mutable_result()->Swap(outcome.mutable_result());
+    }
+    state.slots.pop_front();
+    return response;
+  }
+  while (!state.slots.empty() && state.slots.front().ready) {
+    response.add_acknowledgements()->Swap(&state.slots.front().outcome);
+    state.slots.pop_front();
+  }
+  return response;
+}
 
 // Sends responses in order as they become durable and drains every slot
 // before returning, so no commit callback outlives the stream.
@@ -44,8 +69,7 @@ void WriteInOrder(StreamState& state, const IngestApp::WriteResponse& write) {
         state.changed.Wait(&state.mu);
       }
       if (state.slots.empty()) return;
-      next = std::move(state.slots.front().response);
-      state.slots.pop_front();
+      next = TakeReady(state);
       send = !state.write_failed;
       state.changed.SignalAll();
     }
@@ -58,9 +82,13 @@ void WriteInOrder(StreamState& state, const IngestApp::WriteResponse& write) {
 }
 
 // A slot for the next batch, once fewer than kMaxInFlightPerStream are
-// queued; null if writing has failed (the stream is over).
-StreamState::Slot* NextSlot(StreamState& state, int64_t batch_id) {
+// queued; null if writing has failed (the stream is over). The first
+// request decides whether the stream's acknowledgements are grouped.
+StreamState::Slot* NextSlot(StreamState& state,
+                            const v1::StreamReportsRequest& request,
+                            bool first) {
   absl::MutexLock lock(&state.mu);
+  if (first) state.grouped = request.group_acknowledgements();
   while (state.slots.size() >=
              static_cast<size_t>(IngestApp::kMaxInFlightPerStream) &&
          !state.write_failed) {
@@ -69,7 +97,7 @@ StreamState::Slot* NextSlot(StreamState& state, int64_t batch_id) {
   if (state.write_failed) return nullptr;
   state.slots.emplace_back();
   StreamState::Slot* slot = &state.slots.back();  // deque keeps addresses
-  slot->response.set_batch_id(batch_id);
+  slot->outcome.set_batch_id(request.batch_id());
   return slot;
 }
 
@@ -77,12 +105,12 @@ StreamState::Slot* NextSlot(StreamState& state, int64_t batch_id) {
 // a BatchError with the status's google.rpc code (from the status table),
 // message and first field violation.
 void FillBatchResult(absl::StatusOr<v1::SubmitReportsResponse> result,
-                     v1::StreamReportsResponse* response) {
+                     v1::BatchAcknowledgement* outcome) {
   if (result.ok()) {
-    *response->mutable_result() = *std::move(result);
+    *outcome->mutable_result() = *std::move(result);
     return;
   }
-  v1::BatchError* error = response->mutable_error();
+  v1::BatchError* error = outcome->mutable_error();
   error->set_code(errors::MappingOf(result.status().code()).grpc_code);
   error->set_message(std::string(result.status().message()));
   auto violations = errors::ViolationsOf(result.status());
@@ -114,8 +142,8 @@ absl::Status IngestApp::StreamReports(const CallContext& context,
   std::thread writer([state, &write] { WriteInOrder(*state, write); });
 
   v1::StreamReportsRequest request;
-  while (read(&request)) {
-    StreamState::Slot* slot = NextSlot(*state, request.batch_id());
+  for (bool first = true; read(&request); first = false) {
+    StreamState::Slot* slot = NextSlot(*state, request, first);
     if (slot == nullptr) break;
     v1::SubmitReportsRequest submit;
     submit.set_parent(request.parent());
@@ -124,7 +152,7 @@ absl::Status IngestApp::StreamReports(const CallContext& context,
         std::move(submit),
         [state, slot](absl::StatusOr<v1::SubmitReportsResponse> result) {
           absl::MutexLock lock(&state->mu);
-          FillBatchResult(std::move(result), &slot->response);
+          FillBatchResult(std::move(result), &slot->outcome);
           slot->ready = true;
           state->changed.SignalAll();
         },

@@ -34,12 +34,13 @@ class IngestApp {
   // Runs one bidirectional ingest stream: reads batches with `read` (on the
   // calling thread) and queues each for durability at once, so the next is
   // read while one is being committed; `write` sends each batch's outcome, in
-  // request order, as it becomes durable (from a writer thread this call
-  // owns; `read` and `write` may run concurrently, `write` never twice at
-  // once). A refused batch gets a BatchError and the stream goes on. Returns
-  // when reading ends and every queued batch has been answered (or writing
-  // failed): OK, CANCELLED if the caller went away, or the authorization
-  // error before anything is read.
+  // request order, as it becomes durable: one response per batch, or, if the
+  // first request set group_acknowledgements, each response with every
+  // outcome ready at the time (from a writer thread this call owns; `read` and
+  // `write` may run concurrently, `write` never twice at once). A refused batch
+  // gets a BatchError and the stream goes on. Returns when reading ends and
+  // every queued batch has been answered (or writing failed): OK, CANCELLED if
+  // the caller went away, or the authorization error before anything is read.
   absl::Status StreamReports(const CallContext& context, const ReadBatch& read,
                              const WriteResponse& write);
 

@@ -33,6 +33,7 @@
 namespace aesignal {
 namespace {
 
+using ::testing::ElementsAre;
 using testing::Fetch;
 using ::testing::HasSubstr;
 using testing::HttpConnection;
@@ -392,6 +393,30 @@ TEST_F(HttpServerTest, ReportsStreamAnswersEachBatchAsNdjson) {
   EXPECT_EQ(
       Parse<v1::StreamReportsResponse>(ndjson.body).result().accepted_count(),
       1);
+  // The first line may ask for grouped acknowledgements: every batch once,
+  // in order, in `acknowledgements`.
+  v1::StreamReportsRequest four, five;
+  four.set_batch_id(4);
+  four.set_group_acknowledgements(true);
+  *four.add_reports() = testing::Report("R4", 1, "S4", 20, "Nausea");
+  five.set_batch_id(5);
+  *five.add_reports() = testing::Report("R5", 1, "S5", 20, "Nausea");
+  const HttpResponse grouped =
+      MustFetch(port_, "POST", "/v1/trials/T1/reports:stream",
+                absl::StrCat(Json(four), "\n", Json(five), "\n"));
+  EXPECT_EQ(grouped.status, 200) << grouped.body;
+  EXPECT_THAT(grouped.body, HasSubstr("\"acknowledgements\""));
+  std::vector<int64_t> acknowledged;
+  for (absl::string_view line :
+       absl::StrSplit(grouped.body, '\n', absl::SkipEmpty())) {
+    const auto r = Parse<v1::StreamReportsResponse>(std::string(line));
+    EXPECT_EQ(r.batch_id(), 0);
+    for (const v1::BatchAcknowledgement& ack : r.acknowledgements()) {
+      acknowledged.push_back(ack.batch_id());
+      EXPECT_EQ(ack.result().accepted_count(), 1);
+    }
+  }
+  EXPECT_THAT(acknowledged, ElementsAre(4, 5));
   const HttpResponse text = MustFetch(
       port_, "POST", "/v1/trials/T1/reports:stream",
       absl::StrCat(Json(three), "\n"), {{"Content-Type", "text/plain"}});

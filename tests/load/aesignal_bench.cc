@@ -213,9 +213,12 @@ struct IngestPlan {
       return BatchMessage(*generator, m, batch_size, INT64_MAX, tag);
     };
   }
-  MessageMaker Single(const std::string& tag) const {
-    return [this, tag](int64_t m) {
-      return BatchMessage(*generator, m, 1, INT64_MAX, tag);
+  MessageMaker Single(const std::string& tag, bool grouped = false) const {
+    return [this, tag, grouped](int64_t m) {
+      v1::StreamReportsRequest request =
+          BatchMessage(*generator, m, 1, INT64_MAX, tag);
+      request.set_group_acknowledgements(grouped);
+      return request;
     };
   }
 };
@@ -322,6 +325,10 @@ int Ingest() {
                              plan.unbatched, 16, plan.Single("e2e-1"), &r));
   complete &= Complete(rows.back(), r, plan.unbatched);
   rows.push_back(ManyStreams(fixture, plan, &complete));
+  rows.push_back(TimedStream("aesignal: 1 stream, 1/msg, grouped acks",
+                             fixture.Channel(3), plan.unbatched, 16,
+                             plan.Single("e2e-g", /*grouped=*/true), &r));
+  complete &= Complete(rows.back(), r, plan.unbatched);
   PrintRows(rows);
   const double per_report = 1.0 / (int64_t{plan.batches} * plan.batch_size);
   const storage::Store::Stats now = fixture.server->store().stats();
@@ -329,12 +336,14 @@ int Ingest() {
       "\nbatched, 1 stream / RocksDB ceiling      = %.2f  (target >= 0.5)\n"
       "batched, %d streams / RocksDB ceiling    = %.2f\n"
       "unbatched / gRPC echo 1/msg ceiling      = %.2f  (target >= 0.7)\n"
+      "unbatched, grouped acks / gRPC echo      = %.2f\n"
       "store: %lld commits, %lld WAL fsyncs; batched run: %.1f key reads "
       "and %.1f key writes per report, %.1f after merging the writes of "
       "mutations applied together (the ceiling writes 1)\n",
       rows[3].reports_per_s() / rows[0].reports_per_s(), plan.streams,
       rows[5].reports_per_s() / rows[0].reports_per_s(),
       rows[4].reports_per_s() / rows[2].reports_per_s(),
+      rows[6].reports_per_s() / rows[2].reports_per_s(),
       static_cast<long long>(now.commits),
       static_cast<long long>(now.wal_syncs),
       (after.kv_reads - before.kv_reads) * per_report,

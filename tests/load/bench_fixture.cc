@@ -353,19 +353,29 @@ StreamResult RunStream(const std::shared_ptr<grpc::Channel>& channel,
     while (stream->Read(&response)) {
       if (read_delay > absl::ZeroDuration()) absl::SleepFor(read_delay);
       absl::MutexLock lock(&mu);
-      auto it = sent.find(response.batch_id());
-      if (it != sent.end()) {
-        result.ack_ms.push_back(
-            absl::ToDoubleMilliseconds(absl::Now() - it->second));
-        sent.erase(it);
+      const absl::Time now = absl::Now();
+      auto count = [&](int64_t batch_id, bool refused, int32_t accepted) {
+        auto it = sent.find(batch_id);
+        if (it != sent.end()) {
+          result.ack_ms.push_back(absl::ToDoubleMilliseconds(now - it->second));
+          sent.erase(it);
+        }
+        if (refused) {
+          result.ok = false;
+          ++result.error_messages;
+        }
+        result.acked_reports += accepted;
+        ++result.acked_messages;
+        if (progress != nullptr) *progress += accepted;
+      };
+      // Grouped acknowledgements (if `make` asked for them), or one batch.
+      for (const v1::BatchAcknowledgement& ack : response.acknowledgements()) {
+        count(ack.batch_id(), ack.has_error(), ack.result().accepted_count());
       }
-      if (response.has_error()) {
-        result.ok = false;
-        ++result.error_messages;
+      if (response.acknowledgements_size() == 0) {
+        count(response.batch_id(), response.has_error(),
+              response.result().accepted_count());
       }
-      result.acked_reports += response.result().accepted_count();
-      ++result.acked_messages;
-      if (progress != nullptr) *progress += response.result().accepted_count();
     }
     absl::MutexLock lock(&mu);
     reader_done = true;

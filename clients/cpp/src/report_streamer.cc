@@ -20,6 +20,7 @@ ReportStreamer::ReportStreamer(std::shared_ptr<ClientConnection> connection,
       options_(options),
       on_outcome_(std::move(on_outcome)) {
   building_.request.set_parent(parent_);
+  building_.request.set_group_acknowledgements(true);
 }
 
 ReportStreamer::~ReportStreamer() {
@@ -77,6 +78,7 @@ absl::Status ReportStreamer::SendBatch() {
   Batch batch = std::move(building_);
   building_ = Batch();
   building_.request.set_parent(parent_);
+  building_.request.set_group_acknowledgements(true);
   batch.request.set_batch_id(next_batch_id_++);
   {
     absl::MutexLock lock(&mu_);
@@ -297,35 +299,69 @@ std::vector<ReportOutcome> ReportStreamer::AcceptBatch(
   return outcomes;
 }
 
+namespace {
+
+// The batches one response acknowledges: its `acknowledgements` (a stream
+// that asked for them grouped), or else the response's own fields (one
+// batch per response, as servers before grouping always answer).
+std::vector<v1::BatchAcknowledgement> AcknowledgementsOf(
+    v1::StreamReportsResponse& response) {
+  std::vector<v1::BatchAcknowledgement> acks;
+  if (response.acknowledgements_size() > 0) {
+    acks.reserve(response.acknowledgements_size());
+    for (v1::BatchAcknowledgement& ack : *response.mutable_acknowledgements()) {
+      acks.push_back(std::move(ack));
+    }
+    return acks;
+  }
+  v1::BatchAcknowledgement& ack = acks.emplace_back();
+  ack.set_batch_id(response.batch_id());
+  if (response.has_error()) ack.mutable_error()->Swap(response.mutable_error());
+  if (response.has_result()) {
+    ack.mutable_result()->Swap(response.mutable_result());
+  }
+  return acks;
+}
+
+}  // namespace
+
+bool ReportStreamer::Acknowledge(const v1::BatchAcknowledgement& ack) {
+  std::vector<ReportOutcome> outcomes;
+  int reports = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = std::find_if(
+        unacked_.begin(), unacked_.end(),
+        [&](const Batch& b) { return b.request.batch_id() == ack.batch_id(); });
+    if (it == unacked_.end() ||
+        (!ack.has_error() &&
+         ack.result().results_size() != it->request.reports_size())) {
+      protocol_error_ = absl::InternalError(absl::StrCat(
+          "server acknowledged batch ", ack.batch_id(),
+          it == unacked_.end() ? ", which is not pending"
+                               : " with a wrong number of results"));
+      return false;
+    }
+    reports = it->request.reports_size();
+    outcomes = ack.has_error() ? RefuseBatch(it, ack.error())
+                               : AcceptBatch(it, ack.result());
+    unacked_.erase(it);
+  }
+  // Outside the lock: the callback may be slow or call added().
+  for (const auto& outcome : outcomes) on_outcome_(outcome);
+  absl::MutexLock lock(&mu_);
+  acknowledged_ += reports;
+  return true;
+}
+
 void ReportStreamer::ReadLoop(ReportStream* stream) {
   v1::StreamReportsResponse response;
-  while (stream->Read(&response)) {
-    std::vector<ReportOutcome> outcomes;
-    int reports = 0;
-    {
-      absl::MutexLock lock(&mu_);
-      auto it =
-          std::find_if(unacked_.begin(), unacked_.end(), [&](const Batch& b) {
-            return b.request.batch_id() == response.batch_id();
-          });
-      if (it == unacked_.end() ||
-          (!response.has_error() &&
-           response.result().results_size() != it->request.reports_size())) {
-        protocol_error_ = absl::InternalError(absl::StrCat(
-            "server acknowledged batch ", response.batch_id(),
-            it == unacked_.end() ? ", which is not pending"
-                                 : " with a wrong number of results"));
-        break;
-      }
-      reports = it->request.reports_size();
-      outcomes = response.has_error() ? RefuseBatch(it, response.error())
-                                      : AcceptBatch(it, response.result());
-      unacked_.erase(it);
+  bool in_protocol = true;
+  while (in_protocol && stream->Read(&response)) {
+    for (const v1::BatchAcknowledgement& ack : AcknowledgementsOf(response)) {
+      in_protocol = Acknowledge(ack);
+      if (!in_protocol) break;
     }
-    // Outside the lock: the callback may be slow or call added().
-    for (const auto& outcome : outcomes) on_outcome_(outcome);
-    absl::MutexLock lock(&mu_);
-    acknowledged_ += reports;
   }
   absl::MutexLock lock(&mu_);
   stream_ended_ = true;

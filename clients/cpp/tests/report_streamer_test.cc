@@ -18,7 +18,9 @@ namespace {
 
 // An in-memory IngestService: idempotent by report_id + version like the
 // real one, holding acks until `ack_when_pending` batches are unacknowledged
-// (or the client half-closes), with injectable stream failures.
+// (or the client half-closes) and then releasing them together, in one
+// response if the stream's first request asked for grouped
+// acknowledgements, with injectable stream failures.
 class FakeServer {
  public:
   explicit FakeServer(int ack_when_pending) : ack_when_(ack_when_pending) {}
@@ -40,6 +42,23 @@ class FakeServer {
     absl::MutexLock lock(&mu_);
     reject_code_ = code;
     reject_skip_ = skip;
+  }
+
+  // Answers one response per batch whatever the client asks, as servers did
+  // before grouped acknowledgements.
+  void IgnoreGrouping() {
+    absl::MutexLock lock(&mu_);
+    honor_grouping_ = false;
+  }
+  // Streams whose first request asked for grouped acknowledgements.
+  int streams_asking_grouped() const {
+    absl::MutexLock lock(&mu_);
+    return streams_asking_grouped_;
+  }
+  // Responses that acknowledged more than one batch.
+  int grouped_responses() const {
+    absl::MutexLock lock(&mu_);
+    return grouped_responses_;
   }
 
   int max_pending() const {
@@ -65,7 +84,10 @@ class FakeServer {
       absl::MutexLock lock(&server_->mu_);
       EXPECT_FALSE(finished_) << "Write after Finish";
       if (ended_) return false;
-      ++written_;
+      if (++written_ == 1 && request.group_acknowledgements()) {
+        ++server_->streams_asking_grouped_;
+        grouped_ = server_->honor_grouping_;
+      }
       v1::StreamReportsResponse response;
       response.set_batch_id(request.batch_id());
       if (server_->reject_code_ != absl::StatusCode::kOk &&
@@ -140,13 +162,26 @@ class FakeServer {
     }
 
    private:
-    void Release() {
-      for (auto& r : pending_) ready_.push_back(r);
+    void Release() ABSL_EXCLUSIVE_LOCKS_REQUIRED(server_->mu_) {
+      if (grouped_ && !pending_.empty()) {
+        v1::StreamReportsResponse grouped;
+        for (auto& r : pending_) {
+          v1::BatchAcknowledgement* ack = grouped.add_acknowledgements();
+          ack->set_batch_id(r.batch_id());
+          if (r.has_error()) *ack->mutable_error() = r.error();
+          if (r.has_result()) *ack->mutable_result() = r.result();
+        }
+        if (pending_.size() > 1) ++server_->grouped_responses_;
+        ready_.push_back(std::move(grouped));
+      } else {
+        for (auto& r : pending_) ready_.push_back(r);
+      }
       pending_.clear();
     }
     FakeServer* server_;
     int break_after_;
     int written_ = 0;
+    bool grouped_ = false;
     bool ended_ = false;
     bool half_closed_ = false;
     bool finished_ = false;
@@ -177,6 +212,9 @@ class FakeServer {
   std::multiset<std::string> stored_;
   int max_pending_ = 0;
   int streams_ = 0;
+  bool honor_grouping_ = true;
+  int streams_asking_grouped_ = 0;
+  int grouped_responses_ = 0;
 };
 
 std::shared_ptr<MockClientConnection> ConnectionTo(FakeServer& server) {
@@ -254,6 +292,25 @@ TEST(ReportStreamerTest, WindowBoundsUnacknowledgedBatches) {
   ASSERT_TRUE(summary.ok()) << summary.status();
   EXPECT_EQ(summary->accepted, 1000);
   EXPECT_EQ(server.max_pending(), 3);
+  EXPECT_GT(server.grouped_responses(), 0);  // three batches per response
+}
+
+// A server from before grouped acknowledgements answers one response per
+// batch: every report still gets its one outcome, in order.
+TEST(ReportStreamerTest, ServerThatDoesNotGroupIsUnderstood) {
+  FakeServer server(/*ack_when_pending=*/3);
+  server.IgnoreGrouping();
+  Outcomes outcomes;
+  ReportStreamer streamer(ConnectionTo(server), "T", FastOptions(7, 3),
+                          outcomes.Callback());
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(streamer.Add(Report(i)).ok());
+  auto summary = streamer.Finish();
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->accepted, 100);
+  EXPECT_EQ(summary->batches, 15);
+  EXPECT_EQ(server.grouped_responses(), 0);
+  ASSERT_EQ(outcomes.all.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(outcomes.all[i].sequence, i);
 }
 
 TEST(ReportStreamerTest, BrokenStreamResendsAndCountsEachReportOnce) {
@@ -277,6 +334,10 @@ TEST(ReportStreamerTest, BrokenStreamResendsAndCountsEachReportOnce) {
   }
   ASSERT_EQ(outcomes.all.size(), 200u);
   for (int i = 0; i < 200; ++i) EXPECT_EQ(outcomes.all[i].sequence, i);
+  // Each new stream asks for grouped acknowledgements again.
+  EXPECT_EQ(server.streams_asking_grouped(), 3);
+  EXPECT_EQ(server.streams_opened(), 3);
+  EXPECT_GT(server.grouped_responses(), 0);
 }
 
 TEST(ReportStreamerTest, GivesUpAfterMaxReconnects) {

@@ -21,6 +21,10 @@
 //   server is idempotent by report_id + version, so a report whose first
 //   batch was committed but not acknowledged is reported DUPLICATE on resend
 //   and counted once.
+// - Every request asks the server to group acknowledgements
+//   (StreamReportsRequest.group_acknowledgements): batches durable together
+//   come back in one response, which matters when batches are small. Servers
+//   that predate grouping answer one response per batch; both are handled.
 // - The outcome callback runs once per report, in the order reports were
 //   added, from an internal thread, never concurrently with itself.
 // - A batch the server refuses as a whole (unknown trial, a report of a site
@@ -137,6 +141,10 @@ class ReportStreamer {
   // aborts the process on a second Finish of one stream).
   absl::Status FinishStream();
   void ReadLoop(ReportStream* stream);
+  // Reports one acknowledged batch's outcomes and counts them; false (with
+  // protocol_error_ set) if it matches no batch sent.
+  bool Acknowledge(const v1::BatchAcknowledgement& ack)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // A batch's outcomes once the server answered it; count them.
   std::vector<ReportOutcome> AcceptBatch(
       std::deque<Batch>::iterator it, const v1::SubmitReportsResponse& result)
