@@ -107,7 +107,9 @@ struct Acked {
 };
 
 // Client `client` streams batches until the server dies; returns what was
-// acknowledged as stored (ACCEPTED, SUPERSEDED or DUPLICATE).
+// acknowledged as stored (ACCEPTED, SUPERSEDED or DUPLICATE). Odd clients
+// ask for grouped acknowledgements, so both ways of acknowledging are
+// killed mid-stream.
 std::vector<Acked> StreamUntilKilled(const ServerProcess& server, int cycle,
                                      int client,
                                      const std::vector<Acked>& earlier) {
@@ -115,14 +117,13 @@ std::vector<Acked> StreamUntilKilled(const ServerProcess& server, int cycle,
   grpc::ClientContext ctx;
   auto stream = stub->StreamReports(&ctx);
   std::atomic<bool> stop{false};
-  std::mutex mu;
-  std::map<int64_t, std::vector<v1::AdverseEventReport>> sent;
 
   std::thread writer([&] {
     for (int b = 0; !stop.load(); ++b) {
       v1::StreamReportsRequest request;
       request.set_batch_id(b);
       request.set_parent(kParent);
+      request.set_group_acknowledgements(client % 2 == 1);
       for (int i = 0; i < 50; ++i) {
         const int subject = 1 + (b * 50 + i) % 30;
         if (i % 10 == 0 && !earlier.empty()) {
@@ -143,32 +144,31 @@ std::vector<Acked> StreamUntilKilled(const ServerProcess& server, int cycle,
             Report(id, 1, absl::StrCat("S", subject), 1 + (b + i) % 365,
                    i % 3 ? "Headache" : "Nausea", 1 + i % 5, i % 7 == 0);
       }
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        sent[b] = {request.reports().begin(), request.reports().end()};
-      }
       if (!stream->Write(request)) break;
     }
   });
 
   std::vector<Acked> acked;
-  v1::StreamReportsResponse response;
-  int batches = 0;
-  while (stream->Read(&response)) {
-    EXPECT_FALSE(response.has_error()) << response.error().message();
-    std::vector<v1::AdverseEventReport> reports;
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      reports = sent[response.batch_id()];
-    }
-    for (const auto& result : response.result().results()) {
-      if (result.status() == v1::REPORT_STATUS_REJECTED) {
-        ADD_FAILURE() << result.field() << ": " << result.reason();
+  auto take = [&](const v1::BatchError& error,
+                  const v1::SubmitReportsResponse& result) {
+    EXPECT_TRUE(error.message().empty()) << error.message();
+    for (const auto& r : result.results()) {
+      if (r.status() == v1::REPORT_STATUS_REJECTED) {
+        ADD_FAILURE() << r.field() << ": " << r.reason();
         continue;
       }
-      acked.push_back({result.report_id(), result.version()});
+      acked.push_back({r.report_id(), r.version()});
     }
-    ++batches;
+  };
+  v1::StreamReportsResponse response;
+  while (stream->Read(&response)) {
+    EXPECT_EQ(response.acknowledgements_size() > 0, client % 2 == 1);
+    for (const v1::BatchAcknowledgement& ack : response.acknowledgements()) {
+      take(ack.error(), ack.result());
+    }
+    if (response.acknowledgements_size() == 0) {
+      take(response.error(), response.result());
+    }
   }
   stop = true;
   ctx.TryCancel();
