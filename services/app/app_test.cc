@@ -157,30 +157,43 @@ TEST_F(AppTest, SiteRestrictionAndCallerReachTheDomain) {
   EXPECT_EQ(reports_by_site01, 2);
 }
 
-TEST_F(AppTest, StreamAnswersInOrderWithBatchErrors) {
-  CreateTrialWithSubjects();
+// `count` one-report batches with ids 100, 101, ...; every fifth names an
+// unknown trial (refused as a whole), and the one at `asks_grouped` sets
+// group_acknowledgements.
+std::deque<v1::StreamReportsRequest> StreamBatches(int count,
+                                                   int asks_grouped) {
   std::deque<v1::StreamReportsRequest> batches;
-  for (int i = 0; i < 40; ++i) {
-    v1::StreamReportsRequest b;
+  for (int i = 0; i < count; ++i) {
+    v1::StreamReportsRequest& b = batches.emplace_back();
     b.set_batch_id(100 + i);
-    // Only the first request can ask for grouped acknowledgements.
-    b.set_group_acknowledgements(i == 3);
-    // Every fifth batch names an unknown trial: refused as a whole.
+    b.set_group_acknowledgements(i == asks_grouped);
     b.set_parent(i % 5 == 4 ? "trials/NOPE" : "trials/T1");
     *b.add_reports() =
         testing::Report(absl::StrCat("R", i), 1, "S1", 10 + i, "Headache");
-    batches.push_back(std::move(b));
   }
+  return batches;
+}
+
+// Reads `batches` front to back, counting the reads in `*reads` if given.
+IngestApp::ReadBatch ReadFrom(std::deque<v1::StreamReportsRequest>& batches,
+                              std::atomic<int>* reads = nullptr) {
+  return [&batches, reads](v1::StreamReportsRequest* next) {
+    if (batches.empty()) return false;
+    *next = std::move(batches.front());
+    batches.pop_front();
+    if (reads != nullptr) ++*reads;
+    return true;
+  };
+}
+
+TEST_F(AppTest, StreamAnswersInOrderWithBatchErrors) {
+  CreateTrialWithSubjects();
+  // Only the first request can ask for grouped acknowledgements.
+  std::deque<v1::StreamReportsRequest> batches =
+      StreamBatches(40, /*asks_grouped=*/3);
   std::vector<v1::StreamReportsResponse> answers;
   absl::Status status = app_->ingest.StreamReports(
-      site01_,
-      [&](v1::StreamReportsRequest* next) {
-        if (batches.empty()) return false;
-        *next = std::move(batches.front());
-        batches.pop_front();
-        return true;
-      },
-      [&](const v1::StreamReportsResponse& r) {
+      site01_, ReadFrom(batches), [&](const v1::StreamReportsResponse& r) {
         answers.push_back(r);
         return true;
       });
@@ -207,16 +220,8 @@ TEST_F(AppTest, StreamGroupsAcknowledgementsWhenTheFirstRequestAsks) {
   CreateTrialWithSubjects();
   constexpr int kBatches = 40;
   std::atomic<int> reads = 0;
-  std::deque<v1::StreamReportsRequest> batches;
-  for (int i = 0; i < kBatches; ++i) {
-    v1::StreamReportsRequest b;
-    b.set_batch_id(100 + i);
-    b.set_group_acknowledgements(i == 0);
-    b.set_parent(i % 5 == 4 ? "trials/NOPE" : "trials/T1");
-    *b.add_reports() =
-        testing::Report(absl::StrCat("R", i), 1, "S1", 10 + i, "Headache");
-    batches.push_back(std::move(b));
-  }
+  std::deque<v1::StreamReportsRequest> batches =
+      StreamBatches(kBatches, /*asks_grouped=*/0);
   // The first write waits until the reader has filled the stream's window
   // and those batches are stored, so that several outcomes are ready when
   // the second response is built.
@@ -228,14 +233,7 @@ TEST_F(AppTest, StreamGroupsAcknowledgementsWhenTheFirstRequestAsks) {
   };
   std::vector<v1::StreamReportsResponse> answers;
   absl::Status status = app_->ingest.StreamReports(
-      site01_,
-      [&](v1::StreamReportsRequest* next) {
-        if (batches.empty()) return false;
-        *next = std::move(batches.front());
-        batches.pop_front();
-        ++reads;
-        return true;
-      },
+      site01_, ReadFrom(batches, &reads),
       [&](const v1::StreamReportsResponse& r) {
         if (answers.empty()) {
           const absl::Time deadline = absl::Now() + absl::Seconds(30);
