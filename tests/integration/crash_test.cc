@@ -149,9 +149,9 @@ std::vector<Acked> StreamUntilKilled(const ServerProcess& server, int cycle,
   });
 
   std::vector<Acked> acked;
-  auto take = [&](const v1::BatchError& error,
+  auto take = [&](bool refused, const v1::BatchError& error,
                   const v1::SubmitReportsResponse& result) {
-    EXPECT_TRUE(error.message().empty()) << error.message();
+    EXPECT_FALSE(refused) << error.message();
     for (const auto& r : result.results()) {
       if (r.status() == v1::REPORT_STATUS_REJECTED) {
         ADD_FAILURE() << r.field() << ": " << r.reason();
@@ -164,10 +164,10 @@ std::vector<Acked> StreamUntilKilled(const ServerProcess& server, int cycle,
   while (stream->Read(&response)) {
     EXPECT_EQ(response.acknowledgements_size() > 0, client % 2 == 1);
     for (const v1::BatchAcknowledgement& ack : response.acknowledgements()) {
-      take(ack.error(), ack.result());
+      take(ack.has_error(), ack.error(), ack.result());
     }
     if (response.acknowledgements_size() == 0) {
-      take(response.error(), response.result());
+      take(response.has_error(), response.error(), response.result());
     }
   }
   stop = true;
