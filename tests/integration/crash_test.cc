@@ -28,6 +28,7 @@
 #include "services/domain/monitor.h"
 #include "storage/keys.h"
 #include "storage/store.h"
+#include "tests/testing/api_helpers.h"
 #include "tests/testing/fixtures.h"
 #include "tests/testing/recount_checks.h"
 #include "tests/testing/temp_dir.h"
@@ -149,26 +150,21 @@ std::vector<Acked> StreamUntilKilled(const ServerProcess& server, int cycle,
   });
 
   std::vector<Acked> acked;
-  auto take = [&](bool refused, const v1::BatchError& error,
-                  const v1::SubmitReportsResponse& result) {
-    EXPECT_FALSE(refused) << error.message();
-    for (const auto& r : result.results()) {
-      if (r.status() == v1::REPORT_STATUS_REJECTED) {
-        ADD_FAILURE() << r.field() << ": " << r.reason();
-        continue;
-      }
-      acked.push_back({r.report_id(), r.version()});
-    }
-  };
   v1::StreamReportsResponse response;
   while (stream->Read(&response)) {
     EXPECT_EQ(response.acknowledgements_size() > 0, client % 2 == 1);
-    for (const v1::BatchAcknowledgement& ack : response.acknowledgements()) {
-      take(ack.has_error(), ack.error(), ack.result());
-    }
-    if (response.acknowledgements_size() == 0) {
-      take(response.has_error(), response.error(), response.result());
-    }
+    testing::ForEachAcknowledgement(
+        response, [&](int64_t, const v1::BatchError* error,
+                      const v1::SubmitReportsResponse& result) {
+          EXPECT_EQ(error, nullptr) << error->message();
+          for (const auto& r : result.results()) {
+            if (r.status() == v1::REPORT_STATUS_REJECTED) {
+              ADD_FAILURE() << r.field() << ": " << r.reason();
+              continue;
+            }
+            acked.push_back({r.report_id(), r.version()});
+          }
+        });
   }
   stop = true;
   ctx.TryCancel();

@@ -23,6 +23,7 @@
 #include "absl/time/clock.h"
 #include "aesignal/v1/trial_service.grpc.pb.h"
 #include "services/errors/errors.h"
+#include "tests/testing/api_helpers.h"
 
 namespace aesignal::bench {
 
@@ -354,28 +355,25 @@ StreamResult RunStream(const std::shared_ptr<grpc::Channel>& channel,
       if (read_delay > absl::ZeroDuration()) absl::SleepFor(read_delay);
       absl::MutexLock lock(&mu);
       const absl::Time now = absl::Now();
-      auto count = [&](int64_t batch_id, bool refused, int32_t accepted) {
-        auto it = sent.find(batch_id);
-        if (it != sent.end()) {
-          result.ack_ms.push_back(absl::ToDoubleMilliseconds(now - it->second));
-          sent.erase(it);
-        }
-        if (refused) {
-          result.ok = false;
-          ++result.error_messages;
-        }
-        result.acked_reports += accepted;
-        ++result.acked_messages;
-        if (progress != nullptr) *progress += accepted;
-      };
       // Grouped acknowledgements (if `make` asked for them), or one batch.
-      for (const v1::BatchAcknowledgement& ack : response.acknowledgements()) {
-        count(ack.batch_id(), ack.has_error(), ack.result().accepted_count());
-      }
-      if (response.acknowledgements_size() == 0) {
-        count(response.batch_id(), response.has_error(),
-              response.result().accepted_count());
-      }
+      testing::ForEachAcknowledgement(
+          response, [&](int64_t batch_id, const v1::BatchError* error,
+                        const v1::SubmitReportsResponse& outcome) {
+            auto it = sent.find(batch_id);
+            if (it != sent.end()) {
+              result.ack_ms.push_back(
+                  absl::ToDoubleMilliseconds(now - it->second));
+              sent.erase(it);
+            }
+            if (error != nullptr) {
+              result.ok = false;
+              ++result.error_messages;
+            }
+            const int32_t accepted = outcome.accepted_count();
+            result.acked_reports += accepted;
+            ++result.acked_messages;
+            if (progress != nullptr) *progress += accepted;
+          });
     }
     absl::MutexLock lock(&mu);
     reader_done = true;

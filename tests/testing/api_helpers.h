@@ -1,5 +1,6 @@
-// Small helpers of the gRPC API tests: the field a refusal names, and a
-// data cut-off taken between two moments of a test.
+// Small helpers of the gRPC API tests: the field a refusal names, a data
+// cut-off taken between two moments of a test, and the batches a
+// StreamReports response acknowledges.
 #ifndef AESIGNAL_TESTS_TESTING_API_HELPERS_H_
 #define AESIGNAL_TESTS_TESTING_API_HELPERS_H_
 
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "absl/time/clock.h"
+#include "aesignal/v1/ingest_service.pb.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "google/protobuf/util/time_util.h"
 #include "google/rpc/error_details.pb.h"
@@ -40,6 +42,24 @@ inline google::protobuf::Timestamp CutOffNow() {
           absl::ToUnixNanos(absl::Now()));
   absl::SleepFor(absl::Milliseconds(5));
   return t;
+}
+
+// Calls visit(batch_id, error, result) once for each batch a StreamReports
+// response acknowledges, in order: every entry of its `acknowledgements` (on
+// a stream that asked for grouping), or else the response's own fields.
+// `error` is null unless the batch was refused as a whole.
+template <typename Visit>
+void ForEachAcknowledgement(const v1::StreamReportsResponse& response,
+                            Visit&& visit) {
+  for (const v1::BatchAcknowledgement& ack : response.acknowledgements()) {
+    visit(ack.batch_id(), ack.has_error() ? &ack.error() : nullptr,
+          ack.result());
+  }
+  if (response.acknowledgements_size() == 0) {
+    visit(response.batch_id(),
+          response.has_error() ? &response.error() : nullptr,
+          response.result());
+  }
 }
 
 }  // namespace aesignal::testing
