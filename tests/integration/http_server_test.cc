@@ -5,10 +5,17 @@
 // limits, security headers, live streams, and — over TLS with principals —
 // the role table of docs/operations.md for every route and the caller in
 // the audit trail.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <filesystem>
 #include <functional>
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
@@ -307,6 +314,49 @@ TEST_F(HttpServerTest, SecurityHeadersNoCorsAndTheDashboard) {
   EXPECT_EQ(MustFetch(port_, "GET", "/readyz").status, 200);
   server_->BeginDrain();
   EXPECT_EQ(MustFetch(port_, "GET", "/readyz").status, 503);
+}
+
+// TCP_NODELAY of every connection this process accepted on `port` (the
+// in-process server's end of the test's connections), found among the
+// process's open sockets.
+std::vector<int> NoDelayOfAcceptedSockets(int port) {
+  std::vector<int> out;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/self/fd")) {
+    int fd = 0;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &fd)) continue;
+    sockaddr_in local{}, remote{};
+    socklen_t size = sizeof(local);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &size) != 0 ||
+        local.sin_family != AF_INET || ntohs(local.sin_port) != port) {
+      continue;
+    }
+    size = sizeof(remote);  // the listening socket has no peer
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&remote), &size) != 0) {
+      continue;
+    }
+    int flag = -1;
+    size = sizeof(flag);
+    if (getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &flag, &size) == 0) {
+      out.push_back(flag != 0);
+    }
+  }
+  return out;
+}
+
+// Replies are not held back by Nagle's algorithm: a reply written in two
+// sends waited for the client's delayed ACK (~40 ms) on half the calls.
+TEST_F(HttpServerTest, AcceptedConnectionsSendWithoutDelay) {
+  StartServer();
+  HttpConnection plain(port_);
+  ASSERT_TRUE(plain.Send(RequestBytes("GET", "/healthz")));
+  const auto reply = plain.Read(absl::Seconds(10));
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->status, 200);
+  // The test's connection is open, so at least its server end is found.
+  const std::vector<int> flags = NoDelayOfAcceptedSockets(port_);
+  ASSERT_FALSE(flags.empty());
+  EXPECT_THAT(flags, ::testing::Each(1));
 }
 
 // The ids ("id: N") of the SSE frames in `data`.
