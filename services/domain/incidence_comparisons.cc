@@ -48,7 +48,9 @@ absl::Status IncidenceComparisons::Compare(const v1::Estimate& group,
   return absl::OkStatus();
 }
 
-absl::Status IncidenceComparisons::CompareToControl(v1::TermIncidence* term) {
+absl::Status IncidenceComparisons::CompareToControl(
+    v1::TermIncidence* term, const std::string& dose_group_id,
+    const std::string& timepoint_id) {
   const int groups = trial_.dose_groups_size();
   const int windows = trial_.timepoints_size();
   if (control_ < 0 || term->cells_size() != (groups + 1) * windows) {
@@ -56,7 +58,15 @@ absl::Status IncidenceComparisons::CompareToControl(v1::TermIncidence* term) {
   }
   for (int g = 0; g < groups; ++g) {
     if (g == control_) continue;
+    if (!dose_group_id.empty() &&
+        trial_.dose_groups(g).dose_group_id() != dose_group_id) {
+      continue;
+    }
     for (int w = 0; w < windows; ++w) {
+      if (!timepoint_id.empty() &&
+          trial_.timepoints(w).timepoint_id() != timepoint_id) {
+        continue;
+      }
       v1::IncidenceCell* cell = term->mutable_cells(g * windows + w);
       const v1::IncidenceCell& control = term->cells(control_ * windows + w);
       if (cell->n_dosed() > 0 && control.n_dosed() > 0) {

@@ -29,10 +29,15 @@ class IncidenceComparisons {
 
   // Sets cumulative_vs_control and interval_vs_control of every dose
   // group's cell but the control group's own, where both denominators are
-  // positive. `term` must hold every cell in BuildTermIncidence's layout
-  // (each group's timepoints in order, then the total's). The trial must
-  // have a control group.
-  absl::Status CompareToControl(v1::TermIncidence* term);
+  // positive: only the cells of `dose_group_id` and `timepoint_id` when they
+  // are set (the cells a filtered request keeps; each interval is a root
+  // search, and a one-timepoint page of ten would do ten times the work).
+  // `term` must hold every cell in BuildTermIncidence's layout (each group's
+  // timepoints in order, then the total's). The trial must have a control
+  // group.
+  absl::Status CompareToControl(v1::TermIncidence* term,
+                                const std::string& dose_group_id = "",
+                                const std::string& timepoint_id = "");
 
   // Appends one IncidenceTrend per timepoint (only `timepoint_id`'s when it
   // is set: an exact test can take milliseconds): the one-sided (increasing)

@@ -572,7 +572,8 @@ struct TermBuilder {
       FillMaxGrades(trial, source.MaxGrade(row.term), term);
     }
     if (request.compare_to_control()) {
-      AESIGNAL_RETURN_IF_ERROR(comparisons.CompareToControl(term));
+      AESIGNAL_RETURN_IF_ERROR(comparisons.CompareToControl(
+          term, request.dose_group_id(), request.timepoint_id()));
     }
     if (request.dose_trend()) {
       AESIGNAL_RETURN_IF_ERROR(

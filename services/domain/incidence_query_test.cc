@@ -589,6 +589,66 @@ TEST_F(IncidenceQueryTest, OneRowAndCellFiltersOfASubset) {
               ::testing::ElementsAre(0, 0, 0, 0, 0));
 }
 
+// A filtered table is the whole table's cells that match the filters, with
+// their comparisons and the filtered timepoint's trends: for every dose
+// group and timepoint filter, alone and together (the extras are computed
+// only for the cells a filter keeps).
+TEST_F(IncidenceQueryTest, EveryCellFilterKeepsTheWholeTablesCells) {
+  SubmitRandomReports(80, 11);
+  for (v1::TermLevel level : {v1::TERM_LEVEL_PT, v1::TERM_LEVEL_SOC}) {
+    const v1::GetIncidenceRequest whole_request =
+        Request(level, {v1::INCIDENCE_SUBSET_UNSPECIFIED, ""}, true);
+    const v1::GetIncidenceResponse whole = Table(whole_request);
+    ASSERT_GT(whole.terms_size(), 0);
+    std::vector<std::string> groups = kGroups, timepoints = kTimepoints;
+    groups.push_back("");
+    timepoints.push_back("");
+    for (const std::string& group : groups) {
+      for (const std::string& timepoint : timepoints) {
+        SCOPED_TRACE(absl::StrCat(v1::TermLevel_Name(level), " group '", group,
+                                  "' timepoint '", timepoint, "'"));
+        v1::GetIncidenceRequest request = whole_request;
+        request.set_dose_group_id(group);
+        request.set_timepoint_id(timepoint);
+        const v1::GetIncidenceResponse filtered = Table(request);
+        ASSERT_EQ(filtered.terms_size(), whole.terms_size());
+        int compared = 0;
+        for (int t = 0; t < whole.terms_size(); ++t) {
+          const v1::TermIncidence& all = whole.terms(t);
+          const v1::TermIncidence& some = filtered.terms(t);
+          std::vector<std::string> expected, got;
+          for (const v1::IncidenceCell& cell : all.cells()) {
+            if ((group.empty() || cell.dose_group_id() == group) &&
+                (timepoint.empty() || cell.timepoint_id() == timepoint)) {
+              expected.push_back(cell.DebugString());
+            }
+          }
+          for (const v1::IncidenceCell& cell : some.cells()) {
+            got.push_back(cell.DebugString());
+            compared += cell.has_cumulative_vs_control();
+          }
+          EXPECT_EQ(got, expected) << all.label();
+          std::vector<std::string> trends;
+          for (const v1::IncidenceTrend& trend : all.dose_trends()) {
+            if (timepoint.empty() || trend.timepoint_id() == timepoint) {
+              trends.push_back(trend.DebugString());
+            }
+          }
+          got.clear();
+          for (const v1::IncidenceTrend& trend : some.dose_trends()) {
+            got.push_back(trend.DebugString());
+          }
+          EXPECT_EQ(got, trends) << all.label();
+        }
+        // Not vacuous: the kept treated cells carry their comparisons.
+        if (group != "PBO") {
+          EXPECT_GT(compared, 0);
+        }
+      }
+    }
+  }
+}
+
 // --- The request's checks ----------------------------------------------------
 
 void ExpectViolation(const absl::StatusOr<v1::GetIncidenceResponse>& r,
