@@ -62,6 +62,13 @@ test('every PT and SOC cell at the last timepoint equals the API', async () => {
   const page = await openPage(browser);
   const ms = await gotoView(page, `#/trials/${T}/incidence`);
   console.log(`incidence explorer of the CDISC pilot rendered ${ms} ms after navigation start (first load)`);
+  // The trial was asked for with the caller, not after its answer.
+  const started = await page.evaluate(() => Object.fromEntries(performance.getEntriesByType('resource')
+    .map((r) => [new URL(r.name).pathname, {start: r.startTime, end: r.responseEnd}])));
+  const callerCall = started['/v1/caller'], trialCall = started[v1('trials', T)];
+  assert.ok(callerCall && trialCall, Object.keys(started).join(' '));
+  assert.ok(trialCall.start < callerCall.end,
+    `the trial was asked for at ${trialCall.start} ms, after the caller's answer at ${callerCall.end} ms`);
   const tp = trial.timepoints.at(-1).timepointId;
   const [pts, socs] = await Promise.all([
     incidence({level: 'TERM_LEVEL_PT', timepoint_id: tp}),

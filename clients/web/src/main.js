@@ -17,6 +17,7 @@ import './app.css';
 import {getCaller, getToken, setToken, onUnauthenticated, may, roleLabel, errorMessage, ApiError} from './api.js';
 import {h, clear} from './dom.js';
 import {hashFor, trialHash} from './links.js';
+import {loadTrial} from './views/common.js';
 import {renderSignIn} from './views/signin.js';
 import * as trials from './views/trials.js';
 import * as openTrial from './views/open.js';
@@ -259,6 +260,12 @@ async function route() {
 }
 
 async function start() {
+  // The trial a trial view shows is asked for together with the caller, not
+  // after it: the first view waits for one round trip instead of two
+  // (loadTrial keeps the promise for the view). A refusal is the view's to
+  // show, so it is ignored here.
+  const trialId = /^\/trials\/([^/]+)/.exec(parseHash().path)?.[1];
+  if (trialId) loadTrial(decodeURIComponent(trialId)).catch(() => {});
   try {
     caller = await getCaller();
   } catch (err) {
