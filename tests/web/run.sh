@@ -10,7 +10,8 @@
 # NPM_DIR: where clients/web's locked packages are (or get) installed (the
 # build's copy, build/clients/web/npm). OUT_DIR: screenshots and logs.
 # UPDATE_SCREENSHOTS=1 also writes the screenshots to docs/images/.
-# WEB_SPECS="a b" runs only tests/web/a.spec.mjs and b.spec.mjs.
+# WEB_SPECS="a b" runs only tests/web/a.spec.mjs and b.spec.mjs (or a.mjs
+# where it exists: WEB_SPECS=first_load.bench, the dashboard's benchmark).
 # AESIGNAL_WEB_ROOT=clients/web/dist serves a bundle from disk (aesignald
 # --web_root) instead of the embedded one: dashboard work without a C++
 # rebuild.
@@ -126,7 +127,13 @@ export NODE_EXTRA_CA_CERTS=$work/cert.pem
 
 specs=()
 if [[ -n ${WEB_SPECS:-} ]]; then
-  for s in $WEB_SPECS; do specs+=("$root/tests/web/$s.spec.mjs"); done
+  for s in $WEB_SPECS; do
+    if [[ -f $root/tests/web/$s.mjs ]]; then
+      specs+=("$root/tests/web/$s.mjs")  # e.g. first_load.bench
+    else
+      specs+=("$root/tests/web/$s.spec.mjs")
+    fi
+  done
 else
   specs=("$root"/tests/web/*.spec.mjs)
 fi
