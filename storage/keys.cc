@@ -19,10 +19,16 @@ bool ConsumeLevel(std::string_view* in, Level* level) {
 }  // namespace
 
 void AppendOrderedString(std::string* out, std::string_view s) {
-  for (char c : s) {
-    out->push_back(c);
-    if (c == kEscape) out->push_back(kEscapedZero);
+  // Runs without a zero byte (all of a name, as a rule) are copied whole:
+  // the committer builds keys for every read and write, and copying byte by
+  // byte was ~3 % of batched ingest's samples.
+  for (size_t zero = s.find(kEscape); zero != std::string_view::npos;
+       zero = s.find(kEscape)) {
+    out->append(s.data(), zero + 1);
+    out->push_back(kEscapedZero);
+    s.remove_prefix(zero + 1);
   }
+  out->append(s.data(), s.size());
   out->push_back(kEscape);
   out->push_back(kTerminator);
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -29,6 +30,24 @@ TEST(OrderedStringTest, RoundTrips) {
     ASSERT_TRUE(ConsumeOrderedString(&in, &decoded));
     EXPECT_EQ(decoded, s);
     EXPECT_EQ(in, "tail");
+  }
+}
+
+// The encoding is persisted in every key: pinned byte for byte.
+TEST(OrderedStringTest, EncodesAsStored) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"", std::string("\0\x01", 2)},
+      {"NCT", std::string("NCT\0\x01", 5)},
+      {std::string("a\0b", 3), std::string("a\0\xFF"
+                                           "b\0\x01",
+                                           6)},
+      {std::string("\0", 1), std::string("\0\xFF\0\x01", 4)},
+      {std::string("\0\0\xFF", 3), std::string("\0\xFF\0\xFF\xFF\0\x01", 7)},
+      {std::string("x\0", 2), std::string("x\0\xFF\0\x01", 5)}};
+  for (const auto& [plain, stored] : cases) {
+    std::string encoded = "prefix";
+    AppendOrderedString(&encoded, plain);
+    EXPECT_EQ(encoded, "prefix" + stored) << plain.size();
   }
 }
 
