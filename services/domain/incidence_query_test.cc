@@ -589,12 +589,23 @@ TEST_F(IncidenceQueryTest, OneRowAndCellFiltersOfASubset) {
               ::testing::ElementsAre(0, 0, 0, 0, 0));
 }
 
+// The DebugStrings of the messages in `items` that `keep` accepts.
+template <typename Items, typename Keep>
+std::vector<std::string> DebugStringsOf(const Items& items, Keep keep) {
+  std::vector<std::string> out;
+  for (const auto& item : items) {
+    if (keep(item)) out.push_back(item.DebugString());
+  }
+  return out;
+}
+
 // A filtered table is the whole table's cells that match the filters, with
 // their comparisons and the filtered timepoint's trends: for every dose
 // group and timepoint filter, alone and together (the extras are computed
 // only for the cells a filter keeps).
 TEST_F(IncidenceQueryTest, EveryCellFilterKeepsTheWholeTablesCells) {
   SubmitRandomReports(80, 11);
+  const auto every = [](const auto&) { return true; };
   for (v1::TermLevel level : {v1::TERM_LEVEL_PT, v1::TERM_LEVEL_SOC}) {
     const v1::GetIncidenceRequest whole_request =
         Request(level, {v1::INCIDENCE_SUBSET_UNSPECIFIED, ""}, true);
@@ -612,33 +623,26 @@ TEST_F(IncidenceQueryTest, EveryCellFilterKeepsTheWholeTablesCells) {
         request.set_timepoint_id(timepoint);
         const v1::GetIncidenceResponse filtered = Table(request);
         ASSERT_EQ(filtered.terms_size(), whole.terms_size());
+        const auto kept_timepoint = [&](const auto& m) {
+          return timepoint.empty() || m.timepoint_id() == timepoint;
+        };
+        const auto kept_cell = [&](const v1::IncidenceCell& cell) {
+          return (group.empty() || cell.dose_group_id() == group) &&
+                 kept_timepoint(cell);
+        };
         int compared = 0;
         for (int t = 0; t < whole.terms_size(); ++t) {
           const v1::TermIncidence& all = whole.terms(t);
           const v1::TermIncidence& some = filtered.terms(t);
-          std::vector<std::string> expected, got;
-          for (const v1::IncidenceCell& cell : all.cells()) {
-            if ((group.empty() || cell.dose_group_id() == group) &&
-                (timepoint.empty() || cell.timepoint_id() == timepoint)) {
-              expected.push_back(cell.DebugString());
-            }
-          }
+          EXPECT_EQ(DebugStringsOf(some.cells(), every),
+                    DebugStringsOf(all.cells(), kept_cell))
+              << all.label();
+          EXPECT_EQ(DebugStringsOf(some.dose_trends(), every),
+                    DebugStringsOf(all.dose_trends(), kept_timepoint))
+              << all.label();
           for (const v1::IncidenceCell& cell : some.cells()) {
-            got.push_back(cell.DebugString());
             compared += cell.has_cumulative_vs_control();
           }
-          EXPECT_EQ(got, expected) << all.label();
-          std::vector<std::string> trends;
-          for (const v1::IncidenceTrend& trend : all.dose_trends()) {
-            if (timepoint.empty() || trend.timepoint_id() == timepoint) {
-              trends.push_back(trend.DebugString());
-            }
-          }
-          got.clear();
-          for (const v1::IncidenceTrend& trend : some.dose_trends()) {
-            got.push_back(trend.DebugString());
-          }
-          EXPECT_EQ(got, trends) << all.label();
         }
         // Not vacuous: the kept treated cells carry their comparisons.
         if (group != "PBO") {
