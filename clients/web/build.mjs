@@ -1,6 +1,9 @@
 // Bundles the dashboard with esbuild into OUT_DIR:
 //   OUT_DIR/index.html                     (names the hashed files below)
-//   OUT_DIR/assets/app-<hash>.js           (ES module: the views, Observable Plot)
+//   OUT_DIR/assets/app-<hash>.js           (ES module: the views)
+//   OUT_DIR/assets/charts-<hash>.js        (the charts and Observable Plot,
+//                                           imported when a view draws one)
+//   OUT_DIR/assets/chunk-<hash>.js         (code both share, if any)
 //   OUT_DIR/assets/app-<hash>.css
 //   OUT_DIR/assets/favicon-<hash>.svg
 //   OUT_DIR/assets/third-party-licenses.txt (of the npm packages bundled)
@@ -37,6 +40,9 @@ const result = await esbuild.build({
   entryPoints: {app: path.join(here, 'src/main.js')},
   bundle: true,
   format: 'esm',
+  // src/charts/load.js imports the charts (and Plot) on demand: a chunk of
+  // their own, fetched while the first view waits for its API answers.
+  splitting: true,
   minify: true,
   target: 'chrome120',
   platform: 'browser',
@@ -61,6 +67,27 @@ const jsFile = path.basename(js[0]);
 const cssFile = js[1].cssBundle ? path.basename(js[1].cssBundle) : null;
 if (!cssFile) throw new Error('esbuild produced no CSS bundle for src/main.js');
 
+// The charts' chunk, and what the first script loads before it runs: the
+// entry and its static imports, none of which may hold npm code (Plot and
+// d3 are the charts'; in the first script they delay every view's
+// requests).
+const charts = outputs.find(([, o]) => o.entryPoint === 'src/charts/charts.js');
+if (!charts) throw new Error('esbuild produced no chunk for src/charts/charts.js (src/charts/load.js imports it)');
+const firstScript = new Set();
+const addStatic = (file) => {
+  if (firstScript.has(file)) return;
+  firstScript.add(file);
+  for (const i of result.metafile.outputs[file].imports) if (i.kind === 'import-statement') addStatic(i.path);
+};
+addStatic(js[0]);
+// Fetched from the start, not when the script that imports them is parsed.
+const preloads = [...firstScript].filter((f) => f !== js[0])
+  .map((f) => `<link rel="modulepreload" href="assets/${path.basename(f)}">`).join('\n');
+for (const file of firstScript) {
+  const npm = Object.keys(result.metafile.outputs[file].inputs).filter((i) => i.includes('node_modules/'));
+  if (npm.length) throw new Error(`the first script (${path.basename(file)}) holds npm code, which belongs in the charts' chunk: ${npm.slice(0, 3).join(', ')}`);
+}
+
 // The favicon: esbuild's content-hashed copy (app.css uses it too).
 const faviconOut = outputs.find(([file, o]) => /favicon-[A-Z0-9]+\.svg$/.test(file) && o.inputs['src/favicon.svg']);
 if (!faviconOut) throw new Error('esbuild produced no favicon (app.css must use src/favicon.svg)');
@@ -83,14 +110,17 @@ writeFileSync(path.join(outDir, 'assets', 'third-party-licenses.txt'),
 const html = readFileSync(path.join(here, 'src/index.html'), 'utf8')
   .replace('%APP_JS%', jsFile)
   .replace('%APP_CSS%', cssFile)
+  .replace('%PRELOADS%', preloads)
   .replace('%FAVICON%', faviconFile);
 if (/%[A-Z_]+%/.test(html)) throw new Error('index.html: unreplaced placeholder');
 writeFileSync(path.join(outDir, 'index.html'), html);
 
-// What the page must never need under its CSP.
-const bundle = readFileSync(path.join(outDir, 'assets', jsFile), 'utf8');
-for (const [what, re] of [['eval', /\beval\(/], ['new Function', /new Function\(/], ['inline style attribute', /setAttribute\(\s*["']style["']/]]) {
-  if (re.test(bundle)) throw new Error(`the bundle uses ${what}, which the Content-Security-Policy refuses`);
+// What the page must never need under its CSP, in any of its scripts.
+for (const [file] of outputs.filter(([f]) => f.endsWith('.js'))) {
+  const script = readFileSync(path.resolve(here, file), 'utf8');
+  for (const [what, re] of [['eval', /\beval\(/], ['new Function', /new Function\(/], ['inline style attribute', /setAttribute\(\s*["']style["']/]]) {
+    if (re.test(script)) throw new Error(`${path.basename(file)} uses ${what}, which the Content-Security-Policy refuses`);
+  }
 }
 writeFileSync(metafilePath, JSON.stringify(result.metafile, null, 1));
 const sizes = outputs.map(([file, o]) => `${path.basename(file)} ${(o.bytes / 1024).toFixed(1)} KiB`);

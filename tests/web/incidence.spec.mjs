@@ -69,6 +69,12 @@ test('every PT and SOC cell at the last timepoint equals the API', async () => {
   assert.ok(callerCall && trialCall, Object.keys(started).join(' '));
   assert.ok(trialCall.start < callerCall.end,
     `the trial was asked for at ${trialCall.start} ms, after the caller's answer at ${callerCall.end} ms`);
+  // The charts (Observable Plot) load in a script of their own, asked for
+  // before the tables, not in the first script that asks for them.
+  const chartsCall = Object.entries(started).find(([path]) => /^\/assets\/charts-[A-Z0-9]+\.js$/.test(path))?.[1];
+  const tablesStart = Math.min(...Object.entries(started).filter(([path]) => path.startsWith(`${PARENT}/incidence`)).map(([, r]) => r.start));
+  assert.ok(chartsCall, `no charts script among ${Object.keys(started).join(' ')}`);
+  assert.ok(chartsCall.start < tablesStart, `the charts were asked for at ${chartsCall.start} ms, after the tables at ${tablesStart} ms`);
   const tp = trial.timepoints.at(-1).timepointId;
   const [pts, socs] = await Promise.all([
     incidence({level: 'TERM_LEVEL_PT', timepoint_id: tp}),
@@ -92,6 +98,20 @@ test('every PT and SOC cell at the last timepoint equals the API', async () => {
   // 230 terms takes most of a minute).
   await gotoView(page, `#/trials/${T}/incidence?min=5`);
   await assertAccessible(page, 'incidence');
+});
+
+test('charts that cannot be loaded say to reload the page, and load when they can', async () => {
+  // As after an upgrade of aesignald while the page was open: the page
+  // names a charts script the server no longer has.
+  const page = await openPage(browser);
+  await page.route('**/assets/charts-*.js', (route) => route.fulfill({status: 404, body: 'not found'}));
+  await gotoView(page, `#/trials/${T}/incidence`, {ready: 'error'});
+  const alert = await page.textContent('#main [role="alert"]');
+  assert.match(alert, /^The charts could not be loaded \(.+\)\. If aesignal was upgraded since this page was opened, reload the page\.$/);
+  await page.unroute('**/assets/charts-*.js');
+  await gotoView(page, `#/trials/${T}/incidence?min=5`);
+  assert.ok(await page.$('#incidence-figure svg[role="img"]'), 'the dot plot after the charts loaded');
+  await assertClean(page);
 });
 
 test('minimum incidence, search, timepoint, window, level and events filters', async () => {

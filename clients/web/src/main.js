@@ -18,6 +18,7 @@ import {getCaller, getToken, setToken, onUnauthenticated, may, roleLabel, errorM
 import {h, clear} from './dom.js';
 import {hashFor, trialHash} from './links.js';
 import {loadTrial} from './views/common.js';
+import {ChartsUnavailableError} from './charts/load.js';
 import {renderSignIn} from './views/signin.js';
 import * as trials from './views/trials.js';
 import * as openTrial from './views/open.js';
@@ -174,7 +175,7 @@ function showError(err, match) {
   const body = status === 403
     ? [h('div', {class: 'alert', role: 'alert'}, `Your role (${roleLabel(caller.role)}) cannot see ${VIEW_NOUNS[match.view.name] ?? 'this page'}.`),
       h('details', null, h('summary', null, 'The server\'s answer'), h('p', {class: 'mono'}, err.message))]
-    : [h('div', {class: 'alert', role: 'alert'}, errorMessage(err))];
+    : [h('div', {class: 'alert', role: 'alert'}, err instanceof ChartsUnavailableError ? err.message : errorMessage(err))];
   clear(main).append(h('h1', {tabindex: '-1'}, heading), ...body, h('p', null, h('a', {href: '#/'}, 'Back to the start page')));
 }
 

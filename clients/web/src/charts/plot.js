@@ -5,31 +5,13 @@
 // presentation attributes and CSSOM, which the policy allows.
 
 import {plot, dot, ruleX, ruleY, areaY, line, text, frame, axisFy} from '@observablehq/plot';
-import {h} from '../dom.js';
 
 // The marks used (named imports keep the bundle to what is used).
 export const Plot = {dot, ruleX, ruleY, areaY, line, text, frame, axisFy};
 
 export const CLASS = 'ae-plot';
 
-// Okabe & Ito's colour-blind-safe palette; the control arm is grey and the
-// total black, and every group also has its own symbol (print, greyscale).
-const DOSE_COLORS = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#8C6D00', '#6A3D9A'];
-const SYMBOLS = ['circle', 'square', 'triangle', 'diamond', 'star', 'cross', 'wye', 'times'];
-export const CONTROL_COLOR = '#6B6B6B';
-export const TOTAL_COLOR = '#000000';
-
-// Colour and symbol of each group (groups from views/common.js groupsOf).
-export function groupStyles(groups) {
-  let k = 0;
-  return groups.map((g, i) => ({
-    ...g,
-    key: g.total ? 'Total' : g.id,
-    color: g.total ? TOTAL_COLOR : g.control ? CONTROL_COLOR : DOSE_COLORS[(k++) % DOSE_COLORS.length],
-    symbol: g.total ? 'times' : SYMBOLS[i % (SYMBOLS.length - 1)],
-  }));
-}
-
+// Plot's colour and symbol scales for style.js groupStyles' styles.
 export function colorScale(styles) {
   return {domain: styles.map((s) => s.key), range: styles.map((s) => s.color)};
 }
@@ -54,7 +36,6 @@ export function renderPlot(options, label) {
   return node;
 }
 
-// An HTML legend of groups: a swatch (colour via CSSOM) and a symbol name.
 // The frame of a chart with one facet row per term (dot plot, forest plot):
 // size, margins and font.
 export function termRowsFrame({width, terms, rowHeight, marginLeft}) {
@@ -67,16 +48,6 @@ export function termRowsFrame({width, terms, rowHeight, marginLeft}) {
     marginBottom: 34,
     style: {fontSize: '11px'},
   };
-}
-
-export function legend(styles, {title} = {}) {
-  const list = h('ul', {class: 'legend', 'aria-label': title ?? 'Legend'});
-  for (const s of styles) {
-    const swatch = h('span', {class: `swatch symbol-${s.symbol}`, 'aria-hidden': 'true'});
-    swatch.style.setProperty('--swatch', s.color);
-    list.append(h('li', null, swatch, s.label));
-  }
-  return list;
 }
 
 // Rough width of a label in 11 px system-ui (capitals are wider), for left

@@ -4,9 +4,7 @@
 // (day 1), the protocol timepoints and the last contact day as rules.
 
 import {renderPlot, Plot} from './plot.js';
-
-// Sequential, colour-blind-safe (light to dark, then black for grade 5).
-export const GRADE_COLORS = ['#9ECAE1', '#4292C6', '#E69F00', '#D55E00', '#000000'];
+import {GRADE_COLORS} from './style.js';
 
 // events: [{row, onset, end, ongoing, grade, serious, aesi, title}]; an
 // event without an end day that is ongoing (not recovered) at the last

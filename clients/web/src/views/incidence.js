@@ -16,10 +16,9 @@ import {nPct, ci, groupHeader, pValue, pct} from '../format.js';
 import {trialHash, termHash} from '../links.js';
 import {subsetOf, subsetChoices} from '../subsets.js';
 import {loadTrial, groupsOf, cellOf, pageHeader, trialCrumbs, section, alertBox, note, figure, timepointLabel, chartWidth} from './common.js';
-import {groupStyles, legend} from '../charts/plot.js';
-import {dotPlot} from '../charts/dotplot.js';
+import {groupStyles, legend} from '../charts/style.js';
+import {loadCharts} from '../charts/load.js';
 import * as N from '../normalize.js';
-import {forestPlot} from '../charts/forest.js';
 
 export const name = 'incidence';
 
@@ -125,6 +124,7 @@ function modelOf(trial, query, data) {
 
 export async function render(ctx) {
   const {main, signal, params, query} = ctx;
+  const chartsLoaded = loadCharts();
   const trial = await loadTrial(params.trial, signal);
   ctx.setTitle(`${trial.trialId} incidence`);
   const pre = modelOf(trial, query, {rows: [], overall: null});
@@ -156,7 +156,7 @@ export async function render(ctx) {
       `grade ≥ 3 ${mixed ? 'combines CTCAE grade ≥ 3 with severe or worse' : 'means severe or worse'}.`));
   }
   const coding = codingCheck(m);
-  const chart = chartFigure(m, chartWidth(main));
+  const chart = chartFigure(m, chartWidth(main), await chartsLoaded);
   performance.mark('incidence:chart');
   const tbl = incidenceTable(m);
   performance.mark('incidence:table');
@@ -388,21 +388,22 @@ function chartControls(ctx, m, state) {
   return form;
 }
 
-function chartFigure(m, width) {
+// charts: charts/charts.js's exports (loadCharts).
+function chartFigure(m, width, charts) {
   // The dot plot leads with the highest incidence in any group; among equal
   // ones, the table's order (the total's frequency), not the alphabet.
   const terms = [...m.shown].sort(m.chartKind === 'dot'
     ? (a, b) => m.maxP(b) - m.maxP(a) || m.totalN(b) - m.totalN(a) || m.byName(a, b)
     : (a, b) => m.maxRd(b) - m.maxRd(a) || m.byName(a, b)).slice(0, m.top);
   if (!terms.length) return note('Nothing to chart: no term matches the filters.');
-  if (m.chartKind === 'dot') return dotFigure(m, terms, width);
+  if (m.chartKind === 'dot') return dotFigure(m, terms, width, charts);
   if (!m.hasComparisons) {
     return h('p', {class: 'note gap'}, 'Risk differences vs the control arm are not available from this server (GetIncidence compare_to_control).');
   }
-  return forestFigure(m, terms, width);
+  return forestFigure(m, terms, width, charts);
 }
 
-function dotFigure(m, terms, width) {
+function dotFigure(m, terms, width, {dotPlot}) {
   const events = m.count === 'events';
   const points = [];
   for (const row of terms) {
@@ -438,7 +439,7 @@ const rdText = (c) => `${(100 * c.riskDifference).toFixed(1)} [${pct(c.riskDiffe
 const rrText = (c) => (c.relativeRisk === undefined ? 'n/a'
   : `${c.relativeRisk.toFixed(2)} [${c.relativeRiskLower === undefined ? '—' : c.relativeRiskLower.toFixed(2)}, ${c.relativeRiskUpper === undefined ? '∞' : c.relativeRiskUpper.toFixed(2)}]`);
 
-function forestFigure(m, terms, width) {
+function forestFigure(m, terms, width, {forestPlot}) {
   const rr = m.chartKind === 'rr';
   const control = m.control;
   const styles = m.styles.filter((s) => !s.total && !s.control);

@@ -10,8 +10,8 @@ import {table, scroller} from '../table.js';
 import {nPct, ci, groupHeader, overallLabel, dateTime} from '../format.js';
 import {trialHash, termHash} from '../links.js';
 import {loadTrial, groupsOf, groupLabel, cellOf, pageHeader, trialCrumbs, section, alertBox, note, figure, timepointLabel, chartWidth} from './common.js';
-import {groupStyles, legend} from '../charts/plot.js';
-import {dotPlot} from '../charts/dotplot.js';
+import {groupStyles, legend} from '../charts/style.js';
+import {loadCharts} from '../charts/load.js';
 import * as N from '../normalize.js';
 
 export const name = 'overview';
@@ -83,7 +83,8 @@ function enrolmentSection(trial, groups, anyRow, subjects) {
     subjects ? null : note('Follow-up status needs the ListSubjects permission.'));
 }
 
-function aeSection(ctx, trial, groups, overall, tpId, measure) {
+// charts: charts/charts.js's exports (loadCharts).
+function aeSection(ctx, trial, groups, overall, tpId, measure, {dotPlot}) {
   const tps = trial.timepoints ?? [];
   const styles = groupStyles(groups);
   const denomOf = (g) => {
@@ -142,6 +143,7 @@ function aeSection(ctx, trial, groups, overall, tpId, measure) {
 
 export async function render(ctx) {
   const {main, signal, caller, params} = ctx;
+  const chartsLoaded = may(caller, 'GetIncidence') ? loadCharts() : null;
   const trial = await loadTrial(params.trial, signal);
   ctx.setTitle(`${trial.trialId} overview`);
   const groups = groupsOf(trial);
@@ -152,14 +154,14 @@ export async function render(ctx) {
 
   const parts = [pageHeader({title: trial.trialId, subtitle: trial.title, crumbs: trialCrumbs(trial.trialId)})];
   parts.push(designSection(trial));
-  if (may(caller, 'GetIncidence')) {
+  if (chartsLoaded) {
     const [overall, subjects] = await Promise.all([
       listAll(`${parent}/incidence`, 'terms', {query: {level: 'TERM_LEVEL_OVERALL'}, signal, map: N.termIncidence}),
       may(caller, 'ListSubjects') ? listAll(`${parent}/subjects`, 'subjects', {signal, pageSize: 10000, map: N.subject}) : null,
     ]);
     const anyRow = overall.find((r) => r.overallKey === 'any_ae') ?? overall[0];
     parts.push(enrolmentSection(trial, groups, anyRow, subjects));
-    parts.push(aeSection(ctx, trial, groups, overall, tpId, measure));
+    parts.push(aeSection(ctx, trial, groups, overall, tpId, measure, await chartsLoaded));
     if (!overall.some((r) => /death|fatal/i.test(r.overallKey))) {
       parts.push(h('p', {class: 'note gap'}, 'This server gives no deaths row; ',
         h('a', {href: trialHash(trial.trialId, 'reports', {subset: 'death'})}, 'the fatal AE reports'), ' are listed from the reports.'));

@@ -11,7 +11,8 @@ import {enumWords, dateTime} from '../format.js';
 import {trialHash} from '../links.js';
 import {loadTrial, pageHeader, trialCrumbs, section, note, figure, groupById, chartWidth} from './common.js';
 import {reportColumns, versionsToggle} from './reports.js';
-import {timelinePlot, GRADE_COLORS} from '../charts/timeline.js';
+import {GRADE_COLORS} from '../charts/style.js';
+import {loadCharts} from '../charts/load.js';
 import * as N from '../normalize.js';
 
 export const name = 'subject';
@@ -24,6 +25,7 @@ function rowLabel(pt, seen) {
 
 export async function render(ctx) {
   const {main, signal, params} = ctx;
+  const chartsLoaded = loadCharts();
   const trial = await loadTrial(params.trial, signal);
   ctx.setTitle(`Subject ${params.subject} · ${trial.trialId}`);
   const parent = v1('trials', trial.trialId);
@@ -52,6 +54,7 @@ export async function render(ctx) {
   });
   const group = groupById(trial, subject.doseGroupId);
   const hasEnd = events.some((e) => e.end !== undefined);
+  const {timelinePlot} = await chartsLoaded;
   const chart = events.length
     ? timelinePlot({events, rows: events.map((e) => e.row), timepoints: tps.map((t) => ({day: t.studyDay, label: t.label || t.timepointId})),
       lastContactDay: subject.lastContactDay, width: chartWidth(main, 1100),

@@ -14,8 +14,8 @@ import {nPct, ci, pValue, pct, overallLabel, statusLabel, topicLabel} from '../f
 import {trialHash, topicHash, termHash, reportsQueryOf} from '../links.js';
 import {subsetOf} from '../subsets.js';
 import {loadTrial, groupsOf, cellOf, pageHeader, trialCrumbs, section, note, figure, chartWidth, statusBadge} from './common.js';
-import {groupStyles, legend} from '../charts/plot.js';
-import {cumulativePlot} from '../charts/cumulative.js';
+import {groupStyles, legend} from '../charts/style.js';
+import {loadCharts} from '../charts/load.js';
 import * as N from '../normalize.js';
 
 export const name = 'term';
@@ -24,6 +24,7 @@ const LEVELS = {PT: 'TERM_LEVEL_PT', SOC: 'TERM_LEVEL_SOC', OVERALL: 'TERM_LEVEL
 
 export async function render(ctx) {
   const {main, signal, params, query} = ctx;
+  const chartsLoaded = loadCharts();
   const trial = await loadTrial(params.trial, signal);
   const term = termOf(query, trial);
   ctx.setTitle(`${term.name}${term.words} · ${trial.trialId}`);
@@ -46,7 +47,7 @@ export async function render(ctx) {
   mount(main,
     termHeader(trial, term, topic),
     section('Over time', measureControls(ctx, term),
-      termFigure({main, term, row, styles, tps, baselineMarks}),
+      termFigure({main, term, row, styles, tps, baselineMarks}, await chartsLoaded),
       scroller(termTable(term, row, groups, tps), 'Incidence over time table'), trendNote),
     mine.length ? baselinesSection(mine) : null,
   );
@@ -135,7 +136,8 @@ function measureControls(ctx, term) {
 
 // Incidence per dose group across timepoints with CI bands, the baselines'
 // expected incidence and, for cumulative incidence, the dose-trend p.
-function termFigure({main, term, row, styles, tps, baselineMarks}) {
+// charts: charts/charts.js's exports (loadCharts).
+function termFigure({main, term, row, styles, tps, baselineMarks}, {cumulativePlot}) {
   const {measure} = term;
   const trends = row.doseTrends ?? [];
   const points = [];
