@@ -44,8 +44,8 @@ absl::Status ParseSubset(const v1::GetIncidenceRequest& request,
                          SubsetRule* subset) {
   if (!v1::IncidenceSubset_IsValid(request.subset())) {
     return errors::InvalidArgument(
-        "subset",
-        NotAnEnumValue(request.subset(), *v1::IncidenceSubset_descriptor()));
+        "subset", errors::NotAnEnumValue(request.subset(),
+                                         *v1::IncidenceSubset_descriptor()));
   }
   const bool aesi = request.subset() == v1::INCIDENCE_SUBSET_AESI;
   if (aesi && request.aesi_category().empty()) {

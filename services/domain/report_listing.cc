@@ -70,8 +70,8 @@ void CheckSubset(const v1::ListReportsRequest& r,
                  std::vector<errors::FieldViolation>* violations) {
   if (!v1::IncidenceSubset_IsValid(r.subset())) {
     violations->push_back(
-        {"subset",
-         NotAnEnumValue(r.subset(), *v1::IncidenceSubset_descriptor())});
+        {"subset", errors::NotAnEnumValue(r.subset(),
+                                          *v1::IncidenceSubset_descriptor())});
   } else if (r.subset() == v1::INCIDENCE_SUBSET_AESI && r.aesi().empty()) {
     violations->push_back({"aesi", "is required with INCIDENCE_SUBSET_AESI"});
   }

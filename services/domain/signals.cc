@@ -51,7 +51,7 @@ void ValidateBaseline(const v1::Trial& trial, const v1::Baseline& b,
   };
   if (b.baseline_id().empty() || b.baseline_id().size() > 128 ||
       absl::StrContains(b.baseline_id(), '/')) {
-    add("baseline_id", "is required: 1..128 characters, no '/'");
+    add("baseline_id", "is required: 1..128 bytes of UTF-8, no '/'");
   }
   // A term the level needs: required, and a MedDRA name (CheckTermName).
   auto add_term = [&](const std::string& field, const std::string& name,

@@ -13,17 +13,6 @@
 
 namespace aesignal::domain {
 
-std::string NotAnEnumValue(int value,
-                           const google::protobuf::EnumDescriptor& type) {
-  std::vector<std::string> names;
-  for (int k = 0; k < type.value_count(); ++k) {
-    names.push_back(type.value(k)->name());
-  }
-  const bool vowel = absl::StrContains("AEIOU", type.name().front());
-  return absl::StrCat(value, " is not ", vowel ? "an " : "a ", type.name(),
-                      " (", absl::StrJoin(names, ", "), ")");
-}
-
 namespace {
 
 constexpr size_t kMaxIdLength = 64;
@@ -61,12 +50,16 @@ bool IsPrintable(absl::string_view s) {
   return true;
 }
 
-// An identifier: 1..max printable characters, no leading/trailing space and
+// An identifier: 1..max bytes of printable UTF-8, no leading/trailing space and
 // no '/' (identifiers appear in resource names).
 std::string CheckId(absl::string_view id, size_t max_length) {
   if (id.empty()) return "is required";
+  // Bytes: identifiers are parts of keys and resource names, and are ASCII
+  // in practice; the message says bytes so that a non-ASCII id is not
+  // refused with a count it does not have.
   if (id.size() > max_length) {
-    return absl::StrCat("must be at most ", max_length, " characters");
+    return absl::StrCat("must be at most ", max_length, " bytes of UTF-8, got ",
+                        id.size());
   }
   if (!IsPrintable(id)) return "must not contain control characters";
   if (id.front() == ' ' || id.back() == ' ') {
@@ -76,14 +69,7 @@ std::string CheckId(absl::string_view id, size_t max_length) {
   return "";
 }
 
-std::string CheckText(absl::string_view text, bool required) {
-  if (text.empty()) return required ? "is required" : "";
-  if (text.size() > kMaxTextLength) {
-    return absl::StrCat("must be at most ", kMaxTextLength, " characters");
-  }
-  if (!IsPrintable(text)) return "must not contain control characters";
-  return "";
-}
+std::string CheckText(absl::string_view text, bool required);
 
 }  // namespace
 
@@ -125,6 +111,21 @@ std::optional<size_t> Utf8Length(absl::string_view s) {
     i += n;
   }
   return count;
+}
+
+// Names, labels and free text: at most kMaxTextLength characters (code
+// points, not bytes: a French or Japanese verbatim term is as long as it
+// reads) and no control characters.
+std::string CheckText(absl::string_view text, bool required) {
+  if (text.empty()) return required ? "is required" : "";
+  const std::optional<size_t> length = Utf8Length(text);
+  if (!length.has_value()) return "must be valid UTF-8";
+  if (*length > kMaxTextLength) {
+    return absl::StrCat("must be at most ", kMaxTextLength, " characters, got ",
+                        *length);
+  }
+  if (!IsPrintable(text)) return "must not contain control characters";
+  return "";
 }
 
 // Free text printed as is (in DSMB reports, tables): valid UTF-8 of at most
@@ -206,9 +207,9 @@ void CheckPolicy(const v1::SignalPolicy& p,
                                p.min_cases())});
   }
   if (!v1::ErrorControl_IsValid(p.error_control())) {
-    v->push_back(
-        {"trial.signal_policy.error_control",
-         NotAnEnumValue(p.error_control(), *v1::ErrorControl_descriptor())});
+    v->push_back({"trial.signal_policy.error_control",
+                  errors::NotAnEnumValue(p.error_control(),
+                                         *v1::ErrorControl_descriptor())});
   }
   // The repeated-look boundary is calibrated over every planned subject
   // (boundary.h bounds N, the total being groups x this).
@@ -460,7 +461,7 @@ void AppendEnumViolations(const google::protobuf::Message& message,
                 : reflection.GetEnumValue(message, field);
         const google::protobuf::EnumDescriptor& type = *field->enum_type();
         if (type.FindValueByNumber(value) != nullptr) continue;
-        violations->push_back({path, NotAnEnumValue(value, type)});
+        violations->push_back({path, errors::NotAnEnumValue(value, type)});
       }
     }
   }
@@ -511,7 +512,7 @@ void ValidateSubject(const v1::Trial& trial, const v1::Subject& s,
   }
   if (!v1::FollowUpStatus_IsValid(s.status())) {
     Add(v, path + ".status",
-        NotAnEnumValue(s.status(), *v1::FollowUpStatus_descriptor()));
+        errors::NotAnEnumValue(s.status(), *v1::FollowUpStatus_descriptor()));
   }
   if (!s.withdrawal_reason().empty()) {
     Add(v, path + ".withdrawal_reason",
@@ -698,16 +699,16 @@ std::optional<Rejection> CheckSeverity(const v1::AdverseEventReport& r,
   if (!v1::Relatedness_IsValid(r.relatedness())) {
     return Reject(
         f("relatedness"),
-        NotAnEnumValue(r.relatedness(), *v1::Relatedness_descriptor()));
+        errors::NotAnEnumValue(r.relatedness(), *v1::Relatedness_descriptor()));
   }
   if (!v1::Outcome_IsValid(r.outcome())) {
-    return Reject(f("outcome"),
-                  NotAnEnumValue(r.outcome(), *v1::Outcome_descriptor()));
+    return Reject(f("outcome"), errors::NotAnEnumValue(
+                                    r.outcome(), *v1::Outcome_descriptor()));
   }
   if (!v1::ActionTaken_IsValid(r.action_taken())) {
-    return Reject(
-        f("action_taken"),
-        NotAnEnumValue(r.action_taken(), *v1::ActionTaken_descriptor()));
+    return Reject(f("action_taken"),
+                  errors::NotAnEnumValue(r.action_taken(),
+                                         *v1::ActionTaken_descriptor()));
   }
   return std::nullopt;
 }
@@ -730,7 +731,10 @@ std::optional<Rejection> CheckAesi(const v1::Trial& trial,
                        trial.aesi_categories().empty()
                            ? "it has none"
                            : absl::StrJoin(trial.aesi_categories(), ", "),
-                       ")"));
+                       ")"),
+          // A reference the trial does not have, as an unknown site or
+          // timepoint is (REFERENCE_NOT_FOUND, docs/api.md).
+          absl::StatusCode::kNotFound);
     }
     if (!aesi.insert(c).second) {
       return Reject(absl::StrCat(f("aesi"), "[", i, "]"), "duplicate category");

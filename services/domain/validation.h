@@ -68,11 +68,6 @@ std::string CheckTermName(absl::string_view name);
 // Uses reflection: for requests without many nested messages, not ingest.
 absl::Status CheckEnumValues(const google::protobuf::Message& request);
 
-// "99 is not an Outcome (OUTCOME_UNSPECIFIED, ...)": the one wording of an
-// enum number a field's type does not define, wherever it is checked.
-std::string NotAnEnumValue(int value,
-                           const google::protobuf::EnumDescriptor& type);
-
 // Checks one subject of an EnrollSubjects request against the trial; appends
 // violations prefixed with `path` (e.g. "subjects[2]").
 void ValidateSubject(const v1::Trial& trial, const v1::Subject& subject,

@@ -194,6 +194,35 @@ TEST(ReportValidationTest, AWithdrawalNeedsItsReasonAndOnlyItHasOne) {
   EXPECT_THAT(Rejected(r).reason, ::testing::HasSubstr("only for a version"));
 }
 
+// Text limits count characters (code points), as their messages say; ids,
+// parts of keys and resource names, count bytes and say so.
+TEST(ReportValidationTest, TextIsMeasuredInCharactersAndIdsInBytes) {
+  auto accented = [](int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s += "\xC3\xA9";  // U+00E9, two bytes
+    return s;
+  };
+  auto r = GoodReport();
+  r.set_verbatim_term(accented(500));  // 1,000 bytes
+  EXPECT_TRUE(std::holds_alternative<ValidReport>(
+      ValidateReport(GoodTrial(), r, "reports[0]")));
+  r.set_verbatim_term(accented(501));
+  Rejection rej = Rejected(r);
+  EXPECT_EQ(rej.field, "reports[0].verbatim_term");
+  EXPECT_EQ(rej.reason, "must be at most 500 characters, got 501");
+  r.set_verbatim_term(std::string(501, 'x'));
+  EXPECT_EQ(Rejected(r).reason, "must be at most 500 characters, got 501");
+  r.clear_verbatim_term();
+  r.set_pt(accented(300));
+  EXPECT_TRUE(std::holds_alternative<ValidReport>(
+      ValidateReport(GoodTrial(), r, "reports[0]")));
+  r.set_pt("Rash");
+  r.set_report_id(accented(65));  // 130 bytes
+  rej = Rejected(r);
+  EXPECT_EQ(rej.field, "reports[0].report_id");
+  EXPECT_EQ(rej.reason, "must be at most 128 bytes of UTF-8, got 130");
+}
+
 TEST(ReportValidationTest, TheEndDayIsNotBeforeTheOnset) {
   auto r = GoodReport();  // onset day 10
   for (int end : {10, 11, 900}) {
@@ -255,7 +284,7 @@ TEST(ReportValidationTest, NamesTheFieldOfEachProblem) {
       {[](auto& r) { r.set_hospitalization(true); }, "reports[0].serious",
        "seriousness criterion"},
       {[](auto& r) { r.add_aesi("covid"); }, "reports[0].aesi[0]",
-       "not an AESI category"},
+       "not an AESI category", absl::StatusCode::kNotFound},
       {[](auto& r) { r.set_pt_code("12"); }, "reports[0].pt_code", "8-digit"},
       // The wording every enum check uses: the number, the type, its names.
       {[](auto& r) { r.set_relatedness(static_cast<v1::Relatedness>(42)); },

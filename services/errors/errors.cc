@@ -2,10 +2,28 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "google/rpc/error_details.pb.h"
 
 namespace aesignal::errors {
+
+std::string NotAnEnumValue(int value,
+                           const google::protobuf::EnumDescriptor& type) {
+  return NotAnEnumValue(absl::StrCat(value), type);
+}
+
+std::string NotAnEnumValue(absl::string_view value,
+                           const google::protobuf::EnumDescriptor& type) {
+  std::vector<std::string> names;
+  for (int k = 0; k < type.value_count(); ++k) {
+    names.push_back(type.value(k)->name());
+  }
+  const bool vowel = absl::StrContains("AEIOU", type.name().front());
+  return absl::StrCat(value, " is not ", vowel ? "an " : "a ", type.name(),
+                      " (", absl::StrJoin(names, ", "), ")");
+}
 
 absl::Status InvalidArgument(const std::vector<FieldViolation>& violations) {
   google::rpc::BadRequest bad_request;

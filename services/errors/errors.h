@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/descriptor.h"
 
 namespace aesignal::errors {
 
@@ -29,6 +31,16 @@ inline constexpr char kErrorInfoTypeUrl[] =
     "type.googleapis.com/google.rpc.ErrorInfo";
 // ErrorInfo.domain for every error aesignal raises.
 inline constexpr char kErrorDomain[] = "aesignal.dev";
+
+// "99 is not an Outcome (OUTCOME_UNSPECIFIED, ...)": the one wording of a
+// value an enum type does not define, wherever it is checked (the domain's
+// checks of proto3's open enums, the HTTP gateway's query parameters).
+std::string NotAnEnumValue(int value,
+                           const google::protobuf::EnumDescriptor& type);
+// The same for a value as written (an HTTP query parameter's number, or its
+// name quoted by the caller).
+std::string NotAnEnumValue(absl::string_view value,
+                           const google::protobuf::EnumDescriptor& type);
 
 struct FieldViolation {
   std::string field;        // e.g. "reports[3].grade"

@@ -83,8 +83,13 @@ absl::Status SetEnum(const std::string& param, const FieldDescriptor& field,
     named = type->FindValueByNumber(number);
   }
   if (named == nullptr) {
+    // The wording gRPC's requests get for an undefined number (docs/api.md):
+    // the value, the type and its names.
+    const bool is_number = absl::SimpleAtoi(value, &number);
     return Violation(
-        param, absl::StrCat("'", value, "' is not a value of ", type->name()));
+        param, errors::NotAnEnumValue(is_number ? std::string(value)
+                                                : absl::StrCat("'", value, "'"),
+                                      *type));
   }
   const Reflection& r = *message->GetReflection();
   if (field.is_repeated()) {

@@ -98,6 +98,18 @@ TEST(RoutesTest, WrongMethodListsTheAllowedOnes) {
   EXPECT_THAT(allowed, UnorderedElementsAre("POST", "GET"));
   EXPECT_FALSE(MatchRoute("GET", "/v1/trials/T1/nothing", &allowed).ok());
   EXPECT_TRUE(allowed.empty());
+  // A custom method's path with another HTTP method is that method's 405,
+  // not a standard method on an id ending in ":verb".
+  match = MatchRoute("GET", "/v1/trials/T1/signals/S1:triage", &allowed);
+  EXPECT_TRUE(absl::IsNotFound(match.status()));
+  EXPECT_THAT(allowed, UnorderedElementsAre("POST"));
+  match = MatchRoute("PATCH", "/v1/trials/T1:verify", &allowed);
+  EXPECT_TRUE(absl::IsNotFound(match.status()));
+  EXPECT_THAT(allowed, UnorderedElementsAre("POST"));
+  // A report id may hold ':' (and '/'): no custom method has its path.
+  match = MatchRoute("GET", "/v1/trials/T1/sites/S1/reports/R:1", nullptr);
+  ASSERT_TRUE(match.ok()) << match.status();
+  EXPECT_EQ(match->variables.front().second, "trials/T1/sites/S1/reports/R:1");
   EXPECT_FALSE(MatchRoute("GET", "/v1//trials", nullptr).ok());
   EXPECT_FALSE(MatchRoute("GET", "/v1/trials/%zz", nullptr).ok());
   EXPECT_FALSE(MatchRoute("GET", "/v1/trials/a%00b", nullptr).ok());
@@ -189,7 +201,12 @@ TEST(BindingTest, MistakesAreFieldViolations) {
       {"nonsense=1", "nonsense", "unknown parameter"},
       {"page_size=ten", "page_size", "not a 32-bit integer"},
       {"page_size=99999999999", "page_size", "not a 32-bit integer"},
-      {"level=TERM_LEVEL_NOPE", "level", "not a value of TermLevel"},
+      // The wording gRPC requests get for an undefined number, with the
+      // type's names (docs/api.md).
+      {"level=TERM_LEVEL_NOPE", "level",
+       "'TERM_LEVEL_NOPE' is not a TermLevel (TERM_LEVEL_UNSPECIFIED, "
+       "TERM_LEVEL_PT, "},
+      {"level=99", "level", "level: 99 is not a TermLevel (TERM_LEVEL_"},
       {"pt=a&pt=b", "pt", "more than once"},
       {"parent=trials/other", "parent", "set by the path"},
       {"pt=%G1", "pt", "percent-escape"},

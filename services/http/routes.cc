@@ -217,14 +217,24 @@ absl::StatusOr<RouteMatch> MatchRoute(absl::string_view http_method,
   }
   const std::vector<absl::string_view> raw =
       absl::StrSplit(path.substr(1), '/');
-  RouteMatch match;
+  // A path that a custom method's route matches names that method: with
+  // another HTTP method it is a 405 listing the custom method's, not a
+  // standard method on an id ending in ":verb" (`GET .../signals/S1:triage`
+  // is not a GetSignal of "S1:triage"). Ids the server makes have no ':'.
+  std::vector<std::pair<const CompiledRoute*, RouteMatch>> hits;
+  bool verb_hit = false;
   for (const CompiledRoute& compiled : CompiledRoutes()) {
     RouteMatch candidate;
     AESIGNAL_ASSIGN_OR_RETURN(bool hit, Matches(compiled, raw, &candidate));
     if (!hit) continue;
-    if (compiled.route->http_method == http_method) return candidate;
+    verb_hit = verb_hit || !compiled.verb.empty();
+    hits.emplace_back(&compiled, std::move(candidate));
+  }
+  for (auto& [compiled, candidate] : hits) {
+    if (verb_hit && compiled->verb.empty()) continue;
+    if (compiled->route->http_method == http_method) return candidate;
     if (allowed != nullptr) {
-      allowed->emplace_back(compiled.route->http_method);
+      allowed->emplace_back(compiled->route->http_method);
     }
   }
   return absl::NotFoundError(
