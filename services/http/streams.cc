@@ -83,6 +83,17 @@ absl::Status Gateway::StreamReports(
         "the body must be application/x-ndjson (or application/json): one "
         "JSON StreamReportsRequest per line");
   }
+  // Each line is a whole request: a query parameter would be bound to no
+  // line, so it is refused as it is on the other routes, not dropped.
+  if (const size_t q = request.target.find('?');
+      q != std::string::npos && q + 1 < request.target.size()) {
+    const absl::string_view query =
+        absl::string_view(request.target).substr(q + 1);
+    return errors::InvalidArgument(
+        std::string(query.substr(0, query.find_first_of("=&"))),
+        "reports:stream takes no query parameters: each line of the body is "
+        "a whole StreamReportsRequest");
+  }
   std::deque<v1::StreamReportsRequest> batches;
   int line_number = 0;
   for (absl::string_view line : absl::StrSplit(request.body, '\n')) {

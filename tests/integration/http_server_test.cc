@@ -430,6 +430,14 @@ TEST_F(HttpServerTest, ReportsStreamAnswersEachBatchAsNdjson) {
                 absl::StrCat(Json(one), "\n{oops\n"));
   EXPECT_EQ(bad.status, 400);
   EXPECT_THAT(bad.body, HasSubstr("line 2"));
+  // Each line is the whole request: a query parameter is refused, naming
+  // it, not dropped.
+  const HttpResponse query = MustFetch(
+      port_, "POST", "/v1/trials/T1/reports:stream?group_acknowledgements=true",
+      absl::StrCat(Json(one), "\n"));
+  EXPECT_EQ(query.status, 400);
+  EXPECT_THAT(query.body, HasSubstr("\"field\":\"group_acknowledgements\""));
+  EXPECT_THAT(query.body, HasSubstr("takes no query parameters"));
   // NDJSON's own media type is taken; any other is the header's fault, not
   // a line's.
   v1::StreamReportsRequest three;
