@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/descriptor.h"
+#include "services/signal/signal_stats.h"
 
 namespace aesignal::domain {
 
@@ -221,6 +222,27 @@ void CheckPolicy(const v1::SignalPolicy& p,
   }
 }
 
+// MaxSPRT's end of surveillance is T = p0 x maxsprt_planned_subjects for a
+// group and that times the dose groups for the total. The signal module
+// computes critical values for T <= signal::kMaxSprtBound only: a plan that
+// could pass it (p0 <= 1) was accepted and then failed every evaluation of
+// the trial's rows with a baseline.
+void CheckMaxSprtPlan(const v1::Trial& trial,
+                      std::vector<errors::FieldViolation>* v) {
+  const int64_t planned = trial.signal_policy().maxsprt_planned_subjects();
+  const int64_t groups = std::max(1, trial.dose_groups_size());
+  if (planned > 0 &&
+      static_cast<double>(planned * groups) > signal::kMaxSprtBound) {
+    v->push_back(
+        {"trial.signal_policy.maxsprt_planned_subjects",
+         absl::StrCat("times the ", groups, " dose groups must be at most ",
+                      static_cast<int64_t>(signal::kMaxSprtBound),
+                      " (MaxSPRT's end of surveillance, p0 x the "
+                      "planned subjects, is computed up to that), got ",
+                      planned, " x ", groups)});
+  }
+}
+
 Rejection Reject(std::string field, std::string reason,
                  absl::StatusCode code = absl::StatusCode::kInvalidArgument) {
   return Rejection{.code = code,
@@ -383,6 +405,7 @@ absl::StatusOr<v1::Trial> ValidateAndNormalizeTrial(const v1::Trial& in) {
   }
   CheckAesiCategories(trial, &v);
   CheckPolicy(trial.signal_policy(), &v);
+  CheckMaxSprtPlan(trial, &v);
   Add(&v, "trial.meddra_version",
       CheckPrintedText(trial.meddra_version(), kMaxDictionaryVersionLength));
   Add(&v, "trial.ctcae_version",

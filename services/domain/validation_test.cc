@@ -65,16 +65,24 @@ TEST(TrialValidationTest, RefusesAnUnknownErrorControlAndAnUnboundedPlan) {
   t.mutable_signal_policy()->set_error_control(
       static_cast<v1::ErrorControl>(7));
   t.mutable_signal_policy()->set_planned_subjects_per_group(1001);
+  // MaxSPRT's T = p0 x this (x the groups for the total) is computed up to
+  // 1e5 only; GoodTrial has 2 dose groups.
+  t.mutable_signal_policy()->set_maxsprt_planned_subjects(50001);
   auto result = ValidateAndNormalizeTrial(t);
   ASSERT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(errors::ViolatedFields(result.status()),
               ::testing::UnorderedElementsAre(
                   "trial.signal_policy.error_control",
-                  "trial.signal_policy.planned_subjects_per_group"));
+                  "trial.signal_policy.planned_subjects_per_group",
+                  "trial.signal_policy.maxsprt_planned_subjects"));
   EXPECT_THAT(result.status().message(),
               HasSubstr("7 is not an ErrorControl (ERROR_CONTROL_"));
+  EXPECT_THAT(result.status().message(),
+              HasSubstr("maxsprt_planned_subjects: times the 2 dose groups "
+                        "must be at most 100000"));
   t.mutable_signal_policy()->set_error_control(v1::ERROR_CONTROL_PER_TEST);
   t.mutable_signal_policy()->set_planned_subjects_per_group(1000);
+  t.mutable_signal_policy()->set_maxsprt_planned_subjects(50000);
   EXPECT_TRUE(ValidateAndNormalizeTrial(t).ok());
 }
 

@@ -29,7 +29,6 @@ absl::StatusOr<double> Guarded(const char* what, F f) {
   }
 }
 
-constexpr double kMaxSprtBound = 1e5;
 constexpr int64_t kMaxBinomialSprtEvents = 5000;
 
 }  // namespace

@@ -181,6 +181,9 @@ double PoissonLlr(double c, double mu);
 absl::StatusOr<double> MaxSprtCriticalValue(double alpha,
                                             double surveillance_end,
                                             int min_events);
+// The largest end of surveillance T (and M, and CV) MaxSprtCriticalValue
+// and MaxSprtAlpha take.
+inline constexpr double kMaxSprtBound = 1e5;
 // The exact probability under H0 of a signal by T at critical value `cv`.
 absl::StatusOr<double> MaxSprtAlpha(double cv, double surveillance_end,
                                     int min_events);
