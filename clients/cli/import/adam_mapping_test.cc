@@ -10,6 +10,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
 
 // A dataset from "A,B\n1,2\n" text (no quoting; rows from line 2).
 Dataset Table(const std::string& path, const std::string& text) {
@@ -387,6 +388,50 @@ TEST(AdamMappingTest, SdtmStudyDaysAndPartialDates) {
               HasSubstr("ae.csv:8: AESTDTC: '2024-13-01' is not an ISO 8601"));
   EXPECT_EQ(plan->trial.title(), "S2 (imported from SDTM)");
   EXPECT_EQ(plan->trial.dose_groups(0).dose_unit(), "mg");
+}
+
+// An end date that is not a date is an error of the subject's data, named
+// with its line and column: it used to end follow-up at the last dose (or at
+// the first, for EXENDTC) without a word, shrinking at-risk denominators.
+TEST(AdamMappingTest, SdtmEndDatesThatAreNotDatesAreErrors) {
+  Dataset dm = Table("dm.csv",
+                     "STUDYID,USUBJID,SITEID,ACTARM,ACTARMCD,RFENDTC\n"
+                     "S2,A,1,Placebo,PBO,2024-03\n"
+                     "S2,B,1,Placebo,PBO,\n"
+                     "S2,C,1,Placebo,PBO,\n");
+  Dataset ex = Table("ex.csv",
+                     "USUBJID,EXDOSE,EXDOSU,EXSTDTC,EXENDTC\n"
+                     "A,0,mg,2024-03-12,2024-03-20\n"
+                     "B,0,mg,2024-03-12,2024-13-45\n"
+                     "C,0,mg,2024-03-12,2024-03-20\n");
+  Dataset ae = Table("ae.csv",
+                     "USUBJID,AESEQ,AEDECOD,AEBODSYS,AESEV,AESTDTC\n"
+                     "A,1,X,S,MILD,2024-03-12\n");
+  auto plan = MapSdtm(dm, ex, ae, Options());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  std::vector<std::string> errors;
+  for (const RowError& e : plan->subject_errors) {
+    errors.push_back(FormatRowError(e));
+  }
+  EXPECT_THAT(errors,
+              UnorderedElementsAre(
+                  HasSubstr("ex.csv:3: EXENDTC: '2024-13-45' is not a "
+                            "complete ISO 8601 date"),
+                  HasSubstr("dm.csv:2: RFENDTC: '2024-03' is not a complete "
+                            "ISO 8601 date (it ends the subject's follow-up")));
+  // Empty end dates stay what they were: follow-up to the last dose.
+  dm = Table("dm.csv",
+             "STUDYID,USUBJID,SITEID,ACTARM,ACTARMCD,RFENDTC\n"
+             "S2,A,1,Placebo,PBO,\n");
+  ex = Table("ex.csv",
+             "USUBJID,EXDOSE,EXDOSU,EXSTDTC,EXENDTC\n"
+             "A,0,mg,2024-03-12,2024-03-20\n"
+             "A,0,mg,2024-03-21,\n");
+  plan = MapSdtm(dm, ex, ae, Options());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_THAT(plan->subject_errors, IsEmpty());
+  ASSERT_EQ(plan->subjects.size(), 1u);
+  EXPECT_EQ(plan->subjects[0].last_contact_day(), 10);  // 03-21, a start
 }
 
 TEST(AdamMappingTest, BuildingBlocks) {

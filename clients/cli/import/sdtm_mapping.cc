@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -42,6 +43,24 @@ struct Dosing {
   std::string unit;
 };
 
+// An end date (EXENDTC, RFENDTC): nullopt in *date if the cell is empty;
+// false after recording an error if it is not a complete date, which would
+// otherwise end follow-up somewhere else without a word (`why`: what the
+// date is for).
+bool ReadEndDate(const Columns& c, const DatasetRow& row,
+                 absl::string_view column, absl::string_view why,
+                 std::optional<int64_t>* date, std::vector<RowError>* errors) {
+  const std::string& text = c.Cell(row, column);
+  if (absl::StripAsciiWhitespace(text).empty()) return true;
+  *date = ParseIsoDate(text);
+  if (*date) return true;
+  errors->push_back(
+      c.Error(row, column,
+              absl::StrCat("'", text, "' is not a complete ISO 8601 date (",
+                           why, "; leave it empty if it is not known)")));
+  return false;
+}
+
 // EX: first and last dose per subject. Bad rows are subject errors (the
 // first dose defines study day 1).
 std::map<std::string, Dosing> ReadEx(const Columns& x, ImportPlan* plan) {
@@ -62,7 +81,13 @@ std::map<std::string, Dosing> ReadEx(const Columns& x, ImportPlan* plan) {
                        "date defines study day 1)")));
       continue;
     }
-    std::optional<int64_t> end = ParseIsoDate(x.Cell(row, "EXENDTC"));
+    std::optional<int64_t> end;
+    if (!ReadEndDate(x, row, "EXENDTC",
+                     "the last dose's date ends follow-up when DM RFENDTC is "
+                     "empty",
+                     &end, &plan->subject_errors)) {
+      continue;
+    }
     Dosing& dz = dosing[id];
     if (*start < dz.first) {
       dz.first = *start;
@@ -106,11 +131,12 @@ std::optional<SubjectIn> DmSubject(const Columns& d, const Columns& x,
                              "', ACTARMCD '", code, "')")));
     ok = false;
   }
-  if (auto end = ParseIsoDate(d.Cell(row, "RFENDTC"))) {
-    s.duration = StudyDay(*end, dz.first);
-  } else {
-    s.duration = StudyDay(dz.last, dz.first);
+  std::optional<int64_t> end;
+  if (!ReadEndDate(d, row, "RFENDTC", "it ends the subject's follow-up", &end,
+                   errors)) {
+    ok = false;
   }
+  s.duration = StudyDay(end.value_or(dz.last), dz.first);
   if (!ok) return std::nullopt;
   return s;
 }
