@@ -434,6 +434,41 @@ TEST(AdamMappingTest, SdtmEndDatesThatAreNotDatesAreErrors) {
   EXPECT_EQ(plan->subjects[0].last_contact_day(), 10);  // 03-21, a start
 }
 
+// A subject id the server would refuse stops the import before the trial
+// is created (which would otherwise be left without its subjects); a
+// subject that is not enrolled is not checked.
+TEST(AdamMappingTest, SubjectIdsTheServerWouldRefuseAreSubjectErrors) {
+  Dataset dm = Table("dm.csv",
+                     "STUDYID,USUBJID,SITEID,ACTARM,ACTARMCD,RFENDTC\n"
+                     "S2,ST1/001,1,Placebo,PBO,\n"
+                     "S2,NOT/DOSED,1,Placebo,PBO,\n"
+                     "S2," +
+                         std::string(65, 'x') +
+                         ",1,Placebo,PBO,\n"
+                         "S2,C,1,Placebo,PBO,\n");
+  Dataset ex = Table("ex.csv",
+                     "USUBJID,EXDOSE,EXDOSU,EXSTDTC,EXENDTC\n"
+                     "ST1/001,0,mg,2024-03-12,2024-03-20\n" +
+                         std::string(65, 'x') +
+                         ",0,mg,2024-03-12,2024-03-20\n"
+                         "C,0,mg,2024-03-12,2024-03-20\n");
+  Dataset ae = Table("ae.csv",
+                     "USUBJID,AESEQ,AEDECOD,AEBODSYS,AESEV,AESTDTC\n"
+                     "C,1,X,S,MILD,2024-03-12\n");
+  auto plan = MapSdtm(dm, ex, ae, Options());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  std::vector<std::string> errors;
+  for (const RowError& e : plan->subject_errors) {
+    errors.push_back(FormatRowError(e));
+  }
+  EXPECT_THAT(errors,
+              UnorderedElementsAre(
+                  HasSubstr("dm.csv:2: USUBJID: 'ST1/001' contains '/'"),
+                  HasSubstr("dm.csv:4: USUBJID: '" + std::string(65, 'x') +
+                            "' is 65 bytes; a subject id is at most "
+                            "64")));
+}
+
 TEST(AdamMappingTest, BuildingBlocks) {
   EXPECT_EQ(StudyDay(10, 10), 1);
   EXPECT_EQ(StudyDay(9, 10), -1);  // no day 0

@@ -245,6 +245,31 @@ std::map<std::string, std::string> AddDoseGroups(
   return group_of_arm;
 }
 
+// Why the server would refuse `id` as a subject id, or "" (the API's rule,
+// docs/api.md "Resource names": 1-64 bytes of printable UTF-8, no '/', no
+// space at either end). Checked before anything is sent: the trial is
+// created first, and enrollment refused afterwards would leave it without
+// its subjects.
+std::string SubjectIdProblem(absl::string_view id) {
+  constexpr size_t kMaxIdBytes = 64;
+  if (id.size() > kMaxIdBytes) {
+    return absl::StrCat("is ", id.size(), " bytes; a subject id is at most ",
+                        kMaxIdBytes);
+  }
+  if (absl::StrContains(id, '/')) {
+    return "contains '/', which a subject id may not (it is part of the "
+           "subject's resource name)";
+  }
+  if (id.front() == ' ' || id.back() == ' ') {
+    return "starts or ends with a space, which a subject id may not";
+  }
+  for (char c : id) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F) return "contains a control character";
+  }
+  return "";
+}
+
 // Adds the subjects; their follow-up is the treatment duration, at least
 // the last TEAE onset, at least 1. Returns the last follow-up day.
 int64_t AddSubjects(const std::vector<SubjectIn>& subjects,
@@ -258,6 +283,13 @@ int64_t AddSubjects(const std::vector<SubjectIn>& subjects,
   }
   int64_t last_day = 1;
   for (const SubjectIn& s : subjects) {
+    if (std::string problem = SubjectIdProblem(s.id); !problem.empty()) {
+      plan->subject_errors.push_back(
+          RowError{.file = s.file,
+                   .line = s.line,
+                   .column = "USUBJID",
+                   .reason = absl::StrCat("'", s.id, "' ", problem)});
+    }
     v1::Subject& out = plan->subjects.emplace_back();
     plan->subject_lines.push_back(s.line);
     plan->subject_file = s.file;
