@@ -478,10 +478,56 @@ int64_t StudyDay(int64_t date_days, int64_t reference_days) {
                                      : date_days - reference_days;
 }
 
+namespace {
+
+// Consumes two digits whose value is below `limit` from the front of *s.
+bool ConsumeTwoDigits(absl::string_view* s, int limit) {
+  if (s->size() < 2 ||
+      !absl::ascii_isdigit(static_cast<unsigned char>((*s)[0])) ||
+      !absl::ascii_isdigit(static_cast<unsigned char>((*s)[1]))) {
+    return false;
+  }
+  const int value = ((*s)[0] - '0') * 10 + ((*s)[1] - '0');
+  s->remove_prefix(2);
+  return value < limit;
+}
+
+// The time after a date's 'T' (or a space): hh[:mm[:ss[.fraction]]], then
+// optionally Z or +hh:mm / -hh:mm (ISO 8601, as SDTM --DTC and exported
+// datetimes write it). Anything else is not a time: `2024-01-15Tjunk` is not
+// a date with a time.
+bool IsIsoTime(absl::string_view s) {
+  if (!ConsumeTwoDigits(&s, 24)) return false;
+  for (int limit : {60, 60}) {
+    if (s.empty() || s[0] != ':') break;
+    s.remove_prefix(1);
+    if (!ConsumeTwoDigits(&s, limit)) return false;
+  }
+  if (!s.empty() && s[0] == '.') {
+    s.remove_prefix(1);
+    if (s.empty() || !absl::ascii_isdigit(static_cast<unsigned char>(s[0]))) {
+      return false;
+    }
+    while (!s.empty() &&
+           absl::ascii_isdigit(static_cast<unsigned char>(s[0]))) {
+      s.remove_prefix(1);
+    }
+  }
+  if (s == "Z" || s.empty()) return true;
+  if (s[0] != '+' && s[0] != '-') return false;
+  s.remove_prefix(1);
+  if (!ConsumeTwoDigits(&s, 24)) return false;
+  if (!s.empty() && s[0] == ':') s.remove_prefix(1);
+  return s.empty() || (ConsumeTwoDigits(&s, 60) && s.empty());
+}
+
+}  // namespace
+
 std::optional<int64_t> ParseIsoDate(absl::string_view text) {
   text = absl::StripAsciiWhitespace(text);
   if (text.size() < 10) return std::nullopt;
-  if (text.size() > 10 && text[10] != 'T' && text[10] != ' ') {
+  if (text.size() > 10 &&
+      ((text[10] != 'T' && text[10] != ' ') || !IsIsoTime(text.substr(11)))) {
     return std::nullopt;
   }
   absl::CivilDay day;

@@ -175,8 +175,9 @@ std::string SanitizeId(absl::string_view text);
 std::string AesiCategoryOf(absl::string_view name);
 // CDISC study day of `date` relative to `reference` (day 1, no day 0).
 int64_t StudyDay(int64_t date_days, int64_t reference_days);
-// Days since 1970-01-01 of an ISO 8601 date (the first 10 characters of
-// YYYY-MM-DD[Thh:mm[:ss]]); nullopt if it is not a complete date.
+// Days since 1970-01-01 of an ISO 8601 date: YYYY-MM-DD, optionally
+// followed by 'T' (or a space) and a time hh[:mm[:ss[.f]]][Z|+hh:mm];
+// nullopt if it is not a complete date or what follows is not a time.
 std::optional<int64_t> ParseIsoDate(absl::string_view text);
 
 // Value maps (CDISC controlled terminology; case-insensitive). False if the

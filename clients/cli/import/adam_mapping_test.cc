@@ -477,6 +477,19 @@ TEST(AdamMappingTest, BuildingBlocks) {
   EXPECT_EQ(ParseIsoDate("1970-01-02T10:11:12"), 1);
   EXPECT_EQ(ParseIsoDate("1970-01"), std::nullopt);
   EXPECT_EQ(ParseIsoDate("1970-01-02x"), std::nullopt);
+  // A time after the date is an ISO 8601 time, or the cell is not a date.
+  for (const char* dated :
+       {"1970-01-02T10", "1970-01-02T10:11", "1970-01-02 10:11:12",
+        "1970-01-02T10:11:12.5", "1970-01-02T10:11Z",
+        "1970-01-02T10:11:12+01:00", "1970-01-02T23:59:59-0530"}) {
+    EXPECT_EQ(ParseIsoDate(dated), 1) << dated;
+  }
+  for (const char* junk :
+       {"1970-01-02Tjunk", "1970-01-02 xyz", "1970-01-02T", "1970-01-02T24:00",
+        "1970-01-02T10:60", "1970-01-02T10:11:12.", "1970-01-02T10:11:12x",
+        "1970-01-02T10:11+25:00"}) {
+    EXPECT_EQ(ParseIsoDate(junk), std::nullopt) << junk;
+  }
   EXPECT_EQ(SanitizeId("  A/B\tC "), "A-B-C");
   EXPECT_EQ(SanitizeId("Xanomeline High Dose"), "Xanomeline-High-Dose");
   EXPECT_EQ(SanitizeId("Drug (10 mg/kg) + MTX"), "Drug-10-mg-kg-MTX");
