@@ -74,11 +74,14 @@ bool ReadTreatmentDuration(const Columns& sl, const DatasetRow& row,
     if (s->duration || !sl.Has(col)) continue;
     const std::string& text = sl.Cell(row, col);
     if (text.empty()) continue;
-    if (std::optional<int64_t> d = WholeNumber(text)) {
+    std::optional<int64_t> d = WholeNumber(text);
+    if (d && *d >= 0) {
       s->duration = *d;
     } else {
+      // A negative duration is bad data, not a follow-up of day 1.
       errors->push_back(sl.Error(
-          row, col, absl::StrCat("'", text, "' is not a number of days")));
+          row, col,
+          absl::StrCat("'", text, "' is not a number of days (0 or more)")));
       ok = false;
     }
   }

@@ -343,6 +343,15 @@ TEST(AdamMappingTest, BadTreatmentDatesAreSubjectErrors) {
     ASSERT_EQ(plan->subject_errors.size(), 1u) << dates;
     EXPECT_EQ(FormatRowError(plan->subject_errors[0]), expected);
   }
+  // A negative duration is bad data too, not a follow-up of one day.
+  Dataset negative = Table("adsl.csv", header +
+                                           "S1,S-1,01,High,20,Y,-5,,\n"
+                                           "S1,S-2,01,Low,10,Y,5,,\n");
+  auto refused = MapAdam(negative, adae, Options());
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  ASSERT_EQ(refused->subject_errors.size(), 1u);
+  EXPECT_EQ(FormatRowError(refused->subject_errors[0]),
+            "adsl.csv:2: TRTDURD: '-5' is not a number of days (0 or more)");
   Dataset adsl = Table("adsl.csv", header +
                                        "S1,S-1,01,High,20,Y,,2014-01-01,"
                                        "2014-01-10\n");
@@ -403,7 +412,8 @@ TEST(AdamMappingTest, SdtmEndDatesThatAreNotDatesAreErrors) {
                      "USUBJID,EXDOSE,EXDOSU,EXSTDTC,EXENDTC\n"
                      "A,0,mg,2024-03-12,2024-03-20\n"
                      "B,0,mg,2024-03-12,2024-13-45\n"
-                     "C,0,mg,2024-03-12,2024-03-20\n");
+                     "C,0,mg,2024-03-12,2024-03-20\n"
+                     "C,10 mg,mg,2024-03-21,2024-03-22\n");
   Dataset ae = Table("ae.csv",
                      "USUBJID,AESEQ,AEDECOD,AEBODSYS,AESEV,AESTDTC\n"
                      "A,1,X,S,MILD,2024-03-12\n");
@@ -418,7 +428,8 @@ TEST(AdamMappingTest, SdtmEndDatesThatAreNotDatesAreErrors) {
                   HasSubstr("ex.csv:3: EXENDTC: '2024-13-45' is not a "
                             "complete ISO 8601 date"),
                   HasSubstr("dm.csv:2: RFENDTC: '2024-03' is not a complete "
-                            "ISO 8601 date (it ends the subject's follow-up")));
+                            "ISO 8601 date (it ends the subject's follow-up"),
+                  HasSubstr("ex.csv:5: EXDOSE: '10 mg' is not a dose")));
   // Empty end dates stay what they were: follow-up to the last dose.
   dm = Table("dm.csv",
              "STUDYID,USUBJID,SITEID,ACTARM,ACTARMCD,RFENDTC\n"

@@ -3,6 +3,7 @@
 // subjects with an EX record, and onset study days are computed from dates
 // relative to the first dose.
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <map>
 #include <optional>
@@ -88,11 +89,24 @@ std::map<std::string, Dosing> ReadEx(const Columns& x, ImportPlan* plan) {
                      &end, &plan->subject_errors)) {
       continue;
     }
+    // EXDOSE orders the dose groups as TRT01AN does: empty is no dose, and
+    // anything else must be a dose.
+    const std::string& dose_text = x.Cell(row, "EXDOSE");
+    double dose = 0;
+    const bool has_dose = !absl::StripAsciiWhitespace(dose_text).empty();
+    if (has_dose && !(absl::SimpleAtod(dose_text, &dose) &&
+                      std::isfinite(dose) && dose >= 0)) {
+      plan->subject_errors.push_back(x.Error(
+          row, "EXDOSE",
+          absl::StrCat("'", dose_text,
+                       "' is not a dose (a number, 0 or more; the unit goes "
+                       "in EXDOSU)")));
+      continue;
+    }
     Dosing& dz = dosing[id];
     if (*start < dz.first) {
       dz.first = *start;
-      double dose;
-      if (absl::SimpleAtod(x.Cell(row, "EXDOSE"), &dose) && dose >= 0) {
+      if (has_dose) {
         dz.dose = dose;
         dz.unit = x.Cell(row, "EXDOSU");
       }
