@@ -439,7 +439,16 @@ TEST_F(ImportTest, GradesFromSeverityAreRecordedAsTheTrialsGrading) {
       WriteFile("adae.csv",
                 "USUBJID,AESEQ,AEDECOD,AEBODSYS,AESEV,TRTEMFL,ASTDY\n"
                 "S-2,1,Rash,Skin disorders,SEVERE,Y,3\n");
-  ASSERT_EQ(ImportAdam("GRADED", adsl, adae).code, 0);
+  CliRun first = ImportAdam("GRADED", adsl, adae);
+  ASSERT_EQ(first.code, 0) << first.err;
+  // The file has no AESER, AEREL or AEOUT: said, not left to be found.
+  EXPECT_THAT(first.out,
+              HasSubstr("missing: the AE file has no AESER column (AESER), so "
+                        "every report is counted as not serious"));
+  EXPECT_THAT(first.out, HasSubstr("no AEREL column (AEREL), so every "
+                                   "report's relatedness is unknown"));
+  EXPECT_THAT(first.out, HasSubstr("no AEOUT column (AEOUT), so every "
+                                   "report's outcome is unknown"));
   client::ConnectionOptions options;
   options.target = Address();
   client::Client c(client::MakeClientConnection(options));

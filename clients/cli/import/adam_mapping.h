@@ -19,6 +19,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -114,6 +115,12 @@ struct ImportStats {
   // AE file lines of reports with AEOUT = FATAL and AESER != Y: counted in
   // the death row but not as serious, which a fatal AE is by definition.
   std::vector<int> fatal_not_serious_lines;
+  // What every report lacks because the AE file has no such column: an
+  // empty cell means N or unknown, but a whole missing column would make
+  // every AE non-serious (AESER), of unknown relatedness (AEREL) or outcome
+  // (AEOUT) without a word. The import says so.
+  // (CDISC variable, the column the mapping names for it).
+  std::vector<std::pair<std::string, std::string>> absent_ae_columns;
 };
 
 struct ImportPlan {

@@ -140,6 +140,29 @@ TEST(AdamMappingTest, FatalAesNotMarkedSeriousAreNamedByLine) {
   EXPECT_EQ(plan->stats.fatal_not_serious_lines, std::vector<int>({3}));
 }
 
+// An AE file without AESER, AEREL or AEOUT columns is imported (an empty
+// cell means N or unknown), and the plan says which are absent, so that
+// the import can say every report lacks them.
+TEST(AdamMappingTest, AbsentSeriousnessRelatednessAndOutcomeColumnsAreNamed) {
+  Dataset adsl = Table("adsl.csv", kAdsl);
+  Dataset adae = Table("adae.csv",
+                       "USUBJID,AESEQ,AEDECOD,AEBODSYS,AESEV,TRTEMFL,ASTDY,"
+                       "AEREL\n"
+                       "S-1,1,Nausea,GI,MILD,Y,4,RELATED\n");
+  auto plan = MapAdam(adsl, adae, Options());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  using Absent = std::pair<std::string, std::string>;
+  EXPECT_THAT(plan->stats.absent_ae_columns,
+              ElementsAre(Absent{"AESER", "AESER"}, Absent{"AEOUT", "AEOUT"}));
+  plan = MapAdam(adsl,
+                 Table("adae.csv", std::string(kAdaeHeader) +
+                                       "S-1,High,1,Nausea,GI,,1,,N,N,N,RELATED,"
+                                       "RECOVERED/RESOLVED,,Y,4\n"),
+                 Options());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_THAT(plan->stats.absent_ae_columns, IsEmpty());
+}
+
 TEST(AdamMappingTest, AendyIsTheEndDayWhenPresent) {
   Dataset adsl = Table("adsl.csv", kAdsl);
   Dataset adae = Table("adae.csv",
@@ -213,7 +236,11 @@ TEST(AdamMappingTest, WithoutNumericCodesOrderFollowsTheLabels) {
   adsl = Table("adsl.csv",
                "USUBJID,SITEID,TRT01A,TRT01AN,SAFFL\n"
                "S-1,01,Drug 5 mg,2,Y\nS-2,01,Placebo,1,Y\nS-3,01,Drug/X,3,Y\n");
-  plan = MapAdam(adsl, Table("adae.csv", kAdaeHeader), Options());
+  plan = MapAdam(adsl,
+                 Table("adae.csv", std::string(kAdaeHeader) +
+                                       "S-1,High,1,Nausea,GI,,1,,N,N,N,RELATED,"
+                                       "RECOVERED/RESOLVED,,Y,4\n"),
+                 Options());
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_THAT(GroupIds(plan->trial),
               ElementsAre("Placebo", "Drug-5-mg", "Drug-X"));

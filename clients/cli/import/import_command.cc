@@ -298,6 +298,16 @@ absl::StatusOr<client::StreamSummary> SendReports(const CommandContext& ctx,
 
 // The imputations and corrections the mapping made, one line each.
 void PrintImputations(const import::ImportStats& st, std::ostream& out) {
+  for (const auto& [variable, column] : st.absent_ae_columns) {
+    const char* meaning =
+        variable == "AESER"   ? "every report is counted as not serious"
+        : variable == "AEREL" ? "every report's relatedness is unknown"
+                              : "every report's outcome is unknown";
+    out << "missing: the AE file has no " << column << " column (" << variable
+        << "), so " << meaning
+        << "; if it holds one under another name, name it in a mapping file "
+           "(--mapping)\n";
+  }
   if (st.onset_imputed > 0) {
     out << "imputed: " << st.onset_imputed
         << " treatment-emergent AEs without an onset day counted from day 1\n";

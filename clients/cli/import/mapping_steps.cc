@@ -378,6 +378,11 @@ const SubjectIn* SubjectOfAe(
 std::vector<AeIn> MapAeRows(const Columns& ae, const Population& pop,
                             const AeRowRules& rules, ImportPlan* plan) {
   ImportStats& stats = plan->stats;
+  for (const char* column : {"AESER", "AEREL", "AEOUT"}) {
+    if (!ae.Has(column)) {
+      stats.absent_ae_columns.emplace_back(column, ae.Name(column));
+    }
+  }
   std::map<std::string, const SubjectIn*> enrolled;
   for (const SubjectIn& s : pop.subjects) enrolled[s.id] = &s;
   std::vector<AeIn> aes;
