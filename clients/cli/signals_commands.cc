@@ -480,10 +480,15 @@ void AddWatch(CLI::App& signals, CommandContext& ctx,
   watch->add_option("--trial", f->trial, "trial id")->required();
   watch->add_option("--after", f->after,
                     "only changes after this sequence number");
-  watch->add_option("--seconds", f->seconds,
-                    "stop after this long (default: until interrupted)");
-  watch->add_option("--max-changes", f->max_changes,
-                    "stop after this many changes");
+  // 0 or less would mean "no limit": refused rather than read so.
+  watch
+      ->add_option("--seconds", f->seconds,
+                   "stop after this long (default: until interrupted)")
+      ->check(CLI::PositiveNumber);
+  watch
+      ->add_option("--max-changes", f->max_changes,
+                   "stop after this many changes")
+      ->check(CLI::PositiveNumber);
   watch->add_option("--format", f->format)
       ->check(CLI::IsMember({"table", "json"}));
   SetAction(watch, ctx, [&ctx, f] { return SignalsWatch(ctx, *f); });

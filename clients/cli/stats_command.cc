@@ -315,11 +315,16 @@ void AddPosterior(CLI::App& app, StatsInputs& in, Method* run) {
   post->add_option("--p0", in.p0)->required()->check(Fraction());
   post->add_option("--a", in.a)->capture_default_str()->check(Positive(1e6));
   post->add_option("--b", in.b)->capture_default_str()->check(Positive(1e6));
-  post->add_option("--x0", in.x0, "source events (with --n0)")->check(Count());
-  post->add_option("--n0", in.n0, "source subjects")->check(Count());
+  // The source sample is --n0 subjects: --x0 and --weight without it would
+  // be ignored without a word.
+  auto* n0 = post->add_option("--n0", in.n0, "source subjects")->check(Count());
+  post->add_option("--x0", in.x0, "source events (with --n0)")
+      ->check(Count())
+      ->needs(n0);
   post->add_option("--weight", in.weight, "weight of the source sample")
       ->capture_default_str()
-      ->check(Positive(1e6));
+      ->check(Positive(1e6))
+      ->needs(n0);
   OnParsed(post, in, run, Posterior);
 }
 
@@ -898,7 +903,7 @@ void AddDfdr(CLI::App& app, StatsInputs& in, Method* run) {
   dfdr->add_option("--file", in.file, "CSV with columns soc,pt,p")->required();
   dfdr->add_option("--fdr", in.fdr)
       ->capture_default_str()
-      ->check(Real(0, true, 1, false));
+      ->check(Fraction());  // in (0, 1), as the double FDR needs
   OnParsed(dfdr, in, run, Dfdr);
 }
 

@@ -197,6 +197,7 @@ TEST(StatsCommandTest, EveryMethodRejectsNonFiniteAndOutOfRangeValues) {
        "--level"},
       {{"eair", "--events", "2", "--py", "inf"}, "--py"},
       {{"dfdr", "--file", "x.csv", "--fdr", "0"}, "--fdr"},
+      {{"dfdr", "--file", "x.csv", "--fdr", "1"}, "--fdr"},
   };
   for (const auto& [args, flag] : bad) {
     Out r = Stats(args);
@@ -204,6 +205,22 @@ TEST(StatsCommandTest, EveryMethodRejectsNonFiniteAndOutOfRangeValues) {
     EXPECT_THAT(r.err, HasSubstr(flag)) << args[0];
     EXPECT_TRUE(r.out.empty()) << r.out;
   }
+}
+
+// A source sample's events or weight without its size would be ignored:
+// a usage error (exit 2) naming --n0.
+TEST(StatsCommandTest, APosteriorsSourceSampleNeedsItsSize) {
+  for (const char* flag : {"--x0", "--weight"}) {
+    Out r =
+        Stats({"posterior", "--x", "1", "--n", "3", "--p0", "0.2", flag, "2"});
+    EXPECT_EQ(r.code, 2) << flag << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr(std::string(flag) + " requires --n0"));
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+  EXPECT_EQ(Stats({"posterior", "--x", "1", "--n", "3", "--p0", "0.2", "--x0",
+                   "2", "--n0", "10", "--weight", "0.5"})
+                .code,
+            0);
 }
 
 TEST(StatsCommandTest, AMaxSprtPlanThatCanNeverSignalIsAnError) {

@@ -429,6 +429,13 @@ TEST_F(CliTest, BaselinesSignalsWatchAndTriage) {
                       "5", "--max-changes", "6"});
   ASSERT_EQ(watch.code, 0) << watch.err;
   EXPECT_THAT(watch.out, HasSubstr("#2 raised"));
+  // 0 (or less) would mean no limit: a usage error, not a watch forever.
+  for (const char* limit : {"--seconds", "--max-changes"}) {
+    CliRun unbounded =
+        Cli({"signals", "watch", "--trial", "MSC-IPF-EX1", limit, "0"});
+    EXPECT_EQ(unbounded.code, 2) << limit;
+    EXPECT_THAT(unbounded.err, HasSubstr(limit));
+  }
   EXPECT_THAT(watch.out, HasSubstr("#8 triaged validated"));
   EXPECT_THAT(watch.out, Not(HasSubstr("#1 ")));
 

@@ -465,6 +465,11 @@ TEST_F(ImportTest, GradesFromSeverityAreRecordedAsTheTrialsGrading) {
   EXPECT_THAT(again.out, HasSubstr("imported earlier without its grading; "
                                    "recorded it (amendment)"));
   EXPECT_EQ(c.GetTrial("GRADED")->grading(), trial->grading());
+  // --control with --no-control would drop one of them: a usage error.
+  CliRun both = ImportAdam("GRADED", adsl, adae,
+                           {"--control", "Placebo", "--no-control"});
+  EXPECT_EQ(both.code, 2);
+  EXPECT_THAT(both.err, HasSubstr("--control excludes --no-control"));
   // Another design under the id is still refused.
   CliRun other = ImportAdam("GRADED", adsl, adae, {"--timepoints", "D30:30"});
   EXPECT_EQ(other.code, 1);

@@ -408,9 +408,12 @@ void AddCommonFlags(CLI::App* cmd, ImportFlags* f) {
   cmd->add_option("--dose-order", f->dose_order,
                   "dose groups in ascending order, comma-separated arm names "
                   "(default: by the numeric treatment code, control first)");
-  cmd->add_option("--control", f->control,
-                  "the control arm (default: the arm named like 'placebo')");
-  cmd->add_flag("--no-control", f->no_control, "no control arm");
+  auto* control = cmd->add_option(
+      "--control", f->control,
+      "the control arm (default: the arm named like 'placebo')");
+  // Both at once would drop one without a word.
+  cmd->add_flag("--no-control", f->no_control, "no control arm")
+      ->excludes(control);
   cmd->add_option("--timepoints", f->timepoints,
                   "ID:DAY[:LABEL],... (default: weeks 2,4,8,...,26, then "
                   "every 4 weeks, and the last study day in the data)");
