@@ -114,23 +114,10 @@ std::optional<size_t> Utf8Length(absl::string_view s) {
   return count;
 }
 
-// Names, labels and free text: at most kMaxTextLength characters (code
-// points, not bytes: a French or Japanese verbatim term is as long as it
-// reads) and no control characters.
-std::string CheckText(absl::string_view text, bool required) {
-  if (text.empty()) return required ? "is required" : "";
-  const std::optional<size_t> length = Utf8Length(text);
-  if (!length.has_value()) return "must be valid UTF-8";
-  if (*length > kMaxTextLength) {
-    return absl::StrCat("must be at most ", kMaxTextLength, " characters, got ",
-                        *length);
-  }
-  if (!IsPrintable(text)) return "must not contain control characters";
-  return "";
-}
-
 // Free text printed as is (in DSMB reports, tables): valid UTF-8 of at most
-// `max_chars` characters and no control characters; empty is allowed.
+// `max_chars` characters (code points, not bytes: a French or Japanese
+// verbatim term is as long as it reads) and no control characters; empty
+// is allowed.
 std::string CheckPrintedText(absl::string_view text, size_t max_chars) {
   const std::optional<size_t> length = Utf8Length(text);
   if (!length.has_value()) return "must be valid UTF-8";
@@ -140,6 +127,12 @@ std::string CheckPrintedText(absl::string_view text, size_t max_chars) {
   }
   if (!IsPrintable(text)) return "must not contain control characters";
   return "";
+}
+
+// Names, labels and free text: at most kMaxTextLength characters.
+std::string CheckText(absl::string_view text, bool required) {
+  if (text.empty()) return required ? "is required" : "";
+  return CheckPrintedText(text, kMaxTextLength);
 }
 
 bool IsAesiCategory(absl::string_view s) {

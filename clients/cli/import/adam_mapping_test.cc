@@ -426,31 +426,37 @@ TEST(AdamMappingTest, SdtmStudyDaysAndPartialDates) {
   EXPECT_EQ(plan->trial.dose_groups(0).dose_unit(), "mg");
 }
 
+// The SDTM domains' headers of the tests below.
+const char kDmHeader[] = "STUDYID,USUBJID,SITEID,ACTARM,ACTARMCD,RFENDTC\n";
+const char kExHeader[] = "USUBJID,EXDOSE,EXDOSU,EXSTDTC,EXENDTC\n";
+const char kSdtmAeHeader[] = "USUBJID,AESEQ,AEDECOD,AEBODSYS,AESEV,AESTDTC\n";
+
+// The plan's subject errors as the CLI prints them.
+std::vector<std::string> SubjectErrorsOf(const ImportPlan& plan) {
+  std::vector<std::string> out;
+  for (const RowError& e : plan.subject_errors)
+    out.push_back(FormatRowError(e));
+  return out;
+}
+
 // An end date that is not a date is an error of the subject's data, named
 // with its line and column: it used to end follow-up at the last dose (or at
 // the first, for EXENDTC) without a word, shrinking at-risk denominators.
 TEST(AdamMappingTest, SdtmEndDatesThatAreNotDatesAreErrors) {
-  Dataset dm = Table("dm.csv",
-                     "STUDYID,USUBJID,SITEID,ACTARM,ACTARMCD,RFENDTC\n"
-                     "S2,A,1,Placebo,PBO,2024-03\n"
-                     "S2,B,1,Placebo,PBO,\n"
-                     "S2,C,1,Placebo,PBO,\n");
-  Dataset ex = Table("ex.csv",
-                     "USUBJID,EXDOSE,EXDOSU,EXSTDTC,EXENDTC\n"
-                     "A,0,mg,2024-03-12,2024-03-20\n"
-                     "B,0,mg,2024-03-12,2024-13-45\n"
-                     "C,0,mg,2024-03-12,2024-03-20\n"
-                     "C,10 mg,mg,2024-03-21,2024-03-22\n");
-  Dataset ae = Table("ae.csv",
-                     "USUBJID,AESEQ,AEDECOD,AEBODSYS,AESEV,AESTDTC\n"
-                     "A,1,X,S,MILD,2024-03-12\n");
+  Dataset dm = Table("dm.csv", std::string(kDmHeader) +
+                                   "S2,A,1,Placebo,PBO,2024-03\n"
+                                   "S2,B,1,Placebo,PBO,\n"
+                                   "S2,C,1,Placebo,PBO,\n");
+  Dataset ex = Table("ex.csv", std::string(kExHeader) +
+                                   "A,0,mg,2024-03-12,2024-03-20\n"
+                                   "B,0,mg,2024-03-12,2024-13-45\n"
+                                   "C,0,mg,2024-03-12,2024-03-20\n"
+                                   "C,10 mg,mg,2024-03-21,2024-03-22\n");
+  Dataset ae =
+      Table("ae.csv", std::string(kSdtmAeHeader) + "A,1,X,S,MILD,2024-03-12\n");
   auto plan = MapSdtm(dm, ex, ae, Options());
   ASSERT_TRUE(plan.ok()) << plan.status();
-  std::vector<std::string> errors;
-  for (const RowError& e : plan->subject_errors) {
-    errors.push_back(FormatRowError(e));
-  }
-  EXPECT_THAT(errors,
+  EXPECT_THAT(SubjectErrorsOf(*plan),
               UnorderedElementsAre(
                   HasSubstr("ex.csv:3: EXENDTC: '2024-13-45' is not a "
                             "complete ISO 8601 date"),
@@ -476,30 +482,23 @@ TEST(AdamMappingTest, SdtmEndDatesThatAreNotDatesAreErrors) {
 // is created (which would otherwise be left without its subjects); a
 // subject that is not enrolled is not checked.
 TEST(AdamMappingTest, SubjectIdsTheServerWouldRefuseAreSubjectErrors) {
-  Dataset dm = Table("dm.csv",
-                     "STUDYID,USUBJID,SITEID,ACTARM,ACTARMCD,RFENDTC\n"
-                     "S2,ST1/001,1,Placebo,PBO,\n"
-                     "S2,NOT/DOSED,1,Placebo,PBO,\n"
-                     "S2," +
-                         std::string(65, 'x') +
-                         ",1,Placebo,PBO,\n"
-                         "S2,C,1,Placebo,PBO,\n");
-  Dataset ex = Table("ex.csv",
-                     "USUBJID,EXDOSE,EXDOSU,EXSTDTC,EXENDTC\n"
-                     "ST1/001,0,mg,2024-03-12,2024-03-20\n" +
-                         std::string(65, 'x') +
-                         ",0,mg,2024-03-12,2024-03-20\n"
-                         "C,0,mg,2024-03-12,2024-03-20\n");
-  Dataset ae = Table("ae.csv",
-                     "USUBJID,AESEQ,AEDECOD,AEBODSYS,AESEV,AESTDTC\n"
-                     "C,1,X,S,MILD,2024-03-12\n");
+  Dataset dm = Table("dm.csv", std::string(kDmHeader) +
+                                   "S2,ST1/001,1,Placebo,PBO,\n"
+                                   "S2,NOT/DOSED,1,Placebo,PBO,\n"
+                                   "S2," +
+                                   std::string(65, 'x') +
+                                   ",1,Placebo,PBO,\n"
+                                   "S2,C,1,Placebo,PBO,\n");
+  Dataset ex = Table("ex.csv", std::string(kExHeader) +
+                                   "ST1/001,0,mg,2024-03-12,2024-03-20\n" +
+                                   std::string(65, 'x') +
+                                   ",0,mg,2024-03-12,2024-03-20\n"
+                                   "C,0,mg,2024-03-12,2024-03-20\n");
+  Dataset ae =
+      Table("ae.csv", std::string(kSdtmAeHeader) + "C,1,X,S,MILD,2024-03-12\n");
   auto plan = MapSdtm(dm, ex, ae, Options());
   ASSERT_TRUE(plan.ok()) << plan.status();
-  std::vector<std::string> errors;
-  for (const RowError& e : plan->subject_errors) {
-    errors.push_back(FormatRowError(e));
-  }
-  EXPECT_THAT(errors,
+  EXPECT_THAT(SubjectErrorsOf(*plan),
               UnorderedElementsAre(
                   HasSubstr("dm.csv:2: USUBJID: 'ST1/001' contains '/'"),
                   HasSubstr("dm.csv:4: USUBJID: '" + std::string(65, 'x') +

@@ -62,6 +62,25 @@ bool ReadEndDate(const Columns& c, const DatasetRow& row,
   return false;
 }
 
+// EXDOSE orders the dose groups as TRT01AN does: nullopt in *dose if the
+// cell is empty; false after recording an error if it is not a dose.
+bool ReadDose(const Columns& x, const DatasetRow& row,
+              std::optional<double>* dose, std::vector<RowError>* errors) {
+  const std::string& text = x.Cell(row, "EXDOSE");
+  if (absl::StripAsciiWhitespace(text).empty()) return true;
+  double value = 0;
+  if (absl::SimpleAtod(text, &value) && std::isfinite(value) && value >= 0) {
+    *dose = value;
+    return true;
+  }
+  errors->push_back(x.Error(
+      row, "EXDOSE",
+      absl::StrCat("'", text,
+                   "' is not a dose (a number, 0 or more; the unit goes in "
+                   "EXDOSU)")));
+  return false;
+}
+
 // EX: first and last dose per subject. Bad rows are subject errors (the
 // first dose defines study day 1).
 std::map<std::string, Dosing> ReadEx(const Columns& x, ImportPlan* plan) {
@@ -89,24 +108,12 @@ std::map<std::string, Dosing> ReadEx(const Columns& x, ImportPlan* plan) {
                      &end, &plan->subject_errors)) {
       continue;
     }
-    // EXDOSE orders the dose groups as TRT01AN does: empty is no dose, and
-    // anything else must be a dose.
-    const std::string& dose_text = x.Cell(row, "EXDOSE");
-    double dose = 0;
-    const bool has_dose = !absl::StripAsciiWhitespace(dose_text).empty();
-    if (has_dose && !(absl::SimpleAtod(dose_text, &dose) &&
-                      std::isfinite(dose) && dose >= 0)) {
-      plan->subject_errors.push_back(x.Error(
-          row, "EXDOSE",
-          absl::StrCat("'", dose_text,
-                       "' is not a dose (a number, 0 or more; the unit goes "
-                       "in EXDOSU)")));
-      continue;
-    }
+    std::optional<double> dose;
+    if (!ReadDose(x, row, &dose, &plan->subject_errors)) continue;
     Dosing& dz = dosing[id];
     if (*start < dz.first) {
       dz.first = *start;
-      if (has_dose) {
+      if (dose) {
         dz.dose = dose;
         dz.unit = x.Cell(row, "EXDOSU");
       }
