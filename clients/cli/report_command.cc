@@ -38,16 +38,46 @@ struct ReportFlags {
   std::string verify_file;
 };
 
-bool WriteFile(CommandContext& ctx, const fs::path& path,
-               const std::string& text) {
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+// Where a file is written before it replaces `path`: beside it, so that the
+// rename stays on one filesystem.
+fs::path PartialOf(const fs::path& path) {
+  return fs::path(path.string() + ".partial");
+}
+
+// Replaces `path` with `partial`; false (and `partial` removed) if it cannot.
+bool Replace(CommandContext& ctx, const fs::path& partial,
+             const fs::path& path) {
+  std::error_code error;
+  fs::rename(partial, path, error);
+  if (!error) return true;
+  ctx.io.err << "error: cannot write " << path.string() << ": "
+             << error.message() << "\n";
+  fs::remove(partial, error);
+  return false;
+}
+
+// Writes `text` to `path + ".partial"`; false after saying why (and removing
+// what was written) if it cannot. The caller renames it into place.
+bool WritePartial(CommandContext& ctx, const fs::path& path,
+                  const std::string& text) {
+  const fs::path partial = PartialOf(path);
+  std::ofstream file(partial, std::ios::binary | std::ios::trunc);
   file << text;
   file.close();
   if (!file) {
     ctx.io.err << "error: cannot write " << path.string() << "\n";
+    std::error_code ignored;
+    fs::remove(partial, ignored);
     return false;
   }
   return true;
+}
+
+// Writes `path` whole or not at all: a failed write (a full disk) leaves an
+// earlier report of the same name as it was.
+bool WriteFile(CommandContext& ctx, const fs::path& path,
+               const std::string& text) {
+  return WritePartial(ctx, path, text) && Replace(ctx, PartialOf(path), path);
 }
 
 // The Chromium to print with: --chromium, $AESIGNAL_CHROMIUM, or the first
@@ -114,20 +144,28 @@ int PrintPdf(CommandContext& ctx, const ReportFlags& f,
   }
   const fs::path dir(scratch);
   const fs::path page = dir / "report.html";
-  bool ok = WriteFile(ctx, page, html) &&
-            Run({chromium, "--headless", "--no-sandbox", "--disable-gpu",
-                 "--no-first-run", "--no-pdf-header-footer",
-                 absl::StrCat("--user-data-dir=", (dir / "profile").string()),
-                 absl::StrCat("--print-to-pdf=", out.string()),
-                 absl::StrCat("file://", page.string())}) &&
-            fs::exists(out);
+  // Printed beside `out` and renamed over it only once Chromium succeeded:
+  // an earlier PDF of the same name is neither destroyed by a failed print
+  // nor taken for this one's output.
+  const fs::path partial = PartialOf(out);
   std::error_code ignored;
+  fs::remove(partial, ignored);
+  const bool printed =
+      WriteFile(ctx, page, html) &&
+      Run({chromium, "--headless", "--no-sandbox", "--disable-gpu",
+           "--no-first-run", "--no-pdf-header-footer",
+           absl::StrCat("--user-data-dir=", (dir / "profile").string()),
+           absl::StrCat("--print-to-pdf=", partial.string()),
+           absl::StrCat("file://", page.string())}) &&
+      fs::exists(partial);
   fs::remove_all(dir, ignored);
-  if (!ok) {
+  if (!printed) {
+    fs::remove(partial, ignored);
     ctx.io.err << "error: " << chromium << " could not print " << out.string()
                << "\n";
     return kExitFailed;
   }
+  if (!Replace(ctx, partial, out)) return kExitFailed;
   ctx.io.out << "wrote " << out.string() << "\n";
   return kExitOk;
 }
@@ -141,10 +179,19 @@ int WriteCsv(CommandContext& ctx, const ReportFlags& f,
                << "\n";
     return kExitFailed;
   }
+  // Every table is written before any replaces its earlier version, so a
+  // failed write leaves the folder's tables all from one report.
+  std::vector<fs::path> written;
   for (const v1::DsmbTable& table : report.tables()) {
-    if (!WriteFile(ctx, fs::path(f.out) / (table.id() + ".csv"), table.csv())) {
+    const fs::path path = fs::path(f.out) / (table.id() + ".csv");
+    if (!WritePartial(ctx, path, table.csv())) {
+      for (const fs::path& done : written) fs::remove(PartialOf(done), error);
       return kExitFailed;
     }
+    written.push_back(path);
+  }
+  for (const fs::path& path : written) {
+    if (!Replace(ctx, PartialOf(path), path)) return kExitFailed;
   }
   ctx.io.out << "wrote " << report.tables_size() << " tables to " << f.out
              << "/\n";

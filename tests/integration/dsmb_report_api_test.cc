@@ -672,6 +672,21 @@ TEST_F(DsmbReportTest, TheCliWritesHtmlAndCsvAndVerifiesTheHash) {
   std::ofstream(dir_.Sub("report.pdf")) << "%PDF-1.7\n% rendered\n";
   EXPECT_NE(Cli({"report", "verify", dir_.Sub("report.pdf")}, &out), 0);
   EXPECT_THAT(out, HasSubstr("is a PDF: only the HTML report can be verified"));
+  // A print that writes nothing fails, and leaves an earlier PDF of the same
+  // name as it was (it used to be taken for this run's output).
+  ASSERT_EQ(Cli({"report", "--trial", "T1", "--cutoff", cut, "--session",
+                 "closed", "--format", "pdf", "--chromium", "/bin/true",
+                 "--out", dir_.Sub("report.pdf")},
+                &out),
+            1)
+      << out;
+  EXPECT_THAT(out, HasSubstr("could not print"));
+  std::ifstream earlier(dir_.Sub("report.pdf"));
+  std::stringstream earlier_text;
+  earlier_text << earlier.rdbuf();
+  EXPECT_EQ(earlier_text.str(), "%PDF-1.7\n% rendered\n");
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("report.pdf.partial")));
+  EXPECT_FALSE(std::filesystem::exists(html + ".partial"));
 
   const std::string csv = dir_.Sub("csv");
   ASSERT_EQ(Cli({"report", "--trial", "T1", "--cutoff", cut, "--session",
