@@ -840,6 +840,7 @@ absl::StatusOr<PtPValues> ReadPtPValues(const std::string& file) {
   CsvReader reader(in);
   PtPValues out;
   int soc_col = -1, pt_col = -1, p_col = -1;
+  size_t columns = 0;
   while (true) {
     auto rec = reader.Next();
     if (!rec.ok()) {
@@ -850,21 +851,36 @@ absl::StatusOr<PtPValues> ReadPtPValues(const std::string& file) {
     const auto& f = (*rec)->fields;
     if (soc_col < 0) {  // the header
       for (size_t i = 0; i < f.size(); ++i) {
-        if (f[i] == "soc") soc_col = i;
-        if (f[i] == "pt") pt_col = i;
-        if (f[i] == "p") p_col = i;
+        int* col = f[i] == "soc"  ? &soc_col
+                   : f[i] == "pt" ? &pt_col
+                   : f[i] == "p"  ? &p_col
+                                  : nullptr;
+        if (col == nullptr) continue;
+        if (*col >= 0) {  // which of the two would be meant?
+          return absl::InvalidArgumentError(absl::StrCat(
+              file, ":1: column ", f[i], " appears more than once"));
+        }
+        *col = static_cast<int>(i);
       }
       if (soc_col < 0 || pt_col < 0 || p_col < 0) {
         return absl::InvalidArgumentError(
             absl::StrCat(file, ":1: need columns soc, pt, p"));
       }
+      columns = f.size();
       continue;
     }
-    double p;
-    if (static_cast<int>(f.size()) <= std::max({soc_col, pt_col, p_col}) ||
-        !absl::SimpleAtod(f[p_col], &p)) {
+    // A row with more or fewer cells than the header is misaligned: its p
+    // may be another column's value.
+    if (f.size() != columns) {
       return absl::InvalidArgumentError(
-          absl::StrCat(file, ":", (*rec)->line, ": p: not a number"));
+          absl::StrCat(file, ":", (*rec)->line, ": ", f.size(),
+                       " fields, but the header has ", columns));
+    }
+    double p;
+    if (!absl::SimpleAtod(f[p_col], &p) || !(p >= 0 && p <= 1)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file, ":", (*rec)->line, ": p: '", f[p_col],
+                       "' is not a p-value (a number in [0, 1])"));
     }
     out.socs.push_back(f[soc_col]);
     out.pts.push_back(f[pt_col]);

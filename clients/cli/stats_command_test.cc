@@ -99,6 +99,27 @@ TEST(StatsCommandTest, DoubleFdrFromAFile) {
   EXPECT_EQ(Stats({"dfdr", "--file", "/nonexistent.csv"}).code, 1);
 }
 
+// A file the double FDR cannot read as meant is refused, naming the line.
+TEST(StatsCommandTest, DoubleFdrRefusesAFileItCannotReadAsMeant) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "aesignal_dfdr_bad.csv")
+          .string();
+  for (const auto& [text, says] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"soc,pt,p,p\nA,a1,0.1,0.2\n",
+            ":1: column p appears more than once"},
+           {"soc,pt,p\nA,a1,0.1\nA,a2\n", ":3: 2 fields, but the header has 3"},
+           {"soc,pt,p\nA,a1,0.1,x\n", ":2: 4 fields, but the header has 3"},
+           {"soc,pt,p\nA,a1,1.5\n", ":2: p: '1.5' is not a p-value"},
+           {"soc,pt,p\nA,a1,nan\n", ":2: p: 'nan' is not a p-value"}}) {
+    std::ofstream(path) << text;
+    Out r = Stats({"dfdr", "--file", path});
+    EXPECT_EQ(r.code, 1) << text;
+    EXPECT_THAT(r.err, HasSubstr(path + says)) << text;
+  }
+  std::filesystem::remove(path);
+}
+
 // No JSON value is inf or nan (%.17g would print them bare: not JSON).
 void ExpectFiniteJson(const std::string& json) {
   for (const char* bad : {": inf", ": -inf", ": nan", ": -nan"}) {
