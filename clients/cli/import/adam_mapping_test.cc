@@ -1,5 +1,6 @@
 #include "clients/cli/import/adam_mapping.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -504,6 +505,32 @@ TEST(AdamMappingTest, SubjectIdsTheServerWouldRefuseAreSubjectErrors) {
                   HasSubstr("dm.csv:4: USUBJID: '" + std::string(65, 'x') +
                             "' is 65 bytes; a subject id is at most "
                             "64")));
+}
+
+// SITEIDs that would become the same site id, or no id at all, are subject
+// errors: two sites merged would mix what each site's principal may see.
+TEST(AdamMappingTest, SiteIdsThatWouldMergeOrVanishAreSubjectErrors) {
+  Dataset dm = Table("dm.csv", std::string(kDmHeader) +
+                                   "S2,A,01/A,Placebo,PBO,\n"
+                                   "S2,B,01 A,Placebo,PBO,\n"
+                                   "S2,C,01/A,Placebo,PBO,\n"
+                                   "S2,D,###,Placebo,PBO,\n"
+                                   "S2,E,02,Placebo,PBO,\n");
+  std::string ex_rows = kExHeader;
+  for (const char* id : {"A", "B", "C", "D", "E"}) {
+    absl::StrAppend(&ex_rows, id, ",0,mg,2024-03-12,2024-03-20\n");
+  }
+  Dataset ae =
+      Table("ae.csv", std::string(kSdtmAeHeader) + "E,1,X,S,MILD,2024-03-12\n");
+  auto plan = MapSdtm(dm, Table("ex.csv", ex_rows), ae, Options());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_THAT(
+      SubjectErrorsOf(*plan),
+      UnorderedElementsAre(
+          "dm.csv:3: SITEID: '01 A' and '01/A' (line 2) would both be site "
+          "id '01-A'; give the sites distinct ids",
+          "dm.csv:5: SITEID: '###' has no letter or digit to make a site id "
+          "of"));
 }
 
 TEST(AdamMappingTest, BuildingBlocks) {

@@ -270,6 +270,34 @@ std::string SubjectIdProblem(absl::string_view id) {
   return "";
 }
 
+// The trial's site ids. Two SITEIDs that make the same id (`01/A` and
+// `01 A` both give `01-A`) would merge two sites, and with them what each
+// site's principal may see: a subject error naming both.
+std::set<std::string> SitesOf(const std::vector<SubjectIn>& subjects,
+                              ImportPlan* plan) {
+  std::map<std::string, const SubjectIn*> first;  // site id -> its first row
+  std::set<std::string> reported;
+  for (const SubjectIn& s : subjects) {
+    auto [it, inserted] = first.emplace(s.site, &s);
+    const SubjectIn& earlier = *it->second;
+    if (inserted || earlier.site_text == s.site_text ||
+        !reported.insert(s.site_text).second) {
+      continue;
+    }
+    plan->subject_errors.push_back(RowError{
+        .file = s.file,
+        .line = s.line,
+        .column = "SITEID",
+        .reason =
+            absl::StrCat("'", s.site_text, "' and '", earlier.site_text,
+                         "' (line ", earlier.line, ") would both be site id '",
+                         s.site, "'; give the sites distinct ids")});
+  }
+  std::set<std::string> sites;
+  for (const auto& [site, subject] : first) sites.insert(site);
+  return sites;
+}
+
 // Adds the subjects; their follow-up is the treatment duration, at least
 // the last TEAE onset, at least 1. Returns the last follow-up day.
 int64_t AddSubjects(const std::vector<SubjectIn>& subjects,
@@ -423,9 +451,9 @@ absl::Status BuildPlan(const Population& pop, std::vector<AeIn>& aes,
   absl::StatusOr<std::map<std::string, std::string>> group_of_arm =
       AddArms(arms, options, plan);
   if (!group_of_arm.ok()) return group_of_arm.status();
-  std::set<std::string> sites;
-  for (const SubjectIn& s : pop.subjects) sites.insert(s.site);
-  for (const std::string& s : sites) trial.add_sites()->set_site_id(s);
+  for (const std::string& s : SitesOf(pop.subjects, plan)) {
+    trial.add_sites()->set_site_id(s);
+  }
   const int64_t last_day = AddSubjects(pop.subjects, aes, *group_of_arm, plan);
   AddTimepoints(options, last_day, &trial);
   AddReports(aes, *group_of_arm, plan);

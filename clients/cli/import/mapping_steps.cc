@@ -110,9 +110,19 @@ void ExcludeFromSafety(const std::string& id, Population* pop,
 
 bool CheckSite(const Columns& c, const DatasetRow& row,
                std::vector<RowError>* errors) {
-  if (!c.Cell(row, "SITEID").empty()) return true;
-  errors->push_back(c.Error(row, "SITEID", "is empty"));
-  return false;
+  const std::string& text = c.Cell(row, "SITEID");
+  if (text.empty()) {
+    errors->push_back(c.Error(row, "SITEID", "is empty"));
+    return false;
+  }
+  if (SanitizeId(text).empty()) {
+    errors->push_back(
+        c.Error(row, "SITEID",
+                absl::StrCat("'", text,
+                             "' has no letter or digit to make a site id of")));
+    return false;
+  }
+  return true;
 }
 
 namespace {

@@ -74,7 +74,8 @@ struct SubjectIn {
   int line = 0;
   std::string file;
   std::string id;
-  std::string site;
+  std::string site;       // SanitizeId of site_text
+  std::string site_text;  // SITEID as the file gives it
   std::string arm;
   std::optional<double> arm_n;
   std::string arm_column;  // for messages
