@@ -51,20 +51,6 @@ bool ReadArmCode(const Columns& sl, const DatasetRow& row, SubjectIn* s,
   return false;
 }
 
-// A treatment date (TRTSDT, TRTEDT): nullopt in *date if the cell is empty;
-// false after recording an error if it is not a date.
-bool ReadTreatmentDate(const Columns& sl, const DatasetRow& row,
-                       absl::string_view column, std::optional<int64_t>* date,
-                       std::vector<RowError>* errors) {
-  const std::string& text = sl.Cell(row, column);
-  if (absl::StripAsciiWhitespace(text).empty()) return true;
-  *date = ParseIsoDate(text);
-  if (*date) return true;
-  errors->push_back(sl.Error(
-      row, column, absl::StrCat("'", text, "' is not a date (YYYY-MM-DD)")));
-  return false;
-}
-
 // Follow-up: TRTDURD, TRTDUR, or TRTEDT - TRTSDT + 1; false after recording
 // an error.
 bool ReadTreatmentDuration(const Columns& sl, const DatasetRow& row,
@@ -90,8 +76,9 @@ bool ReadTreatmentDuration(const Columns& sl, const DatasetRow& row,
   // fell back to its last onset would shrink the later windows' at-risk
   // denominators.
   std::optional<int64_t> start, end;
-  if (!ReadTreatmentDate(sl, row, "TRTSDT", &start, errors) ||
-      !ReadTreatmentDate(sl, row, "TRTEDT", &end, errors)) {
+  constexpr absl::string_view kNotADate = "is not a date (YYYY-MM-DD)";
+  if (!ReadDateCell(sl, row, "TRTSDT", kNotADate, &start, errors) ||
+      !ReadDateCell(sl, row, "TRTEDT", kNotADate, &end, errors)) {
     return false;
   }
   if (start && end) {

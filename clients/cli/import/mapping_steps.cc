@@ -108,6 +108,17 @@ void ExcludeFromSafety(const std::string& id, Population* pop,
   pop->not_safety.insert(id);
 }
 
+bool ReadDateCell(const Columns& c, const DatasetRow& row,
+                  absl::string_view column, absl::string_view says,
+                  std::optional<int64_t>* date, std::vector<RowError>* errors) {
+  const std::string& text = c.Cell(row, column);
+  if (absl::StripAsciiWhitespace(text).empty()) return true;
+  *date = ParseIsoDate(text);
+  if (*date) return true;
+  errors->push_back(c.Error(row, column, absl::StrCat("'", text, "' ", says)));
+  return false;
+}
+
 bool CheckSite(const Columns& c, const DatasetRow& row,
                std::vector<RowError>* errors) {
   const std::string& text = c.Cell(row, "SITEID");

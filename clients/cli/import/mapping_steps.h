@@ -103,6 +103,12 @@ bool ClaimSubjectRow(const Columns& c, const DatasetRow& row, Population* pop,
 // Records that subject `id` is outside the safety population.
 void ExcludeFromSafety(const std::string& id, Population* pop,
                        ImportStats* stats);
+// A date cell (TRTSDT, EXENDTC, ...): nullopt in *date if it is empty; false
+// after recording "'TEXT' `says`" for the column if it is not a complete
+// date, which would otherwise move a subject's follow-up without a word.
+bool ReadDateCell(const Columns& c, const DatasetRow& row,
+                  absl::string_view column, absl::string_view says,
+                  std::optional<int64_t>* date, std::vector<RowError>* errors);
 // The SITEID cell must not be empty; false after recording an error.
 bool CheckSite(const Columns& c, const DatasetRow& row,
                std::vector<RowError>* errors);

@@ -44,22 +44,11 @@ struct Dosing {
   std::string unit;
 };
 
-// An end date (EXENDTC, RFENDTC): nullopt in *date if the cell is empty;
-// false after recording an error if it is not a complete date, which would
-// otherwise end follow-up somewhere else without a word (`why`: what the
-// date is for).
-bool ReadEndDate(const Columns& c, const DatasetRow& row,
-                 absl::string_view column, absl::string_view why,
-                 std::optional<int64_t>* date, std::vector<RowError>* errors) {
-  const std::string& text = c.Cell(row, column);
-  if (absl::StripAsciiWhitespace(text).empty()) return true;
-  *date = ParseIsoDate(text);
-  if (*date) return true;
-  errors->push_back(
-      c.Error(row, column,
-              absl::StrCat("'", text, "' is not a complete ISO 8601 date (",
-                           why, "; leave it empty if it is not known)")));
-  return false;
+// What an end date (EXENDTC, RFENDTC) that is not a date is told, with what
+// the date is for.
+std::string NotAnEndDate(absl::string_view why) {
+  return absl::StrCat("is not a complete ISO 8601 date (", why,
+                      "; leave it empty if it is not known)");
 }
 
 // EXDOSE orders the dose groups as TRT01AN does: nullopt in *dose if the
@@ -102,10 +91,10 @@ std::map<std::string, Dosing> ReadEx(const Columns& x, ImportPlan* plan) {
       continue;
     }
     std::optional<int64_t> end;
-    if (!ReadEndDate(x, row, "EXENDTC",
-                     "the last dose's date ends follow-up when DM RFENDTC is "
-                     "empty",
-                     &end, &plan->subject_errors)) {
+    if (!ReadDateCell(x, row, "EXENDTC",
+                      NotAnEndDate("the last dose's date ends follow-up when "
+                                   "DM RFENDTC is empty"),
+                      &end, &plan->subject_errors)) {
       continue;
     }
     std::optional<double> dose;
@@ -154,8 +143,9 @@ std::optional<SubjectIn> DmSubject(const Columns& d, const Columns& x,
     ok = false;
   }
   std::optional<int64_t> end;
-  if (!ReadEndDate(d, row, "RFENDTC", "it ends the subject's follow-up", &end,
-                   errors)) {
+  if (!ReadDateCell(d, row, "RFENDTC",
+                    NotAnEndDate("it ends the subject's follow-up"), &end,
+                    errors)) {
     ok = false;
   }
   s.duration = StudyDay(end.value_or(dz.last), dz.first);
